@@ -1,0 +1,94 @@
+"""Clean leads: the normalized frame that dedupe, eligibility, payload mapping and results read.
+
+One row per input data row, in file order. Phones are E.164 (null when missing or invalid,
+the raw value stays in ``phoneN_raw``), ``issues`` accumulates every finding with its code,
+and ``disposition`` is set by dedupe/suppress (``ready`` until then).
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.codes import Disposition
+from schemas.raw_leads import ATTRIBUTE, ISSUE
+
+__all__ = ["CLEAN_LEADS", "CLEAN_LEADS_SCHEMA", "PHONE_SLOTS", "PHONE_TYPES", "TIMEZONE_SOURCES"]
+
+PHONE_SLOTS: tuple[str, ...] = ("phone1", "phone2", "phone3")
+
+PHONE_TYPES: tuple[str, ...] = (
+    "mobile",
+    "fixed_line",
+    "fixed_line_or_mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "unknown",
+)
+"""phonenumbers.PhoneNumberType names, lower-cased."""
+
+TIMEZONE_SOURCES: tuple[str, ...] = ("row", "phone", "phone_ambiguous", "country", "none")
+"""Where ``timezone`` came from: the file, the number's only zone, the first of several
+zones of the number (all listed in ``timezone_candidates``), the country's first zone, nowhere."""
+
+
+def _phone_columns() -> dict[str, pl.DataType]:
+    columns: dict[str, pl.DataType] = {}
+    for slot in PHONE_SLOTS:
+        columns[f"{slot}_raw"] = pl.String()
+        columns[slot] = pl.String()
+        columns[f"{slot}_type"] = pl.String()
+        columns[f"{slot}_ext"] = pl.String()
+    return columns
+
+
+CLEAN_LEADS: dict[str, pl.DataType] = {
+    "source_row": pl.Int64(),
+    "external_id": pl.String(),  # deterministic: the file's id or a stable hash (never null)
+    "external_id_origin": pl.String(),  # "file" or "hash"
+    "first_name": pl.String(),
+    "last_name": pl.String(),
+    **_phone_columns(),
+    "email_raw": pl.String(),
+    "email": pl.String(),
+    "country": pl.String(),  # ISO 3166-1 alpha-2 region used for the phones
+    "timezone": pl.String(),
+    "timezone_source": pl.String(),
+    "timezone_candidates": pl.List(pl.String()),
+    "attributes": pl.List(ATTRIBUTE),
+    "issues": pl.List(ISSUE),
+    "disposition": pl.String(),
+    "duplicate_of": pl.Int64(),  # source_row of the kept row, for duplicates
+}
+
+_E164 = r"^\+[1-9][0-9]{6,14}$"
+
+
+def _columns() -> dict[str, pa.Column]:
+    columns: dict[str, pa.Column] = {}
+    for name, dtype in CLEAN_LEADS.items():
+        checks: list[pa.Check] = []
+        nullable = True
+        if name in PHONE_SLOTS:
+            checks = [pa.Check.str_matches(_E164)]
+        elif name.endswith("_type"):
+            checks = [pa.Check.isin(list(PHONE_TYPES))]
+        elif name == "timezone_source":
+            checks, nullable = [pa.Check.isin(list(TIMEZONE_SOURCES))], False
+        elif name == "disposition":
+            checks, nullable = [pa.Check.isin([d.value for d in Disposition])], False
+        elif name == "external_id_origin":
+            checks, nullable = [pa.Check.isin(["file", "hash"])], False
+        elif name in ("source_row", "external_id", "attributes", "issues", "timezone_candidates"):
+            nullable = False
+        columns[name] = pa.Column(dtype, checks=checks, nullable=nullable, unique=name == "source_row")
+    return columns
+
+
+CLEAN_LEADS_SCHEMA = pa.DataFrameSchema(_columns(), strict=True, ordered=True, name="CleanLeads")

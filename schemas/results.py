@@ -1,0 +1,78 @@
+"""Result rows: exactly one per (input row, target), the analyst's answer to "what happened?".
+
+The invariant every test checks: ``len(results) == rows_in_file * len(targets)``.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.codes import Status
+
+__all__ = ["CONTACT_COLUMNS", "RESULTS", "RESULTS_SCHEMA"]
+
+CONTACT_COLUMNS: tuple[str, ...] = (
+    "first_name",
+    "last_name",
+    "phone1",
+    "phone1_type",
+    "phone2",
+    "phone2_type",
+    "phone3",
+    "phone3_type",
+    "email",
+    "country",
+    "timezone",
+    "duplicate_of",
+)
+"""Normalized contact fields copied from the clean leads into every result row."""
+
+RESULTS: dict[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "source_file": pl.String(),
+    "source_row": pl.Int64(),
+    "external_id": pl.String(),
+    "target": pl.String(),
+    "status": pl.String(),
+    "reasons": pl.List(pl.String()),
+    "vendor_id": pl.String(),
+    "vendor_status": pl.String(),
+    "vendor_message": pl.String(),
+    "batch_id": pl.String(),
+    "attempts": pl.Int32(),
+    "sent_at": pl.Datetime("us", "UTC"),
+    "first_name": pl.String(),
+    "last_name": pl.String(),
+    "phone1": pl.String(),
+    "phone1_type": pl.String(),
+    "phone2": pl.String(),
+    "phone2_type": pl.String(),
+    "phone3": pl.String(),
+    "phone3_type": pl.String(),
+    "email": pl.String(),
+    "country": pl.String(),
+    "timezone": pl.String(),
+    "duplicate_of": pl.Int64(),
+}
+
+_NOT_NULL = {"run_id", "source_file", "source_row", "external_id", "target", "status", "reasons", "attempts"}
+
+
+def _columns() -> dict[str, pa.Column]:
+    columns: dict[str, pa.Column] = {}
+    for name, dtype in RESULTS.items():
+        checks = [pa.Check.isin([s.value for s in Status])] if name == "status" else []
+        if name == "attempts":
+            checks = [pa.Check.ge(0)]
+        columns[name] = pa.Column(dtype, checks=checks, nullable=name not in _NOT_NULL)
+    return columns
+
+
+RESULTS_SCHEMA = pa.DataFrameSchema(
+    _columns(),
+    strict=True,
+    ordered=True,
+    unique=["source_row", "target"],
+    name="ResultRows",
+)

@@ -1,0 +1,87 @@
+"""Login-then-token authentication as an httpx.Auth flow, shared by concurrent requests.
+
+uContact (getUserToken), ONC (OpenAPISession) and MaxContact (apitoken/login) all log in
+once and carry a token or session id on every later call; each expires (ONC slides 20
+minutes, the others after a vendor-defined time). ``TokenAuth`` logs in lazily, attaches the
+token, and on an expiry answer logs in again and replays the request. The login happens
+under an ``asyncio.Lock`` with a generation counter, so a hundred concurrent requests that
+all see the expiry cause one login, not a hundred. Callers never re-login themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncGenerator, Generator
+
+import httpx
+
+from connectors.errors import AuthenticationError
+
+__all__ = ["TokenAuth"]
+
+
+class TokenAuth(httpx.Auth, ABC):
+    requires_response_body = True
+
+    def __init__(self) -> None:
+        self._token: str | None = None
+        self._generation = 0
+        self._lock = asyncio.Lock()
+
+    # --- what a vendor supplies ---------------------------------------------------------
+    @abstractmethod
+    def login_request(self) -> httpx.Request:
+        """The request that yields a fresh token (absolute URL)."""
+
+    @abstractmethod
+    def parse_login(self, response: httpx.Response) -> str:
+        """The token from a login answer; raise AuthenticationError (refused) or
+        connectors.errors.TransientError (429/5xx) otherwise."""
+
+    @abstractmethod
+    def apply(self, request: httpx.Request, token: str) -> httpx.Request:
+        """``request`` carrying ``token`` (a header, a cookie, or a rebuilt body)."""
+
+    def is_expired(self, response: httpx.Response) -> bool:
+        """Did the vendor answer "your token/session is no longer valid"?"""
+        return response.status_code == 401
+
+    # --- the flow -----------------------------------------------------------------------
+    @property
+    def token(self) -> str | None:
+        """The current token, for logout calls at the end of a run."""
+        return self._token
+
+    def forget(self) -> None:
+        """Drop the token (after a logout), so the next request logs in again."""
+        self._token = None
+        self._generation += 1
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("TokenAuth is used with httpx.AsyncClient only")
+        yield request  # pragma: no cover - makes this a generator
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if self._token is None:
+            async with self._lock:
+                if self._token is None:
+                    login = yield self.login_request()
+                    self._token = self.parse_login(login)
+                    self._generation += 1
+        generation, token = self._generation, self._token
+        assert token is not None
+        response = yield self.apply(request, token)
+        if not self.is_expired(response):
+            return
+        async with self._lock:
+            if self._generation == generation:
+                login = yield self.login_request()
+                self._token = self.parse_login(login)
+                self._generation += 1
+            token = self._token
+        if token is None:
+            raise AuthenticationError("login returned no token", request=request)
+        yield self.apply(request, token)

@@ -1,0 +1,212 @@
+"""What the dispatch engine needs from a vendor module, and the plain types it hands over.
+
+Every ``connectors/<vendor>.py`` has the same parts in the same order: ``LIMITS``, auth,
+``build_request(client, chunk)``, ``parse_response(chunk, response)``. The engine (engine.py)
+owns everything else: chunking, concurrency, rate limit, retries, the ledger, the circuit
+breaker and turning outcomes into result rows. Connectors never see polars frames: they get
+``Lead`` objects made from clean-lead rows, one ``Chunk`` at a time.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.config import TargetConfig
+from connectors.errors import FatalTargetError, TransientError, truncate
+from schemas.codes import Status
+
+__all__ = ["Channel", "Chunk", "Connector", "Lead", "Limits", "Phone", "RowOutcome"]
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    e164: str
+    type: str | None = None
+    ext: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """One clean, ready lead as the vendors see it."""
+
+    source_row: int
+    external_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    phones: tuple[Phone, ...] = ()
+    email: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Lead:
+        """Build from a clean-leads row dict (schemas.clean_leads); invalid phones are skipped."""
+        phones = tuple(
+            Phone(row[slot], row.get(f"{slot}_type"), row.get(f"{slot}_ext"))
+            for slot in ("phone1", "phone2", "phone3")
+            if row.get(slot)
+        )
+        attributes = tuple((a["name"], a["value"]) for a in row.get("attributes") or ())
+        return cls(
+            source_row=int(row["source_row"]),
+            external_id=str(row["external_id"]),
+            first_name=row.get("first_name"),
+            last_name=row.get("last_name"),
+            phones=phones,
+            email=row.get("email"),
+            country=row.get("country"),
+            timezone=row.get("timezone"),
+            attributes=attributes,
+        )
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """The leads of one request. ``batch_id`` is deterministic (target, campaign, external ids),
+    so a resend of the same chunk carries the same id (Engage batch externalId, uContact filename)."""
+
+    target: str
+    batch_id: str
+    leads: tuple[Lead, ...]
+
+    def __len__(self) -> int:
+        return len(self.leads)
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What the vendor said about one row of a chunk."""
+
+    source_row: int
+    status: Status
+    reasons: tuple[str, ...] = ()
+    vendor_id: str | None = None
+    vendor_status: str | None = None
+    vendor_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A vendor's documented limits, as declared data (never ``if len(x) > 100`` in code)."""
+
+    max_items: int
+    """Leads per request (OBI 100, Engage 100, ONC 1, ...)."""
+    max_bytes: int | None = None
+    """Request body bytes (MaxContact 512000); None when undocumented."""
+    default_concurrency: int = 4
+    default_rate_limit: float | None = None
+    """Requests per second; None = unlimited."""
+
+
+@dataclass
+class Connector(ABC):
+    """A vendor's side of the engine. Subclasses declare ``kind``, ``channel`` and ``LIMITS``."""
+
+    kind: ClassVar[str]
+    channel: ClassVar[Channel]
+    LIMITS: ClassVar[Limits]
+
+    target: TargetConfig
+    secrets: dict[str, str] = field(repr=False, default_factory=dict)
+    """Resolved credential values (username, password, ...), never logged."""
+
+    # --- auth ---------------------------------------------------------------------------
+    @abstractmethod
+    def auth(self) -> httpx.Auth:
+        """The login/refresh flow (connectors.auth); the engine attaches it to the client."""
+
+    async def open(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
+        """Prepare the target before the first chunk (e.g. MaxContact: create and link a list)."""
+
+    async def close(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
+        """End the vendor session (uContact EndSession, ONC CloseAPISession)."""
+
+    # --- payload ------------------------------------------------------------------------
+    def item_size(self, lead: Lead) -> int:
+        """Approximate encoded bytes of one lead in a request body (for byte-limited chunking)."""
+        return 256
+
+    @abstractmethod
+    def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
+        """One HTTP request carrying every lead of ``chunk`` (``client.build_request``)."""
+
+    # --- response -----------------------------------------------------------------------
+    def classify(self, response: httpx.Response) -> None:
+        """Raise for whole-request failures before ``parse_response`` sees the response.
+
+        Default: 429 and 5xx are transient (honouring Retry-After), 401/403 stop the target.
+        SOAP vendors override this, because a SOAP 1.1 Fault arrives as HTTP 500.
+        """
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientError(
+                f"{self.target.name}: HTTP {status} from {response.request.url.path}",
+                retry_after=_retry_after(response),
+                status_code=status,
+                target=self.target.name,
+                request=response.request,
+            )
+        if status in (401, 403):
+            raise FatalTargetError(
+                f"{self.target.name}: HTTP {status}: the vendor refused our credentials; "
+                "check the target's username/password references",
+                target=self.target.name,
+                request=response.request,
+                reason="AUTH_FAILED",
+            )
+
+    @abstractmethod
+    def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:
+        """Exactly one outcome per lead of ``chunk`` (in any order)."""
+
+    # --- resume -------------------------------------------------------------------------
+    async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
+        """Ask the vendor what became of a chunk left in flight by a crashed run.
+
+        Return one outcome per lead when the vendor can tell, or None to have the engine
+        resend the chunk with the same external ids (the vendor's "already exists" then
+        counts as accepted).
+        """
+        return None
+
+    def unexpected(self, response: httpx.Response, what: str) -> FatalTargetError:
+        """A response that breaks the vendor's documented contract: stop the target."""
+        return FatalTargetError(
+            f"{self.target.name}: unexpected answer from {response.request.url.path} "
+            f"(HTTP {response.status_code}): {what}: {truncate(response.text)}",
+            target=self.target.name,
+            request=response.request,
+        )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())

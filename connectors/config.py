@@ -1,0 +1,141 @@
+"""Targets configuration: a TOML file of named targets, validated on load.
+
+::
+
+    [targets.obi-main]
+    kind = "sinch_obi"
+    base_url = "http://127.0.0.1:8765/obi"
+    campaign = "1"
+    credentials = { username = "env:OBI_USER", password = "env:OBI_PASSWORD" }
+    chunk_size = 100          # default and maximum: the vendor's documented limit
+    concurrency = 4
+    rate_limit = 50           # requests per second
+    timeout = 10              # seconds per request
+    retry = { attempts = 5, backoff = 0.5, max_backoff = 30 }
+    options = { ... }         # vendor specific (message text, list name, dialer, ...)
+
+Credentials are references, never values: ``env:NAME`` (an environment variable) or
+``prefect:NAME`` (a Prefect Secret block). A literal value is refused on load, so that no
+secret ever sits in a file in a repository.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+__all__ = [
+    "KINDS",
+    "ConfigError",
+    "RetryPolicy",
+    "TargetConfig",
+    "load_targets",
+    "resolve_secret",
+]
+
+KINDS = ("sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact")
+Kind = Literal["sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact"]
+
+
+class ConfigError(Exception):
+    """The targets file is wrong: the message names the file, the target and the key."""
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attempts: int = Field(5, ge=1, le=20)
+    """Tries per request, the first included."""
+    backoff: float = Field(0.5, ge=0)
+    """First pause in seconds; doubles each retry, with full jitter."""
+    max_backoff: float = Field(30.0, ge=0)
+    """Ceiling for one pause, Retry-After included."""
+    breaker_failures: int = Field(5, ge=1)
+    """Consecutive requests that exhausted their retries before the target is stopped."""
+
+
+class TargetConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: Kind
+    base_url: str
+    campaign: str
+    credentials: dict[str, str] = Field(default_factory=dict)
+    chunk_size: int | None = Field(None, ge=1)
+    concurrency: int | None = Field(None, ge=1, le=256)
+    rate_limit: float | None = Field(None, gt=0)
+    timeout: float = Field(10.0, gt=0)
+    retry: RetryPolicy = RetryPolicy()
+    sms_allow_unknown_type: bool = True
+    """SMS targets: send to phones whose type is unknown/fixed_line_or_mobile too."""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("credentials")
+    @classmethod
+    def _references_only(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, ref in value.items():
+            if not ref.startswith(("env:", "prefect:")):
+                raise ValueError(
+                    f"credential {key!r} must be a reference like 'env:NAME' or 'prefect:BLOCK', "
+                    "not a literal value (secrets never go in files)"
+                )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+def resolve_secret(reference: str) -> SecretStr:
+    """Resolve ``env:NAME`` or ``prefect:BLOCK`` to its value, as a SecretStr."""
+    scheme, _, name = reference.partition(":")
+    if scheme == "env":
+        value = os.environ.get(name)
+        if value is None:
+            raise ConfigError(f"environment variable {name} is not set (referenced as {reference!r})")
+        return SecretStr(value)
+    if scheme == "prefect":
+        from prefect.blocks.system import Secret
+
+        try:
+            block = Secret.load(name, _sync=True)  # type: ignore[call-arg]  # resolved before the event loop starts
+        except ValueError as exc:
+            raise ConfigError(
+                f"Prefect Secret block {name!r} not found: create it with `leadflow secrets set {name}`"
+            ) from exc
+        assert isinstance(block, Secret)
+        return SecretStr(str(block.get()))
+    raise ConfigError(f"unknown credential reference {reference!r}: use env:NAME or prefect:BLOCK")
+
+
+def load_targets(path: Path) -> list[TargetConfig]:
+    """Read and validate a targets file; errors name the file, the target and the key."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: targets file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    tables = document.get("targets")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [targets.NAME] tables found; see README 'Targets'")
+    targets: list[TargetConfig] = []
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: targets.{name} must be a table")
+        try:
+            targets.append(TargetConfig.model_validate({"name": name, **table}))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"{path}: target {name!r}: {problems}") from None
+    return targets

@@ -62,9 +62,7 @@ class TokenAuth(httpx.Auth, ABC):
         raise RuntimeError("TokenAuth is used with httpx.AsyncClient only")
         yield request  # pragma: no cover - makes this a generator
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if self._token is None:
             async with self._lock:
                 if self._token is None:

@@ -178,6 +178,13 @@ class Connector(ABC):
     def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:
         """Exactly one outcome per lead of ``chunk`` (in any order)."""
 
+    async def enrich(
+        self, client: httpx.AsyncClient, chunk: Chunk, outcomes: list[RowOutcome]
+    ) -> list[RowOutcome]:
+        """Complete outcomes the answer left partial (e.g. OBI: look up the id of a customer the
+        vendor already had). Called after ``parse_response``; failures here must not raise."""
+        return outcomes
+
     # --- resume -------------------------------------------------------------------------
     async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
         """Ask the vendor what became of a chunk left in flight by a crashed run.

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.transforms.frames import clean_leads
+from transforms.dedupe import decide_disposition
+
+
+def _codes(frame: pl.DataFrame) -> list[list[str]]:
+    return [[i["code"] for i in issues] for issues in frame["issues"].to_list()]
+
+
+def test_rows_without_phone_or_email_are_rejected_with_no_channel() -> None:
+    out = decide_disposition(clean_leads([{"phone1_raw": "abc"}, {"email": "a@x.com"}]))
+    assert out["disposition"].to_list() == ["rejected", "ready"]
+    assert _codes(out)[0] == ["NO_CHANNEL"]
+
+
+def test_first_occurrence_is_kept_and_later_ones_point_at_it() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+14155550001"},
+                {"phone2": "+14155550001"},
+                {"email": "A@x.com"},
+                {"email": "a@X.com"},
+            ]
+        )
+    )
+    assert out["disposition"].to_list() == ["ready", "duplicate", "ready", "duplicate"]
+    assert out["duplicate_of"].to_list() == [None, 1, None, 3]
+    assert _codes(out)[1] == ["DUPLICATE_PHONE"]
+    assert _codes(out)[3] == ["DUPLICATE_EMAIL"]
+
+
+def test_only_file_external_ids_are_a_dedupe_key() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"external_id": "C1", "external_id_origin": "file", "phone1": "+14155550001"},
+                {"external_id": "C1", "external_id_origin": "file", "phone1": "+14155550002"},
+            ]
+        )
+    )
+    assert out["disposition"].to_list() == ["ready", "duplicate"]
+    assert _codes(out)[1] == ["DUPLICATE_EXTERNAL_ID"]
+
+
+def test_dedupe_keys_are_configurable() -> None:
+    rows = [{"phone1": "+14155550001", "email": "a@x.com"}, {"phone1": "+14155550001", "email": "b@x.com"}]
+    out = decide_disposition(clean_leads(rows), keys=("email",))
+    assert out["disposition"].to_list() == ["ready", "ready"]
+
+
+def test_duplicate_chains_point_at_the_kept_row() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+14155550001"},
+                {"phone1": "+14155550001", "email": "b@x.com"},
+                {"email": "b@x.com"},
+            ]
+        )
+    )
+    assert out["duplicate_of"].to_list() == [None, 1, 1]
+
+
+def test_suppression_by_phone_or_email_wins_over_duplicate() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+14155550001"},
+                {"phone1": "+14155550009", "email": "stop@x.com"},
+                {"phone1": "+14155550001", "email": "STOP@x.com"},
+            ]
+        ),
+        suppressed_phones=pl.Series(["+14155550009"]),
+        suppressed_emails=pl.Series(["stop@x.com"]),
+    )
+    assert out["disposition"].to_list() == ["ready", "suppressed", "suppressed"]
+    assert _codes(out)[1] == ["SUPPRESSED_PHONE", "SUPPRESSED_EMAIL"]
+    assert _codes(out)[2] == ["SUPPRESSED_EMAIL"]
+
+
+phones = st.sampled_from(["+14155550001", "+14155550002", "+14155550003", None])
+emails = st.sampled_from(["a@x.com", "b@x.com", None])
+
+
+@given(st.lists(st.tuples(phones, phones, emails), max_size=40))
+def test_every_row_gets_one_disposition_and_pointers_name_kept_earlier_rows(
+    rows: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    frame = clean_leads([{"phone1": p1, "phone2": p2, "email": e} for p1, p2, e in rows])
+    out = decide_disposition(frame)
+    assert out.height == len(rows)
+    assert out["source_row"].to_list() == list(range(1, len(rows) + 1))
+    by_row = dict(zip(out["source_row"], out["disposition"], strict=True))
+    for row, kept in zip(out["source_row"], out["duplicate_of"], strict=True):
+        if kept is not None:
+            assert kept < row
+            assert by_row[kept] == "ready"
+    # no two ready rows share a phone or an email
+    owners: dict[str, int] = {}
+    for r in out.filter(pl.col("disposition") == "ready").iter_rows(named=True):
+        for value in {r["phone1"], r["phone2"], r["email"]} - {None}:
+            assert owners.setdefault(value, r["source_row"]) == r["source_row"]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas.raw_leads import ISSUE
+from transforms.emails import normalize_emails
+
+
+def _run(values: list[str | None]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        {"email": values, "issues": [[] for _ in values]},
+        schema={"email": pl.String, "issues": pl.List(ISSUE)},
+    )
+    return normalize_emails(frame).collect()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" John.Doe@Example.COM ", "John.Doe@example.com"),
+        ("Ann Smith <ann@Shop.ORG>", "ann@shop.org"),
+        ("mailto:a.b+tag@b.co", "a.b+tag@b.co"),
+        ("x@sub.domain.example.", "x@sub.domain.example"),
+    ],
+)
+def test_valid_emails_are_trimmed_unwrapped_and_domain_lowercased(raw: str, expected: str) -> None:
+    out = _run([raw])
+    assert out["email"].to_list() == [expected]
+    assert out["email_raw"].to_list() == [raw]
+    assert out["issues"].to_list() == [[]]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["bad@", "@x.com", "a..b@x.com", ".a@x.com", "a@x", "x@localhost", "a b@x.com", "a@-x.com", "ü@x.com"],
+)
+def test_invalid_emails_become_null_with_the_raw_value_in_the_issue(raw: str) -> None:
+    out = _run([raw])
+    assert out["email"].to_list() == [None]
+    assert out["issues"].to_list() == [[{"code": "EMAIL_INVALID", "column": "email", "value": raw}]]
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_missing_email_is_not_an_issue(raw: str | None) -> None:
+    out = _run([raw])
+    assert out["email"].to_list() == [None]
+    assert out["issues"].to_list() == [[]]
+
+
+def test_overlong_local_part_is_invalid() -> None:
+    assert _run(["a" * 65 + "@x.com"])["email"].to_list() == [None]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40), st.emails()), max_size=30))
+def test_any_input_keeps_row_count_and_output_is_valid_or_flagged(values: list[str | None]) -> None:
+    out = _run(values)
+    assert out.height == len(values)
+    assert out["email_raw"].to_list() == values
+    for email, issues in zip(out["email"].to_list(), out["issues"].to_list(), strict=True):
+        if email is not None:
+            assert email.count("@") == 1
+            assert email.split("@")[1] == email.split("@")[1].lower()
+            assert issues == []

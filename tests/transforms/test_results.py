@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from schemas.results import RESULTS
+from tests.transforms.frames import clean_leads
+from transforms.dedupe import decide_disposition
+from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
+
+ISSUE = {"code": "PHONE_INVALID", "column": "phone2", "value": "123"}
+
+
+def _leads() -> pl.DataFrame:
+    return decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+14155550001", "issues": [ISSUE]},
+                {"phone1": "+14155550001"},
+                {"phone1_raw": "x"},
+                {"email": "a@x.com"},
+                {"phone1": "+14155550003"},
+            ]
+        )
+    )
+
+
+def test_validate_target_gives_ready_and_dispositions_with_their_codes_first() -> None:
+    out = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    assert out.schema == pl.Schema(RESULTS)
+    assert out["status"].to_list() == ["ready", "duplicate", "rejected", "ready", "ready"]
+    assert out["reasons"].to_list() == [["PHONE_INVALID"], ["DUPLICATE_PHONE"], ["NO_CHANNEL"], [], []]
+    assert out["duplicate_of"].to_list() == [None, 1, None, None, None]
+    check_row_invariant(out, rows_in_file=5, targets=1)
+
+
+def test_target_results_combine_eligibility_and_vendor_answers() -> None:
+    eligibility = pl.DataFrame(
+        {
+            "source_row": [1, 2, 3, 4, 5],
+            "eligible": [True, False, False, False, True],
+            "ineligible_reason": [None, None, None, "NEEDS_PHONE", None],
+        }
+    )
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    sent = pl.DataFrame(
+        [
+            {
+                "source_row": 1,
+                "status": "accepted",
+                "reasons": [],
+                "vendor_id": "c-1",
+                "vendor_status": "201",
+                "vendor_message": None,
+                "batch_id": "b1",
+                "attempts": 1,
+                "sent_at": now,
+            },
+            {
+                "source_row": 5,
+                "status": "vendor_rejected",
+                "reasons": ["VENDOR_REJECTED"],
+                "vendor_id": None,
+                "vendor_status": "400",
+                "vendor_message": "Invalid numbers",
+                "batch_id": "b1",
+                "attempts": 2,
+                "sent_at": now,
+            },
+        ],
+        schema=SENT_SCHEMA,
+    )
+    out = build_results(
+        _leads(), run_id="r1", source_file="f.csv", target="obi", eligibility=eligibility, sent=sent
+    )
+    assert out["status"].to_list() == ["accepted", "duplicate", "rejected", "ineligible", "vendor_rejected"]
+    assert out["reasons"].to_list()[0] == ["PHONE_INVALID"]
+    assert out["reasons"].to_list()[3] == ["NEEDS_PHONE"]
+    assert out["vendor_message"].to_list()[4] == "Invalid numbers"
+    assert out["attempts"].to_list() == [1, 0, 0, 0, 2]
+
+
+def test_an_eligible_row_without_a_send_result_fails_loudly() -> None:
+    eligibility = pl.DataFrame(
+        {"source_row": [1, 2, 3, 4, 5], "eligible": [True] * 5, "ineligible_reason": [None] * 5}
+    )
+    empty = pl.DataFrame(schema=SENT_SCHEMA)
+    with pytest.raises(RuntimeError, match="no send result"):
+        build_results(
+            _leads(), run_id="r", source_file="f", target="obi", eligibility=eligibility, sent=empty
+        )
+
+
+def test_row_invariant_catches_lost_and_doubled_rows() -> None:
+    out = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    with pytest.raises(RuntimeError, match="result rows"):
+        check_row_invariant(out.head(4), rows_in_file=5, targets=1)
+    doubled = pl.concat([out.head(4), out.head(1)])
+    with pytest.raises(RuntimeError, match="more than one"):
+        check_row_invariant(doubled, rows_in_file=5, targets=1)

@@ -1,0 +1,139 @@
+"""Result rows: one per (input row, target), built from the clean leads and what the senders said.
+
+Every row's ``reasons`` lists the codes behind its status first (NO_CHANNEL, DUPLICATE_PHONE,
+NEEDS_MOBILE, VENDOR_REJECTED, TRANSPORT_FAILED, ...), then the row's other findings (an
+invalid second phone on an accepted lead, say), so that "why" and "what else" are both there.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codes import Disposition, Status
+from schemas.results import CONTACT_COLUMNS, RESULTS, RESULTS_SCHEMA
+
+__all__ = ["SENT_SCHEMA", "VALIDATE_TARGET", "build_results", "check_row_invariant"]
+
+VALIDATE_TARGET = "validate"
+"""The target name of a run that only validates (``leadflow validate``)."""
+
+SENT_SCHEMA: dict[str, pl.DataType] = {
+    "source_row": pl.Int64(),
+    "status": pl.String(),
+    "reasons": pl.List(pl.String()),
+    "vendor_id": pl.String(),
+    "vendor_status": pl.String(),
+    "vendor_message": pl.String(),
+    "batch_id": pl.String(),
+    "attempts": pl.Int32(),
+    "sent_at": pl.Datetime("us", "UTC"),
+}
+"""What a sender reports for each eligible row it handled (connectors' RowResult as a frame)."""
+
+_DISPOSITION_STATUS = {
+    Disposition.REJECTED.value: Status.REJECTED.value,
+    Disposition.DUPLICATE.value: Status.DUPLICATE.value,
+    Disposition.SUPPRESSED.value: Status.SUPPRESSED.value,
+}
+
+
+def _issue_codes() -> pl.Expr:
+    return pl.col("issues").list.eval(pl.element().struct.field("code")).list.unique(maintain_order=True)
+
+
+def build_results(
+    clean: pl.DataFrame,
+    *,
+    run_id: str,
+    source_file: str,
+    target: str,
+    eligibility: pl.DataFrame | None = None,
+    sent: pl.DataFrame | None = None,
+    ready_status: Status = Status.READY,
+) -> pl.DataFrame:
+    """The result rows of one target, validated against schemas.results.
+
+    ``eligibility`` (source_row, eligible, ineligible_reason) and ``sent`` (SENT_SCHEMA)
+    come from a real target; without them every ready row gets ``ready_status``. Every
+    eligible row must be in ``sent``: a missing one is a bug and fails loudly.
+    """
+    frame = clean.lazy()
+    if eligibility is not None:
+        frame = frame.join(
+            eligibility.lazy().select("source_row", "eligible", "ineligible_reason"),
+            on="source_row",
+            how="left",
+            maintain_order="left",
+        )
+    else:
+        frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
+    sent_frame = (sent.lazy() if sent is not None else pl.LazyFrame(schema=SENT_SCHEMA)).rename(
+        {c: f"sent_{c}" for c in SENT_SCHEMA if c != "source_row"}
+    )
+    frame = frame.join(sent_frame, on="source_row", how="left", maintain_order="left")
+
+    ready = pl.col("disposition") == Disposition.READY.value
+    eligible = ready & pl.col("eligible").fill_null(False)
+    was_sent = pl.col("sent_status").is_not_null()
+    codes = _issue_codes()
+    disposition_codes = codes.list.eval(
+        pl.element().filter(
+            pl.element().str.starts_with("DUPLICATE_")
+            | pl.element().str.starts_with("SUPPRESSED_")
+            | (pl.element() == "NO_CHANNEL")
+        )
+    )
+    status = (
+        pl.when(~ready)
+        .then(pl.col("disposition").replace_strict(_DISPOSITION_STATUS, default=None))
+        .when(~eligible)
+        .then(pl.lit(Status.INELIGIBLE.value))
+        .when(was_sent)
+        .then(pl.col("sent_status"))
+        .otherwise(pl.lit(ready_status.value if sent is None else None))
+    )
+    leading = (
+        pl.when(~ready)
+        .then(disposition_codes)
+        .when(~eligible)
+        .then(pl.concat_list(pl.col("ineligible_reason")))
+        .when(was_sent)
+        .then(pl.col("sent_reasons"))
+        .otherwise(pl.lit([], pl.List(pl.String)))
+    )
+    results = (
+        frame.with_columns(status=status, _leading=leading.fill_null([]), _codes=codes)
+        .select(
+            run_id=pl.lit(run_id),
+            source_file=pl.lit(source_file),
+            source_row="source_row",
+            external_id="external_id",
+            target=pl.lit(target),
+            status="status",
+            reasons=pl.concat_list("_leading", "_codes").list.unique(maintain_order=True),
+            vendor_id="sent_vendor_id",
+            vendor_status="sent_vendor_status",
+            vendor_message="sent_vendor_message",
+            batch_id="sent_batch_id",
+            attempts=pl.col("sent_attempts").fill_null(0),
+            sent_at="sent_sent_at",
+            **{name: pl.col(name) for name in CONTACT_COLUMNS},
+        )
+        .cast(RESULTS)  # type: ignore[arg-type]
+        .collect()
+    )
+    missing = results.filter(pl.col("status").is_null())
+    if missing.height:
+        rows = missing["source_row"].head(5).to_list()
+        raise RuntimeError(f"target {target!r}: eligible rows {rows} have no send result (a bug)")
+    return RESULTS_SCHEMA.validate(results)
+
+
+def check_row_invariant(results: pl.DataFrame, rows_in_file: int, targets: int) -> None:
+    """Exactly one result per input row per target, or fail loudly: no row is ever lost."""
+    expected = rows_in_file * targets
+    if results.height != expected:
+        raise RuntimeError(f"{results.height} result rows for {rows_in_file} input rows x {targets} targets")
+    per_row = results.group_by("source_row", "target").len().filter(pl.col("len") != 1)
+    if per_row.height:
+        raise RuntimeError(f"rows with more than one result: {per_row.head(5).to_dicts()}")

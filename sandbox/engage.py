@@ -1,0 +1,621 @@
+"""Simulated Engage (SoundBite) CampaignManagementService110, as engage-campaign-methods.txt says.
+
+Wire (DESIGN.md and public client code): SOAP 1.1 POSTed to ``/SOAPAPI2/CampaignManagementService110``
+(``/CampaignManagementService110`` also answers), operations in the namespace
+``http://www.soundbite.com/SOAPAPI2/110``, positional unqualified ``arg1..argN`` with lowerCamel
+elements, a WS-Security UsernameToken (PasswordText) header on every call. The service is
+stateless per request: credentials are checked on each call, so there are no sessions to expire.
+
+Seed state: account ``1001`` (externalId ``DEMO-ACCOUNT``) with campaigns ``2001``/``DEFAULT``
+(the account default a batch without campaign goes to) and ``2002``/``LEADFLOW-DEMO``.
+
+Errors are SOAP Faults (``soap:Server``, HTTP 500, as JAX-WS answers a service exception) whose
+detail is ``<ns:ApiException>`` listing ``<errors>`` with ``code``, ``message`` (the document's
+template filled in), ``argumentIndex`` (1-based, which ``argN``) for ARG_* and argument-level
+codes, and ``attributeName`` for codes about one attribute. Every error of a request is listed and
+nothing is stored when there is any. Assumptions where the document is silent (all in LIMITS or
+next to the code): ``maxDuration`` is a whole number of minutes; a contact's devices are
+``<devices><externalId>value</externalId><type>Phone|Sms|Email</type></devices>`` holding E.164
+numbers or emails (ATTRIBUTE_INVALID_FORMAT otherwise); the custom payload is the contact's
+``customPayload`` text measured in UTF-8 bytes; a batch is Pending before its start, Running until
+start + maxDuration, then Done, unless Cancelled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from sandbox.clock import Clock
+from sandbox.faults import Faults
+from sandbox.soap import (
+    WSSE_NS,
+    SoapFault,
+    element,
+    fault_response,
+    find,
+    find_all,
+    is_nil,
+    local_name,
+    parse_request,
+    soap_response,
+    text,
+    username_token,
+)
+
+__all__ = ["LIMITS", "NAMESPACE", "SERVICE_PATHS", "EngageLimits", "EngageSimulator"]
+
+NAMESPACE = "http://www.soundbite.com/SOAPAPI2/110"
+SERVICE_PATHS = ("/SOAPAPI2/CampaignManagementService110", "/CampaignManagementService110")
+
+
+@dataclass(frozen=True)
+class EngageLimits:
+    max_contacts: int = 100
+    max_start_ahead: timedelta = timedelta(days=10)
+    max_duration: timedelta = timedelta(hours=12)
+    duration_unit: timedelta = timedelta(minutes=1)
+    """Assumption: ``maxDuration`` counts minutes."""
+    max_custom_payload_bytes: int = 96 * 1024
+    """'api.contact.payload.block.size', 96 kB by default."""
+    max_campaigns: int = 100
+    max_listed: int = 1000
+    max_description: int = 255
+    """Assumption: ATTRIBUTE_TRUNCATED above this many characters."""
+    default_window: timedelta = timedelta(hours=24)
+
+
+LIMITS = EngageLimits()
+
+MESSAGES = {
+    "ARG_INVALID_DATA": "Invalid Data '%s'",
+    "ARG_INVALID_TYPE": "Argument is of invalid type '%s'",
+    "ARG_NULL": "Invalid Data, argument '%s' must be non-null",
+    "ARG_TOO_LARGE": "Invalid Data, argument '%s' exceeds allowed size",
+    "ATTRIBUTE_INVALID_CHAR": "Attribute '%s' contains invalid characters",
+    "ATTRIBUTE_INVALID_DATA": "Attribute contains invalid data: '%s'.",
+    "ATTRIBUTE_INVALID_FORMAT": "Attribute '%s' has an invalid format.",
+    "ATTRIBUTE_NULL": "Attribute '%s' must be non-null.",
+    "ATTRIBUTE_TRUNCATED": "Attribute '%s' is too long",
+    "AUTHENTICATION_FAILURE": "Authentication failed",
+    "INVALID_STATE": "Invalid state change '%s'",
+    "OBJECT_EXISTS": "Object '%s' already exists",
+    "OBJECT_NOT_EXISTS": "Referenced object '%s' does not exist",
+    "RESULT_TOO_LARGE": "Result returned would be too large",
+    "SYSTEM_LIMIT_EXCEEDED": "maximum number of active %s exceeded",
+}
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+DEVICE_TYPES = {"phone": "Phone", "sms": "Sms", "email": "Email"}
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ApiError:
+    code: str
+    subject: str
+    argument_index: int | None = None
+    attribute_name: str | None = None
+
+    def xml(self) -> ET.Element:
+        node = element("errors", None, element("code", self.code))
+        node.append(element("message", MESSAGES[self.code].replace("%s", self.subject)))
+        if self.argument_index is not None:
+            node.append(element("argumentIndex", self.argument_index))
+        if self.attribute_name is not None:
+            node.append(element("attributeName", self.attribute_name))
+        return node
+
+
+class EngageErrors(Exception):
+    def __init__(self, *errors: ApiError) -> None:
+        super().__init__("; ".join(f"{e.code}: {MESSAGES[e.code].replace('%s', e.subject)}" for e in errors))
+        self.errors = errors
+
+    def fault(self) -> SoapFault:
+        detail = element(f"{{{NAMESPACE}}}ApiException", None, *(e.xml() for e in self.errors))
+        return SoapFault("Server", str(self), detail)
+
+
+@dataclass
+class Campaign:
+    internal_id: int
+    external_id: str
+    name: str
+    description: str
+    created: datetime
+
+
+@dataclass
+class Batch:
+    internal_id: int
+    external_id: str | None
+    campaign_id: int
+    start: datetime
+    duration: timedelta
+    created: datetime
+    asynchronous: bool
+    contacts: list[dict[str, Any]]
+    cancelled: bool = False
+
+    def state(self, now: datetime) -> str:
+        if self.cancelled:
+            return "Cancelled"
+        if now < self.start:
+            return "Pending"
+        return "Done" if now >= self.start + self.duration else "Running"
+
+
+@dataclass
+class _State:
+    campaigns: dict[int, Campaign] = field(default_factory=dict)
+    batches: list[Batch] = field(default_factory=list)
+
+
+class EngageSimulator:
+    """Engage's CampaignManagementService110 with the contact batch rules of the document."""
+
+    kind = "engage"
+    prefix = "/engage"
+    account_id = 1001
+    account_external_id = "DEMO-ACCOUNT"
+
+    def __init__(self, clock: Clock, faults: Faults, *, limits: EngageLimits = LIMITS) -> None:
+        self.clock = clock
+        self.faults = faults
+        self.limits = limits
+        self.credentials = {"username": "demo", "password": "demo-secret", "account": str(self.account_id)}
+        self._ids = itertools.count(5001)
+        self._state = _State()
+        self.reset()
+
+    def reset(self) -> None:
+        self._ids = itertools.count(5001)
+        now = self.clock.utcnow()
+        self._state = _State(
+            campaigns={
+                2001: Campaign(2001, "DEFAULT", "Default", "Account default campaign", now),
+                2002: Campaign(2002, "LEADFLOW-DEMO", "Leadflow demo", "Seeded for the demo", now),
+            }
+        )
+
+    def app(self) -> ASGIApp:
+        routes = [Route(path, self._endpoint, methods=["POST"]) for path in SERVICE_PATHS]
+        return Starlette(routes=routes)
+
+    async def _endpoint(self, request: Request) -> Response:
+        body = await request.body()
+        try:
+            call = parse_request(
+                body,
+                request.headers.get("content-type"),
+                request.headers.get("soapaction"),
+                understood_headers=frozenset({f"{{{WSSE_NS}}}Security"}),
+            )
+            operation = self._operations().get(call.operation)
+            if call.namespace != NAMESPACE or operation is None:
+                raise SoapFault("Client", f"no operation '{call.operation}' in namespace '{NAMESPACE}'")
+            self._authenticate(call.header)
+            result = operation(call.call)
+        except EngageErrors as errors:
+            return fault_response(errors.fault())
+        except SoapFault as fault:
+            return fault_response(fault)
+        answer = element(f"{{{NAMESPACE}}}{call.operation}Response")
+        answer.extend(result)
+        return soap_response(answer)
+
+    # auth
+
+    def _authenticate(self, header: ET.Element | None) -> None:
+        token = username_token(header)
+        expected = (self.credentials["username"], self.credentials["password"])
+        if token != expected:
+            raise EngageErrors(ApiError("AUTHENTICATION_FAILURE", ""))
+
+    # operations
+
+    def _operations(self) -> dict[str, Any]:
+        return {
+            "createCampaign": self.create_campaign,
+            "showCampaign": self.show_campaign,
+            "listCampaigns": self.list_campaigns,
+            "createContactBatch": self.create_contact_batch,
+            "createContactBatchAsync": self.create_contact_batch_async,
+            "showContactBatchState": self.show_contact_batch_state,
+            "listContactBatchStates": self.list_contact_batch_states,
+            "listContactAttemptsUsingContactBatch": self.list_contact_attempts_using_contact_batch,
+            "changeContactBatchState": self.change_contact_batch_state,
+        }
+
+    def create_campaign(self, call: ET.Element) -> list[ET.Element]:
+        arg1, arg2 = find(call, "arg1"), find(call, "arg2")
+        if is_nil(arg1):
+            raise EngageErrors(ApiError("ARG_NULL", "arg1", 1))
+        self._org(arg2, 2, allow_enterprise=True)
+        external_id = (text(arg1, "externalId") or "").strip()
+        name = text(arg1, "name") or external_id
+        description = text(arg1, "description") or ""
+        errors = []
+        if not external_id:
+            errors.append(ApiError("ATTRIBUTE_NULL", "externalId", 1, "externalId"))
+        for attribute, value in (("externalId", external_id), ("name", name)):
+            if CONTROL_CHARS.search(value):
+                errors.append(ApiError("ATTRIBUTE_INVALID_CHAR", attribute, 1, attribute))
+        if len(description) > self.limits.max_description:
+            errors.append(ApiError("ATTRIBUTE_TRUNCATED", "description", 1, "description"))
+        if any(c.external_id.lower() == external_id.lower() for c in self._state.campaigns.values()):
+            errors.append(ApiError("OBJECT_EXISTS", external_id, 1, "externalId"))
+        if len(self._state.campaigns) >= self.limits.max_campaigns:
+            errors.append(ApiError("SYSTEM_LIMIT_EXCEEDED", "campaigns"))
+        if errors:
+            raise EngageErrors(*errors)
+        campaign = Campaign(next(self._ids), external_id, name, description, self.clock.utcnow())
+        self._state.campaigns[campaign.internal_id] = campaign
+        return [self._campaign_xml("return", campaign)]
+
+    def show_campaign(self, call: ET.Element) -> list[ET.Element]:
+        return [self._campaign_xml("return", self._campaign(find(call, "arg1"), 1, required=True))]
+
+    def list_campaigns(self, call: ET.Element) -> list[ET.Element]:
+        self._org(find(call, "arg1"), 1, allow_enterprise=True)
+        start = self._time(find(call, "arg2"), 2) or datetime.min.replace(tzinfo=UTC)
+        end = self._time(find(call, "arg3"), 3) or datetime.max.replace(tzinfo=UTC)
+        found = [c for c in self._state.campaigns.values() if start <= c.created <= end]
+        if len(found) > self.limits.max_listed:
+            raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._campaign_xml("return", c) for c in found]
+
+    def create_contact_batch(self, call: ET.Element) -> list[ET.Element]:
+        return [self._batch_xml("return", self._create_batch(call, asynchronous=False))]
+
+    def create_contact_batch_async(self, call: ET.Element) -> list[ET.Element]:
+        return [self._batch_xml("return", self._create_batch(call, asynchronous=True))]
+
+    def _create_batch(self, call: ET.Element, *, asynchronous: bool) -> Batch:
+        arg1, contacts, arg3 = find(call, "arg1"), find_all(call, "arg2"), find(call, "arg3")
+        if is_nil(arg1):
+            raise EngageErrors(ApiError("ARG_NULL", "arg1", 1))
+        if not contacts:
+            raise EngageErrors(ApiError("ARG_NULL", "arg2", 2))
+        if len(contacts) > self.limits.max_contacts:
+            raise EngageErrors(ApiError("ARG_TOO_LARGE", "arg2", 2))
+        errors: list[ApiError] = []
+        if not is_nil(arg3):
+            errors.append(ApiError("ARG_INVALID_DATA", "arg3: override OutreachStrategy must be null", 3))
+        owner = find(arg1, "owner")
+        if is_nil(owner):
+            errors.append(ApiError("ARG_NULL", "owner", 1, "owner"))
+        else:
+            errors.extend(self._org_errors(owner, 1, "owner", allow_enterprise=False))
+        campaign = self._batch_campaign(arg1, errors)
+        now = self.clock.utcnow()
+        start, duration = self._batch_times(arg1, now, errors)
+        external_id = text(arg1, "externalId")
+        if (
+            campaign
+            and external_id
+            in {b.external_id for b in self._state.batches if b.campaign_id == campaign.internal_id}
+            and external_id
+        ):
+            errors.append(ApiError("OBJECT_EXISTS", external_id, 1, "externalId"))
+        parsed = [self._contact(c, i, errors) for i, c in enumerate(contacts)]
+        if campaign:
+            errors.extend(self._duplicate_contacts(parsed, campaign.internal_id))
+        if errors:
+            raise EngageErrors(*errors)
+        assert campaign is not None
+        batch = Batch(
+            next(self._ids),
+            external_id or None,
+            campaign.internal_id,
+            start,
+            duration,
+            now,
+            asynchronous,
+            parsed,
+        )
+        self._state.batches.append(batch)
+        return batch
+
+    def _batch_campaign(self, arg1: ET.Element | None, errors: list[ApiError]) -> Campaign | None:
+        node = find(arg1, "campaign")
+        if is_nil(node):
+            return self._state.campaigns[2001]
+        try:
+            return self._campaign(node, 1)
+        except EngageErrors as failed:
+            errors.extend(failed.errors)
+            return None
+
+    def _batch_times(
+        self, arg1: ET.Element | None, now: datetime, errors: list[ApiError]
+    ) -> tuple[datetime, timedelta]:
+        try:
+            start = max(self._time(find(arg1, "requestedStartTime"), 1) or now, now)
+        except EngageErrors as failed:
+            errors.extend(failed.errors)
+            start = now
+        if start > now + self.limits.max_start_ahead:
+            errors.append(ApiError("ATTRIBUTE_INVALID_DATA", "requestedStartTime", 1, "requestedStartTime"))
+        raw = text(arg1, "maxDuration")
+        if raw is None or not raw.strip():
+            errors.append(ApiError("ARG_NULL", "maxDuration", 1, "maxDuration"))
+            return start, timedelta(0)
+        if not raw.strip().isdigit():
+            errors.append(ApiError("ARG_INVALID_TYPE", "maxDuration", 1, "maxDuration"))
+            return start, timedelta(0)
+        duration = int(raw) * self.limits.duration_unit
+        if not timedelta(0) < duration <= self.limits.max_duration:
+            errors.append(ApiError("ATTRIBUTE_INVALID_DATA", "maxDuration", 1, "maxDuration"))
+        return start, duration
+
+    def _contact(self, node: ET.Element, index: int, errors: list[ApiError]) -> dict[str, Any]:
+        where = f"arg2[{index}]"
+        fields: dict[str, Any] = {
+            local_name(child.tag): child.text or ""
+            for child in node
+            if len(child) == 0 and local_name(child.tag) != "devices"
+        }
+        payload = fields.get("customPayload", "")
+        if len(payload.encode()) > self.limits.max_custom_payload_bytes:
+            errors.append(ApiError("ARG_TOO_LARGE", f"{where}.customPayload", 2, "customPayload"))
+        devices = []
+        for n, device in enumerate(find_all(node, "devices")):
+            value = (text(device, "externalId") or "").strip()
+            kind = DEVICE_TYPES.get((text(device, "type") or "").strip().lower())
+            pattern = EMAIL if kind == "Email" else E164
+            if kind is None or not pattern.fullmatch(value):
+                errors.append(ApiError("ATTRIBUTE_INVALID_FORMAT", f"{where}.devices[{n}]", 2, "devices"))
+            devices.append({"type": kind, "externalId": value})
+        if not devices:
+            errors.append(ApiError("ARG_NULL", f"{where}.devices", 2, "devices"))
+        fields["devices"] = devices
+        return fields
+
+    def _duplicate_contacts(self, contacts: list[dict[str, Any]], campaign_id: int) -> list[ApiError]:
+        seen = {
+            c.get("externalId")
+            for b in self._state.batches
+            if b.campaign_id == campaign_id
+            for c in b.contacts
+        }
+        errors = []
+        for contact in contacts:
+            external_id = contact.get("externalId")
+            if not external_id:
+                continue
+            if external_id in seen:
+                errors.append(ApiError("OBJECT_EXISTS", external_id, 2, "externalId"))
+            seen.add(external_id)
+        return errors
+
+    def show_contact_batch_state(self, call: ET.Element) -> list[ET.Element]:
+        return [self._batch_state_xml(self._batch(find(call, "arg1"), 1))]
+
+    def list_contact_batch_states(self, call: ET.Element) -> list[ET.Element]:
+        sample = find(call, "arg1")
+        campaign = None if is_nil(find(sample, "campaign")) else self._campaign(find(sample, "campaign"), 1)
+        start, end = self._window(call)
+        found = [
+            b
+            for b in self._state.batches
+            if start <= b.created <= end and (campaign is None or b.campaign_id == campaign.internal_id)
+        ]
+        if len(found) > self.limits.max_listed:
+            raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._batch_state_xml(b) for b in found]
+
+    def list_contact_attempts_using_contact_batch(self, call: ET.Element) -> list[ET.Element]:
+        batch = self._batch(find(call, "arg1"), 1)
+        start, end = self._window(call)
+        if not start <= batch.start <= end:
+            return []
+        if len(batch.contacts) > self.limits.max_listed:
+            raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        state = {"Pending": "Pending", "Running": "InProgress", "Done": "Completed"}.get(
+            batch.state(self.clock.utcnow()), "Cancelled"
+        )
+        attempts = []
+        for n, contact in enumerate(batch.contacts):
+            device = contact["devices"][0]
+            attempts.append(
+                element(
+                    "return",
+                    None,
+                    element("internalId", f"{batch.internal_id}-{n + 1}"),
+                    element("contact", None, element("externalId", contact.get("externalId"))),
+                    element(
+                        "device",
+                        None,
+                        element("externalId", device["externalId"]),
+                        element("type", device["type"]),
+                    ),
+                    self._batch_xml("contactBatch", batch),
+                    element("state", state),
+                    element("attemptTime", batch.start.isoformat()),
+                )
+            )
+        return attempts
+
+    def change_contact_batch_state(self, call: ET.Element) -> list[ET.Element]:
+        arg1 = find(call, "arg1")
+        if is_nil(arg1):
+            raise EngageErrors(ApiError("ARG_NULL", "arg1", 1))
+        batch = self._batch(find(arg1, "contactBatch"), 1)
+        wanted = (text(arg1, "state") or "").strip()
+        if wanted != "Cancelled":
+            raise EngageErrors(ApiError("ARG_INVALID_DATA", f"state {wanted or 'null'}", 1, "state"))
+        current = batch.state(self.clock.utcnow())
+        if current in {"Done", "Cancelled"}:
+            raise EngageErrors(ApiError("INVALID_STATE", f"{current} -> Cancelled", 1, "state"))
+        batch.cancelled = True
+        return [self._batch_state_xml(batch)]
+
+    # lookups and values
+
+    def _org(self, node: ET.Element | None, index: int, *, allow_enterprise: bool) -> None:
+        if is_nil(node):
+            raise EngageErrors(ApiError("ARG_NULL", f"arg{index}", index))
+        errors = self._org_errors(node, index, None, allow_enterprise=allow_enterprise)
+        if errors:
+            raise EngageErrors(*errors)
+
+    def _org_errors(
+        self, node: ET.Element | None, index: int, attribute: str | None, *, allow_enterprise: bool
+    ) -> list[ApiError]:
+        kind = (text(node, "type") or "Account").strip()
+        if kind not in ({"Account", "Enterprise"} if allow_enterprise else {"Account"}):
+            return [ApiError("ARG_INVALID_TYPE", kind, index, attribute)]
+        internal_id, external_id = text(node, "internalId"), text(node, "externalId")
+        if internal_id is None and external_id is None:
+            return [ApiError("ARG_NULL", attribute or f"arg{index}", index, attribute)]
+        if (
+            kind == "Enterprise"
+            or internal_id == str(self.account_id)
+            or (internal_id is None and external_id == self.account_external_id)
+        ):
+            return []
+        return [ApiError("OBJECT_NOT_EXISTS", internal_id or external_id or "", index, attribute)]
+
+    def _campaign(self, node: ET.Element | None, index: int, *, required: bool = False) -> Campaign:
+        if is_nil(node):
+            raise EngageErrors(ApiError("ARG_NULL", f"arg{index}", index))
+        internal_id, external_id = text(node, "internalId"), text(node, "externalId")
+        if internal_id is None and external_id is None:
+            raise EngageErrors(ApiError("ATTRIBUTE_NULL", "internalId", index, "internalId"))
+        for campaign in self._state.campaigns.values():
+            if str(campaign.internal_id) == internal_id or (
+                internal_id is None and campaign.external_id == external_id
+            ):
+                return campaign
+        attribute = None if required else "campaign"
+        raise EngageErrors(ApiError("OBJECT_NOT_EXISTS", internal_id or external_id or "", index, attribute))
+
+    def _batch(self, node: ET.Element | None, index: int) -> Batch:
+        if is_nil(node):
+            raise EngageErrors(ApiError("ARG_NULL", f"arg{index}", index))
+        internal_id, external_id = text(node, "internalId"), text(node, "externalId")
+        if internal_id is None and external_id is None:
+            raise EngageErrors(ApiError("ATTRIBUTE_NULL", "externalId", index, "externalId"))
+        campaign = None if is_nil(find(node, "campaign")) else self._campaign(find(node, "campaign"), index)
+        for batch in self._state.batches:
+            if campaign is not None and batch.campaign_id != campaign.internal_id:
+                continue
+            by_external = internal_id is None and batch.external_id == external_id
+            if str(batch.internal_id) == internal_id or by_external:
+                return batch
+        raise EngageErrors(ApiError("OBJECT_NOT_EXISTS", internal_id or external_id or "", index))
+
+    def _time(self, node: ET.Element | None, index: int) -> datetime | None:
+        raw = text(node)
+        if raw is None or not raw.strip():
+            return None
+        try:
+            value = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise EngageErrors(ApiError("ARG_INVALID_TYPE", raw.strip(), index)) from None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def _window(self, call: ET.Element) -> tuple[datetime, datetime]:
+        """The document's fromTime/toTime table: 24 hours ending now, after fromTime or before toTime."""
+        start, end = self._time(find(call, "arg2"), 2), self._time(find(call, "arg3"), 3)
+        day = self.limits.default_window
+        if start is None and end is None:
+            end = self.clock.utcnow()
+        if start is None:
+            assert end is not None
+            return end - day, end
+        if end is None:
+            return start, start + day
+        if start >= end:
+            raise EngageErrors(ApiError("ARG_INVALID_DATA", "fromTime must be less than toTime", 2))
+        return start, end
+
+    # XML answers and state dump
+
+    def _campaign_xml(self, tag: str, campaign: Campaign) -> ET.Element:
+        return element(
+            tag,
+            None,
+            element("internalId", campaign.internal_id),
+            element("externalId", campaign.external_id),
+            element("name", campaign.name),
+            element("description", campaign.description),
+            element("owner", None, element("internalId", self.account_id), element("type", "Account")),
+            element("createdDate", campaign.created.isoformat()),
+        )
+
+    def _batch_xml(self, tag: str, batch: Batch) -> ET.Element:
+        campaign = self._state.campaigns[batch.campaign_id]
+        node = element(
+            tag,
+            None,
+            element("internalId", batch.internal_id),
+            element(
+                "campaign",
+                None,
+                element("internalId", campaign.internal_id),
+                element("externalId", campaign.external_id),
+            ),
+            element("owner", None, element("internalId", self.account_id), element("type", "Account")),
+            element("requestedStartTime", batch.start.isoformat()),
+            element("maxDuration", batch.duration // self.limits.duration_unit),
+        )
+        if batch.external_id is not None:
+            node.insert(1, element("externalId", batch.external_id))
+        return node
+
+    def _batch_state_xml(self, batch: Batch) -> ET.Element:
+        return element(
+            "return",
+            None,
+            self._batch_xml("contactBatch", batch),
+            element("state", batch.state(self.clock.utcnow())),
+            element("contactCount", len(batch.contacts)),
+            element("createdDate", batch.created.isoformat()),
+        )
+
+    def dump(self) -> dict[str, Any]:
+        """Campaigns -> batches -> contacts (every field as sent, devices as a list)."""
+        now = self.clock.utcnow()
+        campaigns = []
+        for campaign in self._state.campaigns.values():
+            batches = [
+                {
+                    "internalId": b.internal_id,
+                    "externalId": b.external_id,
+                    "state": b.state(now),
+                    "async": b.asynchronous,
+                    "requestedStartTime": b.start.isoformat(),
+                    "maxDuration": b.duration // self.limits.duration_unit,
+                    "contacts": b.contacts,
+                }
+                for b in self._state.batches
+                if b.campaign_id == campaign.internal_id
+            ]
+            campaigns.append(
+                {
+                    "internalId": campaign.internal_id,
+                    "externalId": campaign.external_id,
+                    "name": campaign.name,
+                    "batches": batches,
+                }
+            )
+        return {
+            "kind": self.kind,
+            "account": {"internalId": self.account_id, "externalId": self.account_external_id},
+            "open_sessions": 0,
+            "contact_count": sum(len(b.contacts) for b in self._state.batches),
+            "campaigns": campaigns,
+        }

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from starlette.types import ASGIApp
 
 from sandbox.clock import Clock
+from sandbox.faults import Faults
 
 __all__ = ["VendorSimulator"]
 
@@ -25,7 +26,7 @@ class VendorSimulator(Protocol):
     credentials: dict[str, str]
     """Test credentials accepted, printed by ``leadflow sandbox`` (e.g. username/password)."""
 
-    def __init__(self, clock: Clock) -> None: ...
+    def __init__(self, clock: Clock, faults: Faults) -> None: ...
 
     def app(self) -> ASGIApp:
         """The vendor's own routes, relative to ``prefix``."""

@@ -85,9 +85,27 @@ def _digits(rng: np.random.Generator, n: int, width: np.ndarray) -> pl.Series:
     return pl.select(padded.str.slice(0, pl.Series(width))).to_series()
 
 
-def messy_phones(rng: np.random.Generator, n: int) -> pl.DataFrame:
-    """Phones as people type them, with the region they belong to. ~10% are broken."""
+def messy_phones(rng: np.random.Generator, n: int, regions: pl.Series | None = None) -> pl.DataFrame:
+    """Phones as people type them, with the region they belong to. ~10% are broken.
+
+    With ``regions``, each number is drawn from a range of that row's region (a person's
+    second number is usually in the same country as the first).
+    """
     pick = rng.integers(0, len(RANGES), size=n)
+    if regions is not None:
+        by_region: dict[str, list[int]] = {}
+        for index, number_range in enumerate(RANGES):
+            by_region.setdefault(number_range.region, []).append(index)
+        choice = rng.integers(0, 2, size=n)
+        table = pl.DataFrame({"region": regions, "c": choice}).join(
+            pl.DataFrame({"region": list(by_region), "opts": list(by_region.values())}),
+            on="region",
+            how="left",
+            maintain_order="left",
+        )
+        pick = table.select(pl.col("opts").list.get(pl.col("c") % pl.col("opts").list.len()))[
+            "opts"
+        ].to_numpy()
     table = pl.DataFrame(
         {
             "region": [r.region for r in RANGES],
@@ -105,33 +123,56 @@ def messy_phones(rng: np.random.Generator, n: int) -> pl.DataFrame:
     trunked = pl.col("trunk") + nat
     spaced = pl.concat_str([nat.str.slice(0, 3), nat.str.slice(3, 3), nat.str.slice(6)], separator=" ")
     formatted = (
-        pl.when(pl.col("style") == 0).then(e164)
-        .when(pl.col("style") == 1).then(pl.lit("+") + pl.col("cc") + pl.lit(" ") + spaced)
-        .when(pl.col("style") == 2).then(trunked)
-        .when(pl.col("style") == 3).then(pl.lit("00") + pl.col("cc") + nat)
-        .when(pl.col("style") == 4).then(pl.lit("'") + e164)  # Excel text marker
-        .when(pl.col("style") == 5).then(pl.lit("+") + pl.col("cc") + pl.lit(" (0) ") + spaced)
-        .when(pl.col("style") == 6).then(pl.concat_str([pl.lit("("), nat.str.slice(0, 3), pl.lit(") "),
-                                                         nat.str.slice(3, 3), pl.lit("-"), nat.str.slice(6)]))
-        .when(pl.col("style") == 7).then((pl.col("cc") + nat) + pl.lit(".0"))  # Excel float
-        .when(pl.col("style") == 8).then(trunked + pl.lit(" x") + pl.col("national").str.slice(-3))
-        .when(pl.col("style") == 9).then(nat.str.slice(0, 4))  # truncated: invalid
-        .when(pl.col("style") == 10).then(pl.lit("n/a"))  # junk
-        .when(pl.col("style") == 11).then(pl.concat_str([nat.str.slice(0, 3), nat.str.slice(3, 3),
-                                                          nat.str.slice(6)], separator="."))
+        pl.when(pl.col("style") == 0)
+        .then(e164)
+        .when(pl.col("style") == 1)
+        .then(pl.lit("+") + pl.col("cc") + pl.lit(" ") + spaced)
+        .when(pl.col("style") == 2)
+        .then(trunked)
+        .when(pl.col("style") == 3)
+        .then(pl.lit("00") + pl.col("cc") + nat)
+        .when(pl.col("style") == 4)
+        .then(pl.lit("'") + e164)  # Excel text marker
+        .when(pl.col("style") == 5)
+        .then(pl.lit("+") + pl.col("cc") + pl.lit(" (0) ") + spaced)
+        .when(pl.col("style") == 6)
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("("),
+                    nat.str.slice(0, 3),
+                    pl.lit(") "),
+                    nat.str.slice(3, 3),
+                    pl.lit("-"),
+                    nat.str.slice(6),
+                ]
+            )
+        )
+        .when(pl.col("style") == 7)
+        .then((pl.col("cc") + nat) + pl.lit(".0"))  # Excel float
+        .when(pl.col("style") == 8)
+        .then(trunked + pl.lit(" x") + pl.col("national").str.slice(-3))
+        .when(pl.col("style") == 9)
+        .then(nat.str.slice(0, 4))  # truncated: invalid
+        .when(pl.col("style") == 10)
+        .then(pl.lit("n/a"))  # junk
+        .when(pl.col("style") == 11)
+        .then(pl.concat_str([nat.str.slice(0, 3), nat.str.slice(3, 3), nat.str.slice(6)], separator="."))
         .otherwise(pl.lit("+") + pl.col("cc") + pl.lit("-") + nat)
     )
     return frame.select("region", phone=formatted)
 
 
-def messy_lead_frame(n: int, seed: int = 7, *, phone_share: float = 0.5, duplicate_share: float = 0.05) -> pl.DataFrame:
+def messy_lead_frame(
+    n: int, seed: int = 7, *, phone_share: float = 0.5, duplicate_share: float = 0.05
+) -> pl.DataFrame:
     """n leads, about 1 + ``phone_share`` phones each, ``duplicate_share`` duplicated rows."""
     rng = np.random.default_rng(seed)
     base = n - int(n * duplicate_share)
     first = pl.Series(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), base)]
     last = pl.Series(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), base)]
     phones = messy_phones(rng, base)
-    second = messy_phones(rng, base)["phone"]
+    second = messy_phones(rng, base, phones["region"])["phone"]
     has_second = pl.Series(rng.random(base) < phone_share)
     domain = pl.Series(DOMAINS)[rng.integers(0, len(DOMAINS), base)]
     ids = pl.Series(rng.permutation(base) + 100000).cast(pl.String)
@@ -156,9 +197,12 @@ def messy_lead_frame(n: int, seed: int = 7, *, phone_share: float = 0.5, duplica
         r"[^a-z.]", ""
     ) + pl.col("id").str.slice(-4)
     email = (
-        pl.when(pl.col("email_style") == 0).then(None)
-        .when(pl.col("email_style") == 1).then(local + "@")  # broken
-        .when(pl.col("email_style") == 2).then(pl.lit(" ") + local.str.to_uppercase() + "@" + pl.col("domain") + " ")
+        pl.when(pl.col("email_style") == 0)
+        .then(None)
+        .when(pl.col("email_style") == 1)
+        .then(local + "@")  # broken
+        .when(pl.col("email_style") == 2)
+        .then(pl.lit(" ") + local.str.to_uppercase() + "@" + pl.col("domain") + " ")
         .otherwise(local + "@" + pl.col("domain"))
     )
     country = pl.col("names").list.get(pl.col("pick") % pl.col("names").list.len())
@@ -184,7 +228,7 @@ _HAND_WRITTEN_US = [
     ("C900004", "", "", "", "", "", ""),
     ("C900005", "Dee", "Nguyen", "tel:+14155550199", "", "dee@@example.com", "United States"),
     ("C900001", "Anna", "O'Neil", "1-800-356-9377", "", "anna@example.com", "US"),  # same id
-    ("C900006", "=HYPERLINK(\"http://x\")", "<script>alert(1)</script>", "+1 415 555 0134", "", "", "US"),
+    ("C900006", '=HYPERLINK("http://x")', "<script>alert(1)</script>", "+1 415 555 0134", "", "", "US"),
 ]
 
 
@@ -192,8 +236,15 @@ def write_samples(seed: int = 7) -> list[Path]:
     written: list[Path] = []
 
     us = messy_lead_frame(1500, seed).rename(
-        {"customer_id": "Record ID", "first_name": "First Name", "last_name": "Last Name",
-         "phone": "Phone Number", "mobile": "Mobile Phone", "email": "Email", "country": "Country/Region"}
+        {
+            "customer_id": "Record ID",
+            "first_name": "First Name",
+            "last_name": "Last Name",
+            "phone": "Phone Number",
+            "mobile": "Mobile Phone",
+            "email": "Email",
+            "country": "Country/Region",
+        }
     )
     us = us.with_columns(pl.lit("Lead").alias("Lifecycle Stage"), pl.lit("web form").alias("Original Source"))
     hand = pl.DataFrame(
@@ -203,26 +254,59 @@ def write_samples(seed: int = 7) -> list[Path]:
     pl.concat([us, hand]).write_csv(path)
     written.append(path)
 
-    de = messy_lead_frame(800, seed + 1).rename(
-        {"customer_id": "Kundennummer", "first_name": "Vorname", "last_name": "Nachname",
-         "phone": "Telefon", "mobile": "Mobil", "email": "E-Mail", "country": "Land"}
-    ).with_columns(pl.lit("Rückruf erwünscht; bitte nachmittags").alias("Notiz"))
+    de = (
+        messy_lead_frame(800, seed + 1)
+        .rename(
+            {
+                "customer_id": "Kundennummer",
+                "first_name": "Vorname",
+                "last_name": "Nachname",
+                "phone": "Telefon",
+                "mobile": "Mobil",
+                "email": "E-Mail",
+                "country": "Land",
+            }
+        )
+        .with_columns(pl.lit("Rückruf erwünscht; bitte nachmittags").alias("Notiz"))
+    )
     path = HERE / "de_kunden_cp1252.csv"
     path.write_bytes(de.write_csv(separator=";").encode("cp1252", errors="replace"))
     written.append(path)
 
-    latam = messy_lead_frame(700, seed + 2).rename(
-        {"customer_id": "ID Cliente", "first_name": "Nombre", "last_name": "Apellido",
-         "phone": "Teléfono", "mobile": "Celular", "email": "Correo", "country": "País"}
-    ).with_columns(pl.lit("campaña otoño").alias("Campaña"))
+    latam = (
+        messy_lead_frame(700, seed + 2)
+        .rename(
+            {
+                "customer_id": "ID Cliente",
+                "first_name": "Nombre",
+                "last_name": "Apellido",
+                "phone": "Teléfono",
+                "mobile": "Celular",
+                "email": "Correo",
+                "country": "País",
+            }
+        )
+        .with_columns(pl.lit("campaña otoño").alias("Campaña"))
+    )
     path = HERE / "latam_leads.parquet"
     latam.write_parquet(path)
     written.append(path)
 
-    custom = messy_lead_frame(400, seed + 3).rename(
-        {"customer_id": "Ref", "first_name": "Given", "last_name": "Family",
-         "phone": "Handynummer", "mobile": "Festnetz", "email": "Kontakt Mail", "country": "Region"}
-    ).with_columns(pl.lit("Q4 promo").alias("Segment"))
+    custom = (
+        messy_lead_frame(400, seed + 3)
+        .rename(
+            {
+                "customer_id": "Ref",
+                "first_name": "Given",
+                "last_name": "Family",
+                "phone": "Handynummer",
+                "mobile": "Festnetz",
+                "email": "Kontakt Mail",
+                "country": "Region",
+            }
+        )
+        .with_columns(pl.lit("Q4 promo").alias("Segment"))
+    )
     path = HERE / "partner_feed.tsv"
     text = custom.write_csv(separator="\t")
     lines = text.splitlines()
@@ -263,7 +347,9 @@ def write_samples(seed: int = 7) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, help="write one large messy CSV of this many rows")
     parser.add_argument("--out", type=Path, help="where to write the large CSV")
     parser.add_argument("--seed", type=int, default=7)

@@ -1,0 +1,48 @@
+"""``leadflow``: the command people run. Each subcommand lives in its own module.
+
+Every command catches the project's own errors (a bad lead file, a bad mapping or targets
+file) and prints one ``Error: message`` line with exit status 1; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("flows.validate", "check and normalize a lead file; write per-row results"),
+    "import": ("flows.import_cmd", "import a lead file into the configured dialer targets"),
+    "report": ("flows.report", "show what a run did (terminal, --html, --csv)"),
+    "watch": ("flows.watch", "import files dropped into a watched folder"),
+    "serve": ("flows.serve", "serve the scheduled Prefect deployments on this machine"),
+    "sandbox": ("sandbox.server", "run the five simulated vendors on 127.0.0.1"),
+    "secrets": ("flows.secrets_cmd", "store vendor credentials as Prefect Secret blocks"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: leadflow COMMAND [options]   (leadflow COMMAND --help for each)", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"leadflow: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    command: Callable[[list[str]], int] = module.main
+    return command(rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Read, map and normalize one lead file: the steps every command shares before any target.
+
+Plain functions (no Prefect) so that the CLI, the flows and the tests call the same code;
+the flow wraps them in tasks. File-level problems raise ``LeadFileError`` (or its
+``MappingError`` subclass) with the file, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from transforms.columns import AppliedMapping, ColumnMapping, load_mapping, resolve_columns, to_raw_leads
+from transforms.countries import resolve_country
+from transforms.errors import LeadFileError
+from transforms.ingest import IngestedFile, read_lead_file
+from transforms.normalize import Suppression, clean_leads
+from transforms.suppress import suppression_from_file
+
+__all__ = ["PrepareOptions", "PreparedLeads", "prepare_leads"]
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    country: str | None = None
+    """Default region for national numbers (ISO code or name); the mapping file's otherwise."""
+    mapping: Path | None = None
+    suppress: tuple[Path, ...] = ()
+    source: str | None = None
+    """Source name for hashed external ids; the mapping file's, else the file's stem."""
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
+class PreparedLeads:
+    ingested: IngestedFile
+    applied: AppliedMapping
+    default_region: str | None
+    source: str
+    clean: pl.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return self.clean.height
+
+
+def _default_region(path: Path, options: PrepareOptions, mapping: ColumnMapping | None) -> str | None:
+    given = options.country or (mapping.default_country if mapping else None)
+    if given is None:
+        return None
+    region = resolve_country(given)
+    if region is None:
+        raise LeadFileError(
+            path,
+            f"the default country {given!r} is not a country Leadflow knows",
+            "Give an ISO 3166 code such as US, GB or DE (--country, or default_country in the mapping file)",
+        )
+    return region
+
+
+def _suppression(paths: tuple[Path, ...], region: str | None) -> Suppression | None:
+    if not paths:
+        return None
+    phones: list[pl.Series] = []
+    emails: list[pl.Series] = []
+    for path in paths:
+        listed_phones, listed_emails = suppression_from_file(read_lead_file(path), region)
+        phones.append(listed_phones)
+        emails.append(listed_emails)
+    return pl.concat(phones).unique(), pl.concat(emails).unique()
+
+
+def prepare_leads(path: Path, options: PrepareOptions | None = None) -> PreparedLeads:
+    """Ingest -> map columns -> normalize -> dedupe/suppress, for one file."""
+    options = options or PrepareOptions()
+    mapping = load_mapping(options.mapping) if options.mapping else None
+    region = _default_region(path, options, mapping)
+    ingested = read_lead_file(path)
+    applied = resolve_columns(ingested.headers, mapping)
+    raw = to_raw_leads(ingested, applied)
+    source = options.source or (mapping.source if mapping and mapping.source else None) or path.stem
+    clean = clean_leads(
+        raw,
+        default_region=region,
+        source=source,
+        suppression=_suppression(options.suppress, region),
+        workers=options.workers,
+    )
+    return PreparedLeads(ingested, applied, region, source, clean)

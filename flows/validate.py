@@ -1,0 +1,110 @@
+"""``leadflow validate FILE``: check and normalize a lead file without sending anything.
+
+Writes the same run folder an import writes, with the single target ``validate``: every
+row gets ``ready``, ``rejected``, ``duplicate`` or ``suppressed`` with its reasons, so the
+file can be fixed before the real import.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from flows.console import USER_ERRORS, print_error, stage
+from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.report import run_report
+from flows.report_html import write_html_report
+from transforms.outputs import RunInfo, new_run_id, write_run
+from transforms.results import VALIDATE_TARGET, build_results, check_row_invariant
+
+__all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options", "run_info"]
+
+
+def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="lead file: CSV (any common encoding/delimiter) or Parquet")
+    parser.add_argument("--country", help="default country for national numbers (ISO code or name)")
+    parser.add_argument("--mapping", type=Path, help="per-source column mapping (TOML)")
+    parser.add_argument(
+        "--suppress", type=Path, action="append", default=[], help="do-not-contact list (repeatable)"
+    )
+    parser.add_argument(
+        "--source", help="source name for generated external ids (default: mapping or file name)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("leadflow-out"), help="output folder (default %(default)s)"
+    )
+
+
+def prepare_options(args: argparse.Namespace) -> PrepareOptions:
+    return PrepareOptions(
+        country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
+    )
+
+
+def run_info(
+    prepared: PreparedLeads,
+    run_id: str,
+    started: datetime,
+    targets: list[dict[str, str]],
+    *,
+    dry_run: bool = False,
+) -> RunInfo:
+    return RunInfo(
+        run_id=run_id,
+        source_file=str(prepared.ingested.path),
+        fingerprint=prepared.ingested.fingerprint,
+        started_at=started.isoformat(timespec="seconds"),
+        default_country=prepared.default_region,
+        mapping=dict(prepared.applied.columns),
+        unmapped=list(prepared.applied.attributes),
+        targets=targets,
+        rows=prepared.rows,
+        dry_run=dry_run,
+    )
+
+
+def mapping_table(prepared: PreparedLeads) -> Table:
+    ingested = prepared.ingested
+    detected = f"{ingested.format}" + (
+        f", {ingested.encoding}, delimiter {ingested.delimiter!r}" if ingested.format == "csv" else ""
+    )
+    table = Table(title=f"Column mapping ({detected})", title_justify="left")
+    table.add_column("column")
+    table.add_column("from header")
+    table.add_column("how")
+    for name, header, origin in prepared.applied.rows():
+        table.add_row(Text(name), Text(header or "-"), Text(origin))
+    return table
+
+
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadflow validate", description=__doc__)
+    add_prepare_arguments(parser)
+    args = parser.parse_args(argv)
+    console = console or Console()
+    started = datetime.now(UTC)
+    try:
+        with stage(console, f"Read and normalized {args.file}"):
+            prepared = prepare_leads(args.file, prepare_options(args))
+    except USER_ERRORS as error:
+        print_error(console, error)
+        return 1
+    console.print(mapping_table(prepared))
+    run_id = new_run_id(started)
+    with stage(console, f"Wrote results of {prepared.rows:,} rows"):
+        results = build_results(
+            prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+        )
+        check_row_invariant(results, prepared.rows, 1)
+        info = run_info(prepared, run_id, started, [{"name": VALIDATE_TARGET, "kind": VALIDATE_TARGET}])
+        run_dir = write_run(args.out, info, results)
+        report = write_html_report(run_dir)
+    run_report(run_dir, None, None, console)
+    console.print(Text(f"Results: {run_dir / 'results'}"))
+    console.print(Text(f"Report:  {report}"))
+    return 0

@@ -1,0 +1,111 @@
+"""`leadflow validate` end to end: real sample files in, real Parquet and summary out."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from rich.console import Console
+
+from flows.cli import main as leadflow
+from flows.validate import main as validate
+from schemas.results import RESULTS_SCHEMA
+from tests.conftest import SAMPLE_DATA
+from transforms.ingest import read_lead_file
+
+SAMPLES = [
+    ("us_crm_export.csv", ["--country", "US", "--suppress", str(SAMPLE_DATA / "do_not_contact.csv")]),
+    ("de_kunden_cp1252.csv", ["--country", "DE"]),
+    ("latam_leads.parquet", ["--country", "MX"]),
+    ("partner_feed.tsv", ["--mapping", str(SAMPLE_DATA / "partner_feed.mapping.toml")]),
+]
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    buffer = io.StringIO()
+    code = validate(args, console=Console(file=buffer, width=120))
+    return code, buffer.getvalue()
+
+
+def _only_run(out: Path) -> Path:
+    (run_dir,) = list(out.iterdir())
+    return run_dir
+
+
+@pytest.mark.parametrize(("name", "options"), SAMPLES)
+def test_every_sample_row_gets_exactly_one_result(name: str, options: list[str], tmp_path: Path) -> None:
+    code, printed = _run([str(SAMPLE_DATA / name), "--out", str(tmp_path), *options])
+    assert code == 0, printed
+    run_dir = _only_run(tmp_path)
+    results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet")
+    RESULTS_SCHEMA.validate(results)
+    rows = read_lead_file(SAMPLE_DATA / name).frame.height
+    assert results.height == rows
+    assert sorted(results["source_row"].to_list()) == list(range(1, rows + 1))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["rows"] == rows
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["rows"] == rows and run["source_file"].endswith(name)
+    assert (run_dir / "report.html").stat().st_size > 0
+    assert "Results by target and status" in printed
+
+
+def test_suppressed_and_duplicate_rows_are_reported_with_reasons(tmp_path: Path) -> None:
+    name, options = SAMPLES[0]
+    _run([str(SAMPLE_DATA / name), "--out", str(tmp_path), *options])
+    results = pl.read_parquet(_only_run(tmp_path) / "results" / "*" / "*.parquet")
+    suppressed = results.filter(pl.col("status") == "suppressed")
+    assert suppressed.height > 0
+    assert suppressed["reasons"].list.first().str.starts_with("SUPPRESSED_").all()
+    duplicates = results.filter(pl.col("status") == "duplicate")
+    kept = results.filter(pl.col("source_row").is_in(duplicates["duplicate_of"].implode()))
+    assert kept["status"].unique().to_list() == ["ready"]
+
+
+def test_the_hand_written_messy_rows_are_normalized(tmp_path: Path) -> None:
+    _run([str(SAMPLE_DATA / "us_crm_export.csv"), "--out", str(tmp_path), "--country", "US"])
+    results = pl.read_parquet(_only_run(tmp_path) / "results" / "*" / "*.parquet")
+    by_id = {r["external_id"]: r for r in results.iter_rows(named=True)}
+    assert by_id["C900002"]["phone1"] == "+14155552671" or by_id["C900002"]["phone2"] == "+14155552671"
+    assert by_id["C900003"]["email"] == "carla@example.com"
+    assert by_id["C900004"]["status"] == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02\x03binary\xff\xfe" * 50, "binary"),
+        (b"name,notes\nAnn,hello\n", "no phone or email column"),
+    ],
+)
+def test_bad_files_give_one_clear_line_and_exit_1(content: bytes, expected: str, tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    code, printed = _run([str(path), "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert printed.startswith("Error: ")
+    assert str(path) in printed
+    assert expected in printed.lower()
+    assert "Traceback" not in printed
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_file_and_unknown_country_are_user_errors(tmp_path: Path) -> None:
+    code, printed = _run([str(tmp_path / "nope.csv")])
+    assert code == 1 and "Error: " in printed
+    code, printed = _run(
+        [str(SAMPLE_DATA / "us_crm_export.csv"), "--country", "Atlantis", "--out", str(tmp_path)]
+    )
+    assert code == 1 and "Atlantis" in printed
+
+
+def test_leadflow_lists_its_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert leadflow(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("validate", "import", "report", "watch", "sandbox"):
+        assert command in out
+    assert leadflow(["frobnicate"]) == 2

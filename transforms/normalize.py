@@ -1,0 +1,48 @@
+"""From canonical raw leads to clean leads: names, phones, emails, ids, then disposition.
+
+The order matters: phones and emails must be normalized before external ids are hashed
+(the hash is over the normalized contact, so "+1 415..." and "(415)..." give one id) and
+before dedupe (duplicates are the same E.164 number, not the same spelling).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA
+from schemas.raw_leads import RAW_LEADS_SCHEMA
+from transforms.dedupe import DEDUPE_KEYS, DedupeKey, decide_disposition
+from transforms.emails import normalize_emails
+from transforms.identity import assign_external_ids
+from transforms.names import normalize_names
+from transforms.phones import normalize_phones
+
+__all__ = ["Suppression", "clean_leads"]
+
+Suppression = tuple[pl.Series, pl.Series]
+"""(E.164 phones, lower-cased emails) on do-not-contact lists."""
+
+
+def clean_leads(
+    raw: pl.DataFrame,
+    *,
+    default_region: str | None,
+    source: str,
+    dedupe_keys: Sequence[DedupeKey] = DEDUPE_KEYS,
+    suppression: Suppression | None = None,
+    workers: int | None = None,
+) -> pl.DataFrame:
+    """Normalize raw leads and decide each row's disposition (schemas.clean_leads)."""
+    RAW_LEADS_SCHEMA.validate(raw)
+    named = normalize_names(raw).collect()
+    phoned = normalize_phones(named, default_region, workers=workers)
+    emailed = normalize_emails(phoned).collect()
+    identified = assign_external_ids(emailed, source=source)
+    phones, emails = suppression if suppression is not None else (None, None)
+    decided = decide_disposition(
+        identified, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
+    )
+    clean = decided.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
+    return CLEAN_LEADS_SCHEMA.validate(clean)

@@ -1,0 +1,77 @@
+"""Where a run's results go, and in what shape (the contract the report reads).
+
+::
+
+    <out>/<run_id>/results/target=<target>/part-0.parquet   one row per input row, per target
+    <out>/<run_id>/summary.json                             transforms.summary.summarize
+    <out>/<run_id>/run.json                                 the run's inputs (RunInfo)
+    <out>/<run_id>/report.html                              written by flows.report_html
+
+``run_id`` is ``YYYYMMDDTHHMMSSZ-xxxxxx``: sortable by start time, unique across machines.
+Files are written to a temporary name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from schemas.results import RESULTS_SCHEMA
+from transforms.summary import summarize, summary_json
+
+__all__ = ["RunInfo", "new_run_id", "results_path", "write_run"]
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class RunInfo:
+    """The inputs of a run, as the report shows them (run.json)."""
+
+    run_id: str
+    source_file: str
+    fingerprint: str
+    started_at: str
+    default_country: str | None
+    mapping: dict[str, str]
+    unmapped: list[str]
+    targets: list[dict[str, str]]
+    rows: int
+    dry_run: bool = False
+    finished_at: str | None = None
+
+
+def results_path(run_dir: Path, target: str) -> Path:
+    return run_dir / "results" / f"target={target}" / "part-0.parquet"
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
+    """Write results (partitioned by target), summary.json and run.json; return the run folder."""
+    RESULTS_SCHEMA.validate(results)
+    run_dir = out_dir / info.run_id
+    for (target,), part in results.partition_by("target", as_dict=True, maintain_order=True).items():
+        path = results_path(run_dir, str(target))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(".part-0.parquet.tmp")
+        part.write_parquet(temporary, compression="zstd", statistics=True)
+        os.replace(temporary, path)
+    info.finished_at = info.finished_at or datetime.now(UTC).isoformat(timespec="seconds")
+    _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results)).encode())
+    _atomic_write_bytes(run_dir / "run.json", json.dumps(asdict(info), indent=2, ensure_ascii=False).encode())
+    return run_dir

@@ -1,0 +1,88 @@
+"""``leadflow report PATH [--html FILE] [--csv FILE]``: what a run did, for analysts.
+
+PATH is a run folder (``<out>/<run_id>``), result Parquet (a file, or a folder of them), or a
+folder of run folders, which gives the trend (accepted/rejected per run and target) instead.
+The terminal gets rich tables; ``--html`` writes the self-contained report (or the trend
+page); ``--csv`` writes the rows needing attention with spreadsheet formulas neutralised.
+Errors print one ``ReportError: message`` line and return 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.text import Text
+
+from flows.report_console import print_run, print_trend
+from flows.report_csv import write_attention_csv
+from flows.report_html import render_run_html, render_trend_html, write_text_atomically
+from flows.report_runs import PathKind, ReportError, Run, classify, find_runs, load_run, read_results, trend
+from transforms.summary import summarize
+
+__all__ = ["build_parser", "main", "run_report"]
+
+
+def _single(path: Path, kind: PathKind) -> Run:
+    if kind is PathKind.RUN:
+        return load_run(path)
+    no_meta = "results given without a run folder"
+    return Run(path=path, results=read_results(path), meta=None, meta_problem=no_meta)
+
+
+def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console) -> None:
+    print_run(console, run, summarize(run.results))
+    if html is not None:
+        write_text_atomically(html, render_run_html(run))
+        console.print(Text(f"HTML report: {html}"))
+    if csv is not None:
+        rows = write_attention_csv(run.results, csv)
+        console.print(Text(f"CSV: {rows:,} rows needing attention -> {csv}"))
+
+
+def _report_runs(runs: list[Run], html: Path | None, csv: Path | None, console: Console) -> None:
+    changes = trend(runs)
+    print_trend(console, changes)
+    if html is not None:
+        write_text_atomically(html, render_trend_html(runs, changes))
+        console.print(Text(f"HTML trend: {html}"))
+    if csv is not None:
+        rows = write_attention_csv(pl.concat([run.results for run in runs]), csv)
+        console.print(Text(f"CSV: {rows:,} rows needing attention across {len(runs)} runs -> {csv}"))
+
+
+def run_report(path: Path, html: Path | None, csv: Path | None, console: Console) -> int:
+    """Print the report of ``path`` and write the requested files; 0 on success, 1 on error."""
+    try:
+        kind = classify(path)
+        if kind is PathKind.RUNS:
+            _report_runs(find_runs(path), html, csv, console)
+        else:
+            _report_run(_single(path, kind), html, csv, console)
+    except ReportError as error:
+        console.print(Text(f"ReportError: {error}"))
+        return 1
+    except (pl.exceptions.PolarsError, OSError) as error:
+        problem = f"cannot read or write report files for {path} ({type(error).__name__})"
+        console.print(Text(f"ReportError: {problem}"))
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadflow report", description="What a run did, for analysts.")
+    parser.add_argument("path", type=Path, help="run folder, results Parquet file/folder, or folder of runs")
+    parser.add_argument("--html", type=Path, help="write the self-contained HTML report here")
+    parser.add_argument("--csv", type=Path, help="write the rows needing attention here (spreadsheet-safe)")
+    return parser
+
+
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_report(args.path, args.html, args.csv, console or Console())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""Finding and reading run output for the report: run folders, result Parquet, folders of runs.
+
+Layout written by the run writer::
+
+    <out>/<run_id>/results/target=<target>/part-0.parquet
+    <out>/<run_id>/run.json  summary.json  report.html
+
+Only files inside the folder (or the file) the caller named are read: Parquet files, run.json
+and run folders reached through a symlink that leaves it are ignored.
+Of run.json only the documented keys are kept, so an unexpected key never reaches a report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from schemas.codes import Status
+from schemas.results import RESULTS
+from transforms.summary import summarize, summary_json
+
+__all__ = [
+    "REPORT_FILE",
+    "RESULTS_DIR",
+    "RUN_FILE",
+    "SUMMARY_FILE",
+    "PathKind",
+    "ReportError",
+    "Run",
+    "RunMeta",
+    "RunTarget",
+    "classify",
+    "find_runs",
+    "load_run",
+    "read_results",
+    "trend",
+    "write_summary",
+]
+
+RESULTS_DIR = "results"
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
+
+TREND_STATUSES: tuple[Status, ...] = (
+    Status.ACCEPTED,
+    Status.SUBMITTED,
+    Status.REJECTED,
+    Status.VENDOR_REJECTED,
+    Status.FAILED,
+)
+
+
+class ReportError(Exception):
+    """The path given to the report is not a run, results or a folder of runs, or cannot be read."""
+
+
+class RunTarget(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    kind: str
+
+
+class RunMeta(BaseModel):
+    """The documented keys of run.json; anything else in the file is dropped."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    run_id: str
+    source_file: str
+    fingerprint: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    dry_run: bool = False
+    default_country: str | None = None
+    mapping: dict[str, str] = {}
+    unmapped: list[str] = []
+    targets: list[RunTarget] = []
+    rows: int | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's results (lazy) and its inputs; ``meta_problem`` says why ``meta`` is missing."""
+
+    path: Path
+    results: pl.LazyFrame
+    meta: RunMeta | None
+    meta_problem: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.meta.run_id if self.meta else self.path.name
+
+
+class PathKind(StrEnum):
+    RUN = "run"
+    RESULTS = "results"
+    RUNS = "runs"
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / RESULTS_DIR).is_dir()
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def _parquet_files(path: Path, root: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if _inside(path, root) else []
+    return sorted(found for found in path.rglob("*.parquet") if found.is_file() and _inside(found, root))
+
+
+def classify(path: Path) -> PathKind:
+    """What the user pointed at: a run folder, result Parquet (file or folder), or a folder of runs."""
+    if path.is_file():
+        if path.suffix != ".parquet":
+            raise ReportError(f"{path}: not a Parquet file; give a run folder, results or a folder of runs")
+        return PathKind.RESULTS
+    if not path.is_dir():
+        raise ReportError(f"{path}: no such file or folder")
+    if _is_run(path):
+        return PathKind.RUN
+    if any(_is_run(child) for child in path.iterdir() if child.is_dir()):
+        return PathKind.RUNS
+    if _parquet_files(path, path):
+        return PathKind.RESULTS
+    raise ReportError(f"{path}: no results found (expected results/target=*/part-*.parquet or run folders)")
+
+
+def read_results(path: Path, within: Path | None = None) -> pl.LazyFrame:
+    """Result rows from a Parquet file or every Parquet file under a folder (only files that
+    resolve inside ``within``, default ``path``), checked for the result columns."""
+    files = _parquet_files(path, within or path)
+    if not files:
+        raise ReportError(f"{path}: no Parquet files with results")
+    frame = pl.scan_parquet(files, hive_partitioning=False)
+    schema = frame.collect_schema()
+    missing = [name for name in RESULTS if name not in schema]
+    if missing:
+        raise ReportError(f"{path}: not leadflow results, missing columns {', '.join(missing)}")
+    return frame.select(list(RESULTS))
+
+
+def _read_meta(run_dir: Path) -> tuple[RunMeta | None, str | None]:
+    meta_path = run_dir / RUN_FILE
+    if not meta_path.is_file() or not _inside(meta_path, run_dir):
+        return None, f"{RUN_FILE} not found"
+    try:
+        return RunMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8"))), None
+    except (ValueError, ValidationError) as error:
+        return None, f"{RUN_FILE} unreadable ({type(error).__name__})"
+
+
+def load_run(run_dir: Path) -> Run:
+    """A run folder's results and run.json (a missing or broken run.json is reported, not raised)."""
+    if not _is_run(run_dir):
+        raise ReportError(f"{run_dir}: not a run folder (no {RESULTS_DIR}/ inside)")
+    meta, problem = _read_meta(run_dir)
+    results = read_results(run_dir / RESULTS_DIR, within=run_dir)
+    return Run(path=run_dir, results=results, meta=meta, meta_problem=problem)
+
+
+def find_runs(folder: Path) -> list[Run]:
+    """Every run folder directly inside ``folder``, oldest first (run ids sort by time)."""
+    children = [child for child in sorted(folder.iterdir()) if _inside(child, folder)]
+    runs = [load_run(child) for child in children if child.is_dir() and _is_run(child)]
+    if not runs:
+        raise ReportError(f"{folder}: no run folders inside")
+    return runs
+
+
+def trend(runs: list[Run]) -> pl.DataFrame:
+    """Per run and target: result rows and the counts of :data:`TREND_STATUSES`, oldest run first."""
+    frames = [
+        run.results.select("target", "status")
+        .group_by("target")
+        .agg(
+            pl.len().alias("rows"),
+            *[(pl.col("status") == status.value).sum().alias(status.value) for status in TREND_STATUSES],
+        )
+        .with_columns(pl.lit(run.run_id).alias("run_id"))
+        for run in runs
+    ]
+    columns = ["run_id", "target", "rows", *[status.value for status in TREND_STATUSES]]
+    return pl.concat(frames).select(columns).sort("run_id", "target").collect()
+
+
+def write_summary(run_dir: Path) -> Path:
+    """Write ``summary.json`` (transforms.summary.summarize of the run's results) into the run folder."""
+    run = load_run(run_dir)
+    path = run_dir / SUMMARY_FILE
+    path.write_text(summary_json(summarize(run.results)), encoding="utf-8")
+    return path

@@ -1,0 +1,223 @@
+"""The sections of the run report, one function each, in page order.
+
+Each takes what it shows (the summary dict, a frame, run.json) and returns escaped markup
+built with flows.report_markup; charts come from flows.report_charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from flows.report_charts import bar_chart, status_chart
+from flows.report_markup import Cell, Markup, definition_list, esc, table, tiles
+from flows.report_runs import RunMeta
+from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
+
+__all__ = [
+    "ATTENTION_LIMIT",
+    "SAMPLE_LIMIT",
+    "attention_section",
+    "dispositions_section",
+    "inputs_section",
+    "leads_section",
+    "reasons_section",
+    "totals_section",
+    "vendor_errors_section",
+]
+
+ATTENTION_LIMIT = 5_000
+"""Rows shown in the attention table; the CSV export has them all."""
+SAMPLE_LIMIT = 200
+
+_ATTENTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("source_row", "Row", "number"),
+    ("target", "Target", "code"),
+    ("status", "Status", "code"),
+    ("reasons", "Reasons", "text"),
+    ("vendor_status", "Vendor status", "code"),
+    ("vendor_message", "Vendor message", "text"),
+    ("name", "Name", "text"),
+    ("phone1", "Phone", "code"),
+    ("email", "Email", "text"),
+    ("country", "Country", "code"),
+    ("external_id", "External id", "code"),
+    ("attempts", "Attempts", "number"),
+)
+"""(column, heading, kind): numbers sort numerically, codes never wrap, text wraps anywhere."""
+_CSS_CLASS = {"number": "num", "code": "nowrap", "text": "text"}
+
+
+def _section(anchor: str, title: str, body: str) -> Markup:
+    return Markup(f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{body}</section>')
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f'<figure class="chart">{svg}<figcaption class="note">{esc(caption)}</figcaption></figure>'
+
+
+def _name(row: Mapping[str, Any]) -> str:
+    return " ".join(part for part in (row.get("first_name"), row.get("last_name")) if part)
+
+
+def _codes(value: list[str] | None) -> str:
+    return ", ".join(value or [])
+
+
+def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
+    if meta is None:
+        unavailable = f'<p class="note">Run inputs unavailable: {esc(problem)}.</p>'
+        return _section("inputs", "Run inputs", unavailable)
+    items: dict[str, object] = {
+        "Run": meta.run_id,
+        "Source file": meta.source_file,
+        "Fingerprint (sha256)": Markup(f"<code>{esc(meta.fingerprint)}</code>"),
+        "Started": meta.started_at,
+        "Finished": meta.finished_at,
+        "Rows in file": meta.rows,
+        "Dry run": "yes: nothing was sent" if meta.dry_run else "no",
+        "Default country": meta.default_country,
+        "Targets": ", ".join(f"{t.name} ({t.kind})" for t in meta.targets),
+        "Unmapped columns (kept as attributes)": ", ".join(meta.unmapped) or "none",
+    }
+    mapping = table(("Canonical column", "File header"), sorted(meta.mapping.items()), caption="Mapping")
+    return _section("inputs", "Run inputs", definition_list(items) + mapping)
+
+
+def totals_section(summary: Mapping[str, Any]) -> Markup:
+    statuses: dict[str, int] = summary["statuses"]
+    attention = {s.value for s in ATTENTION_STATUSES}
+    big = tiles(
+        [
+            ("input rows", summary["rows"], False),
+            ("result rows", summary["results"], False),
+            *[(status, count, status in attention) for status, count in statuses.items()],
+        ]
+    )
+    targets: dict[str, dict[str, Any]] = summary["targets"]
+    shown = [s.value for s in STATUS_ORDER if s.value in statuses]
+    rows = [[name, *[t["statuses"].get(s, 0) for s in shown], t["total"]] for name, t in targets.items()]
+    counts = table(("Target", *shown, "total"), rows)
+    chart = _figure(status_chart(summary), "Result rows per target, by status.")
+    charts = f'<div class="charts">{chart}<div>{counts}</div></div>'
+    return _section("totals", "Totals per target", big + charts)
+
+
+def reasons_section(summary: Mapping[str, Any], examples: pl.DataFrame) -> Markup:
+    if examples.is_empty():
+        return _section("reasons", "Reasons", '<p class="note">No row carries a reason code.</p>')
+    rows = [
+        [
+            Cell(row["reason"]),
+            row["count"],
+            ", ".join(row["targets"]),
+            row["source_row"],
+            row["target"],
+            Cell(row["status"], f"status status-{row['status']}"),
+            Cell(_name(row), "text"),
+            row["phone1"] or row["email"],
+            row["vendor_status"],
+            Cell(row["vendor_message"], "text"),
+        ]
+        for row in examples.iter_rows(named=True)
+    ]
+    headers = ("Reason", "Result rows", "Targets", "Example row", "Target", "Status", "Name", "Contact")
+    listing = table((*headers, "Vendor status", "Vendor message"), rows)
+    chart = _figure(bar_chart(summary["reasons"], "Reasons (result rows)", "chart-reasons", "#e53935"), "")
+    return _section("reasons", "Reasons", f'<div class="charts">{chart}</div>{listing}')
+
+
+def vendor_errors_section(summary: Mapping[str, Any]) -> Markup:
+    rows = [
+        [target, error["vendor_status"], Cell(error["vendor_message"], "text"), error["count"]]
+        for target, t in summary["targets"].items()
+        for error in t["vendor_errors"]
+    ]
+    if not rows:
+        return _section("vendor-errors", "Vendor errors", '<p class="note">No vendor errors.</p>')
+    body = table(("Target", "Vendor status", "Vendor message", "Result rows"), rows)
+    return _section("vendor-errors", "Vendor errors", body)
+
+
+def leads_section(summary: Mapping[str, Any]) -> Markup:
+    charts = [
+        _figure(
+            bar_chart(summary["phone_types"], "Phone types", "chart-phone-types", "#5e35b1"),
+            "Valid phone numbers of distinct input rows, by type.",
+        ),
+        _figure(
+            bar_chart(summary["countries"], "Countries", "chart-countries", "#00897b"),
+            "Distinct input rows by country.",
+        ),
+    ]
+    return _section("leads", "Phone types and countries", f'<div class="charts">{"".join(charts)}</div>')
+
+
+def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Markup:
+    """``leads``: one result row per distinct input row that is a duplicate or suppressed."""
+    big = tiles([("duplicates", summary["duplicates"], False), ("suppressed", summary["suppressed"], False)])
+    if leads.is_empty():
+        return _section("dispositions", "Duplicates and suppressions", big)
+    rows = [
+        [
+            row["source_row"],
+            Cell(row["status"], "status"),
+            _codes(row["reasons"]),
+            row["duplicate_of"],
+            Cell(_name(row), "text"),
+            row["phone1"],
+            row["email"],
+        ]
+        for row in leads.head(SAMPLE_LIMIT).iter_rows(named=True)
+    ]
+    note = (
+        f'<p class="note">First {SAMPLE_LIMIT:,} of {leads.height:,} rows shown.</p>'
+        if leads.height > SAMPLE_LIMIT
+        else ""
+    )
+    listing = table(("Row", "Status", "Reasons", "Duplicate of row", "Name", "Phone", "Email"), rows)
+    return _section("dispositions", "Duplicates and suppressions", big + listing + note)
+
+
+def _options(element_id: str, label: str, values: list[str]) -> str:
+    options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
+    select = f'<select id="{element_id}"><option value="">all</option>{options}</select>'
+    return f"<label>{esc(label)} {select}</label>"
+
+
+def attention_section(attention: pl.DataFrame, csv_hint: str) -> Markup:
+    """Sortable, filterable table of failed, vendor-rejected and rejected rows (capped)."""
+    if attention.is_empty():
+        return _section("attention", "Rows needing attention", '<p class="note">Nothing needs attention.</p>')
+    shown = attention.head(ATTENTION_LIMIT)
+    heads = "".join(
+        f'<th data-key="{key}" data-type="{kind}" class="{_CSS_CLASS[kind]}">'
+        f'<button type="button">{esc(label)}</button></th>'
+        for key, label, kind in _ATTENTION_COLUMNS
+    )
+    body = []
+    for row in shown.iter_rows(named=True):
+        values = {**row, "name": _name(row), "reasons": _codes(row["reasons"])}
+        cells = "".join(
+            f'<td class="{_CSS_CLASS[kind]}">{esc(values[key])}</td>' for key, _, kind in _ATTENTION_COLUMNS
+        )
+        body.append(f'<tr data-status="{esc(row["status"])}" data-target="{esc(row["target"])}">{cells}</tr>')
+    statuses = [s.value for s in STATUS_ORDER if s in ATTENTION_STATUSES]
+    controls = (
+        '<div class="controls"><input id="attention-filter" type="search" placeholder="Filter rows…" '
+        'aria-label="Filter rows">'
+        + _options("attention-status", "Status", statuses)
+        + _options("attention-target", "Target", sorted(attention["target"].unique().to_list()))
+        + f'<span>showing <b id="attention-shown">{shown.height}</b> of {shown.height:,}</span></div>'
+    )
+    note = (
+        f'<p class="note">Only the first {ATTENTION_LIMIT:,} of {attention.height:,} rows are shown here; '
+        f"export them all with <code>{esc(csv_hint)}</code>.</p>"
+        if attention.height > ATTENTION_LIMIT
+        else f'<p class="note">Export these rows for a spreadsheet with <code>{esc(csv_hint)}</code>.</p>'
+    )
+    rows = "".join(body)
+    grid = f'<table id="attention-table"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
+    return _section("attention", f"Rows needing attention ({attention.height:,})", controls + note + grid)

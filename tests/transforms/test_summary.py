@@ -1,0 +1,144 @@
+"""transforms.summary: the numbers every report shows, checked on small literal result frames."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.codes import Issue, Status
+from tests.report.runs import build_results, result_row, results_frame
+from transforms.summary import (
+    ATTENTION_STATUSES,
+    NO_COUNTRY,
+    attention_rows,
+    reason_examples,
+    summarize,
+    summary_json,
+)
+
+
+def _two_targets() -> pl.DataFrame:
+    rows: list[dict[str, Any]] = []
+    contact: dict[int, dict[str, Any]] = {
+        1: {"phone1": "+4915100000001", "phone1_type": "mobile", "country": "DE"},
+        2: {"phone1": "+4930100000002", "phone1_type": "fixed_line", "country": None},
+        3: {"phone1": "+4915100000001", "phone1_type": "mobile", "country": "DE", "duplicate_of": 1},
+    }
+    outcome: dict[tuple[int, str], dict[str, Any]] = {
+        (1, "obi"): {"status": Status.ACCEPTED},
+        (1, "sms"): {"status": Status.SUBMITTED},
+        (2, "obi"): {
+            "status": Status.VENDOR_REJECTED,
+            "reasons": [Issue.VENDOR_REJECTED],
+            "vendor_status": "400",
+            "vendor_message": "bad number",
+        },
+        (2, "sms"): {"status": Status.INELIGIBLE, "reasons": [Issue.NEEDS_MOBILE]},
+        (3, "obi"): {"status": Status.DUPLICATE, "reasons": [Issue.DUPLICATE_PHONE]},
+        (3, "sms"): {"status": Status.DUPLICATE, "reasons": [Issue.DUPLICATE_PHONE]},
+    }
+    for (row, target), fields in outcome.items():
+        values = {key: value.value if isinstance(value, Status) else value for key, value in fields.items()}
+        values["reasons"] = [str(code) for code in values.get("reasons", [])]
+        rows.append(
+            result_row(source_row=row, target=target, external_id=f"e{row}", **contact[row], **values)
+        )
+    return results_frame(rows)
+
+
+def test_counts_statuses_and_reasons_per_target() -> None:
+    summary = summarize(_two_targets())
+
+    assert summary["rows"] == 3
+    assert summary["results"] == 6
+    assert summary["targets"]["obi"]["statuses"] == {"accepted": 1, "duplicate": 1, "vendor_rejected": 1}
+    assert summary["targets"]["sms"]["statuses"] == {"submitted": 1, "ineligible": 1, "duplicate": 1}
+    assert summary["targets"]["sms"]["reasons"] == {"DUPLICATE_PHONE": 1, "NEEDS_MOBILE": 1}
+    assert summary["reasons"] == {"DUPLICATE_PHONE": 2, "NEEDS_MOBILE": 1, "VENDOR_REJECTED": 1}
+
+
+def test_vendor_errors_are_counted_per_target_by_code_and_message() -> None:
+    summary = summarize(_two_targets())
+
+    assert summary["targets"]["obi"]["vendor_errors"] == [
+        {"vendor_status": "400", "vendor_message": "bad number", "count": 1}
+    ]
+    assert summary["targets"]["sms"]["vendor_errors"] == []
+
+
+def test_lead_level_figures_count_each_input_row_once_across_targets() -> None:
+    summary = summarize(_two_targets())
+
+    assert summary["duplicates"] == 1
+    assert summary["suppressed"] == 0
+    assert summary["phone_types"] == {"mobile": 2, "fixed_line": 1}
+    assert summary["countries"] == {"DE": 2, NO_COUNTRY: 1}
+
+
+def test_summary_of_lazy_and_eager_results_is_the_same_json() -> None:
+    frame = build_results(rows=30)
+
+    text = summary_json(summarize(frame))
+
+    assert text == summary_json(summarize(frame.lazy()))
+    assert json.loads(text) == summarize(frame)
+
+
+def test_attention_rows_are_failed_vendor_rejected_and_rejected_in_row_order() -> None:
+    frame = build_results(rows=30)
+
+    attention = attention_rows(frame.lazy())
+
+    assert set(attention["status"]) <= {s.value for s in ATTENTION_STATUSES}
+    assert set(attention["status"]) == {s.value for s in ATTENTION_STATUSES}
+    assert attention.height == summarize(frame)["attention"]
+    assert attention.select("source_row", "target").rows() == sorted(
+        attention.select("source_row", "target").rows()
+    )
+
+
+def test_reason_example_is_the_first_row_carrying_the_reason() -> None:
+    examples = reason_examples(_two_targets())
+
+    duplicate = examples.filter(pl.col("reason") == "DUPLICATE_PHONE").row(0, named=True)
+    assert duplicate["count"] == 2
+    assert duplicate["targets"] == ["obi", "sms"]
+    assert (duplicate["source_row"], duplicate["target"]) == (3, "obi")
+    assert examples["reason"].to_list()[0] == "DUPLICATE_PHONE"
+
+
+_STATUSES = st.sampled_from([s.value for s in Status])
+_REASONS = st.lists(st.sampled_from([i.value for i in Issue]), max_size=3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    grid=st.lists(
+        st.lists(st.tuples(_STATUSES, _REASONS), min_size=1, max_size=3),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_counts_add_up_for_any_results(grid: list[list[tuple[str, list[str]]]]) -> None:
+    rows = [
+        result_row(source_row=row, target=f"t{column}", status=status, reasons=reasons)
+        for row, cells in enumerate(grid, start=1)
+        for column, (status, reasons) in enumerate(cells)
+    ]
+    frame = results_frame(rows)
+
+    summary = summarize(frame)
+
+    assert summary["rows"] == len(grid)
+    assert summary["results"] == len(rows)
+    assert sum(t["total"] for t in summary["targets"].values()) == len(rows)
+    for target in summary["targets"].values():
+        assert sum(target["statuses"].values()) == target["total"]
+    assert sum(summary["statuses"].values()) == len(rows)
+    assert sum(summary["reasons"].values()) == sum(len(r["reasons"]) for r in rows)
+    assert summary["attention"] == attention_rows(frame).height
+    assert json.loads(summary_json(summary)) == summary

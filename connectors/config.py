@@ -14,6 +14,7 @@
     retry = { attempts = 5, backoff = 0.5, max_backoff = 30 }
     options = { ... }         # vendor specific (message text, list name, dialer, ...)
 
+``${NAME}`` in ``base_url`` is replaced by the environment variable NAME.
 Credentials are references, never values: ``env:NAME`` (an environment variable) or
 ``prefect:NAME`` (a Prefect Secret block). A literal value is refused on load, so that no
 secret ever sits in a file in a repository.
@@ -22,6 +23,7 @@ secret ever sits in a file in a repository.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -89,9 +91,25 @@ class TargetConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        value = _expand(value)
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(value: str) -> str:
+    """``${NAME}`` in a base URL is the environment variable NAME (e.g. a sandbox's address)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"uses ${{{name}}} but the environment variable {name} is not set")
+        return os.environ[name]
+
+    return _VARIABLE.sub(replace, value)
 
 
 def resolve_secret(reference: str) -> SecretStr:

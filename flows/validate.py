@@ -16,13 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.console import USER_ERRORS, print_error, stage
+from flows.importer import finish_run
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.report import run_report
-from flows.report_html import write_html_report
-from transforms.outputs import RunInfo, new_run_id, write_run
-from transforms.results import VALIDATE_TARGET, build_results, check_row_invariant
+from transforms.outputs import new_run_id
+from transforms.results import VALIDATE_TARGET, build_results
 
-__all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options", "run_info"]
+__all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options"]
 
 
 def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,28 +43,6 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare_options(args: argparse.Namespace) -> PrepareOptions:
     return PrepareOptions(
         country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
-    )
-
-
-def run_info(
-    prepared: PreparedLeads,
-    run_id: str,
-    started: datetime,
-    targets: list[dict[str, str]],
-    *,
-    dry_run: bool = False,
-) -> RunInfo:
-    return RunInfo(
-        run_id=run_id,
-        source_file=str(prepared.ingested.path),
-        fingerprint=prepared.ingested.fingerprint,
-        started_at=started.isoformat(timespec="seconds"),
-        default_country=prepared.default_region,
-        mapping=dict(prepared.applied.columns),
-        unmapped=list(prepared.applied.attributes),
-        targets=targets,
-        rows=prepared.rows,
-        dry_run=dry_run,
     )
 
 
@@ -100,11 +78,16 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         results = build_results(
             prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
         )
-        check_row_invariant(results, prepared.rows, 1)
-        info = run_info(prepared, run_id, started, [{"name": VALIDATE_TARGET, "kind": VALIDATE_TARGET}])
-        run_dir = write_run(args.out, info, results)
-        report = write_html_report(run_dir)
+        run_dir = finish_run(
+            prepared,
+            [results],
+            [(VALIDATE_TARGET, VALIDATE_TARGET)],
+            run_id=run_id,
+            started=started,
+            out_dir=args.out,
+            dry_run=False,
+        )
     run_report(run_dir, None, None, console)
     console.print(Text(f"Results: {run_dir / 'results'}"))
-    console.print(Text(f"Report:  {report}"))
+    console.print(Text(f"Report:  {run_dir / 'report.html'}"))
     return 0

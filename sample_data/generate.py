@@ -85,16 +85,21 @@ def _digits(rng: np.random.Generator, n: int, width: np.ndarray) -> pl.Series:
     return pl.select(padded.str.slice(0, pl.Series(width))).to_series()
 
 
-def messy_phones(rng: np.random.Generator, n: int, regions: pl.Series | None = None) -> pl.DataFrame:
+def messy_phones(
+    rng: np.random.Generator,
+    n: int,
+    regions: pl.Series | None = None,
+    ranges: tuple[NumberRange, ...] = RANGES,
+) -> pl.DataFrame:
     """Phones as people type them, with the region they belong to. ~10% are broken.
 
     With ``regions``, each number is drawn from a range of that row's region (a person's
     second number is usually in the same country as the first).
     """
-    pick = rng.integers(0, len(RANGES), size=n)
+    pick = rng.integers(0, len(ranges), size=n)
     if regions is not None:
         by_region: dict[str, list[int]] = {}
-        for index, number_range in enumerate(RANGES):
+        for index, number_range in enumerate(ranges):
             by_region.setdefault(number_range.region, []).append(index)
         choice = rng.integers(0, 2, size=n)
         table = pl.DataFrame({"region": regions, "c": choice}).join(
@@ -108,11 +113,11 @@ def messy_phones(rng: np.random.Generator, n: int, regions: pl.Series | None = N
         ].to_numpy()
     table = pl.DataFrame(
         {
-            "region": [r.region for r in RANGES],
-            "cc": [r.calling_code for r in RANGES],
-            "prefix": [r.national_prefix for r in RANGES],
-            "width": [r.random_digits for r in RANGES],
-            "trunk": [r.trunk for r in RANGES],
+            "region": [r.region for r in ranges],
+            "cc": [r.calling_code for r in ranges],
+            "prefix": [r.national_prefix for r in ranges],
+            "width": [r.random_digits for r in ranges],
+            "trunk": [r.trunk for r in ranges],
         }
     )[pick]
     national = table["prefix"] + _digits(rng, n, table["width"].to_numpy())
@@ -164,15 +169,22 @@ def messy_phones(rng: np.random.Generator, n: int, regions: pl.Series | None = N
 
 
 def messy_lead_frame(
-    n: int, seed: int = 7, *, phone_share: float = 0.5, duplicate_share: float = 0.05
+    n: int,
+    seed: int = 7,
+    *,
+    phone_share: float = 0.5,
+    duplicate_share: float = 0.05,
+    countries: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
-    """n leads, about 1 + ``phone_share`` phones each, ``duplicate_share`` duplicated rows."""
+    """n leads, about 1 + ``phone_share`` phones each, ``duplicate_share`` duplicated rows,
+    numbers from ``countries`` (default: all nine)."""
     rng = np.random.default_rng(seed)
+    ranges = tuple(r for r in RANGES if countries is None or r.region in countries)
     base = n - int(n * duplicate_share)
     first = pl.Series(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), base)]
     last = pl.Series(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), base)]
-    phones = messy_phones(rng, base)
-    second = messy_phones(rng, base, phones["region"])["phone"]
+    phones = messy_phones(rng, base, ranges=ranges)
+    second = messy_phones(rng, base, phones["region"], ranges=ranges)["phone"]
     has_second = pl.Series(rng.random(base) < phone_share)
     domain = pl.Series(DOMAINS)[rng.integers(0, len(DOMAINS), base)]
     ids = pl.Series(rng.permutation(base) + 100000).cast(pl.String)

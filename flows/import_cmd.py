@@ -1,0 +1,145 @@
+"""``leadflow import FILE --targets FILE``: send a lead file to the configured dialer targets.
+
+The same steps as the ``import_leads`` Prefect flow (flows.importer), run directly in this
+process with a progress bar per target; every target is sent to concurrently. ``--dry-run``
+builds every payload and chunk and predicts per-row outcomes without sending anything.
+``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from connectors.base import Connector
+from flows.console import USER_ERRORS, print_error, stage
+from flows.importer import finish_run, ledger_path, load_connectors, send_target
+from flows.prepare import PreparedLeads, prepare_leads
+from flows.report import run_report
+from flows.validate import add_prepare_arguments, mapping_table, prepare_options
+from transforms.outputs import new_run_id
+
+__all__ = ["add_import_arguments", "main"]
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    add_prepare_arguments(parser)
+    parser.add_argument("--targets", type=Path, required=True, help="targets file (TOML), see README")
+    parser.add_argument(
+        "--target", action="append", default=[], dest="target_names", help="only this target (repeatable)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="build payloads and predict outcomes; send nothing"
+    )
+    parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
+    parser.add_argument(
+        "--ledger", type=Path, help="ledger file (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)"
+    )
+
+
+async def _send_all(
+    prepared: PreparedLeads,
+    connectors: list[Connector],
+    args: argparse.Namespace,
+    run_id: str,
+    console: Console,
+) -> list[pl.DataFrame]:
+    ledger = ledger_path(args.out, args.ledger)
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    ) as bars:
+        tasks = {c.target.name: bars.add_task(c.target.name, total=None) for c in connectors}
+
+        def progress_of(name: str) -> Callable[[int, int], None]:
+            def update(done: int, total: int) -> None:
+                bars.update(tasks[name], completed=done, total=total)
+
+            return update
+
+        return list(
+            await asyncio.gather(
+                *(
+                    send_target(
+                        prepared,
+                        connector,
+                        run_id=run_id,
+                        ledger=ledger,
+                        dry_run=args.dry_run,
+                        resend=args.resend,
+                        progress=progress_of(connector.target.name),
+                    )
+                    for connector in connectors
+                )
+            )
+        )
+
+
+def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
+    from flows.import_leads import import_leads
+
+    summary = import_leads(
+        str(args.file),
+        str(args.targets),
+        out_dir=str(args.out),
+        country=args.country,
+        mapping=str(args.mapping) if args.mapping else None,
+        suppress=[str(p) for p in args.suppress],
+        dry_run=args.dry_run,
+        resend=args.resend,
+        target_names=args.target_names or None,
+        ledger=str(args.ledger) if args.ledger else None,
+    )
+    run_report(Path(summary["run_dir"]), None, None, console)
+    return 0
+
+
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadflow import", description=__doc__)
+    add_import_arguments(parser)
+    parser.add_argument("--prefect", action="store_true", help="run as the import_leads Prefect flow")
+    args = parser.parse_args(argv)
+    console = console or Console()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
+    started = datetime.now(UTC)
+    try:
+        if args.prefect:
+            return _run_with_prefect(args, console)
+        connectors = load_connectors(args.targets, args.target_names)
+        with stage(console, f"Read and normalized {args.file}"):
+            prepared = prepare_leads(args.file, prepare_options(args))
+    except USER_ERRORS as error:
+        print_error(console, error)
+        return 1
+    console.print(mapping_table(prepared))
+    run_id = new_run_id(started)
+    verb = "Predicted" if args.dry_run else "Sent"
+    with stage(console, f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"):
+        results = asyncio.run(_send_all(prepared, connectors, args, run_id, console))
+    run_dir = finish_run(
+        prepared,
+        results,
+        [(c.target.name, c.target.kind) for c in connectors],
+        run_id=run_id,
+        started=started,
+        out_dir=args.out,
+        dry_run=args.dry_run,
+    )
+    run_report(run_dir, None, None, console)
+    console.print(Text(f"Results: {run_dir / 'results'}"))
+    console.print(Text(f"Report:  {run_dir / 'report.html'}"))
+    return 0

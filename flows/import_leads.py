@@ -1,0 +1,164 @@
+"""The ``import_leads`` Prefect flow: one lead file, its configured targets, one run folder.
+
+Thin on purpose: it names the steps (flows.importer holds the logic, tested without
+Prefect) and adds what Prefect is for: a task per target running concurrently, retries
+where they are safe, run history, and artifacts (a progress bar per target while sending,
+a markdown summary and a table of the rows needing attention at the end, a link to the
+HTML report).
+
+Retries: reading and normalizing may be retried (a file on a network share can hiccup); a
+send task is not retried by Prefect, because the engine already retries each request under
+the ledger's protection and a blind re-run of a half-sent target is exactly what the
+ledger exists to make unnecessary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+
+from connectors.base import Connector
+from flows.artifacts import attention_table, summary_markdown
+from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
+from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from transforms.errors import LeadFileError
+from transforms.outputs import new_run_id
+from transforms.summary import summarize
+
+__all__ = ["import_leads"]
+
+_PROGRESS_EVERY = 1.0  # seconds between progress artifact updates
+
+
+def _worth_retrying(_task: object, _run: object, state: State[Any]) -> bool:
+    """A bad file stays bad: only I/O hiccups (a network share) are worth another try."""
+    return not isinstance(state.result(raise_on_failure=False), LeadFileError)
+
+
+@task(
+    name="prepare-leads",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_worth_retrying,
+    cache_policy=NO_CACHE,
+)
+def prepare_task(path: Path, options: PrepareOptions) -> PreparedLeads:
+    prepared = prepare_leads(path, options)
+    get_run_logger().info("Read %s: %d rows, mapping %s", path, prepared.rows, prepared.applied.columns)
+    return prepared
+
+
+@task(name="send-to-target", cache_policy=NO_CACHE)
+def send_task(
+    prepared: PreparedLeads, connector: Connector, *, run_id: str, ledger: Path, dry_run: bool, resend: bool
+) -> pl.DataFrame:
+    name = connector.target.name
+    artifact = create_progress_artifact(
+        0.0, key=f"send-{_slug(name)}", description=f"Sending to {name} ({connector.target.kind})"
+    )
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= _PROGRESS_EVERY or done == total:
+            last = now
+            update_progress_artifact(artifact, 100.0 * done / max(total, 1))
+
+    results = asyncio.run(
+        send_target(
+            prepared,
+            connector,
+            run_id=run_id,
+            ledger=ledger,
+            dry_run=dry_run,
+            resend=resend,
+            progress=progress,
+        )
+    )
+    update_progress_artifact(artifact, 100.0)
+    counts = results.group_by("status").len().sort("status").rows()
+    get_run_logger().info("%s: %s", name, ", ".join(f"{status} {n}" for status, n in counts))
+    return results
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "target"
+
+
+@flow(name="import-leads", log_prints=False)
+def import_leads(
+    path: str,
+    targets_file: str | None = None,
+    *,
+    out_dir: str = str(DEFAULT_OUT),
+    country: str | None = None,
+    mapping: str | None = None,
+    suppress: list[str] | None = None,
+    dry_run: bool = False,
+    resend: bool = False,
+    target_names: list[str] | None = None,
+    ledger: str | None = None,
+) -> dict[str, Any]:
+    """Import one lead file into the configured targets; returns the run's summary.
+
+    Without ``targets_file`` the file is only validated (target ``validate``).
+    """
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    out = Path(out_dir)
+    connectors = load_connectors(Path(targets_file), target_names or ()) if targets_file else []
+    options = PrepareOptions(
+        country=country,
+        mapping=Path(mapping) if mapping else None,
+        suppress=tuple(Path(s) for s in suppress or ()),
+    )
+    prepared = prepare_task(Path(path), options)
+    if connectors:
+        book = ledger_path(out, Path(ledger) if ledger else None)
+        book.parent.mkdir(parents=True, exist_ok=True)
+        futures = [
+            send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
+            for c in connectors
+        ]
+        results = [future.result() for future in futures]
+        targets = [(c.target.name, c.target.kind) for c in connectors]
+    else:
+        from transforms.results import VALIDATE_TARGET, build_results
+
+        results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
+        targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
+    run_dir = finish_run(
+        prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
+    )
+    combined = pl.concat(results)
+    summary = summarize(combined)
+    create_markdown_artifact(
+        summary_markdown(summary, run_dir=run_dir, source=path, dry_run=dry_run),
+        key="import-summary",
+        description=f"Leadflow run {run_id}",
+    )
+    create_table_artifact(
+        attention_table(combined),
+        key="rows-needing-attention",
+        description="Rows that failed, were refused by a vendor, or were rejected",
+    )
+    create_link_artifact(
+        (run_dir / "report.html").resolve().as_uri(), link_text="HTML report", key="import-report"
+    )
+    return {"run_id": run_id, "run_dir": str(run_dir), **summary}

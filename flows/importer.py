@@ -1,0 +1,152 @@
+"""The import steps shared by ``leadflow import`` and the ``import_leads`` Prefect flow.
+
+prepare (flows.prepare) -> for each target, concurrently: eligibility -> leads -> dispatch
+(connectors.engine) -> result rows -> one run folder with every target's results, the
+summary, run.json and the HTML report. Nothing here knows about Prefect or the terminal;
+both callers pass a progress callback.
+
+Targets are all built (options validated, credentials resolved) before anything is sent, so
+a typo in the third target's options does not leave the first two half-imported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import polars as pl
+
+from connectors.base import Connector, Lead
+from connectors.config import ConfigError, load_targets
+from connectors.engine import RowResult, dispatch, prefer_phone
+from connectors.ledger import Ledger
+from connectors.registry import build_connector
+from flows.prepare import PreparedLeads
+from flows.report_html import write_html_report
+from transforms.eligibility import eligibility
+from transforms.outputs import RunInfo, write_run
+from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
+
+__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target"]
+
+DEFAULT_OUT = Path("leadflow-out")
+Progress = Callable[[int, int], None]
+
+
+def ledger_path(out_dir: Path, given: Path | None = None) -> Path:
+    """The ledger file: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``."""
+    if given is not None:
+        return given
+    from_env = os.environ.get("LEADFLOW_LEDGER")
+    return Path(from_env) if from_env else out_dir / "ledger.sqlite"
+
+
+def load_connectors(targets_file: Path, names: Sequence[str] = ()) -> list[Connector]:
+    """Every target of the file (or the named ones), built and ready; ConfigError otherwise."""
+    targets = load_targets(targets_file)
+    if names:
+        known = {target.name for target in targets}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"{targets_file}: no target named {', '.join(map(repr, unknown))}; "
+                f"the file defines {', '.join(sorted(known))}"
+            )
+        targets = [target for target in targets if target.name in names]
+    return [build_connector(target) for target in targets]
+
+
+def _leads(clean: pl.DataFrame) -> list[Lead]:
+    """The eligible rows as Leads, the target's preferred phone first (one pass over dicts)."""
+    return [prefer_phone(Lead.from_row(row), row["channel_phone"]) for row in clean.iter_rows(named=True)]
+
+
+def _sent_frame(rows: list[RowResult]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "source_row": [r.source_row for r in rows],
+            "status": [r.status.value for r in rows],
+            "reasons": [list(r.reasons) for r in rows],
+            "vendor_id": [r.vendor_id for r in rows],
+            "vendor_status": [r.vendor_status for r in rows],
+            "vendor_message": [r.vendor_message for r in rows],
+            "batch_id": [r.batch_id for r in rows],
+            "attempts": [r.attempts for r in rows],
+            "sent_at": [r.sent_at for r in rows],
+        },
+        schema=SENT_SCHEMA,
+    )
+
+
+async def send_target(
+    prepared: PreparedLeads,
+    connector: Connector,
+    *,
+    run_id: str,
+    ledger: Path,
+    dry_run: bool = False,
+    resend: bool = False,
+    progress: Progress | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> pl.DataFrame:
+    """Send the eligible leads to one target; its result rows (one per input row)."""
+    target = connector.target
+    decided = eligibility(
+        prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
+    )
+    leads = _leads(decided.filter(pl.col("eligible")))
+    with Ledger(ledger) as book:
+        rows = await dispatch(
+            connector,
+            leads,
+            ledger=book,
+            run_id=run_id,
+            dry_run=dry_run,
+            resend=resend,
+            transport=transport,
+            progress=progress,
+        )
+    return build_results(
+        prepared.clean,
+        run_id=run_id,
+        source_file=str(prepared.ingested.path),
+        target=target.name,
+        eligibility=decided.select("source_row", "eligible", "ineligible_reason"),
+        sent=_sent_frame(rows),
+    )
+
+
+def finish_run(
+    prepared: PreparedLeads,
+    results: Sequence[pl.DataFrame],
+    targets: Sequence[tuple[str, str]],
+    *,
+    run_id: str,
+    started: datetime,
+    out_dir: Path,
+    dry_run: bool,
+) -> Path:
+    """Check the row invariant, write the run folder and its HTML report; the run folder.
+
+    ``targets`` are (name, kind) pairs, in the order of ``results``."""
+    combined = pl.concat(results)
+    check_row_invariant(combined, prepared.rows, len(targets))
+    info = RunInfo(
+        run_id=run_id,
+        source_file=str(prepared.ingested.path),
+        fingerprint=prepared.ingested.fingerprint,
+        started_at=started.isoformat(timespec="seconds"),
+        default_country=prepared.default_region,
+        mapping=dict(prepared.applied.columns),
+        unmapped=list(prepared.applied.attributes),
+        targets=[{"name": name, "kind": kind} for name, kind in targets],
+        rows=prepared.rows,
+        dry_run=dry_run,
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    run_dir = write_run(out_dir, info, combined)
+    write_html_report(run_dir)
+    return run_dir

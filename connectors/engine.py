@@ -1,0 +1,477 @@
+"""The dispatch engine: one target's leads out to its vendor, exactly one result per lead back.
+
+``dispatch`` owns everything a vendor module does not: the httpx client (one per target, auth
+from the connector, connection pool sized to the concurrency), the ledger, chunking within the
+vendor's limits, a worker pool over the chunks, the token-bucket rate limit, retries with
+backoff and jitter (connectors.retry), the circuit breaker (connectors.breaker) and turning the
+vendor's per-row outcomes into :class:`RowResult` rows.
+
+Order of a run: ``connector.open`` -> settle chunks a crashed run left in flight (ask the vendor
+with ``connector.reconcile``; when it cannot tell, those leads are simply sent again with the same
+external ids) -> leads the ledger says were accepted or submitted become ``already_sent`` (unless
+``resend``) -> chunks are sent, each recorded in flight before and settled after ->
+``connector.close`` (always; its failure is logged, never raised).
+
+Failures, by bucket: a transient error is retried up to ``retry.attempts`` tries; a request that
+exhausts them fails its rows (``TRANSPORT_FAILED``) and counts towards the breaker, which after
+``retry.breaker_failures`` consecutive such requests stops the target (remaining rows
+``TARGET_STOPPED``). A ``FatalTargetError`` stops the target at once; its rows and the rest get
+its reason (e.g. ``AUTH_FAILED``) and its message. Messages are redacted of the connector's
+secrets before they are logged or stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import httpx
+
+from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
+from connectors.breaker import CircuitBreaker
+from connectors.chunking import batch_id as make_batch_id
+from connectors.chunking import plan_for
+from connectors.errors import ConnectorError, FatalTargetError, redact
+from connectors.ledger import SENT_STATUSES, Ledger, Settlement, TargetKey
+from connectors.ratelimit import TokenBucket
+from connectors.resume import settle_orphans
+from connectors.retry import backoff_delay, call_with_retries, is_transient, retry_after_of
+from schemas.codes import Issue, Status
+
+__all__ = ["ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
+
+log = logging.getLogger("leadflow.connectors")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (rows settled so far, rows in total) as results arrive."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """What became of one lead at one target."""
+
+    source_row: int
+    external_id: str
+    status: Status
+    reasons: tuple[str, ...] = ()
+    vendor_id: str | None = None
+    vendor_status: str | None = None
+    vendor_message: str | None = None
+    batch_id: str | None = None
+    attempts: int = 0
+    sent_at: datetime | None = None
+
+
+def target_key(connector: Connector) -> TargetKey:
+    """The ledger key of the connector's target (vendor endpoint + campaign)."""
+    target = connector.target
+    return TargetKey(target.kind, target.base_url, target.campaign)
+
+
+def prefer_phone(lead: Lead, e164: str | None) -> Lead:
+    """``lead`` with the phone ``e164`` moved first (SMS targets send to the first phone; see
+    transforms.eligibility's ``channel_phone``). Unchanged when ``e164`` is None or absent."""
+    if e164 is None or not lead.phones or lead.phones[0].e164 == e164:
+        return lead
+    chosen = [p for p in lead.phones if p.e164 == e164]
+    if not chosen:
+        return lead
+    rest: list[Phone] = [p for p in lead.phones if p.e164 != e164]
+    return replace(lead, phones=(chosen[0], *rest))
+
+
+async def dispatch(
+    connector: Connector,
+    leads: Sequence[Lead],
+    *,
+    ledger: Ledger,
+    run_id: str,
+    dry_run: bool = False,
+    resend: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[RowResult]:
+    """Send ``leads`` to ``connector``'s target; one :class:`RowResult` per lead, in input order.
+
+    ``dry_run`` builds every request (payload errors and sizes surface) and sends nothing: no
+    open/close, no ledger writes, status ``dry_run``. ``resend`` ignores what the ledger says
+    was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``).
+    """
+    run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
+    return await run.execute(transport)
+
+
+class _Run:
+    def __init__(
+        self,
+        connector: Connector,
+        leads: Sequence[Lead],
+        ledger: Ledger,
+        run_id: str,
+        *,
+        dry_run: bool,
+        resend: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.connector = connector
+        self.target = connector.target
+        self.leads = leads
+        self.ledger = ledger
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.resend = resend
+        self.progress = progress
+        self.key = target_key(connector)
+        self.policy = self.target.retry
+        self.breaker = CircuitBreaker(self.policy.breaker_failures)
+        limits = connector.LIMITS
+        self.concurrency = self.target.concurrency or limits.default_concurrency
+        self.bucket = TokenBucket(self.target.rate_limit or limits.default_rate_limit)
+        self.secrets = tuple(connector.secrets.values())
+        self.position: dict[int, int] = {}
+        for index, lead in enumerate(leads):
+            if lead.source_row in self.position:
+                raise ValueError(f"{self.target.name}: source_row {lead.source_row} appears twice")
+            self.position[lead.source_row] = index
+        self.results: list[RowResult | None] = [None] * len(leads)
+        self._group: asyncio.TaskGroup
+        self.settled = 0
+
+    # --- the run ------------------------------------------------------------------------
+    async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
+        if not self.leads:
+            return []
+        pool = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        async with httpx.AsyncClient(
+            base_url=self.target.base_url,
+            auth=self.connector.auth(),
+            timeout=self.target.timeout,
+            limits=pool,
+            transport=transport,
+        ) as client:
+            if self.dry_run:
+                await self._send_all(client)
+            else:
+                try:
+                    await self._open(client)
+                    if not self.breaker.is_open:
+                        await settle_orphans(
+                            self.connector,
+                            client,
+                            ledger=self.ledger,
+                            key=self.key,
+                            leads=self.leads,
+                            run_id=self.run_id,
+                        )
+                    await self._send_all(client)
+                finally:
+                    await self._close(client)
+        return self._finish()
+
+    async def _open(self, client: httpx.AsyncClient) -> None:
+        try:
+            await self._with_retries(lambda: self.connector.open(client), "open")
+        except Exception as exc:
+            self._stop_target(exc, "could not prepare the target")
+
+    async def _close(self, client: httpx.AsyncClient) -> None:
+        try:
+            await self.connector.close(client)
+        except Exception as exc:
+            log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
+
+    async def _send_all(self, client: httpx.AsyncClient) -> None:
+        todo = self._skip_already_sent()
+        plan = plan_for(self.connector, todo)
+        for lead in plan.too_large:
+            self._too_large(lead)
+        workers = min(self.concurrency, len(plan.chunks))
+        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=workers)
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            group.create_task(self._build(client, plan.chunks, ready, workers))
+            for _ in range(workers):
+                group.create_task(self._worker(client, ready))
+
+    def _skip_already_sent(self) -> list[Lead]:
+        if self.resend:
+            return list(self.leads)
+        entries = self.ledger.entries(self.key)
+        todo: list[Lead] = []
+        for lead in self.leads:
+            entry = entries.get(lead.external_id)
+            if entry is None or entry.status not in SENT_STATUSES:
+                todo.append(lead)
+                continue
+            self._record(
+                RowResult(
+                    lead.source_row,
+                    lead.external_id,
+                    Status.ALREADY_SENT,
+                    (Issue.ALREADY_SENT.value,),
+                    vendor_id=entry.vendor_id,
+                    vendor_status=entry.vendor_status,
+                    vendor_message=f"{entry.status} in run {entry.run_id}",
+                    batch_id=entry.batch_id,
+                )
+            )
+        self._report()
+        return todo
+
+    async def _build(
+        self,
+        client: httpx.AsyncClient,
+        chunks: Sequence[Chunk],
+        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None],
+        workers: int,
+    ) -> None:
+        """Build requests ahead of the workers, while they wait for the vendor."""
+        for chunk in chunks:
+            for item in self._fit(client, chunk):
+                await ready.put(item)
+            self._report()
+        for _ in range(workers):
+            await ready.put(None)
+
+    async def _worker(
+        self, client: httpx.AsyncClient, ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None]
+    ) -> None:
+        while (item := await ready.get()) is not None:
+            await self._send(client, *item)
+
+    # --- one chunk ----------------------------------------------------------------------
+    def _fit(self, client: httpx.AsyncClient, chunk: Chunk) -> list[tuple[Chunk, httpx.Request]]:
+        """Build the chunk's request; halve the chunk while the real body breaks max_bytes
+        (``item_size`` is an estimate). Nothing is built once the target is stopped."""
+        if self.breaker.is_open:
+            self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
+            return []
+        try:
+            request = self.connector.build_request(client, chunk)
+        except Exception as exc:
+            self._stop_target(exc, "could not build the request")
+            self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
+            return []
+        max_bytes = self.connector.LIMITS.max_bytes
+        if max_bytes is None or len(request.content) <= max_bytes:
+            return [(chunk, request)]
+        if len(chunk) == 1:
+            self._too_large(chunk.leads[0])
+            return []
+        half = len(chunk) // 2
+        return [
+            *self._fit(client, self._subchunk(chunk.leads[:half])),
+            *self._fit(client, self._subchunk(chunk.leads[half:])),
+        ]
+
+    def _subchunk(self, leads: tuple[Lead, ...]) -> Chunk:
+        ids = [lead.external_id for lead in leads]
+        return Chunk(self.target.name, make_batch_id(self.target.name, self.target.campaign, ids), leads)
+
+    async def _send(self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request) -> None:
+        if self.breaker.is_open:
+            self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
+            return
+        if self.dry_run:
+            for lead in chunk.leads:
+                self._record(
+                    RowResult(lead.source_row, lead.external_id, Status.DRY_RUN, batch_id=chunk.batch_id)
+                )
+            return
+        ids = [lead.external_id for lead in chunk.leads]
+        self.ledger.begin_chunk(self.key, chunk.batch_id, ids, self.run_id)
+        attempts = 0
+        while True:
+            await self.bucket.acquire()
+            attempts += 1
+            sent_at = datetime.now(UTC)
+            try:
+                outcomes = await self._attempt(client, chunk, request)
+            except FatalTargetError as exc:
+                self._stop_target(exc, "stopped")
+                self._fail_chunk(chunk, exc.reason, self._text(exc), attempts, sent_at)
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                message = self._describe(exc)
+                if attempts >= self.policy.attempts:
+                    log.warning(
+                        "%s: batch %s failed after %d tries: %s",
+                        self.target.name,
+                        chunk.batch_id,
+                        attempts,
+                        message,
+                    )
+                    self.breaker.failure(message)
+                    self._fail_chunk(chunk, Issue.TRANSPORT_FAILED.value, message, attempts, sent_at)
+                    return
+                delay = backoff_delay(self.policy, attempts, retry_after_of(exc))
+                log.info(
+                    "%s: batch %s try %d failed (%s); retrying in %.2fs",
+                    self.target.name,
+                    chunk.batch_id,
+                    attempts,
+                    message,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                if self.breaker.is_open:
+                    self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts, sent_at)
+                    return
+                continue
+            self.breaker.success()
+            self._group.create_task(self._complete(client, chunk, outcomes, attempts, sent_at))
+            return
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request
+    ) -> list[RowOutcome]:
+        async with asyncio.timeout(self.target.timeout):
+            response = await client.send(request)
+        self.connector.classify(response)
+        try:
+            return self.connector.parse_response(chunk, response)
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise self.connector.unexpected(response, f"{type(exc).__name__}: {exc}") from exc
+
+    async def _complete(
+        self,
+        client: httpx.AsyncClient,
+        chunk: Chunk,
+        outcomes: list[RowOutcome],
+        attempts: int,
+        sent_at: datetime,
+    ) -> None:
+        """Enrich and settle an answered request off the worker, so the next request is already
+        out while this one is written to the ledger."""
+        try:
+            outcomes = await self.connector.enrich(client, chunk, outcomes)
+        except Exception as exc:
+            log.warning(
+                "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)
+            )
+        self._settle(chunk, outcomes, attempts, sent_at)
+        self._report()
+
+    def _settle(self, chunk: Chunk, outcomes: list[RowOutcome], attempts: int, sent_at: datetime) -> None:
+        by_row = {o.source_row: o for o in outcomes}
+        settlements: list[Settlement] = []
+        for lead in chunk.leads:
+            outcome = by_row.get(lead.source_row)
+            if outcome is None:
+                outcome = RowOutcome(
+                    lead.source_row,
+                    Status.FAILED,
+                    (Issue.TRANSPORT_FAILED.value,),
+                    vendor_message="the vendor's answer had no entry for this row",
+                )
+            message = None if outcome.vendor_message is None else redact(outcome.vendor_message, self.secrets)
+            self._record(
+                RowResult(
+                    lead.source_row,
+                    lead.external_id,
+                    outcome.status,
+                    outcome.reasons,
+                    outcome.vendor_id,
+                    outcome.vendor_status,
+                    message,
+                    chunk.batch_id,
+                    attempts,
+                    sent_at,
+                )
+            )
+            settlements.append(
+                Settlement(lead.external_id, outcome.status.value, outcome.vendor_id, outcome.vendor_status)
+            )
+        self.ledger.settle_chunk(self.key, chunk.batch_id, settlements, self.run_id)
+
+    # --- failures -----------------------------------------------------------------------
+    def _stop_target(self, exc: BaseException, what: str) -> None:
+        reason = exc.reason if isinstance(exc, ConnectorError) else Issue.TARGET_STOPPED.value
+        message = self._describe(exc) if isinstance(exc, ConnectorError) else f"{what}: {self._describe(exc)}"
+        if not self.breaker.is_open:
+            log.error("%s: target stopped: %s", self.target.name, message)
+        self.breaker.trip(reason, message)
+
+    def _fail_chunk(
+        self,
+        chunk: Chunk,
+        reason: str | None,
+        message: str | None,
+        attempts: int,
+        sent_at: datetime | None = None,
+    ) -> None:
+        reasons = (reason or Issue.TARGET_STOPPED.value,)
+        for lead in chunk.leads:
+            self._record(
+                RowResult(
+                    lead.source_row,
+                    lead.external_id,
+                    Status.FAILED,
+                    reasons,
+                    vendor_message=message,
+                    batch_id=chunk.batch_id,
+                    attempts=attempts,
+                    sent_at=sent_at,
+                )
+            )
+        if attempts and not self.dry_run:
+            failed = [Settlement(lead.external_id, Status.FAILED.value) for lead in chunk.leads]
+            self.ledger.settle_chunk(self.key, chunk.batch_id, failed, self.run_id)
+
+    def _too_large(self, lead: Lead) -> None:
+        limit = self.connector.LIMITS.max_bytes
+        self._record(
+            RowResult(
+                lead.source_row,
+                lead.external_id,
+                Status.FAILED,
+                (Issue.CHUNK_TOO_LARGE.value,),
+                vendor_message=f"this row alone exceeds the vendor's request limit of {limit} bytes",
+            )
+        )
+
+    # --- bookkeeping --------------------------------------------------------------------
+    def _record(self, result: RowResult) -> None:
+        index = self.position[result.source_row]
+        if self.results[index] is None:
+            self.settled += 1
+        self.results[index] = result
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.settled, len(self.leads))
+
+    def _finish(self) -> list[RowResult]:
+        done: list[RowResult] = []
+        for lead, result in zip(self.leads, self.results, strict=True):
+            done.append(
+                result
+                or RowResult(
+                    lead.source_row,
+                    lead.external_id,
+                    Status.FAILED,
+                    (self.breaker.reason or Issue.TARGET_STOPPED.value,),
+                    vendor_message=self.breaker.message or "not attempted",
+                )
+            )
+        self._report()
+        return done
+
+    def _text(self, exc: BaseException) -> str:
+        return redact(str(exc), self.secrets)
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, TimeoutError):
+            return f"no answer within {self.target.timeout:g}s"
+        text = self._text(exc)
+        return f"{type(exc).__name__}: {text}" if not isinstance(exc, ConnectorError) else text
+
+    async def _with_retries(self, call: Callable[[], Awaitable[None]], what: str) -> None:
+        await call_with_retries(call, self.policy, what=f"{self.target.name}: {what}", secrets=self.secrets)

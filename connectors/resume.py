@@ -1,0 +1,88 @@
+"""Settle what a crashed run left in flight, before a new run sends anything.
+
+For each chunk another run recorded ``in_flight`` and never settled, ask the vendor
+(``Connector.reconcile``: OBI customer search by externalId, ONC contact listing, Engage batch
+state). Outcomes it returns are written to the ledger, so leads the vendor has become
+``already_sent``. When the vendor cannot tell (None, or the question itself fails after
+retries) the chunk is marked ``superseded`` and its leads stay unsettled: the run sends them
+again with the same external ids and the vendor's "already exists" counts as accepted.
+
+Leads of an orphaned chunk that are not in this run's input are asked about too (by external id
+alone); if the vendor cannot tell, they stay unsettled until a run that has them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import httpx
+
+from connectors.base import Chunk, Connector, Lead
+from connectors.errors import redact
+from connectors.ledger import Ledger, Settlement, TargetKey
+from connectors.retry import call_with_retries
+
+__all__ = ["settle_orphans"]
+
+log = logging.getLogger("leadflow.connectors")
+
+
+async def settle_orphans(
+    connector: Connector,
+    client: httpx.AsyncClient,
+    *,
+    ledger: Ledger,
+    key: TargetKey,
+    leads: Sequence[Lead],
+    run_id: str,
+) -> int:
+    """Settle every orphaned chunk of ``key``; returns how many there were."""
+    pending = ledger.pending_chunks(key, exclude_run=run_id)
+    if not pending:
+        return 0
+    by_id = {lead.external_id: lead for lead in leads}
+    name = connector.target.name
+    secrets = tuple(connector.secrets.values())
+    for orphan in pending:
+        members = tuple(
+            by_id.get(eid) or Lead(source_row=-(i + 1), external_id=eid)
+            for i, eid in enumerate(orphan.external_ids)
+        )
+        chunk = Chunk(name, orphan.batch_id, members)
+        try:
+            outcomes = await call_with_retries(
+                lambda chunk=chunk: connector.reconcile(client, chunk),  # type: ignore[misc]
+                connector.target.retry,
+                what=f"{name}: reconcile batch {orphan.batch_id}",
+                secrets=secrets,
+            )
+        except Exception as exc:
+            log.warning(
+                "%s: could not ask the vendor about batch %s left in flight by run %s (%s); "
+                "its leads are sent again with the same external ids",
+                name,
+                orphan.batch_id,
+                orphan.run_id,
+                redact(str(exc), secrets),
+            )
+            outcomes = None
+        if outcomes is None:
+            ledger.settle_chunk(key, orphan.batch_id, [], run_id, state="superseded")
+            continue
+        rows = {o.source_row: o for o in outcomes}
+        settled = [
+            Settlement(lead.external_id, o.status.value, o.vendor_id, o.vendor_status)
+            for lead in members
+            if (o := rows.get(lead.source_row)) is not None
+        ]
+        ledger.settle_chunk(key, orphan.batch_id, settled, run_id)
+        log.info(
+            "%s: batch %s left in flight by run %s settled by asking the vendor (%d of %d rows)",
+            name,
+            orphan.batch_id,
+            orphan.run_id,
+            len(settled),
+            len(members),
+        )
+    return len(pending)

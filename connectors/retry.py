@@ -1,0 +1,81 @@
+"""When to try a request again, and how long to wait first.
+
+Retrying a POST that creates contacts is only safe because every lead carries a deterministic
+external id and the ledger records the chunk in flight (STYLE habit 6): a request that timed out
+after the vendor stored it comes back as the vendor's "already exists", counted as accepted.
+
+Transient: ``TransientError`` (429/5xx via ``Connector.classify``) and ``httpx.TransportError``
+(timeouts, connect errors, dropped connections) and the engine's own per-request deadline
+(``TimeoutError``), except ``UnsupportedProtocol`` which is a
+configuration mistake. The pause before retry *n* (1-based) is full jitter,
+``uniform(0, min(max_backoff, backoff * 2**(n-1)))``; a vendor's ``Retry-After`` replaces it,
+capped by ``max_backoff`` so a hostile header cannot park the run for an hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import httpx
+
+from connectors.config import RetryPolicy
+from connectors.errors import TransientError, redact
+
+__all__ = ["backoff_delay", "call_with_retries", "is_transient", "retry_after_of"]
+
+T = TypeVar("T")
+log = logging.getLogger("leadflow.connectors")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth another attempt."""
+    if isinstance(exc, TransientError | TimeoutError):
+        return True
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+
+
+def retry_after_of(exc: BaseException) -> float | None:
+    """The vendor's Retry-After in seconds, when ``exc`` carries one."""
+    return exc.retry_after if isinstance(exc, TransientError) else None
+
+
+def backoff_delay(
+    policy: RetryPolicy,
+    retry: int,
+    retry_after: float | None = None,
+    *,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), policy.max_backoff)
+    ceiling = min(policy.max_backoff, policy.backoff * 2.0 ** (retry - 1))
+    return uniform(0.0, ceiling)
+
+
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    secrets: Sequence[str] = (),
+) -> T:
+    """``await call()``, retried on transient errors per ``policy`` (idempotent calls only:
+    opening a target, reconcile searches). The last error propagates."""
+    retry = 0
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            retry += 1
+            if not is_transient(exc) or retry >= policy.attempts:
+                raise
+            delay = backoff_delay(policy, retry, retry_after_of(exc))
+            log.info(
+                "%s: try %d failed (%s); retrying in %.2fs", what, retry, redact(str(exc), secrets), delay
+            )
+            await asyncio.sleep(delay)

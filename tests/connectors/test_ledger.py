@@ -1,0 +1,85 @@
+"""The SQLite ledger: in-flight and settled chunks, latest status per lead, shared by processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+from connectors.ledger import IN_FLIGHT, Ledger, Settlement, TargetKey
+
+KEY = TargetKey("sinch_obi", "http://vendor/obi", "camp-1")
+OTHER = TargetKey("sinch_obi", "http://vendor/obi", "camp-2")
+
+
+def test_a_chunk_is_in_flight_until_settled_and_survives_the_process(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
+    with Ledger(path) as reopened:
+        assert reopened.entries(KEY) == {}
+        assert reopened.chunk_state(KEY, "b1") == IN_FLIGHT
+        [pending] = reopened.pending_chunks(KEY, exclude_run="run-2")
+        assert (pending.batch_id, pending.external_ids, pending.run_id) == ("b1", ("a", "b"), "run-1")
+        assert reopened.pending_chunks(KEY, exclude_run="run-1") == []
+        assert reopened.pending_chunks(OTHER, exclude_run="run-2") == []
+
+        reopened.settle_chunk(
+            KEY,
+            "b1",
+            [Settlement("a", "accepted", "V1", "201"), Settlement("b", "vendor_rejected", None, "400")],
+            "run-1",
+        )
+        assert reopened.pending_chunks(KEY, exclude_run="run-2") == []
+        assert reopened.chunk_state(KEY, "b1") == "settled"
+        entries = reopened.entries(KEY)
+        assert (entries["a"].status, entries["a"].vendor_id, entries["a"].batch_id) == (
+            "accepted",
+            "V1",
+            "b1",
+        )
+        assert entries["b"].status == "vendor_rejected"
+
+
+def test_a_resend_keeps_the_vendor_id_when_the_new_answer_has_none(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
+        ledger.settle_chunk(KEY, "b1", [Settlement("a", "accepted", "V1", "201")], "run-1")
+        ledger.begin_chunk(KEY, "b2", ["a"], "run-2")
+        ledger.settle_chunk(KEY, "b2", [Settlement("a", "accepted", None, "400")], "run-2")
+        entry = ledger.entries(KEY, ["a", "missing"])
+        assert list(entry) == ["a"]
+        assert (entry["a"].vendor_id, entry["a"].run_id, entry["a"].batch_id) == ("V1", "run-2", "b2")
+
+
+def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _write_many(path: str, run_id: str) -> None:
+    with Ledger(Path(path)) as ledger:
+        for n in range(150):
+            batch = f"{run_id}-{n}"
+            ledger.begin_chunk(KEY, batch, [f"{run_id}-{n}-{i}" for i in range(10)], run_id)
+            ledger.settle_chunk(
+                KEY, batch, [Settlement(f"{run_id}-{n}-{i}", "accepted") for i in range(10)], run_id
+            )
+
+
+def test_two_processes_can_write_the_same_ledger_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_many, args=(str(path), f"run-{w}")) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    with Ledger(path) as ledger:
+        entries = ledger.entries(KEY)
+    assert len(entries) == 2 * 150 * 10
+    assert {e.status for e in entries.values()} == {"accepted"}

@@ -1,0 +1,290 @@
+"""ONC end to end through the dispatch engine against the simulated ONC service over HTTP.
+
+The sandbox's state dump is the witness: one contact per lead under our deterministic Guid, on
+the configured channel, whatever faults, session expiries and resends happened on the way.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from connectors.base import Channel, Lead, Phone
+from connectors.chunking import plan_for
+from connectors.config import ConfigError, TargetConfig
+from connectors.engine import RowResult, dispatch, target_key
+from connectors.ledger import Ledger
+from connectors.onc import OncConnector, contact_guid
+from sandbox.app import build_app
+from schemas.codes import Issue, Status
+
+CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
+SECRETS = {"account_id": "demo-account", "username": "demo", "password": "demo-secret"}
+
+
+@pytest.fixture
+def app() -> Starlette:
+    return build_app()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Ledger:
+    return Ledger(tmp_path / "ledger.sqlite")
+
+
+def _target(campaign: str = CAMPAIGN, **options: Any) -> TargetConfig:
+    return TargetConfig(
+        name="onc-demo",
+        kind="onc",
+        base_url="http://sandbox/onc",
+        campaign=campaign,
+        credentials={k: f"env:ONC_{k.upper()}" for k in SECRETS},
+        timeout=0.5,
+        retry={"attempts": 8, "backoff": 0.01, "max_backoff": 0.05},
+        options=options,
+    )
+
+
+def _connector(
+    campaign: str = CAMPAIGN, secrets: dict[str, str] | None = None, **options: Any
+) -> OncConnector:
+    return OncConnector(target=_target(campaign, **options), secrets=secrets or dict(SECRETS))
+
+
+def _leads(n: int, start: int = 1) -> list[Lead]:
+    return [
+        Lead(i, f"L-{i:04d}", "Ana", "Ruiz", (Phone(f"+3465{i:07d}", "mobile"),), f"ana{i}@example.com")
+        for i in range(start, start + n)
+    ]
+
+
+async def _run(app: Starlette, connector: OncConnector, leads: list[Lead], ledger: Ledger,
+               run_id: str = "run-1", **kwargs: Any) -> list[RowResult]:  # fmt: skip
+    return await dispatch(
+        connector, leads, ledger=ledger, run_id=run_id, transport=httpx.ASGITransport(app=app), **kwargs
+    )
+
+
+def _state(app: Starlette) -> dict[str, Any]:
+    state: dict[str, Any] = app.state.sandbox.simulators["onc"].dump()
+    return state
+
+
+def _contacts(app: Starlette) -> list[dict[str, Any]]:
+    campaign = next(c for c in _state(app)["campaigns"] if c["ID"] == CAMPAIGN)
+    contacts: list[dict[str, Any]] = campaign["contacts"]
+    return contacts
+
+
+def _stored(app: Starlette) -> Counter[str]:
+    return Counter(c["Id"] for c in _contacts(app))
+
+
+def _guids(leads: list[Lead]) -> Counter[str]:
+    return Counter(contact_guid(CAMPAIGN, lead.external_id) for lead in leads)
+
+
+async def test_every_lead_arrives_once_under_its_guid_and_the_session_is_closed(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(40)
+    results = await _run(app, _connector(), leads, ledger)
+
+    assert [r.source_row for r in results] == [lead.source_row for lead in leads]
+    assert {r.status for r in results} == {Status.ACCEPTED}
+    assert _stored(app) == _guids(leads)
+    assert {r.vendor_id for r in results} == set(_guids(leads))
+    contact = next(c for c in _contacts(app) if c["Id"] == contact_guid(CAMPAIGN, "L-0003"))
+    assert contact["VoiceCommInfo"]["Destination"] == "+34650000003"
+    assert contact["SMSCommInfo"] is None
+    assert contact["EmailCommInfo"] is None
+    assert _state(app)["open_sessions"] == 0
+
+
+@pytest.mark.parametrize(
+    ("channel", "comm_info", "destination"),
+    [("sms", "SMSCommInfo", "+34650000001"), ("email", "EmailCommInfo", "ana1@example.com")],
+)
+async def test_the_configured_channel_carries_the_destination_and_message(
+    app: Starlette, ledger: Ledger, channel: str, comm_info: str, destination: str
+) -> None:
+    connector = _connector(channel=channel, message="Your appointment is tomorrow", retry_count=3)
+    assert connector.channel is Channel(channel)
+    await _run(app, connector, _leads(1), ledger)
+
+    (contact,) = _contacts(app)
+    info = contact[comm_info]
+    assert info["Destination"] == destination
+    assert info["TextToSendOverwrite"] == "Your appointment is tomorrow"
+    assert info["RetryCount"] == 3
+    assert contact["VoiceCommInfo"] is None
+
+
+async def test_per_contact_error_codes_land_on_their_rows(app: Starlette, ledger: Ledger) -> None:
+    leads = _leads(6)
+    leads[2] = Lead(3, "L-0003", phones=(Phone("12"),))
+    leads[4] = Lead(5, "L-0005", email="only@example.com")
+    results = await _run(app, _connector(), leads, ledger)
+
+    assert (results[2].status, results[2].vendor_status) == (Status.VENDOR_REJECTED, "7")
+    assert results[2].reasons == (Issue.VENDOR_REJECTED,)
+    assert (results[4].status, results[4].reasons) == (Status.INELIGIBLE, (Issue.NEEDS_PHONE,))
+    assert [results[i].status for i in (0, 1, 3, 5)] == [Status.ACCEPTED] * 4
+    assert _stored(app) == _guids([leads[i] for i in (0, 1, 3, 5)])
+
+
+async def test_a_resend_counts_already_exists_as_accepted_and_stores_nothing_twice(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(10)
+    await _run(app, _connector(), leads, ledger, "run-1")
+    again = await _run(app, _connector(), leads, ledger, "run-2", resend=True)
+
+    assert {(r.status, r.reasons, r.vendor_status) for r in again} == {
+        (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,), "6")
+    }
+    assert _stored(app) == _guids(leads)
+
+
+@pytest.mark.parametrize("vendor_got_it", [True, False], ids=["stored-before-crash", "never-arrived"])
+async def test_contacts_left_in_flight_by_a_crashed_run_are_settled_once(
+    app: Starlette, ledger: Ledger, vendor_got_it: bool
+) -> None:
+    leads = _leads(12)
+    connector = _connector()
+    in_flight = plan_for(connector, leads).chunks[:4]
+    for chunk in in_flight:
+        ledger.begin_chunk(target_key(connector), chunk.batch_id, [chunk.leads[0].external_id], "crashed")
+    if vendor_got_it:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), auth=connector.auth()) as client:
+            for chunk in in_flight:
+                response = await client.send(connector.build_request(client, chunk))
+                assert connector.parse_response(chunk, response)[0].status is Status.ACCEPTED
+
+    results = await _run(app, _connector(), leads, ledger, "run-2")
+
+    expected = Status.ALREADY_SENT if vendor_got_it else Status.ACCEPTED
+    assert {r.status for r in results[:4]} == {expected}
+    assert {r.status for r in results[4:]} == {Status.ACCEPTED}
+    assert _stored(app) == _guids(leads)
+
+
+async def test_an_expired_session_is_reopened_and_the_call_replayed(app: Starlette) -> None:
+    connector = _connector()
+    auth = connector.auth()
+    lead = _leads(1)
+    chunk = plan_for(connector, lead).chunks[0]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), auth=auth) as client:
+        assert await connector.reconcile(client, chunk) is None
+        first_session = connector._auth.token if connector._auth else None
+        app.state.sandbox.clock.advance(21 * 60)
+        response = await client.send(connector.build_request(client, chunk))
+        second_session = connector._auth.token if connector._auth else None
+        outcome = connector.parse_response(chunk, response)[0]
+        await connector.close(client)
+
+    assert outcome.status is Status.ACCEPTED
+    assert first_session and second_session and first_session != second_session
+    assert second_session.encode() in response.request.content
+    assert _stored(app) == _guids(lead)
+    assert _state(app)["open_sessions"] == 0
+
+
+async def test_faults_and_sessions_dying_mid_run_lose_no_row_and_send_none_twice(
+    app: Starlette, ledger: Ledger
+) -> None:
+    profile = {
+        "seed": 5,
+        "vendors": {
+            "onc": {
+                "*": {
+                    "rate_429": 0.1,
+                    "retry_after": 1,
+                    "rate_500": 0.05,
+                    "rate_503": 0.05,
+                    "rate_drop": 0.05,
+                    "rate_hang": 0.05,
+                    "hang_seconds": 5,
+                    "rate_expire": 0.15,
+                },
+            }
+        },
+    }
+    app.state.sandbox.faults.configure(profile)
+    leads = _leads(150)
+    results = await _run(app, _connector(), leads, ledger)
+
+    assert {r.status for r in results} == {Status.ACCEPTED}
+    assert max(r.attempts for r in results) > 1
+    assert _stored(app) == _guids(leads)
+
+
+async def test_an_unknown_campaign_stops_the_target(app: Starlette, ledger: Ledger) -> None:
+    results = await _run(app, _connector(campaign=str(uuid.uuid4())), _leads(20), ledger)
+
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.VENDOR_REJECTED,))}
+    assert not _stored(app)
+
+
+async def test_a_wrong_namespace_is_fatal_not_retried(app: Starlette, ledger: Ledger) -> None:
+    results = await _run(app, _connector(namespace="http://example.com/other/"), _leads(3), ledger)
+
+    assert {r.status for r in results} == {Status.FAILED}
+    assert results[0].attempts == 1
+    assert "namespace" in (results[0].vendor_message or "")
+
+
+async def test_credentials_and_session_ids_never_appear_in_logs_or_results(
+    app: Starlette, ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app.state.sandbox.faults.configure(
+        {"seed": 4, "vendors": {"onc": {"*": {"rate_503": 0.2, "rate_expire": 0.2}}}}
+    )
+    wrong = {**SECRETS, "password": "wr0ng-Passw0rd"}
+    refused = await _run(app, _connector(secrets=wrong), _leads(3), ledger, "run-1")
+    connector = _connector()
+    sessions: set[str] = set()
+
+    def note_session(done: int, total: int) -> None:
+        if connector._auth is not None and connector._auth.token:
+            sessions.add(connector._auth.token)
+
+    accepted = await _run(app, connector, _leads(20, start=4), ledger, "run-2", progress=note_session)
+
+    assert {r.reasons for r in refused} == {(Issue.AUTH_FAILED,)}
+    assert {r.status for r in accepted} == {Status.ACCEPTED}
+    seen = caplog.text + repr(refused) + repr(accepted) + repr(connector)
+    assert sessions
+    for secret in ("wr0ng-Passw0rd", SECRETS["password"], *sessions):
+        assert secret not in seen
+
+
+@pytest.mark.parametrize(
+    ("campaign", "options", "secrets", "key"),
+    [
+        (CAMPAIGN, {"channel": "fax"}, SECRETS, "options.channel"),
+        (CAMPAIGN, {"retry_count": 256}, SECRETS, "options.retry_count"),
+        (CAMPAIGN, {"soap_action": "{namespace}{method}"}, SECRETS, "options.soap_action"),
+        ("LEADFLOW-DEMO", {}, SECRETS, "campaign"),
+        (CAMPAIGN, {}, {"username": "demo", "password": "x"}, "credentials.account_id"),
+    ],
+)
+def test_bad_configuration_is_refused_naming_target_and_key(
+    campaign: str, options: dict[str, Any], secrets: dict[str, str], key: str
+) -> None:
+    with pytest.raises(ConfigError, match="onc-demo") as caught:
+        _connector(campaign, secrets, **options)
+    assert key in str(caught.value)
+
+
+def test_account_id_may_come_from_options_instead_of_credentials() -> None:
+    connector = _connector(secrets={"username": "demo", "password": "x"}, account_id="demo-account")
+    assert connector.options.account_id == "demo-account"

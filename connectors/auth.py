@@ -67,16 +67,19 @@ class TokenAuth(httpx.Auth, ABC):
             async with self._lock:
                 if self._token is None:
                     login = yield self.login_request()
+                    await login.aread()
                     self._token = self.parse_login(login)
                     self._generation += 1
         generation, token = self._generation, self._token
         assert token is not None
         response = yield self.apply(request, token)
+        await response.aread()
         if not self.is_expired(response):
             return
         async with self._lock:
             if self._generation == generation:
                 login = yield self.login_request()
+                await login.aread()
                 self._token = self.parse_login(login)
                 self._generation += 1
             token = self._token

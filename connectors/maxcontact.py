@@ -1,0 +1,345 @@
+"""MaxContact: voice leads added one per request to a list that the run creates and links.
+
+Spec: maxcontact-management-api.txt (token service, ManagementActionResponse, lists and
+campaigns) and DESIGN.md's vendor table (``LeadManagement/addlead``, 512000-byte requests).
+
+Auth: ``GET webservices/services/apitoken/login/{login}`` with ``Authorization: base64(password)``
+(ASCII, no scheme) answers ``{"TokenKey": ...}``; every later call carries
+``Cookie: TokenKey=...``; a 401 logs in again once and replays. Every call sends ``Accept`` and
+``Content-Type: application/json``, without which the API answers XML (the document's
+"Responses"). Credentials: ``login`` (or ``username``) and ``password``.
+
+``open()`` prepares the campaign through the management API: find the list by name among
+``GET management/lists`` (so a rerun reuses it) or ``POST management/lists`` a new one
+(ListType 0, "Follow Campaign"), ``PUT lists/{id}/activitystatus {"Active": true}`` and
+``PUT campaigns/{campaign}/lists {"ListId": id}``. The list name is ``options.list_name``, else
+``Leadflow {campaign} {options.source}`` (the pipeline passes the source file name as
+``source``), else ``Leadflow {campaign}``. Options: ``list_name``, ``source``,
+``list_description``, ``list_type``.
+
+One lead per ``addlead`` request (``LIMITS.max_items = 1``): the document (DESIGN.md's wire
+notes) shows ``addlead`` taking one lead object, ``{"ListID", "Name", "email",
+"LeadPhones": [{"PhoneNum"}]}``, and one lead per request is also what lets a refusal land on its
+own row; concurrency is the throughput lever. ``LIMITS.max_bytes`` is the documented 512000-byte
+request size. Answers are ManagementActionResponses checked in the body (the Singer SDK's
+``validate_response`` pattern): ``Success: true`` -> accepted (vendor id from ``Data``),
+``Success: false`` -> vendor_rejected with ``ResponseCode``/``ResponseDetail``, or accepted with
+``VENDOR_DUPLICATE`` when the detail says the lead already exists.
+
+Exactly-once: MaxContact's documented lead has no external id and the API offers no lead
+search, so ``reconcile`` cannot ask and returns None. What keeps the at-least-once window small:
+one lead per request (a crash leaves at most ``concurrency`` leads in flight), the ledger
+(only those in-flight leads are resent), and the reused list (a vendor that refuses a phone
+already in the list answers "already exists", counted as accepted). A lead whose ``addlead``
+reached the vendor but whose answer was lost (crash, timeout, dropped connection) can be added
+twice; the sandbox has no such refusal, so there it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connectors.auth import TokenAuth
+from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
+from connectors.config import ConfigError
+from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
+from schemas.codes import Issue, Status
+
+__all__ = ["LIMITS", "MaxContactAuth", "MaxContactConnector", "MaxContactOptions", "management_answer"]
+
+LIMITS = Limits(max_items=1, max_bytes=512_000, default_concurrency=8)
+
+_SERVICES = "webservices/services"
+_MANAGEMENT = f"{_SERVICES}/management"
+_ADD_LEAD = f"{_SERVICES}/LeadManagement/addlead"
+_JSON = {"Accept": "application/json", "Content-Type": "application/json"}
+_NO_LIST_YET = 0
+_DUPLICATE = re.compile(r"duplicate|already exist", re.IGNORECASE)
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+class MaxContactAuth(TokenAuth):
+    """Token login by GET with the base64 password as the whole Authorization header."""
+
+    def __init__(self, base_url: str, login: str, password: str, target: str) -> None:
+        super().__init__()
+        self._base_url = base_url
+        self._login = login
+        self._password = password
+        self._target = target
+
+    def login_request(self) -> httpx.Request:
+        if not (self._login and self._password):
+            raise AuthenticationError(
+                f"{self._target}: credentials.login and credentials.password are required by MaxContact",
+                target=self._target,
+            )
+        encoded = base64.b64encode(self._password.encode("ascii")).decode("ascii")
+        return httpx.Request(
+            "GET",
+            f"{self._base_url}/{_SERVICES}/apitoken/login/{quote(self._login, safe='')}",
+            headers={"Authorization": encoded, "Accept": "application/json"},
+        )
+
+    def parse_login(self, response: httpx.Response) -> str:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientError(
+                f"{self._target}: HTTP {status} from the MaxContact token service",
+                status_code=status,
+                target=self._target,
+            )
+        token = _field(_json(response), "TokenKey") if status == 200 else None
+        if not isinstance(token, str) or not token.strip():
+            raise AuthenticationError(
+                f"{self._target}: MaxContact refused the login (HTTP {status}); "
+                "check the target's login/password references",
+                target=self._target,
+            )
+        return token.strip()
+
+    def apply(self, request: httpx.Request, token: str) -> httpx.Request:
+        request.headers["Cookie"] = f"TokenKey={token}"
+        return request
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+class MaxContactOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    list_name: str | None = Field(None, min_length=1, max_length=200)
+    source: str | None = None
+    """The lead file's name, set by the pipeline: part of the default list name."""
+    list_description: str = "Created by Leadflow"
+    list_type: int = Field(0, ge=0, le=2)
+    """Appendix 5: 0 Follow Campaign, 1 Preview, 2 Acd."""
+
+
+# --- ManagementActionResponse ---------------------------------------------------------------------
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _field(data: Any, name: str) -> Any:
+    """A field by name, case-insensitively (the API is ASP.NET: ``Success`` or ``success``)."""
+    if not isinstance(data, dict):
+        return None
+    return next((value for key, value in data.items() if key.lower() == name.lower()), None)
+
+
+def management_answer(response: httpx.Response) -> tuple[bool, Any, str, str] | None:
+    """``(Success, Data, ResponseCode, ResponseDetail)``, or None when the body is not one."""
+    body = _json(response)
+    success = _field(body, "Success")
+    if not isinstance(success, bool):
+        return None
+    code, detail = _field(body, "ResponseCode"), _field(body, "ResponseDetail")
+    return success, _field(body, "Data"), str(code or ""), str(detail or "")
+
+
+def _lead_id(data: Any) -> str | None:
+    if isinstance(data, int | str) and not isinstance(data, bool):
+        return str(data)
+    ids = _field(data, "LeadIds")
+    if isinstance(ids, list) and len(ids) == 1:
+        return str(ids[0])
+    for key in ("LeadId", "Id"):
+        value = _field(data, key)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _lead_body(lead: Lead, list_id: int) -> bytes:
+    body = {
+        "ListID": list_id,
+        "Name": lead.full_name or lead.external_id,
+        "email": lead.email or "",
+        "LeadPhones": [{"PhoneNum": phone.e164} for phone in lead.phones],
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --- the connector ------------------------------------------------------------------------------
+
+
+@dataclass
+class MaxContactConnector(Connector):
+    """``maxcontact`` (voice): ``LeadManagement/addlead`` into a list linked to the campaign."""
+
+    kind: ClassVar[str] = "maxcontact"
+    channel: ClassVar[Channel] = Channel.VOICE
+    LIMITS: ClassVar[Limits] = LIMITS
+
+    options: MaxContactOptions = field(init=False, repr=False)
+    list_id: int | None = field(default=None, init=False)
+    """Set by ``open()``."""
+    _auth: MaxContactAuth | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = self.target.name
+        try:
+            self.options = MaxContactOptions.model_validate(self.target.options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"target {name!r}: {problems}") from None
+        if not self.target.campaign.isdigit():
+            raise ConfigError(f"target {name!r}: campaign: MaxContact campaign ids are integers")
+
+    @property
+    def list_name(self) -> str:
+        if self.options.list_name:
+            return self.options.list_name
+        source = f" {self.options.source}" if self.options.source else ""
+        return f"Leadflow {self.target.campaign}{source}"
+
+    # --- auth ---------------------------------------------------------------------------------
+    def auth(self) -> MaxContactAuth:
+        if self._auth is None:
+            login = self.secrets.get("login") or self.secrets.get("username", "")
+            self._auth = MaxContactAuth(
+                self.target.base_url, login, self.secrets.get("password", ""), self.target.name
+            )
+        return self._auth
+
+    async def open(self, client: httpx.AsyncClient) -> None:
+        """Find or create the run's list, activate it and associate it with the campaign."""
+        if self.list_id is not None:
+            return
+        name = self.list_name
+        lists = await self._manage(client, "GET", "lists", None, "listing lists")
+        found = (
+            [item for item in lists if isinstance(item, dict) and _field(item, "ListName") == name]
+            if isinstance(lists, list)
+            else []
+        )
+        if found:
+            list_id = _field(found[0], "Id")
+        else:
+            body = {
+                "ListName": name,
+                "Description": self.options.list_description,
+                "ListType": self.options.list_type,
+            }
+            list_id = _field(
+                await self._manage(client, "POST", "lists", body, f"creating list {name!r}"), "Id"
+            )
+        if not isinstance(list_id, int) or isinstance(list_id, bool):
+            raise FatalTargetError(
+                f"{self.target.name}: MaxContact gave no integer Id for list {name!r}",
+                target=self.target.name,
+                reason=Issue.TARGET_STOPPED,
+            )
+        await self._manage(
+            client, "PUT", f"lists/{list_id}/activitystatus", {"Active": True}, f"activating list {list_id}"
+        )
+        await self._manage(
+            client,
+            "PUT",
+            f"campaigns/{self.target.campaign}/lists",
+            {"ListId": list_id},
+            f"associating list {list_id} with campaign {self.target.campaign}",
+        )
+        self.list_id = list_id
+
+    async def _manage(
+        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, what: str
+    ) -> Any:
+        """One management call; its ``Data`` on success, FatalTargetError on a refusal."""
+        content = json.dumps(body).encode() if body is not None else None
+        request = client.build_request(
+            method, f"{self.target.base_url}/{_MANAGEMENT}/{path}", content=content, headers=_JSON
+        )
+        response = await client.send(request, auth=self.auth())
+        self.classify(response)
+        answer = management_answer(response)
+        if answer is None:
+            raise self.unexpected(response, f"{what}: not a ManagementActionResponse")
+        success, data, code, detail = answer
+        if not success:
+            raise FatalTargetError(
+                f"{self.target.name}: MaxContact refused {what} (HTTP {response.status_code}, "
+                f"{code}): {truncate(self._redact(detail))}",
+                target=self.target.name,
+                request=response.request,
+                reason=Issue.TARGET_STOPPED,
+            )
+        return data
+
+    # --- payload ------------------------------------------------------------------------------
+    def payload(self, lead: Lead) -> bytes:
+        """The ``addlead`` body for one lead (a lead without a name goes by its external id).
+        Before ``open()`` (a dry run: the engine never sends before open succeeded) ``ListID``
+        is the placeholder 0, which no MaxContact list has."""
+        return _lead_body(lead, self.list_id if self.list_id is not None else _NO_LIST_YET)
+
+    def item_size(self, lead: Lead) -> int:
+        return len(_lead_body(lead, self.list_id if self.list_id is not None else _NO_LIST_YET))
+
+    def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
+        if len(chunk) != 1:
+            raise ValueError(f"MaxContact takes one lead per addlead request, got {len(chunk)}")
+        return client.build_request(
+            "POST", f"{self.target.base_url}/{_ADD_LEAD}", content=self.payload(chunk.leads[0]), headers=_JSON
+        )
+
+    # --- response -----------------------------------------------------------------------------
+    def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:
+        answer = management_answer(response)
+        if answer is None:
+            if response.status_code == 200:
+                raise self.unexpected(response, "addlead: not a ManagementActionResponse")
+            return [
+                RowOutcome(
+                    lead.source_row,
+                    Status.VENDOR_REJECTED,
+                    reasons=(Issue.VENDOR_REJECTED,),
+                    vendor_status=f"HTTP {response.status_code}",
+                    vendor_message=truncate(self._redact(response.text)),
+                )
+                for lead in chunk.leads
+            ]
+        success, data, code, detail = answer
+        vendor_id = _lead_id(data) if success else None
+        message = truncate(self._redact(detail)) if detail else None
+        reasons: tuple[str, ...] = ()
+        if success:
+            status = Status.ACCEPTED
+        elif _DUPLICATE.search(detail):
+            status, reasons = Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)
+        else:
+            status, reasons = Status.VENDOR_REJECTED, (Issue.VENDOR_REJECTED,)
+        return [
+            RowOutcome(
+                lead.source_row,
+                status,
+                reasons=reasons,
+                vendor_id=vendor_id,
+                vendor_status=code or None,
+                vendor_message=message,
+            )
+            for lead in chunk.leads
+        ]
+
+    def _redact(self, text: str) -> str:
+        token = self._auth.token if self._auth is not None else None
+        return redact(text, [*self.secrets.values(), *([token] if token else [])])

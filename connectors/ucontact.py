@@ -1,0 +1,419 @@
+"""uContact (Integra API): SMS and email leads uploaded as base64 files of ``;``-separated lines.
+
+Spec: ucontact-integra-api.txt and DESIGN.md's vendor table. Two target kinds share the token
+auth: ``ucontact_sms`` (``Integra/resources/SMS/uploadbase``, lines ``campaign;number;text;priority``)
+and ``ucontact_email`` (``IntegraChannels/resources/DialersResources/uploadDialerBase``, lines
+``campaign;email;body;;"Var":"value",...;priority``). Both answer ``1`` when the file is queued
+(the vendor processes it later, so every row of it is ``submitted``) and anything else (``0``,
+``ERROR``) when the whole file is refused: there is no per-row answer.
+
+Credentials (``[targets.X.credentials]``): ``username`` and ``password``. Options
+(``[targets.X.options]``), validated on construction:
+
+- ``template`` (required): the SMS text or email body, with ``{placeholders}`` naming lead fields
+  (``external_id first_name last_name full_name email phone country timezone``) or attributes
+  (``{Account No}``). A missing field renders empty; attribute access, indexing, positional fields
+  and conversions are refused on load. The template must hold some literal text, because a row
+  whose message renders empty makes uContact refuse the whole file.
+- ``priority`` (default 9999, the document's sample value; the SMS scheduler uses 1 for "now").
+- email only: ``dialer`` (required), ``subject`` (optional), ``variables`` (names to send as
+  uContact variables; default every attribute) and ``external_id_variable`` (default
+  ``ExternalId``; empty to leave it out).
+
+Line format (the document gives no quoting rule, so nothing may break a line): in every field
+``;`` becomes ``,`` and each control or line-separator character (``\\n``, ``\\r``, ``\\t``,
+U+0085, U+2028, ...) becomes a space. Email variables are written as JSON strings
+(``"Name":"value"``: the fifth field read as a JSON object body), so ``"`` and ``\\`` are escaped.
+Files are UTF-8, ``\\n``-terminated, no header line; phones are written as E.164.
+
+SMS phone: ``Lead.phones[0]``; the engine's eligibility orders a lead's phones for SMS (mobile
+first), so the first one is the number to text.
+
+Rows per file: the document sets no limit. ``LIMITS.max_items`` = 1000 is our assumption (a file
+the vendor refuses costs every row in it, so files stay modest); ``chunk_size`` lowers it.
+
+Exactly-once: the filename is ``chunk.batch_id + ".csv"``, deterministic, so a resend carries
+the same name; but the document offers no way to ask what became of an upload (``reconcile``
+returns None) and says nothing about the vendor refusing a known filename (the sandbox does not).
+So delivery is at-least-once inside one window: a file the vendor queued whose ``1`` never reached
+us (crash, timeout, dropped connection after the upload) is sent again by a retry or by the next
+run. Everything outside that window is exactly-once through the ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import string
+import unicodedata
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connectors.auth import TokenAuth
+from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
+from connectors.config import ConfigError
+from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
+from schemas.codes import Issue, Status
+
+__all__ = [
+    "LIMITS",
+    "UContactAuth",
+    "UContactEmailConnector",
+    "UContactEmailOptions",
+    "UContactOptions",
+    "UContactSmsConnector",
+    "line_field",
+    "render_template",
+    "validate_template",
+]
+
+log = logging.getLogger(__name__)
+
+LIMITS = Limits(max_items=1000, max_bytes=None, default_concurrency=2)
+
+_LOGIN = "Integra/resources/auth/getUserToken"
+_LOGOUT = "Integra/resources/auth/EndSession"
+_SMS_UPLOAD = "Integra/resources/SMS/uploadbase"
+_EMAIL_UPLOAD = "IntegraChannels/resources/DialersResources/uploadDialerBase"
+_QUEUED = "1"
+_REFUSALS = frozenset({"", "0", "ERROR"})
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+class UContactAuth(TokenAuth):
+    """``getUserToken`` (form user, password) -> a plain-text token, then HTTP Basic user:token."""
+
+    def __init__(self, base_url: str, username: str, password: str, target: str) -> None:
+        super().__init__()
+        self._base_url = base_url
+        self._username = username
+        self._password = password
+        self._target = target
+
+    def login_request(self) -> httpx.Request:
+        if not (self._username and self._password):
+            raise AuthenticationError(
+                f"{self._target}: credentials.username and credentials.password are required by uContact",
+                target=self._target,
+            )
+        return httpx.Request(
+            "POST",
+            f"{self._base_url}/{_LOGIN}",
+            data={"user": self._username, "password": self._password},
+        )
+
+    def parse_login(self, response: httpx.Response) -> str:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientError(
+                f"{self._target}: HTTP {status} from uContact getUserToken",
+                status_code=status,
+                target=self._target,
+                request=response.request,
+            )
+        token = _plain_answer(response.text) if status == 200 else ""
+        if token.upper() in _REFUSALS or any(c.isspace() for c in token):
+            raise AuthenticationError(
+                f"{self._target}: uContact refused the login (HTTP {status}); "
+                "check the target's username/password references",
+                target=self._target,
+                request=response.request,
+            )
+        return token
+
+    def apply(self, request: httpx.Request, token: str) -> httpx.Request:
+        pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")
+        request.headers["Authorization"] = f"Basic {pair}"
+        return request
+
+
+def _plain_answer(text: str) -> str:
+    """uContact answers bare text (``1``, ``ERROR``, a token); tolerate a JSON-quoted string."""
+    answer = text.strip()
+    if len(answer) >= 2 and answer[0] == answer[-1] == '"':
+        try:
+            decoded = json.loads(answer)
+        except ValueError:
+            return answer
+        return decoded.strip() if isinstance(decoded, str) else answer
+    return answer
+
+
+# --- options and message templates ------------------------------------------------------------
+
+
+class UContactOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str
+    priority: int = Field(9999, ge=0)
+
+    @field_validator("template")
+    @classmethod
+    def _template_is_safe(cls, value: str) -> str:
+        validate_template(value)
+        return value
+
+
+class UContactEmailOptions(UContactOptions):
+    dialer: str
+    subject: str | None = None
+    variables: list[str] | None = None
+    external_id_variable: str = "ExternalId"
+
+
+class _TemplateFormatter(string.Formatter):
+    """Named fields only, looked up flat: ``{a.b}`` or ``{a[0]}`` never reach an object."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Mapping[str, Any]) -> tuple[Any, str]:
+        return kwargs.get(field_name, ""), field_name
+
+
+_FORMATTER = _TemplateFormatter()
+
+
+def _fields(template: str) -> Iterator[tuple[str, str | None, str]]:
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None:
+            yield name, conversion, spec or ""
+            yield from _fields(spec or "")
+
+
+def validate_template(template: str) -> None:
+    """Raise ValueError naming the problem when ``template`` is not a safe message template."""
+    try:
+        fields = list(_fields(template))
+    except ValueError as exc:
+        raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
+    for name, conversion, _ in fields:
+        if not name.strip() or name.strip().isdigit():
+            raise ValueError("placeholders must name a lead field or attribute, e.g. {first_name}")
+        if any(c in name for c in ".[]"):
+            raise ValueError(f"{{{name}}}: attribute access and indexing are not allowed")
+        if conversion is not None:
+            raise ValueError(f"{{{name}!{conversion}}}: conversions are not allowed")
+    literal = "".join(text for text, *_ in string.Formatter().parse(template))
+    if not line_field(literal).strip():
+        raise ValueError("the template needs some literal text, so that no message renders empty")
+    try:
+        render_template(template, {})
+    except ValueError as exc:
+        raise ValueError(f"a format spec does not apply to text: {exc}") from None
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with its placeholders filled from ``values``; unknown names render empty."""
+    return _FORMATTER.vformat(template, (), values)
+
+
+def template_values(lead: Lead) -> dict[str, str]:
+    """What a template can name: the lead's attributes, then its own fields (which win)."""
+    values = dict(lead.attributes)
+    values.update(
+        external_id=lead.external_id,
+        first_name=lead.first_name or "",
+        last_name=lead.last_name or "",
+        full_name=lead.full_name,
+        email=lead.email or "",
+        phone=lead.phones[0].e164 if lead.phones else "",
+        country=lead.country or "",
+        timezone=lead.timezone or "",
+    )
+    return values
+
+
+def line_field(text: str) -> str:
+    """``text`` made safe for one field of a ``;``-separated line (see the module docstring)."""
+    return "".join(
+        "," if c == ";" else " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
+
+
+# --- the connectors -----------------------------------------------------------------------------
+
+
+@dataclass
+class _UContactConnector(Connector):
+    """What both uContact kinds share: auth, options, the upload, the ``1``/``0`` answer."""
+
+    LIMITS: ClassVar[Limits] = LIMITS
+    options_model: ClassVar[type[UContactOptions]] = UContactOptions
+    upload_path: ClassVar[str]
+
+    options: UContactOptions = field(init=False, repr=False)
+    _auth: UContactAuth | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = self.target.name
+        try:
+            self.options = self.options_model.model_validate(self.target.options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"target {name!r}: {problems}") from None
+        if line_field(self.target.campaign) != self.target.campaign or not self.target.campaign.strip():
+            raise ConfigError(f"target {name!r}: campaign: must be a name without ';' or line breaks")
+
+    # --- auth ---------------------------------------------------------------------------------
+    def auth(self) -> UContactAuth:
+        if self._auth is None:
+            self._auth = UContactAuth(
+                self.target.base_url,
+                self.secrets.get("username", ""),
+                self.secrets.get("password", ""),
+                self.target.name,
+            )
+        return self._auth
+
+    async def close(self, client: httpx.AsyncClient) -> None:
+        """``auth/EndSession`` with the session's token; a failure only leaves it to expire."""
+        auth = self._auth
+        token = auth.token if auth is not None else None
+        if auth is None or token is None:
+            return
+        request = auth.apply(client.build_request("POST", f"{self.target.base_url}/{_LOGOUT}"), token)
+        try:
+            response = await client.send(request, auth=None)
+            if response.status_code != 200:
+                log.warning(
+                    "%s: uContact EndSession answered HTTP %s", self.target.name, response.status_code
+                )
+        except httpx.HTTPError as exc:
+            log.warning("%s: uContact EndSession failed (%s)", self.target.name, type(exc).__name__)
+        finally:
+            auth.forget()
+
+    # --- payload ------------------------------------------------------------------------------
+    @abstractmethod
+    def line(self, lead: Lead) -> str:
+        """One line of the upload file for ``lead`` (no line terminator)."""
+
+    @abstractmethod
+    def form(self, chunk: Chunk, filename: str, fileb64: str) -> dict[str, str]:
+        """The form fields of the upload request."""
+
+    def item_size(self, lead: Lead) -> int:
+        raw = len(self.line(lead).encode("utf-8")) + 1
+        encoded = 4 * math.ceil(raw / 3)
+        return encoded + encoded // 16
+
+    def file_bytes(self, chunk: Chunk) -> bytes:
+        return "".join(f"{self.line(lead)}\n" for lead in chunk.leads).encode("utf-8")
+
+    def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
+        fileb64 = base64.b64encode(self.file_bytes(chunk)).decode("ascii")
+        form = self.form(chunk, f"{chunk.batch_id}.csv", fileb64)
+        return client.build_request("POST", f"{self.target.base_url}/{self.upload_path}", data=form)
+
+    def message(self, lead: Lead) -> str:
+        return line_field(render_template(self.options.template, template_values(lead)))
+
+    # --- response -----------------------------------------------------------------------------
+    def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:
+        answer = _plain_answer(response.text)
+        if response.status_code == 200 and answer == _QUEUED:
+            return [
+                RowOutcome(lead.source_row, Status.SUBMITTED, vendor_status=_QUEUED) for lead in chunk.leads
+            ]
+        known = [*self.secrets.values(), *([self._auth.token] if self._auth and self._auth.token else [])]
+        text = redact(answer, known)
+        status = response.status_code
+        code = text.split()[0][:32] if status == 200 and text else f"HTTP {status}"
+        message = truncate(text) if text else "uContact refused the file without a reason"
+        return [
+            RowOutcome(
+                lead.source_row,
+                Status.VENDOR_REJECTED,
+                reasons=(Issue.VENDOR_REJECTED,),
+                vendor_status=code,
+                vendor_message=message,
+            )
+            for lead in chunk.leads
+        ]
+
+    def _missing(self, lead: Lead, what: str) -> FatalTargetError:
+        return FatalTargetError(
+            f"{self.target.name}: row {lead.source_row} has no {what}; "
+            "channel eligibility should have marked it ineligible",
+            target=self.target.name,
+        )
+
+
+@dataclass
+class UContactSmsConnector(_UContactConnector):
+    """``ucontact_sms``: ``SMS/uploadbase`` (filename, fileb64, campaign)."""
+
+    kind: ClassVar[str] = "ucontact_sms"
+    channel: ClassVar[Channel] = Channel.SMS
+    upload_path: ClassVar[str] = _SMS_UPLOAD
+
+    def line(self, lead: Lead) -> str:
+        if not lead.phones:
+            raise self._missing(lead, "phone")
+        number = line_field(lead.phones[0].e164)
+        return f"{self.target.campaign};{number};{self.message(lead)};{self.options.priority}"
+
+    def form(self, chunk: Chunk, filename: str, fileb64: str) -> dict[str, str]:
+        return {"filename": filename, "fileb64": fileb64, "campaign": self.target.campaign}
+
+
+@dataclass
+class UContactEmailConnector(_UContactConnector):
+    """``ucontact_email``: ``DialersResources/uploadDialerBase`` (channel=email, filename, fileb64,
+    dialer, cant, user, and subject when configured)."""
+
+    kind: ClassVar[str] = "ucontact_email"
+    channel: ClassVar[Channel] = Channel.EMAIL
+    upload_path: ClassVar[str] = _EMAIL_UPLOAD
+    options_model: ClassVar[type[UContactOptions]] = UContactEmailOptions
+
+    @property
+    def email_options(self) -> UContactEmailOptions:
+        assert isinstance(self.options, UContactEmailOptions)
+        return self.options
+
+    def line(self, lead: Lead) -> str:
+        if not lead.email:
+            raise self._missing(lead, "email")
+        email = line_field(lead.email)
+        variables = self.variables(lead)
+        return f"{self.target.campaign};{email};{self.message(lead)};;{variables};{self.options.priority}"
+
+    def variables(self, lead: Lead) -> str:
+        """The fifth field: ``"Name":"value"`` pairs as JSON strings, comma-separated."""
+        opts = self.email_options
+        if opts.variables is None:
+            pairs = list(lead.attributes)
+        else:
+            values = template_values(lead)
+            pairs = [(name, values.get(name, "")) for name in opts.variables]
+        if opts.external_id_variable:
+            pairs.append((opts.external_id_variable, lead.external_id))
+        return ",".join(
+            f"{json.dumps(line_field(k), ensure_ascii=False)}:{json.dumps(line_field(v), ensure_ascii=False)}"
+            for k, v in pairs
+        )
+
+    def form(self, chunk: Chunk, filename: str, fileb64: str) -> dict[str, str]:
+        opts = self.email_options
+        form = {
+            "channel": "email",
+            "filename": filename,
+            "fileb64": fileb64,
+            "dialer": opts.dialer,
+            "cant": str(len(chunk)),
+            "user": self.secrets.get("username", ""),
+        }
+        if opts.subject:
+            form["subject"] = opts.subject
+        return form

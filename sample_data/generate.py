@@ -175,6 +175,7 @@ def messy_lead_frame(
     phone_share: float = 0.5,
     duplicate_share: float = 0.05,
     countries: tuple[str, ...] | None = None,
+    id_prefix: str = "C",
 ) -> pl.DataFrame:
     """n leads, about 1 + ``phone_share`` phones each, ``duplicate_share`` duplicated rows,
     numbers from ``countries`` (default: all nine)."""
@@ -194,7 +195,7 @@ def messy_lead_frame(
     )
     frame = pl.DataFrame(
         {
-            "id": "C" + ids,
+            "id": id_prefix + ids,
             "first": first,
             "last": last,
             "region": phones["region"],
@@ -267,7 +268,7 @@ def write_samples(seed: int = 7) -> list[Path]:
     written.append(path)
 
     de = (
-        messy_lead_frame(800, seed + 1)
+        messy_lead_frame(800, seed + 1, id_prefix="K")
         .rename(
             {
                 "customer_id": "Kundennummer",
@@ -286,7 +287,7 @@ def write_samples(seed: int = 7) -> list[Path]:
     written.append(path)
 
     latam = (
-        messy_lead_frame(700, seed + 2)
+        messy_lead_frame(700, seed + 2, id_prefix="L")
         .rename(
             {
                 "customer_id": "ID Cliente",
@@ -305,7 +306,7 @@ def write_samples(seed: int = 7) -> list[Path]:
     written.append(path)
 
     custom = (
-        messy_lead_frame(400, seed + 3)
+        messy_lead_frame(400, seed + 3, id_prefix="P")
         .rename(
             {
                 "customer_id": "Ref",

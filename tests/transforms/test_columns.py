@@ -1,0 +1,228 @@
+"""Column mapping: aliases, mapping files, and the canonical raw-leads frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from schemas.raw_leads import RAW_LEADS
+from transforms.aliases import ALIASES, header_key
+from transforms.columns import ColumnMapping, load_mapping, resolve_columns, to_raw_leads
+from transforms.errors import LeadFileError, MappingError
+from transforms.ingest import read_lead_file
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("Phone Number", "phone1"),
+        ("Mobile Phone", "phone1"),
+        ("Work Phone", "phone1"),
+        ("Home Phone", "phone1"),
+        ("Cell", "phone1"),
+        ("Tel.", "phone1"),
+        ("Telefon", "phone1"),
+        ("Mobil", "phone1"),
+        ("Handy", "phone1"),
+        ("Teléfono", "phone1"),
+        ("Móvil", "phone1"),
+        ("Celular", "phone1"),
+        ("Téléphone", "phone1"),
+        ("Portable", "phone1"),
+        ("Telefon (geschäftlich)", "phone1"),
+        ("Phone 2", "phone1"),
+        ("E-Mail", "email"),
+        ("Email Address", "email"),
+        ("e_mail", "email"),
+        ("Courriel", "email"),
+        ("Correo electrónico", "email"),
+        ("First Name", "first_name"),
+        ("first_name", "first_name"),
+        ("Given Name", "first_name"),
+        ("Vorname", "first_name"),
+        ("Nombre", "first_name"),
+        ("Prénom", "first_name"),
+        ("Last Name", "last_name"),
+        ("Surname", "last_name"),
+        ("Family Name", "last_name"),
+        ("Nachname", "last_name"),
+        ("Apellido", "last_name"),
+        ("Nom", "last_name"),
+        ("Country", "country"),
+        ("Country Code", "country"),
+        ("Country/Region", "country"),
+        ("Land", "country"),
+        ("País", "country"),
+        ("Pays", "country"),
+        ("Time Zone", "timezone"),
+        ("TZ", "timezone"),
+        ("Zeitzone", "timezone"),
+        ("ID", "external_id"),
+        ("Lead ID", "external_id"),
+        ("Customer ID", "external_id"),
+        ("Contact ID", "external_id"),
+        ("Record ID", "external_id"),
+        ("Kundennummer", "external_id"),
+        ("  PHONE  ", "phone1"),
+    ],
+)
+def test_builtin_alias_maps_real_world_header(header: str, canonical: str) -> None:
+    applied = resolve_columns([header, "Something Else"], None)
+    assert applied.columns == {canonical: header}
+    assert applied.attributes == ("Something Else",)
+
+
+@pytest.mark.parametrize("header", ["Name", "Full Name", "Fax", "Do Not Call", "Email Opt Out", "Street"])
+def test_ambiguous_or_non_contact_headers_stay_attributes(header: str) -> None:
+    assert resolve_columns([header], None).attributes == (header,)
+
+
+def test_alias_keys_are_normalized_keys() -> None:
+    assert all(header_key(key) == key for key in ALIASES)
+    assert header_key("Straße / Nº-Teléfono") == "strassenotelefono"
+
+
+def test_mobile_headers_fill_phone_slots_first_and_surplus_phones_are_attributes() -> None:
+    headers = ["Work Phone", "Home Phone", "Mobile", "Other Phone", "Handy", "E-Mail", "Email 2"]
+    applied = resolve_columns(headers, None)
+    assert applied.columns == {
+        "phone1": "Mobile",
+        "phone2": "Handy",
+        "phone3": "Work Phone",
+        "email": "E-Mail",
+    }
+    assert applied.attributes == ("Home Phone", "Other Phone", "Email 2")
+
+
+def write_mapping(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_mapping_file_overrides_aliases_and_ignores_columns(tmp_path: Path) -> None:
+    mapping = load_mapping(
+        write_mapping(
+            tmp_path,
+            'source = "crm-export"\ndefault_country = "de"\nignore = ["Intern", "Absent"]\n'
+            '[columns]\nphone1 = "Festnetz privat"\nemail = "mail privat"\n',
+        )
+    )
+    assert (mapping.source, mapping.default_country, mapping.ignore) == (
+        "crm-export",
+        "DE",
+        ("Intern", "Absent"),
+    )
+    applied = resolve_columns(
+        ["Telefon", "Mail Privat", "E-Mail", "Festnetz privat", "Intern", "Notes"], mapping
+    )
+    assert applied.columns == {"phone1": "Festnetz privat", "phone2": "Telefon", "email": "Mail Privat"}
+    assert applied.origins == {"phone1": "mapping file", "phone2": "alias", "email": "mapping file"}
+    assert applied.attributes == ("E-Mail", "Notes")
+    assert applied.ignored == ("Intern",)
+    assert 'phone1       <- "Festnetz privat"  (mapping file)' in applied.describe()
+    assert '(dropped)    <- "Intern"  (ignored by mapping file)' in applied.describe()
+
+
+def test_mapping_without_aliases_maps_only_what_it_names() -> None:
+    applied = resolve_columns(
+        ["Phone", "Email"], ColumnMapping(columns={"email": "Email"}, use_aliases=False)
+    )
+    assert applied.columns == {"email": "Email"}
+    assert applied.attributes == ("Phone",)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("colums = {}\n", 'unknown key "colums"'),
+        ('[columns]\nmobile = "Handy"\n', 'unknown column "mobile"'),
+        ("[columns]\nphone1 = 5\n", "phone1 must be a header name"),
+        ('[columns]\nphone1 = "A"\nphone2 = "A"\n', 'maps "A" twice'),
+        ('default_country = "Germany"\n', "two-letter ISO 3166"),
+        ('ignore = "Notes"\n', '"ignore" must be a list'),
+        ('use_aliases = "no"\n', '"use_aliases" must be true or false'),
+        ('source = ""\n', '"source" must be a non-empty string'),
+        ("[columns\n", "not valid TOML"),
+    ],
+)
+def test_bad_mapping_file_names_file_and_key(tmp_path: Path, text: str, problem: str) -> None:
+    path = write_mapping(tmp_path, text)
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path)
+    assert caught.value.path == path
+    assert problem in caught.value.problem
+    assert str(caught.value).startswith(str(path))
+
+
+def test_missing_mapping_file_is_a_mapping_error(tmp_path: Path) -> None:
+    with pytest.raises(MappingError, match="does not exist"):
+        load_mapping(tmp_path / "absent.toml")
+
+
+def test_mapping_naming_a_header_the_file_lacks_lists_the_headers(tmp_path: Path) -> None:
+    mapping = load_mapping(write_mapping(tmp_path, '[columns]\nphone1 = "Handynummer"\n'))
+    with pytest.raises(MappingError) as caught:
+        resolve_columns(["Telefon", "Mail"], mapping)
+    assert caught.value.path == mapping.path
+    assert "'Telefon', 'Mail'" in caught.value.fix
+
+
+def lead_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "leads.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_raw_leads_have_the_contract_columns_and_attributes_in_file_order(tmp_path: Path) -> None:
+    path = lead_file(
+        tmp_path,
+        "Notes,Vorname,Handy,Campaign,Empty,E-Mail\n"
+        "vip,Jürgen,0151 1,,,j@x.de\n"
+        ",Ann,0151 2,spring,,\n"
+        "x,Bo,0151 3\n",
+    )
+    ingested = read_lead_file(path)
+    raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert raw.schema == pl.Schema(RAW_LEADS)
+    assert raw.select("source_row", "first_name", "phone1", "email", "last_name").rows() == [
+        (1, "Jürgen", "0151 1", "j@x.de", None),
+        (2, "Ann", "0151 2", None, None),
+        (3, "Bo", "0151 3", None, None),
+    ]
+    assert raw["attributes"].to_list() == [
+        [{"name": "Notes", "value": "vip"}],
+        [{"name": "Campaign", "value": "spring"}],
+        [{"name": "Notes", "value": "x"}],
+    ]
+    assert [len(issues) for issues in raw["issues"].to_list()] == [0, 0, 1]
+
+
+def test_raw_leads_of_a_file_without_attributes_or_rows(tmp_path: Path) -> None:
+    ingested = read_lead_file(lead_file(tmp_path, "Phone,Email\n"))
+    raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert raw.schema == pl.Schema(RAW_LEADS)
+    assert raw.height == 0
+    ingested = read_lead_file(lead_file(tmp_path, "Phone\n0151\n"))
+    assert to_raw_leads(ingested, resolve_columns(ingested.headers, None))["attributes"].to_list() == [[]]
+
+
+def test_file_without_phone_or_email_column_is_a_file_error_naming_its_headers(tmp_path: Path) -> None:
+    ingested = read_lead_file(lead_file(tmp_path, "Name,Street\nAnn,Main St\n"))
+    with pytest.raises(LeadFileError) as caught:
+        to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert caught.value.path == ingested.path
+    assert "no phone or email column (columns found: Name, Street)" in caught.value.problem
+    assert "[columns] phone1" in caught.value.fix
+
+
+def test_file_exported_without_header_is_a_file_error_saying_so(tmp_path: Path) -> None:
+    ingested = read_lead_file(
+        lead_file(tmp_path, "+49 151 2345678,ann@example.com\n+49 152 1,bo@example.com\n")
+    )
+    with pytest.raises(LeadFileError) as caught:
+        to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert "no header row" in caught.value.problem
+    assert "Add a header row" in caught.value.fix

@@ -260,7 +260,8 @@ def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
     takes seconds per million rows, this takes a fraction of that.
     """
     if not headers or frame.height == 0:
-        return pl.Series("attributes", [[]] * frame.height, dtype=pl.List(ATTRIBUTE))
+        empty = pl.lit([], dtype=pl.List(ATTRIBUTE))
+        return pl.select(pl.repeat(empty, frame.height).alias("attributes")).to_series()
     values = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
         *(pl.when(pl.col(header) != "").then(pl.col(header)).alias(header) for header in headers),

@@ -18,8 +18,10 @@ from typing import Literal
 
 import polars as pl
 
+from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition, Issue
 from schemas.raw_leads import ISSUE
+from transforms.issues import append_issues, issue
 
 __all__ = ["DEDUPE_KEYS", "DedupeKey", "decide_disposition"]
 
@@ -31,14 +33,11 @@ _KEY_ISSUE = {
     "phone": Issue.DUPLICATE_PHONE,
     "email": Issue.DUPLICATE_EMAIL,
 }
-
-
-def _issue(code: Issue, column: str, value: pl.Expr) -> pl.Expr:
-    return pl.struct(code=pl.lit(code.value), column=pl.lit(column), value=value).cast(ISSUE)
+_READY = Disposition.READY.value
 
 
 def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
-    """(source_row, value, column) for every non-null key value of the candidate rows."""
+    """(source_row, value, column) for every key value of the candidate rows."""
     if key == "external_id":
         return frame.filter(pl.col("external_id_origin") == "file").select(
             "source_row", value=pl.col("external_id"), column=pl.lit("external_id")
@@ -46,50 +45,63 @@ def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
     if key == "email":
         return frame.select("source_row", value=pl.col("email").str.to_lowercase(), column=pl.lit("email"))
     return pl.concat(
-        [
-            frame.select("source_row", value=pl.col(slot), column=pl.lit(slot))
-            for slot in ("phone1", "phone2", "phone3")
-        ]
+        [frame.select("source_row", value=pl.col(slot), column=pl.lit(slot)) for slot in PHONE_SLOTS]
     )
 
 
 def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataFrame:
-    """source_row -> (duplicate_of, issue) for rows sharing a key with an earlier candidate."""
-    found: list[pl.LazyFrame] = []
+    """source_row -> duplicate_of and one ``_dup_<key>`` issue per matching key."""
+    resolved = pl.DataFrame(schema={"source_row": pl.Int64, "duplicate_of": pl.Int64})
+    per_key: dict[str, pl.DataFrame] = {}
+    firsts: list[pl.DataFrame] = []
     for key in keys:
         values = _key_values(candidates, key).drop_nulls("value")
         first = values.group_by("value").agg(first_row=pl.col("source_row").min())
-        found.append(
+        later = (
             values.join(first, on="value")
             .filter(pl.col("first_row") < pl.col("source_row"))
-            .select(
-                "source_row",
-                "first_row",
-                issue=_issue(_KEY_ISSUE[key], "", pl.col("value")).struct.with_fields(
-                    column=pl.col("column")
-                ),
+            .sort("source_row", "column")
+            .collect()
+        )
+        firsts.append(later.select("source_row", "first_row"))
+        per_key[key] = later.group_by("source_row").agg(
+            issue(_KEY_ISSUE[key].value, pl.col("column"), pl.col("value")).first().alias(f"_dup_{key}")
+        )
+    if firsts:
+        direct = pl.concat(firsts).group_by("source_row").agg(duplicate_of=pl.col("first_row").min())
+        resolved = direct
+        # follow chains (A <- B <- C via different keys) until every pointer names a kept row
+        for _ in range(64):
+            hop = resolved.join(
+                direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
+                on="duplicate_of",
+                how="left",
+            )
+            if hop["next_of"].null_count() == hop.height:
+                break
+            resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop("next_of")
+    for key in keys:
+        resolved = resolved.join(per_key[key], on="source_row", how="left")
+    return resolved
+
+
+def _suppression_issues(phones: pl.Series | None, emails: pl.Series | None) -> list[pl.Expr]:
+    """One nullable SUPPRESSED_* issue expression per phone slot and for the email."""
+    hits: list[pl.Expr] = []
+    if phones is not None and phones.len():
+        listed = phones.drop_nulls().unique().implode()
+        hits += [
+            pl.when(pl.col(slot).is_in(listed)).then(issue(Issue.SUPPRESSED_PHONE.value, slot, pl.col(slot)))
+            for slot in PHONE_SLOTS
+        ]
+    if emails is not None and emails.len():
+        listed = emails.drop_nulls().str.to_lowercase().unique().implode()
+        hits.append(
+            pl.when(pl.col("email").str.to_lowercase().is_in(listed)).then(
+                issue(Issue.SUPPRESSED_EMAIL.value, "email", pl.col("email"))
             )
         )
-    if not found:
-        return pl.DataFrame(
-            schema={"source_row": pl.Int64, "duplicate_of": pl.Int64, "dup_issues": pl.List(ISSUE)}
-        )
-    pairs = pl.concat(found).collect()
-    direct = pairs.group_by("source_row").agg(
-        duplicate_of=pl.col("first_row").min(), dup_issues=pl.col("issue").unique(maintain_order=True)
-    )
-    # follow chains (A <- B <- C via different keys) until every pointer names a kept row
-    resolved = direct
-    for _ in range(64):
-        hop = resolved.join(
-            direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
-            on="duplicate_of",
-            how="left",
-        )
-        if hop["next_of"].null_count() == hop.height:
-            break
-        resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop("next_of")
-    return resolved
+    return hits
 
 
 def decide_disposition(
@@ -100,60 +112,28 @@ def decide_disposition(
     suppressed_emails: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Set ``disposition``, ``duplicate_of`` and the matching issues on normalized leads."""
-    frame = clean.lazy().drop("disposition", "duplicate_of", strict=False)
     has_channel = pl.any_horizontal(
-        *(pl.col(s).is_not_null() for s in ("phone1", "phone2", "phone3")), pl.col("email").is_not_null()
+        *(pl.col(s).is_not_null() for s in PHONE_SLOTS), pl.col("email").is_not_null()
     )
-    frame = frame.with_columns(
-        disposition=pl.when(has_channel)
-        .then(pl.lit(Disposition.READY.value))
-        .otherwise(pl.lit(Disposition.REJECTED.value)),
-        issues=pl.when(has_channel)
-        .then(pl.col("issues"))
-        .otherwise(pl.col("issues").list.concat(pl.concat_list(_issue(Issue.NO_CHANNEL, "", pl.lit(None))))),
+    hits = _suppression_issues(suppressed_phones, suppressed_emails)
+    suppressed = pl.any_horizontal(*(hit.is_not_null() for hit in hits)) if hits else pl.lit(False)
+    frame = clean.drop("disposition", "duplicate_of", strict=False).with_columns(
+        pl.when(~has_channel)
+        .then(pl.lit(Disposition.REJECTED.value))
+        .when(suppressed)
+        .then(pl.lit(Disposition.SUPPRESSED.value))
+        .otherwise(pl.lit(_READY))
+        .alias("disposition"),
+        pl.when(~has_channel)
+        .then(issue(Issue.NO_CHANNEL.value, "", pl.lit(None, pl.String)))
+        .alias("_no_channel"),
+        *(pl.when(has_channel).then(hit).alias(f"_suppressed_{i}") for i, hit in enumerate(hits)),
     )
-    frame = _suppress(frame, suppressed_phones, suppressed_emails)
-    candidates = frame.filter(pl.col("disposition") == Disposition.READY.value)
-    dups = _duplicates(candidates, keys).lazy()
-    return (
-        frame.join(dups, on="source_row", how="left", maintain_order="left")
-        .with_columns(
-            disposition=pl.when(pl.col("duplicate_of").is_not_null())
-            .then(pl.lit(Disposition.DUPLICATE.value))
-            .otherwise(pl.col("disposition")),
-            issues=pl.col("issues").list.concat(pl.col("dup_issues").fill_null([])),
-        )
-        .drop("dup_issues")
-        .collect()
+    dups = _duplicates(frame.lazy().filter(pl.col("disposition") == _READY), keys)
+    frame = frame.join(dups, on="source_row", how="left", maintain_order="left").with_columns(
+        disposition=pl.when(pl.col("duplicate_of").is_not_null())
+        .then(pl.lit(Disposition.DUPLICATE.value))
+        .otherwise(pl.col("disposition"))
     )
-
-
-def _suppress(frame: pl.LazyFrame, phones: pl.Series | None, emails: pl.Series | None) -> pl.LazyFrame:
-    hits: list[pl.Expr] = []
-    if phones is not None and phones.len():
-        listed = phones.drop_nulls().unique().implode()
-        for slot in ("phone1", "phone2", "phone3"):
-            hits.append(
-                pl.when(pl.col(slot).is_in(listed)).then(_issue(Issue.SUPPRESSED_PHONE, slot, pl.col(slot)))
-            )
-    if emails is not None and emails.len():
-        listed = emails.drop_nulls().str.to_lowercase().unique().implode()
-        hits.append(
-            pl.when(pl.col("email").str.to_lowercase().is_in(listed)).then(
-                _issue(Issue.SUPPRESSED_EMAIL, "email", pl.col("email"))
-            )
-        )
-    if not hits:
-        return frame
-    found = pl.concat_list(hits).list.drop_nulls()
-    ready = pl.col("disposition") == Disposition.READY.value
-    return (
-        frame.with_columns(_suppressed=pl.when(ready).then(found).otherwise(pl.lit([], dtype=pl.List(ISSUE))))
-        .with_columns(
-            disposition=pl.when(pl.col("_suppressed").list.len() > 0)
-            .then(pl.lit(Disposition.SUPPRESSED.value))
-            .otherwise(pl.col("disposition")),
-            issues=pl.col("issues").list.concat(pl.col("_suppressed")),
-        )
-        .drop("_suppressed")
-    )
+    added = ["_no_channel", *(f"_suppressed_{i}" for i in range(len(hits))), *(f"_dup_{key}" for key in keys)]
+    return append_issues(frame, [pl.col(name).cast(ISSUE) for name in added]).drop(added)

@@ -38,7 +38,7 @@ def clean_leads(
     RAW_LEADS_SCHEMA.validate(raw)
     named = normalize_names(raw).collect()
     phoned = normalize_phones(named, default_region, workers=workers)
-    emailed = normalize_emails(phoned).collect()
+    emailed = normalize_emails(phoned)
     identified = assign_external_ids(emailed, source=source)
     phones, emails = suppression if suppression is not None else (None, None)
     decided = decide_disposition(

@@ -50,5 +50,5 @@ def suppression_from_file(ingested: IngestedFile, default_region: str | None) ->
     email_frame = pl.DataFrame(
         {"email": emails_raw, "issues": pl.Series([[]] * len(emails_raw), dtype=RAW_LEADS["issues"])}
     )
-    emails = normalize_emails(email_frame).collect()["email"].drop_nulls().str.to_lowercase().unique()
+    emails = normalize_emails(email_frame)["email"].drop_nulls().str.to_lowercase().unique()
     return phones, emails

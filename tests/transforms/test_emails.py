@@ -14,7 +14,7 @@ def _run(values: list[str | None]) -> pl.DataFrame:
         {"email": values, "issues": [[] for _ in values]},
         schema={"email": pl.String, "issues": pl.List(ISSUE)},
     )
-    return normalize_emails(frame).collect()
+    return normalize_emails(frame)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,58 @@
+"""Appending findings to the ``issues`` list column, fast.
+
+Every normalize step adds issue structs to a row's ``issues``. The obvious polars spelling,
+``pl.col("issues").list.concat(pl.concat_list(...))``, assembles lists row by row: polars 2.1
+takes about 9 s per million rows for it. Here the existing and the new issues are laid out
+long (one row per issue, tagged with its row and order), sorted, and turned back into lists
+from offsets through Arrow, which costs a fraction of a second per million rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from schemas.raw_leads import ISSUE
+
+__all__ = ["append_issues", "issue"]
+
+
+def issue(code: str | pl.Expr, column: str | pl.Expr, value: pl.Expr) -> pl.Expr:
+    """One issue struct; ``code`` and ``column`` may be literals or expressions."""
+    code_expr = pl.lit(code) if isinstance(code, str) else code
+    column_expr = pl.lit(column) if isinstance(column, str) else column
+    return pl.struct(code=code_expr, column=column_expr, value=value).cast(ISSUE)
+
+
+def append_issues(frame: pl.DataFrame, new: Sequence[pl.Expr]) -> pl.DataFrame:
+    """``frame`` with each row's ``issues`` extended by the non-null structs of ``new``, in order.
+
+    Each expression of ``new`` evaluates to an ISSUE struct or null per row (typically
+    ``pl.when(condition).then(issue(...))``).
+    """
+    if not new or frame.height == 0:
+        return frame
+    row = pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
+    parts = [
+        frame.select(row, pl.lit(0, pl.Int32).alias("_k"), pl.col("issues").alias("_issue"))
+        .filter(pl.col("_issue").list.len() > 0)
+        .explode("_issue")
+    ]
+    parts += [
+        frame.select(row, pl.lit(k, pl.Int32).alias("_k"), expr.cast(ISSUE).alias("_issue")).drop_nulls(
+            "_issue"
+        )
+        for k, expr in enumerate(new, start=1)
+    ]
+    long = pl.concat(parts).sort("_row", "_k", maintain_order=True)
+    counts = np.bincount(long.get_column("_row").to_numpy(), minlength=frame.height)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    values = long.get_column("_issue").to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    lists = pl.from_arrow(pa.LargeListArray.from_arrays(offsets, values))
+    assert isinstance(lists, pl.Series)
+    return frame.with_columns(lists.cast(pl.List(ISSUE)).alias("issues"))

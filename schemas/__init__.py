@@ -1,18 +1,6 @@
-"""Column contracts between the pipeline stages, as Pandera schemas (polars backend)."""
+"""Column contracts between the pipeline stages, as Pandera schemas (polars backend).
 
-from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA
-from schemas.codes import Disposition, Issue, Status
-from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
-from schemas.results import RESULTS, RESULTS_SCHEMA
-
-__all__ = [
-    "CLEAN_LEADS",
-    "CLEAN_LEADS_SCHEMA",
-    "RAW_LEADS",
-    "RAW_LEADS_SCHEMA",
-    "RESULTS",
-    "RESULTS_SCHEMA",
-    "Disposition",
-    "Issue",
-    "Status",
-]
+Import the module you need (``schemas.codes``, ``schemas.raw_leads``, ``schemas.clean_leads``,
+``schemas.results``): this package re-exports nothing, so that code needing only the reason
+codes (the connectors) does not pay for importing pandera.
+"""

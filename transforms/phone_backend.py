@@ -15,8 +15,9 @@ alpha and built from older metadata (9.0.41) than our ``phonenumbers`` (the refe
 * Disagreement classes, each routed to phonenumbers by the fast path:
 
   - ``FALLBACK_REGIONS``: the regions whose metadata differs between libphonenumber 9.0.41
-    (rphonenumbers' build) and 9.0.43 (our phonenumbers): exactly the ``phonenumbers/data/
-    region_XX.py`` files that differ between the two phonenumbers wheels. Number ranges were
+    (rphonenumbers' build) and the installed phonenumbers: exactly the ``phonenumbers/data/
+    region_XX.py`` files that differ between the two wheels (``METADATA_DIFFERENCES``; empty
+    with the pinned 9.0.41; 29 regions with 9.0.43). Number ranges were
     added, withdrawn or re-typed there (the differential corpus shows it, e.g. +267 BW new
     fixed-line ranges, +86 CN, +61 AU and +91 IN mobile/fixed re-typing, +45 DK withdrawn
     ranges). Input with one of these default regions goes to phonenumbers.
@@ -67,9 +68,18 @@ STATUS_INVALID: Final = 1
 STATUS_UNPARSEABLE: Final = 2
 STATUS_NO_REGION: Final = 3
 
-FALLBACK_REGIONS: Final[frozenset[str]] = frozenset(
-    "AU AX BJ BW CC CN CO CR CV CX DE DK EC ES ET FI GE GH GY IN KE KW LA PG PY RO RU SH ZW".split()  # noqa: SIM905
-)
+METADATA_DIFFERENCES: Final[dict[str, frozenset[str]]] = {
+    # phonenumbers release -> regions whose metadata differs from rphonenumbers 0.1.0's (9.0.41)
+    "9.0.41": frozenset(),
+    "9.0.43": frozenset(
+        "AU AX BJ BW CC CN CO CR CV CX DE DK EC ES ET FI GE GH GY IN KE KW LA PG PY RO RU SH ZW".split()  # noqa: SIM905
+    ),
+}
+"""pyproject pins phonenumbers to 9.0.41, the metadata rphonenumbers was built from, so no
+region needs the fallback. Another release whose differences nobody listed disables the fast
+path in ``auto`` mode: an unverified fast answer is worse than a slow right one."""
+FAST_PATH_VERIFIED: Final = phonenumbers.__version__ in METADATA_DIFFERENCES
+FALLBACK_REGIONS: Final[frozenset[str]] = METADATA_DIFFERENCES.get(phonenumbers.__version__, frozenset())
 FALLBACK_CALLING_CODES: Final[frozenset[int]] = frozenset(
     phonenumbers.country_code_for_region(region) for region in FALLBACK_REGIONS
 )
@@ -217,7 +227,9 @@ def _choose(requested: str) -> tuple[BackendName, Callable[[str, str | None], Pa
         if requested == "rphonenumbers":
             raise ValueError("LEADFLOW_PHONE_BACKEND=rphonenumbers but rphonenumbers is not installed")
         return "phonenumbers", _parse_reference
-    if requested == "auto" and any(fast(v, r) != _parse_reference(v, r) for v, r in _SELF_CHECK):
+    if requested == "auto" and (
+        not FAST_PATH_VERIFIED or any(fast(v, r) != _parse_reference(v, r) for v, r in _SELF_CHECK)
+    ):
         return "phonenumbers", _parse_reference
     return "rphonenumbers", fast
 

@@ -1,0 +1,137 @@
+"""The watched folder's layout, and claiming a dropped file by one atomic rename.
+
+::
+
+    ROOT/inbox/        people and tools drop files here
+    ROOT/processing/   a watcher's claimed files, renamed <time>-<pid>-<random>-<safe name>
+    ROOT/archive/      imported files (and duplicate drops) with a note beside each
+    ROOT/failed/       refused files with NAME.error.txt
+    ROOT/.leadflow-intake.sqlite   fingerprints and settle timers (flows.inbox_registry)
+
+Claiming is ``os.rename`` from ``inbox/`` to ``processing/`` on the same file system: it
+either moves the file or fails because another watcher moved it first, so no file is taken
+twice. The new name is built by the watcher, never taken from the drop as is, so nothing a
+dropper names can make a path outside ROOT.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flows.inbox_names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
+
+__all__ = ["INBOX", "Claim", "Layout", "claim"]
+
+INBOX = "inbox"
+PROCESSING = "processing"
+ARCHIVE = "archive"
+FAILED = "failed"
+REGISTRY_FILE = ".leadflow-intake.sqlite"
+
+logger = logging.getLogger("leadflow.inbox")
+_sequence = itertools.count()
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders of one watched root; ``Layout.at(root)`` creates any that are missing."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path | str) -> Layout:
+        layout = cls(Path(root).absolute())
+        for folder in (layout.inbox, layout.processing, layout.archive, layout.failed):
+            folder.mkdir(parents=True, exist_ok=True)
+        return layout
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / INBOX
+
+    @property
+    def processing(self) -> Path:
+        return self.root / PROCESSING
+
+    @property
+    def archive(self) -> Path:
+        return self.root / ARCHIVE
+
+    @property
+    def failed(self) -> Path:
+        return self.root / FAILED
+
+    @property
+    def registry(self) -> Path:
+        return self.root / REGISTRY_FILE
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A dropped file that this watcher now owns, at ``path`` inside ``processing/``."""
+
+    layout: Layout
+    original_name: str
+    path: Path
+    claimed_at: str
+    forced: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def _claimed_name(original: str, now: datetime) -> str:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    unique = f"{os.getpid()}-{next(_sequence)}{secrets.token_hex(2)}"
+    return f"{stamp}-{unique}-{safe_name(original)}"
+
+
+def _consume_marker(marker: Path) -> bool:
+    try:
+        marker.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            return False
+        logger.warning("inbox: could not remove marker %s: %s", display_name(marker.name), error.strerror)
+        return False
+    return True
+
+
+def claim(path: Path) -> Claim | None:
+    """Move ``ROOT/inbox/NAME`` into ``processing/``; None when another watcher took it first.
+
+    Consumes the file's ``NAME.ready`` / ``NAME.force`` markers; ``forced`` says whether a
+    ``.force`` marker was there.
+    """
+    if path.parent.name != INBOX or path.name in ("", ".", ".."):
+        raise ValueError(f"not a file directly inside an inbox folder: {display_name(str(path))}")
+    layout = Layout.at(path.parent.parent)
+    original = path.name
+    now = datetime.now(UTC)
+    target = layout.processing / _claimed_name(original, now)
+    try:
+        os.rename(layout.inbox / original, target)
+    except FileNotFoundError:
+        logger.debug("inbox: %s was taken by another watcher", display_name(original))
+        return None
+    except OSError as error:
+        if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR):
+            return None
+        logger.warning("inbox: could not claim %s: %s", display_name(original), error.strerror)
+        return None
+    forced = False
+    for suffix in MARKER_SUFFIXES:
+        consumed = _consume_marker(layout.inbox / f"{original}{suffix}")
+        forced = forced or (consumed and suffix == FORCE_SUFFIX)
+    logger.info("inbox: claimed %s as processing/%s", display_name(original), target.name)
+    return Claim(layout, original, target, now.isoformat(timespec="seconds"), forced)

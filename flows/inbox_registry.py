@@ -1,0 +1,160 @@
+"""The watched folder's memory: which contents were imported, and since when each drop looks settled.
+
+One small SQLite file under the watched root (``ROOT/.leadflow-intake.sqlite``) shared by
+every watcher and scanner of that root. Two tables:
+
+``intake``
+    one row per content fingerprint (sha256 of the file's bytes) with its state:
+    ``importing`` (a watcher holds it now), ``imported`` (done, with the run it made) or
+    ``failed``. Reserving a fingerprint is one ``BEGIN IMMEDIATE`` transaction, so of two
+    scanners that claimed two files with the same content only one imports it; the other
+    gets the first one's record back and archives its file as a duplicate drop. A failed
+    content may be dropped again (the user fixed the cause); an imported one only when forced.
+
+``observed``
+    the size and mtime each inbox name had when first seen with them, so that a scan can tell
+    how long a file has been unchanged across scans and processes. Names are stored as bytes
+    because a dropped name need not be valid UTF-8.
+
+SQLite's locking needs a local file system: put the root on a local disk, or give every
+machine its own root.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+__all__ = ["IntakeRecord", "IntakeRegistry", "IntakeState"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS intake (
+    fingerprint   TEXT PRIMARY KEY,
+    state         TEXT NOT NULL,
+    claimed_name  TEXT NOT NULL,
+    original_name TEXT NOT NULL,
+    run_id        TEXT,
+    run_dir       TEXT,
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS observed (
+    name     BLOB PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    since    REAL NOT NULL
+);
+"""
+
+
+class IntakeState(StrEnum):
+    IMPORTING = "importing"
+    IMPORTED = "imported"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    """What the registry knows about one content fingerprint."""
+
+    fingerprint: str
+    state: IntakeState
+    claimed_name: str
+    original_name: str
+    """As ``display_name`` shows it: the registry stores text, and a dropped name may not be."""
+    run_id: str | None
+    run_dir: str | None
+    updated_at: str
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class IntakeRegistry:
+    """Fingerprints and settle timers of one watched root, safe to share between processes."""
+
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self.path = path
+        self._timeout = timeout
+        with closing(sqlite3.connect(self.path, timeout=timeout, isolation_level=None)) as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def reserve(
+        self, fingerprint: str, claimed_name: str, original_name: str, *, force: bool = False
+    ) -> IntakeRecord | None:
+        """Take ``fingerprint`` for import; returns the earlier record instead when it is a duplicate.
+
+        A duplicate is content that is imported or being imported by another claim; with
+        ``force`` the content is taken again regardless.
+        """
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
+                " FROM intake WHERE fingerprint = ?",
+                (fingerprint,),
+            ).fetchone()
+            if row is not None:
+                earlier = IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
+                if earlier.state is not IntakeState.FAILED and not force:
+                    return earlier
+            db.execute(
+                "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+                (fingerprint, IntakeState.IMPORTING.value, claimed_name, original_name, _now_iso()),
+            )
+        return None
+
+    def settle(
+        self, fingerprint: str, state: IntakeState, run_id: str | None = None, run_dir: str | None = None
+    ) -> None:
+        """Record how the import of a reserved fingerprint ended."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE intake SET state = ?, run_id = ?, run_dir = ?, updated_at = ? WHERE fingerprint = ?",
+                (state.value, run_id, run_dir, _now_iso(), fingerprint),
+            )
+
+    def record(self, fingerprint: str) -> IntakeRecord | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
+                " FROM intake WHERE fingerprint = ?",
+                (fingerprint,),
+            ).fetchone()
+        return None if row is None else IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
+
+    def observe(self, seen: Mapping[bytes, tuple[int, int]], now: float) -> dict[bytes, float]:
+        """Since when each name has had its current (size, mtime_ns); names not seen are forgotten."""
+        since: dict[bytes, float] = {}
+        with self._transaction() as db:
+            known = {
+                bytes(name): (size, mtime_ns, first)
+                for name, size, mtime_ns, first in db.execute(
+                    "SELECT name, size, mtime_ns, since FROM observed"
+                )
+            }
+            for name, signature in seen.items():
+                previous = known.get(name)
+                if previous is not None and previous[:2] == signature:
+                    since[name] = previous[2]
+                    continue
+                since[name] = now
+                db.execute("INSERT OR REPLACE INTO observed VALUES (?, ?, ?, ?)", (name, *signature, now))
+            gone = [(name,) for name in known if name not in seen]
+            db.executemany("DELETE FROM observed WHERE name = ?", gone)
+        return since

@@ -1,0 +1,134 @@
+"""The watched folder as a Prefect flow: one pass over ``ROOT/inbox``, each file an ``import_leads`` subflow.
+
+Served on an interval (``leadflow serve``, or the ``watched-folder-scan`` deployment in
+prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mechanics
+(flows.inbox), same import. Each complete drop is claimed, imported by the ``import_leads``
+flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
+``archive/`` or ``failed/``. A bad file is a ``failed/`` entry with its reason, never a
+failed scan; the scan's table artifact lists what it did.
+
+``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's summary dict
+into the ``ImportOutcome`` the folder mechanics record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from connectors.config import load_targets
+from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+
+__all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
+
+SCAN_ARTIFACT_KEY = "inbox-scan"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The ``import_leads`` parameters a watched folder passes for every file."""
+
+    targets_file: str | None = None
+    out_dir: str = "leadflow-out"
+    country: str | None = None
+    mapping: str | None = None
+    suppress: list[str] | None = None
+    dry_run: bool = False
+    target_names: list[str] | None = None
+    ledger: str | None = None
+
+
+def runs_folder(root: Path | str) -> str:
+    """Where a watched root's runs go unless told otherwise: ``ROOT/runs``, beside ``archive/``."""
+    return str(Path(root).absolute() / "runs")
+
+
+def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
+    """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``, ...)."""
+    run_dir = summary.get("run_dir")
+    return ImportOutcome(
+        run_id=str(summary.get("run_id", "")),
+        run_dir=None if run_dir is None else Path(str(run_dir)),
+        summary=dict(summary),
+    )
+
+
+def import_step(options: ImportOptions) -> ImportStep:
+    """An import step that runs the ``import_leads`` flow on the claimed file."""
+
+    def run(path: Path) -> ImportOutcome:
+        from flows.import_leads import import_leads
+
+        summary = import_leads(
+            str(path),
+            options.targets_file,
+            out_dir=options.out_dir,
+            country=options.country,
+            mapping=options.mapping,
+            suppress=options.suppress,
+            dry_run=options.dry_run,
+            target_names=options.target_names,
+            ledger=options.ledger,
+        )
+        return outcome_from_summary(summary)
+
+    return run
+
+
+@flow(name="scan-inbox", description="Import every complete file dropped into a watched folder's inbox.")
+def scan_inbox(
+    root: str,
+    targets_file: str | None = None,
+    *,
+    out_dir: str | None = None,
+    settle_seconds: float = 5.0,
+    max_bytes: int | None = None,
+    force: bool = False,
+    country: str | None = None,
+    mapping: str | None = None,
+    suppress: list[str] | None = None,
+    dry_run: bool = False,
+    target_names: list[str] | None = None,
+    ledger: str | None = None,
+) -> list[dict[str, Any]]:
+    """Scan ``root``'s inbox once; returns one entry per file this scan finished.
+
+    ``out_dir`` defaults to ``ROOT/runs``. ``force`` imports content that was imported before.
+    A wrong targets file fails the scan before any file is claimed: it is the deployment's
+    problem, not the files'.
+    """
+    logger = get_run_logger()
+    if targets_file is not None:
+        load_targets(Path(targets_file))
+    options = ImportOptions(
+        targets_file=targets_file,
+        out_dir=out_dir or runs_folder(root),
+        country=country,
+        mapping=mapping,
+        suppress=suppress,
+        dry_run=dry_run,
+        target_names=target_names,
+        ledger=ledger,
+    )
+    settings = InboxSettings(settle_seconds=settle_seconds, max_bytes=max_bytes)
+    finished = [done.as_dict() for done in run_once(root, import_step(options), settings, force=force)]
+    for done in finished:
+        if done["verdict"] == Verdict.FAILED:
+            logger.warning("%s failed: %s (see %s)", done["file"], done["problem"], done["note"])
+        else:
+            logger.info("%s %s (run %s) -> %s", done["file"], done["verdict"], done["run_id"], done["path"])
+    if finished:
+        columns = ("file", "verdict", "run_id", "problem", "path")
+        create_table_artifact(
+            [{column: done[column] for column in columns} for done in finished],
+            key=SCAN_ARTIFACT_KEY,
+            description=f"Files this scan of {root} finished",
+        )
+    else:
+        logger.info("%s: no complete files in the inbox", Path(root) / "inbox")
+    return finished

@@ -1,0 +1,138 @@
+"""``leadflow serve``: the scheduled deployments on one machine, with no work pool or worker to set up.
+
+Two deployments, served by this process until Ctrl-C (Prefect pauses their schedules on
+shutdown):
+
+``watched-folder-scan``
+    the ``scan-inbox`` flow every ``--scan-every`` seconds on ``ROOT``
+``nightly-import``
+    the ``import_leads`` flow on a cron schedule for one drop location (``--drop FILE``);
+    only when a drop location is given
+
+Against the embedded default (ephemeral SQLite) this needs nothing else; with
+``PREFECT_API_URL`` pointing at a Prefect server the same command registers and serves the
+deployments there. For work pools and workers on several machines, use prefect.yaml and
+``prefect deploy`` instead: it declares the same two deployments.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+__all__ = ["IMPORT_DEPLOYMENT", "SCAN_DEPLOYMENT", "ServePlan", "deployments", "main"]
+
+SCAN_DEPLOYMENT = "watched-folder-scan"
+IMPORT_DEPLOYMENT = "nightly-import"
+TAGS = ["leadflow"]
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    """What ``leadflow serve`` serves: a watched root, and optionally a nightly import of one file."""
+
+    root: Path
+    targets_file: str | None = None
+    out_dir: str | None = None
+    scan_every: float = 30.0
+    settle_seconds: float = 5.0
+    drop_file: str | None = None
+    import_cron: str = "0 2 * * *"
+    timezone: str = "UTC"
+    dry_run: bool = False
+
+
+def deployments(plan: ServePlan) -> list[RunnerDeployment]:
+    """The runner deployments for ``plan``, named as in prefect.yaml."""
+    from flows.scan_inbox import runs_folder, scan_inbox
+
+    out_dir = plan.out_dir or runs_folder(plan.root)
+    scan_parameters: dict[str, Any] = {
+        "root": str(plan.root.absolute()),
+        "targets_file": plan.targets_file,
+        "out_dir": out_dir,
+        "settle_seconds": plan.settle_seconds,
+        "dry_run": plan.dry_run,
+    }
+    # to_deployment is typed for sync and async callers; called from sync code it returns the deployment.
+    served = [
+        cast(
+            "RunnerDeployment",
+            scan_inbox.to_deployment(
+                name=SCAN_DEPLOYMENT,
+                interval=timedelta(seconds=plan.scan_every),
+                parameters=scan_parameters,
+                description=f"Import complete files dropped into {plan.root.absolute() / 'inbox'}.",
+                tags=TAGS,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            ),
+        )
+    ]
+    if plan.drop_file is not None:
+        from flows.import_leads import import_leads
+
+        served.append(
+            cast(
+                "RunnerDeployment",
+                import_leads.to_deployment(
+                    name=IMPORT_DEPLOYMENT,
+                    schedule=Cron(plan.import_cron, timezone=plan.timezone),
+                    parameters={
+                        "path": plan.drop_file,
+                        "targets_file": plan.targets_file,
+                        "out_dir": out_dir,
+                        "dry_run": plan.dry_run,
+                    },
+                    description=f"Import {plan.drop_file} on schedule {plan.import_cron} ({plan.timezone}).",
+                    tags=TAGS,
+                    entrypoint_type=EntrypointType.MODULE_PATH,
+                ),
+            )
+        )
+    return served
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadflow serve", description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
+    parser.add_argument("--targets", help="targets file (TOML) for every import")
+    parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
+    parser.add_argument("--scan-every", type=float, default=30.0, help="seconds between scans (default 30)")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds unchanged before a file is taken")
+    parser.add_argument("--drop", help="file imported on the cron schedule (enables nightly-import)")
+    parser.add_argument("--cron", default="0 2 * * *", help="schedule of nightly-import (default 02:00)")
+    parser.add_argument("--timezone", default="UTC", help="time zone of --cron (IANA name, default UTC)")
+    parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prefect import serve
+
+    args = _parser().parse_args(argv)
+    plan = ServePlan(
+        root=args.root,
+        targets_file=args.targets,
+        out_dir=args.out,
+        scan_every=args.scan_every,
+        settle_seconds=args.settle,
+        drop_file=args.drop,
+        import_cron=args.cron,
+        timezone=args.timezone,
+        dry_run=args.dry_run,
+    )
+    serve(*deployments(plan))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

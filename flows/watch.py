@@ -1,0 +1,157 @@
+"""``leadflow watch ROOT``: import files dropped into ``ROOT/inbox`` as they arrive, until stopped.
+
+For the person who wants a folder to drop files into and nothing to set up: no deployment,
+no worker. watchfiles wakes the loop within a second of a change in the inbox; the loop
+also rescans every ``rescan_seconds`` without a change, because a file becomes complete by
+*not* changing for ``settle_seconds``. Each complete file goes through flows.inbox (claim,
+import once per content, archive or failed) and is imported by the ``import_leads`` flow.
+
+Ctrl-C or SIGTERM stops the loop cleanly: the file being imported is finished and filed,
+then the watcher exits 0; a second Ctrl-C interrupts at once. Several watchers (and the
+served scan flow) may share a root: claims are atomic and fingerprints are reserved in one
+transaction, so no file and no content is imported twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import watchfiles
+from rich.console import Console
+
+from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
+
+__all__ = ["main", "stop_on_signals", "watch_inbox"]
+
+logger = logging.getLogger("leadflow.inbox")
+
+
+def watch_inbox(
+    root: Path | str,
+    step: ImportStep,
+    settings: InboxSettings | None = None,
+    *,
+    stop_event: threading.Event | None = None,
+    force: bool = False,
+    rescan_seconds: float = 1.0,
+    on_finished: Callable[[Finished], None] | None = None,
+) -> int:
+    """Watch ``ROOT/inbox`` and import each complete drop until ``stop_event`` is set.
+
+    Returns how many files were finished (imported, duplicate drops and failures).
+    """
+    layout = Layout.at(root)
+    stop = stop_event or threading.Event()
+    finished = 0
+
+    def one_pass() -> None:
+        nonlocal finished
+        try:
+            for done in run_once(layout.root, step, settings, force=force):
+                finished += 1
+                if on_finished is not None:
+                    on_finished(done)
+        except (OSError, sqlite3.Error) as error:
+            logger.warning("inbox: scan of %s failed, retrying: %s", layout.inbox, error)
+
+    logger.info("inbox: watching %s", layout.inbox)
+    one_pass()
+    changes = watchfiles.watch(
+        layout.inbox,
+        watch_filter=None,
+        debounce=300,
+        step=50,
+        rust_timeout=max(int(rescan_seconds * 1000), 50),
+        yield_on_timeout=True,
+        stop_event=stop,
+        raise_interrupt=False,
+        recursive=False,
+    )
+    for _ in changes:
+        if stop.is_set():
+            break
+        one_pass()
+    logger.info("inbox: stopped watching %s after %d file(s)", layout.inbox, finished)
+    return finished
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set ``stop``; a second SIGINT raises KeyboardInterrupt."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        logger.info("inbox: stopping after the current file (%s)", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, request_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadflow watch", description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
+    parser.add_argument("--targets", help="targets file (TOML) passed to every import")
+    parser.add_argument(
+        "--target", action="append", dest="target_names", help="only this target (repeatable)"
+    )
+    parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
+    parser.add_argument("--country", help="default country for national numbers (ISO code or name)")
+    parser.add_argument("--mapping", help="per-source column mapping (TOML)")
+    parser.add_argument("--suppress", action="append", help="do-not-contact list (repeatable)")
+    parser.add_argument("--ledger", help="ledger file (default <out>/ledger.sqlite or $LEADFLOW_LEDGER)")
+    parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds unchanged before a file is taken")
+    parser.add_argument("--max-bytes", type=int, help="refuse files larger than this")
+    parser.add_argument("--force", action="store_true", help="import content that was imported before")
+    return parser
+
+
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    from flows.console import USER_ERRORS, print_error
+    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+
+    args = _parser().parse_args(argv)
+    console = console or Console(stderr=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    if args.targets is not None:
+        from connectors.config import load_targets
+
+        try:
+            load_targets(Path(args.targets))
+        except USER_ERRORS as error:
+            print_error(console, error)
+            return 1
+    options = ImportOptions(
+        targets_file=args.targets,
+        out_dir=args.out or runs_folder(args.root),
+        country=args.country,
+        mapping=args.mapping,
+        suppress=args.suppress,
+        dry_run=args.dry_run,
+        target_names=args.target_names,
+        ledger=args.ledger,
+    )
+    settings = InboxSettings(settle_seconds=args.settle, max_bytes=args.max_bytes)
+    stop = threading.Event()
+    console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")
+    with stop_on_signals(stop):
+        watch_inbox(args.root, import_step(options), settings, stop_event=stop, force=args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""The watched folder end to end: the scan-inbox flow under a Prefect test API, importing through
+the real ``import_leads`` flow into the sandbox's OBI, and the deployments that schedule it."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from connectors.config import ConfigError
+from flows.inbox import Layout
+from flows.prepare import prepare_leads
+from sandbox.server import SandboxServer
+from transforms.errors import LeadFileError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_ROWS = 60
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return Layout.at(tmp_path / "watched").root
+
+
+@pytest.fixture
+def sample_drop(sample_data: Path) -> bytes:
+    """The first rows of the US CRM export: a realistic file that imports in seconds."""
+    lines = (sample_data / "us_crm_export.csv").read_bytes().splitlines(keepends=True)
+    return b"".join(lines[: SAMPLE_ROWS + 1])
+
+
+@pytest.fixture
+def targets(tmp_path: Path, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    sandbox_server.sandbox.reset()
+    monkeypatch.setenv("SANDBOX_USER", "demo")
+    monkeypatch.setenv("SANDBOX_PASSWORD", "demo-secret")
+    path = tmp_path / "targets.toml"
+    path.write_text(
+        "[targets.obi]\n"
+        'kind = "sinch_obi"\n'
+        f'base_url = "{sandbox_server.base_url}/obi"\n'
+        'campaign = "00000000000000000000000000000001"\n'
+        'credentials = { username = "env:SANDBOX_USER", password = "env:SANDBOX_PASSWORD" }\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def scan(root: Path, targets: Path | None = None, **options: Any) -> list[dict[str, Any]]:
+    from flows.scan_inbox import scan_inbox
+
+    result: list[dict[str, Any]] = scan_inbox(
+        str(root), None if targets is None else str(targets), settle_seconds=0, **options
+    )
+    return result
+
+
+def latest_artifacts(key: str) -> list[dict[str, Any]]:
+    """The newest artifact with ``key``, read over the Prefect API.
+
+    Plain HTTP rather than ``Artifact.get``: that client sends ``null`` for unset filter
+    fields, which the API in this environment answers with 422.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    body = {"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1, "offset": 0}
+    with httpx.Client(base_url=str(PREFECT_API_URL.value())) as client:
+        response = client.post("/artifacts/filter", json=body)
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def note_of(done: dict[str, Any]) -> Path:
+    return Path(done["note"])
+
+
+def test_scan_flow_files_an_empty_drop_in_failed_and_lists_it_in_its_table_artifact(
+    prefect_harness: None, root: Path
+) -> None:
+    (root / "inbox" / "empty.csv").write_bytes(b"")
+
+    [done] = scan(root)
+
+    assert done["verdict"] == "failed" and done["problem"] == "it is empty (0 bytes)"
+    assert "Problem:     it is empty (0 bytes)" in note_of(done).read_text(encoding="utf-8")
+    [artifact] = latest_artifacts("inbox-scan")
+    table = json.loads(artifact["data"]) if isinstance(artifact["data"], str) else artifact["data"]
+    assert [(row["file"], row["verdict"]) for row in table] == [("empty.csv", "failed")]
+
+
+def test_scan_flow_refuses_a_wrong_targets_file_before_claiming_anything(
+    prefect_harness: None, root: Path, tmp_path: Path
+) -> None:
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[targets.obi]\nkind = 'carrier-pigeon'\n", encoding="utf-8")
+    (root / "inbox" / "leads.csv").write_bytes(b"phone\n+4930123456\n")
+
+    with pytest.raises(ConfigError, match=r"target 'obi': kind"):
+        scan(root, wrong)
+
+    assert [p.name for p in (root / "inbox").iterdir()] == ["leads.csv"]
+
+
+def test_drop_is_imported_by_the_import_flow_and_archived_beside_its_results(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
+) -> None:
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [done] = scan(root, targets)
+
+    assert done["verdict"] == "imported", done
+    assert Path(done["path"]).parent == root / "archive" and Path(done["path"]).read_bytes() == sample_drop
+    assert list((root / "inbox").iterdir()) == list((root / "processing").iterdir()) == []
+    note = json.loads(note_of(done).read_text(encoding="utf-8"))
+    run_dir = Path(note["run_dir"])
+    assert note["run_id"] == done["run_id"] and run_dir.parent == root / "runs"
+    results = pl.read_parquet(run_dir / "results" / "**" / "*.parquet")
+    assert results.height == SAMPLE_ROWS * 1
+    assert set(results["target"]) == {"obi"}
+    assert set(results["source_row"]) == set(range(1, SAMPLE_ROWS + 1))
+    assert "accepted" in set(results["status"])
+
+
+def test_bad_file_goes_to_failed_with_the_reason_the_import_gives(
+    prefect_harness: None, root: Path, targets: Path, tmp_path: Path
+) -> None:
+    content = b"colour;size\nred;3\nblue;4\n"
+    (root / "inbox" / "inventory.csv").write_bytes(content)
+    reference = tmp_path / "inventory.csv"
+    reference.write_bytes(content)
+    with pytest.raises(LeadFileError) as expected:
+        prepare_leads(reference)
+
+    [done] = scan(root, targets)
+
+    assert done["verdict"] == "failed" and Path(done["path"]).parent == root / "failed"
+    text = note_of(done).read_text(encoding="utf-8")
+    assert f"Problem:     {expected.value.problem}" in text
+    assert f"What to do:  {expected.value.fix}" in text
+    assert "Traceback" not in text
+
+
+def test_same_content_dropped_again_is_a_duplicate_drop_with_no_second_run(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
+) -> None:
+    (root / "inbox" / "monday.csv").write_bytes(sample_drop)
+    [first] = scan(root, targets)
+    (root / "inbox" / "monday (1).csv").write_bytes(sample_drop)
+
+    [second] = scan(root, targets)
+
+    assert (first["verdict"], second["verdict"]) == ("imported", "duplicate-drop")
+    note = json.loads(note_of(second).read_text(encoding="utf-8"))
+    assert note["duplicate_of"]["run_id"] == first["run_id"]
+    assert [p.name for p in (root / "runs").iterdir() if p.is_dir()] == [first["run_id"]]
+
+
+def test_two_concurrent_scanners_never_import_a_file_or_a_content_twice(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
+) -> None:
+    other = sample_drop.replace(b"Lead,", b"Customer,")
+    for name, data in [
+        ("a.csv", sample_drop),
+        ("b.csv", other),
+        ("a-copy.csv", sample_drop),
+        ("c.csv", other),
+    ]:
+        (root / "inbox" / name).write_bytes(data)
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def scanner() -> None:
+        finished = scan(root, targets)
+        with lock:
+            results.extend(finished)
+
+    threads = [threading.Thread(target=scanner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    verdicts = sorted(done["verdict"] for done in results)
+    assert verdicts == ["duplicate-drop", "duplicate-drop", "imported", "imported"]
+    runs = [p for p in (root / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 2
+
+
+def _flow_parameters(entrypoint: str) -> set[str]:
+    from prefect.flows import Flow, load_flow_from_entrypoint
+
+    loaded: object = load_flow_from_entrypoint(str(REPO_ROOT / entrypoint))
+    assert isinstance(loaded, Flow)
+    return set(inspect.signature(loaded.fn).parameters)
+
+
+def test_prefect_yaml_deploys_real_flows_with_parameters_they_accept() -> None:
+    document = yaml.safe_load((REPO_ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    deployments = {d["name"]: d for d in document["deployments"]}
+
+    assert set(deployments) == {"nightly-import", "watched-folder-scan"}
+    for name, deployment in deployments.items():
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name)
+        assert set(deployment["parameters"]) <= _flow_parameters(deployment["entrypoint"]), name
+        assert deployment["schedules"], name
+    assert "cron" in deployments["nightly-import"]["schedules"][0]
+    assert "interval" in deployments["watched-folder-scan"]["schedules"][0]
+    assert deployments["watched-folder-scan"]["parameters"]["root"]
+
+
+def test_serve_builds_the_scan_and_the_nightly_import_deployments(tmp_path: Path) -> None:
+    from flows.serve import ServePlan, deployments
+
+    plan = ServePlan(root=tmp_path / "watched", targets_file="t.toml", scan_every=15, drop_file="/drop/x.csv")
+
+    scan_deployment, nightly = deployments(plan)
+
+    assert (scan_deployment.name, nightly.name) == ("watched-folder-scan", "nightly-import")
+    assert scan_deployment.parameters["root"] == str(tmp_path / "watched")
+    assert scan_deployment.parameters["out_dir"] == str(tmp_path / "watched" / "runs")
+    scan_schedule: Any = (scan_deployment.schedules or [])[0].schedule
+    nightly_schedule: Any = (nightly.schedules or [])[0].schedule
+    assert scan_schedule.interval.total_seconds() == 15
+    assert nightly.parameters["path"] == "/drop/x.csv"
+    assert nightly_schedule.cron == "0 2 * * *"

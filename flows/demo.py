@@ -22,11 +22,12 @@ from flows.report import run_report
 from sandbox.server import SandboxServer, vendor_lines
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
-RUNS: tuple[tuple[str, dict[str, object]], ...] = (
-    ("us_crm_export.csv", {"country": "US", "suppress": [str(SAMPLES / "do_not_contact.csv")]}),
-    ("de_kunden_cp1252.csv", {"country": "DE"}),
-    ("latam_leads.parquet", {"country": "MX"}),
-    ("partner_feed.tsv", {"mapping": str(SAMPLES / "partner_feed.mapping.toml")}),
+RUNS: tuple[tuple[str, str | None, list[str], str | None], ...] = (
+    # file, default country, do-not-contact lists, mapping file
+    ("us_crm_export.csv", "US", [str(SAMPLES / "do_not_contact.csv")], None),
+    ("de_kunden_cp1252.csv", "DE", [], None),
+    ("latam_leads.parquet", "MX", [], None),
+    ("partner_feed.tsv", None, [], str(SAMPLES / "partner_feed.mapping.toml")),
 )
 SANDBOX_CREDENTIALS = {
     "SANDBOX_USER": "demo",
@@ -46,13 +47,15 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             console.print(Text(line))
         os.environ.update(SANDBOX_CREDENTIALS, LEADFLOW_SANDBOX_URL=server.base_url)
         run_dirs: list[Path] = []
-        for name, options in RUNS:
+        for name, country, suppress, mapping in RUNS:
             console.rule(f"Importing {name}")
             summary = import_leads(
                 str(SAMPLES / name),
                 str(SAMPLES / "sandbox.targets.toml"),
                 out_dir=str(out),
-                **options,  # type: ignore[arg-type]
+                country=country,
+                suppress=suppress,
+                mapping=mapping,
             )
             run_dirs.append(Path(summary["run_dir"]))
             run_report(run_dirs[-1], None, None, console)

@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -30,7 +31,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
@@ -71,6 +72,7 @@ def send_task(
     artifact = create_progress_artifact(
         0.0, key=f"send-{_slug(name)}", description=f"Sending to {name} ({connector.target.kind})"
     )
+    assert isinstance(artifact, UUID)  # called from sync code: the sync variant ran
     last = 0.0
 
     def progress(done: int, total: int) -> None:
@@ -137,7 +139,7 @@ def import_leads(
             for c in connectors
         ]
         results = [future.result() for future in futures]
-        targets = [(c.target.name, c.target.kind) for c in connectors]
+        targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
     else:
         from transforms.results import VALIDATE_TARGET, build_results
 

@@ -1,0 +1,170 @@
+"""Benchmark: a messy N-row lead file -> normalized per-row results Parquet.
+
+    python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
+
+Generates the file first (not timed: about 1.5 phones per row, six countries, 5% duplicate
+rows, ~10% broken values), then times, each in a fresh process so that peak RSS is the
+pipeline's own:
+
+* leadflow: ingest -> map -> normalize (phones once per distinct value, across cores) ->
+  dedupe -> result rows -> Parquet, exactly what ``leadflow validate`` does minus the HTML;
+* naive: pandas ``read_csv`` + ``DataFrame.apply`` parsing each row's phones with
+  phonenumbers, then ``to_parquet``: the code one would write first. It is linear in rows,
+  so it runs on ``--baseline-rows`` (default all rows up to 100k) and its rate is compared.
+
+Prints wall seconds, rows/s, peak RSS (the process and its pool workers) and the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIX_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "MX")
+
+
+def _peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024  # ru_maxrss is KiB on Linux
+
+
+def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
+    from flows.prepare import PrepareOptions, prepare_leads
+    from transforms.outputs import new_run_id
+    from transforms.results import VALIDATE_TARGET, build_results
+
+    started = time.perf_counter()
+    prepared = prepare_leads(path, PrepareOptions(country="US", workers=workers))
+    prepared_at = time.perf_counter()
+    results = build_results(
+        prepared.clean, run_id=new_run_id(), source_file=str(path), target=VALIDATE_TARGET
+    )
+    results.write_parquet(out / "results.parquet")
+    finished = time.perf_counter()
+    return {
+        "rows": prepared.rows,
+        "wall": finished - started,
+        "prepare": prepared_at - started,
+        "results": finished - prepared_at,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def run_naive(path: Path, out: Path, rows: int) -> dict[str, float]:
+    import pandas as pd
+    import phonenumbers
+
+    def parse(value: object, region: str) -> str | None:
+        if not isinstance(value, str) or not value:
+            return None
+        try:
+            number = phonenumbers.parse(value, region)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(number):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def row(record: pd.Series) -> pd.Series:
+        region = "US"
+        return pd.Series(
+            {
+                "phone1": parse(record["phone"], region),
+                "phone2": parse(record["mobile"], region),
+                "email": str(record["email"]).strip().lower() if isinstance(record["email"], str) else None,
+            }
+        )
+
+    started = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=rows)
+    normalized = frame.apply(row, axis=1)
+    frame.join(normalized, rsuffix="_e164").drop_duplicates(subset=["phone1"]).to_parquet(
+        out / "naive.parquet"
+    )
+    return {"rows": len(frame), "wall": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _child(kind: str, path: Path, workers: int | None, rows: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as out:
+        command = [
+            sys.executable,
+            "-m",
+            "bench.normalize",
+            "--child",
+            kind,
+            "--file",
+            str(path),
+            "--out",
+            out,
+            "--baseline-rows",
+            str(rows),
+        ]
+        if workers:
+            command += ["--workers", str(workers)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+        return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--baseline-rows", type=int, help="rows for the naive baseline (default min(rows, 100k))"
+    )
+    parser.add_argument("--workers", type=int, help="phone-parsing processes (default: all cores)")
+    parser.add_argument("--file", type=Path, help="use this lead file instead of generating one")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--child", choices=("leadflow", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        figures = (
+            run_leadflow(args.file, args.out, args.workers)
+            if args.child == "leadflow"
+            else run_naive(args.file, args.out, args.baseline_rows)
+        )
+        print(json.dumps(figures))
+        return 0
+
+    baseline_rows = args.baseline_rows or min(args.rows, 100_000)
+    with tempfile.TemporaryDirectory() as folder:
+        path = args.file
+        if path is None:
+            from sample_data.generate import messy_lead_frame
+
+            path = Path(folder) / f"leads-{args.rows}.csv"
+            messy_lead_frame(args.rows, seed=11, countries=SIX_COUNTRIES).write_csv(path)
+        size_mb = path.stat().st_size / 1e6
+        print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
+        ours = _child("leadflow", path, args.workers, baseline_rows)
+        rate = ours["rows"] / ours["wall"]
+        print(
+            f"leadflow: {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
+            f"(prepare {ours['prepare']:.2f} s, results {ours['results']:.2f} s) = {rate:,.0f} rows/s, "
+            f"peak RSS {ours['peak_rss_mb']:,.0f} MB"
+        )
+        if not args.skip_baseline:
+            naive = _child("naive", path, None, baseline_rows)
+            naive_rate = naive["rows"] / naive["wall"]
+            print(
+                f"naive pandas+apply: {naive['rows']:,.0f} rows in {naive['wall']:.2f} s = "
+                f"{naive_rate:,.0f} rows/s, peak RSS {naive['peak_rss_mb']:,.0f} MB"
+            )
+            print(f"speed-up: {rate / naive_rate:.1f}x (rows/s, leadflow / naive)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,6 +4,10 @@
 need no Prefect server, and starting one costs seconds. The startup timeout is generous
 because the machine running the suite may be busy. Prefect's server modules are imported
 inside the fixture so that a broken server install fails only the tests that need it.
+
+The import tests add ``vendors`` (the shared sandbox reset, its environment set, its state dumps
+read through the inspection API), ``lead_file`` and ``write_targets`` (a variant of
+sample_data/sandbox.targets.toml with per-target overrides such as chunk size or retry budget).
 """
 
 from __future__ import annotations

@@ -1,0 +1,225 @@
+"""The ``import_leads`` Prefect flow under a temporary Prefect API: the whole job and what it publishes.
+
+One run imports the head of the partner feed sample (with its column mapping) into all six sandbox
+targets; its artifacts are read back through the Prefect client, as the UI would show them. A bad
+file fails the flow with the one-line LeadFileError message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from uuid import UUID
+
+import polars as pl
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import Artifact
+from prefect.logging.handlers import APILogHandler
+
+from sandbox.server import SandboxServer
+from tests.conftest import SAMPLE_DATA
+from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS, Vendors, read_results
+from transforms.ingest import read_lead_file
+
+pytestmark = pytest.mark.slow
+
+HEAD = 50
+TARGETS = ("obi", "engage", "ucontact-sms", "ucontact-email", "onc", "maxcontact")
+
+
+@dataclass
+class FlowRun:
+    summary: dict[str, Any]
+    results: pl.DataFrame
+    held: dict[str, int]
+    artifacts: dict[str, Artifact]
+    rows: int
+
+
+def artifacts_of(flow_run_id: UUID) -> dict[str, Artifact]:
+    """The flow run's artifacts by key, from the API's artifact filter. Posted directly: Prefect
+    3.8's ``read_artifacts`` sends the filters left out as nulls, which its API refuses (422), and
+    an empty task-run filter would drop the flow-level artifacts."""
+    body = {
+        "artifacts": ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])).model_dump(
+            mode="json", exclude_unset=True
+        ),
+        "limit": 100,
+        "offset": 0,
+        "sort": "CREATED_DESC",
+    }
+    with get_client(sync_client=True) as client:
+        response = client.request("POST", "/artifacts/filter", json=body)
+    response.raise_for_status()
+    return {a.key: a for a in Artifact.model_validate_list(response.json()) if a.key}
+
+
+@pytest.fixture(scope="module")
+def flow_run(
+    prefect_harness: None, sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FlowRun]:
+    from flows.import_leads import import_leads
+
+    folder = tmp_path_factory.mktemp("flow")
+    file = folder / "partner_feed.tsv"
+    lines = (SAMPLE_DATA / "partner_feed.tsv").read_bytes().splitlines(keepends=True)
+    file.write_bytes(b"".join(lines[: HEAD + 1]))
+    view = Vendors(sandbox_server)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**DEMO_CREDENTIALS, "LEADFLOW_SANDBOX_URL": sandbox_server.base_url}.items():
+            patch.setenv(name, value)
+        patch.delenv("LEADFLOW_LEDGER", raising=False)
+        view.reset()
+        state = import_leads(
+            str(file),
+            str(SANDBOX_TARGETS),
+            out_dir=str(folder / "out"),
+            mapping=str(SAMPLE_DATA / "partner_feed.mapping.toml"),
+            return_state=True,
+        )
+        summary: dict[str, Any] = state.result()
+        held = view.held()
+    flow_run_id = state.state_details.flow_run_id
+    assert flow_run_id is not None
+    results = read_results(Path(summary["run_dir"]))
+    rows = read_lead_file(file).frame.height
+    yield FlowRun(summary, results, held, artifacts_of(flow_run_id), rows)
+    view.reset()
+
+
+def test_the_flow_returns_one_result_per_row_and_target(flow_run: FlowRun) -> None:
+    rows = flow_run.rows
+    assert flow_run.summary["rows"] == rows > 40
+    assert flow_run.results.height == rows * len(TARGETS)
+    assert Counter(flow_run.results["target"]) == dict.fromkeys(TARGETS, rows)
+    run_dir = Path(flow_run.summary["run_dir"])
+    assert json.loads((run_dir / "summary.json").read_text())["results"] == rows * len(TARGETS)
+
+
+def test_each_vendor_holds_what_the_flow_reports_delivered(flow_run: FlowRun) -> None:
+    delivered = flow_run.results.filter(pl.col("status").is_in(["accepted", "submitted"]))
+    assert flow_run.held == dict(Counter(delivered["target"]))
+    assert not {"failed", "vendor_rejected"} & set(flow_run.results["status"])
+
+
+def markdown_table(text: str) -> list[dict[str, str]]:
+    """The first pipe table of a markdown text, as rows of header -> cell (markdown escapes undone)."""
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    return [
+        dict(
+            zip(header, (cell.strip().replace("\\", "") for cell in line.strip("|").split("|")), strict=True)
+        )
+        for line in lines[2:]
+    ]
+
+
+def test_the_summary_artifact_counts_each_targets_statuses(flow_run: FlowRun) -> None:
+    markdown = flow_run.artifacts["import-summary"]
+    assert markdown.type == "markdown" and isinstance(markdown.data, str)
+    assert "partner_feed.tsv" in markdown.data
+    table = {row["target"]: row for row in markdown_table(markdown.data)}
+    assert sorted(table) == sorted(TARGETS)
+    for target, row in table.items():
+        counts = Counter(flow_run.results.filter(pl.col("target") == target)["status"])
+        assert {s: int(n.replace(",", "")) for s, n in row.items() if s not in ("target", "total")} == {
+            s: counts[s] for s in row if s not in ("target", "total")
+        }
+        assert int(row["total"]) == flow_run.rows
+
+
+def test_the_attention_table_lists_the_rows_someone_must_act_on(flow_run: FlowRun) -> None:
+    table = flow_run.artifacts["rows-needing-attention"]
+    assert table.type == "table" and isinstance(table.data, str)
+    rows = json.loads(table.data)
+    expected = flow_run.results.filter(pl.col("status").is_in(["failed", "vendor_rejected", "rejected"]))
+    assert expected.height > 0
+    assert sorted((r["source_row"], r["target"], r["status"], r["external_id"]) for r in rows) == sorted(
+        expected.select("source_row", "target", "status", "external_id").iter_rows()
+    )
+
+
+def test_each_target_has_a_finished_progress_artifact(flow_run: FlowRun) -> None:
+    for target in TARGETS:
+        progress = flow_run.artifacts[f"send-{target}"]
+        assert progress.type == "progress"
+        assert progress.data == 100.0
+
+
+def test_the_report_link_points_at_the_runs_html_report(flow_run: FlowRun) -> None:
+    link = flow_run.artifacts["import-report"]
+    assert isinstance(link.data, str)
+    found = re.search(r"\((file://[^)]+)\)", link.data)
+    assert found is not None, link.data
+    path = Path(urlparse(found.group(1)).path)
+    assert path == (Path(flow_run.summary["run_dir"]) / "report.html").resolve()
+    assert path.stat().st_size > 0
+
+
+def test_a_bad_file_fails_the_flow_with_its_one_line_message(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads
+
+    bad = tmp_path / "leads.csv"
+    bad.write_text("name,notes\nAnn,hello\n", encoding="utf-8")
+
+    state = import_leads(str(bad), str(SANDBOX_TARGETS), out_dir=str(tmp_path / "out"), return_state=True)
+
+    assert state.is_failed()
+    message = state.message or ""
+    assert str(bad) in message and "no phone or email column" in message.lower()
+    assert "Traceback" not in message and 'File "' not in message
+    assert not (tmp_path / "out").exists() or not any(p.is_dir() for p in (tmp_path / "out").iterdir())
+    assert vendors.held() == dict.fromkeys(TARGETS, 0)
+
+
+def test_a_refused_login_leaves_no_password_in_the_flows_logs_parameters_or_artifacts(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect stores what a flow logs, its parameters and its artifacts in its database; the
+    connectors (holding the credentials) are task parameters, and a refused login is logged."""
+    from flows.import_leads import import_leads
+
+    password = "s3cr3t-Pa55-XyZ"
+    monkeypatch.setenv("SANDBOX_PASSWORD", password)
+    file = tmp_path / "partner_feed.tsv"
+    lines = (SAMPLE_DATA / "partner_feed.tsv").read_bytes().splitlines(keepends=True)
+    file.write_bytes(b"".join(lines[:21]))
+
+    state = import_leads(
+        str(file),
+        str(SANDBOX_TARGETS),
+        out_dir=str(tmp_path / "out"),
+        mapping=str(SAMPLE_DATA / "partner_feed.mapping.toml"),
+        return_state=True,
+    )
+
+    summary = state.result()
+    assert {
+        t: set(s["statuses"]) - {"ineligible", "rejected", "duplicate"} for t, s in summary["targets"].items()
+    } == {target: {"failed"} for target in TARGETS}
+    flow_run_id = state.state_details.flow_run_id
+    assert flow_run_id is not None
+    APILogHandler().flush()
+    with get_client(sync_client=True) as client:
+        logs = client.request(
+            "POST",
+            "/logs/filter",
+            json={"logs": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": 200, "offset": 0},
+        )
+        run = client.read_flow_run(flow_run_id)
+    logs.raise_for_status()
+    stored = [entry["message"] for entry in logs.json()]
+    assert any("AUTH_FAILED" in m or "refused" in m for m in stored), stored
+    published = [str(a.data) for a in artifacts_of(flow_run_id).values()]
+    for text in (*stored, *published, json.dumps(run.parameters), str(state.message)):
+        assert password not in text

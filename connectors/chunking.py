@@ -30,15 +30,12 @@ class ChunkPlan:
 
 
 def batch_id(target: str, campaign: str, external_ids: Sequence[str]) -> str:
-    """20 hex characters, identical for identical (target, campaign, ids in order)."""
-    digest = hashlib.blake2b(digest_size=10)
-    digest.update(target.encode())
-    digest.update(b"\x1f")
-    digest.update(campaign.encode())
-    for external_id in external_ids:
-        digest.update(b"\x1e")
-        digest.update(external_id.encode())
-    return digest.hexdigest()
+    """20 hex characters, identical for identical (target, campaign, ids in order).
+
+    BLAKE2b-80 of UTF-8 ``target``, 0x1F, ``campaign``, then 0x1E and the id for each id: ledgers
+    written by earlier versions rely on these exact values."""
+    ids = "".join(["\x1e" + external_id for external_id in external_ids])
+    return hashlib.blake2b(f"{target}\x1f{campaign}{ids}".encode(), digest_size=10).hexdigest()
 
 
 def chunk_leads(

@@ -18,14 +18,27 @@ exhausts them fails its rows (``TRANSPORT_FAILED``) and counts towards the break
 ``TARGET_STOPPED``). A ``FatalTargetError`` stops the target at once; its rows and the rest get
 its reason (e.g. ``AUTH_FAILED``) and its message. Messages are redacted of the connector's
 secrets before they are logged or stored.
+
+Connections: httpcore's pool does work proportional to (requests in flight x connections) on
+every request, which dominates the client's CPU above a few dozen connections; so a target with a
+concurrency above :data:`CONNECTIONS_PER_POOL` gets several clients (one pool each, one shared
+auth flow), each serving its share of the workers. Requests built by one client are sent by any:
+they carry no client state except the auth flow's, which is shared.
+
+Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
+work of a run is building the body (the connector), parsing the answer (the connector), one result
+row and one ledger row; everything else here is per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -35,34 +48,34 @@ from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, redact
-from connectors.ledger import SENT_STATUSES, Ledger, Settlement, TargetKey
+from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
+from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
 from connectors.retry import backoff_delay, call_with_retries, is_transient, retry_after_of
-from schemas.codes import Issue, Status
+from schemas.codes import Issue
 
-__all__ = ["ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
+__all__ = ["CONNECTIONS_PER_POOL", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
 
 log = logging.getLogger("leadflow.connectors")
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with (rows settled so far, rows in total) as results arrive."""
+_TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
+
+CONNECTIONS_PER_POOL = 8
+"""Most connections one httpx client keeps for a target; more concurrency means more clients."""
 
 
-@dataclass(frozen=True, slots=True)
-class RowResult:
-    """What became of one lead at one target."""
+def _pool_sizes(concurrency: int) -> list[int]:
+    pools = -(-concurrency // CONNECTIONS_PER_POOL)
+    size, extra = divmod(concurrency, pools)
+    return [size + (i < extra) for i in range(pools)]
 
-    source_row: int
-    external_id: str
-    status: Status
-    reasons: tuple[str, ...] = ()
-    vendor_id: str | None = None
-    vendor_status: str | None = None
-    vendor_message: str | None = None
-    batch_id: str | None = None
-    attempts: int = 0
-    sent_at: datetime | None = None
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default verifying context, built once per process: building it (loading the CA
+    bundle) costs more than a hundred requests on loopback, and every run opens a client."""
+    return httpx.create_ssl_context()
 
 
 def target_key(connector: Connector) -> TargetKey:
@@ -131,29 +144,20 @@ class _Run:
         self.concurrency = self.target.concurrency or limits.default_concurrency
         self.bucket = TokenBucket(self.target.rate_limit or limits.default_rate_limit)
         self.secrets = tuple(connector.secrets.values())
-        self.position: dict[int, int] = {}
-        for index, lead in enumerate(leads):
-            if lead.source_row in self.position:
-                raise ValueError(f"{self.target.name}: source_row {lead.source_row} appears twice")
-            self.position[lead.source_row] = index
-        self.results: list[RowResult | None] = [None] * len(leads)
+        self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
-        self.settled = 0
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
         if not self.leads:
             return []
-        pool = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        async with httpx.AsyncClient(
-            base_url=self.target.base_url,
-            auth=self.connector.auth(),
-            timeout=self.target.timeout,
-            limits=pool,
-            transport=transport,
-        ) as client:
+        auth = self.connector.auth()
+        sizes = [self.concurrency] if transport is not None else _pool_sizes(self.concurrency)
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(self._client(auth, size, transport)) for size in sizes]
+            client = clients[0]
             if self.dry_run:
-                await self._send_all(client)
+                await self._send_all(clients)
             else:
                 try:
                     await self._open(client)
@@ -166,10 +170,22 @@ class _Run:
                             leads=self.leads,
                             run_id=self.run_id,
                         )
-                    await self._send_all(client)
+                    await self._send_all(clients)
                 finally:
                     await self._close(client)
         return self._finish()
+
+    def _client(
+        self, auth: httpx.Auth, connections: int, transport: httpx.AsyncBaseTransport | None
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.target.base_url,
+            auth=auth,
+            timeout=self.target.timeout,
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            verify=_tls(),
+            transport=transport,
+        )
 
     async def _open(self, client: httpx.AsyncClient) -> None:
         try:
@@ -183,7 +199,7 @@ class _Run:
         except Exception as exc:
             log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
 
-    async def _send_all(self, client: httpx.AsyncClient) -> None:
+    async def _send_all(self, clients: Sequence[httpx.AsyncClient]) -> None:
         todo = self._skip_already_sent()
         plan = plan_for(self.connector, todo)
         for lead in plan.too_large:
@@ -192,9 +208,9 @@ class _Run:
         ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=workers)
         async with asyncio.TaskGroup() as group:
             self._group = group
-            group.create_task(self._build(client, plan.chunks, ready, workers))
-            for _ in range(workers):
-                group.create_task(self._worker(client, ready))
+            group.create_task(self._build(clients[0], plan.chunks, ready, workers))
+            for number in range(workers):
+                group.create_task(self._worker(clients[number % len(clients)], ready))
 
     def _skip_already_sent(self) -> list[Lead]:
         if self.resend:
@@ -205,20 +221,9 @@ class _Run:
             entry = entries.get(lead.external_id)
             if entry is None or entry.status not in SENT_STATUSES:
                 todo.append(lead)
-                continue
-            self._record(
-                RowResult(
-                    lead.source_row,
-                    lead.external_id,
-                    Status.ALREADY_SENT,
-                    (Issue.ALREADY_SENT.value,),
-                    vendor_id=entry.vendor_id,
-                    vendor_status=entry.vendor_status,
-                    vendor_message=f"{entry.status} in run {entry.run_id}",
-                    batch_id=entry.batch_id,
-                )
-            )
-        self._report()
+            else:
+                self.table.already_sent(lead, entry)
+        self.table.report()
         return todo
 
     async def _build(
@@ -232,7 +237,7 @@ class _Run:
         for chunk in chunks:
             for item in self._fit(client, chunk):
                 await ready.put(item)
-            self._report()
+            self.table.report()
         for _ in range(workers):
             await ready.put(None)
 
@@ -276,10 +281,7 @@ class _Run:
             self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
             return
         if self.dry_run:
-            for lead in chunk.leads:
-                self._record(
-                    RowResult(lead.source_row, lead.external_id, Status.DRY_RUN, batch_id=chunk.batch_id)
-                )
+            self.table.dry_run(chunk)
             return
         ids = [lead.external_id for lead in chunk.leads]
         self.ledger.begin_chunk(self.key, chunk.batch_id, ids, self.run_id)
@@ -307,7 +309,7 @@ class _Run:
                         message,
                     )
                     self.breaker.failure(message)
-                    self._fail_chunk(chunk, Issue.TRANSPORT_FAILED.value, message, attempts, sent_at)
+                    self._fail_chunk(chunk, _TRANSPORT_FAILED, message, attempts, sent_at)
                     return
                 delay = backoff_delay(self.policy, attempts, retry_after_of(exc))
                 log.info(
@@ -356,40 +358,9 @@ class _Run:
             log.warning(
                 "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)
             )
-        self._settle(chunk, outcomes, attempts, sent_at)
-        self._report()
-
-    def _settle(self, chunk: Chunk, outcomes: list[RowOutcome], attempts: int, sent_at: datetime) -> None:
-        by_row = {o.source_row: o for o in outcomes}
-        settlements: list[Settlement] = []
-        for lead in chunk.leads:
-            outcome = by_row.get(lead.source_row)
-            if outcome is None:
-                outcome = RowOutcome(
-                    lead.source_row,
-                    Status.FAILED,
-                    (Issue.TRANSPORT_FAILED.value,),
-                    vendor_message="the vendor's answer had no entry for this row",
-                )
-            message = None if outcome.vendor_message is None else redact(outcome.vendor_message, self.secrets)
-            self._record(
-                RowResult(
-                    lead.source_row,
-                    lead.external_id,
-                    outcome.status,
-                    outcome.reasons,
-                    outcome.vendor_id,
-                    outcome.vendor_status,
-                    message,
-                    chunk.batch_id,
-                    attempts,
-                    sent_at,
-                )
-            )
-            settlements.append(
-                Settlement(lead.external_id, outcome.status.value, outcome.vendor_id, outcome.vendor_status)
-            )
-        self.ledger.settle_chunk(self.key, chunk.batch_id, settlements, self.run_id)
+        rows = self.table.settle(chunk, outcomes, attempts, sent_at)
+        self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+        self.table.report()
 
     # --- failures -----------------------------------------------------------------------
     def _stop_target(self, exc: BaseException, what: str) -> None:
@@ -407,62 +378,15 @@ class _Run:
         attempts: int,
         sent_at: datetime | None = None,
     ) -> None:
-        reasons = (reason or Issue.TARGET_STOPPED.value,)
-        for lead in chunk.leads:
-            self._record(
-                RowResult(
-                    lead.source_row,
-                    lead.external_id,
-                    Status.FAILED,
-                    reasons,
-                    vendor_message=message,
-                    batch_id=chunk.batch_id,
-                    attempts=attempts,
-                    sent_at=sent_at,
-                )
-            )
+        rows = self.table.fail(chunk, reason, message, attempts, sent_at)
         if attempts and not self.dry_run:
-            failed = [Settlement(lead.external_id, Status.FAILED.value) for lead in chunk.leads]
-            self.ledger.settle_chunk(self.key, chunk.batch_id, failed, self.run_id)
+            self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
 
     def _too_large(self, lead: Lead) -> None:
-        limit = self.connector.LIMITS.max_bytes
-        self._record(
-            RowResult(
-                lead.source_row,
-                lead.external_id,
-                Status.FAILED,
-                (Issue.CHUNK_TOO_LARGE.value,),
-                vendor_message=f"this row alone exceeds the vendor's request limit of {limit} bytes",
-            )
-        )
-
-    # --- bookkeeping --------------------------------------------------------------------
-    def _record(self, result: RowResult) -> None:
-        index = self.position[result.source_row]
-        if self.results[index] is None:
-            self.settled += 1
-        self.results[index] = result
-
-    def _report(self) -> None:
-        if self.progress is not None:
-            self.progress(self.settled, len(self.leads))
+        self.table.too_large(lead, self.connector.LIMITS.max_bytes)
 
     def _finish(self) -> list[RowResult]:
-        done: list[RowResult] = []
-        for lead, result in zip(self.leads, self.results, strict=True):
-            done.append(
-                result
-                or RowResult(
-                    lead.source_row,
-                    lead.external_id,
-                    Status.FAILED,
-                    (self.breaker.reason or Issue.TARGET_STOPPED.value,),
-                    vendor_message=self.breaker.message or "not attempted",
-                )
-            )
-        self._report()
-        return done
+        return self.table.finish(self.breaker.reason, self.breaker.message)
 
     def _text(self, exc: BaseException) -> str:
         return redact(str(exc), self.secrets)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,3 +60,23 @@ def test_chunk_boundaries_do_not_change_with_ids_so_a_rerun_repeats_batch_ids() 
     second = chunk_leads(list(leads), target="t", campaign="c", max_items=10)
     assert [c.batch_id for c in first.chunks] == [c.batch_id for c in second.chunks]
     assert [len(c) for c in first.chunks] == [10, 10, 5]
+
+
+def _incremental_batch_id(target: str, campaign: str, ids: list[str]) -> str:
+    """The definition ledgers were written with: one hash update per separator and per id."""
+    digest = hashlib.blake2b(digest_size=10)
+    for part in (target.encode(), b"\x1f", campaign.encode()):
+        digest.update(part)
+    for external_id in ids:
+        digest.update(b"\x1e")
+        digest.update(external_id.encode())
+    return digest.hexdigest()
+
+
+@given(st.text(max_size=8), st.text(max_size=8), st.lists(st.text(max_size=12), max_size=30))
+def test_batch_ids_match_those_already_in_ledgers(target: str, campaign: str, ids: list[str]) -> None:
+    assert batch_id(target, campaign, ids) == _incremental_batch_id(target, campaign, ids)
+
+
+def test_a_known_batch_id_never_changes() -> None:
+    assert batch_id("obi", "camp", ["a", "b", "ü"]) == "71b7afeb82ae75ae2310"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from connectors.ledger import IN_FLIGHT, Ledger, Settlement, TargetKey
 
@@ -83,3 +86,33 @@ def test_two_processes_can_write_the_same_ledger_at_once(tmp_path: Path) -> None
         entries = ledger.entries(KEY)
     assert len(entries) == 2 * 150 * 10
     assert {e.status for e in entries.values()} == {"accepted"}
+
+
+def test_a_chunk_of_hundreds_of_rows_is_settled_whole(tmp_path: Path) -> None:
+    ids = [f"lead-{i}" for i in range(450)]
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(KEY, "big", ids, "run-1")
+        ledger.settle_chunk(KEY, "big", [(eid, "accepted", f"V-{eid}", "201") for eid in ids], "run-1")
+        entries = ledger.entries(KEY)
+    assert sorted(entries) == sorted(ids)
+    assert all(entries[eid].vendor_id == f"V-{eid}" and entries[eid].batch_id == "big" for eid in ids)
+
+
+def test_a_lead_twice_in_one_settlement_keeps_the_last_answer_and_the_known_vendor_id(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
+        ledger.settle_chunk(
+            KEY, "b1", [Settlement("a", "vendor_rejected", "V1", "400"), Settlement("a", "accepted")], "run-1"
+        )
+        entry = ledger.entries(KEY)["a"]
+    assert (entry.status, entry.vendor_id, entry.vendor_status) == ("accepted", "V1", None)
+
+
+def test_a_malformed_settled_row_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
+        bad: list[Any] = [("a", "accepted", "V1", "201"), ("b", "accepted", "V2")]
+        with pytest.raises(ValueError, match="settled row"):
+            ledger.settle_chunk(KEY, "b1", bad, "run-1")
+        assert ledger.entries(KEY) == {}
+        assert ledger.chunk_state(KEY, "b1") == IN_FLIGHT

@@ -1,0 +1,176 @@
+"""One dispatch run's results: exactly one :class:`RowResult` per lead, in input order.
+
+The engine (engine.py) decides what happens to a chunk; this table turns that into result rows
+and the ledger rows that go with them. It is on the per-lead hot path of every send, so rows are
+NamedTuples and plain tuples (a frozen dataclass costs several times as much to build) and enum
+members are looked up once at import.
+
+A lead gets its result from the first of: the ledger (``already_sent``), the vendor's answer
+(``settle``), a failure of its chunk (``fail``), a body too large for the vendor (``too_large``),
+or, for leads the run never reached because the target stopped, ``finish``. A later record of
+the same lead replaces an earlier one (a retried chunk), so the count of settled rows is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from connectors.base import Chunk, Lead, RowOutcome
+from connectors.errors import redact
+from connectors.ledger import LedgerEntry, SettledRow
+from schemas.codes import Issue, Status
+
+__all__ = ["ProgressCallback", "ResultTable", "RowResult"]
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (rows settled so far, rows in total) as results arrive."""
+
+_FAILED = Status.FAILED
+_ALREADY_SENT = Status.ALREADY_SENT
+_DRY_RUN = Status.DRY_RUN
+_NO_ENTRY = (Issue.TRANSPORT_FAILED.value,)
+_ALREADY_SENT_REASONS = (Issue.ALREADY_SENT.value,)
+_TOO_LARGE = (Issue.CHUNK_TOO_LARGE.value,)
+_STOPPED = Issue.TARGET_STOPPED.value
+
+
+class RowResult(NamedTuple):
+    """What became of one lead at one target."""
+
+    source_row: int
+    external_id: str
+    status: Status
+    reasons: tuple[str, ...] = ()
+    vendor_id: str | None = None
+    vendor_status: str | None = None
+    vendor_message: str | None = None
+    batch_id: str | None = None
+    attempts: int = 0
+    sent_at: datetime | None = None
+
+
+class ResultTable:
+    """Results of one run, by the leads' position in the input; ``source_row`` must be unique."""
+
+    def __init__(
+        self,
+        leads: Sequence[Lead],
+        *,
+        target: str,
+        secrets: Sequence[str] = (),
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.leads = leads
+        self.secrets = tuple(s for s in secrets if s)
+        self.progress = progress
+        self.position: dict[int, int] = {}
+        for index, lead in enumerate(leads):
+            if lead.source_row in self.position:
+                raise ValueError(f"{target}: source_row {lead.source_row} appears twice")
+            self.position[lead.source_row] = index
+        self.results: list[RowResult | None] = [None] * len(leads)
+        self.settled = 0
+
+    def record(self, result: RowResult) -> None:
+        index = self.position[result.source_row]
+        if self.results[index] is None:
+            self.settled += 1
+        self.results[index] = result
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.settled, len(self.leads))
+
+    # --- what a run decides, per lead -------------------------------------------------------
+    def already_sent(self, lead: Lead, entry: LedgerEntry) -> None:
+        self.record(
+            RowResult(
+                lead.source_row,
+                lead.external_id,
+                _ALREADY_SENT,
+                _ALREADY_SENT_REASONS,
+                entry.vendor_id,
+                entry.vendor_status,
+                f"{entry.status} in run {entry.run_id}",
+                entry.batch_id,
+            )
+        )
+
+    def dry_run(self, chunk: Chunk) -> None:
+        for lead in chunk.leads:
+            self.record(RowResult(lead.source_row, lead.external_id, _DRY_RUN, batch_id=chunk.batch_id))
+
+    def too_large(self, lead: Lead, limit: int | None) -> None:
+        self.record(
+            RowResult(
+                lead.source_row,
+                lead.external_id,
+                _FAILED,
+                _TOO_LARGE,
+                vendor_message=f"this row alone exceeds the vendor's request limit of {limit} bytes",
+            )
+        )
+
+    def fail(
+        self,
+        chunk: Chunk,
+        reason: str | None,
+        message: str | None,
+        attempts: int,
+        sent_at: datetime | None = None,
+    ) -> list[SettledRow]:
+        """Every lead of ``chunk`` failed; returns the chunk's ledger rows."""
+        reasons = (reason or _STOPPED,)
+        rows: list[SettledRow] = []
+        batch_id = chunk.batch_id
+        for lead in chunk.leads:
+            result = RowResult(
+                lead.source_row, lead.external_id, _FAILED, reasons, None, None, message, batch_id,
+                attempts, sent_at,
+            )  # fmt: skip
+            self.record(result)
+            rows.append((lead.external_id, _FAILED, None, None))
+        return rows
+
+    def settle(
+        self, chunk: Chunk, outcomes: list[RowOutcome], attempts: int, sent_at: datetime
+    ) -> list[SettledRow]:
+        """The vendor's outcomes as results (a lead its answer missed is ``failed``); returns the
+        chunk's ledger rows. Vendor messages are redacted of the target's secrets."""
+        by_row = {o.source_row: o for o in outcomes}
+        secrets = self.secrets
+        batch_id = chunk.batch_id
+        rows: list[SettledRow] = []
+        for lead in chunk.leads:
+            outcome = by_row.get(lead.source_row)
+            if outcome is None:
+                outcome = RowOutcome(
+                    lead.source_row,
+                    _FAILED,
+                    _NO_ENTRY,
+                    vendor_message="the vendor's answer had no entry for this row",
+                )
+            message = outcome.vendor_message
+            if message is not None and secrets:
+                message = redact(message, secrets)
+            result = RowResult(
+                lead.source_row, lead.external_id, outcome.status, outcome.reasons, outcome.vendor_id,
+                outcome.vendor_status, message, batch_id, attempts, sent_at,
+            )  # fmt: skip
+            self.record(result)
+            rows.append((lead.external_id, outcome.status, outcome.vendor_id, outcome.vendor_status))
+        return rows
+
+    def finish(self, reason: str | None, message: str | None) -> list[RowResult]:
+        """Every lead's result in input order; leads never reached fail with ``reason``."""
+        done: list[RowResult] = []
+        reasons = (reason or _STOPPED,)
+        text = message or "not attempted"
+        for lead, result in zip(self.leads, self.results, strict=True):
+            done.append(
+                result or RowResult(lead.source_row, lead.external_id, _FAILED, reasons, vendor_message=text)
+            )
+        self.report()
+        return done

@@ -9,7 +9,8 @@ shutdown):
     the ``import_leads`` flow on a cron schedule for one drop location (``--drop FILE``);
     only when a drop location is given
 
-Against the embedded default (ephemeral SQLite) this needs nothing else; with
+Prefect's ephemeral default runs no scheduler, so without ``PREFECT_API_URL`` this starts a
+local Prefect server on 127.0.0.1 for as long as it serves (flows.local_server); with
 ``PREFECT_API_URL`` pointing at a Prefect server the same command registers and serves the
 deployments there. For work pools and workers on several machines, use prefect.yaml and
 ``prefect deploy`` instead: it declares the same two deployments.
@@ -18,6 +19,7 @@ deployments there. For work pools and workers on several machines, use prefect.y
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -130,7 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         timezone=args.timezone,
         dry_run=args.dry_run,
     )
-    serve(*deployments(plan))
+    from flows.local_server import LocalServerError, prefect_api
+
+    try:
+        with prefect_api():
+            serve(*deployments(plan))
+    except LocalServerError as error:
+        print(f"Error: {error}; set PREFECT_API_URL to a running Prefect server instead", file=sys.stderr)
+        return 1
     return 0
 
 

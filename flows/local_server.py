@@ -1,0 +1,96 @@
+"""A Prefect server on 127.0.0.1 for ``leadflow serve`` when none is configured.
+
+Prefect's ephemeral default (what ``make demo`` and plain flow calls use) runs no scheduler:
+served deployments would register their schedules and never run. So when
+``PREFECT_API_URL`` is unset, ``leadflow serve`` starts ``prefect server start`` (scheduler
+on, UI on, analytics off, its SQLite database in PREFECT_HOME) as a child process on a free
+loopback port, points this process at it, and stops it on exit. With ``PREFECT_API_URL``
+set, the configured server is used and nothing is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+__all__ = ["LocalServerError", "prefect_api"]
+
+log = logging.getLogger("leadflow.serve")
+
+
+class LocalServerError(RuntimeError):
+    """The local Prefect server did not come up."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalServerError(f"the local Prefect server exited with status {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise LocalServerError(f"the local Prefect server did not answer within {timeout:.0f} s")
+
+
+@contextmanager
+def prefect_api(timeout: float = 180.0) -> Iterator[str]:
+    """The API URL to use: the configured one, or a local server started for the duration."""
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        yield configured
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    command = [
+        str(Path(sys.executable).with_name("prefect")),
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--analytics-off",
+    ]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter's prefect, fixed arguments
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        _wait_healthy(url, process, timeout)
+        log.info("local Prefect server at %s (UI at http://127.0.0.1:%d)", url, port)
+        print(f"Prefect server for the served deployments: http://127.0.0.1:{port}")
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            os.environ["PREFECT_API_URL"] = url  # for flow-run subprocesses the runner starts
+            try:
+                yield url
+            finally:
+                os.environ.pop("PREFECT_API_URL", None)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)

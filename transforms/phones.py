@@ -55,30 +55,54 @@ _EDGE_JUNK: Final = r"^[\s\u200b\u200e\u200f\u2060\ufeff'‘’`]+|[\s\u200b\u20
 _SCIENTIFIC: Final = r"^(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})$"
 
 
-def clean_phone_values(raw: pl.Expr, region: pl.Expr) -> pl.Expr:
-    """Struct ``{clean, damaged}``: the repaired value (null when blank) and whether digits were lost."""
-    trimmed = raw.str.replace_all(_EDGE_JUNK, "")
-    unfloated = trimmed.str.replace(r"^(\d{5,})\.0+$", "${1}")
-    sci = unfloated.str.extract_groups(_SCIENTIFIC)
-    fraction = sci.struct.field("2").fill_null("")
-    exponent = sci.struct.field("3").cast(pl.Int32)
-    is_sci = sci.struct.field("1").is_not_null()
-    exact = is_sci & (fraction.str.len_chars() == exponent)
-    expanded = pl.when(exact).then(sci.struct.field("1") + fraction).otherwise(unfloated)
-    international = (
-        pl.when(region.is_null() & expanded.str.contains(r"^(?:00|011)[1-9]"))
-        .then(expanded.str.replace(r"^(?:00|011)", "+"))
-        .when(region.is_in(_NANPA_REGIONS) & expanded.str.contains(r"^00[1-9]"))
-        .then(expanded.str.replace(r"^00", "+"))
-        .otherwise(expanded)
+def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
+    ``damaged`` (digits were lost to scientific notation).
+
+    Each step is a column of its own: polars 2.1 evaluates a shared sub-expression again at
+    every use, which made the single-expression version take 11 s on a million values.
+    """
+    region = pl.col("region")
+    steps = (
+        pairs.with_columns(
+            _v=pl.col("raw").str.replace_all(_EDGE_JUNK, "").str.replace(r"^(\d{5,})\.0+$", "${1}")
+        )
+        .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
+        .with_columns(
+            _mantissa=pl.col("_sci").struct.field("1"),
+            _fraction=pl.col("_sci").struct.field("2").fill_null(""),
+            _exponent=pl.col("_sci").struct.field("3").cast(pl.Int32),
+        )
+        .with_columns(
+            _is_sci=pl.col("_mantissa").is_not_null(),
+            _exact=pl.col("_mantissa").is_not_null()
+            & (pl.col("_fraction").str.len_chars() == pl.col("_exponent")),
+        )
+        .with_columns(
+            _v=pl.when(pl.col("_exact"))
+            .then(pl.col("_mantissa") + pl.col("_fraction"))
+            .otherwise(pl.col("_v"))
+        )
     )
-    clean = pl.when(international == "").then(pl.lit(None, dtype=pl.String)).otherwise(international)
-    return pl.struct(clean=clean, damaged=is_sci & ~exact)
+    value = pl.col("_v")
+    international = (
+        pl.when(region.is_null() & value.str.contains(r"^(?:00|011)[1-9]"))
+        .then(value.str.replace(r"^(?:00|011)", "+"))
+        .when(region.is_in(_NANPA_REGIONS) & value.str.contains(r"^00[1-9]"))
+        .then(value.str.replace(r"^00", "+"))
+        .otherwise(value)
+    )
+    return steps.with_columns(_v=international).select(
+        "raw",
+        "region",
+        clean=pl.when(pl.col("_v") == "").then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("_v")),
+        damaged=pl.col("_is_sci") & ~pl.col("_exact"),
+    )
 
 
 def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: int) -> pl.DataFrame:
     """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct clean pair."""
-    cleaned = pairs.with_columns(clean_phone_values(pl.col("raw"), pl.col("region")).alias("_c")).unnest("_c")
+    cleaned = clean_phone_values(pairs)
     todo = (
         cleaned.filter(pl.col("clean").is_not_null() & ~pl.col("damaged")).select("clean", "region").unique()
     )

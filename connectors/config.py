@@ -26,7 +26,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -35,9 +35,12 @@ __all__ = [
     "ConfigError",
     "RetryPolicy",
     "TargetConfig",
+    "load_options",
     "load_targets",
     "resolve_secret",
 ]
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 KINDS = ("sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact")
 Kind = Literal["sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact"]
@@ -134,6 +137,21 @@ def resolve_secret(reference: str) -> SecretStr:
     raise ConfigError(f"unknown credential reference {reference!r}: use env:NAME or prefect:BLOCK")
 
 
+def _problems(exc: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as ``key.path: message`` pairs, for one-line ConfigErrors."""
+    return "; ".join(
+        f"{prefix}{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:
+    """A vendor's ``options`` table validated by its model; errors name the target and key."""
+    try:
+        return model.model_validate(target.options)
+    except ValidationError as exc:
+        raise ConfigError(f"target {target.name!r}: {_problems(exc, 'options.')}") from None
+
+
 def load_targets(path: Path) -> list[TargetConfig]:
     """Read and validate a targets file; errors name the file, the target and the key."""
     try:
@@ -152,8 +170,5 @@ def load_targets(path: Path) -> list[TargetConfig]:
         try:
             targets.append(TargetConfig.model_validate({"name": name, **table}))
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"{path}: target {name!r}: {problems}") from None
+            raise ConfigError(f"{path}: target {name!r}: {_problems(exc)}") from None
     return targets

@@ -40,10 +40,10 @@ from functools import partial
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.base import Channel, Chunk, Lead, Limits, RowOutcome
-from connectors.config import ConfigError, TargetConfig
+from connectors.config import ConfigError, load_options
 from connectors.errors import (
     AuthenticationError,
     ConnectorError,
@@ -126,7 +126,7 @@ class EngageConnector(SoapConnector):
     """Per batch_id: leads Engage left out because of other contacts' errors (see ``enrich``)."""
 
     def __post_init__(self) -> None:
-        self.options = _load_options(self.target)
+        self.options = load_options(self.target, EngageOptions)
         missing = [key for key in ("username", "password") if not self.secrets.get(key)]
         if missing:
             raise ConfigError(f"target {self.target.name!r}: credentials.{missing[0]} is required for engage")
@@ -357,16 +357,6 @@ class EngageConnector(SoapConnector):
         vendor_id, vendor_status = text(state, "contactBatch", "internalId"), text(state, "state")
         return [_duplicate(lead, vendor_status, "batch found after a crash", vendor_id) for lead in sent]
 
-
-def _load_options(target: TargetConfig) -> EngageOptions:
-    try:
-        return EngageOptions.model_validate(target.options)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"options.{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"target {target.name!r}: {problems}") from None
 
 
 def _payload(lead: Lead) -> str:

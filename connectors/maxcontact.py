@@ -45,11 +45,11 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
-from connectors.config import ConfigError
+from connectors.config import ConfigError, load_options
 from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
 from schemas.codes import Issue, Status
 
@@ -195,13 +195,7 @@ class MaxContactConnector(Connector):
 
     def __post_init__(self) -> None:
         name = self.target.name
-        try:
-            self.options = MaxContactOptions.model_validate(self.target.options)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"target {name!r}: {problems}") from None
+        self.options = load_options(self.target, MaxContactOptions)
         if not self.target.campaign.isdigit():
             raise ConfigError(f"target {name!r}: campaign: MaxContact campaign ids are integers")
 

@@ -37,11 +37,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Lead, Limits, RowOutcome
-from connectors.config import ConfigError, TargetConfig
+from connectors.config import ConfigError, TargetConfig, load_options
 from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
 from connectors.soap import (
     CONTENT_TYPE,
@@ -233,7 +233,7 @@ class OncConnector(SoapConnector):
     _auth: OncAuth | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
-        self.options = _load_options(self.target)
+        self.options = load_options(self.target, OncOptions)
         try:
             uuid.UUID(self.target.campaign)
         except ValueError:
@@ -434,13 +434,3 @@ def _has_envelope(response: httpx.Response) -> bool:
         return False
     return True
 
-
-def _load_options(target: TargetConfig) -> OncOptions:
-    try:
-        return OncOptions.model_validate(target.options)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"options.{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"target {target.name!r}: {problems}") from None

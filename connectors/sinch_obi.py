@@ -44,10 +44,10 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
-from connectors.config import ConfigError
+from connectors.config import ConfigError, load_options
 from connectors.errors import FatalTargetError, truncate
 from schemas.codes import Issue, Status
 
@@ -99,13 +99,7 @@ class SinchObiConnector(Connector):
         for key in ("username", "password"):
             if not self.secrets.get(key):
                 raise ConfigError(f"target {name!r}: credentials.{key} is required for sinch_obi")
-        try:
-            self.options = ObiOptions.model_validate(self.target.options)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"target {name!r}: {problems}") from None
+        self.options = load_options(self.target, ObiOptions)
         self._customers = f"/campaigns/{self.target.campaign}/customers"
         own = (
             self.options.first_name_attribute,

@@ -54,11 +54,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
-from connectors.config import ConfigError
+from connectors.config import ConfigError, load_options
 from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
 from schemas.codes import Issue, Status
 
@@ -254,13 +254,7 @@ class _UContactConnector(Connector):
 
     def __post_init__(self) -> None:
         name = self.target.name
-        try:
-            self.options = self.options_model.model_validate(self.target.options)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"options.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"target {name!r}: {problems}") from None
+        self.options = load_options(self.target, self.options_model)
         if line_field(self.target.campaign) != self.target.campaign or not self.target.campaign.strip():
             raise ConfigError(f"target {name!r}: campaign: must be a name without ';' or line breaks")
 

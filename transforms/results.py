@@ -18,15 +18,18 @@ VALIDATE_TARGET = "validate"
 """The target name of a run that only validates (``leadflow validate``)."""
 
 SENT_SCHEMA: dict[str, pl.DataType] = {
-    "source_row": pl.Int64(),
-    "status": pl.String(),
-    "reasons": pl.List(pl.String()),
-    "vendor_id": pl.String(),
-    "vendor_status": pl.String(),
-    "vendor_message": pl.String(),
-    "batch_id": pl.String(),
-    "attempts": pl.Int32(),
-    "sent_at": pl.Datetime("us", "UTC"),
+    name: RESULTS[name]
+    for name in (
+        "source_row",
+        "status",
+        "reasons",
+        "vendor_id",
+        "vendor_status",
+        "vendor_message",
+        "batch_id",
+        "attempts",
+        "sent_at",
+    )
 }
 """What a sender reports for each eligible row it handled (connectors' RowResult as a frame)."""
 

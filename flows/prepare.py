@@ -7,7 +7,7 @@ the flow wraps them in tasks. File-level problems raise ``LeadFileError`` (or it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -36,6 +36,7 @@ class PrepareOptions:
 @dataclass(frozen=True)
 class PreparedLeads:
     ingested: IngestedFile
+    """The file as detected (path, encoding, delimiter, fingerprint); its frame is emptied."""
     applied: AppliedMapping
     default_region: str | None
     source: str
@@ -80,6 +81,8 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
     ingested = read_lead_file(path)
     applied = resolve_columns(ingested.headers, mapping)
     raw = to_raw_leads(ingested, applied)
+    # keep what was detected about the file, not its million-row frame: raw has the data now
+    ingested = replace(ingested, frame=ingested.frame.clear())
     source = options.source or (mapping.source if mapping and mapping.source else None) or path.stem
     clean = clean_leads(
         raw,

@@ -181,7 +181,10 @@ def normalize_phones(
     )
 
     pairs = pl.concat(
-        [frame.select(raw=pl.col(slot), region=pl.col("_parse_region")) for slot in PHONE_SLOTS]
+        [
+            frame.select(raw=pl.col(slot), region=pl.col("_parse_region")).drop_nulls("raw").unique()
+            for slot in PHONE_SLOTS
+        ]
     ).unique()
     parsed = _parse_distinct(pairs, workers, pool_threshold)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,20 +21,9 @@ from connectors.config import ConfigError, TargetConfig
 from connectors.engage import EngageConnector
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
-from sandbox.app import build_app
 from schemas.codes import Issue, Status
 
 USER, PASSWORD = "demo", "demo-secret"
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite")
 
 
 def _target(**options: Any) -> TargetConfig:

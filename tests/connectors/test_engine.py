@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +15,6 @@ from connectors.config import RetryPolicy, TargetConfig
 from connectors.engine import RowResult, dispatch, prefer_phone, target_key
 from connectors.ledger import Ledger
 from connectors.sinch_obi import SinchObiConnector
-from sandbox.app import build_app
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 from schemas.codes import Issue, Status
 
@@ -51,17 +48,6 @@ def customers(app: Starlette) -> list[dict[str, Any]]:
     dump = app.state.sandbox.simulators["sinch_obi"].dump()
     found: list[dict[str, Any]] = dump["campaigns"][DEMO_CAMPAIGN_ID]["customers"]
     return found
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "ledger.sqlite") as opened:
-        yield opened
 
 
 async def run(

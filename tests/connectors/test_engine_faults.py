@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,12 +52,6 @@ def stored_ids(app: Starlette) -> Counter[str]:
 
 def profile(rule: dict[str, Any], seed: int = 3) -> dict[str, Any]:
     return {"seed": seed, "vendors": {"sinch_obi": {LIST: rule}}}
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "ledger.sqlite") as opened:
-        yield opened
 
 
 async def send_in_process(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from connectors.base import Chunk, Lead, Phone
 from connectors.config import ConfigError, RetryPolicy, TargetConfig
@@ -18,52 +16,14 @@ from connectors.engine import RowResult, dispatch
 from connectors.errors import FatalTargetError
 from connectors.ledger import Ledger
 from connectors.maxcontact import LIMITS, MaxContactConnector
-from sandbox.app import Sandbox, build_app
+from sandbox.app import Sandbox
 from schemas.codes import Issue, Status
+from tests.connectors.conftest import Recorder
 
 LOGIN, PASSWORD = "demo", "demo-secret"
 ADD_LEAD = "/webservices/services/LeadManagement/addlead"
 MANAGEMENT = "/webservices/services/management/*"
 FAST_RETRY = RetryPolicy(attempts=6, backoff=0.01, max_backoff=0.05)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """The sandbox transport, keeping every request and answer body that crossed it."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.exchanges: list[tuple[httpx.Request, int, bytes]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        self.exchanges.append((request, response.status_code, body))
-        return httpx.Response(response.status_code, headers=response.headers, content=body)
-
-    def to(self, path: str) -> list[tuple[httpx.Request, int, bytes]]:
-        return [x for x in self.exchanges if path in x[0].url.path]
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def sandbox(app: Starlette) -> Sandbox:
-    state: Sandbox = app.state.sandbox
-    return state
-
-
-@pytest.fixture
-def recorder(app: Starlette) -> Recorder:
-    return Recorder(app)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(tmp_path / "ledger.sqlite") as opened:
-        yield opened
 
 
 def leads(n: int, start: int = 1) -> list[Lead]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,21 +21,10 @@ from connectors.config import ConfigError, TargetConfig
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
 from connectors.onc import OncConnector, contact_guid
-from sandbox.app import build_app
 from schemas.codes import Issue, Status
 
 CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
 SECRETS = {"account_id": "demo-account", "username": "demo", "password": "demo-secret"}
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path / "ledger.sqlite")
 
 
 def _target(campaign: str = CAMPAIGN, **options: Any) -> TargetConfig:

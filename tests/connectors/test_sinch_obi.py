@@ -17,7 +17,6 @@ from connectors.base import Chunk, Lead, Phone
 from connectors.config import ConfigError, TargetConfig
 from connectors.errors import FatalTargetError
 from connectors.sinch_obi import SinchObiConnector
-from sandbox.app import build_app
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 from schemas.codes import Issue, Status
 
@@ -38,11 +37,6 @@ def connector(**options: Any) -> SinchObiConnector:
 def lead(i: int, *phones: str, **fields: Any) -> Lead:
     numbers = phones or (f"+4930{i:07d}",)
     return Lead(i, f"ext-{i}", phones=tuple(Phone(p) for p in numbers), **fields)
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
 
 
 @pytest.fixture

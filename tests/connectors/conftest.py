@@ -1,0 +1,53 @@
+"""Fixtures shared by the connector tests: the sandbox app in process, a recording transport, a ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from connectors.ledger import Ledger
+from sandbox.app import Sandbox, build_app
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """The sandbox transport, keeping every request and answer body that crossed it."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.exchanges: list[tuple[httpx.Request, int, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        self.exchanges.append((request, response.status_code, body))
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+    def to(self, path: str) -> list[tuple[httpx.Request, int, bytes]]:
+        """The exchanges whose URL path contains ``path``."""
+        return [x for x in self.exchanges if path in x[0].url.path]
+
+
+@pytest.fixture
+def app() -> Starlette:
+    return build_app()
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> Sandbox:
+    state: Sandbox = app.state.sandbox
+    return state
+
+
+@pytest.fixture
+def recorder(app: Starlette) -> Recorder:
+    return Recorder(app)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger(tmp_path / "ledger.sqlite") as opened:
+        yield opened

@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+
+from sandbox.app import Sandbox, build_app
 
 # Prefect's ephemeral API server starts in a subprocess; on a loaded 2-core CI machine its
 # default 20 s start-up allowance is not enough.
@@ -18,3 +21,15 @@ SAMPLE_DATA = REPO_ROOT / "sample_data"
 @pytest.fixture
 def sample_data() -> Path:
     return SAMPLE_DATA
+
+
+@pytest.fixture
+def app() -> Starlette:
+    """A fresh in-process sandbox server (all five vendors), for httpx.ASGITransport."""
+    return build_app()
+
+
+@pytest.fixture
+def sandbox(app: Starlette) -> Sandbox:
+    state: Sandbox = app.state.sandbox
+    return state

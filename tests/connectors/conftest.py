@@ -10,7 +10,6 @@ import pytest
 from starlette.applications import Starlette
 
 from connectors.ledger import Ledger
-from sandbox.app import Sandbox, build_app
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -29,17 +28,6 @@ class Recorder(httpx.AsyncBaseTransport):
     def to(self, path: str) -> list[tuple[httpx.Request, int, bytes]]:
         """The exchanges whose URL path contains ``path``."""
         return [x for x in self.exchanges if path in x[0].url.path]
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def sandbox(app: Starlette) -> Sandbox:
-    state: Sandbox = app.state.sandbox
-    return state
 
 
 @pytest.fixture

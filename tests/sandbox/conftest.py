@@ -8,19 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from sandbox.app import Sandbox, build_app
 from sandbox.server import SandboxServer
-
-
-@pytest.fixture
-def app() -> Starlette:
-    return build_app()
-
-
-@pytest.fixture
-def sandbox(app: Starlette) -> Sandbox:
-    state: Sandbox = app.state.sandbox
-    return state
 
 
 @pytest.fixture

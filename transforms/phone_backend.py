@@ -31,6 +31,9 @@ alpha and built from older metadata (9.0.41) than our ``phonenumbers`` (the refe
   ``is_valid_number`` (both go through the same region metadata); the differential test checks
   it against ``phonenumbers.is_valid_number``.
 
+Most values never get here: transforms.phone_columnar parses the plainly written ones as whole
+columns first (``LEADFLOW_PHONE_COLUMNAR``), and this module takes what it hands on.
+
 Large inputs are spread over a pool of spawned processes in chunks of plain lists (no per-row
 objects cross the process boundary); small inputs are parsed in the calling process.
 """
@@ -48,6 +51,7 @@ import phonenumbers
 
 __all__ = [
     "BACKEND",
+    "COLUMNAR",
     "FALLBACK_CALLING_CODES",
     "FALLBACK_REGIONS",
     "STATUS_INVALID",
@@ -233,6 +237,15 @@ def _choose(requested: str) -> tuple[BackendName, Callable[[str, str | None], Pa
         return "phonenumbers", _parse_reference
     return "rphonenumbers", fast
 
+
+COLUMNAR: Final[bool] = os.environ.get("LEADFLOW_PHONE_COLUMNAR", "1").strip().lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+"""Whether plainly written values are parsed as columns (transforms.phone_columnar) before the
+per-value backend sees the rest; ``LEADFLOW_PHONE_COLUMNAR=0`` sends every value to the backend."""
 
 BACKEND: BackendName
 _parse_selected: Callable[[str, str | None], Parsed]

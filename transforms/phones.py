@@ -2,8 +2,10 @@
 
 Why it is shaped this way: a million-row file holds about 1.5 million phone values and parsing
 one costs microseconds of Python, so every step but the parse is a polars expression, and the
-parse runs once per distinct (cleaned value, region) pair (transforms.phone_backend, which
-spreads large batches over processes and picks the fast backend). The results are joined back.
+parse runs once per distinct (cleaned value, region) pair: as whole columns for the plainly
+written values (transforms.phone_columnar, libphonenumber's rules over polars), one by one for
+the rest (transforms.phone_backend, which spreads large batches over processes and picks the
+fast backend). The results are joined back.
 
 Spreadsheet damage repaired before parsing (the rest, e.g. "tel:" URIs, vanity letters,
 extensions, full-width digits and "(0)" trunk digits after a country code, is libphonenumber's
@@ -35,11 +37,14 @@ from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.countries import resolve_countries, resolve_country
 from transforms.phone_backend import (
+    COLUMNAR,
     STATUS_INVALID,
     STATUS_NO_REGION,
     STATUS_UNPARSEABLE,
     parse_values,
 )
+from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
+from transforms.phone_columnar import parse_columns
 from transforms.timezones import canonical_timezones, country_zone, phone_zone_ids, zone_table
 
 __all__ = ["clean_phone_values", "normalize_phones"]
@@ -101,24 +106,34 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: int) -> pl.DataFrame:
-    """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct clean pair."""
+    """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct clean pair.
+
+    Plainly written values are parsed as columns (transforms.phone_columnar); the rest, one by
+    one (transforms.phone_backend).
+    """
     cleaned = clean_phone_values(pairs)
     todo = (
         cleaned.filter(pl.col("clean").is_not_null() & ~pl.col("damaged")).select("clean", "region").unique()
     )
+    decided = pl.DataFrame(schema=COLUMNAR_SCHEMA)
+    if COLUMNAR:
+        decided, todo = parse_columns(todo)
     parsed = parse_values(
         todo.get_column("clean").to_list(),
         todo.get_column("region").to_list(),
         workers=workers,
         pool_threshold=pool_threshold,
     )
-    results = todo.with_columns(
+    one_by_one = todo.with_columns(
         pl.Series("e164", parsed.e164, dtype=pl.String),
         pl.Series("type", parsed.number_type, dtype=pl.String),
         pl.Series("ext", parsed.extension, dtype=pl.String),
         pl.Series("status", parsed.status, dtype=pl.Int8),
         pl.Series("cc", parsed.country_code, dtype=pl.Int32),
-    ).with_columns(zone_id=phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc")))
+    )
+    results = pl.concat([decided, one_by_one]).with_columns(
+        zone_id=phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))
+    )
     return (
         cleaned.join(results, on=["clean", "region"], how="left", nulls_equal=True)
         .with_columns(

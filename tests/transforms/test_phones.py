@@ -234,7 +234,7 @@ def test_vectorized_zone_lookup_equals_phonenumbers_time_zones_for_number() -> N
     import phonenumbers
     from phonenumbers.timezone import time_zones_for_number
 
-    from tests.transforms.test_phone_backend_differential import corpus
+    from tests.transforms.phone_corpus import corpus
     from transforms.phone_backend import parse_one
     from transforms.timezones import ZONE_LISTS, phone_zone_ids
 

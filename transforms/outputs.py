@@ -65,11 +65,21 @@ def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
     """Write results (partitioned by target), summary.json and run.json; return the run folder."""
     RESULTS_SCHEMA.validate(results)
     run_dir = out_dir / info.run_id
-    for (target,), part in results.partition_by("target", as_dict=True, maintain_order=True).items():
+    targets = results.get_column("target").unique(maintain_order=True).to_list()
+    # one target (every validate run): the frame itself, not a partitioned copy of it
+    parts = (
+        [(targets[0], results)]
+        if len(targets) == 1
+        else [
+            (target, part)
+            for (target,), part in results.partition_by("target", as_dict=True, maintain_order=True).items()
+        ]
+    )
+    for target, part in parts:
         path = results_path(run_dir, str(target))
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(".part-0.parquet.tmp")
-        part.write_parquet(temporary, compression="zstd", statistics=True)
+        part.write_parquet(temporary, compression="zstd", compression_level=1, statistics=True)
         os.replace(temporary, path)
     info.finished_at = info.finished_at or datetime.now(UTC).isoformat(timespec="seconds")
     _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results)).encode())

@@ -65,8 +65,7 @@ _SPECIAL_TYPES: Final = (
 """(metadata attribute, type name) in the order ``_number_type_helper`` tests them."""
 
 OUTPUT_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "clean": pl.String(),
-    "region": pl.String(),
+    "decided": pl.Boolean(),
     "e164": pl.String(),
     "type": pl.String(),
     "ext": pl.String(),
@@ -277,13 +276,14 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     return (
         pairs.lazy()
         .select("clean", "region")
+        .with_row_index("_row")
         .with_columns(_split=split)
         .with_columns(
             _number=pl.coalesce(pl.col("_split").struct.field("number"), pl.col("clean")),
             ext=pl.col("_split").struct.field("ext"),
         )
         .select(
-            "clean",
+            "_row",
             "region",
             "ext",
             _digits=pl.col("_number").str.replace_all("[^0-9]", ""),
@@ -406,8 +406,7 @@ def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
 def _failed(frame: pl.DataFrame, status: int) -> pl.DataFrame:
     """Rows parse refuses (no region, too short, too long, unknown calling code after an IDD)."""
     return frame.select(
-        "clean",
-        "region",
+        "_row",
         e164=pl.lit(None, pl.String),
         type=pl.lit(None, pl.String),
         ext=pl.lit(None, pl.String),
@@ -419,8 +418,7 @@ def _failed(frame: pl.DataFrame, status: int) -> pl.DataFrame:
 def _outcomes(typed: pl.DataFrame) -> pl.DataFrame:
     valid = pl.col("_type") != _UNKNOWN
     return typed.select(
-        "clean",
-        "region",
+        "_row",
         e164=pl.when(valid).then(pl.lit("+") + pl.col("_cc") + pl.col("_nsn")),
         type=pl.when(valid).then(pl.col("_type")),
         ext=pl.when(valid).then(pl.col("ext")),
@@ -460,7 +458,7 @@ def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], li
     rerouted = (
         measured.filter(pl.col("_idd"))
         .select(
-            "clean", "region", "ext", "_plus", "_plain", _digits=pl.col("_after_idd"), _idd_route=pl.lit(True)
+            "_row", "region", "ext", "_plus", "_plain", _digits=pl.col("_after_idd"), _idd_route=pl.lit(True)
         )
         .with_columns(_cc=_calling_code(pl.col("_digits")))
         .with_columns(**_international(pl.lit(True)))
@@ -488,18 +486,21 @@ _SHARED_CODES: Final[dict[int, tuple[str, ...]]] = {
 }
 
 
-def parse_columns(pairs: pl.DataFrame, *, min_group: int = 200) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse the distinct (``clean``, ``region``) pairs this module can decide.
+def parse_columns(pairs: pl.DataFrame, *, min_group: int = 200) -> pl.DataFrame:
+    """Parse the (``clean``, ``region``) pairs this module can decide.
 
-    Values are read per region (the region given, or the calling code's); a region with fewer
-    than ``min_group`` values is left to the per-value parser, for which a few values cost
-    less than this module's fixed cost per region.
-
-    Returns (decided rows in :data:`OUTPUT_SCHEMA`, the undecided ``clean``/``region`` pairs for
-    the per-value parser). Every input pair is in exactly one of the two.
+    Returns one row per pair, in order (:data:`OUTPUT_SCHEMA`): ``decided`` and, when true,
+    what parse would say (e164, type and extension of a valid number, status, calling code).
+    Undecided pairs are for the per-value parser. Values are read per region (the region given,
+    or the calling code's); a region with fewer than ``min_group`` values is left undecided,
+    as a few values cost the per-value parser less than this module's fixed cost per region.
     """
     decided, undecided = _decide(_prepared(pairs), min_group)
+    handed_on = pl.concat([part.select("_row") for part in undecided])
     return (
-        pl.concat(decided).cast(OUTPUT_SCHEMA),  # type: ignore[arg-type]
-        pl.concat([part.select("clean", "region") for part in undecided]),
+        pl.concat([*(part.with_columns(decided=pl.lit(True)) for part in decided), handed_on], how="diagonal")
+        .sort("_row")
+        .with_columns(decided=pl.col("decided").fill_null(False))
+        .select(list(OUTPUT_SCHEMA))
+        .cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
     )

@@ -106,40 +106,50 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: int) -> pl.DataFrame:
-    """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct clean pair.
+    """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct pair.
 
     Plainly written values are parsed as columns (transforms.phone_columnar); the rest, one by
-    one (transforms.phone_backend).
+    one (transforms.phone_backend). Results stay aligned with ``pairs`` (no join back).
     """
     cleaned = clean_phone_values(pairs)
-    todo = (
-        cleaned.filter(pl.col("clean").is_not_null() & ~pl.col("damaged")).select("clean", "region").unique()
-    )
-    decided = pl.DataFrame(schema=COLUMNAR_SCHEMA)
+    usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
     if COLUMNAR:
-        decided, todo = parse_columns(todo)
-    parsed = parse_values(
+        parsed = parse_columns(cleaned.select("clean", "region"))
+    else:
+        parsed = pl.DataFrame({"decided": pl.repeat(False, cleaned.height, eager=True)}).with_columns(
+            **{name: pl.lit(None, dtype) for name, dtype in COLUMNAR_SCHEMA.items() if name != "decided"}
+        )
+    todo = (
+        pl.concat([cleaned, parsed.select("decided")], how="horizontal")
+        .with_row_index("_at")
+        .filter(usable & ~pl.col("decided"))
+    )
+    one_by_one = parse_values(
         todo.get_column("clean").to_list(),
         todo.get_column("region").to_list(),
         workers=workers,
         pool_threshold=pool_threshold,
     )
-    one_by_one = todo.with_columns(
-        pl.Series("e164", parsed.e164, dtype=pl.String),
-        pl.Series("type", parsed.number_type, dtype=pl.String),
-        pl.Series("ext", parsed.extension, dtype=pl.String),
-        pl.Series("status", parsed.status, dtype=pl.Int8),
-        pl.Series("cc", parsed.country_code, dtype=pl.Int32),
+    at = todo.get_column("_at")
+    parsed = parsed.with_columns(
+        parsed.get_column("e164").scatter(at, pl.Series(one_by_one.e164, dtype=pl.String)),
+        parsed.get_column("type").scatter(at, pl.Series(one_by_one.number_type, dtype=pl.String)),
+        parsed.get_column("ext").scatter(at, pl.Series(one_by_one.extension, dtype=pl.String)),
+        parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
+        parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
     )
-    results = pl.concat([decided, one_by_one]).with_columns(
-        zone_id=phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))
-    )
-    return (
-        cleaned.join(results, on=["clean", "region"], how="left", nulls_equal=True)
-        .with_columns(
-            status=pl.when(pl.col("damaged")).then(pl.lit(STATUS_INVALID, dtype=pl.Int8)).otherwise("status")
-        )
-        .select("raw", "region", "clean", "status", "e164", "type", "ext", "zone_id")
+    return pl.concat([cleaned, parsed], how="horizontal").select(
+        "raw",
+        "region",
+        "clean",
+        status=pl.when(pl.col("damaged"))
+        .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
+        .when(usable)
+        .then(pl.col("status")),
+        e164=pl.when(usable).then(pl.col("e164")),
+        type=pl.when(usable).then(pl.col("type")),
+        ext=pl.when(usable).then(pl.col("ext")),
+        zone_id=pl.when(usable).then(phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))),
     )
 
 

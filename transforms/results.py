@@ -60,20 +60,33 @@ def build_results(
     come from a real target; without them every ready row gets ``ready_status``. Every
     eligible row must be in ``sent``: a missing one is a bug and fails loudly.
     """
-    frame = clean.lazy()
+    # the targets' answers are joined to the row keys alone and set beside the clean columns:
+    # joining them to the whole clean frame would copy every column of a million-row file
+    answers = clean.lazy().select("source_row")
     if eligibility is not None:
-        frame = frame.join(
+        answers = answers.join(
             eligibility.lazy().select("source_row", "eligible", "ineligible_reason"),
             on="source_row",
             how="left",
             maintain_order="left",
         )
     else:
-        frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
+        answers = answers.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
     sent_frame = (sent.lazy() if sent is not None else pl.LazyFrame(schema=SENT_SCHEMA)).rename(
         {c: f"sent_{c}" for c in SENT_SCHEMA if c != "source_row"}
     )
-    frame = frame.join(sent_frame, on="source_row", how="left", maintain_order="left")
+    if sent is not None:
+        answers = answers.join(sent_frame, on="source_row", how="left", maintain_order="left")
+    else:
+        answers = answers.with_columns(
+            pl.lit(None, dtype).alias(name)
+            for name, dtype in sent_frame.collect_schema().items()
+            if name != "source_row"
+        )
+    aligned = answers.collect()
+    if aligned.height != clean.height:
+        raise RuntimeError(f"target {target!r}: the send results name some rows twice (a bug)")
+    frame = pl.concat([clean, aligned.drop("source_row")], how="horizontal").lazy()
 
     ready = pl.col("disposition") == Disposition.READY.value
     eligible = ready & pl.col("eligible").fill_null(False)

@@ -27,6 +27,16 @@ def _pairs_frame(pairs: Pairs) -> pl.DataFrame:
     )
 
 
+def _split(pairs: pl.DataFrame, min_group: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decided rows with their pair and answer, undecided pairs) of ``parse_columns(pairs)``."""
+    parsed = parse_columns(pairs, min_group=min_group)
+    assert parsed.schema == pl.Schema(OUTPUT_SCHEMA)
+    assert parsed.height == pairs.height
+    both = pl.concat([pairs, parsed], how="horizontal")
+    decided = both.filter(pl.col("decided")).drop("decided")
+    return decided, both.filter(~pl.col("decided")).select("clean", "region")
+
+
 def _disagreements(decided: pl.DataFrame) -> list[tuple[object, ...]]:
     """Decided rows whose answer differs from phonenumbers', with both answers."""
     wrong = []
@@ -37,13 +47,16 @@ def _disagreements(decided: pl.DataFrame) -> list[tuple[object, ...]]:
     return wrong
 
 
-def _assert_partition(pairs: pl.DataFrame, decided: pl.DataFrame, undecided: pl.DataFrame) -> None:
-    """Every input pair is decided or handed on, exactly once."""
-    both = pl.concat([decided.select("clean", "region"), undecided])
-    assert both.height == pairs.height
-    assert both.sort("clean", "region", nulls_last=True).equals(
-        pairs.sort("clean", "region", nulls_last=True)
-    )
+def test_parse_columns_answers_in_input_order_and_undecided_rows_carry_no_answer() -> None:
+    pairs = _pairs_frame([("1-800-FLOWERS", "US"), ("(415) 555-2671", "US"), ("030 1234567", None)])
+
+    parsed = parse_columns(pairs, min_group=1)
+
+    assert parsed.rows() == [
+        (False, None, None, None, None, None),
+        (True, "+14155552671", "fixed_line_or_mobile", None, 0, 1),
+        (True, None, None, None, 3, None),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +67,8 @@ def corpus_pairs() -> pl.DataFrame:
 def test_columnar_answers_equal_phonenumbers_on_every_region_type_and_written_form(
     corpus_pairs: pl.DataFrame,
 ) -> None:
-    decided, undecided = parse_columns(corpus_pairs, min_group=1)
+    decided, _ = _split(corpus_pairs)
 
-    _assert_partition(corpus_pairs, decided, undecided)
-    assert decided.schema == pl.Schema(OUTPUT_SCHEMA)
     assert _disagreements(decided) == []
     # it must decide most of the corpus, in most regions and for every outcome, or it proves little
     assert decided.height > 0.6 * corpus_pairs.height
@@ -80,9 +91,8 @@ def test_columnar_answers_equal_phonenumbers_on_a_generated_messy_lead_file() ->
     ).drop_nulls("raw")
     cleaned = clean_phone_values(raw).filter(pl.col("clean").is_not_null()).select("clean", "region").unique()
 
-    decided, undecided = parse_columns(cleaned, min_group=1)
+    decided, _ = _split(cleaned)
 
-    _assert_partition(cleaned, decided, undecided)
     assert _disagreements(decided) == []
     assert decided.height > 0.9 * cleaned.height
 
@@ -103,7 +113,7 @@ def test_columnar_answers_equal_phonenumbers_on_a_generated_messy_lead_file() ->
 def test_columnar_reads_international_prefixes_own_calling_codes_and_shared_codes_as_phonenumbers(
     value: str, region: str | None, expected: tuple[object, ...]
 ) -> None:
-    decided, undecided = parse_columns(_pairs_frame([(value, region)]), min_group=1)
+    decided, undecided = _split(_pairs_frame([(value, region)]))
 
     assert undecided.height == 0
     assert decided.select("e164", "type", "ext", "status", "cc").row(0) == expected
@@ -126,7 +136,7 @@ def test_columnar_reads_international_prefixes_own_calling_codes_and_shared_code
 def test_values_outside_the_plain_forms_are_handed_to_the_per_value_parser(
     value: str, region: str | None
 ) -> None:
-    decided, undecided = parse_columns(_pairs_frame([(value, region)]), min_group=1)
+    decided, undecided = _split(_pairs_frame([(value, region)]))
 
     assert decided.height == 0
     assert undecided.rows() == [(value, region)]
@@ -135,7 +145,7 @@ def test_values_outside_the_plain_forms_are_handed_to_the_per_value_parser(
 def test_regions_with_few_values_are_left_to_the_per_value_parser() -> None:
     pairs = _pairs_frame([(f"030 123456{i}", "DE") for i in range(10)] + [("0612345678", "FR")])
 
-    decided, undecided = parse_columns(pairs, min_group=5)
+    decided, undecided = _split(pairs, min_group=5)
 
     assert sorted(decided.get_column("region").unique().to_list()) == ["DE"]
     assert undecided.rows() == [("0612345678", "FR")]
@@ -159,9 +169,8 @@ def _plain_values(draw: st.DrawFn) -> str:
 def test_any_plain_value_is_decided_as_phonenumbers_decides_it_or_handed_on(pairs: Pairs) -> None:
     frame = _pairs_frame(pairs)
 
-    decided, undecided = parse_columns(frame, min_group=1)
+    decided, _ = _split(frame)
 
-    _assert_partition(frame, decided, undecided)
     assert _disagreements(decided) == []
 
 

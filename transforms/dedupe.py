@@ -21,6 +21,7 @@ import polars as pl
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition, Issue
 from schemas.raw_leads import ISSUE
+from transforms.attach import attach
 from transforms.issues import append_issues, issue
 
 __all__ = ["DEDUPE_KEYS", "DedupeKey", "decide_disposition"]
@@ -130,7 +131,7 @@ def decide_disposition(
         *(pl.when(has_channel).then(hit).alias(f"_suppressed_{i}") for i, hit in enumerate(hits)),
     )
     dups = _duplicates(frame.lazy().filter(pl.col("disposition") == _READY), keys)
-    frame = frame.join(dups, on="source_row", how="left", maintain_order="left").with_columns(
+    frame = attach(frame, dups, left_on="source_row").with_columns(
         disposition=pl.when(pl.col("duplicate_of").is_not_null())
         .then(pl.lit(Disposition.DUPLICATE.value))
         .otherwise(pl.col("disposition"))

@@ -127,18 +127,16 @@ def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
             )
         )
     )
-    with_key = frame.with_columns(_file_id=file_id, _hash_input=fields)
-    needs_hash = with_key.filter(pl.col("_file_id").is_null())
-    hashed = needs_hash.select(
-        "source_row", _hash_id=pl.lit("lf-") + stable_hash_64(needs_hash["_hash_input"])
+    # only the hash inputs are built beside the frame: filtering or joining the frame itself
+    # would copy every column of it
+    keys = frame.select(_file_id=file_id, _hash_input=fields)
+    given = keys.get_column("_file_id")
+    needs_hash = given.is_null()
+    hashed = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
+        needs_hash.arg_true(),
+        ("lf-" + stable_hash_64(keys.get_column("_hash_input").filter(needs_hash))),
     )
-    return (
-        with_key.join(hashed, on="source_row", how="left", maintain_order="left")
-        .with_columns(
-            external_id=pl.coalesce("_file_id", "_hash_id"),
-            external_id_origin=pl.when(pl.col("_file_id").is_not_null())
-            .then(pl.lit("file"))
-            .otherwise(pl.lit("hash")),
-        )
-        .drop("_file_id", "_hash_input", "_hash_id")
+    return frame.with_columns(
+        external_id=given.fill_null(hashed),
+        external_id_origin=pl.when(needs_hash).then(pl.lit("hash")).otherwise(pl.lit("file")),
     )

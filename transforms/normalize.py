@@ -36,13 +36,14 @@ def clean_leads(
 ) -> pl.DataFrame:
     """Normalize raw leads and decide each row's disposition (schemas.clean_leads)."""
     RAW_LEADS_SCHEMA.validate(raw)
-    named = normalize_names(raw).collect()
-    phoned = normalize_phones(named, default_region, workers=workers)
-    emailed = normalize_emails(phoned)
-    identified = assign_external_ids(emailed, source=source)
+    # one name for the frame as it goes: each stage's input is dropped as soon as the next
+    # exists, or a million-row file keeps five generations of its issues and contacts alive
+    frame = normalize_names(raw).collect()
+    frame = normalize_phones(frame, default_region, workers=workers)
+    frame = normalize_emails(frame)
+    frame = assign_external_ids(frame, source=source)
     phones, emails = suppression if suppression is not None else (None, None)
-    decided = decide_disposition(
-        identified, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
-    )
-    clean = decided.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
+    frame = decide_disposition(frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails)
+    clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
+    del frame
     return CLEAN_LEADS_SCHEMA.validate(clean)

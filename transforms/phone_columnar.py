@@ -317,7 +317,7 @@ def _international(international: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _read(group: pl.DataFrame, rules: _Rules) -> pl.DataFrame:
+def _read(group: pl.DataFrame, rules: _Rules) -> list[pl.LazyFrame]:
     """One region's values: ``_idd`` (an international prefix such as "00" or "011", not
     followed by 0, makes the rest an international number: ``_after_idd``), the national part
     corrected for a leading own calling code, the national significant number ``_nsn``, and
@@ -346,8 +346,10 @@ def _read(group: pl.DataFrame, rules: _Rules) -> pl.DataFrame:
     own_code = flagged.filter(pl.col("_own_code")).with_columns(
         _national=pl.when(better).then(without_code).otherwise(pl.col("_national"))
     )
-    parts = [_significant(flagged.filter(~pl.col("_own_code")), rules), _significant(own_code, rules)]
-    return pl.concat([part.drop("_own_code") for part in pl.collect_all(parts)])
+    return [
+        _significant(part, rules).drop("_own_code", "_digits", "_meta")
+        for part in (flagged.filter(~pl.col("_own_code")), own_code)
+    ]
 
 
 def _significant(frame: pl.LazyFrame, rules: _Rules) -> pl.LazyFrame:
@@ -446,15 +448,15 @@ def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], li
     ]
     undecided = [frame.filter(~no_region & ~idd_refused & ~decidable)]
     candidates = frame.filter(~no_region & ~idd_refused & decidable)
-    read: list[pl.DataFrame] = []
+    read: list[pl.LazyFrame] = []
     for meta, group in _groups(candidates, "_meta"):
         if group.height < min_group or not _rules(str(meta)).plain_national_prefix:
             undecided.append(group)
         else:
-            read.append(_read(group, _rules(str(meta))))
+            read += _read(group, _rules(str(meta)))
     if not read:
         return decided, undecided
-    measured = pl.concat(read)
+    measured = pl.concat(pl.collect_all(read))  # the regions' plans run side by side
     rerouted = (
         measured.filter(pl.col("_idd"))
         .select(

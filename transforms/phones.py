@@ -35,6 +35,7 @@ import pyarrow as pa
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
+from transforms.attach import attach
 from transforms.countries import resolve_countries, resolve_country
 from transforms.phone_backend import (
     COLUMNAR,
@@ -214,15 +215,14 @@ def normalize_phones(
     parsed = _parse_distinct(pairs, workers, pool_threshold)
 
     for slot in PHONE_SLOTS:
-        frame = frame.join(
+        frame = attach(
+            frame,
             parsed.rename(
                 {name: f"_{slot}_{name}" for name in parsed.columns if name not in ("raw", "region")}
             ),
             left_on=[slot, "_parse_region"],
             right_on=["raw", "region"],
-            how="left",
             nulls_equal=True,
-            maintain_order="left",
         )
     frame = _with_timezones(frame)
 

@@ -11,6 +11,7 @@ import polars as pl
 
 from schemas.codes import Disposition, Status
 from schemas.results import CONTACT_COLUMNS, RESULTS, RESULTS_SCHEMA
+from transforms.attach import attach
 
 __all__ = ["SENT_SCHEMA", "VALIDATE_TARGET", "build_results", "check_row_invariant"]
 
@@ -60,33 +61,25 @@ def build_results(
     come from a real target; without them every ready row gets ``ready_status``. Every
     eligible row must be in ``sent``: a missing one is a bug and fails loudly.
     """
-    # the targets' answers are joined to the row keys alone and set beside the clean columns:
-    # joining them to the whole clean frame would copy every column of a million-row file
-    answers = clean.lazy().select("source_row")
+    frame = clean
     if eligibility is not None:
-        answers = answers.join(
-            eligibility.lazy().select("source_row", "eligible", "ineligible_reason"),
-            on="source_row",
-            how="left",
-            maintain_order="left",
+        frame = attach(
+            frame, eligibility.select("source_row", "eligible", "ineligible_reason"), left_on="source_row"
         )
     else:
-        answers = answers.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
-    sent_frame = (sent.lazy() if sent is not None else pl.LazyFrame(schema=SENT_SCHEMA)).rename(
+        frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
+    sent_frame = (sent if sent is not None else pl.DataFrame(schema=SENT_SCHEMA)).rename(
         {c: f"sent_{c}" for c in SENT_SCHEMA if c != "source_row"}
     )
     if sent is not None:
-        answers = answers.join(sent_frame, on="source_row", how="left", maintain_order="left")
+        frame = attach(frame, sent_frame, left_on="source_row")
     else:
-        answers = answers.with_columns(
+        frame = frame.with_columns(
             pl.lit(None, dtype).alias(name)
-            for name, dtype in sent_frame.collect_schema().items()
+            for name, dtype in sent_frame.schema.items()
             if name != "source_row"
         )
-    aligned = answers.collect()
-    if aligned.height != clean.height:
-        raise RuntimeError(f"target {target!r}: the send results name some rows twice (a bug)")
-    frame = pl.concat([clean, aligned.drop("source_row")], how="horizontal").lazy()
+    lazy = frame.lazy()
 
     ready = pl.col("disposition") == Disposition.READY.value
     eligible = ready & pl.col("eligible").fill_null(False)
@@ -118,7 +111,7 @@ def build_results(
         .otherwise(pl.lit([], pl.List(pl.String)))
     )
     results = (
-        frame.with_columns(status=status, _leading=leading.fill_null([]), _codes=codes)
+        lazy.with_columns(status=status, _leading=leading.fill_null([]), _codes=codes)
         .select(
             run_id=pl.lit(run_id),
             source_file=pl.lit(source_file),

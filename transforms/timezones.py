@@ -39,9 +39,7 @@ __all__ = [
 ]
 
 _UNKNOWN_ZONE: Final = "Etc/Unknown"
-_GEO_MOBILE_COUNTRIES: Final[frozenset[int]] = frozenset(
-    phonenumbers.phonenumberutil._GEO_MOBILE_COUNTRIES
-)
+_GEO_MOBILE_COUNTRIES: Final[frozenset[int]] = frozenset(phonenumbers.phonenumberutil._GEO_MOBILE_COUNTRIES)
 
 
 def _zone_lists() -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], int]]:

@@ -12,7 +12,8 @@ any ``ImportStep``, a callable from the claimed file's path to an ``ImportOutcom
                                  reserve the fingerprint (duplicate drop if already imported),
                                  import, check the file did not change meanwhile, finish
     finish(claim, outcome)       archive/ or failed/, with a note beside the file
-    run_once(root, step, ...)    all of the above for one pass over the inbox
+    run_once(root, step, ...)    all of the above for one pass over the inbox, after taking over
+                                 the claims of watchers that died (flows.inbox_recovery)
 
 Nothing here follows a symbolic link or opens anything but a regular file: a link, a pipe or
 a device in the inbox is claimed (the link itself is moved) and refused to ``failed/``.
@@ -42,6 +43,7 @@ from flows.inbox_finish import (
 )
 from flows.inbox_layout import Claim, Layout, claim
 from flows.inbox_names import MARKER_SUFFIXES, display_name, ignore_reason
+from flows.inbox_recovery import take_over_orphans
 from flows.inbox_registry import IntakeRegistry, IntakeState
 from transforms.errors import LeadFileError
 
@@ -259,8 +261,18 @@ def process(
         outcome = Rejected(f"it could not be read ({error.strerror})", _REDROP)
     else:
         shown = display_name(claim.original_name)
-        earlier = registry.reserve(digest, claim.name, shown, force=force or claim.forced)
-        if earlier is not None:
+        earlier = registry.reserve(
+            digest, claim.name, shown, force=force or claim.forced, resumes=claim.resumes
+        )
+        if earlier is not None and claim.resumes is not None and earlier.claimed_name == claim.resumes:
+            # the watcher died after its import was recorded, before the file was filed away
+            outcome = Imported(
+                digest,
+                ImportOutcome(
+                    earlier.run_id or "", None if earlier.run_dir is None else Path(earlier.run_dir)
+                ),
+            )
+        elif earlier is not None:
             outcome = DuplicateDrop(digest, earlier)
         else:
             outcome = _import(
@@ -285,8 +297,9 @@ def _log(finished: Finished) -> None:
 def run_once(
     root: Path | str, step: ImportStep, settings: InboxSettings | None = None, *, force: bool = False
 ) -> list[Finished]:
-    """One pass: scan, claim and process every complete drop; returns what this pass finished."""
-    finished: list[Finished] = []
+    """One pass: resume the claims of watchers that died (flows.inbox_recovery), then scan,
+    claim and process every complete drop; returns what this pass finished."""
+    finished = [process(taken, step, settings) for taken in take_over_orphans(Layout.at(root))]
     for path in scan(root, settings):
         taken = claim(path)
         if taken is not None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from flows.inbox_names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
 
-__all__ = ["INBOX", "Claim", "Layout", "claim"]
+__all__ = ["INBOX", "Claim", "Layout", "claim", "claimed_name"]
 
 INBOX = "inbox"
 PROCESSING = "processing"
@@ -82,13 +82,16 @@ class Claim:
     path: Path
     claimed_at: str
     forced: bool = False
+    resumes: str | None = None
+    """The claimed name this claim took over from a watcher that died with it (flows.inbox_recovery)."""
 
     @property
     def name(self) -> str:
         return self.path.name
 
 
-def _claimed_name(original: str, now: datetime) -> str:
+def claimed_name(original: str, now: datetime) -> str:
+    """``<time>-<pid>-<sequence><random>-<safe name>``: unique, and naming the claiming process."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     unique = f"{os.getpid()}-{next(_sequence)}{secrets.token_hex(2)}"
     return f"{stamp}-{unique}-{safe_name(original)}"
@@ -118,7 +121,7 @@ def claim(path: Path) -> Claim | None:
     layout = Layout.at(path.parent.parent)
     original = path.name
     now = datetime.now(UTC)
-    target = layout.processing / _claimed_name(original, now)
+    target = layout.processing / claimed_name(original, now)
     try:
         os.rename(layout.inbox / original, target)
     except FileNotFoundError:

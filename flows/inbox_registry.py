@@ -96,12 +96,19 @@ class IntakeRegistry:
             db.execute("COMMIT")
 
     def reserve(
-        self, fingerprint: str, claimed_name: str, original_name: str, *, force: bool = False
+        self,
+        fingerprint: str,
+        claimed_name: str,
+        original_name: str,
+        *,
+        force: bool = False,
+        resumes: str | None = None,
     ) -> IntakeRecord | None:
         """Take ``fingerprint`` for import; returns the earlier record instead when it is a duplicate.
 
         A duplicate is content that is imported or being imported by another claim; with
-        ``force`` the content is taken again regardless.
+        ``force`` the content is taken again regardless. ``resumes`` names the claim of a
+        watcher that died while importing: its ``importing`` reservation is taken over.
         """
         with self._transaction() as db:
             row = db.execute(
@@ -111,7 +118,8 @@ class IntakeRegistry:
             ).fetchone()
             if row is not None:
                 earlier = IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
-                if earlier.state is not IntakeState.FAILED and not force:
+                taken_over = earlier.state is IntakeState.IMPORTING and earlier.claimed_name == resumes
+                if earlier.state is not IntakeState.FAILED and not force and not taken_over:
                     return earlier
             db.execute(
                 "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?)",
@@ -128,6 +136,15 @@ class IntakeRegistry:
                 "UPDATE intake SET state = ?, run_id = ?, run_dir = ?, updated_at = ? WHERE fingerprint = ?",
                 (state.value, run_id, run_dir, _now_iso(), fingerprint),
             )
+
+    def original_name_of(self, claimed_name: str) -> str | None:
+        """The original name recorded with a claim's reservation, if it was reserved."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT original_name FROM intake WHERE claimed_name = ? ORDER BY updated_at DESC LIMIT 1",
+                (claimed_name,),
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def record(self, fingerprint: str) -> IntakeRecord | None:
         with self._transaction() as db:

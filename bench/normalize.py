@@ -31,9 +31,10 @@ SIX_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "MX")
 
 
 def _peak_rss_mb() -> float:
-    """Peak RSS of this process (KiB on Linux). Pool workers are not added: RUSAGE_CHILDREN
-    reports a spawned worker's RSS at fork time, i.e. a copy of this process's, before exec;
-    measured on their own, the phone workers stay around 35 MB each."""
+    """Peak RSS of this process in MiB (ru_maxrss is KiB on Linux). Pool workers are not added:
+    RUSAGE_CHILDREN reports a spawned worker's RSS at fork time, a copy of this process's;
+    measured on their own, the phone workers stay around 35 MiB each (and most runs no longer
+    start them: the columnar parser leaves only a few hundred values to the per-value one)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -156,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"leadflow: {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
             f"(prepare {ours['prepare']:.2f} s, results {ours['results']:.2f} s) = {rate:,.0f} rows/s, "
-            f"peak RSS {ours['peak_rss_mb']:,.0f} MB "
-            f"({ours['prepare_peak_rss_mb']:,.0f} MB by the end of prepare)"
+            f"peak RSS {ours['peak_rss_mb']:,.0f} MiB = {ours['peak_rss_mb'] * 1.048576 / 1000:.2f} GB "
+            f"({ours['prepare_peak_rss_mb']:,.0f} MiB by the end of prepare)"
         )
         if not args.skip_baseline:
             naive = _child("naive", path, None, baseline_rows)
             naive_rate = naive["rows"] / naive["wall"]
             print(
                 f"naive pandas+apply: {naive['rows']:,.0f} rows in {naive['wall']:.2f} s = "
-                f"{naive_rate:,.0f} rows/s, peak RSS {naive['peak_rss_mb']:,.0f} MB"
+                f"{naive_rate:,.0f} rows/s, peak RSS {naive['peak_rss_mb']:,.0f} MiB"
             )
             print(f"speed-up: {rate / naive_rate:.1f}x (rows/s, leadflow / naive)")
     return 0

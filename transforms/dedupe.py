@@ -56,11 +56,20 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
     per_key: dict[str, pl.DataFrame] = {}
     firsts: list[pl.DataFrame] = []
     for key in keys:
-        values = _key_values(candidates, key).drop_nulls("value")
-        first = values.group_by("value").agg(first_row=pl.col("source_row").min())
+        # in row order, a value's first occurrence is its kept row; only the later occurrences
+        # (a few percent) are joined to it, not every value to a per-value minimum
+        values = (
+            _key_values(candidates, key)
+            .drop_nulls("value")
+            .sort("source_row", maintain_order=True)
+            .with_columns(_first=pl.col("value").is_first_distinct())
+        )
+        first = values.filter(pl.col("_first")).select("value", first_row=pl.col("source_row"))
         later = (
-            values.join(first, on="value")
+            values.filter(~pl.col("_first"))
+            .join(first, on="value")
             .filter(pl.col("first_row") < pl.col("source_row"))
+            .drop("_first")
             .sort("source_row", "column")
             .collect()
         )

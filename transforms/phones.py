@@ -206,12 +206,14 @@ def normalize_phones(
         )
     )
 
-    pairs = pl.concat(
-        [
-            frame.select(raw=pl.col(slot), region=pl.col("_parse_region")).drop_nulls("raw").unique()
+    pairs = (
+        pl.concat(
+            frame.lazy().select(raw=pl.col(slot), region=pl.col("_parse_region")).drop_nulls("raw")
             for slot in PHONE_SLOTS
-        ]
-    ).unique()
+        )
+        .unique()
+        .collect()
+    )
     parsed = _parse_distinct(pairs, workers, pool_threshold)
 
     for slot in PHONE_SLOTS:

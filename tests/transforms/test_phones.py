@@ -254,3 +254,11 @@ def test_vectorized_zone_lookup_equals_phonenumbers_time_zones_for_number() -> N
         expected = time_zones_for_number(phonenumbers.parse(e164))
         got = ZONE_LISTS[zone_id] if zone_id is not None else ("Etc/Unknown",)
         assert got == expected, e164
+
+
+def test_stripped_whitespace_is_exactly_what_the_regex_engine_calls_whitespace() -> None:
+    from transforms.phones import _WHITESPACE
+
+    every = pl.Series([chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF])
+
+    assert set(every.filter(every.str.contains(r"^\s$")).to_list()) == set(_WHITESPACE)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -258,7 +258,7 @@ class SinchObiConnector(Connector):
             return outcomes
         found = await self._find_ids(client, sorted(missing))
         return [
-            replace(o, vendor_id=found.get(ids[o.source_row])) if ids.get(o.source_row) in missing else o
+            o._replace(vendor_id=found.get(ids[o.source_row])) if ids.get(o.source_row) in missing else o
             for o in outcomes
         ]
 

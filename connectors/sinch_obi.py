@@ -64,7 +64,7 @@ _REJECTED = Status.VENDOR_REJECTED
 _FAILED = Status.FAILED
 _DUPLICATE = Issue.VENDOR_DUPLICATE.value
 _REJECTED_REASONS = (Issue.VENDOR_REJECTED.value,)
-_HEADERS = {"Content-Type": _JSON, "Accept": _JSON}
+_HEADERS = httpx.Headers({"Content-Type": _JSON, "Accept": _JSON})
 
 
 class ObiOptions(BaseModel):
@@ -113,9 +113,12 @@ class SinchObiConnector(Connector):
             self._constant["dialingMode"] = self.options.dialing_mode
         if self.options.priority is not None:
             self._constant["priority"] = self.options.priority
-        self._params = (
+        params = (
             {"stopProcessIfInvalidEntriesFound": "true"} if self.options.stop_process_if_invalid else None
         )
+        self._list_url = httpx.URL(f"{self.target.base_url.rstrip('/')}{self._customers}/list", params=params)
+        """Absolute, built once: a path relative to the client's base_url is parsed and merged anew
+        by httpx on every request (about 1 us per lead at 100 customers a request)."""
 
     # --- auth ---------------------------------------------------------------------------
     def auth(self) -> httpx.Auth:
@@ -158,9 +161,7 @@ class SinchObiConnector(Connector):
     def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
         customer = self.customer
         body = orjson.dumps([customer(lead) for lead in chunk.leads])
-        return client.build_request(
-            "POST", f"{self._customers}/list", params=self._params, content=body, headers=_HEADERS
-        )
+        return client.build_request("POST", self._list_url, content=body, headers=_HEADERS)
 
     # --- response -----------------------------------------------------------------------
     def classify(self, response: httpx.Response) -> None:

@@ -25,6 +25,13 @@ concurrency above :data:`CONNECTIONS_PER_POOL` gets several clients (one pool ea
 auth flow), each serving its share of the workers. Requests built by one client are sent by any:
 they carry no client state except the auth flow's, which is shared.
 
+Requests go out first: the work that waits for no answer (building the next requests, settling
+answered ones) starts only when no request is half-way out. httpx yields to the event loop several
+times between ``client.send`` and the last byte of the body (pool, locks, anyio checkpoints); work
+that ran there delayed the request itself, so at concurrency 1 the vendor sat idle through all of
+it. Now it runs while the vendor works on the request (httpcore's documented ``trace`` extension
+reports ``http11.send_request_body.complete``).
+
 Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
 work of a run is building the body (the connector), parsing the answer (the connector), one result
 row and one ledger row; everything else here is per request.
@@ -146,6 +153,10 @@ class _Run:
         self.secrets = tuple(connector.secrets.values())
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
+        self._writing = 0
+        """Requests handed to httpx whose body is not fully written yet."""
+        self._written = asyncio.Event()
+        self._written.set()
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
@@ -235,6 +246,7 @@ class _Run:
     ) -> None:
         """Build requests ahead of the workers, while they wait for the vendor."""
         for chunk in chunks:
+            await self._requests_out()
             for item in self._fit(client, chunk):
                 await ready.put(item)
             self.table.report()
@@ -332,8 +344,24 @@ class _Run:
     async def _attempt(
         self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request
     ) -> list[RowOutcome]:
-        async with asyncio.timeout(self.target.timeout):
-            response = await client.send(request)
+        written = False
+
+        async def trace(event: str, info: object) -> None:
+            nonlocal written
+            if event == "http11.send_request_body.complete" and not written:
+                written = True
+                self._out()
+
+        request.extensions["trace"] = trace
+        self._writing += 1
+        self._written.clear()
+        try:
+            async with asyncio.timeout(self.target.timeout):
+                response = await client.send(request)
+        finally:
+            if not written:
+                written = True
+                self._out()
         self.connector.classify(response)
         try:
             return self.connector.parse_response(chunk, response)
@@ -358,9 +386,21 @@ class _Run:
             log.warning(
                 "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)
             )
+        await self._requests_out()
         rows = self.table.settle(chunk, outcomes, attempts, sent_at)
         self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
         self.table.report()
+
+    def _out(self) -> None:
+        """One request written to the wire (or given up before that)."""
+        self._writing -= 1
+        if not self._writing:
+            self._written.set()
+
+    async def _requests_out(self) -> None:
+        """Return once no request is half-way out (see the module docstring); at once if none is."""
+        if self._writing:
+            await self._written.wait()
 
     # --- failures -----------------------------------------------------------------------
     def _stop_target(self, exc: BaseException, what: str) -> None:

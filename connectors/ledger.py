@@ -3,43 +3,43 @@
 One SQLite file (WAL, ``busy_timeout``, writes in ``BEGIN IMMEDIATE`` transactions, so two
 processes may share it). Tables:
 
-``targets``      the vendor endpoints: (kind, base_url, campaign) -> a small integer id.
-``chunks``       one row per request: batch id, target, ``in_flight``/``settled``/``superseded``,
-                 the external ids of its rows, run id.
-``settlements``  one row per settled request, appended in commit order (``seq``): target, batch
-                 id, run id, time, and its rows as one JSON array of
-                 ``[external_id, status, vendor_id, vendor_status]``.
-``sends``        one row per (target, external_id) as ledgers before settlements wrote them; read
-                 (as the oldest layer) and never written any more.
+``targets``  the vendor endpoints: (kind, base_url, campaign) -> a small integer id.
+``journal``  what happened to each request, appended in commit order (``seq``): target, batch id,
+             state, run id, time, and ``rows``: for ``in_flight`` the JSON array of its rows'
+             external ids, for ``settled`` the JSON array of its rows'
+             ``[external_id, status, vendor_id, vendor_status]``, for ``superseded`` ``[]``.
+``sends``, ``chunks``  per-lead and per-request tables of ledgers written before the journal;
+             read as the oldest layer, never written any more.
 
-A chunk is written ``in_flight`` (one row carrying its rows' external ids: one small write per
-request, not one per lead) before the request leaves; its rows' outcomes (one settlements row) and
-the chunk's ``settled`` state are written in one transaction after. A chunk still ``in_flight``
-from another run is what a crash leaves behind; the engine asks the vendor about it
-(``Connector.reconcile``) or resends its leads with the same external ids. The ledger is keyed by
-the vendor endpoint, not the target name: two targets naming the same campaign share what was sent.
+A chunk is journalled ``in_flight`` (one row carrying its rows' external ids) before the request
+leaves, and ``settled`` (one row carrying its rows' outcomes) after; a chunk's state is its latest
+journal row. A chunk still ``in_flight`` from another run is what a crash leaves behind; the engine
+asks the vendor about it (``Connector.reconcile``) or resends its leads with the same external ids.
+The ledger is keyed by the vendor endpoint, not the target name: two targets naming the same
+campaign share what was sent.
 
-A lead's entry (:meth:`Ledger.entries`) is its latest settled row: ``sends``, then every
-settlement of the target in ``seq`` order, a later row replacing an earlier one except that a
-vendor id, once known, is kept when a later answer has none. Per lead that is what the former
-per-lead upsert into ``sends`` stored; the view ``settled_rows`` shows the settlements one lead a
-row for anyone querying the file with SQL.
+A lead's entry (:meth:`Ledger.entries`) is its latest settled row: ``sends``, then every settled
+journal row of the target in ``seq`` order, a later row replacing an earlier one except that a
+vendor id, once known, is kept when a later answer has none (what the former per-lead upsert into
+``sends`` stored). The view ``settled_rows`` shows them one lead a row for anyone querying the file.
 
-Cost: two short transactions per request (``begin_chunk``; ``settle_chunk``), WAL with
-``synchronous=NORMAL`` (a commit is a write to the WAL, not an fsync), and no per-lead B-tree
-work: one multi-row upsert into ``sends`` cost about 2.5 us per lead inside SQLite, the JSON array
-of a settlement about a tenth of that. Reading is per lead either way (``entries`` loads a target's
-whole history once per run). Settled rows are plain tuples (:data:`SettledRow`; :class:`Settlement`
-is one with names), because the engine writes one per lead.
+Cost: one append (a row and a small index entry at the end of the target's range) and one commit
+per journal row, i.e. two short transactions per request, WAL with ``synchronous=NORMAL`` (a
+commit is a write to the WAL, not an fsync). The former layout cost about 2.5 us per lead for the
+multi-row upsert into ``sends`` (a WITHOUT ROWID B-tree insert per row) and, per request, rewrote a
+large ``chunks`` row in place at a random B-tree position twice (in flight, then settled): about
+three times the page writes of two appends. Reading is per lead either way (``entries`` loads a
+target's whole history once per run). Settled rows are plain tuples (:data:`SettledRow`;
+:class:`Settlement` is one with names), because the engine writes one per lead.
 
-Compatibility: a ledger written before ``settlements`` existed is read as is (its ``sends`` rows
-are the oldest layer). A version of leadflow older than ``settlements`` would not see what this
-one settled; do not share one ledger file between the two.
+Compatibility: a ledger written before the journal is read as is (its ``sends`` and ``chunks``
+rows are the oldest layer; a chunk they leave in flight is settled in the journal). A version of
+leadflow older than the journal would not see what this one wrote; do not share one ledger file
+between the two.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +52,7 @@ import orjson
 __all__ = [
     "IN_FLIGHT",
     "SENT_STATUSES",
+    "SETTLED",
     "Ledger",
     "LedgerEntry",
     "PendingChunk",
@@ -61,6 +62,7 @@ __all__ = [
 ]
 
 IN_FLIGHT = "in_flight"
+SETTLED = "settled"
 SENT_STATUSES = ("accepted", "submitted")
 """Ledger statuses that make a later run report the lead ``already_sent``."""
 
@@ -82,17 +84,18 @@ CREATE TABLE IF NOT EXISTS chunks (
     PRIMARY KEY (target_id, batch_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_state ON chunks (target_id, state);
-CREATE TABLE IF NOT EXISTS settlements (
+CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY,
     target_id INTEGER NOT NULL REFERENCES targets (id), batch_id TEXT NOT NULL,
-    run_id TEXT NOT NULL, updated_at TEXT NOT NULL, rows TEXT NOT NULL
+    state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL, rows TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS settlements_by_target ON settlements (target_id, seq);
+CREATE INDEX IF NOT EXISTS journal_by_target ON journal (target_id, seq);
 CREATE VIEW IF NOT EXISTS settled_rows AS
-    SELECT s.seq, s.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
+    SELECT j.seq, j.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
            r.value ->> 2 AS vendor_id, r.value ->> 3 AS vendor_status,
-           s.batch_id, s.run_id, s.updated_at
-    FROM settlements AS s, json_each(s.rows) AS r;
+           j.batch_id, j.run_id, j.at AS updated_at
+    FROM journal AS j, json_each(j.rows) AS r
+    WHERE j.state = 'settled';
 """
 
 _CHECKPOINT_PAGES = 8192
@@ -203,10 +206,11 @@ class Ledger:
                 (target_id,),
             )
         }
-        settlements = self._db.execute(
-            "SELECT batch_id, run_id, rows FROM settlements WHERE target_id = ? ORDER BY seq", (target_id,)
+        settled = self._db.execute(
+            "SELECT batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? ORDER BY seq",
+            (target_id, SETTLED),
         )
-        for batch_id, run_id, rows in settlements:
+        for batch_id, run_id, rows in settled:
             for external_id, status, answered_id, vendor_status in orjson.loads(rows):
                 vendor_id = answered_id
                 if vendor_id is None and (earlier := found.get(external_id)) is not None:
@@ -220,31 +224,49 @@ class Ledger:
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
         """Chunks of other runs still in flight for ``key``, oldest first."""
-        rows = self._db.execute(
-            "SELECT batch_id, external_ids, run_id FROM chunks "
-            "WHERE target_id = ? AND state = ? AND run_id != ? ORDER BY updated_at",
-            (self._target_id(key), IN_FLIGHT, exclude_run),
-        )
-        return [PendingChunk(b, tuple(json.loads(ids)), r) for b, ids, r in rows]
+        latest = self._latest(self._target_id(key))
+        pending = [
+            (where, batch_id, run_id)
+            for batch_id, (state, run_id, where) in latest.items()
+            if state == IN_FLIGHT and run_id != exclude_run
+        ]
+        chunks: list[PendingChunk] = []
+        for (journalled, number), batch_id, run_id in sorted(pending):
+            if journalled:
+                query = "SELECT rows FROM journal WHERE seq = ?"
+                params: tuple[object, ...] = (number,)
+            else:
+                query = "SELECT external_ids FROM chunks WHERE target_id = ? AND batch_id = ?"
+                params = (self._target_id(key), batch_id)
+            (ids,) = self._db.execute(query, params).fetchone()
+            chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
+        return chunks
 
     def chunk_state(self, key: TargetKey, batch_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT state FROM chunks WHERE target_id = ? AND batch_id = ?", (self._target_id(key), batch_id)
-        ).fetchone()
-        return None if row is None else str(row[0])
+        found = self._latest(self._target_id(key)).get(batch_id)
+        return None if found is None else found[0]
+
+    def _latest(self, target_id: int) -> dict[str, tuple[str, str, tuple[bool, int]]]:
+        """batch id -> (state, run id, where) of each chunk's latest record; ``where`` is (True,
+        journal seq), or (False, position by time) for a chunk only the old ``chunks`` table knows
+        (older than any journal row)."""
+        latest: dict[str, tuple[str, str, tuple[bool, int]]] = {}
+        legacy = self._db.execute(
+            "SELECT batch_id, state, run_id FROM chunks WHERE target_id = ? ORDER BY updated_at", (target_id,)
+        )
+        for number, (batch_id, state, run_id) in enumerate(legacy):
+            latest[batch_id] = (state, run_id, (False, number))
+        journal = self._db.execute(
+            "SELECT batch_id, state, run_id, seq FROM journal WHERE target_id = ? ORDER BY seq", (target_id,)
+        )
+        for batch_id, state, run_id, seq in journal:
+            latest[batch_id] = (state, run_id, (True, seq))
+        return latest
 
     # --- writes -------------------------------------------------------------------------
     def begin_chunk(self, key: TargetKey, batch_id: str, external_ids: Sequence[str], run_id: str) -> None:
         """Record a chunk ``in_flight`` with the external ids of its rows, before it is sent."""
-        target_id = self._target_id(key)
-        with self._write():
-            self._db.execute(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (target_id, batch_id) DO UPDATE SET "
-                "state = excluded.state, external_ids = excluded.external_ids, "
-                "run_id = excluded.run_id, updated_at = excluded.updated_at",
-                (target_id, batch_id, IN_FLIGHT, orjson.dumps(list(external_ids)).decode(), run_id, _now()),
-            )
+        self._append(key, batch_id, IN_FLIGHT, run_id, orjson.dumps(list(external_ids)).decode())
 
     def settle_chunk(
         self,
@@ -253,25 +275,25 @@ class Ledger:
         rows: Iterable[SettledRow],
         run_id: str,
         *,
-        state: str = "settled",
+        state: str = SETTLED,
     ) -> None:
-        """Record the vendor's answer for a chunk's rows and close the chunk, in one transaction."""
+        """Record the vendor's answer for a chunk's rows and close the chunk, in one journal row.
+        ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids."""
         rows = list(rows)
         if any(len(row) != 4 for row in rows):
             raise ValueError("a settled row is (external_id, status, vendor_id, vendor_status)")
-        now = _now()
+        if state == IN_FLIGHT:
+            raise ValueError("settle_chunk closes a chunk; begin_chunk opens one")
+        self._append(key, batch_id, state, run_id, orjson.dumps(rows, default=_as_array).decode())
+
+    def _append(self, key: TargetKey, batch_id: str, state: str, run_id: str, rows: str) -> None:
         target_id = self._target_id(key)
         with self._write():
             self._db.execute(
-                "UPDATE chunks SET state = ?, updated_at = ? WHERE target_id = ? AND batch_id = ?",
-                (state, now, target_id, batch_id),
+                "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (target_id, batch_id, state, run_id, _now(), rows),
             )
-            if rows:
-                self._db.execute(
-                    "INSERT INTO settlements (target_id, batch_id, run_id, updated_at, rows) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (target_id, batch_id, run_id, now, orjson.dumps(rows, default=_as_array).decode()),
-                )
 
 
 class _Transaction:

@@ -26,7 +26,7 @@ row (SQLite, ~4-7 us here even as one multi-row upsert per chunk), building the 
 (~2 us), the outcome and result objects (~2-3 us) and JSON. httpcore's pool does work in
 proportion to (requests in flight x connections) on every request: the bare loop keeps one client
 and its CPU per contact explodes at 64 connections, while the engine spreads connections over
-clients of at most ``connectors.engine.CONNECTIONS_PER_POOL``. Moving ledger writes to a thread
+clients of one connection per worker. Moving ledger writes to a thread
 did not raise throughput here (no spare core while the sandbox runs) and cost CPU, so they stay on
 the event loop.
 """

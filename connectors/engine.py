@@ -19,11 +19,14 @@ exhausts them fails its rows (``TRANSPORT_FAILED``) and counts towards the break
 its reason (e.g. ``AUTH_FAILED``) and its message. Messages are redacted of the connector's
 secrets before they are logged or stored.
 
-Connections: httpcore's pool does work proportional to (requests in flight x connections) on
-every request, which dominates the client's CPU above a few dozen connections; so a target with a
-concurrency above :data:`CONNECTIONS_PER_POOL` gets several clients (one pool each, one shared
-auth flow), each serving its share of the workers. Requests built by one client are sent by any:
-they carry no client state except the auth flow's, which is shared.
+Connections: httpcore's pool does work proportional to its connections on every request (each
+idle one is checked for expiry, which asks the socket, and counted against the keep-alive limit,
+per connection), so one pool shared by the workers costs more CPU per request the higher the
+concurrency. Each worker therefore sends through its own client of one connection; a separate
+control client of at most :data:`CONTROL_CONNECTIONS` (and at most the concurrency) opens,
+reconciles and closes the target, where a vendor module may run lookups side by side. All clients
+share one auth flow. Requests built by one client are sent by any: they carry no client state
+except the auth flow's, which is shared.
 
 Requests go out first: the work that waits for no answer (building the next requests, settling
 answered ones) starts only when no request is half-way out. httpx yields to the event loop several
@@ -62,20 +65,15 @@ from connectors.resume import settle_orphans
 from connectors.retry import backoff_delay, call_with_retries, is_transient, retry_after_of
 from schemas.codes import Issue
 
-__all__ = ["CONNECTIONS_PER_POOL", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
+__all__ = ["CONTROL_CONNECTIONS", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
 
 log = logging.getLogger("leadflow.connectors")
 
 _TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
 
-CONNECTIONS_PER_POOL = 8
-"""Most connections one httpx client keeps for a target; more concurrency means more clients."""
-
-
-def _pool_sizes(concurrency: int) -> list[int]:
-    pools = -(-concurrency // CONNECTIONS_PER_POOL)
-    size, extra = divmod(concurrency, pools)
-    return [size + (i < extra) for i in range(pools)]
+CONTROL_CONNECTIONS = 8
+"""Most connections of the client that opens, reconciles and closes a target (OBI's customer
+searches run up to eight at a time); never more than the target's concurrency."""
 
 
 @functools.cache
@@ -153,6 +151,8 @@ class _Run:
         self.secrets = tuple(connector.secrets.values())
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
+        self._open_client: Callable[[int], Awaitable[httpx.AsyncClient]] | None = None
+        """Opens a client of n connections for this run; None with a test transport (one client)."""
         self._writing = 0
         """Requests handed to httpx whose body is not fully written yet."""
         self._written = asyncio.Event()
@@ -163,12 +163,18 @@ class _Run:
         if not self.leads:
             return []
         auth = self.connector.auth()
-        sizes = [self.concurrency] if transport is not None else _pool_sizes(self.concurrency)
         async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(self._client(auth, size, transport)) for size in sizes]
-            client = clients[0]
+
+            async def open_client(connections: int) -> httpx.AsyncClient:
+                return await stack.enter_async_context(self._client(auth, connections, transport))
+
+            if transport is None:
+                self._open_client = open_client
+                client = await open_client(min(self.concurrency, CONTROL_CONNECTIONS))
+            else:
+                client = await open_client(self.concurrency)
             if self.dry_run:
-                await self._send_all(clients)
+                await self._send_all(client)
             else:
                 try:
                     await self._open(client)
@@ -181,7 +187,7 @@ class _Run:
                             leads=self.leads,
                             run_id=self.run_id,
                         )
-                    await self._send_all(clients)
+                    await self._send_all(client)
                 finally:
                     await self._close(client)
         return self._finish()
@@ -210,16 +216,20 @@ class _Run:
         except Exception as exc:
             log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
 
-    async def _send_all(self, clients: Sequence[httpx.AsyncClient]) -> None:
+    async def _send_all(self, control: httpx.AsyncClient) -> None:
         todo = self._skip_already_sent()
         plan = plan_for(self.connector, todo)
         for lead in plan.too_large:
             self._too_large(lead)
         workers = min(self.concurrency, len(plan.chunks))
-        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=workers)
+        if self._open_client is None:
+            clients = [control]
+        else:
+            clients = [await self._open_client(1) for _ in range(workers)]
+        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(workers, 1))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            group.create_task(self._build(clients[0], plan.chunks, ready, workers))
+            group.create_task(self._build(control, plan.chunks, ready, workers))
             for number in range(workers):
                 group.create_task(self._worker(clients[number % len(clients)], ready))
 

@@ -36,11 +36,6 @@ _TOO_LARGE = (Issue.CHUNK_TOO_LARGE.value,)
 _STOPPED = Issue.TARGET_STOPPED.value
 
 
-_new_result = tuple.__new__
-"""Builds a :class:`RowResult` from a full tuple of its fields, skipping the generated
-``__new__`` (a Python function with defaults) on the per-lead path."""
-
-
 def _aligned(leads: Sequence[Lead], outcomes: Sequence[RowOutcome]) -> list[RowOutcome]:
     """One outcome per lead in the leads' order, matched by ``source_row`` (the last one wins);
     a lead the vendor's answer missed gets a ``failed`` outcome."""
@@ -70,6 +65,11 @@ class RowResult(NamedTuple):
     batch_id: str | None = None
     attempts: int = 0
     sent_at: datetime | None = None
+
+
+_make_result = RowResult._make
+"""Builds a :class:`RowResult` from all ten fields: about half the cost of calling the class (its
+generated ``__new__`` with defaults), on the per-lead path."""
 
 
 class ResultTable:
@@ -182,9 +182,9 @@ class ResultTable:
             index = position[source_row]
             if results[index] is None:
                 fresh += 1
-            results[index] = _new_result(
-                RowResult, (source_row, external_id, status, reasons, vendor_id, vendor_status,
-                            message, batch_id, attempts, sent_at),
+            results[index] = _make_result(
+                (source_row, external_id, status, reasons, vendor_id, vendor_status, message, batch_id,
+                 attempts, sent_at)
             )  # fmt: skip
             append((external_id, status, vendor_id, vendor_status))
         self.settled += fresh

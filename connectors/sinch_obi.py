@@ -64,6 +64,8 @@ _REJECTED = Status.VENDOR_REJECTED
 _FAILED = Status.FAILED
 _DUPLICATE = Issue.VENDOR_DUPLICATE.value
 _REJECTED_REASONS = (Issue.VENDOR_REJECTED.value,)
+_make_outcome = RowOutcome._make
+"""RowOutcome from all six fields (the created-customer path runs once per lead)."""
 _HEADERS = httpx.Headers({"Content-Type": _JSON, "Accept": _JSON})
 
 
@@ -194,11 +196,12 @@ class SinchObiConnector(Connector):
         if not isinstance(items, list) or len(items) != len(chunk):
             raise self.unexpected(response, f"expected a list of {len(chunk)} items")
         outcomes: list[RowOutcome] = []
+        append = outcomes.append
         for lead, item in zip(chunk.leads, items, strict=True):
             if type(item) is dict and item.get("statusCode") == 201:
-                outcomes.append(RowOutcome(lead.source_row, _ACCEPTED, (), item.get("id"), "201"))
+                append(_make_outcome((lead.source_row, _ACCEPTED, (), item.get("id"), "201", None)))
             else:
-                outcomes.append(self._outcome(lead, item))
+                append(self._outcome(lead, item))
         return outcomes
 
     def _outcome(self, lead: Lead, item: Any) -> RowOutcome:

@@ -390,13 +390,13 @@ class _Run:
     ) -> None:
         """Enrich and settle an answered request off the worker, so the next request is already
         out while this one is written to the ledger."""
+        await self._requests_out()
         try:
             outcomes = await self.connector.enrich(client, chunk, outcomes)
         except Exception as exc:
             log.warning(
                 "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)
             )
-        await self._requests_out()
         rows = self.table.settle(chunk, outcomes, attempts, sent_at)
         self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
         self.table.report()

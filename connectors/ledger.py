@@ -280,7 +280,7 @@ class Ledger:
         """Record the vendor's answer for a chunk's rows and close the chunk, in one journal row.
         ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids."""
         rows = list(rows)
-        if any(len(row) != 4 for row in rows):
+        if rows and set(map(len, rows)) != {4}:
             raise ValueError("a settled row is (external_id, status, vendor_id, vendor_status)")
         if state == IN_FLIGHT:
             raise ValueError("settle_chunk closes a chunk; begin_chunk opens one")

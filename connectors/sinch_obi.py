@@ -38,6 +38,7 @@ common ``201`` item (docs/perf notes in bench/dispatch.py).
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -64,6 +65,8 @@ _REJECTED = Status.VENDOR_REJECTED
 _FAILED = Status.FAILED
 _DUPLICATE = Issue.VENDOR_DUPLICATE.value
 _REJECTED_REASONS = (Issue.VENDOR_REJECTED.value,)
+_reasons_of = operator.attrgetter("reasons")
+"""Created customers have no reasons: one C-level scan tells enrich there is nothing to look up."""
 _make_outcome = RowOutcome._make
 """RowOutcome from all six fields (the created-customer path runs once per lead)."""
 _HEADERS = httpx.Headers({"Content-Type": _JSON, "Accept": _JSON})
@@ -250,7 +253,9 @@ class SinchObiConnector(Connector):
         self, client: httpx.AsyncClient, chunk: Chunk, outcomes: list[RowOutcome]
     ) -> list[RowOutcome]:
         """Duplicates come back without an id: find it by customer search (best effort)."""
-        if not any(o.reasons and _DUPLICATE in o.reasons and not o.vendor_id for o in outcomes):
+        if not any(map(_reasons_of, outcomes)):
+            return outcomes
+        if not any(_DUPLICATE in o.reasons and not o.vendor_id for o in outcomes):
             return outcomes
         ids = {lead.source_row: lead.external_id for lead in chunk.leads}
         missing = {

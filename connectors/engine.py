@@ -71,6 +71,9 @@ log = logging.getLogger("leadflow.connectors")
 
 _TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
 
+_ClientFactory = Callable[[int], Awaitable[httpx.AsyncClient]]
+"""Opens an httpx client of n connections for the rest of a run."""
+
 CONTROL_CONNECTIONS = 8
 """Most connections of the client that opens, reconciles and closes a target (OBI's customer
 searches run up to eight at a time); never more than the target's concurrency."""
@@ -151,8 +154,6 @@ class _Run:
         self.secrets = tuple(connector.secrets.values())
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
-        self._open_client: Callable[[int], Awaitable[httpx.AsyncClient]] | None = None
-        """Opens a client of n connections for this run; None with a test transport (one client)."""
         self._writing = 0
         """Requests handed to httpx whose body is not fully written yet."""
         self._written = asyncio.Event()
@@ -169,12 +170,13 @@ class _Run:
                 return await stack.enter_async_context(self._client(auth, connections, transport))
 
             if transport is None:
-                self._open_client = open_client
                 client = await open_client(min(self.concurrency, CONTROL_CONNECTIONS))
+                workers: _ClientFactory | None = open_client
             else:
                 client = await open_client(self.concurrency)
+                workers = None
             if self.dry_run:
-                await self._send_all(client)
+                await self._send_all(client, workers)
             else:
                 try:
                     await self._open(client)
@@ -187,7 +189,7 @@ class _Run:
                             leads=self.leads,
                             run_id=self.run_id,
                         )
-                    await self._send_all(client)
+                    await self._send_all(client, workers)
                 finally:
                     await self._close(client)
         return self._finish()
@@ -216,21 +218,20 @@ class _Run:
         except Exception as exc:
             log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
 
-    async def _send_all(self, control: httpx.AsyncClient) -> None:
+    async def _send_all(self, control: httpx.AsyncClient, workers: _ClientFactory | None) -> None:
+        """Send every chunk, each worker through a client of one connection from ``workers``
+        (None with a test transport: then ``control`` serves them all)."""
         todo = self._skip_already_sent()
         plan = plan_for(self.connector, todo)
         for lead in plan.too_large:
             self._too_large(lead)
-        workers = min(self.concurrency, len(plan.chunks))
-        if self._open_client is None:
-            clients = [control]
-        else:
-            clients = [await self._open_client(1) for _ in range(workers)]
-        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(workers, 1))
+        count = min(self.concurrency, len(plan.chunks))
+        clients = [control] if workers is None else [await workers(1) for _ in range(count)]
+        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(count, 1))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            group.create_task(self._build(control, plan.chunks, ready, workers))
-            for number in range(workers):
+            group.create_task(self._build(control, plan.chunks, ready, count))
+            for number in range(count):
                 group.create_task(self._worker(clients[number % len(clients)], ready))
 
     def _skip_already_sent(self) -> list[Lead]:

@@ -35,6 +35,9 @@ that ran there delayed the request itself, so at concurrency 1 the vendor sat id
 it. Now it runs while the vendor works on the request (httpcore's documented ``trace`` extension
 reports ``http11.send_request_body.complete``).
 
+The collector: a run freezes the objects it starts with (connectors.heap), so the collections its
+own allocations trigger do not walk the whole process.
+
 Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
 work of a run is building the body (the connector), parsing the answer (the connector), one result
 row and one ledger row; everything else here is per request.
@@ -58,6 +61,7 @@ from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, redact
+from connectors.heap import frozen_heap
 from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
@@ -122,7 +126,8 @@ async def dispatch(
     was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``).
     """
     run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
-    return await run.execute(transport)
+    with frozen_heap():
+        return await run.execute(transport)
 
 
 class _Run:

@@ -13,6 +13,7 @@ the same lead replaces an earlier one (a retried chunk), so the count of settled
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -86,11 +87,11 @@ class ResultTable:
         self.leads = leads
         self.secrets = tuple(s for s in secrets if s)
         self.progress = progress
-        self.position: dict[int, int] = {}
-        for index, lead in enumerate(leads):
-            if lead.source_row in self.position:
-                raise ValueError(f"{target}: source_row {lead.source_row} appears twice")
-            self.position[lead.source_row] = index
+        self.position = {lead.source_row: index for index, lead in enumerate(leads)}
+        if len(self.position) != len(leads):
+            counts = Counter(lead.source_row for lead in leads)
+            twice = next(row for row, count in counts.items() if count > 1)
+            raise ValueError(f"{target}: source_row {twice} appears twice")
         self.results: list[RowResult | None] = [None] * len(leads)
         self.settled = 0
 
@@ -192,12 +193,11 @@ class ResultTable:
 
     def finish(self, reason: str | None, message: str | None) -> list[RowResult]:
         """Every lead's result in input order; leads never reached fail with ``reason``."""
-        done: list[RowResult] = []
         reasons = (reason or _STOPPED,)
         text = message or "not attempted"
-        for lead, result in zip(self.leads, self.results, strict=True):
-            done.append(
-                result or RowResult(lead.source_row, lead.external_id, _FAILED, reasons, vendor_message=text)
-            )
+        done = [
+            result or RowResult(lead.source_row, lead.external_id, _FAILED, reasons, vendor_message=text)
+            for lead, result in zip(self.leads, self.results, strict=True)
+        ]
         self.report()
         return done

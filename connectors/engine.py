@@ -375,6 +375,10 @@ class _Run:
             async with asyncio.timeout(self.target.timeout):
                 response = await client.send(request)
         finally:
+            # The request outlives the attempt (httpx keeps it on the response, in a reference
+            # cycle): without this it would keep the whole run, every result row, alive until a
+            # full collection.
+            del request.extensions["trace"]
             if not written:
                 written = True
                 self._out()

@@ -28,12 +28,12 @@ reconciles and closes the target, where a vendor module may run lookups side by 
 share one auth flow. Requests built by one client are sent by any: they carry no client state
 except the auth flow's, which is shared.
 
-Requests go out first: the work that waits for no answer (building the next requests, settling
-answered ones) starts only when no request is half-way out. httpx yields to the event loop several
-times between ``client.send`` and the last byte of the body (pool, locks, anyio checkpoints); work
-that ran there delayed the request itself, so at concurrency 1 the vendor sat idle through all of
-it. Now it runs while the vendor works on the request (httpcore's documented ``trace`` extension
-reports ``http11.send_request_body.complete``).
+Requests go out first: work that waits for no answer (building the next requests, settling
+answered ones) waits while a request is half-way out, between ``client.send`` and the last byte of
+its body, where httpx yields to the event loop several times (pool, locks, anyio checkpoints). Run
+there, it would delay the request itself and leave the vendor idle at low concurrency; run after,
+it overlaps the vendor's work. httpcore's documented ``trace`` extension reports the body written
+(``http11.send_request_body.complete``).
 
 The collector: a run freezes the objects it starts with (connectors.heap), so the collections its
 own allocations trigger do not walk the whole process.
@@ -378,7 +378,7 @@ class _Run:
             # The request outlives the attempt (httpx keeps it on the response, in a reference
             # cycle): without this it would keep the whole run, every result row, alive until a
             # full collection.
-            del request.extensions["trace"]
+            request.extensions.pop("trace", None)
             if not written:
                 written = True
                 self._out()

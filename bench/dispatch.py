@@ -20,21 +20,27 @@ measurement; the table shows medians and the median of the per-pair ratios (engi
 c/s), plus the sandbox's own CPU per contact. The machine's other load moves absolute figures a
 lot on a small box: compare ratios, and rerun before drawing conclusions.
 
-Where the client's time goes (py-spy, 2024-11, 2 shared cores): about half of the engine's CPU is
-httpx/httpcore itself, the same as the bare loop's whole cost; the rest is, per lead, the ledger
-row (SQLite, ~4-7 us here even as one multi-row upsert per chunk), building the customer dict
-(~2 us), the outcome and result objects (~2-3 us) and JSON. httpcore's pool does work in
-proportion to (requests in flight x connections) on every request: the bare loop keeps one client
-and its CPU per contact explodes at 64 connections, while the engine spreads connections over
-clients of at most ``connectors.engine.CONNECTIONS_PER_POOL``. Moving ledger writes to a thread
-did not raise throughput here (no spare core while the sandbox runs) and cost CPU, so they stay on
-the event loop.
+``--bare-clients per-worker`` gives the bare loop one client of one connection per worker, as the
+engine sends; the default (one client whose pool holds every connection) is what a plain httpx loop
+does, and costs more per request the more connections the pool holds (at 64 it dominates).
+
+Where the client's time goes (py-spy, 2 shared cores, 20k leads, concurrency 4): httpx/httpcore
+sending and reading is about 17 us per contact, the bare loop's whole cost; the engine adds per
+lead building the customer dicts and JSON (~3 us), the ledger (~1-2 us: two appends and commits per
+request of 100, mostly syscalls), parsing the answer into outcomes (~1 us), the result rows
+(~0.5 us) and the collector (~1.5 us of young-generation collections over the rows a run keeps).
+At concurrency 1 the engine's extra time is on the critical path only where it must be: the ledger
+row before the send and the parse after it; building the next body and settling the last answer
+happen while the vendor works (see connectors.engine). Moving ledger writes to a thread did not
+raise throughput here (no spare core while the sandbox runs) and cost CPU, so they stay on the
+event loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -151,29 +157,56 @@ async def engine_run(connector: Connector, leads: list[Lead], ledger_dir: Path) 
     return measure
 
 
-async def bare_run(connector: Connector, leads: list[Lead], concurrency: int) -> Measure:
-    pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=connector.target.base_url, auth=connector.auth(), timeout=60, limits=pool
-    ) as client:
+async def bare_run(
+    connector: Connector, leads: list[Lead], concurrency: int, *, per_worker: bool = False
+) -> Measure:
+    """The bare loop; ``per_worker`` gives each of ``concurrency`` workers its own one-connection
+    client (as the engine does) instead of one client whose pool holds them all."""
+    clients = concurrency if per_worker else 1
+    connections = 1 if per_worker else concurrency
+    pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with contextlib.AsyncExitStack() as stack:
+        opened = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=connector.target.base_url, auth=connector.auth(), timeout=60, limits=pool
+                )
+            )
+            for _ in range(clients)
+        ]
+        client = opened[0]
         requests = [connector.build_request(client, chunk) for chunk in plan_for(connector, leads).chunks]
         prepared = [(r.method, r.url, r.content, dict(r.headers)) for r in requests]
         gate = asyncio.Semaphore(concurrency)
 
-        async def post(method: str, url: httpx.URL, body: bytes, headers: dict[str, str]) -> None:
-            async with gate:
-                try:
-                    response = await client.request(method, url, content=body, headers=headers)
-                except httpx.TransportError:
-                    response = await client.request(method, url, content=body, headers=headers)
+        async def send(
+            client: httpx.AsyncClient, method: str, url: httpx.URL, body: bytes, headers: dict[str, str]
+        ) -> None:
+            try:
+                response = await client.request(method, url, content=body, headers=headers)
+            except httpx.TransportError:
+                response = await client.request(method, url, content=body, headers=headers)
             if response.status_code >= 300:
                 raise SystemExit(f"bare loop got HTTP {response.status_code}: {response.text[:200]}")
             items = orjson.loads(response.content)
             if not all(type(item) is dict and item.get("statusCode") == 201 for item in items):
                 raise SystemExit(f"bare loop: not every item was created: {response.text[:200]}")
 
+        async def post(method: str, url: httpx.URL, body: bytes, headers: dict[str, str]) -> None:
+            async with gate:
+                await send(client, method, url, body, headers)
+
+        todo = iter(prepared)
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            for method, url, body, headers in todo:
+                await send(client, method, url, body, headers)
+
         cpu, started = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(post(*p) for p in prepared))
+        if per_worker:
+            await asyncio.gather(*(worker(c) for c in opened))
+        else:
+            await asyncio.gather(*(post(*p) for p in prepared))
         return Measure(time.perf_counter() - started, time.process_time() - cpu, len(leads))
 
 
@@ -190,7 +223,7 @@ async def measure(pid: int, run: Awaitable[Measure]) -> Measure:
     return result
 
 
-async def bench(kind: str, rows: int, levels: list[int], repeat: int) -> None:
+async def bench(kind: str, rows: int, levels: list[int], repeat: int, *, per_worker: bool = False) -> None:
     process, server = start_sandbox()
     try:
         vendors = httpx.get(f"{server}/_sandbox/vendors").json()
@@ -198,7 +231,10 @@ async def bench(kind: str, rows: int, levels: list[int], repeat: int) -> None:
             v["credentials"] for v in vendors if v["kind"] in (kind, kind.split("_", maxsplit=1)[0])
         )
         leads = make_leads(rows)
-        print(f"target {kind}, {rows} contacts, {repeat} runs per level, sandbox {server} pid {process.pid}")
+        print(
+            f"target {kind}, {rows} contacts, {repeat} runs per level, sandbox {server} pid {process.pid}, "
+            f"bare loop: {'one client per worker' if per_worker else 'one shared client'}"
+        )
         print(
             f"{'conc':>5} {'engine c/s':>11} {'bare c/s':>10} {'ratio':>6} {'engine CPU us/c':>16} "
             f"{'bare CPU us/c':>14} {'server CPU us/c':>16}"
@@ -215,7 +251,8 @@ async def bench(kind: str, rows: int, levels: list[int], repeat: int) -> None:
                 bares: list[Measure] = []
                 for _ in range(repeat):
                     reset(server)
-                    bares.append(await measure(process.pid, bare_run(connector, leads, level)))
+                    bare = bare_run(connector, leads, level, per_worker=per_worker)
+                    bares.append(await measure(process.pid, bare))
                     reset(server)
                     engines.append(await measure(process.pid, engine_run(connector, leads, Path(tmp))))
                 ratio = statistics.median(e.rate / b.rate for e, b in zip(engines, bares, strict=True))
@@ -239,9 +276,17 @@ def main() -> None:
     parser.add_argument("--target", default="sinch_obi", choices=sorted(SETUPS))
     parser.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
     parser.add_argument("--repeat", type=int, default=3, help="runs per level (medians are shown)")
+    parser.add_argument(
+        "--bare-clients",
+        choices=("shared", "per-worker"),
+        default="shared",
+        help="the bare loop's httpx clients: one for all workers (default), or one of one connection "
+        "per worker, as the engine sends",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
-    asyncio.run(bench(args.target, args.rows, levels, max(1, args.repeat)))
+    per_worker = args.bare_clients == "per-worker"
+    asyncio.run(bench(args.target, args.rows, levels, max(1, args.repeat), per_worker=per_worker))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def batch_id(target: str, campaign: str, external_ids: Sequence[str]) -> str:
 
     BLAKE2b-80 of UTF-8 ``target``, 0x1F, ``campaign``, then 0x1E and the id for each id: ledgers
     written by earlier versions rely on these exact values."""
-    ids = "".join(["\x1e" + external_id for external_id in external_ids])
+    ids = "\x1e" + "\x1e".join(external_ids) if external_ids else ""
     return hashlib.blake2b(f"{target}\x1f{campaign}{ids}".encode(), digest_size=10).hexdigest()
 
 

@@ -358,7 +358,6 @@ class EngageConnector(SoapConnector):
         return [_duplicate(lead, vendor_status, "batch found after a crash", vendor_id) for lead in sent]
 
 
-
 def _payload(lead: Lead) -> str:
     if not lead.attributes:
         return ""

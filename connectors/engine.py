@@ -19,11 +19,24 @@ exhausts them fails its rows (``TRANSPORT_FAILED``) and counts towards the break
 its reason (e.g. ``AUTH_FAILED``) and its message. Messages are redacted of the connector's
 secrets before they are logged or stored.
 
-Connections: httpcore's pool does work proportional to (requests in flight x connections) on
-every request, which dominates the client's CPU above a few dozen connections; so a target with a
-concurrency above :data:`CONNECTIONS_PER_POOL` gets several clients (one pool each, one shared
-auth flow), each serving its share of the workers. Requests built by one client are sent by any:
-they carry no client state except the auth flow's, which is shared.
+Connections: httpcore's pool does work proportional to its connections on every request (each
+idle one is checked for expiry, which asks the socket, and counted against the keep-alive limit,
+per connection), so one pool shared by the workers costs more CPU per request the higher the
+concurrency. Each worker therefore sends through its own client of one connection; a separate
+control client of at most :data:`CONTROL_CONNECTIONS` (and at most the concurrency) opens,
+reconciles and closes the target, where a vendor module may run lookups side by side. All clients
+share one auth flow. Requests built by one client are sent by any: they carry no client state
+except the auth flow's, which is shared.
+
+Requests go out first: work that waits for no answer (building the next requests, settling
+answered ones) waits while a request is half-way out, between ``client.send`` and the last byte of
+its body, where httpx yields to the event loop several times (pool, locks, anyio checkpoints). Run
+there, it would delay the request itself and leave the vendor idle at low concurrency; run after,
+it overlaps the vendor's work. httpcore's documented ``trace`` extension reports the body written
+(``http11.send_request_body.complete``).
+
+The collector: a run freezes the objects it starts with (connectors.heap), so the collections its
+own allocations trigger do not walk the whole process.
 
 Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
 work of a run is building the body (the connector), parsing the answer (the connector), one result
@@ -48,6 +61,7 @@ from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, redact
+from connectors.heap import frozen_heap
 from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
@@ -55,20 +69,18 @@ from connectors.resume import settle_orphans
 from connectors.retry import backoff_delay, call_with_retries, is_transient, retry_after_of
 from schemas.codes import Issue
 
-__all__ = ["CONNECTIONS_PER_POOL", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
+__all__ = ["CONTROL_CONNECTIONS", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
 
 log = logging.getLogger("leadflow.connectors")
 
 _TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
 
-CONNECTIONS_PER_POOL = 8
-"""Most connections one httpx client keeps for a target; more concurrency means more clients."""
+_ClientFactory = Callable[[int], Awaitable[httpx.AsyncClient]]
+"""Opens an httpx client of n connections for the rest of a run."""
 
-
-def _pool_sizes(concurrency: int) -> list[int]:
-    pools = -(-concurrency // CONNECTIONS_PER_POOL)
-    size, extra = divmod(concurrency, pools)
-    return [size + (i < extra) for i in range(pools)]
+CONTROL_CONNECTIONS = 8
+"""Most connections of the client that opens, reconciles and closes a target (OBI's customer
+searches run up to eight at a time); never more than the target's concurrency."""
 
 
 @functools.cache
@@ -114,7 +126,8 @@ async def dispatch(
     was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``).
     """
     run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
-    return await run.execute(transport)
+    with frozen_heap():
+        return await run.execute(transport)
 
 
 class _Run:
@@ -146,18 +159,29 @@ class _Run:
         self.secrets = tuple(connector.secrets.values())
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
+        self._writing = 0
+        """Requests handed to httpx whose body is not fully written yet."""
+        self._written = asyncio.Event()
+        self._written.set()
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
         if not self.leads:
             return []
         auth = self.connector.auth()
-        sizes = [self.concurrency] if transport is not None else _pool_sizes(self.concurrency)
         async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(self._client(auth, size, transport)) for size in sizes]
-            client = clients[0]
+
+            async def open_client(connections: int) -> httpx.AsyncClient:
+                return await stack.enter_async_context(self._client(auth, connections, transport))
+
+            if transport is None:
+                client = await open_client(min(self.concurrency, CONTROL_CONNECTIONS))
+                workers: _ClientFactory | None = open_client
+            else:
+                client = await open_client(self.concurrency)
+                workers = None
             if self.dry_run:
-                await self._send_all(clients)
+                await self._send_all(client, workers)
             else:
                 try:
                     await self._open(client)
@@ -170,7 +194,7 @@ class _Run:
                             leads=self.leads,
                             run_id=self.run_id,
                         )
-                    await self._send_all(clients)
+                    await self._send_all(client, workers)
                 finally:
                     await self._close(client)
         return self._finish()
@@ -199,17 +223,20 @@ class _Run:
         except Exception as exc:
             log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
 
-    async def _send_all(self, clients: Sequence[httpx.AsyncClient]) -> None:
+    async def _send_all(self, control: httpx.AsyncClient, workers: _ClientFactory | None) -> None:
+        """Send every chunk, each worker through a client of one connection from ``workers``
+        (None with a test transport: then ``control`` serves them all)."""
         todo = self._skip_already_sent()
         plan = plan_for(self.connector, todo)
         for lead in plan.too_large:
             self._too_large(lead)
-        workers = min(self.concurrency, len(plan.chunks))
-        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=workers)
+        count = min(self.concurrency, len(plan.chunks))
+        clients = [control] if workers is None else [await workers(1) for _ in range(count)]
+        ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(count, 1))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            group.create_task(self._build(clients[0], plan.chunks, ready, workers))
-            for number in range(workers):
+            group.create_task(self._build(control, plan.chunks, ready, count))
+            for number in range(count):
                 group.create_task(self._worker(clients[number % len(clients)], ready))
 
     def _skip_already_sent(self) -> list[Lead]:
@@ -235,6 +262,7 @@ class _Run:
     ) -> None:
         """Build requests ahead of the workers, while they wait for the vendor."""
         for chunk in chunks:
+            await self._requests_out()
             for item in self._fit(client, chunk):
                 await ready.put(item)
             self.table.report()
@@ -332,8 +360,28 @@ class _Run:
     async def _attempt(
         self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request
     ) -> list[RowOutcome]:
-        async with asyncio.timeout(self.target.timeout):
-            response = await client.send(request)
+        written = False
+
+        async def trace(event: str, info: object) -> None:
+            nonlocal written
+            if event == "http11.send_request_body.complete" and not written:
+                written = True
+                self._out()
+
+        request.extensions["trace"] = trace
+        self._writing += 1
+        self._written.clear()
+        try:
+            async with asyncio.timeout(self.target.timeout):
+                response = await client.send(request)
+        finally:
+            # The request outlives the attempt (httpx keeps it on the response, in a reference
+            # cycle): without this it would keep the whole run, every result row, alive until a
+            # full collection.
+            request.extensions.pop("trace", None)
+            if not written:
+                written = True
+                self._out()
         self.connector.classify(response)
         try:
             return self.connector.parse_response(chunk, response)
@@ -352,6 +400,7 @@ class _Run:
     ) -> None:
         """Enrich and settle an answered request off the worker, so the next request is already
         out while this one is written to the ledger."""
+        await self._requests_out()
         try:
             outcomes = await self.connector.enrich(client, chunk, outcomes)
         except Exception as exc:
@@ -361,6 +410,17 @@ class _Run:
         rows = self.table.settle(chunk, outcomes, attempts, sent_at)
         self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
         self.table.report()
+
+    def _out(self) -> None:
+        """One request written to the wire (or given up before that)."""
+        self._writing -= 1
+        if not self._writing:
+            self._written.set()
+
+    async def _requests_out(self) -> None:
+        """Return once no request is half-way out (see the module docstring); at once if none is."""
+        if self._writing:
+            await self._written.wait()
 
     # --- failures -----------------------------------------------------------------------
     def _stop_target(self, exc: BaseException, what: str) -> None:

@@ -433,4 +433,3 @@ def _has_envelope(response: httpx.Response) -> bool:
     except SoapParseError:
         return False
     return True
-

@@ -13,6 +13,7 @@ the same lead replaces an earlier one (a retried chunk), so the count of settled
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -36,6 +37,22 @@ _TOO_LARGE = (Issue.CHUNK_TOO_LARGE.value,)
 _STOPPED = Issue.TARGET_STOPPED.value
 
 
+def _aligned(leads: Sequence[Lead], outcomes: Sequence[RowOutcome]) -> list[RowOutcome]:
+    """One outcome per lead in the leads' order, matched by ``source_row`` (the last one wins);
+    a lead the vendor's answer missed gets a ``failed`` outcome."""
+    by_row = {o.source_row: o for o in outcomes}
+    return [
+        by_row.get(lead.source_row)
+        or RowOutcome(
+            lead.source_row,
+            _FAILED,
+            _NO_ENTRY,
+            vendor_message="the vendor's answer had no entry for this row",
+        )
+        for lead in leads
+    ]
+
+
 class RowResult(NamedTuple):
     """What became of one lead at one target."""
 
@@ -49,6 +66,11 @@ class RowResult(NamedTuple):
     batch_id: str | None = None
     attempts: int = 0
     sent_at: datetime | None = None
+
+
+_make_result = RowResult._make
+"""Builds a :class:`RowResult` from all ten fields: about half the cost of calling the class (its
+generated ``__new__`` with defaults), on the per-lead path."""
 
 
 class ResultTable:
@@ -65,11 +87,11 @@ class ResultTable:
         self.leads = leads
         self.secrets = tuple(s for s in secrets if s)
         self.progress = progress
-        self.position: dict[int, int] = {}
-        for index, lead in enumerate(leads):
-            if lead.source_row in self.position:
-                raise ValueError(f"{target}: source_row {lead.source_row} appears twice")
-            self.position[lead.source_row] = index
+        self.position = {lead.source_row: index for index, lead in enumerate(leads)}
+        if len(self.position) != len(leads):
+            counts = Counter(lead.source_row for lead in leads)
+            twice = next(row for row, count in counts.items() if count > 1)
+            raise ValueError(f"{target}: source_row {twice} appears twice")
         self.results: list[RowResult | None] = [None] * len(leads)
         self.settled = 0
 
@@ -138,39 +160,44 @@ class ResultTable:
         self, chunk: Chunk, outcomes: list[RowOutcome], attempts: int, sent_at: datetime
     ) -> list[SettledRow]:
         """The vendor's outcomes as results (a lead its answer missed is ``failed``); returns the
-        chunk's ledger rows. Vendor messages are redacted of the target's secrets."""
-        by_row = {o.source_row: o for o in outcomes}
+        chunk's ledger rows. Vendor messages are redacted of the target's secrets.
+
+        Connectors answer in the chunk's order nearly always, so outcomes are matched by position
+        when their rows line up and by ``source_row`` only when they do not; the loop records
+        directly (what :meth:`record` does), because it runs once per lead sent."""
+        leads = chunk.leads
+        if [o.source_row for o in outcomes] != [lead.source_row for lead in leads]:
+            outcomes = _aligned(leads, outcomes)
         secrets = self.secrets
         batch_id = chunk.batch_id
+        position = self.position
+        results = self.results
+        fresh = 0
         rows: list[SettledRow] = []
-        for lead in chunk.leads:
-            outcome = by_row.get(lead.source_row)
-            if outcome is None:
-                outcome = RowOutcome(
-                    lead.source_row,
-                    _FAILED,
-                    _NO_ENTRY,
-                    vendor_message="the vendor's answer had no entry for this row",
-                )
-            message = outcome.vendor_message
-            if message is not None and secrets:
-                message = redact(message, secrets)
-            result = RowResult(
-                lead.source_row, lead.external_id, outcome.status, outcome.reasons, outcome.vendor_id,
-                outcome.vendor_status, message, batch_id, attempts, sent_at,
+        append = rows.append
+        for lead, (source_row, status, reasons, vendor_id, vendor_status, said) in zip(
+            leads, outcomes, strict=True
+        ):
+            message = redact(said, secrets) if said is not None and secrets else said
+            external_id = lead.external_id
+            index = position[source_row]
+            if results[index] is None:
+                fresh += 1
+            results[index] = _make_result(
+                (source_row, external_id, status, reasons, vendor_id, vendor_status, message, batch_id,
+                 attempts, sent_at)
             )  # fmt: skip
-            self.record(result)
-            rows.append((lead.external_id, outcome.status, outcome.vendor_id, outcome.vendor_status))
+            append((external_id, status, vendor_id, vendor_status))
+        self.settled += fresh
         return rows
 
     def finish(self, reason: str | None, message: str | None) -> list[RowResult]:
         """Every lead's result in input order; leads never reached fail with ``reason``."""
-        done: list[RowResult] = []
         reasons = (reason or _STOPPED,)
         text = message or "not attempted"
-        for lead, result in zip(self.leads, self.results, strict=True):
-            done.append(
-                result or RowResult(lead.source_row, lead.external_id, _FAILED, reasons, vendor_message=text)
-            )
+        done = [
+            result or RowResult(lead.source_row, lead.external_id, _FAILED, reasons, vendor_message=text)
+            for lead, result in zip(self.leads, self.results, strict=True)
+        ]
         self.report()
         return done

@@ -38,8 +38,9 @@ common ``201`` item (docs/perf notes in bench/dispatch.py).
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -64,7 +65,11 @@ _REJECTED = Status.VENDOR_REJECTED
 _FAILED = Status.FAILED
 _DUPLICATE = Issue.VENDOR_DUPLICATE.value
 _REJECTED_REASONS = (Issue.VENDOR_REJECTED.value,)
-_HEADERS = {"Content-Type": _JSON, "Accept": _JSON}
+_reasons_of = operator.attrgetter("reasons")
+"""Created customers have no reasons: one C-level scan tells enrich there is nothing to look up."""
+_make_outcome = RowOutcome._make
+"""RowOutcome from all six fields (the created-customer path runs once per lead)."""
+_HEADERS = httpx.Headers({"Content-Type": _JSON, "Accept": _JSON})
 
 
 class ObiOptions(BaseModel):
@@ -113,9 +118,12 @@ class SinchObiConnector(Connector):
             self._constant["dialingMode"] = self.options.dialing_mode
         if self.options.priority is not None:
             self._constant["priority"] = self.options.priority
-        self._params = (
+        params = (
             {"stopProcessIfInvalidEntriesFound": "true"} if self.options.stop_process_if_invalid else None
         )
+        self._list_url = httpx.URL(f"{self.target.base_url.rstrip('/')}{self._customers}/list", params=params)
+        """Absolute, built once: a path relative to the client's base_url is parsed and merged anew
+        by httpx on every request (about 1 us per lead at 100 customers a request)."""
 
     # --- auth ---------------------------------------------------------------------------
     def auth(self) -> httpx.Auth:
@@ -158,9 +166,7 @@ class SinchObiConnector(Connector):
     def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
         customer = self.customer
         body = orjson.dumps([customer(lead) for lead in chunk.leads])
-        return client.build_request(
-            "POST", f"{self._customers}/list", params=self._params, content=body, headers=_HEADERS
-        )
+        return client.build_request("POST", self._list_url, content=body, headers=_HEADERS)
 
     # --- response -----------------------------------------------------------------------
     def classify(self, response: httpx.Response) -> None:
@@ -193,11 +199,12 @@ class SinchObiConnector(Connector):
         if not isinstance(items, list) or len(items) != len(chunk):
             raise self.unexpected(response, f"expected a list of {len(chunk)} items")
         outcomes: list[RowOutcome] = []
+        append = outcomes.append
         for lead, item in zip(chunk.leads, items, strict=True):
             if type(item) is dict and item.get("statusCode") == 201:
-                outcomes.append(RowOutcome(lead.source_row, _ACCEPTED, (), item.get("id"), "201"))
+                append(_make_outcome((lead.source_row, _ACCEPTED, (), item.get("id"), "201", None)))
             else:
-                outcomes.append(self._outcome(lead, item))
+                append(self._outcome(lead, item))
         return outcomes
 
     def _outcome(self, lead: Lead, item: Any) -> RowOutcome:
@@ -246,7 +253,9 @@ class SinchObiConnector(Connector):
         self, client: httpx.AsyncClient, chunk: Chunk, outcomes: list[RowOutcome]
     ) -> list[RowOutcome]:
         """Duplicates come back without an id: find it by customer search (best effort)."""
-        if not any(o.reasons and _DUPLICATE in o.reasons and not o.vendor_id for o in outcomes):
+        if not any(map(_reasons_of, outcomes)):
+            return outcomes
+        if not any(_DUPLICATE in o.reasons and not o.vendor_id for o in outcomes):
             return outcomes
         ids = {lead.source_row: lead.external_id for lead in chunk.leads}
         missing = {
@@ -258,7 +267,7 @@ class SinchObiConnector(Connector):
             return outcomes
         found = await self._find_ids(client, sorted(missing))
         return [
-            replace(o, vendor_id=found.get(ids[o.source_row])) if ids.get(o.source_row) in missing else o
+            o._replace(vendor_id=found.get(ids[o.source_row])) if ids.get(o.source_row) in missing else o
             for o in outcomes
         ]
 

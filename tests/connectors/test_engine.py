@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
 from typing import Any
@@ -198,3 +199,17 @@ def test_prefer_phone_moves_the_chosen_number_first() -> None:
     assert [p.e164 for p in prefer_phone(lead, mobile).phones] == [mobile, lead.phones[0].e164]
     assert prefer_phone(lead, None) is lead
     assert prefer_phone(lead, "+10000000") is lead
+
+
+async def test_a_finished_run_leaves_its_result_rows_to_the_caller_alone(
+    app: Starlette, ledger: Ledger
+) -> None:
+    """httpx keeps each request on its response, in a reference cycle: whatever the engine hangs on
+    a request (the write watch) must not keep the run, and so every result row, alive until a
+    full collection."""
+    gc.disable()
+    try:
+        results = await run(app, obi(), make_leads(30), ledger)
+        assert [holder for holder in gc.get_referrers(results[0]) if holder is not results] == []
+    finally:
+        gc.enable()

@@ -1,5 +1,5 @@
-"""High concurrency: the engine splits its connections over several httpx clients, and every
-lead still arrives exactly once with one result, through retries, over a real socket."""
+"""High concurrency: the engine sends through one httpx client of one connection per worker, and
+every lead still arrives exactly once with one result, through retries, over a real socket."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from connectors.base import Lead, Phone
 from connectors.config import RetryPolicy, TargetConfig
-from connectors.engine import CONNECTIONS_PER_POOL, _pool_sizes, dispatch
+from connectors.engine import CONTROL_CONNECTIONS, dispatch
 from connectors.ledger import Ledger
 from connectors.sinch_obi import SinchObiConnector
 from sandbox.server import SandboxServer
@@ -34,16 +32,7 @@ def live(server: SandboxServer) -> Iterator[SandboxServer]:
     server.sandbox.faults.configure({})
 
 
-@given(st.integers(min_value=1, max_value=500))
-def test_pools_share_the_concurrency_evenly_within_the_cap(concurrency: int) -> None:
-    sizes = _pool_sizes(concurrency)
-    assert sum(sizes) == concurrency
-    assert max(sizes) <= CONNECTIONS_PER_POOL
-    assert max(sizes) - min(sizes) <= 1
-    assert len(sizes) == -(-concurrency // CONNECTIONS_PER_POOL)
-
-
-async def test_many_connections_over_several_pools_store_each_lead_once(
+async def test_many_connections_over_one_client_each_store_each_lead_once(
     live: SandboxServer, tmp_path: Path
 ) -> None:
     live.sandbox.faults.configure(
@@ -58,7 +47,7 @@ async def test_many_connections_over_several_pools_store_each_lead_once(
         kind="sinch_obi",
         base_url=f"{live.base_url}/obi",
         campaign=DEMO_CAMPAIGN_ID,
-        concurrency=CONNECTIONS_PER_POOL * 2 + 5,
+        concurrency=CONTROL_CONNECTIONS * 2 + 5,
         chunk_size=5,
         retry=RetryPolicy(attempts=6, backoff=0.01, max_backoff=0.05, breaker_failures=3),
     )

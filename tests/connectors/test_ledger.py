@@ -116,3 +116,76 @@ def test_a_malformed_settled_row_is_refused_and_nothing_is_written(tmp_path: Pat
             ledger.settle_chunk(KEY, "b1", bad, "run-1")
         assert ledger.entries(KEY) == {}
         assert ledger.chunk_state(KEY, "b1") == IN_FLIGHT
+
+
+def test_a_ledger_written_before_settlements_is_read_and_then_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.entries(KEY)  # registers the target as id 1
+    with sqlite3.connect(path) as raw:
+        raw.executemany(
+            "INSERT INTO sends VALUES (1, ?, ?, ?, ?, 'old-batch', 'run-0', '2024-01-01T00:00:00+00:00')",
+            [("a", "accepted", "V1", "201"), ("b", "failed", None, None)],
+        )
+    with Ledger(path) as ledger:
+        assert ledger.entries(KEY)["a"].vendor_id == "V1"
+        ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
+        ledger.settle_chunk(
+            KEY, "b1", [("a", "accepted", None, "409"), ("b", "accepted", "V2", "201")], "run-1"
+        )
+        entries = ledger.entries(KEY)
+    assert (entries["a"].status, entries["a"].vendor_id, entries["a"].batch_id) == ("accepted", "V1", "b1")
+    assert (entries["b"].status, entries["b"].vendor_id, entries["b"].run_id) == ("accepted", "V2", "run-1")
+
+
+def test_settled_rows_can_be_queried_one_lead_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
+        ledger.settle_chunk(
+            KEY, "b1", [Settlement("a", "accepted", "V1", "201"), ("b", "failed", None, None)], "run-1"
+        )
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute(
+            "SELECT external_id, status, vendor_id, vendor_status, batch_id FROM settled_rows "
+            "ORDER BY external_id"
+        ).fetchall()
+    assert rows == [("a", "accepted", "V1", "201", "b1"), ("b", "failed", None, None, "b1")]
+
+
+def test_a_chunk_an_older_ledger_left_in_flight_is_pending_until_settled(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.begin_chunk(KEY, "new", ["c"], "run-1")
+    with sqlite3.connect(path) as raw:
+        raw.executemany(
+            "INSERT INTO chunks VALUES (1, ?, ?, ?, 'run-0', ?)",
+            [
+                ("old", IN_FLIGHT, '["a", "b"]', "2024-01-01T00:00:00+00:00"),
+                ("done", "settled", '["x"]', "2024-01-01T00:00:01+00:00"),
+            ],
+        )
+    with Ledger(path) as ledger:
+        pending = ledger.pending_chunks(KEY, exclude_run="run-2")
+        assert [(p.batch_id, p.external_ids, p.run_id) for p in pending] == [
+            ("old", ("a", "b"), "run-0"),
+            ("new", ("c",), "run-1"),
+        ]
+        assert ledger.chunk_state(KEY, "done") == "settled"
+        ledger.settle_chunk(KEY, "old", [Settlement("a", "accepted", "V1", "201")], "run-2")
+        ledger.settle_chunk(KEY, "new", [], "run-2", state="superseded")
+        assert ledger.pending_chunks(KEY, exclude_run="run-2") == []
+        assert (ledger.chunk_state(KEY, "old"), ledger.chunk_state(KEY, "new")) == ("settled", "superseded")
+        assert ledger.entries(KEY)["a"].batch_id == "old"
+
+
+def test_a_chunk_sent_again_is_in_flight_again_until_settled_again(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
+        ledger.settle_chunk(KEY, "b1", [Settlement("a", "failed")], "run-1")
+        ledger.begin_chunk(KEY, "b1", ["a"], "run-2")
+        assert [p.run_id for p in ledger.pending_chunks(KEY, exclude_run="run-3")] == ["run-2"]
+        assert ledger.entries(KEY)["a"].status == "failed"
+        ledger.settle_chunk(KEY, "b1", [Settlement("a", "accepted", "V1")], "run-2")
+        assert ledger.pending_chunks(KEY, exclude_run="run-3") == []
+        assert ledger.entries(KEY)["a"].status == "accepted"

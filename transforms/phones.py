@@ -132,7 +132,9 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: int) -> pl.DataFrame:
-    """(raw, region) -> clean, status, e164, type, ext, zone_id; one parse per distinct pair.
+    """(raw, region) -> given, status, e164, type, ext, zone_id; one parse per distinct pair.
+
+    ``given``: something is left once the value is cleaned (blank and junk-only values are not).
 
     Plainly written values are parsed as columns (transforms.phone_columnar); the rest, one by
     one (transforms.phone_backend). Results stay aligned with ``pairs`` (no join back).
@@ -167,7 +169,7 @@ def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: in
     return pl.concat([cleaned, parsed], how="horizontal").select(
         "raw",
         "region",
-        "clean",
+        given=pl.col("clean").is_not_null(),
         status=pl.when(pl.col("damaged"))
         .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
         .when(usable)
@@ -240,6 +242,7 @@ def normalize_phones(
         .collect()
     )
     parsed = _parse_distinct(pairs, workers, pool_threshold)
+    del pairs  # a million-row file's distinct phones: not kept through the rest of the stage
 
     for slot in PHONE_SLOTS:
         frame = attach(
@@ -251,6 +254,7 @@ def normalize_phones(
             right_on=["raw", "region"],
             nulls_equal=True,
         )
+    del parsed
     frame = _with_timezones(frame)
 
     issues = _issues_column(frame)
@@ -306,7 +310,7 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
     ]
     found += [
         (
-            pl.all_horizontal(pl.col(f"_{slot}_clean").is_null() for slot in PHONE_SLOTS),
+            pl.all_horizontal(~pl.col(f"_{slot}_given").fill_null(False) for slot in PHONE_SLOTS),
             pl.lit(Issue.PHONE_MISSING.value),
             "phone1",
             pl.lit(None, dtype=pl.String),

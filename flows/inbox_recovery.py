@@ -80,7 +80,7 @@ def take_over_orphans(layout: Layout) -> list[Claim]:
         if owner_alive(int(match["pid"]), claimed_at):
             continue
         registry = registry or IntakeRegistry(layout.registry)
-        original = _original_name(registry, path.name) or match["name"]
+        original = registry.original_name_of(path.name) or match["name"]
         now = datetime.now(UTC)
         target = layout.processing / claimed_name(match["name"], now)
         try:
@@ -94,8 +94,3 @@ def take_over_orphans(layout: Layout) -> list[Claim]:
         )
         taken.append(Claim(layout, original, target, now.isoformat(timespec="seconds"), resumes=path.name))
     return taken
-
-
-def _original_name(registry: IntakeRegistry, claimed: str) -> str | None:
-    """The dropped file's name as the registry recorded it for this claim, if it got that far."""
-    return registry.original_name_of(claimed)

@@ -131,7 +131,9 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: int) -> pl.DataFrame:
+def _parse_distinct(
+    pairs: pl.DataFrame, workers: int | None, pool_threshold: int, *, columnar: bool
+) -> pl.DataFrame:
     """(raw, region) -> given, status, e164, type, ext, zone_id; one parse per distinct pair.
 
     ``given``: something is left once the value is cleaned (blank and junk-only values are not).
@@ -141,7 +143,7 @@ def _parse_distinct(pairs: pl.DataFrame, workers: int | None, pool_threshold: in
     """
     cleaned = clean_phone_values(pairs)
     usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
-    if COLUMNAR:
+    if columnar:
         parsed = parse_columns(cleaned.select("clean", "region"))
     else:
         parsed = pl.DataFrame({"decided": pl.repeat(False, cleaned.height, eager=True)}).with_columns(
@@ -203,6 +205,7 @@ def normalize_phones(
     *,
     workers: int | None = None,
     pool_threshold: int = 20_000,
+    columnar: bool = COLUMNAR,
 ) -> pl.DataFrame:
     """Normalize phones, country and time zone of raw leads (schemas.raw_leads.RAW_LEADS columns).
 
@@ -211,7 +214,8 @@ def normalize_phones(
     ``phoneN_ext``; ``country`` becomes the ISO-2 region used; ``timezone`` is followed by
     ``timezone_source`` and ``timezone_candidates``; ``issues`` is extended. Other columns are
     untouched. ``default_region`` may be any form of a country (ISO-2/3, name); an unknown one
-    is a ValueError. ``workers``/``pool_threshold`` control the process pool of the parse.
+    is a ValueError. ``workers``/``pool_threshold`` control the process pool of the parse;
+    ``columnar`` whether plain values are parsed as columns first (``LEADFLOW_PHONE_COLUMNAR``).
     """
     default = _region_of_default(default_region)
     countries = raw.select(pl.col("country").unique()).with_columns(
@@ -241,7 +245,7 @@ def normalize_phones(
         .unique()
         .collect()
     )
-    parsed = _parse_distinct(pairs, workers, pool_threshold)
+    parsed = _parse_distinct(pairs, workers, pool_threshold, columnar=columnar)
     del pairs  # a million-row file's distinct phones: not kept through the rest of the stage
 
     for slot in PHONE_SLOTS:

@@ -1,0 +1,58 @@
+"""``leadflow serve`` must run its deployments on their schedules, not only when triggered.
+
+This runs the real thing: ``leadflow serve`` with no ``PREFECT_API_URL`` starts a local Prefect
+server (scheduler on), serves the watched-folder scan on a short interval, and a dropped file
+must end in ``archive/`` through a run the scheduler created. It failed before SQLAlchemy was
+held below 2.1: Prefect 3.8's scheduler could not insert the runs it planned.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flows.inbox import Layout
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
+    tmp_path: Path, sample_data: Path
+) -> None:
+    root = tmp_path / "watched"
+    layout = Layout.at(root)
+    (layout.inbox / "leads.csv").write_bytes((sample_data / "us_crm_export.csv").read_bytes())
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(REPO_ROOT)}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", str(root), "--scan-every", "5", "--settle", "0"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and serve.poll() is None:
+            if any(path.name.endswith(".result.json") for path in layout.archive.iterdir()):
+                break
+            time.sleep(1)
+        archived = sorted(path.name for path in layout.archive.iterdir())
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGINT)
+            try:
+                serve.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, signal.SIGKILL)
+        output = serve.communicate()[0]
+
+    assert any(name.endswith("-leads.csv") for name in archived), output[-3000:]
+    assert any(name.endswith(".result.json") for name in archived), output[-3000:]
+    assert os.listdir(layout.inbox) == []

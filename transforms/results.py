@@ -68,16 +68,12 @@ def build_results(
         )
     else:
         frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
-    sent_frame = (sent if sent is not None else pl.DataFrame(schema=SENT_SCHEMA)).rename(
-        {c: f"sent_{c}" for c in SENT_SCHEMA if c != "source_row"}
-    )
+    answered = {name: f"sent_{name}" for name in SENT_SCHEMA if name != "source_row"}
     if sent is not None:
-        frame = attach(frame, sent_frame, left_on="source_row")
+        frame = attach(frame, sent.rename(answered), left_on="source_row")
     else:
         frame = frame.with_columns(
-            pl.lit(None, dtype).alias(name)
-            for name, dtype in sent_frame.schema.items()
-            if name != "source_row"
+            pl.lit(None, SENT_SCHEMA[name]).alias(alias) for name, alias in answered.items()
         )
     lazy = frame.lazy()
 

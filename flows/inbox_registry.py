@@ -71,6 +71,16 @@ class IntakeRecord:
     updated_at: str
 
 
+def _record(db: sqlite3.Connection, fingerprint: str) -> IntakeRecord | None:
+    """The registry's record of ``fingerprint``, read inside the caller's transaction."""
+    row = db.execute(
+        "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
+        " FROM intake WHERE fingerprint = ?",
+        (fingerprint,),
+    ).fetchone()
+    return None if row is None else IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -111,13 +121,8 @@ class IntakeRegistry:
         watcher that died while importing: its ``importing`` reservation is taken over.
         """
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
-                " FROM intake WHERE fingerprint = ?",
-                (fingerprint,),
-            ).fetchone()
-            if row is not None:
-                earlier = IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
+            earlier = _record(db, fingerprint)
+            if earlier is not None:
                 taken_over = earlier.state is IntakeState.IMPORTING and earlier.claimed_name == resumes
                 if earlier.state is not IntakeState.FAILED and not force and not taken_over:
                     return earlier
@@ -148,12 +153,7 @@ class IntakeRegistry:
 
     def record(self, fingerprint: str) -> IntakeRecord | None:
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
-                " FROM intake WHERE fingerprint = ?",
-                (fingerprint,),
-            ).fetchone()
-        return None if row is None else IntakeRecord(row[0], IntakeState(row[1]), *row[2:])
+            return _record(db, fingerprint)
 
     def observe(self, seen: Mapping[bytes, tuple[int, int]], now: float) -> dict[bytes, float]:
         """Since when each name has had its current (size, mtime_ns); names not seen are forgotten."""

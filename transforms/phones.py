@@ -5,7 +5,7 @@ one costs microseconds of Python, so every step but the parse is a polars expres
 parse runs once per distinct (cleaned value, region) pair: as whole columns for the plainly
 written values (transforms.phone_columnar, libphonenumber's rules over polars), one by one for
 the rest (transforms.phone_backend, which spreads large batches over processes and picks the
-fast backend). The results are joined back.
+fast backend). The answers go back to the rows by position (transforms.distinct).
 
 Spreadsheet damage repaired before parsing (the rest, e.g. "tel:" URIs, vanity letters,
 extensions, full-width digits and "(0)" trunk digits after a country code, is libphonenumber's
@@ -35,8 +35,8 @@ import pyarrow as pa
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
-from transforms.attach import attach
 from transforms.countries import resolve_countries, resolve_country
+from transforms.distinct import distinct_values
 from transforms.phone_backend import (
     COLUMNAR,
     STATUS_INVALID,
@@ -96,11 +96,12 @@ def _numeric_repairs(frame: pl.DataFrame) -> pl.DataFrame:
 
 def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
-    ``damaged`` (digits were lost to scientific notation); rows may come back in another order.
+    ``damaged`` (digits were lost to scientific notation), row for row.
 
     Each step is a column of its own: polars 2.1 evaluates a shared sub-expression again at
     every use, which made the single-expression version take 11 s on a million values. The
-    number repairs run only on the values with a "." or an "e" in them.
+    number repairs run only on the values with a "." or an "e" in them, and are set back in
+    their rows.
     """
     region = pl.col("region")
     trimmed = pairs.select(
@@ -108,12 +109,14 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         "region",
         _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
     )
-    numeric = pl.col("_v").str.contains("[.eE]")
-    steps = pl.concat(
-        [
-            trimmed.filter(~numeric).with_columns(_is_sci=pl.lit(False), _exact=pl.lit(False)),
-            _numeric_repairs(trimmed.filter(numeric)),
-        ]
+    numeric = trimmed.select(pl.col("_v").str.contains("[.eE]").fill_null(False)).to_series()
+    repaired = _numeric_repairs(trimmed.filter(numeric))
+    at = numeric.arg_true()
+    unset = pl.repeat(False, trimmed.height, eager=True)
+    steps = trimmed.with_columns(
+        trimmed.get_column("_v").scatter(at, repaired.get_column("_v")),
+        unset.alias("_is_sci").scatter(at, repaired.get_column("_is_sci")),
+        unset.alias("_exact").scatter(at, repaired.get_column("_exact")),
     )
     value = pl.col("_v")
     international = (
@@ -237,28 +240,24 @@ def normalize_phones(
         )
     )
 
-    pairs = (
-        pl.concat(
-            frame.lazy().select(raw=pl.col(slot), region=pl.col("_parse_region")).drop_nulls("raw")
-            for slot in PHONE_SLOTS
-        )
-        .unique()
-        .collect()
-    )
-    parsed = _parse_distinct(pairs, workers, pool_threshold, columnar=columnar)
-    del pairs  # a million-row file's distinct phones: not kept through the rest of the stage
-
-    for slot in PHONE_SLOTS:
-        frame = attach(
+    distinct = distinct_values(frame, PHONE_SLOTS, along=["_parse_region"])
+    parsed = _parse_distinct(
+        distinct.values.rename({"value": "raw", "_parse_region": "region"}),
+        workers,
+        pool_threshold,
+        columnar=columnar,
+    ).drop("raw", "region")
+    frame = pl.concat(
+        [
             frame,
-            parsed.rename(
-                {name: f"_{slot}_{name}" for name in parsed.columns if name not in ("raw", "region")}
+            *(
+                distinct.gather(parsed, k).rename({name: f"_{slot}_{name}" for name in parsed.columns})
+                for k, slot in enumerate(PHONE_SLOTS)
             ),
-            left_on=[slot, "_parse_region"],
-            right_on=["raw", "region"],
-            nulls_equal=True,
-        )
-    del parsed
+        ],
+        how="horizontal",
+    )
+    del parsed, distinct  # a million-row file's distinct phones: not kept through the rest
     frame = _with_timezones(frame)
 
     issues = _issues_column(frame)

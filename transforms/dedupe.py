@@ -56,22 +56,15 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
     per_key: dict[str, pl.DataFrame] = {}
     firsts: list[pl.DataFrame] = []
     for key in keys:
-        # in row order, a value's first occurrence is its kept row; only the later occurrences
-        # (a few percent) are joined to it, not every value to a per-value minimum
-        values = (
+        # a value's kept row is its first (lowest) source_row; only the later occurrences
+        # (a few percent) are kept from here on. No sort of the million values, and no join.
+        later = (
             _key_values(candidates, key)
             .drop_nulls("value")
-            .sort("source_row", maintain_order=True)
-            .with_columns(_first=pl.col("value").is_first_distinct())
-        )
-        first = values.filter(pl.col("_first")).select("value", first_row=pl.col("source_row"))
-        later = (
-            values.filter(~pl.col("_first"))
-            .join(first, on="value")
+            .with_columns(first_row=pl.col("source_row").min().over("value"))
             .filter(pl.col("first_row") < pl.col("source_row"))
-            .drop("_first")
-            .sort("source_row", "column")
             .collect()
+            .sort("source_row", "column")
         )
         firsts.append(later.select("source_row", "first_row"))
         per_key[key] = later.group_by("source_row").agg(

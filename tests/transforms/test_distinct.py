@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.distinct import distinct_values
+from transforms.distinct import _first_by_hash, _first_by_value, _names_equal_keys, distinct_values
 
 values = st.one_of(st.none(), st.sampled_from(["1", "2", "x", "", " 1"]))
 regions = st.one_of(st.none(), st.sampled_from(["US", "DE"]))
@@ -32,6 +33,7 @@ def test_answers_go_back_to_every_row_and_column_that_held_the_value() -> None:
     assert distinct.gather(answers, 1)["answer"].to_list() == ["2@US", None, "1@-"]
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(values, values, regions), max_size=30))
 def test_gathering_the_answers_is_a_left_join_on_value_and_region(
     rows: list[tuple[str | None, str | None, str | None]],
@@ -50,3 +52,22 @@ def test_gathering_the_answers_is_a_left_join_on_value_and_region(
             maintain_order="left",
         ).with_columns(answer=pl.when(pl.col(column).is_not_null()).then(pl.col("answer")))
         assert gathered == expected["answer"].to_list()
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(values, regions), max_size=30))
+def test_first_occurrences_by_hash_and_by_value_agree(rows: list[tuple[str | None, str | None]]) -> None:
+    long = pl.DataFrame(rows, schema={"value": pl.String, "region": pl.String}, orient="row")
+    expected = [next(i for i, other in enumerate(rows) if other == row) for row in rows]
+    assert _first_by_value(long, ["value", "region"]).tolist() == expected
+    by_hash = _first_by_hash(long, ["value", "region"])
+    assert _names_equal_keys(long, ["value", "region"], by_hash)
+    assert by_hash.tolist() == expected
+
+
+def test_a_hash_collision_is_caught_so_the_values_decide() -> None:
+    long = pl.DataFrame({"value": ["1", "2", "1"], "region": ["US", "US", "US"]})
+    # as if "2" had hashed like "1": the check must see that row 1 is not row 0's key
+    collided = np.array([0, 0, 0])
+    assert not _names_equal_keys(long, ["value", "region"], collided)
+    assert _names_equal_keys(long, ["value", "region"], _first_by_value(long, ["value", "region"]))

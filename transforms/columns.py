@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 
 from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE, RAW_LEADS_SCHEMA
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
 from transforms.errors import LeadFileError, MappingError
 from transforms.ingest import IngestedFile
+from transforms.lists import lists_from_long
 
 __all__ = [
     "AppliedMapping",
@@ -256,8 +256,8 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
 def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
     """Per row, the (name, value) pairs of ``headers`` in order, skipping null and empty values.
 
-    Built from offsets through Arrow: polars' ``concat_list`` assembles lists row by row and
-    takes seconds per million rows, this takes a fraction of that.
+    Built long and turned into lists through Arrow (transforms.lists): polars' ``concat_list``
+    assembles lists row by row and takes seconds per million rows, this a fraction of that.
     """
     if not headers or frame.height == 0:
         empty = pl.lit([], dtype=pl.List(ATTRIBUTE))
@@ -266,18 +266,12 @@ def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
         *(pl.when(pl.col(header) != "").then(pl.col(header)).alias(header) for header in headers),
     )
-    ends = values.select(
-        pl.sum_horizontal(pl.col(headers).is_not_null()).cast(pl.Int64).cum_sum()
-    ).to_series()
     pairs = (
         values.unpivot(index="_row", on=list(headers), variable_name="name", value_name="value")
         .drop_nulls("value")
         .sort("_row", maintain_order=True)
-        .select(pl.struct(pl.col("name").cast(pl.String), "value").alias("pair"))
-        .to_series()
-        .to_arrow(compat_level=pl.CompatLevel.newest())
+        .select("_row", pl.struct(pl.col("name").cast(pl.String), "value").alias("pair"))
     )
-    offsets = pa.concat_arrays([pa.array([0], pa.int64()), ends.to_arrow()])
-    lists = pl.from_arrow(pa.LargeListArray.from_arrays(offsets, pairs))
-    assert isinstance(lists, pl.Series)
-    return lists.cast(pl.List(ATTRIBUTE)).alias("attributes")
+    rows = pairs.get_column("_row")
+    lists = lists_from_long(rows, pairs.get_column("pair"), frame.height, name="attributes")
+    return lists.cast(pl.List(ATTRIBUTE))

@@ -12,6 +12,7 @@ import polars as pl
 from schemas.codes import Disposition, Status
 from schemas.results import CONTACT_COLUMNS, RESULTS, RESULTS_SCHEMA
 from transforms.attach import attach
+from transforms.lists import lists_from_long
 
 __all__ = ["SENT_SCHEMA", "VALIDATE_TARGET", "build_results", "check_row_invariant"]
 
@@ -42,7 +43,35 @@ _DISPOSITION_STATUS = {
 
 
 def _issue_codes() -> pl.Expr:
-    return pl.col("issues").list.eval(pl.element().struct.field("code")).list.unique(maintain_order=True)
+    return pl.col("issues").list.eval(pl.element().struct.field("code"))
+
+
+def _reasons(leading: pl.Series, issues: pl.Series) -> pl.Series:
+    """Per row, the ``leading`` codes then the codes of the row's ``issues``, each code once.
+
+    Laid out long and turned back into lists (transforms.lists): ``concat_list`` then
+    ``list.unique`` took 0.7 s per million rows, most of the results stage.
+    """
+    frame = pl.DataFrame([leading.alias("_leading"), issues.alias("issues")])
+    row = pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
+    leading_codes = (
+        frame.select(row, pl.lit(0, pl.Int8).alias("_k"), pl.col("_leading").alias("code"))
+        .filter(pl.col("code").list.len() > 0)
+        .explode("code")
+    )
+    issue_codes = (
+        frame.select(row, pl.lit(1, pl.Int8).alias("_k"), "issues")
+        .filter(pl.col("issues").list.len() > 0)
+        .explode("issues")
+        .select("_row", "_k", code=pl.col("issues").struct.field("code"))
+    )
+    long = (
+        pl.concat([leading_codes, issue_codes])
+        .drop_nulls("code")
+        .sort("_row", "_k", maintain_order=True)
+        .filter(pl.struct("_row", "code").is_first_distinct())
+    )
+    return lists_from_long(long.get_column("_row"), long.get_column("code"), frame.height, name="reasons")
 
 
 def build_results(
@@ -76,7 +105,6 @@ def build_results(
             pl.lit(None, SENT_SCHEMA[name]).alias(alias) for name, alias in answered.items()
         )
     lazy = frame.lazy()
-
     ready = pl.col("disposition") == Disposition.READY.value
     eligible = ready & pl.col("eligible").fill_null(False)
     was_sent = pl.col("sent_status").is_not_null()
@@ -106,8 +134,13 @@ def build_results(
         .then(pl.col("sent_reasons"))
         .otherwise(pl.lit([], pl.List(pl.String)))
     )
+    # the reasons first, on their own: beside the finished result columns, the long frame of
+    # a million rows' issue codes took the stage's peak memory up by 200 MB
+    leading_codes = lazy.select(leading.fill_null([])).collect().to_series()
+    reasons = _reasons(leading_codes, frame.get_column("issues"))
+    del leading_codes
     results = (
-        lazy.with_columns(status=status, _leading=leading.fill_null([]), _codes=codes)
+        lazy.with_columns(status=status)
         .select(
             run_id=pl.lit(run_id),
             source_file=pl.lit(source_file),
@@ -115,7 +148,7 @@ def build_results(
             external_id="external_id",
             target=pl.lit(target),
             status="status",
-            reasons=pl.concat_list("_leading", "_codes").list.unique(maintain_order=True),
+            reasons=pl.lit(reasons),
             vendor_id="sent_vendor_id",
             vendor_status="sent_vendor_status",
             vendor_message="sent_vendor_message",

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.lists import lists_from_long
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(st.text(max_size=3), max_size=4), max_size=30))
+def test_each_row_gets_its_values_in_the_order_given(rows: list[list[str]]) -> None:
+    numbers = [i for i, values in enumerate(rows) for _ in values]
+    values = [value for values in rows for value in values]
+    lists = lists_from_long(
+        pl.Series(numbers, dtype=pl.Int64), pl.Series(values, dtype=pl.String), len(rows), name="out"
+    )
+    assert lists.name == "out"
+    assert lists.dtype == pl.List(pl.String)
+    assert lists.to_list() == rows
+
+
+def test_struct_values_keep_their_type() -> None:
+    values = pl.Series([{"code": "A", "n": 1}, {"code": "B", "n": 2}])
+    lists = lists_from_long(pl.Series([1, 1]), values, 3, name="issues")
+    assert lists.dtype == pl.List(values.dtype)
+    assert lists.to_list() == [[], [{"code": "A", "n": 1}, {"code": "B", "n": 2}], []]
+
+
+def test_a_row_number_past_the_end_is_refused() -> None:
+    with pytest.raises(ValueError, match="beyond the 2 rows"):
+        lists_from_long(pl.Series([0, 2]), pl.Series(["a", "b"]), 2, name="out")

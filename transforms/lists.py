@@ -1,0 +1,33 @@
+"""List columns built from long (row, value) frames, through Arrow offsets.
+
+Why: polars assembles lists row by row in ``concat_list``, ``list.concat`` and
+``list.unique``: seconds per million rows for the issues, attributes and reasons columns.
+Those lists are short and mostly empty, so laying the values out long (one row per value,
+tagged with its row), working on that, and turning it back into lists from per-row counts
+costs a fraction of a second instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+__all__ = ["lists_from_long"]
+
+
+def lists_from_long(rows: pl.Series, values: pl.Series, height: int, *, name: str) -> pl.Series:
+    """A list column of ``height`` rows where row i holds, in the order given, the ``values``
+    whose entry in ``rows`` is i. ``rows`` must be ascending (0-based row numbers)."""
+    counts = np.bincount(rows.cast(pl.Int64).to_numpy(), minlength=height)
+    if counts.size != height:
+        raise ValueError(f"lists_from_long: a row number is beyond the {height} rows")
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+    arrow_values = values.to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(arrow_values, pa.ChunkedArray):
+        arrow_values = (
+            arrow_values.combine_chunks() if arrow_values.num_chunks else pa.array([], type=arrow_values.type)
+        )
+    lists = pl.from_arrow(pa.LargeListArray.from_arrays(offsets, arrow_values))
+    assert isinstance(lists, pl.Series)
+    return lists.cast(pl.List(values.dtype)).alias(name)

@@ -30,13 +30,13 @@ from typing import Final
 
 import phonenumbers
 import polars as pl
-import pyarrow as pa
 
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.countries import resolve_countries, resolve_country
 from transforms.distinct import distinct_values
+from transforms.lists import lists_from_long
 from transforms.phone_backend import (
     COLUMNAR,
     STATUS_INVALID,
@@ -46,7 +46,7 @@ from transforms.phone_backend import (
 )
 from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
 from transforms.phone_columnar import parse_columns
-from transforms.timezones import canonical_timezones, country_zone, phone_zone_ids, zone_table
+from transforms.timezones import canonical_timezones, country_zone, phone_zone_ids, zone_lists
 
 __all__ = ["clean_phone_values", "normalize_phones"]
 
@@ -90,33 +90,34 @@ def _numeric_repairs(frame: pl.DataFrame) -> pl.DataFrame:
             .then(pl.col("_mantissa") + pl.col("_fraction"))
             .otherwise(pl.col("_v"))
         )
-        .select("raw", "region", "_v", "_is_sci", "_exact")
+        .select("_i", "raw", "region", "_v", "_is_sci", "_exact")
     )
 
 
 def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
-    ``damaged`` (digits were lost to scientific notation), row for row.
+    ``damaged`` (digits were lost to scientific notation), and ``_i``, the row in ``pairs``:
+    the rows come back in another order.
 
     Each step is a column of its own: polars 2.1 evaluates a shared sub-expression again at
     every use, which made the single-expression version take 11 s on a million values. The
-    number repairs run only on the values with a "." or an "e" in them, and are set back in
-    their rows.
+    number repairs run only on the values with a "." or an "e" in them. The rows are not put
+    back in order here but after the parse, on its few narrow columns: sorted here, the wide
+    rows took the parse's peak memory up by 130 MB for a million values.
     """
     region = pl.col("region")
-    trimmed = pairs.select(
+    trimmed = pairs.with_row_index("_i").select(
+        "_i",
         "raw",
         "region",
         _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
     )
-    numeric = trimmed.select(pl.col("_v").str.contains("[.eE]").fill_null(False)).to_series()
-    repaired = _numeric_repairs(trimmed.filter(numeric))
-    at = numeric.arg_true()
-    unset = pl.repeat(False, trimmed.height, eager=True)
-    steps = trimmed.with_columns(
-        trimmed.get_column("_v").scatter(at, repaired.get_column("_v")),
-        unset.alias("_is_sci").scatter(at, repaired.get_column("_is_sci")),
-        unset.alias("_exact").scatter(at, repaired.get_column("_exact")),
+    numeric = pl.col("_v").str.contains("[.eE]").fill_null(False)
+    steps = pl.concat(
+        [
+            trimmed.filter(~numeric).with_columns(_is_sci=pl.lit(False), _exact=pl.lit(False)),
+            _numeric_repairs(trimmed.filter(numeric)),
+        ]
     )
     value = pl.col("_v")
     international = (
@@ -127,6 +128,7 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         .otherwise(value)
     )
     return steps.with_columns(_v=international).select(
+        "_i",
         "raw",
         "region",
         clean=pl.when(pl.col("_v") == "").then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("_v")),
@@ -137,12 +139,12 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
 def _parse_distinct(
     pairs: pl.DataFrame, workers: int | None, pool_threshold: int, *, columnar: bool
 ) -> pl.DataFrame:
-    """(raw, region) -> given, status, e164, type, ext, zone_id; one parse per distinct pair.
+    """Per (raw, region) pair, in order: given, status, e164, type, ext, zone_id; one parse each.
 
     ``given``: something is left once the value is cleaned (blank and junk-only values are not).
 
     Plainly written values are parsed as columns (transforms.phone_columnar); the rest, one by
-    one (transforms.phone_backend). Results stay aligned with ``pairs`` (no join back).
+    one (transforms.phone_backend). Results are aligned with ``pairs`` (no join back).
     """
     cleaned = clean_phone_values(pairs)
     usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
@@ -171,18 +173,22 @@ def _parse_distinct(
         parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
         parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
     )
-    return pl.concat([cleaned, parsed], how="horizontal").select(
-        "raw",
-        "region",
-        given=pl.col("clean").is_not_null(),
-        status=pl.when(pl.col("damaged"))
-        .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
-        .when(usable)
-        .then(pl.col("status")),
-        e164=pl.when(usable).then(pl.col("e164")),
-        type=pl.when(usable).then(pl.col("type")),
-        ext=pl.when(usable).then(pl.col("ext")),
-        zone_id=pl.when(usable).then(phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))),
+    return (
+        pl.concat([cleaned, parsed], how="horizontal")
+        .select(
+            "_i",
+            given=pl.col("clean").is_not_null(),
+            status=pl.when(pl.col("damaged"))
+            .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
+            .when(usable)
+            .then(pl.col("status")),
+            e164=pl.when(usable).then(pl.col("e164")),
+            type=pl.when(usable).then(pl.col("type")),
+            ext=pl.when(usable).then(pl.col("ext")),
+            zone_id=pl.when(usable).then(phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))),
+        )
+        .sort("_i")
+        .drop("_i")
     )
 
 
@@ -246,7 +252,7 @@ def normalize_phones(
         workers,
         pool_threshold,
         columnar=columnar,
-    ).drop("raw", "region")
+    )
     frame = pl.concat(
         [
             frame,
@@ -289,7 +295,7 @@ def normalize_phones(
 def _issues_column(frame: pl.DataFrame) -> pl.Series:
     """The input issues followed by this stage's, per row.
 
-    Built as one Arrow list array from the (rare) issue rows and per-row offsets: polars'
+    Built from the (rare) issue rows laid out long (transforms.lists): polars'
     list-of-struct expressions (concat_list, list.concat of when/then structs) take seconds
     per million rows, this takes tens of milliseconds.
     """
@@ -341,25 +347,22 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
         )
         for order, (condition, code, column, value) in enumerate(found)
     ]
-    issues = pl.concat(parts).sort("_row", "_order")
-    counts = issues.group_by("_row").len()
-    per_row = pl.zeros(frame.height, dtype=pl.Int64, eager=True).scatter(
-        counts.get_column("_row"), counts.get_column("len")
-    )
-    offsets = pl.concat([pl.Series([0], dtype=pl.Int64), per_row.cum_sum()]).cast(pl.Int32)
-    values = issues.select(pl.struct("code", "column", "value")).to_series().to_arrow()
-    column = pa.ListArray.from_arrays(offsets.to_arrow(), values)
-    return pl.Series("issues", column, dtype=pl.List(ISSUE))
+    issues = pl.concat(parts).sort("_row", "_order", maintain_order=True)
+    values = issues.select(pl.struct("code", "column", "value")).to_series()
+    lists = lists_from_long(issues.get_column("_row"), values, frame.height, name="issues")
+    return lists.cast(pl.List(ISSUE))
 
 
 def _with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
-    zones = zone_table()
     phone_zone = pl.coalesce([pl.col(f"_{slot}_zone_id") for slot in PHONE_SLOTS])
     frame = frame.with_columns(
         _row_tz=canonical_timezones(pl.col("timezone")),
         _zone_id=phone_zone,
         _country_tz=country_zone(pl.col("_region")),
-    ).join(zones, left_on="_zone_id", right_on="zone_id", how="left", maintain_order="left")
+    )
+    # the zone lists by position (a zone id is an index into them), not by a join, which
+    # would copy every column of the frame
+    frame = frame.with_columns(zone_lists().gather(frame.get_column("_zone_id")).alias("zones"))
     empty = pl.lit([], dtype=pl.List(pl.String))
     return frame.with_columns(
         _timezone=pl.coalesce(

@@ -97,21 +97,16 @@ def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     fields = (
         pl.when(has_channel)
         .then(
+            # a missing field counts as empty (the same string a present-but-empty one gives)
             pl.concat_str(
-                [pl.lit(source), contact, pl.col("email"), pl.col("first_name"), pl.col("last_name")],
+                [
+                    pl.lit(source),
+                    contact.fill_null(""),
+                    pl.col("email").fill_null(""),
+                    pl.col("first_name").fill_null(""),
+                    pl.col("last_name").fill_null(""),
+                ],
                 separator=_SEP,
-                ignore_nulls=False,
-            ).fill_null(
-                pl.concat_str(
-                    [
-                        pl.lit(source),
-                        contact.fill_null(""),
-                        pl.col("email").fill_null(""),
-                        pl.col("first_name").fill_null(""),
-                        pl.col("last_name").fill_null(""),
-                    ],
-                    separator=_SEP,
-                )
             )
         )
         .otherwise(
@@ -127,14 +122,13 @@ def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
             )
         )
     )
-    # only the hash inputs are built beside the frame: filtering or joining the frame itself
-    # would copy every column of it
-    keys = frame.select(_file_id=file_id, _hash_input=fields)
-    given = keys.get_column("_file_id")
+    given = frame.select(file_id.alias("external_id")).to_series()
     needs_hash = given.is_null()
+    # the hash inputs only for the rows without an id of their own (often none), read from a
+    # narrow plan: filtering or joining the frame itself would copy every column of it
+    inputs = frame.lazy().filter(pl.lit(needs_hash)).select(fields.alias("_hash_input")).collect().to_series()
     hashed = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
-        needs_hash.arg_true(),
-        ("lf-" + stable_hash_64(keys.get_column("_hash_input").filter(needs_hash))),
+        needs_hash.arg_true(), "lf-" + stable_hash_64(inputs)
     )
     return frame.with_columns(
         external_id=given.fill_null(hashed),

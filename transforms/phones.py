@@ -173,7 +173,7 @@ def _parse_distinct(
         parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
         parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
     )
-    return (
+    answers = (
         pl.concat([cleaned, parsed], how="horizontal")
         .select(
             "_i",
@@ -185,11 +185,12 @@ def _parse_distinct(
             e164=pl.when(usable).then(pl.col("e164")),
             type=pl.when(usable).then(pl.col("type")),
             ext=pl.when(usable).then(pl.col("ext")),
-            zone_id=pl.when(usable).then(phone_zone_ids(pl.col("e164"), pl.col("type"), pl.col("cc"))),
+            cc=pl.when(usable).then(pl.col("cc")),
         )
         .sort("_i")
         .drop("_i")
     )
+    return answers.with_columns(zone_id=phone_zone_ids(answers)).drop("cc")
 
 
 def _is_given(values: pl.Expr) -> pl.Expr:

@@ -79,31 +79,66 @@ _CALLING_CODE_IDS: Final[dict[int, int]] = {
 }
 
 
-def phone_zone_ids(e164: pl.Expr, number_type: pl.Expr, country_code: pl.Expr) -> pl.Expr:
-    """Zone id (index into ZONE_LISTS) of each valid number, null when the mapper knows none.
+@functools.cache
+def _prefix_lengths(calling_code: int) -> tuple[int, ...]:
+    """The prefix lengths, longest first, that can match a number of ``calling_code``: the
+    prefixes that start with the code or that the code starts with (codes are prefix-free)."""
+    code = str(calling_code)
+    return tuple(
+        length
+        for length, ids in _PREFIX_IDS.items()
+        if any(prefix.startswith(code) or code.startswith(prefix) for prefix in ids)
+    )
+
+
+def _by_prefix(digits: pl.Expr, lengths: tuple[int, ...]) -> pl.Expr:
+    if not lengths:
+        return pl.lit(None, dtype=pl.UInt32)
+    return pl.coalesce(
+        [
+            digits.str.slice(0, length).replace_strict(
+                _PREFIX_IDS[length], default=None, return_dtype=pl.UInt32
+            )
+            for length in lengths
+        ]
+    )
+
+
+def phone_zone_ids(numbers: pl.DataFrame) -> pl.Series:
+    """Zone id (index into ZONE_LISTS) of each valid number of ``numbers`` (columns ``e164``,
+    ``type``, ``cc``; null e164 for none), null when the mapper knows none.
 
     Same answer as ``time_zones_for_number``: geographic numbers (fixed line, fixed line or
     mobile, and mobiles of the countries whose mobiles are geographic) by the longest known
-    prefix of the E.164 digits, other valid numbers by their calling code.
+    prefix of the E.164 digits, other valid numbers by their calling code. The prefixes are
+    looked up per calling code, only at the lengths that code's prefixes have (one length
+    for +33 or +49, five for +1, rather than nine for every number).
     """
-    digits = e164.str.slice(1)
-    by_prefix = pl.coalesce(
-        [
-            digits.str.slice(0, length).replace_strict(ids, default=None, return_dtype=pl.UInt32)
-            for length, ids in _PREFIX_IDS.items()
-            if ids
-        ]
+    kind, code = pl.col("type"), pl.col("cc")
+    geographic = kind.is_in(["fixed_line", "fixed_line_or_mobile"]) | (
+        (kind == "mobile") & code.is_in(list(_GEO_MOBILE_COUNTRIES))
     )
-    by_code = country_code.replace_strict(_CALLING_CODE_IDS, default=None, return_dtype=pl.UInt32)
-    geographic = number_type.is_in(["fixed_line", "fixed_line_or_mobile"]) | (
-        (number_type == "mobile") & country_code.is_in(list(_GEO_MOBILE_COUNTRIES))
+    rows = (
+        numbers.lazy()
+        .select("e164", "cc", _geo=geographic)
+        .with_row_index("_row")
+        .filter(pl.col("e164").is_not_null())
     )
-    return (
-        pl.when(e164.is_null())
-        .then(pl.lit(None, dtype=pl.UInt32))
-        .when(geographic)
-        .then(by_prefix)
-        .otherwise(by_code)
+    geo = rows.filter(pl.col("_geo")).select("_row", "e164", "cc").collect()
+    digits = pl.col("e164").str.slice(1)
+    plans = [
+        group.lazy().select("_row", zone_id=_by_prefix(digits, _prefix_lengths(calling_code)))
+        for (calling_code,), group in geo.partition_by("cc", as_dict=True).items()
+        if isinstance(calling_code, int)
+    ]
+    plans.append(
+        rows.filter(~pl.col("_geo")).select(
+            "_row", zone_id=code.replace_strict(_CALLING_CODE_IDS, default=None, return_dtype=pl.UInt32)
+        )
+    )
+    found = pl.concat(pl.collect_all(plans))
+    return pl.repeat(None, numbers.height, dtype=pl.UInt32, eager=True).scatter(
+        found.get_column("_row"), found.get_column("zone_id")
     )
 
 

@@ -39,6 +39,7 @@ def clean_leads(
     # one name for the frame as it goes: each stage's input is dropped as soon as the next
     # exists, or a million-row file keeps five generations of its issues and contacts alive
     frame = normalize_names(raw).collect()
+    del raw  # the columns normalization replaces go with it, when the caller has let go too
     frame = normalize_phones(frame, default_region, workers=workers)
     frame = normalize_emails(frame)
     frame = assign_external_ids(frame, source=source)

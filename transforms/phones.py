@@ -68,7 +68,7 @@ _TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
 _SCIENTIFIC: Final = r"^(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})$"
 
 
-def _numeric_repairs(frame: pl.DataFrame) -> pl.DataFrame:
+def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     """``_v`` with spreadsheet number damage undone: "4155552671.0" -> "4155552671", and
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
@@ -99,27 +99,26 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     ``damaged`` (digits were lost to scientific notation), and ``_i``, the row in ``pairs``:
     the rows come back in another order.
 
-    Each step is a column of its own: polars 2.1 evaluates a shared sub-expression again at
-    every use, which made the single-expression version take 11 s on a million values. The
-    number repairs run only on the values with a "." or an "e" in them. The rows are not put
-    back in order here but after the parse, on its few narrow columns: sorted here, the wide
-    rows took the parse's peak memory up by 130 MB for a million values.
+    The number and prefix repairs run only on the values that may need them (a "." or an "e",
+    a leading "00" or "011"): a few percent of a file. The rows are not put back in order here
+    but after the parse, on its few narrow columns: sorted here, the wide rows took the parse's
+    peak memory up by 130 MB for a million values. Each step is a column of its own: polars
+    2.1 evaluates a shared sub-expression again at every use.
     """
-    region = pl.col("region")
-    trimmed = pairs.with_row_index("_i").select(
-        "_i",
-        "raw",
-        "region",
-        _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
+    region, value = pl.col("region"), pl.col("_v")
+    trimmed = (
+        pairs.lazy()
+        .with_row_index("_i")
+        .select(
+            "_i",
+            "raw",
+            "region",
+            _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
+        )
     )
-    numeric = pl.col("_v").str.contains("[.eE]").fill_null(False)
-    steps = pl.concat(
-        [
-            trimmed.filter(~numeric).with_columns(_is_sci=pl.lit(False), _exact=pl.lit(False)),
-            _numeric_repairs(trimmed.filter(numeric)),
-        ]
-    )
-    value = pl.col("_v")
+    may_need_repair = (
+        value.str.contains("[.eE]") | value.str.starts_with("00") | value.str.starts_with("011")
+    ).fill_null(False)
     international = (
         pl.when(region.is_null() & value.str.contains(r"^(?:00|011)[1-9]"))
         .then(value.str.replace(r"^(?:00|011)", "+"))
@@ -127,13 +126,16 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         .then(value.str.replace(r"^00", "+"))
         .otherwise(value)
     )
-    return steps.with_columns(_v=international).select(
-        "_i",
-        "raw",
-        "region",
-        clean=pl.when(pl.col("_v") == "").then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("_v")),
-        damaged=pl.col("_is_sci") & ~pl.col("_exact"),
+    clean = pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
+    as_given = trimmed.filter(~may_need_repair).select(
+        "_i", "raw", "region", clean=clean, damaged=pl.lit(False)
     )
+    repaired = (
+        _numeric_repairs(trimmed.filter(may_need_repair))
+        .with_columns(_v=international)
+        .select("_i", "raw", "region", clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
+    )
+    return pl.concat([as_given, repaired]).collect()
 
 
 def _parse_distinct(

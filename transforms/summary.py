@@ -98,18 +98,26 @@ def _vendor_errors(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _leads(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per input row: contact fields and disposition do not vary by target."""
-    return frame.sort("source_row", "target").unique("source_row", keep="first", maintain_order=True)
+    """One row per input row, with the lead-level columns only: contact fields do not vary by
+    target, so any of a row's result rows will do (no sort of a million rows to pick one)."""
+    lead_columns = ["country", *_PHONE_COLUMNS, *_PHONE_TYPE_COLUMNS]
+    if frame.get_column("target").n_unique() <= 1:
+        return frame.select(lead_columns)
+    return frame.lazy().filter(pl.col("source_row").is_first_distinct()).select(lead_columns).collect()
 
 
 def _phone_types(leads: pl.DataFrame) -> dict[str, int]:
     types = pl.concat(
         [
-            leads.filter(pl.col(phone).is_not_null()).select(pl.col(type_col).alias("type"))
+            leads.lazy()
+            .filter(pl.col(phone).is_not_null())
+            .group_by(pl.col(type_col).fill_null("unknown").alias("type"))
+            .len()
             for phone, type_col in zip(_PHONE_COLUMNS, _PHONE_TYPE_COLUMNS, strict=True)
         ]
-    ).with_columns(pl.col("type").fill_null("unknown"))
-    return _counts(types, "type")
+    )
+    counted = types.group_by("type").agg(pl.col("len").sum()).sort(["len", "type"], descending=[True, False])
+    return {str(key): int(n) for key, n in counted.collect().iter_rows()}
 
 
 def _target_summary(frame: pl.DataFrame) -> dict[str, Any]:
@@ -138,15 +146,21 @@ def summarize(results: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     def distinct_rows(status: Status) -> int:
         return frame.filter(pl.col("status") == status.value)["source_row"].n_unique()
 
+    targets = sorted(frame["target"].unique().to_list())
+    per_target = {
+        str(target): _target_summary(frame.filter(pl.col("target") == target) if len(targets) > 1 else frame)
+        for target in targets
+    }
     return {
         "rows": leads.height,
         "results": frame.height,
         "statuses": _status_counts(frame),
-        "targets": {
-            str(target): _target_summary(frame.filter(pl.col("target") == target))
-            for target in sorted(frame["target"].unique().to_list())
-        },
-        "reasons": _counts(frame.select("reasons").explode("reasons").drop_nulls(), "reasons"),
+        "targets": per_target,
+        "reasons": (
+            next(iter(per_target.values()))["reasons"]
+            if len(targets) == 1
+            else _counts(frame.select("reasons").explode("reasons").drop_nulls(), "reasons")
+        ),
         "phone_types": _phone_types(leads),
         "countries": _counts(leads.select(pl.col("country").fill_null(NO_COUNTRY)), "country"),
         "duplicates": distinct_rows(Status.DUPLICATE),

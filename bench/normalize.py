@@ -7,7 +7,8 @@ rows, ~10% broken values), then times, each in a fresh process so that peak RSS 
 pipeline's own:
 
 * leadflow: ingest -> map -> normalize (phones once per distinct value, across cores) ->
-  dedupe -> result rows -> Parquet, exactly what ``leadflow validate`` does minus the HTML;
+  dedupe -> result rows -> the run folder (results Parquet, summary.json, run.json), exactly
+  what ``leadflow validate`` does minus the HTML report and the terminal output;
 * naive: pandas ``read_csv`` + ``DataFrame.apply`` parsing each row's phones with
   phonenumbers, then ``to_parquet``: the code one would write first. It is linear in rows,
   so it runs on ``--baseline-rows`` (default all rows up to 100k) and its rate is compared.
@@ -39,6 +40,9 @@ def _peak_rss_mb() -> float:
 
 
 def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
+    from datetime import UTC, datetime
+
+    from flows.importer import write_run_folder
     from flows.prepare import PrepareOptions, prepare_leads
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
@@ -47,10 +51,17 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
     prepared = prepare_leads(path, PrepareOptions(country="US", workers=workers))
     prepared_at = time.perf_counter()
     prepared_rss = _peak_rss_mb()
-    results = build_results(
-        prepared.clean, run_id=new_run_id(), source_file=str(path), target=VALIDATE_TARGET
+    run_id = new_run_id()
+    results = build_results(prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET)
+    write_run_folder(
+        prepared,
+        [results],
+        [(VALIDATE_TARGET, VALIDATE_TARGET)],
+        run_id=run_id,
+        started=datetime.now(UTC),
+        out_dir=out,
+        dry_run=False,
     )
-    results.write_parquet(out / "results.parquet")
     finished = time.perf_counter()
     return {
         "rows": prepared.rows,

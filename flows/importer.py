@@ -30,7 +30,7 @@ from transforms.eligibility import eligibility
 from transforms.outputs import RunInfo, write_run
 from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
 
-__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target"]
+__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target", "write_run_folder"]
 
 DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
@@ -132,6 +132,24 @@ def finish_run(
     """Check the row invariant, write the run folder and its HTML report; the run folder.
 
     ``targets`` are (name, kind) pairs, in the order of ``results``."""
+    run_dir = write_run_folder(
+        prepared, results, targets, run_id=run_id, started=started, out_dir=out_dir, dry_run=dry_run
+    )
+    write_html_report(run_dir)
+    return run_dir
+
+
+def write_run_folder(
+    prepared: PreparedLeads,
+    results: Sequence[pl.DataFrame],
+    targets: Sequence[tuple[str, str]],
+    *,
+    run_id: str,
+    started: datetime,
+    out_dir: Path,
+    dry_run: bool,
+) -> Path:
+    """``finish_run`` without the HTML report (what bench/normalize.py times)."""
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
     info = RunInfo(
@@ -147,6 +165,4 @@ def finish_run(
         dry_run=dry_run,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    run_dir = write_run(out_dir, info, combined)
-    write_html_report(run_dir)
-    return run_dir
+    return write_run(out_dir, info, combined)

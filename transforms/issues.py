@@ -16,7 +16,7 @@ import polars as pl
 from schemas.raw_leads import ISSUE
 from transforms.lists import lists_from_long
 
-__all__ = ["append_issues", "issue"]
+__all__ = ["append_issue_rows", "append_issues", "issue"]
 
 
 def issue(code: str | pl.Expr, column: str | pl.Expr, value: pl.Expr) -> pl.Expr:
@@ -32,7 +32,20 @@ def append_issues(frame: pl.DataFrame, new: Sequence[pl.Expr]) -> pl.DataFrame:
     Each expression of ``new`` evaluates to an ISSUE struct or null per row (typically
     ``pl.when(condition).then(issue(...))``).
     """
-    if not new or frame.height == 0:
+    row = pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
+    return append_issue_rows(
+        frame, [frame.select(row, expr.cast(ISSUE).alias("_issue")).drop_nulls("_issue") for expr in new]
+    )
+
+
+def append_issue_rows(frame: pl.DataFrame, found: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``frame`` with each row's ``issues`` extended by the issues of ``found``, in order.
+
+    Each frame of ``found`` has ``_row`` (a 0-based row of ``frame``) and ``_issue`` (an ISSUE
+    struct), only for the rows that have one: findings built on the few rows they concern
+    cost no million-row struct column.
+    """
+    if not found or frame.height == 0:
         return frame
     row = pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
     parts = [
@@ -41,10 +54,10 @@ def append_issues(frame: pl.DataFrame, new: Sequence[pl.Expr]) -> pl.DataFrame:
         .explode("_issue")
     ]
     parts += [
-        frame.select(row, pl.lit(k, pl.Int32).alias("_k"), expr.cast(ISSUE).alias("_issue")).drop_nulls(
-            "_issue"
+        part.select(
+            pl.col("_row").cast(pl.Int64), pl.lit(k, pl.Int32).alias("_k"), pl.col("_issue").cast(ISSUE)
         )
-        for k, expr in enumerate(new, start=1)
+        for k, part in enumerate(found, start=1)
     ]
     long = pl.concat(parts).sort("_row", "_k", maintain_order=True)
     lists = lists_from_long(long.get_column("_row"), long.get_column("_issue"), frame.height, name="issues")

@@ -172,6 +172,16 @@ def check_row_invariant(results: pl.DataFrame, rows_in_file: int, targets: int) 
     expected = rows_in_file * targets
     if results.height != expected:
         raise RuntimeError(f"{results.height} result rows for {rows_in_file} input rows x {targets} targets")
+    # per target, as many distinct source rows as result rows (a handful of groups, not a
+    # million); the (source_row, target) pairs are listed only when that fails
+    per_target = results.group_by("target").agg(results=pl.len(), rows=pl.col("source_row").n_unique())
+    if (
+        per_target.height == targets
+        and (per_target.get_column("results") == per_target.get_column("rows")).all()
+    ):
+        return
     per_row = results.group_by("source_row", "target").len().filter(pl.col("len") != 1)
     if per_row.height:
         raise RuntimeError(f"rows with more than one result: {per_row.head(5).to_dicts()}")
+    counts = dict(per_target.select("target", "results").iter_rows())
+    raise RuntimeError(f"result rows per target {counts} for {rows_in_file} input rows x {targets} targets")

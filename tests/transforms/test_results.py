@@ -100,3 +100,11 @@ def test_row_invariant_catches_lost_and_doubled_rows() -> None:
     doubled = pl.concat([out.head(4), out.head(1)])
     with pytest.raises(RuntimeError, match="more than one"):
         check_row_invariant(doubled, rows_in_file=5, targets=1)
+
+
+def test_row_invariant_catches_a_target_missing_while_the_total_adds_up() -> None:
+    out = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    # ten rows for two targets, but all of them for one target (five of them unknown rows)
+    lopsided = pl.concat([out, out.with_columns(source_row=pl.col("source_row") + 5)])
+    with pytest.raises(RuntimeError, match="per target"):
+        check_row_invariant(lopsided, rows_in_file=5, targets=2)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
+from pandera.errors import SchemaError
 
-from schemas.results import RESULTS
+from schemas.results import RESULTS, RESULTS_SCHEMA
 from tests.transforms.frames import clean_leads
 from transforms.dedupe import decide_disposition
+from transforms.outputs import RunInfo, write_run
 from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
 
 ISSUE = {"code": "PHONE_INVALID", "column": "phone2", "value": "123"}
@@ -108,3 +111,25 @@ def test_row_invariant_catches_a_target_missing_while_the_total_adds_up() -> Non
     lopsided = pl.concat([out, out.with_columns(source_row=pl.col("source_row") + 5)])
     with pytest.raises(RuntimeError, match="per target"):
         check_row_invariant(lopsided, rows_in_file=5, targets=2)
+
+
+def test_built_results_meet_the_results_contract() -> None:
+    RESULTS_SCHEMA.validate(build_results(_leads(), run_id="r1", source_file="f.csv", target="validate"))
+
+
+def test_results_breaking_the_contract_are_never_written(tmp_path: Path) -> None:
+    results = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    info = RunInfo(
+        run_id="r1",
+        source_file="f.csv",
+        fingerprint="x",
+        started_at="2026-11-24T00:00:00+00:00",
+        default_country="US",
+        mapping={},
+        unmapped=[],
+        targets=[],
+        rows=results.height,
+    )
+    with pytest.raises(SchemaError, match="status"):
+        write_run(tmp_path, info, results.with_columns(status=pl.lit("maybe")))
+    assert not (tmp_path / "r1").exists()

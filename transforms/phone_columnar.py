@@ -90,13 +90,45 @@ def _groups(frame: pl.DataFrame, key: str) -> list[tuple[str | None, pl.DataFram
 def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     """The pairs with the extension split off (``ext``), the digits, whether the value starts
     with "+", whether it is plain enough for this module, and where parse would look first:
-    the calling code (``_cc``), the region whose rules apply (``_meta``) and the national part."""
-    split = pl.col("clean").str.extract_groups(_WITH_EXTENSION)
-    digits = pl.col("_digits")
-    return (
-        pairs.lazy()
-        .select("clean", "region")
+    the calling code (``_cc``), the region whose rules apply (``_meta``) and the national part.
+
+    Three kinds of values are read apart, because most need much less than the general
+    case: all digits (after an optional "+"), which are their own digits; values with an "x"
+    (the only ones that may carry an extension or a second number); and the rest, separators
+    but no extension. The rows come back grouped by kind; ``_row`` says where each was.
+    """
+    number, digits = pl.col("_number"), pl.col("_digits")
+    # each value's kind is decided once, eagerly: as filter predicates in the branches' plans
+    # the two regexes ran once per branch
+    values = (
+        pairs.select("clean", "region")
         .with_row_index("_row")
+        .with_columns(
+            _all_digits=pl.col("clean").str.contains(r"^\+?[0-9]+$").fill_null(False),
+            _with_x=pl.col("clean").str.contains("[xX]").fill_null(False),
+        )
+        .lazy()
+    )
+    all_digits, with_x = pl.col("_all_digits"), pl.col("_with_x")
+    split = pl.col("clean").str.extract_groups(_WITH_EXTENSION)
+    kinds = [
+        values.filter(all_digits).select(
+            "_row",
+            "region",
+            ext=pl.lit(None, dtype=pl.String),
+            _digits=pl.col("clean").str.strip_chars_start("+"),
+            _plus=pl.col("clean").str.starts_with("+"),
+            _plain=pl.col("clean").str.len_bytes().is_between(3, 64),
+        ),
+        values.filter(~all_digits & ~with_x).select(
+            "_row",
+            "region",
+            ext=pl.lit(None, dtype=pl.String),
+            _digits=pl.col("clean").str.replace_all("[^0-9]", ""),
+            _plus=pl.col("clean").str.starts_with("+"),
+            _plain=pl.col("clean").str.contains(_PLAIN).fill_null(False),
+        ),
+        values.filter(~all_digits & with_x)
         .with_columns(_split=split)
         .with_columns(
             _number=pl.coalesce(pl.col("_split").struct.field("number"), pl.col("clean")),
@@ -106,14 +138,16 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
             "_row",
             "region",
             "ext",
-            _digits=pl.col("_number").str.replace_all("[^0-9]", ""),
-            _plus=pl.col("_number").str.starts_with("+"),
-            _plain=(
-                pl.col("_number").str.contains(_PLAIN) & ~pl.col("clean").str.contains(_SECOND_NUMBER)
-            ).fill_null(False),
-            _idd_route=pl.lit(False),
-        )
-        .with_columns(_plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
+            _digits=number.str.replace_all("[^0-9]", ""),
+            _plus=number.str.starts_with("+"),
+            _plain=(number.str.contains(_PLAIN) & ~pl.col("clean").str.contains(_SECOND_NUMBER)).fill_null(
+                False
+            ),
+        ),
+    ]
+    return (
+        pl.concat(kinds)
+        .with_columns(_idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
         .with_columns(
             _cc=pl.when(pl.col("_plus"))
             .then(calling_code(digits))
@@ -205,24 +239,46 @@ def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
 
 
 def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
-    """``_type`` of the rows the first region of their shared calling code did not claim."""
-    parts: list[pl.DataFrame] = []
+    """``_type`` of the rows the first region of their shared calling code did not claim.
+
+    parse asks the regions in order and the first that claims a number decides its type (a
+    region with leading digits claims the numbers starting with them, one without claims
+    the numbers its plan has). Asked one region at a time, the 24 other regions of +1 cost
+    0.3 s for 100k numbers; here every region's claim is one column of a single pass, the
+    first claim per row picks the region, and each claimed group is typed by its region.
+    """
     remaining = rows.drop("_type", "_claimed")
     nsn = pl.col("_nsn")
-    for region in regions:
-        if remaining.height == 0:
-            break
+    claims: list[pl.Expr] = []
+    typed_by_claim: dict[int, str] = {}
+    for index, region in enumerate(regions):
         rules = rules_for(region)
         if rules.leading_digits is not None:
-            hit = remaining.select(nsn.str.contains(rules.leading_digits)).to_series()
-            parts.append(remaining.filter(hit).with_columns(_type=number_type(rules, nsn)))
-            remaining = remaining.filter(~hit)
-            continue
-        tried = remaining.with_columns(_type=number_type(rules, nsn))
-        parts.append(tried.filter(pl.col("_type") != UNKNOWN))
-        remaining = tried.filter(pl.col("_type") == UNKNOWN).drop("_type")
-    parts.append(remaining.with_columns(_type=pl.lit(UNKNOWN)))
-    return pl.concat(parts)
+            claims.append(nsn.str.contains(rules.leading_digits).fill_null(False).alias(f"_claim{index}"))
+        else:
+            typed_by_claim[index] = f"_type{index}"
+            claims.append(number_type(rules, nsn).alias(f"_type{index}"))
+    flags = remaining.select(claims)
+    first: pl.Expr = pl.lit(None, dtype=pl.Int32)
+    for index in reversed(range(len(regions))):
+        claimed = (
+            pl.col(typed_by_claim[index]) != UNKNOWN if index in typed_by_claim else pl.col(f"_claim{index}")
+        )
+        first = pl.when(claimed).then(pl.lit(index, dtype=pl.Int32)).otherwise(first)
+    known_types = [pl.col(name) for name in typed_by_claim.values()]
+    tagged = pl.concat([remaining, flags.select(first.alias("_claimer"), *known_types)], how="horizontal")
+    parts = [tagged.filter(pl.col("_claimer").is_null()).with_columns(_type=pl.lit(UNKNOWN))]
+    for (index,), group in (
+        tagged.filter(pl.col("_claimer").is_not_null()).partition_by("_claimer", as_dict=True).items()
+    ):
+        assert isinstance(index, int)
+        kind = (
+            pl.col(typed_by_claim[index])
+            if index in typed_by_claim
+            else number_type(rules_for(regions[index]), nsn)
+        )
+        parts.append(group.with_columns(_type=kind))
+    return pl.concat(parts).drop("_claimer", *typed_by_claim.values())
 
 
 def _failed(frame: pl.DataFrame, status: int) -> pl.DataFrame:

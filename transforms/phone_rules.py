@@ -137,13 +137,23 @@ CALLING_CODE: Final[dict[str, str]] = {
 }
 
 
+def _code_of_start(start: str) -> str | None:
+    return next((start[:size] for size in (1, 2, 3) if start[:size] in MAIN_REGION), None)
+
+
+_CODE_BY_START: Final[dict[str, str]] = {
+    start: code
+    for size in (1, 2, 3)
+    for number in range(10**size)
+    if (code := _code_of_start(start := str(number).zfill(size))) is not None
+}
+"""Every 1- to 3-digit start -> the calling code it begins with (codes are 1 to 3 digits)."""
+
+
 def calling_code(digits: pl.Expr) -> pl.Expr:
-    """The calling code the digits start with (codes are prefix-free), else null."""
-    codes = list(MAIN_REGION)
-    expr: Then | ChainedThen = pl.when(digits.str.slice(0, 1).is_in(codes)).then(digits.str.slice(0, 1))
-    for size in (2, 3):
-        expr = expr.when(digits.str.slice(0, size).is_in(codes)).then(digits.str.slice(0, size))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    """The calling code the digits start with (codes are prefix-free), else null: one lookup
+    of the first three digits, rather than three slices tested one after the other."""
+    return digits.str.slice(0, 3).replace_strict(_CODE_BY_START, default=None, return_dtype=pl.String)
 
 
 def general_match(rules: Rules, number: pl.Expr) -> pl.Expr:

@@ -214,9 +214,14 @@ def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
             _stripped=national.str.slice(prefix.str.len_bytes()),
             _prefixed=prefix.is_not_null() & (national.str.len_bytes() > 0),
         )
-    frame = frame.with_columns(
-        _general_national=general_match(rules, national), _general_stripped=general_match(rules, stripped)
-    )
+    if rules.national_prefix is None:  # nothing stripped: one verdict serves both
+        frame = frame.with_columns(_general_national=general_match(rules, national)).with_columns(
+            _general_stripped=pl.col("_general_national")
+        )
+    else:
+        frame = frame.with_columns(
+            _general_national=general_match(rules, national), _general_stripped=general_match(rules, stripped)
+        )
     strips = pl.col("_prefixed") & ~(pl.col("_general_national") & ~pl.col("_general_stripped"))
     possible, _ = length_test(rules, stripped)
     use_stripped = strips & possible
@@ -226,10 +231,23 @@ def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
         _nsn=pl.when(use_stripped).then(stripped).otherwise(national),
         _general=general if first is rules else pl.lit(None, dtype=pl.Boolean),
     )
-    claimed, kind = claims(first, pl.col("_nsn"), pl.col("_general") if first is rules else None)
-    return frame.with_columns(_claimed=claimed.fill_null(False), _type=kind).drop(
-        "_stripped", "_prefixed", "_general_national", "_general_stripped", "_general"
-    )
+    nsn, known = pl.col("_nsn"), pl.col("_general") if first is rules else None
+    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general")
+    if first.any_special is None:
+        claimed, kind = claims(first, nsn, known)
+        return frame.with_columns(_claimed=claimed.fill_null(False), _type=kind).drop(drop)
+    # the special types (premium rate, toll free, ...) are a few percent of numbers but eight
+    # patterns: one pattern of them all decides which rows need them
+    frame = frame.with_columns(_special=nsn.str.contains(first.any_special).fill_null(False))
+    typed = []
+    for special in (True, False):
+        claimed, kind = claims(first, nsn, known, specials=special)
+        typed.append(
+            frame.filter(pl.col("_special") == special).with_columns(
+                _claimed=claimed.fill_null(False), _type=kind
+            )
+        )
+    return pl.concat(typed).drop(*drop, "_special")
 
 
 def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:

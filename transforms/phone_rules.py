@@ -81,6 +81,9 @@ class Rules:
     """The general description's, for ``_test_number_length``."""
     local_lengths: tuple[int, ...]
     special: tuple[tuple[str, Desc], ...]
+    any_special: str | None
+    """One pattern that every number of a special type matches (lengths not checked): numbers
+    it does not match need none of the special types' patterns."""
     fixed_line: Desc | None
     mobile: Desc | None
     same_mobile_and_fixed_line: bool
@@ -93,6 +96,14 @@ def _desc(desc: phonenumbers.PhoneNumberDesc | None) -> Desc | None:
     return Desc(f"^(?:{desc.national_number_pattern})$", tuple(desc.possible_length or ()))
 
 
+def _any_of(patterns: list[str]) -> str | None:
+    """``^(?:a)$``, ``^(?:b)$`` -> ``^(?:(?:a)|(?:b))$``."""
+    if not patterns:
+        return None
+    inner = [pattern[len("^(?:") : -len(")$")] for pattern in patterns]
+    return "^(?:" + "|".join(f"(?:{body})" for body in inner) + ")$"
+
+
 @functools.cache
 def rules_for(region: str) -> Rules:
     metadata = PhoneMetadata.metadata_for_region(region, None)
@@ -102,6 +113,11 @@ def rules_for(region: str) -> Rules:
     transform = metadata.national_prefix_transform_rule
     plain = not transform and (prefix is None or re.compile(prefix).groups == 0)
     general = metadata.general_desc
+    special = tuple(
+        (name, desc)
+        for attribute, name in _SPECIAL_TYPES
+        if (desc := _desc(getattr(metadata, attribute))) is not None
+    )
     return Rules(
         region=region,
         country_code=metadata.country_code,
@@ -113,11 +129,8 @@ def rules_for(region: str) -> Rules:
         general=_desc(general),
         possible_lengths=tuple(general.possible_length or ()),
         local_lengths=tuple(general.possible_length_local_only or ()),
-        special=tuple(
-            (name, desc)
-            for attribute, name in _SPECIAL_TYPES
-            if (desc := _desc(getattr(metadata, attribute))) is not None
-        ),
+        special=special,
+        any_special=_any_of([desc.pattern for _, desc in special]),
         fixed_line=_desc(metadata.fixed_line),
         mobile=_desc(metadata.mobile),
         same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
@@ -199,15 +212,18 @@ def strip_prefix(rules: Rules, national: pl.Expr) -> pl.Expr:
     return pl.when(keep | (national.str.len_bytes() == 0)).then(national).otherwise(stripped)
 
 
-def number_type(rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None) -> pl.Expr:
+def number_type(
+    rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None, *, specials: bool = True
+) -> pl.Expr:
     """``_number_type_helper``: the type name of the national significant number, or "unknown".
-    ``general``: the general pattern's verdict on ``nsn`` when already known."""
+    ``general``: the general pattern's verdict on ``nsn`` when already known. ``specials=False``
+    for numbers known not to match ``rules.any_special``: the special types are skipped."""
     if rules.general is None:
         return pl.lit(UNKNOWN)
     length = nsn.str.len_bytes()
     fits = rules.general.matches(nsn, length, general)
     expr: Then | ChainedThen = pl.when(~fits).then(pl.lit(UNKNOWN))
-    for name, desc in rules.special:
+    for name, desc in rules.special if specials else ():
         expr = expr.when(desc.matches(nsn, length)).then(pl.lit(name))
     fixed = rules.fixed_line.matches(nsn, length) if rules.fixed_line else pl.lit(False)
     if rules.same_mobile_and_fixed_line:
@@ -224,11 +240,13 @@ def number_type(rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None) -> p
     )
 
 
-def claims(rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+def claims(
+    rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None, *, specials: bool = True
+) -> tuple[pl.Expr, pl.Expr]:
     """(claimed, type) of one region of a shared calling code, as ``_region_code_for_number_from_list``
     decides: a region with leading digits claims the numbers starting with them, whatever
     their type; one without claims the numbers its plan has."""
-    kind = number_type(rules, nsn, general)
+    kind = number_type(rules, nsn, general, specials=specials)
     if rules.leading_digits is not None:
         return nsn.str.contains(rules.leading_digits), kind
     return kind != UNKNOWN, kind

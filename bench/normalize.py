@@ -53,6 +53,7 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
     prepared_rss = _peak_rss_mb()
     run_id = new_run_id()
     results = build_results(prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET)
+    prepared = prepared.without_leads()  # as leadflow validate does
     write_run_folder(
         prepared,
         [results],

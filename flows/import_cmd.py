@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     verb = "Predicted" if args.dry_run else "Sent"
     with stage(console, f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"):
         results = asyncio.run(_send_all(prepared, connectors, args, run_id, console))
+    prepared = prepared.without_leads()
     run_dir = finish_run(
         prepared,
         results,

@@ -145,6 +145,7 @@ def import_leads(
 
         results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
+    prepared = prepared.without_leads()
     run_dir = finish_run(
         prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
     )

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         results = build_results(
             prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
         )
+        prepared = prepared.without_leads()
         run_dir = finish_run(
             prepared,
             [results],

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE, RAW_LEADS_SCHEMA
+from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
 from transforms.errors import LeadFileError, MappingError
 from transforms.ingest import IngestedFile
@@ -223,7 +223,9 @@ def _find_header(headers: list[str], wanted: str, column: str, mapping: ColumnMa
 
 
 def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFrame:
-    """The canonical raw-leads frame (schemas.raw_leads), validated; needs a phone or email column."""
+    """The canonical raw-leads frame (schemas.raw_leads); needs a phone or email column.
+
+    Validated where it is consumed (transforms.normalize.clean_leads), once."""
     if (
         not applied.has_contact_column
         and ingested.headers
@@ -250,7 +252,7 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
         attributes=attribute_pairs(ingested.frame, applied.attributes),
         issues=ingested.frame.get_column("issues").cast(pl.List(ISSUE)),
     )
-    return RAW_LEADS_SCHEMA.validate(frame)
+    return frame
 
 
 def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from schemas.raw_leads import RAW_LEADS
+from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
 from transforms.aliases import ALIASES, header_key
 from transforms.columns import ColumnMapping, load_mapping, resolve_columns, to_raw_leads
 from transforms.errors import LeadFileError, MappingError
@@ -187,6 +187,7 @@ def test_raw_leads_have_the_contract_columns_and_attributes_in_file_order(tmp_pa
     ingested = read_lead_file(path)
     raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
     assert raw.schema == pl.Schema(RAW_LEADS)
+    RAW_LEADS_SCHEMA.validate(raw)
     assert raw.select("source_row", "first_name", "phone1", "email", "last_name").rows() == [
         (1, "Jürgen", "0151 1", "j@x.de", None),
         (2, "Ann", "0151 2", None, None),

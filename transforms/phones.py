@@ -46,7 +46,15 @@ from transforms.phone_backend import (
 )
 from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
 from transforms.phone_columnar import parse_columns
-from transforms.timezones import canonical_timezones, country_zone, phone_zone_ids, zone_lists
+from transforms.timezones import (
+    ZONE_LISTS,
+    canonical_timezones,
+    country_zone,
+    country_zone_names,
+    iana_names,
+    phone_zone_ids,
+    zone_lists,
+)
 
 __all__ = ["clean_phone_values", "normalize_phones"]
 
@@ -65,6 +73,10 @@ _WHITESPACE: Final = (
 _INVISIBLE: Final = "\u200b\u200e\u200f\u2060\ufeff"
 _LEADING_JUNK: Final = _WHITESPACE + _INVISIBLE + "'‘’`"
 _TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
+_IANA_CODES: Final[dict[str, int]] = {name: code for code, name in enumerate(sorted(iana_names()))}
+_COUNTRY_ZONE_CODES: Final[dict[str, int]] = {
+    name: code for code, name in enumerate(sorted(country_zone_names()))
+}
 _SCIENTIFIC: Final = r"^(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})$"
 
 
@@ -357,36 +369,75 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
 
 
 def _with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
-    phone_zone = pl.coalesce([pl.col(f"_{slot}_zone_id") for slot in PHONE_SLOTS])
+    """``_row_tz`` (the row's own zone, canonical), ``_timezone``, ``timezone_source`` and
+    ``timezone_candidates`` (transforms.timezones has the rules).
+
+    The choice depends only on (row zone, phone zone id, country zone), and a file has few
+    such combinations: each is coded as one integer, the choice is made once per combination
+    and gathered back by position, instead of list operations on a million rows.
+    """
     frame = frame.with_columns(
         _row_tz=canonical_timezones(pl.col("timezone")),
-        _zone_id=phone_zone,
+        _zone_id=pl.coalesce([pl.col(f"_{slot}_zone_id") for slot in PHONE_SLOTS]),
         _country_tz=country_zone(pl.col("_region")),
     )
-    # the zone lists by position (a zone id is an index into them), not by a join, which
-    # would copy every column of the frame
-    frame = frame.with_columns(zone_lists().gather(frame.get_column("_zone_id")).alias("zones"))
+    combination = pl.col("_combination")
+    iana_codes = {name: code for code, name in enumerate(sorted(iana_names()))}
+    country_codes = {name: code for code, name in enumerate(sorted(country_zone_names()))}
+    keyed = frame.select(
+        "_row_tz",
+        "_zone_id",
+        "_country_tz",
+        # every value has a code (an unknown one is a bug and raises); null is the last code
+        _combination=(
+            pl.col("_row_tz").replace_strict(iana_codes, return_dtype=pl.Int64).fill_null(len(iana_codes))
+            * (len(country_codes) + 1)
+            + pl.col("_country_tz")
+            .replace_strict(country_codes, return_dtype=pl.Int64)
+            .fill_null(len(country_codes))
+        )
+        * (len(ZONE_LISTS) + 1)
+        + pl.col("_zone_id").cast(pl.Int64).fill_null(len(ZONE_LISTS)),
+    )
+    firsts = keyed.filter(combination.is_first_distinct())
+    choices = _zone_choices(firsts)
+    index = keyed.select(
+        combination.replace_strict(
+            firsts.get_column("_combination"), pl.int_range(firsts.height, eager=True), return_dtype=pl.Int64
+        )
+    ).to_series()
+    chosen = choices.select(pl.all().gather(index))
+    return pl.concat([frame, chosen], how="horizontal")
+
+
+def _zone_choices(combinations: pl.DataFrame) -> pl.DataFrame:
+    """The chosen zone, its source and the candidates for each (row zone, zone id, country
+    zone); the zone id may be null."""
+    zones = pl.col("zones")
+    listed = combinations.with_columns(
+        zone_lists().gather(combinations.get_column("_zone_id")).alias("zones")
+    )
     empty = pl.lit([], dtype=pl.List(pl.String))
-    return frame.with_columns(
+    return listed.select(
         _timezone=pl.coalesce(
             pl.col("_row_tz"),
-            pl.when(pl.col("zones").list.contains(pl.col("_country_tz"))).then(pl.col("_country_tz")),
-            pl.col("zones").list.first(),
+            pl.when(zones.list.contains(pl.col("_country_tz"))).then(pl.col("_country_tz")),
+            zones.list.first(),
             pl.col("_country_tz"),
         ),
         timezone_source=pl.when(pl.col("_row_tz").is_not_null())
         .then(pl.lit("row"))
-        .when(pl.col("zones").list.len() == 1)
+        .when(zones.list.len() == 1)
         .then(pl.lit("phone"))
-        .when(pl.col("zones").list.len() > 1)
+        .when(zones.list.len() > 1)
         .then(pl.lit("phone_ambiguous"))
         .when(pl.col("_country_tz").is_not_null())
         .then(pl.lit("country"))
         .otherwise(pl.lit("none")),
         timezone_candidates=pl.when(pl.col("_row_tz").is_not_null())
         .then(pl.concat_list(pl.col("_row_tz")))
-        .when(pl.col("zones").is_not_null())
-        .then(pl.col("zones"))
+        .when(zones.is_not_null())
+        .then(zones)
         .when(pl.col("_country_tz").is_not_null())
         .then(pl.concat_list(pl.col("_country_tz")))
         .otherwise(empty),

@@ -34,6 +34,8 @@ __all__ = [
     "ZONE_LISTS",
     "canonical_timezones",
     "country_zone",
+    "country_zone_names",
+    "iana_names",
     "phone_zone_ids",
     "zone_lists",
 ]
@@ -185,6 +187,16 @@ def _country_zones() -> dict[str, str]:
         if len(fields) >= 3 and not line.startswith("#"):
             by_country.setdefault(fields[0], []).append(fields[2])
     return {country: zones[0] for country, zones in by_country.items() if _same_clock(zones)}
+
+
+def iana_names() -> set[str]:
+    """Every canonical IANA zone name ``canonical_timezones`` can give."""
+    return set(_iana_names().values())
+
+
+def country_zone_names() -> set[str]:
+    """Every zone ``country_zone`` can give."""
+    return set(_country_zones().values())
 
 
 def country_zone(regions: pl.Expr) -> pl.Expr:

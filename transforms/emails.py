@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import Issue
-from transforms.issues import append_issues, issue
+from transforms.issues import append_issue_rows, issue
 
 __all__ = ["EMAIL_PATTERN", "normalize_emails"]
 
@@ -65,11 +65,17 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
                     ]
                 )
             ),
-            _invalid=pl.when((value.fill_null("") != "") & ~pl.col("_valid")).then(
-                issue(Issue.EMAIL_INVALID.value, "email", pl.col("email_raw"))
-            ),
+            _invalid=(value.fill_null("") != "") & ~pl.col("_valid"),
         )
         .collect()
     )
+    # the issue is built on the invalid rows only, not as a million-row struct column
+    invalid = (
+        steps.lazy()
+        .with_row_index("_row")
+        .filter(pl.col("_invalid"))
+        .select("_row", _issue=issue(Issue.EMAIL_INVALID.value, "email", pl.col("email_raw")))
+        .collect()
+    )
     checked = frame.with_columns(steps.get_column("email_raw"), steps.get_column("email"))
-    return append_issues(checked, [pl.lit(steps.get_column("_invalid"))])
+    return append_issue_rows(checked, [invalid])

@@ -314,7 +314,9 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
     list-of-struct expressions (concat_list, list.concat of when/then structs) take seconds
     per million rows, this takes tens of milliseconds.
     """
-    rows = frame.with_row_index("_row")
+    # lazy, so that each finding reads only its own columns: an eager filter of this frame
+    # would copy all forty of them for every row with an issue
+    rows = frame.lazy().with_row_index("_row")
     found: list[tuple[pl.Expr, pl.Expr, str, pl.Expr]] = [
         (
             _is_given(pl.col("country")) & pl.col("_resolved").is_null(),
@@ -362,7 +364,7 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
         )
         for order, (condition, code, column, value) in enumerate(found)
     ]
-    issues = pl.concat(parts).sort("_row", "_order", maintain_order=True)
+    issues = pl.concat(pl.collect_all(parts)).sort("_row", "_order", maintain_order=True)
     values = issues.select(pl.struct("code", "column", "value")).to_series()
     lists = lists_from_long(issues.get_column("_row"), values, frame.height, name="issues")
     return lists.cast(pl.List(ISSUE))

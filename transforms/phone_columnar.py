@@ -293,7 +293,7 @@ def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
     return pl.concat(parts).drop("_claimer", *typed_by_claim.values())
 
 
-def _failed(frame: pl.DataFrame, status: int) -> pl.DataFrame:
+def _failed(frame: pl.LazyFrame, status: int) -> pl.LazyFrame:
     """Rows parse refuses (no region, too short, too long, unknown calling code after an IDD)."""
     return frame.select(
         "_row",
@@ -305,7 +305,7 @@ def _failed(frame: pl.DataFrame, status: int) -> pl.DataFrame:
     )
 
 
-def _outcomes(typed: pl.DataFrame) -> pl.DataFrame:
+def _outcomes(typed: pl.LazyFrame) -> pl.LazyFrame:
     valid = pl.col("_type") != UNKNOWN
     return typed.select(
         "_row",
@@ -319,9 +319,19 @@ def _outcomes(typed: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_NO_REGION: Final = "\x00no region"
+_REFUSED: Final = "\x00refused"
+_UNDECIDABLE: Final = "\x00undecidable"
+"""Routes of the prepared rows that are not a region's (a NUL never starts a region code)."""
+
+
 def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
     """(decided parts, undecided parts) of prepared rows; regions with fewer than ``min_group``
-    rows are left undecided (their fixed cost here is above the per-value parser's)."""
+    rows are left undecided (their fixed cost here is above the per-value parser's).
+
+    The rows are routed with one partition (parse's refusals, the undecidable ones, one part
+    per region) and what follows the regions' reading runs as lazy plans: filtering the read
+    rows eagerly copied their fifteen columns three times over."""
     plain, plus, idd_route = pl.col("_plain"), pl.col("_plus"), pl.col("_idd_route")
     no_region = plain & ~plus & ~idd_route & pl.col("region").is_null()
     idd_refused = idd_route & (
@@ -330,20 +340,32 @@ def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], li
     decidable = (
         plain & pl.col("_meta").is_not_null() & (pl.col("_meta") != NON_GEO) & pl.col("_cc").is_not_null()
     )
-    decided = [
-        _failed(frame.filter(no_region), _STATUS_NO_REGION),
-        _failed(frame.filter(idd_refused), _STATUS_INVALID),
-    ]
-    undecided = [frame.filter(~no_region & ~idd_refused & ~decidable)]
-    candidates = frame.filter(~no_region & ~idd_refused & decidable)
+    route = (
+        pl.when(no_region)
+        .then(pl.lit(_NO_REGION))
+        .when(idd_refused)
+        .then(pl.lit(_REFUSED))
+        .when(~decidable)
+        .then(pl.lit(_UNDECIDABLE))
+        .otherwise(pl.col("_meta"))
+    )
+    decided: list[pl.LazyFrame] = []
+    undecided: list[pl.DataFrame] = []
     read: list[pl.LazyFrame] = []
-    for meta, group in _groups(candidates, "_meta"):
-        if group.height < min_group or not rules_for(str(meta)).plain_national_prefix:
+    for meta, routed in _groups(frame.with_columns(_route=route), "_route"):
+        group = routed.drop("_route")
+        if meta == _NO_REGION:
+            decided.append(_failed(group.lazy(), _STATUS_NO_REGION))
+        elif meta == _REFUSED:
+            decided.append(_failed(group.lazy(), _STATUS_INVALID))
+        elif (
+            meta == _UNDECIDABLE or group.height < min_group or not rules_for(str(meta)).plain_national_prefix
+        ):
             undecided.append(group)
         else:
             read += _read(group, rules_for(str(meta)))
     if not read:
-        return decided, undecided
+        return pl.collect_all(decided), undecided
     measured = pl.concat(pl.collect_all(read))  # the regions' plans run side by side
     rerouted = (
         measured.filter(pl.col("_idd"))
@@ -353,20 +375,21 @@ def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], li
         .with_columns(_cc=calling_code(pl.col("_digits")))
         .with_columns(**_international(pl.lit(True)))
     )
+    more_decided: list[pl.DataFrame] = []
     if rerouted.height:
         more_decided, more_undecided = _decide(rerouted, min_group)
-        decided += more_decided
         undecided += more_undecided
-    measured = measured.filter(~pl.col("_idd"))
     too_short = pl.col("_national").str.len_bytes() < _MIN_LENGTH_FOR_NSN
     too_long = pl.col("_nsn").str.len_bytes() > _MAX_LENGTH_FOR_NSN
-    decided.append(_failed(measured.filter(too_short | too_long), _STATUS_INVALID))
-    measured = measured.filter(~too_short & ~too_long)
     shared = pl.col("_cc").is_in([str(code) for code, regions in SHARED_CODES.items()])
-    decided.append(_outcomes(measured.filter(pl.col("_claimed") | ~shared)))
-    for code, rows in _groups(measured.filter(~pl.col("_claimed") & shared), "_cc"):
-        decided.append(_outcomes(_claim_rest(rows, SHARED_CODES[int(str(code))][1:])))
-    return decided, undecided
+    read_rows = measured.lazy().filter(~pl.col("_idd"))
+    fits = read_rows.filter(~too_short & ~too_long)
+    decided.append(_failed(read_rows.filter(too_short | too_long), _STATUS_INVALID))
+    decided.append(_outcomes(fits.filter(pl.col("_claimed") | ~shared)))
+    unclaimed = fits.filter(~pl.col("_claimed") & shared).collect()
+    for code, rows in _groups(unclaimed, "_cc"):
+        decided.append(_outcomes(_claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
+    return [*pl.collect_all(decided), *more_decided], undecided
 
 
 def parse_columns(pairs: pl.DataFrame, *, min_group: int = 200) -> pl.DataFrame:
@@ -379,9 +402,11 @@ def parse_columns(pairs: pl.DataFrame, *, min_group: int = 200) -> pl.DataFrame:
     as a few values cost the per-value parser less than this module's fixed cost per region.
     """
     decided, undecided = _decide(_prepared(pairs), min_group)
-    handed_on = pl.concat([part.select("_row") for part in undecided])
+    shape = pl.DataFrame(schema={"_row": pl.UInt32, **OUTPUT_SCHEMA})  # for when a list is empty
+    marked = [part.with_columns(decided=pl.lit(True)) for part in decided]
+    handed_on = [part.select("_row") for part in undecided]
     return (
-        pl.concat([*(part.with_columns(decided=pl.lit(True)) for part in decided), handed_on], how="diagonal")
+        pl.concat([shape, *marked, *handed_on], how="diagonal")
         .sort("_row")
         .with_columns(decided=pl.col("decided").fill_null(False))
         .select(list(OUTPUT_SCHEMA))

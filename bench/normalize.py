@@ -42,7 +42,7 @@ def _peak_rss_mb() -> float:
 def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
     from datetime import UTC, datetime
 
-    from flows.importer import write_run_folder
+    from flows.importer import finish_run
     from flows.prepare import PrepareOptions, prepare_leads
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
@@ -54,7 +54,7 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
     run_id = new_run_id()
     results = build_results(prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET)
     prepared = prepared.without_leads()  # as leadflow validate does
-    write_run_folder(
+    finish_run(
         prepared,
         [results],
         [(VALIDATE_TARGET, VALIDATE_TARGET)],
@@ -62,6 +62,7 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
         started=datetime.now(UTC),
         out_dir=out,
         dry_run=False,
+        report=False,
     )
     finished = time.perf_counter()
     return {

@@ -30,7 +30,7 @@ from transforms.eligibility import eligibility
 from transforms.outputs import RunInfo, write_run
 from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
 
-__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target", "write_run_folder"]
+__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target"]
 
 DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
@@ -128,28 +128,11 @@ def finish_run(
     started: datetime,
     out_dir: Path,
     dry_run: bool,
+    report: bool = True,
 ) -> Path:
-    """Check the row invariant, write the run folder and its HTML report; the run folder.
-
-    ``targets`` are (name, kind) pairs, in the order of ``results``."""
-    run_dir = write_run_folder(
-        prepared, results, targets, run_id=run_id, started=started, out_dir=out_dir, dry_run=dry_run
-    )
-    write_html_report(run_dir)
-    return run_dir
-
-
-def write_run_folder(
-    prepared: PreparedLeads,
-    results: Sequence[pl.DataFrame],
-    targets: Sequence[tuple[str, str]],
-    *,
-    run_id: str,
-    started: datetime,
-    out_dir: Path,
-    dry_run: bool,
-) -> Path:
-    """``finish_run`` without the HTML report (what bench/normalize.py times)."""
+    """Check the row invariant, write the run folder and (``report``) its HTML report; the
+    run folder. ``targets`` are (name, kind) pairs, in the order of ``results``.
+    bench/normalize.py times it without the report."""
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
     info = RunInfo(
@@ -165,4 +148,7 @@ def write_run_folder(
         dry_run=dry_run,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    return write_run(out_dir, info, combined)
+    run_dir = write_run(out_dir, info, combined)
+    if report:
+        write_html_report(run_dir)
+    return run_dir

@@ -67,7 +67,7 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
             ),
             _invalid=(value.fill_null("") != "") & ~pl.col("_valid"),
         )
-        .collect()
+        .collect(engine="streaming")  # row-wise string work: on every core, in morsels
     )
     # the issue is built on the invalid rows only, not as a million-row struct column
     invalid = (

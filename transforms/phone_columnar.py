@@ -148,7 +148,7 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
         )
         .with_columns(**_international(pl.col("_plus")))
-        .collect()
+        .collect(engine="streaming")  # row-wise: on every core, in morsels
     )
 
 

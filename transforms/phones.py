@@ -147,7 +147,8 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         .with_columns(_v=international)
         .select("_i", "raw", "region", clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
     )
-    return pl.concat([as_given, repaired]).collect()
+    # row-wise string work: the streaming engine runs it on every core, in morsels
+    return pl.concat([as_given, repaired]).collect(engine="streaming")
 
 
 def _parse_distinct(

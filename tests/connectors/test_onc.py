@@ -27,7 +27,7 @@ CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
 SECRETS = {"account_id": "demo-account", "username": "demo", "password": "demo-secret"}
 
 
-def _target(campaign: str = CAMPAIGN, **options: Any) -> TargetConfig:
+def _target(campaign: str = CAMPAIGN, attempts: int = 8, **options: Any) -> TargetConfig:
     return TargetConfig(
         name="onc-demo",
         kind="onc",
@@ -35,7 +35,7 @@ def _target(campaign: str = CAMPAIGN, **options: Any) -> TargetConfig:
         campaign=campaign,
         credentials={k: f"env:ONC_{k.upper()}" for k in SECRETS},
         timeout=0.5,
-        retry={"attempts": 8, "backoff": 0.01, "max_backoff": 0.05},
+        retry={"attempts": attempts, "backoff": 0.01, "max_backoff": 0.05},
         options=options,
     )
 
@@ -207,7 +207,10 @@ async def test_faults_and_sessions_dying_mid_run_lose_no_row_and_send_none_twice
     }
     app.state.sandbox.faults.configure(profile)
     leads = _leads(150)
-    results = await _run(app, _connector(), leads, ledger)
+    # about 37% of tries fail here, and the order in which 150 concurrent calls draw their
+    # faults varies: with 8 tries a contact failed for good in about one run in twenty
+    # (0.37^8 per contact); 20 tries put that beyond reach (0.37^20 ~ 2e-9)
+    results = await _run(app, _connector(attempts=20), leads, ledger)
 
     assert {r.status for r in results} == {Status.ACCEPTED}
     assert max(r.attempts for r in results) > 1

@@ -50,8 +50,8 @@ from transforms.timezones import (
     ZONE_LISTS,
     canonical_timezones,
     country_zone,
-    country_zone_names,
-    iana_names,
+    country_zone_codes,
+    iana_codes,
     phone_zone_ids,
     zone_lists,
 )
@@ -73,10 +73,6 @@ _WHITESPACE: Final = (
 _INVISIBLE: Final = "\u200b\u200e\u200f\u2060\ufeff"
 _LEADING_JUNK: Final = _WHITESPACE + _INVISIBLE + "'‘’`"
 _TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
-_IANA_CODES: Final[dict[str, int]] = {name: code for code, name in enumerate(sorted(iana_names()))}
-_COUNTRY_ZONE_CODES: Final[dict[str, int]] = {
-    name: code for code, name in enumerate(sorted(country_zone_names()))
-}
 _SCIENTIFIC: Final = r"^(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})$"
 
 
@@ -385,15 +381,14 @@ def _with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
         _country_tz=country_zone(pl.col("_region")),
     )
     combination = pl.col("_combination")
-    iana_codes = {name: code for code, name in enumerate(sorted(iana_names()))}
-    country_codes = {name: code for code, name in enumerate(sorted(country_zone_names()))}
+    zone_codes, country_codes = iana_codes(), country_zone_codes()
     keyed = frame.select(
         "_row_tz",
         "_zone_id",
         "_country_tz",
         # every value has a code (an unknown one is a bug and raises); null is the last code
         _combination=(
-            pl.col("_row_tz").replace_strict(iana_codes, return_dtype=pl.Int64).fill_null(len(iana_codes))
+            pl.col("_row_tz").replace_strict(zone_codes, return_dtype=pl.Int64).fill_null(len(zone_codes))
             * (len(country_codes) + 1)
             + pl.col("_country_tz")
             .replace_strict(country_codes, return_dtype=pl.Int64)

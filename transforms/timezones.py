@@ -34,8 +34,8 @@ __all__ = [
     "ZONE_LISTS",
     "canonical_timezones",
     "country_zone",
-    "country_zone_names",
-    "iana_names",
+    "country_zone_codes",
+    "iana_codes",
     "phone_zone_ids",
     "zone_lists",
 ]
@@ -189,14 +189,16 @@ def _country_zones() -> dict[str, str]:
     return {country: zones[0] for country, zones in by_country.items() if _same_clock(zones)}
 
 
-def iana_names() -> set[str]:
-    """Every canonical IANA zone name ``canonical_timezones`` can give."""
-    return set(_iana_names().values())
+@functools.cache
+def iana_codes() -> dict[str, int]:
+    """A small integer for every canonical IANA zone name ``canonical_timezones`` can give."""
+    return {name: code for code, name in enumerate(sorted(set(_iana_names().values())))}
 
 
-def country_zone_names() -> set[str]:
-    """Every zone ``country_zone`` can give."""
-    return set(_country_zones().values())
+@functools.cache
+def country_zone_codes() -> dict[str, int]:
+    """A small integer for every zone ``country_zone`` can give."""
+    return {name: code for code, name in enumerate(sorted(set(_country_zones().values())))}
 
 
 def country_zone(regions: pl.Expr) -> pl.Expr:

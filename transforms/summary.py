@@ -97,11 +97,11 @@ def _vendor_errors(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return counted.to_dicts()
 
 
-def _leads(frame: pl.DataFrame) -> pl.DataFrame:
+def _leads(frame: pl.DataFrame, targets: int) -> pl.DataFrame:
     """One row per input row, with the lead-level columns only: contact fields do not vary by
     target, so any of a row's result rows will do (no sort of a million rows to pick one)."""
     lead_columns = ["country", *_PHONE_COLUMNS, *_PHONE_TYPE_COLUMNS]
-    if frame.get_column("target").n_unique() <= 1:
+    if targets <= 1:
         return frame.select(lead_columns)
     return frame.lazy().filter(pl.col("source_row").is_first_distinct()).select(lead_columns).collect()
 
@@ -109,15 +109,11 @@ def _leads(frame: pl.DataFrame) -> pl.DataFrame:
 def _phone_types(leads: pl.DataFrame) -> dict[str, int]:
     types = pl.concat(
         [
-            leads.lazy()
-            .filter(pl.col(phone).is_not_null())
-            .group_by(pl.col(type_col).fill_null("unknown").alias("type"))
-            .len()
+            leads.filter(pl.col(phone).is_not_null()).select(pl.col(type_col).alias("type"))
             for phone, type_col in zip(_PHONE_COLUMNS, _PHONE_TYPE_COLUMNS, strict=True)
         ]
-    )
-    counted = types.group_by("type").agg(pl.col("len").sum()).sort(["len", "type"], descending=[True, False])
-    return {str(key): int(n) for key, n in counted.collect().iter_rows()}
+    ).with_columns(pl.col("type").fill_null("unknown"))
+    return _counts(types, "type")
 
 
 def _target_summary(frame: pl.DataFrame) -> dict[str, Any]:
@@ -141,12 +137,12 @@ def summarize(results: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     :data:`STATUS_ORDER`, every other count is most frequent first.
     """
     frame = _collect(results, _SUMMARY_COLUMNS)
-    leads = _leads(frame)
+    targets = sorted(frame["target"].unique().to_list())
+    leads = _leads(frame, len(targets))
 
     def distinct_rows(status: Status) -> int:
         return frame.filter(pl.col("status") == status.value)["source_row"].n_unique()
 
-    targets = sorted(frame["target"].unique().to_list())
     per_target = {
         str(target): _target_summary(frame.filter(pl.col("target") == target) if len(targets) > 1 else frame)
         for target in targets

@@ -94,13 +94,13 @@ def build_results(
     frame = clean
     if eligibility is not None:
         frame = attach(
-            frame, eligibility.select("source_row", "eligible", "ineligible_reason"), left_on="source_row"
+            frame, eligibility.select("source_row", "eligible", "ineligible_reason"), on="source_row"
         )
     else:
         frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
     answered = {name: f"sent_{name}" for name in SENT_SCHEMA if name != "source_row"}
     if sent is not None:
-        frame = attach(frame, sent.rename(answered), left_on="source_row")
+        frame = attach(frame, sent.rename(answered), on="source_row")
     else:
         frame = frame.with_columns(
             pl.lit(None, SENT_SCHEMA[name]).alias(alias) for name, alias in answered.items()

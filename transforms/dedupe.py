@@ -36,21 +36,24 @@ _READY = Disposition.READY.value
 
 
 def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
-    """(source_row, value, column) for every key value of the candidate rows."""
+    """(_row, source_row, value, column) for every key value of the candidate rows."""
     if key == "external_id":
         return frame.filter(pl.col("external_id_origin") == "file").select(
-            "source_row", value=pl.col("external_id"), column=pl.lit("external_id")
+            "_row", "source_row", value=pl.col("external_id"), column=pl.lit("external_id")
         )
     if key == "email":
-        return frame.select("source_row", value=pl.col("email").str.to_lowercase(), column=pl.lit("email"))
+        return frame.select(
+            "_row", "source_row", value=pl.col("email").str.to_lowercase(), column=pl.lit("email")
+        )
     return pl.concat(
-        [frame.select("source_row", value=pl.col(slot), column=pl.lit(slot)) for slot in PHONE_SLOTS]
+        [frame.select("_row", "source_row", value=pl.col(slot), column=pl.lit(slot)) for slot in PHONE_SLOTS]
     )
 
 
 def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataFrame:
-    """source_row -> duplicate_of and one ``_dup_<key>`` issue per matching key."""
-    resolved = pl.DataFrame(schema={"source_row": pl.Int64, "duplicate_of": pl.Int64})
+    """source_row (and its ``_row`` in the leads) -> duplicate_of and one ``_dup_<key>`` issue
+    per matching key."""
+    resolved = pl.DataFrame(schema={"source_row": pl.Int64, "_row": pl.UInt32, "duplicate_of": pl.Int64})
     per_key: dict[str, pl.DataFrame] = {}
     firsts: list[pl.DataFrame] = []
     # a value's kept row is its first (lowest) source_row. Only the values whose hash is seen
@@ -67,12 +70,16 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
     ]
     for key, found in zip(keys, pl.collect_all(plans), strict=True):
         later = found.sort("source_row", "column")
-        firsts.append(later.select("source_row", "first_row"))
+        firsts.append(later.select("source_row", "_row", "first_row"))
         per_key[key] = later.group_by("source_row").agg(
             issue(_KEY_ISSUE[key].value, pl.col("column"), pl.col("value")).first().alias(f"_dup_{key}")
         )
     if firsts:
-        direct = pl.concat(firsts).group_by("source_row").agg(duplicate_of=pl.col("first_row").min())
+        direct = (
+            pl.concat(firsts)
+            .group_by("source_row")
+            .agg(pl.col("_row").first(), duplicate_of=pl.col("first_row").min())
+        )
         resolved = direct
         # follow chains (A <- B <- C via different keys) until every pointer names a kept row
         for _ in range(64):
@@ -144,12 +151,6 @@ def decide_disposition(
     key_columns = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
     candidates = numbered.filter(pl.col("disposition") == _READY).select(key_columns).collect()
     dups = _duplicates(candidates.lazy(), keys)
-    dups = dups.join(
-        candidates.filter(pl.col("source_row").is_in(dups.get_column("source_row").implode())).select(
-            "source_row", "_row"
-        ),
-        on="source_row",
-    )
     at = dups.get_column("_row")
     duplicate_of = pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).scatter(
         at, dups.get_column("duplicate_of")

@@ -86,8 +86,9 @@ def _names_equal_keys(long: pl.DataFrame, keys: list[str], first: np.ndarray) ->
     later = np.flatnonzero(first != np.arange(long.height))
     if later.size == 0:
         return True
-    own = long.select(keys)[pl.Series(later)]
-    named = long.select(keys)[pl.Series(first[later])]
+    key_columns = long.select(keys)
+    own = key_columns[pl.Series(later)]
+    named = key_columns[pl.Series(first[later])]
     return all(own.get_column(key).eq_missing(named.get_column(key)).all() for key in keys)
 
 

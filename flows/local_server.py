@@ -20,10 +20,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-__all__ = ["LocalServerError", "prefect_api"]
+__all__ = ["LocalServerError", "prefect_api", "stop_process_group"]
 
 log = logging.getLogger("leadflow.serve")
 
@@ -37,6 +38,18 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def stop_process_group(process: subprocess.Popen[Any], first: signal.Signals, grace: float) -> None:
+    """Ask a process started in its own session to stop (``first`` to its whole group), then
+    kill the group if it is still there after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, first)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -88,9 +101,4 @@ def prefect_api(timeout: float = 180.0) -> Iterator[str]:
             finally:
                 os.environ.pop("PREFECT_API_URL", None)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(process, signal.SIGTERM, grace=15)

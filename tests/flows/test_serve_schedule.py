@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from flows.inbox import Layout
+from flows.local_server import stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,12 +46,7 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
             time.sleep(1)
         archived = sorted(path.name for path in layout.archive.iterdir())
     finally:
-        if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGINT)
-            try:
-                serve.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(serve.pid, signal.SIGKILL)
+        stop_process_group(serve, signal.SIGINT, grace=60)
         output = serve.communicate()[0]
 
     assert any(name.endswith("-leads.csv") for name in archived), output[-3000:]

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from flows.allocator import MALLOC_CONF_VARIABLE, tune_allocator
+
 SIX_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "MX")
 
 
@@ -165,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             messy_lead_frame(args.rows, seed=11, countries=SIX_COUNTRIES).write_csv(path)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
+        print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")
         ours = _child("leadflow", path, args.workers, baseline_rows)
         rate = ours["rows"] / ours["wall"]
         print(

@@ -14,6 +14,12 @@ ledger exists to make unnecessary.
 
 from __future__ import annotations
 
+# first, as Prefect loads this file by its path: the package tunes polars' allocator,
+# which reads its settings once, as polars loads (flows.allocator)
+import flows  # noqa: F401
+
+# isort: split
+
 import asyncio
 import time
 from datetime import UTC, datetime

@@ -13,6 +13,12 @@ into the ``ImportOutcome`` the folder mechanics record.
 
 from __future__ import annotations
 
+# first, as Prefect loads this file by its path: the package tunes polars' allocator,
+# which reads its settings once, as polars loads (flows.allocator)
+import flows  # noqa: F401
+
+# isort: split
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path

@@ -14,7 +14,7 @@ import polars as pl
 from schemas.codes import Issue
 from transforms.issues import append_issue_rows, issue
 
-__all__ = ["EMAIL_PATTERN", "normalize_emails"]
+__all__ = ["EMAIL_PATTERN", "email_columns", "normalize_emails"]
 
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -28,6 +28,16 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
 
     EMAIL_INVALID carries the raw value. EMAIL_MISSING is not an issue on its own (most
     voice leads have none); disposition decides whether a row has a usable channel.
+    """
+    checked, invalid = email_columns(frame)
+    return append_issue_rows(checked, [invalid])
+
+
+def email_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`normalize_emails` with the issues handed back rather than appended: the frame
+    with ``email_raw`` and ``email``, and the EMAIL_INVALID findings (``_row``, ``_issue``).
+    transforms.normalize appends every stage's findings to ``issues`` at once.
+
     The steps run on the email column alone, each materialized as a column before the next
     uses it (polars 2.1 re-evaluates a shared sub-expression for every use); only the
     results are set beside the leads. The rare wrappers are unwrapped only where present.
@@ -77,5 +87,4 @@ def normalize_emails(frame: pl.DataFrame) -> pl.DataFrame:
         .select("_row", _issue=issue(Issue.EMAIL_INVALID.value, "email", pl.col("email_raw")))
         .collect()
     )
-    checked = frame.with_columns(steps.get_column("email_raw"), steps.get_column("email"))
-    return append_issue_rows(checked, [invalid])
+    return frame.with_columns(steps.get_column("email_raw"), steps.get_column("email")), invalid

@@ -13,11 +13,12 @@ import polars as pl
 
 from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA
 from schemas.raw_leads import RAW_LEADS_SCHEMA
-from transforms.dedupe import DEDUPE_KEYS, DedupeKey, decide_disposition
-from transforms.emails import normalize_emails
+from transforms.dedupe import DEDUPE_KEYS, DedupeKey, disposition_columns
+from transforms.emails import email_columns
 from transforms.identity import assign_external_ids
+from transforms.issues import append_issue_rows
 from transforms.names import normalize_names
-from transforms.phones import normalize_phones
+from transforms.phones import phone_columns
 
 __all__ = ["Suppression", "clean_leads"]
 
@@ -40,11 +41,16 @@ def clean_leads(
     # exists, or a million-row file keeps five generations of its issues and contacts alive
     frame = normalize_names(raw).collect()
     del raw  # the columns normalization replaces go with it, when the caller has let go too
-    frame = normalize_phones(frame, default_region, workers=workers)
-    frame = normalize_emails(frame)
+    # each stage hands back its findings and they join ``issues`` once, at the end: appended
+    # stage by stage, every row's earlier issues were laid out and rebuilt three times
+    frame, phone_issues = phone_columns(frame, default_region, workers=workers)
+    frame, email_issues = email_columns(frame)
     frame = assign_external_ids(frame, source=source)
     phones, emails = suppression if suppression is not None else (None, None)
-    frame = decide_disposition(frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails)
+    frame, disposition_issues = disposition_columns(
+        frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
+    )
+    frame = append_issue_rows(frame, [phone_issues, email_issues, *disposition_issues])
     clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
     del frame
     return CLEAN_LEADS_SCHEMA.validate(clean)

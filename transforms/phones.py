@@ -33,10 +33,9 @@ import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Issue
-from schemas.raw_leads import ISSUE
 from transforms.countries import resolve_countries, resolve_country
 from transforms.distinct import distinct_values
-from transforms.lists import lists_from_long
+from transforms.issues import append_issue_rows, issue
 from transforms.phone_backend import (
     COLUMNAR,
     STATUS_INVALID,
@@ -56,7 +55,7 @@ from transforms.timezones import (
     zone_lists,
 )
 
-__all__ = ["clean_phone_values", "normalize_phones"]
+__all__ = ["clean_phone_values", "normalize_phones", "phone_columns"]
 
 _NANPA_REGIONS: Final[list[str]] = list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
 _SUPPORTED_REGIONS: Final[dict[str, str]] = {region: region for region in phonenumbers.SUPPORTED_REGIONS}
@@ -238,6 +237,23 @@ def normalize_phones(
     is a ValueError. ``workers``/``pool_threshold`` control the process pool of the parse;
     ``columnar`` whether plain values are parsed as columns first (``LEADFLOW_PHONE_COLUMNAR``).
     """
+    frame, found = phone_columns(
+        raw, default_region, workers=workers, pool_threshold=pool_threshold, columnar=columnar
+    )
+    return append_issue_rows(frame, [found])
+
+
+def phone_columns(
+    raw: pl.DataFrame,
+    default_region: str | None,
+    *,
+    workers: int | None = None,
+    pool_threshold: int = 20_000,
+    columnar: bool = COLUMNAR,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`normalize_phones` with the issues handed back rather than appended: the frame
+    with ``issues`` as given, and this stage's findings (``_row``, ``_issue``) in the order
+    they go into ``issues`` (transforms.normalize appends every stage's at once)."""
     default = _region_of_default(default_region)
     countries = raw.select(pl.col("country").unique()).with_columns(
         resolved=resolve_countries(pl.col("country"))
@@ -278,7 +294,7 @@ def normalize_phones(
     del parsed, distinct  # a million-row file's distinct phones: not kept through the rest
     frame = _with_timezones(frame)
 
-    issues = _issues_column(frame)
+    found = _findings(frame)
 
     columns: list[pl.Expr | pl.Series] = []
     for name in raw.columns:
@@ -297,19 +313,17 @@ def normalize_phones(
                 pl.col("timezone_source"),
                 pl.col("timezone_candidates"),
             ]
-        elif name == "issues":
-            columns.append(issues.alias("issues"))
         else:
             columns.append(pl.col(name))
-    return frame.select(columns)
+    return frame.select(columns), found
 
 
-def _issues_column(frame: pl.DataFrame) -> pl.Series:
-    """The input issues followed by this stage's, per row.
+def _findings(frame: pl.DataFrame) -> pl.DataFrame:
+    """This stage's issues (``_row``, ``_issue``), by row and in their order within a row.
 
-    Built from the (rare) issue rows laid out long (transforms.lists): polars'
-    list-of-struct expressions (concat_list, list.concat of when/then structs) take seconds
-    per million rows, this takes tens of milliseconds.
+    Built on the (rare) rows with an issue: polars' list-of-struct expressions (concat_list,
+    list.concat of when/then structs) take seconds per million rows, this takes tens of
+    milliseconds.
     """
     # lazy, so that each finding reads only its own columns: an eager filter of this frame
     # would copy all forty of them for every row with an issue
@@ -345,13 +359,7 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
             pl.col("timezone"),
         ),
     ]
-    earlier = (
-        rows.filter(pl.col("issues").list.len() > 0)
-        .select("_row", pl.lit(-1, dtype=pl.Int16).alias("_order"), pl.col("issues").alias("_issue"))
-        .explode("_issue")
-        .unnest("_issue")
-    )
-    parts = [earlier] + [
+    parts = [
         rows.filter(condition).select(
             "_row",
             pl.lit(order, dtype=pl.Int16).alias("_order"),
@@ -361,10 +369,11 @@ def _issues_column(frame: pl.DataFrame) -> pl.Series:
         )
         for order, (condition, code, column, value) in enumerate(found)
     ]
-    issues = pl.concat(pl.collect_all(parts)).sort("_row", "_order", maintain_order=True)
-    values = issues.select(pl.struct("code", "column", "value")).to_series()
-    lists = lists_from_long(issues.get_column("_row"), values, frame.height, name="issues")
-    return lists.cast(pl.List(ISSUE))
+    return (
+        pl.concat(pl.collect_all(parts))
+        .sort("_row", "_order", maintain_order=True)
+        .select("_row", _issue=issue(pl.col("code"), pl.col("column"), pl.col("value")))
+    )
 
 
 def _with_timezones(frame: pl.DataFrame) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from schemas.checks import unique_together
 from schemas.codes import Disposition
 from schemas.raw_leads import ATTRIBUTE, ISSUE
 
@@ -87,8 +88,10 @@ def _columns() -> dict[str, pa.Column]:
             checks, nullable = [pa.Check.isin(["file", "hash"])], False
         elif name in ("source_row", "external_id", "attributes", "issues", "timezone_candidates"):
             nullable = False
-        columns[name] = pa.Column(dtype, checks=checks, nullable=nullable, unique=name == "source_row")
+        columns[name] = pa.Column(dtype, checks=checks, nullable=nullable)
     return columns
 
 
-CLEAN_LEADS_SCHEMA = pa.DataFrameSchema(_columns(), strict=True, ordered=True, name="CleanLeads")
+CLEAN_LEADS_SCHEMA = pa.DataFrameSchema(
+    _columns(), checks=[unique_together("source_row")], strict=True, ordered=True, name="CleanLeads"
+)

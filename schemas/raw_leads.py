@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from schemas.checks import unique_together
+
 __all__ = ["ATTRIBUTE", "CANONICAL_COLUMNS", "ISSUE", "RAW_LEADS", "RAW_LEADS_SCHEMA"]
 
 ISSUE = pl.Struct({"code": pl.String, "column": pl.String, "value": pl.String})
@@ -39,11 +41,12 @@ RAW_LEADS: dict[str, pl.DataType] = {
 
 RAW_LEADS_SCHEMA = pa.DataFrameSchema(
     {
-        "source_row": pa.Column(pl.Int64, pa.Check.ge(1), unique=True, nullable=False),
+        "source_row": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
         **{name: pa.Column(pl.String, nullable=True) for name in CANONICAL_COLUMNS},
         "attributes": pa.Column(pl.List(ATTRIBUTE), nullable=False),
         "issues": pa.Column(pl.List(ISSUE), nullable=False),
     },
+    checks=[unique_together("source_row")],
     strict=True,
     ordered=True,
     name="RawLeads",

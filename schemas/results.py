@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
+from schemas.checks import unique_together
 from schemas.codes import Status
 
 __all__ = ["CONTACT_COLUMNS", "RESULTS", "RESULTS_SCHEMA"]
@@ -73,6 +74,6 @@ RESULTS_SCHEMA = pa.DataFrameSchema(
     _columns(),
     strict=True,
     ordered=True,
-    unique=["source_row", "target"],
+    checks=[unique_together("source_row", "target")],
     name="ResultRows",
 )

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.lists import lists_from_long
+from transforms.lists import lists_from_long, long_from_lists
 
 
 @settings(deadline=None)
@@ -31,3 +31,15 @@ def test_struct_values_keep_their_type() -> None:
 def test_a_row_number_past_the_end_is_refused() -> None:
     with pytest.raises(ValueError, match="beyond the 2 rows"):
         lists_from_long(pl.Series([0, 2]), pl.Series(["a", "b"]), 2, name="out")
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.none(), st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=4))))
+def test_lists_laid_out_long_come_back_as_they_were(rows: list[list[str | None] | None]) -> None:
+    lists = pl.Series(rows, dtype=pl.List(pl.String))
+    numbers, values = long_from_lists(lists)
+    assert numbers.to_list() == [i for i, row in enumerate(rows) for _ in row or []]
+    assert values.to_list() == [value for row in rows for value in row or []]
+    # a null list comes back empty
+    back = lists_from_long(numbers, values, len(rows), name="back")
+    assert back.to_list() == [row or [] for row in rows]

@@ -5,13 +5,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pandera.errors import SchemaError
 
+from schemas.raw_leads import ISSUE as ISSUE_TYPE
 from schemas.results import RESULTS, RESULTS_SCHEMA
 from tests.transforms.frames import clean_leads
 from transforms.dedupe import decide_disposition
 from transforms.outputs import RunInfo, write_run
-from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
+from transforms.results import SENT_SCHEMA, _reasons, build_results, check_row_invariant
 
 ISSUE = {"code": "PHONE_INVALID", "column": "phone2", "value": "123"}
 
@@ -133,3 +136,29 @@ def test_results_breaking_the_contract_are_never_written(tmp_path: Path) -> None
     with pytest.raises(SchemaError, match="status"):
         write_run(tmp_path, info, results.with_columns(status=pl.lit("maybe")))
     assert not (tmp_path / "r1").exists()
+
+
+_CODES = st.sampled_from(["NO_CHANNEL", "PHONE_INVALID", "EMAIL_INVALID", "DUPLICATE_PHONE", "RAGGED_ROW"])
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(_CODES, max_size=2),
+            # up to 12 issues a row: past _first_in_row's few-codes path into its fallback
+            st.lists(st.tuples(st.one_of(st.none(), _CODES), st.text(max_size=2)), max_size=12),
+        ),
+        max_size=25,
+    )
+)
+def test_reasons_are_the_leading_codes_then_the_issue_codes_each_once(
+    rows: list[tuple[list[str], list[tuple[str | None, str]]]],
+) -> None:
+    leading = pl.Series([codes for codes, _ in rows], dtype=pl.List(pl.String))
+    issues = pl.Series(
+        [[{"code": code, "column": column, "value": None} for code, column in found] for _, found in rows],
+        dtype=pl.List(ISSUE_TYPE),
+    )
+    expected = [list(dict.fromkeys([*codes, *(code for code, _ in found if code)])) for codes, found in rows]
+    assert _reasons(leading, issues).to_list() == expected

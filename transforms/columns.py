@@ -37,7 +37,7 @@ from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
 from transforms.errors import LeadFileError, MappingError
 from transforms.ingest import IngestedFile
-from transforms.lists import lists_from_long
+from transforms.lists import empty_lists, lists_from_long
 
 __all__ = [
     "AppliedMapping",
@@ -262,8 +262,7 @@ def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
     assembles lists row by row and takes seconds per million rows, this a fraction of that.
     """
     if not headers or frame.height == 0:
-        empty = pl.lit([], dtype=pl.List(ATTRIBUTE))
-        return pl.select(pl.repeat(empty, frame.height).alias("attributes")).to_series()
+        return empty_lists(frame.height, ATTRIBUTE, name="attributes")
     values = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
         *(pl.when(pl.col(header) != "").then(pl.col(header)).alias(header) for header in headers),

@@ -40,6 +40,7 @@ import pyarrow.csv as pacsv
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.errors import LeadFileError
+from transforms.lists import empty_lists
 
 __all__ = ["DELIMITERS", "IngestedFile", "read_lead_file"]
 
@@ -330,8 +331,12 @@ def _read_ragged(path: Path, body: str, names: list[str], delimiter: str) -> pl.
 _NO_ISSUES = pl.lit([], dtype=pl.List(ISSUE))
 
 
-def _finish(frame: pl.DataFrame, issues: pl.Expr = _NO_ISSUES) -> pl.DataFrame:
-    return frame.with_columns(source_row=pl.int_range(1, pl.len() + 1, dtype=pl.Int64), issues=issues)
+def _finish(frame: pl.DataFrame, issues: pl.Expr | None = None) -> pl.DataFrame:
+    """``source_row`` and ``issues`` (none, unless given) added to the file's columns."""
+    return frame.with_columns(
+        source_row=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        issues=empty_lists(frame.height, ISSUE, name="issues") if issues is None else issues,
+    )
 
 
 @contextmanager

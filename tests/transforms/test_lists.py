@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.lists import lists_from_long, long_from_lists
+from transforms.lists import empty_lists, lists_from_long, long_from_lists
 
 
 @settings(deadline=None)
@@ -43,3 +43,11 @@ def test_lists_laid_out_long_come_back_as_they_were(rows: list[list[str | None] 
     # a null list comes back empty
     back = lists_from_long(numbers, values, len(rows), name="back")
     assert back.to_list() == [row or [] for row in rows]
+
+
+@pytest.mark.parametrize("height", [0, 1, 1000])
+def test_empty_lists_are_as_many_empty_lists_of_the_type(height: int) -> None:
+    inner = pl.Struct({"name": pl.String, "value": pl.String})
+    lists = empty_lists(height, inner, name="attributes")
+    assert (lists.name, lists.dtype) == ("attributes", pl.List(inner))
+    assert lists.to_list() == [[]] * height

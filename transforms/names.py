@@ -11,10 +11,21 @@ import polars as pl
 __all__ = ["clean_text", "normalize_names"]
 
 
+_NEEDS_COLLAPSING = r"  |[^\S ]|\u200b"
+"""Two spaces, any other whitespace (tab, no-break space, ...) or a zero-width space: the
+values the collapsing changes. Most names have none, and a test is cheaper than a rewrite."""
+
+
 def clean_text(column: str) -> pl.Expr:
-    """Whitespace-normalized text; empty becomes null."""
-    cleaned = pl.col(column).str.replace_all(r"[\s\u00a0\u200b]+", " ").str.strip_chars()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned).alias(column)
+    """Whitespace-normalized text (runs of whitespace become one space); empty becomes null."""
+    value = pl.col(column)
+    collapsed = (
+        pl.when(value.str.contains(_NEEDS_COLLAPSING))
+        .then(value.str.replace_all(r"[\s\u200b]+", " "))
+        .otherwise(value)
+        .str.strip_chars()
+    )
+    return pl.when(collapsed == "").then(None).otherwise(collapsed).alias(column)
 
 
 def normalize_names(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

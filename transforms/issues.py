@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from schemas.raw_leads import ISSUE
-from transforms.lists import lists_from_long
+from transforms.lists import lists_from_long, long_from_lists
 
 __all__ = ["append_issue_rows", "append_issues", "issue"]
 
@@ -47,11 +47,11 @@ def append_issue_rows(frame: pl.DataFrame, found: Sequence[pl.DataFrame]) -> pl.
     """
     if not found or frame.height == 0:
         return frame
-    row = pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
+    rows, earlier = long_from_lists(frame.get_column("issues"))
     parts = [
-        frame.select(row, pl.lit(0, pl.Int32).alias("_k"), pl.col("issues").alias("_issue"))
-        .filter(pl.col("_issue").list.len() > 0)
-        .explode("_issue")
+        pl.DataFrame([rows, earlier.alias("_issue")]).select(
+            "_row", pl.lit(0, pl.Int32).alias("_k"), pl.col("_issue").cast(ISSUE)
+        )
     ]
     parts += [
         part.select(

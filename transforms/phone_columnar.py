@@ -215,20 +215,16 @@ def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
     number and on it stripped of its prefix is computed once and reused for the type."""
     national = pl.col("_national")
     stripped = pl.col("_stripped")
-    if rules.national_prefix is None:
-        frame = frame.with_columns(_stripped=national, _prefixed=pl.lit(False))
+    if rules.national_prefix is None:  # nothing stripped: one verdict serves both
+        frame = frame.with_columns(
+            _stripped=national, _prefixed=pl.lit(False), _general_national=general_match(rules, national)
+        ).with_columns(_general_stripped=pl.col("_general_national"))
     else:
         prefix = prefix_match(rules.national_prefix, national)
         frame = frame.with_columns(
             _stripped=national.str.slice(prefix.str.len_bytes()),
             _prefixed=prefix.is_not_null() & (national.str.len_bytes() > 0),
-        )
-    if rules.national_prefix is None:  # nothing stripped: one verdict serves both
-        frame = frame.with_columns(_general_national=general_match(rules, national)).with_columns(
-            _general_stripped=pl.col("_general_national")
-        )
-    else:
-        frame = frame.with_columns(
+        ).with_columns(
             _general_national=general_match(rules, national), _general_stripped=general_match(rules, stripped)
         )
     strips = pl.col("_prefixed") & ~(pl.col("_general_national") & ~pl.col("_general_stripped"))

@@ -14,7 +14,14 @@ from schemas.checks import unique_together
 from schemas.codes import Disposition
 from schemas.raw_leads import ATTRIBUTE, ISSUE
 
-__all__ = ["CLEAN_LEADS", "CLEAN_LEADS_SCHEMA", "PHONE_SLOTS", "PHONE_TYPES", "TIMEZONE_SOURCES"]
+__all__ = [
+    "CLEAN_LEADS",
+    "CLEAN_LEADS_SCHEMA",
+    "E164_PATTERN",
+    "PHONE_SLOTS",
+    "PHONE_TYPES",
+    "TIMEZONE_SOURCES",
+]
 
 PHONE_SLOTS: tuple[str, ...] = ("phone1", "phone2", "phone3")
 
@@ -68,7 +75,11 @@ CLEAN_LEADS: dict[str, pl.DataType] = {
     "duplicate_of": pl.Int64(),  # source_row of the kept row, for duplicates
 }
 
-_E164 = r"^\+[1-9][0-9]{6,14}$"
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+"""What a ``phoneN`` may hold: "+" and 7 to 15 digits (ITU-T E.164 allows at most 15; vendors
+refuse the shorter ones). libphonenumber calls some numbers outside that range valid (Austrian
+short numbers, German numbers of up to 17 digits): transforms.phones makes them ``PHONE_INVALID``
+with this pattern, so a value never fails this check (it would end the whole file)."""
 
 
 def _columns() -> dict[str, pa.Column]:
@@ -77,7 +88,7 @@ def _columns() -> dict[str, pa.Column]:
         checks: list[pa.Check] = []
         nullable = True
         if name in PHONE_SLOTS:
-            checks = [pa.Check.str_matches(_E164)]
+            checks = [pa.Check.str_matches(E164_PATTERN)]
         elif name.endswith("_type"):
             checks = [pa.Check.isin(list(PHONE_TYPES))]
         elif name == "timezone_source":

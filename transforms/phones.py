@@ -21,6 +21,9 @@ own job and is covered by the tests):
 Row outcomes: ``country`` becomes the region used (the row's recognised country, else the run's
 default region, else null); ``issues`` gains COUNTRY_UNKNOWN, PHONE_UNPARSEABLE / PHONE_NO_REGION
 / PHONE_INVALID per offending column (with the raw value), PHONE_MISSING and TIMEZONE_INVALID.
+A number libphonenumber calls valid but E.164 cannot carry (under 7 or over 15 digits, e.g.
+Austrian short numbers or 16-digit German ones) is PHONE_INVALID too: ``phoneN`` only ever holds
+what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN).
 Time zone rules: see transforms.timezones.
 """
 
@@ -31,7 +34,7 @@ from typing import Final
 import phonenumbers
 import polars as pl
 
-from schemas.clean_leads import PHONE_SLOTS
+from schemas.clean_leads import E164_PATTERN, PHONE_SLOTS
 from schemas.codes import Issue
 from transforms.countries import resolve_countries, resolve_country
 from transforms.distinct import distinct_values
@@ -183,18 +186,23 @@ def _parse_distinct(
         parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
         parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
     )
+    # libphonenumber calls some numbers valid that E.164 cannot carry (6 or 16+ digits): for
+    # both paths' answers, such a number is invalid here rather than refused by the contract
+    carried = pl.col("e164").str.contains(E164_PATTERN)
+    out_of_range = usable & pl.col("e164").is_not_null() & ~carried
+    kept = usable & ~out_of_range
     answers = (
         pl.concat([cleaned, parsed], how="horizontal")
         .select(
             "_i",
             given=pl.col("clean").is_not_null(),
-            status=pl.when(pl.col("damaged"))
+            status=pl.when(pl.col("damaged") | out_of_range)
             .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
             .when(usable)
             .then(pl.col("status")),
-            e164=pl.when(usable).then(pl.col("e164")),
-            type=pl.when(usable).then(pl.col("type")),
-            ext=pl.when(usable).then(pl.col("ext")),
+            e164=pl.when(kept).then(pl.col("e164")),
+            type=pl.when(kept).then(pl.col("type")),
+            ext=pl.when(kept).then(pl.col("ext")),
             cc=pl.when(usable).then(pl.col("cc")),
         )
         .sort("_i")

@@ -33,7 +33,7 @@ def _single(path: Path, kind: PathKind) -> Run:
 
 
 def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console) -> None:
-    print_run(console, run, summarize(run.results))
+    print_run(console, run, summarize(run.results, run.target_names))
     if html is not None:
         write_text_atomically(html, render_run_html(run))
         console.print(Text(f"HTML report: {html}"))

@@ -87,7 +87,8 @@ def status_chart(summary: Mapping[str, Any], chart_id: str = "chart-status") -> 
         axes.invert_yaxis()
         axes.set_xlabel("result rows")
         axes.set_title("Results per target by status")
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        if any(left):  # a run of no rows has no bars to name
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _svg(figure, chart_id)
 
 

@@ -70,7 +70,7 @@ def _dispositions(results: pl.LazyFrame) -> pl.DataFrame:
 
 def render_run_html(run: Run) -> str:
     """The analyst report of one run as a complete HTML document."""
-    summary = summarize(run.results)
+    summary = summarize(run.results, run.target_names)
     meta = run.meta
     source = meta.source_file if meta else "results"
     subtitle = f"{source}: {summary['rows']:,} input rows, {len(summary['targets'])} targets"

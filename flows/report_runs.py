@@ -96,6 +96,11 @@ class Run:
     def run_id(self) -> str:
         return self.meta.run_id if self.meta else self.path.name
 
+    @property
+    def target_names(self) -> list[str]:
+        """The run's targets as run.json lists them: with or without result rows."""
+        return [target.name for target in self.meta.targets] if self.meta else []
+
 
 class PathKind(StrEnum):
     RUN = "run"
@@ -196,5 +201,5 @@ def write_summary(run_dir: Path) -> Path:
     """Write ``summary.json`` (transforms.summary.summarize of the run's results) into the run folder."""
     run = load_run(run_dir)
     path = run_dir / SUMMARY_FILE
-    path.write_text(summary_json(summarize(run.results)), encoding="utf-8")
+    path.write_text(summary_json(summarize(run.results, run.target_names)), encoding="utf-8")
     return path

@@ -65,16 +65,16 @@ def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
     """Write results (partitioned by target), summary.json and run.json; return the run folder."""
     RESULTS_SCHEMA.validate(results)
     run_dir = out_dir / info.run_id
-    targets = results.get_column("target").unique(maintain_order=True).to_list()
+    names = [target["name"] for target in info.targets]
+    present = results.get_column("target").unique(maintain_order=True).to_list()
+    # every target of the run gets its file, rows or none (a file of no rows is a run too)
+    targets = names + [target for target in present if target not in names]
     # one target (every validate run): the frame itself, not a partitioned copy of it
-    parts = (
-        [(targets[0], results)]
-        if len(targets) == 1
-        else [
-            (target, part)
-            for (target,), part in results.partition_by("target", as_dict=True, maintain_order=True).items()
-        ]
-    )
+    if len(targets) == 1:
+        parts = [(targets[0], results)]
+    else:
+        by_target = results.partition_by("target", as_dict=True, maintain_order=True)
+        parts = [(target, by_target.get((target,), results.clear())) for target in targets]
     for target, part in parts:
         path = results_path(run_dir, str(target))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +82,6 @@ def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
         part.write_parquet(temporary, compression="zstd", compression_level=1, statistics=True)
         os.replace(temporary, path)
     info.finished_at = info.finished_at or datetime.now(UTC).isoformat(timespec="seconds")
-    _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results)).encode())
+    _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results, names)).encode())
     _atomic_write_bytes(run_dir / "run.json", json.dumps(asdict(info), indent=2, ensure_ascii=False).encode())
     return run_dir

@@ -9,6 +9,7 @@ contact fields and the disposition are the same for every target of a row.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -125,8 +126,9 @@ def _target_summary(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def summarize(results: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
-    """JSON-serialisable summary of result rows.
+def summarize(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> dict[str, Any]:
+    """JSON-serialisable summary of result rows; ``targets`` are the run's target names, listed
+    (with a total of 0) even when they have no result rows: a file of no rows is a run too.
 
     Keys: ``rows`` (distinct input rows), ``results`` (result rows), ``statuses`` (all
     targets), ``targets`` ({target: {total, statuses, reasons, vendor_errors}}, vendor errors
@@ -137,15 +139,15 @@ def summarize(results: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
     :data:`STATUS_ORDER`, every other count is most frequent first.
     """
     frame = _collect(results, _SUMMARY_COLUMNS)
-    targets = sorted(frame["target"].unique().to_list())
-    leads = _leads(frame, len(targets))
+    names = sorted({*frame["target"].unique().to_list(), *targets})
+    leads = _leads(frame, len(names))
 
     def distinct_rows(status: Status) -> int:
         return frame.filter(pl.col("status") == status.value)["source_row"].n_unique()
 
     per_target = {
-        str(target): _target_summary(frame.filter(pl.col("target") == target) if len(targets) > 1 else frame)
-        for target in targets
+        str(target): _target_summary(frame.filter(pl.col("target") == target) if len(names) > 1 else frame)
+        for target in names
     }
     return {
         "rows": leads.height,
@@ -154,7 +156,7 @@ def summarize(results: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
         "targets": per_target,
         "reasons": (
             next(iter(per_target.values()))["reasons"]
-            if len(targets) == 1
+            if len(names) == 1
             else _counts(frame.select("reasons").explode("reasons").drop_nulls(), "reasons")
         ),
         "phone_types": _phone_types(leads),

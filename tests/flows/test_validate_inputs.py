@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pytest
 from rich.console import Console
 
 from flows.validate import main as validate
+from schemas.results import RESULTS_SCHEMA
 
 
 def _run(args: list[str]) -> tuple[int, str]:
@@ -42,3 +45,32 @@ def test_phones_e164_cannot_carry_are_row_issues_not_a_failed_file(tmp_path: Pat
     assert "Traceback" not in printed
     summary = json.loads((_only_run(tmp_path / "out") / "summary.json").read_text())
     assert summary["reasons"]["PHONE_INVALID"] == 3
+
+
+def _empty_csv(path: Path) -> None:
+    path.write_text("first_name,last_name,phone,email\n", encoding="utf-8")
+
+
+def _empty_parquet(path: Path) -> None:
+    pl.DataFrame(schema={"first_name": pl.String, "phone": pl.Int64, "email": pl.String}).write_parquet(path)
+
+
+@pytest.mark.parametrize(("name", "write"), [("empty.csv", _empty_csv), ("empty.parquet", _empty_parquet)])
+def test_a_file_of_no_rows_is_a_run_with_empty_typed_results(
+    name: str, write: Callable[[Path], None], tmp_path: Path
+) -> None:
+    leads = tmp_path / name
+    write(leads)
+    code, printed = _run([str(leads), "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    run_dir = _only_run(tmp_path / "out")
+    results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet")
+    assert results.height == 0
+    RESULTS_SCHEMA.validate(results)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["rows"], summary["results"]) == (0, 0)
+    nothing = {"total": 0, "statuses": {}, "reasons": {}, "vendor_errors": []}
+    assert summary["targets"] == {"validate": nothing}
+    assert json.loads((run_dir / "run.json").read_text())["rows"] == 0
+    assert (run_dir / "report.html").is_file()
+    assert "0 input rows, 0 result rows" in printed

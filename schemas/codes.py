@@ -17,6 +17,7 @@ class Issue(StrEnum):
 
     # ingest
     RAGGED_ROW = "RAGGED_ROW"  # the CSV row had too few or too many fields
+    BINARY_NOT_UTF8 = "BINARY_NOT_UTF8"  # a Parquet binary value was not UTF-8: read as cp1252/Latin-1
     # phones
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all

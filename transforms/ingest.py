@@ -40,6 +40,8 @@ import pyarrow.csv as pacsv
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.errors import LeadFileError
+from transforms.ingest_parquet import parquet_as_text, read_parquet_table
+from transforms.issues import append_issue_rows
 from transforms.lists import empty_lists
 
 __all__ = ["DELIMITERS", "IngestedFile", "read_lead_file"]
@@ -350,43 +352,7 @@ def _large_fields() -> Iterator[None]:
 
 
 def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
-    try:
-        frame = pl.read_parquet(io.BytesIO(data))
-    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError) as exc:
-        raise LeadFileError(
-            path, f"the Parquet file cannot be read ({type(exc).__name__})", "Export the Parquet file again"
-        ) from None
-    if not frame.columns:
-        raise LeadFileError(
-            path, "the Parquet file has no columns", "Export the leads again with their columns"
-        )
-    names = _unique_names(frame.columns)
-    return _finish(
-        frame.select(
-            _as_string(old, dtype).alias(new)
-            for (old, dtype), new in zip(frame.schema.items(), names, strict=True)
-        )
-    )
-
-
-def _as_string(name: str, dtype: pl.DataType) -> pl.Expr:
-    """A readable string rendering: integral floats without ``.0``, NaN as null, nested as JSON."""
-    column = pl.col(name)
-    if dtype == pl.String:
-        text = column
-    elif dtype.is_float():
-        text = (
-            pl.when(column.is_nan() | column.is_infinite())
-            .then(None)
-            .when((column == column.round(0)) & (column.abs() < 1e15))
-            .then(column.cast(pl.Int64).cast(pl.String))
-            .otherwise(column.cast(pl.String))
-        )
-    elif dtype.is_nested():
-        text = pl.struct(column.alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
-        text = pl.when(column.is_null()).then(None).otherwise(text)
-    elif dtype == pl.Binary:
-        text = column.cast(pl.String, strict=False)
-    else:
-        text = column.cast(pl.String)
-    return pl.when(text == "").then(None).otherwise(text)
+    """Every column as text (transforms.ingest_parquet says how each Arrow type is rendered)."""
+    table = read_parquet_table(path, data)
+    frame, found = parquet_as_text(path, table, _unique_names(table.column_names))
+    return append_issue_rows(_finish(frame), [found])

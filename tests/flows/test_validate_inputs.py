@@ -3,12 +3,15 @@ issue, an empty file is a run, odd Parquet column types are text or one clear li
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
@@ -74,3 +77,22 @@ def test_a_file_of_no_rows_is_a_run_with_empty_typed_results(
     assert json.loads((run_dir / "run.json").read_text())["rows"] == 0
     assert (run_dir / "report.html").is_file()
     assert "0 input rows, 0 result rows" in printed
+
+
+def test_parquet_durations_and_non_utf8_binary_are_text_and_a_row_issue(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.parquet"
+    table = pa.table(
+        {
+            "Last Name": pa.array([b"M\xfcller", b"Ann"], pa.binary()),
+            "Phone": pa.array([b"0151 12345678", b"\xff\xfe"], pa.large_binary()),
+            "Call time": pa.array([dt.timedelta(seconds=90), None], pa.duration("s")),
+        }
+    )
+    pq.write_table(table, leads)
+    code, printed = _run([str(leads), "--country", "DE", "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    results = pl.read_parquet(_only_run(tmp_path / "out") / "results" / "target=validate" / "part-0.parquet")
+    assert results["status"].to_list() == ["ready", "rejected"]
+    assert results["last_name"].to_list() == ["Müller", "Ann"]
+    assert "BINARY_NOT_UTF8" in results["reasons"][0].to_list()
+    assert {"BINARY_NOT_UTF8", "PHONE_UNPARSEABLE"} <= set(results["reasons"][1].to_list())

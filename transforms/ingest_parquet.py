@@ -1,0 +1,223 @@
+"""Parquet lead files as text: every Arrow column type read as strings, or refused in one line.
+
+Why its own module: a Parquet file carries types, and Leadflow reads every value as text
+(transforms.ingest), so each Arrow type needs a decided rendering. The file is read with
+pyarrow, which reads every type Parquet can hold (polars refuses some, e.g. 256-bit
+decimals, and panics on others), and each column is rendered here:
+
+* strings, integers, booleans ("true"/"false"), decimals ("123.45"), dates ("2020-01-02"),
+  times ("01:02:03"), timestamps ("2020-01-02 03:04:05.000", with the zone's offset when the
+  type has a zone: "...+0100", "...Z"): Arrow's own cast to string;
+* floats (half, single, double): integral values without ".0" (phones saved as numbers),
+  NaN and infinities as null;
+* durations: the count and its unit, "5s", "1500ms", "12us", "7ns";
+* dictionary-encoded columns: their values, rendered by the rules of the value type;
+  extension types: their storage (UUIDs as "12345678-1234-...", 8-bit booleans as booleans);
+* binary (any width): the text when it is UTF-8; a value that is not is read as cp1252
+  (Latin-1 where cp1252 leaves a byte undefined), the encoding a legacy export most likely
+  used, and its row gets a ``BINARY_NOT_UTF8`` issue naming the column, so the guess is never
+  silent;
+* nested columns (lists, structs, maps): compact JSON text, ``["a","b"]``, ``{"a":1}``, maps
+  as lists of ``[key, value]`` pairs; bytes inside are decoded as above, other values as
+  their text (Python's ``str``); this runs per value in Python, a cost only such columns pay;
+* the null type: null.
+
+Any other type (intervals, unions) refuses the file with ``LeadFileError`` naming the column
+and its type. An empty string is null, as in a CSV file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, TypeAlias
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.codes import Issue
+from schemas.raw_leads import ISSUE
+from transforms.errors import LeadFileError
+from transforms.issues import issue
+
+__all__ = ["parquet_as_text", "read_parquet_table"]
+
+_AGAIN: Final = "Export the Parquet file again"
+_TEXT = pa.large_string()
+Text: TypeAlias = pa.ChunkedArray | pl.Series
+"""A column rendered as text: Arrow's cast, or a polars Series where polars renders it."""
+_DURATION_UNITS: Final = {"s": "s", "ms": "ms", "us": "us", "ns": "ns"}
+
+
+def read_parquet_table(path: Path, data: bytes) -> pa.Table:
+    """The file's table, every column as written; ``LeadFileError`` when it cannot be read."""
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
+        raise LeadFileError(path, f"the Parquet file cannot be read ({type(exc).__name__})", _AGAIN) from None
+    if table.num_columns == 0:
+        raise LeadFileError(
+            path, "the Parquet file has no columns", "Export the leads again with their columns"
+        )
+    return table
+
+
+def parquet_as_text(path: Path, table: pa.Table, names: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``table``'s columns as strings under ``names`` (null for empty), and the findings
+    (``_row``, ``_issue``) of values that were not text (``BINARY_NOT_UTF8``), by row."""
+    columns: list[pl.Series] = []
+    found: list[pl.DataFrame] = []
+    for original, name, column in zip(table.column_names, names, table.columns, strict=True):
+        text, guessed = _text(path, original, column)
+        series = pl.Series(name, text, dtype=pl.String)
+        columns.append(pl.select(pl.when(series != "").then(series)).to_series().alias(name))
+        if guessed is not None and guessed.any():
+            rows = pl.Series("_row", guessed.arg_true(), dtype=pl.Int64)
+            found.append(
+                pl.DataFrame([rows, series.gather(rows).alias("value")]).select(
+                    "_row", _issue=issue(Issue.BINARY_NOT_UTF8.value, name, pl.col("value"))
+                )
+            )
+    frame = pl.DataFrame(columns, height=table.num_rows)
+    findings = (
+        pl.concat(found).sort("_row", maintain_order=True)
+        if found
+        else pl.DataFrame(schema={"_row": pl.Int64, "_issue": ISSUE})
+    )
+    return frame, findings
+
+
+def _text(path: Path, name: str, column: pa.ChunkedArray) -> tuple[Text, pl.Series | None]:
+    """The column as text, and (binary columns only) which values were not UTF-8."""
+    kind = column.type
+    if isinstance(kind, pa.BaseExtensionType):
+        storage = pa.chunked_array([chunk.storage for chunk in column.chunks], type=kind.storage_type)
+        if isinstance(kind, pa.UuidType):
+            return _per_value(storage, lambda value: str(uuid.UUID(bytes=value))), None
+        if isinstance(kind, pa.Bool8Type):
+            return storage.cast(pa.bool_()).cast(_TEXT), None
+        return _text(path, name, storage)
+    if pa.types.is_dictionary(kind):
+        return _text(path, name, column.cast(kind.value_type))
+    if pa.types.is_null(kind):
+        return pa.nulls(len(column), _TEXT), None
+    if pa.types.is_floating(kind):
+        return _floats(column), None
+    if pa.types.is_duration(kind):
+        digits = column.cast(pa.int64()).cast(_TEXT)
+        return pl.Series(digits) + _DURATION_UNITS[kind.unit], None
+    if _is_binary(kind):
+        return _binary(column)
+    if pa.types.is_nested(kind):
+        return _per_value(column, _json), None
+    if _is_plain(kind):
+        return _cast(path, name, column), None
+    raise LeadFileError(
+        path,
+        f"the column {name!r} has the Parquet type {kind}, which Leadflow cannot read as text",
+        "Export that column as text (or leave it out) and try again",
+    )
+
+
+def _cast(path: Path, name: str, column: pa.ChunkedArray) -> Text:
+    """Arrow's cast to string; a timestamp whose zone Arrow does not know is rendered in UTC."""
+    try:
+        return column.cast(_TEXT)
+    except pa.ArrowException:
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            utc = pl.Series(column.cast(pa.timestamp(column.type.unit)).cast(_TEXT))
+            return utc + "Z"
+        raise LeadFileError(
+            path,
+            f"the column {name!r} ({column.type}) holds values Leadflow cannot write as text",
+            "Export that column as text (or leave it out) and try again",
+        ) from None
+
+
+def _is_plain(kind: pa.DataType) -> bool:
+    """Types whose Arrow cast to string is the rendering."""
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_string_view(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_date(kind)
+        or pa.types.is_time(kind)
+        or pa.types.is_timestamp(kind)
+    )
+
+
+def _is_binary(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary_view(kind)
+    )
+
+
+def _floats(column: pa.ChunkedArray) -> pl.Series:
+    values = pl.Series(column.cast(pa.float64()))
+    return pl.select(
+        pl.when(values.is_nan() | values.is_infinite())
+        .then(None)
+        .when((values == values.round(0)) & (values.abs() < 1e15))
+        .then(values.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(values.cast(pl.String))
+    ).to_series()
+
+
+def _binary(column: pa.ChunkedArray) -> tuple[Text, pl.Series | None]:
+    """UTF-8 values as they are; when some are not, every value decoded by :func:`_decode`
+    and those marked (a per-value pass only such a column pays)."""
+    raw = column.cast(pa.large_binary())
+    try:
+        return raw.cast(_TEXT), None
+    except pa.ArrowInvalid:
+        pass
+    values = raw.to_pylist()
+    guessed = pl.Series([value is not None and not _is_utf8(value) for value in values], dtype=pl.Boolean)
+    decoded = [None if value is None else _decode(value) for value in values]
+    return pl.Series(decoded, dtype=pl.String), guessed
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(value: bytes) -> str:
+    """Bytes as text: UTF-8, else cp1252, else Latin-1 (which decodes any byte)."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return value.decode("latin-1")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return _decode(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _per_value(column: pa.ChunkedArray, render: Callable[[Any], str]) -> pl.Series:
+    return pl.Series(
+        [None if value is None else render(value) for value in column.to_pylist()], dtype=pl.String
+    )

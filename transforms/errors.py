@@ -30,7 +30,12 @@ class LeadFileError(Exception):
         self.fix = fix
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.problem}. {self.fix}"
+        return _one_line(f"{self.path}: {self.problem}. {self.fix}")
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a header's line break, say) escaped, so the error stays one line."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 class MappingError(LeadFileError):

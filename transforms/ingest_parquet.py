@@ -56,7 +56,8 @@ _DURATION_UNITS: Final = {"s": "s", "ms": "ms", "us": "us", "ns": "ns"}
 def read_parquet_table(path: Path, data: bytes) -> pa.Table:
     """The file's table, every column as written; ``LeadFileError`` when it cannot be read."""
     try:
-        table = pq.read_table(io.BytesIO(data))
+        # ParquetFile, not read_table: the dataset reader refuses repeated column names
+        table = pq.ParquetFile(io.BytesIO(data)).read()
     except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
         raise LeadFileError(path, f"the Parquet file cannot be read ({type(exc).__name__})", _AGAIN) from None
     if table.num_columns == 0:

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from flows.prepare import prepare_leads
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
 from transforms.ingest_parquet import parquet_as_text
@@ -121,3 +122,12 @@ def test_a_type_with_no_text_rendering_refuses_the_file_naming_the_column() -> N
     message = str(caught.value)
     assert message.startswith("leads.parquet: the column 'Wait' has the Parquet type month_day_nano_interval")
     assert "\n" not in message
+
+
+def test_a_refusal_naming_a_header_with_a_line_break_stays_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "leads.parquet"
+    pq.write_table(pa.table({"Notes\nmore": ["x"]}), path)
+    with pytest.raises(LeadFileError) as caught:
+        prepare_leads(path)
+    assert "Notes\\nmore" in str(caught.value)
+    assert "\n" not in str(caught.value)

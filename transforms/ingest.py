@@ -40,7 +40,7 @@ import pyarrow.csv as pacsv
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.errors import LeadFileError
-from transforms.ingest_parquet import parquet_as_text, read_parquet_table
+from transforms.ingest_parquet import read_parquet_text
 from transforms.issues import append_issue_rows
 from transforms.lists import empty_lists
 
@@ -353,6 +353,5 @@ def _large_fields() -> Iterator[None]:
 
 def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
     """Every column as text (transforms.ingest_parquet says how each Arrow type is rendered)."""
-    table = read_parquet_table(path, data)
-    frame, found = parquet_as_text(path, table, _unique_names(table.column_names))
+    frame, found = read_parquet_text(path, data, _unique_names)
     return append_issue_rows(_finish(frame), [found])

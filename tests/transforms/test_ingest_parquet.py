@@ -131,3 +131,23 @@ def test_a_refusal_naming_a_header_with_a_line_break_stays_one_line(tmp_path: Pa
         prepare_leads(path)
     assert "Notes\\nmore" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_polars_fast_path_renders_as_the_arrow_path(tmp_path: Path) -> None:
+    """Plain files are read by polars: the text must be what the general path gives."""
+    table = pa.table(
+        {
+            "phone": pa.array([4155552671.0, float("nan"), 1e300, -0.5, None]),
+            "f32": pa.array([1.5, 2.0, None, float("inf"), 3.25], pa.float32()),
+            "id": pa.array([7, -1, None, 2**63 - 1, 0], pa.int64()),
+            "u8": pa.array([255, 0, None, 1, 2], pa.uint8()),
+            "ok": pa.array([True, False, None, True, False]),
+            "email": pa.array(["a@b.de", "", None, "x", "é"], pa.large_string()),
+        }
+    )
+    path = tmp_path / "plain.parquet"
+    pq.write_table(table, path)
+    fast = read_lead_file(path).frame.drop("source_row", "issues")
+    general, _ = parquet_as_text(path, table, table.column_names)
+    assert fast.to_dicts() == general.to_dicts()
+    assert fast["phone"].to_list() == ["4155552671", None, "1e+300", "-0.5", None]

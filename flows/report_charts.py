@@ -128,7 +128,8 @@ def trend_chart(trend: pl.DataFrame, chart_id: str = "chart-trend") -> str:
         for axes in (delivered_axes, refused_axes):
             axes.tick_params(axis="x", labelrotation=30, labelsize=7)
             axes.set_ylim(bottom=0)
-        refused_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        if trend.height:  # results without run.json list no target
+            refused_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _svg(figure, chart_id)
 
 

@@ -183,17 +183,29 @@ def find_runs(folder: Path) -> list[Run]:
 
 def trend(runs: list[Run]) -> pl.DataFrame:
     """Per run and target: result rows and the counts of :data:`TREND_STATUSES`, oldest run first."""
+    counts = ["rows", *[status.value for status in TREND_STATUSES]]
     frames = [
-        run.results.select("target", "status")
-        .group_by("target")
-        .agg(
-            pl.len().alias("rows"),
-            *[(pl.col("status") == status.value).sum().alias(status.value) for status in TREND_STATUSES],
+        pl.concat(
+            [
+                run.results.select("target", "status")
+                .group_by("target")
+                .agg(
+                    pl.len().alias("rows"),
+                    *[(pl.col("status") == s.value).sum().alias(s.value) for s in TREND_STATUSES],
+                )
+                .cast(dict.fromkeys(counts, pl.Int64)),
+                # the run's targets with no result rows (a file of no rows) count 0, not nothing
+                pl.LazyFrame({"target": run.target_names}, schema={"target": pl.String}).with_columns(
+                    pl.lit(0, pl.Int64).alias(name) for name in counts
+                ),
+            ]
         )
+        .group_by("target")
+        .agg(pl.col(counts).sum())
         .with_columns(pl.lit(run.run_id).alias("run_id"))
         for run in runs
     ]
-    columns = ["run_id", "target", "rows", *[status.value for status in TREND_STATUSES]]
+    columns = ["run_id", "target", *counts]
     return pl.concat(frames).select(columns).sort("run_id", "target").collect()
 
 

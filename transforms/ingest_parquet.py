@@ -3,7 +3,8 @@
 Why its own module: a Parquet file carries types, and Leadflow reads every value as text
 (transforms.ingest), so each Arrow type needs a decided rendering. The file is read with
 pyarrow, which reads every type Parquet can hold (polars refuses some, e.g. 256-bit
-decimals, and panics on others), and each column is rendered here:
+decimals, and panics on others), and each column is rendered here (a file of strings,
+numbers and booleans only is read by polars, faster, to the same text):
 
 * strings, integers, booleans ("true"/"false"), decimals ("123.45"), dates ("2020-01-02"),
   times ("01:02:03"), timestamps ("2020-01-02 03:04:05.000", with the zone's offset when the

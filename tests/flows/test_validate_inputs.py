@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
+from flows.report import main as report_main
+from flows.report_runs import find_runs, trend
 from flows.validate import main as validate
 from schemas.results import RESULTS_SCHEMA
 
@@ -96,3 +98,19 @@ def test_parquet_durations_and_non_utf8_binary_are_text_and_a_row_issue(tmp_path
     assert results["last_name"].to_list() == ["Müller", "Ann"]
     assert "BINARY_NOT_UTF8" in results["reasons"][0].to_list()
     assert {"BINARY_NOT_UTF8", "PHONE_UNPARSEABLE"} <= set(results["reasons"][1].to_list())
+
+
+def test_the_trend_over_runs_lists_an_empty_runs_targets_with_zeros(tmp_path: Path) -> None:
+    empty, one = tmp_path / "empty.csv", tmp_path / "one.csv"
+    _empty_csv(empty)
+    one.write_text("phone\n0151 12345678\n", encoding="utf-8")
+    out = tmp_path / "out"
+    for leads in (empty, one):
+        assert _run([str(leads), "--country", "DE", "--out", str(out)])[0] == 0
+    runs = find_runs(out)
+    assert trend(runs).select("target", "rows", "rejected").to_dicts() == [
+        {"target": "validate", "rows": 0, "rejected": 0},
+        {"target": "validate", "rows": 1, "rejected": 0},
+    ]
+    buffer = io.StringIO()
+    assert report_main([str(out), "--html", str(tmp_path / "trend.html")], console=Console(file=buffer)) == 0

@@ -156,7 +156,7 @@ def import_leads(
         prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
     )
     combined = pl.concat(results)
-    summary = summarize(combined)
+    summary = summarize(combined, [name for name, _ in targets])
     create_markdown_artifact(
         summary_markdown(summary, run_dir=run_dir, source=path, dry_run=dry_run),
         key="import-summary",

@@ -22,7 +22,7 @@ class Issue(StrEnum):
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all
     PHONE_NO_REGION = "PHONE_NO_REGION"  # national number with no country and no default region
-    PHONE_INVALID = "PHONE_INVALID"  # parsed but not a valid number for its region
+    PHONE_INVALID = "PHONE_INVALID"  # parsed but not a valid number for its region, or not 7-15 digits
     COUNTRY_UNKNOWN = "COUNTRY_UNKNOWN"  # country value not recognised (default region used)
     # email
     EMAIL_MISSING = "EMAIL_MISSING"

@@ -17,6 +17,7 @@ from schemas.raw_leads import ATTRIBUTE, ISSUE
 __all__ = [
     "CLEAN_LEADS",
     "CLEAN_LEADS_SCHEMA",
+    "E164_DIGITS",
     "E164_PATTERN",
     "PHONE_SLOTS",
     "PHONE_TYPES",
@@ -75,11 +76,13 @@ CLEAN_LEADS: dict[str, pl.DataType] = {
     "duplicate_of": pl.Int64(),  # source_row of the kept row, for duplicates
 }
 
-E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
-"""What a ``phoneN`` may hold: "+" and 7 to 15 digits (ITU-T E.164 allows at most 15; vendors
-refuse the shorter ones). libphonenumber calls some numbers outside that range valid (Austrian
-short numbers, German numbers of up to 17 digits): transforms.phones makes them ``PHONE_INVALID``
-with this pattern, so a value never fails this check (it would end the whole file)."""
+E164_DIGITS: tuple[int, int] = (7, 15)
+E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}$"
+"""What a ``phoneN`` may hold: "+" and 7 to 15 digits (ITU-T E.164 allows at most 15; fewer
+than 7 is no full subscriber number, and the sandbox's Engage checks the same range).
+libphonenumber calls some numbers outside it valid (Austrian short numbers, German numbers of
+up to 17 digits): transforms.phones makes them ``PHONE_INVALID`` by ``E164_DIGITS``, so a value
+never fails this check (which would end the whole file)."""
 
 
 def _columns() -> dict[str, pa.Column]:

@@ -23,7 +23,7 @@ default region, else null); ``issues`` gains COUNTRY_UNKNOWN, PHONE_UNPARSEABLE 
 / PHONE_INVALID per offending column (with the raw value), PHONE_MISSING and TIMEZONE_INVALID.
 A number libphonenumber calls valid but E.164 cannot carry (under 7 or over 15 digits, e.g.
 Austrian short numbers or 16-digit German ones) is PHONE_INVALID too: ``phoneN`` only ever holds
-what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN).
+what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN and E164_DIGITS).
 Time zone rules: see transforms.timezones.
 """
 
@@ -34,7 +34,7 @@ from typing import Final
 import phonenumbers
 import polars as pl
 
-from schemas.clean_leads import E164_PATTERN, PHONE_SLOTS
+from schemas.clean_leads import E164_DIGITS, PHONE_SLOTS
 from schemas.codes import Issue
 from transforms.countries import resolve_countries, resolve_country
 from transforms.distinct import distinct_values
@@ -187,8 +187,11 @@ def _parse_distinct(
         parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
     )
     # libphonenumber calls some numbers valid that E.164 cannot carry (6 or 16+ digits): for
-    # both paths' answers, such a number is invalid here rather than refused by the contract
-    carried = pl.col("e164").str.contains(E164_PATTERN)
+    # both paths' answers, such a number is invalid here rather than refused by the contract.
+    # Both write "+", a calling code (never 0) and digits, so of the contract's pattern only
+    # the length is left to check (a regex over a million numbers costs 0.1 s, this 2 ms)
+    fewest, most = E164_DIGITS
+    carried = pl.col("e164").str.len_bytes().is_between(fewest + 1, most + 1)
     out_of_range = usable & pl.col("e164").is_not_null() & ~carried
     kept = usable & ~out_of_range
     answers = (

@@ -51,7 +51,6 @@ _AGAIN: Final = "Export the Parquet file again"
 _TEXT = pa.large_string()
 Text: TypeAlias = pa.ChunkedArray | pl.Series
 """A column rendered as text: Arrow's cast, or a polars Series where polars renders it."""
-_DURATION_UNITS: Final = {"s": "s", "ms": "ms", "us": "us", "ns": "ns"}
 _NO_FINDINGS: Final = pl.DataFrame(schema={"_row": pl.Int64, "_issue": ISSUE})
 
 
@@ -152,10 +151,10 @@ def _text(path: Path, name: str, column: pa.ChunkedArray) -> tuple[Text, pl.Seri
     if pa.types.is_null(kind):
         return pa.nulls(len(column), _TEXT), None
     if pa.types.is_floating(kind):
-        return _floats(pl.Series(column.cast(pa.float64()))), None
+        # half floats as single ones (polars has none): a float keeps its own width's digits
+        return _floats(pl.Series(column.cast(pa.float32()) if kind == pa.float16() else column)), None
     if pa.types.is_duration(kind):
-        digits = column.cast(pa.int64()).cast(_TEXT)
-        return pl.Series(digits) + _DURATION_UNITS[kind.unit], None
+        return pl.Series(column.cast(pa.int64()).cast(_TEXT)) + kind.unit, None
     if _is_binary(kind):
         return _binary(column)
     if pa.types.is_nested(kind):

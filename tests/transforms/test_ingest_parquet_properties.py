@@ -25,6 +25,7 @@ from flows.prepare import prepare_leads
 from schemas.results import RESULTS_SCHEMA
 from transforms.errors import LeadFileError
 from transforms.ingest import RESERVED_COLUMNS, read_lead_file
+from transforms.ingest_parquet import parquet_as_text
 from transforms.results import VALIDATE_TARGET, build_results, check_row_invariant
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,3 +191,32 @@ def test_any_parquet_file_gives_a_file_error_or_exactly_one_result_per_row(
     check_row_invariant(results, table.num_rows, 1)
     RESULTS_SCHEMA.validate(results)
     assert results["source_row"].to_list() == list(range(1, table.num_rows + 1))
+
+
+_PLAIN = [
+    (kind, values)
+    for kind, values in _PRIMITIVES
+    if kind in (pa.bool_(), pa.int8(), pa.int64(), pa.uint64(), pa.float32(), pa.float64(), pa.string())
+]
+
+
+@st.composite
+def plain_columns(draw: st.DrawFn) -> tuple[pa.Array, ...]:
+    rows = draw(st.integers(0, 5))
+    kinds = draw(st.lists(st.sampled_from(_PLAIN), min_size=1, max_size=4))
+    return tuple(
+        pa.array(draw(st.lists(_nullable(values), min_size=rows, max_size=rows)), type=kind)
+        for kind, values in kinds
+    )
+
+
+@SETTINGS
+@given(columns=plain_columns())
+def test_plain_files_read_by_polars_give_the_text_of_the_general_path(
+    scratch: Path, columns: tuple[pa.Array, ...]
+) -> None:
+    table = pa.Table.from_arrays(list(columns), names=[f"c{n}" for n in range(len(columns))])
+    pq.write_table(table, scratch)
+    fast = read_lead_file(scratch).frame.drop(*RESERVED_COLUMNS)
+    general, _ = parquet_as_text(scratch, pq.read_table(scratch), table.column_names)
+    assert fast.to_dicts() == general.to_dicts()

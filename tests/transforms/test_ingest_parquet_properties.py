@@ -5,6 +5,8 @@ types) under names that map to the canonical columns or not, written with pyarro
 file. Ingest either refuses it with ``LeadFileError`` (one line, naming the file) or reads
 every row with every column as text; then the whole preparation (mapping, normalization,
 dedupe, results) either refuses it the same way or gives one valid result row per input row.
+And a plain file (booleans, integers, floats, strings), which polars reads, gives the same text
+as the general (pyarrow) path.
 """
 
 from __future__ import annotations

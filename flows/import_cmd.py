@@ -4,12 +4,17 @@ The same steps as the ``import_leads`` Prefect flow (flows.importer), run direct
 process with a progress bar per target; every target is sent to concurrently. ``--dry-run``
 builds every payload and chunk and predicts per-row outcomes without sending anything.
 ``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect).
+
+The run ends with one verdict line per target and exits with the code of flows.verdict
+(0 sent, 3 rows failed, 4 a target stopped or got nothing; 1 a bad file or setting), the same
+with ``--prefect``, whose flow run then ends ``Failed``. The run folder is written either way.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,11 +26,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from connectors.base import Connector
-from flows.console import USER_ERRORS, print_error, stage
+from flows.console import USER_ERRORS, print_error, print_verdict, stage
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
 from flows.validate import add_prepare_arguments, mapping_table, prepare_options
+from flows.verdict import SendIncomplete, judge
 from transforms.outputs import new_run_id
 
 __all__ = ["add_import_arguments", "main"]
@@ -92,7 +98,7 @@ async def _send_all(
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
     from flows.import_leads import import_leads
 
-    summary = import_leads(
+    state = import_leads(
         str(args.file),
         str(args.targets),
         out_dir=str(args.out),
@@ -103,9 +109,21 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         resend=args.resend,
         target_names=args.target_names or None,
         ledger=str(args.ledger) if args.ledger else None,
+        return_state=True,
     )
+    outcome: object = state.result(raise_on_failure=False)
+    if isinstance(outcome, SendIncomplete):
+        summary = outcome.summary
+    elif isinstance(outcome, dict):
+        summary = outcome
+    elif isinstance(outcome, BaseException):
+        raise outcome  # a bad file or setting: main() prints its one line
+    else:
+        raise TypeError(f"import_leads returned {type(outcome).__name__}, not its summary")
     run_report(Path(summary["run_dir"]), None, None, console)
-    return 0
+    verdict = judge(summary)
+    print_verdict(console, verdict)
+    return int(verdict.code)
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
@@ -127,8 +145,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         return 1
     console.print(mapping_table(prepared))
     run_id = new_run_id(started)
-    verb = "Predicted" if args.dry_run else "Sent"
-    with stage(console, f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"):
+    verb = "Predicting" if args.dry_run else "Sending"
+    sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
+    with stage(console, sending, done=f"{sending}: finished, verdict below"):
         results = asyncio.run(_send_all(prepared, connectors, args, run_id, console))
     prepared = prepared.without_leads()
     run_dir = finish_run(
@@ -143,4 +162,6 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     run_report(run_dir, None, None, console)
     console.print(Text(f"Results: {run_dir / 'results'}"))
     console.print(Text(f"Report:  {run_dir / 'report.html'}"))
-    return 0
+    verdict = judge(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")))
+    print_verdict(console, verdict)
+    return int(verdict.code)

@@ -1,0 +1,214 @@
+"""Whether a run sent what it should have: one verdict per target, one exit code per run.
+
+The summary of a run (transforms.summary) says how many rows of each target ended in each
+status; this module turns it into the answer a person, a shell script or a Prefect automation
+needs: did everything that should be sent arrive, and if not, what to do. ``leadflow import``
+(with or without ``--prefect``), the ``import_leads`` flow's final state and the watched
+folder all judge a run here, so they cannot disagree.
+
+Exit codes (README, "Exit codes"):
+
+====  =====================================================================================
+0     everything that should be sent was sent: ``accepted``, ``submitted``, ``already_sent``
+      (or ``dry_run``); rows our own checks kept back (``rejected``, ``duplicate``,
+      ``suppressed``, ``ineligible``) are the input's outcome, not a failure to send
+1     a bad input file or setting (one ``Error:`` line); 2 is a command-line usage error
+3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
+      sends only what was not delivered
+4     a target was stopped (``TARGET_STOPPED``, ``AUTH_FAILED``) or nothing could be sent
+      to a target that had rows to send
+====  =====================================================================================
+
+``vendor_rejected`` rows (the vendor refused the row itself, e.g. over its size limit or an
+unknown campaign) do not change the exit code: resending the same row gets the same answer, so
+they are reported like ``rejected`` rows, as rows needing attention, and each target's verdict
+line says how many there were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from schemas.codes import Issue, Status
+
+__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "TargetVerdict", "Verdict", "judge"]
+
+_DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
+_STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED)
+_NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
+_FAILURE_REASONS = frozenset(
+    {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
+    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID"}
+)
+"""Reasons worth naming in a failed target's line; other reasons are the rows' own findings."""
+_RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USER_ERROR = 1
+    USAGE = 2
+    ROWS_FAILED = 3
+    TARGET_FAILED = 4
+
+
+class Verdict(StrEnum):
+    SENT = "sent"
+    """No row failed (rows the vendor refused are counted, not failed)."""
+    DRY_RUN = "dry run"
+    NOTHING_TO_SEND = "nothing to send"
+    ROWS_FAILED = "rows failed"
+    STOPPED = "stopped"
+    NOTHING_SENT = "nothing sent"
+
+
+_CODES = {
+    Verdict.SENT: ExitCode.OK,
+    Verdict.DRY_RUN: ExitCode.OK,
+    Verdict.NOTHING_TO_SEND: ExitCode.OK,
+    Verdict.ROWS_FAILED: ExitCode.ROWS_FAILED,
+    Verdict.STOPPED: ExitCode.TARGET_FAILED,
+    Verdict.NOTHING_SENT: ExitCode.TARGET_FAILED,
+}
+
+
+@dataclass(frozen=True)
+class TargetVerdict:
+    """One target's outcome in numbers, and the one line that says it."""
+
+    target: str
+    verdict: Verdict
+    delivered: int
+    failed: int
+    vendor_rejected: int
+    kept_back: int
+    dry_run: int
+    failure_reasons: tuple[tuple[str, int], ...]
+
+    @property
+    def code(self) -> ExitCode:
+        return _CODES[self.verdict]
+
+    @property
+    def ok(self) -> bool:
+        return self.code is ExitCode.OK
+
+    def line(self) -> str:
+        """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
+        owed = self.delivered + self.failed + self.vendor_rejected
+        kept = f"; {self.kept_back:,} kept back by our checks" if self.kept_back else ""
+        refused = (
+            f"; {self.vendor_rejected:,} refused by the vendor (permanent: fix those rows, see the report)"
+            if self.vendor_rejected
+            else ""
+        )
+        if self.verdict is Verdict.DRY_RUN:
+            return f"{self.target}: dry run, {self.dry_run:,} would be sent{kept}"
+        if self.verdict is Verdict.NOTHING_TO_SEND:
+            return f"{self.target}: nothing to send{kept}"
+        if self.verdict is Verdict.SENT:
+            return f"{self.target}: sent, {self.delivered:,} of {owed:,} delivered{refused}{kept}"
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.failure_reasons)
+        because = f" ({reasons})" if reasons else ""
+        what = {
+            Verdict.ROWS_FAILED: "rows failed",
+            Verdict.STOPPED: "STOPPED",
+            Verdict.NOTHING_SENT: "NOTHING SENT",
+        }[self.verdict]
+        return (
+            f"{self.target}: {what}, {self.delivered:,} of {owed:,} delivered, {self.failed:,} failed"
+            f"{because}{refused}; {_RERUN}"
+        )
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    targets: tuple[TargetVerdict, ...]
+
+    @property
+    def code(self) -> ExitCode:
+        return max((t.code for t in self.targets), default=ExitCode.OK)
+
+    @property
+    def ok(self) -> bool:
+        return self.code is ExitCode.OK
+
+    def problem(self) -> str:
+        """One line for a failed run (Prefect state message, the watched folder's notes)."""
+        bad = [t for t in self.targets if not t.ok]
+        if not bad:
+            return "everything that should be sent was sent"
+        parts = []
+        for t in bad:
+            reasons = ", ".join(f"{reason} {count:,}" for reason, count in t.failure_reasons)
+            parts.append(f"{t.target} {t.verdict.value}: {t.failed:,} failed ({reasons or 'no reason'})")
+        return "not everything was sent: " + "; ".join(parts)
+
+
+def _count(statuses: Mapping[str, int], wanted: tuple[Status, ...]) -> int:
+    return sum(int(statuses.get(status.value, 0)) for status in wanted)
+
+
+def _judge_target(name: str, figures: Mapping[str, Any]) -> TargetVerdict:
+    statuses: Mapping[str, int] = figures.get("statuses", {})
+    reasons: Mapping[str, int] = figures.get("reasons", {})
+    delivered = _count(statuses, _DELIVERED)
+    failed = _count(statuses, (Status.FAILED,))
+    rejected_by_vendor = _count(statuses, (Status.VENDOR_REJECTED,))
+    dry_run = _count(statuses, (Status.DRY_RUN,))
+    if failed:
+        stopped = any(reasons.get(code.value, 0) for code in _STOPPING)
+        verdict = (
+            Verdict.STOPPED if stopped else Verdict.NOTHING_SENT if not delivered else Verdict.ROWS_FAILED
+        )
+    elif dry_run:
+        verdict = Verdict.DRY_RUN
+    elif delivered or rejected_by_vendor:
+        verdict = Verdict.SENT
+    else:
+        verdict = Verdict.NOTHING_TO_SEND
+    failure_reasons = tuple(
+        (reason, int(count))
+        for reason, count in reasons.items()
+        if failed and reason in _FAILURE_REASONS and count
+    )
+    return TargetVerdict(
+        target=name,
+        verdict=verdict,
+        delivered=delivered,
+        failed=failed,
+        vendor_rejected=rejected_by_vendor,
+        kept_back=_count(statuses, _NOT_SENT_BY_US),
+        dry_run=dry_run,
+        failure_reasons=failure_reasons,
+    )
+
+
+def judge(summary: Mapping[str, Any]) -> RunVerdict:
+    """The verdict of a run from its summary (``summarize``'s dict, or the flow's return value)."""
+    targets: Mapping[str, Mapping[str, Any]] = summary.get("targets", {})
+    return RunVerdict(tuple(_judge_target(str(name), figures) for name, figures in targets.items()))
+
+
+class SendIncomplete(Exception):
+    """The ``import_leads`` flow's failure when rows failed or a target stopped.
+
+    The run itself finished: its folder and results are written, and ``summary`` is the flow's
+    usual return value (``run_id``, ``run_dir`` and the counts), so that a caller holding the
+    failed state can still report the run. The message names targets and reasons, never a
+    credential.
+    """
+
+    def __init__(self, message: str, summary: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.summary = dict(summary)
+
+    def __reduce__(self) -> tuple[type[SendIncomplete], tuple[str, dict[str, Any]]]:
+        return (type(self), (self.message, self.summary))
+
+    def __str__(self) -> str:
+        return self.message

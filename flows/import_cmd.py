@@ -31,7 +31,7 @@ from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
 from flows.validate import add_prepare_arguments, mapping_table, prepare_options
-from flows.verdict import SendIncomplete, judge
+from flows.verdict import judge
 from transforms.outputs import new_run_id
 
 __all__ = ["add_import_arguments", "main"]
@@ -96,7 +96,7 @@ async def _send_all(
 
 
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
-    from flows.import_leads import import_leads
+    from flows.import_leads import import_leads, summary_of
 
     state = import_leads(
         str(args.file),
@@ -111,15 +111,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         ledger=str(args.ledger) if args.ledger else None,
         return_state=True,
     )
-    outcome: object = state.result(raise_on_failure=False)
-    if isinstance(outcome, SendIncomplete):
-        summary = outcome.summary
-    elif isinstance(outcome, dict):
-        summary = outcome
-    elif isinstance(outcome, BaseException):
-        raise outcome  # a bad file or setting: main() prints its one line
-    else:
-        raise TypeError(f"import_leads returned {type(outcome).__name__}, not its summary")
+    summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
     run_report(Path(summary["run_dir"]), None, None, console)
     verdict = judge(summary)
     print_verdict(console, verdict)

@@ -55,7 +55,7 @@ from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
 from transforms.summary import summarize
 
-__all__ = ["import_leads"]
+__all__ = ["import_leads", "summary_of"]
 
 _PROGRESS_EVERY = 1.0  # seconds between progress artifact updates
 
@@ -186,3 +186,17 @@ def import_leads(
     message = f"{verdict.problem()} (exit code {int(verdict.code)}). Run folder: {run_dir}"
     get_run_logger().error("%s", message)
     return Failed(message=message, data=SendIncomplete(message, returned))
+
+
+def summary_of(state: State[Any]) -> dict[str, Any]:
+    """The run's summary from a final state of ``import_leads`` (``return_state=True``): the
+    return value of a ``Completed`` run, or the one a ``SendIncomplete`` failure carries. Any
+    other failure (a bad file or setting, a bug) is raised, as calling the flow would."""
+    outcome: object = state.result(raise_on_failure=False)
+    if isinstance(outcome, SendIncomplete):
+        return outcome.summary
+    if isinstance(outcome, dict):
+        return outcome
+    if isinstance(outcome, BaseException):
+        raise outcome
+    raise TypeError(f"import_leads ended {state.name} with {type(outcome).__name__}, not its summary")

@@ -29,6 +29,7 @@ from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
 from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+from flows.verdict import judge
 
 __all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
 
@@ -55,12 +56,15 @@ def runs_folder(root: Path | str) -> str:
 
 
 def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
-    """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``, ...)."""
+    """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``,
+    ...), with what was not sent when rows failed or a target stopped (flows.verdict)."""
     run_dir = summary.get("run_dir")
+    verdict = judge(summary)
     return ImportOutcome(
         run_id=str(summary.get("run_id", "")),
         run_dir=None if run_dir is None else Path(str(run_dir)),
         summary=dict(summary),
+        unsent=None if verdict.ok else verdict.problem(),
     )
 
 
@@ -68,9 +72,9 @@ def import_step(options: ImportOptions) -> ImportStep:
     """An import step that runs the ``import_leads`` flow on the claimed file."""
 
     def run(path: Path) -> ImportOutcome:
-        from flows.import_leads import import_leads
+        from flows.import_leads import import_leads, summary_of
 
-        summary = import_leads(
+        state = import_leads(
             str(path),
             options.targets_file,
             out_dir=options.out_dir,
@@ -80,8 +84,9 @@ def import_step(options: ImportOptions) -> ImportStep:
             dry_run=options.dry_run,
             target_names=options.target_names,
             ledger=options.ledger,
+            return_state=True,
         )
-        return outcome_from_summary(summary)
+        return outcome_from_summary(summary_of(state))  # raises a bad file's LeadFileError
 
     return run
 
@@ -92,7 +97,10 @@ def scan_inbox(
     targets_file: str | None = None,
     *,
     out_dir: str | None = None,
-    settle_seconds: float = 5.0,
+    settle_seconds: float = 30.0,
+    settle_max_seconds: float = 600.0,
+    retry_attempts: int = 6,
+    retry_delay_seconds: float = 60.0,
     max_bytes: int | None = None,
     force: bool = False,
     country: str | None = None,
@@ -105,6 +113,10 @@ def scan_inbox(
     """Scan ``root``'s inbox once; returns one entry per file this scan finished.
 
     ``out_dir`` defaults to ``ROOT/runs``. ``force`` imports content that was imported before.
+    ``settle_seconds``/``settle_max_seconds``: the settle window (flows.inbox_settle);
+    ``retry_attempts``/``retry_delay_seconds``: imports of a file whose rows failed to send,
+    and the first wait between them (flows.inbox_retry). Each file's ``import_leads`` subflow
+    ends ``Failed`` when rows failed; this scan fails only when it cannot run at all.
     A wrong targets file fails the scan before any file is claimed: it is the deployment's
     problem, not the files'.
     """
@@ -121,11 +133,17 @@ def scan_inbox(
         target_names=target_names,
         ledger=ledger,
     )
-    settings = InboxSettings(settle_seconds=settle_seconds, max_bytes=max_bytes)
+    settings = InboxSettings(
+        settle_seconds=settle_seconds,
+        settle_max_seconds=settle_max_seconds,
+        retry_attempts=retry_attempts,
+        retry_delay_seconds=retry_delay_seconds,
+        max_bytes=max_bytes,
+    )
     finished = [done.as_dict() for done in run_once(root, import_step(options), settings, force=force)]
     for done in finished:
-        if done["verdict"] == Verdict.FAILED:
-            logger.warning("%s failed: %s (see %s)", done["file"], done["problem"], done["note"])
+        if done["verdict"] in (Verdict.FAILED, Verdict.RETRYING):
+            logger.warning("%s %s: %s (see %s)", done["file"], done["verdict"], done["problem"], done["note"])
         else:
             logger.info("%s %s (run %s) -> %s", done["file"], done["verdict"], done["run_id"], done["path"])
     if finished:

@@ -203,7 +203,8 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
                 "next_attempt_epoch": outcome.next_at,
                 "what_to_do": (
                     "Nothing: the file is imported again when the next attempt is due, and only the rows "
-                    "not yet delivered are sent (the ledger). To try at once, move it back into inbox/."
+                    "not yet delivered are sent (the ledger). To try at once, move it back into inbox/ "
+                    "with an empty marker file named like it plus '.ready'."
                 ),
             }
         )

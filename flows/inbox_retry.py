@@ -50,12 +50,26 @@ def _due_at(note: Path) -> float:
         return 0.0
 
 
+_STALE_NOTE_SECONDS = 60.0
+"""A note is written just before its file is moved in: only a note this old is an orphan."""
+
+
+def _drop_stale_note(note: Path, now: float) -> None:
+    """Remove a note whose file was moved away (by hand, or taken back by a watcher)."""
+    with contextlib.suppress(FileNotFoundError):
+        if now - note.stat().st_mtime > _STALE_NOTE_SECONDS:
+            note.unlink()
+
+
 def due_retries(layout: Layout, now: float) -> list[Path]:
     """Files in ``retry/`` whose next attempt is due, earliest first."""
     due: list[tuple[float, str]] = []
     with os.scandir(layout.retry) as entries:
         names = [entry.name for entry in entries if entry.is_file(follow_symlinks=False)]
+    present = set(names)
     for name in names:
+        if name.endswith(RETRY_NOTE_SUFFIX) and name.removesuffix(RETRY_NOTE_SUFFIX) not in present:
+            _drop_stale_note(layout.retry / name, now)
         if name.startswith(".") or name.endswith(RETRY_NOTE_SUFFIX):
             continue
         at = _due_at(layout.retry / f"{name}{RETRY_NOTE_SUFFIX}")

@@ -129,6 +129,7 @@ def test_the_summary_artifact_counts_each_targets_statuses(flow_run: FlowRun) ->
     markdown = flow_run.artifacts["import-summary"]
     assert markdown.type == "markdown" and isinstance(markdown.data, str)
     assert "partner_feed.tsv" in markdown.data
+    assert "## Verdict: exit code 0" in markdown.data and "- obi: sent, " in markdown.data
     table = {row["target"]: row for row in markdown_table(markdown.data)}
     assert sorted(table) == sorted(TARGETS)
     for target, row in table.items():

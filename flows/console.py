@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from connectors.config import ConfigError
-from flows.verdict import RunVerdict, Verdict
+from flows.verdict import RunVerdict, SendVerdict
 from transforms.errors import LeadFileError
 
 __all__ = ["USER_ERRORS", "print_error", "print_verdict", "stage"]
@@ -34,7 +34,7 @@ def print_verdict(console: Console, verdict: RunVerdict) -> None:
             mark, style = "✗", "bold red"
         elif target.vendor_rejected:
             mark, style = "!", "yellow"
-        elif target.verdict is Verdict.SENT:
+        elif target.verdict is SendVerdict.SENT:
             mark, style = "✓", "green"
         else:
             mark, style = "·", ""

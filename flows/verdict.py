@@ -34,7 +34,7 @@ from typing import Any
 
 from schemas.codes import Issue, Status
 
-__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "TargetVerdict", "Verdict", "judge"]
+__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
 
 _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
 _STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED)
@@ -55,7 +55,7 @@ class ExitCode(IntEnum):
     TARGET_FAILED = 4
 
 
-class Verdict(StrEnum):
+class SendVerdict(StrEnum):
     SENT = "sent"
     """No row failed (rows the vendor refused are counted, not failed)."""
     DRY_RUN = "dry run"
@@ -66,12 +66,12 @@ class Verdict(StrEnum):
 
 
 _CODES = {
-    Verdict.SENT: ExitCode.OK,
-    Verdict.DRY_RUN: ExitCode.OK,
-    Verdict.NOTHING_TO_SEND: ExitCode.OK,
-    Verdict.ROWS_FAILED: ExitCode.ROWS_FAILED,
-    Verdict.STOPPED: ExitCode.TARGET_FAILED,
-    Verdict.NOTHING_SENT: ExitCode.TARGET_FAILED,
+    SendVerdict.SENT: ExitCode.OK,
+    SendVerdict.DRY_RUN: ExitCode.OK,
+    SendVerdict.NOTHING_TO_SEND: ExitCode.OK,
+    SendVerdict.ROWS_FAILED: ExitCode.ROWS_FAILED,
+    SendVerdict.STOPPED: ExitCode.TARGET_FAILED,
+    SendVerdict.NOTHING_SENT: ExitCode.TARGET_FAILED,
 }
 
 
@@ -80,7 +80,7 @@ class TargetVerdict:
     """One target's outcome in numbers, and the one line that says it."""
 
     target: str
-    verdict: Verdict
+    verdict: SendVerdict
     delivered: int
     failed: int
     vendor_rejected: int
@@ -105,18 +105,19 @@ class TargetVerdict:
             if self.vendor_rejected
             else ""
         )
-        if self.verdict is Verdict.DRY_RUN:
-            return f"{self.target}: dry run, {self.dry_run:,} would be sent{kept}"
-        if self.verdict is Verdict.NOTHING_TO_SEND:
+        if self.verdict is SendVerdict.DRY_RUN:
+            return f"{self.target}: not sent (dry run or validate), {self.dry_run:,} would be sent{kept}"
+        if self.verdict is SendVerdict.NOTHING_TO_SEND:
             return f"{self.target}: nothing to send{kept}"
-        if self.verdict is Verdict.SENT:
-            return f"{self.target}: sent, {self.delivered:,} of {owed:,} delivered{refused}{kept}"
+        if self.verdict is SendVerdict.SENT:
+            label = "sent" if self.delivered else "all refused by the vendor"
+            return f"{self.target}: {label}, {self.delivered:,} of {owed:,} delivered{refused}{kept}"
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.failure_reasons)
         because = f" ({reasons})" if reasons else ""
         what = {
-            Verdict.ROWS_FAILED: "rows failed",
-            Verdict.STOPPED: "STOPPED",
-            Verdict.NOTHING_SENT: "NOTHING SENT",
+            SendVerdict.ROWS_FAILED: "rows failed",
+            SendVerdict.STOPPED: "STOPPED",
+            SendVerdict.NOTHING_SENT: "NOTHING SENT",
         }[self.verdict]
         return (
             f"{self.target}: {what}, {self.delivered:,} of {owed:,} delivered, {self.failed:,} failed"
@@ -158,18 +159,22 @@ def _judge_target(name: str, figures: Mapping[str, Any]) -> TargetVerdict:
     delivered = _count(statuses, _DELIVERED)
     failed = _count(statuses, (Status.FAILED,))
     rejected_by_vendor = _count(statuses, (Status.VENDOR_REJECTED,))
-    dry_run = _count(statuses, (Status.DRY_RUN,))
+    dry_run = _count(statuses, (Status.DRY_RUN, Status.READY))
     if failed:
         stopped = any(reasons.get(code.value, 0) for code in _STOPPING)
         verdict = (
-            Verdict.STOPPED if stopped else Verdict.NOTHING_SENT if not delivered else Verdict.ROWS_FAILED
+            SendVerdict.STOPPED
+            if stopped
+            else SendVerdict.NOTHING_SENT
+            if not delivered
+            else SendVerdict.ROWS_FAILED
         )
     elif dry_run:
-        verdict = Verdict.DRY_RUN
+        verdict = SendVerdict.DRY_RUN
     elif delivered or rejected_by_vendor:
-        verdict = Verdict.SENT
+        verdict = SendVerdict.SENT
     else:
-        verdict = Verdict.NOTHING_TO_SEND
+        verdict = SendVerdict.NOTHING_TO_SEND
     failure_reasons = tuple(
         (reason, int(count))
         for reason, count in reasons.items()

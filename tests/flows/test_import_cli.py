@@ -458,7 +458,10 @@ def test_rows_the_vendor_refused_keep_exit_0_and_are_named_on_the_targets_line(
     code, printed = run_import(lead_file(20), tmp_path / "out", targets=targets)
 
     assert code == 0, printed
-    assert "! ucontact-sms: sent, 0 of " in printed and "refused by the vendor (permanent" in printed
+    assert (
+        "! ucontact-sms: all refused by the vendor, 0 of " in printed
+        and "refused by the vendor (permanent" in printed
+    )
 
 
 def test_some_rows_failed_exits_3_with_the_failed_target_named_and_the_run_folder_written(

@@ -291,7 +291,7 @@ def _import(
 def process(
     claim: Claim, step: ImportStep, settings: InboxSettings | None = None, *, force: bool = False
 ) -> Finished:
-    """Import one claimed file at most once per content and file it in ``archive/`` or ``failed/``."""
+    """Import one claimed file at most once per content; file it in archive/, retry/ or failed/."""
     settings = settings or InboxSettings()
     registry = IntakeRegistry(claim.layout.registry)
     outcome: Outcome

@@ -143,7 +143,7 @@ def _error_text(claim: Claim, outcome: Rejected) -> str:
 
 
 def finish(claim: Claim, outcome: Outcome) -> Finished:
-    """Write the note for ``outcome`` and move the claimed file to ``archive/`` or ``failed/``."""
+    """Write the note for ``outcome`` and move the claimed file to ``archive/``, ``retry/`` or ``failed/``."""
     layout = claim.layout
     problem: str | None = None
     run_id: str | None

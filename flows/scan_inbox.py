@@ -4,11 +4,12 @@ Served on an interval (``leadflow serve``, or the ``watched-folder-scan`` deploy
 prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mechanics
 (flows.inbox), same import. Each complete drop is claimed, imported by the ``import_leads``
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
-``archive/`` or ``failed/``. A bad file is a ``failed/`` entry with its reason, never a
-failed scan; the scan's table artifact lists what it did.
+``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
+imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
+never a failed scan; the scan's table artifact lists what it did.
 
-``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's summary dict
-into the ``ImportOutcome`` the folder mechanics record.
+``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's final state
+into the ``ImportOutcome`` the folder mechanics record, ``unsent`` saying what was not sent.
 """
 
 from __future__ import annotations

@@ -362,5 +362,6 @@ def run_once(
         taken = claim(path)
         if taken is not None:
             IntakeRegistry(layout.registry).forget(os.fsencode(path.name))
+            _noticed.discard((str(layout.inbox), path.name, "wait"))
             finished.append(process(taken, step, settings, force=force))
     return finished

@@ -153,7 +153,8 @@ class IntakeRegistry:
                 open_again = earlier.state in (IntakeState.FAILED, IntakeState.RETRYING)
                 if not open_again and not force and not taken_over:
                     return earlier
-                if taken_over or (retrying and earlier.state is IntakeState.RETRYING):
+                same_file = retrying or earlier.claimed_name == resumes
+                if taken_over or (same_file and earlier.state is IntakeState.RETRYING):
                     attempts = earlier.attempts
             db.execute(
                 "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",

@@ -147,3 +147,35 @@ def test_a_new_drop_of_content_waiting_for_a_retry_is_imported_now_and_the_waiti
     )
     assert len(step.imported) == 2
     assert files_in(Layout.at(root).retry) == []
+
+
+OLD_SCHEMA = """
+CREATE TABLE intake (fingerprint TEXT PRIMARY KEY, state TEXT NOT NULL, claimed_name TEXT NOT NULL,
+    original_name TEXT NOT NULL, run_id TEXT, run_dir TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE observed (name BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    since REAL NOT NULL);
+INSERT INTO intake VALUES ('abc', 'imported', 'x-a.csv', 'a.csv', 'run-0', NULL, '2026-01-01');
+INSERT INTO observed VALUES (X'622e637376', 10, 20, 100.0);
+"""
+
+
+def test_a_registry_written_before_retries_existed_keeps_its_records_and_gains_the_new_columns(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    path = tmp_path / "registry.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_SCHEMA)
+
+    registry = IntakeRegistry(path)
+
+    record = registry.record("abc")
+    assert record is not None and (record.state, record.run_id, record.attempts) == (
+        IntakeState.IMPORTED,
+        "run-0",
+        0,
+    )
+    assert registry.observe({b"b.csv": (10, 20)}, now=130.0) == {b"b.csv": (100.0, 100.0)}
+    assert registry.reserve("abc", "y-a.csv", "a.csv") == record

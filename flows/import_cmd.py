@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
 from flows.validate import add_prepare_arguments, mapping_table, prepare_options
-from flows.verdict import judge
+from flows.verdict import judge, send_facts
 from transforms.outputs import new_run_id
 
 __all__ = ["add_import_arguments", "main"]
@@ -154,6 +153,6 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     run_report(run_dir, None, None, console)
     console.print(Text(f"Results: {run_dir / 'results'}"))
     console.print(Text(f"Report:  {run_dir / 'report.html'}"))
-    verdict = judge(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")))
+    verdict = judge({"send": {k: v for frame in results for k, v in send_facts(frame).items()}})
     print_verdict(console, verdict)
     return int(verdict.code)

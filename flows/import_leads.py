@@ -50,7 +50,7 @@ from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
-from flows.verdict import SendIncomplete, judge
+from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
 from transforms.summary import summarize
@@ -165,7 +165,7 @@ def import_leads(
         prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
     )
     combined = pl.concat(results)
-    summary = summarize(combined)
+    summary = {**summarize(combined), "send": send_facts(combined)}
     create_markdown_artifact(
         summary_markdown(summary, run_dir=run_dir, source=path, dry_run=dry_run),
         key="import-summary",

@@ -15,14 +15,14 @@ Exit codes (README, "Exit codes"):
 1     a bad input file or setting (one ``Error:`` line); 2 is a command-line usage error
 3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
       sends only what was not delivered
-4     a target was stopped (``TARGET_STOPPED``, ``AUTH_FAILED``) or nothing could be sent
-      to a target that had rows to send
+4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``AUTH_FAILED``) or
+      nothing could be sent to a target that had rows to send
 ====  =====================================================================================
 
-``vendor_rejected`` rows (the vendor refused the row itself, e.g. over its size limit or an
-unknown campaign) do not change the exit code: resending the same row gets the same answer, so
-they are reported like ``rejected`` rows, as rows needing attention, and each target's verdict
-line says how many there were.
+``vendor_rejected`` rows (the vendor refused the row itself, e.g. an unknown campaign) and
+rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
+the exit code: sending the same row again gets the same answer, so they are reported like
+``rejected`` rows, as rows needing attention, and each target's verdict line counts them.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
+import polars as pl
+
 from schemas.codes import Issue, Status
 
 __all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
@@ -39,11 +41,13 @@ __all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVer
 _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
 _STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED)
 _NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
+_TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
 _FAILURE_REASONS = frozenset(
     {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
     | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID"}
 )
-"""Reasons worth naming in a failed target's line; other reasons are the rows' own findings."""
+"""Reasons named for failed rows when only a summary is at hand (its reason counts mix every
+status); ``send_facts`` names the failed rows' own first reasons instead."""
 _RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
 
 
@@ -101,7 +105,8 @@ class TargetVerdict:
         owed = self.delivered + self.failed + self.vendor_rejected
         kept = f"; {self.kept_back:,} kept back by our checks" if self.kept_back else ""
         refused = (
-            f"; {self.vendor_rejected:,} refused by the vendor (permanent: fix those rows, see the report)"
+            f"; {self.vendor_rejected:,} refused for good (by the vendor, or too large for it): "
+            "fix those rows, see the report"
             if self.vendor_rejected
             else ""
         )
@@ -153,15 +158,63 @@ def _count(statuses: Mapping[str, int], wanted: tuple[Status, ...]) -> int:
     return sum(int(statuses.get(status.value, 0)) for status in wanted)
 
 
-def _judge_target(name: str, figures: Mapping[str, Any]) -> TargetVerdict:
-    statuses: Mapping[str, int] = figures.get("statuses", {})
+def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """What the verdict needs of result rows, per target, small and JSON-able (it travels in the
+    flow's return value to ``--prefect`` and the watched folder): ``statuses`` (counts),
+    ``failed_reasons`` (the first reason of each failed row, counted), ``not_attempted``
+    (failed rows never sent: the target had been stopped) and ``too_large`` (failed rows too
+    large for the vendor, ``CHUNK_TOO_LARGE``: permanent, like a vendor's refusal)."""
+    frame = results.select(
+        "target",
+        "status",
+        first=pl.col("reasons").list.first(),
+        attempts=pl.col("attempts").fill_null(0),
+    )
+    failed = frame.filter(pl.col("status") == Status.FAILED.value)
+    too_large = pl.col("first") == _TOO_LARGE
+    facts: dict[str, dict[str, Any]] = {}
+    for (target,), rows in frame.group_by("target", maintain_order=True):
+        mine = failed.filter(pl.col("target") == target)
+        facts[str(target)] = {
+            "statuses": dict(rows.group_by("status").len().sort("status").iter_rows()),
+            "failed_reasons": dict(
+                mine.filter(~too_large.fill_null(False))
+                .group_by("first")
+                .len()
+                .drop_nulls("first")
+                .sort(["len", "first"], descending=[True, False])
+                .iter_rows()
+            ),
+            "not_attempted": mine.filter((pl.col("attempts") == 0) & ~too_large.fill_null(False)).height,
+            "too_large": mine.filter(too_large.fill_null(False)).height,
+        }
+    return facts
+
+
+def _facts_from_summary(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict's facts as far as a summary (transforms.summary) tells them: failed rows'
+    reasons from the target's reason counts, nothing known of attempts."""
     reasons: Mapping[str, int] = figures.get("reasons", {})
+    return {
+        "statuses": figures.get("statuses", {}),
+        "failed_reasons": {r: n for r, n in reasons.items() if r in _FAILURE_REASONS and n},
+        "not_attempted": 0,
+        "too_large": 0,
+    }
+
+
+def _judge_target(name: str, facts: Mapping[str, Any]) -> TargetVerdict:
+    statuses: Mapping[str, int] = facts.get("statuses", {})
+    failed_reasons: Mapping[str, int] = facts.get("failed_reasons", {})
+    too_large = int(facts.get("too_large", 0))
     delivered = _count(statuses, _DELIVERED)
-    failed = _count(statuses, (Status.FAILED,))
-    rejected_by_vendor = _count(statuses, (Status.VENDOR_REJECTED,))
+    failed = _count(statuses, (Status.FAILED,)) - too_large
+    refused = _count(statuses, (Status.VENDOR_REJECTED,)) + too_large
     dry_run = _count(statuses, (Status.DRY_RUN, Status.READY))
-    if failed:
-        stopped = any(reasons.get(code.value, 0) for code in _STOPPING)
+    if failed > 0:
+        stopped = int(facts.get("not_attempted", 0)) > 0 or any(
+            failed_reasons.get(code.value, 0) for code in _STOPPING
+        )
         verdict = (
             SendVerdict.STOPPED
             if stopped
@@ -171,31 +224,30 @@ def _judge_target(name: str, figures: Mapping[str, Any]) -> TargetVerdict:
         )
     elif dry_run:
         verdict = SendVerdict.DRY_RUN
-    elif delivered or rejected_by_vendor:
+    elif delivered or refused:
         verdict = SendVerdict.SENT
     else:
         verdict = SendVerdict.NOTHING_TO_SEND
-    failure_reasons = tuple(
-        (reason, int(count))
-        for reason, count in reasons.items()
-        if failed and reason in _FAILURE_REASONS and count
-    )
     return TargetVerdict(
         target=name,
         verdict=verdict,
         delivered=delivered,
-        failed=failed,
-        vendor_rejected=rejected_by_vendor,
+        failed=max(failed, 0),
+        vendor_rejected=refused,
         kept_back=_count(statuses, _NOT_SENT_BY_US),
         dry_run=dry_run,
-        failure_reasons=failure_reasons,
+        failure_reasons=tuple((str(r), int(n)) for r, n in failed_reasons.items() if n) if failed > 0 else (),
     )
 
 
 def judge(summary: Mapping[str, Any]) -> RunVerdict:
-    """The verdict of a run from its summary (``summarize``'s dict, or the flow's return value)."""
-    targets: Mapping[str, Mapping[str, Any]] = summary.get("targets", {})
-    return RunVerdict(tuple(_judge_target(str(name), figures) for name, figures in targets.items()))
+    """The verdict of a run: from its ``send`` facts (``send_facts``; the flow's return value
+    carries them), else from the summary's counts (``summarize``'s dict, e.g. summary.json)."""
+    facts: Mapping[str, Mapping[str, Any]] | None = summary.get("send")
+    if facts is None:
+        targets: Mapping[str, Mapping[str, Any]] = summary.get("targets", {})
+        facts = {name: _facts_from_summary(figures) for name, figures in targets.items()}
+    return RunVerdict(tuple(_judge_target(str(name), figures) for name, figures in facts.items()))
 
 
 class SendIncomplete(Exception):

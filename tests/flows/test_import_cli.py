@@ -460,7 +460,7 @@ def test_rows_the_vendor_refused_keep_exit_0_and_are_named_on_the_targets_line(
     assert code == 0, printed
     assert (
         "! ucontact-sms: all refused by the vendor, 0 of " in printed
-        and "refused by the vendor (permanent" in printed
+        and "refused for good (by the vendor, or too large for it)" in printed
     )
 
 

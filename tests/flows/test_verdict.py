@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.verdict import ExitCode, SendVerdict, judge
+from flows.verdict import ExitCode, SendVerdict, judge, send_facts
 from schemas.codes import Status
 
 COUNTS = st.integers(min_value=0, max_value=10_000)
@@ -64,10 +65,61 @@ def test_rows_kept_back_or_refused_by_the_vendor_keep_exit_0_but_are_named() -> 
 
     assert verdict.code is ExitCode.OK
     obi, sms = verdict.targets
-    assert obi.verdict is SendVerdict.SENT and "2 refused by the vendor (permanent" in obi.line()
+    assert obi.verdict is SendVerdict.SENT and "2 refused for good (by the vendor" in obi.line()
     assert obi.line().startswith("obi: sent, 5 of 7 delivered") and "3 kept back" in obi.line()
     assert sms.verdict is SendVerdict.NOTHING_TO_SEND
 
 
 def test_a_run_with_no_rows_is_a_success() -> None:
     assert judge({"targets": {}}).code is ExitCode.OK
+
+
+def results(*rows: tuple[str, str, list[str], int]) -> pl.DataFrame:
+    """Result rows (target, status, reasons, attempts): the columns the verdict reads."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "target": pl.String,
+            "status": pl.String,
+            "reasons": pl.List(pl.String),
+            "attempts": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def test_failed_rows_never_attempted_mean_the_target_was_stopped_whatever_their_reason() -> None:
+    frame = results(
+        ("onc", "accepted", [], 1),
+        ("onc", "failed", ["VENDOR_REJECTED"], 1),
+        ("onc", "failed", ["VENDOR_REJECTED"], 0),
+    )
+
+    verdict = judge({"send": send_facts(frame)})
+
+    assert verdict.code is ExitCode.TARGET_FAILED
+    [onc] = verdict.targets
+    assert onc.verdict is SendVerdict.STOPPED and onc.failure_reasons == (("VENDOR_REJECTED", 2),)
+
+
+def test_some_rows_failed_in_transport_is_exit_3_naming_the_failed_rows_own_reasons() -> None:
+    frame = results(
+        ("obi", "accepted", [], 1),
+        ("obi", "failed", ["POSSIBLY_DUPLICATED", "PHONE_INVALID"], 3),
+        ("obi", "failed", ["TRANSPORT_FAILED"], 5),
+        ("obi", "rejected", ["PHONE_INVALID"], 0),
+    )
+
+    [obi] = judge({"send": send_facts(frame)}).targets
+
+    assert obi.code is ExitCode.ROWS_FAILED and obi.failed == 2
+    assert dict(obi.failure_reasons) == {"POSSIBLY_DUPLICATED": 1, "TRANSPORT_FAILED": 1}
+
+
+def test_a_row_too_large_for_the_vendor_is_a_permanent_refusal_not_a_failed_send() -> None:
+    frame = results(("engage", "accepted", [], 1), ("engage", "failed", ["CHUNK_TOO_LARGE"], 0))
+
+    [engage] = judge({"send": send_facts(frame)}).targets
+
+    assert engage.code is ExitCode.OK and engage.vendor_rejected == 1
+    assert "1 refused for good" in engage.line()

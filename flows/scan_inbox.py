@@ -155,5 +155,11 @@ def scan_inbox(
             description=f"Files this scan of {root} finished",
         )
     else:
-        logger.info("%s: no complete files in the inbox", Path(root) / "inbox")
+        logger.info(
+            "%s: no complete files in the inbox (a file is taken once its size and mtime stay unchanged "
+            "for %g s or longer if it was written slowly; writers can write NAME.part and rename it to "
+            "NAME when done, or add an empty NAME.ready, to skip the wait)",
+            Path(root) / "inbox",
+            settle_seconds,
+        )
     return finished

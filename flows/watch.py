@@ -195,6 +195,11 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     settings = inbox_settings(args, args.max_bytes)
     stop = threading.Event()
     console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")
+    console.print(
+        f"Files are taken once unchanged for {settings.settle_seconds:g} s (longer if written slowly); "
+        "write NAME.part and rename it when done, or add an empty NAME.ready, to skip the wait. "
+        f"Files whose rows fail to send are retried from retry/ up to {settings.retry_attempts} times."
+    )
     with stop_on_signals(stop):
         watch_inbox(args.root, import_step(options), settings, stop_event=stop, force=args.force)
     return 0

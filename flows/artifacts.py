@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from flows.verdict import judge
 from transforms.summary import STATUS_ORDER, attention_rows
 
 __all__ = ["ATTENTION_LIMIT", "attention_table", "summary_markdown"]
@@ -28,7 +29,8 @@ def _escape(text: object) -> str:
 
 
 def summary_markdown(summary: dict[str, Any], *, run_dir: Path, source: str, dry_run: bool) -> str:
-    """Per target: counts by status, the top reasons; where the results and report are."""
+    """Per target: counts by status, the verdict line (flows.verdict), the top reasons; where the
+    results and report are."""
     statuses = [
         s.value for s in STATUS_ORDER if any(s.value in t["statuses"] for t in summary["targets"].values())
     ]
@@ -43,6 +45,9 @@ def summary_markdown(summary: dict[str, Any], *, run_dir: Path, source: str, dry
     for name, target in summary["targets"].items():
         counts = " | ".join(f"{target['statuses'].get(s, 0):,}" for s in statuses)
         lines.append(f"| {_escape(name)} | {counts} | {target['total']:,} |")
+    verdict = judge(summary)
+    lines += ["", f"## Verdict: exit code {int(verdict.code)}", ""]
+    lines += [f"- {_escape(target.line())}" for target in verdict.targets]
     lines += ["", "## Top reasons", ""]
     for name, target in summary["targets"].items():
         top = sorted(target["reasons"].items(), key=lambda item: -item[1])[:_TOP_REASONS]

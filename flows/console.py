@@ -1,4 +1,4 @@
-"""Terminal helpers shared by the commands: one-line errors and stage progress.
+"""Terminal helpers shared by the commands: one-line errors, stage progress, the run's verdict.
 
 Long files take seconds per stage, so commands show which stage is running (a spinner and
 elapsed time on a terminal, plain lines in logs and CI where there is no terminal).
@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.text import Text
 
 from connectors.config import ConfigError
+from flows.verdict import RunVerdict, SendVerdict
 from transforms.errors import LeadFileError
 
-__all__ = ["USER_ERRORS", "print_error", "stage"]
+__all__ = ["USER_ERRORS", "print_error", "print_verdict", "stage"]
 
 USER_ERRORS: tuple[type[Exception], ...] = (LeadFileError, ConfigError)
 """Errors caused by the user's files or settings: one line, no traceback."""
@@ -25,9 +26,29 @@ def print_error(console: Console, error: Exception) -> None:
     console.print(Text(f"Error: {error}", style="bold red"))
 
 
+def print_verdict(console: Console, verdict: RunVerdict) -> None:
+    """One line per target (green sent, yellow sent with rows the vendor refused, red failed),
+    then the exit code and what it means: the last thing a person or a CI log shows."""
+    for target in verdict.targets:
+        if not target.ok:
+            mark, style = "✗", "bold red"
+        elif target.vendor_rejected:
+            mark, style = "!", "yellow"
+        elif target.verdict is SendVerdict.SENT:
+            mark, style = "✓", "green"
+        else:
+            mark, style = "·", ""
+        console.print(Text(f"{mark} {target.line()}", style=style))
+    if verdict.ok:
+        console.print(Text("Exit code 0: everything that should be sent was sent.", style="green"))
+    else:
+        console.print(Text(f"Exit code {int(verdict.code)}: {verdict.problem()}", style="bold red"))
+
+
 @contextmanager
-def stage(console: Console, message: str) -> Iterator[None]:
-    """Show ``message`` while the block runs, then a done line with the elapsed time."""
+def stage(console: Console, message: str, *, done: str | None = None) -> Iterator[None]:
+    """Show ``message`` while the block runs, then a done line with the elapsed time: ``done``
+    when given, else ``message`` with a check mark (a step that cannot fail half-way)."""
     import time
 
     started = time.perf_counter()
@@ -36,4 +57,5 @@ def stage(console: Console, message: str) -> Iterator[None]:
             yield
     else:
         yield
-    console.print(Text(f"✓ {message} ({time.perf_counter() - started:.1f}s)", style="dim"))
+    line = done if done is not None else f"✓ {message}"
+    console.print(Text(f"{line} ({time.perf_counter() - started:.1f}s)", style="dim"))

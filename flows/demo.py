@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from flows.import_leads import import_leads
+from flows.import_leads import import_leads, summary_of
 from flows.report import run_report
 from sandbox.server import SandboxServer, vendor_lines
 
@@ -49,15 +49,16 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         run_dirs: list[Path] = []
         for name, country, suppress, mapping in RUNS:
             console.rule(f"Importing {name}")
-            summary = import_leads(
+            state = import_leads(
                 str(SAMPLES / name),
                 str(SAMPLES / "sandbox.targets.toml"),
                 out_dir=str(out),
                 country=country,
                 suppress=suppress,
                 mapping=mapping,
+                return_state=True,
             )
-            run_dirs.append(Path(summary["run_dir"]))
+            run_dirs.append(Path(summary_of(state)["run_dir"]))
             run_report(run_dirs[-1], None, None, console)
     console.rule("Done")
     for run_dir in run_dirs:

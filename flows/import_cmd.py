@@ -4,6 +4,10 @@ The same steps as the ``import_leads`` Prefect flow (flows.importer), run direct
 process with a progress bar per target; every target is sent to concurrently. ``--dry-run``
 builds every payload and chunk and predicts per-row outcomes without sending anything.
 ``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect).
+
+The run ends with one verdict line per target and exits with the code of flows.verdict
+(0 sent, 3 rows failed, 4 a target stopped or got nothing; 1 a bad file or setting), the same
+with ``--prefect``, whose flow run then ends ``Failed``. The run folder is written either way.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from connectors.base import Connector
-from flows.console import USER_ERRORS, print_error, stage
+from flows.console import USER_ERRORS, print_error, print_verdict, stage
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
 from flows.validate import add_prepare_arguments, mapping_table, prepare_options
+from flows.verdict import judge, send_facts
 from transforms.outputs import new_run_id
 
 __all__ = ["add_import_arguments", "main"]
@@ -90,9 +95,9 @@ async def _send_all(
 
 
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
-    from flows.import_leads import import_leads
+    from flows.import_leads import import_leads, summary_of
 
-    summary = import_leads(
+    state = import_leads(
         str(args.file),
         str(args.targets),
         out_dir=str(args.out),
@@ -103,9 +108,13 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         resend=args.resend,
         target_names=args.target_names or None,
         ledger=str(args.ledger) if args.ledger else None,
+        return_state=True,
     )
+    summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
     run_report(Path(summary["run_dir"]), None, None, console)
-    return 0
+    verdict = judge(summary)
+    print_verdict(console, verdict)
+    return int(verdict.code)
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
@@ -127,8 +136,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         return 1
     console.print(mapping_table(prepared))
     run_id = new_run_id(started)
-    verb = "Predicted" if args.dry_run else "Sent"
-    with stage(console, f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"):
+    verb = "Predicting" if args.dry_run else "Sending"
+    sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
+    with stage(console, sending, done=f"{sending}: finished, verdict below"):
         results = asyncio.run(_send_all(prepared, connectors, args, run_id, console))
     prepared = prepared.without_leads()
     run_dir = finish_run(
@@ -143,4 +153,6 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     run_report(run_dir, None, None, console)
     console.print(Text(f"Results: {run_dir / 'results'}"))
     console.print(Text(f"Report:  {run_dir / 'report.html'}"))
-    return 0
+    verdict = judge({"send": {k: v for frame in results for k, v in send_facts(frame).items()}})
+    print_verdict(console, verdict)
+    return int(verdict.code)

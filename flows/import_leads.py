@@ -6,6 +6,12 @@ where they are safe, run history, and artifacts (a progress bar per target while
 a markdown summary and a table of the rows needing attention at the end, a link to the
 HTML report).
 
+Final state: ``Completed`` when everything that should be sent was sent, otherwise ``Failed``
+(rows failed, a target stopped or got nothing: flows.verdict, exit codes 3 and 4) with a
+message naming the targets and reasons, after the run folder and the artifacts are written.
+The failed state's result is a ``SendIncomplete`` carrying the usual summary, so callers
+holding the state (``leadflow import --prefect``, the watched folder) still report the run.
+
 Retries: reading and normalizing may be retried (a file on a network share can hiccup); a
 send task is not retried by Prefect, because the engine already retries each request under
 the ledger's protection and a blind re-run of a half-sent target is exactly what the
@@ -38,16 +44,18 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.states import Failed
 
 from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
 from transforms.summary import summarize
 
-__all__ = ["import_leads"]
+__all__ = ["import_leads", "summary_of"]
 
 _PROGRESS_EVERY = 1.0  # seconds between progress artifact updates
 
@@ -122,8 +130,9 @@ def import_leads(
     resend: bool = False,
     target_names: list[str] | None = None,
     ledger: str | None = None,
-) -> dict[str, Any]:
-    """Import one lead file into the configured targets; returns the run's summary.
+) -> dict[str, Any] | State[Any]:
+    """Import one lead file into the configured targets; returns the run's summary, or a
+    ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
 
     Without ``targets_file`` the file is only validated (target ``validate``).
     """
@@ -156,7 +165,7 @@ def import_leads(
         prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
     )
     combined = pl.concat(results)
-    summary = summarize(combined, [name for name, _ in targets])
+    summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(
         summary_markdown(summary, run_dir=run_dir, source=path, dry_run=dry_run),
         key="import-summary",
@@ -170,4 +179,24 @@ def import_leads(
     create_link_artifact(
         (run_dir / "report.html").resolve().as_uri(), link_text="HTML report", key="import-report"
     )
-    return {"run_id": run_id, "run_dir": str(run_dir), **summary}
+    returned = {"run_id": run_id, "run_dir": str(run_dir), **summary}
+    verdict = judge(summary)
+    if verdict.ok:
+        return returned
+    message = f"{verdict.problem()} (exit code {int(verdict.code)}). Run folder: {run_dir}"
+    get_run_logger().error("%s", message)
+    return Failed(message=message, data=SendIncomplete(message, returned))
+
+
+def summary_of(state: State[Any]) -> dict[str, Any]:
+    """The run's summary from a final state of ``import_leads`` (``return_state=True``): the
+    return value of a ``Completed`` run, or the one a ``SendIncomplete`` failure carries. Any
+    other failure (a bad file or setting, a bug) is raised, as calling the flow would."""
+    outcome: object = state.result(raise_on_failure=False)
+    if isinstance(outcome, SendIncomplete):
+        return outcome.summary
+    if isinstance(outcome, dict):
+        return outcome
+    if isinstance(outcome, BaseException):
+        raise outcome
+    raise TypeError(f"import_leads ended {state.name} with {type(outcome).__name__}, not its summary")

@@ -5,15 +5,17 @@ Plain filesystem code, no Prefect: ``leadflow watch`` (flows.watch) and the serv
 any ``ImportStep``, a callable from the claimed file's path to an ``ImportOutcome``; it raises
 ``LeadFileError`` for a bad file.
 
-    scan(root, settings)         complete drops in ROOT/inbox: unchanged for settle_seconds,
-                                 or with a NAME.ready / NAME.force marker
+    scan(root, settings)         complete drops in ROOT/inbox: size and mtime unchanged across
+                                 the settle window (flows.inbox_settle), or a NAME.ready /
+                                 NAME.force marker; NAME.part and other partial names ignored
     claim(path)                  atomic rename into processing/ (None if another watcher won)
     process(claim, step, ...)    refuse what is not a plain non-empty file, fingerprint it,
                                  reserve the fingerprint (duplicate drop if already imported),
                                  import, check the file did not change meanwhile, finish
-    finish(claim, outcome)       archive/ or failed/, with a note beside the file
+    finish(claim, outcome)       archive/, retry/ (rows failed to send) or failed/, with a note
     run_once(root, step, ...)    all of the above for one pass over the inbox, after taking over
-                                 the claims of watchers that died (flows.inbox_recovery)
+                                 the claims of watchers that died (flows.inbox_recovery) and the
+                                 files in retry/ whose next attempt is due (flows.inbox_retry)
 
 Nothing here follows a symbolic link or opens anything but a regular file: a link, a pipe or
 a device in the inbox is claimed (the link itself is moved) and refused to ``failed/``.
@@ -38,6 +40,7 @@ from flows.inbox_finish import (
     ImportOutcome,
     Outcome,
     Rejected,
+    Retrying,
     Verdict,
     finish,
 )
@@ -45,6 +48,8 @@ from flows.inbox_layout import Claim, Layout, claim
 from flows.inbox_names import MARKER_SUFFIXES, display_name, ignore_reason
 from flows.inbox_recovery import take_over_orphans
 from flows.inbox_registry import IntakeRegistry, IntakeState
+from flows.inbox_retry import claim_retry, due_retries, next_attempt_at
+from flows.inbox_settle import settle_window, waiting_message
 from transforms.errors import LeadFileError
 
 __all__ = [
@@ -58,6 +63,7 @@ __all__ = [
     "Layout",
     "Outcome",
     "Rejected",
+    "Retrying",
     "Verdict",
     "claim",
     "finish",
@@ -78,8 +84,18 @@ _REDROP = (
 
 @dataclass(frozen=True)
 class InboxSettings:
-    settle_seconds: float = 5.0
-    """A file counts as complete once its size and mtime have not changed for this long."""
+    settle_seconds: float = 30.0
+    """A file counts as complete once its size and mtime have not changed for this long (the
+    base of the settle window; a NAME.ready marker or a writer renaming NAME.part skips it)."""
+    settle_growth: float = 0.5
+    """The window grows by this share of how long the file was seen being written."""
+    settle_max_seconds: float = 600.0
+    """The window never grows beyond this (nor below ``settle_seconds``)."""
+    retry_attempts: int = 6
+    """Imports of a file whose rows failed to send before it goes to failed/ (1: no retry)."""
+    retry_delay_seconds: float = 60.0
+    """Wait before the second attempt; doubles for each further one."""
+    retry_max_delay_seconds: float = 3600.0
     max_bytes: int | None = None
     """Refuse larger files (None: no limit; the fingerprint is computed in chunks either way)."""
     chunk_bytes: int = 1 << 20
@@ -93,27 +109,33 @@ class _Refused(Exception):
 
 
 _Signature = tuple[int, int, int, int]
-_noticed: set[tuple[str, str]] = set()
+_noticed: set[tuple[str, str, str]] = set()
 
 
-def _notice_once(inbox: Path, name: str, reason: str) -> None:
-    key = (str(inbox), name)
+def _notice_once(inbox: Path, name: str, message: str, kind: str = "ignore") -> None:
+    key = (str(inbox), name, kind)
     if key in _noticed:
         return
     if len(_noticed) > 10_000:
         _noticed.clear()
     _noticed.add(key)
-    logger.info("inbox: ignoring %s (%s)", display_name(name), reason)
+    logger.info("%s", message)
+
+
+def _ignoring(name: str, reason: str) -> str:
+    return f"inbox: ignoring {display_name(name)} ({reason})"
 
 
 def scan(root: Path | str, settings: InboxSettings | None = None, *, now: float | None = None) -> list[Path]:
     """Paths in ``ROOT/inbox`` that are ready to claim, oldest first.
 
-    Regular files qualify when their (size, mtime) have been unchanged for ``settle_seconds``
-    across scans (remembered in the registry, so restarts and other scanners share it) or
-    when a ``NAME.ready``/``NAME.force`` marker is present. Links, pipes and other non-files
-    qualify at once so that they are refused visibly; directories and work-in-progress names
-    are ignored.
+    Regular files qualify when their (size, mtime) have been unchanged across the settle
+    window (flows.inbox_settle: ``settle_seconds``, longer for a file that was written slowly;
+    remembered in the registry, so restarts and other scanners share it) or when a
+    ``NAME.ready``/``NAME.force`` marker is present. Links, pipes and other non-files qualify
+    at once so that they are refused visibly; directories and work-in-progress names
+    (``NAME.part``, ...) are ignored. A file left waiting is logged once, naming the
+    conventions that avoid the wait.
     """
     settings = settings or InboxSettings()
     layout = Layout.at(root)
@@ -128,24 +150,30 @@ def scan(root: Path | str, settings: InboxSettings | None = None, *, now: float 
         reason = ignore_reason(entry.name)
         if reason is not None:
             if not entry.name.endswith(MARKER_SUFFIXES):
-                _notice_once(layout.inbox, entry.name, reason)
+                _notice_once(layout.inbox, entry.name, _ignoring(entry.name, reason))
             continue
         try:
             info = entry.stat(follow_symlinks=False)
         except FileNotFoundError:
             continue
         if stat.S_ISDIR(info.st_mode):
-            _notice_once(layout.inbox, entry.name, "a folder; drop the files themselves")
+            _notice_once(
+                layout.inbox, entry.name, _ignoring(entry.name, "a folder; drop the files themselves")
+            )
         elif stat.S_ISREG(info.st_mode):
             files[os.fsencode(entry.name)] = (info.st_size, info.st_mtime_ns)
         else:
             at_once.append(entry.name)
     since = IntakeRegistry(layout.registry).observe(files, now)
     ready: list[tuple[float, str]] = [(now, name) for name in at_once]
-    for raw, first_seen in since.items():
+    for raw, (unchanged_since, first_seen) in since.items():
         name = os.fsdecode(raw)
-        if name in marked or now - first_seen >= settings.settle_seconds:
-            ready.append((first_seen, name))
+        window = settle_window(settings, written_for=unchanged_since - first_seen)
+        if name in marked or now - unchanged_since >= window:
+            ready.append((unchanged_since, name))
+        else:
+            message = waiting_message(display_name(name), now - unchanged_since, window)
+            _notice_once(layout.inbox, name, message, kind="wait")
     return [layout.inbox / name for _, name in sorted(ready)]
 
 
@@ -242,6 +270,20 @@ def _import(
             "Check the run's results, then drop the final version of the file again.",
             result.run_dir,
         )
+    if result.unsent is not None:
+        attempts = registry.unsent(digest, result.run_id, run_dir, max_attempts=settings.retry_attempts)
+        if attempts < settings.retry_attempts:
+            due = next_attempt_at(
+                time.time(), attempts, settings.retry_delay_seconds, settings.retry_max_delay_seconds
+            )
+            return Retrying(digest, result, attempts, settings.retry_attempts, due)
+        return Rejected(
+            f"rows still failed to send after {attempts} attempt(s): {result.unsent}",
+            "Nothing is lost: the run folder lists every row and why it failed. Fix the cause (the "
+            "vendor's availability, the target's credentials or settings), then drop the file again: "
+            "it is imported again and only the rows not yet delivered are sent.",
+            result.run_dir,
+        )
     registry.settle(digest, IntakeState.IMPORTED, result.run_id, run_dir)
     return Imported(digest, result)
 
@@ -249,7 +291,7 @@ def _import(
 def process(
     claim: Claim, step: ImportStep, settings: InboxSettings | None = None, *, force: bool = False
 ) -> Finished:
-    """Import one claimed file at most once per content and file it in ``archive/`` or ``failed/``."""
+    """Import one claimed file at most once per content; file it in archive/, retry/ or failed/."""
     settings = settings or InboxSettings()
     registry = IntakeRegistry(claim.layout.registry)
     outcome: Outcome
@@ -262,7 +304,12 @@ def process(
     else:
         shown = display_name(claim.original_name)
         earlier = registry.reserve(
-            digest, claim.name, shown, force=force or claim.forced, resumes=claim.resumes
+            digest,
+            claim.name,
+            shown,
+            force=force or claim.forced,
+            resumes=claim.resumes,
+            retrying=claim.retrying,
         )
         if earlier is not None and claim.resumes is not None and earlier.claimed_name == claim.resumes:
             # the watcher died after its import was recorded, before the file was filed away
@@ -290,6 +337,8 @@ def _log(finished: Finished) -> None:
         logger.info("inbox: imported %s (run %s) -> %s", name, finished.run_id, where)
     elif finished.verdict is Verdict.DUPLICATE_DROP:
         logger.info("inbox: %s is a duplicate drop (%s) -> %s", name, finished.problem, where)
+    elif finished.verdict is Verdict.RETRYING:
+        logger.warning("inbox: %s not fully sent, will retry: %s -> %s", name, finished.problem, where)
     else:
         logger.warning("inbox: %s failed: %s -> %s", name, finished.problem, where)
 
@@ -297,11 +346,22 @@ def _log(finished: Finished) -> None:
 def run_once(
     root: Path | str, step: ImportStep, settings: InboxSettings | None = None, *, force: bool = False
 ) -> list[Finished]:
-    """One pass: resume the claims of watchers that died (flows.inbox_recovery), then scan,
-    claim and process every complete drop; returns what this pass finished."""
-    finished = [process(taken, step, settings) for taken in take_over_orphans(Layout.at(root))]
+    """One pass: resume the claims of watchers that died (flows.inbox_recovery), retry the
+    files in retry/ that are due (flows.inbox_retry), then scan, claim and process every
+    complete drop; returns what this pass finished."""
+    layout = Layout.at(root)
+    finished = [process(taken, step, settings) for taken in take_over_orphans(layout)]
+    due = due_retries(layout, time.time())
+    if due:
+        registry = IntakeRegistry(layout.registry)
+        for path in due:
+            retried = claim_retry(path, registry.original_name_of(path.name))
+            if retried is not None:
+                finished.append(process(retried, step, settings))
     for path in scan(root, settings):
         taken = claim(path)
         if taken is not None:
+            IntakeRegistry(layout.registry).forget(os.fsencode(path.name))
+            _noticed.discard((str(layout.inbox), path.name, "wait"))
             finished.append(process(taken, step, settings, force=force))
     return finished

@@ -4,6 +4,7 @@
 
     archive/<claimed>  + <claimed>.result.json          imported; points to the run folder
     archive/<claimed>  + <claimed>.duplicate-drop.json   same content was imported before
+    retry/<claimed>    + <claimed>.retry.json             rows failed to send; when the next try is
     failed/<claimed>   + <claimed>.error.txt              what is wrong and what to do
 
 The note is written (atomically) before the file is moved, so a file in ``archive/`` or
@@ -33,6 +34,7 @@ __all__ = [
     "Imported",
     "Outcome",
     "Rejected",
+    "Retrying",
     "Verdict",
     "finish",
 ]
@@ -45,6 +47,9 @@ class ImportOutcome:
     run_id: str
     run_dir: Path | None = None
     summary: Mapping[str, Any] = field(default_factory=dict)
+    unsent: str | None = None
+    """What was not sent (rows failed, a target stopped: flows.verdict's one line); None when
+    everything that should be sent was sent. A file with unsent rows is imported again later."""
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,24 @@ class Rejected:
     run_dir: Path | None = None
 
 
-Outcome = Imported | DuplicateDrop | Rejected
+@dataclass(frozen=True)
+class Retrying:
+    """Rows failed to send: the file waits in ``retry/`` until ``next_at`` (epoch seconds)."""
+
+    fingerprint: str
+    result: ImportOutcome
+    attempt: int
+    attempts: int
+    next_at: float
+
+
+Outcome = Imported | DuplicateDrop | Rejected | Retrying
 
 
 class Verdict(StrEnum):
     IMPORTED = "imported"
     DUPLICATE_DROP = "duplicate-drop"
+    RETRYING = "retrying"
     FAILED = "failed"
 
 
@@ -126,7 +143,7 @@ def _error_text(claim: Claim, outcome: Rejected) -> str:
 
 
 def finish(claim: Claim, outcome: Outcome) -> Finished:
-    """Write the note for ``outcome`` and move the claimed file to ``archive/`` or ``failed/``."""
+    """Write the note for ``outcome`` and move the claimed file to ``archive/``, ``retry/`` or ``failed/``."""
     layout = claim.layout
     problem: str | None = None
     run_id: str | None
@@ -170,6 +187,28 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
         )
         verdict, run_id = Verdict.DUPLICATE_DROP, earlier.run_id
         run_dir = None if earlier.run_dir is None else Path(earlier.run_dir)
+    elif isinstance(outcome, Retrying):
+        folder, note_name = layout.retry, f"{claim.name}.retry.json"
+        problem = outcome.result.unsent
+        note_text = _json(
+            base
+            | {
+                "fingerprint": f"sha256:{outcome.fingerprint}",
+                "attempt": outcome.attempt,
+                "attempts": outcome.attempts,
+                "problem": problem,
+                "run_id": outcome.result.run_id,
+                "run_dir": outcome.result.run_dir,
+                "next_attempt_at": datetime.fromtimestamp(outcome.next_at, UTC).isoformat(timespec="seconds"),
+                "next_attempt_epoch": outcome.next_at,
+                "what_to_do": (
+                    "Nothing: the file is imported again when the next attempt is due, and only the rows "
+                    "not yet delivered are sent (the ledger). To try at once, move it back into inbox/ "
+                    "with an empty marker file named like it plus '.ready'."
+                ),
+            }
+        )
+        verdict, run_id, run_dir = Verdict.RETRYING, outcome.result.run_id, outcome.result.run_dir
     else:
         folder, note_name = layout.failed, f"{claim.name}.error.txt"
         note_text = _error_text(claim, outcome)

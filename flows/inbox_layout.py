@@ -5,7 +5,9 @@
     ROOT/inbox/        people and tools drop files here
     ROOT/processing/   a watcher's claimed files, renamed <time>-<pid>-<random>-<safe name>
     ROOT/archive/      imported files (and duplicate drops) with a note beside each
-    ROOT/failed/       refused files with NAME.error.txt
+    ROOT/retry/        files whose rows failed to send, with NAME.retry.json: when the next
+                       attempt is due (flows.inbox_retry)
+    ROOT/failed/       refused files, and files still unsent after every attempt, with NAME.error.txt
     ROOT/.leadflow-intake.sqlite   fingerprints and settle timers (flows.inbox_registry)
 
 Claiming is ``os.rename`` from ``inbox/`` to ``processing/`` on the same file system: it
@@ -32,6 +34,7 @@ __all__ = ["INBOX", "Claim", "Layout", "claim", "claimed_name"]
 INBOX = "inbox"
 PROCESSING = "processing"
 ARCHIVE = "archive"
+RETRY = "retry"
 FAILED = "failed"
 REGISTRY_FILE = ".leadflow-intake.sqlite"
 
@@ -48,7 +51,7 @@ class Layout:
     @classmethod
     def at(cls, root: Path | str) -> Layout:
         layout = cls(Path(root).absolute())
-        for folder in (layout.inbox, layout.processing, layout.archive, layout.failed):
+        for folder in (layout.inbox, layout.processing, layout.archive, layout.retry, layout.failed):
             folder.mkdir(parents=True, exist_ok=True)
         return layout
 
@@ -63,6 +66,10 @@ class Layout:
     @property
     def archive(self) -> Path:
         return self.root / ARCHIVE
+
+    @property
+    def retry(self) -> Path:
+        return self.root / RETRY
 
     @property
     def failed(self) -> Path:
@@ -84,6 +91,8 @@ class Claim:
     forced: bool = False
     resumes: str | None = None
     """The claimed name this claim took over from a watcher that died with it (flows.inbox_recovery)."""
+    retrying: bool = False
+    """Taken back from ``retry/`` for another attempt (flows.inbox_retry)."""
 
     @property
     def name(self) -> str:

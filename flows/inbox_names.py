@@ -47,7 +47,11 @@ def ignore_reason(name: str) -> str | None:
     if name.endswith("~"):
         return "editor backup file"
     if lowered.endswith(PARTIAL_SUFFIXES):
-        return "partial file still being written"
+        stem = name.rpartition(".")[0]
+        return (
+            f"partial file still being written: waiting for it to be renamed to {display_name(stem)}, "
+            f"or for a {display_name(stem)}.ready marker once {display_name(stem)} is complete"
+        )
     if lowered.endswith(MARKER_SUFFIXES):
         return "marker file"
     return None

@@ -5,16 +5,20 @@ every watcher and scanner of that root. Two tables:
 
 ``intake``
     one row per content fingerprint (sha256 of the file's bytes) with its state:
-    ``importing`` (a watcher holds it now), ``imported`` (done, with the run it made) or
-    ``failed``. Reserving a fingerprint is one ``BEGIN IMMEDIATE`` transaction, so of two
-    scanners that claimed two files with the same content only one imports it; the other
-    gets the first one's record back and archives its file as a duplicate drop. A failed
-    content may be dropped again (the user fixed the cause); an imported one only when forced.
+    ``importing`` (a watcher holds it now), ``imported`` (done, with the run it made: every
+    row that should be sent was sent), ``retrying`` (rows failed to send; the file waits in
+    ``retry/``) or ``failed``, and ``attempts``, the imports of it that left rows unsent.
+    Reserving a fingerprint is one ``BEGIN IMMEDIATE`` transaction, so of two scanners that
+    claimed two files with the same content only one imports it; the other gets the first
+    one's record back and archives its file as a duplicate drop. Content that failed or waits
+    for a retry may be dropped again (the user fixed the cause) and is imported again; an
+    imported one only when forced.
 
 ``observed``
-    the size and mtime each inbox name had when first seen with them, so that a scan can tell
-    how long a file has been unchanged across scans and processes. Names are stored as bytes
-    because a dropped name need not be valid UTF-8.
+    the size and mtime each inbox name had when first seen with them, and when the name was
+    first seen at all, so that a scan can tell how long a file has been unchanged and how long
+    it was being written, across scans and processes. Names are stored as bytes because a
+    dropped name need not be valid UTF-8.
 
 SQLite's locking needs a local file system: put the root on a local disk, or give every
 machine its own root.
@@ -40,20 +44,28 @@ CREATE TABLE IF NOT EXISTS intake (
     original_name TEXT NOT NULL,
     run_id        TEXT,
     run_dir       TEXT,
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS observed (
     name     BLOB PRIMARY KEY,
     size     INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
-    since    REAL NOT NULL
+    since    REAL NOT NULL,
+    first_seen REAL
 );
 """
+_ADDED_COLUMNS = (
+    ("intake", "attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("observed", "first_seen", "REAL"),
+)
+"""Columns newer than the first registries: added in place to a registry that lacks them."""
 
 
 class IntakeState(StrEnum):
     IMPORTING = "importing"
     IMPORTED = "imported"
+    RETRYING = "retrying"
     FAILED = "failed"
 
 
@@ -69,12 +81,14 @@ class IntakeRecord:
     run_id: str | None
     run_dir: str | None
     updated_at: str
+    attempts: int = 0
+    """Imports of this content that left rows unsent, since it was last dropped afresh."""
 
 
 def _record(db: sqlite3.Connection, fingerprint: str) -> IntakeRecord | None:
     """The registry's record of ``fingerprint``, read inside the caller's transaction."""
     row = db.execute(
-        "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at"
+        "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at, attempts"
         " FROM intake WHERE fingerprint = ?",
         (fingerprint,),
     ).fetchone()
@@ -93,6 +107,14 @@ class IntakeRegistry:
         self._timeout = timeout
         with closing(sqlite3.connect(self.path, timeout=timeout, isolation_level=None)) as db:
             db.executescript(_SCHEMA)
+            for table, column, declaration in _ADDED_COLUMNS:
+                known = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in known:
+                    try:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                    except sqlite3.OperationalError as error:  # another process added it first
+                        if "duplicate column" not in str(error):
+                            raise
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -113,24 +135,49 @@ class IntakeRegistry:
         *,
         force: bool = False,
         resumes: str | None = None,
+        retrying: bool = False,
     ) -> IntakeRecord | None:
         """Take ``fingerprint`` for import; returns the earlier record instead when it is a duplicate.
 
         A duplicate is content that is imported or being imported by another claim; with
         ``force`` the content is taken again regardless. ``resumes`` names the claim of a
         watcher that died while importing: its ``importing`` reservation is taken over.
+        ``retrying`` (a file back from ``retry/``) and a taken-over claim keep the count of
+        attempts; any other drop starts again from none.
         """
         with self._transaction() as db:
             earlier = _record(db, fingerprint)
+            attempts = 0
             if earlier is not None:
                 taken_over = earlier.state is IntakeState.IMPORTING and earlier.claimed_name == resumes
-                if earlier.state is not IntakeState.FAILED and not force and not taken_over:
+                open_again = earlier.state in (IntakeState.FAILED, IntakeState.RETRYING)
+                if not open_again and not force and not taken_over:
                     return earlier
+                same_file = retrying or earlier.claimed_name == resumes
+                if taken_over or (same_file and earlier.state is IntakeState.RETRYING):
+                    attempts = earlier.attempts
             db.execute(
-                "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?)",
-                (fingerprint, IntakeState.IMPORTING.value, claimed_name, original_name, _now_iso()),
+                "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
+                (fingerprint, IntakeState.IMPORTING.value, claimed_name, original_name, _now_iso(), attempts),
             )
         return None
+
+    def unsent(self, fingerprint: str, run_id: str | None, run_dir: str | None, *, max_attempts: int) -> int:
+        """Record one more import of ``fingerprint`` that left rows unsent; the attempts so far.
+
+        The state becomes ``retrying`` while attempts remain, ``failed`` once ``max_attempts``
+        are spent (so that dropping the content again imports it again).
+        """
+        with self._transaction() as db:
+            row = db.execute("SELECT attempts FROM intake WHERE fingerprint = ?", (fingerprint,)).fetchone()
+            attempts = (0 if row is None else int(row[0])) + 1
+            state = IntakeState.RETRYING if attempts < max_attempts else IntakeState.FAILED
+            db.execute(
+                "UPDATE intake SET state = ?, run_id = ?, run_dir = ?, updated_at = ?, attempts = ?"
+                " WHERE fingerprint = ?",
+                (state.value, run_id, run_dir, _now_iso(), attempts, fingerprint),
+            )
+        return attempts
 
     def settle(
         self, fingerprint: str, state: IntakeState, run_id: str | None = None, run_dir: str | None = None
@@ -155,23 +202,33 @@ class IntakeRegistry:
         with self._transaction() as db:
             return _record(db, fingerprint)
 
-    def observe(self, seen: Mapping[bytes, tuple[int, int]], now: float) -> dict[bytes, float]:
-        """Since when each name has had its current (size, mtime_ns); names not seen are forgotten."""
-        since: dict[bytes, float] = {}
+    def forget(self, name: bytes) -> None:
+        """Drop what was observed of an inbox name (its file was claimed: a new drop starts afresh)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM observed WHERE name = ?", (name,))
+
+    def observe(self, seen: Mapping[bytes, tuple[int, int]], now: float) -> dict[bytes, tuple[float, float]]:
+        """For each name: since when it has had its current (size, mtime_ns), and since when it
+        has been seen at all (both ``now`` for a new name); names not seen are forgotten."""
+        since: dict[bytes, tuple[float, float]] = {}
         with self._transaction() as db:
             known = {
-                bytes(name): (size, mtime_ns, first)
-                for name, size, mtime_ns, first in db.execute(
-                    "SELECT name, size, mtime_ns, since FROM observed"
+                bytes(name): (size, mtime_ns, unchanged, first)
+                for name, size, mtime_ns, unchanged, first in db.execute(
+                    "SELECT name, size, mtime_ns, since, first_seen FROM observed"
                 )
             }
             for name, signature in seen.items():
                 previous = known.get(name)
+                first_seen = now if previous is None else previous[3] or previous[2]
                 if previous is not None and previous[:2] == signature:
-                    since[name] = previous[2]
+                    since[name] = (previous[2], first_seen)
                     continue
-                since[name] = now
-                db.execute("INSERT OR REPLACE INTO observed VALUES (?, ?, ?, ?)", (name, *signature, now))
+                since[name] = (now, first_seen)
+                db.execute(
+                    "INSERT OR REPLACE INTO observed VALUES (?, ?, ?, ?, ?)",
+                    (name, *signature, now, first_seen),
+                )
             gone = [(name,) for name in known if name not in seen]
             db.executemany("DELETE FROM observed WHERE name = ?", gone)
         return since

@@ -4,11 +4,12 @@ Served on an interval (``leadflow serve``, or the ``watched-folder-scan`` deploy
 prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mechanics
 (flows.inbox), same import. Each complete drop is claimed, imported by the ``import_leads``
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
-``archive/`` or ``failed/``. A bad file is a ``failed/`` entry with its reason, never a
-failed scan; the scan's table artifact lists what it did.
+``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
+imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
+never a failed scan; the scan's table artifact lists what it did.
 
-``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's summary dict
-into the ``ImportOutcome`` the folder mechanics record.
+``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's final state
+into the ``ImportOutcome`` the folder mechanics record, ``unsent`` saying what was not sent.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
 from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+from flows.verdict import judge
 
 __all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
 
@@ -55,12 +57,15 @@ def runs_folder(root: Path | str) -> str:
 
 
 def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
-    """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``, ...)."""
+    """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``,
+    ...), with what was not sent when rows failed or a target stopped (flows.verdict)."""
     run_dir = summary.get("run_dir")
+    verdict = judge(summary)
     return ImportOutcome(
         run_id=str(summary.get("run_id", "")),
         run_dir=None if run_dir is None else Path(str(run_dir)),
         summary=dict(summary),
+        unsent=None if verdict.ok else verdict.problem(),
     )
 
 
@@ -68,9 +73,9 @@ def import_step(options: ImportOptions) -> ImportStep:
     """An import step that runs the ``import_leads`` flow on the claimed file."""
 
     def run(path: Path) -> ImportOutcome:
-        from flows.import_leads import import_leads
+        from flows.import_leads import import_leads, summary_of
 
-        summary = import_leads(
+        state = import_leads(
             str(path),
             options.targets_file,
             out_dir=options.out_dir,
@@ -80,8 +85,9 @@ def import_step(options: ImportOptions) -> ImportStep:
             dry_run=options.dry_run,
             target_names=options.target_names,
             ledger=options.ledger,
+            return_state=True,
         )
-        return outcome_from_summary(summary)
+        return outcome_from_summary(summary_of(state))  # raises a bad file's LeadFileError
 
     return run
 
@@ -92,7 +98,10 @@ def scan_inbox(
     targets_file: str | None = None,
     *,
     out_dir: str | None = None,
-    settle_seconds: float = 5.0,
+    settle_seconds: float = 30.0,
+    settle_max_seconds: float = 600.0,
+    retry_attempts: int = 6,
+    retry_delay_seconds: float = 60.0,
     max_bytes: int | None = None,
     force: bool = False,
     country: str | None = None,
@@ -105,6 +114,10 @@ def scan_inbox(
     """Scan ``root``'s inbox once; returns one entry per file this scan finished.
 
     ``out_dir`` defaults to ``ROOT/runs``. ``force`` imports content that was imported before.
+    ``settle_seconds``/``settle_max_seconds``: the settle window (flows.inbox_settle);
+    ``retry_attempts``/``retry_delay_seconds``: imports of a file whose rows failed to send,
+    and the first wait between them (flows.inbox_retry). Each file's ``import_leads`` subflow
+    ends ``Failed`` when rows failed; this scan fails only when it cannot run at all.
     A wrong targets file fails the scan before any file is claimed: it is the deployment's
     problem, not the files'.
     """
@@ -121,11 +134,17 @@ def scan_inbox(
         target_names=target_names,
         ledger=ledger,
     )
-    settings = InboxSettings(settle_seconds=settle_seconds, max_bytes=max_bytes)
+    settings = InboxSettings(
+        settle_seconds=settle_seconds,
+        settle_max_seconds=settle_max_seconds,
+        retry_attempts=retry_attempts,
+        retry_delay_seconds=retry_delay_seconds,
+        max_bytes=max_bytes,
+    )
     finished = [done.as_dict() for done in run_once(root, import_step(options), settings, force=force)]
     for done in finished:
-        if done["verdict"] == Verdict.FAILED:
-            logger.warning("%s failed: %s (see %s)", done["file"], done["problem"], done["note"])
+        if done["verdict"] in (Verdict.FAILED, Verdict.RETRYING):
+            logger.warning("%s %s: %s (see %s)", done["file"], done["verdict"], done["problem"], done["note"])
         else:
             logger.info("%s %s (run %s) -> %s", done["file"], done["verdict"], done["run_id"], done["path"])
     if finished:
@@ -136,5 +155,11 @@ def scan_inbox(
             description=f"Files this scan of {root} finished",
         )
     else:
-        logger.info("%s: no complete files in the inbox", Path(root) / "inbox")
+        logger.info(
+            "%s: no complete files in the inbox (a file is taken once its size and mtime stay unchanged "
+            "for %g s or longer if it was written slowly; writers can write NAME.part and rename it to "
+            "NAME when done, or add an empty NAME.ready, to skip the wait)",
+            Path(root) / "inbox",
+            settle_seconds,
+        )
     return finished

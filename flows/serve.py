@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, cast
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
+from flows.watch import add_inbox_arguments
+
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
@@ -46,7 +48,10 @@ class ServePlan:
     targets_file: str | None = None
     out_dir: str | None = None
     scan_every: float = 30.0
-    settle_seconds: float = 5.0
+    settle_seconds: float = 30.0
+    settle_max_seconds: float = 600.0
+    retry_attempts: int = 6
+    retry_delay_seconds: float = 60.0
     drop_file: str | None = None
     import_cron: str = "0 2 * * *"
     timezone: str = "UTC"
@@ -63,6 +68,9 @@ def deployments(plan: ServePlan) -> list[RunnerDeployment]:
         "targets_file": plan.targets_file,
         "out_dir": out_dir,
         "settle_seconds": plan.settle_seconds,
+        "settle_max_seconds": plan.settle_max_seconds,
+        "retry_attempts": plan.retry_attempts,
+        "retry_delay_seconds": plan.retry_delay_seconds,
         "dry_run": plan.dry_run,
     }
     # to_deployment is typed for sync and async callers; called from sync code it returns the deployment.
@@ -109,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--targets", help="targets file (TOML) for every import")
     parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
     parser.add_argument("--scan-every", type=float, default=30.0, help="seconds between scans (default 30)")
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds unchanged before a file is taken")
+    add_inbox_arguments(parser)
     parser.add_argument("--drop", help="file imported on the cron schedule (enables nightly-import)")
     parser.add_argument("--cron", default="0 2 * * *", help="schedule of nightly-import (default 02:00)")
     parser.add_argument("--timezone", default="UTC", help="time zone of --cron (IANA name, default UTC)")
@@ -127,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=args.out,
         scan_every=args.scan_every,
         settle_seconds=args.settle,
+        settle_max_seconds=args.settle_max,
+        retry_attempts=max(args.retry_attempts, 1),
+        retry_delay_seconds=args.retry_delay,
         drop_file=args.drop,
         import_cron=args.cron,
         timezone=args.timezone,

@@ -3,8 +3,9 @@
 For the person who wants a folder to drop files into and nothing to set up: no deployment,
 no worker. watchfiles wakes the loop within a second of a change in the inbox; the loop
 also rescans every ``rescan_seconds`` without a change, because a file becomes complete by
-*not* changing for ``settle_seconds``. Each complete file goes through flows.inbox (claim,
-import once per content, archive or failed) and is imported by the ``import_leads`` flow.
+*not* changing for the settle window (flows.inbox_settle) and a file in ``retry/`` becomes
+due by time passing. Each complete file goes through flows.inbox (claim, import once per
+content, archive, retry or failed) and is imported by the ``import_leads`` flow.
 
 Ctrl-C or SIGTERM stops the loop cleanly: the file being imported is finished and filed,
 then the watcher exits 0; a second Ctrl-C interrupts at once. Several watchers (and the
@@ -29,7 +30,7 @@ from rich.console import Console
 
 from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
 
-__all__ = ["main", "stop_on_signals", "watch_inbox"]
+__all__ = ["add_inbox_arguments", "inbox_settings", "main", "stop_on_signals", "watch_inbox"]
 
 logger = logging.getLogger("leadflow.inbox")
 
@@ -101,6 +102,52 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def add_inbox_arguments(parser: argparse.ArgumentParser) -> None:
+    """The settle window and retry options shared by ``leadflow watch`` and ``leadflow serve``."""
+    defaults = InboxSettings()
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=defaults.settle_seconds,
+        help=(
+            f"seconds a file's size and mtime must stay unchanged before it is taken (default "
+            f"{defaults.settle_seconds:g}; longer for files written slowly). Writers that write NAME.part "
+            "and rename it, or add NAME.ready when done, are taken without the wait"
+        ),
+    )
+    parser.add_argument(
+        "--settle-max",
+        type=float,
+        default=defaults.settle_max_seconds,
+        help=f"the longest settle window (default {defaults.settle_max_seconds:g})",
+    )
+    parser.add_argument(
+        "--retry-attempts",
+        type=int,
+        default=defaults.retry_attempts,
+        help=(
+            f"imports of a file whose rows failed to send before it goes to failed/ "
+            f"(default {defaults.retry_attempts}; 1: no retry)"
+        ),
+    )
+    parser.add_argument(
+        "--retry-delay",
+        type=float,
+        default=defaults.retry_delay_seconds,
+        help=f"seconds before the first retry, doubling each time (default {defaults.retry_delay_seconds:g})",
+    )
+
+
+def inbox_settings(args: argparse.Namespace, max_bytes: int | None = None) -> InboxSettings:
+    return InboxSettings(
+        settle_seconds=args.settle,
+        settle_max_seconds=args.settle_max,
+        retry_attempts=max(args.retry_attempts, 1),
+        retry_delay_seconds=args.retry_delay,
+        max_bytes=max_bytes,
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadflow watch", description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
@@ -114,7 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--suppress", action="append", help="do-not-contact list (repeatable)")
     parser.add_argument("--ledger", help="ledger file (default <out>/ledger.sqlite or $LEADFLOW_LEDGER)")
     parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
-    parser.add_argument("--settle", type=float, default=5.0, help="seconds unchanged before a file is taken")
+    add_inbox_arguments(parser)
     parser.add_argument("--max-bytes", type=int, help="refuse files larger than this")
     parser.add_argument("--force", action="store_true", help="import content that was imported before")
     return parser
@@ -145,9 +192,14 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         target_names=args.target_names,
         ledger=args.ledger,
     )
-    settings = InboxSettings(settle_seconds=args.settle, max_bytes=args.max_bytes)
+    settings = inbox_settings(args, args.max_bytes)
     stop = threading.Event()
     console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")
+    console.print(
+        f"Files are taken once unchanged for {settings.settle_seconds:g} s (longer if written slowly); "
+        "write NAME.part and rename it when done, or add an empty NAME.ready, to skip the wait. "
+        f"Files whose rows fail to send are retried from retry/ up to {settings.retry_attempts} times."
+    )
     with stop_on_signals(stop):
         watch_inbox(args.root, import_step(options), settings, stop_event=stop, force=args.force)
     return 0

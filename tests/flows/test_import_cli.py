@@ -403,7 +403,7 @@ def test_rows_that_failed_are_sent_by_the_next_run(
     out = tmp_path / "out"
     vendors.set_faults({"vendors": {"sinch_obi": {"*": {"rate_503": 1.0}}}})
 
-    assert run_import(file, out, targets=targets)[0] == 0
+    assert run_import(file, out, targets=targets)[0] == 4
     failed = read_results(latest_run(out))
     obi_failed = failed.filter((pl.col("target") == "obi") & (pl.col("status") == "failed"))
     assert obi_failed.height > 10
@@ -423,3 +423,108 @@ def test_rows_that_failed_are_sent_by_the_next_run(
     assert "accepted" not in set(rerun.filter(pl.col("target") == "onc")["status"])
     assert Counter(c["externalId"] for c in vendors.obi_customers()) == Counter(obi_failed["external_id"])
     assert vendors.held()["onc"] == onc_held
+
+
+# --- exit codes and verdict lines: a run that did not send everything says so -------------------
+
+
+def closed_port() -> int:
+    """A local port nobody listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+FAST_FAIL = {"attempts": 2, "backoff": 0, "breaker_failures": 2}
+
+
+def test_an_import_that_sent_everything_exits_0_with_a_sent_line_per_target(imported: Imported) -> None:
+    for target in TARGETS:
+        assert f"✓ {target}: sent, " in imported.printed or f"! {target}: sent, " in imported.printed
+    assert "Exit code 0: everything that should be sent was sent." in imported.printed
+    assert "✗" not in imported.printed
+
+
+def test_rows_the_vendor_refused_keep_exit_0_and_are_named_on_the_targets_line(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    targets = write_targets(
+        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"campaign": "no-such-campaign"}
+    )
+
+    code, printed = run_import(lead_file(20), tmp_path / "out", targets=targets)
+
+    assert code == 0, printed
+    assert (
+        "! ucontact-sms: all refused by the vendor, 0 of " in printed
+        and "refused for good (by the vendor, or too large for it)" in printed
+    )
+
+
+def test_some_rows_failed_exits_3_with_the_failed_target_named_and_the_run_folder_written(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["obi", "onc"],
+        obi={
+            "chunk_size": 5,
+            "concurrency": 1,
+            "retry": {"attempts": 1, "backoff": 0, "breaker_failures": 100},
+        },
+    )
+    vendors.set_faults({"vendors": {"sinch_obi": {"*/customers/list": {"rate_503": 1.0, "max_faults": 2}}}})
+
+    code, printed = run_import(lead_file(40), tmp_path / "out", targets=targets)
+
+    assert code == 3, printed
+    results = read_results(only_run(tmp_path / "out"))
+    obi = statuses(results, "obi")
+    assert obi["failed"] == 10 and obi["accepted"] > 5, obi
+    assert "✗ obi: rows failed, " in printed and "10 failed (TRANSPORT_FAILED 10)" in printed
+    assert "✓ onc: sent, " in printed
+    assert "Exit code 3: not everything was sent" in printed
+    assert "✓ Sent" not in printed
+
+
+def test_a_target_with_a_wrong_password_exits_4_and_the_good_target_still_sends(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OBI_WRONG_PASSWORD", "not-the-password")
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["obi", "onc"],
+        obi={"credentials": {"username": "env:SANDBOX_USER", "password": "env:OBI_WRONG_PASSWORD"}},
+    )
+
+    code, printed = run_import(lead_file(30), tmp_path / "out", targets=targets)
+
+    assert code == 4, printed
+    results = read_results(only_run(tmp_path / "out"))
+    assert statuses(results, "obi")["accepted"] == 0 and statuses(results, "obi")["failed"] > 5
+    assert statuses(results, "onc")["accepted"] > 5
+    assert "✗ obi: STOPPED, 0 of " in printed and "AUTH_FAILED" in printed
+    assert "✓ onc: sent, " in printed and "Exit code 4: " in printed
+    assert "not-the-password" not in printed
+
+
+def test_a_vendor_that_is_down_exits_4_with_nothing_sent_and_the_run_folder_written(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["obi"],
+        obi={"base_url": f"http://127.0.0.1:{closed_port()}/obi", "retry": FAST_FAIL},
+    )
+
+    code, printed = run_import(lead_file(30), tmp_path / "out", targets=targets)
+
+    assert code == 4, printed
+    run_dir = only_run(tmp_path / "out")
+    assert statuses(read_results(run_dir), "obi")["failed"] > 5
+    assert (run_dir / "summary.json").exists() and (run_dir / "report.html").exists()
+    assert "✗ obi: NOTHING SENT, 0 of " in printed or "✗ obi: STOPPED, 0 of " in printed
+    assert "Exit code 4: not everything was sent: obi " in printed

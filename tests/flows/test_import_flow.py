@@ -21,12 +21,14 @@ import polars as pl
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-from prefect.client.schemas.objects import Artifact
+from prefect.client.schemas.objects import Artifact, State
+from prefect.client.schemas.objects import FlowRun as PrefectFlowRun
 from prefect.logging.handlers import APILogHandler
 
+from flows.verdict import SendIncomplete
 from sandbox.server import SandboxServer
 from tests.conftest import SAMPLE_DATA
-from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS, Vendors, read_results
+from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS, Vendors, read_results, write_targets
 from transforms.ingest import read_lead_file
 
 pytestmark = pytest.mark.slow
@@ -37,6 +39,7 @@ TARGETS = ("obi", "engage", "ucontact-sms", "ucontact-email", "onc", "maxcontact
 
 @dataclass
 class FlowRun:
+    state: State[Any]
     summary: dict[str, Any]
     results: pl.DataFrame
     held: dict[str, int]
@@ -66,7 +69,7 @@ def artifacts_of(flow_run_id: UUID) -> dict[str, Artifact]:
 def flow_run(
     prefect_harness: None, sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FlowRun]:
-    from flows.import_leads import import_leads
+    from flows.import_leads import import_leads, summary_of
 
     folder = tmp_path_factory.mktemp("flow")
     file = folder / "partner_feed.tsv"
@@ -85,13 +88,13 @@ def flow_run(
             mapping=str(SAMPLE_DATA / "partner_feed.mapping.toml"),
             return_state=True,
         )
-        summary: dict[str, Any] = state.result()
+        summary = summary_of(state)
         held = view.held()
     flow_run_id = state.state_details.flow_run_id
     assert flow_run_id is not None
     results = read_results(Path(summary["run_dir"]))
     rows = read_lead_file(file).frame.height
-    yield FlowRun(summary, results, held, artifacts_of(flow_run_id), rows)
+    yield FlowRun(state, summary, results, held, artifacts_of(flow_run_id), rows)
     view.reset()
 
 
@@ -126,6 +129,7 @@ def test_the_summary_artifact_counts_each_targets_statuses(flow_run: FlowRun) ->
     markdown = flow_run.artifacts["import-summary"]
     assert markdown.type == "markdown" and isinstance(markdown.data, str)
     assert "partner_feed.tsv" in markdown.data
+    assert "## Verdict: exit code 0" in markdown.data and "- obi: sent, " in markdown.data
     table = {row["target"]: row for row in markdown_table(markdown.data)}
     assert sorted(table) == sorted(TARGETS)
     for target, row in table.items():
@@ -203,7 +207,10 @@ def test_a_refused_login_leaves_no_password_in_the_flows_logs_parameters_or_arti
         return_state=True,
     )
 
-    summary = state.result()
+    assert state.is_failed()
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, SendIncomplete)
+    summary = failure.summary
     assert {
         t: set(s["statuses"]) - {"ineligible", "rejected", "duplicate"} for t, s in summary["targets"].items()
     } == {target: {"failed"} for target in TARGETS}
@@ -223,3 +230,110 @@ def test_a_refused_login_leaves_no_password_in_the_flows_logs_parameters_or_arti
     published = [str(a.data) for a in artifacts_of(flow_run_id).values()]
     for text in (*stored, *published, json.dumps(run.parameters), str(state.message)):
         assert password not in text
+
+
+# --- the final state tells the truth: Completed only when everything was sent --------------------
+
+
+def test_a_run_that_sent_everything_ends_completed(flow_run: FlowRun) -> None:
+    assert flow_run.state.is_completed() and flow_run.state.name == "Completed"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_run_where_some_rows_failed_ends_failed_naming_the_target_with_its_folder_written(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, lead_file: Any
+) -> None:
+    from flows.import_leads import import_leads
+
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["obi", "onc"],
+        obi={
+            "chunk_size": 5,
+            "concurrency": 1,
+            "retry": {"attempts": 1, "backoff": 0, "breaker_failures": 100},
+        },
+    )
+    vendors.set_faults({"vendors": {"sinch_obi": {"*/customers/list": {"rate_503": 1.0, "max_faults": 2}}}})
+
+    state = import_leads(str(lead_file(40)), str(targets), out_dir=str(tmp_path / "out"), return_state=True)
+
+    assert state.is_failed() and state.name == "Failed"
+    message = state.message or ""
+    assert "obi rows failed: 10 failed (TRANSPORT_FAILED 10)" in message and "onc" not in message
+    assert "(exit code 3)" in message and "Traceback" not in message
+    failure = state.result(raise_on_failure=False)
+    assert isinstance(failure, SendIncomplete)
+    run_dir = Path(failure.summary["run_dir"])
+    assert f"Run folder: {run_dir}" in message
+    results = read_results(run_dir)
+    assert Counter(results.filter(pl.col("target") == "obi")["status"])["failed"] == 10
+    assert (run_dir / "summary.json").exists() and (run_dir / "report.html").exists()
+
+
+def test_a_run_that_could_send_nothing_ends_failed_and_prefect_cli_exits_4(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, lead_file: Any
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from flows.import_cmd import main as import_main
+
+    down = {"base_url": f"http://127.0.0.1:{_closed_port()}/obi"}
+    targets = write_targets(
+        tmp_path / "targets.toml", ["obi"], obi={**down, "retry": {"attempts": 2, "backoff": 0}}
+    )
+    printed = io.StringIO()
+
+    out = tmp_path / "out"
+    code = import_main(
+        [str(lead_file(30)), "--targets", str(targets), "--out", str(out), "--prefect"],
+        console=Console(file=printed, width=200),
+    )
+
+    assert code == 4, printed.getvalue()
+    assert "✗ obi: NOTHING SENT, 0 of " in printed.getvalue() or "✗ obi: STOPPED" in printed.getvalue()
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    assert (run_dir / "summary.json").exists()
+    with get_client(sync_client=True) as client:  # posted directly: read_flow_runs sends sort=null
+        response = client.request(
+            "POST", "/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 20, "offset": 0}
+        )
+    response.raise_for_status()
+    [run] = [
+        r
+        for r in PrefectFlowRun.model_validate_list(response.json())
+        if r.parameters.get("out_dir") == str(out)
+    ]
+    assert run.state is not None and run.state.is_failed()
+    assert "obi nothing sent" in (run.state.message or "") or "obi stopped" in (run.state.message or "")
+
+
+def test_prefect_cli_exits_0_when_everything_was_sent(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, lead_file: Any
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from flows.import_cmd import main as import_main
+
+    targets = write_targets(tmp_path / "targets.toml", ["onc"])
+    printed = io.StringIO()
+
+    code = import_main(
+        [str(lead_file(20)), "--targets", str(targets), "--out", str(tmp_path / "out"), "--prefect"],
+        console=Console(file=printed, width=200),
+    )
+
+    assert code == 0, printed.getvalue()
+    assert "✓ onc: sent, " in printed.getvalue()

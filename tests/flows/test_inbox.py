@@ -68,8 +68,8 @@ def test_complete_drop_is_imported_and_archived_beside_a_note_pointing_to_its_ru
     assert Path(note["run_dir"]) == done.run_dir and (done.run_dir / "rows.txt").read_text() == "1507"
 
 
-def test_file_is_taken_only_once_unchanged_for_settle_seconds(root: Path) -> None:
-    settings = InboxSettings(settle_seconds=5)
+def test_file_is_taken_once_unchanged_for_a_window_that_grows_with_its_writing_time(root: Path) -> None:
+    settings = InboxSettings(settle_seconds=5, settle_growth=0.5)
     path = drop(root, "leads.csv", lead_csv("a"))
     t0 = 1_000_000.0
 
@@ -81,7 +81,9 @@ def test_file_is_taken_only_once_unchanged_for_settle_seconds(root: Path) -> Non
         handle.write(b"late,row,+49301234567,late@example.com\n")
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     assert scan(root, settings, now=t0 + 6) == []
-    assert scan(root, settings, now=t0 + 11) == [path]
+    assert scan(root, settings, now=t0 + 11) == []  # written over 6 s: 5 + 6 x 0.5 = 8 s to wait
+    assert scan(root, settings, now=t0 + 13.9) == []
+    assert scan(root, settings, now=t0 + 14) == [path]
 
 
 def test_ready_marker_makes_a_file_complete_at_once_and_is_consumed_by_the_claim(root: Path) -> None:

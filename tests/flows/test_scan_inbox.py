@@ -234,3 +234,78 @@ def test_serve_builds_the_scan_and_the_nightly_import_deployments(tmp_path: Path
     assert scan_schedule.interval.total_seconds() == 15
     assert nightly.parameters["path"] == "/drop/x.csv"
     assert nightly_schedule.cron == "0 2 * * *"
+
+
+# --- a vendor that is down: the file is retried, never filed as imported -------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def targets_down(targets: Path, tmp_path: Path) -> Path:
+    """The same OBI target, at a port nobody listens on (the vendor is down)."""
+    down = tmp_path / "targets-down.toml"
+    text = targets.read_text(encoding="utf-8")
+    base = re.search(r'base_url = "([^"]+)"', text)
+    assert base is not None
+    down.write_text(
+        text.replace(base.group(1), f"http://127.0.0.1:{_closed_port()}/obi")
+        + "retry = { attempts = 2, backoff = 0, breaker_failures = 2 }\n",
+        encoding="utf-8",
+    )
+    return down
+
+
+def test_a_drop_meeting_a_vendor_that_is_down_waits_in_retry_and_is_sent_once_it_is_back(
+    prefect_harness: None,
+    root: Path,
+    targets: Path,
+    targets_down: Path,
+    sample_drop: bytes,
+    sandbox_server: SandboxServer,
+) -> None:
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [first] = scan(root, targets_down, retry_delay_seconds=0)
+
+    assert first["verdict"] == "retrying", first
+    assert Path(first["path"]).parent == root / "retry" and list((root / "archive").iterdir()) == []
+    assert "obi" in first["problem"] and "TRANSPORT_FAILED" in first["problem"]
+    failed_run = pl.read_parquet(Path(first["run_dir"]) / "results" / "**" / "*.parquet")
+    assert "failed" in set(failed_run["status"]) and "accepted" not in set(failed_run["status"])
+
+    [second] = scan(root, targets, retry_delay_seconds=0)
+
+    assert second["verdict"] == "imported", second
+    assert list((root / "retry").iterdir()) == []
+    results = pl.read_parquet(Path(second["run_dir"]) / "results" / "**" / "*.parquet")
+    accepted = results.filter(pl.col("status") == "accepted")
+    assert accepted.height > 10 and "failed" not in set(results["status"])
+    obi = sandbox_server.sandbox.state()["vendors"]["sinch_obi"]
+    held = [c["externalId"] for c in obi["campaigns"]["00000000000000000000000000000001"]["customers"]]
+    assert sorted(held) == sorted(accepted["external_id"])
+
+
+def test_a_drop_still_unsent_after_its_attempts_goes_to_failed_and_may_be_dropped_again(
+    prefect_harness: None, root: Path, targets: Path, targets_down: Path, sample_drop: bytes
+) -> None:
+    (root / "inbox" / "monday.csv").write_bytes(sample_drop)
+
+    [failed] = scan(root, targets_down, retry_attempts=1)
+
+    assert failed["verdict"] == "failed" and Path(failed["path"]).parent == root / "failed"
+    text = note_of(failed).read_text(encoding="utf-8")
+    assert "Problem:     rows still failed to send after 1 attempt(s): not everything was sent: obi" in text
+    assert "drop the file again" in text and f"Run folder:  {failed['run_dir']}" in text
+
+    (root / "inbox" / "monday.csv").write_bytes(sample_drop)
+    [again] = scan(root, targets, retry_attempts=1)
+
+    assert again["verdict"] == "imported", again

@@ -1,0 +1,271 @@
+"""Whether a run sent what it should have: one verdict per target, one exit code per run.
+
+The summary of a run (transforms.summary) says how many rows of each target ended in each
+status; this module turns it into the answer a person, a shell script or a Prefect automation
+needs: did everything that should be sent arrive, and if not, what to do. ``leadflow import``
+(with or without ``--prefect``), the ``import_leads`` flow's final state and the watched
+folder all judge a run here, so they cannot disagree.
+
+Exit codes (README, "Exit codes"):
+
+====  =====================================================================================
+0     everything that should be sent was sent: ``accepted``, ``submitted``, ``already_sent``
+      (or ``dry_run``); rows our own checks kept back (``rejected``, ``duplicate``,
+      ``suppressed``, ``ineligible``) are the input's outcome, not a failure to send
+1     a bad input file or setting (one ``Error:`` line); 2 is a command-line usage error
+3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
+      sends only what was not delivered
+4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``AUTH_FAILED``) or
+      nothing could be sent to a target that had rows to send
+====  =====================================================================================
+
+``vendor_rejected`` rows (the vendor refused the row itself, e.g. an unknown campaign) and
+rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
+the exit code: sending the same row again gets the same answer, so they are reported like
+``rejected`` rows, as rows needing attention, and each target's verdict line counts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import polars as pl
+
+from schemas.codes import Issue, Status
+
+__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
+
+_DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
+_STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED)
+_NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
+_TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
+_FAILURE_REASONS = frozenset(
+    {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
+    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID"}
+)
+"""Reasons named for failed rows when only a summary is at hand (its reason counts mix every
+status); ``send_facts`` names the failed rows' own first reasons instead."""
+_RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    USER_ERROR = 1
+    USAGE = 2
+    ROWS_FAILED = 3
+    TARGET_FAILED = 4
+
+
+class SendVerdict(StrEnum):
+    SENT = "sent"
+    """No row failed (rows the vendor refused are counted, not failed)."""
+    DRY_RUN = "dry run"
+    NOTHING_TO_SEND = "nothing to send"
+    ROWS_FAILED = "rows failed"
+    STOPPED = "stopped"
+    NOTHING_SENT = "nothing sent"
+
+
+_CODES = {
+    SendVerdict.SENT: ExitCode.OK,
+    SendVerdict.DRY_RUN: ExitCode.OK,
+    SendVerdict.NOTHING_TO_SEND: ExitCode.OK,
+    SendVerdict.ROWS_FAILED: ExitCode.ROWS_FAILED,
+    SendVerdict.STOPPED: ExitCode.TARGET_FAILED,
+    SendVerdict.NOTHING_SENT: ExitCode.TARGET_FAILED,
+}
+
+
+@dataclass(frozen=True)
+class TargetVerdict:
+    """One target's outcome in numbers, and the one line that says it."""
+
+    target: str
+    verdict: SendVerdict
+    delivered: int
+    failed: int
+    vendor_rejected: int
+    kept_back: int
+    dry_run: int
+    failure_reasons: tuple[tuple[str, int], ...]
+
+    @property
+    def code(self) -> ExitCode:
+        return _CODES[self.verdict]
+
+    @property
+    def ok(self) -> bool:
+        return self.code is ExitCode.OK
+
+    def line(self) -> str:
+        """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
+        owed = self.delivered + self.failed + self.vendor_rejected
+        kept = f"; {self.kept_back:,} kept back by our checks" if self.kept_back else ""
+        refused = (
+            f"; {self.vendor_rejected:,} refused for good (by the vendor, or too large for it): "
+            "fix those rows, see the report"
+            if self.vendor_rejected
+            else ""
+        )
+        if self.verdict is SendVerdict.DRY_RUN:
+            return f"{self.target}: not sent (dry run or validate), {self.dry_run:,} would be sent{kept}"
+        if self.verdict is SendVerdict.NOTHING_TO_SEND:
+            return f"{self.target}: nothing to send{kept}"
+        if self.verdict is SendVerdict.SENT:
+            label = "sent" if self.delivered else "all refused by the vendor"
+            return f"{self.target}: {label}, {self.delivered:,} of {owed:,} delivered{refused}{kept}"
+        reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.failure_reasons)
+        because = f" ({reasons})" if reasons else ""
+        what = {
+            SendVerdict.ROWS_FAILED: "rows failed",
+            SendVerdict.STOPPED: "STOPPED",
+            SendVerdict.NOTHING_SENT: "NOTHING SENT",
+        }[self.verdict]
+        return (
+            f"{self.target}: {what}, {self.delivered:,} of {owed:,} delivered, {self.failed:,} failed"
+            f"{because}{refused}; {_RERUN}"
+        )
+
+
+@dataclass(frozen=True)
+class RunVerdict:
+    targets: tuple[TargetVerdict, ...]
+
+    @property
+    def code(self) -> ExitCode:
+        return max((t.code for t in self.targets), default=ExitCode.OK)
+
+    @property
+    def ok(self) -> bool:
+        return self.code is ExitCode.OK
+
+    def problem(self) -> str:
+        """One line for a failed run (Prefect state message, the watched folder's notes)."""
+        bad = [t for t in self.targets if not t.ok]
+        if not bad:
+            return "everything that should be sent was sent"
+        parts = []
+        for t in bad:
+            reasons = ", ".join(f"{reason} {count:,}" for reason, count in t.failure_reasons)
+            parts.append(f"{t.target} {t.verdict.value}: {t.failed:,} failed ({reasons or 'no reason'})")
+        return "not everything was sent: " + "; ".join(parts)
+
+
+def _count(statuses: Mapping[str, int], wanted: tuple[Status, ...]) -> int:
+    return sum(int(statuses.get(status.value, 0)) for status in wanted)
+
+
+def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """What the verdict needs of result rows, per target, small and JSON-able (it travels in the
+    flow's return value to ``--prefect`` and the watched folder): ``statuses`` (counts),
+    ``failed_reasons`` (the first reason of each failed row, counted), ``not_attempted``
+    (failed rows never sent: the target had been stopped) and ``too_large`` (failed rows too
+    large for the vendor, ``CHUNK_TOO_LARGE``: permanent, like a vendor's refusal)."""
+    frame = results.select(
+        "target",
+        "status",
+        first=pl.col("reasons").list.first(),
+        attempts=pl.col("attempts").fill_null(0),
+    )
+    failed = frame.filter(pl.col("status") == Status.FAILED.value)
+    too_large = pl.col("first") == _TOO_LARGE
+    facts: dict[str, dict[str, Any]] = {}
+    for (target,), rows in frame.group_by("target", maintain_order=True):
+        mine = failed.filter(pl.col("target") == target)
+        facts[str(target)] = {
+            "statuses": dict(rows.group_by("status").len().sort("status").iter_rows()),
+            "failed_reasons": dict(
+                mine.filter(~too_large.fill_null(False))
+                .group_by("first")
+                .len()
+                .drop_nulls("first")
+                .sort(["len", "first"], descending=[True, False])
+                .iter_rows()
+            ),
+            "not_attempted": mine.filter((pl.col("attempts") == 0) & ~too_large.fill_null(False)).height,
+            "too_large": mine.filter(too_large.fill_null(False)).height,
+        }
+    return facts
+
+
+def _facts_from_summary(figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The verdict's facts as far as a summary (transforms.summary) tells them: failed rows'
+    reasons from the target's reason counts, nothing known of attempts."""
+    reasons: Mapping[str, int] = figures.get("reasons", {})
+    return {
+        "statuses": figures.get("statuses", {}),
+        "failed_reasons": {r: n for r, n in reasons.items() if r in _FAILURE_REASONS and n},
+        "not_attempted": 0,
+        "too_large": 0,
+    }
+
+
+def _judge_target(name: str, facts: Mapping[str, Any]) -> TargetVerdict:
+    statuses: Mapping[str, int] = facts.get("statuses", {})
+    failed_reasons: Mapping[str, int] = facts.get("failed_reasons", {})
+    too_large = int(facts.get("too_large", 0))
+    delivered = _count(statuses, _DELIVERED)
+    failed = _count(statuses, (Status.FAILED,)) - too_large
+    refused = _count(statuses, (Status.VENDOR_REJECTED,)) + too_large
+    dry_run = _count(statuses, (Status.DRY_RUN, Status.READY))
+    if failed > 0:
+        stopped = int(facts.get("not_attempted", 0)) > 0 or any(
+            failed_reasons.get(code.value, 0) for code in _STOPPING
+        )
+        verdict = (
+            SendVerdict.STOPPED
+            if stopped
+            else SendVerdict.NOTHING_SENT
+            if not delivered
+            else SendVerdict.ROWS_FAILED
+        )
+    elif dry_run:
+        verdict = SendVerdict.DRY_RUN
+    elif delivered or refused:
+        verdict = SendVerdict.SENT
+    else:
+        verdict = SendVerdict.NOTHING_TO_SEND
+    return TargetVerdict(
+        target=name,
+        verdict=verdict,
+        delivered=delivered,
+        failed=max(failed, 0),
+        vendor_rejected=refused,
+        kept_back=_count(statuses, _NOT_SENT_BY_US),
+        dry_run=dry_run,
+        failure_reasons=tuple((str(r), int(n)) for r, n in failed_reasons.items() if n) if failed > 0 else (),
+    )
+
+
+def judge(summary: Mapping[str, Any]) -> RunVerdict:
+    """The verdict of a run: from its ``send`` facts (``send_facts``; the flow's return value
+    carries them), else from the summary's counts (``summarize``'s dict, e.g. summary.json)."""
+    facts: Mapping[str, Mapping[str, Any]] | None = summary.get("send")
+    if facts is None:
+        targets: Mapping[str, Mapping[str, Any]] = summary.get("targets", {})
+        facts = {name: _facts_from_summary(figures) for name, figures in targets.items()}
+    return RunVerdict(tuple(_judge_target(str(name), figures) for name, figures in facts.items()))
+
+
+class SendIncomplete(Exception):
+    """The ``import_leads`` flow's failure when rows failed or a target stopped.
+
+    The run itself finished: its folder and results are written, and ``summary`` is the flow's
+    usual return value (``run_id``, ``run_dir`` and the counts), so that a caller holding the
+    failed state can still report the run. The message names targets and reasons, never a
+    credential.
+    """
+
+    def __init__(self, message: str, summary: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.summary = dict(summary)
+
+    def __reduce__(self) -> tuple[type[SendIncomplete], tuple[str, dict[str, Any]]]:
+        return (type(self), (self.message, self.summary))
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,125 @@
+"""The verdict table (flows.verdict) over any mix of statuses and reasons: the exit code says
+whether rows failed, never whether rows were refused by our checks or by the vendor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flows.verdict import ExitCode, SendVerdict, judge, send_facts
+from schemas.codes import Status
+
+COUNTS = st.integers(min_value=0, max_value=10_000)
+STATUSES = st.dictionaries(st.sampled_from([s.value for s in Status]), COUNTS)
+REASONS = st.dictionaries(
+    st.sampled_from(
+        ["TRANSPORT_FAILED", "AUTH_FAILED", "TARGET_STOPPED", "PHONE_INVALID", "VENDOR_REJECTED"]
+    ),
+    COUNTS,
+)
+TARGETS = st.dictionaries(
+    st.text(min_size=1, max_size=12),
+    st.fixed_dictionaries({"statuses": STATUSES, "reasons": REASONS}),
+    max_size=6,
+)
+
+
+def _delivered(statuses: dict[str, int]) -> int:
+    return sum(statuses.get(s, 0) for s in ("accepted", "submitted", "already_sent"))
+
+
+@given(TARGETS)
+def test_the_exit_code_is_the_worst_targets_and_only_failed_rows_make_it_non_zero(
+    targets: dict[str, dict[str, Any]],
+) -> None:
+    verdict = judge({"targets": targets})
+
+    failed = {name for name, t in targets.items() if t["statuses"].get("failed", 0)}
+    stopped = {
+        name
+        for name in failed
+        if targets[name]["reasons"].get("TARGET_STOPPED", 0)
+        or targets[name]["reasons"].get("AUTH_FAILED", 0)
+        or not _delivered(targets[name]["statuses"])
+    }
+    expected = ExitCode.TARGET_FAILED if stopped else ExitCode.ROWS_FAILED if failed else ExitCode.OK
+    assert verdict.code is expected
+    assert {t.target for t in verdict.targets if not t.ok} == failed
+    assert all(
+        ("failed" in t.line()) == (t.target in failed) for t in verdict.targets if "failed" not in t.target
+    )
+
+
+def test_rows_kept_back_or_refused_by_the_vendor_keep_exit_0_but_are_named() -> None:
+    summary = {
+        "targets": {
+            "obi": {"statuses": {"accepted": 5, "vendor_rejected": 2, "rejected": 3}, "reasons": {}},
+            "sms": {"statuses": {"ineligible": 10}, "reasons": {"NEEDS_MOBILE": 10}},
+        }
+    }
+
+    verdict = judge(summary)
+
+    assert verdict.code is ExitCode.OK
+    obi, sms = verdict.targets
+    assert obi.verdict is SendVerdict.SENT and "2 refused for good (by the vendor" in obi.line()
+    assert obi.line().startswith("obi: sent, 5 of 7 delivered") and "3 kept back" in obi.line()
+    assert sms.verdict is SendVerdict.NOTHING_TO_SEND
+
+
+def test_a_run_with_no_rows_is_a_success() -> None:
+    assert judge({"targets": {}}).code is ExitCode.OK
+
+
+def results(*rows: tuple[str, str, list[str], int]) -> pl.DataFrame:
+    """Result rows (target, status, reasons, attempts): the columns the verdict reads."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "target": pl.String,
+            "status": pl.String,
+            "reasons": pl.List(pl.String),
+            "attempts": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def test_failed_rows_never_attempted_mean_the_target_was_stopped_whatever_their_reason() -> None:
+    frame = results(
+        ("onc", "accepted", [], 1),
+        ("onc", "failed", ["VENDOR_REJECTED"], 1),
+        ("onc", "failed", ["VENDOR_REJECTED"], 0),
+    )
+
+    verdict = judge({"send": send_facts(frame)})
+
+    assert verdict.code is ExitCode.TARGET_FAILED
+    [onc] = verdict.targets
+    assert onc.verdict is SendVerdict.STOPPED and onc.failure_reasons == (("VENDOR_REJECTED", 2),)
+
+
+def test_some_rows_failed_in_transport_is_exit_3_naming_the_failed_rows_own_reasons() -> None:
+    frame = results(
+        ("obi", "accepted", [], 1),
+        ("obi", "failed", ["POSSIBLY_DUPLICATED", "PHONE_INVALID"], 3),
+        ("obi", "failed", ["TRANSPORT_FAILED"], 5),
+        ("obi", "rejected", ["PHONE_INVALID"], 0),
+    )
+
+    [obi] = judge({"send": send_facts(frame)}).targets
+
+    assert obi.code is ExitCode.ROWS_FAILED and obi.failed == 2
+    assert dict(obi.failure_reasons) == {"POSSIBLY_DUPLICATED": 1, "TRANSPORT_FAILED": 1}
+
+
+def test_a_row_too_large_for_the_vendor_is_a_permanent_refusal_not_a_failed_send() -> None:
+    frame = results(("engage", "accepted", [], 1), ("engage", "failed", ["CHUNK_TOO_LARGE"], 0))
+
+    [engage] = judge({"send": send_facts(frame)}).targets
+
+    assert engage.code is ExitCode.OK and engage.vendor_rejected == 1
+    assert "1 refused for good" in engage.line()

@@ -17,6 +17,8 @@ class Issue(StrEnum):
 
     # ingest
     RAGGED_ROW = "RAGGED_ROW"  # the CSV row had too few or too many fields
+    UNTERMINATED_QUOTE = "UNTERMINATED_QUOTE"  # a quote opened on this row swallowed lines; read alone
+    ENCODING_MIXED = "ENCODING_MIXED"  # this row's line is in another encoding than the file's
     # phones
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all

@@ -202,13 +202,20 @@ def one_record_per_line(buffer: bytes, offset: int, records: int, delimiter: str
     raw = np.frombuffer(buffer, dtype=np.uint8)[offset:]
     if raw.size == 0:
         return records == 0
-    tail = buffer.rstrip(b"\r\n")
-    last_line = tail[max(tail.rfind(b"\n"), tail.rfind(b"\r")) + 1 :]
-    if len(tail) > offset and unclosed_quote(last_line.decode("utf-8", errors="replace"), delimiter) >= 0:
-        return False
+    end = len(buffer)
+    while end > offset and buffer[end - 1] in (10, 13):
+        end -= 1
+    start = max(buffer.rfind(b"\n", offset, end), buffer.rfind(b"\r", offset, end), offset - 1) + 1
+    last_line = buffer[start:end].decode("utf-8", errors="replace")
+    if end > offset and unclosed_quote(last_line, delimiter) >= 0:
+        return False  # the last line leaves a quote open: the careful reader says what it took
     unterminated = 0 if raw[-1] in (10, 13) else 1
-    if buffer.find(b"\r", offset) < 0 and int(np.count_nonzero(raw == 10)) + unterminated == records:
-        return True
+    line_ends = int(np.count_nonzero(raw == 10))
+    if buffer.find(b"\r", offset) >= 0:
+        crlf = int(np.count_nonzero((raw[:-1] == 13) & (raw[1:] == 10)))
+        line_ends += int(np.count_nonzero(raw == 13)) - crlf
+    if line_ends + unterminated == records:
+        return True  # as many lines as records: no blank line, no value across lines
     ends = np.flatnonzero((raw == 10) | (raw == 13))
     # a \n right after a \r is the second byte of one \r\n line end
     second = np.zeros(ends.size, dtype=bool)

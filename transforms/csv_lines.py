@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,50 +126,46 @@ def _swallowed(lines: list[str], record: list[str], delimiter: str, width: int, 
     return len(record) != width and any(len(_split_line(line, delimiter)[0]) == width for line in lines[1:])
 
 
-def _records_from(lines: list[str], start: int, delimiter: str) -> Iterator[tuple[int, int, list[str]]]:
-    """(first line, last line, fields) of each record from line ``start``; blank lines skipped."""
-    fed = start
-
-    def feed() -> Iterator[str]:
-        nonlocal fed
-        while fed < len(lines):
-            fed += 1
-            yield lines[fed - 1]
-
-    first = start
-    for record in csv.reader(feed(), delimiter=delimiter):
-        if record:
-            yield first, fed - 1, record
-        first = fed
-
-
 def read_records(path: Path, body: str, delimiter: str, width: int, names: Sequence[str]) -> ReadRecords:
-    """Every record of ``body`` (the text after the header) with its lines; see the module doc."""
+    """Every record of ``body`` (the text after the header) with its lines; see the module doc.
+
+    One ``csv.reader`` over the list of lines, its ``line_num`` giving each record's last
+    line: a record spanning lines, or ending the file, is the only one looked at twice. A
+    swallowed quote stops the reader; a new one starts on the line after the quote's."""
     lines = _LINE.findall(body)
+    total = len(lines)
     records: list[list[str]] = []
-    spans: list[tuple[int, int]] = []
+    firsts: list[int] = []
+    lasts: list[int] = []
     quote_issues: list[tuple[int, str | None, str]] = []
     start: int | None = 0
     try:
         while start is not None:
-            restart, start = start, None
-            for first, last, record in _records_from(lines, restart, delimiter):
-                at_end = last == len(lines) - 1
-                if (last > first or at_end) and _swallowed(
-                    lines[first : last + 1], record, delimiter, width, at_end
+            first, start = start, None
+            reader = csv.reader(itertools.islice(lines, first, None), delimiter=delimiter)
+            offset = first
+            for record in reader:
+                after = offset + reader.line_num
+                if (after - first > 1 or after == total) and _swallowed(
+                    lines[first:after], record, delimiter, width, after == total
                 ):
                     fields, opened = _split_line(lines[first], delimiter)
                     column = names[opened] if 0 <= opened < len(names) else None
-                    quote_issues.append((len(records), column, _quote_message(last - first)))
+                    quote_issues.append((len(records), column, _quote_message(after - 1 - first)))
                     records.append(fields)
-                    spans.append((first, first))
+                    firsts.append(first)
+                    lasts.append(first)
                     start = first + 1
                     break
-                records.append(record)
-                spans.append((first, last))
+                if record:
+                    records.append(record)
+                    firsts.append(first)
+                    lasts.append(after - 1)
+                first = after
     except csv.Error as exc:
         raise LeadFileError(path, f"the CSV structure is broken ({exc})", SAVE_AS) from None
-    _check_every_line_read(path, lines, spans)
+    spans = list(zip(firsts, lasts, strict=True))
+    _check_every_line_read(path, lines, np.asarray(firsts, dtype=np.int64), np.asarray(lasts, dtype=np.int64))
     return ReadRecords(records, spans, quote_issues)
 
 
@@ -178,20 +175,24 @@ def _quote_message(swallowed: int) -> str:
     return f"a quote opened in this field is not closed; the {swallowed} line(s) it took are read as rows"
 
 
-def _check_every_line_read(path: Path, lines: list[str], spans: list[tuple[int, int]]) -> None:
+def _check_every_line_read(path: Path, lines: list[str], firsts: np.ndarray, lasts: np.ndarray) -> None:
     """Records against physical lines: spans in order, none overlapping, every line outside
     them blank. A quoted value's line breaks are inside a span; nothing else may be."""
-    expected = 0
-    for first, last in [*spans, (len(lines), len(lines))]:
-        gap = lines[expected:first]
-        if first < expected or last < first or any(line.strip("\r\n") for line in gap):
-            lost = expected + 1 + next((n for n, line in enumerate(gap) if line.strip("\r\n")), 0)
-            raise LeadFileError(
-                path,
-                f"data line {lost} after the header could not be read as a row",
-                "Check the quotes around that line, then export the leads again",
-            )
-        expected = last + 1
+    ordered = bool(np.all(lasts >= firsts)) and bool(np.all(firsts[1:] > lasts[:-1]))
+    depth = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.add.at(depth, firsts, 1)
+    np.add.at(depth, lasts + 1, -1)
+    outside = np.flatnonzero(np.cumsum(depth[:-1]) == 0)
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    # a blank line is at most its two line-end characters
+    lost = [int(line) for line in outside[lengths[outside] <= 2] if lines[line].strip("\r\n")]
+    lost = sorted([*outside[lengths[outside] > 2].tolist(), *lost])
+    if not ordered or lost:
+        raise LeadFileError(
+            path,
+            f"data line {lost[0] + 1 if lost else 1} after the header could not be read as a row",
+            "Check the quotes around that line, then export the leads again",
+        )
 
 
 def one_record_per_line(buffer: bytes, offset: int, records: int, delimiter: str) -> bool:
@@ -234,12 +235,13 @@ def records_frame(
     """The records as an all-string frame of ``all_names`` (the header's ``width`` names, then
     the ``extra_<n>`` names surplus fields spill into; short records padded with nulls), and
     their ``issues``: UNTERMINATED_QUOTE, RAGGED_ROW, ENCODING_MIXED, in that order."""
-    records = read.records
-    total = len(all_names)
-    padded = [record if len(record) == total else record + [""] * (total - len(record)) for record in records]
-    columns = list(zip(*padded, strict=True)) if padded else [()] * total
+    records, total = read.records, len(all_names)
+    if any(len(record) != total for record in records):
+        records = [record + [""] * (total - len(record)) for record in records]
+    # one flat list sliced per column: zip(*records) builds a million tuples
+    flat = list(itertools.chain.from_iterable(records))
     frame = pl.DataFrame(
-        [pl.Series(name, values, dtype=pl.String) for name, values in zip(all_names, columns, strict=True)]
+        [pl.Series(name, flat[index::total], dtype=pl.String) for index, name in enumerate(all_names)]
     ).with_columns(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in all_names)
     return frame, _issues(read, width, foreign)
 

@@ -45,7 +45,16 @@ from transforms.encodings import SAVE_AS
 from transforms.errors import LeadFileError
 from transforms.lists import lists_from_long
 
-__all__ = ["Foreign", "ReadRecords", "one_record_per_line", "read_records", "records_frame", "unclosed_quote"]
+__all__ = [
+    "Foreign",
+    "ReadRecords",
+    "one_record_per_line",
+    "read_records",
+    "records_frame",
+    "split_line",
+    "unclosed_quote",
+    "well_formed",
+]
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _QUOTE = '"'
@@ -97,7 +106,7 @@ def unclosed_quote(line: str, delimiter: str) -> int:
     return -1
 
 
-def _split_line(line: str, delimiter: str) -> tuple[list[str], int]:
+def split_line(line: str, delimiter: str) -> tuple[list[str], int]:
     """The fields of one physical line read alone, an open quote kept as a literal ``"``, and
     the index of the field it opened (-1 if none)."""
     text = line.rstrip("\r\n")
@@ -108,7 +117,9 @@ def _split_line(line: str, delimiter: str) -> tuple[list[str], int]:
     return before + text[opened:].split(delimiter), len(before)
 
 
-def _well_formed(text: str, delimiter: str) -> bool:
+def well_formed(text: str, delimiter: str) -> bool:
+    """Whether ``text`` reads as CSV in the ``csv`` module's strict mode (every quote closed,
+    nothing after a closing quote but a delimiter or the line's end)."""
     try:
         for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
             pass
@@ -121,9 +132,9 @@ def _swallowed(lines: list[str], record: list[str], delimiter: str, width: int, 
     """Whether a record read from ``lines`` is a quote that swallowed rows (module docstring)."""
     if len(lines) == 1:
         return at_end and unclosed_quote(lines[0].rstrip("\r\n"), delimiter) >= 0
-    if not _well_formed("".join(lines), delimiter):
+    if not well_formed("".join(lines), delimiter):
         return True
-    return len(record) != width and any(len(_split_line(line, delimiter)[0]) == width for line in lines[1:])
+    return len(record) != width and any(len(split_line(line, delimiter)[0]) == width for line in lines[1:])
 
 
 def read_records(path: Path, body: str, delimiter: str, width: int, names: Sequence[str]) -> ReadRecords:
@@ -149,7 +160,7 @@ def read_records(path: Path, body: str, delimiter: str, width: int, names: Seque
                 if (after - first > 1 or after == total) and _swallowed(
                     lines[first:after], record, delimiter, width, after == total
                 ):
-                    fields, opened = _split_line(lines[first], delimiter)
+                    fields, opened = split_line(lines[first], delimiter)
                     column = names[opened] if 0 <= opened < len(names) else None
                     quote_issues.append((len(records), column, _quote_message(after - 1 - first)))
                     records.append(fields)

@@ -43,7 +43,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from schemas.raw_leads import ISSUE
-from transforms.csv_lines import Foreign, one_record_per_line, read_records, records_frame
+from transforms.csv_lines import (
+    Foreign,
+    one_record_per_line,
+    read_records,
+    records_frame,
+    split_line,
+    well_formed,
+)
 from transforms.encodings import SAVE_AS as _SAVE_AS
 from transforms.encodings import as_utf8
 from transforms.errors import LeadFileError
@@ -70,7 +77,8 @@ class IngestedFile:
     """One lead file as read: the frame plus what was detected about the file.
 
     ``frame`` holds the file's columns (unique names, file order, all ``pl.String``), then
-    ``source_row`` (Int64, 1..n) and ``issues`` (List(ISSUE), ``RAGGED_ROW`` findings).
+    ``source_row`` (Int64, 1..n) and ``issues`` (List(ISSUE): ``RAGGED_ROW``,
+    ``UNTERMINATED_QUOTE``, ``ENCODING_MIXED`` findings).
     ``encoding`` is the detected text encoding ("binary" for Parquet), ``delimiter`` None for Parquet.
     ``fingerprint`` is the sha256 of the file's bytes, for exactly-once intake.
     """
@@ -201,7 +209,10 @@ def _limited_records(head: str, delimiter: str) -> list[list[str]]:
 
 
 def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
-    """The first non-blank record and the offset in ``text`` where the data records start."""
+    """The first non-blank record and the offset in ``text`` where the data records start.
+
+    A header whose quote is left open would take the data lines with it (no rows at all):
+    such a header is its first line alone, the open quote a literal ``"``."""
     consumed = [0]
 
     def lines() -> Iterator[str]:
@@ -213,9 +224,18 @@ def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
             position = end
 
     with _large_fields():
+        begin = 0
         for record in csv.reader(lines(), delimiter=delimiter):
             if any(field.strip() for field in record):
-                return record, consumed[0]
+                first = _EOL.search(text, begin)
+                if (
+                    first is None
+                    or first.end() >= consumed[0]
+                    or well_formed(text[begin : consumed[0]], delimiter)
+                ):
+                    return record, consumed[0]
+                return split_line(text[begin : first.end()], delimiter)[0], first.end()
+            begin = consumed[0]
     return None, len(text)
 
 

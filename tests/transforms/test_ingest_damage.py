@@ -116,3 +116,9 @@ def test_a_pure_cp1252_file_is_not_mixed(tmp_path: Path) -> None:
     ingested = read_lead_file(write(tmp_path, "name\nJürgen\nJosé\n".encode("cp1252")))
     assert ingested.encoding == "cp1252"
     assert codes(ingested.frame) == [[], []]
+
+
+def test_a_quote_left_open_in_the_header_costs_no_row(tmp_path: Path) -> None:
+    ingested = read_lead_file(write(tmp_path, 'id,"name,phone\n1,Ann,+4930111\n2,Bob,+4930222\n'))
+    assert ingested.headers == ["id", '"name', "phone"]
+    assert ingested.frame["id"].to_list() == ["1", "2"]

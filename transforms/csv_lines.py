@@ -154,9 +154,9 @@ def read_records(path: Path, body: str, delimiter: str, width: int, names: Seque
         while start is not None:
             first, start = start, None
             reader = csv.reader(itertools.islice(lines, first, None), delimiter=delimiter)
-            offset = first
+            base = first
             for record in reader:
-                after = offset + reader.line_num
+                after = base + reader.line_num  # the line after this record's last
                 if (after - first > 1 or after == total) and _swallowed(
                     lines[first:after], record, delimiter, width, after == total
                 ):
@@ -183,7 +183,7 @@ def read_records(path: Path, body: str, delimiter: str, width: int, names: Seque
 def _quote_message(swallowed: int) -> str:
     if swallowed == 0:
         return "a quote opened in this field is not closed before the end of the file"
-    return f"a quote opened in this field is not closed; the {swallowed} line(s) it took are read as rows"
+    return f"a quote opened in this field ran over {swallowed} more line(s); they are read as rows"
 
 
 def _check_every_line_read(path: Path, lines: list[str], firsts: np.ndarray, lasts: np.ndarray) -> None:

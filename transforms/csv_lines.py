@@ -49,6 +49,7 @@ __all__ = [
     "Foreign",
     "ReadRecords",
     "one_record_per_line",
+    "quotes_well_formed",
     "read_records",
     "records_frame",
     "split_line",
@@ -238,6 +239,29 @@ def one_record_per_line(buffer: bytes, offset: int, records: int, delimiter: str
     starts = np.concatenate([np.zeros(1, dtype=np.int64), after[:-1]])
     blank = int(np.count_nonzero(starts == closes))
     return closes.size + unterminated - blank == records
+
+
+def quotes_well_formed(buffer: bytes, offset: int, delimiter: str) -> bool:
+    """Whether every quote of ``buffer[offset:]`` sits where well-formed CSV puts one: then a
+    value that spans lines is a genuine quoted value, and a file with multi-line notes keeps
+    Arrow's fast read. Vectorised over the quotes' positions: the k-th quote (0-based) opens
+    a field when k is even (after a delimiter or a line end, or is the second of a doubled
+    ``""``), closes it when k is odd (before a delimiter, a line end, the end, or a quote);
+    and the count is even (no quote left open at the end of the file)."""
+    raw = np.frombuffer(buffer, dtype=np.uint8)[offset:]
+    quotes = np.flatnonzero(raw == 34)
+    if quotes.size % 2:
+        return False
+    separator = ord(delimiter)
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = raw[np.maximum(opening - 1, 0)]
+    doubled = np.zeros(opening.size, dtype=bool)  # the second quote of a "" inside a value
+    doubled[1:] = closing[: opening.size - 1] == opening[1:] - 1
+    opens = (opening == 0) | (before == separator) | (before == 10) | (before == 13) | doubled
+    following = raw[np.minimum(closing + 1, raw.size - 1)]
+    at_end = closing + 1 >= raw.size
+    closes = at_end | (following == separator) | (following == 10) | (following == 13) | (following == 34)
+    return bool(opens.all() and closes.all())
 
 
 def records_frame(

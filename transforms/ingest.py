@@ -46,6 +46,7 @@ from schemas.raw_leads import ISSUE
 from transforms.csv_lines import (
     Foreign,
     one_record_per_line,
+    quotes_well_formed,
     read_records,
     records_frame,
     split_line,
@@ -276,8 +277,12 @@ def _read_regular(buffer: bytes, offset: int, names: list[str], delimiter: str) 
         )
     except pa.ArrowInvalid:
         return None
-    if quoted and not one_record_per_line(buffer, offset, table.num_rows, delimiter):
-        return None  # a value spans lines: genuine, or a quote that swallowed rows
+    if (
+        quoted
+        and not one_record_per_line(buffer, offset, table.num_rows, delimiter)
+        and not quotes_well_formed(buffer, offset, delimiter)
+    ):
+        return None  # a value spans lines, and a quote is out of place: csv_lines judges it
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return _finish(frame.rename(dict(zip(keys, names, strict=True))))

@@ -48,6 +48,7 @@ from transforms.lists import lists_from_long
 __all__ = [
     "Foreign",
     "ReadRecords",
+    "lines_are_records",
     "one_record_per_line",
     "quotes_well_formed",
     "read_records",
@@ -69,6 +70,19 @@ class Foreign:
     decoded_as: str
     majority: str
     """The encoding of the file's other lines."""
+
+    @property
+    def message(self) -> str:
+        return f"line decoded as {self.decoded_as}; the file's other lines are {self.majority}"
+
+    def issues(self, height: int) -> pl.Series:
+        """``issues`` for ``height`` records read one per line: ENCODING_MIXED on the foreign lines."""
+        rows = pl.Series("row", sorted(self.lines), dtype=pl.Int64)
+        found = pl.DataFrame(
+            {"code": Issue.ENCODING_MIXED.value, "column": None, "value": self.message, "row": rows}
+        )
+        structs = found.select(pl.struct("code", "column", "value").cast(ISSUE)).to_series()
+        return lists_from_long(rows, structs, height, name="issues")
 
 
 @dataclass(frozen=True)
@@ -207,6 +221,24 @@ def _check_every_line_read(path: Path, lines: list[str], firsts: np.ndarray, las
         )
 
 
+def _line_ends(raw: np.ndarray, buffer: bytes, offset: int) -> int:
+    """The line ends in ``raw`` (``buffer[offset:]``): ``\n``, ``\r`` and ``\r\n`` one each."""
+    line_ends = int(np.count_nonzero(raw == 10))
+    if buffer.find(b"\r", offset) >= 0:
+        crlf = int(np.count_nonzero((raw[:-1] == 13) & (raw[1:] == 10)))
+        line_ends += int(np.count_nonzero(raw == 13)) - crlf
+    return line_ends
+
+
+def lines_are_records(buffer: bytes, offset: int, records: int) -> bool:
+    """Whether ``buffer[offset:]`` has exactly ``records`` lines and none blank: then record i
+    was read from line i (a mixed-encoding file's rows are found by their lines)."""
+    raw = np.frombuffer(buffer, dtype=np.uint8)[offset:]
+    if raw.size == 0:
+        return records == 0
+    return _line_ends(raw, buffer, offset) + (0 if raw[-1] in (10, 13) else 1) == records
+
+
 def one_record_per_line(buffer: bytes, offset: int, records: int, delimiter: str) -> bool:
     """Whether ``records`` (read by a parser that lets quoted values span lines) are exactly
     the non-blank physical lines of ``buffer[offset:]`` and the last one closes its quotes:
@@ -223,11 +255,7 @@ def one_record_per_line(buffer: bytes, offset: int, records: int, delimiter: str
     if end > offset and unclosed_quote(last_line, delimiter) >= 0:
         return False  # the last line leaves a quote open: the careful reader says what it took
     unterminated = 0 if raw[-1] in (10, 13) else 1
-    line_ends = int(np.count_nonzero(raw == 10))
-    if buffer.find(b"\r", offset) >= 0:
-        crlf = int(np.count_nonzero((raw[:-1] == 13) & (raw[1:] == 10)))
-        line_ends += int(np.count_nonzero(raw == 13)) - crlf
-    if line_ends + unterminated == records:
+    if _line_ends(raw, buffer, offset) + unterminated == records:
         return True  # as many lines as records: no blank line, no value across lines
     ends = np.flatnonzero((raw == 10) | (raw == 13))
     # a \n right after a \r is the second byte of one \r\n line end
@@ -295,9 +323,8 @@ def _issues(read: ReadRecords, width: int, foreign: Foreign | None) -> pl.Series
         firsts, lasts = (np.asarray(side, dtype=np.int64) for side in zip(*read.spans, strict=True))
         nearest = np.searchsorted(lines, firsts, side="left")
         hit = lines[np.minimum(nearest, lines.size - 1)]
-        value = f"line decoded as {foreign.decoded_as}; the file's other lines are {foreign.majority}"
         found += [
-            (row, 2, Issue.ENCODING_MIXED.value, None, value)
+            (row, 2, Issue.ENCODING_MIXED.value, None, foreign.message)
             for row in np.flatnonzero((nearest < lines.size) & (hit <= lasts)).tolist()
         ]
     found.sort(key=lambda entry: entry[:2])

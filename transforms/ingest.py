@@ -16,10 +16,11 @@ row gets a ``RAGGED_ROW`` issue: missing fields are null, surplus fields are kep
 ``extra_1``, ``extra_2``... columns (null on regular rows) so no value is lost.
 
 Rows never vanish into a quote: when the file has quotes, Arrow's records are counted
-against the file's non-blank lines (a cheap scan of the bytes); if a value spans lines, the
-file is re-read by ``transforms.csv_lines``, which keeps genuine multi-line values and turns
-a quote that swallowed lines into an ``UNTERMINATED_QUOTE`` issue on the row where it opened,
-the following lines read as rows again. A file mixing UTF-8 and cp1252 lines is decoded line
+against the file's non-blank lines (a cheap scan of the bytes; a file without quotes cannot
+merge lines). If values span lines and a quote is out of place, the file is re-read by
+``transforms.csv_lines``, which keeps genuine multi-line values and turns a quote that
+swallowed lines into an ``UNTERMINATED_QUOTE`` issue on the row where it opened, the
+following lines read as rows again. A file mixing UTF-8 and cp1252 lines is decoded line
 by line (``transforms.encodings``), its minority lines' rows flagged ``ENCODING_MIXED``.
 
 A file that cannot be imported at all raises ``LeadFileError``; a bad row never raises.
@@ -45,6 +46,7 @@ import pyarrow.csv as pacsv
 from schemas.raw_leads import ISSUE
 from transforms.csv_lines import (
     Foreign,
+    lines_are_records,
     one_record_per_line,
     quotes_well_formed,
     read_records,
@@ -153,14 +155,20 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         raise LeadFileError(path, "the file has no header row", "Add a header row naming the columns")
     names = _unique_names(header)
     offset = start + len(head[:header_chars].encode("utf-8"))
-    frame = None if decoded.foreign_lines else _read_regular(buffer, offset, names, delimiter)
+    header_lines = len(_EOL.findall(head, 0, header_chars)) if decoded.foreign_lines else 0
+    foreign = Foreign(
+        [line - header_lines for line in decoded.foreign_lines if line >= header_lines],
+        decoded.foreign_as,
+        encoding.split("+")[0],
+    )
+    frame = _read_regular(buffer, offset, names, delimiter)
+    if frame is not None and foreign.lines:
+        # a mixed file's rows are found by their lines: only where row i is line i
+        if lines_are_records(buffer, offset, frame.height):
+            frame = frame.with_columns(foreign.issues(frame.height))
+        else:
+            frame = None
     if frame is None:
-        header_lines = len(_EOL.findall(head, 0, header_chars))
-        foreign = Foreign(
-            [line - header_lines for line in decoded.foreign_lines if line >= header_lines],
-            decoded.foreign_as,
-            encoding.split("+")[0],
-        )
         frame = _read_careful(path, buffer[offset:].decode("utf-8"), names, delimiter, foreign)
     return frame, encoding, delimiter
 

@@ -122,3 +122,10 @@ def test_a_quote_left_open_in_the_header_costs_no_row(tmp_path: Path) -> None:
     ingested = read_lead_file(write(tmp_path, 'id,"name,phone\n1,Ann,+4930111\n2,Bob,+4930222\n'))
     assert ingested.headers == ["id", '"name', "phone"]
     assert ingested.frame["id"].to_list() == ["1", "2"]
+
+
+def test_mixed_encoding_rows_are_found_among_blank_lines_and_ragged_rows(tmp_path: Path) -> None:
+    data = "id,name\n\n1,José\n".encode() + "2,José\n".encode("cp1252") + "\n3,Zoë,extra\n".encode()
+    frame = read_lead_file(write(tmp_path, data)).frame
+    assert frame["name"].to_list() == ["José", "José", "Zoë"]
+    assert codes(frame) == [[], ["ENCODING_MIXED"], ["RAGGED_ROW"]]

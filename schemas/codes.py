@@ -18,6 +18,8 @@ class Issue(StrEnum):
     # ingest
     RAGGED_ROW = "RAGGED_ROW"  # the CSV row had too few or too many fields
     BINARY_NOT_UTF8 = "BINARY_NOT_UTF8"  # a Parquet binary value was not UTF-8: read as cp1252/Latin-1
+    UNTERMINATED_QUOTE = "UNTERMINATED_QUOTE"  # a quote opened on this row swallowed lines; read alone
+    ENCODING_MIXED = "ENCODING_MIXED"  # this row's line is in another encoding than the file's
     # phones
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all

@@ -11,21 +11,27 @@ lines is one record; blank lines are not records).
 Regular files take the fast path, Arrow's multi-threaded CSV reader. polars' own reader is
 not used because it pads a short row with empty strings that cannot be told from empty
 trailing fields, so a row missing fields would pass unnoticed. Arrow refuses any row of
-the wrong width instead; the file is then re-read with the ``csv`` module, and each such
+the wrong width instead; the file is then re-read by ``transforms.csv_lines``, and each such
 row gets a ``RAGGED_ROW`` issue: missing fields are null, surplus fields are kept in
 ``extra_1``, ``extra_2``... columns (null on regular rows) so no value is lost.
+
+Rows never vanish into a quote: when the file has quotes, Arrow's records are counted
+against the file's non-blank lines (a cheap scan of the bytes; a file without quotes cannot
+merge lines). If values span lines and a quote is out of place, the file is re-read by
+``transforms.csv_lines``, which keeps genuine multi-line values and turns a quote that
+swallowed lines into an ``UNTERMINATED_QUOTE`` issue on the row where it opened, the
+following lines read as rows again. A file mixing UTF-8 and cp1252 lines is decoded line
+by line (``transforms.encodings``), its minority lines' rows flagged ``ENCODING_MIXED``.
 
 A file that cannot be imported at all raises ``LeadFileError``; a bad row never raises.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
 import re
-import struct
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -37,8 +43,19 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
+from transforms.csv_lines import (
+    Foreign,
+    lines_are_records,
+    one_record_per_line,
+    quotes_well_formed,
+    read_records,
+    records_frame,
+    split_line,
+    well_formed,
+)
+from transforms.encodings import SAVE_AS as _SAVE_AS
+from transforms.encodings import as_utf8
 from transforms.errors import LeadFileError
 from transforms.ingest_parquet import read_parquet_text
 from transforms.issues import append_issue_rows
@@ -55,22 +72,9 @@ _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 200
 _BLOCK_BYTES = 1 << 24
 _EOL = re.compile(r"\r\n|\r|\n")
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _GUESSED = ("cp1252", "latin-1")
-"""Encodings inferred from invalid UTF-8 alone: binary junk lands here, so control characters count."""
-_SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
-_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
-    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-)
+"""Encodings inferred from invalid UTF-8 alone: binary junk lands here, so control characters count.
+A mixed file's name joins two with ``+`` (``utf-8+cp1252``) and counts as guessed too."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,8 @@ class IngestedFile:
     """One lead file as read: the frame plus what was detected about the file.
 
     ``frame`` holds the file's columns (unique names, file order, all ``pl.String``), then
-    ``source_row`` (Int64, 1..n) and ``issues`` (List(ISSUE), ``RAGGED_ROW`` findings).
+    ``source_row`` (Int64, 1..n) and ``issues`` (List(ISSUE): ``RAGGED_ROW``,
+    ``UNTERMINATED_QUOTE``, ``ENCODING_MIXED`` findings).
     ``encoding`` is the detected text encoding ("binary" for Parquet), ``delimiter`` None for Parquet.
     ``fingerprint`` is the sha256 of the file's bytes, for exactly-once intake.
     """
@@ -133,13 +138,15 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
-    encoding, buffer, start = _as_utf8(path, data)
+    decoded = as_utf8(path, data)
+    encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
     head = _head(buffer, start)
     if not head.strip() and not buffer[start:].decode("utf-8").strip():
         raise LeadFileError(
             path, "the file is empty", "Export the leads again with a header row and data rows"
         )
-    if b"\x00" in buffer or (encoding in _GUESSED and _control_share(head[:4096]) > 0.05):
+    guessed = encoding in _GUESSED or "+" in encoding
+    if b"\x00" in buffer or (guessed and _control_share(head[:4096]) > 0.05):
         raise LeadFileError(path, "the file is binary, not text (CSV)", _SAVE_AS)
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)
@@ -150,48 +157,22 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         raise LeadFileError(path, "the file has no header row", "Add a header row naming the columns")
     names = _unique_names(header)
     offset = start + len(head[:header_chars].encode("utf-8"))
+    header_lines = len(_EOL.findall(head, 0, header_chars)) if decoded.foreign_lines else 0
+    foreign = Foreign(
+        [line - header_lines for line in decoded.foreign_lines if line >= header_lines],
+        decoded.foreign_as,
+        encoding.split("+")[0],
+    )
     frame = _read_regular(buffer, offset, names, delimiter)
+    if frame is not None and foreign.lines:
+        # a mixed file's rows are found by their lines: only where row i is line i
+        if lines_are_records(buffer, offset, frame.height):
+            frame = frame.with_columns(foreign.issues(frame.height))
+        else:
+            frame = None
     if frame is None:
-        frame = _read_ragged(path, buffer[offset:].decode("utf-8"), names, delimiter)
+        frame = _read_careful(path, buffer[offset:].decode("utf-8"), names, delimiter, foreign)
     return frame, encoding, delimiter
-
-
-def _as_utf8(path: Path, data: bytes) -> tuple[str, bytes, int]:
-    """The detected encoding, and the file as valid UTF-8 bytes from an offset (no copy for UTF-8)."""
-    for signature, what in _SIGNATURES:
-        if data.startswith(signature):
-            raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", _SAVE_AS)
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            if encoding == "utf-8-sig" and _is_utf8(data):
-                return encoding, data, len(bom)
-            try:
-                return encoding, data.decode(encoding).encode("utf-8"), 0
-            except UnicodeDecodeError:
-                raise LeadFileError(
-                    path,
-                    f"the file starts with a {encoding} byte-order mark but is not valid {encoding}",
-                    _SAVE_AS,
-                ) from None
-    if _is_utf8(data):
-        return "utf-8", data, 0
-    try:
-        return "cp1252", data.decode("cp1252").encode("utf-8"), 0
-    except UnicodeDecodeError:
-        return "latin-1", data.decode("latin-1").encode("utf-8"), 0
-
-
-def _is_utf8(data: bytes) -> bool:
-    """Strict UTF-8 validation without building a Python string (Arrow's vectorised check)."""
-    if data.isascii():
-        return True
-    offsets = pa.py_buffer(struct.pack("<qq", 0, len(data)))
-    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
-    try:
-        blob.cast(pa.large_string())
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def _head(buffer: bytes, start: int) -> str:
@@ -239,7 +220,10 @@ def _limited_records(head: str, delimiter: str) -> list[list[str]]:
 
 
 def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
-    """The first non-blank record and the offset in ``text`` where the data records start."""
+    """The first non-blank record and the offset in ``text`` where the data records start.
+
+    A header whose quote is left open would take the data lines with it (no rows at all):
+    such a header is its first line alone, the open quote a literal ``"``."""
     consumed = [0]
 
     def lines() -> Iterator[str]:
@@ -251,9 +235,18 @@ def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
             position = end
 
     with _large_fields():
+        begin = 0
         for record in csv.reader(lines(), delimiter=delimiter):
             if any(field.strip() for field in record):
-                return record, consumed[0]
+                first = _EOL.search(text, begin)
+                if (
+                    first is None
+                    or first.end() >= consumed[0]
+                    or well_formed(text[begin : consumed[0]], delimiter)
+                ):
+                    return record, consumed[0]
+                return split_line(text[begin : first.end()], delimiter)[0], first.end()
+            begin = consumed[0]
     return None, len(text)
 
 
@@ -294,46 +287,30 @@ def _read_regular(buffer: bytes, offset: int, names: list[str], delimiter: str) 
         )
     except pa.ArrowInvalid:
         return None
+    if (
+        quoted
+        and not one_record_per_line(buffer, offset, table.num_rows, delimiter)
+        and not quotes_well_formed(buffer, offset, delimiter)
+    ):
+        return None  # a value spans lines, and a quote is out of place: csv_lines judges it
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return _finish(frame.rename(dict(zip(keys, names, strict=True))))
 
 
-def _read_ragged(path: Path, body: str, names: list[str], delimiter: str) -> pl.DataFrame:
-    """The careful re-read: every record kept, wrong widths padded or spilled into extra columns."""
+def _read_careful(path: Path, body: str, names: list[str], delimiter: str, foreign: Foreign) -> pl.DataFrame:
+    """The careful re-read: every record kept and tied to its lines (``transforms.csv_lines``)."""
     with _large_fields():
-        try:
-            records = [
-                record for record in csv.reader(io.StringIO(body, newline=""), delimiter=delimiter) if record
-            ]
-        except csv.Error as exc:
-            raise LeadFileError(path, f"the CSV structure is broken ({exc})", _SAVE_AS) from None
-    width = len(names)
-    spill = max((len(record) for record in records), default=width) - width
-    all_names = names + _dedupe_names(
+        read = read_records(path, body, delimiter, len(names), names)
+    spill = max((len(record) for record in read.records), default=len(names)) - len(names)
+    extras = _dedupe_names(
         [f"extra_{n}" for n in range(1, spill + 1)], taken=set(names) | set(RESERVED_COLUMNS)
     )
-    total = len(all_names)
-    padded = [record if len(record) == total else record + [""] * (total - len(record)) for record in records]
-    columns = list(zip(*padded, strict=True)) if padded else [()] * total
-    frame = pl.DataFrame(
-        [pl.Series(name, values, dtype=pl.String) for name, values in zip(all_names, columns, strict=True)]
-    ).with_columns(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in all_names)
-    fields = pl.Series("fields", [len(record) for record in records], dtype=pl.Int64)
-    ragged = pl.concat_list(
-        pl.struct(
-            code=pl.lit(Issue.RAGGED_ROW.value),
-            column=pl.lit(None, dtype=pl.String),
-            value=pl.format("expected {} fields, got {}", pl.lit(width), pl.lit(fields)),
-        )
-    )
-    return _finish(frame, pl.when(pl.lit(fields) == width).then(_NO_ISSUES).otherwise(ragged))
+    frame, issues = records_frame(read, names + extras, len(names), foreign)
+    return _finish(frame, issues)
 
 
-_NO_ISSUES = pl.lit([], dtype=pl.List(ISSUE))
-
-
-def _finish(frame: pl.DataFrame, issues: pl.Expr | None = None) -> pl.DataFrame:
+def _finish(frame: pl.DataFrame, issues: pl.Series | None = None) -> pl.DataFrame:
     """``source_row`` and ``issues`` (none, unless given) added to the file's columns."""
     return frame.with_columns(
         source_row=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),

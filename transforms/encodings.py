@@ -1,0 +1,160 @@
+"""Text encodings of CSV lead files: the file's bytes as UTF-8, and which lines were not.
+
+Detection order: a byte-order mark, then strict UTF-8, then cp1252 (Latin-1 where a byte is
+undefined in cp1252). A file that is neither all UTF-8 nor all cp1252 is common: a UTF-8
+export with a few lines pasted or appended from a Windows tool. Decoding it whole as cp1252
+turns every UTF-8 line into mojibake ("JosÃ© MÃ¼ller"), so such a file is decoded line by
+line, each as what it is, and the lines of the minority encoding are reported (ingest puts
+``ENCODING_MIXED`` on their rows) rather than silently guessed.
+
+Pure UTF-8 files pay one vectorised validity check (Arrow's), as before; only a file that
+fails it is split into lines, and that split is vectorised too (numpy for the line ends,
+polars' binary-to-string cast for per-line validity); Python decodes only the foreign lines.
+"""
+
+from __future__ import annotations
+
+import codecs
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from transforms.errors import LeadFileError
+
+__all__ = ["SAVE_AS", "Decoded", "as_utf8"]
+
+SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The file as valid UTF-8 bytes from ``start`` (no copy for UTF-8 files).
+
+    ``encoding`` is the detected encoding; a mixed file is ``"utf-8+cp1252"`` (or
+    ``"cp1252+utf-8"``), the majority first. ``foreign_lines`` are the 0-based physical line
+    numbers (``\\r\\n``, ``\\r`` and ``\\n`` each end one) decoded with the minority encoding,
+    and ``foreign_as`` says which that was; both are empty for a file in one encoding.
+    """
+
+    encoding: str
+    buffer: bytes
+    start: int
+    foreign_lines: frozenset[int] = frozenset()
+    foreign_as: str = ""
+
+
+def as_utf8(path: Path, data: bytes) -> Decoded:
+    """Detect the encoding of ``data`` and return it as UTF-8; raise for non-text formats."""
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            if encoding == "utf-8-sig":
+                if _is_utf8(data):
+                    return Decoded(encoding, data, len(bom))
+                mixed = _per_line(data[len(bom) :], declared_utf8=True)
+                if mixed is not None:
+                    return mixed
+            try:
+                return Decoded(encoding, data.decode(encoding).encode("utf-8"), 0)
+            except UnicodeDecodeError:
+                raise LeadFileError(
+                    path,
+                    f"the file starts with a {encoding} byte-order mark but is not valid {encoding}",
+                    SAVE_AS,
+                ) from None
+    if _is_utf8(data):
+        return Decoded("utf-8", data, 0)
+    mixed = _per_line(data)
+    if mixed is not None:
+        return mixed
+    try:
+        return Decoded("cp1252", data.decode("cp1252").encode("utf-8"), 0)
+    except UnicodeDecodeError:
+        return Decoded("latin-1", data.decode("latin-1").encode("utf-8"), 0)
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Strict UTF-8 validation without building a Python string (Arrow's vectorised check)."""
+    if data.isascii():
+        return True
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(data)))
+    blob = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        blob.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _per_line(data: bytes, *, declared_utf8: bool = False) -> Decoded | None:
+    """``data`` (not valid UTF-8 as a whole) decoded line by line when it holds both non-ASCII
+    UTF-8 lines and lines that are not UTF-8; None when no line is non-ASCII UTF-8 (one
+    legacy encoding: the caller decodes the whole file with it). ``declared_utf8`` (a UTF-8
+    byte-order mark) makes UTF-8 the file's encoding whatever the count: every line that is
+    not UTF-8 is then the foreign one.
+
+    Only lines with a byte pair that could start a UTF-8 character (a lead byte, then a
+    continuation byte) are tried as UTF-8, so a plain cp1252 file costs a numpy scan."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    pair = np.flatnonzero((raw[:-1] >= 0xC2) & (raw[:-1] <= 0xF4) & (raw[1:] >= 0x80) & (raw[1:] <= 0xBF))
+    if pair.size == 0 and not declared_utf8:
+        return None
+    ends = np.flatnonzero((raw == 10) | (raw == 13))
+    # pieces end after each \r or \n byte: both are ASCII, never inside a multi-byte character
+    tail = [len(data)] if ends.size == 0 or ends[-1] + 1 < len(data) else []
+    offsets = np.concatenate([np.zeros(1, np.int64), ends + 1, np.array(tail, dtype=np.int64)])
+
+    def piece(index: int) -> bytes:
+        return data[int(offsets[index]) : int(offsets[index + 1])]
+
+    def valid(index: int) -> bool:
+        try:
+            piece(index).decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    candidates = np.unique(np.searchsorted(offsets, pair, side="right") - 1).tolist()
+    utf8 = {index for index in candidates if valid(index)}
+    if not utf8 and not declared_utf8:
+        return None
+    non_ascii = np.unique(np.searchsorted(offsets, np.flatnonzero(raw >= 0x80), side="right") - 1).tolist()
+    legacy_pieces = [index for index in non_ascii if index not in utf8]
+    out: list[bytes] = []
+    copied = 0
+    legacy = "cp1252"
+    for index in legacy_pieces:
+        out.append(data[copied : int(offsets[index])])
+        try:
+            out.append(piece(index).decode("cp1252").encode("utf-8"))
+        except UnicodeDecodeError:
+            legacy = "latin-1"
+            out.append(piece(index).decode("latin-1").encode("utf-8"))
+        copied = int(offsets[index + 1])
+    out.append(data[copied:])
+    foreign_is_legacy = declared_utf8 or len(legacy_pieces) <= len(utf8)
+    foreign = np.asarray(legacy_pieces if foreign_is_legacy else sorted(utf8), dtype=np.int64)
+    # the physical line of a piece: the line ends before it, a \r\n pair counting once
+    second = np.zeros(ends.size, dtype=bool)
+    second[1:] = (ends[1:] == ends[:-1] + 1) & (raw[ends[1:]] == 10) & (raw[ends[:-1]] == 13)
+    lines = np.searchsorted(ends[~second], offsets[foreign], side="left")
+    majority, minority = ("utf-8", legacy) if foreign_is_legacy else (legacy, "utf-8")
+    return Decoded(f"{majority}+{minority}", b"".join(out), 0, frozenset(lines.tolist()), minority)

@@ -14,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import re
+import subprocess
+import sys
 import tomllib
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from connectors.base import Connector, Lead, Phone
@@ -28,8 +32,10 @@ from connectors.config import RetryPolicy, TargetConfig
 from connectors.engine import RowResult, dispatch
 from connectors.ledger import Ledger
 from connectors.registry import build_connector
+from sample_data.generate import messy_lead_frame
 from schemas.codes import Issue, Status
 from tests.connectors.hostile import Answer, HostileVendor, Seen, answers
+from tests.flows.conftest import write_targets
 
 TARGETS = Path(__file__).resolve().parents[2] / "sample_data" / "sandbox.targets.toml"
 USER, PASSWORD, ACCOUNT = "demo", "demo-secret", "demo-account"
@@ -269,3 +275,68 @@ async def test_an_echo_of_our_headers_and_body_leaves_no_secret_in_results_or_lo
     assert_no_secret(repr(hurt + fine), forms, "the results")
     assert_no_secret(caplog.text, forms, "the log")
     assert_unaffected(fine)
+
+
+# --- the whole command under Prefect: the run folder and everything Prefect stores --------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMMAND = (sys.executable, "-m", "flows.cli", "import")
+
+
+def _files_text(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every file under ``root`` as text; Parquet by its values (its pages may be compressed)."""
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            yield path, pl.read_parquet(path).write_ndjson()
+        else:
+            yield path, path.read_bytes().decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["echo", "corrupt-gzip"])
+def test_under_prefect_a_hostile_answer_is_a_run_folder_and_nothing_prefect_stores_holds_a_secret(
+    hostile: HostileVendor, tmp_path: Path, name: str
+) -> None:
+    """``leadflow import --prefect`` with its own PREFECT_HOME: the SQLite database (flow and task
+    states, their messages, logs, artifacts) and the result storage are searched for the
+    password, base64 of ``user:password`` and of the password."""
+    hostile.arm("sinch_obi", answers.echo(200) if name == "echo" else answers.corrupt_gzip())
+    lead_file = tmp_path / "leads.csv"
+    messy_lead_frame(40, 5).write_csv(lead_file)
+    targets = write_targets(tmp_path / "targets.toml", only=("obi", "engage"))
+    home, out = tmp_path / "prefect-home", tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_") or "STARTUP_TIMEOUT" in k} | {
+        "PREFECT_HOME": str(home),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "storage"),
+        "LEADFLOW_SANDBOX_URL": hostile.base_url,
+        "SANDBOX_USER": USER,
+        "SANDBOX_PASSWORD": PASSWORD,
+        "SANDBOX_ONC_ACCOUNT": ACCOUNT,
+        "LEADFLOW_LEDGER": str(tmp_path / "ledger.sqlite"),
+    }
+    done = subprocess.run(
+        [*COMMAND, str(lead_file), "--targets", str(targets), "--out", str(out), "--prefect"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    stdout, stderr = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+
+    # (the temporary Prefect server may print tracebacks of its own, e.g. a telemetry insert)
+    for crash in ("ExceptionGroup", "DecodingError", "connectors/engine.py"):
+        assert crash not in stdout + stderr, stdout + stderr
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    results = pl.read_parquet(run_dir / "results" / "*" / "*.parquet")
+    sent = results.filter(pl.col("target") == "obi", pl.col("status") == "failed")
+    assert sent.height > 0 and set(sent["reasons"].list.first()) == {INVALID}
+    engage = results.filter(pl.col("target") == "engage", pl.col("batch_id").is_not_null())
+    assert engage.height > 0 and set(engage["status"]) == {"accepted"}
+    forms = secret_forms(hostile.seen)
+    assert_no_secret(stdout + stderr, forms, "the console")
+    stored = list(_files_text(home))
+    assert any(path.suffix == ".db" for path, _ in stored), [str(p) for p, _ in stored]
+    for path, text in [*_files_text(out), *stored]:
+        assert_no_secret(text, forms, str(path.relative_to(tmp_path)))

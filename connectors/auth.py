@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Generator
 import httpx
 
 from connectors.errors import AuthenticationError
+from connectors.secrets import SecretSet
 
 __all__ = ["TokenAuth"]
 
@@ -28,6 +29,8 @@ class TokenAuth(httpx.Auth, ABC):
         self._token: str | None = None
         self._generation = 0
         self._lock = asyncio.Lock()
+        self.secrets = SecretSet()
+        """Where every token this flow receives is registered (the engine gives the run's set)."""
 
     # --- what a vendor supplies ---------------------------------------------------------
     @abstractmethod
@@ -58,6 +61,12 @@ class TokenAuth(httpx.Auth, ABC):
         self._token = None
         self._generation += 1
 
+    def _received(self, login: httpx.Response) -> str:
+        """The login answer's token, registered as a secret before anything else sees it."""
+        token = self.parse_login(login)
+        self.secrets.add(token)
+        return token
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("TokenAuth is used with httpx.AsyncClient only")
         yield request  # pragma: no cover - makes this a generator
@@ -68,7 +77,7 @@ class TokenAuth(httpx.Auth, ABC):
                 if self._token is None:
                     login = yield self.login_request()
                     await login.aread()
-                    self._token = self.parse_login(login)
+                    self._token = self._received(login)
                     self._generation += 1
         generation, token = self._generation, self._token
         assert token is not None
@@ -80,7 +89,7 @@ class TokenAuth(httpx.Auth, ABC):
             if self._generation == generation:
                 login = yield self.login_request()
                 await login.aread()
-                self._token = self.parse_login(login)
+                self._token = self._received(login)
                 self._generation += 1
             token = self._token
         if token is None:

@@ -118,6 +118,9 @@ class Limits:
     default_concurrency: int = 4
     default_rate_limit: float | None = None
     """Requests per second; None = unlimited."""
+    max_answer_bytes: int = 8 * 1024 * 1024
+    """Largest answer read (decoded) unless the target says otherwise (connectors.answers): far
+    above any documented answer, far below what would hurt the process."""
 
 
 @dataclass
@@ -204,7 +207,7 @@ class Connector(ABC):
             f"{self.target.name}: unexpected answer from {response.request.url.path} "
             f"(HTTP {response.status_code}): {what}: {truncate(response.text)}",
             target=self.target.name,
-            request=response.request,
+            reason="VENDOR_ANSWER_INVALID",
         )
 
 

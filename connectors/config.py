@@ -10,7 +10,9 @@
     chunk_size = 100          # default and maximum: the vendor's documented limit
     concurrency = 4
     rate_limit = 50           # requests per second
-    timeout = 10              # seconds per request
+    timeout = 10              # seconds per request phase (connect, each read), and the deadline's default
+    deadline = 30             # seconds for one whole request, answer included (default: timeout)
+    max_answer_bytes = 8388608  # largest answer read (default: the vendor's LIMITS.max_answer_bytes)
     retry = { attempts = 5, backoff = 0.5, max_backoff = 30 }
     options = { ... }         # vendor specific (message text, list name, dialer, ...)
 
@@ -75,6 +77,10 @@ class TargetConfig(BaseModel):
     concurrency: int | None = Field(None, ge=1, le=256)
     rate_limit: float | None = Field(None, gt=0)
     timeout: float = Field(10.0, gt=0)
+    deadline: float | None = Field(None, gt=0)
+    """Seconds for one whole request, headers and body (connectors.answers); None: ``timeout``."""
+    max_answer_bytes: int | None = Field(None, ge=1024)
+    """Largest answer read, decoded (connectors.answers); None: the vendor's default."""
     retry: RetryPolicy = RetryPolicy()
     sms_allow_unknown_type: bool = True
     """SMS targets: send to phones whose type is unknown/fixed_line_or_mobile too."""

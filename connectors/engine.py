@@ -12,12 +12,19 @@ external ids) -> leads the ledger says were accepted or submitted become ``alrea
 ``resend``) -> chunks are sent, each recorded in flight before and settled after ->
 ``connector.close`` (always; its failure is logged, never raised).
 
-Failures, by bucket: a transient error is retried up to ``retry.attempts`` tries; a request that
-exhausts them fails its rows (``TRANSPORT_FAILED``) and counts towards the breaker, which after
-``retry.breaker_failures`` consecutive such requests stops the target (remaining rows
-``TARGET_STOPPED``). A ``FatalTargetError`` stops the target at once; its rows and the rest get
-its reason (e.g. ``AUTH_FAILED``) and its message. Messages are redacted of the connector's
-secrets before they are logged or stored.
+Failures, by bucket (the tree in connectors.errors): a transient error is retried up to
+``retry.attempts`` tries; a request that exhausts them fails its rows (``TRANSPORT_FAILED``) and
+counts towards the breaker, which after ``retry.breaker_failures`` consecutive such requests stops
+the target (remaining rows ``TARGET_STOPPED``). An answer that cannot be read (too large, corrupt
+encoding, not what the connector can parse: ``VendorAnswerError``, and any other exception of the
+request path) fails its rows at once with its reason and counts towards the breaker the same way.
+A ``FatalTargetError`` stops the target at once; its rows and the rest get its reason (e.g.
+``AUTH_FAILED``) and its message. Nothing a vendor provokes leaves ``dispatch`` as an exception.
+
+Every request goes through connectors.answers.BoundedTransport (a size and a deadline per answer,
+bounded decoding). Messages are redacted of the run's :class:`~connectors.secrets.SecretSet`
+before they are logged or stored: the credentials, the tokens and session ids the vendor gave
+(registered by the auth flow), the headers we sent, each in its derived forms.
 
 Connections: httpcore's pool does work proportional to its connections on every request (each
 idle one is checked for expiry, which asks the socket, and counted against the keep-alive limit,
@@ -50,23 +57,27 @@ import contextlib
 import functools
 import logging
 import ssl
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
 
+from connectors.answers import AnswerLimits, BoundedTransport
+from connectors.auth import TokenAuth
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
-from connectors.errors import ConnectorError, FatalTargetError, redact
+from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.heap import frozen_heap
 from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
-from connectors.retry import backoff_delay, call_with_retries, is_transient, retry_after_of
+from connectors.retry import answer_error, backoff_delay, call_with_retries, is_transient, retry_after_of
+from connectors.secrets import SecretSet
 from schemas.codes import Issue
 
 __all__ = ["CONTROL_CONNECTIONS", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
@@ -127,7 +138,19 @@ async def dispatch(
     """
     run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
     with frozen_heap():
-        return await run.execute(transport)
+        try:
+            return await run.execute(transport)
+        except Exception as exc:
+            # Only our own faults get here (a vendor's are results). What is raised is pickled
+            # by Prefect and printed to the user: a redacted copy without request or chain.
+            name = connector.target.name
+            trace = "".join(traceback.format_exception(exc))
+            log.error("%s: sending failed:\n%s", name, run.secrets.redact(trace))
+            said = run.secrets.redact(f"{type(exc).__name__}: {exc}")
+            raise ConnectorError(
+                f"{name}: sending failed: {said}",
+                target=connector.target.name,
+            ).bare() from None
 
 
 class _Run:
@@ -156,7 +179,13 @@ class _Run:
         limits = connector.LIMITS
         self.concurrency = self.target.concurrency or limits.default_concurrency
         self.bucket = TokenBucket(self.target.rate_limit or limits.default_rate_limit)
-        self.secrets = tuple(connector.secrets.values())
+        self.secrets = SecretSet(connector.secrets.values())
+        """Every secret of the run in every known form; grows as tokens arrive and requests leave."""
+        self.answers = AnswerLimits(
+            self.target.name,
+            self.target.max_answer_bytes or limits.max_answer_bytes,
+            self.target.deadline or self.target.timeout,
+        )
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
         self._writing = 0
@@ -169,6 +198,8 @@ class _Run:
         if not self.leads:
             return []
         auth = self.connector.auth()
+        if isinstance(auth, TokenAuth):
+            auth.secrets = self.secrets
         async with contextlib.AsyncExitStack() as stack:
 
             async def open_client(connections: int) -> httpx.AsyncClient:
@@ -202,13 +233,15 @@ class _Run:
     def _client(
         self, auth: httpx.Auth, connections: int, transport: httpx.AsyncBaseTransport | None
     ) -> httpx.AsyncClient:
+        pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        inner = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=pool)
         return httpx.AsyncClient(
             base_url=self.target.base_url,
             auth=auth,
             timeout=self.target.timeout,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            limits=pool,
             verify=_tls(),
-            transport=transport,
+            transport=BoundedTransport(inner, self.answers, self.secrets),
         )
 
     async def _open(self, client: httpx.AsyncClient) -> None:
@@ -326,7 +359,8 @@ class _Run:
                 return
             except Exception as exc:
                 if not is_transient(exc):
-                    raise
+                    self._unreadable(chunk, answer_error(exc, self.target.name), attempts, sent_at)
+                    return
                 message = self._describe(exc)
                 if attempts >= self.policy.attempts:
                     log.warning(
@@ -372,7 +406,7 @@ class _Run:
         self._writing += 1
         self._written.clear()
         try:
-            async with asyncio.timeout(self.target.timeout):
+            async with asyncio.timeout(self.answers.deadline):
                 response = await client.send(request)
         finally:
             # The request outlives the attempt (httpx keeps it on the response, in a reference
@@ -388,7 +422,11 @@ class _Run:
         except ConnectorError:
             raise
         except Exception as exc:
-            raise self.connector.unexpected(response, f"{type(exc).__name__}: {exc}") from exc
+            raise VendorAnswerError(
+                f"{self.target.name}: unreadable answer from {response.request.url.path} "
+                f"(HTTP {response.status_code}): {type(exc).__name__}: {exc}: {truncate(response.text)}",
+                target=self.target.name,
+            ) from None
 
     async def _complete(
         self,
@@ -423,6 +461,14 @@ class _Run:
             await self._written.wait()
 
     # --- failures -----------------------------------------------------------------------
+    def _unreadable(self, chunk: Chunk, exc: VendorAnswerError, attempts: int, sent_at: datetime) -> None:
+        """An answer that cannot be read: its rows fail with the error's reason, not resent now
+        (the vendor may hold them; the ledger has them ``failed`` for a rerun); one breaker failure."""
+        message = self._text(exc)
+        log.warning("%s: batch %s failed: %s", self.target.name, chunk.batch_id, message)
+        self.breaker.failure(message)
+        self._fail_chunk(chunk, exc.reason, message, attempts, sent_at)
+
     def _stop_target(self, exc: BaseException, what: str) -> None:
         reason = exc.reason if isinstance(exc, ConnectorError) else Issue.TARGET_STOPPED.value
         message = self._describe(exc) if isinstance(exc, ConnectorError) else f"{what}: {self._describe(exc)}"
@@ -453,7 +499,10 @@ class _Run:
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, TimeoutError):
-            return f"no answer within {self.target.timeout:g}s"
+            return (
+                f"no answer within {self.answers.deadline:g}s "
+                "(the target's deadline, default its timeout; raise it if the vendor is this slow)"
+            )
         text = self._text(exc)
         return f"{type(exc).__name__}: {text}" if not isinstance(exc, ConnectorError) else text
 

@@ -4,12 +4,28 @@
 
     ConnectorError                  base; carries .target and, where known, .request
      +-- TransientError             retry with backoff (429, 5xx, timeouts, dropped connections)
+     |    +-- AnswerDeadlineError   the answer was not complete within the target's ``deadline``
+     +-- VendorAnswerError          the answer arrived but cannot be read: fail the request's rows
+     |    |                         (VENDOR_ANSWER_INVALID), no retry, one breaker failure
+     |    +-- AnswerTooLargeError   more than the target's ``max_answer_bytes`` (VENDOR_ANSWER_TOO_LARGE)
      +-- FatalTargetError           stop this target; its remaining rows become ``failed``
           +-- AuthenticationError   the vendor refused our credentials
 
+Everything else a vendor can provoke is put in a bucket by the engine (connectors.retry's
+``is_transient`` and ``answer_error``): ``httpx.TransportError`` (timeouts, dropped or broken
+connections, protocol errors) is transient; any other ``httpx.HTTPError`` (a corrupt
+``Content-Encoding`` body, too many redirects), ``UnicodeDecodeError``, defusedxml's refusals and
+whatever a connector raises while reading an answer become a ``VendorAnswerError``. Why no retry
+for unreadable answers: the vendor may well have stored the request, and uContact and MaxContact
+store a resend twice; the rows are recorded ``failed`` in the ledger, so a rerun resends them
+under the ledger's protection, and the breaker stops a target whose every answer is unreadable.
+A connector's own "this breaks the documented contract" (``Connector.unexpected``) stays fatal.
+
 Per-row problems are never exceptions: they are ``RowOutcome``s (connectors.base).
 Messages say what happened, where and what to do; they never contain credentials, tokens
-or session ids (``redact`` removes the known secret values before a message is built).
+or session ids (``redact`` removes the known secret values, in every form connectors.secrets
+knows, before a message is built). What leaves the engine carries no ``httpx.Request``: only
+connector errors built here, whose ``request`` the engine drops (see ``ConnectorError.bare``).
 """
 
 from __future__ import annotations
@@ -18,11 +34,16 @@ from collections.abc import Iterable
 
 import httpx
 
+from connectors.secrets import MIN_SECRET_LENGTH, SecretSet
+
 __all__ = [
+    "AnswerDeadlineError",
+    "AnswerTooLargeError",
     "AuthenticationError",
     "ConnectorError",
     "FatalTargetError",
     "TransientError",
+    "VendorAnswerError",
     "redact",
     "truncate",
 ]
@@ -31,17 +52,24 @@ _BODY_LIMIT = 300
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every known secret value in ``text`` by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 3:
+    """Replace every known secret value in ``text`` by ``***`` (longest first, so that a value
+    inside another does not leave the rest of the longer one behind)."""
+    if isinstance(secrets, SecretSet):
+        return secrets.redact(text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, "***")
     return text
 
 
 def truncate(text: str, limit: int = _BODY_LIMIT) -> str:
-    """Vendor bodies can be megabytes of HTML: keep the start, say how much was cut."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more chars)"
+    """Vendor bodies can be megabytes of HTML: keep the start, say how much was cut (only the
+    start is looked at, so a huge answer costs no more than a small one)."""
+    head = " ".join(text[: limit * 4].split())
+    if len(head) <= limit and len(text) <= limit * 4:
+        return head
+    cut = len(head) - limit if len(text) <= limit * 4 else len(text) - limit
+    return f"{head[:limit]}... ({cut} more chars)"
 
 
 class ConnectorError(Exception):
@@ -61,6 +89,14 @@ class ConnectorError(Exception):
         self.reason = reason
         """An schemas.codes.Issue value for the rows this error settles."""
 
+    def bare(self) -> ConnectorError:
+        """This error without its ``request`` (whose headers carry credentials), its cause or its
+        traceback: what may be raised where Prefect pickles it or a user reads it."""
+        self.request = None
+        self.__cause__ = self.__context__ = None
+        self.__suppress_context__ = True
+        return self.with_traceback(None)
+
 
 class TransientError(ConnectorError):
     """Worth retrying after a pause (``retry_after`` seconds when the vendor said so)."""
@@ -77,6 +113,25 @@ class TransientError(ConnectorError):
         super().__init__(message, target=target, request=request, reason="TRANSPORT_FAILED")
         self.retry_after = retry_after
         self.status_code = status_code
+
+
+class AnswerDeadlineError(TransientError):
+    """The vendor's answer was not complete (headers and body) within the request's deadline."""
+
+
+class VendorAnswerError(ConnectorError):
+    """The vendor answered something that cannot be read (corrupt encoding, not text, not the
+    format it documents): the request's outcome is unknown; its rows fail, it is not resent."""
+
+    def __init__(self, message: str, *, target: str | None = None, reason: str = "VENDOR_ANSWER_INVALID"):
+        super().__init__(message, target=target, reason=reason)
+
+
+class AnswerTooLargeError(VendorAnswerError):
+    """The answer (decoded) grew past the target's ``max_answer_bytes``; reading stopped there."""
+
+    def __init__(self, message: str, *, target: str | None = None):
+        super().__init__(message, target=target, reason="VENDOR_ANSWER_TOO_LARGE")
 
 
 class FatalTargetError(ConnectorError):

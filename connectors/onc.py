@@ -57,8 +57,9 @@ from schemas.codes import Issue, Status
 
 __all__ = ["LIMITS", "REBUILD", "OncAuth", "OncConnector", "OncOptions", "contact_guid"]
 
-LIMITS = Limits(max_items=1, default_concurrency=8)
-"""One contact per call: concurrency is the only lever."""
+LIMITS = Limits(max_items=1, default_concurrency=8, max_answer_bytes=64 * 1024 * 1024)
+"""One contact per call: concurrency is the only lever. Answers may be large: the reconcile after a
+crash reads GetCampaignContactsListing, one Guid (~100 bytes of XML) per contact of the campaign."""
 REBUILD = "leadflow.rebuild_body"
 """``request.extensions`` key: ``Callable[[str], bytes]``, the body for a given session id."""
 _GUID_NAMESPACE = uuid.UUID("0b6f3d52-8a51-4c8e-9a3c-2f1e6c0d7a41")

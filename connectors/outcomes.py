@@ -14,13 +14,14 @@ the same lead replaces an earlier one (a retried chunk), so the count of settled
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
 from connectors.base import Chunk, Lead, RowOutcome
 from connectors.errors import redact
 from connectors.ledger import LedgerEntry, SettledRow
+from connectors.secrets import SecretSet
 from schemas.codes import Issue, Status
 
 __all__ = ["ProgressCallback", "ResultTable", "RowResult"]
@@ -81,11 +82,12 @@ class ResultTable:
         leads: Sequence[Lead],
         *,
         target: str,
-        secrets: Sequence[str] = (),
+        secrets: Iterable[str] = (),
         progress: ProgressCallback | None = None,
     ) -> None:
         self.leads = leads
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = secrets if isinstance(secrets, SecretSet) else tuple(s for s in secrets if s)
+        """A SecretSet stays live: tokens the vendor hands out later are redacted too."""
         self.progress = progress
         self.position = {lead.source_row: index for index, lead in enumerate(leads)}
         if len(self.position) != len(leads):

@@ -17,15 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import httpx
 
 from connectors.config import RetryPolicy
-from connectors.errors import TransientError, redact
+from connectors.errors import ConnectorError, TransientError, VendorAnswerError, redact
 
-__all__ = ["backoff_delay", "call_with_retries", "is_transient", "retry_after_of"]
+__all__ = ["answer_error", "backoff_delay", "call_with_retries", "is_transient", "retry_after_of"]
 
 T = TypeVar("T")
 log = logging.getLogger("leadflow.connectors")
@@ -36,6 +36,19 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransientError | TimeoutError):
         return True
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+
+
+def answer_error(exc: BaseException, target: str) -> VendorAnswerError:
+    """``exc`` (not transient, not fatal) as the error of an answer that cannot be read: a
+    corrupt ``Content-Encoding`` body (``httpx.DecodingError``), any other ``httpx.HTTPError``,
+    text that is not what it claims (``UnicodeDecodeError``), XML defusedxml refuses, or whatever
+    a connector raised while reading. The message keeps the type and text (redacted later by
+    the engine); the request, which carries our credentials, stays behind."""
+    if isinstance(exc, VendorAnswerError):
+        return exc
+    if isinstance(exc, ConnectorError):
+        return VendorAnswerError(str(exc), target=target, reason=exc.reason)
+    return VendorAnswerError(f"{target}: unreadable answer: {type(exc).__name__}: {exc}", target=target)
 
 
 def retry_after_of(exc: BaseException) -> float | None:
@@ -62,7 +75,7 @@ async def call_with_retries(
     policy: RetryPolicy,
     *,
     what: str,
-    secrets: Sequence[str] = (),
+    secrets: Iterable[str] = (),
 ) -> T:
     """``await call()``, retried on transient errors per ``policy`` (idempotent calls only:
     opening a target, reconcile searches). The last error propagates."""

@@ -47,6 +47,8 @@ class Issue(StrEnum):
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
     TRANSPORT_FAILED = "TRANSPORT_FAILED"  # timeouts/5xx/connection errors after all retries
     AUTH_FAILED = "AUTH_FAILED"  # the vendor refused our credentials
+    VENDOR_ANSWER_INVALID = "VENDOR_ANSWER_INVALID"  # unreadable answer (encoding, format): outcome unknown
+    VENDOR_ANSWER_TOO_LARGE = "VENDOR_ANSWER_TOO_LARGE"  # answer over the target's max_answer_bytes
     TARGET_STOPPED = "TARGET_STOPPED"  # circuit breaker opened; row not attempted
     CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"  # a single row exceeds the vendor's byte limit
 

@@ -5,7 +5,8 @@ campaigns) and DESIGN.md's vendor table (``LeadManagement/addlead``, 512000-byte
 
 Auth: ``GET webservices/services/apitoken/login/{login}`` with ``Authorization: base64(password)``
 (ASCII, no scheme) answers ``{"TokenKey": ...}``; every later call carries
-``Cookie: TokenKey=...``; a 401 logs in again once and replays. Every call sends ``Accept`` and
+``Cookie: TokenKey=...``; a 401 logs in again once and replays, and a 401 on that replay is
+transient (retried with backoff): only a refused login stops the target (connectors.auth). Every call sends ``Accept`` and
 ``Content-Type: application/json``, without which the API answers XML (the document's
 "Responses"). Credentials: ``login`` (or ``username``) and ``password``.
 

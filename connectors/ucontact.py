@@ -130,6 +130,12 @@ class UContactAuth(TokenAuth):
             )
         return token
 
+    def may_be_expired(self, response: httpx.Response) -> bool:
+        """``200 ERROR``: the document's only failure word (``Result: TEXT OK / ERROR``), which a
+        uContact may answer for an expired session as for a bad request; the replay after a fresh
+        login tells them apart (connectors.auth)."""
+        return response.status_code == 200 and _plain_answer(response.text).upper() == "ERROR"
+
     def apply(self, request: httpx.Request, token: str) -> httpx.Request:
         pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")
         request.headers["Authorization"] = f"Basic {pair}"

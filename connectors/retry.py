@@ -10,6 +10,11 @@ Transient: ``TransientError`` (429/5xx via ``Connector.classify``) and ``httpx.T
 configuration mistake. The pause before retry *n* (1-based) is full jitter,
 ``uniform(0, min(max_backoff, backoff * 2**(n-1)))``; a vendor's ``Retry-After`` replaces it,
 capped by ``max_backoff`` so a hostile header cannot park the run for an hour.
+
+``outcome_unknown``: of those, the ones that leave the request's fate unknown, because the request
+was out and the vendor may have processed it (a timeout waiting for the answer, a connection lost
+or an answer unreadable after the body went out). A vendor's 429/5xx answer and a failure to
+connect or to write the body are known: not processed.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import httpx
 from connectors.config import RetryPolicy
 from connectors.errors import TransientError, redact
 
-__all__ = ["backoff_delay", "call_with_retries", "is_transient", "retry_after_of"]
+__all__ = ["backoff_delay", "call_with_retries", "is_transient", "outcome_unknown", "retry_after_of"]
 
 T = TypeVar("T")
 log = logging.getLogger("leadflow.connectors")
@@ -36,6 +41,27 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TransientError | TimeoutError):
         return True
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+
+
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+)
+"""Transport errors raised before the vendor had the whole request."""
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether the vendor may have processed the request that failed with ``exc``."""
+    if isinstance(exc, TransientError):
+        return False
+    if isinstance(exc, TimeoutError | httpx.DecodingError):
+        return True
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, _NOT_SENT)
 
 
 def retry_after_of(exc: BaseException) -> float | None:

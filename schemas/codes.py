@@ -43,6 +43,7 @@ class Issue(StrEnum):
     VENDOR_REJECTED = "VENDOR_REJECTED"  # the vendor refused this row (see vendor_status/message)
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
     TRANSPORT_FAILED = "TRANSPORT_FAILED"  # timeouts/5xx/connection errors after all retries
+    POSSIBLY_DUPLICATED = "POSSIBLY_DUPLICATED"  # an answer lost after the vendor may have stored it
     AUTH_FAILED = "AUTH_FAILED"  # the vendor refused our credentials
     TARGET_STOPPED = "TARGET_STOPPED"  # circuit breaker opened; row not attempted
     CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"  # a single row exceeds the vendor's byte limit

@@ -1,6 +1,7 @@
 """Duplicates when the vendor stores a request and its answer is lost, per vendor.
 
     .venv/bin/python -m bench.lost_answers --rows 3000 --rate 0.15 [--fault lost|late] [--seeds 10]
+    .venv/bin/python -m bench.lost_answers --rows 3000 --incidents 1      # exactly one lost answer
 
 For each of the six target kinds, the in-process sandbox faults ``--rate`` of the send requests
 with ``rate_lost`` (the vendor stores the request, then the connection drops) or ``rate_late``
@@ -11,7 +12,9 @@ than once (``dup_leads``) and the extra copies (``extra``); from the results: ro
 rows not accepted/submitted (``not_sent``). Each kind runs once per seed 1..``--seeds``; the
 table shows the mean and, for duplicated leads, the worst run: with a per-request fault rate the
 mean number of duplicates is about rate x rows whatever the file size, while the worst run (one
-lost answer) costs a whole file. Never a timed test: a measurement to compare code.
+lost answer) costs a whole file. ``--incidents N`` instead loses exactly the first N answers of
+the run (a network blip, a deploy on the vendor's side): the cost of one incident. Never a timed
+test: a measurement to compare code.
 """
 
 from __future__ import annotations
@@ -90,9 +93,13 @@ def make_leads(n: int) -> list[Lead]:
     ]
 
 
-async def measure(kind: str, rows: int, rate: float, fault: str, seed: int) -> dict[str, int]:
+async def measure(
+    kind: str, rows: int, rate: float, fault: str, seed: int, incidents: int | None = None
+) -> dict[str, int]:
     vendor, endpoint, fields, stored = VENDORS[kind]
     rule: dict[str, Any] = {f"rate_{fault}": rate}
+    if incidents is not None:
+        rule = {f"rate_{fault}": 1.0, "max_faults": incidents}
     if fault == "late":
         rule["late_seconds"] = 5.0
     app = build_app()
@@ -115,11 +122,13 @@ async def measure(kind: str, rows: int, rate: float, fault: str, seed: int) -> d
             connector, leads, ledger=ledger, run_id="bench", transport=httpx.ASGITransport(app=app)
         )
     copies = Counter(stored(sandbox.simulators[vendor].dump()))
-    identity = {
-        "ucontact_sms": lambda lead: lead.phones[0].e164,
-        "ucontact_email": lambda lead: lead.email,
-        "maxcontact": lambda lead: lead.email,
-    }.get(kind, lambda lead: lead.external_id)
+
+    def identity(lead: Lead) -> str:
+        """What the vendor's state shows of a lead (uContact and MaxContact keep no id of ours)."""
+        if kind == "ucontact_sms":
+            return lead.phones[0].e164
+        return str(lead.email) if kind in ("ucontact_email", "maxcontact") else lead.external_id
+
     marked = {r.source_row for r in results if "POSSIBLY_DUPLICATED" in r.reasons}
     duplicated = [lead for lead in leads if copies.get(identity(lead), 0) > 1]
     if kind == "onc":  # stored by a Guid derived from the external id: one per lead at most
@@ -141,15 +150,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=0.15)
     parser.add_argument("--fault", choices=("lost", "late"), default="lost")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--incidents", type=int, help="lose exactly this many answers (no rate, one seed)")
     parser.add_argument("--kinds", default=",".join(VENDORS))
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
-    print(f"rows={args.rows} rate_{args.fault}={args.rate} seeds=1..{args.seeds} (mean per run; worst)")
+    if args.incidents is not None:
+        args.seeds = 1
+        print(f"rows={args.rows} {args.fault} answers={args.incidents} (the first requests of the run)")
+    else:
+        print(f"rows={args.rows} rate_{args.fault}={args.rate} seeds=1..{args.seeds} (mean per run; worst)")
     columns = ("dup_leads", "extra", "marked", "hidden", "not_sent")
     print(f"{'kind':<15}" + "".join(f"{c:>10}" for c in columns) + f"{'worst dup':>11}")
     for kind in args.kinds.split(","):
         runs = [
-            asyncio.run(measure(kind, args.rows, args.rate, args.fault, seed))
+            asyncio.run(measure(kind, args.rows, args.rate, args.fault, seed, args.incidents))
             for seed in range(1, args.seeds + 1)
         ]
         means = [sum(run[c] for run in runs) / len(runs) for c in columns]

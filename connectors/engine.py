@@ -448,7 +448,9 @@ class _Run:
     ) -> None:
         rows = self.table.fail(chunk, reason, message, attempts, sent_at)
         self._mark_unknown(chunk)
-        if attempts and not self.dry_run:
+        # A chunk the vendor may hold stays in flight: the next run settles it as a crash's
+        # (connectors.resume) and marks the rows it sends again POSSIBLY_DUPLICATED.
+        if attempts and not self.dry_run and chunk.batch_id not in self._unknown:
             self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
 
     def _mark_unknown(self, chunk: Chunk) -> None:

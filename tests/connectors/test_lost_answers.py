@@ -158,7 +158,7 @@ async def test_a_processed_request_whose_answer_is_lost_is_never_a_hidden_duplic
 
 
 @pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
-async def test_a_request_whose_every_answer_was_lost_fails_marked_possibly_duplicated(
+async def test_a_request_whose_every_answer_was_lost_fails_and_its_resend_is_marked_too(
     app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
 ) -> None:
     vendor, endpoint, *_ = VENDORS[kind]
@@ -176,6 +176,19 @@ async def test_a_request_whose_every_answer_was_lost_fails_marked_possibly_dupli
         (Status.FAILED, (Issue.TRANSPORT_FAILED.value, POSSIBLY))
     }
     assert set(copies(sandbox, kind).values()) == {2}
+
+    sandbox.faults.configure({})
+    rerun = await dispatch(
+        connector(sandbox, kind),
+        leads(3),
+        ledger=ledger,
+        run_id="run-2",
+        transport=httpx.ASGITransport(app=app),
+    )
+    assert {(r.status, r.reasons) for r in rerun} == {
+        (Status.ACCEPTED if kind == "maxcontact" else Status.SUBMITTED, (POSSIBLY,))
+    }
+    assert set(copies(sandbox, kind).values()) == {3}
 
 
 @pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))

@@ -109,7 +109,8 @@ class TokenAuth(httpx.Auth, ABC):
         if self.is_expired(replay):
             raise SessionExpired(
                 f"HTTP {replay.status_code} from {request.url.path} right after a fresh login; "
-                "the vendor refused a token it had just issued, so the request is tried again",
+                "the vendor refused a token it had just issued, so the request is tried again "
+                "(if every try ends so, the account may lack the right to this call)",
                 status_code=replay.status_code,
                 request=request,
             )

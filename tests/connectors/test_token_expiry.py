@@ -122,6 +122,24 @@ async def test_a_refused_login_still_stops_the_target_with_auth_failed(
     assert max(r.attempts for r in results) <= 1
 
 
+@pytest.mark.parametrize(
+    ("make", "endpoint", "vendor"),
+    [(maxcontact, ADD_LEAD, "maxcontact"), (ucontact_sms, UPLOAD_SMS, "ucontact")],
+    ids=["maxcontact", "ucontact_sms"],
+)
+async def test_a_vendor_that_refuses_every_fresh_token_ends_in_failed_rows_within_the_budget(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, make: Any, endpoint: str, vendor: str
+) -> None:
+    sandbox.faults.configure({"seed": 1, "vendors": {vendor: {endpoint: {"rate_expire": 1.0}}}})
+    results = await send(make(), app, ledger, n=20)
+
+    assert {r.status for r in results} == {Status.FAILED}
+    assert {r.reasons for r in results} <= {(Issue.TRANSPORT_FAILED.value,), (Issue.TARGET_STOPPED.value,)}
+    assert max(r.attempts for r in results) == RETRY.attempts
+    assert "right after a fresh login" in (results[-1].vendor_message or "")
+    assert stored(sandbox, "maxcontact" if vendor == "maxcontact" else "ucontact_sms") == 0
+
+
 class ExpiryAsErrorBody:
     """A uContact whose expired session answers ``200 ERROR`` instead of 401 (the document gives
     only ``OK``/``ERROR``/``1`` as results, so a gateway or an older release may well do this)."""

@@ -6,6 +6,16 @@ minutes, the others after a vendor-defined time). ``TokenAuth`` logs in lazily, 
 token, and on an expiry answer logs in again and replays the request. The login happens
 under an ``asyncio.Lock`` with a generation counter, so a hundred concurrent requests that
 all see the expiry cause one login, not a hundred. Callers never re-login themselves.
+
+Which failures are fatal: only a login the vendor refuses (``parse_login`` raises
+``AuthenticationError``). A replay that meets an expiry again right after a successful login
+(a token revoked early, a session store that lags, a load balancer that routed to a node that
+has not seen the token yet) is :class:`SessionExpired`, a ``TransientError``: the engine retries
+the request with backoff within its retry budget, and that retry logs in again if it must.
+
+An answer that may or may not mean "expired" (uContact's ``200 ERROR``, see
+``may_be_expired``) is told apart by the replay: a fresh login that gets the same answer again
+means it was not the session, and that answer is returned for the vendor module to read.
 """
 
 from __future__ import annotations
@@ -16,10 +26,14 @@ from collections.abc import AsyncGenerator, Generator
 
 import httpx
 
-from connectors.errors import AuthenticationError
+from connectors.errors import AuthenticationError, TransientError
 from connectors.secrets import SecretSet
 
-__all__ = ["TokenAuth"]
+__all__ = ["SessionExpired", "TokenAuth"]
+
+
+class SessionExpired(TransientError):
+    """The vendor refused a token it had just issued: retry later (never stop the target)."""
 
 
 class TokenAuth(httpx.Auth, ABC):
@@ -49,6 +63,11 @@ class TokenAuth(httpx.Auth, ABC):
     def is_expired(self, response: httpx.Response) -> bool:
         """Did the vendor answer "your token/session is no longer valid"?"""
         return response.status_code == 401
+
+    def may_be_expired(self, response: httpx.Response) -> bool:
+        """An answer that means "expired" or something else (the vendor uses one word for both):
+        log in again and replay once; the same answer after a fresh login is returned as is."""
+        return False
 
     # --- the flow -----------------------------------------------------------------------
     @property
@@ -83,7 +102,7 @@ class TokenAuth(httpx.Auth, ABC):
         assert token is not None
         response = yield self.apply(request, token)
         await response.aread()
-        if not self.is_expired(response):
+        if not (self.is_expired(response) or self.may_be_expired(response)):
             return
         async with self._lock:
             if self._generation == generation:
@@ -94,4 +113,13 @@ class TokenAuth(httpx.Auth, ABC):
             token = self._token
         if token is None:
             raise AuthenticationError("login returned no token", request=request)
-        yield self.apply(request, token)
+        replay = yield self.apply(request, token)
+        await replay.aread()
+        if self.is_expired(replay):
+            raise SessionExpired(
+                f"HTTP {replay.status_code} from {request.url.path} right after a fresh login; "
+                "the vendor refused a token it had just issued, so the request is tried again "
+                "(if every try ends so, the account may lack the right to this call)",
+                status_code=replay.status_code,
+                request=request,
+            )

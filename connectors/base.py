@@ -113,6 +113,8 @@ class Limits:
 
     max_items: int
     """Leads per request (OBI 100, Engage 100, ONC 1, ...)."""
+    default_items: int | None = None
+    """Leads per request when the target sets no ``chunk_size``; None: ``max_items``."""
     max_bytes: int | None = None
     """Request body bytes (MaxContact 512000); None when undocumented."""
     default_concurrency: int = 4
@@ -130,6 +132,10 @@ class Connector(ABC):
     kind: ClassVar[str]
     channel: ClassVar[Channel]
     LIMITS: ClassVar[Limits]
+    refuses_known_ids: ClassVar[bool] = False
+    """True when the vendor refuses a lead it already holds under our external id ("already
+    exists"), so a resend after a lost answer cannot store it twice. When False, the rows of a
+    request whose answer was lost and that was sent again are marked ``POSSIBLY_DUPLICATED``."""
 
     target: TargetConfig
     secrets: dict[str, str] = field(repr=False, default_factory=dict)

@@ -1,7 +1,7 @@
 """Cut one target's leads into requests within the vendor's limits, with stable batch ids.
 
-Limits are declared data (``Connector.LIMITS``): at most ``min(target.chunk_size or max_items,
-max_items)`` leads and, when the vendor documents one, at most ``max_bytes`` of summed
+Limits are declared data (``Connector.LIMITS``): at most ``min(target.chunk_size or default_items
+or max_items, max_items)`` leads and, when the vendor documents one, at most ``max_bytes`` of summed
 ``connector.item_size`` per request. Chunks keep input order and cover every lead once; a lead
 that alone exceeds the byte limit is set aside (the engine reports it ``failed`` with
 ``CHUNK_TOO_LARGE``). ``item_size`` must include the item's separator; a vendor whose request has a
@@ -80,7 +80,7 @@ def plan_for(connector: Connector, leads: Sequence[Lead]) -> ChunkPlan:
     """Chunks for ``connector``'s target, within its declared LIMITS and the target's chunk_size."""
     limits = connector.LIMITS
     target = connector.target
-    max_items = min(target.chunk_size or limits.max_items, limits.max_items)
+    max_items = min(target.chunk_size or limits.default_items or limits.max_items, limits.max_items)
     return chunk_leads(
         leads,
         target=target.name,

@@ -120,6 +120,7 @@ class EngageConnector(SoapConnector):
     kind = "engage"
     channel = Channel.VOICE
     LIMITS = LIMITS
+    refuses_known_ids = True  # a known batch or contact externalId is OBJECT_EXISTS
 
     options: EngageOptions = field(init=False, repr=False)
     _resend: dict[str, list[Lead]] = field(init=False, repr=False, default_factory=dict)

@@ -76,7 +76,14 @@ from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
-from connectors.retry import answer_error, backoff_delay, call_with_retries, is_transient, retry_after_of
+from connectors.retry import (
+    answer_error,
+    backoff_delay,
+    call_with_retries,
+    is_transient,
+    outcome_unknown,
+    retry_after_of,
+)
 from connectors.secrets import SecretSet
 from schemas.codes import Issue
 
@@ -192,6 +199,11 @@ class _Run:
         """Requests handed to httpx whose body is not fully written yet."""
         self._written = asyncio.Event()
         self._written.set()
+        self._unknown: set[str] = set()
+        """Batch ids whose answer was lost after the vendor may have stored them (only for vendors
+        that keep repeats): their rows get ``POSSIBLY_DUPLICATED`` however they end."""
+        self._orphaned: frozenset[str] = frozenset()
+        """External ids of chunks a crashed run left in flight that the vendor could not settle."""
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
@@ -217,7 +229,7 @@ class _Run:
                 try:
                     await self._open(client)
                     if not self.breaker.is_open:
-                        await settle_orphans(
+                        self._orphaned = await settle_orphans(
                             self.connector,
                             client,
                             ledger=self.ledger,
@@ -358,6 +370,8 @@ class _Run:
                 self._fail_chunk(chunk, exc.reason, self._text(exc), attempts, sent_at)
                 return
             except Exception as exc:
+                if not self.connector.refuses_known_ids and outcome_unknown(exc):
+                    self._unknown.add(chunk.batch_id)
                 if not is_transient(exc):
                     self._unreadable(chunk, answer_error(exc, self.target.name), attempts, sent_at)
                     return
@@ -446,6 +460,7 @@ class _Run:
                 "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)
             )
         rows = self.table.settle(chunk, outcomes, attempts, sent_at)
+        self._mark_unknown(chunk)
         self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
         self.table.report()
 
@@ -485,13 +500,22 @@ class _Run:
         sent_at: datetime | None = None,
     ) -> None:
         rows = self.table.fail(chunk, reason, message, attempts, sent_at)
-        if attempts and not self.dry_run:
+        self._mark_unknown(chunk)
+        # A chunk the vendor may hold stays in flight: the next run settles it as a crash's
+        # (connectors.resume) and marks the rows it sends again POSSIBLY_DUPLICATED.
+        if attempts and not self.dry_run and chunk.batch_id not in self._unknown:
             self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+
+    def _mark_unknown(self, chunk: Chunk) -> None:
+        if chunk.batch_id in self._unknown:
+            self.table.possibly_duplicated(chunk.leads)
 
     def _too_large(self, lead: Lead) -> None:
         self.table.too_large(lead, self.connector.LIMITS.max_bytes)
 
     def _finish(self) -> list[RowResult]:
+        if self._orphaned:
+            self.table.possibly_duplicated(lead for lead in self.leads if lead.external_id in self._orphaned)
         return self.table.finish(self.breaker.reason, self.breaker.message)
 
     def _text(self, exc: BaseException) -> str:

@@ -5,9 +5,10 @@ campaigns) and DESIGN.md's vendor table (``LeadManagement/addlead``, 512000-byte
 
 Auth: ``GET webservices/services/apitoken/login/{login}`` with ``Authorization: base64(password)``
 (ASCII, no scheme) answers ``{"TokenKey": ...}``; every later call carries
-``Cookie: TokenKey=...``; a 401 logs in again once and replays. Every call sends ``Accept`` and
-``Content-Type: application/json``, without which the API answers XML (the document's
-"Responses"). Credentials: ``login`` (or ``username``) and ``password``.
+``Cookie: TokenKey=...``; a 401 logs in again once and replays, and a 401 on that replay is
+transient (retried with backoff): only a refused login stops the target (connectors.auth).
+Every call sends ``Accept`` and ``Content-Type: application/json``, without which the API
+answers XML (the document's "Responses"). Credentials: ``login`` (or ``username``) and ``password``.
 
 ``open()`` prepares the campaign through the management API: find the list by name among
 ``GET management/lists`` (so a rerun reuses it) or ``POST management/lists`` a new one
@@ -27,12 +28,14 @@ request size. Answers are ManagementActionResponses checked in the body (the Sin
 ``VENDOR_DUPLICATE`` when the detail says the lead already exists.
 
 Exactly-once: MaxContact's documented lead has no external id and the API offers no lead
-search, so ``reconcile`` cannot ask and returns None. What keeps the at-least-once window small:
-one lead per request (a crash leaves at most ``concurrency`` leads in flight), the ledger
-(only those in-flight leads are resent), and the reused list (a vendor that refuses a phone
-already in the list answers "already exists", counted as accepted). A lead whose ``addlead``
-reached the vendor but whose answer was lost (crash, timeout, dropped connection) can be added
-twice; the sandbox has no such refusal, so there it is.
+search: the management API reads campaigns, lists, teams and users, and Get List returns a
+list's settings, not its leads or their count. So ``reconcile`` cannot ask and returns None.
+What keeps the at-least-once window small: one lead per request (a lost answer or a crash
+leaves at most ``concurrency`` leads in doubt), the ledger (only those leads are resent), and
+the reused list (a vendor that refuses a phone already in the list answers "already exists",
+counted as accepted). A lead whose ``addlead`` reached the vendor but whose answer was lost
+(crash, timeout, dropped connection) can be added twice; the sandbox has no such refusal, so
+there it is, and its row is marked ``POSSIBLY_DUPLICATED`` (``refuses_known_ids`` is False).
 """
 
 from __future__ import annotations

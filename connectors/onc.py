@@ -228,6 +228,7 @@ class OncConnector(SoapConnector):
     kind = "onc"
     channel = Channel.VOICE
     LIMITS = LIMITS
+    refuses_known_ids = True  # the contact's Guid comes from its external id: ALREADY_EXISTS
 
     options: OncOptions = field(init=False, repr=False)
     _wire: _Wire = field(init=False, repr=False)

@@ -36,6 +36,8 @@ _NO_ENTRY = (Issue.TRANSPORT_FAILED.value,)
 _ALREADY_SENT_REASONS = (Issue.ALREADY_SENT.value,)
 _TOO_LARGE = (Issue.CHUNK_TOO_LARGE.value,)
 _STOPPED = Issue.TARGET_STOPPED.value
+_POSSIBLY_DUPLICATED = Issue.POSSIBLY_DUPLICATED.value
+_VENDOR_DUPLICATE = Issue.VENDOR_DUPLICATE.value
 
 
 def _aligned(leads: Sequence[Lead], outcomes: Sequence[RowOutcome]) -> list[RowOutcome]:
@@ -192,6 +194,23 @@ class ResultTable:
             append((external_id, status, vendor_id, vendor_status))
         self.settled += fresh
         return rows
+
+    def possibly_duplicated(self, leads: Iterable[Lead]) -> None:
+        """Add ``POSSIBLY_DUPLICATED`` to these leads' results (a request carrying them may have
+        been stored by the vendor although its answer was lost), except rows this run did not
+        send (no attempts) and rows the vendor said it already had (``VENDOR_DUPLICATE``: a
+        resend it recognised)."""
+        for lead in leads:
+            index = self.position[lead.source_row]
+            result = self.results[index]
+            if (
+                result is None
+                or not result.attempts
+                or _POSSIBLY_DUPLICATED in result.reasons
+                or _VENDOR_DUPLICATE in result.reasons
+            ):
+                continue
+            self.results[index] = result._replace(reasons=(*result.reasons, _POSSIBLY_DUPLICATED))
 
     def finish(self, reason: str | None, message: str | None) -> list[RowResult]:
         """Every lead's result in input order; leads never reached fail with ``reason``."""

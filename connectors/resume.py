@@ -9,6 +9,13 @@ again with the same external ids and the vendor's "already exists" counts as acc
 
 Leads of an orphaned chunk that are not in this run's input are asked about too (by external id
 alone); if the vendor cannot tell, they stay unsettled until a run that has them.
+
+Vendors that keep repeats (``Connector.refuses_known_ids`` False: uContact, MaxContact) cannot be
+asked either: neither document offers a way to list what the vendor holds (MaxContact's Get
+List returns the list's settings, not its leads; uContact has no query of a dialer base,
+campaign or upload). Their superseded chunks' leads are resent and may be stored twice, so
+``settle_orphans`` returns their external ids and the engine marks those rows
+``POSSIBLY_DUPLICATED``.
 """
 
 from __future__ import annotations
@@ -36,11 +43,13 @@ async def settle_orphans(
     key: TargetKey,
     leads: Sequence[Lead],
     run_id: str,
-) -> int:
-    """Settle every orphaned chunk of ``key``; returns how many there were."""
+) -> frozenset[str]:
+    """Settle every orphaned chunk of ``key``; returns the external ids the vendor could not
+    settle and may store twice when they are resent (empty for vendors that refuse known ids)."""
     pending = ledger.pending_chunks(key, exclude_run=run_id)
+    unknown: set[str] = set()
     if not pending:
-        return 0
+        return frozenset()
     by_id = {lead.external_id: lead for lead in leads}
     name = connector.target.name
     secrets = tuple(connector.secrets.values())
@@ -69,6 +78,8 @@ async def settle_orphans(
             outcomes = None
         if outcomes is None:
             ledger.settle_chunk(key, orphan.batch_id, [], run_id, state="superseded")
+            if not connector.refuses_known_ids:
+                unknown.update(orphan.external_ids)
             continue
         rows = {o.source_row: o for o in outcomes}
         settled = [
@@ -85,4 +96,4 @@ async def settle_orphans(
             len(settled),
             len(members),
         )
-    return len(pending)
+    return frozenset(unknown)

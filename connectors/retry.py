@@ -10,6 +10,11 @@ Transient: ``TransientError`` (429/5xx via ``Connector.classify``) and ``httpx.T
 configuration mistake. The pause before retry *n* (1-based) is full jitter,
 ``uniform(0, min(max_backoff, backoff * 2**(n-1)))``; a vendor's ``Retry-After`` replaces it,
 capped by ``max_backoff`` so a hostile header cannot park the run for an hour.
+
+``outcome_unknown``: of those, the ones that leave the request's fate unknown, because the request
+was out and the vendor may have processed it (a timeout waiting for the answer, a connection lost
+or an answer unreadable after the body went out). A vendor's 429/5xx answer and a failure to
+connect or to write the body are known: not processed.
 """
 
 from __future__ import annotations
@@ -23,9 +28,22 @@ from typing import TypeVar
 import httpx
 
 from connectors.config import RetryPolicy
-from connectors.errors import ConnectorError, TransientError, VendorAnswerError, redact
+from connectors.errors import (
+    AnswerDeadlineError,
+    ConnectorError,
+    TransientError,
+    VendorAnswerError,
+    redact,
+)
 
-__all__ = ["answer_error", "backoff_delay", "call_with_retries", "is_transient", "retry_after_of"]
+__all__ = [
+    "answer_error",
+    "backoff_delay",
+    "call_with_retries",
+    "is_transient",
+    "outcome_unknown",
+    "retry_after_of",
+]
 
 T = TypeVar("T")
 log = logging.getLogger("leadflow.connectors")
@@ -49,6 +67,31 @@ def answer_error(exc: BaseException, target: str) -> VendorAnswerError:
     if isinstance(exc, ConnectorError):
         return VendorAnswerError(str(exc), target=target, reason=exc.reason)
     return VendorAnswerError(f"{target}: unreadable answer: {type(exc).__name__}: {exc}", target=target)
+
+
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+)
+"""Transport errors raised before the vendor had the whole request."""
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """Whether the vendor may have processed the request that failed with ``exc``: the answer
+    was lost, came too late (the deadline passed after the request left), or came but could not
+    be read (a corrupt, oversized or malformed answer is still an answer to a stored request)."""
+    if isinstance(exc, AnswerDeadlineError | VendorAnswerError):
+        return True
+    if isinstance(exc, TransientError):
+        return False
+    if isinstance(exc, TimeoutError | httpx.DecodingError):
+        return True
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, _NOT_SENT)
 
 
 def retry_after_of(exc: BaseException) -> float | None:

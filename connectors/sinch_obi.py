@@ -93,6 +93,7 @@ class SinchObiConnector(Connector):
     kind: ClassVar[str] = "sinch_obi"
     channel: ClassVar[Channel] = Channel.VOICE
     LIMITS: ClassVar[Limits] = LIMITS
+    refuses_known_ids: ClassVar[bool] = True  # a known externalId is "Value is not unique"
 
     options: ObiOptions = field(init=False)
     _own_attributes: tuple[str, ...] = field(init=False, repr=False)

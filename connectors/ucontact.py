@@ -30,14 +30,23 @@ SMS phone: ``Lead.phones[0]``; the engine's eligibility orders a lead's phones f
 first), so the first one is the number to text.
 
 Rows per file: the document sets no limit. ``LIMITS.max_items`` = 1000 is our assumption (a file
-the vendor refuses costs every row in it, so files stay modest); ``chunk_size`` lowers it.
+the vendor refuses costs every row in it, so files stay modest); by default a file holds
+``LIMITS.default_items`` = 100 rows, and ``chunk_size`` sets it anywhere up to 1000. Why 100: a
+file whose answer is lost after uContact queued it is sent again whole (see below), so the rows
+per file are the texts or emails one lost answer can duplicate; 100 bounds that at a tenth of the
+old default, and costs nothing that matters (an upload of 100 rows is ~15 kB; 30 uploads for
+3,000 rows instead of 3 is still a few requests per second at concurrency 2). It is also the
+size OBI and Engage take per request.
 
 Exactly-once: the filename is ``chunk.batch_id + ".csv"``, deterministic, so a resend carries
-the same name; but the document offers no way to ask what became of an upload (``reconcile``
-returns None) and says nothing about the vendor refusing a known filename (the sandbox does not).
-So delivery is at-least-once inside one window: a file the vendor queued whose ``1`` never reached
-us (crash, timeout, dropped connection after the upload) is sent again by a retry or by the next
-run. Everything outside that window is exactly-once through the ledger.
+the same name and shows in uContact's upload list as the same file twice; but the document
+offers no way to ask what became of an upload or what a dialer base or campaign holds
+(``reconcile`` returns None) and says nothing about the vendor refusing a known filename (the
+sandbox does not). So delivery is at-least-once inside one window: a file the vendor queued whose
+``1`` never reached us (crash, timeout, dropped connection after the upload) is sent again by a
+retry or by the next run, and every row of it is marked ``POSSIBLY_DUPLICATED``
+(``refuses_known_ids`` is False). Everything outside that window is exactly-once through the
+ledger.
 """
 
 from __future__ import annotations
@@ -76,7 +85,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LIMITS = Limits(max_items=1000, max_bytes=None, default_concurrency=2)
+LIMITS = Limits(max_items=1000, default_items=100, max_bytes=None, default_concurrency=2)
 
 _LOGIN = "Integra/resources/auth/getUserToken"
 _LOGOUT = "Integra/resources/auth/EndSession"
@@ -129,6 +138,12 @@ class UContactAuth(TokenAuth):
                 request=response.request,
             )
         return token
+
+    def may_be_expired(self, response: httpx.Response) -> bool:
+        """``200 ERROR``: the document's only failure word (``Result: TEXT OK / ERROR``), which a
+        uContact may answer for an expired session as for a bad request; the replay after a fresh
+        login tells them apart (connectors.auth)."""
+        return response.status_code == 200 and _plain_answer(response.text).upper() == "ERROR"
 
     def apply(self, request: httpx.Request, token: str) -> httpx.Request:
         pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")

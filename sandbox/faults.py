@@ -18,7 +18,7 @@ Profile (TOML, JSON or a dict)::
 
 For one request the first matching rule applies: the named vendor's rules in profile order, then
 the ``"*"`` vendor's. The response faults are exclusive bands of one draw, in the order 429,
-500, 502, 503, hang, drop; ``latency`` is added to every request the rule matches. Early expiry
+500, 502, 503, hang, drop, lost, late; ``latency`` is added to every request the rule matches. Early expiry
 is asked for by the simulators themselves (:meth:`Faults.expire_session`) when they check a
 session or token, because only they know what a session is.
 
@@ -26,6 +26,13 @@ A dropped connection starts an answer and breaks off: through uvicorn the socket
 (the client sees ``httpx.RemoteProtocolError``); in process, through ``httpx.ASGITransport``,
 the app raises :class:`ConnectionDropped`, itself an ``httpx.RemoteProtocolError``, so a client
 sees the same exception type either way.
+
+Those faults all act before the vendor does anything. Two act after it: ``lost`` lets the vendor
+process and store the request, then drops the connection before the answer (a proxy or a
+network that fails on the way back), and ``late`` lets the vendor process it and holds the
+answer ``late_seconds`` (past the client's timeout), ending early when the client goes away.
+The client cannot tell either from a failure before processing; a vendor that does not refuse
+a known id then stores a resend twice, which is what these faults are for.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ConnectionDropped", "FaultMiddleware", "FaultRule", "Faults", "Outcome"]
 
-Outcome = Literal["429", "500", "502", "503", "hang", "drop"]
+Outcome = Literal["429", "500", "502", "503", "hang", "drop", "lost", "late"]
 _BANDS: tuple[tuple[Outcome, str], ...] = (
     ("429", "rate_429"),
     ("500", "rate_500"),
@@ -54,6 +61,8 @@ _BANDS: tuple[tuple[Outcome, str], ...] = (
     ("503", "rate_503"),
     ("hang", "rate_hang"),
     ("drop", "rate_drop"),
+    ("lost", "rate_lost"),
+    ("late", "rate_late"),
 )
 _Share = Field(default=0.0, ge=0.0, le=1.0)
 
@@ -73,6 +82,11 @@ class FaultRule(BaseModel):
     hang_seconds: float = Field(default=30.0, ge=0.0, le=300.0)
     """How long a hung request waits before a 503; it ends early when the client goes away."""
     rate_drop: float = _Share
+    rate_lost: float = _Share
+    """Share processed by the vendor whose answer is then lost (connection dropped)."""
+    rate_late: float = _Share
+    """Share processed by the vendor whose answer comes ``late_seconds`` later."""
+    late_seconds: float = Field(default=30.0, ge=0.0, le=300.0)
     rate_expire: float = _Share
     """Share of session/token checks that treat a still-valid session as expired."""
     latency: float = Field(default=0.0, ge=0.0, le=60.0)
@@ -82,7 +96,7 @@ class FaultRule(BaseModel):
     @model_validator(mode="after")
     def _bands_fit(self) -> FaultRule:
         if sum(getattr(self, field) for _, field in _BANDS) > 1.0 + 1e-9:
-            raise ValueError("the shares of 429/500/502/503/hang/drop add up to more than 1")
+            raise ValueError("the shares of 429/500/502/503/hang/drop/lost/late add up to more than 1")
         return self
 
 
@@ -219,6 +233,11 @@ class FaultMiddleware:
             await _hang(receive, send, rule.hang_seconds)
         elif outcome == "drop":
             await _drop(send)
+        elif outcome == "lost":
+            await self.app(scope, receive, _discard)
+            await _drop(send)
+        elif outcome == "late":
+            await _late(self.app, scope, receive, send, rule.late_seconds)
         else:
             headers = [(b"retry-after", str(rule.retry_after).encode())] if outcome == "429" else []
             await _plain(send, int(outcome), headers)
@@ -248,6 +267,31 @@ async def _hang(receive: Receive, send: Send, seconds: float) -> None:
         await asyncio.wait_for(until_disconnect(), timeout=seconds)
     except TimeoutError:
         await _plain(send, 503, [])
+
+
+async def _discard(message: Message) -> None:
+    """The vendor's answer, going nowhere."""
+
+
+async def _late(app: ASGIApp, scope: Scope, receive: Receive, send: Send, seconds: float) -> None:
+    """Let the vendor process the request, then hold its answer ``seconds`` (or until the client
+    gives up, which is the point)."""
+    answer: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        answer.append(message)
+
+    await app(scope, receive, keep)
+
+    async def until_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(until_disconnect(), timeout=seconds)
+    except TimeoutError:
+        for message in answer:
+            await send(message)
 
 
 async def _drop(send: Send) -> None:

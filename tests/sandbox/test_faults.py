@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from starlette.applications import Starlette
 
 from sandbox.app import build_app
 from sandbox.faults import Faults
@@ -183,3 +184,53 @@ async def test_429_and_5xx_through_uvicorn(live: SandboxServer) -> None:
         second = await client.get(CAMPAIGNS, headers={"Accept": "application/json"})
     assert (first.status_code, first.headers.get("retry-after")) == (429, "2")
     assert second.status_code == 200
+
+
+LIST_PATH = f"{CAMPAIGNS}/00000000000000000000000000000001/customers/list"
+
+
+def _stored(app: Starlette) -> int:
+    campaigns = app.state.sandbox.simulators["sinch_obi"].dump()["campaigns"]
+    return sum(len(c["customers"]) for c in campaigns.values())
+
+
+async def test_a_lost_answer_comes_after_the_vendor_stored_the_request() -> None:
+    app = build_app(Faults(_profile({"rate_lost": 1.0}, endpoint="/campaigns/*/customers/list")))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox", auth=OBI_AUTH
+    ) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(LIST_PATH, json=[{"numbers": "+4930123456", "externalId": "a-1"}])
+    assert _stored(app) == 1
+
+
+async def test_a_late_answer_outlasts_the_client_timeout_after_the_vendor_stored_it(
+    live: SandboxServer,
+) -> None:
+    rule = {"rate_late": 1.0, "late_seconds": 5}
+    live.sandbox.faults.configure(_profile(rule, endpoint="/campaigns/*/customers/list"))
+    async with httpx.AsyncClient(base_url=live.base_url, auth=OBI_AUTH, timeout=0.3) as client:
+        started = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(LIST_PATH, json=[{"numbers": "+4930123456", "externalId": "a-1"}])
+    assert time.monotonic() - started < 2
+    assert _stored(live.app) == 1
+
+
+async def test_a_late_answer_arrives_after_late_seconds_in_process() -> None:
+    app = build_app(Faults(_profile({"rate_late": 1.0, "late_seconds": 0.2})))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox", auth=OBI_AUTH
+    ) as c:
+        started = time.monotonic()
+        response = await c.get(CAMPAIGNS, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_a_lost_answer_is_a_transport_error_through_uvicorn(live: SandboxServer) -> None:
+    live.sandbox.faults.configure(_profile({"rate_lost": 1.0}, endpoint="/campaigns/*/customers/list"))
+    async with httpx.AsyncClient(base_url=live.base_url, auth=OBI_AUTH) as client:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            await client.post(LIST_PATH, json=[{"numbers": "+4930123456", "externalId": "a-1"}])
+    assert _stored(live.app) == 1

@@ -277,6 +277,28 @@ async def test_an_echo_of_our_headers_and_body_leaves_no_secret_in_results_or_lo
     assert_unaffected(fine)
 
 
+async def test_answers_through_an_environment_proxy_are_bounded_too(
+    hostile: HostileVendor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY still applies (a client given a transport would ignore it), and what comes
+    back through the proxy is read within the same limits."""
+    monkeypatch.setenv("HTTP_PROXY", hostile.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    hostile.arm("sinch_obi", answers.huge(4 * MIB))
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        hurt = await dispatch(
+            connector("sinch_obi", "http://vendor.invalid", max_answer_bytes=MIB),
+            leads(),
+            ledger=ledger,
+            run_id="r1",
+        )
+
+    assert hostile.hostile_answers == 1
+    assert hostile.seen[-1].path.startswith("http://vendor.invalid/")
+    assert_failed(hurt, {TOO_LARGE})
+
+
 # --- the whole command under Prefect: the run folder and everything Prefect stores --------------
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

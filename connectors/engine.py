@@ -63,6 +63,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
+from httpx._utils import get_environment_proxies  # the rules httpx itself applies
 
 from connectors.answers import AnswerLimits, BoundedTransport
 from connectors.auth import TokenAuth
@@ -106,6 +107,16 @@ def _tls() -> ssl.SSLContext:
     """httpx's default verifying context, built once per process: building it (loading the CA
     bundle) costs more than a hundred requests on loopback, and every run opens a client."""
     return httpx.create_ssl_context()
+
+
+def _environment_mounts(
+    bounded: Callable[[str | None], httpx.AsyncBaseTransport],
+) -> dict[str, httpx.AsyncBaseTransport | None]:
+    """The environment's proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) as httpx reads
+    them for a client without a transport, each through a bounded transport."""
+    return {
+        pattern: None if url is None else bounded(url) for pattern, url in get_environment_proxies().items()
+    }
 
 
 def target_key(connector: Connector) -> TargetKey:
@@ -246,14 +257,21 @@ class _Run:
         self, auth: httpx.Auth, connections: int, transport: httpx.AsyncBaseTransport | None
     ) -> httpx.AsyncClient:
         pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        inner = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=pool)
+
+        def bounded(proxy: str | None = None) -> httpx.AsyncBaseTransport:
+            inner = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=pool, proxy=proxy)
+            return BoundedTransport(inner, self.answers, self.secrets)
+
+        # A client given a transport ignores HTTP(S)_PROXY/NO_PROXY: mount them as httpx would.
+        mounts = {} if transport else _environment_mounts(bounded)
         return httpx.AsyncClient(
             base_url=self.target.base_url,
             auth=auth,
             timeout=self.target.timeout,
             limits=pool,
             verify=_tls(),
-            transport=BoundedTransport(inner, self.answers, self.secrets),
+            transport=bounded(),
+            mounts=mounts,
         )
 
     async def _open(self, client: httpx.AsyncClient) -> None:

@@ -7,7 +7,11 @@ after the vendor stored it comes back as the vendor's "already exists", counted 
 Transient: ``TransientError`` (429/5xx via ``Connector.classify``) and ``httpx.TransportError``
 (timeouts, connect errors, dropped connections) and the engine's own per-request deadline
 (``TimeoutError``), except ``UnsupportedProtocol`` which is a
-configuration mistake. The pause before retry *n* (1-based) is full jitter,
+configuration mistake. Everything else of a request's path is not retried: an answer that
+cannot be read becomes a ``VendorAnswerError`` (``answer_error``), whose rows fail at once because
+the vendor may already hold them (see the tree in connectors.errors).
+
+The pause before retry *n* (1-based) is full jitter,
 ``uniform(0, min(max_backoff, backoff * 2**(n-1)))``; a vendor's ``Retry-After`` replaces it,
 capped by ``max_backoff`` so a hostile header cannot park the run for an hour.
 

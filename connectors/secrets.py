@@ -83,12 +83,11 @@ class SecretSet:
             decoded = base64.b64decode(credential, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return
-        if decoded.isprintable():
-            user, colon, secret = decoded.partition(":")
-            if colon:
-                self.add_pair(user, secret)
-            else:
-                self.add(decoded)
+        user, colon, secret = decoded.partition(":")
+        if colon:
+            self.add_pair(user, secret)
+        elif decoded.isprintable():
+            self.add(decoded)
 
     def add_cookies(self, value: str) -> None:
         """A ``Cookie`` header we send (or a ``Set-Cookie`` we receive): every cookie's value."""

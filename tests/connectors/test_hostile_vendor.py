@@ -15,6 +15,7 @@ import asyncio
 import base64
 import logging
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -24,12 +25,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import polars as pl
 import pytest
+from starlette.applications import Starlette
 
 from connectors.base import Connector, Lead, Phone
 from connectors.config import RetryPolicy, TargetConfig
 from connectors.engine import RowResult, dispatch
+from connectors.errors import ConnectorError
 from connectors.ledger import Ledger
 from connectors.registry import build_connector
 from sample_data.generate import messy_lead_frame
@@ -288,6 +292,28 @@ async def test_an_echo_of_our_headers_and_body_leaves_no_secret_in_results_or_lo
     assert_unaffected(fine)
 
 
+async def test_answers_through_an_environment_proxy_are_bounded_too(
+    hostile: HostileVendor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY still applies (a client given a transport would ignore it), and what comes
+    back through the proxy is read within the same limits."""
+    monkeypatch.setenv("HTTP_PROXY", hostile.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    hostile.arm("sinch_obi", answers.huge(4 * MIB))
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        hurt = await dispatch(
+            connector("sinch_obi", "http://vendor.invalid", max_answer_bytes=MIB),
+            leads(),
+            ledger=ledger,
+            run_id="r1",
+        )
+
+    assert hostile.hostile_answers == 1
+    assert hostile.seen[-1].path.startswith("http://vendor.invalid/")
+    assert_failed(hurt, {TOO_LARGE})
+
+
 # --- the whole command under Prefect: the run folder and everything Prefect stores --------------
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -351,3 +377,23 @@ def test_under_prefect_a_hostile_answer_is_a_run_folder_and_nothing_prefect_stor
     assert any(path.suffix == ".db" for path, _ in stored), [str(p) for p, _ in stored]
     for path, text in [*_files_text(out), *stored]:
         assert_no_secret(text, forms, str(path.relative_to(tmp_path)))
+
+
+async def test_an_error_of_ours_leaves_dispatch_redacted_without_request_or_chain(
+    app: Starlette, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What does escape (a fault of ours, here a closed ledger) is what Prefect pickles: a
+    ConnectorError with no request, no cause and no traceback, its pickle free of secrets."""
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        pass
+    target = connector("sinch_obi", "http://sandbox")
+    with pytest.raises(ConnectorError) as raised:
+        await dispatch(target, leads(), ledger=ledger, run_id="r1", transport=httpx.ASGITransport(app=app))
+
+    error = raised.value
+    assert error.request is None and error.__cause__ is None and error.__suppress_context__
+    assert "sinch_obi: sending failed: ProgrammingError" in str(error)
+    stored = pickle.dumps(error)
+    for form in (PASSWORD, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()):
+        assert form.encode() not in stored
+    assert "Traceback" in caplog.text

@@ -14,9 +14,10 @@ from typing import Any
 
 import polars as pl
 
-from schemas.codes import Status
+from schemas.codes import Issue, Status
 
 __all__ = [
+    "ATTENTION_REASONS",
     "ATTENTION_STATUSES",
     "NO_COUNTRY",
     "STATUS_ORDER",
@@ -44,6 +45,17 @@ STATUS_ORDER: tuple[Status, ...] = (
 
 ATTENTION_STATUSES: tuple[Status, ...] = (Status.FAILED, Status.VENDOR_REJECTED, Status.REJECTED)
 """Statuses an analyst must act on: fix the lead, or resend once the vendor is reachable."""
+
+ATTENTION_REASONS: tuple[Issue, ...] = (Issue.POSSIBLY_DUPLICATED,)
+"""Reasons that need someone whatever the status: a lead delivered by a request whose first
+answer was lost may be at the vendor twice (ask the vendor, or dedupe the campaign there)."""
+
+
+def needs_attention() -> pl.Expr:
+    """Rows in :data:`ATTENTION_STATUSES` or carrying one of :data:`ATTENTION_REASONS`."""
+    flagged = pl.col("reasons").list.eval(pl.element().is_in([r.value for r in ATTENTION_REASONS])).list.any()
+    return pl.col("status").is_in([s.value for s in ATTENTION_STATUSES]) | flagged.fill_null(False)
+
 
 NO_COUNTRY = "(none)"
 """Key for rows whose country is unknown (JSON object keys cannot be null)."""
@@ -135,7 +147,7 @@ def summarize(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ())
     are the top :data:`TOP_VENDOR_ERRORS` (vendor_status, vendor_message, count) of failed and
     vendor-rejected rows), ``reasons`` (all targets), ``phone_types`` (valid phones of distinct
     rows), ``countries``, ``duplicates``, ``suppressed``, ``rejected`` (distinct rows) and
-    ``attention`` (result rows in :data:`ATTENTION_STATUSES`). Status counts follow
+    ``attention`` (result rows that :func:`needs_attention`). Status counts follow
     :data:`STATUS_ORDER`, every other count is most frequent first.
     """
     frame = _collect(results, _SUMMARY_COLUMNS)
@@ -164,7 +176,7 @@ def summarize(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ())
         "duplicates": distinct_rows(Status.DUPLICATE),
         "suppressed": distinct_rows(Status.SUPPRESSED),
         "rejected": distinct_rows(Status.REJECTED),
-        "attention": frame.filter(pl.col("status").is_in([s.value for s in ATTENTION_STATUSES])).height,
+        "attention": frame.filter(needs_attention()).height,
     }
 
 
@@ -174,13 +186,8 @@ def summary_json(summary: dict[str, Any]) -> str:
 
 
 def attention_rows(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Result rows whose status is in :data:`ATTENTION_STATUSES`, by source row then target."""
-    return (
-        results.lazy()
-        .filter(pl.col("status").is_in([s.value for s in ATTENTION_STATUSES]))
-        .sort("source_row", "target")
-        .collect()
-    )
+    """Result rows that need someone (:func:`needs_attention`), by source row then target."""
+    return results.lazy().filter(needs_attention()).sort("source_row", "target").collect()
 
 
 def reason_examples(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -88,6 +88,22 @@ def test_summary_of_lazy_and_eager_results_is_the_same_json() -> None:
     assert json.loads(text) == summarize(frame)
 
 
+def test_a_delivered_row_that_may_be_at_the_vendor_twice_needs_attention() -> None:
+    maybe_twice = [str(Issue.POSSIBLY_DUPLICATED)]
+    frame = results_frame(
+        [
+            result_row(source_row=1, external_id="e1", status=Status.SUBMITTED.value, reasons=maybe_twice),
+            result_row(source_row=2, external_id="e2", status=Status.ACCEPTED.value),
+            result_row(source_row=3, external_id="e3", status=Status.FAILED.value, reasons=maybe_twice),
+        ]
+    )
+
+    attention = attention_rows(frame)
+
+    assert attention["source_row"].to_list() == [1, 3]
+    assert summarize(frame)["attention"] == 2
+
+
 def test_attention_rows_are_failed_vendor_rejected_and_rejected_in_row_order() -> None:
     frame = build_results(rows=30)
 

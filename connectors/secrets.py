@@ -13,20 +13,28 @@ credentials when a run starts (connectors.engine), a token or session id when th
 is parsed (connectors.auth.TokenAuth), and whatever an ``Authorization`` or ``Cookie`` header
 carries when a request leaves (connectors.answers.harvest), which covers every scheme built on
 headers, present and future.
+
+Every live set also guards the connectors' log (``leadflow.connectors``): a
+:class:`RedactingFilter` on that logger rewrites each record, traceback included, before any
+handler sees it, so a log line a connector writes with only its raw credentials at hand is
+redacted of every derived and received form too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
+import traceback
+import weakref
 from collections.abc import Iterable, Iterator
 from html import escape
 from urllib.parse import quote, quote_plus
 
 import httpx
 
-__all__ = ["MIN_SECRET_LENGTH", "SecretSet"]
+__all__ = ["CONNECTORS_LOG", "MIN_SECRET_LENGTH", "RedactingFilter", "SecretSet"]
 
 MIN_SECRET_LENGTH = 3
 """Shorter values are not redacted: they would blank out ordinary words."""
@@ -56,6 +64,7 @@ class SecretSet:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self.update(values)
+        _LIVE.add(self)
 
     def add(self, value: str | None) -> None:
         """Register ``value`` (a password, token or session id) and its derived forms."""
@@ -129,3 +138,35 @@ class SecretSet:
         if fresh:
             self._forms |= fresh
             self._pattern = None
+
+
+_LIVE: weakref.WeakSet[SecretSet] = weakref.WeakSet()
+"""Every SecretSet still referenced (by a run, an auth flow): what the log filter redacts."""
+
+CONNECTORS_LOG = "leadflow.connectors"
+
+
+def redact_live(text: str) -> str:
+    """``text`` redacted of every form any live :class:`SecretSet` holds."""
+    for secrets in list(_LIVE):
+        text = secrets.redact(text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message and traceback with :func:`redact_live` (never drops one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _LIVE:
+            return True
+        record.msg = redact_live(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = redact_live("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+            record.exc_info = None
+        return True
+
+
+_connectors_log = logging.getLogger(CONNECTORS_LOG)
+if not any(isinstance(f, RedactingFilter) for f in _connectors_log.filters):
+    _connectors_log.addFilter(RedactingFilter())

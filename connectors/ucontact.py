@@ -83,7 +83,7 @@ __all__ = [
     "validate_template",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("leadflow.connectors")
 
 LIMITS = Limits(max_items=1000, default_items=100, max_bytes=None, default_concurrency=2)
 

@@ -311,7 +311,7 @@ async def test_answers_through_an_environment_proxy_are_bounded_too(
 
     assert hostile.hostile_answers == 1
     assert hostile.seen[-1].path.startswith("http://vendor.invalid/")
-    assert_failed(hurt, {TOO_LARGE})
+    assert_failed(hurt, {TOO_LARGE}, "sinch_obi")
 
 
 # --- the whole command under Prefect: the run folder and everything Prefect stores --------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import logging
 from html import escape
 from urllib.parse import quote, quote_plus
 
 import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -70,3 +72,29 @@ def test_short_values_are_not_redacted_so_words_survive() -> None:
     known = SecretSet(["ab", ""])
     assert not known
     assert known.redact("ab cd") == "ab cd"
+
+
+def test_a_connector_log_line_holding_a_derived_or_received_form_is_redacted_before_any_handler(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A connector that logs with only its raw credentials at hand (Engage's resend warning)
+    still never writes base64(user:password) or a token the vendor handed out."""
+    secrets = SecretSet()
+    secrets.add_pair("demo", "demo-secret")
+    secrets.add("tok-8f3a91")
+    pair = base64.b64encode(b"demo:demo-secret").decode()
+    log = logging.getLogger("leadflow.connectors")
+
+    with caplog.at_level(logging.WARNING, logger="leadflow.connectors"):
+        log.warning("gateway echoed Authorization: Basic %s", pair)
+        try:
+            raise ValueError("answer carried TokenKey=tok-8f3a91")
+        except ValueError:
+            log.exception("reading failed")
+
+    assert caplog.records, "nothing was logged"
+    assert pair not in caplog.text
+    assert "tok-8f3a91" not in caplog.text
+    assert "Basic ***" in caplog.text
+    assert "TokenKey=***" in caplog.text
+    del secrets

@@ -110,6 +110,15 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+def _has_utf8_line(data: bytes) -> bool:
+    """Whether a line of cp1252 bytes (a CR or LF ending it) is non-ASCII and valid UTF-8 too
+    ("Ä£" is the bytes of "ģ"): such a file is, byte for byte, a cp1252 file with a UTF-8 line
+    in it, which ingest decodes line by line and flags ``ENCODING_MIXED``
+    (tests/transforms/test_ingest_damage.py); not a plain cp1252 round trip."""
+    lines = data.replace(b"\r", b"\n").split(b"\n")
+    return any(not line.isascii() and _is_utf8(line) for line in lines)
+
+
 @st.composite
 def tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]], str]:
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
@@ -136,7 +145,7 @@ def test_written_csv_reads_back_with_every_string_intact(
     data = buffer.getvalue().encode(encoding)
     expected_encoding = encoding
     if encoding == "cp1252":
-        assume(data.isascii() or not _is_utf8(data))
+        assume(data.isascii() or not (_is_utf8(data) or _has_utf8_line(data)))
         expected_encoding = "utf-8" if data.isascii() else encoding
     ingested = read_lead_file(write_temp(scratch, data))
     assert (ingested.encoding, ingested.delimiter) == (expected_encoding, delimiter)

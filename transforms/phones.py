@@ -75,7 +75,9 @@ _WHITESPACE: Final = (
 _INVISIBLE: Final = "\u200b\u200e\u200f\u2060\ufeff"
 _LEADING_JUNK: Final = _WHITESPACE + _INVISIBLE + "'‘’`"
 _TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
-_SCIENTIFIC: Final = r"^(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})$"
+_SCIENTIFIC: Final = r"^([0-9])(?:[.,]([0-9]*))?[eE]\+?([0-9]{1,2})$"
+"""ASCII digits only: the regex engine's ``\\d`` is any Unicode digit ("٠"), which no number cast
+reads; a spreadsheet writes its damage in ASCII."""
 
 
 def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -83,7 +85,7 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
     return (
-        frame.with_columns(_v=pl.col("_v").str.replace(r"^(\d{5,})\.0+$", "${1}"))
+        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]{5,})\.0+$", "${1}"))
         .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
         .with_columns(
             _mantissa=pl.col("_sci").struct.field("1"),

@@ -289,3 +289,13 @@ def test_columnar_and_one_by_one_parsing_normalize_a_messy_file_identically(tmp_
         region=pl.coalesce(resolve_countries(pl.col("country")), pl.lit("US")),
     )
     assert parse_columns(values.drop_nulls().unique())["decided"].mean() > 0.7  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("raw", ["0e٠", "٤.١٥٥٥٥٢٦٧١E٩", "4.1E٩", "٤١٥٥٥٥٢٦٧١.0"])
+def test_spreadsheet_notation_in_non_ascii_digits_is_a_row_finding_not_a_failed_file(raw: str) -> None:
+    """The repair of spreadsheet damage reads ASCII digits only; any other digit is left to
+    phonenumbers, and whatever it decides stays on this row."""
+    out = normalize_phones(raw_leads({"phone1": raw, "country": "AT"}), None).row(0, named=True)
+
+    assert out["phone1_raw"] == raw
+    assert (out["phone1"] is None) == bool(out["issues"])

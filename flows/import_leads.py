@@ -16,6 +16,10 @@ Retries: reading and normalizing may be retried (a file on a network share can h
 send task is not retried by Prefect, because the engine already retries each request under
 the ledger's protection and a blind re-run of a half-sent target is exactly what the
 ledger exists to make unnecessary.
+
+Limits across runs: every request of a send task also takes a slot of the target's Prefect global
+concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
+workers together stay within what one target allows.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.vendor_limits import ensure_limits, limits_for, request_gate
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
@@ -105,6 +110,7 @@ def send_task(
             dry_run=dry_run,
             resend=resend,
             progress=progress,
+            gate=None if dry_run else request_gate(limits_for(connector), name),
         )
     )
     update_progress_artifact(artifact, 100.0)
@@ -149,6 +155,9 @@ def import_leads(
     if connectors:
         book = ledger_path(out, Path(ledger) if ledger else None)
         book.parent.mkdir(parents=True, exist_ok=True)
+        if not dry_run:
+            for connector in connectors:
+                ensure_limits(limits_for(connector))
         futures = [
             send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
             for c in connectors

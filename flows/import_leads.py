@@ -20,6 +20,10 @@ ledger exists to make unnecessary.
 Limits across runs: every request of a send task also takes a slot of the target's Prefect global
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
+
+Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run_store), so workers on
+several machines write where the analyst reads. With a URL the ledger must be given: it cannot
+default to a file in that folder.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import flows  # noqa: F401
 # isort: split
 
 import asyncio
+import os
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,9 +57,11 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
+from connectors.config import ConfigError
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.run_store import is_remote, local_folder, publish_run
 from flows.vendor_limits import ensure_limits, limits_for, request_gate
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -144,7 +152,13 @@ def import_leads(
     """
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    out = Path(out_dir)
+    remote = is_remote(out_dir)
+    out = DEFAULT_OUT if remote else local_folder(out_dir)
+    if remote and targets_file and not (ledger or os.environ.get("LEADFLOW_LEDGER")):
+        raise ConfigError(
+            f"out_dir {out_dir} is not a folder of this machine, so the ledger cannot default to one "
+            "in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
+        )
     connectors = load_connectors(Path(targets_file), target_names or ()) if targets_file else []
     options = PrepareOptions(
         country=country,
@@ -170,9 +184,24 @@ def import_leads(
         results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
     prepared = prepared.without_leads()
-    run_dir = finish_run(
-        prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
-    )
+    if remote:
+        with tempfile.TemporaryDirectory(prefix="leadflow-run-") as staging:
+            staged = finish_run(
+                prepared,
+                results,
+                targets,
+                run_id=run_id,
+                started=started,
+                out_dir=Path(staging),
+                dry_run=dry_run,
+            )
+            run_dir: Path | str = publish_run(staged, out_dir)
+        report_url = f"{run_dir}/report.html"
+    else:
+        run_dir = finish_run(
+            prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
+        )
+        report_url = (run_dir / "report.html").resolve().as_uri()
     combined = pl.concat(results)
     summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(
@@ -185,9 +214,7 @@ def import_leads(
         key="rows-needing-attention",
         description="Rows that failed, were refused by a vendor, or were rejected",
     )
-    create_link_artifact(
-        (run_dir / "report.html").resolve().as_uri(), link_text="HTML report", key="import-report"
-    )
+    create_link_artifact(report_url, link_text="HTML report", key="import-report")
     returned = {"run_id": run_id, "run_dir": str(run_dir), **summary}
     verdict = judge(summary)
     if verdict.ok:

@@ -35,6 +35,7 @@ import flows  # noqa: F401
 # isort: split
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -62,7 +63,7 @@ from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.run_store import is_remote, local_folder, publish_run
-from flows.vendor_limits import ensure_limits, limits_for, request_gate
+from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
@@ -109,18 +110,23 @@ def send_task(
             last = now
             update_progress_artifact(artifact, 100.0 * done / max(total, 1))
 
-    results = asyncio.run(
-        send_target(
-            prepared,
-            connector,
-            run_id=run_id,
-            ledger=ledger,
-            dry_run=dry_run,
-            resend=resend,
-            progress=progress,
-            gate=None if dry_run else request_gate(limits_for(connector), name),
-        )
-    )
+    async def send() -> pl.DataFrame:
+        limits = limits_for(connector)
+        deadline = connector.target.deadline or connector.target.timeout
+        async with contextlib.AsyncExitStack() as stack:
+            gate = None if dry_run else await stack.enter_async_context(PrefectGate(limits, name, deadline))
+            return await send_target(
+                prepared,
+                connector,
+                run_id=run_id,
+                ledger=ledger,
+                dry_run=dry_run,
+                resend=resend,
+                progress=progress,
+                gate=gate,
+            )
+
+    results = asyncio.run(send())
     update_progress_artifact(artifact, 100.0)
     counts = results.group_by("status").len().sort("status").rows()
     get_run_logger().info("%s: %s", name, ", ".join(f"{status} {n}" for status, n in counts))

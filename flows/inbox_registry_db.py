@@ -26,7 +26,27 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["REGISTRY_ENV", "ROOT_ID_FILE", "Database", "Transaction", "open_database", "root_id"]
+from connectors.config import ConfigError
+
+__all__ = [
+    "REGISTRY_ENV",
+    "REGISTRY_ERRORS",
+    "ROOT_ID_FILE",
+    "Database",
+    "Transaction",
+    "open_database",
+    "root_id",
+]
+
+try:
+    import psycopg
+
+    _POSTGRES_ERRORS: tuple[type[Exception], ...] = (psycopg.Error,)
+except ImportError:  # only the PostgreSQL registry needs it
+    _POSTGRES_ERRORS = ()
+
+REGISTRY_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, *_POSTGRES_ERRORS)
+"""What a registry whose database is unreachable or busy raises: a watcher logs it and tries again."""
 
 REGISTRY_ENV = "LEADFLOW_REGISTRY"
 ROOT_ID_FILE = ".leadflow-root-id"
@@ -146,18 +166,24 @@ class _PostgresTransaction:
 
 class _Postgres:
     def __init__(self, url: str, root: Path, timeout: float) -> None:
+        if not _POSTGRES_ERRORS:
+            raise ConfigError(f"{REGISTRY_ENV} is a PostgreSQL URL but psycopg is not installed")
         self.url = url
         self.schema = f"leadflow_intake_{root_id(root)}"
         self.timeout = timeout
-        with self.transaction() as db:
-            db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            for statement in _POSTGRES_SCHEMA:
-                db.execute(statement)
+        try:
+            with self.transaction() as db:
+                db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                for statement in _POSTGRES_SCHEMA:
+                    db.execute(statement)
+        except psycopg.OperationalError as exc:  # psycopg's text never holds the password
+            said = " ".join(str(exc).split())
+            raise ConfigError(
+                f"{REGISTRY_ENV}: the registry's PostgreSQL cannot be reached: {said}"
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTransaction]:
-        import psycopg
-
         connect = psycopg.connect(self.url, connect_timeout=max(1, int(self.timeout)))
         with connect as connection, connection.transaction(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
@@ -172,7 +198,7 @@ def open_database(root: Path, sqlite_file: Path, timeout: float, url: str | None
     if chosen.startswith(("postgresql://", "postgres://")):
         return _Postgres(chosen, root, timeout)
     if chosen not in ("", "sqlite"):
-        raise ValueError(
+        raise ConfigError(
             f"{REGISTRY_ENV}={chosen!r}: use 'sqlite' (the default, a file in the watched root) "
             "or a postgresql:// URL"
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from connectors.config import ConfigError
 from flows.inbox import Layout
 from flows.inbox_layout import REGISTRY_FILE
 from flows.inbox_registry import IntakeRegistry, IntakeState
@@ -96,5 +97,21 @@ def test_an_unknown_registry_setting_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LEADFLOW_REGISTRY", "mysql://somewhere")
-    with pytest.raises(ValueError, match=r"use 'sqlite'.*or a postgresql:// URL"):
+    with pytest.raises(ConfigError, match=r"use 'sqlite'.*or a postgresql:// URL"):
         IntakeRegistry(Layout.at(tmp_path / "root").registry)
+
+
+def test_watch_says_in_one_line_when_the_registry_database_cannot_be_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from flows.watch import main
+
+    monkeypatch.setenv("LEADFLOW_REGISTRY", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    console = Console(record=True, width=300)
+
+    assert main([str(tmp_path / "root")], console=console) == 1
+
+    said = console.export_text().strip()
+    assert said.startswith("Error: ") and "127.0.0.1" in said and "\n" not in said

@@ -172,3 +172,16 @@ def _targets(path: Path) -> list[TargetConfig]:
     from connectors.config import load_targets
 
     return load_targets(path)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_global_limit_deleted_mid_run_stops_the_target_instead_of_sending_unlimited() -> None:
+    from connectors.errors import FatalTargetError
+    from flows.vendor_limits import GlobalLimits, PrefectGate
+
+    limits = GlobalLimits("leadflow-test-missing-concurrency", 1, None, None)
+    async with PrefectGate(limits, "obi", deadline=10) as gate:
+        with pytest.raises(FatalTargetError, match="does not exist") as raised:
+            async with gate():
+                pass
+    assert raised.value.reason == "TARGET_STOPPED"

@@ -5,8 +5,12 @@ token bucket). Two runs on one target, say two flow runs on two workers, would e
 allowance. So the ``import_leads`` flow also puts every request attempt through global limits kept
 by the Prefect server, one pair per vendor endpoint + campaign:
 
-- ``<base>-concurrency``: ``limit`` = the target's concurrency (its vendor's default when unset);
-  a slot is held for the length of each request attempt.
+- ``<base>-concurrency``: ``limit`` = the target's concurrency (its vendor's default when unset).
+  Each engine worker (one of a run's concurrent requests) holds a slot from its first request
+  to its end, renewing the slot's lease as it goes: two calls to the server per worker, where a
+  slot per request cost two per request (measured: 318 ONC requests at concurrency 4 took 11.7 s
+  instead of 2.7 s on Prefect's test server). A run's workers that find every slot taken wait
+  for another run's workers to finish: together the runs never exceed the target's concurrency.
 - ``<base>-rate``, only for a target with a rate r (its own or its vendor's default): ``limit``
   n = ceil(r), and each slot is held for n / r seconds from when it was granted, whatever the
   request does meanwhile. No window of n / r seconds (one second for a whole rate) then sees more
@@ -47,8 +51,10 @@ import math
 import posixpath
 import random
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -161,6 +167,8 @@ class PrefectGate:
         self.hold = 0.0 if not limits.rate else math.ceil(limits.rate) / limits.rate
         self._client: PrefectClient | None = None
         self._due: set[asyncio.Task[None]] = set()
+        self._held: dict[asyncio.Task[Any], tuple[UUID, float]] = {}
+        """Each engine worker's concurrency slot: its lease and when it was last renewed."""
 
     async def __aenter__(self) -> RequestGate:
         self._client = await get_client().__aenter__()
@@ -168,6 +176,8 @@ class PrefectGate:
 
     async def __aexit__(self, *exc: object) -> None:
         try:
+            for task in list(self._held):
+                self._worker_done(task)
             if self._due:
                 await asyncio.gather(*self._due, return_exceptions=True)
         finally:
@@ -180,14 +190,12 @@ class PrefectGate:
         assert self._client is not None, "use the gate inside `async with PrefectGate(...)`"
         client = self._client
         try:
-            held = await self._take(client, self.limits.concurrency_name, POLL_SECONDS)
+            await self._worker_slot(client)
             if self.limits.rate_name and self.limits.rate:
                 timed = await self._take(
                     client, self.limits.rate_name, self.hold / math.ceil(self.limits.rate)
                 )
-                task = asyncio.create_task(self._release_after(client, timed, self.hold))
-                self._due.add(task)
-                task.add_done_callback(self._due.discard)
+                self._later(self._release_after(client, timed, self.hold))
         except (ConcurrencySlotAcquisitionError, httpx.HTTPError, OSError) as exc:
             raise FatalTargetError(
                 f"{self.target}: could not take a slot of the Prefect global limits "
@@ -195,10 +203,37 @@ class PrefectGate:
                 target=self.target,
                 reason=Issue.TARGET_STOPPED.value,
             ) from None
-        try:
-            yield
-        finally:
-            await self._release(client, held)
+        yield
+
+    async def _worker_slot(self, client: PrefectClient) -> None:
+        """The calling engine worker's concurrency slot: taken at its first request, kept (and its
+        lease renewed) across its next ones, returned when the worker ends. Two calls to the server
+        per worker, not per request; a worker waiting for its first slot waits for another run's
+        worker to finish."""
+        task = asyncio.current_task()
+        assert task is not None
+        now = time.monotonic()
+        held = self._held.get(task)
+        if held is not None:
+            lease, renewed = held
+            if now - renewed > self.lease / 3:
+                await client.renew_concurrency_lease(lease, lease_duration=self.lease)
+                self._held[task] = (lease, now)
+            return
+        lease = await self._take(client, self.limits.concurrency_name, POLL_SECONDS)
+        self._held[task] = (lease, now)
+        task.add_done_callback(self._worker_done)
+
+    def _worker_done(self, task: asyncio.Task[Any]) -> None:
+        held = self._held.pop(task, None)
+        if held is not None and self._client is not None:
+            self._later(self._release(self._client, held[0]))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background; the gate's exit waits for it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._due.add(task)
+        task.add_done_callback(self._due.discard)
 
     async def _take(self, client: PrefectClient, name: str, poll: float) -> UUID:
         while True:

@@ -112,7 +112,8 @@ def send_task(
 
     async def send() -> pl.DataFrame:
         limits = limits_for(connector)
-        deadline = connector.target.deadline or connector.target.timeout
+        target = connector.target
+        deadline = (target.deadline or target.timeout) + target.retry.max_backoff
         async with contextlib.AsyncExitStack() as stack:
             gate = None if dry_run else await stack.enter_async_context(PrefectGate(limits, name, deadline))
             return await send_target(

@@ -26,8 +26,9 @@ public ``concurrency()`` context on top (its refused callers wait the server's R
 seconds); the hold-time slots about 2.7/s, bounded by that server's answers under load (a refused
 slot request can take seconds on SQLite). The hold-time slots are plain concurrency slots: a
 refusal changes nothing, so a waiting request asks again soon (:data:`POLL_SECONDS`). Slots are
-taken with a lease (no renewal thread: an attempt is bounded by the target's deadline), so a
-crashed worker's slots come back when the lease expires (Prefect's minimum, 60 s, or longer).
+taken with a lease, renewed by the worker as it sends (no renewal thread), so a crashed worker's
+slots come back when the lease expires (at least Prefect's minimum, 60 s); a slot whose lease ran
+out during a long wait is taken afresh.
 
 ``<base>`` is ``leadflow-<kind>-<endpoint>-<campaign>`` with the endpoint normalized by the rules
 the ledger's vendor key follows (scheme and host lower-cased, default port dropped, loopback names
@@ -161,6 +162,8 @@ class PrefectGate:
     be had (the server unreachable, the limit deleted mid-run) stops the target."""
 
     def __init__(self, limits: GlobalLimits, target: str, deadline: float) -> None:
+        """``deadline``: the longest a worker goes between two requests (a request's deadline
+        and the longest backoff); a slot's lease lasts twice that and half a minute more."""
         self.limits = limits
         self.target = target
         self.lease = max(60.0, 2 * deadline + 30.0)
@@ -216,9 +219,13 @@ class PrefectGate:
         held = self._held.get(task)
         if held is not None:
             lease, renewed = held
-            if now - renewed > self.lease / 3:
+            if now - renewed <= self.lease / 3:
+                return
+            try:
                 await client.renew_concurrency_lease(lease, lease_duration=self.lease)
-                self._held[task] = (lease, now)
+            except httpx.HTTPStatusError:  # expired meanwhile (a long wait): the slot went back
+                lease = await self._take(client, self.limits.concurrency_name, POLL_SECONDS)
+            self._held[task] = (lease, now)
             return
         lease = await self._take(client, self.limits.concurrency_name, POLL_SECONDS)
         self._held[task] = (lease, now)

@@ -59,6 +59,7 @@ import logging
 import ssl
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -88,7 +89,15 @@ from connectors.retry import (
 from connectors.secrets import SecretSet
 from schemas.codes import Issue
 
-__all__ = ["CONTROL_CONNECTIONS", "ProgressCallback", "RowResult", "dispatch", "prefer_phone", "target_key"]
+__all__ = [
+    "CONTROL_CONNECTIONS",
+    "ProgressCallback",
+    "RequestGate",
+    "RowResult",
+    "dispatch",
+    "prefer_phone",
+    "target_key",
+]
 
 log = logging.getLogger("leadflow.connectors")
 
@@ -96,6 +105,12 @@ _TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
 
 _ClientFactory = Callable[[int], Awaitable[httpx.AsyncClient]]
 """Opens an httpx client of n connections for the rest of a run."""
+
+RequestGate = Callable[[], AbstractAsyncContextManager[None]]
+"""Entered around every request attempt, after the run's own token bucket: a limit shared with
+other runs on the target (the Prefect flow passes flows.vendor_limits' global concurrency and
+rate limits). It raises a ``FatalTargetError`` when it cannot be entered; the rows then fail with
+its reason, unsent. Kept a plain callable so connectors/ imports nothing of Prefect."""
 
 CONTROL_CONNECTIONS = 8
 """Most connections of the client that opens, reconciles and closes a target (OBI's customer
@@ -147,14 +162,17 @@ async def dispatch(
     resend: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: ProgressCallback | None = None,
+    gate: RequestGate | None = None,
 ) -> list[RowResult]:
     """Send ``leads`` to ``connector``'s target; one :class:`RowResult` per lead, in input order.
 
     ``dry_run`` builds every request (payload errors and sizes surface) and sends nothing: no
     open/close, no ledger writes, status ``dry_run``. ``resend`` ignores what the ledger says
-    was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``).
+    was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``). ``gate``
+    (:data:`RequestGate`) is entered around every request attempt.
     """
     run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
+    run.gate = gate
     with frozen_heap():
         try:
             return await run.execute(transport)
@@ -215,6 +233,7 @@ class _Run:
         that keep repeats): their rows get ``POSSIBLY_DUPLICATED`` however they end."""
         self._orphaned: frozenset[str] = frozenset()
         """External ids of chunks a crashed run left in flight that the vendor could not settle."""
+        self.gate: RequestGate | None = None
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
@@ -382,7 +401,7 @@ class _Run:
             attempts += 1
             sent_at = datetime.now(UTC)
             try:
-                outcomes = await self._attempt(client, chunk, request)
+                outcomes = await self._gated(client, chunk, request)
             except FatalTargetError as exc:
                 self._stop_target(exc, "stopped")
                 self._fail_chunk(chunk, exc.reason, self._text(exc), attempts, sent_at)
@@ -422,6 +441,14 @@ class _Run:
             self.breaker.success()
             self._group.create_task(self._complete(client, chunk, outcomes, attempts, sent_at))
             return
+
+    async def _gated(
+        self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request
+    ) -> list[RowOutcome]:
+        if self.gate is None:
+            return await self._attempt(client, chunk, request)
+        async with self.gate():
+            return await self._attempt(client, chunk, request)
 
     async def _attempt(
         self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request

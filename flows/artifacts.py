@@ -28,7 +28,7 @@ def _escape(text: object) -> str:
     return value
 
 
-def summary_markdown(summary: dict[str, Any], *, run_dir: Path, source: str, dry_run: bool) -> str:
+def summary_markdown(summary: dict[str, Any], *, run_dir: Path | str, source: str, dry_run: bool) -> str:
     """Per target: counts by status, the verdict line (flows.verdict), the top reasons; where the
     results and report are."""
     statuses = [
@@ -55,8 +55,8 @@ def summary_markdown(summary: dict[str, Any], *, run_dir: Path, source: str, dry
         lines.append(f"- **{_escape(name)}**: {shown}")
     lines += [
         "",
-        f"Results Parquet: `{run_dir / 'results'}`  ",
-        f"HTML report: `{run_dir / 'report.html'}`",
+        f"Results Parquet: `{run_dir}/results`  ",
+        f"HTML report: `{run_dir}/report.html`",
     ]
     return "\n".join(lines) + "\n"
 

@@ -16,6 +16,14 @@ Retries: reading and normalizing may be retried (a file on a network share can h
 send task is not retried by Prefect, because the engine already retries each request under
 the ledger's protection and a blind re-run of a half-sent target is exactly what the
 ledger exists to make unnecessary.
+
+Limits across runs: every request of a send task also takes a slot of the target's Prefect global
+concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
+workers together stay within what one target allows.
+
+Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run_store), so workers on
+several machines write where the analyst reads. With a URL the ledger must be given: it cannot
+default to a file in that folder.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ import flows  # noqa: F401
 # isort: split
 
 import asyncio
+import contextlib
+import os
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,9 +58,12 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
+from connectors.config import ConfigError
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.run_store import is_remote, local_folder, publish_run
+from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
@@ -96,17 +110,24 @@ def send_task(
             last = now
             update_progress_artifact(artifact, 100.0 * done / max(total, 1))
 
-    results = asyncio.run(
-        send_target(
-            prepared,
-            connector,
-            run_id=run_id,
-            ledger=ledger,
-            dry_run=dry_run,
-            resend=resend,
-            progress=progress,
-        )
-    )
+    async def send() -> pl.DataFrame:
+        limits = limits_for(connector)
+        target = connector.target
+        deadline = (target.deadline or target.timeout) + target.retry.max_backoff
+        async with contextlib.AsyncExitStack() as stack:
+            gate = None if dry_run else await stack.enter_async_context(PrefectGate(limits, name, deadline))
+            return await send_target(
+                prepared,
+                connector,
+                run_id=run_id,
+                ledger=ledger,
+                dry_run=dry_run,
+                resend=resend,
+                progress=progress,
+                gate=gate,
+            )
+
+    results = asyncio.run(send())
     update_progress_artifact(artifact, 100.0)
     counts = results.group_by("status").len().sort("status").rows()
     get_run_logger().info("%s: %s", name, ", ".join(f"{status} {n}" for status, n in counts))
@@ -138,7 +159,13 @@ def import_leads(
     """
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    out = Path(out_dir)
+    remote = is_remote(out_dir)
+    out = DEFAULT_OUT if remote else local_folder(out_dir)
+    if remote and targets_file and not (ledger or os.environ.get("LEADFLOW_LEDGER")):
+        raise ConfigError(
+            f"out_dir {out_dir} is not a folder of this machine, so the ledger cannot default to one "
+            "in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
+        )
     connectors = load_connectors(Path(targets_file), target_names or ()) if targets_file else []
     options = PrepareOptions(
         country=country,
@@ -149,6 +176,9 @@ def import_leads(
     if connectors:
         book = ledger_path(out, Path(ledger) if ledger else None)
         book.parent.mkdir(parents=True, exist_ok=True)
+        if not dry_run:
+            for connector in connectors:
+                ensure_limits(limits_for(connector))
         futures = [
             send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
             for c in connectors
@@ -161,9 +191,24 @@ def import_leads(
         results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
     prepared = prepared.without_leads()
-    run_dir = finish_run(
-        prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
-    )
+    if remote:
+        with tempfile.TemporaryDirectory(prefix="leadflow-run-") as staging:
+            staged = finish_run(
+                prepared,
+                results,
+                targets,
+                run_id=run_id,
+                started=started,
+                out_dir=Path(staging),
+                dry_run=dry_run,
+            )
+            run_dir: Path | str = publish_run(staged, out_dir)
+        report_url = f"{run_dir}/report.html"
+    else:
+        run_dir = finish_run(
+            prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
+        )
+        report_url = (run_dir / "report.html").resolve().as_uri()
     combined = pl.concat(results)
     summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(
@@ -176,9 +221,7 @@ def import_leads(
         key="rows-needing-attention",
         description="Rows that failed, were refused by a vendor, or were rejected",
     )
-    create_link_artifact(
-        (run_dir / "report.html").resolve().as_uri(), link_text="HTML report", key="import-report"
-    )
+    create_link_artifact(report_url, link_text="HTML report", key="import-report")
     returned = {"run_id": run_id, "run_dir": str(run_dir), **summary}
     verdict = judge(summary)
     if verdict.ok:

@@ -21,7 +21,7 @@ import polars as pl
 
 from connectors.base import Connector, Lead
 from connectors.config import ConfigError, load_targets
-from connectors.engine import RowResult, dispatch, prefer_phone
+from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger import Ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
@@ -91,8 +91,10 @@ async def send_target(
     resend: bool = False,
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    gate: RequestGate | None = None,
 ) -> pl.DataFrame:
-    """Send the eligible leads to one target; its result rows (one per input row)."""
+    """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
+    limit shared with other runs, around every request (the flow's flows.vendor_limits)."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
@@ -108,6 +110,7 @@ async def send_target(
             resend=resend,
             transport=transport,
             progress=progress,
+            gate=gate,
         )
     return build_results(
         prepared.clean,

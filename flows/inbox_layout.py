@@ -3,7 +3,7 @@
 ::
 
     ROOT/inbox/        people and tools drop files here
-    ROOT/processing/   a watcher's claimed files, renamed <time>-<pid>-<random>-<safe name>
+    ROOT/processing/   a watcher's claimed files, renamed <time>-<pid>@<host>-<random>-<safe name>
     ROOT/archive/      imported files (and duplicate drops) with a note beside each
     ROOT/retry/        files whose rows failed to send, with NAME.retry.json: when the next
                        attempt is due (flows.inbox_retry)
@@ -19,17 +19,20 @@ dropper names can make a path outside ROOT.
 from __future__ import annotations
 
 import errno
+import functools
+import hashlib
 import itertools
 import logging
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flows.inbox_names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
 
-__all__ = ["INBOX", "Claim", "Layout", "claim", "claimed_name"]
+__all__ = ["INBOX", "Claim", "Layout", "claim", "claimed_name", "host_tag"]
 
 INBOX = "inbox"
 PROCESSING = "processing"
@@ -99,10 +102,22 @@ class Claim:
         return self.path.name
 
 
+@functools.cache
+def host_tag() -> str:
+    """Eight hex digits naming this machine (its host name and machine id), so that a watcher
+    on another machine over a shared folder can tell a claim is not its own to recover."""
+    try:
+        machine = Path("/etc/machine-id").read_text(encoding="ascii").strip()
+    except OSError:
+        machine = ""
+    return hashlib.sha256(f"{socket.gethostname()}\0{machine}".encode()).hexdigest()[:8]
+
+
 def claimed_name(original: str, now: datetime) -> str:
-    """``<time>-<pid>-<sequence><random>-<safe name>``: unique, and naming the claiming process."""
+    """``<time>-<pid>@<host>-<sequence><random>-<safe name>``: unique, and naming the claiming
+    process and its machine (:func:`host_tag`)."""
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    unique = f"{os.getpid()}-{next(_sequence)}{secrets.token_hex(2)}"
+    unique = f"{os.getpid()}@{host_tag()}-{next(_sequence)}{secrets.token_hex(2)}"
     return f"{stamp}-{unique}-{safe_name(original)}"
 
 

@@ -9,8 +9,11 @@ of two watchers recovering at once, one rename wins. The taken-over claim is imp
 the import is resumable (the ledger settles what the dead run had in flight and reports what
 it sent as ``already_sent``), so nothing is sent twice where the vendor allows it.
 
-Process ids are only meaningful on one machine: the registry already requires the watched
-root to be on a local disk (flows.inbox_registry).
+Process ids are only meaningful on one machine, so a claim also names its machine
+(``<pid>@<host>``, flows.inbox_layout.host_tag): over a shared folder, a watcher takes over only
+its own machine's dead claims, never another machine's (it cannot see that machine's processes).
+A claim left by a machine that never comes back is moved back to ``inbox/`` by hand. A claim
+without a machine (named by an older Leadflow) counts as this machine's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flows.inbox_layout import Claim, Layout, claimed_name
+from flows.inbox_layout import Claim, Layout, claimed_name, host_tag
 from flows.inbox_names import display_name
 from flows.inbox_registry import IntakeRegistry
 
@@ -29,7 +32,9 @@ __all__ = ["owner_alive", "take_over_orphans"]
 
 logger = logging.getLogger("leadflow.inbox")
 
-_CLAIMED = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<pid>\d+)-(?P<tag>[0-9a-f]+)-(?P<name>.+)$")
+_CLAIMED = re.compile(
+    r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<pid>\d+)(?:@(?P<host>[0-9a-f]{8}))?-(?P<tag>[0-9a-f]+)-(?P<name>.+)$"
+)
 _CLOCK_SLACK = timedelta(seconds=2)
 """Claim times are whole seconds; a process started within this of the claim may own it."""
 
@@ -75,6 +80,8 @@ def take_over_orphans(layout: Layout) -> list[Claim]:
     for path in sorted(layout.processing.iterdir()):
         match = _CLAIMED.match(path.name)
         if match is None or not path.is_file() or path.is_symlink():
+            continue
+        if match["host"] not in (None, host_tag()):
             continue
         claimed_at = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         if owner_alive(int(match["pid"]), claimed_at):

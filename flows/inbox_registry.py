@@ -1,7 +1,7 @@
 """The watched folder's memory: which contents were imported, and since when each drop looks settled.
 
-One small SQLite file under the watched root (``ROOT/.leadflow-intake.sqlite``) shared by
-every watcher and scanner of that root. Two tables:
+One small database, by default a SQLite file under the watched root
+(``ROOT/.leadflow-intake.sqlite``), shared by every watcher and scanner of that root. Two tables:
 
 ``intake``
     one row per content fingerprint (sha256 of the file's bytes) with its state:
@@ -20,46 +20,23 @@ every watcher and scanner of that root. Two tables:
     it was being written, across scans and processes. Names are stored as bytes because a
     dropped name need not be valid UTF-8.
 
-SQLite's locking needs a local file system: put the root on a local disk, or give every
-machine its own root.
+Where it lives (flows.inbox_registry_db): by default a SQLite file in the root, whose locking
+needs a local file system; with ``LEADFLOW_REGISTRY=postgresql://...`` a PostgreSQL database,
+so that watchers on several machines over one shared folder import each file exactly once.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-__all__ = ["IntakeRecord", "IntakeRegistry", "IntakeState"]
+from flows.inbox_registry_db import Transaction, open_database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS intake (
-    fingerprint   TEXT PRIMARY KEY,
-    state         TEXT NOT NULL,
-    claimed_name  TEXT NOT NULL,
-    original_name TEXT NOT NULL,
-    run_id        TEXT,
-    run_dir       TEXT,
-    updated_at    TEXT NOT NULL,
-    attempts      INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS observed (
-    name     BLOB PRIMARY KEY,
-    size     INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    since    REAL NOT NULL,
-    first_seen REAL
-);
-"""
-_ADDED_COLUMNS = (
-    ("intake", "attempts", "INTEGER NOT NULL DEFAULT 0"),
-    ("observed", "first_seen", "REAL"),
-)
-"""Columns newer than the first registries: added in place to a registry that lacks them."""
+__all__ = ["IntakeRecord", "IntakeRegistry", "IntakeState"]
 
 
 class IntakeState(StrEnum):
@@ -85,7 +62,7 @@ class IntakeRecord:
     """Imports of this content that left rows unsent, since it was last dropped afresh."""
 
 
-def _record(db: sqlite3.Connection, fingerprint: str) -> IntakeRecord | None:
+def _record(db: Transaction, fingerprint: str) -> IntakeRecord | None:
     """The registry's record of ``fingerprint``, read inside the caller's transaction."""
     row = db.execute(
         "SELECT fingerprint, state, claimed_name, original_name, run_id, run_dir, updated_at, attempts"
@@ -102,30 +79,16 @@ def _now_iso() -> str:
 class IntakeRegistry:
     """Fingerprints and settle timers of one watched root, safe to share between processes."""
 
-    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0, *, url: str | None = None) -> None:
+        """The registry of the root ``path`` is in: the SQLite file ``path``, or the PostgreSQL
+        database of ``url`` / ``$LEADFLOW_REGISTRY`` (flows.inbox_registry_db)."""
         self.path = path
-        self._timeout = timeout
-        with closing(sqlite3.connect(self.path, timeout=timeout, isolation_level=None)) as db:
-            db.executescript(_SCHEMA)
-            for table, column, declaration in _ADDED_COLUMNS:
-                known = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in known:
-                    try:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-                    except sqlite3.OperationalError as error:  # another process added it first
-                        if "duplicate column" not in str(error):
-                            raise
+        self._db = open_database(path.parent, path, timeout, url)
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+    def _transaction(self) -> Iterator[Transaction]:
+        with self._db.transaction() as db:
+            yield db
 
     def reserve(
         self,
@@ -157,7 +120,12 @@ class IntakeRegistry:
                 if taken_over or (same_file and earlier.state is IntakeState.RETRYING):
                     attempts = earlier.attempts
             db.execute(
-                "INSERT OR REPLACE INTO intake VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)",
+                "INSERT INTO intake (fingerprint, state, claimed_name, original_name, run_id, run_dir,"
+                " updated_at, attempts) VALUES (?, ?, ?, ?, NULL, NULL, ?, ?)"
+                " ON CONFLICT (fingerprint) DO UPDATE SET state = excluded.state,"
+                " claimed_name = excluded.claimed_name, original_name = excluded.original_name,"
+                " run_id = NULL, run_dir = NULL, updated_at = excluded.updated_at,"
+                " attempts = excluded.attempts",
                 (fingerprint, IntakeState.IMPORTING.value, claimed_name, original_name, _now_iso(), attempts),
             )
         return None
@@ -226,7 +194,9 @@ class IntakeRegistry:
                     continue
                 since[name] = (now, first_seen)
                 db.execute(
-                    "INSERT OR REPLACE INTO observed VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO observed (name, size, mtime_ns, since, first_seen) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET size = excluded.size,"
+                    " mtime_ns = excluded.mtime_ns, since = excluded.since, first_seen = excluded.first_seen",
                     (name, *signature, now, first_seen),
                 )
             gone = [(name,) for name in known if name not in seen]

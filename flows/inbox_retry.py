@@ -32,7 +32,7 @@ __all__ = ["RETRY_NOTE_SUFFIX", "claim_retry", "due_retries", "next_attempt_at"]
 logger = logging.getLogger("leadflow.inbox")
 
 RETRY_NOTE_SUFFIX = ".retry.json"
-_CLAIMED = re.compile(r"^\d{8}T\d{6}Z-\d+-[0-9a-f]+-(?P<name>.+)$")
+_CLAIMED = re.compile(r"^\d{8}T\d{6}Z-\d+(?:@[0-9a-f]{8})?-[0-9a-f]+-(?P<name>.+)$")
 
 
 def next_attempt_at(now: float, attempts: int, delay: float, max_delay: float) -> float:

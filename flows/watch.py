@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,11 @@ import watchfiles
 from rich.console import Console
 
 from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
+from flows.inbox_registry import IntakeRegistry
+from flows.inbox_registry_db import REGISTRY_ERRORS
+
+_PASS_ERRORS: tuple[type[Exception], ...] = (OSError, *REGISTRY_ERRORS)
+"""A pass that fails with these (the folder or the registry's database unreachable) is retried."""
 
 __all__ = ["add_inbox_arguments", "inbox_settings", "main", "stop_on_signals", "watch_inbox"]
 
@@ -60,7 +64,7 @@ def watch_inbox(
                 finished += 1
                 if on_finished is not None:
                     on_finished(done)
-        except (OSError, sqlite3.Error) as error:
+        except _PASS_ERRORS as error:
             logger.warning("inbox: scan of %s failed, retrying: %s", layout.inbox, error)
 
     logger.info("inbox: watching %s", layout.inbox)
@@ -174,6 +178,11 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
     console = console or Console(stderr=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        IntakeRegistry(Layout.at(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
+    except (*USER_ERRORS, *REGISTRY_ERRORS) as error:
+        print_error(console, error)
+        return 1
     if args.targets is not None:
         from connectors.config import load_targets
 

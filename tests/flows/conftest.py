@@ -169,3 +169,34 @@ def read_results(run_dir: Path) -> pl.DataFrame:
 def only_run(out: Path) -> Path:
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     return run_dir
+
+
+# --- a PostgreSQL database of its own, for the intake registry's tests ---------------------------
+
+POSTGRES_ENV = "LEADFLOW_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def registry_postgres() -> Iterator[str]:
+    """The URL of a new, randomly named database on $LEADFLOW_TEST_POSTGRES_URL's server
+    (default: the project's local PostgreSQL 15), dropped afterwards; skips the test, saying
+    why, when no server answers there."""
+    import os
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    admin = os.environ.get(POSTGRES_ENV, DEFAULT_POSTGRES_URL)
+    try:
+        connection = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at ${POSTGRES_ENV} (default {DEFAULT_POSTGRES_URL}): {exc}")
+    name = f"leadflow_registry_{secrets.token_hex(6)}"
+    with connection:
+        connection.execute(f"CREATE DATABASE {name}")
+        try:
+            yield urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+        finally:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flows.inbox import InboxSettings, Layout, Verdict, run_once
+from flows.inbox_layout import host_tag
 from flows.inbox_recovery import owner_alive, take_over_orphans
 from flows.inbox_registry import IntakeRegistry, IntakeState
 from tests.flows.inbox_steps import CountingImport, lead_csv
@@ -158,3 +159,21 @@ def test_a_pid_reused_by_a_process_started_after_the_claim_does_not_own_it() -> 
             other.communicate(input=b"", timeout=30)
     assert owner_alive(other.pid, datetime.now(UTC)) is False
     assert owner_alive(os.getpid(), datetime.now(UTC) - timedelta(days=1)) is True
+
+
+def test_a_dead_claim_of_another_machine_is_left_to_that_machine_and_one_of_ours_is_taken_over(
+    root: Path,
+) -> None:
+    layout = Layout.at(root)
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    other = "00000000" if host_tag() != "00000000" else "11111111"
+    theirs = layout.processing / f"20261204T120000Z-{dead.pid}@{other}-1abcd-theirs.csv"
+    ours = layout.processing / f"20261204T120000Z-{dead.pid}@{host_tag()}-2abcd-ours.csv"
+    for path in (theirs, ours):
+        path.write_bytes(lead_csv(path.stem))
+
+    taken = take_over_orphans(layout)
+
+    assert [claim.resumes for claim in taken] == [ours.name]
+    assert theirs.exists(), "another machine's processes cannot be seen from here"

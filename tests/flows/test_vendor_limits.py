@@ -1,0 +1,187 @@
+"""A target's limits hold across runs: Prefect global concurrency and rate limits per vendor endpoint.
+
+Two ``import_leads`` flow runs on one target, at the same time, each with its own token bucket,
+would each send at the target's full rate and concurrency. The sandbox below records when every
+send request arrives and how many are in progress, so the test reads the limits where the vendor
+sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from connectors.config import TargetConfig
+from connectors.registry import build_connector
+from flows.import_leads import import_leads, summary_of
+from flows.vendor_limits import endpoint_slug, limits_for
+from sample_data.generate import messy_lead_frame
+from sandbox.server import SandboxServer
+from tests.flows.conftest import DEMO_CREDENTIALS, write_targets
+
+RATE = 4.0
+SEND_DELAY = 0.05
+
+
+class Arrivals:
+    """When each OBI send request arrived, and the most in progress at once."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.in_progress = 0
+        self.most = 0
+
+
+class _Recorder:
+    def __init__(self, app: ASGIApp, arrivals: Arrivals) -> None:
+        self.app = app
+        self.arrivals = arrivals
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/customers/list"):
+            await self.app(scope, receive, send)
+            return
+        seen = self.arrivals
+        seen.times.append(time.monotonic())
+        seen.in_progress += 1
+        seen.most = max(seen.most, seen.in_progress)
+        try:
+            await asyncio.sleep(SEND_DELAY)  # so that overlapping requests do overlap
+            await self.app(scope, receive, send)
+        finally:
+            seen.in_progress -= 1
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SandboxServer, Arrivals]]:
+    arrivals = Arrivals()
+    server = SandboxServer()
+    server.app.add_middleware(_Recorder, arrivals=arrivals)
+    with server:
+        for name, value in DEMO_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("LEADFLOW_SANDBOX_URL", server.base_url)
+        monkeypatch.delenv("LEADFLOW_LEDGER", raising=False)
+        yield server, arrivals
+
+
+@pytest.mark.parametrize(
+    ("url", "slug"),
+    [
+        ("http://127.0.0.1:8765/obi", "loopback-8765-obi"),
+        ("http://LOCALHOST:8765/obi/", "loopback-8765-obi"),
+        ("http://[::1]:8765/./obi//", "loopback-8765-obi"),
+        ("https://Dialer.Example.com:443/api/v2/", "https-dialer.example.com-api-v2"),
+        ("http://dialer.example.com:80/a/b/../c", "dialer.example.com-a-c"),
+        ("https://dialer.example.com:8443", "https-dialer.example.com-8443"),
+    ],
+)
+def test_one_vendor_endpoint_written_two_ways_gets_one_limit_name(url: str, slug: str) -> None:
+    assert endpoint_slug(url) == slug
+
+
+def test_limit_names_carry_kind_endpoint_and_campaign_and_only_a_rated_target_has_a_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIMITS_USER", "user")
+    monkeypatch.setenv("LIMITS_PASSWORD", "password")
+    base: dict[str, Any] = {
+        "kind": "sinch_obi",
+        "base_url": "http://localhost:8765/obi",
+        "campaign": "C 1",
+        "credentials": {"username": "env:LIMITS_USER", "password": "env:LIMITS_PASSWORD"},
+    }
+    rated = limits_for(build_connector(TargetConfig(name="a", rate_limit=2.5, concurrency=3, **base)))
+    assert rated.concurrency_name == "leadflow-sinch-obi-loopback-8765-obi-c-1-concurrency"
+    assert (rated.rate_name, rated.rate, rated.concurrency) == (
+        "leadflow-sinch-obi-loopback-8765-obi-c-1-rate",
+        2.5,
+        3,
+    )
+    plain = limits_for(build_connector(TargetConfig(name="b", **base)))
+    assert plain.rate_name is None
+    assert plain.concurrency == build_connector(TargetConfig(name="b", **base)).LIMITS.default_concurrency
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_two_flow_runs_on_one_target_together_keep_its_rate_and_concurrency(
+    recorded: tuple[SandboxServer, Arrivals], tmp_path: Path
+) -> None:
+    _, arrivals = recorded
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        only=("obi",),
+        obi={"rate_limit": RATE, "concurrency": 2, "chunk_size": 4},
+    )
+    files = []
+    for number in (1, 2):
+        path = tmp_path / f"leads-{number}.csv"
+        messy_lead_frame(40, seed=number, id_prefix=f"R{number}-").write_csv(path)
+        files.append(path)
+    summaries: dict[int, dict[str, Any]] = {}
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            state = import_leads(
+                str(files[number - 1]),
+                str(targets),
+                out_dir=str(tmp_path / f"out-{number}"),
+                return_state=True,  # type: ignore[call-overload]
+            )
+            summaries[number] = summary_of(state)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert not errors, errors
+    assert set(summaries) == {1, 2}
+
+    times = sorted(arrivals.times)
+    assert len(times) >= 16  # both runs sent several requests each
+    assert arrivals.most <= 2, "the target's concurrency of 2 held across the two runs"
+    # RATE slots, each held one second from its grant: no second sees more than RATE requests start
+    # (one more allowed for the way from grant to arrival). Two runs at RATE each would put 2*RATE there.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= RATE + 1, f"{busiest} requests within one second; the target allows {RATE}/s"
+
+    connector = build_connector(next(iter(_targets(targets))))
+    limits = limits_for(connector)
+    with get_client(sync_client=True) as client:
+        slots = client.read_global_concurrency_limit_by_name(limits.concurrency_name)
+        assert (slots.limit, slots.slot_decay_per_second) == (2, 0.0)
+        assert limits.rate_name is not None
+        rate = client.read_global_concurrency_limit_by_name(limits.rate_name)
+        assert (rate.limit, rate.slot_decay_per_second) == (RATE, 0.0)
+
+
+def _targets(path: Path) -> list[TargetConfig]:
+    from connectors.config import load_targets
+
+    return load_targets(path)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_global_limit_deleted_mid_run_stops_the_target_instead_of_sending_unlimited() -> None:
+    from connectors.errors import FatalTargetError
+    from flows.vendor_limits import GlobalLimits, PrefectGate
+
+    limits = GlobalLimits("leadflow-test-missing-concurrency", 1, None, None)
+    async with PrefectGate(limits, "obi", deadline=10) as gate:
+        with pytest.raises(FatalTargetError, match="does not exist") as raised:
+            async with gate():
+                pass
+    assert raised.value.reason == "TARGET_STOPPED"

@@ -258,7 +258,9 @@ async def _plain(send: Send, status: int, headers: list[tuple[bytes, bytes]]) ->
     await send({"type": "http.response.body", "body": body})
 
 
-async def _hang(receive: Receive, send: Send, seconds: float) -> None:
+async def _client_waits(receive: Receive, seconds: float) -> bool:
+    """Whether the client is still connected after ``seconds`` (False as soon as it leaves)."""
+
     async def until_disconnect() -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
@@ -266,6 +268,12 @@ async def _hang(receive: Receive, send: Send, seconds: float) -> None:
     try:
         await asyncio.wait_for(until_disconnect(), timeout=seconds)
     except TimeoutError:
+        return True
+    return False
+
+
+async def _hang(receive: Receive, send: Send, seconds: float) -> None:
+    if await _client_waits(receive, seconds):
         await _plain(send, 503, [])
 
 
@@ -282,14 +290,7 @@ async def _late(app: ASGIApp, scope: Scope, receive: Receive, send: Send, second
         answer.append(message)
 
     await app(scope, receive, keep)
-
-    async def until_disconnect() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    try:
-        await asyncio.wait_for(until_disconnect(), timeout=seconds)
-    except TimeoutError:
+    if await _client_waits(receive, seconds):
         for message in answer:
             await send(message)
 

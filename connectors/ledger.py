@@ -40,19 +40,27 @@ between the two.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import orjson
 
+from connectors.endpoint import normalize_endpoint
+from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
+from connectors.ledger_migrate import migrate
+
 __all__ = [
     "IN_FLIGHT",
+    "LEASE_SECONDS",
     "SENT_STATUSES",
     "SETTLED",
+    "Claim",
     "Ledger",
     "LedgerEntry",
     "PendingChunk",
@@ -90,6 +98,16 @@ CREATE TABLE IF NOT EXISTS journal (
     state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL, rows TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_target ON journal (target_id, seq);
+CREATE TABLE IF NOT EXISTS claims (
+    target_id INTEGER NOT NULL REFERENCES targets (id), external_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (target_id, external_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    target_id INTEGER NOT NULL REFERENCES targets (id), run_id TEXT NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (target_id, run_id)
+) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS settled_rows AS
     SELECT j.seq, j.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
            r.value ->> 2 AS vendor_id, r.value ->> 3 AS vendor_status,
@@ -131,6 +149,18 @@ class PendingChunk:
     run_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What :meth:`Ledger.begin_chunk` got: the leads this run now holds and may send, and for
+    the others the run that holds them (a live run, or one that settled them)."""
+
+    batch_id: str
+    """The batch id the claimed leads are in flight under (the chunk's, or ``batch_of`` theirs)."""
+    claimed: tuple[str, ...]
+    held: dict[str, str] = field(default_factory=dict)
+    """external id -> run id of its holder, for the leads not claimed."""
+
+
 class Settlement(NamedTuple):
     external_id: str
     status: str
@@ -156,8 +186,10 @@ def _now() -> str:
 class Ledger:
     """One connection per engine run; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0, lease: float | None = None) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.lease_seconds = lease or lease_seconds()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -165,6 +197,7 @@ class Ledger:
         self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self._db.executescript(_SCHEMA)
+        migrate(self._db)
         self._ids: dict[TargetKey, int] = {}
 
     def close(self) -> None:
@@ -182,14 +215,15 @@ class Ledger:
     def _target_id(self, key: TargetKey) -> int:
         found = self._ids.get(key)
         if found is None:
+            endpoint = normalize_endpoint(key.base_url)
             with self._write():
                 self._db.execute(
                     "INSERT OR IGNORE INTO targets (kind, base_url, campaign) VALUES (?, ?, ?)",
-                    (key.kind, key.base_url, key.campaign),
+                    (key.kind, endpoint, key.campaign),
                 )
                 row = self._db.execute(
                     "SELECT id FROM targets WHERE kind = ? AND base_url = ? AND campaign = ?",
-                    (key.kind, key.base_url, key.campaign),
+                    (key.kind, endpoint, key.campaign),
                 ).fetchone()
             found = self._ids[key] = int(row[0])
         return found
@@ -223,12 +257,16 @@ class Ledger:
         return {eid: found[eid] for eid in external_ids if eid in found}
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
-        """Chunks of other runs still in flight for ``key``, oldest first."""
-        latest = self._latest(self._target_id(key))
+        """Chunks of other runs still in flight for ``key`` whose run holds no live lease (it
+        crashed, or finished leaving them unsettled), oldest first. A live run's chunks are its
+        own business, never an orphan."""
+        target_id = self._target_id(key)
+        latest = self._latest(target_id)
+        live = self.live_runs(key)
         pending = [
             (where, batch_id, run_id)
             for batch_id, (state, run_id, where) in latest.items()
-            if state == IN_FLIGHT and run_id != exclude_run
+            if state == IN_FLIGHT and run_id != exclude_run and run_id not in live
         ]
         chunks: list[PendingChunk] = []
         for (journalled, number), batch_id, run_id in sorted(pending):
@@ -263,10 +301,91 @@ class Ledger:
             latest[batch_id] = (state, run_id, (True, seq))
         return latest
 
+    def live_runs(self, key: TargetKey) -> frozenset[str]:
+        """Runs whose lease on ``key`` has not expired."""
+        rows = self._db.execute(
+            "SELECT run_id FROM leases WHERE target_id = ? AND until > ?", (self._target_id(key), time.time())
+        )
+        return frozenset(run_id for (run_id,) in rows)
+
     # --- writes -------------------------------------------------------------------------
-    def begin_chunk(self, key: TargetKey, batch_id: str, external_ids: Sequence[str], run_id: str) -> None:
-        """Record a chunk ``in_flight`` with the external ids of its rows, before it is sent."""
-        self._append(key, batch_id, IN_FLIGHT, run_id, orjson.dumps(list(external_ids)).decode())
+    @contextlib.contextmanager
+    def lease(self, key: TargetKey, run_id: str) -> Iterator[None]:
+        """Hold a lease on ``key`` for ``run_id`` while the block runs: renewed every third of
+        ``lease_seconds`` by a thread of its own (a busy event loop does not let it lapse), and
+        ended on exit, so that what the run leaves in flight is an orphan for the next run."""
+        target_id = self._target_id(key)
+        renewer = Renewer(
+            lambda: _renew_connection(self.path, self.busy_timeout),
+            target_id,
+            run_id,
+            self.lease_seconds,
+        )
+        renewer.renew(self._db)
+        renewer.start()
+        try:
+            yield
+        finally:
+            renewer.stop()
+            self._db.execute(
+                "UPDATE leases SET until = 0 WHERE target_id = ? AND run_id = ?", (target_id, run_id)
+            )
+
+    def begin_chunk(
+        self,
+        key: TargetKey,
+        batch_id: str,
+        external_ids: Sequence[str],
+        run_id: str,
+        *,
+        takeover: bool = False,
+        batch_of: Callable[[Sequence[str]], str] | None = None,
+    ) -> Claim:
+        """Claim a chunk's leads for ``run_id`` and record the claimed ones ``in_flight``, in one
+        transaction, before the request leaves. A lead already claimed by another run is not
+        claimed (its holder is returned): it is in flight elsewhere, or was delivered. With
+        ``takeover`` (a resend) a claim whose run holds no live lease is taken over. When only
+        some leads are claimed they are in flight under ``batch_of(their ids)`` (a vendor may
+        refuse a batch id used twice with other contents)."""
+        target_id = self._target_id(key)
+        ids = orjson.dumps(list(external_ids)).decode()
+        with self._write():
+            claimed = tuple(
+                eid
+                for (eid,) in self._db.execute(
+                    "INSERT INTO claims (target_id, external_id, run_id) "
+                    "SELECT ?1, value, ?2 FROM json_each(?3) WHERE true "
+                    "ON CONFLICT (target_id, external_id) DO UPDATE SET run_id = excluded.run_id "
+                    "WHERE claims.run_id = excluded.run_id OR (?4 AND NOT EXISTS ("
+                    "SELECT 1 FROM leases AS l WHERE l.target_id = ?1 AND l.run_id = claims.run_id "
+                    "AND l.until > ?5)) RETURNING external_id",
+                    (target_id, run_id, ids, takeover, time.time()),
+                ).fetchall()
+            )
+            if len(claimed) != len(external_ids):
+                rows = orjson.dumps(list(claimed)).decode()
+                if batch_of is not None:
+                    batch_id = batch_of(claimed)
+                held = dict(
+                    self._db.execute(
+                        "SELECT external_id, run_id FROM claims WHERE target_id = ? AND run_id != ? "
+                        "AND external_id IN (SELECT value FROM json_each(?))",
+                        (target_id, run_id, ids),
+                    ).fetchall()
+                )
+            else:
+                rows, held = ids, {}
+            if claimed:
+                self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
+        return Claim(batch_id, claimed, held)
+
+    def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
+        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
+        self._db.execute(
+            "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
+            "AND external_id IN (SELECT value FROM json_each(?))",
+            (self._target_id(key), run_id, orjson.dumps(list(external_ids)).decode()),
+        )
 
     def settle_chunk(
         self,
@@ -278,22 +397,36 @@ class Ledger:
         state: str = SETTLED,
     ) -> None:
         """Record the vendor's answer for a chunk's rows and close the chunk, in one journal row.
-        ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids."""
+        ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids.
+        ``run_id``'s claims on the rows not delivered are released; a delivered lead stays
+        claimed for good, which is what keeps a concurrent run from sending it again."""
         rows = list(rows)
         if rows and set(map(len, rows)) != {4}:
             raise ValueError("a settled row is (external_id, status, vendor_id, vendor_status)")
         if state == IN_FLIGHT:
             raise ValueError("settle_chunk closes a chunk; begin_chunk opens one")
         self._append(key, batch_id, state, run_id, orjson.dumps(rows, default=_as_array).decode())
+        undelivered = [row[0] for row in rows if row[1] not in SENT_STATUSES]
+        if undelivered:
+            self.release(key, undelivered, run_id)
 
     def _append(self, key: TargetKey, batch_id: str, state: str, run_id: str, rows: str) -> None:
         """One INSERT, committed on its own: a single statement is atomic and takes the write lock
         before it reads (retrying through ``busy_timeout``), so it needs no ``BEGIN IMMEDIATE``,
         which costs two more statements per request."""
+        self._insert(self._target_id(key), batch_id, state, run_id, rows)
+
+    def _insert(self, target_id: int, batch_id: str, state: str, run_id: str, rows: str) -> None:
         self._db.execute(
             "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) VALUES (?, ?, ?, ?, ?, ?)",
-            (self._target_id(key), batch_id, state, run_id, _now(), rows),
+            (target_id, batch_id, state, run_id, _now(), rows),
         )
+
+
+def _renew_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    return db
 
 
 class _Transaction:

@@ -72,7 +72,7 @@ from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.heap import frozen_heap
-from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
+from connectors.ledger_types import SENT_STATUSES, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
@@ -131,7 +131,7 @@ async def dispatch(
     connector: Connector,
     leads: Sequence[Lead],
     *,
-    ledger: Ledger,
+    ledger: LedgerBackend,
     run_id: str,
     dry_run: bool = False,
     resend: bool = False,
@@ -166,7 +166,7 @@ class _Run:
         self,
         connector: Connector,
         leads: Sequence[Lead],
-        ledger: Ledger,
+        ledger: LedgerBackend,
         run_id: str,
         *,
         dry_run: bool,

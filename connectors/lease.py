@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
-import time
 from collections.abc import Callable
 
 __all__ = ["LEASE_ENV", "LEASE_SECONDS", "Renewer", "lease_seconds"]
@@ -38,33 +36,22 @@ log = logging.getLogger("leadflow.connectors")
 
 
 class Renewer(threading.Thread):
-    def __init__(
-        self, connect: Callable[[], sqlite3.Connection], target_id: int, run_id: str, seconds: float
-    ) -> None:
+    """Calls ``renew`` every third of ``seconds`` until :meth:`stop`; a failed renewal is logged
+    and tried again at the next tick (the lease outlives two missed ones)."""
+
+    def __init__(self, renew: Callable[[], None], run_id: str, seconds: float) -> None:
         super().__init__(name=f"ledger-lease-{run_id}", daemon=True)
-        self._connect = connect
-        self._target_id = target_id
+        self._renew = renew
         self._run_id = run_id
         self._seconds = seconds
         self._stopping = threading.Event()
 
-    def renew(self, db: sqlite3.Connection) -> None:
-        db.execute(
-            "INSERT INTO leases (target_id, run_id, until) VALUES (?, ?, ?) "
-            "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
-            (self._target_id, self._run_id, time.time() + self._seconds),
-        )
-
     def run(self) -> None:
-        db = self._connect()
-        try:
-            while not self._stopping.wait(self._seconds / 3):
-                try:
-                    self.renew(db)
-                except sqlite3.Error as exc:
-                    log.warning("ledger: renewing the lease of run %s failed: %s", self._run_id, exc)
-        finally:
-            db.close()
+        while not self._stopping.wait(self._seconds / 3):
+            try:
+                self._renew()
+            except Exception as exc:
+                log.warning("ledger: renewing the lease of run %s failed: %s", self._run_id, exc)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -44,16 +44,26 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import orjson
 
 from connectors.endpoint import normalize_endpoint
 from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
 from connectors.ledger_migrate import migrate
+from connectors.ledger_types import (
+    IN_FLIGHT,
+    SENT_STATUSES,
+    SETTLED,
+    Claim,
+    LedgerEntry,
+    PendingChunk,
+    SettledRow,
+    Settlement,
+    TargetKey,
+    fold_settled,
+)
 
 __all__ = [
     "IN_FLIGHT",
@@ -69,10 +79,6 @@ __all__ = [
     "TargetKey",
 ]
 
-IN_FLIGHT = "in_flight"
-SETTLED = "settled"
-SENT_STATUSES = ("accepted", "submitted")
-"""Ledger statuses that make a later run report the lead ``already_sent``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
@@ -119,57 +125,6 @@ CREATE VIEW IF NOT EXISTS settled_rows AS
 _CHECKPOINT_PAGES = 8192
 """WAL pages (4 KiB) before SQLite checkpoints, which fsyncs while the engine waits: SQLite's
 default of 1000 is reached about every 10k leads; 8192 (32 MiB) keeps that out of most runs."""
-
-
-@dataclass(frozen=True, slots=True)
-class TargetKey:
-    """Where leads went: the vendor endpoint and campaign, independent of the target's name."""
-
-    kind: str
-    base_url: str
-    campaign: str
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    external_id: str
-    status: str
-    vendor_id: str | None
-    vendor_status: str | None
-    batch_id: str | None
-    run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class PendingChunk:
-    """A chunk some earlier run recorded in flight and never settled."""
-
-    batch_id: str
-    external_ids: tuple[str, ...]
-    run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """What :meth:`Ledger.begin_chunk` got: the leads this run now holds and may send, and for
-    the others the run that holds them (a live run, or one that settled them)."""
-
-    batch_id: str
-    """The batch id the claimed leads are in flight under (the chunk's, or ``batch_of`` theirs)."""
-    claimed: tuple[str, ...]
-    held: dict[str, str] = field(default_factory=dict)
-    """external id -> run id of its holder, for the leads not claimed."""
-
-
-class Settlement(NamedTuple):
-    external_id: str
-    status: str
-    vendor_id: str | None = None
-    vendor_status: str | None = None
-
-
-SettledRow = tuple[str, str, str | None, str | None]
-"""(external_id, status, vendor_id, vendor_status): a :class:`Settlement` or a plain tuple."""
 
 
 def _as_array(value: object) -> list[object]:
@@ -244,14 +199,7 @@ class Ledger:
             "SELECT batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? ORDER BY seq",
             (target_id, SETTLED),
         )
-        for batch_id, run_id, rows in settled:
-            for external_id, status, answered_id, vendor_status in orjson.loads(rows):
-                vendor_id = answered_id
-                if vendor_id is None and (earlier := found.get(external_id)) is not None:
-                    vendor_id = earlier.vendor_id
-                found[external_id] = LedgerEntry(
-                    external_id, status, vendor_id, vendor_status, batch_id, run_id
-                )
+        fold_settled(found, ((batch_id, run_id, orjson.loads(rows)) for batch_id, run_id, rows in settled))
         if external_ids is None:
             return found
         return {eid: found[eid] for eid in external_ids if eid in found}
@@ -312,21 +260,27 @@ class Ledger:
     @contextlib.contextmanager
     def lease(self, key: TargetKey, run_id: str) -> Iterator[None]:
         """Hold a lease on ``key`` for ``run_id`` while the block runs: renewed every third of
-        ``lease_seconds`` by a thread of its own (a busy event loop does not let it lapse), and
-        ended on exit, so that what the run leaves in flight is an orphan for the next run."""
+        ``lease_seconds`` by a thread of its own (connectors.lease: a busy event loop does not let
+        it lapse), and ended on exit, so that what the run leaves in flight is an orphan for the
+        next run."""
         target_id = self._target_id(key)
-        renewer = Renewer(
-            lambda: _renew_connection(self.path, self.busy_timeout),
-            target_id,
-            run_id,
-            self.lease_seconds,
-        )
-        renewer.renew(self._db)
+        own = _renew_connection(self.path, self.busy_timeout)
+
+        def renew(db: sqlite3.Connection = own) -> None:
+            db.execute(
+                "INSERT INTO leases (target_id, run_id, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
+                (target_id, run_id, time.time() + self.lease_seconds),
+            )
+
+        renew(self._db)
+        renewer = Renewer(renew, run_id, self.lease_seconds)
         renewer.start()
         try:
             yield
         finally:
             renewer.stop()
+            own.close()
             self._db.execute(
                 "UPDATE leases SET until = 0 WHERE target_id = ? AND run_id = ?", (target_id, run_id)
             )
@@ -424,7 +378,7 @@ class Ledger:
 
 
 def _renew_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     return db
 

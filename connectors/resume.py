@@ -31,7 +31,7 @@ import httpx
 
 from connectors.base import Chunk, Connector, Lead
 from connectors.errors import redact
-from connectors.ledger import SENT_STATUSES, Ledger, Settlement, TargetKey
+from connectors.ledger_types import SENT_STATUSES, LedgerBackend, Settlement, TargetKey
 from connectors.retry import call_with_retries
 
 __all__ = ["settle_orphans"]
@@ -43,7 +43,7 @@ async def settle_orphans(
     connector: Connector,
     client: httpx.AsyncClient,
     *,
-    ledger: Ledger,
+    ledger: LedgerBackend,
     key: TargetKey,
     leads: Sequence[Lead],
     run_id: str,

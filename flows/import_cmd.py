@@ -47,7 +47,8 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
     parser.add_argument(
-        "--ledger", type=Path, help="ledger file (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)"
+        "--ledger",
+        help="ledger: a SQLite file or a postgresql:// URL (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
     )
 
 
@@ -59,7 +60,6 @@ async def _send_all(
     console: Console,
 ) -> list[pl.DataFrame]:
     ledger = ledger_path(args.out, args.ledger)
-    ledger.parent.mkdir(parents=True, exist_ok=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -80,7 +80,13 @@ def prepare_task(path: Path, options: PrepareOptions) -> PreparedLeads:
 
 @task(name="send-to-target", cache_policy=NO_CACHE)
 def send_task(
-    prepared: PreparedLeads, connector: Connector, *, run_id: str, ledger: Path, dry_run: bool, resend: bool
+    prepared: PreparedLeads,
+    connector: Connector,
+    *,
+    run_id: str,
+    ledger: str | Path,
+    dry_run: bool,
+    resend: bool,
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
@@ -147,8 +153,7 @@ def import_leads(
     )
     prepared = prepare_task(Path(path), options)
     if connectors:
-        book = ledger_path(out, Path(ledger) if ledger else None)
-        book.parent.mkdir(parents=True, exist_ok=True)
+        book = ledger_path(out, ledger)
         futures = [
             send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
             for c in connectors

@@ -22,7 +22,8 @@ import polars as pl
 from connectors.base import Connector, Lead
 from connectors.config import ConfigError, load_targets
 from connectors.engine import RowResult, dispatch, prefer_phone
-from connectors.ledger import Ledger
+from connectors.ledger_pg import is_postgres_url
+from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
 from flows.report_html import write_html_report
@@ -36,12 +37,15 @@ DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
 
 
-def ledger_path(out_dir: Path, given: Path | None = None) -> Path:
-    """The ledger file: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``."""
-    if given is not None:
-        return given
-    from_env = os.environ.get("LEADFLOW_LEDGER")
-    return Path(from_env) if from_env else out_dir / "ledger.sqlite"
+def ledger_path(out_dir: Path, given: str | Path | None = None) -> str | Path:
+    """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
+    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file."""
+    chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
+    if chosen is None:
+        return out_dir / "ledger.sqlite"
+    if isinstance(chosen, str) and is_postgres_url(chosen):
+        return chosen
+    return Path(chosen)
 
 
 def load_connectors(targets_file: Path, names: Sequence[str] = ()) -> list[Connector]:
@@ -86,7 +90,7 @@ async def send_target(
     connector: Connector,
     *,
     run_id: str,
-    ledger: Path,
+    ledger: str | Path,
     dry_run: bool = False,
     resend: bool = False,
     progress: Progress | None = None,
@@ -98,7 +102,7 @@ async def send_target(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
     )
     leads = _leads(decided.filter(pl.col("eligible")))
-    with Ledger(ledger) as book:
+    with open_ledger(ledger) as book:
         rows = await dispatch(
             connector,
             leads,

@@ -3,6 +3,8 @@ own, a dead run's are taken over through the orphan path, and an old ledger keep
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors import ledgers
 from connectors.ledger import Ledger, Settlement, TargetKey
+from connectors.ledger_types import LedgerBackend
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 OLD_LEDGER = Path(__file__).parent / "data" / "ledger-before-claims.sqlite"
@@ -18,15 +22,16 @@ OLD_LEDGER = Path(__file__).parent / "data" / "ledger-before-claims.sqlite"
 and ``HTTP://127.0.0.1:8765/obi/`` as two targets; lead-1 accepted, lead-2 refused, lead-3
 accepted, lead-4 left in flight by old-run-2."""
 
-OpenLedger = Callable[..., Ledger]
+OpenLedger = Callable[..., LedgerBackend]
 
 
-@pytest.fixture
-def open_ledger(tmp_path: Path) -> OpenLedger:
-    def opened(**kwargs: float) -> Ledger:
-        return Ledger(tmp_path / "ledger.sqlite", **kwargs)
-
-    return opened
+def _claim_and_die(spec: str, lease: float) -> None:
+    """A run that takes its lease, claims a lead and is killed: no renewal, no end of lease."""
+    ledger = ledgers.open_ledger(spec, lease=lease)
+    held = ledger.lease(KEY, "dead")
+    held.__enter__()
+    ledger.begin_chunk(KEY, "b1", ["a"], "dead")
+    os._exit(0 if held else 1)
 
 
 def test_a_lead_claimed_by_a_live_run_is_not_claimed_by_another(open_ledger: OpenLedger) -> None:
@@ -57,18 +62,18 @@ def test_a_run_that_stops_renewing_leaves_its_chunks_to_the_next_run(open_ledger
         assert orphan.run_id == "run-1"
 
 
-def test_a_crashed_runs_claim_outlives_it_only_for_its_lease(open_ledger: OpenLedger) -> None:
-    with open_ledger(lease=0.2) as ledger:
-        # A run that took its lease, claimed, and died: no renewal, no end of lease.
-        ledger._db.execute(
-            "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'dead', ?)",
-            (ledger._target_id(KEY), time.time() + 0.2),
-        )
-        ledger.begin_chunk(KEY, "b1", ["a"], "dead")
+def test_a_crashed_runs_claim_outlives_it_only_for_its_lease(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    crash = multiprocessing.get_context("spawn").Process(target=_claim_and_die, args=(ledger_spec, 1.0))
+    crash.start()
+    crash.join(60)
+    assert crash.exitcode == 0
+    with open_ledger() as ledger:
         assert ledger.live_runs(KEY) == {"dead"}
         assert ledger.begin_chunk(KEY, "b2", ["a"], "next").held == {"a": "dead"}
+    time.sleep(1.0)
     with open_ledger() as ledger:
-        time.sleep(0.25)
         assert "dead" not in ledger.live_runs(KEY)
         [orphan] = ledger.pending_chunks(KEY, exclude_run="next")
         ledger.settle_chunk(KEY, orphan.batch_id, [], "next", state="superseded")

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from connectors.engine import target_key
-from connectors.ledger import Ledger
+from connectors.ledgers import open_ledger
 from flows.importer import load_connectors
 from tests.flows.conftest import Vendors, only_run, read_results, write_targets
 
@@ -54,9 +54,13 @@ def _held(vendors: Vendors, results: pl.DataFrame) -> dict[str, Counter[str]]:
     }
 
 
-@pytest.mark.parametrize("ledger_kind", ["sqlite"])
+@pytest.mark.parametrize("ledger_kind", ["sqlite", "postgresql"])
 def test_two_imports_of_one_file_at_once_deliver_each_lead_once(
-    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, ledger_kind: str
+    vendors: Vendors,
+    lead_file: Callable[..., Path],
+    tmp_path: Path,
+    ledger_kind: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     file = lead_file(LEADS, seed=14)
     small = {"chunk_size": 50, "concurrency": 2}
@@ -68,12 +72,14 @@ def test_two_imports_of_one_file_at_once_deliver_each_lead_once(
         ucontact_email=small,
         maxcontact={"concurrency": 2},
     )
-    ledger = tmp_path / "ledger.sqlite"
+    ledger = str(tmp_path / "ledger.sqlite")
+    if ledger_kind == "postgresql":
+        ledger = request.getfixturevalue("postgres_url")
     vendors.set_faults(SLOWED)
     runs = []
     for n in (1, 2):
         command = [sys.executable, "-m", "flows.cli", "import", str(file), "--targets", str(targets)]
-        command += ["--out", str(tmp_path / f"out-{n}"), "--ledger", str(ledger)]
+        command += ["--out", str(tmp_path / f"out-{n}"), "--ledger", ledger]
         with (tmp_path / f"run-{n}.log").open("wb") as log:
             runs.append(
                 subprocess.Popen(
@@ -102,7 +108,7 @@ def test_two_imports_of_one_file_at_once_deliver_each_lead_once(
         assert set(elsewhere["status"]) <= {"failed"}
         assert set(elsewhere["external_id"]) <= set(delivered), "held elsewhere, then not delivered"
 
-    with Ledger(ledger) as book:
+    with open_ledger(ledger) as book:
         for connector in load_connectors(targets):
             key = target_key(connector)
             assert book.pending_chunks(key, exclude_run="") == [], connector.target.name

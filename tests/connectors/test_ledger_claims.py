@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from connectors import ledgers
 from connectors.ledger import Ledger, Settlement, TargetKey
 from connectors.ledger_types import LedgerBackend

@@ -154,6 +154,8 @@ class Ledger:
         self._db.executescript(_SCHEMA)
         migrate(self._db)
         self._ids: dict[TargetKey, int] = {}
+        self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
+        """target id -> (last journal seq read, entries): see :meth:`entries`."""
 
     def close(self) -> None:
         self._db.close()
@@ -185,23 +187,35 @@ class Ledger:
 
     # --- reads --------------------------------------------------------------------------
     def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
-        """Latest settled entry per external id for ``key`` (all of them, or only ``external_ids``)."""
+        """Latest settled entry per external id for ``key`` (all of them, or only ``external_ids``).
+
+        All of them: read whole. Only some (the engine asking about leads another run holds, once
+        per request that met one): the last reading brought up to date with the journal rows
+        written since (``seq`` is the commit order), so a run that meets thousands of held leads
+        does not read the whole history each time."""
         target_id = self._target_id(key)
-        found: dict[str, LedgerEntry] = {
-            row[0]: LedgerEntry(*row)
-            for row in self._db.execute(
-                "SELECT external_id, status, vendor_id, vendor_status, batch_id, run_id FROM sends "
-                "WHERE target_id = ?",
-                (target_id,),
-            )
-        }
+        cached = self._read.get(target_id)
+        if cached is None or external_ids is None:
+            last = 0
+            found: dict[str, LedgerEntry] = {
+                row[0]: LedgerEntry(*row)
+                for row in self._db.execute(
+                    "SELECT external_id, status, vendor_id, vendor_status, batch_id, run_id FROM sends "
+                    "WHERE target_id = ?",
+                    (target_id,),
+                )
+            }
+        else:
+            last, found = cached
         settled = self._db.execute(
-            "SELECT batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? ORDER BY seq",
-            (target_id, SETTLED),
-        )
-        fold_settled(found, ((batch_id, run_id, orjson.loads(rows)) for batch_id, run_id, rows in settled))
+            "SELECT seq, batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? AND seq > ? "
+            "ORDER BY seq",
+            (target_id, SETTLED, last),
+        ).fetchall()
+        fold_settled(found, ((batch_id, run_id, orjson.loads(rows)) for _, batch_id, run_id, rows in settled))
+        self._read[target_id] = (settled[-1][0] if settled else last, found)
         if external_ids is None:
-            return found
+            return dict(found)
         return {eid: found[eid] for eid in external_ids if eid in found}
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:

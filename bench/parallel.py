@@ -77,6 +77,10 @@ def _held_twice(kind: str, server: str) -> int:
     return sum(1 for n in ids.values() if n > 1)
 
 
+MADE: list[str] = []
+"""Schemas this benchmark made, dropped at the end."""
+
+
 def _fresh_spec(kind: str, postgres: str | None, folder: Path) -> str:
     if kind == "sqlite":
         return str(folder / f"ledger-{secrets.token_hex(4)}.sqlite")
@@ -84,6 +88,7 @@ def _fresh_spec(kind: str, postgres: str | None, folder: Path) -> str:
     schema = f"bench_{secrets.token_hex(4)}"
     with psycopg.connect(postgres, autocommit=True) as db:
         db.execute(f'CREATE SCHEMA "{schema}"')
+    MADE.append(schema)
     joiner = "&" if "?" in postgres else "?"
     return f"{postgres}{joiner}options={quote(f'-csearch_path={schema}')}"
 
@@ -152,6 +157,10 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(10)
+        if MADE:
+            with psycopg.connect(args.postgres, autocommit=True) as db:
+                for schema in MADE:
+                    db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ class TargetConfig(BaseModel):
     kind: Kind
     base_url: str
     campaign: str
+    ledger_key: str | None = Field(None, min_length=1)
+    """The vendor's name in the ledger, for a vendor reached through several host names; None:
+    the normalized ``base_url`` (connectors.endpoint)."""
     credentials: dict[str, str] = Field(default_factory=dict)
     chunk_size: int | None = Field(None, ge=1)
     concurrency: int | None = Field(None, ge=1, le=256)

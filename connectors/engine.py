@@ -74,7 +74,7 @@ from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.heap import frozen_heap
-from connectors.ledger import SENT_STATUSES, Ledger, TargetKey
+from connectors.ledger_types import SENT_STATUSES, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
@@ -87,7 +87,7 @@ from connectors.retry import (
     retry_after_of,
 )
 from connectors.secrets import SecretSet
-from schemas.codes import Issue
+from schemas.codes import Issue, Status
 
 __all__ = [
     "CONTROL_CONNECTIONS",
@@ -135,9 +135,10 @@ def _environment_mounts(
 
 
 def target_key(connector: Connector) -> TargetKey:
-    """The ledger key of the connector's target (vendor endpoint + campaign)."""
+    """The ledger key of the connector's target: vendor endpoint (its ``ledger_key`` when set,
+    else its URL, normalized by the ledger: connectors.endpoint) + campaign."""
     target = connector.target
-    return TargetKey(target.kind, target.base_url, target.campaign)
+    return TargetKey(target.kind, target.ledger_key or target.base_url, target.campaign)
 
 
 def prefer_phone(lead: Lead, e164: str | None) -> Lead:
@@ -156,7 +157,7 @@ async def dispatch(
     connector: Connector,
     leads: Sequence[Lead],
     *,
-    ledger: Ledger,
+    ledger: LedgerBackend,
     run_id: str,
     dry_run: bool = False,
     resend: bool = False,
@@ -194,7 +195,7 @@ class _Run:
         self,
         connector: Connector,
         leads: Sequence[Lead],
-        ledger: Ledger,
+        ledger: LedgerBackend,
         run_id: str,
         *,
         dry_run: bool,
@@ -256,6 +257,7 @@ class _Run:
             if self.dry_run:
                 await self._send_all(client, workers)
             else:
+                stack.enter_context(self.ledger.lease(self.key, self.run_id))
                 try:
                     await self._open(client)
                     if not self.breaker.is_open:
@@ -394,7 +396,24 @@ class _Run:
             self.table.dry_run(chunk)
             return
         ids = [lead.external_id for lead in chunk.leads]
-        self.ledger.begin_chunk(self.key, chunk.batch_id, ids, self.run_id)
+        claim = self.ledger.begin_chunk(
+            self.key, chunk.batch_id, ids, self.run_id, takeover=self.resend, batch_of=self._batch_of
+        )
+        if claim.held:
+            self._held_elsewhere(chunk, claim.held)
+            if not claim.claimed:
+                return
+            mine = set(claim.claimed)
+            chunk = Chunk(
+                chunk.target, claim.batch_id, tuple(x for x in chunk.leads if x.external_id in mine)
+            )
+            try:
+                request = self.connector.build_request(client, chunk)
+            except Exception as exc:
+                self._stop_target(exc, "could not build the request")
+                rows = self.table.fail(chunk, self.breaker.reason, self.breaker.message, 0)
+                self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+                return
         attempts = 0
         while True:
             await self.bucket.acquire()
@@ -519,6 +538,33 @@ class _Run:
         """Return once no request is half-way out (see the module docstring); at once if none is."""
         if self._writing:
             await self._written.wait()
+
+    def _batch_of(self, external_ids: Sequence[str]) -> str:
+        return make_batch_id(self.target.name, self.target.campaign, external_ids)
+
+    def _held_elsewhere(self, chunk: Chunk, held: dict[str, str]) -> None:
+        """Leads another run claimed: ``already_sent`` when the ledger has them delivered, else
+        ``failed`` with ``IN_PROGRESS_ELSEWHERE`` (that run is sending them, or died doing so and
+        the next run settles them); never sent by this run."""
+        entries = self.ledger.entries(self.key, held)
+        for lead in chunk.leads:
+            holder = held.get(lead.external_id)
+            if holder is None:
+                continue
+            entry = entries.get(lead.external_id)
+            if entry is not None and entry.status in SENT_STATUSES:
+                self.table.already_sent(lead, entry)
+            else:
+                self.table.record(
+                    RowResult(
+                        lead.source_row,
+                        lead.external_id,
+                        Status.FAILED,
+                        (Issue.IN_PROGRESS_ELSEWHERE.value,),
+                        vendor_message=f"claimed by run {holder}, which is sending it; "
+                        "run the same import again once that run has finished",
+                    )
+                )
 
     # --- failures -----------------------------------------------------------------------
     def _unreadable(self, chunk: Chunk, exc: VendorAnswerError, attempts: int, sent_at: datetime) -> None:

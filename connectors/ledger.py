@@ -40,19 +40,37 @@ between the two.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
 
 import orjson
 
+from connectors.endpoint import normalize_endpoint
+from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
+from connectors.ledger_migrate import migrate
+from connectors.ledger_types import (
+    IN_FLIGHT,
+    SENT_STATUSES,
+    SETTLED,
+    Claim,
+    LedgerEntry,
+    PendingChunk,
+    SettledRow,
+    Settlement,
+    TargetKey,
+    fold_settled,
+)
+
 __all__ = [
     "IN_FLIGHT",
+    "LEASE_SECONDS",
     "SENT_STATUSES",
     "SETTLED",
+    "Claim",
     "Ledger",
     "LedgerEntry",
     "PendingChunk",
@@ -61,10 +79,6 @@ __all__ = [
     "TargetKey",
 ]
 
-IN_FLIGHT = "in_flight"
-SETTLED = "settled"
-SENT_STATUSES = ("accepted", "submitted")
-"""Ledger statuses that make a later run report the lead ``already_sent``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
@@ -90,6 +104,16 @@ CREATE TABLE IF NOT EXISTS journal (
     state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL, rows TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_target ON journal (target_id, seq);
+CREATE TABLE IF NOT EXISTS claims (
+    target_id INTEGER NOT NULL REFERENCES targets (id), external_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (target_id, external_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    target_id INTEGER NOT NULL REFERENCES targets (id), run_id TEXT NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (target_id, run_id)
+) WITHOUT ROWID;
 CREATE VIEW IF NOT EXISTS settled_rows AS
     SELECT j.seq, j.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
            r.value ->> 2 AS vendor_id, r.value ->> 3 AS vendor_status,
@@ -101,45 +125,6 @@ CREATE VIEW IF NOT EXISTS settled_rows AS
 _CHECKPOINT_PAGES = 8192
 """WAL pages (4 KiB) before SQLite checkpoints, which fsyncs while the engine waits: SQLite's
 default of 1000 is reached about every 10k leads; 8192 (32 MiB) keeps that out of most runs."""
-
-
-@dataclass(frozen=True, slots=True)
-class TargetKey:
-    """Where leads went: the vendor endpoint and campaign, independent of the target's name."""
-
-    kind: str
-    base_url: str
-    campaign: str
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    external_id: str
-    status: str
-    vendor_id: str | None
-    vendor_status: str | None
-    batch_id: str | None
-    run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class PendingChunk:
-    """A chunk some earlier run recorded in flight and never settled."""
-
-    batch_id: str
-    external_ids: tuple[str, ...]
-    run_id: str
-
-
-class Settlement(NamedTuple):
-    external_id: str
-    status: str
-    vendor_id: str | None = None
-    vendor_status: str | None = None
-
-
-SettledRow = tuple[str, str, str | None, str | None]
-"""(external_id, status, vendor_id, vendor_status): a :class:`Settlement` or a plain tuple."""
 
 
 def _as_array(value: object) -> list[object]:
@@ -156,8 +141,10 @@ def _now() -> str:
 class Ledger:
     """One connection per engine run; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0, lease: float | None = None) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self.lease_seconds = lease or lease_seconds()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -165,7 +152,10 @@ class Ledger:
         self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         self._db.executescript(_SCHEMA)
+        migrate(self._db)
         self._ids: dict[TargetKey, int] = {}
+        self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
+        """target id -> (last journal seq read, entries): see :meth:`entries`."""
 
     def close(self) -> None:
         self._db.close()
@@ -182,53 +172,63 @@ class Ledger:
     def _target_id(self, key: TargetKey) -> int:
         found = self._ids.get(key)
         if found is None:
+            endpoint = normalize_endpoint(key.base_url)
             with self._write():
                 self._db.execute(
                     "INSERT OR IGNORE INTO targets (kind, base_url, campaign) VALUES (?, ?, ?)",
-                    (key.kind, key.base_url, key.campaign),
+                    (key.kind, endpoint, key.campaign),
                 )
                 row = self._db.execute(
                     "SELECT id FROM targets WHERE kind = ? AND base_url = ? AND campaign = ?",
-                    (key.kind, key.base_url, key.campaign),
+                    (key.kind, endpoint, key.campaign),
                 ).fetchone()
             found = self._ids[key] = int(row[0])
         return found
 
     # --- reads --------------------------------------------------------------------------
     def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
-        """Latest settled entry per external id for ``key`` (all of them, or only ``external_ids``)."""
+        """Latest settled entry per external id for ``key`` (all of them, or only ``external_ids``).
+
+        All of them: read whole. Only some (the engine asking about leads another run holds, once
+        per request that met one): the last reading brought up to date with the journal rows
+        written since (``seq`` is the commit order), so a run that meets thousands of held leads
+        does not read the whole history each time."""
         target_id = self._target_id(key)
-        found: dict[str, LedgerEntry] = {
-            row[0]: LedgerEntry(*row)
-            for row in self._db.execute(
-                "SELECT external_id, status, vendor_id, vendor_status, batch_id, run_id FROM sends "
-                "WHERE target_id = ?",
-                (target_id,),
-            )
-        }
-        settled = self._db.execute(
-            "SELECT batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? ORDER BY seq",
-            (target_id, SETTLED),
-        )
-        for batch_id, run_id, rows in settled:
-            for external_id, status, answered_id, vendor_status in orjson.loads(rows):
-                vendor_id = answered_id
-                if vendor_id is None and (earlier := found.get(external_id)) is not None:
-                    vendor_id = earlier.vendor_id
-                found[external_id] = LedgerEntry(
-                    external_id, status, vendor_id, vendor_status, batch_id, run_id
+        cached = self._read.get(target_id)
+        if cached is None or external_ids is None:
+            last = 0
+            found: dict[str, LedgerEntry] = {
+                row[0]: LedgerEntry(*row)
+                for row in self._db.execute(
+                    "SELECT external_id, status, vendor_id, vendor_status, batch_id, run_id FROM sends "
+                    "WHERE target_id = ?",
+                    (target_id,),
                 )
+            }
+        else:
+            last, found = cached
+        settled = self._db.execute(
+            "SELECT seq, batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? AND seq > ? "
+            "ORDER BY seq",
+            (target_id, SETTLED, last),
+        ).fetchall()
+        fold_settled(found, ((batch_id, run_id, orjson.loads(rows)) for _, batch_id, run_id, rows in settled))
+        self._read[target_id] = (settled[-1][0] if settled else last, found)
         if external_ids is None:
-            return found
+            return dict(found)
         return {eid: found[eid] for eid in external_ids if eid in found}
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
-        """Chunks of other runs still in flight for ``key``, oldest first."""
-        latest = self._latest(self._target_id(key))
+        """Chunks of other runs still in flight for ``key`` whose run holds no live lease (it
+        crashed, or finished leaving them unsettled), oldest first. A live run's chunks are its
+        own business, never an orphan."""
+        target_id = self._target_id(key)
+        latest = self._latest(target_id)
+        live = self.live_runs(key)
         pending = [
             (where, batch_id, run_id)
             for batch_id, (state, run_id, where) in latest.items()
-            if state == IN_FLIGHT and run_id != exclude_run
+            if state == IN_FLIGHT and run_id != exclude_run and run_id not in live
         ]
         chunks: list[PendingChunk] = []
         for (journalled, number), batch_id, run_id in sorted(pending):
@@ -263,10 +263,97 @@ class Ledger:
             latest[batch_id] = (state, run_id, (True, seq))
         return latest
 
+    def live_runs(self, key: TargetKey) -> frozenset[str]:
+        """Runs whose lease on ``key`` has not expired."""
+        rows = self._db.execute(
+            "SELECT run_id FROM leases WHERE target_id = ? AND until > ?", (self._target_id(key), time.time())
+        )
+        return frozenset(run_id for (run_id,) in rows)
+
     # --- writes -------------------------------------------------------------------------
-    def begin_chunk(self, key: TargetKey, batch_id: str, external_ids: Sequence[str], run_id: str) -> None:
-        """Record a chunk ``in_flight`` with the external ids of its rows, before it is sent."""
-        self._append(key, batch_id, IN_FLIGHT, run_id, orjson.dumps(list(external_ids)).decode())
+    @contextlib.contextmanager
+    def lease(self, key: TargetKey, run_id: str) -> Iterator[None]:
+        """Hold a lease on ``key`` for ``run_id`` while the block runs: renewed every third of
+        ``lease_seconds`` by a thread of its own (connectors.lease: a busy event loop does not let
+        it lapse), and ended on exit, so that what the run leaves in flight is an orphan for the
+        next run."""
+        target_id = self._target_id(key)
+        own = _renew_connection(self.path, self.busy_timeout)
+
+        def renew(db: sqlite3.Connection = own) -> None:
+            db.execute(
+                "INSERT INTO leases (target_id, run_id, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
+                (target_id, run_id, time.time() + self.lease_seconds),
+            )
+
+        renew(self._db)
+        renewer = Renewer(renew, run_id, self.lease_seconds)
+        renewer.start()
+        try:
+            yield
+        finally:
+            renewer.stop()
+            own.close()
+            self._db.execute(
+                "UPDATE leases SET until = 0 WHERE target_id = ? AND run_id = ?", (target_id, run_id)
+            )
+
+    def begin_chunk(
+        self,
+        key: TargetKey,
+        batch_id: str,
+        external_ids: Sequence[str],
+        run_id: str,
+        *,
+        takeover: bool = False,
+        batch_of: Callable[[Sequence[str]], str] | None = None,
+    ) -> Claim:
+        """Claim a chunk's leads for ``run_id`` and record the claimed ones ``in_flight``, in one
+        transaction, before the request leaves. A lead already claimed by another run is not
+        claimed (its holder is returned): it is in flight elsewhere, or was delivered. With
+        ``takeover`` (a resend) a claim whose run holds no live lease is taken over. When only
+        some leads are claimed they are in flight under ``batch_of(their ids)`` (a vendor may
+        refuse a batch id used twice with other contents)."""
+        target_id = self._target_id(key)
+        ids = orjson.dumps(list(external_ids)).decode()
+        with self._write():
+            claimed = tuple(
+                eid
+                for (eid,) in self._db.execute(
+                    "INSERT INTO claims (target_id, external_id, run_id) "
+                    "SELECT ?1, value, ?2 FROM json_each(?3) WHERE true "
+                    "ON CONFLICT (target_id, external_id) DO UPDATE SET run_id = excluded.run_id "
+                    "WHERE claims.run_id = excluded.run_id OR (?4 AND NOT EXISTS ("
+                    "SELECT 1 FROM leases AS l WHERE l.target_id = ?1 AND l.run_id = claims.run_id "
+                    "AND l.until > ?5)) RETURNING external_id",
+                    (target_id, run_id, ids, takeover, time.time()),
+                ).fetchall()
+            )
+            if len(claimed) != len(external_ids):
+                rows = orjson.dumps(list(claimed)).decode()
+                if batch_of is not None:
+                    batch_id = batch_of(claimed)
+                held = dict(
+                    self._db.execute(
+                        "SELECT external_id, run_id FROM claims WHERE target_id = ? AND run_id != ? "
+                        "AND external_id IN (SELECT value FROM json_each(?))",
+                        (target_id, run_id, ids),
+                    ).fetchall()
+                )
+            else:
+                rows, held = ids, {}
+            if claimed:
+                self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
+        return Claim(batch_id, claimed, held)
+
+    def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
+        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
+        self._db.execute(
+            "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
+            "AND external_id IN (SELECT value FROM json_each(?))",
+            (self._target_id(key), run_id, orjson.dumps(list(external_ids)).decode()),
+        )
 
     def settle_chunk(
         self,
@@ -278,22 +365,36 @@ class Ledger:
         state: str = SETTLED,
     ) -> None:
         """Record the vendor's answer for a chunk's rows and close the chunk, in one journal row.
-        ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids."""
+        ``state="superseded"`` closes a chunk whose rows are sent again under other batch ids.
+        ``run_id``'s claims on the rows not delivered are released; a delivered lead stays
+        claimed for good, which is what keeps a concurrent run from sending it again."""
         rows = list(rows)
         if rows and set(map(len, rows)) != {4}:
             raise ValueError("a settled row is (external_id, status, vendor_id, vendor_status)")
         if state == IN_FLIGHT:
             raise ValueError("settle_chunk closes a chunk; begin_chunk opens one")
         self._append(key, batch_id, state, run_id, orjson.dumps(rows, default=_as_array).decode())
+        undelivered = [row[0] for row in rows if row[1] not in SENT_STATUSES]
+        if undelivered:
+            self.release(key, undelivered, run_id)
 
     def _append(self, key: TargetKey, batch_id: str, state: str, run_id: str, rows: str) -> None:
         """One INSERT, committed on its own: a single statement is atomic and takes the write lock
         before it reads (retrying through ``busy_timeout``), so it needs no ``BEGIN IMMEDIATE``,
         which costs two more statements per request."""
+        self._insert(self._target_id(key), batch_id, state, run_id, rows)
+
+    def _insert(self, target_id: int, batch_id: str, state: str, run_id: str, rows: str) -> None:
         self._db.execute(
             "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) VALUES (?, ?, ?, ?, ?, ?)",
-            (self._target_id(key), batch_id, state, run_id, _now(), rows),
+            (target_id, batch_id, state, run_id, _now(), rows),
         )
+
+
+def _renew_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    return db
 
 
 class _Transaction:

@@ -1,5 +1,9 @@
 """Settle what a crashed run left in flight, before a new run sends anything.
 
+Only chunks of runs that hold no live lease on the target are orphans (``Ledger.pending_chunks``):
+a run sending at the same time renews its lease, and its chunks are its own. Settling an orphan
+releases the dead run's claims on the leads not delivered, so this run can claim and send them.
+
 For each chunk another run recorded ``in_flight`` and never settled, ask the vendor
 (``Connector.reconcile``: OBI customer search by externalId, ONC contact listing, Engage batch
 state). Outcomes it returns are written to the ledger, so leads the vendor has become
@@ -27,7 +31,7 @@ import httpx
 
 from connectors.base import Chunk, Connector, Lead
 from connectors.errors import redact
-from connectors.ledger import Ledger, Settlement, TargetKey
+from connectors.ledger_types import SENT_STATUSES, LedgerBackend, Settlement, TargetKey
 from connectors.retry import call_with_retries
 
 __all__ = ["settle_orphans"]
@@ -39,7 +43,7 @@ async def settle_orphans(
     connector: Connector,
     client: httpx.AsyncClient,
     *,
-    ledger: Ledger,
+    ledger: LedgerBackend,
     key: TargetKey,
     leads: Sequence[Lead],
     run_id: str,
@@ -78,6 +82,7 @@ async def settle_orphans(
             outcomes = None
         if outcomes is None:
             ledger.settle_chunk(key, orphan.batch_id, [], run_id, state="superseded")
+            ledger.release(key, orphan.external_ids, orphan.run_id)
             if not connector.refuses_known_ids:
                 unknown.update(orphan.external_ids)
             continue
@@ -88,6 +93,8 @@ async def settle_orphans(
             if (o := rows.get(lead.source_row)) is not None
         ]
         ledger.settle_chunk(key, orphan.batch_id, settled, run_id)
+        delivered = {s.external_id for s in settled if s.status in SENT_STATUSES}
+        ledger.release(key, (eid for eid in orphan.external_ids if eid not in delivered), orphan.run_id)
         log.info(
             "%s: batch %s left in flight by run %s settled by asking the vendor (%d of %d rows)",
             name,

@@ -47,7 +47,8 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
     parser.add_argument(
-        "--ledger", type=Path, help="ledger file (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)"
+        "--ledger",
+        help="ledger: a SQLite file or a postgresql:// URL (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
     )
 
 
@@ -57,9 +58,9 @@ async def _send_all(
     args: argparse.Namespace,
     run_id: str,
     console: Console,
+    *,
+    ledger: str | Path,
 ) -> list[pl.DataFrame]:
-    ledger = ledger_path(args.out, args.ledger)
-    ledger.parent.mkdir(parents=True, exist_ok=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
     started = datetime.now(UTC)
     try:
+        ledger = ledger_path(args.out, args.ledger)  # refused here, before Prefect stores it
         if args.prefect:
             return _run_with_prefect(args, console)
         connectors = load_connectors(args.targets, args.target_names)
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
     with stage(console, sending, done=f"{sending}: finished, verdict below"):
-        results = asyncio.run(_send_all(prepared, connectors, args, run_id, console))
+        results = asyncio.run(_send_all(prepared, connectors, args, run_id, console, ledger=ledger))
     prepared = prepared.without_leads()
     run_dir = finish_run(
         prepared,

@@ -94,7 +94,13 @@ def prepare_task(path: Path, options: PrepareOptions) -> PreparedLeads:
 
 @task(name="send-to-target", cache_policy=NO_CACHE)
 def send_task(
-    prepared: PreparedLeads, connector: Connector, *, run_id: str, ledger: Path, dry_run: bool, resend: bool
+    prepared: PreparedLeads,
+    connector: Connector,
+    *,
+    run_id: str,
+    ledger: str | Path,
+    dry_run: bool,
+    resend: bool,
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
@@ -174,8 +180,7 @@ def import_leads(
     )
     prepared = prepare_task(Path(path), options)
     if connectors:
-        book = ledger_path(out, Path(ledger) if ledger else None)
-        book.parent.mkdir(parents=True, exist_ok=True)
+        book = ledger_path(out, ledger)
         if not dry_run:
             for connector in connectors:
                 ensure_limits(limits_for(connector))

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import polars as pl
@@ -22,7 +23,8 @@ import polars as pl
 from connectors.base import Connector, Lead
 from connectors.config import ConfigError, load_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
-from connectors.ledger import Ledger
+from connectors.ledger_pg import is_postgres_url
+from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
 from flows.report_html import write_html_report
@@ -36,12 +38,20 @@ DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
 
 
-def ledger_path(out_dir: Path, given: Path | None = None) -> Path:
-    """The ledger file: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``."""
-    if given is not None:
-        return given
-    from_env = os.environ.get("LEADFLOW_LEDGER")
-    return Path(from_env) if from_env else out_dir / "ledger.sqlite"
+def ledger_path(out_dir: Path, given: str | Path | None = None) -> str | Path:
+    """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
+    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file."""
+    chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
+    if chosen is None:
+        return out_dir / "ledger.sqlite"
+    if isinstance(chosen, str) and is_postgres_url(chosen):
+        if urlsplit(chosen).password is not None:
+            raise ConfigError(
+                "the ledger URL carries a password, which Prefect would store with the run's "
+                "parameters: give the URL without it and put the password in PGPASSWORD or ~/.pgpass"
+            )
+        return chosen
+    return Path(chosen)
 
 
 def load_connectors(targets_file: Path, names: Sequence[str] = ()) -> list[Connector]:
@@ -86,7 +96,7 @@ async def send_target(
     connector: Connector,
     *,
     run_id: str,
-    ledger: Path,
+    ledger: str | Path,
     dry_run: bool = False,
     resend: bool = False,
     progress: Progress | None = None,
@@ -100,7 +110,7 @@ async def send_target(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
     )
     leads = _leads(decided.filter(pl.col("eligible")))
-    with Ledger(ledger) as book:
+    with open_ledger(ledger) as book:
         rows = await dispatch(
             connector,
             leads,

@@ -42,9 +42,10 @@ _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
 _STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED)
 _NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
 _TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
+_ELSEWHERE = Issue.IN_PROGRESS_ELSEWHERE.value
 _FAILURE_REASONS = frozenset(
     {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
-    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID"}
+    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID", _ELSEWHERE}
 )
 """Reasons named for failed rows when only a summary is at hand (its reason counts mix every
 status); ``send_facts`` names the failed rows' own first reasons instead."""
@@ -172,6 +173,7 @@ def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
     )
     failed = frame.filter(pl.col("status") == Status.FAILED.value)
     too_large = pl.col("first") == _TOO_LARGE
+    elsewhere = pl.col("first") == _ELSEWHERE  # not sent by design, not because the target stopped
     facts: dict[str, dict[str, Any]] = {}
     for (target,), rows in frame.group_by("target", maintain_order=True):
         mine = failed.filter(pl.col("target") == target)
@@ -185,7 +187,9 @@ def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
                 .sort(["len", "first"], descending=[True, False])
                 .iter_rows()
             ),
-            "not_attempted": mine.filter((pl.col("attempts") == 0) & ~too_large.fill_null(False)).height,
+            "not_attempted": mine.filter(
+                (pl.col("attempts") == 0) & ~too_large.fill_null(False) & ~elsewhere.fill_null(False)
+            ).height,
             "too_large": mine.filter(too_large.fill_null(False)).height,
         }
     return facts

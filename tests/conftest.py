@@ -9,6 +9,9 @@ import pytest
 from starlette.applications import Starlette
 
 from sandbox.app import Sandbox, build_app
+from tests.pg import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]  # fixtures for every test folder (tests/pg.py)
 
 # Prefect's ephemeral API server starts in a subprocess; on a loaded 2-core CI machine its
 # default 20 s start-up allowance is not enough.

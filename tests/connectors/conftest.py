@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
+from connectors import ledgers
 from connectors.ledger import Ledger
+from connectors.ledger_types import LedgerBackend
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -39,3 +41,22 @@ def recorder(app: Starlette) -> Recorder:
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger(tmp_path / "ledger.sqlite") as opened:
         yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger of each backend: a SQLite file, or a PostgreSQL schema of the test's own."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def open_ledger(ledger_spec: str) -> Callable[..., LedgerBackend]:
+    """Opens the test's ledger (each call a new connection, as another process would)."""
+
+    def opened(*, lease: float | None = None) -> LedgerBackend:
+        return ledgers.open_ledger(ledger_spec, lease=lease)
+
+    return opened

@@ -213,3 +213,27 @@ async def test_a_finished_run_leaves_its_result_rows_to_the_caller_alone(
         assert [holder for holder in gc.get_referrers(results[0]) if holder is not results] == []
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("first_url", "second_url", "ledger_key"),
+    [
+        ("http://localhost:8765/obi", "http://127.0.0.1:8765/obi/", None),
+        ("http://obi-a.example/obi", "http://obi-b.example/obi", "obi-prod"),
+    ],
+)
+async def test_one_vendor_written_two_ways_shares_what_was_sent(
+    app: Starlette, ledger: Ledger, first_url: str, second_url: str, ledger_key: str | None
+) -> None:
+    def spelled(url: str) -> SinchObiConnector:
+        target = TargetConfig(
+            name="obi", kind="sinch_obi", base_url=url, campaign=DEMO_CAMPAIGN_ID, ledger_key=ledger_key
+        )
+        return SinchObiConnector(target=target, secrets={"username": "demo", "password": PASSWORD})
+
+    leads = make_leads(5)
+    await run(app, spelled(first_url), leads, ledger, run_id="run-1")
+    again = await run(app, spelled(second_url), leads, ledger, run_id="run-2")
+
+    assert {r.status for r in again} == {Status.ALREADY_SENT}
+    assert len(customers(app)) == 5

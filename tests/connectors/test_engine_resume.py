@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from connectors.lease import LEASE_ENV
 from connectors.ledger import Ledger, TargetKey
 from sandbox.server import SandboxServer
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LEADS = 300
+LEASE = 0.5
+"""Seconds a killed run's claims outlive it (connectors.lease): short, so the rerun can start soon."""
 
 IMPORT = """
 import asyncio, json, sys
@@ -48,7 +51,8 @@ asyncio.run(main())
 
 def start_import(server: SandboxServer, ledger: Path, run_id: str, out: Path) -> subprocess.Popen[bytes]:
     args = [f"{server.base_url}/obi", DEMO_CAMPAIGN_ID, str(ledger), run_id, str(out), str(LEADS)]
-    return subprocess.Popen([sys.executable, "-c", IMPORT, *args], cwd=REPO_ROOT)
+    env = {**os.environ, LEASE_ENV: str(LEASE)}
+    return subprocess.Popen([sys.executable, "-c", IMPORT, *args], cwd=REPO_ROOT, env=env)
 
 
 def stored(server: SandboxServer) -> Counter[str]:
@@ -64,8 +68,9 @@ def server() -> Iterator[SandboxServer]:
 
 @pytest.mark.slow
 def test_an_import_killed_mid_run_and_rerun_sends_each_lead_exactly_once(
-    server: SandboxServer, tmp_path: Path
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv(LEASE_ENV, str(LEASE))
     ledger_path = tmp_path / "ledger.sqlite"
     server.sandbox.faults.configure(
         {"vendors": {"sinch_obi": {"/campaigns/*/customers/list": {"latency": 0.05}}}}
@@ -77,7 +82,7 @@ def test_an_import_killed_mid_run_and_rerun_sends_each_lead_exactly_once(
     os.kill(crashed.pid, signal.SIGKILL)
     crashed.wait(10)
     assert crashed.returncode == -signal.SIGKILL, "the first run finished before it could be killed"
-    time.sleep(0.2)
+    time.sleep(LEASE + 0.2)  # the dead run's lease expires
     before = stored(server)
     assert 0 < sum(before.values()) < LEADS
 

@@ -1,25 +1,30 @@
-"""The SQLite ledger: in-flight and settled chunks, latest status per lead, shared by processes."""
+"""The ledger, SQLite and PostgreSQL (``open_ledger``): in-flight and settled chunks, latest status per
+lead, shared by processes. Tests of the SQLite file's own layout (WAL, older tables) use it alone."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from connectors import ledgers
 from connectors.ledger import IN_FLIGHT, Ledger, Settlement, TargetKey
+from connectors.ledger_types import LedgerBackend
+
+OpenLedger = Callable[..., LedgerBackend]
 
 KEY = TargetKey("sinch_obi", "http://vendor/obi", "camp-1")
 OTHER = TargetKey("sinch_obi", "http://vendor/obi", "camp-2")
 
 
-def test_a_chunk_is_in_flight_until_settled_and_survives_the_process(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.sqlite"
-    with Ledger(path) as ledger:
+def test_a_chunk_is_in_flight_until_settled_and_survives_the_process(open_ledger: OpenLedger) -> None:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
-    with Ledger(path) as reopened:
+    with open_ledger() as reopened:
         assert reopened.entries(KEY) == {}
         assert reopened.chunk_state(KEY, "b1") == IN_FLIGHT
         [pending] = reopened.pending_chunks(KEY, exclude_run="run-2")
@@ -44,8 +49,8 @@ def test_a_chunk_is_in_flight_until_settled_and_survives_the_process(tmp_path: P
         assert entries["b"].status == "vendor_rejected"
 
 
-def test_a_resend_keeps_the_vendor_id_when_the_new_answer_has_none(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+def test_a_resend_keeps_the_vendor_id_when_the_new_answer_has_none(open_ledger: OpenLedger) -> None:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
         ledger.settle_chunk(KEY, "b1", [Settlement("a", "accepted", "V1", "201")], "run-1")
         ledger.begin_chunk(KEY, "b2", ["a"], "run-2")
@@ -62,8 +67,8 @@ def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def _write_many(path: str, run_id: str) -> None:
-    with Ledger(Path(path)) as ledger:
+def _write_many(spec: str, run_id: str) -> None:
+    with ledgers.open_ledger(spec) as ledger:
         for n in range(150):
             batch = f"{run_id}-{n}"
             ledger.begin_chunk(KEY, batch, [f"{run_id}-{n}-{i}" for i in range(10)], run_id)
@@ -72,25 +77,24 @@ def _write_many(path: str, run_id: str) -> None:
             )
 
 
-def test_two_processes_can_write_the_same_ledger_at_once(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.sqlite"
-    Ledger(path).close()
+def test_two_processes_can_write_the_same_ledger_at_once(open_ledger: OpenLedger, ledger_spec: str) -> None:
+    open_ledger().close()
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_write_many, args=(str(path), f"run-{w}")) for w in range(2)]
+    workers = [context.Process(target=_write_many, args=(ledger_spec, f"run-{w}")) for w in range(2)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(60)
     assert [w.exitcode for w in workers] == [0, 0]
-    with Ledger(path) as ledger:
+    with open_ledger() as ledger:
         entries = ledger.entries(KEY)
     assert len(entries) == 2 * 150 * 10
     assert {e.status for e in entries.values()} == {"accepted"}
 
 
-def test_a_chunk_of_hundreds_of_rows_is_settled_whole(tmp_path: Path) -> None:
+def test_a_chunk_of_hundreds_of_rows_is_settled_whole(open_ledger: OpenLedger) -> None:
     ids = [f"lead-{i}" for i in range(450)]
-    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "big", ids, "run-1")
         ledger.settle_chunk(KEY, "big", [(eid, "accepted", f"V-{eid}", "201") for eid in ids], "run-1")
         entries = ledger.entries(KEY)
@@ -98,8 +102,10 @@ def test_a_chunk_of_hundreds_of_rows_is_settled_whole(tmp_path: Path) -> None:
     assert all(entries[eid].vendor_id == f"V-{eid}" and entries[eid].batch_id == "big" for eid in ids)
 
 
-def test_a_lead_twice_in_one_settlement_keeps_the_last_answer_and_the_known_vendor_id(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+def test_a_lead_twice_in_one_settlement_keeps_the_last_answer_and_the_known_vendor_id(
+    open_ledger: OpenLedger,
+) -> None:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
         ledger.settle_chunk(
             KEY, "b1", [Settlement("a", "vendor_rejected", "V1", "400"), Settlement("a", "accepted")], "run-1"
@@ -108,8 +114,8 @@ def test_a_lead_twice_in_one_settlement_keeps_the_last_answer_and_the_known_vend
     assert (entry.status, entry.vendor_id, entry.vendor_status) == ("accepted", "V1", None)
 
 
-def test_a_malformed_settled_row_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+def test_a_malformed_settled_row_is_refused_and_nothing_is_written(open_ledger: OpenLedger) -> None:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "b1", ["a", "b"], "run-1")
         bad: list[Any] = [("a", "accepted", "V1", "201"), ("b", "accepted", "V2")]
         with pytest.raises(ValueError, match="settled row"):
@@ -179,8 +185,8 @@ def test_a_chunk_an_older_ledger_left_in_flight_is_pending_until_settled(tmp_pat
         assert ledger.entries(KEY)["a"].batch_id == "old"
 
 
-def test_a_chunk_sent_again_is_in_flight_again_until_settled_again(tmp_path: Path) -> None:
-    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+def test_a_chunk_sent_again_is_in_flight_again_until_settled_again(open_ledger: OpenLedger) -> None:
+    with open_ledger() as ledger:
         ledger.begin_chunk(KEY, "b1", ["a"], "run-1")
         ledger.settle_chunk(KEY, "b1", [Settlement("a", "failed")], "run-1")
         ledger.begin_chunk(KEY, "b1", ["a"], "run-2")

@@ -31,6 +31,7 @@ import pytest
 from rich.console import Console
 
 from connectors.engine import target_key
+from connectors.lease import LEASE_ENV
 from connectors.ledger import Ledger
 from connectors.onc import contact_guid
 from flows.import_cmd import main as import_main
@@ -120,8 +121,10 @@ def _held_ids(vendors: Vendors, results: pl.DataFrame) -> dict[str, Counter[str]
 
 
 def test_a_killed_import_run_again_leaves_every_lead_at_each_vendor_within_its_guarantee(
-    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The killed run's claims outlive it by its lease (connectors.lease): a short one here.
+    monkeypatch.setenv(LEASE_ENV, "0.5")
     file = lead_file(60, seed=21)
     small = {"chunk_size": 3, "concurrency": 1}
     targets = write_targets(
@@ -143,7 +146,7 @@ def test_a_killed_import_run_again_leaves_every_lead_at_each_vendor_within_its_g
         _kill_when_every_target_has_some(process, vendors)
 
     assert process.returncode == -signal.SIGKILL
-    at_kill = _settled(vendors)
+    at_kill = _settled(vendors)  # a second or more: the dead run's lease has expired
     assert not [p for p in out.iterdir() if p.is_dir()], "a killed run writes no run folder"
     in_flight = _in_flight(out / "ledger.sqlite", targets)
 

@@ -336,9 +336,11 @@ def history(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         view.reset()
         runs.state["before"] = httpx.get(f"{view.base_url}/_sandbox/state").json()["vendors"]
         for step, args in steps.items():
+            # Run ids sort by second, then at random: two runs of one second need telling apart.
+            earlier = set((folder / "out").glob("*"))
             code, printed = run_import(file, folder / "out", *args)
             assert code == 0, printed
-            run_dir = latest_run(folder / "out")
+            (run_dir,) = [p for p in (folder / "out").iterdir() if p.is_dir() and p not in earlier]
             runs.results[step] = read_results(run_dir)
             runs.held[step] = view.held()
             runs.state[step] = httpx.get(f"{view.base_url}/_sandbox/state").json()["vendors"]
@@ -528,3 +530,18 @@ def test_a_vendor_that_is_down_exits_4_with_nothing_sent_and_the_run_folder_writ
     assert (run_dir / "summary.json").exists() and (run_dir / "report.html").exists()
     assert "✗ obi: NOTHING SENT, 0 of " in printed or "✗ obi: STOPPED, 0 of " in printed
     assert "Exit code 4: not everything was sent: obi " in printed
+
+
+def test_a_ledger_url_carrying_a_password_is_refused_in_one_line_before_anything_is_sent(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Prefect stores a flow's parameters: a password in the ledger URL would be kept there."""
+    before = vendors.state("sinch_obi")
+    code, printed = run_import(
+        lead_file(5), tmp_path / "out", "--ledger", "postgresql://leadflow:hunter2-secret@127.0.0.1/leadflow"
+    )
+
+    assert code == 1
+    assert "PGPASSWORD" in printed and "hunter2-secret" not in printed
+    assert "Traceback" not in printed
+    assert vendors.state("sinch_obi") == before

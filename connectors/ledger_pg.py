@@ -1,0 +1,309 @@
+"""The PostgreSQL ledger: the same contract as the SQLite one (connectors.ledger_types), for runs
+on several machines or many processes sharing the work.
+
+Tables (created on first use, under an advisory lock so that two processes create them once):
+``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
+chunks, ``rows`` as jsonb), ``ledger_claims`` (one row per lead a run claimed; delivered leads
+stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
+run lives). A chunk's claim and its in-flight record are one transaction; the claim is
+``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another run is left as it is),
+``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
+overlapping chunks lock rows in the same order and never deadlock.
+
+Connections come from a psycopg_pool pool (autocommit); the lease thread takes its own from it.
+The connection string (``postgresql://user@host:port/db``) is never logged: it may hold a password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from connectors.endpoint import normalize_endpoint
+from connectors.lease import Renewer, lease_seconds
+from connectors.ledger_types import (
+    IN_FLIGHT,
+    SENT_STATUSES,
+    SETTLED,
+    Claim,
+    LedgerEntry,
+    PendingChunk,
+    SettledRow,
+    TargetKey,
+    fold_settled,
+)
+
+__all__ = ["PostgresLedger", "is_postgres_url"]
+
+_SCHEMA = """
+SELECT pg_advisory_xact_lock(7170610);
+CREATE TABLE IF NOT EXISTS ledger_targets (
+    id serial PRIMARY KEY, kind text NOT NULL, base_url text NOT NULL, campaign text NOT NULL,
+    UNIQUE (kind, base_url, campaign)
+);
+CREATE TABLE IF NOT EXISTS ledger_journal (
+    seq bigserial PRIMARY KEY, target_id integer NOT NULL REFERENCES ledger_targets (id),
+    batch_id text NOT NULL, state text NOT NULL, run_id text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(), rows jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_journal_by_target ON ledger_journal (target_id, seq);
+CREATE TABLE IF NOT EXISTS ledger_claims (
+    target_id integer NOT NULL REFERENCES ledger_targets (id), external_id text NOT NULL,
+    run_id text NOT NULL, PRIMARY KEY (target_id, external_id)
+);
+CREATE TABLE IF NOT EXISTS ledger_leases (
+    target_id integer NOT NULL REFERENCES ledger_targets (id), run_id text NOT NULL,
+    until double precision NOT NULL, PRIMARY KEY (target_id, run_id)
+);
+"""
+
+_CLAIM = """
+WITH claimed AS (
+    INSERT INTO ledger_claims (target_id, external_id, run_id)
+    SELECT %(target)s, x, %(run)s FROM unnest(%(ids)s::text[]) AS x
+    ON CONFLICT (target_id, external_id) DO UPDATE SET run_id = excluded.run_id
+    WHERE ledger_claims.run_id = excluded.run_id OR (%(takeover)s AND NOT EXISTS (
+        SELECT 1 FROM ledger_leases AS l
+        WHERE l.target_id = ledger_claims.target_id AND l.run_id = ledger_claims.run_id
+        AND l.until > %(now)s))
+    RETURNING external_id
+), flight AS (
+    INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows)
+    SELECT %(target)s, CASE WHEN count(*) = %(n)s THEN %(batch)s ELSE %(placeholder)s END,
+           'in_flight', %(run)s, jsonb_agg(external_id)
+    FROM claimed HAVING count(*) > 0
+    RETURNING 1
+)
+SELECT external_id FROM claimed
+"""
+"""One statement (so one round trip, atomic in autocommit): claim, and record what was claimed
+in flight: under the chunk's batch id when all of it was claimed, else under a placeholder of
+this run's, which :meth:`PostgresLedger.begin_chunk` then replaces by the part's own batch id
+(a crash in between leaves the placeholder an orphan: its leads are reconciled or resent)."""
+
+
+def _configure(db: psycopg.Connection[Any]) -> None:
+    """``synchronous_commit=off``: a commit returns before its WAL is flushed, as the SQLite
+    ledger's ``synchronous=NORMAL``. A client that dies loses nothing it committed; only a crash
+    of the database server's machine may lose the last fraction of a second of commits. A flush
+    per commit (two per request) cost about 1 ms a request, which one-lead-a-request vendors
+    (MaxContact, ONC) pay per lead."""
+    db.execute("SET synchronous_commit = off")
+
+
+def is_postgres_url(spec: str) -> bool:
+    return spec.startswith(("postgresql://", "postgres://"))
+
+
+class PostgresLedger:
+    """One connection pool per ledger object; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, url: str, *, lease: float | None = None, max_connections: int = 4) -> None:
+        self.lease_seconds = lease or lease_seconds()
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            open=True,
+        )
+        with self._pool.connection() as db, db.transaction():
+            db.execute(_SCHEMA)
+        self._ids: dict[TargetKey, int] = {}
+        self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _rows(self, query: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as db:
+            return db.execute(query, params).fetchall()
+
+    def _target_id(self, key: TargetKey) -> int:
+        """The endpoint's id, made on first use. Two processes making it at once: the one whose
+        INSERT loses sees nothing in its own statement's snapshot, so it reads again."""
+        found = self._ids.get(key)
+        if found is None:
+            name = (key.kind, normalize_endpoint(key.base_url), key.campaign)
+            rows = self._rows(
+                "INSERT INTO ledger_targets (kind, base_url, campaign) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING RETURNING id",
+                name,
+            ) or self._rows(
+                "SELECT id FROM ledger_targets WHERE kind = %s AND base_url = %s AND campaign = %s", name
+            )
+            found = self._ids[key] = int(rows[0][0])
+        return found
+
+    # --- reads --------------------------------------------------------------------------
+    def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
+        """As the SQLite ledger's. Brought up to date by ``seq``, which PostgreSQL hands out at
+        insert, not commit: a row committed late under a lower ``seq`` is missed by the update
+        (the lead reads as held elsewhere rather than delivered; never sent twice) and seen by
+        the next whole reading."""
+        target_id = self._target_id(key)
+        cached = self._read.get(target_id)
+        last, found = (0, {}) if cached is None or external_ids is None else cached
+        settled = self._rows(
+            "SELECT seq, batch_id, run_id, rows FROM ledger_journal "
+            "WHERE target_id = %s AND state = %s AND seq > %s ORDER BY seq",
+            (target_id, SETTLED, last),
+        )
+        fold_settled(found, ((batch_id, run_id, rows) for _, batch_id, run_id, rows in settled))
+        self._read[target_id] = (settled[-1][0] if settled else last, found)
+        if external_ids is None:
+            return dict(found)
+        return {eid: found[eid] for eid in external_ids if eid in found}
+
+    def _latest(self, target_id: int) -> dict[str, tuple[str, str, int]]:
+        return {
+            batch_id: (state, run_id, seq)
+            for batch_id, state, run_id, seq in self._rows(
+                "SELECT DISTINCT ON (batch_id) batch_id, state, run_id, seq FROM ledger_journal "
+                "WHERE target_id = %s ORDER BY batch_id, seq DESC",
+                (target_id,),
+            )
+        }
+
+    def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
+        target_id = self._target_id(key)
+        live = self.live_runs(key)
+        pending = sorted(
+            (seq, batch_id, run_id)
+            for batch_id, (state, run_id, seq) in self._latest(target_id).items()
+            if state == IN_FLIGHT and run_id != exclude_run and run_id not in live
+        )
+        chunks: list[PendingChunk] = []
+        for seq, batch_id, run_id in pending:
+            [(ids,)] = self._rows("SELECT rows FROM ledger_journal WHERE seq = %s", (seq,))
+            chunks.append(PendingChunk(batch_id, tuple(ids), run_id))
+        return chunks
+
+    def chunk_state(self, key: TargetKey, batch_id: str) -> str | None:
+        found = self._latest(self._target_id(key)).get(batch_id)
+        return None if found is None else found[0]
+
+    def live_runs(self, key: TargetKey) -> frozenset[str]:
+        rows = self._rows(
+            "SELECT run_id FROM ledger_leases WHERE target_id = %s AND until > %s",
+            (self._target_id(key), time.time()),
+        )
+        return frozenset(run_id for (run_id,) in rows)
+
+    # --- writes -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lease(self, key: TargetKey, run_id: str) -> Iterator[None]:
+        target_id = self._target_id(key)
+
+        def renew() -> None:
+            self._rows(
+                "INSERT INTO ledger_leases (target_id, run_id, until) VALUES (%s, %s, %s) "
+                "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until RETURNING 1",
+                (target_id, run_id, time.time() + self.lease_seconds),
+            )
+
+        renew()
+        renewer = Renewer(renew, run_id, self.lease_seconds)
+        renewer.start()
+        try:
+            yield
+        finally:
+            renewer.stop()
+            self._rows(
+                "UPDATE ledger_leases SET until = 0 WHERE target_id = %s AND run_id = %s RETURNING 1",
+                (target_id, run_id),
+            )
+
+    def begin_chunk(
+        self,
+        key: TargetKey,
+        batch_id: str,
+        external_ids: Sequence[str],
+        run_id: str,
+        *,
+        takeover: bool = False,
+        batch_of: Callable[[Sequence[str]], str] | None = None,
+    ) -> Claim:
+        target_id = self._target_id(key)
+        params = {
+            "target": target_id,
+            "run": run_id,
+            "ids": sorted(external_ids),
+            "takeover": takeover,
+            "now": time.time(),
+        }
+        placeholder = f"claim:{batch_id}:{run_id}"
+        params["n"], params["batch"], params["placeholder"] = len(external_ids), batch_id, placeholder
+        with self._pool.connection() as db:
+            got = {eid for (eid,) in db.execute(_CLAIM, params).fetchall()}
+            claimed = tuple(eid for eid in external_ids if eid in got)
+            held: dict[str, str] = {}
+            if len(claimed) == len(external_ids):
+                return Claim(batch_id, claimed, held)
+            held = dict(
+                db.execute(
+                    "SELECT external_id, run_id FROM ledger_claims WHERE target_id = %s "
+                    "AND run_id != %s AND external_id = ANY(%s::text[])",
+                    (target_id, run_id, list(external_ids)),
+                ).fetchall()
+            )
+            if claimed:
+                part = batch_of(claimed) if batch_of is not None else batch_id
+                with db.transaction():
+                    db.execute(
+                        "INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
+                        "VALUES (%s, %s, %s, %s, %s), (%s, %s, 'superseded', %s, '[]'::jsonb)",
+                        (
+                            target_id,
+                            part,
+                            IN_FLIGHT,
+                            run_id,
+                            Jsonb(list(claimed)),
+                            target_id,
+                            placeholder,
+                            run_id,
+                        ),
+                    )
+                batch_id = part
+        return Claim(batch_id, claimed, held)
+
+    def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
+        with self._pool.connection() as db:
+            db.execute(
+                "DELETE FROM ledger_claims WHERE target_id = %s AND run_id = %s "
+                "AND external_id = ANY(%s::text[])",
+                (self._target_id(key), run_id, sorted(external_ids)),
+            )
+
+    def settle_chunk(
+        self, key: TargetKey, batch_id: str, rows: Iterable[SettledRow], run_id: str, *, state: str = SETTLED
+    ) -> None:
+        settled = [list(row) for row in rows]
+        if settled and set(map(len, settled)) != {4}:
+            raise ValueError("a settled row is (external_id, status, vendor_id, vendor_status)")
+        if state == IN_FLIGHT:
+            raise ValueError("settle_chunk closes a chunk; begin_chunk opens one")
+        undelivered = [str(row[0]) for row in settled if row[1] not in SENT_STATUSES]
+        self._rows(
+            "WITH j AS (INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
+            "VALUES (%(target)s, %(batch)s, %(state)s, %(run)s, %(rows)s)), "
+            "d AS (DELETE FROM ledger_claims WHERE target_id = %(target)s AND run_id = %(run)s "
+            "AND external_id = ANY(%(ids)s::text[])) SELECT 1",
+            {
+                "target": self._target_id(key), "batch": batch_id, "state": state, "run": run_id,
+                "rows": Jsonb(settled), "ids": sorted(undelivered),
+            },
+        )  # fmt: skip

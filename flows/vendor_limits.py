@@ -30,8 +30,8 @@ taken with a lease, renewed by the worker as it sends (no renewal thread), so a 
 slots come back when the lease expires (at least Prefect's minimum, 60 s); a slot whose lease ran
 out during a long wait is taken afresh.
 
-``<base>`` is ``leadflow-<kind>-<endpoint>-<campaign>`` with the endpoint normalized by the rules
-the ledger's vendor key follows (scheme and host lower-cased, default port dropped, loopback names
+``<base>`` is ``leadflow-<kind>-<endpoint>-<campaign>`` with the endpoint as the ledger keys it
+(connectors.endpoint; a target's ``ledger_key`` when set) (scheme and host lower-cased, default port dropped, loopback names
 unified, dot segments and trailing slashes removed), so ``http://localhost:8765/obi/`` and
 ``http://127.0.0.1:8765/obi`` share one allowance. The flow creates the pair when a run starts, or
 brings an existing pair in line with the targets file (runs that disagree on one endpoint's limits:
@@ -46,10 +46,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import math
-import posixpath
 import random
 import re
 import time
@@ -67,6 +65,7 @@ from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from connectors.base import Connector
+from connectors.endpoint import normalize_endpoint
 from connectors.engine import RequestGate
 from connectors.errors import FatalTargetError
 from schemas.codes import Issue
@@ -78,34 +77,22 @@ log = logging.getLogger("leadflow.flows")
 POLL_SECONDS = 0.2
 """Longest pause before a refused request asks for a slot again (less for a fast rate)."""
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
-def _host(host: str) -> str:
-    if host == "localhost" or host.endswith(".localhost"):
-        return "loopback"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    return "loopback" if address.is_loopback else host
-
-
-def endpoint_slug(base_url: str) -> str:
-    """The normalized endpoint as a name part: ``http://LocalHost:80/a/./b/`` -> ``loopback-a-b``;
-    a scheme other than http is kept (``https-...``), a port other than the scheme's default too."""
-    parts = urlsplit(base_url.strip())
-    scheme = parts.scheme.lower()
-    host = _host((parts.hostname or "").lower())
-    port = parts.port
-    path = posixpath.normpath(parts.path) if parts.path else ""
-    pieces = [] if scheme == "http" else [scheme]
+def endpoint_slug(endpoint: str) -> str:
+    """The ledger's vendor key (connectors.endpoint.normalize_endpoint) as a name part, so a
+    limit is shared exactly where sends are: ``http://LocalHost:80/a/./b/`` -> ``loopback-a-b``;
+    a scheme other than http is kept (``https-...``), a port other than the scheme's default too;
+    an explicit ``ledger_key`` (not a URL) is used as it is."""
+    parts = urlsplit(normalize_endpoint(endpoint))
+    host = "loopback" if parts.hostname == "localhost" else (parts.hostname or "")
+    pieces = [] if parts.scheme in {"http", ""} else [parts.scheme]
     pieces.append(host)
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        pieces.append(str(port))
-    pieces += [segment for segment in path.split("/") if segment and segment != "."]
-    return "-".join(_UNSAFE.sub("-", piece.lower()).strip("-") for piece in pieces if piece)
+    if parts.port is not None:
+        pieces.append(str(parts.port))
+    pieces += parts.path.split("/")
+    return "-".join(_UNSAFE.sub("-", piece.lower()).strip("-") for piece in pieces if piece and piece != ".")
 
 
 @dataclass(frozen=True)
@@ -121,7 +108,8 @@ class GlobalLimits:
 def limits_for(connector: Connector) -> GlobalLimits:
     target = connector.target
     campaign = _UNSAFE.sub("-", target.campaign.lower()).strip("-") or "campaign"
-    base = f"leadflow-{target.kind.replace('_', '-')}-{endpoint_slug(target.base_url)}-{campaign}"
+    endpoint = endpoint_slug(target.ledger_key or target.base_url)
+    base = f"leadflow-{target.kind.replace('_', '-')}-{endpoint}-{campaign}"
     rate = target.rate_limit or connector.LIMITS.default_rate_limit
     return GlobalLimits(
         concurrency_name=f"{base}-concurrency",

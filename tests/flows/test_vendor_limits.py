@@ -185,3 +185,8 @@ async def test_a_global_limit_deleted_mid_run_stops_the_target_instead_of_sendin
             async with gate():
                 pass
     assert raised.value.reason == "TARGET_STOPPED"
+
+
+def test_a_ledger_key_names_one_limit_for_a_vendor_reached_by_two_host_names() -> None:
+    """The limits are shared exactly where the ledger shares sends (connectors.endpoint)."""
+    assert endpoint_slug("dialer-eu") == endpoint_slug(" dialer-eu ") == "dialer-eu"

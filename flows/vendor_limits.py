@@ -31,11 +31,12 @@ slots come back when the lease expires (at least Prefect's minimum, 60 s); a slo
 out during a long wait is taken afresh.
 
 ``<base>`` is ``leadflow-<kind>-<endpoint>-<campaign>`` with the endpoint as the ledger keys it
-(connectors.endpoint; a target's ``ledger_key`` when set) (scheme and host lower-cased, default port dropped, loopback names
-unified, dot segments and trailing slashes removed), so ``http://localhost:8765/obi/`` and
-``http://127.0.0.1:8765/obi`` share one allowance. The flow creates the pair when a run starts, or
-brings an existing pair in line with the targets file (runs that disagree on one endpoint's limits:
-the last one started wins); a limit an operator switched off (``active: false``) stays off.
+(connectors.endpoint, or a target's ``ledger_key`` when set: scheme and host lower-cased, default
+port dropped, loopback names unified, dot segments and trailing slashes removed), so
+``http://localhost:8765/obi/`` and ``http://127.0.0.1:8765/obi`` share one allowance. The flow
+creates the pair when a run starts, or brings an existing pair in line with the targets file (runs
+that disagree on one endpoint's limits: the last one started wins); a limit an operator switched off
+(``active: false``) stays off.
 
 The order inside the gate: the concurrency slot first, then the rate slot, so a request leaves as
 soon as its rate slot is granted. The run's own token bucket (connectors.ratelimit) still applies

@@ -172,8 +172,7 @@ async def dispatch(
     was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``). ``gate``
     (:data:`RequestGate`) is entered around every request attempt.
     """
-    run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress)
-    run.gate = gate
+    run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress, gate=gate)
     with frozen_heap():
         try:
             return await run.execute(transport)
@@ -201,6 +200,7 @@ class _Run:
         dry_run: bool,
         resend: bool,
         progress: ProgressCallback | None,
+        gate: RequestGate | None,
     ) -> None:
         self.connector = connector
         self.target = connector.target
@@ -234,7 +234,7 @@ class _Run:
         that keep repeats): their rows get ``POSSIBLY_DUPLICATED`` however they end."""
         self._orphaned: frozenset[str] = frozenset()
         """External ids of chunks a crashed run left in flight that the vendor could not settle."""
-        self.gate: RequestGate | None = None
+        self.gate = gate
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:

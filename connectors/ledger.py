@@ -41,6 +41,7 @@ between the two.
 from __future__ import annotations
 
 import contextlib
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -58,6 +59,7 @@ from connectors.ledger_types import (
     SETTLED,
     Claim,
     LedgerEntry,
+    LedgerUnavailable,
     PendingChunk,
     SettledRow,
     Settlement,
@@ -147,12 +149,11 @@ class Ledger:
         self.lease_seconds = lease or lease_seconds()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-        self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        self._db.executescript(_SCHEMA)
-        migrate(self._db)
+        try:
+            _retry_while_locked(self._db, self.path, busy_timeout, lambda: _prepare(self._db))
+        except BaseException:
+            self._db.close()
+            raise
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
         """target id -> (last journal seq read, entries): see :meth:`entries`."""
@@ -389,6 +390,56 @@ class Ledger:
             "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) VALUES (?, ?, ?, ?, ?, ?)",
             (target_id, batch_id, state, run_id, _now(), rows),
         )
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL (once per file: the mode is stored in it), the per-connection settings, the schema
+    (created in one ``BEGIN IMMEDIATE``, so the busy handler serializes two first openings) and
+    the migration."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+    migrate(db)
+
+
+def _is_lock_contention(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in _BUSY_CODES or "database is locked" in str(error)
+
+
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} | {5 | (n << 8) for n in range(1, 4)})
+"""SQLITE_BUSY and its extended forms (recovery, snapshot, timeout), SQLITE_LOCKED."""
+
+
+def _retry_while_locked(
+    db: sqlite3.Connection, path: Path, busy_timeout: float, step: Callable[[], None]
+) -> None:
+    """Run ``step`` until it gets past lock contention or ``busy_timeout`` has passed.
+
+    SQLite's busy handler covers most contention, but not all of it: while another process opens,
+    recovers or checkpoints the WAL, the first statements of a new connection (the journal mode
+    change above all) can fail with ``database is locked`` at once, without waiting. Seen in CI as
+    the second of two imports started together failing on its first statement. What still fails
+    after ``busy_timeout`` becomes :class:`LedgerUnavailable`: one line that names the file."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if not _is_lock_contention(error):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise LedgerUnavailable(
+                    f"ledger {path}: still locked by another process after {busy_timeout:g} s "
+                    f"({error}); wait for the other run to finish, or give this run its own --ledger"
+                ) from None
+        time.sleep(delay * (0.5 + random.random()))  # noqa: S311 (jitter, not a secret)
+        delay = min(delay * 2, 0.25)
 
 
 def _renew_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:

@@ -20,10 +20,11 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from connectors.endpoint import normalize_endpoint
 from connectors.lease import Renewer, lease_seconds
@@ -33,6 +34,7 @@ from connectors.ledger_types import (
     SETTLED,
     Claim,
     LedgerEntry,
+    LedgerUnavailable,
     PendingChunk,
     SettledRow,
     TargetKey,
@@ -97,6 +99,14 @@ def _configure(db: psycopg.Connection[Any]) -> None:
     db.execute("SET synchronous_commit = off")
 
 
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+
+
 def is_postgres_url(spec: str) -> bool:
     return spec.startswith(("postgresql://", "postgres://"))
 
@@ -104,7 +114,9 @@ def is_postgres_url(spec: str) -> bool:
 class PostgresLedger:
     """One connection pool per ledger object; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, url: str, *, lease: float | None = None, max_connections: int = 4) -> None:
+    def __init__(
+        self, url: str, *, lease: float | None = None, max_connections: int = 4, connect_timeout: float = 30.0
+    ) -> None:
         self.lease_seconds = lease or lease_seconds()
         self._pool = ConnectionPool(
             url,
@@ -114,8 +126,16 @@ class PostgresLedger:
             configure=_configure,
             open=True,
         )
-        with self._pool.connection() as db, db.transaction():
-            db.execute(_SCHEMA)
+        try:
+            self._pool.wait(timeout=connect_timeout)
+            with self._pool.connection() as db, db.transaction():
+                db.execute(_SCHEMA)
+        except (psycopg.Error, PoolTimeout) as error:
+            self._pool.close()
+            raise LedgerUnavailable(
+                f"ledger {_without_password(url)}: cannot reach the database ({error}); check that "
+                "the server runs and the URL, PGPASSWORD or ~/.pgpass are right"
+            ) from None
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
 

@@ -16,12 +16,19 @@ __all__ = [
     "Claim",
     "LedgerBackend",
     "LedgerEntry",
+    "LedgerUnavailable",
     "PendingChunk",
     "SettledRow",
     "Settlement",
     "TargetKey",
     "fold_settled",
 ]
+
+
+class LedgerUnavailable(Exception):
+    """The ledger cannot be opened (locked past its wait, server unreachable): the run sends
+    nothing, since it cannot claim. The message names the ledger (never a password) and what to do."""
+
 
 IN_FLIGHT = "in_flight"
 SETTLED = "settled"

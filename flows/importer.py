@@ -24,10 +24,12 @@ from connectors.base import Connector, Lead
 from connectors.config import ConfigError, load_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_pg import is_postgres_url
+from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
 from flows.report_html import write_html_report
+from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.outputs import RunInfo, write_run
 from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
@@ -74,6 +76,15 @@ def _leads(clean: pl.DataFrame) -> list[Lead]:
     return [prefer_phone(Lead.from_row(row), row["channel_phone"]) for row in clean.iter_rows(named=True)]
 
 
+def _not_claimed(leads: Sequence[Lead], message: str) -> list[RowResult]:
+    """Rows of a target whose ledger could not be opened: nothing can be claimed, so nothing is
+    sent (another run may be sending the same leads). Failed, not an exception: the other
+    targets' results and the run folder still come out, and the exit code says 4."""
+    code = (Issue.LEDGER_UNAVAILABLE.value,)
+    failed = Status.FAILED
+    return [RowResult(lead.source_row, lead.external_id, failed, code, None, None, message) for lead in leads]
+
+
 def _sent_frame(rows: list[RowResult]) -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -110,18 +121,23 @@ async def send_target(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
     )
     leads = _leads(decided.filter(pl.col("eligible")))
-    with open_ledger(ledger) as book:
-        rows = await dispatch(
-            connector,
-            leads,
-            ledger=book,
-            run_id=run_id,
-            dry_run=dry_run,
-            resend=resend,
-            transport=transport,
-            progress=progress,
-            gate=gate,
-        )
+    try:
+        book = open_ledger(ledger)
+    except LedgerUnavailable as error:
+        rows = _not_claimed(leads, str(error))
+    else:
+        with book:
+            rows = await dispatch(
+                connector,
+                leads,
+                ledger=book,
+                run_id=run_id,
+                dry_run=dry_run,
+                resend=resend,
+                transport=transport,
+                progress=progress,
+                gate=gate,
+            )
     return build_results(
         prepared.clean,
         run_id=run_id,

@@ -49,6 +49,7 @@ class Issue(StrEnum):
     POSSIBLY_DUPLICATED = "POSSIBLY_DUPLICATED"  # an answer lost after the vendor may have stored it
     IN_PROGRESS_ELSEWHERE = "IN_PROGRESS_ELSEWHERE"  # failed: another live run holds the lead's claim
     AUTH_FAILED = "AUTH_FAILED"  # the vendor refused our credentials
+    LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"  # the ledger could not be opened: nothing claimed, not sent
     VENDOR_ANSWER_INVALID = "VENDOR_ANSWER_INVALID"  # unreadable answer (encoding, format): outcome unknown
     VENDOR_ANSWER_TOO_LARGE = "VENDOR_ANSWER_TOO_LARGE"  # answer over the target's max_answer_bytes
     TARGET_STOPPED = "TARGET_STOPPED"  # circuit breaker opened; row not attempted

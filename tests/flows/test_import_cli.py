@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
+from connectors.ledger import Ledger
 from connectors.onc import contact_guid
 from flows.import_cmd import main as import_main
 from flows.prepare import PrepareOptions, prepare_leads
@@ -545,3 +547,31 @@ def test_a_ledger_url_carrying_a_password_is_refused_in_one_line_before_anything
     assert "PGPASSWORD" in printed and "hunter2-secret" not in printed
     assert "Traceback" not in printed
     assert vendors.state("sinch_obi") == before
+
+
+def test_a_ledger_locked_past_the_wait_fails_its_rows_unsent_exits_4_and_writes_the_run_folder(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the ledger's write lock for longer than LEADFLOW_LEDGER_WAIT: nothing
+    can be claimed, so nothing is sent; each row says why, and the run is not a traceback."""
+    ledger = tmp_path / "ledger.sqlite"
+    Ledger(ledger).close()
+    monkeypatch.setenv("LEADFLOW_LEDGER_WAIT", "0.3")
+    targets = write_targets(tmp_path / "targets.toml", ["obi", "onc"])
+    holder = sqlite3.connect(ledger, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code, printed = run_import(lead_file(20), tmp_path / "out", "--ledger", str(ledger), targets=targets)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert code == 4, printed
+    results = read_results(only_run(tmp_path / "out"))
+    for target in ("obi", "onc"):
+        unsent = results.filter((pl.col("target") == target) & (pl.col("status") == "failed"))
+        assert unsent.height > 5, target
+        assert unsent["reasons"].list.first().unique().to_list() == ["LEDGER_UNAVAILABLE"]
+        assert statuses(results, target)["accepted"] == 0
+    assert vendors.obi_customers() == [] and vendors.onc_contacts() == []
+    assert "LEDGER_UNAVAILABLE" in printed and "Traceback" not in printed

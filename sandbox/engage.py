@@ -50,6 +50,14 @@ from sandbox.engage_model import (
     campaign_xml,
     read_contact,
 )
+from sandbox.engage_wire import (
+    WSSE_FAULT,
+    EngageProfile,
+    UnmarshalError,
+    check_members,
+    jaxws_fault,
+    profile_from_env,
+)
 from sandbox.faults import Faults
 from sandbox.soap import (
     WSSE_NS,
@@ -67,6 +75,29 @@ from sandbox.soap import (
 
 __all__ = ["LIMITS", "NAMESPACE", "SERVICE_PATHS", "EngageLimits", "EngageSimulator"]
 
+ARGUMENTS = {
+    "createContactBatch": ("arg1", "arg2", "arg3"),
+    "createContactBatchAsync": ("arg1", "arg2", "arg3"),
+    "showContactBatchState": ("arg1",),
+    "listContactBatchStates": ("arg1", "arg2", "arg3"),
+    "listContactAttemptsUsingContactBatch": ("arg1", "arg2", "arg3"),
+    "listContactAttempts": ("arg1", "arg2", "arg3"),
+}
+"""JAX-WS's positional parameter names per operation, in the document's argument order."""
+BATCH_MEMBERS = (
+    "internalId",
+    "externalId",
+    "campaign",
+    "owner",
+    "outreachStrategy",
+    "script",
+    "agentGroup",
+    "agent",
+    "requestedStartTime",
+    "maxDuration",
+)
+REF_MEMBERS = ("internalId", "externalId", "name", "type", "parent")
+
 
 class EngageSimulator:
     """Engage's CampaignManagementService110 with the contact batch rules of the document."""
@@ -76,10 +107,19 @@ class EngageSimulator:
     account_id = 1001
     account_external_id = "DEMO-ACCOUNT"
 
-    def __init__(self, clock: Clock, faults: Faults, *, limits: EngageLimits = LIMITS) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        faults: Faults,
+        *,
+        limits: EngageLimits = LIMITS,
+        profile: EngageProfile | None = None,
+    ) -> None:
         self.clock = clock
         self.faults = faults
         self.limits = limits
+        self.profile = profile or profile_from_env(self.kind)
+        """STRICT or LENIENT (sandbox.engage_wire): how the service reads what the document leaves open."""
         self.credentials = {"username": "demo", "password": "demo-secret", "account": str(self.account_id)}
         self._ids = itertools.count(5001)
         self._state = State()
@@ -101,6 +141,7 @@ class EngageSimulator:
 
     async def _endpoint(self, request: Request) -> Response:
         body = await request.body()
+        strict = self.profile
         try:
             call = parse_request(
                 body,
@@ -108,14 +149,27 @@ class EngageSimulator:
                 request.headers.get("soapaction"),
                 understood_headers=frozenset({f"{{{WSSE_NS}}}Security"}),
             )
+            if strict.empty_soap_action and (request.headers.get("soapaction") is None or call.action):
+                said = request.headers.get("soapaction", "none")
+                raise SoapFault("Client", f'SOAPAction {said} does not match the service\'s soapAction ""')
             operation = self._operations().get(call.operation)
             if call.namespace != NAMESPACE or operation is None:
-                raise SoapFault("Client", f"no operation '{call.operation}' in namespace '{NAMESPACE}'")
-            self._authenticate(call.header)
+                qname = f"{{{call.namespace}}}{call.operation}"
+                raise SoapFault("Client", f"Cannot find dispatch method for {qname}")
+            if not self._authenticated(call.header):
+                if strict.wss_auth_fault:
+                    return jaxws_fault(*WSSE_FAULT, prefix="wsse")
+                raise EngageErrors(ApiError("AUTHENTICATION_FAILURE", ""))
+            if strict.schema_validation and call.operation in ARGUMENTS:
+                check_members(call.call, ARGUMENTS[call.operation])
             result = operation(call.call)
         except EngageErrors as errors:
-            return fault_response(errors.fault())
+            return errors.response(self.profile)
+        except UnmarshalError as refused:
+            return jaxws_fault("Client", str(refused))
         except SoapFault as fault:
+            if strict.one_error_per_fault:
+                return jaxws_fault(fault.code, fault.message, status=fault.status)
             return fault_response(fault)
         answer = element(f"{{{NAMESPACE}}}{call.operation}Response")
         answer.extend(result)
@@ -123,11 +177,8 @@ class EngageSimulator:
 
     # auth
 
-    def _authenticate(self, header: ET.Element | None) -> None:
-        token = username_token(header)
-        expected = (self.credentials["username"], self.credentials["password"])
-        if token != expected:
-            raise EngageErrors(ApiError("AUTHENTICATION_FAILURE", ""))
+    def _authenticated(self, header: ET.Element | None) -> bool:
+        return username_token(header) == (self.credentials["username"], self.credentials["password"])
 
     # operations
 
@@ -197,6 +248,10 @@ class EngageSimulator:
         if len(contacts) > self.limits.max_contacts:
             raise EngageErrors(ApiError("ARG_TOO_LARGE", "arg2", 2))
         errors: list[ApiError] = []
+        if self.profile.schema_validation:
+            check_members(arg1, BATCH_MEMBERS)
+            for member in ("campaign", "owner", "outreachStrategy", "script", "agentGroup", "agent"):
+                check_members(find(arg1, member), REF_MEMBERS)
         if not is_nil(arg3):
             errors.append(ApiError("ARG_INVALID_DATA", "arg3: override OutreachStrategy must be null", 3))
         owner = find(arg1, "owner")
@@ -215,8 +270,9 @@ class EngageSimulator:
             and external_id
         ):
             errors.append(ApiError("OBJECT_EXISTS", external_id, 1, "externalId"))
-        parsed = [read_contact(c, i, errors, self.limits) for i, c in enumerate(contacts)]
-        if campaign:
+        parsed = [read_contact(c, i, errors, self.limits, self.profile) for i, c in enumerate(contacts)]
+        if campaign and asynchronous:
+            # "External ID must be unique within given account and campaign": createContactBatchAsync only
             errors.extend(self._duplicate_contacts(parsed, campaign.internal_id))
         if errors:
             raise EngageErrors(*errors)

@@ -235,6 +235,8 @@ class _Reading(NamedTuple):
     """Leads to send again (nothing of a refused request is stored)."""
     existing: tuple[str, list[Lead]] | None = None
     """(batch externalId, its leads) when Engage already holds that batch: to compare."""
+    batch_id: str = ""
+    """The externalId the request had, under which ``left`` is sent again (Engage stored nothing)."""
 
 
 @dataclass
@@ -405,7 +407,7 @@ class EngageConnector(SoapConnector):
             others = [e for e in errors if e.subject != batch_id]
             known = _per_contact(others, sent) or {}
             done = [_row_outcome(lead, found) for lead, found in known.items()]
-            return _Reading(done, [], (batch_id, [lead for lead in sent if lead not in known]))
+            return _Reading(done, [], (batch_id, [lead for lead in sent if lead not in known]), batch_id)
         per_row = _per_contact(errors, sent)
         if per_row is None:
             said = self._say(reply, errors)
@@ -417,7 +419,7 @@ class EngageConnector(SoapConnector):
                 reason=Issue.VENDOR_REJECTED,
             )
         done = [_row_outcome(lead, found) for lead, found in per_row.items()]
-        return _Reading(done, [lead for lead in sent if lead not in per_row])
+        return _Reading(done, [lead for lead in sent if lead not in per_row], None, batch_id)
 
     def _reply(self, response: httpx.Response) -> ET.Element | Fault:
         try:
@@ -478,23 +480,23 @@ class EngageConnector(SoapConnector):
         return list(by_row.values())
 
     async def _settle(self, client: httpx.AsyncClient, chunk_id: str, reading: _Reading) -> _Reading:
+        """One step: compare the batch Engage holds (the leads it lacks go next, in a batch of
+        their own), or send the leads left again under the refused request's externalId."""
         done: list[RowOutcome] = []
-        left = list(reading.left)
+        left, batch_id = list(reading.left), reading.batch_id
         if reading.existing is not None:
-            batch_id, leads = reading.existing
-            compared, absent = await self._compare(client, batch_id, leads)
-            done += compared
-            if absent and _sub_batch_id(chunk_id, absent) == batch_id:
-                done += [_conflict(lead, f"Engage's batch {batch_id} does not hold it") for lead in absent]
-            else:
-                left += absent
+            held, leads = reading.existing
+            done, left = await self._compare(client, held, leads)
+            batch_id = _sub_batch_id(chunk_id, left)
+            if left and batch_id == held:
+                done += [_conflict(lead, f"Engage's batch {held} does not hold it") for lead in left]
+                left = []
         if not left:
             return _Reading(done, [])
-        batch_id = _sub_batch_id(chunk_id, left)
         response = await client.send(self._post(client, self._create(batch_id, left)))
         self.classify(response)
         sent = self._read(batch_id, left, response)
-        return _Reading(done + sent.done, sent.left, sent.existing)
+        return sent._replace(done=done + sent.done)
 
     async def _compare(
         self, client: httpx.AsyncClient, batch_id: str, leads: list[Lead]

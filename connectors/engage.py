@@ -37,7 +37,6 @@ attributes as a JSON object, UTF-8) at most 96 kB; a voice contact needs a phone
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectors.base import Channel, Chunk, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.engage_faults import DOCUMENT_TEMPLATES, EngageError, read_errors
+from connectors.engage_wire import EngageWire, payload
 from connectors.errors import (
     AuthenticationError,
     ConnectorError,
@@ -66,7 +66,6 @@ from connectors.soap import (
     SoapConnector,
     SoapParseError,
     add,
-    add_nil,
     envelope,
     find,
     find_all,
@@ -166,7 +165,6 @@ LIMITS = Limits(max_items=100, default_concurrency=4)
 """createContactBatch: 'The maximum size of the contact array is 100.'"""
 MAX_PAYLOAD_BYTES = 96 * 1024
 """'api.contact.payload.block.size', 96 kB by default."""
-_UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1, "hours": 60}
 
 
 class EngageOptions(BaseModel):
@@ -249,11 +247,13 @@ class EngageConnector(SoapConnector):
     refuses_known_ids = True  # a known batch externalId is OBJECT_EXISTS, compared before it counts
 
     options: EngageOptions = field(init=False, repr=False)
+    wire: EngageWire = field(init=False, repr=False)
     _pending: dict[str, _Reading] = field(init=False, repr=False, default_factory=dict)
     """Per batch_id: what ``parse_response`` left to ``enrich`` (resends, comparisons)."""
 
     def __post_init__(self) -> None:
         self.options = load_options(self.target, EngageOptions)
+        self.wire = EngageWire(self.options, self.target.campaign)
         missing = [key for key in ("username", "password") if not self.secrets.get(key)]
         if missing:
             raise ConfigError(f"target {self.target.name!r}: credentials.{missing[0]} is required for engage")
@@ -265,13 +265,13 @@ class EngageConnector(SoapConnector):
 
     # --- payload ------------------------------------------------------------------------
     def item_size(self, lead: Lead) -> int:
-        return len(ET.tostring(self._contact(lead, "contact"), encoding="utf-8"))
+        return len(ET.tostring(self.wire.contact(lead, "contact"), encoding="utf-8"))
 
     def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
         sent, _ = self._plan(chunk)
         if not sent:
-            return self._post(client, self._batch_ref(chunk.batch_id))
-        return self._post(client, self._create(chunk.batch_id, sent))
+            return self._post(client, self.wire.batch_ref(chunk.batch_id))
+        return self._post(client, self.wire.create(chunk.batch_id, sent))
 
     def _plan(self, chunk: Chunk) -> tuple[list[Lead], dict[int, RowOutcome]]:
         """The leads to put in the envelope, and the outcomes of those that cannot go."""
@@ -288,7 +288,7 @@ class EngageConnector(SoapConnector):
     def _precheck(self, lead: Lead) -> RowOutcome | None:
         if not lead.phones:
             return RowOutcome(lead.source_row, Status.INELIGIBLE, (Issue.NEEDS_PHONE,))
-        size = len(_payload(lead).encode())
+        size = len(payload(lead).encode())
         if size > self.options.max_payload_bytes:
             return RowOutcome(
                 lead.source_row,
@@ -299,77 +299,6 @@ class EngageConnector(SoapConnector):
                 f"{self.options.max_payload_bytes} (not sent)",
             )
         return None
-
-    def _tag(self, name: str) -> str:
-        """A member's tag: unqualified, or in the service namespace (``qualified_members``)."""
-        return f"{{{self.options.namespace}}}{name}" if self.options.qualified_members else name
-
-    def _field(self, key: str) -> str:
-        return self._tag(self.options.field_names[key])
-
-    def _arg(self, n: int) -> str:
-        return self._tag(f"arg{self.options.first_argument + n - 1}")
-
-    def _create(self, batch_id: str, leads: list[Lead]) -> ET.Element:
-        call = ET.Element(f"{{{self.options.namespace}}}createContactBatch")
-        call.append(self._batch(batch_id))
-        call.extend(self._contact(lead, self._arg(2)) for lead in leads)
-        add_nil(call, self._arg(3))
-        return call
-
-    def _batch(self, batch_id: str) -> ET.Element:
-        options, tag = self.options, self._tag
-        batch = ET.Element(self._arg(1))
-        add(batch, self._field("batch_external_id"), batch_id)
-        add(add(batch, self._field("campaign")), tag(options.campaign_ref), self.target.campaign)
-        owner = add(batch, self._field("owner"))
-        if options.account_id is not None:
-            add(owner, tag("internalId"), options.account_id)
-        else:
-            add(owner, tag("externalId"), options.account_external_id)
-        add(owner, tag("type"), "Account")
-        for member, ref in (
-            ("outreachStrategy", options.outreach_strategy),
-            ("script", options.script),
-            ("agentGroup", options.agent_group),
-        ):
-            if ref is not None:
-                add(add(batch, tag(member)), tag("externalId"), ref)
-        if options.start_delay_minutes:
-            start = datetime.now(UTC) + timedelta(minutes=options.start_delay_minutes)
-            add(batch, self._field("requested_start_time"), start.isoformat(timespec="seconds"))
-        duration = options.max_duration_minutes / _UNIT_MINUTES[options.max_duration_unit]
-        add(batch, self._field("max_duration"), int(duration))
-        return batch
-
-    def _contact(self, lead: Lead, tag: str) -> ET.Element:
-        contact = ET.Element(tag)
-        add(contact, self._field("contact_external_id"), lead.external_id)
-        if lead.first_name:
-            add(contact, self._field("first_name"), lead.first_name)
-        if lead.last_name:
-            add(contact, self._field("last_name"), lead.last_name)
-        if lead.attributes:
-            add(contact, self._field("custom_payload"), _payload(lead))
-        for value, kind in self._devices(lead):
-            device = add(contact, self._field("devices"))
-            add(device, self._field("device_value"), value)
-            add(device, self._field("device_type"), kind)
-        return contact
-
-    def _devices(self, lead: Lead) -> list[tuple[str, str]]:
-        types = self.options.device_types
-        devices = [(phone.e164, types["phone"]) for phone in lead.phones]
-        if self.options.send_email_device and lead.email:
-            devices.append((lead.email, types["email"]))
-        return devices
-
-    def _batch_ref(self, batch_id: str, operation: str = "showContactBatchState") -> ET.Element:
-        call = ET.Element(f"{{{self.options.namespace}}}{operation}")
-        ref = add(call, self._arg(1))
-        add(ref, self._field("batch_external_id"), batch_id)
-        add(add(ref, self._field("campaign")), self._tag(self.options.campaign_ref), self.target.campaign)
-        return call
 
     def _post(self, client: httpx.AsyncClient, call: ET.Element) -> httpx.Request:
         body = envelope(call, [username_token(self.secrets["username"], self.secrets["password"])])
@@ -493,7 +422,7 @@ class EngageConnector(SoapConnector):
                 left = []
         if not left:
             return _Reading(done, [])
-        response = await client.send(self._post(client, self._create(batch_id, left)))
+        response = await client.send(self._post(client, self.wire.create(batch_id, left)))
         self.classify(response)
         sent = self._read(batch_id, left, response)
         return sent._replace(done=done + sent.done)
@@ -502,11 +431,11 @@ class EngageConnector(SoapConnector):
         self, client: httpx.AsyncClient, batch_id: str, leads: list[Lead]
     ) -> tuple[list[RowOutcome], list[Lead]]:
         """Outcomes of the leads the existing batch holds (ours or a conflict), and those it lacks."""
-        call = self._batch_ref(batch_id, self.options.verify_operation)
+        call = self.wire.batch_ref(batch_id, self.options.verify_operation)
         back, ahead = self.options.verify_window_days
         now = datetime.now(UTC)
-        add(call, self._arg(2), (now - timedelta(days=back)).isoformat(timespec="seconds"))
-        add(call, self._arg(3), (now + timedelta(days=ahead)).isoformat(timespec="seconds"))
+        add(call, self.wire.arg(2), (now - timedelta(days=back)).isoformat(timespec="seconds"))
+        add(call, self.wire.arg(3), (now + timedelta(days=ahead)).isoformat(timespec="seconds"))
         response = await client.send(self._post(client, call))
         self.classify(response)
         reply = self._reply(response)
@@ -528,7 +457,7 @@ class EngageConnector(SoapConnector):
             if not stored:
                 absent.append(lead)
                 continue
-            ours = self._devices(lead)[0][0]
+            ours = self.wire.devices(lead)[0][0]
             match = next((vendor_id for device, vendor_id in stored if device == ours), None)
             if match is not None:
                 said = f"batch {batch_id} holds it as sent"
@@ -546,7 +475,7 @@ class EngageConnector(SoapConnector):
         """After a crash: does Engage hold this chunk's batch? Compared contact by contact as a
         resend's ``OBJECT_EXISTS`` is; unsettled (None) when it holds none, or not all of them."""
         sent = [lead for lead in chunk.leads if self._precheck(lead) is None]
-        response = await client.send(self._post(client, self._batch_ref(chunk.batch_id)))
+        response = await client.send(self._post(client, self.wire.batch_ref(chunk.batch_id)))
         self.classify(response)
         reply = self._reply(response)
         if isinstance(reply, Fault):
@@ -557,12 +486,6 @@ class EngageConnector(SoapConnector):
             return None
         state = text(find(reply, "return"), "state")
         return [o._replace(vendor_status=state) if o.status is Status.ACCEPTED else o for o in outcomes]
-
-
-def _payload(lead: Lead) -> str:
-    if not lead.attributes:
-        return ""
-    return json.dumps(dict(lead.attributes), ensure_ascii=False, separators=(",", ":"))
 
 
 def _sub_batch_id(chunk_id: str, leads: list[Lead]) -> str:

@@ -3,22 +3,28 @@
 Wire (DESIGN.md and public client code): SOAP 1.1 POSTed to ``/SOAPAPI2/CampaignManagementService110``
 (``/CampaignManagementService110`` also answers), operations in the namespace
 ``http://www.soundbite.com/SOAPAPI2/110``, positional unqualified ``arg1..argN`` with lowerCamel
-elements, a WS-Security UsernameToken (PasswordText) header on every call. The service is
+members, a WS-Security UsernameToken (PasswordText) header on every call. The service is
 stateless per request: credentials are checked on each call, so there are no sessions to expire.
 
 Seed state: account ``1001`` (externalId ``DEMO-ACCOUNT``) with campaigns ``2001``/``DEFAULT``
 (the account default a batch without campaign goes to) and ``2002``/``LEADFLOW-DEMO``.
 
-Errors are SOAP Faults (``soap:Server``, HTTP 500, as JAX-WS answers a service exception) whose
-detail is ``<ns:ApiException>`` listing ``<errors>`` with ``code``, ``message`` (the document's
-template filled in), ``argumentIndex`` (1-based, which ``argN``) for ARG_* and argument-level
-codes, and ``attributeName`` for codes about one attribute. Every error of a request is listed and
-nothing is stored when there is any. Assumptions where the document is silent (all in LIMITS or
-next to the code): ``maxDuration`` is a whole number of minutes; a contact's devices are
-``<devices><externalId>value</externalId><type>Phone|Sms|Email</type></devices>`` holding E.164
-numbers or emails (ATTRIBUTE_INVALID_FORMAT otherwise); the custom payload is the contact's
-``customPayload`` text measured in UTF-8 bytes; a batch is Pending before its start, Running until
-start + maxDuration, then Done, unless Cancelled.
+Documented rules enforced: the 100-contact array, batch externalId unique per campaign, contact
+externalId unique per campaign for createContactBatchAsync only (the synchronous call documents
+no such rule, so it stores a known contact again), owner an Account, override null,
+requestedStartTime at most 10 days ahead (past or null: now), maxDuration set and at most 12
+hours, custom payload at most 96 kB, the time-range tables, Cancelled as the only state change.
+Nothing is stored of a request with any error.
+
+Where the document is silent, ``profile`` decides (sandbox.engage_wire): STRICT answers as a
+schema-validating JAX-WS service (JAXB member checks, ``SOAPAction: ""``, one error per Metro
+fault ``CODE – template`` with the ApiException bean, ``wsse:FailedAuthentication``), LENIENT as
+this simulator did before. Errors name a contact or batch by its externalId in the template's
+``%s``. The simulator's own readings, which no client option changes: ``maxDuration`` counts
+minutes; a contact's devices are ``<devices><externalId/><type>Phone|Sms|Email</type></devices>``
+holding E.164 numbers or emails (ATTRIBUTE_INVALID_FORMAT otherwise); the custom payload is the
+contact's ``customPayload`` text in UTF-8 bytes; a batch is Pending before its start, Running
+until start + maxDuration, then Done, unless Cancelled.
 """
 
 from __future__ import annotations
@@ -81,7 +87,6 @@ ARGUMENTS = {
     "showContactBatchState": ("arg1",),
     "listContactBatchStates": ("arg1", "arg2", "arg3"),
     "listContactAttemptsUsingContactBatch": ("arg1", "arg2", "arg3"),
-    "listContactAttempts": ("arg1", "arg2", "arg3"),
 }
 """JAX-WS's positional parameter names per operation, in the document's argument order."""
 BATCH_MEMBERS = (

@@ -148,6 +148,12 @@ ASSUMPTIONS: dict[str, Assumption] = {
         "toTime): documented, 'Availability: Unscheduled'; that its attempts carry contact.externalId and "
         "device.externalId is not documented",
     ),
+    "verify_contact_operation": Assumption(
+        "listContactAttempts",
+        "listContactAttempts(Org org, ContactAttempt sample, dateTime fromTime, dateTime toTime): "
+        "'sample: Either externalId of contact or externalId of device[0] on contact' (Engage 7.7.0); "
+        "the sample's shape (<contact><externalId/></contact>) is not documented",
+    ),
     "verify_window_days": Assumption(
         (30, 11),
         "listContactAttemptsUsingContactBatch: 'fromTime → toTime (fromTime must be less than toTime)'; "
@@ -200,6 +206,7 @@ class EngageOptions(BaseModel):
     error_templates: dict[str, str] = ASSUMPTIONS["error_templates"].default
     auth_fault_codes: tuple[str, ...] = ASSUMPTIONS["auth_fault_codes"].default
     verify_operation: str = ASSUMPTIONS["verify_operation"].default
+    verify_contact_operation: str = ASSUMPTIONS["verify_contact_operation"].default
     verify_window_days: tuple[int, int] = ASSUMPTIONS["verify_window_days"].default
 
     @model_validator(mode="after")
@@ -235,6 +242,13 @@ class _Reading(NamedTuple):
     """(batch externalId, its leads) when Engage already holds that batch: to compare."""
     batch_id: str = ""
     """The externalId the request had, under which ``left`` is sent again (Engage stored nothing)."""
+    contacts_exist: tuple[Lead, ...] = ()
+    """Leads refused with a contact-level OBJECT_EXISTS: to compare one by one."""
+
+    @property
+    def open(self) -> list[Lead]:
+        """The leads this reading leaves for ``enrich``."""
+        return self.left + (self.existing[1] if self.existing else []) + list(self.contacts_exist)
 
 
 @dataclass
@@ -315,10 +329,9 @@ class EngageConnector(SoapConnector):
         if not sent:
             return list(settled.values())
         reading = self._read(chunk.batch_id, sent, response)
-        if reading.left or reading.existing:
+        if reading.open:
             self._pending[chunk.batch_id] = reading
-        waiting = reading.left + (reading.existing[1] if reading.existing else [])
-        return reading.done + [_unsettled(lead, chunk) for lead in waiting] + list(settled.values())
+        return reading.done + [_unsettled(lead, chunk) for lead in reading.open] + list(settled.values())
 
     def _read(self, batch_id: str, sent: list[Lead], response: httpx.Response) -> _Reading:
         """Outcomes for the rows this answer settles, the leads to send again, and the batch
@@ -335,8 +348,9 @@ class EngageConnector(SoapConnector):
         if any(e.code == "OBJECT_EXISTS" and e.subject == batch_id for e in errors):
             others = [e for e in errors if e.subject != batch_id]
             known = _per_contact(others, sent) or {}
-            done = [_row_outcome(lead, found) for lead, found in known.items()]
-            return _Reading(done, [], (batch_id, [lead for lead in sent if lead not in known]), batch_id)
+            done, exist = _row_outcomes(known)
+            held = (batch_id, [lead for lead in sent if lead not in known])
+            return _Reading(done, [], held, batch_id, tuple(exist))
         per_row = _per_contact(errors, sent)
         if per_row is None:
             said = self._say(reply, errors)
@@ -347,8 +361,8 @@ class EngageConnector(SoapConnector):
                 request=response.request,
                 reason=Issue.VENDOR_REJECTED,
             )
-        done = [_row_outcome(lead, found) for lead, found in per_row.items()]
-        return _Reading(done, [lead for lead in sent if lead not in per_row], None, batch_id)
+        done, exist = _row_outcomes(per_row)
+        return _Reading(done, [lead for lead in sent if lead not in per_row], None, batch_id, tuple(exist))
 
     def _reply(self, response: httpx.Response) -> ET.Element | Fault:
         try:
@@ -391,7 +405,7 @@ class EngageConnector(SoapConnector):
         by_row = {o.source_row: o for o in outcomes}
         secrets = tuple(self.secrets.values())
         for _ in range(len(chunk.leads) + 2):
-            if reading is None or not (reading.left or reading.existing):
+            if reading is None or not reading.open:
                 break
             try:
                 reading = await call_with_retries(
@@ -411,11 +425,12 @@ class EngageConnector(SoapConnector):
     async def _settle(self, client: httpx.AsyncClient, chunk_id: str, reading: _Reading) -> _Reading:
         """One step: compare the batch Engage holds (the leads it lacks go next, in a batch of
         their own), or send the leads left again under the refused request's externalId."""
-        done: list[RowOutcome] = []
+        done = await self._compare_contacts(client, reading.contacts_exist)
         left, batch_id = list(reading.left), reading.batch_id
         if reading.existing is not None:
             held, leads = reading.existing
-            done, left = await self._compare(client, held, leads)
+            compared, left = await self._compare(client, held, leads)
+            done += compared
             batch_id = _sub_batch_id(chunk_id, left)
             if left and batch_id == held:
                 done += [_conflict(lead, f"Engage's batch {held} does not hold it") for lead in left]
@@ -432,43 +447,68 @@ class EngageConnector(SoapConnector):
     ) -> tuple[list[RowOutcome], list[Lead]]:
         """Outcomes of the leads the existing batch holds (ours or a conflict), and those it lacks."""
         call = self.wire.batch_ref(batch_id, self.options.verify_operation)
+        held = await self._attempts(client, call, 2)
+        if isinstance(held, str):
+            return [
+                _conflict(lead, f"batch {batch_id} exists; comparing it failed: {held}") for lead in leads
+            ], []
+        outcomes = [
+            self._match(lead, held[lead.external_id], f"batch {batch_id}")
+            for lead in leads
+            if held.get(lead.external_id)
+        ]
+        return outcomes, [lead for lead in leads if not held.get(lead.external_id)]
+
+    async def _compare_contacts(self, client: httpx.AsyncClient, leads: tuple[Lead, ...]) -> list[RowOutcome]:
+        """A contact-level OBJECT_EXISTS (the asynchronous call's rule, or a service that applies
+        it to the synchronous one too): each contact looked up by externalId and compared."""
+        outcomes = []
+        for lead in leads:
+            call = ET.Element(f"{{{self.options.namespace}}}{self.options.verify_contact_operation}")
+            call.append(self.wire.owner(self.wire.arg(1)))
+            sample = ET.SubElement(ET.SubElement(call, self.wire.arg(2)), self.wire.tag("contact"))
+            add(sample, self.wire.field("contact_external_id"), lead.external_id)
+            held = await self._attempts(client, call, 3)
+            if isinstance(held, str) or not held.get(lead.external_id):
+                said = held if isinstance(held, str) else "Engage lists no attempt of it"
+                outcomes.append(
+                    _conflict(lead, f"Engage holds a contact with this externalId; comparing failed: {said}")
+                )
+            else:
+                outcomes.append(self._match(lead, held[lead.external_id], "a contact"))
+        return outcomes
+
+    async def _attempts(
+        self, client: httpx.AsyncClient, call: ET.Element, window_arg: int
+    ) -> dict[str, list[tuple[str | None, str | None]]] | str:
+        """Per contact externalId, (device, batch internalId) of the attempts a lookup lists; the
+        fault's words when it is refused."""
         back, ahead = self.options.verify_window_days
         now = datetime.now(UTC)
-        add(call, self.wire.arg(2), (now - timedelta(days=back)).isoformat(timespec="seconds"))
-        add(call, self.wire.arg(3), (now + timedelta(days=ahead)).isoformat(timespec="seconds"))
+        add(call, self.wire.arg(window_arg), (now - timedelta(days=back)).isoformat(timespec="seconds"))
+        add(call, self.wire.arg(window_arg + 1), (now + timedelta(days=ahead)).isoformat(timespec="seconds"))
         response = await client.send(self._post(client, call))
         self.classify(response)
         reply = self._reply(response)
         if isinstance(reply, Fault):
             errors = read_errors(reply, self.options.error_templates)
             self._raise_for(reply, errors, response)
-            said = self._say(reply, errors)
-            failed = f"batch {batch_id} exists; comparing it failed: {said}"
-            return [_conflict(lead, failed) for lead in leads], []
+            return self._say(reply, errors)
         held: dict[str, list[tuple[str | None, str | None]]] = {}
         for attempt in find_all(reply, "return"):
             held.setdefault(text(attempt, "contact", "externalId") or "", []).append(
                 (text(attempt, "device", "externalId"), text(attempt, "contactBatch", "internalId"))
             )
-        outcomes: list[RowOutcome] = []
-        absent: list[Lead] = []
-        for lead in leads:
-            stored = held.get(lead.external_id)
-            if not stored:
-                absent.append(lead)
-                continue
-            ours = self.wire.devices(lead)[0][0]
-            match = next((vendor_id for device, vendor_id in stored if device == ours), None)
-            if match is not None:
-                said = f"batch {batch_id} holds it as sent"
-                outcomes.append(_duplicate(lead, "OBJECT_EXISTS", said, match))
-            else:
-                devices = ", ".join(sorted({d or "none" for d, _ in stored}))
-                vendor_id = stored[0][1]
-                outcomes.append(
-                    _conflict(lead, f"Engage's batch {batch_id} ({vendor_id}) holds it with device {devices}")
-                )
-        return outcomes, absent
+        return held
+
+    def _match(self, lead: Lead, stored: list[tuple[str | None, str | None]], where: str) -> RowOutcome:
+        """Ours when Engage holds it with our first device, else a conflict naming Engage's record."""
+        ours = self.wire.devices(lead)[0][0]
+        match = next((vendor_id for device, vendor_id in stored if device == ours), None)
+        if match is not None:
+            return _duplicate(lead, "OBJECT_EXISTS", f"Engage holds it as sent ({where})", match)
+        devices = ", ".join(sorted({d or "none" for d, _ in stored}))
+        return _conflict(lead, f"Engage holds {where} ({stored[0][1]}) with it on device {devices}, not ours")
 
     # --- resume -------------------------------------------------------------------------
     async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
@@ -518,10 +558,13 @@ def _unsettled(lead: Lead, chunk: Chunk) -> RowOutcome:
     )
 
 
+def _row_outcomes(per_row: dict[Lead, list[EngageError]]) -> tuple[list[RowOutcome], list[Lead]]:
+    """Refused rows' outcomes, and the leads refused only as existing (to compare)."""
+    exist = [lead for lead, errors in per_row.items() if all(e.code == "OBJECT_EXISTS" for e in errors)]
+    return [_row_outcome(lead, errors) for lead, errors in per_row.items() if lead not in exist], exist
+
+
 def _row_outcome(lead: Lead, errors: list[EngageError]) -> RowOutcome:
-    if all(e.code == "OBJECT_EXISTS" for e in errors):
-        said = errors[0].message
-        return _conflict(lead, f"Engage holds a contact with this externalId (not compared): {said}")
     return RowOutcome(
         lead.source_row,
         Status.VENDOR_REJECTED,

@@ -65,9 +65,10 @@ def _pattern(template: str) -> re.Pattern[str]:
     head, hole, tail = normal.partition("%s")
     if not hole:
         return re.compile(rf"\s*{re.escape(head)}\.?\s*", re.IGNORECASE)
-    tail_pattern = re.escape(tail) if tail.strip("'") else "'?"
+    # a template ending in its '%s' (ARG_INVALID_DATA's "Invalid Data '%s") ends where the subject does
+    tail_pattern = re.escape(tail) + r"\.?" if tail else "'?"
     head_pattern = re.escape(head).replace(r"\ ", r"\s+")
-    return re.compile(rf"\s*{head_pattern}(.*?){tail_pattern}\.?\s*", re.IGNORECASE | re.DOTALL)
+    return re.compile(rf"\s*{head_pattern}(.*?){tail_pattern}\s*", re.IGNORECASE | re.DOTALL)
 
 
 def _subject(code: str, message: str, templates: Mapping[str, str]) -> tuple[str, str | None]:

@@ -59,12 +59,7 @@ class EngageWire:
         batch = ET.Element(self.arg(1))
         add(batch, self.field("batch_external_id"), batch_id)
         add(add(batch, self.field("campaign")), tag(options.campaign_ref), self.campaign)
-        owner = add(batch, self.field("owner"))
-        if options.account_id is not None:
-            add(owner, tag("internalId"), options.account_id)
-        else:
-            add(owner, tag("externalId"), options.account_external_id)
-        add(owner, tag("type"), "Account")
+        batch.append(self.owner(self.field("owner")))
         for member, ref in (
             ("outreachStrategy", options.outreach_strategy),
             ("script", options.script),
@@ -78,6 +73,16 @@ class EngageWire:
         duration = options.max_duration_minutes / _UNIT_MINUTES[options.max_duration_unit]
         add(batch, self.field("max_duration"), int(duration))
         return batch
+
+    def owner(self, tag: str) -> ET.Element:
+        """The Account (the batch's owner, the Org of a lookup)."""
+        options, owner = self.options, ET.Element(tag)
+        if options.account_id is not None:
+            add(owner, self.tag("internalId"), options.account_id)
+        else:
+            add(owner, self.tag("externalId"), options.account_external_id)
+        add(owner, self.tag("type"), "Account")
+        return owner
 
     def contact(self, lead: Lead, tag: str) -> ET.Element:
         contact = ET.Element(tag)

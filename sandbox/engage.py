@@ -87,6 +87,7 @@ ARGUMENTS = {
     "showContactBatchState": ("arg1",),
     "listContactBatchStates": ("arg1", "arg2", "arg3"),
     "listContactAttemptsUsingContactBatch": ("arg1", "arg2", "arg3"),
+    "listContactAttempts": ("arg1", "arg2", "arg3", "arg4"),
 }
 """JAX-WS's positional parameter names per operation, in the document's argument order."""
 BATCH_MEMBERS = (
@@ -197,6 +198,7 @@ class EngageSimulator:
             "showContactBatchState": self.show_contact_batch_state,
             "listContactBatchStates": self.list_contact_batch_states,
             "listContactAttemptsUsingContactBatch": self.list_contact_attempts_using_contact_batch,
+            "listContactAttempts": self.list_contact_attempts,
             "changeContactBatchState": self.change_contact_batch_state,
         }
 
@@ -276,7 +278,7 @@ class EngageSimulator:
         ):
             errors.append(ApiError("OBJECT_EXISTS", external_id, 1, "externalId"))
         parsed = [read_contact(c, i, errors, self.limits, self.profile) for i, c in enumerate(contacts)]
-        if campaign and asynchronous:
+        if campaign and (asynchronous or self.profile.unique_contacts_sync):
             # "External ID must be unique within given account and campaign": createContactBatchAsync only
             errors.extend(self._duplicate_contacts(parsed, campaign.internal_id))
         if errors:
@@ -367,30 +369,49 @@ class EngageSimulator:
             return []
         if len(batch.contacts) > self.limits.max_listed:
             raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._attempt_xml(batch, n) for n in range(len(batch.contacts))]
+
+    def list_contact_attempts(self, call: ET.Element) -> list[ET.Element]:
+        """'sample: Either externalId of contact or externalId of device[0] on contact', in the
+        document's time range (of the attempts' start), at most 500."""
+        self._org(find(call, "arg1"), 1, allow_enterprise=True)
+        sample = find(call, "arg2", "contact")
+        by_contact, by_device = text(sample, "externalId"), text(sample, "devices", "externalId")
+        if not by_contact and not by_device:
+            raise EngageErrors(ApiError("ARG_NULL", "arg2", 2))
+        start, end = self._window(call, first=3)
+        found = [
+            (batch, n)
+            for batch in self._state.batches
+            if start <= batch.start <= end
+            for n, contact in enumerate(batch.contacts)
+            if (by_contact and contact.get("externalId") == by_contact)
+            or (
+                not by_contact and contact["devices"][:1] and contact["devices"][0]["externalId"] == by_device
+            )
+        ]
+        if len(found) > self.limits.max_attempts_listed:
+            raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._attempt_xml(batch, n) for batch, n in found]
+
+    def _attempt_xml(self, batch: Batch, n: int) -> ET.Element:
+        contact = batch.contacts[n]
+        device = contact["devices"][0]
         state = {"Pending": "Pending", "Running": "InProgress", "Done": "Completed"}.get(
             batch.state(self.clock.utcnow()), "Cancelled"
         )
-        attempts = []
-        for n, contact in enumerate(batch.contacts):
-            device = contact["devices"][0]
-            attempts.append(
-                element(
-                    "return",
-                    None,
-                    element("internalId", f"{batch.internal_id}-{n + 1}"),
-                    element("contact", None, element("externalId", contact.get("externalId"))),
-                    element(
-                        "device",
-                        None,
-                        element("externalId", device["externalId"]),
-                        element("type", device["type"]),
-                    ),
-                    self._batch_xml("contactBatch", batch),
-                    element("state", state),
-                    element("attemptTime", batch.start.isoformat()),
-                )
-            )
-        return attempts
+        return element(
+            "return",
+            None,
+            element("internalId", f"{batch.internal_id}-{n + 1}"),
+            element("contact", None, element("externalId", contact.get("externalId"))),
+            element(
+                "device", None, element("externalId", device["externalId"]), element("type", device["type"])
+            ),
+            self._batch_xml("contactBatch", batch),
+            element("state", state),
+            element("attemptTime", batch.start.isoformat()),
+        )
 
     def change_contact_batch_state(self, call: ET.Element) -> list[ET.Element]:
         arg1 = find(call, "arg1")
@@ -471,9 +492,14 @@ class EngageSimulator:
             raise EngageErrors(ApiError("ARG_INVALID_TYPE", raw.strip(), index)) from None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-    def _window(self, call: ET.Element) -> tuple[datetime, datetime]:
-        """The document's fromTime/toTime table: 24 hours ending now, after fromTime or before toTime."""
-        start, end = self._time(find(call, "arg2"), 2), self._time(find(call, "arg3"), 3)
+    def _window(self, call: ET.Element, first: int = 2) -> tuple[datetime, datetime]:
+        """The document's fromTime/toTime table (``arg{first}``, the next): 24 hours ending now,
+        after fromTime or before toTime."""
+        after, before = first, first + 1
+        start, end = (
+            self._time(find(call, f"arg{after}"), after),
+            self._time(find(call, f"arg{before}"), before),
+        )
         day = self.limits.default_window
         if start is None and end is None:
             end = self.clock.utcnow()
@@ -483,7 +509,7 @@ class EngageSimulator:
         if end is None:
             return start, start + day
         if start >= end:
-            raise EngageErrors(ApiError("ARG_INVALID_DATA", "fromTime must be less than toTime", 2))
+            raise EngageErrors(ApiError("ARG_INVALID_DATA", "fromTime must be less than toTime", after))
         return start, end
 
     # XML answers and state dump

@@ -53,6 +53,8 @@ class EngageLimits:
     """'api.contact.payload.block.size', 96 kB by default."""
     max_campaigns: int = 100
     max_listed: int = 1000
+    max_attempts_listed: int = 500
+    """listContactAttempts: 'The maximum number of items returned using this method is 500.'"""
     max_description: int = 255
     """Assumption: ATTRIBUTE_TRUNCATED above this many characters."""
     default_window: timedelta = timedelta(hours=24)

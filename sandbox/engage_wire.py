@@ -70,6 +70,9 @@ class EngageProfile:
     one_error_per_fault: bool = True
     wss_auth_fault: bool = True
     exact_enums: bool = True
+    unique_contacts_sync: bool = False
+    """Refuse a known contact externalId on createContactBatch too (the document says it of the
+    asynchronous call only): a variant of the real service for tests, in neither profile."""
 
 
 STRICT = EngageProfile()

@@ -9,6 +9,7 @@ changed guess would pass here.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from schemas.codes import Issue, Status
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _connector(password: str = "demo-secret", **options: Any) -> EngageConnector:
+def _connector(
+    password: str = "demo-secret", chunk_size: int | None = None, **options: Any
+) -> EngageConnector:
     target = TargetConfig(
         name="engage-guess",
         kind="engage",
@@ -34,6 +37,7 @@ def _connector(password: str = "demo-secret", **options: Any) -> EngageConnector
         campaign="LEADFLOW-DEMO",
         credentials={"username": "env:U", "password": "env:P"},
         retry={"attempts": 2, "backoff": 0.01, "max_backoff": 0.02},
+        chunk_size=chunk_size,
         options={"account_id": "1001", **options},
     )
     return EngageConnector(target=target, secrets={"username": "demo", "password": password})
@@ -171,6 +175,25 @@ def test_every_assumption_is_an_option_and_listed_in_the_readme() -> None:
         "error_templates",
         "verify_operation",
         "verify_window_days",
+        "verify_contact_operation",
         "auth_fault_codes",
     }
     assert tested == set(ASSUMPTIONS)
+
+
+async def test_a_changed_contact_lookup_counts_no_known_contact_as_ours(
+    app: Starlette, ledger: Ledger
+) -> None:
+    """Against a service that refuses a known contact on the synchronous call too."""
+    sim = app.state.sandbox.simulators["engage"]
+    sim.profile = replace(sim.profile, unique_contacts_sync=True)
+    await _run(app, _connector(), ledger, "run-1")
+
+    declared = await _run(app, _connector(chunk_size=2), ledger, "run-2")
+    changed = await _run(
+        app, _connector(chunk_size=2, verify_contact_operation="listContactAttemptz"), ledger, "run-3"
+    )
+
+    assert {(r.status, r.reasons) for r in declared} == {(Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,))}
+    assert {(r.status, r.reasons) for r in changed} == {(Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,))}
+    assert _stored(app) == 3

@@ -56,8 +56,10 @@ CHUNK = Chunk(
 )
 
 
-def _parse(body: bytes) -> list[tuple[int, Status, tuple[str, ...], str | None]]:
-    connector = _connector()
+def _parse(
+    body: bytes, connector: EngageConnector | None = None
+) -> list[tuple[int, Status, tuple[str, ...], str | None]]:
+    connector = connector or _connector()
     response = httpx.Response(500, content=body, request=httpx.Request("POST", "http://x/"))
     connector.classify(response)
     outcomes = connector.parse_response(CHUNK, response)
@@ -65,7 +67,7 @@ def _parse(body: bytes) -> list[tuple[int, Status, tuple[str, ...], str | None]]
 
 
 REFUSED_ROW_2 = (2, Status.VENDOR_REJECTED, (Issue.VENDOR_REJECTED,), "ATTRIBUTE_INVALID_FORMAT")
-CONFLICT_ROW_2 = (2, Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,), "OBJECT_EXISTS")
+EXISTS_ROW_2 = "compare row 2 with what Engage holds"
 
 
 @pytest.mark.parametrize(
@@ -83,20 +85,26 @@ CONFLICT_ROW_2 = (2, Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,), "OBJEC
             _metro("S:Server", "ATTRIBUTE_INVALID_FORMAT - Attribute 'L-2' has an invalid format"),
             REFUSED_ROW_2,
         ),
-        (_metro("S:Server", "OBJECT_EXISTS – Object 'L-2' already exists"), CONFLICT_ROW_2),
-        (_metro("S:Server", "OBJECT_EXISTS=Object 'L-2' already exists"), CONFLICT_ROW_2),
+        (_metro("S:Server", "OBJECT_EXISTS – Object 'L-2' already exists"), EXISTS_ROW_2),
+        (_metro("S:Server", "OBJECT_EXISTS=Object 'L-2' already exists"), EXISTS_ROW_2),
         (
             _metro("S:Server", "refused", _bean("OBJECT_EXISTS", "Object &apos;L-2&apos; already exists")),
-            CONFLICT_ROW_2,
+            EXISTS_ROW_2,
         ),
     ],
     ids=["metro-bean", "hyphen-no-detail", "en-dash-no-detail", "equals-no-detail", "bean-entity"],
 )
 def test_a_per_contact_fault_in_the_documents_words_settles_that_row_and_resends_the_rest(
-    body: bytes, row_2: tuple[int, Status, tuple[str, ...], str | None]
+    body: bytes, row_2: tuple[int, Status, tuple[str, ...], str | None] | str
 ) -> None:
-    parsed = _parse(body)
-    assert parsed[1] == row_2
+    connector = _connector()
+    parsed = _parse(body, connector)
+    pending = connector._pending["BATCH-1"]
+    assert [lead.source_row for lead in pending.left] == [1, 3], "sent again by enrich"
+    if row_2 == EXISTS_ROW_2:
+        assert [lead.source_row for lead in pending.contacts_exist] == [2]
+    else:
+        assert parsed[1] == row_2
     assert [p[1:3] for p in (parsed[0], parsed[2])] == [(Status.FAILED, (Issue.TRANSPORT_FAILED,))] * 2
 
 

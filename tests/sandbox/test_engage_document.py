@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import httpx
@@ -200,5 +201,27 @@ async def test_campaign_and_batch_lookups_name_what_does_not_exist(client: httpx
         "OBJECT_NOT_EXISTS – Referenced object 'B9' does not exist"
     )
     assert await faultstring(client, "createCampaign", "<arg1><externalId>X</externalId></arg1>") == (
+        "ARG_NULL – Invalid Data, argument 'arg2' must be non-null"
+    )
+
+
+async def test_list_contact_attempts_finds_a_contact_by_its_external_id_or_its_first_device(
+    client: httpx.AsyncClient,
+) -> None:
+    """listContactAttempts: 'sample: Either externalId of contact or externalId of device[0] on contact.'"""
+    await call(client, "createContactBatch", batch("B1") + contact("C1", "+15551230001") + contact("C2"))
+    await call(client, "createContactBatch", batch("B2") + contact("C1", "+15551230009"))
+    org = "<arg1><internalId>1001</internalId><type>Account</type></arg1>"
+
+    def attempts(found: list[Any]) -> list[tuple[str | None, str | None]]:
+        return [(text(a, "contactBatch", "externalId"), text(a, "device", "externalId")) for a in found]
+
+    by_contact = await call(
+        client, "listContactAttempts", f"{org}<arg2><contact><externalId>C1</externalId></contact></arg2>"
+    )
+    assert attempts(by_contact) == [("B1", "+15551230001"), ("B2", "+15551230009")]
+    device = "<arg2><contact><devices><externalId>+15551230009</externalId></devices></contact></arg2>"
+    assert attempts(await call(client, "listContactAttempts", org + device)) == [("B2", "+15551230009")]
+    assert await faultstring(client, "listContactAttempts", org + "<arg2/>") == (
         "ARG_NULL – Invalid Data, argument 'arg2' must be non-null"
     )

@@ -3,7 +3,8 @@
 engage-campaign-methods.txt documents operations, argument types, limits and error templates,
 nothing of the wire. Every guess this module makes where it is silent is in ``ASSUMPTIONS``
 below, with the document's words or "not documented", and each is an ``options`` key of the
-target (README, "Engage"). The sandbox (sandbox/engage.py) reads none of them: its strict
+target (README, "Engage assumptions"); envelopes are written from them (connectors.engage_wire).
+The sandbox (sandbox/engage.py) reads none of them: its strict
 profile refuses a changed guess, so the tests test the guesses.
 
 Unit sent: ``createContactBatch(ContactBatch, Contact[], OutreachStrategy override=nil)`` with a
@@ -16,12 +17,13 @@ found then an error will be returned", so a resend of a batch Engage already hol
 ("External ID must be unique within given account and campaign"), not documented for the
 synchronous call, so nothing here relies on Engage refusing a known contact.
 
-Honest duplicates: an "already exists" counts as our earlier send only when the stored record
-matches what we sent. For a batch, ``listContactAttemptsUsingContactBatch`` lists what it holds:
-a contact there with our first device is accepted (``VENDOR_DUPLICATE``); one there with another
-device is ``vendor_rejected`` (``VENDOR_ID_CONFLICT``, naming Engage's record); one not there is
-sent again in a batch of its own (``<batch_id>-<hash of its externalIds>``, deterministic too).
-A contact-level ``OBJECT_EXISTS`` (the asynchronous call's rule) is not compared: ``VENDOR_ID_CONFLICT``.
+Honest duplicates (connectors.engage_held): an "already exists" counts as our earlier send only
+when the stored record matches what we sent. A held batch's contacts, and a contact refused as
+existing (the asynchronous call's rule, should a service apply it to this one), are looked up and
+compared: held with our first device, accepted (``VENDOR_DUPLICATE``); with another device,
+``vendor_rejected`` (``VENDOR_ID_CONFLICT``, naming Engage's record). A contact the held batch
+lacks is sent again in a batch of its own (``<batch_id>-<hash of its externalIds>``, deterministic
+too); contacts left out of a refused request are sent again under the same externalId.
 
 Faults are read through the document's templates (connectors.engage_faults): an error whose
 ``%s`` is one of the envelope's contact externalIds is that row's result, and the rest of the
@@ -40,7 +42,6 @@ import hashlib
 import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal, NamedTuple
 
@@ -50,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectors.base import Channel, Chunk, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.engage_faults import DOCUMENT_TEMPLATES, EngageError, read_errors
+from connectors.engage_held import compare_batch, compare_contacts, conflict
 from connectors.engage_wire import EngageWire, payload
 from connectors.errors import (
     AuthenticationError,
@@ -65,10 +67,8 @@ from connectors.soap import (
     Fault,
     SoapConnector,
     SoapParseError,
-    add,
     envelope,
     find,
-    find_all,
     read_reply,
     text,
     username_token,
@@ -433,7 +433,7 @@ class EngageConnector(SoapConnector):
             done += compared
             batch_id = _sub_batch_id(chunk_id, left)
             if left and batch_id == held:
-                done += [_conflict(lead, f"Engage's batch {held} does not hold it") for lead in left]
+                done += [conflict(lead, f"Engage's batch {held} does not hold it") for lead in left]
                 left = []
         if not left:
             return _Reading(done, [])
@@ -442,51 +442,8 @@ class EngageConnector(SoapConnector):
         sent = self._read(batch_id, left, response)
         return sent._replace(done=done + sent.done)
 
-    async def _compare(
-        self, client: httpx.AsyncClient, batch_id: str, leads: list[Lead]
-    ) -> tuple[list[RowOutcome], list[Lead]]:
-        """Outcomes of the leads the existing batch holds (ours or a conflict), and those it lacks."""
-        call = self.wire.batch_ref(batch_id, self.options.verify_operation)
-        held = await self._attempts(client, call, 2)
-        if isinstance(held, str):
-            return [
-                _conflict(lead, f"batch {batch_id} exists; comparing it failed: {held}") for lead in leads
-            ], []
-        outcomes = [
-            self._match(lead, held[lead.external_id], f"batch {batch_id}")
-            for lead in leads
-            if held.get(lead.external_id)
-        ]
-        return outcomes, [lead for lead in leads if not held.get(lead.external_id)]
-
-    async def _compare_contacts(self, client: httpx.AsyncClient, leads: tuple[Lead, ...]) -> list[RowOutcome]:
-        """A contact-level OBJECT_EXISTS (the asynchronous call's rule, or a service that applies
-        it to the synchronous one too): each contact looked up by externalId and compared."""
-        outcomes = []
-        for lead in leads:
-            call = ET.Element(f"{{{self.options.namespace}}}{self.options.verify_contact_operation}")
-            call.append(self.wire.owner(self.wire.arg(1)))
-            sample = ET.SubElement(ET.SubElement(call, self.wire.arg(2)), self.wire.tag("contact"))
-            add(sample, self.wire.field("contact_external_id"), lead.external_id)
-            held = await self._attempts(client, call, 3)
-            if isinstance(held, str) or not held.get(lead.external_id):
-                said = held if isinstance(held, str) else "Engage lists no attempt of it"
-                outcomes.append(
-                    _conflict(lead, f"Engage holds a contact with this externalId; comparing failed: {said}")
-                )
-            else:
-                outcomes.append(self._match(lead, held[lead.external_id], "a contact"))
-        return outcomes
-
-    async def _attempts(
-        self, client: httpx.AsyncClient, call: ET.Element, window_arg: int
-    ) -> dict[str, list[tuple[str | None, str | None]]] | str:
-        """Per contact externalId, (device, batch internalId) of the attempts a lookup lists; the
-        fault's words when it is refused."""
-        back, ahead = self.options.verify_window_days
-        now = datetime.now(UTC)
-        add(call, self.wire.arg(window_arg), (now - timedelta(days=back)).isoformat(timespec="seconds"))
-        add(call, self.wire.arg(window_arg + 1), (now + timedelta(days=ahead)).isoformat(timespec="seconds"))
+    async def _ask(self, client: httpx.AsyncClient, call: ET.Element) -> ET.Element | str:
+        """A lookup's answer, or the words of the Fault refusing it (auth and server trouble raise)."""
         response = await client.send(self._post(client, call))
         self.classify(response)
         reply = self._reply(response)
@@ -494,21 +451,15 @@ class EngageConnector(SoapConnector):
             errors = read_errors(reply, self.options.error_templates)
             self._raise_for(reply, errors, response)
             return self._say(reply, errors)
-        held: dict[str, list[tuple[str | None, str | None]]] = {}
-        for attempt in find_all(reply, "return"):
-            held.setdefault(text(attempt, "contact", "externalId") or "", []).append(
-                (text(attempt, "device", "externalId"), text(attempt, "contactBatch", "internalId"))
-            )
-        return held
+        return reply
 
-    def _match(self, lead: Lead, stored: list[tuple[str | None, str | None]], where: str) -> RowOutcome:
-        """Ours when Engage holds it with our first device, else a conflict naming Engage's record."""
-        ours = self.wire.devices(lead)[0][0]
-        match = next((vendor_id for device, vendor_id in stored if device == ours), None)
-        if match is not None:
-            return _duplicate(lead, "OBJECT_EXISTS", f"Engage holds it as sent ({where})", match)
-        devices = ", ".join(sorted({d or "none" for d, _ in stored}))
-        return _conflict(lead, f"Engage holds {where} ({stored[0][1]}) with it on device {devices}, not ours")
+    async def _compare(
+        self, client: httpx.AsyncClient, batch_id: str, leads: list[Lead]
+    ) -> tuple[list[RowOutcome], list[Lead]]:
+        return await compare_batch(partial(self._ask, client), self.wire, batch_id, leads)
+
+    async def _compare_contacts(self, client: httpx.AsyncClient, leads: tuple[Lead, ...]) -> list[RowOutcome]:
+        return await compare_contacts(partial(self._ask, client), self.wire, leads)
 
     # --- resume -------------------------------------------------------------------------
     async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
@@ -571,27 +522,4 @@ def _row_outcome(lead: Lead, errors: list[EngageError]) -> RowOutcome:
         (Issue.VENDOR_REJECTED,),
         vendor_status=",".join(dict.fromkeys(e.code for e in errors)),
         vendor_message=truncate("; ".join(e.message for e in errors)),
-    )
-
-
-def _conflict(lead: Lead, message: str) -> RowOutcome:
-    return RowOutcome(
-        lead.source_row,
-        Status.VENDOR_REJECTED,
-        (Issue.VENDOR_ID_CONFLICT,),
-        vendor_status="OBJECT_EXISTS",
-        vendor_message=truncate(message),
-    )
-
-
-def _duplicate(
-    lead: Lead, vendor_status: str | None, message: str, vendor_id: str | None = None
-) -> RowOutcome:
-    return RowOutcome(
-        lead.source_row,
-        Status.ACCEPTED,
-        (Issue.VENDOR_DUPLICATE,),
-        vendor_id=vendor_id,
-        vendor_status=vendor_status,
-        vendor_message=message,
     )

@@ -213,6 +213,8 @@ class EngageOptions(BaseModel):
     def _one_owner(self) -> EngageOptions:
         if (self.account_id is None) == (self.account_external_id is None):
             raise ValueError("set exactly one of account_id or account_external_id (the batch owner)")
+        if self.max_duration_unit == "hours" and self.max_duration_minutes % 60:
+            raise ValueError("max_duration_minutes must be whole hours when max_duration_unit is 'hours'")
         return self
 
     @model_validator(mode="before")

@@ -245,9 +245,11 @@ def _explain(exc: Exception, p: Probe, step: str | None = None) -> ProbeFailed:
     target = p.target
     during = f"{step}: " if step else ""
     said = str(exc).removeprefix(f"{target.name}: ")
+    # a connector's message says what happened, then often "; check ...": that part is the fix
+    problem, check, advice = said.partition("; check ")
     if isinstance(exc, AuthenticationError):
         return ProbeFailed(
-            f"{during}login refused ({said})",
+            f"{during}login refused ({problem})",
             f"check the values behind {p.credential_refs()}",
         )
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
@@ -274,7 +276,8 @@ def _explain(exc: Exception, p: Probe, step: str | None = None) -> ProbeFailed:
     if isinstance(exc, TransientError):
         return ProbeFailed(f"{during}{said}", "the vendor is overloaded or down: try again later")
     if isinstance(exc, ConnectorError):
-        return ProbeFailed(f"{during}{said}", "see the message; check the target's base_url and options")
+        fix = f"check {advice}" if check else "check the target's base_url and options"
+        return ProbeFailed(f"{during}{problem}", fix)
     return ProbeFailed(
         f"{during}the test itself failed: {type(exc).__name__}: {exc}",
         "this is a Leadflow bug: report it with this line",

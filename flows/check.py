@@ -4,7 +4,8 @@ For each target: resolve its credential references, log in, read the campaign it
 the answers have the shapes the connector expects, log out (connectors.probe). No lead is sent,
 nothing is written to the ledger or created at the vendor. One line per target says what was
 verified, or what failed and what to change; targets are tested concurrently and printed in the
-file's order. Exit codes (flows.verdict.ExitCode): 0 every target passed, 4 a target failed,
+file's order, each on one line however long (no wrapping), so that logs and scripts can read
+them. Exit codes (flows.verdict.ExitCode): 0 every target passed, 4 a target failed,
 1 a bad targets file (or an unknown ``--target``), 2 a usage error.
 """
 
@@ -23,7 +24,6 @@ from connectors.base import Connector
 from connectors.config import ConfigError, TargetConfig, load_targets
 from connectors.probe import ProbeReport, failed_report, probe
 from connectors.registry import build_connector
-from flows.console import print_error
 from flows.verdict import ExitCode
 
 __all__ = ["check_targets", "main", "prepare_targets", "select_targets"]
@@ -57,10 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         "--targets",
         type=Path,
         default=DEFAULT_TARGETS,
+        metavar="FILE",
         help=f"targets file (TOML), see README (default: {DEFAULT_TARGETS})",
     )
     parser.add_argument(
-        "--target", action="append", default=[], dest="target_names", help="only this target (repeatable)"
+        "--target",
+        action="append",
+        default=[],
+        dest="target_names",
+        metavar="NAME",
+        help="only this target (repeatable)",
     )
     return parser
 
@@ -111,20 +117,21 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     try:
         targets = select_targets(args.targets, args.target_names)
     except ConfigError as exc:
-        print_error(console, exc)
+        console.print(Text(f"Error: {exc}", style="bold red"), soft_wrap=True)
         return int(ExitCode.USER_ERROR)
     reports = asyncio.run(check_targets(prepare_targets(targets)))
     for report in reports:
-        console.print(Text(report.line(), style="green" if report.ok else "bold red"))
+        console.print(Text(report.line(), style="green" if report.ok else "bold red"), soft_wrap=True)
     failed = [report.target for report in reports if not report.ok]
     if not failed:
-        console.print(Text(f"Exit code 0: all {len(reports)} targets passed.", style="green"))
+        console.print(Text(f"Exit code 0: all {len(reports)} targets passed.", style="green"), soft_wrap=True)
         return int(ExitCode.OK)
     console.print(
         Text(
             f"Exit code {int(ExitCode.TARGET_FAILED)}: {len(failed)} of {len(reports)} targets failed "
             f"({', '.join(failed)}); fix what each line says and run the check again.",
             style="bold red",
-        )
+        ),
+        soft_wrap=True,
     )
     return int(ExitCode.TARGET_FAILED)

@@ -189,6 +189,25 @@ async def test_onc_members_in_another_namespace_than_the_option_are_a_wrong_shap
     assert "http://schemas.datacontract.org/2004/07/DynamicNotifications" in report.fix
 
 
+@pytest.mark.parametrize(
+    ("kind", "options", "named"),
+    [
+        ("onc", {"soap_action": "{namespace}Other/{operation}"}, "namespace/soap_action/service_path"),
+        ("onc", {"namespace": "http://example.com/"}, "namespace/soap_action/service_path"),
+        ("engage", {"account_id": "1001", "namespace": "http://example.com/110"}, "options.namespace"),
+    ],
+)
+async def test_a_wrong_wire_guess_in_the_options_is_named(
+    app: Starlette, kind: str, options: dict[str, str], named: str
+) -> None:
+    """The declared guesses (namespace, SOAPAction) the strict sandbox refuses are reported as
+    such, not as a refused login or an outage."""
+    report = await check(target(kind, options=options), httpx.ASGITransport(app=app))
+    assert not report.ok
+    assert named in f"{report.problem}; {report.fix}", report.line()
+    assert "login refused" not in report.line()
+
+
 @pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""

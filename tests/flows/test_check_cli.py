@@ -23,7 +23,7 @@ TARGET_NAMES = ["obi", "engage", "ucontact-sms", "ucontact-email", "onc", "maxco
 
 def run_check(*args: str, targets: Path = SANDBOX_TARGETS) -> tuple[int, str]:
     buffer = io.StringIO()
-    code = check_main(["--targets", str(targets), *args], console=Console(file=buffer, width=400))
+    code = check_main(["--targets", str(targets), *args], console=Console(file=buffer, width=80))
     return code, buffer.getvalue()
 
 
@@ -44,6 +44,7 @@ def test_every_sandbox_target_passes_and_nothing_is_sent_or_written(
     assert code == 0, output
     lines = lines_by_target(output)
     assert list(lines) == TARGET_NAMES, output
+    assert len(output.splitlines()) == len(TARGET_NAMES) + 1, "one line per target, never wrapped"
     assert all(line.split(": ", 1)[1].startswith("✓ login, ") for line in lines.values()), output
     assert "Exit code 0" in output
     assert vendors.held() == dict.fromkeys(TARGET_NAMES, 0)
@@ -138,7 +139,7 @@ def test_help_is_plain_text_and_the_command_is_listed(capsys: pytest.CaptureFixt
         leadflow(["check", "--help"])
     assert exited.value.code == 0
     text = capsys.readouterr().out
-    assert text.startswith("usage: leadflow check [-h] [--targets TARGETS] [--target TARGET_NAMES]")
+    assert text.startswith("usage: leadflow check [-h] [--targets FILE] [--target NAME]")
     assert "exit codes:" in text and "4  at least one target failed" in text
     assert not re.search(r"\x1b\[|``|\[/?[a-z ]+\]", text), "no markup or escape codes"
     assert leadflow(["--help"]) == 0

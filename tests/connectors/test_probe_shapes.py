@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connectors.onc import OncOptions
 from connectors.probe_rest import (
@@ -221,3 +223,46 @@ def test_an_engage_answer_to_another_operation_is_named() -> None:
     assert engage_campaign_problems(reply, "showCampaign") == [
         "showCampaignResponse, not listCampaignsResponse"
     ]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=6),
+    max_leaves=20,
+)
+"""Any JSON value a vendor (or whatever answers in its place) could send."""
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=JSON)
+def test_the_json_shape_rules_name_problems_and_never_raise(value: Any) -> None:
+    for problems in (
+        obi_campaign_problems(value),
+        maxcontact_campaign_problems(value, 1),
+        maxcontact_lists_problems(value),
+    ):
+        assert isinstance(problems, list) and all(isinstance(p, str) and p for p in problems)
+
+
+REQUIRED_STRINGS = st.fixed_dictionaries(
+    {key: st.text(max_size=40) for key in ("name", "dialerId", "dialingMode", "queueId", "registered")},
+    optional={"status": st.text(max_size=10)},
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(campaign=REQUIRED_STRINGS)
+def test_an_obi_campaign_with_every_required_string_passes_unless_its_status_is_unknown(
+    campaign: dict[str, str],
+) -> None:
+    campaign["id"] = "8A7C98EAF1164F2FAA93B98EECB95D76"
+    problems = obi_campaign_problems(campaign)
+    known = campaign.get("status", "Active") in {
+        "Passive",
+        "Active",
+        "Handled",
+        "Expired",
+        "Invalid",
+        "Deleted",
+    }
+    assert (problems == []) is known

@@ -144,3 +144,24 @@ def test_help_is_plain_text_and_the_command_is_listed(capsys: pytest.CaptureFixt
     assert not re.search(r"\x1b\[|``|\[/?[a-z ]+\]", text), "no markup or escape codes"
     assert leadflow(["--help"]) == 0
     assert "check" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_prefect_secret_references_resolve_and_a_missing_block_says_how_to_create_it(
+    vendors: Vendors, tmp_path: Path
+) -> None:
+    from prefect.blocks.system import Secret
+
+    Secret(value="demo-secret").save("check-obi-password", overwrite=True)
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        only=["obi", "maxcontact"],
+        obi={"credentials": {"username": "env:SANDBOX_USER", "password": "prefect:check-obi-password"}},
+        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "prefect:never-stored"}},
+    )
+    code, output = run_check(targets=targets)
+    assert code == 4, output
+    lines = lines_by_target(output)
+    assert lines["obi"].startswith("obi: ✓ login, "), output
+    assert "leadflow secrets set never-stored" in lines["maxcontact"], output

@@ -192,6 +192,13 @@ async def probe(connector: Connector, *, transport: httpx.AsyncBaseTransport | N
     auth = connector.auth()
     if isinstance(auth, TokenAuth):
         auth.secrets = secrets
+    if target.kind not in PROBES:
+        return failed_report(
+            target.name,
+            target.kind,
+            f"no connection test for kind {target.kind!r}",
+            "add one to connectors.probe",
+        )
     vendor = _vendor_probe(target.kind)
     async with _client(connector, auth, secrets, transport) as client:
         p = Probe(connector, client, auth, secrets, report)

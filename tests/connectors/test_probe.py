@@ -319,3 +319,12 @@ async def test_an_echo_of_our_credentials_token_or_session_is_redacted(
     for label in ("Basic ", "TokenKey=", "in body: "):
         for match in re.finditer(re.escape(label) + r"(\S+)", line):
             assert match.group(1).startswith("***"), f"{label}{match.group(1)} in {line!r}"
+
+
+def test_every_target_kind_has_a_connection_test() -> None:
+    from connectors.config import KINDS
+    from connectors.probe import PROBES, _vendor_probe
+
+    assert set(PROBES) == set(KINDS)
+    for kind in KINDS:
+        _vendor_probe(kind)

@@ -25,11 +25,10 @@ from typing import NoReturn
 
 import httpx
 
-from connectors.answers import AnswerLimits, BoundedTransport
 from connectors.auth import SessionExpired, TokenAuth
 from connectors.base import Connector
+from connectors.client import answer_limits, vendor_client
 from connectors.config import TargetConfig
-from connectors.engine import _environment_mounts, _tls  # the engine's own client setup
 from connectors.errors import AuthenticationError, ConnectorError, TransientError, truncate
 from connectors.secrets import SecretSet
 
@@ -221,28 +220,9 @@ async def probe(connector: Connector, *, transport: httpx.AsyncBaseTransport | N
 def _client(
     connector: Connector, auth: httpx.Auth, secrets: SecretSet, transport: httpx.AsyncBaseTransport | None
 ) -> httpx.AsyncClient:
-    """A client set up as the engine sets up a target's (connectors.engine), of one connection."""
-    target = connector.target
-    answers = AnswerLimits(
-        target.name,
-        target.max_answer_bytes or connector.LIMITS.max_answer_bytes,
-        target.deadline or target.timeout,
-    )
-    pool = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-
-    def bounded(proxy: str | None = None) -> httpx.AsyncBaseTransport:
-        inner = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=pool, proxy=proxy)
-        return BoundedTransport(inner, answers, secrets)
-
-    return httpx.AsyncClient(
-        base_url=target.base_url,
-        auth=auth,
-        timeout=target.timeout,
-        limits=pool,
-        verify=_tls(),
-        transport=bounded(),
-        mounts={} if transport else _environment_mounts(bounded),
-    )
+    """A client set up as the engine sets up a target's (connectors.client), of one connection."""
+    limits = answer_limits(connector)
+    return vendor_client(connector, auth, answers=limits, secrets=secrets, connections=1, transport=transport)
 
 
 def _explain(exc: Exception, p: Probe, step: str | None = None) -> ProbeFailed:

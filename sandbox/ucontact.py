@@ -20,6 +20,11 @@ variables a JSON object body, at most ``LIMITS.max_rows_per_file`` rows. ``SendS
 ``OK``/``ERROR``; ``SendSMSv2`` ``{"id": ...}``; ``ScheduleDialerSMS`` ``1``; ``sendEmail``
 ``{"guid": ...}`` or 400.
 
+How an expired (or unknown) session is answered is not documented: ``401 Unauthorized`` by
+default; ``expired_answer = "ERROR"`` answers ``200 ERROR`` instead (the document's only failure
+word), as a uContact behind a gateway or an older release may, so the client's expiry guess is
+tested against both.
+
 Seed state: SMS campaigns ``somecampaign`` (the document's sample line) and ``Ventas->`` (its
 ScheduleDialerSMS example), email dialer ``EmailDialer`` with campaign ``CampName`` (the sample
 line); the email campaign ``Email`` for ``sendEmail``.
@@ -97,6 +102,8 @@ class UContactSimulator:
         self.credentials = {"user": "demo", "password": "demo-secret"}
         self._lock = threading.Lock()
         self._state = _State()
+        self.expired_answer: str | None = None
+        """None: a bad or expired session is 401; a text: it is that text with HTTP 200."""
 
     def reset(self) -> None:
         with self._lock:
@@ -158,6 +165,8 @@ class UContactSimulator:
             try:
                 token = self._check(request)
             except _Unauthorized:
+                if self.expired_answer is not None:
+                    return PlainTextResponse(self.expired_answer)
                 return PlainTextResponse("Unauthorized", status_code=401)
             form = {} if request.url.path.endswith("/sendEmail") else await _form(request)
             response: Response = await handler(request, form, token)

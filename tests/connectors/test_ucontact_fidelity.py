@@ -65,6 +65,7 @@ async def test_an_email_session_expiring_with_a_200_error_body_is_logged_in_agai
     results = await send(email(), leads(5), ledger, recorder)
 
     assert [r.status for r in results] == [Status.SUBMITTED] * 5
+    assert (200, b"ERROR") in [(status, body) for _, status, body in recorder.to(UPLOAD_EMAIL)]
     assert len(state(sandbox)["email_rows"]) == 5
 
 

@@ -9,15 +9,15 @@ anything else + ``error`` (refused).
 Credentials (target ``credentials`` keys): ``username``, ``password``.
 
 Options (target ``options``, see :class:`ObiOptions`): ``stop_process_if_invalid`` (default false,
-the document's default), ``dialing_mode``, ``priority``, and the attribute names used for the
-lead's name and email.
+the document's default), ``dialing_mode``, ``priority``, the attribute names used for the
+lead's name and email, ``attributes_form`` and ``duplicate_match`` (declared assumptions).
 
 Mapping: ``externalId`` = the lead's deterministic external id; ``numbers`` = up to three E.164
 numbers ``a;b;c`` in the lead's phone order (the first is dialled first); ``timeZone`` = the lead's
 IANA zone; ``attributes`` = First Name / Last Name / Email, then the file's unmapped columns (a file
 column named like one of ours, or Phone1..3 which ``numbers`` overrides, is dropped). The document's
 field table says ``attributes`` is an array while every example wraps it as
-``{"attribute": [...]}``; we send the wrapped form of the examples.
+``{"attribute": [...]}``; we send the wrapped form of the examples (``attributes_form``).
 
 Outcomes: 201 -> accepted (vendor id); other codes -> vendor_rejected with the vendor's code and
 text. "Invalid externalId: <ours> : Value is not unique" is honest only after a look: the

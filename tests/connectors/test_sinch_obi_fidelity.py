@@ -4,14 +4,18 @@ declared assumption changed on the client side only is refused by the sandbox.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from connectors.assumptions import check_defaults
 from connectors.base import Chunk, Lead, Phone
 from connectors.sinch_obi import ASSUMPTIONS, ObiOptions
+from sandbox.app import build_app
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 from schemas.codes import Issue, Status
 from tests.connectors.test_sinch_obi import client, connector, lead, post
@@ -135,3 +139,45 @@ async def test_attribute_name_guesses_reach_the_vendor_as_configured(
     names = {a["name"] for a in customers(app)[0]["attributes"]}
     assert {"FirstName", "E-mail"} <= names
     assert "First Name" not in names
+
+
+_rows = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(earlier=_rows, rows=_rows)
+def test_no_id_is_accepted_twice_and_a_duplicate_is_accepted_only_when_the_vendor_holds_our_data(
+    earlier: list[tuple[int, int]], rows: list[tuple[int, int]]
+) -> None:
+    """Any campaign state (an earlier request, repeats included) and any request of ids and
+    numbers drawn from small pools, so that repeats and conflicts are common."""
+
+    def batch(drawn: list[tuple[int, int]], start: int) -> list[Lead]:
+        return [
+            Lead(start + n, f"ext-{i}", phones=(Phone(f"+4930{p:07d}"),)) for n, (i, p) in enumerate(drawn)
+        ]
+
+    async def run() -> tuple[list[Any], list[Lead], list[dict[str, Any]]]:
+        app = build_app()
+        obi = connector()
+        async with httpx.AsyncClient(
+            base_url=obi.target.base_url, auth=obi.auth(), transport=httpx.ASGITransport(app=app)
+        ) as opened:
+            await post(opened, obi, batch(earlier, 1))
+            sent = batch(rows, 100)
+            outcomes = await post(opened, obi, sent)
+        return outcomes, sent, customers(app)
+
+    outcomes, sent, stored = asyncio.run(run())
+    by_id = {c["externalId"]: c for c in stored}
+    assert len(by_id) == len(stored), "the vendor holds each externalId once"
+    accepted = [(row, o) for row, o in zip(sent, outcomes, strict=True) if o.status is Status.ACCEPTED]
+    ids = [row.external_id for row, _ in accepted]
+    assert len(ids) == len(set(ids)), "two rows with one id are never both accepted"
+    for row, outcome in accepted:
+        record = by_id[row.external_id]
+        assert record["numbers"] == row.phones[0].e164
+        assert outcome.vendor_id == record["id"]
+    for outcome in outcomes:
+        if outcome.status is not Status.ACCEPTED:
+            assert outcome.reasons in ((Issue.VENDOR_ID_CONFLICT.value,), (Issue.VENDOR_REJECTED.value,))

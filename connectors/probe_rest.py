@@ -24,6 +24,7 @@ import httpx
 from connectors.auth import TokenAuth
 from connectors.maxcontact import MaxContactConnector, management_answer
 from connectors.probe import Probe, VendorProbe
+from connectors.ucontact import UContactOptions
 
 __all__ = [
     "MaxContactProbe",
@@ -221,8 +222,6 @@ class MaxContactProbe(VendorProbe):
 
 # --- uContact -------------------------------------------------------------------------------
 
-_END_SESSION = "Integra/resources/auth/EndSession"
-
 
 def ucontact_login_problem(response: httpx.Response) -> str | None:
     """A 200 login answer that is a page or a document, not the token as plain text."""
@@ -247,7 +246,10 @@ class UContactProbe(VendorProbe):
         token = auth.token
         if not p.logged_in or token is None:
             return None
-        request = auth.apply(p.client.build_request("POST", f"{p.target.base_url}/{_END_SESSION}"), token)
+        options = getattr(p.connector, "options", None)
+        assert isinstance(options, UContactOptions)
+        path = options.logout_path.strip("/")
+        request = auth.apply(p.client.build_request("POST", f"{p.target.base_url}/{path}"), token)
         auth.forget()
         response = await p.client.send(request, auth=None)
         if response.status_code != 200:

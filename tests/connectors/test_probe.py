@@ -87,6 +87,13 @@ def state(sandbox: Sandbox, kind: str) -> Any:
     return dump
 
 
+def open_sessions(sandbox: Sandbox, kind: str) -> int:
+    """Sessions the vendor still holds (ONC and uContact name the count differently)."""
+    dump = state(sandbox, kind)
+    count: int = dump["open_sessions"] if kind == "onc" else dump["active_sessions"]
+    return count
+
+
 def assert_no_secret(text: str, *extra: str) -> None:
     forms = SecretSet([PASSWORD, *extra])
     leaked = [form for form in forms if form in text]
@@ -117,8 +124,19 @@ async def test_each_vendor_passes_with_what_was_verified_and_stores_nothing(
 async def test_vendors_with_a_session_are_logged_out(app: Starlette, sandbox: Sandbox, kind: str) -> None:
     report = await check(target(kind), httpx.ASGITransport(app=app))
     assert report.verified[-1] == "logout"
-    dump = state(sandbox, kind)
-    assert dump.get("open_sessions", 0) == 0, dump
+    assert open_sessions(sandbox, kind) == 0
+
+
+async def test_the_ucontact_logout_goes_to_the_targets_declared_logout_path(
+    app: Starlette, sandbox: Sandbox
+) -> None:
+    """The logout path is a declared guess (options.logout_path): the probe follows it, so a wrong
+    one is reported as a refused logout and the session stays open at the vendor."""
+    options = {**TARGETS["ucontact_sms"].get("options", {}), "logout_path": "Integra/resources/auth/Logout"}
+    report = await check(target("ucontact_sms", options=options), httpx.ASGITransport(app=app))
+    assert not report.ok, report.line()
+    assert "EndSession" in f"{report.problem}; {report.fix}" or "logout" in report.line().lower()
+    assert open_sessions(sandbox, "ucontact_sms") == 1
 
 
 async def test_maxcontact_names_the_list_a_run_will_reuse(app: Starlette) -> None:

@@ -680,3 +680,224 @@ async def test_lenient_answers_error_codes_where_strict_answers_faults(
     ) as client:
         session = f"<sessionId>{await open_session(client)}</sessionId>"
         assert await code(client, "AddCampaignContact", session + sent) == expected
+
+
+# --- every example the document gives, replayed against the strict sandbox ------------------
+# The document has no XML samples: its examples are the statements of what each method answers.
+# Each one here is sent as a WCF client would (read in full: nothing ignored) and its documented
+# answer asserted; the id quotes the document's section.
+
+
+async def _listing(client: httpx.AsyncClient, op: str, session: str, campaign: str = "") -> ET.Element:
+    campaign_id = f"<campaignId>{campaign}</campaignId>" if campaign else ""
+    return await result(client, op, f"<sessionId>{session}</sessionId>{campaign_id}")
+
+
+async def _doc_open_valid(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """OpenAPISession: "If the credentials are valid a new API session is opened" (ErrorCode 0 = Success)."""
+    answer = await result(client, "OpenAPISession", LOGIN)
+    assert text(answer, "ErrorCode") == "0"
+    assert text(answer, "SessionId")
+
+
+async def _doc_open_invalid(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """OpenAPISession: "otherwise an error code is returned"; SessionId "Empty otherwise"."""
+    answer = await result(client, "OpenAPISession", LOGIN.replace("demo-secret", "wrong"))
+    assert text(answer, "ErrorCode") != "0"
+    assert text(answer, "SessionId") == ""
+
+
+async def _doc_close(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """CloseAPISession "closes an existing API session" (ErrorCode 0); the session is gone."""
+    assert (
+        text(await result(client, "CloseAPISession", f"<sessionId>{session}</sessionId>"), "ErrorCode") == "0"
+    )
+    assert nil(await _listing(client, "GetCampaignListing", session))
+
+
+async def _doc_expiry(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """OpenAPISession: "A session will expire after 20 minutes of inactivity"."""
+    sim.clock.advance(20 * MINUTE + 1)
+    assert nil(await _listing(client, "GetCampaignListing", session))
+
+
+async def _doc_campaign_listing(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignListing "returns a list containing the ID ... of each active campaign"."""
+    listing = await _listing(client, "GetCampaignListing", session)
+    assert [g.text for g in listing] == [SEED_CAMPAIGN]
+
+
+async def _doc_campaign_listing_empty(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignListing: "The list will be empty if no campaign is active"."""
+    await code(
+        client, "DeleteCampaign", f"<sessionId>{session}</sessionId><campaignId>{SEED_CAMPAIGN}</campaignId>"
+    )
+    listing = await _listing(client, "GetCampaignListing", session)
+    assert not nil(listing) and len(listing) == 0
+
+
+async def _doc_campaign_listing_null(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignListing: "The list will be null if there is an error"."""
+    assert nil(await _listing(client, "GetCampaignListing", "not-a-session"))
+
+
+async def _doc_campaigns(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaigns "returns a list containing objects of type OutboundNotificationCampaignInfo"."""
+    infos = find_all(await _listing(client, "GetCampaigns", session), "OutboundNotificationCampaignInfo")
+    assert [text(c, "ID") for c in infos] == [SEED_CAMPAIGN]
+    assert [local.tag.split("}")[1] for local in infos[0]] == sorted(
+        local.tag.split("}")[1] for local in infos[0]
+    )
+
+
+async def _doc_campaigns_null(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaigns: "The list will be null if there is an error"."""
+    assert nil(await _listing(client, "GetCampaigns", "not-a-session"))
+
+
+def _campaign(campaign_id: str, name: str) -> str:
+    return (
+        f"<campaign><d:ID>{campaign_id}</d:ID><d:IsPaused>false</d:IsPaused>"
+        f"<d:ShortName>{name}</d:ShortName></campaign>"
+    )
+
+
+async def _doc_add_campaign(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """AddCampaign returns "successfully (zero) or unsuccessfully (a number different than zero)"."""
+    new = str(uuid.uuid4())
+    assert (
+        await code(client, "AddCampaign", f"<sessionId>{session}</sessionId>{_campaign(new, 'Spring')}") == 0
+    )
+    assert (
+        await code(client, "AddCampaign", f"<sessionId>{session}</sessionId>{_campaign(new, 'Spring')}") != 0
+    )
+    assert new in [g.text for g in await _listing(client, "GetCampaignListing", session)]
+
+
+async def _doc_get_campaign(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaign "returns null if the specified campaign ID is not valid, otherwise ... an object"."""
+    found = await _listing(client, "GetCampaign", session, SEED_CAMPAIGN)
+    assert text(found, "ShortName") == "Leadflow demo"
+    assert nil(await _listing(client, "GetCampaign", session, str(uuid.uuid4())))
+
+
+async def _doc_update_campaign(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """UpdateCampaign "updates general information about a specific campaign" (zero)."""
+    renamed = _campaign(SEED_CAMPAIGN, "Renamed")
+    assert await code(client, "UpdateCampaign", f"<sessionId>{session}</sessionId>{renamed}") == 0
+    assert text(await _listing(client, "GetCampaign", session, SEED_CAMPAIGN), "ShortName") == "Renamed"
+
+
+async def _doc_delete_campaign(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """DeleteCampaign "deletes a specific campaign" (zero; non-zero when it is not there)."""
+    params = f"<sessionId>{session}</sessionId><campaignId>{SEED_CAMPAIGN}</campaignId>"
+    assert await code(client, "DeleteCampaign", params) == 0
+    assert await code(client, "DeleteCampaign", params) != 0
+
+
+async def _doc_contacts_listing(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignContactsListing "returns a list containing the IDs of all contacts within a campaign"."""
+    contact_id = str(uuid.uuid4())
+    sent = contact(contact_id=contact_id, SMSCommInfo=comm("+15551230000"))
+    assert await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{sent}") == 0
+    assert [g.text for g in await _listing(client, "GetCampaignContactsListing", session, SEED_CAMPAIGN)] == [
+        contact_id
+    ]
+
+
+async def _doc_contacts_listing_null(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignContactsListing: "The list will be null if there is an error"."""
+    assert nil(await _listing(client, "GetCampaignContactsListing", session, str(uuid.uuid4())))
+
+
+async def _doc_contacts(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """GetCampaignContacts "returns a list containing the information about all contacts"; empty first."""
+    empty = await _listing(client, "GetCampaignContacts", session, SEED_CAMPAIGN)
+    assert not nil(empty) and len(empty) == 0
+    sent = contact(SMSCommInfo=comm("+15551230000"))
+    assert await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{sent}") == 0
+    (info,) = find_all(
+        await _listing(client, "GetCampaignContacts", session, SEED_CAMPAIGN),
+        "OutboundNotificationContactInfo",
+    )
+    assert (text(info, "CampaignId"), text(info, "SMSCommInfo", "Destination")) == (
+        SEED_CAMPAIGN,
+        "+15551230000",
+    )
+
+
+async def _doc_add_contact_status(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """AddCampaignContact Notes: StatusCode "always ignored", "set to 0 if the value of the
+    Destination field is blank, otherwise ... 1"; "The LastDeliveryError will also be ignored"."""
+    sent = contact(
+        SMSCommInfo=comm("+15551230000", status=6, last_error=9),
+        VoiceCommInfo=comm("", status=4, last_error=9),
+    )
+    assert await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{sent}") == 0
+    (stored,) = seed_contacts(sim)
+    assert (stored["SMSCommInfo"]["StatusCode"], stored["SMSCommInfo"]["LastDeliveryErrorCode"]) == (1, 0)
+    assert (stored["VoiceCommInfo"]["StatusCode"], stored["VoiceCommInfo"]["LastDeliveryErrorCode"]) == (0, 0)
+
+
+async def _doc_retry_count_range(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """CommunicationInfo: RetryCount "value must be between 0...255"."""
+    for retries, ok in ((0, True), (255, True), (256, False)):
+        sent = contact(contact_id=str(uuid.uuid4()), SMSCommInfo=comm("+15551230000", retries=retries))
+        answered = await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{sent}")
+        assert (answered == 0) is ok
+
+
+async def _doc_update_contact(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """UpdateCampaignContact: StatusCode and LastDeliveryError "will be ignored when updating"."""
+    contact_id = str(uuid.uuid4())
+    first = contact(contact_id=contact_id, SMSCommInfo=comm("+15551230000"))
+    assert await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{first}") == 0
+    changed = contact(contact_id=contact_id, SMSCommInfo=comm("+15559990000", status=6, last_error=3))
+    assert await code(client, "UpdateCampaignContact", f"<sessionId>{session}</sessionId>{changed}") == 0
+    (stored,) = seed_contacts(sim)
+    info = stored["SMSCommInfo"]
+    assert (info["Destination"], info["StatusCode"], info["LastDeliveryErrorCode"]) == ("+15559990000", 1, 0)
+
+
+async def _doc_delete_contact(client: httpx.AsyncClient, sim: OncSimulator, session: str) -> None:
+    """DeleteCampaignContact "deletes a contact from a campaign" (zero)."""
+    contact_id = str(uuid.uuid4())
+    sent = contact(contact_id=contact_id, SMSCommInfo=comm("+15551230000"))
+    assert await code(client, "AddCampaignContact", f"<sessionId>{session}</sessionId>{sent}") == 0
+    params = f"<campaignId>{SEED_CAMPAIGN}</campaignId><contactId>{contact_id}</contactId>"
+    assert await code(client, "DeleteCampaignContact", f"<sessionId>{session}</sessionId>{params}") == 0
+    assert seed_contacts(sim) == []
+
+
+DOCUMENT_EXAMPLES = {
+    "OpenAPISession-valid": _doc_open_valid,
+    "OpenAPISession-invalid": _doc_open_invalid,
+    "OpenAPISession-20-minutes": _doc_expiry,
+    "CloseAPISession": _doc_close,
+    "GetCampaignListing": _doc_campaign_listing,
+    "GetCampaignListing-empty": _doc_campaign_listing_empty,
+    "GetCampaignListing-null": _doc_campaign_listing_null,
+    "GetCampaigns": _doc_campaigns,
+    "GetCampaigns-null": _doc_campaigns_null,
+    "AddCampaign": _doc_add_campaign,
+    "GetCampaign": _doc_get_campaign,
+    "UpdateCampaign": _doc_update_campaign,
+    "DeleteCampaign": _doc_delete_campaign,
+    "GetCampaignContactsListing": _doc_contacts_listing,
+    "GetCampaignContactsListing-null": _doc_contacts_listing_null,
+    "GetCampaignContacts": _doc_contacts,
+    "AddCampaignContact-notes": _doc_add_contact_status,
+    "CommunicationInfo-RetryCount": _doc_retry_count_range,
+    "UpdateCampaignContact-notes": _doc_update_contact,
+    "DeleteCampaignContact": _doc_delete_contact,
+}
+
+
+@pytest.mark.parametrize("example", list(DOCUMENT_EXAMPLES))
+async def test_every_documented_example_is_read_in_full_and_answered_as_documented(
+    client: httpx.AsyncClient, sim: OncSimulator, example: str
+) -> None:
+    session = await open_session(client)
+    await DOCUMENT_EXAMPLES[example](client, sim, session)
+    assert sim.strict
+    assert ignored(sim) == []

@@ -26,8 +26,8 @@ destination on every CommInfo, our TextToSendOverwrite) is our earlier send: ``a
 ``VENDOR_DUPLICATE``. One that does not is somebody else's data under our Id (the source reused
 an external id for another person, or another channel was configured before): ``vendor_rejected``
 with ``VENDOR_ID_CONFLICT`` and a message naming ONC's record. So no "already exists" code is
-guessed at all. Cost: one listing per refused contact, and one full contact read when our Id is
-listed.
+guessed at all. Cost: a listing (and, when our Id is listed, a full contact read), shared as
+``_Snapshot`` says: a file sent again costs one of each, a contact really refused one listing.
 
 External id (``contact_id = "client"``): the document gives a contact no field for a client
 reference, but the contact's ``Id`` (a Guid) is part of the contact we send. We send a Guid
@@ -44,12 +44,14 @@ every ``ASSUMPTIONS`` name.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -179,6 +181,9 @@ ASSUMPTIONS: Mapping[str, Assumption] = MappingProxyType(
 """Every guess of this connector about ONC, each overridable per target in ``options``."""
 
 
+T = TypeVar("T")
+
+
 def _default(name: str) -> Any:
     return ASSUMPTIONS[name].value
 
@@ -272,6 +277,30 @@ class OncOptions(BaseModel):
 def contact_guid(campaign: str, external_id: str) -> str:
     """The contact Id we give ONC for a lead: stable across runs, distinct per campaign."""
     return str(uuid.uuid5(_GUID_NAMESPACE, f"{campaign.lower()}\x1f{external_id}"))
+
+
+class _Snapshot(Generic[T]):
+    """One vendor read shared by the callers it can answer. A read that already shows what a
+    caller looks for (our contact's Id) answers it whenever it was taken: a contact ONC held then
+    it holds now. A caller it does not answer needs a read started after ``since`` (the moment
+    its own send was answered: ONC may have stored the contact since), and one such read serves
+    every caller waiting. A whole file sent again with ``--resend`` costs one listing, not one per
+    contact; a contact ONC really refused costs one at most."""
+
+    def __init__(self, read: Callable[[httpx.AsyncClient], Awaitable[T]]) -> None:
+        self._read = read
+        self._lock = asyncio.Lock()
+        self._taken: tuple[float, T] | None = None
+
+    async def get(self, client: httpx.AsyncClient, since: float, answers: Callable[[T], bool]) -> T:
+        async with self._lock:
+            taken = self._taken
+            if taken is not None and (taken[0] >= since or answers(taken[1])):
+                return taken[1]
+            started = time.monotonic()
+            value = await self._read(client)
+            self._taken = (started, value)
+            return value
 
 
 class _Wire:
@@ -429,6 +458,8 @@ class OncConnector(SoapConnector):
     options: OncOptions = field(init=False, repr=False)
     _wire: _Wire = field(init=False, repr=False)
     _auth: OncAuth | None = field(init=False, repr=False, default=None)
+    _listing: _Snapshot[set[str] | None] = field(init=False, repr=False)
+    _contacts: _Snapshot[dict[str, ET.Element] | None] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.options = load_options(self.target, OncOptions)
@@ -447,6 +478,8 @@ class OncConnector(SoapConnector):
                 + (" (or options.account_id)" if missing[0] == "account_id" else "")
             )
         self._wire = _Wire(self.target, self.options)
+        self._listing = _Snapshot(self._read_listing)
+        self._contacts = _Snapshot(self._read_contacts)
         # per target here, not per class: these shadow the class defaults
         self.__dict__["channel"] = Channel(self.options.channel)
         self.__dict__["refuses_known_ids"] = self.options.contact_id == "client"
@@ -600,9 +633,16 @@ class OncConnector(SoapConnector):
         if outcome.status is not Status.VENDOR_REJECTED or guid is None:
             return outcomes
 
+        answered = time.monotonic()
+
         async def look_up() -> ET.Element | None:
-            listed = await self._listed(client)
-            return await self._record(client, guid) if listed is not None and guid in listed else None
+            listed = await self._listing.get(client, answered, _holding(guid))
+            if listed is None or guid not in listed:
+                return None
+            contacts = await self._contacts.get(
+                client, answered, lambda held: held is not None and guid in held
+            )
+            return None if contacts is None else contacts.get(guid)
 
         try:
             record = await call_with_retries(
@@ -641,7 +681,7 @@ class OncConnector(SoapConnector):
         ours[f"{info}/TextToSendOverwrite"] = self.options.message or ""
         return ours
 
-    async def _listed(self, client: httpx.AsyncClient) -> set[str] | None:
+    async def _read_listing(self, client: httpx.AsyncClient) -> set[str] | None:
         """Contact Ids of the campaign (GetCampaignContactsListing), None when ONC answers null."""
         request = self._wire.session_call("GetCampaignContactsListing", campaignId=self.target.campaign)
         response = await client.send(request)
@@ -649,15 +689,15 @@ class OncConnector(SoapConnector):
         listing = find_result(self._reply(response), self._wire.result_name("GetCampaignContactsListing"))
         return None if listing is None else {(node.text or "").strip().lower() for node in listing}
 
-    async def _record(self, client: httpx.AsyncClient, guid: str) -> ET.Element | None:
-        """ONC's stored contact with Id ``guid`` (GetCampaignContacts), or None."""
+    async def _read_contacts(self, client: httpx.AsyncClient) -> dict[str, ET.Element] | None:
+        """ONC's stored contacts by Id (GetCampaignContacts), None when ONC answers null."""
         request = self._wire.session_call("GetCampaignContacts", campaignId=self.target.campaign)
         response = await client.send(request)
         self.classify(response)
         contacts = find_result(self._reply(response), self._wire.result_name("GetCampaignContacts"))
         if contacts is None:
             return None
-        return next((c for c in contacts if (text(c, "Id") or "").lower() == guid), None)
+        return {(text(c, "Id") or "").lower(): c for c in contacts}
 
     # --- resume -------------------------------------------------------------------------
     async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
@@ -667,7 +707,9 @@ class OncConnector(SoapConnector):
         not in this run's input (no data to compare) counts as delivered by its Guid alone."""
         if self.options.contact_id != "client":
             return None
-        listed = await self._listed(client)
+        now = time.monotonic()
+        guids = {contact_guid(self.target.campaign, lead.external_id) for lead in chunk.leads}
+        listed = await self._listing.get(client, now, _holding(*guids))
         if listed is None:
             return None
         found = []
@@ -675,7 +717,10 @@ class OncConnector(SoapConnector):
             guid = contact_guid(self.target.campaign, lead.external_id)
             if guid not in listed:
                 continue
-            record = await self._record(client, guid) if lead.source_row >= 0 else None
+            record = None
+            if lead.source_row >= 0:
+                contacts = await self._contacts.get(client, now, _holding(guid))
+                record = None if contacts is None else contacts.get(guid)
             if record is None:
                 message = "contact found in the campaign after a crash"
                 found.append(
@@ -686,6 +731,11 @@ class OncConnector(SoapConnector):
             else:
                 found.append(self._judge(lead, guid, record, None))
         return found or None
+
+
+def _holding(*guids: str) -> Callable[[Collection[str] | None], bool]:
+    """Does a snapshot (Ids, or records by Id) hold all of ``guids``?"""
+    return lambda held: held is not None and all(guid in held for guid in guids)
 
 
 def _stored_value(record: ET.Element, path: str) -> str:

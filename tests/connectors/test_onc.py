@@ -23,6 +23,7 @@ from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
 from connectors.onc import ASSUMPTIONS, OncConnector, OncOptions, contact_guid
 from schemas.codes import Issue, Status
+from tests.connectors.conftest import Recorder
 
 CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
 SECRETS = {"account_id": "demo-account", "username": "demo", "password": "demo-secret"}
@@ -481,3 +482,21 @@ async def test_a_crashed_runs_contact_holding_other_data_is_settled_as_a_conflic
     assert (results[0].status, results[0].reasons) == (Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,))
     assert "TextToSendOverwrite 'old text' (we send 'new text')" in (results[0].vendor_message or "")
     assert results[1].status is Status.ACCEPTED
+
+
+async def test_a_resent_file_is_judged_by_onc_records_read_once_not_once_per_contact(
+    app: Starlette, ledger: Ledger, recorder: Recorder
+) -> None:
+    leads = _leads(40)
+    await _run(app, _connector(), leads, ledger, "run-1")
+    again = await dispatch(
+        _connector(), leads, ledger=ledger, run_id="run-2", resend=True, transport=recorder
+    )
+
+    assert {r.reasons for r in again} == {(Issue.VENDOR_DUPLICATE,)}
+    calls = Counter(
+        request.headers["SOAPAction"].strip('"').rpartition("/")[2] for request, _, _ in recorder.exchanges
+    )
+    assert calls["AddCampaignContact"] == 40
+    assert 1 <= calls["GetCampaignContactsListing"] <= 2
+    assert 1 <= calls["GetCampaignContacts"] <= 2

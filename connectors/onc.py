@@ -45,6 +45,7 @@ every ``ASSUMPTIONS`` name.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -639,9 +640,7 @@ class OncConnector(SoapConnector):
             listed = await self._listing.get(client, answered, _holding(guid))
             if listed is None or guid not in listed:
                 return None
-            contacts = await self._contacts.get(
-                client, answered, lambda held: held is not None and guid in held
-            )
+            contacts = await self._contacts.get(client, answered, _holding(guid))
             return None if contacts is None else contacts.get(guid)
 
         try:
@@ -677,8 +676,8 @@ class OncConnector(SoapConnector):
         no destination on the other CommInfos."""
         ours = {f"{info}/Destination": "" for info in _COMM_INFO.values()}
         info = _COMM_INFO[self.channel]
-        ours[f"{info}/Destination"] = self.destination(lead) or ""
-        ours[f"{info}/TextToSendOverwrite"] = self.options.message or ""
+        ours[f"{info}/Destination"] = _comparable(self.destination(lead) or "")
+        ours[f"{info}/TextToSendOverwrite"] = _comparable(self.options.message or "")
         return ours
 
     async def _read_listing(self, client: httpx.AsyncClient) -> set[str] | None:
@@ -740,7 +739,18 @@ def _holding(*guids: str) -> Callable[[Collection[str] | None], bool]:
 
 def _stored_value(record: ET.Element, path: str) -> str:
     """``CommInfo/Member`` of ONC's record as text; absent or nil is ``""``."""
-    return text(record, *path.split("/")) or ""
+    return _comparable(text(record, *path.split("/")) or "")
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What connectors.soap.add drops from a value: XML 1.0 cannot carry it."""
+
+
+def _comparable(value: str) -> str:
+    """A value as it survives the round trip through ONC: characters XML cannot carry dropped,
+    line ends and runs of whitespace made one space, ends stripped (XML parsers normalize line
+    ends; a service may trim). Whitespace alone never makes another person's data."""
+    return " ".join(_NOT_XML.sub("", value).split())
 
 
 def find_result(reply: ET.Element, name: str) -> ET.Element | None:

@@ -6,7 +6,9 @@ the configured channel, whatever faults, session expiries and resends happened o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from connectors.base import Channel, Lead, Phone
@@ -22,6 +26,7 @@ from connectors.config import ConfigError, TargetConfig
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
 from connectors.onc import ASSUMPTIONS, OncConnector, OncOptions, contact_guid
+from sandbox.app import build_app
 from schemas.codes import Issue, Status
 from tests.connectors.conftest import Recorder
 
@@ -500,3 +505,21 @@ async def test_a_resent_file_is_judged_by_onc_records_read_once_not_once_per_con
     assert calls["AddCampaignContact"] == 40
     assert 1 <= calls["GetCampaignContactsListing"] <= 2
     assert 1 <= calls["GetCampaignContacts"] <= 2
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(message=st.text(max_size=30), destination=st.sampled_from(["voice", "email"]))
+def test_a_resend_with_any_message_text_is_recognised_as_our_earlier_send(
+    message: str, destination: str
+) -> None:
+    app = build_app()
+
+    async def scenario() -> list[RowResult]:
+        with tempfile.TemporaryDirectory() as tmp, Ledger(Path(tmp) / "ledger.sqlite") as ledger:
+            options = {"message": message, "channel": destination}
+            await _run(app, _connector(**options), _leads(1), ledger, "run-1")
+            return await _run(app, _connector(**options), _leads(1), ledger, "run-2", resend=True)
+
+    (again,) = asyncio.run(scenario())
+    assert (again.status, again.reasons) == (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)), again.vendor_message

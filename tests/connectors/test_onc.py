@@ -523,3 +523,4 @@ def test_a_resend_with_any_message_text_is_recognised_as_our_earlier_send(
 
     (again,) = asyncio.run(scenario())
     assert (again.status, again.reasons) == (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)), again.vendor_message
+    assert "as we send it" in (again.vendor_message or "")  # judged by ONC's record, not by a code

@@ -57,6 +57,8 @@ from sandbox.engage_model import (
     read_contact,
 )
 from sandbox.engage_wire import (
+    LENIENT,
+    STRICT,
     WSSE_FAULT,
     EngageProfile,
     UnmarshalError,
@@ -130,6 +132,16 @@ class EngageSimulator:
         self._ids = itertools.count(5001)
         self._state = State()
         self.reset()
+
+    @property
+    def lenient(self) -> bool:
+        """The switch every simulator with a lenient profile has (``build_app(lenient=...)``,
+        ``leadflow sandbox --lenient engage``): LENIENT or STRICT."""
+        return self.profile == LENIENT
+
+    @lenient.setter
+    def lenient(self, value: bool) -> None:
+        self.profile = LENIENT if value else STRICT
 
     def reset(self) -> None:
         self._ids = itertools.count(5001)

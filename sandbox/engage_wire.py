@@ -25,7 +25,9 @@ the simulator answers as one where the document says nothing, in one of two prof
 unknown members stored, any SOAPAction naming the operation, every error of a request listed,
 ``AUTHENTICATION_FAILURE`` in an ``ApiException``, device types in any case), for the cases
 where a real installation is known to be lenient. ``LEADFLOW_SANDBOX_LENIENT`` (a comma list of
-vendor kinds, or ``*``) selects it when the sandbox starts; tests set ``EngageSimulator.profile``.
+vendor kinds, or ``all``) or ``leadflow sandbox --lenient engage`` selects it when the sandbox
+starts (``EngageSimulator.lenient``, the switch every simulator with a lenient profile has);
+tests set ``EngageSimulator.profile``.
 
 Messages are the document's templates with ``%s`` filled: with the contact's or batch's
 externalId for an error about one contact or batch (``OBJECT_EXISTS – Object 'C1' already
@@ -80,9 +82,9 @@ LENIENT = EngageProfile(False, False, False, False, False)
 
 
 def profile_from_env(kind: str) -> EngageProfile:
-    """``LENIENT`` when ``LEADFLOW_SANDBOX_LENIENT`` names ``kind`` (or is ``*``), else ``STRICT``."""
+    """``LENIENT`` when ``LEADFLOW_SANDBOX_LENIENT`` names ``kind`` (or ``all``), else ``STRICT``."""
     named = {k.strip() for k in os.environ.get("LEADFLOW_SANDBOX_LENIENT", "").split(",")}
-    return LENIENT if kind in named or "*" in named else STRICT
+    return LENIENT if named & {kind, "all", "*"} else STRICT
 
 
 class UnmarshalError(Exception):

@@ -164,7 +164,7 @@ async def test_auth_fault_codes_decide_what_is_a_refused_login(app: Starlette, l
 
 def test_every_assumption_is_an_option_and_listed_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Engage assumptions") :]
+    section = readme[readme.index("#### Engage declared assumptions") :]
     section = section[: section.index("\n## ", 1) if "\n## " in section[1:] else None]
     for key, assumption in ASSUMPTIONS.items():
         assert key in EngageOptions.model_fields, key

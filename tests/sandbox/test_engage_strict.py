@@ -9,6 +9,7 @@ import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 
+from sandbox.app import build_app
 from sandbox.clock import Clock
 from sandbox.engage import NAMESPACE, EngageSimulator
 from sandbox.engage_wire import JAXWS_NS, LENIENT, STRICT, profile_from_env
@@ -136,7 +137,8 @@ async def test_a_wrong_token_is_the_ws_security_layers_fault_before_the_service_
 
 
 @pytest.mark.parametrize(
-    ("value", "lenient"), [("engage", True), ("onc, engage", True), ("*", True), ("onc", False), ("", False)]
+    ("value", "lenient"),
+    [("engage", True), ("onc, engage", True), ("all", True), ("onc", False), ("", False)],
 )
 def test_leadflow_sandbox_lenient_names_the_vendors_that_start_lenient(
     monkeypatch: pytest.MonkeyPatch, value: str, lenient: bool
@@ -144,3 +146,10 @@ def test_leadflow_sandbox_lenient_names_the_vendors_that_start_lenient(
     monkeypatch.setenv("LEADFLOW_SANDBOX_LENIENT", value)
     assert (profile_from_env("engage") is LENIENT) is lenient
     assert (EngageSimulator(Clock(), Faults()).profile is LENIENT) is lenient
+
+
+def test_leadflow_sandbox_lenient_engage_selects_the_lenient_profile() -> None:
+    app = build_app(lenient=["engage"])
+    sim = app.state.sandbox.simulators["engage"]
+    assert sim.lenient and sim.profile is LENIENT
+    assert not build_app().state.sandbox.simulators["engage"].lenient

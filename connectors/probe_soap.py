@@ -122,7 +122,7 @@ class EngageProbe(VendorProbe):
         response = await p.client.post(
             f"{p.target.base_url}{connector.options.service_path}",
             content=body,
-            headers={"Content-Type": CONTENT_TYPE, "SOAPAction": '""'},
+            headers={"Content-Type": CONTENT_TYPE, "SOAPAction": f'"{connector.options.soap_action}"'},
         )
         return response, _reply(p, response, f"a SOAP 1.1 envelope with {expected}")
 
@@ -131,7 +131,10 @@ class EngageProbe(VendorProbe):
             "; ".join(f"{e.code}: {e.message}" for e in fault.errors)
             or f"{fault.faultcode} {fault.faultstring}"
         )
-        if "AUTHENTICATION_FAILURE" in fault.codes:
+        connector = p.connector
+        assert isinstance(connector, EngageConnector)
+        refused_login = connector.options.auth_fault_codes  # declared: WS-Security's codes and Engage's
+        if fault.code in refused_login or any(code in refused_login for code in fault.codes):
             p.login_refused(f"{operation}: {said}")
         raise ProbeFailed(
             f"{operation} refused: {said}",

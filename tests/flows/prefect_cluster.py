@@ -193,7 +193,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[Any], log: Path, timeout: 
 
 
 @contextlib.contextmanager
-def prefect_cluster(admin_url: str, folder: Path, *, startup_timeout: float = 120) -> Iterator[Cluster]:
+def prefect_cluster(admin_url: str, folder: Path, *, startup_timeout: float = 180) -> Iterator[Cluster]:
     """A Prefect server on a fresh PostgreSQL database of ``admin_url``'s server, on 127.0.0.1."""
     token = secrets.token_hex(8)
     with contextlib.ExitStack() as stack:

@@ -163,7 +163,7 @@ def test_two_workers_on_postgres_import_each_dropped_file_once_and_each_lead_onc
             "import-leads",
             {"path": str(nightly_file), "targets_file": str(targets), "out_dir": str(nightly_out)},
         )
-        cluster.wait_for_workers(POOL, timeout=60)
+        cluster.wait_for_workers(POOL, timeout=120)
         phase("pool, deployments, both workers polling")
         _drop(staged, root / "inbox")
         started = [client.create_flow_run_from_deployment(d).id for d in (scan, scan, nightly)]

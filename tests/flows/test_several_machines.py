@@ -6,7 +6,9 @@ machines"). The sandbox vendors answer on 127.0.0.1 from this process.
 Several lead files are dropped into the watched folder at once, one of them twice (the same
 content under two names), and a second file is due for the nightly import. Two scans of the
 watched folder and the nightly import are triggered together; each worker takes at least one of
-them, so both import at the same time over the one folder. Then, from the vendors' own state,
+them, so the two import at the same time (the two scans race over the one folder when the second
+starts before the first has taken every file; either way each file is imported once, which a
+registry that forgets duplicates fails: checked). Then, from the vendors' own state,
 every lead arrives at each vendor exactly once; every row of every imported file has its result
 per target in the run folders; the duplicate content was imported once; and the ledger holds no
 claim or request in flight.

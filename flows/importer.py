@@ -29,6 +29,7 @@ from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
 from flows.report_html import write_html_report
+from flows.run_store import is_remote, local_folder
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.outputs import RunInfo, write_run
@@ -40,12 +41,19 @@ DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
 
 
-def ledger_path(out_dir: Path, given: str | Path | None = None) -> str | Path:
+def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | Path:
     """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
-    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file."""
+    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file.
+    ``out_dir`` may be a URL (flows.run_store): a ``file://`` one defaults to a ledger in its
+    folder; any other cannot hold a SQLite file, so the ledger must then be given."""
     chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
     if chosen is None:
-        return out_dir / "ledger.sqlite"
+        if is_remote(str(out_dir)):
+            raise ConfigError(
+                f"the output {out_dir} is not a folder of this machine, so the ledger cannot default "
+                "to a file in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
+            )
+        return local_folder(str(out_dir)) / "ledger.sqlite"
     if isinstance(chosen, str) and is_postgres_url(chosen):
         if urlsplit(chosen).password is not None:
             raise ConfigError(

@@ -19,6 +19,7 @@ from flows.console import USER_ERRORS, print_error, stage
 from flows.importer import finish_run
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.report import run_report
+from flows.run_store import RunNotPublished, run_output
 from transforms.outputs import new_run_id
 from transforms.results import VALIDATE_TARGET, build_results
 
@@ -36,7 +37,9 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
         "--source", help="source name for generated external ids (default: mapping or file name)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("leadflow-out"), help="output folder (default %(default)s)"
+        "--out",
+        default="leadflow-out",
+        help="output folder, or an fsspec URL such as s3://bucket/runs (default %(default)s)",
     )
 
 
@@ -74,21 +77,27 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         return 1
     console.print(mapping_table(prepared))
     run_id = new_run_id(started)
-    with stage(console, f"Wrote results of {prepared.rows:,} rows"):
-        results = build_results(
-            prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
-        )
-        prepared = prepared.without_leads()
-        run_dir = finish_run(
-            prepared,
-            [results],
-            [(VALIDATE_TARGET, VALIDATE_TARGET)],
-            run_id=run_id,
-            started=started,
-            out_dir=args.out,
-            dry_run=False,
-        )
-    run_report(run_dir, None, None, console)
-    console.print(Text(f"Results: {run_dir / 'results'}"))
-    console.print(Text(f"Report:  {run_dir / 'report.html'}"))
+    try:
+        with run_output(args.out) as output:
+            with stage(console, f"Wrote results of {prepared.rows:,} rows"):
+                results = build_results(
+                    prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+                )
+                prepared = prepared.without_leads()
+                run_dir = finish_run(
+                    prepared,
+                    [results],
+                    [(VALIDATE_TARGET, VALIDATE_TARGET)],
+                    run_id=run_id,
+                    started=started,
+                    out_dir=output.folder,
+                    dry_run=False,
+                )
+            run_report(run_dir, None, None, console)
+            where = output.publish(run_dir)
+    except RunNotPublished as error:
+        print_error(console, error)
+        return 1
+    console.print(Text(f"Results: {where}/results"))
+    console.print(Text(f"Report:  {where}/report.html"))
     return 0

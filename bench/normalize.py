@@ -44,7 +44,7 @@ def _peak_rss_mb() -> float:
 def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
     from datetime import UTC, datetime
 
-    from flows.importer import finish_run
+    from flows.run_finish import finish_run
     from flows.prepare import PrepareOptions, prepare_leads
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results

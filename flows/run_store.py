@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 import fsspec  # type: ignore[import-untyped]
 
-from connectors.config import ConfigError
+from connectors.config_error import ConfigError
 
 __all__ = ["RunNotPublished", "RunOutput", "is_remote", "local_folder", "publish_run", "run_output"]
 

@@ -10,18 +10,13 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-from flows.console import USER_ERRORS, print_error, stage
-from flows.importer import finish_run
-from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
-from flows.report import run_report
-from flows.run_store import RunNotPublished, run_output
-from transforms.outputs import new_run_id
-from transforms.results import VALIDATE_TARGET, build_results
+    from flows.prepare import PreparedLeads, PrepareOptions
 
 __all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options"]
 
@@ -44,12 +39,17 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def prepare_options(args: argparse.Namespace) -> PrepareOptions:
+    from flows.prepare import PrepareOptions
+
     return PrepareOptions(
         country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
     )
 
 
 def mapping_table(prepared: PreparedLeads) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     ingested = prepared.ingested
     detected = f"{ingested.format}" + (
         f", {ingested.encoding}, delimiter {ingested.delimiter!r}" if ingested.format == "csv" else ""
@@ -67,6 +67,18 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadflow validate", description=__doc__)
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
+    # imported once the arguments are read: ``--help`` and a usage error need none of them
+    from rich.console import Console
+    from rich.text import Text
+
+    from flows.console import USER_ERRORS, print_error, stage
+    from flows.prepare import prepare_leads
+    from flows.report import run_report
+    from flows.run_finish import finish_run
+    from flows.run_store import RunNotPublished, run_output
+    from transforms.outputs import new_run_id
+    from transforms.results import VALIDATE_TARGET, build_results
+
     console = console or Console()
     started = datetime.now(UTC)
     try:

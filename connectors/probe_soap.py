@@ -172,9 +172,10 @@ def onc_campaigns_problems(reply: ET.Element, options: OncOptions) -> list[str]:
     ns, data_ns = options.namespace, options.data_namespace
     if reply.tag != f"{{{ns}}}GetCampaignsResponse":
         return [f"GetCampaignsResponse in namespace {ns} (options.namespace), not {reply.tag}"]
-    result = find(reply, "GetCampaignsResult")
-    if result is None or result.tag != f"{{{ns}}}GetCampaignsResult":
-        return [f"a GetCampaignsResult in namespace {ns}"]
+    name = _result(options, "GetCampaigns")
+    result = find(reply, name)
+    if result is None or result.tag != f"{{{ns}}}{name}":
+        return [f"a {name} in namespace {ns} (options.result_element)"]
     for campaign in result:
         members = {child.tag for child in campaign}
         if f"{{{data_ns}}}ID" not in members or f"{{{data_ns}}}ShortName" not in members:
@@ -184,6 +185,11 @@ def onc_campaigns_problems(reply: ET.Element, options: OncOptions) -> list[str]:
                 f"its members are in {', '.join(found)}"
             ]
     return []
+
+
+def _result(options: OncOptions, operation: str) -> str:
+    """The element WCF wraps ``operation``'s return value in: a declared guess (result_element)."""
+    return options.result_element.format(operation=operation)
 
 
 def onc_login_problem(response: httpx.Response) -> str | None:
@@ -222,7 +228,7 @@ class OncProbe(VendorProbe):
         problems = onc_campaigns_problems(reply, options)
         if problems:
             p.unexpected(response, ", ".join(problems))
-        result = find(reply, "GetCampaignsResult")
+        result = find(reply, _result(options, "GetCampaigns"))
         wanted = p.target.campaign.lower()
         campaigns = list(result) if result is not None else []
         found = [c for c in campaigns if (text(c, "ID") or "").lower() == wanted]
@@ -246,7 +252,8 @@ class OncProbe(VendorProbe):
         auth.forget()  # type: ignore[attr-defined]
         response = await p.client.send(request, auth=None)
         reply = _reply(p, response, "a SOAP 1.1 envelope with CloseAPISessionResponse")
-        code = None if isinstance(reply, Fault) else text(reply, "CloseAPISessionResult", "ErrorCode")
+        result = _result(connector.options, "CloseAPISession")
+        code = None if isinstance(reply, Fault) else text(reply, result, "ErrorCode")
         if code != "0":
             p.unexpected(response, "CloseAPISessionResponse with ErrorCode 0")
         return "logout"

@@ -212,6 +212,7 @@ async def test_onc_members_in_another_namespace_than_the_option_are_a_wrong_shap
     [
         ("onc", {"soap_action": "{namespace}Other/{operation}"}, "namespace/soap_action/service_path"),
         ("onc", {"namespace": "http://example.com/"}, "namespace/soap_action/service_path"),
+        ("onc", {"result_element": "{operation}Return"}, "result_element"),
         ("engage", {"account_id": "1001", "namespace": "http://example.com/110"}, "options.namespace"),
     ],
 )

@@ -21,6 +21,7 @@ from flows.report_runs import REPORT_FILE, Run, load_run
 from flows.report_sections import (
     attention_section,
     dispositions_section,
+    glossary_section,
     inputs_section,
     leads_section,
     reasons_section,
@@ -40,6 +41,7 @@ _RUN_NAV = (
     ("leads", "Phones & countries"),
     ("dispositions", "Duplicates & suppressions"),
     ("attention", "Needs attention"),
+    ("codes", "What the codes mean"),
 )
 
 
@@ -84,6 +86,7 @@ def render_run_html(run: Run) -> str:
             leads_section(summary),
             dispositions_section(summary, _dispositions(run.results)),
             attention_section(attention_rows(run.results), csv_hint),
+            glossary_section(summary),
         ]
     )
     return _page(f"Leadflow run {run.run_id}", subtitle, _RUN_NAV, body, banner)

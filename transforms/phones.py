@@ -12,7 +12,9 @@ extensions, full-width digits and "(0)" trunk digits after a country code, is li
 own job and is covered by the tests):
 
 * surrounding whitespace (Unicode, incl. no-break and zero-width) and Excel's leading apostrophe;
-* numbers that became floats, "4155552671.0";
+* numbers that became floats, "4155552671.0", at any length: "7290.0" is the float of 7290
+  (a Tokelau number, +6907290), which libphonenumber, dropping the ".", would read as another
+  valid number (72900, +69072900); a digit string alone is never changed;
 * scientific notation: "4.155552671E9" is expanded when the mantissa carries every digit;
   "4,15555E+9" lost digits, so it is reported ``PHONE_INVALID``, never guessed;
 * "00"/"011" international prefixes when no region is known, and "00" for NANPA regions, whose
@@ -85,7 +87,7 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
     return (
-        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]{5,})\.0+$", "${1}"))
+        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]+)\.0+$", "${1}"))
         .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
         .with_columns(
             _mantissa=pl.col("_sci").struct.field("1"),

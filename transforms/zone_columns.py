@@ -1,0 +1,122 @@
+"""The time-zone columns of the clean leads, for a whole frame at once (rules: transforms.timezones).
+
+A zone depends only on (row zone, ZIP code zone, state, the number's zone list, region), and a
+file has few such combinations: each is coded as one integer, :func:`choose_zone` runs once per
+combination, and its answer goes back to the rows by position, instead of Python or list
+operations on a million rows.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Final
+
+import phonenumbers
+import polars as pl
+
+from schemas.clean_leads import PHONE_SLOTS
+from transforms.countries import country_keys
+from transforms.timezones import ZONE_LISTS, canonical_timezones, choose_zone, iana_codes
+from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones, us_states, zip_zones
+
+__all__ = ["with_timezones"]
+
+_CALLING_CODE_REGIONS: Final[dict[int, str]] = {
+    code: phonenumbers.region_code_for_country_code(code) for code in phonenumbers.supported_calling_codes()
+}
+"""A calling code's main region (1: US, 44: GB, 7: RU): whose primary zone a number's prefers."""
+
+
+@functools.cache
+def _region_codes() -> dict[str, int]:
+    regions = sorted({*country_keys().values(), *_CALLING_CODE_REGIONS.values()})
+    return {region: code for code, region in enumerate(regions)}
+
+
+@functools.cache
+def _state_list() -> dict[str, int]:
+    return {state: code for code, state in enumerate(us_states())}
+
+
+def _coded(values: pl.Expr, codes: dict[str, int]) -> tuple[pl.Expr, int]:
+    """Each value's code, null as ``len(codes)``: one digit of the combination's mixed radix."""
+    return values.replace_strict(codes, default=None, return_dtype=pl.Int64).fill_null(len(codes)), len(
+        codes
+    ) + 1
+
+
+def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (phones' working frame: ``timezone``, ``_region``, ``attributes``,
+    ``_phoneN_zone_id``/``_cc``) plus ``_row_tz``, ``_zip``/``_zip_tz``, ``_state``/``_state_code``
+    (a US row's address values and what they resolve to), ``_timezone``, ``timezone_source``
+    and ``timezone_candidates``."""
+    slots = [(pl.col(f"_{slot}_zone_id"), pl.col(f"_{slot}_cc")) for slot in PHONE_SLOTS]
+    us_rows = frame.select(pl.col("_region").is_in(list(US_REGIONS)).fill_null(False)).to_series()
+    address = address_values(frame.get_column("attributes"), us_rows)
+    frame = pl.concat([frame, address.rename({"zip": "_zip", "state": "_state"})], how="horizontal")
+    has_zip = frame.get_column("_zip").is_not_null().any()
+    frame = frame.with_columns(
+        _row_tz=canonical_timezones(pl.col("timezone")),
+        _zip_tz=zip_zones(pl.col("_zip")) if has_zip else pl.lit(None, dtype=pl.String),
+        _state_code=state_codes(pl.col("_state")),
+        _zone_id=pl.coalesce([zone_id for zone_id, _ in slots]),
+        _number_region=pl.coalesce(
+            [pl.when(zone_id.is_not_null()).then(cc) for zone_id, cc in slots]
+        ).replace_strict(_CALLING_CODE_REGIONS, default=None, return_dtype=pl.String),
+    )
+    zones, states, regions = iana_codes(), _state_list(), _region_codes()
+    digits = [
+        _coded(pl.col("_row_tz"), zones),
+        _coded(pl.col("_zip_tz"), zones),
+        _coded(pl.col("_state_code"), states),
+        _coded(pl.coalesce("_region", "_number_region"), regions),
+        (pl.col("_zone_id").cast(pl.Int64).fill_null(len(ZONE_LISTS)), len(ZONE_LISTS) + 1),
+    ]
+    key: pl.Expr = pl.lit(0, dtype=pl.Int64)
+    for digit, radix in digits:
+        key = key * radix + digit
+    keyed = frame.select(
+        "_row_tz",
+        "_zip_tz",
+        "_state_code",
+        "_zone_id",
+        _pref=pl.coalesce("_region", "_number_region"),
+        _key=key,
+    )
+    firsts = keyed.filter(pl.col("_key").is_first_distinct())
+    choices = _choices(firsts)
+    index = keyed.select(
+        pl.col("_key").replace_strict(
+            firsts.get_column("_key"), pl.int_range(firsts.height, eager=True), return_dtype=pl.Int64
+        )
+    ).to_series()
+    return pl.concat([frame, choices.select(pl.all().gather(index))], how="horizontal")
+
+
+def _choices(combinations: pl.DataFrame) -> pl.DataFrame:
+    """:func:`choose_zone` of each distinct combination (a file has a few hundred)."""
+    by_state = state_zones() if combinations.get_column("_state_code").is_not_null().any() else {}
+    chosen = [
+        choose_zone(
+            row,
+            postal,
+            by_state.get(state, ()) if state is not None else (),
+            ZONE_LISTS[zone_id] if zone_id is not None else (),
+            region,
+        )
+        for row, postal, state, zone_id, region in combinations.select(
+            "_row_tz", "_zip_tz", "_state_code", "_zone_id", "_pref"
+        ).iter_rows()
+    ]
+    return pl.DataFrame(
+        {
+            "_timezone": [choice.zone for choice in chosen],
+            "timezone_source": [choice.source for choice in chosen],
+            "timezone_candidates": [list(choice.candidates) for choice in chosen],
+        },
+        schema={
+            "_timezone": pl.String,
+            "timezone_source": pl.String,
+            "timezone_candidates": pl.List(pl.String),
+        },
+    )

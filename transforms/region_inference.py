@@ -33,7 +33,7 @@ import polars as pl
 from schemas.clean_leads import PHONE_SLOTS
 from transforms.countries import resolve_countries
 
-__all__ = ["MIN_NUMBERS", "MIN_SHARE", "SAMPLE", "RegionInference", "infer_region"]
+__all__ = ["MIN_NUMBERS", "MIN_SHARE", "SAMPLE", "RegionInference", "infer_region", "region_of"]
 
 MIN_NUMBERS: Final = 20
 MIN_SHARE: Final = 0.9
@@ -81,8 +81,8 @@ def _parsed(value: str) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_valid_number(number) else None
 
 
-def _region_of(number: phonenumbers.PhoneNumber) -> str | None:
-    """The one region that accepts ``number``, else None."""
+def region_of(number: phonenumbers.PhoneNumber) -> str | None:
+    """The one region that accepts ``number``, else None (a NANP toll-free number: every one)."""
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code or 0, ())
     accepting = [region for region in regions if phonenumbers.is_valid_number_for_region(number, region)]
     return accepting[0] if len(accepting) == 1 else None
@@ -109,7 +109,7 @@ def infer_region(raw: pl.DataFrame) -> RegionInference | None:
     if values.len() > SAMPLE:
         values = values.gather_every(values.len() // SAMPLE + 1)
     read = [number for value in values.to_list() if (number := _parsed(value)) is not None]
-    regions = Counter(_region_of(number) for number in read)
+    regions = Counter(region_of(number) for number in read)
     counted = Counter({region: n for region, n in regions.items() if region is not None})
     if not counted:
         return RegionInference(None, 0, len(read))

@@ -263,18 +263,42 @@ def _zone_countries() -> dict[str, str]:
     return {zone: country for country, zones in country_zones().items() for zone in zones}
 
 
+@functools.cache
+def _links() -> dict[str, str]:
+    """Old or alias zone name -> the zone it is a link to (tzdata's ``L`` lines): the phone
+    mapper still says America/Godthab where ``zone.tab`` says America/Nuuk."""
+    try:
+        text = importlib.resources.files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+    return {
+        fields[2]: fields[1]
+        for line in text.splitlines()
+        if len(fields := line.split()) == 3 and fields[0] == "L"
+    }
+
+
 def _most_plausible(zones: tuple[str, ...], region: str | None) -> str:
     """The zone to use of several: the region's primary zone when among them, else that of the
     country most of them belong to; failing both, the one that country lists first
-    (``zone.tab`` order: Anchorage before Adak for an Alaskan number)."""
+    (``zone.tab`` order: Anchorage before Adak for an Alaskan number). Zones are compared
+    through their links, so an old name counts as the zone it now is."""
+    links = _links()
+    first_linked = {links.get(zone, zone): zone for zone in reversed(zones)}
+
+    def among(zone: str) -> str | None:
+        """``zone`` as the candidates name it: by its own name, else by one linked to it."""
+        return zone if zone in zones else first_linked.get(links.get(zone, zone))
+
     ordered = country_zones()
-    if region in ordered and ordered[region][0] in zones:
-        return ordered[region][0]
-    countries = Counter(_zone_countries().get(zone) for zone in zones)
+    if region in ordered and (primary := among(ordered[region][0])) is not None:
+        return primary
+    owners = _zone_countries()
+    countries = Counter(owners.get(zone) or owners.get(links.get(zone, zone)) for zone in zones)
     for country, _ in countries.most_common():
-        listed = [zone for zone in ordered.get(country or "", ()) if zone in zones]
-        if listed:
-            return listed[0]
+        for zone in ordered.get(country or "", ()):
+            if (listed := among(zone)) is not None:
+                return listed
     return zones[0]
 
 

@@ -16,20 +16,36 @@ import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
 from transforms.countries import country_keys
+from transforms.region_inference import region_of
 from transforms.timezones import ZONE_LISTS, canonical_timezones, choose_zone, iana_codes
 from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones, us_states, zip_zones
 
 __all__ = ["with_timezones"]
 
-_CALLING_CODE_REGIONS: Final[dict[int, str]] = {
-    code: phonenumbers.region_code_for_country_code(code) for code in phonenumbers.supported_calling_codes()
+_SINGLE_REGION_CODES: Final[dict[int, str]] = {
+    code: regions[0]
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+    if len(regions) == 1 and regions[0] != "001"
 }
-"""A calling code's main region (1: US, 44: GB, 7: RU): whose primary zone a number's prefers."""
+"""Calling codes of one region (49: DE): the region of their numbers, without parsing."""
+_AMBIGUOUS_ZONE_IDS: Final[list[int]] = [index for index, zones in enumerate(ZONE_LISTS) if len(zones) > 1]
+
+
+def _number_regions(e164: pl.Series) -> dict[str, str]:
+    """The region of each distinct number (+1 473: GD, +1 416: CA, +7 7: KZ), for the few
+    whose zones need a preference and whose calling code several regions share; none for a
+    number every region of its code accepts (+1 800: the row's country decides)."""
+    regions: dict[str, str] = {}
+    for value in e164.unique().drop_nulls().to_list():
+        region = region_of(phonenumbers.parse(value, None))
+        if region is not None:
+            regions[value] = region
+    return regions
 
 
 @functools.cache
 def _region_codes() -> dict[str, int]:
-    regions = sorted({*country_keys().values(), *_CALLING_CODE_REGIONS.values()})
+    regions = sorted({*country_keys().values(), *phonenumbers.SUPPORTED_REGIONS})
     return {region: code for code, region in enumerate(regions)}
 
 
@@ -50,7 +66,9 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
     ``_phoneN_zone_id``/``_cc``) plus ``_row_tz``, ``_zip``/``_zip_tz``, ``_state``/``_state_code``
     (a US row's address values and what they resolve to), ``_timezone``, ``timezone_source``
     and ``timezone_candidates``."""
-    slots = [(pl.col(f"_{slot}_zone_id"), pl.col(f"_{slot}_cc")) for slot in PHONE_SLOTS]
+    slots = [
+        (pl.col(f"_{slot}_zone_id"), pl.col(f"_{slot}_cc"), pl.col(f"_{slot}_e164")) for slot in PHONE_SLOTS
+    ]
     us_rows = frame.select(pl.col("_region").is_in(list(US_REGIONS)).fill_null(False)).to_series()
     address = address_values(frame.get_column("attributes"), us_rows)
     frame = pl.concat([frame, address.rename({"zip": "_zip", "state": "_state"})], how="horizontal")
@@ -59,17 +77,26 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
         _row_tz=canonical_timezones(pl.col("timezone")),
         _zip_tz=zip_zones(pl.col("_zip")) if has_zip else pl.lit(None, dtype=pl.String),
         _state_code=state_codes(pl.col("_state")),
-        _zone_id=pl.coalesce([zone_id for zone_id, _ in slots]),
+        _zone_id=pl.coalesce([zone_id for zone_id, _, _ in slots]),
+        _zone_cc=pl.coalesce([pl.when(zone_id.is_not_null()).then(cc) for zone_id, cc, _ in slots]),
+        _zone_e164=pl.coalesce([pl.when(zone_id.is_not_null()).then(e164) for zone_id, _, e164 in slots]),
+    )
+    shared_code = ~pl.col("_zone_cc").is_in(list(_SINGLE_REGION_CODES)) & pl.col("_zone_id").is_in(
+        _AMBIGUOUS_ZONE_IDS
+    )
+    by_number = _number_regions(frame.filter(shared_code).get_column("_zone_e164"))
+    frame = frame.with_columns(
         _number_region=pl.coalesce(
-            [pl.when(zone_id.is_not_null()).then(cc) for zone_id, cc in slots]
-        ).replace_strict(_CALLING_CODE_REGIONS, default=None, return_dtype=pl.String),
+            pl.col("_zone_cc").replace_strict(_SINGLE_REGION_CODES, default=None, return_dtype=pl.String),
+            pl.col("_zone_e164").replace_strict(by_number, default=None, return_dtype=pl.String),
+        )
     )
     zones, states, regions = iana_codes(), _state_list(), _region_codes()
     digits = [
         _coded(pl.col("_row_tz"), zones),
         _coded(pl.col("_zip_tz"), zones),
         _coded(pl.col("_state_code"), states),
-        _coded(pl.coalesce("_region", "_number_region"), regions),
+        _coded(pl.coalesce("_number_region", "_region"), regions),
         (pl.col("_zone_id").cast(pl.Int64).fill_null(len(ZONE_LISTS)), len(ZONE_LISTS) + 1),
     ]
     key: pl.Expr = pl.lit(0, dtype=pl.Int64)
@@ -80,7 +107,7 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
         "_zip_tz",
         "_state_code",
         "_zone_id",
-        _pref=pl.coalesce("_region", "_number_region"),
+        _pref=pl.coalesce("_number_region", "_region"),
         _key=key,
     )
     firsts = keyed.filter(pl.col("_key").is_first_distinct())

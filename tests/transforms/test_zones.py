@@ -124,3 +124,22 @@ def test_a_guess_is_never_the_alphabetically_first_zone_when_the_primary_is_a_ca
         choice = choose_zone(None, None, (), zones, None)
         assert choice.zone == primary, country
         assert choice.candidates == zones
+
+
+def test_an_old_zone_name_counts_as_the_primary_zone_it_now_links_to() -> None:
+    # the phone mapper says America/Godthab, zone.tab America/Nuuk: one zone
+    choice = choose_zone(
+        None, None, (), ("America/Danmarkshavn", "America/Godthab", "America/Scoresbysund"), None
+    )
+    assert choice.zone == "America/Godthab"
+
+
+def test_a_caribbean_number_without_a_country_prefers_its_own_islands_zone() -> None:
+    zone, source, candidates = _zone({"phone1": "+1 473 403 1021"})
+    assert (zone, source) == ("America/Grenada", "guess")
+    assert "America/Adak" in candidates
+
+
+def test_a_toll_free_number_every_nanp_region_accepts_prefers_the_rows_country() -> None:
+    assert _zone({"phone1": "+1 800 212 3554", "country": "Canada"})[:2] == ("America/Toronto", "guess")
+    assert _zone({"phone1": "+1 800 212 3554"})[:2] == ("America/New_York", "guess")

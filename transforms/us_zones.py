@@ -133,7 +133,7 @@ def address_values(attributes: pl.Series, rows: pl.Series) -> pl.DataFrame:
             "state": pl.repeat(None, height, dtype=pl.String, eager=True),
         }
     )
-    if height == 0 or not rows.any():
+    if height == 0 or not rows.any() or not (attributes.list.len() > 0).any():
         return empty
     at, pairs = long_from_lists(attributes)
     names = pairs.struct.field("name")

@@ -31,16 +31,22 @@ _SINGLE_REGION_CODES: Final[dict[int, str]] = {
 _AMBIGUOUS_ZONE_IDS: Final[list[int]] = [index for index, zones in enumerate(ZONE_LISTS) if len(zones) > 1]
 
 
-def _number_regions(e164: pl.Series) -> dict[str, str]:
-    """The region of each distinct number (+1 473: GD, +1 416: CA, +7 7: KZ), for the few
-    whose zones need a preference and whose calling code several regions share; none for a
-    number every region of its code accepts (+1 800: the row's country decides)."""
-    regions: dict[str, str] = {}
-    for value in e164.unique().drop_nulls().to_list():
-        region = region_of(phonenumbers.parse(value, None))
-        if region is not None:
-            regions[value] = region
-    return regions
+def _number_regions(e164: pl.Series, codes: pl.Series) -> pl.Series:
+    """The region of each number (+1 473: GD, +1 416: CA, +7 7: KZ), for the few whose zones
+    need a preference and whose calling code several regions share; null for a number every
+    region of its code accepts (+1 800: the row's country decides).
+
+    Decided once per calling code and next three digits (a NANP area code, +7 7 for
+    Kazakhstan, +262 639 for Mayotte), from the first number of that prefix: checking every
+    region of +1 for each of a hundred thousand distinct numbers took tens of seconds."""
+    prefix = e164.str.slice(0, codes.cast(pl.String).str.len_chars() + 4)
+    firsts = pl.DataFrame({"prefix": prefix, "e164": e164}).drop_nulls().unique("prefix", keep="first")
+    regions = {
+        key: region
+        for key, value in firsts.iter_rows()
+        if (region := region_of(phonenumbers.parse(value, None))) is not None
+    }
+    return prefix.replace_strict(regions, default=None, return_dtype=pl.String)
 
 
 @functools.cache
@@ -72,11 +78,12 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
     us_rows = frame.select(pl.col("_region").is_in(list(US_REGIONS)).fill_null(False)).to_series()
     address = address_values(frame.get_column("attributes"), us_rows)
     frame = pl.concat([frame, address.rename({"zip": "_zip", "state": "_state"})], how="horizontal")
-    has_zip = frame.get_column("_zip").is_not_null().any()
+    # the ZIP and state tables are loaded only for a file that has such values
+    has_zip, has_state = (frame.get_column(name).is_not_null().any() for name in ("_zip", "_state"))
     frame = frame.with_columns(
         _row_tz=canonical_timezones(pl.col("timezone")),
         _zip_tz=zip_zones(pl.col("_zip")) if has_zip else pl.lit(None, dtype=pl.String),
-        _state_code=state_codes(pl.col("_state")),
+        _state_code=state_codes(pl.col("_state")) if has_state else pl.lit(None, dtype=pl.String),
         _zone_id=pl.coalesce([zone_id for zone_id, _, _ in slots]),
         _zone_cc=pl.coalesce([pl.when(zone_id.is_not_null()).then(cc) for zone_id, cc, _ in slots]),
         _zone_e164=pl.coalesce([pl.when(zone_id.is_not_null()).then(e164) for zone_id, _, e164 in slots]),
@@ -84,11 +91,12 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
     shared_code = ~pl.col("_zone_cc").is_in(list(_SINGLE_REGION_CODES)) & pl.col("_zone_id").is_in(
         _AMBIGUOUS_ZONE_IDS
     )
-    by_number = _number_regions(frame.filter(shared_code).get_column("_zone_e164"))
+    shared = frame.select(pl.when(shared_code).then("_zone_e164"), pl.when(shared_code).then("_zone_cc"))
+    by_number = _number_regions(shared.get_column("_zone_e164"), shared.get_column("_zone_cc"))
     frame = frame.with_columns(
         _number_region=pl.coalesce(
             pl.col("_zone_cc").replace_strict(_SINGLE_REGION_CODES, default=None, return_dtype=pl.String),
-            pl.col("_zone_e164").replace_strict(by_number, default=None, return_dtype=pl.String),
+            by_number,
         )
     )
     zones, states, regions = iana_codes(), _state_list(), _region_codes()

@@ -16,7 +16,6 @@ from pathlib import Path
 import polars as pl
 
 from flows.report_assets import CSP, SCRIPT, STYLE
-from flows.report_charts import trend_chart
 from flows.report_markup import Markup, esc, table
 from flows.report_runs import REPORT_FILE, Run, load_run
 from flows.report_sections import (
@@ -92,6 +91,8 @@ def render_run_html(run: Run) -> str:
 
 def render_trend_html(runs: list[Run], trend: pl.DataFrame) -> str:
     """Accepted/rejected per run and target over a folder of runs (``trend`` from report_runs.trend)."""
+    from flows.report_trend_chart import trend_chart  # matplotlib: only this page draws with it
+
     chart = f'<figure class="chart">{trend_chart(trend)}</figure>'
     listing = table(trend.columns, trend.rows())
     sources = table(

@@ -49,6 +49,9 @@ class Issue(StrEnum):
     ALREADY_SENT = "ALREADY_SENT"  # the ledger says an earlier run delivered it
     VENDOR_REJECTED = "VENDOR_REJECTED"  # the vendor refused this row (see vendor_status/message)
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
+    # vendor_rejected: the vendor holds another record under this id (or one it cannot show to
+    # be our earlier send); vendor_message names the vendor's record
+    VENDOR_ID_CONFLICT = "VENDOR_ID_CONFLICT"
     TRANSPORT_FAILED = "TRANSPORT_FAILED"  # timeouts/5xx/connection errors after all retries
     POSSIBLY_DUPLICATED = "POSSIBLY_DUPLICATED"  # an answer lost after the vendor may have stored it
     IN_PROGRESS_ELSEWHERE = "IN_PROGRESS_ELSEWHERE"  # failed: another live run holds the lead's claim

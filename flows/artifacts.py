@@ -28,9 +28,16 @@ def _escape(text: object) -> str:
     return value
 
 
-def summary_markdown(summary: dict[str, Any], *, run_dir: Path | str, source: str, dry_run: bool) -> str:
+def summary_markdown(
+    summary: dict[str, Any],
+    *,
+    run_dir: Path | str,
+    source: str,
+    dry_run: bool,
+    region_note: str | None = None,
+) -> str:
     """Per target: counts by status, the verdict line (flows.verdict), the top reasons; where the
-    results and report are."""
+    results and report are; what the file's numbers said of its region, when none was given."""
     statuses = [
         s.value for s in STATUS_ORDER if any(s.value in t["statuses"] for t in summary["targets"].values())
     ]
@@ -39,6 +46,7 @@ def summary_markdown(summary: dict[str, Any], *, run_dir: Path | str, source: st
         "",
         f"{summary['rows']:,} input rows, {summary['attention']:,} result rows need attention.",
         "",
+        *([_escape(region_note), ""] if region_note else []),
         "| target | " + " | ".join(statuses) + " | total |",
         "|---|" + "---:|" * (len(statuses) + 1),
     ]

@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print_error(console, error)
         return 1
     console.print(mapping_table(prepared))
+    if prepared.region_note:
+        console.print(Text(prepared.region_note))
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"

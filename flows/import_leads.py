@@ -196,7 +196,9 @@ def import_leads(
     combined = pl.concat(results)
     summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(
-        summary_markdown(summary, run_dir=run_dir, source=path, dry_run=dry_run),
+        summary_markdown(
+            summary, run_dir=run_dir, source=path, dry_run=dry_run, region_note=prepared.region_note
+        ),
         key="import-summary",
         description=f"Leadflow run {run_id}",
     )

@@ -20,6 +20,7 @@ from transforms.countries import resolve_country
 from transforms.errors import LeadFileError
 from transforms.ingest import IngestedFile, read_lead_file
 from transforms.normalize import Suppression, clean_leads
+from transforms.region_inference import infer_region
 from transforms.suppress import suppression_from_file
 
 __all__ = ["PrepareOptions", "PreparedLeads", "prepare_leads"]
@@ -46,12 +47,24 @@ class PreparedLeads:
     clean: pl.DataFrame
     rows: int
     """Data rows in the file; kept when the leads are let go (``without_leads``)."""
+    region_source: str | None = None
+    """Where ``default_region`` came from: "option" (--country), "mapping", "inferred" (the
+    file's international numbers, transforms.region_inference), None (none given or inferred)."""
+    region_note: str | None = None
+    """What the inference found, inferred or not ("region inferred: US from 412 of 430
+    international numbers"); None when a region was given or every row has a country."""
 
     def without_leads(self) -> PreparedLeads:
         """The same description of the file without its leads: all that writing the run
         folder needs once every target's results are built. Letting the million-row frame
         go before the results are written takes 100 MB off the run's peak."""
         return replace(self, clean=self.clean.clear())
+
+
+def _region_source(options: PrepareOptions, mapping: ColumnMapping | None) -> str | None:
+    if options.country:
+        return "option"
+    return "mapping" if mapping and mapping.default_country else None
 
 
 def _default_region(path: Path, options: PrepareOptions, mapping: ColumnMapping | None) -> str | None:
@@ -88,7 +101,11 @@ def _register_schema_backends() -> None:
 
 
 def prepare_leads(path: Path, options: PrepareOptions | None = None) -> PreparedLeads:
-    """Ingest -> map columns -> normalize -> dedupe/suppress, for one file."""
+    """Ingest -> map columns -> (infer the default region) -> normalize -> dedupe/suppress, for one file.
+
+    With no default region given (``--country``, the mapping's ``default_country``), the
+    file's rows without a country get the region their international numbers clearly agree
+    on, if any (transforms.region_inference); the finding is kept in ``region_note``."""
     options = options or PrepareOptions()
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
@@ -108,6 +125,12 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
     # rather than carry a few hundred MB of freed-but-kept memory through the rest of the run
     pa.default_memory_pool().release_unused()
     source = options.source or (mapping.source if mapping and mapping.source else None) or path.stem
+    region_source, note = _region_source(options, mapping), None
+    if region is None:
+        inferred = infer_region(raw[0])
+        if inferred is not None:
+            region, note = inferred.region, inferred.note
+            region_source = "inferred" if region is not None else None
     clean = clean_leads(
         raw.pop(),
         default_region=region,
@@ -115,4 +138,6 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
         suppression=_suppression(options.suppress, region),
         workers=options.workers,
     )
-    return PreparedLeads(ingested, applied, region, source, clean, clean.height)
+    return PreparedLeads(
+        ingested, applied, region, source, clean, clean.height, region_source=region_source, region_note=note
+    )

@@ -43,8 +43,9 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def attention_csv_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Attention rows with every result column, reasons joined by ``;``, cells neutralised."""
-    rows = attention_rows(results).with_columns(pl.col("reasons").list.join(";"))
+    """Attention rows with every result column, lists (reasons, zone candidates) joined by
+    ``;``, cells neutralised."""
+    rows = attention_rows(results).with_columns(pl.col("reasons", "timezone_candidates").list.join(";"))
     return neutralise_frame(rows)
 
 

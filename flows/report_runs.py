@@ -21,7 +21,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from schemas.codes import Status
-from schemas.results import RESULTS
+from schemas.results import ADDED_COLUMNS, RESULTS
 from transforms.summary import summarize, summary_json
 
 __all__ = [
@@ -77,6 +77,8 @@ class RunMeta(BaseModel):
     finished_at: str | None = None
     dry_run: bool = False
     default_country: str | None = None
+    default_country_source: str | None = None
+    region_inference: str | None = None
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     targets: list[RunTarget] = []
@@ -147,10 +149,11 @@ def read_results(path: Path, within: Path | None = None) -> pl.LazyFrame:
         raise ReportError(f"{path}: no Parquet files with results")
     frame = pl.scan_parquet(files, hive_partitioning=False)
     schema = frame.collect_schema()
-    missing = [name for name in RESULTS if name not in schema]
+    missing = [name for name in RESULTS if name not in schema and name not in ADDED_COLUMNS]
     if missing:
         raise ReportError(f"{path}: not leadflow results, missing columns {', '.join(missing)}")
-    return frame.select(list(RESULTS))
+    added = [pl.lit(None, RESULTS[name]).alias(name) for name in ADDED_COLUMNS if name not in schema]
+    return frame.with_columns(added).select(list(RESULTS))
 
 
 def _read_meta(run_dir: Path) -> tuple[RunMeta | None, str | None]:

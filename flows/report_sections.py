@@ -93,7 +93,8 @@ def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
         "Finished": meta.finished_at,
         "Rows in file": meta.rows,
         "Dry run": "yes: nothing was sent" if meta.dry_run else "no",
-        "Default country": meta.default_country,
+        "Default country": (meta.default_country or "none")
+        + (f" ({meta.region_inference})" if meta.region_inference else ""),
         "Targets": ", ".join(f"{t.name} ({t.kind})" for t in meta.targets),
         "Unmapped columns (kept as attributes)": ", ".join(meta.unmapped) or "none",
     }

@@ -45,6 +45,8 @@ def finish_run(
         fingerprint=prepared.ingested.fingerprint,
         started_at=started.isoformat(timespec="seconds"),
         default_country=prepared.default_region,
+        default_country_source=prepared.region_source,
+        region_inference=prepared.region_note,
         mapping=dict(prepared.applied.columns),
         unmapped=list(prepared.applied.attributes),
         targets=[{"name": name, "kind": kind} for name, kind in targets],

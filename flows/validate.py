@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print_error(console, error)
         return 1
     console.print(mapping_table(prepared))
+    if prepared.region_note:
+        console.print(Text(prepared.region_note))
     run_id = new_run_id(started)
     try:
         with run_output(args.out) as output:

@@ -42,9 +42,11 @@ PHONE_TYPES: tuple[str, ...] = (
 )
 """phonenumbers.PhoneNumberType names, lower-cased."""
 
-TIMEZONE_SOURCES: tuple[str, ...] = ("row", "phone", "phone_ambiguous", "country", "none")
-"""Where ``timezone`` came from: the file, the number's only zone, the first of several
-zones of the number (all listed in ``timezone_candidates``), the country's first zone, nowhere."""
+TIMEZONE_SOURCES: tuple[str, ...] = ("row", "postal", "state", "number", "country", "guess", "none")
+"""Where ``timezone`` came from: the file's zone column, the US ZIP code, the US state, the
+number, the country (each of one clock), a guess (the most plausible of zones that differ:
+the primary zone of the country), nowhere. ``timezone_candidates`` lists every zone the lead
+may be in: a calling window is the intersection of theirs. transforms.timezones has the rules."""
 
 
 def _phone_columns() -> dict[str, pl.DataType]:

@@ -32,6 +32,10 @@ class Issue(StrEnum):
     EMAIL_INVALID = "EMAIL_INVALID"
     # time zone
     TIMEZONE_INVALID = "TIMEZONE_INVALID"  # given time zone is not an IANA name (derived one used)
+    POSTAL_CODE_UNKNOWN = (
+        "POSTAL_CODE_UNKNOWN"  # a US row's ZIP code is no known ZIP code (zone from state/number)
+    )
+    STATE_UNKNOWN = "STATE_UNKNOWN"  # a US row's state is no US state or territory (zone from the number)
     # disposition
     NO_CHANNEL = "NO_CHANNEL"  # neither a valid phone nor a valid email
     DUPLICATE_EXTERNAL_ID = "DUPLICATE_EXTERNAL_ID"

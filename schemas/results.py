@@ -9,25 +9,44 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.checks import unique_together
+from schemas.clean_leads import TIMEZONE_SOURCES
 from schemas.codes import Status
 
-__all__ = ["CONTACT_COLUMNS", "RESULTS", "RESULTS_SCHEMA"]
+__all__ = ["ADDED_COLUMNS", "CONTACT_COLUMNS", "RESULTS", "RESULTS_SCHEMA"]
 
 CONTACT_COLUMNS: tuple[str, ...] = (
     "first_name",
     "last_name",
     "phone1",
     "phone1_type",
+    "phone1_ext",
     "phone2",
     "phone2_type",
+    "phone2_ext",
     "phone3",
     "phone3_type",
+    "phone3_ext",
     "email",
     "country",
     "timezone",
+    "timezone_source",
+    "timezone_candidates",
     "duplicate_of",
 )
-"""Normalized contact fields copied from the clean leads into every result row."""
+"""Normalized contact fields copied from the clean leads into every result row.
+
+``timezone_candidates`` lists every zone the lead may be in (one when the zone is known):
+a calling window for the lead is the intersection of the candidates' windows."""
+
+ADDED_COLUMNS: tuple[str, ...] = (
+    "phone1_ext",
+    "phone2_ext",
+    "phone3_ext",
+    "timezone_source",
+    "timezone_candidates",
+)
+"""Columns added to the contract after runs were written without them: a reader of an older
+run folder (the report) fills them with nulls rather than refusing the run."""
 
 RESULTS: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -47,13 +66,18 @@ RESULTS: dict[str, pl.DataType] = {
     "last_name": pl.String(),
     "phone1": pl.String(),
     "phone1_type": pl.String(),
+    "phone1_ext": pl.String(),
     "phone2": pl.String(),
     "phone2_type": pl.String(),
+    "phone2_ext": pl.String(),
     "phone3": pl.String(),
     "phone3_type": pl.String(),
+    "phone3_ext": pl.String(),
     "email": pl.String(),
     "country": pl.String(),
     "timezone": pl.String(),
+    "timezone_source": pl.String(),
+    "timezone_candidates": pl.List(pl.String()),
     "duplicate_of": pl.Int64(),
 }
 
@@ -64,6 +88,8 @@ def _columns() -> dict[str, pa.Column]:
     columns: dict[str, pa.Column] = {}
     for name, dtype in RESULTS.items():
         checks = [pa.Check.isin([s.value for s in Status])] if name == "status" else []
+        if name == "timezone_source":
+            checks = [pa.Check.isin(list(TIMEZONE_SOURCES))]
         if name == "attempts":
             checks = [pa.Check.ge(0)]
         columns[name] = pa.Column(dtype, checks=checks, nullable=name not in _NOT_NULL)

@@ -1,53 +1,53 @@
 """Country values as CRMs write them -> ISO 3166-1 alpha-2 region codes, as one vectorized lookup.
 
 Lead files name the country every way there is: "DE", "DEU", "Germany", "Deutschland",
-"ALEMANIA", "U.S.A.", "España"/"Espana". The phone parser needs the ISO-2 region, so this module
-folds a value to a key (Unicode NFKD, combining marks dropped, lower case, letters and digits
-only) and looks the key up in a table built once at import from:
+"ALEMANIA", "U.S.A.", "España"/"Espana", "Republic of Poland", "Korea, Republic of",
+"Virgin Islands, British", "Eswatini", "The Netherlands". The phone parser needs the ISO-2
+region, so this module folds a value to a key (Unicode NFKD, combining marks dropped, lower
+case, "&" read as "and", "St." as "Saint", a leading "the" or trailing ", the" dropped, then
+letters and digits only) and looks the key up in a table built once, on first use, from:
 
-* the ISO-2 and ISO-3 codes (ISO-3 table below; every region phonenumbers supports is covered),
+* pycountry (the ISO 3166 database, kept up to date with the standard): every country's
+  alpha-2 and alpha-3 code, ISO short name, official name and common name, each also with
+  its comma inverted ("Korea, Republic of" -> "Republic of Korea") and its bracket dropped or
+  moved ("Bolivia (Plurinational State of)"); ISO 3166-3's withdrawn names where the
+  standard names one successor ("Zaire" -> CD, "East Timor" -> TL, "Burma" -> MM);
+  and the names in the languages of ``_LANGUAGES`` from the translations pycountry ships;
 * the country names phonenumbers ships for its geocoder (``phonenumbers.geodata.locale``:
   English and about 30 other languages, so "Deutschland", "Allemagne", "Suiza", "Polska"),
-  minus any key that two languages give to different countries,
-* ``_ALIASES``: the colloquial names and abbreviations CRMs use ("UK", "Great Britain", "USA",
-  "Holland", "Brasil"), which win over everything else.
+* the codes phonenumbers knows beyond ISO 3166 (XK Kosovo, AC Ascension, TA Tristan da Cunha),
+* ``_ALIASES``: the colloquial names, former names and abbreviations CRMs use ("UK", "Great
+  Britain", "USA", "Holland", "Swaziland", "Macedonia"), which win over everything else.
 
-The lookup is a ``replace_strict`` on the distinct values of the column: no Python per row.
+A name that two sources give to different countries is dropped, not guessed: "Congo" alone,
+"Guinea" spelled in some language as another's name. Codes win over names.
+
+The lookup is a ``replace_strict`` on the distinct values of the column (a hash join against
+the table): no Python per row. Building the table costs about 0.1 s, once per process.
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
 import importlib.util
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
 import phonenumbers
 import polars as pl
+import pycountry
 
-__all__ = ["COUNTRY_KEYS", "country_key", "resolve_countries", "resolve_country"]
+__all__ = ["country_key", "country_keys", "resolve_countries", "resolve_country"]
 
-_ISO3: Final = (
-    "AD AND AE ARE AF AFG AG ATG AI AIA AL ALB AM ARM AO AGO AQ ATA AR ARG AS ASM AT AUT AU AUS "
-    "AW ABW AX ALA AZ AZE BA BIH BB BRB BD BGD BE BEL BF BFA BG BGR BH BHR BI BDI BJ BEN BL BLM "
-    "BM BMU BN BRN BO BOL BQ BES BR BRA BS BHS BT BTN BV BVT BW BWA BY BLR BZ BLZ CA CAN CC CCK "
-    "CD COD CF CAF CG COG CH CHE CI CIV CK COK CL CHL CM CMR CN CHN CO COL CR CRI CU CUB CV CPV "
-    "CW CUW CX CXR CY CYP CZ CZE DE DEU DJ DJI DK DNK DM DMA DO DOM DZ DZA EC ECU EE EST EG EGY "
-    "EH ESH ER ERI ES ESP ET ETH FI FIN FJ FJI FK FLK FM FSM FO FRO FR FRA GA GAB GB GBR GD GRD "
-    "GE GEO GF GUF GG GGY GH GHA GI GIB GL GRL GM GMB GN GIN GP GLP GQ GNQ GR GRC GS SGS GT GTM "
-    "GU GUM GW GNB GY GUY HK HKG HM HMD HN HND HR HRV HT HTI HU HUN ID IDN IE IRL IL ISR IM IMN "
-    "IN IND IO IOT IQ IRQ IR IRN IS ISL IT ITA JE JEY JM JAM JO JOR JP JPN KE KEN KG KGZ KH KHM "
-    "KI KIR KM COM KN KNA KP PRK KR KOR KW KWT KY CYM KZ KAZ LA LAO LB LBN LC LCA LI LIE LK LKA "
-    "LR LBR LS LSO LT LTU LU LUX LV LVA LY LBY MA MAR MC MCO MD MDA ME MNE MF MAF MG MDG MH MHL "
-    "MK MKD ML MLI MM MMR MN MNG MO MAC MP MNP MQ MTQ MR MRT MS MSR MT MLT MU MUS MV MDV MW MWI "
-    "MX MEX MY MYS MZ MOZ NA NAM NC NCL NE NER NF NFK NG NGA NI NIC NL NLD NO NOR NP NPL NR NRU "
-    "NU NIU NZ NZL OM OMN PA PAN PE PER PF PYF PG PNG PH PHL PK PAK PL POL PM SPM PN PCN PR PRI "
-    "PS PSE PT PRT PW PLW PY PRY QA QAT RE REU RO ROU RS SRB RU RUS RW RWA SA SAU SB SLB SC SYC "
-    "SD SDN SE SWE SG SGP SH SHN SI SVN SJ SJM SK SVK SL SLE SM SMR SN SEN SO SOM SR SUR SS SSD "
-    "ST STP SV SLV SX SXM SY SYR SZ SWZ TC TCA TD TCD TF ATF TG TGO TH THA TJ TJK TK TKL TL TLS "
-    "TM TKM TN TUN TO TON TR TUR TT TTO TV TUV TW TWN TZ TZA UA UKR UG UGA UM UMI US USA UY URY "
-    "UZ UZB VA VAT VC VCT VE VEN VG VGB VI VIR VN VNM VU VUT WF WLF WS WSM XK XKX YE YEM YT MYT "
-    "ZA ZAF ZM ZMB ZW ZWE"
-)
+_LANGUAGES: Final = ("de", "es", "fr", "it", "pt", "nl", "pl")
+"""Languages whose pycountry translations are read: the languages of the markets our lead
+files come from (phonenumbers' geocoder names cover about 30 more, short names only)."""
+
+_NON_ISO_CODES: Final[dict[str, str]] = {"XK": "XK", "XKX": "XK", "AC": "AC", "TA": "TA"}
+"""Regions phonenumbers supports that ISO 3166-1 does not list (Kosovo's user-assigned code)."""
 
 _ALIASES: Final[dict[str, str]] = {
     "UK": "GB",
@@ -130,6 +130,35 @@ _ALIASES: Final[dict[str, str]] = {
     "Macau": "MO",
     "Taiwan": "TW",
     "Kosovo": "XK",
+    "Swaziland": "SZ",
+    "Macedonia": "MK",
+    "FYROM": "MK",
+    "Former Yugoslav Republic of Macedonia": "MK",
+    "Cape Verde": "CV",
+    "Burma": "MM",
+    "Zaire": "CD",
+    "DR Congo": "CD",
+    "DRC": "CD",
+    "Congo-Kinshasa": "CD",
+    "Congo-Brazzaville": "CG",
+    "Vatican": "VA",
+    "Vatican City": "VA",
+    "East Timor": "TL",
+    "Laos": "LA",
+    "Syria": "SY",
+    "Brunei": "BN",
+    "Palestine": "PS",
+    "Micronesia": "FM",
+    "St Kitts": "KN",
+    "St Kitts & Nevis": "KN",
+    "St Vincent": "VC",
+    "St Maarten": "SX",
+    "St Martin": "MF",
+    "St Barts": "BL",
+    "St Barths": "BL",
+    "USVI": "VI",
+    "BVI": "VG",
+    "Curacao": "CW",
     "Ascension Island": "AC",
     "Tristan da Cunha": "TA",
 }
@@ -149,11 +178,15 @@ def _locale_data() -> dict[str, dict[str, str]]:
 
 
 def country_key(values: pl.Expr) -> pl.Expr:
-    """Fold a country value to its lookup key: accents dropped, lower case, letters/digits only."""
+    """Fold a country value to its lookup key (see the module docstring)."""
     return (
         values.str.normalize("NFKD")
         .str.replace_all(r"\p{M}+", "")
         .str.to_lowercase()
+        .str.replace_all("&", " and ")
+        .str.replace_all(r"\bst\b\.?\s*(\p{L})", "saint $${1}")
+        .str.replace(r"^[^\p{L}\p{N}]*the\b", "")
+        .str.replace(r",\s*the[^\p{L}\p{N}]*$", "")
         .str.replace_all(r"[^\p{L}\p{N}]+", "")
     )
 
@@ -164,40 +197,80 @@ def _fold(texts: list[str]) -> list[str | None]:
     )
 
 
-def _build_table() -> dict[str, str]:
-    locale_data = _locale_data()
-    iso3 = _ISO3.split()
-    codes: dict[str, str] = {iso3[i]: iso3[i] for i in range(0, len(iso3), 2)}
-    codes |= {iso3[i + 1]: iso3[i] for i in range(0, len(iso3), 2)}
-    codes |= {region: region for region in locale_data if len(region) == 2 and region.isalpha()}
-    codes |= {region: region for region in phonenumbers.SUPPORTED_REGIONS}
+_BRACKET: Final = re.compile(r"^(.*?)\s*\((.*)\)\s*$")
 
-    names: list[tuple[str, str]] = []
-    for region, by_language in locale_data.items():
-        if len(region) != 2 or not region.isalpha():
-            continue
-        names += [(name, region) for name in by_language.values() if not name.startswith("*")]
-    name_keys = _fold([name for name, _ in names])
+
+def _spellings(name: str) -> Iterator[str]:
+    """A library name and the ways people write it: "Korea, Republic of" also as "Republic of
+    Korea", "Bolivia (Plurinational State of)" also as "Bolivia" and "Plurinational State of Bolivia"."""
+    yield name
+    bracket = _BRACKET.match(name)
+    if bracket:
+        outside, inside = bracket.groups()
+        yield outside
+        yield f"{inside} {outside}"
+        name = outside
+    if ", " in name:
+        head, tail = name.split(", ", 1)
+        yield head
+        yield f"{tail} {head}"
+
+
+def _pycountry_names() -> Iterator[tuple[str, str]]:
+    """(name, ISO-2) from pycountry: current names, their translations, withdrawn names."""
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
+        for language in _LANGUAGES
+    ]
+    for country in pycountry.countries:
+        region = country.alpha_2
+        for attribute in ("name", "official_name", "common_name"):
+            name = getattr(country, attribute, None)
+            if not name:
+                continue
+            for translation in [None, *translations]:
+                text = name if translation is None else translation.gettext(name)
+                yield from ((spelling, region) for spelling in _spellings(text))
+    current = {country.alpha_2 for country in pycountry.countries}
+    for withdrawn in pycountry.historic_countries:
+        code = getattr(withdrawn, "alpha_4", "")
+        successor = code[:2] if code[2:] == "AA" else code[2:]
+        if successor in current:  # "HH"/"XX": no single successor, and no guess
+            yield from ((spelling, successor) for spelling in _spellings(withdrawn.name))
+
+
+def _geocoder_names() -> Iterator[tuple[str, str]]:
+    for region, by_language in _locale_data().items():
+        if len(region) == 2 and region.isalpha():
+            yield from ((name, region) for name in by_language.values() if not name.startswith("*"))
+
+
+def _unambiguous(names: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Folded name -> region, without the keys two names give to different regions."""
+    pairs = sorted(set(names))
     candidates: dict[str, set[str]] = {}
-    for key, (_, region) in zip(name_keys, names, strict=True):
+    for key, (_, region) in zip(_fold([name for name, _ in pairs]), pairs, strict=True):
         if key:
             candidates.setdefault(key, set()).add(region)
-    table = {key: next(iter(regions)) for key, regions in candidates.items() if len(regions) == 1}
+    return {key: next(iter(regions)) for key, regions in candidates.items() if len(regions) == 1}
 
-    code_keys = _fold(list(codes))
-    table |= {key: region for key, region in zip(code_keys, codes.values(), strict=True) if key}
-    alias_keys = _fold(list(_ALIASES))
-    table |= {key: region for key, region in zip(alias_keys, _ALIASES.values(), strict=True) if key}
+
+@functools.cache
+def country_keys() -> dict[str, str]:
+    """Folded country key -> ISO-2 region (built once per process)."""
+    codes: dict[str, str] = dict(_NON_ISO_CODES)
+    for country in pycountry.countries:
+        codes |= {country.alpha_2: country.alpha_2, country.alpha_3: country.alpha_2}
+    codes |= {region: region for region in phonenumbers.SUPPORTED_REGIONS}
+    table = _unambiguous([*_pycountry_names(), *_geocoder_names()])
+    for given in (codes, _ALIASES):
+        table |= {key: region for key, region in zip(_fold(list(given)), given.values(), strict=True) if key}
     return table
-
-
-COUNTRY_KEYS: Final[dict[str, str]] = _build_table()
-"""Folded country key -> ISO-2 region."""
 
 
 def resolve_countries(values: pl.Expr) -> pl.Expr:
     """ISO-2 region for each country value; null when the value is null, blank or not recognised."""
-    return country_key(values).replace_strict(COUNTRY_KEYS, default=None, return_dtype=pl.String)
+    return country_key(values).replace_strict(country_keys(), default=None, return_dtype=pl.String)
 
 
 def resolve_country(value: str | None) -> str | None:

@@ -48,6 +48,10 @@ class RunInfo:
     rows: int
     dry_run: bool = False
     finished_at: str | None = None
+    default_country_source: str | None = None
+    """"option" (--country), "mapping", "inferred" (from the file's international numbers), or None."""
+    region_inference: str | None = None
+    """What the file's international numbers said when no region was given, inferred or not."""
 
 
 def results_path(run_dir: Path, target: str) -> Path:

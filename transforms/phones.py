@@ -12,7 +12,9 @@ extensions, full-width digits and "(0)" trunk digits after a country code, is li
 own job and is covered by the tests):
 
 * surrounding whitespace (Unicode, incl. no-break and zero-width) and Excel's leading apostrophe;
-* numbers that became floats, "4155552671.0";
+* numbers that became floats, "4155552671.0", at any length: "7290.0" is the float of 7290
+  (a Tokelau number, +6907290), which libphonenumber, dropping the ".", would read as another
+  valid number (72900, +69072900); a digit string alone is never changed;
 * scientific notation: "4.155552671E9" is expanded when the mantissa carries every digit;
   "4,15555E+9" lost digits, so it is reported ``PHONE_INVALID``, never guessed;
 * "00"/"011" international prefixes when no region is known, and "00" for NANPA regions, whose
@@ -24,7 +26,8 @@ default region, else null); ``issues`` gains COUNTRY_UNKNOWN, PHONE_UNPARSEABLE 
 A number libphonenumber calls valid but E.164 cannot carry (under 7 or over 15 digits, e.g.
 Austrian short numbers or 16-digit German ones) is PHONE_INVALID too: ``phoneN`` only ever holds
 what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN and E164_DIGITS).
-Time zone rules: see transforms.timezones.
+POSTAL_CODE_UNKNOWN / STATE_UNKNOWN mark a US row's ZIP code or state (unmapped columns read by
+transforms.us_zones) that is not one. Time zone rules: see transforms.timezones.
 """
 
 from __future__ import annotations
@@ -48,15 +51,8 @@ from transforms.phone_backend import (
 )
 from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
 from transforms.phone_columnar import parse_columns
-from transforms.timezones import (
-    ZONE_LISTS,
-    canonical_timezones,
-    country_zone,
-    country_zone_codes,
-    iana_codes,
-    phone_zone_ids,
-    zone_lists,
-)
+from transforms.timezones import phone_zone_ids
+from transforms.zone_columns import with_timezones
 
 __all__ = ["clean_phone_values", "normalize_phones", "phone_columns"]
 
@@ -85,7 +81,7 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
     return (
-        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]{5,})\.0+$", "${1}"))
+        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]+)\.0+$", "${1}"))
         .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
         .with_columns(
             _mantissa=pl.col("_sci").struct.field("1"),
@@ -218,7 +214,7 @@ def _parse_distinct(
         .sort("_i")
         .drop("_i")
     )
-    return answers.with_columns(zone_id=phone_zone_ids(answers)).drop("cc")
+    return answers.with_columns(zone_id=phone_zone_ids(answers))
 
 
 def _is_given(values: pl.Expr) -> pl.Expr:
@@ -319,7 +315,7 @@ def phone_columns(
         how="horizontal",
     )
     del parsed, distinct  # a million-row file's distinct phones: not kept through the rest
-    frame = _with_timezones(frame)
+    frame = with_timezones(frame)
 
     found = _findings(frame)
 
@@ -385,6 +381,18 @@ def _findings(frame: pl.DataFrame) -> pl.DataFrame:
             "timezone",
             pl.col("timezone"),
         ),
+        (
+            _is_given(pl.col("_zip")) & pl.col("_zip_tz").is_null(),
+            pl.lit(Issue.POSTAL_CODE_UNKNOWN.value),
+            "attributes",
+            pl.col("_zip"),
+        ),
+        (
+            _is_given(pl.col("_state")) & pl.col("_state_code").is_null(),
+            pl.lit(Issue.STATE_UNKNOWN.value),
+            "attributes",
+            pl.col("_state"),
+        ),
     ]
     parts = [
         rows.filter(condition).select(
@@ -400,79 +408,4 @@ def _findings(frame: pl.DataFrame) -> pl.DataFrame:
         pl.concat(pl.collect_all(parts))
         .sort("_row", "_order", maintain_order=True)
         .select("_row", _issue=issue(pl.col("code"), pl.col("column"), pl.col("value")))
-    )
-
-
-def _with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
-    """``_row_tz`` (the row's own zone, canonical), ``_timezone``, ``timezone_source`` and
-    ``timezone_candidates`` (transforms.timezones has the rules).
-
-    The choice depends only on (row zone, phone zone id, country zone), and a file has few
-    such combinations: each is coded as one integer, the choice is made once per combination
-    and gathered back by position, instead of list operations on a million rows.
-    """
-    frame = frame.with_columns(
-        _row_tz=canonical_timezones(pl.col("timezone")),
-        _zone_id=pl.coalesce([pl.col(f"_{slot}_zone_id") for slot in PHONE_SLOTS]),
-        _country_tz=country_zone(pl.col("_region")),
-    )
-    combination = pl.col("_combination")
-    zone_codes, country_codes = iana_codes(), country_zone_codes()
-    keyed = frame.select(
-        "_row_tz",
-        "_zone_id",
-        "_country_tz",
-        # every value has a code (an unknown one is a bug and raises); null is the last code
-        _combination=(
-            pl.col("_row_tz").replace_strict(zone_codes, return_dtype=pl.Int64).fill_null(len(zone_codes))
-            * (len(country_codes) + 1)
-            + pl.col("_country_tz")
-            .replace_strict(country_codes, return_dtype=pl.Int64)
-            .fill_null(len(country_codes))
-        )
-        * (len(ZONE_LISTS) + 1)
-        + pl.col("_zone_id").cast(pl.Int64).fill_null(len(ZONE_LISTS)),
-    )
-    firsts = keyed.filter(combination.is_first_distinct())
-    choices = _zone_choices(firsts)
-    index = keyed.select(
-        combination.replace_strict(
-            firsts.get_column("_combination"), pl.int_range(firsts.height, eager=True), return_dtype=pl.Int64
-        )
-    ).to_series()
-    chosen = choices.select(pl.all().gather(index))
-    return pl.concat([frame, chosen], how="horizontal")
-
-
-def _zone_choices(combinations: pl.DataFrame) -> pl.DataFrame:
-    """The chosen zone, its source and the candidates for each (row zone, zone id, country
-    zone); the zone id may be null."""
-    zones = pl.col("zones")
-    listed = combinations.with_columns(
-        zone_lists().gather(combinations.get_column("_zone_id")).alias("zones")
-    )
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    return listed.select(
-        _timezone=pl.coalesce(
-            pl.col("_row_tz"),
-            pl.when(zones.list.contains(pl.col("_country_tz"))).then(pl.col("_country_tz")),
-            zones.list.first(),
-            pl.col("_country_tz"),
-        ),
-        timezone_source=pl.when(pl.col("_row_tz").is_not_null())
-        .then(pl.lit("row"))
-        .when(zones.list.len() == 1)
-        .then(pl.lit("phone"))
-        .when(zones.list.len() > 1)
-        .then(pl.lit("phone_ambiguous"))
-        .when(pl.col("_country_tz").is_not_null())
-        .then(pl.lit("country"))
-        .otherwise(pl.lit("none")),
-        timezone_candidates=pl.when(pl.col("_row_tz").is_not_null())
-        .then(pl.concat_list(pl.col("_row_tz")))
-        .when(zones.is_not_null())
-        .then(zones)
-        .when(pl.col("_country_tz").is_not_null())
-        .then(pl.concat_list(pl.col("_country_tz")))
-        .otherwise(empty),
     )

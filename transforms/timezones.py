@@ -1,20 +1,32 @@
-"""IANA time zones for leads: the row's own value, else the phone number's, else the country's.
+"""IANA time zones for leads: the row's own, else its address's (US ZIP code, state), else the
+number's, else the country's; a guess is marked as one, and every zone the lead may be in is kept.
 
 A dialer must not call outside the lead's local calling hours, so a wrong zone is worse than
-none. The rules, applied by transforms.phones:
+none, and a zone picked from several must say so. Each row gets ``timezone`` (the one zone a
+vendor field can take), ``timezone_source`` and ``timezone_candidates`` (every zone the lead may
+be in: a calling window is the intersection of the candidates' windows, so a lead is never
+called outside legal hours in any of them). :func:`choose_zone` decides, in this order:
 
-* a row's ``timezone`` is kept when it is an IANA name (matched case-insensitively, written back
-  in its canonical spelling);
-* else the zones libphonenumber's time-zone mapper gives the first valid phone
+* ``row``: the row's ``timezone`` when it is an IANA name (matched case-insensitively, written
+  back in its canonical spelling); the only candidate;
+* ``postal``: a US row's ZIP code's zone (transforms.us_zones);
+* ``state``: a US row's state, when its zones (those the number also has, where the number
+  agrees) keep one clock: TX with a 512 number is America/Chicago;
+  an address and a number that disagree (a number kept after a move) make both candidates,
+  the address's zone first and chosen;
+* ``number``: the zones libphonenumber's time-zone mapper gives the first valid phone
   (``phonenumbers.timezone.time_zones_for_number``, reimplemented here as vectorized
-  longest-prefix lookups so that it runs on a million numbers; tests compare it with the
-  original). One zone: ``phone``. Several (a US toll-free number maps to all of NANP, a GB
-  mobile to London, Guernsey, Jersey and Man, some area codes span two zones): marked
-  ``phone_ambiguous`` with all of them as candidates, and the chosen one is the country's own
-  zone (below) when it is among them, else the first;
-* else the country's zone, only when all of the country's zones in ``zone.tab`` keep the same
-  UTC offsets in January and July (Germany: Berlin and Busingen are one; Spain: Madrid and
-  Canary are not), because "the first of several" is a guess a dialer should not act on.
+  longest-prefix lookups; tests compare it with the original), when they keep one clock
+  (a GB mobile: London, Guernsey, Jersey, Man);
+* ``country``: the country's zone when all its zones in ``zone.tab`` keep one clock;
+* ``guess``: the zones of the number, state or country do not keep one clock (a Spanish
+  mobile: Madrid or the Canaries; a US toll-free number: all of NANP): the chosen zone is the
+  most plausible one, the country's primary zone (``PRIMARY_ZONES``: its capital's or most
+  populous zone) when it is among them, never the alphabetically first;
+* ``none``: nothing to go by.
+
+"One clock": the same UTC offsets in January and in July (Berlin and Busingen are one; Madrid
+and the Canaries are not).
 """
 
 from __future__ import annotations
@@ -22,23 +34,63 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import zoneinfo
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import phonenumbers
 import polars as pl
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 __all__ = [
+    "PRIMARY_ZONES",
     "ZONE_LISTS",
+    "ZoneChoice",
     "canonical_timezones",
-    "country_zone",
-    "country_zone_codes",
+    "choose_zone",
+    "country_zones",
     "iana_codes",
     "phone_zone_ids",
     "zone_lists",
 ]
+
+PRIMARY_ZONES: Final[dict[str, str]] = {
+    # the zone of the capital, or of most of the people where that is another (US, CA, BR, AU, EC)
+    "AQ": "Antarctica/McMurdo",
+    "AR": "America/Argentina/Buenos_Aires",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "CD": "Africa/Kinshasa",
+    "CL": "America/Santiago",
+    "CN": "Asia/Shanghai",
+    "CY": "Asia/Nicosia",
+    "DE": "Europe/Berlin",
+    "EC": "America/Guayaquil",
+    "ES": "Europe/Madrid",
+    "FM": "Pacific/Pohnpei",
+    "GL": "America/Nuuk",
+    "ID": "Asia/Jakarta",
+    "KI": "Pacific/Tarawa",
+    "KZ": "Asia/Almaty",
+    "MH": "Pacific/Majuro",
+    "MN": "Asia/Ulaanbaatar",
+    "MX": "America/Mexico_City",
+    "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland",
+    "PF": "Pacific/Tahiti",
+    "PG": "Pacific/Port_Moresby",
+    "PS": "Asia/Hebron",
+    "PT": "Europe/Lisbon",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "UM": "Pacific/Midway",
+    "US": "America/New_York",
+    "UZ": "Asia/Tashkent",
+}
+"""The primary zone of every country with several zones in ``zone.tab`` (a test keeps this
+complete); a country with one zone has that one."""
 
 _UNKNOWN_ZONE: Final = "Etc/Unknown"
 _GEO_MOBILE_COUNTRIES: Final[frozenset[int]] = frozenset(phonenumbers.phonenumberutil._GEO_MOBILE_COUNTRIES)
@@ -180,13 +232,18 @@ def _same_clock(zones: list[str]) -> bool:
 
 
 @functools.cache
-def _country_zones() -> dict[str, str]:
+def country_zones() -> dict[str, tuple[str, ...]]:
+    """Region -> its zones in ``zone.tab``, the primary zone first."""
     by_country: dict[str, list[str]] = {}
     for line in _zone_tab().splitlines():
         fields = line.split("\t")
         if len(fields) >= 3 and not line.startswith("#"):
             by_country.setdefault(fields[0], []).append(fields[2])
-    return {country: zones[0] for country, zones in by_country.items() if _same_clock(zones)}
+    ordered: dict[str, tuple[str, ...]] = {}
+    for country, zones in by_country.items():
+        primary = PRIMARY_ZONES.get(country, zones[0])
+        ordered[country] = (primary, *(zone for zone in zones if zone != primary))
+    return ordered
 
 
 @functools.cache
@@ -196,11 +253,95 @@ def iana_codes() -> dict[str, int]:
 
 
 @functools.cache
-def country_zone_codes() -> dict[str, int]:
-    """A small integer for every zone ``country_zone`` can give."""
-    return {name: code for code, name in enumerate(sorted(set(_country_zones().values())))}
+def _one_clock(zones: tuple[str, ...]) -> bool:
+    return _same_clock(list(zones))
 
 
-def country_zone(regions: pl.Expr) -> pl.Expr:
-    """The country's one effective zone (see module docstring), else null."""
-    return regions.replace_strict(_country_zones(), default=None, return_dtype=pl.String)
+@functools.cache
+def _zone_countries() -> dict[str, str]:
+    """Zone -> the country ``zone.tab`` lists it for."""
+    return {zone: country for country, zones in country_zones().items() for zone in zones}
+
+
+@functools.cache
+def _links() -> dict[str, str]:
+    """Old or alias zone name -> the zone it is a link to (tzdata's ``L`` lines): the phone
+    mapper still says America/Godthab where ``zone.tab`` says America/Nuuk."""
+    try:
+        text = importlib.resources.files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+    return {
+        fields[2]: fields[1]
+        for line in text.splitlines()
+        if len(fields := line.split()) == 3 and fields[0] == "L"
+    }
+
+
+def _most_plausible(zones: tuple[str, ...], region: str | None) -> str:
+    """The zone to use of several: the region's primary zone when among them, else that of the
+    country most of them belong to; failing both, the one that country lists first
+    (``zone.tab`` order: Anchorage before Adak for an Alaskan number). Zones are compared
+    through their links, so an old name counts as the zone it now is."""
+    links = _links()
+    first_linked = {links.get(zone, zone): zone for zone in reversed(zones)}
+
+    def among(zone: str) -> str | None:
+        """``zone`` as the candidates name it: by its own name, else by one linked to it."""
+        return zone if zone in zones else first_linked.get(links.get(zone, zone))
+
+    ordered = country_zones()
+    if region in ordered and (primary := among(ordered[region][0])) is not None:
+        return primary
+    owners = _zone_countries()
+    countries = Counter(owners.get(zone) or owners.get(links.get(zone, zone)) for zone in zones)
+    for country, _ in countries.most_common():
+        for zone in ordered.get(country or "", ()):
+            if (listed := among(zone)) is not None:
+                return listed
+    return zones[0]
+
+
+class ZoneChoice(NamedTuple):
+    zone: str | None
+    source: str
+    candidates: tuple[str, ...]
+
+
+def _agreeing(address: tuple[str, ...], number: tuple[str, ...]) -> tuple[str, ...]:
+    """The address's zones the number also has; both, address first, when they share none."""
+    if not number:
+        return address
+    shared = tuple(zone for zone in address if zone in number)
+    return shared or (*address, *(zone for zone in number if zone not in address))
+
+
+def choose_zone(
+    row: str | None,
+    postal: str | None,
+    state: tuple[str, ...],
+    number: tuple[str, ...],
+    region: str | None,
+) -> ZoneChoice:
+    """One lead's zone, its source and its candidates (rules: the module docstring).
+
+    ``row``: the row's canonical zone; ``postal``: its ZIP code's zone; ``state``: its state's
+    zones, main first; ``number``: the zones of its first valid number; ``region``: its
+    region (the row's country, else the number's)."""
+    if row is not None:
+        return ZoneChoice(row, "row", (row,))
+    if postal is not None:
+        return ZoneChoice(postal, "postal", _agreeing((postal,), number))
+    if state:
+        candidates = _agreeing(state, number)
+        shared = tuple(zone for zone in state if zone in number) or state
+        return ZoneChoice(candidates[0], "state" if _one_clock(shared) else "guess", candidates)
+    if number:
+        zone = _most_plausible(number, region)
+        return ZoneChoice(zone, "number" if _one_clock(number) else "guess", number)
+    zones = country_zones().get(region or "", ())
+    if not zones:
+        return ZoneChoice(None, "none", ())
+    if _one_clock(zones):
+        return ZoneChoice(zones[0], "country", zones[:1])
+    return ZoneChoice(zones[0], "guess", zones)

@@ -115,3 +115,25 @@ def test_the_trend_over_runs_lists_an_empty_runs_targets_with_zeros(tmp_path: Pa
     ]
     buffer = io.StringIO()
     assert report_main([str(out), "--html", str(tmp_path / "trend.html")], console=Console(file=buffer)) == 0
+
+
+def test_a_file_without_countries_reads_its_national_numbers_in_the_region_its_numbers_agree_on(
+    tmp_path: Path,
+) -> None:
+    leads = tmp_path / "no_country.csv"
+    international = [f"A{i},+1 415 555 {1000 + i}" for i in range(30)]
+    national = [f"B{i},(212) 555-{2000 + i}" for i in range(20)]
+    leads.write_text("first_name,phone\n" + "\n".join(international + national) + "\n", encoding="utf-8")
+    code, printed = _run([str(leads), "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    assert "region inferred: US from 30 of 30 international numbers" in printed
+    run_dir = _only_run(tmp_path / "out")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert (info["default_country"], info["default_country_source"], info["region_inference"]) == (
+        "US",
+        "inferred",
+        "region inferred: US from 30 of 30 international numbers",
+    )
+    results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet")
+    assert results["status"].to_list() == ["ready"] * 50
+    assert results["phone1"][30] == "+12125552000"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 import polars as pl
+import pycountry
 import pytest
 
 from transforms.countries import resolve_countries, resolve_country
@@ -75,3 +76,64 @@ def test_resolution_is_a_column_operation_that_keeps_nulls_and_order() -> None:
     values = pl.Series("country", ["Deutschland", None, "usa", "Atlantis", "BRA"])
     out = pl.DataFrame(values).select(resolve_countries(pl.col("country")))
     assert out.to_series().to_list() == ["DE", None, "US", None, "BR"]
+
+
+ISO_AND_OFFICIAL_SPELLINGS = [
+    ("Republic of Poland", "PL"),
+    ("Korea, Republic of", "KR"),
+    ("Republic of Korea", "KR"),
+    ("Korea, Democratic People's Republic of", "KP"),
+    ("Virgin Islands, British", "VG"),
+    ("British Virgin Islands", "VG"),
+    ("Virgin Islands, U.S.", "VI"),
+    ("US Virgin Islands", "VI"),
+    ("Eswatini", "SZ"),
+    ("Swaziland", "SZ"),
+    ("North Macedonia", "MK"),
+    ("Republic of North Macedonia", "MK"),
+    ("Bolivia (Plurinational State of)", "BO"),
+    ("Plurinational State of Bolivia", "BO"),
+    ("Iran, Islamic Republic of", "IR"),
+    ("Congo, The Democratic Republic of the", "CD"),
+    ("Democratic Republic of the Congo", "CD"),
+    ("Tanzania, United Republic of", "TZ"),
+    ("Micronesia, Federated States of", "FM"),
+    ("Falkland Islands (Malvinas)", "FK"),
+    ("Netherlands, The", "NL"),
+    ("the Gambia", "GM"),
+    ("St. Lucia", "LC"),
+    ("St Kitts & Nevis", "KN"),
+    ("Kingdom of Spain", "ES"),
+    ("Zaire", "CD"),
+    ("East Timor", "TL"),
+    ("Cabo Verde", "CV"),
+    ("Viet Nam", "VN"),
+    ("Rzeczpospolita Polska", "PL"),
+    ("Bundesrepublik Deutschland", "DE"),
+]
+
+
+@pytest.mark.parametrize(("value", "region"), ISO_AND_OFFICIAL_SPELLINGS)
+def test_official_iso_inverted_bracketed_and_current_names_resolve(value: str, region: str) -> None:
+    assert resolve_country(value) == region
+
+
+def test_every_iso_short_official_and_common_name_resolves_to_its_country() -> None:
+    # "Congo" is ISO's short name of CG, and how people shorten CD ("Congo, The Democratic
+    # Republic of the"): not guessed
+    names = [
+        (name, country.alpha_2)
+        for country in pycountry.countries
+        for attribute in ("name", "official_name", "common_name")
+        if (name := getattr(country, attribute, None)) and name != "Congo"
+    ]
+    out = pl.DataFrame({"value": [n for n, _ in names], "want": [r for _, r in names]}).with_columns(
+        got=resolve_countries(pl.col("value"))
+    )
+    wrong = out.filter(pl.col("got").ne_missing(pl.col("want")))
+    assert wrong.height == 0, wrong
+
+
+@pytest.mark.parametrize("value", ["Congo", "ST", "The", "Saint"])
+def test_ambiguous_names_are_not_guessed_and_codes_stay_codes(value: str) -> None:
+    assert resolve_country(value) == {"Congo": None, "ST": "ST", "The": None, "Saint": None}[value]

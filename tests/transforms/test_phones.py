@@ -158,12 +158,12 @@ def test_output_columns_match_the_clean_leads_contract_types() -> None:
 
 TIMEZONES = [
     # (phone1, country, timezone, expected timezone, source, candidates)
-    ("+1 415 555 2671", None, None, "America/Los_Angeles", "phone", ["America/Los_Angeles"]),
-    ("+49 30 1234567", None, None, "Europe/Berlin", "phone", ["Europe/Berlin"]),
+    ("+1 415 555 2671", None, None, "America/Los_Angeles", "number", ["America/Los_Angeles"]),
+    ("+49 30 1234567", None, None, "Europe/Berlin", "number", ["Europe/Berlin"]),
     ("+1 415 555 2671", None, "europe/paris", "Europe/Paris", "row", ["Europe/Paris"]),
-    ("+1 415 555 2671", None, "Mars/Olympus", "America/Los_Angeles", "phone", ["America/Los_Angeles"]),
+    ("+1 415 555 2671", None, "Mars/Olympus", "America/Los_Angeles", "number", ["America/Los_Angeles"]),
     (None, "Deutschland", None, "Europe/Berlin", "country", ["Europe/Berlin"]),
-    (None, "US", None, None, "none", []),
+    (None, "Spain", None, "Europe/Madrid", "guess", ["Europe/Madrid", "Africa/Ceuta", "Atlantic/Canary"]),
     (None, None, None, None, "none", []),
 ]
 
@@ -200,21 +200,23 @@ def test_a_number_with_several_zones_keeps_them_all_and_prefers_the_countrys_own
         None,
     ).rows(named=True)
 
-    assert toll_free["timezone_source"] == "phone_ambiguous"
+    assert toll_free["timezone_source"] == "guess"
     assert len(toll_free["timezone_candidates"]) > 10
-    assert toll_free["timezone"] == toll_free["timezone_candidates"][0]
-    assert gb_mobile["timezone_source"] == "phone_ambiguous"
+    assert toll_free["timezone"] == "America/New_York"
+    # four zones of one clock: the number says where, no guess
+    assert gb_mobile["timezone_source"] == "number"
     assert "Europe/Jersey" in gb_mobile["timezone_candidates"]
     assert gb_mobile["timezone"] == "Europe/London"
 
 
-def test_multi_zone_us_area_code_is_ambiguous_but_single_zone_one_is_not() -> None:
+def test_multi_zone_us_area_code_is_a_guess_but_single_zone_one_is_not() -> None:
     split, single = normalize_phones(
         raw_leads({"phone1": "+1 907 555 0123"}, {"phone1": "+1 212 555 0123"}), None
     ).rows(named=True)
-    assert split["timezone_source"] == "phone_ambiguous"
+    assert split["timezone_source"] == "guess"
     assert set(split["timezone_candidates"]) == {"America/Adak", "America/Anchorage"}
-    assert (single["timezone"], single["timezone_source"]) == ("America/New_York", "phone")
+    assert split["timezone"] == "America/Anchorage"
+    assert (single["timezone"], single["timezone_source"]) == ("America/New_York", "number")
 
 
 def test_the_process_pool_gives_the_same_result_as_serial_parsing() -> None:

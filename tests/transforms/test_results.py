@@ -162,3 +162,26 @@ def test_reasons_are_the_leading_codes_then_the_issue_codes_each_once(
     )
     expected = [list(dict.fromkeys([*codes, *(code for code, _ in found if code)])) for codes, found in rows]
     assert _reasons(leading, issues).to_list() == expected
+
+
+def test_extensions_and_the_zone_with_its_source_and_candidates_reach_the_results() -> None:
+    leads = clean_leads(
+        [
+            {
+                "phone1": "+14155550001",
+                "phone1_ext": "12",
+                "phone3": "+14155550002",
+                "phone3_ext": "7",
+                "timezone": "Europe/Madrid",
+                "timezone_source": "guess",
+                "timezone_candidates": ["Atlantic/Canary", "Europe/Madrid"],
+            }
+        ]
+    )
+    out = build_results(leads, run_id="r1", source_file="f.csv", target="validate").row(0, named=True)
+    assert (out["phone1_ext"], out["phone2_ext"], out["phone3_ext"]) == ("12", None, "7")
+    assert (out["timezone"], out["timezone_source"], out["timezone_candidates"]) == (
+        "Europe/Madrid",
+        "guess",
+        ["Atlantic/Canary", "Europe/Madrid"],
+    )

@@ -221,6 +221,14 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "one derived from the phone number or country was used.",
             "Write the time zone as an IANA name, or leave it empty.",
         ),
+        Issue.POSTAL_CODE_UNKNOWN: _H(
+            "A US row's ZIP code is not a known ZIP code; its time zone came from its state or number.",
+            "Correct the ZIP code (five digits) if the lead's local time matters for calling.",
+        ),
+        Issue.STATE_UNKNOWN: _H(
+            "A US row's state is not a US state or territory; its time zone came from its number.",
+            "Write the state as its two-letter code (CA) or its name.",
+        ),
         Issue.NO_CHANNEL: _H(
             "The row has neither a valid phone nor a valid email, so no target can contact it.",
             "Correct or add a phone number or email address.",

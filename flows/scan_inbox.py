@@ -30,6 +30,7 @@ from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
 from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+from flows.scan_history import settle_scan_run
 from flows.verdict import judge
 
 __all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
@@ -92,7 +93,11 @@ def import_step(options: ImportOptions) -> ImportStep:
     return run
 
 
-@flow(name="scan-inbox", description="Import every complete file dropped into a watched folder's inbox.")
+@flow(
+    name="scan-inbox",
+    flow_run_name="scanning {root}",
+    description="Import every complete file dropped into a watched folder's inbox.",
+)
 def scan_inbox(
     root: str,
     targets_file: str | None = None,
@@ -162,4 +167,8 @@ def scan_inbox(
             Path(root) / "inbox",
             settle_seconds,
         )
+    try:
+        settle_scan_run(finished)
+    except Exception as error:  # the name and the history are cosmetic: the files are filed
+        logger.warning("could not rename this scan run or clean older empty ones: %s", error)
     return finished

@@ -6,7 +6,9 @@ prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mec
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
 ``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
 imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
-never a failed scan; the scan's table artifact lists what it did.
+never a failed scan; the scan's table artifact lists what it did, and its run is renamed after
+it (``scan: 1 imported``, or ``scan: empty``, of which only the newest are kept:
+flows.scan_history).
 
 ``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's final state
 into the ``ImportOutcome`` the folder mechanics record, ``unsent`` saying what was not sent.

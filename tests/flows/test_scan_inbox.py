@@ -354,13 +354,13 @@ def test_a_scan_that_imported_a_file_is_named_after_it_and_its_import_run_after_
 def test_empty_scans_are_named_so_and_only_the_newest_ten_are_kept_beside_the_scans_that_did_work(
     prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
 ) -> None:
-    from flows.scan_history import KEEP_EMPTY
+    keep = 10  # flows.scan_history.KEEP_EMPTY, as the README promises
 
     (root / "inbox" / "wednesday.csv").write_bytes(sample_drop)
     working = scan_run(root, targets)
-    empty = [scan_run(root, targets) for _ in range(KEEP_EMPTY + 3)]
+    empty = [scan_run(root, targets) for _ in range(keep + 3)]
 
     assert flow_run_names(id={"any_": [working]}) == {working: "scan: 1 imported"}
     left = flow_run_names(name={"any_": ["scan: empty"]}, deployment_id={"is_null_": True})
-    assert len(left) == KEEP_EMPTY == 10
-    assert set(left) == set(empty[-KEEP_EMPTY:])
+    assert len(left) == keep
+    assert set(left) == set(empty[-keep:])

@@ -45,6 +45,7 @@ def settle_scan_run(finished: Sequence[dict[str, Any]], *, keep_empty: int = KEE
     )
     from prefect.client.schemas.objects import StateType
     from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.exceptions import ObjectNotFound
     from prefect.runtime import flow_run
 
     if flow_run.id is None:
@@ -71,6 +72,11 @@ def settle_scan_run(finished: Sequence[dict[str, Any]], *, keep_empty: int = KEE
             limit=200,
         )
         deleted = [run.id for run in older if run.id != run_id and run.flow_id == current.flow_id]
+        gone: list[UUID] = []
         for old in deleted:
-            client.delete_flow_run(old)
-    return deleted
+            try:
+                client.delete_flow_run(old)
+            except ObjectNotFound:  # a concurrent scan deleted it first
+                continue
+            gone.append(old)
+    return gone

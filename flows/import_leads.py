@@ -39,7 +39,7 @@ import contextlib
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import polars as pl
@@ -59,12 +59,16 @@ from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.run_names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run_store import run_output
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
 from transforms.summary import summarize
+
+if TYPE_CHECKING:
+    from prefect.tasks import TaskRunNameCallbackWithParameters
 
 __all__ = ["import_leads", "summary_of"]
 
@@ -78,6 +82,8 @@ def _worth_retrying(_task: object, _run: object, state: State[Any]) -> bool:
 
 @task(
     name="prepare-leads",
+    # typed for a protocol class; Prefect calls any callable taking ``parameters`` with them
+    task_run_name=cast("TaskRunNameCallbackWithParameters", read_task_run_name),
     retries=2,
     retry_delay_seconds=[2, 10],
     retry_condition_fn=_worth_retrying,
@@ -89,7 +95,7 @@ def prepare_task(path: Path, options: PrepareOptions) -> PreparedLeads:
     return prepared
 
 
-@task(name="send-to-target", cache_policy=NO_CACHE)
+@task(name="send-to-target", task_run_name=SEND_TASK_RUN_NAME, cache_policy=NO_CACHE)
 def send_task(
     prepared: PreparedLeads,
     connector: Connector,
@@ -141,7 +147,7 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "target"
 
 
-@flow(name="import-leads", log_prints=False)
+@flow(name="import-leads", flow_run_name=import_run_name, log_prints=False)
 def import_leads(
     path: str,
     targets_file: str | None = None,

@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import secrets
 import socket
 from dataclasses import dataclass
@@ -119,6 +120,14 @@ def claimed_name(original: str, now: datetime) -> str:
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     unique = f"{os.getpid()}@{host_tag()}-{next(_sequence)}{secrets.token_hex(2)}"
     return f"{stamp}-{unique}-{safe_name(original)}"
+
+
+_CLAIM_PREFIX = re.compile(r"\d{8}T\d{6}Z-\d+@[0-9a-f]{8}-\d+[0-9a-f]{4}-")
+
+
+def original_name(name: str) -> str:
+    """The dropped file's (safe) name inside a :func:`claimed_name`; other names unchanged."""
+    return _CLAIM_PREFIX.sub("", name, count=1) if _CLAIM_PREFIX.match(name) else name
 
 
 def _consume_marker(marker: Path) -> bool:

@@ -3,9 +3,14 @@
 Prefect's ephemeral default (what ``make demo`` and plain flow calls use) runs no scheduler:
 served deployments would register their schedules and never run. So when
 ``PREFECT_API_URL`` is unset, ``leadflow serve`` starts ``prefect server start`` (scheduler
-on, UI on, analytics off, its SQLite database in PREFECT_HOME) as a child process on a free
+on, UI on, analytics off, its SQLite database in PREFECT_HOME) as a child process on a
 loopback port, points this process at it, and stops it on exit. With ``PREFECT_API_URL``
 set, the configured server is used and nothing is started.
+
+The port is stable, so the UI's address (and a bookmark of it) survives a restart:
+``DEFAULT_PORT`` (Prefect's own default), or ``--port``. When the default is taken by another
+program, the server starts on a free port and says so; a port asked for with ``--port`` is
+not silently replaced: taken, it is an error naming the port.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LocalServerError", "prefect_api", "stop_process_group"]
+__all__ = ["DEFAULT_PORT", "LocalServerError", "choose_port", "prefect_api", "stop_process_group"]
+
+DEFAULT_PORT = 4200
 
 log = logging.getLogger("leadflow.serve")
 
@@ -38,6 +45,37 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def _port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port`` now. SO_REUSEADDR as the server sets
+    it, so a port left in TIME_WAIT by the previous ``leadflow serve`` still counts as free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen(1)
+        except OSError:
+            return False
+        return True
+
+
+def choose_port(port: int = DEFAULT_PORT, *, explicit: bool = False) -> int:
+    """``port`` when it is free; otherwise a free port, said on stderr, unless ``explicit``
+    (asked for with ``--port``): then a :class:`LocalServerError` naming it."""
+    if _port_free(port):
+        return port
+    if explicit:
+        raise LocalServerError(
+            f"port {port} on 127.0.0.1 is taken by another program; choose another with --port"
+        )
+    fallback = _free_port()
+    print(
+        f"Port {port} on 127.0.0.1 is taken by another program: the Prefect server uses port {fallback} "
+        "this time (choose a port with --port)",
+        file=sys.stderr,
+    )
+    return fallback
 
 
 def stop_process_group(process: subprocess.Popen[Any], first: signal.Signals, grace: float) -> None:
@@ -67,15 +105,16 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 @contextmanager
-def prefect_api(timeout: float = 180.0) -> Iterator[str]:
-    """The API URL to use: the configured one, or a local server started for the duration."""
+def prefect_api(port: int | None = None, timeout: float = 180.0) -> Iterator[str]:
+    """The API URL to use: the configured one, or a local server started for the duration, on
+    ``port`` when given (else :data:`DEFAULT_PORT`, or a free port if that is taken)."""
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
         yield configured
         return
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    port = _free_port()
+    port = choose_port(DEFAULT_PORT if port is None else port, explicit=port is not None)
     url = f"http://127.0.0.1:{port}/api"
     command = [
         str(Path(sys.executable).with_name("prefect")),

@@ -6,7 +6,9 @@ prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mec
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
 ``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
 imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
-never a failed scan; the scan's table artifact lists what it did.
+never a failed scan; the scan's table artifact lists what it did, and its run is renamed after
+it (``scan: 1 imported``, or ``scan: empty``, of which only the newest are kept:
+flows.scan_history).
 
 ``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's final state
 into the ``ImportOutcome`` the folder mechanics record, ``unsent`` saying what was not sent.
@@ -30,6 +32,7 @@ from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
 from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+from flows.scan_history import settle_scan_run
 from flows.verdict import judge
 
 __all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
@@ -92,7 +95,11 @@ def import_step(options: ImportOptions) -> ImportStep:
     return run
 
 
-@flow(name="scan-inbox", description="Import every complete file dropped into a watched folder's inbox.")
+@flow(
+    name="scan-inbox",
+    flow_run_name="scanning {root}",
+    description="Import every complete file dropped into a watched folder's inbox.",
+)
 def scan_inbox(
     root: str,
     targets_file: str | None = None,
@@ -162,4 +169,8 @@ def scan_inbox(
             Path(root) / "inbox",
             settle_seconds,
         )
+    try:
+        settle_scan_run(finished)
+    except Exception as error:  # the name and the history are cosmetic: the files are filed
+        logger.warning("could not rename this scan run or clean older empty ones: %s", error)
     return finished

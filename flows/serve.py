@@ -10,7 +10,8 @@ shutdown):
     only when a drop location is given
 
 Prefect's ephemeral default runs no scheduler, so without ``PREFECT_API_URL`` this starts a
-local Prefect server on 127.0.0.1 for as long as it serves (flows.local_server); with
+local Prefect server on 127.0.0.1 for as long as it serves (flows.local_server), on port
+4200 or ``--port``; with
 ``PREFECT_API_URL`` pointing at a Prefect server the same command registers and serves the
 deployments there. For work pools and workers on several machines, use prefect.yaml and
 ``prefect deploy`` instead: it declares the same two deployments.
@@ -112,6 +113,8 @@ def deployments(plan: ServePlan) -> list[RunnerDeployment]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from flows.local_server import DEFAULT_PORT
+
     parser = argparse.ArgumentParser(prog="leadflow serve", description=__doc__.split("\n\n")[0])
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
     parser.add_argument("--targets", help="targets file (TOML) for every import")
@@ -122,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cron", default="0 2 * * *", help="schedule of nightly-import (default 02:00)")
     parser.add_argument("--timezone", default="UTC", help="time zone of --cron (IANA name, default UTC)")
     parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help=f"port of the local Prefect server and its UI (default {DEFAULT_PORT}, or a free one if that is "
+        "taken; ignored with PREFECT_API_URL)",
+    )
     return parser
 
 
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     from flows.local_server import LocalServerError, prefect_api
 
     try:
-        with prefect_api():
+        with prefect_api(args.port):
             serve(*deployments(plan))
     except LocalServerError as error:
         print(f"Error: {error}; set PREFECT_API_URL to a running Prefect server instead", file=sys.stderr)

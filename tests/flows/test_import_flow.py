@@ -337,3 +337,34 @@ def test_prefect_cli_exits_0_when_everything_was_sent(
 
     assert code == 0, printed.getvalue()
     assert "✓ onc: sent, " in printed.getvalue()
+
+
+# --- what the Prefect UI lists: runs named after the file and targets, task runs after the target ---
+
+
+def test_the_flow_run_is_named_after_its_file_and_targets_and_each_send_task_after_its_target(
+    flow_run: FlowRun,
+) -> None:
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+
+    flow_run_id = flow_run.state.state_details.flow_run_id
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        named = client.read_flow_run(flow_run_id).name
+        body = {
+            "task_runs": TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])).model_dump(
+                mode="json", exclude_unset=True
+            ),
+            "limit": 100,
+            "offset": 0,
+        }
+        response = client.request("POST", "/task_runs/filter", json=body)
+    response.raise_for_status()
+    task_names = sorted(task["name"] for task in response.json())
+
+    short_id = str(flow_run_id).replace("-", "")[:6]
+    targets = r"obi, engage, ucontact-sms, ucontact-email \+2"
+    assert re.fullmatch(
+        rf"partner_feed\.tsv → {targets} · \d{{4}}-\d\d-\d\d \d\d:\d\d · {short_id}", named
+    ), named
+    assert task_names == sorted(["read partner_feed.tsv", *(f"send {target}" for target in TARGETS)])

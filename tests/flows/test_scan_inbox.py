@@ -309,3 +309,58 @@ def test_a_drop_still_unsent_after_its_attempts_goes_to_failed_and_may_be_droppe
     [again] = scan(root, targets, retry_attempts=1)
 
     assert again["verdict"] == "imported", again
+
+
+# --- what the Prefect UI lists: scans named after what they did, empty scans not piling up -------
+
+
+def flow_run_names(**flow_run_filter: Any) -> dict[str, str]:
+    """Flow run id -> name of the runs the API's flow run filter finds, posted with only the fields
+    given (the client's ``read_flow_runs`` would send the other filters as nulls)."""
+    from prefect.client.orchestration import get_client
+
+    body = {"flow_runs": flow_run_filter, "limit": 200, "offset": 0, "sort": "EXPECTED_START_TIME_DESC"}
+    with get_client(sync_client=True) as client:
+        response = client.request("POST", "/flow_runs/filter", json=body)
+    response.raise_for_status()
+    return {run["id"]: run["name"] for run in response.json()}
+
+
+def scan_run(root: Path, targets: Path | None = None) -> str:
+    """One scan of ``root``; the id of its flow run."""
+    from flows.scan_inbox import scan_inbox
+
+    state = scan_inbox(
+        str(root), None if targets is None else str(targets), settle_seconds=0, return_state=True
+    )
+    assert state.is_completed(), state
+    return str(state.state_details.flow_run_id)
+
+
+def test_a_scan_that_imported_a_file_is_named_after_it_and_its_import_run_after_the_file_and_target(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
+) -> None:
+    (root / "inbox" / "tuesday.csv").write_bytes(sample_drop)
+
+    scan_id = scan_run(root, targets)
+
+    assert flow_run_names(id={"any_": [scan_id]}) == {scan_id: "scan: 1 imported"}
+    [import_name] = flow_run_names(parent_flow_run_id={"any_": [scan_id]}).values()
+    assert re.fullmatch(r"tuesday\.csv → obi · \d{4}-\d\d-\d\d \d\d:\d\d · [0-9a-f]{6}", import_name), (
+        import_name
+    )
+
+
+def test_empty_scans_are_named_so_and_only_the_newest_ten_are_kept_beside_the_scans_that_did_work(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
+) -> None:
+    keep = 10  # flows.scan_history.KEEP_EMPTY, as the README promises
+
+    (root / "inbox" / "wednesday.csv").write_bytes(sample_drop)
+    working = scan_run(root, targets)
+    empty = [scan_run(root, targets) for _ in range(keep + 3)]
+
+    assert flow_run_names(id={"any_": [working]}) == {working: "scan: 1 imported"}
+    left = flow_run_names(name={"any_": ["scan: empty"]}, deployment_id={"is_null_": True})
+    assert len(left) == keep
+    assert set(left) == set(empty[-keep:])

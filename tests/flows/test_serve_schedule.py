@@ -4,16 +4,23 @@ This runs the real thing: ``leadflow serve`` with no ``PREFECT_API_URL`` starts 
 server (scheduler on), serves the watched-folder scan on a short interval, and a dropped file
 must end in ``archive/`` through a run the scheduler created. It failed before SQLAlchemy was
 held below 2.1: Prefect 3.8's scheduler could not insert the runs it planned.
+
+The server listens on the port given with ``--port`` (not a new random one per start), and its
+run list reads as what happened: the scan that took the file, the file's import.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from flows.inbox import Layout
 from flows.local_server import stop_process_group
@@ -28,9 +35,24 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
     layout = Layout.at(root)
     (layout.inbox / "leads.csv").write_bytes((sample_data / "us_crm_export.csv").read_bytes())
     env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(REPO_ROOT)}
     serve = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", str(root), "--scan-every", "5", "--settle", "0"],
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "serve",
+            str(root),
+            "--scan-every",
+            "5",
+            "--settle",
+            "0",
+            "--port",
+            str(port),
+        ],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -45,6 +67,7 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
                 break
             time.sleep(1)
         archived = sorted(path.name for path in layout.archive.iterdir())
+        names = _flow_run_names(f"http://127.0.0.1:{port}/api") if serve.poll() is None else []
     finally:
         stop_process_group(serve, signal.SIGINT, grace=60)
         output = serve.communicate()[0]
@@ -52,3 +75,18 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
     assert any(name.endswith("-leads.csv") for name in archived), output[-3000:]
     assert any(name.endswith(".result.json") for name in archived), output[-3000:]
     assert os.listdir(layout.inbox) == []
+    assert f"Prefect server for the served deployments: http://127.0.0.1:{port}" in output
+    assert "scan: 1 imported" in names, names
+    assert any(re.fullmatch(r"leads\.csv → validate · .+", name) for name in names), names
+
+
+def _flow_run_names(api: str) -> list[str]:
+    """The names of the flow runs the server holds, once the import run has finished."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200, "offset": 0}, timeout=30)
+        response.raise_for_status()
+        names = [run["name"] for run in response.json()]
+        if "scan: 1 imported" in names or time.monotonic() > deadline:
+            return names
+        time.sleep(1)

@@ -29,7 +29,14 @@ from typing import Any
 
 import httpx
 
-__all__ = ["DEFAULT_PORT", "LocalServerError", "choose_port", "prefect_api", "stop_process_group"]
+__all__ = [
+    "DEFAULT_PORT",
+    "LocalServerError",
+    "choose_port",
+    "dies_with_parent",
+    "prefect_api",
+    "stop_process_group",
+]
 
 DEFAULT_PORT = 4200
 
@@ -76,6 +83,28 @@ def choose_port(port: int = DEFAULT_PORT, *, explicit: bool = False) -> int:
         file=sys.stderr,
     )
     return fallback
+
+
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM); "  # PR_SET_PDEATHSIG
+    "os.getppid() == int(sys.argv[1]) or sys.exit(0); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
+def dies_with_parent(command: list[str]) -> list[str]:
+    """``command`` run so that it gets SIGTERM when this process dies, however it dies.
+
+    The server runs in its own session (a Ctrl-C for ``leadflow serve`` must not reach it before
+    serve has stopped its runs), so nothing else ends it when serve is killed with SIGKILL or
+    crashes: it would keep the port and its database, and the next serve would start beside it.
+    Linux's PR_SET_PDEATHSIG, set by a tiny exec shim (``preexec_fn`` is unsafe with threads);
+    the shim exits at once if this process already died before it could set it. Elsewhere the
+    command is returned as is."""
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]
 
 
 def stop_process_group(process: subprocess.Popen[Any], first: signal.Signals, grace: float) -> None:
@@ -127,7 +156,10 @@ def prefect_api(port: int | None = None, timeout: float = 180.0) -> Iterator[str
         "--analytics-off",
     ]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter's prefect, fixed arguments
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        dies_with_parent(command),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_healthy(url, process, timeout)

@@ -100,8 +100,9 @@ def dies_with_parent(command: list[str]) -> list[str]:
     serve has stopped its runs), so nothing else ends it when serve is killed with SIGKILL or
     crashes: it would keep the port and its database, and the next serve would start beside it.
     Linux's PR_SET_PDEATHSIG, set by a tiny exec shim (``preexec_fn`` is unsafe with threads);
-    the shim exits at once if this process already died before it could set it. Elsewhere the
-    command is returned as is."""
+    the shim exits at once if this process already died before it could set it. Linux ties the
+    signal to the starting *thread*: start it from one that lives as long as the server (serve's
+    main thread). Elsewhere the command is returned as is."""
     if not sys.platform.startswith("linux"):
         return command
     return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]

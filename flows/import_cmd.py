@@ -26,6 +26,7 @@ from rich.text import Text
 
 from connectors.base import Connector
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
+from flows.help_text import plain
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
@@ -119,7 +120,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow import", description=__doc__)
+    parser = argparse.ArgumentParser(prog="leadflow import", description=plain(__doc__))
     add_import_arguments(parser)
     parser.add_argument("--prefect", action="store_true", help="run as the import_leads Prefect flow")
     args = parser.parse_args(argv)

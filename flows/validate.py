@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.console import USER_ERRORS, print_error, stage
+from flows.help_text import plain
 from flows.importer import finish_run
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.report import run_report
@@ -61,7 +62,7 @@ def mapping_table(prepared: PreparedLeads) -> Table:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow validate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="leadflow validate", description=plain(__doc__))
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
     console = console or Console()

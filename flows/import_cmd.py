@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         ledger = ledger_path(args.out, args.ledger)  # refused here, before Prefect stores it
         if args.prefect:
             return _run_with_prefect(args, console)
-        connectors = load_connectors(args.targets, args.target_names)
+        connectors = load_connectors(args.targets, args.target_names, dry_run=args.dry_run)
         with stage(console, f"Read and normalized {args.file}"):
             prepared = prepare_leads(args.file, prepare_options(args))
     except USER_ERRORS as error:

@@ -172,7 +172,9 @@ def import_leads(
             f"out_dir {out_dir} is not a folder of this machine, so the ledger cannot default to one "
             "in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
         )
-    connectors = load_connectors(Path(targets_file), target_names or ()) if targets_file else []
+    connectors = (
+        load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
+    )
     options = PrepareOptions(
         country=country,
         mapping=Path(mapping) if mapping else None,

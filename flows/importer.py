@@ -79,9 +79,14 @@ def load_connectors(
                 f"the file defines {', '.join(sorted(known))}"
             )
         targets = [target for target in targets if target.name in names]
-    if dry_run:
-        return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]
-    return [build_connector(target) for target in targets]
+    try:
+        if dry_run:
+            return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]
+        return [build_connector(target) for target in targets]
+    except ConfigError as error:  # a target's options or credentials: say which file
+        if str(error).startswith(str(targets_file)):
+            raise
+        raise ConfigError(f"{targets_file}: {error}") from None
 
 
 def _leads(clean: pl.DataFrame) -> list[Lead]:

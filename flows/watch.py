@@ -178,8 +178,10 @@ PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 """Where Prefect logs each flow and task run: its start, its end, and a failed run's traceback."""
 
 
-def watch_console_logging(stream: IO[str] | None = None) -> None:
-    """The watcher's terminal: one line per event from Leadflow, not Prefect's run-by-run log.
+@contextmanager
+def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
+    """While inside, the watcher's terminal: one line per event from Leadflow, not Prefect's
+    run-by-run log; the loggers are as they were afterwards.
 
     Why: each file is an ``import_leads`` flow run in this process, and Prefect prints every
     run's start, end and, for a bad file, the ~50-line traceback of the LeadFileError the
@@ -189,26 +191,38 @@ def watch_console_logging(stream: IO[str] | None = None) -> None:
     lines get a handler of their own: Prefect's logging setup holds the root logger at WARNING,
     which would hide the line of an imported file.
     """
-    for name in PREFECT_RUN_LOGGERS:
-        logging.getLogger(name).propagate = False
+    run_loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
     leadflow = logging.getLogger("leadflow")
-    for handler in [h for h in leadflow.handlers if getattr(h, "_leadflow_watch", False)]:
-        leadflow.removeHandler(handler)
+    before = [logger.propagate for logger in run_loggers], leadflow.level, leadflow.propagate
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-    handler._leadflow_watch = True  # type: ignore[attr-defined]
+    for logger in run_loggers:
+        logger.propagate = False
     leadflow.addHandler(handler)
     leadflow.setLevel(logging.INFO)
     leadflow.propagate = False
+    try:
+        yield
+    finally:
+        leadflow.removeHandler(handler)
+        propagated, leadflow.level, leadflow.propagate = before
+        for logger, propagate in zip(run_loggers, propagated, strict=True):
+            logger.propagate = propagate
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    from flows.console import USER_ERRORS, print_error
-    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+    import flows.scan_inbox  # noqa: F401 - Prefect and its logging set up before the watcher's
 
     args = _parser().parse_args(argv)
     console = console or Console(stderr=True)
-    watch_console_logging(console.file)
+    with watch_console_logging(console.file):
+        return _watch(args, console)
+
+
+def _watch(args: argparse.Namespace, console: Console) -> int:
+    from flows.console import USER_ERRORS, print_error
+    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+
     try:
         IntakeRegistry(Layout.at(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
     except (*USER_ERRORS, *REGISTRY_ERRORS) as error:

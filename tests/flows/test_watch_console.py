@@ -8,6 +8,8 @@ Leadflow at all, only Prefect's run-by-run log.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -19,12 +21,12 @@ import pytest
 
 from flows.inbox import Layout
 from flows.local_server import stop_process_group
+from flows.watch import PREFECT_RUN_LOGGERS, watch_console_logging
 from tests.conftest import REPO_ROOT, SAMPLE_DATA
 from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_watch_prints_one_line_per_file_and_no_traceback(tmp_path: Path) -> None:
     layout = Layout.at(tmp_path / "watched")
     (layout.inbox / "bad.csv").write_bytes(b"foo;bar\n\x00\x01\x02binary\n")
@@ -65,3 +67,15 @@ def test_watch_prints_one_line_per_file_and_no_traceback(tmp_path: Path) -> None
     assert "inbox: bad.csv failed: the file is binary" in bad and "-> failed/" in bad
     assert "inbox: imported good.csv (run " in good and "-> archive/" in good
     assert not [line for line in lines if "Flow run" in line or "Task run" in line], output
+
+
+def test_the_watchers_logging_is_undone_when_it_returns() -> None:
+    # leadflow watch may run in a process that goes on (a test session, a caller's script):
+    # its loggers must propagate again, or caplog and the caller's handlers would see nothing
+    loggers = [logging.getLogger("leadflow"), *map(logging.getLogger, PREFECT_RUN_LOGGERS)]
+    before = [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
+
+    with watch_console_logging(io.StringIO()):
+        assert not any(logger.propagate for logger in loggers)
+
+    assert [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers] == before

@@ -1,10 +1,13 @@
 """Benchmark: a messy N-row lead file -> normalized per-row results Parquet.
 
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
+    python -m bench.normalize --rows 200000 --regions all --skip-baseline
 
 Generates the file first (not timed: about 1.5 phones per row, six countries, 5% duplicate
-rows, ~10% broken values), then times, each in a fresh process so that peak RSS is the
-pipeline's own:
+rows, ~10% broken values; with ``--regions all`` every one of libphonenumber's 245 regions,
+evenly, bench/many_regions.py), then times, each in a fresh process so that peak RSS is the
+pipeline's own (``LEADFLOW_PHONE_COLUMNAR=0`` in the environment reaches it, to compare the
+per-value phone path):
 
 * leadflow: ingest -> map -> normalize (phones once per distinct value, across cores) ->
   dedupe -> result rows -> the run folder (results Parquet, summary.json, run.json), exactly
@@ -44,8 +47,8 @@ def _peak_rss_mb() -> float:
 def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
     from datetime import UTC, datetime
 
-    from flows.importer import finish_run
     from flows.prepare import PrepareOptions, prepare_leads
+    from flows.run_finish import finish_run
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
@@ -143,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, help="phone-parsing processes (default: all cores)")
     parser.add_argument("--file", type=Path, help="use this lead file instead of generating one")
+    parser.add_argument(
+        "--regions",
+        choices=("six", "all"),
+        default="six",
+        help="generated phones from six countries (default) or from all 245 regions",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--child", choices=("leadflow", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -161,10 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         path = args.file
         if path is None:
-            from sample_data.generate import messy_lead_frame
+            path = Path(folder) / f"leads-{args.rows}-{args.regions}.csv"
+            if args.regions == "all":
+                from bench.many_regions import many_regions_frame
 
-            path = Path(folder) / f"leads-{args.rows}.csv"
-            messy_lead_frame(args.rows, seed=11, countries=SIX_COUNTRIES).write_csv(path)
+                many_regions_frame(args.rows).write_csv(path)
+            else:
+                from sample_data.generate import messy_lead_frame
+
+                messy_lead_frame(args.rows, seed=11, countries=SIX_COUNTRIES).write_csv(path)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
         print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")

@@ -75,6 +75,14 @@ class TokenAuth(httpx.Auth, ABC):
         """The current token, for logout calls at the end of a run."""
         return self._token
 
+    def accept_login(self, login: httpx.Response) -> str:
+        """Take a login answer obtained outside the flow and keep its token for the calls that
+        follow: a connection test (connectors.probe) sends the login itself, to report it as its
+        own step and to check the answer's shape first. Raises as ``parse_login`` does."""
+        self._token = self._received(login)
+        self._generation += 1
+        return self._token
+
     def forget(self) -> None:
         """Drop the token (after a logout), so the next request logs in again."""
         self._token = None

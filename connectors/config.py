@@ -33,6 +33,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from connectors.config_error import ConfigError
+
 __all__ = [
     "KINDS",
     "ConfigError",
@@ -47,10 +49,6 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 KINDS = ("sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact")
 Kind = Literal["sinch_obi", "engage", "ucontact_sms", "ucontact_email", "onc", "maxcontact"]
-
-
-class ConfigError(Exception):
-    """The targets file is wrong: the message names the file, the target and the key."""
 
 
 class RetryPolicy(BaseModel):

@@ -54,9 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-import ssl
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -64,14 +62,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
-from httpx._utils import get_environment_proxies  # the rules httpx itself applies
 
-from connectors.answers import AnswerLimits, BoundedTransport
 from connectors.auth import TokenAuth
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
+from connectors.client import answer_limits, vendor_client
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.heap import frozen_heap
 from connectors.ledger_types import SENT_STATUSES, LedgerBackend, TargetKey
@@ -115,23 +112,6 @@ its reason, unsent. Kept a plain callable so connectors/ imports nothing of Pref
 CONTROL_CONNECTIONS = 8
 """Most connections of the client that opens, reconciles and closes a target (OBI's customer
 searches run up to eight at a time); never more than the target's concurrency."""
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """httpx's default verifying context, built once per process: building it (loading the CA
-    bundle) costs more than a hundred requests on loopback, and every run opens a client."""
-    return httpx.create_ssl_context()
-
-
-def _environment_mounts(
-    bounded: Callable[[str | None], httpx.AsyncBaseTransport],
-) -> dict[str, httpx.AsyncBaseTransport | None]:
-    """The environment's proxies (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY) as httpx reads
-    them for a client without a transport, each through a bounded transport."""
-    return {
-        pattern: None if url is None else bounded(url) for pattern, url in get_environment_proxies().items()
-    }
 
 
 def target_key(connector: Connector) -> TargetKey:
@@ -218,11 +198,7 @@ class _Run:
         self.bucket = TokenBucket(self.target.rate_limit or limits.default_rate_limit)
         self.secrets = SecretSet(connector.secrets.values())
         """Every secret of the run in every known form; grows as tokens arrive and requests leave."""
-        self.answers = AnswerLimits(
-            self.target.name,
-            self.target.max_answer_bytes or limits.max_answer_bytes,
-            self.target.deadline or self.target.timeout,
-        )
+        self.answers = answer_limits(connector)
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
         self._writing = 0
@@ -277,22 +253,13 @@ class _Run:
     def _client(
         self, auth: httpx.Auth, connections: int, transport: httpx.AsyncBaseTransport | None
     ) -> httpx.AsyncClient:
-        pool = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-        def bounded(proxy: str | None = None) -> httpx.AsyncBaseTransport:
-            inner = transport or httpx.AsyncHTTPTransport(verify=_tls(), limits=pool, proxy=proxy)
-            return BoundedTransport(inner, self.answers, self.secrets)
-
-        # A client given a transport ignores HTTP(S)_PROXY/NO_PROXY: mount them as httpx would.
-        mounts = {} if transport else _environment_mounts(bounded)
-        return httpx.AsyncClient(
-            base_url=self.target.base_url,
-            auth=auth,
-            timeout=self.target.timeout,
-            limits=pool,
-            verify=_tls(),
-            transport=bounded(),
-            mounts=mounts,
+        return vendor_client(
+            self.connector,
+            auth,
+            answers=self.answers,
+            secrets=self.secrets,
+            connections=connections,
+            transport=transport,
         )
 
     async def _open(self, client: httpx.AsyncClient) -> None:

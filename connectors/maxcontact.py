@@ -24,18 +24,26 @@ notes) shows ``addlead`` taking one lead object, ``{"ListID", "Name", "email",
 own row; concurrency is the throughput lever. ``LIMITS.max_bytes`` is the documented 512000-byte
 request size. Answers are ManagementActionResponses checked in the body (the Singer SDK's
 ``validate_response`` pattern): ``Success: true`` -> accepted (vendor id from ``Data``),
-``Success: false`` -> vendor_rejected with ``ResponseCode``/``ResponseDetail``, or accepted with
-``VENDOR_DUPLICATE`` when the detail says the lead already exists.
+``Success: false`` -> vendor_rejected with ``ResponseCode``/``ResponseDetail`` (``VENDOR_ID_CONFLICT``
+when the detail says the lead already exists, see below).
 
-Exactly-once: MaxContact's documented lead has no external id and the API offers no lead
-search: the management API reads campaigns, lists, teams and users, and Get List returns a
-list's settings, not its leads or their count. So ``reconcile`` cannot ask and returns None.
-What keeps the at-least-once window small: one lead per request (a lost answer or a crash
-leaves at most ``concurrency`` leads in doubt), the ledger (only those leads are resent), and
-the reused list (a vendor that refuses a phone already in the list answers "already exists",
-counted as accepted). A lead whose ``addlead`` reached the vendor but whose answer was lost
-(crash, timeout, dropped connection) can be added twice; the sandbox has no such refusal, so
-there it is, and its row is marked ``POSSIBLY_DUPLICATED`` (``refuses_known_ids`` is False).
+Duplicates, honestly: the document offers no lead lookup (the management API reads campaigns,
+lists, teams and users; Get List returns a list's settings, not its leads), so a refusal that says
+the lead already exists (``duplicate_pattern``) cannot be checked against what we sent: the row is
+``vendor_rejected`` with ``VENDOR_ID_CONFLICT`` and the vendor's detail (which names its record),
+never counted as accepted. ``reconcile`` cannot ask either and returns None. What keeps the
+at-least-once window small: one lead per request (a lost answer or a crash leaves at most
+``concurrency`` leads in doubt), the ledger (only those leads are resent), and the reused list. A
+lead whose ``addlead`` reached the vendor but whose answer was lost can be added twice by a vendor
+that does not refuse it (or refused as a conflict by one that does); its row is marked
+``POSSIBLY_DUPLICATED`` (``refuses_known_ids`` is False).
+
+Re-association: a rerun reuses its list, and associating it again may be refused ("already
+associated", ``already_associated_pattern``); that refusal means the list is linked, so the run
+goes on and every row gets its own answer. Any other refusal while preparing stops the target.
+
+Declared assumptions (:data:`ASSUMPTIONS`, each overridable in the target's ``options``): the
+document describes neither ``addlead`` nor the cookie's name nor the refusals' wording.
 """
 
 from __future__ import annotations
@@ -48,24 +56,64 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.assumptions import Assumption
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
 from schemas.codes import Issue, Status
 
-__all__ = ["LIMITS", "MaxContactAuth", "MaxContactConnector", "MaxContactOptions", "management_answer"]
+__all__ = [
+    "ASSUMPTIONS",
+    "LIMITS",
+    "MaxContactAuth",
+    "MaxContactConnector",
+    "MaxContactOptions",
+    "management_answer",
+]
+
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption(
+        "auth_scheme",
+        "",
+        "Tokens API, Password: 'sent in the authorization header ... converted to Base64'; "
+        "no scheme named, so none is sent",
+    ),
+    Assumption(
+        "token_cookie",
+        "TokenKey",
+        "Tokens API: 'This token is stored in the HTTP cookie'; the cookie's name is not "
+        "documented (the login answer's TokenKey, DESIGN.md)",
+    ),
+    Assumption("add_lead_path", "webservices/services/LeadManagement/addlead", "not documented (DESIGN.md)"),
+    Assumption("list_id_field", "ListID", "not documented (DESIGN.md's addlead body)"),
+    Assumption("name_field", "Name", "not documented (DESIGN.md's addlead body)"),
+    Assumption("email_field", "email", "not documented (DESIGN.md's addlead body)"),
+    Assumption("phones_field", "LeadPhones", "not documented (DESIGN.md's addlead body)"),
+    Assumption("phone_number_field", "PhoneNum", "not documented (DESIGN.md's addlead body)"),
+    Assumption("lead_id_field", "LeadIds", "not documented: where addlead's Data carries the new lead's id"),
+    Assumption(
+        "duplicate_pattern",
+        "already exist",
+        "not documented: the ResponseDetail of a lead the list already holds (regex, any case)",
+    ),
+    Assumption(
+        "already_associated_pattern",
+        "already associated",
+        "Associate List with Campaign: 'ManagementActionResponse indicating success or failure'; "
+        "the failure's wording for a list already associated is not documented (regex, any case)",
+    ),
+)
+"""Every guess this connector makes where the document is silent (README lists them)."""
 
 LIMITS = Limits(max_items=1, max_bytes=512_000, default_concurrency=8)
 
 _SERVICES = "webservices/services"
 _MANAGEMENT = f"{_SERVICES}/management"
-_ADD_LEAD = f"{_SERVICES}/LeadManagement/addlead"
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 _NO_LIST_YET = 0
-_DUPLICATE = re.compile(r"duplicate|already exist", re.IGNORECASE)
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -74,12 +122,23 @@ _DUPLICATE = re.compile(r"duplicate|already exist", re.IGNORECASE)
 class MaxContactAuth(TokenAuth):
     """Token login by GET with the base64 password as the whole Authorization header."""
 
-    def __init__(self, base_url: str, login: str, password: str, target: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        login: str,
+        password: str,
+        target: str,
+        *,
+        scheme: str = "",
+        cookie: str = "TokenKey",
+    ) -> None:
         super().__init__()
         self._base_url = base_url
         self._login = login
         self._password = password
         self._target = target
+        self._scheme = scheme
+        self._cookie = cookie
 
     def login_request(self) -> httpx.Request:
         if not (self._login and self._password):
@@ -88,6 +147,8 @@ class MaxContactAuth(TokenAuth):
                 target=self._target,
             )
         encoded = base64.b64encode(self._password.encode("ascii")).decode("ascii")
+        if self._scheme:
+            encoded = f"{self._scheme} {encoded}"
         return httpx.Request(
             "GET",
             f"{self._base_url}/{_SERVICES}/apitoken/login/{quote(self._login, safe='')}",
@@ -112,7 +173,7 @@ class MaxContactAuth(TokenAuth):
         return token.strip()
 
     def apply(self, request: httpx.Request, token: str) -> httpx.Request:
-        request.headers["Cookie"] = f"TokenKey={token}"
+        request.headers["Cookie"] = f"{self._cookie}={token}"
         return request
 
 
@@ -128,6 +189,27 @@ class MaxContactOptions(BaseModel):
     list_description: str = "Created by Leadflow"
     list_type: int = Field(0, ge=0, le=2)
     """Appendix 5: 0 Follow Campaign, 1 Preview, 2 Acd."""
+    # Declared assumptions (ASSUMPTIONS above): the defaults are the guesses.
+    auth_scheme: str = ""
+    token_cookie: str = Field("TokenKey", min_length=1)
+    add_lead_path: str = Field("webservices/services/LeadManagement/addlead", min_length=1)
+    list_id_field: str = Field("ListID", min_length=1)
+    name_field: str = Field("Name", min_length=1)
+    email_field: str = Field("email", min_length=1)
+    phones_field: str = Field("LeadPhones", min_length=1)
+    phone_number_field: str = Field("PhoneNum", min_length=1)
+    lead_id_field: str = Field("LeadIds", min_length=1)
+    duplicate_pattern: str = Field("already exist", min_length=1)
+    already_associated_pattern: str = Field("already associated", min_length=1)
+
+    @field_validator("duplicate_pattern", "already_associated_pattern")
+    @classmethod
+    def _is_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
 
 # --- ManagementActionResponse ---------------------------------------------------------------------
@@ -157,25 +239,23 @@ def management_answer(response: httpx.Response) -> tuple[bool, Any, str, str] | 
     return success, _field(body, "Data"), str(code or ""), str(detail or "")
 
 
-def _lead_id(data: Any) -> str | None:
+def _lead_id(data: Any, field_name: str) -> str | None:
     if isinstance(data, int | str) and not isinstance(data, bool):
         return str(data)
-    ids = _field(data, "LeadIds")
+    ids = _field(data, field_name)
     if isinstance(ids, list) and len(ids) == 1:
         return str(ids[0])
-    for key in ("LeadId", "Id"):
-        value = _field(data, key)
-        if value is not None:
-            return str(value)
+    if ids is not None and not isinstance(ids, list):
+        return str(ids)
     return None
 
 
-def _lead_body(lead: Lead, list_id: int) -> bytes:
+def _lead_body(lead: Lead, list_id: int, options: MaxContactOptions) -> bytes:
     body = {
-        "ListID": list_id,
-        "Name": lead.full_name or lead.external_id,
-        "email": lead.email or "",
-        "LeadPhones": [{"PhoneNum": phone.e164} for phone in lead.phones],
+        options.list_id_field: list_id,
+        options.name_field: lead.full_name or lead.external_id,
+        options.email_field: lead.email or "",
+        options.phones_field: [{options.phone_number_field: phone.e164} for phone in lead.phones],
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -195,10 +275,14 @@ class MaxContactConnector(Connector):
     list_id: int | None = field(default=None, init=False)
     """Set by ``open()``."""
     _auth: MaxContactAuth | None = field(default=None, init=False, repr=False)
+    _duplicate: re.Pattern[str] = field(init=False, repr=False)
+    _associated: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         name = self.target.name
         self.options = load_options(self.target, MaxContactOptions)
+        self._duplicate = re.compile(self.options.duplicate_pattern, re.IGNORECASE)
+        self._associated = re.compile(self.options.already_associated_pattern, re.IGNORECASE)
         if not self.target.campaign.isdigit():
             raise ConfigError(f"target {name!r}: campaign: MaxContact campaign ids are integers")
 
@@ -214,7 +298,12 @@ class MaxContactConnector(Connector):
         if self._auth is None:
             login = self.secrets.get("login") or self.secrets.get("username", "")
             self._auth = MaxContactAuth(
-                self.target.base_url, login, self.secrets.get("password", ""), self.target.name
+                self.target.base_url,
+                login,
+                self.secrets.get("password", ""),
+                self.target.name,
+                scheme=self.options.auth_scheme,
+                cookie=self.options.token_cookie,
             )
         return self._auth
 
@@ -255,13 +344,22 @@ class MaxContactConnector(Connector):
             f"campaigns/{self.target.campaign}/lists",
             {"ListId": list_id},
             f"associating list {list_id} with campaign {self.target.campaign}",
+            tolerate=self._associated,
         )
         self.list_id = list_id
 
     async def _manage(
-        self, client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None, what: str
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        what: str,
+        *,
+        tolerate: re.Pattern[str] | None = None,
     ) -> Any:
-        """One management call; its ``Data`` on success, FatalTargetError on a refusal."""
+        """One management call; its ``Data`` on success, FatalTargetError on a refusal (except a
+        refusal whose detail matches ``tolerate``: the state asked for already holds)."""
         content = json.dumps(body).encode() if body is not None else None
         request = client.build_request(
             method, f"{self.target.base_url}/{_MANAGEMENT}/{path}", content=content, headers=_JSON
@@ -272,6 +370,8 @@ class MaxContactConnector(Connector):
         if answer is None:
             raise self.unexpected(response, f"{what}: not a ManagementActionResponse")
         success, data, code, detail = answer
+        if not success and tolerate is not None and tolerate.search(detail):
+            return None
         if not success:
             raise FatalTargetError(
                 f"{self.target.name}: MaxContact refused {what} (HTTP {response.status_code}, "
@@ -287,16 +387,19 @@ class MaxContactConnector(Connector):
         """The ``addlead`` body for one lead (a lead without a name goes by its external id).
         Before ``open()`` (a dry run: the engine never sends before open succeeded) ``ListID``
         is the placeholder 0, which no MaxContact list has."""
-        return _lead_body(lead, self.list_id if self.list_id is not None else _NO_LIST_YET)
+        return _lead_body(lead, self.list_id if self.list_id is not None else _NO_LIST_YET, self.options)
 
     def item_size(self, lead: Lead) -> int:
-        return len(_lead_body(lead, self.list_id if self.list_id is not None else _NO_LIST_YET))
+        return len(self.payload(lead))
 
     def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
         if len(chunk) != 1:
             raise ValueError(f"MaxContact takes one lead per addlead request, got {len(chunk)}")
         return client.build_request(
-            "POST", f"{self.target.base_url}/{_ADD_LEAD}", content=self.payload(chunk.leads[0]), headers=_JSON
+            "POST",
+            f"{self.target.base_url}/{self.options.add_lead_path.strip('/')}",
+            content=self.payload(chunk.leads[0]),
+            headers=_JSON,
         )
 
     # --- response -----------------------------------------------------------------------------
@@ -316,13 +419,18 @@ class MaxContactConnector(Connector):
                 for lead in chunk.leads
             ]
         success, data, code, detail = answer
-        vendor_id = _lead_id(data) if success else None
+        vendor_id = _lead_id(data, self.options.lead_id_field) if success else None
         message = truncate(self._redact(detail)) if detail else None
         reasons: tuple[str, ...] = ()
         if success:
             status = Status.ACCEPTED
-        elif _DUPLICATE.search(detail):
-            status, reasons = Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)
+        elif self._duplicate.search(detail):
+            # No lead lookup is documented: the vendor's record cannot be compared with ours.
+            status, reasons = Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,)
+            message = truncate(
+                f"MaxContact holds a lead that conflicts with this one ({self._redact(detail)}); "
+                "no lead lookup is documented to tell whether it is our earlier send"
+            )
         else:
             status, reasons = Status.VENDOR_REJECTED, (Issue.VENDOR_REJECTED,)
         return [

@@ -9,26 +9,35 @@ anything else + ``error`` (refused).
 Credentials (target ``credentials`` keys): ``username``, ``password``.
 
 Options (target ``options``, see :class:`ObiOptions`): ``stop_process_if_invalid`` (default false,
-the document's default), ``dialing_mode``, ``priority``, and the attribute names used for the
-lead's name and email.
+the document's default), ``dialing_mode``, ``priority``, the attribute names used for the
+lead's name and email, ``attributes_form`` and ``duplicate_match`` (declared assumptions).
 
 Mapping: ``externalId`` = the lead's deterministic external id; ``numbers`` = up to three E.164
 numbers ``a;b;c`` in the lead's phone order (the first is dialled first); ``timeZone`` = the lead's
 IANA zone; ``attributes`` = First Name / Last Name / Email, then the file's unmapped columns (a file
 column named like one of ours, or Phone1..3 which ``numbers`` overrides, is dropped). The document's
 field table says ``attributes`` is an array while every example wraps it as
-``{"attribute": [...]}``; we send the wrapped form of the examples.
+``{"attribute": [...]}``; we send the wrapped form of the examples (``attributes_form``).
 
-Outcomes: 201 -> accepted (vendor id); "Invalid externalId: <ours> : Value is not unique" ->
-accepted with ``VENDOR_DUPLICATE`` (a resend after a crash), its id looked up by customer search;
-other codes -> vendor_rejected with the vendor's code and text. With ``stop_process_if_invalid``
+Outcomes: 201 -> accepted (vendor id); other codes -> vendor_rejected with the vendor's code and
+text. "Invalid externalId: <ours> : Value is not unique" is honest only after a look: the
+customer search by externalId finds the vendor's record, and only when it matches what we sent
+(``duplicate_match``: numbers, our attributes, time zone) is the row accepted with
+``VENDOR_DUPLICATE`` (a resend after a crash) and the vendor's id. A record with other data, no
+record (the id was repeated within the request: the vendor refuses every occurrence and stores
+none), a search that fails, or a second row of the request with the same id is ``vendor_rejected``
+``VENDOR_ID_CONFLICT``, its message naming the vendor's record. So two rows with one id in one
+request are never both accepted. With ``stop_process_if_invalid``
 the valid entries of a request that also held an invalid one were not added: they are reported
 ``vendor_rejected`` (vendor_status ``200``, a message saying the request was held back), never
 accepted; a rerun sends them again (the rows accepted meanwhile are skipped by the ledger).
 
 Resume: ``reconcile`` searches ``GET /campaigns/{campaign}/customers?externalId=<id>`` for each
-lead of a chunk left in flight; found -> accepted with the vendor id, missing -> failed (the run
-sends it again). The search treats ``*`` and ``?`` as wildcards, so only exact matches count.
+lead of a chunk left in flight; found and matching -> accepted with the vendor id, found with
+other data -> ``VENDOR_ID_CONFLICT``, missing -> failed (the run sends it again). The search
+treats ``*`` and ``?`` as wildcards, so only exact matches count.
+
+Declared assumptions (:data:`ASSUMPTIONS`, each overridable in the target's ``options``).
 
 Speed: building bodies and reading answers is per lead, so both stay lean: one dict per customer
 with the target's constant fields merged in once, orjson both ways, and a short path for the
@@ -47,12 +56,40 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.assumptions import Assumption
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.errors import FatalTargetError, truncate
 from schemas.codes import Issue, Status
 
-__all__ = ["LIMITS", "ObiOptions", "SinchObiConnector"]
+__all__ = ["ASSUMPTIONS", "LIMITS", "ObiOptions", "SinchObiConnector"]
+
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption(
+        "attributes_form",
+        "wrapped",
+        "post customers/list: the field table says 'attributes: (array of object)' while every "
+        'example sends {"attribute": [...]}; we send the examples\' wrapped form',
+    ),
+    Assumption(
+        "first_name_attribute",
+        "First Name",
+        "not documented as a field; the examples' attribute name ('First Name')",
+    ),
+    Assumption(
+        "last_name_attribute",
+        "Last Name",
+        "not documented as a field; the examples' attribute name ('Last Name')",
+    ),
+    Assumption("email_attribute", "Email", "not documented: no example carries an email"),
+    Assumption(
+        "duplicate_match",
+        ("numbers", "attributes", "timeZone"),
+        "not documented: which of the vendor's stored fields must equal ours for 'Value is not "
+        "unique' to count as our earlier send (customer search, get /campaigns/{id}/customers)",
+    ),
+)
+"""Every guess this connector makes where the document is silent (README lists them)."""
 
 LIMITS = Limits(max_items=100, max_bytes=None, default_concurrency=4)
 
@@ -64,6 +101,9 @@ _ACCEPTED = Status.ACCEPTED
 _REJECTED = Status.VENDOR_REJECTED
 _FAILED = Status.FAILED
 _DUPLICATE = Issue.VENDOR_DUPLICATE.value
+_CONFLICT = Issue.VENDOR_ID_CONFLICT.value
+_CONFLICT_REASONS = (_CONFLICT,)
+_UNCHECKED = "the vendor says this externalId is taken; its record was not compared with ours"
 _REJECTED_REASONS = (Issue.VENDOR_REJECTED.value,)
 _reasons_of = operator.attrgetter("reasons")
 """Created customers have no reasons: one C-level scan tells enrich there is nothing to look up."""
@@ -86,6 +126,14 @@ class ObiOptions(BaseModel):
     email_attribute: str | None = "Email"
     lookup_concurrency: int = Field(8, ge=1, le=64)
     """Parallel customer searches when reconciling or looking up duplicates' ids."""
+    attributes_form: Literal["wrapped", "array"] = "wrapped"
+    """``{"attribute": [...]}`` as every example, or the bare array of the field table."""
+    duplicate_match: tuple[Literal["numbers", "attributes", "timeZone"], ...] = (
+        "numbers",
+        "attributes",
+        "timeZone",
+    )
+    """What must be equal for the vendor's record to count as our earlier send."""
 
 
 @dataclass
@@ -99,6 +147,7 @@ class SinchObiConnector(Connector):
     _own_attributes: tuple[str, ...] = field(init=False, repr=False)
     _taken: frozenset[str] = field(init=False, repr=False)
     _constant: dict[str, Any] = field(init=False, repr=False)
+    _wrapped: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         name = self.target.name
@@ -114,6 +163,7 @@ class SinchObiConnector(Connector):
         )
         self._own_attributes = tuple(name or "" for name in own)
         self._taken = frozenset(name for name in own if name) | _RESERVED
+        self._wrapped = self.options.attributes_form == "wrapped"
         self._constant = {}
         if self.options.dialing_mode:
             self._constant["dialingMode"] = self.options.dialing_mode
@@ -158,7 +208,7 @@ class SinchObiConnector(Connector):
         if self._constant:
             entry.update(self._constant)
         if attributes:
-            entry["attributes"] = {"attribute": attributes}
+            entry["attributes"] = {"attribute": attributes} if self._wrapped else attributes
         return entry
 
     def item_size(self, lead: Lead) -> int:
@@ -233,13 +283,14 @@ class SinchObiConnector(Connector):
             )
         match = _NOT_UNIQUE.match(str(error or ""))
         if match and match["id"] == lead.external_id:
+            # Provisional: enrich() compares the vendor's record with ours before any acceptance.
             return RowOutcome(
                 lead.source_row,
-                _ACCEPTED,
-                (_DUPLICATE,),
+                _REJECTED,
+                _CONFLICT_REASONS,
                 vendor_id,
                 str(code),
-                str(error),
+                f"{error}: {_UNCHECKED}",
             )
         return RowOutcome(
             lead.source_row,
@@ -253,32 +304,113 @@ class SinchObiConnector(Connector):
     async def enrich(
         self, client: httpx.AsyncClient, chunk: Chunk, outcomes: list[RowOutcome]
     ) -> list[RowOutcome]:
-        """Duplicates come back without an id: find it by customer search (best effort)."""
+        """ "Value is not unique" rows: look at the vendor's record (customer search) and accept
+        only the first row of the request whose data it matches; the others stay conflicts."""
         if not any(map(_reasons_of, outcomes)):
             return outcomes
-        if not any(_DUPLICATE in o.reasons and not o.vendor_id for o in outcomes):
+        conflicts = {o.source_row for o in outcomes if _CONFLICT in o.reasons}
+        if not conflicts:
             return outcomes
-        ids = {lead.source_row: lead.external_id for lead in chunk.leads}
-        missing = {
-            ids[o.source_row]
-            for o in outcomes
-            if _DUPLICATE in o.reasons and not o.vendor_id and o.source_row in ids
-        }
-        if not missing:
-            return outcomes
-        found = await self._find_ids(client, sorted(missing))
-        return [
-            o._replace(vendor_id=found.get(ids[o.source_row])) if ids.get(o.source_row) in missing else o
-            for o in outcomes
-        ]
+        leads = {lead.source_row: lead for lead in chunk.leads}
+        rows_of: dict[str, list[int]] = {}
+        for lead in chunk.leads:
+            rows_of.setdefault(lead.external_id, []).append(lead.source_row)
+        wanted = sorted({leads[row].external_id for row in conflicts if row in leads})
+        found = await self._find_customers(client, wanted)
+        verdicts: dict[int, RowOutcome] = {}
+        for external_id in wanted:
+            rows = rows_of[external_id]
+            record = found.get(external_id)
+            repeated = len(rows) > 1
+            taken = False
+            for row in rows:
+                outcome = next(o for o in outcomes if o.source_row == row)
+                if row not in conflicts:
+                    continue
+                verdicts[row] = self._verdict(leads[row], outcome, record, rows if repeated else None, taken)
+                taken = taken or verdicts[row].status == _ACCEPTED
+        return [verdicts.get(o.source_row, o) for o in outcomes]
+
+    def _verdict(
+        self,
+        lead: Lead,
+        outcome: RowOutcome,
+        record: dict[str, Any] | Exception | None,
+        repeated: list[int] | None,
+        taken: bool,
+    ) -> RowOutcome:
+        """One "not unique" row judged against the vendor's record for its externalId."""
+        error = outcome.vendor_message.split(": " + _UNCHECKED)[0] if outcome.vendor_message else ""
+        if isinstance(record, Exception):
+            why = (
+                f"the customer search failed ({truncate(str(record), 120)}), so it was not compared with ours"
+            )
+        elif record is None:
+            why = "the vendor holds no customer with this externalId" + (
+                f" (it is repeated in this request, rows {', '.join(map(str, repeated))}: none was stored)"
+                if repeated
+                else ""
+            )
+        else:
+            vendor_id = str(record.get("id") or "")
+            differences = self._differences(lead, record)
+            if not differences and not taken:
+                return outcome._replace(
+                    status=_ACCEPTED,
+                    reasons=(_DUPLICATE,),
+                    vendor_id=vendor_id or None,
+                    vendor_message=f"{error}: the vendor's customer {vendor_id} holds what we sent",
+                )
+            if differences:
+                why = f"the vendor's customer {vendor_id} holds other data ({'; '.join(differences)})"
+            else:
+                why = (
+                    f"the vendor's customer {vendor_id} matches, but another row of this request "
+                    "with the same externalId was counted as it"
+                )
+            return outcome._replace(vendor_id=vendor_id or None, vendor_message=truncate(f"{error}: {why}"))
+        return outcome._replace(vendor_message=truncate(f"{error}: {why}"))
+
+    def _differences(self, lead: Lead, record: dict[str, Any]) -> list[str]:
+        """What differs between the vendor's record and the customer we sent (``duplicate_match``)."""
+        sent = self.customer(lead)
+        differences: list[str] = []
+        match = self.options.duplicate_match
+        if "numbers" in match and str(record.get("numbers") or "") != sent["numbers"]:
+            differences.append(f"numbers {record.get('numbers')!r}, ours {sent['numbers']!r}")
+        if "timeZone" in match and sent.get("timeZone") and record.get("timeZone") != sent["timeZone"]:
+            differences.append(f"timeZone {record.get('timeZone')!r}, ours {sent['timeZone']!r}")
+        if "attributes" in match:
+            theirs = _attribute_pairs(record.get("attributes"))
+            ours = _attribute_pairs(sent.get("attributes"))
+            for name, value in ours.items():
+                if theirs.get(name) != value:
+                    differences.append(f"attribute {name!r} {theirs.get(name)!r}, ours {value!r}")
+        return differences
 
     # --- resume -------------------------------------------------------------------------
     async def reconcile(self, client: httpx.AsyncClient, chunk: Chunk) -> list[RowOutcome] | None:
-        found = await self._find_ids(client, [lead.external_id for lead in chunk.leads], strict=True)
+        found = await self._find_customers(client, [lead.external_id for lead in chunk.leads], strict=True)
         outcomes: list[RowOutcome] = []
         for lead in chunk.leads:
-            vendor_id = found.get(lead.external_id)
-            if vendor_id:
+            record = found.get(lead.external_id)
+            vendor_id = str(record["id"]) if isinstance(record, dict) else None
+            differences = self._differences(lead, record) if isinstance(record, dict) else []
+            if vendor_id and differences:
+                outcomes.append(
+                    RowOutcome(
+                        lead.source_row,
+                        _REJECTED,
+                        _CONFLICT_REASONS,
+                        vendor_id,
+                        None,
+                        truncate(
+                            f"after an interrupted run the vendor's customer {vendor_id} holds this "
+                            f"externalId with other data ({'; '.join(differences)})"
+                        ),
+                    )
+                )
+            elif vendor_id:
                 outcomes.append(
                     RowOutcome(
                         lead.source_row,
@@ -302,26 +434,25 @@ class SinchObiConnector(Connector):
                 )
         return outcomes
 
-    async def _find_ids(
+    async def _find_customers(
         self, client: httpx.AsyncClient, external_ids: list[str], *, strict: bool = False
-    ) -> dict[str, str]:
-        """Vendor id per external id found; with ``strict`` a failed search raises (so the engine
-        falls back to resending), otherwise it is skipped."""
+    ) -> dict[str, dict[str, Any] | Exception | None]:
+        """The vendor's record per external id (None: not found); with ``strict`` a failed search
+        raises (so the engine falls back to resending), otherwise the error is its value."""
         gate = asyncio.Semaphore(self.options.lookup_concurrency)
 
-        async def one(external_id: str) -> tuple[str, str | None]:
+        async def one(external_id: str) -> tuple[str, dict[str, Any] | Exception | None]:
             async with gate:
                 try:
                     return external_id, await self._search(client, external_id)
-                except (httpx.HTTPError, FatalTargetError, ValueError):
+                except (httpx.HTTPError, FatalTargetError, ValueError) as exc:
                     if strict:
                         raise
-                    return external_id, None
+                    return external_id, exc
 
-        pairs = await asyncio.gather(*(one(eid) for eid in external_ids))
-        return {eid: vid for eid, vid in pairs if vid}
+        return dict(await asyncio.gather(*(one(eid) for eid in external_ids)))
 
-    async def _search(self, client: httpx.AsyncClient, external_id: str) -> str | None:
+    async def _search(self, client: httpx.AsyncClient, external_id: str) -> dict[str, Any] | None:
         response = await client.get(
             self._customers, params={"externalId": external_id, "limit": 100}, headers={"Accept": _JSON}
         )
@@ -337,5 +468,15 @@ class SinchObiConnector(Connector):
                 and customer.get("externalId") == external_id
                 and customer.get("id")
             ):
-                return str(customer["id"])
+                return customer
         return None
+
+
+def _attribute_pairs(raw: Any) -> dict[str, str]:
+    """Attributes by name, from the wrapped (``{"attribute": [...]}``) or bare form."""
+    if isinstance(raw, dict):
+        raw = raw.get("attribute", [])
+        raw = [raw] if isinstance(raw, dict) else raw
+    if not isinstance(raw, list):
+        return {}
+    return {str(a["name"]): str(a.get("value", "")) for a in raw if isinstance(a, dict) and "name" in a}

@@ -47,6 +47,13 @@ sandbox does not). So delivery is at-least-once inside one window: a file the ve
 retry or by the next run, and every row of it is marked ``POSSIBLY_DUPLICATED``
 (``refuses_known_ids`` is False). Everything outside that window is exactly-once through the
 ledger.
+
+Session expiry: a 401, or a ``200`` whose whole body is one of ``session_expired_answers``
+(default ``ERROR``, the document's only failure word), logs in again and replays the request
+once (connectors.auth); the same answer after a fresh login is the file's refusal.
+
+Declared assumptions (:data:`ASSUMPTIONS`, each overridable in the target's ``options``): the
+document names the calls but not the login, the Authorization form or an expiry's answer.
 """
 
 from __future__ import annotations
@@ -60,11 +67,12 @@ import unicodedata
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.assumptions import Assumption
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
@@ -72,6 +80,7 @@ from connectors.errors import AuthenticationError, FatalTargetError, TransientEr
 from schemas.codes import Issue, Status
 
 __all__ = [
+    "ASSUMPTIONS",
     "LIMITS",
     "UContactAuth",
     "UContactEmailConnector",
@@ -87,10 +96,43 @@ log = logging.getLogger("leadflow.connectors")
 
 LIMITS = Limits(max_items=1000, default_items=100, max_bytes=None, default_concurrency=2)
 
-_LOGIN = "Integra/resources/auth/getUserToken"
-_LOGOUT = "Integra/resources/auth/EndSession"
 _SMS_UPLOAD = "Integra/resources/SMS/uploadbase"
 _EMAIL_UPLOAD = "IntegraChannels/resources/DialersResources/uploadDialerBase"
+
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption(
+        "login_path",
+        "Integra/resources/auth/getUserToken",
+        "Info: 'you need Authenticate and get a token for the session'; the call is not documented "
+        "(DESIGN.md)",
+    ),
+    Assumption("login_user_field", "user", "not documented (DESIGN.md: getUserToken's form fields)"),
+    Assumption("login_password_field", "password", "not documented (DESIGN.md: getUserToken's form fields)"),
+    Assumption(
+        "authorization",
+        "basic_user_token",
+        "Info: 'Use the token in the Header Authorization'; its form is not documented: "
+        "basic_user_token = Basic base64(user:token), bearer = Bearer token, token = the bare token",
+    ),
+    Assumption(
+        "logout_path",
+        "Integra/resources/auth/EndSession",
+        "Info: 'End session'; the call is not documented (DESIGN.md)",
+    ),
+    Assumption(
+        "email_upload_path",
+        "IntegraChannels/resources/DialersResources/uploadDialerBase",
+        "Email: 'Relative URL: .../DialersResources/uploadMultiChannelBlacklistuploadDialerBase' "
+        "(two method names run together); we call uploadDialerBase",
+    ),
+    Assumption(
+        "session_expired_answers",
+        ("ERROR",),
+        "not documented: how an expired session answers; besides a 401, a 200 whose body is one "
+        "of these (the document's results: 'TEXT OK / ERROR') logs in again and replays once",
+    ),
+)
+"""Every guess these connectors make where the document is silent (README lists them)."""
 _QUEUED = "1"
 _REFUSALS = frozenset({"", "0", "ERROR"})
 
@@ -101,12 +143,21 @@ _REFUSALS = frozenset({"", "0", "ERROR"})
 class UContactAuth(TokenAuth):
     """``getUserToken`` (form user, password) -> a plain-text token, then HTTP Basic user:token."""
 
-    def __init__(self, base_url: str, username: str, password: str, target: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        target: str,
+        options: UContactOptions | None = None,
+    ) -> None:
         super().__init__()
         self._base_url = base_url
         self._username = username
         self._password = password
         self._target = target
+        self._options = options or UContactOptions.model_construct(template="")
+        self._expired = frozenset(a.strip().upper() for a in self._options.session_expired_answers)
 
     def login_request(self) -> httpx.Request:
         if not (self._username and self._password):
@@ -114,10 +165,11 @@ class UContactAuth(TokenAuth):
                 f"{self._target}: credentials.username and credentials.password are required by uContact",
                 target=self._target,
             )
+        options = self._options
         return httpx.Request(
             "POST",
-            f"{self._base_url}/{_LOGIN}",
-            data={"user": self._username, "password": self._password},
+            f"{self._base_url}/{options.login_path.strip('/')}",
+            data={options.login_user_field: self._username, options.login_password_field: self._password},
         )
 
     def parse_login(self, response: httpx.Response) -> str:
@@ -140,14 +192,20 @@ class UContactAuth(TokenAuth):
         return token
 
     def may_be_expired(self, response: httpx.Response) -> bool:
-        """``200 ERROR``: the document's only failure word (``Result: TEXT OK / ERROR``), which a
-        uContact may answer for an expired session as for a bad request; the replay after a fresh
-        login tells them apart (connectors.auth)."""
-        return response.status_code == 200 and _plain_answer(response.text).upper() == "ERROR"
+        """``200 ERROR`` (``session_expired_answers``): the document's only failure word
+        (``Result: TEXT OK / ERROR``), which a uContact may answer for an expired session as for
+        a bad request; the replay after a fresh login tells them apart (connectors.auth)."""
+        return response.status_code == 200 and _plain_answer(response.text).upper() in self._expired
 
     def apply(self, request: httpx.Request, token: str) -> httpx.Request:
-        pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")
-        request.headers["Authorization"] = f"Basic {pair}"
+        form = self._options.authorization
+        if form == "bearer":
+            request.headers["Authorization"] = f"Bearer {token}"
+        elif form == "token":
+            request.headers["Authorization"] = token
+        else:
+            pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")
+            request.headers["Authorization"] = f"Basic {pair}"
         return request
 
 
@@ -171,6 +229,13 @@ class UContactOptions(BaseModel):
 
     template: str
     priority: int = Field(9999, ge=0)
+    # Declared assumptions (ASSUMPTIONS above): the defaults are the guesses.
+    login_path: str = Field("Integra/resources/auth/getUserToken", min_length=1)
+    login_user_field: str = Field("user", min_length=1)
+    login_password_field: str = Field("password", min_length=1)
+    authorization: Literal["basic_user_token", "bearer", "token"] = "basic_user_token"
+    logout_path: str = Field("Integra/resources/auth/EndSession", min_length=1)
+    session_expired_answers: tuple[str, ...] = ("ERROR",)
 
     @field_validator("template")
     @classmethod
@@ -181,6 +246,9 @@ class UContactOptions(BaseModel):
 
 class UContactEmailOptions(UContactOptions):
     dialer: str
+    email_upload_path: str = Field(
+        "IntegraChannels/resources/DialersResources/uploadDialerBase", min_length=1
+    )
     subject: str | None = None
     variables: list[str] | None = None
     external_id_variable: str = "ExternalId"
@@ -262,7 +330,11 @@ class _UContactConnector(Connector):
 
     LIMITS: ClassVar[Limits] = LIMITS
     options_model: ClassVar[type[UContactOptions]] = UContactOptions
-    upload_path: ClassVar[str]
+
+    @property
+    @abstractmethod
+    def upload_path(self) -> str:
+        """The upload call, relative to the target's base URL."""
 
     options: UContactOptions = field(init=False, repr=False)
     _auth: UContactAuth | None = field(default=None, init=False, repr=False)
@@ -281,6 +353,7 @@ class _UContactConnector(Connector):
                 self.secrets.get("username", ""),
                 self.secrets.get("password", ""),
                 self.target.name,
+                self.options,
             )
         return self._auth
 
@@ -290,7 +363,10 @@ class _UContactConnector(Connector):
         token = auth.token if auth is not None else None
         if auth is None or token is None:
             return
-        request = auth.apply(client.build_request("POST", f"{self.target.base_url}/{_LOGOUT}"), token)
+        request = auth.apply(
+            client.build_request("POST", f"{self.target.base_url}/{self.options.logout_path.strip('/')}"),
+            token,
+        )
         try:
             response = await client.send(request, auth=None)
             if response.status_code != 200:
@@ -364,7 +440,10 @@ class UContactSmsConnector(_UContactConnector):
 
     kind: ClassVar[str] = "ucontact_sms"
     channel: ClassVar[Channel] = Channel.SMS
-    upload_path: ClassVar[str] = _SMS_UPLOAD
+
+    @property
+    def upload_path(self) -> str:
+        return _SMS_UPLOAD
 
     def line(self, lead: Lead) -> str:
         if not lead.phones:
@@ -383,7 +462,11 @@ class UContactEmailConnector(_UContactConnector):
 
     kind: ClassVar[str] = "ucontact_email"
     channel: ClassVar[Channel] = Channel.EMAIL
-    upload_path: ClassVar[str] = _EMAIL_UPLOAD
+
+    @property
+    def upload_path(self) -> str:
+        return self.email_options.email_upload_path.strip("/")
+
     options_model: ClassVar[type[UContactOptions]] = UContactEmailOptions
 
     @property

@@ -16,6 +16,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("flows.validate", "check and normalize a lead file; write per-row results"),
     "import": ("flows.import_cmd", "import a lead file into the configured dialer targets"),
+    "check": ("flows.check", "test the connection to each target: log in, read its campaign, log out"),
     "report": ("flows.report", "show what a run did (terminal, --html, --csv)"),
     "watch": ("flows.watch", "import files dropped into a watched folder"),
     "serve": ("flows.serve", "serve the scheduled Prefect deployments on this machine"),

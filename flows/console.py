@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.text import Text
 
-from connectors.config import ConfigError
-from flows.verdict import RunVerdict, SendVerdict
+from connectors.config_error import ConfigError
 from transforms.errors import LeadFileError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from flows.verdict import RunVerdict
 
 __all__ = ["USER_ERRORS", "print_error", "print_verdict", "stage"]
 
@@ -31,6 +35,8 @@ def print_error(console: Console, error: Exception) -> None:
 def print_verdict(console: Console, verdict: RunVerdict) -> None:
     """One line per target (green sent, yellow sent with rows the vendor refused, red failed),
     then the exit code and what it means: the last thing a person or a CI log shows."""
+    from flows.verdict import SendVerdict
+
     for target in verdict.targets:
         if not target.ok:
             mark, style = "✗", "bold red"

@@ -30,6 +30,7 @@ from flows.help_text import plain
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
+from flows.run_store import RunNotPublished, is_remote, run_output
 from flows.validate import add_prepare_arguments, mapping_table, prepare_options
 from flows.verdict import judge, send_facts
 from transforms.outputs import new_run_id
@@ -113,7 +114,10 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         return_state=True,
     )
     summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
-    run_report(Path(summary["run_dir"]), None, None, console)
+    if is_remote(str(summary["run_dir"])):
+        console.print(Text(f"Run folder: {summary['run_dir']}"))
+    else:
+        run_report(Path(summary["run_dir"]), None, None, console)
     verdict = judge(summary)
     print_verdict(console, verdict)
     return int(verdict.code)
@@ -144,18 +148,25 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     with stage(console, sending, done=f"{sending}: finished, verdict below"):
         results = asyncio.run(_send_all(prepared, connectors, args, run_id, console, ledger=ledger))
     prepared = prepared.without_leads()
-    run_dir = finish_run(
-        prepared,
-        results,
-        [(c.target.name, c.target.kind) for c in connectors],
-        run_id=run_id,
-        started=started,
-        out_dir=args.out,
-        dry_run=args.dry_run,
-    )
-    run_report(run_dir, None, None, console)
-    console.print(Text(f"Results: {run_dir / 'results'}"))
-    console.print(Text(f"Report:  {run_dir / 'report.html'}"))
     verdict = judge({"send": {k: v for frame in results for k, v in send_facts(frame).items()}})
+    try:
+        with run_output(args.out) as output:
+            run_dir = finish_run(
+                prepared,
+                results,
+                [(c.target.name, c.target.kind) for c in connectors],
+                run_id=run_id,
+                started=started,
+                out_dir=output.folder,
+                dry_run=args.dry_run,
+            )
+            run_report(run_dir, None, None, console)
+            where = output.publish(run_dir)
+    except RunNotPublished as error:
+        print_error(console, error)
+        print_verdict(console, verdict)
+        return max(int(verdict.code), 1)
+    console.print(Text(f"Results: {where}/results"))
+    console.print(Text(f"Report:  {where}/report.html"))
     print_verdict(console, verdict)
     return int(verdict.code)

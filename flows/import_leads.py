@@ -36,8 +36,6 @@ import flows  # noqa: F401
 
 import asyncio
 import contextlib
-import os
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,11 +56,10 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
-from connectors.config import ConfigError
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
-from flows.run_store import is_remote, local_folder, publish_run
+from flows.run_store import run_output
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -165,13 +162,7 @@ def import_leads(
     """
     started = datetime.now(UTC)
     run_id = new_run_id(started)
-    remote = is_remote(out_dir)
-    out = DEFAULT_OUT if remote else local_folder(out_dir)
-    if remote and targets_file and not (ledger or os.environ.get("LEADFLOW_LEDGER")):
-        raise ConfigError(
-            f"out_dir {out_dir} is not a folder of this machine, so the ledger cannot default to one "
-            "in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
-        )
+    book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
     connectors = (
         load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
     )
@@ -181,8 +172,7 @@ def import_leads(
         suppress=tuple(Path(s) for s in suppress or ()),
     )
     prepared = prepare_task(Path(path), options)
-    if connectors:
-        book = ledger_path(out, ledger)
+    if book is not None and connectors:
         if not dry_run:
             for connector in connectors:
                 ensure_limits(limits_for(connector))
@@ -198,24 +188,13 @@ def import_leads(
         results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
     prepared = prepared.without_leads()
-    if remote:
-        with tempfile.TemporaryDirectory(prefix="leadflow-run-") as staging:
-            staged = finish_run(
-                prepared,
-                results,
-                targets,
-                run_id=run_id,
-                started=started,
-                out_dir=Path(staging),
-                dry_run=dry_run,
-            )
-            run_dir: Path | str = publish_run(staged, out_dir)
-        report_url = f"{run_dir}/report.html"
-    else:
-        run_dir = finish_run(
-            prepared, results, targets, run_id=run_id, started=started, out_dir=out, dry_run=dry_run
+    with run_output(out_dir) as output:
+        written = finish_run(
+            prepared, results, targets, run_id=run_id, started=started, out_dir=output.folder, dry_run=dry_run
         )
-        report_url = (run_dir / "report.html").resolve().as_uri()
+        run_dir = output.publish(written)
+        local_report = (written / "report.html").resolve().as_uri()
+        report_url = f"{run_dir}/report.html" if output.remote else local_report
     combined = pl.concat(results)
     summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,24 +27,33 @@ from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.prepare import PreparedLeads
-from flows.report_html import write_html_report
+from flows.run_finish import finish_run
+from flows.run_store import is_remote, local_folder
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
-from transforms.outputs import RunInfo, write_run
-from transforms.results import SENT_SCHEMA, build_results, check_row_invariant
+from transforms.results import SENT_SCHEMA, build_results
 
 __all__ = ["DEFAULT_OUT", "DRY_RUN_SECRET", "finish_run", "ledger_path", "load_connectors", "send_target"]
+# finish_run lives in flows.run_finish (validate writes a run folder without importing the
+# connectors); it stays importable from here, where the import steps are
 
 DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
 
 
-def ledger_path(out_dir: Path, given: str | Path | None = None) -> str | Path:
+def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | Path:
     """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
-    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file."""
+    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file.
+    ``out_dir`` may be a URL (flows.run_store): a ``file://`` one defaults to a ledger in its
+    folder; any other cannot hold a SQLite file, so the ledger must then be given."""
     chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
     if chosen is None:
-        return out_dir / "ledger.sqlite"
+        if is_remote(str(out_dir)):
+            raise ConfigError(
+                f"the output {out_dir} is not a folder of this machine, so the ledger cannot default "
+                "to a file in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
+            )
+        return local_folder(str(out_dir)) / "ledger.sqlite"
     if isinstance(chosen, str) and is_postgres_url(chosen):
         if urlsplit(chosen).password is not None:
             raise ConfigError(
@@ -164,38 +172,3 @@ async def send_target(
         eligibility=decided.select("source_row", "eligible", "ineligible_reason"),
         sent=_sent_frame(rows),
     )
-
-
-def finish_run(
-    prepared: PreparedLeads,
-    results: Sequence[pl.DataFrame],
-    targets: Sequence[tuple[str, str]],
-    *,
-    run_id: str,
-    started: datetime,
-    out_dir: Path,
-    dry_run: bool,
-    report: bool = True,
-) -> Path:
-    """Check the row invariant, write the run folder and (``report``) its HTML report; the
-    run folder. ``targets`` are (name, kind) pairs, in the order of ``results``.
-    bench/normalize.py times it without the report."""
-    combined = pl.concat(results)
-    check_row_invariant(combined, prepared.rows, len(targets))
-    info = RunInfo(
-        run_id=run_id,
-        source_file=str(prepared.ingested.path),
-        fingerprint=prepared.ingested.fingerprint,
-        started_at=started.isoformat(timespec="seconds"),
-        default_country=prepared.default_region,
-        mapping=dict(prepared.applied.columns),
-        unmapped=list(prepared.applied.attributes),
-        targets=[{"name": name, "kind": kind} for name, kind in targets],
-        rows=prepared.rows,
-        dry_run=dry_run,
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    run_dir = write_run(out_dir, info, combined)
-    if report:
-        write_html_report(run_dir)
-    return run_dir

@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 
 from flows.report_assets import CSP, SCRIPT, STYLE
-from flows.report_charts import trend_chart
 from flows.report_markup import Markup, esc, table
 from flows.report_runs import REPORT_FILE, Run, load_run
 from flows.report_sections import (
     attention_section,
     dispositions_section,
+    glossary_section,
     inputs_section,
     leads_section,
     reasons_section,
@@ -41,6 +41,7 @@ _RUN_NAV = (
     ("leads", "Phones & countries"),
     ("dispositions", "Duplicates & suppressions"),
     ("attention", "Needs attention"),
+    ("codes", "What the codes mean"),
 )
 
 
@@ -85,6 +86,7 @@ def render_run_html(run: Run) -> str:
             leads_section(summary),
             dispositions_section(summary, _dispositions(run.results)),
             attention_section(attention_rows(run.results), csv_hint),
+            glossary_section(summary),
         ]
     )
     return _page(f"Leadflow run {run.run_id}", subtitle, _RUN_NAV, body, banner)
@@ -92,6 +94,8 @@ def render_run_html(run: Run) -> str:
 
 def render_trend_html(runs: list[Run], trend: pl.DataFrame) -> str:
     """Accepted/rejected per run and target over a folder of runs (``trend`` from report_runs.trend)."""
+    from flows.report_trend_chart import trend_chart  # matplotlib: only this page draws with it
+
     chart = f'<figure class="chart">{trend_chart(trend)}</figure>'
     listing = table(trend.columns, trend.rows())
     sources = table(

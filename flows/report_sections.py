@@ -6,6 +6,7 @@ built with flows.report_markup; charts come from flows.report_charts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ import polars as pl
 from flows.report_charts import bar_chart, status_chart
 from flows.report_markup import Cell, Markup, definition_list, esc, table, tiles
 from flows.report_runs import RunMeta
+from schemas.codes import GLOSSARY
+from schemas.glossary import anchor, entries
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "SAMPLE_LIMIT",
     "attention_section",
     "dispositions_section",
+    "glossary_section",
     "inputs_section",
     "leads_section",
     "reasons_section",
@@ -62,8 +66,19 @@ def _name(row: Mapping[str, Any]) -> str:
     return " ".join(part for part in (row.get("first_name"), row.get("last_name")) if part)
 
 
-def _codes(value: list[str] | None) -> str:
-    return ", ".join(value or [])
+def _code(kind: str, code: str) -> Markup:
+    """A code linked to its entry in the glossary section; a code the glossary lacks stays text."""
+    if code not in GLOSSARY[kind]:
+        return esc(code)
+    return Markup(f'<a href="#{esc(anchor(kind, code))}">{esc(code)}</a>')
+
+
+def _status(code: str) -> Markup:
+    return _code("Status", code)
+
+
+def _codes(value: list[str] | None) -> Markup:
+    return Markup(", ".join(_code("Issue", code) for code in value or []))
 
 
 def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
@@ -99,7 +114,7 @@ def totals_section(summary: Mapping[str, Any]) -> Markup:
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in statuses]
     rows = [[name, *[t["statuses"].get(s, 0) for s in shown], t["total"]] for name, t in targets.items()]
-    counts = table(("Target", *shown, "total"), rows)
+    counts = table(("Target", *[_status(s) for s in shown], "total"), rows)
     chart = _figure(status_chart(summary), "Result rows per target, by status.")
     charts = f'<div class="charts">{chart}<div>{counts}</div></div>'
     return _section("totals", "Totals per target", big + charts)
@@ -110,12 +125,12 @@ def reasons_section(summary: Mapping[str, Any], examples: pl.DataFrame) -> Marku
         return _section("reasons", "Reasons", '<p class="note">No row carries a reason code.</p>')
     rows = [
         [
-            Cell(row["reason"]),
+            Cell(_code("Issue", row["reason"])),
             row["count"],
             ", ".join(row["targets"]),
             row["source_row"],
             row["target"],
-            Cell(row["status"], f"status status-{row['status']}"),
+            Cell(_status(row["status"]), f"status status-{row['status']}"),
             Cell(_name(row), "text"),
             row["phone1"] or row["email"],
             row["vendor_status"],
@@ -163,7 +178,7 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
     rows = [
         [
             row["source_row"],
-            Cell(row["status"], "status"),
+            Cell(_status(row["status"]), "status"),
             _codes(row["reasons"]),
             row["duplicate_of"],
             Cell(_name(row), "text"),
@@ -199,7 +214,12 @@ def attention_section(attention: pl.DataFrame, csv_hint: str) -> Markup:
     )
     body = []
     for row in shown.iter_rows(named=True):
-        values = {**row, "name": _name(row), "reasons": _codes(row["reasons"])}
+        values = {
+            **row,
+            "name": _name(row),
+            "status": _status(row["status"]),
+            "reasons": _codes(row["reasons"]),
+        }
         cells = "".join(
             f'<td class="{_CSS_CLASS[kind]}">{esc(values[key])}</td>' for key, _, kind in _ATTENTION_COLUMNS
         )
@@ -221,3 +241,31 @@ def attention_section(attention: pl.DataFrame, csv_hint: str) -> Markup:
     rows = "".join(body)
     grid = f'<table id="attention-table"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
     return _section("attention", f"Rows needing attention ({attention.height:,})", controls + note + grid)
+
+
+_BACKTICKS = re.compile(r"`([^`]+)`")
+
+
+def _prose(text: str) -> Markup:
+    """Escaped glossary text with its `column` names set as code (the README shows them so too)."""
+    return Markup(_BACKTICKS.sub(r"<code>\1</code>", esc(text)))
+
+
+def glossary_section(summary: Mapping[str, Any]) -> Markup:
+    """What each status and reason code of this run means and what to do, from schemas.codes.GLOSSARY.
+
+    Only the codes that occur in the run are listed (the README has them all); every code in
+    the tables above links here by :func:`schemas.glossary.anchor`.
+    """
+    present = {"Status": set(summary["statuses"]), "Issue": set(summary["reasons"])}
+    rows = [
+        f'<tr id="{esc(anchor(kind, code))}"><td class="nowrap"><code>{esc(code)}</code></td>'
+        f'<td class="nowrap">{esc("status" if kind == "Status" else "reason")}</td>'
+        f'<td class="text">{_prose(help_.meaning)}</td><td class="text">{_prose(help_.action)}</td></tr>'
+        for kind, code, help_ in entries(("Status", "Issue"))
+        if code in present[kind]
+    ]
+    if not rows:
+        return _section("codes", "What the codes mean", '<p class="note">This run has no result rows.</p>')
+    head = "<thead><tr><th>Code</th><th>Column</th><th>Meaning</th><th>What to do</th></tr></thead>"
+    return _section("codes", "What the codes mean", f"<table>{head}<tbody>{''.join(rows)}</tbody></table>")

@@ -7,16 +7,27 @@ rendered from the written results, as for a local run), then copied file by file
 results first and ``summary.json`` last, so a reader that sees the summary sees a whole run.
 fsspec comes with Prefect; a protocol's own package (s3fs for ``s3://``, gcsfs, adlfs) must be
 installed on the workers.
+
+``run_output(out)`` gives every writer of run folders (``leadflow import``, ``leadflow validate``,
+the ``import_leads`` flow) the same two steps: write the run folder in ``output.folder`` (the
+local folder, or a staging folder), then ``output.publish(run_dir)`` (nothing to do locally).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import fsspec  # type: ignore[import-untyped]
 
-__all__ = ["is_remote", "local_folder", "publish_run"]
+from connectors.config_error import ConfigError
+
+__all__ = ["RunNotPublished", "RunOutput", "is_remote", "local_folder", "publish_run", "run_output"]
 
 _LAST = ("run.json", "report.html", "summary.json")
 """Copied after the results, in this order: summary.json, the sign of a finished run, last."""
@@ -51,3 +62,54 @@ def publish_run(run_dir: Path, out: str) -> str:
         fs.makedirs(destination.rsplit("/", 1)[0], exist_ok=True)
         fs.put_file(str(run_dir / relative), destination)
     return f"{out.rstrip('/')}/{run_dir.name}"
+
+
+class RunNotPublished(ConfigError):
+    """A run folder could not be copied to its URL (wrong bucket, no credentials, the store
+    down); the staged copy is kept, and the message says where."""
+
+
+@dataclass
+class RunOutput:
+    """Where a run folder is written (``folder``, local) and where it ends up (``out``)."""
+
+    out: str
+    folder: Path
+    keep: bool = False
+    """Whether the staging folder outlives the run (set when publishing failed)."""
+
+    @property
+    def remote(self) -> bool:
+        return is_remote(self.out)
+
+    def publish(self, run_dir: Path) -> str:
+        """The run folder's final place: itself when local, else its copy at ``out``
+        (publish_run); ``RunNotPublished`` when the copy failed."""
+        if not self.remote:
+            return str(run_dir)
+        try:
+            return publish_run(run_dir, self.out)
+        except Exception as error:  # any fsspec back end's own errors, credentials included
+            self.keep = True
+            said = " ".join(str(error).split())[:300]
+            raise RunNotPublished(
+                f"the run folder could not be written to {self.out} ({type(error).__name__}: {said}); "
+                f"it is kept at {run_dir}: copy it there once the cause is fixed"
+            ) from None
+
+
+@contextmanager
+def run_output(out: str | Path) -> Iterator[RunOutput]:
+    """The local folder to write a run folder in for ``out``: the folder itself (a path or a
+    ``file://`` URL), or for any other URL a staging folder, removed on exit unless publishing
+    it failed. Call ``publish`` before exit."""
+    out = str(out)
+    if not is_remote(out):
+        yield RunOutput(out, local_folder(out))
+        return
+    output = RunOutput(out, Path(tempfile.mkdtemp(prefix="leadflow-run-")))
+    try:
+        yield output
+    finally:
+        if not output.keep:
+            shutil.rmtree(output.folder, ignore_errors=True)

@@ -10,18 +10,15 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from flows.console import USER_ERRORS, print_error, stage
 from flows.help_text import plain
-from flows.importer import finish_run
-from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
-from flows.report import run_report
-from transforms.outputs import new_run_id
-from transforms.results import VALIDATE_TARGET, build_results
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.prepare import PreparedLeads, PrepareOptions
 
 __all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options"]
 
@@ -37,17 +34,24 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
         "--source", help="source name for generated external ids (default: mapping or file name)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("leadflow-out"), help="output folder (default %(default)s)"
+        "--out",
+        default="leadflow-out",
+        help="output folder, or an fsspec URL such as s3://bucket/runs (default %(default)s)",
     )
 
 
 def prepare_options(args: argparse.Namespace) -> PrepareOptions:
+    from flows.prepare import PrepareOptions
+
     return PrepareOptions(
         country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
     )
 
 
 def mapping_table(prepared: PreparedLeads) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     ingested = prepared.ingested
     detected = f"{ingested.format}" + (
         f", {ingested.encoding}, delimiter {ingested.delimiter!r}" if ingested.format == "csv" else ""
@@ -65,6 +69,18 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadflow validate", description=plain(__doc__))
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
+    # imported once the arguments are read: ``--help`` and a usage error need none of them
+    from rich.console import Console
+    from rich.text import Text
+
+    from flows.console import USER_ERRORS, print_error, stage
+    from flows.prepare import prepare_leads
+    from flows.report import run_report
+    from flows.run_finish import finish_run
+    from flows.run_store import RunNotPublished, run_output
+    from transforms.outputs import new_run_id
+    from transforms.results import VALIDATE_TARGET, build_results
+
     console = console or Console()
     started = datetime.now(UTC)
     try:
@@ -75,21 +91,27 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         return 1
     console.print(mapping_table(prepared))
     run_id = new_run_id(started)
-    with stage(console, f"Wrote results of {prepared.rows:,} rows"):
-        results = build_results(
-            prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
-        )
-        prepared = prepared.without_leads()
-        run_dir = finish_run(
-            prepared,
-            [results],
-            [(VALIDATE_TARGET, VALIDATE_TARGET)],
-            run_id=run_id,
-            started=started,
-            out_dir=args.out,
-            dry_run=False,
-        )
-    run_report(run_dir, None, None, console)
-    console.print(Text(f"Results: {run_dir / 'results'}"))
-    console.print(Text(f"Report:  {run_dir / 'report.html'}"))
+    try:
+        with run_output(args.out) as output:
+            with stage(console, f"Wrote results of {prepared.rows:,} rows"):
+                results = build_results(
+                    prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+                )
+                prepared = prepared.without_leads()
+                run_dir = finish_run(
+                    prepared,
+                    [results],
+                    [(VALIDATE_TARGET, VALIDATE_TARGET)],
+                    run_id=run_id,
+                    started=started,
+                    out_dir=output.folder,
+                    dry_run=False,
+                )
+            run_report(run_dir, None, None, console)
+            where = output.publish(run_dir)
+    except RunNotPublished as error:
+        print_error(console, error)
+        return 1
+    console.print(Text(f"Results: {where}/results"))
+    console.print(Text(f"Report:  {where}/report.html"))
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,11 +82,22 @@ class Sandbox:
         self.faults.configure(self.faults.describe())
 
 
-def build_app(faults: Faults | None = None, clock: Clock | None = None) -> Starlette:
-    """The composite app; ``app.state.sandbox`` is the :class:`Sandbox` behind it."""
+def build_app(
+    faults: Faults | None = None, clock: Clock | None = None, *, lenient: Collection[str] = ()
+) -> Starlette:
+    """The composite app; ``app.state.sandbox`` is the :class:`Sandbox` behind it.
+
+    Simulators are strict where their document is silent; ``lenient`` names the vendors (by
+    kind) to run with their ``lenient`` profile instead (ValueError for one that has none)."""
     sandbox = Sandbox(clock or Clock(), faults or Faults(), {})
     for sim in load_simulators(sandbox.clock, sandbox.faults):
         sandbox.simulators[sim.kind] = sim
+    for kind in lenient:
+        chosen = sandbox.simulators.get(kind)
+        if chosen is None or not hasattr(chosen, "lenient"):
+            known = sorted(k for k, s in sandbox.simulators.items() if hasattr(s, "lenient"))
+            raise ValueError(f"no lenient profile for {kind!r} (vendors with one: {', '.join(known)})")
+        chosen.lenient = True
     routes: list[BaseRoute] = [
         Route("/_sandbox/vendors", _vendors, methods=["GET"]),
         Route("/_sandbox/state", _state, methods=["GET"]),

@@ -3,22 +3,28 @@
 Wire (DESIGN.md and public client code): SOAP 1.1 POSTed to ``/SOAPAPI2/CampaignManagementService110``
 (``/CampaignManagementService110`` also answers), operations in the namespace
 ``http://www.soundbite.com/SOAPAPI2/110``, positional unqualified ``arg1..argN`` with lowerCamel
-elements, a WS-Security UsernameToken (PasswordText) header on every call. The service is
+members, a WS-Security UsernameToken (PasswordText) header on every call. The service is
 stateless per request: credentials are checked on each call, so there are no sessions to expire.
 
 Seed state: account ``1001`` (externalId ``DEMO-ACCOUNT``) with campaigns ``2001``/``DEFAULT``
 (the account default a batch without campaign goes to) and ``2002``/``LEADFLOW-DEMO``.
 
-Errors are SOAP Faults (``soap:Server``, HTTP 500, as JAX-WS answers a service exception) whose
-detail is ``<ns:ApiException>`` listing ``<errors>`` with ``code``, ``message`` (the document's
-template filled in), ``argumentIndex`` (1-based, which ``argN``) for ARG_* and argument-level
-codes, and ``attributeName`` for codes about one attribute. Every error of a request is listed and
-nothing is stored when there is any. Assumptions where the document is silent (all in LIMITS or
-next to the code): ``maxDuration`` is a whole number of minutes; a contact's devices are
-``<devices><externalId>value</externalId><type>Phone|Sms|Email</type></devices>`` holding E.164
-numbers or emails (ATTRIBUTE_INVALID_FORMAT otherwise); the custom payload is the contact's
-``customPayload`` text measured in UTF-8 bytes; a batch is Pending before its start, Running until
-start + maxDuration, then Done, unless Cancelled.
+Documented rules enforced: the 100-contact array, batch externalId unique per campaign, contact
+externalId unique per campaign for createContactBatchAsync only (the synchronous call documents
+no such rule, so it stores a known contact again), owner an Account, override null,
+requestedStartTime at most 10 days ahead (past or null: now), maxDuration set and at most 12
+hours, custom payload at most 96 kB, the time-range tables, Cancelled as the only state change.
+Nothing is stored of a request with any error.
+
+Where the document is silent, ``profile`` decides (sandbox.engage_wire): STRICT answers as a
+schema-validating JAX-WS service (JAXB member checks, ``SOAPAction: ""``, one error per Metro
+fault ``CODE – template`` with the ApiException bean, ``wsse:FailedAuthentication``), LENIENT as
+this simulator did before. Errors name a contact or batch by its externalId in the template's
+``%s``. The simulator's own readings, which no client option changes: ``maxDuration`` counts
+minutes; a contact's devices are ``<devices><externalId/><type>Phone|Sms|Email</type></devices>``
+holding E.164 numbers or emails (ATTRIBUTE_INVALID_FORMAT otherwise); the custom payload is the
+contact's ``customPayload`` text in UTF-8 bytes; a batch is Pending before its start, Running
+until start + maxDuration, then Done, unless Cancelled.
 """
 
 from __future__ import annotations
@@ -50,6 +56,16 @@ from sandbox.engage_model import (
     campaign_xml,
     read_contact,
 )
+from sandbox.engage_wire import (
+    LENIENT,
+    STRICT,
+    WSSE_FAULT,
+    EngageProfile,
+    UnmarshalError,
+    check_members,
+    jaxws_fault,
+    profile_from_env,
+)
 from sandbox.faults import Faults
 from sandbox.soap import (
     WSSE_NS,
@@ -67,6 +83,29 @@ from sandbox.soap import (
 
 __all__ = ["LIMITS", "NAMESPACE", "SERVICE_PATHS", "EngageLimits", "EngageSimulator"]
 
+ARGUMENTS = {
+    "createContactBatch": ("arg1", "arg2", "arg3"),
+    "createContactBatchAsync": ("arg1", "arg2", "arg3"),
+    "showContactBatchState": ("arg1",),
+    "listContactBatchStates": ("arg1", "arg2", "arg3"),
+    "listContactAttemptsUsingContactBatch": ("arg1", "arg2", "arg3"),
+    "listContactAttempts": ("arg1", "arg2", "arg3", "arg4"),
+}
+"""JAX-WS's positional parameter names per operation, in the document's argument order."""
+BATCH_MEMBERS = (
+    "internalId",
+    "externalId",
+    "campaign",
+    "owner",
+    "outreachStrategy",
+    "script",
+    "agentGroup",
+    "agent",
+    "requestedStartTime",
+    "maxDuration",
+)
+REF_MEMBERS = ("internalId", "externalId", "name", "type", "parent")
+
 
 class EngageSimulator:
     """Engage's CampaignManagementService110 with the contact batch rules of the document."""
@@ -76,14 +115,33 @@ class EngageSimulator:
     account_id = 1001
     account_external_id = "DEMO-ACCOUNT"
 
-    def __init__(self, clock: Clock, faults: Faults, *, limits: EngageLimits = LIMITS) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        faults: Faults,
+        *,
+        limits: EngageLimits = LIMITS,
+        profile: EngageProfile | None = None,
+    ) -> None:
         self.clock = clock
         self.faults = faults
         self.limits = limits
+        self.profile = profile or profile_from_env(self.kind)
+        """STRICT or LENIENT (sandbox.engage_wire): how the service reads what the document leaves open."""
         self.credentials = {"username": "demo", "password": "demo-secret", "account": str(self.account_id)}
         self._ids = itertools.count(5001)
         self._state = State()
         self.reset()
+
+    @property
+    def lenient(self) -> bool:
+        """The switch every simulator with a lenient profile has (``build_app(lenient=...)``,
+        ``leadflow sandbox --lenient engage``): LENIENT or STRICT."""
+        return self.profile == LENIENT
+
+    @lenient.setter
+    def lenient(self, value: bool) -> None:
+        self.profile = LENIENT if value else STRICT
 
     def reset(self) -> None:
         self._ids = itertools.count(5001)
@@ -101,6 +159,7 @@ class EngageSimulator:
 
     async def _endpoint(self, request: Request) -> Response:
         body = await request.body()
+        strict = self.profile
         try:
             call = parse_request(
                 body,
@@ -108,14 +167,27 @@ class EngageSimulator:
                 request.headers.get("soapaction"),
                 understood_headers=frozenset({f"{{{WSSE_NS}}}Security"}),
             )
+            if strict.empty_soap_action and (request.headers.get("soapaction") is None or call.action):
+                said = request.headers.get("soapaction", "none")
+                raise SoapFault("Client", f'SOAPAction {said} does not match the service\'s soapAction ""')
             operation = self._operations().get(call.operation)
             if call.namespace != NAMESPACE or operation is None:
-                raise SoapFault("Client", f"no operation '{call.operation}' in namespace '{NAMESPACE}'")
-            self._authenticate(call.header)
+                qname = f"{{{call.namespace}}}{call.operation}"
+                raise SoapFault("Client", f"Cannot find dispatch method for {qname}")
+            if not self._authenticated(call.header):
+                if strict.wss_auth_fault:
+                    return jaxws_fault(*WSSE_FAULT, prefix="wsse")
+                raise EngageErrors(ApiError("AUTHENTICATION_FAILURE", ""))
+            if strict.schema_validation and call.operation in ARGUMENTS:
+                check_members(call.call, ARGUMENTS[call.operation])
             result = operation(call.call)
         except EngageErrors as errors:
-            return fault_response(errors.fault())
+            return errors.response(self.profile)
+        except UnmarshalError as refused:
+            return jaxws_fault("Client", str(refused))
         except SoapFault as fault:
+            if strict.one_error_per_fault:
+                return jaxws_fault(fault.code, fault.message, status=fault.status)
             return fault_response(fault)
         answer = element(f"{{{NAMESPACE}}}{call.operation}Response")
         answer.extend(result)
@@ -123,11 +195,8 @@ class EngageSimulator:
 
     # auth
 
-    def _authenticate(self, header: ET.Element | None) -> None:
-        token = username_token(header)
-        expected = (self.credentials["username"], self.credentials["password"])
-        if token != expected:
-            raise EngageErrors(ApiError("AUTHENTICATION_FAILURE", ""))
+    def _authenticated(self, header: ET.Element | None) -> bool:
+        return username_token(header) == (self.credentials["username"], self.credentials["password"])
 
     # operations
 
@@ -141,6 +210,7 @@ class EngageSimulator:
             "showContactBatchState": self.show_contact_batch_state,
             "listContactBatchStates": self.list_contact_batch_states,
             "listContactAttemptsUsingContactBatch": self.list_contact_attempts_using_contact_batch,
+            "listContactAttempts": self.list_contact_attempts,
             "changeContactBatchState": self.change_contact_batch_state,
         }
 
@@ -197,6 +267,10 @@ class EngageSimulator:
         if len(contacts) > self.limits.max_contacts:
             raise EngageErrors(ApiError("ARG_TOO_LARGE", "arg2", 2))
         errors: list[ApiError] = []
+        if self.profile.schema_validation:
+            check_members(arg1, BATCH_MEMBERS)
+            for member in ("campaign", "owner", "outreachStrategy", "script", "agentGroup", "agent"):
+                check_members(find(arg1, member), REF_MEMBERS)
         if not is_nil(arg3):
             errors.append(ApiError("ARG_INVALID_DATA", "arg3: override OutreachStrategy must be null", 3))
         owner = find(arg1, "owner")
@@ -215,8 +289,9 @@ class EngageSimulator:
             and external_id
         ):
             errors.append(ApiError("OBJECT_EXISTS", external_id, 1, "externalId"))
-        parsed = [read_contact(c, i, errors, self.limits) for i, c in enumerate(contacts)]
-        if campaign:
+        parsed = [read_contact(c, i, errors, self.limits, self.profile) for i, c in enumerate(contacts)]
+        if campaign and (asynchronous or self.profile.unique_contacts_sync):
+            # "External ID must be unique within given account and campaign": createContactBatchAsync only
             errors.extend(self._duplicate_contacts(parsed, campaign.internal_id))
         if errors:
             raise EngageErrors(*errors)
@@ -306,30 +381,49 @@ class EngageSimulator:
             return []
         if len(batch.contacts) > self.limits.max_listed:
             raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._attempt_xml(batch, n) for n in range(len(batch.contacts))]
+
+    def list_contact_attempts(self, call: ET.Element) -> list[ET.Element]:
+        """'sample: Either externalId of contact or externalId of device[0] on contact', in the
+        document's time range (of the attempts' start), at most 500."""
+        self._org(find(call, "arg1"), 1, allow_enterprise=True)
+        sample = find(call, "arg2", "contact")
+        by_contact, by_device = text(sample, "externalId"), text(sample, "devices", "externalId")
+        if not by_contact and not by_device:
+            raise EngageErrors(ApiError("ARG_NULL", "arg2", 2))
+        start, end = self._window(call, first=3)
+        found = [
+            (batch, n)
+            for batch in self._state.batches
+            if start <= batch.start <= end
+            for n, contact in enumerate(batch.contacts)
+            if (by_contact and contact.get("externalId") == by_contact)
+            or (
+                not by_contact and contact["devices"][:1] and contact["devices"][0]["externalId"] == by_device
+            )
+        ]
+        if len(found) > self.limits.max_attempts_listed:
+            raise EngageErrors(ApiError("RESULT_TOO_LARGE", ""))
+        return [self._attempt_xml(batch, n) for batch, n in found]
+
+    def _attempt_xml(self, batch: Batch, n: int) -> ET.Element:
+        contact = batch.contacts[n]
+        device = contact["devices"][0]
         state = {"Pending": "Pending", "Running": "InProgress", "Done": "Completed"}.get(
             batch.state(self.clock.utcnow()), "Cancelled"
         )
-        attempts = []
-        for n, contact in enumerate(batch.contacts):
-            device = contact["devices"][0]
-            attempts.append(
-                element(
-                    "return",
-                    None,
-                    element("internalId", f"{batch.internal_id}-{n + 1}"),
-                    element("contact", None, element("externalId", contact.get("externalId"))),
-                    element(
-                        "device",
-                        None,
-                        element("externalId", device["externalId"]),
-                        element("type", device["type"]),
-                    ),
-                    self._batch_xml("contactBatch", batch),
-                    element("state", state),
-                    element("attemptTime", batch.start.isoformat()),
-                )
-            )
-        return attempts
+        return element(
+            "return",
+            None,
+            element("internalId", f"{batch.internal_id}-{n + 1}"),
+            element("contact", None, element("externalId", contact.get("externalId"))),
+            element(
+                "device", None, element("externalId", device["externalId"]), element("type", device["type"])
+            ),
+            self._batch_xml("contactBatch", batch),
+            element("state", state),
+            element("attemptTime", batch.start.isoformat()),
+        )
 
     def change_contact_batch_state(self, call: ET.Element) -> list[ET.Element]:
         arg1 = find(call, "arg1")
@@ -410,9 +504,14 @@ class EngageSimulator:
             raise EngageErrors(ApiError("ARG_INVALID_TYPE", raw.strip(), index)) from None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-    def _window(self, call: ET.Element) -> tuple[datetime, datetime]:
-        """The document's fromTime/toTime table: 24 hours ending now, after fromTime or before toTime."""
-        start, end = self._time(find(call, "arg2"), 2), self._time(find(call, "arg3"), 3)
+    def _window(self, call: ET.Element, first: int = 2) -> tuple[datetime, datetime]:
+        """The document's fromTime/toTime table (``arg{first}``, the next): 24 hours ending now,
+        after fromTime or before toTime."""
+        after, before = first, first + 1
+        start, end = (
+            self._time(find(call, f"arg{after}"), after),
+            self._time(find(call, f"arg{before}"), before),
+        )
         day = self.limits.default_window
         if start is None and end is None:
             end = self.clock.utcnow()
@@ -422,7 +521,7 @@ class EngageSimulator:
         if end is None:
             return start, start + day
         if start >= end:
-            raise EngageErrors(ApiError("ARG_INVALID_DATA", "fromTime must be less than toTime", 2))
+            raise EngageErrors(ApiError("ARG_INVALID_DATA", "fromTime must be less than toTime", after))
         return start, end
 
     # XML answers and state dump

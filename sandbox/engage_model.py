@@ -12,9 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.soap import SoapFault, element, find_all, local_name, text
+from starlette.responses import Response
+
+from sandbox.engage_wire import DASH, EngageProfile, check_members, jaxws_fault
+from sandbox.soap import SoapFault, element, fault_response, find_all, local_name, text
 
 __all__ = [
+    "CONTACT_MEMBERS",
     "CONTROL_CHARS",
     "DEVICE_TYPES",
     "E164",
@@ -49,6 +53,8 @@ class EngageLimits:
     """'api.contact.payload.block.size', 96 kB by default."""
     max_campaigns: int = 100
     max_listed: int = 1000
+    max_attempts_listed: int = 500
+    """listContactAttempts: 'The maximum number of items returned using this method is 500.'"""
     max_description: int = 255
     """Assumption: ATTRIBUTE_TRUNCATED above this many characters."""
     default_window: timedelta = timedelta(hours=24)
@@ -57,22 +63,26 @@ class EngageLimits:
 LIMITS = EngageLimits()
 
 MESSAGES = {
-    "ARG_INVALID_DATA": "Invalid Data '%s'",
+    "ARG_INVALID_DATA": "Invalid Data '%s",
     "ARG_INVALID_TYPE": "Argument is of invalid type '%s'",
     "ARG_NULL": "Invalid Data, argument '%s' must be non-null",
     "ARG_TOO_LARGE": "Invalid Data, argument '%s' exceeds allowed size",
-    "ATTRIBUTE_INVALID_CHAR": "Attribute '%s' contains invalid characters",
+    "ATTRIBUTE_INVALID_CHAR": "Contact list name contains invalid characters",
     "ATTRIBUTE_INVALID_DATA": "Attribute contains invalid data: '%s'.",
     "ATTRIBUTE_INVALID_FORMAT": "Attribute '%s' has an invalid format.",
     "ATTRIBUTE_NULL": "Attribute '%s' must be non-null.",
-    "ATTRIBUTE_TRUNCATED": "Attribute '%s' is too long",
+    "ATTRIBUTE_TRUNCATED": "Description for campaign is too long",
     "AUTHENTICATION_FAILURE": "Authentication failed",
+    "INTERNAL_ERROR": "Internal error while processing the request",
     "INVALID_STATE": "Invalid state change '%s'",
     "OBJECT_EXISTS": "Object '%s' already exists",
     "OBJECT_NOT_EXISTS": "Referenced object '%s' does not exist",
     "RESULT_TOO_LARGE": "Result returned would be too large",
-    "SYSTEM_LIMIT_EXCEEDED": "maximum number of active %s exceeded",
+    "SYSTEM_LIMIT_EXCEEDED": "maximum number of active campaigns exceeded",
 }
+"""The document's templates ("Errors returned", verbatim, ``ARG_INVALID_DATA``'s missing quote
+included), one per code; ``INVALID_STATE`` (the document describes it, gives no text) and
+``AUTHENTICATION_FAILURE`` (lenient profile only) are the simulator's own."""
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 DEVICE_TYPES = {"phone": "Phone", "sms": "Sms", "email": "Email"}
@@ -86,9 +96,13 @@ class ApiError:
     argument_index: int | None = None
     attribute_name: str | None = None
 
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.code].replace("%s", self.subject)
+
     def xml(self) -> ET.Element:
         node = element("errors", None, element("code", self.code))
-        node.append(element("message", MESSAGES[self.code].replace("%s", self.subject)))
+        node.append(element("message", self.message))
         if self.argument_index is not None:
             node.append(element("argumentIndex", self.argument_index))
         if self.attribute_name is not None:
@@ -97,13 +111,21 @@ class ApiError:
 
 
 class EngageErrors(Exception):
+    """The service's ApiException: the errors of one refused request."""
+
     def __init__(self, *errors: ApiError) -> None:
-        super().__init__("; ".join(f"{e.code}: {MESSAGES[e.code].replace('%s', e.subject)}" for e in errors))
+        super().__init__("; ".join(f"{e.code} {DASH} {e.message}" for e in errors))
         self.errors = errors
 
-    def fault(self) -> SoapFault:
-        detail = element(f"{{{NAMESPACE}}}ApiException", None, *(e.xml() for e in self.errors))
-        return SoapFault("Server", str(self), detail)
+    def response(self, profile: EngageProfile) -> Response:
+        """The Fault: one error (strict, Metro's shape) or all of them (lenient, as before)."""
+        if not profile.one_error_per_fault:
+            detail = element(f"{{{NAMESPACE}}}ApiException", None, *(e.xml() for e in self.errors))
+            return fault_response(SoapFault("Server", str(self), detail))
+        first = self.errors[0]
+        said = f"{first.code} {DASH} {first.message}"
+        bean = element(f"{{{NAMESPACE}}}ApiException", None, first.xml(), element("message", said))
+        return jaxws_fault("Server", said, bean)
 
 
 @dataclass
@@ -180,29 +202,47 @@ def batch_xml(
     return node
 
 
+CONTACT_MEMBERS = ("externalId", "firstName", "lastName", "customPayload", "timeZone", "devices")
+DEVICE_MEMBERS = ("externalId", "type")
+"""The Contact and Device beans' members (the simulator's reading; the document names none)."""
+
+
 def read_contact(
-    node: ET.Element, index: int, errors: list[ApiError], limits: EngageLimits
+    node: ET.Element, index: int, errors: list[ApiError], limits: EngageLimits, profile: EngageProfile
 ) -> dict[str, Any]:
     """Contact ``index`` of a createContactBatch call as stored (every simple field as sent,
-    devices as a list); what breaks the document's rules is added to ``errors``."""
-    where = f"arg2[{index}]"
+    devices as a list); what breaks the document's rules is added to ``errors``, each naming the
+    contact by its externalId (by ``contacts[index]`` when it has none).
+
+    Strict: members outside the bean refused (``UnmarshalError``), device types exact Java enum
+    names. Lenient: every simple member stored whatever its name, device types in any case."""
+    if profile.schema_validation:
+        check_members(node, CONTACT_MEMBERS)
     fields: dict[str, Any] = {
         local_name(child.tag): child.text or ""
         for child in node
         if len(child) == 0 and local_name(child.tag) != "devices"
     }
+    subject = fields.get("externalId") or f"contacts[{index}]"
     payload = fields.get("customPayload", "")
     if len(payload.encode()) > limits.max_custom_payload_bytes:
-        errors.append(ApiError("ARG_TOO_LARGE", f"{where}.customPayload", 2, "customPayload"))
+        errors.append(ApiError("ARG_TOO_LARGE", subject, 2, "customPayload"))
     devices = []
-    for n, device in enumerate(find_all(node, "devices")):
+    bad_device = False
+    for device in find_all(node, "devices"):
+        if profile.schema_validation:
+            check_members(device, DEVICE_MEMBERS)
         value = (text(device, "externalId") or "").strip()
-        kind = DEVICE_TYPES.get((text(device, "type") or "").strip().lower())
+        raw_type = (text(device, "type") or "").strip()
+        kind = raw_type if raw_type in DEVICE_TYPES.values() else None
+        if not profile.exact_enums:
+            kind = DEVICE_TYPES.get(raw_type.lower())
         pattern = EMAIL if kind == "Email" else E164
-        if kind is None or not pattern.fullmatch(value):
-            errors.append(ApiError("ATTRIBUTE_INVALID_FORMAT", f"{where}.devices[{n}]", 2, "devices"))
+        bad_device = bad_device or kind is None or not pattern.fullmatch(value)
         devices.append({"type": kind, "externalId": value})
+    if bad_device:
+        errors.append(ApiError("ATTRIBUTE_INVALID_FORMAT", subject, 2, "devices"))
     if not devices:
-        errors.append(ApiError("ARG_NULL", f"{where}.devices", 2, "devices"))
+        errors.append(ApiError("ARG_NULL", subject, 2, "devices"))
     fields["devices"] = devices
     return fields

@@ -18,9 +18,9 @@ Profile (TOML, JSON or a dict)::
 
 For one request the first matching rule applies: the named vendor's rules in profile order, then
 the ``"*"`` vendor's. The response faults are exclusive bands of one draw, in the order 429,
-500, 502, 503, hang, drop, lost, late; ``latency`` is added to every request the rule matches. Early expiry
-is asked for by the simulators themselves (:meth:`Faults.expire_session`) when they check a
-session or token, because only they know what a session is.
+500, 502, 503, hang, drop, lost, late, html; ``latency`` is added to every request the rule
+matches. Early expiry is asked for by the simulators themselves (:meth:`Faults.expire_session`)
+when they check a session or token, because only they know what a session is.
 
 A dropped connection starts an answer and breaks off: through uvicorn the socket is closed
 (the client sees ``httpx.RemoteProtocolError``); in process, through ``httpx.ASGITransport``,
@@ -53,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ConnectionDropped", "FaultMiddleware", "FaultRule", "Faults", "Outcome"]
 
-Outcome = Literal["429", "500", "502", "503", "hang", "drop", "lost", "late"]
+Outcome = Literal["429", "500", "502", "503", "hang", "drop", "lost", "late", "html"]
 _BANDS: tuple[tuple[Outcome, str], ...] = (
     ("429", "rate_429"),
     ("500", "rate_500"),
@@ -63,6 +63,7 @@ _BANDS: tuple[tuple[Outcome, str], ...] = (
     ("drop", "rate_drop"),
     ("lost", "rate_lost"),
     ("late", "rate_late"),
+    ("html", "rate_html"),
 )
 _Share = Field(default=0.0, ge=0.0, le=1.0)
 
@@ -87,6 +88,9 @@ class FaultRule(BaseModel):
     rate_late: float = _Share
     """Share processed by the vendor whose answer comes ``late_seconds`` later."""
     late_seconds: float = Field(default=30.0, ge=0.0, le=300.0)
+    rate_html: float = _Share
+    """Share answered ``200 text/html`` with a web page instead of the vendor's answer (a proxy's
+    or a login portal's page): an answer of the wrong shape, before the vendor sees the request."""
     rate_expire: float = _Share
     """Share of session/token checks that treat a still-valid session as expired."""
     latency: float = Field(default=0.0, ge=0.0, le=60.0)
@@ -96,7 +100,7 @@ class FaultRule(BaseModel):
     @model_validator(mode="after")
     def _bands_fit(self) -> FaultRule:
         if sum(getattr(self, field) for _, field in _BANDS) > 1.0 + 1e-9:
-            raise ValueError("the shares of 429/500/502/503/hang/drop/lost/late add up to more than 1")
+            raise ValueError("the shares of 429/500/502/503/hang/drop/lost/late/html add up to more than 1")
         return self
 
 
@@ -238,6 +242,8 @@ class FaultMiddleware:
             await _drop(send)
         elif outcome == "late":
             await _late(self.app, scope, receive, send, rule.late_seconds)
+        elif outcome == "html":
+            await _page(send)
         else:
             headers = [(b"retry-after", str(rule.retry_after).encode())] if outcome == "429" else []
             await _plain(send, int(outcome), headers)
@@ -255,6 +261,21 @@ async def _plain(send: Send, status: int, headers: list[tuple[bytes, bytes]]) ->
         ],
     }
     await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _page(send: Send) -> None:
+    body = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in.</body></html>"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -15,6 +15,15 @@ array of them (``ListID`` must name an existing list; a lead needs a ``Name`` an
 email; ``PhoneNum`` is ``+`` optional then 7 to 15 digits) and answers ``Data: {"LeadIds": [...]}``;
 a request body over ``LIMITS.max_request_bytes`` answers HTTP 413 + ``Invalid Parameters``.
 
+Strict by default (the document does not describe ``addlead`` at all, so the stricter plausible
+service is simulated; ``lenient = True`` restores the old tolerant behaviour):
+- a lead field other than ``ListID``, ``Name``, ``email``, ``LeadPhones`` (or a phone field other
+  than ``PhoneNum``) is ``Invalid Parameters`` ``Unknown Lead field: X``, as for the entities;
+- a lead with a ``PhoneNum`` the list already holds (or an earlier lead of the same request holds)
+  is refused: HTTP 409, ``Error``, ``Lead already exists in list L: PhoneNum P (LeadId N)``;
+- associating a list with a campaign it is already associated with is refused: HTTP 409,
+  ``Error``, ``ListId L is already associated with campaign C`` (lenient: succeeds again).
+
 Seed state: campaign 1 ``Leadflow Demo`` (Predictive, Not Running, active), no lists, teams or
 users: the importer creates and activates a list and associates it with the campaign.
 """
@@ -46,6 +55,8 @@ __all__ = ["LIMITS", "MaxContactLimits", "MaxContactSimulator"]
 SERVICES = "/webservices/services"
 MANAGEMENT = f"{SERVICES}/management"
 PHONE = re.compile(r"\+?[0-9]{7,15}")
+LEAD_FIELDS = frozenset({"listid", "name", "email", "leadphones"})
+"""The lead fields DESIGN.md's wire notes name (compared case-insensitively, as ASP.NET binds)."""
 
 
 # --- LIMITS ---------------------------------------------------------------------------------------
@@ -86,6 +97,8 @@ class MaxContactSimulator:
         self._leads: dict[int, list[dict[str, Any]]] = {}
         self._next_id: dict[str, int] = {}
         self._emergency = False
+        self.lenient = False
+        """The old tolerant profile: unknown lead fields, duplicate leads and re-association pass."""
         self.reset()
 
     def reset(self) -> None:
@@ -246,6 +259,10 @@ class MaxContactSimulator:
         self._get(child_entity, child_id)
         pair = (owner, child_id)
         if request.method == "PUT":
+            if pair in self._links[link] and not self.lenient:
+                raise _Refused(
+                    409, "Error", f"{key} {child_id} is already associated with {owner_entity[:-1]} {owner}"
+                )
             self._links[link].add(pair)
         elif pair in self._links[link]:
             self._links[link].discard(pair)
@@ -283,6 +300,8 @@ class MaxContactSimulator:
     def _add_lead(self, request: Request, data: Any) -> Any:
         leads = data if isinstance(data, list) else [_object(data)]
         checked = [self._check_lead(lead) for lead in leads]
+        if not self.lenient:
+            self._refuse_duplicates(checked)
         ids = []
         for list_id, lead in checked:
             lead_id = sum(len(v) for v in self._leads.values()) + 1
@@ -290,9 +309,39 @@ class MaxContactSimulator:
             ids.append(lead_id)
         return {"LeadIds": ids}
 
+    def _refuse_duplicates(self, checked: list[tuple[int, dict[str, Any]]]) -> None:
+        """A lead whose phone its list (or an earlier lead of the request) holds is refused."""
+        seen: dict[tuple[int, str], int] = {
+            (list_id, phone): stored["LeadId"]
+            for list_id, leads in self._leads.items()
+            for stored in leads
+            for phone in _phones(stored)
+        }
+        for n, (list_id, lead) in enumerate(checked):
+            for phone in _phones(lead):
+                held = seen.get((list_id, phone))
+                if held is not None:
+                    record = f"LeadId {held}" if held > 0 else f"lead {-held} of this request"
+                    raise _Refused(
+                        409, "Error", f"Lead already exists in list {list_id}: PhoneNum {phone} ({record})"
+                    )
+            for phone in _phones(lead):
+                seen[(list_id, phone)] = -(n + 1)
+
     def _check_lead(self, lead: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(lead, dict):
             raise EntityError("A lead is an object")
+        if not self.lenient:
+            unknown = [k for k in lead if k.lower() not in LEAD_FIELDS]
+            unknown += [
+                k
+                for p in _field(lead, "LeadPhones") or []
+                if isinstance(p, dict)
+                for k in p
+                if k.lower() != "phonenum"
+            ]
+            if unknown:
+                raise EntityError(f"Unknown Lead field: {unknown[0]}")
         list_id = _field(lead, "ListID")
         if not isinstance(list_id, int) or isinstance(list_id, bool) or list_id not in self._store["lists"]:
             raise EntityError(f"ListID {list_id} does not exist")
@@ -363,6 +412,11 @@ def _object(data: Any) -> dict[str, Any]:
 
 def _field(data: dict[str, Any], name: str) -> Any:
     return next((v for k, v in data.items() if k.lower() == name.lower()), None)
+
+
+def _phones(lead: dict[str, Any]) -> list[str]:
+    raw = _field(lead, "LeadPhones") or []
+    return [str(_field(p, "PhoneNum") if isinstance(p, dict) else p) for p in raw]
 
 
 def _lookup(table: dict[int, str], value: Any, name: str) -> int:

@@ -10,7 +10,10 @@ Assumptions where the document is silent (class-level knobs on the simulator):
 - a valid number is ``+`` optional then 3 to 20 digits (:data:`NUMBER_PATTERN`); the document's
   invalid example is ``'+number;'``;
 - an externalId repeated inside one request fails on every occurrence, like one already in the
-  campaign; the document's stop=true example shows both ``007`` entries refused.
+  campaign; the document's stop=true example shows both ``007`` entries refused;
+- ``attributes`` is taken only in the wrapped form every example shows (``{"attribute": [...]}``),
+  although the field table calls it an array: a real service binds one of the two, and the
+  examples are the evidence; ``strict=False`` (the simulator's lenient profile) takes both.
 
 Speed: a campaign's externalIds are checked against an index the caller keeps (any container
 with ``in``), never rebuilt per request, so a request costs the same in a campaign of ten
@@ -99,10 +102,13 @@ def parse_time(value: str) -> datetime:
         raise SearchError(f"Invalid date: {value}") from exc
 
 
-def attribute_list(raw: Any) -> list[dict[str, str]]:
-    """Attributes as name/value pairs, from either the wrapped (``{"attribute": [...]}``) or bare form."""
+def attribute_list(raw: Any, *, strict: bool = False) -> list[dict[str, str]]:
+    """Attributes as name/value pairs, from the wrapped (``{"attribute": [...]}``) form, or also
+    the bare array unless ``strict``."""
     if raw is None or raw == "":
         return []
+    if strict and not isinstance(raw, dict):
+        raise ValueError("Invalid attributes")
     if isinstance(raw, dict):
         raw = raw.get("attribute", [])
         raw = [raw] if isinstance(raw, dict) else raw
@@ -151,7 +157,9 @@ def _check_fields(entry: dict[str, Any]) -> str | None:
     return None
 
 
-def validate_entries(entries: list[Any], existing_ids: Container[str]) -> list[dict[str, Any] | str]:
+def validate_entries(
+    entries: list[Any], existing_ids: Container[str], *, strict: bool = False
+) -> list[dict[str, Any] | str]:
     """Per entry: the customer fields to store (no id yet), or the error string.
 
     ``existing_ids`` are the campaign's externalIds (a set or dict kept by the caller; only
@@ -165,7 +173,7 @@ def validate_entries(entries: list[Any], existing_ids: Container[str]) -> list[d
             results.append("Invalid customer: not an object")
             continue
         try:
-            attributes = attribute_list(entry.get("attributes"))
+            attributes = attribute_list(entry.get("attributes"), strict=strict)
         except ValueError as exc:
             results.append(str(exc))
             continue

@@ -1,27 +1,49 @@
 """Simulated ONC (Dynamic Notifications API), as onc-dynamic-notifications-api.txt says.
 
-Wire (DESIGN.md): SOAP 1.1 the way a WCF basicHttpBinding service speaks it. Operations and their
-parameters are in the service namespace (default ``http://tempuri.org/``), answers are
-``<OpResponse><OpResult>`` with data members in a DataContract namespace, in alphabetical order,
-``i:nil="true"`` for null, and ``List<Guid>`` as ``<guid>`` items in the serialization Arrays
-namespace. A ``SOAPAction`` header, when sent, must be ``{namespace}{op}`` or
-``{namespace}{contract}/{op}``. All of it is configurable in :class:`OncConfig`.
+What the document says, and this simulator does: the thirteen methods and their signatures
+(parameter names and order), the data types and their fields, "0 = Success" and "a number
+different than zero" otherwise, Get* lists "null if there is an error", GetCampaign "null if the
+specified campaign ID is not valid", a session that "will expire after 20 minutes of
+inactivity", StatusCode "always ignored" on add and set to 0 for a blank Destination, else 1,
+LastDeliveryError ignored on add and update, RetryCount "between 0...255".
+
+What the document does not say is the sandbox's own choice, never the connector's (this module
+imports nothing from ``connectors/``):
+
+- Wire: SOAP 1.1 as a WCF basicHttpBinding service speaks it, service namespace, contract name,
+  data-contract namespace and path in :class:`OncConfig` (WCF's defaults: ``http://tempuri.org/``,
+  ``http://schemas.datacontract.org/2004/07/<CLR namespace>``).
+- **Strict** (the default): requests are read as WCF reads them. The dispatcher picks the
+  operation by the ``SOAPAction``, which must be exactly ``{namespace}{contract}/{operation}``
+  (anything else: an ``a:ActionNotSupported`` fault); the Body must be that operation's wrapper
+  in the service namespace (else ``a:DeserializationFailed``). Parameters (service namespace,
+  signature order) and data members (data-contract namespace, ordinal alphabetical order, since
+  no ``Order`` is documented) are read forward only, like DataContractSerializer: a member in
+  another namespace, out of order or unknown is silently skipped (recorded in the dump's
+  ``ignored_members``), a member absent takes its .NET default (no member is documented as
+  required: Guid.Empty, 0, false, null). A value that is not of its type is
+  ``a:DeserializationFailed``; a null ``contact``/``campaign`` argument ``a:InternalServiceFault``
+  (the service would dereference it; not documented).
+- **Lenient** (``strict=False``, or ``LEADFLOW_SANDBOX_LENIENT=onc`` / ``all`` in the
+  environment): today's reading by local name in any order and namespace, either SOAPAction form
+  or none, type errors as error code INVALID_ARGUMENT.
+- Error code values (:class:`OncError`) are invented: only 0 is documented.
+- A contact's ``Id`` is kept when supplied (the document lists the fields ignored on add,
+  StatusCode and LastDeliveryError, and Id is not among them) and generated when absent or all
+  zeros; a second contact with a known Id is refused (ALREADY_EXISTS). Inferred, not stated.
+- "Active" campaigns are all campaigns not deleted (paused ones included); a non-blank
+  Destination must be an E.164-like number (SMS, voice) or an email address; a campaign's
+  ``*NotificationRequired`` flags are enforced on AddCampaignContact, as the document says for
+  external applications.
 
 Seed state: campaign ``6f1c1f1e-0000-4000-8000-000000000001`` ("Leadflow demo", SMS, voice and email
 enabled, no channel required). Sessions slide: each call made with a session moves its 20-minute
 expiry (measured on the sandbox Clock); the fault profile can expire one early.
-
-The document gives no error code values, only "0 = success, non-zero otherwise"; the values are
-:class:`OncError`. Where it says a list "will be null if there is an error", the answer is a nil
-Result. Assumptions: "active" campaigns are all campaigns not deleted (paused ones included);
-a contact's ``Id`` may be supplied (a client can then find it again in GetCampaignContacts) and is
-generated when absent or all zeros; a non-blank Destination must be an E.164-like number (SMS,
-voice) or an email address; a campaign's ``*NotificationRequired`` flags are enforced on
-AddCampaignContact, as the document says for external applications.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import uuid
@@ -40,11 +62,30 @@ from starlette.types import ASGIApp
 
 from sandbox.clock import Clock
 from sandbox.faults import Faults
-from sandbox.soap import XSI_NS, SoapFault, element, fault_response, find, parse_request, soap_response, text
+from sandbox.soap import (
+    SOAP11_NS,
+    XSI_NS,
+    SoapFault,
+    SoapRequest,
+    element,
+    fault_response,
+    find,
+    is_nil,
+    local_name,
+    parse_request,
+    soap_response,
+    text,
+)
 
-__all__ = ["LIMITS", "OncConfig", "OncError", "OncLimits", "OncSimulator"]
+__all__ = ["LENIENT_ENV", "LIMITS", "PARAMETERS", "OncConfig", "OncError", "OncLimits", "OncSimulator"]
 
 ARRAYS_NS = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+DISPATCHER_NS = "http://schemas.microsoft.com/net/2005/12/windowscommunicationfoundation/dispatcher"
+"""Namespace of WCF's own fault codes (``ActionNotSupported``, ``DeserializationFailed``, ...)."""
+LENIENT_ENV = "LEADFLOW_SANDBOX_LENIENT"
+"""Comma-separated vendor kinds (or ``all``) whose simulator starts lenient: ``onc`` here."""
+IGNORED_KEPT = 200
+"""How many ignored members the state dump remembers (the most recent)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +105,30 @@ class OncConfig:
     service_path: str = "/DynamicNotificationsService.svc"
 
 
+class _WcfFault(Exception):
+    """A fault as WCF writes it for SOAP 1.1: HTTP 500, ``faultcode`` a QName in WCF's
+    dispatcher namespace (``a:ActionNotSupported``), ``faultstring`` with ``xml:lang``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def response(self) -> Response:
+        fault = ET.Element(f"{{{SOAP11_NS}}}Fault")
+        faultcode = ET.SubElement(fault, "faultcode", {"xmlns:a": DISPATCHER_NS})
+        faultcode.text = f"a:{self.code}"
+        faultstring = ET.SubElement(fault, "faultstring", {"xml:lang": "en-US"})
+        faultstring.text = self.message
+        return soap_response(fault, status=500)
+
+
 class OncError(IntEnum):
+    """Error codes this simulator answers. NOT DOCUMENTED: the document says only "0 = Success"
+    (OpenAPISession's ErrorCode) and, for the int-returning methods, "successfully (zero) or
+    unsuccessfully (a number different than zero)". The non-zero values are the sandbox's own
+    invention; the connector declares which ones it guesses (connectors/onc.py ASSUMPTIONS)."""
+
     SUCCESS = 0
     INVALID_CREDENTIALS = 1
     INVALID_SESSION = 2
@@ -130,6 +194,31 @@ CHANNELS = {
     "VoiceCommInfo": "VoiceNotificationRequired",
     "EmailCommInfo": "EmailNotificationRequired",
 }
+PARAMETERS: dict[str, Spec] = {
+    "OpenAPISession": {"accountId": "string", "username": "string", "password": "string"},
+    "CloseAPISession": {"sessionId": "string"},
+    "GetCampaignListing": {"sessionId": "string"},
+    "GetCampaigns": {"sessionId": "string"},
+    "AddCampaign": {"sessionId": "string", "campaign": CAMPAIGN},
+    "GetCampaign": {"sessionId": "string", "campaignId": "guid"},
+    "UpdateCampaign": {"sessionId": "string", "campaign": CAMPAIGN},
+    "DeleteCampaign": {"sessionId": "string", "campaignId": "guid"},
+    "GetCampaignContactsListing": {"sessionId": "string", "campaignId": "guid"},
+    "GetCampaignContacts": {"sessionId": "string", "campaignId": "guid"},
+    "AddCampaignContact": {"sessionId": "string", "contact": CONTACT},
+    "UpdateCampaignContact": {"sessionId": "string", "contact": CONTACT},
+    "DeleteCampaignContact": {"sessionId": "string", "campaignId": "guid", "contactId": "guid"},
+}
+"""Each operation's parameters, in the order of its documented "Method Signature" (the order a
+WCF operation formatter reads them in), with their types."""
+
+
+def in_order(spec: Spec) -> Spec:
+    """A data contract's members in DataContractSerializer's order: no ``Order`` is documented,
+    so ordinal (case-sensitive, ``ID`` before ``IsPaused``) alphabetical order."""
+    return {name: spec[name] for name in sorted(spec)}
+
+
 PHONE = re.compile(r"\+?[1-9]\d{6,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SEED_CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
@@ -140,6 +229,24 @@ class Refused(Exception):
     def __init__(self, code: OncError) -> None:
         super().__init__(code.name)
         self.code = code
+
+
+class Malformed(Refused):
+    """A value DataContractSerializer cannot read (``abc`` as a Guid, ``x`` as an int). Strict:
+    WCF's ``DeserializationFailed`` fault; lenient: error code INVALID_ARGUMENT."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(OncError.INVALID_ARGUMENT)
+        self.what = what
+
+
+class NullArgument(Refused):
+    """A data-contract parameter (``contact``, ``campaign``) that arrived null or was dropped.
+    Strict: the service dereferences it, WCF answers ``InternalServiceFault``; lenient: code 3."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(OncError.INVALID_ARGUMENT)
+        self.name = name
 
 
 def _decode(node: ET.Element | None, spec: Spec) -> dict[str, Any] | None:
@@ -153,13 +260,13 @@ def _decode(node: ET.Element | None, spec: Spec) -> dict[str, Any] | None:
             values[name] = _decode(find(node, name), kind)
         elif kind == "bool":
             if (raw or "false").strip() not in {"true", "false", "1", "0"}:
-                raise Refused(OncError.INVALID_ARGUMENT)
+                raise Malformed(f"{name}: '{raw}' is not a Boolean")
             values[name] = (raw or "false").strip() in {"true", "1"}
         elif kind == "int":
             try:
                 values[name] = int((raw or "0").strip())
             except ValueError:
-                raise Refused(OncError.INVALID_ARGUMENT) from None
+                raise Malformed(f"{name}: '{raw}' is not an Int32") from None
         elif kind == "guid":
             values[name] = _guid(raw)
         else:
@@ -171,7 +278,7 @@ def _guid(raw: str | None) -> str:
     try:
         return str(uuid.UUID((raw or EMPTY_GUID).strip()))
     except ValueError:
-        raise Refused(OncError.INVALID_ARGUMENT) from None
+        raise Malformed(f"'{raw}' is not a valid Guid") from None
 
 
 class OncSimulator:
@@ -181,12 +288,25 @@ class OncSimulator:
     prefix = "/onc"
 
     def __init__(
-        self, clock: Clock, faults: Faults, *, config: OncConfig | None = None, limits: OncLimits = LIMITS
+        self,
+        clock: Clock,
+        faults: Faults,
+        *,
+        config: OncConfig | None = None,
+        limits: OncLimits = LIMITS,
+        strict: bool | None = None,
     ) -> None:
         self.clock = clock
         self.faults = faults
         self.config = config or OncConfig()
         self.limits = limits
+        if strict is None:
+            lenient = {k.strip() for k in os.environ.get(LENIENT_ENV, "").split(",")}
+            strict = not ({"all", self.kind} & lenient)
+        self.strict = strict
+        """True: read requests as WCF does (see the module docstring); False: by local name."""
+        self.ignored: list[str] = []
+        """Members and parameters the strict reader skipped, ``Op/param/Member {namespace}``."""
         self.credentials = {"accountId": "demo-account", "username": "demo", "password": "demo-secret"}
         self._sessions: dict[str, float] = {}
         self._campaigns: dict[str, dict[str, Any]] = {}
@@ -195,6 +315,7 @@ class OncSimulator:
 
     def reset(self) -> None:
         self._sessions.clear()
+        self.ignored.clear()
         seed = _decode(ET.Element("seed"), CAMPAIGN)
         assert seed is not None
         seed.update(
@@ -225,6 +346,16 @@ class OncSimulator:
         self._campaigns = {SEED_CAMPAIGN: seed}
         self._contacts = {SEED_CAMPAIGN: {}}
 
+    @property
+    def lenient(self) -> bool:
+        """The switch every simulator with a lenient profile has (``build_app(lenient=...)``,
+        ``leadflow sandbox --lenient onc``): the reverse of :attr:`strict`."""
+        return not self.strict
+
+    @lenient.setter
+    def lenient(self, value: bool) -> None:
+        self.strict = not value
+
     def app(self) -> ASGIApp:
         return Starlette(routes=[Route(self.config.service_path, self._endpoint, methods=["POST"])])
 
@@ -232,9 +363,11 @@ class OncSimulator:
         body = await request.body()
         try:
             call = parse_request(body, request.headers.get("content-type"), request.headers.get("soapaction"))
-            operation = self._operations().get(call.operation)
-            ns, op = self.config.namespace, call.operation
-            if (
+            op, ns = call.operation, self.config.namespace
+            operation = self._operations().get(op)
+            if self.strict:
+                self._dispatch_as_wcf(call)
+            elif (
                 call.namespace != ns
                 or operation is None
                 or call.action not in {"", ns + op, f"{ns}{self.config.contract}/{op}"}
@@ -246,13 +379,85 @@ class OncSimulator:
                 )
         except SoapFault as fault:
             return fault_response(fault)
+        except _WcfFault as fault:
+            return fault.response()
+        assert operation is not None
+        arguments = self._admit(call.call, PARAMETERS[op], ns, op) if self.strict else call.call
         result = element(f"{{{ns}}}{op}Result")
         try:
-            value = operation(call.call)
+            value = operation(arguments)
         except Refused as refused:
+            if self.strict and isinstance(refused, Malformed):
+                return _WcfFault(
+                    "DeserializationFailed",
+                    "The formatter threw an exception while trying to deserialize the message: "
+                    f"There was an error while trying to deserialize parameter {ns}:{op}. {refused.what}",
+                ).response()
+            if self.strict and isinstance(refused, NullArgument):
+                return _WcfFault(
+                    "InternalServiceFault",
+                    "The server was unable to process the request due to an internal error.",
+                ).response()
             value = None if op.startswith("Get") else int(refused.code)
         self._fill(result, value)
         return soap_response(element(f"{{{ns}}}{op}Response", None, result))
+
+    def _dispatch_as_wcf(self, call: SoapRequest) -> None:
+        """WCF's dispatcher: the operation is the one whose Action is the SOAPAction, exactly
+        ``{namespace}{contract}/{operation}``; the Body must then be that operation's wrapper in
+        the service namespace."""
+        ns, contract = self.config.namespace, self.config.contract
+        wanted = next((op for op in PARAMETERS if call.action == f"{ns}{contract}/{op}"), None)
+        if wanted is None:
+            raise _WcfFault(
+                "ActionNotSupported",
+                f"The message with Action '{call.action}' cannot be processed at the receiver, due to "
+                "a ContractFilter mismatch at the EndpointDispatcher. This may be because of either a "
+                "contract mismatch (mismatched Actions between sender and receiver) or a "
+                "binding/security mismatch between the sender and the receiver.",
+            )
+        if (call.namespace, call.operation) != (ns, wanted):
+            raise _WcfFault(
+                "DeserializationFailed",
+                "The formatter threw an exception while trying to deserialize the message: Error in "
+                f"deserializing body of request message for operation '{wanted}'. OperationFormatter "
+                f"encountered an invalid Message body. Expected to find node type 'Element' with name "
+                f"'{wanted}' and namespace '{ns}'. Found node type 'Element' with name "
+                f"'{call.operation}' and namespace '{call.namespace}'",
+            )
+
+    def _admit(self, node: ET.Element, members: Spec, ns: str, path: str) -> ET.Element:
+        """What DataContractSerializer reads of ``node``: a copy holding only the children it
+        would bind, each recursively cleaned.
+
+        Its reader only moves forward through the expected members (``members``, in their wire
+        order: a signature's parameters, or data members in data-contract order): a child whose
+        name and namespace match a member at or after the current position is read and the
+        position moves past it; any other child (unknown, in another namespace, or out of order:
+        a member already passed) is skipped as extension data. Skipped children are recorded in
+        ``ignored`` (the state dump's ``ignored_members``), so tests can see it.
+        """
+        kept = ET.Element(node.tag, node.attrib)
+        kept.text = node.text
+        names = list(members)
+        position = 0
+        for child in node:
+            child_ns = child.tag[1:].partition("}")[0] if child.tag.startswith("{") else ""
+            name = local_name(child.tag)
+            match = None
+            if child_ns == ns:
+                match = next((i for i in range(position, len(names)) if names[i] == name), None)
+            if match is None:
+                self.ignored.append(f"{path}/{name} {{{child_ns}}}")
+                del self.ignored[:-IGNORED_KEPT]
+                continue
+            position = match + 1
+            spec = members[name]
+            if isinstance(spec, dict) and not is_nil(child):
+                kept.append(self._admit(child, in_order(spec), self.config.data_namespace, f"{path}/{name}"))
+            else:
+                kept.append(child)
+        return kept
 
     # auth
 
@@ -349,7 +554,9 @@ class OncSimulator:
 
     def _campaign_arg(self, call: ET.Element) -> dict[str, Any]:
         campaign = _decode(find(call, "campaign"), CAMPAIGN)
-        if campaign is None or not (campaign["ShortName"] or "").strip():
+        if campaign is None:
+            raise NullArgument("campaign")
+        if not (campaign["ShortName"] or "").strip():
             raise Refused(OncError.INVALID_ARGUMENT)
         return campaign
 
@@ -413,7 +620,7 @@ class OncSimulator:
     def _contact_arg(self, call: ET.Element) -> dict[str, Any]:
         contact = _decode(find(call, "contact"), CONTACT)
         if contact is None:
-            raise Refused(OncError.INVALID_ARGUMENT)
+            raise NullArgument("contact")
         self._known_campaign(contact["CampaignId"])
         for channel in CHANNELS:
             info = contact[channel]
@@ -468,6 +675,8 @@ class OncSimulator:
         return {
             "kind": self.kind,
             "open_sessions": self.open_sessions(),
+            "strict": self.strict,
+            "ignored_members": self.ignored[-IGNORED_KEPT:],
             "campaigns": [
                 {**campaign, "contacts": list(self._contacts[campaign_id].values())}
                 for campaign_id, campaign in self._campaigns.items()

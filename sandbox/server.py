@@ -129,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--faults", type=Path, help="fault profile, .toml or .json")
     parser.add_argument("--seed", type=int, help="seed for the fault profile (overrides the file's)")
+    parser.add_argument(
+        "--lenient",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="run this vendor's lenient profile (where the real service is known to be lenient; "
+        "strict by default); repeatable",
+    )
     return parser
 
 
@@ -139,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"{type(exc).__name__}: {args.faults}: {exc}", file=sys.stderr)
         return 1
-    app = build_app(faults)
+    try:
+        app = build_app(faults, lenient=args.lenient)
+    except ValueError as exc:
+        print(f"--lenient: {exc}", file=sys.stderr)
+        return 1
     server = _uvicorn_server(app, args.host, args.port)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -149,6 +149,8 @@ class SinchObiSimulator:
         self.credentials = {"username": "demo", "password": "demo-secret"}
         self._lock = threading.Lock()
         self._campaigns: dict[str, _Campaign] = {}
+        self.lenient = False
+        """The old tolerant profile: ``attributes`` also as a bare array (sandbox.obi_rules)."""
         self.reset()
 
     def reset(self) -> None:
@@ -246,7 +248,7 @@ class SinchObiSimulator:
         campaign = self._campaign(request)
         entry = await _read_body(request, as_list=False)
         with self._lock:
-            outcome = validate_entries([entry], campaign.by_external)[0]
+            outcome = validate_entries([entry], campaign.by_external, strict=not self.lenient)[0]
             if isinstance(outcome, str):
                 raise HTTPException(400, outcome)
             new_id = _new_ids(1)[0]
@@ -265,7 +267,7 @@ class SinchObiSimulator:
             )
         stop = request.query_params.get("stopProcessIfInvalidEntriesFound", "false").lower() == "true"
         with self._lock:
-            outcomes = validate_entries(entries, campaign.by_external)
+            outcomes = validate_entries(entries, campaign.by_external, strict=not self.lenient)
             hold = stop and any(isinstance(o, str) for o in outcomes)
             valid = 0 if hold else sum(1 for o in outcomes if not isinstance(o, str))
             new_ids = iter(_new_ids(valid))

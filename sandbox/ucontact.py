@@ -17,8 +17,14 @@ Rules the document implies and the sandbox enforces (``file_rules``): strict bas
 blank lines skipped, the field count exact, every campaign and the dialer known, numbers ``+``
 optional then 6 to 15 digits, emails with one ``@`` and a dotted domain, priority an integer,
 variables a JSON object body, at most ``LIMITS.max_rows_per_file`` rows. ``SendSMS`` answers
-``OK``/``ERROR``; ``SendSMSv2`` ``{"id": ...}``; ``ScheduleDialerSMS`` ``1``; ``sendEmail``
+``OK``/``ERROR``; ``SendSMSv2`` ``{"id": ...}``; ``InboundSMS/ReceiveURLSMS`` (GET phone, message)
+``OK``/``ERROR``; ``ScheduleDialerSMS`` ``1``; ``sendEmail``
 ``{"guid": ...}`` or 400.
+
+How an expired (or unknown) session is answered is not documented: ``401 Unauthorized`` by
+default; ``expired_answer = "ERROR"`` answers ``200 ERROR`` instead (the document's only failure
+word), as a uContact behind a gateway or an older release may, so the client's expiry guess is
+tested against both.
 
 Seed state: SMS campaigns ``somecampaign`` (the document's sample line) and ``Ventas->`` (its
 ScheduleDialerSMS example), email dialer ``EmailDialer`` with campaign ``CampName`` (the sample
@@ -79,6 +85,7 @@ class _State:
     rejected_uploads: list[dict[str, Any]] = field(default_factory=list)
     sms_sent: list[dict[str, Any]] = field(default_factory=list)
     sms_scheduled: list[dict[str, Any]] = field(default_factory=list)
+    sms_received: list[dict[str, Any]] = field(default_factory=list)
     emails_sent: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -97,6 +104,8 @@ class UContactSimulator:
         self.credentials = {"user": "demo", "password": "demo-secret"}
         self._lock = threading.Lock()
         self._state = _State()
+        self.expired_answer: str | None = None
+        """None: a bad or expired session is 401; a text: it is that text with HTTP 200."""
 
     def reset(self) -> None:
         with self._lock:
@@ -151,6 +160,9 @@ class UContactSimulator:
         ]
         routes = [Route(f"{INTEGRA}/auth/getUserToken", self._get_token, methods=["POST"])]
         routes += [Route(path, self._guard(handler), methods=["POST"]) for path, handler in guarded]
+        routes.append(
+            Route(f"{INTEGRA}/InboundSMS/ReceiveURLSMS", self._guard(self._receive_sms), methods=["GET"])
+        )
         return Starlette(routes=routes)
 
     def _guard(self, handler: Any) -> Any:
@@ -158,8 +170,13 @@ class UContactSimulator:
             try:
                 token = self._check(request)
             except _Unauthorized:
+                if self.expired_answer is not None:
+                    return PlainTextResponse(self.expired_answer)
                 return PlainTextResponse("Unauthorized", status_code=401)
-            form = {} if request.url.path.endswith("/sendEmail") else await _form(request)
+            if request.method == "GET":
+                form = dict(request.query_params)
+            else:
+                form = {} if request.url.path.endswith("/sendEmail") else await _form(request)
             response: Response = await handler(request, form, token)
             return response
 
@@ -175,6 +192,14 @@ class UContactSimulator:
         with self._lock:
             self._state.sms_sent.append({"id": sms_id, **{k: form.get(k, "") for k in keys}})
         return JSONResponse({"id": sms_id}) if v2 else PlainTextResponse("OK")
+
+    async def _receive_sms(self, request: Request, form: dict[str, str], token: str) -> Response:
+        """``InboundSMS/ReceiveURLSMS`` (GET phone, message): ``OK``, or ``ERROR`` without both."""
+        if not (valid_number(form.get("phone", "")) and form.get("message")):
+            return PlainTextResponse("ERROR")
+        with self._lock:
+            self._state.sms_received.append({"phone": form["phone"], "message": form["message"]})
+        return PlainTextResponse("OK")
 
     async def _schedule_sms(self, request: Request, form: dict[str, str], token: str) -> Response:
         try:
@@ -286,6 +311,7 @@ class UContactSimulator:
                 "rejected_uploads": [dict(u) for u in s.rejected_uploads],
                 "sms_sent": [dict(x) for x in s.sms_sent],
                 "sms_scheduled": [dict(x) for x in s.sms_scheduled],
+                "sms_received": [dict(x) for x in s.sms_received],
                 "emails_sent": [dict(x) for x in s.emails_sent],
                 "active_sessions": sum(1 for _, exp in s.tokens.values() if exp > self.clock.now()),
             }

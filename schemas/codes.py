@@ -7,9 +7,10 @@ analyst can group by reason and a script can act on it. Free text goes next to a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Disposition", "Issue", "Status"]
+__all__ = ["GLOSSARY", "CodeHelp", "Disposition", "Issue", "Status"]
 
 
 class Issue(StrEnum):
@@ -45,6 +46,9 @@ class Issue(StrEnum):
     ALREADY_SENT = "ALREADY_SENT"  # the ledger says an earlier run delivered it
     VENDOR_REJECTED = "VENDOR_REJECTED"  # the vendor refused this row (see vendor_status/message)
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
+    # vendor_rejected: the vendor holds another record under this id (or one it cannot show to
+    # be our earlier send); vendor_message names the vendor's record
+    VENDOR_ID_CONFLICT = "VENDOR_ID_CONFLICT"
     TRANSPORT_FAILED = "TRANSPORT_FAILED"  # timeouts/5xx/connection errors after all retries
     POSSIBLY_DUPLICATED = "POSSIBLY_DUPLICATED"  # an answer lost after the vendor may have stored it
     IN_PROGRESS_ELSEWHERE = "IN_PROGRESS_ELSEWHERE"  # failed: another live run holds the lead's claim
@@ -79,3 +83,232 @@ class Status(StrEnum):
     VENDOR_REJECTED = "vendor_rejected"  # vendor refused this row
     FAILED = "failed"  # could not be delivered (transport, auth, circuit open)
     ALREADY_SENT = "already_sent"  # ledger: delivered by an earlier run
+
+
+@dataclass(frozen=True)
+class CodeHelp:
+    """What a code means and what a reader does about it, in one plain sentence each.
+
+    Kept here, beside the enums, so that a new code without an explanation fails
+    tests/schemas/test_glossary.py; the README table and the report's glossary are generated
+    from it (schemas.glossary), so neither can drift from the code list.
+    """
+
+    meaning: str
+    action: str
+
+
+_H = CodeHelp
+
+GLOSSARY: dict[str, dict[str, CodeHelp]] = {
+    "Status": {
+        Status.REJECTED: _H(
+            "The row was kept back because its input is unusable; its reasons say which value.",
+            "Fix the values named in the reasons in the source file and import the row again.",
+        ),
+        Status.DUPLICATE: _H(
+            "The row repeats an earlier row of the file (same external id, phone or email); "
+            "`duplicate_of` names it.",
+            "Nothing, unless the two rows are different people: then correct the shared value.",
+        ),
+        Status.SUPPRESSED: _H(
+            "The row's phone or email is on a do-not-contact list given with --suppress.",
+            "Nothing: the lead must not be contacted.",
+        ),
+        Status.INELIGIBLE: _H(
+            "The lead is fine, but this target cannot use it (it lacks the channel the target needs).",
+            "Nothing, or add the missing phone, mobile or email if this target should reach the lead.",
+        ),
+        Status.READY: _H(
+            "Validated only (leadflow validate, target `validate`): the row would be sent.",
+            "Nothing: import the file to send it.",
+        ),
+        Status.DRY_RUN: _H(
+            "The payload was built but not sent (--dry-run).",
+            "Nothing: run without --dry-run to send.",
+        ),
+        Status.ACCEPTED: _H(
+            "The vendor confirmed it stored this row.",
+            "Nothing.",
+        ),
+        Status.SUBMITTED: _H(
+            "An asynchronous vendor took the file that contains this row.",
+            "Nothing; check the vendor's own upload report if rows go missing there.",
+        ),
+        Status.VENDOR_REJECTED: _H(
+            "The vendor refused this row; `vendor_status` and `vendor_message` say why.",
+            "Fix the row as the vendor's message says and import it again.",
+        ),
+        Status.FAILED: _H(
+            "The row could not be delivered (transport, credentials, circuit breaker, ledger).",
+            "Fix the cause named in the reasons, then run the same import again: "
+            "the ledger sends each row once.",
+        ),
+        Status.ALREADY_SENT: _H(
+            "The ledger says an earlier run already delivered this row to this target.",
+            "Nothing: it is not sent twice.",
+        ),
+    },
+    "Disposition": {
+        Disposition.READY: _H(
+            "Dedupe and suppression kept the row for the targets (internal, before targets are considered).",
+            "Nothing: each target then decides the row's status.",
+        ),
+        Disposition.REJECTED: _H(
+            "The row has no usable channel; it becomes status `rejected` at every target.",
+            "Fix the values named in the reasons and import the row again.",
+        ),
+        Disposition.DUPLICATE: _H(
+            "The row repeats an earlier row; it becomes status `duplicate` at every target.",
+            "Nothing, unless the two rows are different people.",
+        ),
+        Disposition.SUPPRESSED: _H(
+            "The row is on a do-not-contact list; it becomes status `suppressed` at every target.",
+            "Nothing: the lead must not be contacted.",
+        ),
+    },
+    "Issue": {
+        Issue.RAGGED_ROW: _H(
+            "The CSV row had too few or too many fields, so its values may sit in the wrong columns.",
+            "Check the row in the file (a stray delimiter or a missing quote) and fix it.",
+        ),
+        Issue.BINARY_NOT_UTF8: _H(
+            "A Parquet text value was not UTF-8 and was read as cp1252/Latin-1.",
+            "Check the value reads correctly; write the file as UTF-8 to be sure.",
+        ),
+        Issue.UNTERMINATED_QUOTE: _H(
+            "A quote opened on this row never closed, so the row was read on its own.",
+            "Close or remove the stray quote in the file.",
+        ),
+        Issue.ENCODING_MIXED: _H(
+            "This row's line is in another text encoding than the rest of the file.",
+            "Check the row's names read correctly; save the whole file in one encoding (UTF-8).",
+        ),
+        Issue.PHONE_MISSING: _H(
+            "No phone column of the row holds a value.",
+            "Add a phone number if the lead should be called or texted.",
+        ),
+        Issue.PHONE_UNPARSEABLE: _H(
+            "A phone value is not a phone number at all.",
+            "Correct the phone value in the file.",
+        ),
+        Issue.PHONE_NO_REGION: _H(
+            "A national phone number came with no country and no default country to read it by.",
+            "Add the country to the row, write the number in +E.164 form, or pass --country.",
+        ),
+        Issue.PHONE_INVALID: _H(
+            "A phone number is not valid for its country, or has fewer than 7 or more than 15 digits.",
+            "Correct the number, or the row's country if the number belongs to another one.",
+        ),
+        Issue.COUNTRY_UNKNOWN: _H(
+            "The country value was not recognised, so the default country was used.",
+            "Write the country as an ISO code (DE, DEU) or its name (Germany, Deutschland).",
+        ),
+        Issue.EMAIL_MISSING: _H(
+            "The row has no email address.",
+            "Add an email address if the lead should be emailed.",
+        ),
+        Issue.EMAIL_INVALID: _H(
+            "The email value is not a valid address.",
+            "Correct the email address in the file.",
+        ),
+        Issue.TIMEZONE_INVALID: _H(
+            "The given time zone is not an IANA name (like Europe/Berlin); "
+            "one derived from the phone number or country was used.",
+            "Write the time zone as an IANA name, or leave it empty.",
+        ),
+        Issue.NO_CHANNEL: _H(
+            "The row has neither a valid phone nor a valid email, so no target can contact it.",
+            "Correct or add a phone number or email address.",
+        ),
+        Issue.DUPLICATE_EXTERNAL_ID: _H(
+            "An earlier row of the file has the same external id.",
+            "Nothing, unless they are different leads: then give each its own id.",
+        ),
+        Issue.DUPLICATE_PHONE: _H(
+            "An earlier row of the file has the same phone number.",
+            "Nothing, unless they are different leads sharing a number.",
+        ),
+        Issue.DUPLICATE_EMAIL: _H(
+            "An earlier row of the file has the same email address.",
+            "Nothing, unless they are different leads sharing an address.",
+        ),
+        Issue.SUPPRESSED_PHONE: _H(
+            "The row's phone number is on a do-not-contact list.",
+            "Nothing: the lead must not be called or texted.",
+        ),
+        Issue.SUPPRESSED_EMAIL: _H(
+            "The row's email address is on a do-not-contact list.",
+            "Nothing: the lead must not be emailed.",
+        ),
+        Issue.NEEDS_PHONE: _H(
+            "This voice target needs a valid phone number and the row has none.",
+            "Add or correct the phone number if this target should call the lead.",
+        ),
+        Issue.NEEDS_MOBILE: _H(
+            "This SMS target needs a mobile number and the row has none.",
+            "Add a mobile number if this target should text the lead.",
+        ),
+        Issue.NEEDS_EMAIL: _H(
+            "This email target needs a valid email address and the row has none.",
+            "Add or correct the email address if this target should email the lead.",
+        ),
+        Issue.ALREADY_SENT: _H(
+            "The ledger says an earlier run already delivered this row to this target.",
+            "Nothing: it is not sent twice.",
+        ),
+        Issue.VENDOR_REJECTED: _H(
+            "The vendor refused this row; `vendor_status` and `vendor_message` say why.",
+            "Fix the row as the vendor's message says and import it again.",
+        ),
+        Issue.VENDOR_DUPLICATE: _H(
+            "The vendor already held this row (an earlier send of ours), so it counts as accepted.",
+            "Nothing.",
+        ),
+        Issue.VENDOR_ID_CONFLICT: _H(
+            "The vendor holds another record under this external id, or one not shown to be our "
+            "earlier send; `vendor_message` names it.",
+            "Compare the vendor's record with the row; "
+            "give the row its own id or remove the vendor's record.",
+        ),
+        Issue.TRANSPORT_FAILED: _H(
+            "The vendor could not be reached or kept failing "
+            "(timeouts, 5xx, dropped connections) after all retries.",
+            "Check the vendor is reachable, then run the same import again.",
+        ),
+        Issue.POSSIBLY_DUPLICATED: _H(
+            "An answer was lost after the vendor may have stored the row, and the row was sent again, "
+            "so the vendor may hold it twice.",
+            "Look the lead up at the vendor and remove a second copy if there is one.",
+        ),
+        Issue.IN_PROGRESS_ELSEWHERE: _H(
+            "Another run sharing the ledger had claimed this lead, so this run did not send it.",
+            "Run the same import again once the other run has finished.",
+        ),
+        Issue.AUTH_FAILED: _H(
+            "The vendor refused our credentials.",
+            "Fix the target's username or password (leadflow secrets), then run the same import again.",
+        ),
+        Issue.LEDGER_UNAVAILABLE: _H(
+            "The ledger could not be opened (locked or unreachable), so nothing was claimed or sent.",
+            "Make the ledger reachable (or raise LEADFLOW_LEDGER_WAIT), then run the same import again.",
+        ),
+        Issue.VENDOR_ANSWER_INVALID: _H(
+            "The vendor's answer could not be read (encoding, format), so the outcome is unknown.",
+            "Check at the vendor whether the row arrived; a rerun resends it through the ledger.",
+        ),
+        Issue.VENDOR_ANSWER_TOO_LARGE: _H(
+            "The vendor's answer exceeded the target's max_answer_bytes, so the outcome is unknown.",
+            "Check at the vendor whether the row arrived; raise max_answer_bytes if the answer is genuine.",
+        ),
+        Issue.TARGET_STOPPED: _H(
+            "The target's circuit breaker opened after repeated failures, so this row was not attempted.",
+            "Fix the failure the other rows of this target show, then run the same import again.",
+        ),
+        Issue.CHUNK_TOO_LARGE: _H(
+            "This single row is larger than the vendor's byte limit for a request.",
+            "Shorten the row's long values (attributes, message) and import it again.",
+        ),
+    },
+}
+"""Every code of every enum above, by enum name, then code value: a meaning and what to do."""

@@ -19,7 +19,7 @@ per-value parser (transforms.phone_backend), which stays the reference:
   calling code follows that is not a non-geographic entity ("001");
 * the region whose rules apply (the calling code's main region, else the row's or run's) has a
   plain national-prefix rule: no carrier-code groups, no transform rule (AR, BR, JP, AU, ...
-  stay per value), and at least ``min_group`` values in this call;
+  stay per value), and enough values in this call to be worth a plan (:func:`worth_a_plan`);
 * without "+" and without a region: ``NO_REGION``, as parse says. Digits that start with the
   region's own calling code get parse's second look (kept when that fits the plan better).
 
@@ -34,6 +34,7 @@ from typing import Final
 import phonenumbers
 import polars as pl
 
+from transforms.phone_backend import BACKEND, BackendName
 from transforms.phone_rules import (
     CALLING_CODE,
     MAIN_REGION,
@@ -51,7 +52,7 @@ from transforms.phone_rules import (
     strip_prefix,
 )
 
-__all__ = ["parse_columns"]
+__all__ = ["parse_columns", "plan_threshold", "worth_a_plan"]
 
 _STATUS_VALID: Final = 0
 _STATUS_INVALID: Final = 1
@@ -72,6 +73,48 @@ OUTPUT_SCHEMA: Final[dict[str, pl.DataType]] = {
     "status": pl.Int8(),
     "cc": pl.Int32(),
 }
+
+
+PLAN_COST: Final = 2_000.0
+"""A region's plan costs about this many per-value parses of the fast backend before it reads
+a value, plus :data:`PATTERN_COST` per character of the region's patterns: polars compiles
+each pattern and runs a plan of a dozen steps. Measured over the 245 regions of the
+many-regions file (bench/normalize.py ``--regions all``): 0.04-0.17 CPU-s a region, against
+about 19 µs a value for rphonenumbers on the same machine."""
+PATTERN_COST: Final = 1.1
+COLUMN_COST: Final = 0.1
+"""A value read as columns, in per-value parses: the columns pay off only over many values."""
+VALUE_COST: Final[dict[BackendName, float]] = {"rphonenumbers": 1.0, "phonenumbers": 8.0}
+"""A per-value parse of each backend, in parses of the fast one (bench/phones.py: about 14k
+values per CPU-second for phonenumbers, 110k for rphonenumbers)."""
+
+
+def _pattern_size(rules: Rules) -> int:
+    descs = [rules.general, rules.fixed_line, rules.mobile, *(desc for _, desc in rules.special)]
+    patterns = [desc.pattern for desc in descs if desc is not None]
+    patterns += [p for p in (rules.any_special, rules.national_prefix, rules.international_prefix) if p]
+    return sum(map(len, patterns))
+
+
+def plan_threshold(region: str, backend: BackendName = BACKEND) -> int:
+    """The fewest distinct values of ``region`` for which reading them as columns costs less
+    than parsing them one by one with ``backend``: a region with fewer is not worth a plan."""
+    fixed = PLAN_COST + PATTERN_COST * _pattern_size(rules_for(region))
+    return int(fixed / (VALUE_COST[backend] - COLUMN_COST)) + 1
+
+
+def worth_a_plan(region: str, values: int, min_group: int | None = None) -> bool:
+    """Whether ``values`` distinct values of ``region`` are read as columns: by cost
+    (:func:`plan_threshold` for the selected backend), or at least ``min_group`` when given."""
+    if not rules_for(region).plain_national_prefix:
+        return False
+    return values >= (plan_threshold(region) if min_group is None else min_group)
+
+
+def _fewest_worth_a_plan() -> int:
+    """No region is worth a plan below this many values (its patterns only add to the cost):
+    then nothing is prepared either, which spares a small file the preparation's regexes."""
+    return int(PLAN_COST / (VALUE_COST[BACKEND] - COLUMN_COST)) + 1
 
 
 def _plain_digits(value: pl.Expr) -> pl.Expr:
@@ -331,7 +374,7 @@ _UNDECIDABLE: Final = "\x00undecidable"
 
 
 def _route(
-    frame: pl.DataFrame, min_group: int
+    frame: pl.DataFrame, min_group: int | None
 ) -> tuple[list[pl.LazyFrame], list[pl.DataFrame], list[pl.LazyFrame]]:
     """The prepared rows in one partition: (plans of parse's refusals, undecided groups,
     the regions' reading plans)."""
@@ -361,18 +404,16 @@ def _route(
             decided.append(_failed(group.lazy(), _STATUS_NO_REGION))
         elif meta == _REFUSED:
             decided.append(_failed(group.lazy(), _STATUS_INVALID))
-        elif (
-            meta == _UNDECIDABLE or group.height < min_group or not rules_for(str(meta)).plain_national_prefix
-        ):
+        elif meta == _UNDECIDABLE or not worth_a_plan(str(meta), group.height, min_group):
             undecided.append(group)
         else:
             read += _read(group, rules_for(str(meta)))
     return decided, undecided, read
 
 
-def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """(decided parts, undecided parts) of prepared rows; regions with fewer than ``min_group``
-    rows are left undecided (their fixed cost here is above the per-value parser's).
+def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
+    """(decided parts, undecided parts) of prepared rows; regions not worth a plan
+    (:func:`worth_a_plan`) are left undecided.
 
     The rows are routed with one partition (parse's refusals, the undecidable ones, one part
     per region) and what follows the regions' reading runs as lazy plans: filtering the read
@@ -411,16 +452,22 @@ def _decide(frame: pl.DataFrame, min_group: int) -> tuple[list[pl.DataFrame], li
     return [*pl.collect_all(decided), *more_decided], undecided
 
 
-def parse_columns(pairs: pl.DataFrame, *, min_group: int = 200) -> pl.DataFrame:
+def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.DataFrame:
     """Parse the (``clean``, ``region``) pairs this module can decide.
 
     Returns one row per pair, in order (:data:`OUTPUT_SCHEMA`): ``decided`` and, when true,
     what parse would say (e164, type and extension of a valid number, status, calling code).
     Undecided pairs are for the per-value parser. Values are read per region (the region given,
-    or the calling code's); a region with fewer than ``min_group`` values is left undecided,
-    as a few values cost the per-value parser less than this module's fixed cost per region.
+    or the calling code's). A region is read only when its distinct values are worth the
+    plan's fixed cost (:func:`worth_a_plan`): a file spread over 245 regions has a few hundred
+    values in most, which the per-value parser takes for less. ``min_group`` replaces the
+    estimate by a fixed count (the tests read small regions as columns with it).
     """
-    decided, undecided = _decide(_prepared(pairs), min_group)
+    decided: list[pl.DataFrame] = []
+    if min_group is None and pairs.height < _fewest_worth_a_plan():
+        undecided = [pairs.select("clean").with_row_index("_row")]
+    else:
+        decided, undecided = _decide(_prepared(pairs), min_group)
     shape = pl.DataFrame(schema={"_row": pl.UInt32, **OUTPUT_SCHEMA})  # for when a list is empty
     marked = [part.with_columns(decided=pl.lit(True)) for part in decided]
     handed_on = [part.select("_row") for part in undecided]

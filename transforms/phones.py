@@ -152,7 +152,12 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_distinct(
-    pairs: pl.DataFrame, workers: int | None, pool_threshold: int, *, columnar: bool
+    pairs: pl.DataFrame,
+    workers: int | None,
+    pool_threshold: int,
+    *,
+    columnar: bool,
+    min_group: int | None = None,
 ) -> pl.DataFrame:
     """Per (raw, region) pair, in order: given, status, e164, type, ext, zone_id; one parse each.
 
@@ -164,7 +169,7 @@ def _parse_distinct(
     cleaned = clean_phone_values(pairs)
     usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
     if columnar:
-        parsed = parse_columns(cleaned.select("clean", "region"))
+        parsed = parse_columns(cleaned.select("clean", "region"), min_group=min_group)
     else:
         parsed = pl.DataFrame({"decided": pl.repeat(False, cleaned.height, eager=True)}).with_columns(
             **{name: pl.lit(None, dtype) for name, dtype in COLUMNAR_SCHEMA.items() if name != "decided"}
@@ -239,6 +244,7 @@ def normalize_phones(
     workers: int | None = None,
     pool_threshold: int = 20_000,
     columnar: bool = COLUMNAR,
+    min_group: int | None = None,
 ) -> pl.DataFrame:
     """Normalize phones, country and time zone of raw leads (schemas.raw_leads.RAW_LEADS columns).
 
@@ -248,10 +254,16 @@ def normalize_phones(
     ``timezone_source`` and ``timezone_candidates``; ``issues`` is extended. Other columns are
     untouched. ``default_region`` may be any form of a country (ISO-2/3, name); an unknown one
     is a ValueError. ``workers``/``pool_threshold`` control the process pool of the parse;
-    ``columnar`` whether plain values are parsed as columns first (``LEADFLOW_PHONE_COLUMNAR``).
+    ``columnar`` whether plain values are parsed as columns first (``LEADFLOW_PHONE_COLUMNAR``),
+    in the regions worth it (``min_group``: transforms.phone_columnar.parse_columns).
     """
     frame, found = phone_columns(
-        raw, default_region, workers=workers, pool_threshold=pool_threshold, columnar=columnar
+        raw,
+        default_region,
+        workers=workers,
+        pool_threshold=pool_threshold,
+        columnar=columnar,
+        min_group=min_group,
     )
     return append_issue_rows(frame, [found])
 
@@ -263,6 +275,7 @@ def phone_columns(
     workers: int | None = None,
     pool_threshold: int = 20_000,
     columnar: bool = COLUMNAR,
+    min_group: int | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`normalize_phones` with the issues handed back rather than appended: the frame
     with ``issues`` as given, and this stage's findings (``_row``, ``_issue``) in the order
@@ -293,6 +306,7 @@ def phone_columns(
         workers,
         pool_threshold,
         columnar=columnar,
+        min_group=min_group,
     )
     frame = pl.concat(
         [

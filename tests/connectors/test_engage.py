@@ -21,6 +21,7 @@ from connectors.config import ConfigError, TargetConfig
 from connectors.engage import EngageConnector
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
+from sandbox.engage_wire import LENIENT
 from schemas.codes import Issue, Status
 
 USER, PASSWORD = "demo", "demo-secret"
@@ -248,6 +249,9 @@ async def test_credentials_never_appear_in_logs_results_or_messages(
         ({"start_delay_minutes": 10 * 24 * 60 + 1}, "options.start_delay_minutes"),
         ({"max_duration_minutes": 721}, "options.max_duration_minutes"),
         ({"max_duration_minutes": 0}, "options.max_duration_minutes"),
+        ({"max_duration_minutes": 90, "max_duration_unit": "hours"}, "whole hours"),
+        ({"max_duration_unit": "days"}, "options.max_duration_unit"),
+        ({"field_names": {"nickname": "nick"}}, "unknown key(s) ['nickname']"),
         ({"account_external_id": "DEMO-ACCOUNT"}, "account_id or account_external_id"),
         ({"colour": "blue"}, "options.colour"),
     ],
@@ -263,3 +267,59 @@ def test_options_outside_the_documented_bounds_are_refused_naming_target_and_key
 def test_missing_password_credential_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"engage-demo.*credentials\.password"):
         EngageConnector(target=_target(), secrets={"username": USER})
+
+
+async def test_a_batch_engage_holds_with_other_devices_is_an_id_conflict_not_our_earlier_send(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(5)
+    await _run(app, _connector(), leads, ledger, "run-1")
+    moved = [
+        lead if lead.source_row != 3 else Lead(3, "L-0003", phones=(Phone("+4917000000003"),))
+        for lead in leads
+    ]
+    again = await _run(app, _connector(), moved, ledger, "run-2", resend=True)
+
+    by_row = {r.source_row: r for r in again}
+    assert (by_row[3].status, by_row[3].reasons) == (Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,))
+    assert "+4915112000003" in (by_row[3].vendor_message or "")
+    assert {(by_row[i].status, by_row[i].reasons) for i in (1, 2, 4, 5)} == {
+        (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,))
+    }
+    assert _stored(app) == Counter(lead.external_id for lead in leads)
+
+
+async def test_a_contact_the_held_batch_lacks_is_sent_in_a_batch_of_its_own_once(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(4)
+    bad = Lead(2, "L-0002", phones=(Phone("0301234567"),))
+    await _run(app, _connector(), [bad if x.source_row == 2 else x for x in leads], ledger, "run-1")
+    assert "L-0002" not in _stored(app)
+
+    again = await _run(app, _connector(), leads, ledger, "run-2", resend=True)
+    third = await _run(app, _connector(), leads, ledger, "run-3", resend=True)
+
+    assert {r.source_row: r.status for r in again} == dict.fromkeys(range(1, 5), Status.ACCEPTED)
+    assert again[1].reasons == ()
+    assert {r.reasons for r in third} == {(Issue.VENDOR_DUPLICATE,)}
+    assert _stored(app) == Counter(lead.external_id for lead in leads)
+    assert len(_batches(app)) == 2
+
+
+@pytest.mark.parametrize("lenient", [False, True], ids=["strict", "lenient"])
+async def test_refused_contacts_settle_their_rows_against_either_sandbox_profile(
+    app: Starlette, ledger: Ledger, lenient: bool
+) -> None:
+    if lenient:
+        app.state.sandbox.simulators["engage"].profile = LENIENT
+    leads = _leads(10)
+    for row in (3, 7):
+        leads[row - 1] = Lead(row, f"L-{row:04d}", phones=(Phone("12345"),))
+    results = await _run(app, _connector(), leads, ledger)
+
+    assert {r.source_row for r in results if r.status is Status.VENDOR_REJECTED} == {3, 7}
+    assert {r.vendor_status for r in results if r.status is Status.VENDOR_REJECTED} == {
+        "ATTRIBUTE_INVALID_FORMAT"
+    }
+    assert _stored(app) == Counter(x.external_id for x in leads if x.source_row not in (3, 7))

@@ -5,7 +5,9 @@ The sandbox's ``rate_lost`` fault lets the vendor store a request and then drops
 retries both. Vendors that refuse a known id (OBI, Engage, ONC) recognise the resend, so the
 sandbox holds each lead once. uContact and MaxContact keep repeats and the documents offer no
 way to ask what they hold, so the resend may store a lead twice: every such lead's row must say
-``POSSIBLY_DUPLICATED``, and rows of requests that were never in doubt must not.
+``POSSIBLY_DUPLICATED``, and rows of requests that were never in doubt must not. (MaxContact
+keeps repeats in its sandbox's lenient profile; the strict one refuses a phone its list holds,
+and then the resend is an honest ``VENDOR_ID_CONFLICT``, never a second acceptance.)
 """
 
 from __future__ import annotations
@@ -102,6 +104,8 @@ def leads(n: int) -> list[Lead]:
 
 def connector(sandbox: Sandbox, kind: str, **overrides: Any) -> Connector:
     vendor, _, fields, _, _ = VENDORS[kind]
+    if kind == "maxcontact":
+        sandbox.simulators[vendor].lenient = True  # type: ignore[attr-defined]
     prefix = sandbox.simulators[vendor].prefix
     target = TargetConfig.model_validate(
         {"name": kind, "kind": kind, "base_url": f"http://sandbox{prefix}", "timeout": 0.3, "retry": RETRY}
@@ -263,3 +267,26 @@ def test_only_errors_after_the_request_went_out_leave_its_outcome_unknown(
     error: BaseException, unknown: bool
 ) -> None:
     assert outcome_unknown(error) is unknown
+
+
+async def test_a_strict_maxcontact_refuses_the_resend_of_a_lost_answer_as_a_conflict_never_twice(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger
+) -> None:
+    vendor, endpoint, *_ = VENDORS["maxcontact"]
+    sandbox.faults.configure(
+        {"seed": 1, "vendors": {vendor: {endpoint: {"rate_lost": 1.0, "max_faults": 2}}}}
+    )
+    made = connector(sandbox, "maxcontact", concurrency=1)
+    sandbox.simulators[vendor].lenient = False  # type: ignore[attr-defined]
+    results = await dispatch(
+        made, leads(4), ledger=ledger, run_id="run-1", transport=httpx.ASGITransport(app=app)
+    )
+
+    assert set(copies(sandbox, "maxcontact").values()) == {1}
+    resent = [r for r in results if r.attempts > 1]
+    assert resent, "the fault never hit"
+    assert {(r.status, r.reasons[0]) for r in resent} == {
+        (Status.VENDOR_REJECTED, Issue.VENDOR_ID_CONFLICT.value)
+    }
+    assert all(POSSIBLY in r.reasons for r in resent)
+    assert {r.status for r in results if r.attempts == 1} == {Status.ACCEPTED}

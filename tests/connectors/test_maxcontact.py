@@ -291,8 +291,8 @@ def _mar(success: bool, code: str, detail: str, data: object = None) -> dict[str
         (
             200,
             _mar(False, "Error", "Lead already exists in list 3"),
-            Status.ACCEPTED,
-            (Issue.VENDOR_DUPLICATE,),
+            Status.VENDOR_REJECTED,
+            (Issue.VENDOR_ID_CONFLICT,),
             None,
             "Error",
         ),

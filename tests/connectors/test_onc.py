@@ -6,13 +6,18 @@ the configured channel, whatever faults, session expiries and resends happened o
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from connectors.base import Channel, Lead, Phone
@@ -20,8 +25,10 @@ from connectors.chunking import plan_for
 from connectors.config import ConfigError, TargetConfig
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger import Ledger
-from connectors.onc import OncConnector, contact_guid
+from connectors.onc import ASSUMPTIONS, OncConnector, OncOptions, contact_guid
+from sandbox.app import build_app
 from schemas.codes import Issue, Status
+from tests.connectors.conftest import Recorder
 
 CAMPAIGN = "6f1c1f1e-0000-4000-8000-000000000001"
 SECRETS = {"account_id": "demo-account", "username": "demo", "password": "demo-secret"}
@@ -279,3 +286,241 @@ def test_bad_configuration_is_refused_naming_target_and_key(
 def test_account_id_may_come_from_options_instead_of_credentials() -> None:
     connector = _connector(secrets={"username": "demo", "password": "x"}, account_id="demo-account")
     assert connector.options.account_id == "demo-account"
+
+
+# --- declared assumptions: each guess changed on our side only, the strict sandbox shows it ---
+
+
+def _failed_before_any_contact(app: Starlette, results: list[RowResult], needle: str) -> None:
+    assert {r.status for r in results} == {Status.FAILED}
+    assert needle in (results[0].vendor_message or "")
+    assert not _stored(app)
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ({"service_path": "/NotificationsService.svc"}, "OpenAPISession answer unreadable"),
+        ({"namespace": "http://example.com/other/"}, "ActionNotSupported"),
+        ({"contract": "INotificationsService"}, "ActionNotSupported"),
+        ({"soap_action": "{namespace}{operation}"}, "ActionNotSupported"),
+        ({"result_element": "{operation}Return"}, "result_element"),
+    ],
+    ids=["service_path", "namespace", "contract", "soap_action", "result_element"],
+)
+async def test_a_wrong_wire_guess_is_refused_by_the_strict_sandbox_at_login(
+    app: Starlette, ledger: Ledger, options: dict[str, Any], needle: str
+) -> None:
+    results = await _run(app, _connector(**options), _leads(3), ledger)
+
+    _failed_before_any_contact(app, results, needle)
+    assert _state(app)["open_sessions"] == (1 if "result_element" in options else 0)
+
+
+@pytest.mark.parametrize(
+    ("options", "dropped"),
+    [
+        (
+            {"data_namespace": "http://schemas.datacontract.org/2004/07/Other"},
+            "contact/CampaignId {http://schemas.datacontract.org/2004/07/Other}",
+        ),
+        (
+            {"member_order": "documented"},
+            "contact/CampaignId {http://schemas.datacontract.org/2004/07/DynamicNotifications}",
+        ),
+    ],
+    ids=["data_namespace", "member_order"],
+)
+async def test_a_wrong_data_contract_guess_is_dropped_by_the_strict_sandbox(
+    app: Starlette, ledger: Ledger, options: dict[str, Any], dropped: str
+) -> None:
+    results = await _run(app, _connector(**options), _leads(3), ledger)
+
+    # without its CampaignId, the contact names Guid.Empty: ONC's "unknown campaign" stops the target
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.VENDOR_REJECTED,))}
+    assert not _stored(app)
+    assert f"AddCampaignContact/{dropped}" in _state(app)["ignored_members"]
+
+
+@pytest.mark.parametrize("guessed", [frozenset({2}), frozenset({99})], ids=["default", "wrong"])
+async def test_session_error_codes_decide_whether_an_expired_session_is_renewed(
+    app: Starlette, ledger: Ledger, guessed: frozenset[int]
+) -> None:
+    app.state.sandbox.faults.configure({"vendors": {"onc": {"*": {"rate_expire": 1.0, "max_faults": 1}}}})
+    results = await _run(app, _connector(session_error_codes=sorted(guessed)), _leads(1), ledger)
+
+    if guessed == frozenset({2}):
+        assert results[0].status is Status.ACCEPTED
+        assert _stored(app) == _guids(_leads(1))
+    else:
+        # the vendor's "session expired" is read as this contact's refusal
+        assert (results[0].status, results[0].vendor_status) == (Status.VENDOR_REJECTED, "2")
+        assert not _stored(app)
+
+
+@pytest.mark.parametrize("guessed", [[4], [99]], ids=["default", "wrong"])
+async def test_campaign_error_codes_decide_whether_an_unknown_campaign_stops_the_target(
+    app: Starlette, ledger: Ledger, guessed: list[int]
+) -> None:
+    results = await _run(
+        app, _connector(campaign=str(uuid.uuid4()), campaign_error_codes=guessed), _leads(3), ledger
+    )
+
+    if guessed == [4]:
+        assert {r.status for r in results} == {Status.FAILED}
+        assert "options.campaign_error_codes" in (results[0].vendor_message or "")
+    else:
+        assert {(r.status, r.vendor_status) for r in results} == {(Status.VENDOR_REJECTED, "4")}
+
+
+async def test_contact_id_vendor_sends_no_id_so_a_resend_is_stored_twice_and_marked(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(2)
+    first = await _run(app, _connector(contact_id="vendor"), leads, ledger, "run-1")
+    again = await _run(app, _connector(contact_id="vendor"), leads, ledger, "run-2", resend=True)
+
+    assert {(r.status, r.vendor_id) for r in first + again} == {(Status.ACCEPTED, None)}
+    assert not set(_stored(app)) & set(_guids(leads))
+    assert len(_contacts(app)) == 4
+    assert _connector(contact_id="vendor").refuses_known_ids is False
+
+
+@pytest.mark.parametrize(("fmt", "stored"), [("e164", "+34650000001"), ("digits", "34650000001")])
+async def test_destination_format_is_what_the_vendor_stores(
+    app: Starlette, ledger: Ledger, fmt: str, stored: str
+) -> None:
+    await _run(app, _connector(destination_format=fmt), _leads(1), ledger)
+
+    (contact,) = _contacts(app)
+    assert contact["VoiceCommInfo"]["Destination"] == stored
+
+
+@pytest.mark.parametrize(("retry_count", "stored"), [(None, 0), (5, 5)])
+async def test_an_absent_retry_count_is_stored_as_zero_attempts_left(
+    app: Starlette, ledger: Ledger, retry_count: int | None, stored: int
+) -> None:
+    await _run(app, _connector(retry_count=retry_count), _leads(1), ledger)
+
+    (contact,) = _contacts(app)
+    assert contact["VoiceCommInfo"]["RetryCount"] == stored
+
+
+def test_every_assumption_is_an_option_with_its_declared_default_and_is_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### ONC declared assumptions") :]
+    defaults = OncOptions()
+    for name, assumption in ASSUMPTIONS.items():
+        assert assumption.name == name
+        assert getattr(defaults, name) == assumption.value
+        assert assumption.source.startswith("not documented") or "(" in assumption.source
+        assert f"`{name}`" in section
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"namespace": "tempuri"}, "options.namespace"),
+        ({"data_namespace": ""}, "options.data_namespace"),
+        ({"service_path": "Service.svc"}, "options.service_path"),
+        ({"result_element": "Result"}, "options.result_element"),
+        ({"member_order": "random"}, "options.member_order"),
+        ({"session_error_codes": [0]}, "options.session_error_codes"),
+        ({"session_error_codes": [4]}, "both session and campaign"),
+        ({"contact_id": "external"}, "options.contact_id"),
+        ({"destination_format": "national"}, "options.destination_format"),
+    ],
+)
+def test_bad_assumption_options_are_refused_naming_the_key(options: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigError, match="onc-demo") as caught:
+        _connector(**options)
+    assert key in str(caught.value)
+
+
+# --- honest duplicates: "already exists" is ours only when ONC's record is what we send --------
+
+
+async def test_an_external_id_reused_for_other_data_is_a_vendor_id_conflict(
+    app: Starlette, ledger: Ledger
+) -> None:
+    await _run(app, _connector(), _leads(2), ledger, "run-1")
+    reused = [Lead(1, "L-0001", phones=(Phone("+34659999999"),)), *_leads(1, start=2)]
+    again = await _run(app, _connector(), reused, ledger, "run-2", resend=True)
+
+    guid = contact_guid(CAMPAIGN, "L-0001")
+    assert (again[0].status, again[0].reasons, again[0].vendor_id) == (
+        Status.VENDOR_REJECTED,
+        (Issue.VENDOR_ID_CONFLICT,),
+        None,
+    )
+    assert guid in (again[0].vendor_message or "")
+    assert "+34650000001" in (again[0].vendor_message or "")
+    assert (again[1].status, again[1].reasons) == (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,))
+    stored = next(c for c in _contacts(app) if c["Id"] == guid)
+    assert stored["VoiceCommInfo"]["Destination"] == "+34650000001"
+
+
+async def test_the_same_lead_sent_earlier_on_another_channel_is_a_conflict(
+    app: Starlette, ledger: Ledger
+) -> None:
+    await _run(app, _connector(channel="sms"), _leads(1), ledger, "run-1")
+    again = await _run(app, _connector(), _leads(1), ledger, "run-2", resend=True)
+
+    assert again[0].reasons == (Issue.VENDOR_ID_CONFLICT,)
+    assert "VoiceCommInfo/Destination ''" in (again[0].vendor_message or "")
+
+
+async def test_a_crashed_runs_contact_holding_other_data_is_settled_as_a_conflict(
+    app: Starlette, ledger: Ledger
+) -> None:
+    leads = _leads(2)
+    connector = _connector(message="old text")
+    in_flight = plan_for(connector, leads).chunks[0]
+    ledger.begin_chunk(target_key(connector), in_flight.batch_id, [leads[0].external_id], "crashed")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), auth=connector.auth()) as client:
+        response = await client.send(connector.build_request(client, in_flight))
+        assert connector.parse_response(in_flight, response)[0].status is Status.ACCEPTED
+
+    results = await _run(app, _connector(message="new text"), leads, ledger, "run-2")
+
+    # not counted as delivered: the crashed run's contact holds another text; resent, refused again
+    assert (results[0].status, results[0].reasons) == (Status.VENDOR_REJECTED, (Issue.VENDOR_ID_CONFLICT,))
+    assert "TextToSendOverwrite 'old text' (we send 'new text')" in (results[0].vendor_message or "")
+    assert results[1].status is Status.ACCEPTED
+
+
+async def test_a_resent_file_is_judged_by_onc_records_read_once_not_once_per_contact(
+    app: Starlette, ledger: Ledger, recorder: Recorder
+) -> None:
+    leads = _leads(40)
+    await _run(app, _connector(), leads, ledger, "run-1")
+    again = await dispatch(
+        _connector(), leads, ledger=ledger, run_id="run-2", resend=True, transport=recorder
+    )
+
+    assert {r.reasons for r in again} == {(Issue.VENDOR_DUPLICATE,)}
+    calls = Counter(
+        request.headers["SOAPAction"].strip('"').rpartition("/")[2] for request, _, _ in recorder.exchanges
+    )
+    assert calls["AddCampaignContact"] == 40
+    assert 1 <= calls["GetCampaignContactsListing"] <= 2
+    assert 1 <= calls["GetCampaignContacts"] <= 2
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None)
+@given(message=st.text(max_size=30), destination=st.sampled_from(["voice", "email"]))
+def test_a_resend_with_any_message_text_is_recognised_as_our_earlier_send(
+    message: str, destination: str
+) -> None:
+    app = build_app()
+
+    async def scenario() -> list[RowResult]:
+        with tempfile.TemporaryDirectory() as tmp, Ledger(Path(tmp) / "ledger.sqlite") as ledger:
+            options = {"message": message, "channel": destination}
+            await _run(app, _connector(**options), _leads(1), ledger, "run-1")
+            return await _run(app, _connector(**options), _leads(1), ledger, "run-2", resend=True)
+
+    (again,) = asyncio.run(scenario())
+    assert (again.status, again.reasons) == (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)), again.vendor_message
+    assert "as we send it" in (again.vendor_message or "")  # judged by ONC's record, not by a code

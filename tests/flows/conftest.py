@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,29 @@ class Vendors:
             "onc": len(self.onc_contacts()),
             "maxcontact": len(self.maxcontact_leads()),
         }
+
+
+DELIVERED = frozenset({"accepted", "submitted"})
+"""The statuses of a row its vendor took."""
+
+
+def held_ids(vendors: Vendors, results: pl.DataFrame) -> dict[str, Counter[str]]:
+    """Per target of sandbox.targets.toml that keeps repeats or names them (obi, ucontact-sms,
+    ucontact-email, maxcontact), the external ids of the leads the vendor holds, with repeats.
+    uContact SMS and MaxContact hold phone numbers only: ``results`` (the runs' result rows)
+    map each delivered phone back to its lead's external id."""
+    sent = results.filter(pl.col("status").is_in(DELIVERED))
+    rows = list(sent.unique(["target", "source_file", "source_row"]).iter_rows(named=True))
+    by_phone = {r[slot]: r["external_id"] for r in rows for slot in ("phone1", "phone2", "phone3") if r[slot]}
+    sms, email = vendors.ucontact_rows()
+    return {
+        "obi": Counter(c["externalId"] for c in vendors.obi_customers()),
+        "ucontact-sms": Counter(by_phone.get(line["number"], line["number"]) for line in sms),
+        "ucontact-email": Counter(line["variables"]["ExternalId"] for line in email),
+        "maxcontact": Counter(
+            by_phone.get(lead["LeadPhones"][0]["PhoneNum"], "?") for lead in vendors.maxcontact_leads()
+        ),
+    }
 
 
 @pytest.fixture

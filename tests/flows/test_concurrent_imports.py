@@ -20,7 +20,7 @@ import pytest
 from connectors.engine import target_key
 from connectors.ledgers import open_ledger
 from flows.importer import load_connectors
-from tests.flows.conftest import Vendors, only_run, read_results, write_targets
+from tests.flows.conftest import DELIVERED, Vendors, held_ids, only_run, read_results, write_targets
 
 pytestmark = pytest.mark.slow
 
@@ -35,23 +35,6 @@ SLOWED = {
     }
 }
 """A couple of seconds of sending per target, so that the two runs overlap for sure."""
-DELIVERED = {"accepted", "submitted"}
-
-
-def _held(vendors: Vendors, results: pl.DataFrame) -> dict[str, Counter[str]]:
-    """Per target, the external ids of the leads the vendor holds (with repeats)."""
-    sent = results.filter(pl.col("status").is_in(DELIVERED))
-    rows = list(sent.unique(["target", "source_row"]).iter_rows(named=True))
-    by_phone = {r[slot]: r["external_id"] for r in rows for slot in ("phone1", "phone2", "phone3") if r[slot]}
-    sms, email = vendors.ucontact_rows()
-    return {
-        "obi": Counter(c["externalId"] for c in vendors.obi_customers()),
-        "ucontact-sms": Counter(by_phone.get(line["number"], line["number"]) for line in sms),
-        "ucontact-email": Counter(line["variables"]["ExternalId"] for line in email),
-        "maxcontact": Counter(
-            by_phone.get(lead["LeadPhones"][0]["PhoneNum"], "?") for lead in vendors.maxcontact_leads()
-        ),
-    }
 
 
 @pytest.mark.parametrize("ledger_kind", ["sqlite", "postgresql"])
@@ -95,7 +78,7 @@ def test_two_imports_of_one_file_at_once_deliver_each_lead_once(
         assert frame.height == LEADS * len(TARGETS)
         assert frame["status"].null_count() == 0
     both = pl.concat(results, how="diagonal_relaxed")
-    for target, held in _held(vendors, both).items():
+    for target, held in held_ids(vendors, both).items():
         rows = both.filter(pl.col("target") == target)
         delivered = Counter(rows.filter(pl.col("status").is_in(DELIVERED))["external_id"])
         assert delivered, f"{target}: nothing delivered"

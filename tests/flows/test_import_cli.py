@@ -263,18 +263,20 @@ def answered(
     view.reset()
 
 
-def test_a_customer_obi_already_holds_is_reported_on_its_own_row_and_not_added_again(
+def test_a_customer_obi_already_holds_with_other_data_is_a_conflict_on_its_own_row_not_added_again(
     answered: tuple[Answered, Vendors],
 ) -> None:
     run, view = answered
     obi = run.results.filter(pl.col("target") == "obi")
     row = obi.filter(pl.col("external_id") == run.known).row(0, named=True)
-    assert row["status"] == "accepted" and "VENDOR_DUPLICATE" in row["reasons"]
+    # The seeded customer has our id and phone but none of our attributes: not our earlier send.
+    assert row["status"] == "vendor_rejected" and "VENDOR_ID_CONFLICT" in row["reasons"]
     assert row["vendor_id"] == run.seeded["id"]
+    assert f"customer {run.seeded['id']} holds other data" in row["vendor_message"]
     others = delivered(obi, "obi").filter(pl.col("external_id") != run.known)
     assert others.height > 10 and not others["reasons"].list.contains("VENDOR_DUPLICATE").any()
     assert Counter(c["externalId"] for c in view.obi_customers()) == Counter(
-        delivered(obi, "obi")["external_id"]
+        [*delivered(obi, "obi")["external_id"], run.known]
     )
 
 

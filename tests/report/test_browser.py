@@ -81,7 +81,7 @@ def test_lead_script_shows_as_text_and_our_script_and_charts_run(
     assert "&lt;script&gt;document.title='pwned'" in dom
     assert 'data-report-ready="1"' in dom
     assert dom.count("<svg") == 4
-    assert "fill: #2e7d32" in dom
+    assert 'fill="#2e7d32"' in dom
     with Image.open(screenshot) as image:
         assert image.size == (1280, 2000)
         colors = image.convert("RGB").getcolors(maxcolors=1 << 22) or []

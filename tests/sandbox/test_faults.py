@@ -127,6 +127,24 @@ async def test_server_errors_are_answered(status: int) -> None:
     assert response.status_code == status
 
 
+async def test_a_web_page_answers_200_in_place_of_the_vendor() -> None:
+    async with await _client_for(Faults(_profile({"rate_html": 1.0}))) as client:
+        response = await client.get(CAMPAIGNS, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.text.startswith("<!DOCTYPE html>")
+
+
+def test_the_web_page_band_comes_after_the_others_so_existing_profiles_fault_the_same() -> None:
+    rule = {"rate_429": 0.3, "rate_503": 0.2}
+    with_pages = {**rule, "rate_html": 0.2}
+    before, after = _outcomes(Faults(_profile(rule)), 300), _outcomes(Faults(_profile(with_pages)), 300)
+    assert [b for b, a in zip(before, after, strict=True) if b is not None] == [
+        a for b, a in zip(before, after, strict=True) if b is not None
+    ]
+    assert "html" in after and all(b is None for b, a in zip(before, after, strict=True) if a == "html")
+
+
 async def test_faulted_request_does_not_reach_the_vendor() -> None:
     faults = Faults(_profile({"rate_503": 1.0}, endpoint="/campaigns/*/customers/list"))
     app = build_app(faults)

@@ -163,7 +163,9 @@ async def test_addlead_stores_leads_in_the_list(mc: httpx.AsyncClient, sandbox: 
     }
     data = await _ok(await mc.post(f"{SERVICES}/LeadManagement/addlead", json=lead))
     assert data == {"LeadIds": [1]}
-    batch = [{**lead, "Name": f"Lead {i}"} for i in range(3)]
+    batch = [
+        {**lead, "Name": f"Lead {i}", "LeadPhones": [{"PhoneNum": f"+44770090020{i}"}]} for i in range(3)
+    ]
     assert (await _ok(await mc.post(f"{SERVICES}/LeadManagement/addlead", json=batch)))["LeadIds"] == [
         2,
         3,
@@ -203,3 +205,83 @@ async def test_requests_over_512000_bytes_are_refused(mc: httpx.AsyncClient, san
     assert response.status_code == 413
     assert response.json()["Success"] is False
     assert sandbox.simulators["maxcontact"].dump()["lists"][list_id]["leads"] == []
+
+
+# --- strict where the document is silent (issue 15), lenient as the old profile ---------------------
+
+
+def _lead(list_id: int, phone: str = "+447700900123", **extra: Any) -> dict[str, Any]:
+    return {"ListID": list_id, "Name": "Ann Lee", "LeadPhones": [{"PhoneNum": phone}], **extra}
+
+
+async def _refusal(response: httpx.Response) -> tuple[int, str, str]:
+    body = response.json()
+    assert body["Success"] is False
+    return response.status_code, body["ResponseCode"], body["ResponseDetail"]
+
+
+async def test_addlead_refuses_a_phone_the_list_already_holds_naming_the_lead(mc: httpx.AsyncClient) -> None:
+    list_id = await _new_list(mc)
+    await _ok(await mc.post(f"{SERVICES}/LeadManagement/addlead", json=_lead(list_id)))
+    again = await mc.post(f"{SERVICES}/LeadManagement/addlead", json={**_lead(list_id), "Name": "Other"})
+    assert await _refusal(again) == (
+        409,
+        "Error",
+        f"Lead already exists in list {list_id}: PhoneNum +447700900123 (LeadId 1)",
+    )
+
+
+async def test_addlead_refuses_a_request_repeating_one_phone(mc: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    list_id = await _new_list(mc)
+    response = await mc.post(f"{SERVICES}/LeadManagement/addlead", json=[_lead(list_id), _lead(list_id)])
+    assert (await _refusal(response))[0] == 409
+    assert "lead 1 of this request" in (await _refusal(response))[2]
+    assert sandbox.simulators["maxcontact"].dump()["lists"][list_id]["leads"] == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"ExternalId": "src-1"}, {"Phone": "+447700900123"}],
+    ids=["lead-field", "another-lead-field"],
+)
+async def test_addlead_refuses_unknown_lead_fields(mc: httpx.AsyncClient, extra: dict[str, Any]) -> None:
+    list_id = await _new_list(mc)
+    response = await mc.post(f"{SERVICES}/LeadManagement/addlead", json=_lead(list_id, **extra))
+    assert await _refusal(response) == (400, "Invalid Parameters", f"Unknown Lead field: {next(iter(extra))}")
+
+
+async def test_addlead_refuses_unknown_phone_fields(mc: httpx.AsyncClient) -> None:
+    list_id = await _new_list(mc)
+    lead = {**_lead(list_id), "LeadPhones": [{"PhoneNum": "+447700900123", "Type": "mobile"}]}
+    response = await mc.post(f"{SERVICES}/LeadManagement/addlead", json=lead)
+    assert await _refusal(response) == (400, "Invalid Parameters", "Unknown Lead field: Type")
+
+
+async def test_associating_a_list_twice_is_refused(mc: httpx.AsyncClient) -> None:
+    list_id = await _new_list(mc)
+    await _ok(await mc.put(f"{MGMT}/campaigns/1/lists", json={"ListId": list_id}))
+    again = await mc.put(f"{MGMT}/campaigns/1/lists", json={"ListId": list_id})
+    assert await _refusal(again) == (409, "Error", f"ListId {list_id} is already associated with campaign 1")
+
+
+async def test_the_lenient_profile_keeps_the_old_tolerance(mc: httpx.AsyncClient, sandbox: Sandbox) -> None:
+    sandbox.simulators["maxcontact"].lenient = True  # type: ignore[attr-defined]
+    list_id = await _new_list(mc)
+    lead = _lead(list_id, ExternalId="src-1")
+    await _ok(await mc.post(f"{SERVICES}/LeadManagement/addlead", json=lead))
+    await _ok(await mc.post(f"{SERVICES}/LeadManagement/addlead", json=lead))
+    await _ok(await mc.put(f"{MGMT}/campaigns/1/lists", json={"ListId": list_id}))
+    await _ok(await mc.put(f"{MGMT}/campaigns/1/lists", json={"ListId": list_id}))
+    assert len(sandbox.simulators["maxcontact"].dump()["lists"][list_id]["leads"]) == 2
+
+
+def test_build_app_switches_a_vendor_to_its_lenient_profile_by_kind() -> None:
+    from sandbox.app import build_app
+
+    sims = build_app(lenient=["maxcontact"]).state.sandbox.simulators
+    assert (sims["maxcontact"].lenient, build_app().state.sandbox.simulators["maxcontact"].lenient) == (
+        True,
+        False,
+    )
+    with pytest.raises(ValueError, match="no lenient profile for 'nosuch'"):
+        build_app(lenient=["nosuch"])

@@ -135,7 +135,8 @@ async def test_numbers_from_phone_attributes_when_numbers_is_absent(obi: httpx.A
 
 async def test_numbers_replace_phone_attributes(obi: httpx.AsyncClient) -> None:
     attrs = [{"name": "Phone1", "value": "111111"}, {"name": "City", "value": "Oslo"}]
-    await obi.post(f"{BASE}/customers/list", json=[{"numbers": "+4930123456", "attributes": attrs}])
+    entry = {"numbers": "+4930123456", "attributes": {"attribute": attrs}}
+    await obi.post(f"{BASE}/customers/list", json=[entry])
     stored = (await _customers(obi))[0]["attributes"]["attribute"]
     assert stored == [{"name": "City", "value": "Oslo"}, {"name": "Phone1", "value": "+4930123456"}]
 

@@ -279,7 +279,7 @@ def test_columnar_and_one_by_one_parsing_normalize_a_messy_file_identically(tmp_
     ingested = read_lead_file(path)
     raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
 
-    columnar = normalize_phones(raw, "US", columnar=True)
+    columnar = normalize_phones(raw, "US", columnar=True, min_group=200)
     one_by_one = normalize_phones(raw, "US", columnar=False)
 
     assert columnar.equals(one_by_one)
@@ -288,7 +288,7 @@ def test_columnar_and_one_by_one_parsing_normalize_a_messy_file_identically(tmp_
         clean=pl.col("phone1").str.strip_chars(),
         region=pl.coalesce(resolve_countries(pl.col("country")), pl.lit("US")),
     )
-    assert parse_columns(values.drop_nulls().unique())["decided"].mean() > 0.7  # type: ignore[operator]
+    assert parse_columns(values.drop_nulls().unique(), min_group=200)["decided"].mean() > 0.7  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("raw", ["0e٠", "٤.١٥٥٥٥٢٦٧١E٩", "4.1E٩", "٤١٥٥٥٥٢٦٧١.0"])

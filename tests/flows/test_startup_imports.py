@@ -1,0 +1,78 @@
+"""What a command imports before it does its work: start-up is paid on every run.
+
+Each check runs a fresh interpreter (``python -c``) and lists the modules loaded once the
+command is done: a module imported at the top of a shared module would show up here long
+before anyone notices the second it costs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_PROGRAM = """
+import json, sys
+from flows.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit_:
+    code = exit_.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+SENDING = ("prefect", "httpx", "psycopg", "psycopg_pool", "sqlalchemy", "fastapi", "uvicorn", "starlette")
+"""What sends, orchestrates or serves: a command that sends nothing never needs it."""
+DRAWING = ("matplotlib",)
+"""The run report's charts are SVG text (flows.report_charts); only the trend page plots."""
+DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic")
+
+
+def _loaded(*args: str) -> tuple[int, set[str]]:
+    """The command's exit code and the modules loaded at its end (top-level names and full)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROGRAM, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    modules: list[str] = answer["modules"]
+    return answer["code"], {name.split(".")[0] for name in modules} | set(modules)
+
+
+def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("phone,email,first_name\n+14155550123,ann@example.com,Ann\n", encoding="utf-8")
+
+    code, loaded = _loaded("validate", str(leads), "--out", str(tmp_path / "out"))
+
+    assert code == 0
+    assert (tmp_path / "out").is_dir()
+    assert loaded & {*SENDING, *DRAWING} == set()
+    assert loaded & {"flows.importer", "connectors.engine", "connectors.config"} == set()
+
+
+def test_validate_help_loads_no_data_library() -> None:
+    code, loaded = _loaded("validate", "--help")
+
+    assert code == 0
+    assert loaded & {*DATA, *SENDING, *DRAWING} == set()
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["validate", "--no-such-option", "x.csv"]])
+def test_a_usage_error_of_validate_loads_no_data_library(argv: list[str]) -> None:
+    code, loaded = _loaded(*argv)
+
+    assert code == 2
+    assert loaded & {*DATA, *SENDING, *DRAWING} == set()

@@ -1,0 +1,68 @@
+"""Which regions the columnar parser reads and which it leaves to the per-value parser: by cost.
+
+A region's plan has a fixed cost (patterns to compile, a dozen steps) that only many values
+repay, and a file spread over all 245 regions has a few hundred values in most: those go to the
+per-value parser, the large regions stay on columns, and no answer changes either way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import phonenumbers
+import polars as pl
+
+from bench.many_regions import many_regions_frame
+from transforms.columns import resolve_columns, to_raw_leads
+from transforms.ingest import read_lead_file
+from transforms.phone_columnar import parse_columns, plan_threshold, worth_a_plan
+from transforms.phones import normalize_phones
+
+
+def _national(region: str, count: int) -> list[str]:
+    """``count`` distinct numbers of ``region`` written nationally: its example fixed-line
+    number with the last five digits counted up."""
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.FIXED_LINE)
+    assert example is not None
+    nsn = phonenumbers.national_significant_number(example)
+    return [f"{nsn[:-5]}{index:05d}" for index in range(count)]
+
+
+def test_a_region_with_fewer_values_than_its_plan_costs_goes_to_the_per_value_parser() -> None:
+    many, few = plan_threshold("DE"), plan_threshold("FR") - 1
+    pairs = pl.DataFrame(
+        {
+            "clean": _national("DE", many) + _national("FR", few),
+            "region": ["DE"] * many + ["FR"] * few,
+        }
+    )
+
+    decided = parse_columns(pairs).get_column("decided")
+
+    assert worth_a_plan("DE", many)
+    assert not worth_a_plan("FR", few)
+    assert decided.head(many).mean() > 0.9  # type: ignore[operator]
+    assert not decided.tail(few).any()
+
+
+def test_a_region_needs_fewer_values_to_be_worth_a_plan_when_the_per_value_parser_is_slower() -> None:
+    fast, slow = plan_threshold("US", "rphonenumbers"), plan_threshold("US", "phonenumbers")
+
+    assert slow < fast
+    assert 1_000 < fast < 20_000  # a six-country file's regions have 10^5 values, a global file's 10^3
+
+
+def test_every_region_file_with_one_large_region_normalizes_the_same_either_way(tmp_path: Path) -> None:
+    us = _national("US", plan_threshold("US"))
+    large = pl.DataFrame({"mobile": us, "country": ["US"] * len(us)})  # "mobile" maps to phone1
+    leads = pl.concat([many_regions_frame(2_500, seed=5), large], how="diagonal")
+    path = tmp_path / "global.csv"
+    leads.write_csv(path)
+    ingested = read_lead_file(path)
+    raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+
+    by_cost = normalize_phones(raw, None, columnar=True)
+    one_by_one = normalize_phones(raw, None, columnar=False)
+
+    assert by_cost.equals(one_by_one)
+    assert by_cost.get_column("phone1").tail(len(us)).is_not_null().mean() > 0.9  # type: ignore[operator]

@@ -24,6 +24,7 @@ secret ever sits in a file in a repository.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -144,11 +145,36 @@ def resolve_secret(reference: str) -> SecretStr:
     raise ConfigError(f"unknown credential reference {reference!r}: use env:NAME or prefect:BLOCK")
 
 
-def _problems(exc: ValidationError, prefix: str = "") -> str:
+def _keys_at(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
+    """The keys a table at ``path`` inside ``model`` may have (nested models followed)."""
+    for part in path:
+        field = model.model_fields.get(str(part))
+        annotation = None if field is None else field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return [name for name in model.model_fields if name != "name" or model is not TargetConfig]
+
+
+def _problem(err: Any, model: type[BaseModel]) -> tuple[str, str]:
+    """(where, what) in a reader's words: an unknown key with the likely one it misspells,
+    a missing key, or the validator's own message without pydantic's "Value error, "."""
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    if err["type"] == "extra_forbidden" and loc:
+        key, known = str(loc[-1]), _keys_at(model, loc[:-1])
+        guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"known keys: {', '.join(known) or '(none)'}"
+        return ".".join(map(str, loc)), f"unknown key; {hint}"
+    if err["type"] == "missing":
+        return ".".join(map(str, loc)), "required key is missing"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return ".".join(map(str, loc)) or "(table)", message
+
+
+def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
     """Pydantic's errors as ``key.path: message`` pairs, for one-line ConfigErrors."""
-    return "; ".join(
-        f"{prefix}{'.'.join(str(p) for p in err['loc']) or '(table)'}: {err['msg']}" for err in exc.errors()
-    )
+    problems = [_problem(err, model) for err in exc.errors()]
+    return "; ".join(f"{prefix}{where}: {what}" for where, what in problems)
 
 
 def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:
@@ -156,7 +182,7 @@ def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:
     try:
         return model.model_validate(target.options)
     except ValidationError as exc:
-        raise ConfigError(f"target {target.name!r}: {_problems(exc, 'options.')}") from None
+        raise ConfigError(f"target {target.name!r}: {_problems(exc, model, 'options.')}") from None
 
 
 def load_targets(path: Path) -> list[TargetConfig]:
@@ -177,5 +203,5 @@ def load_targets(path: Path) -> list[TargetConfig]:
         try:
             targets.append(TargetConfig.model_validate({"name": name, **table}))
         except ValidationError as exc:
-            raise ConfigError(f"{path}: target {name!r}: {_problems(exc)}") from None
+            raise ConfigError(f"{path}: target {name!r}: {_problems(exc, TargetConfig)}") from None
     return targets

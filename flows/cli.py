@@ -7,6 +7,7 @@ file) and prints one ``Error: message`` line with exit status 1; a traceback mea
 from __future__ import annotations
 
 import importlib
+import platform
 import sys
 from collections.abc import Callable
 
@@ -28,7 +29,26 @@ def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: leadflow COMMAND [options]   (leadflow COMMAND --help for each)", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [
+        "",
+        "options:",
+        f"  {'--version'.ljust(width)}  print Leadflow's version and Prefect's, then exit",
+    ]
     return "\n".join(lines)
+
+
+def version_line() -> str:
+    """``leadflow X (prefect Y, python Z)``: what a bug report needs, read without importing Prefect."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "not installed"
+
+    python = platform.python_version()
+    return f"leadflow {installed('leadflow')} (prefect {installed('prefect')}, python {python})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(version_line())
+        return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         print(f"leadflow: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)

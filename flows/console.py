@@ -27,7 +27,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (LeadFileError, ConfigError)
 
 
 def print_error(console: Console, error: Exception) -> None:
-    console.print(Text(f"Error: {error}", style="bold red"))
+    """``Error: message`` as one line, whatever the terminal's width: not wrapped (a log or a
+    grep gets the whole line) and not cut (soft wrap: the terminal folds it for the eye)."""
+    console.print(Text(f"Error: {error}", style="bold red"), soft_wrap=True)
 
 
 def print_verdict(console: Console, verdict: RunVerdict) -> None:
@@ -44,11 +46,12 @@ def print_verdict(console: Console, verdict: RunVerdict) -> None:
             mark, style = "✓", "green"
         else:
             mark, style = "·", ""
-        console.print(Text(f"{mark} {target.line()}", style=style))
+        console.print(Text(f"{mark} {target.line()}", style=style), soft_wrap=True)
     if verdict.ok:
         console.print(Text("Exit code 0: everything that should be sent was sent.", style="green"))
     else:
-        console.print(Text(f"Exit code {int(verdict.code)}: {verdict.problem()}", style="bold red"))
+        problem = Text(f"Exit code {int(verdict.code)}: {verdict.problem()}", style="bold red")
+        console.print(problem, soft_wrap=True)
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from connectors.base import Connector
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
+from flows.help_text import plain
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
 from flows.report import run_report
@@ -123,7 +124,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow import", description=__doc__)
+    parser = argparse.ArgumentParser(prog="leadflow import", description=plain(__doc__))
     add_import_arguments(parser)
     parser.add_argument("--prefect", action="store_true", help="run as the import_leads Prefect flow")
     args = parser.parse_args(argv)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         ledger = ledger_path(args.out, args.ledger)  # refused here, before Prefect stores it
         if args.prefect:
             return _run_with_prefect(args, console)
-        connectors = load_connectors(args.targets, args.target_names)
+        connectors = load_connectors(args.targets, args.target_names, dry_run=args.dry_run)
         with stage(console, f"Read and normalized {args.file}"):
             prepared = prepare_leads(args.file, prepare_options(args))
     except USER_ERRORS as error:

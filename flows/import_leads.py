@@ -169,7 +169,9 @@ def import_leads(
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
-    connectors = load_connectors(Path(targets_file), target_names or ()) if targets_file else []
+    connectors = (
+        load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
+    )
     options = PrepareOptions(
         country=country,
         mapping=Path(mapping) if mapping else None,

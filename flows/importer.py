@@ -33,7 +33,7 @@ from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
 
-__all__ = ["DEFAULT_OUT", "finish_run", "ledger_path", "load_connectors", "send_target"]
+__all__ = ["DEFAULT_OUT", "DRY_RUN_SECRET", "finish_run", "ledger_path", "load_connectors", "send_target"]
 # finish_run lives in flows.run_finish (validate writes a run folder without importing the
 # connectors); it stays importable from here, where the import steps are
 
@@ -64,8 +64,19 @@ def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | P
     return Path(chosen)
 
 
-def load_connectors(targets_file: Path, names: Sequence[str] = ()) -> list[Connector]:
-    """Every target of the file (or the named ones), built and ready; ConfigError otherwise."""
+DRY_RUN_SECRET = "dry-run-not-resolved"  # noqa: S105 - a placeholder that is no secret
+"""What each credential is in a dry run: nothing is sent, so no secret is read (nor can one end
+up in a predicted payload, an artifact or a log)."""
+
+
+def load_connectors(
+    targets_file: Path, names: Sequence[str] = (), *, dry_run: bool = False
+) -> list[Connector]:
+    """Every target of the file (or the named ones), built and ready; ConfigError otherwise.
+
+    A dry run resolves no credential (``env:`` variables unset, ``prefect:`` blocks not created
+    yet are fine): it checks the file and predicts the outcomes on a machine that has no access.
+    """
     targets = load_targets(targets_file)
     if names:
         known = {target.name for target in targets}
@@ -76,7 +87,14 @@ def load_connectors(targets_file: Path, names: Sequence[str] = ()) -> list[Conne
                 f"the file defines {', '.join(sorted(known))}"
             )
         targets = [target for target in targets if target.name in names]
-    return [build_connector(target) for target in targets]
+    try:
+        if dry_run:
+            return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]
+        return [build_connector(target) for target in targets]
+    except ConfigError as error:  # a target's options or credentials: say which file
+        if str(error).startswith(str(targets_file)):
+            raise
+        raise ConfigError(f"{targets_file}: {error}") from None
 
 
 def _leads(clean: pl.DataFrame) -> list[Lead]:

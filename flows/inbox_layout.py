@@ -169,5 +169,5 @@ def claim(path: Path) -> Claim | None:
     for suffix in MARKER_SUFFIXES:
         consumed = _consume_marker(layout.inbox / f"{original}{suffix}")
         forced = forced or (consumed and suffix == FORCE_SUFFIX)
-    logger.info("inbox: claimed %s as processing/%s", display_name(original), target.name)
+    logger.debug("inbox: claimed %s as processing/%s", display_name(original), target.name)
     return Claim(layout, original, target, now.isoformat(timespec="seconds"), forced)

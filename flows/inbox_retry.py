@@ -92,5 +92,5 @@ def claim_retry(path: Path, original_name: str | None = None) -> Claim | None:
     with contextlib.suppress(FileNotFoundError):
         (layout.retry / f"{path.name}{RETRY_NOTE_SUFFIX}").unlink()
     original = original_name or safe
-    logger.info("inbox: retrying %s as processing/%s", display_name(original), target.name)
+    logger.debug("inbox: retrying %s as processing/%s", display_name(original), target.name)
     return Claim(layout, original, target, now.isoformat(timespec="seconds"), retrying=True)

@@ -62,11 +62,11 @@ def run_report(path: Path, html: Path | None, csv: Path | None, console: Console
         else:
             _report_run(_single(path, kind), html, csv, console)
     except ReportError as error:
-        console.print(Text(f"ReportError: {error}"))
+        console.print(Text(f"ReportError: {error}"), soft_wrap=True)
         return 1
     except (pl.exceptions.PolarsError, OSError) as error:
         problem = f"cannot read or write report files for {path} ({type(error).__name__})"
-        console.print(Text(f"ReportError: {problem}"))
+        console.print(Text(f"ReportError: {problem}"), soft_wrap=True)
         return 1
     return 0
 

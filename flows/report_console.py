@@ -31,14 +31,27 @@ def _number(value: int, bad: bool = False) -> Text:
     return Text(f"{value:,}", style="bold red" if bad and value else "")
 
 
+def _identifier_column(table: Table, header: str, values: list[str]) -> None:
+    """A column of names a reader looks up or greps (reason codes, target names): never cut
+    short with an ellipsis nor wrapped mid-name, however narrow the terminal or pipe; the
+    count columns beside it give way instead (their headers fold)."""
+    widest = max((len(value) for value in [header, *values]), default=len(header))
+    table.add_column(header, no_wrap=True, min_width=widest)
+
+
+def _header(name: str) -> Text:
+    """A count column's header: folded over lines when the column is narrow, never cut."""
+    return Text(name, overflow="fold")
+
+
 def _inputs(console: Console, run: Run) -> None:
     meta = run.meta
     if meta is None:
         console.print(Text(f"Run inputs unavailable: {run.meta_problem}", style="dim"))
         return
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim")
-    grid.add_column()
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")  # a long path wraps whole, not cut to "…"
     rows: list[tuple[str, object]] = [
         ("source file", meta.source_file),
         ("fingerprint", meta.fingerprint),
@@ -57,10 +70,12 @@ def _status_table(summary: Mapping[str, Any]) -> Table:
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in summary["statuses"]]
     table = Table(title="Results by target and status", title_justify="left")
-    table.add_column("target")
+    _identifier_column(table, "target", list(targets))
     for status in shown:
-        table.add_column(status, justify="right", style="red" if status in _ATTENTION else "")
-    table.add_column("total", justify="right", style="bold")
+        table.add_column(
+            _header(status), justify="right", style="red" if status in _ATTENTION else "", overflow="fold"
+        )
+    table.add_column(_header("total"), justify="right", style="bold", overflow="fold")
     for name, target in targets.items():
         counts = [_number(target["statuses"].get(status, 0), status in _ATTENTION) for status in shown]
         table.add_row(_text(name), *counts, _number(target["total"]))
@@ -69,12 +84,13 @@ def _status_table(summary: Mapping[str, Any]) -> Table:
 
 def _reasons_table(summary: Mapping[str, Any]) -> Table:
     targets: dict[str, dict[str, Any]] = summary["targets"]
+    top = list(summary["reasons"].items())[:TOP_REASONS]
     table = Table(title=f"Top reasons (result rows, top {TOP_REASONS})", title_justify="left")
-    table.add_column("reason")
-    table.add_column("all", justify="right", style="bold")
+    _identifier_column(table, "reason", [reason for reason, _ in top])
+    table.add_column(_header("all"), justify="right", style="bold", overflow="fold")
     for name in targets:
-        table.add_column(name, justify="right")
-    for reason, count in list(summary["reasons"].items())[:TOP_REASONS]:
+        table.add_column(_header(name), justify="right", overflow="fold")
+    for reason, count in top:
         per_target = [_number(t["reasons"].get(reason, 0)) for t in targets.values()]
         table.add_row(_text(reason), _number(count), *per_target)
     return table
@@ -114,7 +130,7 @@ def print_trend(console: Console, trend: pl.DataFrame) -> None:
     table = Table(title="Trend per run and target", title_justify="left")
     for column in trend.columns:
         numeric = trend.schema[column].is_numeric()
-        table.add_column(column, justify="right" if numeric else "left")
+        table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold")
     for row in trend.iter_rows():
         table.add_row(*[_number(v) if isinstance(v, int) else _text(v) for v in row])
     console.print(table)

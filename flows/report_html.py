@@ -10,7 +10,7 @@ embedded in script. The same results render to the same bytes (no generation tim
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import polars as pl
@@ -110,15 +110,21 @@ def render_trend_html(runs: list[Run], trend: pl.DataFrame) -> str:
 
 
 def write_text_atomically(path: Path, text: str) -> Path:
-    """Write via a temporary file in the same folder, so readers never see half a report."""
+    """Write via a temporary file in the same folder, so readers never see half a report.
+
+    The temporary file is created the ordinary way (exclusive, unique name), not by mkstemp,
+    which makes it private (0600): the report gets the mode any new file gets (0644 under the
+    usual umask 022), like the run's Parquet files beside it. It is there to be shared (a web
+    server, a colleague's account) and holds nothing the results do not.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with temporary.open("x", encoding="utf-8") as stream:
             stream.write(text)
-        Path(temporary).replace(path)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
 

@@ -16,6 +16,8 @@ import sys
 from rich.console import Console
 from rich.text import Text
 
+from flows.help_text import plain
+
 __all__ = ["main"]
 
 _BLOCK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -28,7 +30,7 @@ def _read_value(name: str) -> str:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow secrets", description=__doc__)
+    parser = argparse.ArgumentParser(prog="leadflow secrets", description=plain(__doc__))
     commands = parser.add_subparsers(dest="command", required=True)
     put = commands.add_parser("set", help="create or replace a Secret block")
     put.add_argument("name", help="block name, e.g. obi-password")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
+from flows.help_text import plain
 from flows.watch import add_inbox_arguments
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def deployments(plan: ServePlan) -> list[RunnerDeployment]:
 def _parser() -> argparse.ArgumentParser:
     from flows.local_server import DEFAULT_PORT
 
-    parser = argparse.ArgumentParser(prog="leadflow serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="leadflow serve", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
     parser.add_argument("--targets", help="targets file (TOML) for every import")
     parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")

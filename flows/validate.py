@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.help_text import plain
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
@@ -64,7 +66,7 @@ def mapping_table(prepared: PreparedLeads) -> Table:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="leadflow validate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="leadflow validate", description=plain(__doc__))
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
     # imported once the arguments are read: ``--help`` and a usage error need none of them

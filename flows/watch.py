@@ -18,15 +18,18 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 import watchfiles
 from rich.console import Console
 
+from flows.help_text import plain
 from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
 from flows.inbox_registry import IntakeRegistry
 from flows.inbox_registry_db import REGISTRY_ERRORS
@@ -153,7 +156,7 @@ def inbox_settings(args: argparse.Namespace, max_bytes: int | None = None) -> In
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leadflow watch", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="leadflow watch", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
     parser.add_argument("--targets", help="targets file (TOML) passed to every import")
     parser.add_argument(
@@ -171,13 +174,55 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
+"""Where Prefect logs each flow and task run: its start, its end, and a failed run's traceback."""
+
+
+@contextmanager
+def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
+    """While inside, the watcher's terminal: one line per event from Leadflow, not Prefect's
+    run-by-run log; the loggers are as they were afterwards.
+
+    Why: each file is an ``import_leads`` flow run in this process, and Prefect prints every
+    run's start, end and, for a bad file, the ~50-line traceback of the LeadFileError the
+    folder then files in ``failed/`` with its reason. The folder's own lines (flows.inbox) say
+    the same in one line per file. Prefect's run loggers stop propagating to the terminal's
+    handler; they keep their API handler, so the runs' logs are still in Prefect's UI. Leadflow's
+    lines get a handler of their own: Prefect's logging setup holds the root logger at WARNING,
+    which would hide the line of an imported file.
+    """
+    run_loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
+    leadflow = logging.getLogger("leadflow")
+    before = [logger.propagate for logger in run_loggers], leadflow.level, leadflow.propagate
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    for logger in run_loggers:
+        logger.propagate = False
+    leadflow.addHandler(handler)
+    leadflow.setLevel(logging.INFO)
+    leadflow.propagate = False
+    try:
+        yield
+    finally:
+        leadflow.removeHandler(handler)
+        propagated, leadflow.level, leadflow.propagate = before
+        for logger, propagate in zip(run_loggers, propagated, strict=True):
+            logger.propagate = propagate
+
+
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    from flows.console import USER_ERRORS, print_error
-    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+    import flows.scan_inbox  # noqa: F401 - Prefect and its logging set up before the watcher's
 
     args = _parser().parse_args(argv)
     console = console or Console(stderr=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    with watch_console_logging(console.file):
+        return _watch(args, console)
+
+
+def _watch(args: argparse.Namespace, console: Console) -> int:
+    from flows.console import USER_ERRORS, print_error
+    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+
     try:
         IntakeRegistry(Layout.at(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
     except (*USER_ERRORS, *REGISTRY_ERRORS) as error:

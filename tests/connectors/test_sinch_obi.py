@@ -156,7 +156,7 @@ async def test_reconcile_raises_when_the_vendor_cannot_be_asked(app: Starlette) 
     ("options", "secrets", "message"),
     [
         ({"priority": "high"}, SECRETS, r"target 'obi': options.priority: "),
-        ({"stop_on_error": True}, SECRETS, r"target 'obi': options.stop_on_error: Extra inputs"),
+        ({"stop_on_error": True}, SECRETS, r"target 'obi': options.stop_on_error: unknown key; known keys: "),
         ({}, {"username": "demo"}, r"target 'obi': credentials.password is required"),
     ],
 )

@@ -48,9 +48,9 @@ class FlowRun:
 
 
 def artifacts_of(flow_run_id: UUID) -> dict[str, Artifact]:
-    """The flow run's artifacts by key, from the API's artifact filter. Posted directly: Prefect
-    3.8's ``read_artifacts`` sends the filters left out as nulls, which its API refuses (422), and
-    an empty task-run filter would drop the flow-level artifacts."""
+    """The flow run's artifacts by key, from the API's artifact filter. Posted directly: an empty
+    task-run filter would drop the flow-level artifacts (and under FastAPI 0.151+, which
+    pyproject now excludes, the nulls ``read_artifacts`` sends for the filters left out got a 422)."""
     body = {
         "artifacts": ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])).model_dump(
             mode="json", exclude_unset=True

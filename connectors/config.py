@@ -28,6 +28,7 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -43,6 +44,7 @@ __all__ = [
     "load_options",
     "load_targets",
     "resolve_secret",
+    "select_targets",
 ]
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
@@ -205,3 +207,16 @@ def load_targets(path: Path) -> list[TargetConfig]:
         except ValidationError as exc:
             raise ConfigError(f"{path}: target {name!r}: {_problems(exc, TargetConfig)}") from None
     return targets
+
+
+def select_targets(path: Path, names: Sequence[str] = ()) -> list[TargetConfig]:
+    """The file's targets (or the named ones, in the file's order); ConfigError otherwise."""
+    targets = load_targets(path)
+    known = {target.name for target in targets}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"{path}: no target named {', '.join(map(repr, unknown))}; "
+            f"the file defines {', '.join(sorted(known))}"
+        )
+    return [target for target in targets if not names or target.name in names]

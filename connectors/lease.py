@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 
-__all__ = ["LEASE_ENV", "LEASE_SECONDS", "Renewer", "lease_seconds"]
+__all__ = ["LEASE_ENV", "LEASE_SECONDS", "Renewer", "env_seconds", "lease_seconds"]
 
 LEASE_SECONDS = 30.0
 """How long a run's claims outlive its last renewal (renewed every third of it): a rerun after a
@@ -22,14 +22,19 @@ crash within this time reports the dead run's in-flight leads ``IN_PROGRESS_ELSE
 LEASE_ENV = "LEADFLOW_LEDGER_LEASE"
 
 
+def env_seconds(name: str, default: float) -> float:
+    """$``name`` as seconds when it is a number > 0, else ``default``."""
+    given = os.environ.get(name, "").strip()
+    try:
+        value = float(given) if given else default
+    except ValueError:
+        value = default
+    return value if value > 0 else default
+
+
 def lease_seconds() -> float:
     """$LEADFLOW_LEDGER_LEASE (seconds, > 0), else :data:`LEASE_SECONDS`."""
-    given = os.environ.get(LEASE_ENV, "").strip()
-    try:
-        value = float(given) if given else LEASE_SECONDS
-    except ValueError:
-        value = LEASE_SECONDS
-    return value if value > 0 else LEASE_SECONDS
+    return env_seconds(LEASE_ENV, LEASE_SECONDS)
 
 
 log = logging.getLogger("leadflow.connectors")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from connectors.lease import env_seconds
 from connectors.ledger import Ledger
 from connectors.ledger_pg import PostgresLedger, is_postgres_url
 from connectors.ledger_types import LedgerBackend
@@ -19,12 +19,7 @@ database server to answer (PostgreSQL) before the run's targets fail ``LEDGER_UN
 
 def wait_seconds() -> float:
     """$LEADFLOW_LEDGER_WAIT (seconds, > 0), else :data:`WAIT_SECONDS`."""
-    given = os.environ.get(WAIT_ENV, "").strip()
-    try:
-        value = float(given) if given else WAIT_SECONDS
-    except ValueError:
-        value = WAIT_SECONDS
-    return value if value > 0 else WAIT_SECONDS
+    return env_seconds(WAIT_ENV, WAIT_SECONDS)
 
 
 def open_ledger(spec: str | Path, *, lease: float | None = None) -> LedgerBackend:

@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.text import Text
 
 from connectors.base import Connector
-from connectors.config import ConfigError, TargetConfig, load_targets
+from connectors.config import ConfigError, TargetConfig, select_targets
 from connectors.probe import ProbeReport, failed_report, probe
 from connectors.registry import build_connector
 from flows.verdict import ExitCode
 
-__all__ = ["check_targets", "main", "prepare_targets", "select_targets"]
+__all__ = ["check_targets", "main", "prepare_targets"]
 
 DEFAULT_TARGETS = Path("targets.toml")
 
@@ -69,19 +69,6 @@ def _parser() -> argparse.ArgumentParser:
         help="only this target (repeatable)",
     )
     return parser
-
-
-def select_targets(path: Path, names: Sequence[str] = ()) -> list[TargetConfig]:
-    """The file's targets (or the named ones, in the file's order); ConfigError otherwise."""
-    targets = load_targets(path)
-    known = {target.name for target in targets}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"{path}: no target named {', '.join(map(repr, unknown))}; "
-            f"the file defines {', '.join(sorted(known))}"
-        )
-    return [target for target in targets if not names or target.name in names]
 
 
 def prepare_targets(targets: Sequence[TargetConfig]) -> list[Connector | ProbeReport]:

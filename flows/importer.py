@@ -20,7 +20,7 @@ import httpx
 import polars as pl
 
 from connectors.base import Connector, Lead
-from connectors.config import ConfigError, load_targets
+from connectors.config import ConfigError, select_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_pg import is_postgres_url
 from connectors.ledger_types import LedgerUnavailable
@@ -77,16 +77,7 @@ def load_connectors(
     A dry run resolves no credential (``env:`` variables unset, ``prefect:`` blocks not created
     yet are fine): it checks the file and predicts the outcomes on a machine that has no access.
     """
-    targets = load_targets(targets_file)
-    if names:
-        known = {target.name for target in targets}
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise ConfigError(
-                f"{targets_file}: no target named {', '.join(map(repr, unknown))}; "
-                f"the file defines {', '.join(sorted(known))}"
-            )
-        targets = [target for target in targets if target.name in names]
+    targets = select_targets(targets_file, names)
     try:
         if dry_run:
             return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]

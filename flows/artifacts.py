@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from flows.verdict import judge
-from transforms.summary import STATUS_ORDER, attention_rows
+from transforms.summary import STATUS_ORDER, as_read, attention_rows
 
 __all__ = ["ATTENTION_LIMIT", "attention_table", "summary_markdown"]
 
@@ -70,13 +70,15 @@ def summary_markdown(
 
 
 def attention_table(results: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows that failed, were refused by a vendor or were rejected (first ATTENTION_LIMIT)."""
+    """Rows that failed, were refused by a vendor or were rejected (first ATTENTION_LIMIT), each
+    with its refused values as read beside the reasons (``as_read``: ``phone1: 555-CALL``)."""
     rows = attention_rows(results).head(ATTENTION_LIMIT)
     return rows.select(
         "source_row",
         "target",
         "status",
         reasons=pl.col("reasons").list.join(", "),
+        as_read=as_read(),
         vendor_status=pl.col("vendor_status").fill_null(""),
         vendor_message=pl.col("vendor_message").fill_null(""),
         external_id="external_id",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.results import RAW_COLUMNS
 from transforms.summary import attention_rows
 
 __all__ = ["FORMULA_PREFIXES", "attention_csv_frame", "neutralise", "neutralise_frame", "write_attention_csv"]
@@ -43,10 +44,13 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def attention_csv_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Attention rows with every result column, lists (reasons, zone candidates) joined by
-    ``;``, cells neutralised."""
+    """Attention rows with every result column, the values as read (``phone1_raw``..) right
+    after ``reasons`` so the refused value sits beside its code, lists (reasons, zone
+    candidates) joined by ``;``, cells neutralised."""
     rows = attention_rows(results).with_columns(pl.col("reasons", "timezone_candidates").list.join(";"))
-    return neutralise_frame(rows)
+    rest = [name for name in rows.columns if name not in RAW_COLUMNS]
+    at = rest.index("reasons") + 1
+    return neutralise_frame(rows.select(*rest[:at], *RAW_COLUMNS, *rest[at:]))
 
 
 def write_attention_csv(results: pl.DataFrame | pl.LazyFrame, out: Path) -> int:

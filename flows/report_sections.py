@@ -15,9 +15,10 @@ import polars as pl
 from flows.report_charts import bar_chart, status_chart
 from flows.report_markup import Cell, Markup, definition_list, esc, table, tiles
 from flows.report_runs import RunMeta
+from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import GLOSSARY
 from schemas.glossary import anchor, entries
-from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
+from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER, as_read
 
 __all__ = [
     "ATTENTION_LIMIT",
@@ -41,6 +42,7 @@ _ATTENTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("target", "Target", "code"),
     ("status", "Status", "code"),
     ("reasons", "Reasons", "text"),
+    ("as_read", "As read", "text"),
     ("vendor_status", "Vendor status", "code"),
     ("vendor_message", "Vendor message", "text"),
     ("name", "Name", "text"),
@@ -50,7 +52,9 @@ _ATTENTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("external_id", "External id", "code"),
     ("attempts", "Attempts", "number"),
 )
-"""(column, heading, kind): numbers sort numerically, codes never wrap, text wraps anywhere."""
+"""(column, heading, kind): numbers sort numerically, codes never wrap, text wraps anywhere.
+"As read" is each refused field's value as the file had it (transforms.summary.as_read): the
+normalized Phone/Email/Country of a refused value are blank."""
 _CSS_CLASS = {"number": "num", "code": "nowrap", "text": "text"}
 
 
@@ -171,8 +175,17 @@ def leads_section(summary: Mapping[str, Any]) -> Markup:
     return _section("leads", "Phone types and countries", f'<div class="charts">{"".join(charts)}</div>')
 
 
+def _matched_phone(row: Mapping[str, Any]) -> object:
+    """The phone a duplicate matched on (``duplicate_on``), else the first phone."""
+    on = row.get("duplicate_on")
+    return row[on] if on in PHONE_SLOTS else row["phone1"]
+
+
 def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Markup:
-    """``leads``: one result row per distinct input row that is a duplicate or suppressed."""
+    """``leads``: one result row per distinct input row that is a duplicate or suppressed.
+
+    "Matched on" is the field of the row that matched the kept row (``duplicate_on``), and
+    the Phone column shows that phone, so a duplicate on ``phone2`` does not show ``phone1``."""
     big = tiles([("duplicates", summary["duplicates"], False), ("suppressed", summary["suppressed"], False)])
     if leads.is_empty():
         return _section("dispositions", "Duplicates and suppressions", big)
@@ -182,8 +195,9 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
             Cell(_status(row["status"]), "status"),
             _codes(row["reasons"]),
             row["duplicate_of"],
+            Cell(row["duplicate_on"] or "", "nowrap"),
             Cell(_name(row), "text"),
-            row["phone1"],
+            _matched_phone(row),
             row["email"],
         ]
         for row in leads.head(SAMPLE_LIMIT).iter_rows(named=True)
@@ -193,7 +207,8 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
         if leads.height > SAMPLE_LIMIT
         else ""
     )
-    listing = table(("Row", "Status", "Reasons", "Duplicate of row", "Name", "Phone", "Email"), rows)
+    headers = ("Row", "Status", "Reasons", "Duplicate of row", "Matched on", "Name", "Phone", "Email")
+    listing = table(headers, rows)
     return _section("dispositions", "Duplicates and suppressions", big + listing + note)
 
 
@@ -207,7 +222,7 @@ def attention_section(attention: pl.DataFrame, csv_hint: str) -> Markup:
     """Sortable, filterable table of failed, vendor-rejected and rejected rows (capped)."""
     if attention.is_empty():
         return _section("attention", "Rows needing attention", '<p class="note">Nothing needs attention.</p>')
-    shown = attention.head(ATTENTION_LIMIT)
+    shown = attention.head(ATTENTION_LIMIT).with_columns(as_read())
     heads = "".join(
         f'<th data-key="{key}" data-type="{kind}" class="{_CSS_CLASS[kind]}">'
         f'<button type="button">{esc(label)}</button></th>'

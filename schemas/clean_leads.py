@@ -17,6 +17,7 @@ from schemas.raw_leads import ATTRIBUTE, ISSUE
 __all__ = [
     "CLEAN_LEADS",
     "CLEAN_LEADS_SCHEMA",
+    "DUPLICATE_FIELDS",
     "E164_DIGITS",
     "E164_PATTERN",
     "PHONE_SLOTS",
@@ -49,6 +50,10 @@ the primary zone of the country), nowhere. ``timezone_candidates`` lists every z
 may be in: a calling window is the intersection of theirs. transforms.timezones has the rules."""
 
 
+DUPLICATE_FIELDS: tuple[str, ...] = ("external_id", *PHONE_SLOTS, "email")
+"""What ``duplicate_on`` may name: the field of a duplicate row that matched an earlier row."""
+
+
 def _phone_columns() -> dict[str, pl.DataType]:
     columns: dict[str, pl.DataType] = {}
     for slot in PHONE_SLOTS:
@@ -76,6 +81,7 @@ CLEAN_LEADS: dict[str, pl.DataType] = {
     "issues": pl.List(ISSUE),
     "disposition": pl.String(),
     "duplicate_of": pl.Int64(),  # source_row of the kept row, for duplicates
+    "duplicate_on": pl.String(),  # the field of this row that matched (transforms.dedupe)
 }
 
 E164_DIGITS: tuple[int, int] = (7, 15)
@@ -98,6 +104,8 @@ def _columns() -> dict[str, pa.Column]:
             checks = [pa.Check.isin(list(PHONE_TYPES))]
         elif name == "timezone_source":
             checks, nullable = [pa.Check.isin(list(TIMEZONE_SOURCES))], False
+        elif name == "duplicate_on":
+            checks = [pa.Check.isin(list(DUPLICATE_FIELDS))]
         elif name == "disposition":
             checks, nullable = [pa.Check.isin([d.value for d in Disposition])], False
         elif name == "external_id_origin":

@@ -9,10 +9,10 @@ import pandera.polars as pa
 import polars as pl
 
 from schemas.checks import unique_together
-from schemas.clean_leads import TIMEZONE_SOURCES
-from schemas.codes import Status
+from schemas.clean_leads import DUPLICATE_FIELDS, TIMEZONE_SOURCES
+from schemas.codes import Issue, Status
 
-__all__ = ["ADDED_COLUMNS", "CONTACT_COLUMNS", "RESULTS", "RESULTS_SCHEMA"]
+__all__ = ["ADDED_COLUMNS", "CONTACT_COLUMNS", "RAW_COLUMNS", "REFUSED_CODES", "RESULTS", "RESULTS_SCHEMA"]
 
 CONTACT_COLUMNS: tuple[str, ...] = (
     "first_name",
@@ -32,11 +32,37 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "timezone_source",
     "timezone_candidates",
     "duplicate_of",
+    "duplicate_on",
 )
 """Normalized contact fields copied from the clean leads into every result row.
 
 ``timezone_candidates`` lists every zone the lead may be in (one when the zone is known):
 a calling window for the lead is the intersection of the candidates' windows."""
+
+RAW_COLUMNS: dict[str, str] = {
+    "phone1_raw": "phone1",
+    "phone2_raw": "phone2",
+    "phone3_raw": "phone3",
+    "email_raw": "email",
+    "country_raw": "country",
+    "timezone_raw": "timezone",
+}
+"""``<field>_raw`` -> field: the value as read from the file where that field was refused
+(one of REFUSED_CODES), null where it was accepted or empty. The normalized column is then
+null (or, for country and time zone, a fallback), so without it an analyst sees a blank."""
+
+REFUSED_CODES: frozenset[str] = frozenset(
+    code.value
+    for code in (
+        Issue.PHONE_UNPARSEABLE,
+        Issue.PHONE_NO_REGION,
+        Issue.PHONE_INVALID,
+        Issue.EMAIL_INVALID,
+        Issue.COUNTRY_UNKNOWN,
+        Issue.TIMEZONE_INVALID,
+    )
+)
+"""The issue codes that refuse a field's value; their issue carries the raw value."""
 
 ADDED_COLUMNS: tuple[str, ...] = (
     "phone1_ext",
@@ -44,6 +70,8 @@ ADDED_COLUMNS: tuple[str, ...] = (
     "phone3_ext",
     "timezone_source",
     "timezone_candidates",
+    "duplicate_on",
+    *RAW_COLUMNS,
 )
 """Columns added to the contract after runs were written without them: a reader of an older
 run folder (the report) fills them with nulls rather than refusing the run."""
@@ -79,6 +107,8 @@ RESULTS: dict[str, pl.DataType] = {
     "timezone_source": pl.String(),
     "timezone_candidates": pl.List(pl.String()),
     "duplicate_of": pl.Int64(),
+    "duplicate_on": pl.String(),
+    **dict.fromkeys(RAW_COLUMNS, pl.String()),
 }
 
 _NOT_NULL = {"run_id", "source_file", "source_row", "external_id", "target", "status", "reasons", "attempts"}
@@ -90,6 +120,8 @@ def _columns() -> dict[str, pa.Column]:
         checks = [pa.Check.isin([s.value for s in Status])] if name == "status" else []
         if name == "timezone_source":
             checks = [pa.Check.isin(list(TIMEZONE_SOURCES))]
+        if name == "duplicate_on":
+            checks = [pa.Check.isin(list(DUPLICATE_FIELDS))]
         if name == "attempts":
             checks = [pa.Check.ge(0)]
         columns[name] = pa.Column(dtype, checks=checks, nullable=name not in _NOT_NULL)

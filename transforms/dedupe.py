@@ -7,7 +7,11 @@ Order of precedence, and why:
 3. ``duplicate``: shares a key with an earlier kept row: the file's external id, any E.164
    phone (all three slots), or the email (keys configurable). The first occurrence is kept;
    ``duplicate_of`` points at the kept row's ``source_row`` (chains are followed, so the
-   pointer always names a row that is itself ``ready``).
+   pointer always names a row that is itself ``ready``). ``duplicate_on`` names the field of
+   the duplicate row that matched (external_id, phone1..phone3, email): the match with the
+   earliest row, and among equal ones the first key of ``keys`` (phones in slot order). In a
+   chain that is the field that linked the row to the group, not necessarily one it shares
+   with the kept row.
 Earlier runs are the ledger's business (``already_sent`` per target), not this module's.
 """
 
@@ -51,9 +55,16 @@ def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
 
 
 def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataFrame:
-    """source_row (and its ``_row`` in the leads) -> duplicate_of and one ``_dup_<key>`` issue
-    per matching key."""
-    resolved = pl.DataFrame(schema={"source_row": pl.Int64, "_row": pl.UInt32, "duplicate_of": pl.Int64})
+    """source_row (and its ``_row`` in the leads) -> duplicate_of, duplicate_on and one
+    ``_dup_<key>`` issue per matching key."""
+    resolved = pl.DataFrame(
+        schema={
+            "source_row": pl.Int64,
+            "_row": pl.UInt32,
+            "duplicate_of": pl.Int64,
+            "duplicate_on": pl.String,
+        }
+    )
     per_key: dict[str, pl.DataFrame] = {}
     firsts: list[pl.DataFrame] = []
     # a value's kept row is its first (lowest) source_row. Only the values whose hash is seen
@@ -71,15 +82,22 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
     ]
     for key, found in zip(keys, pl.collect_all(plans), strict=True):
         later = found.sort("source_row", "column")
-        firsts.append(later.select("source_row", "_row", "first_row"))
+        firsts.append(later.select("source_row", "_row", "first_row", "column"))
         per_key[key] = later.group_by("source_row").agg(
             issue(_KEY_ISSUE[key].value, pl.col("column"), pl.col("value")).first().alias(f"_dup_{key}")
         )
     if firsts:
+        # concatenated in key order, phones in slot order: the index breaks ties between fields
+        # that match the same earliest row
         direct = (
             pl.concat(firsts)
+            .with_row_index("_rank")
             .group_by("source_row")
-            .agg(pl.col("_row").first(), duplicate_of=pl.col("first_row").min())
+            .agg(
+                pl.col("_row").first(),
+                duplicate_of=pl.col("first_row").min(),
+                duplicate_on=pl.col("column").sort_by("first_row", "_rank").first(),
+            )
         )
         resolved = direct
         # follow chains (A <- B <- C via different keys) until every pointer names a kept row
@@ -123,7 +141,7 @@ def decide_disposition(
     suppressed_phones: pl.Series | None = None,
     suppressed_emails: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """Set ``disposition``, ``duplicate_of`` and the matching issues on normalized leads."""
+    """Set ``disposition``, ``duplicate_of``, ``duplicate_on`` and the matching issues on normalized leads."""
     frame, found = disposition_columns(
         clean, keys=keys, suppressed_phones=suppressed_phones, suppressed_emails=suppressed_emails
     )
@@ -149,7 +167,7 @@ def disposition_columns(
     )
     hits = _suppression_issues(suppressed_phones, suppressed_emails)
     suppressed = pl.any_horizontal(*(hit.is_not_null() for hit in hits)) if hits else pl.lit(False)
-    frame = clean.drop("disposition", "duplicate_of", strict=False).with_columns(
+    frame = clean.drop("disposition", "duplicate_of", "duplicate_on", strict=False).with_columns(
         pl.when(~has_channel)
         .then(pl.lit(Disposition.REJECTED.value))
         .when(suppressed)
@@ -172,11 +190,15 @@ def disposition_columns(
     duplicate_of = pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).scatter(
         at, dups.get_column("duplicate_of")
     )
+    duplicate_on = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
+        at, dups.get_column("duplicate_on")
+    )
     frame = frame.with_columns(
         disposition=pl.when(duplicate_of.is_not_null())
         .then(pl.lit(Disposition.DUPLICATE.value))
         .otherwise(pl.col("disposition")),
         duplicate_of=duplicate_of,
+        duplicate_on=duplicate_on,
     )
     found += [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in keys]
     return frame, pl.collect_all(found)

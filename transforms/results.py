@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import Disposition, Status
-from schemas.results import CONTACT_COLUMNS, RESULTS
+from schemas.results import CONTACT_COLUMNS, RAW_COLUMNS, REFUSED_CODES, RESULTS
 from transforms.attach import attach
 from transforms.lists import lists_from_long, long_from_lists
 
@@ -68,6 +68,29 @@ def _reasons(leading: pl.Series, issues: pl.Series) -> pl.Series:
     longest = int(per_row.to_numpy().max(initial=0))
     long = long.filter(_first_in_row(longest))
     return lists_from_long(long.get_column("_row"), long.get_column("code"), leading.len(), name="reasons")
+
+
+def _raw_values(issues: pl.Series) -> pl.DataFrame:
+    """Per row, one ``<field>_raw`` column (schemas.results.RAW_COLUMNS): the value as read of
+    each field a REFUSED_CODES issue refused, else null.
+
+    Taken from the issues (which keep the raw value) laid out long: only the few refused
+    fields are touched, no list-of-struct expression runs over every row.
+    """
+    rows, values = long_from_lists(issues)
+    long = pl.DataFrame([rows, values.alias("_issue")]).select(
+        "_row",
+        pl.col("_issue").struct.field("code"),
+        pl.col("_issue").struct.field("column"),
+        pl.col("_issue").struct.field("value"),
+    )
+    refused = long.filter(pl.col("code").is_in(list(REFUSED_CODES)) & pl.col("value").is_not_null())
+    columns = []
+    for raw, field in RAW_COLUMNS.items():
+        found = refused.filter(pl.col("column") == field).unique("_row", keep="first", maintain_order=True)
+        blank = pl.repeat(None, issues.len(), dtype=pl.String, eager=True)
+        columns.append(blank.scatter(found.get_column("_row"), found.get_column("value")).alias(raw))
+    return pl.DataFrame(columns)
 
 
 _FEW_CODES = 8
@@ -155,6 +178,7 @@ def build_results(
     leading_codes = lazy.select(leading.fill_null([])).collect().to_series()
     reasons = _reasons(leading_codes, frame.get_column("issues"))
     del leading_codes
+    raw = _raw_values(frame.get_column("issues"))
     results = (
         lazy.with_columns(status=status)
         .select(
@@ -172,6 +196,7 @@ def build_results(
             attempts=pl.col("sent_attempts").fill_null(0),
             sent_at="sent_sent_at",
             **{name: pl.col(name) for name in CONTACT_COLUMNS},
+            **{name: pl.lit(raw.get_column(name)) for name in RAW_COLUMNS},
         )
         .cast(RESULTS)  # type: ignore[arg-type]
         .collect()

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from schemas.codes import Issue, Status
+from schemas.results import RAW_COLUMNS
 
 __all__ = [
     "ATTENTION_REASONS",
@@ -22,6 +23,7 @@ __all__ = [
     "NO_COUNTRY",
     "STATUS_ORDER",
     "TOP_VENDOR_ERRORS",
+    "as_read",
     "attention_rows",
     "reason_examples",
     "summarize",
@@ -207,4 +209,19 @@ def reason_examples(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .rename({"reasons": "reason"})
         .sort(["count", "reason"], descending=[True, False])
         .collect()
+    )
+
+
+def as_read() -> pl.Expr:
+    """The refused values as read, one text per result row (``phone2: 555-CALL-NOW; email:
+    bob@``, empty when nothing was refused): what the report and the artifact show beside the
+    reasons, since the normalized columns of a refused value are blank."""
+    return (
+        pl.concat_str(
+            [pl.lit(f"{field}: ") + pl.col(raw) for raw, field in RAW_COLUMNS.items()],
+            separator="; ",
+            ignore_nulls=True,
+        )
+        .fill_null("")
+        .alias("as_read")
     )

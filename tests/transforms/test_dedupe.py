@@ -106,3 +106,55 @@ def test_every_row_gets_one_disposition_and_pointers_name_kept_earlier_rows(
     for r in out.filter(pl.col("disposition") == "ready").iter_rows(named=True):
         for value in {r["phone1"], r["phone2"], r["email"]} - {None}:
             assert owners.setdefault(value, r["source_row"]) == r["source_row"]
+
+
+C1 = {"external_id": "C1", "external_id_origin": "file"}
+
+
+def test_duplicate_on_names_the_field_of_the_duplicate_that_matched() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                C1 | {"phone1": "+14155550001", "email": "a@x.com"},
+                {"phone1": "+14155550009", "phone2": "+14155550001"},
+                {"phone1": "+14155550008", "phone3": "+14155550001"},
+                {"phone1": "+14155550007", "email": "A@X.com"},
+                C1 | {"phone1": "+14155550006"},
+                {"phone1": "+14155550005"},
+            ]
+        )
+    )
+    assert out["duplicate_of"].to_list() == [None, 1, 1, 1, 1, None]
+    assert out["duplicate_on"].to_list() == [None, "phone2", "phone3", "email", "external_id", None]
+
+
+def test_duplicate_on_prefers_the_earliest_kept_row_then_the_first_key() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+14155550001"},
+                {"phone1": "+14155550002", "email": "b@x.com"},
+                # matches row 2 by phone1 and row 1 by phone2: the earlier row's field wins
+                {"phone1": "+14155550002", "phone2": "+14155550001"},
+                # matches row 1 by external id, phone1 and email: external_id is the first key
+                C1 | {"phone1": "+14155550003", "email": "c@x.com"},
+                C1 | {"phone1": "+14155550003", "email": "c@x.com"},
+            ]
+        )
+    )
+    assert out["duplicate_of"].to_list() == [None, None, 1, None, 4]
+    assert out["duplicate_on"].to_list() == [None, None, "phone2", None, "external_id"]
+
+
+@given(st.lists(st.tuples(phones, phones, emails), max_size=40))
+def test_duplicate_on_is_set_exactly_for_duplicates_and_its_value_occurs_in_an_earlier_row(
+    rows: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    out = decide_disposition(clean_leads([{"phone1": p1, "phone2": p2, "email": e} for p1, p2, e in rows]))
+    earlier: set[str] = set()
+    for row in out.iter_rows(named=True):
+        on = row["duplicate_on"]
+        assert (on is not None) == (row["disposition"] == "duplicate")
+        if on is not None:
+            assert row[on] in earlier
+        earlier |= {row["phone1"], row["phone2"], row["email"]} - {None}

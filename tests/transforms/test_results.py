@@ -185,3 +185,31 @@ def test_extensions_and_the_zone_with_its_source_and_candidates_reach_the_result
         "guess",
         ["Atlantic/Canary", "Europe/Madrid"],
     )
+
+
+def test_results_keep_the_raw_value_of_each_refused_field_and_none_of_accepted_ones() -> None:
+    refused = [
+        {"code": "COUNTRY_UNKNOWN", "column": "country", "value": "Narnia"},
+        {"code": "PHONE_UNPARSEABLE", "column": "phone1", "value": "call me"},
+        {"code": "PHONE_INVALID", "column": "phone3", "value": "+1 000"},
+        {"code": "TIMEZONE_INVALID", "column": "timezone", "value": "Mars/Base"},
+        {"code": "EMAIL_INVALID", "column": "email", "value": "bob@@x"},
+    ]
+    leads = decide_disposition(
+        clean_leads(
+            [
+                {"phone2": "+14155550001", "issues": refused},
+                {"phone1": "+14155550001"},  # a duplicate: its issue's value is normalized, not raw
+                {"phone1": "+14155550002", "phone1_raw": "(415) 555-0002", "email": "a@x.com"},
+            ]
+        )
+    )
+    out = build_results(leads, run_id="r1", source_file="f.csv", target="validate")
+    raw = out.select("phone1_raw", "phone2_raw", "phone3_raw", "email_raw", "country_raw", "timezone_raw")
+    assert raw.rows() == [
+        ("call me", None, "+1 000", "bob@@x", "Narnia", "Mars/Base"),
+        (None, None, None, None, None, None),
+        (None, None, None, None, None, None),
+    ]
+    assert out["duplicate_on"].to_list() == [None, "phone1", None]
+    RESULTS_SCHEMA.validate(out)

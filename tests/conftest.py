@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from starlette.applications import Starlette
 
 from sandbox.app import Sandbox, build_app
@@ -16,6 +17,11 @@ __all__ = ["postgres_server", "postgres_url"]  # fixtures for every test folder 
 # Prefect's ephemeral API server starts in a subprocess; on a loaded 2-core CI machine its
 # default 20 s start-up allowance is not enough.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+# Property tests check behaviour, not speed (speed is bench/'s): hypothesis' default 200 ms
+# deadline per example fails them at random on a loaded machine (seen on a 2-core box under load).
+settings.register_profile("leadflow", deadline=None)
+settings.load_profile("leadflow")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data"

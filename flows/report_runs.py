@@ -86,6 +86,7 @@ class RunMeta(BaseModel):
     default_country: str | None = None
     default_country_source: str | None = None
     region_inference: str | None = None
+    dropped_as: str | None = None
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     targets: list[RunTarget] = []

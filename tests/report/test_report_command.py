@@ -15,7 +15,7 @@ from rich.console import Console
 from flows.report import main
 from flows.report_html import render_run_html
 from flows.report_runs import load_run
-from tests.report.runs import write_run
+from tests.report.runs import run_meta, write_run
 
 RUN_ID = "20261124T012233Z-ab12cd"
 
@@ -80,3 +80,16 @@ def test_an_unknown_run_id_names_the_folder_searched_and_what_to_do(
     [line] = console.export_text().strip().splitlines()
     assert line.startswith(f"ReportError: {RUN_ID}: no run with this id in {tmp_path / 'runs'}")
     assert "--out" in line
+
+
+def test_a_watched_folder_run_shows_the_name_its_file_was_dropped_as(tmp_path: Path) -> None:
+    dropped = {"source_file": "/srv/w/archive/20261124T012233Z-7@0123abcd-0beef-leads.csv"}
+    meta = run_meta(RUN_ID) | dropped | {"dropped_as": "/srv/w/inbox/leads.csv"}
+    run_dir = write_run(tmp_path / "runs", run_id=RUN_ID, meta=meta)
+    console = _console()
+
+    assert main([str(run_dir)], console=console) == 0
+
+    text = console.export_text()
+    assert re.search(r"source file +/srv/w/archive/20261124T012233Z-7@0123abcd-0beef-leads\.csv", text)
+    assert re.search(r"dropped as +/srv/w/inbox/leads\.csv", text)

@@ -21,7 +21,14 @@ from pathlib import Path
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from connectors.base import Connector
@@ -68,6 +75,8 @@ async def _send_all(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("ETA"),  # a bare clock next to the elapsed one reads as a second elapsed time
+        TimeRemainingColumn(),  # shown once send_target reports a total; "-:--:--" until then
         console=console,
         disable=not console.is_terminal,
     ) as bars:

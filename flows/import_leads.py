@@ -189,9 +189,13 @@ def import_leads(
         results = [future.result() for future in futures]
         targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
     else:
+        from flows.inbox_layout import recorded_source
         from transforms.results import VALIDATE_TARGET, build_results
 
-        results = [build_results(prepared.clean, run_id=run_id, source_file=path, target=VALIDATE_TARGET)]
+        source_file = recorded_source(path).source_file
+        results = [
+            build_results(prepared.clean, run_id=run_id, source_file=source_file, target=VALIDATE_TARGET)
+        ]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
     prepared = prepared.without_leads()
     with run_output(out_dir) as output:

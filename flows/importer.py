@@ -26,6 +26,7 @@ from connectors.ledger_pg import is_postgres_url
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
+from flows.inbox_layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run_finish import finish_run
 from flows.run_store import is_remote, local_folder
@@ -158,7 +159,7 @@ async def send_target(
     return build_results(
         prepared.clean,
         run_id=run_id,
-        source_file=str(prepared.ingested.path),
+        source_file=recorded_source(prepared.ingested.path).source_file,
         target=target.name,
         eligibility=decided.select("source_row", "eligible", "ineligible_reason"),
         sent=_sent_frame(rows),

@@ -33,7 +33,16 @@ from pathlib import Path
 
 from flows.inbox_names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
 
-__all__ = ["INBOX", "Claim", "Layout", "claim", "claimed_name", "host_tag"]
+__all__ = [
+    "INBOX",
+    "Claim",
+    "Layout",
+    "RecordedSource",
+    "claim",
+    "claimed_name",
+    "host_tag",
+    "recorded_source",
+]
 
 INBOX = "inbox"
 PROCESSING = "processing"
@@ -128,6 +137,29 @@ _CLAIM_PREFIX = re.compile(r"\d{8}T\d{6}Z-\d+@[0-9a-f]{8}-\d+[0-9a-f]{4}-")
 def original_name(name: str) -> str:
     """The dropped file's (safe) name inside a :func:`claimed_name`; other names unchanged."""
     return _CLAIM_PREFIX.sub("", name, count=1) if _CLAIM_PREFIX.match(name) else name
+
+
+@dataclass(frozen=True)
+class RecordedSource:
+    """What a run records as its source file (results' ``source_file``, run.json)."""
+
+    source_file: str
+    """The file's path once the run is done: for a watched folder's claim, ``ROOT/archive/<claimed>``."""
+    dropped_as: str | None = None
+    """The path it was dropped as, ``ROOT/inbox/<name>`` (its safe name); None outside a watched folder."""
+
+
+def recorded_source(path: Path | str) -> RecordedSource:
+    """The source file a run of ``path`` records. A claimed file is imported from
+    ``processing/``, which it leaves when filed: the run names ``archive/<claimed>`` instead,
+    where an imported file stays (the same name in ``retry/`` or ``failed/`` when its rows
+    failed to send or it changed meanwhile; the note beside it names the run), and the name
+    it was dropped as. Any other path is recorded as given."""
+    path = Path(path)
+    if path.parent.name != PROCESSING or not _CLAIM_PREFIX.match(path.name):
+        return RecordedSource(str(path))
+    root = path.parent.parent
+    return RecordedSource(str(root / ARCHIVE / path.name), str(root / INBOX / original_name(path.name)))
 
 
 def _consume_marker(marker: Path) -> bool:

@@ -1,7 +1,8 @@
-"""``leadflow report PATH [--html FILE] [--csv FILE]``: what a run did, for analysts.
+"""``leadflow report PATH [--out DIR] [--html FILE] [--csv FILE]``: what a run did, for analysts.
 
-PATH is a run folder (``<out>/<run_id>``), result Parquet (a file, or a folder of them), or a
-folder of run folders, which gives the trend (accepted/rejected per run and target) instead.
+PATH is a run folder (``<out>/<run_id>``), a run id (looked up in ``--out``, default
+``leadflow-out``), result Parquet (a file, or a folder of them), or a folder of run folders,
+which gives the trend (accepted/rejected per run and target) instead.
 The terminal gets rich tables; ``--html`` writes the self-contained report (or the trend
 page); ``--csv`` writes the rows needing attention with spreadsheet formulas neutralised.
 Errors print one ``ReportError: message`` line and return 1.
@@ -19,7 +20,18 @@ from rich.text import Text
 from flows.report_console import print_run, print_trend
 from flows.report_csv import write_attention_csv
 from flows.report_html import render_run_html, render_trend_html, write_text_atomically
-from flows.report_runs import PathKind, ReportError, Run, classify, find_runs, load_run, read_results, trend
+from flows.report_runs import (
+    DEFAULT_OUT,
+    PathKind,
+    ReportError,
+    Run,
+    classify,
+    find_runs,
+    load_run,
+    read_results,
+    resolve_path,
+    trend,
+)
 from transforms.summary import summarize
 
 __all__ = ["build_parser", "main", "run_report"]
@@ -53,9 +65,13 @@ def _report_runs(runs: list[Run], html: Path | None, csv: Path | None, console: 
         console.print(Text(f"CSV: {rows:,} rows needing attention across {len(runs)} runs -> {csv}"))
 
 
-def run_report(path: Path, html: Path | None, csv: Path | None, console: Console) -> int:
-    """Print the report of ``path`` and write the requested files; 0 on success, 1 on error."""
+def run_report(
+    path: Path, html: Path | None, csv: Path | None, console: Console, *, out: Path = Path(DEFAULT_OUT)
+) -> int:
+    """Print the report of ``path`` (or of the run id ``path`` in ``out``) and write the requested
+    files; 0 on success, 1 on error."""
     try:
+        path = resolve_path(path, out)
         kind = classify(path)
         if kind is PathKind.RUNS:
             _report_runs(find_runs(path), html, csv, console)
@@ -73,7 +89,12 @@ def run_report(path: Path, html: Path | None, csv: Path | None, console: Console
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadflow report", description="What a run did, for analysts.")
-    parser.add_argument("path", type=Path, help="run folder, results Parquet file/folder, or folder of runs")
+    parser.add_argument(
+        "path", type=Path, help="run folder, run id, results Parquet file/folder, or folder of runs"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(DEFAULT_OUT), help="where to look up a run id (default %(default)s)"
+    )
     parser.add_argument("--html", type=Path, help="write the self-contained HTML report here")
     parser.add_argument("--csv", type=Path, help="write the rows needing attention here (spreadsheet-safe)")
     return parser
@@ -81,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_report(args.path, args.html, args.csv, console or Console())
+    return run_report(args.path, args.html, args.csv, console or Console(), out=args.out)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def _inputs(console: Console, run: Run) -> None:
     grid.add_column(overflow="fold")  # a long path wraps whole, not cut to "…"
     rows: list[tuple[str, object]] = [
         ("source file", meta.source_file),
+        *([("dropped as", meta.dropped_as)] if meta.dropped_as else []),
         ("fingerprint", meta.fingerprint),
         ("finished", meta.finished_at),
         ("rows", meta.rows),

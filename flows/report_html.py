@@ -17,7 +17,7 @@ import polars as pl
 
 from flows.report_assets import CSP, SCRIPT, STYLE
 from flows.report_markup import Markup, esc, table
-from flows.report_runs import REPORT_FILE, Run, load_run
+from flows.report_runs import REPORT_FILE, Run, load_run, rerun_command
 from flows.report_sections import (
     attention_section,
     dispositions_section,
@@ -76,7 +76,7 @@ def render_run_html(run: Run) -> str:
     source = meta.source_file if meta else "results"
     subtitle = f"{source}: {summary['rows']:,} input rows, {len(summary['targets'])} targets"
     banner = "Dry run: payloads were built, nothing was sent to any vendor." if meta and meta.dry_run else ""
-    csv_hint = f"leadflow report {run.path.name} --csv attention.csv"
+    csv_hint = rerun_command(run.path, "--csv", "attention.csv")
     body = "".join(
         [
             inputs_section(meta, run.meta_problem),

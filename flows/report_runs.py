@@ -13,6 +13,8 @@ Of run.json only the documented keys are kept, so an unexpected key never reache
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +40,8 @@ __all__ = [
     "find_runs",
     "load_run",
     "read_results",
+    "rerun_command",
+    "resolve_path",
     "trend",
     "write_summary",
 ]
@@ -46,6 +50,9 @@ RESULTS_DIR = "results"
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
+DEFAULT_OUT = "leadflow-out"  # leadflow import's and validate's --out default
+
+_RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 
 TREND_STATUSES: tuple[Status, ...] = (
     Status.ACCEPTED,
@@ -79,6 +86,7 @@ class RunMeta(BaseModel):
     default_country: str | None = None
     default_country_source: str | None = None
     region_inference: str | None = None
+    dropped_as: str | None = None
     mapping: dict[str, str] = {}
     unmapped: list[str] = []
     targets: list[RunTarget] = []
@@ -164,6 +172,30 @@ def _read_meta(run_dir: Path) -> tuple[RunMeta | None, str | None]:
         return RunMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8"))), None
     except (ValueError, ValidationError) as error:
         return None, f"{RUN_FILE} unreadable ({type(error).__name__})"
+
+
+def resolve_path(path: Path, out: Path) -> Path:
+    """``path`` itself when it exists, else a bare run id looked up in ``out``: an analyst
+    copies a run id from a report or a log line and should not have to know the folder."""
+    if path.exists() or not _RUN_ID.fullmatch(str(path)):
+        return path
+    run_dir = out / str(path)
+    if not run_dir.is_dir():
+        raise ReportError(
+            f"{path}: no run with this id in {out.resolve()}; give the run folder's path, "
+            "or --out with the folder the run was written to"
+        )
+    return run_dir
+
+
+def rerun_command(path: Path, *options: str) -> str:
+    """The ``leadflow report`` command for ``path`` that works from any working folder: a run
+    folder's id with the absolute ``--out`` (a bare id is only found in ./leadflow-out), any
+    other path (bare results) absolute."""
+    where = path.resolve()
+    if _RUN_ID.fullmatch(where.name) and _is_run(where):
+        return shlex.join(["leadflow", "report", where.name, "--out", str(where.parent), *options])
+    return shlex.join(["leadflow", "report", str(where), *options])
 
 
 def load_run(run_dir: Path) -> Run:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from flows.inbox_layout import recorded_source
 from flows.report_html import write_html_report
 from transforms.outputs import RunInfo, write_run
 from transforms.results import check_row_invariant
@@ -39,9 +40,11 @@ def finish_run(
     bench/normalize.py times it without the report."""
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
+    source = recorded_source(prepared.ingested.path)
     info = RunInfo(
         run_id=run_id,
-        source_file=str(prepared.ingested.path),
+        source_file=source.source_file,
+        dropped_as=source.dropped_as,
         fingerprint=prepared.ingested.fingerprint,
         started_at=started.isoformat(timespec="seconds"),
         default_country=prepared.default_region,

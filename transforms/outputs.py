@@ -52,6 +52,8 @@ class RunInfo:
     """"option" (--country), "mapping", "inferred" (from the file's international numbers), or None."""
     region_inference: str | None = None
     """What the file's international numbers said when no region was given, inferred or not."""
+    dropped_as: str | None = None
+    """A watched folder's file: the path it was dropped as (``source_file`` is where it is filed)."""
 
 
 def results_path(run_dir: Path, target: str) -> Path:

@@ -407,3 +407,33 @@ def test_display_name_is_one_printable_line(raw: bytes) -> None:
 def test_marker_names_are_not_drops() -> None:
     assert ignore_reason("leads.csv.ready") == ignore_reason("leads.csv.force") == "marker file"
     assert ignore_reason("leads.csv") is None
+
+
+# --- what a run of a claimed file records as its source (results' source_file, run.json) ----
+
+
+@given(st.text(min_size=1, max_size=80).filter(lambda name: "/" not in name and "\x00" not in name))
+def test_a_claimed_file_is_recorded_at_its_archive_path_with_the_name_it_was_dropped_as(name: str) -> None:
+    from datetime import UTC, datetime
+
+    from flows.inbox_layout import claimed_name, recorded_source
+
+    root = Path("/srv/watched")
+    claimed = claimed_name(name, datetime.now(UTC))
+
+    source = recorded_source(root / "processing" / claimed)
+
+    assert source.source_file == str(root / "archive" / claimed)
+    assert source.dropped_as == str(root / "inbox" / safe_name(name))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["leads.csv", "/data/processing/leads.csv", "/data/in/20261204T154209Z-1@0123abcd-0beef-leads.csv"],
+)
+def test_a_file_outside_a_watched_folders_processing_is_recorded_as_given(path: str) -> None:
+    from flows.inbox_layout import recorded_source
+
+    source = recorded_source(Path(path))
+
+    assert source.source_file == path and source.dropped_as is None

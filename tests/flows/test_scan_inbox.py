@@ -132,6 +132,28 @@ def test_drop_is_imported_by_the_import_flow_and_archived_beside_its_results(
     assert "accepted" in set(results["status"])
 
 
+def _recorded_sources(done: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    run_dir = Path(json.loads(note_of(done).read_text(encoding="utf-8"))["run_dir"])
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    results = pl.read_parquet(run_dir / "results" / "**" / "*.parquet")
+    return run, set(results["source_file"])
+
+
+@pytest.mark.parametrize("with_targets", [True, False], ids=["sent", "validated"])
+def test_a_drops_run_records_its_archived_file_and_the_name_it_was_dropped_as(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes, with_targets: bool
+) -> None:
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [done] = scan(root, targets if with_targets else None)
+
+    assert done["verdict"] == "imported", done
+    run, sources = _recorded_sources(done)
+    assert run["source_file"] == done["path"] and Path(run["source_file"]).read_bytes() == sample_drop
+    assert sources == {done["path"]}
+    assert run["dropped_as"] == str(root / "inbox" / "us_crm_export.csv")
+
+
 def test_bad_file_goes_to_failed_with_the_reason_the_import_gives(
     prefect_harness: None, root: Path, targets: Path, tmp_path: Path
 ) -> None:

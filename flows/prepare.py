@@ -21,7 +21,7 @@ from transforms.errors import LeadFileError
 from transforms.ingest import IngestedFile, read_lead_file
 from transforms.normalize import Suppression, clean_leads
 from transforms.region_inference import infer_region
-from transforms.suppress import suppression_from_file
+from transforms.suppress import SuppressionList, suppression_from_file, suppression_list
 
 __all__ = ["PrepareOptions", "PreparedLeads", "prepare_leads"]
 
@@ -53,6 +53,9 @@ class PreparedLeads:
     region_note: str | None = None
     """What the inference found, inferred or not ("region inferred: US from 412 of 430
     international numbers"); None when a region was given or every row has a country."""
+    suppression_lists: tuple[SuppressionList, ...] = ()
+    """The do-not-contact lists applied, as run.json records them (an audit of what was
+    suppressed against: which file, how many entries, its sha256 and modification time)."""
 
     def without_leads(self) -> PreparedLeads:
         """The same description of the file without its leads: all that writing the run
@@ -81,16 +84,22 @@ def _default_region(path: Path, options: PrepareOptions, mapping: ColumnMapping 
     return region
 
 
-def _suppression(paths: tuple[Path, ...], region: str | None) -> Suppression | None:
+def _suppression(
+    paths: tuple[Path, ...], region: str | None
+) -> tuple[Suppression | None, tuple[SuppressionList, ...]]:
+    """The phones and emails to suppress, and what each list was (for run.json's audit)."""
     if not paths:
-        return None
+        return None, ()
     phones: list[pl.Series] = []
     emails: list[pl.Series] = []
+    applied: list[SuppressionList] = []
     for path in paths:
-        listed_phones, listed_emails = suppression_from_file(read_lead_file(path), region)
+        ingested = read_lead_file(path)
+        listed_phones, listed_emails = suppression_from_file(ingested, region)
         phones.append(listed_phones)
         emails.append(listed_emails)
-    return pl.concat(phones).unique(), pl.concat(emails).unique()
+        applied.append(suppression_list(path, ingested, listed_phones.len(), listed_emails.len()))
+    return (pl.concat(phones).unique(), pl.concat(emails).unique()), tuple(applied)
 
 
 def _register_schema_backends() -> None:
@@ -131,13 +140,18 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
         if inferred is not None:
             region, note = inferred.region, inferred.note
             region_source = "inferred" if region is not None else None
+    suppression, lists = _suppression(options.suppress, region)
     clean = clean_leads(
-        raw.pop(),
-        default_region=region,
-        source=source,
-        suppression=_suppression(options.suppress, region),
-        workers=options.workers,
+        raw.pop(), default_region=region, source=source, suppression=suppression, workers=options.workers
     )
     return PreparedLeads(
-        ingested, applied, region, source, clean, clean.height, region_source=region_source, region_note=note
+        ingested,
+        applied,
+        region,
+        source,
+        clean,
+        clean.height,
+        region_source=region_source,
+        region_note=note,
+        suppression_lists=lists,
     )

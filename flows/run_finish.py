@@ -7,6 +7,7 @@ sends nothing, does not import httpx, the connectors and the ledgers to write it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,7 @@ def finish_run(
         rows=prepared.rows,
         dry_run=dry_run,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        suppression_lists=[asdict(applied) for applied in prepared.suppression_lists],
     )
     run_dir = write_run(out_dir, info, combined)
     if report:

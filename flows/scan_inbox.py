@@ -23,7 +23,6 @@ import flows  # noqa: F401
 # isort: split
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,25 +32,12 @@ from prefect.artifacts import create_table_artifact
 from connectors.config import load_targets
 from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
 from flows.scan_history import settle_scan_run
+from flows.settings import ImportSettings
 from flows.verdict import judge
 
-__all__ = ["ImportOptions", "import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
+__all__ = ["import_step", "outcome_from_summary", "runs_folder", "scan_inbox"]
 
 SCAN_ARTIFACT_KEY = "inbox-scan"
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """The ``import_leads`` parameters a watched folder passes for every file."""
-
-    targets_file: str | None = None
-    out_dir: str = "leadflow-out"
-    country: str | None = None
-    mapping: str | None = None
-    suppress: list[str] | None = None
-    dry_run: bool = False
-    target_names: list[str] | None = None
-    ledger: str | None = None
 
 
 def runs_folder(root: Path | str) -> str:
@@ -72,24 +58,13 @@ def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
     )
 
 
-def import_step(options: ImportOptions) -> ImportStep:
-    """An import step that runs the ``import_leads`` flow on the claimed file."""
+def import_step(settings: ImportSettings) -> ImportStep:
+    """An import step that runs the ``import_leads`` flow on the claimed file with ``settings``."""
 
     def run(path: Path) -> ImportOutcome:
         from flows.import_leads import import_leads, summary_of
 
-        state = import_leads(
-            str(path),
-            options.targets_file,
-            out_dir=options.out_dir,
-            country=options.country,
-            mapping=options.mapping,
-            suppress=options.suppress,
-            dry_run=options.dry_run,
-            target_names=options.target_names,
-            ledger=options.ledger,
-            return_state=True,
-        )
+        state = import_leads(str(path), **settings.flow_parameters(), return_state=True)
         return outcome_from_summary(summary_of(state))  # raises a bad file's LeadFileError
 
     return run
@@ -131,15 +106,15 @@ def scan_inbox(
     logger = get_run_logger()
     if targets_file is not None:
         load_targets(Path(targets_file))
-    options = ImportOptions(
+    options = ImportSettings.of(
         targets_file=targets_file,
-        out_dir=out_dir or runs_folder(root),
+        target_names=target_names,
         country=country,
         mapping=mapping,
         suppress=suppress,
-        dry_run=dry_run,
-        target_names=target_names,
+        out_dir=out_dir or runs_folder(root),
         ledger=ledger,
+        dry_run=dry_run,
     )
     settings = InboxSettings(
         settle_seconds=settle_seconds,

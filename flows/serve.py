@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -30,12 +30,13 @@ from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
 from flows.help_text import plain
+from flows.settings import ImportSettings, add_import_arguments
 from flows.watch import add_inbox_arguments
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-__all__ = ["IMPORT_DEPLOYMENT", "SCAN_DEPLOYMENT", "ServePlan", "deployments", "main"]
+__all__ = ["IMPORT_DEPLOYMENT", "SCAN_DEPLOYMENT", "ServePlan", "deployments", "main", "serve_plan"]
 
 SCAN_DEPLOYMENT = "watched-folder-scan"
 IMPORT_DEPLOYMENT = "nightly-import"
@@ -47,8 +48,8 @@ class ServePlan:
     """What ``leadflow serve`` serves: a watched root, and optionally a nightly import of one file."""
 
     root: Path
-    targets_file: str | None = None
-    out_dir: str | None = None
+    settings: ImportSettings = field(default_factory=ImportSettings)
+    """What every import is run with, as ``leadflow watch`` takes it (--targets, --suppress, ...)."""
     scan_every: float = 30.0
     settle_seconds: float = 30.0
     settle_max_seconds: float = 600.0
@@ -57,23 +58,22 @@ class ServePlan:
     drop_file: str | None = None
     import_cron: str = "0 2 * * *"
     timezone: str = "UTC"
-    dry_run: bool = False
+    port: int | None = None
+    """Port of the local Prefect server (ignored with PREFECT_API_URL)."""
 
 
 def deployments(plan: ServePlan) -> list[RunnerDeployment]:
     """The runner deployments for ``plan``, named as in prefect.yaml."""
     from flows.scan_inbox import runs_folder, scan_inbox
 
-    out_dir = plan.out_dir or runs_folder(plan.root)
+    imports = plan.settings.with_out_dir(runs_folder(plan.root)).flow_parameters()
     scan_parameters: dict[str, Any] = {
         "root": str(plan.root.absolute()),
-        "targets_file": plan.targets_file,
-        "out_dir": out_dir,
+        **imports,
         "settle_seconds": plan.settle_seconds,
         "settle_max_seconds": plan.settle_max_seconds,
         "retry_attempts": plan.retry_attempts,
         "retry_delay_seconds": plan.retry_delay_seconds,
-        "dry_run": plan.dry_run,
     }
     # to_deployment is typed for sync and async callers; called from sync code it returns the deployment.
     served = [
@@ -98,12 +98,7 @@ def deployments(plan: ServePlan) -> list[RunnerDeployment]:
                 import_leads.to_deployment(
                     name=IMPORT_DEPLOYMENT,
                     schedule=Cron(plan.import_cron, timezone=plan.timezone),
-                    parameters={
-                        "path": plan.drop_file,
-                        "targets_file": plan.targets_file,
-                        "out_dir": out_dir,
-                        "dry_run": plan.dry_run,
-                    },
+                    parameters={"path": plan.drop_file, **imports},
                     description=f"Import {plan.drop_file} on schedule {plan.import_cron} ({plan.timezone}).",
                     tags=TAGS,
                     entrypoint_type=EntrypointType.MODULE_PATH,
@@ -118,14 +113,12 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="leadflow serve", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
-    parser.add_argument("--targets", help="targets file (TOML) for every import")
-    parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
+    add_import_arguments(parser)
     parser.add_argument("--scan-every", type=float, default=30.0, help="seconds between scans (default 30)")
     add_inbox_arguments(parser)
     parser.add_argument("--drop", help="file imported on the cron schedule (enables nightly-import)")
     parser.add_argument("--cron", default="0 2 * * *", help="schedule of nightly-import (default 02:00)")
     parser.add_argument("--timezone", default="UTC", help="time zone of --cron (IANA name, default UTC)")
-    parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
     parser.add_argument(
         "--port",
         type=int,
@@ -135,14 +128,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from prefect import serve
-
+def serve_plan(argv: list[str] | None = None) -> ServePlan:
+    """What ``leadflow serve ARGV`` serves; ValueError for settings that must not be served
+    (a ledger URL with a password)."""
     args = _parser().parse_args(argv)
-    plan = ServePlan(
+    return ServePlan(
         root=args.root,
-        targets_file=args.targets,
-        out_dir=args.out,
+        settings=ImportSettings.from_args(args),
         scan_every=args.scan_every,
         settle_seconds=args.settle,
         settle_max_seconds=args.settle_max,
@@ -151,12 +143,22 @@ def main(argv: list[str] | None = None) -> int:
         drop_file=args.drop,
         import_cron=args.cron,
         timezone=args.timezone,
-        dry_run=args.dry_run,
+        port=args.port,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prefect import serve
+
+    try:
+        plan = serve_plan(argv)
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     from flows.local_server import LocalServerError, prefect_api
 
     try:
-        with prefect_api(args.port):
+        with prefect_api(plan.port):
             serve(*deployments(plan))
     except LocalServerError as error:
         print(f"Error: {error}; set PREFECT_API_URL to a running Prefect server instead", file=sys.stderr)

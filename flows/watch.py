@@ -33,6 +33,7 @@ from flows.help_text import plain
 from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
 from flows.inbox_registry import IntakeRegistry
 from flows.inbox_registry_db import REGISTRY_ERRORS
+from flows.settings import ImportSettings, add_import_arguments
 
 _PASS_ERRORS: tuple[type[Exception], ...] = (OSError, *REGISTRY_ERRORS)
 """A pass that fails with these (the folder or the registry's database unreachable) is retried."""
@@ -158,16 +159,7 @@ def inbox_settings(args: argparse.Namespace, max_bytes: int | None = None) -> In
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadflow watch", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
-    parser.add_argument("--targets", help="targets file (TOML) passed to every import")
-    parser.add_argument(
-        "--target", action="append", dest="target_names", help="only this target (repeatable)"
-    )
-    parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
-    parser.add_argument("--country", help="default country for national numbers (ISO code or name)")
-    parser.add_argument("--mapping", help="per-source column mapping (TOML)")
-    parser.add_argument("--suppress", action="append", help="do-not-contact list (repeatable)")
-    parser.add_argument("--ledger", help="ledger file (default <out>/ledger.sqlite or $LEADFLOW_LEDGER)")
-    parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
+    add_import_arguments(parser)
     add_inbox_arguments(parser)
     parser.add_argument("--max-bytes", type=int, help="refuse files larger than this")
     parser.add_argument("--force", action="store_true", help="import content that was imported before")
@@ -221,7 +213,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 def _watch(args: argparse.Namespace, console: Console) -> int:
     from flows.console import USER_ERRORS, print_error
-    from flows.scan_inbox import ImportOptions, import_step, runs_folder
+    from flows.scan_inbox import import_step, runs_folder
 
     try:
         IntakeRegistry(Layout.at(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
@@ -236,16 +228,11 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
         except USER_ERRORS as error:
             print_error(console, error)
             return 1
-    options = ImportOptions(
-        targets_file=args.targets,
-        out_dir=args.out or runs_folder(args.root),
-        country=args.country,
-        mapping=args.mapping,
-        suppress=args.suppress,
-        dry_run=args.dry_run,
-        target_names=args.target_names,
-        ledger=args.ledger,
-    )
+    try:
+        options = ImportSettings.from_args(args).with_out_dir(runs_folder(args.root))
+    except ValueError as error:
+        print_error(console, error)
+        return 1
     settings = inbox_settings(args, args.max_bytes)
     stop = threading.Event()
     console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")

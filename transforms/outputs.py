@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,6 +54,9 @@ class RunInfo:
     """What the file's international numbers said when no region was given, inferred or not."""
     dropped_as: str | None = None
     """A watched folder's file: the path it was dropped as (``source_file`` is where it is filed)."""
+    suppression_lists: list[dict[str, str | int]] = field(default_factory=list)
+    """The do-not-contact lists applied: path, entries (phones, emails), sha256, modified_at
+    (transforms.suppress.SuppressionList); empty when none was given."""
 
 
 def results_path(run_dir: Path, target: str) -> Path:

@@ -10,6 +10,11 @@ on the list suppresses "+49 151 2345678" in the file.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
 import polars as pl
 
 from schemas.raw_leads import RAW_LEADS
@@ -18,7 +23,7 @@ from transforms.ingest import IngestedFile
 from transforms.normalize import Suppression
 from transforms.phones import normalize_phones
 
-__all__ = ["suppression_from_file"]
+__all__ = ["SuppressionList", "suppression_from_file", "suppression_list"]
 
 
 def _cells(ingested: IngestedFile) -> pl.Series:
@@ -52,3 +57,34 @@ def suppression_from_file(ingested: IngestedFile, default_region: str | None) ->
     )
     emails = normalize_emails(email_frame)["email"].drop_nulls().str.to_lowercase().unique()
     return phones, emails
+
+
+@dataclass(frozen=True)
+class SuppressionList:
+    """One do-not-contact list a run applied, as run.json records it.
+
+    Why: "was this person on the list we used?" must be answerable later, when the list file
+    has since been replaced; the sha256 names the exact content, the counts and mtime let a
+    reader tell one version of the list from another without it."""
+
+    path: str
+    entries: int
+    """Distinct phones (E.164) plus distinct emails the list holds."""
+    phones: int
+    emails: int
+    sha256: str
+    modified_at: str
+    """The file's modification time (UTC, ISO 8601) when the run read it."""
+
+
+def suppression_list(path: Path, ingested: IngestedFile, phones: int, emails: int) -> SuppressionList:
+    """The audit record of the list at ``path`` (its bytes' sha256 is ``ingested``'s fingerprint)."""
+    modified = datetime.fromtimestamp(os.stat(path).st_mtime, UTC).isoformat(timespec="seconds")
+    return SuppressionList(
+        path=str(path.absolute()),
+        entries=phones + emails,
+        phones=phones,
+        emails=emails,
+        sha256=ingested.fingerprint,
+        modified_at=modified,
+    )

@@ -48,3 +48,16 @@ def test_each_deployment_runs_a_real_flow_with_parameters_it_accepts(deployment:
     validated = loaded.validate_parameters(deployment["parameters"])  # required ones present, types right
 
     assert set(deployment["parameters"]) <= set(validated)
+
+
+IMPORT_SETTINGS = {"targets_file", "target_names", "country", "mapping", "suppress", "out_dir", "dry_run"}
+"""What ``leadflow watch`` and ``leadflow serve`` take for every import (flows.settings.ImportSettings)."""
+
+
+@pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: str(d["name"]))
+def test_each_deployment_shows_the_import_settings_the_watcher_takes(deployment: dict[str, Any]) -> None:
+    parameters = deployment["parameters"]
+
+    assert set(parameters) >= IMPORT_SETTINGS, IMPORT_SETTINGS - set(parameters)
+    assert isinstance(parameters["suppress"], list) and parameters["suppress"]
+    assert parameters["country"]

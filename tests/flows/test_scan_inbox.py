@@ -243,8 +243,14 @@ def test_prefect_yaml_deploys_real_flows_with_parameters_they_accept() -> None:
 
 def test_serve_builds_the_scan_and_the_nightly_import_deployments(tmp_path: Path) -> None:
     from flows.serve import ServePlan, deployments
+    from flows.settings import ImportSettings
 
-    plan = ServePlan(root=tmp_path / "watched", targets_file="t.toml", scan_every=15, drop_file="/drop/x.csv")
+    plan = ServePlan(
+        root=tmp_path / "watched",
+        settings=ImportSettings(targets_file="t.toml"),
+        scan_every=15,
+        drop_file="/drop/x.csv",
+    )
 
     scan_deployment, nightly = deployments(plan)
 

@@ -2,8 +2,10 @@
 
 This runs the real thing: ``leadflow serve`` with no ``PREFECT_API_URL`` starts a local Prefect
 server (scheduler on), serves the watched-folder scan on a short interval, and a dropped file
-must end in ``archive/`` through a run the scheduler created. It failed before SQLAlchemy was
-held below 2.1: Prefect 3.8's scheduler could not insert the runs it planned.
+must end in ``archive/`` through a run the scheduler created, imported with the ``--country``
+and ``--suppress`` given to ``leadflow serve`` (its run.json records the list applied). It
+failed before SQLAlchemy was held below 2.1: Prefect 3.8's scheduler could not insert the runs
+it planned.
 
 The server listens on the port given with ``--port`` (not a new random one per start), and its
 run list reads as what happened: the scan that took the file, the file's import.
@@ -11,6 +13,8 @@ run list reads as what happened: the scan that took the file, the file's import.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import signal
@@ -52,6 +56,10 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
             "0",
             "--port",
             str(port),
+            "--country",
+            "US",
+            "--suppress",
+            str(REPO_ROOT / "sample_data" / "do_not_contact.csv"),
         ],
         cwd=REPO_ROOT,
         env=env,
@@ -78,6 +86,16 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
     assert f"Prefect server for the served deployments: http://127.0.0.1:{port}" in output
     assert "scan: 1 imported" in names, names
     assert any(re.fullmatch(r"leads\.csv → validate · .+", name) for name in names), names
+    [run_json] = (root / "runs").glob("*/run.json")
+    run = json.loads(run_json.read_text(encoding="utf-8"))
+    assert (run["default_country"], run["default_country_source"]) == ("US", "option")
+    [applied] = run["suppression_lists"]
+    listed = REPO_ROOT / "sample_data" / "do_not_contact.csv"
+    assert applied["path"] == str(listed)
+    assert applied["sha256"] == hashlib.sha256(listed.read_bytes()).hexdigest()
+    assert applied["entries"] > 0
+    summary = json.loads((run_json.parent / "summary.json").read_text(encoding="utf-8"))
+    assert summary["suppressed"], summary
 
 
 def _flow_run_names(api: str) -> list[str]:

@@ -29,8 +29,12 @@ __all__ = ["RunInfo", "new_run_id", "results_path", "write_run"]
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
+    """``20261204T160138Z-487`` + 6 random hex digits: the milliseconds come first in the suffix,
+    so run ids sort in start order (the report's "latest", the trend) even for runs started in
+    the same second; the random part keeps two runs of one millisecond apart."""
+    moment = now or datetime.now(UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{moment.microsecond // 1000:03d}{secrets.token_hex(3)}"
 
 
 @dataclass

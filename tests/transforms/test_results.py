@@ -13,7 +13,7 @@ from schemas.raw_leads import ISSUE as ISSUE_TYPE
 from schemas.results import RESULTS, RESULTS_SCHEMA
 from tests.transforms.frames import clean_leads
 from transforms.dedupe import decide_disposition
-from transforms.outputs import RunInfo, write_run
+from transforms.outputs import RunInfo, new_run_id, write_run
 from transforms.results import SENT_SCHEMA, _reasons, build_results, check_row_invariant
 
 ISSUE = {"code": "PHONE_INVALID", "column": "phone2", "value": "123"}
@@ -213,3 +213,15 @@ def test_results_keep_the_raw_value_of_each_refused_field_and_none_of_accepted_o
     ]
     assert out["duplicate_on"].to_list() == [None, "phone1", None]
     RESULTS_SCHEMA.validate(out)
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
+    st.lists(st.integers(0, 999), min_size=2, max_size=20, unique=True),
+)
+def test_run_ids_sort_in_start_order_even_within_one_second(second: datetime, millis: list[int]) -> None:
+    """The report's latest run and the trend order runs by id: runs started in the same second
+    must still sort by their start (a random suffix alone put them in any order)."""
+    base = second.replace(microsecond=0, tzinfo=UTC)
+    ids = [new_run_id(base.replace(microsecond=ms * 1000)) for ms in sorted(millis)]
+    assert sorted(ids) == ids

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import polars as pl
@@ -30,6 +29,7 @@ from flows.inbox_layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run_finish import finish_run
 from flows.run_store import is_remote, local_folder
+from flows.settings import ledger_url_problem
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
@@ -56,11 +56,9 @@ def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | P
             )
         return local_folder(str(out_dir)) / "ledger.sqlite"
     if isinstance(chosen, str) and is_postgres_url(chosen):
-        if urlsplit(chosen).password is not None:
-            raise ConfigError(
-                "the ledger URL carries a password, which Prefect would store with the run's "
-                "parameters: give the URL without it and put the password in PGPASSWORD or ~/.pgpass"
-            )
+        problem = ledger_url_problem(chosen)
+        if problem:
+            raise ConfigError(problem)
         return chosen
     return Path(chosen)
 

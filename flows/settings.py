@@ -18,7 +18,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ImportSettings", "add_import_arguments"]
+__all__ = ["ImportSettings", "add_import_arguments", "ledger_url_problem"]
+
+
+def ledger_url_problem(ledger: str | None) -> str | None:
+    """Why ``ledger`` may not be used as given, or None: a URL carrying a password would be stored
+    with a run's or a deployment's parameters (every entry point checks through here)."""
+    if ledger and "://" in ledger and urlsplit(ledger).password is not None:
+        return (
+            "the ledger URL carries a password, which Prefect would store with the run's "
+            "parameters: give the URL without it and put the password in PGPASSWORD or ~/.pgpass"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -42,11 +53,9 @@ class ImportSettings:
     dry_run: bool = False
 
     def __post_init__(self) -> None:
-        if self.ledger and "://" in self.ledger and urlsplit(self.ledger).password:
-            raise ValueError(
-                "the ledger URL holds a password, which would be stored in the deployment's parameters: "
-                "give it in PGPASSWORD or ~/.pgpass instead"
-            )
+        problem = ledger_url_problem(self.ledger)
+        if problem:
+            raise ValueError(problem)
 
     @classmethod
     def of(

@@ -48,7 +48,7 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
     from datetime import UTC, datetime
 
     from flows.prepare import PrepareOptions, prepare_leads
-    from flows.run_finish import finish_run
+    from flows.run.finish import finish_run
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 

@@ -14,14 +14,17 @@ from collections.abc import Callable
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("flows.validate", "check and normalize a lead file; write per-row results"),
-    "import": ("flows.import_cmd", "import a lead file into the configured dialer targets"),
-    "check": ("flows.check", "test the connection to each target: log in, read its campaign, log out"),
-    "report": ("flows.report", "show what a run did (terminal, --html, --csv)"),
-    "watch": ("flows.watch", "import files dropped into a watched folder"),
-    "serve": ("flows.serve", "serve the scheduled Prefect deployments on this machine"),
+    "validate": ("flows.commands.validate", "check and normalize a lead file; write per-row results"),
+    "import": ("flows.commands.import_file", "import a lead file into the configured dialer targets"),
+    "check": (
+        "flows.commands.check",
+        "test the connection to each target: log in, read its campaign, log out",
+    ),
+    "report": ("flows.report.command", "show what a run did (terminal, --html, --csv)"),
+    "watch": ("flows.commands.watch", "import files dropped into a watched folder"),
+    "serve": ("flows.commands.serve", "serve the scheduled Prefect deployments on this machine"),
     "sandbox": ("sandbox.server", "run the five simulated vendors on 127.0.0.1"),
-    "secrets": ("flows.secrets_cmd", "store vendor credentials as Prefect Secret blocks"),
+    "secrets": ("flows.commands.secrets", "store vendor credentials as Prefect Secret blocks"),
 }
 
 

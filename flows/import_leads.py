@@ -21,7 +21,7 @@ Limits across runs: every request of a send task also takes a slot of the target
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
 
-Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run_store), so workers on
+Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run.store), so workers on
 several machines write where the analyst reads. With a URL the ledger must be given: it cannot
 default to a file in that folder.
 """
@@ -59,8 +59,8 @@ from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
-from flows.run_names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
-from flows.run_store import run_output
+from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
+from flows.run.store import run_output
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -189,7 +189,7 @@ def import_leads(
         results = [future.result() for future in futures]
         targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
     else:
-        from flows.inbox_layout import recorded_source
+        from flows.inbox.layout import recorded_source
         from transforms.results import VALIDATE_TARGET, build_results
 
         source_file = recorded_source(path).source_file

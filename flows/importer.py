@@ -25,17 +25,17 @@ from connectors.ledger_pg import is_postgres_url
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
-from flows.inbox_layout import recorded_source
+from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
-from flows.run_finish import finish_run
-from flows.run_store import is_remote, local_folder
+from flows.run.finish import finish_run
+from flows.run.store import is_remote, local_folder
 from flows.settings import ledger_url_problem
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
 
 __all__ = ["DEFAULT_OUT", "DRY_RUN_SECRET", "finish_run", "ledger_path", "load_connectors", "send_target"]
-# finish_run lives in flows.run_finish (validate writes a run folder without importing the
+# finish_run lives in flows.run.finish (validate writes a run folder without importing the
 # connectors); it stays importable from here, where the import steps are
 
 DEFAULT_OUT = Path("leadflow-out")
@@ -45,7 +45,7 @@ Progress = Callable[[int, int], None]
 def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | Path:
     """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
     ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file.
-    ``out_dir`` may be a URL (flows.run_store): a ``file://`` one defaults to a ledger in its
+    ``out_dir`` may be a URL (flows.run.store): a ``file://`` one defaults to a ledger in its
     folder; any other cannot hold a SQLite file, so the ledger must then be given."""
     chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
     if chosen is None:

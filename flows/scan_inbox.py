@@ -2,13 +2,13 @@
 
 Served on an interval (``leadflow serve``, or the ``watched-folder-scan`` deployment in
 prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mechanics
-(flows.inbox), same import. Each complete drop is claimed, imported by the ``import_leads``
+(flows.inbox.intake), same import. Each complete drop is claimed, imported by the ``import_leads``
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
 ``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
 imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
 never a failed scan; the scan's table artifact lists what it did, and its run is renamed after
 it (``scan: 1 imported``, or ``scan: empty``, of which only the newest are kept:
-flows.scan_history).
+flows.inbox.scan_history).
 
 ``import_step`` is the same bridge for ``leadflow watch``: it turns the flow's final state
 into the ``ImportOutcome`` the folder mechanics record, ``unsent`` saying what was not sent.
@@ -30,8 +30,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
-from flows.inbox import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
-from flows.scan_history import settle_scan_run
+from flows.inbox.intake import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
+from flows.inbox.scan_history import settle_scan_run
 from flows.settings import ImportSettings
 from flows.verdict import judge
 
@@ -96,9 +96,9 @@ def scan_inbox(
     """Scan ``root``'s inbox once; returns one entry per file this scan finished.
 
     ``out_dir`` defaults to ``ROOT/runs``. ``force`` imports content that was imported before.
-    ``settle_seconds``/``settle_max_seconds``: the settle window (flows.inbox_settle);
+    ``settle_seconds``/``settle_max_seconds``: the settle window (flows.inbox.settle);
     ``retry_attempts``/``retry_delay_seconds``: imports of a file whose rows failed to send,
-    and the first wait between them (flows.inbox_retry). Each file's ``import_leads`` subflow
+    and the first wait between them (flows.inbox.retry). Each file's ``import_leads`` subflow
     ends ``Failed`` when rows failed; this scan fails only when it cannot run at all.
     A wrong targets file fails the scan before any file is claimed: it is the deployment's
     problem, not the files'.

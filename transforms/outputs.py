@@ -5,7 +5,7 @@
     <out>/<run_id>/results/target=<target>/part-0.parquet   one row per input row, per target
     <out>/<run_id>/summary.json                             transforms.summary.summarize
     <out>/<run_id>/run.json                                 the run's inputs (RunInfo)
-    <out>/<run_id>/report.html                              written by flows.report_html
+    <out>/<run_id>/report.html                              written by flows.report.html_page
 
 ``run_id`` is ``YYYYMMDDTHHMMSSZ-xxxxxx``: sortable by start time, unique across machines.
 Files are written to a temporary name and renamed, so a reader never sees half a file.

@@ -13,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from connectors.config import ConfigError, load_targets
-from flows.import_cmd import main as import_main
+from flows.commands.import_file import main as import_main
 
 BASE = """
 [targets.obi]

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from flows.inbox import ImportOutcome
+from flows.inbox.intake import ImportOutcome
 from transforms.errors import LeadFileError
 
 

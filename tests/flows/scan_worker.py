@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from flows.inbox import InboxSettings, run_once
+from flows.inbox.intake import InboxSettings, run_once
 from tests.flows.inbox_steps import CountingImport
 
 

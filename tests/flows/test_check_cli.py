@@ -14,8 +14,8 @@ import pytest
 from rich.console import Console
 
 from connectors.secrets import SecretSet
-from flows.check import main as check_main
 from flows.cli import main as leadflow
+from flows.commands.check import main as check_main
 from tests.flows.conftest import SANDBOX_TARGETS, Vendors, write_targets
 
 TARGET_NAMES = ["obi", "engage", "ucontact-sms", "ucontact-email", "onc", "maxcontact"]

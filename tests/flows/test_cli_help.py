@@ -1,6 +1,6 @@
 """Every command's ``--help`` reads as plain text, and ``leadflow --version`` answers.
 
-The help reuses module docstrings (flows.help_text), which are written in reST: a person
+The help reuses module docstrings (flows.commands.help_text), which are written in reST: a person
 reading ``leadflow import --help`` should see ``--dry-run``, not two pairs of backticks
 around it, nor ``:class:`` roles.
 """
@@ -13,7 +13,7 @@ from importlib.metadata import version
 import pytest
 
 from flows.cli import COMMANDS, main
-from flows.help_text import plain
+from flows.commands.help_text import plain
 
 REST_MARKUP = re.compile(r"``|:[a-z]+:`|(?<![\w`])`[^`\s][^`]*`")
 

@@ -34,7 +34,7 @@ from connectors.engine import target_key
 from connectors.lease import LEASE_ENV
 from connectors.ledger import Ledger
 from connectors.onc import contact_guid
-from flows.import_cmd import main as import_main
+from flows.commands.import_file import main as import_main
 from flows.importer import load_connectors
 from tests.flows.conftest import ONC_CAMPAIGN, Vendors, read_results, write_targets
 

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from connectors.ledger import Ledger
 from connectors.onc import contact_guid
-from flows.import_cmd import main as import_main
+from flows.commands.import_file import main as import_main
 from flows.prepare import PrepareOptions, prepare_leads
 from schemas.results import RESULTS_SCHEMA
 from tests.flows.conftest import (

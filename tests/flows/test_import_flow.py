@@ -286,7 +286,7 @@ def test_a_run_that_could_send_nothing_ends_failed_and_prefect_cli_exits_4(
 
     from rich.console import Console
 
-    from flows.import_cmd import main as import_main
+    from flows.commands.import_file import main as import_main
 
     down = {"base_url": f"http://127.0.0.1:{_closed_port()}/obi"}
     targets = write_targets(
@@ -325,7 +325,7 @@ def test_prefect_cli_exits_0_when_everything_was_sent(
 
     from rich.console import Console
 
-    from flows.import_cmd import main as import_main
+    from flows.commands.import_file import main as import_main
 
     targets = write_targets(tmp_path / "targets.toml", ["onc"])
     printed = io.StringIO()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.import_cmd import main as import_main
+from flows.commands.import_file import main as import_main
 from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from flows.inbox import Layout
+from flows.inbox.intake import Layout
 from flows.settings import ImportSettings
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def dropped(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_serve_gives_its_deployments_the_watchers_import_options(tmp_path: Path) -> None:
-    from flows.serve import deployments, serve_plan
+    from flows.commands.serve import deployments, serve_plan
 
     plan = serve_plan(
         [
@@ -100,7 +100,7 @@ def test_a_ledger_url_with_a_password_is_never_made_a_parameter() -> None:
 def test_serve_refuses_a_ledger_url_with_a_password_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.serve import main
+    from flows.commands.serve import main
 
     code = main([str(tmp_path), "--ledger", "postgresql://leadflow:s3cret@db/leadflow"])
 
@@ -113,8 +113,8 @@ def test_serve_refuses_a_ledger_url_with_a_password_in_one_line(
 def test_served_scan_imports_a_drop_with_the_suppression_list_and_country_and_records_the_list(
     prefect_harness: None, dropped: tuple[Path, Path]
 ) -> None:
+    from flows.commands.serve import deployments, serve_plan
     from flows.scan_inbox import scan_inbox
-    from flows.serve import deployments, serve_plan
 
     root, listed = dropped
     plan = serve_plan([str(root), "--country", "DE", "--suppress", str(listed), "--settle", "0"])

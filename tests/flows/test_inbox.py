@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.inbox import InboxSettings, Layout, Verdict, claim, process, run_once, scan
-from flows.inbox_names import display_name, ignore_reason, safe_name
+from flows.inbox.intake import InboxSettings, Layout, Verdict, claim, process, run_once, scan
+from flows.inbox.names import display_name, ignore_reason, safe_name
 from tests.flows.inbox_steps import CountingImport, lead_csv
 
 NOW = InboxSettings(settle_seconds=0)
@@ -416,7 +416,7 @@ def test_marker_names_are_not_drops() -> None:
 def test_a_claimed_file_is_recorded_at_its_archive_path_with_the_name_it_was_dropped_as(name: str) -> None:
     from datetime import UTC, datetime
 
-    from flows.inbox_layout import claimed_name, recorded_source
+    from flows.inbox.layout import claimed_name, recorded_source
 
     root = Path("/srv/watched")
     claimed = claimed_name(name, datetime.now(UTC))
@@ -432,7 +432,7 @@ def test_a_claimed_file_is_recorded_at_its_archive_path_with_the_name_it_was_dro
     ["leads.csv", "/data/processing/leads.csv", "/data/in/20261204T154209Z-1@0123abcd-0beef-leads.csv"],
 )
 def test_a_file_outside_a_watched_folders_processing_is_recorded_as_given(path: str) -> None:
-    from flows.inbox_layout import recorded_source
+    from flows.inbox.layout import recorded_source
 
     source = recorded_source(Path(path))
 

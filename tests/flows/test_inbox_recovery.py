@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import InboxSettings, Layout, Verdict, run_once
-from flows.inbox_layout import host_tag
-from flows.inbox_recovery import owner_alive, take_over_orphans
-from flows.inbox_registry import IntakeRegistry, IntakeState
+from flows.inbox.intake import InboxSettings, Layout, Verdict, run_once
+from flows.inbox.layout import host_tag
+from flows.inbox.recovery import owner_alive, take_over_orphans
+from flows.inbox.registry import IntakeRegistry, IntakeState
 from tests.flows.inbox_steps import CountingImport, lead_csv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ NOW = InboxSettings(settle_seconds=0)
 KILLED_MID_IMPORT = """
 import os, signal, sys
 from pathlib import Path
-from flows.inbox import InboxSettings, run_once
+from flows.inbox.intake import InboxSettings, run_once
 from tests.flows.inbox_steps import CountingImport
 root = Path(sys.argv[1])
 run_once(root, CountingImport(root / "dead-runs", during=lambda path: os.kill(os.getpid(), signal.SIGKILL)),
@@ -34,8 +34,8 @@ run_once(root, CountingImport(root / "dead-runs", during=lambda path: os.kill(os
 DIED_AFTER_RECORDING = """
 import hashlib, os, sys
 from pathlib import Path
-from flows.inbox import claim
-from flows.inbox_registry import IntakeRegistry, IntakeState
+from flows.inbox.intake import claim
+from flows.inbox.registry import IntakeRegistry, IntakeState
 root = Path(sys.argv[1])
 taken = claim(root / "inbox" / "leads.csv")
 digest = hashlib.sha256(taken.path.read_bytes()).hexdigest()
@@ -48,7 +48,7 @@ os._exit(0)
 CLAIMS_AND_WAITS = """
 import sys
 from pathlib import Path
-from flows.inbox import claim
+from flows.inbox.intake import claim
 taken = claim(Path(sys.argv[1]) / "inbox" / "leads.csv")
 print(taken.name, flush=True)
 sys.stdin.read()

@@ -16,10 +16,10 @@ import psycopg
 import pytest
 
 from connectors.config import ConfigError
-from flows.inbox import Layout
-from flows.inbox_layout import REGISTRY_FILE
-from flows.inbox_registry import IntakeRegistry, IntakeState
-from flows.inbox_registry_db import ROOT_ID_FILE
+from flows.inbox.intake import Layout
+from flows.inbox.layout import REGISTRY_FILE
+from flows.inbox.registry import IntakeRegistry, IntakeState
+from flows.inbox.registry_db import ROOT_ID_FILE
 from tests.flows.inbox_steps import lead_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_watch_says_in_one_line_when_the_registry_database_cannot_be_reached(
 ) -> None:
     from rich.console import Console
 
-    from flows.watch import main
+    from flows.commands.watch import main
 
     monkeypatch.setenv("LEADFLOW_REGISTRY", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
     console = Console(record=True, width=300)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import ImportOutcome, InboxSettings, Layout, Verdict, run_once
-from flows.inbox_registry import IntakeRegistry, IntakeState
-from flows.inbox_retry import next_attempt_at
+from flows.inbox.intake import ImportOutcome, InboxSettings, Layout, Verdict, run_once
+from flows.inbox.registry import IntakeRegistry, IntakeState
+from flows.inbox.retry import next_attempt_at
 from tests.flows.inbox_steps import CountingImport, lead_csv
 
 VENDOR_DOWN = "not everything was sent: obi nothing sent: 3 failed (TRANSPORT_FAILED 3)"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import InboxSettings, Layout, Verdict, scan
-from flows.inbox_settle import settle_window
+from flows.inbox.intake import InboxSettings, Layout, Verdict, scan
+from flows.inbox.settle import settle_window
 from tests.flows.inbox_steps import CountingImport, lead_csv
 from tests.flows.test_watch import Watcher
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.inbox_layout import claimed_name, original_name
-from flows.inbox_names import safe_name
-from flows.run_names import name_for_import, read_task_run_name
+from flows.inbox.layout import claimed_name, original_name
+from flows.inbox.names import safe_name
+from flows.run.names import name_for_import, read_task_run_name
 
 NOW = datetime(2026, 12, 4, 15, 20, tzinfo=UTC)
 

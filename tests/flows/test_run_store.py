@@ -21,10 +21,10 @@ import pytest
 from rich.console import Console
 
 from connectors.config import ConfigError
-from flows.import_cmd import main as import_main
+from flows.commands.import_file import main as import_main
+from flows.commands.validate import main as validate_main
 from flows.import_leads import import_leads
-from flows.run_store import is_remote, local_folder, publish_run
-from flows.validate import main as validate_main
+from flows.run.store import is_remote, local_folder, publish_run
 from tests.flows.conftest import Vendors, write_targets
 
 

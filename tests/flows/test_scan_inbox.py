@@ -16,7 +16,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from connectors.config import ConfigError
-from flows.inbox import Layout
+from flows.inbox.intake import Layout
 from flows.prepare import prepare_leads
 from sandbox.server import SandboxServer
 from transforms.errors import LeadFileError
@@ -242,7 +242,7 @@ def test_prefect_yaml_deploys_real_flows_with_parameters_they_accept() -> None:
 
 
 def test_serve_builds_the_scan_and_the_nightly_import_deployments(tmp_path: Path) -> None:
-    from flows.serve import ServePlan, deployments
+    from flows.commands.serve import ServePlan, deployments
     from flows.settings import ImportSettings
 
     plan = ServePlan(
@@ -382,7 +382,7 @@ def test_a_scan_that_imported_a_file_is_named_after_it_and_its_import_run_after_
 def test_empty_scans_are_named_so_and_only_the_newest_ten_are_kept_beside_the_scans_that_did_work(
     prefect_harness: None, root: Path, targets: Path, sample_drop: bytes
 ) -> None:
-    keep = 10  # flows.scan_history.KEEP_EMPTY, as the README promises
+    keep = 10  # flows.inbox.scan_history.KEEP_EMPTY, as the README promises
 
     (root / "inbox" / "wednesday.csv").write_bytes(sample_drop)
     working = scan_run(root, targets)

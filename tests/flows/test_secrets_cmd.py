@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from connectors.config import ConfigError, resolve_secret
-from flows.secrets_cmd import main as secrets
+from flows.commands.secrets import main as secrets
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 

@@ -69,7 +69,7 @@ def test_a_taken_port_asked_for_with_port_is_an_error_naming_it(taken_port: int)
 def test_serve_refuses_a_taken_port_given_with_port_before_serving(
     taken_port: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from flows.serve import main
+    from flows.commands.serve import main
 
     assert main(["/nonexistent-root", "--port", str(taken_port)]) == 1
     assert f"port {taken_port} on 127.0.0.1 is taken" in capsys.readouterr().err

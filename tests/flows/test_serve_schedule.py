@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from flows.inbox import Layout
+from flows.inbox.intake import Layout
 from flows.local_server import stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
 SENDING = ("prefect", "httpx", "psycopg", "psycopg_pool", "sqlalchemy", "fastapi", "uvicorn", "starlette")
 """What sends, orchestrates or serves: a command that sends nothing never needs it."""
 DRAWING = ("matplotlib",)
-"""The run report's charts are SVG text (flows.report_charts); only the trend page plots."""
+"""The run report's charts are SVG text (flows.report.charts); only the trend page plots."""
 DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic")
 
 

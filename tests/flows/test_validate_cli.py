@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from flows.cli import main as leadflow
-from flows.validate import main as validate
+from flows.commands.validate import main as validate
 from schemas.results import RESULTS_SCHEMA
 from tests.conftest import SAMPLE_DATA
 from transforms.ingest import read_lead_file

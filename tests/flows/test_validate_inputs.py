@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from flows.report import main as report_main
-from flows.report_runs import find_runs, trend
-from flows.validate import main as validate
+from flows.commands.validate import main as validate
+from flows.report.command import main as report_main
+from flows.report.runs import find_runs, trend
 from schemas.results import RESULTS_SCHEMA
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.inbox import Finished, InboxSettings, Layout, Verdict
-from flows.watch import main, watch_inbox
+from flows.commands.watch import main, watch_inbox
+from flows.inbox.intake import Finished, InboxSettings, Layout, Verdict
 from tests.flows.inbox_steps import CountingImport, lead_csv
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -141,8 +141,8 @@ def test_hostile_drops_do_not_stop_the_watcher(root: Path, running: Watcher, ste
 CHILD = """
 import logging, sys, threading
 from pathlib import Path
-from flows.inbox import InboxSettings
-from flows.watch import stop_on_signals, watch_inbox
+from flows.inbox.intake import InboxSettings
+from flows.commands.watch import stop_on_signals, watch_inbox
 from tests.flows.inbox_steps import CountingImport
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout, force=True)

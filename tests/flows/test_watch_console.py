@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.inbox import Layout
+from flows.commands.watch import PREFECT_RUN_LOGGERS, watch_console_logging
+from flows.inbox.intake import Layout
 from flows.local_server import stop_process_group
-from flows.watch import PREFECT_RUN_LOGGERS, watch_console_logging
 from tests.conftest import REPO_ROOT, SAMPLE_DATA
 from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from flows.report_html import write_html_report
+from flows.report.html_page import write_html_report
 from tests.report.runs import PWNED_TITLE, XSS_SCRIPT, write_run
 
 pytestmark = pytest.mark.browser

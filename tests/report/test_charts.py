@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows.report_charts import STATUS_COLORS, bar_chart, status_chart
+from flows.report.charts import STATUS_COLORS, bar_chart, status_chart
 
 HOSTILE = '<script>alert("x")</script>&'
 

@@ -1,4 +1,4 @@
-"""flows.report: the `leadflow report` command over a run, bare results and a folder of runs."""
+"""flows.report.command: the `leadflow report` command over a run, bare results and a folder of runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.report import main, run_report
+from flows.report.command import main, run_report
 from tests.report.runs import HOSTILE_VENDOR_MESSAGE, write_run
 
 

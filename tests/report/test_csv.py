@@ -1,4 +1,4 @@
-"""flows.report_csv: the attention export runs no formulas in a spreadsheet; the Parquet stays raw."""
+"""flows.report.csv_export: the attention export runs no formulas in a spreadsheet; the Parquet stays raw."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.report_csv import FORMULA_PREFIXES, neutralise, neutralise_frame, write_attention_csv
-from flows.report_runs import load_run
+from flows.report.csv_export import FORMULA_PREFIXES, neutralise, neutralise_frame, write_attention_csv
+from flows.report.runs import load_run
 from tests.report.runs import FORMULA, XSS_SCRIPT
 from transforms.summary import summarize
 

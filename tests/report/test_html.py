@@ -1,4 +1,4 @@
-"""flows.report_html: a self-contained report in which lead values can only ever be text."""
+"""flows.report.html_page: a self-contained report in which lead values can only ever be text."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.report_html import render_run_html, write_html_report
-from flows.report_runs import load_run
-from flows.report_sections import ATTENTION_LIMIT
+from flows.report.html_page import render_run_html, write_html_report
+from flows.report.runs import load_run
+from flows.report.sections import ATTENTION_LIMIT
 from tests.report.runs import (
     FORMULA,
     HOSTILE_VENDOR_MESSAGE,

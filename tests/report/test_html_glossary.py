@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.report_html import render_run_html, write_html_report
-from flows.report_runs import load_run
-from flows.report_sections import glossary_section
+from flows.report.html_page import render_run_html, write_html_report
+from flows.report.runs import load_run
+from flows.report.sections import glossary_section
 from schemas.codes import GLOSSARY
 from schemas.glossary import anchor
 from schemas.results import RESULTS

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from connectors.config import ConfigError
 from flows.console import print_error
-from flows.report import run_report
+from flows.report.command import run_report
 from schemas.codes import Issue
 from tests.report.runs import write_run
 

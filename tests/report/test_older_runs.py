@@ -6,7 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report_runs import load_run
+from flows.report.runs import load_run
 from schemas.results import ADDED_COLUMNS, RESULTS
 from tests.report.runs import build_results, write_run
 

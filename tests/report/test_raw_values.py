@@ -12,9 +12,9 @@ from typing import Any
 import polars as pl
 
 from flows.artifacts import attention_table
-from flows.report_csv import write_attention_csv
-from flows.report_html import render_run_html
-from flows.report_runs import load_run
+from flows.report.csv_export import write_attention_csv
+from flows.report.html_page import render_run_html
+from flows.report.runs import load_run
 from schemas.raw_leads import RAW_LEADS
 from schemas.results import ADDED_COLUMNS
 from tests.report.runs import build_results as report_results

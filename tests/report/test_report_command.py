@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.report import main
-from flows.report_html import render_run_html
-from flows.report_runs import load_run
+from flows.report.command import main
+from flows.report.html_page import render_run_html
+from flows.report.runs import load_run
 from tests.report.runs import run_meta, write_run
 
 RUN_ID = "20261124T012233Z-ab12cd"

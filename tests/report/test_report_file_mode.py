@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.report import run_report
+from flows.report.command import run_report
 from tests.report.runs import write_run
 
 

@@ -1,4 +1,4 @@
-"""flows.report_runs: finding runs and results on disk, reading only inside the given folder."""
+"""flows.report.runs: finding runs and results on disk, reading only inside the given folder."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.report_runs import (
+from flows.report.runs import (
     PathKind,
     ReportError,
     classify,

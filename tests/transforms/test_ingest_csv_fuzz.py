@@ -13,7 +13,7 @@ spans lines, and then that value holds their line breaks. So
 value holds line breaks only where the file has it as a properly closed quoted field: a
 quote left open, or closed and followed by more text, must not take lines with it. The
 pipeline is the validate command's: ingest, map, normalize, dedupe, results and the run
-folder with its row invariant (flows.validate minus the HTML report).
+folder with its row invariant (flows.commands.validate minus the HTML report).
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _decode(piece: bytes) -> str:
 
 
 def _validate(path: Path, out: Path) -> pl.DataFrame:
-    """What flows.validate.main runs, less the HTML report and the terminal output."""
+    """What flows.commands.validate.main runs, less the HTML report and the terminal output."""
     started = datetime.now(UTC)
     prepared = prepare_leads(path, PrepareOptions(country="DE"))
     run_id = new_run_id(started)

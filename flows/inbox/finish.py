@@ -23,9 +23,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from flows.inbox_layout import Claim
-from flows.inbox_names import FORCE_SUFFIX, display_name
-from flows.inbox_registry import IntakeRecord
+from flows.inbox.layout import Claim
+from flows.inbox.names import FORCE_SUFFIX, display_name
+from flows.inbox.registry import IntakeRecord
 
 __all__ = [
     "DuplicateDrop",

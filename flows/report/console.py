@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from flows.report_runs import Run
+from flows.report.runs import Run
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
 
 __all__ = ["print_run", "print_trend"]

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
-from flows.inbox_layout import PROCESSING, original_name
+from flows.inbox.layout import PROCESSING, original_name
 
 __all__ = ["SEND_TASK_RUN_NAME", "import_run_name", "name_for_import"]
 

@@ -4,7 +4,7 @@ Why by hand: the run report is written after every ``leadflow validate`` and imp
 four charts are bars with labels. Drawn with matplotlib they took longer than validating a
 small file does (its import 0.3 s, its layout engine 0.1-0.2 s a chart); as SVG text they take
 microseconds and need no plotting library. The trend page's line chart still uses matplotlib
-(flows.report_trend_chart), imported only there.
+(flows.report.trend_chart), imported only there.
 
 Every label is XML-escaped (a lead's country or a target's name can be anything); nothing but
 ``<svg>``, ``<g>``, ``<rect>``, ``<text>`` and ``<title>`` is written, no script, no style

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.help_text import plain
+from flows.commands.help_text import plain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
     from flows.console import USER_ERRORS, print_error, stage
     from flows.prepare import prepare_leads
-    from flows.report import run_report
-    from flows.run_finish import finish_run
-    from flows.run_store import RunNotPublished, run_output
+    from flows.report.command import run_report
+    from flows.run.finish import finish_run
+    from flows.run.store import RunNotPublished, run_output
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 

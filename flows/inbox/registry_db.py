@@ -5,7 +5,7 @@
 ``postgresql://`` URL puts the registry of every root in that database, so watchers on several
 machines over one shared folder (NFS, SMB) share one memory of what was imported.
 
-Both backends run the same statements (flows.inbox_registry), one writer at a time: SQLite by
+Both backends run the same statements (flows.inbox.registry), one writer at a time: SQLite by
 ``BEGIN IMMEDIATE``, PostgreSQL by a transaction-scoped advisory lock taken first in every
 transaction, so a reservation reads and writes with no other watcher in between, as on SQLite.
 The few differences are here: placeholders (``?`` vs ``%s``) and the schema's types.

@@ -17,10 +17,10 @@ import polars as pl
 from rich.console import Console
 from rich.text import Text
 
-from flows.report_console import print_run, print_trend
-from flows.report_csv import write_attention_csv
-from flows.report_html import render_run_html, render_trend_html, write_text_atomically
-from flows.report_runs import (
+from flows.report.console import print_run, print_trend
+from flows.report.csv_export import write_attention_csv
+from flows.report.html_page import render_run_html, render_trend_html, write_text_atomically
+from flows.report.runs import (
     DEFAULT_OUT,
     PathKind,
     ReportError,

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from flows.inbox_layout import recorded_source
-from flows.report_html import write_html_report
+from flows.inbox.layout import recorded_source
+from flows.report.html_page import write_html_report
 from transforms.outputs import RunInfo, write_run
 from transforms.results import check_row_invariant
 

@@ -1,12 +1,12 @@
 """The watched folder's mechanics: find complete drops, claim them, import each once, file the result.
 
-Plain filesystem code, no Prefect: ``leadflow watch`` (flows.watch) and the served scan flow
+Plain filesystem code, no Prefect: ``leadflow watch`` (flows.commands.watch) and the served scan flow
 (flows.scan_inbox) both drive it, and its tests use a small real import step. The import is
 any ``ImportStep``, a callable from the claimed file's path to an ``ImportOutcome``; it raises
 ``LeadFileError`` for a bad file.
 
     scan(root, settings)         complete drops in ROOT/inbox: size and mtime unchanged across
-                                 the settle window (flows.inbox_settle), or a NAME.ready /
+                                 the settle window (flows.inbox.settle), or a NAME.ready /
                                  NAME.force marker; NAME.part and other partial names ignored
     claim(path)                  atomic rename into processing/ (None if another watcher won)
     process(claim, step, ...)    refuse what is not a plain non-empty file, fingerprint it,
@@ -14,8 +14,8 @@ any ``ImportStep``, a callable from the claimed file's path to an ``ImportOutcom
                                  import, check the file did not change meanwhile, finish
     finish(claim, outcome)       archive/, retry/ (rows failed to send) or failed/, with a note
     run_once(root, step, ...)    all of the above for one pass over the inbox, after taking over
-                                 the claims of watchers that died (flows.inbox_recovery) and the
-                                 files in retry/ whose next attempt is due (flows.inbox_retry)
+                                 the claims of watchers that died (flows.inbox.recovery) and the
+                                 files in retry/ whose next attempt is due (flows.inbox.retry)
 
 Nothing here follows a symbolic link or opens anything but a regular file: a link, a pipe or
 a device in the inbox is claimed (the link itself is moved) and refused to ``failed/``.
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.inbox_finish import (
+from flows.inbox.finish import (
     DuplicateDrop,
     Finished,
     Imported,
@@ -44,12 +44,12 @@ from flows.inbox_finish import (
     Verdict,
     finish,
 )
-from flows.inbox_layout import Claim, Layout, claim
-from flows.inbox_names import MARKER_SUFFIXES, display_name, ignore_reason
-from flows.inbox_recovery import take_over_orphans
-from flows.inbox_registry import IntakeRegistry, IntakeState
-from flows.inbox_retry import claim_retry, due_retries, next_attempt_at
-from flows.inbox_settle import settle_window, waiting_message
+from flows.inbox.layout import Claim, Layout, claim
+from flows.inbox.names import MARKER_SUFFIXES, display_name, ignore_reason
+from flows.inbox.recovery import take_over_orphans
+from flows.inbox.registry import IntakeRegistry, IntakeState
+from flows.inbox.retry import claim_retry, due_retries, next_attempt_at
+from flows.inbox.settle import settle_window, waiting_message
 from transforms.errors import LeadFileError
 
 __all__ = [
@@ -130,7 +130,7 @@ def scan(root: Path | str, settings: InboxSettings | None = None, *, now: float 
     """Paths in ``ROOT/inbox`` that are ready to claim, oldest first.
 
     Regular files qualify when their (size, mtime) have been unchanged across the settle
-    window (flows.inbox_settle: ``settle_seconds``, longer for a file that was written slowly;
+    window (flows.inbox.settle: ``settle_seconds``, longer for a file that was written slowly;
     remembered in the registry, so restarts and other scanners share it) or when a
     ``NAME.ready``/``NAME.force`` marker is present. Links, pipes and other non-files qualify
     at once so that they are refused visibly; directories and work-in-progress names
@@ -346,8 +346,8 @@ def _log(finished: Finished) -> None:
 def run_once(
     root: Path | str, step: ImportStep, settings: InboxSettings | None = None, *, force: bool = False
 ) -> list[Finished]:
-    """One pass: resume the claims of watchers that died (flows.inbox_recovery), retry the
-    files in retry/ that are due (flows.inbox_retry), then scan, claim and process every
+    """One pass: resume the claims of watchers that died (flows.inbox.recovery), retry the
+    files in retry/ that are due (flows.inbox.retry), then scan, claim and process every
     complete drop; returns what this pass finished."""
     layout = Layout.at(root)
     finished = [process(taken, step, settings) for taken in take_over_orphans(layout)]

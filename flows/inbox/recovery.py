@@ -10,7 +10,7 @@ the import is resumable (the ledger settles what the dead run had in flight and 
 it sent as ``already_sent``), so nothing is sent twice where the vendor allows it.
 
 Process ids are only meaningful on one machine, so a claim also names its machine
-(``<pid>@<host>``, flows.inbox_layout.host_tag): over a shared folder, a watcher takes over only
+(``<pid>@<host>``, flows.inbox.layout.host_tag): over a shared folder, a watcher takes over only
 its own machine's dead claims, never another machine's (it cannot see that machine's processes).
 A claim left by a machine that never comes back is moved back to ``inbox/`` by hand. A claim
 without a machine (named by an older Leadflow) counts as this machine's.
@@ -24,9 +24,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from flows.inbox_layout import Claim, Layout, claimed_name, host_tag
-from flows.inbox_names import display_name
-from flows.inbox_registry import IntakeRegistry
+from flows.inbox.layout import Claim, Layout, claimed_name, host_tag
+from flows.inbox.names import display_name
+from flows.inbox.registry import IntakeRegistry
 
 __all__ = ["owner_alive", "take_over_orphans"]
 

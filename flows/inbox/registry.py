@@ -20,7 +20,7 @@ One small database, by default a SQLite file under the watched root
     it was being written, across scans and processes. Names are stored as bytes because a
     dropped name need not be valid UTF-8.
 
-Where it lives (flows.inbox_registry_db): by default a SQLite file in the root, whose locking
+Where it lives (flows.inbox.registry_db): by default a SQLite file in the root, whose locking
 needs a local file system; with ``LEADFLOW_REGISTRY=postgresql://...`` a PostgreSQL database,
 so that watchers on several machines over one shared folder import each file exactly once.
 """
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from flows.inbox_registry_db import Transaction, open_database
+from flows.inbox.registry_db import Transaction, open_database
 
 __all__ = ["IntakeRecord", "IntakeRegistry", "IntakeState"]
 
@@ -81,7 +81,7 @@ class IntakeRegistry:
 
     def __init__(self, path: Path, timeout: float = 30.0, *, url: str | None = None) -> None:
         """The registry of the root ``path`` is in: the SQLite file ``path``, or the PostgreSQL
-        database of ``url`` / ``$LEADFLOW_REGISTRY`` (flows.inbox_registry_db)."""
+        database of ``url`` / ``$LEADFLOW_REGISTRY`` (flows.inbox.registry_db)."""
         self.path = path
         self._db = open_database(path.parent, path, timeout, url)
 

@@ -32,13 +32,13 @@ from rich.progress import (
 from rich.text import Text
 
 from connectors.base import Connector
+from flows.commands.help_text import plain
+from flows.commands.validate import add_prepare_arguments, mapping_table, prepare_options
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
-from flows.help_text import plain
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
-from flows.report import run_report
-from flows.run_store import RunNotPublished, is_remote, run_output
-from flows.validate import add_prepare_arguments, mapping_table, prepare_options
+from flows.report.command import run_report
+from flows.run.store import RunNotPublished, is_remote, run_output
 from flows.verdict import judge, send_facts
 from transforms.outputs import new_run_id
 

@@ -3,8 +3,8 @@
 For the person who wants a folder to drop files into and nothing to set up: no deployment,
 no worker. watchfiles wakes the loop within a second of a change in the inbox; the loop
 also rescans every ``rescan_seconds`` without a change, because a file becomes complete by
-*not* changing for the settle window (flows.inbox_settle) and a file in ``retry/`` becomes
-due by time passing. Each complete file goes through flows.inbox (claim, import once per
+*not* changing for the settle window (flows.inbox.settle) and a file in ``retry/`` becomes
+due by time passing. Each complete file goes through flows.inbox.intake (claim, import once per
 content, archive, retry or failed) and is imported by the ``import_leads`` flow.
 
 Ctrl-C or SIGTERM stops the loop cleanly: the file being imported is finished and filed,
@@ -29,10 +29,10 @@ from typing import IO
 import watchfiles
 from rich.console import Console
 
-from flows.help_text import plain
-from flows.inbox import Finished, ImportStep, InboxSettings, Layout, run_once
-from flows.inbox_registry import IntakeRegistry
-from flows.inbox_registry_db import REGISTRY_ERRORS
+from flows.commands.help_text import plain
+from flows.inbox.intake import Finished, ImportStep, InboxSettings, Layout, run_once
+from flows.inbox.registry import IntakeRegistry
+from flows.inbox.registry_db import REGISTRY_ERRORS
 from flows.settings import ImportSettings, add_import_arguments
 
 _PASS_ERRORS: tuple[type[Exception], ...] = (OSError, *REGISTRY_ERRORS)
@@ -177,7 +177,7 @@ def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
 
     Why: each file is an ``import_leads`` flow run in this process, and Prefect prints every
     run's start, end and, for a bad file, the ~50-line traceback of the LeadFileError the
-    folder then files in ``failed/`` with its reason. The folder's own lines (flows.inbox) say
+    folder then files in ``failed/`` with its reason. The folder's own lines (flows.inbox.intake) say
     the same in one line per file. Prefect's run loggers stop propagating to the terminal's
     handler; they keep their API handler, so the runs' logs are still in Prefect's UI. Leadflow's
     lines get a handler of their own: Prefect's logging setup holds the root logger at WARNING,

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, cast
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 
-from flows.help_text import plain
+from flows.commands.help_text import plain
+from flows.commands.watch import add_inbox_arguments
 from flows.settings import ImportSettings, add_import_arguments
-from flows.watch import add_inbox_arguments
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

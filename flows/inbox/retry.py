@@ -8,7 +8,7 @@ is due) and each pass takes back the files that are due, by one atomic rename in
 what was delivered as ``already_sent`` and sends only the rest. Delays double from
 ``retry_delay_seconds`` up to ``retry_max_delay_seconds``; after ``retry_attempts`` imports the
 file goes to ``failed/`` with a note saying what was not sent and what to do, and its content
-may be dropped again (flows.inbox_registry).
+may be dropped again (flows.inbox.registry).
 
 The schedule lives in the note beside the file, where a person looks; the count of attempts
 lives in the intake registry, so that a watcher dying mid-attempt does not reset it.
@@ -24,8 +24,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.inbox_layout import Claim, Layout, claimed_name
-from flows.inbox_names import display_name
+from flows.inbox.layout import Claim, Layout, claimed_name
+from flows.inbox.names import display_name
 
 __all__ = ["RETRY_NOTE_SUFFIX", "claim_retry", "due_retries", "next_attempt_at"]
 

@@ -16,7 +16,7 @@ import sys
 from rich.console import Console
 from rich.text import Text
 
-from flows.help_text import plain
+from flows.commands.help_text import plain
 
 __all__ = ["main"]
 

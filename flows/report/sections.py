@@ -1,7 +1,7 @@
 """The sections of the run report, one function each, in page order.
 
 Each takes what it shows (the summary dict, a frame, run.json) and returns escaped markup
-built with flows.report_markup; charts come from flows.report_charts.
+built with flows.report.markup; charts come from flows.report.charts.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 import polars as pl
 
-from flows.report_charts import bar_chart, status_chart
-from flows.report_markup import Cell, Markup, definition_list, esc, table, tiles
-from flows.report_runs import RunMeta
+from flows.report.charts import bar_chart, status_chart
+from flows.report.markup import Cell, Markup, definition_list, esc, table, tiles
+from flows.report.runs import RunMeta
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import GLOSSARY
 from schemas.glossary import anchor, entries

@@ -3,7 +3,7 @@ trend over a folder of runs.
 
 A report is one file that opens with no network: style, charts (inline SVG) and our small
 script are inline, and its Content-Security-Policy lets nothing else load or run. Every value
-from a lead file, a vendor or run.json is HTML-escaped (flows.report_markup); no data is
+from a lead file, a vendor or run.json is HTML-escaped (flows.report.markup); no data is
 embedded in script. The same results render to the same bytes (no generation timestamp).
 """
 
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report_assets import CSP, SCRIPT, STYLE
-from flows.report_markup import Markup, esc, table
-from flows.report_runs import REPORT_FILE, Run, load_run, rerun_command
-from flows.report_sections import (
+from flows.report.assets import CSP, SCRIPT, STYLE
+from flows.report.markup import Markup, esc, table
+from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command
+from flows.report.sections import (
     attention_section,
     dispositions_section,
     glossary_section,
@@ -94,7 +94,7 @@ def render_run_html(run: Run) -> str:
 
 def render_trend_html(runs: list[Run], trend: pl.DataFrame) -> str:
     """Accepted/rejected per run and target over a folder of runs (``trend`` from report_runs.trend)."""
-    from flows.report_trend_chart import trend_chart  # matplotlib: only this page draws with it
+    from flows.report.trend_chart import trend_chart  # matplotlib: only this page draws with it
 
     chart = f'<figure class="chart">{trend_chart(trend)}</figure>'
     listing = table(trend.columns, trend.rows())

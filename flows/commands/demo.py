@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.text import Text
 
 from flows.import_leads import import_leads, summary_of
-from flows.report import run_report
+from flows.report.command import run_report
 from sandbox.server import SandboxServer, vendor_lines
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 RUNS: tuple[tuple[str, str | None, list[str], str | None], ...] = (
     # file, default country, do-not-contact lists, mapping file
     ("us_crm_export.csv", "US", [str(SAMPLES / "do_not_contact.csv")], None),

@@ -3,7 +3,7 @@
 Why matplotlib here: two panels of lines over runs, axes and ticks that adapt to any number of
 runs; it renders to SVG offline with no JavaScript. Only the trend page imports this module:
 matplotlib costs a third of a second to import, which the run report (written after every
-``leadflow validate`` and import, flows.report_charts) does not pay. Output is deterministic
+``leadflow validate`` and import, flows.report.charts) does not pay. Output is deterministic
 (fixed hash salt per chart, no date in the metadata) so the same results give the same bytes.
 Text stays text (``svg.fonttype = none``), which matplotlib XML-escapes; ``text.parse_math`` is
 off so a ``$`` in a label is never read as TeX. Figures are built without pyplot (no global

@@ -6,9 +6,9 @@
     ROOT/processing/   a watcher's claimed files, renamed <time>-<pid>@<host>-<random>-<safe name>
     ROOT/archive/      imported files (and duplicate drops) with a note beside each
     ROOT/retry/        files whose rows failed to send, with NAME.retry.json: when the next
-                       attempt is due (flows.inbox_retry)
+                       attempt is due (flows.inbox.retry)
     ROOT/failed/       refused files, and files still unsent after every attempt, with NAME.error.txt
-    ROOT/.leadflow-intake.sqlite   fingerprints and settle timers (flows.inbox_registry)
+    ROOT/.leadflow-intake.sqlite   fingerprints and settle timers (flows.inbox.registry)
 
 Claiming is ``os.rename`` from ``inbox/`` to ``processing/`` on the same file system: it
 either moves the file or fails because another watcher moved it first, so no file is taken
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.inbox_names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
+from flows.inbox.names import FORCE_SUFFIX, MARKER_SUFFIXES, display_name, safe_name
 
 __all__ = [
     "INBOX",
@@ -103,9 +103,9 @@ class Claim:
     claimed_at: str
     forced: bool = False
     resumes: str | None = None
-    """The claimed name this claim took over from a watcher that died with it (flows.inbox_recovery)."""
+    """The claimed name this claim took over from a watcher that died with it (flows.inbox.recovery)."""
     retrying: bool = False
-    """Taken back from ``retry/`` for another attempt (flows.inbox_retry)."""
+    """Taken back from ``retry/`` for another attempt (flows.inbox.retry)."""
 
     @property
     def name(self) -> str:

@@ -223,9 +223,10 @@ class SinchObiConnector(Connector):
             attributes.append({"name": email, "value": lead.email})
         phones = lead.phones
         if self._extension_names:
-            for name, phone in zip(self._extension_names, phones, strict=False):
+            for phone in phones:  # most leads have none: a plain scan costs least
                 if phone.ext:
-                    attributes.append({"name": name, "value": phone.ext})
+                    attributes += self._extension_attributes(lead)
+                    break
         if lead.attributes:
             taken = self._taken
             for name, value in lead.attributes:
@@ -244,6 +245,11 @@ class SinchObiConnector(Connector):
         if attributes:
             entry["attributes"] = {"attribute": attributes} if self._wrapped else attributes
         return entry
+
+    def _extension_attributes(self, lead: Lead) -> list[dict[str, str]]:
+        """``Phone<n> Extension`` for each of the first three numbers that has an extension."""
+        pairs = zip(self._extension_names, lead.phones, strict=False)
+        return [{"name": name, "value": phone.ext} for name, phone in pairs if phone.ext]
 
     def item_size(self, lead: Lead) -> int:
         return len(orjson.dumps(self.customer(lead))) + 1

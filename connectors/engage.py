@@ -34,6 +34,13 @@ campaign, limits) and stops the target.
 
 Checked before sending, from the document: at most 100 contacts; a contact's custom payload (its
 attributes as a JSON object, UTF-8) at most 96 kB; a voice contact needs a phone.
+
+Extensions: the Contact and Device members are not documented, and the strict sandbox takes a
+device's externalId as E.164 only, so a number is dialled without its extension. ``extensions``
+says what becomes of it: ``payload`` (default) puts ``phone<n>_ext`` in the custom payload, where
+a script or agent can read it; ``drop`` sends nothing; ``hold`` sends only the phones without an
+extension and holds a lead that has none (``ineligible``, ``EXTENSION_UNSUPPORTED``), for
+unattended outreach, where a switchboard would hear a message meant for someone else.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ from connectors.base import Channel, Chunk, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.engage_faults import DOCUMENT_TEMPLATES, EngageError, read_errors
 from connectors.engage_held import compare_batch, compare_contacts, conflict
-from connectors.engage_wire import EngageWire, payload
+from connectors.engage_wire import EngageWire
 from connectors.errors import (
     AuthenticationError,
     ConnectorError,
@@ -154,6 +161,12 @@ ASSUMPTIONS: dict[str, Assumption] = {
         "'sample: Either externalId of contact or externalId of device[0] on contact' (Engage 7.7.0); "
         "the sample's shape (<contact><externalId/></contact>) is not documented",
     ),
+    "extensions": Assumption(
+        "payload",
+        "not documented: no Contact or Device member for an extension is documented (the devices "
+        "carry E.164 numbers, DESIGN.md); 'payload' sends phone<n>_ext in the custom payload and "
+        "dials the number alone, 'drop' sends nothing, 'hold' dials only numbers without one",
+    ),
     "verify_window_days": Assumption(
         (30, 11),
         "listContactAttemptsUsingContactBatch: 'fromTime → toTime (fromTime must be less than toTime)'; "
@@ -208,6 +221,7 @@ class EngageOptions(BaseModel):
     verify_operation: str = ASSUMPTIONS["verify_operation"].default
     verify_contact_operation: str = ASSUMPTIONS["verify_contact_operation"].default
     verify_window_days: tuple[int, int] = ASSUMPTIONS["verify_window_days"].default
+    extensions: Literal["payload", "drop", "hold"] = ASSUMPTIONS["extensions"].default
 
     @model_validator(mode="after")
     def _one_owner(self) -> EngageOptions:
@@ -304,7 +318,9 @@ class EngageConnector(SoapConnector):
     def _precheck(self, lead: Lead) -> RowOutcome | None:
         if not lead.phones:
             return RowOutcome(lead.source_row, Status.INELIGIBLE, (Issue.NEEDS_PHONE,))
-        size = len(payload(lead).encode())
+        if self.options.extensions == "hold" and all(phone.ext for phone in lead.phones):
+            return RowOutcome(lead.source_row, Status.INELIGIBLE, (Issue.EXTENSION_UNSUPPORTED,))
+        size = len(self.wire.payload(lead).encode())
         if size > self.options.max_payload_bytes:
             return RowOutcome(
                 lead.source_row,

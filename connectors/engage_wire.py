@@ -23,11 +23,16 @@ __all__ = ["EngageWire", "payload"]
 _UNIT_MINUTES = {"seconds": 1 / 60, "minutes": 1, "hours": 60}
 
 
-def payload(lead: Lead) -> str:
-    """The custom payload: the lead's attributes as a compact JSON object ('' without any)."""
-    if not lead.attributes:
+def payload(lead: Lead, *, extensions: bool = False) -> str:
+    """The custom payload: the lead's attributes as a compact JSON object ('' without any), and
+    with ``extensions`` each phone's extension as ``phone<n>_ext`` (n: its device's position, the
+    results' column name), over an attribute of that name."""
+    values = dict(lead.attributes)
+    if extensions:
+        values.update((f"phone{n}_ext", p.ext) for n, p in enumerate(lead.phones, start=1) if p.ext)
+    if not values:
         return ""
-    return json.dumps(dict(lead.attributes), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -91,17 +96,23 @@ class EngageWire:
             add(contact, self.field("first_name"), lead.first_name)
         if lead.last_name:
             add(contact, self.field("last_name"), lead.last_name)
-        if lead.attributes:
-            add(contact, self.field("custom_payload"), payload(lead))
+        custom = self.payload(lead)
+        if custom:
+            add(contact, self.field("custom_payload"), custom)
         for value, kind in self.devices(lead):
             device = add(contact, self.field("devices"))
             add(device, self.field("device_value"), value)
             add(device, self.field("device_type"), kind)
         return contact
 
+    def payload(self, lead: Lead) -> str:
+        return payload(lead, extensions=self.options.extensions == "payload")
+
     def devices(self, lead: Lead) -> list[tuple[str, str]]:
+        """Phones (with ``extensions = "hold"`` only those without an extension), then the email."""
         types = self.options.device_types
-        devices = [(phone.e164, types["phone"]) for phone in lead.phones]
+        hold = self.options.extensions == "hold"
+        devices = [(phone.e164, types["phone"]) for phone in lead.phones if not (hold and phone.ext)]
         if self.options.send_email_device and lead.email:
             devices.append((lead.email, types["email"]))
         return devices

@@ -42,6 +42,13 @@ Re-association: a rerun reuses its list, and associating it again may be refused
 associated", ``already_associated_pattern``); that refusal means the list is linked, so the run
 goes on and every row gets its own answer. Any other refusal while preparing stops the target.
 
+Extensions: no lead field takes one (the document's only ``Extension`` is an agent's, on User;
+the strict sandbox refuses an unknown lead field and a ``PhoneNum`` that is not digits), so a
+number is dialled without it. Agents make MaxContact's calls and can ask a switchboard for the
+lead by name, so ``extensions = "drop"`` (default) sends the number alone; ``hold`` sends only
+the phones without an extension, and holds a lead that has none (``ineligible``,
+``EXTENSION_UNSUPPORTED``: its request is a harmless Get List, as nothing may be left unsent).
+
 Declared assumptions (:data:`ASSUMPTIONS`, each overridable in the target's ``options``): the
 document describes neither ``addlead`` nor the cookie's name nor the refusals' wording.
 """
@@ -52,7 +59,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import httpx
@@ -98,6 +105,12 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "duplicate_pattern",
         "already exist",
         "not documented: the ResponseDetail of a lead the list already holds (regex, any case)",
+    ),
+    Assumption(
+        "extensions",
+        "drop",
+        "not documented: no lead field takes an extension (Extension is a User's, the agent's); "
+        "'drop' dials the number alone (an agent asks the switchboard), 'hold' only numbers without one",
     ),
     Assumption(
         "already_associated_pattern",
@@ -201,6 +214,8 @@ class MaxContactOptions(BaseModel):
     lead_id_field: str = Field("LeadIds", min_length=1)
     duplicate_pattern: str = Field("already exist", min_length=1)
     already_associated_pattern: str = Field("already associated", min_length=1)
+    extensions: Literal["drop", "hold"] = "drop"
+    """``drop``: a number is sent without its extension; ``hold``: only numbers without one."""
 
     @field_validator("duplicate_pattern", "already_associated_pattern")
     @classmethod
@@ -250,12 +265,18 @@ def _lead_id(data: Any, field_name: str) -> str | None:
     return None
 
 
+def _dialled(lead: Lead, options: MaxContactOptions) -> list[str]:
+    """The numbers sent: every phone, or with ``extensions = "hold"`` those without an extension."""
+    hold = options.extensions == "hold"
+    return [phone.e164 for phone in lead.phones if not (hold and phone.ext)]
+
+
 def _lead_body(lead: Lead, list_id: int, options: MaxContactOptions) -> bytes:
     body = {
         options.list_id_field: list_id,
         options.name_field: lead.full_name or lead.external_id,
         options.email_field: lead.email or "",
-        options.phones_field: [{options.phone_number_field: phone.e164} for phone in lead.phones],
+        options.phones_field: [{options.phone_number_field: e164} for e164 in _dialled(lead, options)],
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -395,6 +416,11 @@ class MaxContactConnector(Connector):
     def build_request(self, client: httpx.AsyncClient, chunk: Chunk) -> httpx.Request:
         if len(chunk) != 1:
             raise ValueError(f"MaxContact takes one lead per addlead request, got {len(chunk)}")
+        if self._held(chunk.leads[0]):
+            list_id = self.list_id if self.list_id is not None else _NO_LIST_YET
+            return client.build_request(
+                "GET", f"{self.target.base_url}/{_MANAGEMENT}/lists/{list_id}", headers=_JSON
+            )
         return client.build_request(
             "POST",
             f"{self.target.base_url}/{self.options.add_lead_path.strip('/')}",
@@ -403,7 +429,12 @@ class MaxContactConnector(Connector):
         )
 
     # --- response -----------------------------------------------------------------------------
+    def _held(self, lead: Lead) -> bool:
+        return bool(lead.phones) and not _dialled(lead, self.options)
+
     def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:
+        if self._held(chunk.leads[0]):
+            return [RowOutcome(chunk.leads[0].source_row, Status.INELIGIBLE, (Issue.EXTENSION_UNSUPPORTED,))]
         answer = management_answer(response)
         if answer is None:
             if response.status_code == 200:

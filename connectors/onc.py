@@ -40,6 +40,13 @@ Target keys: credentials ``username``, ``password`` (and ``account_id`` unless s
 ``campaign`` is the campaign's Guid; options (``OncOptions``): ``channel`` (voice, sms or email:
 which CommInfo carries the destination), ``message`` (TextToSendOverwrite), ``account_id``, and
 every ``ASSUMPTIONS`` name.
+
+Extensions: CommunicationInfo has one Destination and no extension, and the strict sandbox takes
+digits only. A voice notification is unattended (TextToSpeak played to whoever answers), so a
+switchboard would hear a message meant for someone else: with ``extensions = "hold"`` (default)
+the destination is the lead's first phone without an extension, and a lead whose phones all have
+one is held (``ineligible``, ``EXTENSION_UNSUPPORTED``); ``drop`` sends the first phone alone.
+SMS and email destinations take no extension: the option concerns voice only.
 """
 
 from __future__ import annotations
@@ -170,6 +177,13 @@ ASSUMPTIONS: Mapping[str, Assumption] = MappingProxyType(
                 "(CommunicationInfo); 'e164' sends +<digits>, 'digits' the same without '+'",
             ),
             Assumption(
+                "extensions",
+                "hold",
+                "not documented: CommunicationInfo has only 'Destination (phone number or email "
+                "address)'; a voice notification plays to whoever answers, so 'hold' calls only a "
+                "phone without an extension (none: the lead is held), 'drop' the first phone alone",
+            ),
+            Assumption(
                 "retry_count",
                 None,
                 "not documented: RetryCount is 'Number of attempts left (value must be between "
@@ -234,6 +248,8 @@ class OncOptions(BaseModel):
     """Codes that say the campaign itself is wrong: they stop the target instead of failing rows."""
     contact_id: Literal["client", "vendor"] = _default("contact_id")
     destination_format: Literal["e164", "digits"] = _default("destination_format")
+    extensions: Literal["hold", "drop"] = _default("extensions")
+    """Voice: call only phones without an extension (``hold``), or the first phone alone (``drop``)."""
 
     @field_validator("namespace", "data_namespace")
     @classmethod
@@ -505,12 +521,16 @@ class OncConnector(SoapConnector):
 
     # --- payload ------------------------------------------------------------------------
     def destination(self, lead: Lead) -> str | None:
-        """What the channel's CommInfo gets: the first phone (voice, SMS) or the email."""
+        """What the channel's CommInfo gets: the first phone (voice, SMS) or the email; for voice
+        with ``extensions = "hold"`` the first phone without an extension."""
         if self.channel is Channel.EMAIL:
             return lead.email or None
-        if not lead.phones:
+        phones = lead.phones
+        if self.channel is Channel.VOICE and self.options.extensions == "hold":
+            phones = tuple(p for p in phones if not p.ext)
+        if not phones:
             return None
-        phone = lead.phones[0].e164
+        phone = phones[0].e164
         return phone.lstrip("+") if self.options.destination_format == "digits" else phone
 
     def guid(self, lead: Lead) -> str | None:
@@ -562,6 +582,8 @@ class OncConnector(SoapConnector):
         lead = self._one(chunk)
         if self.destination(lead) is None:
             reason = Issue.NEEDS_EMAIL if self.channel is Channel.EMAIL else Issue.NEEDS_PHONE
+            if self.channel is Channel.VOICE and lead.phones:
+                reason = Issue.EXTENSION_UNSUPPORTED
             return [RowOutcome(lead.source_row, Status.INELIGIBLE, (reason,))]
         reply = self._reply(response)
         raw = text(reply, self._wire.result_name("AddCampaignContact"))

@@ -10,7 +10,8 @@ Credentials (target ``credentials`` keys): ``username``, ``password``.
 
 Options (target ``options``, see :class:`ObiOptions`): ``stop_process_if_invalid`` (default false,
 the document's default), ``dialing_mode``, ``priority``, the attribute names used for the
-lead's name and email, ``attributes_form`` and ``duplicate_match`` (declared assumptions).
+lead's name and email, ``attributes_form``, ``duplicate_match``, ``extensions`` and
+``extension_attribute`` (declared assumptions).
 
 Mapping: ``externalId`` = the lead's deterministic external id; ``numbers`` = up to three E.164
 numbers ``a;b;c`` in the lead's phone order (the first is dialled first); ``timeZone`` = the lead's
@@ -18,6 +19,12 @@ IANA zone; ``attributes`` = First Name / Last Name / Email, then the file's unma
 column named like one of ours, or Phone1..3 which ``numbers`` overrides, is dropped). The document's
 field table says ``attributes`` is an array while every example wraps it as
 ``{"attribute": [...]}``; we send the wrapped form of the examples (``attributes_form``).
+
+Extensions: the document has no extension field, and ``numbers`` takes digits only (its invalid
+example is ``'+number;'``), so a number is dialled without its extension. OBI campaigns are
+agent campaigns (PREVIEW/PREDICTIVE), so the extension goes where the agent sees it: a customer
+attribute per number, ``Phone1 Extension`` for the first of ``numbers`` (``extension_attribute``,
+``{n}`` the number's position); ``extensions = "drop"`` leaves it out.
 
 Outcomes: 201 -> accepted (vendor id); other codes -> vendor_rejected with the vendor's code and
 text. "Invalid externalId: <ours> : Value is not unique" is honest only after a look: the
@@ -83,6 +90,18 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption("email_attribute", "Email", "not documented: no example carries an email"),
     Assumption(
+        "extensions",
+        "attribute",
+        "not documented: no customer field takes an extension and 'numbers' are digits; the number "
+        "is dialled without it, the extension sent as an attribute the agent sees ('drop': not sent)",
+    ),
+    Assumption(
+        "extension_attribute",
+        "Phone{n} Extension",
+        "not documented: the attribute's name; {n} is the number's position in 'numbers', as the "
+        "document's Phone1..Phone3 attributes",
+    ),
+    Assumption(
         "duplicate_match",
         ("numbers", "attributes", "timeZone"),
         "not documented: which of the vendor's stored fields must equal ours for 'Value is not "
@@ -134,6 +153,10 @@ class ObiOptions(BaseModel):
         "timeZone",
     )
     """What must be equal for the vendor's record to count as our earlier send."""
+    extensions: Literal["attribute", "drop"] = "attribute"
+    """A number's extension: an attribute the agent sees, or not sent (the number is dialled alone)."""
+    extension_attribute: str = Field("Phone{n} Extension", pattern=r"\{n\}")
+    """The attribute's name; ``{n}`` is the number's position in ``numbers`` (1..3)."""
 
 
 @dataclass
@@ -148,6 +171,8 @@ class SinchObiConnector(Connector):
     _taken: frozenset[str] = field(init=False, repr=False)
     _constant: dict[str, Any] = field(init=False, repr=False)
     _wrapped: bool = field(init=False, repr=False)
+    _extension_names: tuple[str, ...] = field(init=False, repr=False)
+    """The extension attribute of each position in ``numbers``; empty with ``extensions = "drop"``."""
 
     def __post_init__(self) -> None:
         name = self.target.name
@@ -162,7 +187,12 @@ class SinchObiConnector(Connector):
             self.options.email_attribute,
         )
         self._own_attributes = tuple(name or "" for name in own)
-        self._taken = frozenset(name for name in own if name) | _RESERVED
+        self._extension_names = (
+            tuple(self.options.extension_attribute.replace("{n}", str(n)) for n in range(1, _MAX_NUMBERS + 1))
+            if self.options.extensions == "attribute"
+            else ()
+        )
+        self._taken = frozenset(name for name in own if name) | _RESERVED | frozenset(self._extension_names)
         self._wrapped = self.options.attributes_form == "wrapped"
         self._constant = {}
         if self.options.dialing_mode:
@@ -191,12 +221,17 @@ class SinchObiConnector(Connector):
             attributes.append({"name": last, "value": lead.last_name})
         if lead.email and email:
             attributes.append({"name": email, "value": lead.email})
+        phones = lead.phones
+        if self._extension_names:
+            for phone in phones:  # most leads have none: a plain scan costs least
+                if phone.ext:
+                    attributes += self._extension_attributes(lead)
+                    break
         if lead.attributes:
             taken = self._taken
             for name, value in lead.attributes:
                 if name not in taken:
                     attributes.append({"name": name, "value": value})
-        phones = lead.phones
         entry: dict[str, Any] = {
             "externalId": lead.external_id,
             "numbers": phones[0].e164
@@ -210,6 +245,11 @@ class SinchObiConnector(Connector):
         if attributes:
             entry["attributes"] = {"attribute": attributes} if self._wrapped else attributes
         return entry
+
+    def _extension_attributes(self, lead: Lead) -> list[dict[str, str]]:
+        """``Phone<n> Extension`` for each of the first three numbers that has an extension."""
+        pairs = zip(self._extension_names, lead.phones, strict=False)
+        return [{"name": name, "value": phone.ext} for name, phone in pairs if phone.ext]
 
     def item_size(self, lead: Lead) -> int:
         return len(orjson.dumps(self.customer(lead))) + 1

@@ -27,7 +27,8 @@ U+0085, U+2028, ...) becomes a space. Email variables are written as JSON string
 Files are UTF-8, ``\\n``-terminated, no header line; phones are written as E.164.
 
 SMS phone: ``Lead.phones[0]``; the engine's eligibility orders a lead's phones for SMS (mobile
-first), so the first one is the number to text.
+first), so the first one is the number to text. Its extension, if any, is not sent: a text goes
+to the number itself (an extension routes a call inside a switchboard), and an email has no number.
 
 Rows per file: the document sets no limit. ``LIMITS.max_items`` = 1000 is our assumption (a file
 the vendor refuses costs every row in it, so files stay modest); by default a file holds

@@ -13,7 +13,9 @@ Assumptions where the document is silent (class-level knobs on the simulator):
   campaign; the document's stop=true example shows both ``007`` entries refused;
 - ``attributes`` is taken only in the wrapped form every example shows (``{"attribute": [...]}``),
   although the field table calls it an array: a real service binds one of the two, and the
-  examples are the evidence; ``strict=False`` (the simulator's lenient profile) takes both.
+  examples are the evidence; ``strict=False`` (the simulator's lenient profile) takes both;
+- an attribute item is ``name: required(string)`` and ``value: required(string)`` (the field
+  table): strict, a missing or non-string value (a number, null) is ``Invalid attributes``.
 
 Speed: a campaign's externalIds are checked against an index the caller keeps (any container
 with ``in``), never rebuilt per request, so a request costs the same in a campaign of ten
@@ -117,6 +119,8 @@ def attribute_list(raw: Any, *, strict: bool = False) -> list[dict[str, str]]:
     pairs: list[dict[str, str]] = []
     for a in raw:
         if not isinstance(a, dict) or "name" not in a:
+            raise ValueError("Invalid attributes")
+        if strict and not (isinstance(a["name"], str) and isinstance(a.get("value"), str)):
             raise ValueError("Invalid attributes")
         pairs.append({"name": str(a["name"]), "value": str(a.get("value", ""))})
     return pairs

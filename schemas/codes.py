@@ -47,6 +47,9 @@ class Issue(StrEnum):
     NEEDS_PHONE = "NEEDS_PHONE"  # voice target, no valid phone
     NEEDS_MOBILE = "NEEDS_MOBILE"  # SMS target, no mobile phone
     NEEDS_EMAIL = "NEEDS_EMAIL"  # email target, no valid email
+    # ineligible: every phone the target could dial needs an extension it cannot pass on, and the
+    # target holds such leads (``extensions = "hold"``) rather than reach a switchboard
+    EXTENSION_UNSUPPORTED = "EXTENSION_UNSUPPORTED"
     ALREADY_SENT = "ALREADY_SENT"  # the ledger says an earlier run delivered it
     VENDOR_REJECTED = "VENDOR_REJECTED"  # the vendor refused this row (see vendor_status/message)
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
@@ -264,6 +267,13 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         Issue.NEEDS_EMAIL: _H(
             "This email target needs a valid email address and the row has none.",
             "Add or correct the email address if this target should email the lead.",
+        ),
+        Issue.EXTENSION_UNSUPPORTED: _H(
+            "Every phone of the row this target could dial needs an extension, the target cannot "
+            'pass one on, and it is set to hold such leads (`extensions = "hold"`) rather than '
+            "reach a switchboard.",
+            "Add a direct number, or set the target's `extensions` option to `drop` to call the "
+            "main number without the extension.",
         ),
         Issue.ALREADY_SENT: _H(
             "The ledger says an earlier run already delivered this row to this target.",

@@ -8,11 +8,9 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -22,42 +20,9 @@ from rich.console import Console
 from flows.alerts import SHARE_ENV, WEBHOOK_ENV, AlertSettings, notify, redact_url
 from flows.commands.import_file import main as import_main
 from tests.flows.conftest import DEMO_CREDENTIALS, Vendors, write_targets
+from tests.flows.webhook_receiver import TOKEN, Receiver
 
-TOKEN = "T0KEN-abc123-secret"
 HOSTILE = "Zed <script>alert(1)</script>"
-
-
-class Receiver:
-    """A webhook receiver: records each POST's JSON; answers ``statuses`` in turn, then 200."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.paths: list[str] = []
-        self.statuses: list[int] = []
-        received = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                received.posts.append(json.loads(body))
-                received.paths.append(self.path)
-                self.send_response(received.statuses.pop(0) if received.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://hook:pw@127.0.0.1:{self.server.server_address[1]}/services/{TOKEN}?key={TOKEN}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

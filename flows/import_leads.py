@@ -3,8 +3,10 @@
 Thin on purpose: it names the steps (flows.importer holds the logic, tested without
 Prefect) and adds what Prefect is for: a task per target running concurrently, retries
 where they are safe, run history, and artifacts (a progress bar per target while sending,
-a markdown summary and a table of the rows needing attention at the end, a link to the
-HTML report).
+then the report's content: a lead-first markdown summary and a table of the leads needing
+attention, flows.artifacts; a link to the HTML report only where ``leadflow serve`` serves it
+over http, flows.run.served). At its end, a run that failed, could not send or rejected too
+many leads posts an alert when a webhook is configured (flows.alerts).
 
 Final state: ``Completed`` when everything that should be sent was sent, otherwise ``Failed``
 (rows failed, a target stopped or got nothing: flows.verdict, exit codes 3 and 4) with a

@@ -3,8 +3,10 @@
 Thin on purpose: it names the steps (flows.importer holds the logic, tested without
 Prefect) and adds what Prefect is for: a task per target running concurrently, retries
 where they are safe, run history, and artifacts (a progress bar per target while sending,
-a markdown summary and a table of the rows needing attention at the end, a link to the
-HTML report).
+then the report's content: a lead-first markdown summary and a table of the leads needing
+attention, flows.artifacts; a link to the HTML report only where ``leadflow serve`` serves it
+over http, flows.run.served). At its end, a run that failed, could not send or rejected too
+many leads posts an alert when a webhook is configured (flows.alerts).
 
 Final state: ``Completed`` when everything that should be sent was sent, otherwise ``Failed``
 (rows failed, a target stopped or got nothing: flows.verdict, exit codes 3 and 4) with a
@@ -56,10 +58,12 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
+from flows.alerts import alert_run
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
+from flows.run.served import report_url
 from flows.run.store import run_output
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
@@ -168,14 +172,61 @@ def import_leads(
     """
     started = datetime.now(UTC)
     run_id = new_run_id(started)
+    try:
+        outcome = _import(
+            path,
+            targets_file,
+            run_id=run_id,
+            started=started,
+            out_dir=out_dir,
+            options=PrepareOptions(
+                country=country,
+                mapping=Path(mapping) if mapping else None,
+                suppress=tuple(Path(s) for s in suppress or ()),
+            ),
+            dry_run=dry_run,
+            resend=resend,
+            target_names=target_names,
+            ledger=ledger,
+        )
+    except Exception as error:
+        alert_run(run_id=run_id, source=path, summary=None, error=error, **_alert_context())
+        raise
+    summary, report = outcome
+    alert_run(run_id=run_id, source=path, summary=summary, report=report, **_alert_context())
+    verdict = judge(summary)
+    if verdict.ok:
+        return summary
+    message = f"{verdict.problem()} (exit code {int(verdict.code)}). Run folder: {summary['run_dir']}"
+    get_run_logger().error("%s", message)
+    return Failed(message=message, data=SendIncomplete(message, summary))
+
+
+def _alert_context() -> dict[str, Any]:
+    """The flow run's id and logger for its alert (a failing webhook is logged in the run)."""
+    from prefect.runtime import flow_run
+
+    return {"flow_run_id": str(flow_run.id or "") or None, "logger": get_run_logger()}
+
+
+def _import(
+    path: str,
+    targets_file: str | None,
+    *,
+    run_id: str,
+    started: datetime,
+    out_dir: str,
+    options: PrepareOptions,
+    dry_run: bool,
+    resend: bool,
+    target_names: list[str] | None,
+    ledger: str | None,
+) -> tuple[dict[str, Any], str]:
+    """The flow's steps; the run's summary (with ``run_id`` and ``run_dir``) and where its
+    report is (an http URL when served, else its path or URL)."""
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
     connectors = (
         load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
-    )
-    options = PrepareOptions(
-        country=country,
-        mapping=Path(mapping) if mapping else None,
-        suppress=tuple(Path(s) for s in suppress or ()),
     )
     prepared = prepare_task(Path(path), options)
     if book is not None and connectors:
@@ -203,30 +254,27 @@ def import_leads(
             prepared, results, targets, run_id=run_id, started=started, out_dir=output.folder, dry_run=dry_run
         )
         run_dir = output.publish(written)
-        local_report = (written / "report.html").resolve().as_uri()
-        report_url = f"{run_dir}/report.html" if output.remote else local_report
+        served = None if output.remote else report_url(written)
     combined = pl.concat(results)
     summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
     create_markdown_artifact(
         summary_markdown(
-            summary, run_dir=run_dir, source=path, dry_run=dry_run, region_note=prepared.region_note
+            summary,
+            run_dir=run_dir,
+            source=path,
+            dry_run=dry_run,
+            region_note=prepared.region_note,
+            results=combined,
+            report_url=served,
         ),
         key="import-summary",
         description=f"Leadflow run {run_id}",
     )
-    create_table_artifact(
-        attention_table(combined),
-        key="rows-needing-attention",
-        description="Rows that failed, were refused by a vendor, or were rejected",
-    )
-    create_link_artifact(report_url, link_text="HTML report", key="import-report")
-    returned = {"run_id": run_id, "run_dir": str(run_dir), **summary}
-    verdict = judge(summary)
-    if verdict.ok:
-        return returned
-    message = f"{verdict.problem()} (exit code {int(verdict.code)}). Run folder: {run_dir}"
-    get_run_logger().error("%s", message)
-    return Failed(message=message, data=SendIncomplete(message, returned))
+    table, described = attention_table(combined)
+    create_table_artifact(table, key="rows-needing-attention", description=described)
+    if served:
+        create_link_artifact(served, link_text="HTML report", key="import-report")
+    return {"run_id": run_id, "run_dir": str(run_dir), **summary}, served or f"{run_dir}/report.html"
 
 
 def summary_of(state: State[Any]) -> dict[str, Any]:

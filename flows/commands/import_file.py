@@ -8,12 +8,15 @@ builds every payload and chunk and predicts per-row outcomes without sending any
 The run ends with one verdict line per target and exits with the code of flows.verdict
 (0 sent, 3 rows failed, 4 a target stopped or got nothing; 1 a bad file or setting), the same
 with ``--prefect``, whose flow run then ends ``Failed``. The run folder is written either way.
+A run that failed, could not send, or had too many leads rejected posts an alert to
+``$LEADFLOW_ALERT_WEBHOOK`` when set (flows.alerts; with ``--prefect``, the flow does).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,6 +35,7 @@ from rich.progress import (
 from rich.text import Text
 
 from connectors.base import Connector
+from flows.alerts import alert_run
 from flows.commands.help_text import plain
 from flows.commands.validate import add_prepare_arguments, mapping_table, prepare_options
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
@@ -149,6 +153,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             prepared = prepare_leads(args.file, prepare_options(args))
     except USER_ERRORS as error:
         print_error(console, error)
+        if not args.prefect:  # the flow alerts for its own runs
+            alert_run(run_id=None, source=str(args.file), summary=None, error=error)
         return 1
     console.print(mapping_table(prepared))
     if prepared.region_note:
@@ -159,7 +165,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     with stage(console, sending, done=f"{sending}: finished, verdict below"):
         results = asyncio.run(_send_all(prepared, connectors, args, run_id, console, ledger=ledger))
     prepared = prepared.without_leads()
-    verdict = judge({"send": {k: v for frame in results for k, v in send_facts(frame).items()}})
+    facts = {k: v for frame in results for k, v in send_facts(frame).items()}
+    verdict = judge({"send": facts})
     try:
         with run_output(args.out) as output:
             run_dir = finish_run(
@@ -172,12 +179,15 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
                 dry_run=args.dry_run,
             )
             run_report(run_dir, None, None, console)
+            summary = {**json.loads((run_dir / "summary.json").read_text(encoding="utf-8")), "send": facts}
             where = output.publish(run_dir)
     except RunNotPublished as error:
         print_error(console, error)
         print_verdict(console, verdict)
+        alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return max(int(verdict.code), 1)
     console.print(Text(f"Results: {where}/results"))
     console.print(Text(f"Report:  {where}/report.html"))
     print_verdict(console, verdict)
+    alert_run(run_id=run_id, source=str(args.file), summary=summary, report=f"{where}/report.html")
     return int(verdict.code)

@@ -11,15 +11,17 @@ shutdown):
 
 Prefect's ephemeral default runs no scheduler, so without ``PREFECT_API_URL`` this starts a
 local Prefect server on 127.0.0.1 for as long as it serves (flows.local_server), on port
-4200 or ``--port``; with
-``PREFECT_API_URL`` pointing at a Prefect server the same command registers and serves the
-deployments there. For work pools and workers on several machines, use prefect.yaml and
-``prefect deploy`` instead: it declares the same two deployments.
+4200 or ``--port``; with ``PREFECT_API_URL`` pointing at a Prefect server the same command
+registers and serves the deployments there. The run folders are served read-only over http
+on 127.0.0.1 (port 4201 or ``--runs-port``; flows.run.served), and each import's summary
+artifact links its report there. For work pools and workers on several machines, use
+prefect.yaml and ``prefect deploy`` instead: it declares the same two deployments.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -60,6 +62,8 @@ class ServePlan:
     timezone: str = "UTC"
     port: int | None = None
     """Port of the local Prefect server (ignored with PREFECT_API_URL)."""
+    runs_port: int | None = None
+    """Port the run folders are served on (flows.run.served); None: its default."""
 
 
 def deployments(plan: ServePlan) -> list[RunnerDeployment]:
@@ -125,7 +129,21 @@ def _parser() -> argparse.ArgumentParser:
         help=f"port of the local Prefect server and its UI (default {DEFAULT_PORT}, or a free one if that is "
         "taken; ignored with PREFECT_API_URL)",
     )
+    parser.add_argument(
+        "--runs-port",
+        type=int,
+        help="port the run folders (reports) are served on, read-only on 127.0.0.1, so the Prefect "
+        "artifacts can link them (default 4201, or a free one if that is taken)",
+    )
     return parser
+
+
+def runs_root(plan: ServePlan) -> Path | None:
+    """The local folder of the served imports' run folders, or None for a URL (not served)."""
+    from flows.scan_inbox import runs_folder
+
+    out = plan.settings.with_out_dir(runs_folder(plan.root)).out_dir
+    return None if out is None or "://" in out else Path(out)
 
 
 def serve_plan(argv: list[str] | None = None) -> ServePlan:
@@ -144,6 +162,7 @@ def serve_plan(argv: list[str] | None = None) -> ServePlan:
         import_cron=args.cron,
         timezone=args.timezone,
         port=args.port,
+        runs_port=args.runs_port,
     )
 
 
@@ -156,13 +175,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     from flows.local_server import LocalServerError, prefect_api
+    from flows.run.served import serve_runs
 
-    try:
-        with prefect_api(plan.port):
-            serve(*deployments(plan))
-    except LocalServerError as error:
-        print(f"Error: {error}; set PREFECT_API_URL to a running Prefect server instead", file=sys.stderr)
-        return 1
+    root = runs_root(plan)
+    with contextlib.ExitStack() as stack:
+        if root is not None:
+            try:
+                url = stack.enter_context(serve_runs(root, plan.runs_port))
+            except OSError as error:  # --runs-port taken
+                print(f"Error: run folders not served: {error}; choose another --runs-port", file=sys.stderr)
+                return 1
+            print(f"Run folders and reports, read-only: {url}")
+        try:
+            with prefect_api(plan.port):
+                serve(*deployments(plan))
+        except LocalServerError as error:
+            print(f"Error: {error}; set PREFECT_API_URL to a running Prefect server instead", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -7,6 +7,7 @@ file fails the flow with the one-line LeadFileError message, not a traceback.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -14,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 from uuid import UUID
 
+import httpx
 import polars as pl
 import pytest
 from prefect.client.orchestration import get_client
@@ -115,7 +116,9 @@ def test_each_vendor_holds_what_the_flow_reports_delivered(flow_run: FlowRun) ->
 
 def markdown_table(text: str) -> list[dict[str, str]]:
     """The first pipe table of a markdown text, as rows of header -> cell (markdown escapes undone)."""
-    lines = [line for line in text.splitlines() if line.startswith("|")]
+    all_lines = text.splitlines()
+    first = next(i for i, line in enumerate(all_lines) if line.startswith("|"))
+    lines = list(itertools.takewhile(lambda line: line.startswith("|"), all_lines[first:]))
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     return [
         dict(
@@ -128,8 +131,9 @@ def markdown_table(text: str) -> list[dict[str, str]]:
 def test_the_summary_artifact_counts_each_targets_statuses(flow_run: FlowRun) -> None:
     markdown = flow_run.artifacts["import-summary"]
     assert markdown.type == "markdown" and isinstance(markdown.data, str)
-    assert "partner_feed.tsv" in markdown.data
-    assert "## Verdict: exit code 0" in markdown.data and "- obi: sent, " in markdown.data
+    shown = md_unescape(markdown.data)
+    assert "partner_feed.tsv" in shown
+    assert "## Verdict: exit code 0" in shown and "- obi: sent, " in shown
     table = {row["target"]: row for row in markdown_table(markdown.data)}
     assert sorted(table) == sorted(TARGETS)
     for target, row in table.items():
@@ -140,15 +144,37 @@ def test_the_summary_artifact_counts_each_targets_statuses(flow_run: FlowRun) ->
         assert int(row["total"]) == flow_run.rows
 
 
-def test_the_attention_table_lists_the_rows_someone_must_act_on(flow_run: FlowRun) -> None:
+def md_unescape(text: str) -> str:
+    """What the UI's markdown renderer shows of an escaped cell."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+def test_the_summary_counts_leads_once_and_previews_those_needing_attention(flow_run: FlowRun) -> None:
+    markdown = flow_run.artifacts["import-summary"]
+    assert isinstance(markdown.data, str)
+    assert f"## {flow_run.rows:,} leads" in markdown.data
+    attention = flow_run.results.filter(pl.col("status").is_in(["failed", "vendor_rejected", "rejected"]))
+    leads = attention["source_row"].n_unique()
+    assert f"**{leads:,} need attention**" in markdown.data
+    assert "## Leads needing attention" in markdown.data
+
+
+def test_the_attention_table_lists_each_lead_someone_must_act_on_once(flow_run: FlowRun) -> None:
     table = flow_run.artifacts["rows-needing-attention"]
     assert table.type == "table" and isinstance(table.data, str)
     rows = json.loads(table.data)
     expected = flow_run.results.filter(pl.col("status").is_in(["failed", "vendor_rejected", "rejected"]))
     assert expected.height > 0
-    assert sorted((r["source_row"], r["target"], r["status"], r["external_id"]) for r in rows) == sorted(
-        expected.select("source_row", "target", "status", "external_id").iter_rows()
-    )
+    assert [r["source_row"] for r in rows] == sorted(set(expected["source_row"]))
+    status_at = {
+        (row, target): status
+        for row, target, status in flow_run.results.select("source_row", "target", "status").iter_rows()
+    }
+    for row in rows:
+        assert {t: md_unescape(row[t]) for t in TARGETS} == {
+            t: status_at[row["source_row"], t] for t in TARGETS
+        }
+    assert table.description is not None and f"{len(rows):,} leads need attention" in table.description
 
 
 def test_each_target_has_a_finished_progress_artifact(flow_run: FlowRun) -> None:
@@ -158,14 +184,40 @@ def test_each_target_has_a_finished_progress_artifact(flow_run: FlowRun) -> None
         assert progress.data == 100.0
 
 
-def test_the_report_link_points_at_the_runs_html_report(flow_run: FlowRun) -> None:
-    link = flow_run.artifacts["import-report"]
-    assert isinstance(link.data, str)
-    found = re.search(r"\((file://[^)]+)\)", link.data)
-    assert found is not None, link.data
-    path = Path(urlparse(found.group(1)).path)
-    assert path == (Path(flow_run.summary["run_dir"]) / "report.html").resolve()
-    assert path.stat().st_size > 0
+def test_no_artifact_links_a_file_url_when_the_run_folders_are_not_served(flow_run: FlowRun) -> None:
+    """A browser opens no ``file://`` link from the Prefect UI: unserved, the artifacts carry
+    the report's content and name the folder as text."""
+    assert "import-report" not in flow_run.artifacts
+    for artifact in flow_run.artifacts.values():
+        assert "file://" not in str(artifact.data)
+    assert f"`{flow_run.summary['run_dir']}/report.html`" in str(flow_run.artifacts["import-summary"].data)
+
+
+def test_a_served_run_links_its_report_over_http_and_the_link_opens(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads
+    from flows.run.served import serve_runs
+
+    file = tmp_path / "leads.csv"
+    file.write_text("first_name,phone\nAnn,+1 415 555 0101\nBob,555-CALL\n", encoding="utf-8")
+    runs = tmp_path / "runs"
+    with serve_runs(runs, 0) as base:
+        state = import_leads(str(file), out_dir=str(runs), return_state=True)
+        flow_run_id = state.state_details.flow_run_id
+        assert flow_run_id is not None
+        artifacts = artifacts_of(flow_run_id)
+        link = artifacts["import-report"]
+        assert isinstance(link.data, str)
+        found = re.search(r"\((http://[^)]+)\)", link.data)
+        assert found is not None, link.data
+        url = found.group(1)
+        assert url.startswith(base) and url.endswith("/report.html")
+        assert f"[HTML report]({url})" in str(artifacts["import-summary"].data)
+        page = httpx.get(url, timeout=30)
+        refused = httpx.post(url, content=b"x", timeout=30)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert refused.status_code == 501
 
 
 def test_a_bad_file_fails_the_flow_with_its_one_line_message(

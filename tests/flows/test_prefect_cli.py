@@ -25,6 +25,7 @@ import pytest
 
 from flows.local_server import stop_process_group
 from tests.conftest import REPO_ROOT
+from tests.flows.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -146,3 +147,42 @@ def test_prefect_listing_commands_exit_0_against_the_server(local_prefect: Local
     assert "import-leads" in flow_runs
     assert ARTIFACT_KEY in artifacts
     assert "# check" in inspected
+
+
+def test_the_automation_recipe_tells_a_webhook_when_an_import_fails(
+    local_prefect: LocalPrefect, tmp_path: Path
+) -> None:
+    """README "Alerts": prefect-automations.yaml, created with ``prefect automation create``,
+    sends a notification through a block when an ``import-leads`` run fails; here the block is a
+    custom webhook pointing at a receiver on 127.0.0.1, and the run fails for a bad file."""
+    with Receiver() as receiver:
+        created = _ok(
+            local_prefect.python(
+                "from prefect.blocks.notifications import CustomWebhookNotificationBlock as B\n"
+                f"block = B(name='leadflow', url={receiver.url!r}, "
+                "json_data={'subject': '{{subject}}', 'body': '{{body}}'})\n"
+                "print(block.save('leadflow-alerts', overwrite=True))\n"
+            )
+        )
+        block_id = created.strip().splitlines()[-1]
+        recipe = (REPO_ROOT / "prefect-automations.yaml").read_text(encoding="utf-8")
+        assert "00000000-0000-0000-0000-000000000000" in recipe
+        mine = tmp_path / "automations.yaml"
+        mine.write_text(recipe.replace("00000000-0000-0000-0000-000000000000", block_id), encoding="utf-8")
+        _ok(local_prefect.run("automation", "create", "--from-file", str(mine)))
+        assert "leadflow-run-failed" in _ok(local_prefect.run("automation", "ls"))
+        bad = tmp_path / "partner-drop.csv"
+        bad.write_text("name,notes\nAnn,hello\n", encoding="utf-8")
+
+        local_prefect.python(
+            "from flows.import_leads import import_leads\n"
+            f"import_leads({str(bad)!r}, out_dir={str(tmp_path / 'out')!r}, return_state=True)\n"
+        )
+
+        deadline = time.monotonic() + 240
+        while not receiver.posts and time.monotonic() < deadline:
+            time.sleep(1)
+    assert receiver.posts, "no notification within 240 s"
+    [note] = receiver.posts
+    assert "import-leads" in note["subject"] and "Failed" in note["subject"]
+    assert "partner-drop.csv" in note["body"] and "no phone or email column" in note["body"].lower()

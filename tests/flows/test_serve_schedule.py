@@ -8,7 +8,8 @@ failed before SQLAlchemy was held below 2.1: Prefect 3.8's scheduler could not i
 it planned.
 
 The server listens on the port given with ``--port`` (not a new random one per start), and its
-run list reads as what happened: the scan that took the file, the file's import.
+run list reads as what happened: the scan that took the file, the file's import. The import's
+report link artifact opens the report served on ``--runs-port``.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
     layout = Layout.at(root)
     (layout.inbox / "leads.csv").write_bytes((sample_data / "us_crm_export.csv").read_bytes())
     env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port, runs_port = _free_ports(2)
     env |= {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONPATH": str(REPO_ROOT)}
     serve = subprocess.Popen(
         [
@@ -56,6 +55,8 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
             "0",
             "--port",
             str(port),
+            "--runs-port",
+            str(runs_port),
             "--country",
             "US",
             "--suppress",
@@ -78,6 +79,7 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
             time.sleep(1)
         archived = sorted(path.name for path in layout.archive.iterdir())
         names = _flow_run_names(f"http://127.0.0.1:{port}/api") if serve.poll() is None else []
+        report = _served_report(f"http://127.0.0.1:{port}/api") if serve.poll() is None else None
     finally:
         stop_process_group(serve, signal.SIGINT, grace=60)
         output = serve.communicate()[0]
@@ -87,6 +89,9 @@ def test_served_scan_runs_on_its_interval_and_imports_a_dropped_file(
     assert os.listdir(layout.inbox) == []
     assert f"Prefect server for the served deployments: http://127.0.0.1:{port}" in output
     assert "scan: 1 imported" in names, names
+    assert f"Run folders and reports, read-only: http://127.0.0.1:{runs_port}/" in output
+    assert report is not None and report.status_code == 200, report
+    assert str(report.url).startswith(f"http://127.0.0.1:{runs_port}/") and "<html" in report.text.lower()
     assert any(re.fullmatch(r"leads\.csv → validate · .+", name) for name in names), names
     [run_json] = (root / "runs").glob("*/run.json")
     run = json.loads(run_json.read_text(encoding="utf-8"))
@@ -110,3 +115,29 @@ def _flow_run_names(api: str) -> list[str]:
         if "scan: 1 imported" in names or time.monotonic() > deadline:
             return names
         time.sleep(1)
+
+
+def _free_ports(count: int) -> list[int]:
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def _served_report(api: str) -> httpx.Response | None:
+    """The import's ``import-report`` link artifact, followed: the report as served by serve."""
+    body = {
+        "artifacts": {"key": {"any_": ["import-report"]}},
+        "limit": 1,
+        "offset": 0,
+        "sort": "CREATED_DESC",
+    }
+    response = httpx.post(f"{api}/artifacts/filter", json=body, timeout=30)
+    response.raise_for_status()
+    found = [re.search(r"\((http://[^)]+)\)", str(a["data"])) for a in response.json()]
+    links = [match.group(1) for match in found if match]
+    return httpx.get(links[0], timeout=30) if links else None

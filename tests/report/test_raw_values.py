@@ -93,12 +93,11 @@ def test_the_csv_export_has_the_raw_values_right_after_the_reasons(tmp_path: Pat
 
 
 def test_the_prefect_attention_artifact_shows_the_values_as_read(tmp_path: Path) -> None:
-    rows = attention_table(load_run(_run_dir(tmp_path)).results.collect())
+    rows, _ = attention_table(load_run(_run_dir(tmp_path)).results.collect())
 
-    assert [(row["source_row"], row["as_read"]) for row in rows] == [
-        (1, "phone1: 555-CALL-NOW; email: bob@@example; country: Narnia; timezone: Mars/Base")
-    ]
-    assert list(rows[0]).index("as_read") == list(rows[0]).index("reasons") + 1
+    shown = [(row["source_row"], re.sub(r"\\(.)", r"\1", row["as_read"])) for row in rows]
+    assert shown == [(1, "phone1: 555-CALL-NOW; email: bob@@example; country: Narnia; timezone: Mars/Base")]
+    assert list(rows[0]).index("as_read") == list(rows[0]).index("reasons") - 1 == 2
 
 
 def test_the_duplicates_table_names_the_matched_field_and_shows_that_phone(tmp_path: Path) -> None:

@@ -263,15 +263,21 @@ def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
     """
     if not headers or frame.height == 0:
         return empty_lists(frame.height, ATTRIBUTE, name="attributes")
+    # Positional aliases while long: a file's own header may be ``name``, ``value`` or ``_row``.
+    aliases = [f"_attribute_{i}" for i in range(len(headers))]
     values = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
-        *(pl.when(pl.col(header) != "").then(pl.col(header)).alias(header) for header in headers),
+        *(
+            pl.when(pl.col(header) != "").then(pl.col(header)).alias(alias)
+            for header, alias in zip(headers, aliases, strict=True)
+        ),
     )
+    header_of = pl.col("name").cast(pl.String).replace_strict(aliases, list(headers), return_dtype=pl.String)
     pairs = (
-        values.unpivot(index="_row", on=list(headers), variable_name="name", value_name="value")
+        values.unpivot(index="_row", on=aliases, variable_name="name", value_name="value")
         .drop_nulls("value")
         .sort("_row", maintain_order=True)
-        .select("_row", pl.struct(pl.col("name").cast(pl.String), "value").alias("pair"))
+        .select("_row", pl.struct(header_of.alias("name"), "value").alias("pair"))
     )
     rows = pairs.get_column("_row")
     lists = lists_from_long(rows, pairs.get_column("pair"), frame.height, name="attributes")

@@ -227,3 +227,15 @@ def test_file_exported_without_header_is_a_file_error_saying_so(tmp_path: Path) 
         to_raw_leads(ingested, resolve_columns(ingested.headers, None))
     assert "no header row" in caught.value.problem
     assert "Add a header row" in caught.value.fix
+
+
+@pytest.mark.parametrize("header", ["name", "value", "_row"])
+def test_unmapped_column_named_like_the_attribute_fields_is_kept_as_an_attribute(header: str) -> None:
+    from transforms.columns import attribute_pairs
+
+    frame = pl.DataFrame({header: ["Ann Lee", ""], "phone": ["+14155550123", "+14155550124"]})
+    pairs = attribute_pairs(frame, (header, "phone"))
+    assert pairs.to_list() == [
+        [{"name": header, "value": "Ann Lee"}, {"name": "phone", "value": "+14155550123"}],
+        [{"name": "phone", "value": "+14155550124"}],
+    ]

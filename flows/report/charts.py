@@ -21,7 +21,7 @@ from typing import Any
 from schemas.codes import Status
 from transforms.summary import STATUS_ORDER
 
-__all__ = ["STATUS_COLORS", "bar_chart", "status_chart"]
+__all__ = ["STATUS_COLORS", "bar_chart", "row_chart", "status_chart"]
 
 STATUS_COLORS: dict[str, str] = {
     Status.ACCEPTED: "#2e7d32",
@@ -133,5 +133,14 @@ def bar_chart(counts: Mapping[str, int], title: str, chart_id: str, color: str =
     if len(items) > _MAX_BARS:
         items = [*items[: _MAX_BARS - 1], ("other", sum(n for _, n in items[_MAX_BARS - 1 :]))]
     rows = [(str(label), [(int(count), color, None)]) for label, count in items]
+    body, height = _bars(rows, 460.0)
+    return _svg(chart_id, title, 460.0, height, body)
+
+
+def row_chart(
+    rows: Sequence[tuple[str, Sequence[tuple[int, str, str | None]]]], title: str, chart_id: str
+) -> str:
+    """Horizontal bars given as (label, segments of (count, color, name or None)), in the
+    order given: for categories with their own colors (the leads' outcomes)."""
     body, height = _bars(rows, 460.0)
     return _svg(chart_id, title, 460.0, height, body)

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from flows.commands.validate import main as validate
 from flows.report.command import main as report_main
-from flows.report.runs import find_runs, trend
+from flows.report.run_folders import find_runs, trend
 from schemas.results import RESULTS_SCHEMA
 
 

@@ -1,0 +1,174 @@
+"""The run seen lead by lead: one row per input row, its outcome at each target as columns.
+
+Why: result rows are one per (lead, target), so every count over them is lead x target: a file
+of 1,507 rows sent to 4 targets reads "accepted 4,652", and 380 leads with a bad phone read
+"PHONE_INVALID 2,280". An analyst thinks in rows of the file. This module gives the report,
+the terminal and the CSV export the same lead-level view:
+
+* :func:`lead_outcomes`: one row per lead with the lead's contact fields, an ``outcome``
+  (:data:`OUTCOMES`, exactly one per lead, so the headline counts add up to the rows of the
+  file) and per target ``status``/``reasons``/``vendor_status``/``vendor_message`` columns
+  named by :func:`target_column`;
+* :func:`reasons_by_lead`: per reason code the leads that carry it (at any target).
+
+Pure polars; the only loop is over targets (a handful), never over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from schemas.codes import Status
+from schemas.results import RAW_COLUMNS
+from transforms.summary import needs_attention
+
+__all__ = [
+    "DELIVERED",
+    "LEAD_COLUMNS",
+    "OUTCOMES",
+    "PER_TARGET",
+    "Outcome",
+    "lead_outcomes",
+    "not_delivered_everywhere",
+    "outcome_counts",
+    "reasons_by_lead",
+    "target_column",
+]
+
+DELIVERED: tuple[Status, ...] = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
+"""At the vendor: confirmed, in a file it took, or delivered by an earlier run."""
+_WOULD_SEND: tuple[Status, ...] = (Status.DRY_RUN, Status.READY)
+
+
+class Outcome:
+    """A lead's one outcome across its targets (the first that applies, in this order)."""
+
+    ATTENTION = "needs attention"
+    """Rejected, vendor-rejected or failed at a target, or possibly sent twice: someone must act."""
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    DELIVERED_ALL = "delivered to every target"
+    DELIVERED_SOME = "delivered to some targets"
+    """Delivered where it could be; ineligible (no mobile, no email...) at the others."""
+    WOULD_SEND = "would be sent (dry run)"
+    NOT_DELIVERED = "delivered nowhere"
+    """Ineligible at every target (or a run without targets)."""
+
+
+OUTCOMES: tuple[str, ...] = (
+    Outcome.DELIVERED_ALL,
+    Outcome.DELIVERED_SOME,
+    Outcome.WOULD_SEND,
+    Outcome.ATTENTION,
+    Outcome.DUPLICATE,
+    Outcome.SUPPRESSED,
+    Outcome.NOT_DELIVERED,
+)
+"""Display order of the headline: delivered first, then what needs someone, then what we held back."""
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "source_row",
+    "external_id",
+    "first_name",
+    "last_name",
+    "phone1",
+    "phone2",
+    "phone3",
+    "email",
+    "country",
+    "duplicate_of",
+    "duplicate_on",
+    *RAW_COLUMNS,
+)
+"""Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
+
+PER_TARGET: tuple[str, ...] = ("status", "reasons", "vendor_status", "vendor_message")
+
+
+def target_column(target: str, field: str) -> str:
+    """The name of a per-target column: ``"obi_main status"`` (a space: target names have none)."""
+    return f"{target} {field}"
+
+
+def _outcome() -> pl.Expr:
+    """In a group of one lead's results. "Every target" is every result of the lead (one per
+    target by the contract; a target of run.json without results has no say)."""
+    status = pl.col("status")
+    delivered = status.is_in([s.value for s in DELIVERED]).sum()
+    return (
+        pl.when(needs_attention().any())
+        .then(pl.lit(Outcome.ATTENTION))
+        .when((status == Status.DUPLICATE.value).any())
+        .then(pl.lit(Outcome.DUPLICATE))
+        .when((status == Status.SUPPRESSED.value).any())
+        .then(pl.lit(Outcome.SUPPRESSED))
+        .when(delivered == pl.len())
+        .then(pl.lit(Outcome.DELIVERED_ALL))
+        .when(delivered > 0)
+        .then(pl.lit(Outcome.DELIVERED_SOME))
+        .when(status.is_in([s.value for s in _WOULD_SEND]).any())
+        .then(pl.lit(Outcome.WOULD_SEND))
+        .otherwise(pl.lit(Outcome.NOT_DELIVERED))
+        .alias("outcome")
+    )
+
+
+def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per lead (by ``source_row``): :data:`LEAD_COLUMNS`, ``run_id``, ``outcome``,
+    ``reasons`` (every code of the lead at any target, first seen first) and, per target
+    (``targets`` plus any in the results, sorted), the :data:`PER_TARGET` fields (null where
+    the lead has no result for that target)."""
+    frame = results.lazy()
+    names = sorted({*frame.select("target").unique().collect()["target"].to_list(), *targets})
+    per_lead = (
+        frame.sort("source_row", "target")
+        .group_by("source_row", maintain_order=True)
+        .agg(
+            pl.col("run_id").first(),
+            *[pl.col(name).first() for name in LEAD_COLUMNS if name != "source_row"],
+            _outcome(),
+            pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True),
+        )
+    )
+    for target in names:
+        columns = [pl.col(field).alias(target_column(target, field)) for field in PER_TARGET]
+        part = frame.filter(pl.col("target") == target).select("source_row", *columns)
+        per_lead = per_lead.join(part, on="source_row", how="left")
+    return per_lead.sort("source_row").collect()
+
+
+def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:
+    """The leads an analyst looks at: every lead not delivered to all its targets (needs
+    attention, ineligible somewhere, duplicate, suppressed), those needing attention first."""
+    rank = pl.col("outcome").replace_strict({Outcome.ATTENTION: 0}, default=1, return_dtype=pl.Int8)
+    done = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
+    return leads.filter(~pl.col("outcome").is_in(done)).sort(rank, "source_row")
+
+
+def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
+    """Leads per outcome, every outcome listed (0 included) in :data:`OUTCOMES` order."""
+    counted = dict(leads.group_by("outcome").len().iter_rows())
+    return {outcome: int(counted.get(outcome, 0)) for outcome in OUTCOMES}
+
+
+def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per reason code: ``leads`` carrying it at any target, ``targets`` it occurred
+    at, and the first lead carrying it (lowest source row, then target) as the example;
+    most leads first."""
+    return (
+        results.lazy()
+        .sort("source_row", "target")
+        .explode("reasons")
+        .drop_nulls("reasons")
+        .group_by("reasons", maintain_order=True)
+        .agg(
+            pl.col("source_row").n_unique().alias("leads"),
+            pl.col("target").unique().sort().alias("targets"),
+            pl.all().exclude("reasons").first(),
+        )
+        .rename({"reasons": "reason"})
+        .sort(["leads", "reason"], descending=[True, False])
+        .collect()
+    )

@@ -95,7 +95,7 @@ def _inputs(console: Console, run: Run) -> None:
 def _status_table(summary: Mapping[str, Any]) -> Table:
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in summary["statuses"]]
-    table = Table(title="Per target: leads by their status there", title_justify="left")
+    table = Table(title="Results by target and status (leads at each target)", title_justify="left")
     _identifier_column(table, "target", list(targets))
     for status in shown:
         table.add_column(
@@ -202,7 +202,7 @@ def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
     counts = outcome_counts(leads)
     attention = counts[Outcome.ATTENTION]
     console.print(
-        Text(f"{leads.height:,} leads (rows of the file), {len(targets)} targets, "),
+        Text(f"{leads.height:,} leads (rows of the file), {len(targets)} target{_plural(len(targets))}, "),
         Text(f"{attention:,} leads need attention", style="bold red" if attention else "green"),
         sep="",
     )
@@ -216,6 +216,10 @@ def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
     console.print(_status_table(summary))
     vendor = _vendor_table(summary)
     console.print(vendor if vendor else Text("No vendor errors.", style="dim"))
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _percent(value: float | None) -> Text:

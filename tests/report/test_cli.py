@@ -33,7 +33,9 @@ def test_run_folder_prints_counts_reasons_and_vendor_errors(runs: Path) -> None:
     assert "40 leads (rows of the file), 4 targets, 10 leads need attention" in text
     for expected in ("obi_main", "vendor_rejected", "NEEDS_MOBILE", "Service Unavailable", "leads_november"):
         assert expected in text
-    lead_first = [text.index(title) for title in ("Leads by outcome", "Leads not delivered", "Per target:")]
+    lead_first = [
+        text.index(title) for title in ("Leads by outcome", "Leads not delivered", "Results by target")
+    ]
     assert lead_first == sorted(lead_first)
 
 
@@ -66,7 +68,7 @@ def test_bare_results_parquet_is_reported_without_run_inputs(runs: Path) -> None
 
     text = console.export_text()
     assert "Run inputs unavailable: results given without a run folder" in text
-    assert "20 leads (rows of the file), 1 targets" in text
+    assert "20 leads (rows of the file), 1 target," in text
 
 
 def test_folder_of_runs_gives_the_trend_per_run_and_target(runs: Path, tmp_path: Path) -> None:

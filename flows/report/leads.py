@@ -120,23 +120,32 @@ def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] =
     ``reasons`` (every code of the lead at any target, first seen first) and, per target
     (``targets`` plus any in the results, sorted), the :data:`PER_TARGET` fields (null where
     the lead has no result for that target)."""
-    frame = results.lazy()
+    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
+    frame = results.lazy().select(needed).collect().lazy()  # read once, not once per part below
     names = sorted({*frame.select("target").unique().collect()["target"].to_list(), *targets})
-    per_lead = (
-        frame.sort("source_row", "target")
-        .group_by("source_row", maintain_order=True)
+    # lead fields are the same in each of a lead's results: any one will do (no sort of them all)
+    fields = frame.filter(pl.col("source_row").is_first_distinct()).select("run_id", *LEAD_COLUMNS)
+    outcomes = (
+        frame.select("source_row", "status", "reasons")
+        .group_by("source_row")
         .agg(
-            pl.col("run_id").first(),
-            *[pl.col(name).first() for name in LEAD_COLUMNS if name != "source_row"],
             _outcome(),
             pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True),
         )
     )
+    per_lead = fields.join(outcomes, on="source_row", how="left")
     for target in names:
         columns = [pl.col(field).alias(target_column(target, field)) for field in PER_TARGET]
         part = frame.filter(pl.col("target") == target).select("source_row", *columns)
         per_lead = per_lead.join(part, on="source_row", how="left")
-    return per_lead.sort("source_row").collect()
+    first = [
+        "source_row",
+        "run_id",
+        *[name for name in LEAD_COLUMNS if name != "source_row"],
+        "outcome",
+        "reasons",
+    ]
+    return per_lead.sort("source_row").collect().select(*first, pl.exclude(first))
 
 
 def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:
@@ -153,22 +162,27 @@ def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
     return {outcome: int(counted.get(outcome, 0)) for outcome in OUTCOMES}
 
 
+_EXAMPLE_COLUMNS = ("first_name", "last_name", "phone1", "email", "status", "vendor_status", "vendor_message")
+
+
 def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """One row per reason code: ``leads`` carrying it at any target, ``targets`` it occurred
-    at, and the first lead carrying it (lowest source row, then target) as the example;
-    most leads first."""
+    at, and the first result carrying it (lowest source row, then target) as the example
+    (``source_row``, ``target`` and the contact and vendor columns); most leads first.
+
+    Only the three key columns are exploded and grouped; the example's other columns are
+    joined in for the one row per code (grouping every column of a million results took
+    seconds)."""
+    frame = results.lazy()
+    coded = frame.select("source_row", "target", "reasons").explode("reasons").drop_nulls("reasons")
+    counted = coded.group_by("reasons").agg(
+        pl.col("source_row").n_unique().alias("leads"),
+        pl.col("target").unique().sort().alias("targets"),
+        pl.struct("source_row", "target").min().alias("example"),
+    )
+    examples = counted.unnest("example").join(
+        frame.select("source_row", "target", *_EXAMPLE_COLUMNS), on=["source_row", "target"], how="left"
+    )
     return (
-        results.lazy()
-        .sort("source_row", "target")
-        .explode("reasons")
-        .drop_nulls("reasons")
-        .group_by("reasons", maintain_order=True)
-        .agg(
-            pl.col("source_row").n_unique().alias("leads"),
-            pl.col("target").unique().sort().alias("targets"),
-            pl.all().exclude("reasons").first(),
-        )
-        .rename({"reasons": "reason"})
-        .sort(["leads", "reason"], descending=[True, False])
-        .collect()
+        examples.rename({"reasons": "reason"}).sort(["leads", "reason"], descending=[True, False]).collect()
     )

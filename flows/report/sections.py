@@ -7,6 +7,7 @@ built with flows.report.markup; charts come from flows.report.charts.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -50,8 +51,10 @@ def name_of(row: Mapping[str, Any]) -> str:
     return " ".join(part for part in (row.get("first_name"), row.get("last_name")) if part)
 
 
+@functools.lru_cache(maxsize=512)
 def code_link(kind: str, code: str) -> Markup:
-    """A code linked to its entry in the glossary section; a code the glossary lacks stays text."""
+    """A code linked to its entry in the glossary section; a code the glossary lacks stays text.
+    Cached: the lead table links a few codes thousands of times."""
     if code not in GLOSSARY[kind]:
         return esc(code)
     return Markup(f'<a href="#{esc(anchor(kind, code))}">{esc(code)}</a>')

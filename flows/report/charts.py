@@ -105,15 +105,15 @@ def _bars(
 
 
 def status_chart(summary: Mapping[str, Any], chart_id: str = "chart-status") -> str:
-    """Stacked horizontal bars: result rows per target, split by status, and a legend of the
-    statuses present."""
+    """Stacked horizontal bars: the leads at each target (one result each), split by status,
+    and a legend of the statuses present."""
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s for s in STATUS_ORDER if any(int(t["statuses"].get(s.value, 0)) for t in targets.values())]
     rows: list[tuple[str, Sequence[tuple[int, str, str | None]]]] = [
         (name, [(int(t["statuses"].get(s.value, 0)), STATUS_COLORS[s], s.value) for s in shown])
         for name, t in targets.items()
     ]
-    title = "Results per target by status"
+    title = "Leads at each target, by status there"
     legend_width = max((len(s.value) for s in shown), default=0) * _CHAR + 3 * _PAD + _BAR
     width = 760.0
     body, height = _bars(rows, width - legend_width)

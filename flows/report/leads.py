@@ -178,9 +178,9 @@ def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     counted = coded.group_by("reasons").agg(
         pl.col("source_row").n_unique().alias("leads"),
         pl.col("target").unique().sort().alias("targets"),
-        pl.struct("source_row", "target").min().alias("example"),
+        *[pl.col(key).sort_by("source_row", "target").first() for key in ("source_row", "target")],
     )
-    examples = counted.unnest("example").join(
+    examples = counted.join(
         frame.select("source_row", "target", *_EXAMPLE_COLUMNS), on=["source_row", "target"], how="left"
     )
     return (

@@ -55,10 +55,18 @@ def test_reasons_count_the_leads_carrying_them_not_their_results(run_dir: Path) 
 
     section = _section(page, "reasons")
     # 4 leads with an invalid phone are rejected at each of 4 targets: 16 results, 4 leads
-    row = re.search(r"PHONE_INVALID</a></td><td class=\"num\">(\d+)</td>", section)
+    row = re.search(
+        r"PHONE_INVALID</a></td><td class=\"num\">(\d+)</td><td>([^<]*)</td><td class=\"num\">(\d+)</td>",
+        section,
+    )
     assert row is not None
-    assert row.group(1) == "4"
+    assert row.groups() == (
+        "4",
+        "engage_eu, mail_promo, obi_main, sms_promo",
+        "3",
+    )  # leads, where, first lead
     assert "<th>Leads</th>" in section
+    assert "Noah Meyer" in section  # the example lead of VENDOR_REJECTED (row 5) is named
 
 
 def test_the_lead_table_lists_ineligible_leads_with_their_status_at_each_target(run_dir: Path) -> None:

@@ -183,3 +183,23 @@ def test_screenshot_of_the_trend_shows_rates_over_time_and_links_each_run(
     ]
     assert all((tmp_path / link).is_file() for link in links)
     assert "no run folder inside" in dom  # notes/ is named, not silently ignored
+
+
+def test_link_fragment_filters_leads_by_outcome_and_a_target_they_did_not_reach(
+    chromium: str, report: Path, tmp_path: Path
+) -> None:
+    fragment = "#outcome=needs%20attention&target=sms_promo"
+
+    dom = _dump_dom(chromium, tmp_path / "profile", report.as_uri() + fragment)
+
+    table = dom.split('<table id="attention-table">', 1)[1]
+    shown = re.findall(
+        r'<tr data-outcome="needs attention" data-status="[^"]*" data-target="([^"]*)">', table
+    )
+    hidden = re.findall(
+        r'<tr data-outcome="([^"]*)" data-status="[^"]*" data-target="([^"]*)" hidden=""', table
+    )
+    assert shown and all("sms_promo" in targets.split() for targets in shown)
+    assert all(o != "needs attention" or "sms_promo" not in t.split() for o, t in hidden)
+    assert f'<b id="attention-shown">{len(shown)}</b>' in dom
+    assert len(shown) == 5  # rows 3, 13, 23, 33 rejected everywhere; 15 failed elsewhere, ineligible here

@@ -29,6 +29,7 @@ _OUTCOME_COLORS = {
     Outcome.DELIVERED_ALL: "#2e7d32",
     Outcome.DELIVERED_SOME: "#66bb6a",
     Outcome.WOULD_SEND: "#1e88e5",
+    Outcome.WOULD_SEND_SOME: "#64b5f6",
     Outcome.ATTENTION: "#e53935",
     Outcome.DUPLICATE: "#9575cd",
     Outcome.SUPPRESSED: "#ffb74d",
@@ -51,7 +52,8 @@ def leads_headline_section(leads: pl.DataFrame, targets: Sequence[str]) -> Marku
     note = (
         '<p class="note">Every lead is counted once, under the first outcome that applies: '
         f"needs attention (rejected, vendor-rejected or failed at a target), duplicate, suppressed, "
-        f"delivered to every target, to some (ineligible at the others), would be sent (dry run), "
+        f"delivered to every target, to some (ineligible at the others), would be sent to every or "
+        f"some targets (dry run or validate), "
         f"delivered nowhere. {esc(per_target)}</p>"
     )
     bars = [(outcome, [(n, _OUTCOME_COLORS[outcome], None)]) for outcome, n in counts.items() if n]

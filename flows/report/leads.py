@@ -52,7 +52,10 @@ class Outcome:
     DELIVERED_ALL = "delivered to every target"
     DELIVERED_SOME = "delivered to some targets"
     """Delivered where it could be; ineligible (no mobile, no email...) at the others."""
-    WOULD_SEND = "would be sent (dry run)"
+    WOULD_SEND = "would be sent to every target (dry run)"
+    """Dry run or validate: ready for every target (or delivered there by an earlier run)."""
+    WOULD_SEND_SOME = "would be sent to some targets (dry run)"
+    """Dry run or validate: ready where it could be, ineligible at the others."""
     NOT_DELIVERED = "delivered nowhere"
     """Ineligible at every target (or a run without targets)."""
 
@@ -61,6 +64,7 @@ OUTCOMES: tuple[str, ...] = (
     Outcome.DELIVERED_ALL,
     Outcome.DELIVERED_SOME,
     Outcome.WOULD_SEND,
+    Outcome.WOULD_SEND_SOME,
     Outcome.ATTENTION,
     Outcome.DUPLICATE,
     Outcome.SUPPRESSED,
@@ -97,6 +101,7 @@ def _outcome() -> pl.Expr:
     target by the contract; a target of run.json without results has no say)."""
     status = pl.col("status")
     delivered = status.is_in([s.value for s in DELIVERED]).sum()
+    would_send = status.is_in([s.value for s in _WOULD_SEND]).sum()
     return (
         pl.when(needs_attention().any())
         .then(pl.lit(Outcome.ATTENTION))
@@ -106,10 +111,12 @@ def _outcome() -> pl.Expr:
         .then(pl.lit(Outcome.SUPPRESSED))
         .when(delivered == pl.len())
         .then(pl.lit(Outcome.DELIVERED_ALL))
+        .when((would_send > 0) & (delivered + would_send == pl.len()))
+        .then(pl.lit(Outcome.WOULD_SEND))
         .when(delivered > 0)
         .then(pl.lit(Outcome.DELIVERED_SOME))
-        .when(status.is_in([s.value for s in _WOULD_SEND]).any())
-        .then(pl.lit(Outcome.WOULD_SEND))
+        .when(would_send > 0)
+        .then(pl.lit(Outcome.WOULD_SEND_SOME))
         .otherwise(pl.lit(Outcome.NOT_DELIVERED))
         .alias("outcome")
     )

@@ -13,7 +13,14 @@ from rich.console import Console
 
 from flows.report.command import run_report
 from flows.report.html_page import render_run_html
-from flows.report.leads import DELIVERED, OUTCOMES, Outcome, lead_outcomes, outcome_counts
+from flows.report.leads import (
+    DELIVERED,
+    OUTCOMES,
+    Outcome,
+    lead_outcomes,
+    not_delivered_everywhere,
+    outcome_counts,
+)
 from flows.report.runs import load_run
 from schemas.codes import Status
 from tests.report.runs import TARGETS, build_results, result_row, results_frame, run_meta, write_run
@@ -141,3 +148,22 @@ def test_lead_outcomes_keep_each_targets_status_and_reasons_in_its_columns() -> 
     assert lead["engage_eu vendor_message"] == "Service Unavailable"
     assert lead["obi_main status"] == "accepted"
     assert lead["outcome"] == Outcome.ATTENTION
+
+
+def test_in_a_dry_run_a_lead_ineligible_at_a_target_is_still_listed() -> None:
+    def result(row: int, target: str, status: str) -> dict[str, object]:
+        return result_row(source_row=row, external_id=f"e{row}", target=target, status=status)
+
+    frame = results_frame(
+        [
+            result(1, "obi_main", "dry_run"),
+            result(1, "sms_promo", "dry_run"),
+            result(2, "obi_main", "dry_run"),
+            result(2, "sms_promo", "ineligible"),
+        ]
+    )
+
+    leads = lead_outcomes(frame)
+
+    assert leads["outcome"].to_list() == [Outcome.WOULD_SEND, Outcome.WOULD_SEND_SOME]
+    assert not_delivered_everywhere(leads)["source_row"].to_list() == [2]

@@ -1,10 +1,13 @@
 """Style, script and Content-Security-Policy of the HTML report, all inline (no network).
 
-The script is ours and static: it reads the attention table from the DOM (never data
+The script is ours and static: it reads the lead table (``#attention-table``: one row per
+lead; ``data-status`` lists the lead's statuses at its targets, ``data-target`` the targets it
+did not reach, space-separated: target names and statuses have no spaces) from the DOM (never data
 embedded in script) to sort, filter and count rows, and marks ``body[data-report-ready]``
 when done. The page's CSP allows exactly this script by its sha256 and no other, so even a
 value that escaped our escaping could not run; escaping stays the first line of defence.
-URL fragment ``#q=text&status=failed&target=x&sort=column:desc`` presets the table, so a
+URL fragment ``#q=text&outcome=needs%20attention&status=failed&target=x&sort=column:desc``
+presets the table, so a
 link can point at a filtered view.
 """
 
@@ -57,6 +60,14 @@ th button { font: inherit; font-weight: bold; border: 0; background: none; paddi
 th[aria-sort="ascending"] button::after { content: " \\25B2"; }
 th[aria-sort="descending"] button::after { content: " \\25BC"; }
 .note { color: var(--muted); }
+td.lead-target { white-space: nowrap; font-size: 12px; }
+td.lead-target .reasons, td.lead-target .vendor { color: var(--muted); white-space: normal; }
+td.lead-target .vendor { display: inline-block; max-width: 220px; overflow-wrap: anywhere; }
+.outcome { padding: 1px 6px; border-radius: 3px; font-size: 12px; background: var(--band); }
+.outcome-bad { background: #fdecea; color: #b71c1c; }
+.status-ineligible { background: #eeeeee; color: #424242; }
+.status-accepted, .status-submitted, .status-already_sent { background: #e8f5e9; color: #1b5e20; }
+a.run-link { white-space: nowrap; }
 """
 
 SCRIPT = """
@@ -68,16 +79,25 @@ SCRIPT = """
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var rows = Array.prototype.slice.call(body.rows);
   var query = document.getElementById("attention-filter");
-  var status = document.getElementById("attention-status");
-  var target = document.getElementById("attention-target");
+  var selects = [["attention-outcome", "data-outcome", "outcome", true],
+                 ["attention-status", "data-status", "status", false],
+                 ["attention-target", "data-target", "target", false]].map(function (spec) {
+    return {element: document.getElementById(spec[0]), attribute: spec[1], param: spec[2], exact: spec[3]};
+  }).filter(function (select) { return select.element; });
   var shown = document.getElementById("attention-shown");
 
+  function has(row, select) {
+    var value = select.element.value, held = row.getAttribute(select.attribute) || "";
+    return select.exact ? held === value : (" " + held + " ").indexOf(" " + value + " ") !== -1;
+  }
+
   function apply() {
-    var q = query.value.trim().toLowerCase(), s = status.value, t = target.value, n = 0;
+    var q = query.value.trim().toLowerCase(), n = 0;
     rows.forEach(function (row) {
-      var ok = (!s || row.getAttribute("data-status") === s) &&
-        (!t || row.getAttribute("data-target") === t) &&
-        (!q || row.textContent.toLowerCase().indexOf(q) !== -1);
+      var ok = (!q || row.textContent.toLowerCase().indexOf(q) !== -1) &&
+        selects.every(function (select) {
+          return !select.element.value || has(row, select);
+        });
       row.hidden = !ok;
       if (ok) { n += 1; }
     });
@@ -104,12 +124,14 @@ SCRIPT = """
       });
     }
   });
-  [query, status, target].forEach(function (control) { control.addEventListener("input", apply); });
+  query.addEventListener("input", apply);
+  selects.forEach(function (select) { select.element.addEventListener("input", apply); });
 
   var preset = new URLSearchParams(window.location.hash.slice(1));
   if (preset.get("q")) { query.value = preset.get("q"); }
-  if (preset.get("status")) { status.value = preset.get("status"); }
-  if (preset.get("target")) { target.value = preset.get("target"); }
+  selects.forEach(function (select) {
+    if (preset.get(select.param)) { select.element.value = preset.get(select.param); }
+  });
   if (preset.get("sort")) {
     var parts = preset.get("sort").split(":");
     heads.forEach(function (th) {

@@ -21,7 +21,7 @@ from typing import Any
 from schemas.codes import Status
 from transforms.summary import STATUS_ORDER
 
-__all__ = ["STATUS_COLORS", "bar_chart", "status_chart"]
+__all__ = ["STATUS_COLORS", "bar_chart", "row_chart", "status_chart"]
 
 STATUS_COLORS: dict[str, str] = {
     Status.ACCEPTED: "#2e7d32",
@@ -105,15 +105,15 @@ def _bars(
 
 
 def status_chart(summary: Mapping[str, Any], chart_id: str = "chart-status") -> str:
-    """Stacked horizontal bars: result rows per target, split by status, and a legend of the
-    statuses present."""
+    """Stacked horizontal bars: the leads at each target (one result each), split by status,
+    and a legend of the statuses present."""
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s for s in STATUS_ORDER if any(int(t["statuses"].get(s.value, 0)) for t in targets.values())]
     rows: list[tuple[str, Sequence[tuple[int, str, str | None]]]] = [
         (name, [(int(t["statuses"].get(s.value, 0)), STATUS_COLORS[s], s.value) for s in shown])
         for name, t in targets.items()
     ]
-    title = "Results per target by status"
+    title = "Leads at each target, by status there"
     legend_width = max((len(s.value) for s in shown), default=0) * _CHAR + 3 * _PAD + _BAR
     width = 760.0
     body, height = _bars(rows, width - legend_width)
@@ -133,5 +133,14 @@ def bar_chart(counts: Mapping[str, int], title: str, chart_id: str, color: str =
     if len(items) > _MAX_BARS:
         items = [*items[: _MAX_BARS - 1], ("other", sum(n for _, n in items[_MAX_BARS - 1 :]))]
     rows = [(str(label), [(int(count), color, None)]) for label, count in items]
+    body, height = _bars(rows, 460.0)
+    return _svg(chart_id, title, 460.0, height, body)
+
+
+def row_chart(
+    rows: Sequence[tuple[str, Sequence[tuple[int, str, str | None]]]], title: str, chart_id: str
+) -> str:
+    """Horizontal bars given as (label, segments of (count, color, name or None)), in the
+    order given: for categories with their own colors (the leads' outcomes)."""
     body, height = _bars(rows, 460.0)
     return _svg(chart_id, title, 460.0, height, body)

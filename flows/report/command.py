@@ -4,7 +4,8 @@ PATH is a run folder (``<out>/<run_id>``), a run id (looked up in ``--out``, def
 ``leadflow-out``), result Parquet (a file, or a folder of them), or a folder of run folders,
 which gives the trend (accepted/rejected per run and target) instead.
 The terminal gets rich tables; ``--html`` writes the self-contained report (or the trend
-page); ``--csv`` writes the rows needing attention with spreadsheet formulas neutralised.
+page); ``--csv`` writes the leads not delivered to every target, one row per lead with a
+column per target, with spreadsheet formulas neutralised.
 Errors print one ``ReportError: message`` line and return 1.
 """
 
@@ -18,19 +19,18 @@ from rich.console import Console
 from rich.text import Text
 
 from flows.report.console import print_run, print_trend
-from flows.report.csv_export import write_attention_csv
+from flows.report.csv_export import lead_csv_frame, write_lead_csv
 from flows.report.html_page import render_run_html, render_trend_html, write_text_atomically
+from flows.report.run_folders import scan_runs, trend
 from flows.report.runs import (
     DEFAULT_OUT,
     PathKind,
     ReportError,
     Run,
     classify,
-    find_runs,
     load_run,
     read_results,
     resolve_path,
-    trend,
 )
 from transforms.summary import summarize
 
@@ -50,19 +50,26 @@ def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console)
         write_text_atomically(html, render_run_html(run))
         console.print(Text(f"HTML report: {html}"))
     if csv is not None:
-        rows = write_attention_csv(run.results, csv)
-        console.print(Text(f"CSV: {rows:,} rows needing attention -> {csv}"))
+        rows = write_lead_csv(lead_csv_frame(run.results, run.target_names), csv)
+        console.print(Text(f"CSV: {rows:,} leads not delivered to every target (one row per lead) -> {csv}"))
 
 
-def _report_runs(runs: list[Run], html: Path | None, csv: Path | None, console: Console) -> None:
-    changes = trend(runs)
-    print_trend(console, changes)
+def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Console) -> None:
+    found = scan_runs(folder)
+    if not found.runs:
+        raise ReportError(f"{folder}: no run folders inside")
+    runs = found.runs
+    changes = trend(runs, folder)
+    print_trend(console, changes, found.skipped)
     if html is not None:
-        write_text_atomically(html, render_trend_html(runs, changes))
+        write_text_atomically(html, render_trend_html(found, changes, html.parent))
         console.print(Text(f"HTML trend: {html}"))
     if csv is not None:
-        rows = write_attention_csv(pl.concat([run.results for run in runs]), csv)
-        console.print(Text(f"CSV: {rows:,} rows needing attention across {len(runs)} runs -> {csv}"))
+        frames = [lead_csv_frame(run.results, run.target_names) for run in runs]
+        rows = write_lead_csv(pl.concat(frames, how="diagonal_relaxed"), csv)
+        console.print(
+            Text(f"CSV: {rows:,} leads not delivered to every target across {len(runs)} runs -> {csv}")
+        )
 
 
 def run_report(
@@ -74,7 +81,7 @@ def run_report(
         path = resolve_path(path, out)
         kind = classify(path)
         if kind is PathKind.RUNS:
-            _report_runs(find_runs(path), html, csv, console)
+            _report_runs(path, html, csv, console)
         else:
             _report_run(_single(path, kind), html, csv, console)
     except ReportError as error:
@@ -96,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=Path(DEFAULT_OUT), help="where to look up a run id (default %(default)s)"
     )
     parser.add_argument("--html", type=Path, help="write the self-contained HTML report here")
-    parser.add_argument("--csv", type=Path, help="write the rows needing attention here (spreadsheet-safe)")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        help="write the leads not delivered to every target here, one row per lead (spreadsheet-safe)",
+    )
     return parser
 
 

@@ -6,7 +6,7 @@ like ``[red]...[/red]`` prints as written instead of being read as console marku
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -14,13 +14,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from flows.report.runs import Run
+from flows.report.leads import (
+    DELIVERED,
+    Outcome,
+    lead_outcomes,
+    not_delivered_everywhere,
+    outcome_counts,
+    reasons_by_lead,
+    target_column,
+)
+from flows.report.run_folders import Skipped
+from flows.report.runs import AppliedList, Run
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
 
 __all__ = ["print_run", "print_trend"]
 
 TOP_REASONS = 15
+TOP_LEADS = 15
+"""Leads listed in the terminal's lead table; the HTML report and the CSV export have them all."""
 _ATTENTION = {status.value for status in ATTENTION_STATUSES}
+_DELIVERED = {status.value for status in DELIVERED}
 
 
 def _text(value: object) -> Text:
@@ -44,6 +57,14 @@ def _header(name: str) -> Text:
     return Text(name, overflow="fold")
 
 
+def _applied(applied: AppliedList) -> str:
+    """A suppression list as one line: path, entries and the sha256's first 12 digits (enough
+    to tell versions apart; the HTML report has it whole)."""
+    entries = "? entries" if applied.entries is None else f"{applied.entries:,} entries"
+    digest = f", sha256 {applied.sha256[:12]}" if applied.sha256 else ""
+    return f"{applied.path} ({entries}{digest})"
+
+
 def _inputs(console: Console, run: Run) -> None:
     meta = run.meta
     if meta is None:
@@ -61,6 +82,10 @@ def _inputs(console: Console, run: Run) -> None:
         ("dry run", "yes (nothing sent)" if meta.dry_run else "no"),
         ("targets", ", ".join(f"{t.name} ({t.kind})" for t in meta.targets)),
         ("mapping", ", ".join(f"{k} <- {v}" for k, v in sorted(meta.mapping.items()))),
+        (
+            "suppression lists",
+            "; ".join(_applied(applied) for applied in meta.suppression_lists) or "none",
+        ),
     ]
     for label, value in rows:
         grid.add_row(label, _text(value))
@@ -70,30 +95,88 @@ def _inputs(console: Console, run: Run) -> None:
 def _status_table(summary: Mapping[str, Any]) -> Table:
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in summary["statuses"]]
-    table = Table(title="Results by target and status", title_justify="left")
+    table = Table(title="Results by target and status (leads at each target)", title_justify="left")
     _identifier_column(table, "target", list(targets))
     for status in shown:
         table.add_column(
             _header(status), justify="right", style="red" if status in _ATTENTION else "", overflow="fold"
         )
-    table.add_column(_header("total"), justify="right", style="bold", overflow="fold")
+    table.add_column(_header("leads"), justify="right", style="bold", overflow="fold")
     for name, target in targets.items():
         counts = [_number(target["statuses"].get(status, 0), status in _ATTENTION) for status in shown]
         table.add_row(_text(name), *counts, _number(target["total"]))
     return table
 
 
-def _reasons_table(summary: Mapping[str, Any]) -> Table:
+def _reasons_table(summary: Mapping[str, Any], reasons: pl.DataFrame) -> Table:
+    """Reasons in leads: all targets (a lead counts once), then the leads at each target."""
     targets: dict[str, dict[str, Any]] = summary["targets"]
-    top = list(summary["reasons"].items())[:TOP_REASONS]
-    table = Table(title=f"Top reasons (result rows, top {TOP_REASONS})", title_justify="left")
+    top = reasons.head(TOP_REASONS).select("reason", "leads").rows()
+    table = Table(title=f"Top reasons (leads, top {TOP_REASONS})", title_justify="left")
     _identifier_column(table, "reason", [reason for reason, _ in top])
-    table.add_column(_header("all"), justify="right", style="bold", overflow="fold")
+    table.add_column(_header("leads"), justify="right", style="bold", overflow="fold")
     for name in targets:
         table.add_column(_header(name), justify="right", overflow="fold")
     for reason, count in top:
         per_target = [_number(t["reasons"].get(reason, 0)) for t in targets.values()]
         table.add_row(_text(reason), _number(count), *per_target)
+    return table
+
+
+def _outcome_table(counts: Mapping[str, int]) -> Table:
+    table = Table(title="Leads by outcome (each lead once)", title_justify="left")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("leads", justify="right")
+    for outcome, count in counts.items():
+        if count or outcome == Outcome.ATTENTION:
+            table.add_row(_text(outcome), _number(count, outcome == Outcome.ATTENTION))
+    return table
+
+
+def _lead_table(leads: pl.DataFrame, targets: list[str], width: int) -> Table:
+    """The first :data:`TOP_LEADS` leads not delivered everywhere: a row per lead, a column per
+    target with the lead's status there, and the lead's reason codes (one a line). Statuses and
+    codes are never cut nor wrapped mid-name: when the columns do not fit ``width``, the
+    table lists one line per lead and target it did not reach instead (same facts, long form)."""
+    shown = leads.head(TOP_LEADS)
+    title = f"Leads not delivered to every target ({leads.height:,}; first {shown.height})"
+    statuses = {name: shown[target_column(name, "status")].fill_null("").to_list() for name in targets}
+    codes = [code for row in shown["reasons"].to_list() for code in row or []]
+    widths = [len("row"), len("attention"), *[max(map(len, [t, *statuses[t]])) for t in targets]]
+    widths.append(max(map(len, ["reasons", *codes])))
+    if sum(widths) + 3 * len(widths) + 1 > width:
+        return _lead_table_long(shown, targets, title)
+    table = Table(title=title, title_justify="left")
+    table.add_column("row", justify="right", no_wrap=True)
+    table.add_column("outcome", overflow="fold", min_width=len("attention"))
+    for name in targets:
+        _identifier_column(table, name, statuses[name])
+    _identifier_column(table, "reasons", codes)
+    for row in shown.iter_rows(named=True):
+        cells = [_status_text(row[target_column(name, "status")]) for name in targets]
+        reasons = _text("\n".join(row["reasons"] or []))
+        table.add_row(_text(row["source_row"]), _text(row["outcome"]), *cells, reasons)
+    return table
+
+
+def _status_text(status: str | None) -> Text:
+    return Text(status or "", style="red" if status in _ATTENTION else "")
+
+
+def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("row", justify="right", no_wrap=True)
+    table.add_column("outcome", overflow="fold", min_width=len("attention"))
+    _identifier_column(table, "target", targets)
+    _identifier_column(table, "status", [s.value for s in STATUS_ORDER])
+    table.add_column("reasons", overflow="fold")
+    for row in shown.iter_rows(named=True):
+        missed = [t for t in targets if row[target_column(t, "status")] not in _DELIVERED]
+        for index, name in enumerate(missed):
+            lead = (_text(row["source_row"]), _text(row["outcome"])) if index == 0 else (Text(""), Text(""))
+            reasons = _text("\n".join(row[target_column(name, "reasons")] or []))
+            table.add_row(*lead, _text(name), _status_text(row[target_column(name, "status")]), reasons)
+        table.add_section()
     return table
 
 
@@ -110,28 +193,58 @@ def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
 
 
 def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
-    """Inputs, counts per target and status, top reasons, vendor errors."""
+    """Leads first (outcomes, reasons in leads, the leads not delivered everywhere), then per
+    target (statuses, vendor errors)."""
     console.rule(Text(f"Leadflow run {run.run_id}"))
     _inputs(console, run)
-    attention = summary["attention"]
+    targets = list(summary["targets"])
+    leads = lead_outcomes(run.results, targets)
+    counts = outcome_counts(leads)
+    attention = counts[Outcome.ATTENTION]
     console.print(
-        Text(f"{summary['rows']:,} input rows, {summary['results']:,} result rows, "),
-        Text(f"{attention:,} need attention", style="bold red" if attention else "green"),
+        Text(f"{leads.height:,} leads (rows of the file), {len(targets)} target{_plural(len(targets))}, "),
+        Text(f"{attention:,} leads need attention", style="bold red" if attention else "green"),
         sep="",
     )
+    console.print(_outcome_table(counts))
+    reasons = reasons_by_lead(run.results)
+    if not reasons.is_empty():
+        console.print(_reasons_table(summary, reasons))
+    missed = not_delivered_everywhere(leads)
+    if not missed.is_empty():
+        console.print(_lead_table(missed, targets, console.width))
     console.print(_status_table(summary))
-    if summary["reasons"]:
-        console.print(_reasons_table(summary))
     vendor = _vendor_table(summary)
     console.print(vendor if vendor else Text("No vendor errors.", style="dim"))
 
 
-def print_trend(console: Console, trend: pl.DataFrame) -> None:
-    """One line per run and target: rows and the trend statuses."""
-    table = Table(title="Trend per run and target", title_justify="left")
-    for column in trend.columns:
-        numeric = trend.schema[column].is_numeric()
-        table.add_column(_header(column), justify="right" if numeric else "left", overflow="fold")
-    for row in trend.iter_rows():
-        table.add_row(*[_number(v) if isinstance(v, int) else _text(v) for v in row])
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _percent(value: float | None) -> Text:
+    return Text("" if value is None else f"{100 * value:.1f}%")
+
+
+def print_trend(console: Console, trend: pl.DataFrame, skipped: Sequence[Skipped] = ()) -> None:
+    """One line per run and target, oldest run first: its folder (relative to the folder of
+    runs), the target's leads and the shares accepted or submitted, rejected and failed; then
+    every folder that was not read, with why."""
+    title = "Trend per run and target (share of the target's leads; delivered = accepted or submitted)"
+    table = Table(title=title, title_justify="left")
+    table.add_column(_header("started (UTC)"), overflow="fold", min_width=10)
+    table.add_column("folder", overflow="fold")  # a path: folded whole over lines when narrow
+    _identifier_column(table, "target", trend["target"].to_list())
+    leads = max((len(f"{n:,}") for n in trend["rows"].to_list()), default=1)
+    table.add_column(_header("leads"), justify="right", no_wrap=True, min_width=max(leads, 5))
+    for header in ("delivered", "rejected", "failed"):
+        table.add_column(_header(header), justify="right", no_wrap=True, min_width=6)
+    for row in trend.iter_rows(named=True):
+        started = row["started"].strftime("%Y-%m-%d %H:%M") if row["started"] else "unknown"
+        rates = [_percent(row[name]) for name in ("delivered_share", "rejected_share", "failed_share")]
+        table.add_row(
+            _text(started), _text(row["folder"]), _text(row["target"]), _number(row["rows"]), *rates
+        )
     console.print(table)
+    for folder in skipped:
+        console.print(Text(f"skipped {folder.folder}: {folder.reason}", style="yellow"), soft_wrap=True)

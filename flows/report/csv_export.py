@@ -1,4 +1,7 @@
-"""The rows needing attention as CSV for people who live in spreadsheets.
+"""The leads not delivered to every target as CSV for people who live in spreadsheets: one
+row per lead (a row of the file), its outcome at each target in columns named
+``<target> status``, ``<target> reasons``, ``<target> vendor_status``, ``<target> vendor_message``
+(flows.report.leads), like the report's lead table; leads needing attention come first.
 
 Spreadsheet programs execute a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and,
 through their import, a leading tab or carriage return) as a formula: a lead named
@@ -10,14 +13,15 @@ Only the export is changed; the results Parquet keeps the raw values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
+from flows.report.leads import LEAD_COLUMNS, lead_outcomes, not_delivered_everywhere
 from schemas.results import RAW_COLUMNS
-from transforms.summary import attention_rows
 
-__all__ = ["FORMULA_PREFIXES", "attention_csv_frame", "neutralise", "neutralise_frame", "write_attention_csv"]
+__all__ = ["FORMULA_PREFIXES", "lead_csv_frame", "neutralise", "neutralise_frame", "write_lead_csv"]
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -43,19 +47,23 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def attention_csv_frame(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Attention rows with every result column, the values as read (``phone1_raw``..) right
-    after ``reasons`` so the refused value sits beside its code, lists (reasons, zone
-    candidates) joined by ``;``, cells neutralised."""
-    rows = attention_rows(results).with_columns(pl.col("reasons", "timezone_candidates").list.join(";"))
-    rest = [name for name in rows.columns if name not in RAW_COLUMNS]
-    at = rest.index("reasons") + 1
-    return neutralise_frame(rows.select(*rest[:at], *RAW_COLUMNS, *rest[at:]))
+def lead_csv_frame(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per lead not delivered to every target: ``run_id``, ``source_row``, ``outcome``,
+    the lead's fields, ``reasons`` (every code at any target) with the values as read
+    (``phone1_raw``..) right after it, then the per-target columns; lists joined by ``;``;
+    cells and headers neutralised (a target's name is a header)."""
+    leads = not_delivered_everywhere(lead_outcomes(results, targets))
+    lists = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.List)]
+    leads = leads.with_columns(pl.col(lists).list.join(";"))
+    fields = [name for name in LEAD_COLUMNS if name != "source_row" and name not in RAW_COLUMNS]
+    first = ["run_id", "source_row", "outcome", *fields, "reasons", *RAW_COLUMNS]
+    ordered = leads.select(*first, *[name for name in leads.columns if name not in first])
+    return neutralise_frame(ordered).rename(lambda name: neutralise(name) or name)
 
 
-def write_attention_csv(results: pl.DataFrame | pl.LazyFrame, out: Path) -> int:
-    """Write the attention rows to ``out`` (UTF-8 with BOM so Excel reads accents); returns rows written."""
-    frame = attention_csv_frame(results)
+def write_lead_csv(frame: pl.DataFrame, out: Path) -> int:
+    """Write :func:`lead_csv_frame` rows (of one run, or of several concatenated) to ``out``
+    (UTF-8 with BOM so Excel reads accents); returns the leads written."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(out, include_bom=True, datetime_format="%Y-%m-%dT%H:%M:%S%.fZ")
+    frame.write_csv(out, include_bom=True)
     return frame.height

@@ -12,37 +12,41 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 
 from flows.report.assets import CSP, SCRIPT, STYLE
-from flows.report.markup import Markup, esc, table
-from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command
+from flows.report.lead_sections import lead_table_section, leads_headline_section, reasons_section
+from flows.report.leads import lead_outcomes, not_delivered_everywhere, reasons_by_lead
+from flows.report.markup import Cell, Markup, esc, table
+from flows.report.run_folders import RATES, TREND_STATUSES, RunsFound
+from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command, run_started
 from flows.report.sections import (
-    attention_section,
     dispositions_section,
     glossary_section,
     inputs_section,
-    leads_section,
-    reasons_section,
+    phones_section,
     totals_section,
     vendor_errors_section,
 )
 from schemas.codes import Status
-from transforms.summary import attention_rows, reason_examples, summarize
+from transforms.summary import summarize
 
 __all__ = ["render_run_html", "render_trend_html", "write_html_report", "write_text_atomically"]
 
 _RUN_NAV = (
-    ("inputs", "Inputs"),
-    ("totals", "Totals"),
+    ("leads", "Leads"),
+    ("lead-table", "Leads not delivered"),
     ("reasons", "Reasons"),
+    ("totals", "Per target"),
     ("vendor-errors", "Vendor errors"),
-    ("leads", "Phones & countries"),
+    ("phones", "Phones & countries"),
     ("dispositions", "Duplicates & suppressions"),
-    ("attention", "Needs attention"),
+    ("inputs", "Run inputs"),
     ("codes", "What the codes mean"),
 )
+"""Page order: leads first (counts in rows of the file, one row per lead), then per target."""
 
 
 def _page(title: str, subtitle: str, nav: tuple[tuple[str, str], ...], body: str, banner: str = "") -> str:
@@ -72,41 +76,108 @@ def _dispositions(results: pl.LazyFrame) -> pl.DataFrame:
 def render_run_html(run: Run) -> str:
     """The analyst report of one run as a complete HTML document."""
     summary = summarize(run.results, run.target_names)
+    targets = list(summary["targets"])
+    leads = lead_outcomes(run.results, targets)
     meta = run.meta
     source = meta.source_file if meta else "results"
-    subtitle = f"{source}: {summary['rows']:,} input rows, {len(summary['targets'])} targets"
+    subtitle = f"{source}: {summary['rows']:,} leads (rows of the file), {len(targets)} targets"
     banner = "Dry run: payloads were built, nothing was sent to any vendor." if meta and meta.dry_run else ""
-    csv_hint = rerun_command(run.path, "--csv", "attention.csv")
+    csv_hint = rerun_command(run.path, "--csv", "leads.csv")
     body = "".join(
         [
-            inputs_section(meta, run.meta_problem),
+            leads_headline_section(leads, targets),
+            lead_table_section(not_delivered_everywhere(leads), targets, csv_hint),
+            reasons_section(reasons_by_lead(run.results)),
             totals_section(summary),
-            reasons_section(summary, reason_examples(run.results)),
             vendor_errors_section(summary),
-            leads_section(summary),
+            phones_section(summary),
             dispositions_section(summary, _dispositions(run.results)),
-            attention_section(attention_rows(run.results), csv_hint),
+            inputs_section(meta, run.meta_problem),
             glossary_section(summary),
         ]
     )
     return _page(f"Leadflow run {run.run_id}", subtitle, _RUN_NAV, body, banner)
 
 
-def render_trend_html(runs: list[Run], trend: pl.DataFrame) -> str:
-    """Accepted/rejected per run and target over a folder of runs (``trend`` from report_runs.trend)."""
+def _report_link(run: Run, page_dir: Path) -> Markup:
+    """A relative link from the trend page to the run's report.html (works when the folder is
+    moved or served as a whole); a run without one says how to write it."""
+    report = run.path / REPORT_FILE
+    if not report.is_file():
+        command = rerun_command(run.path, "--html", str(report))
+        return Markup(f'<span class="note">no {esc(REPORT_FILE)}: <code>{esc(command)}</code></span>')
+    href = quote(Path(os.path.relpath(report.resolve(), page_dir.resolve())).as_posix())
+    return Markup(f'<a class="run-link" href="{esc(href)}">{esc(REPORT_FILE)}</a>')
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def render_trend_html(found: RunsFound, trend: pl.DataFrame, page_dir: Path) -> str:
+    """Rates per run and target over the runs' start times, the runs (each linked to its
+    report, relative to ``page_dir`` where the page is written) and the folders skipped."""
     from flows.report.trend_chart import trend_chart  # matplotlib: only this page draws with it
 
+    folders = {found.folder(run): run for run in found.runs}
+    untimed = trend.filter(pl.col("started").is_null())["folder"].unique(maintain_order=True).to_list()
     chart = f'<figure class="chart">{trend_chart(trend)}</figure>'
-    listing = table(trend.columns, trend.rows())
-    sources = table(
-        ("Run", "Source file", "Dry run"),
-        [(run.run_id, *((run.meta.source_file, run.meta.dry_run) if run.meta else ("", ""))) for run in runs],
+    note = (
+        '<p class="note">Each point is one run: the share of that target\'s leads (rows of the file) '
+        "accepted or submitted, rejected (by our checks or by the vendor) and failed. The x axis is "
+        "the time the run started (UTC); each target has its own marker and dash pattern, so lines "
+        "that coincide stay visible, and the legend gives its latest value. Delivered: accepted or "
+        "submitted; rejected: rejected or vendor_rejected.</p>"
+    )
+    if untimed:
+        note += f'<p class="note">Not plotted (no start time known): {esc(", ".join(untimed))}.</p>'
+    rows = [
+        (
+            Cell(row["folder"], "nowrap"),
+            row["target"],
+            row["rows"],
+            *[row[status.value] for status in TREND_STATUSES],
+            *[Cell(_percent(row[name]), "num") for name in RATES],
+        )
+        for row in trend.iter_rows(named=True)
+    ]
+    headers = ("Folder (oldest run first)", "Target", "Leads", *[s.value for s in TREND_STATUSES])
+    listing = table((*headers, "delivered %", "rejected %", "failed %"), rows)
+    runs = table(
+        ("Started (UTC)", "Folder", "Report", "Run id", "Source file", "Leads", "Dry run"),
+        [
+            (
+                Cell(
+                    started.strftime("%Y-%m-%d %H:%M") if (started := run_started(run)) else "unknown",
+                    "nowrap",
+                ),
+                Cell(folder, "nowrap"),
+                _report_link(run, page_dir),
+                Cell(run.run_id, "nowrap"),
+                Cell(run.meta.source_file if run.meta else "", "text"),
+                run.meta.rows if run.meta and run.meta.rows is not None else "",
+                ("yes" if run.meta.dry_run else "no") if run.meta else "",
+            )
+            for folder, run in folders.items()
+        ],
+    )
+    skipped = (
+        table(
+            ("Folder", "Why it was not read"), [(Cell(s.folder, "nowrap"), s.reason) for s in found.skipped]
+        )
+        if found.skipped
+        else '<p class="note">No folder was skipped.</p>'
     )
     body = Markup(
-        f'<section id="trend"><h2>Trend</h2><div class="charts">{chart}</div>{listing}</section>'
-        f'<section id="runs"><h2>Runs</h2>{sources}</section>'
+        f'<section id="trend"><h2>Rates per run</h2><div class="charts">{chart}</div>{note}</section>'
+        f'<section id="runs"><h2>Runs ({len(found.runs)})</h2>{runs}</section>'
+        f'<section id="per-target"><h2>Per run and target</h2>{listing}</section>'
+        f'<section id="skipped"><h2>Folders skipped ({len(found.skipped)})</h2>{skipped}</section>'
     )
-    return _page("Leadflow trend", f"{len(runs)} runs", (("trend", "Trend"), ("runs", "Runs")), body)
+    nav = (("trend", "Rates"), ("runs", "Runs"), ("per-target", "Per run and target"), ("skipped", "Skipped"))
+    skipped_count = f"{len(found.skipped)} folder{'' if len(found.skipped) == 1 else 's'} skipped"
+    subtitle = f"{found.root}: {len(found.runs)} run{'' if len(found.runs) == 1 else 's'}, {skipped_count}"
+    return _page("Leadflow trend", subtitle, nav, body)
 
 
 def write_text_atomically(path: Path, text: str) -> Path:

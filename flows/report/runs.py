@@ -16,13 +16,13 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from schemas.codes import Status
 from schemas.results import ADDED_COLUMNS, RESULTS
 from transforms.summary import summarize, summary_json
 
@@ -31,18 +31,20 @@ __all__ = [
     "RESULTS_DIR",
     "RUN_FILE",
     "SUMMARY_FILE",
+    "AppliedList",
     "PathKind",
     "ReportError",
     "Run",
     "RunMeta",
     "RunTarget",
     "classify",
-    "find_runs",
+    "inside",
+    "is_run",
     "load_run",
     "read_results",
     "rerun_command",
     "resolve_path",
-    "trend",
+    "run_started",
     "write_summary",
 ]
 
@@ -54,14 +56,6 @@ DEFAULT_OUT = "leadflow-out"  # leadflow import's and validate's --out default
 
 _RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 
-TREND_STATUSES: tuple[Status, ...] = (
-    Status.ACCEPTED,
-    Status.SUBMITTED,
-    Status.REJECTED,
-    Status.VENDOR_REJECTED,
-    Status.FAILED,
-)
-
 
 class ReportError(Exception):
     """The path given to the report is not a run, results or a folder of runs, or cannot be read."""
@@ -71,6 +65,18 @@ class RunTarget(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     name: str
     kind: str
+
+
+class AppliedList(BaseModel):
+    """A suppression list the run applied (transforms.suppress.SuppressionList in run.json)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    path: str
+    entries: int | None = None
+    phones: int | None = None
+    emails: int | None = None
+    sha256: str | None = None
+    modified_at: str | None = None
 
 
 class RunMeta(BaseModel):
@@ -91,6 +97,7 @@ class RunMeta(BaseModel):
     unmapped: list[str] = []
     targets: list[RunTarget] = []
     rows: int | None = None
+    suppression_lists: list[AppliedList] = []
 
 
 @dataclass(frozen=True)
@@ -118,18 +125,18 @@ class PathKind(StrEnum):
     RUNS = "runs"
 
 
-def _is_run(folder: Path) -> bool:
+def is_run(folder: Path) -> bool:
     return (folder / RESULTS_DIR).is_dir()
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
 def _parquet_files(path: Path, root: Path) -> list[Path]:
     if path.is_file():
-        return [path] if _inside(path, root) else []
-    return sorted(found for found in path.rglob("*.parquet") if found.is_file() and _inside(found, root))
+        return [path] if inside(path, root) else []
+    return sorted(found for found in path.rglob("*.parquet") if found.is_file() and inside(found, root))
 
 
 def classify(path: Path) -> PathKind:
@@ -140,10 +147,10 @@ def classify(path: Path) -> PathKind:
         return PathKind.RESULTS
     if not path.is_dir():
         raise ReportError(f"{path}: no such file or folder")
-    if _is_run(path):
+    if is_run(path):
         return PathKind.RUN
-    if any(_is_run(child) for child in path.iterdir() if child.is_dir()):
-        return PathKind.RUNS
+    if any(found.is_dir() and inside(found, path) for found in path.rglob(RESULTS_DIR)):
+        return PathKind.RUNS  # run folders at any depth (flows.report.run_folders finds them)
     if _parquet_files(path, path):
         return PathKind.RESULTS
     raise ReportError(f"{path}: no results found (expected results/target=*/part-*.parquet or run folders)")
@@ -166,7 +173,7 @@ def read_results(path: Path, within: Path | None = None) -> pl.LazyFrame:
 
 def _read_meta(run_dir: Path) -> tuple[RunMeta | None, str | None]:
     meta_path = run_dir / RUN_FILE
-    if not meta_path.is_file() or not _inside(meta_path, run_dir):
+    if not meta_path.is_file() or not inside(meta_path, run_dir):
         return None, f"{RUN_FILE} not found"
     try:
         return RunMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8"))), None
@@ -193,55 +200,32 @@ def rerun_command(path: Path, *options: str) -> str:
     folder's id with the absolute ``--out`` (a bare id is only found in ./leadflow-out), any
     other path (bare results) absolute."""
     where = path.resolve()
-    if _RUN_ID.fullmatch(where.name) and _is_run(where):
+    if _RUN_ID.fullmatch(where.name) and is_run(where):
         return shlex.join(["leadflow", "report", where.name, "--out", str(where.parent), *options])
     return shlex.join(["leadflow", "report", str(where), *options])
 
 
 def load_run(run_dir: Path) -> Run:
     """A run folder's results and run.json (a missing or broken run.json is reported, not raised)."""
-    if not _is_run(run_dir):
+    if not is_run(run_dir):
         raise ReportError(f"{run_dir}: not a run folder (no {RESULTS_DIR}/ inside)")
     meta, problem = _read_meta(run_dir)
     results = read_results(run_dir / RESULTS_DIR, within=run_dir)
     return Run(path=run_dir, results=results, meta=meta, meta_problem=problem)
 
 
-def find_runs(folder: Path) -> list[Run]:
-    """Every run folder directly inside ``folder``, oldest first (run ids sort by time)."""
-    children = [child for child in sorted(folder.iterdir()) if _inside(child, folder)]
-    runs = [load_run(child) for child in children if child.is_dir() and _is_run(child)]
-    if not runs:
-        raise ReportError(f"{folder}: no run folders inside")
-    return runs
-
-
-def trend(runs: list[Run]) -> pl.DataFrame:
-    """Per run and target: result rows and the counts of :data:`TREND_STATUSES`, oldest run first."""
-    counts = ["rows", *[status.value for status in TREND_STATUSES]]
-    frames = [
-        pl.concat(
-            [
-                run.results.select("target", "status")
-                .group_by("target")
-                .agg(
-                    pl.len().alias("rows"),
-                    *[(pl.col("status") == s.value).sum().alias(s.value) for s in TREND_STATUSES],
-                )
-                .cast(dict.fromkeys(counts, pl.Int64)),
-                # the run's targets with no result rows (a file of no rows) count 0, not nothing
-                pl.LazyFrame({"target": run.target_names}, schema={"target": pl.String}).with_columns(
-                    pl.lit(0, pl.Int64).alias(name) for name in counts
-                ),
-            ]
-        )
-        .group_by("target")
-        .agg(pl.col(counts).sum())
-        .with_columns(pl.lit(run.run_id).alias("run_id"))
-        for run in runs
-    ]
-    columns = ["run_id", "target", *counts]
-    return pl.concat(frames).select(columns).sort("run_id", "target").collect()
+def run_started(run: Run) -> datetime | None:
+    """When the run started: run.json's ``started_at``, else the time in its run id (folder
+    name), else None (bare results: no time to place the run at)."""
+    if run.meta and run.meta.started_at:
+        try:
+            return datetime.fromisoformat(run.meta.started_at).astimezone(UTC).replace(tzinfo=None)
+        except ValueError:
+            pass
+    stamp = _RUN_ID.fullmatch(run.run_id) or _RUN_ID.fullmatch(run.path.name)
+    if stamp:
+        return datetime.strptime(stamp.group(0)[:16], "%Y%m%dT%H%M%SZ")
+    return None
 
 
 def write_summary(run_dir: Path) -> Path:

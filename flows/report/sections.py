@@ -1,4 +1,5 @@
-"""The sections of the run report, one function each, in page order.
+"""The per-target and run sections of the run report (the lead-first ones are in
+flows.report.lead_sections), one function each, and the helpers both use.
 
 Each takes what it shows (the summary dict, a frame, run.json) and returns escaped markup
 built with flows.report.markup; charts come from flows.report.charts.
@@ -6,6 +7,7 @@ built with flows.report.markup; charts come from flows.report.charts.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,77 +20,58 @@ from flows.report.runs import RunMeta
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import GLOSSARY
 from schemas.glossary import anchor, entries
-from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER, as_read
+from transforms.summary import STATUS_ORDER
 
 __all__ = [
-    "ATTENTION_LIMIT",
     "SAMPLE_LIMIT",
-    "attention_section",
+    "code_link",
     "dispositions_section",
+    "figure",
     "glossary_section",
     "inputs_section",
-    "leads_section",
-    "reasons_section",
+    "name_of",
+    "phones_section",
+    "section",
     "totals_section",
     "vendor_errors_section",
 ]
 
-ATTENTION_LIMIT = 5_000
-"""Rows shown in the attention table; the CSV export has them all."""
 SAMPLE_LIMIT = 200
 
-_ATTENTION_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("source_row", "Row", "number"),
-    ("target", "Target", "code"),
-    ("status", "Status", "code"),
-    ("reasons", "Reasons", "text"),
-    ("as_read", "As read", "text"),
-    ("vendor_status", "Vendor status", "code"),
-    ("vendor_message", "Vendor message", "text"),
-    ("name", "Name", "text"),
-    ("phone1", "Phone", "code"),
-    ("email", "Email", "text"),
-    ("country", "Country", "code"),
-    ("external_id", "External id", "code"),
-    ("attempts", "Attempts", "number"),
-)
-"""(column, heading, kind): numbers sort numerically, codes never wrap, text wraps anywhere.
-"As read" is each refused field's value as the file had it (transforms.summary.as_read): the
-normalized Phone/Email/Country of a refused value are blank."""
-_CSS_CLASS = {"number": "num", "code": "nowrap", "text": "text"}
 
-
-def _section(anchor: str, title: str, body: str) -> Markup:
+def section(anchor: str, title: str, body: str) -> Markup:
     return Markup(f'<section id="{esc(anchor)}"><h2>{esc(title)}</h2>{body}</section>')
 
 
-def _figure(svg: str, caption: str) -> str:
+def figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption class="note">{esc(caption)}</figcaption></figure>'
 
 
-def _name(row: Mapping[str, Any]) -> str:
+def name_of(row: Mapping[str, Any]) -> str:
     return " ".join(part for part in (row.get("first_name"), row.get("last_name")) if part)
 
 
-def _code(kind: str, code: str) -> Markup:
-    """A code linked to its entry in the glossary section; a code the glossary lacks stays text."""
+@functools.lru_cache(maxsize=512)
+def code_link(kind: str, code: str) -> Markup:
+    """A code linked to its entry in the glossary section; a code the glossary lacks stays text.
+    Cached: the lead table links a few codes thousands of times."""
     if code not in GLOSSARY[kind]:
         return esc(code)
     return Markup(f'<a href="#{esc(anchor(kind, code))}">{esc(code)}</a>')
 
 
 def _status(code: str) -> Markup:
-    return _code("Status", code)
+    return code_link("Status", code)
 
 
 def _codes(value: list[str] | None) -> Markup:
-    return Markup(", ".join(_code("Issue", code) for code in value or []))
+    return Markup(", ".join(code_link("Issue", code) for code in value or []))
 
 
 def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
     if meta is None:
         unavailable = f'<p class="note">Run inputs unavailable: {esc(problem)}.</p>'
-        return _section("inputs", "Run inputs", unavailable)
+        return section("inputs", "Run inputs", unavailable)
     items: dict[str, object] = {
         "Run": meta.run_id,
         "Source file": meta.source_file,
@@ -101,52 +84,50 @@ def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
         + (f" ({meta.region_inference})" if meta.region_inference else ""),
         "Targets": ", ".join(f"{t.name} ({t.kind})" for t in meta.targets),
         "Unmapped columns (kept as attributes)": ", ".join(meta.unmapped) or "none",
+        "Suppression lists applied": len(meta.suppression_lists),
     }
     mapping = table(("Canonical column", "File header"), sorted(meta.mapping.items()), caption="Mapping")
-    return _section("inputs", "Run inputs", definition_list(items) + mapping)
+    return section("inputs", "Run inputs", definition_list(items) + mapping + _suppression_lists(meta))
+
+
+def _count(value: int | None) -> Cell:
+    return Cell("" if value is None else f"{value:,}", "num")
+
+
+def _suppression_lists(meta: RunMeta) -> str:
+    """The do-not-contact lists the run applied, as run.json records them (an audit question:
+    "was this person on the list we used?"); none applied is said, not left blank."""
+    if not meta.suppression_lists:
+        return '<p class="note">Suppression lists applied: none.</p>'
+    rows = [
+        (
+            Cell(applied.path, "text"),
+            *[_count(n) for n in (applied.entries, applied.phones, applied.emails)],
+            applied.modified_at,
+            Markup(f"<code>{esc(applied.sha256)}</code>"),
+        )
+        for applied in meta.suppression_lists
+    ]
+    headers = ("File", "Entries", "Phones", "Emails", "Modified (UTC)", "sha256")
+    return table(headers, rows, caption="Suppression lists applied")
 
 
 def totals_section(summary: Mapping[str, Any]) -> Markup:
+    """Per target: its leads by status. Each target has one result per lead, so a row of the
+    table counts leads at that target; the rows are not added up across targets (a lead sent
+    to four targets is one lead, see the Leads section)."""
     statuses: dict[str, int] = summary["statuses"]
-    attention = {s.value for s in ATTENTION_STATUSES}
-    big = tiles(
-        [
-            ("input rows", summary["rows"], False),
-            ("result rows", summary["results"], False),
-            *[(status, count, status in attention) for status, count in statuses.items()],
-        ]
-    )
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in statuses]
     rows = [[name, *[t["statuses"].get(s, 0) for s in shown], t["total"]] for name, t in targets.items()]
-    counts = table(("Target", *[_status(s) for s in shown], "total"), rows)
-    chart = _figure(status_chart(summary), "Result rows per target, by status.")
+    counts = table(("Target", *[_status(s) for s in shown], "leads"), rows)
+    chart = figure(status_chart(summary), "Leads at each target, by their status there.")
     charts = f'<div class="charts">{chart}<div>{counts}</div></div>'
-    return _section("totals", "Totals per target", big + charts)
-
-
-def reasons_section(summary: Mapping[str, Any], examples: pl.DataFrame) -> Markup:
-    if examples.is_empty():
-        return _section("reasons", "Reasons", '<p class="note">No row carries a reason code.</p>')
-    rows = [
-        [
-            Cell(_code("Issue", row["reason"])),
-            row["count"],
-            ", ".join(row["targets"]),
-            row["source_row"],
-            row["target"],
-            Cell(_status(row["status"]), f"status status-{row['status']}"),
-            Cell(_name(row), "text"),
-            row["phone1"] or row["email"],
-            row["vendor_status"],
-            Cell(row["vendor_message"], "text"),
-        ]
-        for row in examples.iter_rows(named=True)
-    ]
-    headers = ("Reason", "Result rows", "Targets", "Example row", "Target", "Status", "Name", "Contact")
-    listing = table((*headers, "Vendor status", "Vendor message"), rows)
-    chart = _figure(bar_chart(summary["reasons"], "Reasons (result rows)", "chart-reasons", "#e53935"), "")
-    return _section("reasons", "Reasons", f'<div class="charts">{chart}</div>{listing}')
+    note = (
+        '<p class="note">Each row counts the leads at one target (one result per lead and target); '
+        "a lead sent to several targets appears in several rows.</p>"
+    )
+    return section("totals", "Per target", note + charts)
 
 
 def vendor_errors_section(summary: Mapping[str, Any]) -> Markup:
@@ -156,23 +137,23 @@ def vendor_errors_section(summary: Mapping[str, Any]) -> Markup:
         for error in t["vendor_errors"]
     ]
     if not rows:
-        return _section("vendor-errors", "Vendor errors", '<p class="note">No vendor errors.</p>')
+        return section("vendor-errors", "Vendor errors", '<p class="note">No vendor errors.</p>')
     body = table(("Target", "Vendor status", "Vendor message", "Result rows"), rows)
-    return _section("vendor-errors", "Vendor errors", body)
+    return section("vendor-errors", "Vendor errors", body)
 
 
-def leads_section(summary: Mapping[str, Any]) -> Markup:
+def phones_section(summary: Mapping[str, Any]) -> Markup:
     charts = [
-        _figure(
+        figure(
             bar_chart(summary["phone_types"], "Phone types", "chart-phone-types", "#5e35b1"),
             "Valid phone numbers of distinct input rows, by type.",
         ),
-        _figure(
+        figure(
             bar_chart(summary["countries"], "Countries", "chart-countries", "#00897b"),
             "Distinct input rows by country.",
         ),
     ]
-    return _section("leads", "Phone types and countries", f'<div class="charts">{"".join(charts)}</div>')
+    return section("phones", "Phone types and countries", f'<div class="charts">{"".join(charts)}</div>')
 
 
 def _matched_phone(row: Mapping[str, Any]) -> object:
@@ -188,7 +169,7 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
     the Phone column shows that phone, so a duplicate on ``phone2`` does not show ``phone1``."""
     big = tiles([("duplicates", summary["duplicates"], False), ("suppressed", summary["suppressed"], False)])
     if leads.is_empty():
-        return _section("dispositions", "Duplicates and suppressions", big)
+        return section("dispositions", "Duplicates and suppressions", big)
     rows = [
         [
             row["source_row"],
@@ -196,7 +177,7 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
             _codes(row["reasons"]),
             row["duplicate_of"],
             Cell(row["duplicate_on"] or "", "nowrap"),
-            Cell(_name(row), "text"),
+            Cell(name_of(row), "text"),
             _matched_phone(row),
             row["email"],
         ]
@@ -209,54 +190,7 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
     )
     headers = ("Row", "Status", "Reasons", "Duplicate of row", "Matched on", "Name", "Phone", "Email")
     listing = table(headers, rows)
-    return _section("dispositions", "Duplicates and suppressions", big + listing + note)
-
-
-def _options(element_id: str, label: str, values: list[str]) -> str:
-    options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
-    select = f'<select id="{element_id}"><option value="">all</option>{options}</select>'
-    return f"<label>{esc(label)} {select}</label>"
-
-
-def attention_section(attention: pl.DataFrame, csv_hint: str) -> Markup:
-    """Sortable, filterable table of failed, vendor-rejected and rejected rows (capped)."""
-    if attention.is_empty():
-        return _section("attention", "Rows needing attention", '<p class="note">Nothing needs attention.</p>')
-    shown = attention.head(ATTENTION_LIMIT).with_columns(as_read())
-    heads = "".join(
-        f'<th data-key="{key}" data-type="{kind}" class="{_CSS_CLASS[kind]}">'
-        f'<button type="button">{esc(label)}</button></th>'
-        for key, label, kind in _ATTENTION_COLUMNS
-    )
-    body = []
-    for row in shown.iter_rows(named=True):
-        values = {
-            **row,
-            "name": _name(row),
-            "status": _status(row["status"]),
-            "reasons": _codes(row["reasons"]),
-        }
-        cells = "".join(
-            f'<td class="{_CSS_CLASS[kind]}">{esc(values[key])}</td>' for key, _, kind in _ATTENTION_COLUMNS
-        )
-        body.append(f'<tr data-status="{esc(row["status"])}" data-target="{esc(row["target"])}">{cells}</tr>')
-    statuses = [s.value for s in STATUS_ORDER if s in ATTENTION_STATUSES]
-    controls = (
-        '<div class="controls"><input id="attention-filter" type="search" placeholder="Filter rows…" '
-        'aria-label="Filter rows">'
-        + _options("attention-status", "Status", statuses)
-        + _options("attention-target", "Target", sorted(attention["target"].unique().to_list()))
-        + f'<span>showing <b id="attention-shown">{shown.height}</b> of {shown.height:,}</span></div>'
-    )
-    note = (
-        f'<p class="note">Only the first {ATTENTION_LIMIT:,} of {attention.height:,} rows are shown here; '
-        f"export them all with <code>{esc(csv_hint)}</code>.</p>"
-        if attention.height > ATTENTION_LIMIT
-        else f'<p class="note">Export these rows for a spreadsheet with <code>{esc(csv_hint)}</code>.</p>'
-    )
-    rows = "".join(body)
-    grid = f'<table id="attention-table"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
-    return _section("attention", f"Rows needing attention ({attention.height:,})", controls + note + grid)
+    return section("dispositions", "Duplicates and suppressions", big + listing + note)
 
 
 _BACKTICKS = re.compile(r"`([^`]+)`")
@@ -282,6 +216,6 @@ def glossary_section(summary: Mapping[str, Any]) -> Markup:
         if code in present[kind]
     ]
     if not rows:
-        return _section("codes", "What the codes mean", '<p class="note">This run has no result rows.</p>')
+        return section("codes", "What the codes mean", '<p class="note">This run has no result rows.</p>')
     head = "<thead><tr><th>Code</th><th>Column</th><th>Meaning</th><th>What to do</th></tr></thead>"
-    return _section("codes", "What the codes mean", f"<table>{head}<tbody>{''.join(rows)}</tbody></table>")
+    return section("codes", "What the codes mean", f"<table>{head}<tbody>{''.join(rows)}</tbody></table>")

@@ -1,6 +1,6 @@
 """The trend page's chart (``leadflow report DIR --html``), drawn with matplotlib as inline SVG.
 
-Why matplotlib here: two panels of lines over runs, axes and ticks that adapt to any number of
+Why matplotlib here: three panels of lines over time, axes and ticks that adapt to any number of
 runs; it renders to SVG offline with no JavaScript. Only the trend page imports this module:
 matplotlib costs a third of a second to import, which the run report (written after every
 ``leadflow validate`` and import, flows.report.charts) does not pay. Output is deterministic
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib as mpl
 import polars as pl
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 from matplotlib.typing import RcKeyType
 
 __all__ = ["trend_chart"]
@@ -49,30 +50,60 @@ def _svg(figure: Figure, chart_id: str) -> str:
     return _GROUP_ID.sub(rf'<g id="{chart_id}-\1"', text[text.index("<svg") :])
 
 
+_STYLES: tuple[tuple[str, str, float], ...] = (
+    ("o", "-", 9.0),
+    ("s", "--", 7.0),
+    ("^", ":", 6.0),
+    ("D", "-.", 4.5),
+    ("v", "--", 6.0),
+    ("P", ":", 5.0),
+)
+"""(marker, line style, marker size) per target, in turn: targets whose lines coincide stay
+apart, a big hollow marker around a smaller one, the dashes of one across the other."""
+
+_PANELS = (
+    ("delivered_share", "Accepted or submitted"),
+    ("rejected_share", "Rejected (by us or the vendor)"),
+    ("failed_share", "Failed"),
+)
+
+
 def trend_chart(trend: pl.DataFrame, chart_id: str = "chart-trend") -> str:
-    """Per target across runs: delivered (accepted + submitted) and not delivered
-    (rejected + vendor_rejected + failed), oldest run first."""
-    runs: Sequence[str] = trend["run_id"].unique(maintain_order=True).to_list()
+    """Per target, over the runs' start times: the share of the target's leads accepted or
+    submitted, rejected (rejected + vendor_rejected) and failed, in percent. Runs without a
+    start time are left out (the page says which). The legend gives each target's latest value."""
+    timed = trend.filter(pl.col("started").is_not_null()).sort("started", "folder")
     with mpl.rc_context(_RC):
-        figure = Figure(figsize=(9.0, 4.6), layout="constrained")
-        delivered_axes, refused_axes = figure.subplots(1, 2, sharex=True)
-        for (target,), part in trend.partition_by("target", as_dict=True, maintain_order=True).items():
-            rows = {row["run_id"]: row for row in part.iter_rows(named=True)}
-            delivered = [_sum(rows.get(run), ("accepted", "submitted")) for run in runs]
-            refused = [_sum(rows.get(run), ("rejected", "vendor_rejected", "failed")) for run in runs]
-            delivered_axes.plot(runs, delivered, marker="o", label=str(target))
-            refused_axes.plot(runs, refused, marker="o", label=str(target))
-        delivered_axes.set_title("Accepted + submitted per run")
-        refused_axes.set_title("Rejected + vendor_rejected + failed per run")
-        for axes in (delivered_axes, refused_axes):
-            axes.tick_params(axis="x", labelrotation=30, labelsize=7)
-            axes.set_ylim(bottom=0)
-        if trend.height:  # results without run.json list no target
-            refused_axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        figure = Figure(figsize=(11.0, 3.8), layout="constrained")
+        panels = figure.subplots(1, len(_PANELS), sharex=True, sharey=True)
+        parts = timed.partition_by("target", as_dict=True, maintain_order=True)
+        for index, ((target,), part) in enumerate(sorted(parts.items(), key=lambda item: str(item[0][0]))):
+            marker, dashes, size = _STYLES[index % len(_STYLES)]
+            for axes, (column, _) in zip(panels, _PANELS, strict=True):
+                values = [None if v is None else 100 * v for v in part[column].to_list()]
+                latest = next((v for v in reversed(values) if v is not None), None)
+                label = f"{target} (latest {latest:.0f}%)" if latest is not None else str(target)
+                axes.plot(
+                    part["started"].to_list(),
+                    [float("nan") if v is None else v for v in values],
+                    marker=marker,
+                    linestyle=dashes,
+                    markersize=size,
+                    markerfacecolor="none" if index % 2 == 0 else None,
+                    markeredgewidth=1.4,
+                    linewidth=1.4,
+                    label=label,
+                    color=f"C{index % 10}",
+                )
+        for axes, (_, title) in zip(panels, _PANELS, strict=True):
+            axes.set_title(f"{title}, % of leads")
+            axes.set_ylim(-3, 103)
+            axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+            locator = AutoDateLocator(minticks=2, maxticks=6)  # type: ignore[no-untyped-call]
+            axes.xaxis.set_major_locator(locator)
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+            axes.grid(axis="y", color="#e4e7eb", linewidth=0.8)
+            if timed.height:
+                axes.legend(loc="best", fontsize=7, frameon=False)
+        figure.supxlabel("run started (UTC)", fontsize=8)
     return _svg(figure, chart_id)
-
-
-def _sum(row: Mapping[str, Any] | None, columns: Sequence[str]) -> int | float:
-    if row is None:
-        return float("nan")
-    return sum(int(row[column]) for column in columns)

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from flows.commands.validate import main as validate
 from flows.report.command import main as report_main
-from flows.report.runs import find_runs, trend
+from flows.report.run_folders import find_runs, trend
 from schemas.results import RESULTS_SCHEMA
 
 
@@ -78,7 +78,7 @@ def test_a_file_of_no_rows_is_a_run_with_empty_typed_results(
     assert summary["targets"] == {"validate": nothing}
     assert json.loads((run_dir / "run.json").read_text())["rows"] == 0
     assert (run_dir / "report.html").is_file()
-    assert "0 input rows, 0 result rows" in printed
+    assert "0 leads (rows of the file), 1 target, 0 leads need attention" in printed
 
 
 def test_parquet_durations_and_non_utf8_binary_are_text_and_a_row_issue(tmp_path: Path) -> None:

@@ -30,9 +30,13 @@ def test_run_folder_prints_counts_reasons_and_vendor_errors(runs: Path) -> None:
 
     text = console.export_text()
     assert "Leadflow run 20261124T012233Z-ab12cd" in text
-    assert "40 input rows, 160 result rows, 22 need attention" in text
+    assert "40 leads (rows of the file), 4 targets, 10 leads need attention" in text
     for expected in ("obi_main", "vendor_rejected", "NEEDS_MOBILE", "Service Unavailable", "leads_november"):
         assert expected in text
+    lead_first = [
+        text.index(title) for title in ("Leads by outcome", "Leads not delivered", "Results by target")
+    ]
+    assert lead_first == sorted(lead_first)
 
 
 def test_vendor_text_is_printed_as_written_not_as_console_markup(runs: Path) -> None:
@@ -46,14 +50,14 @@ def test_vendor_text_is_printed_as_written_not_as_console_markup(runs: Path) -> 
 
 
 def test_html_and_csv_are_written_where_asked(runs: Path, tmp_path: Path) -> None:
-    html, csv = tmp_path / "r" / "report.html", tmp_path / "attention.csv"
+    html, csv = tmp_path / "r" / "report.html", tmp_path / "leads.csv"
     console = _console()
 
     assert main([str(runs / "20261124T012233Z-ab12cd"), "--html", str(html), "--csv", str(csv)], console) == 0
 
-    assert html.read_text(encoding="utf-8").count("<svg") == 4
-    assert len(csv.read_text(encoding="utf-8-sig").splitlines()) == 1 + 22
-    assert f"CSV: 22 rows needing attention -> {csv}" in console.export_text()
+    assert html.read_text(encoding="utf-8").count("<svg") == 5
+    assert len(csv.read_text(encoding="utf-8-sig").splitlines()) == 1 + 25
+    assert f"CSV: 25 leads not delivered to every target (one row per lead) -> {csv}" in console.export_text()
 
 
 def test_bare_results_parquet_is_reported_without_run_inputs(runs: Path) -> None:
@@ -64,7 +68,7 @@ def test_bare_results_parquet_is_reported_without_run_inputs(runs: Path) -> None
 
     text = console.export_text()
     assert "Run inputs unavailable: results given without a run folder" in text
-    assert "20 input rows, 20 result rows" in text
+    assert "20 leads (rows of the file), 1 target," in text
 
 
 def test_folder_of_runs_gives_the_trend_per_run_and_target(runs: Path, tmp_path: Path) -> None:
@@ -75,11 +79,12 @@ def test_folder_of_runs_gives_the_trend_per_run_and_target(runs: Path, tmp_path:
 
     text = console.export_text()
     lines = [line for line in text.splitlines() if "obi_main" in line]
-    assert [line.split()[1] for line in lines] == ["20261124T012233Z-ab12cd", "20261125T080000Z-cd34ef"]
+    folders = [word for line in lines for word in line.split() if word.startswith("2026112")]
+    assert folders == ["20261124T012233Z-ab12cd", "20261125T080000Z-cd34ef"]
     page = html.read_text(encoding="utf-8")
     assert page.count("<svg") == 1
     assert "20261125T080000Z-cd34ef" in page
-    assert "CSV: 34 rows needing attention across 2 runs" in text
+    assert "CSV: 38 leads not delivered to every target across 2 runs" in text
 
 
 def test_a_path_without_results_is_one_error_line_and_exit_1(tmp_path: Path) -> None:

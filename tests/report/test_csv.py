@@ -1,4 +1,5 @@
-"""flows.report.csv_export: the attention export runs no formulas in a spreadsheet; the Parquet stays raw."""
+"""flows.report.csv_export: the lead export (one row per lead, a column per target) runs no
+formulas in a spreadsheet; the Parquet stays raw."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.report.csv_export import FORMULA_PREFIXES, neutralise, neutralise_frame, write_attention_csv
+from flows.report.csv_export import (
+    FORMULA_PREFIXES,
+    lead_csv_frame,
+    neutralise,
+    neutralise_frame,
+    write_lead_csv,
+)
 from flows.report.runs import load_run
-from tests.report.runs import FORMULA, XSS_SCRIPT
-from transforms.summary import summarize
+from tests.report.runs import FORMULA, TARGETS, XSS_SCRIPT, build_results, result_row, results_frame
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -43,28 +49,51 @@ def test_frame_neutralisation_matches_the_cell_rule(values: list[str | None]) ->
     assert out["number"].to_list() == frame["number"].to_list()
 
 
-def test_export_holds_only_rows_needing_attention_with_formulas_neutralised(
+def test_export_has_one_row_per_lead_not_delivered_everywhere_with_a_column_per_target(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    results = load_run(run_dir).results
-    out = tmp_path / "attention.csv"
+    run = load_run(run_dir)
+    out = tmp_path / "leads.csv"
 
-    written = write_attention_csv(results, out)
+    written = write_lead_csv(lead_csv_frame(run.results, run.target_names), out)
 
     rows = _read(out)
-    assert written == len(rows) == summarize(results)["attention"]
-    assert {row["status"] for row in rows} == {"failed", "vendor_rejected", "rejected"}
+    # 40 leads: 15 delivered to all four targets, the other 25 listed once each
+    assert written == len(rows) == 25
+    assert len({row["source_row"] for row in rows}) == 25
+    assert rows[0]["outcome"] == "needs attention"
+    assert [row["outcome"] for row in rows[:10]] == ["needs attention"] * 10
+    ineligible = [row for row in rows if "ineligible" in {row[f"{t} status"] for t, _ in TARGETS}]
+    assert ineligible, "leads ineligible at a target are listed"
+    failed = next(row for row in rows if row["source_row"] == "4")
+    assert (failed["engage_eu status"], failed["engage_eu reasons"]) == ("failed", "TRANSPORT_FAILED")
+    assert failed["engage_eu vendor_message"] == "Service Unavailable"
+    assert failed["obi_main status"] == "accepted"
     formula = [row for row in rows if row["source_row"] == "23"]
-    assert len(formula) == 4
-    assert all(row["last_name"] == "'" + FORMULA for row in formula)
+    assert len(formula) == 1
+    assert formula[0]["last_name"] == "'" + FORMULA
     assert all(row["phone1"].startswith("'+") for row in rows)
     assert any(row["first_name"] == XSS_SCRIPT for row in rows)
     assert rows[0]["reasons"] == "PHONE_INVALID;NO_CHANNEL"
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
+def test_a_target_named_like_a_formula_is_neutralised_in_the_header() -> None:
+    frame = results_frame([result_row(target="=cmd", status="failed", reasons=["TRANSPORT_FAILED"])])
+
+    header = lead_csv_frame(frame).columns
+
+    assert "'=cmd status" in header
+    assert not any(name.startswith(FORMULA_PREFIXES) for name in header)
+
+
+def test_a_lead_delivered_everywhere_is_not_exported() -> None:
+    assert lead_csv_frame(build_results(rows=2)).height == 1  # row 2 lacks an email: ineligible
+
+
 def test_export_leaves_the_results_parquet_raw(run_dir: Path, tmp_path: Path) -> None:
-    write_attention_csv(load_run(run_dir).results, tmp_path / "attention.csv")
+    run = load_run(run_dir)
+    write_lead_csv(lead_csv_frame(run.results, run.target_names), tmp_path / "leads.csv")
 
     raw = load_run(run_dir).results.filter(pl.col("source_row") == 23).collect()
 

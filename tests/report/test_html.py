@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from flows.report.html_page import render_run_html, write_html_report
+from flows.report.lead_sections import LEAD_LIMIT
 from flows.report.runs import load_run
-from flows.report.sections import ATTENTION_LIMIT
 from tests.report.runs import (
     FORMULA,
     HOSTILE_VENDOR_MESSAGE,
@@ -104,17 +104,34 @@ def test_report_needs_no_network(page: str) -> None:
     assert all(url.startswith(("#", "data:")) for url in elements.urls), elements.urls
 
 
-def test_report_shows_charts_as_inline_svg_and_every_section(page: str) -> None:
-    assert page.count("<svg") == 4
-    for anchor in ("inputs", "totals", "reasons", "vendor-errors", "leads", "dispositions", "attention"):
-        assert f'<section id="{anchor}">' in page
+_SECTIONS = (
+    "leads",
+    "lead-table",
+    "reasons",
+    "totals",
+    "vendor-errors",
+    "phones",
+    "dispositions",
+    "inputs",
+    "codes",
+)
 
 
-def test_attention_table_lists_every_failed_rejected_row_with_reasons(page: str) -> None:
+def test_report_shows_charts_as_inline_svg_and_every_section_leads_first(page: str) -> None:
+    assert page.count("<svg") == 5
+    at = [page.index(f'<section id="{anchor}">') for anchor in _SECTIONS]
+    assert at == sorted(at)
+
+
+def test_lead_table_lists_each_lead_not_delivered_everywhere_once_with_its_reasons(page: str) -> None:
     body = page.split('<table id="attention-table">', 1)[1].split("</table>", 1)[0]
 
-    assert body.count("<tr data-status=") == 22
-    assert '<tr data-status="failed" data-target="engage_eu">' in body
+    assert body.count("<tr data-outcome=") == 25  # of 40 leads, 15 reached all four targets
+    assert (
+        '<tr data-outcome="needs attention" data-status="accepted failed submitted" data-target="engage_eu">'
+        in body
+    )
+    assert 'data-status="accepted ineligible submitted" data-target="sms_promo"' in body
     assert "TRANSPORT_FAILED" in body
     assert "=HYPERLINK(&quot;" in body
     assert FORMULA not in page
@@ -140,11 +157,11 @@ def test_missing_run_json_still_gives_a_report(run_dir: Path) -> None:
     page = render_run_html(load_run(run_dir))
 
     assert "Run inputs unavailable: run.json not found." in page
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5
 
 
-def test_attention_table_is_capped_with_a_pointer_to_the_csv(tmp_path: Path) -> None:
-    rows = ATTENTION_LIMIT + 1
+def test_lead_table_is_capped_with_a_pointer_to_the_csv(tmp_path: Path) -> None:
+    rows = LEAD_LIMIT + 1
     frame = pl.DataFrame(
         [result_row(source_row=1, status="rejected", reasons=["NO_CHANNEL"])] * rows
     ).with_columns(pl.int_range(1, rows + 1, dtype=pl.Int64).alias("source_row"))
@@ -152,9 +169,9 @@ def test_attention_table_is_capped_with_a_pointer_to_the_csv(tmp_path: Path) -> 
 
     page = write_html_report(run_dir).read_text(encoding="utf-8")
 
-    assert page.count("<tr data-status=") == ATTENTION_LIMIT
-    assert f"Only the first {ATTENTION_LIMIT:,} of {rows:,} rows are shown" in page
-    assert "--csv attention.csv" in page
+    assert page.count("<tr data-outcome=") == LEAD_LIMIT
+    assert f"Only the first {LEAD_LIMIT:,} of {rows:,} leads are shown" in page
+    assert "--csv leads.csv" in page
 
 
 def test_title_names_the_run(written: tuple[Path, Path], page: str) -> None:
@@ -167,7 +184,7 @@ def test_a_clean_run_says_nothing_needs_attention(tmp_path: Path) -> None:
 
     page = render_run_html(load_run(write_run(tmp_path, results=results_frame(rows))))
 
-    assert "Nothing needs attention." in page
-    assert "No row carries a reason code." in page
+    assert "Every lead was delivered to every target." in page
+    assert "No lead carries a reason code." in page
     assert "No vendor errors." in page
     assert 'id="attention-table"' not in page

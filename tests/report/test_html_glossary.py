@@ -96,7 +96,7 @@ def test_every_code_in_the_tables_links_to_its_glossary_entry(run: tuple[Path, s
 
     assert parsed.links
     assert {target for _, target in parsed.links} <= parsed.ids
-    assert {"totals", "reasons", "attention"} <= sections
+    assert {"totals", "reasons", "lead-table"} <= sections
     attention = page.split('<table id="attention-table">', 1)[1].split("</table>", 1)[0]
     assert '<a href="#code-issue-TRANSPORT_FAILED">TRANSPORT_FAILED</a>' in attention
     assert '<a href="#code-status-failed">failed</a>' in attention

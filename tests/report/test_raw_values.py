@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from flows.artifacts import attention_table
-from flows.report.csv_export import write_attention_csv
+from flows.report.csv_export import lead_csv_frame, write_lead_csv
 from flows.report.html_page import render_run_html
 from flows.report.runs import load_run
 from schemas.raw_leads import RAW_LEADS
@@ -60,19 +60,20 @@ def _cells(section: str, first: str) -> list[str]:
     raise AssertionError(f"no row {first}")
 
 
-def test_the_attention_table_shows_each_refused_value_as_read_next_to_the_reasons(tmp_path: Path) -> None:
+def test_the_lead_table_shows_each_refused_value_as_read_beside_the_reasons(tmp_path: Path) -> None:
     page = render_run_html(load_run(_run_dir(tmp_path)))
 
-    cells = _cells(_section(page, "attention"), "1")
-    reasons = cells.index("NO_CHANNEL, COUNTRY_UNKNOWN, PHONE_INVALID, TIMEZONE_INVALID, EMAIL_INVALID")
-    assert cells[reasons + 1] == (
-        "phone1: 555-CALL-NOW; email: bob@@example; country: Narnia; timezone: Mars/Base"
-    )
+    cells = _cells(_section(page, "lead-table"), "1")
+    as_read = cells.index("phone1: 555-CALL-NOW; email: bob@@example; country: Narnia; timezone: Mars/Base")
+    # then a column per target: the run's one target with results, obi_main, holds the codes
+    targets = cells[as_read + 1 :]
+    reasons = "NO_CHANNEL, COUNTRY_UNKNOWN, PHONE_INVALID, TIMEZONE_INVALID, EMAIL_INVALID"
+    assert f"rejected{reasons}" in targets
 
 
 def test_the_csv_export_has_the_raw_values_right_after_the_reasons(tmp_path: Path) -> None:
-    out = tmp_path / "attention.csv"
-    write_attention_csv(load_run(_run_dir(tmp_path)).results, out)
+    out = tmp_path / "leads.csv"
+    write_lead_csv(lead_csv_frame(load_run(_run_dir(tmp_path)).results), out)
 
     with out.open(encoding="utf-8-sig", newline="") as stream:
         reader = csv.DictReader(stream)
@@ -80,7 +81,7 @@ def test_the_csv_export_has_the_raw_values_right_after_the_reasons(tmp_path: Pat
         header = list(reader.fieldnames or [])
     at = header.index("reasons")
     assert header[at + 1 : at + 1 + len(RAW_COLUMNS)] == list(RAW_COLUMNS)
-    assert [row["source_row"] for row in rows] == ["1"]
+    assert [row["source_row"] for row in rows] == ["1", "3"]  # rejected, duplicate
     assert rows[0]["phone1"] == ""
     assert {name: rows[0][name] for name in RAW_COLUMNS} == {
         "phone1_raw": "555-CALL-NOW",
@@ -116,8 +117,8 @@ def test_a_run_written_before_raw_values_and_duplicate_on_still_renders_and_expo
     run = load_run(write_run(tmp_path / "out", RUN_ID, results=older, rows=12))
 
     page = render_run_html(run)
-    out = tmp_path / "attention.csv"
-    written = write_attention_csv(run.results, out)
+    out = tmp_path / "leads.csv"
+    written = write_lead_csv(lead_csv_frame(run.results, run.target_names), out)
 
     assert "Matched on" in _section(page, "dispositions")
     assert written > 0

@@ -43,7 +43,7 @@ def test_the_suggested_csv_command_works_from_another_folder(
     assert command[:2] == ["leadflow", "report"]
     assert main(command[2:], console=console) == 0, console.export_text()
 
-    assert (elsewhere / "attention.csv").read_text(encoding="utf-8-sig").startswith("run_id,")
+    assert (elsewhere / "leads.csv").read_text(encoding="utf-8-sig").startswith("run_id,source_row,outcome,")
 
 
 def test_a_run_id_is_looked_up_in_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

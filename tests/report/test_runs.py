@@ -8,14 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.report.run_folders import find_runs, trend
 from flows.report.runs import (
     PathKind,
     ReportError,
     classify,
-    find_runs,
     load_run,
     read_results,
-    trend,
     write_summary,
 )
 from tests.report.runs import RUN_ID, build_results, write_run

@@ -1,0 +1,195 @@
+"""The run seen lead by lead: one row per input row, its outcome at each target as columns.
+
+Why: result rows are one per (lead, target), so every count over them is lead x target: a file
+of 1,507 rows sent to 4 targets reads "accepted 4,652", and 380 leads with a bad phone read
+"PHONE_INVALID 2,280". An analyst thinks in rows of the file. This module gives the report,
+the terminal and the CSV export the same lead-level view:
+
+* :func:`lead_outcomes`: one row per lead with the lead's contact fields, an ``outcome``
+  (:data:`OUTCOMES`, exactly one per lead, so the headline counts add up to the rows of the
+  file) and per target ``status``/``reasons``/``vendor_status``/``vendor_message`` columns
+  named by :func:`target_column`;
+* :func:`reasons_by_lead`: per reason code the leads that carry it (at any target).
+
+Pure polars; the only loop is over targets (a handful), never over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from schemas.codes import Status
+from schemas.results import RAW_COLUMNS
+from transforms.summary import needs_attention
+
+__all__ = [
+    "DELIVERED",
+    "LEAD_COLUMNS",
+    "OUTCOMES",
+    "PER_TARGET",
+    "Outcome",
+    "lead_outcomes",
+    "not_delivered_everywhere",
+    "outcome_counts",
+    "reasons_by_lead",
+    "target_column",
+]
+
+DELIVERED: tuple[Status, ...] = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
+"""At the vendor: confirmed, in a file it took, or delivered by an earlier run."""
+_WOULD_SEND: tuple[Status, ...] = (Status.DRY_RUN, Status.READY)
+
+
+class Outcome:
+    """A lead's one outcome across its targets (the first that applies, in this order)."""
+
+    ATTENTION = "needs attention"
+    """Rejected, vendor-rejected or failed at a target, or possibly sent twice: someone must act."""
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    DELIVERED_ALL = "delivered to every target"
+    DELIVERED_SOME = "delivered to some targets"
+    """Delivered where it could be; ineligible (no mobile, no email...) at the others."""
+    WOULD_SEND = "would be sent to every target (dry run)"
+    """Dry run or validate: ready for every target (or delivered there by an earlier run)."""
+    WOULD_SEND_SOME = "would be sent to some targets (dry run)"
+    """Dry run or validate: ready where it could be, ineligible at the others."""
+    NOT_DELIVERED = "delivered nowhere"
+    """Ineligible at every target (or a run without targets)."""
+
+
+OUTCOMES: tuple[str, ...] = (
+    Outcome.DELIVERED_ALL,
+    Outcome.DELIVERED_SOME,
+    Outcome.WOULD_SEND,
+    Outcome.WOULD_SEND_SOME,
+    Outcome.ATTENTION,
+    Outcome.DUPLICATE,
+    Outcome.SUPPRESSED,
+    Outcome.NOT_DELIVERED,
+)
+"""Display order of the headline: delivered first, then what needs someone, then what we held back."""
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "source_row",
+    "external_id",
+    "first_name",
+    "last_name",
+    "phone1",
+    "phone2",
+    "phone3",
+    "email",
+    "country",
+    "duplicate_of",
+    "duplicate_on",
+    *RAW_COLUMNS,
+)
+"""Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
+
+PER_TARGET: tuple[str, ...] = ("status", "reasons", "vendor_status", "vendor_message")
+
+
+def target_column(target: str, field: str) -> str:
+    """The name of a per-target column: ``"obi_main status"`` (a space: target names have none)."""
+    return f"{target} {field}"
+
+
+def _outcome() -> pl.Expr:
+    """In a group of one lead's results. "Every target" is every result of the lead (one per
+    target by the contract; a target of run.json without results has no say)."""
+    status = pl.col("status")
+    delivered = status.is_in([s.value for s in DELIVERED]).sum()
+    would_send = status.is_in([s.value for s in _WOULD_SEND]).sum()
+    return (
+        pl.when(needs_attention().any())
+        .then(pl.lit(Outcome.ATTENTION))
+        .when((status == Status.DUPLICATE.value).any())
+        .then(pl.lit(Outcome.DUPLICATE))
+        .when((status == Status.SUPPRESSED.value).any())
+        .then(pl.lit(Outcome.SUPPRESSED))
+        .when(delivered == pl.len())
+        .then(pl.lit(Outcome.DELIVERED_ALL))
+        .when((would_send > 0) & (delivered + would_send == pl.len()))
+        .then(pl.lit(Outcome.WOULD_SEND))
+        .when(delivered > 0)
+        .then(pl.lit(Outcome.DELIVERED_SOME))
+        .when(would_send > 0)
+        .then(pl.lit(Outcome.WOULD_SEND_SOME))
+        .otherwise(pl.lit(Outcome.NOT_DELIVERED))
+        .alias("outcome")
+    )
+
+
+def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per lead (by ``source_row``): :data:`LEAD_COLUMNS`, ``run_id``, ``outcome``,
+    ``reasons`` (every code of the lead at any target, first seen first) and, per target
+    (``targets`` plus any in the results, sorted), the :data:`PER_TARGET` fields (null where
+    the lead has no result for that target)."""
+    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
+    frame = results.lazy().select(needed).collect().lazy()  # read once, not once per part below
+    names = sorted({*frame.select("target").unique().collect()["target"].to_list(), *targets})
+    # lead fields are the same in each of a lead's results: any one will do (no sort of them all)
+    fields = frame.filter(pl.col("source_row").is_first_distinct()).select("run_id", *LEAD_COLUMNS)
+    outcomes = (
+        frame.select("source_row", "status", "reasons")
+        .group_by("source_row")
+        .agg(
+            _outcome(),
+            pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True),
+        )
+    )
+    per_lead = fields.join(outcomes, on="source_row", how="left")
+    for target in names:
+        columns = [pl.col(field).alias(target_column(target, field)) for field in PER_TARGET]
+        part = frame.filter(pl.col("target") == target).select("source_row", *columns)
+        per_lead = per_lead.join(part, on="source_row", how="left")
+    first = [
+        "source_row",
+        "run_id",
+        *[name for name in LEAD_COLUMNS if name != "source_row"],
+        "outcome",
+        "reasons",
+    ]
+    return per_lead.sort("source_row").collect().select(*first, pl.exclude(first))
+
+
+def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:
+    """The leads an analyst looks at: every lead not delivered to all its targets (needs
+    attention, ineligible somewhere, duplicate, suppressed), those needing attention first."""
+    rank = pl.col("outcome").replace_strict({Outcome.ATTENTION: 0}, default=1, return_dtype=pl.Int8)
+    done = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
+    return leads.filter(~pl.col("outcome").is_in(done)).sort(rank, "source_row")
+
+
+def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
+    """Leads per outcome, every outcome listed (0 included) in :data:`OUTCOMES` order."""
+    counted = dict(leads.group_by("outcome").len().iter_rows())
+    return {outcome: int(counted.get(outcome, 0)) for outcome in OUTCOMES}
+
+
+_EXAMPLE_COLUMNS = ("first_name", "last_name", "phone1", "email", "status", "vendor_status", "vendor_message")
+
+
+def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """One row per reason code: ``leads`` carrying it at any target, ``targets`` it occurred
+    at, and the first result carrying it (lowest source row, then target) as the example
+    (``source_row``, ``target`` and the contact and vendor columns); most leads first.
+
+    Only the three key columns are exploded and grouped; the example's other columns are
+    joined in for the one row per code (grouping every column of a million results took
+    seconds)."""
+    frame = results.lazy()
+    coded = frame.select("source_row", "target", "reasons").explode("reasons").drop_nulls("reasons")
+    counted = coded.group_by("reasons").agg(
+        pl.col("source_row").n_unique().alias("leads"),
+        pl.col("target").unique().sort().alias("targets"),
+        *[pl.col(key).sort_by("source_row", "target").first() for key in ("source_row", "target")],
+    )
+    examples = counted.join(
+        frame.select("source_row", "target", *_EXAMPLE_COLUMNS), on=["source_row", "target"], how="left"
+    )
+    return (
+        examples.rename({"reasons": "reason"}).sort(["leads", "reason"], descending=[True, False]).collect()
+    )

@@ -1,0 +1,178 @@
+"""Each lead's next callable window in UTC, under a target's compliance profile (transforms.calling_rules).
+
+A lead may be in several zones (``timezone_candidates``: a US toll-free number, a Spanish mobile
+in Madrid or the Canaries): its window is the intersection of every candidate zone's allowed
+times, so it is never called outside legal hours in any zone it may be in. The window is the
+first stretch of allowed time that ends after the reference time (the run's start), cut to
+start no earlier than it; null when none begins within ``HORIZON_DAYS`` or the lead has no zone.
+
+A window depends only on (candidate zones, US state, country), and a file has few such
+combinations: each is computed once in Python, and the answers go back to the rows by a join.
+
+Local times are turned into UTC conservatively across DST changes: a window's start is the
+later of a local time's two possible instants, its end the earlier, and a local time that does
+not exist (a spring-forward gap) starts after the gap and ends before it.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+import polars as pl
+
+from transforms.calling_rules import Profile, Rule, Span, holiday_dates
+from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones
+
+__all__ = ["HORIZON_DAYS", "WINDOW_COLUMNS", "allowed_at", "lead_rules", "next_window", "with_call_windows"]
+
+HORIZON_DAYS = 14
+"""How far ahead a window is looked for (two weeks cover any run of Sundays and holidays)."""
+
+WINDOW_COLUMNS: dict[str, pl.DataType] = {
+    "call_window_start": pl.Datetime("us", "UTC"),
+    "call_window_end": pl.Datetime("us", "UTC"),
+}
+
+Interval = tuple[datetime, datetime]
+
+
+def _day_span(rules: Sequence[Rule], day: date) -> Span | None:
+    """The local minutes of ``day`` every rule allows (their intersection), or None."""
+    start, end = 0, 24 * 60
+    for rule in rules:
+        holiday = rule.holidays is not None and day in holiday_dates(
+            rule.holidays, rule.subdivisions, day.year
+        )
+        span = rule.span(day, holiday)
+        if span is None:
+            return None
+        start, end = max(start, span[0]), min(end, span[1])
+        if start >= end:
+            return None
+    return start, end
+
+
+def _instant(day: date, minutes: int, zone: zoneinfo.ZoneInfo, *, latest: bool) -> datetime:
+    """The UTC instant of local ``day`` + ``minutes``: of its two readings around a DST change
+    (fold 0 and 1) the later for a start, the earlier for an end."""
+    local = datetime.combine(day, time()) + timedelta(minutes=minutes)
+    readings = [local.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)]
+    return max(readings) if latest else min(readings)
+
+
+def _zone_intervals(zone: str, rules: Sequence[Rule], reference: datetime, days: int) -> list[Interval]:
+    """The allowed UTC intervals of ``zone`` from the local day before ``reference`` on, adjacent
+    ones merged (a rule open until 24:00 runs on into the next day's 00:00)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    first = reference.astimezone(tz).date() - timedelta(days=1)
+    intervals: list[Interval] = []
+    for offset in range(days + 2):
+        day = first + timedelta(days=offset)
+        span = _day_span(rules, day)
+        if span is None:
+            continue
+        start = _instant(day, span[0], tz, latest=True)
+        end = _instant(day, span[1], tz, latest=False)
+        if start >= end:
+            continue
+        if intervals and intervals[-1][1] >= start:
+            intervals[-1] = (intervals[-1][0], max(intervals[-1][1], end))
+        else:
+            intervals.append((start, end))
+    return intervals
+
+
+def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        start, end = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
+        if start < end:
+            out.append((start, end))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def next_window(
+    zones: Iterable[str], rules: Sequence[Rule], reference: datetime, days: int = HORIZON_DAYS
+) -> Interval | None:
+    """The first allowed UTC interval in every one of ``zones`` that ends after ``reference``,
+    starting no earlier than it; None without zones or without such an interval."""
+    allowed: list[Interval] | None = None
+    for zone in dict.fromkeys(zones):
+        try:
+            intervals = _zone_intervals(zone, rules, reference, days)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
+        allowed = intervals if allowed is None else _intersect(allowed, intervals)
+    for start, end in allowed or ():
+        if end > reference:
+            return max(start, reference), end
+    return None
+
+
+def allowed_at(moment: datetime, zone: str, rules: Sequence[Rule]) -> bool:
+    """Whether every rule allows ``moment`` at local time in ``zone`` (the check the tests hold
+    each window to, written without intervals)."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    span = _day_span(rules, local.date())
+    minutes = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+    return span is not None and span[0] <= minutes < span[1]
+
+
+def lead_rules(
+    profile: Profile, country: str | None, state: str | None, zones: Sequence[str]
+) -> tuple[Rule, ...]:
+    """The rules of a lead: the profile's, its country's, and its US state's; a US lead of no
+    known state gets those of every state it may be in (by its zones) unless the profile
+    says ``unknown_state = "ignore"``."""
+    rules = [*profile.rules, *profile.by_country.get(country or "", ())]
+    if country in US_REGIONS and profile.by_state:
+        if state is not None:
+            rules += profile.by_state.get(state, ())
+        elif profile.unknown_state == "strictest":
+            by_state = state_zones()
+            candidates = set(zones)
+            for code, state_rules in profile.by_state.items():
+                if code in by_state and candidates & set(by_state[code]):
+                    rules += state_rules
+    return tuple(dict.fromkeys(rules))
+
+
+def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime) -> pl.DataFrame:
+    """``source_row``, ``call_window_start``, ``call_window_end`` of every row of ``clean``
+    (schemas.clean_leads) under ``profile``, from ``reference`` (aware; the run's start)."""
+    us_rows = clean.select(pl.col("country").is_in(list(US_REGIONS)).fill_null(False)).to_series()
+    address = address_values(clean.get_column("attributes"), us_rows)
+    keys = pl.DataFrame(
+        {
+            "_zones": clean.get_column("timezone_candidates").list.join(";"),
+            "_state": address.select(state_codes(pl.col("state"))).to_series(),
+            "_country": clean.get_column("country"),
+        }
+    )
+    combinations = keys.unique(maintain_order=True)
+    windows = [
+        next_window(zones, lead_rules(profile, country, state, zones), reference) if zones else None
+        for joined, state, country in combinations.iter_rows()
+        for zones in [joined.split(";") if joined else []]
+    ]
+    answers = combinations.with_columns(
+        pl.Series(
+            "call_window_start",
+            [w[0] if w else None for w in windows],
+            dtype=WINDOW_COLUMNS["call_window_start"],
+        ),
+        pl.Series(
+            "call_window_end", [w[1] if w else None for w in windows], dtype=WINDOW_COLUMNS["call_window_end"]
+        ),
+    )
+    joined = keys.join(
+        answers, on=["_zones", "_state", "_country"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    return pl.concat([clean.select("source_row"), joined.select(list(WINDOW_COLUMNS))], how="horizontal")

@@ -152,6 +152,14 @@ class Connector(ABC):
     async def close(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """End the vendor session (uContact EndSession, ONC CloseAPISession)."""
 
+    def schedules_by_zone(self) -> bool:
+        """True when the vendor dials each lead within calling hours in the lead's own time zone
+        (a per-contact zone field): under a compliance profile, a lead of one zone outside its
+        window is still sent (the vendor waits for it). False (the default): the vendor dials
+        when it likes, so such a lead is held with ``OUTSIDE_CALLING_WINDOW`` (README, "Calling
+        windows")."""
+        return False
+
     # --- payload ------------------------------------------------------------------------
     def item_size(self, lead: Lead) -> int:
         """Approximate encoded bytes of one lead in a request body (for byte-limited chunking)."""

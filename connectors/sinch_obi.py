@@ -83,6 +83,15 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption("email_attribute", "Email", "not documented: no example carries an email"),
     Assumption(
+        "schedules_by_zone",
+        True,
+        "not documented: a customer's 'timeZone: (string)' is listed without its meaning (example "
+        "'Europe/Helsinki'); assumed to be the zone OBI applies the campaign's calling hours in, so "
+        "a lead of one zone outside its window is loaded and OBI waits (false: held with "
+        "OUTSIDE_CALLING_WINDOW). The campaign's hours are set in OBI, not through this API: they "
+        "must be at least as strict as the target's compliance profile",
+    ),
+    Assumption(
         "duplicate_match",
         ("numbers", "attributes", "timeZone"),
         "not documented: which of the vendor's stored fields must equal ours for 'Value is not "
@@ -134,6 +143,8 @@ class ObiOptions(BaseModel):
         "timeZone",
     )
     """What must be equal for the vendor's record to count as our earlier send."""
+    schedules_by_zone: bool = True
+    """OBI dials each customer within the campaign's hours in its ``timeZone`` (an assumption)."""
 
 
 @dataclass
@@ -179,6 +190,9 @@ class SinchObiConnector(Connector):
     # --- auth ---------------------------------------------------------------------------
     def auth(self) -> httpx.Auth:
         return httpx.BasicAuth(self.secrets["username"], self.secrets["password"])
+
+    def schedules_by_zone(self) -> bool:
+        return self.options.schedules_by_zone
 
     # --- payload ------------------------------------------------------------------------
     def customer(self, lead: Lead) -> dict[str, Any]:

@@ -104,6 +104,7 @@ def send_task(
     ledger: str | Path,
     dry_run: bool,
     resend: bool,
+    started: datetime | None = None,
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
@@ -134,6 +135,7 @@ def send_task(
                 resend=resend,
                 progress=progress,
                 gate=gate,
+                started=started,
             )
 
     results = asyncio.run(send())
@@ -183,7 +185,9 @@ def import_leads(
             for connector in connectors:
                 ensure_limits(limits_for(connector))
         futures = [
-            send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
+            send_task.submit(
+                prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend, started=started
+            )
             for c in connectors
         ]
         results = [future.result() for future in futures]

@@ -22,10 +22,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
+from schemas.codes import Issue
 from transforms.calling_rules import Profile, Rule, Span, holiday_dates
 from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones
 
-__all__ = ["HORIZON_DAYS", "WINDOW_COLUMNS", "allowed_at", "lead_rules", "next_window", "with_call_windows"]
+__all__ = [
+    "HORIZON_DAYS",
+    "WINDOW_COLUMNS",
+    "allowed_at",
+    "hold_outside_windows",
+    "lead_rules",
+    "next_window",
+    "with_call_windows",
+]
 
 HORIZON_DAYS = 14
 """How far ahead a window is looked for (two weeks cover any run of Sundays and holidays)."""
@@ -176,3 +185,29 @@ def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime
         answers, on=["_zones", "_state", "_country"], how="left", nulls_equal=True, maintain_order="left"
     )
     return pl.concat([clean.select("source_row"), joined.select(list(WINDOW_COLUMNS))], how="horizontal")
+
+
+def hold_outside_windows(
+    decided: pl.DataFrame, windows: pl.DataFrame, reference: datetime, *, scheduled: bool
+) -> pl.DataFrame:
+    """``decided`` (transforms.eligibility's frame, row for row with ``windows``) with its window
+    columns, and the eligible rows that may not be sent made ineligible with
+    ``OUTSIDE_CALLING_WINDOW``: a lead with no window; and, unless the vendor waits for the
+    lead's own hours (``scheduled``) and the lead has one zone (a vendor's zone field takes
+    one), a lead whose window does not hold ``reference``."""
+    start, end = pl.col("call_window_start"), pl.col("call_window_end")
+    callable_now = (start <= reference) & (end > reference)
+    waits = pl.lit(scheduled) & (pl.col("timezone_candidates").list.len() == 1)
+    held = pl.col("eligible") & (start.is_null() | ~(waits | callable_now))
+    return (
+        decided.with_columns(windows.select(list(WINDOW_COLUMNS)))
+        .with_columns(_held=held.fill_null(True))
+        .with_columns(
+            eligible=pl.col("eligible") & ~pl.col("_held"),
+            ineligible_reason=pl.when("_held")
+            .then(pl.lit(Issue.OUTSIDE_CALLING_WINDOW.value))
+            .otherwise("ineligible_reason"),
+            channel_phone=pl.when("_held").then(None).otherwise("channel_phone"),
+        )
+        .drop("_held")
+    )

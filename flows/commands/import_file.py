@@ -69,6 +69,7 @@ async def _send_all(
     console: Console,
     *,
     ledger: str | Path,
+    started: datetime,
 ) -> list[pl.DataFrame]:
     with Progress(
         TextColumn("{task.description}"),
@@ -99,6 +100,7 @@ async def _send_all(
                         dry_run=args.dry_run,
                         resend=args.resend,
                         progress=progress_of(connector.target.name),
+                        started=started,
                     )
                     for connector in connectors
                 )
@@ -157,7 +159,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
     with stage(console, sending, done=f"{sending}: finished, verdict below"):
-        results = asyncio.run(_send_all(prepared, connectors, args, run_id, console, ledger=ledger))
+        results = asyncio.run(
+            _send_all(prepared, connectors, args, run_id, console, ledger=ledger, started=started)
+        )
     prepared = prepared.without_leads()
     verdict = judge({"send": {k: v for frame in results for k, v in send_facts(frame).items()}})
     try:

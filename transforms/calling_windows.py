@@ -24,7 +24,8 @@ import polars as pl
 
 from schemas.codes import Issue
 from transforms.calling_rules import Profile, Rule, Span, holiday_dates
-from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones
+from transforms.us_state_zones import STATE_ZONES
+from transforms.us_zones import US_REGIONS, address_values, state_codes
 
 __all__ = [
     "HORIZON_DAYS",
@@ -145,10 +146,9 @@ def lead_rules(
         if state is not None:
             rules += profile.by_state.get(state, ())
         elif profile.unknown_state == "strictest":
-            by_state = state_zones()
             candidates = set(zones)
             for code, state_rules in profile.by_state.items():
-                if code in by_state and candidates & set(by_state[code]):
+                if candidates & STATE_ZONES.get(code, frozenset()):
                     rules += state_rules
     return tuple(dict.fromkeys(rules))
 
@@ -156,20 +156,26 @@ def lead_rules(
 def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime) -> pl.DataFrame:
     """``source_row``, ``call_window_start``, ``call_window_end`` of every row of ``clean``
     (schemas.clean_leads) under ``profile``, from ``reference`` (aware; the run's start)."""
-    us_rows = clean.select(pl.col("country").is_in(list(US_REGIONS)).fill_null(False)).to_series()
-    address = address_values(clean.get_column("attributes"), us_rows)
-    keys = pl.DataFrame(
-        {
-            "_zones": clean.get_column("timezone_candidates").list.join(";"),
-            "_state": address.select(state_codes(pl.col("state"))).to_series(),
-            "_country": clean.get_column("country"),
-        }
-    )
-    combinations = keys.unique(maintain_order=True)
+    height = clean.height
+    blank = pl.repeat(None, height, dtype=pl.String, eager=True)
+    countries = clean.get_column("country") if profile.by_country or profile.by_state else blank
+    states = blank
+    attributes = clean.get_column("attributes")
+    if profile.by_state and height and (attributes.list.len() > 0).any():
+        us_rows = clean.select(pl.col("country").is_in(list(US_REGIONS)).fill_null(False)).to_series()
+        written = address_values(attributes, us_rows).get_column("state")
+        if written.null_count() < height:  # the few distinct spellings, not every row, are read
+            spellings = written.unique().drop_nulls()
+            codes = pl.DataFrame({"state": spellings}).select(state_codes(pl.col("state"))).to_series()
+            states = written.replace_strict(spellings, codes, default=None, return_dtype=pl.String)
+    # each row's zones as one string: unique and join on the list column itself took longer
+    zones = clean.get_column("timezone_candidates").list.join(";")
+    keys = pl.DataFrame({"_zones": zones, "_state": states, "_country": countries})
+    combinations = keys.unique()
     windows = [
-        next_window(zones, lead_rules(profile, country, state, zones), reference) if zones else None
+        next_window(found, lead_rules(profile, country, state, found), reference) if found else None
         for joined, state, country in combinations.iter_rows()
-        for zones in [joined.split(";") if joined else []]
+        for found in [joined.split(";") if joined else []]
     ]
     answers = combinations.with_columns(
         pl.Series(
@@ -184,6 +190,8 @@ def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime
     joined = keys.join(
         answers, on=["_zones", "_state", "_country"], how="left", nulls_equal=True, maintain_order="left"
     )
+    if joined.height != clean.height:  # the combinations are unique: a bug, never a lost row
+        raise RuntimeError(f"calling windows: {joined.height} rows for {clean.height}")
     return pl.concat([clean.select("source_row"), joined.select(list(WINDOW_COLUMNS))], how="horizontal")
 
 

@@ -17,6 +17,8 @@ from tests.transforms.test_phones import raw_leads
 from transforms.calling_rules import PROFILES, Profile, profile_of
 from transforms.calling_windows import allowed_at, lead_rules, next_window, with_call_windows
 from transforms.phones import normalize_phones
+from transforms.us_state_zones import STATE_ZONES
+from transforms.us_zones import state_zones
 
 ZONES = [
     "America/New_York",
@@ -261,3 +263,7 @@ def test_windows_come_back_to_every_row_in_order_with_the_state_of_the_address()
     assert ends[0] == ends[2] == datetime(2026, 12, 5, 1, tzinfo=UTC)  # Florida: 20:00 EST
     assert ends[1] == datetime(2026, 12, 5, 2, tzinfo=UTC)  # New York: federal 21:00 EST
     assert ends[3] is None
+
+
+def test_the_frozen_state_zones_equal_the_zip_code_tables() -> None:
+    assert {state: frozenset(zones) for state, zones in state_zones().items()} == STATE_ZONES

@@ -52,6 +52,9 @@ class Lead:
     country: str | None = None
     timezone: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()
+    call_window_end: datetime | None = None
+    """End of the lead's calling window (UTC) under the target's compliance profile, None
+    without one: a vendor that keeps dialling for a while (Engage's maxDuration) stops by then."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lead:
@@ -72,6 +75,7 @@ class Lead:
             country=row.get("country"),
             timezone=row.get("timezone"),
             attributes=attributes,
+            call_window_end=row.get("call_window_end"),
         )
 
     @property

@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 from tests.transforms.frames import clean_leads
 from tests.transforms.test_phones import raw_leads
 from transforms.calling_rules import PROFILES, Profile, profile_of
-from transforms.calling_windows import allowed_at, lead_rules, next_window, with_call_windows
+from transforms.calling_windows import (
+    allowed_at,
+    hold_outside_windows,
+    lead_rules,
+    next_window,
+    with_call_windows,
+)
+from transforms.eligibility import eligibility
 from transforms.phones import normalize_phones
 from transforms.us_state_zones import STATE_ZONES
 from transforms.us_zones import state_zones
@@ -267,3 +274,40 @@ def test_windows_come_back_to_every_row_in_order_with_the_state_of_the_address()
 
 def test_the_frozen_state_zones_equal_the_zip_code_tables() -> None:
     assert {state: frozenset(zones) for state, zones in state_zones().items()} == STATE_ZONES
+
+
+def test_a_lead_without_a_zone_is_held_even_by_a_vendor_that_schedules_by_zone() -> None:
+    reference = datetime(2026, 12, 4, 17, tzinfo=UTC)  # Friday 18:00 in Berlin
+    clean = clean_leads(
+        [
+            {"phone1": "+4930123456", "country": "DE", "timezone_candidates": ["Europe/Berlin"]},
+            {"phone1": "+4930123457", "country": "DE", "timezone_candidates": []},
+            {
+                "phone1": "+34612345678",
+                "country": "ES",
+                "timezone_candidates": ["Atlantic/Canary", "Europe/Madrid"],
+            },
+            {"email": "a@example.com", "country": "DE", "timezone_candidates": ["Europe/Berlin"]},
+        ]
+    )
+    decided = eligibility(clean, "voice", sms_allow_unknown_type=True)
+    windows = with_call_windows(clean, PROFILES["de"], reference)
+    held = hold_outside_windows(decided, windows, reference, scheduled=True)
+    assert held.get_column("eligible").to_list() == [True, False, True, False]
+    assert held.get_column("ineligible_reason").to_list() == [
+        None,
+        "OUTSIDE_CALLING_WINDOW",
+        None,
+        "NEEDS_PHONE",
+    ]
+    assert held.get_column("channel_phone").to_list() == ["+4930123456", None, "+34612345678", None]
+    assert held.get_column("call_window_end").to_list()[0] == datetime(2026, 12, 4, 19, tzinfo=UTC)
+    later = reference + timedelta(hours=3)  # 21:00 in Berlin: the one-zone lead waits, the other is held
+    late = hold_outside_windows(
+        decided, with_call_windows(clean, PROFILES["de"], later), later, scheduled=True
+    )
+    assert late.get_column("eligible").to_list() == [True, False, False, False]
+    unscheduled = hold_outside_windows(
+        decided, with_call_windows(clean, PROFILES["de"], later), later, scheduled=False
+    )
+    assert unscheduled.get_column("eligible").to_list() == [False, False, False, False]

@@ -5,8 +5,9 @@ lead to be called then (the stricter rule wins, by intersection). A rule gives t
 hours per weekday, and optionally a holiday calendar (``holidays`` package) whose days have
 their own hours or none. Rules apply to every lead (``rules``), to the leads of a country
 (``by_country``, ISO-2) and to US leads of a state (``by_state``, USPS code). A US lead whose
-state is not known gets the rules of every state whose zones it may be in (``unknown_state =
-"strictest"``, the default: a Florida number with no address is called on Florida's hours).
+state is not known (or a lead of no known country) gets, in each of its zones, the rules of every
+state that has that zone (``unknown_state = "strictest"``, the default: a 305 number with no
+address is called on Florida's hours, in America/Chicago on Texas's and Florida's).
 
 Each shipped rule names its source. Only rules whose text we could check are applied; those we
 believe but could not check are in ``UNVERIFIED_US_STATES`` and applied only by the
@@ -191,12 +192,13 @@ UNVERIFIED_US_STATES: dict[str, Rule] = {
 UK_PRACTICE = Rule(
     "UK industry practice",
     # No statute sets calling hours in the UK: PECR 2003 reg. 21 (TPS/consent) and Ofcom's
-    # persistent-misuse policy (Communications Act 2003 s.128-131) govern whether, not when.
-    # The hours are conservative practice (the DMA/Ofcom guidance against calls at
-    # "unsociable hours", FCA CONC 7.9 for collections): weekdays 08:00-20:00, Saturday
-    # 09:00-17:00, no Sundays or bank holidays (every UK nation's, the nation is not known).
+    # persistent-misuse policy (Communications Act 2003 ss.128-131) govern whether and how
+    # often, not when; the FCA's CONC 7 (collections) forbids contact at unreasonable times
+    # without naming hours (section not re-checked). So these hours are our conservative
+    # choice, not a legal rule: weekdays 08:00-20:00, Saturday 09:00-17:00, no Sundays or bank
+    # holidays (every UK nation's: the nation is not known).
     _week("08:00-20:00", "09:00-17:00", "closed"),
-    source="no statute; conservative practice (PECR 2003 reg. 21, Ofcom persistent misuse, FCA CONC 7.9)",
+    source="no statute sets hours (PECR 2003 reg. 21, Ofcom persistent misuse, FCA CONC 7): our choice",
     holidays="GB",
     subdivisions="*",
 )

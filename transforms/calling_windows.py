@@ -17,7 +17,7 @@ not exist (a spring-forward gap) starts after the gap and ends before it.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
@@ -109,14 +109,19 @@ def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
 
 
 def next_window(
-    zones: Iterable[str], rules: Sequence[Rule], reference: datetime, days: int = HORIZON_DAYS
+    zones: Iterable[str],
+    rules: Sequence[Rule] | Mapping[str, Sequence[Rule]],
+    reference: datetime,
+    days: int = HORIZON_DAYS,
 ) -> Interval | None:
     """The first allowed UTC interval in every one of ``zones`` that ends after ``reference``,
-    starting no earlier than it; None without zones or without such an interval."""
+    starting no earlier than it; None without zones or without such an interval. ``rules``: the
+    same for every zone, or each zone's (:func:`lead_rules`)."""
     allowed: list[Interval] | None = None
     for zone in dict.fromkeys(zones):
+        zone_rules = rules.get(zone, ()) if isinstance(rules, Mapping) else rules
         try:
-            intervals = _zone_intervals(zone, rules, reference, days)
+            intervals = _zone_intervals(zone, zone_rules, reference, days)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
         allowed = intervals if allowed is None else _intersect(allowed, intervals)
@@ -137,20 +142,23 @@ def allowed_at(moment: datetime, zone: str, rules: Sequence[Rule]) -> bool:
 
 def lead_rules(
     profile: Profile, country: str | None, state: str | None, zones: Sequence[str]
-) -> tuple[Rule, ...]:
-    """The rules of a lead: the profile's, its country's, and its US state's; a US lead of no
-    known state gets those of every state it may be in (by its zones) unless the profile
-    says ``unknown_state = "ignore"``."""
-    rules = [*profile.rules, *profile.by_country.get(country or "", ())]
-    if country in US_REGIONS and profile.by_state:
-        if state is not None:
-            rules += profile.by_state.get(state, ())
+) -> dict[str, tuple[Rule, ...]]:
+    """Each of a lead's zones -> the rules that hold there: the profile's, the lead's country's,
+    and its US state's. A US lead of no known state (or a lead of no known country, a US
+    toll-free number say) gets, in each zone, the rules of every state that has that zone (in
+    America/Chicago: Texas's and Florida's panhandle's; in Pacific/Guam: none), unless the
+    profile says ``unknown_state = "ignore"``."""
+    common = [*profile.rules, *profile.by_country.get(country or "", ())]
+    by_zone = {zone: list(common) for zone in zones}
+    if (country is None or country in US_REGIONS) and profile.by_state:
+        if state is not None and country is not None:
+            for rules in by_zone.values():
+                rules.extend(profile.by_state.get(state, ()))
         elif profile.unknown_state == "strictest":
-            candidates = set(zones)
             for code, state_rules in profile.by_state.items():
-                if candidates & STATE_ZONES.get(code, frozenset()):
-                    rules += state_rules
-    return tuple(dict.fromkeys(rules))
+                for zone in STATE_ZONES.get(code, frozenset()) & by_zone.keys():
+                    by_zone[zone] += state_rules
+    return {zone: tuple(dict.fromkeys(rules)) for zone, rules in by_zone.items()}
 
 
 def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime) -> pl.DataFrame:

@@ -117,7 +117,11 @@ def test_no_window_lies_outside_any_candidate_zones_legal_hours(
     last = end - timedelta(microseconds=1)
     for moment in [start, last, *(min(start + (end - start) * p, last) for p in points)]:
         for zone in zones:
-            assert allowed_at(moment, zone, rules), (moment, zone, moment.astimezone(zoneinfo.ZoneInfo(zone)))
+            assert allowed_at(moment, zone, rules[zone]), (
+                moment,
+                zone,
+                moment.astimezone(zoneinfo.ZoneInfo(zone)),
+            )
 
 
 @settings(max_examples=200, deadline=None)
@@ -137,8 +141,8 @@ def test_a_window_begins_as_soon_as_every_zone_allows_and_ends_when_one_stops(
     start, end = window
     before = start - timedelta(microseconds=1)
     if before >= reference:
-        assert not all(allowed_at(before, zone, rules) for zone in zones)
-    assert not all(allowed_at(end, zone, rules) for zone in zones)
+        assert not all(allowed_at(before, zone, rules[zone]) for zone in zones)
+    assert not all(allowed_at(end, zone, rules[zone]) for zone in zones)
 
 
 def test_the_reference_inside_the_hours_starts_the_window_at_once() -> None:
@@ -159,19 +163,29 @@ def test_florida_ends_an_hour_before_the_federal_rule() -> None:
     )
 
 
-def test_a_us_lead_of_unknown_state_gets_the_strictest_state_its_zones_allow() -> None:
+def test_a_us_lead_of_unknown_state_gets_in_each_zone_the_strictest_state_of_that_zone() -> None:
     reference = datetime(2026, 12, 6, 14, tzinfo=UTC)  # Sunday 08:00 in Chicago
-    rules = lead_rules(PROFILES["us-tcpa"], "US", None, ["America/Chicago"])
-    assert {rule.name for rule in rules} >= {
+    us = PROFILES["us-tcpa"]
+    rules = lead_rules(us, "US", None, ["America/Chicago"])
+    # Texas, and Florida's panhandle, are on Central time
+    assert {rule.name for rule in rules["America/Chicago"]} == {
+        "US federal (TCPA/TSR)",
         "Texas",
         "Florida Telemarketing Act",
-    }  # FL's panhandle is Central
+    }
     start, _ = next_window(["America/Chicago"], rules, reference) or (None, None)
     assert start == datetime(2026, 12, 6, 18, tzinfo=UTC)  # Texas: Sunday from noon
+    # a lead of no known country (a US toll-free number) is treated the same, zone by zone:
+    # Guam has no stricter state, Los Angeles has Washington's
+    toll_free = lead_rules(us, None, None, ["America/Chicago", "Pacific/Guam", "America/Los_Angeles"])
+    assert toll_free["America/Chicago"] == rules["America/Chicago"]
+    assert toll_free["Pacific/Guam"] == us.rules
+    assert {rule.name for rule in toll_free["America/Los_Angeles"]} == {"US federal (TCPA/TSR)", "Washington"}
+    # a known state applies in every candidate zone; another country has no state rules
+    assert lead_rules(us, "US", "FL", ["America/Denver"])["America/Denver"] == (*us.rules, *us.by_state["FL"])
+    assert lead_rules(us, "DE", None, ["America/Chicago"]) == {"America/Chicago": us.rules}
     ignore = profile_of({"base": "us-tcpa", "unknown_state": "ignore"})
-    assert {rule.name for rule in lead_rules(ignore, "US", None, ["America/Chicago"])} == {
-        "US federal (TCPA/TSR)"
-    }
+    assert lead_rules(ignore, "US", None, ["America/Chicago"]) == {"America/Chicago": us.rules}
 
 
 def test_a_german_lead_waits_over_christmas_and_the_sunday() -> None:

@@ -2,6 +2,7 @@
 
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
     python -m bench.normalize --rows 200000 --regions all --skip-baseline
+    python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
 
 Generates the file first (not timed: about 1.5 phones per row, six countries, 5% duplicate
 rows, ~10% broken values; with ``--regions all`` every one of libphonenumber's 245 regions,
@@ -15,6 +16,11 @@ per-value phone path):
 * naive: pandas ``read_csv`` + ``DataFrame.apply`` parsing each row's phones with
   phonenumbers, then ``to_parquet``: the code one would write first. It is linear in rows,
   so it runs on ``--baseline-rows`` (default all rows up to 100k) and its rate is compared.
+
+With ``--compliance PROFILE`` the leadflow run also computes every row's calling window under
+that profile (transforms.calling_windows, as a voice target with ``compliance`` does, from the
+run's start) and puts it in the results; its time is printed beside prepare's (issue 18: it must
+stay under 10% of it).
 
 Prints wall seconds, rows/s, peak RSS (the main process; see _peak_rss_mb) and the speed-up.
 """
@@ -44,11 +50,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]:
+def run_leadflow(
+    path: Path, out: Path, workers: int | None, compliance: str | None = None
+) -> dict[str, float]:
     from datetime import UTC, datetime
 
     from flows.prepare import PrepareOptions, prepare_leads
     from flows.run.finish import finish_run
+    from transforms.calling_rules import profile_of
+    from transforms.calling_windows import with_call_windows
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
@@ -56,8 +66,14 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
     prepared = prepare_leads(path, PrepareOptions(country="US", workers=workers))
     prepared_at = time.perf_counter()
     prepared_rss = _peak_rss_mb()
+    windows = None
+    if compliance:
+        windows = with_call_windows(prepared.clean, profile_of(compliance), datetime.now(UTC))
+    windows_at = time.perf_counter()
     run_id = new_run_id()
-    results = build_results(prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET)
+    results = build_results(
+        prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET, windows=windows
+    )
     prepared = prepared.without_leads()  # as leadflow validate does
     finish_run(
         prepared,
@@ -74,7 +90,8 @@ def run_leadflow(path: Path, out: Path, workers: int | None) -> dict[str, float]
         "rows": prepared.rows,
         "wall": finished - started,
         "prepare": prepared_at - started,
-        "results": finished - prepared_at,
+        "windows": windows_at - prepared_at,
+        "results": finished - windows_at,
         "peak_rss_mb": _peak_rss_mb(),
         "prepare_peak_rss_mb": prepared_rss,
     }
@@ -114,7 +131,9 @@ def run_naive(path: Path, out: Path, rows: int) -> dict[str, float]:
     return {"rows": len(frame), "wall": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb()}
 
 
-def _child(kind: str, path: Path, workers: int | None, rows: int) -> dict[str, float]:
+def _child(
+    kind: str, path: Path, workers: int | None, rows: int, compliance: str | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         command = [
             sys.executable,
@@ -131,6 +150,8 @@ def _child(kind: str, path: Path, workers: int | None, rows: int) -> dict[str, f
         ]
         if workers:
             command += ["--workers", str(workers)]
+        if compliance:
+            command += ["--compliance", compliance]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
         return figures
@@ -153,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         help="generated phones from six countries (default) or from all 245 regions",
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--compliance", help="also compute calling windows under this profile (us-tcpa, uk, de)"
+    )
     parser.add_argument("--child", choices=("leadflow", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         figures = (
-            run_leadflow(args.file, args.out, args.workers)
+            run_leadflow(args.file, args.out, args.workers, args.compliance)
             if args.child == "leadflow"
             else run_naive(args.file, args.out, args.baseline_rows)
         )
@@ -182,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
         print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")
-        ours = _child("leadflow", path, args.workers, baseline_rows)
+        ours = _child("leadflow", path, args.workers, baseline_rows, args.compliance)
         rate = ours["rows"] / ours["wall"]
         print(
             f"leadflow: {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
@@ -190,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {ours['peak_rss_mb']:,.0f} MiB = {ours['peak_rss_mb'] * 1.048576 / 1000:.2f} GB "
             f"({ours['prepare_peak_rss_mb']:,.0f} MiB by the end of prepare)"
         )
+        if args.compliance:
+            print(
+                f"calling windows ({args.compliance}): {ours['windows']:.3f} s = "
+                f"{ours['windows'] / ours['rows'] * 1e6:.2f} s per million rows, "
+                f"{100 * ours['windows'] / ours['prepare']:.1f}% of prepare (ingest + normalize)"
+            )
         if not args.skip_baseline:
             naive = _child("naive", path, None, baseline_rows)
             naive_rate = naive["rows"] / naive["wall"]

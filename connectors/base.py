@@ -52,6 +52,9 @@ class Lead:
     country: str | None = None
     timezone: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()
+    call_window_end: datetime | None = None
+    """End of the lead's calling window (UTC) under the target's compliance profile, None
+    without one: a vendor that keeps dialling for a while (Engage's maxDuration) stops by then."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lead:
@@ -72,6 +75,7 @@ class Lead:
             country=row.get("country"),
             timezone=row.get("timezone"),
             attributes=attributes,
+            call_window_end=row.get("call_window_end"),
         )
 
     @property
@@ -151,6 +155,14 @@ class Connector(ABC):
 
     async def close(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """End the vendor session (uContact EndSession, ONC CloseAPISession)."""
+
+    def schedules_by_zone(self) -> bool:
+        """True when the vendor dials each lead within calling hours in the lead's own time zone
+        (a per-contact zone field): under a compliance profile, a lead of one zone outside its
+        window is still sent (the vendor waits for it). False (the default): the vendor dials
+        when it likes, so such a lead is held with ``OUTSIDE_CALLING_WINDOW`` (README, "Calling
+        windows")."""
+        return False
 
     # --- payload ------------------------------------------------------------------------
     def item_size(self, lead: Lead) -> int:

@@ -15,6 +15,8 @@
     max_answer_bytes = 8388608  # largest answer read (default: the vendor's LIMITS.max_answer_bytes)
     retry = { attempts = 5, backoff = 0.5, max_backoff = 30 }
     options = { ... }         # vendor specific (message text, list name, dialer, ...)
+    compliance = "us-tcpa"    # calling hours: "us-tcpa", "us-tcpa-strict", "uk", "de" or a table
+                              # (transforms.calling_rules); none: no calling window is computed
 
 ``${NAME}`` in ``base_url`` is replaced by the environment variable NAME.
 Credentials are references, never values: ``env:NAME`` (an environment variable) or
@@ -35,6 +37,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from connectors.config_error import ConfigError
+from transforms.calling_rules import Profile, profile_of
 
 __all__ = [
     "KINDS",
@@ -89,6 +92,21 @@ class TargetConfig(BaseModel):
     sms_allow_unknown_type: bool = True
     """SMS targets: send to phones whose type is unknown/fixed_line_or_mobile too."""
     options: dict[str, Any] = Field(default_factory=dict)
+    compliance: str | dict[str, Any] | None = None
+    """Calling-hours profile of a voice or SMS target (transforms.calling_rules): each lead's next
+    window goes in the results, and a lead outside it is held (or scheduled, connectors.base
+    ``schedules_by_zone``). None: no window, nothing held."""
+
+    @field_validator("compliance")
+    @classmethod
+    def _known_profile(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        if value is not None:
+            profile_of(value)  # raises ValueError naming the problem
+        return value
+
+    def compliance_profile(self) -> Profile | None:
+        """The ``compliance`` profile, None when the target names none."""
+        return None if self.compliance is None else profile_of(self.compliance)
 
     @field_validator("credentials")
     @classmethod

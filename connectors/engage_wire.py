@@ -54,12 +54,15 @@ class EngageWire:
 
     def create(self, batch_id: str, leads: list[Lead]) -> ET.Element:
         call = ET.Element(f"{{{self.options.namespace}}}createContactBatch")
-        call.append(self.batch(batch_id))
+        ends = [lead.call_window_end for lead in leads if lead.call_window_end is not None]
+        call.append(self.batch(batch_id, until=min(ends) if ends else None))
         call.extend(self.contact(lead, self.arg(2)) for lead in leads)
         add_nil(call, self.arg(3))
         return call
 
-    def batch(self, batch_id: str) -> ET.Element:
+    def batch(self, batch_id: str, until: datetime | None = None) -> ET.Element:
+        """The ContactBatch; ``until``: the earliest calling-window end of its leads, which its
+        maxDuration may not pass (Engage dials a batch's contacts for up to maxDuration)."""
         options, tag = self.options, self.tag
         batch = ET.Element(self.arg(1))
         add(batch, self.field("batch_external_id"), batch_id)
@@ -72,11 +75,14 @@ class EngageWire:
         ):
             if ref is not None:
                 add(add(batch, tag(member)), tag("externalId"), ref)
+        start = datetime.now(UTC) + timedelta(minutes=options.start_delay_minutes)
         if options.start_delay_minutes:
-            start = datetime.now(UTC) + timedelta(minutes=options.start_delay_minutes)
             add(batch, self.field("requested_start_time"), start.isoformat(timespec="seconds"))
-        duration = options.max_duration_minutes / _UNIT_MINUTES[options.max_duration_unit]
-        add(batch, self.field("max_duration"), int(duration))
+        minutes = options.max_duration_minutes
+        if until is not None:  # at least one unit: maxDuration must be set and positive
+            minutes = min(minutes, int((until - start).total_seconds() // 60))
+        unit = _UNIT_MINUTES[options.max_duration_unit]
+        add(batch, self.field("max_duration"), max(1, int(minutes / unit)))
         return batch
 
     def owner(self, tag: str) -> ET.Element:

@@ -102,6 +102,15 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "document's Phone1..Phone3 attributes",
     ),
     Assumption(
+        "schedules_by_zone",
+        True,
+        "not documented: a customer's 'timeZone: (string)' is listed without its meaning (example "
+        "'Europe/Helsinki'); assumed to be the zone OBI applies the campaign's calling hours in, so "
+        "a lead of one zone outside its window is loaded and OBI waits (false: held with "
+        "OUTSIDE_CALLING_WINDOW). The campaign's hours are set in OBI, not through this API: they "
+        "must be at least as strict as the target's compliance profile",
+    ),
+    Assumption(
         "duplicate_match",
         ("numbers", "attributes", "timeZone"),
         "not documented: which of the vendor's stored fields must equal ours for 'Value is not "
@@ -157,6 +166,8 @@ class ObiOptions(BaseModel):
     """A number's extension: an attribute the agent sees, or not sent (the number is dialled alone)."""
     extension_attribute: str = Field("Phone{n} Extension", pattern=r"\{n\}")
     """The attribute's name; ``{n}`` is the number's position in ``numbers`` (1..3)."""
+    schedules_by_zone: bool = True
+    """OBI dials each customer within the campaign's hours in its ``timeZone`` (an assumption)."""
 
 
 @dataclass
@@ -209,6 +220,9 @@ class SinchObiConnector(Connector):
     # --- auth ---------------------------------------------------------------------------
     def auth(self) -> httpx.Auth:
         return httpx.BasicAuth(self.secrets["username"], self.secrets["password"])
+
+    def schedules_by_zone(self) -> bool:
+        return self.options.schedules_by_zone
 
     # --- payload ------------------------------------------------------------------------
     def customer(self, lead: Lead) -> dict[str, Any]:

@@ -108,6 +108,7 @@ def send_task(
     ledger: str | Path,
     dry_run: bool,
     resend: bool,
+    started: datetime | None = None,
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
@@ -138,6 +139,7 @@ def send_task(
                 resend=resend,
                 progress=progress,
                 gate=gate,
+                started=started,
             )
 
     results = asyncio.run(send())
@@ -234,7 +236,9 @@ def _import(
             for connector in connectors:
                 ensure_limits(limits_for(connector))
         futures = [
-            send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
+            send_task.submit(
+                prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend, started=started
+            )
             for c in connectors
         ]
         results = [future.result() for future in futures]

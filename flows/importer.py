@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from flows.run.finish import finish_run
 from flows.run.store import is_remote, local_folder
 from flows.settings import ledger_url_problem
 from schemas.codes import Issue, Status
+from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
 
@@ -129,13 +131,24 @@ async def send_target(
     progress: Progress | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     gate: RequestGate | None = None,
+    started: datetime | None = None,
 ) -> pl.DataFrame:
     """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
-    limit shared with other runs, around every request (the flow's flows.vendor_limits)."""
+    limit shared with other runs, around every request (the flow's flows.vendor_limits).
+
+    Under the target's ``compliance`` profile (voice and SMS), each lead's calling window from
+    ``started`` (the run's start; default now) goes in its results, and a lead that may not be
+    called is held (transforms.calling_windows.hold_outside_windows)."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
     )
+    profile = target.compliance_profile()
+    windows = None
+    if profile is not None and connector.channel != "email":
+        reference = started or datetime.now(UTC)
+        windows = with_call_windows(prepared.clean, profile, reference)
+        decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     leads = _leads(decided.filter(pl.col("eligible")))
     try:
         book = open_ledger(ledger)
@@ -161,4 +174,5 @@ async def send_target(
         target=target.name,
         eligibility=decided.select("source_row", "eligible", "ineligible_reason"),
         sent=_sent_frame(rows),
+        windows=windows,
     )

@@ -50,6 +50,9 @@ class Issue(StrEnum):
     # ineligible: every phone the target could dial needs an extension it cannot pass on, and the
     # target holds such leads (``extensions = "hold"``) rather than reach a switchboard
     EXTENSION_UNSUPPORTED = "EXTENSION_UNSUPPORTED"
+    # ineligible: under the target's compliance profile the lead may not be called at the run's
+    # start (or has no window at all), and the vendor does not schedule by the lead's zone
+    OUTSIDE_CALLING_WINDOW = "OUTSIDE_CALLING_WINDOW"
     ALREADY_SENT = "ALREADY_SENT"  # the ledger says an earlier run delivered it
     VENDOR_REJECTED = "VENDOR_REJECTED"  # the vendor refused this row (see vendor_status/message)
     VENDOR_DUPLICATE = "VENDOR_DUPLICATE"  # the vendor already had it: counted as accepted
@@ -274,6 +277,12 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "reach a switchboard.",
             "Add a direct number, or set the target's `extensions` option to `drop` to call the "
             "main number without the extension.",
+        ),
+        Issue.OUTSIDE_CALLING_WINDOW: _H(
+            "Under the target's compliance profile the lead may not be called at the run's start "
+            "(or has no calling window: no time zone, or no allowed hour within 14 days), and this "
+            "vendor does not wait for the lead's own hours; `call_window_start` says when it may be.",
+            "Import the file again (the ledger skips the rows already sent) inside the lead's window.",
         ),
         Issue.ALREADY_SENT: _H(
             "The ledger says an earlier run already delivered this row to this target.",

@@ -12,7 +12,15 @@ from schemas.checks import unique_together
 from schemas.clean_leads import DUPLICATE_FIELDS, TIMEZONE_SOURCES
 from schemas.codes import Issue, Status
 
-__all__ = ["ADDED_COLUMNS", "CONTACT_COLUMNS", "RAW_COLUMNS", "REFUSED_CODES", "RESULTS", "RESULTS_SCHEMA"]
+__all__ = [
+    "ADDED_COLUMNS",
+    "CONTACT_COLUMNS",
+    "RAW_COLUMNS",
+    "REFUSED_CODES",
+    "RESULTS",
+    "RESULTS_SCHEMA",
+    "WINDOW_COLUMNS",
+]
 
 CONTACT_COLUMNS: tuple[str, ...] = (
     "first_name",
@@ -64,6 +72,12 @@ REFUSED_CODES: frozenset[str] = frozenset(
 )
 """The issue codes that refuse a field's value; their issue carries the raw value."""
 
+WINDOW_COLUMNS: tuple[str, ...] = ("call_window_start", "call_window_end")
+"""The lead's next calling window in UTC under the target's compliance profile
+(transforms.calling_windows): inside the legal hours of every zone in ``timezone_candidates``,
+from the run's start; null for a target without a profile, an email target, or a lead with no
+window."""
+
 ADDED_COLUMNS: tuple[str, ...] = (
     "phone1_ext",
     "phone2_ext",
@@ -72,6 +86,7 @@ ADDED_COLUMNS: tuple[str, ...] = (
     "timezone_candidates",
     "duplicate_on",
     *RAW_COLUMNS,
+    *WINDOW_COLUMNS,
 )
 """Columns added to the contract after runs were written without them: a reader of an older
 run folder (the report) fills them with nulls rather than refusing the run."""
@@ -108,6 +123,8 @@ RESULTS: dict[str, pl.DataType] = {
     "timezone_candidates": pl.List(pl.String()),
     "duplicate_of": pl.Int64(),
     "duplicate_on": pl.String(),
+    "call_window_start": pl.Datetime("us", "UTC"),
+    "call_window_end": pl.Datetime("us", "UTC"),
     **dict.fromkeys(RAW_COLUMNS, pl.String()),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import Disposition, Status
-from schemas.results import CONTACT_COLUMNS, RAW_COLUMNS, REFUSED_CODES, RESULTS
+from schemas.results import CONTACT_COLUMNS, RAW_COLUMNS, REFUSED_CODES, RESULTS, WINDOW_COLUMNS
 from transforms.attach import attach
 from transforms.lists import lists_from_long, long_from_lists
 
@@ -120,6 +120,7 @@ def build_results(
     target: str,
     eligibility: pl.DataFrame | None = None,
     sent: pl.DataFrame | None = None,
+    windows: pl.DataFrame | None = None,
     ready_status: Status = Status.READY,
 ) -> pl.DataFrame:
     """The result rows of one target, in the shape of schemas.results (validated where they
@@ -127,7 +128,9 @@ def build_results(
 
     ``eligibility`` (source_row, eligible, ineligible_reason) and ``sent`` (SENT_SCHEMA)
     come from a real target; without them every ready row gets ``ready_status``. Every
-    eligible row must be in ``sent``: a missing one is a bug and fails loudly.
+    eligible row must be in ``sent``: a missing one is a bug and fails loudly. ``windows``
+    (source_row, call_window_start, call_window_end: transforms.calling_windows) fills those
+    columns; without it they are null.
     """
     frame = clean
     if eligibility is not None:
@@ -136,6 +139,10 @@ def build_results(
         )
     else:
         frame = frame.with_columns(eligible=pl.lit(True), ineligible_reason=pl.lit(None, pl.String))
+    if windows is not None:
+        frame = attach(frame, windows.select("source_row", *WINDOW_COLUMNS), on="source_row")
+    else:
+        frame = frame.with_columns(pl.lit(None, RESULTS[name]).alias(name) for name in WINDOW_COLUMNS)
     answered = {name: f"sent_{name}" for name in SENT_SCHEMA if name != "source_row"}
     if sent is not None:
         frame = attach(frame, sent.rename(answered), on="source_row")
@@ -196,6 +203,7 @@ def build_results(
             attempts=pl.col("sent_attempts").fill_null(0),
             sent_at="sent_sent_at",
             **{name: pl.col(name) for name in CONTACT_COLUMNS},
+            **{name: pl.col(name) for name in WINDOW_COLUMNS},
             **{name: pl.lit(raw.get_column(name)) for name in RAW_COLUMNS},
         )
         .cast(RESULTS)  # type: ignore[arg-type]

@@ -73,6 +73,7 @@ async def _send_all(
     console: Console,
     *,
     ledger: str | Path,
+    started: datetime,
 ) -> list[pl.DataFrame]:
     with Progress(
         TextColumn("{task.description}"),
@@ -103,6 +104,7 @@ async def _send_all(
                         dry_run=args.dry_run,
                         resend=args.resend,
                         progress=progress_of(connector.target.name),
+                        started=started,
                     )
                     for connector in connectors
                 )
@@ -163,7 +165,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
     with stage(console, sending, done=f"{sending}: finished, verdict below"):
-        results = asyncio.run(_send_all(prepared, connectors, args, run_id, console, ledger=ledger))
+        results = asyncio.run(
+            _send_all(prepared, connectors, args, run_id, console, ledger=ledger, started=started)
+        )
     prepared = prepared.without_leads()
     facts = {k: v for frame in results for k, v in send_facts(frame).items()}
     verdict = judge({"send": facts})

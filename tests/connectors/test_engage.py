@@ -6,9 +6,11 @@ batches of at most 100, whatever faults and resends happened on the way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -109,6 +111,28 @@ async def test_batch_options_reach_the_vendor(app: Starlette, ledger: Ledger) ->
     assert batch["state"] == "Pending"
     assert batch["maxDuration"] == 45
     assert all(d["type"] == "Phone" for c in batch["contacts"] for d in c["devices"])
+
+
+async def test_a_batch_stops_dialling_when_the_first_of_its_leads_calling_windows_ends(
+    app: Starlette, ledger: Ledger
+) -> None:
+    now = datetime.now(UTC)
+    ends = [now + timedelta(minutes=95), now + timedelta(minutes=30, seconds=30), None]
+    leads = [
+        dataclasses.replace(lead, call_window_end=end) for lead, end in zip(_leads(3), ends, strict=True)
+    ]
+    await _run(app, _connector(), leads, ledger)
+    await _run(
+        app,
+        _connector(),
+        [dataclasses.replace(lead, external_id="X" + lead.external_id) for lead in _leads(2)],
+        ledger,
+        "run-2",
+    )
+
+    first, second = _batches(app)
+    assert first["maxDuration"] in (29, 30)  # the 30.5 minutes left, in whole minutes, less the run's time
+    assert second["maxDuration"] == 720  # no window: the target's max_duration_minutes
 
 
 async def test_a_contact_the_vendor_refuses_lands_on_its_row_and_the_rest_of_its_batch_is_stored(

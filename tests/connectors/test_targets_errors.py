@@ -45,6 +45,15 @@ def _file(tmp_path: Path, text: str) -> Path:
             "target 'obi': base_url: required key is missing; bse_url: unknown key; did you mean 'base_url'?",
         ),
         ('base_url = "ftp://x"\n', "target 'obi': base_url: must start with http:// or https://"),
+        (
+            'base_url = "http://127.0.0.1:1/obi"\ncompliance = "us"\n',
+            "target 'obi': compliance: unknown compliance profile 'us'; "
+            "use one of us-tcpa, us-tcpa-strict, uk, de or a table",
+        ),
+        (
+            'base_url = "http://127.0.0.1:1/obi"\ncompliance = { hours = "21:00-08:00" }\n',
+            "target 'obi': compliance: hours '21:00-08:00': start must be before end, within 00:00-24:00",
+        ),
     ],
 )
 def test_targets_file_errors_name_the_file_the_key_and_a_likely_fix(

@@ -59,6 +59,7 @@ from connectors.base import Connector
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.run.ledger_spec import store_ledger
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.store import run_output
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
@@ -176,6 +177,7 @@ def import_leads(
         country=country,
         mapping=Path(mapping) if mapping else None,
         suppress=tuple(Path(s) for s in suppress or ()),
+        ledger=str(book) if book is not None else store_ledger(out_dir, ledger),
     )
     prepared = prepare_task(Path(path), options)
     if book is not None and connectors:

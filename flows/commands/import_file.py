@@ -55,10 +55,6 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="build payloads and predict outcomes; send nothing"
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
-    parser.add_argument(
-        "--ledger",
-        help="ledger: a SQLite file or a postgresql:// URL (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
-    )
 
 
 async def _send_all(

@@ -34,6 +34,11 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
         "--source", help="source name for generated external ids (default: mapping or file name)"
     )
     parser.add_argument(
+        "--ledger",
+        help="ledger: a SQLite file or a postgresql:// URL; its do-not-contact store (leadflow dnc) "
+        "is applied (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
+    )
+    parser.add_argument(
         "--out",
         default="leadflow-out",
         help="output folder, or an fsspec URL such as s3://bucket/runs (default %(default)s)",
@@ -42,9 +47,14 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
 
 def prepare_options(args: argparse.Namespace) -> PrepareOptions:
     from flows.prepare import PrepareOptions
+    from flows.run.ledger_spec import store_ledger
 
     return PrepareOptions(
-        country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
+        country=args.country,
+        mapping=args.mapping,
+        suppress=tuple(args.suppress),
+        source=args.source,
+        ledger=store_ledger(args.out, args.ledger),
     )
 
 

@@ -1,6 +1,7 @@
 """The do-not-contact store in a PostgreSQL ledger database (connectors.dnc_types has the contract).
 
-Tables ``dnc_entries`` and ``dnc_meta`` beside the ledger's ``ledger_*`` ones, created by this
+Tables ``dnc_entries`` (key (value, source): a value is found on every list by the key) and
+``dnc_meta`` beside the ledger's ``ledger_*`` ones, created by this
 module's own migration step under an advisory lock of its own (the ledger's is 7170610), so
 the store and the ledger change apart. Entries go in and come out through ``COPY`` as CSV:
 a million entries are one round trip each way, not a million statements.
@@ -27,11 +28,22 @@ CREATE TABLE IF NOT EXISTS dnc_meta (name text PRIMARY KEY, value text NOT NULL)
 CREATE TABLE IF NOT EXISTS dnc_entries (
     source text NOT NULL, value text NOT NULL, kind text NOT NULL, reason text,
     added_at timestamptz NOT NULL, expires_at timestamptz,
-    PRIMARY KEY (source, value)
+    PRIMARY KEY (value, source)
 );
-CREATE INDEX IF NOT EXISTS dnc_by_value ON dnc_entries (value);
 INSERT INTO dnc_meta (name, value) VALUES ('schema', '1') ON CONFLICT (name) DO NOTHING;
 """
+
+_UPSERT = """
+WITH upsert AS (
+    INSERT INTO dnc_entries
+    SELECT DISTINCT ON (value, source) * FROM dnc_incoming ORDER BY value, source
+    ON CONFLICT (value, source) DO UPDATE SET reason = excluded.reason, expires_at = excluded.expires_at
+    RETURNING (xmax = 0) AS new
+)
+SELECT count(*) FILTER (WHERE new) FROM upsert
+"""
+"""The staged entries into the store; how many were new to their list (``xmax = 0``: inserted,
+not updated). Counted in the server: a million entries send back one number, not a million."""
 
 _CSV_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 _PG_TIME = 'YYYY-MM-DD"T"HH24:MI:SS.US+00:00'
@@ -83,12 +95,8 @@ class PostgresDncStore:
             columns = "source, value, kind, reason, added_at, expires_at"
             with self._db.cursor().copy(f"COPY dnc_incoming ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(csv.encode())
-            inserted = self._db.execute(
-                "INSERT INTO dnc_entries SELECT DISTINCT ON (source, value) * FROM dnc_incoming "
-                "ON CONFLICT (source, value) DO UPDATE SET reason = excluded.reason, "
-                "expires_at = excluded.expires_at RETURNING (xmax = 0)"
-            ).fetchall()
-        return sum(1 for (new,) in inserted if new)
+            row = self._db.execute(_UPSERT).fetchone()
+        return int(row[0]) if row else 0
 
     def remove(self, values: list[str], source: str | None = None) -> int:
         query = "DELETE FROM dnc_entries WHERE value = ANY(%s)"

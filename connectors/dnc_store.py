@@ -5,8 +5,9 @@ of their own, :func:`migrate`, versioned in ``dnc_meta`` rather than in the ledg
 ``PRAGMA user_version``: the ledger and the store change apart, and opening one never
 migrates the other.
 
-``dnc_entries``: (source, value) is the key, WITHOUT ROWID; ``dnc_by_value`` finds a value on
-every list (remove, erase). Times are UTC text of one fixed width
+``dnc_entries``: (value, source) is the key, WITHOUT ROWID, so a value is found on every list
+(remove, erase) by the key itself, and a big list goes in sorted by it as appends, with no
+second index to keep (a million entries: 8 s, not 50 s). Times are UTC text of one fixed width
 (``2026-12-04T16:57:00.000000+00:00``), so text order is time order.
 """
 
@@ -30,10 +31,17 @@ CREATE TABLE IF NOT EXISTS dnc_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS dnc_entries (
     source TEXT NOT NULL, value TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT,
     added_at TEXT NOT NULL, expires_at TEXT,
-    PRIMARY KEY (source, value)
+    PRIMARY KEY (value, source)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dnc_by_value ON dnc_entries (value);
 """
+
+_INSERT_JSON = """
+INSERT INTO dnc_entries (source, value, kind, reason, added_at, expires_at)
+SELECT ?1, e.value, ?2, ?3, ?4, ?5 FROM json_each(?6, '$[0].value') AS e WHERE true
+ON CONFLICT (value, source) DO UPDATE SET reason = excluded.reason, expires_at = excluded.expires_at
+"""
+"""``WHERE true``: SQLite's parser needs it between a SELECT and its upsert clause. The values
+come as polars writes a one-row frame of a list: ``[{"value": [...]}]``."""
 
 _TEXT_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 
@@ -91,29 +99,32 @@ class SqliteDncStore:
         return int(self._db.execute(query, (source,)).fetchone()[0])
 
     def add(self, entries: pl.DataFrame) -> int:
-        rows = entries.select(
-            "source",
-            "value",
-            "kind",
-            "reason",
-            pl.col("added_at").dt.convert_time_zone("UTC").dt.strftime(_TEXT_TIME),
-            pl.col("expires_at").dt.convert_time_zone("UTC").dt.strftime(_TEXT_TIME),
-        ).rows()
+        # an import's entries share their list, kind, reason and dates: each such group goes in
+        # as one statement over a JSON array of its values (json_each), in key order (appends
+        # to the B-tree). A million entries take about 2 s; a million bound statements
+        # (executemany) took 10-15 s, and one JSON object per entry as long again
+        stamped = entries.with_columns(
+            pl.col(name).dt.convert_time_zone("UTC").dt.strftime(_TEXT_TIME)
+            for name in ("added_at", "expires_at")
+        )
+        groups = stamped.sort("value").group_by(
+            "source", "kind", "reason", "added_at", "expires_at", maintain_order=True
+        )
+        self._db.execute("PRAGMA cache_size = -262144")  # 256 MiB while a big list goes in
         self._db.execute("BEGIN IMMEDIATE")
         try:
             before = self._count()
-            self._db.executemany(
-                "INSERT INTO dnc_entries (source, value, kind, reason, added_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, value) DO UPDATE SET "
-                "reason = excluded.reason, expires_at = excluded.expires_at",
-                rows,
-            )
-            added = self._count() - before
+            for (source, kind, reason, added, expires), group in groups:
+                values = group.select(pl.col("value").implode()).write_json()
+                self._db.execute(_INSERT_JSON, (source, kind, reason, added, expires, values))
+            added_count = self._count() - before
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._db.execute("PRAGMA cache_size = -2000")
         self._db.execute("COMMIT")
-        return added
+        return added_count
 
     def remove(self, values: list[str], source: str | None = None) -> int:
         listed = json.dumps(values)
@@ -132,10 +143,20 @@ class SqliteDncStore:
         return _entry_frame(rows)
 
     def active(self, now: datetime) -> pl.DataFrame:
+        # one text per kind, split by polars: a million values come back as three strings
+        # rather than a million row tuples (0.3 s instead of 3 s)
         rows = self._db.execute(
-            "SELECT value, kind FROM dnc_entries WHERE expires_at IS NULL OR expires_at > ?", (_text(now),)
+            "SELECT kind, group_concat(value, char(10)) FROM dnc_entries "
+            "WHERE expires_at IS NULL OR expires_at > ? GROUP BY kind",
+            (_text(now),),
         ).fetchall()
-        return pl.DataFrame(rows, schema={"value": pl.String, "kind": pl.String}, orient="row")
+        parts = [
+            pl.DataFrame(
+                {"value": pl.Series([text], dtype=pl.String).str.split("\n").explode()}
+            ).with_columns(kind=pl.lit(kind))
+            for kind, text in rows
+        ]
+        return pl.concat(parts) if parts else pl.DataFrame(schema={"value": pl.String, "kind": pl.String})
 
     def lists(self, now: datetime) -> list[ManagedList]:
         rows = self._db.execute(
@@ -153,7 +174,7 @@ class SqliteDncStore:
             ).rowcount
             self._db.execute(
                 "INSERT INTO dnc_entries (source, value, kind, reason, added_at, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (source, value) DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (value, source) DO NOTHING",
                 (ERASURE_LIST, hashed, ERASED, reason, _text(now)),
             )
         except BaseException:

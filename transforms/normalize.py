@@ -51,12 +51,7 @@ def clean_leads(
     frame, phone_issues = phone_columns(frame, default_region, workers=workers)
     frame, email_issues = email_columns(frame)
     frame = assign_external_ids(frame, source=source)
-    phones, emails = suppression if suppression is not None else (None, None)
-    if erased is not None:
-        contacts = pl.concat([frame.get_column(slot) for slot in PHONE_SLOTS])
-        found = erased(pl.concat([contacts, frame.get_column("email").str.to_lowercase()]))
-        phones = found if phones is None else pl.concat([phones, found])
-        emails = found if emails is None else pl.concat([emails, found])
+    phones, emails = _listed_here(frame, suppression, erased)
     frame, disposition_issues = disposition_columns(
         frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
     )
@@ -64,3 +59,35 @@ def clean_leads(
     clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
     del frame
     return CLEAN_LEADS_SCHEMA.validate(clean)
+
+
+def _listed_here(
+    frame: pl.DataFrame, suppression: Suppression | None, erased: Callable[[pl.Series], pl.Series] | None
+) -> tuple[pl.Series | None, pl.Series | None]:
+    """The listed phones and emails that occur in ``frame``, and the erased ones found in it.
+
+    A registry of millions of numbers against a file of thousands: the lists are cut down to
+    the file's own distinct contacts once (one hash set of the file's values, probed by the
+    list), so that each phone slot's check below tests against a few values, not a million,
+    and builds no million-entry set per slot."""
+    if suppression is None and erased is None:
+        return None, None
+    contacts = (
+        pl.concat(
+            [frame.get_column(slot) for slot in PHONE_SLOTS] + [frame.get_column("email").str.to_lowercase()]
+        )
+        .drop_nulls()
+        .unique()
+    )
+    present = contacts.implode()
+    phones: pl.Series | None = None
+    emails: pl.Series | None = None
+    if suppression is not None:
+        listed_phones, listed_emails = suppression[0], suppression[1].str.to_lowercase()
+        phones = listed_phones.filter(listed_phones.is_in(present))
+        emails = listed_emails.filter(listed_emails.is_in(present))
+    if erased is not None:
+        found = erased(contacts)
+        phones = found if phones is None else pl.concat([phones, found])
+        emails = found if emails is None else pl.concat([emails, found])
+    return phones, emails

@@ -24,16 +24,16 @@ from connectors.ledger_types import LedgerUnavailable
 __all__ = ["ManagedSuppression", "open_dnc_store", "read_managed", "store_name"]
 
 
-def open_dnc_store(spec: str | Path, *, wait: float = 30.0) -> DncStore:
-    """The store of the ledger ``spec`` (a ``postgresql://`` URL or a SQLite file, created with
-    its tables when missing)."""
+def open_dnc_store(spec: str | Path, *, wait: float = 30.0, create: bool = True) -> DncStore:
+    """The store of the ledger ``spec`` (a ``postgresql://`` URL or a SQLite file), its tables
+    created when missing; ``create=False`` only reads (see ``ready``)."""
     if is_database_url(spec):
         from connectors.dnc_pg import PostgresDncStore
 
-        return PostgresDncStore(str(spec), connect_timeout=wait)
+        return PostgresDncStore(str(spec), connect_timeout=wait, create=create)
     from connectors.dnc_store import SqliteDncStore
 
-    return SqliteDncStore(Path(spec), busy_timeout=wait)
+    return SqliteDncStore(Path(spec), busy_timeout=wait, create=create)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
     if not is_database_url(spec) and not Path(spec).exists():
         return ManagedSuppression(store=store_name(spec))
     try:
-        with contextlib.closing(open_dnc_store(spec)) as store:
+        with contextlib.closing(open_dnc_store(spec, create=False)) as store:
+            if not store.ready:  # a ledger no one has put an entry in: nothing to apply
+                return ManagedSuppression(store=store_name(spec))
             active = store.active(now)
             lists = tuple(store.lists(now))
             kinds = active.partition_by("kind", as_dict=True)

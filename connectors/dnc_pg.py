@@ -53,7 +53,7 @@ _PG_TIME = 'YYYY-MM-DD"T"HH24:MI:SS.US+00:00'
 class PostgresDncStore:
     """One connection (autocommit); use as a context manager or call :meth:`close`."""
 
-    def __init__(self, url: str, *, connect_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 30.0, create: bool = True) -> None:
         try:
             self._db: psycopg.Connection[Any] = psycopg.connect(
                 url, autocommit=True, connect_timeout=max(1, int(connect_timeout))
@@ -64,8 +64,11 @@ class PostgresDncStore:
                 "server runs and the URL, PGPASSWORD or ~/.pgpass are right"
             ) from None
         try:
-            with self._db.transaction():
-                self._db.execute(_SCHEMA)
+            if create:
+                with self._db.transaction():
+                    self._db.execute(_SCHEMA)
+            row = self._db.execute("SELECT to_regclass('dnc_entries') IS NOT NULL").fetchone()
+            self.ready = bool(row and row[0])
         except BaseException:
             self._db.close()
             raise

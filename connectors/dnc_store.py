@@ -70,15 +70,21 @@ def migrate(db: sqlite3.Connection) -> None:
 class SqliteDncStore:
     """One connection; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, path: Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30.0, create: bool = True) -> None:
+        """``create=False`` (a run reading what to suppress): no file, table or lock is made;
+        :attr:`ready` says whether the store has its tables."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         try:
-            if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            migrate(self._db)
+            if create:
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                migrate(self._db)
+            found = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dnc_entries'"
+            self.ready = self._db.execute(found).fetchone() is not None
         except BaseException:
             self._db.close()
             raise

@@ -60,6 +60,9 @@ class ManagedList:
 class DncStore(Protocol):
     """What ``leadflow dnc`` and the runs need of the store."""
 
+    ready: bool
+    """The store has its tables (always, unless opened with ``create=False`` before any entry)."""
+
     def close(self) -> None: ...
     def add(self, entries: pl.DataFrame) -> int:
         """Insert ``entries`` (:data:`ENTRY_SCHEMA`); an entry already on its list keeps its

@@ -173,3 +173,15 @@ def test_the_store_has_its_own_tables_and_leaves_the_ledgers_migration_version_a
     assert db.execute("SELECT value FROM dnc_meta WHERE name = 'schema'").fetchone() == ("1",)
     with Ledger(path):  # and the ledger still opens over it
         pass
+
+
+def test_a_run_reading_a_ledger_without_a_store_adds_no_tables_to_it(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path):
+        pass
+
+    managed = read_managed(str(path), NOW)
+
+    assert managed.lists == () and managed.store == str(path)
+    names = {n for (n,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert not any(name.startswith("dnc_") for name in names)

@@ -21,7 +21,7 @@ from connectors.dnc_erasure import checked_key, erasure_hashes
 from connectors.dnc_types import ERASED, DncStore, ManagedList, is_database_url, store_name
 from connectors.ledger_types import LedgerUnavailable
 
-__all__ = ["ManagedSuppression", "open_dnc_store", "read_managed", "store_name"]
+__all__ = ["ManagedSuppression", "erased_matcher", "open_dnc_store", "read_managed", "store_name"]
 
 
 def open_dnc_store(spec: str | Path, *, wait: float = 30.0, create: bool = True) -> DncStore:
@@ -49,7 +49,9 @@ class ManagedSuppression:
     """Given normalized values, those an erasure request names (None: the store has none)."""
 
 
-def _erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Series]:
+def erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Series]:
+    """The ``erased`` of :class:`ManagedSuppression`: of the values given, those whose keyed
+    hash is among ``hashes`` (the store's erasure requests)."""
     wanted = hashes.unique().implode()
 
     def erased(values: pl.Series) -> pl.Series:
@@ -83,5 +85,5 @@ def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
         found = kinds.get((kind,))
         return pl.Series("value", [], pl.String) if found is None else found["value"]
 
-    matcher = None if key is None else _erased_matcher(key, of(ERASED))
+    matcher = None if key is None else erased_matcher(key, of(ERASED))
     return ManagedSuppression(store_name(spec), of("phone"), of("email"), lists, matcher)

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.dnc import _erased_matcher
+from connectors.dnc import erased_matcher
 from connectors.dnc_erasure import erasure_hash
 from schemas.raw_leads import RAW_LEADS
 from transforms.normalize import clean_leads
@@ -60,7 +60,7 @@ def test_a_row_is_suppressed_exactly_when_a_contact_of_it_is_listed_or_erased(
         default_region="US",
         source="t",
         suppression=(phones, emails),
-        erased=_erased_matcher(KEY, hashes),
+        erased=erased_matcher(KEY, hashes),
     )
 
     barred = listed | erased

@@ -33,7 +33,7 @@ from rich.text import Text
 
 from connectors.base import Connector
 from flows.commands.help_text import plain
-from flows.commands.validate import add_prepare_arguments, mapping_table, prepare_options
+from flows.commands.validate import add_prepare_arguments, dnc_line, mapping_table, prepare_options
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
@@ -147,8 +147,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print_error(console, error)
         return 1
     console.print(mapping_table(prepared))
-    if prepared.region_note:
-        console.print(Text(prepared.region_note))
+    for note in (prepared.region_note, dnc_line(prepared)):
+        if note:
+            console.print(Text(note))
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"

@@ -32,12 +32,12 @@ def dnc(*args: str) -> tuple[int, str]:
     return code, buffer.getvalue()
 
 
-def validate(file: Path, *args: str) -> tuple[pl.DataFrame, dict[str, object]]:
+def validate(
+    file: Path, *args: str, printed: io.StringIO | None = None
+) -> tuple[pl.DataFrame, dict[str, object]]:
     out = file.parent / "out"
-    code = validate_main(
-        [str(file), "--out", str(out), "--country", "US", *args],
-        console=Console(file=io.StringIO(), width=200),
-    )
+    console = Console(file=printed or io.StringIO(), width=200)
+    code = validate_main([str(file), "--out", str(out), "--country", "US", *args], console=console)
     assert code == 0
     run_dir = max(p for p in out.iterdir() if p.is_dir())
     return read_results(run_dir).sort("source_row"), json.loads((run_dir / "run.json").read_text())
@@ -61,7 +61,8 @@ def test_a_number_from_the_registry_file_is_suppressed_by_the_next_validate(lead
     ledger = str(leads.parent / "out" / "ledger.sqlite")
 
     code, printed = dnc("import", str(registry), "--list", "us-national", "--ledger", ledger)
-    results, run = validate(leads)
+    said = io.StringIO()
+    results, run = validate(leads, printed=said)
 
     assert code == 0, printed
     assert statuses(results) == [
@@ -73,6 +74,7 @@ def test_a_number_from_the_registry_file_is_suppressed_by_the_next_validate(lead
     (listed,) = run["dnc_lists"]  # type: ignore[misc]
     assert (listed["name"], listed["entries"]) == ("us-national", 2)
     assert datetime.fromisoformat(listed["newest_added"]).tzinfo is not None
+    assert "Do-not-contact store applied: 2 entries in force on us-national (2)" in said.getvalue()
 
 
 def test_bad_lines_are_printed_with_their_numbers_and_exit_3_while_the_good_ones_are_stored(

@@ -18,6 +18,7 @@ line number and why, which the command prints: a line is never dropped silently.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -36,13 +37,14 @@ _FTC = r"^\d{3}\s*,\s*\d{7}$"
 _NANP = r"^[2-9]\d{2}[2-9]\d{6}$"
 
 
+@dataclass(frozen=True)
 class DncFile:
-    """What a file held: ``values`` (line, value, kind) and ``refused`` (line, text, problem)."""
+    """What a file held: ``values`` (line, value, kind) and ``refused`` (line, text, problem),
+    read as ``format`` (``auto`` resolved)."""
 
-    def __init__(self, values: pl.DataFrame, refused: pl.DataFrame, format: str) -> None:
-        self.values = values
-        self.refused = refused
-        self.format = format
+    values: pl.DataFrame
+    refused: pl.DataFrame
+    format: str
 
 
 def _lines(path: Path) -> pl.DataFrame:

@@ -38,6 +38,7 @@ import flows  # noqa: F401
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +63,7 @@ from flows.alerts import alert_run
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.run.ledger_spec import store_ledger
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.served import report_url
 from flows.run.store import run_output
@@ -229,6 +231,9 @@ def _import(
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
     connectors = (
         load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
+    )
+    options = dataclasses.replace(
+        options, ledger=str(book) if book is not None else store_ledger(out_dir, ledger)
     )
     prepared = prepare_task(Path(path), options)
     if book is not None and connectors:

@@ -11,7 +11,6 @@ a typo in the third target's options does not leave the first two half-imported.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +21,13 @@ import polars as pl
 from connectors.base import Connector, Lead
 from connectors.config import ConfigError, select_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
-from connectors.ledger_pg import is_postgres_url
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
 from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run.finish import finish_run
-from flows.run.store import is_remote, local_folder
-from flows.settings import ledger_url_problem
+from flows.run.ledger_spec import ledger_path
 from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility
@@ -42,27 +39,6 @@ __all__ = ["DEFAULT_OUT", "DRY_RUN_SECRET", "finish_run", "ledger_path", "load_c
 
 DEFAULT_OUT = Path("leadflow-out")
 Progress = Callable[[int, int], None]
-
-
-def ledger_path(out_dir: Path | str, given: str | Path | None = None) -> str | Path:
-    """The ledger: ``--ledger``, else $LEADFLOW_LEDGER, else ``<out>/ledger.sqlite``. A
-    ``postgresql://`` URL (kept a string) selects the PostgreSQL ledger, anything else is a file.
-    ``out_dir`` may be a URL (flows.run.store): a ``file://`` one defaults to a ledger in its
-    folder; any other cannot hold a SQLite file, so the ledger must then be given."""
-    chosen = given if given is not None else os.environ.get("LEADFLOW_LEDGER") or None
-    if chosen is None:
-        if is_remote(str(out_dir)):
-            raise ConfigError(
-                f"the output {out_dir} is not a folder of this machine, so the ledger cannot default "
-                "to a file in it: give the ledger (--ledger or LEADFLOW_LEDGER)"
-            )
-        return local_folder(str(out_dir)) / "ledger.sqlite"
-    if isinstance(chosen, str) and is_postgres_url(chosen):
-        problem = ledger_url_problem(chosen)
-        if problem:
-            raise ConfigError(problem)
-        return chosen
-    return Path(chosen)
 
 
 DRY_RUN_SECRET = "dry-run-not-resolved"  # noqa: S105 - a placeholder that is no secret

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
+from connectors.dnc import read_managed
+from connectors.dnc_types import ManagedList
 from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
 from transforms.columns import AppliedMapping, ColumnMapping, load_mapping, resolve_columns, to_raw_leads
 from transforms.countries import resolve_country
@@ -35,6 +38,9 @@ class PrepareOptions:
     source: str | None = None
     """Source name for hashed external ids; the mapping file's, else the file's stem."""
     workers: int | None = None
+    ledger: str | None = None
+    """The ledger whose do-not-contact store is applied (a SQLite file or a ``postgresql://``
+    URL, flows.run.ledger_spec); None applies no store (tests of the steps alone)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,10 @@ class PreparedLeads:
     suppression_lists: tuple[SuppressionList, ...] = ()
     """The do-not-contact lists applied, as run.json records them (an audit of what was
     suppressed against: which file, how many entries, its sha256 and modification time)."""
+    dnc_store: str | None = None
+    """The do-not-contact store read (file, or URL without password); None when none was given."""
+    dnc_lists: tuple[ManagedList, ...] = ()
+    """Its lists in force when the run started: name, entries, newest added (run.json)."""
 
     def without_leads(self) -> PreparedLeads:
         """The same description of the file without its leads: all that writing the run
@@ -141,8 +151,17 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
             region, note = inferred.region, inferred.note
             region_source = "inferred" if region is not None else None
     suppression, lists = _suppression(options.suppress, region)
+    managed = read_managed(options.ledger, datetime.now(UTC))
+    if managed.phones.len() or managed.emails.len():
+        given = suppression or (pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String))
+        suppression = (pl.concat([given[0], managed.phones]), pl.concat([given[1], managed.emails]))
     clean = clean_leads(
-        raw.pop(), default_region=region, source=source, suppression=suppression, workers=options.workers
+        raw.pop(),
+        default_region=region,
+        source=source,
+        suppression=suppression,
+        erased=managed.erased,
+        workers=options.workers,
     )
     return PreparedLeads(
         ingested,
@@ -154,4 +173,6 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
         region_source=region_source,
         region_note=note,
         suppression_lists=lists,
+        dnc_store=managed.store,
+        dnc_lists=managed.lists,
     )

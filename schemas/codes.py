@@ -122,7 +122,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Nothing, unless the two rows are different people: then correct the shared value.",
         ),
         Status.SUPPRESSED: _H(
-            "The row's phone or email is on a do-not-contact list given with --suppress.",
+            "The row's phone or email is on a do-not-contact list: a --suppress file, or a list of "
+            "the managed store (leadflow dnc), erasure requests included.",
             "Nothing: the lead must not be contacted.",
         ),
         Status.INELIGIBLE: _H(
@@ -252,11 +253,13 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Nothing, unless they are different leads sharing an address.",
         ),
         Issue.SUPPRESSED_PHONE: _H(
-            "The row's phone number is on a do-not-contact list.",
+            "The row's phone number is on a do-not-contact list (--suppress or leadflow dnc), or a "
+            "person with it asked to be erased.",
             "Nothing: the lead must not be called or texted.",
         ),
         Issue.SUPPRESSED_EMAIL: _H(
-            "The row's email address is on a do-not-contact list.",
+            "The row's email address is on a do-not-contact list (--suppress or leadflow dnc), or "
+            "its owner asked to be erased.",
             "Nothing: the lead must not be emailed.",
         ),
         Issue.NEEDS_PHONE: _H(

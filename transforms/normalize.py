@@ -7,11 +7,11 @@ before dedupe (duplicates are the same E.164 number, not the same spelling).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA
+from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA, PHONE_SLOTS
 from schemas.raw_leads import RAW_LEADS_SCHEMA
 from transforms.dedupe import DEDUPE_KEYS, DedupeKey, disposition_columns
 from transforms.emails import email_columns
@@ -33,9 +33,14 @@ def clean_leads(
     source: str,
     dedupe_keys: Sequence[DedupeKey] = DEDUPE_KEYS,
     suppression: Suppression | None = None,
+    erased: Callable[[pl.Series], pl.Series] | None = None,
     workers: int | None = None,
 ) -> pl.DataFrame:
-    """Normalize raw leads and decide each row's disposition (schemas.clean_leads)."""
+    """Normalize raw leads and decide each row's disposition (schemas.clean_leads).
+
+    ``erased``: given the file's normalized phones and lower-cased emails, those an erasure
+    request names (connectors.dnc); they are suppressed as if listed (the store keeps only
+    their hashes, so they can only be found from the file's side)."""
     RAW_LEADS_SCHEMA.validate(raw)
     # one name for the frame as it goes: each stage's input is dropped as soon as the next
     # exists, or a million-row file keeps five generations of its issues and contacts alive
@@ -46,7 +51,7 @@ def clean_leads(
     frame, phone_issues = phone_columns(frame, default_region, workers=workers)
     frame, email_issues = email_columns(frame)
     frame = assign_external_ids(frame, source=source)
-    phones, emails = suppression if suppression is not None else (None, None)
+    phones, emails = _listed_here(frame, suppression, erased)
     frame, disposition_issues = disposition_columns(
         frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
     )
@@ -54,3 +59,35 @@ def clean_leads(
     clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
     del frame
     return CLEAN_LEADS_SCHEMA.validate(clean)
+
+
+def _listed_here(
+    frame: pl.DataFrame, suppression: Suppression | None, erased: Callable[[pl.Series], pl.Series] | None
+) -> tuple[pl.Series | None, pl.Series | None]:
+    """The listed phones and emails that occur in ``frame``, and the erased ones found in it.
+
+    A registry of millions of numbers against a file of thousands: the lists are cut down to
+    the file's own distinct contacts once (one hash set of the file's values, probed by the
+    list), so that each phone slot's check below tests against a few values, not a million,
+    and builds no million-entry set per slot."""
+    if suppression is None and erased is None:
+        return None, None
+    contacts = (
+        pl.concat(
+            [frame.get_column(slot) for slot in PHONE_SLOTS] + [frame.get_column("email").str.to_lowercase()]
+        )
+        .drop_nulls()
+        .unique()
+    )
+    present = contacts.implode()
+    phones: pl.Series | None = None
+    emails: pl.Series | None = None
+    if suppression is not None:
+        listed_phones, listed_emails = suppression[0], suppression[1].str.to_lowercase()
+        phones = listed_phones.filter(listed_phones.is_in(present))
+        emails = listed_emails.filter(listed_emails.is_in(present))
+    if erased is not None:
+        found = erased(contacts)
+        phones = found if phones is None else pl.concat([phones, found])
+        emails = found if emails is None else pl.concat([emails, found])
+    return phones, emails

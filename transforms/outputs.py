@@ -61,6 +61,12 @@ class RunInfo:
     suppression_lists: list[dict[str, str | int]] = field(default_factory=list)
     """The do-not-contact lists applied: path, entries (phones, emails), sha256, modified_at
     (transforms.suppress.SuppressionList); empty when none was given."""
+    dnc_store: str | None = None
+    """The managed do-not-contact store applied (``leadflow dnc``): the ledger file, or its URL
+    without password; None when the run read none."""
+    dnc_lists: list[dict[str, str | int | None]] = field(default_factory=list)
+    """Its lists in force when the run started: ``name``, ``entries``, ``newest_added``
+    (connectors.dnc_types.ManagedList); ``erasure-requests`` counts erasures, never values."""
 
 
 def results_path(run_dir: Path, target: str) -> Path:

@@ -37,7 +37,7 @@ from rich.text import Text
 from connectors.base import Connector
 from flows.alerts import alert_run
 from flows.commands.help_text import plain
-from flows.commands.validate import add_prepare_arguments, mapping_table, prepare_options
+from flows.commands.validate import add_prepare_arguments, dnc_line, mapping_table, prepare_options
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
 from flows.importer import finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, prepare_leads
@@ -59,10 +59,6 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="build payloads and predict outcomes; send nothing"
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
-    parser.add_argument(
-        "--ledger",
-        help="ledger: a SQLite file or a postgresql:// URL (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
-    )
 
 
 async def _send_all(
@@ -159,8 +155,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             alert_run(run_id=None, source=str(args.file), summary=None, error=error)
         return 1
     console.print(mapping_table(prepared))
-    if prepared.region_note:
-        console.print(Text(prepared.region_note))
+    for note in (prepared.region_note, dnc_line(prepared)):
+        if note:
+            console.print(Text(note))
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from flows.prepare import PreparedLeads, PrepareOptions
 
-__all__ = ["add_prepare_arguments", "main", "mapping_table", "prepare_options"]
+__all__ = ["add_prepare_arguments", "dnc_line", "main", "mapping_table", "prepare_options"]
 
 
 def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,6 +34,11 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
         "--source", help="source name for generated external ids (default: mapping or file name)"
     )
     parser.add_argument(
+        "--ledger",
+        help="ledger: a SQLite file or a postgresql:// URL; its do-not-contact store (leadflow dnc) "
+        "is applied (default $LEADFLOW_LEDGER or <out>/ledger.sqlite)",
+    )
+    parser.add_argument(
         "--out",
         default="leadflow-out",
         help="output folder, or an fsspec URL such as s3://bucket/runs (default %(default)s)",
@@ -42,10 +47,24 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
 
 def prepare_options(args: argparse.Namespace) -> PrepareOptions:
     from flows.prepare import PrepareOptions
+    from flows.run.ledger_spec import store_ledger
 
     return PrepareOptions(
-        country=args.country, mapping=args.mapping, suppress=tuple(args.suppress), source=args.source
+        country=args.country,
+        mapping=args.mapping,
+        suppress=tuple(args.suppress),
+        source=args.source,
+        ledger=store_ledger(args.out, args.ledger),
     )
+
+
+def dnc_line(prepared: PreparedLeads) -> str | None:
+    """What the run applied of the do-not-contact store, in one line (None: no entries)."""
+    if not prepared.dnc_lists:
+        return None
+    entries = sum(listed.entries for listed in prepared.dnc_lists)
+    names = ", ".join(f"{listed.name} ({listed.entries:,})" for listed in prepared.dnc_lists)
+    return f"Do-not-contact store applied: {entries:,} entries in force on {names}"
 
 
 def mapping_table(prepared: PreparedLeads) -> Table:
@@ -90,8 +109,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print_error(console, error)
         return 1
     console.print(mapping_table(prepared))
-    if prepared.region_note:
-        console.print(Text(prepared.region_note))
+    for note in (prepared.region_note, dnc_line(prepared)):
+        if note:
+            console.print(Text(note))
     run_id = new_run_id(started)
     try:
         with run_output(args.out) as output:

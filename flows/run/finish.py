@@ -58,6 +58,8 @@ def finish_run(
         dry_run=dry_run,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         suppression_lists=[asdict(applied) for applied in prepared.suppression_lists],
+        dnc_store=prepared.dnc_store,
+        dnc_lists=[asdict(listed) for listed in prepared.dnc_lists],
     )
     run_dir = write_run(out_dir, info, combined)
     if report:

@@ -1,0 +1,89 @@
+"""Open the do-not-contact store of a ledger, and read what a run applies from it.
+
+The store lives in the ledger's database (``--ledger``, $LEADFLOW_LEDGER, ``<out>/ledger.sqlite``):
+a SQLite file (connectors.dnc_store) or a PostgreSQL database (connectors.dnc_pg, imported only
+then, so a run on a SQLite ledger never loads psycopg).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from connectors.config_error import ConfigError
+from connectors.dnc_erasure import checked_key, erasure_hashes
+from connectors.dnc_types import ERASED, DncStore, ManagedList, is_database_url, store_name
+from connectors.ledger_types import LedgerUnavailable
+
+__all__ = ["ManagedSuppression", "erased_matcher", "open_dnc_store", "read_managed", "store_name"]
+
+
+def open_dnc_store(spec: str | Path, *, wait: float = 30.0, create: bool = True) -> DncStore:
+    """The store of the ledger ``spec`` (a ``postgresql://`` URL or a SQLite file), its tables
+    created when missing; ``create=False`` only reads (see ``ready``)."""
+    if is_database_url(spec):
+        from connectors.dnc_pg import PostgresDncStore
+
+        return PostgresDncStore(str(spec), connect_timeout=wait, create=create)
+    from connectors.dnc_store import SqliteDncStore
+
+    return SqliteDncStore(Path(spec), busy_timeout=wait, create=create)
+
+
+@dataclass(frozen=True)
+class ManagedSuppression:
+    """What a run applies from the store: every entry not expired when the run started."""
+
+    store: str | None = None
+    """:func:`store_name` of the store read; None when there was none to read."""
+    phones: pl.Series = field(default_factory=lambda: pl.Series("value", [], pl.String))
+    emails: pl.Series = field(default_factory=lambda: pl.Series("value", [], pl.String))
+    lists: tuple[ManagedList, ...] = ()
+    erased: Callable[[pl.Series], pl.Series] | None = None
+    """Given normalized values, those an erasure request names (None: the store has none)."""
+
+
+def erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Series]:
+    """The ``erased`` of :class:`ManagedSuppression`: of the values given, those whose keyed
+    hash is among ``hashes`` (the store's erasure requests)."""
+    wanted = hashes.unique().implode()
+
+    def erased(values: pl.Series) -> pl.Series:
+        distinct = values.drop_nulls().unique()
+        return distinct.filter(erasure_hashes(key, distinct).is_in(wanted))
+
+    return erased
+
+
+def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
+    """The store's entries in force at ``now`` (ConfigError when it cannot be read: a run must
+    not go on without its do-not-contact list). A SQLite ledger file that does not exist yet
+    holds none and is not created (``leadflow validate`` on a fresh folder writes no ledger)."""
+    if spec is None:
+        return ManagedSuppression()
+    if not is_database_url(spec) and not Path(spec).exists():
+        return ManagedSuppression(store=store_name(spec))
+    try:
+        with contextlib.closing(open_dnc_store(spec, create=False)) as store:
+            if not store.ready:  # a ledger no one has put an entry in: nothing to apply
+                return ManagedSuppression(store=store_name(spec))
+            active = store.active(now)
+            lists = tuple(store.lists(now))
+            kinds = active.partition_by("kind", as_dict=True)
+            key = checked_key(store) if (ERASED,) in kinds else None
+    except (LedgerUnavailable, sqlite3.Error) as error:
+        # nothing may be sent without the do-not-contact list: the run stops, in one line
+        raise ConfigError(f"do-not-contact store {store_name(spec)}: cannot read it ({error})") from None
+
+    def of(kind: str) -> pl.Series:
+        found = kinds.get((kind,))
+        return pl.Series("value", [], pl.String) if found is None else found["value"]
+
+    matcher = None if key is None else erased_matcher(key, of(ERASED))
+    return ManagedSuppression(store_name(spec), of("phone"), of("email"), lists, matcher)

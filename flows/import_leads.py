@@ -21,6 +21,10 @@ Limits across runs: every request of a send task also takes a slot of the target
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
 
+Split imports: ``partitions`` > 1 prepares the file once and sends it as that many row ranges,
+each an ``import_partition`` flow run (on the work pool when ``partition_deployment`` is given),
+and merges their results into this run's one run folder (flows.split.parent).
+
 Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run.store), so workers on
 several machines write where the analyst reads. With a URL the ledger must be given: it cannot
 default to a file in that folder.
@@ -61,6 +65,7 @@ from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.store import run_output
+from flows.split.parent import Split, send_partitioned
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -160,12 +165,20 @@ def import_leads(
     resend: bool = False,
     target_names: list[str] | None = None,
     ledger: str | None = None,
+    partitions: int = 1,
+    partition_deployment: str | None = None,
+    partition_timeout: float = 6 * 3600.0,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
 
-    Without ``targets_file`` the file is only validated (target ``validate``).
+    Without ``targets_file`` the file is only validated (target ``validate``). ``partitions`` > 1
+    sends the prepared file as that many row ranges, each an ``import_partition`` flow run: of
+    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most), or
+    without one as subflows in this process (flows.split.parent); one run folder either way.
     """
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, not {partitions}")
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
@@ -182,11 +195,25 @@ def import_leads(
         if not dry_run:
             for connector in connectors:
                 ensure_limits(limits_for(connector))
-        futures = [
-            send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
-            for c in connectors
-        ]
-        results = [future.result() for future in futures]
+        if partitions > 1 and targets_file is not None:
+            split = Split(
+                partitions,
+                targets_file,
+                out_dir,
+                target_names=target_names,
+                ledger=ledger,
+                dry_run=dry_run,
+                resend=resend,
+                deployment=partition_deployment,
+                timeout=partition_timeout,
+            )
+            results = send_partitioned(prepared, connectors, split, run_id=run_id)
+        else:
+            futures = [
+                send_task.submit(prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend)
+                for c in connectors
+            ]
+            results = [future.result() for future in futures]
         targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
     else:
         from flows.inbox.layout import recorded_source

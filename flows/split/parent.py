@@ -45,7 +45,7 @@ from transforms.results import SENT_SCHEMA, build_results
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun, State
 
-__all__ = ["PARTITION_DEPLOYMENT", "Split", "send_partitioned"]
+__all__ = ["PARTITION_DEPLOYMENT", "Split", "pool_problem", "send_partitioned"]
 
 PARTITION_DEPLOYMENT = "import-partition/import-partition"
 """The partition flow's deployment in prefect.yaml (flow name / deployment name)."""
@@ -80,6 +80,34 @@ class Split:
             "dry_run": self.dry_run,
             "resend": self.resend,
         }
+
+
+def pool_problem(deployment: str = PARTITION_DEPLOYMENT) -> str | None:
+    """Why a split import cannot run its partitions on a work pool from here, or None: no Prefect
+    server configured (a temporary one has no workers), or no ``deployment`` on it. Asked before
+    the file is read, so ``leadflow import --partitions`` says so at once, not after preparing."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        return (
+            "splitting an import runs its partitions on a Prefect work pool: set PREFECT_API_URL to a "
+            'Prefect server whose leadflow-process pool has workers (README "Split across workers")'
+        )
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(deployment)
+    except ObjectNotFound:
+        return (
+            f"the Prefect server at {api} has no deployment {deployment}: run `prefect deploy --all` "
+            "from the repository (prefect.yaml) and start a worker on its pool"
+        )
+    except Exception as error:  # the server down, a wrong URL
+        said = type(error).__name__
+        return f"the Prefect server at {api} did not answer ({said}): start it or fix PREFECT_API_URL"
+    return None
 
 
 def _absolute(out_dir: str) -> str:

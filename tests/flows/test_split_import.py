@@ -41,6 +41,42 @@ def _run(path: Path, targets: Path, out: Path, **options: Any) -> tuple[Any, dic
     return state, summary_of(state)
 
 
+def _cli(path: Path, targets: Path, out: Path) -> tuple[int, str]:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from flows.commands.import_file import main
+
+    shown = StringIO()
+    arguments = [str(path), "--targets", str(targets), "--out", str(out), "--partitions", "3"]
+    code = main(arguments, Console(file=shown))
+    return code, " ".join(shown.getvalue().split())
+
+
+def test_import_with_partitions_and_no_prefect_server_says_it_needs_one_before_reading(
+    lead_file: Callable[..., Path], lead_targets: Path, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        code, shown = _cli(lead_file(5), lead_targets, tmp_path / "out")
+
+    assert code == 1
+    assert "set PREFECT_API_URL" in shown and "work pool" in shown
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_with_partitions_and_no_partition_deployment_says_how_to_deploy_it(
+    prefect_harness: None, lead_file: Callable[..., Path], lead_targets: Path, tmp_path: Path
+) -> None:
+    code, shown = _cli(lead_file(5), lead_targets, tmp_path / "out")
+
+    assert code == 1
+    assert "no deployment import-partition/import-partition" in shown and "prefect deploy" in shown
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.fixture
 def lead_targets(tmp_path: Path) -> Path:
     return write_targets(

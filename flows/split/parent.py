@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -224,9 +224,10 @@ def send_partitioned(
 ) -> list[pl.DataFrame]:
     """Send ``prepared`` as ``split.count`` partitions; every target's result rows, in the order
     of ``connectors``, one per input row (a failed partition's rows failed, never missing)."""
-    split = Split(**{**split.__dict__, "out_dir": _absolute(split.out_dir)})
+    # absolute: a partition's process may start in another folder (a worker's working directory)
+    split = replace(split, out_dir=_absolute(split.out_dir))
     if not is_remote(split.targets_file) and Path(split.targets_file).exists():
-        split = Split(**{**split.__dict__, "targets_file": str(Path(split.targets_file).resolve())})
+        split = replace(split, targets_file=str(Path(split.targets_file).resolve()))
     staged = stage_leads(prepared, staging_folder(split.out_dir, run_id))
     logger = get_run_logger()
     logger.info("Staged %d prepared rows for %d partitions at %s", prepared.rows, split.count, staged)

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 import pytest
 
-from flows.split.stage import partition_ranges
 from tests.flows.conftest import DELIVERED, Vendors, held_ids, read_results, write_targets
 
 pytestmark = pytest.mark.slow
@@ -87,15 +86,6 @@ def lead_targets(tmp_path: Path) -> Path:
         ucontact_email=SMALL,
         maxcontact={"concurrency": 2},
     )
-
-
-@pytest.mark.parametrize(("rows", "count"), [(0, 3), (1, 3), (2, 3), (10, 3), (90, 4), (7, 7)])
-def test_partition_ranges_cover_every_row_once_in_order(rows: int, count: int) -> None:
-    ranges = partition_ranges(rows, count)
-    assert len(ranges) == count
-    covered = [row for offset, length in ranges for row in range(offset, offset + length)]
-    assert covered == list(range(rows))
-    assert max(length for _, length in ranges) - min(length for _, length in ranges) <= 1
 
 
 def test_three_partitions_give_each_row_the_result_of_one_run_and_send_each_lead_once(

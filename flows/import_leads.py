@@ -60,12 +60,13 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
+from connectors.config_error import ConfigError
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.store import run_output
-from flows.split.parent import Split, send_partitioned
+from flows.split.parent import Split, pool_problem, send_partitioned
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -179,6 +180,10 @@ def import_leads(
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, not {partitions}")
+    if partitions > 1 and partition_deployment and targets_file:
+        problem = pool_problem(partition_deployment)  # before the file is read, not after
+        if problem:
+            raise ConfigError(problem)
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given

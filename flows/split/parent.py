@@ -145,24 +145,28 @@ def _on_pool(split: Split, staged: str, run_id: str) -> list[str | None]:
     from prefect.deployments import run_deployment
 
     assert split.deployment is not None
-    runs = [
-        cast(
-            "FlowRun",  # called from sync code: the sync variant ran
-            run_deployment(
+    logger = get_run_logger()
+    created: list[FlowRun | None] = []
+    for index in range(split.count):
+        try:
+            run = run_deployment(
                 split.deployment,
                 parameters=split.parameters(staged, run_id, index),
                 timeout=0,
                 idempotency_key=f"{run_id}-part-{index}-of-{split.count}",
                 as_subflow=True,
-            ),
-        )
-        for index in range(split.count)
-    ]
-    created = [str(run.id) for run in runs]
-    get_run_logger().info("Partitions %s of run %s created on %s", created, run_id, split.deployment)
+            )
+        except Exception as error:  # the API unreachable: this partition's rows fail, the others go on
+            logger.error("Partition %d of run %s not created: %s", index + 1, run_id, type(error).__name__)
+            created.append(None)
+        else:
+            created.append(cast("FlowRun", run))  # called from sync code: the sync variant ran
+    shown = [str(run.id) if run else None for run in created]
+    logger.info("Partitions %s of run %s created on %s", shown, run_id, split.deployment)
+    runs = [run for run in created if run is not None]
     deadline = time.monotonic() + split.timeout
     with get_client(sync_client=True) as client:
-        while True:
+        while runs:
             runs = [client.read_flow_run(run.id) for run in runs]
             if all(run.state is not None and run.state.is_final() for run in runs):
                 break
@@ -172,9 +176,13 @@ def _on_pool(split: Split, staged: str, run_id: str) -> list[str | None]:
                         client.set_flow_run_state(run.id, _cancel(run.state), force=True)
                 break
             time.sleep(_POLL)
+    final = {run.id: run for run in runs}
     problems: list[str | None] = []
-    for index, run in enumerate(runs):
-        state = run.state
+    for index, made in enumerate(created):
+        if made is None:
+            problems.append(f"partition {index + 1} could not be created on {split.deployment}")
+            continue
+        state = final[made.id].state
         if state is not None and state.is_completed():
             problems.append(None)
         elif state is None or not state.is_final():

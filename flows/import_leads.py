@@ -23,6 +23,10 @@ Limits across runs: every request of a send task also takes a slot of the target
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
 
+Split imports: ``partitions`` > 1 prepares the file once and sends it as that many row ranges,
+each an ``import_partition`` flow run (on the work pool when ``partition_deployment`` is given),
+and merges their results into this run's one run folder (flows.split.parent).
+
 Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run.store), so workers on
 several machines write where the analyst reads. With a URL the ledger must be given: it cannot
 default to a file in that folder.
@@ -59,6 +63,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
 from connectors.base import Connector
+from connectors.config_error import ConfigError
 from flows.alerts import alert_run
 from flows.artifacts import attention_table, summary_markdown
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
@@ -67,6 +72,7 @@ from flows.run.ledger_spec import store_ledger
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.served import report_url
 from flows.run.store import run_output
+from flows.split.parent import pool_problem
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -168,12 +174,24 @@ def import_leads(
     resend: bool = False,
     target_names: list[str] | None = None,
     ledger: str | None = None,
+    partitions: int = 1,
+    partition_deployment: str | None = None,
+    partition_timeout: float = 6 * 3600.0,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
 
-    Without ``targets_file`` the file is only validated (target ``validate``).
+    Without ``targets_file`` the file is only validated (target ``validate``). ``partitions`` > 1
+    sends the prepared file as that many row ranges, each an ``import_partition`` flow run: of
+    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most), or
+    without one as subflows in this process (flows.split.parent); one run folder either way.
     """
+    if partitions < 1:
+        raise ValueError(f"partitions must be at least 1, not {partitions}")
+    if partitions > 1 and partition_deployment and targets_file:
+        problem = pool_problem(partition_deployment)  # before the file is read, not after
+        if problem:
+            raise ConfigError(problem)
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     try:
@@ -192,6 +210,9 @@ def import_leads(
             resend=resend,
             target_names=target_names,
             ledger=ledger,
+            partitions=partitions,
+            partition_deployment=partition_deployment,
+            partition_timeout=partition_timeout,
         )
     except Exception as error:
         alert_run(run_id=run_id, source=path, summary=None, error=error, **_alert_context())
@@ -225,6 +246,9 @@ def _import(
     resend: bool,
     target_names: list[str] | None,
     ledger: str | None,
+    partitions: int = 1,
+    partition_deployment: str | None = None,
+    partition_timeout: float = 6 * 3600.0,
 ) -> tuple[dict[str, Any], str]:
     """The flow's steps; the run's summary (with ``run_id`` and ``run_dir``) and where its
     report is (an http URL when served, else its path or URL)."""

@@ -16,7 +16,7 @@ Exit codes (README, "Exit codes"):
 3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
       sends only what was not delivered
 4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``AUTH_FAILED``,
-      ``LEDGER_UNAVAILABLE``) or
+      ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``) or
       nothing could be sent to a target that had rows to send
 ====  =====================================================================================
 
@@ -40,13 +40,13 @@ from schemas.codes import Issue, Status
 __all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
 
 _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
-_STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED, Issue.LEDGER_UNAVAILABLE)
+_STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED, Issue.LEDGER_UNAVAILABLE, Issue.PARTITION_FAILED)
 _NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
 _TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
 _ELSEWHERE = Issue.IN_PROGRESS_ELSEWHERE.value
 _FAILURE_REASONS = frozenset(
     {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
-    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID", "LEDGER_UNAVAILABLE", _ELSEWHERE}
+    | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID", "LEDGER_UNAVAILABLE", "PARTITION_FAILED", _ELSEWHERE}
 )
 """Reasons named for failed rows when only a summary is at hand (its reason counts mix every
 status); ``send_facts`` names the failed rows' own first reasons instead."""

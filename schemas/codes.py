@@ -68,6 +68,7 @@ class Issue(StrEnum):
     VENDOR_ANSWER_TOO_LARGE = "VENDOR_ANSWER_TOO_LARGE"  # answer over the target's max_answer_bytes
     TARGET_STOPPED = "TARGET_STOPPED"  # circuit breaker opened; row not attempted
     CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"  # a single row exceeds the vendor's byte limit
+    PARTITION_FAILED = "PARTITION_FAILED"  # the row's partition of a split import did not finish
 
 
 class Disposition(StrEnum):
@@ -342,6 +343,11 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         Issue.CHUNK_TOO_LARGE: _H(
             "This single row is larger than the vendor's byte limit for a request.",
             "Shorten the row's long values (attributes, message) and import it again.",
+        ),
+        Issue.PARTITION_FAILED: _H(
+            "The row was in a partition of a split import (--partitions) whose flow run did not "
+            "finish (crashed, failed or timed out); what it sent is in the ledger, its results are not.",
+            "Run the same import again: the ledger skips what the partition delivered and sends the rest.",
         ),
     },
 }

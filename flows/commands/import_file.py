@@ -4,6 +4,8 @@ The same steps as the ``import_leads`` Prefect flow (flows.importer), run direct
 process with a progress bar per target; every target is sent to concurrently. ``--dry-run``
 builds every payload and chunk and predicts per-row outcomes without sending anything.
 ``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect).
+``--partitions K`` runs that flow with the file split into K row ranges, each a flow run on the
+Prefect work pool (a Prefect server with the import-partition deployment and workers).
 
 The run ends with one verdict line per target and exits with the code of flows.verdict
 (0 sent, 3 rows failed, 4 a target stopped or got nothing; 1 a bad file or setting), the same
@@ -35,6 +37,7 @@ from rich.progress import (
 from rich.text import Text
 
 from connectors.base import Connector
+from connectors.config_error import ConfigError
 from flows.alerts import alert_run
 from flows.commands.help_text import plain
 from flows.commands.validate import add_prepare_arguments, dnc_line, mapping_table, prepare_options
@@ -59,6 +62,23 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="build payloads and predict outcomes; send nothing"
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
+    parser.add_argument(
+        "--partitions",
+        type=_partitions,
+        default=1,
+        help="send the file as K row ranges, each a flow run on the Prefect work pool (implies --prefect; "
+        "needs PREFECT_API_URL and the import-partition deployment, see README)",
+    )
+
+
+def _partitions(given: str) -> int:
+    try:
+        count = int(given)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{given!r} is not a number of partitions (1 or more)")
+    return count
 
 
 async def _send_all(
@@ -110,6 +130,7 @@ async def _send_all(
 
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
     from flows.import_leads import import_leads, summary_of
+    from flows.split.parent import PARTITION_DEPLOYMENT
 
     state = import_leads(
         str(args.file),
@@ -122,6 +143,8 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         resend=args.resend,
         target_names=args.target_names or None,
         ledger=str(args.ledger) if args.ledger else None,
+        partitions=args.partitions,
+        partition_deployment=PARTITION_DEPLOYMENT if args.partitions > 1 else None,
         return_state=True,
     )
     summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
@@ -144,7 +167,13 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     started = datetime.now(UTC)
     try:
         ledger = ledger_path(args.out, args.ledger)  # refused here, before Prefect stores it
-        if args.prefect:
+        if args.partitions > 1:
+            from flows.split.parent import pool_problem
+
+            problem = pool_problem()
+            if problem:
+                raise ConfigError(problem)
+        if args.prefect or args.partitions > 1:
             return _run_with_prefect(args, console)
         connectors = load_connectors(args.targets, args.target_names, dry_run=args.dry_run)
         with stage(console, f"Read and normalized {args.file}"):

@@ -24,9 +24,14 @@ def _document() -> dict[str, Any]:
     return loaded
 
 
+PARTITION = "import-partition"
+"""Run by split imports only (flows.split.parent): no schedule, its parameters from the parent."""
+
+
 def _deployments() -> list[dict[str, Any]]:
+    """The deployments run on a schedule, with the import settings as parameters."""
     deployments: list[dict[str, Any]] = _document()["deployments"]
-    return deployments
+    return [d for d in deployments if d["name"] != PARTITION]
 
 
 def test_prefect_yaml_is_valid_for_prefect_deploy() -> None:
@@ -34,10 +39,22 @@ def test_prefect_yaml_is_valid_for_prefect_deploy() -> None:
 
     model = PrefectYamlModel.model_validate(_document())
 
-    assert {d.name for d in model.deployments} == {"nightly-import", "watched-folder-scan"}
+    assert {d.name for d in model.deployments} == {"nightly-import", "watched-folder-scan", PARTITION}
     for deployment in model.deployments:
         assert deployment.work_pool is not None and deployment.work_pool.name == POOL, deployment.name
-        assert deployment.schedules, deployment.name
+        assert bool(deployment.schedules) == (deployment.name != PARTITION), deployment.name
+
+
+def test_the_nightly_import_names_the_partition_deployment_of_a_real_flow() -> None:
+    from flows.split.parent import PARTITION_DEPLOYMENT
+
+    (entry,) = [d for d in _document()["deployments"] if d["name"] == PARTITION]
+    loaded: object = load_flow_from_entrypoint(str(Path(REPO_ROOT) / entry["entrypoint"]))
+    (nightly,) = [d for d in _deployments() if d["name"] == "nightly-import"]
+
+    assert isinstance(loaded, Flow)
+    named = nightly["parameters"]["partition_deployment"]
+    assert named == f"{loaded.name}/{PARTITION}" == PARTITION_DEPLOYMENT
 
 
 @pytest.mark.parametrize("deployment", _deployments(), ids=lambda d: str(d["name"]))

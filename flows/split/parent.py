@@ -1,0 +1,260 @@
+"""The parent run of a split import: stage once, run K partitions, gather every row's results.
+
+``import_leads`` with ``partitions`` > 1 calls ``send_partitioned`` where it would send each
+target itself. The prepared leads (every row's disposition decided over the whole file) are
+staged beside the run folder (flows.split.stage); each partition is an ``import_partition`` flow
+run that reads its row range, sends it and writes a part. Then the parts are merged, per target
+in the targets' order, for the parent to write the one run folder and summary as any run does
+(flows.run.finish checks that every input row has exactly one result per target).
+
+Two ways to run the partitions:
+
+- ``deployment`` named (``import-partition/import-partition``, prefect.yaml): a flow run of that
+  deployment per partition, created at once as subflows of this run, for the work pool's workers
+  to take; this run waits for them (``timeout`` seconds in all, then the ones still running are
+  cancelled). It holds a worker slot while waiting, so the pool needs K + 1 slots to run all at once.
+- no deployment: the partitions run one after the other as subflows in this process (tests, and a
+  run with no pool at hand; it shows the split in the UI but uses no other worker).
+
+A partition that wrote no part (crashed, failed, cancelled, timed out) does not lose its rows:
+each eligible row of it becomes ``failed`` with ``PARTITION_FAILED`` and the partition's final
+state in ``vendor_message``, so the run's verdict (exit code 4) and its state say so. What such a
+partition sent is in the ledger: rerunning the import sends only what was not delivered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import polars as pl
+from prefect import get_run_logger
+
+from connectors.base import Connector
+from flows.inbox.layout import recorded_source
+from flows.prepare import PreparedLeads
+from flows.run.store import is_remote, local_folder
+from flows.split.stage import drop_staging, load_partition, read_part, stage_leads, staging_folder
+from schemas.codes import Issue, Status
+from transforms.eligibility import eligibility
+from transforms.results import SENT_SCHEMA, build_results
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun, State
+
+__all__ = ["PARTITION_DEPLOYMENT", "Split", "pool_problem", "send_partitioned"]
+
+PARTITION_DEPLOYMENT = "import-partition/import-partition"
+"""The partition flow's deployment in prefect.yaml (flow name / deployment name)."""
+_POLL = 2.0
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a run is split, and what each partition needs to send its rows as the parent would."""
+
+    count: int
+    targets_file: str
+    out_dir: str
+    target_names: list[str] | None = None
+    ledger: str | None = None
+    dry_run: bool = False
+    resend: bool = False
+    deployment: str | None = None
+    timeout: float = 6 * 3600.0
+    started: str | None = None
+    """The parent run's start (ISO): every partition's calling windows are from it."""
+
+    def parameters(self, staged: str, run_id: str, index: int) -> dict[str, Any]:
+        """An ``import_partition`` run's parameters: paths and names only, no secret."""
+        return {
+            "staged": staged,
+            "index": index,
+            "count": self.count,
+            "run_id": run_id,
+            "targets_file": self.targets_file,
+            "out_dir": self.out_dir,
+            "target_names": self.target_names,
+            "ledger": self.ledger,
+            "dry_run": self.dry_run,
+            "resend": self.resend,
+            "started": self.started,
+        }
+
+
+def pool_problem(deployment: str = PARTITION_DEPLOYMENT) -> str | None:
+    """Why a split import cannot run its partitions on a work pool from here, or None: no Prefect
+    server configured (a temporary one has no workers), or no ``deployment`` on it. Asked before
+    the file is read, so ``leadflow import --partitions`` says so at once, not after preparing."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        return (
+            "splitting an import runs its partitions on a Prefect work pool: set PREFECT_API_URL to a "
+            'Prefect server whose leadflow-process pool has workers (README "Split across workers")'
+        )
+    try:
+        with get_client(sync_client=True) as client:
+            client.read_deployment_by_name(deployment)
+    except ObjectNotFound:
+        return (
+            f"the Prefect server at {api} has no deployment {deployment}: run `prefect deploy --all` "
+            "from the repository (prefect.yaml) and start a worker on its pool"
+        )
+    except Exception as error:  # the server down, a wrong URL
+        said = type(error).__name__
+        return f"the Prefect server at {api} did not answer ({said}): start it or fix PREFECT_API_URL"
+    return None
+
+
+def _absolute(out_dir: str) -> str:
+    """A local folder as an absolute path (a partition's process may start elsewhere); a URL as is."""
+    return out_dir if is_remote(out_dir) else str(local_folder(out_dir).resolve())
+
+
+def _in_process(split: Split, staged: str, run_id: str) -> list[str | None]:
+    """Each partition as a subflow of this run, one after the other; each one's problem or None."""
+    from flows.import_partition import import_partition
+
+    problems: list[str | None] = []
+    for index in range(split.count):
+        state = import_partition(**split.parameters(staged, run_id, index), return_state=True)
+        problems.append(
+            None if state.is_completed() else f"partition {index + 1} ended {state.name}: {state.message}"
+        )
+    return problems
+
+
+def _cancel(state: State[Any] | None) -> State[Any]:
+    """How to stop a partition that outlived the timeout: one no worker took yet is cancelled
+    outright (no worker may take it later), a running one is asked to stop (its worker ends it)."""
+    from prefect.states import Cancelled, Cancelling
+
+    message = "the split import timed out"
+    if state is None or state.is_scheduled() or state.is_pending():
+        return Cancelled(message=message)
+    return Cancelling(message=message)
+
+
+def _on_pool(split: Split, staged: str, run_id: str) -> list[str | None]:
+    """Each partition as a flow run of ``split.deployment``, all created at once, then awaited."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    assert split.deployment is not None
+    logger = get_run_logger()
+    created: list[FlowRun | None] = []
+    for index in range(split.count):
+        try:
+            run = run_deployment(
+                split.deployment,
+                parameters=split.parameters(staged, run_id, index),
+                timeout=0,
+                idempotency_key=f"{run_id}-part-{index}-of-{split.count}",
+                as_subflow=True,
+            )
+        except Exception as error:  # the API unreachable: this partition's rows fail, the others go on
+            logger.error("Partition %d of run %s not created: %s", index + 1, run_id, type(error).__name__)
+            created.append(None)
+        else:
+            created.append(cast("FlowRun", run))  # called from sync code: the sync variant ran
+    shown = [str(run.id) if run else None for run in created]
+    logger.info("Partitions %s of run %s created on %s", shown, run_id, split.deployment)
+    runs = [run for run in created if run is not None]
+    deadline = time.monotonic() + split.timeout
+    with get_client(sync_client=True) as client:
+        while runs:
+            runs = [client.read_flow_run(run.id) for run in runs]
+            if all(run.state is not None and run.state.is_final() for run in runs):
+                break
+            if time.monotonic() > deadline:
+                for run in runs:
+                    if run.state is None or not run.state.is_final():
+                        client.set_flow_run_state(run.id, _cancel(run.state), force=True)
+                break
+            time.sleep(_POLL)
+    final = {run.id: run for run in runs}
+    problems: list[str | None] = []
+    for index, made in enumerate(created):
+        if made is None:
+            problems.append(f"partition {index + 1} could not be created on {split.deployment}")
+            continue
+        state = final[made.id].state
+        if state is not None and state.is_completed():
+            problems.append(None)
+        elif state is None or not state.is_final():
+            problems.append(f"partition {index + 1} did not finish within {split.timeout:.0f} s (cancelled)")
+        else:
+            problems.append(f"partition {index + 1} ended {state.name}: {state.message}")
+    return problems
+
+
+def _failed_rows(
+    prepared: PreparedLeads, connectors: Sequence[Connector], *, run_id: str, message: str
+) -> pl.DataFrame:
+    """The result rows of a partition that wrote none: its eligible rows failed with
+    ``PARTITION_FAILED`` and ``message``, its other rows as their disposition or eligibility says."""
+    source_file = recorded_source(prepared.ingested.path).source_file
+    frames = []
+    for connector in connectors:
+        decided = eligibility(
+            prepared.clean, connector.channel, sms_allow_unknown_type=connector.target.sms_allow_unknown_type
+        )
+        rows = decided.filter(pl.col("eligible")).select("source_row")
+        sent = rows.with_columns(
+            status=pl.lit(Status.FAILED.value),
+            reasons=pl.lit([Issue.PARTITION_FAILED.value], pl.List(pl.String)),
+            vendor_id=pl.lit(None),
+            vendor_status=pl.lit(None),
+            vendor_message=pl.lit(message),
+            batch_id=pl.lit(None),
+            attempts=pl.lit(0),
+            sent_at=pl.lit(None),
+        ).cast(SENT_SCHEMA)  # type: ignore[arg-type]
+        frames.append(
+            build_results(
+                prepared.clean,
+                run_id=run_id,
+                source_file=source_file,
+                target=connector.target.name,
+                eligibility=decided.select("source_row", "eligible", "ineligible_reason"),
+                sent=sent,
+            )
+        )
+    return pl.concat(frames)
+
+
+def send_partitioned(
+    prepared: PreparedLeads, connectors: Sequence[Connector], split: Split, *, run_id: str
+) -> list[pl.DataFrame]:
+    """Send ``prepared`` as ``split.count`` partitions; every target's result rows, in the order
+    of ``connectors``, one per input row (a failed partition's rows failed, never missing)."""
+    # absolute: a partition's process may start in another folder (a worker's working directory)
+    split = replace(split, out_dir=_absolute(split.out_dir))
+    if not is_remote(split.targets_file) and Path(split.targets_file).exists():
+        split = replace(split, targets_file=str(Path(split.targets_file).resolve()))
+    staged = stage_leads(prepared, staging_folder(split.out_dir, run_id))
+    logger = get_run_logger()
+    logger.info("Staged %d prepared rows for %d partitions at %s", prepared.rows, split.count, staged)
+    problems = _on_pool(split, staged, run_id) if split.deployment else _in_process(split, staged, run_id)
+    parts = []
+    for index, problem in enumerate(problems):
+        part = read_part(staged, index)
+        if part is None:
+            message = problem or f"partition {index + 1} wrote no results"
+            logger.error("%s: its rows are failed (PARTITION_FAILED)", message)
+            part = _failed_rows(
+                load_partition(staged, index, split.count), connectors, run_id=run_id, message=message
+            )
+        elif problem:
+            logger.warning("%s (its results were written)", problem)
+        parts.append(part)
+    merged = pl.concat(parts)
+    drop_staging(staged)
+    return [merged.filter(pl.col("target") == connector.target.name) for connector in connectors]

@@ -1,0 +1,166 @@
+"""A split import (``import_leads`` with ``partitions``) under a temporary Prefect API, against
+the sandbox vendors: the same per-row results as one run, one run folder, each lead sent once;
+and a partition that never runs leaves its rows failed with ``PARTITION_FAILED``, not lost.
+
+The partitions run as subflows in the test's process here (no ``partition_deployment``); the
+work pool and two workers are tests/flows/test_split_workers.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from tests.flows.conftest import DELIVERED, Vendors, held_ids, read_results, write_targets
+
+pytestmark = pytest.mark.slow
+
+TARGETS = ("obi", "ucontact-sms", "ucontact-email", "maxcontact")
+ROWS = 90
+SMALL = {"chunk_size": 7, "concurrency": 2}
+"""Chunks smaller than a partition, so partitions and chunks do not line up."""
+VOLATILE = ("run_id", "vendor_id", "vendor_message", "batch_id", "sent_at", "attempts")
+"""Columns that differ between any two runs (ids the vendor assigns, times, chunk numbers)."""
+
+
+def per_row(results: pl.DataFrame) -> pl.DataFrame:
+    """Each row's outcome per target, without what differs between any two runs."""
+    return results.drop(VOLATILE).sort("target", "source_row")
+
+
+def _run(path: Path, targets: Path, out: Path, **options: Any) -> tuple[Any, dict[str, Any]]:
+    from flows.import_leads import import_leads, summary_of
+
+    state = import_leads(str(path), str(targets), out_dir=str(out), return_state=True, **options)
+    return state, summary_of(state)
+
+
+def _cli(path: Path, targets: Path, out: Path) -> tuple[int, str]:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from flows.commands.import_file import main
+
+    shown = StringIO()
+    arguments = [str(path), "--targets", str(targets), "--out", str(out), "--partitions", "3"]
+    code = main(arguments, Console(file=shown))
+    return code, " ".join(shown.getvalue().split())
+
+
+def test_import_with_partitions_and_no_prefect_server_says_it_needs_one_before_reading(
+    lead_file: Callable[..., Path], lead_targets: Path, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        code, shown = _cli(lead_file(5), lead_targets, tmp_path / "out")
+
+    assert code == 1
+    assert "set PREFECT_API_URL" in shown and "work pool" in shown
+    assert not (tmp_path / "out").exists()
+
+
+def test_import_with_partitions_and_no_partition_deployment_says_how_to_deploy_it(
+    prefect_harness: None, lead_file: Callable[..., Path], lead_targets: Path, tmp_path: Path
+) -> None:
+    code, shown = _cli(lead_file(5), lead_targets, tmp_path / "out")
+
+    assert code == 1
+    assert "no deployment import-partition/import-partition" in shown and "prefect deploy" in shown
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def lead_targets(tmp_path: Path) -> Path:
+    return write_targets(
+        tmp_path / "targets.toml",
+        only=TARGETS,
+        obi=SMALL,
+        ucontact_sms=SMALL,
+        ucontact_email=SMALL,
+        maxcontact={"concurrency": 2},
+    )
+
+
+def test_three_partitions_give_each_row_the_result_of_one_run_and_send_each_lead_once(
+    prefect_harness: None,
+    vendors: Vendors,
+    lead_file: Callable[..., Path],
+    lead_targets: Path,
+    tmp_path: Path,
+) -> None:
+    path = lead_file(ROWS, seed=17)
+    one_state, one = _run(path, lead_targets, tmp_path / "one")
+    one_results = read_results(Path(one["run_dir"]))
+    one_held = vendors.held()
+    vendors.reset()  # and a ledger of its own below: the split run sends everything again
+
+    split_state, split = _run(path, lead_targets, tmp_path / "split", partitions=3)
+    run_dir = Path(split["run_dir"])
+    split_results = read_results(run_dir)
+
+    assert one_state.is_completed() and split_state.is_completed(), split_state.message
+    assert set(split_results["run_id"]) == {run_dir.name} == {split["run_id"]}
+    assert per_row(split_results).equals(per_row(one_results))
+    assert set(split_results["status"]) & DELIVERED, "nothing was sent: the comparison proves little"
+    # one run folder, its summary as one run's, and the staged leads and parts gone
+    assert [p.name for p in (tmp_path / "split").iterdir() if p.is_dir()] == [run_dir.name]
+    summaries = [json.loads((Path(s["run_dir"]) / "summary.json").read_text()) for s in (one, split)]
+    assert summaries[1]["targets"] == summaries[0]["targets"]
+    assert json.loads((run_dir / "run.json").read_text())["rows"] == ROWS
+    assert vendors.held() == one_held
+    for target, held in held_ids(vendors, split_results).items():
+        assert max(held.values()) == 1, f"{target}: a lead held twice"
+
+
+def test_a_partition_no_worker_runs_leaves_its_rows_failed_and_the_run_failed(
+    prefect_harness: None,
+    vendors: Vendors,
+    lead_file: Callable[..., Path],
+    lead_targets: Path,
+    tmp_path: Path,
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    from flows.verdict import SendIncomplete
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="no-worker-pool", type="process"), overwrite=True)
+        flow_id = client.create_flow_from_name("import-partition")
+        client.create_deployment(
+            flow_id=flow_id,
+            name="nobody-polls",
+            entrypoint="flows/import_partition.py:import_partition",
+            work_pool_name="no-worker-pool",
+        )
+    path = lead_file(30, seed=3)
+    state, summary = _run(
+        path,
+        lead_targets,
+        tmp_path / "out",
+        partitions=2,
+        partition_deployment="import-partition/nobody-polls",
+        partition_timeout=3,
+    )
+    results = read_results(Path(summary["run_dir"]))
+
+    assert state.is_failed() and isinstance(state.result(raise_on_failure=False), SendIncomplete)
+    assert "exit code 4" in (state.message or "")
+    # every row once per target: none lost with the partition
+    for target in TARGETS:
+        assert sorted(results.filter(pl.col("target") == target)["source_row"]) == list(range(1, 31))
+    assert results.height == 30 * len(TARGETS)
+    failed = results.filter(pl.col("status") == "failed")
+    assert failed.height > 0
+    assert set(failed["reasons"].list.first()) == {"PARTITION_FAILED"}
+    assert set(failed["vendor_message"].str.contains("did not finish")) == {True}
+    assert not set(results["status"]) & DELIVERED
+    assert sum(vendors.held().values()) == 0
+    assert not (tmp_path / "out" / ".staging").exists()

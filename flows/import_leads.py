@@ -72,7 +72,7 @@ from flows.run.ledger_spec import store_ledger
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.served import report_url
 from flows.run.store import run_output
-from flows.split.parent import pool_problem
+from flows.split.parent import Split, pool_problem, send_partitioned
 from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
@@ -264,13 +264,28 @@ def _import(
         if not dry_run:
             for connector in connectors:
                 ensure_limits(limits_for(connector))
-        futures = [
-            send_task.submit(
-                prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend, started=started
+        if partitions > 1 and targets_file is not None:
+            split = Split(
+                partitions,
+                targets_file,
+                out_dir,
+                target_names=target_names,
+                ledger=ledger,
+                dry_run=dry_run,
+                resend=resend,
+                deployment=partition_deployment,
+                timeout=partition_timeout,
+                started=started.isoformat(),
             )
-            for c in connectors
-        ]
-        results = [future.result() for future in futures]
+            results = send_partitioned(prepared, connectors, split, run_id=run_id)
+        else:
+            futures = [
+                send_task.submit(
+                    prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend, started=started
+                )
+                for c in connectors
+            ]
+            results = [future.result() for future in futures]
         targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
     else:
         from flows.inbox.layout import recorded_source

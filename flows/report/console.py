@@ -24,7 +24,7 @@ from flows.report.leads import (
     target_column,
 )
 from flows.report.run_folders import Skipped
-from flows.report.runs import AppliedList, Run
+from flows.report.runs import AppliedList, Run, RunMeta
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
 
 __all__ = ["print_run", "print_trend"]
@@ -65,6 +65,12 @@ def _applied(applied: AppliedList) -> str:
     return f"{applied.path} ({entries}{digest})"
 
 
+def _managed(meta: RunMeta) -> str:
+    """The managed store's lists as one line: name and entries each."""
+    lists = [f"{m.name} ({'?' if m.entries is None else f'{m.entries:,}'} entries)" for m in meta.dnc_lists]
+    return "; ".join(lists) or "no list in force"
+
+
 def _inputs(console: Console, run: Run) -> None:
     meta = run.meta
     if meta is None:
@@ -85,6 +91,11 @@ def _inputs(console: Console, run: Run) -> None:
         (
             "suppression lists",
             "; ".join(_applied(applied) for applied in meta.suppression_lists) or "none",
+        ),
+        *(
+            [("do-not-contact store", f"{meta.dnc_store}: {_managed(meta)}")]
+            if meta.dnc_store is not None
+            else []
         ),
     ]
     for label, value in rows:

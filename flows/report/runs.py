@@ -79,6 +79,15 @@ class AppliedList(BaseModel):
     modified_at: str | None = None
 
 
+class ManagedListMeta(BaseModel):
+    """A list of the managed do-not-contact store in force for the run (run.json ``dnc_lists``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    name: str
+    entries: int | None = None
+    newest_added: str | None = None
+
+
 class RunMeta(BaseModel):
     """The documented keys of run.json; anything else in the file is dropped."""
 
@@ -98,6 +107,8 @@ class RunMeta(BaseModel):
     targets: list[RunTarget] = []
     rows: int | None = None
     suppression_lists: list[AppliedList] = []
+    dnc_store: str | None = None
+    dnc_lists: list[ManagedListMeta] = []
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,12 @@ def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
         "Targets": ", ".join(f"{t.name} ({t.kind})" for t in meta.targets),
         "Unmapped columns (kept as attributes)": ", ".join(meta.unmapped) or "none",
         "Suppression lists applied": len(meta.suppression_lists),
+        "Do-not-contact store": meta.dnc_store or "none read",
     }
     mapping = table(("Canonical column", "File header"), sorted(meta.mapping.items()), caption="Mapping")
-    return section("inputs", "Run inputs", definition_list(items) + mapping + _suppression_lists(meta))
+    return section(
+        "inputs", "Run inputs", definition_list(items) + mapping + _suppression_lists(meta) + _dnc_lists(meta)
+    )
 
 
 def _count(value: int | None) -> Cell:
@@ -110,6 +113,20 @@ def _suppression_lists(meta: RunMeta) -> str:
     ]
     headers = ("File", "Entries", "Phones", "Emails", "Modified (UTC)", "sha256")
     return table(headers, rows, caption="Suppression lists applied")
+
+
+def _dnc_lists(meta: RunMeta) -> str:
+    """The managed do-not-contact store's lists in force when the run started (``leadflow dnc``):
+    the same audit question as the files, for the lists kept in the ledger's database."""
+    if meta.dnc_store is None:
+        return ""
+    if not meta.dnc_lists:
+        return '<p class="note">Do-not-contact store: no list in force.</p>'
+    rows = [
+        (Cell(listed.name, "text"), _count(listed.entries), listed.newest_added or "")
+        for listed in meta.dnc_lists
+    ]
+    return table(("List", "Entries", "Newest entry added (UTC)"), rows, caption="Do-not-contact store")
 
 
 def totals_section(summary: Mapping[str, Any]) -> Markup:

@@ -109,6 +109,30 @@ def test_run_inputs_show_the_suppression_lists_applied(tmp_path: Path) -> None:
     assert "/srv/lists/<dnc>.csv (1,234 entries" in console.export_text()
 
 
+def test_run_inputs_show_the_managed_do_not_contact_lists_in_force(tmp_path: Path) -> None:
+    lists = [
+        {"name": "us-<national>", "entries": 250_000, "newest_added": "2026-12-01T09:00:00+00:00"},
+        {"name": "erasure-requests", "entries": 3, "newest_added": None},
+    ]
+    meta = {**run_meta(), "dnc_store": "/srv/leadflow/ledger.sqlite", "dnc_lists": lists}
+    run_dir = write_run(tmp_path / "out", meta=meta)
+
+    inputs = _section(render_run_html(load_run(run_dir)), "inputs")
+    console = Console(record=True, width=200, color_system=None)
+    assert run_report(run_dir, None, None, console) == 0
+
+    assert "/srv/leadflow/ledger.sqlite" in inputs
+    assert "us-&lt;national&gt;" in inputs and "250,000" in inputs and "2026-12-01T09:00:00+00:00" in inputs
+    assert "erasure-requests" in inputs
+    printed = console.export_text()
+    assert "/srv/leadflow/ledger.sqlite: us-<national> (250,000 entries); erasure-requests (3" in printed
+
+
+def test_a_run_that_read_no_do_not_contact_store_shows_no_store_lists(run_dir: Path) -> None:
+    inputs = _section(render_run_html(load_run(run_dir)), "inputs")
+    assert "none read" in inputs and "Do-not-contact store</caption>" not in inputs
+
+
 def test_a_run_without_suppression_lists_says_none(run_dir: Path) -> None:
     assert "Suppression lists applied: none." in render_run_html(load_run(run_dir))
 

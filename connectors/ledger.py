@@ -50,7 +50,9 @@ from pathlib import Path
 
 import orjson
 
+from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
+from connectors.frequency import FrequencyLimit
 from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
 from connectors.ledger_migrate import migrate
 from connectors.ledger_types import (
@@ -309,16 +311,26 @@ class Ledger:
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
+        people: Sequence[Sequence[int]] | None = None,
+        limit: FrequencyLimit | None = None,
     ) -> Claim:
         """Claim a chunk's leads for ``run_id`` and record the claimed ones ``in_flight``, in one
         transaction, before the request leaves. A lead already claimed by another run is not
         claimed (its holder is returned): it is in flight elsewhere, or was delivered. With
         ``takeover`` (a resend) a claim whose run holds no live lease is taken over. When only
         some leads are claimed they are in flight under ``batch_of(their ids)`` (a vendor may
-        refuse a batch id used twice with other contents)."""
+        refuse a batch id used twice with other contents). With a frequency ``limit`` and each
+        lead's ``people`` keys (connectors.frequency), the leads whose person the limit refuses
+        are not claimed (``Claim.limited``) and the claimed ones' contacts are recorded, in the
+        same transaction (connectors.ledger_contacts)."""
         target_id = self._target_id(key)
-        ids = orjson.dumps(list(external_ids)).decode()
+        guarded = limit is not None and people is not None
         with self._write():
+            wanted: Sequence[str] = external_ids
+            limited: tuple[str, ...] = ()
+            if limit is not None and people is not None:
+                wanted, limited = contacts.sqlite_admit(self._db, target_id, external_ids, people, limit)
+            ids = orjson.dumps(list(wanted)).decode()
             claimed = tuple(
                 eid
                 for (eid,) in self._db.execute(
@@ -345,16 +357,24 @@ class Ledger:
             else:
                 rows, held = ids, {}
             if claimed:
+                if guarded:
+                    assert people is not None
+                    people_of = dict(zip(external_ids, people, strict=True))
+                    contacts.sqlite_record(self._db, target_id, run_id, claimed, people_of)
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
-        return Claim(batch_id, claimed, held)
+        return Claim(batch_id, claimed, held, limited)
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
-        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
-        self._db.execute(
-            "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
-            "AND external_id IN (SELECT value FROM json_each(?))",
-            (self._target_id(key), run_id, orjson.dumps(list(external_ids)).decode()),
-        )
+        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them),
+        and their contacts (connectors.frequency: what was not delivered was no contact)."""
+        target_id, ids = self._target_id(key), orjson.dumps(list(external_ids)).decode()
+        with self._write():
+            self._db.execute(
+                "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
+                "AND external_id IN (SELECT value FROM json_each(?))",
+                (target_id, run_id, ids),
+            )
+            contacts.sqlite_forget(self._db, target_id, ids, run_id)
 
     def settle_chunk(
         self,
@@ -400,7 +420,7 @@ def _prepare(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{contacts.SQLITE_SCHEMA}\nCOMMIT;")
     migrate(db)
 
 

@@ -193,7 +193,10 @@ def _problem(err: Any, model: type[BaseModel]) -> tuple[str, str]:
 def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
     """Pydantic's errors as ``key.path: message`` pairs, for one-line ConfigErrors."""
     problems = [_problem(err, model) for err in exc.errors()]
-    return "; ".join(f"{prefix}{where}: {what}" for where, what in problems)
+    return "; ".join(
+        f"{prefix.rstrip('.') if where == '(table)' and prefix else prefix + where}: {what}"
+        for where, what in problems
+    )
 
 
 def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:

@@ -360,21 +360,17 @@ class Ledger:
                 if guarded:
                     assert people is not None
                     people_of = dict(zip(external_ids, people, strict=True))
-                    contacts.sqlite_record(self._db, target_id, run_id, claimed, people_of)
+                    contacts.sqlite_record(self._db, target_id, claimed, people_of)
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
         return Claim(batch_id, claimed, held, limited)
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
-        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them),
-        and their contacts (connectors.frequency: what was not delivered was no contact)."""
-        target_id, ids = self._target_id(key), orjson.dumps(list(external_ids)).decode()
-        with self._write():
-            self._db.execute(
-                "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
-                "AND external_id IN (SELECT value FROM json_each(?))",
-                (target_id, run_id, ids),
-            )
-            contacts.sqlite_forget(self._db, target_id, ids, run_id)
+        """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
+        self._db.execute(
+            "DELETE FROM claims WHERE target_id = ? AND run_id = ? "
+            "AND external_id IN (SELECT value FROM json_each(?))",
+            (self._target_id(key), run_id, orjson.dumps(list(external_ids)).decode()),
+        )
 
     def settle_chunk(
         self,

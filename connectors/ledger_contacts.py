@@ -3,15 +3,17 @@
 Its own tables, created beside the ledger's (``CREATE .. IF NOT EXISTS`` on every opening, no
 version step: a ledger without them simply gets them, and an older leadflow ignores them):
 
-``contacts`` / ``ledger_contacts``  one row per (target, external id, person key) claimed while a
-    frequency limit was on: the run that claimed it and when (``at``, epoch seconds). A row
-    goes when its lead's claim is released undelivered (``forget``); a delivered lead's stays.
-``ledger_people`` (PostgreSQL only)  one row per person key, locked (``FOR UPDATE`` through an
-    upsert) by the transaction that decides for that person, so two runs on several machines
+``contacts`` / ``ledger_contacts``  one row per (person key, target, external id) claimed while a
+    frequency limit was on, and when (``at``, epoch seconds; a lead claimed again is dated again).
+    A row counts while its lead is claimed: the ledger keeps a claim while the lead is in flight
+    and, once delivered, for good, and deletes it when the lead was not delivered (refused,
+    failed), so what the vendor did not take stops counting without a write of its own here.
+``ledger_people`` (PostgreSQL only)  one row per person key, locked (``FOR UPDATE``, through an
+    upsert) by the transaction that decides for that person, so that runs on several machines
     decide for one person one after the other. SQLite needs none: ``BEGIN IMMEDIATE`` already
     serializes every claim.
 
-A chunk's decision is one read of the keys' recent contacts, :func:`connectors.frequency.decide`,
+A chunk's decision is one read of its keys' counted contacts, :func:`connectors.frequency.decide`,
 the claim of the allowed leads and one insert of their contacts, all in the claim's transaction.
 Rows older than every window stay (a row per key per contacted lead); nothing prunes them yet.
 """
@@ -36,27 +38,24 @@ __all__ = [
     "pg_admit",
     "pg_record",
     "sqlite_admit",
-    "sqlite_forget",
     "sqlite_record",
 ]
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
-    target_id INTEGER NOT NULL REFERENCES targets (id), external_id TEXT NOT NULL,
-    person INTEGER NOT NULL, run_id TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (target_id, external_id, person)
+    person INTEGER NOT NULL, target_id INTEGER NOT NULL REFERENCES targets (id),
+    external_id TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (person, target_id, external_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS contacts_by_person ON contacts (person, at);
 """
 
 PG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_people (person bigint PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ledger_contacts (
-    target_id integer NOT NULL REFERENCES ledger_targets (id), external_id text NOT NULL,
-    person bigint NOT NULL, run_id text NOT NULL, at double precision NOT NULL,
-    PRIMARY KEY (target_id, external_id, person)
+    person bigint NOT NULL, target_id integer NOT NULL REFERENCES ledger_targets (id),
+    external_id text NOT NULL, at double precision NOT NULL,
+    PRIMARY KEY (person, target_id, external_id)
 );
-CREATE INDEX IF NOT EXISTS ledger_contacts_by_person ON ledger_contacts (person, at);
 """
 
 Admission = tuple[list[str], tuple[str, ...]]
@@ -99,34 +98,26 @@ def sqlite_admit(
     limit: FrequencyLimit,
 ) -> Admission:
     recent = db.execute(
-        "SELECT person, target_id, external_id FROM contacts "
-        "WHERE person IN (SELECT value FROM json_each(?)) AND at > ?",
+        "SELECT k.person, k.target_id, k.external_id FROM contacts AS k "
+        "JOIN claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id "
+        "WHERE k.person IN (SELECT value FROM json_each(?)) AND k.at > ?",
         (orjson.dumps(_distinct(people)).decode(), time.time() - limit.window_seconds),
     ).fetchall()
     return admit(target_id, external_ids, people, limit, recent)
 
 
 def sqlite_record(
-    db: sqlite3.Connection,
-    target_id: int,
-    run_id: str,
-    claimed: Iterable[str],
-    people_of: dict[str, Sequence[int]],
+    db: sqlite3.Connection, target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
 ) -> None:
-    """The claimed leads' contacts; a lead's earlier row at this target is kept (a resend)."""
-    db.execute(
-        "INSERT OR IGNORE INTO contacts (target_id, external_id, person, run_id, at) "
-        "SELECT ?1, value ->> 0, value ->> 1, ?2, ?3 FROM json_each(?4)",
-        (target_id, run_id, time.time(), orjson.dumps(_pairs(claimed, people_of)).decode()),
-    )
-
-
-def sqlite_forget(db: sqlite3.Connection, target_id: int, ids_json: str, run_id: str) -> None:
-    """Not contacts after all: leads of ``run_id`` released undelivered."""
-    db.execute(
-        "DELETE FROM contacts WHERE target_id = ? AND run_id = ? "
-        "AND external_id IN (SELECT value FROM json_each(?))",
-        (target_id, run_id, ids_json),
+    """The claimed leads' contacts, dated now."""
+    db.executemany(
+        "INSERT INTO contacts (person, target_id, external_id, at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET at = excluded.at",
+        [
+            (person, target_id, eid, now)
+            for now in (time.time(),)
+            for eid, person in _pairs(claimed, people_of)
+        ],
     )
 
 
@@ -147,23 +138,22 @@ def pg_admit(
         (keys,),
     )
     recent = db.execute(
-        "SELECT c.person, c.target_id, c.external_id FROM unnest(%s::bigint[]) AS x (p) "
-        "JOIN ledger_contacts AS c ON c.person = x.p WHERE c.at > %s",
+        "SELECT k.person, k.target_id, k.external_id FROM unnest(%s::bigint[]) AS x (p) "
+        "JOIN ledger_contacts AS k ON k.person = x.p "
+        "JOIN ledger_claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id "
+        "WHERE k.at > %s",
         (keys, time.time() - limit.window_seconds),
     ).fetchall()
     return admit(target_id, external_ids, people, limit, recent)
 
 
 def pg_record(
-    db: psycopg.Connection[Any],
-    target_id: int,
-    run_id: str,
-    claimed: Iterable[str],
-    people_of: dict[str, Sequence[int]],
+    db: psycopg.Connection[Any], target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
 ) -> None:
     pairs = _pairs(claimed, people_of)
     db.execute(
-        "INSERT INTO ledger_contacts (target_id, external_id, person, run_id, at) "
-        "SELECT %s, e, p, %s, %s FROM unnest(%s::text[], %s::bigint[]) AS x (e, p) ON CONFLICT DO NOTHING",
-        (target_id, run_id, time.time(), [e for e, _ in pairs], [p for _, p in pairs]),
+        "INSERT INTO ledger_contacts (person, target_id, external_id, at) "
+        "SELECT p, %s, e, %s FROM unnest(%s::text[], %s::bigint[]) AS x (e, p) "
+        "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
+        (target_id, time.time(), [e for e, _ in pairs], [p for _, p in pairs]),
     )

@@ -292,7 +292,7 @@ class PostgresLedger:
                 claim = self._claim(db, wanted=wanted, **claiming)
                 if claim.claimed:
                     people_of = dict(zip(external_ids, people, strict=True))
-                    contacts.pg_record(db, target_id, run_id, claim.claimed, people_of)
+                    contacts.pg_record(db, target_id, claim.claimed, people_of)
             return Claim(claim.batch_id, claim.claimed, claim.held, limited)
 
     def _claim(
@@ -348,11 +348,9 @@ class PostgresLedger:
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         with self._pool.connection() as db:
             db.execute(
-                "WITH k AS (DELETE FROM ledger_contacts AS k USING unnest(%(ids)s::text[]) AS y (id) "
-                "WHERE k.target_id = %(target)s AND k.external_id = y.id AND k.run_id = %(run)s) "
-                "DELETE FROM ledger_claims AS c USING unnest(%(ids)s::text[]) AS x (id) "
-                "WHERE c.target_id = %(target)s AND c.external_id = x.id AND c.run_id = %(run)s",
-                {"ids": sorted(external_ids), "target": self._target_id(key), "run": run_id},
+                "DELETE FROM ledger_claims AS c USING unnest(%s::text[]) AS x (id) "
+                "WHERE c.target_id = %s AND c.external_id = x.id AND c.run_id = %s",
+                (sorted(external_ids), self._target_id(key), run_id),
             )
 
     def settle_chunk(
@@ -368,9 +366,7 @@ class PostgresLedger:
             "WITH j AS (INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
             "VALUES (%(target)s, %(batch)s, %(state)s, %(run)s, %(rows)s)), "
             "d AS (DELETE FROM ledger_claims AS c USING unnest(%(ids)s::text[]) AS x (id) "
-            "WHERE c.target_id = %(target)s AND c.external_id = x.id AND c.run_id = %(run)s), "
-            "k AS (DELETE FROM ledger_contacts AS k USING unnest(%(ids)s::text[]) AS y (id) "
-            "WHERE k.target_id = %(target)s AND k.external_id = y.id AND k.run_id = %(run)s) SELECT 1",
+            "WHERE c.target_id = %(target)s AND c.external_id = x.id AND c.run_id = %(run)s) SELECT 1",
             {
                 "target": self._target_id(key), "batch": batch_id, "state": state, "run": run_id,
                 "rows": Jsonb(settled), "ids": sorted(undelivered),

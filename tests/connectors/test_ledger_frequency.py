@@ -69,7 +69,7 @@ def test_resending_a_lead_to_its_target_is_no_new_contact(open_ledger: OpenLedge
         ledger.settle_chunk(A, "a1", [Settlement("a-1", "accepted")], "run-1")
         again = ledger.begin_chunk(A, "a1", ["a-1"], "run-2", people=[(1,)], limit=twice, takeover=True)
         assert (again.claimed, again.limited) == (("a-1",), ()), "a --resend of a delivered lead"
-        ledger.settle_chunk(A, "a1", [Settlement("a-1", "failed")], "run-2")
+        ledger.settle_chunk(A, "a1", [Settlement("a-1", "accepted")], "run-2")
         other = ledger.begin_chunk(B, "b1", ["b-1"], "run-3", people=[(1,)], limit=twice)
         assert other.claimed == ("b-1",), "the person has one contact, however often it was resent"
         third = ledger.begin_chunk(C, "c1", ["c-1"], "run-3", people=[(1,)], limit=twice)
@@ -90,6 +90,16 @@ def test_a_lead_held_by_another_run_is_reported_held_not_limited(open_ledger: Op
         ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
         got = ledger.begin_chunk(A, "a1", ["a-1"], "run-2", people=[(1,)], limit=ONCE_A_DAY)
         assert (got.claimed, got.held, got.limited) == ((), {"a-1": "run-1"}, ())
+
+
+def test_a_lead_failed_after_its_claim_stops_counting_at_once(open_ledger: OpenLedger) -> None:
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
+        assert ledger.begin_chunk(B, "b1", ["b-1"], "run-2", people=[(1,)], limit=ONCE_A_DAY).limited
+        ledger.settle_chunk(A, "a1", [Settlement("a-1", "failed")], "run-1")
+        assert ledger.begin_chunk(B, "b1", ["b-1"], "run-2", people=[(1,)], limit=ONCE_A_DAY).claimed
+        again = ledger.begin_chunk(A, "a2", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
+        assert again.limited == ("a-1",), "its resend now meets the contact made elsewhere meanwhile"
 
 
 def test_without_a_limit_no_contact_is_recorded(open_ledger: OpenLedger, ledger_spec: str) -> None:

@@ -159,6 +159,8 @@ class Ledger:
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
         """target id -> (last journal seq read, entries): see :meth:`entries`."""
+        self._contacts = contacts.ContactMemory()
+        """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
 
     def close(self) -> None:
         self._db.close()
@@ -325,11 +327,14 @@ class Ledger:
         same transaction (connectors.ledger_contacts)."""
         target_id = self._target_id(key)
         guarded = limit is not None and people is not None
+        remember: Callable[[contacts.ContactMemory], None] | None = None
         with self._write():
             wanted: Sequence[str] = external_ids
             limited: tuple[str, ...] = ()
             if limit is not None and people is not None:
-                wanted, limited = contacts.sqlite_admit(self._db, target_id, external_ids, people, limit)
+                wanted, limited = contacts.sqlite_admit(
+                    self._db, self._contacts, target_id, external_ids, people, limit=limit
+                )
             ids = orjson.dumps(list(wanted)).decode()
             claimed = tuple(
                 eid
@@ -360,8 +365,10 @@ class Ledger:
                 if guarded:
                     assert people is not None
                     people_of = dict(zip(external_ids, people, strict=True))
-                    contacts.sqlite_record(self._db, target_id, claimed, people_of)
+                    remember = contacts.sqlite_record(self._db, target_id, claimed, people_of)
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
+        if remember is not None:
+            remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:

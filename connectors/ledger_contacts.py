@@ -1,28 +1,35 @@
 """The ledger's record of contacts, for the frequency guardrail (connectors.frequency).
 
 Its own tables, created beside the ledger's (``CREATE .. IF NOT EXISTS`` on every opening, no
-version step: a ledger without them simply gets them, and an older leadflow ignores them):
+version step: a ledger without them simply gets them, and an older leadflow ignores them).
 
-``contacts`` / ``ledger_contacts``  one row per (person key, target, external id) claimed while a
-    frequency limit was on, and when (``at``, epoch seconds; a lead claimed again is dated again).
-    A row counts while its lead is claimed: the ledger keeps a claim while the lead is in flight
-    and, once delivered, for good, and deletes it when the lead was not delivered (refused,
-    failed), so what the vendor did not take stops counting without a write of its own here.
-``ledger_people`` (PostgreSQL only)  one row per person key, locked (``FOR UPDATE``, through an
-    upsert) by the transaction that decides for that person, so that runs on several machines
-    decide for one person one after the other. SQLite needs none: ``BEGIN IMMEDIATE`` already
-    serializes every claim.
+A contact is a (person key, target, external id) claimed while a frequency limit was on, and
+when. It counts while its lead is claimed: the ledger keeps a claim while the lead is in flight
+and, once delivered, for good, and deletes it when the lead was not delivered (refused, failed),
+so what the vendor did not take stops counting without a write of its own here. A lead claimed
+again is dated again.
 
-A chunk's decision is one read of its keys' counted contacts, :func:`connectors.frequency.decide`,
-the claim of the allowed leads and one insert of their contacts, all in the claim's transaction.
-Rows older than every window stay (a row per key per contacted lead); nothing prunes them yet.
+SQLite: ``contact_log``, appended to (one row per claimed chunk: its time, target and
+``[[external_id, key, ...], ...]``) in the claim's ``BEGIN IMMEDIATE``, which serializes every
+claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
+(:class:`ContactMemory`: the window's contacts at its first use, then the rows appended since,
+by any process) and checks the claims of the few contacts a chunk's people have. An index by
+person instead cost a random B-tree write per key per lead, about twice the claim's own page
+writes (bench/frequency.py). The memory holds the window's contacts (about 100 bytes a key).
+
+PostgreSQL: ``ledger_contacts`` (one row per person key, target and external id, indexed by
+person) and ``ledger_people`` (one row per person key, locked ``FOR UPDATE`` through an upsert by
+the transaction that decides for that person, so runs on several machines decide for one person
+one after the other). A log read by ``seq`` would miss rows committed out of ``seq`` order there.
+
+Rows older than every window stay; nothing prunes them yet.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -34,6 +41,7 @@ __all__ = [
     "PG_SCHEMA",
     "SQLITE_SCHEMA",
     "Admission",
+    "ContactMemory",
     "admit",
     "pg_admit",
     "pg_record",
@@ -42,11 +50,11 @@ __all__ = [
 ]
 
 SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS contacts (
-    person INTEGER NOT NULL, target_id INTEGER NOT NULL REFERENCES targets (id),
-    external_id TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (person, target_id, external_id)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contact_log (
+    seq INTEGER PRIMARY KEY, at REAL NOT NULL, target_id INTEGER NOT NULL REFERENCES targets (id),
+    rows TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contact_log_by_time ON contact_log (at);
 """
 
 PG_SCHEMA = """
@@ -90,35 +98,93 @@ def _pairs(claimed: Iterable[str], people_of: dict[str, Sequence[int]]) -> list[
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
+class ContactMemory:
+    """One ledger object's copy of the SQLite contact log: person key -> {(target id, external
+    id): latest time}, from ``since`` on, up to log row ``seq``."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.since = float("inf")
+        self.by_person: dict[int, dict[Event, float]] = {}
+
+    def catch_up(self, db: sqlite3.Connection, since: float) -> None:
+        """Read the log rows appended since the last reading (all of the window at the first, or
+        when a longer window is asked for than was read)."""
+        if since < self.since:
+            self.seq, self.since, self.by_person = 0, since, {}
+            rows = db.execute(
+                "SELECT seq, at, target_id, rows FROM contact_log WHERE at > ? ORDER BY seq", (since,)
+            )
+        else:
+            rows = db.execute(
+                "SELECT seq, at, target_id, rows FROM contact_log WHERE seq > ? ORDER BY seq", (self.seq,)
+            )
+        for seq, at, target_id, leads in rows:
+            self.add(seq, at, target_id, orjson.loads(leads))
+
+    def add(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
+        """Log row ``seq``: ``leads`` ``[external_id, key, ...]`` claimed for ``target_id`` at ``at``."""
+        self.seq = seq
+        by_person = self.by_person
+        for external_id, *keys in leads:
+            event = (target_id, external_id)
+            for key in keys:
+                by_person.setdefault(key, {})[event] = at
+
+    def candidates(self, keys: Iterable[int], since: float) -> list[tuple[int, int, str]]:
+        """(person, target id, external id) of the keys' contacts after ``since``."""
+        found: list[tuple[int, int, str]] = []
+        for key in keys:
+            events = self.by_person.get(key)
+            if events:
+                found += [(key, target, eid) for (target, eid), at in events.items() if at > since]
+        return found
+
+
 def sqlite_admit(
     db: sqlite3.Connection,
+    memory: ContactMemory,
     target_id: int,
     external_ids: Sequence[str],
     people: Sequence[Sequence[int]],
+    *,
     limit: FrequencyLimit,
 ) -> Admission:
-    recent = db.execute(
-        "SELECT k.person, k.target_id, k.external_id FROM contacts AS k "
-        "JOIN claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id "
-        "WHERE k.person IN (SELECT value FROM json_each(?)) AND k.at > ?",
-        (orjson.dumps(_distinct(people)).decode(), time.time() - limit.window_seconds),
-    ).fetchall()
-    return admit(target_id, external_ids, people, limit, recent)
+    since = time.time() - limit.window_seconds
+    memory.catch_up(db, since)
+    found = memory.candidates({key for keys in people for key in keys}, since)
+    if found:
+        pairs = orjson.dumps(sorted({(target, eid) for _, target, eid in found})).decode()
+        claimed = set(
+            db.execute(
+                "SELECT c.target_id, c.external_id FROM json_each(?) AS j JOIN claims AS c "
+                "ON c.target_id = j.value ->> 0 AND c.external_id = j.value ->> 1",
+                (pairs,),
+            ).fetchall()
+        )
+        found = [row for row in found if (row[1], row[2]) in claimed]
+    return admit(target_id, external_ids, people, limit, found)
 
 
 def sqlite_record(
     db: sqlite3.Connection, target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
-) -> None:
-    """The claimed leads' contacts, dated now."""
-    db.executemany(
-        "INSERT INTO contacts (person, target_id, external_id, at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT DO UPDATE SET at = excluded.at",
-        [
-            (person, target_id, eid, now)
-            for now in (time.time(),)
-            for eid, person in _pairs(claimed, people_of)
-        ],
+) -> Callable[[ContactMemory], None]:
+    """Append the claimed leads' contacts, dated now, as one log row. Returns what puts them in
+    a ContactMemory without reading them back, to be called once the transaction committed: the
+    memory has read every row before this one in this transaction, so its ``seq`` may advance."""
+    leads = [[eid, *people_of[eid]] for eid in claimed]
+    at = time.time()
+    cursor = db.execute(
+        "INSERT INTO contact_log (at, target_id, rows) VALUES (?, ?, ?)",
+        (at, target_id, orjson.dumps(leads).decode()),
     )
+    seq = cursor.lastrowid
+
+    def remember(memory: ContactMemory) -> None:
+        if seq is not None and memory.seq == seq - 1:
+            memory.add(seq, at, target_id, leads)
+
+    return remember
 
 
 # --- PostgreSQL (inside one transaction of the claim's connection) ----------------------------

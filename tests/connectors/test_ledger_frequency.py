@@ -25,12 +25,16 @@ ONCE_A_DAY = FrequencyLimit(max_contacts=1, within_hours=24)
 
 
 def _contact_rows(spec: str) -> int:
+    """How many (lead, person key) contacts the ledger recorded."""
     if spec.startswith("postgresql://"):
         with psycopg.connect(spec) as db:
             row = db.execute("SELECT count(*) FROM ledger_contacts").fetchone()
     else:
         with sqlite3.connect(spec) as db:
-            row = db.execute("SELECT count(*) FROM contacts").fetchone()
+            row = db.execute(
+                "SELECT coalesce(sum(json_array_length(j.value) - 1), 0) "
+                "FROM contact_log, json_each(rows) AS j"
+            ).fetchone()
     assert row is not None
     return int(row[0])
 

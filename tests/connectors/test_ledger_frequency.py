@@ -89,6 +89,17 @@ def test_contacts_older_than_the_window_do_not_count(open_ledger: OpenLedger) ->
         assert ledger.begin_chunk(B, "b1", ["b-1"], "run-2", people=[(1,)], limit=second).claimed == ("b-1",)
 
 
+def test_a_longer_window_after_a_shorter_one_sees_the_older_contacts(open_ledger: OpenLedger) -> None:
+    second = FrequencyLimit(max_contacts=1, within_hours=1 / 3600)
+    with open_ledger() as ledger, open_ledger() as other:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=second)
+        time.sleep(1.2)
+        ledger.begin_chunk(A, "a2", ["a-2"], "run-1", people=[(2,)], limit=second)
+        assert other.begin_chunk(B, "b1", ["b-1"], "run-2", people=[(3,)], limit=second).claimed
+        day = FrequencyLimit(max_contacts=1, within_days=1)
+        assert other.begin_chunk(C, "c1", ["c-1"], "run-2", people=[(1,)], limit=day).limited == ("c-1",)
+
+
 def test_a_lead_held_by_another_run_is_reported_held_not_limited(open_ledger: OpenLedger) -> None:
     with open_ledger() as ledger, ledger.lease(A, "run-1"):
         ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)

@@ -16,6 +16,12 @@ runs, each in a fresh ledger of the backend:
 
 Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not counted)
 microseconds per contact and the guardrail's extra per million contacts.
+
+Measured (100k contacts, best of 3, 2-core machine at load 4-7, wall us per contact): SQLite
+claims 16.3, guarded 22.4, guarded seen 30.4; PostgreSQL (same machine) 120, 188, 205. Where the
+SQLite guardrail's time goes: the person keys (two blake2b hashes a lead, ~2.4 us), the walk
+over a chunk whose people have contacts, and the check of those contacts' claims. An index by
+person (the first version) cost about 15 us more, mostly its random page writes at each commit.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ are ``BEGIN IMMEDIATE`` transactions, so two processes may share it). Tables:
              ``[external_id, status, vendor_id, vendor_status]``, for ``superseded`` ``[]``.
 ``sends``, ``chunks``  per-lead and per-request tables of ledgers written before the journal;
              read as the oldest layer, never written any more.
+``contact_log``  the contacts claimed under a frequency limit (connectors.ledger_contacts, which
+             owns it; written only when a target has a limit).
 
 A chunk is journalled ``in_flight`` (one row carrying its rows' external ids) before the request
 leaves, and ``settled`` (one row carrying its rows' outcomes) after; a chunk's state is its latest

@@ -5,8 +5,8 @@ Tables (created on first use, under an advisory lock so that two processes creat
 ``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
 chunks, ``rows`` as jsonb), ``ledger_claims`` (one row per lead a run claimed; delivered leads
 stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
-run lives); with a frequency limit also ``ledger_contacts`` and ``ledger_people``
-(connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
+run lives); ``ledger_contacts`` and ``ledger_people`` are written only under a frequency
+limit (connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
 ``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another run is left as it is),
 ``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
 overlapping chunks lock rows in the same order and never deadlock.

@@ -12,10 +12,11 @@ ledger as a 64-bit hash (:func:`person_keys`), never as the number or address it
 
 What counts as a contact: a lead claimed for a target (in flight, from the moment of its claim)
 and every lead delivered (``accepted``/``submitted``). A lead the vendor did not take (failed,
-refused, never sent) is not a contact: its record goes when its claim is released. A resend of
+refused, never sent) is not a contact: it stops counting when its claim is released. A resend of
 the same lead (same external id) to the same target is not a new contact either, nor is taking
-over a crashed run's lead. The decision is the ledger's (``begin_chunk``), in the transaction
-that claims: connectors.ledger_contacts.
+over a crashed run's lead (it is dated anew). Sends of a target without a limit are not
+recorded: give the limit at run level for it to see every target. The decision is the
+ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_contacts.
 """
 
 from __future__ import annotations

@@ -85,6 +85,10 @@ def _timed(spec: str, leads: list[Lead], limit: FrequencyLimit | None, seen: boo
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
+MADE: list[str] = []
+"""PostgreSQL schemas this benchmark made, dropped at the end."""
+
+
 def _fresh(kind: str, folder: Path, postgres: str | None) -> str:
     if kind == "sqlite":
         return str(folder / f"ledger-{secrets.token_hex(4)}.sqlite")
@@ -95,6 +99,7 @@ def _fresh(kind: str, folder: Path, postgres: str | None) -> str:
     schema = f"bench_{secrets.token_hex(4)}"
     with psycopg.connect(postgres, autocommit=True) as db:
         db.execute(f'CREATE SCHEMA "{schema}"')
+    MADE.append(schema)
     sep = "&" if "?" in postgres else "?"
     return f"{postgres}{sep}options=-csearch_path%3D{schema}"
 
@@ -130,6 +135,12 @@ def main() -> None:
             for name in ("guarded", "guarded, seen"):
                 extra = (best[name][0] - best["claims"][0]) / args.rows * 1e6
                 print(f"{kind:>10} {name:>14} guardrail +{extra:.2f} us/contact = {extra:.2f} s per million")
+    if MADE and args.postgres:
+        import psycopg
+
+        with psycopg.connect(args.postgres, autocommit=True) as db:
+            for schema in MADE:
+                db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

@@ -17,6 +17,15 @@
     options = { ... }         # vendor specific (message text, list name, dialer, ...)
     compliance = "us-tcpa"    # calling hours: "us-tcpa", "us-tcpa-strict", "uk", "de" or a table
                               # (transforms.calling_rules); none: no calling window is computed
+    frequency = { max_contacts = 3, within_hours = 24 }  # this target's own contact-frequency limit
+
+    [frequency]               # run level: every target without its own (connectors.frequency)
+    max_contacts = 3          # sends of one person (any phone or email) ...
+    within_hours = 24         # ... within this window (or within_days), across targets and runs
+    count = "contacts"        # or "targets": distinct targets the person was sent to
+    per = "person"            # or "phone" / "email": what identifies the person
+
+No ``frequency`` anywhere (the default): no limit, and sending is what it was before it existed.
 
 ``${NAME}`` in ``base_url`` is replaced by the environment variable NAME.
 Credentials are references, never values: ``env:NAME`` (an environment variable) or
@@ -32,16 +41,18 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from connectors.config_error import ConfigError
+from connectors.frequency import FrequencyLimit
 from transforms.calling_rules import Profile, profile_of
 
 __all__ = [
     "KINDS",
     "ConfigError",
+    "FrequencyLimit",
     "RetryPolicy",
     "TargetConfig",
     "load_options",
@@ -108,6 +119,10 @@ class TargetConfig(BaseModel):
         """The ``compliance`` profile, None when the target names none."""
         return None if self.compliance is None else profile_of(self.compliance)
 
+    frequency: FrequencyLimit | None = None
+    """The contact-frequency limit this target's sends obey (connectors.frequency); None: none,
+    unless the file's run-level ``[frequency]`` gives one."""
+
     @field_validator("credentials")
     @classmethod
     def _references_only(cls, value: dict[str, str]) -> dict[str, str]:
@@ -170,9 +185,12 @@ def _keys_at(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
     for part in path:
         field = model.model_fields.get(str(part))
         annotation = None if field is None else field.annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        nested = [
+            a for a in (annotation, *get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not nested:  # a plain value, or not a table this model knows
             return []
-        model = annotation
+        model = nested[0]
     return [name for name in model.model_fields if name != "name" or model is not TargetConfig]
 
 
@@ -194,7 +212,10 @@ def _problem(err: Any, model: type[BaseModel]) -> tuple[str, str]:
 def _problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
     """Pydantic's errors as ``key.path: message`` pairs, for one-line ConfigErrors."""
     problems = [_problem(err, model) for err in exc.errors()]
-    return "; ".join(f"{prefix}{where}: {what}" for where, what in problems)
+    return "; ".join(
+        f"{prefix.rstrip('.') if where == '(table)' and prefix else prefix + where}: {what}"
+        for where, what in problems
+    )
 
 
 def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:
@@ -213,18 +234,41 @@ def load_targets(path: Path) -> list[TargetConfig]:
         raise ConfigError(f"{path}: targets file not found") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(document) - set(_TOP_LEVEL))
+    if unknown:
+        guess = difflib.get_close_matches(unknown[0], _TOP_LEVEL, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else f"known: {', '.join(_TOP_LEVEL)}"
+        raise ConfigError(f"{path}: {unknown[0]}: unknown table; {hint}")
     tables = document.get("targets")
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{path}: no [targets.NAME] tables found; see README 'Targets'")
+    run_level = _run_frequency(path, document.get("frequency"))
     targets: list[TargetConfig] = []
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: targets.{name} must be a table")
+        inherited = {} if run_level is None or "frequency" in table else {"frequency": run_level}
         try:
-            targets.append(TargetConfig.model_validate({"name": name, **table}))
+            targets.append(TargetConfig.model_validate({"name": name, **table, **inherited}))
         except ValidationError as exc:
             raise ConfigError(f"{path}: target {name!r}: {_problems(exc, TargetConfig)}") from None
     return targets
+
+
+_TOP_LEVEL = ("targets", "frequency")
+"""The tables a targets file may have: a misspelt ``[frequncy]`` must not pass as no limit."""
+
+
+def _run_frequency(path: Path, table: object) -> FrequencyLimit | None:
+    """The file's run-level ``[frequency]``, validated; None when the file has none."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: frequency must be a table")
+    try:
+        return FrequencyLimit.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_problems(exc, FrequencyLimit, 'frequency.')}") from None
 
 
 def select_targets(path: Path, names: Sequence[str] = ()) -> list[TargetConfig]:

@@ -70,8 +70,9 @@ from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.client import answer_limits, vendor_client
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
+from connectors.frequency import person_keys
 from connectors.heap import frozen_heap
-from connectors.ledger_types import SENT_STATUSES, LedgerBackend, TargetKey
+from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
@@ -211,6 +212,8 @@ class _Run:
         self._orphaned: frozenset[str] = frozenset()
         """External ids of chunks a crashed run left in flight that the vendor could not settle."""
         self.gate = gate
+        self.limit = self.target.frequency
+        """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
@@ -362,12 +365,10 @@ class _Run:
         if self.dry_run:
             self.table.dry_run(chunk)
             return
-        ids = [lead.external_id for lead in chunk.leads]
-        claim = self.ledger.begin_chunk(
-            self.key, chunk.batch_id, ids, self.run_id, takeover=self.resend, batch_of=self._batch_of
-        )
-        if claim.held:
+        claim = self._claim(chunk)
+        if claim.held or claim.limited:
             self._held_elsewhere(chunk, claim.held)
+            self._limited(chunk, claim.limited)
             if not claim.claimed:
                 return
             mine = set(claim.claimed)
@@ -427,6 +428,23 @@ class _Run:
             self.breaker.success()
             self._group.create_task(self._complete(client, chunk, outcomes, attempts, sent_at))
             return
+
+    def _claim(self, chunk: Chunk) -> Claim:
+        """Claim the chunk's leads; with a frequency limit, each lead's person keys go along."""
+        limit = self.limit
+        people = None
+        if limit is not None:
+            people = [person_keys([p.e164 for p in x.phones], x.email, limit.per) for x in chunk.leads]
+        return self.ledger.begin_chunk(
+            self.key,
+            chunk.batch_id,
+            [lead.external_id for lead in chunk.leads],
+            self.run_id,
+            takeover=self.resend,
+            batch_of=self._batch_of,
+            people=people,
+            limit=limit,
+        )
 
     async def _gated(
         self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request
@@ -513,6 +531,8 @@ class _Run:
         """Leads another run claimed: ``already_sent`` when the ledger has them delivered, else
         ``failed`` with ``IN_PROGRESS_ELSEWHERE`` (that run is sending them, or died doing so and
         the next run settles them); never sent by this run."""
+        if not held:
+            return
         entries = self.ledger.entries(self.key, held)
         for lead in chunk.leads:
             holder = held.get(lead.external_id)
@@ -530,6 +550,28 @@ class _Run:
                         (Issue.IN_PROGRESS_ELSEWHERE.value,),
                         vendor_message=f"claimed by run {holder}, which is sending it; "
                         "run the same import again once that run has finished",
+                    )
+                )
+
+    def _limited(self, chunk: Chunk, limited: Sequence[str]) -> None:
+        """Leads whose person reached the frequency limit: ``suppressed`` ``FREQUENCY_LIMIT``,
+        not sent, not claimed (a later run, once the window has passed, may send them)."""
+        if not limited or self.limit is None:
+            return
+        refused = set(limited)
+        message = (
+            f"not sent: the person was already contacted up to the limit of {self.limit.describe()} "
+            "(across targets and runs sharing the ledger)"
+        )
+        for lead in chunk.leads:
+            if lead.external_id in refused:
+                self.table.record(
+                    RowResult(
+                        lead.source_row,
+                        lead.external_id,
+                        Status.SUPPRESSED,
+                        (Issue.FREQUENCY_LIMIT.value,),
+                        vendor_message=message,
                     )
                 )
 

@@ -10,6 +10,8 @@ are ``BEGIN IMMEDIATE`` transactions, so two processes may share it). Tables:
              ``[external_id, status, vendor_id, vendor_status]``, for ``superseded`` ``[]``.
 ``sends``, ``chunks``  per-lead and per-request tables of ledgers written before the journal;
              read as the oldest layer, never written any more.
+``contact_log``  the contacts claimed under a frequency limit (connectors.ledger_contacts, which
+             owns it; written only when a target has a limit).
 
 A chunk is journalled ``in_flight`` (one row carrying its rows' external ids) before the request
 leaves, and ``settled`` (one row carrying its rows' outcomes) after; a chunk's state is its latest
@@ -50,7 +52,9 @@ from pathlib import Path
 
 import orjson
 
+from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
+from connectors.frequency import FrequencyLimit
 from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
 from connectors.ledger_migrate import migrate
 from connectors.ledger_types import (
@@ -157,6 +161,8 @@ class Ledger:
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
         """target id -> (last journal seq read, entries): see :meth:`entries`."""
+        self._contacts = contacts.ContactMemory()
+        """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
 
     def close(self) -> None:
         self._db.close()
@@ -309,16 +315,29 @@ class Ledger:
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
+        people: Sequence[Sequence[int]] | None = None,
+        limit: FrequencyLimit | None = None,
     ) -> Claim:
         """Claim a chunk's leads for ``run_id`` and record the claimed ones ``in_flight``, in one
         transaction, before the request leaves. A lead already claimed by another run is not
         claimed (its holder is returned): it is in flight elsewhere, or was delivered. With
         ``takeover`` (a resend) a claim whose run holds no live lease is taken over. When only
         some leads are claimed they are in flight under ``batch_of(their ids)`` (a vendor may
-        refuse a batch id used twice with other contents)."""
+        refuse a batch id used twice with other contents). With a frequency ``limit`` and each
+        lead's ``people`` keys (connectors.frequency), the leads whose person the limit refuses
+        are not claimed (``Claim.limited``) and the claimed ones' contacts are recorded, in the
+        same transaction (connectors.ledger_contacts)."""
         target_id = self._target_id(key)
-        ids = orjson.dumps(list(external_ids)).decode()
+        guarded = limit is not None and people is not None
+        remember: Callable[[contacts.ContactMemory], None] | None = None
         with self._write():
+            wanted: Sequence[str] = external_ids
+            limited: tuple[str, ...] = ()
+            if limit is not None and people is not None:
+                wanted, limited = contacts.sqlite_admit(
+                    self._db, self._contacts, target_id, external_ids, people, limit=limit
+                )
+            ids = orjson.dumps(list(wanted)).decode()
             claimed = tuple(
                 eid
                 for (eid,) in self._db.execute(
@@ -345,8 +364,14 @@ class Ledger:
             else:
                 rows, held = ids, {}
             if claimed:
+                if guarded:
+                    assert people is not None
+                    people_of = dict(zip(external_ids, people, strict=True))
+                    remember = contacts.sqlite_record(self._db, target_id, claimed, people_of)
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
-        return Claim(batch_id, claimed, held)
+        if remember is not None:
+            remember(self._contacts)
+        return Claim(batch_id, claimed, held, limited)
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
@@ -400,7 +425,7 @@ def _prepare(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\nCOMMIT;")
+    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{contacts.SQLITE_SCHEMA}\nCOMMIT;")
     migrate(db)
 
 

@@ -5,7 +5,8 @@ Tables (created on first use, under an advisory lock so that two processes creat
 ``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
 chunks, ``rows`` as jsonb), ``ledger_claims`` (one row per lead a run claimed; delivered leads
 stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
-run lives). A chunk's claim and its in-flight record are one transaction; the claim is
+run lives); ``ledger_contacts`` and ``ledger_people`` are written only under a frequency
+limit (connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
 ``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another run is left as it is),
 ``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
 overlapping chunks lock rows in the same order and never deadlock.
@@ -26,7 +27,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
+from connectors.frequency import FrequencyLimit
 from connectors.lease import Renewer, lease_seconds
 from connectors.ledger_types import (
     IN_FLIGHT,
@@ -141,7 +144,7 @@ class PostgresLedger:
         try:
             self._pool.wait(timeout=connect_timeout)
             with self._pool.connection() as db, db.transaction():
-                db.execute(_SCHEMA)
+                db.execute(_SCHEMA + contacts.PG_SCHEMA)
         except (psycopg.Error, PoolTimeout) as error:
             self._pool.close()
             raise LedgerUnavailable(
@@ -268,42 +271,79 @@ class PostgresLedger:
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
+        people: Sequence[Sequence[int]] | None = None,
+        limit: FrequencyLimit | None = None,
     ) -> Claim:
+        """As the SQLite ledger's. Without a frequency limit one statement in autocommit; with
+        one a transaction that first locks the chunk's people (connectors.ledger_contacts)."""
         target_id = self._target_id(key)
+        claiming: dict[str, Any] = {
+            "target_id": target_id,
+            "batch_id": batch_id,
+            "external_ids": external_ids,
+            "run_id": run_id,
+            "takeover": takeover,
+            "batch_of": batch_of,
+        }
+        with self._pool.connection() as db:
+            if limit is None or people is None:
+                return self._claim(db, wanted=external_ids, **claiming)
+            with db.transaction():
+                wanted, limited = contacts.pg_admit(db, target_id, external_ids, people, limit)
+                claim = self._claim(db, wanted=wanted, **claiming)
+                if claim.claimed:
+                    people_of = dict(zip(external_ids, people, strict=True))
+                    contacts.pg_record(db, target_id, claim.claimed, people_of)
+            return Claim(claim.batch_id, claim.claimed, claim.held, limited)
+
+    def _claim(
+        self,
+        db: psycopg.Connection[Any],
+        *,
+        target_id: int,
+        batch_id: str,
+        external_ids: Sequence[str],
+        wanted: Sequence[str],
+        run_id: str,
+        takeover: bool,
+        batch_of: Callable[[Sequence[str]], str] | None,
+    ) -> Claim:
+        """Claim ``wanted`` of the chunk's ``external_ids``; all of them in flight under the
+        chunk's batch id, or a part under ``batch_of`` its ids."""
         params = {
             "target": target_id,
             "run": run_id,
-            "ids": sorted(external_ids),
+            "ids": sorted(wanted),
             "takeover": takeover,
             "now": time.time(),
         }
         placeholder = f"claim:{batch_id}:{run_id}"
         params["n"], params["batch"], params["placeholder"] = len(external_ids), batch_id, placeholder
-        with self._pool.connection() as db:
-            got = {eid for (eid,) in db.execute(_CLAIM, params).fetchall()}
-            claimed = tuple(eid for eid in external_ids if eid in got)
-            held: dict[str, str] = {}
-            if len(claimed) == len(external_ids):
-                return Claim(batch_id, claimed, held)
-            held = dict(db.execute(_HELD, (list(external_ids), target_id, run_id)).fetchall())
-            if claimed:
-                part = batch_of(claimed) if batch_of is not None else batch_id
-                with db.transaction():
-                    db.execute(
-                        "INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
-                        "VALUES (%s, %s, %s, %s, %s), (%s, %s, 'superseded', %s, '[]'::jsonb)",
-                        (
-                            target_id,
-                            part,
-                            IN_FLIGHT,
-                            run_id,
-                            Jsonb(list(claimed)),
-                            target_id,
-                            placeholder,
-                            run_id,
-                        ),
-                    )
-                batch_id = part
+        got = {eid for (eid,) in db.execute(_CLAIM, params).fetchall()}
+        claimed = tuple(eid for eid in external_ids if eid in got)
+        held: dict[str, str] = {}
+        if len(claimed) == len(external_ids):
+            return Claim(batch_id, claimed, held)
+        if len(claimed) != len(wanted):
+            held = dict(db.execute(_HELD, (list(wanted), target_id, run_id)).fetchall())
+        if claimed:
+            part = batch_of(claimed) if batch_of is not None else batch_id
+            with db.transaction():
+                db.execute(
+                    "INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
+                    "VALUES (%s, %s, %s, %s, %s), (%s, %s, 'superseded', %s, '[]'::jsonb)",
+                    (
+                        target_id,
+                        part,
+                        IN_FLIGHT,
+                        run_id,
+                        Jsonb(list(claimed)),
+                        target_id,
+                        placeholder,
+                        run_id,
+                    ),
+                )
+            batch_id = part
         return Claim(batch_id, claimed, held)
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from connectors.frequency import FrequencyLimit
 
 __all__ = [
     "IN_FLIGHT",
@@ -74,6 +77,8 @@ class Claim:
     claimed: tuple[str, ...]
     held: dict[str, str] = field(default_factory=dict)
     """external id -> run id of its holder, for the leads not claimed."""
+    limited: tuple[str, ...] = ()
+    """Leads not claimed because their person reached the frequency limit (connectors.frequency)."""
 
 
 class Settlement(NamedTuple):
@@ -122,6 +127,8 @@ class LedgerBackend(Protocol):
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
+        people: Sequence[Sequence[int]] | None = None,
+        limit: FrequencyLimit | None = None,
     ) -> Claim: ...
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None: ...
     def settle_chunk(

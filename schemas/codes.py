@@ -62,6 +62,7 @@ class Issue(StrEnum):
     TRANSPORT_FAILED = "TRANSPORT_FAILED"  # timeouts/5xx/connection errors after all retries
     POSSIBLY_DUPLICATED = "POSSIBLY_DUPLICATED"  # an answer lost after the vendor may have stored it
     IN_PROGRESS_ELSEWHERE = "IN_PROGRESS_ELSEWHERE"  # failed: another live run holds the lead's claim
+    FREQUENCY_LIMIT = "FREQUENCY_LIMIT"  # suppressed: the person reached the contact-frequency limit
     AUTH_FAILED = "AUTH_FAILED"  # the vendor refused our credentials
     LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"  # the ledger could not be opened: nothing claimed, not sent
     VENDOR_ANSWER_INVALID = "VENDOR_ANSWER_INVALID"  # unreadable answer (encoding, format): outcome unknown
@@ -85,7 +86,7 @@ class Status(StrEnum):
 
     REJECTED = "rejected"  # bad input, see reasons
     DUPLICATE = "duplicate"  # duplicate of an earlier row in the file
-    SUPPRESSED = "suppressed"  # on a do-not-contact list
+    SUPPRESSED = "suppressed"  # on a do-not-contact list, or held by the contact-frequency limit
     INELIGIBLE = "ineligible"  # fine lead, but this target cannot use it (channel)
     READY = "ready"  # validated only (target ``validate``): would be sent
     DRY_RUN = "dry_run"  # payload built, not sent (--dry-run)
@@ -123,8 +124,9 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Nothing, unless the two rows are different people: then correct the shared value.",
         ),
         Status.SUPPRESSED: _H(
-            "The row's phone or email is on a do-not-contact list: a --suppress file, or a list of "
-            "the managed store (leadflow dnc), erasure requests included.",
+            "The row's phone or email is on a do-not-contact list (a --suppress file, or a list of "
+            "the managed store, leadflow dnc, erasure requests included), or (reason FREQUENCY_LIMIT, "
+            "this target only) its person reached the contact-frequency limit.",
             "Nothing: the lead must not be contacted.",
         ),
         Status.INELIGIBLE: _H(
@@ -319,6 +321,12 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         Issue.IN_PROGRESS_ELSEWHERE: _H(
             "Another run sharing the ledger had claimed this lead, so this run did not send it.",
             "Run the same import again once the other run has finished.",
+        ),
+        Issue.FREQUENCY_LIMIT: _H(
+            "The person (any of the row's phones or its email) was already sent as often as the "
+            "targets file's `frequency` limit allows within its window, across targets and runs "
+            "sharing the ledger, so this target did not get the row.",
+            "Nothing: import the row again once the window has passed, if it should still go out.",
         ),
         Issue.AUTH_FAILED: _H(
             "The vendor refused our credentials.",

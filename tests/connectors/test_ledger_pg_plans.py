@@ -16,7 +16,9 @@ from typing import Any
 
 import psycopg
 
+from connectors.frequency import FrequencyLimit
 from connectors.ledger import TargetKey
+from connectors.ledger_contacts import PG_RECENT
 from connectors.ledger_pg import _HELD, PostgresLedger
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
@@ -56,3 +58,38 @@ def test_the_holders_of_a_chunk_are_found_by_key_before_the_ledger_is_analyzed(p
     root = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
     assert root["Actual Rows"] == CHUNK
     assert _removed(root) == 0, json.dumps(root, indent=1)
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for child in node.get("Plans", []) for n in _nodes(child))]
+
+
+def test_the_contacts_of_a_chunks_people_are_found_by_key_before_the_ledger_is_analyzed(
+    postgres_url: str,
+) -> None:
+    limit = FrequencyLimit(max_contacts=5, within_days=1)
+    with PostgresLedger(postgres_url) as ledger:
+        for start in range(0, CLAIMS, CHUNK):
+            people = [(n,) for n in range(start, start + CHUNK)]
+            ids = [f"lead-{n:05d}" for n in range(start, start + CHUNK)]
+            ledger.begin_chunk(KEY, f"b{start}", ids, "run-1", people=people, limit=limit)
+    numbered = iter(range(1, 10))
+    prepared = re.sub("%s", lambda _: f"${next(numbered)}", PG_RECENT)
+    keys = list(range(1500, 1500 + CHUNK))
+
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        analyzed = db.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
+                              "WHERE relname = 'ledger_contacts'").fetchone()  # fmt: skip
+        db.execute("SET plan_cache_mode = force_generic_plan")
+        db.execute(f"PREPARE recent (bigint[], double precision) AS {prepared}")
+        explain = psycopg.ClientCursor(db)
+        [(plan,)] = explain.execute(
+            "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE recent (%s, %s)", (keys, 0.0)
+        ).fetchall()
+
+    assert analyzed in (None, (None, None)), "the ledger must not be analyzed yet"
+    root = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+    assert root["Actual Rows"] == CHUNK
+    read = [n for n in _nodes(root) if n.get("Relation Name") == "ledger_contacts"]
+    assert read and all(n["Node Type"] != "Seq Scan" for n in read), json.dumps(root, indent=1)
+    assert sum(n["Actual Rows"] * n.get("Actual Loops", 1) for n in read) == CHUNK

@@ -1,0 +1,106 @@
+"""The cross-target contact-frequency guardrail: how often one person may be sent anywhere.
+
+A ``frequency`` setting (run-level ``[frequency]`` in the targets file, or a target's own) says
+that the same person may be sent at most ``max_contacts`` times (``count = "contacts"``) or to at
+most ``max_contacts`` targets (``count = "targets"``) within ``within_hours`` / ``within_days``,
+across every target and run that shares the ledger (Florida's rule: 3 per 24 h). Default: none,
+and then nothing here runs.
+
+Who a person is (``per``): ``"person"`` (default) any of the lead's phones (E.164) or its email
+(lower-cased); ``"phone"`` the phones only; ``"email"`` the email only. Each is kept in the
+ledger as a 64-bit hash (:func:`person_keys`), never as the number or address itself.
+
+What counts as a contact: a lead claimed for a target (in flight, from the moment of its claim)
+and every lead delivered (``accepted``/``submitted``). A lead the vendor did not take (failed,
+refused, never sent) is not a contact: it stops counting when its claim is released. A resend of
+the same lead (same external id) to the same target is not a new contact either, nor is taking
+over a crashed run's lead (it is dated anew). Sends of a target without a limit are not
+recorded: give the limit at run level for it to see every target. The decision is the
+ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_contacts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Event", "FrequencyLimit", "decide", "person_keys"]
+
+Event = tuple[int, str]
+"""One contact of a person: (ledger target id, external id)."""
+
+
+class FrequencyLimit(BaseModel):
+    """``max_contacts`` per ``within_hours`` or ``within_days`` (exactly one of the two)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_contacts: int = Field(ge=1)
+    within_hours: float | None = Field(None, gt=0)
+    within_days: float | None = Field(None, gt=0)
+    count: Literal["contacts", "targets"] = "contacts"
+    """``contacts``: every send counts; ``targets``: only distinct targets do."""
+    per: Literal["person", "phone", "email"] = "person"
+    """What identifies a person: any phone or the email, the phones only, the email only."""
+
+    @model_validator(mode="after")
+    def _one_window(self) -> FrequencyLimit:
+        if (self.within_hours is None) == (self.within_days is None):
+            raise ValueError("give exactly one of within_hours and within_days")
+        return self
+
+    @property
+    def window_seconds(self) -> float:
+        return self.within_hours * 3600 if self.within_hours is not None else (self.within_days or 0) * 86400
+
+    def describe(self) -> str:
+        """``3 contacts per 24 h`` (the result rows' message)."""
+        what = "targets" if self.count == "targets" else "contacts"
+        span = f"{self.within_hours:g} h" if self.within_hours is not None else f"{self.within_days:g} days"
+        return f"{self.max_contacts} {what} per {span}"
+
+
+def _hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int, ...]:
+    """The hashed keys that identify a lead's person (signed 64-bit: SQLite INTEGER, PostgreSQL
+    bigint). Prefixed by kind, so a phone and an email never share a key."""
+    keys = [] if per == "email" else [_hash("p:" + phone) for phone in phones]
+    if email and per != "phone":
+        keys.append(_hash("e:" + email.strip().lower()))
+    return tuple(dict.fromkeys(keys))
+
+
+def decide(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+    recent: Mapping[int, set[Event]],
+    limit: FrequencyLimit,
+) -> list[bool]:
+    """Which leads of a chunk may be sent, in order: ``recent`` maps each key to the contacts
+    within the window (it is updated with the allowed ones, so two leads of one chunk sharing a
+    person count each other). A lead's own earlier contact at this target is not counted."""
+    found: dict[int, set[Event]] = {key: set(events) for key, events in recent.items()}
+    allowed: list[bool] = []
+    by_target = limit.count == "targets"
+    for external_id, keys in zip(external_ids, people, strict=True):
+        own = (target_id, external_id)
+        events: set[Event] = set()
+        for key in keys:
+            events |= found.get(key, set())
+        events.discard(own)
+        if by_target:
+            ok = len({target for target, _ in events} | {target_id}) <= limit.max_contacts
+        else:
+            ok = len(events) < limit.max_contacts
+        allowed.append(ok)
+        if ok:
+            for key in keys:
+                found.setdefault(key, set()).add(own)
+    return allowed

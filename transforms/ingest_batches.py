@@ -1,0 +1,240 @@
+"""Ingest in batches: a lead file as a sequence of frames of at most ``batch_rows`` rows.
+
+Why: ``read_lead_file`` holds the whole file (its bytes, then its columns) in memory, about
+1.1 GB per million rows by the end of a run; a file of tens of millions of rows does not fit.
+Here the usual big file, UTF-8 text whose every line is one record of the header's width,
+is checked in one pass over its bytes (16 MB at a time: the sha256 fingerprint, UTF-8, no
+NUL, no quote, the width of every non-blank line) and then read by Arrow's streaming CSV
+reader, a few MB at a time. Each batch is exactly the slice of the frame ``read_lead_file``
+would have made (same columns, ``source_row`` counted across batches, no issues: such a file
+has none).
+
+Every other file (Parquet, another encoding, quotes, ragged rows, a NUL byte, an unreadable
+or empty file) goes through ``read_lead_file`` itself, whose frame is then handed out in
+slices: the file-level errors, encodings and ragged-row findings are today's by
+construction, only the memory stays what it is for those files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from transforms.ingest import (
+    _SNIFF_BYTES,
+    IngestedFile,
+    _finish,
+    _sniff_delimiter,
+    _split_header,
+    _unique_names,
+    read_lead_file,
+)
+
+__all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
+
+BATCH_ROWS_VARIABLE = "LEADFLOW_BATCH_ROWS"
+DEFAULT_BATCH_ROWS = 250_000
+"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise: chosen by bench/normalize.py
+(smaller batches lower the peak a little and pay the per-batch costs more often)."""
+
+_SCAN_BYTES = 1 << 23
+_LONGEST_LINE = 1 << 26
+"""A 'line' longer than this (a file with ``\\r`` line ends only, say) is read the old way."""
+_ARROW_BLOCK = 1 << 22
+_NOT_STREAMED = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"PAR1", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def batch_rows() -> int:
+    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else :data:`DEFAULT_BATCH_ROWS`."""
+    given = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return DEFAULT_BATCH_ROWS
+
+
+@dataclass(frozen=True)
+class LeadBatches:
+    """A lead file ready to be read in batches.
+
+    ``ingested`` describes the file as ``read_lead_file`` would (path, encoding, delimiter,
+    format, fingerprint) with an empty frame of the file's columns; ``rows`` is the number of
+    data rows; ``batches()`` reads the file (again) from its start, batch by batch.
+    ``streamed`` says whether the file is read a batch at a time (False: it is held whole).
+    """
+
+    ingested: IngestedFile
+    rows: int
+    batches: Callable[[], Iterator[pl.DataFrame]]
+    streamed: bool
+
+
+def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
+    """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
+    ``LeadFileError`` exactly where ``read_lead_file`` does."""
+    size = rows_per_batch or batch_rows()
+    streamed = _streamable_csv(path)
+    if streamed is not None:
+        ingested, offset, rows = streamed
+        return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
+    whole = read_lead_file(path)
+    frame = whole.frame
+    ingested = replace(whole, frame=frame.clear())
+
+    def slices() -> Iterator[pl.DataFrame]:
+        for start in range(0, frame.height, size):
+            yield frame.slice(start, size)
+
+    return LeadBatches(ingested, frame.height, slices, False)
+
+
+def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
+    """(the file as detected, where its data records start, how many there are) when the file
+    can be streamed (module docstring), else None."""
+    try:
+        if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
+            return None
+        with path.open("rb") as file:
+            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
+    except OSError:
+        return None
+    if not first or first.startswith(_NOT_STREAMED) or first.startswith(codecs.BOM_UTF32_LE):
+        return None
+    start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
+    size = path.stat().st_size
+    head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
+    truncated = size - start > _SNIFF_BYTES
+    if not head.strip():
+        return None
+    delimiter = _sniff_delimiter(head, truncated=truncated)
+    header, header_chars = _split_header(head, delimiter)
+    if header is None or header_chars >= len(head):
+        return None  # no header, or one longer than the sniffed head: the careful path decides
+    names = _unique_names(header)
+    offset = start + len(head[:header_chars].encode("utf-8"))
+    scanned = _scan(path, offset, delimiter, len(names))
+    if scanned is None:
+        return None
+    fingerprint, rows = scanned
+    encoding = "utf-8-sig" if start else "utf-8"
+    frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    ingested = IngestedFile(path, _finish(frame), encoding, delimiter, "csv", fingerprint)
+    return ingested, offset, rows
+
+
+def _scan(path: Path, offset: int, delimiter: str, width: int) -> tuple[str, int] | None:
+    """One pass over the bytes: (sha256, non-blank data lines) when every data line is UTF-8
+    without NUL or quote and of ``width`` fields, else None."""
+    digest = hashlib.sha256()
+    rows, position, carry = 0, 0, b""
+    separator = ord(delimiter)
+    # the fingerprint is taken beside the checks: hashlib lets go of the GIL on large buffers
+    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed: Future[None] | None = None
+        while chunk := file.read(_SCAN_BYTES):
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, chunk)
+            begin = max(offset - position, 0)
+            position += len(chunk)
+            if begin >= len(chunk):
+                continue
+            data = carry + chunk[begin:] if carry else chunk[begin:]
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) > _LONGEST_LINE:
+                    return None
+                carry = data
+                continue
+            counted = _lines(data[:cut], separator, width)
+            if counted is None:
+                return None
+            rows += counted
+            carry = data[cut:]
+        if hashed is not None:
+            hashed.result()
+    if carry:
+        counted = _lines(carry, separator, width)
+        if counted is None:
+            return None
+        rows += counted
+    return digest.hexdigest(), rows
+
+
+def _lines(block: bytes, separator: int, width: int) -> int | None:
+    """Non-blank lines of ``block`` (whole lines) if each is clean UTF-8 of ``width`` fields."""
+    if b"\x00" in block or b'"' in block:
+        return None
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    raw = np.frombuffer(block, dtype=np.uint8)
+    following = np.append(raw[1:], np.uint8(0))
+    is_end = (raw == 10) | ((raw == 13) & (following != 10))
+    ends = np.flatnonzero(is_end)
+    if ends.size == 0 or ends[-1] != raw.size - 1:
+        ends = np.append(ends, raw.size)  # the file's last line, without a line end
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1] + 1])
+    # a \r\n line's content ends before its \r
+    padded = np.append(raw, np.uint8(0))
+    crlf = (ends > starts) & (padded[ends] == 10) & (padded[np.maximum(ends - 1, 0)] == 13)
+    content_end = ends - crlf
+    blank = content_end <= starts
+    separators = np.flatnonzero(raw == separator)
+    fields = np.searchsorted(separators, content_end) - np.searchsorted(separators, starts) + 1
+    if not bool(np.all(fields[~blank] == width)):
+        return None
+    return int(np.count_nonzero(~blank))
+
+
+def _csv_batches(ingested: IngestedFile, offset: int, size: int) -> Iterator[pl.DataFrame]:
+    """The data records from ``offset`` on, ``size`` rows a batch, as ``read_lead_file`` frames them."""
+    names = ingested.headers
+    keys = [f"c{index}" for index in range(len(names))]
+    delimiter = ingested.delimiter or ","
+    done = 0
+    with pa.OSFile(str(ingested.path)) as file:
+        file.seek(offset)
+        reader = pacsv.open_csv(
+            file,
+            read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(keys, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for record_batch in reader:
+            pending.append(record_batch)
+            held += record_batch.num_rows
+            while held >= size:
+                table = pa.Table.from_batches(pending).combine_chunks()
+                yield _frame(table.slice(0, size), keys, names, done)
+                done += size
+                rest = table.slice(size)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held or done == 0:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield _frame(table, keys, names, done)
+
+
+def _frame(table: pa.Table, keys: list[str], names: list[str], done: int) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    finished = _finish(frame.rename(dict(zip(keys, names, strict=True))))
+    return finished.with_columns(pl.col("source_row") + done)

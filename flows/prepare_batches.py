@@ -89,7 +89,9 @@ def _inferred(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInfer
     return infer_from_values(pl.concat(ordered).unique(maintain_order=True))
 
 
-def prepare_batches(path: Path, options: PrepareOptions | None = None, rows: int | None = None) -> BatchedLeads:
+def prepare_batches(
+    path: Path, options: PrepareOptions | None = None, rows: int | None = None
+) -> BatchedLeads:
     """Everything ``prepare_leads`` decides before the leads (file, mapping, region,
     suppression lists), and the leads as batches of ``rows`` rows (default
     transforms.ingest_batches.batch_rows). Raises what ``prepare_leads`` raises."""

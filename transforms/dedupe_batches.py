@@ -90,19 +90,14 @@ class BatchDedupe:
         ]
         firsts: list[pl.DataFrame] = []
         per_key: dict[str, pl.DataFrame] = {}
-        for key, values in zip(self.keys, pl.collect_all(plans), strict=True):
-            hashes = values.get_column("_hash").to_numpy()
-            known = self._seen[key].lookup(hashes)
-            values = values.with_columns(_known=pl.Series(known)).with_columns(
+        for key, found in zip(self.keys, pl.collect_all(plans), strict=True):
+            known = self._seen[key].lookup(found.get_column("_hash").to_numpy())
+            values = found.with_columns(_known=pl.Series(known)).with_columns(
                 first_row=pl.when(pl.col("_known") >= 0)
                 .then(pl.col("_known"))
                 .otherwise(pl.col("source_row").min().over("value"))
             )
-            new = (
-                values.filter(pl.col("_known") < 0)
-                .group_by("_hash")
-                .agg(pl.col("source_row").min())
-            )
+            new = values.filter(pl.col("_known") < 0).group_by("_hash").agg(pl.col("source_row").min())
             self._seen[key].add(new.get_column("_hash").to_numpy(), new.get_column("source_row").to_numpy())
             later = values.filter(pl.col("first_row") < pl.col("source_row")).sort("source_row", "column")
             firsts.append(later.select("source_row", "_row", "first_row", "column"))
@@ -115,7 +110,12 @@ class BatchDedupe:
     def _resolve(self, firsts: list[pl.DataFrame], per_key: dict[str, pl.DataFrame]) -> pl.DataFrame:
         """source_row, _row, duplicate_of (a kept row), duplicate_on and the issues, per duplicate."""
         resolved = pl.DataFrame(
-            schema={"source_row": pl.Int64, "_row": pl.UInt32, "duplicate_of": pl.Int64, "duplicate_on": pl.String}
+            schema={
+                "source_row": pl.Int64,
+                "_row": pl.UInt32,
+                "duplicate_of": pl.Int64,
+                "duplicate_on": pl.String,
+            }
         )
         if firsts:
             direct = (
@@ -138,7 +138,9 @@ class BatchDedupe:
                 )
                 if hop["next_of"].null_count() == hop.height:
                     break
-                resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop("next_of")
+                resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop(
+                    "next_of"
+                )
             # ... then a pointer at an earlier batch's duplicate goes on to that one's kept row
             pointers = resolved.get_column("duplicate_of").to_numpy()
             if len(self._dup_rows) and len(pointers):
@@ -168,7 +170,5 @@ class BatchDedupe:
             duplicate_of=duplicate_of,
             duplicate_on=duplicate_on,
         )
-        found = [
-            dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in self.keys
-        ]
+        found = [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in self.keys]
         return append_issue_rows(frame, pl.collect_all(found))

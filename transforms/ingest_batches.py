@@ -68,7 +68,8 @@ class LeadBatches:
 
     ``ingested`` describes the file as ``read_lead_file`` would (path, encoding, delimiter,
     format, fingerprint) with an empty frame of the file's columns; ``rows`` is the number of
-    data rows; ``batches()`` reads the file (again) from its start, batch by batch.
+    data rows; ``batches()`` reads the file (again) from its start, batch by batch (at least
+    one batch, empty for a file of no rows).
     ``streamed`` says whether the file is read a batch at a time (False: it is held whole).
     """
 
@@ -85,13 +86,15 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
+        if rows == 0:  # Arrow's streaming reader refuses a body of no records
+            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
         return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
     whole = read_lead_file(path)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())
 
     def slices() -> Iterator[pl.DataFrame]:
-        for start in range(0, frame.height, size):
+        for start in range(0, max(frame.height, 1), size):  # a file of no rows: one empty batch
             yield frame.slice(start, size)
 
     return LeadBatches(ingested, frame.height, slices, False)
@@ -117,10 +120,16 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
         return None
     delimiter = _sniff_delimiter(head, truncated=truncated)
     header, header_chars = _split_header(head, delimiter)
-    if header is None or header_chars >= len(head):
+    if header is None or (header_chars >= len(head) and truncated):
         return None  # no header, or one longer than the sniffed head: the careful path decides
     names = _unique_names(header)
     offset = start + len(head[:header_chars].encode("utf-8"))
+    try:
+        first[:offset].decode("utf-8")  # the header too must be UTF-8 (else the whole file is re-decoded)
+    except UnicodeDecodeError:
+        return None
+    if b"\x00" in first[:offset]:
+        return None  # a NUL anywhere makes the file binary (read_lead_file says so)
     scanned = _scan(path, offset, delimiter, len(names))
     if scanned is None:
         return None

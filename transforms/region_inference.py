@@ -127,7 +127,8 @@ def international_values(raw: pl.DataFrame) -> list[pl.Series] | None:
 
 
 def infer_from_values(values: pl.Series) -> RegionInference:
-    """The inference from the distinct international values (file order) :func:`international_values` found."""
+    """The inference from the distinct international values, in file order, that
+    :func:`international_values` found."""
     if values.len() > SAMPLE:
         values = values.gather_every(values.len() // SAMPLE + 1)
     read = [number for value in values.to_list() if (number := _parsed(value)) is not None]

@@ -31,6 +31,8 @@ __all__ = ["BatchDedupe", "SeenValues"]
 _READY = Disposition.READY.value
 _KEY_COLUMNS = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
 _NONE = np.int64(-1)
+_MERGED_AT_MOST = 1 << 22
+"""Values of the largest merged run (48 MB): a file of 30 million values is ~8 runs to search."""
 
 
 class SeenValues:
@@ -63,12 +65,32 @@ class SeenValues:
             return
         order = np.argsort(hashes, kind="stable")
         self._runs.append((hashes[order], rows[order].astype(np.uint32)))
-        # merge while the newest run is at least half the one before: O(log n) runs in all
-        while len(self._runs) > 1 and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0]):
-            (keys_b, rows_b), (keys_a, rows_a) = self._runs.pop(), self._runs.pop()
-            keys = np.concatenate([keys_a, keys_b])
-            order = np.argsort(keys, kind="stable")
-            self._runs.append((keys[order], np.concatenate([rows_a, rows_b])[order]))
+        # merge while the newest run is at least half the one before: O(log n) runs in all,
+        # up to runs of _MERGED_AT_MOST values (a merge's transient memory stays bounded)
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
+            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
+        ):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(_merged(older, newer))
+
+
+def _merged(
+    older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one: the newer's values placed among the older's by binary search
+    (no sort of the whole, no index array of its size)."""
+    keys_a, rows_a = older
+    keys_b, rows_b = newer
+    at = np.searchsorted(keys_a, keys_b) + np.arange(len(keys_b))
+    keys = np.empty(len(keys_a) + len(keys_b), dtype=np.uint64)
+    rows = np.empty(len(keys), dtype=np.uint32)
+    theirs = np.zeros(len(keys), dtype=bool)
+    theirs[at] = True
+    keys[at], rows[at] = keys_b, rows_b
+    keys[~theirs], rows[~theirs] = keys_a, rows_a
+    return keys, rows
 
 
 class BatchDedupe:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.transforms.frames import clean_leads
+from transforms import dedupe_batches
 from transforms.dedupe import decide_disposition
 from transforms.dedupe_batches import BatchDedupe, SeenValues
 
@@ -81,9 +83,13 @@ def test_a_later_batch_duplicate_points_at_the_kept_row_through_a_chain() -> Non
     assert out["duplicate_on"].to_list() == [None, "phone1", None, "email"]
 
 
-def test_seen_values_find_every_first_row_across_merged_runs() -> None:
+@pytest.mark.parametrize("largest", [1 << 22, 1_000])
+def test_seen_values_find_every_first_row_across_merged_runs(
+    largest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import numpy as np
 
+    monkeypatch.setattr(dedupe_batches, "_MERGED_AT_MOST", largest)
     seen = SeenValues()
     rng = np.random.default_rng(3)
     hashes = rng.permutation(np.arange(1, 5_001, dtype=np.uint64) * np.uint64(2654435761))
@@ -91,5 +97,6 @@ def test_seen_values_find_every_first_row_across_merged_runs() -> None:
         chunk = hashes[start : start + 700]
         seen.add(chunk, np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
     assert len(seen) == 5_000
+    assert (len(seen._runs) > 4) == (largest < 5_000)
     assert (seen.lookup(hashes) == np.arange(1, 5_001)).all()
     assert (seen.lookup(np.array([7, 9], dtype=np.uint64)) == -1).all()

@@ -64,13 +64,21 @@ class BatchedLeads:
                 workers=self.options.workers,
             )
             del raw
-            yield dedupe.apply(clean)
+            marked = dedupe.apply(clean)
+            # let go of each stage's frame before yielding: a generator's locals live on while
+            # the caller works, and into the next batch's reading
+            del clean
+            yield marked
+            del marked
 
 
 def _raw_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator[pl.DataFrame]:
     ingested = lead_batches.ingested
     for frame in lead_batches.batches():
-        yield to_raw_leads(replace(ingested, frame=frame), applied)
+        raw = to_raw_leads(replace(ingested, frame=frame), applied)
+        del frame
+        yield raw
+        del raw
 
 
 def _inferred(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInference | None:

@@ -232,11 +232,17 @@ def _csv_batches(ingested: IngestedFile, offset: int, size: int) -> Iterator[pl.
             pending.append(record_batch)
             held += record_batch.num_rows
             while held >= size:
-                table = pa.Table.from_batches(pending).combine_chunks()
-                yield _frame(table.slice(0, size), keys, names, done)
-                done += size
-                rest = table.slice(size)
+                # slices of the blocks, not one combined copy: what is left over keeps only
+                # its own blocks alive, and nothing of this batch is held while the caller works
+                table = pa.Table.from_batches(pending)
+                head, rest = table.slice(0, size), table.slice(size)
                 pending, held = rest.to_batches(), rest.num_rows
+                del table, rest
+                frame = _frame(head, keys, names, done)
+                del head
+                done += size
+                yield frame
+                del frame
         if held or done == 0:
             table = pa.Table.from_batches(pending, schema=reader.schema)
             yield _frame(table, keys, names, done)

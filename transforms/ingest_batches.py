@@ -43,9 +43,10 @@ from transforms.ingest import (
 __all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
 
 BATCH_ROWS_VARIABLE = "LEADFLOW_BATCH_ROWS"
-DEFAULT_BATCH_ROWS = 250_000
-"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise: chosen by bench/normalize.py
-(smaller batches lower the peak a little and pay the per-batch costs more often)."""
+DEFAULT_BATCH_ROWS = 100_000
+"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise, chosen by bench/normalize.py (busy
+2-core machine): at 1M rows 100k-row batches peaked at 0.68 GB, 250k at 0.97 GB, for about
+the same wall time (a batch's fixed costs, ~0.1 s, are small beside its 1-3 s of work)."""
 
 _SCAN_BYTES = 1 << 23
 _LONGEST_LINE = 1 << 26

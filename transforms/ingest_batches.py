@@ -9,8 +9,12 @@ reader, a few MB at a time. Each batch is exactly the slice of the frame ``read_
 would have made (same columns, ``source_row`` counted across batches, no issues: such a file
 has none).
 
-Every other file (Parquet, another encoding, quotes, ragged rows, a NUL byte, an unreadable
-or empty file) goes through ``read_lead_file`` itself, whose frame is then handed out in
+A Parquet file whose columns Leadflow can all render is read a batch at a time too
+(``iter_batches``, each batch rendered by transforms.ingest_parquet's general path, which
+renders as its fast path does).
+
+Every other file (another encoding, quotes, ragged rows, a NUL byte, an unreadable or empty
+file) goes through ``read_lead_file`` itself, whose frame is then handed out in
 slices: the file-level errors, encodings and ragged-row findings are today's by
 construction, only the memory stays what it is for those files.
 """
@@ -29,7 +33,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
+from transforms.errors import LeadFileError
 from transforms.ingest import (
     _SNIFF_BYTES,
     IngestedFile,
@@ -39,6 +45,8 @@ from transforms.ingest import (
     _unique_names,
     read_lead_file,
 )
+from transforms.ingest_parquet import parquet_as_text
+from transforms.issues import append_issue_rows
 
 __all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
 
@@ -90,6 +98,10 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
             return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
         return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
+    parquet = _streamable_parquet(path)
+    if parquet is not None:
+        ingested, rows = parquet
+        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True)
     whole = read_lead_file(path)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())
@@ -99,6 +111,56 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
             yield frame.slice(start, size)
 
     return LeadBatches(ingested, frame.height, slices, False)
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_SCAN_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
+    """(the file as detected, its rows) for a Parquet file whose every column Leadflow renders
+    as text (transforms.ingest_parquet), read a row group at a time; else None (read whole)."""
+    try:
+        with path.open("rb") as file:
+            if file.read(4) != b"PAR1":
+                return None
+        metadata = pq.ParquetFile(path)
+        schema = metadata.schema_arrow
+        if not schema.names:
+            return None
+        names = _unique_names(list(schema.names))
+        parquet_as_text(path, schema.empty_table(), names)  # refuses a type it cannot render
+    except (pa.ArrowException, OSError, ValueError, TypeError, LeadFileError):
+        return None  # read_lead_file says what is wrong, in its words
+    frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    ingested = IngestedFile(path, _finish(frame), "binary", None, "parquet", _fingerprint(path))
+    return ingested, metadata.metadata.num_rows
+
+
+def _parquet_batches(ingested: IngestedFile, size: int) -> Iterator[pl.DataFrame]:
+    """The file's rows as ``read_lead_file`` frames them, ``size`` rows a batch."""
+    names = ingested.headers
+    path = ingested.path
+    done = 0
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=size)
+        for record_batch in batches:
+            text, found = parquet_as_text(path, pa.Table.from_batches([record_batch]), names)
+            frame = append_issue_rows(_finish(text), [found]).with_columns(pl.col("source_row") + done)
+            del text, found
+            done += frame.height
+            yield frame
+            del frame
+    except (pa.ArrowException, OSError) as exc:
+        raise LeadFileError(
+            path, f"the Parquet file cannot be read ({type(exc).__name__})", "Export the Parquet file again"
+        ) from None
+    if done == 0:
+        yield ingested.frame
 
 
 def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:

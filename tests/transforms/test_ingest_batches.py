@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from transforms.errors import LeadFileError
@@ -100,3 +102,43 @@ def test_batch_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert batch_rows() == 1234
     monkeypatch.setenv(BATCH_ROWS_VARIABLE, "lots")
     assert batch_rows() == DEFAULT_BATCH_ROWS
+
+
+def _parquet_table() -> pa.Table:
+    return pa.table(
+        {
+            "phone": pa.array([4155550001, None, 4155550003, 4155550004, 5]),
+            "score": pa.array([1.0, float("nan"), 2.5, None, 1e20]),
+            "raw": pa.array([b"ok", b"Jos\xe9", None, b"", b"\xff"], type=pa.binary()),
+            "tags": pa.array([["a"], [], None, ["b", "c"], ["d"]]),
+            "kind": pa.array(["x", "y", "x", None, "y"]).dictionary_encode(),
+            "seen": pa.array([0, 1, 2, 3, 4], type=pa.timestamp("ms", tz="Europe/Berlin")),
+        }
+    )
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_parquet_files_are_streamed_to_the_same_rows(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "leads.parquet"
+    pq.write_table(_parquet_table(), path, row_group_size=2)
+    whole = read_lead_file(path)
+    batched = open_lead_batches(path, size)
+    assert batched.streamed
+    assert pl.concat(list(batched.batches())).equals(whole.frame)
+    assert (batched.rows, batched.ingested.headers, batched.ingested.fingerprint) == (
+        whole.frame.height,
+        whole.headers,
+        whole.fingerprint,
+    )
+
+
+def test_parquet_files_of_no_rows_or_damaged_behave_as_read_whole(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(_parquet_table().slice(0, 0), empty)
+    assert pl.concat(list(open_lead_batches(empty, 3).batches())).equals(read_lead_file(empty).frame)
+    odd = tmp_path / "odd.parquet"
+    pq.write_table(_parquet_table(), odd)
+    odd.write_bytes(odd.read_bytes()[:200] + odd.read_bytes()[-300:])  # row groups cut out
+    expected = _error(lambda: read_lead_file(odd).frame)
+    assert expected is not None
+    assert _error(lambda: pl.concat(list(open_lead_batches(odd, 1).batches()))) == expected

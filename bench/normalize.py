@@ -3,6 +3,7 @@
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
     python -m bench.normalize --rows 200000 --regions all --skip-baseline
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
+    LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
 
 Generates the file first (not timed: about 1.5 phones per row, six countries, 5% duplicate
 rows, ~10% broken values; with ``--regions all`` every one of libphonenumber's 245 regions,
@@ -12,7 +13,9 @@ per-value phone path):
 
 * leadflow: ingest -> map -> normalize (phones once per distinct value, across cores) ->
   dedupe -> result rows -> the run folder (results Parquet, summary.json, run.json), exactly
-  what ``leadflow validate`` does minus the HTML report and the terminal output;
+  what ``leadflow validate`` does minus the HTML report and the terminal output: a batch at
+  a time (``--path batched``, the default, flows.prepare_batches: memory independent of the
+  file's size) or the whole file in memory (``--path whole``, flows.prepare.prepare_leads);
 * naive: pandas ``read_csv`` + ``DataFrame.apply`` parsing each row's phones with
   phonenumbers, then ``to_parquet``: the code one would write first. It is linear in rows,
   so it runs on ``--baseline-rows`` (default all rows up to 100k) and its rate is compared.
@@ -20,9 +23,11 @@ per-value phone path):
 With ``--compliance PROFILE`` the leadflow run also computes every row's calling window under
 that profile (transforms.calling_windows, as a voice target with ``compliance`` does, from the
 run's start) and puts it in the results; its time is printed beside prepare's (issue 18: it must
-stay under 10% of it).
+stay under 10% of it). Windows are computed at send time on the prepared leads, so this runs
+the whole-file path (``--path whole``) whatever ``--path`` says.
 
-Prints wall seconds, rows/s, peak RSS (the main process; see _peak_rss_mb) and the speed-up.
+Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
+see _peak_rss_mb) and the speed-up.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from flows.allocator import MALLOC_CONF_VARIABLE, tune_allocator
 
@@ -43,16 +49,60 @@ SIX_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "MX")
 
 
 def _peak_rss_mb() -> float:
-    """Peak RSS of this process in MiB (ru_maxrss is KiB on Linux). Pool workers are not added:
+    """Peak RSS of this process (the benchmark's child: the whole pipeline's process) in MiB
+    (ru_maxrss is KiB on Linux). Pool workers are not added:
     RUSAGE_CHILDREN reports a spawned worker's RSS at fork time, a copy of this process's;
     measured on their own, the phone workers stay around 35 MiB each (and most runs no longer
     start them: the columnar parser leaves only a few hundred values to the per-value one)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def run_batched(path: Path, out: Path, workers: int | None) -> dict[str, float]:
+    """What ``leadflow validate`` does (minus the HTML report): the file read, normalized and
+    written a batch at a time ($LEADFLOW_BATCH_ROWS rows, flows.prepare_batches)."""
+    from datetime import UTC, datetime
+
+    from flows.prepare import PrepareOptions
+    from flows.prepare_batches import prepare_batches
+    from flows.run.finish import finish_run_in_batches
+    from transforms.outputs import new_run_id
+    from transforms.results import VALIDATE_TARGET, build_results
+
+    started = time.perf_counter()
+    batched = prepare_batches(path, PrepareOptions(country="US", workers=workers))
+    prepared_at = time.perf_counter()
+    prepared_rss = _peak_rss_mb()
+    run_id = new_run_id()
+
+    def results(clean: Any) -> Any:
+        return build_results(clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET)
+
+    finish_run_in_batches(
+        batched.prepared,
+        batched.batches(),
+        [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
+        run_id=run_id,
+        started=datetime.now(UTC),
+        out_dir=out,
+        dry_run=False,
+        report=False,
+    )
+    finished = time.perf_counter()
+    return {
+        "rows": batched.prepared.rows,
+        "wall": finished - started,
+        "prepare": prepared_at - started,
+        "results": finished - prepared_at,
+        "peak_rss_mb": _peak_rss_mb(),
+        "prepare_peak_rss_mb": prepared_rss,
+    }
+
+
 def run_leadflow(
     path: Path, out: Path, workers: int | None, compliance: str | None = None
 ) -> dict[str, float]:
+    """The whole file in memory (flows.prepare.prepare_leads), as validate did before issue 17
+    (and as import still prepares); with ``compliance``, every row's calling window too."""
     from datetime import UTC, datetime
 
     from flows.prepare import PrepareOptions, prepare_leads
@@ -175,18 +225,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
+        "--path",
+        choices=("batched", "whole"),
+        default="batched",
+        help="leadflow's batched path (leadflow validate's, default) or the whole file in memory",
+    )
+    parser.add_argument(
         "--compliance", help="also compute calling windows under this profile (us-tcpa, uk, de)"
     )
-    parser.add_argument("--child", choices=("leadflow", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("batched", "leadflow", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        figures = (
-            run_leadflow(args.file, args.out, args.workers, args.compliance)
-            if args.child == "leadflow"
-            else run_naive(args.file, args.out, args.baseline_rows)
-        )
+        if args.child == "batched":
+            figures = run_batched(args.file, args.out, args.workers)
+        elif args.child == "leadflow":
+            figures = run_leadflow(args.file, args.out, args.workers, args.compliance)
+        else:
+            figures = run_naive(args.file, args.out, args.baseline_rows)
         print(json.dumps(figures))
         return 0
 
@@ -206,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
         print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")
-        ours = _child("leadflow", path, args.workers, baseline_rows, args.compliance)
+        whole = args.path == "whole" or bool(args.compliance)  # windows: on the prepared leads
+        ours = _child("leadflow" if whole else "batched", path, args.workers, baseline_rows, args.compliance)
         rate = ours["rows"] / ours["wall"]
         print(
-            f"leadflow: {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
+            f"leadflow ({'whole' if whole else 'batched'}): {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
             f"(prepare {ours['prepare']:.2f} s, results {ours['results']:.2f} s) = {rate:,.0f} rows/s, "
             f"peak RSS {ours['peak_rss_mb']:,.0f} MiB = {ours['peak_rss_mb'] * 1.048576 / 1000:.2f} GB "
             f"({ours['prepare_peak_rss_mb']:,.0f} MiB by the end of prepare)"

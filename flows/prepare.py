@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from connectors.dnc import read_managed
+from connectors.dnc import ManagedSuppression, read_managed
 from connectors.dnc_types import ManagedList
 from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
 from transforms.columns import AppliedMapping, ColumnMapping, load_mapping, resolve_columns, to_raw_leads
@@ -119,6 +119,18 @@ def _register_schema_backends() -> None:
     RAW_LEADS_SCHEMA.validate(pl.DataFrame(schema=RAW_LEADS))
 
 
+def with_managed(
+    suppression: Suppression | None, ledger: str | None
+) -> tuple[Suppression | None, ManagedSuppression]:
+    """The ``--suppress`` lists joined with the managed do-not-contact store's entries in force
+    now (connectors.dnc), and the store as read (its lists for run.json, its erasure matcher)."""
+    managed = read_managed(ledger, datetime.now(UTC))
+    if managed.phones.len() or managed.emails.len():
+        given = suppression or (pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String))
+        suppression = (pl.concat([given[0], managed.phones]), pl.concat([given[1], managed.emails]))
+    return suppression, managed
+
+
 def prepare_leads(path: Path, options: PrepareOptions | None = None) -> PreparedLeads:
     """Ingest -> map columns -> (infer the default region) -> normalize -> dedupe/suppress, for one file.
 
@@ -151,10 +163,7 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
             region, note = inferred.region, inferred.note
             region_source = "inferred" if region is not None else None
     suppression, lists = _suppression(options.suppress, region)
-    managed = read_managed(options.ledger, datetime.now(UTC))
-    if managed.phones.len() or managed.emails.len():
-        given = suppression or (pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String))
-        suppression = (pl.concat([given[0], managed.phones]), pl.concat([given[1], managed.emails]))
+    suppression, managed = with_managed(suppression, options.ledger)
     clean = clean_leads(
         raw.pop(),
         default_region=region,

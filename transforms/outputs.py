@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
-from schemas.results import RESULTS_SCHEMA
+from schemas.results import RESULTS, RESULTS_SCHEMA
 from transforms.summary import summarize, summary_json
 
-__all__ = ["RunInfo", "new_run_id", "results_path", "write_run"]
+__all__ = ["ResultsWriter", "RunInfo", "new_run_id", "results_path", "write_run", "write_run_files"]
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -100,7 +101,54 @@ def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
         temporary = path.with_name(".part-0.parquet.tmp")
         part.write_parquet(temporary, compression="zstd", compression_level=1, statistics=True)
         os.replace(temporary, path)
+    write_run_files(run_dir, info, results)
+    return run_dir
+
+
+def write_run_files(run_dir: Path, info: RunInfo, results: pl.DataFrame | pl.LazyFrame) -> None:
+    """summary.json (from ``results``, a frame or a lazy scan of the written parts) and run.json."""
+    names = [target["name"] for target in info.targets]
     info.finished_at = info.finished_at or datetime.now(UTC).isoformat(timespec="seconds")
     _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results, names)).encode())
     _atomic_write_bytes(run_dir / "run.json", json.dumps(asdict(info), indent=2, ensure_ascii=False).encode())
-    return run_dir
+
+
+class ResultsWriter:
+    """One target's result rows written as they are made: each batch a row group of
+    ``results/target=<target>/part-0.parquet``, under a temporary name until :meth:`close`.
+
+    Why: a file read in batches (flows.prepare_batches) never has all its results in memory;
+    the summary, the report and the row invariant read the part back lazily."""
+
+    def __init__(self, run_dir: Path, target: str) -> None:
+        self.path = results_path(run_dir, target)
+        self._temporary = self.path.with_name(".part-0.parquet.tmp")
+        self._writer: pq.ParquetWriter | None = None
+        self.rows = 0
+
+    def write(self, results: pl.DataFrame) -> None:
+        RESULTS_SCHEMA.validate(results)
+        table = results.to_arrow()
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                self._temporary, table.schema, compression="zstd", compression_level=1
+            )
+        self._writer.write_table(table)
+        self.rows += results.height
+
+    def close(self) -> Path:
+        """The part, complete and under its name (a file of no rows gets an empty part)."""
+        if self._writer is None:
+            self.write(pl.DataFrame(schema=RESULTS))
+        assert self._writer is not None
+        self._writer.close()
+        os.replace(self._temporary, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Let the unfinished part go (a run that failed half-way leaves no results file)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._temporary.unlink(missing_ok=True)

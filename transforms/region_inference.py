@@ -33,7 +33,16 @@ import polars as pl
 from schemas.clean_leads import PHONE_SLOTS
 from transforms.countries import resolve_countries
 
-__all__ = ["MIN_NUMBERS", "MIN_SHARE", "SAMPLE", "RegionInference", "infer_region", "region_of"]
+__all__ = [
+    "MIN_NUMBERS",
+    "MIN_SHARE",
+    "SAMPLE",
+    "RegionInference",
+    "infer_from_values",
+    "infer_region",
+    "international_values",
+    "region_of",
+]
 
 MIN_NUMBERS: Final = 20
 MIN_SHARE: Final = 0.9
@@ -91,6 +100,15 @@ def region_of(number: phonenumbers.PhoneNumber) -> str | None:
 def infer_region(raw: pl.DataFrame) -> RegionInference | None:
     """The region the international numbers of ``raw``'s rows without a recognised country
     agree on (schemas.raw_leads columns); None when every row has a recognised country."""
+    found = international_values(raw)
+    return None if found is None else infer_from_values(pl.concat(found).unique(maintain_order=True))
+
+
+def international_values(raw: pl.DataFrame) -> list[pl.Series] | None:
+    """Per phone slot, the distinct international-looking values of ``raw``'s rows without a
+    recognised country, in file order; None when every row has a recognised country. Split
+    from :func:`infer_region` so that a file read in batches gathers them batch by batch
+    (each slot's values concatenated over the batches, then the slots: the file's order)."""
     countries = raw.select(pl.col("country").unique()).with_columns(
         _region=resolve_countries(pl.col("country"))
     )
@@ -99,13 +117,18 @@ def infer_region(raw: pl.DataFrame) -> RegionInference | None:
         return None
     country = pl.col("country")
     without = raw.lazy().filter(country.is_null() | country.is_in(unresolved.drop_nulls().implode()))
-    values = (
-        pl.concat([without.select(pl.col(slot).alias("value")) for slot in PHONE_SLOTS])
+    plans = [
+        without.select(pl.col(slot).alias("value"))
         .filter(pl.col("value").str.contains(_INTERNATIONAL))
         .unique(maintain_order=True)
-        .collect()
-        .get_column("value")
-    )
+        for slot in PHONE_SLOTS
+    ]
+    return [frame.get_column("value") for frame in pl.collect_all(plans)]
+
+
+def infer_from_values(values: pl.Series) -> RegionInference:
+    """The inference from the distinct international values, in file order, that
+    :func:`international_values` found."""
     if values.len() > SAMPLE:
         values = values.gather_every(values.len() // SAMPLE + 1)
     read = [number for value in values.to_list() if (number := _parsed(value)) is not None]

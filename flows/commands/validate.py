@@ -89,13 +89,14 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
     # imported once the arguments are read: ``--help`` and a usage error need none of them
+    import polars as pl
     from rich.console import Console
     from rich.text import Text
 
     from flows.console import USER_ERRORS, print_error, stage
-    from flows.prepare import prepare_leads
+    from flows.prepare_batches import prepare_batches
     from flows.report.command import run_report
-    from flows.run.finish import finish_run
+    from flows.run.finish import finish_run_in_batches
     from flows.run.store import RunNotPublished, run_output
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
@@ -103,11 +104,12 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     started = datetime.now(UTC)
     try:
-        with stage(console, f"Read and normalized {args.file}"):
-            prepared = prepare_leads(args.file, prepare_options(args))
+        with stage(console, f"Read {args.file}"):
+            batched = prepare_batches(args.file, prepare_options(args))
     except USER_ERRORS as error:
         print_error(console, error)
         return 1
+    prepared = batched.prepared
     console.print(mapping_table(prepared))
     for note in (prepared.region_note, dnc_line(prepared)):
         if note:
@@ -115,15 +117,17 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     run_id = new_run_id(started)
     try:
         with run_output(args.out) as output:
-            with stage(console, f"Wrote results of {prepared.rows:,} rows"):
-                results = build_results(
-                    prepared.clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
-                )
-                prepared = prepared.without_leads()
-                run_dir = finish_run(
+            with stage(console, f"Normalized and wrote results of {prepared.rows:,} rows"):
+
+                def results(clean: pl.DataFrame) -> pl.DataFrame:
+                    return build_results(
+                        clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+                    )
+
+                run_dir = finish_run_in_batches(
                     prepared,
-                    [results],
-                    [(VALIDATE_TARGET, VALIDATE_TARGET)],
+                    batched.batches(),
+                    [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
                     run_id=run_id,
                     started=started,
                     out_dir=output.folder,
@@ -132,6 +136,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             run_report(run_dir, None, None, console)
             where = output.publish(run_dir)
     except RunNotPublished as error:
+        print_error(console, error)
+        return 1
+    except USER_ERRORS as error:  # a batch's file-level problem, found as it is read
         print_error(console, error)
         return 1
     console.print(Text(f"Results: {where}/results"))

@@ -6,7 +6,7 @@ sends nothing, does not import httpx, the connectors and the ledgers to write it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +16,17 @@ import polars as pl
 
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
-from transforms.outputs import RunInfo, write_run
+from schemas.results import RESULTS
+from transforms.outputs import ResultsWriter, RunInfo, write_run, write_run_files
 from transforms.results import check_row_invariant
 
 if TYPE_CHECKING:
     from flows.prepare import PreparedLeads
 
-__all__ = ["finish_run"]
+__all__ = ["BatchResults", "finish_run", "finish_run_in_batches"]
+
+BatchResults = Callable[[pl.DataFrame], pl.DataFrame]
+"""One target's result rows for one batch of clean leads."""
 
 
 def finish_run(
@@ -41,8 +45,55 @@ def finish_run(
     bench/normalize.py times it without the report."""
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
+    run_dir = write_run(out_dir, _run_info(prepared, targets, run_id, started, dry_run), combined)
+    if report:
+        write_html_report(run_dir)
+    return run_dir
+
+
+def finish_run_in_batches(
+    prepared: PreparedLeads,
+    batches: Iterable[pl.DataFrame],
+    targets: Sequence[tuple[str, str, BatchResults]],
+    *,
+    run_id: str,
+    started: datetime,
+    out_dir: Path,
+    dry_run: bool,
+    report: bool = True,
+) -> Path:
+    """:func:`finish_run` for leads that come in batches (flows.prepare_batches): each batch's
+    result rows, per target (name, kind, how its results are built), are written as they
+    are made; the row invariant and the summary are then taken from lazy scans of the parts.
+    Nothing is left of a run that fails half-way but its temporary files' absence."""
+    run_dir = out_dir / run_id
+    writers = [ResultsWriter(run_dir, name) for name, _, _ in targets]
+    try:
+        for clean in batches:
+            for writer, (_, _, build) in zip(writers, targets, strict=True):
+                writer.write(build(clean))
+            del clean
+        parts = [writer.close() for writer in writers]
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    scan = pl.scan_parquet(parts) if parts else None
+    pairs = [(name, kind) for name, kind, _ in targets]
+    if scan is not None:
+        check_row_invariant(scan, prepared.rows, len(targets))
+    info = _run_info(prepared, pairs, run_id, started, dry_run)
+    write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS))
+    if report:
+        write_html_report(run_dir)
+    return run_dir
+
+
+def _run_info(
+    prepared: PreparedLeads, targets: Sequence[tuple[str, str]], run_id: str, started: datetime, dry_run: bool
+) -> RunInfo:
     source = recorded_source(prepared.ingested.path)
-    info = RunInfo(
+    return RunInfo(
         run_id=run_id,
         source_file=source.source_file,
         dropped_as=source.dropped_as,
@@ -61,7 +112,3 @@ def finish_run(
         dnc_store=prepared.dnc_store,
         dnc_lists=[asdict(listed) for listed in prepared.dnc_lists],
     )
-    run_dir = write_run(out_dir, info, combined)
-    if report:
-        write_html_report(run_dir)
-    return run_dir

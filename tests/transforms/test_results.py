@@ -108,6 +108,16 @@ def test_row_invariant_catches_lost_and_doubled_rows() -> None:
         check_row_invariant(doubled, rows_in_file=5, targets=1)
 
 
+def test_row_invariant_holds_in_any_order_and_catches_a_doubled_row_in_file_order(tmp_path: Path) -> None:
+    out = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    check_row_invariant(out.reverse(), rows_in_file=5, targets=1)
+    # sorted, right count, right range, but row 2 twice and row 3 missing
+    doubled = out.with_columns(source_row=pl.Series([1, 2, 2, 4, 5], dtype=pl.Int64))
+    doubled.write_parquet(tmp_path / "part.parquet")
+    with pytest.raises(RuntimeError, match="more than one"):
+        check_row_invariant(pl.scan_parquet(tmp_path / "part.parquet"), rows_in_file=5, targets=1)
+
+
 def test_row_invariant_catches_a_target_missing_while_the_total_adds_up() -> None:
     out = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
     # ten rows for two targets, but all of them for one target (five of them unknown rows)

@@ -1,0 +1,144 @@
+"""flows.prepare for a file of any size: the same steps, a batch of rows at a time.
+
+``prepare_leads`` holds the file, its raw leads and its clean leads (about 1.1 GB per million
+rows at the peak); here the file is read in batches (transforms.ingest_batches), each batch
+normalized with the same code (transforms.normalize.clean_leads, without dedupe) and its
+duplicates marked against the keys of the batches before it (transforms.dedupe_batches).
+The caller consumes the clean batches one by one (writing their results as it goes), so the
+run's memory depends on the batch size, not on the file's.
+
+The default region is inferred as ``prepare_leads`` infers it, from the whole file: when no
+region is given, the file is read once more first, keeping only the distinct international
+numbers of the rows without a country.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from flows.prepare import (
+    PreparedLeads,
+    PrepareOptions,
+    _default_region,
+    _region_source,
+    _register_schema_backends,
+    _suppression,
+    with_managed,
+)
+from schemas.clean_leads import CLEAN_LEADS
+from transforms.columns import AppliedMapping, load_mapping, resolve_columns, to_raw_leads
+from transforms.dedupe_batches import BatchDedupe
+from transforms.ingest_batches import LeadBatches, open_lead_batches
+from transforms.normalize import Suppression, clean_leads
+from transforms.region_inference import RegionInference, infer_from_values, international_values
+
+__all__ = ["BatchedLeads", "prepare_batches"]
+
+
+@dataclass(frozen=True)
+class BatchedLeads:
+    """What ``prepare_leads`` returns, its ``clean`` frame empty, and the clean leads as batches.
+
+    ``batches()`` reads, normalizes and dedupes the file (once: it is an iterator over the file)."""
+
+    prepared: PreparedLeads
+    lead_batches: LeadBatches
+    options: PrepareOptions
+    suppression: Suppression | None
+    erased: Callable[[pl.Series], pl.Series] | None = None
+    """The managed store's erasure matcher (connectors.dnc), applied to every batch."""
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The clean leads, batch by batch in file order (schemas.clean_leads)."""
+        prepared = self.prepared
+        dedupe = BatchDedupe()
+        for raw in _raw_batches(self.lead_batches, prepared.applied):
+            clean = clean_leads(
+                raw,
+                default_region=prepared.default_region,
+                source=prepared.source,
+                dedupe_keys=(),
+                suppression=self.suppression,
+                erased=self.erased,
+                workers=self.options.workers,
+            )
+            del raw
+            marked = dedupe.apply(clean)
+            # let go of each stage's frame before yielding: a generator's locals live on while
+            # the caller works, and into the next batch's reading
+            del clean
+            yield marked
+            del marked
+
+
+def _raw_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator[pl.DataFrame]:
+    ingested = lead_batches.ingested
+    for frame in lead_batches.batches():
+        raw = to_raw_leads(replace(ingested, frame=frame), applied)
+        del frame
+        yield raw
+        del raw
+
+
+def _inferred(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInference | None:
+    """transforms.region_inference.infer_region over the whole file, read batch by batch."""
+    slots: list[list[pl.Series]] | None = None
+    for raw in _raw_batches(lead_batches, applied):
+        found = international_values(raw)
+        if found is None:
+            continue
+        slots = slots or [[] for _ in found]
+        for gathered, values in zip(slots, found, strict=True):
+            gathered.append(values)
+    if slots is None:
+        return None
+    ordered = [values for gathered in slots for values in gathered]
+    return infer_from_values(pl.concat(ordered).unique(maintain_order=True))
+
+
+def prepare_batches(
+    path: Path, options: PrepareOptions | None = None, rows: int | None = None
+) -> BatchedLeads:
+    """Everything ``prepare_leads`` decides before the leads (file, mapping, region,
+    suppression lists), and the leads as batches of ``rows`` rows (default
+    transforms.ingest_batches.batch_rows). Raises what ``prepare_leads`` raises."""
+    options = options or PrepareOptions()
+    mapping = load_mapping(options.mapping) if options.mapping else None
+    region = _default_region(path, options, mapping)
+    warm_up = threading.Thread(target=_register_schema_backends, name="schema-backends")
+    warm_up.start()
+    try:
+        lead_batches = open_lead_batches(path, rows)
+    finally:
+        warm_up.join()
+    ingested = lead_batches.ingested
+    applied = resolve_columns(ingested.headers, mapping)
+    to_raw_leads(ingested, applied)  # a file without a contact column is refused before any batch
+    source = options.source or (mapping.source if mapping and mapping.source else None) or path.stem
+    region_source, note = _region_source(options, mapping), None
+    if region is None:
+        inferred = _inferred(lead_batches, applied)
+        if inferred is not None:
+            region, note = inferred.region, inferred.note
+            region_source = "inferred" if region is not None else None
+    suppression, lists = _suppression(options.suppress, region)
+    suppression, managed = with_managed(suppression, options.ledger)
+    prepared = PreparedLeads(
+        ingested,
+        applied,
+        region,
+        source,
+        pl.DataFrame(schema=CLEAN_LEADS),
+        lead_batches.rows,
+        region_source=region_source,
+        region_note=note,
+        suppression_lists=lists,
+        dnc_store=managed.store,
+        dnc_lists=managed.lists,
+    )
+    return BatchedLeads(prepared, lead_batches, options, suppression, managed.erased)

@@ -1,0 +1,58 @@
+"""A file prepared in batches (flows.prepare_batches) gives prepare_leads' clean leads, row for
+row: same normalization, same duplicates (kept rows, pointers, fields, issues), same region
+inference and suppression, whatever the batch size and whether the file is streamed. (Batches
+of a few rows are tests/transforms/test_dedupe_batches.py's: each batch costs ~0.1 s here.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.prepare import PrepareOptions, prepare_leads
+from flows.prepare_batches import prepare_batches
+from sample_data.generate import messy_lead_frame
+
+SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+def _same(path: Path, options: PrepareOptions, size: int) -> None:
+    whole = prepare_leads(path, options)
+    batched = prepare_batches(path, options, rows=size)
+    clean = pl.concat(list(batched.batches()))
+    assert clean.equals(whole.clean)
+    prepared = batched.prepared
+    assert prepared.rows == whole.rows
+    assert (prepared.default_region, prepared.region_source, prepared.region_note) == (
+        whole.default_region,
+        whole.region_source,
+        whole.region_note,
+    )
+    assert prepared.suppression_lists == whole.suppression_lists
+    assert prepared.ingested.fingerprint == whole.ingested.fingerprint
+
+
+@pytest.mark.parametrize("size", [150, 10_000])
+@pytest.mark.parametrize("name", ["us_crm_export.csv", "de_kunden_cp1252.csv", "latam_leads.parquet"])
+def test_sample_files_prepare_the_same_in_batches(name: str, size: int) -> None:
+    _same(SAMPLES / name, PrepareOptions(), size)
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Many duplicates (a fifth of the rows), six countries, no country column for some rows."""
+    path = tmp_path_factory.mktemp("messy") / "messy.csv"
+    messy_lead_frame(6_000, seed=5, duplicate_share=0.2).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("size", [997, 50_000])
+def test_a_messy_file_with_many_duplicates_prepares_the_same_in_batches(messy: Path, size: int) -> None:
+    _same(messy, PrepareOptions(country="US"), size)
+
+
+def test_region_inference_and_suppression_are_the_same_in_batches(messy: Path) -> None:
+    options = PrepareOptions(suppress=(SAMPLES / "do_not_contact.csv",))
+    _same(messy, options, 2_500)
+    _same(SAMPLES / "us_crm_export.csv", options, 400)

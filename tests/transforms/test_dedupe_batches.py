@@ -1,0 +1,102 @@
+"""Dedupe across batches (transforms.dedupe_batches) decides exactly what the in-memory dedupe
+(transforms.dedupe) decides over the whole frame, whatever the batch size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.transforms.frames import clean_leads
+from transforms import dedupe_batches
+from transforms.dedupe import decide_disposition
+from transforms.dedupe_batches import BatchDedupe, SeenValues
+
+_PHONES = [None, "+14155550001", "+14155550002", "+14155550003", "+14155550004"]
+_EMAILS = [None, "a@x.com", "A@X.com", "b@x.com", "c@x.com"]
+_IDS = [None, "C1", "C2", "C3"]
+
+_row = st.fixed_dictionaries(
+    {
+        "phone1": st.sampled_from(_PHONES),
+        "phone2": st.sampled_from(_PHONES),
+        "phone3": st.sampled_from(_PHONES),
+        "email": st.sampled_from(_EMAILS),
+        "file_id": st.sampled_from(_IDS),
+    }
+)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    leads = []
+    for number, row in enumerate(rows, start=1):
+        lead = {key: row[key] for key in ("phone1", "phone2", "phone3", "email")}
+        if row["file_id"] is not None:
+            lead |= {"external_id": row["file_id"], "external_id_origin": "file"}
+        else:
+            lead |= {"external_id": f"lf-{number}"}
+        leads.append(lead)
+    return clean_leads(leads)
+
+
+_SUPPRESSED = pl.Series(["+14155550004"])
+
+
+def _whole(frame: pl.DataFrame) -> pl.DataFrame:
+    return decide_disposition(frame, suppressed_phones=_SUPPRESSED)
+
+
+def _in_batches(frame: pl.DataFrame, size: int) -> pl.DataFrame:
+    # rejected (no channel) and suppressed rows are decided before dedupe, as clean_leads does
+    frame = decide_disposition(frame, keys=(), suppressed_phones=_SUPPRESSED)
+    dedupe = BatchDedupe()
+    parts = [dedupe.apply(frame.slice(start, size)) for start in range(0, max(frame.height, 1), size)]
+    return pl.concat(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(_row, min_size=1, max_size=30), size=st.integers(min_value=1, max_value=31))
+def test_batches_of_any_size_mark_the_same_duplicates_as_the_whole_frame(
+    rows: list[dict[str, Any]], size: int
+) -> None:
+    before = _frame(rows)
+    assert _in_batches(before, size).equals(_whole(before))
+
+
+def test_a_later_batch_duplicate_points_at_the_kept_row_through_a_chain() -> None:
+    # row 1 keeps the phone; row 2 shares row 1's phone and brings an email; row 4 (a later
+    # batch) shares only row 2's email: it is a duplicate of row 1, the kept row
+    frame = _frame(
+        [
+            {"phone1": "+14155550001", "phone2": None, "phone3": None, "email": None, "file_id": None},
+            {"phone1": "+14155550001", "phone2": None, "phone3": None, "email": "b@x.com", "file_id": None},
+            {"phone1": "+14155550003", "phone2": None, "phone3": None, "email": None, "file_id": None},
+            {"phone1": None, "phone2": None, "phone3": None, "email": "B@x.com", "file_id": None},
+        ]
+    )
+    out = _in_batches(frame, 2)
+    assert out["disposition"].to_list() == ["ready", "duplicate", "ready", "duplicate"]
+    assert out["duplicate_of"].to_list() == [None, 1, None, 1]
+    assert out["duplicate_on"].to_list() == [None, "phone1", None, "email"]
+
+
+@pytest.mark.parametrize("largest", [1 << 22, 1_000])
+def test_seen_values_find_every_first_row_across_merged_runs(
+    largest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    monkeypatch.setattr(dedupe_batches, "_MERGED_AT_MOST", largest)
+    seen = SeenValues()
+    rng = np.random.default_rng(3)
+    hashes = rng.permutation(np.arange(1, 5_001, dtype=np.uint64) * np.uint64(2654435761))
+    for start in range(0, 5_000, 700):
+        chunk = hashes[start : start + 700]
+        seen.add(chunk, np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
+    assert len(seen) == 5_000
+    assert (len(seen._runs) > 4) == (largest < 5_000)
+    assert (seen.lookup(hashes) == np.arange(1, 5_001)).all()
+    assert (seen.lookup(np.array([7, 9], dtype=np.uint64)) == -1).all()

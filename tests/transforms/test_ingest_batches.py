@@ -1,0 +1,144 @@
+"""Reading a lead file in batches gives read_lead_file's frame, slice by slice: streamed when
+the file is plain UTF-8 with one record per line, read whole (today's reader) otherwise."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.errors import LeadFileError
+from transforms.ingest import read_lead_file
+from transforms.ingest_batches import BATCH_ROWS_VARIABLE, DEFAULT_BATCH_ROWS, batch_rows, open_lead_batches
+
+STREAMED = {
+    "plain": b"phone,email,name\n4155550001,a@x.com,Ann\n4155550002,,Bob\n,c@x.com,\n",
+    "utf-8 with bom": codecs.BOM_UTF8 + "phone;name\n1;Jos\u00e9\n2;M\u00fcller\n".encode(),
+    "crlf and blank lines": b"phone,name\r\n1,a\r\n\r\n2,b\r\n\r\n",
+    "lone cr": b"phone,name\r1,a\r2,b\r",
+    "no final line end": b"phone\tname\n1\ta\n2\tb",
+    "header only": b"phone,name\n",
+    "quoted header": b'"phone","e,mail"\n1,a@x.com\n',
+}
+READ_WHOLE = {
+    "quoted values": b'phone,name\n1,"Smith, Ann"\n2,b\n',
+    "ragged rows": b"phone,name\n1,a\n2\n3,c,extra\n",
+    "cp1252": "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
+    "mixed encodings": "phone,name\n1,Jos\u00e9\n".encode() + "2,M\u00fcller\n".encode("cp1252"),
+    "multi-line value": b'phone,note\n1,"two\nlines"\n2,b\n',
+    "whitespace line": b"phone,name\n1,a\n   \n2,b\n",
+}
+
+
+def _check(tmp_path: Path, content: bytes, size: int) -> bool:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    whole = read_lead_file(path)
+    batched = open_lead_batches(path, size)
+    frames = list(batched.batches())
+    assert all(frame.height <= size for frame in frames)
+    assert pl.concat(frames).equals(whole.frame)
+    assert batched.rows == whole.frame.height
+    assert batched.ingested.headers == whole.headers
+    for name in ("encoding", "delimiter", "format", "fingerprint"):
+        assert getattr(batched.ingested, name) == getattr(whole, name), name
+    return batched.streamed
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+@pytest.mark.parametrize("name", sorted(STREAMED))
+def test_plain_files_are_streamed_to_the_same_rows(tmp_path: Path, name: str, size: int) -> None:
+    assert _check(tmp_path, STREAMED[name], size)
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("name", sorted(READ_WHOLE))
+def test_files_with_quotes_ragged_rows_or_other_encodings_are_read_whole_to_the_same_rows(
+    tmp_path: Path, name: str, size: int
+) -> None:
+    assert not _check(tmp_path, READ_WHOLE[name], size)
+
+
+def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> None:
+    lines = [f"{4155550000 + n},lead{n}@x.com,Name {n}" for n in range(60_000)]
+    content = ("phone,email,name\n" + "\n".join(lines) + "\n").encode()
+    assert _check(tmp_path, content, 7_000)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\n\n",
+        b"PK\x03\x04rest",
+        b"\x00\x01\x02",
+        codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"),
+    ],
+)
+def test_files_that_cannot_be_read_fail_as_read_lead_file_fails(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    expected = _error(lambda: read_lead_file(path).frame)
+    assert _error(lambda: pl.concat(list(open_lead_batches(path, 10).batches()))) == expected
+    if expected is None:
+        assert pl.concat(list(open_lead_batches(path, 10).batches())).equals(read_lead_file(path).frame)
+
+
+def _error(read: Callable[[], pl.DataFrame]) -> str | None:
+    try:
+        read()
+    except LeadFileError as error:
+        return str(error)
+    return None
+
+
+def test_batch_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "1234")
+    assert batch_rows() == 1234
+    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "lots")
+    assert batch_rows() == DEFAULT_BATCH_ROWS
+
+
+def _parquet_table() -> pa.Table:
+    return pa.table(
+        {
+            "phone": pa.array([4155550001, None, 4155550003, 4155550004, 5]),
+            "score": pa.array([1.0, float("nan"), 2.5, None, 1e20]),
+            "raw": pa.array([b"ok", b"Jos\xe9", None, b"", b"\xff"], type=pa.binary()),
+            "tags": pa.array([["a"], [], None, ["b", "c"], ["d"]]),
+            "kind": pa.array(["x", "y", "x", None, "y"]).dictionary_encode(),
+            "seen": pa.array([0, 1, 2, 3, 4], type=pa.timestamp("ms", tz="Europe/Berlin")),
+        }
+    )
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_parquet_files_are_streamed_to_the_same_rows(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "leads.parquet"
+    pq.write_table(_parquet_table(), path, row_group_size=2)
+    whole = read_lead_file(path)
+    batched = open_lead_batches(path, size)
+    assert batched.streamed
+    assert pl.concat(list(batched.batches())).equals(whole.frame)
+    assert (batched.rows, batched.ingested.headers, batched.ingested.fingerprint) == (
+        whole.frame.height,
+        whole.headers,
+        whole.fingerprint,
+    )
+
+
+def test_parquet_files_of_no_rows_or_damaged_behave_as_read_whole(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(_parquet_table().slice(0, 0), empty)
+    assert pl.concat(list(open_lead_batches(empty, 3).batches())).equals(read_lead_file(empty).frame)
+    odd = tmp_path / "odd.parquet"
+    pq.write_table(_parquet_table(), odd)
+    odd.write_bytes(odd.read_bytes()[:200] + odd.read_bytes()[-300:])  # row groups cut out
+    expected = _error(lambda: read_lead_file(odd).frame)
+    assert expected is not None
+    assert _error(lambda: pl.concat(list(open_lead_batches(odd, 1).batches()))) == expected

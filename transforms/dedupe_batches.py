@@ -1,0 +1,209 @@
+"""Dedupe across a file read in batches, holding compact keys rather than the file.
+
+The rules are transforms.dedupe's (read its docstring): a row that shares a key value with an
+earlier ``ready`` row is a duplicate of the earliest such row, chains followed to a kept
+row, ``duplicate_on`` and the ``DUPLICATE_*`` issues as there. What one batch needs from the
+batches before it is, per key, "the first row that had this value" and, per duplicate row,
+"the kept row it points at". Both are kept as numpy arrays: the 64-bit hash of each key
+value with its first row (12 bytes a value, in sorted runs merged as they grow, like a
+log-structured merge), and the (row, kept row) pairs of the duplicates (rows come in
+order, so that list is sorted as it grows). Within a batch values are compared exactly,
+across batches by their hash (two different values sharing a 64-bit hash: about one chance
+in 10^5 for a file of 30 million values).
+
+Batches must come in ``source_row`` order, each after the one before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from schemas.clean_leads import PHONE_SLOTS
+from schemas.codes import Disposition
+from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values
+from transforms.issues import append_issue_rows, issue
+
+__all__ = ["BatchDedupe", "SeenValues"]
+
+_READY = Disposition.READY.value
+_KEY_COLUMNS = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
+_NONE = np.int64(-1)
+_MERGED_AT_MOST = 1 << 22
+"""Values of the largest merged run (48 MB): a file of 30 million values is ~8 runs to search."""
+
+
+class SeenValues:
+    """Hash -> first row, for the values of earlier batches (sorted runs, merged as they grow)."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(hashes) for hashes, _ in self._runs)
+
+    def lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """The first row of each hash seen before, -1 where none."""
+        found = np.full(len(hashes), _NONE, dtype=np.int64)
+        if not self._runs or not len(hashes):
+            return found
+        # looked up in sorted order: the searches then walk each run forwards (4x faster
+        # than random probes into a few hundred MB of keys)
+        order = np.argsort(hashes)
+        wanted = hashes[order]
+        for keys, rows in self._runs:
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            hit = keys[at] == wanted
+            found[order[hit]] = rows[at[hit]]
+        return found
+
+    def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """Record new (hash, first row) pairs, none of them seen before."""
+        if not len(hashes):
+            return
+        order = np.argsort(hashes, kind="stable")
+        self._runs.append((hashes[order], rows[order].astype(np.uint32)))
+        # merge while the newest run is at least half the one before: O(log n) runs in all,
+        # up to runs of _MERGED_AT_MOST values (a merge's transient memory stays bounded)
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
+            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
+        ):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(_merged(older, newer))
+
+
+def _merged(
+    older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs as one: the newer's values placed among the older's by binary search
+    (no sort of the whole, no index array of its size)."""
+    keys_a, rows_a = older
+    keys_b, rows_b = newer
+    at = np.searchsorted(keys_a, keys_b) + np.arange(len(keys_b))
+    keys = np.empty(len(keys_a) + len(keys_b), dtype=np.uint64)
+    rows = np.empty(len(keys), dtype=np.uint32)
+    theirs = np.zeros(len(keys), dtype=bool)
+    theirs[at] = True
+    keys[at], rows[at] = keys_b, rows_b
+    keys[~theirs], rows[~theirs] = keys_a, rows_a
+    return keys, rows
+
+
+class BatchDedupe:
+    """Marks the duplicates of each clean batch (disposition, duplicate_of, duplicate_on and the
+    ``DUPLICATE_*`` issues), as transforms.dedupe would over the whole file."""
+
+    def __init__(self, keys: Sequence[DedupeKey] = DEDUPE_KEYS) -> None:
+        self.keys = tuple(keys)
+        self._seen = {key: SeenValues() for key in self.keys}
+        self._dup_rows = np.empty(0, dtype=np.int64)
+        self._dup_roots = np.empty(0, dtype=np.int64)
+
+    @property
+    def held(self) -> int:
+        """Values and duplicate pairs held: what the file's dedupe costs in memory (x 12-16 bytes)."""
+        return sum(len(seen) for seen in self._seen.values()) + len(self._dup_rows)
+
+    def apply(self, clean: pl.DataFrame) -> pl.DataFrame:
+        """``clean`` (normalized, disposition decided but for duplicates) with its duplicates marked."""
+        numbered = clean.lazy().with_row_index("_row")
+        candidates = numbered.filter(pl.col("disposition") == _READY).select(_KEY_COLUMNS).collect()
+        plans = [
+            _key_values(candidates.lazy(), key).drop_nulls("value").with_columns(_hash=pl.col("value").hash())
+            for key in self.keys
+        ]
+        firsts: list[pl.DataFrame] = []
+        per_key: dict[str, pl.DataFrame] = {}
+        for key, found in zip(self.keys, pl.collect_all(plans), strict=True):
+            known = self._seen[key].lookup(found.get_column("_hash").to_numpy())
+            values = found.with_columns(_known=pl.Series(known, dtype=pl.Int64))
+            del found
+            seen_before = values.filter(pl.col("_known") >= 0).with_columns(first_row=pl.col("_known"))
+            new_here = values.filter(pl.col("_known") < 0)
+            # a value met once in the batch is its own first row: only repeated hashes are
+            # grouped, by the value itself (as transforms.dedupe does)
+            repeated = new_here.filter(pl.len().over("_hash") > 1).with_columns(
+                first_row=pl.col("source_row").min().over("value")
+            )
+            firsts_here = new_here.group_by("_hash").agg(pl.col("source_row").min())
+            self._seen[key].add(
+                firsts_here.get_column("_hash").to_numpy(), firsts_here.get_column("source_row").to_numpy()
+            )
+            values = pl.concat([seen_before, repeated.filter(pl.col("first_row") < pl.col("source_row"))])
+            later = values.sort("source_row", "column")
+            firsts.append(later.select("source_row", "_row", "first_row", "column"))
+            per_key[key] = later.group_by("source_row").agg(
+                issue(_KEY_ISSUE[key].value, pl.col("column"), pl.col("value")).first().alias(f"_dup_{key}")
+            )
+        dups = self._resolve(firsts, per_key)
+        return self._marked(clean, dups)
+
+    def _resolve(self, firsts: list[pl.DataFrame], per_key: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        """source_row, _row, duplicate_of (a kept row), duplicate_on and the issues, per duplicate."""
+        resolved = pl.DataFrame(
+            schema={
+                "source_row": pl.Int64,
+                "_row": pl.UInt32,
+                "duplicate_of": pl.Int64,
+                "duplicate_on": pl.String,
+            }
+        )
+        if firsts:
+            direct = (
+                pl.concat(firsts)
+                .with_row_index("_rank")
+                .group_by("source_row")
+                .agg(
+                    pl.col("_row").first(),
+                    duplicate_of=pl.col("first_row").min(),
+                    duplicate_on=pl.col("column").sort_by("first_row", "_rank").first(),
+                )
+            )
+            resolved = direct
+            # chains inside the batch first (as transforms.dedupe follows them) ...
+            for _ in range(64):
+                hop = resolved.join(
+                    direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
+                    on="duplicate_of",
+                    how="left",
+                )
+                if hop["next_of"].null_count() == hop.height:
+                    break
+                resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop(
+                    "next_of"
+                )
+            # ... then a pointer at an earlier batch's duplicate goes on to that one's kept row
+            pointers = resolved.get_column("duplicate_of").to_numpy()
+            if len(self._dup_rows) and len(pointers):
+                at = np.minimum(np.searchsorted(self._dup_rows, pointers), len(self._dup_rows) - 1)
+                hit = self._dup_rows[at] == pointers
+                pointers = np.where(hit, self._dup_roots[at], pointers)
+                resolved = resolved.with_columns(duplicate_of=pl.Series(pointers, dtype=pl.Int64))
+            ordered = resolved.sort("source_row")
+            self._dup_rows = np.concatenate([self._dup_rows, ordered.get_column("source_row").to_numpy()])
+            self._dup_roots = np.concatenate([self._dup_roots, ordered.get_column("duplicate_of").to_numpy()])
+        for key in self.keys:
+            resolved = resolved.join(per_key[key], on="source_row", how="left")
+        return resolved
+
+    def _marked(self, clean: pl.DataFrame, dups: pl.DataFrame) -> pl.DataFrame:
+        at = dups.get_column("_row")
+        duplicate_of = pl.repeat(None, clean.height, dtype=pl.Int64, eager=True).scatter(
+            at, dups.get_column("duplicate_of")
+        )
+        duplicate_on = pl.repeat(None, clean.height, dtype=pl.String, eager=True).scatter(
+            at, dups.get_column("duplicate_on")
+        )
+        frame = clean.with_columns(
+            disposition=pl.when(duplicate_of.is_not_null())
+            .then(pl.lit(Disposition.DUPLICATE.value))
+            .otherwise(pl.col("disposition")),
+            duplicate_of=duplicate_of,
+            duplicate_on=duplicate_on,
+        )
+        found = [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in self.keys]
+        return append_issue_rows(frame, pl.collect_all(found))

@@ -1,0 +1,318 @@
+"""Ingest in batches: a lead file as a sequence of frames of at most ``batch_rows`` rows.
+
+Why: ``read_lead_file`` holds the whole file (its bytes, then its columns) in memory, about
+1.1 GB per million rows by the end of a run; a file of tens of millions of rows does not fit.
+Here the usual big file, UTF-8 text whose every line is one record of the header's width,
+is checked in one pass over its bytes (16 MB at a time: the sha256 fingerprint, UTF-8, no
+NUL, no quote, the width of every non-blank line) and then read by Arrow's streaming CSV
+reader, a few MB at a time. Each batch is exactly the slice of the frame ``read_lead_file``
+would have made (same columns, ``source_row`` counted across batches, no issues: such a file
+has none).
+
+A Parquet file whose columns Leadflow can all render is read a batch at a time too
+(``iter_batches``, each batch rendered by transforms.ingest_parquet's general path, which
+renders as its fast path does).
+
+Every other file (another encoding, quotes, ragged rows, a NUL byte, an unreadable or empty
+file) goes through ``read_lead_file`` itself, whose frame is then handed out in
+slices: the file-level errors, encodings and ragged-row findings are today's by
+construction, only the memory stays what it is for those files.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from transforms.errors import LeadFileError
+from transforms.ingest import (
+    _SNIFF_BYTES,
+    IngestedFile,
+    _finish,
+    _sniff_delimiter,
+    _split_header,
+    _unique_names,
+    read_lead_file,
+)
+from transforms.ingest_parquet import parquet_as_text
+from transforms.issues import append_issue_rows
+
+__all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
+
+BATCH_ROWS_VARIABLE = "LEADFLOW_BATCH_ROWS"
+DEFAULT_BATCH_ROWS = 100_000
+"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise, chosen by bench/normalize.py (busy
+2-core machine): at 1M rows 100k-row batches peaked at 0.68 GB, 250k at 0.97 GB, for about
+the same wall time (a batch's fixed costs, ~0.1 s, are small beside its 1-3 s of work)."""
+
+_SCAN_BYTES = 1 << 23
+_LONGEST_LINE = 1 << 26
+"""A 'line' longer than this (a file with ``\\r`` line ends only, say) is read the old way."""
+_ARROW_BLOCK = 1 << 22
+_NOT_STREAMED = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"PAR1", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def batch_rows() -> int:
+    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else :data:`DEFAULT_BATCH_ROWS`."""
+    given = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return DEFAULT_BATCH_ROWS
+
+
+@dataclass(frozen=True)
+class LeadBatches:
+    """A lead file ready to be read in batches.
+
+    ``ingested`` describes the file as ``read_lead_file`` would (path, encoding, delimiter,
+    format, fingerprint) with an empty frame of the file's columns; ``rows`` is the number of
+    data rows; ``batches()`` reads the file (again) from its start, batch by batch (at least
+    one batch, empty for a file of no rows).
+    ``streamed`` says whether the file is read a batch at a time (False: it is held whole).
+    """
+
+    ingested: IngestedFile
+    rows: int
+    batches: Callable[[], Iterator[pl.DataFrame]]
+    streamed: bool
+
+
+def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
+    """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
+    ``LeadFileError`` exactly where ``read_lead_file`` does."""
+    size = rows_per_batch or batch_rows()
+    streamed = _streamable_csv(path)
+    if streamed is not None:
+        ingested, offset, rows = streamed
+        if rows == 0:  # Arrow's streaming reader refuses a body of no records
+            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
+        return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
+    parquet = _streamable_parquet(path)
+    if parquet is not None:
+        ingested, rows = parquet
+        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True)
+    whole = read_lead_file(path)
+    frame = whole.frame
+    ingested = replace(whole, frame=frame.clear())
+
+    def slices() -> Iterator[pl.DataFrame]:
+        for start in range(0, max(frame.height, 1), size):  # a file of no rows: one empty batch
+            yield frame.slice(start, size)
+
+    return LeadBatches(ingested, frame.height, slices, False)
+
+
+def _fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(_SCAN_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
+    """(the file as detected, its rows) for a Parquet file whose every column Leadflow renders
+    as text (transforms.ingest_parquet), read a row group at a time; else None (read whole)."""
+    try:
+        with path.open("rb") as file:
+            if file.read(4) != b"PAR1":
+                return None
+        metadata = pq.ParquetFile(path)
+        schema = metadata.schema_arrow
+        if not schema.names:
+            return None
+        names = _unique_names(list(schema.names))
+        parquet_as_text(path, schema.empty_table(), names)  # refuses a type it cannot render
+    except (pa.ArrowException, OSError, ValueError, TypeError, LeadFileError):
+        return None  # read_lead_file says what is wrong, in its words
+    frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    ingested = IngestedFile(path, _finish(frame), "binary", None, "parquet", _fingerprint(path))
+    return ingested, metadata.metadata.num_rows
+
+
+def _parquet_batches(ingested: IngestedFile, size: int) -> Iterator[pl.DataFrame]:
+    """The file's rows as ``read_lead_file`` frames them, ``size`` rows a batch."""
+    names = ingested.headers
+    path = ingested.path
+    done = 0
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=size)
+        for record_batch in batches:
+            text, found = parquet_as_text(path, pa.Table.from_batches([record_batch]), names)
+            frame = append_issue_rows(_finish(text), [found]).with_columns(pl.col("source_row") + done)
+            del text, found
+            done += frame.height
+            yield frame
+            del frame
+    except (pa.ArrowException, OSError) as exc:
+        raise LeadFileError(
+            path, f"the Parquet file cannot be read ({type(exc).__name__})", "Export the Parquet file again"
+        ) from None
+    if done == 0:
+        yield ingested.frame
+
+
+def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
+    """(the file as detected, where its data records start, how many there are) when the file
+    can be streamed (module docstring), else None."""
+    try:
+        if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
+            return None
+        with path.open("rb") as file:
+            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
+    except OSError:
+        return None
+    if not first or first.startswith(_NOT_STREAMED) or first.startswith(codecs.BOM_UTF32_LE):
+        return None
+    start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
+    size = path.stat().st_size
+    head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
+    truncated = size - start > _SNIFF_BYTES
+    if not head.strip():
+        return None
+    delimiter = _sniff_delimiter(head, truncated=truncated)
+    header, header_chars = _split_header(head, delimiter)
+    if header is None or (header_chars >= len(head) and truncated):
+        return None  # no header, or one longer than the sniffed head: the careful path decides
+    names = _unique_names(header)
+    offset = start + len(head[:header_chars].encode("utf-8"))
+    try:
+        first[:offset].decode("utf-8")  # the header too must be UTF-8 (else the whole file is re-decoded)
+    except UnicodeDecodeError:
+        return None
+    if b"\x00" in first[:offset]:
+        return None  # a NUL anywhere makes the file binary (read_lead_file says so)
+    scanned = _scan(path, offset, delimiter, len(names))
+    if scanned is None:
+        return None
+    fingerprint, rows = scanned
+    encoding = "utf-8-sig" if start else "utf-8"
+    frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+    ingested = IngestedFile(path, _finish(frame), encoding, delimiter, "csv", fingerprint)
+    return ingested, offset, rows
+
+
+def _scan(path: Path, offset: int, delimiter: str, width: int) -> tuple[str, int] | None:
+    """One pass over the bytes: (sha256, non-blank data lines) when every data line is UTF-8
+    without NUL or quote and of ``width`` fields, else None."""
+    digest = hashlib.sha256()
+    rows, position, carry = 0, 0, b""
+    separator = ord(delimiter)
+    # the fingerprint is taken beside the checks: hashlib lets go of the GIL on large buffers
+    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed: Future[None] | None = None
+        while chunk := file.read(_SCAN_BYTES):
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, chunk)
+            begin = max(offset - position, 0)
+            position += len(chunk)
+            if begin >= len(chunk):
+                continue
+            data = carry + chunk[begin:] if carry else chunk[begin:]
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) > _LONGEST_LINE:
+                    return None
+                carry = data
+                continue
+            counted = _lines(data[:cut], separator, width)
+            if counted is None:
+                return None
+            rows += counted
+            carry = data[cut:]
+        if hashed is not None:
+            hashed.result()
+    if carry:
+        counted = _lines(carry, separator, width)
+        if counted is None:
+            return None
+        rows += counted
+    return digest.hexdigest(), rows
+
+
+def _lines(block: bytes, separator: int, width: int) -> int | None:
+    """Non-blank lines of ``block`` (whole lines) if each is clean UTF-8 of ``width`` fields."""
+    if b"\x00" in block or b'"' in block:
+        return None
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    raw = np.frombuffer(block, dtype=np.uint8)
+    following = np.append(raw[1:], np.uint8(0))
+    is_end = (raw == 10) | ((raw == 13) & (following != 10))
+    ends = np.flatnonzero(is_end)
+    if ends.size == 0 or ends[-1] != raw.size - 1:
+        ends = np.append(ends, raw.size)  # the file's last line, without a line end
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1] + 1])
+    # a \r\n line's content ends before its \r
+    padded = np.append(raw, np.uint8(0))
+    crlf = (ends > starts) & (padded[ends] == 10) & (padded[np.maximum(ends - 1, 0)] == 13)
+    content_end = ends - crlf
+    blank = content_end <= starts
+    separators = np.flatnonzero(raw == separator)
+    fields = np.searchsorted(separators, content_end) - np.searchsorted(separators, starts) + 1
+    if not bool(np.all(fields[~blank] == width)):
+        return None
+    return int(np.count_nonzero(~blank))
+
+
+def _csv_batches(ingested: IngestedFile, offset: int, size: int) -> Iterator[pl.DataFrame]:
+    """The data records from ``offset`` on, ``size`` rows a batch, as ``read_lead_file`` frames them."""
+    names = ingested.headers
+    keys = [f"c{index}" for index in range(len(names))]
+    delimiter = ingested.delimiter or ","
+    done = 0
+    with pa.OSFile(str(ingested.path)) as file:
+        file.seek(offset)
+        reader = pacsv.open_csv(
+            file,
+            read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(keys, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for record_batch in reader:
+            pending.append(record_batch)
+            held += record_batch.num_rows
+            while held >= size:
+                # slices of the blocks, not one combined copy: what is left over keeps only
+                # its own blocks alive, and nothing of this batch is held while the caller works
+                table = pa.Table.from_batches(pending)
+                head, rest = table.slice(0, size), table.slice(size)
+                pending, held = rest.to_batches(), rest.num_rows
+                del table, rest
+                frame = _frame(head, keys, names, done)
+                del head
+                done += size
+                yield frame
+                del frame
+        if held or done == 0:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield _frame(table, keys, names, done)
+
+
+def _frame(table: pa.Table, keys: list[str], names: list[str], done: int) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    finished = _finish(frame.rename(dict(zip(keys, names, strict=True))))
+    return finished.with_columns(pl.col("source_row") + done)

@@ -18,6 +18,7 @@ not exist (a spring-forward gap) starts after the gap and ends before it.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -74,9 +75,14 @@ def _instant(day: date, minutes: int, zone: zoneinfo.ZoneInfo, *, latest: bool) 
     return max(readings) if latest else min(readings)
 
 
-def _zone_intervals(zone: str, rules: Sequence[Rule], reference: datetime, days: int) -> list[Interval]:
+@functools.lru_cache(maxsize=1024)
+def _zone_intervals(
+    zone: str, rules: tuple[Rule, ...], reference: datetime, days: int
+) -> tuple[Interval, ...]:
     """The allowed UTC intervals of ``zone`` from the local day before ``reference`` on, adjacent
-    ones merged (a rule open until 24:00 runs on into the next day's 00:00)."""
+    ones merged (a rule open until 24:00 runs on into the next day's 00:00). Remembered (a pure
+    function of its arguments): a file's combinations repeat zones, a toll-free number's 29 of
+    them in every country and state it appears with."""
     tz = zoneinfo.ZoneInfo(zone)
     first = reference.astimezone(tz).date() - timedelta(days=1)
     intervals: list[Interval] = []
@@ -93,10 +99,10 @@ def _zone_intervals(zone: str, rules: Sequence[Rule], reference: datetime, days:
             intervals[-1] = (intervals[-1][0], max(intervals[-1][1], end))
         else:
             intervals.append((start, end))
-    return intervals
+    return tuple(intervals)
 
 
-def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
+def _intersect(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
     out: list[Interval] = []
     i = j = 0
     while i < len(left) and j < len(right):
@@ -119,11 +125,11 @@ def next_window(
     """The first allowed UTC interval in every one of ``zones`` that ends after ``reference``,
     starting no earlier than it; None without zones or without such an interval. ``rules``: the
     same for every zone, or each zone's (:func:`lead_rules`)."""
-    allowed: list[Interval] | None = None
+    allowed: Sequence[Interval] | None = None
     for zone in dict.fromkeys(zones):
         zone_rules = rules.get(zone, ()) if isinstance(rules, Mapping) else rules
         try:
-            intervals = _zone_intervals(zone, zone_rules, reference, days)
+            intervals = _zone_intervals(zone, tuple(zone_rules), reference, days)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
         allowed = intervals if allowed is None else _intersect(allowed, intervals)

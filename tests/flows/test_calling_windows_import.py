@@ -15,7 +15,7 @@ import pytest
 from flows.importer import load_connectors, send_target
 from flows.prepare import prepare_leads
 from schemas.results import RESULTS_SCHEMA
-from tests.flows.conftest import Vendors, write_targets
+from tests.flows.conftest import Vendors, read_results, write_targets
 from transforms.shared_windows import SharedWindows
 
 pytestmark = pytest.mark.slow
@@ -125,3 +125,29 @@ def test_targets_of_one_profile_sharing_the_windows_get_the_same_results_as_alon
         "call_window_end",
     ]
     assert shared.select(columns).equals(alone.select(columns))
+
+
+def test_the_flows_targets_of_one_profile_carry_the_same_windows(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads, summary_of
+
+    path = tmp_path / "leads.csv"
+    path.write_text(LEADS, encoding="utf-8")
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        only=["engage", "obi"],
+        engage={"compliance": "us-tcpa"},
+        obi={"compliance": "us-tcpa"},
+    )
+    state = import_leads(str(path), str(targets), out_dir=str(tmp_path / "out"), return_state=True)
+    results = read_results(Path(summary_of(state)["run_dir"]))
+    windows = {
+        target: results.filter(pl.col("target") == target)
+        .sort("external_id")
+        .select("external_id", "call_window_start", "call_window_end")
+        for target in ("engage", "obi")
+    }
+    assert windows["engage"].height == 3
+    assert windows["engage"].get_column("call_window_end").null_count() == 0
+    assert windows["engage"].equals(windows["obi"])

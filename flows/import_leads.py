@@ -77,6 +77,7 @@ from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
 from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
+from transforms.shared_windows import SharedWindows
 from transforms.summary import summarize
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def send_task(
     dry_run: bool,
     resend: bool,
     started: datetime | None = None,
+    shared: SharedWindows | None = None,
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
@@ -148,6 +150,7 @@ def send_task(
                 progress=progress,
                 gate=gate,
                 started=started,
+                shared=shared,
             )
 
     results = asyncio.run(send())
@@ -279,9 +282,17 @@ def _import(
             )
             results = send_partitioned(prepared, connectors, split, run_id=run_id)
         else:
+            shared = SharedWindows(prepared.clean)  # targets of one compliance profile share windows
             futures = [
                 send_task.submit(
-                    prepared, c, run_id=run_id, ledger=book, dry_run=dry_run, resend=resend, started=started
+                    prepared,
+                    c,
+                    run_id=run_id,
+                    ledger=book,
+                    dry_run=dry_run,
+                    resend=resend,
+                    started=started,
+                    shared=shared,
                 )
                 for c in connectors
             ]

@@ -32,6 +32,7 @@ from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
+from transforms.shared_windows import SharedWindows
 
 __all__ = ["DEFAULT_OUT", "DRY_RUN_SECRET", "finish_run", "ledger_path", "load_connectors", "send_target"]
 # finish_run lives in flows.run.finish (validate writes a run folder without importing the
@@ -108,9 +109,12 @@ async def send_target(
     transport: httpx.AsyncBaseTransport | None = None,
     gate: RequestGate | None = None,
     started: datetime | None = None,
+    shared: SharedWindows | None = None,
 ) -> pl.DataFrame:
     """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
     limit shared with other runs, around every request (the flow's flows.vendor_limits).
+    ``shared``: the run's windows of ``prepared.clean`` (one per run, given to every target, so
+    targets of the same profile compute them once); without it they are computed here.
 
     Under the target's ``compliance`` profile (voice and SMS), each lead's calling window from
     ``started`` (the run's start; default now) goes in its results, and a lead that may not be
@@ -123,7 +127,11 @@ async def send_target(
     windows = None
     if profile is not None and connector.channel != "email":
         reference = started or datetime.now(UTC)
-        windows = with_call_windows(prepared.clean, profile, reference)
+        windows = (
+            shared.windows(prepared.clean, profile, reference)
+            if shared is not None
+            else with_call_windows(prepared.clean, profile, reference)
+        )
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     leads = _leads(decided.filter(pl.col("eligible")))
     try:

@@ -7,7 +7,9 @@ first stretch of allowed time that ends after the reference time (the run's star
 start no earlier than it; null when none begins within ``HORIZON_DAYS`` or the lead has no zone.
 
 A window depends only on (candidate zones, US state, country), and a file has few such
-combinations: each is computed once in Python, and the answers go back to the rows by a join.
+combinations: each is computed once in Python, and the answers go back to the rows by a 64-bit
+hash of the combination (checked by a second one; the exact join on the zones joined into one
+string when the two disagree).
 
 Local times are turned into UTC conservatively across DST changes: a window's start is the
 later of a local time's two possible instants, its end the earlier, and a local time that does
@@ -16,6 +18,7 @@ not exist (a spring-forward gap) starts after the gap and ends before it.
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -72,9 +75,14 @@ def _instant(day: date, minutes: int, zone: zoneinfo.ZoneInfo, *, latest: bool) 
     return max(readings) if latest else min(readings)
 
 
-def _zone_intervals(zone: str, rules: Sequence[Rule], reference: datetime, days: int) -> list[Interval]:
+@functools.lru_cache(maxsize=1024)
+def _zone_intervals(
+    zone: str, rules: tuple[Rule, ...], reference: datetime, days: int
+) -> tuple[Interval, ...]:
     """The allowed UTC intervals of ``zone`` from the local day before ``reference`` on, adjacent
-    ones merged (a rule open until 24:00 runs on into the next day's 00:00)."""
+    ones merged (a rule open until 24:00 runs on into the next day's 00:00). Remembered (a pure
+    function of its arguments): a file's combinations repeat zones, a toll-free number's 29 of
+    them in every country and state it appears with."""
     tz = zoneinfo.ZoneInfo(zone)
     first = reference.astimezone(tz).date() - timedelta(days=1)
     intervals: list[Interval] = []
@@ -91,10 +99,10 @@ def _zone_intervals(zone: str, rules: Sequence[Rule], reference: datetime, days:
             intervals[-1] = (intervals[-1][0], max(intervals[-1][1], end))
         else:
             intervals.append((start, end))
-    return intervals
+    return tuple(intervals)
 
 
-def _intersect(left: list[Interval], right: list[Interval]) -> list[Interval]:
+def _intersect(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
     out: list[Interval] = []
     i = j = 0
     while i < len(left) and j < len(right):
@@ -117,11 +125,11 @@ def next_window(
     """The first allowed UTC interval in every one of ``zones`` that ends after ``reference``,
     starting no earlier than it; None without zones or without such an interval. ``rules``: the
     same for every zone, or each zone's (:func:`lead_rules`)."""
-    allowed: list[Interval] | None = None
+    allowed: Sequence[Interval] | None = None
     for zone in dict.fromkeys(zones):
         zone_rules = rules.get(zone, ()) if isinstance(rules, Mapping) else rules
         try:
-            intervals = _zone_intervals(zone, zone_rules, reference, days)
+            intervals = _zone_intervals(zone, tuple(zone_rules), reference, days)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
         allowed = intervals if allowed is None else _intersect(allowed, intervals)
@@ -176,31 +184,101 @@ def with_call_windows(clean: pl.DataFrame, profile: Profile, reference: datetime
             spellings = written.unique().drop_nulls()
             codes = pl.DataFrame({"state": spellings}).select(state_codes(pl.col("state"))).to_series()
             states = written.replace_strict(spellings, codes, default=None, return_dtype=pl.String)
-    # each row's zones as one string: unique and join on the list column itself took longer
-    zones = clean.get_column("timezone_candidates").list.join(";")
-    keys = pl.DataFrame({"_zones": zones, "_state": states, "_country": countries})
-    combinations = keys.unique()
-    windows = [
-        next_window(found, lead_rules(profile, country, state, found), reference) if found else None
-        for joined, state, country in combinations.iter_rows()
-        for found in [joined.split(";") if joined else []]
-    ]
-    answers = combinations.with_columns(
-        pl.Series(
-            "call_window_start",
-            [w[0] if w else None for w in windows],
-            dtype=WINDOW_COLUMNS["call_window_start"],
-        ),
-        pl.Series(
-            "call_window_end", [w[1] if w else None for w in windows], dtype=WINDOW_COLUMNS["call_window_end"]
-        ),
+    keys = pl.DataFrame(
+        {"_zones": clean.get_column("timezone_candidates"), "_state": states, "_country": countries}
     )
-    joined = keys.join(
+    found = _combinations(keys)
+    if found is None:  # the two hashes disagree (a collision): the exact, slower way
+        return pl.concat(
+            [clean.select("source_row"), _windows_by_join(keys, profile, reference)], how="horizontal"
+        )
+    combinations, index = found
+    windows = _windows_of(combinations.select("_zones", "_state", "_country").iter_rows(), profile, reference)
+    return pl.concat([clean.select("source_row"), windows.select(pl.all().gather(index))], how="horizontal")
+
+
+def _zones_key(seed: int) -> pl.Expr:
+    """A 64-bit hash of a row's zones: their hashes summed (order and repetition do not change a
+    window, :func:`next_window` intersects the zones' hours) with the list's length. Hashing
+    each zone string is one pass over the zones' bytes, where joining them copied every row's
+    zones into a new string."""
+    zones = pl.col("_zones")
+    return zones.list.eval(pl.element().hash(seed)).list.sum().hash(seed + 1) ^ zones.list.len().hash(
+        seed + 2
+    )
+
+
+def _combinations(keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series] | None:
+    """The distinct (zones, state, country) of ``keys`` (the first row of each) and each row's
+    index among them, grouped on a 64-bit hash; None when the group does not hold: a row's
+    state or country differs from its group's first row's, or a second, independent hash of its
+    zones does (two combinations share the first hash). A column of nulls is not hashed."""
+    first = _zones_key(0)
+    for seed, name in enumerate(("_state", "_country"), start=3):
+        if keys.get_column(name).null_count() < keys.height:
+            first = first ^ pl.col(name).hash(seed)
+    hashes = keys.select(first=first, second=_zones_key(1000))
+    first_hash, second_hash = hashes.get_column("first"), hashes.get_column("second")
+    firsts = first_hash.is_first_distinct().arg_true()
+    index = first_hash.replace_strict(
+        first_hash.gather(firsts),
+        pl.int_range(firsts.len(), dtype=pl.UInt32, eager=True),
+        return_dtype=pl.UInt32,
+    )
+    leaders = firsts.gather(index)  # each row's group's first row
+    same = (second_hash == second_hash.gather(leaders)).all() and all(
+        keys.get_column(name).eq_missing(keys.get_column(name).gather(leaders)).all()
+        for name in ("_state", "_country")
+    )
+    return (keys.gather(firsts), index) if same else None
+
+
+def _windows_of(
+    combinations: Iterable[tuple[Sequence[str] | None, str | None, str | None]],
+    profile: Profile,
+    reference: datetime,
+) -> pl.DataFrame:
+    """``call_window_start`` and ``call_window_end`` of each (zones, state, country) of
+    ``combinations``, computed in Python: a file has few distinct ones."""
+    windows = [
+        next_window(zones, lead_rules(profile, country, state, zones), reference) if zones else None
+        for zones, state, country in combinations
+    ]
+    return pl.DataFrame(
+        {
+            "call_window_start": [w[0] if w else None for w in windows],
+            "call_window_end": [w[1] if w else None for w in windows],
+        },
+        schema=WINDOW_COLUMNS,
+    )
+
+
+def _windows_by_join(keys: pl.DataFrame, profile: Profile, reference: datetime) -> pl.DataFrame:
+    """:func:`_windows_of` each row of ``keys``, grouped exactly: the distinct rows, their
+    windows joined back (each row's zones joined into one string, the join's key). The way when
+    the hashes collide, and what the tests hold the hashed way to."""
+    joined = keys.with_columns(pl.col("_zones").list.join(";"))
+    combinations = joined.unique()
+    answers = pl.concat(
+        [
+            combinations,
+            _windows_of(
+                (
+                    (joined.split(";") if joined else [], state, country)
+                    for joined, state, country in combinations.iter_rows()
+                ),
+                profile,
+                reference,
+            ),
+        ],
+        how="horizontal",
+    )
+    out = joined.join(
         answers, on=["_zones", "_state", "_country"], how="left", nulls_equal=True, maintain_order="left"
     )
-    if joined.height != clean.height:  # the combinations are unique: a bug, never a lost row
-        raise RuntimeError(f"calling windows: {joined.height} rows for {clean.height}")
-    return pl.concat([clean.select("source_row"), joined.select(list(WINDOW_COLUMNS))], how="horizontal")
+    if out.height != keys.height:  # the combinations are unique: a bug, never a lost row
+        raise RuntimeError(f"calling windows: {out.height} rows for {keys.height}")
+    return out.select(list(WINDOW_COLUMNS))
 
 
 def hold_outside_windows(

@@ -48,6 +48,7 @@ from flows.report.command import run_report
 from flows.run.store import RunNotPublished, is_remote, run_output
 from flows.verdict import judge, send_facts
 from transforms.outputs import new_run_id
+from transforms.shared_windows import SharedWindows
 
 __all__ = ["add_import_arguments", "main"]
 
@@ -102,6 +103,7 @@ async def _send_all(
         disable=not console.is_terminal,
     ) as bars:
         tasks = {c.target.name: bars.add_task(c.target.name, total=None) for c in connectors}
+        shared = SharedWindows(prepared.clean)  # targets of one compliance profile share windows
 
         def progress_of(name: str) -> Callable[[int, int], None]:
             def update(done: int, total: int) -> None:
@@ -121,6 +123,7 @@ async def _send_all(
                         resend=args.resend,
                         progress=progress_of(connector.target.name),
                         started=started,
+                        shared=shared,
                     )
                     for connector in connectors
                 )

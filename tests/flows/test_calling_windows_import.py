@@ -15,7 +15,8 @@ import pytest
 from flows.importer import load_connectors, send_target
 from flows.prepare import prepare_leads
 from schemas.results import RESULTS_SCHEMA
-from tests.flows.conftest import Vendors, write_targets
+from tests.flows.conftest import Vendors, read_results, write_targets
+from transforms.shared_windows import SharedWindows
 
 pytestmark = pytest.mark.slow
 
@@ -29,21 +30,31 @@ es,Ana,Lopez,+34 612 345 678,ana@example.es,ES,
 """
 
 
-def _send(tmp_path: Path, **overrides: dict[str, Any]) -> pl.DataFrame:
+def _send(tmp_path: Path, shared: bool = False, **overrides: dict[str, Any]) -> pl.DataFrame:
     path = tmp_path / "leads.csv"
     path.write_text(LEADS, encoding="utf-8")
     targets = write_targets(
         tmp_path / "targets.toml", only=[name.replace("_", "-") for name in overrides], **overrides
     )
     prepared = prepare_leads(path)
+    windows = SharedWindows(prepared.clean) if shared else None
     frames = [
         asyncio.run(
             send_target(
-                prepared, connector, run_id="windows", ledger=tmp_path / "ledger.sqlite", started=STARTED
+                prepared,
+                connector,
+                run_id="windows",
+                ledger=tmp_path / "ledger.sqlite",
+                started=STARTED,
+                shared=windows,
             )
         )
         for connector in load_connectors(targets)
     ]
+    if windows is not None:
+        assert windows.computed == len(
+            {str(o.get("compliance")) for o in overrides.values() if o.get("compliance")}
+        )
     results = pl.concat(frames)
     RESULTS_SCHEMA.validate(results)
     return results
@@ -94,3 +105,49 @@ def test_without_a_profile_or_on_email_there_is_no_window_and_nothing_is_held(
     results = _send(tmp_path, engage={}, ucontact_email={"compliance": "de"})
     assert set(results.get_column("status")) <= {"accepted", "submitted"}
     assert results.get_column("call_window_start").null_count() == results.height
+
+
+def test_targets_of_one_profile_sharing_the_windows_get_the_same_results_as_alone(
+    vendors: Vendors, tmp_path: Path
+) -> None:
+    targets: dict[str, Any] = {"engage": {"compliance": "us-tcpa"}, "obi": {"compliance": "us-tcpa"}}
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "shared").mkdir()
+    alone = _send(tmp_path / "alone", **targets)
+    shared = _send(tmp_path / "shared", shared=True, **targets)  # computed once: checked in _send
+    # the second send of the same leads is a vendor duplicate: statuses, holds and windows compared
+    columns = [
+        "target",
+        "external_id",
+        "status",
+        pl.col("reasons").list.contains("OUTSIDE_CALLING_WINDOW").alias("held"),
+        "call_window_start",
+        "call_window_end",
+    ]
+    assert shared.select(columns).equals(alone.select(columns))
+
+
+def test_the_flows_targets_of_one_profile_carry_the_same_windows(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads, summary_of
+
+    path = tmp_path / "leads.csv"
+    path.write_text(LEADS, encoding="utf-8")
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        only=["engage", "obi"],
+        engage={"compliance": "us-tcpa"},
+        obi={"compliance": "us-tcpa"},
+    )
+    state = import_leads(str(path), str(targets), out_dir=str(tmp_path / "out"), return_state=True)
+    results = read_results(Path(summary_of(state)["run_dir"]))
+    windows = {
+        target: results.filter(pl.col("target") == target)
+        .sort("external_id")
+        .select("external_id", "call_window_start", "call_window_end")
+        for target in ("engage", "obi")
+    }
+    assert windows["engage"].height == 3
+    assert windows["engage"].get_column("call_window_end").null_count() == 0
+    assert windows["engage"].equals(windows["obi"])

@@ -156,6 +156,12 @@ class Connector(ABC):
     async def close(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
         """End the vendor session (uContact EndSession, ONC CloseAPISession)."""
 
+    def holds_extension_only(self) -> bool:
+        """True when this target holds a lead whose every phone needs an extension (option
+        ``extensions = "hold"`` on a voice target): flows.importer marks such leads
+        ``EXTENSION_UNSUPPORTED`` before chunking (transforms.eligibility.hold_extension_only)."""
+        return False
+
     def schedules_by_zone(self) -> bool:
         """True when the vendor dials each lead within calling hours in the lead's own time zone
         (a per-contact zone field): under a compliance profile, a lead of one zone outside its

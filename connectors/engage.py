@@ -293,6 +293,10 @@ class EngageConnector(SoapConnector):
         """Stateless: the UsernameToken travels in every envelope (``_post``)."""
         return httpx.Auth()
 
+    def holds_extension_only(self) -> bool:
+        """A lead whose every phone needs an extension is held before chunking (connectors.base)."""
+        return self.options.extensions == "hold"
+
     # --- payload ------------------------------------------------------------------------
     def item_size(self, lead: Lead) -> int:
         return len(ET.tostring(self.wire.contact(lead, "contact"), encoding="utf-8"))

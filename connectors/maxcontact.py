@@ -403,6 +403,10 @@ class MaxContactConnector(Connector):
             )
         return data
 
+    def holds_extension_only(self) -> bool:
+        """A lead whose every phone needs an extension is held before chunking (connectors.base)."""
+        return self.options.extensions == "hold"
+
     # --- payload ------------------------------------------------------------------------------
     def payload(self, lead: Lead) -> bytes:
         """The ``addlead`` body for one lead (a lead without a name goes by its external id).

@@ -519,6 +519,10 @@ class OncConnector(SoapConnector):
         response = await client.send(request, auth=None)
         self.classify(response)
 
+    def holds_extension_only(self) -> bool:
+        """A lead whose every phone needs an extension is held before chunking (connectors.base)."""
+        return self.channel is Channel.VOICE and self.options.extensions == "hold"
+
     # --- payload ------------------------------------------------------------------------
     def destination(self, lead: Lead) -> str | None:
         """What the channel's CommInfo gets: the first phone (voice, SMS) or the email; for voice

@@ -30,7 +30,7 @@ from flows.run.finish import finish_run
 from flows.run.ledger_spec import ledger_path
 from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
-from transforms.eligibility import eligibility
+from transforms.eligibility import eligibility, hold_extension_only
 from transforms.results import SENT_SCHEMA, build_results
 from transforms.shared_windows import SharedWindows
 
@@ -133,6 +133,8 @@ async def send_target(
             else with_call_windows(prepared.clean, profile, reference)
         )
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
+    if connector.holds_extension_only():
+        decided = hold_extension_only(decided)
     leads = _leads(decided.filter(pl.col("eligible")))
     try:
         book = open_ledger(ledger)

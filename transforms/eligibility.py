@@ -80,3 +80,29 @@ def eligibility(clean: pl.DataFrame, channel: str, *, sms_allow_unknown_type: bo
         .alias("ineligible_reason"),
         pl.when(eligible).then(phone).otherwise(None).cast(pl.String).alias("channel_phone"),
     )
+
+
+def hold_extension_only(decided: pl.DataFrame) -> pl.DataFrame:
+    """``decided`` (this module's frame) with the eligible rows whose every valid phone carries
+    an extension made ineligible with ``EXTENSION_UNSUPPORTED``: for a target that holds such
+    leads (``Connector.holds_extension_only()``) rather than dial a switchboard.
+
+    Decided here, before chunking, so that a held lead is in no request: it gets no batch id and
+    costs the vendor nothing (a hold inside the request builder had to send something)."""
+    slots = [slot for slot in PHONE_SLOTS if f"{slot}_ext" in decided.columns]
+    if not slots:
+        return decided
+    valid = [pl.col(slot).is_not_null() for slot in slots]
+    plain = [pl.col(slot).is_not_null() & (pl.col(f"{slot}_ext").fill_null("") == "") for slot in slots]
+    held = pl.col("eligible") & pl.any_horizontal(valid) & ~pl.any_horizontal(plain)
+    return (
+        decided.with_columns(_held=held.fill_null(False))
+        .with_columns(
+            eligible=pl.col("eligible") & ~pl.col("_held"),
+            ineligible_reason=pl.when("_held")
+            .then(pl.lit(Issue.EXTENSION_UNSUPPORTED.value))
+            .otherwise("ineligible_reason"),
+            channel_phone=pl.when("_held").then(None).otherwise("channel_phone"),
+        )
+        .drop("_held")
+    )

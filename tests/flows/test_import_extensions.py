@@ -45,6 +45,7 @@ def test_extensions_read_from_the_file_reach_each_vendor_as_its_documented_choic
     onc = results.filter(pl.col("target") == "onc")
     held = onc.filter(pl.col("external_id") == "E2").row(0, named=True)
     assert (held["status"], held["reasons"]) == ("ineligible", ["EXTENSION_UNSUPPORTED"])
+    assert held["batch_id"] is None  # held before chunking: in no request, not even a harmless one
     destinations = {c["Id"]: c["VoiceCommInfo"]["Destination"] for c in vendors.onc_contacts()}
     assert destinations[contact_guid(ONC_CAMPAIGN, "E1")] == rows["E1"]["phone2"]
     assert contact_guid(ONC_CAMPAIGN, "E2") not in destinations

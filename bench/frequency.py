@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from connectors.base import Lead, Phone  # noqa: E402
-from connectors.frequency import FrequencyLimit, person_keys  # noqa: E402
+from connectors.frequency import FrequencyLimit, leads_people  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
 
@@ -69,7 +69,7 @@ def _send(ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], limit: F
         chunk = leads[start : start + CHUNK]
         people = None
         if limit is not None:
-            people = [person_keys([p.e164 for p in x.phones], x.email, limit.per) for x in chunk]
+            people = leads_people(chunk, limit.per)
         claim = ledger.begin_chunk(
             key, f"{key.campaign}-{start}", [x.external_id for x in chunk], run, people=people, limit=limit
         )

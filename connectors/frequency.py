@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Event", "FrequencyLimit", "decide", "person_keys"]
+if TYPE_CHECKING:
+    from connectors.base import Lead
+
+__all__ = ["Event", "FrequencyLimit", "decide", "leads_people", "person_keys"]
 
 Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
@@ -63,8 +66,12 @@ class FrequencyLimit(BaseModel):
         return f"{self.max_contacts} {what} per {span}"
 
 
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
+
+
 def _hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+    return _from_bytes(_blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int, ...]:
@@ -74,6 +81,32 @@ def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int
     if email and per != "phone":
         keys.append(_hash("e:" + email.strip().lower()))
     return tuple(dict.fromkeys(keys))
+
+
+def leads_people(leads: Iterable[Lead], per: str) -> list[tuple[int, ...]]:
+    """:func:`person_keys` of each lead, the same keys at about two thirds of the cost: the
+    hash inlined, and the common lead (one phone, or none, and an email) without the de-duplication
+    (a phone's and an email's keys differ but for a hash collision). blake2b is the stored key's definition:
+    no faster hash (polars' is not stable across versions) may replace it without a ledger step."""
+    blake2b, from_bytes = _blake2b, _from_bytes
+    phones_too, email_too = per != "email", per != "phone"
+    out: list[tuple[int, ...]] = []
+    append = out.append
+    for lead in leads:
+        phones, email = lead.phones, lead.email
+        if len(phones) > 1 and phones_too:
+            append(person_keys([p.e164 for p in phones], email, per))
+            continue
+        keys: tuple[int, ...] = ()
+        if phones and phones_too:
+            digest = blake2b(("p:" + phones[0].e164).encode(), digest_size=8).digest()
+            keys = (from_bytes(digest, "little", signed=True),)
+        if email and email_too:
+            digest = blake2b(("e:" + email.strip().lower()).encode(), digest_size=8).digest()
+            key = from_bytes(digest, "little", signed=True)
+            keys = (*keys, key) if key not in keys else keys
+        append(keys)
+    return out
 
 
 def decide(

@@ -117,23 +117,35 @@ def decide(
     limit: FrequencyLimit,
 ) -> list[bool]:
     """Which leads of a chunk may be sent, in order: ``recent`` maps each key to the contacts
-    within the window (it is updated with the allowed ones, so two leads of one chunk sharing a
-    person count each other). A lead's own earlier contact at this target is not counted."""
-    found: dict[int, set[Event]] = {key: set(events) for key, events in recent.items()}
+    within the window (left as it is); an allowed lead counts for the later leads of the chunk
+    that share a key with it. A lead's own earlier contact at this target is not counted.
+    Only the keys several leads of the chunk share are followed within it (most are not)."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    for keys in people:
+        for key in keys:
+            if key in seen:
+                shared.add(key)
+            seen.add(key)
+    added: dict[int, set[Event]] = {}
+    nothing: frozenset[Event] = frozenset()
     allowed: list[bool] = []
-    by_target = limit.count == "targets"
+    by_target, maximum = limit.count == "targets", limit.max_contacts
     for external_id, keys in zip(external_ids, people, strict=True):
         own = (target_id, external_id)
         events: set[Event] = set()
         for key in keys:
-            events |= found.get(key, set())
+            events.update(recent.get(key, nothing))
+            if key in shared:
+                events.update(added.get(key, nothing))
         events.discard(own)
         if by_target:
-            ok = len({target for target, _ in events} | {target_id}) <= limit.max_contacts
+            ok = len({target for target, _ in events} | {target_id}) <= maximum
         else:
-            ok = len(events) < limit.max_contacts
+            ok = len(events) < maximum
         allowed.append(ok)
         if ok:
             for key in keys:
-                found.setdefault(key, set()).add(own)
+                if key in shared:
+                    added.setdefault(key, set()).add(own)
     return allowed

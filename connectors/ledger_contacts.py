@@ -87,12 +87,29 @@ def admit(
     recent: Iterable[tuple[int, int, str]],
 ) -> Admission:
     """Split a chunk by :func:`connectors.frequency.decide` over ``recent`` (person, target id,
-    external id) rows. No row and no person twice in the chunk: all allowed, without the walk."""
+    external id) rows."""
     found: dict[int, set[Event]] = {}
     for person, target, external_id in recent:
         found.setdefault(person, set()).add((target, external_id))
-    if not found and sum(map(len, people)) == len({key for keys in people for key in keys}):
-        return list(external_ids), ()
+    return _split(target_id, external_ids, people, limit, found)
+
+
+def _split(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+    limit: FrequencyLimit,
+    found: dict[int, set[Event]],
+    *,
+    keys: int | None = None,
+) -> Admission:
+    """As :func:`admit` over ``found`` (person key -> contacts). No contact found and no person
+    twice in the chunk (``keys``: how many distinct keys it has): all allowed, without the walk."""
+    if not found:
+        if keys is None:
+            keys = len({key for lead in people for key in lead})
+        if sum(map(len, people)) == keys:
+            return list(external_ids), ()
     verdicts = decide(target_id, external_ids, people, found, limit)
     allowed = [eid for eid, ok in zip(external_ids, verdicts, strict=True) if ok]
     return allowed, tuple(eid for eid, ok in zip(external_ids, verdicts, strict=True) if not ok)
@@ -135,18 +152,25 @@ class ContactMemory:
         """Log row ``seq``: ``leads`` ``[external_id, key, ...]`` claimed for ``target_id`` at ``at``."""
         self.seq = seq
         by_person = self.by_person
-        for external_id, *keys in leads:
-            event = (target_id, external_id)
-            for key in keys:
-                by_person.setdefault(key, {})[event] = at
+        get = by_person.get
+        for lead in leads:
+            event = (target_id, lead[0])
+            for key in lead[1:]:
+                events = get(key)
+                if events is None:
+                    by_person[key] = {event: at}
+                else:
+                    events[event] = at
 
-    def candidates(self, keys: Iterable[int], since: float) -> list[tuple[int, int, str]]:
-        """(person, target id, external id) of the keys' contacts after ``since``."""
-        found: list[tuple[int, int, str]] = []
-        for key in keys:
-            events = self.by_person.get(key)
+    def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
+        """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
+        the keys with contacts are visited (a set intersection, in C)."""
+        by_person = self.by_person
+        found: dict[int, set[Event]] = {}
+        for key in by_person.keys() & keys:
+            events = {event for event, at in by_person[key].items() if at > since}
             if events:
-                found += [(key, target, eid) for (target, eid), at in events.items() if at > since]
+                found[key] = events
         return found
 
 
@@ -159,20 +183,27 @@ def sqlite_admit(
     *,
     limit: FrequencyLimit,
 ) -> Admission:
+    """Decide over the memory's contacts of the chunk's people whose leads are still claimed
+    (one lookup of the claims per target they were sent to)."""
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
-    found = memory.candidates({key for keys in people for key in keys}, since)
+    keys = {key for lead in people for key in lead}
+    found = memory.candidates(keys, since)
     if found:
-        pairs = orjson.dumps(sorted({(target, eid) for _, target, eid in found})).decode()
-        claimed = set(
-            db.execute(
-                "SELECT c.target_id, c.external_id FROM json_each(?) AS j JOIN claims AS c "
-                "ON c.target_id = j.value ->> 0 AND c.external_id = j.value ->> 1",
-                (pairs,),
-            ).fetchall()
-        )
-        found = [row for row in found if (row[1], row[2]) in claimed]
-    return admit(target_id, external_ids, people, limit, found)
+        by_target: dict[int, set[str]] = {}
+        for events in found.values():
+            for target, eid in events:
+                by_target.setdefault(target, set()).add(eid)
+        claimed: set[Event] = set()
+        for target, eids in by_target.items():
+            rows = db.execute(
+                "SELECT external_id FROM claims WHERE target_id = ? "
+                "AND external_id IN (SELECT value FROM json_each(?))",
+                (target, orjson.dumps(sorted(eids)).decode()),
+            )
+            claimed.update((target, eid) for (eid,) in rows)
+        found = {key: kept for key, events in found.items() if (kept := events & claimed)}
+    return _split(target_id, external_ids, people, limit, found, keys=len(keys))
 
 
 def sqlite_record(

@@ -183,26 +183,30 @@ def sqlite_admit(
     *,
     limit: FrequencyLimit,
 ) -> Admission:
-    """Decide over the memory's contacts of the chunk's people whose leads are still claimed
-    (one lookup of the claims per target they were sent to)."""
+    """Decide over the memory's contacts of the chunk's people whose leads are still claimed.
+    A released lead's contact only lowers a count, so when the chunk is all allowed with every
+    contact counted, it is allowed as well without them: then the claims are not read. Else one
+    lookup of the claims per target the contacts were sent to, and the decision again."""
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
     keys = {key for lead in people for key in lead}
     found = memory.candidates(keys, since)
-    if found:
-        by_target: dict[int, set[str]] = {}
-        for events in found.values():
-            for target, eid in events:
-                by_target.setdefault(target, set()).add(eid)
-        claimed: set[Event] = set()
-        for target, eids in by_target.items():
-            rows = db.execute(
-                "SELECT external_id FROM claims WHERE target_id = ? "
-                "AND external_id IN (SELECT value FROM json_each(?))",
-                (target, orjson.dumps(sorted(eids)).decode()),
-            )
-            claimed.update((target, eid) for (eid,) in rows)
-        found = {key: kept for key, events in found.items() if (kept := events & claimed)}
+    allowed, limited = _split(target_id, external_ids, people, limit, found, keys=len(keys))
+    if not limited:
+        return allowed, limited
+    by_target: dict[int, set[str]] = {}
+    for events in found.values():
+        for target, eid in events:
+            by_target.setdefault(target, set()).add(eid)
+    claimed: set[Event] = set()
+    for target, eids in by_target.items():
+        rows = db.execute(
+            "SELECT external_id FROM claims WHERE target_id = ? "
+            "AND external_id IN (SELECT value FROM json_each(?))",
+            (target, orjson.dumps(sorted(eids)).decode()),
+        )
+        claimed.update((target, eid) for (eid,) in rows)
+    found = {key: kept for key, events in found.items() if (kept := events & claimed)}
     return _split(target_id, external_ids, people, limit, found, keys=len(keys))
 
 

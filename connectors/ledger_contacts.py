@@ -124,14 +124,19 @@ def _pairs(claimed: Iterable[str], people_of: dict[str, Sequence[int]]) -> list[
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
+Sighting = tuple[int, str, float]
+"""(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
+
+
 class ContactMemory:
-    """One ledger object's copy of the SQLite contact log: person key -> {(target id, external
-    id): latest time}, from ``since`` on, up to log row ``seq``."""
+    """One ledger object's copy of the SQLite contact log, from ``since`` on, up to log row
+    ``seq``: person key -> its one sighting, or a list of them when it has several (most people
+    have one: no container of their own to make; a lead claimed again is one sighting more)."""
 
     def __init__(self) -> None:
         self.seq = 0
         self.since = float("inf")
-        self.by_person: dict[int, dict[Event, float]] = {}
+        self.by_person: dict[int, Sighting | list[Sighting]] = {}
 
     def catch_up(self, db: sqlite3.Connection, since: float) -> None:
         """Read the log rows appended since the last reading (all of the window at the first, or
@@ -154,13 +159,15 @@ class ContactMemory:
         by_person = self.by_person
         get = by_person.get
         for lead in leads:
-            event = (target_id, lead[0])
+            sighting = (target_id, lead[0], at)
             for key in lead[1:]:
-                events = get(key)
-                if events is None:
-                    by_person[key] = {event: at}
+                known = get(key)
+                if known is None:
+                    by_person[key] = sighting
+                elif isinstance(known, tuple):
+                    by_person[key] = [known, sighting]
                 else:
-                    events[event] = at
+                    known.append(sighting)
 
     def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
         """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
@@ -168,7 +175,9 @@ class ContactMemory:
         by_person = self.by_person
         found: dict[int, set[Event]] = {}
         for key in by_person.keys() & keys:
-            events = {event for event, at in by_person[key].items() if at > since}
+            known = by_person[key]
+            sightings = (known,) if isinstance(known, tuple) else known
+            events = {(target, eid) for target, eid, at in sightings if at > since}
             if events:
                 found[key] = events
         return found

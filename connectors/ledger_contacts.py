@@ -180,8 +180,11 @@ class ContactMemory:
         found: dict[int, set[Event]] = {}
         for key in by_person.keys() & keys:
             known = by_person[key]
-            sightings = (known,) if isinstance(known, tuple) else known
-            events = {(target, eid) for target, eid, at in sightings if at > since}
+            if isinstance(known, tuple):
+                if known[2] > since:
+                    found[key] = {known[:2]}
+                continue
+            events = {(target, eid) for target, eid, at in known if at > since}
             if events:
                 found[key] = events
         return found

@@ -127,6 +127,12 @@ def _pairs(claimed: Iterable[str], people_of: dict[str, Sequence[int]]) -> list[
     return [(eid, key) for eid in claimed for key in people_of[eid]]
 
 
+def _bigints(keys: Iterable[int]) -> str:
+    """A PostgreSQL array literal of integers, for ``%s::bigint[]``: psycopg adapts a Python list
+    element by element (270 us of client CPU for a chunk's 200 keys, against 72 for this)."""
+    return "{" + ",".join(map(str, keys)) + "}"
+
+
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
 Sighting = tuple[int, str, float]
 """(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
@@ -261,7 +267,7 @@ def pg_admit(
     prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
     (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
     ``_HELD``)."""
-    keys = _distinct(people)
+    keys = _bigints(_distinct(people))
     db.execute(
         "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
         "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
@@ -274,10 +280,13 @@ def pg_admit(
 def pg_record(
     db: psycopg.Connection[Any], target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
 ) -> None:
-    pairs = _pairs(claimed, people_of)
+    """Record the claimed leads' contacts, dated now. The (external id, key) pairs go as one JSON
+    text: psycopg adapts a list of strings element by element (250 us of client CPU for 200,
+    against 43 as JSON)."""
+    pairs = orjson.dumps(_pairs(claimed, people_of)).decode()
     db.execute(
         "INSERT INTO ledger_contacts (person, target_id, external_id, at) "
-        "SELECT p, %s, e, %s FROM unnest(%s::text[], %s::bigint[]) AS x (e, p) "
+        "SELECT (x ->> 1)::bigint, %s, x ->> 0, %s FROM json_array_elements(%s::json) AS x "
         "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
-        (target_id, time.time(), [e for e, _ in pairs], [p for _, p in pairs]),
+        (target_id, time.time(), pairs),
     )

@@ -20,10 +20,14 @@ Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not cou
 microseconds per contact and the guardrail's extra per million contacts.
 
 Measured (100k contacts, best of 3, 2-core machine at load 4-7, wall us per contact): SQLite
-claims 16.3, guarded 22.4, guarded seen 30.4; PostgreSQL (same machine) 120, 188, 205. Where the
-SQLite guardrail's time goes: the person keys (two blake2b hashes a lead, ~2.4 us), the walk
-over a chunk whose people have contacts, and the check of those contacts' claims. An index by
-person (the first version) cost about 15 us more, mostly its random page writes at each commit.
+claims 16.3, guarded 22.4, guarded seen 30.4; PostgreSQL (same machine) 120, 188, 205. Since
+made cheaper (30k contacts, medians of 5 runs each best of 3, load 8-13: CPU us per contact
+added): SQLite guarded +4.3 (was +7.7), guarded seen +8.0 against claims seen (was +13.0);
+PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). Where the SQLite guardrail's
+time goes: the person keys (two blake2b hashes a lead, ~1.5 us), the contact log row and its
+copy in memory (~1.2 us), the lookup (~0.7 us), and with earlier contacts their candidates and
+the decision (~1.5 us). An index by person (the first version) cost about 15 us more, mostly
+its random page writes at each commit.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.client import answer_limits, vendor_client
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
-from connectors.frequency import person_keys
+from connectors.frequency import leads_people
 from connectors.heap import frozen_heap
 from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
@@ -434,7 +434,7 @@ class _Run:
         limit = self.limit
         people = None
         if limit is not None:
-            people = [person_keys([p.e164 for p in x.phones], x.email, limit.per) for x in chunk.leads]
+            people = leads_people(chunk.leads, limit.per)
         return self.ledger.begin_chunk(
             self.key,
             chunk.batch_id,

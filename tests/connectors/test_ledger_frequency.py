@@ -66,6 +66,18 @@ def test_a_lead_the_vendor_did_not_take_is_no_contact(open_ledger: OpenLedger) -
         assert (got.claimed, got.limited) == (("b-1", "b-2"), ())
 
 
+def test_in_one_chunk_only_the_contacts_still_claimed_count(open_ledger: OpenLedger) -> None:
+    """The SQLite ledger reads no claims for a chunk allowed counting every contact: a chunk
+    mixing a released contact, a live one and none must still be decided on the live ones."""
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1", "a-2"], "run-1", people=[(1,), (2,)], limit=ONCE_A_DAY)
+        ledger.settle_chunk(A, "a1", [Settlement("a-1", "failed"), Settlement("a-2", "accepted")], "run-1")
+        got = ledger.begin_chunk(
+            B, "b1", ["b-1", "b-2", "b-3"], "run-2", people=[(1,), (2,), (3,)], limit=ONCE_A_DAY
+        )
+        assert (got.claimed, got.limited) == (("b-1", "b-3"), ("b-2",))
+
+
 def test_resending_a_lead_to_its_target_is_no_new_contact(open_ledger: OpenLedger) -> None:
     twice = FrequencyLimit(max_contacts=2, within_hours=24)
     with open_ledger() as ledger:

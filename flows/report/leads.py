@@ -33,7 +33,9 @@ __all__ = [
     "LeadView",
     "Outcome",
     "lead_outcomes",
+    "lead_rows",
     "lead_view",
+    "missed_in_order",
     "not_delivered_everywhere",
     "outcome_counts",
     "reasons_by_lead",
@@ -192,15 +194,10 @@ def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limi
     from three columns (its outcome held as an enum, a few bytes a lead), the wide rows
     (contact fields, a column per target) only for the ``limit`` leads shown."""
     frame = results.lazy()
-    outcome = pl.col("outcome").cast(pl.Enum(OUTCOMES))
-    outcomes = _per_lead(frame, reasons=False).select("source_row", outcome).collect(engine="streaming")
+    outcomes = _outcomes(frame)
     counted = dict(outcomes.group_by("outcome").len().iter_rows())
-    missed = outcomes.filter(~pl.col("outcome").is_in(_DONE))
-    rank = (pl.col("outcome") != Outcome.ATTENTION).cast(pl.Int8)
-    first = missed.sort(rank, "source_row").head(limit)["source_row"]
-    wanted = frame.filter(pl.col("source_row").is_in(first.implode()))
-    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
-    shown = not_delivered_everywhere(_wide(wanted.select(needed), _target_names(frame, targets)))
+    missed = _missed(outcomes)
+    shown = lead_rows(frame, missed["source_row"].head(limit), _target_names(frame, targets))
     statuses = (
         frame.filter(pl.col("target").is_in(list(targets)))
         .select("source_row", "status")
@@ -220,6 +217,36 @@ def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limi
 
 _DONE = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
 """Delivered (or, dry run, would be) to every target: not in the lead table."""
+
+
+def _outcomes(frame: pl.LazyFrame) -> pl.DataFrame:
+    """``source_row`` and ``outcome`` (an enum: a byte) of every lead."""
+    outcome = pl.col("outcome").cast(pl.Enum(OUTCOMES))
+    return _per_lead(frame, reasons=False).select("source_row", outcome).collect(engine="streaming")
+
+
+def _missed(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The leads not delivered everywhere in :func:`not_delivered_everywhere` order."""
+    rank = (pl.col("outcome") != Outcome.ATTENTION).cast(pl.Int8)
+    return outcomes.filter(~pl.col("outcome").is_in(_DONE)).sort(rank, "source_row")
+
+
+def missed_in_order(results: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, list[str]]:
+    """The ``source_row`` of every lead not delivered everywhere, in
+    :func:`not_delivered_everywhere` order, and the targets in the results (sorted): what
+    :func:`lead_rows` needs to give those leads a slice at a time."""
+    frame = results.lazy()
+    return _missed(_outcomes(frame))["source_row"], _target_names(frame, ())
+
+
+def lead_rows(results: pl.DataFrame | pl.LazyFrame, rows: pl.Series, targets: Sequence[str]) -> pl.DataFrame:
+    """The :func:`lead_outcomes` rows of the leads ``rows`` (source rows) in
+    :func:`not_delivered_everywhere` order, with a column set per target of ``targets`` (give
+    every target of the run, so that each slice of leads has the same columns). Only those
+    leads' results are read."""
+    wanted = results.lazy().filter(pl.col("source_row").is_in(rows.implode()))
+    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
+    return not_delivered_everywhere(_wide(wanted.select(needed), sorted({*targets})))
 
 
 def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from flows.report.console import print_run, print_trend
-from flows.report.csv_export import lead_csv_frame, write_lead_csv
+from flows.report.csv_export import export_lead_csv, lead_csv_frame, write_lead_csv
 from flows.report.html_page import render_run_html, render_trend_html, write_text_atomically
 from flows.report.run_folders import scan_runs, trend
 from flows.report.runs import (
@@ -50,7 +50,7 @@ def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console)
         write_text_atomically(html, render_run_html(run))
         console.print(Text(f"HTML report: {html}"))
     if csv is not None:
-        rows = write_lead_csv(lead_csv_frame(run.results, run.target_names), csv)
+        rows = export_lead_csv(run.results, run.target_names, csv)
         console.print(Text(f"CSV: {rows:,} leads not delivered to every target (one row per lead) -> {csv}"))
 
 

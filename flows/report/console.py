@@ -17,9 +17,7 @@ from rich.text import Text
 from flows.report.leads import (
     DELIVERED,
     Outcome,
-    lead_outcomes,
-    not_delivered_everywhere,
-    outcome_counts,
+    lead_view,
     reasons_by_lead,
     target_column,
 )
@@ -144,13 +142,13 @@ def _outcome_table(counts: Mapping[str, int]) -> Table:
     return table
 
 
-def _lead_table(leads: pl.DataFrame, targets: list[str], width: int) -> Table:
+def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int) -> Table:
     """The first :data:`TOP_LEADS` leads not delivered everywhere: a row per lead, a column per
     target with the lead's status there, and the lead's reason codes (one a line). Statuses and
     codes are never cut nor wrapped mid-name: when the columns do not fit ``width``, the
     table lists one line per lead and target it did not reach instead (same facts, long form)."""
     shown = leads.head(TOP_LEADS)
-    title = f"Leads not delivered to every target ({leads.height:,}; first {shown.height})"
+    title = f"Leads not delivered to every target ({total:,}; first {shown.height})"
     statuses = {name: shown[target_column(name, "status")].fill_null("").to_list() for name in targets}
     codes = [code for row in shown["reasons"].to_list() for code in row or []]
     widths = [len("row"), len("attention"), *[max(map(len, [t, *statuses[t]])) for t in targets]]
@@ -209,11 +207,11 @@ def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
     console.rule(Text(f"Leadflow run {run.run_id}"))
     _inputs(console, run)
     targets = list(summary["targets"])
-    leads = lead_outcomes(run.results, targets)
-    counts = outcome_counts(leads)
+    leads = lead_view(run.results, targets, TOP_LEADS)
+    counts = leads.counts
     attention = counts[Outcome.ATTENTION]
     console.print(
-        Text(f"{leads.height:,} leads (rows of the file), {len(targets)} target{_plural(len(targets))}, "),
+        Text(f"{leads.leads:,} leads (rows of the file), {len(targets)} target{_plural(len(targets))}, "),
         Text(f"{attention:,} leads need attention", style="bold red" if attention else "green"),
         sep="",
     )
@@ -221,9 +219,8 @@ def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
     reasons = reasons_by_lead(run.results)
     if not reasons.is_empty():
         console.print(_reasons_table(summary, reasons))
-    missed = not_delivered_everywhere(leads)
-    if not missed.is_empty():
-        console.print(_lead_table(missed, targets, console.width))
+    if leads.missed:
+        console.print(_lead_table(leads.shown, leads.missed, targets, console.width))
     console.print(_status_table(summary))
     vendor = _vendor_table(summary)
     console.print(vendor if vendor else Text("No vendor errors.", style="dim"))

@@ -18,10 +18,26 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.report.leads import LEAD_COLUMNS, lead_outcomes, not_delivered_everywhere
+from flows.report.leads import (
+    LEAD_COLUMNS,
+    lead_outcomes,
+    lead_rows,
+    missed_in_order,
+    not_delivered_everywhere,
+)
 from schemas.results import RAW_COLUMNS
 
-__all__ = ["FORMULA_PREFIXES", "lead_csv_frame", "neutralise", "neutralise_frame", "write_lead_csv"]
+__all__ = [
+    "FORMULA_PREFIXES",
+    "export_lead_csv",
+    "lead_csv_frame",
+    "neutralise",
+    "neutralise_frame",
+    "write_lead_csv",
+]
+
+CHUNK_LEADS = 50_000
+"""Leads built and written at a time by :func:`export_lead_csv`."""
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -52,7 +68,10 @@ def lead_csv_frame(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] 
     the lead's fields, ``reasons`` (every code at any target) with the values as read
     (``phone1_raw``..) right after it, then the per-target columns; lists joined by ``;``;
     cells and headers neutralised (a target's name is a header)."""
-    leads = not_delivered_everywhere(lead_outcomes(results, targets))
+    return _csv_rows(not_delivered_everywhere(lead_outcomes(results, targets)))
+
+
+def _csv_rows(leads: pl.DataFrame) -> pl.DataFrame:
     lists = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.List)]
     leads = leads.with_columns(pl.col(lists).list.join(";"))
     fields = [name for name in LEAD_COLUMNS if name != "source_row" and name not in RAW_COLUMNS]
@@ -67,3 +86,21 @@ def write_lead_csv(frame: pl.DataFrame, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(out, include_bom=True)
     return frame.height
+
+
+def export_lead_csv(
+    results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], out: Path, chunk: int = CHUNK_LEADS
+) -> int:
+    """Write what ``write_lead_csv(lead_csv_frame(results, targets), out)`` writes (the same
+    bytes) a ``chunk`` of leads at a time, so that a run of millions of leads is never held
+    whole: the leads' order comes from their outcomes (a few bytes a lead), each slice's
+    rows from its own results. Returns the leads written."""
+    order, found = missed_in_order(results)
+    names = sorted({*found, *targets})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as stream:
+        stream.write("\ufeff".encode())
+        for start in range(0, max(order.len(), 1), chunk):
+            rows = _csv_rows(lead_rows(results, order.slice(start, chunk), names))
+            rows.write_csv(stream, include_header=start == 0)
+    return order.len()

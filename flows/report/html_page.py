@@ -17,12 +17,13 @@ from urllib.parse import quote
 import polars as pl
 
 from flows.report.assets import CSP, SCRIPT, STYLE
-from flows.report.lead_sections import lead_table_section, leads_headline_section, reasons_section
-from flows.report.leads import lead_outcomes, not_delivered_everywhere, reasons_by_lead
+from flows.report.lead_sections import LEAD_LIMIT, lead_table_section, leads_headline_section, reasons_section
+from flows.report.leads import lead_view, reasons_by_lead
 from flows.report.markup import Cell, Markup, esc, table
 from flows.report.run_folders import RATES, TREND_STATUSES, RunsFound
 from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command, run_started
 from flows.report.sections import (
+    SAMPLE_LIMIT,
     dispositions_section,
     glossary_section,
     inputs_section,
@@ -30,6 +31,7 @@ from flows.report.sections import (
     totals_section,
     vendor_errors_section,
 )
+from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Status
 from transforms.summary import summarize
 
@@ -64,20 +66,43 @@ def _page(title: str, subtitle: str, nav: tuple[tuple[str, str], ...], body: str
     )
 
 
-def _dispositions(results: pl.LazyFrame) -> pl.DataFrame:
-    return (
-        results.filter(pl.col("status").is_in([Status.DUPLICATE.value, Status.SUPPRESSED.value]))
+_DISPOSITION_COLUMNS = (
+    "source_row",
+    "target",
+    "status",
+    "reasons",
+    "duplicate_of",
+    "duplicate_on",
+    "first_name",
+    "last_name",
+    *PHONE_SLOTS,
+    "email",
+)
+
+
+def _dispositions(results: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
+    """The first :data:`SAMPLE_LIMIT` input rows that are a duplicate or suppressed (one
+    result each: the first target's), and how many such rows there are. Only the shown rows
+    are read whole; the count is over one column."""
+    held = results.filter(pl.col("status").is_in([Status.DUPLICATE.value, Status.SUPPRESSED.value]))
+    rows = held.select(pl.col("source_row").unique())
+    total = rows.select(pl.len()).collect(engine="streaming").item()
+    first = rows.collect(engine="streaming")["source_row"].sort().head(SAMPLE_LIMIT)
+    shown = (
+        held.filter(pl.col("source_row").is_in(first.implode()))
+        .select(_DISPOSITION_COLUMNS)
         .sort("source_row", "target")
         .unique("source_row", keep="first", maintain_order=True)
         .collect()
     )
+    return shown, int(total)
 
 
 def render_run_html(run: Run) -> str:
     """The analyst report of one run as a complete HTML document."""
     summary = summarize(run.results, run.target_names)
     targets = list(summary["targets"])
-    leads = lead_outcomes(run.results, targets)
+    leads = lead_view(run.results, targets, LEAD_LIMIT)
     meta = run.meta
     source = meta.source_file if meta else "results"
     subtitle = f"{source}: {summary['rows']:,} leads (rows of the file), {len(targets)} targets"
@@ -86,12 +111,12 @@ def render_run_html(run: Run) -> str:
     body = "".join(
         [
             leads_headline_section(leads, targets),
-            lead_table_section(not_delivered_everywhere(leads), targets, csv_hint),
+            lead_table_section(leads, targets, csv_hint),
             reasons_section(reasons_by_lead(run.results)),
             totals_section(summary),
             vendor_errors_section(summary),
             phones_section(summary),
-            dispositions_section(summary, _dispositions(run.results)),
+            dispositions_section(summary, *_dispositions(run.results)),
             inputs_section(meta, run.meta_problem),
             glossary_section(summary),
         ]

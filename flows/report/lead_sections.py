@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from flows.report.charts import bar_chart, row_chart
-from flows.report.leads import OUTCOMES, Outcome, outcome_counts, target_column
+from flows.report.leads import OUTCOMES, LeadView, Outcome, target_column
 from flows.report.markup import Cell, Markup, esc, table, tiles
 from flows.report.sections import code_link, figure, name_of, section
 from schemas.codes import Status
@@ -38,11 +38,11 @@ _OUTCOME_COLORS = {
 _DELIVERED = {Status.ACCEPTED.value, Status.SUBMITTED.value, Status.ALREADY_SENT.value}
 
 
-def leads_headline_section(leads: pl.DataFrame, targets: Sequence[str]) -> Markup:
+def leads_headline_section(view: LeadView, targets: Sequence[str]) -> Markup:
     """Leads (rows of the file) by their one outcome across targets: the tiles add up to the rows."""
-    counts = outcome_counts(leads)
+    counts = view.counts
     shown = [(outcome, n, outcome in _BAD) for outcome, n in counts.items() if n or outcome in _BAD]
-    big = tiles([("leads (rows of the file)", leads.height, False), *shown])
+    big = tiles([("leads (rows of the file)", view.leads, False), *shown])
     per_target = (
         f"Each lead was meant for {len(targets)} target{'s' if len(targets) != 1 else ''} "
         f"({', '.join(targets)}); the per-target section below counts leads at each target."
@@ -88,15 +88,16 @@ def _options(element_id: str, label: str, values: Sequence[str]) -> str:
     return f"<label>{esc(label)} {select}</label>"
 
 
-def lead_table_section(leads: pl.DataFrame, targets: Sequence[str], csv_hint: str) -> Markup:
+def lead_table_section(view: LeadView, targets: Sequence[str], csv_hint: str) -> Markup:
     """One row per lead not delivered to every target (flows.report.leads.not_delivered_everywhere):
     needs attention first, then ineligible somewhere, duplicates, suppressed. A column per
     target holds the lead's status there, its reasons and the vendor's answer; the filters
-    (outcome, a status at any target, a target it did not reach) and sorting are our script's."""
-    title = f"Leads not delivered to every target ({leads.height:,})"
-    if leads.is_empty():
+    (outcome, a status at any target, a target it did not reach) and sorting are our script's.
+    ``view`` holds the first :data:`LEAD_LIMIT` of them (flows.report.leads.lead_view)."""
+    title = f"Leads not delivered to every target ({view.missed:,})"
+    if not view.missed:
         return section("lead-table", title, '<p class="note">Every lead was delivered to every target.</p>')
-    shown = leads.head(LEAD_LIMIT).with_columns(as_read())
+    shown = view.shown.head(LEAD_LIMIT).with_columns(as_read())
     heads = [
         ("source_row", "Row", "number"),
         ("outcome", "Outcome", "code"),
@@ -127,13 +128,8 @@ def lead_table_section(leads: pl.DataFrame, targets: Sequence[str], csv_hint: st
             f'<tr data-outcome="{esc(row["outcome"])}" data-status="{esc(" ".join(sorted(statuses)))}" '
             f'data-target="{esc(" ".join(missed))}">{cells}</tr>'
         )
-    present = set(leads["outcome"].unique().to_list())
-    all_statuses = {
-        status
-        for t in targets
-        for status in leads[target_column(t, "status")].drop_nulls().unique().to_list()
-        if status not in _DELIVERED
-    }
+    present = view.missed_outcomes
+    all_statuses = view.missed_statuses - _DELIVERED
     controls = (
         '<div class="controls"><input id="attention-filter" type="search" placeholder="Filter leads…" '
         'aria-label="Filter leads">'
@@ -145,9 +141,9 @@ def lead_table_section(leads: pl.DataFrame, targets: Sequence[str], csv_hint: st
         + f'<span>showing <b id="attention-shown">{shown.height}</b> of {shown.height:,}</span></div>'
     )
     note = (
-        f'<p class="note">Only the first {LEAD_LIMIT:,} of {leads.height:,} leads are shown here; '
+        f'<p class="note">Only the first {LEAD_LIMIT:,} of {view.missed:,} leads are shown here; '
         f"export them all, one row per lead with a column per target, with <code>{esc(csv_hint)}</code>.</p>"
-        if leads.height > LEAD_LIMIT
+        if view.missed > LEAD_LIMIT
         else '<p class="note">One row per lead, its outcome at each target in the target columns. '
         f"Export them (one row per lead, a column per target) with <code>{esc(csv_hint)}</code>.</p>"
     )

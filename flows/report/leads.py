@@ -17,6 +17,7 @@ Pure polars; the only loop is over targets (a handful), never over rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -29,8 +30,12 @@ __all__ = [
     "LEAD_COLUMNS",
     "OUTCOMES",
     "PER_TARGET",
+    "LeadView",
     "Outcome",
     "lead_outcomes",
+    "lead_rows",
+    "lead_view",
+    "missed_in_order",
     "not_delivered_everywhere",
     "outcome_counts",
     "reasons_by_lead",
@@ -122,25 +127,37 @@ def _outcome() -> pl.Expr:
     )
 
 
+def _per_lead(frame: pl.LazyFrame, *, reasons: bool = True) -> pl.LazyFrame:
+    """``source_row``, ``outcome`` (and ``reasons``): one row per lead, from three columns
+    (:func:`transforms.summary.needs_attention` reads ``reasons`` too)."""
+    codes = pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True)
+    return (
+        frame.select("source_row", "status", "reasons")
+        .group_by("source_row")
+        .agg(_outcome(), *([codes] if reasons else []))
+    )
+
+
+def _target_names(frame: pl.LazyFrame, targets: Sequence[str]) -> list[str]:
+    found = frame.select(pl.col("target").unique()).collect(engine="streaming")["target"].to_list()
+    return sorted({*found, *targets})
+
+
 def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> pl.DataFrame:
     """One row per lead (by ``source_row``): :data:`LEAD_COLUMNS`, ``run_id``, ``outcome``,
     ``reasons`` (every code of the lead at any target, first seen first) and, per target
     (``targets`` plus any in the results, sorted), the :data:`PER_TARGET` fields (null where
-    the lead has no result for that target)."""
+    the lead has no result for that target). Holds every lead: the report shows a few
+    (:func:`lead_view`)."""
     needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
     frame = results.lazy().select(needed).collect().lazy()  # read once, not once per part below
-    names = sorted({*frame.select("target").unique().collect()["target"].to_list(), *targets})
+    return _wide(frame, _target_names(frame, targets))
+
+
+def _wide(frame: pl.LazyFrame, names: Sequence[str]) -> pl.DataFrame:
     # lead fields are the same in each of a lead's results: any one will do (no sort of them all)
     fields = frame.filter(pl.col("source_row").is_first_distinct()).select("run_id", *LEAD_COLUMNS)
-    outcomes = (
-        frame.select("source_row", "status", "reasons")
-        .group_by("source_row")
-        .agg(
-            _outcome(),
-            pl.col("reasons").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True),
-        )
-    )
-    per_lead = fields.join(outcomes, on="source_row", how="left")
+    per_lead = fields.join(_per_lead(frame), on="source_row", how="left")
     for target in names:
         columns = [pl.col(field).alias(target_column(target, field)) for field in PER_TARGET]
         part = frame.filter(pl.col("target") == target).select("source_row", *columns)
@@ -155,12 +172,88 @@ def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] =
     return per_lead.sort("source_row").collect().select(*first, pl.exclude(first))
 
 
+@dataclass(frozen=True)
+class LeadView:
+    """What the report shows of the leads, whatever the run's size: exact counts, and the
+    first ``limit`` leads not delivered everywhere (:func:`not_delivered_everywhere` order)."""
+
+    leads: int
+    counts: dict[str, int]
+    """Leads per outcome, as :func:`outcome_counts`."""
+    missed: int
+    """Leads not delivered to every target (all of them, not only those in ``shown``)."""
+    shown: pl.DataFrame
+    """The first ``limit`` rows of ``not_delivered_everywhere(lead_outcomes(...))``."""
+    missed_outcomes: frozenset[str]
+    missed_statuses: frozenset[str]
+    """Statuses at the given targets of the leads not delivered everywhere (for the filters)."""
+
+
+def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limit: int) -> LeadView:
+    """The lead-first view without holding every lead: the outcome of each lead is computed
+    from three columns (its outcome held as an enum, a few bytes a lead), the wide rows
+    (contact fields, a column per target) only for the ``limit`` leads shown."""
+    frame = results.lazy()
+    outcomes = _outcomes(frame)
+    counted = dict(outcomes.group_by("outcome").len().iter_rows())
+    missed = _missed(outcomes)
+    shown = lead_rows(frame, missed["source_row"].head(limit), _target_names(frame, targets))
+    statuses = (
+        frame.filter(pl.col("target").is_in(list(targets)))
+        .select("source_row", "status")
+        .join(missed.lazy().select("source_row"), on="source_row", how="semi")
+        .select(pl.col("status").unique())
+        .collect(engine="streaming")["status"]
+    )
+    return LeadView(
+        leads=outcomes.height,
+        counts={name: int(counted.get(name, 0)) for name in OUTCOMES},
+        missed=missed.height,
+        shown=shown,
+        missed_outcomes=frozenset(missed["outcome"].unique().cast(pl.String).to_list()),
+        missed_statuses=frozenset(statuses.drop_nulls().to_list()),
+    )
+
+
+_DONE = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
+"""Delivered (or, dry run, would be) to every target: not in the lead table."""
+
+
+def _outcomes(frame: pl.LazyFrame) -> pl.DataFrame:
+    """``source_row`` and ``outcome`` (an enum: a byte) of every lead."""
+    outcome = pl.col("outcome").cast(pl.Enum(OUTCOMES))
+    return _per_lead(frame, reasons=False).select("source_row", outcome).collect(engine="streaming")
+
+
+def _missed(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """The leads not delivered everywhere in :func:`not_delivered_everywhere` order."""
+    rank = (pl.col("outcome") != Outcome.ATTENTION).cast(pl.Int8)
+    return outcomes.filter(~pl.col("outcome").is_in(_DONE)).sort(rank, "source_row")
+
+
+def missed_in_order(results: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, list[str]]:
+    """The ``source_row`` of every lead not delivered everywhere, in
+    :func:`not_delivered_everywhere` order, and the targets in the results (sorted): what
+    :func:`lead_rows` needs to give those leads a slice at a time."""
+    frame = results.lazy()
+    return _missed(_outcomes(frame))["source_row"], _target_names(frame, ())
+
+
+def lead_rows(results: pl.DataFrame | pl.LazyFrame, rows: pl.Series, targets: Sequence[str]) -> pl.DataFrame:
+    """The :func:`lead_outcomes` rows of the leads ``rows`` (source rows) in
+    :func:`not_delivered_everywhere` order, with a column set per target of ``targets`` (give
+    every target of the run, so that each slice of leads has the same columns). Only those
+    leads' results are read."""
+    wanted = results.lazy().filter(pl.col("source_row").is_in(rows.implode()))
+    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
+    return not_delivered_everywhere(_wide(wanted.select(needed), sorted({*targets})))
+
+
 def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:
     """The leads an analyst looks at: every lead not delivered to all its targets (needs
     attention, ineligible somewhere, duplicate, suppressed), those needing attention first."""
     rank = pl.col("outcome").replace_strict({Outcome.ATTENTION: 0}, default=1, return_dtype=pl.Int8)
-    done = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
-    return leads.filter(~pl.col("outcome").is_in(done)).sort(rank, "source_row")
+    return leads.filter(~pl.col("outcome").is_in(_DONE)).sort(rank, "source_row")
 
 
 def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
@@ -179,16 +272,21 @@ def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
     Only the three key columns are exploded and grouped; the example's other columns are
     joined in for the one row per code (grouping every column of a million results took
-    seconds)."""
+    seconds); the example rows are read for those rows only, never the whole run."""
     frame = results.lazy()
     coded = frame.select("source_row", "target", "reasons").explode("reasons").drop_nulls("reasons")
-    counted = coded.group_by("reasons").agg(
-        pl.col("source_row").n_unique().alias("leads"),
-        pl.col("target").unique().sort().alias("targets"),
-        *[pl.col(key).sort_by("source_row", "target").first() for key in ("source_row", "target")],
+    counted = (
+        coded.group_by("reasons")
+        .agg(
+            pl.col("source_row").n_unique().alias("leads"),
+            pl.col("target").unique().sort().alias("targets"),
+            *[pl.col(key).sort_by("source_row", "target").first() for key in ("source_row", "target")],
+        )
+        .collect(engine="streaming")
     )
-    examples = counted.join(
-        frame.select("source_row", "target", *_EXAMPLE_COLUMNS), on=["source_row", "target"], how="left"
+    rows = frame.filter(pl.col("source_row").is_in(counted["source_row"].unique().implode()))
+    examples = counted.lazy().join(
+        rows.select("source_row", "target", *_EXAMPLE_COLUMNS), on=["source_row", "target"], how="left"
     )
     return (
         examples.rename({"reasons": "reason"}).sort(["leads", "reason"], descending=[True, False]).collect()

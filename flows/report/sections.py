@@ -179,8 +179,9 @@ def _matched_phone(row: Mapping[str, Any]) -> object:
     return row[on] if on in PHONE_SLOTS else row["phone1"]
 
 
-def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Markup:
-    """``leads``: one result row per distinct input row that is a duplicate or suppressed.
+def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame, total: int) -> Markup:
+    """``leads``: one result row per distinct input row that is a duplicate or suppressed (the
+    first :data:`SAMPLE_LIMIT` at least), ``total`` such input rows.
 
     "Matched on" is the field of the row that matched the kept row (``duplicate_on``), and
     the Phone column shows that phone, so a duplicate on ``phone2`` does not show ``phone1``."""
@@ -201,9 +202,7 @@ def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame) -> Mar
         for row in leads.head(SAMPLE_LIMIT).iter_rows(named=True)
     ]
     note = (
-        f'<p class="note">First {SAMPLE_LIMIT:,} of {leads.height:,} rows shown.</p>'
-        if leads.height > SAMPLE_LIMIT
-        else ""
+        f'<p class="note">First {SAMPLE_LIMIT:,} of {total:,} rows shown.</p>' if total > SAMPLE_LIMIT else ""
     )
     headers = ("Row", "Status", "Reasons", "Duplicate of row", "Matched on", "Name", "Phone", "Email")
     listing = table(headers, rows)

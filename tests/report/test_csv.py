@@ -7,11 +7,13 @@ import csv
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.report.csv_export import (
     FORMULA_PREFIXES,
+    export_lead_csv,
     lead_csv_frame,
     neutralise,
     neutralise_frame,
@@ -99,3 +101,27 @@ def test_export_leaves_the_results_parquet_raw(run_dir: Path, tmp_path: Path) ->
 
     assert set(raw["last_name"]) == {FORMULA}
     assert raw["phone1"].str.starts_with("+").all()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 25, 50_000])
+def test_export_a_slice_of_leads_at_a_time_writes_the_same_bytes_as_the_whole_frame(
+    run_dir: Path, tmp_path: Path, chunk: int
+) -> None:
+    run = load_run(run_dir)
+
+    whole = write_lead_csv(lead_csv_frame(run.results, run.target_names), tmp_path / "whole.csv")
+    sliced = export_lead_csv(run.results, run.target_names, tmp_path / "sliced.csv", chunk=chunk)
+
+    assert sliced == whole == 25
+    assert (tmp_path / "sliced.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_export_of_a_run_with_every_lead_delivered_writes_the_header_only(tmp_path: Path) -> None:
+    frame = results_frame([result_row(status="accepted")])
+    write_lead_csv(lead_csv_frame(frame), tmp_path / "whole.csv")
+
+    written = export_lead_csv(frame, [], tmp_path / "sliced.csv", chunk=1)
+
+    assert written == 0
+    assert (tmp_path / "sliced.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert len(_read(tmp_path / "sliced.csv")) == 0

@@ -18,6 +18,7 @@ from flows.report.leads import (
     OUTCOMES,
     Outcome,
     lead_outcomes,
+    lead_view,
     not_delivered_everywhere,
     outcome_counts,
 )
@@ -191,3 +192,31 @@ def test_in_a_dry_run_a_lead_ineligible_at_a_target_is_still_listed() -> None:
 
     assert leads["outcome"].to_list() == [Outcome.WOULD_SEND, Outcome.WOULD_SEND_SOME]
     assert not_delivered_everywhere(leads)["source_row"].to_list() == [2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(_STATUSES, min_size=1, max_size=4), min_size=1, max_size=12),
+    st.integers(min_value=0, max_value=14),
+)
+def test_the_bounded_lead_view_shows_the_first_leads_and_counts_them_all(
+    statuses: list[list[str]], limit: int
+) -> None:
+    targets = [name for name, _ in TARGETS]
+    records = [
+        result_row(source_row=row, target=targets[index], status=status, external_id=f"e{row}")
+        for row, per_target in enumerate(statuses, start=1)
+        for index, status in enumerate(per_target)
+    ]
+    frame = results_frame(records)
+    every = not_delivered_everywhere(lead_outcomes(frame, targets))
+
+    view = lead_view(frame.lazy(), targets, limit)
+
+    assert view.leads == len(statuses)
+    assert view.counts == outcome_counts(lead_outcomes(frame, targets))
+    assert view.missed == every.height
+    assert view.shown.equals(every.head(limit))
+    assert view.missed_outcomes == set(every["outcome"])
+    shown_statuses = {s for t in targets for s in every[f"{t} status"].drop_nulls()}
+    assert view.missed_statuses == shown_statuses

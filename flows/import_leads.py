@@ -43,6 +43,7 @@ import flows  # noqa: F401
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -231,10 +232,16 @@ def import_leads(
 
 
 def _alert_context() -> dict[str, Any]:
-    """The flow run's id and logger for its alert (a failing webhook is logged in the run)."""
+    """The flow run's id and logger for its alert (a failing webhook is logged in the run);
+    Leadflow's own logger when the flow's function is called outside a run (``import_leads.fn``)."""
+    from prefect.exceptions import MissingContextError
     from prefect.runtime import flow_run
 
-    return {"flow_run_id": str(flow_run.id or "") or None, "logger": get_run_logger()}
+    try:
+        logger: Any = get_run_logger()
+    except MissingContextError:
+        logger = logging.getLogger("leadflow.flows")
+    return {"flow_run_id": str(flow_run.id or "") or None, "logger": logger}
 
 
 def _import(

@@ -118,12 +118,12 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def test_prefect_deploy_all_creates_both_deployments_of_prefect_yaml(local_prefect: LocalPrefect) -> None:
+def test_prefect_deploy_all_creates_every_deployment_of_prefect_yaml(local_prefect: LocalPrefect) -> None:
     _ok(local_prefect.run("work-pool", "create", POOL, "--type", "process"))
 
     _ok(local_prefect.run("deploy", "--all"))
 
-    assert local_prefect.deployment_names() == {"nightly-import", "watched-folder-scan"}
+    assert local_prefect.deployment_names() == {"nightly-import", "watched-folder-scan", "import-partition"}
 
 
 def test_prefect_listing_commands_exit_0_against_the_server(local_prefect: LocalPrefect) -> None:

@@ -113,11 +113,20 @@ class Database(Protocol):
 def root_id(root: Path) -> str:
     """The watched root's id (``ROOT/.leadflow-root-id``), created by the first to ask."""
     path = root / ROOT_ID_FILE
-    try:
-        with open(path, "x", encoding="ascii") as out:
-            out.write(uuid.uuid4().hex + "\n")
-    except FileExistsError:
-        pass
+    if not path.exists():
+        # written whole under a private name, then linked into place: a watcher starting at the
+        # same moment sees no file or the whole id, never the empty file an open("x") shows first
+        draft = root / f"{ROOT_ID_FILE}.{uuid.uuid4().hex}.tmp"
+        draft.write_text(uuid.uuid4().hex + "\n", encoding="ascii")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: a rename is atomic too
+            if not path.exists():
+                os.replace(draft, path)
+        finally:
+            draft.unlink(missing_ok=True)
     text = path.read_text(encoding="ascii").strip()
     if not re.fullmatch(r"[0-9a-f]{32}", text):
         raise ValueError(f"{path}: not a Leadflow root id; delete it and let the watcher write a new one")

@@ -24,6 +24,7 @@ from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
+from connectors.target_state import TargetState
 from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run.finish import finish_run
@@ -108,13 +109,17 @@ async def send_target(
     transport: httpx.AsyncBaseTransport | None = None,
     gate: RequestGate | None = None,
     started: datetime | None = None,
+    state: TargetState | None = None,
 ) -> pl.DataFrame:
     """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
     limit shared with other runs, around every request (the flow's flows.vendor_limits).
 
     Under the target's ``compliance`` profile (voice and SMS), each lead's calling window from
     ``started`` (the run's start; default now) goes in its results, and a lead that may not be
-    called is held (transforms.calling_windows.hold_outside_windows)."""
+    called is held (transforms.calling_windows.hold_outside_windows).
+
+    ``state``: the target's breaker and rate from the run's earlier batches (flows.import_batches,
+    where ``prepared.clean`` is one batch); a target stopped there sends nothing here."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
@@ -142,6 +147,7 @@ async def send_target(
                 transport=transport,
                 progress=progress,
                 gate=gate,
+                state=state,
             )
     return build_results(
         prepared.clean,

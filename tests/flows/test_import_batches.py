@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +18,10 @@ import pytest
 from rich.console import Console
 
 from flows.commands.import_file import main as import_main
+from flows.import_batches import BatchProgress, SendSettings, send_in_batches
+from flows.importer import load_connectors
+from flows.prepare import PrepareOptions
+from flows.prepare_batches import prepare_batches
 from tests.flows.conftest import (
     SANDBOX_TARGETS,
     Vendors,
@@ -107,3 +112,27 @@ def test_a_target_stopped_in_an_early_batch_sends_nothing_in_later_ones_and_ever
         (pl.col("source_row") > first["source_row"]) & pl.col("status").is_in(["accepted", "submitted"])
     ).is_empty()
     assert results.filter(pl.col("target") == "onc")["status"].is_in(["accepted"]).sum() > 20
+
+
+def test_the_first_batch_is_at_the_vendor_before_the_last_batch_is_read(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    held_when_read: list[int] = []
+
+    class Watch(BatchProgress):
+        def read(self, rows: int) -> None:
+            held_when_read.append(len(vendors.obi_customers()))
+
+    targets = write_targets(tmp_path / "targets.toml", ["obi"])
+    batched = prepare_batches(lead_file(30), PrepareOptions(), rows=7)
+    settings = SendSettings("20261204T000000Z-000000000", tmp_path / "ledger.sqlite", datetime.now(UTC))
+
+    run_dir, facts = send_in_batches(
+        batched, load_connectors(targets), settings, out_dir=tmp_path / "out", progress=Watch()
+    )
+
+    assert len(held_when_read) == 5  # 30 rows in batches of 7
+    assert held_when_read[0] == 0 and held_when_read[-1] > 0, held_when_read
+    assert held_when_read == sorted(held_when_read)
+    assert facts["obi"]["statuses"]["accepted"] == len(vendors.obi_customers())
+    assert read_results(run_dir).height == 30

@@ -311,7 +311,9 @@ class _Run:
     def _skip_already_sent(self) -> list[Lead]:
         if self.resend:
             return list(self.leads)
-        entries = self.ledger.entries(self.key)
+        # only these leads' entries: a run sent in batches asks once a batch, and the ledger
+        # brings its last reading up to date rather than reading the target whole again
+        entries = self.ledger.entries(self.key, [lead.external_id for lead in self.leads])
         todo: list[Lead] = []
         for lead in self.leads:
             entry = entries.get(lead.external_id)

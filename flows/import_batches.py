@@ -16,6 +16,7 @@ are counted per batch and added up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -115,6 +116,13 @@ async def _send_batch(
     return list(results)
 
 
+def _close_ledgers(states: Sequence[TargetState]) -> None:
+    for state in states:
+        if state.ledger is not None:
+            state.ledger.close()
+            state.ledger = None
+
+
 def send_in_batches(
     batched: BatchedLeads,
     connectors: Sequence[Connector],
@@ -133,7 +141,10 @@ def send_in_batches(
     facts: dict[str, dict[str, Any]] = {}
     current: list[pl.DataFrame] = []
 
-    with asyncio.Runner() as runner:  # one event loop for the run: the targets' auth flows live on
+    with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
+        # one event loop for the run: the targets' auth flows live on; the ledgers opened by the
+        # first batch are closed at the end
+        ledgers.callback(_close_ledgers, states)
 
         def sent_batches() -> Iterator[pl.DataFrame]:
             done = 0

@@ -11,6 +11,7 @@ a typo in the third target's options does not leave the first two half-imported.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,7 +120,8 @@ async def send_target(
     called is held (transforms.calling_windows.hold_outside_windows).
 
     ``state``: the target's breaker and rate from the run's earlier batches (flows.import_batches,
-    where ``prepared.clean`` is one batch); a target stopped there sends nothing here."""
+    where ``prepared.clean`` is one batch); a target stopped there sends nothing here. The
+    ledger is opened once for all of them and kept in ``state`` (its maker closes it)."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
@@ -132,11 +134,13 @@ async def send_target(
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     leads = _leads(decided.filter(pl.col("eligible")))
     try:
-        book = open_ledger(ledger)
+        book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)
     except LedgerUnavailable as error:
         rows = _not_claimed(leads, str(error))
     else:
-        with book:
+        if state is not None:
+            state.ledger = book  # kept open for the next batch; closed by the state's maker
+        with contextlib.nullcontext(book) if state is not None else book:
             rows = await dispatch(
                 connector,
                 leads,

@@ -65,7 +65,6 @@ import httpx
 
 from connectors.auth import TokenAuth
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
-from connectors.breaker import CircuitBreaker
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.client import answer_limits, vendor_client
@@ -74,7 +73,6 @@ from connectors.frequency import leads_people
 from connectors.heap import frozen_heap
 from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
-from connectors.ratelimit import TokenBucket
 from connectors.resume import settle_orphans
 from connectors.retry import (
     answer_error,
@@ -85,6 +83,7 @@ from connectors.retry import (
     retry_after_of,
 )
 from connectors.secrets import SecretSet
+from connectors.target_state import TargetState
 from schemas.codes import Issue, Status
 
 __all__ = [
@@ -92,6 +91,7 @@ __all__ = [
     "ProgressCallback",
     "RequestGate",
     "RowResult",
+    "TargetState",
     "dispatch",
     "prefer_phone",
     "target_key",
@@ -145,15 +145,28 @@ async def dispatch(
     transport: httpx.AsyncBaseTransport | None = None,
     progress: ProgressCallback | None = None,
     gate: RequestGate | None = None,
+    state: TargetState | None = None,
 ) -> list[RowResult]:
     """Send ``leads`` to ``connector``'s target; one :class:`RowResult` per lead, in input order.
 
     ``dry_run`` builds every request (payload errors and sizes surface) and sends nothing: no
     open/close, no ledger writes, status ``dry_run``. ``resend`` ignores what the ledger says
     was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``). ``gate``
-    (:data:`RequestGate`) is entered around every request attempt.
+    (:data:`RequestGate`) is entered around every request attempt. ``state``: the target's breaker,
+    rate and unsettled orphans from earlier calls of the same run (a file sent in batches); once
+    its breaker is open, the leads get its reason and the vendor is not contacted.
     """
-    run = _Run(connector, leads, ledger, run_id, dry_run=dry_run, resend=resend, progress=progress, gate=gate)
+    run = _Run(
+        connector,
+        leads,
+        ledger,
+        run_id,
+        dry_run=dry_run,
+        resend=resend,
+        progress=progress,
+        gate=gate,
+        state=state or TargetState.of(connector),
+    )
     with frozen_heap():
         try:
             return await run.execute(transport)
@@ -182,6 +195,7 @@ class _Run:
         resend: bool,
         progress: ProgressCallback | None,
         gate: RequestGate | None,
+        state: TargetState,
     ) -> None:
         self.connector = connector
         self.target = connector.target
@@ -193,10 +207,10 @@ class _Run:
         self.progress = progress
         self.key = target_key(connector)
         self.policy = self.target.retry
-        self.breaker = CircuitBreaker(self.policy.breaker_failures)
-        limits = connector.LIMITS
-        self.concurrency = self.target.concurrency or limits.default_concurrency
-        self.bucket = TokenBucket(self.target.rate_limit or limits.default_rate_limit)
+        self.state = state
+        self.breaker = state.breaker
+        self.concurrency = self.target.concurrency or connector.LIMITS.default_concurrency
+        self.bucket = state.bucket
         self.secrets = SecretSet(connector.secrets.values())
         """Every secret of the run in every known form; grows as tokens arrive and requests leave."""
         self.answers = answer_limits(connector)
@@ -209,8 +223,6 @@ class _Run:
         self._unknown: set[str] = set()
         """Batch ids whose answer was lost after the vendor may have stored them (only for vendors
         that keep repeats): their rows get ``POSSIBLY_DUPLICATED`` however they end."""
-        self._orphaned: frozenset[str] = frozenset()
-        """External ids of chunks a crashed run left in flight that the vendor could not settle."""
         self.gate = gate
         self.limit = self.target.frequency
         """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
@@ -219,6 +231,8 @@ class _Run:
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
         if not self.leads:
             return []
+        if self.breaker.is_open:  # stopped in an earlier batch of the run: nothing is sent
+            return self._finish()
         auth = self.connector.auth()
         if isinstance(auth, TokenAuth):
             auth.secrets = self.secrets
@@ -240,7 +254,7 @@ class _Run:
                 try:
                     await self._open(client)
                     if not self.breaker.is_open:
-                        self._orphaned = await settle_orphans(
+                        orphaned = await settle_orphans(
                             self.connector,
                             client,
                             ledger=self.ledger,
@@ -248,6 +262,7 @@ class _Run:
                             leads=self.leads,
                             run_id=self.run_id,
                         )
+                        self.state.orphaned.update(orphaned)
                     await self._send_all(client, workers)
                 finally:
                     await self._close(client)
@@ -296,7 +311,9 @@ class _Run:
     def _skip_already_sent(self) -> list[Lead]:
         if self.resend:
             return list(self.leads)
-        entries = self.ledger.entries(self.key)
+        # only these leads' entries: a run sent in batches asks once a batch, and the ledger
+        # brings its last reading up to date rather than reading the target whole again
+        entries = self.ledger.entries(self.key, [lead.external_id for lead in self.leads])
         todo: list[Lead] = []
         for lead in self.leads:
             entry = entries.get(lead.external_id)
@@ -614,8 +631,9 @@ class _Run:
         self.table.too_large(lead, self.connector.LIMITS.max_bytes)
 
     def _finish(self) -> list[RowResult]:
-        if self._orphaned:
-            self.table.possibly_duplicated(lead for lead in self.leads if lead.external_id in self._orphaned)
+        orphaned = self.state.orphaned
+        if orphaned:
+            self.table.possibly_duplicated(lead for lead in self.leads if lead.external_id in orphaned)
         return self.table.finish(self.breaker.reason, self.breaker.message)
 
     def _text(self, exc: BaseException) -> str:

@@ -11,6 +11,7 @@ a typo in the third target's options does not leave the first two half-imported.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
+from connectors.target_state import TargetState
 from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run.finish import finish_run
@@ -110,6 +112,7 @@ async def send_target(
     gate: RequestGate | None = None,
     started: datetime | None = None,
     shared: SharedWindows | None = None,
+    state: TargetState | None = None,
 ) -> pl.DataFrame:
     """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
     limit shared with other runs, around every request (the flow's flows.vendor_limits).
@@ -118,7 +121,11 @@ async def send_target(
 
     Under the target's ``compliance`` profile (voice and SMS), each lead's calling window from
     ``started`` (the run's start; default now) goes in its results, and a lead that may not be
-    called is held (transforms.calling_windows.hold_outside_windows)."""
+    called is held (transforms.calling_windows.hold_outside_windows).
+
+    ``state``: the target's breaker and rate from the run's earlier batches (flows.import_batches,
+    where ``prepared.clean`` is one batch); a target stopped there sends nothing here. The
+    ledger is opened once for all of them and kept in ``state`` (its maker closes it)."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type
@@ -137,11 +144,13 @@ async def send_target(
         decided = hold_extension_only(decided)
     leads = _leads(decided.filter(pl.col("eligible")))
     try:
-        book = open_ledger(ledger)
+        book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)
     except LedgerUnavailable as error:
         rows = _not_claimed(leads, str(error))
     else:
-        with book:
+        if state is not None:
+            state.ledger = book  # kept open for the next batch; closed by the state's maker
+        with contextlib.nullcontext(book) if state is not None else book:
             rows = await dispatch(
                 connector,
                 leads,
@@ -152,6 +161,7 @@ async def send_target(
                 transport=transport,
                 progress=progress,
                 gate=gate,
+                state=state,
             )
     return build_results(
         prepared.clean,

@@ -17,14 +17,12 @@ A run that failed, could not send, or had too many leads rejected posts an alert
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import polars as pl
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -42,13 +40,13 @@ from flows.alerts import alert_run
 from flows.commands.help_text import plain
 from flows.commands.validate import add_prepare_arguments, dnc_line, mapping_table, prepare_options
 from flows.console import USER_ERRORS, print_error, print_verdict, stage
-from flows.importer import finish_run, ledger_path, load_connectors, send_target
-from flows.prepare import PreparedLeads, prepare_leads
+from flows.import_batches import BatchProgress, SendSettings, send_in_batches
+from flows.importer import ledger_path, load_connectors
+from flows.prepare_batches import BatchedLeads, prepare_batches
 from flows.report.command import run_report
 from flows.run.store import RunNotPublished, is_remote, run_output
-from flows.verdict import judge, send_facts
+from flows.verdict import judge
 from transforms.outputs import new_run_id
-from transforms.shared_windows import SharedWindows
 
 __all__ = ["add_import_arguments", "main"]
 
@@ -82,53 +80,33 @@ def _partitions(given: str) -> int:
     return count
 
 
-async def _send_all(
-    prepared: PreparedLeads,
-    connectors: list[Connector],
-    args: argparse.Namespace,
-    run_id: str,
-    console: Console,
-    *,
-    ledger: str | Path,
-    started: datetime,
-) -> list[pl.DataFrame]:
-    with Progress(
+class _Bars(BatchProgress):
+    """Rich progress: rows read and normalized, and per target the rows with a result, with an ETA
+    (every total is the file's row count, known before the first batch)."""
+
+    def __init__(self, bars: Progress, rows: int, targets: list[str]) -> None:
+        self.bars = bars
+        self.reading = bars.add_task("read", total=rows)
+        self.tasks = {name: bars.add_task(name, total=rows) for name in targets}
+
+    def read(self, rows: int) -> None:
+        self.bars.advance(self.reading, rows)
+
+    def sent(self, target: str, rows: int) -> None:
+        self.bars.update(self.tasks[target], completed=rows)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("ETA"),  # a bare clock next to the elapsed one reads as a second elapsed time
-        TimeRemainingColumn(),  # shown once send_target reports a total; "-:--:--" until then
+        TimeRemainingColumn(),
         console=console,
         disable=not console.is_terminal,
-    ) as bars:
-        tasks = {c.target.name: bars.add_task(c.target.name, total=None) for c in connectors}
-        shared = SharedWindows(prepared.clean)  # targets of one compliance profile share windows
-
-        def progress_of(name: str) -> Callable[[int, int], None]:
-            def update(done: int, total: int) -> None:
-                bars.update(tasks[name], completed=done, total=total)
-
-            return update
-
-        return list(
-            await asyncio.gather(
-                *(
-                    send_target(
-                        prepared,
-                        connector,
-                        run_id=run_id,
-                        ledger=ledger,
-                        dry_run=args.dry_run,
-                        resend=args.resend,
-                        progress=progress_of(connector.target.name),
-                        started=started,
-                        shared=shared,
-                    )
-                    for connector in connectors
-                )
-            )
-        )
+    )
 
 
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
@@ -179,13 +157,28 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         if args.prefect or args.partitions > 1:
             return _run_with_prefect(args, console)
         connectors = load_connectors(args.targets, args.target_names, dry_run=args.dry_run)
-        with stage(console, f"Read and normalized {args.file}"):
-            prepared = prepare_leads(args.file, prepare_options(args))
+        with stage(console, f"Read {args.file}"):
+            batched = prepare_batches(args.file, prepare_options(args))
     except USER_ERRORS as error:
         print_error(console, error)
         if not args.prefect:  # the flow alerts for its own runs
             alert_run(run_id=None, source=str(args.file), summary=None, error=error)
         return 1
+    return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
+
+
+def _send_file(
+    batched: BatchedLeads,
+    connectors: list[Connector],
+    args: argparse.Namespace,
+    console: Console,
+    *,
+    ledger: str | Path,
+    started: datetime,
+) -> int:
+    """Send the file batch by batch (flows.import_batches), write and publish the run folder,
+    print the verdict; the exit code."""
+    prepared = batched.prepared
     console.print(mapping_table(prepared))
     for note in (prepared.region_note, dnc_line(prepared)):
         if note:
@@ -193,32 +186,36 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"
-    with stage(console, sending, done=f"{sending}: finished, verdict below"):
-        results = asyncio.run(
-            _send_all(prepared, connectors, args, run_id, console, ledger=ledger, started=started)
-        )
-    prepared = prepared.without_leads()
-    facts = {k: v for frame in results for k, v in send_facts(frame).items()}
-    verdict = judge({"send": facts})
+    settings = SendSettings(run_id, ledger, started, dry_run=args.dry_run, resend=args.resend)
+    facts: dict[str, dict[str, Any]] = {}
     try:
         with run_output(args.out) as output:
-            run_dir = finish_run(
-                prepared,
-                results,
-                [(c.target.name, c.target.kind) for c in connectors],
-                run_id=run_id,
-                started=started,
-                out_dir=output.folder,
-                dry_run=args.dry_run,
-            )
+            with (
+                stage(console, sending, done=f"{sending}: finished, verdict below"),
+                _progress(console) as bars,
+            ):
+                run_dir, sent = send_in_batches(
+                    batched,
+                    connectors,
+                    settings,
+                    out_dir=output.folder,
+                    progress=_Bars(bars, prepared.rows, [c.target.name for c in connectors]),
+                )
+            facts.update(sent)
             run_report(run_dir, None, None, console)
             summary = {**json.loads((run_dir / "summary.json").read_text(encoding="utf-8")), "send": facts}
             where = output.publish(run_dir)
+    except USER_ERRORS as error:  # a batch's file-level problem, found as it is read
+        print_error(console, error)
+        alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
+        return 1
     except RunNotPublished as error:
+        verdict = judge({"send": facts})
         print_error(console, error)
         print_verdict(console, verdict)
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return max(int(verdict.code), 1)
+    verdict = judge({"send": facts})
     console.print(Text(f"Results: {where}/results"))
     console.print(Text(f"Report:  {where}/report.html"))
     print_verdict(console, verdict)

@@ -1,0 +1,182 @@
+"""``leadflow import`` for a file of any size: each clean batch sent to every target as it is read.
+
+flows.prepare_batches yields the file's clean leads a batch at a time; each batch goes to every
+target concurrently (flows.importer.send_target on a view of the prepared file holding only the
+batch), and each target's result rows for it are appended to the run's results
+(flows.run.finish.finish_run_in_batches) before the next batch is read. So the first vendor
+request leaves before the last batch is read, and memory depends on the batch size.
+
+What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
+in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
+reason. Exactly-once is the ledger's, per chunk, as in a whole-file run; calling windows are
+computed from the run's start for every batch. The verdict's facts (flows.verdict.send_facts)
+are counted per batch and added up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from connectors.base import Connector
+from connectors.engine import RequestGate
+from connectors.target_state import TargetState
+from flows.importer import send_target
+from flows.prepare import PreparedLeads
+from flows.prepare_batches import BatchedLeads
+from flows.run.finish import finish_run_in_batches
+from flows.verdict import send_facts
+from transforms.shared_windows import SharedWindows
+
+__all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches"]
+
+
+class BatchProgress:
+    """What a caller shows while batches go out; every method is optional to override."""
+
+    def read(self, rows: int) -> None:
+        """``rows`` more input rows were read and normalized."""
+
+    def sent(self, target: str, rows: int) -> None:
+        """``target`` has results for ``rows`` input rows so far (eligible or not)."""
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    run_id: str
+    ledger: str | Path
+    started: datetime
+    dry_run: bool = False
+    resend: bool = False
+    gates: dict[str, RequestGate] = field(default_factory=dict)
+    """A gate per target name (flows.vendor_limits), around every request; none by default."""
+
+
+def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
+    """Add one batch's verdict facts (flows.verdict.send_facts) to the run's, in place."""
+    for target, facts in more.items():
+        mine = total.setdefault(
+            target, {"statuses": {}, "failed_reasons": {}, "not_attempted": 0, "too_large": 0}
+        )
+        for counts in ("statuses", "failed_reasons"):
+            for name, count in facts[counts].items():
+                mine[counts][name] = mine[counts].get(name, 0) + count
+        mine["not_attempted"] += facts["not_attempted"]
+        mine["too_large"] += facts["too_large"]
+    for facts in total.values():  # the order send_facts gives: most frequent reason first
+        facts["statuses"] = dict(sorted(facts["statuses"].items()))
+        facts["failed_reasons"] = dict(
+            sorted(facts["failed_reasons"].items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+
+
+async def _send_batch(
+    prepared: PreparedLeads,
+    connectors: Sequence[Connector],
+    *,
+    states: Sequence[TargetState],
+    settings: SendSettings,
+    progress: BatchProgress,
+    done: int,
+) -> list[pl.DataFrame]:
+    """One batch (``prepared.clean``) to every target concurrently; each target's result rows."""
+    height = prepared.clean.height
+
+    def update(name: str) -> Callable[[int, int], None]:
+        def report(settled: int, eligible: int) -> None:
+            progress.sent(name, done + height - eligible + settled)
+
+        return report
+
+    shared = SharedWindows(prepared.clean)  # the batch's targets of one profile share its windows
+    results = await asyncio.gather(
+        *(
+            send_target(
+                prepared,
+                connector,
+                run_id=settings.run_id,
+                ledger=settings.ledger,
+                dry_run=settings.dry_run,
+                resend=settings.resend,
+                progress=update(connector.target.name),
+                gate=settings.gates.get(connector.target.name),
+                started=settings.started,
+                state=state,
+                shared=shared,
+            )
+            for connector, state in zip(connectors, states, strict=True)
+        )
+    )
+    for connector in connectors:
+        progress.sent(connector.target.name, done + height)
+    return list(results)
+
+
+def _close_ledgers(states: Sequence[TargetState]) -> None:
+    for state in states:
+        if state.ledger is not None:
+            state.ledger.close()
+            state.ledger = None
+
+
+def send_in_batches(
+    batched: BatchedLeads,
+    connectors: Sequence[Connector],
+    settings: SendSettings,
+    *,
+    out_dir: Path,
+    progress: BatchProgress | None = None,
+    report: bool = True,
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Send the file batch by batch and write its run folder in ``out_dir``; the run folder and
+    the verdict's facts. Raises what reading a batch raises (a file-level problem found late),
+    after the batches before it were sent and recorded in the ledger."""
+    progress = progress or BatchProgress()
+    prepared = batched.prepared
+    states = [TargetState.of(connector) for connector in connectors]
+    facts: dict[str, dict[str, Any]] = {}
+    current: list[pl.DataFrame] = []
+
+    with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
+        # one event loop for the run: the targets' auth flows live on; the ledgers opened by the
+        # first batch are closed at the end
+        ledgers.callback(_close_ledgers, states)
+
+        def sent_batches() -> Iterator[pl.DataFrame]:
+            done = 0
+            for clean in batched.batches():
+                progress.read(clean.height)
+                view = replace(prepared, clean=clean)
+                current[:] = runner.run(
+                    _send_batch(
+                        view, connectors, states=states, settings=settings, progress=progress, done=done
+                    )
+                )
+                del view
+                for frame in current:
+                    add_facts(facts, send_facts(frame))
+                done += clean.height
+                yield clean
+                del clean
+
+        def results_of(index: int) -> Callable[[pl.DataFrame], pl.DataFrame]:
+            return lambda _clean: current[index]
+
+        run_dir = finish_run_in_batches(
+            prepared,
+            sent_batches(),
+            [(c.target.name, c.target.kind, results_of(i)) for i, c in enumerate(connectors)],
+            run_id=settings.run_id,
+            started=settings.started,
+            out_dir=out_dir,
+            dry_run=settings.dry_run,
+            report=report,
+        )
+    return run_dir, facts

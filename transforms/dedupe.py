@@ -26,7 +26,7 @@ from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition, Issue
 from transforms.issues import append_issue_rows, issue
 
-__all__ = ["DEDUPE_KEYS", "DedupeKey", "decide_disposition", "disposition_columns"]
+__all__ = ["DEDUPE_KEYS", "DedupeKey", "decide_disposition", "disposition_columns", "resolve_chains"]
 
 DedupeKey = Literal["external_id", "phone", "email"]
 DEDUPE_KEYS: tuple[DedupeKey, ...] = ("external_id", "phone", "email")
@@ -87,31 +87,39 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
             issue(_KEY_ISSUE[key].value, pl.col("column"), pl.col("value")).first().alias(f"_dup_{key}")
         )
     if firsts:
-        # concatenated in key order, phones in slot order: the index breaks ties between fields
-        # that match the same earliest row
-        direct = (
-            pl.concat(firsts)
-            .with_row_index("_rank")
-            .group_by("source_row")
-            .agg(
-                pl.col("_row").first(),
-                duplicate_of=pl.col("first_row").min(),
-                duplicate_on=pl.col("column").sort_by("first_row", "_rank").first(),
-            )
-        )
-        resolved = direct
-        # follow chains (A <- B <- C via different keys) until every pointer names a kept row
-        for _ in range(64):
-            hop = resolved.join(
-                direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
-                on="duplicate_of",
-                how="left",
-            )
-            if hop["next_of"].null_count() == hop.height:
-                break
-            resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop("next_of")
+        resolved = resolve_chains(firsts)
     for key in keys:
         resolved = resolved.join(per_key[key], on="source_row", how="left")
+    return resolved
+
+
+def resolve_chains(firsts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Each duplicate row once (``source_row``, ``_row``, ``duplicate_of``, ``duplicate_on``)
+    from its matches (``source_row``, ``_row``, ``first_row``, ``column``) listed in key order,
+    phones in slot order: the earliest match wins, the list's order breaks ties between fields
+    that match the same earliest row, and chains (A <- B <- C via different keys) are followed
+    until every pointer names a kept row. Shared by the in-memory and the batched dedupe
+    (transforms.dedupe_batches), which must decide alike."""
+    direct = (
+        pl.concat(firsts)
+        .with_row_index("_rank")
+        .group_by("source_row")
+        .agg(
+            pl.col("_row").first(),
+            duplicate_of=pl.col("first_row").min(),
+            duplicate_on=pl.col("column").sort_by("first_row", "_rank").first(),
+        )
+    )
+    resolved = direct
+    for _ in range(64):
+        hop = resolved.join(
+            direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
+            on="duplicate_of",
+            how="left",
+        )
+        if hop["next_of"].null_count() == hop.height:
+            break
+        resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop("next_of")
     return resolved
 
 

@@ -23,7 +23,7 @@ import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition
-from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values
+from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values, resolve_chains
 from transforms.issues import append_issue_rows, issue
 
 __all__ = ["BatchDedupe", "SeenValues"]
@@ -153,29 +153,8 @@ class BatchDedupe:
             }
         )
         if firsts:
-            direct = (
-                pl.concat(firsts)
-                .with_row_index("_rank")
-                .group_by("source_row")
-                .agg(
-                    pl.col("_row").first(),
-                    duplicate_of=pl.col("first_row").min(),
-                    duplicate_on=pl.col("column").sort_by("first_row", "_rank").first(),
-                )
-            )
-            resolved = direct
             # chains inside the batch first (as transforms.dedupe follows them) ...
-            for _ in range(64):
-                hop = resolved.join(
-                    direct.select(pl.col("source_row").alias("duplicate_of"), next_of=pl.col("duplicate_of")),
-                    on="duplicate_of",
-                    how="left",
-                )
-                if hop["next_of"].null_count() == hop.height:
-                    break
-                resolved = hop.with_columns(duplicate_of=pl.coalesce("next_of", "duplicate_of")).drop(
-                    "next_of"
-                )
+            resolved = resolve_chains(firsts)
             # ... then a pointer at an earlier batch's duplicate goes on to that one's kept row
             pointers = resolved.get_column("duplicate_of").to_numpy()
             if len(self._dup_rows) and len(pointers):

@@ -26,7 +26,14 @@ from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition, Issue
 from transforms.issues import append_issue_rows, issue
 
-__all__ = ["DEDUPE_KEYS", "DedupeKey", "decide_disposition", "disposition_columns", "resolve_chains"]
+__all__ = [
+    "DEDUPE_KEYS",
+    "DedupeKey",
+    "decide_disposition",
+    "disposition_columns",
+    "mark_duplicates",
+    "resolve_chains",
+]
 
 DedupeKey = Literal["external_id", "phone", "email"]
 DEDUPE_KEYS: tuple[DedupeKey, ...] = ("external_id", "phone", "email")
@@ -91,6 +98,31 @@ def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataF
     for key in keys:
         resolved = resolved.join(per_key[key], on="source_row", how="left")
     return resolved
+
+
+def mark_duplicates(
+    frame: pl.DataFrame, dups: pl.DataFrame, keys: Sequence[DedupeKey]
+) -> tuple[pl.DataFrame, list[pl.LazyFrame]]:
+    """``frame`` with its duplicate rows (``dups``: ``_row``, ``duplicate_of``,
+    ``duplicate_on``, a ``_dup_<key>`` issue per key) marked ``duplicate``, and each key's
+    issue rows to append (``_row``, ``_issue``). Shared by the in-memory and the batched
+    dedupe (transforms.dedupe_batches), which must mark alike."""
+    at = dups.get_column("_row")
+    duplicate_of = pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).scatter(
+        at, dups.get_column("duplicate_of")
+    )
+    duplicate_on = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
+        at, dups.get_column("duplicate_on")
+    )
+    marked = frame.with_columns(
+        disposition=pl.when(duplicate_of.is_not_null())
+        .then(pl.lit(Disposition.DUPLICATE.value))
+        .otherwise(pl.col("disposition")),
+        duplicate_of=duplicate_of,
+        duplicate_on=duplicate_on,
+    )
+    issues = [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in keys]
+    return marked, issues
 
 
 def resolve_chains(firsts: list[pl.DataFrame]) -> pl.DataFrame:
@@ -194,19 +226,5 @@ def disposition_columns(
     key_columns = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
     candidates = numbered.filter(pl.col("disposition") == _READY).select(key_columns).collect()
     dups = _duplicates(candidates.lazy(), keys)
-    at = dups.get_column("_row")
-    duplicate_of = pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).scatter(
-        at, dups.get_column("duplicate_of")
-    )
-    duplicate_on = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
-        at, dups.get_column("duplicate_on")
-    )
-    frame = frame.with_columns(
-        disposition=pl.when(duplicate_of.is_not_null())
-        .then(pl.lit(Disposition.DUPLICATE.value))
-        .otherwise(pl.col("disposition")),
-        duplicate_of=duplicate_of,
-        duplicate_on=duplicate_on,
-    )
-    found += [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in keys]
-    return frame, pl.collect_all(found)
+    frame, duplicate_issues = mark_duplicates(frame, dups, keys)
+    return frame, pl.collect_all([*found, *duplicate_issues])

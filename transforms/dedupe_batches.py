@@ -23,7 +23,7 @@ import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition
-from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values, resolve_chains
+from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values, mark_duplicates, resolve_chains
 from transforms.issues import append_issue_rows, issue
 
 __all__ = ["BatchDedupe", "SeenValues"]
@@ -170,19 +170,5 @@ class BatchDedupe:
         return resolved
 
     def _marked(self, clean: pl.DataFrame, dups: pl.DataFrame) -> pl.DataFrame:
-        at = dups.get_column("_row")
-        duplicate_of = pl.repeat(None, clean.height, dtype=pl.Int64, eager=True).scatter(
-            at, dups.get_column("duplicate_of")
-        )
-        duplicate_on = pl.repeat(None, clean.height, dtype=pl.String, eager=True).scatter(
-            at, dups.get_column("duplicate_on")
-        )
-        frame = clean.with_columns(
-            disposition=pl.when(duplicate_of.is_not_null())
-            .then(pl.lit(Disposition.DUPLICATE.value))
-            .otherwise(pl.col("disposition")),
-            duplicate_of=duplicate_of,
-            duplicate_on=duplicate_on,
-        )
-        found = [dups.lazy().select("_row", _issue=f"_dup_{key}").drop_nulls("_issue") for key in self.keys]
+        frame, found = mark_duplicates(clean, dups, self.keys)
         return append_issue_rows(frame, pl.collect_all(found))

@@ -170,8 +170,10 @@ async def test_hung_requests_time_out_and_are_retried_over_a_real_socket(
     live.sandbox.faults.configure(profile({"rate_hang": 0.3, "hang_seconds": 20, "max_faults": 3}))
     leads = make_leads(60)
     started = time.monotonic()
+    # a hang lasts 20 s, so any timeout well under it shows the hang; 1 s (not less) keeps an
+    # answer that is merely slow on a loaded CI machine from exhausting the retry budget
     results = await dispatch(
-        obi(f"{live.base_url}/obi", chunk_size=10, concurrency=3, timeout=0.3),
+        obi(f"{live.base_url}/obi", chunk_size=10, concurrency=3, timeout=1.0),
         leads,
         ledger=ledger,
         run_id="run-1",

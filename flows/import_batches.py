@@ -8,9 +8,11 @@ request leaves before the last batch is read, and memory depends on the batch si
 
 What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
 in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
-reason. Exactly-once is the ledger's, per chunk, as in a whole-file run; calling windows are
-computed from the run's start for every batch. The verdict's facts (flows.verdict.send_facts)
-are counted per batch and added up.
+reason. Each target keeps one vendor session for the run (connectors.session): it logs in at
+its first request and out once at the end, also when a batch raises or the run is interrupted
+(Ctrl-C between or during batches). Exactly-once is the ledger's, per chunk, as in a whole-file
+run; calling windows are computed from the run's start for every batch. The verdict's facts
+(flows.verdict.send_facts) are counted per batch and added up.
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ def _close_ledgers(states: Sequence[TargetState]) -> None:
             state.ledger = None
 
 
+def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState]) -> None:
+    """Log out of every target's kept vendor session, concurrently, on the run's event loop."""
+
+    async def end_all() -> None:
+        await asyncio.gather(*(state.end_session() for state in states))
+
+    if any(state.session is not None for state in states):
+        runner.run(end_all())
+
+
 def send_in_batches(
     batched: BatchedLeads,
     connectors: Sequence[Connector],
@@ -140,14 +152,15 @@ def send_in_batches(
     after the batches before it were sent and recorded in the ledger."""
     progress = progress or BatchProgress()
     prepared = batched.prepared
-    states = [TargetState.of(connector) for connector in connectors]
+    states = [TargetState.of(connector, keep_session=True) for connector in connectors]
     facts: dict[str, dict[str, Any]] = {}
     current: list[pl.DataFrame] = []
 
     with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
-        # one event loop for the run: the targets' auth flows live on; the ledgers opened by the
-        # first batch are closed at the end
+        # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
+        # their clients) before the ledgers opened by the first batch are closed
         ledgers.callback(_close_ledgers, states)
+        ledgers.callback(_end_sessions, runner, states)
 
         def sent_batches() -> Iterator[pl.DataFrame]:
             done = 0

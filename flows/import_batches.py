@@ -4,7 +4,9 @@ flows.prepare_batches yields the file's clean leads a batch at a time; each batc
 target concurrently (flows.importer.send_target on a view of the prepared file holding only the
 batch), and each target's result rows for it are appended to the run's results
 (flows.run.finish.finish_run_in_batches) before the next batch is read. So the first vendor
-request leaves before the last batch is read, and memory depends on the batch size.
+request leaves before the last batch is read, and memory depends on the batch size. The next
+batch is read and normalized in a thread while this one is sent (``SendSettings.read_ahead``):
+reading and sending overlap, and at most two batches are held.
 
 What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
 in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +62,9 @@ class SendSettings:
     resend: bool = False
     gates: dict[str, RequestGate] = field(default_factory=dict)
     """A gate per target name (flows.vendor_limits), around every request; none by default."""
+    read_ahead: bool = True
+    """Read and normalize the next batch in a thread while this one is sent (two batches held);
+    False: one after the other (one batch held)."""
 
 
 def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
@@ -121,6 +127,28 @@ async def _send_batch(
     return list(results)
 
 
+def _read_ahead(batches: Iterator[pl.DataFrame], enabled: bool = True) -> Generator[pl.DataFrame]:
+    """``batches``, each next one read by a thread while the caller works on the one yielded.
+    A reading error is raised where that batch would have been yielded, after the ones before
+    it; closed early (an error, Ctrl-C), the read under way is waited for, then ``batches``
+    closed (its files released). Not ``enabled``: ``batches`` as they are."""
+    if not enabled:
+        yield from batches
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="leadflow-read-ahead")
+    try:
+        ahead = pool.submit(next, batches, None)
+        while (batch := ahead.result()) is not None:
+            ahead = pool.submit(next, batches, None)
+            yield batch
+            del batch
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
 def _close_ledgers(states: Sequence[TargetState]) -> None:
     for state in states:
         if state.ledger is not None:
@@ -161,10 +189,12 @@ def send_in_batches(
         # their clients) before the ledgers opened by the first batch are closed
         ledgers.callback(_close_ledgers, states)
         ledgers.callback(_end_sessions, runner, states)
+        reading = _read_ahead(batched.batches(), settings.read_ahead)
+        ledgers.callback(reading.close)  # first: no batch is read once the run is ending
 
         def sent_batches() -> Iterator[pl.DataFrame]:
             done = 0
-            for clean in batched.batches():
+            for clean in reading:
                 progress.read(clean.height)
                 view = replace(prepared, clean=clean)
                 current[:] = runner.run(

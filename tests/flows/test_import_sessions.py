@@ -107,3 +107,23 @@ def test_a_run_that_ends_early_still_logs_out_of_every_session_it_opened(
     assert state["ucontact"] == (1, 1)
     assert vendors.state("onc")["open_sessions"] == 0
     assert vendors.state("ucontact")["active_sessions"] == 0
+
+
+def test_a_session_that_expires_mid_run_is_opened_again_and_closed_once_at_the_end(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    # a fifth of ONC's session checks say "expired" (seeded): the flow logs in again and replays
+    vendors.set_faults({"seed": 3, "vendors": {"onc": {"*": {"rate_expire": 0.2}}}})
+    targets = write_targets(tmp_path / "targets.toml", ["onc"])
+    batched = prepare_batches(lead_file(ROWS, 3), PrepareOptions(), rows=5)
+    settings = SendSettings("20261204T000000Z-000000002", tmp_path / "ledger.sqlite", datetime.now(UTC))
+
+    run_dir, facts = send_in_batches(batched, load_connectors(targets), settings, out_dir=tmp_path / "out")
+
+    logins, logouts = sessions(vendors)["onc"]
+    assert logins > 1 and logouts == 1, (logins, logouts)
+    assert vendors.state("onc")["open_sessions"] == 0
+    results = read_results(run_dir)
+    accepted = results.filter(pl.col("status") == "accepted")
+    assert accepted.height > 10 and "failed" not in facts["onc"]["statuses"], facts
+    assert len(vendors.onc_contacts()) == accepted.height

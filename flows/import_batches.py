@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,8 @@ from flows.verdict import send_facts
 from transforms.shared_windows import SharedWindows
 
 __all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches"]
+
+log = logging.getLogger("leadflow.flows")
 
 
 class BatchProgress:
@@ -156,11 +159,14 @@ def _close_ledgers(states: Sequence[TargetState]) -> None:
             state.ledger = None
 
 
-def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState]) -> None:
+def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: Sequence[str]) -> None:
     """Log out of every target's kept vendor session, concurrently, on the run's event loop."""
 
     async def end_all() -> None:
-        await asyncio.gather(*(state.end_session() for state in states))
+        ended = await asyncio.gather(*(state.end_session() for state in states), return_exceptions=True)
+        for name, outcome in zip(names, ended, strict=True):
+            if isinstance(outcome, Exception):  # closing a client: nothing the run's results depend on
+                log.warning("%s: ending the vendor session failed: %s", name, type(outcome).__name__)
 
     if any(state.session is not None for state in states):
         runner.run(end_all())
@@ -188,7 +194,7 @@ def send_in_batches(
         # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
         # their clients) before the ledgers opened by the first batch are closed
         ledgers.callback(_close_ledgers, states)
-        ledgers.callback(_end_sessions, runner, states)
+        ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
         reading = _read_ahead(batched.batches(), settings.read_ahead)
         ledgers.callback(reading.close)  # first: no batch is read once the run is ending
 

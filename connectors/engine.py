@@ -26,6 +26,10 @@ bounded decoding). Messages are redacted of the run's :class:`~connectors.secret
 before they are logged or stored: the credentials, the tokens and session ids the vendor gave
 (registered by the auth flow), the headers we sent, each in its derived forms.
 
+The vendor session (connectors.session: the auth flow and its token, the clients) is the run's
+when ``state`` keeps one across calls (a file sent in batches): it logs in once for all the
+batches, and the state's maker ends it. Otherwise each call makes its own and ends it on return.
+
 Connections: httpcore's pool does work proportional to its connections on every request (each
 idle one is checked for expiry, which asks the socket, and counted against the keep-alive limit,
 per connection), so one pool shared by the workers costs more CPU per request the higher the
@@ -53,7 +57,6 @@ row and one ledger row; everything else here is per request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -63,11 +66,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.auth import TokenAuth
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
-from connectors.client import answer_limits, vendor_client
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.frequency import leads_people
 from connectors.heap import frozen_heap
@@ -82,7 +83,7 @@ from connectors.retry import (
     outcome_unknown,
     retry_after_of,
 )
-from connectors.secrets import SecretSet
+from connectors.session import CONTROL_CONNECTIONS, VendorSession
 from connectors.target_state import TargetState
 from schemas.codes import Issue, Status
 
@@ -101,18 +102,11 @@ log = logging.getLogger("leadflow.connectors")
 
 _TRANSPORT_FAILED = Issue.TRANSPORT_FAILED.value
 
-_ClientFactory = Callable[[int], Awaitable[httpx.AsyncClient]]
-"""Opens an httpx client of n connections for the rest of a run."""
-
 RequestGate = Callable[[], AbstractAsyncContextManager[None]]
 """Entered around every request attempt, after the run's own token bucket: a limit shared with
 other runs on the target (the Prefect flow passes flows.vendor_limits' global concurrency and
 rate limits). It raises a ``FatalTargetError`` when it cannot be entered; the rows then fail with
 its reason, unsent. Kept a plain callable so connectors/ imports nothing of Prefect."""
-
-CONTROL_CONNECTIONS = 8
-"""Most connections of the client that opens, reconciles and closes a target (OBI's customer
-searches run up to eight at a time); never more than the target's concurrency."""
 
 
 def target_key(connector: Connector) -> TargetKey:
@@ -154,7 +148,9 @@ async def dispatch(
     was delivered. ``transport`` is for tests (``httpx.ASGITransport(app=...)``). ``gate``
     (:data:`RequestGate`) is entered around every request attempt. ``state``: the target's breaker,
     rate and unsettled orphans from earlier calls of the same run (a file sent in batches); once
-    its breaker is open, the leads get its reason and the vendor is not contacted.
+    its breaker is open, the leads get its reason and the vendor is not contacted. A state that
+    keeps the vendor session (``TargetState.keep_session``) lends it to this call and keeps it
+    open afterwards; its maker ends it (``TargetState.end_session``).
     """
     run = _Run(
         connector,
@@ -166,10 +162,11 @@ async def dispatch(
         progress=progress,
         gate=gate,
         state=state or TargetState.of(connector),
+        transport=transport,
     )
     with frozen_heap():
         try:
-            return await run.execute(transport)
+            return await run.execute()
         except Exception as exc:
             # Only our own faults get here (a vendor's are results). What is raised is pickled
             # by Prefect and printed to the user: a redacted copy without request or chain.
@@ -196,6 +193,7 @@ class _Run:
         progress: ProgressCallback | None,
         gate: RequestGate | None,
         state: TargetState,
+        transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         self.connector = connector
         self.target = connector.target
@@ -211,9 +209,16 @@ class _Run:
         self.breaker = state.breaker
         self.concurrency = self.target.concurrency or connector.LIMITS.default_concurrency
         self.bucket = state.bucket
-        self.secrets = SecretSet(connector.secrets.values())
+        session = state.session
+        self._owns_session = session is None
+        if session is None:
+            session = VendorSession(connector, concurrency=self.concurrency, transport=transport)
+            if state.keep_session:
+                state.session, self._owns_session = session, False
+        self.session = session
+        self.secrets = session.secrets
         """Every secret of the run in every known form; grows as tokens arrive and requests leave."""
-        self.answers = answer_limits(connector)
+        self.answers = session.answers
         self.table = ResultTable(leads, target=self.target.name, secrets=self.secrets, progress=progress)
         self._group: asyncio.TaskGroup
         self._writing = 0
@@ -228,32 +233,20 @@ class _Run:
         """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
 
     # --- the run ------------------------------------------------------------------------
-    async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
+    async def execute(self) -> list[RowResult]:
         if not self.leads:
             return []
         if self.breaker.is_open:  # stopped in an earlier batch of the run: nothing is sent
             return self._finish()
-        auth = self.connector.auth()
-        if isinstance(auth, TokenAuth):
-            auth.secrets = self.secrets
-        async with contextlib.AsyncExitStack() as stack:
-
-            async def open_client(connections: int) -> httpx.AsyncClient:
-                return await stack.enter_async_context(self._client(auth, connections, transport))
-
-            if transport is None:
-                client = await open_client(min(self.concurrency, CONTROL_CONNECTIONS))
-                workers: _ClientFactory | None = open_client
-            else:
-                client = await open_client(self.concurrency)
-                workers = None
+        try:
+            client = await self.session.control()
             if self.dry_run:
-                await self._send_all(client, workers)
+                await self._send_all(client)
             else:
-                stack.enter_context(self.ledger.lease(self.key, self.run_id))
-                try:
+                with self.ledger.lease(self.key, self.run_id):
                     await self._open(client)
-                    if not self.breaker.is_open:
+                    if not self.breaker.is_open and not self.state.orphans_settled:
+                        self.state.orphans_settled = True
                         orphaned = await settle_orphans(
                             self.connector,
                             client,
@@ -263,44 +256,31 @@ class _Run:
                             run_id=self.run_id,
                         )
                         self.state.orphaned.update(orphaned)
-                    await self._send_all(client, workers)
-                finally:
-                    await self._close(client)
+                    await self._send_all(client)
+        finally:
+            if self._owns_session:
+                await self.session.aclose()
         return self._finish()
 
-    def _client(
-        self, auth: httpx.Auth, connections: int, transport: httpx.AsyncBaseTransport | None
-    ) -> httpx.AsyncClient:
-        return vendor_client(
-            self.connector,
-            auth,
-            answers=self.answers,
-            secrets=self.secrets,
-            connections=connections,
-            transport=transport,
-        )
-
     async def _open(self, client: httpx.AsyncClient) -> None:
+        """``Connector.open``, once per vendor session (a run's first batch)."""
+        if self.session.opened:
+            return
+        self.session.opened = True  # from here on the session's end closes it, as the vendor asks
         try:
             await self._with_retries(lambda: self.connector.open(client), "open")
         except Exception as exc:
             self._stop_target(exc, "could not prepare the target")
 
-    async def _close(self, client: httpx.AsyncClient) -> None:
-        try:
-            await self.connector.close(client)
-        except Exception as exc:
-            log.warning("%s: closing the vendor session failed: %s", self.target.name, self._text(exc))
-
-    async def _send_all(self, control: httpx.AsyncClient, workers: _ClientFactory | None) -> None:
-        """Send every chunk, each worker through a client of one connection from ``workers``
-        (None with a test transport: then ``control`` serves them all)."""
+    async def _send_all(self, control: httpx.AsyncClient) -> None:
+        """Send every chunk, each worker through a client of one connection of the session's
+        (with a test transport ``control`` serves them all)."""
         todo = self._skip_already_sent()
         plan = plan_for(self.connector, todo)
         for lead in plan.too_large:
             self._too_large(lead)
         count = min(self.concurrency, len(plan.chunks))
-        clients = [control] if workers is None else [await workers(1) for _ in range(count)]
+        clients = await self.session.workers(count)
         ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(count, 1))
         async with asyncio.TaskGroup() as group:
             self._group = group

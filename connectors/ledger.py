@@ -10,6 +10,9 @@ are ``BEGIN IMMEDIATE`` transactions, so two processes may share it). Tables:
              ``[external_id, status, vendor_id, vendor_status]``, for ``superseded`` ``[]``.
 ``sends``, ``chunks``  per-lead and per-request tables of ledgers written before the journal;
              read as the oldest layer, never written any more.
+``settled_ids``  (target, external id, journal seq) for every lead of every settled journal row,
+             written by a trigger on ``journal`` (so the append stays one statement): what makes
+             :meth:`Ledger.entries` for some leads a keyed lookup (version 2 of the layout).
 ``contact_log``  the contacts claimed under a frequency limit (connectors.ledger_contacts, which
              owns it; written only when a target has a limit).
 
@@ -30,9 +33,12 @@ per journal row, i.e. two short transactions per request, WAL with ``synchronous
 commit is a write to the WAL, not an fsync). The former layout cost about 2.5 us per lead for the
 multi-row upsert into ``sends`` (a WITHOUT ROWID B-tree insert per row) and, per request, rewrote a
 large ``chunks`` row in place at a random B-tree position twice (in flight, then settled): about
-three times the page writes of two appends. Reading is per lead either way (``entries`` loads a
-target's whole history once per run). Settled rows are plain tuples (:data:`SettledRow`;
-:class:`Settlement` is one with names), because the engine writes one per lead.
+three times the page writes of two appends. Reading what was delivered for some leads (the
+engine asks once per request batch: :meth:`Ledger.entries`) reads only their journal rows, found
+through ``settled_ids``: its cost and memory follow the leads asked about, not the ledger's size.
+That index is one B-tree insert per settled lead (bench/ledger_lookup.py measures both). Settled
+rows are plain tuples (:data:`SettledRow`; :class:`Settlement` is one with names), because the
+engine writes one per lead.
 
 Compatibility: a ledger written before the journal is read as is (its ``sends`` and ``chunks``
 rows are the oldest layer; a chunk they leave in flight is settled in the journal). A version of
@@ -120,6 +126,15 @@ CREATE TABLE IF NOT EXISTS leases (
     until REAL NOT NULL,
     PRIMARY KEY (target_id, run_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settled_ids (
+    target_id INTEGER NOT NULL, external_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (target_id, external_id, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS journal_settled_ids AFTER INSERT ON journal WHEN new.state = 'settled'
+BEGIN
+    INSERT OR IGNORE INTO settled_ids (target_id, external_id, seq)
+    SELECT new.target_id, value ->> 0, new.seq FROM json_each(new.rows);
+END;
 CREATE VIEW IF NOT EXISTS settled_rows AS
     SELECT j.seq, j.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
            r.value ->> 2 AS vendor_id, r.value ->> 3 AS vendor_status,
@@ -127,6 +142,27 @@ CREATE VIEW IF NOT EXISTS settled_rows AS
     FROM journal AS j, json_each(j.rows) AS r
     WHERE j.state = 'settled';
 """
+
+_SENDS_OF = (
+    "SELECT s.external_id, s.status, s.vendor_id, s.vendor_status, s.batch_id, s.run_id "
+    "FROM sends AS s WHERE s.target_id = ?1 AND s.external_id IN (SELECT value FROM json_each(?2))"
+)
+"""The oldest layer's rows of some leads: one primary-key lookup per lead."""
+
+_SETTLED_OF = (
+    "SELECT j.batch_id, j.run_id, j.rows FROM journal AS j WHERE j.seq IN ("
+    "SELECT i.seq FROM settled_ids AS i "
+    "WHERE i.target_id = ?1 AND i.external_id IN (SELECT value FROM json_each(?2))) ORDER BY j.seq"
+)
+"""The settled journal rows holding some leads, in commit order: a range of ``settled_ids`` per
+lead, then one rowid lookup per journal row (tests/connectors/test_ledger_lookups.py checks the plan)."""
+
+_PENDING = (
+    "SELECT j.batch_id, j.run_id, j.rows FROM journal AS j JOIN ("
+    "SELECT max(seq) AS last FROM journal WHERE target_id = ?1 GROUP BY batch_id) AS m ON j.seq = m.last "
+    "WHERE j.state = ?2 AND j.run_id != ?3 ORDER BY j.seq"
+)
+"""The chunks whose latest journal row is in flight under another run, oldest first."""
 
 _CHECKPOINT_PAGES = 8192
 """WAL pages (4 KiB) before SQLite checkpoints, which fsyncs while the engine waits: SQLite's
@@ -159,8 +195,6 @@ class Ledger:
             self._db.close()
             raise
         self._ids: dict[TargetKey, int] = {}
-        self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
-        """target id -> (last journal seq read, entries): see :meth:`entries`."""
         self._contacts = contacts.ContactMemory()
         """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
 
@@ -196,14 +230,13 @@ class Ledger:
     def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
         """Latest settled entry per external id for ``key`` (all of them, or only ``external_ids``).
 
-        All of them: read whole. Only some (the engine asking about leads another run holds, once
-        per request that met one): the last reading brought up to date with the journal rows
-        written since (``seq`` is the commit order), so a run that meets thousands of held leads
-        does not read the whole history each time."""
+        All of them: the target's whole history, read once (a report, a test). Only some (the
+        engine, once per request batch and for leads another run holds): the ``sends`` rows and
+        the settled journal rows of those leads alone, found by key through ``settled_ids`` (one
+        statement each, the ids passed as one JSON array), folded in ``seq`` order; what is read
+        and kept follows the number of leads asked about, never the ledger's size."""
         target_id = self._target_id(key)
-        cached = self._read.get(target_id)
-        if cached is None or external_ids is None:
-            last = 0
+        if external_ids is None:
             found: dict[str, LedgerEntry] = {
                 row[0]: LedgerEntry(*row)
                 for row in self._db.execute(
@@ -212,63 +245,62 @@ class Ledger:
                     (target_id,),
                 )
             }
-        else:
-            last, found = cached
-        settled = self._db.execute(
-            "SELECT seq, batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? AND seq > ? "
-            "ORDER BY seq",
-            (target_id, SETTLED, last),
-        ).fetchall()
-        fold_settled(found, ((batch_id, run_id, orjson.loads(rows)) for _, batch_id, run_id, rows in settled))
-        self._read[target_id] = (settled[-1][0] if settled else last, found)
-        if external_ids is None:
-            return dict(found)
-        return {eid: found[eid] for eid in external_ids if eid in found}
+            settled = self._db.execute(
+                "SELECT batch_id, run_id, rows FROM journal WHERE target_id = ? AND state = ? ORDER BY seq",
+                (target_id, SETTLED),
+            )
+            fold_settled(
+                found, ((batch_id, run_id, orjson.loads(rows)) for batch_id, run_id, rows in settled)
+            )
+            return found
+        wanted = set(external_ids)
+        if not wanted:
+            return {}
+        ids = orjson.dumps(sorted(wanted)).decode()
+        found = {row[0]: LedgerEntry(*row) for row in self._db.execute(_SENDS_OF, (target_id, ids))}
+        settled = self._db.execute(_SETTLED_OF, (target_id, ids))
+        fold_settled(
+            found, ((b, r, [x for x in orjson.loads(rows) if x[0] in wanted]) for b, r, rows in settled)
+        )
+        return found
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
         """Chunks of other runs still in flight for ``key`` whose run holds no live lease (it
         crashed, or finished leaving them unsettled), oldest first. A live run's chunks are its
-        own business, never an orphan."""
+        own business, never an orphan.
+
+        Found by the database (each batch id's latest journal row, grouped there), so what this
+        process holds is the orphans, not the target's history: a million-lead ledger's chunks
+        are sorted by SQLite, which spills to its temporary files, not kept in a dict here."""
         target_id = self._target_id(key)
-        latest = self._latest(target_id)
         live = self.live_runs(key)
-        pending = [
-            (where, batch_id, run_id)
-            for batch_id, (state, run_id, where) in latest.items()
-            if state == IN_FLIGHT and run_id != exclude_run and run_id not in live
-        ]
         chunks: list[PendingChunk] = []
-        for (journalled, number), batch_id, run_id in sorted(pending):
-            if journalled:
-                query = "SELECT rows FROM journal WHERE seq = ?"
-                params: tuple[object, ...] = (number,)
-            else:
-                query = "SELECT external_ids FROM chunks WHERE target_id = ? AND batch_id = ?"
-                params = (self._target_id(key), batch_id)
-            (ids,) = self._db.execute(query, params).fetchone()
-            chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
+        legacy = self._db.execute(
+            "SELECT c.batch_id, c.run_id, c.external_ids FROM chunks AS c "
+            "WHERE c.target_id = ?1 AND c.state = ?2 AND c.run_id != ?3 AND NOT EXISTS ("
+            "SELECT 1 FROM journal AS j WHERE j.target_id = ?1 AND j.batch_id = c.batch_id) "
+            "ORDER BY c.updated_at",
+            (target_id, IN_FLIGHT, exclude_run),
+        )
+        for batch_id, run_id, ids in legacy:  # older than any journal row
+            if run_id not in live:
+                chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
+        journal = self._db.execute(_PENDING, (target_id, IN_FLIGHT, exclude_run))
+        for batch_id, run_id, ids in journal:
+            if run_id not in live:
+                chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
         return chunks
 
     def chunk_state(self, key: TargetKey, batch_id: str) -> str | None:
-        found = self._latest(self._target_id(key)).get(batch_id)
-        return None if found is None else found[0]
-
-    def _latest(self, target_id: int) -> dict[str, tuple[str, str, tuple[bool, int]]]:
-        """batch id -> (state, run id, where) of each chunk's latest record; ``where`` is (True,
-        journal seq), or (False, position by time) for a chunk only the old ``chunks`` table knows
-        (older than any journal row)."""
-        latest: dict[str, tuple[str, str, tuple[bool, int]]] = {}
-        legacy = self._db.execute(
-            "SELECT batch_id, state, run_id FROM chunks WHERE target_id = ? ORDER BY updated_at", (target_id,)
-        )
-        for number, (batch_id, state, run_id) in enumerate(legacy):
-            latest[batch_id] = (state, run_id, (False, number))
-        journal = self._db.execute(
-            "SELECT batch_id, state, run_id, seq FROM journal WHERE target_id = ? ORDER BY seq", (target_id,)
-        )
-        for batch_id, state, run_id, seq in journal:
-            latest[batch_id] = (state, run_id, (True, seq))
-        return latest
+        target_id = self._target_id(key)
+        for query in (
+            "SELECT state FROM journal WHERE target_id = ? AND batch_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT state FROM chunks WHERE target_id = ? AND batch_id = ?",
+        ):
+            row = self._db.execute(query, (target_id, batch_id)).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
 
     def live_runs(self, key: TargetKey) -> frozenset[str]:
         """Runs whose lease on ``key`` has not expired."""

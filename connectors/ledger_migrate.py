@@ -4,8 +4,13 @@ Version 1 (``PRAGMA user_version``): vendor endpoints are stored normalized
 (connectors.endpoint). Rows of ``targets`` written with the raw URL are renamed; two spellings of
 one endpoint (``http://localhost:8765/obi`` and ``http://127.0.0.1:8765/obi/``) are merged into
 the older row: the journal keeps its order (``seq``), and of two ``sends`` rows for one lead the
-newer one stays. Runs once per file, inside one ``BEGIN IMMEDIATE``, so two processes opening an
-old ledger at once migrate it once.
+newer one stays.
+
+Version 2: ``settled_ids`` (the index of settled leads, connectors.ledger) holds every lead of the
+settled journal rows written before its trigger existed, filled in one statement.
+
+Each step runs once per file, inside one ``BEGIN IMMEDIATE``, so two processes opening an old
+ledger at once migrate it once.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from connectors.endpoint import normalize_endpoint
 
 __all__ = ["VERSION", "migrate"]
 
-VERSION = 1
+VERSION = 2
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -25,13 +30,25 @@ def migrate(db: sqlite3.Connection) -> None:
         return
     db.execute("BEGIN IMMEDIATE")
     try:
-        if db.execute("PRAGMA user_version").fetchone()[0] < VERSION:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < 1:
             _normalize_endpoints(db)
+        if version < 2:
+            _index_settled(db)
+        if version < VERSION:
             db.execute(f"PRAGMA user_version = {VERSION}")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def _index_settled(db: sqlite3.Connection) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO settled_ids (target_id, external_id, seq) "
+        "SELECT j.target_id, r.value ->> 0, j.seq FROM journal AS j, json_each(j.rows) AS r "
+        "WHERE j.state = 'settled'"
+    )
 
 
 def _normalize_endpoints(db: sqlite3.Connection) -> None:

@@ -3,7 +3,10 @@ on several machines or many processes sharing the work.
 
 Tables (created on first use, under an advisory lock so that two processes create them once):
 ``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
-chunks, ``rows`` as jsonb), ``ledger_claims`` (one row per lead a run claimed; delivered leads
+chunks, ``rows`` as jsonb), ``ledger_settled_ids`` (target, external id, journal seq of every lead
+of a settled row, written by the same statement as the row: what makes :meth:`PostgresLedger.entries`
+for some leads a keyed lookup; filled from the journal when a ledger made before it is first
+opened), ``ledger_claims`` (one row per lead a run claimed; delivered leads
 stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
 run lives); ``ledger_contacts`` and ``ledger_people`` are written only under a frequency
 limit (connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
@@ -62,6 +65,19 @@ CREATE TABLE IF NOT EXISTS ledger_claims (
     target_id integer NOT NULL REFERENCES ledger_targets (id), external_id text NOT NULL,
     run_id text NOT NULL, PRIMARY KEY (target_id, external_id)
 );
+DO $$
+BEGIN
+    IF to_regclass('ledger_settled_ids') IS NULL THEN
+        CREATE TABLE ledger_settled_ids (
+            target_id integer NOT NULL, external_id text NOT NULL, seq bigint NOT NULL,
+            PRIMARY KEY (target_id, external_id, seq)
+        );
+        INSERT INTO ledger_settled_ids (target_id, external_id, seq)
+        SELECT j.target_id, r ->> 0, j.seq FROM ledger_journal AS j, jsonb_array_elements(j.rows) AS r
+        WHERE j.state = 'settled'
+        ON CONFLICT DO NOTHING;
+    END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS ledger_leases (
     target_id integer NOT NULL REFERENCES ledger_targets (id), run_id text NOT NULL,
     until double precision NOT NULL, PRIMARY KEY (target_id, run_id)
@@ -103,6 +119,30 @@ statistics say. Written as ``external_id = ANY(%s)``, psycopg's prepared (generi
 not yet analyzed (a new one, filled by its first big import) read every claim of the target and
 tested each against the array: 20-80 ms a chunk at 10-20k claims, which made two runs of the same
 leads 3-4x slower than one. The DELETEs below are written the same way for the same reason."""
+
+
+_SETTLED_OF = """
+SELECT j.batch_id, j.run_id, j.rows FROM ledger_journal AS j
+WHERE j.seq IN (
+    SELECT i.seq FROM unnest(%s::text[]) AS x (id)
+    JOIN ledger_settled_ids AS i ON i.target_id = %s AND i.external_id = x.id
+)
+ORDER BY j.seq
+"""
+"""The settled journal rows holding some leads, in commit order: a key range of
+``ledger_settled_ids`` per lead, then one primary-key lookup per journal row, whatever the
+statistics say (tests/connectors/test_ledger_pg_plans.py)."""
+
+
+_PENDING = """
+SELECT batch_id, run_id, rows FROM (
+    SELECT DISTINCT ON (batch_id) batch_id, state, run_id, seq, rows FROM ledger_journal
+    WHERE target_id = %s ORDER BY batch_id, seq DESC
+) AS latest
+WHERE state = %s AND run_id != %s
+ORDER BY seq
+"""
+"""The chunks whose latest journal row is in flight under another run, oldest first."""
 
 
 def _configure(db: psycopg.Connection[Any]) -> None:
@@ -152,7 +192,6 @@ class PostgresLedger:
                 "the server runs and the URL, PGPASSWORD or ~/.pgpass are right"
             ) from None
         self._ids: dict[TargetKey, int] = {}
-        self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
 
     def close(self) -> None:
         self._pool.close()
@@ -185,51 +224,43 @@ class PostgresLedger:
 
     # --- reads --------------------------------------------------------------------------
     def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
-        """As the SQLite ledger's. Brought up to date by ``seq``, which PostgreSQL hands out at
-        insert, not commit: a row committed late under a lower ``seq`` is missed by the update
-        (the lead reads as held elsewhere rather than delivered; never sent twice) and seen by
-        the next whole reading."""
+        """As the SQLite ledger's: all of them read whole, or only ``external_ids``' settled
+        journal rows, found by key through ``ledger_settled_ids``."""
         target_id = self._target_id(key)
-        cached = self._read.get(target_id)
-        last, found = (0, {}) if cached is None or external_ids is None else cached
-        settled = self._rows(
-            "SELECT seq, batch_id, run_id, rows FROM ledger_journal "
-            "WHERE target_id = %s AND state = %s AND seq > %s ORDER BY seq",
-            (target_id, SETTLED, last),
-        )
-        fold_settled(found, ((batch_id, run_id, rows) for _, batch_id, run_id, rows in settled))
-        self._read[target_id] = (settled[-1][0] if settled else last, found)
+        found: dict[str, LedgerEntry] = {}
         if external_ids is None:
-            return dict(found)
-        return {eid: found[eid] for eid in external_ids if eid in found}
-
-    def _latest(self, target_id: int) -> dict[str, tuple[str, str, int]]:
-        return {
-            batch_id: (state, run_id, seq)
-            for batch_id, state, run_id, seq in self._rows(
-                "SELECT DISTINCT ON (batch_id) batch_id, state, run_id, seq FROM ledger_journal "
-                "WHERE target_id = %s ORDER BY batch_id, seq DESC",
-                (target_id,),
+            settled = self._rows(
+                "SELECT batch_id, run_id, rows FROM ledger_journal "
+                "WHERE target_id = %s AND state = %s ORDER BY seq",
+                (target_id, SETTLED),
             )
-        }
+            fold_settled(found, ((batch_id, run_id, rows) for batch_id, run_id, rows in settled))
+            return found
+        wanted = set(external_ids)
+        if not wanted:
+            return found
+        settled = self._rows(_SETTLED_OF, (sorted(wanted), target_id))
+        fold_settled(found, ((b, r, [x for x in rows if x[0] in wanted]) for b, r, rows in settled))
+        return found
 
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
+        """As the SQLite ledger's: each batch id's latest row found by the server, only the
+        orphans sent here."""
         target_id = self._target_id(key)
         live = self.live_runs(key)
-        pending = sorted(
-            (seq, batch_id, run_id)
-            for batch_id, (state, run_id, seq) in self._latest(target_id).items()
-            if state == IN_FLIGHT and run_id != exclude_run and run_id not in live
-        )
-        chunks: list[PendingChunk] = []
-        for seq, batch_id, run_id in pending:
-            [(ids,)] = self._rows("SELECT rows FROM ledger_journal WHERE seq = %s", (seq,))
-            chunks.append(PendingChunk(batch_id, tuple(ids), run_id))
-        return chunks
+        return [
+            PendingChunk(batch_id, tuple(ids), run_id)
+            for batch_id, run_id, ids in self._rows(_PENDING, (target_id, IN_FLIGHT, exclude_run))
+            if run_id not in live
+        ]
 
     def chunk_state(self, key: TargetKey, batch_id: str) -> str | None:
-        found = self._latest(self._target_id(key)).get(batch_id)
-        return None if found is None else found[0]
+        rows = self._rows(
+            "SELECT state FROM ledger_journal WHERE target_id = %s AND batch_id = %s "
+            "ORDER BY seq DESC LIMIT 1",
+            (self._target_id(key), batch_id),
+        )
+        return str(rows[0][0]) if rows else None
 
     def live_runs(self, key: TargetKey) -> frozenset[str]:
         rows = self._rows(
@@ -365,11 +396,15 @@ class PostgresLedger:
         undelivered = [str(row[0]) for row in settled if row[1] not in SENT_STATUSES]
         self._rows(
             "WITH j AS (INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows) "
-            "VALUES (%(target)s, %(batch)s, %(state)s, %(run)s, %(rows)s)), "
+            "VALUES (%(target)s, %(batch)s, %(state)s, %(run)s, %(rows)s) RETURNING seq), "
+            "i AS (INSERT INTO ledger_settled_ids (target_id, external_id, seq) "
+            "SELECT %(target)s, x.id, j.seq FROM j, unnest(%(settled)s::text[]) AS x (id) "
+            "ON CONFLICT DO NOTHING), "
             "d AS (DELETE FROM ledger_claims AS c USING unnest(%(ids)s::text[]) AS x (id) "
             "WHERE c.target_id = %(target)s AND c.external_id = x.id AND c.run_id = %(run)s) SELECT 1",
             {
                 "target": self._target_id(key), "batch": batch_id, "state": state, "run": run_id,
                 "rows": Jsonb(settled), "ids": sorted(undelivered),
+                "settled": [str(row[0]) for row in settled] if state == SETTLED else [],
             },
         )  # fmt: skip

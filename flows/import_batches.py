@@ -4,20 +4,26 @@ flows.prepare_batches yields the file's clean leads a batch at a time; each batc
 target concurrently (flows.importer.send_target on a view of the prepared file holding only the
 batch), and each target's result rows for it are appended to the run's results
 (flows.run.finish.finish_run_in_batches) before the next batch is read. So the first vendor
-request leaves before the last batch is read, and memory depends on the batch size.
+request leaves before the last batch is read, and memory depends on the batch size. The next
+batch is read and normalized in a thread while this one is sent (``SendSettings.read_ahead``):
+reading and sending overlap, and at most two batches are held.
 
 What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
 in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
-reason. Exactly-once is the ledger's, per chunk, as in a whole-file run; calling windows are
-computed from the run's start for every batch. The verdict's facts (flows.verdict.send_facts)
-are counted per batch and added up.
+reason. Each target keeps one vendor session for the run (connectors.session): it logs in at
+its first request and out once at the end, also when a batch raises or the run is interrupted
+(Ctrl-C between or during batches). Exactly-once is the ledger's, per chunk, as in a whole-file
+run; calling windows are computed from the run's start for every batch. The verdict's facts
+(flows.verdict.send_facts) are counted per batch and added up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import logging
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +42,8 @@ from flows.verdict import send_facts
 from transforms.shared_windows import SharedWindows
 
 __all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches"]
+
+log = logging.getLogger("leadflow.flows")
 
 
 class BatchProgress:
@@ -57,6 +65,9 @@ class SendSettings:
     resend: bool = False
     gates: dict[str, RequestGate] = field(default_factory=dict)
     """A gate per target name (flows.vendor_limits), around every request; none by default."""
+    read_ahead: bool = True
+    """Read and normalize the next batch in a thread while this one is sent (two batches held);
+    False: one after the other (one batch held)."""
 
 
 def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
@@ -119,11 +130,46 @@ async def _send_batch(
     return list(results)
 
 
+def _read_ahead(batches: Iterator[pl.DataFrame], enabled: bool = True) -> Generator[pl.DataFrame]:
+    """``batches``, each next one read by a thread while the caller works on the one yielded.
+    A reading error is raised where that batch would have been yielded, after the ones before
+    it; closed early (an error, Ctrl-C), the read under way is waited for, then ``batches``
+    closed (its files released). Not ``enabled``: ``batches`` as they are."""
+    if not enabled:
+        yield from batches
+        return
+    pool = ThreadPoolExecutor(1, thread_name_prefix="leadflow-read-ahead")
+    try:
+        ahead = pool.submit(next, batches, None)
+        while (batch := ahead.result()) is not None:
+            ahead = pool.submit(next, batches, None)
+            yield batch
+            del batch
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+
+
 def _close_ledgers(states: Sequence[TargetState]) -> None:
     for state in states:
         if state.ledger is not None:
             state.ledger.close()
             state.ledger = None
+
+
+def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: Sequence[str]) -> None:
+    """Log out of every target's kept vendor session, concurrently, on the run's event loop."""
+
+    async def end_all() -> None:
+        ended = await asyncio.gather(*(state.end_session() for state in states), return_exceptions=True)
+        for name, outcome in zip(names, ended, strict=True):
+            if isinstance(outcome, Exception):  # closing a client: nothing the run's results depend on
+                log.warning("%s: ending the vendor session failed: %s", name, type(outcome).__name__)
+
+    if any(state.session is not None for state in states):
+        runner.run(end_all())
 
 
 def send_in_batches(
@@ -140,18 +186,21 @@ def send_in_batches(
     after the batches before it were sent and recorded in the ledger."""
     progress = progress or BatchProgress()
     prepared = batched.prepared
-    states = [TargetState.of(connector) for connector in connectors]
+    states = [TargetState.of(connector, keep_session=True) for connector in connectors]
     facts: dict[str, dict[str, Any]] = {}
     current: list[pl.DataFrame] = []
 
     with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
-        # one event loop for the run: the targets' auth flows live on; the ledgers opened by the
-        # first batch are closed at the end
+        # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
+        # their clients) before the ledgers opened by the first batch are closed
         ledgers.callback(_close_ledgers, states)
+        ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
+        reading = _read_ahead(batched.batches(), settings.read_ahead)
+        ledgers.callback(reading.close)  # first: no batch is read once the run is ending
 
         def sent_batches() -> Iterator[pl.DataFrame]:
             done = 0
-            for clean in batched.batches():
+            for clean in reading:
                 progress.read(clean.height)
                 view = replace(prepared, clean=clean)
                 current[:] = runner.run(

@@ -125,7 +125,8 @@ async def send_target(
 
     ``state``: the target's breaker and rate from the run's earlier batches (flows.import_batches,
     where ``prepared.clean`` is one batch); a target stopped there sends nothing here. The
-    ledger is opened once for all of them and kept in ``state`` (its maker closes it)."""
+    ledger is opened once for all of them and kept in ``state`` (its maker closes it), as is the
+    vendor session when the state keeps it (``TargetState.keep_session``: one login a run)."""
     target = connector.target
     decided = eligibility(
         prepared.clean, connector.channel, sms_allow_unknown_type=target.sms_allow_unknown_type

@@ -92,6 +92,8 @@ class MaxContactSimulator:
         self.credentials = {"login": "demo", "password": "demo-secret"}
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}
+        self._logins = 0
+        """Tokens issued since the last reset (the document has no logout: a token expires)."""
         self._store: dict[str, dict[int, dict[str, Any]]] = {}
         self._links: dict[str, set[tuple[int, int]]] = {}
         self._leads: dict[int, list[dict[str, Any]]] = {}
@@ -104,6 +106,7 @@ class MaxContactSimulator:
     def reset(self) -> None:
         with self._lock:
             self._tokens.clear()
+            self._logins = 0
             self._store = {name: {} for name in ENTITIES}
             self._links = {
                 "campaign_lists": set(),
@@ -130,6 +133,7 @@ class MaxContactSimulator:
         token = secrets.token_hex(20)
         with self._lock:
             self._tokens[token] = self.clock.now() + self.limits.token_lifetime
+            self._logins += 1
         return _respond(request, {"TokenKey": token})
 
     def _check_token(self, request: Request) -> None:
@@ -382,6 +386,7 @@ class MaxContactSimulator:
                 },
                 "users": {uid: ENTITIES["users"].public(u) for uid, u in self._store["users"].items()},
                 "active_tokens": sum(1 for t in self._tokens.values() if t > self.clock.now()),
+                "logins": self._logins,
                 "global_emergency": self._emergency,
             }
 

@@ -309,12 +309,17 @@ class OncSimulator:
         """Members and parameters the strict reader skipped, ``Op/param/Member {namespace}``."""
         self.credentials = {"accountId": "demo-account", "username": "demo", "password": "demo-secret"}
         self._sessions: dict[str, float] = {}
+        self.logins = 0
+        """Sessions opened since the last reset (what a vendor's account activity report counts)."""
+        self.logouts = 0
+        """Sessions closed by ``CloseAPISession`` since the last reset."""
         self._campaigns: dict[str, dict[str, Any]] = {}
         self._contacts: dict[str, dict[str, dict[str, Any]]] = {}
         self.reset()
 
     def reset(self) -> None:
         self._sessions.clear()
+        self.logins = self.logouts = 0
         self.ignored.clear()
         seed = _decode(ET.Element("seed"), CAMPAIGN)
         assert seed is not None
@@ -488,6 +493,7 @@ class OncSimulator:
             }
         session_id = secrets.token_hex(16)
         self._sessions[session_id] = self.clock.now()
+        self.logins += 1
         return {"ErrorCode": 0, "Description": "", "SessionId": session_id}
 
     def close_api_session(self, call: ET.Element) -> dict[str, Any]:
@@ -496,6 +502,7 @@ class OncSimulator:
         except Refused as refused:
             return {"ErrorCode": int(refused.code), "Description": "Invalid or expired session"}
         self._sessions.pop(text(call, "sessionId") or "", None)
+        self.logouts += 1
         return {"ErrorCode": 0, "Description": ""}
 
     def _session(self, call: ET.Element) -> None:
@@ -675,6 +682,8 @@ class OncSimulator:
         return {
             "kind": self.kind,
             "open_sessions": self.open_sessions(),
+            "logins": self.logins,
+            "logouts": self.logouts,
             "strict": self.strict,
             "ignored_members": self.ignored[-IGNORED_KEPT:],
             "campaigns": [

@@ -79,6 +79,10 @@ class _State:
     email_dialers: dict[str, set[str]] = field(default_factory=lambda: {"EmailDialer": {"CampName"}})
     email_campaigns: set[str] = field(default_factory=lambda: {"Email", "CampName"})
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    logins: int = 0
+    """Tokens issued by getUserToken since the last reset."""
+    logouts: int = 0
+    """Sessions ended by EndSession since the last reset."""
     sms_rows: list[dict[str, Any]] = field(default_factory=list)
     email_rows: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)
@@ -121,6 +125,7 @@ class UContactSimulator:
         token = secrets.token_hex(16)
         with self._lock:
             self._state.tokens[token] = (form["user"], self.clock.now() + self.limits.token_lifetime)
+            self._state.logins += 1
         return PlainTextResponse(token)
 
     def _check(self, request: Request) -> str:
@@ -144,6 +149,7 @@ class UContactSimulator:
     async def _end_session(self, request: Request, form: dict[str, str], token: str) -> Response:
         with self._lock:
             self._state.tokens.pop(token, None)
+            self._state.logouts += 1
         return PlainTextResponse("OK")
 
     # --- routes/handlers --------------------------------------------------------------------------
@@ -314,6 +320,8 @@ class UContactSimulator:
                 "sms_received": [dict(x) for x in s.sms_received],
                 "emails_sent": [dict(x) for x in s.emails_sent],
                 "active_sessions": sum(1 for _, exp in s.tokens.values() if exp > self.clock.now()),
+                "logins": s.logins,
+                "logouts": s.logouts,
             }
 
 

@@ -79,11 +79,14 @@ async def check(config: TargetConfig, transport: httpx.AsyncBaseTransport | None
 
 
 def state(sandbox: Sandbox, kind: str) -> Any:
-    """The vendor's dump, less MaxContact's live token count: its document has no logout, so the
-    test's token lives on until it expires (the probe says so)."""
+    """The vendor's dump, less MaxContact's live token count (its document has no logout, so the
+    test's token lives on until it expires: the probe says so) and the sandbox's login and logout
+    counters (a connection test logs in and out)."""
     dump = sandbox.simulators[SIMULATOR.get(kind, kind)].dump()
     if kind == "maxcontact":
         dump.pop("active_tokens")
+    dump.pop("logins", None)
+    dump.pop("logouts", None)
     return dump
 
 

@@ -1,0 +1,111 @@
+"""One target's vendor session: the auth flow, its token and the httpx clients, for a whole run.
+
+A file sent in batches calls ``dispatch`` once per batch and target (flows.import_batches). The
+session outlives those calls: the login happens once, at the first request that needs it (the
+auth flow, connectors.auth), the clients keep their connections, ``Connector.open`` (MaxContact's
+list) runs once, and ``Connector.close`` (ONC ``CloseAPISession``, uContact ``EndSession``) runs
+once, from :meth:`VendorSession.aclose`, which whoever made the session calls at the end of the
+run, also when a batch raised or the run was interrupted. A session expiring in between is the
+auth flow's business as before: the next request logs in again (``SessionExpired`` when even that
+fails, retried by the engine).
+
+Clients: a control client (opens, reconciles, closes; at most :data:`CONTROL_CONNECTIONS`
+connections) and worker clients of one connection each, made as a batch first needs them and
+kept for the next batch (connectors.engine explains the one-connection workers). With a test
+transport one client of the target's concurrency serves all. Every client shares the one auth
+flow and the run's :class:`~connectors.secrets.SecretSet`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import httpx
+
+from connectors.auth import TokenAuth
+from connectors.base import Connector
+from connectors.client import answer_limits, vendor_client
+from connectors.errors import redact
+from connectors.secrets import SecretSet
+
+__all__ = ["CONTROL_CONNECTIONS", "VendorSession"]
+
+log = logging.getLogger("leadflow.connectors")
+
+CONTROL_CONNECTIONS = 8
+"""Most connections of the client that opens, reconciles and closes a target (OBI's customer
+searches run up to eight at a time); never more than the target's concurrency."""
+
+
+class VendorSession:
+    """The vendor session of one target; :meth:`aclose` ends it (logout, then the clients)."""
+
+    def __init__(
+        self, connector: Connector, *, concurrency: int, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.connector = connector
+        self.concurrency = concurrency
+        self.transport = transport
+        self.secrets = SecretSet(connector.secrets.values())
+        """Every secret of the run in every known form; grows as tokens arrive and requests leave."""
+        self.answers = answer_limits(connector)
+        self.auth = connector.auth()
+        if isinstance(self.auth, TokenAuth):
+            self.auth.secrets = self.secrets
+        self.opened = False
+        """``Connector.open`` was called (once per session; it may have failed: the breaker says)."""
+        self._stack = contextlib.AsyncExitStack()
+        self._control: httpx.AsyncClient | None = None
+        self._workers: list[httpx.AsyncClient] = []
+        self._closed = False
+
+    async def control(self) -> httpx.AsyncClient:
+        """The client that opens, reconciles and closes (and, with a test transport, sends)."""
+        if self._closed:
+            raise RuntimeError(f"{self.connector.target.name}: the vendor session has ended")
+        if self._control is None:
+            connections = self.concurrency
+            if self.transport is None:
+                connections = min(connections, CONTROL_CONNECTIONS)
+            self._control = await self._client(connections)
+        return self._control
+
+    async def workers(self, count: int) -> list[httpx.AsyncClient]:
+        """``count`` clients to send through, one connection each (kept for later batches);
+        with a test transport the control client, which has the connections for all."""
+        if self.transport is not None:
+            return [await self.control()]
+        while len(self._workers) < count:
+            self._workers.append(await self._client(1))
+        return self._workers[:count]
+
+    async def _client(self, connections: int) -> httpx.AsyncClient:
+        client = vendor_client(
+            self.connector,
+            self.auth,
+            answers=self.answers,
+            secrets=self.secrets,
+            connections=connections,
+            transport=self.transport,
+        )
+        return await self._stack.enter_async_context(client)
+
+    async def aclose(self) -> None:
+        """End the session: ``Connector.close`` when the target was opened (its failure is
+        logged, never raised: the run's results stand), then every client. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.opened and self._control is not None:
+                try:
+                    await self.connector.close(self._control)
+                except Exception as exc:
+                    log.warning(
+                        "%s: closing the vendor session failed: %s",
+                        self.connector.target.name,
+                        redact(str(exc), self.secrets),
+                    )
+        finally:
+            await self._stack.aclose()

@@ -76,6 +76,7 @@ def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Pa
     assert loaded & {*SENDING, *DRAWING} == set()
     assert loaded & {"flows.importer", "connectors.engine", "connectors.config"} == set()
     assert "fsspec" not in loaded  # the run folder is a local path: nothing to copy to a URL
+    assert "rphonenumbers" not in loaded  # one number: the fast phone backend is not worth choosing
 
 
 def test_validate_of_a_file_without_countries_or_addresses_builds_no_country_or_state_table(

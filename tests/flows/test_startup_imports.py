@@ -100,8 +100,8 @@ def test_validate_help_loads_no_data_library() -> None:
     assert loaded & {*DATA, *SENDING, *DRAWING} == set()
 
 
-@pytest.mark.parametrize("command", ["import", "report"])
-def test_help_of_import_and_report_loads_no_data_library_and_nothing_that_sends(command: str) -> None:
+@pytest.mark.parametrize("command", ["import", "report", "check"])
+def test_help_of_a_command_loads_no_data_library_and_nothing_that_sends(command: str) -> None:
     code, loaded = _loaded(command, "--help")
 
     assert code == 0

@@ -9,9 +9,10 @@ alpha and built from older metadata (9.0.41) than our ``phonenumbers`` (the refe
   the answer ``phonenumbers`` gives (E.164, validity, number type, extension, failure class);
   tests/transforms/test_phone_backend_differential.py proves it on a generated corpus covering
   every supported region and number type plus spreadsheet damage and random digit strings.
-* The backend is chosen once per process from ``LEADFLOW_PHONE_BACKEND`` (``auto``, the default:
-  rphonenumbers when importable and its self-check at import agrees with phonenumbers, else
-  phonenumbers; or ``phonenumbers`` / ``rphonenumbers`` to force one).
+* The backend is chosen once per process, at its first use, from ``LEADFLOW_PHONE_BACKEND``
+  (``auto``, the default: rphonenumbers when importable and its self-check agrees with
+  phonenumbers, else phonenumbers; or ``phonenumbers`` / ``rphonenumbers`` to force one). Until
+  then, a call with fewer than ``SMALL_INPUT`` values is parsed by phonenumbers.
 * Disagreement classes, each routed to phonenumbers by the fast path:
 
   - ``FALLBACK_REGIONS``: the regions whose metadata differs between libphonenumber 9.0.41
@@ -40,6 +41,7 @@ objects cross the process boundary); small inputs are parsed in the calling proc
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -54,6 +56,7 @@ __all__ = [
     "COLUMNAR",
     "FALLBACK_CALLING_CODES",
     "FALLBACK_REGIONS",
+    "SMALL_INPUT",
     "STATUS_INVALID",
     "STATUS_NO_REGION",
     "STATUS_UNPARSEABLE",
@@ -63,6 +66,7 @@ __all__ = [
     "fast_parser",
     "parse_one",
     "parse_values",
+    "selected_backend",
 ]
 
 BackendName = Literal["phonenumbers", "rphonenumbers"]
@@ -247,11 +251,33 @@ COLUMNAR: Final[bool] = os.environ.get("LEADFLOW_PHONE_COLUMNAR", "1").strip().l
 """Whether plainly written values are parsed as columns (transforms.phone_columnar) before the
 per-value backend sees the rest; ``LEADFLOW_PHONE_COLUMNAR=0`` sends every value to the backend."""
 
-BACKEND: BackendName
-_parse_selected: Callable[[str, str | None], Parsed]
-BACKEND, _parse_selected = _choose(os.environ.get("LEADFLOW_PHONE_BACKEND", "auto").strip().lower())
+_PARSERS: dict[BackendName, Callable[[str, str | None], Parsed]] = {}
 
-_PARSERS: dict[BackendName, Callable[[str, str | None], Parsed]] = {BACKEND: _parse_selected}
+
+@functools.cache
+def selected_backend() -> BackendName:
+    """The backend of this process (``LEADFLOW_PHONE_BACKEND``), chosen at its first use, not at
+    import: in ``auto`` the choice imports rphonenumbers and parses the self-check with both
+    libraries (8 regions' metadata), which a file of a few numbers need not pay for."""
+    backend, parser = _choose(os.environ.get("LEADFLOW_PHONE_BACKEND", "auto").strip().lower())
+    _PARSERS.setdefault(backend, parser)
+    return backend
+
+
+BACKEND: BackendName
+"""``selected_backend()``, read as a module attribute (module ``__getattr__``)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BACKEND":
+        return selected_backend()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+SMALL_INPUT: Final = 64
+"""Fewer distinct values than this, while no backend is chosen yet, go to the reference: the
+choice costs more than parsing them (tens of reference parses and rphonenumbers' import), and
+both backends answer alike (the differential test)."""
 
 
 def _parser(backend: BackendName) -> Callable[[str, str | None], Parsed]:
@@ -264,7 +290,7 @@ def _parser(backend: BackendName) -> Callable[[str, str | None], Parsed]:
 
 def parse_one(value: str, region: str | None, *, backend: BackendName | None = None) -> Parsed:
     """Parse one cleaned value: (e164, number type, extension, status, country code)."""
-    return _parser(backend or BACKEND)(value, region)
+    return _parser(backend or selected_backend())(value, region)
 
 
 def _parse_chunk(job: tuple[BackendName, list[str], list[str | None]]) -> ParsedPhones:
@@ -301,7 +327,12 @@ def parse_values(
     """
     if len(values) != len(regions):
         raise ValueError(f"{len(values)} values but {len(regions)} regions")
-    chosen = backend or BACKEND
+    if backend is not None:
+        chosen = backend
+    elif len(values) < SMALL_INPUT and selected_backend.cache_info().currsize == 0:
+        chosen = "phonenumbers"
+    else:
+        chosen = selected_backend()
     n_workers = workers if workers is not None else _default_workers()
     if len(values) <= pool_threshold or n_workers <= 1:
         return _parse_chunk((chosen, list(values), list(regions)))

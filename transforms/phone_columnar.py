@@ -34,7 +34,7 @@ from typing import Final
 import phonenumbers
 import polars as pl
 
-from transforms.phone_backend import BACKEND, BackendName
+from transforms.phone_backend import BackendName, selected_backend
 from transforms.phone_rules import (
     CALLING_CODE,
     MAIN_REGION,
@@ -96,11 +96,12 @@ def _pattern_size(rules: Rules) -> int:
     return sum(map(len, patterns))
 
 
-def plan_threshold(region: str, backend: BackendName = BACKEND) -> int:
+def plan_threshold(region: str, backend: BackendName | None = None) -> int:
     """The fewest distinct values of ``region`` for which reading them as columns costs less
-    than parsing them one by one with ``backend``: a region with fewer is not worth a plan."""
+    than parsing them one by one with ``backend`` (default: the selected one): a region with
+    fewer is not worth a plan."""
     fixed = PLAN_COST + PATTERN_COST * _pattern_size(rules_for(region))
-    return int(fixed / (VALUE_COST[backend] - COLUMN_COST)) + 1
+    return int(fixed / (VALUE_COST[backend or selected_backend()] - COLUMN_COST)) + 1
 
 
 def worth_a_plan(region: str, values: int, min_group: int | None = None) -> bool:
@@ -111,10 +112,15 @@ def worth_a_plan(region: str, values: int, min_group: int | None = None) -> bool
     return values >= (plan_threshold(region) if min_group is None else min_group)
 
 
-def _fewest_worth_a_plan() -> int:
-    """No region is worth a plan below this many values (its patterns only add to the cost):
-    then nothing is prepared either, which spares a small file the preparation's regexes."""
-    return int(PLAN_COST / (VALUE_COST[BACKEND] - COLUMN_COST)) + 1
+def _too_few_for_a_plan(values: int) -> bool:
+    """No region is worth a plan below the backend's fewest values (a region's patterns only
+    add to the cost): then nothing is prepared either, which spares a small file the
+    preparation's regexes. Below the fewest of any backend, the backend is not even chosen."""
+
+    def fewest(backend: BackendName) -> int:
+        return int(PLAN_COST / (VALUE_COST[backend] - COLUMN_COST)) + 1
+
+    return values < min(map(fewest, VALUE_COST)) or values < fewest(selected_backend())
 
 
 def _plain_digits(value: pl.Expr) -> pl.Expr:
@@ -464,7 +470,7 @@ def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.Da
     estimate by a fixed count (the tests read small regions as columns with it).
     """
     decided: list[pl.DataFrame] = []
-    if min_group is None and pairs.height < _fewest_worth_a_plan():
+    if min_group is None and _too_few_for_a_plan(pairs.height):
         undecided = [pairs.select("clean").with_row_index("_row")]
     else:
         decided, undecided = _decide(_prepared(pairs), min_group)

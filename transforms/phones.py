@@ -39,7 +39,7 @@ import polars as pl
 
 from schemas.clean_leads import E164_DIGITS, PHONE_SLOTS
 from schemas.codes import Issue
-from transforms.countries import resolve_countries, resolve_country
+from transforms.countries import resolve_country, resolve_country_values
 from transforms.distinct import distinct_values
 from transforms.issues import append_issue_rows, issue
 from transforms.phone_backend import (
@@ -277,13 +277,11 @@ def phone_columns(
     with ``issues`` as given, and this stage's findings (``_row``, ``_issue``) in the order
     they go into ``issues`` (transforms.normalize appends every stage's at once)."""
     default = _region_of_default(default_region)
-    countries = raw.select(pl.col("country").unique()).with_columns(
-        resolved=resolve_countries(pl.col("country"))
-    )
+    countries = raw.get_column("country").unique()
     frame = (
         raw.with_columns(
             _resolved=pl.col("country").replace_strict(
-                countries.get_column("country"), countries.get_column("resolved"), default=None
+                countries, resolve_country_values(countries), default=None
             ),
         )
         .with_columns(

@@ -31,7 +31,7 @@ import phonenumbers
 import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
-from transforms.countries import resolve_countries
+from transforms.countries import resolve_country_values
 
 __all__ = [
     "MIN_NUMBERS",
@@ -109,10 +109,8 @@ def international_values(raw: pl.DataFrame) -> list[pl.Series] | None:
     recognised country, in file order; None when every row has a recognised country. Split
     from :func:`infer_region` so that a file read in batches gathers them batch by batch
     (each slot's values concatenated over the batches, then the slots: the file's order)."""
-    countries = raw.select(pl.col("country").unique()).with_columns(
-        _region=resolve_countries(pl.col("country"))
-    )
-    unresolved = countries.filter(pl.col("_region").is_null()).get_column("country")
+    countries = raw.get_column("country").unique()
+    unresolved = countries.filter(resolve_country_values(countries).is_null())
     if unresolved.len() == 0:
         return None
     country = pl.col("country")

@@ -35,7 +35,6 @@ __all__ = [
     "address_values",
     "state_codes",
     "state_zones",
-    "us_states",
     "zip_zones",
 ]
 
@@ -102,11 +101,6 @@ def _state_keys() -> dict[str, str]:
             keys[header_key(country.name)] = region
     keys[header_key("Washington DC")] = keys[header_key("Washington, D.C.")] = "DC"
     return keys
-
-
-def us_states() -> tuple[str, ...]:
-    """Every code :func:`state_codes` can give, sorted."""
-    return tuple(sorted(set(_state_keys().values())))
 
 
 def state_codes(values: pl.Expr) -> pl.Expr:

@@ -15,16 +15,15 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
 
-from connectors.base import Connector
-from connectors.config import ConfigError, TargetConfig, select_targets
-from connectors.probe import ProbeReport, failed_report, probe
-from connectors.registry import build_connector
-from flows.verdict import ExitCode
+    from connectors.base import Connector
+    from connectors.config import TargetConfig
+    from connectors.probe import ProbeReport
 
 __all__ = ["check_targets", "main", "prepare_targets"]
 
@@ -75,6 +74,10 @@ def prepare_targets(targets: Sequence[TargetConfig]) -> list[Connector | ProbeRe
     """Each target's connector, or the failed report naming the setting that keeps it from being
     built (a credential reference that does not resolve, an option the connector refuses).
     Synchronous, before any event loop runs: Prefect Secret blocks are loaded synchronously."""
+    from connectors.config import ConfigError
+    from connectors.probe import failed_report
+    from connectors.registry import build_connector
+
     prepared: list[Connector | ProbeReport] = []
     for target in targets:
         try:
@@ -91,6 +94,7 @@ async def check_targets(
 ) -> list[ProbeReport]:
     """One report per target, in order; the targets are probed concurrently.
     ``transport`` is for tests (``httpx.ASGITransport(app=...)``)."""
+    from connectors.probe import ProbeReport, probe
 
     async def one(item: Connector | ProbeReport) -> ProbeReport:
         return item if isinstance(item, ProbeReport) else await probe(item, transport=transport)
@@ -100,6 +104,13 @@ async def check_targets(
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
+    # imported once the arguments are read: ``--help`` and a usage error need none of them
+    from rich.console import Console
+    from rich.text import Text
+
+    from connectors.config import ConfigError, select_targets
+    from flows.verdict import ExitCode
+
     console = console or Console(highlight=False)
     try:
         targets = select_targets(args.targets, args.target_names)

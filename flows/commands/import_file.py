@@ -21,32 +21,16 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
-
-from connectors.base import Connector
-from connectors.config_error import ConfigError
-from flows.alerts import alert_run
 from flows.commands.help_text import plain
-from flows.commands.validate import add_prepare_arguments, dnc_line, mapping_table, prepare_options
-from flows.console import USER_ERRORS, print_error, print_verdict, stage
-from flows.import_batches import BatchProgress, SendSettings, send_in_batches
-from flows.importer import ledger_path, load_connectors
-from flows.prepare_batches import BatchedLeads, prepare_batches
-from flows.report.command import run_report
-from flows.run.store import RunNotPublished, is_remote, run_output
-from flows.verdict import judge
-from transforms.outputs import new_run_id
+from flows.commands.validate import add_prepare_arguments
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from connectors.base import Connector
+    from flows.prepare_batches import BatchedLeads
 
 __all__ = ["add_import_arguments", "main"]
 
@@ -80,38 +64,15 @@ def _partitions(given: str) -> int:
     return count
 
 
-class _Bars(BatchProgress):
-    """Rich progress: rows read and normalized, and per target the rows with a result, with an ETA
-    (every total is the file's row count, known before the first batch)."""
-
-    def __init__(self, bars: Progress, rows: int, targets: list[str]) -> None:
-        self.bars = bars
-        self.reading = bars.add_task("read", total=rows)
-        self.tasks = {name: bars.add_task(name, total=rows) for name in targets}
-
-    def read(self, rows: int) -> None:
-        self.bars.advance(self.reading, rows)
-
-    def sent(self, target: str, rows: int) -> None:
-        self.bars.update(self.tasks[target], completed=rows)
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),  # a bare clock next to the elapsed one reads as a second elapsed time
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
-
-
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
+    from rich.text import Text
+
+    from flows.console import print_verdict
     from flows.import_leads import import_leads, summary_of
+    from flows.report.command import run_report
+    from flows.run.store import is_remote
     from flows.split.parent import PARTITION_DEPLOYMENT
+    from flows.verdict import judge
 
     state = import_leads(
         str(args.file),
@@ -143,6 +104,16 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     add_import_arguments(parser)
     parser.add_argument("--prefect", action="store_true", help="run as the import_leads Prefect flow")
     args = parser.parse_args(argv)
+    # imported once the arguments are read: ``--help`` and a usage error need none of them
+    from rich.console import Console
+
+    from connectors.config_error import ConfigError
+    from flows.alerts import alert_run
+    from flows.commands.validate import prepare_options
+    from flows.console import USER_ERRORS, print_error, stage
+    from flows.importer import ledger_path, load_connectors
+    from flows.prepare_batches import prepare_batches
+
     console = console or Console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
     started = datetime.now(UTC)
@@ -178,6 +149,18 @@ def _send_file(
 ) -> int:
     """Send the file batch by batch (flows.import_batches), write and publish the run folder,
     print the verdict; the exit code."""
+    from rich.text import Text
+
+    from flows.alerts import alert_run
+    from flows.commands.import_progress import Bars, progress
+    from flows.commands.validate import dnc_line, mapping_table
+    from flows.console import USER_ERRORS, print_error, print_verdict, stage
+    from flows.import_batches import SendSettings, send_in_batches
+    from flows.report.command import run_report
+    from flows.run.store import RunNotPublished, run_output
+    from flows.verdict import judge
+    from transforms.outputs import new_run_id
+
     prepared = batched.prepared
     console.print(mapping_table(prepared))
     for note in (prepared.region_note, dnc_line(prepared)):
@@ -192,14 +175,14 @@ def _send_file(
         with run_output(args.out) as output:
             with (
                 stage(console, sending, done=f"{sending}: finished, verdict below"),
-                _progress(console) as bars,
+                progress(console) as bars,
             ):
                 run_dir, sent = send_in_batches(
                     batched,
                     connectors,
                     settings,
                     out_dir=output.folder,
-                    progress=_Bars(bars, prepared.rows, [c.target.name for c in connectors]),
+                    progress=Bars(bars, prepared.rows, [c.target.name for c in connectors]),
                 )
             facts.update(sent)
             run_report(run_dir, None, None, console)

@@ -6,3 +6,9 @@ target) -> lead_sections (leads first) and sections (per target, inputs, glossar
 html_page / console / csv_export (the three ways to show it); markup escapes every value,
 charts and trend_chart draw, assets hold the inline style and script.
 """
+
+__all__ = ["DEFAULT_OUT"]
+
+DEFAULT_OUT = "leadflow-out"
+"""``leadflow import``'s and ``validate``'s ``--out`` default, where ``leadflow report`` looks up a
+run id; here, not in flows.report.runs, so that ``leadflow report --help`` loads no data library."""

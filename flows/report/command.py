@@ -13,31 +13,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-from rich.console import Console
-from rich.text import Text
+from flows.report import DEFAULT_OUT
 
-from flows.report.console import print_run, print_trend
-from flows.report.csv_export import export_lead_csv, lead_csv_frame, write_lead_csv
-from flows.report.html_page import render_run_html, render_trend_html, write_text_atomically
-from flows.report.run_folders import scan_runs, trend
-from flows.report.runs import (
-    DEFAULT_OUT,
-    PathKind,
-    ReportError,
-    Run,
-    classify,
-    load_run,
-    read_results,
-    resolve_path,
-)
-from transforms.summary import summarize
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from flows.report.runs import PathKind, Run
 
 __all__ = ["build_parser", "main", "run_report"]
 
 
 def _single(path: Path, kind: PathKind) -> Run:
+    from flows.report.runs import PathKind, Run, load_run, read_results
+
     if kind is PathKind.RUN:
         return load_run(path)
     no_meta = "results given without a run folder"
@@ -45,6 +35,13 @@ def _single(path: Path, kind: PathKind) -> Run:
 
 
 def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console) -> None:
+    from rich.text import Text
+
+    from flows.report.console import print_run
+    from flows.report.csv_export import export_lead_csv
+    from flows.report.html_page import render_run_html, write_text_atomically
+    from transforms.summary import summarize
+
     print_run(console, run, summarize(run.results, run.target_names))
     if html is not None:
         write_text_atomically(html, render_run_html(run))
@@ -55,6 +52,15 @@ def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console)
 
 
 def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Console) -> None:
+    import polars as pl
+    from rich.text import Text
+
+    from flows.report.console import print_trend
+    from flows.report.csv_export import lead_csv_frame, write_lead_csv
+    from flows.report.html_page import render_trend_html, write_text_atomically
+    from flows.report.run_folders import scan_runs, trend
+    from flows.report.runs import ReportError
+
     found = scan_runs(folder)
     if not found.runs:
         raise ReportError(f"{folder}: no run folders inside")
@@ -77,6 +83,12 @@ def run_report(
 ) -> int:
     """Print the report of ``path`` (or of the run id ``path`` in ``out``) and write the requested
     files; 0 on success, 1 on error."""
+    # imported here, not above: ``leadflow report --help`` and a usage error need none of them
+    import polars as pl
+    from rich.text import Text
+
+    from flows.report.runs import PathKind, ReportError, classify, resolve_path
+
     try:
         path = resolve_path(path, out)
         kind = classify(path)
@@ -113,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_report(args.path, args.html, args.csv, console or Console(), out=args.out)
+    if console is None:
+        from rich.console import Console
+
+        console = Console()
+    return run_report(args.path, args.html, args.csv, console, out=args.out)
 
 
 if __name__ == "__main__":

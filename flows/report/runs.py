@@ -52,7 +52,6 @@ RESULTS_DIR = "results"
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
-DEFAULT_OUT = "leadflow-out"  # leadflow import's and validate's --out default
 
 _RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import fsspec  # type: ignore[import-untyped]
-
 from connectors.config_error import ConfigError
 
 __all__ = ["RunNotPublished", "RunOutput", "is_remote", "local_folder", "publish_run", "run_output"]
@@ -52,6 +50,8 @@ def _order(relative: str) -> tuple[int, str]:
 
 def publish_run(run_dir: Path, out: str) -> str:
     """Copy the local run folder ``run_dir`` to ``<out>/<run_id>``; returns that folder's URL."""
+    import fsspec  # type: ignore[import-untyped]  # 0.15 s of start-up (asyncio, its back ends): only for a URL
+
     fs, root = fsspec.core.url_to_fs(out)
     target = f"{root.rstrip('/')}/{run_dir.name}"
     files = sorted(

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,18 +25,25 @@ try:
     code = main(sys.argv[1:])
 except SystemExit as exit_:
     code = exit_.code
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+tables = {
+    f"{module}.{name}": getattr(sys.modules[module], name).cache_info().currsize
+    for module, name in (("transforms.countries", "country_keys"), ("transforms.us_zones", "_state_keys"))
+    if module in sys.modules
+}
+print(json.dumps({"code": code, "modules": sorted(sys.modules), "tables": tables}))
 """
 
 SENDING = ("prefect", "httpx", "psycopg", "psycopg_pool", "sqlalchemy", "fastapi", "uvicorn", "starlette")
 """What sends, orchestrates or serves: a command that sends nothing never needs it."""
 DRAWING = ("matplotlib",)
 """The run report's charts are SVG text (flows.report.charts); only the trend page plots."""
-DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic")
+DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic", "fsspec")
 
 
-def _loaded(*args: str) -> tuple[int, set[str]]:
-    """The command's exit code and the modules loaded at its end (top-level names and full)."""
+def _run(*args: str) -> dict[str, Any]:
+    """What the command left in a fresh interpreter: its exit code (``code``), the modules loaded
+    at its end (``modules``) and how many of the lookup tables built on first use were built
+    (``tables``)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", _PROGRAM, *args],
@@ -46,7 +54,13 @@ def _loaded(*args: str) -> tuple[int, set[str]]:
         timeout=300,
         check=True,
     )
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def _loaded(*args: str) -> tuple[int, set[str]]:
+    """The command's exit code and the modules loaded at its end (top-level names and full)."""
+    answer = _run(*args)
     modules: list[str] = answer["modules"]
     return answer["code"], {name.split(".")[0] for name in modules} | set(modules)
 
@@ -61,6 +75,22 @@ def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Pa
     assert (tmp_path / "out").is_dir()
     assert loaded & {*SENDING, *DRAWING} == set()
     assert loaded & {"flows.importer", "connectors.engine", "connectors.config"} == set()
+    assert "fsspec" not in loaded  # the run folder is a local path: nothing to copy to a URL
+    assert "rphonenumbers" not in loaded  # one number: the fast phone backend is not worth choosing
+
+
+def test_validate_of_a_file_without_countries_or_addresses_builds_no_country_or_state_table(
+    tmp_path: Path,
+) -> None:
+    """pycountry's names (countries, US states) cost 0.3 s and more to load and fold; a file that
+    names no country and no state needs neither table (a one-row file paid for both)."""
+    leads = tmp_path / "leads.csv"
+    leads.write_text("phone,email,first_name\n+14155550123,ann@example.com,Ann\n", encoding="utf-8")
+
+    answer = _run("validate", str(leads), "--out", str(tmp_path / "out"))
+
+    assert answer["code"] == 0
+    assert answer["tables"] == {"transforms.countries.country_keys": 0, "transforms.us_zones._state_keys": 0}
 
 
 def test_validate_help_loads_no_data_library() -> None:
@@ -70,8 +100,24 @@ def test_validate_help_loads_no_data_library() -> None:
     assert loaded & {*DATA, *SENDING, *DRAWING} == set()
 
 
-@pytest.mark.parametrize("argv", [["validate"], ["validate", "--no-such-option", "x.csv"]])
-def test_a_usage_error_of_validate_loads_no_data_library(argv: list[str]) -> None:
+@pytest.mark.parametrize("command", ["import", "report", "check"])
+def test_help_of_a_command_loads_no_data_library_and_nothing_that_sends(command: str) -> None:
+    code, loaded = _loaded(command, "--help")
+
+    assert code == 0
+    assert loaded & {*DATA, *SENDING, *DRAWING} == set()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate"],
+        ["validate", "--no-such-option", "x.csv"],
+        ["import", "x.csv"],  # no --targets
+        ["report"],
+    ],
+)
+def test_a_usage_error_loads_no_data_library(argv: list[str]) -> None:
     code, loaded = _loaded(*argv)
 
     assert code == 2

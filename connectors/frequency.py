@@ -22,6 +22,8 @@ ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_co
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -30,7 +32,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 if TYPE_CHECKING:
     from connectors.base import Lead
 
-__all__ = ["Event", "FrequencyLimit", "decide", "leads_people", "person_keys"]
+__all__ = [
+    "FREQUENCY_VARIABLE",
+    "Event",
+    "FrequencyLimit",
+    "decide",
+    "leads_people",
+    "limit_from_environment",
+    "parse_limit",
+    "person_keys",
+]
 
 Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
@@ -64,6 +75,39 @@ class FrequencyLimit(BaseModel):
         what = "targets" if self.count == "targets" else "contacts"
         span = f"{self.within_hours:g} h" if self.within_hours is not None else f"{self.within_days:g} days"
         return f"{self.max_contacts} {what} per {span}"
+
+
+FREQUENCY_VARIABLE = "LEADFLOW_FREQUENCY"
+"""The environment's run-level limit, in place of a targets file's ``[frequency]``."""
+
+_SPEC = re.compile(r"(\d+)/(\d+(?:\.\d+)?)(h|d)((?:,[a-z]+)*)")
+_OPTIONS = {"contacts": "count", "targets": "count", "person": "per", "phone": "per", "email": "per"}
+
+
+def parse_limit(spec: str) -> FrequencyLimit:
+    """``MAX/WINDOW`` with the window in hours or days (``3/24h``, ``2/7d``), then optionally
+    ``,targets`` (or ``,contacts``) and ``,phone`` / ``,email`` (or ``,person``): the
+    ``[frequency]`` table in one word. Raises ValueError saying the expected form."""
+    form = "expected MAX/WINDOW such as 3/24h or 2/7d, optionally followed by ,targets and ,phone or ,email"
+    match = _SPEC.fullmatch(spec.replace(" ", "").lower())
+    if match is None:
+        raise ValueError(f"{spec!r}: {form}")
+    table: dict[str, object] = {"max_contacts": int(match[1])}
+    table["within_hours" if match[3] == "h" else "within_days"] = float(match[2])
+    for option in filter(None, match[4].split(",")):
+        if option not in _OPTIONS or _OPTIONS[option] in table:
+            raise ValueError(f"{spec!r}: {option!r} is not allowed here; {form}")
+        table[_OPTIONS[option]] = option
+    try:
+        return FrequencyLimit.model_validate(table)
+    except ValueError:
+        raise ValueError(f"{spec!r}: the count and the window must be above 0; {form}") from None
+
+
+def limit_from_environment() -> FrequencyLimit | None:
+    """``$LEADFLOW_FREQUENCY`` as a limit (:func:`parse_limit`); None when unset or empty."""
+    spec = os.environ.get(FREQUENCY_VARIABLE, "").strip()
+    return parse_limit(spec) if spec else None
 
 
 _blake2b = hashlib.blake2b

@@ -50,14 +50,15 @@ up in a predicted payload, an artifact or a log)."""
 
 
 def load_connectors(
-    targets_file: Path, names: Sequence[str] = (), *, dry_run: bool = False
+    targets_file: Path, names: Sequence[str] = (), *, dry_run: bool = False, compliance: str | None = None
 ) -> list[Connector]:
     """Every target of the file (or the named ones), built and ready; ConfigError otherwise.
 
     A dry run resolves no credential (``env:`` variables unset, ``prefect:`` blocks not created
     yet are fine): it checks the file and predicts the outcomes on a machine that has no access.
+    ``compliance``: the run's calling-hours profile (connectors.config ``load_targets``).
     """
-    targets = select_targets(targets_file, names)
+    targets = select_targets(targets_file, names, compliance=compliance)
     try:
         if dry_run:
             return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]

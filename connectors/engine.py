@@ -69,7 +69,7 @@ from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.client import answer_limits, vendor_client
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
-from connectors.frequency import leads_people
+from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
 from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
@@ -449,9 +449,10 @@ class _Run:
     def _claim(self, chunk: Chunk) -> Claim:
         """Claim the chunk's leads; with a frequency limit, each lead's person keys go along."""
         limit = self.limit
-        people = None
+        people = legacy = None
         if limit is not None:
             people = leads_people(chunk.leads, limit.per)
+            legacy = leads_legacy(chunk.leads, limit.per)
         return self.ledger.begin_chunk(
             self.key,
             chunk.batch_id,
@@ -461,6 +462,7 @@ class _Run:
             batch_of=self._batch_of,
             people=people,
             limit=limit,
+            legacy=legacy,
         )
 
     async def _gated(

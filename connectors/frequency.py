@@ -8,7 +8,8 @@ and then nothing here runs.
 
 Who a person is (``per``): ``"person"`` (default) any of the lead's phones (E.164) or its email
 (lower-cased); ``"phone"`` the phones only; ``"email"`` the email only. Each is kept in the
-ledger as a 64-bit hash (:func:`person_keys`), never as the number or address itself.
+ledger as a 64-bit key (connectors.person_keys: a phone's digits, an email's stable hash), never
+as the address itself.
 
 What counts as a contact: a lead claimed for a target (in flight, from the moment of its claim)
 and every lead delivered (``accepted``/``submitted``). A lead the vendor did not take (failed,
@@ -21,13 +22,14 @@ ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_co
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from connectors.person_keys import email_key, legacy_people, phone_key
 
 if TYPE_CHECKING:
     from connectors.base import Lead
@@ -37,6 +39,7 @@ __all__ = [
     "Event",
     "FrequencyLimit",
     "decide",
+    "leads_legacy",
     "leads_people",
     "limit_from_environment",
     "parse_limit",
@@ -110,47 +113,42 @@ def limit_from_environment() -> FrequencyLimit | None:
     return parse_limit(spec) if spec else None
 
 
-_blake2b = hashlib.blake2b
-_from_bytes = int.from_bytes
-
-
-def _hash(text: str) -> int:
-    return _from_bytes(_blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
-
-
 def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int, ...]:
-    """The hashed keys that identify a lead's person (signed 64-bit: SQLite INTEGER, PostgreSQL
-    bigint). Prefixed by kind, so a phone and an email never share a key."""
-    keys = [] if per == "email" else [_hash("p:" + phone) for phone in phones]
-    if email and per != "phone":
-        keys.append(_hash("e:" + email.strip().lower()))
+    """The keys that identify a lead's person (connectors.person_keys): each phone's E.164
+    digits as an integer, and the email's stable hash (negative, so never a phone's key)."""
+    keys = [] if per == "email" else [phone_key(phone) for phone in phones]
+    if email and per != "phone" and email.strip(" \t\n\v\f\r"):
+        keys.append(email_key(email))
     return tuple(dict.fromkeys(keys))
 
 
 def leads_people(leads: Iterable[Lead], per: str) -> list[tuple[int, ...]]:
-    """:func:`person_keys` of each lead, the same keys at about two thirds of the cost: the
-    hash inlined, and the common lead (one phone, or none, and an email) without the de-duplication
-    (a phone's and an email's keys differ but for a hash collision). blake2b is the stored key's definition:
-    no faster hash (polars' is not stable across versions) may replace it without a ledger step."""
-    blake2b, from_bytes = _blake2b, _from_bytes
+    """:func:`person_keys` of each lead, without a hash: the email's key was computed with the
+    batch's (``Lead.email_key``, connectors.person_keys.email_keys, vectorized) and a phone's is
+    an integer parse. A lead built without its email key (a resend, a test) gets it here."""
     phones_too, email_too = per != "email", per != "phone"
     out: list[tuple[int, ...]] = []
     append = out.append
     for lead in leads:
         phones, email = lead.phones, lead.email
-        if len(phones) > 1 and phones_too:
+        key = None
+        if email_too and email:
+            key = lead.email_key
+            if key is None and email.strip(" \t\n\v\f\r"):
+                key = email_key(email)
+        if not phones_too or not phones:
+            append(() if key is None else (key,))
+        elif len(phones) == 1:
+            phone = int(phones[0].e164)
+            append((phone,) if key is None else (phone, key))
+        else:
             append(person_keys([p.e164 for p in phones], email, per))
-            continue
-        keys: tuple[int, ...] = ()
-        if phones and phones_too:
-            digest = blake2b(("p:" + phones[0].e164).encode(), digest_size=8).digest()
-            keys = (from_bytes(digest, "little", signed=True),)
-        if email and email_too:
-            digest = blake2b(("e:" + email.strip().lower()).encode(), digest_size=8).digest()
-            key = from_bytes(digest, "little", signed=True)
-            keys = (*keys, key) if key not in keys else keys
-        append(keys)
     return out
+
+
+def leads_legacy(leads: Sequence[Lead], per: str) -> Callable[[], list[tuple[int, ...]]]:
+    """The leads' version 1 keys, computed when called (connectors.person_keys.legacy_people)."""
+    return lambda: legacy_people([([p.e164 for p in lead.phones], lead.email) for lead in leads], per)
 
 
 def decide(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
@@ -43,10 +44,14 @@ from connectors.frequency import Event, FrequencyLimit, decide
 
 __all__ = [
     "PG_RECENT",
+    "PG_RECENT_V1",
     "PG_SCHEMA",
     "SQLITE_SCHEMA",
     "Admission",
     "ContactMemory",
+    "Contacts",
+    "LegacyKeys",
+    "PgLegacy",
     "admit",
     "pg_admit",
     "pg_record",
@@ -60,6 +65,11 @@ CREATE TABLE IF NOT EXISTS contact_log (
     rows TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contact_log_by_time ON contact_log (at);
+CREATE TABLE IF NOT EXISTS contact_chunks (
+    seq INTEGER PRIMARY KEY, at REAL NOT NULL, target_id INTEGER NOT NULL REFERENCES targets (id),
+    rows BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
 """
 
 PG_SCHEMA = """
@@ -69,15 +79,26 @@ CREATE TABLE IF NOT EXISTS ledger_contacts (
     external_id text NOT NULL, at double precision NOT NULL,
     PRIMARY KEY (person, target_id, external_id)
 );
+CREATE TABLE IF NOT EXISTS ledger_contact_keys (
+    person bigint NOT NULL, target_id integer NOT NULL,
+    external_id text NOT NULL, at double precision NOT NULL,
+    PRIMARY KEY (person, target_id, external_id)
+);
 """
 
-PG_RECENT = (
+_RECENT = (
     "SELECT k.person, k.target_id, k.external_id FROM unnest(%s::bigint[]) AS x (p) "
-    "CROSS JOIN LATERAL (SELECT * FROM ledger_contacts AS y WHERE y.person = x.p AND y.at > %s "
+    "CROSS JOIN LATERAL (SELECT * FROM {table} AS y WHERE y.person = x.p AND y.at > %s "
     "OFFSET 0) AS k "
     "JOIN ledger_claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id"
 )
+PG_RECENT = _RECENT.format(table="ledger_contact_keys")
 """The counted contacts of some person keys after a time (see :func:`pg_admit`)."""
+PG_RECENT_V1 = _RECENT.format(table="ledger_contacts")
+"""The same among the contacts recorded under version 1 keys (connectors.person_keys)."""
+
+LegacyKeys = Callable[[], Sequence[Sequence[int]]]
+"""The chunk's version 1 keys (connectors.person_keys.legacy_people), computed when asked."""
 
 Admission = tuple[list[str], tuple[str, ...]]
 """(the external ids the limit allows, in order; those it refuses)."""
@@ -119,14 +140,6 @@ def _split(
     return allowed, tuple(eid for eid, ok in zip(external_ids, verdicts, strict=True) if not ok)
 
 
-def _distinct(people: Sequence[Sequence[int]]) -> list[int]:
-    return sorted({key for keys in people for key in keys})
-
-
-def _pairs(claimed: Iterable[str], people_of: dict[str, Sequence[int]]) -> list[tuple[str, int]]:
-    return [(eid, key) for eid in claimed for key in people_of[eid]]
-
-
 def _bigints(keys: Iterable[int]) -> str:
     """A PostgreSQL array literal of integers, for ``%s::bigint[]``: psycopg adapts a Python list
     element by element (270 us of client CPU for a chunk's 200 keys, against 72 for this)."""
@@ -138,12 +151,29 @@ Sighting = tuple[int, str, float]
 """(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
 
 
+_READ = {
+    table: (
+        f"SELECT seq, at, target_id, rows FROM {table} WHERE at > ? ORDER BY seq",  # noqa: S608
+        f"SELECT seq, at, target_id, rows FROM {table} WHERE seq > ? ORDER BY seq",  # noqa: S608
+    )
+    for table in ("contact_chunks", "contact_log")
+}
+"""A memory's readings of its table: the window's rows, the rows after a ``seq``."""
+
+
 class ContactMemory:
     """One ledger object's copy of the SQLite contact log, from ``since`` on, up to log row
     ``seq``: person key -> its one sighting, or a list of them when it has several (most people
-    have one: no container of their own to make; a lead claimed again is one sighting more)."""
+    have one: no container of their own to make; a lead claimed again is one sighting more).
 
-    def __init__(self) -> None:
+    A log row is added without a Python step per lead or key for the keys not seen before (the
+    common case): its sightings are made by ``zip``, repeated per key by ``itertools``, and
+    put in by ``dict.update``; only keys already known are merged one by one. ``legacy``: the
+    same for the version 1 rows of ``contact_log`` (connectors.person_keys), kept while any is
+    within a window."""
+
+    def __init__(self, table: str = "contact_chunks") -> None:
+        self.table = table
         self.seq = 0
         self.since = float("inf")
         self.by_person: dict[int, Sighting | list[Sighting]] = {}
@@ -151,33 +181,48 @@ class ContactMemory:
     def catch_up(self, db: sqlite3.Connection, since: float) -> None:
         """Read the log rows appended since the last reading (all of the window at the first, or
         when a longer window is asked for than was read)."""
+        reading = _READ[self.table]
         if since < self.since:
             self.seq, self.since, self.by_person = 0, since, {}
-            rows = db.execute(
-                "SELECT seq, at, target_id, rows FROM contact_log WHERE at > ? ORDER BY seq", (since,)
-            )
+            rows = db.execute(reading[0], (since,))
         else:
-            rows = db.execute(
-                "SELECT seq, at, target_id, rows FROM contact_log WHERE seq > ? ORDER BY seq", (self.seq,)
-            )
-        for seq, at, target_id, leads in rows:
-            self.add(seq, at, target_id, orjson.loads(leads))
+            rows = db.execute(reading[1], (self.seq,))
+        for seq, at, target_id, text in rows:
+            if self.table == "contact_chunks":
+                self.add(seq, at, target_id, orjson.loads(text))
+            else:
+                self.add_legacy(seq, at, target_id, orjson.loads(text))
 
-    def add(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
-        """Log row ``seq``: ``leads`` ``[external_id, key, ...]`` claimed for ``target_id`` at ``at``."""
+    def add(self, seq: int, at: float, target_id: int, row: Sequence[list[Any]]) -> None:
+        """Log row ``seq``: ``[eids, counts, keys]``, the leads ``eids`` claimed for
+        ``target_id`` at ``at``, lead ``i`` with the next ``counts[i]`` of ``keys``."""
+        eids, counts, keys = row
         self.seq = seq
+        sightings = list(zip(repeat(target_id), eids, repeat(at)))
+        per_key = list(chain.from_iterable(map(repeat, sightings, counts)))
         by_person = self.by_person
-        get = by_person.get
+        if by_person.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
+            by_person.update(zip(keys, per_key, strict=True))
+            return
+        for key, sighting in zip(keys, per_key, strict=True):
+            self._merge(key, sighting)
+
+    def add_legacy(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
+        """A version 1 log row: ``[external_id, key, ...]`` per lead."""
+        self.seq = seq
         for lead in leads:
             sighting = (target_id, lead[0], at)
             for key in lead[1:]:
-                known = get(key)
-                if known is None:
-                    by_person[key] = sighting
-                elif isinstance(known, tuple):
-                    by_person[key] = [known, sighting]
-                else:
-                    known.append(sighting)
+                self._merge(key, sighting)
+
+    def _merge(self, key: int, sighting: Sighting) -> None:
+        known = self.by_person.get(key)
+        if known is None:
+            self.by_person[key] = sighting
+        elif isinstance(known, tuple):
+            self.by_person[key] = [known, sighting]
+        else:
+            known.append(sighting)
 
     def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
         """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
@@ -196,23 +241,49 @@ class ContactMemory:
         return found
 
 
+class Contacts:
+    """A SQLite ledger's contact memories: ``current`` over ``contact_chunks`` (version 2 keys)
+    and, while ``contact_log`` (version 1, written by leadflow before connectors.person_keys)
+    has a row inside the window asked for, ``legacy`` over it."""
+
+    def __init__(self) -> None:
+        self.current = ContactMemory()
+        self.legacy = ContactMemory("contact_log")
+        self.legacy_last: float | None = None
+        """The newest version 1 contact's time (read once: nothing writes that table now)."""
+
+    def legacy_needed(self, db: sqlite3.Connection, since: float) -> bool:
+        if self.legacy_last is None:
+            self.legacy_last = db.execute("SELECT coalesce(max(at), 0) FROM contact_log").fetchone()[0]
+        return bool(self.legacy_last and self.legacy_last > since)
+
+
 def sqlite_admit(
     db: sqlite3.Connection,
-    memory: ContactMemory,
+    memory: Contacts,
     target_id: int,
     external_ids: Sequence[str],
     people: Sequence[Sequence[int]],
     *,
     limit: FrequencyLimit,
+    legacy: LegacyKeys | None = None,
 ) -> Admission:
     """Decide over the memory's contacts of the chunk's people whose leads are still claimed.
     A released lead's contact only lowers a count, so when the chunk is all allowed with every
     contact counted, it is allowed as well without them: then the claims are not read. Else one
-    lookup of the claims per target the contacts were sent to, and the decision again."""
+    lookup of the claims per target the contacts were sent to, and the decision again.
+    ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count."""
     since = time.time() - limit.window_seconds
-    memory.catch_up(db, since)
-    keys = {key for lead in people for key in lead}
-    found = memory.candidates(keys, since)
+    memory.current.catch_up(db, since)
+    keys = set(chain.from_iterable(people))
+    found = memory.current.candidates(keys, since)
+    if legacy is not None and memory.legacy_needed(db, since):
+        memory.legacy.catch_up(db, since)
+        old = legacy()
+        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
+        old_keys = set(chain.from_iterable(old))
+        keys |= old_keys
+        found.update(memory.legacy.candidates(old_keys, since))
     allowed, limited = _split(target_id, external_ids, people, limit, found, keys=len(keys))
     if not limited:
         return allowed, limited
@@ -233,60 +304,106 @@ def sqlite_admit(
 
 
 def sqlite_record(
-    db: sqlite3.Connection, target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
-) -> Callable[[ContactMemory], None]:
-    """Append the claimed leads' contacts, dated now, as one log row. Returns what puts them in
-    a ContactMemory without reading them back, to be called once the transaction committed: the
-    memory has read every row before this one in this transaction, so its ``seq`` may advance."""
-    leads = [[eid, *people_of[eid]] for eid in claimed]
+    db: sqlite3.Connection,
+    target_id: int,
+    claimed: Sequence[str],
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+) -> Callable[[Contacts], None]:
+    """Append the claimed leads' contacts, dated now, as one log row ``[external ids, key
+    counts, keys]`` (built by ``map`` and ``chain``: no Python step per lead). Returns what puts
+    them in the memory without reading them back, to be called once the transaction committed:
+    the memory has read every row before this one in this transaction, so its ``seq`` may
+    advance."""
+    if len(claimed) == len(external_ids):
+        eids, mine = list(external_ids), list(people)
+    else:
+        people_of = dict(zip(external_ids, people, strict=True))
+        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
+    counts = list(map(len, mine))
+    keys = list(chain.from_iterable(mine))
     at = time.time()
     cursor = db.execute(
-        "INSERT INTO contact_log (at, target_id, rows) VALUES (?, ?, ?)",
-        (at, target_id, orjson.dumps(leads).decode()),
+        "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)",
+        (at, target_id, orjson.dumps([eids, counts, keys])),
     )
     seq = cursor.lastrowid
 
-    def remember(memory: ContactMemory) -> None:
-        if seq is not None and memory.seq == seq - 1:
-            memory.add(seq, at, target_id, leads)
+    def remember(memory: Contacts) -> None:
+        if seq is not None and memory.current.seq == seq - 1:
+            memory.current.add(seq, at, target_id, (eids, counts, keys))
 
     return remember
 
 
 # --- PostgreSQL (inside one transaction of the claim's connection) ----------------------------
+class PgLegacy:
+    """Whether a PostgreSQL ledger's version 1 contacts (``ledger_contacts``) still count: the
+    newest one's time, read once per ledger object (no leadflow writes that table now)."""
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+
+    def needed(self, db: psycopg.Connection[Any], since: float) -> bool:
+        if self.last is None:
+            row = db.execute("SELECT coalesce(max(at), 0) FROM ledger_contacts").fetchone()
+            self.last = float(row[0]) if row else 0.0
+        return self.last > since
+
+
 def pg_admit(
     db: psycopg.Connection[Any],
     target_id: int,
     external_ids: Sequence[str],
     people: Sequence[Sequence[int]],
     limit: FrequencyLimit,
+    *,
+    legacy: LegacyKeys | None = None,
+    legacy_state: PgLegacy | None = None,
 ) -> Admission:
     """Lock the chunk's people (made on first sight; in key order, so two runs never deadlock),
     then read their contacts: whatever another run decided for them is committed by now. The
     read is a LATERAL lookup by person, fenced by ``OFFSET 0``: written as a join, psycopg's
     prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
     (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
-    ``_HELD``)."""
-    keys = _bigints(_distinct(people))
+    ``_HELD``). Version 1 contacts are read too, by the chunk's version 1 keys, while any
+    is within the window."""
+    keys = _bigints(sorted(set(chain.from_iterable(people))))
     db.execute(
         "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
         "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
         (keys,),
     )
-    recent = db.execute(PG_RECENT, (keys, time.time() - limit.window_seconds)).fetchall()
+    since = time.time() - limit.window_seconds
+    recent = db.execute(PG_RECENT, (keys, since)).fetchall()
+    if legacy is not None and legacy_state is not None and legacy_state.needed(db, since):
+        old = legacy()
+        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
+        old_keys = _bigints(sorted(set(chain.from_iterable(old))))
+        recent += db.execute(PG_RECENT_V1, (old_keys, since)).fetchall()
     return admit(target_id, external_ids, people, limit, recent)
 
 
 def pg_record(
-    db: psycopg.Connection[Any], target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
+    db: psycopg.Connection[Any],
+    target_id: int,
+    claimed: Sequence[str],
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
 ) -> None:
-    """Record the claimed leads' contacts, dated now. The (external id, key) pairs go as one JSON
-    text: psycopg adapts a list of strings element by element (250 us of client CPU for 200,
-    against 43 as JSON)."""
-    pairs = orjson.dumps(_pairs(claimed, people_of)).decode()
+    """Record the claimed leads' contacts, dated now: the keys as one array literal and the
+    external id of each as one JSON text (psycopg adapts a list element by element: 250 us of
+    client CPU for 200, against 43 as JSON), both made by ``map``/``chain``, paired on the server."""
+    if len(claimed) == len(external_ids):
+        eids, mine = list(external_ids), list(people)
+    else:
+        people_of = dict(zip(external_ids, people, strict=True))
+        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
+    per_key = chain.from_iterable(map(repeat, eids, map(len, mine)))
     db.execute(
-        "INSERT INTO ledger_contacts (person, target_id, external_id, at) "
-        "SELECT (x ->> 1)::bigint, %s, x ->> 0, %s FROM json_array_elements(%s::json) AS x "
+        "INSERT INTO ledger_contact_keys (person, target_id, external_id, at) "
+        "SELECT k.person, %s, e.external_id, %s FROM unnest(%s::bigint[]) WITH ORDINALITY AS k (person, i) "
+        "JOIN json_array_elements_text(%s::json) WITH ORDINALITY AS e (external_id, i) USING (i) "
         "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
-        (target_id, time.time(), pairs),
+        (target_id, time.time(), _bigints(chain.from_iterable(mine)), orjson.dumps(list(per_key)).decode()),
     )

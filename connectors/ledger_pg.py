@@ -153,6 +153,8 @@ class PostgresLedger:
             ) from None
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
+        self._legacy = contacts.PgLegacy()
+        """Whether contacts of version 1 keys still count (connectors.ledger_contacts)."""
 
     def close(self) -> None:
         self._pool.close()
@@ -273,6 +275,7 @@ class PostgresLedger:
         batch_of: Callable[[Sequence[str]], str] | None = None,
         people: Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
+        legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
         """As the SQLite ledger's. Without a frequency limit one statement in autocommit; with
         one a transaction that first locks the chunk's people (connectors.ledger_contacts)."""
@@ -289,11 +292,12 @@ class PostgresLedger:
             if limit is None or people is None:
                 return self._claim(db, wanted=external_ids, **claiming)
             with db.transaction():
-                wanted, limited = contacts.pg_admit(db, target_id, external_ids, people, limit)
+                wanted, limited = contacts.pg_admit(
+                    db, target_id, external_ids, people, limit, legacy=legacy, legacy_state=self._legacy
+                )
                 claim = self._claim(db, wanted=wanted, **claiming)
                 if claim.claimed:
-                    people_of = dict(zip(external_ids, people, strict=True))
-                    contacts.pg_record(db, target_id, claim.claimed, people_of)
+                    contacts.pg_record(db, target_id, claim.claimed, external_ids, people)
             return Claim(claim.batch_id, claim.claimed, claim.held, limited)
 
     def _claim(

@@ -129,6 +129,7 @@ class LedgerBackend(Protocol):
         batch_of: Callable[[Sequence[str]], str] | None = None,
         people: Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
+        legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
     ) -> Claim: ...
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None: ...
     def settle_chunk(

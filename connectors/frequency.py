@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -161,14 +162,17 @@ def decide(
     """Which leads of a chunk may be sent, in order: ``recent`` maps each key to the contacts
     within the window (left as it is); an allowed lead counts for the later leads of the chunk
     that share a key with it. A lead's own earlier contact at this target is not counted.
-    Only the keys several leads of the chunk share are followed within it (most are not)."""
+    Only the keys several leads of the chunk share are followed within it (most are not); a
+    chunk where none does is decided without that bookkeeping (:func:`_decide_apart`)."""
+    flat = list(chain.from_iterable(people))
+    if len(set(flat)) == len(flat):
+        return _decide_apart(target_id, external_ids, people, recent, limit)
     seen: set[int] = set()
     shared: set[int] = set()
-    for keys in people:
-        for key in keys:
-            if key in seen:
-                shared.add(key)
-            seen.add(key)
+    for key in flat:
+        if key in seen:
+            shared.add(key)
+        seen.add(key)
     added: dict[int, set[Event]] = {}
     nothing: frozenset[Event] = frozenset()
     allowed: list[bool] = []
@@ -190,4 +194,31 @@ def decide(
             for key in keys:
                 if key in shared:
                     added.setdefault(key, set()).add(own)
+    return allowed
+
+
+def _decide_apart(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+    recent: Mapping[int, set[Event]],
+    limit: FrequencyLimit,
+) -> list[bool]:
+    """:func:`decide` for a chunk whose leads share no key: each lead on its own, its keys'
+    contact sets read in place (copied only to join two). For ``targets`` the lead's own
+    earlier contact needs no removal: its target is this one, which counts anyway."""
+    get = recent.get
+    by_target, maximum = limit.count == "targets", limit.max_contacts
+    allowed: list[bool] = []
+    append = allowed.append
+    for external_id, keys in zip(external_ids, people, strict=True):
+        hits = [events for key in keys if (events := get(key)) is not None]
+        if not hits:
+            append(True)
+            continue
+        events = hits[0] if len(hits) == 1 else hits[0].union(*hits[1:])
+        if by_target:
+            append(len({target for target, _ in events} | {target_id}) <= maximum)
+        else:
+            append(len(events) - ((target_id, external_id) in events) < maximum)
     return allowed

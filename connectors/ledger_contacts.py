@@ -9,22 +9,32 @@ and, once delivered, for good, and deletes it when the lead was not delivered (r
 so what the vendor did not take stops counting without a write of its own here. A lead claimed
 again is dated again.
 
-SQLite: ``contact_log``, appended to (one row per claimed chunk: its time, target and
-``[[external_id, key, ...], ...]``) in the claim's ``BEGIN IMMEDIATE``, which serializes every
-claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
+SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
+``[external ids, each one's key count, keys]`` as JSON, made by ``map``/``chain`` without a
+Python step per lead) in the claim's ``BEGIN IMMEDIATE``, which serializes every claim, so its
+``seq`` order is its commit order. Each ledger object reads the log into memory
 (:class:`ContactMemory`: the window's contacts at its first use, then the rows appended since,
-by any process) and checks the claims of the few contacts a chunk's people have. An index by
-person instead cost a random B-tree write per key per lead, about twice the claim's own page
-writes (bench/frequency.py). The memory holds the window's contacts (about 100 bytes a key).
+by any process; keys not seen before go in by one ``dict.update``) and checks the claims of the
+few contacts a chunk's people have. An index by person instead cost a random B-tree write per
+key per lead, about twice the claim's own page writes (bench/frequency.py). The memory holds the
+window's contacts (about 100 bytes a key).
 
-PostgreSQL: ``ledger_contacts`` (one row per person key, target and external id, indexed by
-person) and ``ledger_people`` (one row per person key, locked ``FOR UPDATE`` through an upsert by
-the transaction that decides for that person, so runs on several machines decide for one person
-one after the other). A log read by ``seq`` would miss rows committed out of ``seq`` order there.
-``ledger_contacts.target_id`` has no foreign key, unlike the ledger's other tables: PostgreSQL
-checks one row by row, and that was half of the insert of a chunk's contacts (EXPLAIN ANALYZE:
-1.0 of 2.1 ms for 200 rows); its target ids are those of the claims it is written with, which
-have theirs. A table made before this keeps its key (correct, slower).
+PostgreSQL (connectors.ledger_contacts_pg): ``ledger_contact_keys`` (one row per person key,
+target and external id, indexed by person) and ``ledger_people`` (one row per person key, locked
+``FOR UPDATE`` through an upsert by the transaction that decides for that person, so runs on
+several machines decide for one person one after the other). A log read by ``seq`` would miss
+rows committed out of ``seq`` order there. Its ``target_id`` has no foreign key, unlike the
+ledger's other tables: PostgreSQL checks one row by row, and that was half of the insert of a
+chunk's contacts (EXPLAIN ANALYZE: 1.0 of 2.1 ms for 200 rows); its target ids are those of the
+claims it is written with, which have theirs.
+
+Key versions (connectors.person_keys). ``contact_log`` (SQLite) and ``ledger_contacts``
+(PostgreSQL) hold the contacts of leadflow before version 2 keys, under blake2b keys that cannot
+be turned into the new ones. They are no longer written, but still read while their newest
+contact is inside the window asked for: then the chunk's version 1 keys are computed too
+(``legacy``, the old cost) and looked up there. Once the window has passed them nothing reads
+them. An older leadflow running beside a newer one on one ledger is not supported: each would
+miss the other's contacts.
 
 Rows older than every window stay; nothing prunes them yet.
 """
@@ -38,23 +48,16 @@ from itertools import chain, repeat
 from typing import Any
 
 import orjson
-import psycopg
 
 from connectors.frequency import Event, FrequencyLimit, decide
 
 __all__ = [
-    "PG_RECENT",
-    "PG_RECENT_V1",
-    "PG_SCHEMA",
     "SQLITE_SCHEMA",
     "Admission",
     "ContactMemory",
     "Contacts",
     "LegacyKeys",
-    "PgLegacy",
     "admit",
-    "pg_admit",
-    "pg_record",
     "sqlite_admit",
     "sqlite_record",
 ]
@@ -71,31 +74,6 @@ CREATE TABLE IF NOT EXISTS contact_chunks (
 );
 CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
 """
-
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_people (person bigint PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS ledger_contacts (
-    person bigint NOT NULL, target_id integer NOT NULL,
-    external_id text NOT NULL, at double precision NOT NULL,
-    PRIMARY KEY (person, target_id, external_id)
-);
-CREATE TABLE IF NOT EXISTS ledger_contact_keys (
-    person bigint NOT NULL, target_id integer NOT NULL,
-    external_id text NOT NULL, at double precision NOT NULL,
-    PRIMARY KEY (person, target_id, external_id)
-);
-"""
-
-_RECENT = (
-    "SELECT k.person, k.target_id, k.external_id FROM unnest(%s::bigint[]) AS x (p) "
-    "CROSS JOIN LATERAL (SELECT * FROM {table} AS y WHERE y.person = x.p AND y.at > %s "
-    "OFFSET 0) AS k "
-    "JOIN ledger_claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id"
-)
-PG_RECENT = _RECENT.format(table="ledger_contact_keys")
-"""The counted contacts of some person keys after a time (see :func:`pg_admit`)."""
-PG_RECENT_V1 = _RECENT.format(table="ledger_contacts")
-"""The same among the contacts recorded under version 1 keys (connectors.person_keys)."""
 
 LegacyKeys = Callable[[], Sequence[Sequence[int]]]
 """The chunk's version 1 keys (connectors.person_keys.legacy_people), computed when asked."""
@@ -138,12 +116,6 @@ def _split(
     verdicts = decide(target_id, external_ids, people, found, limit)
     allowed = [eid for eid, ok in zip(external_ids, verdicts, strict=True) if ok]
     return allowed, tuple(eid for eid, ok in zip(external_ids, verdicts, strict=True) if not ok)
-
-
-def _bigints(keys: Iterable[int]) -> str:
-    """A PostgreSQL array literal of integers, for ``%s::bigint[]``: psycopg adapts a Python list
-    element by element (270 us of client CPU for a chunk's 200 keys, against 72 for this)."""
-    return "{" + ",".join(map(str, keys)) + "}"
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
@@ -204,8 +176,15 @@ class ContactMemory:
         if by_person.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
             by_person.update(zip(keys, per_key, strict=True))
             return
+        get = by_person.get
         for key, sighting in zip(keys, per_key, strict=True):
-            self._merge(key, sighting)
+            known = get(key)
+            if known is None:
+                by_person[key] = sighting
+            elif isinstance(known, tuple):
+                by_person[key] = [known, sighting]
+            else:
+                known.append(sighting)
 
     def add_legacy(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
         """A version 1 log row: ``[external_id, key, ...]`` per lead."""
@@ -334,76 +313,3 @@ def sqlite_record(
             memory.current.add(seq, at, target_id, (eids, counts, keys))
 
     return remember
-
-
-# --- PostgreSQL (inside one transaction of the claim's connection) ----------------------------
-class PgLegacy:
-    """Whether a PostgreSQL ledger's version 1 contacts (``ledger_contacts``) still count: the
-    newest one's time, read once per ledger object (no leadflow writes that table now)."""
-
-    def __init__(self) -> None:
-        self.last: float | None = None
-
-    def needed(self, db: psycopg.Connection[Any], since: float) -> bool:
-        if self.last is None:
-            row = db.execute("SELECT coalesce(max(at), 0) FROM ledger_contacts").fetchone()
-            self.last = float(row[0]) if row else 0.0
-        return self.last > since
-
-
-def pg_admit(
-    db: psycopg.Connection[Any],
-    target_id: int,
-    external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
-    limit: FrequencyLimit,
-    *,
-    legacy: LegacyKeys | None = None,
-    legacy_state: PgLegacy | None = None,
-) -> Admission:
-    """Lock the chunk's people (made on first sight; in key order, so two runs never deadlock),
-    then read their contacts: whatever another run decided for them is committed by now. The
-    read is a LATERAL lookup by person, fenced by ``OFFSET 0``: written as a join, psycopg's
-    prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
-    (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
-    ``_HELD``). Version 1 contacts are read too, by the chunk's version 1 keys, while any
-    is within the window."""
-    keys = _bigints(sorted(set(chain.from_iterable(people))))
-    db.execute(
-        "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
-        "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
-        (keys,),
-    )
-    since = time.time() - limit.window_seconds
-    recent = db.execute(PG_RECENT, (keys, since)).fetchall()
-    if legacy is not None and legacy_state is not None and legacy_state.needed(db, since):
-        old = legacy()
-        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
-        old_keys = _bigints(sorted(set(chain.from_iterable(old))))
-        recent += db.execute(PG_RECENT_V1, (old_keys, since)).fetchall()
-    return admit(target_id, external_ids, people, limit, recent)
-
-
-def pg_record(
-    db: psycopg.Connection[Any],
-    target_id: int,
-    claimed: Sequence[str],
-    external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
-) -> None:
-    """Record the claimed leads' contacts, dated now: the keys as one array literal and the
-    external id of each as one JSON text (psycopg adapts a list element by element: 250 us of
-    client CPU for 200, against 43 as JSON), both made by ``map``/``chain``, paired on the server."""
-    if len(claimed) == len(external_ids):
-        eids, mine = list(external_ids), list(people)
-    else:
-        people_of = dict(zip(external_ids, people, strict=True))
-        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
-    per_key = chain.from_iterable(map(repeat, eids, map(len, mine)))
-    db.execute(
-        "INSERT INTO ledger_contact_keys (person, target_id, external_id, at) "
-        "SELECT k.person, %s, e.external_id, %s FROM unnest(%s::bigint[]) WITH ORDINALITY AS k (person, i) "
-        "JOIN json_array_elements_text(%s::json) WITH ORDINALITY AS e (external_id, i) USING (i) "
-        "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
-        (target_id, time.time(), _bigints(chain.from_iterable(mine)), orjson.dumps(list(per_key)).decode()),
-    )

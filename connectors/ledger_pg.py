@@ -5,10 +5,10 @@ Tables (created on first use, under an advisory lock so that two processes creat
 ``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
 chunks, ``rows`` as jsonb), ``ledger_claims`` (one row per lead a run claimed; delivered leads
 stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
-run lives); ``ledger_contacts`` and ``ledger_people`` are written only under a frequency
-limit (connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
-``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another run is left as it is),
-``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
+run lives); ``ledger_contact_keys`` and ``ledger_people`` are written only under a frequency
+limit (connectors.ledger_contacts_pg). A chunk's claim and its in-flight record are one
+transaction; the claim is ``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another
+run is left as it is), ``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
 overlapping chunks lock rows in the same order and never deadlock.
 
 Connections come from a psycopg_pool pool (autocommit); the lease thread takes its own from it.
@@ -27,7 +27,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from connectors import ledger_contacts as contacts
+from connectors import ledger_contacts_pg as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
 from connectors.lease import Renewer, lease_seconds
@@ -154,7 +154,7 @@ class PostgresLedger:
         self._ids: dict[TargetKey, int] = {}
         self._read: dict[int, tuple[int, dict[str, LedgerEntry]]] = {}
         self._legacy = contacts.PgLegacy()
-        """Whether contacts of version 1 keys still count (connectors.ledger_contacts)."""
+        """Whether contacts of version 1 keys still count (connectors.ledger_contacts_pg)."""
 
     def close(self) -> None:
         self._pool.close()
@@ -278,7 +278,7 @@ class PostgresLedger:
         legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
         """As the SQLite ledger's. Without a frequency limit one statement in autocommit; with
-        one a transaction that first locks the chunk's people (connectors.ledger_contacts)."""
+        one a transaction that first locks the chunk's people (connectors.ledger_contacts_pg)."""
         target_id = self._target_id(key)
         claiming: dict[str, Any] = {
             "target_id": target_id,

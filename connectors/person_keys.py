@@ -91,27 +91,30 @@ def _powers(longest: int) -> np.ndarray:
 
 
 def email_keys(emails: pa.Array | Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """The keys of the non-empty emails and their positions: (positions int32, keys int64)."""
+    """The keys of the non-empty emails and their positions: (positions int32, keys int64).
+    Every string's bytes are summed in one pass over the Arrow buffer (a null or blank one
+    adds nothing and is left out at the end): each byte times P to the power of the bytes
+    after it in its string, a cumulative sum, one difference per string."""
     array = emails if isinstance(emails, pa.Array) else pa.array(emails, type=pa.large_string())
     array = pc.ascii_lower(pc.ascii_trim_whitespace(array.cast(pa.large_string())))
-    present = pc.fill_null(pc.greater(pc.binary_length(array), 0), False).to_numpy(zero_copy_only=False)
+    size = len(array)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + size + 1]
+    lengths = np.diff(offsets)
+    present = lengths > 0
+    if array.null_count:
+        present &= array.is_valid().to_numpy(zero_copy_only=False)
     where = np.flatnonzero(present).astype(np.int32)
     if not len(where):
         return where, np.empty(0, dtype=np.int64)
-    offsets_buffer, data_buffer = array.buffers()[1], array.buffers()[2]
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.empty(0, np.uint8)
-    starts, ends = offsets[:-1][where], offsets[1:][where]
-    lengths = ends - starts
     first, last = int(offsets[0]), int(offsets[-1])
-    ends_of_byte = np.repeat(ends - first, lengths)
-    picked = np.repeat(starts - first, lengths) + _ranges(lengths)
-    chosen = data[first:last][picked].astype(np.uint64)
-    powers = _powers(int(lengths.max()))[ends_of_byte - 1 - picked]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[first:last].astype(np.uint64)
+    after = np.repeat(offsets[1:] - (first + 1), lengths) - np.arange(last - first, dtype=np.int64)
     with np.errstate(over="ignore"):
-        sums = np.concatenate(([np.uint64(0)], np.cumsum(chosen * powers, dtype=np.uint64)))
-        bounds = np.concatenate(([0], np.cumsum(lengths)))
-        h = sums[bounds[1:]] - sums[bounds[:-1]] + lengths.astype(np.uint64) * np.uint64(_L)
+        sums = np.empty(last - first + 1, dtype=np.uint64)
+        sums[0] = 0
+        np.cumsum(data * _powers(int(lengths.max()))[after], dtype=np.uint64, out=sums[1:])
+        ends = offsets[1:][where] - first
+        h = sums[ends] - sums[ends - lengths[where]] + lengths[where].astype(np.uint64) * np.uint64(_L)
         z = h + np.uint64(_L)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -127,12 +130,6 @@ def email_key_column(emails: pl.Series) -> pl.Series:
     missing = np.ones(len(emails), dtype=bool)
     missing[where] = False
     return pl.Series("email_key", pa.array(values, mask=missing), dtype=pl.Int64)
-
-
-def _ranges(lengths: np.ndarray) -> np.ndarray:
-    """0..n-1 for each n of ``lengths``, concatenated."""
-    run_start = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(len(run_start), dtype=np.int64) - run_start
 
 
 def legacy_people(leads: Iterable[tuple[Sequence[str], str | None]], per: str) -> list[tuple[int, ...]]:

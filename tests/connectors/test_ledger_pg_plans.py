@@ -18,7 +18,7 @@ import psycopg
 
 from connectors.frequency import FrequencyLimit
 from connectors.ledger import TargetKey
-from connectors.ledger_contacts import PG_RECENT
+from connectors.ledger_contacts_pg import PG_RECENT
 from connectors.ledger_pg import _HELD, PostgresLedger
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")

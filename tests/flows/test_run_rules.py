@@ -126,4 +126,4 @@ def test_a_bad_frequency_in_the_environment_is_one_error_line(
 
 
 def test_email_kinds_are_the_connectors_whose_channel_is_email() -> None:
-    assert EMAIL_KINDS == {kind for kind in CONNECTORS if connector_class(kind).channel == "email"}
+    assert {kind for kind in CONNECTORS if connector_class(kind).channel == "email"} == EMAIL_KINDS

@@ -135,8 +135,11 @@ _READ = {
 
 class ContactMemory:
     """One ledger object's copy of the SQLite contact log, from ``since`` on, up to log row
-    ``seq``: person key -> its one sighting, or a list of them when it has several (most people
+    ``seq``: person key -> its one sighting, or a tuple of them when it has several (most people
     have one: no container of their own to make; a lead claimed again is one sighting more).
+    Tuples, not lists: tuples of plain values leave the garbage collector's tracking, so a large
+    memory does not make every full collection longer (lists did: a third of the cost of a
+    chunk of people all seen before).
 
     A log row is added without a Python step per lead or key for the keys not seen before (the
     common case): its sightings are made by ``zip``, repeated per key by ``itertools``, and
@@ -148,7 +151,8 @@ class ContactMemory:
         self.table = table
         self.seq = 0
         self.since = float("inf")
-        self.by_person: dict[int, Sighting | list[Sighting]] = {}
+        self.by_person: dict[int, Any] = {}
+        """key -> a Sighting, or a tuple of Sightings (told apart by the type of item 0)."""
 
     def catch_up(self, db: sqlite3.Connection, since: float) -> None:
         """Read the log rows appended since the last reading (all of the window at the first, or
@@ -181,10 +185,10 @@ class ContactMemory:
             known = get(key)
             if known is None:
                 by_person[key] = sighting
-            elif isinstance(known, tuple):
-                by_person[key] = [known, sighting]
+            elif type(known[0]) is tuple:
+                by_person[key] = (*known, sighting)
             else:
-                known.append(sighting)
+                by_person[key] = (known, sighting)
 
     def add_legacy(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
         """A version 1 log row: ``[external_id, key, ...]`` per lead."""
@@ -198,10 +202,10 @@ class ContactMemory:
         known = self.by_person.get(key)
         if known is None:
             self.by_person[key] = sighting
-        elif isinstance(known, tuple):
-            self.by_person[key] = [known, sighting]
+        elif type(known[0]) is tuple:
+            self.by_person[key] = (*known, sighting)
         else:
-            known.append(sighting)
+            self.by_person[key] = (known, sighting)
 
     def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
         """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
@@ -210,7 +214,7 @@ class ContactMemory:
         found: dict[int, set[Event]] = {}
         for key in by_person.keys() & keys:
             known = by_person[key]
-            if isinstance(known, tuple):
+            if type(known[0]) is not tuple:
                 if known[2] > since:
                     found[key] = {known[:2]}
                 continue

@@ -17,17 +17,31 @@ runs, each in a fresh ledger of the backend:
   cost there is ``guarded, seen`` less ``claims, seen`` (a larger ledger's claims cost more).
 
 Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not counted)
-microseconds per contact and the guardrail's extra per million contacts.
+microseconds per contact and the guardrail's extra per million contacts. Before them, the SQLite
+guardrail's own CPU (``--alone`` for only that): the same chunks through the person keys, the
+decision, the contact log's row and its copy in memory, in one transaction and without the
+claims, timed with one clock reading a run (a reading of the process clock is a system call,
+about 14 us on the 2-core test machine: per-chunk readings would be most of what they time).
+On a busy machine the difference of two whole runs (``guarded`` less ``claims``) is mostly
+noise; this is not.
 
 Measured (100k contacts, best of 3, 2-core machine at load 4-7, wall us per contact): SQLite
 claims 16.3, guarded 22.4, guarded seen 30.4; PostgreSQL (same machine) 120, 188, 205. Since
 made cheaper (30k contacts, medians of 5 runs each best of 3, load 8-13: CPU us per contact
 added): SQLite guarded +4.3 (was +7.7), guarded seen +8.0 against claims seen (was +13.0);
-PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). Where the SQLite guardrail's
-time goes: the person keys (two blake2b hashes a lead, ~1.5 us), the contact log row and its
-copy in memory (~1.2 us), the lookup (~0.7 us), and with earlier contacts their candidates and
-the decision (~1.5 us). An index by person (the first version) cost about 15 us more, mostly
-its random page writes at each commit.
+PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). An index by person (the first
+version) cost about 15 us more, mostly its random page writes at each commit.
+
+Version 2 keys (connectors.person_keys; ``--alone``, 30k contacts, best of 3, medians of 3
+runs alternating with the same benchmark on the code before, load 14-15): no earlier contact
+7.3 -> 2.65 CPU us per contact, all contacted before 16.8 -> 7.2 (the emails' keys apart:
+vectorized over a batch, 0.35-0.45 us a row, best of 5 at 100k rows; this benchmark's one
+reading of them, cold, 1-2 us). What is left, fresh (components timed apart, same load):
+the keys read from each Lead object (a phone's integer parse, the tuple; ~0.55 us), the log
+row's JSON and INSERT (~0.55 us), its copy in memory (a dict entry per key and a sighting per
+lead, ~0.75 us), the lookup and the catch-up query (~0.25 us). The dict entries alone are
+~0.3 us a contact: an in-memory index of two keys a contact cannot fit in 0.3 us, nor can a
+durable row of them.
 """
 
 from __future__ import annotations

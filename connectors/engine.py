@@ -226,6 +226,8 @@ class _Run:
         self.gate = gate
         self.limit = self.target.frequency
         """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
+        self._pending: dict[int, list[str]] = {}
+        """A dry run's leads it would send, by person key: they count for its later chunks."""
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self, transport: httpx.AsyncBaseTransport | None) -> list[RowResult]:
@@ -380,6 +382,8 @@ class _Run:
             self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
             return
         if self.dry_run:
+            if self.limit is not None:
+                chunk = self._preview(chunk)
             self.table.dry_run(chunk)
             return
         claim = self._claim(chunk)
@@ -571,6 +575,29 @@ class _Run:
                         "run the same import again once that run has finished",
                     )
                 )
+
+    def _preview(self, chunk: Chunk) -> Chunk:
+        """A dry run's frequency decision (``Ledger.preview_limit``: nothing claimed or
+        recorded): the refused leads get their ``FREQUENCY_LIMIT`` result, the rest is returned
+        and counts for this target's later chunks (not for the run's other targets)."""
+        assert self.limit is not None
+        people = leads_people(chunk.leads, self.limit.per)
+        limited = self.ledger.preview_limit(
+            self.key,
+            [lead.external_id for lead in chunk.leads],
+            people=people,
+            limit=self.limit,
+            legacy=leads_legacy(chunk.leads, self.limit.per),
+            pending=self._pending,
+        )
+        self._limited(chunk, limited)
+        refused = set(limited)
+        for lead, keys in zip(chunk.leads, people, strict=True):
+            if lead.external_id not in refused:
+                for key in keys:
+                    self._pending.setdefault(key, []).append(lead.external_id)
+        kept = tuple(lead for lead in chunk.leads if lead.external_id not in refused)
+        return chunk if not refused else Chunk(chunk.target, chunk.batch_id, kept)
 
     def _limited(self, chunk: Chunk, limited: Sequence[str]) -> None:
         """Leads whose person reached the frequency limit: ``suppressed`` ``FREQUENCY_LIMIT``,

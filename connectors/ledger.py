@@ -374,6 +374,31 @@ class Ledger:
             remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
 
+    def preview_limit(
+        self,
+        key: TargetKey,
+        external_ids: Sequence[str],
+        *,
+        people: Sequence[Sequence[int]],
+        limit: FrequencyLimit,
+        legacy: contacts.LegacyKeys | None = None,
+        pending: contacts.Pending | None = None,
+    ) -> tuple[str, ...]:
+        """The leads :meth:`begin_chunk`'s ``limit`` would refuse now, for a dry run: read only,
+        nothing claimed or recorded; ``pending`` are the dry run's own leads of this target it
+        would have sent before (person key -> external ids)."""
+        _, limited = contacts.sqlite_admit(
+            self._db,
+            self._contacts,
+            self._target_id(key),
+            external_ids,
+            people,
+            limit=limit,
+            legacy=legacy,
+            pending=pending,
+        )
+        return limited
+
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
         self._db.execute(

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, repeat
 from typing import Any
 
@@ -57,6 +57,7 @@ __all__ = [
     "ContactMemory",
     "Contacts",
     "LegacyKeys",
+    "Pending",
     "admit",
     "sqlite_admit",
     "sqlite_record",
@@ -75,6 +76,9 @@ CREATE TABLE IF NOT EXISTS contact_chunks (
 CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
 """
 
+Pending = Mapping[int, Iterable[str]]
+"""A dry run's leads of one target it would send, by person key (they are not in the ledger)."""
+
 LegacyKeys = Callable[[], Sequence[Sequence[int]]]
 """The chunk's version 1 keys (connectors.person_keys.legacy_people), computed when asked."""
 
@@ -88,13 +92,25 @@ def admit(
     people: Sequence[Sequence[int]],
     limit: FrequencyLimit,
     recent: Iterable[tuple[int, int, str]],
+    *,
+    pending: Pending | None = None,
 ) -> Admission:
     """Split a chunk by :func:`connectors.frequency.decide` over ``recent`` (person, target id,
-    external id) rows."""
+    external id) rows and ``pending``."""
     found: dict[int, set[Event]] = {}
     for person, target, external_id in recent:
         found.setdefault(person, set()).add((target, external_id))
+    _with_pending(found, pending, target_id, set(chain.from_iterable(people)))
     return _split(target_id, external_ids, people, limit, found)
+
+
+def _with_pending(
+    found: dict[int, set[Event]], pending: Pending | None, target_id: int, keys: set[int]
+) -> None:
+    """Add a dry run's own earlier leads of this target (person key -> external ids)."""
+    if pending:
+        for key in pending.keys() & keys:
+            found[key] = found.get(key, set()) | {(target_id, eid) for eid in pending[key]}
 
 
 def _split(
@@ -250,12 +266,14 @@ def sqlite_admit(
     *,
     limit: FrequencyLimit,
     legacy: LegacyKeys | None = None,
+    pending: Pending | None = None,
 ) -> Admission:
     """Decide over the memory's contacts of the chunk's people whose leads are still claimed.
     A released lead's contact only lowers a count, so when the chunk is all allowed with every
     contact counted, it is allowed as well without them: then the claims are not read. Else one
     lookup of the claims per target the contacts were sent to, and the decision again.
-    ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count."""
+    ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
+    ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
     since = time.time() - limit.window_seconds
     memory.current.catch_up(db, since)
     keys = set(chain.from_iterable(people))
@@ -267,6 +285,7 @@ def sqlite_admit(
         old_keys = set(chain.from_iterable(old))
         keys |= old_keys
         found.update(memory.legacy.candidates(old_keys, since))
+    _with_pending(found, pending, target_id, keys)
     allowed, limited = _split(target_id, external_ids, people, limit, found, keys=len(keys))
     if not limited:
         return allowed, limited
@@ -283,6 +302,7 @@ def sqlite_admit(
         )
         claimed.update((target, eid) for (eid,) in rows)
     found = {key: kept for key, events in found.items() if (kept := events & claimed)}
+    _with_pending(found, pending, target_id, keys)
     return _split(target_id, external_ids, people, limit, found, keys=len(keys))
 
 

@@ -12,9 +12,18 @@ import orjson
 import psycopg
 
 from connectors.frequency import FrequencyLimit
-from connectors.ledger_contacts import Admission, LegacyKeys, admit
+from connectors.ledger_contacts import Admission, LegacyKeys, Pending, admit
 
-__all__ = ["PG_RECENT", "PG_RECENT_V1", "PG_SCHEMA", "LegacyKeys", "PgLegacy", "pg_admit", "pg_record"]
+__all__ = [
+    "PG_RECENT",
+    "PG_RECENT_V1",
+    "PG_SCHEMA",
+    "LegacyKeys",
+    "Pending",
+    "PgLegacy",
+    "pg_admit",
+    "pg_record",
+]
 
 PG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_people (person bigint PRIMARY KEY);
@@ -71,6 +80,8 @@ def pg_admit(
     *,
     legacy: LegacyKeys | None = None,
     legacy_state: PgLegacy | None = None,
+    lock: bool = True,
+    pending: Pending | None = None,
 ) -> Admission:
     """Lock the chunk's people (made on first sight; in key order, so two runs never deadlock),
     then read their contacts: whatever another run decided for them is committed by now. The
@@ -78,13 +89,14 @@ def pg_admit(
     prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
     (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
     ``_HELD``). Version 1 contacts are read too, by the chunk's version 1 keys, while any
-    is within the window."""
+    is within the window. A dry run's preview (``lock=False``, ``pending``) takes no lock."""
     keys = _bigints(sorted(set(chain.from_iterable(people))))
-    db.execute(
-        "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
-        "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
-        (keys,),
-    )
+    if lock:
+        db.execute(
+            "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
+            "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
+            (keys,),
+        )
     since = time.time() - limit.window_seconds
     recent = db.execute(PG_RECENT, (keys, since)).fetchall()
     if legacy is not None and legacy_state is not None and legacy_state.needed(db, since):
@@ -92,7 +104,7 @@ def pg_admit(
         people = [(*new, *before) for new, before in zip(people, old, strict=True)]
         old_keys = _bigints(sorted(set(chain.from_iterable(old))))
         recent += db.execute(PG_RECENT_V1, (old_keys, since)).fetchall()
-    return admit(target_id, external_ids, people, limit, recent)
+    return admit(target_id, external_ids, people, limit, recent, pending=pending)
 
 
 def pg_record(

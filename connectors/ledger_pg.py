@@ -300,6 +300,32 @@ class PostgresLedger:
                     contacts.pg_record(db, target_id, claim.claimed, external_ids, people)
             return Claim(claim.batch_id, claim.claimed, claim.held, limited)
 
+    def preview_limit(
+        self,
+        key: TargetKey,
+        external_ids: Sequence[str],
+        *,
+        people: Sequence[Sequence[int]],
+        limit: FrequencyLimit,
+        legacy: contacts.LegacyKeys | None = None,
+        pending: contacts.Pending | None = None,
+    ) -> tuple[str, ...]:
+        """As the SQLite ledger's: read only, no person locked."""
+        target_id = self._target_id(key)
+        with self._pool.connection() as db:
+            _, limited = contacts.pg_admit(
+                db,
+                target_id,
+                external_ids,
+                people,
+                limit,
+                legacy=legacy,
+                legacy_state=self._legacy,
+                lock=False,
+                pending=pending,
+            )
+        return limited
+
     def _claim(
         self,
         db: psycopg.Connection[Any],

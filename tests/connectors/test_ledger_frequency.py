@@ -254,3 +254,18 @@ def test_version_1_keys_are_computed_only_while_a_version_1_contact_is_within_th
         hour = FrequencyLimit(max_contacts=1, within_hours=1)
         got = ledger.begin_chunk(B, "b1", ["b-1"], "run-2", people=people, limit=hour, legacy=legacy)
         assert (got.claimed, asked) == (("b-1",), [1]), "two hours old: out of the hour's, not asked"
+
+
+def test_a_preview_decides_as_the_claim_would_and_records_nothing(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
+        before = _contact_rows(ledger_spec)
+        preview = ledger.preview_limit(B, ["b-1", "b-2", "b-3"], people=[(1,), (2,), (3,)], limit=ONCE_A_DAY)
+        assert preview == ("b-1",)
+        pending = {2: ["b-2"]}
+        assert ledger.preview_limit(B, ["b-9"], people=[(2,)], limit=ONCE_A_DAY, pending=pending) == ("b-9",)
+        assert _contact_rows(ledger_spec) == before, "a preview records no contact"
+        got = ledger.begin_chunk(B, "b1", ["b-2", "b-3"], "run-2", people=[(2,), (3,)], limit=ONCE_A_DAY)
+        assert got.claimed == ("b-2", "b-3"), "nor claims anything"

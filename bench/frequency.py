@@ -17,17 +17,33 @@ runs, each in a fresh ledger of the backend:
   cost there is ``guarded, seen`` less ``claims, seen`` (a larger ledger's claims cost more).
 
 Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not counted)
-microseconds per contact and the guardrail's extra per million contacts.
+microseconds per contact and the guardrail's extra per million contacts. Before them, the SQLite
+guardrail's own CPU (``--alone`` for only that): the same chunks through the person keys, the
+decision, the contact log's row and its copy in memory, in one transaction and without the
+claims, timed with one clock reading a run (a reading of the process clock is a system call,
+about 14 us on the 2-core test machine: per-chunk readings would be most of what they time).
+On a busy machine the difference of two whole runs (``guarded`` less ``claims``) is mostly
+noise; this is not.
 
 Measured (100k contacts, best of 3, 2-core machine at load 4-7, wall us per contact): SQLite
 claims 16.3, guarded 22.4, guarded seen 30.4; PostgreSQL (same machine) 120, 188, 205. Since
 made cheaper (30k contacts, medians of 5 runs each best of 3, load 8-13: CPU us per contact
 added): SQLite guarded +4.3 (was +7.7), guarded seen +8.0 against claims seen (was +13.0);
-PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). Where the SQLite guardrail's
-time goes: the person keys (two blake2b hashes a lead, ~1.5 us), the contact log row and its
-copy in memory (~1.2 us), the lookup (~0.7 us), and with earlier contacts their candidates and
-the decision (~1.5 us). An index by person (the first version) cost about 15 us more, mostly
-its random page writes at each commit.
+PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). An index by person (the first
+version) cost about 15 us more, mostly its random page writes at each commit.
+
+Version 2 keys (connectors.person_keys; ``--alone``, 30k contacts, best of 3, medians of 3
+runs alternating with the same benchmark on the code before, load 14-15): no earlier contact
+7.3 -> 2.65 CPU us per contact, all contacted before 16.8 -> 7.2 (the emails' keys apart:
+vectorized over a batch, 0.35-0.45 us a row, best of 5 at 100k rows; this benchmark's one
+reading of them, cold, 1-2 us). What is left, fresh (components timed apart, same load):
+the keys read from each Lead object (a phone's integer parse, the tuple; ~0.55 us), the log
+row's JSON and INSERT (~0.55 us), its copy in memory (a dict entry per key and a sighting per
+lead, ~0.75 us), the lookup and the catch-up query (~0.25 us). The dict entries alone are
+~0.3 us a contact: an in-memory index of two keys a contact cannot fit in 0.3 us, nor can a
+durable row of them. PostgreSQL's client CPU added (whole runs, 10k contacts, two each, noisy):
+18-27 -> 18-21 us a contact without earlier contacts, 27-36 -> 13-22 with; three statements
+more a chunk (lock, read, insert) are most of it.
 """
 
 from __future__ import annotations
@@ -35,19 +51,24 @@ from __future__ import annotations
 import argparse
 import hashlib
 import secrets
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from connectors import ledger_contacts  # noqa: E402
 from connectors.base import Lead, Phone  # noqa: E402
-from connectors.frequency import FrequencyLimit, leads_people  # noqa: E402
+from connectors.frequency import FrequencyLimit, leads_legacy, leads_people  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
+from connectors.person_keys import email_key_column  # noqa: E402
 
 A = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "bench-a")
 B = TargetKey("maxcontact", "http://127.0.0.1:8765/maxcontact", "bench-b")
@@ -57,27 +78,45 @@ CHUNK = 100
 
 def _leads(rows: int) -> list[Lead]:
     """External ids are hashes, as a file without ids gets (transforms.identity): the claims'
-    and contacts' B-trees are written at random places, as in real runs."""
+    and contacts' B-trees are written at random places, as in real runs. The emails' keys are
+    computed for all rows at once, as flows.importer does for a batch (timed apart, ``keys``)."""
+    emails = pl.Series([f"person{n}@example.com" for n in range(rows)])
+    email_key_column(emails.head(1))  # pyarrow.compute's first use, a process's once
+    started = time.process_time()
+    keys = email_key_column(emails).to_list()
+    KEYS_CPU.append(time.process_time() - started)
     return [
         Lead(
             n,
             hashlib.blake2b(str(n).encode(), digest_size=10).hexdigest(),
             phones=(Phone(f"+1415{n:07d}", "mobile"),),
-            email=f"person{n}@example.com",
+            email=emails[n],
+            email_key=keys[n],
         )
         for n in range(rows)
     ]
+
+
+KEYS_CPU: list[float] = []
+"""CPU seconds of the emails' keys for the whole file (connectors.person_keys.email_key_column)."""
 
 
 def _send(ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], limit: FrequencyLimit | None) -> None:
     run = f"run-{key.campaign}"
     for start in range(0, len(leads), CHUNK):
         chunk = leads[start : start + CHUNK]
-        people = None
+        people = legacy = None
         if limit is not None:
             people = leads_people(chunk, limit.per)
+            legacy = leads_legacy(chunk, limit.per)
         claim = ledger.begin_chunk(
-            key, f"{key.campaign}-{start}", [x.external_id for x in chunk], run, people=people, limit=limit
+            key,
+            f"{key.campaign}-{start}",
+            [x.external_id for x in chunk],
+            run,
+            people=people,
+            limit=limit,
+            legacy=legacy,
         )
         ledger.settle_chunk(key, claim.batch_id, [Settlement(x, "accepted") for x in claim.claimed], run)
 
@@ -89,6 +128,41 @@ def _timed(spec: str, leads: list[Lead], limit: FrequencyLimit | None, seen: boo
         wall, cpu = time.perf_counter(), time.process_time()
         _send(ledger, B, leads, limit)
         return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _guardrail_alone(folder: Path, leads: list[Lead], seen: bool) -> float:
+    """CPU seconds of the SQLite guardrail's own work for the leads sent to ``B`` (after ``A``
+    when ``seen``): keys, decision, log row and memory, chunk by chunk in one transaction,
+    without the claims. One clock reading per run: on this machine a reading of the process
+    clock costs about 14 us (a system call), more than the per-chunk work it would time."""
+    path = folder / f"alone-{secrets.token_hex(4)}.sqlite"
+    with open_ledger(str(path)) as ledger:
+        for key in (A, B):
+            ledger.begin_chunk(key, "none", [], "run")
+    db = sqlite3.connect(path, isolation_level=None)
+    ids = dict(db.execute("SELECT campaign, id FROM targets").fetchall())
+    memory = ledger_contacts.Contacts()
+
+    def run(key: TargetKey) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        for start in range(0, len(leads), CHUNK):
+            chunk = leads[start : start + CHUNK]
+            people = leads_people(chunk, LIMIT.per)
+            legacy = leads_legacy(chunk, LIMIT.per)
+            eids = [x.external_id for x in chunk]
+            allowed, _ = ledger_contacts.sqlite_admit(
+                db, memory, ids[key.campaign], eids, people, limit=LIMIT, legacy=legacy
+            )
+            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, people)(memory)
+        db.execute("COMMIT")
+
+    if seen:
+        run(A)
+    started = time.process_time()
+    run(B)
+    spent = time.process_time() - started
+    db.close()
+    return spent
 
 
 MADE: list[str] = []
@@ -118,6 +192,7 @@ def main() -> None:
     parser.add_argument("--ledger", default="sqlite")
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--alone", action="store_true", help="only the SQLite guardrail's own work")
     args = parser.parse_args()
     leads = _leads(args.rows)
     runs: list[tuple[str, FrequencyLimit | None, bool]] = [
@@ -127,16 +202,22 @@ def main() -> None:
         ("guarded, seen", LIMIT, True),
     ]
     print(f"{args.rows:,} contacts, {CHUNK} a chunk, best of {args.repeat}")
+    print(f"email keys of the file, vectorized: {KEYS_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
     print(f"{'ledger':>10} {'run':>14} {'wall us/c':>10} {'cpu us/c':>9}")
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.ledger.split(","):
+        if args.alone or "sqlite" in args.ledger.split(","):
+            for seen in (False, True):
+                alone = min(_guardrail_alone(Path(tmp), leads, seen) for _ in range(args.repeat))
+                what = "all contacted before" if seen else "no earlier contact"
+                print(f"sqlite guardrail alone, {what}: {alone / args.rows * 1e6:.2f} cpu us/contact")
+        for kind in [] if args.alone else args.ledger.split(","):
             best: dict[str, tuple[float, float]] = {}
             for name, limit, seen in runs:
                 times = [
                     _timed(_fresh(kind, Path(tmp), args.postgres), leads, limit, seen)
                     for _ in range(args.repeat)
                 ]
-                wall, cpu = min(t[0] for t in times), min(t[1] for t in times)
+                wall, cpu = (min(t[i] for t in times) for i in range(2))
                 best[name] = (wall, cpu)
                 print(f"{kind:>10} {name:>14} {wall / args.rows * 1e6:>10.2f} {cpu / args.rows * 1e6:>9.2f}")
             for name, base in (("guarded", "claims"), ("guarded, seen", "claims, seen")):

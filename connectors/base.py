@@ -55,6 +55,9 @@ class Lead:
     call_window_end: datetime | None = None
     """End of the lead's calling window (UTC) under the target's compliance profile, None
     without one: a vendor that keeps dialling for a while (Engage's maxDuration) stops by then."""
+    email_key: int | None = None
+    """The email's person key (connectors.person_keys), computed with the batch's under a
+    frequency limit; None otherwise, and then computed from ``email`` when needed."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lead:
@@ -76,6 +79,7 @@ class Lead:
             timezone=row.get("timezone"),
             attributes=attributes,
             call_window_end=row.get("call_window_end"),
+            email_key=row.get("email_key"),
         )
 
     @property

@@ -19,6 +19,9 @@
                               # (transforms.calling_rules); none: no calling window is computed
     frequency = { max_contacts = 3, within_hours = 24 }  # this target's own contact-frequency limit
 
+    compliance = "us-tcpa"    # run level (before any table): every voice/SMS target without its own
+                              # (``leadflow import --compliance`` overrides it)
+
     [frequency]               # run level: every target without its own (connectors.frequency)
     max_contacts = 3          # sends of one person (any phone or email) ...
     within_hours = 24         # ... within this window (or within_days), across targets and runs
@@ -26,6 +29,9 @@
     per = "person"            # or "phone" / "email": what identifies the person
 
 No ``frequency`` anywhere (the default): no limit, and sending is what it was before it existed.
+``LEADFLOW_FREQUENCY`` (``3/24h``, ``2/7d,targets,phone``: connectors.frequency.parse_limit) takes
+the place of the file's run-level ``[frequency]``: an operator's limit for every target without
+its own, whatever file a run is given.
 
 ``${NAME}`` in ``base_url`` is replaced by the environment variable NAME.
 Credentials are references, never values: ``env:NAME`` (an environment variable) or
@@ -46,10 +52,11 @@ from typing import Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from connectors.config_error import ConfigError
-from connectors.frequency import FrequencyLimit
+from connectors.frequency import FREQUENCY_VARIABLE, FrequencyLimit, limit_from_environment
 from transforms.calling_rules import Profile, profile_of
 
 __all__ = [
+    "EMAIL_KINDS",
     "KINDS",
     "ConfigError",
     "FrequencyLimit",
@@ -121,7 +128,17 @@ class TargetConfig(BaseModel):
 
     frequency: FrequencyLimit | None = None
     """The contact-frequency limit this target's sends obey (connectors.frequency); None: none,
-    unless the file's run-level ``[frequency]`` gives one."""
+    unless the run-level ``[frequency]`` (or ``$LEADFLOW_FREQUENCY``) gives one."""
+
+    def recorded(self) -> dict[str, Any]:
+        """What run.json records of the rules this target's sends obeyed: its ``compliance``
+        (a profile's name or its table) and its effective ``frequency`` limit, when it has them."""
+        rules: dict[str, Any] = {}
+        if self.compliance is not None:
+            rules["compliance"] = self.compliance
+        if self.frequency is not None:
+            rules["frequency"] = self.frequency.model_dump(exclude_none=True)
+        return rules
 
     @field_validator("credentials")
     @classmethod
@@ -226,8 +243,10 @@ def load_options(target: TargetConfig, model: type[OptionsT]) -> OptionsT:
         raise ConfigError(f"target {target.name!r}: {_problems(exc, model, 'options.')}") from None
 
 
-def load_targets(path: Path) -> list[TargetConfig]:
-    """Read and validate a targets file; errors name the file, the target and the key."""
+def load_targets(path: Path, *, compliance: str | None = None) -> list[TargetConfig]:
+    """Read and validate a targets file; errors name the file, the target and the key.
+    ``compliance``: the run's profile (``--compliance``), in place of the file's run-level one,
+    for every voice/SMS target without its own."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -243,11 +262,16 @@ def load_targets(path: Path) -> list[TargetConfig]:
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{path}: no [targets.NAME] tables found; see README 'Targets'")
     run_level = _run_frequency(path, document.get("frequency"))
+    profile = _run_compliance(path, document.get("compliance"), compliance)
     targets: list[TargetConfig] = []
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: targets.{name} must be a table")
-        inherited = {} if run_level is None or "frequency" in table else {"frequency": run_level}
+        inherited: dict[str, Any] = {}
+        if run_level is not None and "frequency" not in table:
+            inherited["frequency"] = run_level
+        if profile is not None and "compliance" not in table and table.get("kind") not in EMAIL_KINDS:
+            inherited["compliance"] = profile
         try:
             targets.append(TargetConfig.model_validate({"name": name, **table, **inherited}))
         except ValidationError as exc:
@@ -255,12 +279,23 @@ def load_targets(path: Path) -> list[TargetConfig]:
     return targets
 
 
-_TOP_LEVEL = ("targets", "frequency")
+_TOP_LEVEL = ("targets", "frequency", "compliance")
 """The tables a targets file may have: a misspelt ``[frequncy]`` must not pass as no limit."""
+
+EMAIL_KINDS = frozenset({"ucontact_email"})
+"""The kinds whose channel is email (their connectors' ``channel``): no calling hours, so a
+run-level ``compliance`` passes them by."""
 
 
 def _run_frequency(path: Path, table: object) -> FrequencyLimit | None:
-    """The file's run-level ``[frequency]``, validated; None when the file has none."""
+    """The run-level limit: ``$LEADFLOW_FREQUENCY`` when set, else the file's ``[frequency]``,
+    validated; None when neither gives one."""
+    try:
+        overridden = limit_from_environment()
+    except ValueError as exc:
+        raise ConfigError(f"{FREQUENCY_VARIABLE}: {exc}") from None
+    if overridden is not None:
+        return overridden
     if table is None:
         return None
     if not isinstance(table, dict):
@@ -271,9 +306,27 @@ def _run_frequency(path: Path, table: object) -> FrequencyLimit | None:
         raise ConfigError(f"{path}: {_problems(exc, FrequencyLimit, 'frequency.')}") from None
 
 
-def select_targets(path: Path, names: Sequence[str] = ()) -> list[TargetConfig]:
+def _run_compliance(path: Path, in_file: object, given: str | None) -> str | dict[str, Any] | None:
+    """The run's compliance profile: ``given`` (``--compliance``) else the file's top-level
+    ``compliance`` (a profile's name or a table), checked; None when neither names one."""
+    value = given if given else in_file
+    if value is None:
+        return None
+    where = "--compliance" if given else f"{path}: compliance"
+    if not isinstance(value, str | dict):
+        raise ConfigError(f"{where}: a profile's name or a table")
+    try:
+        profile_of(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return value
+
+
+def select_targets(
+    path: Path, names: Sequence[str] = (), *, compliance: str | None = None
+) -> list[TargetConfig]:
     """The file's targets (or the named ones, in the file's order); ConfigError otherwise."""
-    targets = load_targets(path)
+    targets = load_targets(path, compliance=compliance)
     known = {target.name for target in targets}
     unknown = [name for name in names if name not in known]
     if unknown:

@@ -70,7 +70,7 @@ from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.chunking import batch_id as make_batch_id
 from connectors.chunking import plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
-from connectors.frequency import leads_people
+from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
 from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
@@ -231,6 +231,8 @@ class _Run:
         self.gate = gate
         self.limit = self.target.frequency
         """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
+        self._pending: dict[int, list[str]] = {}
+        """A dry run's leads it would send, by person key: they count for its later chunks."""
 
     # --- the run ------------------------------------------------------------------------
     async def execute(self) -> list[RowResult]:
@@ -360,6 +362,8 @@ class _Run:
             self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
             return
         if self.dry_run:
+            if self.limit is not None:
+                chunk = self._preview(chunk)
             self.table.dry_run(chunk)
             return
         claim = self._claim(chunk)
@@ -429,9 +433,10 @@ class _Run:
     def _claim(self, chunk: Chunk) -> Claim:
         """Claim the chunk's leads; with a frequency limit, each lead's person keys go along."""
         limit = self.limit
-        people = None
+        people = legacy = None
         if limit is not None:
             people = leads_people(chunk.leads, limit.per)
+            legacy = leads_legacy(chunk.leads, limit.per)
         return self.ledger.begin_chunk(
             self.key,
             chunk.batch_id,
@@ -441,6 +446,7 @@ class _Run:
             batch_of=self._batch_of,
             people=people,
             limit=limit,
+            legacy=legacy,
         )
 
     async def _gated(
@@ -549,6 +555,29 @@ class _Run:
                         "run the same import again once that run has finished",
                     )
                 )
+
+    def _preview(self, chunk: Chunk) -> Chunk:
+        """A dry run's frequency decision (``Ledger.preview_limit``: nothing claimed or
+        recorded): the refused leads get their ``FREQUENCY_LIMIT`` result, the rest is returned
+        and counts for this target's later chunks (not for the run's other targets)."""
+        assert self.limit is not None
+        people = leads_people(chunk.leads, self.limit.per)
+        limited = self.ledger.preview_limit(
+            self.key,
+            [lead.external_id for lead in chunk.leads],
+            people=people,
+            limit=self.limit,
+            legacy=leads_legacy(chunk.leads, self.limit.per),
+            pending=self._pending,
+        )
+        self._limited(chunk, limited)
+        refused = set(limited)
+        for lead, keys in zip(chunk.leads, people, strict=True):
+            if lead.external_id not in refused:
+                for key in keys:
+                    self._pending.setdefault(key, []).append(lead.external_id)
+        kept = tuple(lead for lead in chunk.leads if lead.external_id not in refused)
+        return chunk if not refused else Chunk(chunk.target, chunk.batch_id, kept)
 
     def _limited(self, chunk: Chunk, limited: Sequence[str]) -> None:
         """Leads whose person reached the frequency limit: ``suppressed`` ``FREQUENCY_LIMIT``,

@@ -8,7 +8,8 @@ and then nothing here runs.
 
 Who a person is (``per``): ``"person"`` (default) any of the lead's phones (E.164) or its email
 (lower-cased); ``"phone"`` the phones only; ``"email"`` the email only. Each is kept in the
-ledger as a 64-bit hash (:func:`person_keys`), never as the number or address itself.
+ledger as a 64-bit key (connectors.person_keys: a phone's digits, an email's stable hash), never
+as the address itself.
 
 What counts as a contact: a lead claimed for a target (in flight, from the moment of its claim)
 and every lead delivered (``accepted``/``submitted``). A lead the vendor did not take (failed,
@@ -21,16 +22,30 @@ ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_co
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.person_keys import email_key, legacy_people, phone_key
+
 if TYPE_CHECKING:
     from connectors.base import Lead
 
-__all__ = ["Event", "FrequencyLimit", "decide", "leads_people", "person_keys"]
+__all__ = [
+    "FREQUENCY_VARIABLE",
+    "Event",
+    "FrequencyLimit",
+    "decide",
+    "leads_legacy",
+    "leads_people",
+    "limit_from_environment",
+    "parse_limit",
+    "person_keys",
+]
 
 Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
@@ -66,47 +81,75 @@ class FrequencyLimit(BaseModel):
         return f"{self.max_contacts} {what} per {span}"
 
 
-_blake2b = hashlib.blake2b
-_from_bytes = int.from_bytes
+FREQUENCY_VARIABLE = "LEADFLOW_FREQUENCY"
+"""The environment's run-level limit, in place of a targets file's ``[frequency]``."""
+
+_SPEC = re.compile(r"(\d+)/(\d+(?:\.\d+)?)(h|d)((?:,[a-z]+)*)")
+_OPTIONS = {"contacts": "count", "targets": "count", "person": "per", "phone": "per", "email": "per"}
 
 
-def _hash(text: str) -> int:
-    return _from_bytes(_blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+def parse_limit(spec: str) -> FrequencyLimit:
+    """``MAX/WINDOW`` with the window in hours or days (``3/24h``, ``2/7d``), then optionally
+    ``,targets`` (or ``,contacts``) and ``,phone`` / ``,email`` (or ``,person``): the
+    ``[frequency]`` table in one word. Raises ValueError saying the expected form."""
+    form = "expected MAX/WINDOW such as 3/24h or 2/7d, optionally followed by ,targets and ,phone or ,email"
+    match = _SPEC.fullmatch(spec.replace(" ", "").lower())
+    if match is None:
+        raise ValueError(f"{spec!r}: {form}")
+    table: dict[str, object] = {"max_contacts": int(match[1])}
+    table["within_hours" if match[3] == "h" else "within_days"] = float(match[2])
+    for option in filter(None, match[4].split(",")):
+        if option not in _OPTIONS or _OPTIONS[option] in table:
+            raise ValueError(f"{spec!r}: {option!r} is not allowed here; {form}")
+        table[_OPTIONS[option]] = option
+    try:
+        return FrequencyLimit.model_validate(table)
+    except ValueError:
+        raise ValueError(f"{spec!r}: the count and the window must be above 0; {form}") from None
+
+
+def limit_from_environment() -> FrequencyLimit | None:
+    """``$LEADFLOW_FREQUENCY`` as a limit (:func:`parse_limit`); None when unset or empty."""
+    spec = os.environ.get(FREQUENCY_VARIABLE, "").strip()
+    return parse_limit(spec) if spec else None
 
 
 def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int, ...]:
-    """The hashed keys that identify a lead's person (signed 64-bit: SQLite INTEGER, PostgreSQL
-    bigint). Prefixed by kind, so a phone and an email never share a key."""
-    keys = [] if per == "email" else [_hash("p:" + phone) for phone in phones]
-    if email and per != "phone":
-        keys.append(_hash("e:" + email.strip().lower()))
+    """The keys that identify a lead's person (connectors.person_keys): each phone's E.164
+    digits as an integer, and the email's stable hash (negative, so never a phone's key)."""
+    keys = [] if per == "email" else [phone_key(phone) for phone in phones]
+    if email and per != "phone" and email.strip(" \t\n\v\f\r"):
+        keys.append(email_key(email))
     return tuple(dict.fromkeys(keys))
 
 
 def leads_people(leads: Iterable[Lead], per: str) -> list[tuple[int, ...]]:
-    """:func:`person_keys` of each lead, the same keys at about two thirds of the cost: the
-    hash inlined, and the common lead (one phone, or none, and an email) without the de-duplication
-    (a phone's and an email's keys differ but for a hash collision). blake2b is the stored key's definition:
-    no faster hash (polars' is not stable across versions) may replace it without a ledger step."""
-    blake2b, from_bytes = _blake2b, _from_bytes
+    """:func:`person_keys` of each lead, without a hash: the email's key was computed with the
+    batch's (``Lead.email_key``, connectors.person_keys.email_keys, vectorized) and a phone's is
+    an integer parse. A lead built without its email key (a resend, a test) gets it here."""
     phones_too, email_too = per != "email", per != "phone"
     out: list[tuple[int, ...]] = []
     append = out.append
     for lead in leads:
         phones, email = lead.phones, lead.email
-        if len(phones) > 1 and phones_too:
+        key = None
+        if email_too and email:
+            key = lead.email_key
+            if key is None and email.strip(" \t\n\v\f\r"):
+                key = email_key(email)
+        if not phones_too or not phones:
+            append(() if key is None else (key,))
+        elif len(phones) == 1:
+            phone = int(phones[0].e164)
+            append((phone,) if key is None else (phone, key))
+        else:
             append(person_keys([p.e164 for p in phones], email, per))
-            continue
-        keys: tuple[int, ...] = ()
-        if phones and phones_too:
-            digest = blake2b(("p:" + phones[0].e164).encode(), digest_size=8).digest()
-            keys = (from_bytes(digest, "little", signed=True),)
-        if email and email_too:
-            digest = blake2b(("e:" + email.strip().lower()).encode(), digest_size=8).digest()
-            key = from_bytes(digest, "little", signed=True)
-            keys = (*keys, key) if key not in keys else keys
-        append(keys)
     return out
+
+
+def leads_legacy(leads: Sequence[Lead], per: str) -> Callable[[], list[tuple[int, ...]]]:
+    """The leads' version 1 keys, computed when called (connectors.person_keys.legacy_people)."""
+    return lambda: legacy_people([([p.e164 for p in lead.phones], lead.email) for lead in leads], per)
 
 
 def decide(
@@ -119,14 +162,17 @@ def decide(
     """Which leads of a chunk may be sent, in order: ``recent`` maps each key to the contacts
     within the window (left as it is); an allowed lead counts for the later leads of the chunk
     that share a key with it. A lead's own earlier contact at this target is not counted.
-    Only the keys several leads of the chunk share are followed within it (most are not)."""
+    Only the keys several leads of the chunk share are followed within it (most are not); a
+    chunk where none does is decided without that bookkeeping (:func:`_decide_apart`)."""
+    flat = list(chain.from_iterable(people))
+    if len(set(flat)) == len(flat):
+        return _decide_apart(target_id, external_ids, people, recent, limit)
     seen: set[int] = set()
     shared: set[int] = set()
-    for keys in people:
-        for key in keys:
-            if key in seen:
-                shared.add(key)
-            seen.add(key)
+    for key in flat:
+        if key in seen:
+            shared.add(key)
+        seen.add(key)
     added: dict[int, set[Event]] = {}
     nothing: frozenset[Event] = frozenset()
     allowed: list[bool] = []
@@ -148,4 +194,31 @@ def decide(
             for key in keys:
                 if key in shared:
                     added.setdefault(key, set()).add(own)
+    return allowed
+
+
+def _decide_apart(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+    recent: Mapping[int, set[Event]],
+    limit: FrequencyLimit,
+) -> list[bool]:
+    """:func:`decide` for a chunk whose leads share no key: each lead on its own, its keys'
+    contact sets read in place (copied only to join two). For ``targets`` the lead's own
+    earlier contact needs no removal: its target is this one, which counts anyway."""
+    get = recent.get
+    by_target, maximum = limit.count == "targets", limit.max_contacts
+    allowed: list[bool] = []
+    append = allowed.append
+    for external_id, keys in zip(external_ids, people, strict=True):
+        hits = [events for key in keys if (events := get(key)) is not None]
+        if not hits:
+            append(True)
+            continue
+        events = hits[0] if len(hits) == 1 else hits[0].union(*hits[1:])
+        if by_target:
+            append(len({target for target, _ in events} | {target_id}) <= maximum)
+        else:
+            append(len(events) - ((target_id, external_id) in events) < maximum)
     return allowed

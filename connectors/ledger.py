@@ -195,7 +195,7 @@ class Ledger:
             self._db.close()
             raise
         self._ids: dict[TargetKey, int] = {}
-        self._contacts = contacts.ContactMemory()
+        self._contacts = contacts.Contacts()
         """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
 
     def close(self) -> None:
@@ -349,6 +349,7 @@ class Ledger:
         batch_of: Callable[[Sequence[str]], str] | None = None,
         people: Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
+        legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
         """Claim a chunk's leads for ``run_id`` and record the claimed ones ``in_flight``, in one
         transaction, before the request leaves. A lead already claimed by another run is not
@@ -358,16 +359,17 @@ class Ledger:
         refuse a batch id used twice with other contents). With a frequency ``limit`` and each
         lead's ``people`` keys (connectors.frequency), the leads whose person the limit refuses
         are not claimed (``Claim.limited``) and the claimed ones' contacts are recorded, in the
-        same transaction (connectors.ledger_contacts)."""
+        same transaction (connectors.ledger_contacts; ``legacy``: the leads' version 1 keys, for
+        contacts recorded before connectors.person_keys)."""
         target_id = self._target_id(key)
         guarded = limit is not None and people is not None
-        remember: Callable[[contacts.ContactMemory], None] | None = None
+        remember: Callable[[contacts.Contacts], None] | None = None
         with self._write():
             wanted: Sequence[str] = external_ids
             limited: tuple[str, ...] = ()
             if limit is not None and people is not None:
                 wanted, limited = contacts.sqlite_admit(
-                    self._db, self._contacts, target_id, external_ids, people, limit=limit
+                    self._db, self._contacts, target_id, external_ids, people, limit=limit, legacy=legacy
                 )
             ids = orjson.dumps(list(wanted)).decode()
             claimed = tuple(
@@ -398,12 +400,36 @@ class Ledger:
             if claimed:
                 if guarded:
                     assert people is not None
-                    people_of = dict(zip(external_ids, people, strict=True))
-                    remember = contacts.sqlite_record(self._db, target_id, claimed, people_of)
+                    remember = contacts.sqlite_record(self._db, target_id, claimed, external_ids, people)
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
         if remember is not None:
             remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
+
+    def preview_limit(
+        self,
+        key: TargetKey,
+        external_ids: Sequence[str],
+        *,
+        people: Sequence[Sequence[int]],
+        limit: FrequencyLimit,
+        legacy: contacts.LegacyKeys | None = None,
+        pending: contacts.Pending | None = None,
+    ) -> tuple[str, ...]:
+        """The leads :meth:`begin_chunk`'s ``limit`` would refuse now, for a dry run: read only,
+        nothing claimed or recorded; ``pending`` are the dry run's own leads of this target it
+        would have sent before (person key -> external ids)."""
+        _, limited = contacts.sqlite_admit(
+            self._db,
+            self._contacts,
+            self._target_id(key),
+            external_ids,
+            people,
+            limit=limit,
+            legacy=legacy,
+            pending=pending,
+        )
+        return limited
 
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""

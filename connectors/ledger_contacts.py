@@ -9,22 +9,32 @@ and, once delivered, for good, and deletes it when the lead was not delivered (r
 so what the vendor did not take stops counting without a write of its own here. A lead claimed
 again is dated again.
 
-SQLite: ``contact_log``, appended to (one row per claimed chunk: its time, target and
-``[[external_id, key, ...], ...]``) in the claim's ``BEGIN IMMEDIATE``, which serializes every
-claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
+SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
+``[external ids, each one's key count, keys]`` as JSON, made by ``map``/``chain`` without a
+Python step per lead) in the claim's ``BEGIN IMMEDIATE``, which serializes every claim, so its
+``seq`` order is its commit order. Each ledger object reads the log into memory
 (:class:`ContactMemory`: the window's contacts at its first use, then the rows appended since,
-by any process) and checks the claims of the few contacts a chunk's people have. An index by
-person instead cost a random B-tree write per key per lead, about twice the claim's own page
-writes (bench/frequency.py). The memory holds the window's contacts (about 100 bytes a key).
+by any process; keys not seen before go in by one ``dict.update``) and checks the claims of the
+few contacts a chunk's people have. An index by person instead cost a random B-tree write per
+key per lead, about twice the claim's own page writes (bench/frequency.py). The memory holds the
+window's contacts (about 100 bytes a key).
 
-PostgreSQL: ``ledger_contacts`` (one row per person key, target and external id, indexed by
-person) and ``ledger_people`` (one row per person key, locked ``FOR UPDATE`` through an upsert by
-the transaction that decides for that person, so runs on several machines decide for one person
-one after the other). A log read by ``seq`` would miss rows committed out of ``seq`` order there.
-``ledger_contacts.target_id`` has no foreign key, unlike the ledger's other tables: PostgreSQL
-checks one row by row, and that was half of the insert of a chunk's contacts (EXPLAIN ANALYZE:
-1.0 of 2.1 ms for 200 rows); its target ids are those of the claims it is written with, which
-have theirs. A table made before this keeps its key (correct, slower).
+PostgreSQL (connectors.ledger_contacts_pg): ``ledger_contact_keys`` (one row per person key,
+target and external id, indexed by person) and ``ledger_people`` (one row per person key, locked
+``FOR UPDATE`` through an upsert by the transaction that decides for that person, so runs on
+several machines decide for one person one after the other). A log read by ``seq`` would miss
+rows committed out of ``seq`` order there. Its ``target_id`` has no foreign key, unlike the
+ledger's other tables: PostgreSQL checks one row by row, and that was half of the insert of a
+chunk's contacts (EXPLAIN ANALYZE: 1.0 of 2.1 ms for 200 rows); its target ids are those of the
+claims it is written with, which have theirs.
+
+Key versions (connectors.person_keys). ``contact_log`` (SQLite) and ``ledger_contacts``
+(PostgreSQL) hold the contacts of leadflow before version 2 keys, under blake2b keys that cannot
+be turned into the new ones. They are no longer written, but still read while their newest
+contact is inside the window asked for: then the chunk's version 1 keys are computed too
+(``legacy``, the old cost) and looked up there. Once the window has passed them nothing reads
+them. An older leadflow running beside a newer one on one ledger is not supported: each would
+miss the other's contacts.
 
 Rows older than every window stay; nothing prunes them yet.
 """
@@ -33,23 +43,22 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain, repeat
 from typing import Any
 
 import orjson
-import psycopg
 
 from connectors.frequency import Event, FrequencyLimit, decide
 
 __all__ = [
-    "PG_RECENT",
-    "PG_SCHEMA",
     "SQLITE_SCHEMA",
     "Admission",
     "ContactMemory",
+    "Contacts",
+    "LegacyKeys",
+    "Pending",
     "admit",
-    "pg_admit",
-    "pg_record",
     "sqlite_admit",
     "sqlite_record",
 ]
@@ -60,24 +69,18 @@ CREATE TABLE IF NOT EXISTS contact_log (
     rows TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contact_log_by_time ON contact_log (at);
-"""
-
-PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_people (person bigint PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS ledger_contacts (
-    person bigint NOT NULL, target_id integer NOT NULL,
-    external_id text NOT NULL, at double precision NOT NULL,
-    PRIMARY KEY (person, target_id, external_id)
+CREATE TABLE IF NOT EXISTS contact_chunks (
+    seq INTEGER PRIMARY KEY, at REAL NOT NULL, target_id INTEGER NOT NULL REFERENCES targets (id),
+    rows BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
 """
 
-PG_RECENT = (
-    "SELECT k.person, k.target_id, k.external_id FROM unnest(%s::bigint[]) AS x (p) "
-    "CROSS JOIN LATERAL (SELECT * FROM ledger_contacts AS y WHERE y.person = x.p AND y.at > %s "
-    "OFFSET 0) AS k "
-    "JOIN ledger_claims AS c ON c.target_id = k.target_id AND c.external_id = k.external_id"
-)
-"""The counted contacts of some person keys after a time (see :func:`pg_admit`)."""
+Pending = Mapping[int, Iterable[str]]
+"""A dry run's leads of one target it would send, by person key (they are not in the ledger)."""
+
+LegacyKeys = Callable[[], Sequence[Sequence[int]]]
+"""The chunk's version 1 keys (connectors.person_keys.legacy_people), computed when asked."""
 
 Admission = tuple[list[str], tuple[str, ...]]
 """(the external ids the limit allows, in order; those it refuses)."""
@@ -89,13 +92,25 @@ def admit(
     people: Sequence[Sequence[int]],
     limit: FrequencyLimit,
     recent: Iterable[tuple[int, int, str]],
+    *,
+    pending: Pending | None = None,
 ) -> Admission:
     """Split a chunk by :func:`connectors.frequency.decide` over ``recent`` (person, target id,
-    external id) rows."""
+    external id) rows and ``pending``."""
     found: dict[int, set[Event]] = {}
     for person, target, external_id in recent:
         found.setdefault(person, set()).add((target, external_id))
+    _with_pending(found, pending, target_id, set(chain.from_iterable(people)))
     return _split(target_id, external_ids, people, limit, found)
+
+
+def _with_pending(
+    found: dict[int, set[Event]], pending: Pending | None, target_id: int, keys: set[int]
+) -> None:
+    """Add a dry run's own earlier leads of this target (person key -> external ids)."""
+    if pending:
+        for key in pending.keys() & keys:
+            found[key] = found.get(key, set()) | {(target_id, eid) for eid in pending[key]}
 
 
 def _split(
@@ -119,65 +134,94 @@ def _split(
     return allowed, tuple(eid for eid, ok in zip(external_ids, verdicts, strict=True) if not ok)
 
 
-def _distinct(people: Sequence[Sequence[int]]) -> list[int]:
-    return sorted({key for keys in people for key in keys})
-
-
-def _pairs(claimed: Iterable[str], people_of: dict[str, Sequence[int]]) -> list[tuple[str, int]]:
-    return [(eid, key) for eid in claimed for key in people_of[eid]]
-
-
-def _bigints(keys: Iterable[int]) -> str:
-    """A PostgreSQL array literal of integers, for ``%s::bigint[]``: psycopg adapts a Python list
-    element by element (270 us of client CPU for a chunk's 200 keys, against 72 for this)."""
-    return "{" + ",".join(map(str, keys)) + "}"
-
-
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
 Sighting = tuple[int, str, float]
 """(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
 
 
+_READ = {
+    table: (
+        f"SELECT seq, at, target_id, rows FROM {table} WHERE at > ? ORDER BY seq",  # noqa: S608
+        f"SELECT seq, at, target_id, rows FROM {table} WHERE seq > ? ORDER BY seq",  # noqa: S608
+    )
+    for table in ("contact_chunks", "contact_log")
+}
+"""A memory's readings of its table: the window's rows, the rows after a ``seq``."""
+
+
 class ContactMemory:
     """One ledger object's copy of the SQLite contact log, from ``since`` on, up to log row
-    ``seq``: person key -> its one sighting, or a list of them when it has several (most people
-    have one: no container of their own to make; a lead claimed again is one sighting more)."""
+    ``seq``: person key -> its one sighting, or a tuple of them when it has several (most people
+    have one: no container of their own to make; a lead claimed again is one sighting more).
+    Tuples, not lists: tuples of plain values leave the garbage collector's tracking, so a large
+    memory does not make every full collection longer (lists did: a third of the cost of a
+    chunk of people all seen before).
 
-    def __init__(self) -> None:
+    A log row is added without a Python step per lead or key for the keys not seen before (the
+    common case): its sightings are made by ``zip``, repeated per key by ``itertools``, and
+    put in by ``dict.update``; only keys already known are merged one by one. ``legacy``: the
+    same for the version 1 rows of ``contact_log`` (connectors.person_keys), kept while any is
+    within a window."""
+
+    def __init__(self, table: str = "contact_chunks") -> None:
+        self.table = table
         self.seq = 0
         self.since = float("inf")
-        self.by_person: dict[int, Sighting | list[Sighting]] = {}
+        self.by_person: dict[int, Any] = {}
+        """key -> a Sighting, or a tuple of Sightings (told apart by the type of item 0)."""
 
     def catch_up(self, db: sqlite3.Connection, since: float) -> None:
         """Read the log rows appended since the last reading (all of the window at the first, or
         when a longer window is asked for than was read)."""
+        reading = _READ[self.table]
         if since < self.since:
             self.seq, self.since, self.by_person = 0, since, {}
-            rows = db.execute(
-                "SELECT seq, at, target_id, rows FROM contact_log WHERE at > ? ORDER BY seq", (since,)
-            )
+            rows = db.execute(reading[0], (since,))
         else:
-            rows = db.execute(
-                "SELECT seq, at, target_id, rows FROM contact_log WHERE seq > ? ORDER BY seq", (self.seq,)
-            )
-        for seq, at, target_id, leads in rows:
-            self.add(seq, at, target_id, orjson.loads(leads))
+            rows = db.execute(reading[1], (self.seq,))
+        for seq, at, target_id, text in rows:
+            if self.table == "contact_chunks":
+                self.add(seq, at, target_id, orjson.loads(text))
+            else:
+                self.add_legacy(seq, at, target_id, orjson.loads(text))
 
-    def add(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
-        """Log row ``seq``: ``leads`` ``[external_id, key, ...]`` claimed for ``target_id`` at ``at``."""
+    def add(self, seq: int, at: float, target_id: int, row: Sequence[list[Any]]) -> None:
+        """Log row ``seq``: ``[eids, counts, keys]``, the leads ``eids`` claimed for
+        ``target_id`` at ``at``, lead ``i`` with the next ``counts[i]`` of ``keys``."""
+        eids, counts, keys = row
         self.seq = seq
+        sightings = list(zip(repeat(target_id), eids, repeat(at)))
+        per_key = list(chain.from_iterable(map(repeat, sightings, counts)))
         by_person = self.by_person
+        if by_person.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
+            by_person.update(zip(keys, per_key, strict=True))
+            return
         get = by_person.get
+        for key, sighting in zip(keys, per_key, strict=True):
+            known = get(key)
+            if known is None:
+                by_person[key] = sighting
+            elif type(known[0]) is tuple:
+                by_person[key] = (*known, sighting)
+            else:
+                by_person[key] = (known, sighting)
+
+    def add_legacy(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
+        """A version 1 log row: ``[external_id, key, ...]`` per lead."""
+        self.seq = seq
         for lead in leads:
             sighting = (target_id, lead[0], at)
             for key in lead[1:]:
-                known = get(key)
-                if known is None:
-                    by_person[key] = sighting
-                elif isinstance(known, tuple):
-                    by_person[key] = [known, sighting]
-                else:
-                    known.append(sighting)
+                self._merge(key, sighting)
+
+    def _merge(self, key: int, sighting: Sighting) -> None:
+        known = self.by_person.get(key)
+        if known is None:
+            self.by_person[key] = sighting
+        elif type(known[0]) is tuple:
+            self.by_person[key] = (*known, sighting)
+        else:
+            self.by_person[key] = (known, sighting)
 
     def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
         """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
@@ -186,7 +230,7 @@ class ContactMemory:
         found: dict[int, set[Event]] = {}
         for key in by_person.keys() & keys:
             known = by_person[key]
-            if isinstance(known, tuple):
+            if type(known[0]) is not tuple:
                 if known[2] > since:
                     found[key] = {known[:2]}
                 continue
@@ -196,23 +240,52 @@ class ContactMemory:
         return found
 
 
+class Contacts:
+    """A SQLite ledger's contact memories: ``current`` over ``contact_chunks`` (version 2 keys)
+    and, while ``contact_log`` (version 1, written by leadflow before connectors.person_keys)
+    has a row inside the window asked for, ``legacy`` over it."""
+
+    def __init__(self) -> None:
+        self.current = ContactMemory()
+        self.legacy = ContactMemory("contact_log")
+        self.legacy_last: float | None = None
+        """The newest version 1 contact's time (read once: nothing writes that table now)."""
+
+    def legacy_needed(self, db: sqlite3.Connection, since: float) -> bool:
+        if self.legacy_last is None:
+            self.legacy_last = db.execute("SELECT coalesce(max(at), 0) FROM contact_log").fetchone()[0]
+        return bool(self.legacy_last and self.legacy_last > since)
+
+
 def sqlite_admit(
     db: sqlite3.Connection,
-    memory: ContactMemory,
+    memory: Contacts,
     target_id: int,
     external_ids: Sequence[str],
     people: Sequence[Sequence[int]],
     *,
     limit: FrequencyLimit,
+    legacy: LegacyKeys | None = None,
+    pending: Pending | None = None,
 ) -> Admission:
     """Decide over the memory's contacts of the chunk's people whose leads are still claimed.
     A released lead's contact only lowers a count, so when the chunk is all allowed with every
     contact counted, it is allowed as well without them: then the claims are not read. Else one
-    lookup of the claims per target the contacts were sent to, and the decision again."""
+    lookup of the claims per target the contacts were sent to, and the decision again.
+    ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
+    ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
     since = time.time() - limit.window_seconds
-    memory.catch_up(db, since)
-    keys = {key for lead in people for key in lead}
-    found = memory.candidates(keys, since)
+    memory.current.catch_up(db, since)
+    keys = set(chain.from_iterable(people))
+    found = memory.current.candidates(keys, since)
+    if legacy is not None and memory.legacy_needed(db, since):
+        memory.legacy.catch_up(db, since)
+        old = legacy()
+        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
+        old_keys = set(chain.from_iterable(old))
+        keys |= old_keys
+        found.update(memory.legacy.candidates(old_keys, since))
+    _with_pending(found, pending, target_id, keys)
     allowed, limited = _split(target_id, external_ids, people, limit, found, keys=len(keys))
     if not limited:
         return allowed, limited
@@ -229,64 +302,38 @@ def sqlite_admit(
         )
         claimed.update((target, eid) for (eid,) in rows)
     found = {key: kept for key, events in found.items() if (kept := events & claimed)}
+    _with_pending(found, pending, target_id, keys)
     return _split(target_id, external_ids, people, limit, found, keys=len(keys))
 
 
 def sqlite_record(
-    db: sqlite3.Connection, target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
-) -> Callable[[ContactMemory], None]:
-    """Append the claimed leads' contacts, dated now, as one log row. Returns what puts them in
-    a ContactMemory without reading them back, to be called once the transaction committed: the
-    memory has read every row before this one in this transaction, so its ``seq`` may advance."""
-    leads = [[eid, *people_of[eid]] for eid in claimed]
+    db: sqlite3.Connection,
+    target_id: int,
+    claimed: Sequence[str],
+    external_ids: Sequence[str],
+    people: Sequence[Sequence[int]],
+) -> Callable[[Contacts], None]:
+    """Append the claimed leads' contacts, dated now, as one log row ``[external ids, key
+    counts, keys]`` (built by ``map`` and ``chain``: no Python step per lead). Returns what puts
+    them in the memory without reading them back, to be called once the transaction committed:
+    the memory has read every row before this one in this transaction, so its ``seq`` may
+    advance."""
+    if len(claimed) == len(external_ids):
+        eids, mine = list(external_ids), list(people)
+    else:
+        people_of = dict(zip(external_ids, people, strict=True))
+        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
+    counts = list(map(len, mine))
+    keys = list(chain.from_iterable(mine))
     at = time.time()
     cursor = db.execute(
-        "INSERT INTO contact_log (at, target_id, rows) VALUES (?, ?, ?)",
-        (at, target_id, orjson.dumps(leads).decode()),
+        "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)",
+        (at, target_id, orjson.dumps([eids, counts, keys])),
     )
     seq = cursor.lastrowid
 
-    def remember(memory: ContactMemory) -> None:
-        if seq is not None and memory.seq == seq - 1:
-            memory.add(seq, at, target_id, leads)
+    def remember(memory: Contacts) -> None:
+        if seq is not None and memory.current.seq == seq - 1:
+            memory.current.add(seq, at, target_id, (eids, counts, keys))
 
     return remember
-
-
-# --- PostgreSQL (inside one transaction of the claim's connection) ----------------------------
-def pg_admit(
-    db: psycopg.Connection[Any],
-    target_id: int,
-    external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
-    limit: FrequencyLimit,
-) -> Admission:
-    """Lock the chunk's people (made on first sight; in key order, so two runs never deadlock),
-    then read their contacts: whatever another run decided for them is committed by now. The
-    read is a LATERAL lookup by person, fenced by ``OFFSET 0``: written as a join, psycopg's
-    prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
-    (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
-    ``_HELD``)."""
-    keys = _bigints(_distinct(people))
-    db.execute(
-        "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
-        "ON CONFLICT (person) DO UPDATE SET person = excluded.person WHERE false",
-        (keys,),
-    )
-    recent = db.execute(PG_RECENT, (keys, time.time() - limit.window_seconds)).fetchall()
-    return admit(target_id, external_ids, people, limit, recent)
-
-
-def pg_record(
-    db: psycopg.Connection[Any], target_id: int, claimed: Iterable[str], people_of: dict[str, Sequence[int]]
-) -> None:
-    """Record the claimed leads' contacts, dated now. The (external id, key) pairs go as one JSON
-    text: psycopg adapts a list of strings element by element (250 us of client CPU for 200,
-    against 43 as JSON)."""
-    pairs = orjson.dumps(_pairs(claimed, people_of)).decode()
-    db.execute(
-        "INSERT INTO ledger_contacts (person, target_id, external_id, at) "
-        "SELECT (x ->> 1)::bigint, %s, x ->> 0, %s FROM json_array_elements(%s::json) AS x "
-        "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
-        (target_id, time.time(), pairs),
-    )

@@ -8,10 +8,10 @@ of a settled row, written by the same statement as the row: what makes :meth:`Po
 for some leads a keyed lookup; filled from the journal when a ledger made before it is first
 opened), ``ledger_claims`` (one row per lead a run claimed; delivered leads
 stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
-run lives); ``ledger_contacts`` and ``ledger_people`` are written only under a frequency
-limit (connectors.ledger_contacts). A chunk's claim and its in-flight record are one transaction; the claim is
-``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another run is left as it is),
-``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
+run lives); ``ledger_contact_keys`` and ``ledger_people`` are written only under a frequency
+limit (connectors.ledger_contacts_pg). A chunk's claim and its in-flight record are one
+transaction; the claim is ``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another
+run is left as it is), ``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
 overlapping chunks lock rows in the same order and never deadlock.
 
 Connections come from a psycopg_pool pool (autocommit); the lease thread takes its own from it.
@@ -30,7 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from connectors import ledger_contacts as contacts
+from connectors import ledger_contacts_pg as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
 from connectors.lease import Renewer, lease_seconds
@@ -192,6 +192,8 @@ class PostgresLedger:
                 "the server runs and the URL, PGPASSWORD or ~/.pgpass are right"
             ) from None
         self._ids: dict[TargetKey, int] = {}
+        self._legacy = contacts.PgLegacy()
+        """Whether contacts of version 1 keys still count (connectors.ledger_contacts_pg)."""
 
     def close(self) -> None:
         self._pool.close()
@@ -304,9 +306,10 @@ class PostgresLedger:
         batch_of: Callable[[Sequence[str]], str] | None = None,
         people: Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
+        legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
         """As the SQLite ledger's. Without a frequency limit one statement in autocommit; with
-        one a transaction that first locks the chunk's people (connectors.ledger_contacts)."""
+        one a transaction that first locks the chunk's people (connectors.ledger_contacts_pg)."""
         target_id = self._target_id(key)
         claiming: dict[str, Any] = {
             "target_id": target_id,
@@ -320,12 +323,39 @@ class PostgresLedger:
             if limit is None or people is None:
                 return self._claim(db, wanted=external_ids, **claiming)
             with db.transaction():
-                wanted, limited = contacts.pg_admit(db, target_id, external_ids, people, limit)
+                wanted, limited = contacts.pg_admit(
+                    db, target_id, external_ids, people, limit, legacy=legacy, legacy_state=self._legacy
+                )
                 claim = self._claim(db, wanted=wanted, **claiming)
                 if claim.claimed:
-                    people_of = dict(zip(external_ids, people, strict=True))
-                    contacts.pg_record(db, target_id, claim.claimed, people_of)
+                    contacts.pg_record(db, target_id, claim.claimed, external_ids, people)
             return Claim(claim.batch_id, claim.claimed, claim.held, limited)
+
+    def preview_limit(
+        self,
+        key: TargetKey,
+        external_ids: Sequence[str],
+        *,
+        people: Sequence[Sequence[int]],
+        limit: FrequencyLimit,
+        legacy: contacts.LegacyKeys | None = None,
+        pending: contacts.Pending | None = None,
+    ) -> tuple[str, ...]:
+        """As the SQLite ledger's: read only, no person locked."""
+        target_id = self._target_id(key)
+        with self._pool.connection() as db:
+            _, limited = contacts.pg_admit(
+                db,
+                target_id,
+                external_ids,
+                people,
+                limit,
+                legacy=legacy,
+                legacy_state=self._legacy,
+                lock=False,
+                pending=pending,
+            )
+        return limited
 
     def _claim(
         self,

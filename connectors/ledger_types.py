@@ -5,7 +5,7 @@ suite checks on both. Semantics are documented on the SQLite ledger."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -129,7 +129,18 @@ class LedgerBackend(Protocol):
         batch_of: Callable[[Sequence[str]], str] | None = None,
         people: Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
+        legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
     ) -> Claim: ...
+    def preview_limit(
+        self,
+        key: TargetKey,
+        external_ids: Sequence[str],
+        *,
+        people: Sequence[Sequence[int]],
+        limit: FrequencyLimit,
+        legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
+        pending: Mapping[int, Iterable[str]] | None = None,
+    ) -> tuple[str, ...]: ...
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None: ...
     def settle_chunk(
         self, key: TargetKey, batch_id: str, rows: Iterable[SettledRow], run_id: str, *, state: str = SETTLED

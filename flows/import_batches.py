@@ -227,5 +227,6 @@ def send_in_batches(
             out_dir=out_dir,
             dry_run=settings.dry_run,
             report=report,
+            rules={c.target.name: c.target.recorded() for c in connectors},
         )
     return run_dir, facts

@@ -181,6 +181,7 @@ def import_leads(
     partitions: int = 1,
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
+    compliance: str | None = None,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
@@ -189,6 +190,8 @@ def import_leads(
     sends the prepared file as that many row ranges, each an ``import_partition`` flow run: of
     ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most), or
     without one as subflows in this process (flows.split.parent); one run folder either way.
+    ``compliance``: the calling-hours profile of every voice/SMS target without its own, in place
+    of the targets file's run-level one (``leadflow import --compliance``).
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, not {partitions}")
@@ -217,6 +220,7 @@ def import_leads(
             partitions=partitions,
             partition_deployment=partition_deployment,
             partition_timeout=partition_timeout,
+            compliance=compliance,
         )
     except Exception as error:
         alert_run(run_id=run_id, source=path, summary=None, error=error, **_alert_context())
@@ -259,12 +263,15 @@ def _import(
     partitions: int = 1,
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
+    compliance: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The flow's steps; the run's summary (with ``run_id`` and ``run_dir``) and where its
     report is (an http URL when served, else its path or URL)."""
     book = ledger_path(out_dir, ledger) if targets_file else None  # a remote out_dir needs it given
     connectors = (
-        load_connectors(Path(targets_file), target_names or (), dry_run=dry_run) if targets_file else []
+        load_connectors(Path(targets_file), target_names or (), dry_run=dry_run, compliance=compliance)
+        if targets_file
+        else []
     )
     options = dataclasses.replace(
         options, ledger=str(book) if book is not None else store_ledger(out_dir, ledger)
@@ -286,6 +293,7 @@ def _import(
                 deployment=partition_deployment,
                 timeout=partition_timeout,
                 started=started.isoformat(),
+                compliance=compliance,
             )
             results = send_partitioned(prepared, connectors, split, run_id=run_id)
         else:
@@ -305,6 +313,7 @@ def _import(
             ]
             results = [future.result() for future in futures]
         targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
+        rules = {c.target.name: c.target.recorded() for c in connectors}
     else:
         from flows.inbox.layout import recorded_source
         from transforms.results import VALIDATE_TARGET, build_results
@@ -314,10 +323,18 @@ def _import(
             build_results(prepared.clean, run_id=run_id, source_file=source_file, target=VALIDATE_TARGET)
         ]
         targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
+        rules = {}
     prepared = prepared.without_leads()
     with run_output(out_dir) as output:
         written = finish_run(
-            prepared, results, targets, run_id=run_id, started=started, out_dir=output.folder, dry_run=dry_run
+            prepared,
+            results,
+            targets,
+            run_id=run_id,
+            started=started,
+            out_dir=output.folder,
+            dry_run=dry_run,
+            rules=rules,
         )
         run_dir = output.publish(written)
         served = None if output.remote else report_url(written)

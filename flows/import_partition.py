@@ -64,11 +64,14 @@ def import_partition(
     dry_run: bool = False,
     resend: bool = False,
     started: str | None = None,
+    compliance: str | None = None,
 ) -> dict[str, Any]:
     """Send partition ``index`` (0-based) of ``count`` of the leads staged at ``staged`` to the
     targets; writes its result rows as a part there and returns its row and status counts."""
     book = ledger_path(out_dir, ledger)
-    connectors = load_connectors(Path(targets_file), target_names or (), dry_run=dry_run)
+    connectors = load_connectors(
+        Path(targets_file), target_names or (), dry_run=dry_run, compliance=compliance
+    )
     prepared = load_partition(staged, index, count)
     get_run_logger().info("Partition %d of %d: %d rows of run %s", index + 1, count, prepared.rows, run_id)
     if not dry_run:

@@ -24,6 +24,7 @@ from connectors.config import ConfigError, select_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
+from connectors.person_keys import email_key_column
 from connectors.registry import build_connector
 from connectors.target_state import TargetState
 from flows.inbox.layout import recorded_source
@@ -50,14 +51,15 @@ up in a predicted payload, an artifact or a log)."""
 
 
 def load_connectors(
-    targets_file: Path, names: Sequence[str] = (), *, dry_run: bool = False
+    targets_file: Path, names: Sequence[str] = (), *, dry_run: bool = False, compliance: str | None = None
 ) -> list[Connector]:
     """Every target of the file (or the named ones), built and ready; ConfigError otherwise.
 
     A dry run resolves no credential (``env:`` variables unset, ``prefect:`` blocks not created
     yet are fine): it checks the file and predicts the outcomes on a machine that has no access.
+    ``compliance``: the run's calling-hours profile (connectors.config ``load_targets``).
     """
-    targets = select_targets(targets_file, names)
+    targets = select_targets(targets_file, names, compliance=compliance)
     try:
         if dry_run:
             return [build_connector(t, dict.fromkeys(t.credentials, DRY_RUN_SECRET)) for t in targets]
@@ -68,8 +70,12 @@ def load_connectors(
         raise ConfigError(f"{targets_file}: {error}") from None
 
 
-def _leads(clean: pl.DataFrame) -> list[Lead]:
-    """The eligible rows as Leads, the target's preferred phone first (one pass over dicts)."""
+def _leads(clean: pl.DataFrame, *, keyed: bool = False) -> list[Lead]:
+    """The eligible rows as Leads, the target's preferred phone first (one pass over dicts).
+    ``keyed`` (a frequency limit): each with its email's person key, computed for the whole
+    frame at once (connectors.person_keys.email_key_column)."""
+    if keyed:
+        clean = clean.with_columns(email_key_column(clean["email"]))
     return [prefer_phone(Lead.from_row(row), row["channel_phone"]) for row in clean.iter_rows(named=True)]
 
 
@@ -143,7 +149,7 @@ async def send_target(
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     if connector.holds_extension_only():
         decided = hold_extension_only(decided)
-    leads = _leads(decided.filter(pl.col("eligible")))
+    leads = _leads(decided.filter(pl.col("eligible")), keyed=target.frequency is not None)
     try:
         book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)
     except LedgerUnavailable as error:

@@ -92,6 +92,7 @@ def scan_inbox(
     dry_run: bool = False,
     target_names: list[str] | None = None,
     ledger: str | None = None,
+    compliance: str | None = None,
 ) -> list[dict[str, Any]]:
     """Scan ``root``'s inbox once; returns one entry per file this scan finished.
 
@@ -105,7 +106,7 @@ def scan_inbox(
     """
     logger = get_run_logger()
     if targets_file is not None:
-        load_targets(Path(targets_file))
+        load_targets(Path(targets_file), compliance=compliance)
     options = ImportSettings.of(
         targets_file=targets_file,
         target_names=target_names,
@@ -115,6 +116,7 @@ def scan_inbox(
         out_dir=out_dir or runs_folder(root),
         ledger=ledger,
         dry_run=dry_run,
+        compliance=compliance,
     )
     settings = InboxSettings(
         settle_seconds=settle_seconds,

@@ -51,6 +51,8 @@ class ImportSettings:
     ledger: str | None = None
     """Ledger file or ``postgresql://`` URL (no password: PGPASSWORD or ~/.pgpass)."""
     dry_run: bool = False
+    compliance: str | None = None
+    """Calling-hours profile of every voice/SMS target without its own (connectors.config)."""
 
     def __post_init__(self) -> None:
         problem = ledger_url_problem(self.ledger)
@@ -69,6 +71,7 @@ class ImportSettings:
         out_dir: str | None = None,
         ledger: str | None = None,
         dry_run: bool = False,
+        compliance: str | None = None,
     ) -> ImportSettings:
         """From the flows' parameters or argparse's values (lists or None)."""
         return cls(
@@ -80,6 +83,7 @@ class ImportSettings:
             out_dir=out_dir,
             ledger=ledger,
             dry_run=dry_run,
+            compliance=compliance or None,
         )
 
     @classmethod
@@ -94,6 +98,7 @@ class ImportSettings:
             out_dir=args.out,
             ledger=args.ledger,
             dry_run=args.dry_run,
+            compliance=getattr(args, "compliance", None),
         )
 
     def with_out_dir(self, default: str) -> ImportSettings:
@@ -111,6 +116,8 @@ class ImportSettings:
             "ledger": self.ledger,
             "dry_run": self.dry_run,
         }
+        if self.compliance is not None:
+            parameters["compliance"] = self.compliance
         if self.out_dir is not None:
             parameters["out_dir"] = self.out_dir
         return parameters
@@ -130,3 +137,6 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ledger", help="ledger file (default <out>/ledger.sqlite or $LEADFLOW_LEDGER)")
     parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
+    parser.add_argument(
+        "--compliance", metavar="PROFILE", help="calling hours of every voice/SMS target without its own"
+    )

@@ -19,6 +19,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -49,7 +50,8 @@ class RunInfo:
     default_country: str | None
     mapping: dict[str, str]
     unmapped: list[str]
-    targets: list[dict[str, str]]
+    targets: list[dict[str, Any]]
+    """name, kind, and the target's ``compliance`` and ``frequency`` when it has them."""
     rows: int
     dry_run: bool = False
     finished_at: str | None = None

@@ -46,6 +46,12 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resend", action="store_true", help="send again what the ledger says was delivered")
     parser.add_argument(
+        "--compliance",
+        metavar="PROFILE",
+        help="calling hours of every voice/SMS target without its own (us-tcpa, us-tcpa-strict, uk, de), "
+        "in place of the targets file's run-level compliance; run.json records each target's",
+    )
+    parser.add_argument(
         "--partitions",
         type=_partitions,
         default=1,
@@ -87,6 +93,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         ledger=str(args.ledger) if args.ledger else None,
         partitions=args.partitions,
         partition_deployment=PARTITION_DEPLOYMENT if args.partitions > 1 else None,
+        compliance=args.compliance,
         return_state=True,
     )
     summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
@@ -127,7 +134,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
                 raise ConfigError(problem)
         if args.prefect or args.partitions > 1:
             return _run_with_prefect(args, console)
-        connectors = load_connectors(args.targets, args.target_names, dry_run=args.dry_run)
+        connectors = load_connectors(
+            args.targets, args.target_names, dry_run=args.dry_run, compliance=args.compliance
+        )
         with stage(console, f"Read {args.file}"):
             batched = prepare_batches(args.file, prepare_options(args))
     except USER_ERRORS as error:

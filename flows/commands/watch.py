@@ -224,7 +224,7 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
         from connectors.config import load_targets
 
         try:
-            load_targets(Path(args.targets))
+            load_targets(Path(args.targets), compliance=args.compliance)
         except USER_ERRORS as error:
             print_error(console, error)
             return 1

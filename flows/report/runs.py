@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -64,6 +65,32 @@ class RunTarget(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     name: str
     kind: str
+    compliance: str | dict[str, Any] | None = None
+    """Its calling-hours profile: a name, or the table given (connectors.config)."""
+    frequency: dict[str, Any] | None = None
+    """Its effective contact-frequency limit (connectors.frequency.FrequencyLimit's fields)."""
+
+    def describe(self) -> str:
+        """``obi (sinch_obi; calling hours us-tcpa; at most 3 contacts per 24 h per person)``."""
+        parts = [self.kind]
+        if self.compliance is not None:
+            named = self.compliance if isinstance(self.compliance, str) else "a table"
+            parts.append(f"calling hours {named}")
+        if self.frequency is not None:
+            parts.append(_limit_text(self.frequency))
+        return f"{self.name} ({'; '.join(parts)})"
+
+
+def _limit_text(limit: dict[str, Any]) -> str:
+    """A recorded frequency limit in words; what a hand-edited run.json holds is shown as is."""
+    hours, days = limit.get("within_hours"), limit.get("within_days")
+    span = "?"
+    if isinstance(hours, int | float):
+        span = f"{hours:g} h"
+    elif isinstance(days, int | float):
+        span = f"{days:g} days"
+    what = "targets" if limit.get("count") == "targets" else "contacts"
+    return f"at most {limit.get('max_contacts', '?')} {what} per {span} per {limit.get('per', 'person')}"
 
 
 class AppliedList(BaseModel):

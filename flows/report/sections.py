@@ -82,7 +82,7 @@ def inputs_section(meta: RunMeta | None, problem: str | None) -> Markup:
         "Dry run": "yes: nothing was sent" if meta.dry_run else "no",
         "Default country": (meta.default_country or "none")
         + (f" ({meta.region_inference})" if meta.region_inference else ""),
-        "Targets": ", ".join(f"{t.name} ({t.kind})" for t in meta.targets),
+        "Targets": ", ".join(t.describe() for t in meta.targets),
         "Unmapped columns (kept as attributes)": ", ".join(meta.unmapped) or "none",
         "Suppression lists applied": len(meta.suppression_lists),
         "Do-not-contact store": meta.dnc_store or "none read",

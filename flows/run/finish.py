@@ -6,11 +6,11 @@ sends nothing, does not import httpx, the connectors and the ledgers to write it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -39,13 +39,17 @@ def finish_run(
     out_dir: Path,
     dry_run: bool,
     report: bool = True,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Check the row invariant, write the run folder and (``report``) its HTML report; the
-    run folder. ``targets`` are (name, kind) pairs, in the order of ``results``.
+    run folder. ``targets`` are (name, kind) pairs, in the order of ``results``; ``rules`` what
+    run.json records of each target's calling hours and frequency limit, by name
+    (connectors.config ``TargetConfig.recorded``).
     bench/normalize.py times it without the report."""
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
-    run_dir = write_run(out_dir, _run_info(prepared, targets, run_id, started, dry_run), combined)
+    info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
+    run_dir = write_run(out_dir, info, combined)
     if report:
         write_html_report(run_dir)
     return run_dir
@@ -61,6 +65,7 @@ def finish_run_in_batches(
     out_dir: Path,
     dry_run: bool,
     report: bool = True,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """:func:`finish_run` for leads that come in batches (flows.prepare_batches): each batch's
     result rows, per target (name, kind, how its results are built), are written as they
@@ -82,7 +87,7 @@ def finish_run_in_batches(
     pairs = [(name, kind) for name, kind, _ in targets]
     if scan is not None:
         check_row_invariant(scan, prepared.rows, len(targets))
-    info = _run_info(prepared, pairs, run_id, started, dry_run)
+    info = _run_info(prepared, pairs, run_id, started, dry_run, rules=rules)
     write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS))
     if report:
         write_html_report(run_dir)
@@ -90,7 +95,13 @@ def finish_run_in_batches(
 
 
 def _run_info(
-    prepared: PreparedLeads, targets: Sequence[tuple[str, str]], run_id: str, started: datetime, dry_run: bool
+    prepared: PreparedLeads,
+    targets: Sequence[tuple[str, str]],
+    run_id: str,
+    started: datetime,
+    dry_run: bool,
+    *,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> RunInfo:
     source = recorded_source(prepared.ingested.path)
     return RunInfo(
@@ -104,7 +115,7 @@ def _run_info(
         region_inference=prepared.region_note,
         mapping=dict(prepared.applied.columns),
         unmapped=list(prepared.applied.attributes),
-        targets=[{"name": name, "kind": kind} for name, kind in targets],
+        targets=[{"name": name, "kind": kind, **(rules or {}).get(name, {})} for name, kind in targets],
         rows=prepared.rows,
         dry_run=dry_run,
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),

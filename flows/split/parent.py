@@ -67,6 +67,8 @@ class Split:
     timeout: float = 6 * 3600.0
     started: str | None = None
     """The parent run's start (ISO): every partition's calling windows are from it."""
+    compliance: str | None = None
+    """The run's compliance profile (``--compliance``), for every partition's targets."""
 
     def parameters(self, staged: str, run_id: str, index: int) -> dict[str, Any]:
         """An ``import_partition`` run's parameters: paths and names only, no secret."""
@@ -82,6 +84,7 @@ class Split:
             "dry_run": self.dry_run,
             "resend": self.resend,
             "started": self.started,
+            "compliance": self.compliance,
         }
 
 

@@ -91,3 +91,24 @@ async def test_a_send_the_vendor_refused_leaves_the_person_to_the_next_target(
     second = await send(app, obi("b"), people("b", range(1, 15)), ledger)
     assert {r.status for r in second} == {Status.ACCEPTED}
     assert stored(app) == {f"b-{n:03d}" for n in range(1, 15)}
+
+
+async def test_a_dry_run_shows_the_rows_the_limit_would_refuse_and_records_no_contact(
+    app: Starlette, ledger: Ledger
+) -> None:
+    await send(app, obi("a"), people("a", range(1, 21)), ledger)
+    again = Lead(source_row=31, external_id="b-again", phones=(Phone(f"+4915{25:08d}", "mobile"),))
+    transport = httpx.ASGITransport(app=app)
+    leads = [*people("b", range(1, 31)), again]
+    predicted = await dispatch(obi("b"), leads, ledger=ledger, run_id="b", transport=transport, dry_run=True)
+
+    limited = {r.source_row for r in predicted if r.reasons == (Issue.FREQUENCY_LIMIT.value,)}
+    assert limited == set(range(1, 21)) | {31}, "the ledger's contacts, and the dry run's own person 25"
+    assert {r.status for r in predicted if r.source_row in limited} == {Status.SUPPRESSED}
+    assert Status.SUPPRESSED not in {r.status for r in predicted if 21 <= r.source_row <= 30}
+    assert stored(app) == {f"a-{n:03d}" for n in range(1, 21)}, "nothing sent"
+
+    sent = await send(app, obi("b"), people("b", range(1, 31)), ledger)
+    assert {r.source_row for r in sent if r.status is Status.ACCEPTED} == set(range(21, 31)), (
+        "the dry run recorded no contact"
+    )

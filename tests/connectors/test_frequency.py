@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Lead, Phone
 from connectors.config import ConfigError, load_targets
-from connectors.frequency import Event, FrequencyLimit, decide, leads_people, person_keys
+from connectors.frequency import Event, FrequencyLimit, decide, person_keys
 
 TARGET = """
 [targets.{name}]
@@ -85,32 +84,6 @@ def test_a_person_is_any_of_its_phones_or_its_email_unless_per_says_otherwise() 
     assert person_keys(["+4930123456"], "ann@example.com", "email") == (both[2],)
     assert person_keys(["+4930123456", "+4930123456"], None, "person") == (both[0],)
     assert all(-(2**63) <= key < 2**63 for key in both), "a signed 64-bit integer for both ledgers"
-
-
-def test_a_person_key_is_the_same_on_every_machine_and_version() -> None:
-    """The keys live in the ledger across runs and machines: their definition may not drift."""
-    assert person_keys(["+4930123456"], "Ann@example.com ", "person") == (
-        -7733851765363436835,
-        105975872786467735,
-    )
-
-
-texts = st.text(st.sampled_from("+0123456789abAB@. "), max_size=8)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    people=st.lists(st.tuples(st.lists(texts, max_size=3), st.none() | texts), max_size=6),
-    per=st.sampled_from(["person", "phone", "email"]),
-)
-def test_the_chunk_keys_are_each_leads_person_keys(
-    people: list[tuple[list[str], str | None]], per: str
-) -> None:
-    chunk = [
-        Lead(n, str(n), phones=tuple(Phone(p) for p in phones), email=email)
-        for n, (phones, email) in enumerate(people)
-    ]
-    assert leads_people(chunk, per) == [person_keys(phones, email, per) for phones, email in people]
 
 
 def test_a_limit_has_exactly_one_window() -> None:

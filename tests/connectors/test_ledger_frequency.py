@@ -4,6 +4,7 @@ the limit when runs of several processes claim the same people at once."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import time
@@ -14,7 +15,8 @@ from pathlib import Path
 import psycopg
 
 from connectors import ledgers
-from connectors.frequency import FrequencyLimit
+from connectors.base import Lead, Phone
+from connectors.frequency import FrequencyLimit, leads_legacy, leads_people
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey
 
 OpenLedger = Callable[..., LedgerBackend]
@@ -28,12 +30,11 @@ def _contact_rows(spec: str) -> int:
     """How many (lead, person key) contacts the ledger recorded."""
     if spec.startswith("postgresql://"):
         with psycopg.connect(spec) as db:
-            row = db.execute("SELECT count(*) FROM ledger_contacts").fetchone()
+            row = db.execute("SELECT count(*) FROM ledger_contact_keys").fetchone()
     else:
         with sqlite3.connect(spec) as db:
             row = db.execute(
-                "SELECT coalesce(sum(json_array_length(j.value) - 1), 0) "
-                "FROM contact_log, json_each(rows) AS j"
+                "SELECT coalesce(sum(json_array_length(rows, '$[2]')), 0) FROM contact_chunks"
             ).fetchone()
     assert row is not None
     return int(row[0])
@@ -193,3 +194,78 @@ def test_a_ledger_written_before_the_guardrail_gets_its_tables_on_opening(tmp_pa
         got = ledger.begin_chunk(A, "new", ["x"], "run-9", people=[(5,)], limit=ONCE_A_DAY)
         assert got.claimed == ("x",)
     assert _contact_rows(str(path)) == 1
+
+
+def _write_version_1_contact(spec: str, eid: str, keys: tuple[int, ...], at: float) -> None:
+    """What a leadflow before connectors.person_keys wrote for a lead claimed for ``A`` under a
+    limit: its blake2b keys, in ``contact_log`` (SQLite) or ``ledger_contacts`` (PostgreSQL)."""
+    if spec.startswith("postgresql://"):
+        with psycopg.connect(spec) as db:
+            db.execute(
+                "INSERT INTO ledger_contacts (person, target_id, external_id, at) "
+                "SELECT k, t.id, %s, %s FROM unnest(%s::bigint[]) AS k, ledger_targets AS t "
+                "WHERE t.campaign = %s",
+                (eid, at, list(keys), A.campaign),
+            )
+    else:
+        with sqlite3.connect(spec) as db:
+            (target,) = db.execute("SELECT id FROM targets WHERE campaign = ?", (A.campaign,)).fetchone()
+            db.execute(
+                "INSERT INTO contact_log (at, target_id, rows) VALUES (?, ?, ?)",
+                (at, target, json.dumps([[eid, *keys]])),
+            )
+
+
+def test_contacts_recorded_under_version_1_keys_count_until_their_window_has_passed(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    ann = Lead(0, "a-1", phones=(Phone("+4930123456"),), email="ann@example.com")
+    again = Lead(1, "b-1", email="Ann@Example.com")
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1")  # the older leadflow's claim ...
+    _write_version_1_contact(ledger_spec, "a-1", leads_legacy([ann], "person")()[0], time.time())
+
+    def claim(ledger: LedgerBackend, limit: FrequencyLimit, target: TargetKey = B) -> tuple[str, ...]:
+        people, legacy = leads_people([again], limit.per), leads_legacy([again], limit.per)
+        got = ledger.begin_chunk(target, "b1", ["b-1"], "run-2", people=people, limit=limit, legacy=legacy)
+        return got.limited
+
+    with open_ledger() as ledger:  # ... read by this one, with keys of its own
+        assert claim(ledger, ONCE_A_DAY) == ("b-1",)
+
+
+def test_version_1_keys_are_computed_only_while_a_version_1_contact_is_within_the_window(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    ann = Lead(0, "a-1", phones=(Phone("+4930123456"),), email="ann@example.com")
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1")
+    _write_version_1_contact(ledger_spec, "a-1", leads_legacy([ann], "person")()[0], time.time() - 7200)
+    asked: list[int] = []
+
+    def legacy() -> list[tuple[int, ...]]:
+        asked.append(1)
+        return leads_legacy([ann], "person")()
+
+    with open_ledger() as ledger:
+        people = leads_people([ann], "person")
+        got = ledger.begin_chunk(C, "c1", ["c-1"], "run-2", people=people, limit=ONCE_A_DAY, legacy=legacy)
+        assert (got.limited, asked) == (("c-1",), [1]), "inside the day's window: it counts"
+        hour = FrequencyLimit(max_contacts=1, within_hours=1)
+        got = ledger.begin_chunk(B, "b1", ["b-1"], "run-2", people=people, limit=hour, legacy=legacy)
+        assert (got.claimed, asked) == (("b-1",), [1]), "two hours old: out of the hour's, not asked"
+
+
+def test_a_preview_decides_as_the_claim_would_and_records_nothing(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
+        before = _contact_rows(ledger_spec)
+        preview = ledger.preview_limit(B, ["b-1", "b-2", "b-3"], people=[(1,), (2,), (3,)], limit=ONCE_A_DAY)
+        assert preview == ("b-1",)
+        pending = {2: ["b-2"]}
+        assert ledger.preview_limit(B, ["b-9"], people=[(2,)], limit=ONCE_A_DAY, pending=pending) == ("b-9",)
+        assert _contact_rows(ledger_spec) == before, "a preview records no contact"
+        got = ledger.begin_chunk(B, "b1", ["b-2", "b-3"], "run-2", people=[(2,), (3,)], limit=ONCE_A_DAY)
+        assert got.claimed == ("b-2", "b-3"), "nor claims anything"

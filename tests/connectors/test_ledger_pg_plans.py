@@ -18,7 +18,7 @@ import psycopg
 
 from connectors.frequency import FrequencyLimit
 from connectors.ledger import TargetKey
-from connectors.ledger_contacts import PG_RECENT
+from connectors.ledger_contacts_pg import PG_RECENT
 from connectors.ledger_pg import _HELD, PostgresLedger
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
@@ -79,7 +79,7 @@ def test_the_contacts_of_a_chunks_people_are_found_by_key_before_the_ledger_is_a
 
     with psycopg.connect(postgres_url, autocommit=True) as db:
         analyzed = db.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
-                              "WHERE relname = 'ledger_contacts'").fetchone()  # fmt: skip
+                              "WHERE relname = 'ledger_contact_keys'").fetchone()  # fmt: skip
         db.execute("SET plan_cache_mode = force_generic_plan")
         db.execute(f"PREPARE recent (bigint[], double precision) AS {prepared}")
         explain = psycopg.ClientCursor(db)
@@ -90,6 +90,6 @@ def test_the_contacts_of_a_chunks_people_are_found_by_key_before_the_ledger_is_a
     assert analyzed in (None, (None, None)), "the ledger must not be analyzed yet"
     root = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
     assert root["Actual Rows"] == CHUNK
-    read = [n for n in _nodes(root) if n.get("Relation Name") == "ledger_contacts"]
+    read = [n for n in _nodes(root) if n.get("Relation Name") == "ledger_contact_keys"]
     assert read and all(n["Node Type"] != "Seq Scan" for n in read), json.dumps(root, indent=1)
     assert sum(n["Actual Rows"] * n.get("Actual Loops", 1) for n in read) == CHUNK

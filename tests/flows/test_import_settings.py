@@ -64,6 +64,8 @@ def test_serve_gives_its_deployments_the_watchers_import_options(tmp_path: Path)
             "b.csv",
             "--drop",
             "/drop/x.csv",
+            "--compliance",
+            "us-tcpa",
         ]
     )
 
@@ -73,6 +75,7 @@ def test_serve_gives_its_deployments_the_watchers_import_options(tmp_path: Path)
         assert parameters["country"] == "DE", deployment.name
         assert parameters["mapping"] == "m.toml", deployment.name
         assert parameters["suppress"] == ["a.csv", "b.csv"], deployment.name
+        assert parameters["compliance"] == "us-tcpa", deployment.name
         assert parameters["out_dir"] == str(tmp_path / "watched" / "runs"), deployment.name
         json.dumps(parameters)  # what a deployment stores: JSON only
 
@@ -82,7 +85,12 @@ def test_the_flows_accept_the_import_settings_as_parameters() -> None:
     from flows.scan_inbox import scan_inbox
 
     settings = ImportSettings.of(
-        targets_file="t.toml", target_names=["obi"], country="DE", mapping="m.toml", suppress=["a.csv"]
+        targets_file="t.toml",
+        target_names=["obi"],
+        country="DE",
+        mapping="m.toml",
+        suppress=["a.csv"],
+        compliance="uk",
     ).with_out_dir("/runs")
 
     for flow, extra in ((import_leads, {"path": "x.csv"}), (scan_inbox, {"root": "/watched"})):

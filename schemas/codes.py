@@ -324,7 +324,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         ),
         Issue.FREQUENCY_LIMIT: _H(
             "The person (any of the row's phones or its email) was already sent as often as the "
-            "targets file's `frequency` limit allows within its window, across targets and runs "
+            "contact-frequency limit allows within its window (the target's `frequency`, else "
+            "`LEADFLOW_FREQUENCY`, else the targets file's `[frequency]`), across targets and runs "
             "sharing the ledger, so this target did not get the row.",
             "Nothing: import the row again once the window has passed, if it should still go out.",
         ),

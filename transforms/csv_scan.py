@@ -256,34 +256,33 @@ def _records(data: bytes, delimiter: str, width: int, final: bool) -> tuple[int,
     """(non-blank records, bytes they take) of the whole records at the start of ``data``
     (all of it when ``final``), if they are well formed; else None."""
     raw = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(raw == _QUOTE)
+    line_feed = raw == _LF
+    is_end = raw == _CR  # a \r ends a record unless a \n follows: then the \n does
+    is_end[:-1] &= ~line_feed[1:]
+    is_end |= line_feed
+    is_separator = raw == ord(delimiter)
+    quoted = b'"' in data
+    if quoted:  # a line end or delimiter after an odd number of quotes is inside a value
+        outside = (np.cumsum(raw == _QUOTE, dtype=np.uint8) & 1) == 0
+        is_end &= outside
+        is_separator &= outside
+    ends = np.flatnonzero(is_end)
     if final:
         cut = raw.size
+    elif ends.size == 0:
+        return 0, 0
     else:
-        newlines = np.flatnonzero((raw == _LF) | (raw == _CR))
-        if quotes.size:
-            newlines = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-        if newlines.size == 0:
-            return 0, 0
-        cut = int(newlines[-1]) + 1
-        raw = raw[:cut]
-        quotes = quotes[: np.searchsorted(quotes, cut)]
-    if quotes.size and not quotes_well_formed(data[:cut] if cut < len(data) else data, 0, delimiter):
+        cut = int(ends[-1]) + 1
+    if quoted and not quotes_well_formed(data[:cut] if cut < len(data) else data, 0, delimiter):
         return None
-    following = np.append(raw[1:], np.uint8(0))
-    ends = np.flatnonzero((raw == _LF) | ((raw == _CR) & (following != _LF)))
-    separators = np.flatnonzero(raw == ord(delimiter))
-    if quotes.size:  # a line end or delimiter after an odd number of quotes is inside a value
-        ends = ends[np.searchsorted(quotes, ends) % 2 == 0]
-        separators = separators[np.searchsorted(quotes, separators) % 2 == 0]
-    if ends.size == 0 or ends[-1] != raw.size - 1:
-        ends = np.append(ends, raw.size)  # the file's last record, without a line end
+    separators = np.flatnonzero(is_separator[:cut])
+    if ends.size == 0 or ends[-1] != cut - 1:
+        ends = np.append(ends, cut)  # the file's last record, without a line end
     starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1] + 1])
     if bool(np.any(ends - starts > _LONGEST_RECORD)):
         return None
     # a \r\n record's content ends before its \r
-    padded = np.append(raw, np.uint8(0))
-    crlf = (ends > starts) & (padded[ends] == _LF) & (padded[np.maximum(ends - 1, 0)] == _CR)
+    crlf = (ends > starts) & (raw[np.minimum(ends, cut - 1)] == _LF) & (raw[np.maximum(ends - 1, 0)] == _CR)
     content_end = ends - crlf
     blank = content_end <= starts
     fields = np.searchsorted(separators, content_end) - np.searchsorted(separators, starts) + 1

@@ -138,7 +138,7 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     if not first or first.startswith(_NOT_TEXT):
         return None
     bom = first.startswith(codecs.BOM_UTF8)
-    guess = "utf-8-sig" if bom else ("utf-8" if _utf8_start(first) else "cp1252")
+    guess = "utf-8-sig" if bom else ("utf-8" if _utf8_start(first, size) else "cp1252")
     layout = _layout(first, size, guess)
     if layout is None:
         return None
@@ -166,10 +166,11 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     return TextCsv(ingested, layout.offset, rows, "cp1252" if encoding == "cp1252" else "utf8")
 
 
-def _utf8_start(first: bytes) -> bool:
-    """Whether the first bytes are UTF-8 (a character cut at their end allowed)."""
+def _utf8_start(first: bytes, size: int) -> bool:
+    """Whether the first bytes are UTF-8 (a character cut at their end allowed, unless the
+    file ends there)."""
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(first[:_SNIFF_BYTES], final=False)
+        codecs.getincrementaldecoder("utf-8")().decode(first[:_SNIFF_BYTES], final=size <= _SNIFF_BYTES)
     except UnicodeDecodeError:
         return False
     return True

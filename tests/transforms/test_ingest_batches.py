@@ -30,6 +30,7 @@ STREAMED = {
     "quoted crlf, doubled quotes, empty quoted": b'phone;note\r\n"1";"say ""hi""\r\nbye"\r\n"";""\r\n\r\n3;x',
     "quoted with lone cr": b'phone,note\r1,"a\rb"\r2,c\r',
     "cp1252": "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
+    "cp1252 header only, its last byte an accent": b"col0,col1\xe9",
     "cp1252 quoted": 'Telefon;Stra\u00dfe\r\n"1";"M\u00fcller, \u20ac\r\n5"\r\n'.encode("cp1252"),
     "quoted utf-8 with bom": codecs.BOM_UTF8 + 'phone,name\n1,"Jos\u00e9, \u6f22"\n'.encode(),
 }

@@ -97,6 +97,7 @@ class _Layout:
 class _Seen:
     """What the bytes so far say about the encoding (module docstring)."""
 
+    bom: bool
     not_utf8: bool = False
     utf8_line: bool = False
     undefined: bool = False
@@ -112,17 +113,16 @@ class _Seen:
         self.undefined = self.undefined or bool(np.isin(raw, _UNDEFINED_CP1252).any())
         self.utf8_line = self.utf8_line or _has_utf8_line(block, raw)
 
-    def verdict(self, bom: bool) -> str | None:
+    def verdict(self) -> str | None:
         """The file's encoding as read_lead_file names it, None if it is not streamed."""
         if not self.not_utf8:
-            return "utf-8-sig" if bom else "utf-8"
-        if bom or self.utf8_line or self.undefined:
-            return None
-        return "cp1252"
+            return "utf-8-sig" if self.bom else "utf-8"
+        return None if self.hopeless else "cp1252"
 
     @property
     def hopeless(self) -> bool:
-        return self.not_utf8 and (self.utf8_line or self.undefined)
+        """Neither UTF-8 nor cp1252 as a whole (a mixed file, or Latin-1)."""
+        return self.not_utf8 and (self.bom or self.utf8_line or self.undefined)
 
 
 def scan_text_csv(path: Path) -> TextCsv | None:
@@ -143,13 +143,13 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     if layout is None:
         return None
     try:
-        scanned = _scan(path, layout, len(codecs.BOM_UTF8) if bom else 0)
+        scanned = _scan(path, layout, _Seen(bom))
     except OSError:
         return None
     if scanned is None:
         return None
     fingerprint, rows, seen = scanned
-    encoding = seen.verdict(bom)
+    encoding = seen.verdict()
     if encoding is None:
         return None
     if encoding != layout.encoding:
@@ -204,11 +204,11 @@ def _layout(first: bytes, size: int, encoding: str) -> _Layout | None:
     return _Layout(encoding, delimiter, tuple(_unique_names(header)), offset)
 
 
-def _scan(path: Path, layout: _Layout, start: int) -> tuple[str, int, _Seen] | None:
+def _scan(path: Path, layout: _Layout, seen: _Seen) -> tuple[str, int, _Seen] | None:
     """One pass over the bytes: (sha256, non-blank data records, the encoding seen) when the
     file is well formed (module docstring), else None."""
     digest = hashlib.sha256()
-    seen = _Seen()
+    start = len(codecs.BOM_UTF8) if seen.bom else 0
     offset, delimiter, width = layout.offset, layout.delimiter, len(layout.names)
     rows, position, carry = 0, 0, b""
     with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:

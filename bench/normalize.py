@@ -2,6 +2,7 @@
 
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
     python -m bench.normalize --rows 200000 --regions all --skip-baseline
+    python -m bench.normalize --rows 1000000 --skip-baseline --quoted [--encoding cp1252]
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
     LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
 
@@ -207,16 +208,23 @@ def _child(
         return figures
 
 
-def _write_file(path: Path, rows: int, regions: str) -> None:
-    """The generated lead file (module docstring), written by a process of its own."""
+def _write_file(path: Path, rows: int, regions: str, quoted: bool = False, encoding: str = "utf-8") -> None:
+    """The generated lead file (module docstring), written by a process of its own: every
+    field quoted with ``quoted`` (as CRM and Excel exports do), in cp1252 with ``encoding``
+    (characters cp1252 lacks become ``?``)."""
     if regions == "all":
         from bench.many_regions import many_regions_frame
 
-        many_regions_frame(rows).write_csv(path)
+        frame = many_regions_frame(rows)
     else:
         from sample_data.generate import messy_lead_frame
 
-        messy_lead_frame(rows, seed=11, countries=SIX_COUNTRIES).write_csv(path)
+        frame = messy_lead_frame(rows, seed=11, countries=SIX_COUNTRIES)
+    style = "always" if quoted else "necessary"
+    if encoding == "utf-8":
+        frame.write_csv(path, quote_style=style)
+    else:
+        path.write_bytes(frame.write_csv(quote_style=style).encode(encoding, errors="replace"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         help="generated phones from six countries (default) or from all 245 regions",
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--quoted", action="store_true", help="generate a file with every field quoted")
+    parser.add_argument(
+        "--encoding", choices=("utf-8", "cp1252"), default="utf-8", help="the generated file's encoding"
+    )
     parser.add_argument(
         "--path",
         choices=("batched", "whole"),
@@ -251,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.write_file:
-        _write_file(args.write_file, args.rows, args.regions)
+        _write_file(args.write_file, args.rows, args.regions, args.quoted, args.encoding)
         return 0
 
     if args.child:
@@ -268,12 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         path = args.file
         if path is None:
-            path = Path(folder) / f"leads-{args.rows}-{args.regions}.csv"
+            quoted = "-quoted" if args.quoted else ""
+            path = Path(folder) / f"leads-{args.rows}-{args.regions}{quoted}-{args.encoding}.csv"
             # in a process of its own: a child started from a parent that held the generated
             # frame inherits the parent's peak RSS (ru_maxrss survives fork and exec), which
             # made a 5M-row batched run read 2.4 GB instead of its own 1 GB
             generate = [sys.executable, "-m", "bench.normalize", "--write-file", str(path)]
-            generate += ["--rows", str(args.rows), "--regions", args.regions]
+            generate += ["--rows", str(args.rows), "--regions", args.regions, "--encoding", args.encoding]
+            generate += ["--quoted"] if args.quoted else []
             subprocess.run(generate, check=True)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")

@@ -13,10 +13,13 @@ A Parquet file whose columns Leadflow can all render is read a batch at a time t
 (``iter_batches``, each batch rendered by transforms.ingest_parquet's general path, which
 renders as its fast path does).
 
-Every other file (another encoding, quotes, ragged rows, a NUL byte, an unreadable or empty
-file) goes through ``read_lead_file`` itself, whose frame is then handed out in
-slices: the file-level errors, encodings and ragged-row findings are today's by
-construction, only the memory stays what it is for those files.
+A CSV with quoted values (spanning lines or not) or in cp1252 is streamed as well when one
+quote-aware pass (transforms.csv_scan) finds it well formed, read by the same reader with
+quoting and transcoding. Every other file (a mixed or Latin-1 encoding, a stray or open
+quote, ragged rows, a NUL byte, an unreadable or empty file) goes through ``read_lead_file``
+itself, whose frame is then handed out in slices: the file-level errors, encodings and
+ragged-row findings are today's by construction, only the memory stays what it is for those
+files.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from transforms.csv_scan import TextCsv, scan_text_csv
 from transforms.errors import LeadFileError
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -60,7 +64,14 @@ _SCAN_BYTES = 1 << 23
 _LONGEST_LINE = 1 << 26
 """A 'line' longer than this (a file with ``\\r`` line ends only, say) is read the old way."""
 _ARROW_BLOCK = 1 << 22
-_NOT_STREAMED = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"PAR1", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_NOT_STREAMED = (
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+    b"PAR1",
+    b"PK\x03\x04",
+    b"\xd0\xcf\x11\xe0",
+    b"%PDF",  # read_lead_file refuses a PDF even when its first bytes read as a header
+)
 
 
 def batch_rows() -> int:
@@ -98,6 +109,11 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
             return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
         return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
+    text = scan_text_csv(path)  # quoted values, cp1252
+    if text is not None:
+        if text.rows == 0:
+            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True)
+        return LeadBatches(text.ingested, text.rows, lambda: _text_batches(text, size), True)
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
@@ -270,8 +286,16 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
     return int(np.count_nonzero(~blank))
 
 
-def _csv_batches(ingested: IngestedFile, offset: int, size: int) -> Iterator[pl.DataFrame]:
-    """The data records from ``offset`` on, ``size`` rows a batch, as ``read_lead_file`` frames them."""
+def _text_batches(text: TextCsv, size: int) -> Iterator[pl.DataFrame]:
+    """A quoted or cp1252 file's records (transforms.csv_scan), ``size`` rows a batch."""
+    return _csv_batches(text.ingested, text.offset, size, encoding=text.arrow_encoding, quoted=True)
+
+
+def _csv_batches(
+    ingested: IngestedFile, offset: int, size: int, *, encoding: str = "utf8", quoted: bool = False
+) -> Iterator[pl.DataFrame]:
+    """The data records from ``offset`` on, ``size`` rows a batch, as ``read_lead_file`` frames
+    them; ``quoted``: values may span lines, ``encoding``: Arrow transcodes it to UTF-8."""
     names = ingested.headers
     keys = [f"c{index}" for index in range(len(names))]
     delimiter = ingested.delimiter or ","
@@ -280,8 +304,8 @@ def _csv_batches(ingested: IngestedFile, offset: int, size: int) -> Iterator[pl.
         file.seek(offset)
         reader = pacsv.open_csv(
             file,
-            read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK, encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(keys, pa.string()),
                 null_values=[""],

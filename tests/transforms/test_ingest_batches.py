@@ -1,5 +1,6 @@
 """Reading a lead file in batches gives read_lead_file's frame, slice by slice: streamed when
-the file is plain UTF-8 with one record per line, read whole (today's reader) otherwise."""
+the file is UTF-8 or cp1252 CSV whose quotes are well formed and whose records all have the
+header's width, read whole (today's reader, with its findings) otherwise."""
 
 from __future__ import annotations
 
@@ -24,14 +25,26 @@ STREAMED = {
     "no final line end": b"phone\tname\n1\ta\n2\tb",
     "header only": b"phone,name\n",
     "quoted header": b'"phone","e,mail"\n1,a@x.com\n',
+    "quoted values": b'phone,name\n1,"Smith, Ann"\n2,b\n',
+    "multi-line value": b'phone,note\n1,"two\nlines"\n2,b\n',
+    "quoted crlf, doubled quotes, empty quoted": b'phone;note\r\n"1";"say ""hi""\r\nbye"\r\n"";""\r\n\r\n3;x',
+    "quoted with lone cr": b'phone,note\r1,"a\rb"\r2,c\r',
+    "cp1252": "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
+    "cp1252 header only, its last byte an accent": b"col0,col1\xe9",
+    "cp1252 quoted": 'Telefon;Stra\u00dfe\r\n"1";"M\u00fcller, \u20ac\r\n5"\r\n'.encode("cp1252"),
+    "quoted utf-8 with bom": codecs.BOM_UTF8 + 'phone,name\n1,"Jos\u00e9, \u6f22"\n'.encode(),
 }
 READ_WHOLE = {
-    "quoted values": b'phone,name\n1,"Smith, Ann"\n2,b\n',
     "ragged rows": b"phone,name\n1,a\n2\n3,c,extra\n",
-    "cp1252": "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
+    "ragged quoted rows": b'phone,name\n1,"a,b"\n2,"c",d\n',
     "mixed encodings": "phone,name\n1,Jos\u00e9\n".encode() + "2,M\u00fcller\n".encode("cp1252"),
-    "multi-line value": b'phone,note\n1,"two\nlines"\n2,b\n',
+    "cp1252 line after a utf-8 bom": codecs.BOM_UTF8 + "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
+    "latin-1 (a byte cp1252 leaves undefined)": b"phone,name\n1,Jos\xe9\x81\n",
     "whitespace line": b"phone,name\n1,a\n   \n2,b\n",
+    "unterminated quote": b'phone,name\n1,"Ann\n2,b\n3,c\n',
+    "quote left open at the end": b'phone,name\n1,a\n2,"b\n',
+    "quote inside an unquoted value": b'phone,name\n1,Ann "Annie" Lee\n2,b\n',
+    "text after a closing quote": b'phone,name\n1,"Ann" Lee\n2,b\n',
 }
 
 
@@ -77,6 +90,10 @@ def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> No
         b"\n\n",
         b"PK\x03\x04rest",
         b"\x00\x01\x02",
+        b'phone,name\n1,"a\x00"\n',
+        b"%PDF-1.4,name\n1,2\n",
+        b"\x1f\x8b,name\n1,2\n",
+        "phone,name\n1,Jos\u00e9\n".encode("cp1252") + b"\x01" * 300,
         codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"),
     ],
 )

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -57,6 +58,9 @@ class SendSettings:
     resend: bool = False
     gates: dict[str, RequestGate] = field(default_factory=dict)
     """A gate per target name (flows.vendor_limits), around every request; none by default."""
+    open_gates: Mapping[str, AbstractAsyncContextManager[RequestGate]] = field(default_factory=dict)
+    """Gates to enter for the run (the ``import_leads`` flow's flows.vendor_limits.PrefectGate):
+    entered and left on the run's own event loop, the loop their client and slot releases need."""
 
 
 def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
@@ -148,6 +152,14 @@ def send_in_batches(
         # one event loop for the run: the targets' auth flows live on; the ledgers opened by the
         # first batch are closed at the end
         ledgers.callback(_close_ledgers, states)
+        if settings.open_gates:
+            entered = contextlib.AsyncExitStack()
+            ledgers.callback(lambda: runner.run(entered.aclose()))
+            gates = {
+                name: runner.run(entered.enter_async_context(gate))
+                for name, gate in settings.open_gates.items()
+            }
+            settings = replace(settings, gates={**settings.gates, **gates})
 
         def sent_batches() -> Iterator[pl.DataFrame]:
             done = 0

@@ -123,7 +123,7 @@ def send_batches_task(
         get_run_logger().error(
             "The file's problem was found after %d of its %d rows were read; the batches before it "
             "were sent and are in the ledger (a rerun of the fixed file does not send them again), "
-            "no run folder was written",
+            "the run folder was not finished",
             progress.read_rows,
             batched.prepared.rows,
         )

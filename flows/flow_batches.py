@@ -9,7 +9,10 @@ what ``leadflow validate`` runs (flows.run.finish.finish_run_in_batches with the
 target), inside Prefect tasks, with what Prefect adds:
 
 - every request takes a slot of its target's Prefect global limits (flows.vendor_limits), the
-  gates entered once for the run on its event loop (``SendSettings.open_gates``);
+  gates entered once for the run on its event loop (``SendSettings.open_gates``). That loop runs
+  only while a batch is sent, so the slots of a batch's finished engine workers go back to the
+  server as the next batch starts (while it is read, about a second per 100,000 rows, other runs
+  on the target see them taken: never more than the limit, at worst briefly less);
 - a progress artifact per target (``send-<target>``): rows with a result there / rows of the file.
 
 One ``send-batches`` task sends to every target, where the whole-file flow had a task per target.

@@ -27,7 +27,7 @@ Retries: opening the file may be retried (a file on a network share can hiccup),
 retries each request under the ledger's protection and a blind re-run of a half-sent target is
 exactly what the ledger exists to make unnecessary. A file-level problem found in a late batch
 fails the flow with its one-line message after the batches before it were sent and recorded in
-the ledger, as ``leadflow import`` does; no run folder is written.
+the ledger, as ``leadflow import`` does; the run folder is not finished.
 
 Limits across runs: every request of a send task also takes a slot of the target's Prefect global
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several

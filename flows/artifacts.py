@@ -35,6 +35,7 @@ __all__ = [
     "ATTENTION_LIMIT",
     "CELL_LIMIT",
     "PREVIEW_LIMIT",
+    "attention_count",
     "attention_leads",
     "attention_table",
     "lead_outcomes",
@@ -69,11 +70,12 @@ def _md_escape_expr(column: pl.Expr) -> pl.Expr:
     return cut.str.replace_all(r"\s+", " ").str.replace_all(_PUNCTUATION, r"\$1").fill_null("")
 
 
-def lead_outcomes(results: pl.DataFrame) -> dict[str, int]:
+def lead_outcomes(results: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     """Leads (input rows) by what happened to them across the run's targets, each counted once:
     ``delivered_everywhere`` / ``delivered_somewhere`` (to every / at least one target, dry run
     included), ``rejected`` (unusable data: the same at every target), ``duplicate``,
-    ``suppressed``, ``attention`` (a lead some target needs someone for)."""
+    ``suppressed``, ``attention`` (a lead some target needs someone for). ``results`` may be a
+    lazy scan of a run's parts: three columns are read, a few bytes a lead held."""
     per_lead = (
         results.lazy()
         .group_by("source_row")
@@ -87,7 +89,9 @@ def lead_outcomes(results: pl.DataFrame) -> dict[str, int]:
         )
     )
     counted = (
-        per_lead.select(pl.len().alias("leads"), pl.exclude("source_row").sum()).collect().row(0, named=True)
+        per_lead.select(pl.len().alias("leads"), pl.exclude("source_row").sum())
+        .collect(engine="streaming")
+        .row(0, named=True)
     )
     return {
         "leads": int(counted["leads"]),
@@ -100,12 +104,38 @@ def lead_outcomes(results: pl.DataFrame) -> dict[str, int]:
     }
 
 
-def attention_leads(results: pl.DataFrame) -> pl.DataFrame:
-    """Every lead needing attention, one row each by source row: ``name``, ``as_read``,
-    ``reasons`` (all targets'), one column per target holding its status there, and ``vendor``
-    (what each vendor said and the lead's id there). Unescaped: ``attention_table`` escapes."""
-    flagged = results.filter(needs_attention()).select("source_row").unique()
-    rows = results.join(flagged, on="source_row", how="semi").sort("source_row", "target")
+def attention_count(results: pl.DataFrame | pl.LazyFrame) -> int:
+    """How many leads need attention (at any target)."""
+    return len(_flagged(results))
+
+
+def _flagged(results: pl.DataFrame | pl.LazyFrame) -> pl.Series:
+    """The source rows of the leads needing attention, in order (three columns read)."""
+    flagged = (
+        results.lazy()
+        .select("source_row", "status", "reasons")
+        .filter(needs_attention())
+        .select(pl.col("source_row").unique())
+        .collect(engine="streaming")
+    )
+    return flagged["source_row"].sort()
+
+
+def attention_leads(results: pl.DataFrame | pl.LazyFrame, limit: int | None = None) -> pl.DataFrame:
+    """Every lead needing attention (the first ``limit`` by source row), one row each by source
+    row: ``name``, ``as_read``, ``reasons`` (all targets'), one column per target holding its
+    status there, and ``vendor`` (what each vendor said and the lead's id there). Unescaped:
+    ``attention_table`` escapes. Only those leads' results are read whole (``results`` may be
+    a lazy scan of a run's parts)."""
+    flagged = _flagged(results)
+    if limit is not None:
+        flagged = flagged.head(limit)
+    rows = (
+        results.lazy()
+        .filter(pl.col("source_row").is_in(flagged.implode()))
+        .sort("source_row", "target")
+        .collect()
+    )
     said = pl.concat_str(
         [
             pl.col("target") + pl.lit(":"),
@@ -130,16 +160,16 @@ def attention_leads(results: pl.DataFrame) -> pl.DataFrame:
     return leads.join(statuses, on="source_row", how="left", maintain_order="left")
 
 
-def attention_table(results: pl.DataFrame) -> tuple[list[dict[str, Any]], str]:
+def attention_table(results: pl.DataFrame | pl.LazyFrame) -> tuple[list[dict[str, Any]], str]:
     """The ``rows-needing-attention`` table (first ``ATTENTION_LIMIT`` leads, text escaped for
     Prefect's markdown cells) and its description, which says how many leads were left out."""
-    leads = attention_leads(results)
-    shown = leads.head(ATTENTION_LIMIT)
+    count = attention_count(results)
+    shown = attention_leads(results, ATTENTION_LIMIT)
     table = shown.with_columns(_md_escape_expr(pl.col(c)) for c in shown.columns if c != "source_row")
-    described = f"{leads.height:,} leads need attention (failed, refused by a vendor, rejected)"
-    if leads.height > ATTENTION_LIMIT:
+    described = f"{count:,} leads need attention (failed, refused by a vendor, rejected)"
+    if count > ATTENTION_LIMIT:
         described += (
-            f"; the first {ATTENTION_LIMIT:,} are listed, {leads.height - ATTENTION_LIMIT:,} left out: "
+            f"; the first {ATTENTION_LIMIT:,} are listed, {count - ATTENTION_LIMIT:,} left out: "
             "all are in the run folder (`leadflow report RUN --csv`)"
         )
     return table.to_dicts(), described
@@ -157,9 +187,10 @@ def _leads_lines(outcomes: dict[str, int], targets: int) -> list[str]:
     return lines
 
 
-def _preview(results: pl.DataFrame, targets: list[str]) -> list[str]:
+def _preview(results: pl.DataFrame | pl.LazyFrame, targets: list[str]) -> list[str]:
     """The first ``PREVIEW_LIMIT`` leads needing attention as a markdown table, escaped."""
-    leads = attention_leads(results)
+    count = attention_count(results)
+    leads = attention_leads(results, PREVIEW_LIMIT)
     if leads.is_empty():
         return ["No lead needs attention."]
     columns = ["source_row", "name", "as_read", "reasons", *targets]
@@ -167,13 +198,13 @@ def _preview(results: pl.DataFrame, targets: list[str]) -> list[str]:
         "| row | name | as read | reasons | " + " | ".join(md_escape(t) for t in targets) + " |",
         "|---:|---|---|---|" + "---|" * len(targets),
     ]
-    for row in leads.head(PREVIEW_LIMIT).select(columns).iter_rows(named=True):
+    for row in leads.select(columns).iter_rows(named=True):
         cells = [str(row["source_row"])] + [
             md_escape(_cut(row[c])) if row[c] is not None else "" for c in columns[1:]
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    if leads.height > PREVIEW_LIMIT:
-        lines += ["", f"… and {leads.height - PREVIEW_LIMIT:,} more in the table `rows-needing-attention`."]
+    if count > PREVIEW_LIMIT:
+        lines += ["", f"… and {count - PREVIEW_LIMIT:,} more in the table `rows-needing-attention`."]
     return lines
 
 
@@ -189,7 +220,7 @@ def summary_markdown(
     source: str,
     dry_run: bool,
     region_note: str | None = None,
-    results: pl.DataFrame | None = None,
+    results: pl.DataFrame | pl.LazyFrame | None = None,
     report_url: str | None = None,
 ) -> str:
     """The run's summary: leads by outcome and the first leads needing attention (from

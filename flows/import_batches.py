@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -68,6 +69,9 @@ class SendSettings:
     read_ahead: bool = True
     """Read and normalize the next batch in a thread while this one is sent (two batches held);
     False: one after the other (one batch held)."""
+    open_gates: Mapping[str, AbstractAsyncContextManager[RequestGate]] = field(default_factory=dict)
+    """Gates to enter for the run (the ``import_leads`` flow's flows.vendor_limits.PrefectGate):
+    entered and left on the run's own event loop, the loop their client and slot releases need."""
 
 
 def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
@@ -194,6 +198,14 @@ def send_in_batches(
         # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
         # their clients) before the ledgers opened by the first batch are closed
         ledgers.callback(_close_ledgers, states)
+        if settings.open_gates:
+            entered = contextlib.AsyncExitStack()
+            ledgers.callback(lambda: runner.run(entered.aclose()))
+            gates = {
+                name: runner.run(entered.enter_async_context(gate))
+                for name, gate in settings.open_gates.items()
+            }
+            settings = replace(settings, gates={**settings.gates, **gates})
         ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
         reading = _read_ahead(batched.batches(), settings.read_ahead)
         ledgers.callback(reading.close)  # first: no batch is read once the run is ending

@@ -1,12 +1,20 @@
 """The ``import_leads`` Prefect flow: one lead file, its configured targets, one run folder.
 
-Thin on purpose: it names the steps (flows.importer holds the logic, tested without
-Prefect) and adds what Prefect is for: a task per target running concurrently, retries
-where they are safe, run history, and artifacts (a progress bar per target while sending,
-then the report's content: a lead-first markdown summary and a table of the leads needing
-attention, flows.artifacts; a link to the HTML report only where ``leadflow serve`` serves it
-over http, flows.run.served). At its end, a run that failed, could not send or rejected too
-many leads posts an alert when a webhook is configured (flows.alerts).
+Thin on purpose: it names the steps (flows.importer, flows.import_batches and flows.run.finish
+hold the logic, tested without Prefect) and adds what Prefect is for: retries where they are
+safe, run history, and artifacts (a progress bar per target while sending, then the report's
+content: a lead-first markdown summary and a table of the leads needing attention,
+flows.artifacts; a link to the HTML report only where ``leadflow serve`` serves it over http,
+flows.run.served). At its end, a run that failed, could not send or rejected too many leads
+posts an alert when a webhook is configured (flows.alerts).
+
+Any file size in bounded memory, as ``leadflow import``: ``prepare-leads`` opens the file for
+reading in batches (flows.prepare_batches: mapping, region, suppression lists decided), then
+``send-batches`` reads, normalizes and sends one batch at a time to every target concurrently,
+writing each batch's results before the next is read (flows.flow_batches says why one task
+sends to all targets); without targets ``validate-batches`` writes the ``validate`` results the
+same way. The summary and the artifacts are read from the run folder (summary.json and lazy
+scans of the results Parquet), never from every result held at once.
 
 Final state: ``Completed`` when everything that should be sent was sent, otherwise ``Failed``
 (rows failed, a target stopped or got nothing: flows.verdict, exit codes 3 and 4) with a
@@ -14,18 +22,22 @@ message naming the targets and reasons, after the run folder and the artifacts a
 The failed state's result is a ``SendIncomplete`` carrying the usual summary, so callers
 holding the state (``leadflow import --prefect``, the watched folder) still report the run.
 
-Retries: reading and normalizing may be retried (a file on a network share can hiccup); a
-send task is not retried by Prefect, because the engine already retries each request under
-the ledger's protection and a blind re-run of a half-sent target is exactly what the
-ledger exists to make unnecessary.
+Retries: opening the file may be retried (a file on a network share can hiccup), a bad file
+(``LeadFileError``) is not; a send task is not retried by Prefect, because the engine already
+retries each request under the ledger's protection and a blind re-run of a half-sent target is
+exactly what the ledger exists to make unnecessary. A file-level problem found in a late batch
+fails the flow with its one-line message after the batches before it were sent and recorded in
+the ledger, as ``leadflow import`` does; the run folder is not finished.
 
 Limits across runs: every request of a send task also takes a slot of the target's Prefect global
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
 
-Split imports: ``partitions`` > 1 prepares the file once and sends it as that many row ranges,
-each an ``import_partition`` flow run (on the work pool when ``partition_deployment`` is given),
-and merges their results into this run's one run folder (flows.split.parent).
+Split imports: ``partitions`` > 1 prepares the whole file once (``prepare-leads-whole``: it is
+held in memory, unlike the batched path) and sends it as that many row ranges, each an
+``import_partition`` flow run (on the work pool when ``partition_deployment`` is given) using
+``send_task`` (a task per target), and merges their results into this run's one run folder
+(flows.split.parent).
 
 Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run.store), so workers on
 several machines write where the analyst reads. With a URL the ledger must be given: it cannot
@@ -43,8 +55,11 @@ import flows  # noqa: F401
 import asyncio
 import contextlib
 import dataclasses
+import functools
+import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -67,8 +82,13 @@ from connectors.base import Connector
 from connectors.config_error import ConfigError
 from flows.alerts import alert_run
 from flows.artifacts import attention_table, summary_markdown
+from flows.flow_batches import progress_key, send_batches_task, validate_batches_task
+from flows.import_batches import SendSettings
 from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
+from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.prepare_batches import BatchedLeads, prepare_batches
+from flows.report.runs import read_results
 from flows.run.ledger_spec import store_ledger
 from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
 from flows.run.served import report_url
@@ -79,7 +99,6 @@ from flows.verdict import SendIncomplete, judge, send_facts
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
 from transforms.shared_windows import SharedWindows
-from transforms.summary import summarize
 
 if TYPE_CHECKING:
     from prefect.tasks import TaskRunNameCallbackWithParameters
@@ -103,7 +122,26 @@ def _worth_retrying(_task: object, _run: object, state: State[Any]) -> bool:
     retry_condition_fn=_worth_retrying,
     cache_policy=NO_CACHE,
 )
-def prepare_task(path: Path, options: PrepareOptions) -> PreparedLeads:
+def prepare_task(path: Path, options: PrepareOptions) -> BatchedLeads:
+    """The file opened for reading in batches (flows.prepare_batches): its columns, mapping,
+    region and suppression lists decided; its leads are read by the send (or validate) task."""
+    batched = prepare_batches(path, options)
+    prepared = batched.prepared
+    get_run_logger().info("Read %s: %d rows, mapping %s", path, prepared.rows, prepared.applied.columns)
+    return batched
+
+
+@task(
+    name="prepare-leads-whole",
+    task_run_name=cast("TaskRunNameCallbackWithParameters", read_task_run_name),
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_worth_retrying,
+    cache_policy=NO_CACHE,
+)
+def prepare_whole_task(path: Path, options: PrepareOptions) -> PreparedLeads:
+    """The whole file read and normalized (flows.prepare): a split import stages it for its
+    partitions."""
     prepared = prepare_leads(path, options)
     get_run_logger().info("Read %s: %d rows, mapping %s", path, prepared.rows, prepared.applied.columns)
     return prepared
@@ -123,7 +161,7 @@ def send_task(
 ) -> pl.DataFrame:
     name = connector.target.name
     artifact = create_progress_artifact(
-        0.0, key=f"send-{_slug(name)}", description=f"Sending to {name} ({connector.target.kind})"
+        0.0, key=progress_key(name), description=f"Sending to {name} ({connector.target.kind})"
     )
     assert isinstance(artifact, UUID)  # called from sync code: the sync variant ran
     last = 0.0
@@ -159,10 +197,6 @@ def send_task(
     counts = results.group_by("status").len().sort("status").rows()
     get_run_logger().info("%s: %s", name, ", ".join(f"{status} {n}" for status, n in counts))
     return results
-
-
-def _slug(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "target"
 
 
 @flow(name="import-leads", flow_run_name=import_run_name, log_prints=False)
@@ -276,88 +310,119 @@ def _import(
     options = dataclasses.replace(
         options, ledger=str(book) if book is not None else store_ledger(out_dir, ledger)
     )
-    prepared = prepare_task(Path(path), options)
-    if book is not None and connectors:
-        if not dry_run:
-            for connector in connectors:
-                ensure_limits(limits_for(connector))
-        if partitions > 1 and targets_file is not None:
-            split = Split(
-                partitions,
-                targets_file,
-                out_dir,
-                target_names=target_names,
-                ledger=ledger,
-                dry_run=dry_run,
-                resend=resend,
-                deployment=partition_deployment,
-                timeout=partition_timeout,
-                started=started.isoformat(),
-                compliance=compliance,
-            )
-            results = send_partitioned(prepared, connectors, split, run_id=run_id)
-        else:
-            shared = SharedWindows(prepared.clean)  # targets of one compliance profile share windows
-            futures = [
-                send_task.submit(
-                    prepared,
-                    c,
-                    run_id=run_id,
-                    ledger=book,
-                    dry_run=dry_run,
-                    resend=resend,
-                    started=started,
-                    shared=shared,
-                )
-                for c in connectors
-            ]
-            results = [future.result() for future in futures]
-        targets: list[tuple[str, str]] = [(c.target.name, c.target.kind) for c in connectors]
-        rules = {c.target.name: c.target.recorded() for c in connectors}
-    else:
-        from flows.inbox.layout import recorded_source
-        from transforms.results import VALIDATE_TARGET, build_results
-
-        source_file = recorded_source(path).source_file
-        results = [
-            build_results(prepared.clean, run_id=run_id, source_file=source_file, target=VALIDATE_TARGET)
-        ]
-        targets = [(VALIDATE_TARGET, VALIDATE_TARGET)]
-        rules = {}
-    prepared = prepared.without_leads()
-    with run_output(out_dir) as output:
-        written = finish_run(
-            prepared,
-            results,
-            targets,
-            run_id=run_id,
-            started=started,
-            out_dir=output.folder,
+    sending = book is not None and bool(connectors)
+    write: Callable[[Path], tuple[Path, dict[str, dict[str, Any]]]]
+    if sending and partitions > 1 and targets_file is not None:
+        prepared = prepare_whole_task(Path(path), options)
+        region_note = prepared.region_note
+        split = Split(
+            partitions,
+            targets_file,
+            out_dir,
+            target_names=target_names,
+            ledger=ledger,
             dry_run=dry_run,
-            rules=rules,
+            resend=resend,
+            deployment=partition_deployment,
+            timeout=partition_timeout,
+            started=started.isoformat(),
+            compliance=compliance,
         )
+        write = functools.partial(_send_split, prepared, connectors, split, run_id=run_id, started=started)
+    else:
+        batched = prepare_task(Path(path), options)
+        region_note = batched.prepared.region_note
+        if book is not None and sending:
+            settings = SendSettings(run_id, book, started, dry_run=dry_run, resend=resend)
+
+            def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+                return send_batches_task(batched, connectors, settings, out_dir=folder)
+        else:
+            source_file = recorded_source(path).source_file
+
+            def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+                return validate_batches_task(
+                    batched, run_id=run_id, source_file=source_file, started=started, out_dir=folder
+                )
+
+    if sending and not dry_run:
+        for connector in connectors:
+            ensure_limits(limits_for(connector))
+    with run_output(out_dir) as output:
+        written, facts = write(output.folder)
         run_dir = output.publish(written)
         served = None if output.remote else report_url(written)
-    combined = pl.concat(results)
-    summary = {**summarize(combined, [name for name, _ in targets]), "send": send_facts(combined)}
+        summary = {**json.loads((written / "summary.json").read_text(encoding="utf-8")), "send": facts}
+        _publish_artifacts(
+            read_results(written / "results"),
+            summary,
+            run_id=run_id,
+            run_dir=run_dir,
+            source=path,
+            dry_run=dry_run,
+            region_note=region_note,
+            served=served,
+        )
+    return {"run_id": run_id, "run_dir": str(run_dir), **summary}, served or f"{run_dir}/report.html"
+
+
+def _send_split(
+    prepared: PreparedLeads,
+    connectors: list[Connector],
+    split: Split,
+    out: Path,
+    *,
+    run_id: str,
+    started: datetime,
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """``partitions`` > 1: the whole prepared file staged and sent as partitions
+    (flows.split.parent), its results merged into one run folder; it holds the file's
+    results in memory, as it did before the flow's batches."""
+    results = send_partitioned(prepared, connectors, split, run_id=run_id)
+    targets = [(c.target.name, c.target.kind) for c in connectors]
+    written = finish_run(
+        prepared.without_leads(),
+        results,
+        targets,
+        run_id=run_id,
+        started=started,
+        out_dir=out,
+        dry_run=split.dry_run,
+        rules={c.target.name: c.target.recorded() for c in connectors},
+    )
+    return written, send_facts(pl.concat(results))
+
+
+def _publish_artifacts(
+    results: pl.LazyFrame,
+    summary: dict[str, Any],
+    *,
+    run_id: str,
+    run_dir: str,
+    source: str,
+    dry_run: bool,
+    region_note: str | None,
+    served: str | None,
+) -> None:
+    """The summary, the attention table and (served) the report's link, from a lazy scan of the
+    run's result parts: what they show of the leads is read a few columns at a time."""
     create_markdown_artifact(
         summary_markdown(
             summary,
             run_dir=run_dir,
-            source=path,
+            source=source,
             dry_run=dry_run,
-            region_note=prepared.region_note,
-            results=combined,
+            region_note=region_note,
+            results=results,
             report_url=served,
         ),
         key="import-summary",
         description=f"Leadflow run {run_id}",
     )
-    table, described = attention_table(combined)
+    table, described = attention_table(results)
     create_table_artifact(table, key="rows-needing-attention", description=described)
     if served:
         create_link_artifact(served, link_text="HTML report", key="import-report")
-    return {"run_id": run_id, "run_dir": str(run_dir), **summary}, served or f"{run_dir}/report.html"
 
 
 def summary_of(state: State[Any]) -> dict[str, Any]:

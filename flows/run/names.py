@@ -6,7 +6,8 @@ cannot find it that way, so an ``import_leads`` run is named after its file and 
 (``leads.csv → obi, onc · 2026-12-04 15:20 · 1a2b3c``: the time and the start of the flow
 run's id tell two imports of one file apart; a file claimed from a watched folder goes by the
 name it was dropped with) and a send task run after its target
-(``send obi``, the template on the task).
+(``send obi``, the template on the task; the flow's batched send task, which sends to every
+target, after its targets: ``send obi, onc``).
 
 Prefect calls ``import_run_name`` with no arguments as the run starts (``flow_run_name``
 callable); the parameters come from ``prefect.runtime``, which holds only those passed
@@ -23,7 +24,13 @@ from typing import Any
 
 from flows.inbox.layout import PROCESSING, original_name
 
-__all__ = ["SEND_TASK_RUN_NAME", "import_run_name", "name_for_import"]
+__all__ = [
+    "SEND_TASK_RUN_NAME",
+    "import_run_name",
+    "name_for_import",
+    "read_task_run_name",
+    "send_batches_run_name",
+]
 
 SEND_TASK_RUN_NAME = "send {connector.target.name}"
 """``task_run_name`` of the send task: a template over its parameters (``connector``)."""
@@ -48,6 +55,13 @@ def _target_names(targets_file: str | None, chosen: Sequence[str] | None) -> lis
     return list(tables) if isinstance(tables, dict) and tables else [PurePath(targets_file).name]
 
 
+def _shown(targets: Sequence[str]) -> str:
+    shown = ", ".join(targets[:_MAX_TARGETS_SHOWN])
+    if len(targets) > _MAX_TARGETS_SHOWN:
+        shown += f" +{len(targets) - _MAX_TARGETS_SHOWN}"
+    return shown
+
+
 def name_for_import(
     parameters: Mapping[str, Any], *, run_id: str | None = None, now: datetime | None = None
 ) -> str:
@@ -57,10 +71,7 @@ def name_for_import(
     if source.parent.name == PROCESSING:  # claimed from a watched folder's inbox: its dropped name
         file = original_name(file)
     targets = _target_names(parameters.get("targets_file"), parameters.get("target_names"))
-    shown = ", ".join(targets[:_MAX_TARGETS_SHOWN])
-    if len(targets) > _MAX_TARGETS_SHOWN:
-        shown += f" +{len(targets) - _MAX_TARGETS_SHOWN}"
-    parts = [f"{file} → {shown}", f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M}"]
+    parts = [f"{file} → {_shown(targets)}", f"{(now or datetime.now(UTC)):%Y-%m-%d %H:%M}"]
     if run_id:
         parts.append(run_id.replace("-", "")[:6])
     name = " · ".join(parts)
@@ -78,3 +89,9 @@ def read_task_run_name(parameters: dict[str, Any]) -> str:
     """The ``task_run_name`` of the read task: ``read FILE``, by the name the file was dropped with."""
     path = PurePath(str(parameters.get("path", "?")))
     return f"read {original_name(path.name) if path.parent.name == PROCESSING else path.name}"
+
+
+def send_batches_run_name(parameters: dict[str, Any]) -> str:
+    """The ``task_run_name`` of the batched send task, which sends to every target of the run:
+    ``send obi, onc`` (four targets named at most, then ``+N``, as the flow run's name)."""
+    return f"send {_shown([c.target.name for c in parameters.get('connectors', ())])}"

@@ -10,6 +10,7 @@ a million entries are one round trip each way, not a million statements.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from connectors.dnc_types import ENTRY_SCHEMA, ERASED, ERASURE_LIST, ManagedList, store_name
+from connectors.dnc_types import ENTRY_SCHEMA, ERASED, ERASURE_LIST, PAGE_ROWS, ManagedList, store_name
 from connectors.ledger_types import LedgerUnavailable
 
 __all__ = ["PostgresDncStore"]
@@ -134,12 +135,41 @@ class PostgresDncStore:
         )
 
     def active(self, now: datetime) -> pl.DataFrame:
-        return self._copy_out(
-            sql.SQL("SELECT value, kind FROM dnc_entries WHERE expires_at IS NULL OR expires_at > {}").format(
-                sql.Literal(now)
-            ),
-            {"value": pl.String, "kind": pl.String},
-        )
+        schema = {"value": pl.String, "kind": pl.String}
+        return pl.concat([pl.DataFrame(schema=schema), *self.active_pages(now)])
+
+    def active_pages(self, now: datetime, rows: int = PAGE_ROWS) -> Iterator[pl.DataFrame]:
+        # keyset pages of the primary key, each one COPY out (one round trip, not a row
+        # tuple per entry), all in one REPEATABLE READ transaction: one snapshot of the store
+        schema = {"value": pl.String, "kind": pl.String}
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            after: tuple[str, str] | None = None
+            while True:
+                lower = (
+                    sql.SQL("")
+                    if after is None
+                    else sql.SQL("WHERE (value, source) > ({}, {})").format(*map(sql.Literal, after))
+                )
+                last = self._db.execute(
+                    sql.SQL(
+                        "SELECT value, source FROM dnc_entries {} ORDER BY value, source LIMIT 1 OFFSET {}"
+                    ).format(lower, sql.Literal(rows - 1))
+                ).fetchone()
+                bounds = [sql.SQL("(expires_at IS NULL OR expires_at > {})").format(sql.Literal(now))]
+                if after is not None:
+                    bounds.append(sql.SQL("(value, source) > ({}, {})").format(*map(sql.Literal, after)))
+                if last is not None:
+                    bounds.append(sql.SQL("(value, source) <= ({}, {})").format(*map(sql.Literal, last)))
+                yield self._copy_out(
+                    sql.SQL("SELECT value, kind FROM dnc_entries WHERE {}").format(
+                        sql.SQL(" AND ").join(bounds)
+                    ),
+                    schema,
+                )
+                if last is None:
+                    return
+                after = (str(last[0]), str(last[1]))
 
     def lists(self, now: datetime) -> list[ManagedList]:
         rows = self._db.execute(

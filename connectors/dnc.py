@@ -18,7 +18,7 @@ import polars as pl
 
 from connectors.config_error import ConfigError
 from connectors.dnc_erasure import checked_key, erasure_hashes
-from connectors.dnc_types import ERASED, DncStore, ManagedList, is_database_url, store_name
+from connectors.dnc_types import ERASED, PAGE_ROWS, DncStore, ManagedList, is_database_url, store_name
 from connectors.ledger_types import LedgerUnavailable
 from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
@@ -64,10 +64,11 @@ def erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Se
     return erased
 
 
-def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
+def read_managed(spec: str | Path | None, now: datetime, page_rows: int = PAGE_ROWS) -> ManagedSuppression:
     """The store's entries in force at ``now`` (ConfigError when it cannot be read: a run must
     not go on without its do-not-contact list). A SQLite ledger file that does not exist yet
-    holds none and is not created (``leadflow validate`` on a fresh folder writes no ledger)."""
+    holds none and is not created (``leadflow validate`` on a fresh folder writes no ledger).
+    Read ``page_rows`` entries at a time and held as keys (transforms.suppress_keys)."""
     if spec is None:
         return ManagedSuppression()
     if not is_database_url(spec) and not Path(spec).exists():
@@ -76,7 +77,7 @@ def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
         with contextlib.closing(open_dnc_store(spec, create=False)) as store:
             if not store.ready:  # a ledger no one has put an entry in: nothing to apply
                 return ManagedSuppression(store=store_name(spec))
-            keys, erased = _read_keys(store, now)
+            keys, erased = _read_keys(store, now, page_rows)
             lists = tuple(store.lists(now))
             key = checked_key(store) if erased.len() else None
     except (LedgerUnavailable, sqlite3.Error) as error:
@@ -86,12 +87,12 @@ def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
     return ManagedSuppression(store_name(spec), keys.phones, keys.emails, lists, matcher)
 
 
-def _read_keys(store: DncStore, now: datetime) -> tuple[SuppressionKeys, pl.Series]:
+def _read_keys(store: DncStore, now: datetime, page_rows: int) -> tuple[SuppressionKeys, pl.Series]:
     """The keys of the phones and emails in force, read page by page (a page's text at a
     time, never the store's), and the erasure hashes (few: one per request, kept as text)."""
     builder = KeyBuilder()
     erased: list[pl.Series] = []
-    for page in store.active_pages(now):
+    for page in store.active_pages(now, page_rows):
         kinds = page.partition_by("kind", as_dict=True)
         del page
         builder.add(phones=_values(kinds, "phone"), emails=_values(kinds, "email"))

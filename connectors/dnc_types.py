@@ -36,7 +36,7 @@ KINDS = ("phone", "email", ERASED)
 ERASURE_LIST = "erasure-requests"
 """The list every erasure request (GDPR Art. 17) goes on."""
 
-PAGE_ROWS = 500_000
+PAGE_ROWS = 100_000
 """Entries a run reads from the store at a time (:meth:`DncStore.active_pages`): the store is
 held as keys (transforms.suppress_keys), never as its text, whatever its size."""
 

@@ -140,36 +140,30 @@ class PostgresDncStore:
 
     def active_pages(self, now: datetime, rows: int = PAGE_ROWS) -> Iterator[pl.DataFrame]:
         # keyset pages of the primary key, each one COPY out (one round trip, not a row
-        # tuple per entry), all in one REPEATABLE READ transaction: one snapshot of the store
-        schema = {"value": pl.String, "kind": pl.String}
+        # tuple per entry) of the page's entries, expired ones too: its last one's key is
+        # where the next page starts. All in one REPEATABLE READ transaction: one snapshot
+        schema = {"value": pl.String, "kind": pl.String, "source": pl.String, "active": pl.String}
         with self._db.transaction():
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             after: tuple[str, str] | None = None
             while True:
-                lower = (
-                    sql.SQL("")
-                    if after is None
-                    else sql.SQL("WHERE (value, source) > ({}, {})").format(*map(sql.Literal, after))
-                )
-                last = self._db.execute(
-                    sql.SQL(
-                        "SELECT value, source FROM dnc_entries {} ORDER BY value, source LIMIT 1 OFFSET {}"
-                    ).format(lower, sql.Literal(rows - 1))
-                ).fetchone()
-                bounds = [sql.SQL("(expires_at IS NULL OR expires_at > {})").format(sql.Literal(now))]
+                lower = sql.SQL("")
                 if after is not None:
-                    bounds.append(sql.SQL("(value, source) > ({}, {})").format(*map(sql.Literal, after)))
-                if last is not None:
-                    bounds.append(sql.SQL("(value, source) <= ({}, {})").format(*map(sql.Literal, last)))
-                yield self._copy_out(
-                    sql.SQL("SELECT value, kind FROM dnc_entries WHERE {}").format(
-                        sql.SQL(" AND ").join(bounds)
-                    ),
+                    lower = sql.SQL("WHERE (value, source) > ({}, {})").format(*map(sql.Literal, after))
+                page = self._copy_out(
+                    sql.SQL(
+                        "SELECT value, kind, source, expires_at IS NULL OR expires_at > {now} "
+                        "FROM dnc_entries {lower} ORDER BY value, source LIMIT {rows}"
+                    ).format(now=sql.Literal(now), lower=lower, rows=sql.Literal(rows)),
                     schema,
                 )
-                if last is None:
+                if page.is_empty():
+                    yield page.select("value", "kind")
                     return
-                after = (str(last[0]), str(last[1]))
+                last = page.row(-1, named=True)
+                after = (last["value"], last["source"])
+                yield page.filter(pl.col("active") == "t").select("value", "kind")
+                del page
 
     def lists(self, now: datetime) -> list[ManagedList]:
         rows = self._db.execute(

@@ -46,23 +46,19 @@ ON CONFLICT (value, source) DO UPDATE SET reason = excluded.reason, expires_at =
 """``WHERE true``: SQLite's parser needs it between a SELECT and its upsert clause. The values
 come as polars writes a one-row frame of a list: ``[{"value": [...]}]``."""
 
-_FIRST_END = "SELECT value, source FROM dnc_entries ORDER BY value, source LIMIT 1 OFFSET ?"
-_NEXT_END = (
-    "SELECT value, source FROM dnc_entries WHERE (value, source) > (?, ?) "
-    "ORDER BY value, source LIMIT 1 OFFSET ?"
+_PAGE = """
+WITH page AS MATERIALIZED (
+    SELECT value, source, kind, expires_at FROM dnc_entries {after} ORDER BY value, source LIMIT ?
 )
-"""The key of a page's last entry (None: the page is the rest of the store)."""
-_ACTIVE = (
-    "SELECT kind, group_concat(value, char(10)) FROM dnc_entries "
-    "WHERE (expires_at IS NULL OR expires_at > ?) "
-)
-_ACTIVE_PAGE = {
-    (False, False): _ACTIVE + "GROUP BY kind",
-    (True, False): _ACTIVE + "AND (value, source) > (?, ?) GROUP BY kind",
-    (False, True): _ACTIVE + "AND (value, source) <= (?, ?) GROUP BY kind",
-    (True, True): _ACTIVE + "AND (value, source) > (?, ?) AND (value, source) <= (?, ?) GROUP BY kind",
-}
-"""A page's entries in force, one text per kind; keyed by (a page before it, a page after it)."""
+SELECT kind, group_concat(value, char(10)), NULL FROM page
+WHERE expires_at IS NULL OR expires_at > ? GROUP BY kind
+UNION ALL
+SELECT NULL, value, source FROM (SELECT value, source FROM page ORDER BY value DESC, source DESC LIMIT 1)
+"""
+"""One keyset page of the primary key, walked once: its entries in force as one text per kind
+(kind, text, NULL), and the key of its last entry, expired or not (NULL, value, source)."""
+_FIRST_PAGE = _PAGE.format(after="")
+_NEXT_PAGE = _PAGE.format(after="WHERE (value, source) > (?, ?)")
 
 _TEXT_TIME = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 
@@ -181,16 +177,13 @@ class SqliteDncStore:
         try:
             after: tuple[str, str] | None = None
             while True:
-                end = _FIRST_END if after is None else _NEXT_END
-                last = self._db.execute(end, (*(after or ()), rows - 1)).fetchone()
-                found = self._db.execute(
-                    _ACTIVE_PAGE[after is not None, last is not None],
-                    (_text(now), *(after or ()), *(last or ())),
-                ).fetchall()
-                yield _page(found)
-                if last is None:
+                query = _FIRST_PAGE if after is None else _NEXT_PAGE
+                found = self._db.execute(query, (*(after or ()), rows, _text(now))).fetchall()
+                last = [(value, source) for kind, value, source in found if kind is None]
+                yield _page([(kind, text) for kind, text, _ in found if kind is not None])
+                if not last:  # an empty page: the store has been read
                     return
-                after = (str(last[0]), str(last[1]))
+                after = (str(last[0][0]), str(last[0][1]))
         finally:
             self._db.execute("COMMIT")
 

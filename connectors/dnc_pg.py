@@ -147,7 +147,7 @@ class PostgresDncStore:
             self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             after: tuple[str, str] | None = None
             while True:
-                lower = sql.SQL("")
+                lower: sql.Composable = sql.SQL("")
                 if after is not None:
                     lower = sql.SQL("WHERE (value, source) > ({}, {})").format(*map(sql.Literal, after))
                 page = self._copy_out(

@@ -139,7 +139,7 @@ def _measure(kind: str, path: Path, code: str, entries: int) -> None:
     )
 
 
-def _memory(entries: int, code: str, repeat: int) -> None:
+def _memory(entries: int, code: str, repeat: int, kinds: tuple[str, ...]) -> None:
     from connectors.dnc import open_dnc_store
     from connectors.dnc_types import ENTRY_SCHEMA
     from transforms.dnc_formats import read_dnc_file
@@ -166,9 +166,10 @@ def _memory(entries: int, code: str, repeat: int) -> None:
                     ).unique("value").cast(ENTRY_SCHEMA)  # type: ignore[arg-type]
                 )  # fmt: skip
             del read
+        paths = {"store": root / "ledger.sqlite", "file": root / "do_not_contact.csv"}
         for _ in range(repeat):
-            _measure("store", root / "ledger.sqlite", code, entries)
-            _measure("file", root / "do_not_contact.csv", code, entries)
+            for kind in kinds:
+                _measure(kind, paths[kind], code, entries)
 
 
 def main() -> None:
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument("--memory", action="store_true", help="measure what holding the list costs")
     parser.add_argument("--code", default=os.getcwd(), help="--memory: the checkout whose code is measured")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--only", choices=("store", "file"), help="--memory: measure this one only")
     parser.add_argument("--child", choices=("store", "file"), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--warm", help=argparse.SUPPRESS)
@@ -187,7 +189,7 @@ def main() -> None:
         _child(args.child, args.path, args.warm)
         return
     if args.memory:
-        _memory(args.entries, args.code, args.repeat)
+        _memory(args.entries, args.code, args.repeat, (args.only,) if args.only else ("store", "file"))
         return
 
     from connectors.dnc import open_dnc_store, read_managed

@@ -119,7 +119,7 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate(([True], new))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SuppressionKeys:
     """The phones' and the emails' keys of every list a run applies: sorted, distinct UInt64."""
 
@@ -162,7 +162,7 @@ def _union(one: pl.Series, other: pl.Series) -> pl.Series:
 def _found(listed: pl.Series, keys: pl.Series) -> pl.Series:
     """Whether each key is in the sorted ``listed`` (false for a null key): binary search."""
     if listed.is_empty() or keys.is_empty():
-        return pl.Series([False] * keys.len(), dtype=pl.Boolean)
+        return pl.repeat(False, keys.len(), dtype=pl.Boolean, eager=True)
     sorted_keys = listed.to_numpy()
     wanted = keys.fill_null(0).to_numpy()
     at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)

@@ -18,8 +18,9 @@ import polars as pl
 
 from connectors.config_error import ConfigError
 from connectors.dnc_erasure import checked_key, erasure_hashes
-from connectors.dnc_types import ERASED, DncStore, ManagedList, is_database_url, store_name
+from connectors.dnc_types import ERASED, PAGE_ROWS, DncStore, ManagedList, is_database_url, store_name
 from connectors.ledger_types import LedgerUnavailable
+from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
 __all__ = ["ManagedSuppression", "erased_matcher", "open_dnc_store", "read_managed", "store_name"]
 
@@ -42,8 +43,10 @@ class ManagedSuppression:
 
     store: str | None = None
     """:func:`store_name` of the store read; None when there was none to read."""
-    phones: pl.Series = field(default_factory=lambda: pl.Series("value", [], pl.String))
-    emails: pl.Series = field(default_factory=lambda: pl.Series("value", [], pl.String))
+    phones: pl.Series = field(default_factory=lambda: SuppressionKeys().phones)
+    """The keys of the listed phones (transforms.suppress_keys: sorted UInt64, 8 bytes each)."""
+    emails: pl.Series = field(default_factory=lambda: SuppressionKeys().emails)
+    """The keys of the listed emails (as ``phones``)."""
     lists: tuple[ManagedList, ...] = ()
     erased: Callable[[pl.Series], pl.Series] | None = None
     """Given normalized values, those an erasure request names (None: the store has none)."""
@@ -61,10 +64,11 @@ def erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Se
     return erased
 
 
-def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
+def read_managed(spec: str | Path | None, now: datetime, page_rows: int = PAGE_ROWS) -> ManagedSuppression:
     """The store's entries in force at ``now`` (ConfigError when it cannot be read: a run must
     not go on without its do-not-contact list). A SQLite ledger file that does not exist yet
-    holds none and is not created (``leadflow validate`` on a fresh folder writes no ledger)."""
+    holds none and is not created (``leadflow validate`` on a fresh folder writes no ledger).
+    Read ``page_rows`` entries at a time and held as keys (transforms.suppress_keys)."""
     if spec is None:
         return ManagedSuppression()
     if not is_database_url(spec) and not Path(spec).exists():
@@ -73,17 +77,29 @@ def read_managed(spec: str | Path | None, now: datetime) -> ManagedSuppression:
         with contextlib.closing(open_dnc_store(spec, create=False)) as store:
             if not store.ready:  # a ledger no one has put an entry in: nothing to apply
                 return ManagedSuppression(store=store_name(spec))
-            active = store.active(now)
+            keys, erased = _read_keys(store, now, page_rows)
             lists = tuple(store.lists(now))
-            kinds = active.partition_by("kind", as_dict=True)
-            key = checked_key(store) if (ERASED,) in kinds else None
+            key = checked_key(store) if erased.len() else None
     except (LedgerUnavailable, sqlite3.Error) as error:
         # nothing may be sent without the do-not-contact list: the run stops, in one line
         raise ConfigError(f"do-not-contact store {store_name(spec)}: cannot read it ({error})") from None
+    matcher = None if key is None else erased_matcher(key, erased)
+    return ManagedSuppression(store_name(spec), keys.phones, keys.emails, lists, matcher)
 
-    def of(kind: str) -> pl.Series:
-        found = kinds.get((kind,))
-        return pl.Series("value", [], pl.String) if found is None else found["value"]
 
-    matcher = None if key is None else erased_matcher(key, of(ERASED))
-    return ManagedSuppression(store_name(spec), of("phone"), of("email"), lists, matcher)
+def _read_keys(store: DncStore, now: datetime, page_rows: int) -> tuple[SuppressionKeys, pl.Series]:
+    """The keys of the phones and emails in force, read page by page (a page's text at a
+    time, never the store's), and the erasure hashes (few: one per request, kept as text)."""
+    builder = KeyBuilder()
+    erased: list[pl.Series] = []
+    for page in store.active_pages(now, page_rows):
+        kinds = page.partition_by("kind", as_dict=True)
+        del page
+        builder.add(phones=_values(kinds, "phone"), emails=_values(kinds, "email"))
+        erased.append(_values(kinds, ERASED))
+    return builder.build(), pl.concat([pl.Series("value", [], pl.String), *erased])
+
+
+def _values(kinds: dict[tuple[object, ...], pl.DataFrame], kind: str) -> pl.Series:
+    found = kinds.get((kind,))
+    return pl.Series("value", [], pl.String) if found is None else found["value"]

@@ -10,6 +10,7 @@ a million entries are one round trip each way, not a million statements.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ import polars as pl
 import psycopg
 from psycopg import sql
 
-from connectors.dnc_types import ENTRY_SCHEMA, ERASED, ERASURE_LIST, ManagedList, store_name
+from connectors.dnc_types import ENTRY_SCHEMA, ERASED, ERASURE_LIST, PAGE_ROWS, ManagedList, store_name
 from connectors.ledger_types import LedgerUnavailable
 
 __all__ = ["PostgresDncStore"]
@@ -134,12 +135,35 @@ class PostgresDncStore:
         )
 
     def active(self, now: datetime) -> pl.DataFrame:
-        return self._copy_out(
-            sql.SQL("SELECT value, kind FROM dnc_entries WHERE expires_at IS NULL OR expires_at > {}").format(
-                sql.Literal(now)
-            ),
-            {"value": pl.String, "kind": pl.String},
-        )
+        schema = {"value": pl.String, "kind": pl.String}
+        return pl.concat([pl.DataFrame(schema=schema), *self.active_pages(now)])
+
+    def active_pages(self, now: datetime, rows: int = PAGE_ROWS) -> Iterator[pl.DataFrame]:
+        # keyset pages of the primary key, each one COPY out (one round trip, not a row
+        # tuple per entry) of the page's entries, expired ones too: its last one's key is
+        # where the next page starts. All in one REPEATABLE READ transaction: one snapshot
+        schema = {"value": pl.String, "kind": pl.String, "source": pl.String, "active": pl.String}
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            after: tuple[str, str] | None = None
+            while True:
+                lower: sql.Composable = sql.SQL("")
+                if after is not None:
+                    lower = sql.SQL("WHERE (value, source) > ({}, {})").format(*map(sql.Literal, after))
+                page = self._copy_out(
+                    sql.SQL(
+                        "SELECT value, kind, source, expires_at IS NULL OR expires_at > {now} "
+                        "FROM dnc_entries {lower} ORDER BY value, source LIMIT {rows}"
+                    ).format(now=sql.Literal(now), lower=lower, rows=sql.Literal(rows)),
+                    schema,
+                )
+                if page.is_empty():
+                    yield page.select("value", "kind")
+                    return
+                last = page.row(-1, named=True)
+                after = (last["value"], last["source"])
+                yield page.filter(pl.col("active") == "t").select("value", "kind")
+                del page
 
     def lists(self, now: datetime) -> list[ManagedList]:
         rows = self._db.execute(

@@ -10,6 +10,7 @@ others. ``expires_at`` (UTC) ends an entry: an expired entry stays listed but is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ __all__ = [
     "ERASED",
     "ERASURE_LIST",
     "KINDS",
+    "PAGE_ROWS",
     "DncStore",
     "ManagedList",
     "is_database_url",
@@ -33,6 +35,10 @@ ERASED = "erased"
 KINDS = ("phone", "email", ERASED)
 ERASURE_LIST = "erasure-requests"
 """The list every erasure request (GDPR Art. 17) goes on."""
+
+PAGE_ROWS = 100_000
+"""Entries a run reads from the store at a time (:meth:`DncStore.active_pages`): the store is
+held as keys (transforms.suppress_keys), never as its text, whatever its size."""
 
 ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.String(),
@@ -79,6 +85,12 @@ class DncStore(Protocol):
 
     def active(self, now: datetime) -> pl.DataFrame:
         """``value`` and ``kind`` of the entries not expired at ``now``: what a run applies."""
+        ...
+
+    def active_pages(self, now: datetime, rows: int = PAGE_ROWS) -> Iterator[pl.DataFrame]:
+        """:meth:`active` in pages of at most ``rows`` entries (keyset pages of the key (value,
+        source), all of one snapshot of the store): what a run reads, so that no more than a
+        page of the store's text is held at a time."""
         ...
 
     def lists(self, now: datetime) -> list[ManagedList]:

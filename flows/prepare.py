@@ -22,9 +22,10 @@ from transforms.columns import AppliedMapping, ColumnMapping, load_mapping, reso
 from transforms.countries import resolve_country
 from transforms.errors import LeadFileError
 from transforms.ingest import IngestedFile, read_lead_file
-from transforms.normalize import Suppression, clean_leads
+from transforms.normalize import clean_leads
 from transforms.region_inference import infer_region
-from transforms.suppress import SuppressionList, suppression_from_file, suppression_list
+from transforms.suppress import SuppressionList, read_suppression_file
+from transforms.suppress_keys import SuppressionKeys
 
 __all__ = ["PrepareOptions", "PreparedLeads", "prepare_leads"]
 
@@ -96,20 +97,18 @@ def _default_region(path: Path, options: PrepareOptions, mapping: ColumnMapping 
 
 def _suppression(
     paths: tuple[Path, ...], region: str | None
-) -> tuple[Suppression | None, tuple[SuppressionList, ...]]:
-    """The phones and emails to suppress, and what each list was (for run.json's audit)."""
+) -> tuple[SuppressionKeys | None, tuple[SuppressionList, ...]]:
+    """The keys of the phones and emails to suppress, and what each list was (for run.json's
+    audit). Each list is read in chunks and held as keys (transforms.suppress)."""
     if not paths:
         return None, ()
-    phones: list[pl.Series] = []
-    emails: list[pl.Series] = []
+    keys: SuppressionKeys | None = None
     applied: list[SuppressionList] = []
     for path in paths:
-        ingested = read_lead_file(path)
-        listed_phones, listed_emails = suppression_from_file(ingested, region)
-        phones.append(listed_phones)
-        emails.append(listed_emails)
-        applied.append(suppression_list(path, ingested, listed_phones.len(), listed_emails.len()))
-    return (pl.concat(phones).unique(), pl.concat(emails).unique()), tuple(applied)
+        listed, audit = read_suppression_file(path, region)
+        keys = listed if keys is None else keys.joined(listed)
+        applied.append(audit)
+    return keys, tuple(applied)
 
 
 def _register_schema_backends() -> None:
@@ -120,14 +119,18 @@ def _register_schema_backends() -> None:
 
 
 def with_managed(
-    suppression: Suppression | None, ledger: str | None
-) -> tuple[Suppression | None, ManagedSuppression]:
-    """The ``--suppress`` lists joined with the managed do-not-contact store's entries in force
-    now (connectors.dnc), and the store as read (its lists for run.json, its erasure matcher)."""
+    suppression: SuppressionKeys | None, ledger: str | None
+) -> tuple[SuppressionKeys | None, ManagedSuppression]:
+    """The ``--suppress`` lists' keys joined with those of the managed do-not-contact store's
+    entries in force now (connectors.dnc), and the store as read (its lists for run.json,
+    its erasure matcher)."""
     managed = read_managed(ledger, datetime.now(UTC))
     if managed.phones.len() or managed.emails.len():
-        given = suppression or (pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String))
-        suppression = (pl.concat([given[0], managed.phones]), pl.concat([given[1], managed.emails]))
+        store = SuppressionKeys(managed.phones, managed.emails)
+        suppression = store if suppression is None else suppression.joined(store)
+        # the keys live on in ``suppression`` only: not a second copy held by the store's record
+        empty = SuppressionKeys()
+        managed = replace(managed, phones=empty.phones, emails=empty.emails)
     return suppression, managed
 
 

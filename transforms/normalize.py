@@ -19,11 +19,13 @@ from transforms.identity import assign_external_ids
 from transforms.issues import append_issue_rows
 from transforms.names import normalize_names
 from transforms.phones import phone_columns
+from transforms.suppress_keys import SuppressionKeys
 
 __all__ = ["Suppression", "clean_leads"]
 
-Suppression = tuple[pl.Series, pl.Series]
-"""(E.164 phones, lower-cased emails) on do-not-contact lists."""
+Suppression = SuppressionKeys | tuple[pl.Series, pl.Series]
+"""What is on the do-not-contact lists: their keys (transforms.suppress_keys: what the runs
+hold), or the values themselves, (E.164 phones, emails in any case), keyed here."""
 
 
 def clean_leads(
@@ -66,27 +68,25 @@ def _listed_here(
 ) -> tuple[pl.Series | None, pl.Series | None]:
     """The listed phones and emails that occur in ``frame``, and the erased ones found in it.
 
-    A registry of millions of numbers against a file of thousands: the lists are cut down to
-    the file's own distinct contacts once (one hash set of the file's values, probed by the
-    list), so that each phone slot's check below tests against a few values, not a million,
-    and builds no million-entry set per slot."""
+    A registry of millions of numbers against a file of thousands: the file's distinct
+    contacts are keyed and looked up in the lists' sorted keys (transforms.suppress_keys,
+    binary search: no set is built over the list), and only the listed ones go on, so that
+    each phone slot's check below tests against a few values, not a million."""
     if suppression is None and erased is None:
         return None, None
-    contacts = (
-        pl.concat(
-            [frame.get_column(slot) for slot in PHONE_SLOTS] + [frame.get_column("email").str.to_lowercase()]
-        )
-        .drop_nulls()
-        .unique()
-    )
-    present = contacts.implode()
+    file_phones = pl.concat([frame.get_column(slot) for slot in PHONE_SLOTS]).drop_nulls().unique()
+    file_emails = frame.get_column("email").str.to_lowercase().drop_nulls().unique()
     phones: pl.Series | None = None
     emails: pl.Series | None = None
     if suppression is not None:
-        listed_phones, listed_emails = suppression[0], suppression[1].str.to_lowercase()
-        phones = listed_phones.filter(listed_phones.is_in(present))
-        emails = listed_emails.filter(listed_emails.is_in(present))
+        keys = (
+            suppression
+            if isinstance(suppression, SuppressionKeys)
+            else SuppressionKeys.from_values(*suppression)
+        )
+        phones, emails = keys.listed_phones(file_phones), keys.listed_emails(file_emails)
     if erased is not None:
+        contacts = pl.concat([file_phones, file_emails]).unique()
         found = erased(contacts)
         phones = found if phones is None else pl.concat([phones, found])
         emails = found if emails is None else pl.concat([emails, found])

@@ -6,11 +6,15 @@ of every column, the header line too when it looks like a value rather than a co
 Values with an ``@`` are emails (matched case-insensitively); the others are phones,
 normalized to E.164 with the run's default region exactly like the leads, so "0151 2345678"
 on the list suppresses "+49 151 2345678" in the file.
+
+A list is read a chunk at a time and held only as keys (transforms.suppress_keys: 8 bytes an
+entry), so a list of tens of millions of entries costs its keys, not its text.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,26 +23,38 @@ import polars as pl
 
 from schemas.raw_leads import RAW_LEADS
 from transforms.emails import normalize_emails
-from transforms.ingest import IngestedFile
-from transforms.normalize import Suppression
+from transforms.ingest_batches import LeadBatches, open_lead_batches
 from transforms.phones import normalize_phones
+from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
-__all__ = ["SuppressionList", "suppression_from_file", "suppression_list"]
+__all__ = [
+    "CHUNK_ENTRIES",
+    "SuppressionList",
+    "read_suppression_file",
+    "suppression_chunks",
+    "suppression_list",
+]
+
+CHUNK_ENTRIES = 250_000
+"""Cells of a list read, normalized and keyed at a time: a list of any length is held only as
+its keys (8 bytes an entry, transforms.suppress_keys) and one chunk of text."""
+
+_NOT_CELLS = ("source_row", "issues")
 
 
-def _cells(ingested: IngestedFile) -> pl.Series:
-    frame = ingested.frame.drop("source_row", "issues", strict=False)
+def _cells(frame: pl.DataFrame, headers: list[str]) -> pl.Series:
+    """The distinct non-empty cells of a batch of the list, and the value-like ``headers``."""
+    frame = frame.drop(*_NOT_CELLS, strict=False)
     values = pl.concat(
         [frame.select(pl.col(name).alias("value")) for name in frame.columns]
-        + [pl.DataFrame({"value": [h for h in frame.columns if any(ch.isdigit() or ch == "@" for ch in h)]})],
+        + [pl.DataFrame({"value": headers}, schema={"value": pl.String})],
         how="vertical_relaxed",
     )["value"]
     return values.str.strip_chars().filter(values.str.strip_chars() != "").drop_nulls().unique()
 
 
-def suppression_from_file(ingested: IngestedFile, default_region: str | None) -> Suppression:
-    """E.164 phones and lower-cased emails listed in a do-not-contact file."""
-    cells = _cells(ingested)
+def _normalized(cells: pl.Series, default_region: str | None) -> tuple[pl.Series, pl.Series]:
+    """E.164 phones and normalized emails of some cells (values with an ``@`` are emails)."""
     is_email = cells.str.contains("@")
     phones_raw, emails_raw = cells.filter(~is_email), cells.filter(is_email)
     empty = {
@@ -51,12 +67,40 @@ def suppression_from_file(ingested: IngestedFile, default_region: str | None) ->
         .with_columns(attributes=pl.lit([], RAW_LEADS["attributes"]), issues=pl.lit([], RAW_LEADS["issues"]))
     )
     phone_frame = phone_frame.select(list(RAW_LEADS))
-    phones = normalize_phones(phone_frame, default_region)["phone1"].drop_nulls().unique()
+    phones = normalize_phones(phone_frame, default_region)["phone1"].drop_nulls()
     email_frame = pl.DataFrame(
         {"email": emails_raw, "issues": pl.Series([[]] * len(emails_raw), dtype=RAW_LEADS["issues"])}
     )
-    emails = normalize_emails(email_frame)["email"].drop_nulls().str.to_lowercase().unique()
+    emails = normalize_emails(email_frame)["email"].drop_nulls()
     return phones, emails
+
+
+def suppression_chunks(
+    batches: LeadBatches, default_region: str | None, entries: int = CHUNK_ENTRIES
+) -> Iterator[tuple[pl.Series, pl.Series]]:
+    """The list's E.164 phones and normalized emails, from chunks of at most ``entries`` cells
+    (the file read ``entries`` rows at a time, each batch's cells cut to size)."""
+    columns = [name for name in batches.ingested.frame.columns if name not in _NOT_CELLS]
+    headers = [h for h in columns if any(ch.isdigit() or ch == "@" for ch in h)]
+    for frame in batches.batches():
+        cells = _cells(frame, headers)
+        headers = []
+        del frame
+        for start in range(0, cells.len(), entries):
+            yield _normalized(cells.slice(start, entries), default_region)
+
+
+def read_suppression_file(
+    path: Path, default_region: str | None, entries: int = CHUNK_ENTRIES
+) -> tuple[SuppressionKeys, SuppressionList]:
+    """The keys of a do-not-contact file's E.164 phones and emails (lower-cased), and its audit
+    record; read in chunks (:func:`suppression_chunks`), so only the keys are held."""
+    batches = open_lead_batches(path, entries)
+    builder = KeyBuilder()
+    for phones, emails in suppression_chunks(batches, default_region, entries):
+        builder.add(phones=phones, emails=emails)
+    keys = builder.build()
+    return keys, suppression_list(path, batches.ingested.fingerprint, keys.phones.len(), keys.emails.len())
 
 
 @dataclass(frozen=True)
@@ -77,14 +121,14 @@ class SuppressionList:
     """The file's modification time (UTC, ISO 8601) when the run read it."""
 
 
-def suppression_list(path: Path, ingested: IngestedFile, phones: int, emails: int) -> SuppressionList:
-    """The audit record of the list at ``path`` (its bytes' sha256 is ``ingested``'s fingerprint)."""
+def suppression_list(path: Path, sha256: str, phones: int, emails: int) -> SuppressionList:
+    """The audit record of the list at ``path`` (``sha256``: its bytes', the ingest fingerprint)."""
     modified = datetime.fromtimestamp(os.stat(path).st_mtime, UTC).isoformat(timespec="seconds")
     return SuppressionList(
         path=str(path.absolute()),
         entries=phones + emails,
         phones=phones,
         emails=emails,
-        sha256=ingested.fingerprint,
+        sha256=sha256,
         modified_at=modified,
     )

@@ -32,7 +32,7 @@ added): SQLite guarded +4.3 (was +7.7), guarded seen +8.0 against claims seen (w
 PostgreSQL client CPU +11.9 (was +16.1), seen +14.5 (was +19.7). An index by person (the first
 version) cost about 15 us more, mostly its random page writes at each commit.
 
-Version 2 keys (connectors.person_keys; ``--alone``, 30k contacts, best of 3, medians of 3
+Version 2 keys (transforms.person_keys; ``--alone``, 30k contacts, best of 3, medians of 3
 runs alternating with the same benchmark on the code before, load 14-15): no earlier contact
 7.3 -> 2.65 CPU us per contact, all contacted before 16.8 -> 7.2 (the emails' keys apart:
 vectorized over a batch, 0.35-0.45 us a row, best of 5 at 100k rows; this benchmark's one
@@ -68,7 +68,7 @@ from connectors.base import Lead, Phone  # noqa: E402
 from connectors.frequency import FrequencyLimit, leads_legacy, leads_people  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
-from connectors.person_keys import email_key_column  # noqa: E402
+from transforms.person_keys import email_key_column  # noqa: E402
 
 A = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "bench-a")
 B = TargetKey("maxcontact", "http://127.0.0.1:8765/maxcontact", "bench-b")
@@ -98,7 +98,7 @@ def _leads(rows: int) -> list[Lead]:
 
 
 KEYS_CPU: list[float] = []
-"""CPU seconds of the emails' keys for the whole file (connectors.person_keys.email_key_column)."""
+"""CPU seconds of the emails' keys for the whole file (transforms.person_keys.email_key_column)."""
 
 
 def _send(ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], limit: FrequencyLimit | None) -> None:

@@ -56,7 +56,7 @@ class Lead:
     """End of the lead's calling window (UTC) under the target's compliance profile, None
     without one: a vendor that keeps dialling for a while (Engage's maxDuration) stops by then."""
     email_key: int | None = None
-    """The email's person key (connectors.person_keys), computed with the batch's under a
+    """The email's person key (transforms.person_keys), computed with the batch's under a
     frequency limit; None otherwise, and then computed from ``email`` when needed."""
 
     @classmethod

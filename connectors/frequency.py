@@ -8,7 +8,7 @@ and then nothing here runs.
 
 Who a person is (``per``): ``"person"`` (default) any of the lead's phones (E.164) or its email
 (lower-cased); ``"phone"`` the phones only; ``"email"`` the email only. Each is kept in the
-ledger as a 64-bit key (connectors.person_keys: a phone's digits, an email's stable hash), never
+ledger as a 64-bit key (transforms.person_keys: a phone's digits, an email's stable hash), never
 as the address itself.
 
 What counts as a contact: a lead claimed for a target (in flight, from the moment of its claim)
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.person_keys import email_key, legacy_people, phone_key
+from transforms.person_keys import email_key, legacy_people, phone_key
 
 if TYPE_CHECKING:
     from connectors.base import Lead
@@ -115,7 +115,7 @@ def limit_from_environment() -> FrequencyLimit | None:
 
 
 def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int, ...]:
-    """The keys that identify a lead's person (connectors.person_keys): each phone's E.164
+    """The keys that identify a lead's person (transforms.person_keys): each phone's E.164
     digits as an integer, and the email's stable hash (negative, so never a phone's key)."""
     keys = [] if per == "email" else [phone_key(phone) for phone in phones]
     if email and per != "phone" and email.strip(" \t\n\v\f\r"):
@@ -125,7 +125,7 @@ def person_keys(phones: Iterable[str], email: str | None, per: str) -> tuple[int
 
 def leads_people(leads: Iterable[Lead], per: str) -> list[tuple[int, ...]]:
     """:func:`person_keys` of each lead, without a hash: the email's key was computed with the
-    batch's (``Lead.email_key``, connectors.person_keys.email_keys, vectorized) and a phone's is
+    batch's (``Lead.email_key``, transforms.person_keys.email_keys, vectorized) and a phone's is
     an integer parse. A lead built without its email key (a resend, a test) gets it here."""
     phones_too, email_too = per != "email", per != "phone"
     out: list[tuple[int, ...]] = []
@@ -148,7 +148,7 @@ def leads_people(leads: Iterable[Lead], per: str) -> list[tuple[int, ...]]:
 
 
 def leads_legacy(leads: Sequence[Lead], per: str) -> Callable[[], list[tuple[int, ...]]]:
-    """The leads' version 1 keys, computed when called (connectors.person_keys.legacy_people)."""
+    """The leads' version 1 keys, computed when called (transforms.person_keys.legacy_people)."""
     return lambda: legacy_people([([p.e164 for p in lead.phones], lead.email) for lead in leads], per)
 
 

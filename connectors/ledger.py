@@ -360,7 +360,7 @@ class Ledger:
         lead's ``people`` keys (connectors.frequency), the leads whose person the limit refuses
         are not claimed (``Claim.limited``) and the claimed ones' contacts are recorded, in the
         same transaction (connectors.ledger_contacts; ``legacy``: the leads' version 1 keys, for
-        contacts recorded before connectors.person_keys)."""
+        contacts recorded before transforms.person_keys)."""
         target_id = self._target_id(key)
         guarded = limit is not None and people is not None
         remember: Callable[[contacts.Contacts], None] | None = None

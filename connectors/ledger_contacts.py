@@ -28,7 +28,7 @@ ledger's other tables: PostgreSQL checks one row by row, and that was half of th
 chunk's contacts (EXPLAIN ANALYZE: 1.0 of 2.1 ms for 200 rows); its target ids are those of the
 claims it is written with, which have theirs.
 
-Key versions (connectors.person_keys). ``contact_log`` (SQLite) and ``ledger_contacts``
+Key versions (transforms.person_keys). ``contact_log`` (SQLite) and ``ledger_contacts``
 (PostgreSQL) hold the contacts of leadflow before version 2 keys, under blake2b keys that cannot
 be turned into the new ones. They are no longer written, but still read while their newest
 contact is inside the window asked for: then the chunk's version 1 keys are computed too
@@ -80,7 +80,7 @@ Pending = Mapping[int, Iterable[str]]
 """A dry run's leads of one target it would send, by person key (they are not in the ledger)."""
 
 LegacyKeys = Callable[[], Sequence[Sequence[int]]]
-"""The chunk's version 1 keys (connectors.person_keys.legacy_people), computed when asked."""
+"""The chunk's version 1 keys (transforms.person_keys.legacy_people), computed when asked."""
 
 Admission = tuple[list[str], tuple[str, ...]]
 """(the external ids the limit allows, in order; those it refuses)."""
@@ -160,7 +160,7 @@ class ContactMemory:
     A log row is added without a Python step per lead or key for the keys not seen before (the
     common case): its sightings are made by ``zip``, repeated per key by ``itertools``, and
     put in by ``dict.update``; only keys already known are merged one by one. ``legacy``: the
-    same for the version 1 rows of ``contact_log`` (connectors.person_keys), kept while any is
+    same for the version 1 rows of ``contact_log`` (transforms.person_keys), kept while any is
     within a window."""
 
     def __init__(self, table: str = "contact_chunks") -> None:
@@ -242,7 +242,7 @@ class ContactMemory:
 
 class Contacts:
     """A SQLite ledger's contact memories: ``current`` over ``contact_chunks`` (version 2 keys)
-    and, while ``contact_log`` (version 1, written by leadflow before connectors.person_keys)
+    and, while ``contact_log`` (version 1, written by leadflow before transforms.person_keys)
     has a row inside the window asked for, ``legacy`` over it."""
 
     def __init__(self) -> None:

@@ -48,7 +48,7 @@ _RECENT = (
 PG_RECENT = _RECENT.format(table="ledger_contact_keys")
 """The counted contacts of some person keys after a time (see :func:`pg_admit`)."""
 PG_RECENT_V1 = _RECENT.format(table="ledger_contacts")
-"""The same among the contacts recorded under version 1 keys (connectors.person_keys)."""
+"""The same among the contacts recorded under version 1 keys (transforms.person_keys)."""
 
 
 def _bigints(keys: Iterable[int]) -> str:

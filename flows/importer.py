@@ -24,7 +24,6 @@ from connectors.config import ConfigError, select_targets
 from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
-from connectors.person_keys import email_key_column
 from connectors.registry import build_connector
 from connectors.target_state import TargetState
 from flows.inbox.layout import recorded_source
@@ -34,6 +33,7 @@ from flows.run.ledger_spec import ledger_path
 from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility, hold_extension_only
+from transforms.person_keys import email_key_column
 from transforms.results import SENT_SCHEMA, build_results
 from transforms.shared_windows import SharedWindows
 
@@ -73,7 +73,7 @@ def load_connectors(
 def _leads(clean: pl.DataFrame, *, keyed: bool = False) -> list[Lead]:
     """The eligible rows as Leads, the target's preferred phone first (one pass over dicts).
     ``keyed`` (a frequency limit): each with its email's person key, computed for the whole
-    frame at once (connectors.person_keys.email_key_column)."""
+    frame at once (transforms.person_keys.email_key_column)."""
     if keyed:
         clean = clean.with_columns(email_key_column(clean["email"]))
     return [prefer_phone(Lead.from_row(row), row["channel_phone"]) for row in clean.iter_rows(named=True)]

@@ -10,17 +10,13 @@ distinct contacts against the list: no set is built over the list, per batch or 
   its digits are the canonical decimal spelling of one integer below 10^15 < 2^64: the key is
   exact, two different numbers never share one (no hash, no collision). A listed value of
   any other shape can match no lead's phone and gets no key.
-- An email's key is :func:`stable_hash64` of the email lower-cased (leads are matched on
-  their normalized email lower-cased, as before). Two different emails share a key with
-  probability 2^-64 a pair: for a list of n entries and a file of m distinct emails about
-  n*m/2^64 false matches are expected (250M x 10M: 1e-4). A false match suppresses a lead
-  that was not listed, never the reverse: a listed person is always found.
-
-The hash is computed here, over the Arrow string buffer with numpy (8 bytes at a time), not
-with polars' ``hash`` (documented as not stable across polars versions: a list keyed by one
-version must match leads keyed by another in the same process only, but the keys of a run
-must not depend on the installed polars at all) and not with hashlib per value (about 1 us a
-value in Python; bench/dnc.py measures both).
+- An email's key is the frequency guardrail's stable 64-bit email hash
+  (transforms.person_keys: computed with numpy over the Arrow string buffer, the same on every
+  machine and version, not polars' ``hash`` nor hashlib per value) of the email lower-cased
+  (leads are matched on their normalized email lower-cased, as before). Two different emails
+  share a key with probability 2^-64 a pair: for a list of n entries and a file of m distinct
+  emails about n*m/2^64 false matches are expected (250M x 10M: 1e-4). A false match
+  suppresses a lead that was not listed, never the reverse: a listed person is always found.
 """
 
 from __future__ import annotations
@@ -29,71 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from schemas.clean_leads import E164_PATTERN
+from transforms.person_keys import email_key_column
 
-__all__ = ["KeyBuilder", "SuppressionKeys", "email_keys", "phone_keys", "stable_hash64"]
-
-_SEED = np.uint64(0x6C65616466C6F77D)  # "leadflow}"; changing it changes every key
-_K1 = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xFF51AFD7ED558CCD)
-_M2 = np.uint64(0xC4CEB9FE1A85EC53)
-
-
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finalizer: a bijection of uint64 in which every input bit flips
-    each output bit with probability about 1/2."""
-    h ^= h >> np.uint64(33)
-    h *= _M1
-    h ^= h >> np.uint64(33)
-    h *= _M2
-    h ^= h >> np.uint64(33)
-    return h
-
-
-def stable_hash64(values: pl.Series) -> pl.Series:
-    """A 64-bit hash of each string's UTF-8 bytes (UInt64; null stays null), the same on every
-    machine and every version of polars and numpy: its definition is this function.
-
-    Per 8-byte little-endian word ``w`` (the last one zero-padded): ``h = fmix64(h ^ w * K1)``,
-    starting from the seed mixed with the byte length, then ``fmix64`` once more. Each step is a
-    bijection of ``h`` for a given word, so equal-length inputs that differ collide only by the
-    mixing's chance. Not a keyed hash: it guards against accidents, not against someone
-    choosing emails to collide (which could only get a lead of theirs suppressed)."""
-    array = values.cast(pl.String).to_arrow().cast(pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    n = len(array)
-    hashed = np.zeros(n, dtype=np.uint64)
-    if n:
-        _, offsets_buffer, data_buffer = array.buffers()
-        offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset : array.offset + n + 1]
-        starts = offsets[:-1]
-        lengths = offsets[1:] - starts
-        size = 0 if data_buffer is None else data_buffer.size
-        padded = np.zeros(size + 8, dtype=np.uint8)
-        if data_buffer is not None:
-            padded[:size] = np.frombuffer(data_buffer, dtype=np.uint8)
-        # every byte position read as the start of an unaligned little-endian 64-bit word
-        words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-        hashed = _fmix64(_SEED ^ (lengths.astype(np.uint64) * _K1))
-        active = np.flatnonzero(lengths > 0)
-        at = 0
-        while len(active):
-            remaining = lengths[active] - at
-            word = words[starts[active] + at]
-            short = remaining < 8
-            shift = (np.minimum(remaining, 7) * 8).astype(np.uint64)
-            word = np.where(short, word & ((np.uint64(1) << shift) - np.uint64(1)), word)
-            hashed[active] = _fmix64(hashed[active] ^ (word * _K1))
-            active = active[~short & (remaining > 8)]
-            at += 8
-        hashed = _fmix64(hashed)
-    keys = pl.Series(values.name, hashed, dtype=pl.UInt64)
-    if values.null_count():
-        keys = pl.select(pl.when(values.is_not_null()).then(keys)).to_series()
-    return keys
+__all__ = ["KeyBuilder", "SuppressionKeys", "email_keys", "phone_keys"]
 
 
 def phone_keys(values: pl.Series) -> pl.Series:
@@ -105,8 +41,11 @@ def phone_keys(values: pl.Series) -> pl.Series:
 
 
 def email_keys(values: pl.Series) -> pl.Series:
-    """The key of each email as leads are matched: :func:`stable_hash64` of it lower-cased."""
-    return stable_hash64(values.cast(pl.String).str.to_lowercase())
+    """The key of each email as leads are matched (lower-cased): the frequency guardrail's
+    email key (transforms.person_keys, one definition of an email's hash in Leadflow), its
+    64 bits read unsigned; null for a null or blank value."""
+    keys = email_key_column(values.cast(pl.String).str.to_lowercase())
+    return keys.reinterpret(signed=False).alias(values.name)
 
 
 def _sorted_unique(keys: np.ndarray) -> np.ndarray:

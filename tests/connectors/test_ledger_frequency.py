@@ -197,7 +197,7 @@ def test_a_ledger_written_before_the_guardrail_gets_its_tables_on_opening(tmp_pa
 
 
 def _write_version_1_contact(spec: str, eid: str, keys: tuple[int, ...], at: float) -> None:
-    """What a leadflow before connectors.person_keys wrote for a lead claimed for ``A`` under a
+    """What a leadflow before transforms.person_keys wrote for a lead claimed for ``A`` under a
     limit: its blake2b keys, in ``contact_log`` (SQLite) or ``ledger_contacts`` (PostgreSQL)."""
     if spec.startswith("postgresql://"):
         with psycopg.connect(spec) as db:

@@ -1,4 +1,4 @@
-"""Person keys (connectors.person_keys) are the ledger's stored identity of a person: the same
+"""Person keys (transforms.person_keys) are the ledger's stored identity of a person: the same
 on every machine and in every version, the vectorized email hash equal to its definition for
 any text, and a phone's key never an email's."""
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from connectors.base import Lead, Phone
 from connectors.frequency import leads_people, person_keys
-from connectors.person_keys import email_key, email_key_column, email_keys, legacy_people, phone_key
+from transforms.person_keys import email_key, email_key_column, email_keys, legacy_people, phone_key
 
 MASK = (1 << 64) - 1
 

@@ -68,11 +68,14 @@ def run_batched(path: Path, out: Path, workers: int | None, ahead: int | None = 
     from datetime import UTC, datetime
 
     from flows.prepare import PrepareOptions
-    from flows.prepare_batches import AHEAD, prepare_batches
+    import flows.prepare_batches
+    from flows.prepare_batches import prepare_batches
     from flows.run.finish import finish_run_in_batches
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
+    if ahead is None:  # an older version of the code (bench against main) has no AHEAD
+        ahead = getattr(flows.prepare_batches, "AHEAD", 0)
     started, cpu = time.perf_counter(), time.process_time()
     batched = prepare_batches(path, PrepareOptions(country="US", workers=workers))
     prepared_at = time.perf_counter()
@@ -84,7 +87,7 @@ def run_batched(path: Path, out: Path, workers: int | None, ahead: int | None = 
 
     finish_run_in_batches(
         batched.prepared,
-        batched.batches(AHEAD if ahead is None else ahead),
+        batched.batches(ahead) if ahead else batched.batches(),
         [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
         run_id=run_id,
         started=datetime.now(UTC),

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -40,6 +41,8 @@ from transforms.normalize import Suppression, clean_leads
 from transforms.region_inference import RegionInference, infer_from_values, international_values
 
 __all__ = ["AHEAD", "BatchedLeads", "prepare_batches"]
+
+_Done = TypeVar("_Done")
 
 AHEAD = 1
 """Batches ``leadflow validate`` normalizes ahead of the one it writes (BatchedLeads.batches),
@@ -73,7 +76,7 @@ class BatchedLeads:
         prepared = self.prepared
         dedupe = BatchDedupe()
         raws = _raw_batches(self.lead_batches, prepared.applied)
-        cleaned = _cleaned_ahead(raws, self._clean, ahead) if ahead > 0 else map(self._clean, raws)
+        cleaned = _mapped_ahead(raws, self._clean, ahead) if ahead > 0 else map(self._clean, raws)
         for clean in cleaned:
             marked = dedupe.apply(clean)
             # let go of each stage's frame before yielding: a generator's locals live on while
@@ -94,19 +97,19 @@ class BatchedLeads:
         )
 
 
-def _cleaned_ahead(
-    raws: Iterator[pl.DataFrame], clean: Callable[[pl.DataFrame], pl.DataFrame], ahead: int
-) -> Iterator[pl.DataFrame]:
-    """``map(clean, raws)`` with up to ``ahead`` batches being cleaned in threads while the
+def _mapped_ahead(
+    raws: Iterator[pl.DataFrame], work: Callable[[pl.DataFrame], _Done], ahead: int
+) -> Iterator[_Done]:
+    """``map(work, raws)`` with up to ``ahead`` batches being worked on in threads while the
     caller works. The raw batches are read here, in the caller's thread, so that a file-level
     error is raised where it was (and reading stays in file order); a batch's error is
     raised when that batch is reached. When the caller stops early, what is in flight is
-    dropped (a batch already being cleaned is finished, then let go)."""
-    pending: deque[Future[pl.DataFrame]] = deque()
+    dropped (a batch already being worked on is finished, then let go)."""
+    pending: deque[Future[_Done]] = deque()
     pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="normalize")
     try:
         for raw in raws:
-            pending.append(pool.submit(clean, raw))
+            pending.append(pool.submit(work, raw))
             del raw
             if len(pending) > ahead:
                 yield pending.popleft().result()
@@ -129,8 +132,8 @@ def _raw_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator
 def _inferred(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInference | None:
     """transforms.region_inference.infer_region over the whole file, read batch by batch."""
     slots: list[list[pl.Series]] | None = None
-    for raw in _raw_batches(lead_batches, applied):
-        found = international_values(raw)
+    # each batch's values picked out in a thread while the next batch is read
+    for found in _mapped_ahead(_raw_batches(lead_batches, applied), international_values, 1):
         if found is None:
             continue
         slots = slots or [[] for _ in found]

@@ -67,8 +67,8 @@ def run_batched(path: Path, out: Path, workers: int | None, ahead: int | None = 
     batches normalized beside the one written (default validate's, flows.prepare_batches.AHEAD)."""
     from datetime import UTC, datetime
 
-    from flows.prepare import PrepareOptions
     import flows.prepare_batches
+    from flows.prepare import PrepareOptions
     from flows.prepare_batches import prepare_batches
     from flows.run.finish import finish_run_in_batches
     from transforms.outputs import new_run_id

@@ -5,6 +5,7 @@
     python -m bench.normalize --rows 1000000 --skip-baseline --quoted [--encoding cp1252]
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
     LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
+    python -m bench.normalize --rows 10000000 --skip-baseline --keep-file /tmp/leads-10m.csv --stages
 
 Generates the file first (not timed: about 1.5 phones per row, six countries, 5% duplicate
 rows, ~10% broken values; with ``--regions all`` every one of libphonenumber's 245 regions,
@@ -28,7 +29,9 @@ stay under 10% of it). Windows are computed at send time on the prepared leads, 
 the whole-file path (``--path whole``) whatever ``--path`` says.
 
 Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
-see _peak_rss_mb) and the speed-up.
+see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU
+seconds per stage (bench/stages.py). ``--keep-file PATH`` generates the file once and reuses
+it on later runs (a 10M-row file takes minutes to generate).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,18 +62,22 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_batched(path: Path, out: Path, workers: int | None) -> dict[str, float]:
+def run_batched(path: Path, out: Path, workers: int | None, ahead: int | None = None) -> dict[str, float]:
     """What ``leadflow validate`` does (minus the HTML report): the file read, normalized and
-    written a batch at a time ($LEADFLOW_BATCH_ROWS rows, flows.prepare_batches)."""
+    written a batch at a time ($LEADFLOW_BATCH_ROWS rows, flows.prepare_batches), ``ahead``
+    batches normalized beside the one written (default validate's, flows.prepare_batches.AHEAD)."""
     from datetime import UTC, datetime
 
+    import flows.prepare_batches
     from flows.prepare import PrepareOptions
     from flows.prepare_batches import prepare_batches
     from flows.run.finish import finish_run_in_batches
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
-    started = time.perf_counter()
+    if ahead is None:  # an older version of the code (bench against main) has no AHEAD
+        ahead = getattr(flows.prepare_batches, "AHEAD", 0)
+    started, cpu = time.perf_counter(), time.process_time()
     batched = prepare_batches(path, PrepareOptions(country="US", workers=workers))
     prepared_at = time.perf_counter()
     prepared_rss = _peak_rss_mb()
@@ -80,7 +88,7 @@ def run_batched(path: Path, out: Path, workers: int | None) -> dict[str, float]:
 
     finish_run_in_batches(
         batched.prepared,
-        batched.batches(),
+        batched.batches(ahead) if ahead else batched.batches(),
         [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
         run_id=run_id,
         started=datetime.now(UTC),
@@ -92,6 +100,7 @@ def run_batched(path: Path, out: Path, workers: int | None) -> dict[str, float]:
     return {
         "rows": batched.prepared.rows,
         "wall": finished - started,
+        "cpu": time.process_time() - cpu,
         "prepare": prepared_at - started,
         "results": finished - prepared_at,
         "peak_rss_mb": _peak_rss_mb(),
@@ -113,7 +122,7 @@ def run_leadflow(
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     prepared = prepare_leads(path, PrepareOptions(country="US", workers=workers))
     prepared_at = time.perf_counter()
     prepared_rss = _peak_rss_mb()
@@ -140,11 +149,40 @@ def run_leadflow(
     return {
         "rows": prepared.rows,
         "wall": finished - started,
+        "cpu": time.process_time() - cpu,
         "prepare": prepared_at - started,
         "windows": windows_at - prepared_at,
         "results": finished - windows_at,
         "peak_rss_mb": _peak_rss_mb(),
         "prepare_peak_rss_mb": prepared_rss,
+    }
+
+
+def run_cli(path: Path, out: Path) -> dict[str, float]:
+    """``leadflow validate FILE --out OUT`` in this process, its terminal output thrown away:
+    the batched path plus the region inference pass (no ``--country``: the file's own
+    numbers decide), the HTML report and the terminal report. Wall from the command's start
+    (after the imports the ``leadflow`` entry point makes, which the parent's whole-process
+    figure adds)."""
+    from rich.console import Console
+
+    from flows.commands.validate import main as validate
+
+    started, cpu = time.perf_counter(), time.process_time()
+    with open(os.devnull, "w") as sink:
+        code = validate([str(path), "--out", str(out)], console=Console(file=sink, width=120))
+    finished = time.perf_counter()
+    if code != 0:
+        raise SystemExit(f"leadflow validate failed ({code})")
+    (run_json,) = out.glob("*/run.json")
+    return {
+        "rows": json.loads(run_json.read_text())["rows"],
+        "wall": finished - started,
+        "cpu": time.process_time() - cpu,
+        "prepare": 0.0,
+        "results": finished - started,
+        "peak_rss_mb": _peak_rss_mb(),
+        "prepare_peak_rss_mb": 0.0,
     }
 
 
@@ -183,8 +221,14 @@ def run_naive(path: Path, out: Path, rows: int) -> dict[str, float]:
 
 
 def _child(
-    kind: str, path: Path, workers: int | None, rows: int, compliance: str | None = None
-) -> dict[str, float]:
+    kind: str,
+    path: Path,
+    workers: int | None,
+    rows: int,
+    compliance: str | None = None,
+    stages: bool = False,
+    ahead: int | None = None,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         command = [
             sys.executable,
@@ -203,9 +247,31 @@ def _child(
             command += ["--workers", str(workers)]
         if compliance:
             command += ["--compliance", compliance]
+        if stages:
+            command += ["--stages"]
+        if ahead is not None:
+            command += ["--ahead", str(ahead)]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
-        figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return figures
+
+
+def _child_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """The child's run (``--child``), timed stage by stage with ``--stages``."""
+    if args.child == "naive":
+        return run_naive(args.file, args.out, args.baseline_rows)
+    runs: dict[str, Callable[[], dict[str, float]]] = {
+        "batched": lambda: run_batched(args.file, args.out, args.workers, args.ahead),
+        "leadflow": lambda: run_leadflow(args.file, args.out, args.workers, args.compliance),
+        "cli": lambda: run_cli(args.file, args.out),
+    }
+    if not args.stages:
+        return runs[args.child]()
+    from bench.stages import BATCHED_STAGES, WHOLE_STAGES, StageClock
+
+    with StageClock().timing(WHOLE_STAGES if args.child == "leadflow" else BATCHED_STAGES) as clock:
+        figures: dict[str, Any] = runs[args.child]()
+    return {**figures, "stages": clock.figures()}
 
 
 def _write_file(path: Path, rows: int, regions: str, quoted: bool = False, encoding: str = "utf-8") -> None:
@@ -250,14 +316,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--path",
-        choices=("batched", "whole"),
+        choices=("batched", "whole", "cli"),
         default="batched",
-        help="leadflow's batched path (leadflow validate's, default) or the whole file in memory",
+        help="leadflow's batched path (leadflow validate's, default), the whole file in memory, "
+        "or all of leadflow validate (no --country, with the reports)",
     )
     parser.add_argument(
         "--compliance", help="also compute calling windows under this profile (us-tcpa, uk, de)"
     )
-    parser.add_argument("--child", choices=("batched", "leadflow", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also print wall and CPU seconds per stage of the leadflow run (bench/stages.py)",
+    )
+    parser.add_argument(
+        "--ahead",
+        type=int,
+        help="batched path: batches normalized beside the one written "
+        "(default leadflow validate's, flows.prepare_batches.AHEAD)",
+    )
+    parser.add_argument(
+        "--keep-file",
+        type=Path,
+        help="generate the lead file at this path and keep it; reuse it if it is there already",
+    )
+    parser.add_argument("--child", choices=("batched", "leadflow", "cli", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--write-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -267,21 +350,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.child:
-        if args.child == "batched":
-            figures = run_batched(args.file, args.out, args.workers)
-        elif args.child == "leadflow":
-            figures = run_leadflow(args.file, args.out, args.workers, args.compliance)
-        else:
-            figures = run_naive(args.file, args.out, args.baseline_rows)
-        print(json.dumps(figures))
+        print(json.dumps(_child_figures(args)))
         return 0
 
     baseline_rows = args.baseline_rows or min(args.rows, 100_000)
     with tempfile.TemporaryDirectory() as folder:
         path = args.file
+        if path is None and args.keep_file is not None and args.keep_file.exists():
+            path = args.keep_file
+            print(f"reusing {path} (--keep-file): its rows are what it holds, whatever --rows says")
         if path is None:
             quoted = "-quoted" if args.quoted else ""
-            path = Path(folder) / f"leads-{args.rows}-{args.regions}{quoted}-{args.encoding}.csv"
+            path = (
+                args.keep_file
+                or Path(folder) / f"leads-{args.rows}-{args.regions}{quoted}-{args.encoding}.csv"
+            )
             # in a process of its own: a child started from a parent that held the generated
             # frame inherits the parent's peak RSS (ru_maxrss survives fork and exec), which
             # made a 5M-row batched run read 2.4 GB instead of its own 1 GB
@@ -293,14 +376,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
         print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")
         whole = args.path == "whole" or bool(args.compliance)  # windows: on the prepared leads
-        ours = _child("leadflow" if whole else "batched", path, args.workers, baseline_rows, args.compliance)
+        kind = "leadflow" if whole else args.path
+        process = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process_started = time.perf_counter()
+        ours = _child(kind, path, args.workers, baseline_rows, args.compliance, args.stages, args.ahead)
+        process_wall = time.perf_counter() - process_started
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process_cpu = used.ru_utime - process.ru_utime + used.ru_stime - process.ru_stime
         rate = ours["rows"] / ours["wall"]
+        split = "" if kind == "cli" else f"prepare {ours['prepare']:.2f} s, results {ours['results']:.2f} s, "
         print(
-            f"leadflow ({'whole' if whole else 'batched'}): {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
-            f"(prepare {ours['prepare']:.2f} s, results {ours['results']:.2f} s) = {rate:,.0f} rows/s, "
+            f"leadflow ({'whole' if whole else args.path}): {ours['rows']:,.0f} rows in {ours['wall']:.2f} s "
+            f"({split}CPU {ours['cpu']:.2f} s) = {rate:,.0f} rows/s, "
             f"peak RSS {ours['peak_rss_mb']:,.0f} MiB = {ours['peak_rss_mb'] * 1.048576 / 1000:.2f} GB "
-            f"({ours['prepare_peak_rss_mb']:,.0f} MiB by the end of prepare)"
+            f"({ours['prepare_peak_rss_mb']:,.0f} MiB by the end of prepare); "
+            f"the child process with its imports: {process_wall:.2f} s, CPU {process_cpu:.2f} s"
         )
+        if args.stages:
+            from bench.stages import print_stages
+
+            print(f"stages (exclusive seconds, {kind} path):")
+            print_stages(ours["stages"], ours["wall"], ours["cpu"])
         if args.compliance:
             print(
                 f"calling windows ({args.compliance}): {ours['windows']:.3f} s = "

@@ -25,6 +25,7 @@ files.
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -267,6 +268,8 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
             block.decode("utf-8")
         except UnicodeDecodeError:
             return None
+    if b"\r" not in block and b"\n\n" not in block and not block.startswith(b"\n"):
+        return _plain_lines(block, separator, width)
     raw = np.frombuffer(block, dtype=np.uint8)
     following = np.append(raw[1:], np.uint8(0))
     is_end = (raw == 10) | ((raw == 13) & (following != 10))
@@ -284,6 +287,25 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
     if not bool(np.all(fields[~blank] == width)):
         return None
     return int(np.count_nonzero(~blank))
+
+
+def _plain_lines(block: bytes, separator: int, width: int) -> int | None:
+    """:func:`_lines` for a block of ``\n`` line ends and no blank line (the usual file): its
+    separators and line ends alone, in order, must read ``width - 1`` separators then a line
+    end, line after line (the last line may lack its end). Compared as bytes: twice as fast
+    as locating every line and counting its separators, the scan's main cost."""
+    special = block.translate(None, _deleted_but(separator))
+    open_end = not block.endswith(b"\n")
+    rows, left = divmod(len(special) + open_end, width)
+    if left:
+        return None
+    expected = (bytes([separator]) * (width - 1) + b"\n") * rows
+    return rows if special == (expected[:-1] if open_end else expected) else None
+
+
+@functools.cache
+def _deleted_but(separator: int) -> bytes:
+    return bytes(byte for byte in range(256) if byte not in (separator, 10))
 
 
 def _text_batches(text: TextCsv, size: int) -> Iterator[pl.DataFrame]:

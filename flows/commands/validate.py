@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from rich.text import Text
 
     from flows.console import USER_ERRORS, print_error, stage
-    from flows.prepare_batches import prepare_batches
-    from flows.report.command import run_report
+    from flows.prepare_batches import AHEAD, prepare_batches
+    from flows.report.command import report_finished_run
     from flows.run.finish import finish_run_in_batches
     from flows.run.store import RunNotPublished, run_output
     from transforms.outputs import new_run_id
@@ -126,14 +126,15 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
                 run_dir = finish_run_in_batches(
                     prepared,
-                    batched.batches(),
+                    batched.batches(AHEAD),
                     [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
                     run_id=run_id,
                     started=started,
                     out_dir=output.folder,
                     dry_run=False,
+                    report=False,  # written below, from the figures the terminal shows too
                 )
-            run_report(run_dir, None, None, console)
+            report_finished_run(run_dir, console)
             where = output.publish(run_dir)
     except RunNotPublished as error:
         print_error(console, error)

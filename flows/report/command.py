@@ -12,6 +12,7 @@ Errors print one ``ReportError: message`` line and return 1.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from flows.report.runs import PathKind, Run
 
-__all__ = ["build_parser", "main", "run_report"]
+__all__ = ["build_parser", "main", "report_finished_run", "run_report"]
 
 
 def _single(path: Path, kind: PathKind) -> Run:
@@ -39,12 +40,13 @@ def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console)
 
     from flows.report.console import print_run
     from flows.report.csv_export import export_lead_csv
+    from flows.report.figures import run_figures
     from flows.report.html_page import render_run_html, write_text_atomically
-    from transforms.summary import summarize
 
-    print_run(console, run, summarize(run.results, run.target_names))
+    figures = run_figures(run)  # the page's and the terminal's, computed once
+    print_run(console, run, figures)
     if html is not None:
-        write_text_atomically(html, render_run_html(run))
+        write_text_atomically(html, render_run_html(run, figures))
         console.print(Text(f"HTML report: {html}"))
     if csv is not None:
         rows = export_lead_csv(run.results, run.target_names, csv)
@@ -78,29 +80,58 @@ def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Con
         )
 
 
+def report_finished_run(run_dir: Path, console: Console) -> int:
+    """What ``leadflow validate`` shows of the run it has just written: its HTML report written
+    into the run folder (a failure there is the run's, raised), then the run in the terminal
+    (0, or 1 with the error printed, as :func:`run_report`), from one computation of the
+    figures, the summary read back from the run's summary.json."""
+    from flows.report.console import print_run
+    from flows.report.figures import run_figures, written_summary
+    from flows.report.html_page import write_html_report
+    from flows.report.runs import load_run
+
+    run = load_run(run_dir)
+    figures = run_figures(run, written_summary(run_dir))
+    write_html_report(run_dir, figures=figures)
+    return _reported([run_dir], lambda: print_run(console, run, figures), console)
+
+
 def run_report(
     path: Path, html: Path | None, csv: Path | None, console: Console, *, out: Path = Path(DEFAULT_OUT)
 ) -> int:
     """Print the report of ``path`` (or of the run id ``path`` in ``out``) and write the requested
     files; 0 on success, 1 on error."""
     # imported here, not above: ``leadflow report --help`` and a usage error need none of them
+    from flows.report.runs import PathKind, classify, resolve_path
+
+    resolved = [path]  # the error line names the run folder once a run id is resolved
+
+    def report() -> None:
+        resolved[0] = found = resolve_path(path, out)
+        kind = classify(found)
+        if kind is PathKind.RUNS:
+            _report_runs(found, html, csv, console)
+        else:
+            _report_run(_single(found, kind), html, csv, console)
+
+    return _reported(resolved, report, console)
+
+
+def _reported(path: list[Path], report: Callable[[], None], console: Console) -> int:
+    """0 once ``report`` has run; 1 with one ``ReportError:`` line when it failed reading or
+    writing (``path``: the one the line names, as far as ``report`` got)."""
     import polars as pl
     from rich.text import Text
 
-    from flows.report.runs import PathKind, ReportError, classify, resolve_path
+    from flows.report.runs import ReportError
 
     try:
-        path = resolve_path(path, out)
-        kind = classify(path)
-        if kind is PathKind.RUNS:
-            _report_runs(path, html, csv, console)
-        else:
-            _report_run(_single(path, kind), html, csv, console)
+        report()
     except ReportError as error:
         console.print(Text(f"ReportError: {error}"), soft_wrap=True)
         return 1
     except (pl.exceptions.PolarsError, OSError) as error:
-        problem = f"cannot read or write report files for {path} ({type(error).__name__})"
+        problem = f"cannot read or write report files for {path[0]} ({type(error).__name__})"
         console.print(Text(f"ReportError: {problem}"), soft_wrap=True)
         return 1
     return 0

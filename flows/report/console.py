@@ -14,13 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from flows.report.leads import (
-    DELIVERED,
-    Outcome,
-    lead_view,
-    reasons_by_lead,
-    target_column,
-)
+from flows.report.figures import RunFigures
+from flows.report.leads import DELIVERED, Outcome, target_column
 from flows.report.run_folders import Skipped
 from flows.report.runs import AppliedList, Run, RunMeta
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
@@ -201,13 +196,14 @@ def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
     return table if table.row_count else None
 
 
-def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
+def print_run(console: Console, run: Run, figures: RunFigures) -> None:
     """Leads first (outcomes, reasons in leads, the leads not delivered everywhere), then per
-    target (statuses, vendor errors)."""
+    target (statuses, vendor errors); ``figures`` are the run's (flows.report.figures)."""
     console.rule(Text(f"Leadflow run {run.run_id}"))
     _inputs(console, run)
+    summary = figures.summary
     targets = list(summary["targets"])
-    leads = lead_view(run.results, targets, TOP_LEADS)
+    leads = figures.leads
     counts = leads.counts
     attention = counts[Outcome.ATTENTION]
     console.print(
@@ -216,7 +212,7 @@ def print_run(console: Console, run: Run, summary: Mapping[str, Any]) -> None:
         sep="",
     )
     console.print(_outcome_table(counts))
-    reasons = reasons_by_lead(run.results)
+    reasons = figures.reasons
     if not reasons.is_empty():
         console.print(_reasons_table(summary, reasons))
     if leads.missed:

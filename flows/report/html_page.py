@@ -17,8 +17,8 @@ from urllib.parse import quote
 import polars as pl
 
 from flows.report.assets import CSP, SCRIPT, STYLE
-from flows.report.lead_sections import LEAD_LIMIT, lead_table_section, leads_headline_section, reasons_section
-from flows.report.leads import lead_view, reasons_by_lead
+from flows.report.figures import RunFigures, run_figures
+from flows.report.lead_sections import lead_table_section, leads_headline_section, reasons_section
 from flows.report.markup import Cell, Markup, esc, table
 from flows.report.run_folders import RATES, TREND_STATUSES, RunsFound
 from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command, run_started
@@ -33,7 +33,6 @@ from flows.report.sections import (
 )
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Status
-from transforms.summary import summarize
 
 __all__ = ["render_run_html", "render_trend_html", "write_html_report", "write_text_atomically"]
 
@@ -98,11 +97,13 @@ def _dispositions(results: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
     return shown, int(total)
 
 
-def render_run_html(run: Run) -> str:
-    """The analyst report of one run as a complete HTML document."""
-    summary = summarize(run.results, run.target_names)
+def render_run_html(run: Run, figures: RunFigures | None = None) -> str:
+    """The analyst report of one run as a complete HTML document (``figures``: the run's,
+    flows.report.figures, when the caller has them)."""
+    figures = figures or run_figures(run)
+    summary = figures.summary
     targets = list(summary["targets"])
-    leads = lead_view(run.results, targets, LEAD_LIMIT)
+    leads = figures.leads
     meta = run.meta
     source = meta.source_file if meta else "results"
     subtitle = f"{source}: {summary['rows']:,} leads (rows of the file), {len(targets)} targets"
@@ -112,7 +113,7 @@ def render_run_html(run: Run) -> str:
         [
             leads_headline_section(leads, targets),
             lead_table_section(leads, targets, csv_hint),
-            reasons_section(reasons_by_lead(run.results)),
+            reasons_section(figures.reasons),
             totals_section(summary),
             vendor_errors_section(summary),
             phones_section(summary),
@@ -225,6 +226,6 @@ def write_text_atomically(path: Path, text: str) -> Path:
     return path
 
 
-def write_html_report(run_dir: Path, out: Path | None = None) -> Path:
+def write_html_report(run_dir: Path, out: Path | None = None, figures: RunFigures | None = None) -> Path:
     """Render the run in ``run_dir`` to ``out`` (default ``<run_dir>/report.html``); returns the path."""
-    return write_text_atomically(out or run_dir / REPORT_FILE, render_run_html(load_run(run_dir)))
+    return write_text_atomically(out or run_dir / REPORT_FILE, render_run_html(load_run(run_dir), figures))

@@ -5,6 +5,7 @@ of a few rows are tests/transforms/test_dedupe_batches.py's: each batch costs ~0
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -17,10 +18,10 @@ from sample_data.generate import messy_lead_frame
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
 
-def _same(path: Path, options: PrepareOptions, size: int) -> None:
+def _same(path: Path, options: PrepareOptions, size: int, ahead: int = 0) -> None:
     whole = prepare_leads(path, options)
     batched = prepare_batches(path, options, rows=size)
-    clean = pl.concat(list(batched.batches()))
+    clean = pl.concat(list(batched.batches(ahead)))
     assert clean.equals(whole.clean)
     prepared = batched.prepared
     assert prepared.rows == whole.rows
@@ -50,6 +51,19 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("size", [997, 50_000])
 def test_a_messy_file_with_many_duplicates_prepares_the_same_in_batches(messy: Path, size: int) -> None:
     _same(messy, PrepareOptions(country="US"), size)
+
+
+@pytest.mark.parametrize("ahead", [1, 3])
+def test_batches_normalized_ahead_in_threads_are_the_same_leads_in_order(messy: Path, ahead: int) -> None:
+    _same(messy, PrepareOptions(country="US"), 700, ahead=ahead)
+
+
+def test_a_consumer_that_stops_early_leaves_no_normalizing_thread_behind(messy: Path) -> None:
+    batches = prepare_batches(messy, PrepareOptions(country="US"), rows=500).batches(ahead=2)
+    first = next(batches)
+    batches.close()
+    assert first.height == 500
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]
 
 
 def test_region_inference_and_suppression_are_the_same_in_batches(messy: Path) -> None:

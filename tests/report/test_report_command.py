@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flows.report.command import main
+from flows.report.command import main, report_finished_run
 from flows.report.html_page import render_run_html
-from flows.report.runs import load_run
+from flows.report.runs import load_run, write_summary
 from tests.report.runs import run_meta, write_run
 
 RUN_ID = "20261124T012233Z-ab12cd"
@@ -93,3 +93,19 @@ def test_a_watched_folder_run_shows_the_name_its_file_was_dropped_as(tmp_path: P
     text = console.export_text()
     assert re.search(r"source file +/srv/w/archive/20261124T012233Z-7@0123abcd-0beef-leads\.csv", text)
     assert re.search(r"dropped as +/srv/w/inbox/leads\.csv", text)
+
+
+def test_the_report_of_a_finished_run_is_the_page_and_the_terminal_report_of_leadflow_report(
+    tmp_path: Path,
+) -> None:
+    """``leadflow validate`` shows its run from one computation of the figures (and the summary
+    it wrote): the same page and the same terminal lines as the report commands make on their own."""
+    run_dir = write_run(tmp_path / "runs", run_id=RUN_ID)
+    write_summary(run_dir)
+    finished, alone = _console(), _console()
+
+    assert report_finished_run(run_dir, finished) == 0
+    assert main([str(run_dir)], console=alone) == 0
+
+    assert (run_dir / "report.html").read_text(encoding="utf-8") == render_run_html(load_run(run_dir))
+    assert finished.export_text() == alone.export_text()

@@ -12,10 +12,18 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
-from transforms.ingest_batches import BATCH_ROWS_VARIABLE, DEFAULT_BATCH_ROWS, batch_rows, open_lead_batches
+from transforms.ingest_batches import (
+    BATCH_ROWS_VARIABLE,
+    DEFAULT_BATCH_ROWS,
+    _lines,
+    batch_rows,
+    open_lead_batches,
+)
 
 STREAMED = {
     "plain": b"phone,email,name\n4155550001,a@x.com,Ann\n4155550002,,Bob\n,c@x.com,\n",
@@ -159,3 +167,20 @@ def test_parquet_files_of_no_rows_or_damaged_behave_as_read_whole(tmp_path: Path
     expected = _error(lambda: read_lead_file(odd).frame)
     assert expected is not None
     assert _error(lambda: pl.concat(list(open_lead_batches(odd, 1).batches()))) == expected
+
+
+_FIELD = st.text(alphabet="ab ,;\n", max_size=4)
+
+
+@settings(max_examples=300)
+@given(
+    lines=st.lists(st.lists(_FIELD, min_size=1, max_size=4), min_size=1, max_size=6), width=st.integers(1, 4)
+)
+def test_the_scan_counts_lf_lines_as_it_counts_the_same_lines_with_crlf(
+    lines: list[list[str]], width: int
+) -> None:
+    """The scan's byte-pattern check of plain ``\\n`` blocks (_plain_lines) decides as its
+    line-by-line check does for the same block with ``\\r\\n`` line ends: same rows, same refusals."""
+    text = "\n".join(",".join(fields) for fields in lines)
+    for block in (text.encode(), (text + "\n").encode()):
+        assert _lines(block, ord(","), width) == _lines(block.replace(b"\n", b"\r\n"), ord(","), width)

@@ -47,9 +47,7 @@ from transforms.ingest import (
     IngestedFile,
     _control_share,
     _finish,
-    _sniff_delimiter,
-    _split_header,
-    _unique_names,
+    sniffed_layout,
 )
 
 __all__ = ["TextCsv", "scan_text_csv"]
@@ -193,15 +191,13 @@ def _layout(first: bytes, size: int, encoding: str) -> _Layout | None:
         start = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
         head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
         truncated = size - start > _SNIFF_BYTES
-    if not head.strip():
-        return None
-    delimiter = _sniff_delimiter(head, truncated=truncated)
-    header, header_chars = _split_header(head, delimiter)
-    if header is None or (header_chars >= len(head) and truncated):
+    layout = sniffed_layout(head, truncated=truncated)
+    if layout is None:
         return None  # no header, or one longer than the sniffed head: the careful path decides
+    delimiter, names, header_chars = layout
     codec = "cp1252" if encoding == "cp1252" else "utf-8"
     offset = start + len(head[:header_chars].encode(codec))
-    return _Layout(encoding, delimiter, tuple(_unique_names(header)), offset)
+    return _Layout(encoding, delimiter, tuple(names), offset)
 
 
 def _scan(path: Path, layout: _Layout, seen: _Seen) -> tuple[str, int, _Seen] | None:

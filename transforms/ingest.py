@@ -256,6 +256,21 @@ def _unique_names(header: list[str]) -> list[str]:
     return _dedupe_names(base, taken=set(RESERVED_COLUMNS))
 
 
+def sniffed_layout(head: str, *, truncated: bool) -> tuple[str, list[str], int] | None:
+    """What the file's first ``_SNIFF_BYTES`` (decoded: ``head``) say of its layout, sniffed
+    as :func:`read_lead_file` sniffs it: (delimiter, unique column names, the header's length in
+    characters); None where only the careful path can decide: a blank head, no header, or a
+    header longer than the sniffed head. The streamed readers (transforms.ingest_batches,
+    transforms.csv_scan) start from it, so they frame a file as the careful reader does."""
+    if not head.strip():
+        return None
+    delimiter = _sniff_delimiter(head, truncated=truncated)
+    header, header_chars = _split_header(head, delimiter)
+    if header is None or (header_chars >= len(head) and truncated):
+        return None
+    return delimiter, _unique_names(header), header_chars
+
+
 def _dedupe_names(base: list[str], taken: set[str]) -> list[str]:
     wanted = set(base)
     names: list[str] = []

@@ -45,10 +45,9 @@ from transforms.ingest import (
     _SNIFF_BYTES,
     IngestedFile,
     _finish,
-    _sniff_delimiter,
-    _split_header,
     _unique_names,
     read_lead_file,
+    sniffed_layout,
 )
 from transforms.ingest_parquet import parquet_as_text
 from transforms.issues import append_issue_rows
@@ -196,13 +195,10 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
     size = path.stat().st_size
     head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
     truncated = size - start > _SNIFF_BYTES
-    if not head.strip():
-        return None
-    delimiter = _sniff_delimiter(head, truncated=truncated)
-    header, header_chars = _split_header(head, delimiter)
-    if header is None or (header_chars >= len(head) and truncated):
+    layout = sniffed_layout(head, truncated=truncated)
+    if layout is None:
         return None  # no header, or one longer than the sniffed head: the careful path decides
-    names = _unique_names(header)
+    delimiter, names, header_chars = layout
     offset = start + len(head[:header_chars].encode("utf-8"))
     try:
         first[:offset].decode("utf-8")  # the header too must be UTF-8 (else the whole file is re-decoded)

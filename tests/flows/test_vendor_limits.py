@@ -190,3 +190,82 @@ async def test_a_global_limit_deleted_mid_run_stops_the_target_instead_of_sendin
 def test_a_ledger_key_names_one_limit_for_a_vendor_reached_by_two_host_names() -> None:
     """The limits are shared exactly where the ledger shares sends (connectors.endpoint)."""
     assert endpoint_slug("dialer-eu") == endpoint_slug(" dialer-eu ") == "dialer-eu"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_batched_run_keeps_its_workers_slots_for_the_next_batch_and_returns_them_at_its_end() -> None:
+    """Each batch's dispatch has workers of its own. Asking the server again for every batch's
+    workers put a burst of slot requests per batch on Prefect's SQLite server, whose lock errors
+    (503) the client retries with seconds of backoff; the next batch's workers take over the ended
+    workers' slots instead, and the gate returns them when the run ends."""
+    from flows.vendor_limits import GlobalLimits, PrefectGate, ensure_limits
+
+    limits = GlobalLimits("leadflow-test-batched-concurrency", 3, None, None)
+    ensure_limits(limits)
+
+    def active_slots() -> int:
+        with get_client(sync_client=True) as client:
+            return client.read_global_concurrency_limit_by_name(limits.concurrency_name).active_slots
+
+    async with PrefectGate(limits, "obi", deadline=10, keep_for=60) as gate:
+
+        async def worker() -> None:
+            async with gate():
+                await asyncio.sleep(0.01)
+
+        async def batch() -> None:
+            await asyncio.gather(*(asyncio.create_task(worker()) for _ in range(3)))
+
+        await batch()
+        await asyncio.sleep(0.5)  # time for a returned slot to reach the server
+        assert active_slots() == 3  # kept between batches, not returned and asked for again
+        # a second batch on a full limit of 3: only the kept slots let its workers through
+        await asyncio.wait_for(batch(), timeout=30)
+        assert active_slots() == 3
+    assert active_slots() == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_two_runs_that_each_keep_a_slot_still_finish_when_each_needs_a_second_one() -> None:
+    """Each run keeps one of the limit's two slots between batches, then starts a batch of two
+    workers: the second worker of each run must get the slot its run's first worker leaves, not
+    wait for the other run's kept slot (which it keeps for the same reason) to time out."""
+    from flows.vendor_limits import GlobalLimits, PrefectGate, ensure_limits
+
+    limits = GlobalLimits("leadflow-test-two-runs-concurrency", 2, None, None)
+    ensure_limits(limits)
+    async with (
+        PrefectGate(limits, "obi", deadline=10, keep_for=60) as one,
+        PrefectGate(limits, "obi", deadline=10, keep_for=60) as two,
+    ):
+
+        async def worker(gate: Any) -> None:
+            async with gate():
+                await asyncio.sleep(0.01)
+
+        await asyncio.gather(worker(one), worker(two))  # the limit's two slots, one kept by each run
+        await asyncio.wait_for(asyncio.gather(worker(one), worker(one), worker(two), worker(two)), timeout=30)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_slot_no_worker_of_the_run_comes_for_goes_back_to_the_server() -> None:
+    """A run waiting between batches (for another target, another run's claims) must not keep a
+    target's slots from other runs for longer than ``keep_for``."""
+    from flows.vendor_limits import GlobalLimits, PrefectGate, ensure_limits
+
+    limits = GlobalLimits("leadflow-test-unused-concurrency", 2, None, None)
+    ensure_limits(limits)
+    async with PrefectGate(limits, "obi", deadline=10, keep_for=0.2) as gate:
+
+        async def worker() -> None:
+            async with gate():
+                pass
+
+        await asyncio.gather(worker(), worker())
+        with get_client(sync_client=True) as client:
+            name = limits.concurrency_name
+            for _ in range(100):  # the slots go back within keep_for and a call to the server
+                await asyncio.sleep(0.1)
+                if client.read_global_concurrency_limit_by_name(name).active_slots == 0:
+                    break
+            assert client.read_global_concurrency_limit_by_name(name).active_slots == 0

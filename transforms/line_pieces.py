@@ -55,11 +55,9 @@ def sort_pieces(block: bytes) -> Pieces:
             continue
         utf8.add(index)
     legacy = [index for index in non_ascii if index not in utf8]
-    undefined = any(
-        np.isin(raw[int(offsets[index]) : int(offsets[index + 1])], _UNDEFINED_CP1252).any()
-        for index in legacy
-    )
-    return Pieces(offsets, sorted(utf8), legacy, bool(undefined))
+    holders = np.searchsorted(offsets, np.flatnonzero(np.isin(raw, _UNDEFINED_CP1252)), side="right") - 1
+    undefined = any(index not in utf8 for index in np.unique(holders).tolist())
+    return Pieces(offsets, sorted(utf8), legacy, undefined)
 
 
 def line_starts_before(block: bytes, positions: np.ndarray) -> np.ndarray:

@@ -112,6 +112,7 @@ def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> No
         b"PK\x03\x04rest",
         b"\x00\x01\x02",
         b'phone,name\n1,"a\x00"\n',
+        b"phone,name\n1,a,b\n2,\xe9\n3,\x00\n",
         b"%PDF-1.4,name\n1,2\n",
         b"\x1f\x8b,name\n1,2\n",
         "phone,name\n1,Jos\u00e9\n".encode("cp1252") + b"\x01" * 300,

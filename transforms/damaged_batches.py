@@ -99,7 +99,7 @@ class _BlockReader:
             damaged[holder[inside]] = True
         count = int(np.count_nonzero(damaged))
         if count == 0:
-            yield self._arrow(text)
+            yield self._arrow(text, records.starts.size)
             return
         if count > _FEW_DAMAGED:
             yield self._careful(text, foreign)
@@ -108,13 +108,13 @@ class _BlockReader:
         for index in np.flatnonzero(damaged).tolist():
             start, after = int(records.starts[index]), int(records.nexts[index])
             if index > after_last:
-                yield self._arrow(text[position:start])
+                yield self._arrow(text[position:start], index - after_last)
             base = int(firsts[index])
             mine = [line - base for line in foreign if base <= line <= int(lasts[index])]
             yield self._careful(text[start:after], mine)
             position, after_last = after, index + 1
         if after_last < records.starts.size:
-            yield self._arrow(text[position:])
+            yield self._arrow(text[position:], records.starts.size - after_last)
 
     def _careful(self, text: bytes, foreign: list[int]) -> pl.DataFrame:
         """read_lead_file's careful read of these records (transforms.csv_lines)."""
@@ -129,8 +129,8 @@ class _BlockReader:
         frame, issues = records_frame(read, self.all_names, self.width, mixed)
         return frame.with_columns(issues)
 
-    def _arrow(self, text: bytes) -> pl.DataFrame:
-        """Arrow's read of clean records, as read_lead_file's fast read makes them."""
+    def _arrow(self, text: bytes, records: int) -> pl.DataFrame:
+        """Arrow's read of ``records`` clean records, as read_lead_file's fast read makes them."""
         keys = [f"c{index}" for index in range(self.width)]
         table = pacsv.read_csv(
             pa.py_buffer(text),
@@ -145,6 +145,8 @@ class _BlockReader:
         )
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
+        if frame.height != records:  # never seen: the split and Arrow disagree, no row may be lost
+            raise RuntimeError(f"{self.path}: Arrow read {frame.height} records where {records} were found")
         return frame.rename(dict(zip(keys, self.names, strict=True))).with_columns(
             *(pl.lit(None, dtype=pl.String).alias(name) for name in self.extras),
             issues=empty_lists(frame.height, ISSUE, name="issues"),

@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest import mock
 
 import polars as pl
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -135,3 +136,36 @@ def test_a_ragged_mixed_encoding_file_is_read_in_several_batches_not_whole(tmp_p
     codes = whole.frame.get_column("issues").list.eval(pl.element().struct.field("code")).to_list()
     assert codes[-2:] == [["RAGGED_ROW"], ["ENCODING_MIXED"]]
     assert "extra_1" in batched.ingested.headers
+
+
+def _rows(count: int, name: str) -> str:
+    return "".join(f"{4155550000 + n},{name} {n},note\n" for n in range(count))
+
+
+HEADER = "phone,Stra\u00dfe,note\n"
+LONG_HEADS = {
+    "a cp1252 header on a utf-8 file": HEADER.encode("cp1252") + _rows(3_000, "M\u00fcller").encode(),
+    "utf-8 lines and a ragged row late in a cp1252 file": (HEADER + _rows(3_000, "M\u00fcller")).encode(
+        "cp1252"
+    )
+    + (_rows(2, "Jos\u00e9") + "1,2,3,4\n").encode(),
+    "a byte only latin-1 has after the head": (HEADER + _rows(3_000, "M\u00fcller")).encode("cp1252")
+    + b"1,\x81,x\n",
+}
+
+
+@pytest.mark.parametrize("block", [4096, 1 << 23])
+@pytest.mark.parametrize("name", sorted(LONG_HEADS))
+def test_encodings_decided_after_the_sniffed_head_stream_to_read_lead_files_rows(
+    tmp_path: Path, name: str, block: int
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(LONG_HEADS[name])
+    assert path.stat().st_size > 1 << 16  # the head read_lead_file sniffs is not the whole file
+    whole = read_lead_file(path)
+    with _blocks_of(block):
+        batched = open_lead_batches(path, 700)
+        frames = list(batched.batches())
+    assert batched.streamed
+    assert pl.concat(frames).equals(whole.frame)
+    assert (batched.ingested.encoding, batched.ingested.headers) == (whole.encoding, whole.headers)

@@ -25,18 +25,20 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.csv_lines import Foreign, read_records, records_frame
 from transforms.csv_records import split_records
 from transforms.damaged_scan import DamagedCsv
 from transforms.line_pieces import line_starts_before
-from transforms.lists import empty_lists
+from transforms.lists import empty_lists, lists_from_long
 
 __all__ = ["damaged_batches"]
 
-_FEW_DAMAGED = 64
-"""Damaged records in a block up to which its clean runs are still read by Arrow; past it the
-block is read by the careful reader as a whole (a file of mostly ragged rows)."""
+_MANY_RUNS = 256
+"""Runs (records of one width, or on minority-encoding lines) in a block up to which each is
+read on its own; past it the careful reader reads the block as a whole (a file whose widths
+change every few rows: Arrow's fixed cost per read would exceed the careful parse)."""
 
 
 def damaged_batches(damaged: DamagedCsv, size: int) -> Iterator[pl.DataFrame]:
@@ -44,17 +46,15 @@ def damaged_batches(damaged: DamagedCsv, size: int) -> Iterator[pl.DataFrame]:
     reader = _BlockReader(damaged)
     pending: list[pl.DataFrame] = []
     held = done = 0
-    line = 0
     with damaged.ingested.path.open("rb") as file:
         file.seek(damaged.body)
         previous = damaged.body
         for cut in damaged.cuts:
             raw = file.read(cut - previous)
             previous = cut
-            for frame in reader.frames(raw, line):
+            for frame in reader.frames(raw):
                 pending.append(frame)
                 held += frame.height
-            line += int(line_starts_before(raw, np.array([len(raw)]))[0])
             del raw
             if held >= size:
                 combined = pl.concat(pending)
@@ -81,40 +81,38 @@ class _BlockReader:
         self.names = self.all_names[: self.width]
         self.extras = self.all_names[self.width :]
 
-    def frames(self, raw: bytes, first_line: int) -> Iterator[pl.DataFrame]:
-        """The block's records as frames of the file's columns and ``issues``, in order."""
+    def frames(self, raw: bytes) -> Iterator[pl.DataFrame]:
+        """The block's records as frames of the file's columns and ``issues``, in order: runs
+        of records of one width read by Arrow, records on a minority-encoding line by the
+        careful reader (the whole block by it past :data:`_MANY_RUNS` runs)."""
         text, foreign = self.decoding.decode(raw)
         records = split_records(text, self.delimiter, final=True)
         if records is None:
             raise RuntimeError("a block the scan found well formed is not")  # pragma: no cover
         if records.starts.size == 0:
             return
-        damaged = records.fields != self.width
+        key = records.fields.copy()  # a run's width, -1 for a record on a foreign line
         firsts = line_starts_before(text, records.starts)
-        lasts = line_starts_before(text, records.stops)
         if foreign:
+            lasts = line_starts_before(text, records.stops)
             lines = np.asarray(foreign, dtype=np.int64)
             holder = np.searchsorted(firsts, lines, side="right") - 1
             inside = (holder >= 0) & (lasts[np.maximum(holder, 0)] >= lines)
-            damaged[holder[inside]] = True
-        count = int(np.count_nonzero(damaged))
-        if count == 0:
-            yield self._arrow(text, records.starts.size)
-            return
-        if count > _FEW_DAMAGED:
+            key[holder[inside]] = -1
+        firsts_of_runs = np.concatenate([np.zeros(1, np.int64), np.flatnonzero(np.diff(key)) + 1])
+        if firsts_of_runs.size > _MANY_RUNS:
             yield self._careful(text, foreign)
             return
-        position, after_last = 0, 0  # after_last: the first record not yet read
-        for index in np.flatnonzero(damaged).tolist():
-            start, after = int(records.starts[index]), int(records.nexts[index])
-            if index > after_last:
-                yield self._arrow(text[position:start], index - after_last)
-            base = int(firsts[index])
-            mine = [line - base for line in foreign if base <= line <= int(lasts[index])]
-            yield self._careful(text[start:after], mine)
-            position, after_last = after, index + 1
-        if after_last < records.starts.size:
-            yield self._arrow(text[position:], records.starts.size - after_last)
+        ends_of_runs = np.append(firsts_of_runs[1:], key.size)
+        position = 0
+        for first, end in zip(firsts_of_runs.tolist(), ends_of_runs.tolist(), strict=True):
+            after = int(records.nexts[end - 1]) if end < key.size else len(text)
+            if key[first] >= 0:
+                yield self._arrow(text[position:after], end - first, int(key[first]))
+            else:
+                base = int(line_starts_before(text, np.array([position]))[0])
+                yield self._careful(text[position:after], [line - base for line in foreign if line >= base])
+            position = after
 
     def _careful(self, text: bytes, foreign: list[int]) -> pl.DataFrame:
         """read_lead_file's careful read of these records (transforms.csv_lines)."""
@@ -129,9 +127,11 @@ class _BlockReader:
         frame, issues = records_frame(read, self.all_names, self.width, mixed)
         return frame.with_columns(issues)
 
-    def _arrow(self, text: bytes, records: int) -> pl.DataFrame:
-        """Arrow's read of ``records`` clean records, as read_lead_file's fast read makes them."""
-        keys = [f"c{index}" for index in range(self.width)]
+    def _arrow(self, text: bytes, records: int, width: int) -> pl.DataFrame:
+        """Arrow's read of ``records`` records of ``width`` fields, as read_lead_file frames them:
+        fields past the header's width in ``extra_<n>``, missing ones null, and a RAGGED_ROW
+        on each when ``width`` is not the header's (transforms.csv_lines.records_frame's)."""
+        keys = [f"c{index}" for index in range(width)]
         table = pacsv.read_csv(
             pa.py_buffer(text),
             read_options=pacsv.ReadOptions(column_names=keys, block_size=1 << 24),
@@ -147,10 +147,23 @@ class _BlockReader:
         assert isinstance(frame, pl.DataFrame)
         if frame.height != records:  # never seen: the split and Arrow disagree, no row may be lost
             raise RuntimeError(f"{self.path}: Arrow read {frame.height} records where {records} were found")
-        return frame.rename(dict(zip(keys, self.names, strict=True))).with_columns(
-            *(pl.lit(None, dtype=pl.String).alias(name) for name in self.extras),
-            issues=empty_lists(frame.height, ISSUE, name="issues"),
+        height = frame.height
+        frame = frame.rename(dict(zip(keys, self.all_names, strict=False)))
+        return frame.with_columns(
+            *(pl.lit(None, dtype=pl.String).alias(name) for name in self.all_names[width:]),
+            issues=self._ragged(height, width),
+        ).select(*self.all_names, "issues")
+
+    def _ragged(self, height: int, width: int) -> pl.Series:
+        if width == self.width:
+            return empty_lists(height, ISSUE, name="issues")
+        found = pl.select(
+            code=pl.repeat(Issue.RAGGED_ROW.value, height, dtype=pl.String),
+            column=pl.repeat(None, height, dtype=pl.String),
+            value=pl.repeat(f"expected {self.width} fields, got {width}", height, dtype=pl.String),
         )
+        structs = found.select(pl.struct("code", "column", "value").cast(ISSUE)).to_series()
+        return lists_from_long(pl.int_range(0, height, eager=True), structs, height, name="issues")
 
     def finish(self, frame: pl.DataFrame, done: int) -> pl.DataFrame:
         """The batch in read_lead_file's column order, ``source_row`` counted from ``done``."""

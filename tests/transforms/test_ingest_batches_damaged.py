@@ -61,12 +61,12 @@ def damaged_files(draw: st.DrawFn) -> bytes:
 
 
 @contextmanager
-def _blocks_of(size: int, few: int = damaged_batches._FEW_DAMAGED) -> Iterator[None]:
-    """Scan blocks of ``size`` bytes; blocks of more than ``few`` damaged records read whole
-    by the careful reader (else their clean runs by Arrow)."""
+def _blocks_of(size: int, runs: int = damaged_batches._MANY_RUNS) -> Iterator[None]:
+    """Scan blocks of ``size`` bytes; blocks of more than ``runs`` runs of one width read whole
+    by the careful reader (else each run by Arrow)."""
     with (
         mock.patch.object(damaged_scan, "_SCAN_BYTES", size),
-        mock.patch.object(damaged_batches, "_FEW_DAMAGED", few),
+        mock.patch.object(damaged_batches, "_MANY_RUNS", runs),
     ):
         yield
 
@@ -76,12 +76,12 @@ def _blocks_of(size: int, few: int = damaged_batches._FEW_DAMAGED) -> Iterator[N
     content=damaged_files(),
     size=st.sampled_from([1, 2, 3, 7]),
     block=st.sampled_from([1, 7, 32, 1 << 23]),
-    few=st.sampled_from([0, 1, 64]),
+    runs=st.sampled_from([0, 1, 256]),
 )
 def test_damaged_files_stream_to_read_lead_files_rows_and_findings(
-    content: bytes, size: int, block: int, few: int
+    content: bytes, size: int, block: int, runs: int
 ) -> None:
-    with _blocks_of(block, few):
+    with _blocks_of(block, runs):
         whole, batched, batches = _read_both(content, size)
     _same(whole, batched)
     quote = isinstance(whole, pl.DataFrame) and _has_code(whole, "UNTERMINATED_QUOTE")

@@ -136,15 +136,16 @@ def _line_offset(first: bytes, start: int, lines: int, size: int) -> int | None:
         return size
     position = start
     for _ in range(lines):
-        found = _next_line_end(first, position)
+        found = _next_line_end(first, position, whole=len(first) >= size)
         if found is None:
             return None
         position = found
     return position
 
 
-def _next_line_end(data: bytes, position: int) -> int | None:
-    """The byte after the line end that ends the line at ``position`` (``\\r\\n`` one end)."""
+def _next_line_end(data: bytes, position: int, *, whole: bool) -> int | None:
+    """The byte after the line end that ends the line at ``position`` (``\\r\\n`` one end);
+    ``whole``: ``data`` is all of the file."""
     lf, cr = data.find(b"\n", position), data.find(b"\r", position)
     ends = [end for end in (lf, cr) if end >= 0]
     if not ends:
@@ -152,7 +153,7 @@ def _next_line_end(data: bytes, position: int) -> int | None:
     end = min(ends)
     if data[end : end + 2] == b"\r\n":
         return end + 2
-    if end + 1 >= len(data) and data[end:] == b"\r":
+    if not whole and end + 1 >= len(data) and data[end:] == b"\r":
         return None  # a \r\n may be cut here: the head read is too short to tell
     return end + 1
 

@@ -3,6 +3,7 @@
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
     python -m bench.normalize --rows 200000 --regions all --skip-baseline
     python -m bench.normalize --rows 1000000 --skip-baseline --quoted [--encoding cp1252]
+    python -m bench.normalize --rows 1000000 --skip-baseline --damage ragged|mixed|latin1 [--encoding cp1252]
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
     LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
     python -m bench.normalize --rows 10000000 --skip-baseline --keep-file /tmp/leads-10m.csv --stages
@@ -274,10 +275,17 @@ def _child_figures(args: argparse.Namespace) -> dict[str, Any]:
     return {**figures, "stages": clock.figures()}
 
 
-def _write_file(path: Path, rows: int, regions: str, quoted: bool = False, encoding: str = "utf-8") -> None:
+def _write_file(
+    path: Path,
+    rows: int,
+    regions: str,
+    quoted: bool = False,
+    encoding: str = "utf-8",
+    damage: str | None = None,
+) -> None:
     """The generated lead file (module docstring), written by a process of its own: every
     field quoted with ``quoted`` (as CRM and Excel exports do), in cp1252 with ``encoding``
-    (characters cp1252 lacks become ``?``)."""
+    (characters cp1252 lacks become ``?``), and ``damage`` on a few lines (:func:`_damaged`)."""
     if regions == "all":
         from bench.many_regions import many_regions_frame
 
@@ -287,10 +295,32 @@ def _write_file(path: Path, rows: int, regions: str, quoted: bool = False, encod
 
         frame = messy_lead_frame(rows, seed=11, countries=SIX_COUNTRIES)
     style = "always" if quoted else "necessary"
-    if encoding == "utf-8":
+    if encoding == "utf-8" and damage is None:
         frame.write_csv(path, quote_style=style)
     else:
-        path.write_bytes(frame.write_csv(quote_style=style).encode(encoding, errors="replace"))
+        content = frame.write_csv(quote_style=style).encode(encoding, errors="replace")
+        path.write_bytes(_damaged(content, damage) if damage else content)
+
+
+DAMAGED_LINES = 5
+
+
+def _damaged(content: bytes, damage: str) -> bytes:
+    """``content`` with :data:`DAMAGED_LINES` data lines, spread over the file, damaged as
+    messy exports are (the file then leaves the clean streamed path): ``ragged`` one field too
+    many, ``mixed`` the line in cp1252 with an accent (a UTF-8 file: a mixed-encoding file),
+    ``latin1`` a byte cp1252 leaves undefined (0x81) on the line (a cp1252 file: Latin-1)."""
+    lines = content.split(b"\n")
+    step = max((len(lines) - 2) // DAMAGED_LINES, 1)
+    for index in range(1 + step // 2, len(lines) - 1, step)[:DAMAGED_LINES]:
+        line = lines[index]
+        if damage == "ragged":
+            lines[index] = line + b",extra"
+        elif damage == "mixed":
+            lines[index] = (line.decode("utf-8") + " M\u00fcller").encode("cp1252", errors="replace")
+        else:
+            lines[index] = line + b" \x81"
+    return b"\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quoted", action="store_true", help="generate a file with every field quoted")
     parser.add_argument(
         "--encoding", choices=("utf-8", "cp1252"), default="utf-8", help="the generated file's encoding"
+    )
+    parser.add_argument(
+        "--damage",
+        choices=("ragged", "mixed", "latin1"),
+        help="damage a few lines of the generated file: a ragged row, a cp1252 line (mixed with "
+        "UTF-8), a byte only Latin-1 has (with --encoding cp1252: a Latin-1 file)",
     )
     parser.add_argument(
         "--path",
@@ -346,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.write_file:
-        _write_file(args.write_file, args.rows, args.regions, args.quoted, args.encoding)
+        _write_file(args.write_file, args.rows, args.regions, args.quoted, args.encoding, args.damage)
         return 0
 
     if args.child:
@@ -361,9 +397,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reusing {path} (--keep-file): its rows are what it holds, whatever --rows says")
         if path is None:
             quoted = "-quoted" if args.quoted else ""
+            damaged = f"-{args.damage}" if args.damage else ""
             path = (
                 args.keep_file
-                or Path(folder) / f"leads-{args.rows}-{args.regions}{quoted}-{args.encoding}.csv"
+                or Path(folder) / f"leads-{args.rows}-{args.regions}{quoted}-{args.encoding}{damaged}.csv"
             )
             # in a process of its own: a child started from a parent that held the generated
             # frame inherits the parent's peak RSS (ru_maxrss survives fork and exec), which
@@ -371,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             generate = [sys.executable, "-m", "bench.normalize", "--write-file", str(path)]
             generate += ["--rows", str(args.rows), "--regions", args.regions, "--encoding", args.encoding]
             generate += ["--quoted"] if args.quoted else []
+            generate += ["--damage", args.damage] if args.damage else []
             subprocess.run(generate, check=True)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")

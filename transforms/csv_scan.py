@@ -15,7 +15,8 @@ records end at line ends outside quotes, and each non-blank record has the heade
 (delimiters outside quotes, plus one). The blocks are cut after a line end outside quotes, so
 each starts outside quotes and the whole-file quote parity is the block's. Anything else
 (a stray or unbalanced quote, a ragged record, a NUL byte, a record over 1 MB, bytes the
-encoding rule below does not name) is None: read_lead_file reads the file, so its findings
+encoding rule below does not name) is None: transforms.damaged_scan then tries the file
+(ragged records, mixed and Latin-1 encodings), else read_lead_file reads it, so its findings
 (UNTERMINATED_QUOTE, RAGGED_ROW) and its errors stay exactly today's.
 
 The encoding is transforms.encodings.as_utf8's decision, made a block at a time: UTF-8 when

@@ -15,11 +15,14 @@ renders as its fast path does).
 
 A CSV with quoted values (spanning lines or not) or in cp1252 is streamed as well when one
 quote-aware pass (transforms.csv_scan) finds it well formed, read by the same reader with
-quoting and transcoding. Every other file (a mixed or Latin-1 encoding, a stray or open
-quote, ragged rows, a NUL byte, an unreadable or empty file) goes through ``read_lead_file``
-itself, whose frame is then handed out in slices: the file-level errors, encodings and
-ragged-row findings are today's by construction, only the memory stays what it is for those
-files.
+quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines or Latin-1
+bytes whose quotes are well formed is streamed by a block reader (transforms.damaged_scan,
+transforms.damaged_batches) that gives read_lead_file's findings (RAGGED_ROW, ENCODING_MIXED)
+and ``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every
+other file (a stray or open quote, a record over 64 MB, an unreadable or empty file) goes
+through ``read_lead_file`` itself, whose frame is then handed out in slices: its file-level
+errors and quote findings are today's by construction, only the memory stays what it is for
+those files.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, scan_text_csv
+from transforms.damaged_batches import damaged_batches
+from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -118,6 +123,9 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
     if parquet is not None:
         ingested, rows = parquet
         return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True)
+    damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
+    if damaged is not None:
+        return LeadBatches(damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True)
     whole = read_lead_file(path)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())

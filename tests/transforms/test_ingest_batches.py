@@ -1,6 +1,6 @@
 """Reading a lead file in batches gives read_lead_file's frame, slice by slice: streamed when
-the file is UTF-8 or cp1252 CSV whose quotes are well formed and whose records all have the
-header's width, read whole (today's reader, with its findings) otherwise."""
+the file is CSV whose quotes are well formed (ragged records, mixed UTF-8/cp1252 lines and
+Latin-1 included), read whole (today's reader, with its findings) otherwise."""
 
 from __future__ import annotations
 
@@ -42,13 +42,18 @@ STREAMED = {
     "cp1252 quoted": 'Telefon;Stra\u00dfe\r\n"1";"M\u00fcller, \u20ac\r\n5"\r\n'.encode("cp1252"),
     "quoted utf-8 with bom": codecs.BOM_UTF8 + 'phone,name\n1,"Jos\u00e9, \u6f22"\n'.encode(),
 }
-READ_WHOLE = {
+DAMAGED = {
     "ragged rows": b"phone,name\n1,a\n2\n3,c,extra\n",
     "ragged quoted rows": b'phone,name\n1,"a,b"\n2,"c",d\n',
     "mixed encodings": "phone,name\n1,Jos\u00e9\n".encode() + "2,M\u00fcller\n".encode("cp1252"),
     "cp1252 line after a utf-8 bom": codecs.BOM_UTF8 + "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
     "latin-1 (a byte cp1252 leaves undefined)": b"phone,name\n1,Jos\xe9\x81\n",
     "whitespace line": b"phone,name\n1,a\n   \n2,b\n",
+    "ragged multi-line value": b'phone,name,x\n1,"a\nb"\n2,c,d\n',
+    "mixed, ragged and quoted": 'a;b\r\n1;"Jos\u00e9\r\nx"\r\n'.encode()
+    + '2;"M\u00fcller";3\r\n'.encode("cp1252"),
+}
+READ_WHOLE = {
     "unterminated quote": b'phone,name\n1,"Ann\n2,b\n3,c\n',
     "quote left open at the end": b'phone,name\n1,a\n2,"b\n',
     "quote inside an unquoted value": b'phone,name\n1,Ann "Annie" Lee\n2,b\n',
@@ -78,8 +83,16 @@ def test_plain_files_are_streamed_to_the_same_rows(tmp_path: Path, name: str, si
 
 
 @pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_files_with_ragged_rows_or_mixed_or_latin1_encodings_are_streamed_to_the_same_rows(
+    tmp_path: Path, name: str, size: int
+) -> None:
+    assert _check(tmp_path, DAMAGED[name], size)
+
+
+@pytest.mark.parametrize("size", [1, 3])
 @pytest.mark.parametrize("name", sorted(READ_WHOLE))
-def test_files_with_quotes_ragged_rows_or_other_encodings_are_read_whole_to_the_same_rows(
+def test_files_with_quotes_out_of_place_are_read_whole_to_the_same_rows(
     tmp_path: Path, name: str, size: int
 ) -> None:
     assert not _check(tmp_path, READ_WHOLE[name], size)
@@ -99,6 +112,7 @@ def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> No
         b"PK\x03\x04rest",
         b"\x00\x01\x02",
         b'phone,name\n1,"a\x00"\n',
+        b"phone,name\n1,a,b\n2,\xe9\n3,\x00\n",
         b"%PDF-1.4,name\n1,2\n",
         b"\x1f\x8b,name\n1,2\n",
         "phone,name\n1,Jos\u00e9\n".encode("cp1252") + b"\x01" * 300,

@@ -1,0 +1,239 @@
+"""May a damaged CSV be streamed? One pass over its bytes that decides what read_lead_file would.
+
+Why: messy CRM exports are the usual input, and one ragged row, one cp1252 line in a UTF-8
+export or one byte only Latin-1 has sent the whole file through ``read_lead_file``: about
+1.1 GB per million rows. Such a file is streamed (transforms.damaged_batches) when this pass,
+a block of whole records at a time (8 MB, the sha256 taken alongside), finds what
+read_lead_file's careful reader needs to know of the whole file in advance:
+
+* its encoding (transforms.line_pieces: UTF-8, cp1252, Latin-1, or mixed with the minority
+  lines' encoding), which needs every line's piece counted;
+* the widest record, which names the ``extra_<n>`` columns every batch carries;
+* the number of records, and block ends that fall between records.
+
+It is streamed only while its quotes are well formed (transforms.csv_records): then every
+record the ``csv`` module reads is one the numpy split finds, and a record of the wrong width
+is a ``RAGGED_ROW`` on its own lines. A stray or open quote, a record spanning lines of the
+wrong width whose later line has the header's width (read_lead_file reads that quote as
+swallowing rows), a record over 64 MB, or a head that sniffs differently once decoded leave
+the file to read_lead_file (None). A NUL byte raises read_lead_file's error at once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from transforms.csv_lines import split_line
+from transforms.csv_records import Records, split_records
+from transforms.csv_scan import _NOT_TEXT
+from transforms.encodings import SAVE_AS
+from transforms.errors import LeadFileError
+from transforms.ingest import (
+    _SNIFF_BYTES,
+    RESERVED_COLUMNS,
+    IngestedFile,
+    _control_share,
+    _dedupe_names,
+    _finish,
+    sniffed_layout,
+)
+from transforms.line_pieces import Decoding, EncodingCounts
+
+__all__ = ["DamagedCsv", "scan_damaged_csv"]
+
+_SCAN_BYTES = 1 << 23
+_LONGEST_RECORD = 1 << 26
+_LONGEST_HEAD_LINE = 1 << 20
+_EOL = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_GUESSED = ("cp1252", "latin-1")
+
+
+@dataclass(frozen=True)
+class DamagedCsv:
+    """A damaged CSV that may be streamed: as read_lead_file describes it (``ingested``, its
+    frame empty, the ``extra_<n>`` columns included), where its records start (``body``, in
+    bytes), where each block of whole records ends (``cuts``), its records, the header's
+    ``width``, and how its bytes are decoded."""
+
+    ingested: IngestedFile
+    body: int
+    cuts: tuple[int, ...]
+    rows: int
+    width: int
+    decoding: Decoding
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    fingerprint: str
+    rows: int
+    widest: int
+    cuts: tuple[int, ...]
+    counts: EncodingCounts
+
+
+def scan_damaged_csv(path: Path) -> DamagedCsv | None:
+    """The file as a streamable damaged CSV (module docstring), else None (read_lead_file reads it)."""
+    try:
+        if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
+            return None
+        size = path.stat().st_size
+        with path.open("rb") as file:
+            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8) + _LONGEST_HEAD_LINE)
+    except OSError:
+        return None
+    if not first or first.startswith(_NOT_TEXT):
+        return None
+    start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
+    head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
+    guessed = sniffed_layout(head, truncated=size - start > _SNIFF_BYTES)
+    if guessed is None:
+        return None
+    delimiter, names, header_chars = guessed
+    header_lines = _header_lines(head, header_chars)
+    body = _line_offset(first, start, header_lines, size)
+    if body is None:
+        return None
+    try:
+        scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0)
+    except OSError:
+        return None
+    if scanned is None:
+        return None
+    decoding = scanned.counts.decoding()
+    layout = _decoded_layout(first, start, size, decoding)
+    if layout is None or (layout[0], len(layout[1]), layout[2]) != (delimiter, len(names), header_lines):
+        return None
+    names = layout[1]
+    extras = _dedupe_names(
+        [f"extra_{n}" for n in range(1, scanned.widest - len(names) + 1)],
+        taken=set(names) | set(RESERVED_COLUMNS),
+    )
+    frame = pl.DataFrame(schema=dict.fromkeys(names + extras, pl.String))
+    ingested = IngestedFile(path, _finish(frame), decoding.encoding, delimiter, "csv", scanned.fingerprint)
+    return DamagedCsv(ingested, body, scanned.cuts, scanned.rows, len(names), decoding)
+
+
+def _header_lines(head: str, header_chars: int) -> int:
+    """The physical lines the header takes (-1: it is the file's last line, without a line end)."""
+    header = head[:header_chars]
+    if not header.endswith(("\r", "\n")):
+        return -1
+    return len(_EOL.findall(header))
+
+
+def _line_offset(first: bytes, start: int, lines: int, size: int) -> int | None:
+    """The byte after the first ``lines`` physical lines from ``start`` (-1 lines: the end)."""
+    if lines < 0:
+        return size
+    position = start
+    for _ in range(lines):
+        found = _next_line_end(first, position, whole=len(first) >= size)
+        if found is None:
+            return None
+        position = found
+    return position
+
+
+def _next_line_end(data: bytes, position: int, *, whole: bool) -> int | None:
+    """The byte after the line end that ends the line at ``position`` (``\\r\\n`` one end);
+    ``whole``: ``data`` is all of the file."""
+    lf, cr = data.find(b"\n", position), data.find(b"\r", position)
+    ends = [end for end in (lf, cr) if end >= 0]
+    if not ends:
+        return None
+    end = min(ends)
+    if data[end : end + 2] == b"\r\n":
+        return end + 2
+    if not whole and end + 1 >= len(data) and data[end:] == b"\r":
+        return None  # a \r\n may be cut here: the head read is too short to tell
+    return end + 1
+
+
+def _decoded_layout(
+    first: bytes, start: int, size: int, decoding: Decoding
+) -> tuple[str, list[str], int] | None:
+    """(delimiter, names, header lines) sniffed from the head read_lead_file would sniff: the
+    first 64 KB of the decoded file; None where read_lead_file would not find them so (or would
+    call the file binary)."""
+    raw = first[start:]
+    if len(first) < size:  # whole pieces only: cut after a line end
+        cut = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
+        if cut < _SNIFF_BYTES:
+            return None
+        raw = raw[: cut + 1]
+    decoded = decoding.decode(raw)[0]
+    truncated = size - start > _SNIFF_BYTES or len(decoded) > _SNIFF_BYTES
+    head = decoded[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    guessed = decoding.encoding in _GUESSED or "+" in decoding.encoding
+    if guessed and _control_share(head[:4096]) > 0.05:
+        return None  # read_lead_file calls it binary
+    layout = sniffed_layout(head, truncated=truncated)
+    if layout is None:
+        return None
+    delimiter, names, header_chars = layout
+    return delimiter, names, _header_lines(head, header_chars)
+
+
+def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool) -> _Scanned | None:
+    """One pass over the bytes from ``body`` on (module docstring); None: read the file whole."""
+    digest = hashlib.sha256()
+    counts = EncodingCounts(bom)
+    counts.add(header)
+    rows, widest, position, carry = 0, width, 0, b""
+    cuts: list[int] = []
+    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed: Future[None] | None = None
+        while chunk := file.read(_SCAN_BYTES):
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(digest.update, chunk)
+            if b"\x00" in chunk:
+                raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+            begin = max(body - position, 0)
+            position += len(chunk)
+            if begin >= len(chunk):
+                continue
+            data = carry + chunk[begin:] if carry else chunk[begin:]
+            records = split_records(data, delimiter, final=False)
+            if records is None or (records.cut == 0 and len(data) > _LONGEST_RECORD):
+                return None
+            if records.cut:
+                if _swallows(data, records, delimiter, width):
+                    return None
+                counts.add(data[: records.cut])
+                rows += records.starts.size
+                widest = max(widest, int(records.fields.max(initial=0)))
+                cuts.append(position - len(data) + records.cut)
+            carry = data[records.cut :]
+        if hashed is not None:
+            hashed.result()
+    if carry:
+        records = split_records(carry, delimiter, final=True)
+        if records is None or _swallows(carry, records, delimiter, width):
+            return None
+        counts.add(carry)
+        rows += records.starts.size
+        widest = max(widest, int(records.fields.max(initial=0)))
+        cuts.append(position)
+    return _Scanned(digest.hexdigest(), rows, widest, tuple(cuts), counts)
+
+
+def _swallows(data: bytes, records: Records, delimiter: str, width: int) -> bool:
+    """Whether read_lead_file would read a record here as a quote that swallowed rows: one
+    spanning lines, of the wrong width, with a later line of the header's width alone
+    (transforms.csv_lines._swallowed; the other cases need a quote out of place)."""
+    suspects = (records.multiline & (records.fields != width)).nonzero()[0]
+    for index in suspects.tolist():
+        text = data[int(records.starts[index]) : int(records.stops[index])].decode("latin-1")
+        if any(len(split_line(line, delimiter)[0]) == width for line in _LINE.findall(text)[1:]):
+            return True
+    return False

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from tests.flows.conftest import DELIVERED, Vendors, held_ids, read_results, write_targets
+from transforms.outputs import results_path
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +119,31 @@ def test_three_partitions_give_each_row_the_result_of_one_run_and_send_each_lead
     assert vendors.held() == one_held
     for target, held in held_ids(vendors, split_results).items():
         assert max(held.values()) == 1, f"{target}: a lead held twice"
+
+
+def test_a_split_import_stages_sends_and_writes_the_file_a_staged_batch_at_a_time(
+    prefect_harness: None, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded memory: the parent stages the streaming pass's batches of 15 rows as row groups,
+    each partition (20 rows) sends its range cut at their bounds, and the run folder is written
+    from the parts a row group at a time. The whole-file split wrote each target's 60 rows as
+    one group (it concatenated every result). A dry run: the batches, not the vendors, are the
+    point here (the test above sends and compares with one run)."""
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", "15")
+    monkeypatch.setenv("LEADFLOW_SANDBOX_URL", "http://127.0.0.1:9")  # a dry run calls no vendor
+    targets = write_targets(tmp_path / "targets.toml", only=("obi", "ucontact-sms"))
+    state, split = _run(lead_file(60, seed=23), targets, tmp_path / "split", partitions=3, dry_run=True)
+    run_dir = Path(split["run_dir"])
+
+    assert state.is_completed(), state.message
+    results = read_results(run_dir)
+    for target in ("obi", "ucontact-sms"):
+        assert results.filter(pl.col("target") == target)["source_row"].to_list() == list(range(1, 61))
+        metadata = pq.ParquetFile(results_path(run_dir, target)).metadata
+        groups = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+        # partitions 0-19, 20-39, 40-59 cut at the staged groups' bounds 15, 30 and 45
+        assert groups == [15, 5, 10, 10, 5, 15], target
+    assert not (tmp_path / "split" / ".staging").exists()
 
 
 def test_a_partition_no_worker_runs_leaves_its_rows_failed_and_the_run_failed(

@@ -137,13 +137,15 @@ def import_leads(
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
     compliance: str | None = None,
+    partition_claim_after: float = 60.0,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
 
     Without ``targets_file`` the file is only validated (target ``validate``). ``partitions`` > 1
     sends the prepared file as that many row ranges, each an ``import_partition`` flow run: of
-    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most), or
+    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most, and
+    running itself a partition no worker took within ``partition_claim_after`` seconds), or
     without one as subflows in this process (flows.split.parent); one run folder either way.
     ``compliance``: the calling-hours profile of every voice/SMS target without its own, in place
     of the targets file's run-level one (``leadflow import --compliance``).
@@ -175,6 +177,7 @@ def import_leads(
             partitions=partitions,
             partition_deployment=partition_deployment,
             partition_timeout=partition_timeout,
+            partition_claim_after=partition_claim_after,
             compliance=compliance,
         )
     except Exception as error:
@@ -218,6 +221,7 @@ def _import(
     partitions: int = 1,
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
+    partition_claim_after: float = 60.0,
     compliance: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The flow's steps; the run's summary (with ``run_id`` and ``run_dir``) and where its
@@ -245,6 +249,7 @@ def _import(
             resend=resend,
             deployment=partition_deployment,
             timeout=partition_timeout,
+            claim_after=partition_claim_after,
             started=started.isoformat(),
             compliance=compliance,
         )

@@ -15,7 +15,8 @@ Two ways to run the partitions:
 - ``deployment`` named (``import-partition/import-partition``, prefect.yaml): a flow run of that
   deployment per partition, created at once as subflows of this run, for the work pool's workers
   to take; this run waits for them (``timeout`` seconds in all, then the ones still running are
-  cancelled). It holds a worker slot while waiting, so the pool needs K + 1 slots to run all at once.
+  cancelled), and runs itself any that no worker took within ``claim_after`` seconds
+  (flows.split.pool): it holds a worker slot, so a pool of one slot does not wait for nothing.
 - no deployment: the partitions run one after the other as subflows in this process (tests, and a
   run with no pool at hand; it shows the split in the UI but uses no other worker).
 
@@ -27,12 +28,11 @@ partition sent is in the ledger: rerunning the import sends only what was not de
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from prefect import get_run_logger, task
@@ -52,13 +52,12 @@ from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
 
 if TYPE_CHECKING:
-    from prefect.client.schemas.objects import FlowRun, State
+    pass
 
 __all__ = ["PARTITION_DEPLOYMENT", "Split", "pool_problem", "send_partitioned", "stage_task"]
 
 PARTITION_DEPLOYMENT = "import-partition/import-partition"
 """The partition flow's deployment in prefect.yaml (flow name / deployment name)."""
-_POLL = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,8 @@ class Split:
     resend: bool = False
     deployment: str | None = None
     timeout: float = 6 * 3600.0
+    claim_after: float = 60.0
+    """Seconds a partition may stay scheduled (no worker took it) before this run runs it."""
     started: str | None = None
     """The parent run's start (ISO): every partition's calling windows are from it."""
     compliance: str | None = None
@@ -143,68 +144,18 @@ def _in_process(split: Split, staged: str, run_id: str) -> list[str | None]:
     return problems
 
 
-def _cancel(state: State[Any] | None) -> State[Any]:
-    """How to stop a partition that outlived the timeout: one no worker took yet is cancelled
-    outright (no worker may take it later), a running one is asked to stop (its worker ends it)."""
-    from prefect.states import Cancelled, Cancelling
-
-    message = "the split import timed out"
-    if state is None or state.is_scheduled() or state.is_pending():
-        return Cancelled(message=message)
-    return Cancelling(message=message)
-
-
 def _on_pool(split: Split, staged: str, run_id: str) -> list[str | None]:
-    """Each partition as a flow run of ``split.deployment``, all created at once, then awaited."""
-    from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
+    """Each partition as a flow run of ``split.deployment`` (flows.split.pool)."""
+    from flows.split.pool import run_on_pool
 
     assert split.deployment is not None
-    logger = get_run_logger()
-    created: list[FlowRun | None] = []
-    for index in range(split.count):
-        try:
-            run = run_deployment(
-                split.deployment,
-                parameters=split.parameters(staged, run_id, index),
-                timeout=0,
-                idempotency_key=f"{run_id}-part-{index}-of-{split.count}",
-                as_subflow=True,
-            )
-        except Exception as error:  # the API unreachable: this partition's rows fail, the others go on
-            logger.error("Partition %d of run %s not created: %s", index + 1, run_id, type(error).__name__)
-            created.append(None)
-        else:
-            created.append(cast("FlowRun", run))  # called from sync code: the sync variant ran
-    shown = [str(run.id) if run else None for run in created]
-    logger.info("Partitions %s of run %s created on %s", shown, run_id, split.deployment)
-    runs = [run for run in created if run is not None]
-    deadline = time.monotonic() + split.timeout
-    with get_client(sync_client=True) as client:
-        while runs:
-            runs = [client.read_flow_run(run.id) for run in runs]
-            if all(run.state is not None and run.state.is_final() for run in runs):
-                break
-            if time.monotonic() > deadline:
-                for run in runs:
-                    if run.state is None or not run.state.is_final():
-                        client.set_flow_run_state(run.id, _cancel(run.state), force=True)
-                break
-            time.sleep(_POLL)
-    final = {run.id: run for run in runs}
-    problems: list[str | None] = []
-    for index, made in enumerate(created):
-        if made is None:
-            problems.append(f"partition {index + 1} could not be created on {split.deployment}")
-            continue
-        state = final[made.id].state
-        if state is not None and state.is_completed():
-            problems.append(None)
-        elif state is None or not state.is_final():
-            problems.append(f"partition {index + 1} did not finish within {split.timeout:.0f} s (cancelled)")
-        else:
-            problems.append(f"partition {index + 1} ended {state.name}: {state.message}")
-    return problems
+    return run_on_pool(
+        split.deployment,
+        [split.parameters(staged, run_id, index) for index in range(split.count)],
+        run_id=run_id,
+        timeout=split.timeout,
+        claim_after=split.claim_after,
+    )
 
 
 def _failed_rows(

@@ -191,3 +191,50 @@ def test_a_partition_no_worker_runs_leaves_its_rows_failed_and_the_run_failed(
     assert not set(results["status"]) & DELIVERED
     assert sum(vendors.held().values()) == 0
     assert not (tmp_path / "out" / ".staging").exists()
+
+
+def test_partitions_no_worker_takes_are_run_by_the_parent_so_a_pool_without_free_slots_imports(
+    prefect_harness: None, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent holds a worker slot while it waits: on a pool of one slot (here: none polls)
+    its partitions would wait for the timeout. It takes a partition still scheduled after
+    ``partition_claim_after`` seconds (the move to Pending a worker makes, granted once) and
+    runs that very flow run itself."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    monkeypatch.setenv("LEADFLOW_SANDBOX_URL", "http://127.0.0.1:9")  # a dry run calls no vendor
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="one-slot-pool", type="process"), overwrite=True)
+        flow_id = client.create_flow_from_name("import-partition")
+        client.create_deployment(
+            flow_id=flow_id,
+            name="parent-only",
+            entrypoint="flows/import_partition.py:import_partition",
+            work_pool_name="one-slot-pool",
+        )
+    targets = write_targets(tmp_path / "targets.toml", only=("obi",))
+    state, summary = _run(
+        lead_file(30, seed=5),
+        targets,
+        tmp_path / "out",
+        partitions=2,
+        partition_deployment="import-partition/parent-only",
+        partition_timeout=300,
+        partition_claim_after=0,
+        dry_run=True,
+    )
+
+    assert state.is_completed(), state.message
+    results = read_results(Path(summary["run_dir"]))
+    assert sorted(results["source_row"]) == list(range(1, 31))
+    assert "failed" not in set(results["status"]) and "dry_run" in set(results["status"])
+    with get_client(sync_client=True) as client:
+        parent = client.read_flow_run(state.state_details.flow_run_id)
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id]))
+        )
+    partitions = [run for run in children if run.deployment_id is not None]
+    assert len(partitions) == 2
+    assert {run.state_name for run in partitions} == {"Completed"}

@@ -254,7 +254,11 @@ def send_partitioned(
     if not is_remote(split.targets_file) and Path(split.targets_file).exists():
         split = replace(split, targets_file=str(Path(split.targets_file).resolve()))
     staged = staging_folder(split.out_dir, run_id)
-    stage_task(batched, staged)
+    try:
+        stage_task(batched, staged)
+    except BaseException:  # a file-level problem found in a late batch: nothing was sent
+        drop_staging(staged)
+        raise
     problems = _on_pool(split, staged, run_id) if split.deployment else _in_process(split, staged, run_id)
     facts: dict[str, dict[str, Any]] = {}
     written = finish_run_from_results(

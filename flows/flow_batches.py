@@ -6,7 +6,8 @@ so the scheduled imports and the watched folder, the flow's main users, could no
 ``leadflow import`` takes. Here the flow runs what ``leadflow import`` runs (flows.import_batches:
 each clean batch to every target as it is read, its results written as Parquet row groups) and
 what ``leadflow validate`` runs (flows.run.finish.finish_run_in_batches with the ``validate``
-target), inside Prefect tasks, with what Prefect adds:
+target), inside Prefect tasks, with what Prefect adds (a split import's partitions send their
+staged batches the same way, ``send_partition_task``, into a part rather than a run folder):
 
 - every request takes a slot of its target's Prefect global limits (flows.vendor_limits), the
   gates entered once for the run on its event loop (``SendSettings.open_gates``). That loop runs

@@ -1,6 +1,7 @@
 """Benchmark: the ``import_leads`` Prefect flow's peak RSS on an N-row lead file, in a fresh process.
 
     python -m bench.flow_memory --rows 1000000 [--mode dry-run|validate] [--code /work/main]
+    python -m bench.flow_memory --rows 200000 --partitions 3 [--code OLD_CHECKOUT]
     LEADFLOW_BATCH_ROWS=100000 python -m bench.flow_memory --rows 5000000 --keep /tmp/leads-5m.csv
 
 Why: the flow is what the scheduled deployments and the watched folder run; issue 17 asks that
@@ -13,6 +14,10 @@ its own, not counted) on bench.normalize's generated file (six countries, ~10% b
   ``dry_run``: every payload and chunk built and every row given its result, nothing sent (no
   vendor in the process to hold what it received);
 * ``--mode validate``: no targets file, the flow's validate-only path.
+
+``--partitions K`` (dry run only): a split import, its K partitions run one after the other as
+subflows in the same process (no ``partition_deployment``), so the figure is the larger of the
+parent's peak (preparing, staging, writing the run folder from the parts) and a partition's.
 
 ``--code DIR`` runs the flow of another checkout (``--code /work/main``: the code before the
 change) with this script: the child is this file run by its path with ``PYTHONPATH=DIR``.
@@ -47,7 +52,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(mode: str, path: Path, out: Path) -> dict[str, object]:
+def run_child(mode: str, path: Path, out: Path, partitions: int = 1) -> dict[str, object]:
     """The flow on ``path`` in this process, under a temporary Prefect API."""
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE.parent]  # run by its path
     from prefect.testing.utilities import prefect_test_harness
@@ -60,12 +65,20 @@ def run_child(mode: str, path: Path, out: Path) -> dict[str, object]:
         base = _rss_mb()
         targets = str(REPO / "sample_data" / "sandbox.targets.toml") if mode == "dry-run" else None
         started, cpu = time.perf_counter(), time.process_time()
+        split = {"partitions": partitions} if partitions > 1 else {}
         state = import_leads(
-            str(path), targets, out_dir=str(out), country="US", dry_run=mode == "dry-run", return_state=True
+            str(path),
+            targets,
+            out_dir=str(out),
+            country="US",
+            dry_run=mode == "dry-run",
+            return_state=True,
+            **split,
         )
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "mode": mode,
+        "partitions": partitions,
         "state": state.name,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
@@ -81,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--mode", choices=("dry-run", "validate"), default="dry-run")
     parser.add_argument(
+        "--partitions", type=int, default=1, help="a split import of K partitions (dry run), in this process"
+    )
+    parser.add_argument(
         "--code", type=Path, default=REPO, help="the checkout whose flow runs (default: this one)"
     )
     parser.add_argument("--keep", type=Path, help="the lead file: reused when it exists, else written there")
@@ -88,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.partitions > 1 and args.mode != "dry-run":
+        parser.error("--partitions splits an import: it needs --mode dry-run")
     if args.child:
-        print(json.dumps(run_child(args.mode, args.file, args.out)))
+        print(json.dumps(run_child(args.mode, args.file, args.out, args.partitions)))
         return 0
     with tempfile.TemporaryDirectory() as folder:
         path = args.keep or Path(folder) / "leads.csv"
@@ -105,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             subprocess.run(write, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
         command = [sys.executable, str(HERE), "--child", "--mode", args.mode, "--file", str(path)]
+        command += ["--partitions", str(args.partitions)]
         command += ["--out", str(Path(folder) / "runs")]
         environment = {**os.environ, **SANDBOX_ENVIRONMENT, "PYTHONPATH": str(args.code.resolve())}
         environment.pop("LEADFLOW_LEDGER", None)

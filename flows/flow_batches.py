@@ -6,7 +6,8 @@ so the scheduled imports and the watched folder, the flow's main users, could no
 ``leadflow import`` takes. Here the flow runs what ``leadflow import`` runs (flows.import_batches:
 each clean batch to every target as it is read, its results written as Parquet row groups) and
 what ``leadflow validate`` runs (flows.run.finish.finish_run_in_batches with the ``validate``
-target), inside Prefect tasks, with what Prefect adds:
+target), inside Prefect tasks, with what Prefect adds (a split import's partitions send their
+staged batches the same way, ``send_partition_task``, into a part rather than a run folder):
 
 - every request takes a slot of its target's Prefect global limits (flows.vendor_limits), the
   gates entered once for the run on its event loop (``SendSettings.open_gates``). That loop runs
@@ -28,6 +29,7 @@ import`` prints it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -41,10 +43,11 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from connectors.base import Connector
-from flows.import_batches import BatchProgress, SendSettings, add_facts, send_in_batches
+from flows.import_batches import BatchProgress, SendSettings, add_facts, send_in_batches, sent_batches
 from flows.prepare_batches import BatchedLeads
 from flows.run.finish import finish_run_in_batches
 from flows.run.names import send_batches_run_name
+from flows.split.stage import PartWriter, StagedPartition
 from flows.vendor_limits import PrefectGate, limits_for
 from flows.verdict import send_facts
 from transforms.errors import LeadFileError
@@ -52,7 +55,13 @@ from transforms.errors import LeadFileError
 if TYPE_CHECKING:
     from prefect.tasks import TaskRunNameCallbackWithParameters
 
-__all__ = ["ArtifactProgress", "progress_key", "send_batches_task", "validate_batches_task"]
+__all__ = [
+    "ArtifactProgress",
+    "progress_key",
+    "send_batches_task",
+    "send_partition_task",
+    "validate_batches_task",
+]
 
 PROGRESS_EVERY = 1.0
 """Seconds between two updates of one target's progress artifact."""
@@ -136,6 +145,43 @@ def send_batches_task(
     for target, figures in facts.items():
         logger.info("%s: %s", target, ", ".join(f"{s} {n}" for s, n in figures["statuses"].items()))
     return run_dir, facts
+
+
+@task(
+    name="send-batches",
+    task_run_name=cast("TaskRunNameCallbackWithParameters", send_batches_run_name),
+    cache_policy=NO_CACHE,
+)
+def send_partition_task(
+    partition: StagedPartition, connectors: list[Connector], settings: SendSettings, *, run_id: str
+) -> dict[str, dict[str, Any]]:
+    """A split import's partition (flows.import_partition): its staged rows sent batch by batch
+    (a staged row group each) to every target, as ``send_batches_task`` sends a file, and its
+    result rows written as the partition's part (flows.split.stage), under the parent's
+    ``run_id``, as they are made; the verdict's facts. A partition that fails writes no part."""
+    gates = {} if settings.dry_run else {c.target.name: _gate(c) for c in connectors}
+    settings = replace(settings, open_gates={**settings.open_gates, **gates})
+    progress = ArtifactProgress(partition.rows, connectors)
+    facts: dict[str, dict[str, Any]] = {}
+    part = PartWriter(partition.folder, partition.index)
+    sending = sent_batches(
+        partition.batches(), partition.prepared, connectors, settings, progress=progress, facts=facts
+    )
+    try:
+        with contextlib.closing(sending):
+            for _clean, results in sending:
+                for frame in results:
+                    part.write(frame.with_columns(run_id=pl.lit(run_id)))
+                del _clean, results
+        part.close()
+    except BaseException:
+        part.abort()
+        raise
+    progress.finish()
+    logger = get_run_logger()
+    for target, figures in facts.items():
+        logger.info("%s: %s", target, ", ".join(f"{s} {n}" for s, n in figures["statuses"].items()))
+    return facts
 
 
 @task(name="validate-batches", task_run_name="validate", cache_policy=NO_CACHE)

@@ -42,7 +42,7 @@ from flows.run.finish import finish_run_in_batches
 from flows.verdict import send_facts
 from transforms.shared_windows import SharedWindows
 
-__all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches"]
+__all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches", "sent_batches"]
 
 log = logging.getLogger("leadflow.flows")
 
@@ -176,24 +176,27 @@ def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: 
         runner.run(end_all())
 
 
-def send_in_batches(
-    batched: BatchedLeads,
+def sent_batches(
+    batches: Iterator[pl.DataFrame],
+    prepared: PreparedLeads,
     connectors: Sequence[Connector],
     settings: SendSettings,
     *,
-    out_dir: Path,
     progress: BatchProgress | None = None,
-    report: bool = True,
-) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """Send the file batch by batch and write its run folder in ``out_dir``; the run folder and
-    the verdict's facts. Raises what reading a batch raises (a file-level problem found late),
-    after the batches before it were sent and recorded in the ledger."""
-    progress = progress or BatchProgress()
-    prepared = batched.prepared
-    states = [TargetState.of(connector, keep_session=True) for connector in connectors]
-    facts: dict[str, dict[str, Any]] = {}
-    current: list[pl.DataFrame] = []
+    facts: dict[str, dict[str, Any]] | None = None,
+) -> Generator[tuple[pl.DataFrame, list[pl.DataFrame]]]:
+    """Each clean batch of ``batches`` (leads of the file ``prepared`` describes) sent to every
+    target; yields the batch and every target's result rows for it, in the order of
+    ``connectors``, and adds their verdict facts to ``facts``.
 
+    The targets' sessions, ledgers and gates live as long as this generator: close it (use
+    ``contextlib.closing``) so that they end when its caller stops early or fails. Raises what
+    reading a batch raises, after the batches before it were sent and recorded in the ledger.
+    What writes the results is the caller's: the run folder (:func:`send_in_batches`) or a
+    split import's partition part (flows.import_partition)."""
+    progress = progress or BatchProgress()
+    facts = facts if facts is not None else {}
+    states = [TargetState.of(connector, keep_session=True) for connector in connectors]
     with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
         # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
         # their clients) before the ledgers opened by the first batch are closed
@@ -207,32 +210,54 @@ def send_in_batches(
             }
             settings = replace(settings, gates={**settings.gates, **gates})
         ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
-        reading = _read_ahead(batched.batches(), settings.read_ahead)
+        reading = _read_ahead(batches, settings.read_ahead)
         ledgers.callback(reading.close)  # first: no batch is read once the run is ending
+        done = 0
+        for clean in reading:
+            progress.read(clean.height)
+            view = replace(prepared, clean=clean)
+            results = runner.run(
+                _send_batch(view, connectors, states=states, settings=settings, progress=progress, done=done)
+            )
+            del view
+            for frame in results:
+                add_facts(facts, send_facts(frame))
+            done += clean.height
+            yield clean, results
+            del clean, results
 
-        def sent_batches() -> Iterator[pl.DataFrame]:
-            done = 0
-            for clean in reading:
-                progress.read(clean.height)
-                view = replace(prepared, clean=clean)
-                current[:] = runner.run(
-                    _send_batch(
-                        view, connectors, states=states, settings=settings, progress=progress, done=done
-                    )
-                )
-                del view
-                for frame in current:
-                    add_facts(facts, send_facts(frame))
-                done += clean.height
-                yield clean
-                del clean
 
-        def results_of(index: int) -> Callable[[pl.DataFrame], pl.DataFrame]:
-            return lambda _clean: current[index]
+def send_in_batches(
+    batched: BatchedLeads,
+    connectors: Sequence[Connector],
+    settings: SendSettings,
+    *,
+    out_dir: Path,
+    progress: BatchProgress | None = None,
+    report: bool = True,
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Send the file batch by batch and write its run folder in ``out_dir``; the run folder and
+    the verdict's facts. Raises what reading a batch raises (a file-level problem found late),
+    after the batches before it were sent and recorded in the ledger."""
+    prepared = batched.prepared
+    facts: dict[str, dict[str, Any]] = {}
+    current: list[pl.DataFrame] = []
+    sending = sent_batches(batched.batches(), prepared, connectors, settings, progress=progress, facts=facts)
 
+    def cleans() -> Iterator[pl.DataFrame]:
+        for clean, results in sending:
+            current[:] = results
+            del results
+            yield clean
+            del clean
+
+    def results_of(index: int) -> Callable[[pl.DataFrame], pl.DataFrame]:
+        return lambda _clean: current[index]
+
+    with contextlib.closing(sending):
         run_dir = finish_run_in_batches(
             prepared,
-            sent_batches(),
+            cleans(),
             [(c.target.name, c.target.kind, results_of(i)) for i, c in enumerate(connectors)],
             run_id=settings.run_id,
             started=settings.started,

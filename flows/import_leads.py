@@ -33,11 +33,12 @@ Limits across runs: every request of a send task also takes a slot of the target
 concurrency and rate limits (flows.vendor_limits, created here when missing), so runs on several
 workers together stay within what one target allows.
 
-Split imports: ``partitions`` > 1 prepares the whole file once (``prepare-leads-whole``: it is
-held in memory, unlike the batched path) and sends it as that many row ranges, each an
-``import_partition`` flow run (on the work pool when ``partition_deployment`` is given) using
-``send_task`` (a task per target), and merges their results into this run's one run folder
-(flows.split.parent).
+Split imports: ``partitions`` > 1 opens the file as any run does, then ``stage-leads`` reads,
+normalizes and dedupes it batch by batch and stages the clean batches as Parquet row groups;
+that many row ranges are sent, each by an ``import_partition`` flow run (on the work pool when
+``partition_deployment`` is given) that reads and sends its range a row group at a time, and
+their result parts are routed into this run's one run folder (flows.split.parent). Neither the
+parent nor a partition holds the whole file.
 
 Run folders: ``out_dir`` is a local folder or any fsspec URL (flows.run.store), so workers on
 several machines write where the analyst reads. With a URL the ledger must be given: it cannot
@@ -52,60 +53,48 @@ import flows  # noqa: F401
 
 # isort: split
 
-import asyncio
-import contextlib
 import dataclasses
-import functools
 import json
 import logging
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
 
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
     create_markdown_artifact,
-    create_progress_artifact,
     create_table_artifact,
-    update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
 
-from connectors.base import Connector
 from connectors.config_error import ConfigError
 from flows.alerts import alert_run
 from flows.artifacts import attention_table, summary_markdown
-from flows.flow_batches import progress_key, send_batches_task, validate_batches_task
+from flows.flow_batches import send_batches_task, validate_batches_task
 from flows.import_batches import SendSettings
-from flows.importer import DEFAULT_OUT, finish_run, ledger_path, load_connectors, send_target
+from flows.importer import DEFAULT_OUT, ledger_path, load_connectors
 from flows.inbox.layout import recorded_source
-from flows.prepare import PreparedLeads, PrepareOptions, prepare_leads
+from flows.prepare import PrepareOptions
 from flows.prepare_batches import BatchedLeads, prepare_batches
 from flows.report.runs import read_results
 from flows.run.ledger_spec import store_ledger
-from flows.run.names import SEND_TASK_RUN_NAME, import_run_name, read_task_run_name
+from flows.run.names import import_run_name, read_task_run_name
 from flows.run.served import report_url
 from flows.run.store import run_output
 from flows.split.parent import Split, pool_problem, send_partitioned
-from flows.vendor_limits import PrefectGate, ensure_limits, limits_for
-from flows.verdict import SendIncomplete, judge, send_facts
+from flows.vendor_limits import ensure_limits, limits_for
+from flows.verdict import SendIncomplete, judge
 from transforms.errors import LeadFileError
 from transforms.outputs import new_run_id
-from transforms.shared_windows import SharedWindows
 
 if TYPE_CHECKING:
     from prefect.tasks import TaskRunNameCallbackWithParameters
 
 __all__ = ["import_leads", "summary_of"]
-
-_PROGRESS_EVERY = 1.0  # seconds between progress artifact updates
 
 
 def _worth_retrying(_task: object, _run: object, state: State[Any]) -> bool:
@@ -131,74 +120,6 @@ def prepare_task(path: Path, options: PrepareOptions) -> BatchedLeads:
     return batched
 
 
-@task(
-    name="prepare-leads-whole",
-    task_run_name=cast("TaskRunNameCallbackWithParameters", read_task_run_name),
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=_worth_retrying,
-    cache_policy=NO_CACHE,
-)
-def prepare_whole_task(path: Path, options: PrepareOptions) -> PreparedLeads:
-    """The whole file read and normalized (flows.prepare): a split import stages it for its
-    partitions."""
-    prepared = prepare_leads(path, options)
-    get_run_logger().info("Read %s: %d rows, mapping %s", path, prepared.rows, prepared.applied.columns)
-    return prepared
-
-
-@task(name="send-to-target", task_run_name=SEND_TASK_RUN_NAME, cache_policy=NO_CACHE)
-def send_task(
-    prepared: PreparedLeads,
-    connector: Connector,
-    *,
-    run_id: str,
-    ledger: str | Path,
-    dry_run: bool,
-    resend: bool,
-    started: datetime | None = None,
-    shared: SharedWindows | None = None,
-) -> pl.DataFrame:
-    name = connector.target.name
-    artifact = create_progress_artifact(
-        0.0, key=progress_key(name), description=f"Sending to {name} ({connector.target.kind})"
-    )
-    assert isinstance(artifact, UUID)  # called from sync code: the sync variant ran
-    last = 0.0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= _PROGRESS_EVERY or done == total:
-            last = now
-            update_progress_artifact(artifact, 100.0 * done / max(total, 1))
-
-    async def send() -> pl.DataFrame:
-        limits = limits_for(connector)
-        target = connector.target
-        deadline = (target.deadline or target.timeout) + target.retry.max_backoff
-        async with contextlib.AsyncExitStack() as stack:
-            gate = None if dry_run else await stack.enter_async_context(PrefectGate(limits, name, deadline))
-            return await send_target(
-                prepared,
-                connector,
-                run_id=run_id,
-                ledger=ledger,
-                dry_run=dry_run,
-                resend=resend,
-                progress=progress,
-                gate=gate,
-                started=started,
-                shared=shared,
-            )
-
-    results = asyncio.run(send())
-    update_progress_artifact(artifact, 100.0)
-    counts = results.group_by("status").len().sort("status").rows()
-    get_run_logger().info("%s: %s", name, ", ".join(f"{status} {n}" for status, n in counts))
-    return results
-
-
 @flow(name="import-leads", flow_run_name=import_run_name, log_prints=False)
 def import_leads(
     path: str,
@@ -216,13 +137,15 @@ def import_leads(
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
     compliance: str | None = None,
+    partition_claim_after: float = 60.0,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
 
     Without ``targets_file`` the file is only validated (target ``validate``). ``partitions`` > 1
     sends the prepared file as that many row ranges, each an ``import_partition`` flow run: of
-    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most), or
+    ``partition_deployment`` on its work pool (waiting ``partition_timeout`` seconds at most, and
+    running itself a partition no worker took within ``partition_claim_after`` seconds), or
     without one as subflows in this process (flows.split.parent); one run folder either way.
     ``compliance``: the calling-hours profile of every voice/SMS target without its own, in place
     of the targets file's run-level one (``leadflow import --compliance``).
@@ -254,6 +177,7 @@ def import_leads(
             partitions=partitions,
             partition_deployment=partition_deployment,
             partition_timeout=partition_timeout,
+            partition_claim_after=partition_claim_after,
             compliance=compliance,
         )
     except Exception as error:
@@ -297,6 +221,7 @@ def _import(
     partitions: int = 1,
     partition_deployment: str | None = None,
     partition_timeout: float = 6 * 3600.0,
+    partition_claim_after: float = 60.0,
     compliance: str | None = None,
 ) -> tuple[dict[str, Any], str]:
     """The flow's steps; the run's summary (with ``run_id`` and ``run_dir``) and where its
@@ -311,10 +236,9 @@ def _import(
         options, ledger=str(book) if book is not None else store_ledger(out_dir, ledger)
     )
     sending = book is not None and bool(connectors)
-    write: Callable[[Path], tuple[Path, dict[str, dict[str, Any]]]]
-    if sending and partitions > 1 and targets_file is not None:
-        prepared = prepare_whole_task(Path(path), options)
-        region_note = prepared.region_note
+    batched = prepare_task(Path(path), options)
+    region_note = batched.prepared.region_note
+    if book is not None and sending and partitions > 1 and targets_file is not None:
         split = Split(
             partitions,
             targets_file,
@@ -325,25 +249,25 @@ def _import(
             resend=resend,
             deployment=partition_deployment,
             timeout=partition_timeout,
+            claim_after=partition_claim_after,
             started=started.isoformat(),
             compliance=compliance,
         )
-        write = functools.partial(_send_split, prepared, connectors, split, run_id=run_id, started=started)
+
+        def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+            return send_partitioned(batched, connectors, split, run_id=run_id, started=started, out=folder)
+    elif book is not None and sending:
+        settings = SendSettings(run_id, book, started, dry_run=dry_run, resend=resend)
+
+        def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+            return send_batches_task(batched, connectors, settings, out_dir=folder)
     else:
-        batched = prepare_task(Path(path), options)
-        region_note = batched.prepared.region_note
-        if book is not None and sending:
-            settings = SendSettings(run_id, book, started, dry_run=dry_run, resend=resend)
+        source_file = recorded_source(path).source_file
 
-            def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
-                return send_batches_task(batched, connectors, settings, out_dir=folder)
-        else:
-            source_file = recorded_source(path).source_file
-
-            def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
-                return validate_batches_task(
-                    batched, run_id=run_id, source_file=source_file, started=started, out_dir=folder
-                )
+        def write(folder: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
+            return validate_batches_task(
+                batched, run_id=run_id, source_file=source_file, started=started, out_dir=folder
+            )
 
     if sending and not dry_run:
         for connector in connectors:
@@ -364,33 +288,6 @@ def _import(
             served=served,
         )
     return {"run_id": run_id, "run_dir": str(run_dir), **summary}, served or f"{run_dir}/report.html"
-
-
-def _send_split(
-    prepared: PreparedLeads,
-    connectors: list[Connector],
-    split: Split,
-    out: Path,
-    *,
-    run_id: str,
-    started: datetime,
-) -> tuple[Path, dict[str, dict[str, Any]]]:
-    """``partitions`` > 1: the whole prepared file staged and sent as partitions
-    (flows.split.parent), its results merged into one run folder; it holds the file's
-    results in memory, as it did before the flow's batches."""
-    results = send_partitioned(prepared, connectors, split, run_id=run_id)
-    targets = [(c.target.name, c.target.kind) for c in connectors]
-    written = finish_run(
-        prepared.without_leads(),
-        results,
-        targets,
-        run_id=run_id,
-        started=started,
-        out_dir=out,
-        dry_run=split.dry_run,
-        rules={c.target.name: c.target.recorded() for c in connectors},
-    )
-    return written, send_facts(pl.concat(results))
 
 
 def _publish_artifacts(

@@ -1,10 +1,12 @@
 """The ``import_partition`` Prefect flow: one row range of a split import, sent to every target.
 
 A split import (``import_leads`` with ``partitions`` > 1, flows.split.parent) prepares the file
-once and stages the prepared leads (flows.split.stage); each partition is a flow run of this flow,
-on any worker of the pool, that reads only its rows, sends them with the same send task as
-``import_leads`` (progress artifacts, vendor limits shared across workers) and writes its result
-rows as a part for the parent to merge into the one run folder. It writes no run folder itself.
+once, batch by batch, and stages the prepared leads (flows.split.stage); each partition is a flow
+run of this flow, on any worker of the pool, that reads only its rows, a staged row group at a
+time, sends each such batch to every target as ``import_leads`` sends its batches (one
+``send-batches`` task: progress artifacts, vendor limits shared across workers, one vendor
+session per target) and appends its result rows to a part for the parent to route into the one
+run folder. It writes no run folder itself, and never holds its whole range.
 
 Exactly-once holds across partitions as across runs: every lead's claim is taken in the shared
 ledger before it is sent. Each partition sends under a ledger run id of its own
@@ -26,16 +28,16 @@ import flows  # noqa: F401
 # isort: split
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from prefect import flow, get_run_logger
 
-from flows.import_leads import send_task
+from flows.flow_batches import send_partition_task
+from flows.import_batches import SendSettings
 from flows.importer import ledger_path, load_connectors
-from flows.split.stage import load_partition, write_part
+from flows.split.stage import open_partition
 from flows.vendor_limits import ensure_limits, limits_for
 
 __all__ = ["import_partition", "partition_run_name"]
@@ -72,25 +74,26 @@ def import_partition(
     connectors = load_connectors(
         Path(targets_file), target_names or (), dry_run=dry_run, compliance=compliance
     )
-    prepared = load_partition(staged, index, count)
-    get_run_logger().info("Partition %d of %d: %d rows of run %s", index + 1, count, prepared.rows, run_id)
+    partition = open_partition(staged, index, count)
+    get_run_logger().info("Partition %d of %d: %d rows of run %s", index + 1, count, partition.rows, run_id)
     if not dry_run:
         for connector in connectors:
             ensure_limits(limits_for(connector))
-    sending = f"{run_id}-p{index + 1}-{secrets.token_hex(3)}"
-    futures = [
-        send_task.submit(
-            prepared,
-            c,
-            run_id=sending,
-            ledger=book,
-            dry_run=dry_run,
-            resend=resend,
-            started=datetime.fromisoformat(started) if started else None,
-        )
-        for c in connectors
-    ]
-    results = pl.concat([future.result() for future in futures]).with_columns(run_id=pl.lit(run_id))
-    write_part(staged, index, results)
-    statuses = dict(results.group_by("status").len().sort("status").iter_rows())
-    return {"partition": index, "count": count, "rows": prepared.rows, "statuses": statuses}
+    settings = SendSettings(
+        f"{run_id}-p{index + 1}-{secrets.token_hex(3)}",
+        book,
+        datetime.fromisoformat(started) if started else datetime.now(UTC),
+        dry_run=dry_run,
+        resend=resend,
+    )
+    facts = send_partition_task(partition, connectors, settings, run_id=run_id)
+    statuses: dict[str, int] = {}
+    for figures in facts.values():
+        for status, rows in figures["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + rows
+    return {
+        "partition": index,
+        "count": count,
+        "rows": partition.rows,
+        "statuses": dict(sorted(statuses.items())),
+    }

@@ -23,7 +23,7 @@ from transforms.results import check_row_invariant
 if TYPE_CHECKING:
     from flows.prepare import PreparedLeads
 
-__all__ = ["BatchResults", "finish_run", "finish_run_in_batches"]
+__all__ = ["BatchResults", "finish_run", "finish_run_from_results", "finish_run_in_batches"]
 
 BatchResults = Callable[[pl.DataFrame], pl.DataFrame]
 """One target's result rows for one batch of clean leads."""
@@ -83,11 +83,82 @@ def finish_run_in_batches(
         for writer in writers:
             writer.abort()
         raise
-    scan = pl.scan_parquet(parts) if parts else None
     pairs = [(name, kind) for name, kind, _ in targets]
+    return _finish_parts(
+        prepared,
+        parts,
+        pairs,
+        run_id=run_id,
+        started=started,
+        run_dir=run_dir,
+        dry_run=dry_run,
+        report=report,
+        rules=rules,
+    )
+
+
+def finish_run_from_results(
+    prepared: PreparedLeads,
+    results: Iterable[pl.DataFrame],
+    targets: Sequence[tuple[str, str]],
+    *,
+    run_id: str,
+    started: datetime,
+    out_dir: Path,
+    dry_run: bool,
+    report: bool = True,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """:func:`finish_run_in_batches` for result rows already made, a frame at a time (a split
+    import's parts, flows.split.parent): each frame's rows appended to their ``target``'s part,
+    in the order they come; then the same checks and files from lazy scans of the parts.
+    ``targets`` are (name, kind) pairs; a row of any other target is refused."""
+    run_dir = out_dir / run_id
+    writers = {name: ResultsWriter(run_dir, name) for name, _ in targets}
+    try:
+        for frame in results:
+            for (target,), rows in frame.partition_by("target", as_dict=True, maintain_order=True).items():
+                if target not in writers:
+                    raise ValueError(
+                        f"result rows of target {target!r}, not one of the run's {list(writers)}"
+                    )
+                writers[str(target)].write(rows)
+            del frame
+        parts = [writer.close() for writer in writers.values()]
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return _finish_parts(
+        prepared,
+        parts,
+        targets,
+        run_id=run_id,
+        started=started,
+        run_dir=run_dir,
+        dry_run=dry_run,
+        report=report,
+        rules=rules,
+    )
+
+
+def _finish_parts(
+    prepared: PreparedLeads,
+    parts: Sequence[Path],
+    targets: Sequence[tuple[str, str]],
+    *,
+    run_id: str,
+    started: datetime,
+    run_dir: Path,
+    dry_run: bool,
+    report: bool,
+    rules: Mapping[str, Mapping[str, Any]] | None,
+) -> Path:
+    """The row invariant, summary.json, run.json and the report, from lazy scans of ``parts``."""
+    scan = pl.scan_parquet(list(parts)) if parts else None
     if scan is not None:
         check_row_invariant(scan, prepared.rows, len(targets))
-    info = _run_info(prepared, pairs, run_id, started, dry_run, rules=rules)
+    info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
     write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS))
     if report:
         write_html_report(run_dir)

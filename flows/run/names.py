@@ -1,13 +1,12 @@
 """Names of Leadflow's Prefect runs, so the UI's run list reads as a list of imports.
 
 Prefect names a run with two random words (``crimson-okapi``) and a task run with the task's
-name and a counter (``send-to-target-722``). An operator looking for "yesterday's leads.csv"
+name and a counter (``send-batches-722``). An operator looking for "yesterday's leads.csv"
 cannot find it that way, so an ``import_leads`` run is named after its file and targets
 (``leads.csv → obi, onc · 2026-12-04 15:20 · 1a2b3c``: the time and the start of the flow
 run's id tell two imports of one file apart; a file claimed from a watched folder goes by the
-name it was dropped with) and a send task run after its target
-(``send obi``, the template on the task; the flow's batched send task, which sends to every
-target, after its targets: ``send obi, onc``).
+name it was dropped with) and a send task run, which sends to every target (the flow's, or a
+split import's partition's), after its targets: ``send obi, onc``.
 
 Prefect calls ``import_run_name`` with no arguments as the run starts (``flow_run_name``
 callable); the parameters come from ``prefect.runtime``, which holds only those passed
@@ -25,15 +24,11 @@ from typing import Any
 from flows.inbox.layout import PROCESSING, original_name
 
 __all__ = [
-    "SEND_TASK_RUN_NAME",
     "import_run_name",
     "name_for_import",
     "read_task_run_name",
     "send_batches_run_name",
 ]
-
-SEND_TASK_RUN_NAME = "send {connector.target.name}"
-"""``task_run_name`` of the send task: a template over its parameters (``connector``)."""
 
 _MAX_TARGETS_SHOWN = 4
 

@@ -1,18 +1,22 @@
 """The parent run of a split import: stage once, run K partitions, gather every row's results.
 
-``import_leads`` with ``partitions`` > 1 calls ``send_partitioned`` where it would send each
-target itself. The prepared leads (every row's disposition decided over the whole file) are
-staged beside the run folder (flows.split.stage); each partition is an ``import_partition`` flow
-run that reads its row range, sends it and writes a part. Then the parts are merged, per target
-in the targets' order, for the parent to write the one run folder and summary as any run does
-(flows.run.finish checks that every input row has exactly one result per target).
+``import_leads`` with ``partitions`` > 1 calls ``send_partitioned`` where it would send the
+batches itself. Its ``stage-leads`` task is the one streaming pass over the file: batch by batch
+it is read, normalized, deduped and suppressed (flows.prepare_batches: every row's disposition
+decided over the whole file by compact keys) and each clean batch staged as Parquet row groups
+beside the run folder (flows.split.stage), so the file is never held whole. Each partition is an
+``import_partition`` flow run that reads its row range a row group at a time, sends it in those
+batches and writes its results as a part. Then the parts' row groups are routed, partition by
+partition, into each target's results file of the one run folder, and the row invariant and the
+summary are taken from lazy scans of it as any batched run does (flows.run.finish).
 
 Two ways to run the partitions:
 
 - ``deployment`` named (``import-partition/import-partition``, prefect.yaml): a flow run of that
   deployment per partition, created at once as subflows of this run, for the work pool's workers
   to take; this run waits for them (``timeout`` seconds in all, then the ones still running are
-  cancelled). It holds a worker slot while waiting, so the pool needs K + 1 slots to run all at once.
+  cancelled), and runs itself any that no worker took within ``claim_after`` seconds
+  (flows.split.pool): it holds a worker slot, so a pool of one slot does not wait for nothing.
 - no deployment: the partitions run one after the other as subflows in this process (tests, and a
   run with no pool at hand; it shows the split in the UI but uses no other worker).
 
@@ -24,32 +28,36 @@ partition sent is in the ledger: rerunning the import sends only what was not de
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from prefect import get_run_logger
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from connectors.base import Connector
+from flows.import_batches import add_facts
 from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
+from flows.prepare_batches import BatchedLeads
+from flows.run.finish import finish_run_from_results
 from flows.run.store import is_remote, local_folder
-from flows.split.stage import drop_staging, load_partition, read_part, stage_leads, staging_folder
+from flows.split.stage import drop_staging, open_partition, part_frames, stage_batches, staging_folder
+from flows.verdict import send_facts
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
 from transforms.results import SENT_SCHEMA, build_results
 
 if TYPE_CHECKING:
-    from prefect.client.schemas.objects import FlowRun, State
+    pass
 
-__all__ = ["PARTITION_DEPLOYMENT", "Split", "pool_problem", "send_partitioned"]
+__all__ = ["PARTITION_DEPLOYMENT", "Split", "pool_problem", "send_partitioned", "stage_task"]
 
 PARTITION_DEPLOYMENT = "import-partition/import-partition"
 """The partition flow's deployment in prefect.yaml (flow name / deployment name)."""
-_POLL = 2.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,8 @@ class Split:
     resend: bool = False
     deployment: str | None = None
     timeout: float = 6 * 3600.0
+    claim_after: float = 60.0
+    """Seconds a partition may stay scheduled (no worker took it) before this run runs it."""
     started: str | None = None
     """The parent run's start (ISO): every partition's calling windows are from it."""
     compliance: str | None = None
@@ -134,68 +144,18 @@ def _in_process(split: Split, staged: str, run_id: str) -> list[str | None]:
     return problems
 
 
-def _cancel(state: State[Any] | None) -> State[Any]:
-    """How to stop a partition that outlived the timeout: one no worker took yet is cancelled
-    outright (no worker may take it later), a running one is asked to stop (its worker ends it)."""
-    from prefect.states import Cancelled, Cancelling
-
-    message = "the split import timed out"
-    if state is None or state.is_scheduled() or state.is_pending():
-        return Cancelled(message=message)
-    return Cancelling(message=message)
-
-
 def _on_pool(split: Split, staged: str, run_id: str) -> list[str | None]:
-    """Each partition as a flow run of ``split.deployment``, all created at once, then awaited."""
-    from prefect.client.orchestration import get_client
-    from prefect.deployments import run_deployment
+    """Each partition as a flow run of ``split.deployment`` (flows.split.pool)."""
+    from flows.split.pool import run_on_pool
 
     assert split.deployment is not None
-    logger = get_run_logger()
-    created: list[FlowRun | None] = []
-    for index in range(split.count):
-        try:
-            run = run_deployment(
-                split.deployment,
-                parameters=split.parameters(staged, run_id, index),
-                timeout=0,
-                idempotency_key=f"{run_id}-part-{index}-of-{split.count}",
-                as_subflow=True,
-            )
-        except Exception as error:  # the API unreachable: this partition's rows fail, the others go on
-            logger.error("Partition %d of run %s not created: %s", index + 1, run_id, type(error).__name__)
-            created.append(None)
-        else:
-            created.append(cast("FlowRun", run))  # called from sync code: the sync variant ran
-    shown = [str(run.id) if run else None for run in created]
-    logger.info("Partitions %s of run %s created on %s", shown, run_id, split.deployment)
-    runs = [run for run in created if run is not None]
-    deadline = time.monotonic() + split.timeout
-    with get_client(sync_client=True) as client:
-        while runs:
-            runs = [client.read_flow_run(run.id) for run in runs]
-            if all(run.state is not None and run.state.is_final() for run in runs):
-                break
-            if time.monotonic() > deadline:
-                for run in runs:
-                    if run.state is None or not run.state.is_final():
-                        client.set_flow_run_state(run.id, _cancel(run.state), force=True)
-                break
-            time.sleep(_POLL)
-    final = {run.id: run for run in runs}
-    problems: list[str | None] = []
-    for index, made in enumerate(created):
-        if made is None:
-            problems.append(f"partition {index + 1} could not be created on {split.deployment}")
-            continue
-        state = final[made.id].state
-        if state is not None and state.is_completed():
-            problems.append(None)
-        elif state is None or not state.is_final():
-            problems.append(f"partition {index + 1} did not finish within {split.timeout:.0f} s (cancelled)")
-        else:
-            problems.append(f"partition {index + 1} ended {state.name}: {state.message}")
-    return problems
+    return run_on_pool(
+        split.deployment,
+        [split.parameters(staged, run_id, index) for index in range(split.count)],
+        run_id=run_id,
+        timeout=split.timeout,
+        claim_after=split.claim_after,
+    )
 
 
 def _failed_rows(
@@ -233,31 +193,83 @@ def _failed_rows(
     return pl.concat(frames)
 
 
+@task(name="stage-leads", cache_policy=NO_CACHE)
+def stage_task(batched: BatchedLeads, folder: str) -> int:
+    """The streaming pass of a split import: the file read, normalized and deduped batch by
+    batch (flows.prepare_batches, every row's disposition over the whole file) and each clean
+    batch staged as it is made (flows.split.stage); the rows staged."""
+    rows = stage_batches(batched.prepared, batched.batches(), folder)
+    get_run_logger().info("Staged %d prepared rows at %s", rows, folder)
+    return rows
+
+
+def _results(
+    staged: str,
+    problems: Sequence[str | None],
+    connectors: Sequence[Connector],
+    *,
+    run_id: str,
+    facts: dict[str, dict[str, Any]],
+) -> Iterator[pl.DataFrame]:
+    """Every partition's result rows in partition order, a row group at a time: its part, or
+    for a partition that wrote none its rows failed (``_failed_rows``), a staged batch at a time.
+    Their verdict facts are added to ``facts`` as they go by."""
+    logger = get_run_logger()
+    count = len(problems)
+    for index, problem in enumerate(problems):
+        frames = part_frames(staged, index)
+        if frames is None:
+            message = problem or f"partition {index + 1} wrote no results"
+            logger.error("%s: its rows are failed (PARTITION_FAILED)", message)
+            partition = open_partition(staged, index, count)
+            frames = (
+                _failed_rows(
+                    replace(partition.prepared, clean=clean), connectors, run_id=run_id, message=message
+                )
+                for clean in partition.batches()
+            )
+        elif problem:
+            logger.warning("%s (its results were written)", problem)
+        for frame in frames:
+            add_facts(facts, send_facts(frame))
+            yield frame
+            del frame
+
+
 def send_partitioned(
-    prepared: PreparedLeads, connectors: Sequence[Connector], split: Split, *, run_id: str
-) -> list[pl.DataFrame]:
-    """Send ``prepared`` as ``split.count`` partitions; every target's result rows, in the order
-    of ``connectors``, one per input row (a failed partition's rows failed, never missing)."""
+    batched: BatchedLeads,
+    connectors: Sequence[Connector],
+    split: Split,
+    *,
+    run_id: str,
+    started: datetime,
+    out: Path,
+) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """Stage ``batched`` (the streaming pass), send it as ``split.count`` partitions and write
+    the run folder in ``out`` from their parts, one result per input row and target (a failed
+    partition's rows failed, never missing); the run folder and the verdict's facts. Neither
+    this run nor a partition holds the whole file or all its results."""
     # absolute: a partition's process may start in another folder (a worker's working directory)
     split = replace(split, out_dir=_absolute(split.out_dir))
     if not is_remote(split.targets_file) and Path(split.targets_file).exists():
         split = replace(split, targets_file=str(Path(split.targets_file).resolve()))
-    staged = stage_leads(prepared, staging_folder(split.out_dir, run_id))
-    logger = get_run_logger()
-    logger.info("Staged %d prepared rows for %d partitions at %s", prepared.rows, split.count, staged)
+    staged = staging_folder(split.out_dir, run_id)
+    try:
+        stage_task(batched, staged)
+    except BaseException:  # a file-level problem found in a late batch: nothing was sent
+        drop_staging(staged)
+        raise
     problems = _on_pool(split, staged, run_id) if split.deployment else _in_process(split, staged, run_id)
-    parts = []
-    for index, problem in enumerate(problems):
-        part = read_part(staged, index)
-        if part is None:
-            message = problem or f"partition {index + 1} wrote no results"
-            logger.error("%s: its rows are failed (PARTITION_FAILED)", message)
-            part = _failed_rows(
-                load_partition(staged, index, split.count), connectors, run_id=run_id, message=message
-            )
-        elif problem:
-            logger.warning("%s (its results were written)", problem)
-        parts.append(part)
-    merged = pl.concat(parts)
+    facts: dict[str, dict[str, Any]] = {}
+    written = finish_run_from_results(
+        batched.prepared,
+        _results(staged, problems, connectors, run_id=run_id, facts=facts),
+        [(c.target.name, c.target.kind) for c in connectors],
+        run_id=run_id,
+        started=started,
+        out_dir=out,
+        dry_run=split.dry_run,
+        rules={c.target.name: c.target.recorded() for c in connectors},
+    )
     drop_staging(staged)
-    return [merged.filter(pl.col("target") == connector.target.name) for connector in connectors]
+    return written, facts

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from tests.flows.conftest import DELIVERED, Vendors, held_ids, read_results, write_targets
+from transforms.outputs import results_path
 
 pytestmark = pytest.mark.slow
 
@@ -119,6 +121,31 @@ def test_three_partitions_give_each_row_the_result_of_one_run_and_send_each_lead
         assert max(held.values()) == 1, f"{target}: a lead held twice"
 
 
+def test_a_split_import_stages_sends_and_writes_the_file_a_staged_batch_at_a_time(
+    prefect_harness: None, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded memory: the parent stages the streaming pass's batches of 15 rows as row groups,
+    each partition (20 rows) sends its range cut at their bounds, and the run folder is written
+    from the parts a row group at a time. The whole-file split wrote each target's 60 rows as
+    one group (it concatenated every result). A dry run: the batches, not the vendors, are the
+    point here (the test above sends and compares with one run)."""
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", "15")
+    monkeypatch.setenv("LEADFLOW_SANDBOX_URL", "http://127.0.0.1:9")  # a dry run calls no vendor
+    targets = write_targets(tmp_path / "targets.toml", only=("obi", "ucontact-sms"))
+    state, split = _run(lead_file(60, seed=23), targets, tmp_path / "split", partitions=3, dry_run=True)
+    run_dir = Path(split["run_dir"])
+
+    assert state.is_completed(), state.message
+    results = read_results(run_dir)
+    for target in ("obi", "ucontact-sms"):
+        assert results.filter(pl.col("target") == target)["source_row"].to_list() == list(range(1, 61))
+        metadata = pq.ParquetFile(results_path(run_dir, target)).metadata
+        groups = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+        # partitions 0-19, 20-39, 40-59 cut at the staged groups' bounds 15, 30 and 45
+        assert groups == [15, 5, 10, 10, 5, 15], target
+    assert not (tmp_path / "split" / ".staging").exists()
+
+
 def test_a_partition_no_worker_runs_leaves_its_rows_failed_and_the_run_failed(
     prefect_harness: None,
     vendors: Vendors,
@@ -164,3 +191,50 @@ def test_a_partition_no_worker_runs_leaves_its_rows_failed_and_the_run_failed(
     assert not set(results["status"]) & DELIVERED
     assert sum(vendors.held().values()) == 0
     assert not (tmp_path / "out" / ".staging").exists()
+
+
+def test_partitions_no_worker_takes_are_run_by_the_parent_so_a_pool_without_free_slots_imports(
+    prefect_harness: None, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent holds a worker slot while it waits: on a pool of one slot (here: none polls)
+    its partitions would wait for the timeout. It takes a partition still scheduled after
+    ``partition_claim_after`` seconds (the move to Pending a worker makes, granted once) and
+    runs that very flow run itself."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    monkeypatch.setenv("LEADFLOW_SANDBOX_URL", "http://127.0.0.1:9")  # a dry run calls no vendor
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="one-slot-pool", type="process"), overwrite=True)
+        flow_id = client.create_flow_from_name("import-partition")
+        client.create_deployment(
+            flow_id=flow_id,
+            name="parent-only",
+            entrypoint="flows/import_partition.py:import_partition",
+            work_pool_name="one-slot-pool",
+        )
+    targets = write_targets(tmp_path / "targets.toml", only=("obi",))
+    state, summary = _run(
+        lead_file(30, seed=5),
+        targets,
+        tmp_path / "out",
+        partitions=2,
+        partition_deployment="import-partition/parent-only",
+        partition_timeout=300,
+        partition_claim_after=0,
+        dry_run=True,
+    )
+
+    assert state.is_completed(), state.message
+    results = read_results(Path(summary["run_dir"]))
+    assert sorted(results["source_row"]) == list(range(1, 31))
+    assert "failed" not in set(results["status"]) and "dry_run" in set(results["status"])
+    with get_client(sync_client=True) as client:
+        parent = client.read_flow_run(state.state_details.flow_run_id)
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id]))
+        )
+    partitions = [run for run in children if run.deployment_id is not None]
+    assert len(partitions) == 2
+    assert {run.state_name for run in partitions} == {"Completed"}

@@ -115,6 +115,7 @@ def test_three_partitions_on_two_workers_give_each_row_the_result_of_one_run(
                 "partitions": PARTITIONS,
                 "partition_deployment": nightly["partition_deployment"],
                 "partition_timeout": RUNS_TIMEOUT,
+                "partition_claim_after": RUNS_TIMEOUT,  # the workers run them, not the parent
             },
         )
         _deploy(client, entries["import-partition"], "import-partition", {})

@@ -34,10 +34,12 @@ seconds per stage (bench/stages.py). ``--keep-file PATH`` generates the file onc
 it on later runs (a 10M-row file takes minutes to generate).
 
 Measured when the results came to be written behind (flows.run.write_behind, issue 17), back
-to back against the code before, on a 2-core machine at load 14-19 from other jobs (so the
-walls run 3-8x the idle ones): ``--path cli`` at 1M rows, three pairs, wall median 60 s
-against 92 (0.76 pair by pair), CPU 15.6 s against 15.2, peak 0.66 GB either way. The batched
-path at 10M rows: see the README's figures (peak 1.15 GB against 1.20). Before that, idle:
+to back against the code before, three pairs each, ``--path cli`` at 1M rows: at load 2-3
+wall median 11.8 s against 13.3 (0.91 pair by pair), CPU 13.5 s against 13.0, peak 0.70 GB
+either way (CPU equal to wall: the other jobs left the run about one core); at load 14-19 wall
+60 s against 92 (0.76), CPU 15.6 s against 15.2. The batched path at 10M rows: peak 1.15-1.17
+GB against 1.19-1.20 (README). With ``--stages`` at load 2-3: phones 5.40 CPU-s, results write
+3.13 (now in the writer's thread), dedupe 1.47, Arrow read 1.38, pandera 1.21. Before, idle:
 11.7-14.0 s wall, CPU 14.5-17.0 s, peak 0.66 GB at 1M (``--path cli``), with these stages
 (wall / CPU s): phones 4.32/5.45, dedupe 1.56/1.74, results write 1.52/1.64, pandera checks
 1.09/1.26, Arrow read 0.98/1.26 (half of it the region inference pass), result rows 0.41, scan

@@ -33,6 +33,21 @@ Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole 
 see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU
 seconds per stage (bench/stages.py). ``--keep-file PATH`` generates the file once and reuses
 it on later runs (a 10M-row file takes minutes to generate).
+
+Measured when the results came to be written behind (flows.run.write_behind, issue 17), back
+to back against the code before, three pairs each, ``--path cli`` at 1M rows: at load 2-3
+wall median 11.8 s against 13.3 (0.91 pair by pair), CPU 13.5 s against 13.0, peak 0.70 GB
+either way (CPU equal to wall: the other jobs left the run about one core); at load 14-19 wall
+60 s against 92 (0.76), CPU 15.6 s against 15.2. The batched path at 10M rows: peak 1.15-1.17
+GB against 1.19-1.20 (README). With ``--stages`` at load 2-3: phones 5.40 CPU-s, results write
+3.13 (now in the writer's thread), dedupe 1.47, Arrow read 1.38, pandera 1.21. Before, idle:
+11.7-14.0 s wall, CPU 14.5-17.0 s, peak 0.66 GB at 1M (``--path cli``), with these stages
+(wall / CPU s): phones 4.32/5.45, dedupe 1.56/1.74, results write 1.52/1.64, pandera checks
+1.09/1.26, Arrow read 0.98/1.26 (half of it the region inference pass), result rows 0.41, scan
+and fingerprint 0.35, the report's lead view 0.32, emails 0.30, summaries 0.22. About a third
+of normalizing's CPU at 100k-row batches is fixed per batch (some 300 polars queries planned
+and run per batch): 200k-row batches took it from 0.69 to 0.51 CPU-s per 100k rows, and
+50k-row ones to 0.91, but a larger batch costs its memory at the peak.
 """
 
 from __future__ import annotations

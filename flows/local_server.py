@@ -27,8 +27,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 __all__ = [
     "DEFAULT_PORT",
     "LocalServerError",
@@ -121,6 +119,8 @@ def stop_process_group(process: subprocess.Popen[Any], first: signal.Signals, gr
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    import httpx  # here, not at the top: ``leadflow serve --help`` prints DEFAULT_PORT only
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -48,7 +48,9 @@ AHEAD = 0
 """Batches ``leadflow validate`` normalizes ahead of the one it writes (BatchedLeads.batches).
 0, measured with bench/normalize.py (``--ahead``): at 10M rows one batch ahead cost 18% more
 CPU (the threads' polars work contends for the same two cores) and 150 MB more at the peak
-(1.29 GB against 1.14, over issue 17's 1.2 GB) for 7% less wall (169 s against 181)."""
+(1.29 GB against 1.14, over issue 17's 1.2 GB) for 7% less wall (169 s against 181). The
+second core is used by writing each batch's results behind instead (flows.run.write_behind),
+which costs little CPU and, with the results converted a row group at a time, no memory."""
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,11 @@ __all__ = ["BatchDedupe", "SeenValues"]
 _READY = Disposition.READY.value
 _KEY_COLUMNS = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
 _NONE = np.int64(-1)
-_MERGED_AT_MOST = 1 << 22
-"""Values of the largest merged run (48 MB): a file of 30 million values is ~8 runs to search."""
+_MERGED_AT_MOST = 1 << 21
+"""Values of the largest merged run (24 MB): a file of 35 million values (10M rows) is ~20 runs
+to search. A merge needs about twice its run beside it while a batch is written (flows.run.
+write_behind); at 1 << 22 the 10M-row peak was ~35 MB over issue 17's 1.2 GB, and the extra
+runs cost about 2 s of CPU over the 10M-row file (bench/normalize.py)."""
 
 
 class SeenValues:
@@ -83,7 +86,9 @@ def _merged(
     (no sort of the whole, no index array of its size)."""
     keys_a, rows_a = older
     keys_b, rows_b = newer
-    at = np.searchsorted(keys_a, keys_b) + np.arange(len(keys_b))
+    # in place: the largest merges come late in a big file, beside a batch being written
+    at = np.searchsorted(keys_a, keys_b)
+    at += np.arange(len(keys_b), dtype=at.dtype)
     keys = np.empty(len(keys_a) + len(keys_b), dtype=np.uint64)
     rows = np.empty(len(keys), dtype=np.uint32)
     theirs = np.zeros(len(keys), dtype=bool)

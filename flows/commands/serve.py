@@ -28,9 +28,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from prefect.schedules import Cron
-from prefect.types.entrypoint import EntrypointType
-
 from flows.commands.help_text import plain
 from flows.commands.watch import add_inbox_arguments
 from flows.settings import ImportSettings, add_import_arguments
@@ -68,6 +65,9 @@ class ServePlan:
 
 def deployments(plan: ServePlan) -> list[RunnerDeployment]:
     """The runner deployments for ``plan``, named as in prefect.yaml."""
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
     from flows.scan_inbox import runs_folder, scan_inbox
 
     imports = plan.settings.with_out_dir(runs_folder(plan.root)).flow_parameters()
@@ -167,13 +167,13 @@ def serve_plan(argv: list[str] | None = None) -> ServePlan:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from prefect import serve
-
     try:
         plan = serve_plan(argv)
     except ValueError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
+    from prefect import serve  # once the arguments are read: ``--help`` needs no Prefect
+
     from flows.local_server import LocalServerError, prefect_api
     from flows.run.served import serve_runs
 

@@ -24,19 +24,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import IO
-
-import watchfiles
-from rich.console import Console
+from typing import IO, TYPE_CHECKING
 
 from flows.commands.help_text import plain
-from flows.inbox.intake import Finished, ImportStep, InboxSettings, Layout, run_once
-from flows.inbox.registry import IntakeRegistry
-from flows.inbox.registry_db import REGISTRY_ERRORS
+from flows.inbox.layout import Layout
+from flows.inbox.options import InboxSettings
 from flows.settings import ImportSettings, add_import_arguments
 
-_PASS_ERRORS: tuple[type[Exception], ...] = (OSError, *REGISTRY_ERRORS)
-"""A pass that fails with these (the folder or the registry's database unreachable) is retried."""
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from flows.inbox.intake import Finished, ImportStep
+
+# the watcher's machinery (watchfiles, the intake registry and its psycopg, rich, Prefect) is
+# imported where it runs: ``leadflow watch --help`` and ``leadflow serve --help`` need none of it
 
 __all__ = ["add_inbox_arguments", "inbox_settings", "main", "stop_on_signals", "watch_inbox"]
 
@@ -57,6 +58,13 @@ def watch_inbox(
 
     Returns how many files were finished (imported, duplicate drops and failures).
     """
+    import watchfiles
+
+    from flows.inbox.intake import run_once
+    from flows.inbox.registry_db import REGISTRY_ERRORS
+
+    # a pass that fails with these (the folder or the registry's database unreachable) is retried
+    pass_errors: tuple[type[Exception], ...] = (OSError, *REGISTRY_ERRORS)
     layout = Layout.at(root)
     stop = stop_event or threading.Event()
     finished = 0
@@ -68,7 +76,7 @@ def watch_inbox(
                 finished += 1
                 if on_finished is not None:
                     on_finished(done)
-        except _PASS_ERRORS as error:
+        except pass_errors as error:
             logger.warning("inbox: scan of %s failed, retrying: %s", layout.inbox, error)
 
     logger.info("inbox: watching %s", layout.inbox)
@@ -203,9 +211,11 @@ def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    args = _parser().parse_args(argv)  # before Prefect: ``--help`` and a usage error need none of it
+    from rich.console import Console
+
     import flows.scan_inbox  # noqa: F401 - Prefect and its logging set up before the watcher's
 
-    args = _parser().parse_args(argv)
     console = console or Console(stderr=True)
     with watch_console_logging(console.file):
         return _watch(args, console)
@@ -213,6 +223,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 def _watch(args: argparse.Namespace, console: Console) -> int:
     from flows.console import USER_ERRORS, print_error
+    from flows.inbox.registry import IntakeRegistry
+    from flows.inbox.registry_db import REGISTRY_ERRORS
     from flows.scan_inbox import import_step, runs_folder
 
     try:

@@ -30,7 +30,6 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from flows.inbox.finish import (
@@ -46,6 +45,7 @@ from flows.inbox.finish import (
 )
 from flows.inbox.layout import Claim, Layout, claim
 from flows.inbox.names import MARKER_SUFFIXES, display_name, ignore_reason
+from flows.inbox.options import InboxSettings
 from flows.inbox.recovery import take_over_orphans
 from flows.inbox.registry import IntakeRegistry, IntakeState
 from flows.inbox.retry import claim_retry, due_retries, next_attempt_at
@@ -80,25 +80,6 @@ _REDROP = (
     "Drop the complete file into inbox/ again; tools that write slowly should write NAME.part and "
     "rename it when done, or add an empty NAME.ready marker after the file is complete."
 )
-
-
-@dataclass(frozen=True)
-class InboxSettings:
-    settle_seconds: float = 30.0
-    """A file counts as complete once its size and mtime have not changed for this long (the
-    base of the settle window; a NAME.ready marker or a writer renaming NAME.part skips it)."""
-    settle_growth: float = 0.5
-    """The window grows by this share of how long the file was seen being written."""
-    settle_max_seconds: float = 600.0
-    """The window never grows beyond this (nor below ``settle_seconds``)."""
-    retry_attempts: int = 6
-    """Imports of a file whose rows failed to send before it goes to failed/ (1: no retry)."""
-    retry_delay_seconds: float = 60.0
-    """Wait before the second attempt; doubles for each further one."""
-    retry_max_delay_seconds: float = 3600.0
-    max_bytes: int | None = None
-    """Refuse larger files (None: no limit; the fingerprint is computed in chunks either way)."""
-    chunk_bytes: int = 1 << 20
 
 
 class _Refused(Exception):

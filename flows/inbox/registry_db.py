@@ -26,7 +26,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.config import ConfigError
+from connectors.config_error import ConfigError
 
 __all__ = [
     "REGISTRY_ENV",

@@ -6,6 +6,7 @@ sends nothing, does not import httpx, the connectors and the ledgers to write it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import polars as pl
 
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
+from flows.run.write_behind import WriteBehind
 from schemas.results import RESULTS
 from transforms.outputs import ResultsWriter, RunInfo, write_run, write_run_files
 from transforms.results import check_row_invariant
@@ -73,13 +75,19 @@ def finish_run_in_batches(
     Nothing is left of a run that fails half-way but its temporary files' absence."""
     run_dir = out_dir / run_id
     writers = [ResultsWriter(run_dir, name) for name, _, _ in targets]
+    behind = WriteBehind()
     try:
         for clean in batches:
-            for writer, (_, _, build) in zip(writers, targets, strict=True):
-                writer.write(build(clean))
+            # built here, in order (a target's results may be what the batch's sending left,
+            # flows.import_batches), written in the writer's thread beside the next batch
+            built = [build(clean) for _, _, build in targets]
             del clean
+            behind.submit(functools.partial(_write_all, writers, built))
+            del built
+        behind.close()
         parts = [writer.close() for writer in writers]
     except BaseException:
+        behind.drop()
         for writer in writers:
             writer.abort()
         raise
@@ -163,6 +171,11 @@ def _finish_parts(
     if report:
         write_html_report(run_dir)
     return run_dir
+
+
+def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame]) -> None:
+    for writer, results in zip(writers, built, strict=True):
+        writer.write(results)
 
 
 def _run_info(

@@ -108,6 +108,16 @@ def test_help_of_a_command_loads_no_data_library_and_nothing_that_sends(command:
     assert loaded & {*DATA, *SENDING, *DRAWING} == set()
 
 
+@pytest.mark.parametrize("command", ["watch", "serve"])
+def test_help_of_a_watching_or_serving_command_loads_neither_prefect_nor_a_data_library(command: str) -> None:
+    """Both commands run Prefect flows, and importing Prefect costs 2 s: their ``--help`` paid it
+    (and the intake registry's psycopg, watchfiles, httpx) before printing a line."""
+    code, loaded = _loaded(command, "--help")
+
+    assert code == 0
+    assert loaded & {*DATA, *SENDING, *DRAWING, "watchfiles"} == set()
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -235,3 +235,29 @@ def test_run_ids_sort_in_start_order_even_within_one_second(second: datetime, mi
     base = second.replace(microsecond=0, tzinfo=UTC)
     ids = [new_run_id(base.replace(microsecond=ms * 1000)) for ms in sorted(millis)]
     assert sorted(ids) == ids
+
+
+def test_results_writer_splits_a_large_batch_into_row_groups_of_the_same_rows_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is converted to Arrow a row group at a time (the conversion copies its strings):
+    the part must still hold every row once, in order, and an empty run an empty part."""
+    import pyarrow.parquet as pq
+
+    import transforms.outputs as outputs
+
+    monkeypatch.setattr(outputs, "ROW_GROUP_ROWS", 2)
+    results = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    writer = outputs.ResultsWriter(tmp_path / "run", "validate")
+    writer.write(results)
+    writer.write(results.head(1).with_columns(source_row=pl.lit(6, dtype=pl.Int64)))
+    part = writer.close()
+
+    assert pq.ParquetFile(part).num_row_groups == 4  # 2 + 2 + 1, then the second batch's 1
+    written = pl.read_parquet(part)
+    assert written.head(5).equals(results)
+    assert written.get_column("source_row").to_list() == [1, 2, 3, 4, 5, 6]
+
+    empty = outputs.ResultsWriter(tmp_path / "empty", "validate").close()
+    assert pl.read_parquet(empty).schema == pl.Schema(RESULTS)
+    assert pl.read_parquet(empty).height == 0

@@ -1,0 +1,112 @@
+"""finish_run_in_batches writes each batch's results in a thread beside the next batch
+(flows.run.write_behind): the part must hold every batch's rows in file order, and a write
+that fails must fail the run and leave no results file and no writer thread behind."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.prepare import PrepareOptions
+from flows.prepare_batches import prepare_batches
+from flows.run.finish import finish_run_in_batches
+from flows.run.write_behind import WriteBehind
+from sample_data.generate import messy_lead_frame
+from transforms.results import VALIDATE_TARGET, build_results
+
+
+@pytest.fixture(scope="module")
+def leads(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("leads") / "leads.csv"
+    messy_lead_frame(2_000, seed=11, duplicate_share=0.1).write_csv(path)
+    return path
+
+
+def _validate(clean: pl.DataFrame) -> pl.DataFrame:
+    return build_results(clean, run_id="r1", source_file="leads.csv", target=VALIDATE_TARGET)
+
+
+def _writer_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("results-writer")]
+
+
+def test_results_written_behind_hold_every_batch_in_file_order(leads: Path, tmp_path: Path) -> None:
+    batched = prepare_batches(leads, PrepareOptions(country="US"), rows=170)
+    expected = pl.concat(
+        [_validate(clean) for clean in prepare_batches(leads, PrepareOptions(country="US")).batches()]
+    )
+
+    run_dir = finish_run_in_batches(
+        batched.prepared,
+        batched.batches(),
+        [(VALIDATE_TARGET, VALIDATE_TARGET, _validate)],
+        run_id="r1",
+        started=datetime.now(UTC),
+        out_dir=tmp_path,
+        dry_run=False,
+        report=False,
+    )
+
+    written = pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
+    assert written.equals(expected.select(written.columns))
+    assert not _writer_threads()
+
+
+def test_a_write_that_fails_behind_fails_the_run_and_leaves_no_results(leads: Path, tmp_path: Path) -> None:
+    batched = prepare_batches(leads, PrepareOptions(country="US"), rows=500)
+    made: list[int] = []
+
+    def broken_from_the_third(clean: pl.DataFrame) -> pl.DataFrame:
+        made.append(clean.height)
+        results = _validate(clean)
+        # the results contract refuses an unknown status: the writer's check raises, in its thread
+        return results.with_columns(status=pl.lit("lost")) if len(made) == 3 else results
+
+    with pytest.raises(Exception, match="status"):
+        finish_run_in_batches(
+            batched.prepared,
+            batched.batches(),
+            [(VALIDATE_TARGET, VALIDATE_TARGET, broken_from_the_third)],
+            run_id="r2",
+            started=datetime.now(UTC),
+            out_dir=tmp_path,
+            dry_run=False,
+            report=False,
+        )
+
+    assert not list(tmp_path.rglob("*.parquet*"))
+    assert not _writer_threads()
+
+
+def test_a_write_runs_while_the_caller_makes_the_next_batch() -> None:
+    """The point of writing behind: the caller is not waiting on the write it handed over."""
+    behind = WriteBehind()
+    caller_went_on = threading.Event()
+    overlapped: list[bool] = []
+
+    def write() -> None:
+        overlapped.append(caller_went_on.wait(timeout=10))
+
+    behind.submit(write)
+    caller_went_on.set()  # the caller's next batch, made while the write waits for it
+    behind.close()
+
+    assert overlapped == [True]
+
+
+def test_a_write_error_is_raised_by_the_next_hand_over() -> None:
+    behind = WriteBehind()
+    written: list[int] = []
+
+    def fails() -> None:
+        raise OSError("disk full")
+
+    behind.submit(fails)
+    with pytest.raises(OSError, match="disk full"):
+        behind.submit(lambda: written.append(2))
+    behind.drop()
+    assert written == []

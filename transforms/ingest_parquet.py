@@ -69,7 +69,12 @@ def read_parquet_text(
             frame = pl.read_parquet(io.BytesIO(data))
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError):
             pass
+        # polars may type a column from the file's Arrow schema where pyarrow's reader sees the
+        # Parquet type (a dictionary of durations: int64 to pyarrow, Duration to polars, which
+        # it cannot cast to text): such a file goes the pyarrow way
         else:
+            if not all(_polars_text_kind(dtype) for dtype in frame.dtypes):
+                return parquet_as_text(path, _table(path, data), names)
             text = [
                 _no_empty(
                     (_floats(column) if column.dtype.is_float() else column.cast(pl.String)).alias(name)
@@ -110,6 +115,11 @@ def _polars_renders(kind: pa.DataType) -> bool:
         or pa.types.is_float32(kind)
         or pa.types.is_float64(kind)
     )
+
+
+def _polars_text_kind(dtype: pl.DataType) -> bool:
+    """Types polars read a column as that the fast path renders (:func:`_polars_renders`'s)."""
+    return bool(dtype in (pl.String, pl.Boolean) or dtype.is_integer() or dtype.is_float())
 
 
 def _no_empty(text: pl.Series) -> pl.Series:

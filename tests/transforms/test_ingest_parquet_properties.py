@@ -222,3 +222,20 @@ def test_plain_files_read_by_polars_give_the_text_of_the_general_path(
     fast = read_lead_file(scratch).frame.drop(*RESERVED_COLUMNS)
     general, _ = parquet_as_text(scratch, pq.read_table(scratch), table.column_names)
     assert fast.to_dicts() == general.to_dicts()
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_a_dictionary_of_durations_polars_types_apart_from_pyarrow_is_read_as_text(
+    tmp_path: Path, unit: str
+) -> None:
+    """Found by the property above: pyarrow reads such a column back as int64, so the polars fast
+    path took the file, but polars types it Duration (from the file's Arrow schema) and cannot cast
+    that to text: a raw polars error instead of the file's rows. It now goes the pyarrow way."""
+    path = tmp_path / "leads.parquet"
+    durations = pa.array([1, None, 1], pa.duration(unit)).dictionary_encode()
+    pq.write_table(pa.table({"waited": durations, "email": ["a@x.org", "b@x.org", None]}), path)
+    frame = read_lead_file(path).frame
+    assert frame["email"].to_list() == ["a@x.org", "b@x.org", None]
+    assert frame["waited"].dtype == pl.String and frame["waited"][1] is None
+    general, _ = parquet_as_text(path, pq.read_table(path), ["waited", "email"])
+    assert frame.drop(*RESERVED_COLUMNS).to_dicts() == general.to_dicts()

@@ -36,7 +36,8 @@ contact is inside the window asked for: then the chunk's version 1 keys are comp
 them. An older leadflow running beside a newer one on one ledger is not supported: each would
 miss the other's contacts.
 
-Rows older than every window stay; nothing prunes them yet.
+Erasure requests remove a person's contacts and rows older than every window are pruned:
+connectors.contact_retention.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ __all__ = [
     "LegacyKeys",
     "Pending",
     "admit",
+    "decode_chunk",
+    "encode_chunk",
     "sqlite_admit",
     "sqlite_record",
 ]
@@ -74,7 +77,11 @@ CREATE TABLE IF NOT EXISTS contact_chunks (
     rows BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
+CREATE TABLE IF NOT EXISTS contact_meta (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
 """
+"""``contact_meta``: ``generation`` (bumped when rows a memory may have read were rewritten or
+deleted, by an erasure or a pruning that took the newest row, whose ``seq`` SQLite may then give
+again: memories read anew), ``longest_window`` and ``pruned_at`` (connectors.contact_retention)."""
 
 Pending = Mapping[int, Iterable[str]]
 """A dry run's leads of one target it would send, by person key (they are not in the ledger)."""
@@ -135,6 +142,17 @@ def _split(
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
+def encode_chunk(eids: Sequence[str], counts: Sequence[int], keys: Sequence[int]) -> bytes:
+    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``."""
+    return orjson.dumps([list(eids), list(counts), list(keys)])
+
+
+def decode_chunk(stored: str | bytes) -> tuple[list[str], list[int], list[int]]:
+    """The (external ids, key counts, keys) of a ``contact_chunks`` row."""
+    eids, counts, keys = orjson.loads(stored)
+    return eids, counts, keys
+
+
 Sighting = tuple[int, str, float]
 """(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
 
@@ -181,7 +199,7 @@ class ContactMemory:
             rows = db.execute(reading[1], (self.seq,))
         for seq, at, target_id, text in rows:
             if self.table == "contact_chunks":
-                self.add(seq, at, target_id, orjson.loads(text))
+                self.add(seq, at, target_id, decode_chunk(text))
             else:
                 self.add_legacy(seq, at, target_id, orjson.loads(text))
 
@@ -250,6 +268,18 @@ class Contacts:
         self.legacy = ContactMemory("contact_log")
         self.legacy_last: float | None = None
         """The newest version 1 contact's time (read once: nothing writes that table now)."""
+        self.generation = 0.0
+        """``contact_meta.generation`` when the memories were read: another means rows were
+        rewritten or deleted since (an erasure), so both are read anew."""
+
+    def catch_up(self, db: sqlite3.Connection, since: float) -> None:
+        """Bring ``current`` up to the log's end; forget both memories after rows were rewritten."""
+        row = db.execute("SELECT value FROM contact_meta WHERE name = 'generation'").fetchone()
+        generation = row[0] if row else 0.0
+        if generation != self.generation:
+            self.current, self.legacy = ContactMemory(), ContactMemory("contact_log")
+            self.legacy_last, self.generation = None, generation
+        self.current.catch_up(db, since)
 
     def legacy_needed(self, db: sqlite3.Connection, since: float) -> bool:
         if self.legacy_last is None:
@@ -275,7 +305,7 @@ def sqlite_admit(
     ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
     ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
     since = time.time() - limit.window_seconds
-    memory.current.catch_up(db, since)
+    memory.catch_up(db, since)
     keys = set(chain.from_iterable(people))
     found = memory.current.candidates(keys, since)
     if legacy is not None and memory.legacy_needed(db, since):
@@ -328,7 +358,7 @@ def sqlite_record(
     at = time.time()
     cursor = db.execute(
         "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)",
-        (at, target_id, orjson.dumps([eids, counts, keys])),
+        (at, target_id, encode_chunk(eids, counts, keys)),
     )
     seq = cursor.lastrowid
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 
-from connectors.ledger_contacts import decode_chunk, encode_chunk
+from connectors.contact_memory import decode_chunk, encode_chunk
 from transforms.person_keys import email_key, legacy_people, phone_key
 
 __all__ = [

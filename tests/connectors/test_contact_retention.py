@@ -17,11 +17,11 @@ import pytest
 
 from connectors import ledgers
 from connectors.base import Lead, Phone
+from connectors.contact_memory import decode_chunk
 from connectors.contact_retention import DEFAULT_RETENTION, RETENTION_VARIABLE, pg_prune, sqlite_prune
 from connectors.dnc import open_dnc_store
 from connectors.dnc_erasure import checked_key, erasure_hash
 from connectors.frequency import FrequencyLimit, leads_legacy, leads_people
-from connectors.ledger_contacts import decode_chunk
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey
 
 OpenLedger = Callable[..., LedgerBackend]

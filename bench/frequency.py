@@ -44,6 +44,24 @@ lead, ~0.75 us), the lookup and the catch-up query (~0.25 us). The dict entries 
 durable row of them. PostgreSQL's client CPU added (whole runs, 10k contacts, two each, noisy):
 18-27 -> 18-21 us a contact without earlier contacts, 27-36 -> 13-22 with; three statements
 more a chunk (lock, read, insert) are most of it.
+
+Contact memory by row (connectors.contact_memory: key -> log row, a row decoded only when a
+chunk's person is in it; ``--alone``, 30k contacts, best of 3, five runs alternating with the
+code before, load 11-15, medians): no earlier contact 1.41 -> 1.38 CPU us per contact, all
+contacted before 3.78 -> 4.22 (the rows' sightings are now made when a later chunk finds them,
+not when each row is added: in this run's ``seen`` case that moved them from the untimed first
+run into the timed one; both runs together, three alternations: 5.5-6.6 before, 5.7-6.2 after).
+Issue 18's budget, 10% of the ~12 s a million rows' normalize takes less the calling windows, is
+~0.35 us a contact; what a fresh chunk still costs, a contact (stages timed apart, medians of 5,
+load 15, so about 1.5x an idle machine): the person keys read off each Lead object (a phone's
+integer parse, a tuple a lead; with the external ids list) 0.25-0.33; the log row's JSON 0.2
+and its INSERT 0.18 (a 3.5 KB row a chunk: the external ids are 60% of it); the decision (the
+chunk's key set, one catch-up query, one ``isdisjoint``) and the memory's ``dict.update`` of
+the row's keys 0.5-0.7 together. Not tried further: carrying the keys as a list column into the
+Lead objects (polars makes a Python list a row: +2 us a row in ``iter_rows``); a binary row
+(numpy ``tobytes``): saves about 0.1 of the 0.38, but the JSON is what SQL (and the tests) read.
+A per-contact cost under 0.35 us needs the chunk's keys as arrays from the batch to the ledger
+(no Lead object read) and no Python container per chunk, i.e. an engine that sends columns.
 """
 
 from __future__ import annotations

@@ -74,23 +74,35 @@ class ContactMemory:
         """key -> the seq of its row, or a tuple of seqs (told apart by type)."""
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
         self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
+        self.disjoint_at: int | None = None
+        """The ``seq`` at which the last :meth:`candidates` found none of its keys at all (the
+        chunk then recorded goes in without that check again: a dict lookup a key fewer)."""
 
     def read_window(self, db: sqlite3.Connection, since: float) -> None:
         """Read the window's rows anew (the first reading, or a longer window than was read)."""
         self.seq, self.since, self.by_person, self.rows, self._decoded = 0, since, {}, {}, {}
+        self.disjoint_at = None
         for seq, at, target_id, stored in db.execute(_READ["contact_chunks"][0], (since,)):
             self.add(seq, at, target_id, stored)
 
     def add(
-        self, seq: int, at: float, target_id: int, stored: bytes | str, keys: list[int] | None = None
+        self,
+        seq: int,
+        at: float,
+        target_id: int,
+        stored: bytes | str,
+        keys: Sequence[int] | None = None,
+        *,
+        new: bool = False,
     ) -> None:
-        """Row ``seq`` (``keys``: its keys, when the caller has them already)."""
+        """Row ``seq`` (``keys``: its keys, when the caller has them already; ``new``: none of
+        them is in the memory, as :attr:`disjoint_at` told for the chunk it was made from)."""
         if keys is None:
             keys = chunk_keys(stored)
         self.seq = seq
         self.rows[seq] = (at, target_id, stored)
         by_person = self.by_person
-        if by_person.keys().isdisjoint(keys):
+        if new or by_person.keys().isdisjoint(keys):
             by_person.update(zip(keys, repeat(seq)))
             return
         get = by_person.get
@@ -143,7 +155,9 @@ class ContactMemory:
         by_person, rows = self.by_person, self.rows
         found: dict[int, set[Event]] = {}
         if by_person.keys().isdisjoint(keys):
+            self.disjoint_at = self.seq
             return found
+        self.disjoint_at = None
         cache, leads = self._decoded, self._leads
         for key in by_person.keys() & keys:
             known = by_person[key]

@@ -9,7 +9,7 @@ remove them:
   of a lead that had the value (any key version) goes, with that lead's other keys (they are the
   same person's). SQLite rewrites the ``contact_chunks`` rows holding it without that lead and
   bumps ``contact_meta.generation``, which makes every ledger object's copy in memory read its
-  window anew (connectors.ledger_contacts.ContactMemory), so the erased contacts stop counting
+  window anew (connectors.contact_memory.Contacts), so the erased contacts stop counting
   in processes already running too.
 * **Pruning** (:func:`sqlite_prune`, :func:`pg_prune`): a contact older than every window in
   use can never count again. The rule: delete contacts older than the **retention**, the
@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from connectors.config_error import ConfigError
 from connectors.contact_memory import decode_chunk, encode_chunk
 from transforms.person_keys import email_key, legacy_people, phone_key
 
@@ -71,13 +72,13 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|d)")
 
 def retention_seconds() -> float:
     """``$LEADFLOW_CONTACT_RETENTION`` (``30d``, ``48h``) in seconds, else the default. A malformed
-    value is a ValueError saying the form (a run must not prune by a misread duration)."""
+    value is a ConfigError saying the form (a run must not prune by a misread duration)."""
     text = os.environ.get(RETENTION_VARIABLE, "").strip().lower()
     if not text:
         return DEFAULT_RETENTION
     match = _DURATION.fullmatch(text)
     if match is None or float(match[1]) <= 0:
-        raise ValueError(f"{RETENTION_VARIABLE}={text!r}: expected a duration such as 30d or 48h")
+        raise ConfigError(f"{RETENTION_VARIABLE}={text!r}: expected a duration such as 30d or 48h")
     return float(match[1]) * (3600 if match[2] == "h" else 86400)
 
 

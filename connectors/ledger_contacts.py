@@ -217,6 +217,7 @@ def sqlite_record(
 
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            memory.current.add(seq, at, target_id, stored, keys)
+            current = memory.current
+            current.add(seq, at, target_id, stored, keys, new=current.disjoint_at == seq - 1)
 
     return remember

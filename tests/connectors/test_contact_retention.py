@@ -17,8 +17,15 @@ import pytest
 
 from connectors import ledgers
 from connectors.base import Lead, Phone
+from connectors.config_error import ConfigError
 from connectors.contact_memory import decode_chunk
-from connectors.contact_retention import DEFAULT_RETENTION, RETENTION_VARIABLE, pg_prune, sqlite_prune
+from connectors.contact_retention import (
+    DEFAULT_RETENTION,
+    RETENTION_VARIABLE,
+    pg_prune,
+    retention_seconds,
+    sqlite_prune,
+)
 from connectors.dnc import open_dnc_store
 from connectors.dnc_erasure import checked_key, erasure_hash
 from connectors.frequency import FrequencyLimit, leads_legacy, leads_people
@@ -237,3 +244,13 @@ def test_a_memory_reads_anew_after_a_pruning_took_the_newest_row(tmp_path: Path)
         with ledgers.open_ledger(spec) as other:
             _send(other, A, [BOB])
         assert _send(early, B, [BOB]) == ("a-bob",)
+
+
+def test_a_malformed_retention_is_refused_rather_than_read_as_something_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(RETENTION_VARIABLE, "30 days")
+    with pytest.raises(ConfigError, match="LEADFLOW_CONTACT_RETENTION='30 days'"):
+        retention_seconds()
+    monkeypatch.setenv(RETENTION_VARIABLE, "48h")
+    assert retention_seconds() == 48 * 3600

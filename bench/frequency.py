@@ -47,21 +47,23 @@ more a chunk (lock, read, insert) are most of it.
 
 Contact memory by row (connectors.contact_memory: key -> log row, a row decoded only when a
 chunk's person is in it; ``--alone``, 30k contacts, best of 3, five runs alternating with the
-code before, load 11-15, medians): no earlier contact 1.41 -> 1.38 CPU us per contact, all
-contacted before 3.78 -> 4.22 (the rows' sightings are now made when a later chunk finds them,
-not when each row is added: in this run's ``seen`` case that moved them from the untimed first
-run into the timed one; both runs together, three alternations: 5.5-6.6 before, 5.7-6.2 after).
-Issue 18's budget, 10% of the ~12 s a million rows' normalize takes less the calling windows, is
-~0.35 us a contact; what a fresh chunk still costs, a contact (stages timed apart, medians of 5,
-load 15, so about 1.5x an idle machine): the person keys read off each Lead object (a phone's
-integer parse, a tuple a lead; with the external ids list) 0.25-0.33; the log row's JSON 0.2
-and its INSERT 0.18 (a 3.5 KB row a chunk: the external ids are 60% of it); the decision (the
-chunk's key set, one catch-up query, one ``isdisjoint``) and the memory's ``dict.update`` of
-the row's keys 0.5-0.7 together. Not tried further: carrying the keys as a list column into the
-Lead objects (polars makes a Python list a row: +2 us a row in ``iter_rows``); a binary row
-(numpy ``tobytes``): saves about 0.1 of the 0.38, but the JSON is what SQL (and the tests) read.
-A per-contact cost under 0.35 us needs the chunk's keys as arrays from the batch to the ledger
-(no Lead object read) and no Python container per chunk, i.e. an engine that sends columns.
+code before, load 7-12, medians): no earlier contact 1.25 -> 1.09 CPU us per contact, all
+contacted before 3.18 -> 3.58 (a row's sightings are now made when a later chunk finds them, not
+when the row is added: in the ``seen`` case that moves them from the untimed first run into the
+timed one; both runs together, three alternations: 5.10 -> 5.23, about equal). Issue 18's
+budget, 10% of the ~12 s a million rows' normalize takes less the calling windows, is ~0.35 us a
+contact. Where a fresh contact's ~1.0 us go now (stages added one at a time, one clock reading a
+run, medians of 7, load 12): the person keys read off each Lead object, with the external ids'
+list (a phone's integer parse and a tuple a lead) 0.23; the log row's JSON 0.14 and its INSERT
+0.10 (a 3.5 KB row a chunk, the external ids 60% of it); the decision and the memory 0.52: the
+chunk's key set, the catch-up query, one ``isdisjoint`` against the memory and one
+``dict.update`` of the row's keys, i.e. about three hash operations a key on a dict of every key
+in the window (under load mostly cache misses), and the lists a chunk is passed in. Not done:
+keys as a list column into the Lead objects (polars makes a Python list a row: +2 us a row in
+``iter_rows``); a binary row (numpy ``tobytes``: saves about 0.1, but the JSON is what SQL, the
+tests and anyone querying the file read). Under 0.35 us needs the chunk's keys as arrays from
+the batch to the ledger (no Lead object read, no Python set or dict a key): an engine that
+sends columns, and a memory of sorted arrays; a durable row a chunk stays (0.25).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ so what the vendor did not take stops counting without a write of its own here. 
 again is dated again.
 
 SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
-its external ids, each one's key count and the keys, packed by connectors.contact_memory
-without a Python step per lead) in the claim's ``BEGIN IMMEDIATE``, which serializes every claim,
-so its ``seq`` order is its commit order. Each ledger object reads the log into memory
+``[external ids, each one's key count, keys]`` as JSON, made by ``map``/``chain`` without a
+Python step per lead; connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
+serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
 (connectors.contact_memory.ContactMemory: the window's rows at its first use, then the rows
 appended since, by any process; a row's keys go in by one ``dict.update``) and checks the claims
 of the few contacts a chunk's people have. An index by person instead cost a random B-tree write

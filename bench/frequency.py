@@ -44,6 +44,26 @@ lead, ~0.75 us), the lookup and the catch-up query (~0.25 us). The dict entries 
 durable row of them. PostgreSQL's client CPU added (whole runs, 10k contacts, two each, noisy):
 18-27 -> 18-21 us a contact without earlier contacts, 27-36 -> 13-22 with; three statements
 more a chunk (lock, read, insert) are most of it.
+
+Contact memory by row (connectors.contact_memory: key -> log row, a row decoded only when a
+chunk's person is in it; ``--alone``, 30k contacts, best of 3, five runs alternating with the
+code before, load 7-12, medians): no earlier contact 1.25 -> 1.09 CPU us per contact, all
+contacted before 3.18 -> 3.58 (a row's sightings are now made when a later chunk finds them, not
+when the row is added: in the ``seen`` case that moves them from the untimed first run into the
+timed one; both runs together, three alternations: 5.10 -> 5.23, about equal). Issue 18's
+budget, 10% of the ~12 s a million rows' normalize takes less the calling windows, is ~0.35 us a
+contact. Where a fresh contact's ~1.0 us go now (stages added one at a time, one clock reading a
+run, medians of 7, load 12): the person keys read off each Lead object, with the external ids'
+list (a phone's integer parse and a tuple a lead) 0.23; the log row's JSON 0.14 and its INSERT
+0.10 (a 3.5 KB row a chunk, the external ids 60% of it); the decision and the memory 0.52: the
+chunk's key set, the catch-up query, one ``isdisjoint`` against the memory and one
+``dict.update`` of the row's keys, i.e. about three hash operations a key on a dict of every key
+in the window (under load mostly cache misses), and the lists a chunk is passed in. Not done:
+keys as a list column into the Lead objects (polars makes a Python list a row: +2 us a row in
+``iter_rows``); a binary row (numpy ``tobytes``: saves about 0.1, but the JSON is what SQL, the
+tests and anyone querying the file read). Under 0.35 us needs the chunk's keys as arrays from
+the batch to the ledger (no Lead object read, no Python set or dict a key): an engine that
+sends columns, and a memory of sorted arrays; a durable row a chunk stays (0.25).
 """
 
 from __future__ import annotations

@@ -173,7 +173,9 @@ class PostgresDncStore:
         ).fetchall()
         return [ManagedList(name, int(count), newest) for name, count, newest in rows]
 
-    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> int:
+    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> tuple[int, int]:
+        from connectors.contact_retention import pg_erase_contacts
+
         with self._db.transaction():
             removed = self._db.execute(
                 "DELETE FROM dnc_entries WHERE value = %s AND kind != %s", (raw_value, ERASED)
@@ -183,7 +185,8 @@ class PostgresDncStore:
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (source, value) DO NOTHING",
                 (ERASURE_LIST, hashed, ERASED, reason, now),
             )
-        return int(removed)
+            contacts = pg_erase_contacts(self._db, raw_value)
+        return int(removed), contacts
 
     def meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM dnc_meta WHERE name = %s", (name,)).fetchone()

@@ -195,7 +195,9 @@ class SqliteDncStore:
         ).fetchall()
         return [ManagedList(name, int(count), newest) for name, count, newest in rows]
 
-    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> int:
+    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> tuple[int, int]:
+        from connectors.contact_retention import sqlite_erase_contacts
+
         self._db.execute("BEGIN IMMEDIATE")
         try:
             removed = self._db.execute(
@@ -206,11 +208,12 @@ class SqliteDncStore:
                 "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT (value, source) DO NOTHING",
                 (ERASURE_LIST, hashed, ERASED, reason, _text(now)),
             )
+            contacts = sqlite_erase_contacts(self._db, raw_value)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        return int(removed)
+        return int(removed), contacts
 
     def meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM dnc_meta WHERE name = ?", (name,)).fetchone()

@@ -97,9 +97,10 @@ class DncStore(Protocol):
         """Each list's entries not expired at ``now``, and its newest entry's date."""
         ...
 
-    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> int:
-        """In one transaction: delete ``raw_value`` from every list and put ``hashed`` on
-        :data:`ERASURE_LIST`. Returns the raw entries deleted."""
+    def erase(self, raw_value: str, hashed: str, reason: str, now: datetime) -> tuple[int, int]:
+        """In one transaction: delete ``raw_value`` from every list, put ``hashed`` on
+        :data:`ERASURE_LIST` and remove the person's contacts from the ledger's frequency
+        records (connectors.contact_retention). Returns (raw entries deleted, contacts removed)."""
         ...
 
     def meta(self, name: str) -> str | None: ...

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import orjson
 
+from connectors import contact_retention as retention
 from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
@@ -197,6 +198,7 @@ class Ledger:
         self._ids: dict[TargetKey, int] = {}
         self._contacts = contacts.Contacts()
         """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
+        self._window = retention.WindowNote()
 
     def close(self) -> None:
         self._db.close()
@@ -371,6 +373,7 @@ class Ledger:
                 wanted, limited = contacts.sqlite_admit(
                     self._db, self._contacts, target_id, external_ids, people, limit=limit, legacy=legacy
                 )
+                retention.sqlite_note_window(self._db, self._window, limit.window_seconds)
             ids = orjson.dumps(list(wanted)).decode()
             claimed = tuple(
                 eid
@@ -478,13 +481,15 @@ class Ledger:
 def _prepare(db: sqlite3.Connection) -> None:
     """WAL (once per file: the mode is stored in it), the per-connection settings, the schema
     (created in one ``BEGIN IMMEDIATE``, so the busy handler serializes two first openings) and
-    the migration."""
+    the migration; then the contacts past their retention are pruned, when due
+    (connectors.contact_retention)."""
     if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
     db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{contacts.SQLITE_SCHEMA}\nCOMMIT;")
     migrate(db)
+    retention.sqlite_prune(db, due_only=True)
 
 
 def _is_lock_contention(error: sqlite3.OperationalError) -> bool:

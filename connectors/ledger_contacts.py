@@ -11,13 +11,12 @@ again is dated again.
 
 SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
 ``[external ids, each one's key count, keys]`` as JSON, made by ``map``/``chain`` without a
-Python step per lead) in the claim's ``BEGIN IMMEDIATE``, which serializes every claim, so its
-``seq`` order is its commit order. Each ledger object reads the log into memory
-(:class:`ContactMemory`: the window's contacts at its first use, then the rows appended since,
-by any process; keys not seen before go in by one ``dict.update``) and checks the claims of the
-few contacts a chunk's people have. An index by person instead cost a random B-tree write per
-key per lead, about twice the claim's own page writes (bench/frequency.py). The memory holds the
-window's contacts (about 100 bytes a key).
+Python step per lead; connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
+serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
+(connectors.contact_memory.ContactMemory: the window's rows at its first use, then the rows
+appended since, by any process; a row's keys go in by one ``dict.update``) and checks the claims
+of the few contacts a chunk's people have. An index by person instead cost a random B-tree write
+per key per lead, about twice the claim's own page writes (bench/frequency.py).
 
 PostgreSQL (connectors.ledger_contacts_pg): ``ledger_contact_keys`` (one row per person key,
 target and external id, indexed by person) and ``ledger_people`` (one row per person key, locked
@@ -36,7 +35,8 @@ contact is inside the window asked for: then the chunk's version 1 keys are comp
 them. An older leadflow running beside a newer one on one ledger is not supported: each would
 miss the other's contacts.
 
-Rows older than every window stay; nothing prunes them yet.
+Erasure requests remove a person's contacts and rows older than every window are pruned:
+connectors.contact_retention.
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import chain, repeat
-from typing import Any
+from itertools import chain
 
 import orjson
 
+from connectors.contact_memory import ContactMemory, Contacts, decode_chunk, encode_chunk
 from connectors.frequency import Event, FrequencyLimit, decide
 
 __all__ = [
@@ -59,6 +59,8 @@ __all__ = [
     "LegacyKeys",
     "Pending",
     "admit",
+    "decode_chunk",
+    "encode_chunk",
     "sqlite_admit",
     "sqlite_record",
 ]
@@ -74,7 +76,11 @@ CREATE TABLE IF NOT EXISTS contact_chunks (
     rows BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS contact_chunks_by_time ON contact_chunks (at);
+CREATE TABLE IF NOT EXISTS contact_meta (name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;
 """
+"""``contact_meta``: ``generation`` (bumped when rows a memory may have read were rewritten or
+deleted, by an erasure or a pruning that took the newest row, whose ``seq`` SQLite may then give
+again: memories read anew), ``longest_window`` and ``pruned_at`` (connectors.contact_retention)."""
 
 Pending = Mapping[int, Iterable[str]]
 """A dry run's leads of one target it would send, by person key (they are not in the ledger)."""
@@ -135,128 +141,6 @@ def _split(
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
-Sighting = tuple[int, str, float]
-"""(target id, external id, time): one claim of a lead, as the contact memory keeps it."""
-
-
-_READ = {
-    table: (
-        f"SELECT seq, at, target_id, rows FROM {table} WHERE at > ? ORDER BY seq",  # noqa: S608
-        f"SELECT seq, at, target_id, rows FROM {table} WHERE seq > ? ORDER BY seq",  # noqa: S608
-    )
-    for table in ("contact_chunks", "contact_log")
-}
-"""A memory's readings of its table: the window's rows, the rows after a ``seq``."""
-
-
-class ContactMemory:
-    """One ledger object's copy of the SQLite contact log, from ``since`` on, up to log row
-    ``seq``: person key -> its one sighting, or a tuple of them when it has several (most people
-    have one: no container of their own to make; a lead claimed again is one sighting more).
-    Tuples, not lists: tuples of plain values leave the garbage collector's tracking, so a large
-    memory does not make every full collection longer (lists did: a third of the cost of a
-    chunk of people all seen before).
-
-    A log row is added without a Python step per lead or key for the keys not seen before (the
-    common case): its sightings are made by ``zip``, repeated per key by ``itertools``, and
-    put in by ``dict.update``; only keys already known are merged one by one. ``legacy``: the
-    same for the version 1 rows of ``contact_log`` (transforms.person_keys), kept while any is
-    within a window."""
-
-    def __init__(self, table: str = "contact_chunks") -> None:
-        self.table = table
-        self.seq = 0
-        self.since = float("inf")
-        self.by_person: dict[int, Any] = {}
-        """key -> a Sighting, or a tuple of Sightings (told apart by the type of item 0)."""
-
-    def catch_up(self, db: sqlite3.Connection, since: float) -> None:
-        """Read the log rows appended since the last reading (all of the window at the first, or
-        when a longer window is asked for than was read)."""
-        reading = _READ[self.table]
-        if since < self.since:
-            self.seq, self.since, self.by_person = 0, since, {}
-            rows = db.execute(reading[0], (since,))
-        else:
-            rows = db.execute(reading[1], (self.seq,))
-        for seq, at, target_id, text in rows:
-            if self.table == "contact_chunks":
-                self.add(seq, at, target_id, orjson.loads(text))
-            else:
-                self.add_legacy(seq, at, target_id, orjson.loads(text))
-
-    def add(self, seq: int, at: float, target_id: int, row: Sequence[list[Any]]) -> None:
-        """Log row ``seq``: ``[eids, counts, keys]``, the leads ``eids`` claimed for
-        ``target_id`` at ``at``, lead ``i`` with the next ``counts[i]`` of ``keys``."""
-        eids, counts, keys = row
-        self.seq = seq
-        sightings = list(zip(repeat(target_id), eids, repeat(at)))
-        per_key = list(chain.from_iterable(map(repeat, sightings, counts)))
-        by_person = self.by_person
-        if by_person.keys().isdisjoint(keys) and len(set(keys)) == len(keys):
-            by_person.update(zip(keys, per_key, strict=True))
-            return
-        get = by_person.get
-        for key, sighting in zip(keys, per_key, strict=True):
-            known = get(key)
-            if known is None:
-                by_person[key] = sighting
-            elif type(known[0]) is tuple:
-                by_person[key] = (*known, sighting)
-            else:
-                by_person[key] = (known, sighting)
-
-    def add_legacy(self, seq: int, at: float, target_id: int, leads: Iterable[Sequence[Any]]) -> None:
-        """A version 1 log row: ``[external_id, key, ...]`` per lead."""
-        self.seq = seq
-        for lead in leads:
-            sighting = (target_id, lead[0], at)
-            for key in lead[1:]:
-                self._merge(key, sighting)
-
-    def _merge(self, key: int, sighting: Sighting) -> None:
-        known = self.by_person.get(key)
-        if known is None:
-            self.by_person[key] = sighting
-        elif type(known[0]) is tuple:
-            self.by_person[key] = (*known, sighting)
-        else:
-            self.by_person[key] = (known, sighting)
-
-    def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
-        """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
-        the keys with contacts are visited (a set intersection, in C)."""
-        by_person = self.by_person
-        found: dict[int, set[Event]] = {}
-        for key in by_person.keys() & keys:
-            known = by_person[key]
-            if type(known[0]) is not tuple:
-                if known[2] > since:
-                    found[key] = {known[:2]}
-                continue
-            events = {(target, eid) for target, eid, at in known if at > since}
-            if events:
-                found[key] = events
-        return found
-
-
-class Contacts:
-    """A SQLite ledger's contact memories: ``current`` over ``contact_chunks`` (version 2 keys)
-    and, while ``contact_log`` (version 1, written by leadflow before transforms.person_keys)
-    has a row inside the window asked for, ``legacy`` over it."""
-
-    def __init__(self) -> None:
-        self.current = ContactMemory()
-        self.legacy = ContactMemory("contact_log")
-        self.legacy_last: float | None = None
-        """The newest version 1 contact's time (read once: nothing writes that table now)."""
-
-    def legacy_needed(self, db: sqlite3.Connection, since: float) -> bool:
-        if self.legacy_last is None:
-            self.legacy_last = db.execute("SELECT coalesce(max(at), 0) FROM contact_log").fetchone()[0]
-        return bool(self.legacy_last and self.legacy_last > since)
-
-
 def sqlite_admit(
     db: sqlite3.Connection,
     memory: Contacts,
@@ -275,7 +159,7 @@ def sqlite_admit(
     ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
     ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
     since = time.time() - limit.window_seconds
-    memory.current.catch_up(db, since)
+    memory.catch_up(db, since)
     keys = set(chain.from_iterable(people))
     found = memory.current.candidates(keys, since)
     if legacy is not None and memory.legacy_needed(db, since):
@@ -326,14 +210,14 @@ def sqlite_record(
     counts = list(map(len, mine))
     keys = list(chain.from_iterable(mine))
     at = time.time()
-    cursor = db.execute(
-        "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)",
-        (at, target_id, orjson.dumps([eids, counts, keys])),
-    )
+    stored = encode_chunk(eids, counts, keys)
+    insert = "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)"
+    cursor = db.execute(insert, (at, target_id, stored))
     seq = cursor.lastrowid
 
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            memory.current.add(seq, at, target_id, (eids, counts, keys))
+            current = memory.current
+            current.add(seq, at, target_id, stored, keys, new=current.disjoint_at == seq - 1)
 
     return remember

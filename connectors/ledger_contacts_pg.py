@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS ledger_contact_keys (
     external_id text NOT NULL, at double precision NOT NULL,
     PRIMARY KEY (person, target_id, external_id)
 );
+CREATE TABLE IF NOT EXISTS ledger_contact_meta (name text PRIMARY KEY, value double precision NOT NULL);
 """
 
 _RECENT = (

@@ -30,6 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from connectors import contact_retention as retention
 from connectors import ledger_contacts_pg as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
@@ -185,6 +186,8 @@ class PostgresLedger:
             self._pool.wait(timeout=connect_timeout)
             with self._pool.connection() as db, db.transaction():
                 db.execute(_SCHEMA + contacts.PG_SCHEMA)
+            with self._pool.connection() as db, contextlib.suppress(psycopg.errors.DeadlockDetected):
+                retention.pg_prune(db, due_only=True)  # due again at the next opening if it lost
         except (psycopg.Error, PoolTimeout) as error:
             self._pool.close()
             raise LedgerUnavailable(
@@ -194,6 +197,7 @@ class PostgresLedger:
         self._ids: dict[TargetKey, int] = {}
         self._legacy = contacts.PgLegacy()
         """Whether contacts of version 1 keys still count (connectors.ledger_contacts_pg)."""
+        self._window = retention.WindowNote()
 
     def close(self) -> None:
         self._pool.close()
@@ -326,6 +330,7 @@ class PostgresLedger:
                 wanted, limited = contacts.pg_admit(
                     db, target_id, external_ids, people, limit, legacy=legacy, legacy_state=self._legacy
                 )
+                retention.pg_note_window(db, self._window, limit.window_seconds)
                 claim = self._claim(db, wanted=wanted, **claiming)
                 if claim.claimed:
                     contacts.pg_record(db, target_id, claim.claimed, external_ids, people)

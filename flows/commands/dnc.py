@@ -179,9 +179,12 @@ def _erase(args: argparse.Namespace, store: DncStore, console: Console) -> int:
         raise ConfigError(f"the value is no phone number or email ({refused['problem'][0]}): nothing erased")
     value = values["value"][0]
     key = checked_key(store, record=True)
-    removed = store.erase(value, erasure_hash(key, value), args.reason, datetime.now(UTC))
+    removed, contacts = store.erase(value, erasure_hash(key, value), args.reason, datetime.now(UTC))
     console.print(
-        Text(f"Erasure recorded: {removed} stored entries of the value deleted; only its hash is kept")
+        Text(
+            f"Erasure recorded: {removed} stored entries of the value deleted, {contacts} recorded "
+            "contacts of the person removed from the ledger; only its hash is kept"
+        )
     )
     return 0
 

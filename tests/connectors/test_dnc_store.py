@@ -106,7 +106,7 @@ def test_an_erasure_deletes_every_raw_entry_of_the_value_and_keeps_only_its_hash
     store.add(entries("crm", "ann@example.com"))
     key = checked_key(store, record=True)
 
-    assert store.erase("ann@example.com", erasure_hash(key, "ann@example.com"), "GDPR Art. 17", NOW) == 2
+    assert store.erase("ann@example.com", erasure_hash(key, "ann@example.com"), "GDPR Art. 17", NOW) == (2, 0)
 
     listed = store.entries()
     assert "ann@example.com" not in listed["value"].to_list()

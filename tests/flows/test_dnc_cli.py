@@ -112,6 +112,7 @@ def test_an_erased_person_keeps_no_raw_value_in_the_store_and_is_still_suppresse
     results, _ = validate(leads)
 
     assert code == 0, printed
+    assert "0 recorded contacts of the person removed from the ledger" in printed
     stored = sqlite3.connect(out / "ledger.sqlite").execute("SELECT value, kind FROM dnc_entries").fetchall()
     assert ("+14155550133", "phone") in stored
     assert not any("bob" in value.lower() for value, _ in stored)

@@ -238,3 +238,33 @@ def test_partitions_no_worker_takes_are_run_by_the_parent_so_a_pool_without_free
     partitions = [run for run in children if run.deployment_id is not None]
     assert len(partitions) == 2
     assert {run.state_name for run in partitions} == {"Completed"}
+
+
+def test_a_file_problem_in_a_late_batch_of_a_split_import_sends_nothing_and_leaves_no_staging(
+    prefect_harness: None,
+    vendors: Vendors,
+    lead_targets: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The parent's streaming pass finds the damage only at row group 6 of 9, after staging the
+    batches before it: the run fails in one line naming the file, the staged batches are removed,
+    and no partition runs, so no vendor got a lead."""
+    from tests.flows.test_import_flow_batches import BATCH, parquet_with_a_broken_late_row_group
+
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", str(BATCH))
+    path = parquet_with_a_broken_late_row_group(tmp_path / "leads.parquet", 60, broken=6)
+    out = tmp_path / "split"
+
+    from flows.import_leads import import_leads
+
+    state = import_leads(str(path), str(lead_targets), out_dir=str(out), partitions=3, return_state=True)
+
+    assert state.is_failed()
+    message = state.message or ""
+    assert str(path) in message and "Parquet file cannot be read" in message
+    assert "Traceback" not in message and 'File "' not in message
+    assert not any(vendors.held().values()), vendors.held()
+    assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
+    written = [p.name for p in out.rglob("*") if p.is_file()] if out.exists() else []
+    assert not [name for name in written if name.endswith((".parquet", ".json", ".html"))], written

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +42,7 @@ import polars as pl
 
 from transforms.csv_lines import quotes_well_formed
 from transforms.encodings import _is_utf8
+from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
     IngestedFile,
@@ -208,31 +208,24 @@ def _scan(path: Path, layout: _Layout, seen: _Seen) -> tuple[str, int, _Seen] | 
     start = len(codecs.BOM_UTF8) if seen.bom else 0
     offset, delimiter, width = layout.offset, layout.delimiter, len(layout.names)
     rows, position, carry = 0, 0, b""
-    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
-        hashed: Future[None] | None = None
-        while chunk := file.read(_SCAN_BYTES):
-            if hashed is not None:
-                hashed.result()
-            hashed = hasher.submit(digest.update, chunk)
-            if position == 0 and not _clean(chunk[start:offset], seen):
-                return None  # the header's bytes count for the encoding too
-            begin = max(offset - position, 0)
-            position += len(chunk)
-            if begin >= len(chunk):
-                continue
-            data = carry + chunk[begin:] if carry else chunk[begin:]
-            counted = _records(data, delimiter, width, final=False)
-            if counted is None:
-                return None
-            found, cut = counted
-            if cut == 0 and len(data) > _LONGEST_RECORD:
-                return None
-            if cut and not _clean(data[:cut], seen):
-                return None
-            rows += found
-            carry = data[cut:]
-        if hashed is not None:
-            hashed.result()
+    for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
+        if position == 0 and not _clean(chunk[start:offset], seen):
+            return None  # the header's bytes count for the encoding too
+        begin = max(offset - position, 0)
+        position += len(chunk)
+        if begin >= len(chunk):
+            continue
+        data = carry + chunk[begin:] if carry else chunk[begin:]
+        counted = _records(data, delimiter, width, final=False)
+        if counted is None:
+            return None
+        found, cut = counted
+        if cut == 0 and len(data) > _LONGEST_RECORD:
+            return None
+        if cut and not _clean(data[:cut], seen):
+            return None
+        rows += found
+        carry = data[cut:]
     if carry:
         counted = _records(carry, delimiter, width, final=True)
         if counted is None or not _clean(carry, seen):

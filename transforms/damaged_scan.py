@@ -24,7 +24,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from transforms.csv_records import Records, split_records
 from transforms.csv_scan import _NOT_TEXT
 from transforms.encodings import SAVE_AS
 from transforms.errors import LeadFileError
+from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
     RESERVED_COLUMNS,
@@ -190,32 +190,25 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
     counts.add(header)
     rows, widest, position, carry = 0, width, 0, b""
     cuts: list[int] = []
-    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
-        hashed: Future[None] | None = None
-        while chunk := file.read(_SCAN_BYTES):
-            if hashed is not None:
-                hashed.result()
-            hashed = hasher.submit(digest.update, chunk)
-            if b"\x00" in chunk:
-                raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
-            begin = max(body - position, 0)
-            position += len(chunk)
-            if begin >= len(chunk):
-                continue
-            data = carry + chunk[begin:] if carry else chunk[begin:]
-            records = split_records(data, delimiter, final=False)
-            if records is None or (records.cut == 0 and len(data) > _LONGEST_RECORD):
+    for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
+        if b"\x00" in chunk:
+            raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+        begin = max(body - position, 0)
+        position += len(chunk)
+        if begin >= len(chunk):
+            continue
+        data = carry + chunk[begin:] if carry else chunk[begin:]
+        records = split_records(data, delimiter, final=False)
+        if records is None or (records.cut == 0 and len(data) > _LONGEST_RECORD):
+            return None
+        if records.cut:
+            if _swallows(data, records, delimiter, width):
                 return None
-            if records.cut:
-                if _swallows(data, records, delimiter, width):
-                    return None
-                counts.add(data[: records.cut])
-                rows += records.starts.size
-                widest = max(widest, int(records.fields.max(initial=0)))
-                cuts.append(position - len(data) + records.cut)
-            carry = data[records.cut :]
-        if hashed is not None:
-            hashed.result()
+            counts.add(data[: records.cut])
+            rows += records.starts.size
+            widest = max(widest, int(records.fields.max(initial=0)))
+            cuts.append(position - len(data) + records.cut)
+        carry = data[records.cut :]
     if carry:
         records = split_records(carry, delimiter, final=True)
         if records is None or _swallows(carry, records, delimiter, width):

@@ -32,7 +32,6 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from transforms.csv_scan import TextCsv, scan_text_csv
 from transforms.damaged_batches import damaged_batches
 from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
+from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
     IngestedFile,
@@ -230,31 +230,23 @@ def _scan(path: Path, offset: int, delimiter: str, width: int) -> tuple[str, int
     digest = hashlib.sha256()
     rows, position, carry = 0, 0, b""
     separator = ord(delimiter)
-    # the fingerprint is taken beside the checks: hashlib lets go of the GIL on large buffers
-    with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
-        hashed: Future[None] | None = None
-        while chunk := file.read(_SCAN_BYTES):
-            if hashed is not None:
-                hashed.result()
-            hashed = hasher.submit(digest.update, chunk)
-            begin = max(offset - position, 0)
-            position += len(chunk)
-            if begin >= len(chunk):
-                continue
-            data = carry + chunk[begin:] if carry else chunk[begin:]
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                if len(data) > _LONGEST_LINE:
-                    return None
-                carry = data
-                continue
-            counted = _lines(data[:cut], separator, width)
-            if counted is None:
+    for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
+        begin = max(offset - position, 0)
+        position += len(chunk)
+        if begin >= len(chunk):
+            continue
+        data = carry + chunk[begin:] if carry else chunk[begin:]
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) > _LONGEST_LINE:
                 return None
-            rows += counted
-            carry = data[cut:]
-        if hashed is not None:
-            hashed.result()
+            carry = data
+            continue
+        counted = _lines(data[:cut], separator, width)
+        if counted is None:
+            return None
+        rows += counted
+        carry = data[cut:]
     if carry:
         counted = _lines(carry, separator, width)
         if counted is None:

@@ -19,9 +19,9 @@ from typing import Any
 
 import psycopg
 
-from connectors.ledger import Ledger, TargetKey
+from connectors.ledger import Ledger
 from connectors.ledger_pg import _SETTLED_OF, PostgresLedger
-from connectors.ledger_types import LedgerBackend
+from connectors.ledger_types import LedgerBackend, TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 CHUNK = 100

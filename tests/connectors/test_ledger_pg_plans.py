@@ -17,9 +17,9 @@ from typing import Any
 import psycopg
 
 from connectors.frequency import FrequencyLimit
-from connectors.ledger import TargetKey
 from connectors.ledger_contacts_pg import PG_RECENT
 from connectors.ledger_pg import _HELD, PostgresLedger
+from connectors.ledger_types import TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 CLAIMS = 3000

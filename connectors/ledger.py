@@ -1,20 +1,8 @@
 """The send ledger: what each target and campaign got from us, so nothing is sent twice.
 
-One SQLite file (WAL, ``busy_timeout``; each journal write is one autocommitted INSERT, other writes
-are ``BEGIN IMMEDIATE`` transactions, so two processes may share it). Tables:
-
-``targets``  the vendor endpoints: (kind, base_url, campaign) -> a small integer id.
-``journal``  what happened to each request, appended in commit order (``seq``): target, batch id,
-             state, run id, time, and ``rows``: for ``in_flight`` the JSON array of its rows'
-             external ids, for ``settled`` the JSON array of its rows'
-             ``[external_id, status, vendor_id, vendor_status]``, for ``superseded`` ``[]``.
-``sends``, ``chunks``  per-lead and per-request tables of ledgers written before the journal;
-             read as the oldest layer, never written any more.
-``settled_ids``  (target, external id, journal seq) for every lead of every settled journal row,
-             written by a trigger on ``journal`` (so the append stays one statement): what makes
-             :meth:`Ledger.entries` for some leads a keyed lookup (version 2 of the layout).
-``contact_log``  the contacts claimed under a frequency limit (connectors.ledger_contacts, which
-             owns it; written only when a target has a limit).
+One SQLite file that several processes may share; its tables, and opening it, are
+connectors.ledger_schema's; what SQLite's own busy handler leaves to retry is
+connectors.ledger_locking's. This module is the ledger's operations on it: reads, claims, settling.
 
 A chunk is journalled ``in_flight`` (one row carrying its rows' external ids) before the request
 leaves, and ``settled`` (one row carrying its rows' outcomes) after; a chunk's state is its latest
@@ -26,7 +14,7 @@ campaign share what was sent.
 A lead's entry (:meth:`Ledger.entries`) is its latest settled row: ``sends``, then every settled
 journal row of the target in ``seq`` order, a later row replacing an earlier one except that a
 vendor id, once known, is kept when a later answer has none (what the former per-lead upsert into
-``sends`` stored). The view ``settled_rows`` shows them one lead a row for anyone querying the file.
+``sends`` stored).
 
 Cost: one append (a row and a small index entry at the end of the target's range) and one commit
 per journal row, i.e. two short transactions per request, WAL with ``synchronous=NORMAL`` (a
@@ -49,7 +37,6 @@ between the two.
 from __future__ import annotations
 
 import contextlib
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -62,112 +49,23 @@ from connectors import contact_retention as retention
 from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
-from connectors.lease import LEASE_SECONDS, Renewer, lease_seconds
-from connectors.ledger_migrate import migrate
+from connectors.lease import Renewer, lease_seconds
+from connectors.ledger_locking import Transaction, renew_connection, retry_while_locked
+from connectors.ledger_queries import PENDING, SENDS_OF, SETTLED_OF
+from connectors.ledger_schema import prepare
 from connectors.ledger_types import (
     IN_FLIGHT,
     SENT_STATUSES,
     SETTLED,
     Claim,
     LedgerEntry,
-    LedgerUnavailable,
     PendingChunk,
     SettledRow,
-    Settlement,
     TargetKey,
     fold_settled,
 )
 
-__all__ = [
-    "IN_FLIGHT",
-    "LEASE_SECONDS",
-    "SENT_STATUSES",
-    "SETTLED",
-    "Claim",
-    "Ledger",
-    "LedgerEntry",
-    "PendingChunk",
-    "SettledRow",
-    "Settlement",
-    "TargetKey",
-]
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS targets (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL, base_url TEXT NOT NULL, campaign TEXT NOT NULL,
-    UNIQUE (kind, base_url, campaign)
-);
-CREATE TABLE IF NOT EXISTS sends (
-    target_id INTEGER NOT NULL REFERENCES targets (id), external_id TEXT NOT NULL,
-    status TEXT NOT NULL, vendor_id TEXT, vendor_status TEXT, batch_id TEXT,
-    run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (target_id, external_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS chunks (
-    target_id INTEGER NOT NULL REFERENCES targets (id), batch_id TEXT NOT NULL,
-    state TEXT NOT NULL, external_ids TEXT NOT NULL, run_id TEXT NOT NULL, updated_at TEXT NOT NULL,
-    PRIMARY KEY (target_id, batch_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS chunks_by_state ON chunks (target_id, state);
-CREATE TABLE IF NOT EXISTS journal (
-    seq INTEGER PRIMARY KEY,
-    target_id INTEGER NOT NULL REFERENCES targets (id), batch_id TEXT NOT NULL,
-    state TEXT NOT NULL, run_id TEXT NOT NULL, at TEXT NOT NULL, rows TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS journal_by_target ON journal (target_id, seq);
-CREATE TABLE IF NOT EXISTS claims (
-    target_id INTEGER NOT NULL REFERENCES targets (id), external_id TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    PRIMARY KEY (target_id, external_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS leases (
-    target_id INTEGER NOT NULL REFERENCES targets (id), run_id TEXT NOT NULL,
-    until REAL NOT NULL,
-    PRIMARY KEY (target_id, run_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS settled_ids (
-    target_id INTEGER NOT NULL, external_id TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (target_id, external_id, seq)
-) WITHOUT ROWID;
-CREATE TRIGGER IF NOT EXISTS journal_settled_ids AFTER INSERT ON journal WHEN new.state = 'settled'
-BEGIN
-    INSERT OR IGNORE INTO settled_ids (target_id, external_id, seq)
-    SELECT new.target_id, value ->> 0, new.seq FROM json_each(new.rows);
-END;
-CREATE VIEW IF NOT EXISTS settled_rows AS
-    SELECT j.seq, j.target_id, r.value ->> 0 AS external_id, r.value ->> 1 AS status,
-           r.value ->> 2 AS vendor_id, r.value ->> 3 AS vendor_status,
-           j.batch_id, j.run_id, j.at AS updated_at
-    FROM journal AS j, json_each(j.rows) AS r
-    WHERE j.state = 'settled';
-"""
-
-_SENDS_OF = (
-    "SELECT s.external_id, s.status, s.vendor_id, s.vendor_status, s.batch_id, s.run_id "
-    "FROM sends AS s WHERE s.target_id = ?1 AND s.external_id IN (SELECT value FROM json_each(?2))"
-)
-"""The oldest layer's rows of some leads: one primary-key lookup per lead."""
-
-_SETTLED_OF = (
-    "SELECT j.batch_id, j.run_id, j.rows FROM journal AS j WHERE j.seq IN ("
-    "SELECT i.seq FROM settled_ids AS i "
-    "WHERE i.target_id = ?1 AND i.external_id IN (SELECT value FROM json_each(?2))) ORDER BY j.seq"
-)
-"""The settled journal rows holding some leads, in commit order: a range of ``settled_ids`` per
-lead, then one rowid lookup per journal row (tests/connectors/test_ledger_lookups.py checks the plan)."""
-
-_PENDING = (
-    "SELECT j.batch_id, j.run_id, j.rows FROM journal AS j JOIN ("
-    "SELECT max(seq) AS last FROM journal WHERE target_id = ?1 GROUP BY batch_id) AS m ON j.seq = m.last "
-    "WHERE j.state = ?2 AND j.run_id != ?3 ORDER BY j.seq"
-)
-"""The chunks whose latest journal row is in flight under another run, oldest first."""
-
-_CHECKPOINT_PAGES = 8192
-"""WAL pages (4 KiB) before SQLite checkpoints, which fsyncs while the engine waits: SQLite's
-default of 1000 is reached about every 10k leads; 8192 (32 MiB) keeps that out of most runs."""
+__all__ = ["Ledger"]
 
 
 def _as_array(value: object) -> list[object]:
@@ -191,7 +89,7 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         try:
-            _retry_while_locked(self._db, self.path, busy_timeout, lambda: _prepare(self._db))
+            retry_while_locked(self._db, self.path, busy_timeout, lambda: prepare(self._db))
         except BaseException:
             self._db.close()
             raise
@@ -209,8 +107,8 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _write(self) -> Transaction:
+        return Transaction(self._db)
 
     def _target_id(self, key: TargetKey) -> int:
         found = self._ids.get(key)
@@ -259,8 +157,8 @@ class Ledger:
         if not wanted:
             return {}
         ids = orjson.dumps(sorted(wanted)).decode()
-        found = {row[0]: LedgerEntry(*row) for row in self._db.execute(_SENDS_OF, (target_id, ids))}
-        settled = self._db.execute(_SETTLED_OF, (target_id, ids))
+        found = {row[0]: LedgerEntry(*row) for row in self._db.execute(SENDS_OF, (target_id, ids))}
+        settled = self._db.execute(SETTLED_OF, (target_id, ids))
         fold_settled(
             found, ((b, r, [x for x in orjson.loads(rows) if x[0] in wanted]) for b, r, rows in settled)
         )
@@ -287,7 +185,7 @@ class Ledger:
         for batch_id, run_id, ids in legacy:  # older than any journal row
             if run_id not in live:
                 chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
-        journal = self._db.execute(_PENDING, (target_id, IN_FLIGHT, exclude_run))
+        journal = self._db.execute(PENDING, (target_id, IN_FLIGHT, exclude_run))
         for batch_id, run_id, ids in journal:
             if run_id not in live:
                 chunks.append(PendingChunk(batch_id, tuple(orjson.loads(ids)), run_id))
@@ -319,7 +217,7 @@ class Ledger:
         it lapse), and ended on exit, so that what the run leaves in flight is an orphan for the
         next run."""
         target_id = self._target_id(key)
-        own = _renew_connection(self.path, self.busy_timeout)
+        own = renew_connection(self.path, self.busy_timeout)
 
         def renew(db: sqlite3.Connection = own) -> None:
             db.execute(
@@ -476,75 +374,3 @@ class Ledger:
             "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) VALUES (?, ?, ?, ?, ?, ?)",
             (target_id, batch_id, state, run_id, _now(), rows),
         )
-
-
-def _prepare(db: sqlite3.Connection) -> None:
-    """WAL (once per file: the mode is stored in it), the per-connection settings, the schema
-    (created in one ``BEGIN IMMEDIATE``, so the busy handler serializes two first openings) and
-    the migration; then the contacts past their retention are pruned, when due
-    (connectors.contact_retention)."""
-    if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
-    db.executescript(f"BEGIN IMMEDIATE;\n{_SCHEMA}\n{contacts.SQLITE_SCHEMA}\nCOMMIT;")
-    migrate(db)
-    retention.sqlite_prune(db, due_only=True)
-
-
-def _is_lock_contention(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in _BUSY_CODES or "database is locked" in str(error)
-
-
-_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} | {5 | (n << 8) for n in range(1, 4)})
-"""SQLITE_BUSY and its extended forms (recovery, snapshot, timeout), SQLITE_LOCKED."""
-
-
-def _retry_while_locked(
-    db: sqlite3.Connection, path: Path, busy_timeout: float, step: Callable[[], None]
-) -> None:
-    """Run ``step`` until it gets past lock contention or ``busy_timeout`` has passed.
-
-    SQLite's busy handler covers most contention, but not all of it: while another process opens,
-    recovers or checkpoints the WAL, the first statements of a new connection (the journal mode
-    change above all) can fail with ``database is locked`` at once, without waiting. Seen in CI as
-    the second of two imports started together failing on its first statement. What still fails
-    after ``busy_timeout`` becomes :class:`LedgerUnavailable`: one line that names the file."""
-    deadline = time.monotonic() + busy_timeout
-    delay = 0.005
-    while True:
-        try:
-            step()
-            return
-        except sqlite3.OperationalError as error:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            if not _is_lock_contention(error):
-                raise
-            if time.monotonic() + delay > deadline:
-                raise LedgerUnavailable(
-                    f"ledger {path}: still locked by another process after {busy_timeout:g} s "
-                    f"({error}); wait for the other run to finish, or give this run its own --ledger"
-                ) from None
-        time.sleep(delay * (0.5 + random.random()))  # noqa: S311 (jitter, not a secret)
-        delay = min(delay * 2, 0.25)
-
-
-def _renew_connection(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-    db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-    return db
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` .. ``COMMIT``/``ROLLBACK``: take the write lock up front, so two
-    processes never deadlock upgrading a read lock."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -6,7 +6,7 @@ one endpoint (``http://localhost:8765/obi`` and ``http://127.0.0.1:8765/obi/``) 
 the older row: the journal keeps its order (``seq``), and of two ``sends`` rows for one lead the
 newer one stays.
 
-Version 2: ``settled_ids`` (the index of settled leads, connectors.ledger) holds every lead of the
+Version 2: ``settled_ids`` (the index of settled leads, connectors.ledger_schema) holds every lead of the
 settled journal rows written before its trigger existed, filled in one statement.
 
 Each step runs once per file, inside one ``BEGIN IMMEDIATE``, so two processes opening an old

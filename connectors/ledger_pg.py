@@ -1,18 +1,9 @@
 """The PostgreSQL ledger: the same contract as the SQLite one (connectors.ledger_types), for runs
 on several machines or many processes sharing the work.
 
-Tables (created on first use, under an advisory lock so that two processes create them once):
-``ledger_targets`` (the normalized vendor endpoints), ``ledger_journal`` (in-flight and settled
-chunks, ``rows`` as jsonb), ``ledger_settled_ids`` (target, external id, journal seq of every lead
-of a settled row, written by the same statement as the row: what makes :meth:`PostgresLedger.entries`
-for some leads a keyed lookup; filled from the journal when a ledger made before it is first
-opened), ``ledger_claims`` (one row per lead a run claimed; delivered leads
-stay claimed for good) and ``ledger_leases`` (per target and run, renewed by a thread while the
-run lives); ``ledger_contact_keys`` and ``ledger_people`` are written only under a frequency
-limit (connectors.ledger_contacts_pg). A chunk's claim and its in-flight record are one
-transaction; the claim is ``INSERT .. ON CONFLICT DO UPDATE .. WHERE`` (a lead held by another
-run is left as it is), ``RETURNING`` what this run got. Ids are claimed in sorted order, so two runs claiming
-overlapping chunks lock rows in the same order and never deadlock.
+Its tables are connectors.ledger_schema_pg's, its statements whose plans matter
+connectors.ledger_queries_pg's; this module is the ledger's operations. A chunk's claim and its
+in-flight record are one transaction.
 
 Connections come from a psycopg_pool pool (autocommit); the lease thread takes its own from it.
 The connection string (``postgresql://user@host:port/db``) is never logged: it may hold a password.
@@ -35,6 +26,8 @@ from connectors import ledger_contacts_pg as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
 from connectors.lease import Renewer, lease_seconds
+from connectors.ledger_queries_pg import CLAIM, HELD, PENDING, SETTLED_OF
+from connectors.ledger_schema_pg import SCHEMA, configure
 from connectors.ledger_types import (
     IN_FLIGHT,
     SENT_STATUSES,
@@ -49,110 +42,6 @@ from connectors.ledger_types import (
 )
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
-
-_SCHEMA = """
-SELECT pg_advisory_xact_lock(7170610);
-CREATE TABLE IF NOT EXISTS ledger_targets (
-    id serial PRIMARY KEY, kind text NOT NULL, base_url text NOT NULL, campaign text NOT NULL,
-    UNIQUE (kind, base_url, campaign)
-);
-CREATE TABLE IF NOT EXISTS ledger_journal (
-    seq bigserial PRIMARY KEY, target_id integer NOT NULL REFERENCES ledger_targets (id),
-    batch_id text NOT NULL, state text NOT NULL, run_id text NOT NULL,
-    at timestamptz NOT NULL DEFAULT now(), rows jsonb NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ledger_journal_by_target ON ledger_journal (target_id, seq);
-CREATE TABLE IF NOT EXISTS ledger_claims (
-    target_id integer NOT NULL REFERENCES ledger_targets (id), external_id text NOT NULL,
-    run_id text NOT NULL, PRIMARY KEY (target_id, external_id)
-);
-DO $$
-BEGIN
-    IF to_regclass('ledger_settled_ids') IS NULL THEN
-        CREATE TABLE ledger_settled_ids (
-            target_id integer NOT NULL, external_id text NOT NULL, seq bigint NOT NULL,
-            PRIMARY KEY (target_id, external_id, seq)
-        );
-        INSERT INTO ledger_settled_ids (target_id, external_id, seq)
-        SELECT j.target_id, r ->> 0, j.seq FROM ledger_journal AS j, jsonb_array_elements(j.rows) AS r
-        WHERE j.state = 'settled'
-        ON CONFLICT DO NOTHING;
-    END IF;
-END $$;
-CREATE TABLE IF NOT EXISTS ledger_leases (
-    target_id integer NOT NULL REFERENCES ledger_targets (id), run_id text NOT NULL,
-    until double precision NOT NULL, PRIMARY KEY (target_id, run_id)
-);
-"""
-
-_CLAIM = """
-WITH claimed AS (
-    INSERT INTO ledger_claims (target_id, external_id, run_id)
-    SELECT %(target)s, x, %(run)s FROM unnest(%(ids)s::text[]) AS x
-    ON CONFLICT (target_id, external_id) DO UPDATE SET run_id = excluded.run_id
-    WHERE ledger_claims.run_id = excluded.run_id OR (%(takeover)s AND NOT EXISTS (
-        SELECT 1 FROM ledger_leases AS l
-        WHERE l.target_id = ledger_claims.target_id AND l.run_id = ledger_claims.run_id
-        AND l.until > %(now)s))
-    RETURNING external_id
-), flight AS (
-    INSERT INTO ledger_journal (target_id, batch_id, state, run_id, rows)
-    SELECT %(target)s, CASE WHEN count(*) = %(n)s THEN %(batch)s ELSE %(placeholder)s END,
-           'in_flight', %(run)s, jsonb_agg(external_id)
-    FROM claimed HAVING count(*) > 0
-    RETURNING 1
-)
-SELECT external_id FROM claimed
-"""
-"""One statement (so one round trip, atomic in autocommit): claim, and record what was claimed
-in flight: under the chunk's batch id when all of it was claimed, else under a placeholder of
-this run's, which :meth:`PostgresLedger.begin_chunk` then replaces by the part's own batch id
-(a crash in between leaves the placeholder an orphan: its leads are reconciled or resent)."""
-
-
-_HELD = """
-SELECT c.external_id, c.run_id FROM unnest(%s::text[]) AS x (id)
-JOIN ledger_claims AS c ON c.target_id = %s AND c.external_id = x.id
-WHERE c.run_id != %s
-"""
-"""The claims of other runs among a chunk's leads: one primary-key lookup per lead, whatever the
-statistics say. Written as ``external_id = ANY(%s)``, psycopg's prepared (generic) plan on a ledger
-not yet analyzed (a new one, filled by its first big import) read every claim of the target and
-tested each against the array: 20-80 ms a chunk at 10-20k claims, which made two runs of the same
-leads 3-4x slower than one. The DELETEs below are written the same way for the same reason."""
-
-
-_SETTLED_OF = """
-SELECT j.batch_id, j.run_id, j.rows FROM ledger_journal AS j
-WHERE j.seq IN (
-    SELECT i.seq FROM unnest(%s::text[]) AS x (id)
-    JOIN ledger_settled_ids AS i ON i.target_id = %s AND i.external_id = x.id
-)
-ORDER BY j.seq
-"""
-"""The settled journal rows holding some leads, in commit order: a key range of
-``ledger_settled_ids`` per lead, then one primary-key lookup per journal row, whatever the
-statistics say (tests/connectors/test_ledger_pg_plans.py)."""
-
-
-_PENDING = """
-SELECT batch_id, run_id, rows FROM (
-    SELECT DISTINCT ON (batch_id) batch_id, state, run_id, seq, rows FROM ledger_journal
-    WHERE target_id = %s ORDER BY batch_id, seq DESC
-) AS latest
-WHERE state = %s AND run_id != %s
-ORDER BY seq
-"""
-"""The chunks whose latest journal row is in flight under another run, oldest first."""
-
-
-def _configure(db: psycopg.Connection[Any]) -> None:
-    """``synchronous_commit=off``: a commit returns before its WAL is flushed, as the SQLite
-    ledger's ``synchronous=NORMAL``. A client that dies loses nothing it committed; only a crash
-    of the database server's machine may lose the last fraction of a second of commits. A flush
-    per commit (two per request) cost about 1 ms a request, which one-lead-a-request vendors
-    (MaxContact, ONC) pay per lead."""
-    db.execute("SET synchronous_commit = off")
 
 
 def _without_password(url: str) -> str:
@@ -179,13 +68,13 @@ class PostgresLedger:
             min_size=1,
             max_size=max_connections,
             kwargs={"autocommit": True},
-            configure=_configure,
+            configure=configure,
             open=True,
         )
         try:
             self._pool.wait(timeout=connect_timeout)
             with self._pool.connection() as db, db.transaction():
-                db.execute(_SCHEMA + contacts.PG_SCHEMA)
+                db.execute(SCHEMA + contacts.PG_SCHEMA)
             with self._pool.connection() as db, contextlib.suppress(psycopg.errors.DeadlockDetected):
                 retention.pg_prune(db, due_only=True)  # due again at the next opening if it lost
         except (psycopg.Error, PoolTimeout) as error:
@@ -245,7 +134,7 @@ class PostgresLedger:
         wanted = set(external_ids)
         if not wanted:
             return found
-        settled = self._rows(_SETTLED_OF, (sorted(wanted), target_id))
+        settled = self._rows(SETTLED_OF, (sorted(wanted), target_id))
         fold_settled(found, ((b, r, [x for x in rows if x[0] in wanted]) for b, r, rows in settled))
         return found
 
@@ -256,7 +145,7 @@ class PostgresLedger:
         live = self.live_runs(key)
         return [
             PendingChunk(batch_id, tuple(ids), run_id)
-            for batch_id, run_id, ids in self._rows(_PENDING, (target_id, IN_FLIGHT, exclude_run))
+            for batch_id, run_id, ids in self._rows(PENDING, (target_id, IN_FLIGHT, exclude_run))
             if run_id not in live
         ]
 
@@ -385,13 +274,13 @@ class PostgresLedger:
         }
         placeholder = f"claim:{batch_id}:{run_id}"
         params["n"], params["batch"], params["placeholder"] = len(external_ids), batch_id, placeholder
-        got = {eid for (eid,) in db.execute(_CLAIM, params).fetchall()}
+        got = {eid for (eid,) in db.execute(CLAIM, params).fetchall()}
         claimed = tuple(eid for eid in external_ids if eid in got)
         held: dict[str, str] = {}
         if len(claimed) == len(external_ids):
             return Claim(batch_id, claimed, held)
         if len(claimed) != len(wanted):
-            held = dict(db.execute(_HELD, (list(wanted), target_id, run_id)).fetchall())
+            held = dict(db.execute(HELD, (list(wanted), target_id, run_id)).fetchall())
         if claimed:
             part = batch_of(claimed) if batch_of is not None else batch_id
             with db.transaction():

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from connectors.base import Chunk, Lead, RowOutcome
 from connectors.errors import redact
-from connectors.ledger import LedgerEntry, SettledRow
+from connectors.ledger_types import LedgerEntry, SettledRow
 from connectors.secrets import SecretSet
 from schemas.codes import Issue, Status
 

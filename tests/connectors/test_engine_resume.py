@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from connectors.lease import LEASE_ENV
-from connectors.ledger import Ledger, TargetKey
+from connectors.ledger import Ledger
+from connectors.ledger_types import TargetKey
 from sandbox.server import SandboxServer
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 

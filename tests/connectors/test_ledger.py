@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from connectors import ledgers
-from connectors.ledger import IN_FLIGHT, Ledger, Settlement, TargetKey
-from connectors.ledger_types import LedgerBackend
+from connectors.ledger import Ledger
+from connectors.ledger_types import IN_FLIGHT, LedgerBackend, Settlement, TargetKey
 
 OpenLedger = Callable[..., LedgerBackend]
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from connectors import ledgers
-from connectors.ledger import Ledger, Settlement, TargetKey
-from connectors.ledger_types import LedgerBackend
+from connectors.ledger import Ledger
+from connectors.ledger_types import LedgerBackend, Settlement, TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 OLD_LEDGER = Path(__file__).parent / "data" / "ledger-before-claims.sqlite"

@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 
-from connectors.ledger import Ledger, TargetKey
-from connectors.ledger_pg import _SETTLED_OF, PostgresLedger
-from connectors.ledger_types import LedgerBackend
+from connectors.ledger import Ledger
+from connectors.ledger_pg import PostgresLedger
+from connectors.ledger_queries_pg import SETTLED_OF
+from connectors.ledger_types import LedgerBackend, TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 CHUNK = 100
@@ -93,7 +94,7 @@ def test_a_batchs_lookup_reads_its_leads_by_key_on_an_unanalyzed_postgres_ledger
         _deliver(ledger, range(30))
         target_id = ledger._target_id(KEY)
     numbered = iter(range(1, 10))
-    prepared = re.sub("%s", lambda _: f"${next(numbered)}", _SETTLED_OF)
+    prepared = re.sub("%s", lambda _: f"${next(numbered)}", SETTLED_OF)
 
     with psycopg.connect(postgres_url, autocommit=True) as db:
         analyzed = db.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "

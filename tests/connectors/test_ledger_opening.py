@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.ledger import Ledger, TargetKey
+from connectors.ledger import Ledger
 from connectors.ledger_pg import PostgresLedger
-from connectors.ledger_types import LedgerUnavailable
+from connectors.ledger_types import LedgerUnavailable, TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 

@@ -17,9 +17,10 @@ from typing import Any
 import psycopg
 
 from connectors.frequency import FrequencyLimit
-from connectors.ledger import TargetKey
 from connectors.ledger_contacts_pg import PG_RECENT
-from connectors.ledger_pg import _HELD, PostgresLedger
+from connectors.ledger_pg import PostgresLedger
+from connectors.ledger_queries_pg import HELD
+from connectors.ledger_types import TargetKey
 
 KEY = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "camp-1")
 CLAIMS = 3000
@@ -39,7 +40,7 @@ def test_the_holders_of_a_chunk_are_found_by_key_before_the_ledger_is_analyzed(p
             ledger.begin_chunk(KEY, f"b{start}", ids[start : start + CHUNK], "run-1")
         target_id = ledger._target_id(KEY)
     numbered = iter(range(1, 10))
-    prepared = re.sub("%s", lambda _: f"${next(numbered)}", _HELD)
+    prepared = re.sub("%s", lambda _: f"${next(numbered)}", HELD)
     chunk = ids[1500 : 1500 + CHUNK]
 
     with psycopg.connect(postgres_url, autocommit=True) as db:

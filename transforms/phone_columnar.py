@@ -29,6 +29,8 @@ differential corpus (every region, every type, many written forms, near misses).
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Final
 
 import phonenumbers
@@ -200,14 +202,27 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(kinds)
         .with_columns(_idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
-        .with_columns(
-            _cc=pl.when(pl.col("_plus"))
-            .then(calling_code(digits))
-            .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
-        )
-        .with_columns(**_international(pl.col("_plus")))
+        .with_columns(**_located(international=False)[0])
+        .with_columns(**_located(international=False)[1])
         .collect(engine="streaming")  # row-wise: on every core, in morsels
     )
+
+
+@functools.cache
+def _located(*, international: bool) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """The columns that say where parse looks first, in two steps: ``_cc``, then ``_meta``
+    and ``_national`` (:func:`_international`), for values that are all international
+    (``international``), or international when they start with "+". Built once: their
+    lookup tables (every calling code, every region) are converted to polars' once too."""
+    digits = pl.col("_digits")
+    if international:
+        return {"_cc": calling_code(digits)}, _international(pl.lit(True))
+    code = (
+        pl.when(pl.col("_plus"))
+        .then(calling_code(digits))
+        .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
+    )
+    return {"_cc": code}, _international(pl.col("_plus"))
 
 
 def _international(international: pl.Expr) -> dict[str, pl.Expr]:
@@ -223,15 +238,30 @@ def _international(international: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _read(group: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
-    """One region's values: ``_idd`` (an international prefix such as "00" or "011", not
-    followed by 0, makes the rest an international number: ``_after_idd``), the national part
-    corrected for a leading own calling code, the national significant number ``_nsn``, and
-    ``_claimed``/``_type`` for the calling code's first region.
+@dataclass(frozen=True)
+class _Reading:
+    """One region's expressions for :func:`_read` and :func:`_significant`, built once per
+    process (:func:`_reading`): they are the same for every batch, and building them (a
+    few hundred polars expressions per region, its patterns and type rules) cost about
+    20 ms of Python per 100k-row batch, a fixed cost paid again by every batch."""
 
-    The values in national form that start with the region's own calling code are read apart:
-    they are few, and only they need ``_maybe_extract_country_code``'s second look.
-    """
+    flags: dict[str, pl.Expr]
+    """``_idd``, ``_after_idd`` and ``_own_code``."""
+    own_code_national: pl.Expr
+    """``_national`` of the values in national form that start with the own calling code."""
+    steps: tuple[dict[str, pl.Expr], ...]
+    """``_significant``'s columns, in order, up to ``_nsn`` and ``_general``."""
+    special: pl.Expr | None
+    """``_special``: the values that need the special types' patterns; None: no region has any."""
+    typed: tuple[dict[str, pl.Expr], ...]
+    """``_claimed`` and ``_type``: one set, or two (special values, the others) with ``special``."""
+    drop: tuple[str, ...]
+
+
+@functools.cache
+def _reading(region: str) -> _Reading:
+    """:class:`_Reading` of ``region`` (transforms.phone_rules.rules_for)."""
+    rules = rules_for(region)
     digits = pl.col("_digits")
     code = str(rules.country_code)
     national_form = ~pl.col("_plus") & ~pl.col("_idd_route")
@@ -241,67 +271,110 @@ def _read(group: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
         prefix = prefix_match(rules.international_prefix, digits)
         after_idd = digits.str.slice(prefix.str.len_bytes())
         idd = national_form & prefix.is_not_null() & ~after_idd.str.starts_with("0")
-    flagged = group.lazy().with_columns(
-        _idd=idd.fill_null(False),
-        _after_idd=after_idd,
-        _own_code=national_form & digits.str.starts_with(code),
-    )
     without_code = strip_prefix(rules, digits.str.slice(len(code)))
     _, too_long = length_test(rules, digits)
     better = (~general_match(rules, digits) & general_match(rules, without_code)) | too_long
-    own_code = flagged.filter(pl.col("_own_code")).with_columns(
-        _national=pl.when(better).then(without_code).otherwise(pl.col("_national"))
+    steps, special, typed, drop = _significance(rules)
+    return _Reading(
+        flags={
+            "_idd": idd.fill_null(False),
+            "_after_idd": after_idd,
+            "_own_code": national_form & digits.str.starts_with(code),
+        },
+        own_code_national=pl.when(better).then(without_code).otherwise(pl.col("_national")),
+        steps=steps,
+        special=special,
+        typed=typed,
+        drop=drop,
     )
-    return [
-        _significant(part, rules).drop("_own_code", "_digits", "_meta")
-        for part in (flagged.filter(~pl.col("_own_code")), own_code)
-    ]
 
 
-def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
-    """``_nsn`` (parse's national prefix step, for ``rules``' region) and ``_claimed``/``_type``
-    for the first region of the calling code. The general pattern's verdict on the national
-    number and on it stripped of its prefix is computed once and reused for the type."""
+def _read(group: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
+    """One region's values: ``_idd`` (an international prefix such as "00" or "011", not
+    followed by 0, makes the rest an international number: ``_after_idd``), the national part
+    corrected for a leading own calling code, the national significant number ``_nsn``, and
+    ``_claimed``/``_type`` for the calling code's first region.
+
+    The values in national form that start with the region's own calling code are read apart:
+    they are few, and only they need ``_maybe_extract_country_code``'s second look.
+    """
+    reading = _reading(rules.region)
+    flagged = group.lazy().with_columns(**reading.flags)
+    own_code = flagged.filter(pl.col("_own_code")).with_columns(_national=reading.own_code_national)
+    # one reading of both parts: read apart, the region's plan had twice the steps to plan
+    # (about 1 ms each per batch, whatever its rows); the rows are put in order at the end
+    corrected = pl.concat([flagged.filter(~pl.col("_own_code")), own_code])
+    return [_significant(corrected, reading).drop("_own_code", "_digits", "_meta")]
+
+
+def _significance(
+    rules: Rules,
+) -> tuple[tuple[dict[str, pl.Expr], ...], pl.Expr | None, tuple[dict[str, pl.Expr], ...], tuple[str, ...]]:
+    """:class:`_Reading`'s ``steps``, ``special``, ``typed`` and ``drop``: ``_nsn`` (parse's
+    national prefix step, for ``rules``' region) and ``_claimed``/``_type`` for the first
+    region of the calling code. The general pattern's verdict on the national number and on
+    it stripped of its prefix is computed once and reused for the type."""
     national = pl.col("_national")
     stripped = pl.col("_stripped")
+    steps: list[dict[str, pl.Expr]]
     if rules.national_prefix is None:  # nothing stripped: one verdict serves both
-        frame = frame.with_columns(
-            _stripped=national, _prefixed=pl.lit(False), _general_national=general_match(rules, national)
-        ).with_columns(_general_stripped=pl.col("_general_national"))
+        steps = [
+            {
+                "_stripped": national,
+                "_prefixed": pl.lit(False),
+                "_general_national": general_match(rules, national),
+            },
+            {"_general_stripped": pl.col("_general_national")},
+        ]
     else:
         prefix = prefix_match(rules.national_prefix, national)
-        frame = frame.with_columns(
-            _stripped=national.str.slice(prefix.str.len_bytes()),
-            _prefixed=prefix.is_not_null() & (national.str.len_bytes() > 0),
-        ).with_columns(
-            _general_national=general_match(rules, national), _general_stripped=general_match(rules, stripped)
-        )
+        steps = [
+            {
+                "_stripped": national.str.slice(prefix.str.len_bytes()),
+                "_prefixed": prefix.is_not_null() & (national.str.len_bytes() > 0),
+            },
+            {
+                "_general_national": general_match(rules, national),
+                "_general_stripped": general_match(rules, stripped),
+            },
+        ]
     strips = pl.col("_prefixed") & ~(pl.col("_general_national") & ~pl.col("_general_stripped"))
     possible, _ = length_test(rules, stripped)
     use_stripped = strips & possible
     first = rules_for(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[rules.country_code][0])
     general = pl.when(use_stripped).then(pl.col("_general_stripped")).otherwise(pl.col("_general_national"))
-    frame = frame.with_columns(
-        _nsn=pl.when(use_stripped).then(stripped).otherwise(national),
-        _general=general if first is rules else pl.lit(None, dtype=pl.Boolean),
+    steps.append(
+        {
+            "_nsn": pl.when(use_stripped).then(stripped).otherwise(national),
+            "_general": general if first is rules else pl.lit(None, dtype=pl.Boolean),
+        }
     )
     nsn, known = pl.col("_nsn"), pl.col("_general") if first is rules else None
     drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general")
     if first.any_special is None:
         claimed, kind = claims(first, nsn, known)
-        return frame.with_columns(_claimed=claimed.fill_null(False), _type=kind).drop(drop)
+        return tuple(steps), None, ({"_claimed": claimed.fill_null(False), "_type": kind},), drop
     # the special types (premium rate, toll free, ...) are a few percent of numbers but eight
     # patterns: one pattern of them all decides which rows need them
-    frame = frame.with_columns(_special=nsn.str.contains(first.any_special).fill_null(False))
     typed = []
     for special in (True, False):
         claimed, kind = claims(first, nsn, known, specials=special)
-        typed.append(
-            frame.filter(pl.col("_special") == special).with_columns(
-                _claimed=claimed.fill_null(False), _type=kind
-            )
-        )
-    return pl.concat(typed).drop(*drop, "_special")
+        typed.append({"_claimed": claimed.fill_null(False), "_type": kind})
+    return tuple(steps), nsn.str.contains(first.any_special).fill_null(False), tuple(typed), drop
+
+
+def _significant(frame: pl.LazyFrame, reading: _Reading) -> pl.LazyFrame:
+    """``_nsn`` and ``_claimed``/``_type`` of the rows of ``frame`` (:func:`_significance`)."""
+    for step in reading.steps:
+        frame = frame.with_columns(**step)
+    if reading.special is None:
+        return frame.with_columns(**reading.typed[0]).drop(reading.drop)
+    frame = frame.with_columns(_special=reading.special)
+    typed = [
+        frame.filter(pl.col("_special") == special).with_columns(**columns)
+        for special, columns in zip((True, False), reading.typed, strict=True)
+    ]
+    return pl.concat(typed).drop(*reading.drop, "_special")
 
 
 def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
@@ -314,6 +387,34 @@ def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
     first claim per row picks the region, and each claimed group is typed by its region.
     """
     remaining = rows.drop("_type", "_claimed")
+    claiming = _claiming(regions)
+    flags = remaining.select(claiming.claims)
+    tagged = pl.concat([remaining, flags.select(claiming.first, *claiming.known_types)], how="horizontal")
+    parts = [tagged.filter(pl.col("_claimer").is_null()).with_columns(_type=pl.lit(UNKNOWN))]
+    for (index,), group in (
+        tagged.filter(pl.col("_claimer").is_not_null()).partition_by("_claimer", as_dict=True).items()
+    ):
+        assert isinstance(index, int)
+        parts.append(group.with_columns(_type=claiming.types[index]))
+    return pl.concat(parts).drop("_claimer", *claiming.typed_by_claim.values())
+
+
+@dataclass(frozen=True)
+class _Claiming:
+    """:func:`_claim_rest`'s expressions for one list of regions, built once (:func:`_claiming`)."""
+
+    claims: tuple[pl.Expr, ...]
+    """Per region, whether it claims the number (``_claimN``), or its type (``_typeN``)."""
+    typed_by_claim: dict[int, str]
+    first: pl.Expr
+    """``_claimer``: the first region that claims the number, else null."""
+    known_types: tuple[pl.Expr, ...]
+    types: tuple[pl.Expr, ...]
+    """``_type`` of the numbers each region claims."""
+
+
+@functools.cache
+def _claiming(regions: tuple[str, ...]) -> _Claiming:
     nsn = pl.col("_nsn")
     claims: list[pl.Expr] = []
     typed_by_claim: dict[int, str] = {}
@@ -324,27 +425,23 @@ def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
         else:
             typed_by_claim[index] = f"_type{index}"
             claims.append(number_type(rules, nsn).alias(f"_type{index}"))
-    flags = remaining.select(claims)
     first: pl.Expr = pl.lit(None, dtype=pl.Int32)
     for index in reversed(range(len(regions))):
         claimed = (
             pl.col(typed_by_claim[index]) != UNKNOWN if index in typed_by_claim else pl.col(f"_claim{index}")
         )
         first = pl.when(claimed).then(pl.lit(index, dtype=pl.Int32)).otherwise(first)
-    known_types = [pl.col(name) for name in typed_by_claim.values()]
-    tagged = pl.concat([remaining, flags.select(first.alias("_claimer"), *known_types)], how="horizontal")
-    parts = [tagged.filter(pl.col("_claimer").is_null()).with_columns(_type=pl.lit(UNKNOWN))]
-    for (index,), group in (
-        tagged.filter(pl.col("_claimer").is_not_null()).partition_by("_claimer", as_dict=True).items()
-    ):
-        assert isinstance(index, int)
-        kind = (
-            pl.col(typed_by_claim[index])
-            if index in typed_by_claim
-            else number_type(rules_for(regions[index]), nsn)
-        )
-        parts.append(group.with_columns(_type=kind))
-    return pl.concat(parts).drop("_claimer", *typed_by_claim.values())
+    types = tuple(
+        pl.col(typed_by_claim[index]) if index in typed_by_claim else number_type(rules_for(region), nsn)
+        for index, region in enumerate(regions)
+    )
+    return _Claiming(
+        claims=tuple(claims),
+        typed_by_claim=typed_by_claim,
+        first=first.alias("_claimer"),
+        known_types=tuple(pl.col(name) for name in typed_by_claim.values()),
+        types=types,
+    )
 
 
 def _failed(frame: pl.LazyFrame, status: int) -> pl.LazyFrame:
@@ -438,8 +535,8 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
         .select(
             "_row", "region", "ext", "_plus", "_plain", _digits=pl.col("_after_idd"), _idd_route=pl.lit(True)
         )
-        .with_columns(_cc=calling_code(pl.col("_digits")))
-        .with_columns(**_international(pl.lit(True)))
+        .with_columns(**_located(international=True)[0])
+        .with_columns(**_located(international=True)[1])
     )
     more_decided: list[pl.DataFrame] = []
     if rerouted.height:

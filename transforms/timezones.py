@@ -145,6 +145,21 @@ def _prefix_lengths(calling_code: int) -> tuple[int, ...]:
     )
 
 
+@functools.cache
+def _zone_of_prefix(calling_code: int) -> pl.Expr:
+    """``zone_id`` of the geographic numbers of ``calling_code`` (column ``e164``), by prefix.
+    Built once per calling code: its prefix tables (1,600 entries at 7 digits) would
+    otherwise be converted to polars' for every batch of a file."""
+    return _by_prefix(pl.col("e164").str.slice(1), _prefix_lengths(calling_code)).alias("zone_id")
+
+
+@functools.cache
+def _zone_of_code() -> pl.Expr:
+    """``zone_id`` of the other valid numbers: by calling code (built once, as above)."""
+    ids = pl.col("cc").replace_strict(_CALLING_CODE_IDS, default=None, return_dtype=pl.UInt32)
+    return ids.alias("zone_id")
+
+
 def _by_prefix(digits: pl.Expr, lengths: tuple[int, ...]) -> pl.Expr:
     if not lengths:
         return pl.lit(None, dtype=pl.UInt32)
@@ -179,17 +194,12 @@ def phone_zone_ids(numbers: pl.DataFrame) -> pl.Series:
         .filter(pl.col("e164").is_not_null())
     )
     geo = rows.filter(pl.col("_geo")).select("_row", "e164", "cc").collect()
-    digits = pl.col("e164").str.slice(1)
     plans = [
-        group.lazy().select("_row", zone_id=_by_prefix(digits, _prefix_lengths(calling_code)))
+        group.lazy().select("_row", _zone_of_prefix(calling_code))
         for (calling_code,), group in geo.partition_by("cc", as_dict=True).items()
         if isinstance(calling_code, int)
     ]
-    plans.append(
-        rows.filter(~pl.col("_geo")).select(
-            "_row", zone_id=code.replace_strict(_CALLING_CODE_IDS, default=None, return_dtype=pl.UInt32)
-        )
-    )
+    plans.append(rows.filter(~pl.col("_geo")).select("_row", _zone_of_code()))
     found = pl.concat(pl.collect_all(plans))
     return pl.repeat(None, numbers.height, dtype=pl.UInt32, eager=True).scatter(
         found.get_column("_row"), found.get_column("zone_id")

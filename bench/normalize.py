@@ -55,8 +55,8 @@ zone lookup tables turned into polars Series), about 20 ms of Python; ran two pl
 region (values with and without a leading own calling code), each 2-3.5 ms whatever its
 rows (polars' planning, 1-1.7 ms of it, and its per-step execution); and looked the time
 zone prefixes up in one plan per calling code, 1-1.5 ms per table lookup (19 for six
-countries). Now the expressions are built once per process (transforms.phone_columnar
-``_reading``/``_claiming``/``_located``, transforms.timezones ``_zone_of_prefix``), a region
+countries). Now the expressions are built once per process (transforms.phone_reading, transforms.
+phone_columnar ``_located``, transforms.timezones ``_zone_of_prefix``), a region
 runs one plan and the zone prefixes one plan for all codes: ``_decide`` on one value per
 region 51-61 -> 32-35 CPU-ms, ``phone_zone_ids`` on 300 numbers 38 -> 12. ``phone_columns``
 at 25k/50k/100k/200k rows, fitted: fixed 122 -> 81 CPU-ms per batch, 313 -> 310 per 100k

@@ -48,6 +48,26 @@ and fingerprint 0.35, the report's lead view 0.32, emails 0.30, summaries 0.22. 
 of normalizing's CPU at 100k-row batches is fixed per batch (some 300 polars queries planned
 and run per batch): 200k-row batches took it from 0.69 to 0.51 CPU-s per 100k rows, and
 50k-row ones to 0.91, but a larger batch costs its memory at the peak.
+
+Of that fixed cost, the phone stage's part (profiled on 100k-row batches of the 1M file):
+each batch rebuilt every region's expressions (patterns, type rules, the calling code and
+zone lookup tables turned into polars Series), about 20 ms of Python; ran two plans per
+region (values with and without a leading own calling code), each 2-3.5 ms whatever its
+rows (polars' planning, 1-1.7 ms of it, and its per-step execution); and looked the time
+zone prefixes up in one plan per calling code, 1-1.5 ms per table lookup (19 for six
+countries). Now the expressions are built once per process (transforms.phone_reading, transforms.
+phone_columnar ``_located``, transforms.timezones ``_zone_of_prefix``), a region
+runs one plan and the zone prefixes one plan for all codes: ``_decide`` on one value per
+region 51-61 -> 32-35 CPU-ms, ``phone_zone_ids`` on 300 numbers 38 -> 12. ``phone_columns``
+at 25k/50k/100k/200k rows, fitted: fixed 122 -> 81 CPU-ms per batch, 313 -> 310 per 100k
+rows (medians of 7, in one process each, back to back, load 1.6-2.3; 100k batch 436 -> 389),
+results identical. The 1M file (``--path cli --stages``), five pairs back to back at load
+1.5-2: phones 5.54 -> 5.33 CPU-s (medians; 0.96 pair by pair), the child process 13.47 ->
+13.74 CPU-s (1.02 pair by pair: within the load's noise; the stage clock counts the writer
+thread's CPU too), peak 0.69-0.72 GB either way. Still fixed per batch: about 3.5 ms a
+region plan and 1-1.5 ms per ``replace_strict``. Reading the ~7k "00"/"011" values of a batch
+as columns too (1.5k per region after their prefix, under ``worth_a_plan``'s threshold) was
+tried with ``min_group=1000``: no faster (391 vs 398 CPU-ms a batch), so the threshold stays.
 """
 
 from __future__ import annotations

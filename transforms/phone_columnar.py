@@ -29,12 +29,13 @@ differential corpus (every region, every type, many written forms, near misses).
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
-import phonenumbers
 import polars as pl
 
 from transforms.phone_backend import BackendName, selected_backend
+from transforms.phone_reading import claim_rest, read_region
 from transforms.phone_rules import (
     CALLING_CODE,
     MAIN_REGION,
@@ -43,13 +44,7 @@ from transforms.phone_rules import (
     UNKNOWN,
     Rules,
     calling_code,
-    claims,
-    general_match,
-    length_test,
-    number_type,
-    prefix_match,
     rules_for,
-    strip_prefix,
 )
 
 __all__ = ["parse_columns", "plan_threshold", "worth_a_plan"]
@@ -200,14 +195,27 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(kinds)
         .with_columns(_idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
-        .with_columns(
-            _cc=pl.when(pl.col("_plus"))
-            .then(calling_code(digits))
-            .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
-        )
-        .with_columns(**_international(pl.col("_plus")))
+        .with_columns(**_located(international=False)[0])
+        .with_columns(**_located(international=False)[1])
         .collect(engine="streaming")  # row-wise: on every core, in morsels
     )
+
+
+@functools.cache
+def _located(*, international: bool) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """The columns that say where parse looks first, in two steps: ``_cc``, then ``_meta``
+    and ``_national`` (:func:`_international`), for values that are all international
+    (``international``), or international when they start with "+". Built once: their
+    lookup tables (every calling code, every region) are converted to polars' once too."""
+    digits = pl.col("_digits")
+    if international:
+        return {"_cc": calling_code(digits)}, _international(pl.lit(True))
+    code = (
+        pl.when(pl.col("_plus"))
+        .then(calling_code(digits))
+        .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
+    )
+    return {"_cc": code}, _international(pl.col("_plus"))
 
 
 def _international(international: pl.Expr) -> dict[str, pl.Expr]:
@@ -221,130 +229,6 @@ def _international(international: pl.Expr) -> dict[str, pl.Expr]:
         .then(pl.col("_digits").str.slice(pl.col("_cc").str.len_bytes()))
         .otherwise(pl.col("_digits")),
     }
-
-
-def _read(group: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
-    """One region's values: ``_idd`` (an international prefix such as "00" or "011", not
-    followed by 0, makes the rest an international number: ``_after_idd``), the national part
-    corrected for a leading own calling code, the national significant number ``_nsn``, and
-    ``_claimed``/``_type`` for the calling code's first region.
-
-    The values in national form that start with the region's own calling code are read apart:
-    they are few, and only they need ``_maybe_extract_country_code``'s second look.
-    """
-    digits = pl.col("_digits")
-    code = str(rules.country_code)
-    national_form = ~pl.col("_plus") & ~pl.col("_idd_route")
-    idd: pl.Expr = pl.lit(False)
-    after_idd: pl.Expr = pl.lit(None, dtype=pl.String)
-    if rules.international_prefix is not None:
-        prefix = prefix_match(rules.international_prefix, digits)
-        after_idd = digits.str.slice(prefix.str.len_bytes())
-        idd = national_form & prefix.is_not_null() & ~after_idd.str.starts_with("0")
-    flagged = group.lazy().with_columns(
-        _idd=idd.fill_null(False),
-        _after_idd=after_idd,
-        _own_code=national_form & digits.str.starts_with(code),
-    )
-    without_code = strip_prefix(rules, digits.str.slice(len(code)))
-    _, too_long = length_test(rules, digits)
-    better = (~general_match(rules, digits) & general_match(rules, without_code)) | too_long
-    own_code = flagged.filter(pl.col("_own_code")).with_columns(
-        _national=pl.when(better).then(without_code).otherwise(pl.col("_national"))
-    )
-    return [
-        _significant(part, rules).drop("_own_code", "_digits", "_meta")
-        for part in (flagged.filter(~pl.col("_own_code")), own_code)
-    ]
-
-
-def _significant(frame: pl.LazyFrame, rules: Rules) -> pl.LazyFrame:
-    """``_nsn`` (parse's national prefix step, for ``rules``' region) and ``_claimed``/``_type``
-    for the first region of the calling code. The general pattern's verdict on the national
-    number and on it stripped of its prefix is computed once and reused for the type."""
-    national = pl.col("_national")
-    stripped = pl.col("_stripped")
-    if rules.national_prefix is None:  # nothing stripped: one verdict serves both
-        frame = frame.with_columns(
-            _stripped=national, _prefixed=pl.lit(False), _general_national=general_match(rules, national)
-        ).with_columns(_general_stripped=pl.col("_general_national"))
-    else:
-        prefix = prefix_match(rules.national_prefix, national)
-        frame = frame.with_columns(
-            _stripped=national.str.slice(prefix.str.len_bytes()),
-            _prefixed=prefix.is_not_null() & (national.str.len_bytes() > 0),
-        ).with_columns(
-            _general_national=general_match(rules, national), _general_stripped=general_match(rules, stripped)
-        )
-    strips = pl.col("_prefixed") & ~(pl.col("_general_national") & ~pl.col("_general_stripped"))
-    possible, _ = length_test(rules, stripped)
-    use_stripped = strips & possible
-    first = rules_for(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[rules.country_code][0])
-    general = pl.when(use_stripped).then(pl.col("_general_stripped")).otherwise(pl.col("_general_national"))
-    frame = frame.with_columns(
-        _nsn=pl.when(use_stripped).then(stripped).otherwise(national),
-        _general=general if first is rules else pl.lit(None, dtype=pl.Boolean),
-    )
-    nsn, known = pl.col("_nsn"), pl.col("_general") if first is rules else None
-    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general")
-    if first.any_special is None:
-        claimed, kind = claims(first, nsn, known)
-        return frame.with_columns(_claimed=claimed.fill_null(False), _type=kind).drop(drop)
-    # the special types (premium rate, toll free, ...) are a few percent of numbers but eight
-    # patterns: one pattern of them all decides which rows need them
-    frame = frame.with_columns(_special=nsn.str.contains(first.any_special).fill_null(False))
-    typed = []
-    for special in (True, False):
-        claimed, kind = claims(first, nsn, known, specials=special)
-        typed.append(
-            frame.filter(pl.col("_special") == special).with_columns(
-                _claimed=claimed.fill_null(False), _type=kind
-            )
-        )
-    return pl.concat(typed).drop(*drop, "_special")
-
-
-def _claim_rest(rows: pl.DataFrame, regions: tuple[str, ...]) -> pl.DataFrame:
-    """``_type`` of the rows the first region of their shared calling code did not claim.
-
-    parse asks the regions in order and the first that claims a number decides its type (a
-    region with leading digits claims the numbers starting with them, one without claims
-    the numbers its plan has). Asked one region at a time, the 24 other regions of +1 cost
-    0.3 s for 100k numbers; here every region's claim is one column of a single pass, the
-    first claim per row picks the region, and each claimed group is typed by its region.
-    """
-    remaining = rows.drop("_type", "_claimed")
-    nsn = pl.col("_nsn")
-    claims: list[pl.Expr] = []
-    typed_by_claim: dict[int, str] = {}
-    for index, region in enumerate(regions):
-        rules = rules_for(region)
-        if rules.leading_digits is not None:
-            claims.append(nsn.str.contains(rules.leading_digits).fill_null(False).alias(f"_claim{index}"))
-        else:
-            typed_by_claim[index] = f"_type{index}"
-            claims.append(number_type(rules, nsn).alias(f"_type{index}"))
-    flags = remaining.select(claims)
-    first: pl.Expr = pl.lit(None, dtype=pl.Int32)
-    for index in reversed(range(len(regions))):
-        claimed = (
-            pl.col(typed_by_claim[index]) != UNKNOWN if index in typed_by_claim else pl.col(f"_claim{index}")
-        )
-        first = pl.when(claimed).then(pl.lit(index, dtype=pl.Int32)).otherwise(first)
-    known_types = [pl.col(name) for name in typed_by_claim.values()]
-    tagged = pl.concat([remaining, flags.select(first.alias("_claimer"), *known_types)], how="horizontal")
-    parts = [tagged.filter(pl.col("_claimer").is_null()).with_columns(_type=pl.lit(UNKNOWN))]
-    for (index,), group in (
-        tagged.filter(pl.col("_claimer").is_not_null()).partition_by("_claimer", as_dict=True).items()
-    ):
-        assert isinstance(index, int)
-        kind = (
-            pl.col(typed_by_claim[index])
-            if index in typed_by_claim
-            else number_type(rules_for(regions[index]), nsn)
-        )
-        parts.append(group.with_columns(_type=kind))
-    return pl.concat(parts).drop("_claimer", *typed_by_claim.values())
 
 
 def _failed(frame: pl.LazyFrame, status: int) -> pl.LazyFrame:
@@ -413,7 +297,7 @@ def _route(
         elif meta == _UNDECIDABLE or not worth_a_plan(str(meta), group.height, min_group):
             undecided.append(group)
         else:
-            read += _read(group, rules_for(str(meta)))
+            read += read_region(group, rules_for(str(meta)))
     return decided, undecided, read
 
 
@@ -438,8 +322,8 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
         .select(
             "_row", "region", "ext", "_plus", "_plain", _digits=pl.col("_after_idd"), _idd_route=pl.lit(True)
         )
-        .with_columns(_cc=calling_code(pl.col("_digits")))
-        .with_columns(**_international(pl.lit(True)))
+        .with_columns(**_located(international=True)[0])
+        .with_columns(**_located(international=True)[1])
     )
     more_decided: list[pl.DataFrame] = []
     if rerouted.height:
@@ -454,7 +338,7 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
     decided.append(_outcomes(fits.filter(pl.col("_claimed") | ~shared)))
     unclaimed = fits.filter(~pl.col("_claimed") & shared).collect()
     for code, rows in _groups(unclaimed, "_cc"):
-        decided.append(_outcomes(_claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
+        decided.append(_outcomes(claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
     return [*pl.collect_all(decided), *more_decided], undecided
 
 

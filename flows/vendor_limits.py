@@ -270,9 +270,9 @@ class PrefectGate:
 
     async def _return_unused(self, client: PrefectClient, kept: tuple[UUID, float]) -> None:
         await asyncio.sleep(self.keep_for)
-        if kept in self._spare:
+        if kept in self._spare:  # returned as a due task: the gate's exit cancels timers, not returns
             self._spare.remove(kept)
-            await self._release(client, kept[0])
+            self._later(self._release(client, kept[0]))
 
     def _later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background; the gate's exit waits for it."""

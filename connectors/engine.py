@@ -472,8 +472,10 @@ class _Run:
         self._writing += 1
         self._written.clear()
         try:
-            async with asyncio.timeout(self.answers.deadline):
-                response = await client.send(request)
+            # The deadline is BoundedTransport's, per request (body included), and only its: a
+            # second timer here, due the same moment, cancelled httpcore's clean-up of the cut
+            # request half the time, and the connection it left open and busy took every retry.
+            response = await client.send(request)
         finally:
             # The request outlives the attempt (httpx keeps it on the response, in a reference
             # cycle): without this it would keep the whole run, every result row, alive until a

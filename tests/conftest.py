@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import settings
 from starlette.applications import Starlette
 
 from sandbox.app import Sandbox, build_app
+from sandbox.server import SandboxServer
 from tests.pg import postgres_server, postgres_url
 
 __all__ = ["postgres_server", "postgres_url"]  # fixtures for every test folder (tests/pg.py)
@@ -42,3 +44,19 @@ def app() -> Starlette:
 def sandbox(app: Starlette) -> Sandbox:
     state: Sandbox = app.state.sandbox
     return state
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[SandboxServer]:
+    """One real uvicorn server with every simulated vendor, for the tests that need a socket."""
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def live(live_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The shared uvicorn server, with no faults and fresh vendor state for each test."""
+    live_server.sandbox.faults.configure({})
+    live_server.sandbox.reset()
+    yield live_server
+    live_server.sandbox.faults.configure({})

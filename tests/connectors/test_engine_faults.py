@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
@@ -149,19 +147,6 @@ async def test_the_breaker_stops_a_target_that_stays_down(ledger: Ledger) -> Non
     assert "2 consecutive failed requests" in (results[-1].vendor_message or "")
     assert "503" in (results[0].vendor_message or "")
     assert stored_ids(app) == Counter()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer() as running:
-        yield running
-
-
-@pytest.fixture
-def live(server: SandboxServer) -> Iterator[SandboxServer]:
-    server.sandbox.reset()
-    yield server
-    server.sandbox.faults.configure({})
 
 
 async def test_hung_requests_time_out_and_are_retried_over_a_real_socket(

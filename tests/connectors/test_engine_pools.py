@@ -4,10 +4,7 @@ every lead still arrives exactly once with one result, through retries, over a r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from connectors.base import Lead, Phone
 from connectors.config import RetryPolicy, TargetConfig
@@ -17,19 +14,6 @@ from connectors.sinch_obi import SinchObiConnector
 from sandbox.server import SandboxServer
 from sandbox.sinch_obi import DEMO_CAMPAIGN_ID
 from schemas.codes import Status
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer() as running:
-        yield running
-
-
-@pytest.fixture
-def live(server: SandboxServer) -> Iterator[SandboxServer]:
-    server.sandbox.reset()
-    yield server
-    server.sandbox.faults.configure({})
 
 
 async def test_many_connections_over_one_client_each_store_each_lead_once(

@@ -19,11 +19,11 @@ lazy scan of the run's parts first: ``base_rss_mb``), reading the result parts t
 
 Make the run folder once with ``leadflow validate FILE --out DIR``. ``--code DIR`` runs another
 checkout's aggregations (the code before a change). Prints one JSON line per aggregation: its
-wall and CPU seconds and its base and peak RSS in MB.
+wall and CPU seconds and its base and peak RSS in MiB (ru_maxrss / 1024, as bench.normalize).
 
 Measured on a 10M-row run folder of bench.normalize's file (one target, ``validate``), base
-188 MB each: before the reasons' distinct leads were counted a range of leads at a time,
-``reasons`` peaked at 1,067 MB, ``lead_view`` at 719 (of which the join of every result to the
+188 MiB each: before the reasons' distinct leads were counted a range of leads at a time,
+``reasons`` peaked at 1,067, ``lead_view`` at 719 (of which the join of every result to the
 leads not delivered everywhere, for their statuses, about 280) and ``figures`` at 1,050; after,
 279, 407 and 407. ``outcomes`` 371, ``summary`` 336 and ``invariant`` 285 either way.
 """

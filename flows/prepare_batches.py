@@ -45,8 +45,18 @@ __all__ = ["AHEAD", "BatchedLeads", "prepare_batches"]
 _Done = TypeVar("_Done")
 
 AHEAD = 1
-"""Batches ``leadflow validate`` reads and normalizes ahead of the one it dedupes and writes
-(BatchedLeads.batches). FIGURES"""
+"""Batches ``leadflow validate`` reads and normalizes ahead of the one it dedupes and turns into
+result rows (BatchedLeads.batches). 1: the main thread's dedupe and result rows of one batch (and
+the writer's thread, flows.run.write_behind) run beside the next batch's reading and
+normalizing. Measured with bench/normalize.py (``--ahead``) back to back against 0, medians of 3,
+on a machine at load 10-12 (other jobs): CPU equal (1M rows through ``leadflow validate``: 12.08
+s against 12.10; 10M rows batched: 107.7 s against 107.1); peak RSS 685-727 MiB against 629-654
+at 1M, 803 against 807 MiB at 2M (the report's peak either way), 1,182 against 1,055 MiB at 10M
+batched (1.24 GB: over issue 17's 1.2 GB, under the 1.65 GB the report takes at 10M). The wall it
+saves needs an idle core, which that load never left (1M: 20.8 s against 20.3, noise). The
+earlier version (each batch normalized in a pool thread, its raw batch read by the caller) cost
+18% more CPU at 10M; this one makes the batches in one thread, which polars' own pools already
+spread over the cores."""
 
 
 @dataclass(frozen=True)

@@ -44,13 +44,19 @@ __all__ = ["AHEAD", "BatchedLeads", "prepare_batches"]
 
 _Done = TypeVar("_Done")
 
-AHEAD = 0
-"""Batches ``leadflow validate`` normalizes ahead of the one it writes (BatchedLeads.batches).
-0, measured with bench/normalize.py (``--ahead``): at 10M rows one batch ahead cost 18% more
-CPU (the threads' polars work contends for the same two cores) and 150 MB more at the peak
-(1.29 GB against 1.14, over issue 17's 1.2 GB) for 7% less wall (169 s against 181). The
-second core is used by writing each batch's results behind instead (flows.run.write_behind),
-which costs little CPU and, with the results converted a row group at a time, no memory."""
+AHEAD = 1
+"""Batches ``leadflow validate`` reads and normalizes ahead of the one it dedupes and turns into
+result rows (BatchedLeads.batches). 1: the main thread's dedupe and result rows of one batch (and
+the writer's thread, flows.run.write_behind) run beside the next batch's reading and
+normalizing. Measured with bench/normalize.py (``--ahead``) back to back against 0, medians of 3,
+on a machine at load 10-12 (other jobs): CPU equal (1M rows through ``leadflow validate``: 12.08
+s against 12.10; 10M rows batched: 107.7 s against 107.1); peak RSS 685-727 MiB against 629-654
+at 1M, 803 against 807 MiB at 2M (the report's peak either way), 1,182 against 1,055 MiB at 10M
+batched (1.24 GB: over issue 17's 1.2 GB, under the 1.65 GB the report takes at 10M). The wall it
+saves needs an idle core, which that load never left (1M: 20.8 s against 20.3, noise). The
+earlier version (each batch normalized in a pool thread, its raw batch read by the caller) cost
+18% more CPU at 10M; this one makes the batches in one thread, which polars' own pools already
+spread over the cores."""
 
 
 @dataclass(frozen=True)
@@ -69,18 +75,22 @@ class BatchedLeads:
     def batches(self, ahead: int = 0) -> Iterator[pl.DataFrame]:
         """The clean leads, batch by batch in file order (schemas.clean_leads).
 
-        ``ahead``: how many batches are normalized in threads while the caller works on the
-        one it was given (0: each batch is made when asked for). Why: normalizing is polars
-        and Arrow work that lets go of the GIL, between stretches of Python (the per-value
-        phone parse, expression building, checks) that hold it; one batch made beside the
-        caller's writing of another, or two batches beside each other, keep both cores busy
-        where one batch at a time leaves one idle half the time. Each batch in hand costs its
-        frames' memory (~60 MB per 100k rows); the batches still come out in file order, their
-        duplicates marked one after the other, so the leads are the same whatever ``ahead``."""
+        ``ahead``: how many batches are read and normalized in a thread of their own while
+        the caller works on the one it was given (0: each batch is made when asked for).
+        Why: reading and normalizing are polars and Arrow work that lets go of the GIL,
+        between stretches of Python (the per-value phone parse, expression building, checks)
+        that hold it; the next batch made beside the caller's dedupe and result rows of this
+        one (and the writer's thread, flows.run.write_behind) keeps both cores busy where one
+        batch at a time leaves one idle part of the time. The batches are made one after the
+        other in that one thread (polars' own pools already spread each batch's work over the
+        cores: a second normalizing thread only contends with them). Each batch in hand costs
+        its frames' memory (~60 MB per 100k rows); the batches still come out in file order,
+        their duplicates marked one after the other, so the leads are the same whatever
+        ``ahead``."""
         prepared = self.prepared
         dedupe = BatchDedupe()
         raws = _raw_batches(self.lead_batches, prepared.applied)
-        cleaned = _mapped_ahead(raws, self._clean, ahead) if ahead > 0 else map(self._clean, raws)
+        cleaned = _made_ahead(raws, self._clean, ahead) if ahead > 0 else map(self._clean, raws)
         for clean in cleaned:
             marked = dedupe.apply(clean)
             # let go of each stage's frame before yielding: a generator's locals live on while
@@ -99,6 +109,42 @@ class BatchedLeads:
             erased=self.erased,
             workers=self.options.workers,
         )
+
+
+def _made_ahead(
+    raws: Iterator[pl.DataFrame], work: Callable[[pl.DataFrame], _Done], ahead: int
+) -> Iterator[_Done]:
+    """``map(work, raws)`` with up to ``ahead`` batches read and worked on in one thread while
+    the caller works on the one it was given. They are made one after the other, so the file
+    is read in order; an error making one (a file-level problem found in a late batch, a
+    batch's own) is raised when the caller reaches that batch. When the caller stops early,
+    what is not started is dropped, what is being made is finished and let go, and ``raws``
+    is closed (its file with it)."""
+    pending: deque[Future[_Done | object]] = deque()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="normalize")
+    done = object()
+
+    def made() -> _Done | object:
+        # the end of ``raws`` comes back as ``done``: a StopIteration raised out of a future
+        # into this generator would be turned into a RuntimeError
+        raw = next(raws, None)
+        return done if raw is None else work(raw)
+
+    try:
+        pending.extend(pool.submit(made) for _ in range(ahead))
+        while pending:
+            item = pending.popleft().result()
+            if item is done:
+                return
+            pending.append(pool.submit(made))
+            yield item  # type: ignore[misc]
+            del item
+    finally:
+        pending.clear()
+        pool.shutdown(wait=True, cancel_futures=True)
+        close = getattr(raws, "close", None)
+        if close is not None:
+            close()
 
 
 def _mapped_ahead(

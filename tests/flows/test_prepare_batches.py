@@ -5,15 +5,19 @@ of a few rows are tests/transforms/test_dedupe_batches.py's: each batch costs ~0
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from flows.prepare import PrepareOptions, prepare_leads
-from flows.prepare_batches import prepare_batches
+from flows.prepare_batches import BatchedLeads, prepare_batches
 from sample_data.generate import messy_lead_frame
+from transforms.errors import LeadFileError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -70,3 +74,59 @@ def test_region_inference_and_suppression_are_the_same_in_batches(messy: Path) -
     options = PrepareOptions(suppress=(SAMPLES / "do_not_contact.csv",))
     _same(messy, options, 2_500)
     _same(SAMPLES / "us_crm_export.csv", options, 400)
+
+
+def _probed(batched: BatchedLeads, fail_at: int | None = None) -> tuple[BatchedLeads, list[str], list[bool]]:
+    """``batched`` whose file reading notes the thread each raw batch is read in, fails at batch
+    ``fail_at`` as a file found broken half-way would, and notes that it was closed."""
+    threads: list[str] = []
+    closed: list[bool] = []
+    reading = batched.lead_batches.batches
+
+    def batches() -> Iterator[pl.DataFrame]:
+        try:
+            for number, frame in enumerate(reading(), start=1):
+                if number == fail_at:
+                    raise LeadFileError(batched.prepared.ingested.path, "a broken line", "mend it")
+                threads.append(threading.current_thread().name)
+                yield frame
+        finally:
+            closed.append(True)
+
+    lead_batches = dataclasses.replace(batched.lead_batches, batches=batches)
+    return dataclasses.replace(batched, lead_batches=lead_batches), threads, closed
+
+
+def test_the_next_batch_is_read_and_normalized_beside_the_caller_in_file_order(messy: Path) -> None:
+    batched, threads, _ = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=1_000))
+    batches = batched.batches(ahead=1)
+    first = next(batches)
+    deadline = time.monotonic() + 30
+    while len(threads) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # the caller holds batch 1 and has not asked for batch 2: it was read all the same, and
+    # not in the caller's thread (reading and normalizing both move off the caller's core)
+    assert len(threads) == 2
+    assert all(name.startswith("normalize") for name in threads)
+    rest = list(batches)
+    assert pl.concat([first, *rest]).get_column("source_row").to_list() == list(range(1, 6_001))
+
+
+def test_a_batch_read_ahead_that_fails_raises_when_reached_and_leaves_no_thread(messy: Path) -> None:
+    batched, _, closed = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=1_000), fail_at=3)
+    batches = batched.batches(ahead=1)
+    # the batches before the broken one come out first, then its error, when it is reached
+    assert [next(batches).height, next(batches).height] == [1_000, 1_000]
+    with pytest.raises(LeadFileError, match="a broken line"):
+        next(batches)
+    assert closed == [True]
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]
+
+
+def test_a_consumer_that_stops_early_closes_the_file_read_ahead(messy: Path) -> None:
+    batched, _, closed = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=500))
+    batches = batched.batches(ahead=1)
+    next(batches)
+    batches.close()
+    assert closed == [True]
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]

@@ -14,6 +14,7 @@ numbers of the rows without a country.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from typing import TypeVar
 
 import polars as pl
 
+from connectors.config_error import ConfigError
 from flows.prepare import (
     PreparedLeads,
     PrepareOptions,
@@ -40,23 +42,42 @@ from transforms.ingest_batches import LeadBatches, open_lead_batches
 from transforms.normalize import Suppression, clean_leads
 from transforms.region_inference import RegionInference, infer_from_values, international_values
 
-__all__ = ["AHEAD", "BatchedLeads", "prepare_batches"]
+__all__ = ["AHEAD", "READ_AHEAD_VARIABLE", "BatchedLeads", "prepare_batches", "read_ahead"]
 
 _Done = TypeVar("_Done")
 
-AHEAD = 1
+AHEAD = 0
 """Batches ``leadflow validate`` reads and normalizes ahead of the one it dedupes and turns into
-result rows (BatchedLeads.batches). 1: the main thread's dedupe and result rows of one batch (and
-the writer's thread, flows.run.write_behind) run beside the next batch's reading and
-normalizing. Measured with bench/normalize.py (``--ahead``) back to back against 0, medians of 3,
-on a machine at load 10-12 (other jobs): CPU equal (1M rows through ``leadflow validate``: 12.08
-s against 12.10; 10M rows batched: 107.7 s against 107.1); peak RSS 685-727 MiB against 629-654
-at 1M, 803 against 807 MiB at 2M (the report's peak either way), 1,182 against 1,055 MiB at 10M
-batched (1.24 GB: over issue 17's 1.2 GB, under the 1.65 GB the report takes at 10M). The wall it
-saves needs an idle core, which that load never left (1M: 20.8 s against 20.3, noise). The
-earlier version (each batch normalized in a pool thread, its raw batch read by the caller) cost
-18% more CPU at 10M; this one makes the batches in one thread, which polars' own pools already
-spread over the cores."""
+result rows (BatchedLeads.batches) unless ``$LEADFLOW_READ_AHEAD`` says otherwise (:func:`read_ahead`).
+1 runs the main thread's dedupe and result rows of one batch (and the writer's thread,
+flows.run.write_behind) beside the next batch's reading and normalizing. Measured with
+bench/normalize.py (``--path batched --ahead``), 1M rows, three pairs back to back at load 2:
+wall 6.59-7.27 s against 7.70-9.61 (median 0.87), CPU equal (9.8-10.1 s against 9.7-10.5), peak
+679-721 MiB against 634-640; at load 10-12, 10M rows: CPU equal (107.7 s against 107.1), peak
+1,182 MiB against 1,055 (1.24 GB against 1.11). 0 by default, then: issue 17's bound is 1.2 GB at
+10M rows, and one batch more in hand crosses it; a machine with memory to spare sets 1. (An
+earlier version, each batch normalized in a pool thread and read by the caller, cost 18% more
+CPU at 10M; this one makes the batches in one thread, which polars' own pools already spread
+over the cores.)"""
+
+READ_AHEAD_VARIABLE = "LEADFLOW_READ_AHEAD"
+_MOST_AHEAD = 4
+
+
+def read_ahead() -> int:
+    """Batches ``leadflow validate`` makes ahead: ``$LEADFLOW_READ_AHEAD`` (0 to 4), else
+    :data:`AHEAD`. Any other value is a ConfigError naming the variable (a setting that is
+    ignored would leave an operator measuring the wrong thing)."""
+    given = os.environ.get(READ_AHEAD_VARIABLE, "").strip()
+    if not given:
+        return AHEAD
+    if not given.isdigit() or int(given) > _MOST_AHEAD:
+        raise ConfigError(
+            f"${READ_AHEAD_VARIABLE} is {given!r}: give the number of batches to read ahead, "
+            f"0 to {_MOST_AHEAD} (each costs one batch's memory, about 60 MB per 100k rows), "
+            "or unset it"
+        )
+    return int(given)
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from rich.text import Text
 
     from flows.console import USER_ERRORS, print_error, stage
-    from flows.prepare_batches import AHEAD, prepare_batches
+    from flows.prepare_batches import prepare_batches, read_ahead
     from flows.report.command import report_finished_run
     from flows.run.finish import finish_run_in_batches
     from flows.run.store import RunNotPublished, run_output
@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     started = datetime.now(UTC)
     try:
+        ahead = read_ahead()
         with stage(console, f"Read {args.file}"):
             batched = prepare_batches(args.file, prepare_options(args))
     except USER_ERRORS as error:
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
                 run_dir = finish_run_in_batches(
                     prepared,
-                    batched.batches(AHEAD),
+                    batched.batches(ahead),
                     [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
                     run_id=run_id,
                     started=started,

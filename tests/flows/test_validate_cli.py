@@ -109,3 +109,33 @@ def test_leadflow_lists_its_commands(capsys: pytest.CaptureFixture[str]) -> None
     for command in ("validate", "import", "report", "watch", "sandbox"):
         assert command in out
     assert leadflow(["frobnicate"]) == 2
+
+
+def test_reading_ahead_set_by_the_environment_gives_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, options = SAMPLES[0]
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", "7")  # several batches, so one is made ahead
+    frames = []
+    for ahead in ("0", "2"):
+        monkeypatch.setenv("LEADFLOW_READ_AHEAD", ahead)
+        out = tmp_path / ahead
+        code, printed = _run([str(SAMPLE_DATA / name), "--out", str(out), *options])
+        assert code == 0, printed
+        results = pl.read_parquet(_only_run(out) / "results" / "*" / "*.parquet")
+        frames.append(results.drop("run_id", "sent_at").sort("source_row"))
+    assert frames[0].height > 7
+    assert frames[0].equals(frames[1])
+
+
+@pytest.mark.parametrize("value", ["yes", "-1", "5", "1.5"])
+def test_a_read_ahead_setting_that_is_not_a_small_count_is_one_clear_line(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADFLOW_READ_AHEAD", value)
+    name, options = SAMPLES[0]
+    code, printed = _run([str(SAMPLE_DATA / name), "--out", str(tmp_path), *options])
+    assert code == 1
+    assert printed.startswith(f"Error: $LEADFLOW_READ_AHEAD is '{value}'")
+    assert "Traceback" not in printed
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())

@@ -18,6 +18,7 @@ The frames are then cut into batches of the requested size, ``source_row`` count
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 from collections.abc import Iterator
 from dataclasses import replace
@@ -144,7 +145,8 @@ class _BlockReader:
         position = 0
         for first, end in zip(firsts_of_runs.tolist(), ends_of_runs.tolist(), strict=True):
             after = int(records.nexts[end - 1]) if end < key.size else len(text)
-            if key[first] >= 0:
+            if key[first] >= 0 and not text.startswith(codecs.BOM_UTF8, position):
+                # Arrow drops a byte-order mark that starts its input: the careful reader keeps it
                 yield self._arrow(text[position:after], end - first, int(key[first]))
             else:
                 base = int(line_starts_before(text, np.array([position]))[0])

@@ -11,12 +11,25 @@ read_lead_file's careful reader needs to know of the whole file in advance:
 * the widest record, which names the ``extra_<n>`` columns every batch carries;
 * the number of records, and block ends that fall between records.
 
-It is streamed only while its quotes are well formed (transforms.csv_records): then every
-record the ``csv`` module reads is one the numpy split finds, and a record of the wrong width
-is a ``RAGGED_ROW`` on its own lines. A stray or open quote, a record spanning lines of the
-wrong width whose later line has the header's width (read_lead_file reads that quote as
-swallowing rows), a record over 64 MB, or a head that sniffs differently once decoded leave
-the file to read_lead_file (None). A NUL byte raises read_lead_file's error at once.
+Where its quotes are well formed (transforms.csv_records) every record the ``csv`` module
+reads is one the numpy split finds, and a record of the wrong width is a ``RAGGED_ROW`` on its
+own lines. A stray or open quote (a typo'd ``"`` in one name of a CRM export), and a record
+spanning lines of the wrong width whose later line has the header's width, are where the
+careful reader decides for itself: transforms.damaged_walk finds those records as it does,
+following a quote over the file (transforms.quote_track, to the file's end for one never
+closed) without holding what it swallowed, and marks them to be read by the careful reader
+itself, with the lines each swallowed quote ran over in the whole file. read_lead_file
+trusts Arrow's fast read instead of its careful reader when every line is one record of the
+header's width; the careful reader reads such a file to the same rows (Arrow reads a quote
+out of place as the ``csv`` module does: a quote inside an unquoted value is text, text after
+a closing quote joins the value), which the differential tests hold it to.
+
+Still left to read_lead_file (None): a record over 64 MB (a quoted value, or the line where a
+swallowed quote opened; a quote running to the file's end is followed, not held), a record
+of 2 GB or more (where the ``csv`` module's field limit would make read_lead_file refuse the
+file), a head that sniffs differently once decoded, and a byte-order mark starting the data lines
+(read_lead_file's fast read drops it, its careful reader keeps it). A NUL byte raises read_lead_file's
+error at once.
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ from transforms.ingest import (
     _control_share,
     _dedupe_names,
     _finish,
+    _large_fields,
     sniffed_layout,
 )
 from transforms.line_pieces import Decoding, EncodingCounts
@@ -105,8 +119,8 @@ def scan_damaged_csv(path: Path) -> DamagedCsv | None:
     delimiter, names, header_chars = guessed
     header_lines = _header_lines(head, header_chars)
     body = _line_offset(first, start, header_lines, size)
-    if body is None:
-        return None
+    if body is None or first.startswith(codecs.BOM_UTF8, body):
+        return None  # read_lead_file's fast read drops a byte-order mark there, its careful one keeps it
     try:
         scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0)
     except OSError:
@@ -198,7 +212,7 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
     counts = EncodingCounts(bom)
     counts.add(header)
     cuts: list[int] = []
-    with path.open("rb") as opened:
+    with path.open("rb") as opened, _large_fields():  # the csv module reads stray quotes' lines
         walk = RecordWalk(FileBytes(opened.fileno(), path.stat().st_size), delimiter, width, widest=width)
         following, buffer, position, piece = body, b"", 0, b""
         try:

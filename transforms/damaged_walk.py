@@ -25,10 +25,13 @@ for each one.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 
-from transforms.csv_lines import split_line
+import numpy as np
+
+from transforms.csv_lines import split_line, unclosed_quote
 from transforms.csv_records import Records, split_records
 from transforms.quote_track import FileBytes, first_misplaced, record_start, swallowed, track
 
@@ -38,7 +41,8 @@ _LONGEST_RECORD = 1 << 26
 _TRACK_AFTER = 1 << 20
 """A record still open after this many bytes is followed by quote_track rather than carried."""
 _FIRST_WINDOW = 1 << 16
-_WINDOW = 1 << 22
+_WINDOW = 1 << 24
+_QUOTE, _LF, _CR = 34, 10, 13
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
@@ -107,6 +111,14 @@ class RecordWalk:
         if suspect is not None:
             begin = int(before.starts[suspect])
         self.window = _FIRST_WINDOW
+        if suspect is None:
+            run = _lines_alone(window, begin, self.delimiter, final=final)
+            if run is not None:
+                stop, rows, widest = run
+                self.rows += rows
+                self.widest = max(self.widest, widest)
+                self._careful(start + begin, start + stop)
+                return start + stop
         return self._followed(start + begin)
 
     def _take(self, records: Records, count: int) -> None:
@@ -133,11 +145,14 @@ class RecordWalk:
             fields = tracked.fields
         self.rows += 1
         self.widest = max(self.widest, fields)
+        self._careful(start, stop)
+        return stop
+
+    def _careful(self, start: int, stop: int) -> None:
         if self.careful and self.careful[-1][1] == start:
             self.careful[-1] = (self.careful[-1][0], stop)
         else:
             self.careful.append((start, stop))
-        return stop
 
 
 def _first_swallowing(data: bytes, records: Records, delimiter: str, width: int) -> int | None:
@@ -150,3 +165,56 @@ def _first_swallowing(data: bytes, records: Records, delimiter: str, width: int)
         if any(len(split_line(line, delimiter)[0]) == width for line in _LINE.findall(text)[1:]):
             return int(index)
     return None
+
+
+def _lines_alone(data: bytes, begin: int, delimiter: str, *, final: bool) -> tuple[int, int, int] | None:
+    """(where the run ends, its records, the widest) for the lines from ``begin`` (a record
+    start) that hold a stray quote but close every quote they open: each is one record of the
+    careful reader (one line, trusted), its quotes literal text or closed on the line. A file
+    with a nickname in quotes inside every unquoted name is walked a window at a time so, not a
+    record at a time. None when the first line is not such a line (quote_track follows it)."""
+    raw = np.frombuffer(data, dtype=np.uint8)[begin:]
+    line_feed = raw == _LF
+    breaks = raw == _CR
+    breaks[:-1] &= ~line_feed[1:]
+    breaks |= line_feed
+    if not final and raw.size and raw[-1] == _CR:
+        breaks[-1] = False  # half of a \r\n, perhaps
+    ends = np.flatnonzero(breaks)
+    if final and raw.size and (ends.size == 0 or ends[-1] != raw.size - 1):
+        ends = np.append(ends, raw.size)
+    if ends.size == 0:
+        return None
+    starts = np.concatenate([np.zeros(1, dtype=np.int64), ends[:-1] + 1])
+    padded = np.append(raw, np.uint8(0))
+    crlf = (ends > starts) & (padded[ends] == _LF) & (padded[np.maximum(ends - 1, 0)] == _CR)
+    content_ends = ends - crlf
+    quotes = np.flatnonzero(raw == _QUOTE)
+    line_of = np.searchsorted(ends, quotes)
+    first = np.searchsorted(line_of, np.arange(ends.size))
+    rank = np.arange(quotes.size) - first[np.minimum(line_of, ends.size - 1)]  # a quote's place on its line
+    separator = ord(delimiter)
+    before = raw[np.maximum(quotes - 1, 0)]
+    at_start = (quotes == starts[np.minimum(line_of, ends.size - 1)]) | (before == separator)
+    after = padded[quotes + 1]
+    at_end = (quotes + 1 == content_ends[np.minimum(line_of, ends.size - 1)]) | (after == separator)
+    doubled = np.zeros(quotes.size, dtype=bool)
+    doubled[1:] = (quotes[1:] == quotes[:-1] + 1) & (line_of[1:] == line_of[:-1])
+    placed = np.where(rank % 2 == 0, at_start | doubled, at_end | (after == _QUOTE))
+    counts = np.bincount(line_of, minlength=ends.size)[: ends.size]
+    stray = (np.bincount(line_of[~placed], minlength=ends.size)[: ends.size] > 0) | (counts % 2 == 1)
+    opens = np.bincount(line_of[at_start], minlength=ends.size)[: ends.size] > 0
+    regular = np.flatnonzero(~stray)
+    run = int(regular[0]) if regular.size else ends.size
+    separators = np.flatnonzero(raw == separator)
+    fields = np.searchsorted(separators, content_ends[:run]) - np.searchsorted(separators, starts[:run]) + 1
+    for line in np.flatnonzero(opens[:run]).tolist():  # a quote opens a field: the csv module says
+        text = data[begin + int(starts[line]) : begin + int(content_ends[line])].decode("latin-1")
+        if unclosed_quote(text, delimiter) >= 0:
+            run = line
+            break
+        fields[line] = len(next(csv.reader([text], delimiter=delimiter)))
+    if run == 0:
+        return None
+    stop = int(ends[run - 1]) + 1 if int(ends[run - 1]) < raw.size else raw.size
+    return begin + stop, run, int(fields[:run].max())

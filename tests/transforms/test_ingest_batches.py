@@ -1,6 +1,6 @@
 """Reading a lead file in batches gives read_lead_file's frame, slice by slice: streamed when
-the file is CSV whose quotes are well formed (ragged records, mixed UTF-8/cp1252 lines and
-Latin-1 included), read whole (today's reader, with its findings) otherwise."""
+the file is CSV (ragged records, mixed UTF-8/cp1252 lines, Latin-1 and stray quotes included)
+or Parquet, read whole (today's reader, with its findings) otherwise."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ DAMAGED = {
     "cp1252 line after a utf-8 bom": codecs.BOM_UTF8 + "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
     "latin-1 (a byte cp1252 leaves undefined)": b"phone,name\n1,Jos\xe9\x81\n",
     "whitespace line": b"phone,name\n1,a\n   \n2,b\n",
+    "a byte-order mark starting a line of another width": b"phone,name\n1,2\n\xef\xbb\xbf3,4,5\n",
     "ragged multi-line value": b'phone,name,x\n1,"a\nb"\n2,c,d\n',
     "mixed, ragged and quoted": 'a;b\r\n1;"Jos\u00e9\r\nx"\r\n'.encode()
     + '2;"M\u00fcller";3\r\n'.encode("cp1252"),

@@ -85,7 +85,13 @@ def test_files_with_stray_quotes_stream_to_read_lead_files_rows_and_findings(
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(content=fuzzed_files(), size=st.sampled_from([1, 3]), pieces=PIECES)
+@given(
+    content=fuzzed_files(),
+    size=st.sampled_from([1, 3]),
+    pieces=st.tuples(
+        st.sampled_from([64, 1 << 23]), st.sampled_from([64, 1 << 22]), st.sampled_from([64, 1 << 20])
+    ),
+)
 def test_fuzzed_lead_files_stream_to_read_lead_files_rows_findings_and_errors(
     content: bytes, size: int, pieces: tuple[int, int, int]
 ) -> None:

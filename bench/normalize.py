@@ -3,7 +3,8 @@
     python -m bench.normalize --rows 1000000 [--baseline-rows 50000] [--workers 2]
     python -m bench.normalize --rows 200000 --regions all --skip-baseline
     python -m bench.normalize --rows 1000000 --skip-baseline --quoted [--encoding cp1252]
-    python -m bench.normalize --rows 1000000 --skip-baseline --damage ragged|mixed|latin1 [--encoding cp1252]
+    python -m bench.normalize --rows 1000000 --skip-baseline --damage ragged|mixed|latin1|quote
+        [--encoding cp1252]
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
     LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
     python -m bench.normalize --rows 10000000 --skip-baseline --keep-file /tmp/leads-10m.csv --stages
@@ -338,14 +339,23 @@ def _write_file(
 
 
 DAMAGED_LINES = 5
+QUOTE_EVERY = 10_000
+"""``--damage quote``: one data line in this many gets a stray quote (a typo'd ``"`` in a CRM export)."""
 
 
 def _damaged(content: bytes, damage: str) -> bytes:
     """``content`` with :data:`DAMAGED_LINES` data lines, spread over the file, damaged as
     messy exports are (the file then leaves the clean streamed path): ``ragged`` one field too
     many, ``mixed`` the line in cp1252 with an accent (a UTF-8 file: a mixed-encoding file),
-    ``latin1`` a byte cp1252 leaves undefined (0x81) on the line (a cp1252 file: Latin-1)."""
+    ``latin1`` a byte cp1252 leaves undefined (0x81) on the line (a cp1252 file: Latin-1);
+    ``quote`` instead damages one line in :data:`QUOTE_EVERY` with a stray quote opening its
+    second field (never closed: the careful reader's UNTERMINATED_QUOTE)."""
     lines = content.split(b"\n")
+    if damage == "quote":
+        for index in range(QUOTE_EVERY // 2, len(lines) - 1, QUOTE_EVERY):
+            first, comma, rest = lines[index].partition(b",")
+            lines[index] = first + comma + b'"' + rest
+        return b"\n".join(lines)
     step = max((len(lines) - 2) // DAMAGED_LINES, 1)
     for index in range(1 + step // 2, len(lines) - 1, step)[:DAMAGED_LINES]:
         line = lines[index]
@@ -381,9 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--damage",
-        choices=("ragged", "mixed", "latin1"),
+        choices=("ragged", "mixed", "latin1", "quote"),
         help="damage a few lines of the generated file: a ragged row, a cp1252 line (mixed with "
-        "UTF-8), a byte only Latin-1 has (with --encoding cp1252: a Latin-1 file)",
+        "UTF-8), a byte only Latin-1 has (with --encoding cp1252: a Latin-1 file), or one line "
+        "in 10k with a stray quote",
     )
     parser.add_argument(
         "--path",

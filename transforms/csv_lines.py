@@ -50,6 +50,7 @@ __all__ = [
     "ReadRecords",
     "lines_are_records",
     "one_record_per_line",
+    "quote_message",
     "quotes_well_formed",
     "read_records",
     "records_frame",
@@ -177,7 +178,7 @@ def read_records(path: Path, body: str, delimiter: str, width: int, names: Seque
                 ):
                     fields, opened = split_line(lines[first], delimiter)
                     column = names[opened] if 0 <= opened < len(names) else None
-                    quote_issues.append((len(records), column, _quote_message(after - 1 - first)))
+                    quote_issues.append((len(records), column, quote_message(after - 1 - first)))
                     records.append(fields)
                     firsts.append(first)
                     lasts.append(first)
@@ -195,7 +196,8 @@ def read_records(path: Path, body: str, delimiter: str, width: int, names: Seque
     return ReadRecords(records, spans, quote_issues)
 
 
-def _quote_message(swallowed: int) -> str:
+def quote_message(swallowed: int) -> str:
+    """UNTERMINATED_QUOTE's value for a quote that ran over ``swallowed`` more lines."""
     if swallowed == 0:
         return "a quote opened in this field is not closed before the end of the file"
     return f"a quote opened in this field ran over {swallowed} more line(s); they are read as rows"

@@ -17,8 +17,11 @@ The frames are then cut into batches of the requested size, ``source_row`` count
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -27,7 +30,7 @@ import pyarrow.csv as pacsv
 
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
-from transforms.csv_lines import Foreign, read_records, records_frame
+from transforms.csv_lines import Foreign, quote_message, read_records, records_frame
 from transforms.csv_records import split_records
 from transforms.damaged_scan import DamagedCsv
 from transforms.line_pieces import line_starts_before
@@ -52,7 +55,7 @@ def damaged_batches(damaged: DamagedCsv, size: int) -> Iterator[pl.DataFrame]:
         for cut in damaged.cuts:
             raw = file.read(cut - previous)
             previous = cut
-            for frame in reader.frames(raw):
+            for frame in reader.block(raw, cut - len(raw)):
                 pending.append(frame)
                 held += frame.height
             del raw
@@ -80,6 +83,41 @@ class _BlockReader:
         self.all_names = damaged.ingested.headers
         self.names = self.all_names[: self.width]
         self.extras = self.all_names[self.width :]
+        self.careful = damaged.careful
+        self.careful_starts = [start for start, _ in damaged.careful]
+        self.quotes = damaged.quotes
+        self.quote_starts = [start for start, _ in damaged.quotes]
+
+    def block(self, raw: bytes, start: int) -> Iterator[pl.DataFrame]:
+        """The records of ``raw`` (the file's bytes from ``start``, whole records) as frames, in
+        order: the careful reader's records (the scan's ``careful`` ranges: stray quotes) read
+        by it, the rest by :meth:`frames`."""
+        stop = start + len(raw)
+        index = max(bisect.bisect_right(self.careful_starts, start) - 1, 0)
+        position = start
+        while index < len(self.careful) and self.careful[index][0] < stop:
+            # a range runs over a block's cut only where a record starts: cut it there too
+            first, after = max(self.careful[index][0], start), min(self.careful[index][1], stop)
+            if after <= first:
+                index += 1
+                continue
+            if first > position:
+                yield from self.frames(raw[position - start : first - start])
+            text, foreign = self.decoding.decode(raw[first - start : after - start])
+            yield self._careful(text, foreign, self._swallowed(raw[first - start : after - start], first))
+            position, index = after, index + 1
+        if position < stop:
+            yield from self.frames(raw[position - start :])
+
+    def _swallowed(self, raw: bytes, start: int) -> dict[int, int]:
+        """{line of ``raw``: lines run over in the whole file} for its swallowed quotes."""
+        low = bisect.bisect_left(self.quote_starts, start)
+        high = bisect.bisect_left(self.quote_starts, start + len(raw))
+        if low == high:
+            return {}
+        found = self.quotes[low:high]
+        lines = line_starts_before(raw, np.array([at - start for at, _ in found], dtype=np.int64))
+        return {int(line): over for line, (_, over) in zip(lines.tolist(), found, strict=True)}
 
     def frames(self, raw: bytes) -> Iterator[pl.DataFrame]:
         """The block's records as frames of the file's columns and ``issues``, in order: runs
@@ -107,20 +145,32 @@ class _BlockReader:
         position = 0
         for first, end in zip(firsts_of_runs.tolist(), ends_of_runs.tolist(), strict=True):
             after = int(records.nexts[end - 1]) if end < key.size else len(text)
-            if key[first] >= 0:
+            if key[first] >= 0 and not text.startswith(codecs.BOM_UTF8, position):
+                # Arrow drops a byte-order mark that starts its input: the careful reader keeps it
                 yield self._arrow(text[position:after], end - first, int(key[first]))
             else:
                 base = int(line_starts_before(text, np.array([position]))[0])
                 yield self._careful(text[position:after], [line - base for line in foreign if line >= base])
             position = after
 
-    def _careful(self, text: bytes, foreign: list[int]) -> pl.DataFrame:
-        """read_lead_file's careful read of these records (transforms.csv_lines)."""
+    def _careful(
+        self, text: bytes, foreign: list[int], swallowed: dict[int, int] | None = None
+    ) -> pl.DataFrame:
+        """read_lead_file's careful read of these records (transforms.csv_lines); ``swallowed``:
+        {line: lines run over} of quotes that ran past these records in the whole file."""
         previous = csv.field_size_limit(2**31 - 1)
         try:
             read = read_records(self.path, text.decode("utf-8"), self.delimiter, self.width, self.names)
         finally:
             csv.field_size_limit(previous)
+        if swallowed:
+            found = [
+                (row, column, quote_message(swallowed[read.spans[row][0]]))
+                if read.spans[row][0] in swallowed
+                else (row, column, message)
+                for row, column, message in read.quote_issues
+            ]
+            read = replace(read, quote_issues=found)
         mixed = (
             Foreign(foreign, self.decoding.minority, self.decoding.majority) if self.decoding.mixed else None
         )

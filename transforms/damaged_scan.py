@@ -11,12 +11,25 @@ read_lead_file's careful reader needs to know of the whole file in advance:
 * the widest record, which names the ``extra_<n>`` columns every batch carries;
 * the number of records, and block ends that fall between records.
 
-It is streamed only while its quotes are well formed (transforms.csv_records): then every
-record the ``csv`` module reads is one the numpy split finds, and a record of the wrong width
-is a ``RAGGED_ROW`` on its own lines. A stray or open quote, a record spanning lines of the
-wrong width whose later line has the header's width (read_lead_file reads that quote as
-swallowing rows), a record over 64 MB, or a head that sniffs differently once decoded leave
-the file to read_lead_file (None). A NUL byte raises read_lead_file's error at once.
+Where its quotes are well formed (transforms.csv_records) every record the ``csv`` module
+reads is one the numpy split finds, and a record of the wrong width is a ``RAGGED_ROW`` on its
+own lines. A stray or open quote (a typo'd ``"`` in one name of a CRM export), and a record
+spanning lines of the wrong width whose later line has the header's width, are where the
+careful reader decides for itself: transforms.damaged_walk finds those records as it does,
+following a quote over the file (transforms.quote_track, to the file's end for one never
+closed) without holding what it swallowed, and marks them to be read by the careful reader
+itself, with the lines each swallowed quote ran over in the whole file. read_lead_file
+trusts Arrow's fast read instead of its careful reader when every line is one record of the
+header's width; the careful reader reads such a file to the same rows (Arrow reads a quote
+out of place as the ``csv`` module does: a quote inside an unquoted value is text, text after
+a closing quote joins the value), which the differential tests hold it to.
+
+Still left to read_lead_file (None): a record over 64 MB (a quoted value, or the line where a
+swallowed quote opened; a quote running to the file's end is followed, not held), a record
+of 2 GB or more (where the ``csv`` module's field limit would make read_lead_file refuse the
+file), a head that sniffs differently once decoded, and a byte-order mark starting the data lines
+(read_lead_file's fast read drops it, its careful reader keeps it). A NUL byte raises read_lead_file's
+error at once.
 """
 
 from __future__ import annotations
@@ -29,9 +42,8 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.csv_lines import split_line
-from transforms.csv_records import Records, split_records
 from transforms.csv_scan import _NOT_TEXT
+from transforms.damaged_walk import RecordWalk, TooLong
 from transforms.encodings import SAVE_AS
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
@@ -42,9 +54,11 @@ from transforms.ingest import (
     _control_share,
     _dedupe_names,
     _finish,
+    _large_fields,
     sniffed_layout,
 )
 from transforms.line_pieces import Decoding, EncodingCounts
+from transforms.quote_track import FileBytes
 
 __all__ = ["DamagedCsv", "scan_damaged_csv"]
 
@@ -52,7 +66,6 @@ _SCAN_BYTES = 1 << 23
 _LONGEST_RECORD = 1 << 26
 _LONGEST_HEAD_LINE = 1 << 20
 _EOL = re.compile(r"\r\n|\r|\n")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _GUESSED = ("cp1252", "latin-1")
 
 
@@ -69,6 +82,10 @@ class DamagedCsv:
     rows: int
     width: int
     decoding: Decoding
+    careful: tuple[tuple[int, int], ...] = ()
+    """Byte ranges of records read by the careful reader itself (transforms.damaged_walk)."""
+    quotes: tuple[tuple[int, int], ...] = ()
+    """(line start, lines run over in the whole file) of each quote that swallowed lines."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,8 @@ class _Scanned:
     widest: int
     cuts: tuple[int, ...]
     counts: EncodingCounts
+    careful: tuple[tuple[int, int], ...]
+    quotes: tuple[tuple[int, int], ...]
 
 
 def scan_damaged_csv(path: Path) -> DamagedCsv | None:
@@ -100,8 +119,8 @@ def scan_damaged_csv(path: Path) -> DamagedCsv | None:
     delimiter, names, header_chars = guessed
     header_lines = _header_lines(head, header_chars)
     body = _line_offset(first, start, header_lines, size)
-    if body is None:
-        return None
+    if body is None or first.startswith(codecs.BOM_UTF8, body):
+        return None  # read_lead_file's fast read drops a byte-order mark there, its careful one keeps it
     try:
         scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0)
     except OSError:
@@ -119,7 +138,9 @@ def scan_damaged_csv(path: Path) -> DamagedCsv | None:
     )
     frame = pl.DataFrame(schema=dict.fromkeys(names + extras, pl.String))
     ingested = IngestedFile(path, _finish(frame), decoding.encoding, delimiter, "csv", scanned.fingerprint)
-    return DamagedCsv(ingested, body, scanned.cuts, scanned.rows, len(names), decoding)
+    return DamagedCsv(
+        ingested, body, scanned.cuts, scanned.rows, len(names), decoding, scanned.careful, scanned.quotes
+    )
 
 
 def _header_lines(head: str, header_chars: int) -> int:
@@ -184,49 +205,49 @@ def _decoded_layout(
 
 
 def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool) -> _Scanned | None:
-    """One pass over the bytes from ``body`` on (module docstring); None: read the file whole."""
+    """One pass over the bytes from ``body`` on (module docstring); None: read the file whole.
+    The records are walked (transforms.damaged_walk) in the blocks as they are read; a record
+    followed past them is skipped over, the blocks still hashed and counted for the encoding."""
     digest = hashlib.sha256()
     counts = EncodingCounts(bom)
     counts.add(header)
-    rows, widest, position, carry = 0, width, 0, b""
     cuts: list[int] = []
-    for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
-        if b"\x00" in chunk:
-            raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
-        begin = max(body - position, 0)
-        position += len(chunk)
-        if begin >= len(chunk):
-            continue
-        data = carry + chunk[begin:] if carry else chunk[begin:]
-        records = split_records(data, delimiter, final=False)
-        if records is None or (records.cut == 0 and len(data) > _LONGEST_RECORD):
+    with path.open("rb") as opened, _large_fields():  # the csv module reads stray quotes' lines
+        walk = RecordWalk(FileBytes(opened.fileno(), path.stat().st_size), delimiter, width, widest=width)
+        following, buffer, position, piece = body, b"", 0, b""
+        try:
+            for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
+                if b"\x00" in chunk:
+                    raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+                begin = max(body - position, 0)
+                chunk_start, position = position, position + len(chunk)
+                if begin >= len(chunk):
+                    continue
+                piece = _count_pieces(counts, piece + chunk[begin:])
+                if len(piece) > _LONGEST_RECORD:
+                    return None
+                if following >= position:
+                    continue  # inside a record followed to its end already
+                buffer = buffer + chunk[begin:] if buffer else chunk[following - chunk_start :]
+                start = position - len(buffer)
+                following = walk.advance(buffer, start, following, final=False)
+                if following <= position and following > (cuts[-1] if cuts else body):
+                    cuts.append(following)
+                buffer = buffer[following - start :] if following < position else b""
+            counts.add(piece)
+            if buffer:
+                walk.advance(buffer, position - len(buffer), following, final=True)
+        except TooLong:
             return None
-        if records.cut:
-            if _swallows(data, records, delimiter, width):
-                return None
-            counts.add(data[: records.cut])
-            rows += records.starts.size
-            widest = max(widest, int(records.fields.max(initial=0)))
-            cuts.append(position - len(data) + records.cut)
-        carry = data[records.cut :]
-    if carry:
-        records = split_records(carry, delimiter, final=True)
-        if records is None or _swallows(carry, records, delimiter, width):
-            return None
-        counts.add(carry)
-        rows += records.starts.size
-        widest = max(widest, int(records.fields.max(initial=0)))
+    if position > (cuts[-1] if cuts else body):
         cuts.append(position)
-    return _Scanned(digest.hexdigest(), rows, widest, tuple(cuts), counts)
+    careful, quotes = tuple(walk.careful), tuple(sorted(walk.quotes.items()))
+    return _Scanned(digest.hexdigest(), walk.rows, walk.widest, tuple(cuts), counts, careful, quotes)
 
 
-def _swallows(data: bytes, records: Records, delimiter: str, width: int) -> bool:
-    """Whether read_lead_file would read a record here as a quote that swallowed rows: one
-    spanning lines, of the wrong width, with a later line of the header's width alone
-    (transforms.csv_lines._swallowed; the other cases need a quote out of place)."""
-    suspects = (records.multiline & (records.fields != width)).nonzero()[0]
-    for index in suspects.tolist():
-        text = data[int(records.starts[index]) : int(records.stops[index])].decode("latin-1")
-        if any(len(split_line(line, delimiter)[0]) == width for line in _LINE.findall(text)[1:]):
-            return True
-    return False
+def _count_pieces(counts: EncodingCounts, data: bytes) -> bytes:
+    """Counts the whole pieces of ``data`` (up to its last line end); returns the rest."""
+    end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+    if end:
+        counts.add(data[:end])
+    return data[end:]

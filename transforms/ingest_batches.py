@@ -15,14 +15,15 @@ renders as its fast path does).
 
 A CSV with quoted values (spanning lines or not) or in cp1252 is streamed as well when one
 quote-aware pass (transforms.csv_scan) finds it well formed, read by the same reader with
-quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines or Latin-1
-bytes whose quotes are well formed is streamed by a block reader (transforms.damaged_scan,
-transforms.damaged_batches) that gives read_lead_file's findings (RAGGED_ROW, ENCODING_MIXED)
-and ``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every
-other file (a stray or open quote, a record over 64 MB, an unreadable or empty file) goes
-through ``read_lead_file`` itself, whose frame is then handed out in slices: its file-level
-errors and quote findings are today's by construction, only the memory stays what it is for
-those files.
+quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines, Latin-1 bytes,
+or stray and open quotes is streamed by a block reader (transforms.damaged_scan,
+transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's findings
+(RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
+``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every other
+file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
+decoded) goes through ``read_lead_file`` itself, whose frame is then handed out in slices: its
+file-level errors and findings are today's by construction, only the memory stays what it is
+for those files.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Every target of a run sends Leads made from the same clean rows; only a few fiel
 one target to the next: the phone it dials first (``channel_phone``), the end of the lead's
 calling window under its compliance profile, the email's person key under a frequency limit.
 Built per target, a batch of 100,000 rows held six copies of every name, email, phone and
-external id while its six targets were sent concurrently (about 0.5 GB at 100,000 rows). Here
+external id while its six targets were sent concurrently (about 0.3 GB more at 100,000 rows). Here
 each ready row becomes a Lead once; a target gets that same object, or a copy (``replace``:
 the strings and phones stay shared) only where one of its own fields differs.
 
 The caller makes one :class:`SharedLeads` per batch and hands it to every target's send
-(flows.importer.send_target), as it does flows' ``SharedWindows``: nothing outlives the batch.
+(flows.importer.send_target), as it does transforms.shared_windows: nothing outlives the batch.
 """
 
 from __future__ import annotations

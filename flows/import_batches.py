@@ -39,6 +39,7 @@ from flows.importer import send_target
 from flows.prepare import PreparedLeads
 from flows.prepare_batches import BatchedLeads
 from flows.run.finish import finish_run_in_batches
+from flows.shared_leads import SharedLeads
 from flows.verdict import send_facts
 from transforms.shared_windows import SharedWindows
 
@@ -111,6 +112,7 @@ async def _send_batch(
         return report
 
     shared = SharedWindows(prepared.clean)  # the batch's targets of one profile share its windows
+    leads = SharedLeads(prepared.clean)  # and all of them its Leads: one copy of the batch, not six
     results = await asyncio.gather(
         *(
             send_target(
@@ -125,6 +127,7 @@ async def _send_batch(
                 started=settings.started,
                 state=state,
                 shared=shared,
+                leads=leads,
             )
             for connector, state in zip(connectors, states, strict=True)
         )

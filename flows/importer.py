@@ -21,7 +21,7 @@ import polars as pl
 
 from connectors.base import Connector, Lead
 from connectors.config import ConfigError, select_targets
-from connectors.engine import RequestGate, RowResult, dispatch, prefer_phone
+from connectors.engine import RequestGate, RowResult, dispatch
 from connectors.ledger_types import LedgerUnavailable
 from connectors.ledgers import open_ledger
 from connectors.registry import build_connector
@@ -30,6 +30,7 @@ from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.run.finish import finish_run
 from flows.run.ledger_spec import ledger_path
+from flows.shared_leads import SharedLeads
 from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility, hold_extension_only
@@ -70,13 +71,14 @@ def load_connectors(
         raise ConfigError(f"{targets_file}: {error}") from None
 
 
-def _leads(clean: pl.DataFrame, *, keyed: bool = False) -> list[Lead]:
-    """The eligible rows as Leads, the target's preferred phone first (one pass over dicts).
-    ``keyed`` (a frequency limit): each with its email's person key, computed for the whole
-    frame at once (transforms.person_keys.email_key_column)."""
+def _leads(eligible: pl.DataFrame, shared: SharedLeads, *, keyed: bool = False) -> list[Lead]:
+    """The eligible rows as Leads, the target's preferred phone first, from the batch's
+    ``shared`` Leads (one object per row for all targets: flows.shared_leads). ``keyed`` (a
+    frequency limit): each with its email's person key, computed for the whole frame at once
+    (transforms.person_keys.email_key_column)."""
     if keyed:
-        clean = clean.with_columns(email_key_column(clean["email"]))
-    return [prefer_phone(Lead.from_row(row), row["channel_phone"]) for row in clean.iter_rows(named=True)]
+        eligible = eligible.with_columns(email_key_column(eligible["email"]))
+    return shared.leads(eligible)
 
 
 def _not_claimed(leads: Sequence[Lead], message: str) -> list[RowResult]:
@@ -119,11 +121,14 @@ async def send_target(
     started: datetime | None = None,
     shared: SharedWindows | None = None,
     state: TargetState | None = None,
+    leads: SharedLeads | None = None,
 ) -> pl.DataFrame:
     """Send the eligible leads to one target; its result rows (one per input row). ``gate``: a
     limit shared with other runs, around every request (the flow's flows.vendor_limits).
     ``shared``: the run's windows of ``prepared.clean`` (one per run, given to every target, so
     targets of the same profile compute them once); without it they are computed here.
+    ``leads``: the batch's Leads, likewise shared by every target (flows.shared_leads), so a
+    batch's names, emails and phones are held once, not once per target; made here without it.
 
     Under the target's ``compliance`` profile (voice and SMS), each lead's calling window from
     ``started`` (the run's start; default now) goes in its results, and a lead that may not be
@@ -149,18 +154,20 @@ async def send_target(
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     if connector.holds_extension_only():
         decided = hold_extension_only(decided)
-    leads = _leads(decided.filter(pl.col("eligible")), keyed=target.frequency is not None)
+    batch = leads if leads is not None else SharedLeads(prepared.clean)
+    to_send = _leads(decided.filter(pl.col("eligible")), batch, keyed=target.frequency is not None)
+    del batch  # the caller's, when shared: this send keeps only its own list
     try:
         book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)
     except LedgerUnavailable as error:
-        rows = _not_claimed(leads, str(error))
+        rows = _not_claimed(to_send, str(error))
     else:
         if state is not None:
             state.ledger = book  # kept open for the next batch; closed by the state's maker
         with contextlib.nullcontext(book) if state is not None else book:
             rows = await dispatch(
                 connector,
-                leads,
+                to_send,
                 ledger=book,
                 run_id=run_id,
                 dry_run=dry_run,
@@ -170,6 +177,7 @@ async def send_target(
                 gate=gate,
                 state=state,
             )
+    del to_send  # the result rows carry all that is needed from here on
     return build_results(
         prepared.clean,
         run_id=run_id,

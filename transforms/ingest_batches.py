@@ -21,9 +21,9 @@ transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's
 (RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
 ``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every other
 file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
-decoded) goes through ``read_lead_file`` itself, whose frame is then handed out in slices: its
-file-level errors and findings are today's by construction, only the memory stays what it is
-for those files.
+decoded, data lines that start with a byte-order mark) goes through ``read_lead_file``
+itself, whose frame is then handed out in slices: its file-level errors and findings are
+today's by construction, only the memory stays what it is for those files.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from transforms.csv_scan import TextCsv, scan_text_csv
+from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
 from transforms.damaged_batches import damaged_batches
 from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
@@ -215,6 +215,8 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
         return None
     if b"\x00" in first[:offset]:
         return None  # a NUL anywhere makes the file binary (read_lead_file says so)
+    if data_start_is_bom(path, offset):
+        return None
     scanned = _scan(path, offset, delimiter, len(names))
     if scanned is None:
         return None

@@ -199,3 +199,24 @@ def test_the_scan_counts_lf_lines_as_it_counts_the_same_lines_with_crlf(
     text = "\n".join(",".join(fields) for fields in lines)
     for block in (text.encode(), (text + "\n").encode()):
         assert _lines(block, ord(","), width) == _lines(block.replace(b"\n", b"\r\n"), ord(","), width)
+
+
+BOM_STARTS_THE_DATA = {
+    "alone, no line end": b"phone\n\xef\xbb\xbf",
+    "alone on its line": b"phone\n\xef\xbb\xbf\n",
+    "alone on its line, rows after": b"phone\n\xef\xbb\xbf\n1\n2\n",
+    "alone on its line, crlf": b"phone\r\n\xef\xbb\xbf\r\n1\r\n",
+    "alone on its line, after the file's own": b"\xef\xbb\xbfphone\n\xef\xbb\xbf\n1\n",
+    "alone on its line, quoted rows after": b'phone\n\xef\xbb\xbf\n"1"\n"2\n3"\n',
+}
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("name", sorted(BOM_STARTS_THE_DATA))
+def test_a_byte_order_mark_alone_on_the_first_data_line_is_no_row_as_read_lead_file_reads_it(
+    tmp_path: Path, name: str, size: int
+) -> None:
+    """read_lead_file's Arrow read drops a byte-order mark starting its input, which leaves that
+    line blank (no row) in a one-column file; the streamed read counted it as a row, and where
+    nothing followed it Arrow's streaming reader failed on an empty input."""
+    _check(tmp_path, BOM_STARTS_THE_DATA[name], size)

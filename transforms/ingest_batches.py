@@ -260,7 +260,7 @@ def _scan(path: Path, offset: int, delimiter: str, width: int) -> tuple[str, int
 
 def _lines(block: bytes, separator: int, width: int) -> int | None:
     """Non-blank lines of ``block`` (whole lines) if each is clean UTF-8 of ``width`` fields."""
-    if b"\x00" in block or b'"' in block:
+    if b"\x00" in block or b'"' in block or _long_line(block):
         return None
     if not block.isascii():
         try:
@@ -286,6 +286,18 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
     if not bool(np.all(fields[~blank] == width)):
         return None
     return int(np.count_nonzero(~blank))
+
+
+def _long_line(block: bytes) -> bool:
+    """Whether a line of ``block`` may be too long for Arrow's streaming reader, which refuses a
+    record over more than one of its blocks (:data:`_ARROW_BLOCK`, read_lead_file's read takes
+    16 MB): a stretch of half a block without a line end, looked for at every half block (a line
+    of a whole block holds one), each search stopping at the first line end it meets."""
+    half = _ARROW_BLOCK // 2
+    return any(
+        block.find(b"\n", begin, begin + half) < 0 and block.find(b"\r", begin, begin + half) < 0
+        for begin in range(0, len(block) - half + 1, half)
+    )
 
 
 def _plain_lines(block: bytes, separator: int, width: int) -> int | None:

@@ -134,7 +134,8 @@ def _check(content: bytes, size: int, pieces: tuple[int, int, int]) -> None:
     block = max(pieces[0], 16)  # Arrow's streaming reader needs a block to hold a record
     with (
         _small_pieces(*pieces),
-        mock.patch.object(csv_scan, "_SCAN_BYTES", pieces[0]),
+        # csv_scan's first block must hold the header (8 MB against at most 64 KB, unpatched)
+        mock.patch.object(csv_scan, "_SCAN_BYTES", max(pieces[0], 64)),
         mock.patch.object(ingest_batches, "_SCAN_BYTES", pieces[0]),
         mock.patch.object(ingest_batches, "_ARROW_BLOCK", block),
         mock.patch.object(csv_scan, "_LONGEST_RECORD", block // 4),

@@ -51,7 +51,7 @@ from transforms.ingest import (
     sniffed_layout,
 )
 
-__all__ = ["TextCsv", "scan_text_csv"]
+__all__ = ["TextCsv", "data_start_is_bom", "scan_text_csv"]
 
 _SCAN_BYTES = 1 << 23
 _LONGEST_RECORD = 1 << 20
@@ -139,7 +139,7 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     bom = first.startswith(codecs.BOM_UTF8)
     guess = "utf-8-sig" if bom else ("utf-8" if _utf8_start(first, size) else "cp1252")
     layout = _layout(first, size, guess)
-    if layout is None:
+    if layout is None or data_start_is_bom(path, layout.offset):
         return None
     try:
         scanned = _scan(path, layout, _Seen(bom))
@@ -163,6 +163,18 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     frame = pl.DataFrame(schema=dict.fromkeys(layout.names, pl.String))
     ingested = IngestedFile(path, _finish(frame), encoding, layout.delimiter, "csv", fingerprint)
     return TextCsv(ingested, layout.offset, rows, "cp1252" if encoding == "cp1252" else "utf8")
+
+
+def data_start_is_bom(path: Path, offset: int) -> bool:
+    """Whether the data lines (from ``offset``) start with a UTF-8 byte-order mark: Arrow drops
+    it there (read_lead_file's fast read does, a line of it alone then no row), the careful reader
+    keeps it; which of them read_lead_file uses is not known before it reads, so read_lead_file reads it."""
+    try:
+        with path.open("rb") as file:
+            file.seek(offset)
+            return file.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    except OSError:
+        return True
 
 
 def _utf8_start(first: bytes, size: int) -> bool:

@@ -21,9 +21,9 @@ transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's
 (RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
 ``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every other
 file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
-decoded) goes through ``read_lead_file`` itself, whose frame is then handed out in slices: its
-file-level errors and findings are today's by construction, only the memory stays what it is
-for those files.
+decoded, data lines that start with a byte-order mark) goes through ``read_lead_file``
+itself, whose frame is then handed out in slices: its file-level errors and findings are
+today's by construction, only the memory stays what it is for those files.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from transforms.csv_scan import TextCsv, scan_text_csv
+from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
 from transforms.damaged_batches import damaged_batches
 from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
@@ -215,6 +215,8 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
         return None
     if b"\x00" in first[:offset]:
         return None  # a NUL anywhere makes the file binary (read_lead_file says so)
+    if data_start_is_bom(path, offset):
+        return None
     scanned = _scan(path, offset, delimiter, len(names))
     if scanned is None:
         return None
@@ -258,7 +260,7 @@ def _scan(path: Path, offset: int, delimiter: str, width: int) -> tuple[str, int
 
 def _lines(block: bytes, separator: int, width: int) -> int | None:
     """Non-blank lines of ``block`` (whole lines) if each is clean UTF-8 of ``width`` fields."""
-    if b"\x00" in block or b'"' in block:
+    if b"\x00" in block or b'"' in block or _long_line(block):
         return None
     if not block.isascii():
         try:
@@ -284,6 +286,18 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
     if not bool(np.all(fields[~blank] == width)):
         return None
     return int(np.count_nonzero(~blank))
+
+
+def _long_line(block: bytes) -> bool:
+    """Whether a line of ``block`` may be too long for Arrow's streaming reader, which refuses a
+    record over more than one of its blocks (:data:`_ARROW_BLOCK`, read_lead_file's read takes
+    16 MB): a stretch of half a block without a line end, looked for at every half block (a line
+    of a whole block holds one), each search stopping at the first line end it meets."""
+    half = _ARROW_BLOCK // 2
+    return any(
+        block.find(b"\n", begin, begin + half) < 0 and block.find(b"\r", begin, begin + half) < 0
+        for begin in range(0, len(block) - half + 1, half)
+    )
 
 
 def _plain_lines(block: bytes, separator: int, width: int) -> int | None:

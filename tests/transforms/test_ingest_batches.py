@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pyarrow as pa
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms import csv_scan, ingest_batches
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
 from transforms.ingest_batches import (
@@ -199,3 +201,43 @@ def test_the_scan_counts_lf_lines_as_it_counts_the_same_lines_with_crlf(
     text = "\n".join(",".join(fields) for fields in lines)
     for block in (text.encode(), (text + "\n").encode()):
         assert _lines(block, ord(","), width) == _lines(block.replace(b"\n", b"\r\n"), ord(","), width)
+
+
+BOM_STARTS_THE_DATA = {
+    "alone, no line end": b"phone\n\xef\xbb\xbf",
+    "alone on its line": b"phone\n\xef\xbb\xbf\n",
+    "alone on its line, rows after": b"phone\n\xef\xbb\xbf\n1\n2\n",
+    "alone on its line, crlf": b"phone\r\n\xef\xbb\xbf\r\n1\r\n",
+    "alone on its line, after the file's own": b"\xef\xbb\xbfphone\n\xef\xbb\xbf\n1\n",
+    "alone on its line, quoted rows after": b'phone\n\xef\xbb\xbf\n"1"\n"2\n3"\n',
+}
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("name", sorted(BOM_STARTS_THE_DATA))
+def test_a_byte_order_mark_alone_on_the_first_data_line_is_no_row_as_read_lead_file_reads_it(
+    tmp_path: Path, name: str, size: int
+) -> None:
+    """read_lead_file's Arrow read drops a byte-order mark starting its input, which leaves that
+    line blank (no row) in a one-column file; the streamed read counted it as a row, and where
+    nothing followed it Arrow's streaming reader failed on an empty input."""
+    _check(tmp_path, BOM_STARTS_THE_DATA[name], size)
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last, no line end"])
+def test_a_plain_line_longer_than_arrows_streaming_block_is_read_not_refused(
+    tmp_path: Path, where: str
+) -> None:
+    """Arrow's streaming reader refuses a record that straddles more than one of its blocks
+    (ArrowInvalid); read_lead_file reads such a file (one long note, no quote), so must the batches."""
+    long_line = b"2," + b"x" * 200_000
+    content = {
+        "first": b"phone,note\n" + long_line + b"\n1,a\n",
+        "middle": b"phone,note\n" + b"1,a\n" * 5_000 + long_line + b"\n3,c\n",
+        "last, no line end": b"phone,note\n1,a\n" + long_line,
+    }[where]
+    with (
+        mock.patch.object(ingest_batches, "_ARROW_BLOCK", 1 << 16),
+        mock.patch.object(csv_scan, "_LONGEST_RECORD", 1 << 14),  # its record limit, as scaled
+    ):
+        _check(tmp_path, content, 1000)

@@ -59,6 +59,16 @@ def result_row(**fields: Any) -> dict[str, Any]:
     return row
 
 
+def status_rows(statuses: list[list[str]], targets: list[str]) -> list[dict[str, Any]]:
+    """Result rows of leads 1, 2, ...: lead ``n``'s statuses are ``statuses[n - 1]``, one per
+    target in ``targets`` order (a lead may have fewer results than there are targets)."""
+    return [
+        result_row(source_row=row, target=targets[index], status=status, external_id=f"e{row}")
+        for row, per_target in enumerate(statuses, start=1)
+        for index, status in enumerate(per_target)
+    ]
+
+
 def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows as a frame that passes RESULTS_SCHEMA (raises if a test built an invalid one)."""
     frame = pl.DataFrame(rows, schema=RESULTS, orient="row") if rows else pl.DataFrame(schema=RESULTS)

@@ -24,7 +24,15 @@ from flows.report.leads import (
 )
 from flows.report.runs import load_run
 from schemas.codes import Status
-from tests.report.runs import TARGETS, build_results, result_row, results_frame, run_meta, write_run
+from tests.report.runs import (
+    TARGETS,
+    build_results,
+    result_row,
+    results_frame,
+    run_meta,
+    status_rows,
+    write_run,
+)
 from transforms.summary import ATTENTION_STATUSES
 
 
@@ -145,11 +153,7 @@ _STATUSES = st.sampled_from([status.value for status in Status])
 @given(st.lists(st.lists(_STATUSES, min_size=1, max_size=4), min_size=1, max_size=12))
 def test_every_lead_has_exactly_one_outcome_and_the_worst_wins(statuses: list[list[str]]) -> None:
     targets = [name for name, _ in TARGETS]
-    records = [
-        result_row(source_row=row, target=targets[index], status=status, external_id=f"e{row}")
-        for row, per_target in enumerate(statuses, start=1)
-        for index, status in enumerate(per_target)
-    ]
+    records = status_rows(statuses, targets)
 
     leads = lead_outcomes(results_frame(records))
 
@@ -203,11 +207,7 @@ def test_the_bounded_lead_view_shows_the_first_leads_and_counts_them_all(
     statuses: list[list[str]], limit: int
 ) -> None:
     targets = [name for name, _ in TARGETS]
-    records = [
-        result_row(source_row=row, target=targets[index], status=status, external_id=f"e{row}")
-        for row, per_target in enumerate(statuses, start=1)
-        for index, status in enumerate(per_target)
-    ]
+    records = status_rows(statuses, targets)
     frame = results_frame(records)
     every = not_delivered_everywhere(lead_outcomes(frame, targets))
 

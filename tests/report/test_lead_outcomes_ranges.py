@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from flows.report import leads
 from schemas.codes import Status
-from tests.report.runs import TARGETS, result_row, results_frame
+from tests.report.runs import TARGETS, results_frame, status_rows
 
 
 @st.composite
@@ -78,11 +78,7 @@ def test_the_lead_view_taken_a_range_of_leads_at_a_time_is_the_view_of_them_all(
     # the view's statuses of the leads not delivered everywhere join the results to those leads
     # range by range: a lead's results in a range other than its outcome's would be missed
     targets = [name for name, _ in TARGETS]
-    records = [
-        result_row(source_row=row, target=targets[index], status=status, external_id=f"e{row}")
-        for row, per_target in enumerate(statuses, start=1)
-        for index, status in enumerate(per_target)
-    ]
+    records = status_rows(statuses, targets)
     order.shuffle(records)
     frame = results_frame(records).lazy()
     whole = leads.lead_view(frame, targets, limit=len(statuses))

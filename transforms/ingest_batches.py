@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -58,6 +59,8 @@ from transforms.ingest import (
 from transforms.ingest_parquet import parquet_as_text
 from transforms.issues import append_issue_rows
 
+log = logging.getLogger("leadflow.ingest")
+
 __all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
 
 BATCH_ROWS_VARIABLE = "LEADFLOW_BATCH_ROWS"
@@ -81,10 +84,19 @@ _NOT_STREAMED = (
 
 
 def batch_rows() -> int:
-    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else :data:`DEFAULT_BATCH_ROWS`."""
+    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else :data:`DEFAULT_BATCH_ROWS`.
+    Any other value is warned about (the variable, its value, the size used instead): an
+    operator who wrote ``50k`` to halve the memory must not believe it was taken."""
     given = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
+    if given:
+        log.warning(
+            "$%s is %r, not a positive whole number of rows: batches of %d rows are used instead",
+            BATCH_ROWS_VARIABLE,
+            given,
+            DEFAULT_BATCH_ROWS,
+        )
     return DEFAULT_BATCH_ROWS
 
 

@@ -139,11 +139,20 @@ def _error(read: Callable[[], pl.DataFrame]) -> str | None:
     return None
 
 
-def test_batch_size_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_size_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv(BATCH_ROWS_VARIABLE, "1234")
     assert batch_rows() == 1234
-    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "lots")
+    assert not caplog.records
+    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "50k")
     assert batch_rows() == DEFAULT_BATCH_ROWS
+    (warning,) = caplog.records
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage() == (
+        f"$LEADFLOW_BATCH_ROWS is '50k', not a positive whole number of rows: "
+        f"batches of {DEFAULT_BATCH_ROWS} rows are used instead"
+    )
 
 
 def _parquet_table() -> pa.Table:

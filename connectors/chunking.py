@@ -10,23 +10,55 @@ sizeable envelope declares ``max_bytes`` net of it.
 A chunk's ``batch_id`` is a short stable hash of (target name, campaign, external ids), so the
 same leads sent again (a retry, a rerun after a crash) carry the same id: Engage's batch
 externalId and uContact's file name rely on it.
+
+The engine sends from a :class:`LazyPlan`: the cuts are decided up front (so the too-large leads
+and the number of chunks are known before anything is sent), the chunks are made as it takes them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from connectors.base import Chunk, Connector, Lead
 
-__all__ = ["ChunkPlan", "batch_id", "chunk_leads", "plan_for"]
+__all__ = ["ChunkPlan", "LazyPlan", "batch_id", "chunk_leads", "lazy_plan", "lazy_plan_for", "plan_for"]
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkPlan:
     chunks: tuple[Chunk, ...]
     too_large: tuple[Lead, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LazyPlan:
+    """Where each chunk ends, decided up front; its :class:`Chunk` and batch id are made only as
+    it is iterated. The engine takes chunks one by one as its workers are ready, so a target with
+    one chunk per lead (ONC) no longer holds a Chunk, a tuple and a batch id per lead for the whole
+    run before the first request (issue 17). Iterating yields exactly :func:`chunk_leads`' chunks,
+    in the same order, with the same batch ids."""
+
+    target: str
+    campaign: str
+    placed: Sequence[Lead]
+    """The leads that fit, in input order (the too-large ones left out)."""
+    ends: Sequence[int]
+    """Each chunk's end (exclusive) in ``placed``; the last one is ``len(placed)``."""
+    too_large: tuple[Lead, ...]
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        target, campaign, placed = self.target, self.campaign, self.placed
+        start = 0
+        for end in self.ends:
+            group = tuple(placed[start:end])
+            yield Chunk(target, batch_id(target, campaign, [lead.external_id for lead in group]), group)
+            start = end
 
 
 def batch_id(target: str, campaign: str, external_ids: Sequence[str]) -> str:
@@ -48,40 +80,60 @@ def chunk_leads(
     item_size: Callable[[Lead], int] | None = None,
 ) -> ChunkPlan:
     """Greedy in-order packing: a chunk closes when the next lead would break either limit."""
+    plan = lazy_plan(
+        leads, target=target, campaign=campaign, max_items=max_items, max_bytes=max_bytes, item_size=item_size
+    )
+    return ChunkPlan(tuple(plan), plan.too_large)
+
+
+def lazy_plan(
+    leads: Sequence[Lead],
+    *,
+    target: str,
+    campaign: str,
+    max_items: int,
+    max_bytes: int | None = None,
+    item_size: Callable[[Lead], int] | None = None,
+) -> LazyPlan:
+    """:func:`chunk_leads`' packing, with the chunks left to be made as they are taken."""
     if max_items < 1:
         raise ValueError("max_items must be at least 1")
-    groups: list[list[Lead]] = []
-    too_large: list[Lead] = []
     if max_bytes is None or item_size is None:
-        groups = [list(leads[i : i + max_items]) for i in range(0, len(leads), max_items)]
-    else:
-        current: list[Lead] = []
-        used = 0
-        for lead in leads:
-            size = item_size(lead)
-            if size > max_bytes:
-                too_large.append(lead)
-                continue
-            if current and (len(current) >= max_items or used + size > max_bytes):
-                groups.append(current)
-                current, used = [], 0
-            current.append(lead)
-            used += size
-        if current:
-            groups.append(current)
-    chunks = tuple(
-        Chunk(target, batch_id(target, campaign, [lead.external_id for lead in group]), tuple(group))
-        for group in groups
-    )
-    return ChunkPlan(chunks, tuple(too_large))
+        count = len(leads)
+        ends: Sequence[int] = array("q", (min(i + max_items, count) for i in range(0, count, max_items)))
+        return LazyPlan(target, campaign, leads, ends, ())
+    placed: list[Lead] = []
+    too_large: list[Lead] = []
+    cuts = array("q")
+    current = used = 0
+    for lead in leads:
+        size = item_size(lead)
+        if size > max_bytes:
+            too_large.append(lead)
+            continue
+        if current and (current >= max_items or used + size > max_bytes):
+            cuts.append(len(placed))
+            current, used = 0, 0
+        placed.append(lead)
+        current += 1
+        used += size
+    if current:
+        cuts.append(len(placed))
+    return LazyPlan(target, campaign, placed, cuts, tuple(too_large))
 
 
 def plan_for(connector: Connector, leads: Sequence[Lead]) -> ChunkPlan:
     """Chunks for ``connector``'s target, within its declared LIMITS and the target's chunk_size."""
+    plan = lazy_plan_for(connector, leads)
+    return ChunkPlan(tuple(plan), plan.too_large)
+
+
+def lazy_plan_for(connector: Connector, leads: Sequence[Lead]) -> LazyPlan:
+    """:func:`plan_for`'s chunks, made as they are iterated (what the engine sends from)."""
     limits = connector.LIMITS
     target = connector.target
     max_items = min(target.chunk_size or limits.default_items or limits.max_items, limits.max_items)
-    return chunk_leads(
+    return lazy_plan(
         leads,
         target=target.name,
         campaign=target.campaign,

@@ -59,7 +59,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -68,7 +68,7 @@ import httpx
 
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.chunking import batch_id as make_batch_id
-from connectors.chunking import plan_for
+from connectors.chunking import lazy_plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
@@ -278,15 +278,15 @@ class _Run:
         """Send every chunk, each worker through a client of one connection of the session's
         (with a test transport ``control`` serves them all)."""
         todo = self._skip_already_sent()
-        plan = plan_for(self.connector, todo)
+        plan = lazy_plan_for(self.connector, todo)  # each Chunk made as the builder takes it
         for lead in plan.too_large:
             self._too_large(lead)
-        count = min(self.concurrency, len(plan.chunks))
+        count = min(self.concurrency, len(plan))
         clients = await self.session.workers(count)
         ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None] = asyncio.Queue(maxsize=max(count, 1))
         async with asyncio.TaskGroup() as group:
             self._group = group
-            group.create_task(self._build(control, plan.chunks, ready, count))
+            group.create_task(self._build(control, plan, ready, count))
             for number in range(count):
                 group.create_task(self._worker(clients[number % len(clients)], ready))
 
@@ -309,11 +309,13 @@ class _Run:
     async def _build(
         self,
         client: httpx.AsyncClient,
-        chunks: Sequence[Chunk],
+        chunks: Iterable[Chunk],
         ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None],
         workers: int,
     ) -> None:
-        """Build requests ahead of the workers, while they wait for the vendor."""
+        """Build requests ahead of the workers, while they wait for the vendor. ``chunks`` is a
+        LazyPlan, which makes each chunk as the loop takes it (one hash, before the wait: the
+        awaits are where they were when the plan was made up front, so tasks interleave as then)."""
         for chunk in chunks:
             await self._requests_out()
             for item in self._fit(client, chunk):

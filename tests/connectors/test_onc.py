@@ -7,6 +7,7 @@ the configured channel, whatever faults, session expiries and resends happened o
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import tempfile
 import uuid
@@ -20,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from connectors.base import Channel, Lead, Phone
+from connectors.base import Channel, Chunk, Lead, Phone
 from connectors.chunking import plan_for
 from connectors.config import ConfigError, TargetConfig
 from connectors.engine import RowResult, dispatch, target_key
@@ -524,3 +525,32 @@ def test_a_resend_with_any_message_text_is_recognised_as_our_earlier_send(
     (again,) = asyncio.run(scenario())
     assert (again.status, again.reasons) == (Status.ACCEPTED, (Issue.VENDOR_DUPLICATE,)), again.vendor_message
     assert "as we send it" in (again.vendor_message or "")  # judged by ONC's record, not by a code
+
+
+class _ChunkCounter(httpx.AsyncBaseTransport):
+    """The sandbox's transport, counting the live Chunk objects at every 25th request."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.requests = 0
+        self.live: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.requests % 25 == 0:
+            self.live.append(sum(isinstance(o, Chunk) for o in gc.get_objects()))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_chunks_are_made_as_they_are_sent_not_all_before_the_first_request(
+    app: Starlette, ledger: Ledger
+) -> None:
+    # issue 17: ONC sends one lead a request, and a plan made up front held a Chunk, a tuple and
+    # a batch id per lead for the whole call (~29 MB per 100k-lead batch of a dry run)
+    connector, leads = _connector(), _leads(300)
+    counter = _ChunkCounter(app)
+    results = await dispatch(connector, leads, ledger=ledger, run_id="run-1", transport=counter)
+    assert [r.status for r in results] == [Status.ACCEPTED] * 300
+    assert _stored(app) == _guids(leads)
+    assert len(counter.live) >= 10
+    assert max(counter.live) <= 4 * (connector.target.concurrency or connector.LIMITS.default_concurrency)

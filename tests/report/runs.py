@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from hypothesis import strategies as st
 
 from schemas.codes import Issue, Status
 from schemas.results import RESULTS, RESULTS_SCHEMA
@@ -67,6 +68,17 @@ def status_rows(statuses: list[list[str]], targets: list[str]) -> list[dict[str,
         for row, per_target in enumerate(statuses, start=1)
         for index, status in enumerate(per_target)
     ]
+
+
+def lead_targets(rows: int, size: int) -> st.SearchStrategy[list[tuple[int, str]]]:
+    """Distinct (source_row, target) pairs, source rows 1 to ``rows``, at most ``size`` pairs:
+    the results of a run drawn lead by lead, a lead with any of three targets."""
+    return st.lists(
+        st.tuples(st.integers(1, rows), st.sampled_from(("obi", "onc", "engage"))),
+        min_size=1,
+        max_size=size,
+        unique=True,
+    )
 
 
 def results_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

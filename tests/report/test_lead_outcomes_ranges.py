@@ -15,19 +15,12 @@ from hypothesis import strategies as st
 
 from flows.report import leads
 from schemas.codes import Status
-from tests.report.runs import TARGETS, results_frame, status_rows
+from tests.report.runs import TARGETS, lead_targets, results_frame, status_rows
 
 
 @st.composite
 def results(draw: st.DrawFn) -> pl.DataFrame:
-    pairs = draw(
-        st.lists(
-            st.tuples(st.integers(1, 40), st.sampled_from(("obi", "onc", "engage"))),
-            min_size=1,
-            max_size=60,
-            unique=True,
-        )
-    )
+    pairs = draw(lead_targets(40, 60))
     statuses = st.sampled_from([status.value for status in Status])
     rows = [
         {

@@ -20,20 +20,14 @@ from polars.testing import assert_frame_equal
 
 from flows.report import leads
 from flows.report.leads import _EXAMPLE_COLUMNS, reasons_by_lead
+from tests.report.runs import lead_targets
 
 CODES = ("PHONE_INVALID", "EMAIL_INVALID", "DUPLICATE", "VENDOR_REJECTED")
 
 
 @st.composite
 def results(draw: st.DrawFn) -> pl.DataFrame:
-    pairs = draw(
-        st.lists(
-            st.tuples(st.integers(1, 12), st.sampled_from(("obi", "onc", "engage"))),
-            min_size=1,
-            max_size=30,
-            unique=True,
-        )
-    )
+    pairs = draw(lead_targets(12, 30))
     rows: list[dict[str, Any]] = []
     for source_row, target in pairs:
         codes = draw(st.lists(st.sampled_from(CODES), unique=True, max_size=3))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.checks import unique_together
+from schemas.checks import FastContract, unique_together
 from schemas.codes import Disposition
 from schemas.raw_leads import ATTRIBUTE, ISSUE
 
 __all__ = [
     "CLEAN_LEADS",
+    "CLEAN_LEADS_CONTRACT",
     "CLEAN_LEADS_SCHEMA",
     "DUPLICATE_FIELDS",
     "E164_DIGITS",
@@ -119,3 +120,6 @@ def _columns() -> dict[str, pa.Column]:
 CLEAN_LEADS_SCHEMA = pa.DataFrameSchema(
     _columns(), checks=[unique_together("source_row")], strict=True, ordered=True, name="CleanLeads"
 )
+
+CLEAN_LEADS_CONTRACT = FastContract.of(CLEAN_LEADS_SCHEMA)
+"""CLEAN_LEADS_SCHEMA checked in one pass (schemas.checks.FastContract): what each batch meets."""

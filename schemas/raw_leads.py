@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.checks import unique_together
+from schemas.checks import FastContract, unique_together
 
-__all__ = ["ATTRIBUTE", "CANONICAL_COLUMNS", "ISSUE", "RAW_LEADS", "RAW_LEADS_SCHEMA"]
+__all__ = ["ATTRIBUTE", "CANONICAL_COLUMNS", "ISSUE", "RAW_LEADS", "RAW_LEADS_CONTRACT", "RAW_LEADS_SCHEMA"]
 
 ISSUE = pl.Struct({"code": pl.String, "column": pl.String, "value": pl.String})
 """One row-level finding: a code from schemas.codes.Issue, the column it concerns, the raw value."""
@@ -51,3 +51,6 @@ RAW_LEADS_SCHEMA = pa.DataFrameSchema(
     ordered=True,
     name="RawLeads",
 )
+
+RAW_LEADS_CONTRACT = FastContract.of(RAW_LEADS_SCHEMA)
+"""RAW_LEADS_SCHEMA checked in one pass (schemas.checks.FastContract): what each batch meets."""

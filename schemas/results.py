@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.checks import unique_together
+from schemas.checks import FastContract, unique_together
 from schemas.clean_leads import DUPLICATE_FIELDS, TIMEZONE_SOURCES
 from schemas.codes import Issue, Status
 
@@ -18,6 +18,7 @@ __all__ = [
     "RAW_COLUMNS",
     "REFUSED_CODES",
     "RESULTS",
+    "RESULTS_CONTRACT",
     "RESULTS_SCHEMA",
     "WINDOW_COLUMNS",
 ]
@@ -152,3 +153,6 @@ RESULTS_SCHEMA = pa.DataFrameSchema(
     checks=[unique_together("source_row", "target")],
     name="ResultRows",
 )
+
+RESULTS_CONTRACT = FastContract.of(RESULTS_SCHEMA)
+"""RESULTS_SCHEMA checked in one pass (schemas.checks.FastContract): what every write meets."""

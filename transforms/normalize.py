@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_SCHEMA, PHONE_SLOTS
-from schemas.raw_leads import RAW_LEADS_SCHEMA
+from schemas.clean_leads import CLEAN_LEADS, CLEAN_LEADS_CONTRACT, PHONE_SLOTS
+from schemas.raw_leads import RAW_LEADS_CONTRACT
 from transforms.dedupe import DEDUPE_KEYS, DedupeKey, disposition_columns
 from transforms.emails import email_columns
 from transforms.identity import assign_external_ids
@@ -43,7 +43,7 @@ def clean_leads(
     ``erased``: given the file's normalized phones and lower-cased emails, those an erasure
     request names (connectors.dnc); they are suppressed as if listed (the store keeps only
     their hashes, so they can only be found from the file's side)."""
-    RAW_LEADS_SCHEMA.validate(raw)
+    RAW_LEADS_CONTRACT.validate(raw)
     # one name for the frame as it goes: each stage's input is dropped as soon as the next
     # exists, or a million-row file keeps five generations of its issues and contacts alive
     frame = normalize_names(raw).collect()
@@ -60,7 +60,7 @@ def clean_leads(
     frame = append_issue_rows(frame, [phone_issues, email_issues, *disposition_issues])
     clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
     del frame
-    return CLEAN_LEADS_SCHEMA.validate(clean)
+    return CLEAN_LEADS_CONTRACT.validate(clean)
 
 
 def _listed_here(

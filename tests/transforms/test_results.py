@@ -261,3 +261,30 @@ def test_results_writer_splits_a_large_batch_into_row_groups_of_the_same_rows_in
     empty = outputs.ResultsWriter(tmp_path / "empty", "validate").close()
     assert pl.read_parquet(empty).schema == pl.Schema(RESULTS)
     assert pl.read_parquet(empty).height == 0
+
+
+def test_results_part_reads_back_as_plain_arrow_types_with_row_statistics(tmp_path: Path) -> None:
+    """The writer hands Parquet polars' string views (no copy): the part must still read as the
+    plain types every reader takes (not string_view), and keep the statistics a scan's filter
+    on source_row or status skips row groups by."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from transforms.outputs import ResultsWriter
+
+    results = build_results(_leads(), run_id="r1", source_file="f.csv", target="validate")
+    writer = ResultsWriter(tmp_path / "run", "validate")
+    writer.write(results)
+    part = writer.close()
+
+    schema = pq.read_schema(part)
+    assert schema.field("email").type == pa.string()
+    assert schema.field("reasons").type == pa.list_(pa.string())
+    assert schema.field("sent_at").type == pa.timestamp("us", tz="UTC")
+    assert pl.read_parquet(part).equals(results)
+    group = pq.ParquetFile(part).metadata.row_group(0)
+    statistics = {
+        group.column(i).path_in_schema: group.column(i).statistics for i in range(group.num_columns)
+    }
+    assert statistics["source_row"] is not None and statistics["source_row"].min == 1
+    assert statistics["status"] is not None and statistics["status"].has_min_max

@@ -52,22 +52,32 @@ class SeenValues:
         found = np.full(len(hashes), _NONE, dtype=np.int64)
         if not self._runs or not len(hashes):
             return found
-        # looked up in sorted order: the searches then walk each run forwards (4x faster
-        # than random probes into a few hundred MB of keys)
         order = np.argsort(hashes)
-        wanted = hashes[order]
+        found[order] = self.lookup_sorted(hashes[order])
+        return found
+
+    def lookup_sorted(self, wanted: np.ndarray) -> np.ndarray:
+        """:meth:`lookup` of hashes in ascending order: the searches then walk each run
+        forwards (4x faster than random probes into a few hundred MB of keys)."""
+        found = np.full(len(wanted), _NONE, dtype=np.int64)
+        if not self._runs or not len(wanted):
+            return found
         for keys, rows in self._runs:
             at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
             hit = keys[at] == wanted
-            found[order[hit]] = rows[at[hit]]
+            found[hit] = rows[at[hit]]
         return found
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
         """Record new (hash, first row) pairs, none of them seen before."""
+        order = np.argsort(hashes, kind="stable")
+        self.add_sorted(hashes[order], rows[order])
+
+    def add_sorted(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        """:meth:`add` of distinct hashes in ascending order (no sort here)."""
         if not len(hashes):
             return
-        order = np.argsort(hashes, kind="stable")
-        self._runs.append((hashes[order], rows[order].astype(np.uint32)))
+        self._runs.append((hashes, rows.astype(np.uint32)))
         # merge while the newest run is at least half the one before: O(log n) runs in all,
         # up to runs of _MERGED_AT_MOST values (a merge's transient memory stays bounded)
         while (
@@ -124,20 +134,29 @@ class BatchDedupe:
         firsts: list[pl.DataFrame] = []
         per_key: dict[str, pl.DataFrame] = {}
         for key, found in zip(self.keys, pl.collect_all(plans), strict=True):
-            known = self._seen[key].lookup(found.get_column("_hash").to_numpy())
+            # one sort of the batch's hashes serves the lookup, the new values' first rows and
+            # the run they join (each had a sort or a group-by of its own: a third of the stage)
+            hashes = found.get_column("_hash").to_numpy()
+            order = np.argsort(hashes, kind="stable")
+            ordered = hashes[order]
+            known_ordered = self._seen[key].lookup_sorted(ordered)
+            known = np.empty_like(known_ordered)
+            known[order] = known_ordered
             values = found.with_columns(_known=pl.Series(known, dtype=pl.Int64))
             del found
             seen_before = values.filter(pl.col("_known") >= 0).with_columns(first_row=pl.col("_known"))
-            new_here = values.filter(pl.col("_known") < 0)
+            fresh = order[known_ordered < 0]  # rows of the new values, grouped by hash
+            fresh_hashes = ordered[known_ordered < 0]
+            starts = np.flatnonzero(np.diff(fresh_hashes, prepend=~fresh_hashes[:1]) != 0)
+            source_rows = values.get_column("source_row").to_numpy()
+            if len(starts):
+                first_rows = np.minimum.reduceat(source_rows[fresh], starts)
+                self._seen[key].add_sorted(fresh_hashes[starts], first_rows)
             # a value met once in the batch is its own first row: only repeated hashes are
             # grouped, by the value itself (as transforms.dedupe does)
-            repeated = new_here.filter(pl.len().over("_hash") > 1).with_columns(
-                first_row=pl.col("source_row").min().over("value")
-            )
-            firsts_here = new_here.group_by("_hash").agg(pl.col("source_row").min())
-            self._seen[key].add(
-                firsts_here.get_column("_hash").to_numpy(), firsts_here.get_column("source_row").to_numpy()
-            )
+            sizes = np.diff(np.append(starts, len(fresh)))
+            again = np.sort(fresh[np.repeat(sizes > 1, sizes)])
+            repeated = values[again].with_columns(first_row=pl.col("source_row").min().over("value"))
             values = pl.concat([seen_before, repeated.filter(pl.col("first_row") < pl.col("source_row"))])
             later = values.sort("source_row", "column")
             firsts.append(later.select("source_row", "_row", "first_row", "column"))

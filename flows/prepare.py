@@ -7,7 +7,6 @@ the flow wraps them in tasks. File-level problems raise ``LeadFileError`` (or it
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ import pyarrow as pa
 
 from connectors.dnc import ManagedSuppression, read_managed
 from connectors.dnc_types import ManagedList
-from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
 from transforms.columns import AppliedMapping, ColumnMapping, load_mapping, resolve_columns, to_raw_leads
 from transforms.countries import resolve_country
 from transforms.errors import LeadFileError
@@ -111,13 +109,6 @@ def _suppression(
     return keys, tuple(applied)
 
 
-def _register_schema_backends() -> None:
-    """Pandera imports and registers its polars backend at the first validation of a process
-    (0.15 s of Python); done beside the file's read, whose Arrow parsing lets go of the GIL,
-    it costs no time of its own."""
-    RAW_LEADS_SCHEMA.validate(pl.DataFrame(schema=RAW_LEADS))
-
-
 def with_managed(
     suppression: SuppressionKeys | None, ledger: str | None
 ) -> tuple[SuppressionKeys | None, ManagedSuppression]:
@@ -143,12 +134,7 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
     options = options or PrepareOptions()
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
-    warm_up = threading.Thread(target=_register_schema_backends, name="schema-backends")
-    warm_up.start()
-    try:
-        ingested = read_lead_file(path)
-    finally:
-        warm_up.join()
+    ingested = read_lead_file(path)
     applied = resolve_columns(ingested.headers, mapping)
     # a list so the raw leads can be handed over below rather than kept (clean_leads drops
     # them as it goes, which frees the columns it replaces: 100 MB for a million rows)

@@ -15,7 +15,6 @@ numbers of the rows without a country.
 from __future__ import annotations
 
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +30,6 @@ from flows.prepare import (
     PrepareOptions,
     _default_region,
     _region_source,
-    _register_schema_backends,
     _suppression,
     with_managed,
 )
@@ -225,12 +223,7 @@ def prepare_batches(
     options = options or PrepareOptions()
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
-    warm_up = threading.Thread(target=_register_schema_backends, name="schema-backends")
-    warm_up.start()
-    try:
-        lead_batches = open_lead_batches(path, rows)
-    finally:
-        warm_up.join()
+    lead_batches = open_lead_batches(path, rows)
     ingested = lead_batches.ingested
     applied = resolve_columns(ingested.headers, mapping)
     to_raw_leads(ingested, applied)  # a file without a contact column is refused before any batch

@@ -7,17 +7,20 @@ and ``disposition`` is set by dedupe/suppress (``ready`` until then).
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from schemas.checks import FastContract, unique_together
+from schemas.checks import Contract, Field, Rule
 from schemas.codes import Disposition
 from schemas.raw_leads import ATTRIBUTE, ISSUE
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 __all__ = [
     "CLEAN_LEADS",
     "CLEAN_LEADS_CONTRACT",
-    "CLEAN_LEADS_SCHEMA",
     "DUPLICATE_FIELDS",
     "E164_DIGITS",
     "E164_PATTERN",
@@ -94,32 +97,34 @@ up to 17 digits): transforms.phones makes them ``PHONE_INVALID`` by ``E164_DIGIT
 never fails this check (which would end the whole file)."""
 
 
-def _columns() -> dict[str, pa.Column]:
-    columns: dict[str, pa.Column] = {}
+def _fields() -> dict[str, Field]:
+    fields: dict[str, Field] = {}
     for name, dtype in CLEAN_LEADS.items():
-        checks: list[pa.Check] = []
+        rules: tuple[Rule, ...] = ()
         nullable = True
         if name in PHONE_SLOTS:
-            checks = [pa.Check.str_matches(E164_PATTERN)]
+            rules = (Rule("str_matches", E164_PATTERN),)
         elif name.endswith("_type"):
-            checks = [pa.Check.isin(list(PHONE_TYPES))]
+            rules = (Rule("isin", PHONE_TYPES),)
         elif name == "timezone_source":
-            checks, nullable = [pa.Check.isin(list(TIMEZONE_SOURCES))], False
+            rules, nullable = (Rule("isin", TIMEZONE_SOURCES),), False
         elif name == "duplicate_on":
-            checks = [pa.Check.isin(list(DUPLICATE_FIELDS))]
+            rules = (Rule("isin", DUPLICATE_FIELDS),)
         elif name == "disposition":
-            checks, nullable = [pa.Check.isin([d.value for d in Disposition])], False
+            rules, nullable = (Rule("isin", tuple(d.value for d in Disposition)),), False
         elif name == "external_id_origin":
-            checks, nullable = [pa.Check.isin(["file", "hash"])], False
+            rules, nullable = (Rule("isin", ("file", "hash")),), False
         elif name in ("source_row", "external_id", "attributes", "issues", "timezone_candidates"):
             nullable = False
-        columns[name] = pa.Column(dtype, checks=checks, nullable=nullable)
-    return columns
+        fields[name] = Field(dtype, nullable=nullable, rules=rules)
+    return fields
 
 
-CLEAN_LEADS_SCHEMA = pa.DataFrameSchema(
-    _columns(), checks=[unique_together("source_row")], strict=True, ordered=True, name="CleanLeads"
-)
+CLEAN_LEADS_CONTRACT = Contract("CleanLeads", _fields(), unique=(("source_row",),))
 
-CLEAN_LEADS_CONTRACT = FastContract.of(CLEAN_LEADS_SCHEMA)
-"""CLEAN_LEADS_SCHEMA checked in one pass (schemas.checks.FastContract): what each batch meets."""
+
+def __getattr__(name: str) -> pa.DataFrameSchema:
+    # CLEAN_LEADS_SCHEMA, pandera's form of the contract, made (and pandera imported) when asked for
+    if name == "CLEAN_LEADS_SCHEMA":
+        return CLEAN_LEADS_CONTRACT.schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,12 +7,16 @@ that normalize can report the offending raw value. ``issues`` holds what ingest 
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from schemas.checks import FastContract, unique_together
+from schemas.checks import Contract, Field, Rule
 
-__all__ = ["ATTRIBUTE", "CANONICAL_COLUMNS", "ISSUE", "RAW_LEADS", "RAW_LEADS_CONTRACT", "RAW_LEADS_SCHEMA"]
+if TYPE_CHECKING:
+    import pandera.polars as pa
+
+__all__ = ["ATTRIBUTE", "CANONICAL_COLUMNS", "ISSUE", "RAW_LEADS", "RAW_LEADS_CONTRACT"]
 
 ISSUE = pl.Struct({"code": pl.String, "column": pl.String, "value": pl.String})
 """One row-level finding: a code from schemas.codes.Issue, the column it concerns, the raw value."""
@@ -39,18 +43,20 @@ RAW_LEADS: dict[str, pl.DataType] = {
     "issues": pl.List(ISSUE),
 }
 
-RAW_LEADS_SCHEMA = pa.DataFrameSchema(
+RAW_LEADS_CONTRACT = Contract(
+    "RawLeads",
     {
-        "source_row": pa.Column(pl.Int64, pa.Check.ge(1), nullable=False),
-        **{name: pa.Column(pl.String, nullable=True) for name in CANONICAL_COLUMNS},
-        "attributes": pa.Column(pl.List(ATTRIBUTE), nullable=False),
-        "issues": pa.Column(pl.List(ISSUE), nullable=False),
+        "source_row": Field(pl.Int64(), nullable=False, rules=(Rule("ge", 1),)),
+        **{name: Field(pl.String()) for name in CANONICAL_COLUMNS},
+        "attributes": Field(pl.List(ATTRIBUTE), nullable=False),
+        "issues": Field(pl.List(ISSUE), nullable=False),
     },
-    checks=[unique_together("source_row")],
-    strict=True,
-    ordered=True,
-    name="RawLeads",
+    unique=(("source_row",),),
 )
 
-RAW_LEADS_CONTRACT = FastContract.of(RAW_LEADS_SCHEMA)
-"""RAW_LEADS_SCHEMA checked in one pass (schemas.checks.FastContract): what each batch meets."""
+
+def __getattr__(name: str) -> pa.DataFrameSchema:
+    # RAW_LEADS_SCHEMA, pandera's form of the contract, made (and pandera imported) when asked for
+    if name == "RAW_LEADS_SCHEMA":
+        return RAW_LEADS_CONTRACT.schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

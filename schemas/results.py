@@ -5,12 +5,16 @@ The invariant every test checks: ``len(results) == rows_in_file * len(targets)``
 
 from __future__ import annotations
 
-import pandera.polars as pa
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from schemas.checks import FastContract, unique_together
+from schemas.checks import Contract, Field, Rule
 from schemas.clean_leads import DUPLICATE_FIELDS, TIMEZONE_SOURCES
 from schemas.codes import Issue, Status
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 __all__ = [
     "ADDED_COLUMNS",
@@ -19,7 +23,6 @@ __all__ = [
     "REFUSED_CODES",
     "RESULTS",
     "RESULTS_CONTRACT",
-    "RESULTS_SCHEMA",
     "WINDOW_COLUMNS",
 ]
 
@@ -132,27 +135,27 @@ RESULTS: dict[str, pl.DataType] = {
 _NOT_NULL = {"run_id", "source_file", "source_row", "external_id", "target", "status", "reasons", "attempts"}
 
 
-def _columns() -> dict[str, pa.Column]:
-    columns: dict[str, pa.Column] = {}
+def _fields() -> dict[str, Field]:
+    fields: dict[str, Field] = {}
     for name, dtype in RESULTS.items():
-        checks = [pa.Check.isin([s.value for s in Status])] if name == "status" else []
+        rules: tuple[Rule, ...] = ()
+        if name == "status":
+            rules = (Rule("isin", tuple(s.value for s in Status)),)
         if name == "timezone_source":
-            checks = [pa.Check.isin(list(TIMEZONE_SOURCES))]
+            rules = (Rule("isin", TIMEZONE_SOURCES),)
         if name == "duplicate_on":
-            checks = [pa.Check.isin(list(DUPLICATE_FIELDS))]
+            rules = (Rule("isin", DUPLICATE_FIELDS),)
         if name == "attempts":
-            checks = [pa.Check.ge(0)]
-        columns[name] = pa.Column(dtype, checks=checks, nullable=name not in _NOT_NULL)
-    return columns
+            rules = (Rule("ge", 0),)
+        fields[name] = Field(dtype, nullable=name not in _NOT_NULL, rules=rules)
+    return fields
 
 
-RESULTS_SCHEMA = pa.DataFrameSchema(
-    _columns(),
-    strict=True,
-    ordered=True,
-    checks=[unique_together("source_row", "target")],
-    name="ResultRows",
-)
+RESULTS_CONTRACT = Contract("ResultRows", _fields(), unique=(("source_row", "target"),))
 
-RESULTS_CONTRACT = FastContract.of(RESULTS_SCHEMA)
-"""RESULTS_SCHEMA checked in one pass (schemas.checks.FastContract): what every write meets."""
+
+def __getattr__(name: str) -> pa.DataFrameSchema:
+    # RESULTS_SCHEMA, pandera's form of the contract, made (and pandera imported) when asked for
+    if name == "RESULTS_SCHEMA":
+        return RESULTS_CONTRACT.schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

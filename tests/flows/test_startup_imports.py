@@ -77,6 +77,9 @@ def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Pa
     assert loaded & {"flows.importer", "connectors.engine", "connectors.config"} == set()
     assert "fsspec" not in loaded  # the run folder is a local path: nothing to copy to a URL
     assert "rphonenumbers" not in loaded  # one number: the fast phone backend is not worth choosing
+    # the contracts are checked by schemas.checks.Contract; pandera (and pandas with it, 0.5 s
+    # of every start) is imported only to explain a frame that fails them
+    assert loaded & {"pandera", "pandas"} == set()
 
 
 def test_validate_of_a_file_without_countries_or_addresses_builds_no_country_or_state_table(

@@ -97,9 +97,11 @@ def _probed(batched: BatchedLeads, fail_at: int | None = None) -> tuple[BatchedL
     return dataclasses.replace(batched, lead_batches=lead_batches), threads, closed
 
 
-def test_the_next_batch_is_read_and_normalized_beside_the_caller_in_file_order(messy: Path) -> None:
+@pytest.mark.parametrize("ahead", [0, 1])
+def test_the_next_batch_is_read_beside_the_caller_in_file_order(messy: Path, ahead: int) -> None:
+    # ahead 1 normalizes it there too; ahead 0 reads only its raw leads there
     batched, threads, _ = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=1_000))
-    batches = batched.batches(ahead=1)
+    batches = batched.batches(ahead=ahead)
     first = next(batches)
     deadline = time.monotonic() + 30
     while len(threads) < 2 and time.monotonic() < deadline:
@@ -112,9 +114,12 @@ def test_the_next_batch_is_read_and_normalized_beside_the_caller_in_file_order(m
     assert pl.concat([first, *rest]).get_column("source_row").to_list() == list(range(1, 6_001))
 
 
-def test_a_batch_read_ahead_that_fails_raises_when_reached_and_leaves_no_thread(messy: Path) -> None:
+@pytest.mark.parametrize("ahead", [0, 1])
+def test_a_batch_read_ahead_that_fails_raises_when_reached_and_leaves_no_thread(
+    messy: Path, ahead: int
+) -> None:
     batched, _, closed = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=1_000), fail_at=3)
-    batches = batched.batches(ahead=1)
+    batches = batched.batches(ahead=ahead)
     # the batches before the broken one come out first, then its error, when it is reached
     assert [next(batches).height, next(batches).height] == [1_000, 1_000]
     with pytest.raises(LeadFileError, match="a broken line"):
@@ -123,9 +128,10 @@ def test_a_batch_read_ahead_that_fails_raises_when_reached_and_leaves_no_thread(
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]
 
 
-def test_a_consumer_that_stops_early_closes_the_file_read_ahead(messy: Path) -> None:
+@pytest.mark.parametrize("ahead", [0, 1])
+def test_a_consumer_that_stops_early_closes_the_file_read_ahead(messy: Path, ahead: int) -> None:
     batched, _, closed = _probed(prepare_batches(messy, PrepareOptions(country="US"), rows=500))
-    batches = batched.batches(ahead=1)
+    batches = batched.batches(ahead=ahead)
     next(batches)
     batches.close()
     assert closed == [True]

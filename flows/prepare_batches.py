@@ -91,7 +91,7 @@ class BatchedLeads:
     erased: Callable[[pl.Series], pl.Series] | None = None
     """The managed store's erasure matcher (connectors.dnc), applied to every batch."""
 
-    def batches(self, ahead: int = 0) -> Iterator[pl.DataFrame]:
+    def batches(self, ahead: int = 0) -> Generator[pl.DataFrame]:
         """The clean leads, batch by batch in file order (schemas.clean_leads).
 
         ``ahead``: how many batches are read and normalized in a thread of their own while

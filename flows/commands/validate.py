@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
                     out_dir=output.folder,
                     dry_run=False,
                     report=False,  # written below, from the figures the terminal shows too
+                    built_behind=True,
                 )
             report_finished_run(run_dir, console)
             where = output.publish(run_dir)

@@ -34,26 +34,37 @@ def _writer_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("results-writer")]
 
 
-def test_results_written_behind_hold_every_batch_in_file_order(leads: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("built_behind", [False, True])
+def test_results_written_behind_hold_every_batch_in_file_order(
+    leads: Path, tmp_path: Path, built_behind: bool
+) -> None:
     batched = prepare_batches(leads, PrepareOptions(country="US"), rows=170)
     expected = pl.concat(
         [_validate(clean) for clean in prepare_batches(leads, PrepareOptions(country="US")).batches()]
     )
+    building: list[str] = []
+
+    def validate(clean: pl.DataFrame) -> pl.DataFrame:
+        building.append(threading.current_thread().name)
+        return _validate(clean)
 
     run_dir = finish_run_in_batches(
         batched.prepared,
         batched.batches(),
-        [(VALIDATE_TARGET, VALIDATE_TARGET, _validate)],
+        [(VALIDATE_TARGET, VALIDATE_TARGET, validate)],
         run_id="r1",
         started=datetime.now(UTC),
         out_dir=tmp_path,
         dry_run=False,
         report=False,
+        built_behind=built_behind,
     )
 
     written = pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
     assert written.equals(expected.select(written.columns))
     assert not _writer_threads()
+    # validate's results are built in the writer's thread, off the one that normalizes
+    assert {name.startswith("results-writer") for name in building} == {built_behind}
 
 
 def test_a_write_that_fails_behind_fails_the_run_and_leaves_no_results(leads: Path, tmp_path: Path) -> None:

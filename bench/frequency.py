@@ -85,9 +85,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from connectors import ledger_contacts  # noqa: E402
 from connectors.base import Lead, Phone  # noqa: E402
-from connectors.frequency import FrequencyLimit, leads_legacy, leads_people  # noqa: E402
+from connectors.frequency import FrequencyLimit, leads_legacy  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
+from transforms.people import People, batch_people  # noqa: E402
 from transforms.person_keys import email_key_column  # noqa: E402
 
 A = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "bench-a")
@@ -96,63 +97,80 @@ LIMIT = FrequencyLimit(max_contacts=2, within_hours=24)
 CHUNK = 100
 
 
-def _leads(rows: int) -> list[Lead]:
+def _leads(rows: int) -> tuple[list[Lead], People]:
     """External ids are hashes, as a file without ids gets (transforms.identity): the claims'
-    and contacts' B-trees are written at random places, as in real runs. The emails' keys are
-    computed for all rows at once, as flows.importer does for a batch (timed apart, ``keys``)."""
-    emails = pl.Series([f"person{n}@example.com" for n in range(rows)])
+    and contacts' B-trees are written at random places, as in real runs. The emails' keys and
+    then every lead's person keys are computed for all rows at once, as flows.importer does for
+    a batch (timed apart: ``KEYS_CPU``, ``PEOPLE_CPU``)."""
+    emails = pl.Series("email", [f"person{n}@example.com" for n in range(rows)])
     email_key_column(emails.head(1))  # pyarrow.compute's first use, a process's once
     started = time.process_time()
-    keys = email_key_column(emails).to_list()
+    keys = email_key_column(emails)
     KEYS_CPU.append(time.process_time() - started)
-    return [
+    phones = pl.Series("phone1", [f"+1415{n:07d}" for n in range(rows)])
+    frame = pl.DataFrame([phones, emails, keys, phones.alias("channel_phone")])
+    started = time.process_time()
+    people = batch_people(frame, LIMIT.per)
+    PEOPLE_CPU.append(time.process_time() - started)
+    assert people is not None
+    email_keys = keys.to_list()
+    leads = [
         Lead(
             n,
             hashlib.blake2b(str(n).encode(), digest_size=10).hexdigest(),
-            phones=(Phone(f"+1415{n:07d}", "mobile"),),
+            phones=(Phone(phones[n], "mobile"),),
             email=emails[n],
-            email_key=keys[n],
+            email_key=email_keys[n],
         )
         for n in range(rows)
     ]
+    return leads, people
 
 
 KEYS_CPU: list[float] = []
 """CPU seconds of the emails' keys for the whole file (transforms.person_keys.email_key_column)."""
+PEOPLE_CPU: list[float] = []
+"""CPU seconds of every lead's person keys from the columns (transforms.people.batch_people)."""
 
 
-def _send(ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], limit: FrequencyLimit | None) -> None:
+def _send(
+    ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], people: People, limit: FrequencyLimit | None
+) -> None:
+    """As connectors.engine sends: each chunk with its slice of the batch's person keys."""
     run = f"run-{key.campaign}"
     for start in range(0, len(leads), CHUNK):
         chunk = leads[start : start + CHUNK]
-        people = legacy = None
+        mine = legacy = None
         if limit is not None:
-            people = leads_people(chunk, limit.per)
+            mine = people.slice(start, start + len(chunk))
             legacy = leads_legacy(chunk, limit.per)
         claim = ledger.begin_chunk(
             key,
             f"{key.campaign}-{start}",
             [x.external_id for x in chunk],
             run,
-            people=people,
+            people=mine,
             limit=limit,
             legacy=legacy,
         )
         ledger.settle_chunk(key, claim.batch_id, [Settlement(x, "accepted") for x in claim.claimed], run)
 
 
-def _timed(spec: str, leads: list[Lead], limit: FrequencyLimit | None, seen: bool) -> tuple[float, float]:
+def _timed(
+    spec: str, leads: list[Lead], people: People, limit: FrequencyLimit | None, seen: bool
+) -> tuple[float, float]:
     with open_ledger(spec) as ledger:
         if seen:
-            _send(ledger, A, leads, limit)
+            _send(ledger, A, leads, people, limit)
         wall, cpu = time.perf_counter(), time.process_time()
-        _send(ledger, B, leads, limit)
+        _send(ledger, B, leads, people, limit)
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _guardrail_alone(folder: Path, leads: list[Lead], seen: bool) -> float:
+def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool) -> float:
     """CPU seconds of the SQLite guardrail's own work for the leads sent to ``B`` (after ``A``
-    when ``seen``): keys, decision, log row and memory, chunk by chunk in one transaction,
+    when ``seen``): each chunk's slice of the batch's person keys, the decision, the log row and
+    the memory, chunk by chunk in one transaction,
     without the claims. One clock reading per run: on this machine a reading of the process
     clock costs about 14 us (a system call), more than the per-chunk work it would time."""
     path = folder / f"alone-{secrets.token_hex(4)}.sqlite"
@@ -167,13 +185,13 @@ def _guardrail_alone(folder: Path, leads: list[Lead], seen: bool) -> float:
         db.execute("BEGIN IMMEDIATE")
         for start in range(0, len(leads), CHUNK):
             chunk = leads[start : start + CHUNK]
-            people = leads_people(chunk, LIMIT.per)
+            mine = people.slice(start, start + len(chunk))
             legacy = leads_legacy(chunk, LIMIT.per)
             eids = [x.external_id for x in chunk]
             allowed, _ = ledger_contacts.sqlite_admit(
-                db, memory, ids[key.campaign], eids, people, limit=LIMIT, legacy=legacy
+                db, memory, ids[key.campaign], eids, mine, limit=LIMIT, legacy=legacy
             )
-            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, people)(memory)
+            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, mine)(memory)
         db.execute("COMMIT")
 
     if seen:
@@ -214,7 +232,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--alone", action="store_true", help="only the SQLite guardrail's own work")
     args = parser.parse_args()
-    leads = _leads(args.rows)
+    leads, people = _leads(args.rows)
     runs: list[tuple[str, FrequencyLimit | None, bool]] = [
         ("claims", None, False),
         ("guarded", LIMIT, False),
@@ -223,18 +241,19 @@ def main() -> None:
     ]
     print(f"{args.rows:,} contacts, {CHUNK} a chunk, best of {args.repeat}")
     print(f"email keys of the file, vectorized: {KEYS_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
+    print(f"person keys of the file from its columns: {PEOPLE_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
     print(f"{'ledger':>10} {'run':>14} {'wall us/c':>10} {'cpu us/c':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.alone or "sqlite" in args.ledger.split(","):
             for seen in (False, True):
-                alone = min(_guardrail_alone(Path(tmp), leads, seen) for _ in range(args.repeat))
+                alone = min(_guardrail_alone(Path(tmp), leads, people, seen) for _ in range(args.repeat))
                 what = "all contacted before" if seen else "no earlier contact"
                 print(f"sqlite guardrail alone, {what}: {alone / args.rows * 1e6:.2f} cpu us/contact")
         for kind in [] if args.alone else args.ledger.split(","):
             best: dict[str, tuple[float, float]] = {}
             for name, limit, seen in runs:
                 times = [
-                    _timed(_fresh(kind, Path(tmp), args.postgres), leads, limit, seen)
+                    _timed(_fresh(kind, Path(tmp), args.postgres), leads, people, limit, seen)
                     for _ in range(args.repeat)
                 ]
                 wall, cpu = (min(t[i] for t in times) for i in range(2))

@@ -1,10 +1,23 @@
 """The SQLite contact log's rows, and one ledger object's copy of them in memory.
 
 A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts as JSON ``[external ids,
-each one's key count, keys]`` (:func:`encode_chunk`, orjson: about 0.1 us a contact). A binary
-packing (numpy ``tobytes`` of the keys) was tried: it saves less than half of that, and the JSON
-is what SQL reads (``json_each``, ``json_array_length``: the tests and anyone querying the file),
-so it stays; a change of format would need every process on a ledger upgraded together.
+each one's key count, keys]`` (:func:`encode_chunk`, orjson, the counts and keys serialized
+straight from numpy arrays: about 4 us a chunk of 100 leads, against 15 from Python lists). A
+binary packing (numpy ``tobytes`` of the keys) was tried: it saves less than half of that, and
+the JSON is what SQL reads (``json_each``, ``json_array_length``: the tests and anyone querying
+the file), so it stays; a change of format would need every process on a ledger upgraded
+together.
+
+The memory (:class:`ContactMemory`) is arrays, not a dict per key: a dict entry per key, made
+and probed with Python ints, was half of the guardrail's cost per contact (about 0.5 us with
+the decision, issue 18's budget being 0.35 for all of it). What a chunk asks of it is, nearly
+always, "none of these keys": :class:`KeyFilter`, a blocked Bloom filter, answers that for the
+whole chunk in a few numpy operations. Only keys it lets through (a contact, or a false
+positive: about one chunk of 200 keys in a hundred) are looked up exactly, in sorted runs of
+(key, row) pairs (``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows
+added since the last sort (the *fresh* ones, kept unsorted in one buffer, compared by brute
+force while that is cheap, else sorted into a run: adding a row is a copy of its keys and two
+filter updates, never a sort).
 """
 
 from __future__ import annotations
@@ -14,19 +27,38 @@ from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from typing import Any
 
+import numpy as np
 import orjson
 
 from connectors.frequency import Event
 
-__all__ = ["ContactMemory", "Contacts", "LegacyMemory", "chunk_keys", "decode_chunk", "encode_chunk"]
+__all__ = [
+    "ContactMemory",
+    "Contacts",
+    "KeyFilter",
+    "LegacyMemory",
+    "chunk_keys",
+    "decode_chunk",
+    "encode_chunk",
+]
 
 _CACHED_ROWS = 256
 """Rows a memory keeps decoded (key -> external ids) for the lookups that find contacts."""
 
+_FOLD_WORK = 1 << 19
+"""Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
+(about half a millisecond); beyond that the fresh keys are sorted into a run first."""
 
-def encode_chunk(eids: Sequence[str], counts: Sequence[int], keys: Sequence[int]) -> bytes:
-    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``."""
-    return orjson.dumps([eids, counts, keys])
+_FIRST_WORDS = 1 << 14
+"""A new memory's filter: 256 KB, room for 8,192 keys before it is made anew, larger."""
+
+
+def encode_chunk(
+    eids: Sequence[str], counts: Sequence[int] | np.ndarray, keys: Sequence[int] | np.ndarray
+) -> bytes:
+    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``
+    (int64 arrays are written as the same JSON integers as lists of ints)."""
+    return orjson.dumps([eids, counts, keys], option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def decode_chunk(stored: str | bytes) -> tuple[list[str], list[int], list[int]]:
@@ -56,32 +88,101 @@ _NEWER = (
 )
 """The rows after a ``seq``, after the ``generation`` (as row -1): one query a chunk."""
 
+_H = np.uint64(0x9E3779B97F4A7C15)
+_TWENTY = np.uint64(20)
+_TABLE = np.uint64(4095)
+_MASKS = np.bitwise_or.reduce(
+    np.left_shift(np.uint64(1), np.random.default_rng(18).integers(0, 64, (4096, 4)).astype(np.uint64)),
+    axis=1,
+)
+"""Up to four bits of a word: one set of them per value of bits 20-31 of a key's hash (a
+table of 32 KB, which stays in the processor's first cache)."""
+
+
+class KeyFilter:
+    """Two blocked Bloom filters of int64 keys side by side: every key's (column 0) and the
+    fresh keys' (column 1, cleared when they are sorted into a run). One 64-bit word per key
+    and column (the top bits of a multiplicative hash, Knuth's), up to four bits in it (a fixed
+    random table indexed by 12 middle bits of the same hash). The two words of a key are
+    adjacent, so adding a key to both costs one cache miss, not two: with a filter larger than
+    the cache that miss is most of a key's cost, as a dict's probe was. Kept at most half full
+    (a key per two words, 32 bytes a key for both): a key not added passes with a probability
+    of about 1e-4, so a chunk's 200 keys all stop at it about 98 times in 100. No false
+    negatives: what was added passes."""
+
+    def __init__(self, words: int) -> None:
+        self.words = np.zeros((words, 2), dtype=np.uint64)
+        self._shift = np.uint64(64 - (words.bit_length() - 1))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's word and bits (for :meth:`passes` and :meth:`add`)."""
+        hashed = keys.view(np.uint64) * _H
+        return (hashed >> self._shift).view(np.intp), _MASKS[((hashed >> _TWENTY) & _TABLE).view(np.intp)]
+
+    def passes(self, probed: tuple[np.ndarray, np.ndarray], column: int = 0) -> np.ndarray:
+        """Which keys may have been added (column 0), or added since the fresh keys' last sort (1)."""
+        at, bits = probed
+        passed: np.ndarray = (self.words[at, column] & bits) == bits
+        return passed
+
+    def add(self, probed: tuple[np.ndarray, np.ndarray]) -> None:
+        """Set the keys' bits in both columns: one gather, ``|``, scatter of the pairs of
+        words (half the time of ``np.bitwise_or.at``), unless two keys share a word (the
+        scatter would keep one key's bits: then ``at``, column by column)."""
+        at, bits = probed
+        words = self.words
+        ordered = np.sort(at)
+        if (ordered[1:] == ordered[:-1]).any():
+            np.bitwise_or.at(words[:, 0], at, bits)
+            np.bitwise_or.at(words[:, 1], at, bits)
+        else:
+            words[at] |= bits[:, None]
+
+    def fill(self, keys: np.ndarray, column: int) -> None:
+        """Add ``keys`` to one column (a filter made anew)."""
+        at, bits = self.probe(keys)
+        np.bitwise_or.at(self.words[:, column], at, bits)
+
+    def clear_fresh(self) -> None:
+        self.words[:, 1] = 0
+
 
 class ContactMemory:
-    """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``:
-    person key -> the ``seq`` of the row it is in (an int), or a tuple of them when several rows
-    have it; and each row as stored, with its time and target. Adding a row is one
-    ``dict.update`` of its keys, all with the row's one ``seq`` object (no sighting per lead or
-    key is made, and ints leave the garbage collector's tracking); a row is decoded only when a
-    chunk asks about one of its keys (:meth:`candidates`, the few rows found, kept decoded for a
-    while). The memory holds a dict entry per key and the stored rows (about 20 bytes a key
-    more)."""
+    """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``
+    (module docstring): each row as stored, with its time and target; a filter of every key
+    and of the fresh keys (``_filter``); the sorted runs of (key, row
+    ``seq``); the fresh keys in one buffer, with where each row's end. A row is decoded only when
+    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About 50
+    bytes a key (the filters 32, the runs or the buffer 16) and the stored rows."""
 
     def __init__(self) -> None:
-        self.seq = 0
         self.since = float("inf")
-        self.by_person: dict[int, Any] = {}
-        """key -> the seq of its row, or a tuple of seqs (told apart by type)."""
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
         self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
-        self.disjoint_at: int | None = None
-        """The ``seq`` at which the last :meth:`candidates` found none of its keys at all (the
-        chunk then recorded goes in without that check again: a dict lookup a key fewer)."""
+        self._filter = KeyFilter(_FIRST_WORDS)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        """Sorted keys and the ``seq`` of the row of each, oldest (and, as merged, largest) first."""
+        self._buffer = np.empty(1 << 12, dtype=np.int64)
+        self._size = 0
+        """Fresh keys in ``_buffer[:_size]``, in the order added."""
+        self._fresh_ends: list[int] = []
+        self._fresh_seqs: list[int] = []
+        self._keys = 0
+        self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray]] | None = None
+        """The keys last looked up, the filters' size then and their probe: the same keys
+        recorded next (a chunk allowed whole) are added without hashing them again."""
 
     def read_window(self, db: sqlite3.Connection, since: float) -> None:
         """Read the window's rows anew (the first reading, or a longer window than was read)."""
-        self.seq, self.since, self.by_person, self.rows, self._decoded = 0, since, {}, {}, {}
-        self.disjoint_at = None
+        self._reset()
+        self.since = since
         for seq, at, target_id, stored in db.execute(_READ["contact_chunks"][0], (since,)):
             self.add(seq, at, target_id, stored)
 
@@ -91,30 +192,86 @@ class ContactMemory:
         at: float,
         target_id: int,
         stored: bytes | str,
-        keys: Sequence[int] | None = None,
-        *,
-        new: bool = False,
+        keys: Sequence[int] | np.ndarray | None = None,
     ) -> None:
-        """Row ``seq`` (``keys``: its keys, when the caller has them already; ``new``: none of
-        them is in the memory, as :attr:`disjoint_at` told for the chunk it was made from)."""
-        if keys is None:
-            keys = chunk_keys(stored)
+        """Row ``seq`` (``keys``: its keys, when the caller has them already)."""
+        found = np.asarray(chunk_keys(stored) if keys is None else keys, dtype=np.int64)
         self.seq = seq
         self.rows[seq] = (at, target_id, stored)
-        by_person = self.by_person
-        if new or by_person.keys().isdisjoint(keys):
-            by_person.update(zip(keys, repeat(seq)))
+        if not len(found):
             return
-        get = by_person.get
-        for key in keys:
-            known = get(key)
-            if known is None:
-                by_person[key] = seq
-            elif type(known) is int:
-                if known != seq:
-                    by_person[key] = (known, seq)
-            elif seq not in known:
-                by_person[key] = (*known, seq)
+        size, end = self._size, self._size + len(found)
+        if end > len(self._buffer):
+            self._buffer = np.concatenate([self._buffer[:size], np.empty(max(end, 2 * size), np.int64)])
+        self._buffer[size:end] = found
+        self._size = end
+        self._fresh_ends.append(end)
+        self._fresh_seqs.append(seq)
+        self._keys += len(found)
+        if self._keys * 2 > len(self._filter):
+            self._resize()
+            return
+        probed = self._probed
+        if probed is not None and probed[0] is keys and probed[1] == len(self._filter):
+            hashes = probed[2]
+        else:
+            hashes = self._filter.probe(found)
+        self._filter.add(hashes)
+
+    def _resize(self) -> None:
+        """Filters four times larger than the keys need (so resized rarely), filled anew."""
+        words = 1 << max(12, (self._keys * 8 - 1).bit_length())
+        self._filter = KeyFilter(words)
+        fresh = self._buffer[: self._size]
+        self._filter.fill(fresh, 1)
+        for keys in chain((fresh,), (run for run, _ in self._runs)):
+            self._filter.fill(keys, 0)
+        self._probed = None
+
+    def _fold(self) -> None:
+        """Sort the fresh keys into a run; merge runs while the newest is at least half the one
+        before (O(log n) runs, each key merged O(log n) times)."""
+        if not self._size:
+            return
+        keys = self._buffer[: self._size]
+        seqs = np.repeat(np.asarray(self._fresh_seqs, dtype=np.int64), np.diff(self._fresh_ends, prepend=0))
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], seqs[order]))
+        self._size = 0
+        self._fresh_ends, self._fresh_seqs = [], []
+        self._filter.clear_fresh()
+        runs = self._runs
+        while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
+            newer, older = runs.pop(), runs.pop()
+            both = np.concatenate([older[0], newer[0]])
+            order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them
+            runs.append((both[order], np.concatenate([older[1], newer[1]])[order]))
+
+    def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (key, row ``seq``) of ``keys`` (sorted, distinct), exactly."""
+        fresh = keys[self._filter.passes(self._filter.probe(keys), 1)] if self._size else keys[:0]
+        if len(fresh) * self._size > _FOLD_WORK:
+            self._fold()
+            fresh = keys[:0]
+        found_keys: list[np.ndarray] = []
+        found_seqs: list[np.ndarray] = []
+        for run, seqs in self._runs:
+            low = np.searchsorted(run, keys, "left")
+            count = np.searchsorted(run, keys, "right") - low
+            if count.any():
+                total = int(count.sum())
+                starts = np.repeat(low - np.cumsum(count) + count, count)
+                found_keys.append(np.repeat(keys, count))
+                found_seqs.append(seqs[starts + np.arange(total)])
+        if len(fresh):
+            at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
+            if len(at):
+                rows = np.searchsorted(np.asarray(self._fresh_ends), at, "right")
+                found_keys.append(self._buffer[at])
+                found_seqs.append(np.asarray(self._fresh_seqs, dtype=np.int64)[rows])
+        if not found_keys:
+            return keys[:0], keys[:0]
+        return np.concatenate(found_keys), np.concatenate(found_seqs)
 
     def _leads(self, seq: int) -> tuple[int, list[str], dict[int, Any]]:
         """Row ``seq`` decoded: (target id, external ids, key -> the index of its lead, or a
@@ -141,37 +298,55 @@ class ContactMemory:
             decoded = self._decoded[seq] = (self.rows[seq][1], eids, lead_of)
         return decoded
 
-    def _events(self, seq: int, key: int) -> set[Event]:
-        target_id, eids, lead_of = self._leads(seq)
-        lead = lead_of[key]
-        if type(lead) is int:
-            return {(target_id, eids[lead])}
-        return {(target_id, eids[i]) for i in lead}
-
-    def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
-        """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
-        the keys with contacts are visited: none, as a rule, which one ``isdisjoint`` (in C)
-        tells."""
-        by_person, rows = self.by_person, self.rows
-        found: dict[int, set[Event]] = {}
-        if by_person.keys().isdisjoint(keys):
-            self.disjoint_at = self.seq
-            return found
-        self.disjoint_at = None
-        cache, leads = self._decoded, self._leads
-        for key in by_person.keys() & keys:
-            known = by_person[key]
-            if type(known) is not int:
-                got = [self._events(seq, key) for seq in known if rows[seq][0] > since]
-                if got:
-                    found[key] = got[0].union(*got[1:])
-            elif rows[known][0] > since:
-                target_id, eids, lead_of = cache.get(known) or leads(known)
-                lead = lead_of[key]
-                found[key] = (
-                    {(target_id, eids[lead])} if type(lead) is int else {(target_id, eids[i]) for i in lead}
+    def found(self, keys: np.ndarray, since: float) -> dict[int, set[Event]]:
+        """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
+        allowed): person key -> {(target id, external id)}, only for keys that have one. The
+        filter stops nearly every chunk of fresh people at once; what passes is looked up."""
+        if not self._keys or not len(keys):
+            return {}
+        probed = self._filter.probe(keys)
+        self._probed = (keys, len(self._filter), probed)
+        passed = self._filter.passes(probed)
+        if not passed.any():
+            return {}
+        wanted = np.sort(keys[passed])
+        if len(wanted) > 1:
+            wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
+        found_keys, found_seqs = self._pairs(wanted)
+        if not len(found_keys):
+            return {}
+        # by row: each row's keys looked up in its decoded form at once
+        order = np.argsort(found_seqs, kind="stable")
+        seqs, keys_by_row = found_seqs[order], found_keys[order].tolist()
+        cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
+        rows = self.rows
+        firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
+        by_row: list[dict[int, set[Event]]] = []
+        start = 0
+        for seq, end in zip(firsts, ends, strict=True):
+            mine, start = keys_by_row[start:end], end
+            if rows[seq][0] > since:
+                target_id, eids, lead_of = self._leads(seq)
+                by_row.append(
+                    {
+                        key: {(target_id, eids[lead])}
+                        if type(lead) is int
+                        else {(target_id, eids[i]) for i in lead}
+                        for key, lead in zip(mine, map(lead_of.__getitem__, mine), strict=True)
+                    }
                 )
+        if len(by_row) == 1:
+            return by_row[0]
+        found: dict[int, set[Event]] = {}
+        for events_of in by_row:  # a key in several rows: its contacts joined
+            for key, events in events_of.items():
+                known = found.get(key)
+                found[key] = events if known is None else known | events
         return found
+
+    def candidates(self, keys: Iterable[int], since: float) -> dict[int, set[Event]]:
+        """:meth:`found` of some keys given as Python ints."""
+        return self.found(np.fromiter(keys, dtype=np.int64), since)
 
 
 Sighting = tuple[int, str, float]

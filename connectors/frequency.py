@@ -18,6 +18,12 @@ the same lead (same external id) to the same target is not a new contact either,
 over a crashed run's lead (it is dated anew). Sends of a target without a limit are not
 recorded: give the limit at run level for it to see every target. The decision is the
 ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_contacts.
+
+A chunk's people come as arrays (transforms.people.People, computed with the batch's columns)
+and are decided by :func:`decide_people`: which keys have a contact or are shared by several
+leads of the chunk is found by numpy for the whole chunk, and only the leads with such a key
+go through :func:`decide`, the per-lead definition (a chunk of people never contacted and
+all different, nearly every chunk, is allowed whole with no Python step per lead).
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ __all__ = [
     "Event",
     "FrequencyLimit",
     "decide",
+    "decide_people",
     "leads_legacy",
     "leads_people",
     "limit_from_environment",
@@ -221,4 +230,53 @@ def _decide_apart(
             append(len({target for target, _ in events} | {target_id}) <= maximum)
         else:
             append(len(events) - ((target_id, external_id) in events) < maximum)
+    return allowed
+
+
+def decide_people(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: People,
+    recent: Mapping[int, set[Event]],
+    limit: FrequencyLimit,
+) -> list[bool] | None:
+    """:func:`decide` for a chunk's people as arrays: which leads may be sent, or None when all
+    may (nothing found and no key shared: no list made). Only the leads with a key in
+    ``recent`` or shared with another lead of the chunk are decided by :func:`decide`, in
+    their order; the others read and add nothing any of those read (a key of theirs is in no
+    one else's lead and has no contact), so each is allowed, as there. When contacts were found
+    for most keys (every lead is then likely involved) all leads are decided, without finding
+    out which are: the same verdicts, for less work."""
+    keys = people.flat
+    if not len(keys):
+        return None
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeated = ordered[1:] == ordered[:-1]
+    shared = bool(repeated.any())
+    if not recent and not shared:
+        return None
+    if len(recent) * 4 >= len(keys):
+        lists = people.to_lists()
+        if shared:
+            return decide(target_id, external_ids, lists, recent, limit)
+        return _decide_apart(target_id, external_ids, lists, recent, limit)
+    involved = np.zeros(len(keys), dtype=bool)
+    if shared:  # both of each equal neighbour, back in the chunk's order
+        twice = np.zeros(len(keys), dtype=bool)
+        twice[1:] = repeated
+        twice[:-1] |= repeated
+        involved[order] = twice
+    if recent:
+        involved |= np.fromiter(map(recent.__contains__, keys.tolist()), dtype=bool, count=len(keys))
+    if not involved.any():
+        return None
+    counts = people.counts()
+    marked = np.zeros(len(counts), dtype=bool)
+    marked[np.repeat(np.arange(len(counts)), counts)[involved]] = True
+    leads = np.flatnonzero(marked).tolist()
+    allowed = [True] * len(counts)
+    mine = decide(target_id, [external_ids[i] for i in leads], people.take(leads).to_lists(), recent, limit)
+    for lead, ok in zip(leads, mine, strict=True):
+        allowed[lead] = ok
     return allowed

@@ -49,8 +49,11 @@ _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
 (about half a millisecond); beyond that the fresh keys are sorted into a run first."""
 
-_FIRST_WORDS = 1 << 14
-"""A new memory's filter: 256 KB, room for 8,192 keys before it is made anew, larger."""
+_FIRST_WORDS = 1 << 20
+"""A new memory's filter: room for 524,288 keys (a window of 260,000 contacts of a phone and an
+email) before it is made anew, larger (rehashing every key, a cache miss each: about 0.4 us a
+contact of the window at 400,000 keys). Its 16 MB are zeros from ``calloc``: the system gives
+a page of them only once a key is written there, so a small window holds little of it."""
 
 
 def encode_chunk(
@@ -90,6 +93,7 @@ _NEWER = (
 
 _H = np.uint64(0x9E3779B97F4A7C15)
 _TWENTY = np.uint64(20)
+_ONE = np.uint64(1)
 _TABLE = np.uint64(4095)
 _MASKS = np.bitwise_or.reduce(
     np.left_shift(np.uint64(1), np.random.default_rng(18).integers(0, 64, (4096, 4)).astype(np.uint64)),
@@ -100,54 +104,59 @@ table of 32 KB, which stays in the processor's first cache)."""
 
 
 class KeyFilter:
-    """Two blocked Bloom filters of int64 keys side by side: every key's (column 0) and the
-    fresh keys' (column 1, cleared when they are sorted into a run). One 64-bit word per key
-    and column (the top bits of a multiplicative hash, Knuth's), up to four bits in it (a fixed
-    random table indexed by 12 middle bits of the same hash). The two words of a key are
-    adjacent, so adding a key to both costs one cache miss, not two: with a filter larger than
-    the cache that miss is most of a key's cost, as a dict's probe was. Kept at most half full
-    (a key per two words, 32 bytes a key for both): a key not added passes with a probability
-    of about 1e-4, so a chunk's 200 keys all stop at it about 98 times in 100. No false
-    negatives: what was added passes."""
+    """Two blocked Bloom filters of int64 keys side by side: every key's (even words) and the
+    fresh keys' (odd words, cleared when they are sorted into a run). One 64-bit word per key
+    and filter (the top bits of a multiplicative hash, Knuth's), up to four bits in it (a fixed
+    random table indexed by 12 middle bits of the same hash). A key's two words are adjacent,
+    so adding it to both costs one cache miss, not two: with a filter larger than the cache that
+    miss is most of a key's cost, as a dict's probe was. One flat array, indexed by ``2 * word``
+    and ``2 * word + 1``: numpy's fancy indexing of a 2-D array by rows took 14 us for a chunk's
+    200 keys, against 2 for a 1-D one. Kept at most half full (a key per two words, 32 bytes a
+    key for both): a key not added passes with a probability of about 1e-4, so a chunk's 200
+    keys all stop at it about 98 times in 100. No false negatives: what was added passes."""
 
     def __init__(self, words: int) -> None:
-        self.words = np.zeros((words, 2), dtype=np.uint64)
+        self.words = np.zeros(2 * words, dtype=np.uint64)
         self._shift = np.uint64(64 - (words.bit_length() - 1))
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.words) // 2
 
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each key's word and bits (for :meth:`passes` and :meth:`add`)."""
+        """Each key's (even) word and bits (for :meth:`passes` and :meth:`add`)."""
         hashed = keys.view(np.uint64) * _H
-        return (hashed >> self._shift).view(np.intp), _MASKS[((hashed >> _TWENTY) & _TABLE).view(np.intp)]
+        at = ((hashed >> self._shift) << _ONE).view(np.intp)
+        return at, _MASKS[((hashed >> _TWENTY) & _TABLE).view(np.intp)]
 
-    def passes(self, probed: tuple[np.ndarray, np.ndarray], column: int = 0) -> np.ndarray:
-        """Which keys may have been added (column 0), or added since the fresh keys' last sort (1)."""
+    def passes(self, probed: tuple[np.ndarray, np.ndarray], fresh: bool = False) -> np.ndarray:
+        """Which keys may have been added, or (``fresh``) added since the fresh keys' last sort."""
         at, bits = probed
-        passed: np.ndarray = (self.words[at, column] & bits) == bits
+        passed: np.ndarray = (self.words[at | 1 if fresh else at] & bits) == bits
         return passed
 
     def add(self, probed: tuple[np.ndarray, np.ndarray]) -> None:
-        """Set the keys' bits in both columns: one gather, ``|``, scatter of the pairs of
-        words (half the time of ``np.bitwise_or.at``), unless two keys share a word (the
-        scatter would keep one key's bits: then ``at``, column by column)."""
+        """Set the keys' bits in both filters by fancy index (``np.bitwise_or.at`` takes
+        several times as long), unless two keys share a word: the ``|=`` would then keep one
+        key's bits, so ``at`` does it."""
         at, bits = probed
         words = self.words
         ordered = np.sort(at)
         if (ordered[1:] == ordered[:-1]).any():
-            np.bitwise_or.at(words[:, 0], at, bits)
-            np.bitwise_or.at(words[:, 1], at, bits)
+            np.bitwise_or.at(words, at, bits)
+            np.bitwise_or.at(words, at | 1, bits)
         else:
-            words[at] |= bits[:, None]
+            words[at] |= bits
+            words[at | 1] |= bits
 
-    def fill(self, keys: np.ndarray, column: int) -> None:
-        """Add ``keys`` to one column (a filter made anew)."""
+    def fill(self, keys: np.ndarray, fresh: bool) -> None:
+        """Add ``keys`` to one filter (a filter made anew)."""
         at, bits = self.probe(keys)
-        np.bitwise_or.at(self.words[:, column], at, bits)
+        np.bitwise_or.at(self.words, at | 1 if fresh else at, bits)
 
-    def clear_fresh(self) -> None:
-        self.words[:, 1] = 0
+    def clear_fresh(self, keys: np.ndarray) -> None:
+        """Empty the fresh filter, whose keys are ``keys``: their words only (no page of the
+        filter that holds none is touched)."""
+        self.words[self.probe(keys)[0] | 1] = 0
 
 
 class ContactMemory:
@@ -223,9 +232,9 @@ class ContactMemory:
         words = 1 << max(12, (self._keys * 8 - 1).bit_length())
         self._filter = KeyFilter(words)
         fresh = self._buffer[: self._size]
-        self._filter.fill(fresh, 1)
+        self._filter.fill(fresh, fresh=True)
         for keys in chain((fresh,), (run for run, _ in self._runs)):
-            self._filter.fill(keys, 0)
+            self._filter.fill(keys, fresh=False)
         self._probed = None
 
     def _fold(self) -> None:
@@ -235,11 +244,11 @@ class ContactMemory:
             return
         keys = self._buffer[: self._size]
         seqs = np.repeat(np.asarray(self._fresh_seqs, dtype=np.int64), np.diff(self._fresh_ends, prepend=0))
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
         self._runs.append((keys[order], seqs[order]))
         self._size = 0
         self._fresh_ends, self._fresh_seqs = [], []
-        self._filter.clear_fresh()
+        self._filter.clear_fresh(keys)
         runs = self._runs
         while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
             newer, older = runs.pop(), runs.pop()
@@ -249,7 +258,7 @@ class ContactMemory:
 
     def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (key, row ``seq``) of ``keys`` (sorted, distinct), exactly."""
-        fresh = keys[self._filter.passes(self._filter.probe(keys), 1)] if self._size else keys[:0]
+        fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
         if len(fresh) * self._size > _FOLD_WORK:
             self._fold()
             fresh = keys[:0]

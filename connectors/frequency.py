@@ -250,8 +250,7 @@ def decide_people(
     keys = people.flat
     if not len(keys):
         return None
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
+    ordered = np.sort(keys)
     repeated = ordered[1:] == ordered[:-1]
     shared = bool(repeated.any())
     if not recent and not shared:
@@ -263,6 +262,7 @@ def decide_people(
         return _decide_apart(target_id, external_ids, lists, recent, limit)
     involved = np.zeros(len(keys), dtype=bool)
     if shared:  # both of each equal neighbour, back in the chunk's order
+        order = np.argsort(keys, kind="stable")
         twice = np.zeros(len(keys), dtype=bool)
         twice[1:] = repeated
         twice[:-1] |= repeated

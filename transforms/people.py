@@ -36,12 +36,16 @@ class People:
 
     keys: np.ndarray
     ends: np.ndarray
+    sizes: np.ndarray | None = field(default=None, repr=False)
+    """Each lead's number of keys (``np.diff(ends)``, made once for a batch; a slice's is a view)."""
     flat: np.ndarray = field(init=False, repr=False)
     """Every key of these leads, in order (a view made once: the ledger's contact memory knows
     the array it looked up when the same one is recorded, and reuses its hashes)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flat", self.keys[self.ends[0] : self.ends[-1]])
+        if self.sizes is None:
+            object.__setattr__(self, "sizes", np.diff(self.ends))
 
     def __len__(self) -> int:
         return len(self.ends) - 1
@@ -55,16 +59,17 @@ class People:
 
     def counts(self) -> np.ndarray:
         """Each lead's number of keys."""
-        return np.diff(self.ends)
+        assert self.sizes is not None
+        return self.sizes
 
     def slice(self, start: int, stop: int) -> People:
         """Leads ``start`` to ``stop`` (exclusive): views, nothing copied."""
-        return People(self.keys, self.ends[start : stop + 1])
+        return People(self.keys, self.ends[start : stop + 1], self.counts()[start:stop])
 
     def take(self, positions: np.ndarray | Sequence[int]) -> People:
         """The leads at ``positions``, in that order (a copy, compact)."""
         at = np.asarray(positions, dtype=np.int64)
-        starts, counts = self.ends[:-1][at], np.diff(self.ends)[at]
+        starts, counts = self.ends[:-1][at], self.counts()[at]
         ends = np.zeros(len(at) + 1, dtype=np.int64)
         np.cumsum(counts, out=ends[1:])
         # each kept key's place in ``keys``: its lead's start, then one more per key of the lead

@@ -49,11 +49,16 @@ _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
 (about half a millisecond); beyond that the fresh keys are sorted into a run first."""
 
-_FIRST_WORDS = 1 << 20
-"""A new memory's filter: room for 524,288 keys (a window of 260,000 contacts of a phone and an
-email) before it is made anew, larger (rehashing every key, a cache miss each: about 0.4 us a
-contact of the window at 400,000 keys). Its 16 MB are zeros from ``calloc``: the system gives
-a page of them only once a key is written there, so a small window holds little of it."""
+_FIRST_WORDS = 1 << 16
+"""The filter of a memory's first keys (1 MB, room for 32,768 keys); none before them (a ledger
+without a frequency limit holds none)."""
+
+_LARGE_WORDS = 1 << 20
+"""The filter once there are more: room for 524,288 keys (a window of 260,000 contacts of a
+phone and an email) before it is made anew, larger (rehashing every key, a cache miss each:
+about 0.4 us a contact of the window at 400,000 keys; each step is eight times the last, so it
+happens rarely). Its 16 MB are zeros from ``calloc``: the system gives a page of them only
+once a key is written there."""
 
 
 def encode_chunk(
@@ -92,22 +97,23 @@ _NEWER = (
 """The rows after a ``seq``, after the ``generation`` (as row -1): one query a chunk."""
 
 _H = np.uint64(0x9E3779B97F4A7C15)
-_TWENTY = np.uint64(20)
 _ONE = np.uint64(1)
 _TABLE = np.uint64(4095)
 _MASKS = np.bitwise_or.reduce(
     np.left_shift(np.uint64(1), np.random.default_rng(18).integers(0, 64, (4096, 4)).astype(np.uint64)),
     axis=1,
 )
-"""Up to four bits of a word: one set of them per value of bits 20-31 of a key's hash (a
-table of 32 KB, which stays in the processor's first cache)."""
+"""Up to four bits of a word: one set of them per value of the low 12 bits of a key's hash (a
+table of 32 KB, which stays in the processor's first cache). Those bits are the key's own
+low 12 bits times an odd number: keys that share them share their bits, but are in the same
+word only by chance (one in a few million), so the filter's error rate is unchanged."""
 
 
 class KeyFilter:
     """Two blocked Bloom filters of int64 keys side by side: every key's (even words) and the
     fresh keys' (odd words, cleared when they are sorted into a run). One 64-bit word per key
     and filter (the top bits of a multiplicative hash, Knuth's), up to four bits in it (a fixed
-    random table indexed by 12 middle bits of the same hash). A key's two words are adjacent,
+    random table indexed by the low 12 bits of the same hash). A key's two words are adjacent,
     so adding it to both costs one cache miss, not two: with a filter larger than the cache that
     miss is most of a key's cost, as a dict's probe was. One flat array, indexed by ``2 * word``
     and ``2 * word + 1``: numpy's fancy indexing of a 2-D array by rows took 14 us for a chunk's
@@ -125,14 +131,38 @@ class KeyFilter:
     def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each key's (even) word and bits (for :meth:`passes` and :meth:`add`)."""
         hashed = keys.view(np.uint64) * _H
-        at = ((hashed >> self._shift) << _ONE).view(np.intp)
-        return at, _MASKS[((hashed >> _TWENTY) & _TABLE).view(np.intp)]
+        return ((hashed >> self._shift) << _ONE).view(np.intp), _MASKS[(hashed & _TABLE).view(np.intp)]
 
     def passes(self, probed: tuple[np.ndarray, np.ndarray], fresh: bool = False) -> np.ndarray:
         """Which keys may have been added, or (``fresh``) added since the fresh keys' last sort."""
         at, bits = probed
         passed: np.ndarray = (self.words[at | 1 if fresh else at] & bits) == bits
         return passed
+
+    def check_and_add(self, probed: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, bool]:
+        """Which keys pass (None when none does, nearly always), and whether their words are
+        all different (then so are the keys). When none passes the keys are added at once,
+        while their words are in the cache: a chunk of fresh people is nearly always recorded
+        whole, and a key added that is not (a lead refused, a claim given up) only makes the
+        filter let it through later, to the exact lookup."""
+        at, bits = probed
+        words = self.words
+        found = words[at]
+        passed = (found & bits) == bits
+        ordered = np.sort(at)
+        distinct = not (ordered[1:] == ordered[:-1]).any()
+        if passed.any():
+            return passed, distinct
+        if distinct:
+            words[at] = found | bits
+            words[at | 1] |= bits
+        else:
+            self._add_each(at, bits)
+        return None, distinct
+
+    def _add_each(self, at: np.ndarray, bits: np.ndarray) -> None:
+        np.bitwise_or.at(self.words, at, bits)
+        np.bitwise_or.at(self.words, at | 1, bits)
 
     def add(self, probed: tuple[np.ndarray, np.ndarray]) -> None:
         """Set the keys' bits in both filters by fancy index (``np.bitwise_or.at`` takes
@@ -142,8 +172,7 @@ class KeyFilter:
         words = self.words
         ordered = np.sort(at)
         if (ordered[1:] == ordered[:-1]).any():
-            np.bitwise_or.at(words, at, bits)
-            np.bitwise_or.at(words, at | 1, bits)
+            self._add_each(at, bits)
         else:
             words[at] |= bits
             words[at | 1] |= bits
@@ -175,7 +204,8 @@ class ContactMemory:
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
         self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
-        self._filter = KeyFilter(_FIRST_WORDS)
+        self._filter = KeyFilter(1)
+        """Made by the first keys added (:meth:`_resize`)."""
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         """Sorted keys and the ``seq`` of the row of each, oldest (and, as merged, largest) first."""
         self._buffer = np.empty(1 << 12, dtype=np.int64)
@@ -184,9 +214,12 @@ class ContactMemory:
         self._fresh_ends: list[int] = []
         self._fresh_seqs: list[int] = []
         self._keys = 0
-        self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray]] | None = None
-        """The keys last looked up, the filters' size then and their probe: the same keys
-        recorded next (a chunk allowed whole) are added without hashing them again."""
+        self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray], bool] | None = None
+        """The keys last looked up, the filters' size then, their probe and whether they were
+        added to the filters then: the same keys recorded next (a chunk allowed whole) are
+        added without hashing them again, or not at all."""
+        self.distinct: bool | None = None
+        """Whether the keys last looked up were all different (None: not known)."""
 
     def read_window(self, db: sqlite3.Connection, since: float) -> None:
         """Read the window's rows anew (the first reading, or a longer window than was read)."""
@@ -222,14 +255,18 @@ class ContactMemory:
             return
         probed = self._probed
         if probed is not None and probed[0] is keys and probed[1] == len(self._filter):
-            hashes = probed[2]
+            if not probed[3]:
+                self._filter.add(probed[2])
         else:
-            hashes = self._filter.probe(found)
-        self._filter.add(hashes)
+            self._filter.add(self._filter.probe(found))
 
     def _resize(self) -> None:
-        """Filters four times larger than the keys need (so resized rarely), filled anew."""
-        words = 1 << max(12, (self._keys * 8 - 1).bit_length())
+        """A filter for the keys there are now, filled anew: ``_FIRST_WORDS`` for a few,
+        then at least ``_LARGE_WORDS`` and eight words a key (it is made anew at two)."""
+        if self._keys * 2 <= _FIRST_WORDS:
+            words = _FIRST_WORDS
+        else:
+            words = 1 << max(_LARGE_WORDS.bit_length() - 1, (self._keys * 8 - 1).bit_length())
         self._filter = KeyFilter(words)
         fresh = self._buffer[: self._size]
         self._filter.fill(fresh, fresh=True)
@@ -311,12 +348,13 @@ class ContactMemory:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
         allowed): person key -> {(target id, external id)}, only for keys that have one. The
         filter stops nearly every chunk of fresh people at once; what passes is looked up."""
+        self.distinct = None
         if not self._keys or not len(keys):
             return {}
         probed = self._filter.probe(keys)
-        self._probed = (keys, len(self._filter), probed)
-        passed = self._filter.passes(probed)
-        if not passed.any():
+        passed, self.distinct = self._filter.check_and_add(probed)
+        self._probed = (keys, len(self._filter), probed, passed is None)
+        if passed is None:
             return {}
         wanted = np.sort(keys[passed])
         if len(wanted) > 1:

@@ -52,6 +52,12 @@ own allocations trigger do not walk the whole process.
 Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
 work of a run is building the body (the connector), parsing the answer (the connector), one result
 row and one ledger row; everything else here is per request.
+
+Under a frequency limit the leads' person keys may come with them as arrays (``people``,
+transforms.people, computed from the batch's columns by flows.importer): the plan's chunks each
+get their slice (``Chunk.people``, views, no copy) and the ledger decides on arrays, reading no
+key off a Lead. Leads left out of the plan (already sent, too large) are left out of the keys by
+position. Without them (a caller that has only Leads) each chunk's are read off its Leads.
 """
 
 from __future__ import annotations
@@ -597,9 +603,8 @@ class _Run:
         recorded): the refused leads get their ``FREQUENCY_LIMIT`` result, the rest is returned
         and counts for this target's later chunks (not for the run's other targets)."""
         assert self.limit is not None
-        people = (
-            chunk.people.to_lists() if chunk.people is not None else leads_people(chunk.leads, self.limit.per)
-        )
+        arrays = chunk.people
+        people = arrays.to_lists() if arrays is not None else leads_people(chunk.leads, self.limit.per)
         limited = self.ledger.preview_limit(
             self.key,
             [lead.external_id for lead in chunk.leads],

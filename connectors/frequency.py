@@ -239,6 +239,8 @@ def decide_people(
     people: People,
     recent: Mapping[int, set[Event]],
     limit: FrequencyLimit,
+    *,
+    distinct: bool | None = None,
 ) -> list[bool] | None:
     """:func:`decide` for a chunk's people as arrays: which leads may be sent, or None when all
     may (nothing found and no key shared: no list made). Only the leads with a key in
@@ -246,13 +248,17 @@ def decide_people(
     their order; the others read and add nothing any of those read (a key of theirs is in no
     one else's lead and has no contact), so each is allowed, as there. When contacts were found
     for most keys (every lead is then likely involved) all leads are decided, without finding
-    out which are: the same verdicts, for less work."""
+    out which are: the same verdicts, for less work. ``distinct``: the caller knows the keys
+    are all different (the contact memory's filter found their words so), or not (None)."""
     keys = people.flat
-    if not len(keys):
+    if not len(keys) or (distinct and not recent):
         return None
-    ordered = np.sort(keys)
-    repeated = ordered[1:] == ordered[:-1]
-    shared = bool(repeated.any())
+    if distinct:
+        shared, repeated = False, keys[:0] == keys[:0]
+    else:
+        ordered = np.sort(keys)
+        repeated = ordered[1:] == ordered[:-1]
+        shared = bool(repeated.any())
     if not recent and not shared:
         return None
     if len(recent) * 4 >= len(keys):

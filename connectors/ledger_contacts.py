@@ -136,9 +136,12 @@ def _split(
     people: People,
     limit: FrequencyLimit,
     found: dict[int, set[Event]],
+    *,
+    distinct: bool | None = None,
 ) -> Admission:
-    """As :func:`admit` over ``found`` (person key -> contacts)."""
-    flags = decide_people(target_id, external_ids, people, found, limit)
+    """As :func:`admit` over ``found`` (person key -> contacts); ``distinct``: the keys are
+    known to be all different (connectors.frequency.decide_people)."""
+    flags = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
     if flags is None:
         return list(external_ids), ()
     allowed = [eid for eid, ok in zip(external_ids, flags, strict=True) if ok]
@@ -167,14 +170,15 @@ def sqlite_admit(
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
     found = memory.current.found(people.flat, since)
+    distinct = memory.current.distinct
     if legacy is not None and memory.legacy_needed(db, since):
         memory.legacy.catch_up(db, since)
         old = legacy()
         both = [(*new, *before) for new, before in zip(people.to_lists(), old, strict=True)]
-        people = People.from_lists(both)
+        people, distinct = People.from_lists(both), None
         found.update(memory.legacy.candidates(set(chain.from_iterable(old)), since))
     _with_pending(found, pending, target_id, people)
-    allowed, limited = _split(target_id, external_ids, people, limit, found)
+    allowed, limited = _split(target_id, external_ids, people, limit, found, distinct=distinct)
     if not limited:
         return allowed, limited
     by_target: dict[int, set[str]] = {}

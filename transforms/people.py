@@ -90,20 +90,30 @@ def as_people(people: People | Sequence[Sequence[int]]) -> People:
     return people if isinstance(people, People) else People.from_lists(people)
 
 
-def _phone_keys(frame: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """A phone column's keys (its E.164 digits as an integer, transforms.person_keys.phone_key)
-    and where it has one (not null, not empty, as Lead.from_row keeps a phone). None when a
-    present value is not all digits after its ``+``: the per-lead path then says what it says."""
-    if column not in frame.columns:
-        return np.zeros(frame.height, dtype=np.int64), np.zeros(frame.height, dtype=bool)
-    text = frame[column].cast(pl.String)
-    present = (text.is_not_null() & (text.str.len_bytes() > 0)).to_numpy()
-    digits = text.str.strip_chars_start("+")
-    exact = digits.str.contains(r"^[0-9]{1,18}$").fill_null(False).to_numpy()
-    if not np.array_equal(exact, present):
+def _phone_keys(frame: pl.DataFrame, columns: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Each phone column's keys (its E.164 digits as an integer, transforms.person_keys.phone_key)
+    and where it has one (not null, not empty, as Lead.from_row keeps a phone), in one select
+    (a column the frame lacks has none). None when a present value is not digits after its
+    ``+`` (nothing a clean frame holds): the per-lead path then says what it says of it."""
+    there = [column for column in columns if column in frame.columns]
+    parsed = frame.select(
+        *(pl.col(c).cast(pl.String).str.len_bytes().fill_null(0).gt(0).alias(f"has {c}") for c in there),
+        *(
+            pl.col(c).cast(pl.String).str.strip_chars_start("+").cast(pl.Int64, strict=False).alias(c)
+            for c in there
+        ),
+    )
+    if (
+        parsed.select(pl.any_horizontal(pl.col(f"has {c}") & pl.col(c).is_null() for c in there).any()).item()
+        if there
+        else False
+    ):
         return None
-    keys = digits.cast(pl.Int64, strict=False).fill_null(0).to_numpy()
-    return keys, present
+    nothing = np.zeros(frame.height, dtype=np.int64), np.zeros(frame.height, dtype=bool)
+    return [
+        (parsed[c].fill_null(0).to_numpy(), parsed[f"has {c}"].to_numpy()) if c in there else nothing
+        for c in columns
+    ]
 
 
 def batch_people(frame: pl.DataFrame, per: str) -> People | None:
@@ -117,13 +127,13 @@ def batch_people(frame: pl.DataFrame, per: str) -> People | None:
     columns: list[np.ndarray] = []
     present: list[np.ndarray] = []
     if per != "email":
-        phones = [_phone_keys(frame, column) for column in PHONE_COLUMNS]
-        channel = _phone_keys(frame, "channel_phone") if "channel_phone" in frame.columns else None
-        if any(found is None for found in phones) or (channel is None and "channel_phone" in frame.columns):
+        with_channel = "channel_phone" in frame.columns
+        found = _phone_keys(frame, [*PHONE_COLUMNS, "channel_phone"] if with_channel else PHONE_COLUMNS)
+        if found is None:
             return None
-        slots = [found for found in phones if found is not None]
-        if channel is not None:
-            first, has = channel
+        slots = found[: len(PHONE_COLUMNS)]
+        if with_channel:
+            first, has = found[-1]
             # prefer_phone moves the channel's phone first only when the lead has that phone
             has = has & np.logical_or.reduce([p & (k == first) for k, p in slots])
             slots.insert(0, (first, has))

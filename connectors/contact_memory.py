@@ -344,6 +344,23 @@ class ContactMemory:
             decoded = self._decoded[seq] = (self.rows[seq][1], eids, lead_of)
         return decoded
 
+    def _row_events(self, seq: int, keys: list[int]) -> dict[int, set[Event]]:
+        """Row ``seq``'s contacts of ``keys`` (all in it). The keys of one lead of the row share
+        one set (a lead's phone and email both find the same contact: connectors.frequency's
+        ``_decide_apart`` then joins nothing). Nothing changes these sets once made."""
+        target_id, eids, lead_of = self._leads(seq)
+        found: dict[int, set[Event]] = {}
+        made: dict[int, set[Event]] = {}
+        for key, lead in zip(keys, map(lead_of.__getitem__, keys), strict=True):
+            if type(lead) is int:
+                events = made.get(lead)
+                if events is None:
+                    events = made[lead] = {(target_id, eids[lead])}
+                found[key] = events
+            else:
+                found[key] = {(target_id, eids[i]) for i in lead}
+        return found
+
     def found(self, keys: np.ndarray, since: float) -> dict[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
         allowed): person key -> {(target id, external id)}, only for keys that have one. The
@@ -373,15 +390,7 @@ class ContactMemory:
         for seq, end in zip(firsts, ends, strict=True):
             mine, start = keys_by_row[start:end], end
             if rows[seq][0] > since:
-                target_id, eids, lead_of = self._leads(seq)
-                by_row.append(
-                    {
-                        key: {(target_id, eids[lead])}
-                        if type(lead) is int
-                        else {(target_id, eids[i]) for i in lead}
-                        for key, lead in zip(mine, map(lead_of.__getitem__, mine), strict=True)
-                    }
-                )
+                by_row.append(self._row_events(seq, mine))
         if len(by_row) == 1:
             return by_row[0]
         found: dict[int, set[Event]] = {}

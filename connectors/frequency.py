@@ -214,7 +214,8 @@ def _decide_apart(
     limit: FrequencyLimit,
 ) -> list[bool]:
     """:func:`decide` for a chunk whose leads share no key: each lead on its own, its keys'
-    contact sets read in place (copied only to join two). For ``targets`` the lead's own
+    contact sets read in place (copied only to join two different ones: the contact memory
+    gives the keys of one earlier lead one set). For ``targets`` the lead's own
     earlier contact needs no removal: its target is this one, which counts anyway."""
     get = recent.get
     by_target, maximum = limit.count == "targets", limit.max_contacts
@@ -225,7 +226,12 @@ def _decide_apart(
         if not hits:
             append(True)
             continue
-        events = hits[0] if len(hits) == 1 else hits[0].union(*hits[1:])
+        events = hits[0]
+        if len(hits) == 2:
+            if hits[1] is not events:  # one set (a lead's phone and email): no join
+                events = events | hits[1]
+        elif len(hits) > 2:
+            events = events.union(*hits[1:])
         if by_target:
             append(len({target for target, _ in events} | {target_id}) <= maximum)
         else:

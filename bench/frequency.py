@@ -9,8 +9,9 @@ chunk by chunk (100 leads a chunk, as OBI and Engage send), each chunk claimed t
 runs, each in a fresh ledger of the backend:
 
 * ``claims``: the claim and the settlement alone (today's ledger work per contact);
-* ``guarded``: the same with ``max_contacts = 2`` a day, keys computed per lead, on a ledger
-  with no earlier contact (the lookup finds nothing);
+* ``guarded``: the same with ``max_contacts = 2`` a day, each chunk given its slice of the
+  file's person keys (computed from its columns, as flows.importer does: timed apart), on a
+  ledger with no earlier contact (the lookup finds nothing);
 * ``claims, seen`` and ``guarded, seen``: the same after the same leads were sent once to
   another target (without, with the limit), so the ledger holds twice the claims and, guarded,
   every lookup finds a contact per key and every chunk is decided lead by lead. The guardrail's
@@ -18,9 +19,9 @@ runs, each in a fresh ledger of the backend:
 
 Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not counted)
 microseconds per contact and the guardrail's extra per million contacts. Before them, the SQLite
-guardrail's own CPU (``--alone`` for only that): the same chunks through the person keys, the
-decision, the contact log's row and its copy in memory, in one transaction and without the
-claims, timed with one clock reading a run (a reading of the process clock is a system call,
+guardrail's own CPU (``--alone`` for only that): the same chunks through their slice of the
+person keys, the decision, the contact log's row and its copy in memory, in one transaction and
+without the claims, timed with one clock reading a run (a reading of the process clock is a system call,
 about 14 us on the 2-core test machine: per-chunk readings would be most of what they time).
 On a busy machine the difference of two whole runs (``guarded`` less ``claims``) is mostly
 noise; this is not.
@@ -64,6 +65,29 @@ keys as a list column into the Lead objects (polars makes a Python list a row: +
 tests and anyone querying the file read). Under 0.35 us needs the chunk's keys as arrays from
 the batch to the ledger (no Lead object read, no Python set or dict a key): an engine that
 sends columns, and a memory of sorted arrays; a durable row a chunk stays (0.25).
+
+Person keys as arrays (issue 18; transforms.people, connectors.contact_memory's filter and
+sorted runs, connectors.frequency.decide_people; ``--alone``, 100k contacts, best of 3, medians
+of 3 runs alternating with main's code, load 5.2-5.5 on the 2-core machine): no earlier contact
+1.29 -> 0.72 CPU us per contact, all contacted before 3.92 -> 3.67. The keys are now computed
+once per target and batch from its columns (``person keys of the file``: 0.20 us a contact in
+this benchmark's one cold call, 0.10 warm, three phone columns 0.13), no longer inside the chunk
+loop (0.23 there before), so the guardrail's whole share of a fresh contact is about 0.9 (was
+1.3): still above the 0.35 budget. What a fresh chunk of 100 leads (200 keys) costs now
+(components apart, timeit best of 7, load 3): the filter's test-and-add 7.6 us (then one cache
+miss a key, once the filter outgrows the cache: 16 MB past 32,768 keys), the within-chunk
+repeat check 0 (told by the filter's words), the row's JSON 4.8 and its INSERT 3.6 (more in a
+file), the catch-up query 1.8, the chunk's slice 0.9, Python glue: the SQL and JSON a chunk
+needs are ~0.15 us a contact, and the rest is per-chunk Python and numpy calls (about 1 us
+each) and the filter's misses. Whole runs (``--rows 30000``, medians of 3 alternating, load
+5-7) are noise of +-3 us a contact, as above; guarded less claims, paired runs, median of 7:
+CPU +3.42 -> +2.28 us a contact. Tried and dropped: ``np.bitwise_or.at`` to set the filter's
+bits (twice the fancy ``|=``, kept only where two keys share a word), a 2-D (word, filter)
+array (its fancy indexing 7x slower than the flat one), ``np.unique`` (hash-based in numpy 2.4:
+11-57 us for 200 keys) and ``np.isin`` for the small sets, a stable sort to fold the fresh keys
+(2x the AVX-512 one), a per-batch precomputed hash (saves 3 us a chunk, costs as much per
+batch); not tried: skipping the catch-up query by ``PRAGMA data_version`` (this connection's
+own erasures would go unseen).
 """
 
 from __future__ import annotations

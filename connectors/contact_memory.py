@@ -12,12 +12,15 @@ The memory (:class:`ContactMemory`) is arrays, not a dict per key: a dict entry 
 and probed with Python ints, was half of the guardrail's cost per contact (about 0.5 us with
 the decision, issue 18's budget being 0.35 for all of it). What a chunk asks of it is, nearly
 always, "none of these keys": :class:`KeyFilter`, a blocked Bloom filter, answers that for the
-whole chunk in a few numpy operations. Only keys it lets through (a contact, or a false
-positive: about one chunk of 200 keys in a hundred) are looked up exactly, in sorted runs of
-(key, row) pairs (``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows
-added since the last sort (the *fresh* ones, kept unsorted in one buffer, compared by brute
-force while that is cheap, else sorted into a run: adding a row is a copy of its keys and two
-filter updates, never a sort).
+whole chunk in a few numpy operations, and puts the keys in at once (a chunk of people never
+contacted is nearly always recorded whole; a key put in and not recorded only costs an exact
+lookup later). Only keys it lets through (a contact, or a false positive: under one chunk of
+200 keys in a hundred) are looked up exactly, in sorted runs of (key, row) pairs
+(``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows added since the
+last sort (the *fresh* ones, kept unsorted in one buffer with a filter of their own, compared
+by brute force while that is cheap, else sorted into a run: adding a row is a copy of its keys,
+never a sort). The window read anew (a process's first chunk, a longer window) is a fresh buffer
+too, sorted at the first chunk that finds contacts in it.
 """
 
 from __future__ import annotations
@@ -193,8 +196,9 @@ class ContactMemory:
     (module docstring): each row as stored, with its time and target; a filter of every key
     and of the fresh keys (``_filter``); the sorted runs of (key, row
     ``seq``); the fresh keys in one buffer, with where each row's end. A row is decoded only when
-    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About 50
-    bytes a key (the filters 32, the runs or the buffer 16) and the stored rows."""
+    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About
+    50-150 bytes a key (the filters 32-128 as they fill, the runs or the buffer 16; the filter's
+    pages only as keys land in them) and the stored rows."""
 
     def __init__(self) -> None:
         self.since = float("inf")

@@ -1,5 +1,7 @@
 """The PostgreSQL ledger's record of contacts (the tables, and the decision inside the claim's
-transaction): see connectors.ledger_contacts, whose decision and key versions it shares."""
+transaction): see connectors.ledger_contacts, whose decision and key versions it shares. A
+chunk's people come as arrays (transforms.people): the lock and the read take their distinct
+keys sorted by ``np.unique``, the insert their keys and counts from the arrays."""
 
 from __future__ import annotations
 

@@ -87,7 +87,10 @@ array (its fancy indexing 7x slower than the flat one), ``np.unique`` (hash-base
 11-57 us for 200 keys) and ``np.isin`` for the small sets, a stable sort to fold the fresh keys
 (2x the AVX-512 one), a per-batch precomputed hash (saves 3 us a chunk, costs as much per
 batch); not tried: skipping the catch-up query by ``PRAGMA data_version`` (this connection's
-own erasures would go unseen).
+own erasures would go unseen). PostgreSQL (whole runs, 10k contacts, best of 2, three to five
+alternations, load 3-5, client CPU added): unchanged within the noise (no earlier contact +5.5
+against +5.2, all contacted before +8.0 against +6.5, runs of one case spreading by 2-3 us); a
+profile of one ``guarded, seen`` run is the same on both (0.72 s, 85% psycopg's waits).
 """
 
 from __future__ import annotations

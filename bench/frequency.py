@@ -9,8 +9,9 @@ chunk by chunk (100 leads a chunk, as OBI and Engage send), each chunk claimed t
 runs, each in a fresh ledger of the backend:
 
 * ``claims``: the claim and the settlement alone (today's ledger work per contact);
-* ``guarded``: the same with ``max_contacts = 2`` a day, keys computed per lead, on a ledger
-  with no earlier contact (the lookup finds nothing);
+* ``guarded``: the same with ``max_contacts = 2`` a day, each chunk given its slice of the
+  file's person keys (computed from its columns, as flows.importer does: timed apart), on a
+  ledger with no earlier contact (the lookup finds nothing);
 * ``claims, seen`` and ``guarded, seen``: the same after the same leads were sent once to
   another target (without, with the limit), so the ledger holds twice the claims and, guarded,
   every lookup finds a contact per key and every chunk is decided lead by lead. The guardrail's
@@ -18,9 +19,9 @@ runs, each in a fresh ledger of the backend:
 
 Prints wall and CPU (this process: SQLite's work; PostgreSQL's server is not counted)
 microseconds per contact and the guardrail's extra per million contacts. Before them, the SQLite
-guardrail's own CPU (``--alone`` for only that): the same chunks through the person keys, the
-decision, the contact log's row and its copy in memory, in one transaction and without the
-claims, timed with one clock reading a run (a reading of the process clock is a system call,
+guardrail's own CPU (``--alone`` for only that): the same chunks through their slice of the
+person keys, the decision, the contact log's row and its copy in memory, in one transaction and
+without the claims, timed with one clock reading a run (a reading of the process clock is a system call,
 about 14 us on the 2-core test machine: per-chunk readings would be most of what they time).
 On a busy machine the difference of two whole runs (``guarded`` less ``claims``) is mostly
 noise; this is not.
@@ -64,6 +65,32 @@ keys as a list column into the Lead objects (polars makes a Python list a row: +
 tests and anyone querying the file read). Under 0.35 us needs the chunk's keys as arrays from
 the batch to the ledger (no Lead object read, no Python set or dict a key): an engine that
 sends columns, and a memory of sorted arrays; a durable row a chunk stays (0.25).
+
+Person keys as arrays (issue 18; transforms.people, connectors.contact_memory's filter and
+sorted runs, connectors.frequency.decide_people; ``--alone``, 100k contacts, best of 3, medians
+of 3 runs alternating with main's code, load 5.2-5.5 on the 2-core machine): no earlier contact
+1.29 -> 0.72 CPU us per contact, all contacted before 3.92 -> 3.67. The keys are now computed
+once per target and batch from its columns (``person keys of the file``: 0.20 us a contact in
+this benchmark's one cold call, 0.10 warm, three phone columns 0.13), no longer inside the chunk
+loop (0.23 there before), so the guardrail's whole share of a fresh contact is about 0.9 (was
+1.3): still above the 0.35 budget. What a fresh chunk of 100 leads (200 keys) costs now
+(components apart, timeit best of 7, load 3): the filter's test-and-add 7.6 us (then one cache
+miss a key, once the filter outgrows the cache: 16 MB past 32,768 keys), the within-chunk
+repeat check 0 (told by the filter's words), the row's JSON 4.8 and its INSERT 3.6 (more in a
+file), the catch-up query 1.8, the chunk's slice 0.9, Python glue: the SQL and JSON a chunk
+needs are ~0.15 us a contact, and the rest is per-chunk Python and numpy calls (about 1 us
+each) and the filter's misses. Whole runs (``--rows 30000``, medians of 3 alternating, load
+5-7) are noise of +-3 us a contact, as above; guarded less claims, paired runs, median of 7:
+CPU +3.42 -> +2.28 us a contact. Tried and dropped: ``np.bitwise_or.at`` to set the filter's
+bits (twice the fancy ``|=``, kept only where two keys share a word), a 2-D (word, filter)
+array (its fancy indexing 7x slower than the flat one), ``np.unique`` (hash-based in numpy 2.4:
+11-57 us for 200 keys) and ``np.isin`` for the small sets, a stable sort to fold the fresh keys
+(2x the AVX-512 one), a per-batch precomputed hash (saves 3 us a chunk, costs as much per
+batch); not tried: skipping the catch-up query by ``PRAGMA data_version`` (this connection's
+own erasures would go unseen). PostgreSQL (whole runs, 10k contacts, best of 2, three to five
+alternations, load 3-5, client CPU added): unchanged within the noise (no earlier contact +5.5
+against +5.2, all contacted before +8.0 against +6.5, runs of one case spreading by 2-3 us); a
+profile of one ``guarded, seen`` run is the same on both (0.72 s, 85% psycopg's waits).
 """
 
 from __future__ import annotations
@@ -85,9 +112,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from connectors import ledger_contacts  # noqa: E402
 from connectors.base import Lead, Phone  # noqa: E402
-from connectors.frequency import FrequencyLimit, leads_legacy, leads_people  # noqa: E402
+from connectors.frequency import FrequencyLimit, leads_legacy  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
+from transforms.people import People, batch_people  # noqa: E402
 from transforms.person_keys import email_key_column  # noqa: E402
 
 A = TargetKey("sinch_obi", "http://127.0.0.1:8765/obi", "bench-a")
@@ -96,63 +124,80 @@ LIMIT = FrequencyLimit(max_contacts=2, within_hours=24)
 CHUNK = 100
 
 
-def _leads(rows: int) -> list[Lead]:
+def _leads(rows: int) -> tuple[list[Lead], People]:
     """External ids are hashes, as a file without ids gets (transforms.identity): the claims'
-    and contacts' B-trees are written at random places, as in real runs. The emails' keys are
-    computed for all rows at once, as flows.importer does for a batch (timed apart, ``keys``)."""
-    emails = pl.Series([f"person{n}@example.com" for n in range(rows)])
+    and contacts' B-trees are written at random places, as in real runs. The emails' keys and
+    then every lead's person keys are computed for all rows at once, as flows.importer does for
+    a batch (timed apart: ``KEYS_CPU``, ``PEOPLE_CPU``)."""
+    emails = pl.Series("email", [f"person{n}@example.com" for n in range(rows)])
     email_key_column(emails.head(1))  # pyarrow.compute's first use, a process's once
     started = time.process_time()
-    keys = email_key_column(emails).to_list()
+    keys = email_key_column(emails)
     KEYS_CPU.append(time.process_time() - started)
-    return [
+    phones = pl.Series("phone1", [f"+1415{n:07d}" for n in range(rows)])
+    frame = pl.DataFrame([phones, emails, keys, phones.alias("channel_phone")])
+    started = time.process_time()
+    people = batch_people(frame, LIMIT.per)
+    PEOPLE_CPU.append(time.process_time() - started)
+    assert people is not None
+    email_keys = keys.to_list()
+    leads = [
         Lead(
             n,
             hashlib.blake2b(str(n).encode(), digest_size=10).hexdigest(),
-            phones=(Phone(f"+1415{n:07d}", "mobile"),),
+            phones=(Phone(phones[n], "mobile"),),
             email=emails[n],
-            email_key=keys[n],
+            email_key=email_keys[n],
         )
         for n in range(rows)
     ]
+    return leads, people
 
 
 KEYS_CPU: list[float] = []
 """CPU seconds of the emails' keys for the whole file (transforms.person_keys.email_key_column)."""
+PEOPLE_CPU: list[float] = []
+"""CPU seconds of every lead's person keys from the columns (transforms.people.batch_people)."""
 
 
-def _send(ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], limit: FrequencyLimit | None) -> None:
+def _send(
+    ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], people: People, limit: FrequencyLimit | None
+) -> None:
+    """As connectors.engine sends: each chunk with its slice of the batch's person keys."""
     run = f"run-{key.campaign}"
     for start in range(0, len(leads), CHUNK):
         chunk = leads[start : start + CHUNK]
-        people = legacy = None
+        mine = legacy = None
         if limit is not None:
-            people = leads_people(chunk, limit.per)
+            mine = people.slice(start, start + len(chunk))
             legacy = leads_legacy(chunk, limit.per)
         claim = ledger.begin_chunk(
             key,
             f"{key.campaign}-{start}",
             [x.external_id for x in chunk],
             run,
-            people=people,
+            people=mine,
             limit=limit,
             legacy=legacy,
         )
         ledger.settle_chunk(key, claim.batch_id, [Settlement(x, "accepted") for x in claim.claimed], run)
 
 
-def _timed(spec: str, leads: list[Lead], limit: FrequencyLimit | None, seen: bool) -> tuple[float, float]:
+def _timed(
+    spec: str, leads: list[Lead], people: People, limit: FrequencyLimit | None, seen: bool
+) -> tuple[float, float]:
     with open_ledger(spec) as ledger:
         if seen:
-            _send(ledger, A, leads, limit)
+            _send(ledger, A, leads, people, limit)
         wall, cpu = time.perf_counter(), time.process_time()
-        _send(ledger, B, leads, limit)
+        _send(ledger, B, leads, people, limit)
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def _guardrail_alone(folder: Path, leads: list[Lead], seen: bool) -> float:
+def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool) -> float:
     """CPU seconds of the SQLite guardrail's own work for the leads sent to ``B`` (after ``A``
-    when ``seen``): keys, decision, log row and memory, chunk by chunk in one transaction,
+    when ``seen``): each chunk's slice of the batch's person keys, the decision, the log row and
+    the memory, chunk by chunk in one transaction,
     without the claims. One clock reading per run: on this machine a reading of the process
     clock costs about 14 us (a system call), more than the per-chunk work it would time."""
     path = folder / f"alone-{secrets.token_hex(4)}.sqlite"
@@ -167,13 +212,13 @@ def _guardrail_alone(folder: Path, leads: list[Lead], seen: bool) -> float:
         db.execute("BEGIN IMMEDIATE")
         for start in range(0, len(leads), CHUNK):
             chunk = leads[start : start + CHUNK]
-            people = leads_people(chunk, LIMIT.per)
+            mine = people.slice(start, start + len(chunk))
             legacy = leads_legacy(chunk, LIMIT.per)
             eids = [x.external_id for x in chunk]
             allowed, _ = ledger_contacts.sqlite_admit(
-                db, memory, ids[key.campaign], eids, people, limit=LIMIT, legacy=legacy
+                db, memory, ids[key.campaign], eids, mine, limit=LIMIT, legacy=legacy
             )
-            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, people)(memory)
+            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, mine)(memory)
         db.execute("COMMIT")
 
     if seen:
@@ -214,7 +259,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--alone", action="store_true", help="only the SQLite guardrail's own work")
     args = parser.parse_args()
-    leads = _leads(args.rows)
+    leads, people = _leads(args.rows)
     runs: list[tuple[str, FrequencyLimit | None, bool]] = [
         ("claims", None, False),
         ("guarded", LIMIT, False),
@@ -223,18 +268,19 @@ def main() -> None:
     ]
     print(f"{args.rows:,} contacts, {CHUNK} a chunk, best of {args.repeat}")
     print(f"email keys of the file, vectorized: {KEYS_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
+    print(f"person keys of the file from its columns: {PEOPLE_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
     print(f"{'ledger':>10} {'run':>14} {'wall us/c':>10} {'cpu us/c':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.alone or "sqlite" in args.ledger.split(","):
             for seen in (False, True):
-                alone = min(_guardrail_alone(Path(tmp), leads, seen) for _ in range(args.repeat))
+                alone = min(_guardrail_alone(Path(tmp), leads, people, seen) for _ in range(args.repeat))
                 what = "all contacted before" if seen else "no earlier contact"
                 print(f"sqlite guardrail alone, {what}: {alone / args.rows * 1e6:.2f} cpu us/contact")
         for kind in [] if args.alone else args.ledger.split(","):
             best: dict[str, tuple[float, float]] = {}
             for name, limit, seen in runs:
                 times = [
-                    _timed(_fresh(kind, Path(tmp), args.postgres), leads, limit, seen)
+                    _timed(_fresh(kind, Path(tmp), args.postgres), leads, people, limit, seen)
                     for _ in range(args.repeat)
                 ]
                 wall, cpu = (min(t[i] for t in times) for i in range(2))

@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import httpx
 
 from connectors.config import TargetConfig
 from connectors.errors import FatalTargetError, TransientError, truncate
 from schemas.codes import Status
+
+if TYPE_CHECKING:
+    from transforms.people import People
 
 __all__ = ["Channel", "Chunk", "Connector", "Lead", "Limits", "Phone", "RowOutcome"]
 
@@ -95,6 +98,9 @@ class Chunk:
     target: str
     batch_id: str
     leads: tuple[Lead, ...]
+    people: People | None = field(default=None, compare=False, repr=False)
+    """The leads' person keys as arrays (transforms.people), when the engine was given the
+    batch's under a frequency limit; None otherwise (each Lead's are read then)."""
 
     def __len__(self) -> int:
         return len(self.leads)

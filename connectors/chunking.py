@@ -21,8 +21,12 @@ import hashlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from connectors.base import Chunk, Connector, Lead
+
+if TYPE_CHECKING:
+    from transforms.people import People
 
 __all__ = ["ChunkPlan", "LazyPlan", "batch_id", "chunk_leads", "lazy_plan", "lazy_plan_for", "plan_for"]
 
@@ -48,16 +52,21 @@ class LazyPlan:
     ends: Sequence[int]
     """Each chunk's end (exclusive) in ``placed``; the last one is ``len(placed)``."""
     too_large: tuple[Lead, ...]
+    people: People | None = None
+    """The person keys of ``placed``, aligned with it (the engine's, under a frequency limit):
+    each chunk gets its slice."""
 
     def __len__(self) -> int:
         return len(self.ends)
 
     def __iter__(self) -> Iterator[Chunk]:
-        target, campaign, placed = self.target, self.campaign, self.placed
+        target, campaign, placed, people = self.target, self.campaign, self.placed, self.people
         start = 0
         for end in self.ends:
             group = tuple(placed[start:end])
-            yield Chunk(target, batch_id(target, campaign, [lead.external_id for lead in group]), group)
+            ids = [lead.external_id for lead in group]
+            mine = None if people is None else people.slice(start, end)
+            yield Chunk(target, batch_id(target, campaign, ids), group, mine)
             start = end
 
 

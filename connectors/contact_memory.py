@@ -1,10 +1,26 @@
 """The SQLite contact log's rows, and one ledger object's copy of them in memory.
 
 A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts as JSON ``[external ids,
-each one's key count, keys]`` (:func:`encode_chunk`, orjson: about 0.1 us a contact). A binary
-packing (numpy ``tobytes`` of the keys) was tried: it saves less than half of that, and the JSON
-is what SQL reads (``json_each``, ``json_array_length``: the tests and anyone querying the file),
-so it stays; a change of format would need every process on a ledger upgraded together.
+each one's key count, keys]`` (:func:`encode_chunk`, orjson, the counts and keys serialized
+straight from numpy arrays: about 4 us a chunk of 100 leads, against 15 from Python lists). A
+binary packing (numpy ``tobytes`` of the keys) was tried: it saves less than half of that, and
+the JSON is what SQL reads (``json_each``, ``json_array_length``: the tests and anyone querying
+the file), so it stays; a change of format would need every process on a ledger upgraded
+together.
+
+The memory (:class:`ContactMemory`) is arrays, not a dict per key: a dict entry per key, made
+and probed with Python ints, was half of the guardrail's cost per contact (about 0.5 us with
+the decision, issue 18's budget being 0.35 for all of it). What a chunk asks of it is, nearly
+always, "none of these keys": :class:`KeyFilter`, a blocked Bloom filter, answers that for the
+whole chunk in a few numpy operations, and puts the keys in at once (a chunk of people never
+contacted is nearly always recorded whole; a key put in and not recorded only costs an exact
+lookup later). Only keys it lets through (a contact, or a false positive: under one chunk of
+200 keys in a hundred) are looked up exactly, in sorted runs of (key, row) pairs
+(``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows added since the
+last sort (the *fresh* ones, kept unsorted in one buffer with a filter of their own, compared
+by brute force while that is cheap, else sorted into a run: adding a row is a copy of its keys,
+never a sort). The window read anew (a process's first chunk, a longer window) is a fresh buffer
+too, sorted at the first chunk that finds contacts in it.
 """
 
 from __future__ import annotations
@@ -14,19 +30,46 @@ from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from typing import Any
 
+import numpy as np
 import orjson
 
 from connectors.frequency import Event
 
-__all__ = ["ContactMemory", "Contacts", "LegacyMemory", "chunk_keys", "decode_chunk", "encode_chunk"]
+__all__ = [
+    "ContactMemory",
+    "Contacts",
+    "KeyFilter",
+    "LegacyMemory",
+    "chunk_keys",
+    "decode_chunk",
+    "encode_chunk",
+]
 
 _CACHED_ROWS = 256
 """Rows a memory keeps decoded (key -> external ids) for the lookups that find contacts."""
 
+_FOLD_WORK = 1 << 19
+"""Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
+(about half a millisecond); beyond that the fresh keys are sorted into a run first."""
 
-def encode_chunk(eids: Sequence[str], counts: Sequence[int], keys: Sequence[int]) -> bytes:
-    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``."""
-    return orjson.dumps([eids, counts, keys])
+_FIRST_WORDS = 1 << 16
+"""The filter of a memory's first keys (1 MB, room for 32,768 keys); none before them (a ledger
+without a frequency limit holds none)."""
+
+_LARGE_WORDS = 1 << 20
+"""The filter once there are more: room for 524,288 keys (a window of 260,000 contacts of a
+phone and an email) before it is made anew, larger (rehashing every key, a cache miss each:
+about 0.4 us a contact of the window at 400,000 keys; each step is eight times the last, so it
+happens rarely). Its 16 MB are zeros from ``calloc``: the system gives a page of them only
+once a key is written there."""
+
+
+def encode_chunk(
+    eids: Sequence[str], counts: Sequence[int] | np.ndarray, keys: Sequence[int] | np.ndarray
+) -> bytes:
+    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``
+    (int64 arrays are written as the same JSON integers as lists of ints)."""
+    return orjson.dumps([eids, counts, keys], option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def decode_chunk(stored: str | bytes) -> tuple[list[str], list[int], list[int]]:
@@ -56,32 +99,136 @@ _NEWER = (
 )
 """The rows after a ``seq``, after the ``generation`` (as row -1): one query a chunk."""
 
+_H = np.uint64(0x9E3779B97F4A7C15)
+_ONE = np.uint64(1)
+_TABLE = np.uint64(4095)
+_MASKS = np.bitwise_or.reduce(
+    np.left_shift(np.uint64(1), np.random.default_rng(18).integers(0, 64, (4096, 4)).astype(np.uint64)),
+    axis=1,
+)
+"""Up to four bits of a word: one set of them per value of the low 12 bits of a key's hash (a
+table of 32 KB, which stays in the processor's first cache). Those bits are the key's own
+low 12 bits times an odd number: keys that share them share their bits, but are in the same
+word only by chance (one in a few million), so the filter's error rate is unchanged."""
+
+
+class KeyFilter:
+    """Two blocked Bloom filters of int64 keys side by side: every key's (even words) and the
+    fresh keys' (odd words, cleared when they are sorted into a run). One 64-bit word per key
+    and filter (the top bits of a multiplicative hash, Knuth's), up to four bits in it (a fixed
+    random table indexed by the low 12 bits of the same hash). A key's two words are adjacent,
+    so adding it to both costs one cache miss, not two: with a filter larger than the cache that
+    miss is most of a key's cost, as a dict's probe was. One flat array, indexed by ``2 * word``
+    and ``2 * word + 1``: numpy's fancy indexing of a 2-D array by rows took 14 us for a chunk's
+    200 keys, against 2 for a 1-D one. Kept at most half full (a key per two words, 32 bytes a
+    key for both): a key not added passes with a probability of about 1e-4, so a chunk's 200
+    keys all stop at it about 98 times in 100. No false negatives: what was added passes."""
+
+    def __init__(self, words: int) -> None:
+        self.words = np.zeros(2 * words, dtype=np.uint64)
+        self._shift = np.uint64(64 - (words.bit_length() - 1))
+
+    def __len__(self) -> int:
+        return len(self.words) // 2
+
+    def probe(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's (even) word and bits (for :meth:`passes` and :meth:`add`)."""
+        hashed = keys.view(np.uint64) * _H
+        return ((hashed >> self._shift) << _ONE).view(np.intp), _MASKS[(hashed & _TABLE).view(np.intp)]
+
+    def passes(self, probed: tuple[np.ndarray, np.ndarray], fresh: bool = False) -> np.ndarray:
+        """Which keys may have been added, or (``fresh``) added since the fresh keys' last sort."""
+        at, bits = probed
+        passed: np.ndarray = (self.words[at | 1 if fresh else at] & bits) == bits
+        return passed
+
+    def check_and_add(self, probed: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray | None, bool]:
+        """Which keys pass (None when none does, nearly always), and whether their words are
+        all different (then so are the keys). When none passes the keys are added at once,
+        while their words are in the cache: a chunk of fresh people is nearly always recorded
+        whole, and a key added that is not (a lead refused, a claim given up) only makes the
+        filter let it through later, to the exact lookup."""
+        at, bits = probed
+        words = self.words
+        found = words[at]
+        passed = (found & bits) == bits
+        ordered = np.sort(at)
+        distinct = not (ordered[1:] == ordered[:-1]).any()
+        if passed.any():
+            return passed, distinct
+        if distinct:
+            words[at] = found | bits
+            words[at | 1] |= bits
+        else:
+            self._add_each(at, bits)
+        return None, distinct
+
+    def _add_each(self, at: np.ndarray, bits: np.ndarray) -> None:
+        np.bitwise_or.at(self.words, at, bits)
+        np.bitwise_or.at(self.words, at | 1, bits)
+
+    def add(self, probed: tuple[np.ndarray, np.ndarray]) -> None:
+        """Set the keys' bits in both filters by fancy index (``np.bitwise_or.at`` takes
+        several times as long), unless two keys share a word: the ``|=`` would then keep one
+        key's bits, so ``at`` does it."""
+        at, bits = probed
+        words = self.words
+        ordered = np.sort(at)
+        if (ordered[1:] == ordered[:-1]).any():
+            self._add_each(at, bits)
+        else:
+            words[at] |= bits
+            words[at | 1] |= bits
+
+    def fill(self, keys: np.ndarray, fresh: bool) -> None:
+        """Add ``keys`` to one filter (a filter made anew)."""
+        at, bits = self.probe(keys)
+        np.bitwise_or.at(self.words, at | 1 if fresh else at, bits)
+
+    def clear_fresh(self, keys: np.ndarray) -> None:
+        """Empty the fresh filter, whose keys are ``keys``: their words only (no page of the
+        filter that holds none is touched)."""
+        self.words[self.probe(keys)[0] | 1] = 0
+
 
 class ContactMemory:
-    """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``:
-    person key -> the ``seq`` of the row it is in (an int), or a tuple of them when several rows
-    have it; and each row as stored, with its time and target. Adding a row is one
-    ``dict.update`` of its keys, all with the row's one ``seq`` object (no sighting per lead or
-    key is made, and ints leave the garbage collector's tracking); a row is decoded only when a
-    chunk asks about one of its keys (:meth:`candidates`, the few rows found, kept decoded for a
-    while). The memory holds a dict entry per key and the stored rows (about 20 bytes a key
-    more)."""
+    """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``
+    (module docstring): each row as stored, with its time and target; a filter of every key
+    and of the fresh keys (``_filter``); the sorted runs of (key, row
+    ``seq``); the fresh keys in one buffer, with where each row's end. A row is decoded only when
+    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About
+    50-150 bytes a key (the filters 32-128 as they fill, the runs or the buffer 16; the filter's
+    pages only as keys land in them) and the stored rows."""
 
     def __init__(self) -> None:
-        self.seq = 0
         self.since = float("inf")
-        self.by_person: dict[int, Any] = {}
-        """key -> the seq of its row, or a tuple of seqs (told apart by type)."""
+        self._reset()
+
+    def _reset(self) -> None:
+        self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
         self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
-        self.disjoint_at: int | None = None
-        """The ``seq`` at which the last :meth:`candidates` found none of its keys at all (the
-        chunk then recorded goes in without that check again: a dict lookup a key fewer)."""
+        self._filter = KeyFilter(1)
+        """Made by the first keys added (:meth:`_resize`)."""
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        """Sorted keys and the ``seq`` of the row of each, oldest (and, as merged, largest) first."""
+        self._buffer = np.empty(1 << 12, dtype=np.int64)
+        self._size = 0
+        """Fresh keys in ``_buffer[:_size]``, in the order added."""
+        self._fresh_ends: list[int] = []
+        self._fresh_seqs: list[int] = []
+        self._keys = 0
+        self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray], bool] | None = None
+        """The keys last looked up, the filters' size then, their probe and whether they were
+        added to the filters then: the same keys recorded next (a chunk allowed whole) are
+        added without hashing them again, or not at all."""
+        self.distinct: bool | None = None
+        """Whether the keys last looked up were all different (None: not known)."""
 
     def read_window(self, db: sqlite3.Connection, since: float) -> None:
         """Read the window's rows anew (the first reading, or a longer window than was read)."""
-        self.seq, self.since, self.by_person, self.rows, self._decoded = 0, since, {}, {}, {}
-        self.disjoint_at = None
+        self._reset()
+        self.since = since
         for seq, at, target_id, stored in db.execute(_READ["contact_chunks"][0], (since,)):
             self.add(seq, at, target_id, stored)
 
@@ -91,30 +238,90 @@ class ContactMemory:
         at: float,
         target_id: int,
         stored: bytes | str,
-        keys: Sequence[int] | None = None,
-        *,
-        new: bool = False,
+        keys: Sequence[int] | np.ndarray | None = None,
     ) -> None:
-        """Row ``seq`` (``keys``: its keys, when the caller has them already; ``new``: none of
-        them is in the memory, as :attr:`disjoint_at` told for the chunk it was made from)."""
-        if keys is None:
-            keys = chunk_keys(stored)
+        """Row ``seq`` (``keys``: its keys, when the caller has them already)."""
+        found = np.asarray(chunk_keys(stored) if keys is None else keys, dtype=np.int64)
         self.seq = seq
         self.rows[seq] = (at, target_id, stored)
-        by_person = self.by_person
-        if new or by_person.keys().isdisjoint(keys):
-            by_person.update(zip(keys, repeat(seq)))
+        if not len(found):
             return
-        get = by_person.get
-        for key in keys:
-            known = get(key)
-            if known is None:
-                by_person[key] = seq
-            elif type(known) is int:
-                if known != seq:
-                    by_person[key] = (known, seq)
-            elif seq not in known:
-                by_person[key] = (*known, seq)
+        size, end = self._size, self._size + len(found)
+        if end > len(self._buffer):
+            self._buffer = np.concatenate([self._buffer[:size], np.empty(max(end, 2 * size), np.int64)])
+        self._buffer[size:end] = found
+        self._size = end
+        self._fresh_ends.append(end)
+        self._fresh_seqs.append(seq)
+        self._keys += len(found)
+        if self._keys * 2 > len(self._filter):
+            self._resize()
+            return
+        probed = self._probed
+        if probed is not None and probed[0] is keys and probed[1] == len(self._filter):
+            if not probed[3]:
+                self._filter.add(probed[2])
+        else:
+            self._filter.add(self._filter.probe(found))
+
+    def _resize(self) -> None:
+        """A filter for the keys there are now, filled anew: ``_FIRST_WORDS`` for a few,
+        then at least ``_LARGE_WORDS`` and eight words a key (it is made anew at two)."""
+        if self._keys * 2 <= _FIRST_WORDS:
+            words = _FIRST_WORDS
+        else:
+            words = 1 << max(_LARGE_WORDS.bit_length() - 1, (self._keys * 8 - 1).bit_length())
+        self._filter = KeyFilter(words)
+        fresh = self._buffer[: self._size]
+        self._filter.fill(fresh, fresh=True)
+        for keys in chain((fresh,), (run for run, _ in self._runs)):
+            self._filter.fill(keys, fresh=False)
+        self._probed = None
+
+    def _fold(self) -> None:
+        """Sort the fresh keys into a run; merge runs while the newest is at least half the one
+        before (O(log n) runs, each key merged O(log n) times)."""
+        if not self._size:
+            return
+        keys = self._buffer[: self._size]
+        seqs = np.repeat(np.asarray(self._fresh_seqs, dtype=np.int64), np.diff(self._fresh_ends, prepend=0))
+        order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
+        self._runs.append((keys[order], seqs[order]))
+        self._size = 0
+        self._fresh_ends, self._fresh_seqs = [], []
+        self._filter.clear_fresh(keys)
+        runs = self._runs
+        while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
+            newer, older = runs.pop(), runs.pop()
+            both = np.concatenate([older[0], newer[0]])
+            order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them
+            runs.append((both[order], np.concatenate([older[1], newer[1]])[order]))
+
+    def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (key, row ``seq``) of ``keys`` (sorted, distinct), exactly."""
+        fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
+        if len(fresh) * self._size > _FOLD_WORK:
+            self._fold()
+            fresh = keys[:0]
+        found_keys: list[np.ndarray] = []
+        found_seqs: list[np.ndarray] = []
+        for run, seqs in self._runs:
+            low = np.searchsorted(run, keys, "left")
+            count = np.searchsorted(run, keys, "right") - low
+            if count.any():
+                total = int(count.sum())
+                starts = np.repeat(low - np.cumsum(count) + count, count)
+                found_keys.append(np.repeat(keys, count))
+                found_seqs.append(seqs[starts + np.arange(total)])
+        if len(fresh):
+            at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
+            if len(at):
+                rows = np.searchsorted(np.asarray(self._fresh_ends), at, "right")
+                found_keys.append(self._buffer[at])
+                found_seqs.append(np.asarray(self._fresh_seqs, dtype=np.int64)[rows])
+        if not found_keys:
+            return keys[:0], keys[:0]
+        return np.concatenate(found_keys), np.concatenate(found_seqs)
 
     def _leads(self, seq: int) -> tuple[int, list[str], dict[int, Any]]:
         """Row ``seq`` decoded: (target id, external ids, key -> the index of its lead, or a
@@ -141,37 +348,65 @@ class ContactMemory:
             decoded = self._decoded[seq] = (self.rows[seq][1], eids, lead_of)
         return decoded
 
-    def _events(self, seq: int, key: int) -> set[Event]:
+    def _row_events(self, seq: int, keys: list[int]) -> dict[int, set[Event]]:
+        """Row ``seq``'s contacts of ``keys`` (all in it). The keys of one lead of the row share
+        one set (a lead's phone and email both find the same contact: connectors.frequency's
+        ``_decide_apart`` then joins nothing). Nothing changes these sets once made."""
         target_id, eids, lead_of = self._leads(seq)
-        lead = lead_of[key]
-        if type(lead) is int:
-            return {(target_id, eids[lead])}
-        return {(target_id, eids[i]) for i in lead}
-
-    def candidates(self, keys: set[int], since: float) -> dict[int, set[Event]]:
-        """The keys' contacts after ``since``: person key -> {(target id, external id)}. Only
-        the keys with contacts are visited: none, as a rule, which one ``isdisjoint`` (in C)
-        tells."""
-        by_person, rows = self.by_person, self.rows
         found: dict[int, set[Event]] = {}
-        if by_person.keys().isdisjoint(keys):
-            self.disjoint_at = self.seq
-            return found
-        self.disjoint_at = None
-        cache, leads = self._decoded, self._leads
-        for key in by_person.keys() & keys:
-            known = by_person[key]
-            if type(known) is not int:
-                got = [self._events(seq, key) for seq in known if rows[seq][0] > since]
-                if got:
-                    found[key] = got[0].union(*got[1:])
-            elif rows[known][0] > since:
-                target_id, eids, lead_of = cache.get(known) or leads(known)
-                lead = lead_of[key]
-                found[key] = (
-                    {(target_id, eids[lead])} if type(lead) is int else {(target_id, eids[i]) for i in lead}
-                )
+        made: dict[int, set[Event]] = {}
+        for key, lead in zip(keys, map(lead_of.__getitem__, keys), strict=True):
+            if type(lead) is int:
+                events = made.get(lead)
+                if events is None:
+                    events = made[lead] = {(target_id, eids[lead])}
+                found[key] = events
+            else:
+                found[key] = {(target_id, eids[i]) for i in lead}
         return found
+
+    def found(self, keys: np.ndarray, since: float) -> dict[int, set[Event]]:
+        """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
+        allowed): person key -> {(target id, external id)}, only for keys that have one. The
+        filter stops nearly every chunk of fresh people at once; what passes is looked up."""
+        self.distinct = None
+        if not self._keys or not len(keys):
+            return {}
+        probed = self._filter.probe(keys)
+        passed, self.distinct = self._filter.check_and_add(probed)
+        self._probed = (keys, len(self._filter), probed, passed is None)
+        if passed is None:
+            return {}
+        wanted = np.sort(keys[passed])
+        if len(wanted) > 1:
+            wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
+        found_keys, found_seqs = self._pairs(wanted)
+        if not len(found_keys):
+            return {}
+        # by row: each row's keys looked up in its decoded form at once
+        order = np.argsort(found_seqs, kind="stable")
+        seqs, keys_by_row = found_seqs[order], found_keys[order].tolist()
+        cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
+        rows = self.rows
+        firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
+        by_row: list[dict[int, set[Event]]] = []
+        start = 0
+        for seq, end in zip(firsts, ends, strict=True):
+            mine, start = keys_by_row[start:end], end
+            if rows[seq][0] > since:
+                by_row.append(self._row_events(seq, mine))
+        if len(by_row) == 1:
+            return by_row[0]
+        found: dict[int, set[Event]] = {}
+        for events_of in by_row:  # a key in several rows: its contacts joined
+            for key, events in events_of.items():
+                known = found.get(key)
+                found[key] = events if known is None else known | events
+        return found
+
+    def candidates(self, keys: Iterable[int], since: float) -> dict[int, set[Event]]:
+        """:meth:`found` of some keys given as Python ints."""
+        return self.found(np.fromiter(keys, dtype=np.int64), since)
 
 
 Sighting = tuple[int, str, float]

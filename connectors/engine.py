@@ -52,6 +52,12 @@ own allocations trigger do not walk the whole process.
 Results and their ledger rows are kept by :class:`connectors.outcomes.ResultTable`. The per-lead
 work of a run is building the body (the connector), parsing the answer (the connector), one result
 row and one ledger row; everything else here is per request.
+
+Under a frequency limit the leads' person keys may come with them as arrays (``people``,
+transforms.people, computed from the batch's columns by flows.importer): the plan's chunks each
+get their slice (``Chunk.people``, views, no copy) and the ledger decides on arrays, reading no
+key off a Lead. Leads left out of the plan (already sent, too large) are left out of the keys by
+position. Without them (a caller that has only Leads) each chunk's are read off its Leads.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
+import numpy as np
 
 from connectors.base import Chunk, Connector, Lead, Phone, RowOutcome
 from connectors.chunking import batch_id as make_batch_id
@@ -86,6 +93,7 @@ from connectors.retry import (
 from connectors.session import CONTROL_CONNECTIONS, VendorSession
 from connectors.target_state import TargetState
 from schemas.codes import Issue, Status
+from transforms.people import People
 
 __all__ = [
     "CONTROL_CONNECTIONS",
@@ -140,6 +148,7 @@ async def dispatch(
     progress: ProgressCallback | None = None,
     gate: RequestGate | None = None,
     state: TargetState | None = None,
+    people: People | None = None,
 ) -> list[RowResult]:
     """Send ``leads`` to ``connector``'s target; one :class:`RowResult` per lead, in input order.
 
@@ -150,8 +159,13 @@ async def dispatch(
     rate and unsettled orphans from earlier calls of the same run (a file sent in batches); once
     its breaker is open, the leads get its reason and the vendor is not contacted. A state that
     keeps the vendor session (``TargetState.keep_session``) lends it to this call and keeps it
-    open afterwards; its maker ends it (``TargetState.end_session``).
+    open afterwards; its maker ends it (``TargetState.end_session``). ``people``: the leads'
+    person keys for the target's frequency limit, aligned with ``leads``
+    (transforms.people.batch_people, computed with the batch's columns); each chunk's go to the
+    ledger as arrays. Without them each lead's are read off it (connectors.frequency.leads_people).
     """
+    if people is not None and len(people) != len(leads):
+        raise ValueError(f"{len(people)} leads' person keys for {len(leads)} leads")
     run = _Run(
         connector,
         leads,
@@ -163,6 +177,7 @@ async def dispatch(
         gate=gate,
         state=state or TargetState.of(connector),
         transport=transport,
+        people=people,
     )
     with frozen_heap():
         try:
@@ -194,6 +209,7 @@ class _Run:
         gate: RequestGate | None,
         state: TargetState,
         transport: httpx.AsyncBaseTransport | None,
+        people: People | None = None,
     ) -> None:
         self.connector = connector
         self.target = connector.target
@@ -231,6 +247,8 @@ class _Run:
         self.gate = gate
         self.limit = self.target.frequency
         """The contact-frequency limit the ledger applies as it claims (connectors.frequency)."""
+        self.people = people if self.limit is not None else None
+        """The leads' person keys (aligned with ``leads``), given to each chunk (:meth:`_send_all`)."""
         self._pending: dict[int, list[str]] = {}
         """A dry run's leads it would send, by person key: they count for its later chunks."""
 
@@ -277,8 +295,10 @@ class _Run:
     async def _send_all(self, control: httpx.AsyncClient) -> None:
         """Send every chunk, each worker through a client of one connection of the session's
         (with a test transport ``control`` serves them all)."""
-        todo = self._skip_already_sent()
+        todo, sent = self._skip_already_sent()
         plan = lazy_plan_for(self.connector, todo)  # each Chunk made as the builder takes it
+        if self.people is not None:
+            plan = replace(plan, people=self._placed_people(todo, sent, plan.too_large))
         for lead in plan.too_large:
             self._too_large(lead)
         count = min(self.concurrency, len(plan))
@@ -290,21 +310,36 @@ class _Run:
             for number in range(count):
                 group.create_task(self._worker(clients[number % len(clients)], ready))
 
-    def _skip_already_sent(self) -> list[Lead]:
+    def _skip_already_sent(self) -> tuple[list[Lead], list[int]]:
+        """The leads to send, and the positions in ``leads`` of those skipped (sent before)."""
         if self.resend:
-            return list(self.leads)
+            return list(self.leads), []
         # only these leads' entries: a run sent in batches asks once a batch, and the ledger
         # brings its last reading up to date rather than reading the target whole again
         entries = self.ledger.entries(self.key, [lead.external_id for lead in self.leads])
         todo: list[Lead] = []
-        for lead in self.leads:
+        sent: list[int] = []
+        for position, lead in enumerate(self.leads):
             entry = entries.get(lead.external_id)
             if entry is None or entry.status not in SENT_STATUSES:
                 todo.append(lead)
             else:
+                sent.append(position)
                 self.table.already_sent(lead, entry)
         self.table.report()
-        return todo
+        return todo, sent
+
+    def _placed_people(self, todo: list[Lead], sent: list[int], too_large: Sequence[Lead]) -> People:
+        """The person keys of the plan's leads (``todo`` less ``too_large``), in its order: the
+        run's own when nothing was left out (the common case, no copy), else taken by position."""
+        assert self.people is not None
+        if not sent and not too_large:
+            return self.people
+        kept = np.delete(np.arange(len(self.leads)), sent)
+        if too_large:
+            large = set(map(id, too_large))
+            kept = kept[[id(lead) not in large for lead in todo]]
+        return self.people.take(kept)
 
     async def _build(
         self,
@@ -349,15 +384,17 @@ class _Run:
         if len(chunk) == 1:
             self._too_large(chunk.leads[0])
             return []
-        half = len(chunk) // 2
+        half, people, size = len(chunk) // 2, chunk.people, len(chunk)
+        first, second = (None, None) if people is None else (people.slice(0, half), people.slice(half, size))
         return [
-            *self._fit(client, self._subchunk(chunk.leads[:half])),
-            *self._fit(client, self._subchunk(chunk.leads[half:])),
+            *self._fit(client, self._subchunk(chunk.leads[:half], first)),
+            *self._fit(client, self._subchunk(chunk.leads[half:], second)),
         ]
 
-    def _subchunk(self, leads: tuple[Lead, ...]) -> Chunk:
+    def _subchunk(self, leads: tuple[Lead, ...], people: People | None = None) -> Chunk:
         ids = [lead.external_id for lead in leads]
-        return Chunk(self.target.name, make_batch_id(self.target.name, self.target.campaign, ids), leads)
+        batch = make_batch_id(self.target.name, self.target.campaign, ids)
+        return Chunk(self.target.name, batch, leads, people)
 
     async def _send(self, client: httpx.AsyncClient, chunk: Chunk, request: httpx.Request) -> None:
         if self.breaker.is_open:
@@ -435,9 +472,10 @@ class _Run:
     def _claim(self, chunk: Chunk) -> Claim:
         """Claim the chunk's leads; with a frequency limit, each lead's person keys go along."""
         limit = self.limit
-        people = legacy = None
+        people: People | list[tuple[int, ...]] | None = None
+        legacy = None
         if limit is not None:
-            people = leads_people(chunk.leads, limit.per)
+            people = chunk.people if chunk.people is not None else leads_people(chunk.leads, limit.per)
             legacy = leads_legacy(chunk.leads, limit.per)
         return self.ledger.begin_chunk(
             self.key,
@@ -565,7 +603,8 @@ class _Run:
         recorded): the refused leads get their ``FREQUENCY_LIMIT`` result, the rest is returned
         and counts for this target's later chunks (not for the run's other targets)."""
         assert self.limit is not None
-        people = leads_people(chunk.leads, self.limit.per)
+        arrays = chunk.people
+        people = arrays.to_lists() if arrays is not None else leads_people(chunk.leads, self.limit.per)
         limited = self.ledger.preview_limit(
             self.key,
             [lead.external_id for lead in chunk.leads],

@@ -18,6 +18,12 @@ the same lead (same external id) to the same target is not a new contact either,
 over a crashed run's lead (it is dated anew). Sends of a target without a limit are not
 recorded: give the limit at run level for it to see every target. The decision is the
 ledger's (``begin_chunk``), in the transaction that claims: connectors.ledger_contacts.
+
+A chunk's people come as arrays (transforms.people.People, computed with the batch's columns)
+and are decided by :func:`decide_people`: which keys have a contact or are shared by several
+leads of the chunk is found by numpy for the whole chunk, and only the leads with such a key
+go through :func:`decide`, the per-lead definition (a chunk of people never contacted and
+all different, nearly every chunk, is allowed whole with no Python step per lead).
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
 if TYPE_CHECKING:
@@ -40,6 +48,7 @@ __all__ = [
     "Event",
     "FrequencyLimit",
     "decide",
+    "decide_people",
     "leads_legacy",
     "leads_people",
     "limit_from_environment",
@@ -205,7 +214,8 @@ def _decide_apart(
     limit: FrequencyLimit,
 ) -> list[bool]:
     """:func:`decide` for a chunk whose leads share no key: each lead on its own, its keys'
-    contact sets read in place (copied only to join two). For ``targets`` the lead's own
+    contact sets read in place (copied only to join two different ones: the contact memory
+    gives the keys of one earlier lead one set). For ``targets`` the lead's own
     earlier contact needs no removal: its target is this one, which counts anyway."""
     get = recent.get
     by_target, maximum = limit.count == "targets", limit.max_contacts
@@ -216,9 +226,69 @@ def _decide_apart(
         if not hits:
             append(True)
             continue
-        events = hits[0] if len(hits) == 1 else hits[0].union(*hits[1:])
+        events = hits[0]
+        if len(hits) == 2:
+            if hits[1] is not events:  # one set (a lead's phone and email): no join
+                events = events | hits[1]
+        elif len(hits) > 2:
+            events = events.union(*hits[1:])
         if by_target:
             append(len({target for target, _ in events} | {target_id}) <= maximum)
         else:
             append(len(events) - ((target_id, external_id) in events) < maximum)
+    return allowed
+
+
+def decide_people(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: People,
+    recent: Mapping[int, set[Event]],
+    limit: FrequencyLimit,
+    *,
+    distinct: bool | None = None,
+) -> list[bool] | None:
+    """:func:`decide` for a chunk's people as arrays: which leads may be sent, or None when all
+    may (nothing found and no key shared: no list made). Only the leads with a key in
+    ``recent`` or shared with another lead of the chunk are decided by :func:`decide`, in
+    their order; the others read and add nothing any of those read (a key of theirs is in no
+    one else's lead and has no contact), so each is allowed, as there. When contacts were found
+    for most keys (every lead is then likely involved) all leads are decided, without finding
+    out which are: the same verdicts, for less work. ``distinct``: the caller knows the keys
+    are all different (the contact memory's filter found their words so), or not (None)."""
+    keys = people.flat
+    if not len(keys) or (distinct and not recent):
+        return None
+    if distinct:
+        shared, repeated = False, keys[:0] == keys[:0]
+    else:
+        ordered = np.sort(keys)
+        repeated = ordered[1:] == ordered[:-1]
+        shared = bool(repeated.any())
+    if not recent and not shared:
+        return None
+    if len(recent) * 4 >= len(keys):
+        lists = people.to_lists()
+        if shared:
+            return decide(target_id, external_ids, lists, recent, limit)
+        return _decide_apart(target_id, external_ids, lists, recent, limit)
+    involved = np.zeros(len(keys), dtype=bool)
+    if shared:  # both of each equal neighbour, back in the chunk's order
+        order = np.argsort(keys, kind="stable")
+        twice = np.zeros(len(keys), dtype=bool)
+        twice[1:] = repeated
+        twice[:-1] |= repeated
+        involved[order] = twice
+    if recent:
+        involved |= np.fromiter(map(recent.__contains__, keys.tolist()), dtype=bool, count=len(keys))
+    if not involved.any():
+        return None
+    counts = people.counts()
+    marked = np.zeros(len(counts), dtype=bool)
+    marked[np.repeat(np.arange(len(counts)), counts)[involved]] = True
+    leads = np.flatnonzero(marked).tolist()
+    allowed = [True] * len(counts)
+    mine = decide(target_id, [external_ids[i] for i in leads], people.take(leads).to_lists(), recent, limit)
+    for lead, ok in zip(leads, mine, strict=True):
+        allowed[lead] = ok
     return allowed

@@ -247,7 +247,7 @@ class Ledger:
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
-        people: Sequence[Sequence[int]] | None = None,
+        people: contacts.PeopleLike | None = None,
         limit: FrequencyLimit | None = None,
         legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
@@ -263,6 +263,8 @@ class Ledger:
         contacts recorded before transforms.person_keys)."""
         target_id = self._target_id(key)
         guarded = limit is not None and people is not None
+        if people is not None:  # once: the memory knows the keys it looked up when recorded
+            people = contacts.as_people(people)
         remember: Callable[[contacts.Contacts], None] | None = None
         with self._write():
             wanted: Sequence[str] = external_ids
@@ -312,7 +314,7 @@ class Ledger:
         key: TargetKey,
         external_ids: Sequence[str],
         *,
-        people: Sequence[Sequence[int]],
+        people: contacts.PeopleLike,
         limit: FrequencyLimit,
         legacy: contacts.LegacyKeys | None = None,
         pending: contacts.Pending | None = None,

@@ -9,12 +9,16 @@ and, once delivered, for good, and deletes it when the lead was not delivered (r
 so what the vendor did not take stops counting without a write of its own here. A lead claimed
 again is dated again.
 
+A chunk's people are arrays (transforms.people.People: the batch's keys, sliced; a caller's
+per-lead sequences are converted), decided by connectors.frequency.decide_people.
+
 SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
-``[external ids, each one's key count, keys]`` as JSON, made by ``map``/``chain`` without a
-Python step per lead; connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
-serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the log into memory
-(connectors.contact_memory.ContactMemory: the window's rows at its first use, then the rows
-appended since, by any process; a row's keys go in by one ``dict.update``) and checks the claims
+``[external ids, each one's key count, keys]`` as JSON, the counts and keys written by orjson
+straight from the arrays; connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
+serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the
+log into memory (connectors.contact_memory.ContactMemory: the window's rows at its first use,
+then the rows appended since, by any process; a filter of every key stops a chunk of people
+never contacted in a few numpy operations, sorted runs find the others) and checks the claims
 of the few contacts a chunk's people have. An index by person instead cost a random B-tree write
 per key per lead, about twice the claim's own page writes (bench/frequency.py).
 
@@ -49,7 +53,8 @@ from itertools import chain
 import orjson
 
 from connectors.contact_memory import ContactMemory, Contacts, decode_chunk, encode_chunk
-from connectors.frequency import Event, FrequencyLimit, decide
+from connectors.frequency import Event, FrequencyLimit, decide_people
+from transforms.people import People, as_people
 
 __all__ = [
     "SQLITE_SCHEMA",
@@ -58,7 +63,9 @@ __all__ = [
     "Contacts",
     "LegacyKeys",
     "Pending",
+    "PeopleLike",
     "admit",
+    "as_people",
     "decode_chunk",
     "encode_chunk",
     "sqlite_admit",
@@ -91,53 +98,54 @@ LegacyKeys = Callable[[], Sequence[Sequence[int]]]
 Admission = tuple[list[str], tuple[str, ...]]
 """(the external ids the limit allows, in order; those it refuses)."""
 
+PeopleLike = People | Sequence[Sequence[int]]
+"""A chunk's person keys: arrays (the engine's), or one sequence per lead (resends, tests)."""
+
 
 def admit(
     target_id: int,
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: PeopleLike,
     limit: FrequencyLimit,
     recent: Iterable[tuple[int, int, str]],
     *,
     pending: Pending | None = None,
 ) -> Admission:
-    """Split a chunk by :func:`connectors.frequency.decide` over ``recent`` (person, target id,
-    external id) rows and ``pending``."""
+    """Split a chunk by :func:`connectors.frequency.decide_people` over ``recent`` (person,
+    target id, external id) rows and ``pending``."""
+    people = as_people(people)
     found: dict[int, set[Event]] = {}
     for person, target, external_id in recent:
         found.setdefault(person, set()).add((target, external_id))
-    _with_pending(found, pending, target_id, set(chain.from_iterable(people)))
+    _with_pending(found, pending, target_id, people)
     return _split(target_id, external_ids, people, limit, found)
 
 
 def _with_pending(
-    found: dict[int, set[Event]], pending: Pending | None, target_id: int, keys: set[int]
+    found: dict[int, set[Event]], pending: Pending | None, target_id: int, people: People
 ) -> None:
     """Add a dry run's own earlier leads of this target (person key -> external ids)."""
     if pending:
-        for key in pending.keys() & keys:
+        for key in pending.keys() & set(people.flat.tolist()):
             found[key] = found.get(key, set()) | {(target_id, eid) for eid in pending[key]}
 
 
 def _split(
     target_id: int,
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: People,
     limit: FrequencyLimit,
     found: dict[int, set[Event]],
     *,
-    keys: int | None = None,
+    distinct: bool | None = None,
 ) -> Admission:
-    """As :func:`admit` over ``found`` (person key -> contacts). No contact found and no person
-    twice in the chunk (``keys``: how many distinct keys it has): all allowed, without the walk."""
-    if not found:
-        if keys is None:
-            keys = len({key for lead in people for key in lead})
-        if sum(map(len, people)) == keys:
-            return list(external_ids), ()
-    verdicts = decide(target_id, external_ids, people, found, limit)
-    allowed = [eid for eid, ok in zip(external_ids, verdicts, strict=True) if ok]
-    return allowed, tuple(eid for eid, ok in zip(external_ids, verdicts, strict=True) if not ok)
+    """As :func:`admit` over ``found`` (person key -> contacts); ``distinct``: the keys are
+    known to be all different (connectors.frequency.decide_people)."""
+    flags = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
+    if flags is None:
+        return list(external_ids), ()
+    allowed = [eid for eid, ok in zip(external_ids, flags, strict=True) if ok]
+    return allowed, tuple(eid for eid, ok in zip(external_ids, flags, strict=True) if not ok)
 
 
 # --- SQLite (inside the ledger's BEGIN IMMEDIATE) ---------------------------------------------
@@ -146,7 +154,7 @@ def sqlite_admit(
     memory: Contacts,
     target_id: int,
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: PeopleLike,
     *,
     limit: FrequencyLimit,
     legacy: LegacyKeys | None = None,
@@ -158,19 +166,19 @@ def sqlite_admit(
     lookup of the claims per target the contacts were sent to, and the decision again.
     ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
     ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
+    people = as_people(people)
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
-    keys = set(chain.from_iterable(people))
-    found = memory.current.candidates(keys, since)
+    found = memory.current.found(people.flat, since)
+    distinct = memory.current.distinct
     if legacy is not None and memory.legacy_needed(db, since):
         memory.legacy.catch_up(db, since)
         old = legacy()
-        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
-        old_keys = set(chain.from_iterable(old))
-        keys |= old_keys
-        found.update(memory.legacy.candidates(old_keys, since))
-    _with_pending(found, pending, target_id, keys)
-    allowed, limited = _split(target_id, external_ids, people, limit, found, keys=len(keys))
+        both = [(*new, *before) for new, before in zip(people.to_lists(), old, strict=True)]
+        people, distinct = People.from_lists(both), None
+        found.update(memory.legacy.candidates(set(chain.from_iterable(old)), since))
+    _with_pending(found, pending, target_id, people)
+    allowed, limited = _split(target_id, external_ids, people, limit, found, distinct=distinct)
     if not limited:
         return allowed, limited
     by_target: dict[int, set[str]] = {}
@@ -186,8 +194,8 @@ def sqlite_admit(
         )
         claimed.update((target, eid) for (eid,) in rows)
     found = {key: kept for key, events in found.items() if (kept := events & claimed)}
-    _with_pending(found, pending, target_id, keys)
-    return _split(target_id, external_ids, people, limit, found, keys=len(keys))
+    _with_pending(found, pending, target_id, people)
+    return _split(target_id, external_ids, people, limit, found)
 
 
 def sqlite_record(
@@ -195,20 +203,21 @@ def sqlite_record(
     target_id: int,
     claimed: Sequence[str],
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: PeopleLike,
 ) -> Callable[[Contacts], None]:
     """Append the claimed leads' contacts, dated now, as one log row ``[external ids, key
-    counts, keys]`` (built by ``map`` and ``chain``: no Python step per lead). Returns what puts
-    them in the memory without reading them back, to be called once the transaction committed:
-    the memory has read every row before this one in this transaction, so its ``seq`` may
-    advance."""
+    counts, keys]`` (the counts and keys serialized from the arrays: no Python step per lead
+    when the chunk was claimed whole). Returns what puts them in the memory without reading
+    them back, to be called once the transaction committed: the memory has read every row
+    before this one in this transaction, so its ``seq`` may advance."""
+    people = as_people(people)
     if len(claimed) == len(external_ids):
-        eids, mine = list(external_ids), list(people)
+        eids, mine = external_ids, people
     else:
-        people_of = dict(zip(external_ids, people, strict=True))
-        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
-    counts = list(map(len, mine))
-    keys = list(chain.from_iterable(mine))
+        position = {eid: at for at, eid in enumerate(external_ids)}
+        eids, mine = claimed, people.take([position[eid] for eid in claimed])
+    counts, keys = mine.counts(), mine.flat
+    eids = eids if isinstance(eids, list | tuple) else list(eids)
     at = time.time()
     stored = encode_chunk(eids, counts, keys)
     insert = "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)"
@@ -217,7 +226,6 @@ def sqlite_record(
 
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            current = memory.current
-            current.add(seq, at, target_id, stored, keys, new=current.disjoint_at == seq - 1)
+            memory.current.add(seq, at, target_id, stored, keys)
 
     return remember

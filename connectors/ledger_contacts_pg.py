@@ -1,5 +1,7 @@
 """The PostgreSQL ledger's record of contacts (the tables, and the decision inside the claim's
-transaction): see connectors.ledger_contacts, whose decision and key versions it shares."""
+transaction): see connectors.ledger_contacts, whose decision and key versions it shares. A
+chunk's people come as arrays (transforms.people): the lock and the read take their distinct
+keys, sorted, the insert their keys and counts from the arrays."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from typing import Any
 
+import numpy as np
 import orjson
 import psycopg
 
 from connectors.frequency import FrequencyLimit
-from connectors.ledger_contacts import Admission, LegacyKeys, Pending, admit
+from connectors.ledger_contacts import Admission, LegacyKeys, Pending, PeopleLike, admit
+from transforms.people import People, as_people
 
 __all__ = [
     "PG_RECENT",
@@ -20,6 +24,7 @@ __all__ = [
     "PG_SCHEMA",
     "LegacyKeys",
     "Pending",
+    "PeopleLike",
     "PgLegacy",
     "pg_admit",
     "pg_record",
@@ -58,6 +63,16 @@ def _bigints(keys: Iterable[int]) -> str:
     return "{" + ",".join(map(str, keys)) + "}"
 
 
+def _distinct(keys: np.ndarray) -> list[int]:
+    """The keys once each, in order: a sort and a comparison (``np.unique`` hashes in numpy 2.4,
+    several times slower on a chunk's 200 keys)."""
+    ordered = np.sort(keys)
+    if len(ordered) > 1:
+        ordered = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    found: list[int] = ordered.tolist()
+    return found
+
+
 class PgLegacy:
     """Whether a PostgreSQL ledger's version 1 contacts (``ledger_contacts``) still count: the
     newest one's time, read once per ledger object (no leadflow writes that table now)."""
@@ -76,7 +91,7 @@ def pg_admit(
     db: psycopg.Connection[Any],
     target_id: int,
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: PeopleLike,
     limit: FrequencyLimit,
     *,
     legacy: LegacyKeys | None = None,
@@ -90,8 +105,10 @@ def pg_admit(
     prepared (generic) plan on a ledger not yet analyzed hashed every contact for each chunk
     (7.7 ms a chunk at 40k contacts and growing, against 1.7 ms; see connectors.ledger_pg's
     ``_HELD``). Version 1 contacts are read too, by the chunk's version 1 keys, while any
-    is within the window. A dry run's preview (``lock=False``, ``pending``) takes no lock."""
-    keys = _bigints(sorted(set(chain.from_iterable(people))))
+    is within the window. A dry run's preview (``lock=False``, ``pending``) takes no lock.
+    The people are arrays (transforms.people): their distinct keys, sorted, by ``np.unique``."""
+    people = as_people(people)
+    keys = _bigints(_distinct(people.flat))
     if lock:
         db.execute(
             "INSERT INTO ledger_people (person) SELECT x FROM unnest(%s::bigint[]) AS x ORDER BY x "
@@ -102,7 +119,8 @@ def pg_admit(
     recent = db.execute(PG_RECENT, (keys, since)).fetchall()
     if legacy is not None and legacy_state is not None and legacy_state.needed(db, since):
         old = legacy()
-        people = [(*new, *before) for new, before in zip(people, old, strict=True)]
+        both = [(*new, *before) for new, before in zip(people.to_lists(), old, strict=True)]
+        people = People.from_lists(both)
         old_keys = _bigints(sorted(set(chain.from_iterable(old))))
         recent += db.execute(PG_RECENT_V1, (old_keys, since)).fetchall()
     return admit(target_id, external_ids, people, limit, recent, pending=pending)
@@ -113,21 +131,23 @@ def pg_record(
     target_id: int,
     claimed: Sequence[str],
     external_ids: Sequence[str],
-    people: Sequence[Sequence[int]],
+    people: PeopleLike,
 ) -> None:
     """Record the claimed leads' contacts, dated now: the keys as one array literal and the
     external id of each as one JSON text (psycopg adapts a list element by element: 250 us of
-    client CPU for 200, against 43 as JSON), both made by ``map``/``chain``, paired on the server."""
+    client CPU for 200, against 43 as JSON), both made from the people's arrays, paired on the
+    server."""
+    people = as_people(people)
     if len(claimed) == len(external_ids):
-        eids, mine = list(external_ids), list(people)
+        eids, mine = external_ids, people
     else:
-        people_of = dict(zip(external_ids, people, strict=True))
-        eids, mine = list(claimed), list(map(people_of.__getitem__, claimed))
-    per_key = chain.from_iterable(map(repeat, eids, map(len, mine)))
+        position = {eid: at for at, eid in enumerate(external_ids)}
+        eids, mine = claimed, people.take([position[eid] for eid in claimed])
+    per_key = chain.from_iterable(map(repeat, eids, mine.counts().tolist()))
     db.execute(
         "INSERT INTO ledger_contact_keys (person, target_id, external_id, at) "
         "SELECT k.person, %s, e.external_id, %s FROM unnest(%s::bigint[]) WITH ORDINALITY AS k (person, i) "
         "JOIN json_array_elements_text(%s::json) WITH ORDINALITY AS e (external_id, i) USING (i) "
         "ON CONFLICT (person, target_id, external_id) DO UPDATE SET at = excluded.at",
-        (target_id, time.time(), _bigints(chain.from_iterable(mine)), orjson.dumps(list(per_key)).decode()),
+        (target_id, time.time(), _bigints(mine.flat.tolist()), orjson.dumps(list(per_key)).decode()),
     )

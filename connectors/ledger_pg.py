@@ -197,7 +197,7 @@ class PostgresLedger:
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
-        people: Sequence[Sequence[int]] | None = None,
+        people: contacts.PeopleLike | None = None,
         limit: FrequencyLimit | None = None,
         legacy: contacts.LegacyKeys | None = None,
     ) -> Claim:
@@ -230,7 +230,7 @@ class PostgresLedger:
         key: TargetKey,
         external_ids: Sequence[str],
         *,
-        people: Sequence[Sequence[int]],
+        people: contacts.PeopleLike,
         limit: FrequencyLimit,
         legacy: contacts.LegacyKeys | None = None,
         pending: contacts.Pending | None = None,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from connectors.frequency import FrequencyLimit
+    from transforms.people import People
 
 __all__ = [
     "IN_FLIGHT",
@@ -127,7 +128,7 @@ class LedgerBackend(Protocol):
         *,
         takeover: bool = False,
         batch_of: Callable[[Sequence[str]], str] | None = None,
-        people: Sequence[Sequence[int]] | None = None,
+        people: People | Sequence[Sequence[int]] | None = None,
         limit: FrequencyLimit | None = None,
         legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
     ) -> Claim: ...
@@ -136,7 +137,7 @@ class LedgerBackend(Protocol):
         key: TargetKey,
         external_ids: Sequence[str],
         *,
-        people: Sequence[Sequence[int]],
+        people: People | Sequence[Sequence[int]],
         limit: FrequencyLimit,
         legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
         pending: Mapping[int, Iterable[str]] | None = None,

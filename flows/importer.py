@@ -34,6 +34,7 @@ from flows.shared_leads import SharedLeads
 from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility, hold_extension_only
+from transforms.people import People, batch_people
 from transforms.person_keys import email_key_column
 from transforms.results import SENT_SCHEMA, build_results
 from transforms.shared_windows import SharedWindows
@@ -71,14 +72,18 @@ def load_connectors(
         raise ConfigError(f"{targets_file}: {error}") from None
 
 
-def _leads(eligible: pl.DataFrame, shared: SharedLeads, *, keyed: bool = False) -> list[Lead]:
+def _leads(
+    eligible: pl.DataFrame, shared: SharedLeads, *, per: str | None = None
+) -> tuple[list[Lead], People | None]:
     """The eligible rows as Leads, the target's preferred phone first, from the batch's
-    ``shared`` Leads (one object per row for all targets: flows.shared_leads). ``keyed`` (a
-    frequency limit): each with its email's person key, computed for the whole frame at once
-    (transforms.person_keys.email_key_column)."""
-    if keyed:
-        eligible = eligible.with_columns(email_key_column(eligible["email"]))
-    return shared.leads(eligible)
+    ``shared`` Leads (one object per row for all targets: flows.shared_leads). ``per`` (a
+    frequency limit's): each with its email's person key, and the leads' person keys as arrays
+    aligned with them (transforms.people.batch_people), all computed for the whole frame at once
+    (transforms.person_keys.email_key_column): the ledger then reads no Lead for them."""
+    if per is None:
+        return shared.leads(eligible), None
+    eligible = eligible.with_columns(email_key_column(eligible["email"]))
+    return shared.leads(eligible), batch_people(eligible, per)
 
 
 def _not_claimed(leads: Sequence[Lead], message: str) -> list[RowResult]:
@@ -155,7 +160,8 @@ async def send_target(
     if connector.holds_extension_only():
         decided = hold_extension_only(decided)
     batch = leads if leads is not None else SharedLeads(prepared.clean)
-    to_send = _leads(decided.filter(pl.col("eligible")), batch, keyed=target.frequency is not None)
+    per = target.frequency.per if target.frequency is not None else None
+    to_send, people = _leads(decided.filter(pl.col("eligible")), batch, per=per)
     del batch  # the caller's, when shared: this send keeps only its own list
     try:
         book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)
@@ -176,8 +182,9 @@ async def send_target(
                 progress=progress,
                 gate=gate,
                 state=state,
+                people=people,
             )
-    del to_send  # the result rows carry all that is needed from here on
+    del to_send, people  # the result rows carry all that is needed from here on
     return build_results(
         prepared.clean,
         run_id=run_id,

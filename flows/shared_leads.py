@@ -10,6 +10,11 @@ the strings and phones stay shared) only where one of its own fields differs.
 
 The caller makes one :class:`SharedLeads` per batch and hands it to every target's send
 (flows.importer.send_target), as it does transforms.shared_windows: nothing outlives the batch.
+
+Under a frequency limit a target's person keys are not read off these Leads: flows.importer
+computes them from the same eligible frame as arrays aligned with :meth:`SharedLeads.leads`'
+list (transforms.people.batch_people) and hands both to the engine. ``email_key`` is still set
+on the Leads: batch_people reads it from the frame, and a send given no arrays reads it there.
 """
 
 from __future__ import annotations

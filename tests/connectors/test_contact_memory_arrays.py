@@ -1,0 +1,90 @@
+"""The contact memory's arrays (connectors.contact_memory: a filter, sorted runs, the fresh
+keys) find exactly what a walk over the rows recorded finds, however lookups and records
+interleave: a chunk looked up and then recorded whole, in part or not at all (its keys were
+put in the filter at the lookup), fresh keys sorted into runs and runs merged, the filter
+made anew as it fills."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors import contact_memory
+from connectors.contact_memory import ContactMemory, KeyFilter, encode_chunk
+from connectors.frequency import Event
+
+Step = tuple[float, int, list[list[int]], int]
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from([10.0, 20.0, 30.0]),  # when the chunk is recorded
+        st.integers(1, 3),  # its target
+        st.lists(st.lists(st.integers(-6, 40), min_size=1, max_size=3), min_size=1, max_size=6),
+        st.integers(0, 2),  # recorded: whole, its first half, not at all
+    ),
+    max_size=25,
+)
+
+
+def _naive(
+    recorded: list[tuple[float, int, list[tuple[str, list[int]]]]], since: float
+) -> dict[int, set[Event]]:
+    found: dict[int, set[Event]] = {}
+    for at, target, leads in recorded:
+        if at > since:
+            for eid, keys in leads:
+                for key in keys:
+                    found.setdefault(key, set()).add((target, eid))
+    return found
+
+
+@pytest.mark.parametrize(("fold_work", "first_words"), [(1 << 19, 1 << 16), (4, 16)])
+def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
+    monkeypatch: pytest.MonkeyPatch, fold_work: int, first_words: int
+) -> None:
+    monkeypatch.setattr(contact_memory, "_FOLD_WORK", fold_work)
+    monkeypatch.setattr(contact_memory, "_FIRST_WORDS", first_words)
+    monkeypatch.setattr(contact_memory, "_LARGE_WORDS", 4 * first_words)
+
+    @settings(max_examples=150, deadline=None)
+    @given(steps=steps, since=st.sampled_from([0.0, 15.0, 25.0]))
+    def check(steps: list[Step], since: float) -> None:
+        memory = ContactMemory()
+        memory.since = 0.0
+        recorded: list[tuple[float, int, list[tuple[str, list[int]]]]] = []
+        for seq_less, (at, target, leads, how) in enumerate(steps):
+            flat = np.array([key for keys in leads for key in keys], dtype=np.int64)
+            wanted = {key for keys in leads for key in keys}
+            got = memory.found(flat, since)
+            assert got == {key: events for key, events in _naive(recorded, since).items() if key in wanted}
+            if memory.distinct:
+                assert len(set(flat.tolist())) == len(flat)
+            mine = leads if how == 0 else leads[: len(leads) // 2] if how == 1 else None
+            if mine is None:
+                continue
+            named = [(f"s{seq_less}-{n}", keys) for n, keys in enumerate(mine)]
+            keys = flat if how == 0 else np.array([k for keys in mine for k in keys], dtype=np.int64)
+            stored = encode_chunk([e for e, _ in named], [len(k) for _, k in named], keys)
+            memory.add(memory.seq + 1, at, target, stored, keys)
+            recorded.append((at, target, named))
+        everything = np.arange(-6, 41, dtype=np.int64)
+        assert memory.found(everything, since) == _naive(recorded, since)
+
+    check()
+
+
+def test_the_filter_lets_through_every_key_added_and_stops_nearly_every_other() -> None:
+    rng = np.random.default_rng(18)
+    kept = KeyFilter(1 << 16)
+    added = np.concatenate([14150000000 + np.arange(20_000), rng.integers(-(2**63), -1, 12_000)])
+    for start in range(0, len(added), 200):
+        kept.add(kept.probe(added[start : start + 200]))
+    assert kept.passes(kept.probe(added)).all()
+    assert kept.passes(kept.probe(added), fresh=True).all()
+    others = np.concatenate([14150000000 + np.arange(20_000, 60_000), rng.integers(-(2**63), -1, 40_000)])
+    assert kept.passes(kept.probe(others)).mean() < 1e-3
+    kept.clear_fresh(added)
+    assert not kept.passes(kept.probe(added), fresh=True).any()
+    assert kept.passes(kept.probe(added)).all()

@@ -1,0 +1,78 @@
+"""The guardrail's decision over a chunk's people as arrays (connectors.frequency.decide_people)
+is the per-lead definition (``decide``): on random chunks and histories, with keys shared
+within a chunk, a lead's own earlier contact at its target, both ways of counting, and the
+contact memory's hint that the keys are all different."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.frequency import Event, FrequencyLimit, decide, decide_people
+from transforms.people import People
+
+chunks = st.lists(
+    st.tuples(
+        st.integers(0, 9),  # lead number: its external id, so a resend of an earlier lead
+        st.lists(st.integers(-4, 8), max_size=3, unique=True),  # person keys, shared now and then
+    ),
+    max_size=12,
+    unique_by=lambda lead: lead[0],
+)
+histories = st.dictionaries(
+    st.integers(-4, 8),
+    st.sets(
+        st.tuples(st.integers(1, 3), st.integers(0, 9).map(lambda n: f"lead-{n}")), min_size=1, max_size=4
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    chunk=chunks,
+    recent=histories,
+    target=st.integers(1, 3),
+    maximum=st.integers(1, 3),
+    by_targets=st.booleans(),
+    hinted=st.booleans(),
+)
+def test_the_vectorized_decision_is_the_per_lead_decision(
+    chunk: list[tuple[int, list[int]]],
+    recent: dict[int, set[Event]],
+    target: int,
+    maximum: int,
+    by_targets: bool,
+    hinted: bool,
+) -> None:
+    limit = FrequencyLimit(
+        max_contacts=maximum, within_hours=24, count="targets" if by_targets else "contacts"
+    )
+    eids = [f"lead-{n}" for n, _ in chunk]
+    lists = [tuple(keys) for _, keys in chunk]
+    flat = [key for keys in lists for key in keys]
+    distinct = len(set(flat)) == len(flat) if hinted else None
+    expected = decide(target, eids, lists, recent, limit)
+    got = decide_people(target, eids, People.from_lists(lists), recent, limit, distinct=distinct)
+    assert (got if got is not None else [True] * len(chunk)) == expected
+
+
+def test_a_chunk_of_people_never_contacted_and_all_different_is_allowed_without_a_list() -> None:
+    limit = FrequencyLimit(max_contacts=1, within_hours=24)
+    people = People.from_lists([(1, -1), (2,), (3, -3)])
+    assert decide_people(1, ["a", "b", "c"], people, {}, limit) is None
+    assert decide_people(1, ["a", "b", "c"], people, {9: {(2, "x")}}, limit) is None
+
+
+def test_only_the_leads_with_a_contact_or_a_shared_key_are_refused_and_the_rest_allowed() -> None:
+    limit = FrequencyLimit(max_contacts=1, within_hours=24)
+    people = People.from_lists([(1,), (2, 5), (3,), (5,), (4,)])
+    recent = {3: {(2, "elsewhere")}}
+    # c has a contact; d shares 5 with b, which is allowed first
+    assert decide_people(1, ["a", "b", "c", "d", "e"], people, recent, limit) == [
+        True,
+        True,
+        False,
+        False,
+        True,
+    ]

@@ -1,0 +1,29 @@
+"""A target's person keys computed from its eligible rows of a real batch (flows.importer's
+``_leads``: transforms.people.batch_people) are, lead by lead, the keys the engine would read off
+its Lead (connectors.frequency.leads_people), for every channel and way of telling people apart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from connectors.frequency import leads_people
+from flows.importer import _leads
+from flows.prepare import PrepareOptions, prepare_leads
+from flows.shared_leads import SharedLeads
+from tests.flows.test_shared_leads import _eligible
+
+
+@pytest.mark.parametrize("channel", ["voice", "sms", "email"])
+@pytest.mark.parametrize("per", ["person", "phone", "email"])
+def test_the_batchs_keys_are_each_leads_person_keys(
+    lead_file: Callable[..., Path], channel: str, per: str
+) -> None:
+    prepared = prepare_leads(lead_file(300), PrepareOptions(country="US"))
+    shared = SharedLeads(prepared.clean)
+    leads, people = _leads(_eligible(prepared.clean, channel), shared, per=per)
+    assert leads and people is not None
+    assert people.to_lists() == leads_people(leads, per)
+    assert any(len(keys) > 1 for keys in people.to_lists()) or per != "person"

@@ -335,7 +335,8 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
     )
     del groups
     international = pl.concat([rows.filter(pl.col("_idd")) for rows in flagged.values()])
-    to_read = {region: rows.filter(~pl.col("_idd")) for region, rows in flagged.items()}
+    # lazily: the regions' own rows are filtered inside their plans, not copied first
+    to_read = {region: rows.lazy().filter(~pl.col("_idd")) for region, rows in flagged.items()}
     del flagged
     if international.height:
         rerouted = (
@@ -355,9 +356,9 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
         decided += more_decided
         undecided += more_undecided
         for region, group in more_groups.items():
-            rows = group.with_columns(**NOT_FLAGGED)
+            rows = group.lazy().with_columns(**NOT_FLAGGED)
             if region in to_read:
-                rows = pl.concat([to_read[region], rows.select(to_read[region].columns)])
+                rows = pl.concat([to_read[region], rows], how="diagonal")
             to_read[region] = rows
     del international
     read = [plan for region, rows in to_read.items() for plan in read_region(rows, rules_for(region))]

@@ -102,7 +102,7 @@ NOT_FLAGGED: Final[dict[str, pl.Expr]] = {
 neither flag can hold for them."""
 
 
-def read_region(flagged: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
+def read_region(flagged: pl.DataFrame | pl.LazyFrame, rules: Rules) -> list[pl.LazyFrame]:
     """One region's flagged values (:func:`flag_region`, without the ``_idd`` ones): the
     national part corrected for a leading own calling code, the national significant number
     ``_nsn``, and ``_claimed``/``_type`` for the calling code's first region.

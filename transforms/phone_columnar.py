@@ -356,12 +356,11 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
         decided += more_decided
         undecided += more_undecided
         for region, group in more_groups.items():
-            rows = group.lazy().with_columns(**NOT_FLAGGED)
-            if region in to_read:
-                rows = pl.concat([to_read[region], rows], how="diagonal")
-            to_read[region] = rows
+            arrived = group.lazy().with_columns(**NOT_FLAGGED)
+            own = to_read.get(region)
+            to_read[region] = arrived if own is None else pl.concat([own, arrived], how="diagonal")
     del international
-    read = [plan for region, rows in to_read.items() for plan in read_region(rows, rules_for(region))]
+    read = [plan for region, lazy in to_read.items() for plan in read_region(lazy, rules_for(region))]
     del to_read
     measured = pl.concat(pl.collect_all(read))  # the regions' plans run side by side
     del read

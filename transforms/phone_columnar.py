@@ -127,12 +127,16 @@ def _plain_digits(value: pl.Expr) -> pl.Expr:
     return value.str.replace_many(_PLAIN_NON_DIGITS, [""] * len(_PLAIN_NON_DIGITS))
 
 
-def _groups(frame: pl.DataFrame, key: str) -> list[tuple[str | None, pl.DataFrame]]:
+def _groups(
+    frame: pl.DataFrame, key: str, *, include_key: bool = True
+) -> list[tuple[str | None, pl.DataFrame]]:
     """``frame`` split by ``key``, groups in order of first appearance (one copy of the rows,
-    as a sort would make, at half a sort's cost)."""
+    as a sort would make, at half a sort's cost); without the ``key`` column when not
+    ``include_key``."""
     if frame.height == 0:
         return []
-    return [(value, group) for (value,), group in frame.partition_by(key, as_dict=True).items()]
+    groups = frame.partition_by(key, as_dict=True, include_key=include_key)
+    return [(value, group) for (value,), group in groups.items()]
 
 
 def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -290,8 +294,7 @@ def _route(
     decided: list[pl.LazyFrame] = []
     undecided: list[pl.DataFrame] = []
     read: dict[str, pl.DataFrame] = {}
-    for meta, routed in _groups(frame.with_columns(_route=route), "_route"):
-        group = routed.drop("_route")
+    for meta, group in _groups(frame.with_columns(_route=route), "_route", include_key=False):
         if meta == _NO_REGION:
             decided.append(_failed(group.lazy(), _STATUS_NO_REGION))
         elif meta == _REFUSED:
@@ -394,12 +397,15 @@ def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.Da
     else:
         decided, undecided = _decide(_prepared(pairs), min_group)
     shape = pl.DataFrame(schema={"_row": pl.UInt32, **OUTPUT_SCHEMA})  # for when a list is empty
-    marked = [part.with_columns(decided=pl.lit(True)) for part in decided]
-    handed_on = [part.select("_row") for part in undecided]
+    marked = [part.lazy().with_columns(decided=pl.lit(True)) for part in decided]
+    handed_on = [part.lazy().select("_row") for part in undecided]
+    # one plan: as eager steps, each part's marking and each step of the ordering was a query
+    # of its own (about 12 of them per batch)
     return (
-        pl.concat([shape, *marked, *handed_on], how="diagonal")
+        pl.concat([shape.lazy(), *marked, *handed_on], how="diagonal")
         .sort("_row")
         .with_columns(decided=pl.col("decided").fill_null(False))
         .select(list(OUTPUT_SCHEMA))
         .cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+        .collect()
     )

@@ -202,6 +202,7 @@ def _parse_distinct(
     kept = usable & ~out_of_range
     answers = (
         pl.concat([cleaned, parsed], how="horizontal")
+        .lazy()
         .select(
             "_i",
             given=pl.col("clean").is_not_null(),
@@ -216,6 +217,7 @@ def _parse_distinct(
         )
         .sort("_i")
         .drop("_i")
+        .collect()
     )
     return answers.with_columns(zone_id=phone_zone_ids(answers))
 

@@ -147,7 +147,7 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     Three kinds of values are read apart, because most need much less than the general
     case: all digits (after an optional "+"), which are their own digits; values with an "x"
     (the only ones that may carry an extension or a second number); and the rest, separators
-    but no extension. The rows come back grouped by kind; ``_row`` says where each was.
+    but no extension. The rows come back grouped by kind and by "+"; ``_row`` says where each was.
     """
     number, digits = pl.col("_number"), pl.col("_digits")
     # each value's kind is decided once, eagerly: as filter predicates in the branches' plans
@@ -197,42 +197,49 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
             ),
         ),
     ]
+    rows = pl.concat(kinds).with_columns(
+        _idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3)
+    )
+    # the values with "+" and the others located apart: as one when/then, every lookup (the
+    # calling code of the digits, its region, the region's code) ran on every value
+    plus = pl.col("_plus").fill_null(False)
+    located = pl.concat(
+        [
+            _located(rows.filter(plus)),
+            rows.filter(~plus).with_columns(**_in_region()),
+        ]
+    )
+    return located.collect(engine="streaming")  # row-wise: on every core, in morsels
+
+
+def _located(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` (international values) with the columns that say where parse looks first:
+    the calling code the digits start with (``_cc``), the region whose metadata parse uses
+    (``_meta``) and the digits after the code (``_national``)."""
+    located = _international()
+    return frame.with_columns(**located[0]).with_columns(**located[1])
+
+
+@functools.cache
+def _international() -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """:func:`_located`'s columns, in two steps. Built once: their lookup tables (every
+    calling code, every region) are converted to polars' once too."""
     return (
-        pl.concat(kinds)
-        .with_columns(_idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
-        .with_columns(**_located(international=False)[0])
-        .with_columns(**_located(international=False)[1])
-        .collect(engine="streaming")  # row-wise: on every core, in morsels
+        {"_cc": calling_code(pl.col("_digits"))},
+        {
+            "_meta": pl.col("_cc").replace_strict(MAIN_REGION, default=None, return_dtype=pl.String),
+            "_national": pl.col("_digits").str.slice(pl.col("_cc").str.len_bytes()),
+        },
     )
 
 
 @functools.cache
-def _located(*, international: bool) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
-    """The columns that say where parse looks first, in two steps: ``_cc``, then ``_meta``
-    and ``_national`` (:func:`_international`), for values that are all international
-    (``international``), or international when they start with "+". Built once: their
-    lookup tables (every calling code, every region) are converted to polars' once too."""
-    digits = pl.col("_digits")
-    if international:
-        return {"_cc": calling_code(digits)}, _international(pl.lit(True))
-    code = (
-        pl.when(pl.col("_plus"))
-        .then(calling_code(digits))
-        .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
-    )
-    return {"_cc": code}, _international(pl.col("_plus"))
-
-
-def _international(international: pl.Expr) -> dict[str, pl.Expr]:
-    """``_meta`` and ``_national`` for values whose digits start with ``_cc`` when
-    ``international``, or are all national."""
+def _in_region() -> dict[str, pl.Expr]:
+    """:func:`_located`'s columns for values in national form: the row's region's."""
     return {
-        "_meta": pl.when(international)
-        .then(pl.col("_cc").replace_strict(MAIN_REGION, default=None, return_dtype=pl.String))
-        .otherwise(pl.col("region")),
-        "_national": pl.when(international)
-        .then(pl.col("_digits").str.slice(pl.col("_cc").str.len_bytes()))
-        .otherwise(pl.col("_digits")),
+        "_cc": pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String),
+        "_meta": pl.col("region"),
+        "_national": pl.col("_digits"),
     }
 
 
@@ -342,8 +349,8 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
     to_read = {region: rows.lazy().filter(~pl.col("_idd")) for region, rows in flagged.items()}
     del flagged
     if international.height:
-        rerouted = (
-            international.select(
+        rerouted = _located(
+            international.lazy().select(
                 "_row",
                 "region",
                 "ext",
@@ -352,9 +359,7 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
                 _digits=pl.col("_after_idd"),
                 _idd_route=pl.lit(True),
             )
-            .with_columns(**_located(international=True)[0])
-            .with_columns(**_located(international=True)[1])
-        )
+        ).collect()
         more_decided, more_undecided, more_groups = _route(rerouted, min_group, planned=to_read)
         decided += more_decided
         undecided += more_undecided

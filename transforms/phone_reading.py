@@ -28,6 +28,7 @@ from transforms.phone_rules import (
     prefix_match,
     rules_for,
     strip_prefix,
+    type_verdicts,
 )
 
 __all__ = ["NOT_FLAGGED", "claim_rest", "flag_region", "read_region"]
@@ -162,15 +163,20 @@ def _significance(
         }
     )
     nsn, known = pl.col("_nsn"), pl.col("_general") if first is rules else None
-    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general")
+    verdicts = type_verdicts(first, nsn)
+    if verdicts:
+        steps.append(verdicts)
+    fixed_line = pl.col("_fixed_line") if "_fixed_line" in verdicts else None
+    mobile = pl.col("_mobile") if "_mobile" in verdicts else None
+    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general", *verdicts)
     if first.any_special is None:
-        claimed, kind = claims(first, nsn, known)
+        claimed, kind = claims(first, nsn, known, fixed_line=fixed_line, mobile=mobile)
         return tuple(steps), None, ({"_claimed": claimed.fill_null(False), "_type": kind},), drop
     # the special types (premium rate, toll free, ...) are a few percent of numbers but eight
     # patterns: one pattern of them all decides which rows need them
     typed = []
     for special in (True, False):
-        claimed, kind = claims(first, nsn, known, specials=special)
+        claimed, kind = claims(first, nsn, known, specials=special, fixed_line=fixed_line, mobile=mobile)
         typed.append({"_claimed": claimed.fill_null(False), "_type": kind})
     return tuple(steps), nsn.str.contains(first.any_special).fill_null(False), tuple(typed), drop
 

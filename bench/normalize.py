@@ -69,6 +69,27 @@ thread's CPU too), peak 0.69-0.72 GB either way. Still fixed per batch: about 3.
 region plan and 1-1.5 ms per ``replace_strict``. Reading the ~7k "00"/"011" values of a batch
 as columns too (1.5k per region after their prefix, under ``worth_a_plan``'s threshold) was
 tried with ``min_group=1000``: no faster (391 vs 398 CPU-ms a batch), so the threshold stays.
+
+Those "00"/"011" values are now found before the regions' plans run and read by the plan of
+their calling code's region in the same pass (transforms.phone_columnar ``_decide``): no second
+round, ~100 rather than ~7k values per batch left to the per-value parser. polars 2.1 runs a
+sub-expression again at every use and both branches of a when/then on every row, so the type
+rules' fixed-line and mobile regexes are columns of their own (region reading 48 -> 42 CPU-ms
+a batch), values with and without "+" are located apart (``_prepared`` 50 -> 41), the
+clean-up's repair flag is made once (32 -> 27), each zone prefix is one slice (19 -> 15), and
+parse_columns orders its parts in one plan. The phone stage alone over the 1M file's ten
+batches (``phone_columns`` in one process, load 3.5-4.3 from other jobs, four pairs
+alternating): 3.94 -> 3.61 CPU-s, 4.18 -> 3.60 s wall (medians); per-row results identical on
+the 1M and 245-region files. Where a 100k-row batch's ~330 CPU-ms go now: the regions'
+reading plans 60 (about 20 of it planning six regions, fixed), ``_prepared`` 45, zone ids
+30, the clean-up 30, with_timezones 20, gathering answers back to the rows 20, ordering the
+parts 13, hashing the distinct pairs 13, findings 11; about 100 ms of a batch is fixed
+(25k- against 100k-row batches), spread over some 190 small polars queries. Tried and
+dropped: zone-id lookups only at each calling code's own prefix lengths (one plan, a branch
+per set of lengths): 55 vs 43 CPU-ms a batch, slower (more nodes); integer prefixes for the
+zone lookups: 2 ms a batch, not worth it; optimizer flags for the region plans: the default
+is fastest; cross-batch caches of per-value answers: the 1M file's 1.32M distinct (value,
+region) pairs per batch are 1.22M over the file, at most 7% to gain, and less when bounded.
 """
 
 from __future__ import annotations

@@ -30,12 +30,13 @@ differential corpus (every region, every type, many written forms, near misses).
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from typing import Final
 
 import polars as pl
 
 from transforms.phone_backend import BackendName, selected_backend
-from transforms.phone_reading import claim_rest, read_region
+from transforms.phone_reading import NOT_FLAGGED, claim_rest, flag_region, read_region
 from transforms.phone_rules import (
     CALLING_CODE,
     MAIN_REGION,
@@ -126,12 +127,16 @@ def _plain_digits(value: pl.Expr) -> pl.Expr:
     return value.str.replace_many(_PLAIN_NON_DIGITS, [""] * len(_PLAIN_NON_DIGITS))
 
 
-def _groups(frame: pl.DataFrame, key: str) -> list[tuple[str | None, pl.DataFrame]]:
+def _groups(
+    frame: pl.DataFrame, key: str, *, include_key: bool = True
+) -> list[tuple[str | None, pl.DataFrame]]:
     """``frame`` split by ``key``, groups in order of first appearance (one copy of the rows,
-    as a sort would make, at half a sort's cost)."""
+    as a sort would make, at half a sort's cost); without the ``key`` column when not
+    ``include_key``."""
     if frame.height == 0:
         return []
-    return [(value, group) for (value,), group in frame.partition_by(key, as_dict=True).items()]
+    groups = frame.partition_by(key, as_dict=True, include_key=include_key)
+    return [(value, group) for (value,), group in groups.items()]
 
 
 def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -142,7 +147,7 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
     Three kinds of values are read apart, because most need much less than the general
     case: all digits (after an optional "+"), which are their own digits; values with an "x"
     (the only ones that may carry an extension or a second number); and the rest, separators
-    but no extension. The rows come back grouped by kind; ``_row`` says where each was.
+    but no extension. The rows come back grouped by kind and by "+"; ``_row`` says where each was.
     """
     number, digits = pl.col("_number"), pl.col("_digits")
     # each value's kind is decided once, eagerly: as filter predicates in the branches' plans
@@ -192,42 +197,49 @@ def _prepared(pairs: pl.DataFrame) -> pl.DataFrame:
             ),
         ),
     ]
+    rows = pl.concat(kinds).with_columns(
+        _idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3)
+    )
+    # the values with "+" and the others located apart: as one when/then, every lookup (the
+    # calling code of the digits, its region, the region's code) ran on every value
+    plus = pl.col("_plus").fill_null(False)
+    located = pl.concat(
+        [
+            _located(rows.filter(plus)),
+            rows.filter(~plus).with_columns(**_in_region()),
+        ]
+    )
+    return located.collect(engine="streaming")  # row-wise: on every core, in morsels
+
+
+def _located(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` (international values) with the columns that say where parse looks first:
+    the calling code the digits start with (``_cc``), the region whose metadata parse uses
+    (``_meta``) and the digits after the code (``_national``)."""
+    located = _international()
+    return frame.with_columns(**located[0]).with_columns(**located[1])
+
+
+@functools.cache
+def _international() -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
+    """:func:`_located`'s columns, in two steps. Built once: their lookup tables (every
+    calling code, every region) are converted to polars' once too."""
     return (
-        pl.concat(kinds)
-        .with_columns(_idd_route=pl.lit(False), _plain=pl.col("_plain") & (digits.str.len_bytes() >= 3))
-        .with_columns(**_located(international=False)[0])
-        .with_columns(**_located(international=False)[1])
-        .collect(engine="streaming")  # row-wise: on every core, in morsels
+        {"_cc": calling_code(pl.col("_digits"))},
+        {
+            "_meta": pl.col("_cc").replace_strict(MAIN_REGION, default=None, return_dtype=pl.String),
+            "_national": pl.col("_digits").str.slice(pl.col("_cc").str.len_bytes()),
+        },
     )
 
 
 @functools.cache
-def _located(*, international: bool) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr]]:
-    """The columns that say where parse looks first, in two steps: ``_cc``, then ``_meta``
-    and ``_national`` (:func:`_international`), for values that are all international
-    (``international``), or international when they start with "+". Built once: their
-    lookup tables (every calling code, every region) are converted to polars' once too."""
-    digits = pl.col("_digits")
-    if international:
-        return {"_cc": calling_code(digits)}, _international(pl.lit(True))
-    code = (
-        pl.when(pl.col("_plus"))
-        .then(calling_code(digits))
-        .otherwise(pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String))
-    )
-    return {"_cc": code}, _international(pl.col("_plus"))
-
-
-def _international(international: pl.Expr) -> dict[str, pl.Expr]:
-    """``_meta`` and ``_national`` for values whose digits start with ``_cc`` when
-    ``international``, or are all national."""
+def _in_region() -> dict[str, pl.Expr]:
+    """:func:`_located`'s columns for values in national form: the row's region's."""
     return {
-        "_meta": pl.when(international)
-        .then(pl.col("_cc").replace_strict(MAIN_REGION, default=None, return_dtype=pl.String))
-        .otherwise(pl.col("region")),
-        "_national": pl.when(international)
-        .then(pl.col("_digits").str.slice(pl.col("_cc").str.len_bytes()))
-        .otherwise(pl.col("_digits")),
+        "_cc": pl.col("region").replace_strict(CALLING_CODE, default=None, return_dtype=pl.String),
+        "_meta": pl.col("region"),
+        "_national": pl.col("_digits"),
     }
 
 
@@ -264,10 +276,11 @@ _UNDECIDABLE: Final = "\x00undecidable"
 
 
 def _route(
-    frame: pl.DataFrame, min_group: int | None
-) -> tuple[list[pl.LazyFrame], list[pl.DataFrame], list[pl.LazyFrame]]:
+    frame: pl.DataFrame, min_group: int | None, planned: Collection[str] = ()
+) -> tuple[list[pl.LazyFrame], list[pl.DataFrame], dict[str, pl.DataFrame]]:
     """The prepared rows in one partition: (plans of parse's refusals, undecided groups,
-    the regions' reading plans)."""
+    the groups of the regions to read). A region in ``planned`` is read whatever its count
+    (its plan runs anyway)."""
     plain, plus, idd_route = pl.col("_plain"), pl.col("_plus"), pl.col("_idd_route")
     no_region = plain & ~plus & ~idd_route & pl.col("region").is_null()
     idd_refused = idd_route & (
@@ -287,17 +300,18 @@ def _route(
     )
     decided: list[pl.LazyFrame] = []
     undecided: list[pl.DataFrame] = []
-    read: list[pl.LazyFrame] = []
-    for meta, routed in _groups(frame.with_columns(_route=route), "_route"):
-        group = routed.drop("_route")
+    read: dict[str, pl.DataFrame] = {}
+    for meta, group in _groups(frame.with_columns(_route=route), "_route", include_key=False):
         if meta == _NO_REGION:
             decided.append(_failed(group.lazy(), _STATUS_NO_REGION))
         elif meta == _REFUSED:
             decided.append(_failed(group.lazy(), _STATUS_INVALID))
-        elif meta == _UNDECIDABLE or not worth_a_plan(str(meta), group.height, min_group):
+        elif meta == _UNDECIDABLE or (
+            meta not in planned and not worth_a_plan(str(meta), group.height, min_group)
+        ):
             undecided.append(group)
         else:
-            read += read_region(group, rules_for(str(meta)))
+            read[str(meta)] = group
     return decided, undecided, read
 
 
@@ -307,39 +321,68 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
 
     The rows are routed with one partition (parse's refusals, the undecidable ones, one part
     per region) and what follows the regions' reading runs as lazy plans: filtering the read
-    rows eagerly copied their fifteen columns three times over."""
-    decided, undecided, read = _route(frame, min_group)
+    rows eagerly copied their fifteen columns three times over.
+
+    The values written with an international prefix ("0044 20 ...", "011 49 ...": a few
+    percent of a file, after their prefix a few hundred to a few thousand per region) are
+    found first (:func:`~transforms.phone_reading.flag_region`) and read with the plan of their
+    calling code's region, in the same pass as that region's own values: read in a second
+    round they were under every region's plan threshold and went to the per-value parser,
+    about 35 CPU-ms per 100k-row batch of the million-row file (bench/normalize.py)."""
+    decided, undecided, groups = _route(frame, min_group)
     # the groups are copies: let the prepared rows go now (the caller hands them over), and
     # the regions' groups once their plans have run, rather than at the end (300 MB less at
     # the phone stage's peak for a million values)
     del frame
-    if not read:
+    if not groups:
         return pl.collect_all(decided), undecided
+    flagged = dict(
+        zip(
+            groups,
+            pl.collect_all(flag_region(group, rules_for(region)) for region, group in groups.items()),
+            strict=True,
+        )
+    )
+    del groups
+    international = pl.concat([rows.filter(pl.col("_idd")) for rows in flagged.values()])
+    # lazily: the regions' own rows are filtered inside their plans, not copied first
+    to_read = {region: rows.lazy().filter(~pl.col("_idd")) for region, rows in flagged.items()}
+    del flagged
+    if international.height:
+        rerouted = _located(
+            international.lazy().select(
+                "_row",
+                "region",
+                "ext",
+                "_plus",
+                "_plain",
+                _digits=pl.col("_after_idd"),
+                _idd_route=pl.lit(True),
+            )
+        ).collect()
+        more_decided, more_undecided, more_groups = _route(rerouted, min_group, planned=to_read)
+        decided += more_decided
+        undecided += more_undecided
+        for region, group in more_groups.items():
+            arrived = group.lazy().with_columns(**NOT_FLAGGED)
+            own = to_read.get(region)
+            to_read[region] = arrived if own is None else pl.concat([own, arrived], how="diagonal")
+    del international
+    read = [plan for region, lazy in to_read.items() for plan in read_region(lazy, rules_for(region))]
+    del to_read
     measured = pl.concat(pl.collect_all(read))  # the regions' plans run side by side
     del read
-    rerouted = (
-        measured.filter(pl.col("_idd"))
-        .select(
-            "_row", "region", "ext", "_plus", "_plain", _digits=pl.col("_after_idd"), _idd_route=pl.lit(True)
-        )
-        .with_columns(**_located(international=True)[0])
-        .with_columns(**_located(international=True)[1])
-    )
-    more_decided: list[pl.DataFrame] = []
-    if rerouted.height:
-        more_decided, more_undecided = _decide(rerouted, min_group)
-        undecided += more_undecided
     too_short = pl.col("_national").str.len_bytes() < _MIN_LENGTH_FOR_NSN
     too_long = pl.col("_nsn").str.len_bytes() > _MAX_LENGTH_FOR_NSN
     shared = pl.col("_cc").is_in([str(code) for code, regions in SHARED_CODES.items()])
-    read_rows = measured.lazy().filter(~pl.col("_idd"))
+    read_rows = measured.lazy()
     fits = read_rows.filter(~too_short & ~too_long)
     decided.append(_failed(read_rows.filter(too_short | too_long), _STATUS_INVALID))
     decided.append(_outcomes(fits.filter(pl.col("_claimed") | ~shared)))
     unclaimed = fits.filter(~pl.col("_claimed") & shared).collect()
     for code, rows in _groups(unclaimed, "_cc"):
         decided.append(_outcomes(claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
-    return [*pl.collect_all(decided), *more_decided], undecided
+    return pl.collect_all(decided), undecided
 
 
 def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.DataFrame:
@@ -359,12 +402,15 @@ def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.Da
     else:
         decided, undecided = _decide(_prepared(pairs), min_group)
     shape = pl.DataFrame(schema={"_row": pl.UInt32, **OUTPUT_SCHEMA})  # for when a list is empty
-    marked = [part.with_columns(decided=pl.lit(True)) for part in decided]
-    handed_on = [part.select("_row") for part in undecided]
+    marked = [part.lazy().with_columns(decided=pl.lit(True)) for part in decided]
+    handed_on = [part.lazy().select("_row") for part in undecided]
+    # one plan: as eager steps, each part's marking and each step of the ordering was a query
+    # of its own (about 12 of them per batch)
     return (
-        pl.concat([shape, *marked, *handed_on], how="diagonal")
+        pl.concat([shape.lazy(), *marked, *handed_on], how="diagonal")
         .sort("_row")
         .with_columns(decided=pl.col("decided").fill_null(False))
         .select(list(OUTPUT_SCHEMA))
         .cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
+        .collect()
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Final
 
 import phonenumbers
 import polars as pl
@@ -27,9 +28,10 @@ from transforms.phone_rules import (
     prefix_match,
     rules_for,
     strip_prefix,
+    type_verdicts,
 )
 
-__all__ = ["claim_rest", "read_region"]
+__all__ = ["NOT_FLAGGED", "claim_rest", "flag_region", "read_region"]
 
 
 @dataclass(frozen=True)
@@ -83,21 +85,38 @@ def _reading(region: str) -> _Reading:
     )
 
 
-def read_region(group: pl.DataFrame, rules: Rules) -> list[pl.LazyFrame]:
-    """One region's values: ``_idd`` (an international prefix such as "00" or "011", not
-    followed by 0, makes the rest an international number: ``_after_idd``), the national part
-    corrected for a leading own calling code, the national significant number ``_nsn``, and
-    ``_claimed``/``_type`` for the calling code's first region.
+def flag_region(group: pl.DataFrame, rules: Rules) -> pl.LazyFrame:
+    """One region's values flagged (:class:`_Reading` ``flags``): ``_idd`` (an international
+    prefix such as "00" or "011", not followed by 0, makes the rest an international number:
+    ``_after_idd``) and ``_own_code`` (in national form, starting with the region's own calling
+    code). Flagged before :func:`read_region` so that the international ones can be read with
+    the plan of their calling code's region in the same pass as the others."""
+    return group.lazy().with_columns(**_reading(rules.region).flags)
+
+
+NOT_FLAGGED: Final[dict[str, pl.Expr]] = {
+    "_idd": pl.lit(False),
+    "_after_idd": pl.lit(None, dtype=pl.String),
+    "_own_code": pl.lit(False),
+}
+""":func:`flag_region`'s columns for values already read as international (``_idd_route``):
+neither flag can hold for them."""
+
+
+def read_region(flagged: pl.DataFrame | pl.LazyFrame, rules: Rules) -> list[pl.LazyFrame]:
+    """One region's flagged values (:func:`flag_region`, without the ``_idd`` ones): the
+    national part corrected for a leading own calling code, the national significant number
+    ``_nsn``, and ``_claimed``/``_type`` for the calling code's first region.
 
     The values in national form that start with the region's own calling code are read apart:
     they are few, and only they need ``_maybe_extract_country_code``'s second look.
     """
     reading = _reading(rules.region)
-    flagged = group.lazy().with_columns(**reading.flags)
-    own_code = flagged.filter(pl.col("_own_code")).with_columns(_national=reading.own_code_national)
+    rows = flagged.lazy()
+    own_code = rows.filter(pl.col("_own_code")).with_columns(_national=reading.own_code_national)
     # one reading of both parts: read apart, the region's plan had twice the steps to plan
     # (about 1 ms each per batch, whatever its rows); the rows are put in order at the end
-    corrected = pl.concat([flagged.filter(~pl.col("_own_code")), own_code])
+    corrected = pl.concat([rows.filter(~pl.col("_own_code")), own_code])
     return [_significant(corrected, reading).drop("_own_code", "_digits", "_meta")]
 
 
@@ -144,15 +163,20 @@ def _significance(
         }
     )
     nsn, known = pl.col("_nsn"), pl.col("_general") if first is rules else None
-    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general")
+    verdicts = type_verdicts(first, nsn)
+    if verdicts:
+        steps.append(verdicts)
+    fixed_line = pl.col("_fixed_line") if "_fixed_line" in verdicts else None
+    mobile = pl.col("_mobile") if "_mobile" in verdicts else None
+    drop = ("_stripped", "_prefixed", "_general_national", "_general_stripped", "_general", *verdicts)
     if first.any_special is None:
-        claimed, kind = claims(first, nsn, known)
+        claimed, kind = claims(first, nsn, known, fixed_line=fixed_line, mobile=mobile)
         return tuple(steps), None, ({"_claimed": claimed.fill_null(False), "_type": kind},), drop
     # the special types (premium rate, toll free, ...) are a few percent of numbers but eight
     # patterns: one pattern of them all decides which rows need them
     typed = []
     for special in (True, False):
-        claimed, kind = claims(first, nsn, known, specials=special)
+        claimed, kind = claims(first, nsn, known, specials=special, fixed_line=fixed_line, mobile=mobile)
         typed.append({"_claimed": claimed.fill_null(False), "_type": kind})
     return tuple(steps), nsn.str.contains(first.any_special).fill_null(False), tuple(typed), drop
 

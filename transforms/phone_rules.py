@@ -36,6 +36,7 @@ __all__ = [
     "prefix_match",
     "rules_for",
     "strip_prefix",
+    "type_verdicts",
 ]
 
 NON_GEO: Final = "001"
@@ -213,10 +214,17 @@ def strip_prefix(rules: Rules, national: pl.Expr) -> pl.Expr:
 
 
 def number_type(
-    rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None, *, specials: bool = True
+    rules: Rules,
+    nsn: pl.Expr,
+    general: pl.Expr | None = None,
+    *,
+    specials: bool = True,
+    fixed_line: pl.Expr | None = None,
+    mobile: pl.Expr | None = None,
 ) -> pl.Expr:
     """``_number_type_helper``: the type name of the national significant number, or "unknown".
-    ``general``: the general pattern's verdict on ``nsn`` when already known. ``specials=False``
+    ``general``, ``fixed_line``, ``mobile``: those patterns' verdicts on ``nsn`` when already
+    known (each is tested twice below: polars would run the regex twice). ``specials=False``
     for numbers known not to match ``rules.any_special``: the special types are skipped."""
     if rules.general is None:
         return pl.lit(UNKNOWN)
@@ -225,28 +233,49 @@ def number_type(
     expr: Then | ChainedThen = pl.when(~fits).then(pl.lit(UNKNOWN))
     for name, desc in rules.special if specials else ():
         expr = expr.when(desc.matches(nsn, length)).then(pl.lit(name))
-    fixed = rules.fixed_line.matches(nsn, length) if rules.fixed_line else pl.lit(False)
+    fixed = rules.fixed_line.matches(nsn, length, fixed_line) if rules.fixed_line else pl.lit(False)
     if rules.same_mobile_and_fixed_line:
         return expr.when(fixed).then(pl.lit("fixed_line_or_mobile")).otherwise(pl.lit(UNKNOWN))
-    mobile = rules.mobile.matches(nsn, length) if rules.mobile else pl.lit(False)
+    is_mobile = rules.mobile.matches(nsn, length, mobile) if rules.mobile else pl.lit(False)
     return (
-        expr.when(fixed & mobile)
+        expr.when(fixed & is_mobile)
         .then(pl.lit("fixed_line_or_mobile"))
         .when(fixed)
         .then(pl.lit("fixed_line"))
-        .when(mobile)
+        .when(is_mobile)
         .then(pl.lit("mobile"))
         .otherwise(pl.lit(UNKNOWN))
     )
 
 
+def type_verdicts(rules: Rules, nsn: pl.Expr) -> dict[str, pl.Expr]:
+    """The fixed-line and mobile patterns' verdicts on ``nsn`` (``_fixed_line``, ``_mobile``),
+    as columns for :func:`number_type`'s ``fixed_line`` and ``mobile``: the type rules test
+    each twice (fixed and mobile, then each alone), and polars 2.1 runs a repeated regex again
+    at every use (its longest patterns are over 1,000 characters)."""
+    verdicts: dict[str, pl.Expr] = {}
+    if rules.general is None:
+        return verdicts
+    if rules.fixed_line is not None:
+        verdicts["_fixed_line"] = nsn.str.contains(rules.fixed_line.pattern)
+    if rules.mobile is not None and not rules.same_mobile_and_fixed_line:
+        verdicts["_mobile"] = nsn.str.contains(rules.mobile.pattern)
+    return verdicts
+
+
 def claims(
-    rules: Rules, nsn: pl.Expr, general: pl.Expr | None = None, *, specials: bool = True
+    rules: Rules,
+    nsn: pl.Expr,
+    general: pl.Expr | None = None,
+    *,
+    specials: bool = True,
+    fixed_line: pl.Expr | None = None,
+    mobile: pl.Expr | None = None,
 ) -> tuple[pl.Expr, pl.Expr]:
     """(claimed, type) of one region of a shared calling code, as ``_region_code_for_number_from_list``
     decides: a region with leading digits claims the numbers starting with them, whatever
     their type; one without claims the numbers its plan has."""
-    kind = number_type(rules, nsn, general, specials=specials)
+    kind = number_type(rules, nsn, general, specials=specials, fixed_line=fixed_line, mobile=mobile)
     if rules.leading_digits is not None:
         return nsn.str.contains(rules.leading_digits), kind
     return kind != UNKNOWN, kind

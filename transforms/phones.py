@@ -135,16 +135,19 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         .otherwise(value)
     )
     clean = pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
-    as_given = trimmed.filter(~may_need_repair).select(
+    # the trimmed values and their flag are made once: as the two branches' filters, the
+    # flag's regex and the trimming ran once per branch (5 of 32 CPU-ms per 100k-row batch)
+    # row-wise string work: the streaming engine runs it on every core, in morsels
+    flagged = trimmed.with_columns(_repair=may_need_repair).collect(engine="streaming").lazy()
+    as_given = flagged.filter(~pl.col("_repair")).select(
         "_i", "raw", "region", clean=clean, damaged=pl.lit(False)
     )
     repaired = (
-        _numeric_repairs(trimmed.filter(may_need_repair))
+        _numeric_repairs(flagged.filter(pl.col("_repair")))
         .with_columns(_v=international)
         .select("_i", "raw", "region", clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
     )
-    # row-wise string work: the streaming engine runs it on every core, in morsels
-    return pl.concat([as_given, repaired]).collect(engine="streaming")
+    return pl.concat([as_given, repaired]).collect()
 
 
 def _parse_distinct(
@@ -199,6 +202,7 @@ def _parse_distinct(
     kept = usable & ~out_of_range
     answers = (
         pl.concat([cleaned, parsed], how="horizontal")
+        .lazy()
         .select(
             "_i",
             given=pl.col("clean").is_not_null(),
@@ -213,6 +217,7 @@ def _parse_distinct(
         )
         .sort("_i")
         .drop("_i")
+        .collect()
     )
     return answers.with_columns(zone_id=phone_zone_ids(answers))
 

@@ -150,7 +150,7 @@ def _zone_of_prefix(lengths: tuple[int, ...]) -> pl.Expr:
     """``zone_id`` of geographic numbers (column ``e164``) by their longest known prefix of
     ``lengths``. Built once per set of lengths: the prefix tables (1,600 entries at 7 digits)
     would otherwise be converted to polars' for every batch of a file."""
-    return _by_prefix(pl.col("e164").str.slice(1), lengths).alias("zone_id")
+    return _by_prefix(pl.col("e164"), lengths).alias("zone_id")
 
 
 @functools.cache
@@ -160,12 +160,15 @@ def _zone_of_code() -> pl.Expr:
     return ids.alias("zone_id")
 
 
-def _by_prefix(digits: pl.Expr, lengths: tuple[int, ...]) -> pl.Expr:
+def _by_prefix(e164: pl.Expr, lengths: tuple[int, ...]) -> pl.Expr:
+    """The zone id of the longest of ``lengths`` digits after the "+" that is a known prefix.
+    Each prefix is one slice of ``e164``: a slice of the digits taken first made polars cut
+    the "+" off again for every length (3.5 of 19 CPU-ms per 100k-row batch)."""
     if not lengths:
         return pl.lit(None, dtype=pl.UInt32)
     return pl.coalesce(
         [
-            digits.str.slice(0, length).replace_strict(
+            e164.str.slice(1, length).replace_strict(
                 _PREFIX_IDS[length], default=None, return_dtype=pl.UInt32
             )
             for length in lengths

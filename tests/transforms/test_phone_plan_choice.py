@@ -45,6 +45,30 @@ def test_a_region_with_fewer_values_than_its_plan_costs_goes_to_the_per_value_pa
     assert not decided.tail(few).any()
 
 
+def test_international_prefix_values_are_read_with_their_calling_codes_plan_however_few() -> None:
+    gb, de = plan_threshold("GB"), plan_threshold("DE")
+    national_gb, national_de = _national("GB", gb), _national("DE", de)
+    # a few of each region's numbers written from the other country: "00" + calling code
+    from_de = [f"0044{nsn}" for nsn in _national("GB", 50)]
+    from_gb = [f"0049{nsn}" for nsn in _national("DE", 50)]
+    pairs = pl.DataFrame(
+        {
+            "clean": national_gb + from_gb + national_de + from_de,
+            "region": ["GB"] * (gb + 50) + ["DE"] * (de + 50),
+        }
+    )
+
+    parsed = parse_columns(pairs)
+
+    international = pl.Series([False] * gb + [True] * 50 + [False] * de + [True] * 50)
+    expected = [phonenumbers.parse(value, "GB") for value in from_gb]
+    assert not worth_a_plan("DE", 50)
+    assert parsed.filter(international).get_column("decided").all()
+    assert parsed.filter(international).get_column("e164").head(50).to_list() == [
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) for number in expected
+    ]
+
+
 def test_a_region_needs_fewer_values_to_be_worth_a_plan_when_the_per_value_parser_is_slower() -> None:
     fast, slow = plan_threshold("US", "rphonenumbers"), plan_threshold("US", "phonenumbers")
 

@@ -32,6 +32,7 @@ __all__ = [
     "PER_TARGET",
     "LeadView",
     "Outcome",
+    "among",
     "lead_outcomes",
     "lead_rows",
     "lead_view",
@@ -327,19 +328,19 @@ def lead_rows(results: pl.DataFrame | pl.LazyFrame, rows: pl.Series, targets: Se
     every target of the run, so that each slice of leads has the same columns). Only those
     leads' results are read."""
     # the first leads shown of a million lie in a few of the parts' row groups
-    wanted = results.lazy().filter(_among(rows))
+    wanted = results.lazy().filter(among(rows))
     needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
     return not_delivered_everywhere(_wide(wanted.select(needed), sorted({*targets})))
 
 
-def _among(rows: pl.Series) -> pl.Expr:
+def among(rows: pl.Series) -> pl.Expr:
     """``source_row`` is one of ``rows``, said so that the parts' row groups outside their span
     are skipped by their statistics (an ``is_in`` alone reads every row group)."""
     source_row = pl.col("source_row")
-    among = source_row.is_in(rows.unique().implode())
+    listed = source_row.is_in(rows.unique().implode())
     if rows.len() == 0 or rows.null_count():
-        return among
-    return source_row.is_between(rows.min(), rows.max()) & among
+        return listed
+    return source_row.is_between(rows.min(), rows.max()) & listed
 
 
 def not_delivered_everywhere(leads: pl.DataFrame) -> pl.DataFrame:
@@ -396,7 +397,7 @@ def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     first = counted["source_row"]
     # the examples' rows only (the span of their row groups: the first rows of each code are
     # near the file's start, the other row groups are skipped by their statistics)
-    examples_only = _among(first)
+    examples_only = among(first)
     targets = (
         coded(frame.filter(examples_only))
         .group_by("reasons", "source_row")

@@ -3,7 +3,7 @@ outcomes from each result alone, without grouping by lead (flows.report.leads._r
 the same outcomes, lead view and reasons as the grouping gives. The same results in another
 order (not in source-row order: grouped, as before) are the reference. The example rows and
 the leads shown are read from the parts' row groups within their span only: the same rows
-as reading them all."""
+as reading them all (the report's duplicates and suppressions too)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.report import leads
+from flows.report import html_page, leads
 from schemas.codes import Issue, Status
 from tests.report.runs import result_row, results_frame
 
@@ -127,5 +127,7 @@ def test_rows_read_from_their_row_groups_only_are_the_rows_read_from_all(tmp_pat
     from_parts, in_memory = leads.lead_view(parts, ["validate"], 50), leads.lead_view(frame, ["validate"], 50)
     assert from_parts.shown.equals(in_memory.shown)
     assert from_parts.shown.height == 50
+    shown, held = html_page._dispositions(parts)
+    assert (shown.equals(html_page._dispositions(frame.lazy())[0]), held) == (True, 175)
     wanted = pl.Series([990, 305, 998, 306])
     assert leads.lead_rows(parts, wanted, ["validate"]).equals(leads.lead_rows(frame, wanted, ["validate"]))

@@ -33,7 +33,7 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,12 +109,18 @@ class LeadBatches:
     data rows; ``batches()`` reads the file (again) from its start, batch by batch (at least
     one batch, empty for a file of no rows).
     ``streamed`` says whether the file is read a batch at a time (False: it is held whole).
+    ``columns``, where the file is read by Arrow's CSV reader: only the named columns of the
+    file (``ingested.headers``), as the same text, in file order, in frames of about
+    ``batches``' size without ``source_row`` or ``issues``. Why: a pass that needs two or
+    three columns (the region inference, flows.prepare_batches) converts and maps those only,
+    a fraction of reading every column; None for the other files (read them with ``batches``).
     """
 
     ingested: IngestedFile
     rows: int
     batches: Callable[[], Iterator[pl.DataFrame]]
     streamed: bool
+    columns: Callable[[Sequence[str]], Iterator[pl.DataFrame]] | None = None
 
 
 def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
@@ -126,12 +132,26 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         ingested, offset, rows = streamed
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
             return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
-        return LeadBatches(ingested, rows, lambda: _csv_batches(ingested, offset, size), True)
+        return LeadBatches(
+            ingested,
+            rows,
+            lambda: _csv_batches(ingested, offset, size),
+            True,
+            lambda names: _csv_columns(ingested, offset, size, names),
+        )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
         if text.rows == 0:
             return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True)
-        return LeadBatches(text.ingested, text.rows, lambda: _text_batches(text, size), True)
+        return LeadBatches(
+            text.ingested,
+            text.rows,
+            lambda: _text_batches(text, size),
+            True,
+            lambda names: _csv_columns(
+                text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
+            ),
+        )
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
@@ -336,6 +356,69 @@ def _text_batches(text: TextCsv, size: int) -> Iterator[pl.DataFrame]:
     return _csv_batches(text.ingested, text.offset, size, encoding=text.arrow_encoding, quoted=True)
 
 
+def _csv_reader(
+    file: pa.NativeFile,
+    ingested: IngestedFile,
+    keys: list[str],
+    *,
+    encoding: str,
+    quoted: bool,
+    included: list[str] | None = None,
+) -> pacsv.CSVStreamingReader:
+    """Arrow's streaming reader over ``file`` (at the first data record), every column text,
+    its columns named ``keys``; ``included``: only those of ``keys`` are converted."""
+    return pacsv.open_csv(
+        file,
+        read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK, encoding=encoding),
+        parse_options=pacsv.ParseOptions(delimiter=ingested.delimiter or ",", newlines_in_values=quoted),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(keys, pa.string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=included,
+        ),
+    )
+
+
+def _csv_columns(
+    ingested: IngestedFile,
+    offset: int,
+    size: int,
+    names: Sequence[str],
+    *,
+    encoding: str = "utf8",
+    quoted: bool = False,
+) -> Iterator[pl.DataFrame]:
+    """The columns ``names`` (of ``ingested.headers``) of the data records from ``offset`` on,
+    the text :func:`_csv_batches` reads, in frames of at least ``size`` rows (the last one
+    fewer)."""
+    headers = ingested.headers
+    keys = [f"c{index}" for index in range(len(headers))]
+    wanted = list(dict.fromkeys(names))
+    included = [keys[headers.index(name)] for name in wanted]
+    renamed = dict(zip(included, wanted, strict=True))
+    with pa.OSFile(str(ingested.path)) as file:
+        file.seek(offset)
+        reader = _csv_reader(file, ingested, keys, encoding=encoding, quoted=quoted, included=included)
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for record_batch in reader:
+            pending.append(record_batch)
+            held += record_batch.num_rows
+            if held >= size:
+                yield _renamed(pa.Table.from_batches(pending), renamed)
+                pending, held = [], 0
+        if pending:
+            yield _renamed(pa.Table.from_batches(pending), renamed)
+
+
+def _renamed(table: pa.Table, renamed: dict[str, str]) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.rename(renamed)
+
+
 def _csv_batches(
     ingested: IngestedFile, offset: int, size: int, *, encoding: str = "utf8", quoted: bool = False
 ) -> Iterator[pl.DataFrame]:
@@ -343,21 +426,10 @@ def _csv_batches(
     them; ``quoted``: values may span lines, ``encoding``: Arrow transcodes it to UTF-8."""
     names = ingested.headers
     keys = [f"c{index}" for index in range(len(names))]
-    delimiter = ingested.delimiter or ","
     done = 0
     with pa.OSFile(str(ingested.path)) as file:
         file.seek(offset)
-        reader = pacsv.open_csv(
-            file,
-            read_options=pacsv.ReadOptions(column_names=keys, block_size=_ARROW_BLOCK, encoding=encoding),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(keys, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        reader = _csv_reader(file, ingested, keys, encoding=encoding, quoted=quoted)
         pending: list[pa.RecordBatch] = []
         held = 0
         for record_batch in reader:

@@ -19,6 +19,7 @@ import polars as pl
 from flows.report.assets import CSP, SCRIPT, STYLE
 from flows.report.figures import RunFigures, run_figures
 from flows.report.lead_sections import lead_table_section, leads_headline_section, reasons_section
+from flows.report.leads import among
 from flows.report.markup import Cell, Markup, esc, table
 from flows.report.run_folders import RATES, TREND_STATUSES, RunsFound
 from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command, run_started
@@ -84,11 +85,13 @@ def _dispositions(results: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
     result each: the first target's), and how many such rows there are. Only the shown rows
     are read whole; the count is over one column."""
     held = results.filter(pl.col("status").is_in([Status.DUPLICATE.value, Status.SUPPRESSED.value]))
-    rows = held.select(pl.col("source_row").unique())
-    total = rows.select(pl.len()).collect(engine="streaming").item()
-    first = rows.collect(engine="streaming")["source_row"].sort().head(SAMPLE_LIMIT)
+    # the held rows found once (their count, then the first of them), and the shown rows read
+    # from their span of the parts' row groups only
+    rows = held.select(pl.col("source_row").unique()).collect(engine="streaming")["source_row"]
+    total = rows.len()
+    first = rows.sort().head(SAMPLE_LIMIT)
     shown = (
-        held.filter(pl.col("source_row").is_in(first.implode()))
+        held.filter(among(first))
         .select(_DISPOSITION_COLUMNS)
         .sort("source_row", "target")
         .unique("source_row", keep="first", maintain_order=True)

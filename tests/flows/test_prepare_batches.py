@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from flows.prepare import PrepareOptions, prepare_leads
-from flows.prepare_batches import BatchedLeads, prepare_batches
+from flows.prepare_batches import BatchedLeads, _inferred, prepare_batches
 from sample_data.generate import messy_lead_frame
 from transforms.errors import LeadFileError
 
@@ -136,3 +136,24 @@ def test_a_consumer_that_stops_early_closes_the_file_read_ahead(messy: Path, ahe
     batches.close()
     assert closed == [True]
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]
+
+
+def test_the_region_inference_reads_only_the_country_and_phone_columns(tmp_path: Path) -> None:
+    # mapped phone headers, a country column empty for most rows, columns the inference needs not
+    lines = ["Kunde,Tel,Handy,email,Land,notes"]
+    for n in range(400):
+        country = "DE" if n % 10 == 0 else ""
+        lines.append(f"K{n},+1 201 555 {n:04d},{n:010d},k{n}@x.com,{country},a note {n}")
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join(lines) + "\n")
+    whole = prepare_leads(path, PrepareOptions())
+    assert whole.region_note is not None and whole.region_note.startswith("region inferred: US from")
+    batched = prepare_batches(path, PrepareOptions(), rows=150)
+    assert (batched.prepared.default_region, batched.prepared.region_note) == ("US", whole.region_note)
+
+    def every_column() -> Iterator[pl.DataFrame]:
+        raise AssertionError("the whole file was read for the region inference")
+
+    columns_only = dataclasses.replace(batched.lead_batches, batches=every_column)
+    inferred = _inferred(columns_only, batched.prepared.applied)
+    assert inferred is not None and inferred.note == whole.region_note

@@ -5,7 +5,7 @@ or Parquet, read whole (today's reader, with its findings) otherwise."""
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from unittest import mock
 
@@ -42,6 +42,7 @@ STREAMED = {
     "cp1252": "phone,name\n1,Jos\u00e9\n".encode("cp1252"),
     "cp1252 header only, its last byte an accent": b"col0,col1\xe9",
     "cp1252 quoted": 'Telefon;Stra\u00dfe\r\n"1";"M\u00fcller, \u20ac\r\n5"\r\n'.encode("cp1252"),
+    "headers named as the reader's own column keys": b"c1,c0,c2\n1,2,3\n4,,6\n",
     "quoted utf-8 with bom": codecs.BOM_UTF8 + 'phone,name\n1,"Jos\u00e9, \u6f22"\n'.encode(),
 }
 DAMAGED = {
@@ -76,7 +77,23 @@ def _check(tmp_path: Path, content: bytes, size: int) -> bool:
     assert batched.ingested.headers == whole.headers
     for name in ("encoding", "delimiter", "format", "fingerprint"):
         assert getattr(batched.ingested, name) == getattr(whole, name), name
+    if batched.columns is not None:
+        _check_columns(batched.columns, whole.frame, whole.headers, size)
     return batched.streamed
+
+
+def _check_columns(
+    columns: Callable[[Sequence[str]], Iterator[pl.DataFrame]],
+    whole: pl.DataFrame,
+    headers: list[str],
+    size: int,
+) -> None:
+    """Some columns alone read as the same text as the whole read has, in file order."""
+    for names in (headers, headers[::-1], headers[-1:], [headers[0], headers[0]]):
+        frames = list(columns(names))
+        assert all(frame.height >= size for frame in frames[:-1])
+        wanted = list(dict.fromkeys(names))
+        assert pl.concat(frames).equals(whole.select(wanted)), names
 
 
 @pytest.mark.parametrize("size", [1, 2, 1000])

@@ -158,3 +158,25 @@ def test_counts_add_up_for_any_results(grid: list[list[tuple[str, list[str]]]]) 
     assert sum(summary["reasons"].values()) == sum(len(r["reasons"]) for r in rows)
     assert summary["attention"] == attention_rows(frame).height
     assert json.loads(summary_json(summary)) == summary
+
+
+def test_the_one_target_of_a_run_has_the_runs_figures_and_its_own_vendor_errors() -> None:
+    # one target: its figures are taken from the run's (one collection of each)
+    obi = _two_targets().filter(pl.col("target") == "obi")
+    summary = summarize(obi, ["obi"])
+
+    assert summary["targets"] == {
+        "obi": {
+            "total": 3,
+            "statuses": {"accepted": 1, "duplicate": 1, "vendor_rejected": 1},
+            "reasons": {"DUPLICATE_PHONE": 1, "VENDOR_REJECTED": 1},
+            "vendor_errors": [{"vendor_status": "400", "vendor_message": "bad number", "count": 1}],
+        }
+    }
+    assert (summary["results"], summary["statuses"], summary["reasons"]) == (
+        3,
+        summary["targets"]["obi"]["statuses"],
+        summary["targets"]["obi"]["reasons"],
+    )
+    empty = summarize(obi.clear(), ["validate"])
+    assert empty["targets"] == {"validate": {"total": 0, "statuses": {}, "reasons": {}, "vendor_errors": []}}

@@ -98,6 +98,11 @@ def finish_run_in_batches(
         behind.drop()
         for writer in writers:
             writer.abort()
+        # the batches' reading thread and file go now, not when the traceback that holds
+        # this frame is freed (a long-lived worker process may keep it for a while)
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
         raise
     pairs = [(name, kind) for name, kind, _ in targets]
     return _finish_parts(

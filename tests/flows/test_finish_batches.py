@@ -93,6 +93,32 @@ def test_a_write_that_fails_behind_fails_the_run_and_leaves_no_results(leads: Pa
     assert not _writer_threads()
 
 
+def test_a_run_that_fails_lets_its_batches_reading_go_at_once(leads: Path, tmp_path: Path) -> None:
+    # the error's traceback holds the run's frame, and with it the batches: their reading
+    # thread and file must not wait for that traceback to be freed
+    before = set(threading.enumerate())
+    batched = prepare_batches(leads, PrepareOptions(country="US"), rows=500)
+
+    def broken(clean: pl.DataFrame) -> pl.DataFrame:
+        raise ValueError("a build that fails")
+
+    with pytest.raises(ValueError, match="a build that fails") as failure:
+        finish_run_in_batches(
+            batched.prepared,
+            batched.batches(),
+            [(VALIDATE_TARGET, VALIDATE_TARGET, broken)],
+            run_id="r3",
+            started=datetime.now(UTC),
+            out_dir=tmp_path,
+            dry_run=False,
+            report=False,
+        )
+
+    assert failure.traceback  # still held here
+    left = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("normalize")]
+    assert not left
+
+
 def test_a_write_runs_while_the_caller_makes_the_next_batch() -> None:
     """The point of writing behind: the caller is not waiting on the write it handed over."""
     behind = WriteBehind()

@@ -62,12 +62,17 @@ def test_batches_normalized_ahead_in_threads_are_the_same_leads_in_order(messy: 
     _same(messy, PrepareOptions(country="US"), 700, ahead=ahead)
 
 
-def test_a_consumer_that_stops_early_leaves_no_normalizing_thread_behind(messy: Path) -> None:
-    batches = prepare_batches(messy, PrepareOptions(country="US"), rows=500).batches(ahead=2)
+@pytest.mark.parametrize("ahead", [0, 2])
+def test_a_consumer_that_stops_early_leaves_no_normalizing_thread_behind(messy: Path, ahead: int) -> None:
+    # only this run's threads: an earlier test's batches may still wait for the collector
+    before = set(threading.enumerate())
+    batches = prepare_batches(messy, PrepareOptions(country="US"), rows=500).batches(ahead=ahead)
     first = next(batches)
+    assert [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("normalize")]
     batches.close()
     assert first.height == 500
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("normalize")]
+    left = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("normalize")]
+    assert not left
 
 
 def test_region_inference_and_suppression_are_the_same_in_batches(messy: Path) -> None:

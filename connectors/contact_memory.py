@@ -26,14 +26,14 @@ too, sorted at the first chunk that finds contacts in it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
 
-from connectors.frequency import Event
+from connectors.frequency import Event, KeyEvents
 
 __all__ = [
     "ContactMemory",
@@ -46,7 +46,11 @@ __all__ = [
 ]
 
 _CACHED_ROWS = 256
-"""Rows a memory keeps decoded (key -> external ids) for the lookups that find contacts."""
+"""Rows a memory keeps decoded (sorted keys, external id numbers) for the lookups that find
+contacts."""
+
+_NAMED = 1 << 20
+"""External ids a memory numbers before it forgets them (and its decoded rows) and starts anew."""
 
 _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
@@ -207,7 +211,10 @@ class ContactMemory:
     def _reset(self) -> None:
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
-        self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
+        self._decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._numbers: dict[str, int] = {}
+        """External id -> its number in the decoded rows (``_names[number]``)."""
+        self._names: list[str] = []
         self._filter = KeyFilter(1)
         """Made by the first keys added (:meth:`_resize`)."""
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -323,52 +330,32 @@ class ContactMemory:
             return keys[:0], keys[:0]
         return np.concatenate(found_keys), np.concatenate(found_seqs)
 
-    def _leads(self, seq: int) -> tuple[int, list[str], dict[int, Any]]:
-        """Row ``seq`` decoded: (target id, external ids, key -> the index of its lead, or a
-        tuple of them). Ints and strings only: nothing the garbage collector must follow (a
-        set per key made its full collections, over every row kept decoded, most of the cost)."""
+    def _row(self, seq: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ``seq`` decoded: its keys sorted, and the number of each one's external id (the
+        memory's, ``_names``). Numbers and arrays only: nothing the garbage collector must
+        follow (a set per key made its full collections, over every row kept decoded)."""
         decoded = self._decoded.get(seq)
         if decoded is None:
             if len(self._decoded) >= _CACHED_ROWS:
                 self._decoded.clear()
             eids, counts, keys = decode_chunk(self.rows[seq][2])
-            lead_of: dict[int, Any] = {}
-            if len(set(keys)) == len(keys):
-                lead_of.update(
-                    zip(keys, chain.from_iterable(map(repeat, range(len(eids)), counts)), strict=True)
-                )
-            else:
-                for key, lead in zip(
-                    keys, chain.from_iterable(map(repeat, range(len(eids)), counts)), strict=True
-                ):
-                    known = lead_of.get(key)
-                    lead_of[key] = (
-                        lead if known is None else (*(known if type(known) is tuple else (known,)), lead)
-                    )
-            decoded = self._decoded[seq] = (self.rows[seq][1], eids, lead_of)
+            numbers, names = self._numbers, self._names
+            first = len(names)
+            setdefault = numbers.setdefault
+            ids = [setdefault(eid, len(numbers)) for eid in eids]
+            if len(numbers) > first:
+                names.extend(dict.fromkeys(eid for eid, n in zip(eids, ids, strict=True) if n >= first))
+            found = np.asarray(keys, dtype=np.int64)
+            order = np.argsort(found, kind="stable")
+            lead = np.repeat(np.asarray(ids, dtype=np.int64), np.asarray(counts, dtype=np.int64))
+            decoded = self._decoded[seq] = (found[order], lead[order])
         return decoded
 
-    def _row_events(self, seq: int, keys: list[int]) -> dict[int, set[Event]]:
-        """Row ``seq``'s contacts of ``keys`` (all in it). The keys of one lead of the row share
-        one set (a lead's phone and email both find the same contact: connectors.frequency's
-        ``_decide_apart`` then joins nothing). Nothing changes these sets once made."""
-        target_id, eids, lead_of = self._leads(seq)
-        found: dict[int, set[Event]] = {}
-        made: dict[int, set[Event]] = {}
-        for key, lead in zip(keys, map(lead_of.__getitem__, keys), strict=True):
-            if type(lead) is int:
-                events = made.get(lead)
-                if events is None:
-                    events = made[lead] = {(target_id, eids[lead])}
-                found[key] = events
-            else:
-                found[key] = {(target_id, eids[i]) for i in lead}
-        return found
-
-    def found(self, keys: np.ndarray, since: float) -> dict[int, set[Event]]:
+    def found(self, keys: np.ndarray, since: float) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
-        allowed): person key -> {(target id, external id)}, only for keys that have one. The
-        filter stops nearly every chunk of fresh people at once; what passes is looked up."""
+        allowed): person key -> {(target id, external id)}, only for keys that have one, as
+        arrays (connectors.frequency.KeyEvents; an empty dict when none has). The filter stops
+        nearly every chunk of fresh people at once; what passes is looked up."""
         self.distinct = None
         if not self._keys or not len(keys):
             return {}
@@ -383,28 +370,44 @@ class ContactMemory:
         found_keys, found_seqs = self._pairs(wanted)
         if not len(found_keys):
             return {}
+        if len(self._names) > _NAMED:
+            self._numbers, self._names, self._decoded = {}, [], {}
         # by row: each row's keys looked up in its decoded form at once
         order = np.argsort(found_seqs, kind="stable")
-        seqs, keys_by_row = found_seqs[order], found_keys[order].tolist()
+        seqs, keys_by_row = found_seqs[order], found_keys[order]
         cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
         rows = self.rows
         firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
-        by_row: list[dict[int, set[Event]]] = []
+        parts: list[tuple[np.ndarray, int, np.ndarray]] = []
         start = 0
         for seq, end in zip(firsts, ends, strict=True):
             mine, start = keys_by_row[start:end], end
-            if rows[seq][0] > since:
-                by_row.append(self._row_events(seq, mine))
-        if len(by_row) == 1:
-            return by_row[0]
-        found: dict[int, set[Event]] = {}
-        for events_of in by_row:  # a key in several rows: its contacts joined
-            for key, events in events_of.items():
-                known = found.get(key)
-                found[key] = events if known is None else known | events
-        return found
+            at, target_id, _ = rows[seq]
+            if at <= since:
+                continue
+            row_keys, row_eids = self._row(seq)
+            low = np.searchsorted(row_keys, mine, "left")
+            many = np.searchsorted(row_keys, mine, "right") - low
+            if (many == 1).all():
+                parts.append((mine, target_id, row_eids[low]))
+            else:  # a key of several leads of the row
+                places = np.repeat(low - np.cumsum(many) + many, many) + np.arange(int(many.sum()))
+                parts.append((np.repeat(mine, many), target_id, row_eids[places]))
+        if not parts:
+            return {}
+        if len(parts) == 1:
+            found, target_id, eids = parts[0]
+            targets = np.full(len(found), target_id, dtype=np.int64)
+        else:
+            found = np.concatenate([part[0] for part in parts])
+            targets = np.repeat(
+                np.asarray([part[1] for part in parts], dtype=np.int64), [len(part[0]) for part in parts]
+            )
+            eids = np.concatenate([part[2] for part in parts])
+        order = np.argsort(found, kind="stable")
+        return KeyEvents(found[order], targets[order], eids[order], self._names)
 
-    def candidates(self, keys: Iterable[int], since: float) -> dict[int, set[Event]]:
+    def candidates(self, keys: Iterable[int], since: float) -> Mapping[int, set[Event]]:
         """:meth:`found` of some keys given as Python ints."""
         return self.found(np.fromiter(keys, dtype=np.int64), since)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +47,7 @@ __all__ = [
     "FREQUENCY_VARIABLE",
     "Event",
     "FrequencyLimit",
+    "KeyEvents",
     "decide",
     "decide_people",
     "leads_legacy",
@@ -58,6 +59,58 @@ __all__ = [
 
 Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
+
+
+class KeyEvents(Mapping[int, set[Event]]):
+    """A chunk's keys' contacts as arrays (connectors.contact_memory.ContactMemory.found): one
+    entry per (key, target id, external id number), sorted by key; ``names`` turns a number back
+    into its external id. Read as a mapping (key -> its contacts, made when asked) by the paths
+    that walk leads; :func:`decide_people` decides from the arrays, with no set per key."""
+
+    __slots__ = ("eids", "names", "persons", "targets")
+
+    def __init__(
+        self, persons: np.ndarray, targets: np.ndarray, eids: np.ndarray, names: Sequence[str]
+    ) -> None:
+        self.persons, self.targets, self.eids, self.names = persons, targets, eids, names
+
+    def __getitem__(self, key: int) -> set[Event]:
+        low = int(np.searchsorted(self.persons, key, "left"))
+        high = int(np.searchsorted(self.persons, key, "right"))
+        if low == high:
+            raise KeyError(key)
+        names = self.names
+        eids = [names[i] for i in self.eids[low:high].tolist()]
+        return set(zip(self.targets[low:high].tolist(), eids, strict=True))
+
+    def _distinct(self) -> np.ndarray:
+        keys = self.persons
+        return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._distinct().tolist())
+
+    def __len__(self) -> int:
+        return len(self._distinct())
+
+    def to_dict(self) -> dict[int, set[Event]]:
+        """Key -> its contacts, every key at once (one pass over the arrays)."""
+        names = self.names
+        events = zip(self.targets.tolist(), [names[i] for i in self.eids.tolist()], strict=True)
+        found: dict[int, set[Event]] = {}
+        for key, event in zip(self.persons.tolist(), events, strict=True):
+            known = found.get(key)
+            if known is None:
+                found[key] = {event}
+            else:
+                known.add(event)
+        return found
+
+    def items(self) -> ItemsView[int, set[Event]]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[set[Event]]:
+        return self.to_dict().values()
 
 
 class FrequencyLimit(BaseModel):
@@ -259,6 +312,8 @@ def decide_people(
     keys = people.flat
     if not len(keys) or (distinct and not recent):
         return None
+    if isinstance(recent, KeyEvents):
+        return _decide_found(target_id, external_ids, people, recent, limit, distinct=distinct)
     if distinct:
         shared, repeated = False, keys[:0] == keys[:0]
     else:
@@ -292,3 +347,82 @@ def decide_people(
     for lead, ok in zip(leads, mine, strict=True):
         allowed[lead] = ok
     return allowed
+
+
+def _sharing(keys: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | None:
+    """Which leads have a key another lead of the chunk has (None: no lead has)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeated = ordered[1:] == ordered[:-1]
+    if not repeated.any():
+        return None
+    twice = np.zeros(len(keys), dtype=bool)  # both of each equal neighbour
+    twice[1:] = repeated
+    twice[:-1] |= repeated
+    shared = np.zeros(leads, dtype=bool)
+    shared[lead_of[order[twice]]] = True
+    return shared
+
+
+def _decide_found(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: People,
+    found: KeyEvents,
+    limit: FrequencyLimit,
+    *,
+    distinct: bool | None,
+) -> list[bool] | None:
+    """:func:`decide_people` over contacts as arrays: each lead whose keys no other lead of the
+    chunk has is decided by counting, in numpy, the distinct contacts of its keys (without its
+    own earlier one at this target) or their distinct targets (with this one), as :func:`decide`
+    counts them; only the leads sharing a key within the chunk go through :func:`decide`, in
+    their order (they read and add only each other's contacts)."""
+    keys = people.flat
+    counts = people.counts()
+    leads = len(counts)
+    lead_of = np.repeat(np.arange(leads), counts)
+    shared = None if distinct else _sharing(keys, lead_of, leads)
+    low = np.searchsorted(found.persons, keys, "left")
+    many = np.searchsorted(found.persons, keys, "right") - low
+    total = int(many.sum())
+    if not total and shared is None:
+        return None
+    # every contact of every key of the chunk: its lead, target and external id's number
+    which = np.repeat(lead_of, many)
+    at = np.repeat(low - np.cumsum(many) + many, many) + np.arange(total)
+    targets, eids = found.targets[at], found.eids[at]
+    here = targets == target_id
+    if limit.count == "targets":  # this target counts anyway: the others, distinct, and it
+        which, targets = which[~here], targets[~here]
+        order = np.lexsort((targets, which))
+        which, targets = which[order], targets[order]
+        new = np.ones(len(which), dtype=bool)
+        new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1])
+        allowed = np.bincount(which[new], minlength=leads) + 1 <= limit.max_contacts
+    else:
+        if here.any():  # the lead's own earlier contact at this target is not counted
+            mine = np.flatnonzero(here)
+            names = found.names
+            own = [
+                names[eid] == external_ids[lead]
+                for eid, lead in zip(eids[mine].tolist(), which[mine].tolist(), strict=True)
+            ]
+            kept = np.ones(total, dtype=bool)
+            kept[mine[np.asarray(own, dtype=bool)]] = False
+            which, targets, eids = which[kept], targets[kept], eids[kept]
+        order = np.lexsort((eids, targets, which))
+        which, targets, eids = which[order], targets[order], eids[order]
+        new = np.ones(len(which), dtype=bool)
+        new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1]) | (eids[1:] != eids[:-1])
+        allowed = np.bincount(which[new], minlength=leads) < limit.max_contacts
+    if shared is None:
+        return None if allowed.all() else allowed.tolist()
+    flags: list[bool] = allowed.tolist()
+    positions = np.flatnonzero(shared).tolist()
+    lists = people.take(positions).to_lists()
+    recent = {key: found[key] for key in set(chain.from_iterable(lists)) if key in found}
+    mine_flags = decide(target_id, [external_ids[i] for i in positions], lists, recent, limit)
+    for lead, ok in zip(positions, mine_flags, strict=True):
+        flags[lead] = ok
+    return flags

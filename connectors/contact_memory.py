@@ -46,11 +46,8 @@ __all__ = [
 ]
 
 _CACHED_ROWS = 256
-"""Rows a memory keeps decoded (sorted keys, external id numbers) for the lookups that find
-contacts."""
-
-_NAMED = 1 << 20
-"""External ids a memory numbers before it forgets them (and its decoded rows) and starts anew."""
+"""Rows a memory keeps decoded (sorted keys, contact numbers, external ids) for the lookups
+that find contacts."""
 
 _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
@@ -211,10 +208,7 @@ class ContactMemory:
     def _reset(self) -> None:
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
-        self._decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._numbers: dict[str, int] = {}
-        """External id -> its number in the decoded rows (``_names[number]``)."""
-        self._names: list[str] = []
+        self._decoded: dict[int, tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self._filter = KeyFilter(1)
         """Made by the first keys added (:meth:`_resize`)."""
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -312,13 +306,20 @@ class ContactMemory:
             fresh = keys[:0]
         found_keys: list[np.ndarray] = []
         found_seqs: list[np.ndarray] = []
+        # where each key starts in a run and where the next integer does (keys are far from
+        # the int64 bounds: a phone's digits, an email's negative hash): one search a run
+        both = np.concatenate((keys, keys + 1))
         for run, seqs in self._runs:
-            low = np.searchsorted(run, keys, "left")
-            count = np.searchsorted(run, keys, "right") - low
-            if count.any():
-                total = int(count.sum())
-                starts = np.repeat(low - np.cumsum(count) + count, count)
-                found_keys.append(np.repeat(keys, count))
+            bounds = run.searchsorted(both)
+            low = bounds[: len(keys)]
+            count = bounds[len(keys) :] - low
+            total = int(count.sum())
+            if total == len(keys) and count.all():  # each key once (nearly always)
+                found_keys.append(keys)
+                found_seqs.append(seqs[low])
+            elif total:
+                starts = (low - count.cumsum() + count).repeat(count)
+                found_keys.append(keys.repeat(count))
                 found_seqs.append(seqs[starts + np.arange(total)])
         if len(fresh):
             at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
@@ -330,25 +331,21 @@ class ContactMemory:
             return keys[:0], keys[:0]
         return np.concatenate(found_keys), np.concatenate(found_seqs)
 
-    def _row(self, seq: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row ``seq`` decoded: its keys sorted, and the number of each one's external id (the
-        memory's, ``_names``). Numbers and arrays only: nothing the garbage collector must
-        follow (a set per key made its full collections, over every row kept decoded)."""
+    def _row(self, seq: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Row ``seq`` decoded: its keys sorted, each one's contact as a number (the row's
+        ``seq`` in the high 32 bits, its lead's place in the row in the low ones:
+        connectors.frequency.KeyEvents), and the external ids. Arrays and strings only:
+        nothing the garbage collector must follow (a set per key made its full collections,
+        over every row kept decoded)."""
         decoded = self._decoded.get(seq)
         if decoded is None:
             if len(self._decoded) >= _CACHED_ROWS:
                 self._decoded.clear()
             eids, counts, keys = decode_chunk(self.rows[seq][2])
-            numbers, names = self._numbers, self._names
-            first = len(names)
-            setdefault = numbers.setdefault
-            ids = [setdefault(eid, len(numbers)) for eid in eids]
-            if len(numbers) > first:
-                names.extend(dict.fromkeys(eid for eid, n in zip(eids, ids, strict=True) if n >= first))
             found = np.asarray(keys, dtype=np.int64)
             order = np.argsort(found, kind="stable")
-            lead = np.repeat(np.asarray(ids, dtype=np.int64), np.asarray(counts, dtype=np.int64))
-            decoded = self._decoded[seq] = (found[order], lead[order])
+            lead = np.repeat(np.arange(len(eids), dtype=np.int64), np.asarray(counts, dtype=np.int64))
+            decoded = self._decoded[seq] = (found[order], lead[order] | (seq << 32), eids)
         return decoded
 
     def found(self, keys: np.ndarray, since: float) -> Mapping[int, set[Event]]:
@@ -370,29 +367,29 @@ class ContactMemory:
         found_keys, found_seqs = self._pairs(wanted)
         if not len(found_keys):
             return {}
-        if len(self._names) > _NAMED:
-            self._numbers, self._names, self._decoded = {}, [], {}
         # by row: each row's keys looked up in its decoded form at once
-        order = np.argsort(found_seqs, kind="stable")
+        order = found_seqs.argsort(kind="stable")
         seqs, keys_by_row = found_seqs[order], found_keys[order]
         cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
         rows = self.rows
         firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
         parts: list[tuple[np.ndarray, int, np.ndarray]] = []
+        names: dict[int, list[str]] = {}
         start = 0
         for seq, end in zip(firsts, ends, strict=True):
             mine, start = keys_by_row[start:end], end
             at, target_id, _ = rows[seq]
             if at <= since:
                 continue
-            row_keys, row_eids = self._row(seq)
-            low = np.searchsorted(row_keys, mine, "left")
-            many = np.searchsorted(row_keys, mine, "right") - low
+            row_keys, row_eids, names[seq] = self._row(seq)
+            bounds = row_keys.searchsorted(np.concatenate((mine, mine + 1)))
+            low = bounds[: len(mine)]
+            many = bounds[len(mine) :] - low
             if (many == 1).all():
                 parts.append((mine, target_id, row_eids[low]))
             else:  # a key of several leads of the row
-                places = np.repeat(low - np.cumsum(many) + many, many) + np.arange(int(many.sum()))
-                parts.append((np.repeat(mine, many), target_id, row_eids[places]))
+                places = (low - many.cumsum() + many).repeat(many) + np.arange(int(many.sum()))
+                parts.append((mine.repeat(many), target_id, row_eids[places]))
         if not parts:
             return {}
         if len(parts) == 1:
@@ -405,7 +402,7 @@ class ContactMemory:
             )
             eids = np.concatenate([part[2] for part in parts])
         order = np.argsort(found, kind="stable")
-        return KeyEvents(found[order], targets[order], eids[order], self._names)
+        return KeyEvents(found[order], targets[order], eids[order], names)
 
     def candidates(self, keys: Iterable[int], since: float) -> Mapping[int, set[Event]]:
         """:meth:`found` of some keys given as Python ints."""

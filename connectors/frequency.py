@@ -61,16 +61,23 @@ Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
 
 
+_PLACE = (1 << 32) - 1
+"""A contact number's place in its row (:class:`KeyEvents`)."""
+
+
 class KeyEvents(Mapping[int, set[Event]]):
     """A chunk's keys' contacts as arrays (connectors.contact_memory.ContactMemory.found): one
-    entry per (key, target id, external id number), sorted by key; ``names`` turns a number back
-    into its external id. Read as a mapping (key -> its contacts, made when asked) by the paths
-    that walk leads; :func:`decide_people` decides from the arrays, with no set per key."""
+    entry per (key, target id, contact number), sorted by key. A contact's number is where the
+    memory found it: the log row's ``seq`` in the high 32 bits and the lead's place in that
+    row in the low ones, its external id ``names[seq][place]`` (so two numbers are one
+    contact only when their rows are two claims of one lead: :func:`_decide_found` compares
+    those by name). Read as a mapping (key -> its contacts, made when asked) by the paths that
+    walk leads; :func:`decide_people` decides from the arrays, with no set per key."""
 
     __slots__ = ("eids", "names", "persons", "targets")
 
     def __init__(
-        self, persons: np.ndarray, targets: np.ndarray, eids: np.ndarray, names: Sequence[str]
+        self, persons: np.ndarray, targets: np.ndarray, eids: np.ndarray, names: Mapping[int, Sequence[str]]
     ) -> None:
         self.persons, self.targets, self.eids, self.names = persons, targets, eids, names
 
@@ -79,9 +86,12 @@ class KeyEvents(Mapping[int, set[Event]]):
         high = int(np.searchsorted(self.persons, key, "right"))
         if low == high:
             raise KeyError(key)
+        return set(zip(self.targets[low:high].tolist(), self.named(self.eids[low:high]), strict=True))
+
+    def named(self, numbers: np.ndarray) -> list[str]:
+        """The external ids of contact numbers."""
         names = self.names
-        eids = [names[i] for i in self.eids[low:high].tolist()]
-        return set(zip(self.targets[low:high].tolist(), eids, strict=True))
+        return [names[n >> 32][n & _PLACE] for n in numbers.tolist()]
 
     def _distinct(self) -> np.ndarray:
         keys = self.persons
@@ -93,10 +103,12 @@ class KeyEvents(Mapping[int, set[Event]]):
     def __len__(self) -> int:
         return len(self._distinct())
 
+    def __bool__(self) -> bool:
+        return len(self.persons) > 0
+
     def to_dict(self) -> dict[int, set[Event]]:
         """Key -> its contacts, every key at once (one pass over the arrays)."""
-        names = self.names
-        events = zip(self.targets.tolist(), [names[i] for i in self.eids.tolist()], strict=True)
+        events = zip(self.targets.tolist(), self.named(self.eids), strict=True)
         found: dict[int, set[Event]] = {}
         for key, event in zip(self.persons.tolist(), events, strict=True):
             known = found.get(key)
@@ -381,19 +393,23 @@ def _decide_found(
     keys = people.flat
     counts = people.counts()
     leads = len(counts)
-    lead_of = np.repeat(np.arange(leads), counts)
+    lead_of = np.arange(leads).repeat(counts)
     shared = None if distinct else _sharing(keys, lead_of, leads)
-    low = np.searchsorted(found.persons, keys, "left")
-    many = np.searchsorted(found.persons, keys, "right") - low
+    bounds = found.persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
+    low = bounds[: len(keys)]
+    many = bounds[len(keys) :] - low
     total = int(many.sum())
     if not total and shared is None:
         return None
-    # every contact of every key of the chunk: its lead, target and external id's number
-    which = np.repeat(lead_of, many)
-    at = np.repeat(low - np.cumsum(many) + many, many) + np.arange(total)
+    # every contact of every key of the chunk: its lead, target and number
+    if total == len(keys) and many.all():  # one each
+        which, at = lead_of, low
+    else:
+        which = lead_of.repeat(many)
+        at = (low - many.cumsum() + many).repeat(many) + np.arange(total)
     targets, eids = found.targets[at], found.eids[at]
-    here = targets == target_id
     if limit.count == "targets":  # this target counts anyway: the others, distinct, and it
+        here = targets == target_id
         which, targets = which[~here], targets[~here]
         order = np.lexsort((targets, which))
         which, targets = which[order], targets[order]
@@ -401,21 +417,8 @@ def _decide_found(
         new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1])
         allowed = np.bincount(which[new], minlength=leads) + 1 <= limit.max_contacts
     else:
-        if here.any():  # the lead's own earlier contact at this target is not counted
-            mine = np.flatnonzero(here)
-            names = found.names
-            own = [
-                names[eid] == external_ids[lead]
-                for eid, lead in zip(eids[mine].tolist(), which[mine].tolist(), strict=True)
-            ]
-            kept = np.ones(total, dtype=bool)
-            kept[mine[np.asarray(own, dtype=bool)]] = False
-            which, targets, eids = which[kept], targets[kept], eids[kept]
-        order = np.lexsort((eids, targets, which))
-        which, targets, eids = which[order], targets[order], eids[order]
-        new = np.ones(len(which), dtype=bool)
-        new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1]) | (eids[1:] != eids[:-1])
-        allowed = np.bincount(which[new], minlength=leads) < limit.max_contacts
+        number = _contacts(found, external_ids, target_id, leads, (which, targets, eids))
+        allowed = number < limit.max_contacts
     if shared is None:
         return None if allowed.all() else allowed.tolist()
     flags: list[bool] = allowed.tolist()
@@ -426,3 +429,40 @@ def _decide_found(
     for lead, ok in zip(positions, mine_flags, strict=True):
         flags[lead] = ok
     return flags
+
+
+def _contacts(
+    found: KeyEvents,
+    external_ids: Sequence[str],
+    target_id: int,
+    leads: int,
+    contacts: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Each lead's number of distinct contacts, from every contact of its keys (lead, target,
+    number), less its own earlier one at this target."""
+    which, targets, eids = contacts
+    total = len(which)
+    here = targets == target_id
+    if here.any():  # the lead's own earlier contact at this target is not counted
+        mine = np.flatnonzero(here)
+        own = [
+            name == external_ids[lead]
+            for name, lead in zip(found.named(eids[mine]), which[mine].tolist(), strict=True)
+        ]
+        kept = np.ones(total, dtype=bool)
+        kept[mine[np.asarray(own, dtype=bool)]] = False
+        which, targets, eids = which[kept], targets[kept], eids[kept]
+    order = np.lexsort((eids, targets, which))
+    which, targets, eids = which[order], targets[order], eids[order]
+    new = np.ones(len(which), dtype=bool)
+    new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1]) | (eids[1:] != eids[:-1])
+    which, targets, eids = which[new], targets[new], eids[new]
+    number = np.bincount(which, minlength=leads)
+    # one lead's contacts at one target from two rows may be one contact claimed twice
+    rows = eids >> 32
+    twice = (which[1:] == which[:-1]) & (targets[1:] == targets[:-1]) & (rows[1:] != rows[:-1])
+    if twice.any():
+        for lead in np.unique(which[1:][twice]).tolist():
+            at = which == lead
+            number[lead] = len(set(zip(targets[at].tolist(), found.named(eids[at]), strict=True)))
+    return number

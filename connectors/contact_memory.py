@@ -306,18 +306,21 @@ class ContactMemory:
             fresh = keys[:0]
         found_keys: list[np.ndarray] = []
         found_seqs: list[np.ndarray] = []
-        # where each key starts in a run and where the next integer does (keys are far from
-        # the int64 bounds: a phone's digits, an email's negative hash): one search a run
-        both = np.concatenate((keys, keys + 1))
         for run, seqs in self._runs:
-            bounds = run.searchsorted(both)
-            low = bounds[: len(keys)]
-            count = bounds[len(keys) :] - low
-            total = int(count.sum())
-            if total == len(keys) and count.all():  # each key once (nearly always)
-                found_keys.append(keys)
+            # where each key starts in the run; whether it is there, and there again after
+            # (the next place, in the same cache line): a second search only for such keys
+            low = run.searchsorted(keys)
+            last = len(run) - 1
+            there = run[np.minimum(low, last)] == keys
+            if not there.any():
+                continue
+            if there.all() and not (run[np.minimum(low + 1, last)] == keys)[low < last].any():
+                found_keys.append(keys)  # each key once (nearly always, when any is)
                 found_seqs.append(seqs[low])
-            elif total:
+                continue
+            count = run.searchsorted(keys, "right") - low
+            total = int(count.sum())
+            if total:
                 starts = (low - count.cumsum() + count).repeat(count)
                 found_keys.append(keys.repeat(count))
                 found_seqs.append(seqs[starts + np.arange(total)])
@@ -343,7 +346,7 @@ class ContactMemory:
                 self._decoded.clear()
             eids, counts, keys = decode_chunk(self.rows[seq][2])
             found = np.asarray(keys, dtype=np.int64)
-            order = np.argsort(found, kind="stable")
+            order = found.argsort()
             lead = np.repeat(np.arange(len(eids), dtype=np.int64), np.asarray(counts, dtype=np.int64))
             decoded = self._decoded[seq] = (found[order], lead[order] | (seq << 32), eids)
         return decoded

@@ -26,7 +26,7 @@ too, sorted at the first chunk that finds contacts in it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -208,16 +208,19 @@ class ContactMemory:
     def _reset(self) -> None:
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
-        self._decoded: dict[int, tuple[np.ndarray, np.ndarray, list[str]]] = {}
+        self._decoded: dict[int, list[str]] = {}
         self._filter = KeyFilter(1)
         """Made by the first keys added (:meth:`_resize`)."""
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
-        """Sorted keys and the ``seq`` of the row of each, oldest (and, as merged, largest) first."""
+        """Sorted keys and the contact number of each (:meth:`_numbers`), oldest (and, as merged,
+        largest) first."""
         self._buffer = np.empty(1 << 12, dtype=np.int64)
         self._size = 0
         """Fresh keys in ``_buffer[:_size]``, in the order added."""
         self._fresh_ends: list[int] = []
         self._fresh_seqs: list[int] = []
+        self._fresh_counts: list[np.ndarray] = []
+        """Each fresh row's leads' numbers of keys (for the contacts' numbers: :meth:`_numbers`)."""
         self._keys = 0
         self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray], bool] | None = None
         """The keys last looked up, the filters' size then, their probe and whether they were
@@ -240,13 +243,20 @@ class ContactMemory:
         target_id: int,
         stored: bytes | str,
         keys: Sequence[int] | np.ndarray | None = None,
+        *,
+        counts: Sequence[int] | np.ndarray | None = None,
     ) -> None:
-        """Row ``seq`` (``keys``: its keys, when the caller has them already)."""
-        found = np.asarray(chunk_keys(stored) if keys is None else keys, dtype=np.int64)
+        """Row ``seq`` (``keys`` and ``counts``, its leads' numbers of keys: when the caller has
+        them already)."""
+        if keys is None or counts is None:
+            _, counts, read = decode_chunk(stored)
+            keys = read if keys is None else keys
+        found = np.asarray(keys, dtype=np.int64)
         self.seq = seq
         self.rows[seq] = (at, target_id, stored)
         if not len(found):
             return
+        self._fresh_counts.append(np.asarray(counts, dtype=np.int64))
         size, end = self._size, self._size + len(found)
         if end > len(self._buffer):
             self._buffer = np.concatenate([self._buffer[:size], np.empty(max(end, 2 * size), np.int64)])
@@ -285,11 +295,11 @@ class ContactMemory:
         if not self._size:
             return
         keys = self._buffer[: self._size]
-        seqs = np.repeat(np.asarray(self._fresh_seqs, dtype=np.int64), np.diff(self._fresh_ends, prepend=0))
+        numbers = self._numbers()
         order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
-        self._runs.append((keys[order], seqs[order]))
+        self._runs.append((keys[order], numbers[order]))
         self._size = 0
-        self._fresh_ends, self._fresh_seqs = [], []
+        self._fresh_ends, self._fresh_seqs, self._fresh_counts = [], [], []
         self._filter.clear_fresh(keys)
         runs = self._runs
         while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
@@ -298,14 +308,24 @@ class ContactMemory:
             order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them
             runs.append((both[order], np.concatenate([older[1], newer[1]])[order]))
 
+    def _numbers(self) -> np.ndarray:
+        """The contact number of each fresh key (connectors.frequency.KeyEvents: its row's
+        ``seq`` in the high 32 bits, its lead's place in the row in the low ones)."""
+        sizes = np.diff(self._fresh_ends, prepend=0)
+        seqs = np.asarray(self._fresh_seqs, dtype=np.int64).repeat(sizes)
+        counts = self._fresh_counts
+        leads = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts))
+        lead = np.arange(int(leads.sum()), dtype=np.int64).repeat(np.concatenate(counts))
+        return (seqs << 32) | (lead - (leads.cumsum() - leads).repeat(sizes))
+
     def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (key, row ``seq``) of ``keys`` (sorted, distinct), exactly."""
+        """Every (key, contact number) of ``keys`` (sorted, distinct), exactly."""
         fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
         if len(fresh) * self._size > _FOLD_WORK:
             self._fold()
             fresh = keys[:0]
         found_keys: list[np.ndarray] = []
-        found_seqs: list[np.ndarray] = []
+        found_numbers: list[np.ndarray] = []
         for run, seqs in self._runs:
             # where each key starts in the run; whether it is there, and there again after
             # (the next place, in the same cache line): a second search only for such keys
@@ -316,40 +336,38 @@ class ContactMemory:
                 continue
             if there.all() and not (run[np.minimum(low + 1, last)] == keys)[low < last].any():
                 found_keys.append(keys)  # each key once (nearly always, when any is)
-                found_seqs.append(seqs[low])
+                found_numbers.append(seqs[low])
                 continue
             count = run.searchsorted(keys, "right") - low
             total = int(count.sum())
             if total:
                 starts = (low - count.cumsum() + count).repeat(count)
                 found_keys.append(keys.repeat(count))
-                found_seqs.append(seqs[starts + np.arange(total)])
+                found_numbers.append(seqs[starts + np.arange(total)])
         if len(fresh):
             at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
             if len(at):
-                rows = np.searchsorted(np.asarray(self._fresh_ends), at, "right")
                 found_keys.append(self._buffer[at])
-                found_seqs.append(np.asarray(self._fresh_seqs, dtype=np.int64)[rows])
+                found_numbers.append(self._numbers()[at])
         if not found_keys:
             return keys[:0], keys[:0]
-        return np.concatenate(found_keys), np.concatenate(found_seqs)
+        return np.concatenate(found_keys), np.concatenate(found_numbers)
 
-    def _row(self, seq: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Row ``seq`` decoded: its keys sorted, each one's contact as a number (the row's
-        ``seq`` in the high 32 bits, its lead's place in the row in the low ones:
-        connectors.frequency.KeyEvents), and the external ids. Arrays and strings only:
-        nothing the garbage collector must follow (a set per key made its full collections,
-        over every row kept decoded)."""
-        decoded = self._decoded.get(seq)
-        if decoded is None:
-            if len(self._decoded) >= _CACHED_ROWS:
-                self._decoded.clear()
-            eids, counts, keys = decode_chunk(self.rows[seq][2])
-            found = np.asarray(keys, dtype=np.int64)
-            order = found.argsort()
-            lead = np.repeat(np.arange(len(eids), dtype=np.int64), np.asarray(counts, dtype=np.int64))
-            decoded = self._decoded[seq] = (found[order], lead[order] | (seq << 32), eids)
-        return decoded
+    def _names(self) -> Callable[[int], list[str]]:
+        """What gives a row's external ids by its ``seq``, decoding it when first asked (the
+        few rows a decision needs them of: a lead's own earlier contact at its target, a
+        lead claimed in two rows, a chunk refused in part)."""
+        rows, decoded = self.rows, self._decoded
+        if len(decoded) >= _CACHED_ROWS:
+            decoded.clear()
+
+        def names(seq: int) -> list[str]:
+            eids = decoded.get(seq)
+            if eids is None:
+                eids = decoded[seq] = decode_chunk(rows[seq][2])[0]
+            return eids
+
+        return names
 
     def found(self, keys: np.ndarray, since: float) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
@@ -367,45 +385,30 @@ class ContactMemory:
         wanted = np.sort(keys[passed])
         if len(wanted) > 1:
             wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        found_keys, found_seqs = self._pairs(wanted)
+        found_keys, found_numbers = self._pairs(wanted)
         if not len(found_keys):
             return {}
-        # by row: each row's keys looked up in its decoded form at once
-        order = found_seqs.argsort(kind="stable")
-        seqs, keys_by_row = found_seqs[order], found_keys[order]
-        cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
+        # each contact's row: its time (in the window or not) and target
+        seqs = found_numbers >> 32
+        ordered = np.sort(seqs)
+        distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
         rows = self.rows
-        firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
-        parts: list[tuple[np.ndarray, int, np.ndarray]] = []
-        names: dict[int, list[str]] = {}
-        start = 0
-        for seq, end in zip(firsts, ends, strict=True):
-            mine, start = keys_by_row[start:end], end
-            at, target_id, _ = rows[seq]
+        if len(distinct) == 1:
+            at, target_id, _ = rows[int(distinct[0])]
             if at <= since:
-                continue
-            row_keys, row_eids, names[seq] = self._row(seq)
-            bounds = row_keys.searchsorted(np.concatenate((mine, mine + 1)))
-            low = bounds[: len(mine)]
-            many = bounds[len(mine) :] - low
-            if (many == 1).all():
-                parts.append((mine, target_id, row_eids[low]))
-            else:  # a key of several leads of the row
-                places = (low - many.cumsum() + many).repeat(many) + np.arange(int(many.sum()))
-                parts.append((mine.repeat(many), target_id, row_eids[places]))
-        if not parts:
-            return {}
-        if len(parts) == 1:
-            found, target_id, eids = parts[0]
-            targets = np.full(len(found), target_id, dtype=np.int64)
+                return {}
+            targets = np.full(len(found_keys), target_id, dtype=np.int64)
         else:
-            found = np.concatenate([part[0] for part in parts])
-            targets = np.repeat(
-                np.asarray([part[1] for part in parts], dtype=np.int64), [len(part[0]) for part in parts]
-            )
-            eids = np.concatenate([part[2] for part in parts])
-        order = np.argsort(found, kind="stable")
-        return KeyEvents(found[order], targets[order], eids[order], names)
+            known = [rows[seq] for seq in distinct.tolist()]
+            where = distinct.searchsorted(seqs)
+            live = np.fromiter((row[0] > since for row in known), dtype=bool, count=len(known))[where]
+            targets = np.fromiter((row[1] for row in known), dtype=np.int64, count=len(known))[where]
+            if not live.all():
+                found_keys, found_numbers, targets = found_keys[live], found_numbers[live], targets[live]
+                if not len(found_keys):
+                    return {}
+        order = found_keys.argsort()
+        return KeyEvents(found_keys[order], targets[order], found_numbers[order], self._names())
 
     def candidates(self, keys: Iterable[int], since: float) -> Mapping[int, set[Event]]:
         """:meth:`found` of some keys given as Python ints."""

@@ -69,7 +69,7 @@ class KeyEvents(Mapping[int, set[Event]]):
     """A chunk's keys' contacts as arrays (connectors.contact_memory.ContactMemory.found): one
     entry per (key, target id, contact number), sorted by key. A contact's number is where the
     memory found it: the log row's ``seq`` in the high 32 bits and the lead's place in that
-    row in the low ones, its external id ``names[seq][place]`` (so two numbers are one
+    row in the low ones, its external id ``names(seq)[place]`` (so two numbers are one
     contact only when their rows are two claims of one lead: :func:`_decide_found` compares
     those by name). Read as a mapping (key -> its contacts, made when asked) by the paths that
     walk leads; :func:`decide_people` decides from the arrays, with no set per key."""
@@ -77,7 +77,11 @@ class KeyEvents(Mapping[int, set[Event]]):
     __slots__ = ("eids", "names", "persons", "targets")
 
     def __init__(
-        self, persons: np.ndarray, targets: np.ndarray, eids: np.ndarray, names: Mapping[int, Sequence[str]]
+        self,
+        persons: np.ndarray,
+        targets: np.ndarray,
+        eids: np.ndarray,
+        names: Callable[[int], Sequence[str]],
     ) -> None:
         self.persons, self.targets, self.eids, self.names = persons, targets, eids, names
 
@@ -91,7 +95,7 @@ class KeyEvents(Mapping[int, set[Event]]):
     def named(self, numbers: np.ndarray) -> list[str]:
         """The external ids of contact numbers."""
         names = self.names
-        return [names[n >> 32][n & _PLACE] for n in numbers.tolist()]
+        return [names(n >> 32)[n & _PLACE] for n in numbers.tolist()]
 
     def _distinct(self) -> np.ndarray:
         keys = self.persons

@@ -227,6 +227,6 @@ def sqlite_record(
 
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            memory.current.add(seq, at, target_id, stored, keys)
+            memory.current.add(seq, at, target_id, stored, keys, counts=counts)
 
     return remember

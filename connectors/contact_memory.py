@@ -15,8 +15,11 @@ always, "none of these keys": :class:`KeyFilter`, a blocked Bloom filter, answer
 whole chunk in a few numpy operations, and puts the keys in at once (a chunk of people never
 contacted is nearly always recorded whole; a key put in and not recorded only costs an exact
 lookup later). Only keys it lets through (a contact, or a false positive: under one chunk of
-200 keys in a hundred) are looked up exactly, in sorted runs of (key, row) pairs
-(``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows added since the
+200 keys in a hundred) are looked up exactly, in sorted runs of (key, contact number) pairs
+(``np.searchsorted``, as transforms.dedupe_batches.SeenValues; a contact's number is its row's
+``seq`` and its lead's place in the row, so what a chunk finds, with each row's time and
+target, is decided in numpy with no row decoded: connectors.frequency.KeyEvents; a row's
+external ids are read only when a decision needs one) and in the rows added since the
 last sort (the *fresh* ones, kept unsorted in one buffer with a filter of their own, compared
 by brute force while that is cheap, else sorted into a run: adding a row is a copy of its keys,
 never a sort). The window read anew (a process's first chunk, a longer window) is a fresh buffer
@@ -46,8 +49,7 @@ __all__ = [
 ]
 
 _CACHED_ROWS = 256
-"""Rows a memory keeps decoded (sorted keys, contact numbers, external ids) for the lookups
-that find contacts."""
+"""Rows whose external ids a memory keeps decoded (connectors.frequency.KeyEvents.named)."""
 
 _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
@@ -195,9 +197,9 @@ class KeyFilter:
 class ContactMemory:
     """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``
     (module docstring): each row as stored, with its time and target; a filter of every key
-    and of the fresh keys (``_filter``); the sorted runs of (key, row
-    ``seq``); the fresh keys in one buffer, with where each row's end. A row is decoded only when
-    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About
+    and of the fresh keys (``_filter``); the sorted runs of (key, contact number); the fresh
+    keys in one buffer, with where each row's end and its leads' key counts. A row's external
+    ids are decoded only when a decision needs one (kept decoded for a while). About
     50-150 bytes a key (the filters 32-128 as they fill, the runs or the buffer 16; the filter's
     pages only as keys land in them) and the stored rows."""
 

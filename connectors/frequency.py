@@ -23,7 +23,10 @@ A chunk's people come as arrays (transforms.people.People, computed with the bat
 and are decided by :func:`decide_people`: which keys have a contact or are shared by several
 leads of the chunk is found by numpy for the whole chunk, and only the leads with such a key
 go through :func:`decide`, the per-lead definition (a chunk of people never contacted and
-all different, nearly every chunk, is allowed whole with no Python step per lead).
+all different, nearly every chunk, is allowed whole with no Python step per lead). The SQLite
+ledger's contacts come as arrays (:class:`KeyEvents`): then the leads with a contact and no key
+shared within the chunk are decided by numpy too (their distinct contacts or targets counted),
+and only those sharing a key go through :func:`decide`.
 """
 
 from __future__ import annotations

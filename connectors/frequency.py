@@ -459,17 +459,24 @@ def _contacts(
         kept = np.ones(total, dtype=bool)
         kept[mine[np.asarray(own, dtype=bool)]] = False
         which, targets, eids = which[kept], targets[kept], eids[kept]
-    order = np.lexsort((eids, targets, which))
-    which, targets, eids = which[order], targets[order], eids[order]
+    # a number is one row's (one target's) lead: distinct (lead, number) are distinct contacts,
+    # but for one contact claimed in two rows (below)
+    order = np.lexsort((eids, which))
+    which, eids = which[order], eids[order]
     new = np.ones(len(which), dtype=bool)
-    new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1]) | (eids[1:] != eids[:-1])
-    which, targets, eids = which[new], targets[new], eids[new]
+    new[1:] = (which[1:] != which[:-1]) | (eids[1:] != eids[:-1])
+    which, eids = which[new], eids[new]
     number = np.bincount(which, minlength=leads)
-    # one lead's contacts at one target from two rows may be one contact claimed twice
     rows = eids >> 32
-    twice = (which[1:] == which[:-1]) & (targets[1:] == targets[:-1]) & (rows[1:] != rows[:-1])
-    if twice.any():
-        for lead in np.unique(which[1:][twice]).tolist():
+    if ((which[1:] == which[:-1]) & (rows[1:] != rows[:-1])).any():
+        # a lead's contacts from two rows of one target may be one contact: counted by name
+        targets = targets[order][new]
+        again = np.lexsort((rows, targets, which))
+        by_lead, by_target, by_row = which[again], targets[again], rows[again]
+        twice = (
+            (by_lead[1:] == by_lead[:-1]) & (by_target[1:] == by_target[:-1]) & (by_row[1:] != by_row[:-1])
+        )
+        for lead in np.unique(by_lead[1:][twice]).tolist():
             at = which == lead
             number[lead] = len(set(zip(targets[at].tolist(), found.named(eids[at]), strict=True)))
     return number

@@ -15,8 +15,11 @@ always, "none of these keys": :class:`KeyFilter`, a blocked Bloom filter, answer
 whole chunk in a few numpy operations, and puts the keys in at once (a chunk of people never
 contacted is nearly always recorded whole; a key put in and not recorded only costs an exact
 lookup later). Only keys it lets through (a contact, or a false positive: under one chunk of
-200 keys in a hundred) are looked up exactly, in sorted runs of (key, row) pairs
-(``np.searchsorted``, as transforms.dedupe_batches.SeenValues) and in the rows added since the
+200 keys in a hundred) are looked up exactly, in sorted runs of (key, contact number) pairs
+(``np.searchsorted``, as transforms.dedupe_batches.SeenValues; a contact's number is its row's
+``seq`` and its lead's place in the row, so what a chunk finds, with each row's time and
+target, is decided in numpy with no row decoded: connectors.frequency.KeyEvents; a row's
+external ids are read only when a decision needs one) and in the rows added since the
 last sort (the *fresh* ones, kept unsorted in one buffer with a filter of their own, compared
 by brute force while that is cheap, else sorted into a run: adding a row is a copy of its keys,
 never a sort). The window read anew (a process's first chunk, a longer window) is a fresh buffer
@@ -26,14 +29,14 @@ too, sorted at the first chunk that finds contacts in it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
 
-from connectors.frequency import Event
+from connectors.frequency import Event, KeyEvents
 
 __all__ = [
     "ContactMemory",
@@ -46,7 +49,7 @@ __all__ = [
 ]
 
 _CACHED_ROWS = 256
-"""Rows a memory keeps decoded (key -> external ids) for the lookups that find contacts."""
+"""Rows whose external ids a memory keeps decoded (connectors.frequency.KeyEvents.named)."""
 
 _FOLD_WORK = 1 << 19
 """Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
@@ -194,9 +197,9 @@ class KeyFilter:
 class ContactMemory:
     """One ledger object's copy of ``contact_chunks`` from ``since`` on, up to row ``seq``
     (module docstring): each row as stored, with its time and target; a filter of every key
-    and of the fresh keys (``_filter``); the sorted runs of (key, row
-    ``seq``); the fresh keys in one buffer, with where each row's end. A row is decoded only when
-    a chunk asks about one of its keys (the few rows found, kept decoded for a while). About
+    and of the fresh keys (``_filter``); the sorted runs of (key, contact number); the fresh
+    keys in one buffer, with where each row's end and its leads' key counts. A row's external
+    ids are decoded only when a decision needs one (kept decoded for a while). About
     50-150 bytes a key (the filters 32-128 as they fill, the runs or the buffer 16; the filter's
     pages only as keys land in them) and the stored rows."""
 
@@ -207,16 +210,19 @@ class ContactMemory:
     def _reset(self) -> None:
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
-        self._decoded: dict[int, tuple[int, list[str], dict[int, Any]]] = {}
+        self._decoded: dict[int, list[str]] = {}
         self._filter = KeyFilter(1)
         """Made by the first keys added (:meth:`_resize`)."""
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
-        """Sorted keys and the ``seq`` of the row of each, oldest (and, as merged, largest) first."""
+        """Sorted keys and the contact number of each (:meth:`_numbers`), oldest (and, as merged,
+        largest) first."""
         self._buffer = np.empty(1 << 12, dtype=np.int64)
         self._size = 0
         """Fresh keys in ``_buffer[:_size]``, in the order added."""
         self._fresh_ends: list[int] = []
         self._fresh_seqs: list[int] = []
+        self._fresh_counts: list[np.ndarray] = []
+        """Each fresh row's leads' numbers of keys (for the contacts' numbers: :meth:`_numbers`)."""
         self._keys = 0
         self._probed: tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray], bool] | None = None
         """The keys last looked up, the filters' size then, their probe and whether they were
@@ -239,13 +245,20 @@ class ContactMemory:
         target_id: int,
         stored: bytes | str,
         keys: Sequence[int] | np.ndarray | None = None,
+        *,
+        counts: Sequence[int] | np.ndarray | None = None,
     ) -> None:
-        """Row ``seq`` (``keys``: its keys, when the caller has them already)."""
-        found = np.asarray(chunk_keys(stored) if keys is None else keys, dtype=np.int64)
+        """Row ``seq`` (``keys`` and ``counts``, its leads' numbers of keys: when the caller has
+        them already)."""
+        if keys is None or counts is None:
+            _, counts, read = decode_chunk(stored)
+            keys = read if keys is None else keys
+        found = np.asarray(keys, dtype=np.int64)
         self.seq = seq
         self.rows[seq] = (at, target_id, stored)
         if not len(found):
             return
+        self._fresh_counts.append(np.asarray(counts, dtype=np.int64))
         size, end = self._size, self._size + len(found)
         if end > len(self._buffer):
             self._buffer = np.concatenate([self._buffer[:size], np.empty(max(end, 2 * size), np.int64)])
@@ -284,11 +297,11 @@ class ContactMemory:
         if not self._size:
             return
         keys = self._buffer[: self._size]
-        seqs = np.repeat(np.asarray(self._fresh_seqs, dtype=np.int64), np.diff(self._fresh_ends, prepend=0))
+        numbers = self._numbers()
         order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
-        self._runs.append((keys[order], seqs[order]))
+        self._runs.append((keys[order], numbers[order]))
         self._size = 0
-        self._fresh_ends, self._fresh_seqs = [], []
+        self._fresh_ends, self._fresh_seqs, self._fresh_counts = [], [], []
         self._filter.clear_fresh(keys)
         runs = self._runs
         while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
@@ -297,78 +310,72 @@ class ContactMemory:
             order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them
             runs.append((both[order], np.concatenate([older[1], newer[1]])[order]))
 
+    def _numbers(self) -> np.ndarray:
+        """The contact number of each fresh key (connectors.frequency.KeyEvents: its row's
+        ``seq`` in the high 32 bits, its lead's place in the row in the low ones)."""
+        sizes = np.diff(self._fresh_ends, prepend=0)
+        seqs = np.asarray(self._fresh_seqs, dtype=np.int64).repeat(sizes)
+        counts = self._fresh_counts
+        leads = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts))
+        lead = np.arange(int(leads.sum()), dtype=np.int64).repeat(np.concatenate(counts))
+        return (seqs << 32) | (lead - (leads.cumsum() - leads).repeat(sizes))
+
     def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (key, row ``seq``) of ``keys`` (sorted, distinct), exactly."""
+        """Every (key, contact number) of ``keys`` (sorted, distinct), exactly."""
         fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
         if len(fresh) * self._size > _FOLD_WORK:
             self._fold()
             fresh = keys[:0]
         found_keys: list[np.ndarray] = []
-        found_seqs: list[np.ndarray] = []
+        found_numbers: list[np.ndarray] = []
         for run, seqs in self._runs:
-            low = np.searchsorted(run, keys, "left")
-            count = np.searchsorted(run, keys, "right") - low
-            if count.any():
-                total = int(count.sum())
-                starts = np.repeat(low - np.cumsum(count) + count, count)
-                found_keys.append(np.repeat(keys, count))
-                found_seqs.append(seqs[starts + np.arange(total)])
+            # where each key starts in the run; whether it is there, and there again after
+            # (the next place, in the same cache line): a second search only for such keys
+            low = run.searchsorted(keys)
+            last = len(run) - 1
+            there = run[np.minimum(low, last)] == keys
+            if not there.any():
+                continue
+            if there.all() and not (run[np.minimum(low + 1, last)] == keys)[low < last].any():
+                found_keys.append(keys)  # each key once (nearly always, when any is)
+                found_numbers.append(seqs[low])
+                continue
+            count = run.searchsorted(keys, "right") - low
+            total = int(count.sum())
+            if total:
+                starts = (low - count.cumsum() + count).repeat(count)
+                found_keys.append(keys.repeat(count))
+                found_numbers.append(seqs[starts + np.arange(total)])
         if len(fresh):
             at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
             if len(at):
-                rows = np.searchsorted(np.asarray(self._fresh_ends), at, "right")
                 found_keys.append(self._buffer[at])
-                found_seqs.append(np.asarray(self._fresh_seqs, dtype=np.int64)[rows])
+                found_numbers.append(self._numbers()[at])
         if not found_keys:
             return keys[:0], keys[:0]
-        return np.concatenate(found_keys), np.concatenate(found_seqs)
+        return np.concatenate(found_keys), np.concatenate(found_numbers)
 
-    def _leads(self, seq: int) -> tuple[int, list[str], dict[int, Any]]:
-        """Row ``seq`` decoded: (target id, external ids, key -> the index of its lead, or a
-        tuple of them). Ints and strings only: nothing the garbage collector must follow (a
-        set per key made its full collections, over every row kept decoded, most of the cost)."""
-        decoded = self._decoded.get(seq)
-        if decoded is None:
-            if len(self._decoded) >= _CACHED_ROWS:
-                self._decoded.clear()
-            eids, counts, keys = decode_chunk(self.rows[seq][2])
-            lead_of: dict[int, Any] = {}
-            if len(set(keys)) == len(keys):
-                lead_of.update(
-                    zip(keys, chain.from_iterable(map(repeat, range(len(eids)), counts)), strict=True)
-                )
-            else:
-                for key, lead in zip(
-                    keys, chain.from_iterable(map(repeat, range(len(eids)), counts)), strict=True
-                ):
-                    known = lead_of.get(key)
-                    lead_of[key] = (
-                        lead if known is None else (*(known if type(known) is tuple else (known,)), lead)
-                    )
-            decoded = self._decoded[seq] = (self.rows[seq][1], eids, lead_of)
-        return decoded
+    def _names(self) -> Callable[[int], list[str]]:
+        """What gives a row's external ids by its ``seq``, decoding it when first asked (the
+        few rows a decision needs them of: a lead's own earlier contact at its target, a
+        lead claimed in two rows, a chunk refused in part)."""
+        rows, decoded = self.rows, self._decoded
+        if len(decoded) >= _CACHED_ROWS:
+            decoded.clear()
 
-    def _row_events(self, seq: int, keys: list[int]) -> dict[int, set[Event]]:
-        """Row ``seq``'s contacts of ``keys`` (all in it). The keys of one lead of the row share
-        one set (a lead's phone and email both find the same contact: connectors.frequency's
-        ``_decide_apart`` then joins nothing). Nothing changes these sets once made."""
-        target_id, eids, lead_of = self._leads(seq)
-        found: dict[int, set[Event]] = {}
-        made: dict[int, set[Event]] = {}
-        for key, lead in zip(keys, map(lead_of.__getitem__, keys), strict=True):
-            if type(lead) is int:
-                events = made.get(lead)
-                if events is None:
-                    events = made[lead] = {(target_id, eids[lead])}
-                found[key] = events
-            else:
-                found[key] = {(target_id, eids[i]) for i in lead}
-        return found
+        def names(seq: int) -> list[str]:
+            eids = decoded.get(seq)
+            if eids is None:
+                eids = decoded[seq] = decode_chunk(rows[seq][2])[0]
+            return eids
 
-    def found(self, keys: np.ndarray, since: float) -> dict[int, set[Event]]:
+        return names
+
+    def found(self, keys: np.ndarray, since: float) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
-        allowed): person key -> {(target id, external id)}, only for keys that have one. The
-        filter stops nearly every chunk of fresh people at once; what passes is looked up."""
+        allowed): person key -> {(target id, external id)}, only for keys that have one, as
+        arrays (connectors.frequency.KeyEvents; an empty dict when none has). The filter stops
+        nearly every chunk of fresh people at once; what passes is looked up."""
         self.distinct = None
         if not self._keys or not len(keys):
             return {}
@@ -380,31 +387,32 @@ class ContactMemory:
         wanted = np.sort(keys[passed])
         if len(wanted) > 1:
             wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        found_keys, found_seqs = self._pairs(wanted)
+        found_keys, found_numbers = self._pairs(wanted)
         if not len(found_keys):
             return {}
-        # by row: each row's keys looked up in its decoded form at once
-        order = np.argsort(found_seqs, kind="stable")
-        seqs, keys_by_row = found_seqs[order], found_keys[order].tolist()
-        cuts = np.flatnonzero(seqs[1:] != seqs[:-1]) + 1
+        # each contact's row: its time (in the window or not) and target
+        seqs = found_numbers >> 32
+        ordered = np.sort(seqs)
+        distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
         rows = self.rows
-        firsts, ends = seqs[np.concatenate(([0], cuts))].tolist(), [*cuts.tolist(), len(seqs)]
-        by_row: list[dict[int, set[Event]]] = []
-        start = 0
-        for seq, end in zip(firsts, ends, strict=True):
-            mine, start = keys_by_row[start:end], end
-            if rows[seq][0] > since:
-                by_row.append(self._row_events(seq, mine))
-        if len(by_row) == 1:
-            return by_row[0]
-        found: dict[int, set[Event]] = {}
-        for events_of in by_row:  # a key in several rows: its contacts joined
-            for key, events in events_of.items():
-                known = found.get(key)
-                found[key] = events if known is None else known | events
-        return found
+        if len(distinct) == 1:
+            at, target_id, _ = rows[int(distinct[0])]
+            if at <= since:
+                return {}
+            targets = np.full(len(found_keys), target_id, dtype=np.int64)
+        else:
+            known = [rows[seq] for seq in distinct.tolist()]
+            where = distinct.searchsorted(seqs)
+            live = np.fromiter((row[0] > since for row in known), dtype=bool, count=len(known))[where]
+            targets = np.fromiter((row[1] for row in known), dtype=np.int64, count=len(known))[where]
+            if not live.all():
+                found_keys, found_numbers, targets = found_keys[live], found_numbers[live], targets[live]
+                if not len(found_keys):
+                    return {}
+        order = found_keys.argsort()
+        return KeyEvents(found_keys[order], targets[order], found_numbers[order], self._names())
 
-    def candidates(self, keys: Iterable[int], since: float) -> dict[int, set[Event]]:
+    def candidates(self, keys: Iterable[int], since: float) -> Mapping[int, set[Event]]:
         """:meth:`found` of some keys given as Python ints."""
         return self.found(np.fromiter(keys, dtype=np.int64), since)
 

@@ -23,14 +23,17 @@ A chunk's people come as arrays (transforms.people.People, computed with the bat
 and are decided by :func:`decide_people`: which keys have a contact or are shared by several
 leads of the chunk is found by numpy for the whole chunk, and only the leads with such a key
 go through :func:`decide`, the per-lead definition (a chunk of people never contacted and
-all different, nearly every chunk, is allowed whole with no Python step per lead).
+all different, nearly every chunk, is allowed whole with no Python step per lead). The SQLite
+ledger's contacts come as arrays (:class:`KeyEvents`): then the leads with a contact and no key
+shared within the chunk are decided by numpy too (their distinct contacts or targets counted),
+and only those sharing a key go through :func:`decide`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from itertools import chain
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +50,7 @@ __all__ = [
     "FREQUENCY_VARIABLE",
     "Event",
     "FrequencyLimit",
+    "KeyEvents",
     "decide",
     "decide_people",
     "leads_legacy",
@@ -58,6 +62,74 @@ __all__ = [
 
 Event = tuple[int, str]
 """One contact of a person: (ledger target id, external id)."""
+
+
+_PLACE = (1 << 32) - 1
+"""A contact number's place in its row (:class:`KeyEvents`)."""
+
+
+class KeyEvents(Mapping[int, set[Event]]):
+    """A chunk's keys' contacts as arrays (connectors.contact_memory.ContactMemory.found): one
+    entry per (key, target id, contact number), sorted by key. A contact's number is where the
+    memory found it: the log row's ``seq`` in the high 32 bits and the lead's place in that
+    row in the low ones, its external id ``names(seq)[place]`` (so two numbers are one
+    contact only when their rows are two claims of one lead: :func:`_decide_found` compares
+    those by name). Read as a mapping (key -> its contacts, made when asked) by the paths that
+    walk leads; :func:`decide_people` decides from the arrays, with no set per key."""
+
+    __slots__ = ("eids", "names", "persons", "targets")
+
+    def __init__(
+        self,
+        persons: np.ndarray,
+        targets: np.ndarray,
+        eids: np.ndarray,
+        names: Callable[[int], Sequence[str]],
+    ) -> None:
+        self.persons, self.targets, self.eids, self.names = persons, targets, eids, names
+
+    def __getitem__(self, key: int) -> set[Event]:
+        low = int(np.searchsorted(self.persons, key, "left"))
+        high = int(np.searchsorted(self.persons, key, "right"))
+        if low == high:
+            raise KeyError(key)
+        return set(zip(self.targets[low:high].tolist(), self.named(self.eids[low:high]), strict=True))
+
+    def named(self, numbers: np.ndarray) -> list[str]:
+        """The external ids of contact numbers."""
+        names = self.names
+        return [names(n >> 32)[n & _PLACE] for n in numbers.tolist()]
+
+    def _distinct(self) -> np.ndarray:
+        keys = self.persons
+        return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._distinct().tolist())
+
+    def __len__(self) -> int:
+        return len(self._distinct())
+
+    def __bool__(self) -> bool:
+        return len(self.persons) > 0
+
+    def to_dict(self) -> dict[int, set[Event]]:
+        """Key -> its contacts, every key at once (one pass over the arrays)."""
+        events = zip(self.targets.tolist(), self.named(self.eids), strict=True)
+        found: dict[int, set[Event]] = {}
+        for key, event in zip(self.persons.tolist(), events, strict=True):
+            known = found.get(key)
+            if known is None:
+                found[key] = {event}
+            else:
+                known.add(event)
+        return found
+
+    def items(self) -> ItemsView[int, set[Event]]:
+        return self.to_dict().items()
+
+    def values(self) -> ValuesView[set[Event]]:
+        return self.to_dict().values()
 
 
 class FrequencyLimit(BaseModel):
@@ -259,6 +331,8 @@ def decide_people(
     keys = people.flat
     if not len(keys) or (distinct and not recent):
         return None
+    if isinstance(recent, KeyEvents):
+        return _decide_found(target_id, external_ids, people, recent, limit, distinct=distinct)
     if distinct:
         shared, repeated = False, keys[:0] == keys[:0]
     else:
@@ -292,3 +366,117 @@ def decide_people(
     for lead, ok in zip(leads, mine, strict=True):
         allowed[lead] = ok
     return allowed
+
+
+def _sharing(keys: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | None:
+    """Which leads have a key another lead of the chunk has (None: no lead has)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeated = ordered[1:] == ordered[:-1]
+    if not repeated.any():
+        return None
+    twice = np.zeros(len(keys), dtype=bool)  # both of each equal neighbour
+    twice[1:] = repeated
+    twice[:-1] |= repeated
+    shared = np.zeros(leads, dtype=bool)
+    shared[lead_of[order[twice]]] = True
+    return shared
+
+
+def _decide_found(
+    target_id: int,
+    external_ids: Sequence[str],
+    people: People,
+    found: KeyEvents,
+    limit: FrequencyLimit,
+    *,
+    distinct: bool | None,
+) -> list[bool] | None:
+    """:func:`decide_people` over contacts as arrays: each lead whose keys no other lead of the
+    chunk has is decided by counting, in numpy, the distinct contacts of its keys (without its
+    own earlier one at this target) or their distinct targets (with this one), as :func:`decide`
+    counts them; only the leads sharing a key within the chunk go through :func:`decide`, in
+    their order (they read and add only each other's contacts)."""
+    keys = people.flat
+    counts = people.counts()
+    leads = len(counts)
+    lead_of = np.arange(leads).repeat(counts)
+    shared = None if distinct else _sharing(keys, lead_of, leads)
+    bounds = found.persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
+    low = bounds[: len(keys)]
+    many = bounds[len(keys) :] - low
+    total = int(many.sum())
+    if not total and shared is None:
+        return None
+    # every contact of every key of the chunk: its lead, target and number
+    if total == len(keys) and many.all():  # one each
+        which, at = lead_of, low
+    else:
+        which = lead_of.repeat(many)
+        at = (low - many.cumsum() + many).repeat(many) + np.arange(total)
+    targets, eids = found.targets[at], found.eids[at]
+    if limit.count == "targets":  # this target counts anyway: the others, distinct, and it
+        here = targets == target_id
+        which, targets = which[~here], targets[~here]
+        order = np.lexsort((targets, which))
+        which, targets = which[order], targets[order]
+        new = np.ones(len(which), dtype=bool)
+        new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1])
+        allowed = np.bincount(which[new], minlength=leads) + 1 <= limit.max_contacts
+    else:
+        number = _contacts(found, external_ids, target_id, leads, (which, targets, eids))
+        allowed = number < limit.max_contacts
+    if shared is None:
+        return None if allowed.all() else allowed.tolist()
+    flags: list[bool] = allowed.tolist()
+    positions = np.flatnonzero(shared).tolist()
+    lists = people.take(positions).to_lists()
+    recent = {key: found[key] for key in set(chain.from_iterable(lists)) if key in found}
+    mine_flags = decide(target_id, [external_ids[i] for i in positions], lists, recent, limit)
+    for lead, ok in zip(positions, mine_flags, strict=True):
+        flags[lead] = ok
+    return flags
+
+
+def _contacts(
+    found: KeyEvents,
+    external_ids: Sequence[str],
+    target_id: int,
+    leads: int,
+    contacts: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Each lead's number of distinct contacts, from every contact of its keys (lead, target,
+    number), less its own earlier one at this target."""
+    which, targets, eids = contacts
+    total = len(which)
+    here = targets == target_id
+    if here.any():  # the lead's own earlier contact at this target is not counted
+        mine = np.flatnonzero(here)
+        own = [
+            name == external_ids[lead]
+            for name, lead in zip(found.named(eids[mine]), which[mine].tolist(), strict=True)
+        ]
+        kept = np.ones(total, dtype=bool)
+        kept[mine[np.asarray(own, dtype=bool)]] = False
+        which, targets, eids = which[kept], targets[kept], eids[kept]
+    # a number is one row's (one target's) lead: distinct (lead, number) are distinct contacts,
+    # but for one contact claimed in two rows (below)
+    order = np.lexsort((eids, which))
+    which, eids = which[order], eids[order]
+    new = np.ones(len(which), dtype=bool)
+    new[1:] = (which[1:] != which[:-1]) | (eids[1:] != eids[:-1])
+    which, eids = which[new], eids[new]
+    number = np.bincount(which, minlength=leads)
+    rows = eids >> 32
+    if ((which[1:] == which[:-1]) & (rows[1:] != rows[:-1])).any():
+        # a lead's contacts from two rows of one target may be one contact: counted by name
+        targets = targets[order][new]
+        again = np.lexsort((rows, targets, which))
+        by_lead, by_target, by_row = which[again], targets[again], rows[again]
+        twice = (
+            (by_lead[1:] == by_lead[:-1]) & (by_target[1:] == by_target[:-1]) & (by_row[1:] != by_row[:-1])
+        )
+        for lead in np.unique(by_lead[1:][twice]).tolist():
+            at = which == lead
+            number[lead] = len(set(zip(targets[at].tolist(), found.named(eids[at]), strict=True)))
+    return number

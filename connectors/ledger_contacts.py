@@ -117,17 +117,19 @@ def admit(
     found: dict[int, set[Event]] = {}
     for person, target, external_id in recent:
         found.setdefault(person, set()).add((target, external_id))
-    _with_pending(found, pending, target_id, people)
-    return _split(target_id, external_ids, people, limit, found)
+    return _split(target_id, external_ids, people, limit, _with_pending(found, pending, target_id, people))
 
 
 def _with_pending(
-    found: dict[int, set[Event]], pending: Pending | None, target_id: int, people: People
-) -> None:
-    """Add a dry run's own earlier leads of this target (person key -> external ids)."""
-    if pending:
-        for key in pending.keys() & set(people.flat.tolist()):
-            found[key] = found.get(key, set()) | {(target_id, eid) for eid in pending[key]}
+    found: Mapping[int, set[Event]], pending: Pending | None, target_id: int, people: People
+) -> Mapping[int, set[Event]]:
+    """``found`` with a dry run's own earlier leads of this target (person key -> external ids)."""
+    if not pending:
+        return found
+    found = dict(found)
+    for key in pending.keys() & set(people.flat.tolist()):
+        found[key] = found.get(key, set()) | {(target_id, eid) for eid in pending[key]}
+    return found
 
 
 def _split(
@@ -135,7 +137,7 @@ def _split(
     external_ids: Sequence[str],
     people: People,
     limit: FrequencyLimit,
-    found: dict[int, set[Event]],
+    found: Mapping[int, set[Event]],
     *,
     distinct: bool | None = None,
 ) -> Admission:
@@ -176,8 +178,8 @@ def sqlite_admit(
         old = legacy()
         both = [(*new, *before) for new, before in zip(people.to_lists(), old, strict=True)]
         people, distinct = People.from_lists(both), None
-        found.update(memory.legacy.candidates(set(chain.from_iterable(old)), since))
-    _with_pending(found, pending, target_id, people)
+        found = {**found, **memory.legacy.candidates(set(chain.from_iterable(old)), since)}
+    found = _with_pending(found, pending, target_id, people)
     allowed, limited = _split(target_id, external_ids, people, limit, found, distinct=distinct)
     if not limited:
         return allowed, limited
@@ -194,8 +196,7 @@ def sqlite_admit(
         )
         claimed.update((target, eid) for (eid,) in rows)
     found = {key: kept for key, events in found.items() if (kept := events & claimed)}
-    _with_pending(found, pending, target_id, people)
-    return _split(target_id, external_ids, people, limit, found)
+    return _split(target_id, external_ids, people, limit, _with_pending(found, pending, target_id, people))
 
 
 def sqlite_record(
@@ -226,6 +227,6 @@ def sqlite_record(
 
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            memory.current.add(seq, at, target_id, stored, keys)
+            memory.current.add(seq, at, target_id, stored, keys, counts=counts)
 
     return remember

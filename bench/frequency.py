@@ -175,8 +175,11 @@ PEOPLE_CPU: list[float] = []
 def _send(
     ledger: LedgerBackend, key: TargetKey, leads: Sequence[Lead], people: People, limit: FrequencyLimit | None
 ) -> None:
-    """As connectors.engine sends: each chunk with its slice of the batch's person keys."""
+    """As connectors.engine sends: the plan given to the ledger, then each chunk with its slice
+    of the batch's person keys."""
     run = f"run-{key.campaign}"
+    if limit is not None:
+        ledger.plan_limit(key, _Ids(leads), people=people, limit=limit)
     for start in range(0, len(leads), CHUNK):
         chunk = leads[start : start + CHUNK]
         mine = legacy = None
@@ -206,10 +209,23 @@ def _timed(
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
+class _Ids(Sequence[str]):
+    """The leads' external ids, read when asked (as connectors.engine gives a plan's)."""
+
+    def __init__(self, leads: Sequence[Lead]) -> None:
+        self.leads = leads
+
+    def __len__(self) -> int:
+        return len(self.leads)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self.leads[index].external_id
+
+
 def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool) -> float:
     """CPU seconds of the SQLite guardrail's own work for the leads sent to ``B`` (after ``A``
-    when ``seen``): each chunk's slice of the batch's person keys, the decision, the log row and
-    the memory, chunk by chunk in one transaction,
+    when ``seen``): the plan decided ahead, then each chunk's slice of the batch's person keys,
+    the decision confirmed, the log row and the memory, chunk by chunk in one transaction,
     without the claims. One clock reading per run: on this machine a reading of the process
     clock costs about 14 us (a system call), more than the per-chunk work it would time."""
     path = folder / f"alone-{secrets.token_hex(4)}.sqlite"
@@ -221,16 +237,18 @@ def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool
     memory = ledger_contacts.Contacts()
 
     def run(key: TargetKey) -> None:
+        target = ids[key.campaign]
         db.execute("BEGIN IMMEDIATE")
+        plan = ledger_contacts.sqlite_plan(db, memory, target, _Ids(leads), people, limit=LIMIT)
         for start in range(0, len(leads), CHUNK):
             chunk = leads[start : start + CHUNK]
             mine = people.slice(start, start + len(chunk))
             legacy = leads_legacy(chunk, LIMIT.per)
             eids = [x.external_id for x in chunk]
             allowed, _ = ledger_contacts.sqlite_admit(
-                db, memory, ids[key.campaign], eids, mine, limit=LIMIT, legacy=legacy
+                db, memory, target, eids, mine, limit=LIMIT, legacy=legacy, plan=plan
             )
-            ledger_contacts.sqlite_record(db, ids[key.campaign], allowed, eids, mine)(memory)
+            ledger_contacts.sqlite_record(db, target, allowed, eids, mine, plan=plan)(memory)
         db.execute("COMMIT")
 
     if seen:

@@ -23,7 +23,9 @@ external ids are read only when a decision needs one) and in the rows added sinc
 last sort (the *fresh* ones, kept unsorted in one buffer with a filter of their own, compared
 by brute force while that is cheap, else sorted into a run: adding a row is a copy of its keys,
 never a sort). The window read anew (a process's first chunk, a longer window) is a fresh buffer
-too, sorted at the first chunk that finds contacts in it.
+too, sorted at the first chunk that finds contacts in it. A plan decided ahead
+(connectors.frequency_plan) tests and adds all its keys in one pass (:meth:`ContactMemory.plan`),
+so its chunks are added with no filter work (:attr:`ContactMemory.epoch`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ log into memory (connectors.contact_memory.ContactMemory: the window's rows at i
 then the rows appended since, by any process; a filter of every key stops a chunk of people
 never contacted in a few numpy operations, sorted runs find the others) and checks the claims
 of the few contacts a chunk's people have. An index by person instead cost a random B-tree write
-per key per lead, about twice the claim's own page writes (bench/frequency.py).
+per key per lead, about twice the claim's own page writes (bench/frequency.py). A target's
+plan is decided ahead, all its chunks at once (:func:`sqlite_plan`), and each chunk's claim
+takes that verdict when it can confirm it (connectors.frequency_plan), else decides as above.
 
 PostgreSQL (connectors.ledger_contacts_pg): ``ledger_contact_keys`` (one row per person key,
 target and external id, indexed by person) and ``ledger_people`` (one row per person key, locked

@@ -69,7 +69,6 @@ class FrequencyPlan:
         """The memory's filters' epoch once the plan's keys were put in them."""
         self.keys = people.keys
         self.ends = people.ends
-        self.external_ids = external_ids
         self.seen = memory.current.seq
         """The last row of the memory checked against the plan (or written by it)."""
         self.own: set[int] = set()
@@ -77,10 +76,14 @@ class FrequencyPlan:
         self.high = int(people.ends[0])
         """The end of the latest chunk of the plan recorded."""
         self.broken = False
-        starts = people.ends[:-1]
-        refused = [] if allowed is None else starts[~np.asarray(allowed, dtype=bool)].tolist()
-        self.refused: list[int] = refused
-        self.bad: list[int] = list(refused)
+        refused = [] if allowed is None else np.flatnonzero(~np.asarray(allowed, dtype=bool)).tolist()
+        self.refused: list[int] = people.ends[refused].tolist()
+        """The leads the plan refused (first key's place), in order."""
+        self.refused_ids = {
+            place: external_ids[lead] for place, lead in zip(self.refused, refused, strict=True)
+        }
+        """Their external ids (the plan keeps no other: not the batch's leads)."""
+        self.bad: list[int] = list(self.refused)
         """The leads (first key's place) whose chunks decide per chunk: refused, or touched."""
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -124,8 +127,7 @@ class FrequencyPlan:
         if refused:
             mine = refused[bisect_left(refused, first) : bisect_left(refused, end)]
             if mine:
-                leads = np.searchsorted(self.ends, mine, "right") - 1
-                ids = {self.external_ids[lead] for lead in leads.tolist()}
+                ids = {self.refused_ids[place] for place in mine}
                 if not ids.isdisjoint(claimed):
                     self.broken = True  # a lead the plan refused counts from now on
 

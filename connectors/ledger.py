@@ -270,7 +270,7 @@ class Ledger:
         if people is not None:  # once: the memory knows the keys it looked up when recorded
             people = contacts.as_people(people)
             plan = self._plans.get(target_id)
-            if plan is not None and (plan.limit != limit or not plan.covers(people)):
+            if plan is not None and (plan.limit is not limit or not plan.covers(people)):
                 plan = None
         remember: Callable[[contacts.Contacts], None] | None = None
         with self._write():
@@ -329,10 +329,10 @@ class Ledger:
         self, key: TargetKey, external_ids: Sequence[str], *, people: People, limit: FrequencyLimit
     ) -> None:
         """Decide ``limit`` for a whole plan of ``key``'s leads ahead (``people``: their keys,
-        in the plan's order; its chunks are claimed with slices of them): each chunk's
-        :meth:`begin_chunk` then takes its verdict when nothing since changes it, else decides
-        as before (connectors.frequency_plan). Nothing is written: what counts is still claimed
-        chunk by chunk."""
+        in the plan's order; its chunks are claimed with slices of them and this same
+        ``limit``): each chunk's :meth:`begin_chunk` then takes its verdict when nothing since
+        changes it, else decides as before (connectors.frequency_plan). Nothing is written:
+        what counts is still claimed chunk by chunk."""
         target_id = self._target_id(key)
         self._plans.pop(target_id, None)
         plan = contacts.sqlite_plan(self._db, self._contacts, target_id, external_ids, people, limit=limit)

@@ -551,15 +551,13 @@ class Contacts:
         first, as seq -1); forget both memories after rows were rewritten."""
         current = self.current
         if since >= current.since:
-            found = db.execute(_NEWER, (current.seq,))
-            first = found.fetchone()
-            generation = first[1] if first is not None and first[0] == -1 else 0.0
+            found = db.execute(_NEWER, (current.seq,)).fetchall()  # one call: nearly always one row
+            meta = bool(found) and found[0][0] == -1
+            generation = found[0][1] if meta else 0.0
             if generation == self.generation:
-                rows = chain(found, ()) if first is None or first[0] == -1 else chain((first,), found)
-                for seq, at, target_id, stored in rows:
+                for seq, at, target_id, stored in found[1:] if meta else found:
                     current.add(seq, at, target_id, stored)
                 return
-            found.close()
         else:
             row = db.execute("SELECT value FROM contact_meta WHERE name = 'generation'").fetchone()
             generation = row[0] if row else 0.0

@@ -121,11 +121,11 @@ class FrequencyPlan:
         self.own.add(seq)
         if self.seen == seq - 1:
             self.seen = seq
-        first, end = int(people.ends[0]), int(people.ends[-1])
+        end = int(people.ends[-1])
         self.high = max(self.high, end)
         refused = self.refused
         if refused:
-            mine = refused[bisect_left(refused, first) : bisect_left(refused, end)]
+            mine = refused[bisect_left(refused, int(people.ends[0])) : bisect_left(refused, end)]
             if mine:
                 ids = {self.refused_ids[place] for place in mine}
                 if not ids.isdisjoint(claimed):

@@ -103,6 +103,26 @@ them: it made no lookup), the filter and the lookup's glue ~0.4, the decision ~0
 25 numpy calls a chunk), the row's JSON and INSERT as for fresh people. Tried and dropped: an
 interned number per external id (a dict insertion a lead decoded: 3.06 against 2.95 with
 numbers by row, then 2.0 with the numbers kept in the runs).
+
+A target's plan decided ahead (connectors.frequency_plan: ``Ledger.plan_limit`` when the
+engine makes the plan, one filter pass, lookup and decision over all its chunks; each chunk's
+claim confirms the verdict after its catch-up query, else decides as before; ``--alone`` now
+times the plan too; 100k contacts, best of 3, medians of 4 runs alternating with main's code,
+load 6.9-7.7): no earlier contact 1.23 -> 0.78 CPU us per contact, all contacted before 3.18 ->
+1.27; the person keys 0.25-0.35 on top (this load). Not the 0.35 budget: what a fresh chunk
+costs now is its row (JSON 5-8 us, INSERT 4-20 in this one long transaction, whose 3.5 MB of
+rows spill the page cache), the catch-up query (4-6), the chunk's slice and external ids
+(the engine's, 6) and about ten Python calls (memory add, plan bookkeeping: 4), i.e. 0.25-0.45
+us a contact at this load; the plan's own share is 0.15-0.25 (the filter's pass over 200,000
+keys 8-13 ms, its 16 MB touched once, one sort for repeated keys 3). The plan's filter pass
+reads a key's two words as one 16-byte item by blocks of 16,384 keys (over all keys at once
+each of its passes missed the cache again: twice the time); a plan's binary searches are made
+in key order (in plan order 55 ms for 200,000, sorted 15). Tried and dropped: leaving the
+filter to each chunk after a fold in the plan's lookup (50 us a chunk here, against one 10 ms
+pass). Not done: ``PRAGMA data_version`` in place of the catch-up query (2.9 against 3.8 us on
+this machine: 0.01 us a contact, and this connection's own erasures would go unseen); the
+plan's keys as JSON text made once (orjson's 24 ns a key is the same in one call; finding
+each chunk's place in it costs what the calls save).
 """
 
 from __future__ import annotations

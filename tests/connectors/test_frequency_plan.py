@@ -5,6 +5,7 @@ connection's contact, a lead released, a lead held by another run, a chunk refus
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import tempfile
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors import ledger_contacts
 from connectors.frequency import FrequencyLimit
 from connectors.ledger import Ledger
 from connectors.ledger_types import Claim, Settlement, TargetKey
@@ -80,7 +82,7 @@ def _run(path: Path, script: Script, *, planned: bool) -> tuple[list[Claim], lis
                 for eid in claim.claimed
             ]
             ledger.settle_chunk(B, claim.batch_id, settled, "run-b")
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT target_id, rows FROM contact_chunks ORDER BY seq").fetchall()
     return claims, [(target, bytes(stored).decode()) for target, stored in rows]
 
@@ -125,7 +127,7 @@ def scripts(draw: st.DrawFn) -> Script:
 
 @settings(max_examples=60, deadline=None)
 @given(scripts())
-def test_a_plan_decided_ahead_claims_what_its_chunks_decided_one_by_one_claim(script: Script) -> None:
+def test_a_plan_decided_ahead_claims_what_its_chunks_claim_one_by_one(script: Script) -> None:
     _same_with_and_without_plan(script)
 
 
@@ -187,3 +189,26 @@ def test_a_chunk_claimed_before_an_earlier_one_counts_for_it() -> None:
     )
     claims = _same_with_and_without_plan(script)
     assert _claimed(claims) == [(("b-1",), ()), ((), ("b-0",))]
+
+
+def test_a_chunk_takes_the_plans_verdict_unless_a_later_row_touches_its_people(tmp_path: Path) -> None:
+    """What makes the plan worth having: its chunks are not decided again. Chunks of people
+    nobody contacted since the plan confirm it; the chunk whose person another connection
+    contacted after the plan does not (it is decided as before), nor does a chunk the plan
+    refused in part."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.begin_chunk(B, "none", [], "run")  # the targets' rows
+        ledger.begin_chunk(C, "none", [], "run")
+    people = People.from_lists([(1,), (2,), (3,), (4,), (5,), (5,)])
+    memory = ledger_contacts.Contacts()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as db, Ledger(path) as other:
+        target = db.execute("SELECT id FROM targets WHERE campaign = ?", (B.campaign,)).fetchone()[0]
+        ids = [f"b-{n}" for n in range(6)]
+        plan = ledger_contacts.sqlite_plan(db, memory, target, ids, people, limit=ONCE_A_DAY)
+        assert plan is not None
+        other.begin_chunk(C, "c1", ["c-1"], "run-c", people=[(3,)], limit=ONCE_A_DAY)
+        memory.catch_up(db, 0.0)
+        assert plan.confirm(memory, people.slice(0, 2))
+        assert not plan.confirm(memory, people.slice(2, 4)), "person 3 was contacted since the plan"
+        assert not plan.confirm(memory, people.slice(4, 6)), "the plan refused b-5 (person 5 twice)"

@@ -58,7 +58,6 @@ class FrequencyPlan:
         epoch: int,
         people: People,
         *,
-        external_ids: Sequence[str],
         allowed: Sequence[bool] | None,
         limit: FrequencyLimit,
     ) -> None:
@@ -76,13 +75,11 @@ class FrequencyPlan:
         self.high = int(people.ends[0])
         """The end of the latest chunk of the plan recorded."""
         self.broken = False
-        refused = [] if allowed is None else np.flatnonzero(~np.asarray(allowed, dtype=bool)).tolist()
+        refused = np.zeros(0, dtype=np.intp)
+        if allowed is not None:
+            refused = np.flatnonzero(~np.asarray(allowed, dtype=bool))
         self.refused: list[int] = people.ends[refused].tolist()
         """The leads the plan refused (first key's place), in order."""
-        self.refused_ids = {
-            place: external_ids[lead] for place, lead in zip(self.refused, refused, strict=True)
-        }
-        """Their external ids (the plan keeps no other: not the batch's leads)."""
         self.bad: list[int] = list(self.refused)
         """The leads (first key's place) whose chunks decide per chunk: refused, or touched."""
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
@@ -116,8 +113,9 @@ class FrequencyPlan:
             return at == len(bad) or bad[at] >= int(ends[-1])
         return True
 
-    def recorded(self, seq: int, people: People, claimed: Sequence[str]) -> None:
-        """The chunk's row ``seq`` was committed with its ``claimed`` leads."""
+    def recorded(self, seq: int, people: People, external_ids: Sequence[str], claimed: Sequence[str]) -> None:
+        """The chunk's (``people``, ``external_ids``) row ``seq`` was committed with its
+        ``claimed`` leads."""
         self.own.add(seq)
         if self.seen == seq - 1:
             self.seen = seq
@@ -126,8 +124,9 @@ class FrequencyPlan:
         refused = self.refused
         if refused:
             mine = refused[bisect_left(refused, int(people.ends[0])) : bisect_left(refused, end)]
-            if mine:
-                ids = {self.refused_ids[place] for place in mine}
+            if mine:  # the chunk's leads whose first key is there
+                leads = np.searchsorted(people.ends, mine, "right") - 1
+                ids = {external_ids[lead] for lead in leads.tolist()}
                 if not ids.isdisjoint(claimed):
                     self.broken = True  # a lead the plan refused counts from now on
 

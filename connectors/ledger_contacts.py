@@ -232,7 +232,7 @@ def sqlite_plan(
     ordered = np.sort(keys)
     distinct = not (ordered[1:] == ordered[:-1]).any()
     allowed = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
-    return FrequencyPlan(memory, epoch, people, external_ids=external_ids, allowed=allowed, limit=limit)
+    return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit)
 
 
 def sqlite_record(
@@ -270,6 +270,6 @@ def sqlite_record(
         if seq is not None and memory.current.seq == seq - 1:
             memory.current.add(seq, at, target_id, stored, keys, counts=counts, epoch=epoch)
         if plan is not None and seq is not None:
-            plan.recorded(seq, people, claimed)
+            plan.recorded(seq, people, external_ids, claimed)
 
     return remember

@@ -180,10 +180,15 @@ def sqlite_admit(
     people = as_people(people)
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
-    if plan is not None and plan.confirm(memory, people):
-        return list(external_ids), ()
-    found = memory.current.found(people.flat, since)
-    distinct = memory.current.distinct
+    found: Mapping[int, set[Event]] | None = None
+    distinct: bool | None = None
+    if plan is not None:
+        if plan.confirm(memory, people):
+            return list(external_ids), ()
+        found, distinct = plan.contacts(memory, people, since), plan.distinct
+    if found is None:
+        found = memory.current.found(people.flat, since)
+        distinct = memory.current.distinct
     if legacy is not None and memory.legacy_needed(db, since):
         memory.legacy.catch_up(db, since)
         old = legacy()
@@ -232,7 +237,7 @@ def sqlite_plan(
     ordered = np.sort(keys)
     distinct = not (ordered[1:] == ordered[:-1]).any()
     allowed = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
-    return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit)
+    return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit, found=found, distinct=distinct)
 
 
 def sqlite_record(

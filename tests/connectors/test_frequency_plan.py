@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,3 +213,17 @@ def test_a_chunk_takes_the_plans_verdict_unless_a_later_row_touches_its_people(t
         assert plan.confirm(memory, people.slice(0, 2))
         assert not plan.confirm(memory, people.slice(2, 4)), "person 3 was contacted since the plan"
         assert not plan.confirm(memory, people.slice(4, 6)), "the plan refused b-5 (person 5 twice)"
+
+
+def test_a_contact_that_left_the_window_after_the_plan_no_longer_counts(tmp_path: Path) -> None:
+    """The plan refused b-0 (person 1 was sent to D a moment before, one a second); by the time
+    its chunk is claimed D's contact has left the window, so b-0 is claimed, as it would be
+    without a plan."""
+    limit = FrequencyLimit(max_contacts=1, within_hours=1 / 3600)
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.begin_chunk(D, "d0", ["d-0"], "run-d", people=[(1,)], limit=limit)
+        people = People.from_lists([(1,), (2,)])
+        ledger.plan_limit(B, ["b-0", "b-1"], people=people, limit=limit)
+        time.sleep(1.1)
+        claim = ledger.begin_chunk(B, "b0", ["b-0"], "run-b", people=people.slice(0, 1), limit=limit)
+    assert (claim.claimed, claim.limited) == (("b-0",), ())

@@ -27,7 +27,8 @@ allows count the same for each other). So a chunk takes the verdict only when (:
   one, a claim having been released since: then the rest decides per chunk);
 * the memory is the one the plan read (not read anew after an erasure or a pruning).
 
-Otherwise the chunk is decided as before, exactly. Nothing is written ahead: a contact still
+Otherwise the chunk is decided as before, exactly, from the contacts the plan found when they
+are still the memory's (:meth:`contacts`), else from the memory. Nothing is written ahead: a contact still
 counts from its chunk's claim, and a crash leaves what it left. The plan's keys are put in the
 memory's filter ahead (a key of a chunk never claimed only passes the filter later, a false
 positive, which the exact lookup answers).

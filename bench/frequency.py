@@ -106,23 +106,29 @@ numbers by row, then 2.0 with the numbers kept in the runs).
 
 A target's plan decided ahead (connectors.frequency_plan: ``Ledger.plan_limit`` when the
 engine makes the plan, one filter pass, lookup and decision over all its chunks; each chunk's
-claim confirms the verdict after its catch-up query, else decides as before; ``--alone`` now
-times the plan too; 100k contacts, best of 3, medians of 4 runs alternating with main's code,
-load 6.9-7.7): no earlier contact 1.23 -> 0.78 CPU us per contact, all contacted before 3.18 ->
-1.27; the person keys 0.25-0.35 on top (this load). Not the 0.35 budget: what a fresh chunk
-costs now is its row (JSON 5-8 us, INSERT 4-20 in this one long transaction, whose 3.5 MB of
-rows spill the page cache), the catch-up query (4-6), the chunk's slice and external ids
-(the engine's, 6) and about ten Python calls (memory add, plan bookkeeping: 4), i.e. 0.25-0.45
-us a contact at this load; the plan's own share is 0.15-0.25 (the filter's pass over 200,000
-keys 8-13 ms, its 16 MB touched once, one sort for repeated keys 3). The plan's filter pass
-reads a key's two words as one 16-byte item by blocks of 16,384 keys (over all keys at once
-each of its passes missed the cache again: twice the time); a plan's binary searches are made
-in key order (in plan order 55 ms for 200,000, sorted 15). Tried and dropped: leaving the
-filter to each chunk after a fold in the plan's lookup (50 us a chunk here, against one 10 ms
-pass). Not done: ``PRAGMA data_version`` in place of the catch-up query (2.9 against 3.8 us on
-this machine: 0.01 us a contact, and this connection's own erasures would go unseen); the
-plan's keys as JSON text made once (orjson's 24 ns a key is the same in one call; finding
-each chunk's place in it costs what the calls save).
+claim confirms the verdict after its catch-up query, else decides as before, from the plan's
+contacts when they are still the memory's; ``--alone`` now times the plan too; 100k contacts,
+best of 3, medians of 6 runs alternating with main's code, load 4.9-8.5): no earlier contact
+1.23 -> 0.74 CPU us per contact, all contacted before 3.13 -> 1.28; the person keys 0.24-0.28
+on top at this load. Not the 0.35 budget: what a fresh chunk costs now is its row (JSON 5-8
+us, INSERT 4-20 in this one long transaction, whose 3.5 MB of rows spill the page cache), the
+catch-up query (4-6), the chunk's slice and external ids (the engine's, 6) and about ten
+Python calls (memory add, plan bookkeeping: 4), i.e. 0.25-0.45 us a contact at this load; the
+plan's own share is 0.15-0.25 (the filter's pass over 200,000 keys 8-13 ms, its 16 MB touched
+once; one sort for repeated keys 3). The plan's filter pass reads a key's two words as one
+16-byte item by blocks of 16,384 keys (over all keys at once each of its passes missed the
+cache again: twice the time); a plan's binary searches are made in key order (in plan order
+55 ms for 200,000, sorted 15). Every lead refused (two sends with a limit of one, the claims
+included, 20k contacts, best of 5, three alternations): 16.0 -> 16.3, within the noise (14-18).
+Whole runs (``--rows 100000 --repeat 2``, once each, load 7): noise of +-30 us wall a contact,
+as above. Tried and dropped: leaving the filter to each chunk after a fold in the plan's
+lookup (50 us a chunk here, against one 10 ms pass); dropping a plan that refuses more than
+one lead in 200 (no measurable gain: a chunk decided again now reuses the plan's lookup). Not done:
+``PRAGMA data_version`` in place of the catch-up query (2.9 against 3.8 us here, 0.01 us a
+contact, and this connection's own erasures would go unseen); the plan's keys as JSON text
+made once (orjson's 24 ns a key is the same in one call; finding each chunk's place in it
+costs what the calls save); the row's ``seq`` and the generation returned by its INSERT in
+place of the catch-up query (an optimistic claim undone when another row came first).
 """
 
 from __future__ import annotations

@@ -57,7 +57,10 @@ Under a frequency limit the leads' person keys may come with them as arrays (``p
 transforms.people, computed from the batch's columns by flows.importer): the plan's chunks each
 get their slice (``Chunk.people``, views, no copy) and the ledger decides on arrays, reading no
 key off a Lead. Leads left out of the plan (already sent, too large) are left out of the keys by
-position. Without them (a caller that has only Leads) each chunk's are read off its Leads.
+position. Without them (a caller that has only Leads) each chunk's are read off its Leads. With
+them the ledger is given the whole plan's first (``LedgerBackend.plan_limit``): the SQLite ledger
+decides every chunk of it at once, and each chunk's claim confirms its verdict
+(connectors.frequency_plan); PostgreSQL's decides chunk by chunk.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import overload
 
 import httpx
 import numpy as np
@@ -195,6 +199,27 @@ async def dispatch(
             ).bare() from None
 
 
+class _ExternalIds(Sequence[str]):
+    """The external ids of some leads, read when asked."""
+
+    __slots__ = ("leads",)
+
+    def __init__(self, leads: Sequence[Lead]) -> None:
+        self.leads = leads
+
+    def __len__(self) -> int:
+        return len(self.leads)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [lead.external_id for lead in self.leads[index]]
+        return self.leads[index].external_id
+
+
 class _Run:
     def __init__(
         self,
@@ -299,6 +324,9 @@ class _Run:
         plan = lazy_plan_for(self.connector, todo)  # each Chunk made as the builder takes it
         if self.people is not None:
             plan = replace(plan, people=self._placed_people(todo, sent, plan.too_large))
+            if not self.dry_run and self.limit is not None and plan.people is not None:
+                ids = _ExternalIds(plan.placed)  # the decision rarely reads one: no list made
+                self.ledger.plan_limit(self.key, ids, people=plan.people, limit=self.limit)
         for lead in plan.too_large:
             self._too_large(lead)
         count = min(self.concurrency, len(plan))

@@ -383,6 +383,27 @@ def _sharing(keys: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | 
     return shared
 
 
+_SORTED_SEARCH = 4096
+"""Keys from which :func:`_bounds` sorts them first."""
+
+
+def _bounds(persons: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each key's contacts start in ``persons`` (sorted) and how many there are. A plan's
+    keys (connectors.frequency_plan, 200,000 of them) are sorted first: binary searches in
+    their order miss the cache at nearly every step (55 ms for 200,000 in 200,000, against 15
+    with the sort)."""
+    if len(keys) < _SORTED_SEARCH:
+        bounds = persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
+        return bounds[: len(keys)], bounds[len(keys) :] - bounds[: len(keys)]
+    order = np.argsort(keys)
+    ordered = keys[order]
+    low = np.empty(len(keys), dtype=np.intp)
+    many = np.empty(len(keys), dtype=np.intp)
+    low[order] = start = persons.searchsorted(ordered)
+    many[order] = persons.searchsorted(ordered, "right") - start
+    return low, many
+
+
 def _decide_found(
     target_id: int,
     external_ids: Sequence[str],
@@ -402,9 +423,7 @@ def _decide_found(
     leads = len(counts)
     lead_of = np.arange(leads).repeat(counts)
     shared = None if distinct else _sharing(keys, lead_of, leads)
-    bounds = found.persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
-    low = bounds[: len(keys)]
-    many = bounds[len(keys) :] - low
+    low, many = _bounds(found.persons, keys)
     total = int(many.sum())
     if not total and shared is None:
         return None

@@ -64,6 +64,7 @@ from connectors.ledger_types import (
     TargetKey,
     fold_settled,
 )
+from transforms.people import People
 
 __all__ = ["Ledger"]
 
@@ -97,6 +98,8 @@ class Ledger:
         self._contacts = contacts.Contacts()
         """The contact log as far as read (connectors.ledger_contacts), for frequency limits."""
         self._window = retention.WindowNote()
+        self._plans: dict[int, contacts.FrequencyPlan] = {}
+        """Each target's latest plan decided ahead (:meth:`plan_limit`)."""
 
     def close(self) -> None:
         self._db.close()
@@ -263,15 +266,26 @@ class Ledger:
         contacts recorded before transforms.person_keys)."""
         target_id = self._target_id(key)
         guarded = limit is not None and people is not None
+        plan = None
         if people is not None:  # once: the memory knows the keys it looked up when recorded
             people = contacts.as_people(people)
+            plan = self._plans.get(target_id)
+            if plan is not None and (plan.limit is not limit or not plan.covers(people)):
+                plan = None
         remember: Callable[[contacts.Contacts], None] | None = None
         with self._write():
             wanted: Sequence[str] = external_ids
             limited: tuple[str, ...] = ()
             if limit is not None and people is not None:
                 wanted, limited = contacts.sqlite_admit(
-                    self._db, self._contacts, target_id, external_ids, people, limit=limit, legacy=legacy
+                    self._db,
+                    self._contacts,
+                    target_id,
+                    external_ids,
+                    people,
+                    limit=limit,
+                    legacy=legacy,
+                    plan=plan,
                 )
                 retention.sqlite_note_window(self._db, self._window, limit.window_seconds)
             ids = orjson.dumps(list(wanted)).decode()
@@ -303,11 +317,27 @@ class Ledger:
             if claimed:
                 if guarded:
                     assert people is not None
-                    remember = contacts.sqlite_record(self._db, target_id, claimed, external_ids, people)
+                    remember = contacts.sqlite_record(
+                        self._db, target_id, claimed, external_ids, people, plan=plan
+                    )
                 self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
         if remember is not None:
             remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
+
+    def plan_limit(
+        self, key: TargetKey, external_ids: Sequence[str], *, people: People, limit: FrequencyLimit
+    ) -> None:
+        """Decide ``limit`` for a whole plan of ``key``'s leads ahead (``people``: their keys,
+        in the plan's order; its chunks are claimed with slices of them and this same
+        ``limit``): each chunk's :meth:`begin_chunk` then takes its verdict when nothing since
+        changes it, else decides as before (connectors.frequency_plan). Nothing is written:
+        what counts is still claimed chunk by chunk."""
+        target_id = self._target_id(key)
+        self._plans.pop(target_id, None)
+        plan = contacts.sqlite_plan(self._db, self._contacts, target_id, external_ids, people, limit=limit)
+        if plan is not None:
+            self._plans[target_id] = plan
 
     def preview_limit(
         self,

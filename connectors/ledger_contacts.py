@@ -20,7 +20,9 @@ log into memory (connectors.contact_memory.ContactMemory: the window's rows at i
 then the rows appended since, by any process; a filter of every key stops a chunk of people
 never contacted in a few numpy operations, sorted runs find the others) and checks the claims
 of the few contacts a chunk's people have. An index by person instead cost a random B-tree write
-per key per lead, about twice the claim's own page writes (bench/frequency.py).
+per key per lead, about twice the claim's own page writes (bench/frequency.py). A target's
+plan is decided ahead, all its chunks at once (:func:`sqlite_plan`), and each chunk's claim
+takes that verdict when it can confirm it (connectors.frequency_plan), else decides as above.
 
 PostgreSQL (connectors.ledger_contacts_pg): ``ledger_contact_keys`` (one row per person key,
 target and external id, indexed by person) and ``ledger_people`` (one row per person key, locked
@@ -50,10 +52,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 
+import numpy as np
 import orjson
 
 from connectors.contact_memory import ContactMemory, Contacts, decode_chunk, encode_chunk
 from connectors.frequency import Event, FrequencyLimit, decide_people
+from connectors.frequency_plan import FrequencyPlan
 from transforms.people import People, as_people
 
 __all__ = [
@@ -61,6 +65,7 @@ __all__ = [
     "Admission",
     "ContactMemory",
     "Contacts",
+    "FrequencyPlan",
     "LegacyKeys",
     "Pending",
     "PeopleLike",
@@ -69,6 +74,7 @@ __all__ = [
     "decode_chunk",
     "encode_chunk",
     "sqlite_admit",
+    "sqlite_plan",
     "sqlite_record",
 ]
 
@@ -161,18 +167,28 @@ def sqlite_admit(
     limit: FrequencyLimit,
     legacy: LegacyKeys | None = None,
     pending: Pending | None = None,
+    plan: FrequencyPlan | None = None,
 ) -> Admission:
     """Decide over the memory's contacts of the chunk's people whose leads are still claimed.
     A released lead's contact only lowers a count, so when the chunk is all allowed with every
     contact counted, it is allowed as well without them: then the claims are not read. Else one
     lookup of the claims per target the contacts were sent to, and the decision again.
     ``legacy``: the chunk's version 1 keys, asked for only while version 1 contacts count.
-    ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`)."""
+    ``pending``: a dry run's earlier leads (:meth:`connectors.ledger.Ledger.preview_limit`).
+    ``plan``: the plan the chunk is part of (:func:`sqlite_plan`), whose verdict it takes when
+    that is confirmed (connectors.frequency_plan)."""
     people = as_people(people)
     since = time.time() - limit.window_seconds
     memory.catch_up(db, since)
-    found = memory.current.found(people.flat, since)
-    distinct = memory.current.distinct
+    found: Mapping[int, set[Event]] | None = None
+    distinct: bool | None = None
+    if plan is not None:
+        if plan.confirm(memory, people):
+            return list(external_ids), ()
+        found, distinct = plan.contacts(memory, people, since), plan.distinct
+    if found is None:
+        found = memory.current.found(people.flat, since)
+        distinct = memory.current.distinct
     if legacy is not None and memory.legacy_needed(db, since):
         memory.legacy.catch_up(db, since)
         old = legacy()
@@ -199,18 +215,46 @@ def sqlite_admit(
     return _split(target_id, external_ids, people, limit, _with_pending(found, pending, target_id, people))
 
 
+def sqlite_plan(
+    db: sqlite3.Connection,
+    memory: Contacts,
+    target_id: int,
+    external_ids: Sequence[str],
+    people: People,
+    *,
+    limit: FrequencyLimit,
+) -> FrequencyPlan | None:
+    """Decide a target's whole plan ahead (connectors.frequency_plan): the memory's contacts of
+    every key of the plan's leads (``people``, in the plan's order, the chunks' people being
+    slices of them), one decision over them all, every key put in the memory's filter. None
+    while version 1 contacts count (each chunk then decides as before)."""
+    since = time.time() - limit.window_seconds
+    memory.catch_up(db, since)
+    if memory.legacy_needed(db, since):
+        return None
+    keys = people.flat
+    found, epoch = memory.current.plan(keys, since)
+    ordered = np.sort(keys)
+    distinct = not (ordered[1:] == ordered[:-1]).any()
+    allowed = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
+    return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit, found=found, distinct=distinct)
+
+
 def sqlite_record(
     db: sqlite3.Connection,
     target_id: int,
     claimed: Sequence[str],
     external_ids: Sequence[str],
     people: PeopleLike,
+    *,
+    plan: FrequencyPlan | None = None,
 ) -> Callable[[Contacts], None]:
     """Append the claimed leads' contacts, dated now, as one log row ``[external ids, key
     counts, keys]`` (the counts and keys serialized from the arrays: no Python step per lead
     when the chunk was claimed whole). Returns what puts them in the memory without reading
     them back, to be called once the transaction committed: the memory has read every row
-    before this one in this transaction, so its ``seq`` may advance."""
+    before this one in this transaction, so its ``seq`` may advance. ``plan``: the plan the
+    chunk is part of, told of the row (connectors.frequency_plan)."""
     people = as_people(people)
     if len(claimed) == len(external_ids):
         eids, mine = external_ids, people
@@ -225,8 +269,12 @@ def sqlite_record(
     cursor = db.execute(insert, (at, target_id, stored))
     seq = cursor.lastrowid
 
+    epoch = None if plan is None else plan.epoch
+
     def remember(memory: Contacts) -> None:
         if seq is not None and memory.current.seq == seq - 1:
-            memory.current.add(seq, at, target_id, stored, keys, counts=counts)
+            memory.current.add(seq, at, target_id, stored, keys, counts=counts, epoch=epoch)
+        if plan is not None and seq is not None:
+            plan.recorded(seq, people, external_ids, claimed)
 
     return remember

@@ -40,6 +40,7 @@ from connectors.ledger_types import (
     TargetKey,
     fold_settled,
 )
+from transforms.people import People
 
 __all__ = ["PostgresLedger", "is_postgres_url"]
 
@@ -224,6 +225,13 @@ class PostgresLedger:
                 if claim.claimed:
                     contacts.pg_record(db, target_id, claim.claimed, external_ids, people)
             return Claim(claim.batch_id, claim.claimed, claim.held, limited)
+
+    def plan_limit(
+        self, key: TargetKey, external_ids: Sequence[str], *, people: People, limit: FrequencyLimit
+    ) -> None:
+        """Nothing: each chunk decides in its own transaction, locking its people (the SQLite
+        ledger's plan decided ahead relies on its one writer at a time and its log read in
+        ``seq`` order, which a PostgreSQL ledger has not: connectors.ledger_contacts)."""
 
     def preview_limit(
         self,

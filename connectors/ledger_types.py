@@ -132,6 +132,9 @@ class LedgerBackend(Protocol):
         limit: FrequencyLimit | None = None,
         legacy: Callable[[], Sequence[Sequence[int]]] | None = None,
     ) -> Claim: ...
+    def plan_limit(
+        self, key: TargetKey, external_ids: Sequence[str], *, people: People, limit: FrequencyLimit
+    ) -> None: ...
     def preview_limit(
         self,
         key: TargetKey,

@@ -72,6 +72,7 @@ PIECES = st.tuples(
 
 @settings(max_examples=300, deadline=None)
 @given(content=stray_quoted_files(), size=st.sampled_from([1, 2, 3, 7]), pieces=PIECES)
+@example(content=b'\xef"\xbb\xbfcol0,col1,col2\n,,\xc3\xa9\n', size=1, pieces=(1, 1, 1))  # a quote in the BOM
 def test_files_with_stray_quotes_stream_to_read_lead_files_rows_and_findings(
     content: bytes, size: int, pieces: tuple[int, int, int]
 ) -> None:
@@ -112,8 +113,13 @@ def test_a_file_whose_quotes_are_out_of_place_is_streamed(
 ) -> None:
     """Stray quotes alone never send a file to read_lead_file: any file it reads with a
     header of two columns or more, and whose head sniffs alike once decoded, streams (but for
-    data lines that start with a byte-order mark, which read_lead_file reads whole)."""
-    if re.search(rb"[\r\n]\xef\xbb\xbf", content):
+    data lines that start with a byte-order mark, which read_lead_file reads whole). A quote
+    put between the bytes of one UTF-8 character is not a stray quote alone but a broken
+    character (in a byte-order mark, the head then sniffs as another encoding): such files are
+    left to the test that reads them both ways (above), which they pass."""
+    if re.search(rb"[\r\n]\xef\xbb\xbf", content) or re.search(
+        rb'[\xc0-\xff][\x80-\xbf]{0,2}"[\x80-\xbf]', content
+    ):
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "leads.csv"

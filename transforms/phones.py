@@ -49,8 +49,7 @@ from transforms.phone_backend import (
     STATUS_UNPARSEABLE,
     parse_values,
 )
-from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
-from transforms.phone_columnar import parse_columns
+from transforms.phone_columnar import ANSWER_SCHEMA, decide_columns
 from transforms.timezones import phone_zone_ids
 from transforms.zone_columns import with_timezones
 
@@ -102,27 +101,27 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _trimmed(raw: pl.Expr) -> pl.Expr:
+    return raw.str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK)
+
+
 def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
-    ``damaged`` (digits were lost to scientific notation), and ``_i``, the row in ``pairs``:
-    the rows come back in another order.
+    ``damaged`` (digits were lost to scientific notation), row for row.
 
     The number and prefix repairs run only on the values that may need them (a "." or an "e",
-    a leading "00" or "011"): a few percent of a file. The rows are not put back in order here
-    but after the parse, on its few narrow columns: sorted here, the wide rows took the parse's
-    peak memory up by 130 MB for a million values. Each step is a column of its own: polars
-    2.1 evaluates a shared sub-expression again at every use.
+    a leading "00" or "011"): a few percent of a file, repaired apart and put back in place
+    (a scatter of two columns). Split into two parts and concatenated, the rows came back in
+    another order, and putting them back cost a sort of the parse's answers; copying the
+    wide rows into the parts cost a query of its own (about 40 of the 550 CPU-ms of a
+    100k-row batch went to the two). Each step is a column of its own: polars 2.1 evaluates a
+    shared sub-expression again at every use.
     """
     region, value = pl.col("region"), pl.col("_v")
-    trimmed = (
-        pairs.lazy()
-        .with_row_index("_i")
-        .select(
-            "_i",
-            "raw",
-            "region",
-            _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
-        )
+    trimmed = pairs.lazy().select(
+        "raw",
+        "region",
+        _v=_trimmed(pl.col("raw")),
     )
     may_need_repair = (
         value.str.contains("[.eE]") | value.str.starts_with("00") | value.str.starts_with("011")
@@ -135,19 +134,30 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         .otherwise(value)
     )
     clean = pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
-    # the trimmed values and their flag are made once: as the two branches' filters, the
-    # flag's regex and the trimming ran once per branch (5 of 32 CPU-ms per 100k-row batch)
     # row-wise string work: the streaming engine runs it on every core, in morsels
-    flagged = trimmed.with_columns(_repair=may_need_repair).collect(engine="streaming").lazy()
-    as_given = flagged.filter(~pl.col("_repair")).select(
-        "_i", "raw", "region", clean=clean, damaged=pl.lit(False)
-    )
+    cleaned = trimmed.select(
+        "raw", "region", clean=clean, damaged=pl.lit(False), _repair=may_need_repair
+    ).collect(engine="streaming")
+    at = cleaned.get_column("_repair").arg_true()
+    if at.len() == 0:
+        return cleaned.drop("_repair")
     repaired = (
-        _numeric_repairs(flagged.filter(pl.col("_repair")))
+        _numeric_repairs(
+            pairs.lazy()
+            .select(pl.col("raw", "region").gather(at))
+            .with_row_index("_i")
+            .with_columns(_v=_trimmed(pl.col("raw")))
+        )
         .with_columns(_v=international)
-        .select("_i", "raw", "region", clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
+        .select(clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
+        .collect()
     )
-    return pl.concat([as_given, repaired]).collect()
+    return cleaned.select(
+        "raw",
+        "region",
+        cleaned.get_column("clean").scatter(at, repaired.get_column("clean")),
+        cleaned.get_column("damaged").scatter(at, repaired.get_column("damaged")),
+    )
 
 
 def _parse_distinct(
@@ -167,30 +177,40 @@ def _parse_distinct(
     """
     cleaned = clean_phone_values(pairs)
     usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
+    rows = cleaned.lazy().with_row_index("_row")
+    decided: list[pl.LazyFrame] = []
     if columnar:
-        parsed = parse_columns(cleaned.select("clean", "region"), min_group=min_group)
-    else:
-        parsed = pl.DataFrame({"decided": pl.repeat(False, cleaned.height, eager=True)}).with_columns(
-            **{name: pl.lit(None, dtype) for name, dtype in COLUMNAR_SCHEMA.items() if name != "decided"}
-        )
-    todo = (
-        pl.concat([cleaned, parsed.select("decided")], how="horizontal")
-        .with_row_index("_at")
-        .filter(usable & ~pl.col("decided"))
-    )
+        decided, undecided = decide_columns(cleaned.select("clean", "region"), min_group=min_group)
+        rows = rows.select(pl.all().gather(undecided))
+    handed_on = rows.select("_row", "clean", "region", _usable=usable).collect()
+    todo = handed_on.filter(pl.col("_usable"))
     one_by_one = parse_values(
         todo.get_column("clean").to_list(),
         todo.get_column("region").to_list(),
         workers=workers,
         pool_threshold=pool_threshold,
     )
-    at = todo.get_column("_at")
-    parsed = parsed.with_columns(
-        parsed.get_column("e164").scatter(at, pl.Series(one_by_one.e164, dtype=pl.String)),
-        parsed.get_column("type").scatter(at, pl.Series(one_by_one.number_type, dtype=pl.String)),
-        parsed.get_column("ext").scatter(at, pl.Series(one_by_one.extension, dtype=pl.String)),
-        parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
-        parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
+    parsed_one_by_one = pl.DataFrame(
+        {
+            "_row": todo.get_column("_row"),
+            "e164": pl.Series(one_by_one.e164, dtype=pl.String),
+            "type": pl.Series(one_by_one.number_type, dtype=pl.String),
+            "ext": pl.Series(one_by_one.extension, dtype=pl.String),
+            "status": pl.Series(one_by_one.status, dtype=pl.Int8),
+            "cc": pl.Series(one_by_one.country_code, dtype=pl.Int32),
+        }
+    )
+    unparsed = handed_on.lazy().filter(~pl.col("_usable")).select("_row")
+    # every answer put in order in one plan: the columnar parse's parts (left as plans by
+    # decide_columns), the per-value parser's and the unusable values' rows; as steps of
+    # their own, the ordering, the scatter of the per-value answers and the selection below
+    # were eight queries and two sorts
+    shape = pl.LazyFrame(schema={"_row": pl.get_index_type(), **ANSWER_SCHEMA})
+    parsed = (
+        pl.concat([shape, *decided, parsed_one_by_one.lazy(), unparsed], how="diagonal")
+        .sort("_row")
+        .select(list(ANSWER_SCHEMA))
+        .cast(ANSWER_SCHEMA)  # type: ignore[arg-type]
     )
     # libphonenumber calls some numbers valid that E.164 cannot carry (6 or 16+ digits): for
     # both paths' answers, such a number is invalid here rather than refused by the contract.
@@ -201,10 +221,8 @@ def _parse_distinct(
     out_of_range = usable & pl.col("e164").is_not_null() & ~carried
     kept = usable & ~out_of_range
     answers = (
-        pl.concat([cleaned, parsed], how="horizontal")
-        .lazy()
+        pl.concat([cleaned.lazy().select("clean", "damaged"), parsed], how="horizontal")
         .select(
-            "_i",
             given=pl.col("clean").is_not_null(),
             status=pl.when(pl.col("damaged") | out_of_range)
             .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
@@ -215,8 +233,6 @@ def _parse_distinct(
             ext=pl.when(kept).then(pl.col("ext")),
             cc=pl.when(usable).then(pl.col("cc")),
         )
-        .sort("_i")
-        .drop("_i")
         .collect()
     )
     return answers.with_columns(zone_id=phone_zone_ids(answers))

@@ -80,7 +80,13 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
     return (
-        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]+)\.0+$", "${1}"))
+        frame.with_columns(
+            # the "." and its zeros stripped: a regex replace with a capture group cost five
+            # times the match (8 of 45 CPU-ms of the clean-up of a 100k-row batch)
+            _v=pl.when(pl.col("_v").str.contains(r"^[0-9]+\.0+$"))
+            .then(pl.col("_v").str.strip_chars_end("0").str.strip_chars_end("."))
+            .otherwise(pl.col("_v"))
+        )
         .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
         .with_columns(
             _mantissa=pl.col("_sci").struct.field("1"),
@@ -126,11 +132,14 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     may_need_repair = (
         value.str.contains("[.eE]") | value.str.starts_with("00") | value.str.starts_with("011")
     ).fill_null(False)
+    # "00" or "011" replaced by "+" as slices: as regex replacements they cost 10 CPU-ms for
+    # the 30k values of a 100k-row batch; "00" is tried first, as the alternation would
+    idd_length = pl.when(value.str.starts_with("00")).then(2).otherwise(3)
     international = (
         pl.when(region.is_null() & value.str.contains(r"^(?:00|011)[1-9]"))
-        .then(value.str.replace(r"^(?:00|011)", "+"))
+        .then(pl.lit("+") + value.str.slice(idd_length))
         .when(region.is_in(_NANPA_REGIONS) & value.str.contains(r"^00[1-9]"))
-        .then(value.str.replace(r"^00", "+"))
+        .then(pl.lit("+") + value.str.slice(2))
         .otherwise(value)
     )
     clean = pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)

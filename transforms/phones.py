@@ -112,12 +112,11 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     ``damaged`` (digits were lost to scientific notation), row for row.
 
     The number and prefix repairs run only on the values that may need them (a "." or an "e",
-    a leading "00" or "011"): a few percent of a file, repaired apart and put back in place
-    (a scatter of two columns). Split into two parts and concatenated, the rows came back in
-    another order, and putting them back cost a sort of the parse's answers; copying the
-    wide rows into the parts cost a query of its own (about 40 of the 550 CPU-ms of a
-    100k-row batch went to the two). Each step is a column of its own: polars 2.1 evaluates a
-    shared sub-expression again at every use.
+    a leading "00" or "011"; a quarter of the generated files' values): repaired apart, from
+    their clean form, and put back in place (a scatter of two columns). Split into two parts
+    and concatenated, the rows came back in another order and the parse's answers needed a
+    sort of their own to go back (bench/phones.py). Each step is a column of its own: polars
+    2.1 evaluates a shared sub-expression again at every use.
     """
     region, value = pl.col("region"), pl.col("_v")
     trimmed = pairs.lazy().select(

@@ -29,6 +29,17 @@ class DistinctValues:
     """For column k and row i, at ``k * rows + i``: the row of ``values`` it holds, -1 for null."""
     rows: int
 
+    def reordered(self, order: np.ndarray) -> DistinctValues:
+        """The same, for answers that come in another order: ``order[j]`` is the row of
+        ``values`` that answer j is for (a permutation). Answers put back in order by a sort
+        would be gathered twice (the sort, then :meth:`gather`); this way, once."""
+        inverse = np.empty(len(order), dtype=np.int32)
+        inverse[order] = np.arange(len(order), dtype=np.int32)
+        found = self.positions >= 0
+        positions = np.full(len(self.positions), -1, dtype=np.int32)
+        positions[found] = inverse[self.positions[found]]
+        return DistinctValues(self.values, positions, self.rows)
+
     def gather(self, answers: pl.DataFrame, column: int) -> pl.DataFrame:
         """``answers`` (one row per row of ``values``) laid out along the frame's rows for the
         ``column``-th column: row i gets the answer for its value, nulls where it had none."""

@@ -48,7 +48,14 @@ from transforms.phone_rules import (
     rules_for,
 )
 
-__all__ = ["parse_columns", "plan_threshold", "worth_a_plan"]
+__all__ = [
+    "ANSWER_SCHEMA",
+    "OUTPUT_SCHEMA",
+    "decide_columns",
+    "parse_columns",
+    "plan_threshold",
+    "worth_a_plan",
+]
 
 _STATUS_VALID: Final = 0
 _STATUS_INVALID: Final = 1
@@ -61,14 +68,15 @@ _WITH_EXTENSION: Final = r"^(?<number>.*?)[ ]*(?i:x|ext\.?)[ ]*(?<ext>[0-9]{1,6}
 """" x12", " ext. 12", "EXT12": the forms of libphonenumber's extension pattern kept here."""
 _SECOND_NUMBER: Final = r"[\\/] *[xX]"
 """Where libphonenumber cuts off a second number ("030 1234 / x5" is not an extension)."""
-OUTPUT_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "decided": pl.Boolean(),
+ANSWER_SCHEMA: Final[dict[str, pl.DataType]] = {
     "e164": pl.String(),
     "type": pl.String(),
     "ext": pl.String(),
     "status": pl.Int8(),
     "cc": pl.Int32(),
 }
+"""What parse says of a decided value (:func:`decide_columns`)."""
+OUTPUT_SCHEMA: Final[dict[str, pl.DataType]] = {"decided": pl.Boolean(), **ANSWER_SCHEMA}
 
 
 PLAN_COST: Final = 2_000.0
@@ -315,9 +323,10 @@ def _route(
     return decided, undecided, read
 
 
-def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFrame], list[pl.DataFrame]]:
-    """(decided parts, undecided parts) of prepared rows; regions not worth a plan
-    (:func:`worth_a_plan`) are left undecided.
+def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.LazyFrame], list[pl.DataFrame]]:
+    """(plans of the decided parts, undecided parts) of prepared rows; regions not worth a plan
+    (:func:`worth_a_plan`) are left undecided. The decided parts are left as plans for the
+    caller's one plan that puts every answer in order (transforms.phones).
 
     The rows are routed with one partition (parse's refusals, the undecidable ones, one part
     per region) and what follows the regions' reading runs as lazy plans: filtering the read
@@ -335,7 +344,7 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
     # the phone stage's peak for a million values)
     del frame
     if not groups:
-        return pl.collect_all(decided), undecided
+        return decided, undecided
     flagged = dict(
         zip(
             groups,
@@ -382,7 +391,23 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.DataFra
     unclaimed = fits.filter(~pl.col("_claimed") & shared).collect()
     for code, rows in _groups(unclaimed, "_cc"):
         decided.append(_outcomes(claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
-    return pl.collect_all(decided), undecided
+    return decided, undecided
+
+
+def decide_columns(
+    pairs: pl.DataFrame, *, min_group: int | None = None
+) -> tuple[list[pl.LazyFrame], pl.Series]:
+    """:func:`parse_columns`' answers before they are put in order: plans of the decided
+    pairs (``_row``, their row in ``pairs``, and :data:`ANSWER_SCHEMA`), and the rows left
+    undecided, ascending. Left as plans so that the caller puts them in order together with
+    the per-value parser's answers, in one plan (transforms.phones)."""
+    if min_group is None and _too_few_for_a_plan(pairs.height):
+        return [], pl.int_range(pairs.height, dtype=pl.get_index_type(), eager=True)
+    decided, undecided = _decide(_prepared(pairs), min_group)
+    rows = [part.get_column("_row") for part in undecided]
+    if not rows:
+        return decided, pl.Series("_row", [], dtype=pl.get_index_type())
+    return decided, pl.concat(rows).sort()
 
 
 def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.DataFrame:
@@ -396,21 +421,19 @@ def parse_columns(pairs: pl.DataFrame, *, min_group: int | None = None) -> pl.Da
     values in most, which the per-value parser takes for less. ``min_group`` replaces the
     estimate by a fixed count (the tests read small regions as columns with it).
     """
-    decided: list[pl.DataFrame] = []
-    if min_group is None and _too_few_for_a_plan(pairs.height):
-        undecided = [pairs.select("clean").with_row_index("_row")]
-    else:
-        decided, undecided = _decide(_prepared(pairs), min_group)
-    shape = pl.DataFrame(schema={"_row": pl.UInt32, **OUTPUT_SCHEMA})  # for when a list is empty
-    marked = [part.lazy().with_columns(decided=pl.lit(True)) for part in decided]
-    handed_on = [part.lazy().select("_row") for part in undecided]
-    # one plan: as eager steps, each part's marking and each step of the ordering was a query
-    # of its own (about 12 of them per batch)
+    decided, undecided = decide_columns(pairs, min_group=min_group)
+    marked = [part.with_columns(decided=pl.lit(True)) for part in decided]
+    handed_on = pl.LazyFrame({"_row": undecided})
     return (
-        pl.concat([shape.lazy(), *marked, *handed_on], how="diagonal")
+        pl.concat([_shape(), *marked, handed_on], how="diagonal")
         .sort("_row")
         .with_columns(decided=pl.col("decided").fill_null(False))
         .select(list(OUTPUT_SCHEMA))
         .cast(OUTPUT_SCHEMA)  # type: ignore[arg-type]
         .collect()
     )
+
+
+def _shape() -> pl.LazyFrame:
+    """No rows, every column: the concatenation's shape for when a list of parts is empty."""
+    return pl.LazyFrame(schema={"_row": pl.get_index_type(), **OUTPUT_SCHEMA})

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import phonenumbers
 import polars as pl
 
@@ -49,8 +50,7 @@ from transforms.phone_backend import (
     STATUS_UNPARSEABLE,
     parse_values,
 )
-from transforms.phone_columnar import OUTPUT_SCHEMA as COLUMNAR_SCHEMA
-from transforms.phone_columnar import parse_columns
+from transforms.phone_columnar import ANSWER_SCHEMA, decide_columns
 from transforms.timezones import phone_zone_ids
 from transforms.zone_columns import with_timezones
 
@@ -81,7 +81,13 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     "4.155552671E9" expanded when the mantissa carries every digit (``_exact``); ``_is_sci``
     marks scientific notation, exact or not."""
     return (
-        frame.with_columns(_v=pl.col("_v").str.replace(r"^([0-9]+)\.0+$", "${1}"))
+        frame.with_columns(
+            # the "." and its zeros stripped: a regex replace with a capture group cost twice
+            # the match and the strips (9.3 vs 4.8 CPU-ms on a 100k-row batch's 32k values)
+            _v=pl.when(pl.col("_v").str.contains(r"^[0-9]+\.0+$"))
+            .then(pl.col("_v").str.strip_chars_end("0").str.strip_chars_end("."))
+            .otherwise(pl.col("_v"))
+        )
         .with_columns(_sci=pl.col("_v").str.extract_groups(_SCIENTIFIC))
         .with_columns(
             _mantissa=pl.col("_sci").struct.field("1"),
@@ -98,56 +104,61 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
             .then(pl.col("_mantissa") + pl.col("_fraction"))
             .otherwise(pl.col("_v"))
         )
-        .select("_i", "raw", "region", "_v", "_is_sci", "_exact")
+        .select("region", "_v", "_is_sci", "_exact")
     )
 
 
 def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
-    ``damaged`` (digits were lost to scientific notation), and ``_i``, the row in ``pairs``:
-    the rows come back in another order.
+    ``damaged`` (digits were lost to scientific notation), row for row.
 
     The number and prefix repairs run only on the values that may need them (a "." or an "e",
-    a leading "00" or "011"): a few percent of a file. The rows are not put back in order here
-    but after the parse, on its few narrow columns: sorted here, the wide rows took the parse's
-    peak memory up by 130 MB for a million values. Each step is a column of its own: polars
+    a leading "00" or "011"; a quarter of the generated files' values): repaired apart, from
+    their clean form, and put back in place (a scatter of two columns). Split into two parts
+    and concatenated, the rows came back in another order and the parse's answers needed a
+    sort of their own to go back (bench/phones.py). Each step is a column of its own: polars
     2.1 evaluates a shared sub-expression again at every use.
     """
     region, value = pl.col("region"), pl.col("_v")
-    trimmed = (
-        pairs.lazy()
-        .with_row_index("_i")
-        .select(
-            "_i",
-            "raw",
-            "region",
-            _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
-        )
+    trimmed = pairs.lazy().select(
+        "raw",
+        "region",
+        _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
     )
     may_need_repair = (
         value.str.contains("[.eE]") | value.str.starts_with("00") | value.str.starts_with("011")
     ).fill_null(False)
+    # "00" or "011" replaced by "+" as slices ("00" first, as the alternation tries it): as
+    # regex replacements, 12 rather than 10 CPU-ms for the 32k values of a 100k-row batch
+    idd_length = pl.when(value.str.starts_with("00")).then(2).otherwise(3)
     international = (
         pl.when(region.is_null() & value.str.contains(r"^(?:00|011)[1-9]"))
-        .then(value.str.replace(r"^(?:00|011)", "+"))
+        .then(pl.lit("+") + value.str.slice(idd_length))
         .when(region.is_in(_NANPA_REGIONS) & value.str.contains(r"^00[1-9]"))
-        .then(value.str.replace(r"^00", "+"))
+        .then(pl.lit("+") + value.str.slice(2))
         .otherwise(value)
     )
     clean = pl.when(value == "").then(pl.lit(None, dtype=pl.String)).otherwise(value)
-    # the trimmed values and their flag are made once: as the two branches' filters, the
-    # flag's regex and the trimming ran once per branch (5 of 32 CPU-ms per 100k-row batch)
     # row-wise string work: the streaming engine runs it on every core, in morsels
-    flagged = trimmed.with_columns(_repair=may_need_repair).collect(engine="streaming").lazy()
-    as_given = flagged.filter(~pl.col("_repair")).select(
-        "_i", "raw", "region", clean=clean, damaged=pl.lit(False)
-    )
+    cleaned = trimmed.select(
+        "raw", "region", clean=clean, damaged=pl.lit(False), _repair=may_need_repair
+    ).collect(engine="streaming")
+    at = cleaned.get_column("_repair").arg_true()
+    if at.len() == 0:
+        return cleaned.drop("_repair")
+    # a value that may need repair is never blank: its clean form is its trimmed form
     repaired = (
-        _numeric_repairs(flagged.filter(pl.col("_repair")))
+        _numeric_repairs(cleaned.lazy().filter(pl.col("_repair")).select("region", _v=pl.col("clean")))
         .with_columns(_v=international)
-        .select("_i", "raw", "region", clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
+        .select(clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
+        .collect()
     )
-    return pl.concat([as_given, repaired]).collect()
+    return cleaned.select(
+        "raw",
+        "region",
+        cleaned.get_column("clean").scatter(at, repaired.get_column("clean")),
+        cleaned.get_column("damaged").scatter(at, repaired.get_column("damaged")),
+    )
 
 
 def _parse_distinct(
@@ -157,69 +168,80 @@ def _parse_distinct(
     *,
     columnar: bool,
     min_group: int | None = None,
-) -> pl.DataFrame:
-    """Per (raw, region) pair, in order: given, status, e164, type, ext, zone_id; one parse each.
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """Per (raw, region) pair: given, status, e164, type, ext, zone_id; one parse each. The
+    answers come in the order their parts were decided in, with each answer's row in
+    ``pairs`` (a permutation): left out of order, they are gathered to the rows once, not
+    sorted first (transforms.distinct ``reordered``; a sort cost 13 CPU-ms a 100k-row batch).
 
     ``given``: something is left once the value is cleaned (blank and junk-only values are not).
 
     Plainly written values are parsed as columns (transforms.phone_columnar); the rest, one by
-    one (transforms.phone_backend). Results are aligned with ``pairs`` (no join back).
+    one (transforms.phone_backend).
     """
     cleaned = clean_phone_values(pairs)
     usable = pl.col("clean").is_not_null() & ~pl.col("damaged")
+    rows = cleaned.lazy().with_row_index("_row")
+    decided: list[pl.LazyFrame] = []
     if columnar:
-        parsed = parse_columns(cleaned.select("clean", "region"), min_group=min_group)
-    else:
-        parsed = pl.DataFrame({"decided": pl.repeat(False, cleaned.height, eager=True)}).with_columns(
-            **{name: pl.lit(None, dtype) for name, dtype in COLUMNAR_SCHEMA.items() if name != "decided"}
-        )
-    todo = (
-        pl.concat([cleaned, parsed.select("decided")], how="horizontal")
-        .with_row_index("_at")
-        .filter(usable & ~pl.col("decided"))
-    )
+        decided, undecided = decide_columns(cleaned.select("clean", "region"), min_group=min_group)
+        rows = rows.select(pl.all().gather(undecided))
+    handed_on = rows.select("_row", "clean", "region", _usable=usable).collect()
+    todo = handed_on.filter(pl.col("_usable"))
     one_by_one = parse_values(
         todo.get_column("clean").to_list(),
         todo.get_column("region").to_list(),
         workers=workers,
         pool_threshold=pool_threshold,
     )
-    at = todo.get_column("_at")
-    parsed = parsed.with_columns(
-        parsed.get_column("e164").scatter(at, pl.Series(one_by_one.e164, dtype=pl.String)),
-        parsed.get_column("type").scatter(at, pl.Series(one_by_one.number_type, dtype=pl.String)),
-        parsed.get_column("ext").scatter(at, pl.Series(one_by_one.extension, dtype=pl.String)),
-        parsed.get_column("status").scatter(at, pl.Series(one_by_one.status, dtype=pl.Int8)),
-        parsed.get_column("cc").scatter(at, pl.Series(one_by_one.country_code, dtype=pl.Int32)),
+    parsed_one_by_one = pl.DataFrame(
+        {
+            "_row": todo.get_column("_row"),
+            "e164": pl.Series(one_by_one.e164, dtype=pl.String),
+            "type": pl.Series(one_by_one.number_type, dtype=pl.String),
+            "ext": pl.Series(one_by_one.extension, dtype=pl.String),
+            "status": pl.Series(one_by_one.status, dtype=pl.Int8),
+            "cc": pl.Series(one_by_one.country_code, dtype=pl.Int32),
+        }
+    )
+    unparsed = handed_on.lazy().filter(~pl.col("_usable")).select("_row")
+    # every answer in one plan: the columnar parse's parts (left as plans by decide_columns),
+    # the per-value parser's and the unusable values' rows, with the clean-up's verdicts
+    # gathered to them; as steps of their own, the ordering, the scatter of the per-value
+    # answers and the selection below were eight queries and two sorts
+    shape = pl.LazyFrame(schema={"_row": pl.get_index_type(), **ANSWER_SCHEMA})
+    given, damaged = cleaned.get_column("clean").is_not_null(), cleaned.get_column("damaged")
+    parsed = (
+        pl.concat([shape, *decided, parsed_one_by_one.lazy(), unparsed], how="diagonal")
+        .cast(ANSWER_SCHEMA)  # type: ignore[arg-type]
+        .with_columns(
+            _given=pl.lit(given).gather(pl.col("_row")), _damaged=pl.lit(damaged).gather(pl.col("_row"))
+        )
     )
     # libphonenumber calls some numbers valid that E.164 cannot carry (6 or 16+ digits): for
     # both paths' answers, such a number is invalid here rather than refused by the contract.
     # Both write "+", a calling code (never 0) and digits, so of the contract's pattern only
     # the length is left to check (a regex over a million numbers costs 0.1 s, this 2 ms)
     fewest, most = E164_DIGITS
+    usable = pl.col("_given") & ~pl.col("_damaged")
     carried = pl.col("e164").str.len_bytes().is_between(fewest + 1, most + 1)
     out_of_range = usable & pl.col("e164").is_not_null() & ~carried
     kept = usable & ~out_of_range
-    answers = (
-        pl.concat([cleaned, parsed], how="horizontal")
-        .lazy()
-        .select(
-            "_i",
-            given=pl.col("clean").is_not_null(),
-            status=pl.when(pl.col("damaged") | out_of_range)
-            .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
-            .when(usable)
-            .then(pl.col("status")),
-            e164=pl.when(kept).then(pl.col("e164")),
-            type=pl.when(kept).then(pl.col("type")),
-            ext=pl.when(kept).then(pl.col("ext")),
-            cc=pl.when(usable).then(pl.col("cc")),
-        )
-        .sort("_i")
-        .drop("_i")
-        .collect()
-    )
-    return answers.with_columns(zone_id=phone_zone_ids(answers))
+    answers = parsed.select(
+        "_row",
+        given=pl.col("_given"),
+        status=pl.when(pl.col("_damaged") | out_of_range)
+        .then(pl.lit(STATUS_INVALID, dtype=pl.Int8))
+        .when(usable)
+        .then(pl.col("status")),
+        e164=pl.when(kept).then(pl.col("e164")),
+        type=pl.when(kept).then(pl.col("type")),
+        ext=pl.when(kept).then(pl.col("ext")),
+        cc=pl.when(usable).then(pl.col("cc")),
+    ).collect()
+    order = answers.get_column("_row").to_numpy()
+    answers = answers.drop("_row")
+    return answers.with_columns(zone_id=phone_zone_ids(answers)), order
 
 
 def _is_given(values: pl.Expr) -> pl.Expr:
@@ -300,13 +322,14 @@ def phone_columns(
     )
 
     distinct = distinct_values(frame, PHONE_SLOTS, along=["_parse_region"])
-    parsed = _parse_distinct(
+    parsed, order = _parse_distinct(
         distinct.values.rename({"value": "raw", "_parse_region": "region"}),
         workers,
         pool_threshold,
         columnar=columnar,
         min_group=min_group,
     )
+    distinct = distinct.reordered(order)
     frame = pl.concat(
         [
             frame,

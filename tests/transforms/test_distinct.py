@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
@@ -52,6 +54,21 @@ def test_gathering_the_answers_is_a_left_join_on_value_and_region(
             maintain_order="left",
         ).with_columns(answer=pl.when(pl.col(column).is_not_null()).then(pl.col("answer")))
         assert gathered == expected["answer"].to_list()
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(st.tuples(values, values, regions), max_size=30), st.randoms(use_true_random=False))
+def test_answers_given_in_another_order_go_back_to_the_same_rows(
+    rows: list[tuple[str | None, str | None, str | None]], rng: random.Random
+) -> None:
+    distinct = distinct_values(_frame(rows), ["a", "b"], along=["region"])
+    answers = distinct.values.with_row_index("answer").select("answer")
+    shuffled_rows = list(range(answers.height))
+    rng.shuffle(shuffled_rows)
+    order = np.array(shuffled_rows, dtype=np.int64)
+    shuffled = distinct.reordered(order)
+    for k in range(2):
+        assert shuffled.gather(answers[order], k).equals(distinct.gather(answers, k))
 
 
 @settings(deadline=None)

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     try:
         ahead = read_ahead()
         with stage(console, f"Read {args.file}"):
-            batched = prepare_batches(args.file, prepare_options(args))
+            batched = prepare_batches(args.file, prepare_options(args), first_beside=True)
     except USER_ERRORS as error:
         print_error(console, error)
         return 1

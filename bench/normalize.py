@@ -90,6 +90,35 @@ per set of lengths): 55 vs 43 CPU-ms a batch, slower (more nodes); integer prefi
 zone lookups: 2 ms a batch, not worth it; optimizer flags for the region plans: the default
 is fastest; cross-batch caches of per-value answers: the 1M file's 1.32M distinct (value,
 region) pairs per batch are 1.22M over the file, at most 7% to gain, and less when bounded.
+
+At the run's edges and between its threads (issue 17's 6 s for 1M rows): the results parts'
+value-per-row columns (ids, contacts, raw values) are written without a dictionary that Arrow's
+writer built and then dropped (transforms.outputs ``PLAIN_COLUMNS``): 1M results in ten
+batches through ResultsWriter 1.61-1.86 -> 1.36-1.43 CPU-s (best of five, alternating, load
+5), the part 36.6 -> 31.7 MB, its values, schema, row groups and statistics the same. ``leadflow
+validate`` runs the region inference pass (0.7-0.9 s of a 1M-row file, one core at most)
+beside the first batch's reading and normalizing (flows.batch_region: that batch is made with
+the region its own rows infer and kept only when the file's inference agrees, as it does on
+this file), and marks each batch's duplicates in the results writer's thread (1.6-1.7 CPU-s
+of the main thread's work, finish_run_in_batches ``marked``). Results Parquet, summary.json,
+run.json and report.html are the same on the 1M file. Whole process, ``leadflow validate`` of
+the 1M file against the code before, alternating: four pairs at load ~3 (little but our own):
+wall 8.85 s against 9.75 (medians; 0.92, 0.94, 0.88 and 1.10 pair by pair), CPU 13.45 against
+13.62; with other helpers' test runs beside (load 3-7.5, we got 1-1.5 cores) fifteen pairs in
+three sets showed no gain through the noise (wall medians 16.1 against 15.2, 15.1 against 13.8,
+14.3 against 13.0; CPU 0.3-1.4 s more): the main thread gives ~2.5 of its ~10 s (dedupe,
+inference) to a second core that is only free on a quiet machine, and this one was quiet for
+one set only: the gain is to be confirmed there. Peak RSS 628-654 MiB against 592-625 (the
+same loaded or not): the region pass beside the first batch costs nothing at the peak (583-618
+MiB with it alone), the dedupe beside the next batch's normalizing ~30-40 MiB (its transient
+frames now coincide with that batch's). At 10M that is an estimated +40-75 MB over 1.12 GB
+(the seen-value runs' merges, up to ~35 MB, coincide with a normalizing too): at issue 17's
+1.2 GB bound, so that commit (flows.run.finish ``marked``) is to be measured at 10M before it
+is relied on. Tried and dropped: the inference from one lazy polars scan of the plain file
+(``scan_csv`` of the three columns 0.13-0.2 s against Arrow's 0.5, but its distinct (country,
+value) pairs made it 0.78-1.0 s against 0.70 in all; ``collect_batches`` feeding the batch
+code 0.38-0.42 s, but polars calls that API unstable and does not say how far it reads ahead
+of the caller).
 """
 
 from __future__ import annotations

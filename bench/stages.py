@@ -60,10 +60,11 @@ _COMMON: tuple[Stage, ...] = (
 BATCHED_STAGES: tuple[Stage, ...] = (
     ("flows.prepare_batches", "prepare_batches", "open: sniff, mapping, lists"),
     ("transforms.ingest_batches", "_scan", "scan + fingerprint"),
-    ("flows.prepare_batches", "_inferred", "region inference pass"),
+    ("flows.batch_region", "inferred_region", "region inference pass"),
     ("transforms.ingest_batches", "_csv_batches", "Arrow read"),
     ("transforms.ingest_batches", "_parquet_batches", "Arrow read"),
     ("flows.prepare_batches", "to_raw_leads", "mapping"),
+    ("flows.batch_region", "to_raw_leads", "mapping"),
     ("flows.prepare_batches", "clean_leads", "normalize: other"),
     ("transforms.dedupe_batches", "BatchDedupe.apply", "dedupe"),
     ("transforms.outputs", "ResultsWriter.write", "results write"),

@@ -9,22 +9,25 @@ run's memory depends on the batch size, not on the file's.
 
 The default region is inferred as ``prepare_leads`` infers it, from the whole file: when no
 region is given, the file is read once more first, keeping only the distinct international
-numbers of the rows without a country.
+numbers of the rows without a country (flows.batch_region; ``leadflow validate`` reads it
+beside the first batch's normalizing).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
 
 from connectors.config_error import ConfigError
+from flows.batch_region import FirstBatch, inferred_beside_first, inferred_region, raw_batches
 from flows.prepare import (
     PreparedLeads,
     PrepareOptions,
@@ -33,12 +36,12 @@ from flows.prepare import (
     _suppression,
     with_managed,
 )
-from schemas.clean_leads import CLEAN_LEADS, PHONE_SLOTS
-from transforms.columns import AppliedMapping, load_mapping, resolve_columns, to_raw_leads
+from schemas.clean_leads import CLEAN_LEADS
+from transforms.columns import load_mapping, resolve_columns, to_raw_leads
 from transforms.dedupe_batches import BatchDedupe
 from transforms.ingest_batches import LeadBatches, open_lead_batches
 from transforms.normalize import Suppression, clean_leads
-from transforms.region_inference import RegionInference, infer_from_values, international_values
+from transforms.suppress import SuppressionList
 
 __all__ = ["AHEAD", "READ_AHEAD_VARIABLE", "BatchedLeads", "prepare_batches", "read_ahead"]
 
@@ -90,6 +93,8 @@ class BatchedLeads:
     suppression: Suppression | None
     erased: Callable[[pl.Series], pl.Series] | None = None
     """The managed store's erasure matcher (connectors.dnc), applied to every batch."""
+    first: FirstBatch | None = None
+    """The first batch, made while the region was inferred (prepare_batches ``first_beside``)."""
 
     def batches(self, ahead: int = 0) -> Generator[pl.DataFrame]:
         """The clean leads, batch by batch in file order (schemas.clean_leads).
@@ -110,11 +115,8 @@ class BatchedLeads:
         With ``ahead`` 0 the next batch's raw leads (Arrow's read, column mapping: ~10 MB per
         100k rows, a sixth of a clean batch) are still read in that thread while this batch is
         normalized: the read came off the thread every other stage waits on."""
-        prepared = self.prepared
         dedupe = BatchDedupe()
-        raws = _raw_batches(self.lead_batches, prepared.applied)
-        made = _made_ahead(raws, self._clean, ahead) if ahead > 0 else _made_ahead(raws, _as_read, 1)
-        cleaned = made if ahead > 0 else map(self._clean, made)
+        cleaned = self.undeduped(ahead)
         try:
             for clean in cleaned:
                 marked = dedupe.apply(clean)
@@ -124,18 +126,62 @@ class BatchedLeads:
                 yield marked
                 del marked
         finally:
+            cleaned.close()
+
+    def undeduped(self, ahead: int = 0) -> Generator[pl.DataFrame]:
+        """:meth:`batches` before their duplicates are marked: the caller marks them, in file
+        order, with one transforms.dedupe_batches.BatchDedupe (``BatchDedupe().apply`` on each
+        batch, one after the other, gives :meth:`batches`). Why: ``leadflow validate`` marks
+        them in the thread that builds and writes the batch's results (flows.run.finish,
+        ``built_behind``), beside the next batch's normalizing, not on the thread every stage
+        waits on."""
+        first = self.first.take() if self.first is not None else None
+        made_first, raws = first if first is not None else (None, None)
+        del first  # the batch is held by ``made_first`` only, let go once handed over
+        if raws is None:
+            raws = raw_batches(self.lead_batches, self.prepared.applied)
+        made = _made_ahead(raws, self._clean, ahead) if ahead > 0 else _made_ahead(raws, _as_read, 1)
+        cleaned = made if ahead > 0 else map(self._clean, made)
+        try:
+            if made_first is not None:
+                yield made_first
+                del made_first
+            for clean in cleaned:
+                yield clean
+                del clean
+        finally:
             made.close()  # a caller that stops early: the reading thread and the file let go
 
     def _clean(self, raw: pl.DataFrame) -> pl.DataFrame:
-        return clean_leads(
+        return _cleaned(
             raw,
-            default_region=self.prepared.default_region,
+            self.prepared.default_region,
             source=self.prepared.source,
-            dedupe_keys=(),
             suppression=self.suppression,
             erased=self.erased,
             workers=self.options.workers,
         )
+
+
+def _cleaned(
+    raw: pl.DataFrame,
+    region: str | None,
+    *,
+    source: str,
+    suppression: Suppression | None,
+    erased: Callable[[pl.Series], pl.Series] | None,
+    workers: int | None,
+) -> pl.DataFrame:
+    """One batch normalized, duplicates not marked (transforms.normalize.clean_leads)."""
+    return clean_leads(
+        raw,
+        default_region=region,
+        source=source,
+        dedupe_keys=(),
+        suppression=suppression,
+        erased=erased,
+        workers=workers,
+    )
 
 
 def _as_read(raw: pl.DataFrame) -> pl.DataFrame:
@@ -178,84 +224,16 @@ def _made_ahead(
             close()
 
 
-def _mapped_ahead(
-    raws: Iterator[pl.DataFrame], work: Callable[[pl.DataFrame], _Done], ahead: int
-) -> Iterator[_Done]:
-    """``map(work, raws)`` with up to ``ahead`` batches being worked on in threads while the
-    caller works. The raw batches are read here, in the caller's thread, so that a file-level
-    error is raised where it was (and reading stays in file order); a batch's error is
-    raised when that batch is reached. When the caller stops early, what is in flight is
-    dropped (a batch already being worked on is finished, then let go)."""
-    pending: deque[Future[_Done]] = deque()
-    pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="normalize")
-    try:
-        for raw in raws:
-            pending.append(pool.submit(work, raw))
-            del raw
-            if len(pending) > ahead:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        pending.clear()
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _raw_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator[pl.DataFrame]:
-    ingested = lead_batches.ingested
-    for frame in lead_batches.batches():
-        raw = to_raw_leads(replace(ingested, frame=frame), applied)
-        del frame
-        yield raw
-        del raw
-
-
-def _inferred(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInference | None:
-    """transforms.region_inference.infer_region over the whole file, read batch by batch."""
-    slots: list[list[pl.Series]] | None = None
-    # each batch's values picked out in a thread while the next batch is read
-    for found in _mapped_ahead(_inference_batches(lead_batches, applied), international_values, 1):
-        if found is None:
-            continue
-        slots = slots or [[] for _ in found]
-        for gathered, values in zip(slots, found, strict=True):
-            gathered.append(values)
-    if slots is None:
-        return None
-    ordered = [values for gathered in slots for values in gathered]
-    return infer_from_values(pl.concat(ordered).unique(maintain_order=True))
-
-
-_INFERENCE_COLUMNS = ("country", *PHONE_SLOTS)
-
-
-def _inference_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator[pl.DataFrame]:
-    """The raw leads' ``country`` and phone columns, all the inference reads, batch by batch.
-
-    Where the file is read by Arrow's CSV reader (LeadBatches.columns) only the file's columns
-    mapped to those are read, the same text as to_raw_leads gives them: a 1M-row file of seven
-    columns took ~0.5 s to read and map whole on the thread every stage waits on, this a
-    fraction of it. Other files are read whole, as before."""
-    headers = [applied.columns[name] for name in _INFERENCE_COLUMNS if name in applied.columns]
-    if lead_batches.columns is None or not headers:  # Arrow reads every column when given none
-        yield from _raw_batches(lead_batches, applied)
-        return
-    canonical = [
-        pl.col(applied.columns[name]).alias(name)
-        if name in applied.columns
-        else pl.lit(None, pl.String).alias(name)
-        for name in _INFERENCE_COLUMNS
-    ]
-    for frame in lead_batches.columns(headers):
-        yield frame.select(canonical)
-
-
 def prepare_batches(
-    path: Path, options: PrepareOptions | None = None, rows: int | None = None
+    path: Path, options: PrepareOptions | None = None, rows: int | None = None, *, first_beside: bool = False
 ) -> BatchedLeads:
     """Everything ``prepare_leads`` decides before the leads (file, mapping, region,
     suppression lists), and the leads as batches of ``rows`` rows (default
-    transforms.ingest_batches.batch_rows). Raises what ``prepare_leads`` raises."""
+    transforms.ingest_batches.batch_rows). Raises what ``prepare_leads`` raises.
+
+    ``first_beside``: when the region is inferred and no ``--suppress`` list needs it, the
+    first batch is read and normalized beside the inference (flows.batch_region.inferred_beside_first;
+    ``leadflow validate``); a file-level error of the first batch is then raised here."""
     options = options or PrepareOptions()
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
@@ -265,13 +243,24 @@ def prepare_batches(
     to_raw_leads(ingested, applied)  # a file without a contact column is refused before any batch
     source = options.source or (mapping.source if mapping and mapping.source else None) or path.stem
     region_source, note = _region_source(options, mapping), None
-    if region is None:
-        inferred = _inferred(lead_batches, applied)
-        if inferred is not None:
-            region, note = inferred.region, inferred.note
-            region_source = "inferred" if region is not None else None
-    suppression, lists = _suppression(options.suppress, region)
-    suppression, managed = with_managed(suppression, options.ledger)
+    first: FirstBatch | None = None
+    lists: tuple[SuppressionList, ...]
+    if region is None and first_beside and not options.suppress:
+        # no list is read with the region: the store's keys are the batches' whatever it is
+        suppression, managed = with_managed(None, options.ledger)
+        lists = ()
+        clean = functools.partial(
+            _cleaned, source=source, suppression=suppression, erased=managed.erased, workers=options.workers
+        )
+        inferred, first = inferred_beside_first(lead_batches, applied, clean)
+    else:
+        inferred = inferred_region(lead_batches, applied) if region is None else None
+    if inferred is not None:
+        region, note = inferred.region, inferred.note
+        region_source = "inferred" if region is not None else None
+    if first is None:
+        suppression, lists = _suppression(options.suppress, region)
+        suppression, managed = with_managed(suppression, options.ledger)
     prepared = PreparedLeads(
         ingested,
         applied,
@@ -285,4 +274,4 @@ def prepare_batches(
         dnc_store=managed.store,
         dnc_lists=managed.lists,
     )
-    return BatchedLeads(prepared, lead_batches, options, suppression, managed.erased)
+    return BatchedLeads(prepared, lead_batches, options, suppression, managed.erased, first)

@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from flows.report.command import report_finished_run
     from flows.run.finish import finish_run_in_batches
     from flows.run.store import RunNotPublished, run_output
+    from transforms.dedupe_batches import BatchDedupe
     from transforms.outputs import new_run_id
     from transforms.results import VALIDATE_TARGET, build_results
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     try:
         ahead = read_ahead()
         with stage(console, f"Read {args.file}"):
-            batched = prepare_batches(args.file, prepare_options(args))
+            batched = prepare_batches(args.file, prepare_options(args), first_beside=True)
     except USER_ERRORS as error:
         print_error(console, error)
         return 1
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
                 run_dir = finish_run_in_batches(
                     prepared,
-                    batched.batches(ahead),
+                    batched.undeduped(ahead),
                     [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
                     run_id=run_id,
                     started=started,
@@ -135,6 +136,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
                     dry_run=False,
                     report=False,  # written below, from the figures the terminal shows too
                     built_behind=True,
+                    # duplicates marked in the writer's thread, batch after batch in file
+                    # order, beside the next batch's normalizing
+                    marked=BatchDedupe().apply,
                 )
             report_finished_run(run_dir, console)
             where = output.publish(run_dir)

@@ -16,6 +16,7 @@ from flows.prepare_batches import prepare_batches
 from flows.run.finish import finish_run_in_batches
 from flows.run.write_behind import WriteBehind
 from sample_data.generate import messy_lead_frame
+from transforms.dedupe_batches import BatchDedupe
 from transforms.results import VALIDATE_TARGET, build_results
 
 
@@ -147,3 +148,40 @@ def test_a_write_error_is_raised_by_the_next_hand_over() -> None:
         behind.submit(lambda: written.append(2))
     behind.drop()
     assert written == []
+
+
+@pytest.mark.parametrize("built_behind", [False, True])
+def test_duplicates_marked_by_the_run_are_the_batches_own(
+    leads: Path, tmp_path: Path, built_behind: bool
+) -> None:
+    # leadflow validate hands over batches with duplicates unmarked and marks them where the
+    # results are built: the same rows as batches() gives, marked in the writer's thread
+    expected = pl.concat(
+        [_validate(clean) for clean in prepare_batches(leads, PrepareOptions(country="US")).batches()]
+    )
+    batched = prepare_batches(leads, PrepareOptions(country="US"), rows=170)
+    dedupe = BatchDedupe()
+    marking: list[str] = []
+
+    def marked(clean: pl.DataFrame) -> pl.DataFrame:
+        marking.append(threading.current_thread().name)
+        return dedupe.apply(clean)
+
+    run_dir = finish_run_in_batches(
+        batched.prepared,
+        batched.undeduped(),
+        [(VALIDATE_TARGET, VALIDATE_TARGET, _validate)],
+        run_id="r1",
+        started=datetime.now(UTC),
+        out_dir=tmp_path,
+        dry_run=False,
+        report=False,
+        built_behind=built_behind,
+        marked=marked,
+    )
+
+    written = pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
+    assert written.equals(expected.select(written.columns))
+    assert "duplicate" in expected.get_column("status").to_list()  # some to mark
+    assert len(marking) == 12
+    assert {name.startswith("results-writer") for name in marking} == {built_behind}

@@ -14,8 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from flows.batch_region import inferred_region
 from flows.prepare import PrepareOptions, prepare_leads
-from flows.prepare_batches import BatchedLeads, _inferred, prepare_batches
+from flows.prepare_batches import BatchedLeads, prepare_batches
 from sample_data.generate import messy_lead_frame
 from transforms.errors import LeadFileError
 
@@ -160,5 +161,43 @@ def test_the_region_inference_reads_only_the_country_and_phone_columns(tmp_path:
         raise AssertionError("the whole file was read for the region inference")
 
     columns_only = dataclasses.replace(batched.lead_batches, batches=every_column)
-    inferred = _inferred(columns_only, batched.prepared.applied)
+    inferred = inferred_region(columns_only, batched.prepared.applied)
     assert inferred is not None and inferred.note == whole.region_note
+
+
+def _two_regions(path: Path, first_rows: int) -> Path:
+    """No country column; the first ``first_rows`` rows' international numbers are British,
+    the rest's (many more) American, and every row has a national number too."""
+    lines = ["name,phone,mobile"]
+    for n in range(3_000):
+        international = f"+44 7911 {n:06d}" if n < first_rows else f"+1 201 555 {n % 10_000:04d}"
+        lines.append(f"n{n},{international},020 7946 {n % 10_000:04d}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("first_rows", "kept"), [(150, False), (0, True)])
+def test_the_first_batch_made_beside_the_region_inference_uses_the_files_region(
+    tmp_path: Path, first_rows: int, kept: bool
+) -> None:
+    # the first batch alone says GB, the file US: its national numbers must be read as US ones
+    path = _two_regions(tmp_path / "leads.csv", first_rows)
+    whole = prepare_leads(path, PrepareOptions())
+    assert whole.default_region == "US"
+    batched = prepare_batches(path, PrepareOptions(), rows=150, first_beside=True)
+    assert batched.first is not None
+    made_first, _ = batched.first._held or (None, None)
+    assert (made_first is not None) == kept
+    assert pl.concat(list(batched.batches())).equals(whole.clean)
+    assert (batched.prepared.default_region, batched.prepared.region_note) == ("US", whole.region_note)
+
+
+@pytest.mark.parametrize("name", ["us_crm_export.csv", "latam_leads.parquet"])
+def test_files_prepared_with_the_first_batch_beside_the_inference_are_the_same(name: str) -> None:
+    whole = prepare_leads(SAMPLES / name, PrepareOptions())
+    batched = prepare_batches(SAMPLES / name, PrepareOptions(), rows=150, first_beside=True)
+    assert pl.concat(list(batched.batches())).equals(whole.clean)
+    assert (batched.prepared.default_region, batched.prepared.region_note) == (
+        whole.default_region,
+        whole.region_note,
+    )

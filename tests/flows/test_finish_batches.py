@@ -5,14 +5,16 @@ that fails must fail the run and leave no results file and no writer thread behi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
 from flows.prepare import PrepareOptions
-from flows.prepare_batches import prepare_batches
+from flows.prepare_batches import BatchedLeads, prepare_batches
 from flows.run.finish import finish_run_in_batches
 from flows.run.write_behind import WriteBehind
 from sample_data.generate import messy_lead_frame
@@ -35,6 +37,28 @@ def _writer_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("results-writer")]
 
 
+def _validated_in_batches(
+    batched: BatchedLeads,
+    batches: Iterator[pl.DataFrame],
+    validate: Callable[[pl.DataFrame], pl.DataFrame],
+    out_dir: Path,
+    **options: Any,
+) -> pl.DataFrame:
+    """The results a validate run of ``batches`` writes (finish_run_in_batches with ``options``)."""
+    run_dir = finish_run_in_batches(
+        batched.prepared,
+        batches,
+        [(VALIDATE_TARGET, VALIDATE_TARGET, validate)],
+        run_id="r1",
+        started=datetime.now(UTC),
+        out_dir=out_dir,
+        dry_run=False,
+        report=False,
+        **options,
+    )
+    return pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
+
+
 @pytest.mark.parametrize("built_behind", [False, True])
 def test_results_written_behind_hold_every_batch_in_file_order(
     leads: Path, tmp_path: Path, built_behind: bool
@@ -49,19 +73,8 @@ def test_results_written_behind_hold_every_batch_in_file_order(
         building.append(threading.current_thread().name)
         return _validate(clean)
 
-    run_dir = finish_run_in_batches(
-        batched.prepared,
-        batched.batches(),
-        [(VALIDATE_TARGET, VALIDATE_TARGET, validate)],
-        run_id="r1",
-        started=datetime.now(UTC),
-        out_dir=tmp_path,
-        dry_run=False,
-        report=False,
-        built_behind=built_behind,
-    )
+    written = _validated_in_batches(batched, batched.batches(), validate, tmp_path, built_behind=built_behind)
 
-    written = pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
     assert written.equals(expected.select(written.columns))
     assert not _writer_threads()
     # validate's results are built in the writer's thread, off the one that normalizes
@@ -167,20 +180,10 @@ def test_duplicates_marked_by_the_run_are_the_batches_own(
         marking.append(threading.current_thread().name)
         return dedupe.apply(clean)
 
-    run_dir = finish_run_in_batches(
-        batched.prepared,
-        batched.undeduped(),
-        [(VALIDATE_TARGET, VALIDATE_TARGET, _validate)],
-        run_id="r1",
-        started=datetime.now(UTC),
-        out_dir=tmp_path,
-        dry_run=False,
-        report=False,
-        built_behind=built_behind,
-        marked=marked,
+    written = _validated_in_batches(
+        batched, batched.undeduped(), _validate, tmp_path, built_behind=built_behind, marked=marked
     )
 
-    written = pl.read_parquet(run_dir / "results" / f"target={VALIDATE_TARGET}" / "part-0.parquet")
     assert written.equals(expected.select(written.columns))
     assert "duplicate" in expected.get_column("status").to_list()  # some to mark
     assert len(marking) == 12

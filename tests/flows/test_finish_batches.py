@@ -92,16 +92,7 @@ def test_a_write_that_fails_behind_fails_the_run_and_leaves_no_results(leads: Pa
         return results.with_columns(status=pl.lit("lost")) if len(made) == 3 else results
 
     with pytest.raises(Exception, match="status"):
-        finish_run_in_batches(
-            batched.prepared,
-            batched.batches(),
-            [(VALIDATE_TARGET, VALIDATE_TARGET, broken_from_the_third)],
-            run_id="r2",
-            started=datetime.now(UTC),
-            out_dir=tmp_path,
-            dry_run=False,
-            report=False,
-        )
+        _validated_in_batches(batched, batched.batches(), broken_from_the_third, tmp_path)
 
     assert not list(tmp_path.rglob("*.parquet*"))
     assert not _writer_threads()
@@ -117,16 +108,7 @@ def test_a_run_that_fails_lets_its_batches_reading_go_at_once(leads: Path, tmp_p
         raise ValueError("a build that fails")
 
     with pytest.raises(ValueError, match="a build that fails") as failure:
-        finish_run_in_batches(
-            batched.prepared,
-            batched.batches(),
-            [(VALIDATE_TARGET, VALIDATE_TARGET, broken)],
-            run_id="r3",
-            started=datetime.now(UTC),
-            out_dir=tmp_path,
-            dry_run=False,
-            report=False,
-        )
+        _validated_in_batches(batched, batched.batches(), broken, tmp_path)
 
     assert failure.traceback  # still held here
     left = [thread for thread in set(threading.enumerate()) - before if thread.name.startswith("normalize")]

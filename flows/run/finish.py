@@ -31,6 +31,9 @@ __all__ = ["BatchResults", "finish_run", "finish_run_from_results", "finish_run_
 BatchResults = Callable[[pl.DataFrame], pl.DataFrame]
 """One target's result rows for one batch of clean leads."""
 
+Seen = Callable[[Sequence[pl.DataFrame]], None]
+"""What is taken of each batch's results (one frame per target) once they are written."""
+
 
 def finish_run(
     prepared: PreparedLeads,
@@ -71,6 +74,7 @@ def finish_run_in_batches(
     rules: Mapping[str, Mapping[str, Any]] | None = None,
     built_behind: bool = False,
     marked: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    seen: Seen | None = None,
 ) -> Path:
     """:func:`finish_run` for leads that come in batches (flows.prepare_batches): each batch's
     result rows, per target (name, kind, how its results are built), are written as they
@@ -86,20 +90,24 @@ def finish_run_in_batches(
     batch's normalizing (0.3-0.4 s of a 1M-row run off the thread every stage waits on); only
     for builds that read nothing but the clean batch (``leadflow validate``'s). Otherwise they
     are built here, in order, before the next batch is asked for (a target's results may be
-    what the batch's sending left, flows.import_batches)."""
+    what the batch's sending left, flows.import_batches).
+    ``seen``: given each batch's results (one frame per target) once written, in the writer's
+    thread, batch after batch (``leadflow validate``'s report figures, flows.report.lead_batches).
+    The summary is taken the same way (transforms.summary.RunningSummary)."""
     run_dir = out_dir / run_id
     writers = [ResultsWriter(run_dir, name) for name, _, _ in targets]
     summary = RunningSummary([name for name, _, _ in targets])
+    taken = summary.add if seen is None else _both(summary.add, seen)
     behind = WriteBehind()
     try:
         for clean in batches:
             if built_behind:
-                behind.submit(functools.partial(_build_and_write, writers, targets, [clean], marked, summary))
+                behind.submit(functools.partial(_build_and_write, writers, targets, [clean], marked, taken))
             else:
                 ready = marked(clean) if marked is not None else clean
                 built = [build(ready) for _, _, build in targets]
                 del ready
-                behind.submit(functools.partial(_write_all, writers, built, summary))
+                behind.submit(functools.partial(_write_all, writers, built, taken))
                 del built
             del clean
         behind.close()
@@ -199,12 +207,18 @@ def _finish_parts(
     return run_dir
 
 
-def _write_all(
-    writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame], summary: RunningSummary
-) -> None:
+def _both(first: Seen, second: Seen) -> Seen:
+    def both(results: Sequence[pl.DataFrame]) -> None:
+        first(results)
+        second(results)
+
+    return both
+
+
+def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame], seen: Seen) -> None:
     for writer, results in zip(writers, built, strict=True):
         writer.write(results)
-    summary.add(built)
+    seen(built)
 
 
 def _build_and_write(
@@ -212,7 +226,7 @@ def _build_and_write(
     targets: Sequence[tuple[str, str, BatchResults]],
     held: list[pl.DataFrame],
     marked: Callable[[pl.DataFrame], pl.DataFrame] | None,
-    summary: RunningSummary,
+    seen: Seen,
 ) -> None:
     # the batch comes in a list the write's callable does not keep, so that it goes once
     # marked, and once the last target's results are built: its columns the results do not
@@ -229,7 +243,7 @@ def _build_and_write(
         writer.write(results)
         built.append(results)
         del results
-    summary.add(built)
+    seen(built)
 
 
 def _run_info(

@@ -53,6 +53,10 @@ _COMMON: tuple[Stage, ...] = (
     ("flows.report.console", "lead_view", "report: lead view (each pass)"),
     ("flows.report.figures", "lead_view", "report: lead view (each pass)"),
     ("flows.report.html_page", "reasons_by_lead", "report: reasons by lead (each pass)"),
+    # taken a batch at a time in the results writer's thread (transforms.summary.RunningSummary,
+    # flows.report.lead_batches), where the three passes above read the written results back
+    ("transforms.summary", "RunningSummary.add", "summary (batch by batch)"),
+    ("flows.report.lead_batches", "RunningLeads.add", "report: lead figures (batch by batch)"),
     ("flows.report.console", "reasons_by_lead", "report: reasons by lead (each pass)"),
     ("flows.report.figures", "reasons_by_lead", "report: reasons by lead (each pass)"),
 )

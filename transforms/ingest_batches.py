@@ -299,8 +299,16 @@ def _lines(block: bytes, separator: int, width: int) -> int | None:
             block.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if b"\r" not in block and b"\n\n" not in block and not block.startswith(b"\n"):
-        return _plain_lines(block, separator, width)
+    if b"\r" not in block and not block.startswith(b"\n"):
+        # a blank line breaks the pattern _plain_lines reads when lines hold separators (width
+        # over 1): it is looked for only when that fails, because searching a block for
+        # "\n\n" cost two thirds of what _plain_lines does (0.08 s of a 78 MB file's scan)
+        if width > 1:
+            counted = _plain_lines(block, separator, width)
+            if counted is not None:
+                return counted
+        elif b"\n\n" not in block:
+            return _plain_lines(block, separator, width)
     raw = np.frombuffer(block, dtype=np.uint8)
     following = np.append(raw[1:], np.uint8(0))
     is_end = (raw == 10) | ((raw == 13) & (following != 10))

@@ -107,11 +107,19 @@ def write_run(out_dir: Path, info: RunInfo, results: pl.DataFrame) -> Path:
     return run_dir
 
 
-def write_run_files(run_dir: Path, info: RunInfo, results: pl.DataFrame | pl.LazyFrame) -> None:
-    """summary.json (from ``results``, a frame or a lazy scan of the written parts) and run.json."""
+def write_run_files(
+    run_dir: Path,
+    info: RunInfo,
+    results: pl.DataFrame | pl.LazyFrame,
+    summary: dict[str, Any] | None = None,
+) -> None:
+    """summary.json (``summary`` when the caller has it, transforms.summary.RunningSummary;
+    else summarized from ``results``, a frame or a lazy scan of the written parts) and run.json."""
     names = [target["name"] for target in info.targets]
     info.finished_at = info.finished_at or datetime.now(UTC).isoformat(timespec="seconds")
-    _atomic_write_bytes(run_dir / "summary.json", summary_json(summarize(results, names)).encode())
+    if summary is None:
+        summary = summarize(results, names)
+    _atomic_write_bytes(run_dir / "summary.json", summary_json(summary).encode())
     _atomic_write_bytes(run_dir / "run.json", json.dumps(asdict(info), indent=2, ensure_ascii=False).encode())
 
 

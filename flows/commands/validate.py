@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from flows.console import USER_ERRORS, print_error, stage
     from flows.prepare_batches import prepare_batches, read_ahead
     from flows.report.command import report_finished_run
+    from flows.report.lead_batches import RunningLeads
+    from flows.report.lead_sections import LEAD_LIMIT
     from flows.run.finish import finish_run_in_batches
     from flows.run.store import RunNotPublished, run_output
     from transforms.dedupe_batches import BatchDedupe
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         if note:
             console.print(Text(note))
     run_id = new_run_id(started)
+    taken = RunningLeads(LEAD_LIMIT)  # the report's lead figures, as the results are written
     try:
         with run_output(args.out) as output:
             with stage(console, f"Normalized and wrote results of {prepared.rows:,} rows"):
@@ -139,8 +142,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
                     # duplicates marked in the writer's thread, batch after batch in file
                     # order, beside the next batch's normalizing
                     marked=BatchDedupe().apply,
+                    seen=taken.add,
                 )
-            report_finished_run(run_dir, console)
+            report_finished_run(run_dir, console, taken)
             where = output.publish(run_dir)
     except RunNotPublished as error:
         print_error(console, error)

@@ -21,6 +21,7 @@ from flows.report import DEFAULT_OUT
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from flows.report.lead_batches import RunningLeads
     from flows.report.runs import PathKind, Run
 
 __all__ = ["build_parser", "main", "report_finished_run", "run_report"]
@@ -80,18 +81,19 @@ def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Con
         )
 
 
-def report_finished_run(run_dir: Path, console: Console) -> int:
+def report_finished_run(run_dir: Path, console: Console, taken: RunningLeads | None = None) -> int:
     """What ``leadflow validate`` shows of the run it has just written: its HTML report written
     into the run folder (a failure there is the run's, raised), then the run in the terminal
     (0, or 1 with the error printed, as :func:`run_report`), from one computation of the
-    figures, the summary read back from the run's summary.json."""
+    figures, the summary read back from the run's summary.json, the lead figures ``taken`` as
+    the results were written when given (flows.report.lead_batches)."""
     from flows.report.console import print_run
     from flows.report.figures import run_figures, written_summary
     from flows.report.html_page import write_html_report
     from flows.report.runs import load_run
 
     run = load_run(run_dir)
-    figures = run_figures(run, written_summary(run_dir))
+    figures = run_figures(run, written_summary(run_dir), taken)
     write_html_report(run_dir, figures=figures)
     return _reported([run_dir], lambda: print_run(console, run, figures), console)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from flows.report.lead_batches import RunningLeads
 from flows.report.lead_sections import LEAD_LIMIT
 from flows.report.leads import LeadView, lead_view, reasons_by_lead
 from flows.report.runs import SUMMARY_FILE, Run
@@ -35,11 +36,20 @@ class RunFigures:
     reasons: pl.DataFrame
 
 
-def run_figures(run: Run, summary: dict[str, Any] | None = None) -> RunFigures:
-    """The figures of ``run``; ``summary``: its summary when already known (:func:`written_summary`)."""
+def run_figures(
+    run: Run, summary: dict[str, Any] | None = None, taken: RunningLeads | None = None
+) -> RunFigures:
+    """The figures of ``run``; ``summary``: its summary when already known (:func:`written_summary`);
+    ``taken``: its lead figures taken as its results were written, when they were."""
     summary = summary if summary is not None else summarize(run.results, run.target_names)
-    leads = lead_view(run.results, list(summary["targets"]), LEAD_LIMIT)
-    return RunFigures(summary, leads, reasons_by_lead(run.results))
+    targets = list(summary["targets"])
+    leads = taken.view(run.results, targets, LEAD_LIMIT) if taken is not None else None
+    if leads is None:
+        leads = lead_view(run.results, targets, LEAD_LIMIT)
+    reasons = taken.reasons(run.results) if taken is not None else None
+    if reasons is None:
+        reasons = reasons_by_lead(run.results)
+    return RunFigures(summary, leads, reasons)
 
 
 def written_summary(run_dir: Path) -> dict[str, Any]:

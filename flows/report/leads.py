@@ -368,28 +368,40 @@ def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     joined in for the one row per code (grouping every column of a million results took
     seconds); the example rows are read for those rows only, never the whole run."""
     frame = results.lazy()
+    # the distinct leads per code counted a range of leads at a time and added up (one count
+    # over every result held each code's leads in a hash set: 1.15 GB at 10M)
+    per_range = _in_lead_ranges(frame, lambda rows, _: reason_counts(rows))
+    return reasons_with_examples(frame, per_range)
 
-    def coded(rows: pl.LazyFrame) -> pl.LazyFrame:
-        return rows.select("source_row", "target", "reasons").explode("reasons").drop_nulls("reasons")
 
+def reason_counts(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per reason code of ``rows`` (results): ``leads`` carrying it, the ``targets`` it occurred
+    at, its lowest ``source_row``. Those of parts that share no lead add up
+    (:func:`reasons_with_examples`)."""
     # the example's row as the lowest source row, its target the lowest at that row: a min per
     # code, where sort_by(...).first() gathered and sorted every coded row (10M rows: 1.67 GB
-    # of the report's peak, then about 1.0); the distinct leads per code counted a range of
-    # leads at a time and added up (one count over every result held each code's leads in a
-    # hash set: 1.15 GB at 10M)
-    per_range = _in_lead_ranges(
-        frame,
-        lambda rows, _: (
-            coded(rows)
-            .group_by("reasons")
-            .agg(
-                pl.col("source_row").n_unique().alias("leads"),
-                pl.col("target").unique().alias("targets"),
-                pl.col("source_row").min(),
-            )
-        ),
+    # of the report's peak, then about 1.0)
+    return (
+        _coded(rows)
+        .group_by("reasons")
+        .agg(
+            pl.col("source_row").n_unique().alias("leads"),
+            pl.col("target").unique().alias("targets"),
+            pl.col("source_row").min(),
+        )
     )
-    counted = per_range.group_by("reasons").agg(
+
+
+def _coded(rows: pl.LazyFrame) -> pl.LazyFrame:
+    return rows.select("source_row", "target", "reasons").explode("reasons").drop_nulls("reasons")
+
+
+def reasons_with_examples(results: pl.DataFrame | pl.LazyFrame, per_part: pl.DataFrame) -> pl.DataFrame:
+    """:func:`reasons_by_lead` of ``results`` from the :func:`reason_counts` of its parts
+    (sharing no lead), stacked in ``per_part``: the counts added up, the examples read from
+    ``results`` for their rows only."""
+    frame = results.lazy()
+    counted = per_part.group_by("reasons").agg(
         pl.col("leads").sum(),
         pl.col("targets").explode().unique().sort(),
         pl.col("source_row").min(),
@@ -399,7 +411,7 @@ def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     # near the file's start, the other row groups are skipped by their statistics)
     examples_only = among(first)
     targets = (
-        coded(frame.filter(examples_only))
+        _coded(frame.filter(examples_only))
         .group_by("reasons", "source_row")
         .agg(pl.col("target").min())
         .collect(engine="streaming")

@@ -21,6 +21,7 @@ from flows.run.write_behind import WriteBehind
 from schemas.results import RESULTS
 from transforms.outputs import ResultsWriter, RunInfo, write_run, write_run_files
 from transforms.results import check_row_invariant
+from transforms.summary import RunningSummary
 
 if TYPE_CHECKING:
     from flows.prepare import PreparedLeads
@@ -29,6 +30,9 @@ __all__ = ["BatchResults", "finish_run", "finish_run_from_results", "finish_run_
 
 BatchResults = Callable[[pl.DataFrame], pl.DataFrame]
 """One target's result rows for one batch of clean leads."""
+
+Seen = Callable[[Sequence[pl.DataFrame]], None]
+"""What is taken of each batch's results (one frame per target) once they are written."""
 
 
 def finish_run(
@@ -70,6 +74,7 @@ def finish_run_in_batches(
     rules: Mapping[str, Mapping[str, Any]] | None = None,
     built_behind: bool = False,
     marked: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    seen: Seen | None = None,
 ) -> Path:
     """:func:`finish_run` for leads that come in batches (flows.prepare_batches): each batch's
     result rows, per target (name, kind, how its results are built), are written as they
@@ -85,19 +90,24 @@ def finish_run_in_batches(
     batch's normalizing (0.3-0.4 s of a 1M-row run off the thread every stage waits on); only
     for builds that read nothing but the clean batch (``leadflow validate``'s). Otherwise they
     are built here, in order, before the next batch is asked for (a target's results may be
-    what the batch's sending left, flows.import_batches)."""
+    what the batch's sending left, flows.import_batches).
+    ``seen``: given each batch's results (one frame per target) once written, in the writer's
+    thread, batch after batch (``leadflow validate``'s report figures, flows.report.lead_batches).
+    The summary is taken the same way (transforms.summary.RunningSummary)."""
     run_dir = out_dir / run_id
     writers = [ResultsWriter(run_dir, name) for name, _, _ in targets]
+    summary = RunningSummary([name for name, _, _ in targets])
+    taken = summary.add if seen is None else _both(summary.add, seen)
     behind = WriteBehind()
     try:
         for clean in batches:
             if built_behind:
-                behind.submit(functools.partial(_build_and_write, writers, targets, [clean], marked))
+                behind.submit(functools.partial(_build_and_write, writers, targets, [clean], marked, taken))
             else:
                 ready = marked(clean) if marked is not None else clean
                 built = [build(ready) for _, _, build in targets]
                 del ready
-                behind.submit(functools.partial(_write_all, writers, built))
+                behind.submit(functools.partial(_write_all, writers, built, taken))
                 del built
             del clean
         behind.close()
@@ -123,6 +133,7 @@ def finish_run_in_batches(
         dry_run=dry_run,
         report=report,
         rules=rules,
+        summary=summary.summary(),
     )
 
 
@@ -182,21 +193,32 @@ def _finish_parts(
     dry_run: bool,
     report: bool,
     rules: Mapping[str, Mapping[str, Any]] | None,
+    summary: dict[str, Any] | None = None,
 ) -> Path:
-    """The row invariant, summary.json, run.json and the report, from lazy scans of ``parts``."""
+    """The row invariant, summary.json, run.json and the report, from lazy scans of ``parts``
+    (the summary: ``summary`` when the batches' figures gave it, transforms.summary.RunningSummary)."""
     scan = pl.scan_parquet(list(parts)) if parts else None
     if scan is not None:
         check_row_invariant(scan, prepared.rows, len(targets))
     info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
-    write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS))
+    write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS), summary)
     if report:
         write_html_report(run_dir)
     return run_dir
 
 
-def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame]) -> None:
+def _both(first: Seen, second: Seen) -> Seen:
+    def both(results: Sequence[pl.DataFrame]) -> None:
+        first(results)
+        second(results)
+
+    return both
+
+
+def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame], seen: Seen) -> None:
     for writer, results in zip(writers, built, strict=True):
         writer.write(results)
+    seen(built)
 
 
 def _build_and_write(
@@ -204,6 +226,7 @@ def _build_and_write(
     targets: Sequence[tuple[str, str, BatchResults]],
     held: list[pl.DataFrame],
     marked: Callable[[pl.DataFrame], pl.DataFrame] | None,
+    seen: Seen,
 ) -> None:
     # the batch comes in a list the write's callable does not keep, so that it goes once
     # marked, and once the last target's results are built: its columns the results do not
@@ -212,12 +235,15 @@ def _build_and_write(
     if marked is not None:
         clean = marked(clean)
     last = len(targets) - 1
+    built = []
     for index, (writer, (_, _, build)) in enumerate(zip(writers, targets, strict=True)):
         results = build(clean)
         if index == last:
             del clean
         writer.write(results)
+        built.append(results)
         del results
+    seen(built)
 
 
 def _run_info(

@@ -31,6 +31,7 @@ STREAMED = {
     "plain": b"phone,email,name\n4155550001,a@x.com,Ann\n4155550002,,Bob\n,c@x.com,\n",
     "utf-8 with bom": codecs.BOM_UTF8 + "phone;name\n1;Jos\u00e9\n2;M\u00fcller\n".encode(),
     "crlf and blank lines": b"phone,name\r\n1,a\r\n\r\n2,b\r\n\r\n",
+    "blank lines": b"phone,name\n1,a\n\n2,b\n\n3,c",
     "lone cr": b"phone,name\r1,a\r2,b\r",
     "no final line end": b"phone\tname\n1\ta\n2\tb",
     "header only": b"phone,name\n",

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.codes import Issue, Status
-from tests.report.runs import build_results, result_row, results_frame
+from tests.report.runs import TARGETS, build_results, result_row, results_frame
 from transforms.summary import (
     ATTENTION_STATUSES,
     NO_COUNTRY,
+    RunningSummary,
     attention_rows,
     reason_examples,
     summarize,
@@ -180,3 +181,42 @@ def test_the_one_target_of_a_run_has_the_runs_figures_and_its_own_vendor_errors(
     )
     empty = summarize(obi.clear(), ["validate"])
     assert empty["targets"] == {"validate": {"total": 0, "statuses": {}, "reasons": {}, "vendor_errors": []}}
+
+
+_LEADS = 40
+
+
+def _batches_of(frame: pl.DataFrame, rows: int) -> list[list[pl.DataFrame]]:
+    """``frame`` (:data:`_LEADS` leads) in batches of ``rows`` source rows, each batch one frame
+    per target (as flows.run.finish hands a batch's results to RunningSummary)."""
+    batches = []
+    for start in range(1, _LEADS + 1, rows):
+        batch = frame.filter(pl.col("source_row").is_between(start, start + rows - 1))
+        batches.append(batch.partition_by("target", maintain_order=True))
+    return batches
+
+
+@settings(max_examples=20, deadline=None)
+@given(rows=st.integers(min_value=1, max_value=45), one_target=st.booleans())
+def test_a_summary_taken_batch_by_batch_is_the_summary_of_all_results(rows: int, one_target: bool) -> None:
+    frame = build_results(rows=_LEADS)
+    targets = [name for name, _ in TARGETS]
+    if one_target:
+        frame, targets = frame.filter(pl.col("target") == targets[0]), targets[:1]
+    running = RunningSummary(targets)
+
+    for batch in _batches_of(frame, rows):
+        running.add(batch)
+
+    assert summary_json(running.summary() or {}) == summary_json(summarize(frame, targets))
+
+
+def test_a_batch_summary_leaves_a_result_of_an_unnamed_target_to_the_written_results() -> None:
+    running = RunningSummary(["obi"])
+    assert running.summary() is None  # no batch: nothing to say
+
+    running.add([_two_targets().filter(pl.col("target") == "obi")])
+    assert running.summary() == summarize(_two_targets().filter(pl.col("target") == "obi"), ["obi"])
+    running.add([_two_targets().filter(pl.col("target") == "sms")])
+
+    assert running.summary() is None

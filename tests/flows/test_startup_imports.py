@@ -80,6 +80,8 @@ def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Pa
     # the contracts are checked by schemas.checks.Contract; pandera (and pandas with it, 0.5 s
     # of every start) is imported only to explain a frame that fails them
     assert loaded & {"pandera", "pandas"} == set()
+    # run.json is read back by flows.report.exact_json: pydantic (~50 ms) only for a value to coerce
+    assert "pydantic" not in loaded
 
 
 def test_validate_of_a_file_without_countries_or_addresses_builds_no_country_or_state_table(

@@ -114,6 +114,8 @@ class LeadBatches:
     ``batches``' size without ``source_row`` or ``issues``. Why: a pass that needs two or
     three columns (the region inference, flows.prepare_batches) converts and maps those only,
     a fraction of reading every column; None for the other files (read them with ``batches``).
+    ``size``: the rows of a batch at most (a file of no more ``rows`` is one batch, or a few
+    smaller ones where a Parquet file's row groups cut it).
     """
 
     ingested: IngestedFile
@@ -121,6 +123,7 @@ class LeadBatches:
     batches: Callable[[], Iterator[pl.DataFrame]]
     streamed: bool
     columns: Callable[[Sequence[str]], Iterator[pl.DataFrame]] | None = None
+    size: int = DEFAULT_BATCH_ROWS
 
 
 def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
@@ -131,18 +134,19 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
     if streamed is not None:
         ingested, offset, rows = streamed
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
-            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
+            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True, size=size)
         return LeadBatches(
             ingested,
             rows,
             lambda: _csv_batches(ingested, offset, size),
             True,
             lambda names: _csv_columns(ingested, offset, size, names),
+            size,
         )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
         if text.rows == 0:
-            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True)
+            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
         return LeadBatches(
             text.ingested,
             text.rows,
@@ -151,14 +155,17 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
             lambda names: _csv_columns(
                 text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
             ),
+            size,
         )
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
-        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True)
+        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
     damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
     if damaged is not None:
-        return LeadBatches(damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True)
+        return LeadBatches(
+            damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
+        )
     whole = read_lead_file(path)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())
@@ -167,7 +174,7 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         for start in range(0, max(frame.height, 1), size):  # a file of no rows: one empty batch
             yield frame.slice(start, size)
 
-    return LeadBatches(ingested, frame.height, slices, False)
+    return LeadBatches(ingested, frame.height, slices, False, size=size)
 
 
 def _fingerprint(path: Path) -> str:

@@ -44,8 +44,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
-from transforms.damaged_batches import damaged_batches
-from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -56,7 +54,6 @@ from transforms.ingest import (
     read_lead_file,
     sniffed_layout,
 )
-from transforms.ingest_parquet import parquet_as_text
 from transforms.issues import append_issue_rows
 
 log = logging.getLogger("leadflow.ingest")
@@ -161,6 +158,10 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
     if parquet is not None:
         ingested, rows = parquet
         return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
+    # the damaged file's reader (six modules, ~20 ms to import) only for a file that needs it
+    from transforms.damaged_batches import damaged_batches
+    from transforms.damaged_scan import scan_damaged_csv
+
     damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
     if damaged is not None:
         return LeadBatches(
@@ -196,6 +197,8 @@ def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
         schema = metadata.schema_arrow
         if not schema.names:
             return None
+        from transforms.ingest_parquet import parquet_as_text
+
         names = _unique_names(list(schema.names))
         parquet_as_text(path, schema.empty_table(), names)  # refuses a type it cannot render
     except (pa.ArrowException, OSError, ValueError, TypeError, LeadFileError):
@@ -207,6 +210,8 @@ def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
 
 def _parquet_batches(ingested: IngestedFile, size: int) -> Iterator[pl.DataFrame]:
     """The file's rows as ``read_lead_file`` frames them, ``size`` rows a batch."""
+    from transforms.ingest_parquet import parquet_as_text
+
     names = ingested.headers
     path = ingested.path
     done = 0

@@ -37,6 +37,15 @@ SENDING = ("prefect", "httpx", "psycopg", "psycopg_pool", "sqlalchemy", "fastapi
 """What sends, orchestrates or serves: a command that sends nothing never needs it."""
 DRAWING = ("matplotlib",)
 """The run report's charts are SVG text (flows.report.charts); only the trend page plots."""
+READERS_NOT_NEEDED = (
+    "transforms.csv_lines",  # the careful reader
+    "transforms.damaged_scan",
+    "transforms.damaged_batches",
+    "transforms.ingest_parquet",
+    "transforms.person_keys",  # the email keys of a suppression list
+    "flows.report.run_folders",  # the trend over a folder of runs
+)
+"""What a one-row CSV's validate never needs: a plain CSV streams, and no list is applied."""
 DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic", "fsspec")
 
 
@@ -82,6 +91,7 @@ def test_validate_of_a_small_file_loads_nothing_that_sends_or_plots(tmp_path: Pa
     assert loaded & {"pandera", "pandas"} == set()
     # run.json is read back by flows.report.exact_json: pydantic (~50 ms) only for a value to coerce
     assert "pydantic" not in loaded
+    assert loaded & set(READERS_NOT_NEEDED) == set()
 
 
 def test_validate_of_a_file_without_countries_or_addresses_builds_no_country_or_state_table(

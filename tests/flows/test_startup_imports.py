@@ -44,6 +44,7 @@ READERS_NOT_NEEDED = (
     "transforms.ingest_parquet",
     "transforms.person_keys",  # the email keys of a suppression list
     "flows.report.run_folders",  # the trend over a folder of runs
+    "pyarrow.compute",  # polars imports it to take a pyarrow Array (transforms.lists takes batches)
 )
 """What a one-row CSV's validate never needs: a plain CSV streams, and no list is applied."""
 DATA = ("polars", "pyarrow", "numpy", "pandas", "pandera", "phonenumbers", "rich", "pydantic", "fsspec")

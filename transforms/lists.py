@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from transforms.arrow_series import arrow_series
+
 __all__ = ["empty_lists", "lists_from_long", "long_from_lists"]
 
 
@@ -31,12 +33,8 @@ def lists_from_long(rows: pl.Series, values: pl.Series, height: int, *, name: st
         arrow_values = (
             arrow_values.combine_chunks() if arrow_values.num_chunks else pa.array([], type=arrow_values.type)
         )
-    # as a one-column batch, not an Array: polars imports pyarrow.compute (~30 ms of every start)
-    # to check an Array it is given, and none to take a batch's columns
-    batch = pa.RecordBatch.from_arrays([pa.LargeListArray.from_arrays(offsets, arrow_values)], names=[name])
-    lists = pl.from_arrow(batch)
-    assert isinstance(lists, pl.DataFrame)
-    return lists.to_series().cast(pl.List(values.dtype)).alias(name)
+    lists = arrow_series(name, pa.LargeListArray.from_arrays(offsets, arrow_values))
+    return lists.cast(pl.List(values.dtype)).alias(name)
 
 
 def long_from_lists(lists: pl.Series) -> tuple[pl.Series, pl.Series]:

@@ -22,6 +22,15 @@ CPU medians): ``watch --help`` 0.08 s against 2.20 and ``serve --help`` 0.09 s a
 (they imported Prefect, the intake registry's psycopg, watchfiles and httpx before reading
 their arguments); the other ``--help`` 0.04-0.07 s either way; a one-row ``validate`` 1.80 s
 against 1.97 with the development extras (pandera then loads pandas and hypothesis, 0.55 s).
+
+Measured again (issue 17, one-row ``validate``: ``--runs 5 --vs`` the code before, the
+development venv, in which a validate now loads neither pandera, pandas nor hypothesis, nor
+pydantic or pyarrow.compute; machine shared at load 13-15, so walls run high; CPU medians):
+``validate FILE`` 0.63 s against 0.80 (ratio 0.79), ``validate COUNTRY`` 0.65 against 0.89
+(0.73), as this machine runs them, where PYTHONDONTWRITEBYTECODE is set and the editable
+install has no ``__pycache__``: every start compiles the project's ~75 modules (~0.1 s). With
+a bytecode cache (``PYTHONPYCACHEPREFIX``, as an installed package has its .pyc files): 0.56
+against 0.71 and 0.58 against 0.79. The ``--help`` commands as before (0.03-0.08 s).
 """
 
 from __future__ import annotations

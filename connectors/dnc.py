@@ -18,7 +18,6 @@ import polars as pl
 
 from connectors.config_error import ConfigError
 from connectors.dnc_types import ERASED, PAGE_ROWS, DncStore, ManagedList, is_database_url, store_name
-from connectors.ledger_types import LedgerUnavailable
 from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
 __all__ = ["ManagedSuppression", "erased_matcher", "open_dnc_store", "read_managed", "store_name"]
@@ -74,6 +73,8 @@ def read_managed(spec: str | Path | None, now: datetime, page_rows: int = PAGE_R
         return ManagedSuppression()
     if not is_database_url(spec) and not Path(spec).exists():
         return ManagedSuppression(store=store_name(spec))
+    from connectors.ledger_types import LedgerUnavailable  # a run with no store to read needs none
+
     try:
         with contextlib.closing(open_dnc_store(spec, create=False)) as store:
             if not store.ready:  # a ledger no one has put an entry in: nothing to apply

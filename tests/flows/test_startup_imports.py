@@ -44,6 +44,8 @@ READERS_NOT_NEEDED = (
     "transforms.ingest_parquet",
     "transforms.person_keys",  # the email keys of a suppression list
     "flows.report.run_folders",  # the trend over a folder of runs
+    "transforms.phone_reading",  # the regions' columnar reading: no region is worth a plan
+    "connectors.ledger_types",  # no do-not-contact store to read
     "pyarrow.compute",  # polars imports it to take a pyarrow Array (transforms.lists takes batches)
 )
 """What a one-row CSV's validate never needs: a plain CSV streams, and no list is applied."""

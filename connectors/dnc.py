@@ -17,9 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from connectors.config_error import ConfigError
-from connectors.dnc_erasure import checked_key, erasure_hashes
 from connectors.dnc_types import ERASED, PAGE_ROWS, DncStore, ManagedList, is_database_url, store_name
-from connectors.ledger_types import LedgerUnavailable
 from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
 __all__ = ["ManagedSuppression", "erased_matcher", "open_dnc_store", "read_managed", "store_name"]
@@ -55,6 +53,8 @@ class ManagedSuppression:
 def erased_matcher(key: bytes, hashes: pl.Series) -> Callable[[pl.Series], pl.Series]:
     """The ``erased`` of :class:`ManagedSuppression`: of the values given, those whose keyed
     hash is among ``hashes`` (the store's erasure requests)."""
+    from connectors.dnc_erasure import erasure_hashes
+
     wanted = hashes.unique().implode()
 
     def erased(values: pl.Series) -> pl.Series:
@@ -73,13 +73,19 @@ def read_managed(spec: str | Path | None, now: datetime, page_rows: int = PAGE_R
         return ManagedSuppression()
     if not is_database_url(spec) and not Path(spec).exists():
         return ManagedSuppression(store=store_name(spec))
+    from connectors.ledger_types import LedgerUnavailable  # a run with no store to read needs none
+
     try:
         with contextlib.closing(open_dnc_store(spec, create=False)) as store:
             if not store.ready:  # a ledger no one has put an entry in: nothing to apply
                 return ManagedSuppression(store=store_name(spec))
             keys, erased = _read_keys(store, now, page_rows)
             lists = tuple(store.lists(now))
-            key = checked_key(store) if erased.len() else None
+            key = None
+            if erased.len():
+                from connectors.dnc_erasure import checked_key  # a store with no erasure request needs none
+
+                key = checked_key(store)
     except (LedgerUnavailable, sqlite3.Error) as error:
         # nothing may be sent without the do-not-contact list: the run stops, in one line
         raise ConfigError(f"do-not-contact store {store_name(spec)}: cannot read it ({error})") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TypeVar
@@ -37,9 +37,14 @@ def raw_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Generator
 
 def inferred_region(lead_batches: LeadBatches, applied: AppliedMapping) -> RegionInference | None:
     """transforms.region_inference.infer_region over the whole file, read batch by batch."""
-    slots: list[list[pl.Series]] | None = None
     # each batch's values picked out in a thread while the next batch is read
-    for found in _mapped_ahead(_inference_batches(lead_batches, applied), international_values, 1):
+    return _inferred(_mapped_ahead(_inference_batches(lead_batches, applied), international_values, 1))
+
+
+def _inferred(batches_found: Iterable[list[pl.Series] | None]) -> RegionInference | None:
+    """The inference from each batch's :func:`international_values`, the batches in file order."""
+    slots: list[list[pl.Series]] | None = None
+    for found in batches_found:
         if found is None:
             continue
         slots = slots or [[] for _ in found]
@@ -81,13 +86,16 @@ def inferred_beside_first(
     """:func:`inferred_region` in a thread of its own while the first batch is read and
     normalized (``clean``) with the region its own rows infer (:func:`_rows_region`): the pass
     over the whole file (0.7-0.9 s of a 1M-row file, one core at most) beside the first
-    batch's work rather than before it.
+    batch's work rather than before it. A file of one batch's rows at most is read once, with
+    no thread and no guess (:func:`_inferred_from_batches`).
 
     The first batch is kept only when that region is the file's inferred one (None for
     None): the batch is then what it would have been. Otherwise (the first rows say
     otherwise than the file, or their normalizing failed) it is dropped, and made again
     from its raw rows with the file's region as every other batch is. The file's inference
     (or its error) comes first, as when it ran alone."""
+    if lead_batches.rows <= lead_batches.size:
+        return _inferred_from_batches(lead_batches, applied, clean)
     raws = raw_batches(lead_batches, applied)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="region-inference")
     try:
@@ -114,6 +122,25 @@ def inferred_beside_first(
         return inferred, FirstBatch(made, raws)
     del made
     return inferred, FirstBatch(None, itertools.chain([raw], raws))
+
+
+def _inferred_from_batches(
+    lead_batches: LeadBatches,
+    applied: AppliedMapping,
+    clean: Callable[[pl.DataFrame, str | None], pl.DataFrame],
+) -> tuple[RegionInference | None, FirstBatch]:
+    """:func:`inferred_beside_first` for a file of one batch's rows at most: its raw batches
+    (one, or a few where a Parquet file's row groups cut it) held, the inference taken from
+    them (the values :func:`inferred_region` reads, :func:`_inference_batches`' being the same
+    text), then the first batch made with the file's region. Why: for a small file the second
+    read, the thread and the guess cost more than they save (~30 ms of a one-row run)."""
+    raws = list(raw_batches(lead_batches, applied))  # a file of no rows still gives one (empty) batch
+    inferred = _inferred(international_values(raw) for raw in raws)
+    try:
+        made = clean(raws[0], inferred.region if inferred is not None else None)
+    except Exception:  # made again, where its error is the run's
+        return inferred, FirstBatch(None, iter(raws))
+    return inferred, FirstBatch(made, iter(raws[1:]))
 
 
 def _inference_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> Iterator[pl.DataFrame]:

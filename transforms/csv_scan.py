@@ -40,8 +40,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from transforms.csv_lines import quotes_well_formed
-from transforms.encodings import _is_utf8
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -104,6 +102,8 @@ class _Seen:
     def update(self, block: bytes) -> None:
         if block.isascii():
             return
+        from transforms.encodings import _is_utf8  # a file of ASCII text needs none of it
+
         if _is_utf8(block):
             self.utf8_line = True  # a valid non-ASCII UTF-8 character is a lead and a continuation byte
             return
@@ -276,8 +276,11 @@ def _records(data: bytes, delimiter: str, width: int, final: bool) -> tuple[int,
         return 0, 0
     else:
         cut = int(ends[-1]) + 1
-    if quoted and not quotes_well_formed(data[:cut] if cut < len(data) else data, 0, delimiter):
-        return None
+    if quoted:
+        from transforms.csv_lines import quotes_well_formed  # a file without quotes needs none of it
+
+        if not quotes_well_formed(data[:cut] if cut < len(data) else data, 0, delimiter):
+            return None
     separators = np.flatnonzero(is_separator[:cut])
     if ends.size == 0 or ends[-1] != cut - 1:
         ends = np.append(ends, cut)  # the file's last record, without a line end

@@ -37,29 +37,23 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from schemas.raw_leads import ISSUE
-from transforms.csv_lines import (
-    Foreign,
-    lines_are_records,
-    one_record_per_line,
-    quotes_well_formed,
-    read_records,
-    records_frame,
-    split_line,
-    well_formed,
-)
-from transforms.encodings import SAVE_AS as _SAVE_AS
-from transforms.encodings import as_utf8
 from transforms.errors import LeadFileError
-from transforms.ingest_parquet import read_parquet_text
 from transforms.issues import append_issue_rows
 from transforms.lists import empty_lists
+
+if TYPE_CHECKING:
+    from transforms.csv_lines import Foreign
+
+# transforms.csv_lines and transforms.encodings (~10 ms to import) are imported where the
+# careful reader, a header over several lines or a file read whole needs them: a file that
+# is streamed (transforms.ingest_batches) only has its head sniffed here
 
 __all__ = ["DELIMITERS", "IngestedFile", "read_lead_file"]
 
@@ -138,6 +132,9 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
+    from transforms.csv_lines import Foreign, lines_are_records
+    from transforms.encodings import SAVE_AS, as_utf8
+
     decoded = as_utf8(path, data)
     encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
     head = _head(buffer, start)
@@ -147,7 +144,7 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         )
     guessed = encoding in _GUESSED or "+" in encoding
     if b"\x00" in buffer or (guessed and _control_share(head[:4096]) > 0.05):
-        raise LeadFileError(path, "the file is binary, not text (CSV)", _SAVE_AS)
+        raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)
     if header_chars >= len(head) and len(buffer) - start > _SNIFF_BYTES:
@@ -239,11 +236,11 @@ def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
         for record in csv.reader(lines(), delimiter=delimiter):
             if any(field.strip() for field in record):
                 first = _EOL.search(text, begin)
-                if (
-                    first is None
-                    or first.end() >= consumed[0]
-                    or well_formed(text[begin : consumed[0]], delimiter)
-                ):
+                if first is None or first.end() >= consumed[0]:
+                    return record, consumed[0]
+                from transforms.csv_lines import split_line, well_formed  # a header over several lines
+
+                if well_formed(text[begin : consumed[0]], delimiter):
                     return record, consumed[0]
                 return split_line(text[begin : first.end()], delimiter)[0], first.end()
             begin = consumed[0]
@@ -302,6 +299,8 @@ def _read_regular(buffer: bytes, offset: int, names: list[str], delimiter: str) 
         )
     except pa.ArrowInvalid:
         return None
+    from transforms.csv_lines import one_record_per_line, quotes_well_formed
+
     if (
         quoted
         and not one_record_per_line(buffer, offset, table.num_rows, delimiter)
@@ -315,6 +314,8 @@ def _read_regular(buffer: bytes, offset: int, names: list[str], delimiter: str) 
 
 def _read_careful(path: Path, body: str, names: list[str], delimiter: str, foreign: Foreign) -> pl.DataFrame:
     """The careful re-read: every record kept and tied to its lines (``transforms.csv_lines``)."""
+    from transforms.csv_lines import read_records, records_frame
+
     with _large_fields():
         read = read_records(path, body, delimiter, len(names), names)
     spill = max((len(record) for record in read.records), default=len(names)) - len(names)
@@ -345,5 +346,7 @@ def _large_fields() -> Iterator[None]:
 
 def _read_parquet(path: Path, data: bytes) -> pl.DataFrame:
     """Every column as text (transforms.ingest_parquet says how each Arrow type is rendered)."""
+    from transforms.ingest_parquet import read_parquet_text  # a CSV file needs none of it
+
     frame, found = read_parquet_text(path, data, _unique_names)
     return append_issue_rows(_finish(frame), [found])

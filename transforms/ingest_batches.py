@@ -44,8 +44,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
-from transforms.damaged_batches import damaged_batches
-from transforms.damaged_scan import scan_damaged_csv
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -56,7 +54,6 @@ from transforms.ingest import (
     read_lead_file,
     sniffed_layout,
 )
-from transforms.ingest_parquet import parquet_as_text
 from transforms.issues import append_issue_rows
 
 log = logging.getLogger("leadflow.ingest")
@@ -114,6 +111,8 @@ class LeadBatches:
     ``batches``' size without ``source_row`` or ``issues``. Why: a pass that needs two or
     three columns (the region inference, flows.prepare_batches) converts and maps those only,
     a fraction of reading every column; None for the other files (read them with ``batches``).
+    ``size``: the rows of a batch at most (a file of no more ``rows`` is one batch, or a few
+    smaller ones where a Parquet file's row groups cut it).
     """
 
     ingested: IngestedFile
@@ -121,6 +120,7 @@ class LeadBatches:
     batches: Callable[[], Iterator[pl.DataFrame]]
     streamed: bool
     columns: Callable[[Sequence[str]], Iterator[pl.DataFrame]] | None = None
+    size: int = DEFAULT_BATCH_ROWS
 
 
 def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
@@ -131,18 +131,19 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
     if streamed is not None:
         ingested, offset, rows = streamed
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
-            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True)
+            return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True, size=size)
         return LeadBatches(
             ingested,
             rows,
             lambda: _csv_batches(ingested, offset, size),
             True,
             lambda names: _csv_columns(ingested, offset, size, names),
+            size,
         )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
         if text.rows == 0:
-            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True)
+            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
         return LeadBatches(
             text.ingested,
             text.rows,
@@ -151,14 +152,21 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
             lambda names: _csv_columns(
                 text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
             ),
+            size,
         )
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
-        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True)
+        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
+    # the damaged file's reader (six modules, ~20 ms to import) only for a file that needs it
+    from transforms.damaged_batches import damaged_batches
+    from transforms.damaged_scan import scan_damaged_csv
+
     damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
     if damaged is not None:
-        return LeadBatches(damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True)
+        return LeadBatches(
+            damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
+        )
     whole = read_lead_file(path)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())
@@ -167,7 +175,7 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         for start in range(0, max(frame.height, 1), size):  # a file of no rows: one empty batch
             yield frame.slice(start, size)
 
-    return LeadBatches(ingested, frame.height, slices, False)
+    return LeadBatches(ingested, frame.height, slices, False, size=size)
 
 
 def _fingerprint(path: Path) -> str:
@@ -189,6 +197,8 @@ def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
         schema = metadata.schema_arrow
         if not schema.names:
             return None
+        from transforms.ingest_parquet import parquet_as_text
+
         names = _unique_names(list(schema.names))
         parquet_as_text(path, schema.empty_table(), names)  # refuses a type it cannot render
     except (pa.ArrowException, OSError, ValueError, TypeError, LeadFileError):
@@ -200,6 +210,8 @@ def _streamable_parquet(path: Path) -> tuple[IngestedFile, int] | None:
 
 def _parquet_batches(ingested: IngestedFile, size: int) -> Iterator[pl.DataFrame]:
     """The file's rows as ``read_lead_file`` frames them, ``size`` rows a batch."""
+    from transforms.ingest_parquet import parquet_as_text
+
     names = ingested.headers
     path = ingested.path
     done = 0

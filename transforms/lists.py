@@ -13,6 +13,8 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from transforms.arrow_series import arrow_series
+
 __all__ = ["empty_lists", "lists_from_long", "long_from_lists"]
 
 
@@ -31,8 +33,7 @@ def lists_from_long(rows: pl.Series, values: pl.Series, height: int, *, name: st
         arrow_values = (
             arrow_values.combine_chunks() if arrow_values.num_chunks else pa.array([], type=arrow_values.type)
         )
-    lists = pl.from_arrow(pa.LargeListArray.from_arrays(offsets, arrow_values))
-    assert isinstance(lists, pl.Series)
+    lists = arrow_series(name, pa.LargeListArray.from_arrays(offsets, arrow_values))
     return lists.cast(pl.List(values.dtype)).alias(name)
 
 

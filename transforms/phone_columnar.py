@@ -36,7 +36,6 @@ from typing import Final
 import polars as pl
 
 from transforms.phone_backend import BackendName, selected_backend
-from transforms.phone_reading import NOT_FLAGGED, claim_rest, flag_region, read_region
 from transforms.phone_rules import (
     CALLING_CODE,
     MAIN_REGION,
@@ -345,6 +344,9 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.LazyFra
     del frame
     if not groups:
         return decided, undecided
+    # the regions' reading (~270 lines): a file with no region worth a plan needs none of it
+    from transforms.phone_reading import NOT_FLAGGED, claim_rest, flag_region, read_region
+
     flagged = dict(
         zip(
             groups,

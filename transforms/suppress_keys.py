@@ -27,7 +27,6 @@ import numpy as np
 import polars as pl
 
 from schemas.clean_leads import E164_PATTERN
-from transforms.person_keys import email_key_column
 
 __all__ = ["KeyBuilder", "SuppressionKeys", "email_keys", "phone_keys"]
 
@@ -44,6 +43,8 @@ def email_keys(values: pl.Series) -> pl.Series:
     """The key of each email as leads are matched (lower-cased): the frequency guardrail's
     email key (transforms.person_keys, one definition of an email's hash in Leadflow), its
     64 bits read unsigned; null for a null or blank value."""
+    from transforms.person_keys import email_key_column  # a run that meets no email list needs none
+
     keys = email_key_column(values.cast(pl.String).str.to_lowercase())
     return keys.reinterpret(signed=False).alias(values.name)
 

@@ -50,7 +50,6 @@ __all__ = [
     "canonical_timezones",
     "choose_zone",
     "country_zones",
-    "iana_codes",
     "phone_zone_ids",
     "zone_lists",
 ]
@@ -264,11 +263,6 @@ def country_zones() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
-def iana_codes() -> dict[str, int]:
-    """A small integer for every canonical IANA zone name ``canonical_timezones`` can give."""
-    return {name: code for code, name in enumerate(sorted(set(_iana_names().values())))}
-
-
 @functools.cache
 def _one_clock(zones: tuple[str, ...]) -> bool:
     return _same_clock(list(zones))

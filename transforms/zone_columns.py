@@ -15,7 +15,7 @@ import polars as pl
 
 from schemas.clean_leads import PHONE_SLOTS
 from transforms.region_inference import region_of
-from transforms.timezones import ZONE_LISTS, canonical_timezones, choose_zone, iana_codes
+from transforms.timezones import ZONE_LISTS, canonical_timezones, choose_zone
 from transforms.us_zones import US_REGIONS, address_values, state_codes, state_zones, zip_zones
 
 __all__ = ["with_timezones"]
@@ -49,8 +49,8 @@ def _number_regions(e164: pl.Series, codes: pl.Series) -> pl.Series:
 
 def _present_codes(frame: pl.DataFrame, *values: pl.Expr) -> list[dict[str, int]]:
     """Per expression, a code for each distinct value it has in ``frame``: a combination's key is
-    only compared within the frame, so it needs no table of every state or region there is (and
-    a file without addresses or countries does not load pycountry's, 0.3 s or more)."""
+    only compared within the frame, so it needs no table of every zone, state or region there is
+    (and a file without addresses or countries does not load pycountry's, 0.3 s or more)."""
     found = frame.select(
         value.drop_nulls().unique().implode().alias(f"_{i}") for i, value in enumerate(values)
     )
@@ -75,10 +75,13 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
     us_rows = frame.select(pl.col("_region").is_in(list(US_REGIONS)).fill_null(False)).to_series()
     address = address_values(frame.get_column("attributes"), us_rows)
     frame = pl.concat([frame, address.rename({"zip": "_zip", "state": "_state"})], how="horizontal")
-    # the ZIP and state tables are loaded only for a file that has such values
-    has_zip, has_state = (frame.get_column(name).is_not_null().any() for name in ("_zip", "_state"))
+    # the ZIP and state tables, and the IANA names (a walk of the zone files, ~15 ms), are loaded
+    # only for a file that has such values
+    has_zip, has_state, has_zone = (
+        frame.get_column(name).is_not_null().any() for name in ("_zip", "_state", "timezone")
+    )
     frame = frame.with_columns(
-        _row_tz=canonical_timezones(pl.col("timezone")),
+        _row_tz=canonical_timezones(pl.col("timezone")) if has_zone else pl.lit(None, dtype=pl.String),
         _zip_tz=zip_zones(pl.col("_zip")) if has_zip else pl.lit(None, dtype=pl.String),
         _state_code=state_codes(pl.col("_state")) if has_state else pl.lit(None, dtype=pl.String),
         _zone_id=pl.coalesce([zone_id for zone_id, _, _ in slots]),
@@ -96,11 +99,16 @@ def with_timezones(frame: pl.DataFrame) -> pl.DataFrame:
             by_number,
         )
     )
-    zones = iana_codes()
-    states, regions = _present_codes(frame, pl.col("_state_code"), pl.coalesce("_number_region", "_region"))
+    row_zones, postal_zones, states, regions = _present_codes(
+        frame,
+        pl.col("_row_tz"),
+        pl.col("_zip_tz"),
+        pl.col("_state_code"),
+        pl.coalesce("_number_region", "_region"),
+    )
     digits = [
-        _coded(pl.col("_row_tz"), zones),
-        _coded(pl.col("_zip_tz"), zones),
+        _coded(pl.col("_row_tz"), row_zones),
+        _coded(pl.col("_zip_tz"), postal_zones),
         _coded(pl.col("_state_code"), states),
         _coded(pl.coalesce("_number_region", "_region"), regions),
         (pl.col("_zone_id").cast(pl.Int64).fill_null(len(ZONE_LISTS)), len(ZONE_LISTS) + 1),

@@ -88,70 +88,75 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadflow validate", description=plain(__doc__))
     add_prepare_arguments(parser)
     args = parser.parse_args(argv)
-    # imported once the arguments are read: ``--help`` and a usage error need none of them
-    import polars as pl
-    from rich.console import Console
-    from rich.text import Text
+    # imported once the arguments are read: ``--help`` and a usage error need none of them;
+    # without collecting, and kept out of the collector's walks while the run goes on (flows.heap)
+    from flows.heap import collector_off, frozen
 
-    from flows.console import USER_ERRORS, print_error, stage
-    from flows.prepare_batches import prepare_batches, read_ahead
-    from flows.report.command import report_finished_run
-    from flows.report.lead_batches import RunningLeads
-    from flows.report.lead_sections import LEAD_LIMIT
-    from flows.run.finish import finish_run_in_batches
-    from flows.run.store import RunNotPublished, run_output
-    from transforms.dedupe_batches import BatchDedupe
-    from transforms.outputs import new_run_id
-    from transforms.results import VALIDATE_TARGET, build_results
+    with collector_off():
+        import polars as pl
+        from rich.console import Console
+        from rich.text import Text
 
-    console = console or Console()
-    started = datetime.now(UTC)
-    try:
-        ahead = read_ahead()
-        with stage(console, f"Read {args.file}"):
-            batched = prepare_batches(args.file, prepare_options(args), first_beside=True)
-    except USER_ERRORS as error:
-        print_error(console, error)
-        return 1
-    prepared = batched.prepared
-    console.print(mapping_table(prepared))
-    for note in (prepared.region_note, dnc_line(prepared)):
-        if note:
-            console.print(Text(note))
-    run_id = new_run_id(started)
-    taken = RunningLeads(LEAD_LIMIT)  # the report's lead figures, as the results are written
-    try:
-        with run_output(args.out) as output:
-            with stage(console, f"Normalized and wrote results of {prepared.rows:,} rows"):
+        from flows.console import USER_ERRORS, print_error, stage
+        from flows.prepare_batches import prepare_batches, read_ahead
+        from flows.report.command import report_finished_run
+        from flows.report.lead_batches import RunningLeads
+        from flows.report.lead_sections import LEAD_LIMIT
+        from flows.run.finish import finish_run_in_batches
+        from flows.run.store import RunNotPublished, run_output
+        from transforms.dedupe_batches import BatchDedupe
+        from transforms.outputs import new_run_id
+        from transforms.results import VALIDATE_TARGET, build_results
 
-                def results(clean: pl.DataFrame) -> pl.DataFrame:
-                    return build_results(
-                        clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+    with frozen():
+        console = console or Console()
+        started = datetime.now(UTC)
+        try:
+            ahead = read_ahead()
+            with stage(console, f"Read {args.file}"):
+                batched = prepare_batches(args.file, prepare_options(args), first_beside=True)
+        except USER_ERRORS as error:
+            print_error(console, error)
+            return 1
+        prepared = batched.prepared
+        console.print(mapping_table(prepared))
+        for note in (prepared.region_note, dnc_line(prepared)):
+            if note:
+                console.print(Text(note))
+        run_id = new_run_id(started)
+        taken = RunningLeads(LEAD_LIMIT)  # the report's lead figures, as the results are written
+        try:
+            with run_output(args.out) as output:
+                with stage(console, f"Normalized and wrote results of {prepared.rows:,} rows"):
+
+                    def results(clean: pl.DataFrame) -> pl.DataFrame:
+                        return build_results(
+                            clean, run_id=run_id, source_file=str(args.file), target=VALIDATE_TARGET
+                        )
+
+                    run_dir = finish_run_in_batches(
+                        prepared,
+                        batched.undeduped(ahead),
+                        [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
+                        run_id=run_id,
+                        started=started,
+                        out_dir=output.folder,
+                        dry_run=False,
+                        report=False,  # written below, from the figures the terminal shows too
+                        built_behind=True,
+                        # duplicates marked in the writer's thread, batch after batch in file
+                        # order, beside the next batch's normalizing
+                        marked=BatchDedupe().apply,
+                        seen=taken.add,
                     )
-
-                run_dir = finish_run_in_batches(
-                    prepared,
-                    batched.undeduped(ahead),
-                    [(VALIDATE_TARGET, VALIDATE_TARGET, results)],
-                    run_id=run_id,
-                    started=started,
-                    out_dir=output.folder,
-                    dry_run=False,
-                    report=False,  # written below, from the figures the terminal shows too
-                    built_behind=True,
-                    # duplicates marked in the writer's thread, batch after batch in file
-                    # order, beside the next batch's normalizing
-                    marked=BatchDedupe().apply,
-                    seen=taken.add,
-                )
-            report_finished_run(run_dir, console, taken)
-            where = output.publish(run_dir)
-    except RunNotPublished as error:
-        print_error(console, error)
-        return 1
-    except USER_ERRORS as error:  # a batch's file-level problem, found as it is read
-        print_error(console, error)
-        return 1
-    console.print(Text(f"Results: {where}/results"))
-    console.print(Text(f"Report:  {where}/report.html"))
-    return 0
+                report_finished_run(run_dir, console, taken)
+                where = output.publish(run_dir)
+        except RunNotPublished as error:
+            print_error(console, error)
+            return 1
+        except USER_ERRORS as error:  # a batch's file-level problem, found as it is read
+            print_error(console, error)
+            return 1
+        console.print(Text(f"Results: {where}/results"))
+        console.print(Text(f"Report:  {where}/report.html"))
+        return 0

@@ -7,7 +7,7 @@ like ``[red]...[/red]`` prints as written instead of being read as console marku
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich.console import Console
@@ -16,9 +16,11 @@ from rich.text import Text
 
 from flows.report.figures import RunFigures
 from flows.report.leads import DELIVERED, Outcome, target_column
-from flows.report.run_folders import Skipped
 from flows.report.runs import AppliedList, Run, RunMeta
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
+
+if TYPE_CHECKING:
+    from flows.report.run_folders import Skipped
 
 __all__ = ["print_run", "print_trend"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import polars as pl
@@ -21,7 +22,6 @@ from flows.report.figures import RunFigures, run_figures
 from flows.report.lead_sections import lead_table_section, leads_headline_section, reasons_section
 from flows.report.leads import among
 from flows.report.markup import Cell, Markup, esc, table
-from flows.report.run_folders import RATES, TREND_STATUSES, RunsFound
 from flows.report.runs import REPORT_FILE, Run, load_run, rerun_command, run_started
 from flows.report.sections import (
     SAMPLE_LIMIT,
@@ -34,6 +34,9 @@ from flows.report.sections import (
 )
 from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Status
+
+if TYPE_CHECKING:
+    from flows.report.run_folders import RunsFound
 
 __all__ = ["render_run_html", "render_trend_html", "write_html_report", "write_text_atomically"]
 
@@ -146,6 +149,7 @@ def _percent(value: float | None) -> str:
 def render_trend_html(found: RunsFound, trend: pl.DataFrame, page_dir: Path) -> str:
     """Rates per run and target over the runs' start times, the runs (each linked to its
     report, relative to ``page_dir`` where the page is written) and the folders skipped."""
+    from flows.report.run_folders import RATES, TREND_STATUSES
     from flows.report.trend_chart import trend_chart  # matplotlib: only this page draws with it
 
     folders = {found.folder(run): run for run in found.runs}

@@ -15,15 +15,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, ValidationError
 
+from flows.report.exact_json import validated
 from schemas.results import ADDED_COLUMNS, RESULTS
 from transforms.summary import summarize, summary_json
 
@@ -61,8 +61,8 @@ class ReportError(Exception):
     """The path given to the report is not a run, results or a folder of runs, or cannot be read."""
 
 
-class RunTarget(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+@dataclass(frozen=True)
+class RunTarget:
     name: str
     kind: str
     compliance: str | dict[str, Any] | None = None
@@ -93,10 +93,10 @@ def _limit_text(limit: dict[str, Any]) -> str:
     return f"at most {limit.get('max_contacts', '?')} {what} per {span} per {limit.get('per', 'person')}"
 
 
-class AppliedList(BaseModel):
+@dataclass(frozen=True)
+class AppliedList:
     """A suppression list the run applied (transforms.suppress.SuppressionList in run.json)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
     path: str
     entries: int | None = None
     phones: int | None = None
@@ -105,19 +105,20 @@ class AppliedList(BaseModel):
     modified_at: str | None = None
 
 
-class ManagedListMeta(BaseModel):
+@dataclass(frozen=True)
+class ManagedListMeta:
     """A list of the managed do-not-contact store in force for the run (run.json ``dnc_lists``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
     name: str
     entries: int | None = None
     newest_added: str | None = None
 
 
-class RunMeta(BaseModel):
-    """The documented keys of run.json; anything else in the file is dropped."""
+@dataclass(frozen=True)
+class RunMeta:
+    """The documented keys of run.json; anything else in the file is dropped. Read by
+    flows.report.exact_json (pydantic's lax validation where a value is not of its type)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
     run_id: str
     source_file: str
     fingerprint: str
@@ -128,13 +129,13 @@ class RunMeta(BaseModel):
     default_country_source: str | None = None
     region_inference: str | None = None
     dropped_as: str | None = None
-    mapping: dict[str, str] = {}
-    unmapped: list[str] = []
-    targets: list[RunTarget] = []
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    targets: list[RunTarget] = field(default_factory=list)
     rows: int | None = None
-    suppression_lists: list[AppliedList] = []
+    suppression_lists: list[AppliedList] = field(default_factory=list)
     dnc_store: str | None = None
-    dnc_lists: list[ManagedListMeta] = []
+    dnc_lists: list[ManagedListMeta] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -213,8 +214,9 @@ def _read_meta(run_dir: Path) -> tuple[RunMeta | None, str | None]:
     if not meta_path.is_file() or not inside(meta_path, run_dir):
         return None, f"{RUN_FILE} not found"
     try:
-        return RunMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8"))), None
-    except (ValueError, ValidationError) as error:
+        # pydantic's ValidationError is a ValueError
+        return validated(RunMeta, json.loads(meta_path.read_text(encoding="utf-8"))), None
+    except ValueError as error:
         return None, f"{RUN_FILE} unreadable ({type(error).__name__})"
 
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.batch_region import inferred_region
+from flows.batch_region import inferred_beside_first, inferred_region
 from flows.prepare import PrepareOptions, prepare_leads
 from flows.prepare_batches import BatchedLeads, prepare_batches
 from sample_data.generate import messy_lead_frame
+from transforms.columns import resolve_columns
 from transforms.errors import LeadFileError
+from transforms.ingest_batches import open_lead_batches
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
@@ -176,15 +178,18 @@ def _two_regions(path: Path, first_rows: int) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("first_rows", "kept"), [(150, False), (0, True)])
+@pytest.mark.parametrize(
+    ("first_rows", "rows", "kept"),
+    [(150, 150, False), (0, 150, True), (150, 3_000, True)],  # 3,000: the file is one batch
+)
 def test_the_first_batch_made_beside_the_region_inference_uses_the_files_region(
-    tmp_path: Path, first_rows: int, kept: bool
+    tmp_path: Path, first_rows: int, rows: int, kept: bool
 ) -> None:
     # the first batch alone says GB, the file US: its national numbers must be read as US ones
     path = _two_regions(tmp_path / "leads.csv", first_rows)
     whole = prepare_leads(path, PrepareOptions())
     assert whole.default_region == "US"
-    batched = prepare_batches(path, PrepareOptions(), rows=150, first_beside=True)
+    batched = prepare_batches(path, PrepareOptions(), rows=rows, first_beside=True)
     assert batched.first is not None
     made_first, _ = batched.first._held or (None, None)
     assert (made_first is not None) == kept
@@ -192,10 +197,36 @@ def test_the_first_batch_made_beside_the_region_inference_uses_the_files_region(
     assert (batched.prepared.default_region, batched.prepared.region_note) == ("US", whole.region_note)
 
 
-@pytest.mark.parametrize("name", ["us_crm_export.csv", "latam_leads.parquet"])
-def test_files_prepared_with_the_first_batch_beside_the_inference_are_the_same(name: str) -> None:
+def test_a_file_of_one_batch_is_read_once_for_its_region_and_its_first_batch(tmp_path: Path) -> None:
+    path = _two_regions(tmp_path / "leads.csv", 150)
+    batches = open_lead_batches(path, 3_000)
+    reads: list[int] = []
+
+    def counted() -> Iterator[pl.DataFrame]:
+        reads.append(1)
+        yield from batches.batches()
+
+    def every_column(names: Sequence[str]) -> Iterator[pl.DataFrame]:
+        raise AssertionError("the file's columns were read again for the region inference")
+
+    once = dataclasses.replace(batches, batches=counted, columns=every_column)
+    applied = resolve_columns(batches.ingested.headers, None)
+    inferred, first = inferred_beside_first(
+        once, applied, lambda raw, region: raw.with_columns(region=pl.lit(region))
+    )
+
+    assert inferred is not None and inferred.region == "US"
+    made, rest = first.take() or (None, iter([]))
+    assert made is not None and made.get_column("region").to_list() == ["US"] * 3_000
+    assert list(rest) == []
+    assert reads == [1]
+
+
+@pytest.mark.parametrize("rows", [150, 2_000])  # 2,000: each file is read as one batch
+@pytest.mark.parametrize("name", ["us_crm_export.csv", "latam_leads.parquet", "de_kunden_cp1252.csv"])
+def test_files_prepared_with_the_first_batch_beside_the_inference_are_the_same(name: str, rows: int) -> None:
     whole = prepare_leads(SAMPLES / name, PrepareOptions())
-    batched = prepare_batches(SAMPLES / name, PrepareOptions(), rows=150, first_beside=True)
+    batched = prepare_batches(SAMPLES / name, PrepareOptions(), rows=rows, first_beside=True)
     assert pl.concat(list(batched.batches())).equals(whole.clean)
     assert (batched.prepared.default_region, batched.prepared.region_note) == (
         whole.default_region,

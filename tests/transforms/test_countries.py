@@ -7,7 +7,7 @@ import polars as pl
 import pycountry
 import pytest
 
-from transforms.countries import resolve_countries, resolve_country
+from transforms.countries import resolve_countries, resolve_country, resolve_country_values
 
 COUNTRIES = [
     ("DE", "DE"),
@@ -137,3 +137,33 @@ def test_every_iso_short_official_and_common_name_resolves_to_its_country() -> N
 @pytest.mark.parametrize("value", ["Congo", "ST", "The", "Saint"])
 def test_ambiguous_names_are_not_guessed_and_codes_stay_codes(value: str) -> None:
     assert resolve_country(value) == {"Congo": None, "ST": "ST", "The": None, "Saint": None}[value]
+
+
+def test_values_given_as_codes_or_aliases_resolve_as_the_whole_table_resolves_them() -> None:
+    """resolve_country_values answers a column of codes and aliases from the small table of
+    those (transforms.countries._code_keys, no names built): the same regions as the whole
+    table, for every code and alias, alone, with blanks and nulls, and mixed with names."""
+    codes = [code for country in pycountry.countries for code in (country.alpha_2, country.alpha_3)]
+    aliases = [
+        "UK",
+        "U.K.",
+        "usa",
+        "EE.UU.",
+        "Holland",
+        "Kosovo",
+        "XKX",
+        "AC",
+        "TA",
+        *sorted(phonenumbers.SUPPORTED_REGIONS),
+    ]
+    for given in (
+        codes,
+        aliases,
+        [*aliases, "", "  ", None],
+        ["DE", "Deutschland", None, "Narnia"],
+        ["Narnia"],
+    ):
+        values = pl.Series("country", given, dtype=pl.String)
+        whole = values.to_frame().select(resolve_countries(pl.col("country"))).to_series()
+        assert resolve_country_values(values).to_list() == whole.to_list()
+        assert resolve_country_values(values).name == "country"

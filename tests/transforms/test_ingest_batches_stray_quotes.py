@@ -22,7 +22,7 @@ from tests.transforms.test_ingest_batches_quoted import _has_code, _read_both, _
 from tests.transforms.test_ingest_csv_fuzz import damaged_files as fuzzed_files
 from transforms import damaged_scan, damaged_walk, quote_track
 from transforms.errors import LeadFileError
-from transforms.ingest import read_lead_file
+from transforms.ingest import read_lead_file, sniffed_layout
 from transforms.ingest_batches import open_lead_batches
 
 STRAYS = ['"', '"x', 'x"', '" ', '""', '"\n', '",']
@@ -108,6 +108,7 @@ def test_fuzzed_lead_files_stream_to_read_lead_files_rows_findings_and_errors(
 @settings(max_examples=100, deadline=None)
 @given(content=stray_quoted_files(), pieces=PIECES)
 @example(content=b'"\n\xef\xbb\xbf"col0","col1"', pieces=(1, 1, 1))  # seed 3 found it
+@example(content=b'col0;col1;col2;col3,"x\n;;;\n\x81', pieces=(1, 1, 1))  # sniffs otherwise decoded
 def test_a_file_whose_quotes_are_out_of_place_is_streamed(
     content: bytes, pieces: tuple[int, int, int]
 ) -> None:
@@ -116,7 +117,10 @@ def test_a_file_whose_quotes_are_out_of_place_is_streamed(
     data lines that start with a byte-order mark, which read_lead_file reads whole). A quote
     put between the bytes of one UTF-8 character is not a stray quote alone but a broken
     character (in a byte-order mark, the head then sniffs as another encoding): such files are
-    left to the test that reads them both ways (above), which they pass."""
+    left to the test that reads them both ways (above), which they pass. So is a file that is
+    not UTF-8 and whose head, read as UTF-8 as the streamer sniffs it, gives another delimiter
+    than read_lead_file's once decoded (``col0;col1;col2;col3,"x`` over ``;;;`` and a cp1252
+    line: the quote swallows the rest under "," only when that line counts)."""
     if re.search(rb"[\r\n]\xef\xbb\xbf", content) or re.search(
         rb'[\xc0-\xff][\x80-\xbf]{0,2}"[\x80-\xbf]', content
     ):
@@ -129,6 +133,10 @@ def test_a_file_whose_quotes_are_out_of_place_is_streamed(
         except LeadFileError:  # an error case is the other tests'
             return
         if len(whole.headers) < 2:
+            return
+        text = content.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="ignore")
+        layout = sniffed_layout(text, truncated=False)
+        if layout is None or layout[0] != whole.delimiter:
             return
         with _small_pieces(*pieces):
             batches = open_lead_batches(path, 2)

@@ -4,12 +4,11 @@ The rules are transforms.dedupe's (read its docstring): a row that shares a key 
 earlier ``ready`` row is a duplicate of the earliest such row, chains followed to a kept
 row, ``duplicate_on`` and the ``DUPLICATE_*`` issues as there. What one batch needs from the
 batches before it is, per key, "the first row that had this value" and, per duplicate row,
-"the kept row it points at". Both are kept as numpy arrays: the 64-bit hash of each key
-value with its first row (12 bytes a value, in sorted runs merged as they grow, like a
-log-structured merge), and the (row, kept row) pairs of the duplicates (rows come in
-order, so that list is sorted as it grows). Within a batch values are compared exactly,
-across batches by their hash (two different values sharing a 64-bit hash: about one chance
-in 10^5 for a file of 30 million values).
+"the kept row it points at". Both are kept as numpy arrays in sorted runs merged as they
+grow, like a log-structured merge: the 64-bit hash of each key value with its first row (12
+bytes a value), and the (row, kept row) pairs of the duplicates (8 bytes a pair). Within a
+batch values are compared exactly, across batches by their hash (two different values sharing
+a 64-bit hash: about one chance in 10^5 for a file of 30 million values).
 
 Batches must come in ``source_row`` order, each after the one before.
 """
@@ -26,7 +25,7 @@ from schemas.codes import Disposition
 from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values, mark_duplicates, resolve_chains
 from transforms.issues import append_issue_rows, issue
 
-__all__ = ["BatchDedupe", "SeenValues"]
+__all__ = ["BatchDedupe", "KeptRows", "SeenValues"]
 
 _READY = Disposition.READY.value
 _KEY_COLUMNS = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
@@ -108,6 +107,48 @@ def _merged(
     return keys, rows
 
 
+class KeptRows:
+    """Duplicate row -> its kept row, for the duplicates of earlier batches.
+
+    Rows come in order, each batch's after the one before: a run is a batch's pairs, and two
+    runs merge by concatenation (the newest while it is at least half the one before, as
+    :class:`SeenValues`). Why not one array grown by a concatenation a batch: at 10M rows that
+    copied 2.7M pairs (41 MiB as int64) every batch, the old array and the new one side by side
+    in the writer's thread, and left the allocator a hole of the old size each time."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows, _ in self._runs)
+
+    def add(self, rows: np.ndarray, kept: np.ndarray) -> None:
+        """Record duplicate rows (ascending, after every row recorded before) and their kept rows."""
+        if not len(rows):
+            return
+        self._runs.append((rows.astype(np.uint32), kept.astype(np.uint32)))
+        while (
+            len(self._runs) > 1
+            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
+            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
+        ):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append((np.concatenate([older[0], newer[0]]), np.concatenate([older[1], newer[1]])))
+
+    def resolved(self, pointers: np.ndarray) -> np.ndarray:
+        """``pointers`` (rows), each that is a recorded duplicate replaced by its kept row."""
+        if not self._runs or not len(pointers):
+            return pointers
+        # the runs' own type: a search of uint32 runs for int64 values copies each run to int64
+        wanted = pointers.astype(np.uint32)
+        found = pointers.copy()
+        for rows, kept in self._runs:
+            at = np.minimum(np.searchsorted(rows, wanted), len(rows) - 1)
+            hit = rows[at] == wanted
+            found[hit] = kept[at[hit]]
+        return found
+
+
 class BatchDedupe:
     """Marks the duplicates of each clean batch (disposition, duplicate_of, duplicate_on and the
     ``DUPLICATE_*`` issues), as transforms.dedupe would over the whole file."""
@@ -115,13 +156,12 @@ class BatchDedupe:
     def __init__(self, keys: Sequence[DedupeKey] = DEDUPE_KEYS) -> None:
         self.keys = tuple(keys)
         self._seen = {key: SeenValues() for key in self.keys}
-        self._dup_rows = np.empty(0, dtype=np.int64)
-        self._dup_roots = np.empty(0, dtype=np.int64)
+        self._kept = KeptRows()
 
     @property
     def held(self) -> int:
-        """Values and duplicate pairs held: what the file's dedupe costs in memory (x 12-16 bytes)."""
-        return sum(len(seen) for seen in self._seen.values()) + len(self._dup_rows)
+        """Values and duplicate pairs held: what the file's dedupe costs in memory (x 12 and 8 bytes)."""
+        return sum(len(seen) for seen in self._seen.values()) + len(self._kept)
 
     def apply(self, clean: pl.DataFrame) -> pl.DataFrame:
         """``clean`` (normalized, disposition decided but for duplicates) with its duplicates marked."""
@@ -180,15 +220,13 @@ class BatchDedupe:
             # chains inside the batch first (as transforms.dedupe follows them) ...
             resolved = resolve_chains(firsts)
             # ... then a pointer at an earlier batch's duplicate goes on to that one's kept row
-            pointers = resolved.get_column("duplicate_of").to_numpy()
-            if len(self._dup_rows) and len(pointers):
-                at = np.minimum(np.searchsorted(self._dup_rows, pointers), len(self._dup_rows) - 1)
-                hit = self._dup_rows[at] == pointers
-                pointers = np.where(hit, self._dup_roots[at], pointers)
+            if len(self._kept):
+                pointers = self._kept.resolved(resolved.get_column("duplicate_of").to_numpy())
                 resolved = resolved.with_columns(duplicate_of=pl.Series(pointers, dtype=pl.Int64))
             ordered = resolved.sort("source_row")
-            self._dup_rows = np.concatenate([self._dup_rows, ordered.get_column("source_row").to_numpy()])
-            self._dup_roots = np.concatenate([self._dup_roots, ordered.get_column("duplicate_of").to_numpy()])
+            self._kept.add(
+                ordered.get_column("source_row").to_numpy(), ordered.get_column("duplicate_of").to_numpy()
+            )
         for key in self.keys:
             resolved = resolved.join(per_key[key], on="source_row", how="left")
         return resolved

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.transforms.frames import clean_leads
 from transforms import dedupe_batches
 from transforms.dedupe import decide_disposition
-from transforms.dedupe_batches import BatchDedupe, SeenValues
+from transforms.dedupe_batches import BatchDedupe, KeptRows, SeenValues
 
 _PHONES = [None, "+14155550001", "+14155550002", "+14155550003", "+14155550004"]
 _EMAILS = [None, "a@x.com", "A@X.com", "b@x.com", "c@x.com"]
@@ -100,3 +100,24 @@ def test_seen_values_find_every_first_row_across_merged_runs(
     assert (len(seen._runs) > 4) == (largest < 5_000)
     assert (seen.lookup(hashes) == np.arange(1, 5_001)).all()
     assert (seen.lookup(np.array([7, 9], dtype=np.uint64)) == -1).all()
+
+
+@pytest.mark.parametrize("largest", [1 << 22, 1_000])
+def test_kept_rows_resolve_every_recorded_duplicate_across_merged_runs(
+    largest: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    monkeypatch.setattr(dedupe_batches, "_MERGED_AT_MOST", largest)
+    kept = KeptRows()
+    rows = np.arange(2, 20_002, 2, dtype=np.int64)  # the even rows are duplicates of row // 2
+    for start in range(0, len(rows), 700):
+        chunk = rows[start : start + 700]
+        kept.add(chunk, chunk // 2)
+    assert len(kept) == len(rows)
+    assert (len(kept._runs) > 4) == (largest < len(rows))
+    pointers = np.arange(1, 20_003, dtype=np.int64)
+    expected = np.where(pointers % 2 == 0, pointers // 2, pointers)
+    expected[-1] = pointers[-1]  # 20_002 was never recorded
+    assert (kept.resolved(pointers) == expected).all()
+    assert kept.resolved(pointers).dtype == np.int64

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from flows.allocator import release_freed
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
 from flows.run.write_behind import WriteBehind
@@ -197,6 +198,7 @@ def _finish_parts(
 def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame]) -> None:
     for writer, results in zip(writers, built, strict=True):
         writer.write(results)
+    release_freed()
 
 
 def _build_and_write(
@@ -218,6 +220,7 @@ def _build_and_write(
             del clean
         writer.write(results)
         del results
+    release_freed()
 
 
 def _run_info(

@@ -15,6 +15,7 @@ Batches must come in ``source_row`` order, each after the one before.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,14 +38,20 @@ write_behind); at 1 << 22 the 10M-row peak was ~35 MB over issue 17's 1.2 GB, an
 runs cost about 2 s of CPU over the 10M-row file (bench/normalize.py)."""
 
 
+_PACKED_AT_LEAST = _MERGED_AT_MOST // 2
+"""Values of a merged run from which it is kept packed (:class:`_Packed`) and merged no more."""
+
+
 class SeenValues:
-    """Hash -> first row, for the values of earlier batches (sorted runs, merged as they grow)."""
+    """Hash -> first row, for the values of earlier batches (sorted runs, merged as they grow;
+    the largest packed, 10 bytes a value rather than 12)."""
 
     def __init__(self) -> None:
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
+        self._packed: list[_Packed] = []
 
     def __len__(self) -> int:
-        return sum(len(hashes) for hashes, _ in self._runs)
+        return sum(len(hashes) for hashes, _ in self._runs) + sum(len(run) for run in self._packed)
 
     def lookup(self, hashes: np.ndarray) -> np.ndarray:
         """The first row of each hash seen before, -1 where none."""
@@ -59,8 +66,10 @@ class SeenValues:
         """:meth:`lookup` of hashes in ascending order: the searches then walk each run
         forwards (4x faster than random probes into a few hundred MB of keys)."""
         found = np.full(len(wanted), _NONE, dtype=np.int64)
-        if not self._runs or not len(wanted):
+        if not len(wanted):
             return found
+        for packed in self._packed:
+            packed.lookup_sorted(wanted, found)
         for keys, rows in self._runs:
             at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
             hit = keys[at] == wanted
@@ -85,6 +94,8 @@ class SeenValues:
             and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
         ):
             _merge_last_two(self._runs)
+        if len(self._runs[-1][0]) >= _PACKED_AT_LEAST:
+            self._packed.append(_Packed(*self._runs.pop()))
 
 
 def _merge_last_two(runs: list[tuple[np.ndarray, np.ndarray]]) -> None:
@@ -109,6 +120,53 @@ def _merge_last_two(runs: list[tuple[np.ndarray, np.ndarray]]) -> None:
     rows[at] = rows_b
     rows[ours] = rows_a
     runs.append((keys, rows))
+
+
+_HIGHS = np.arange(1 << 16, dtype=np.uint32) << np.uint32(16)
+_MID, _LOW = (2, 0) if sys.byteorder == "little" else (1, 1)
+"""Where bits 32-47 and 0-31 of a uint64 are among its uint16s and uint32s."""
+
+
+class _Packed:
+    """A sorted run of hashes and their first rows in 10 bytes a value rather than 12.
+
+    The hashes are spread evenly, so a run of a million holds every value of their top 16
+    bits: those are not stored but where a hash sits (``starts``: the first place of each of
+    the 65,536 top-16-bit values, 256 kB), only the next 16 bits (``mid``) and the low 32
+    (``low``). A search puts the top 32 bits back together (4 bytes a value, for the time
+    of the search) and compares the low ones where they match; two values of a run that
+    share their top 32 bits lie side by side and are tried in turn. At 10M rows, 24M of the
+    file's 26M values end in packed runs: 252 MiB held rather than 293, a search of 10 runs
+    of 2M about a sixth slower (843 ms against 729 for 250k values, loaded machine). No run
+    is packed below 1M values of a key (files of 1M rows and less are not concerned)."""
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        self.starts = np.empty((1 << 16) + 1, dtype=np.uint32)
+        self.starts[:-1] = np.searchsorted(keys, np.arange(1 << 16, dtype=np.uint64) << np.uint64(48))
+        self.starts[-1] = len(keys)
+        self.mid = np.ascontiguousarray(keys.view(np.uint16)[_MID::4])
+        self.low = np.ascontiguousarray(keys.view(np.uint32)[_LOW::2])
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.low)
+
+    def lookup_sorted(self, wanted: np.ndarray, found: np.ndarray) -> None:
+        """Set ``found`` to the first row of each of ``wanted`` (ascending) that is in the run."""
+        high = np.repeat(_HIGHS, np.diff(self.starts))
+        high |= self.mid
+        wanted_high = (wanted >> np.uint64(32)).astype(np.uint32)
+        wanted_low = wanted.astype(np.uint32)
+        at = np.searchsorted(high, wanted_high)
+        index = np.arange(len(wanted))
+        while len(index):
+            inside = at < len(high)
+            index, at = index[inside], at[inside]
+            same = high[at] == wanted_high[index]
+            index, at = index[same], at[same]
+            hit = self.low[at] == wanted_low[index]
+            found[index[hit]] = self.rows[at[hit]]
+            index, at = index[~hit], at[~hit] + 1
 
 
 class KeptRows:

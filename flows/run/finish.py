@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from flows.allocator import release_freed
+from flows.allocator import BATCH_FREE_AT_LEAST, release_freed
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
 from flows.run.write_behind import WriteBehind
@@ -198,7 +198,7 @@ def _finish_parts(
 def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame]) -> None:
     for writer, results in zip(writers, built, strict=True):
         writer.write(results)
-    release_freed()
+    release_freed(BATCH_FREE_AT_LEAST)
 
 
 def _build_and_write(
@@ -220,7 +220,7 @@ def _build_and_write(
             del clean
         writer.write(results)
         del results
-    release_freed()
+    release_freed(BATCH_FREE_AT_LEAST)
 
 
 def _run_info(

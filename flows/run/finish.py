@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from flows.allocator import BATCH_FREE_AT_LEAST, release_freed
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
 from flows.run.write_behind import WriteBehind
@@ -219,6 +220,7 @@ def _write_all(writers: Sequence[ResultsWriter], built: Sequence[pl.DataFrame], 
     for writer, results in zip(writers, built, strict=True):
         writer.write(results)
     seen(built)
+    release_freed(BATCH_FREE_AT_LEAST)
 
 
 def _build_and_write(
@@ -244,6 +246,8 @@ def _build_and_write(
         built.append(results)
         del results
     seen(built)
+    del built  # its results go before the heap's free pages are handed back
+    release_freed(BATCH_FREE_AT_LEAST)
 
 
 def _run_info(

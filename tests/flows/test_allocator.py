@@ -92,3 +92,34 @@ def test_polars_allocator_reads_the_variable_this_tuning_sets() -> None:
 @pytest.mark.parametrize("cores", [1, 2, 16])
 def test_one_arena_per_core_and_no_dedicated_arena_for_big_buffers(cores: int) -> None:
     assert malloc_conf(cores) == f"oversize_threshold:0,narenas:{cores}"
+
+
+_HOLES = """
+import numpy as np
+from flows.allocator import release_freed
+
+def resident_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+# 64 KiB arrays come from the heap (under glibc's mmap threshold); the last one kept pins
+# the heap's top, so the freed ones are holes a plain free leaves resident
+held = [np.ones(8192) for _ in range(3200)]
+last = held[-1]
+del held
+before = resident_kb()
+release_freed(%(at_least)d)
+print(before - resident_kb())
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's"
+)
+@pytest.mark.parametrize(("at_least", "handed_back"), [(0, True), (100 << 20, True), (1 << 40, False)])
+def test_the_c_heaps_freed_holes_are_handed_back_when_enough_is_free(
+    at_least: int, handed_back: bool
+) -> None:
+    done = _python(_HOLES % {"at_least": at_least})
+    # of the 200 MiB freed, in kB
+    assert (int(done.stdout.strip().splitlines()[-1]) > 100_000) == handed_back

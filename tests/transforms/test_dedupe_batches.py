@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.transforms.frames import clean_leads
 from transforms import dedupe_batches
 from transforms.dedupe import decide_disposition
-from transforms.dedupe_batches import BatchDedupe, SeenValues
+from transforms.dedupe_batches import BatchDedupe, KeptRows, SeenValues
 
 _PHONES = [None, "+14155550001", "+14155550002", "+14155550003", "+14155550004"]
 _EMAILS = [None, "a@x.com", "A@X.com", "b@x.com", "c@x.com"]
@@ -83,20 +83,63 @@ def test_a_later_batch_duplicate_points_at_the_kept_row_through_a_chain() -> Non
     assert out["duplicate_on"].to_list() == [None, "phone1", None, "email"]
 
 
-@pytest.mark.parametrize("largest", [1 << 22, 1_000])
+@pytest.mark.parametrize(
+    ("largest", "packed_from", "spread"),
+    [
+        (1 << 22, 1 << 21, False),
+        (1_000, 1 << 21, False),
+        # packed runs: hashes all under 2**45 (one top-16-bit value, top 32 bits shared by
+        # neighbours), and spread over the whole 64 bits as polars' are
+        (3_000, 1_500, False),
+        (3_000, 1_500, True),
+    ],
+)
 def test_seen_values_find_every_first_row_across_merged_runs(
+    largest: int, packed_from: int, spread: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    monkeypatch.setattr(dedupe_batches, "_MERGED_AT_MOST", largest)
+    monkeypatch.setattr(dedupe_batches, "_PACKED_AT_LEAST", packed_from)
+    seen = SeenValues()
+    rng = np.random.default_rng(3)
+    if spread:
+        hashes = np.unique(rng.integers(0, np.iinfo(np.uint64).max, 5_000, dtype=np.uint64, endpoint=True))
+        highest = np.iinfo(np.uint64).max - np.arange(4, dtype=np.uint64)
+        hashes = rng.permutation(np.concatenate([hashes[:4_996], highest]))
+    else:
+        hashes = rng.permutation(np.arange(1, 5_001, dtype=np.uint64) * np.uint64(2654435761))
+    for start in range(0, 5_000, 700):
+        chunk = hashes[start : start + 700]
+        seen.add(chunk, np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
+    assert len(seen) == 5_000
+    if packed_from < 5_000:
+        assert len(seen._packed) > 1
+    else:
+        assert (len(seen._runs) > 4) == (largest < 5_000)
+        assert not seen._packed
+    assert (seen.lookup(hashes) == np.arange(1, 5_001)).all()
+    missing = np.array([7, 9, hashes[0] + 1, hashes[1] - 1, np.iinfo(np.uint64).max - 5], dtype=np.uint64)
+    missing = missing[~np.isin(missing, hashes)]
+    assert (seen.lookup(missing) == -1).all()
+
+
+@pytest.mark.parametrize("largest", [1 << 22, 1_000])
+def test_kept_rows_resolve_every_recorded_duplicate_across_merged_runs(
     largest: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import numpy as np
 
     monkeypatch.setattr(dedupe_batches, "_MERGED_AT_MOST", largest)
-    seen = SeenValues()
-    rng = np.random.default_rng(3)
-    hashes = rng.permutation(np.arange(1, 5_001, dtype=np.uint64) * np.uint64(2654435761))
-    for start in range(0, 5_000, 700):
-        chunk = hashes[start : start + 700]
-        seen.add(chunk, np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64))
-    assert len(seen) == 5_000
-    assert (len(seen._runs) > 4) == (largest < 5_000)
-    assert (seen.lookup(hashes) == np.arange(1, 5_001)).all()
-    assert (seen.lookup(np.array([7, 9], dtype=np.uint64)) == -1).all()
+    kept = KeptRows()
+    rows = np.arange(2, 20_002, 2, dtype=np.int64)  # the even rows are duplicates of row // 2
+    for start in range(0, len(rows), 700):
+        chunk = rows[start : start + 700]
+        kept.add(chunk, chunk // 2)
+    assert len(kept) == len(rows)
+    assert (len(kept._runs) > 4) == (largest < len(rows))
+    pointers = np.arange(1, 20_003, dtype=np.int64)
+    expected = np.where(pointers % 2 == 0, pointers // 2, pointers)
+    expected[-1] = pointers[-1]  # 20_002 was never recorded
+    assert (kept.resolved(pointers) == expected).all()
+    assert kept.resolved(pointers).dtype == np.int64

@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = parser.parse_args(argv)
     # imported once the arguments are read: ``--help`` and a usage error need none of them;
     # without collecting, and kept out of the collector's walks while the run goes on (flows.heap)
-    from flows.heap import collector_off, frozen
+    from connectors.heap import frozen_heap
+    from flows.heap import collector_off
 
     with collector_off():
         import polars as pl
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         from transforms.outputs import new_run_id
         from transforms.results import VALIDATE_TARGET, build_results
 
-    with frozen():
+    with frozen_heap():
         console = console or Console()
         started = datetime.now(UTC)
         try:

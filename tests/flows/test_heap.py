@@ -1,4 +1,5 @@
-"""flows.heap: a command imports without collecting and runs with its imports frozen, and
+"""flows.heap: a command imports without collecting and runs with its imports frozen
+(connectors.heap), and
 leaves the collector as it found it (the tests run commands in-process)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import gc
 from pathlib import Path
 
 from flows.commands.validate import main
-from flows.heap import collector_off, frozen
+from flows.heap import collector_off
 
 
 def test_the_collector_is_off_while_importing_and_as_it_was_after() -> None:
@@ -22,12 +23,6 @@ def test_the_collector_is_off_while_importing_and_as_it_was_after() -> None:
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
-
-
-def test_what_exists_is_frozen_inside_and_collectable_again_after() -> None:
-    with frozen():
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
 
 
 def test_validate_run_in_process_leaves_the_collector_as_it_found_it(tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ def _send_file(
 
     from flows.alerts import alert_run
     from flows.commands.import_progress import Bars, progress
-    from flows.commands.validate import dnc_line, mapping_table
+    from flows.commands.validate import print_prepared
     from flows.console import USER_ERRORS, print_error, print_verdict, stage
     from flows.import_batches import SendSettings, send_in_batches
     from flows.report.command import run_report
@@ -171,10 +171,7 @@ def _send_file(
     from transforms.outputs import new_run_id
 
     prepared = batched.prepared
-    console.print(mapping_table(prepared))
-    for note in (prepared.region_note, dnc_line(prepared)):
-        if note:
-            console.print(Text(note))
+    print_prepared(console, prepared)
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from flows.prepare import PreparedLeads, PrepareOptions
 
-__all__ = ["add_prepare_arguments", "dnc_line", "main", "mapping_table", "prepare_options"]
+__all__ = ["add_prepare_arguments", "dnc_line", "main", "mapping_table", "prepare_options", "print_prepared"]
 
 
 def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +65,17 @@ def dnc_line(prepared: PreparedLeads) -> str | None:
     entries = sum(listed.entries for listed in prepared.dnc_lists)
     names = ", ".join(f"{listed.name} ({listed.entries:,})" for listed in prepared.dnc_lists)
     return f"Do-not-contact store applied: {entries:,} entries in force on {names}"
+
+
+def print_prepared(console: Console, prepared: PreparedLeads) -> None:
+    """What validate and import show once a file is read: the column mapping, then the region
+    inference's note and the do-not-contact store's line where there are any."""
+    from rich.text import Text
+
+    console.print(mapping_table(prepared))
+    for note in (prepared.region_note, dnc_line(prepared)):
+        if note:
+            console.print(Text(note))
 
 
 def mapping_table(prepared: PreparedLeads) -> Table:
@@ -121,10 +132,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             print_error(console, error)
             return 1
         prepared = batched.prepared
-        console.print(mapping_table(prepared))
-        for note in (prepared.region_note, dnc_line(prepared)):
-            if note:
-                console.print(Text(note))
+        print_prepared(console, prepared)
         run_id = new_run_id(started)
         taken = RunningLeads(LEAD_LIMIT)  # the report's lead figures, as the results are written
         try:

@@ -14,9 +14,9 @@ from dataclasses import replace
 from typing import TypeVar
 
 import polars as pl
-import pyarrow as pa
 
 from schemas.clean_leads import PHONE_SLOTS
+from transforms.arrow_series import arrow_series
 from transforms.columns import AppliedMapping, to_raw_leads
 from transforms.ingest_batches import LeadBatches
 from transforms.region_inference import RegionInference, infer_from_values, international_values
@@ -65,12 +65,7 @@ def _own_strings(values: pl.Series) -> pl.Series:
     strings are views into the columns' buffers, so the values kept from every batch held
     every batch's phone text: at 10M rows the pass grew by 270 MB to keep 1.5M values (this
     copy: 50 MB, 0.13 CPU-s), while the first batch was normalized beside it (the run's peak)."""
-    # through a one-column batch, not an Array: polars imports pyarrow.compute (~30 ms of a
-    # start) to check an Array it is given (transforms.lists)
-    copied = values.to_arrow(compat_level=pl.CompatLevel.oldest())
-    taken = pl.from_arrow(pa.RecordBatch.from_arrays([copied], names=[values.name]))
-    assert isinstance(taken, pl.DataFrame)
-    return taken.to_series().cast(pl.String)
+    return arrow_series(values.name, values.to_arrow(compat_level=pl.CompatLevel.oldest())).cast(pl.String)
 
 
 _INFERENCE_COLUMNS = ("country", *PHONE_SLOTS)

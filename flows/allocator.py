@@ -99,12 +99,19 @@ class _MallInfo2(ctypes.Structure):
 
 def _heap_free() -> int:
     """Free bytes in the C heap's arenas (glibc 2.33+; else as if many were)."""
+    info = _mallinfo2()
+    return 1 << 62 if info is None else int(info().fordblks)
+
+
+@functools.cache
+def _mallinfo2() -> Callable[[], _MallInfo2] | None:
+    """glibc's ``mallinfo2``, looked up once (it is asked after every batch)."""
     try:
         info = ctypes.CDLL(None).mallinfo2
     except (OSError, AttributeError):
-        return 1 << 62
+        return None
     info.restype = _MallInfo2
-    return int(info().fordblks)
+    return info
 
 
 @functools.cache

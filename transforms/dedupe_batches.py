@@ -86,16 +86,22 @@ class SeenValues:
         if not len(hashes):
             return
         self._runs.append((hashes, rows.astype(np.uint32)))
-        # merge while the newest run is at least half the one before: O(log n) runs in all,
-        # up to runs of _MERGED_AT_MOST values (a merge's transient memory stays bounded)
-        while (
-            len(self._runs) > 1
-            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
-            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
-        ):
+        while _merge_due(self._runs):
             _merge_last_two(self._runs)
         if len(self._runs[-1][0]) >= _PACKED_AT_LEAST:
             self._packed.append(_Packed(*self._runs.pop()))
+
+
+def _merge_due(runs: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    """Whether the last two runs are merged now: while the newest is at least half the one
+    before (O(log n) runs in all), up to runs of :data:`_MERGED_AT_MOST` values (a merge's
+    transient memory stays bounded). :class:`SeenValues` and :class:`KeptRows` keep the same
+    policy."""
+    return (
+        len(runs) > 1
+        and len(runs[-1][0]) * 2 >= len(runs[-2][0])
+        and len(runs[-1][0]) + len(runs[-2][0]) <= _MERGED_AT_MOST
+    )
 
 
 def _merge_last_two(runs: list[tuple[np.ndarray, np.ndarray]]) -> None:
@@ -189,11 +195,7 @@ class KeptRows:
         if not len(rows):
             return
         self._runs.append((rows.astype(np.uint32), kept.astype(np.uint32)))
-        while (
-            len(self._runs) > 1
-            and len(self._runs[-1][0]) * 2 >= len(self._runs[-2][0])
-            and len(self._runs[-1][0]) + len(self._runs[-2][0]) <= _MERGED_AT_MOST
-        ):
+        while _merge_due(self._runs):
             newer, older = self._runs.pop(), self._runs.pop()
             self._runs.append((np.concatenate([older[0], newer[0]]), np.concatenate([older[1], newer[1]])))
 

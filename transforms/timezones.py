@@ -263,7 +263,6 @@ def country_zones() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
-@functools.cache
 def _one_clock(zones: tuple[str, ...]) -> bool:
     return _same_clock(list(zones))
 

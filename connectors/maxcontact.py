@@ -14,9 +14,9 @@ answers XML (the document's "Responses"). Credentials: ``login`` (or ``username`
 ``GET management/lists`` (so a rerun reuses it) or ``POST management/lists`` a new one
 (ListType 0, "Follow Campaign"), ``PUT lists/{id}/activitystatus {"Active": true}`` and
 ``PUT campaigns/{campaign}/lists {"ListId": id}``. The list name is ``options.list_name``, else
-``Leadflow {campaign} {options.source}`` (the pipeline passes the source file name as
-``source``), else ``Leadflow {campaign}``. Options: ``list_name``, ``source``,
-``list_description``, ``list_type``.
+``Leadflow {campaign} {options.source}`` when the targets file sets ``source`` (nothing sets it
+for you: every file then goes to the one list ``Leadflow {campaign}``). Options: ``list_name``,
+``source``, ``list_description``, ``list_type``.
 
 One lead per ``addlead`` request (``LIMITS.max_items = 1``): the document (DESIGN.md's wire
 notes) shows ``addlead`` taking one lead object, ``{"ListID", "Name", "email",

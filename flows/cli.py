@@ -36,7 +36,7 @@ def _usage() -> str:
     lines += [
         "",
         "options:",
-        f"  {'--version'.ljust(width)}  print Leadflow's version and Prefect's, then exit",
+        f"  {'--version'.ljust(width)}  print Leadflow's, Prefect's and Python's versions, then exit",
     ]
     return "\n".join(lines)
 

@@ -135,7 +135,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--suppress", action="append", help="do-not-contact list (repeatable); run.json records each"
     )
-    parser.add_argument("--ledger", help="ledger file (default <out>/ledger.sqlite or $LEADFLOW_LEDGER)")
+    parser.add_argument(
+        "--ledger", help="ledger file or database URL (default $LEADFLOW_LEDGER, else <out>/ledger.sqlite)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="build payloads, send nothing")
     parser.add_argument(
         "--compliance", metavar="PROFILE", help="calling hours of every voice/SMS target without its own"

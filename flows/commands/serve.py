@@ -116,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     from flows.local_server import DEFAULT_PORT
 
     parser = argparse.ArgumentParser(prog="leadflow serve", description=plain(__doc__.split("\n\n")[0]))
-    parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
+    parser.add_argument(
+        "root", type=Path, help="watched root; inbox/ processing/ retry/ archive/ failed/ inside"
+    )
     add_import_arguments(parser)
     parser.add_argument("--scan-every", type=float, default=30.0, help="seconds between scans (default 30)")
     add_inbox_arguments(parser)

@@ -166,7 +166,9 @@ def inbox_settings(args: argparse.Namespace, max_bytes: int | None = None) -> In
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadflow watch", description=plain(__doc__.split("\n\n")[0]))
-    parser.add_argument("root", type=Path, help="watched root; inbox/ processing/ archive/ failed/ inside")
+    parser.add_argument(
+        "root", type=Path, help="watched root; inbox/ processing/ retry/ archive/ failed/ inside"
+    )
     add_import_arguments(parser)
     add_inbox_arguments(parser)
     parser.add_argument("--max-bytes", type=int, help="refuse files larger than this")

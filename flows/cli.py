@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("flows.commands.serve", "serve the scheduled Prefect deployments on this machine"),
     "sandbox": ("sandbox.server", "run the five simulated vendors on 127.0.0.1"),
     "secrets": ("flows.commands.secrets", "store vendor credentials as Prefect Secret blocks"),
-    "dnc": ("flows.commands.dnc", "manage the do-not-contact store every run applies (add, import, erase)"),
+    "dnc": (
+        "flows.commands.dnc",
+        "manage the do-not-contact store every run applies (add, import, list, remove, erase)",
+    ),
 }
 
 

@@ -11,14 +11,16 @@ Formats (``--format``, ``auto`` by default):
   registry's change lists, several fields a record, are not this format.)
 - ``auto``: ``ftc`` when the first value line looks like one, else ``lines``.
 
-Blank lines and lines starting with ``#`` are no values. Every other line ends in exactly one
-of the two frames :func:`read_dnc_file` returns: the values, or the refused lines with their
-line number and why, which the command prints: a line is never dropped silently.
+Blank lines and lines starting with ``#`` are no values. A first value line with letters but no
+digit and no ``@`` (``phone_or_email``: the column name of a one-column CSV export) is the
+file's header, returned apart (``DncFile.header``) and printed as such. Every other line ends in
+exactly one of the two frames :func:`read_dnc_file` returns: the values, or the refused lines
+with their line number and why, which the command prints: a line is never dropped silently.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +29,7 @@ import polars as pl
 from schemas.codes import Issue
 from schemas.raw_leads import RAW_LEADS
 from transforms.emails import normalize_emails
+from transforms.errors import LeadFileError
 from transforms.phones import normalize_phones
 
 __all__ = ["FORMATS", "DncFile", "read_dnc_file", "read_dnc_values"]
@@ -35,6 +38,8 @@ Format = Literal["auto", "lines", "emails", "ftc"]
 FORMATS: tuple[Format, ...] = ("auto", "lines", "emails", "ftc")
 _FTC = r"^\d{3}\s*,\s*\d{7}$"
 _NANP = r"^[2-9]\d{2}[2-9]\d{6}$"
+_HEADER = r"^[^\d@]*[A-Za-z][^\d@]*$"
+"""A column name: letters, no digit and no ``@`` (no phone number or email has that shape)."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,15 @@ class DncFile:
     values: pl.DataFrame
     refused: pl.DataFrame
     format: str
+    header: tuple[int, str] | None = None
+    """(line, text) of the file's header line, when its first value line is one (module docstring)."""
 
 
 def _lines(path: Path) -> pl.DataFrame:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise LeadFileError(path, f"cannot be read ({error.strerror or error})", "Check the path") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -118,5 +128,11 @@ def read_dnc_values(lines: pl.DataFrame, format: Format, region: str | None) -> 
 
 
 def read_dnc_file(path: Path, format: Format = "auto", region: str | None = None) -> DncFile:
-    """Every value line of ``path``, read as ``format`` (national phone numbers with ``region``)."""
-    return read_dnc_values(_lines(path), format, region)
+    """Every value line of ``path``, read as ``format`` (national phone numbers with ``region``);
+    a first value line that is a column name is the file's header (module docstring). Values
+    given on the command line have no header: :func:`read_dnc_values` reads them as they are."""
+    lines = _lines(path)
+    if not (lines.height and lines["text"].head(1).str.contains(_HEADER).all()):
+        return read_dnc_values(lines, format, region)
+    read = read_dnc_values(lines.slice(1), format, region)
+    return replace(read, header=(int(lines["line"][0]), str(lines["text"][0])))

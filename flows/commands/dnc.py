@@ -39,7 +39,12 @@ def _expiry(text: str) -> datetime:
     try:
         return datetime.combine(date.fromisoformat(text), time(), UTC)
     except ValueError:
-        moment = datetime.fromisoformat(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is no date: give YYYY-MM-DD (or an ISO date and time, UTC when no offset)"
+            ) from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -126,7 +131,7 @@ def _print_refused(console: Console, refused: pl.DataFrame, args: argparse.Names
 
     if refused.is_empty():
         return
-    console.print(Text(f"{refused.height:,} {what} not read (line: value  problem):", style="yellow"))
+    console.print(Text(f"{_count(refused.height, what)} not read (line: value  problem):", style="yellow"))
     for line, text, problem in refused.head(REFUSED_SHOWN).iter_rows():
         console.print(Text(f"  {line}: {text!r}  {problem}"), soft_wrap=True)
     if refused.height > REFUSED_SHOWN:
@@ -135,6 +140,14 @@ def _print_refused(console: Console, refused: pl.DataFrame, args: argparse.Names
     if getattr(args, "refused", None):
         refused.write_csv(args.refused)
         console.print(Text(f"  every refused line: {args.refused}"))
+
+
+_SINGULAR = {"values": "value", "lines": "line", "entries": "entry", "new entries": "new entry"}
+
+
+def _count(count: int, what: str) -> str:
+    """``1 value``, ``2 values``: ``what`` is the plural (:data:`_SINGULAR` has its singular)."""
+    return f"{count:,} {_SINGULAR[what] if count == 1 else what}"
 
 
 def _run(args: argparse.Namespace, store: DncStore, console: Console) -> int:
@@ -150,14 +163,20 @@ def _run(args: argparse.Namespace, store: DncStore, console: Console) -> int:
             read = read_dnc_file(args.file, args.format, _region(args.country))
             values, refused = read.values, read.refused
             source, what = args.source or args.file.stem, "lines"
+            if read.header is not None:
+                console.print(Text(f"Line {read.header[0]} taken as the file's header: {read.header[1]!r}"))
         new = store.add(_entries(values, source, args)) if values.height else 0
-        console.print(Text(f"List {source!r}: {values.height:,} {what} read, {new:,} new entries"))
+        console.print(
+            Text(f"List {source!r}: {_count(values.height, what)} read, {_count(new, 'new entries')}")
+        )
         _print_refused(console, refused, args, what)
         return 3 if refused.height else 0
     if args.command == "remove":
         values, refused = _read_values(args.values, args.country)
         gone = store.remove(values["value"].to_list(), args.source)
-        console.print(Text(f"Removed {gone:,} entries" + (f" from {args.source!r}" if args.source else "")))
+        console.print(
+            Text(f"Removed {_count(gone, 'entries')}" + (f" from {args.source!r}" if args.source else ""))
+        )
         _print_refused(console, refused, args, "values")
         return 3 if refused.height else 0
     if args.command == "erase":
@@ -189,6 +208,27 @@ def _erase(args: argparse.Namespace, store: DncStore, console: Console) -> int:
     return 0
 
 
+def _say_where(where: str | Path, command: str, console: Console) -> None:
+    """Print which store the command works on, before it does: the default follows ``--out``,
+    so a command run from another folder than the runs' (or a watched folder's, whose ledger is
+    ``ROOT/runs/ledger.sqlite``) would otherwise work on a store no run reads, silently. A
+    store that is not there yet is created only to put entries in: to list or remove from one
+    is a mistake of place, refused."""
+    from rich.text import Text
+
+    from connectors.config_error import ConfigError
+
+    new = isinstance(where, Path) and not where.exists()
+    if new and command in ("list", "remove"):
+        raise ConfigError(
+            f"{where}: no ledger here, so no do-not-contact store to {command}. Give the ledger the runs "
+            "use: --ledger or LEADFLOW_LEDGER, or --out of their run folder (a watched folder's is ROOT/runs)"
+        )
+    console.print(
+        Text(f"Do-not-contact store: {where}" + (" (new)" if new else ""), style="dim"), soft_wrap=True
+    )
+
+
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
     from rich.console import Console
@@ -201,7 +241,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     expected: tuple[type[Exception], ...] = (*USER_ERRORS, LedgerUnavailable)
     try:
-        store = open_dnc_store(ledger_path(args.out, args.ledger))
+        where = ledger_path(args.out, args.ledger)
+        _say_where(where, args.command, console)
+        store = open_dnc_store(where)
         try:
             return _run(args, store, console)
         finally:

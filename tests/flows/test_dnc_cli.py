@@ -139,7 +139,7 @@ def test_remove_takes_a_value_off_and_validate_no_longer_suppresses_it(leads: Pa
     code, printed = dnc("remove", "+1 202 555 0187", "--out", out)
     results, _ = validate(leads)
 
-    assert (code, "Removed 1 entries" in printed) == (0, True)
+    assert (code, "Removed 1 entry" in printed) == (0, True)
     assert statuses(results)[0] == ("ready", [])
 
 
@@ -147,7 +147,7 @@ def test_a_value_that_is_no_phone_or_email_is_not_erased_and_says_why(leads: Pat
     code, printed = dnc("erase", "hello", "--out", str(leads.parent / "out"))
 
     assert code == 1
-    assert printed.startswith("Error:") and "nothing erased" in printed
+    assert printed.splitlines()[-1].startswith("Error:") and "nothing erased" in printed
 
 
 def test_the_store_in_postgresql_is_applied_by_validate(leads: Path, postgres_url: str) -> None:
@@ -179,3 +179,60 @@ def test_an_import_sends_nothing_of_a_stored_number(leads: Path, vendors: Vendor
     assert results["status"].to_list() == ["suppressed", "accepted", "accepted"]
     held = json.dumps(vendors.obi_customers())
     assert "5550187" not in held and "5550133" in held
+
+
+def test_every_command_says_which_store_it_works_on(leads: Path) -> None:
+    out = leads.parent / "out"
+
+    first = dnc("add", "+14155550144", "--out", str(out))
+    again = dnc("add", "+14155550155", "--out", str(out))
+
+    store = out / "ledger.sqlite"
+    assert first == (0, f"Do-not-contact store: {store} (new)\nList 'manual': 1 value read, 1 new entry\n")
+    assert again[1].startswith(f"Do-not-contact store: {store}\n")
+
+
+def test_listing_or_removing_where_no_ledger_is_refused_and_creates_none(leads: Path) -> None:
+    nowhere = leads.parent / "elsewhere"
+
+    listed = dnc("list", "--out", str(nowhere))
+    removed = dnc("remove", "+14155550144", "--out", str(nowhere))
+
+    for code, printed in (listed, removed):
+        assert code == 1
+        assert printed.startswith(f"Error: {nowhere / 'ledger.sqlite'}: no ledger here")
+        assert "ROOT/runs" in printed and "Traceback" not in printed
+    assert not nowhere.exists()
+
+
+def test_importing_a_file_that_is_not_there_is_one_error_line(leads: Path) -> None:
+    missing = leads.parent / "missing.txt"
+
+    code, printed = dnc("import", str(missing), "--out", str(leads.parent / "out"))
+
+    assert code == 1
+    assert (
+        printed.splitlines()[-1]
+        == f"Error: {missing}: cannot be read (No such file or directory). Check the path"
+    )
+
+
+def test_a_one_column_csv_export_has_its_header_said_not_refused(leads: Path) -> None:
+    export = leads.parent / "do_not_contact.csv"
+    export.write_text("phone_or_email\n+14155550144\nann@example.com\n", encoding="utf-8")
+
+    code, printed = dnc("import", str(export), "--out", str(leads.parent / "out"))
+
+    assert code == 0
+    assert "Line 1 taken as the file's header: 'phone_or_email'" in printed
+    assert "List 'do_not_contact': 2 lines read, 2 new entries" in printed
+
+
+def test_an_expiry_that_is_no_date_is_a_usage_error_that_says_the_form(
+    leads: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        dnc("add", "+14155550144", "--expires", "2027-13-45", "--out", str(leads.parent / "out"))
+
+    assert exit.value.code == 2
+    assert "'2027-13-45' is no date: give YYYY-MM-DD" in capsys.readouterr().err

@@ -74,3 +74,19 @@ def test_every_line_is_either_read_or_refused_once(texts: list[str]) -> None:
     read = read_dnc_values(lines, "lines", "US")
 
     assert sorted(read.values["line"].to_list() + read.refused["line"].to_list()) == lines["line"].to_list()
+
+
+def test_a_first_line_that_is_a_column_name_is_the_header_and_nothing_else(tmp_path: Path) -> None:
+    read = read_dnc_file(write(tmp_path, "# exported\nPhone or e-mail\n+14155550123\nann@example.com\n"))
+
+    assert read.header == (2, "Phone or e-mail")
+    assert read.values["line"].to_list() == [3, 4]
+    assert read.refused.is_empty()
+
+
+def test_a_first_line_with_digits_or_an_at_sign_is_a_value_not_a_header(tmp_path: Path) -> None:
+    for first in ("1-800-FLOWERS", "ann@example"):
+        read = read_dnc_file(write(tmp_path, f"{first}\n+14155550123\n"), "lines", "US")
+
+        assert read.header is None, first
+        assert sorted([*read.values["line"], *read.refused["line"]]) == [1, 2], first

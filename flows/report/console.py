@@ -62,7 +62,12 @@ def _applied(applied: AppliedList) -> str:
 
 def _managed(meta: RunMeta) -> str:
     """The managed store's lists as one line: name and entries each."""
-    lists = [f"{m.name} ({'?' if m.entries is None else f'{m.entries:,}'} entries)" for m in meta.dnc_lists]
+    lists = [
+        f"{m.name} (? entries)"
+        if m.entries is None
+        else f"{m.name} ({m.entries:,} entr{'y' if m.entries == 1 else 'ies'})"
+        for m in meta.dnc_lists
+    ]
     return "; ".join(lists) or "no list in force"
 
 

@@ -40,9 +40,9 @@ Output: one line per target, with what was verified or what failed and what to f
 
 exit codes:
   0  every target passed
-  1  bad targets file, or an unknown --target
+  1  a targets file that cannot be read (TOML, an unknown kind or key), or an unknown --target
   2  command-line usage error
-  4  at least one target failed"""
+  4  at least one target failed, its settings or credentials included"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,7 +84,13 @@ def prepare_targets(targets: Sequence[TargetConfig]) -> list[Connector | ProbeRe
             prepared.append(build_connector(target))
         except ConfigError as exc:
             prepared.append(
-                failed_report(target.name, target.kind, f"cannot test: {exc}", "fix the setting named")
+                failed_report(
+                    target.name,
+                    target.kind,
+                    f"cannot test: {exc}",
+                    "correct that setting in the targets file (or set the variable or Prefect Secret "
+                    "block it names), then check again",
+                )
             )
     return prepared
 

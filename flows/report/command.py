@@ -6,7 +6,7 @@ which gives the trend (accepted/rejected per run and target) instead.
 The terminal gets rich tables; ``--html`` writes the self-contained report (or the trend
 page); ``--csv`` writes the leads not delivered to every target, one row per lead with a
 column per target, with spreadsheet formulas neutralised.
-Errors print one ``ReportError: message`` line and return 1.
+Errors print one ``Error: message`` line, as every command does, and return 1.
 """
 
 from __future__ import annotations
@@ -120,21 +120,22 @@ def run_report(
 
 
 def _reported(path: list[Path], report: Callable[[], None], console: Console) -> int:
-    """0 once ``report`` has run; 1 with one ``ReportError:`` line when it failed reading or
-    writing (``path``: the one the line names, as far as ``report`` got)."""
+    """0 once ``report`` has run; 1 with one ``Error:`` line, as every command's, when it failed
+    reading or writing (``path``: the one the line names, as far as ``report`` got)."""
     import polars as pl
     from rich.text import Text
 
+    from flows.console import print_error
     from flows.report.runs import ReportError
 
     try:
         report()
     except ReportError as error:
-        console.print(Text(f"ReportError: {error}"), soft_wrap=True)
+        print_error(console, error)
         return 1
     except (pl.exceptions.PolarsError, OSError) as error:
         problem = f"cannot read or write report files for {path[0]} ({type(error).__name__})"
-        console.print(Text(f"ReportError: {problem}"), soft_wrap=True)
+        console.print(Text(f"Error: {problem}", style="bold red"), soft_wrap=True)
         return 1
     return 0
 

@@ -83,6 +83,10 @@ def test_a_credential_that_does_not_resolve_fails_its_target_only(
     assert list(lines) == ["obi", "onc"], "printed in the file's order"
     assert lines["obi"].startswith("obi: ✓ ")
     assert "SANDBOX_ONC_ACCOUNT" in lines["onc"] and "credentials.account_id" in lines["onc"]
+    assert lines["onc"].endswith(
+        "correct that setting in the targets file (or set the variable or Prefect "
+        "Secret block it names), then check again"
+    ), lines["onc"]
 
 
 def test_an_unknown_campaign_and_a_vendor_that_is_down_say_what_to_fix(

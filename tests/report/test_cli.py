@@ -92,4 +92,4 @@ def test_a_path_without_results_is_one_error_line_and_exit_1(tmp_path: Path) -> 
 
     assert run_report(tmp_path / "nowhere", None, None, console) == 1
 
-    assert console.export_text().strip() == f"ReportError: {tmp_path / 'nowhere'}: no such file or folder"
+    assert console.export_text().strip() == f"Error: {tmp_path / 'nowhere'}: no such file or folder"

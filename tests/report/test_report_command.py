@@ -78,7 +78,7 @@ def test_an_unknown_run_id_names_the_folder_searched_and_what_to_do(
     assert main([RUN_ID, "--out", "runs"], console=console) == 1
 
     [line] = console.export_text().strip().splitlines()
-    assert line.startswith(f"ReportError: {RUN_ID}: no run with this id in {tmp_path / 'runs'}")
+    assert line.startswith(f"Error: {RUN_ID}: no run with this id in {tmp_path / 'runs'}")
     assert "--out" in line
 
 

@@ -44,8 +44,7 @@ import polars as pl
 
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
-from transforms.encodings import SAVE_AS
-from transforms.errors import LeadFileError
+from transforms.encodings import nul_byte_error
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -204,6 +203,19 @@ def _decoded_layout(
     return delimiter, names, _header_lines(head, header_chars)
 
 
+def _line_at(path: Path, offset: int) -> int:
+    """The line (1 is the header) of the byte at ``offset``: read again only for the error."""
+    newlines = 0
+    with path.open("rb") as opened:
+        while offset > 0:
+            block = opened.read(min(offset, 1 << 22))
+            if not block:
+                break
+            newlines += block.count(b"\n")
+            offset -= len(block)
+    return newlines + 1
+
+
 def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool) -> _Scanned | None:
     """One pass over the bytes from ``body`` on (module docstring); None: read the file whole.
     The records are walked (transforms.damaged_walk) in the blocks as they are read; a record
@@ -218,7 +230,7 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
         try:
             for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
                 if b"\x00" in chunk:
-                    raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+                    raise nul_byte_error(path, _line_at(path, position + chunk.index(b"\x00")))
                 begin = max(body - position, 0)
                 chunk_start, position = position, position + len(chunk)
                 if begin >= len(chunk):

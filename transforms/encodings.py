@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from transforms.errors import LeadFileError
 
-__all__ = ["SAVE_AS", "Decoded", "as_utf8"]
+__all__ = ["SAVE_AS", "Decoded", "as_utf8", "nul_byte_error"]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -57,6 +57,18 @@ class Decoded:
     start: int
     foreign_lines: frozenset[int] = frozenset()
     foreign_as: str = ""
+
+
+def nul_byte_error(path: Path, line: int) -> LeadFileError:
+    """The file holds a NUL byte, first on ``line`` (1 is the header): text never does, so the
+    file is refused as binary, but it may be a CSV damaged there (a few NULs written by a crashed
+    export), and then the line is what the user needs to find them."""
+    return LeadFileError(
+        path,
+        f"the file is binary, not text (CSV): a NUL byte on line {line:,}",
+        "If it is a CSV, remove the NUL bytes (the first is on that line) or export it again; "
+        "else save the leads as CSV (UTF-8) or Parquet",
+    )
 
 
 def as_utf8(path: Path, data: bytes) -> Decoded:

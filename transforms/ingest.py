@@ -133,7 +133,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
     from transforms.csv_lines import Foreign, lines_are_records
-    from transforms.encodings import SAVE_AS, as_utf8
+    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error
 
     decoded = as_utf8(path, data)
     encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
@@ -143,7 +143,10 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
             path, "the file is empty", "Export the leads again with a header row and data rows"
         )
     guessed = encoding in _GUESSED or "+" in encoding
-    if b"\x00" in buffer or (guessed and _control_share(head[:4096]) > 0.05):
+    nul = buffer.find(b"\x00", start)
+    if nul >= 0 and not (guessed and _control_share(head[:4096]) > 0.05):
+        raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1)
+    if nul >= 0 or (guessed and _control_share(head[:4096]) > 0.05):
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)

@@ -250,7 +250,9 @@ def load_targets(path: Path, *, compliance: str | None = None) -> list[TargetCon
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: targets file not found") from exc
+        raise ConfigError(
+            f"{path}: targets file not found. Give it with --targets FILE (its format: README, 'Targets')"
+        ) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     unknown = sorted(set(document) - set(_TOP_LEVEL))

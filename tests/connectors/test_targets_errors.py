@@ -77,3 +77,13 @@ def test_a_vendors_options_error_names_the_file_too(tmp_path: Path, sample_data:
 
     [line] = buffer.getvalue().strip().splitlines()
     assert line.startswith(f"Error: {path}: target 'obi': options.stop_on_eror: unknown key; ")
+
+
+def test_a_targets_file_that_is_not_there_says_how_to_give_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_targets(tmp_path / "targets.toml")
+
+    assert str(caught.value) == (
+        f"{tmp_path / 'targets.toml'}: targets file not found. Give it with --targets FILE "
+        "(its format: README, 'Targets')"
+    )

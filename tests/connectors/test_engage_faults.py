@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from connectors.base import Chunk, Lead, Phone
@@ -168,6 +168,17 @@ def test_any_subject_filled_into_any_documented_template_is_read_back(
     template = DOCUMENT_TEMPLATES[code]
     if "%s" not in template:
         return
+    # a template that ends in its hole (ARG_INVALID_DATA's "Invalid Data '%s") may come back with a
+    # closing quote added; a subject ending in a quote is then the same text as one without it
+    # ("Invalid Data ''" is the subject "'" or the subject "" quoted), so it cannot be read back
+    assume(not (template.endswith("%s") and subject.endswith("'")))
     said = f"{code} {dash} {template.replace('%s', subject)}"
     (error,) = read_errors(Fault("S:Server", said), DOCUMENT_TEMPLATES)
     assert (error.code, error.subject) == (code, subject)
+
+
+def test_a_closing_quote_after_a_subject_that_ends_the_template_is_not_part_of_it() -> None:
+    (quoted,) = read_errors(Fault("S:Server", "ARG_INVALID_DATA - Invalid Data 'abc'"), DOCUMENT_TEMPLATES)
+    (verbatim,) = read_errors(Fault("S:Server", "ARG_INVALID_DATA - Invalid Data 'abc"), DOCUMENT_TEMPLATES)
+
+    assert (quoted.subject, verbatim.subject) == ("abc", "abc")

@@ -131,14 +131,6 @@ def _phone_keys(frame: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarra
     return values, has
 
 
-def _first_phone(slots: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Each row's first phone's key (any number where it has none)."""
-    first = slots[-1][0]
-    for keys, has in reversed(slots[:-1]):
-        first = np.where(has, keys, first)
-    return first
-
-
 def _flatten(columns: Sequence[tuple[np.ndarray, np.ndarray]], rows: int) -> People:
     """Each row's kept keys, column by column: the rows' ends from their counts, then each
     column's kept keys written to their places (one scatter a column, no boolean indexing of
@@ -185,8 +177,14 @@ def batch_people(frame: pl.DataFrame, per: str) -> People | None:
         if channel is not None and slots:
             first, has = channel
             # prefer_phone moves the channel's phone first only when the lead has that phone
-            has = has & np.logical_or.reduce([p & (k == first) for k, p in slots])
-            if (has & (first != _first_phone(slots))).any():
+            matches = [p & (k == first) for k, p in slots]
+            has = has & np.logical_or.reduce(matches)
+            # ... and it is the lead's first phone already where it matches the first slot it has
+            already, before = matches[0].copy(), ~slots[0][1]
+            for match, (_, there) in zip(matches[1:], slots[1:], strict=True):
+                already |= before & match
+                before &= ~there
+            if (has & ~already).any():
                 slots.insert(0, (first, has))
         for keys, has in slots:
             kept = has.copy()

@@ -132,52 +132,62 @@ def _long_sum(data: np.ndarray, powers: np.ndarray) -> int:
 
 
 def _ranges(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The bytes of ``array`` (a view of its buffer) and, for each non-empty string, its
-    position in ``array`` and its bytes' start and end in them."""
+    """The bytes of ``array`` (a view of its buffer), each string's start and end in them, and
+    which strings are neither null nor empty."""
     size = len(array)
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + size + 1]
     first, last = int(offsets[0]), int(offsets[-1])
     buffer = array.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8)[first:last] if buffer is not None else np.empty(0, np.uint8)
-    present = offsets[1:] > offsets[:-1]
+    starts, ends = offsets[:-1] - first, offsets[1:] - first
+    present = ends > starts
     if array.null_count:
         present &= array.is_valid().to_numpy(zero_copy_only=False)
-    where = np.flatnonzero(present)
-    return data, where, offsets[:-1][where] - first, offsets[1:][where] - first
+    return data, starts, ends, present
 
 
-def _first_offset(array: pa.LargeStringArray) -> int:
-    return int(np.frombuffer(array.buffers()[1], dtype=np.int64, count=1, offset=8 * array.offset)[0])
+def _edged_with_space(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, present: np.ndarray) -> bool:
+    """Whether a string starts or ends with whitespace (an empty one's index may fall on its
+    neighbour's byte or past the end: clipped, and its answer not asked)."""
+    if not len(data):
+        return False
+    firsts, lasts = data[np.minimum(starts, len(data) - 1)], data[ends - 1]
+    return bool((present & (_is_space(firsts) | _is_space(lasts))).any())
 
 
-def email_keys(emails: pa.Array | Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """The keys of the non-empty emails and their positions: (positions int32, keys int64),
-    computed over the Arrow buffer as the module docstring says (a null or blank email is left
-    out). Trimmed by pyarrow only when some email starts or ends with whitespace."""
+def _lowered(emails: pa.Array | Sequence[str | None]) -> pa.LargeStringArray:
+    """``emails`` as a large_string array, ASCII letters lower-cased."""
     array = emails if isinstance(emails, pa.Array) else pa.array(emails, type=pa.large_string())
     array = array.cast(pa.large_string())
-    if len(array) and _first_offset(array):
+    offsets = array.buffers()[1]
+    if len(array) and np.frombuffer(offsets, dtype=np.int64, count=1, offset=8 * array.offset)[0]:
         # e.g. a string slice cast to large: pyarrow 26's ascii_lower misreads an array whose
         # offsets do not start at 0 (it writes only their bytes); trimming makes a fresh one
         array = pc.ascii_trim_whitespace(array)
-    array = pc.ascii_lower(array)
-    data, where, starts, ends = _ranges(array)
-    if len(where) and (_is_space(data[starts]).any() or _is_space(data[ends - 1]).any()):
-        array = pc.ascii_trim_whitespace(array)
-        data, where, starts, ends = _ranges(array)
-    if not len(where):
-        return where.astype(np.int32), np.empty(0, dtype=np.int64)
+    lowered: pa.LargeStringArray = pc.ascii_lower(array)
+    return lowered
+
+
+def _hashes(array: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Every string's key (int64; any number for a null or blank one) and which strings have
+    one, computed over the Arrow buffer as the module docstring says. Trimmed by pyarrow only
+    when some string starts or ends with whitespace."""
+    data, starts, ends, present = _ranges(array)
+    if _edged_with_space(data, starts, ends, present):
+        data, starts, ends, present = _ranges(pc.ascii_trim_whitespace(array))
+    if not present.any():
+        return np.zeros(len(starts), dtype=np.int64), present
     powers, inverses = _tables(2 * _BLOCK + 1)
     lengths = ends - starts
-    # groups: the strings starting in one block, a string longer than a block alone
+    # groups: the strings starting in one block, a string longer than a block alone; each
+    # string's bytes run to the next one's start (an Arrow buffer's strings are contiguous)
     cuts = np.flatnonzero(np.diff(starts // _BLOCK)) + 1
     long = np.flatnonzero(lengths > _BLOCK)
     if len(long):
         cuts = np.union1d(cuts, np.concatenate((long, long + 1)))
-    bounds = [0, *cuts[(cuts > 0) & (cuts < len(where))].tolist(), len(where)]
-    gapless = bool((starts[1:] == ends[:-1]).all())  # else segment ends too (trimmed bytes between)
-    sums = np.empty(len(where), dtype=np.uint64)
-    base = np.empty(len(where), dtype=np.int64)
+    bounds = [0, *cuts[(cuts > 0) & (cuts < len(starts))].tolist(), len(starts)]
+    sums = np.empty(len(starts), dtype=np.uint64)
+    base = np.empty(len(starts), dtype=np.int64)
     weighted = np.empty(2 * _BLOCK + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for a, b in itertools.pairwise(bounds):
@@ -187,31 +197,32 @@ def email_keys(emails: pa.Array | Sequence[str | None]) -> tuple[np.ndarray, np.
                 sums[a], base[a] = _long_sum(data[lo:hi], powers), hi - 1
                 continue
             part = weighted[: hi - lo + 1]  # + 1: a 0 after the last, so that reduceat ends there
-            np.multiply(data[lo:hi], inverses[: hi - lo], out=part[:-1])
+            np.copyto(part[:-1], data[lo:hi])  # widened, then weighted in place (less than at once)
+            np.multiply(part[:-1], inverses[: hi - lo], out=part[:-1])
             part[-1] = 0
-            if gapless:
-                sums[a:b] = np.add.reduceat(part, starts[a:b] - lo)
-            else:
-                marks = np.empty(2 * (b - a), dtype=np.int64)
-                marks[0::2], marks[1::2] = starts[a:b] - lo, ends[a:b] - lo
-                sums[a:b] = np.add.reduceat(part, marks)[0::2]
+            sums[a:b] = np.add.reduceat(part, starts[a:b] - lo)  # an empty string's: any number
         h = powers[ends - 1 - base] * sums + lengths.astype(np.uint64) * np.uint64(_L)
         z = h + np.uint64(_L)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
-    return where.astype(np.int32), (z | np.uint64(_TOP)).view(np.int64)
+    return (z | np.uint64(_TOP)).view(np.int64), present
+
+
+def email_keys(emails: pa.Array | Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of the non-blank emails and their positions: (positions int32, keys int64); a
+    null or blank email is left out."""
+    keys, present = _hashes(_lowered(emails))
+    where = np.flatnonzero(present)
+    return where.astype(np.int32), keys[where]
 
 
 def email_key_column(emails: pl.Series) -> pl.Series:
     """``email_key``: each email's key (:func:`email_keys`), null where there is none."""
-    where, keys = email_keys(emails.to_arrow())
-    values = np.zeros(len(emails), dtype=np.int64)
-    values[where] = keys
-    present = np.zeros(len(emails), dtype=bool)
-    present[where] = True
+    keys, present = _hashes(_lowered(emails.to_arrow()))
+    keys *= present  # a null's value 0, as a polars column built from values and nulls has
     valid = pa.py_buffer(np.packbits(present, bitorder="little"))
-    array = pa.Array.from_buffers(pa.int64(), len(emails), [valid, pa.py_buffer(values)])
+    array = pa.Array.from_buffers(pa.int64(), len(emails), [valid, pa.py_buffer(keys)])
     return pl.Series("email_key", array, dtype=pl.Int64)
 
 

@@ -13,12 +13,12 @@ emails' keys transforms.person_keys.email_keys already made), and a chunk's are 
 A slice keeps the batch's ``keys`` array and a view of ``ends``, so ``ends[0]`` need not be 0.
 
 :func:`batch_people` on 100,000 eligible rows of a real batch (two phone slots partly null,
-the third empty, ~8% without email): ~10 ms CPU, was ~30 (load 2-3). Each phone column is one
-polars cast (``"+4930123456"`` to 4930123456 directly: ~1.5 ms, most of what is left) read as
-a view of its buffer; a column without a phone is left out, as is the channel's phone when it
-is each row's first phone already (a voice target's); each column's kept keys are scattered to
-their places rather than a matrix of them masked (a mask that varies row to row costs ~5 ns a
-value to compress).
+the third empty, ~8% without email), best of 7, load 3-4: 8.5-10 ms CPU, was 23-26. Each phone
+column is one polars cast (``"+4930123456"`` to 4930123456 directly: ~1.5 ms, most of what is
+left) read as a view of its buffer; a column without a phone is left out, as is the channel's
+phone when it is each row's first phone already (a voice target's); each column's kept keys are
+scattered to their places rather than a matrix of them masked (a mask that varies row to row
+costs ~5 ns a value to compress).
 """
 
 from __future__ import annotations

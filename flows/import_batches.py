@@ -112,7 +112,8 @@ async def _send_batch(
         return report
 
     shared = SharedWindows(prepared.clean)  # the batch's targets of one profile share its windows
-    leads = SharedLeads(prepared.clean)  # and all of them its Leads: one copy of the batch, not six
+    keyed = any(connector.target.frequency is not None for connector in connectors)
+    leads = SharedLeads(prepared.clean, keyed=keyed)  # and all of them its Leads: one copy, not six
     results = await asyncio.gather(
         *(
             send_target(

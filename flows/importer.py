@@ -35,7 +35,6 @@ from schemas.codes import Issue, Status
 from transforms.calling_windows import hold_outside_windows, with_call_windows
 from transforms.eligibility import eligibility, hold_extension_only
 from transforms.people import People, batch_people
-from transforms.person_keys import email_key_column
 from transforms.results import SENT_SCHEMA, build_results
 from transforms.shared_windows import SharedWindows
 
@@ -73,16 +72,18 @@ def load_connectors(
 
 
 def _leads(
-    eligible: pl.DataFrame, shared: SharedLeads, *, per: str | None = None
+    decided: pl.DataFrame, shared: SharedLeads, *, per: str | None = None
 ) -> tuple[list[Lead], People | None]:
-    """The eligible rows as Leads, the target's preferred phone first, from the batch's
-    ``shared`` Leads (one object per row for all targets: flows.shared_leads). ``per`` (a
-    frequency limit's): each with its email's person key, and the leads' person keys as arrays
-    aligned with them (transforms.people.batch_people), all computed for the whole frame at once
-    (transforms.person_keys.email_key_column): the ledger then reads no Lead for them."""
+    """The ``eligible`` rows of ``decided`` (the batch's clean frame row for row, as
+    transforms.eligibility decides it) as Leads, the target's preferred phone first, from the
+    batch's ``shared`` Leads (one object per row for all targets: flows.shared_leads). ``per`` (a
+    frequency limit's): each with its email's person key (the batch's, computed once for all its
+    targets: SharedLeads.email_key), and the leads' person keys as arrays aligned with them
+    (transforms.people.batch_people), computed for the whole frame at once: the ledger then
+    reads no Lead for them."""
     if per is None:
-        return shared.leads(eligible), None
-    eligible = eligible.with_columns(email_key_column(eligible["email"]))
+        return shared.leads(decided.filter(pl.col("eligible"))), None
+    eligible = decided.with_columns(shared.email_key(decided)).filter(pl.col("eligible"))
     return shared.leads(eligible), batch_people(eligible, per)
 
 
@@ -159,9 +160,9 @@ async def send_target(
         decided = hold_outside_windows(decided, windows, reference, scheduled=connector.schedules_by_zone())
     if connector.holds_extension_only():
         decided = hold_extension_only(decided)
-    batch = leads if leads is not None else SharedLeads(prepared.clean)
     per = target.frequency.per if target.frequency is not None else None
-    to_send, people = _leads(decided.filter(pl.col("eligible")), batch, per=per)
+    batch = leads if leads is not None else SharedLeads(prepared.clean, keyed=per is not None)
+    to_send, people = _leads(decided, batch, per=per)
     del batch  # the caller's, when shared: this send keeps only its own list
     try:
         book = state.ledger if state is not None and state.ledger is not None else open_ledger(ledger)

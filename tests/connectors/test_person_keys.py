@@ -4,6 +4,8 @@ any text, and a phone's key never an email's."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from connectors.base import Lead, Phone
 from connectors.frequency import leads_people, person_keys
+from transforms import person_keys as keys_module
 from transforms.person_keys import email_key, email_key_column, email_keys, legacy_people, phone_key
 
 MASK = (1 << 64) - 1
@@ -81,6 +84,57 @@ def test_the_vectorized_email_keys_are_the_definitions_for_any_text(
     assert (keys < 0).all(), "an email's key is negative, a phone's positive: they never meet"
     column = email_key_column(pl.Series(values, dtype=pl.String))
     assert column.to_list() == [dict(expected).get(i) for i in range(len(values))]
+
+
+texts = (
+    st.none()
+    | st.text(max_size=70)
+    | st.text(st.sampled_from("aAzZ@._- \t\n\r\x0b\x0c\xe9\u0130\U0001f600"), max_size=90)
+    | st.builds(str.__add__, st.text(st.sampled_from(" \t"), max_size=3), st.text("bB\xe4", max_size=40))
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(texts, max_size=30),
+    block=st.sampled_from([1, 2, 3, 8, 16, 64]),
+    pad=st.sampled_from(["", "pad", " "]),
+    offset=st.integers(0, 2),
+)
+def test_the_email_keys_are_the_definitions_across_block_boundaries(
+    values: list[str | None], block: int, pad: str, offset: int
+) -> None:
+    """Strings in groups by block, cut at block boundaries, longer than one or two blocks,
+    trimmed (bytes left between strings) or not, in an array sliced or not: with small blocks
+    every path of email_keys is taken by short text."""
+    array = pa.array([pad] * offset + values, type=pa.string()).slice(offset)
+    filled = pa.array([pad + "X" if v is None else v for v in values], type=pa.large_string())
+    valid = pa.py_buffer(
+        np.packbits(np.array([v is not None for v in values], dtype=bool), bitorder="little")
+    )
+    # a null with bytes (Arrow allows it): bytes between strings, not theirs
+    junk = pa.Array.from_buffers(pa.large_string(), len(values), [valid, *filled.buffers()[1:]])
+    with mock.patch.object(keys_module, "_BLOCK", block):
+        found = [email_keys(array), email_keys(pa.array(values, type=pa.large_string())), email_keys(junk)]
+    expected = [(i, email_key(v)) for i, v in enumerate(values) if v is not None and v.strip(" \t\n\v\f\r")]
+    for where, keys in found:
+        assert list(zip(where.tolist(), keys.tolist(), strict=True)) == expected
+
+
+def test_emails_longer_than_two_blocks_and_many_blocks_of_emails_have_their_keys() -> None:
+    block = keys_module._BLOCK
+    values = [
+        None,
+        "a" * (2 * block + 5),
+        "",
+        " Ab@c.de",
+        "x" * (block + 1),
+        *(f"p{n}@example.com" for n in range(5000)),
+    ]
+    values += ["\xe9" * (3 * block), " ", "Z" * (block - 1)]
+    where, keys = email_keys(values)
+    expected = [(i, email_key(v)) for i, v in enumerate(values) if v and v.strip()]
+    assert list(zip(where.tolist(), keys.tolist(), strict=True)) == expected
 
 
 phones = st.from_regex(r"\+[1-9][0-9]{5,14}", fullmatch=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -64,10 +65,26 @@ def test_the_keys_computed_from_the_batch_are_each_leads_person_keys(
     assert people.to_lists() == leads_people(leads, per)
 
 
-def test_a_phone_that_is_not_plain_e164_leaves_the_keys_to_each_lead() -> None:
-    frame = pl.DataFrame({"phone1": ["+4930123456", "+49 30 1"], "email": [None, None]})
+@pytest.mark.parametrize("column", ["phone1", "phone3", "channel_phone"])
+@pytest.mark.parametrize("value", ["+49 30 1", "++4930123456", "+-5", "-5", "x"])
+def test_a_phone_that_is_not_plain_e164_leaves_the_keys_to_each_lead(column: str, value: str) -> None:
+    frame = pl.DataFrame(
+        {
+            "phone1": ["+4930123456", None],
+            "phone3": [None, None],
+            "email": [None, None],
+            "channel_phone": [None] * 2,
+        }
+    ).with_columns(pl.Series(column, [None, value], dtype=pl.String))
     assert batch_people(frame, "person") is None
     assert batch_people(frame, "email") is not None
+
+
+def test_an_empty_phone_is_no_phone() -> None:
+    frame = pl.DataFrame({"phone1": ["", "+4930123456"], "phone2": ["", ""], "channel_phone": ["", None]})
+    people = batch_people(frame, "person")
+    assert people is not None
+    assert people.to_lists() == [(), (4930123456,)]
 
 
 @settings(max_examples=200, deadline=None)

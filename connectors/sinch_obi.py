@@ -32,8 +32,10 @@ customer search by externalId finds the vendor's record, and only when it matche
 (``duplicate_match``: numbers, our attributes, time zone) is the row accepted with
 ``VENDOR_DUPLICATE`` (a resend after a crash) and the vendor's id. A record with other data, no
 record (the id was repeated within the request: the vendor refuses every occurrence and stores
-none), a search that fails, or a second row of the request with the same id is ``vendor_rejected``
-``VENDOR_ID_CONFLICT``, its message naming the vendor's record. So two rows with one id in one
+none), or a second row of the request with the same id is ``vendor_rejected``
+``VENDOR_ID_CONFLICT``, its message naming the vendor's record. A search that still fails after
+the target's retries (it is idempotent) leaves the row ``failed`` (``TRANSPORT_FAILED``): the
+record may be ours, so the next run sends it and looks again. So two rows with one id in one
 request are never both accepted. With ``stop_process_if_invalid``
 the valid entries of a request that also held an invalid one were not added: they are reported
 ``vendor_rejected`` (vendor_status ``200``, a message saying the request was held back), never
@@ -66,7 +68,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.assumptions import Assumption
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
-from connectors.errors import FatalTargetError, truncate
+from connectors.errors import ConnectorError, FatalTargetError, truncate
+from connectors.retry import call_with_retries
 from schemas.codes import Issue, Status
 
 __all__ = ["ASSUMPTIONS", "LIMITS", "ObiOptions", "SinchObiConnector"]
@@ -396,10 +399,18 @@ class SinchObiConnector(Connector):
         """One "not unique" row judged against the vendor's record for its externalId."""
         error = outcome.vendor_message.split(": " + _UNCHECKED)[0] if outcome.vendor_message else ""
         if isinstance(record, Exception):
+            # not a refusal: the record may be ours (a request whose answer was lost), and only a
+            # search that answers can tell; the row fails, so the next run sends it and looks again
             why = (
-                f"the customer search failed ({truncate(str(record), 120)}), so it was not compared with ours"
+                f"the customer search failed ({truncate(str(record), 120)}), so whether its record is "
+                "ours is not known; run again to check"
             )
-        elif record is None:
+            return outcome._replace(
+                status=Status.FAILED,
+                reasons=(Issue.TRANSPORT_FAILED.value,),
+                vendor_message=truncate(f"{error}: {why}"),
+            )
+        if record is None:
             why = "the vendor holds no customer with this externalId" + (
                 f" (it is repeated in this request, rows {', '.join(map(str, repeated))}: none was stored)"
                 if repeated
@@ -498,8 +509,13 @@ class SinchObiConnector(Connector):
         async def one(external_id: str) -> tuple[str, dict[str, Any] | Exception | None]:
             async with gate:
                 try:
-                    return external_id, await self._search(client, external_id)
-                except (httpx.HTTPError, FatalTargetError, ValueError) as exc:
+                    # a search is idempotent: a 429/5xx or a dropped connection is tried again
+                    return external_id, await call_with_retries(
+                        lambda: self._search(client, external_id),
+                        self.target.retry,
+                        what=f"{self.target.name}: customer search",
+                    )
+                except (httpx.HTTPError, ConnectorError, ValueError) as exc:
                     if strict:
                         raise
                     return external_id, exc

@@ -181,3 +181,43 @@ def test_no_id_is_accepted_twice_and_a_duplicate_is_accepted_only_when_the_vendo
     for outcome in outcomes:
         if outcome.status is not Status.ACCEPTED:
             assert outcome.reasons in ((Issue.VENDOR_ID_CONFLICT.value,), (Issue.VENDOR_REJECTED.value,))
+
+
+def _quick_retries(obi: Any) -> Any:
+    """The connector with short pauses between tries (the policy's shape, not its defaults)."""
+    from connectors.config import RetryPolicy
+
+    target = obi.target.model_copy(update={"retry": RetryPolicy(attempts=3, backoff=0.0, max_backoff=0.0)})
+    return type(obi)(target=target, secrets=obi.secrets)
+
+
+async def test_a_customer_search_that_keeps_failing_leaves_the_row_failed_not_refused(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await post(client, connector(), [lead(7, first_name="Ana")])
+    app.state.sandbox.faults.configure(
+        {"vendors": {"sinch_obi": {"/campaigns/*/customers": {"rate_500": 1.0}}}}
+    )
+
+    [again] = await post(client, _quick_retries(connector()), [lead(7, first_name="Ana")])
+
+    assert (again.status, again.reasons) == (Status.FAILED, (Issue.TRANSPORT_FAILED.value,))
+    assert "the customer search failed" in (again.vendor_message or "")
+    assert "run again to check" in (again.vendor_message or "")
+
+
+async def test_a_customer_search_that_fails_once_is_tried_again_and_judges_the_row(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    [first] = await post(client, connector(), [lead(7, first_name="Ana")])
+    app.state.sandbox.faults.configure(
+        {"vendors": {"sinch_obi": {"/campaigns/*/customers": {"rate_500": 1.0, "max_faults": 1}}}}
+    )
+
+    [again] = await post(client, _quick_retries(connector()), [lead(7, first_name="Ana")])
+
+    assert (again.status, again.reasons, again.vendor_id) == (
+        Status.ACCEPTED,
+        (Issue.VENDOR_DUPLICATE.value,),
+        first.vendor_id,
+    )

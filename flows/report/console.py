@@ -239,9 +239,12 @@ def _percent(value: float | None) -> Text:
 
 def print_trend(console: Console, trend: pl.DataFrame, skipped: Sequence[Skipped] = ()) -> None:
     """One line per run and target, oldest run first: its folder (relative to the folder of
-    runs), the target's leads and the shares accepted or submitted, rejected and failed; then
-    every folder that was not read, with why."""
-    title = "Trend per run and target (share of the target's leads; delivered = accepted or submitted)"
+    runs), the target's leads and the shares delivered (accepted, submitted or already sent),
+    rejected and failed; then every folder that was not read, with why."""
+    title = (
+        "Trend per run and target (share of the target's leads; "
+        "delivered = accepted, submitted or already sent)"
+    )
     table = Table(title=title, title_justify="left")
     table.add_column(_header("started (UTC)"), overflow="fold", min_width=10)
     table.add_column("folder", overflow="fold")  # a path: folded whole over lines when narrow

@@ -157,10 +157,11 @@ def render_trend_html(found: RunsFound, trend: pl.DataFrame, page_dir: Path) -> 
     chart = f'<figure class="chart">{trend_chart(trend)}</figure>'
     note = (
         '<p class="note">Each point is one run: the share of that target\'s leads (rows of the file) '
-        "accepted or submitted, rejected (by our checks or by the vendor) and failed. The x axis is "
+        "delivered (accepted, submitted or already sent by an earlier run), rejected (by our checks or by "
+        "the vendor) and failed. The x axis is "
         "the time the run started (UTC); each target has its own marker and dash pattern, so lines "
-        "that coincide stay visible, and the legend gives its latest value. Delivered: accepted or "
-        "submitted; rejected: rejected or vendor_rejected.</p>"
+        "that coincide stay visible, and the legend gives its latest value. Delivered: accepted, "
+        "submitted or already_sent; rejected: rejected or vendor_rejected.</p>"
     )
     if untimed:
         note += f'<p class="note">Not plotted (no start time known): {esc(", ".join(untimed))}.</p>'

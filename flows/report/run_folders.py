@@ -9,7 +9,7 @@ folder is never looked into for more runs; links are not followed (a linked fold
 be a run already counted, or lie outside DIR).
 
 Rates, not counts: runs differ in size, so the trend plots each target's share of the run's
-leads accepted or submitted, rejected (by us or the vendor) and failed.
+leads delivered (accepted, submitted or already sent), rejected (by us or the vendor) and failed.
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ __all__ = ["RATES", "TREND_STATUSES", "RunsFound", "Skipped", "find_runs", "scan
 TREND_STATUSES: tuple[Status, ...] = (
     Status.ACCEPTED,
     Status.SUBMITTED,
+    Status.ALREADY_SENT,
     Status.REJECTED,
     Status.VENDOR_REJECTED,
     Status.FAILED,
 )
 
 RATES: dict[str, tuple[Status, ...]] = {
-    "delivered_share": (Status.ACCEPTED, Status.SUBMITTED),
+    # a lead an earlier run delivered is at the vendor: a re-run of a delivered file is not at 0%
+    "delivered_share": (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT),
     "rejected_share": (Status.REJECTED, Status.VENDOR_REJECTED),
     "failed_share": (Status.FAILED,),
 }

@@ -62,7 +62,7 @@ _STYLES: tuple[tuple[str, str, float], ...] = (
 apart, a big hollow marker around a smaller one, the dashes of one across the other."""
 
 _PANELS = (
-    ("delivered_share", "Accepted or submitted"),
+    ("delivered_share", "Delivered (accepted, submitted or already sent)"),
     ("rejected_share", "Rejected (by us or the vendor)"),
     ("failed_share", "Failed"),
 )

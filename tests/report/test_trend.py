@@ -77,7 +77,8 @@ def test_trend_gives_shares_of_each_targets_leads_per_run_and_keeps_copies_apart
     row = table.filter(pl.col("folder") == "2026-11/20261121T010000Z-aa0002", pl.col("target") == "obi_main")
     counts = row.row(0, named=True)
     assert counts["rows"] == 40
-    assert counts["delivered_share"] == pytest.approx((counts["accepted"] + counts["submitted"]) / 40)
+    delivered = counts["accepted"] + counts["submitted"] + counts["already_sent"]
+    assert counts["delivered_share"] == pytest.approx(delivered / 40)
     assert counts["rejected_share"] == pytest.approx((counts["rejected"] + counts["vendor_rejected"]) / 40)
     assert counts["failed_share"] == pytest.approx(counts["failed"] / 40)
     assert str(counts["started"]) == "2026-11-21 01:00:00"
@@ -127,3 +128,29 @@ def test_a_folder_whose_runs_are_all_nested_is_a_folder_of_runs(tmp_path: Path) 
     text = console.export_text()
     assert "Trend per run and target" in text
     assert "2026/11/20261121T010000Z-aa0002" in text
+
+
+def test_a_rerun_of_a_delivered_file_is_delivered_in_the_trend_not_at_zero(tmp_path: Path) -> None:
+    from tests.report.runs import results_frame, status_rows
+
+    root = tmp_path / "runs"
+    for run_id, status, started in (
+        ("20261120T010000Z-aa0001", "accepted", "2026-11-20T01:00:00Z"),
+        ("20261121T010000Z-aa0002", "already_sent", "2026-11-21T01:00:00Z"),
+    ):
+        rows = results_frame(status_rows([[status]] * 3 + [["rejected"]], ["obi"]))
+        write_run(
+            root, run_id, results=rows.with_columns(run_id=pl.lit(run_id)), meta=_meta(run_id, 4, started)
+        )
+
+    found = scan_runs(root)
+    shares = (
+        trend(found.runs, root)
+        .filter(pl.col("target") == "obi")
+        .select("run_id", "already_sent", "delivered_share", "rejected_share")
+    )
+
+    assert shares.rows() == [
+        ("20261120T010000Z-aa0001", 0, 0.75, 0.25),
+        ("20261121T010000Z-aa0002", 3, 0.75, 0.25),
+    ]

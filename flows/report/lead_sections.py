@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from flows.report.charts import bar_chart, row_chart
-from flows.report.leads import OUTCOMES, LeadView, Outcome, target_column
+from flows.report.leads import CONTACT_COLUMNS, OUTCOMES, LeadView, Outcome, first_contact, target_column
 from flows.report.markup import Cell, Markup, esc, table, tiles
 from flows.report.sections import code_link, figure, name_of, section
 from schemas.codes import Status
@@ -116,7 +116,7 @@ def lead_table_section(view: LeadView, targets: Sequence[str], csv_hint: str) ->
     for row in shown.iter_rows(named=True):
         statuses = {row[target_column(t, "status")] for t in targets} - {None}
         missed = [t for t in targets if row[target_column(t, "status")] not in _DELIVERED]
-        contact = "<br>".join(esc(v) for v in (row["phone1"], row["email"]) if v)
+        contact = "<br>".join(esc(row[name]) for name in CONTACT_COLUMNS if row.get(name))
         outcome_css = "outcome outcome-bad" if row["outcome"] in _BAD else "outcome"
         cells = (
             f'<td class="num">{esc(row["source_row"])}</td>'
@@ -162,7 +162,7 @@ def reasons_section(reasons: pl.DataFrame) -> Markup:
             ", ".join(row["targets"]),
             row["source_row"],
             Cell(name_of(row), "text"),
-            row["phone1"] or row["email"],
+            first_contact(row),
             row["vendor_status"],
             Cell(row["vendor_message"], "text"),
         ]

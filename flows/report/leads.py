@@ -16,8 +16,9 @@ Pure polars; the only loop is over targets (a handful), never over rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -26,6 +27,7 @@ from schemas.results import RAW_COLUMNS
 from transforms.summary import needs_attention
 
 __all__ = [
+    "CONTACT_COLUMNS",
     "DELIVERED",
     "LEAD_COLUMNS",
     "OUTCOMES",
@@ -33,6 +35,7 @@ __all__ = [
     "LeadView",
     "Outcome",
     "among",
+    "first_contact",
     "lead_outcomes",
     "lead_rows",
     "lead_view",
@@ -94,6 +97,16 @@ LEAD_COLUMNS: tuple[str, ...] = (
     *RAW_COLUMNS,
 )
 """Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
+
+CONTACT_COLUMNS: tuple[str, ...] = ("phone1", "phone2", "phone3", "email")
+"""A lead's contacts as the report shows them: every phone it has, then its email (a lead whose
+first phone was refused is reached on its second)."""
+
+
+def first_contact(row: Mapping[str, Any]) -> object:
+    """The first of :data:`CONTACT_COLUMNS` ``row`` has (None: none)."""
+    return next((row[name] for name in CONTACT_COLUMNS if row.get(name)), None)
+
 
 PER_TARGET: tuple[str, ...] = ("status", "reasons", "vendor_status", "vendor_message")
 
@@ -356,7 +369,17 @@ def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
     return {outcome: int(counted.get(outcome, 0)) for outcome in OUTCOMES}
 
 
-_EXAMPLE_COLUMNS = ("first_name", "last_name", "phone1", "email", "status", "vendor_status", "vendor_message")
+_EXAMPLE_COLUMNS = (
+    "first_name",
+    "last_name",
+    "phone1",
+    "phone2",
+    "phone3",
+    "email",
+    "status",
+    "vendor_status",
+    "vendor_message",
+)
 
 
 def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from flows.report.charts import bar_chart, status_chart
+from flows.report.leads import first_contact
 from flows.report.markup import Cell, Markup, definition_list, esc, table, tiles
 from flows.report.runs import RunMeta
 from schemas.clean_leads import PHONE_SLOTS
@@ -174,9 +175,9 @@ def phones_section(summary: Mapping[str, Any]) -> Markup:
 
 
 def _matched_phone(row: Mapping[str, Any]) -> object:
-    """The phone a duplicate matched on (``duplicate_on``), else the first phone."""
+    """The phone a duplicate matched on (``duplicate_on``), else its first contact."""
     on = row.get("duplicate_on")
-    return row[on] if on in PHONE_SLOTS else row["phone1"]
+    return row[on] if on in PHONE_SLOTS and row.get(on) else first_contact(row)
 
 
 def dispositions_section(summary: Mapping[str, Any], leads: pl.DataFrame, total: int) -> Markup:

@@ -221,3 +221,22 @@ def test_the_bounded_lead_view_shows_the_first_leads_and_counts_them_all(
     assert view.missed_outcomes == set(every["outcome"])
     shown_statuses = {s for t in targets for s in every[f"{t} status"].drop_nulls()}
     assert view.missed_statuses == shown_statuses
+
+
+def test_a_lead_reached_on_its_second_phone_shows_that_phone_in_the_lead_table_and_the_reasons(
+    tmp_path: Path,
+) -> None:
+    refused_first = result_row(
+        source_row=1,
+        status=Status.VENDOR_REJECTED.value,
+        reasons=["PHONE_INVALID"],
+        phone1=None,
+        phone1_raw="555-CALL-NOW",
+        phone2="+4989000000077",
+    )
+    run_dir = write_run(tmp_path / "out", results=results_frame([refused_first]), meta=run_meta(rows=1))
+
+    page = render_run_html(load_run(run_dir))
+
+    assert "+4989000000077" in _section(page, "lead-table")
+    assert "+4989000000077" in _section(page, "reasons")

@@ -141,6 +141,7 @@ write's CPU and skip nothing."""
 PLAIN_COLUMNS: tuple[str, ...] = (
     "source_row",
     "external_id",
+    "vendor_id",
     "phone1",
     "phone2",
     "phone3",

@@ -144,9 +144,9 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         )
     guessed = encoding in _GUESSED or "+" in encoding
     nul = buffer.find(b"\x00", start)
-    if nul >= 0 and not (guessed and _control_share(head[:4096]) > 0.05):
+    if nul >= 0:  # as the streamed read says it (transforms.damaged_scan): with the line
         raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1)
-    if nul >= 0 or (guessed and _control_share(head[:4096]) > 0.05):
+    if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)

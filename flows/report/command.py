@@ -51,7 +51,12 @@ def _report_run(run: Run, html: Path | None, csv: Path | None, console: Console)
         console.print(Text(f"HTML report: {html}"))
     if csv is not None:
         rows = export_lead_csv(run.results, run.target_names, csv)
-        console.print(Text(f"CSV: {rows:,} leads not delivered to every target (one row per lead) -> {csv}"))
+        console.print(
+            Text(
+                f"CSV: {rows:,} leads to look at (not delivered to every target, or marked; "
+                f"one row per lead) -> {csv}"
+            )
+        )
 
 
 def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Console) -> None:
@@ -77,7 +82,10 @@ def _report_runs(folder: Path, html: Path | None, csv: Path | None, console: Con
         frames = [lead_csv_frame(run.results, run.target_names) for run in runs]
         rows = write_lead_csv(pl.concat(frames, how="diagonal_relaxed"), csv)
         console.print(
-            Text(f"CSV: {rows:,} leads not delivered to every target across {len(runs)} runs -> {csv}")
+            Text(
+                f"CSV: {rows:,} leads to look at (not delivered to every target, or marked) "
+                f"across {len(runs)} runs -> {csv}"
+            )
         )
 
 
@@ -152,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--csv",
         type=Path,
-        help="write the leads not delivered to every target here, one row per lead (spreadsheet-safe)",
+        help="write the leads to look at (not delivered to every target, or marked) here, one row per "
+        "lead (spreadsheet-safe)",
     )
     return parser
 

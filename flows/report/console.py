@@ -150,7 +150,7 @@ def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int)
     codes are never cut nor wrapped mid-name: when the columns do not fit ``width``, the
     table lists one line per lead and target it did not reach instead (same facts, long form)."""
     shown = leads.head(TOP_LEADS)
-    title = f"Leads not delivered to every target ({total:,}; first {shown.height})"
+    title = f"Leads to look at: not delivered to every target, or marked ({total:,}; first {shown.height})"
     statuses = {name: shown[target_column(name, "status")].fill_null("").to_list() for name in targets}
     codes = [code for row in shown["reasons"].to_list() for code in row or []]
     widths = [len("row"), len("attention"), *[max(map(len, [t, *statuses[t]])) for t in targets]]

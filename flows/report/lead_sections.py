@@ -94,7 +94,7 @@ def lead_table_section(view: LeadView, targets: Sequence[str], csv_hint: str) ->
     target holds the lead's status there, its reasons and the vendor's answer; the filters
     (outcome, a status at any target, a target it did not reach) and sorting are our script's.
     ``view`` holds the first :data:`LEAD_LIMIT` of them (flows.report.leads.lead_view)."""
-    title = f"Leads not delivered to every target ({view.missed:,})"
+    title = f"Leads to look at: not delivered to every target, or marked ({view.missed:,})"
     if not view.missed:
         return section("lead-table", title, '<p class="note">Every lead was delivered to every target.</p>')
     shown = view.shown.head(LEAD_LIMIT).with_columns(as_read())

@@ -34,7 +34,7 @@ def test_run_folder_prints_counts_reasons_and_vendor_errors(runs: Path) -> None:
     for expected in ("obi_main", "vendor_rejected", "NEEDS_MOBILE", "Service Unavailable", "leads_november"):
         assert expected in text
     lead_first = [
-        text.index(title) for title in ("Leads by outcome", "Leads not delivered", "Results by target")
+        text.index(title) for title in ("Leads by outcome", "Leads to look at", "Results by target")
     ]
     assert lead_first == sorted(lead_first)
 
@@ -57,7 +57,10 @@ def test_html_and_csv_are_written_where_asked(runs: Path, tmp_path: Path) -> Non
 
     assert html.read_text(encoding="utf-8").count("<svg") == 5
     assert len(csv.read_text(encoding="utf-8-sig").splitlines()) == 1 + 25
-    assert f"CSV: 25 leads not delivered to every target (one row per lead) -> {csv}" in console.export_text()
+    assert (
+        f"CSV: 25 leads to look at (not delivered to every target, or marked; one row per lead) -> {csv}"
+        in console.export_text()
+    )
 
 
 def test_bare_results_parquet_is_reported_without_run_inputs(runs: Path) -> None:
@@ -84,7 +87,7 @@ def test_folder_of_runs_gives_the_trend_per_run_and_target(runs: Path, tmp_path:
     page = html.read_text(encoding="utf-8")
     assert page.count("<svg") == 1
     assert "20261125T080000Z-cd34ef" in page
-    assert "CSV: 38 leads not delivered to every target across 2 runs" in text
+    assert "CSV: 38 leads to look at (not delivered to every target, or marked) across 2 runs" in text
 
 
 def test_a_path_without_results_is_one_error_line_and_exit_1(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ elapsed time on a terminal, plain lines in logs and CI where there is no termina
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -20,10 +21,36 @@ if TYPE_CHECKING:
 
     from flows.verdict import RunVerdict
 
-__all__ = ["USER_ERRORS", "print_error", "print_verdict", "stage"]
+__all__ = ["USER_ERRORS", "print_error", "print_verdict", "quiet_user_errors", "stage"]
 
 USER_ERRORS: tuple[type[Exception], ...] = (LeadFileError, ConfigError)
 """Errors caused by the user's files or settings: one line, no traceback."""
+
+
+class _WithoutUserErrors(logging.Filter):
+    """Drops a log record carrying a user's mistake (Prefect's "Encountered exception during
+    execution" and "Task run failed with exception", each with its traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, USER_ERRORS)
+
+
+@contextmanager
+def quiet_user_errors() -> Iterator[None]:
+    """While a command runs a Prefect flow in its process: the terminal's log handlers (the
+    root logger's: Prefect's console handler) drop the records of a bad file or setting, whose
+    one ``Error:`` line the command prints itself. Prefect's API handler, on Prefect's own
+    loggers, is left alone: the flow run's log in the UI keeps the full record."""
+    handlers = list(logging.getLogger().handlers)
+    quiet = _WithoutUserErrors()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def print_error(console: Console, error: Exception) -> None:

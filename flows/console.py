@@ -61,7 +61,8 @@ def print_error(console: Console, error: Exception) -> None:
 
 def print_verdict(console: Console, verdict: RunVerdict) -> None:
     """One line per target (green sent, yellow sent with rows the vendor refused, red failed),
-    then the exit code and what it means: the last thing a person or a CI log shows."""
+    then the exit code and what it means (flows.verdict ``conclusion``: never "sent" for a dry
+    run or a rerun that sent nothing): the last thing a person or a CI log shows."""
     from flows.verdict import SendVerdict
 
     for target in verdict.targets:
@@ -75,10 +76,11 @@ def print_verdict(console: Console, verdict: RunVerdict) -> None:
             mark, style = "·", ""
         console.print(Text(f"{mark} {target.line()}", style=style), soft_wrap=True)
     if verdict.ok:
-        console.print(Text("Exit code 0: everything that should be sent was sent.", style="green"))
+        refused = any(target.vendor_rejected for target in verdict.targets)
+        line = Text(f"Exit code 0: {verdict.conclusion()}.", style="yellow" if refused else "green")
     else:
-        problem = Text(f"Exit code {int(verdict.code)}: {verdict.problem()}", style="bold red")
-        console.print(problem, soft_wrap=True)
+        line = Text(f"Exit code {int(verdict.code)}: {verdict.conclusion()}", style="bold red")
+    console.print(line, soft_wrap=True)
 
 
 @contextmanager

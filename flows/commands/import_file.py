@@ -105,7 +105,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
         console.print(Text(f"Run folder: {summary['run_dir']}"))
     else:
         run_report(Path(summary["run_dir"]), None, None, console)
-    verdict = judge(summary)
+    verdict = judge(summary, dry_run=args.dry_run)
     print_verdict(console, verdict)
     return int(verdict.code)
 
@@ -212,12 +212,12 @@ def _send_file(
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return 1
     except RunNotPublished as error:
-        verdict = judge({"send": facts})
+        verdict = judge({"send": facts}, dry_run=args.dry_run)
         print_error(console, error)
         print_verdict(console, verdict)
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return max(int(verdict.code), 1)
-    verdict = judge({"send": facts})
+    verdict = judge({"send": facts}, dry_run=args.dry_run)
     console.print(Text(f"Results: {where}/results"))
     console.print(Text(f"Report:  {where}/report.html"))
     print_verdict(console, verdict)

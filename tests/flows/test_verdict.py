@@ -123,3 +123,42 @@ def test_a_row_too_large_for_the_vendor_is_a_permanent_refusal_not_a_failed_send
 
     assert engage.code is ExitCode.OK and engage.vendor_rejected == 1
     assert "1 refused for good" in engage.line()
+
+
+# --- exit 0 lines say what happened: nothing sent by a rerun or a dry run, rows refused for good ---
+
+
+def test_a_rerun_of_a_delivered_file_says_nothing_was_left_to_send_not_that_it_sent() -> None:
+    summary = {"send": {"obi": {"statuses": {"already_sent": 667}}}}
+
+    rerun, dry = judge(summary), judge(summary, dry_run=True)
+
+    assert rerun.code is dry.code is ExitCode.OK
+    [obi] = rerun.targets
+    assert obi.line() == "obi: nothing to send, 667 of 667 already delivered by an earlier run"
+    assert rerun.conclusion() == "nothing left to send: an earlier run delivered it"
+    [predicted] = dry.targets
+    assert (
+        predicted.line()
+        == "obi: would send nothing (dry run), 667 of 667 already delivered by an earlier run"
+    )
+    assert dry.conclusion().startswith("a dry run: nothing was sent")
+
+
+def test_a_run_that_sent_part_of_the_file_counts_what_an_earlier_run_delivered() -> None:
+    [obi] = judge({"send": {"obi": {"statuses": {"accepted": 7, "already_sent": 60}}}}).targets
+
+    assert obi.line() == "obi: sent, 67 of 67 delivered (60 of them by an earlier run)"
+
+
+def test_leads_all_refused_for_good_keep_exit_0_and_the_closing_line_says_to_fix_them() -> None:
+    verdict = judge({"send": {"maxcontact": {"statuses": {"vendor_rejected": 323}}}})
+
+    assert verdict.code is ExitCode.OK
+    [maxcontact] = verdict.targets
+    assert maxcontact.line().startswith("maxcontact: all refused by the vendor, 0 of 323 delivered")
+    assert verdict.conclusion() == (
+        "nothing left to send; 323 rows refused for good (by the vendor, or too large for it): "
+        "fix those rows (see the report)"
+    )
+    assert "was sent" not in verdict.conclusion()

@@ -51,6 +51,17 @@ _FAILURE_REASONS = frozenset(
 """Reasons named for failed rows when only a summary is at hand (its reason counts mix every
 status); ``send_facts`` names the failed rows' own first reasons instead."""
 _RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
+_WAITING_MAY_FIX = frozenset(
+    {Issue.TRANSPORT_FAILED.value, Issue.LEDGER_UNAVAILABLE.value, Issue.PARTITION_FAILED.value, _ELSEWHERE}
+    | {
+        Issue.POSSIBLY_DUPLICATED.value,
+        Issue.VENDOR_ANSWER_INVALID.value,
+        Issue.VENDOR_ANSWER_TOO_LARGE.value,
+    }
+)
+"""Failed rows' reasons that another attempt later may not meet: the vendor down or unreadable
+for a while (the breaker's ``TARGET_STOPPED`` comes after such rows), the ledger locked, another
+run holding the leads, a partition lost."""
 
 
 class ExitCode(IntEnum):
@@ -105,6 +116,24 @@ class TargetVerdict:
     @property
     def ok(self) -> bool:
         return self.code is ExitCode.OK
+
+    @property
+    def login_refused(self) -> bool:
+        """Rows failed because the vendor refused our credentials (``AUTH_FAILED``)."""
+        return any(reason == Issue.AUTH_FAILED.value for reason, _ in self.failure_reasons)
+
+    @property
+    def needs_a_person(self) -> bool:
+        """Rows left unsent for a cause another attempt with the same settings meets again: the
+        vendor refused our credentials, or the target was stopped at once (connectors.errors
+        ``FatalTargetError``: an unknown campaign, a setting the vendor refuses) with no row
+        failed for a cause that passes (:data:`_WAITING_MAY_FIX`; a run whose failed rows'
+        reasons are unknown is not counted: it may be the vendor down)."""
+        if self.ok:
+            return False
+        reasons = {reason for reason, _ in self.failure_reasons}
+        stopped = self.verdict in (SendVerdict.STOPPED, SendVerdict.NOTHING_SENT)
+        return self.login_refused or (stopped and bool(reasons) and not reasons & _WAITING_MAY_FIX)
 
     def line(self) -> str:
         """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
@@ -163,6 +192,11 @@ class RunVerdict:
     @property
     def ok(self) -> bool:
         return self.code is ExitCode.OK
+
+    def needing_a_person(self) -> tuple[TargetVerdict, ...]:
+        """The targets whose unsent rows no later attempt with the same settings can send
+        (:attr:`TargetVerdict.needs_a_person`): the watched folder does not retry them by itself."""
+        return tuple(target for target in self.targets if target.needs_a_person)
 
     def conclusion(self) -> str:
         """What the exit code means for this run, after ``Exit code N: ``: for a failed run its

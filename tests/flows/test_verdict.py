@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -162,3 +163,31 @@ def test_leads_all_refused_for_good_keep_exit_0_and_the_closing_line_says_to_fix
         "fix those rows (see the report)"
     )
     assert "was sent" not in verdict.conclusion()
+
+
+# --- which stops waiting cannot fix (the watched folder does not retry those by itself) ---------
+
+
+@pytest.mark.parametrize(
+    ("rows", "needs_a_person"),
+    [
+        # the vendor refused our credentials: every attempt meets the same answer
+        ([("obi", "failed", ["AUTH_FAILED"], 1), ("obi", "failed", ["AUTH_FAILED"], 0)], True),
+        # an unknown campaign (OBI's 404) stops the target at once: TARGET_STOPPED, nothing transient
+        ([("obi", "failed", ["TARGET_STOPPED"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], True),
+        # Engage refusing a batch as a whole ("check the target's campaign and options")
+        ([("engage", "failed", ["VENDOR_REJECTED"], 1), ("engage", "failed", ["VENDOR_REJECTED"], 0)], True),
+        # the vendor down: transport failures, then the breaker stops the target
+        ([("obi", "failed", ["TRANSPORT_FAILED"], 3), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
+        ([("obi", "accepted", [], 1), ("obi", "failed", ["TRANSPORT_FAILED"], 3)], False),
+        ([("obi", "failed", ["LEDGER_UNAVAILABLE"], 0)], False),
+        ([("obi", "failed", ["VENDOR_ANSWER_INVALID"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
+        ([("obi", "accepted", [], 1)], False),
+    ],
+)
+def test_a_refused_login_or_a_target_stopped_at_once_needs_a_person_a_vendor_down_does_not(
+    rows: list[tuple[str, str, list[str], int]], needs_a_person: bool
+) -> None:
+    verdict = judge({"send": send_facts(results(*rows))})
+
+    assert bool(verdict.needing_a_person()) is needs_a_person

@@ -245,7 +245,7 @@ def summary_markdown(
     for name, target in summary["targets"].items():
         counts = " | ".join(f"{target['statuses'].get(s, 0):,}" for s in statuses)
         lines.append(f"| {md_escape(name)} | {counts} | {target['total']:,} |")
-    verdict = judge(summary)
+    verdict = judge(summary, dry_run=dry_run)
     lines += ["", f"## Verdict: exit code {int(verdict.code)}", ""]
     lines += [f"- {md_escape(target.line())}" for target in verdict.targets]
     lines += ["", "## Top reasons", ""]

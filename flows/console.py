@@ -6,6 +6,7 @@ elapsed time on a terminal, plain lines in logs and CI where there is no termina
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -20,10 +21,36 @@ if TYPE_CHECKING:
 
     from flows.verdict import RunVerdict
 
-__all__ = ["USER_ERRORS", "print_error", "print_verdict", "stage"]
+__all__ = ["USER_ERRORS", "print_error", "print_verdict", "quiet_user_errors", "stage"]
 
 USER_ERRORS: tuple[type[Exception], ...] = (LeadFileError, ConfigError)
 """Errors caused by the user's files or settings: one line, no traceback."""
+
+
+class _WithoutUserErrors(logging.Filter):
+    """Drops a log record carrying a user's mistake (Prefect's "Encountered exception during
+    execution" and "Task run failed with exception", each with its traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, USER_ERRORS)
+
+
+@contextmanager
+def quiet_user_errors() -> Iterator[None]:
+    """While a command runs a Prefect flow in its process: the terminal's log handlers (the
+    root logger's: Prefect's console handler) drop the records of a bad file or setting, whose
+    one ``Error:`` line the command prints itself. Prefect's API handler, on Prefect's own
+    loggers, is left alone: the flow run's log in the UI keeps the full record."""
+    handlers = list(logging.getLogger().handlers)
+    quiet = _WithoutUserErrors()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def print_error(console: Console, error: Exception) -> None:
@@ -34,7 +61,8 @@ def print_error(console: Console, error: Exception) -> None:
 
 def print_verdict(console: Console, verdict: RunVerdict) -> None:
     """One line per target (green sent, yellow sent with rows the vendor refused, red failed),
-    then the exit code and what it means: the last thing a person or a CI log shows."""
+    then the exit code and what it means (flows.verdict ``conclusion``: never "sent" for a dry
+    run or a rerun that sent nothing): the last thing a person or a CI log shows."""
     from flows.verdict import SendVerdict
 
     for target in verdict.targets:
@@ -48,10 +76,11 @@ def print_verdict(console: Console, verdict: RunVerdict) -> None:
             mark, style = "·", ""
         console.print(Text(f"{mark} {target.line()}", style=style), soft_wrap=True)
     if verdict.ok:
-        console.print(Text("Exit code 0: everything that should be sent was sent.", style="green"))
+        refused = any(target.vendor_rejected for target in verdict.targets)
+        line = Text(f"Exit code 0: {verdict.conclusion()}.", style="yellow" if refused else "green")
     else:
-        problem = Text(f"Exit code {int(verdict.code)}: {verdict.problem()}", style="bold red")
-        console.print(problem, soft_wrap=True)
+        line = Text(f"Exit code {int(verdict.code)}: {verdict.conclusion()}", style="bold red")
+    console.print(line, soft_wrap=True)
 
 
 @contextmanager

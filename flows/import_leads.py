@@ -185,7 +185,7 @@ def import_leads(
         raise
     summary, report = outcome
     alert_run(run_id=run_id, source=path, summary=summary, report=report, **_alert_context())
-    verdict = judge(summary)
+    verdict = judge(summary, dry_run=dry_run)
     if verdict.ok:
         return summary
     message = f"{verdict.problem()} (exit code {int(verdict.code)}). Run folder: {summary['run_dir']}"

@@ -37,13 +37,14 @@ from flows.prepare import (
     with_managed,
 )
 from schemas.clean_leads import CLEAN_LEADS
-from transforms.columns import load_mapping, resolve_columns, to_raw_leads
+from transforms.columns import ColumnMapping, load_mapping, resolve_columns, to_raw_leads
 from transforms.dedupe_batches import BatchDedupe
+from transforms.ingest import check_readable
 from transforms.ingest_batches import LeadBatches, open_lead_batches
 from transforms.normalize import Suppression, clean_leads
 from transforms.suppress import SuppressionList
 
-__all__ = ["AHEAD", "READ_AHEAD_VARIABLE", "BatchedLeads", "prepare_batches", "read_ahead"]
+__all__ = ["AHEAD", "READ_AHEAD_VARIABLE", "BatchedLeads", "check_inputs", "prepare_batches", "read_ahead"]
 
 _Done = TypeVar("_Done")
 
@@ -224,6 +225,21 @@ def _made_ahead(
             close()
 
 
+def check_inputs(path: Path, options: PrepareOptions) -> tuple[ColumnMapping | None, str | None]:
+    """The mistakes :func:`prepare_batches` reports before it reads a row: the mapping file
+    (missing, not TOML, unknown keys), the default country, a lead file or ``--suppress`` list
+    that is missing or cannot be opened. Returns the mapping and the default region given.
+
+    Why on its own: ``leadflow import --prefect`` calls it before the flow starts, so a typo in
+    a path is one ``Error:`` line at once, not a Prefect run that fails 20 s later; the flow's
+    first step calls it again through :func:`prepare_batches`, with the same words."""
+    mapping = load_mapping(options.mapping) if options.mapping else None
+    region = _default_region(path, options, mapping)
+    for file in (path, *options.suppress):
+        check_readable(file)
+    return mapping, region
+
+
 def prepare_batches(
     path: Path, options: PrepareOptions | None = None, rows: int | None = None, *, first_beside: bool = False
 ) -> BatchedLeads:
@@ -235,8 +251,7 @@ def prepare_batches(
     first batch is read and normalized beside the inference (flows.batch_region.inferred_beside_first;
     ``leadflow validate``); a file-level error of the first batch is then raised here."""
     options = options or PrepareOptions()
-    mapping = load_mapping(options.mapping) if options.mapping else None
-    region = _default_region(path, options, mapping)
+    mapping, region = check_inputs(path, options)
     lead_batches = open_lead_batches(path, rows)
     ingested = lead_batches.ingested
     applied = resolve_columns(ingested.headers, mapping)

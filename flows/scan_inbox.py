@@ -5,7 +5,8 @@ prefect.yaml), this is the scheduler-driven twin of ``leadflow watch``: same mec
 (flows.inbox.intake), same import. Each complete drop is claimed, imported by the ``import_leads``
 flow as a subflow (so every file has its own flow run, artifacts and logs), and filed in
 ``archive/``, ``retry/`` (rows failed to send: the subflow run ends ``Failed``, the file is
-imported again later) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
+imported again later, or, for a refused login or a bad setting, once a person has fixed it and
+moved it back: flows.inbox.held) or ``failed/``. A bad file is a ``failed/`` entry with its reason,
 never a failed scan; the scan's table artifact lists what it did, and its run is renamed after
 it (``scan: 1 imported``, or ``scan: empty``, of which only the newest are kept:
 flows.inbox.scan_history).
@@ -30,6 +31,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from connectors.config import load_targets
+from flows.inbox.held import what_to_fix
 from flows.inbox.intake import ImportOutcome, ImportStep, InboxSettings, Verdict, run_once
 from flows.inbox.scan_history import settle_scan_run
 from flows.settings import ImportSettings
@@ -45,9 +47,11 @@ def runs_folder(root: Path | str) -> str:
     return str(Path(root).absolute() / "runs")
 
 
-def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
+def outcome_from_summary(summary: Mapping[str, Any], targets_file: str | None = None) -> ImportOutcome:
     """The folder's record of one import from ``import_leads``'s summary (``run_id``, ``run_dir``,
-    ...), with what was not sent when rows failed or a target stopped (flows.verdict)."""
+    ...), with what was not sent when rows failed or a target stopped (flows.verdict), and what a
+    person must fix first when waiting cannot (flows.inbox.held, naming ``targets_file``'s
+    credential references)."""
     run_dir = summary.get("run_dir")
     verdict = judge(summary)
     return ImportOutcome(
@@ -55,6 +59,7 @@ def outcome_from_summary(summary: Mapping[str, Any]) -> ImportOutcome:
         run_dir=None if run_dir is None else Path(str(run_dir)),
         summary=dict(summary),
         unsent=None if verdict.ok else verdict.problem(),
+        fix=None if verdict.ok else what_to_fix(verdict, targets_file),
     )
 
 
@@ -65,7 +70,8 @@ def import_step(settings: ImportSettings) -> ImportStep:
         from flows.import_leads import import_leads, summary_of
 
         state = import_leads(str(path), **settings.flow_parameters(), return_state=True)
-        return outcome_from_summary(summary_of(state))  # raises a bad file's LeadFileError
+        # summary_of raises a bad file's LeadFileError
+        return outcome_from_summary(summary_of(state), settings.targets_file)
 
     return run
 

@@ -51,6 +51,17 @@ _FAILURE_REASONS = frozenset(
 """Reasons named for failed rows when only a summary is at hand (its reason counts mix every
 status); ``send_facts`` names the failed rows' own first reasons instead."""
 _RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
+_WAITING_MAY_FIX = frozenset(
+    {Issue.TRANSPORT_FAILED.value, Issue.LEDGER_UNAVAILABLE.value, Issue.PARTITION_FAILED.value, _ELSEWHERE}
+    | {
+        Issue.POSSIBLY_DUPLICATED.value,
+        Issue.VENDOR_ANSWER_INVALID.value,
+        Issue.VENDOR_ANSWER_TOO_LARGE.value,
+    }
+)
+"""Failed rows' reasons that another attempt later may not meet: the vendor down or unreadable
+for a while (the breaker's ``TARGET_STOPPED`` comes after such rows), the ledger locked, another
+run holding the leads, a partition lost."""
 
 
 class ExitCode(IntEnum):
@@ -93,6 +104,10 @@ class TargetVerdict:
     kept_back: int
     dry_run: int
     failure_reasons: tuple[tuple[str, int], ...]
+    already: int = 0
+    """Of ``delivered``, the rows an earlier run delivered (``already_sent``): not sent by this one."""
+    predicted: bool = False
+    """The run was a dry run: nothing was sent, whatever the statuses say."""
 
     @property
     def code(self) -> ExitCode:
@@ -101,6 +116,24 @@ class TargetVerdict:
     @property
     def ok(self) -> bool:
         return self.code is ExitCode.OK
+
+    @property
+    def login_refused(self) -> bool:
+        """Rows failed because the vendor refused our credentials (``AUTH_FAILED``)."""
+        return any(reason == Issue.AUTH_FAILED.value for reason, _ in self.failure_reasons)
+
+    @property
+    def needs_a_person(self) -> bool:
+        """Rows left unsent for a cause another attempt with the same settings meets again: the
+        vendor refused our credentials, or the target was stopped at once (connectors.errors
+        ``FatalTargetError``: an unknown campaign, a setting the vendor refuses) with no row
+        failed for a cause that passes (:data:`_WAITING_MAY_FIX`; a run whose failed rows'
+        reasons are unknown is not counted: it may be the vendor down)."""
+        if self.ok:
+            return False
+        reasons = {reason for reason, _ in self.failure_reasons}
+        stopped = self.verdict in (SendVerdict.STOPPED, SendVerdict.NOTHING_SENT)
+        return self.login_refused or (stopped and bool(reasons) and not reasons & _WAITING_MAY_FIX)
 
     def line(self) -> str:
         """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
@@ -112,13 +145,14 @@ class TargetVerdict:
             if self.vendor_rejected
             else ""
         )
+        earlier = f"; {self.already:,} already delivered by an earlier run" if self.already else ""
         if self.verdict is SendVerdict.DRY_RUN:
-            return f"{self.target}: not sent (dry run or validate), {self.dry_run:,} would be sent{kept}"
+            would = f"{self.dry_run:,} would be sent{earlier}{kept}"
+            return f"{self.target}: not sent (dry run or validate), {would}"
         if self.verdict is SendVerdict.NOTHING_TO_SEND:
             return f"{self.target}: nothing to send{kept}"
         if self.verdict is SendVerdict.SENT:
-            label = "sent" if self.delivered else "all refused by the vendor"
-            return f"{self.target}: {label}, {self.delivered:,} of {owed:,} delivered{refused}{kept}"
+            return f"{self.target}: {self._sent_line(owed)}{refused}{kept}"
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.failure_reasons)
         because = f" ({reasons})" if reasons else ""
         what = {
@@ -130,6 +164,21 @@ class TargetVerdict:
             f"{self.target}: {what}, {self.delivered:,} of {owed:,} delivered, {self.failed:,} failed"
             f"{because}{refused}; {_RERUN}"
         )
+
+    def _sent_line(self, owed: int) -> str:
+        """What a target without failed rows did: sent, or nothing because an earlier run
+        delivered it all (a rerun, or a dry run of a file already sent), or all refused."""
+        fresh = self.delivered - self.already
+        if fresh or (not self.already and not self.vendor_rejected):
+            by_earlier = f" ({self.already:,} of them by an earlier run)" if self.already else ""
+            return f"sent, {self.delivered:,} of {owed:,} delivered{by_earlier}"
+        if not self.already:
+            return f"all refused by the vendor, 0 of {owed:,} delivered"
+        if self.vendor_rejected:
+            label = "none delivered by this run"
+        else:
+            label = "would send nothing (dry run)" if self.predicted else "nothing to send"
+        return f"{label}, {self.already:,} of {owed:,} already delivered by an earlier run"
 
 
 @dataclass(frozen=True)
@@ -143,6 +192,37 @@ class RunVerdict:
     @property
     def ok(self) -> bool:
         return self.code is ExitCode.OK
+
+    def needing_a_person(self) -> tuple[TargetVerdict, ...]:
+        """The targets whose unsent rows no later attempt with the same settings can send
+        (:attr:`TargetVerdict.needs_a_person`): the watched folder does not retry them by itself."""
+        return tuple(target for target in self.targets if target.needs_a_person)
+
+    def conclusion(self) -> str:
+        """What the exit code means for this run, after ``Exit code N: ``: for a failed run its
+        :meth:`problem`; for exit 0, what was done, in words that do not contradict the target
+        lines (nothing sent by a rerun or a dry run, rows the vendor refused for good)."""
+        if not self.ok:
+            return self.problem()
+        refused = sum(t.vendor_rejected for t in self.targets)
+        if any(t.predicted or t.verdict is SendVerdict.DRY_RUN for t in self.targets):
+            done = "a dry run: nothing was sent; the lines above say what would be"
+        elif any(t.delivered > t.already for t in self.targets):
+            done = (
+                "everything that could be delivered was delivered"
+                if refused
+                else "everything that should be sent was sent"
+            )
+        elif any(t.already for t in self.targets):
+            done = "nothing left to send: an earlier run delivered it"
+        else:
+            done = "nothing left to send"
+        if refused:
+            done += (
+                f"; {refused:,} rows refused for good (by the vendor, or too large for it): "
+                "fix those rows (see the report)"
+            )
+        return done
 
     def problem(self) -> str:
         """One line for a failed run (Prefect state message, the watched folder's notes)."""
@@ -208,7 +288,7 @@ def _facts_from_summary(figures: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _judge_target(name: str, facts: Mapping[str, Any]) -> TargetVerdict:
+def _judge_target(name: str, facts: Mapping[str, Any], *, predicted: bool = False) -> TargetVerdict:
     statuses: Mapping[str, int] = facts.get("statuses", {})
     failed_reasons: Mapping[str, int] = facts.get("failed_reasons", {})
     too_large = int(facts.get("too_large", 0))
@@ -242,17 +322,22 @@ def _judge_target(name: str, facts: Mapping[str, Any]) -> TargetVerdict:
         kept_back=_count(statuses, _NOT_SENT_BY_US),
         dry_run=dry_run,
         failure_reasons=tuple((str(r), int(n)) for r, n in failed_reasons.items() if n) if failed > 0 else (),
+        already=_count(statuses, (Status.ALREADY_SENT,)),
+        predicted=predicted,
     )
 
 
-def judge(summary: Mapping[str, Any]) -> RunVerdict:
+def judge(summary: Mapping[str, Any], *, dry_run: bool = False) -> RunVerdict:
     """The verdict of a run: from its ``send`` facts (``send_facts``; the flow's return value
-    carries them), else from the summary's counts (``summarize``'s dict, e.g. summary.json)."""
+    carries them), else from the summary's counts (``summarize``'s dict, e.g. summary.json).
+    ``dry_run``: the run sent nothing (its lines say what it would have done)."""
     facts: Mapping[str, Mapping[str, Any]] | None = summary.get("send")
     if facts is None:
         targets: Mapping[str, Mapping[str, Any]] = summary.get("targets", {})
         facts = {name: _facts_from_summary(figures) for name, figures in targets.items()}
-    return RunVerdict(tuple(_judge_target(str(name), figures) for name, figures in facts.items()))
+    return RunVerdict(
+        tuple(_judge_target(str(name), figures, predicted=dry_run) for name, figures in facts.items())
+    )
 
 
 class SendIncomplete(Exception):

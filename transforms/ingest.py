@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 # careful reader, a header over several lines or a file read whole needs them: a file that
 # is streamed (transforms.ingest_batches) only has its head sniffed here
 
-__all__ = ["DELIMITERS", "IngestedFile", "read_lead_file"]
+__all__ = ["DELIMITERS", "IngestedFile", "check_readable", "read_lead_file"]
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 """Candidate delimiters, in order of preference when the sniff cannot tell them apart."""
@@ -114,21 +114,42 @@ def read_lead_file(path: Path) -> IngestedFile:
         return IngestedFile(path, frame, encoding, delimiter, "csv", fingerprint.result())
 
 
+def check_readable(path: Path) -> None:
+    """``LeadFileError`` unless ``path`` is a file this process may open, in the words
+    ``read_lead_file`` uses, without reading it: what a caller checks before handing the file
+    to work that would report the same mistake later (``leadflow import --prefect``)."""
+    with _opened(path):
+        pass
+
+
 def _read_bytes(path: Path) -> bytes:
+    with _opened(path) as file:
+        try:
+            return file.read()
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+
+
+@contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
     if path.is_dir():
         raise LeadFileError(
             path, "this is a directory, not a lead file", "Give the path of one CSV or Parquet file"
         )
     try:
-        return path.read_bytes()
+        file = path.open("rb")
     except FileNotFoundError:
         raise LeadFileError(path, "the file does not exist", "Check the path and the file name") from None
     except OSError as exc:
-        raise LeadFileError(
-            path,
-            f"the file cannot be read ({exc.strerror or type(exc).__name__})",
-            "Check that it is readable",
-        ) from None
+        raise _unreadable(path, exc) from None
+    with file:
+        yield file
+
+
+def _unreadable(path: Path, exc: OSError) -> LeadFileError:
+    return LeadFileError(
+        path, f"the file cannot be read ({exc.strerror or type(exc).__name__})", "Check that it is readable"
+    )
 
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:

@@ -3,7 +3,10 @@
 The same steps as the ``import_leads`` Prefect flow (flows.importer), run directly in this
 process with a progress bar per target; every target is sent to concurrently. ``--dry-run``
 builds every payload and chunk and predicts per-row outcomes without sending anything.
-``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect).
+``--prefect`` runs the Prefect flow instead (artifacts and run history in Prefect), after the
+checks that need no reading of the file (the targets file and its credentials, the mapping, the
+country, the lead file and ``--suppress`` lists can be opened): a mistake there is one ``Error:``
+line at once, with no flow run; one the flow finds is that line too, without Prefect's traceback.
 ``--partitions K`` runs that flow with the file split into K row ranges, each a flow run on the
 Prefect work pool (a Prefect server with the import-partition deployment and workers).
 
@@ -73,35 +76,36 @@ def _partitions(given: str) -> int:
 def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
     from rich.text import Text
 
-    from flows.console import print_verdict
+    from flows.console import print_verdict, quiet_user_errors
     from flows.import_leads import import_leads, summary_of
     from flows.report.command import run_report
     from flows.run.store import is_remote
     from flows.split.parent import PARTITION_DEPLOYMENT
     from flows.verdict import judge
 
-    state = import_leads(
-        str(args.file),
-        str(args.targets),
-        out_dir=str(args.out),
-        country=args.country,
-        mapping=str(args.mapping) if args.mapping else None,
-        suppress=[str(p) for p in args.suppress],
-        dry_run=args.dry_run,
-        resend=args.resend,
-        target_names=args.target_names or None,
-        ledger=str(args.ledger) if args.ledger else None,
-        partitions=args.partitions,
-        partition_deployment=PARTITION_DEPLOYMENT if args.partitions > 1 else None,
-        compliance=args.compliance,
-        return_state=True,
-    )
+    with quiet_user_errors():  # the flow run's own log keeps the traceback; the terminal, one line
+        state = import_leads(
+            str(args.file),
+            str(args.targets),
+            out_dir=str(args.out),
+            country=args.country,
+            mapping=str(args.mapping) if args.mapping else None,
+            suppress=[str(p) for p in args.suppress],
+            dry_run=args.dry_run,
+            resend=args.resend,
+            target_names=args.target_names or None,
+            ledger=str(args.ledger) if args.ledger else None,
+            partitions=args.partitions,
+            partition_deployment=PARTITION_DEPLOYMENT if args.partitions > 1 else None,
+            compliance=args.compliance,
+            return_state=True,
+        )
     summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line
     if is_remote(str(summary["run_dir"])):
         console.print(Text(f"Run folder: {summary['run_dir']}"))
     else:
         run_report(Path(summary["run_dir"]), None, None, console)
-    verdict = judge(summary)
+    verdict = judge(summary, dry_run=args.dry_run)
     print_verdict(console, verdict)
     return int(verdict.code)
 
@@ -119,11 +123,12 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from flows.commands.validate import prepare_options
     from flows.console import USER_ERRORS, print_error, stage
     from flows.importer import ledger_path, load_connectors
-    from flows.prepare_batches import prepare_batches
+    from flows.prepare_batches import check_inputs, prepare_batches
 
     console = console or Console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
     started = datetime.now(UTC)
+    in_flow = args.prefect or args.partitions > 1
     try:
         ledger = ledger_path(args.out, args.ledger)  # refused here, before Prefect stores it
         if args.partitions > 1:
@@ -132,19 +137,27 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             problem = pool_problem()
             if problem:
                 raise ConfigError(problem)
-        if args.prefect or args.partitions > 1:
-            return _run_with_prefect(args, console)
         connectors = load_connectors(
             args.targets, args.target_names, dry_run=args.dry_run, compliance=args.compliance
         )
-        with stage(console, f"Read {args.file}"):
-            batched = prepare_batches(args.file, prepare_options(args))
+        if in_flow:
+            # what can be checked without reading the file, before a flow run starts (and
+            # Prefect's temporary server with it): a mistake is one line at once
+            check_inputs(args.file, prepare_options(args))
+        else:
+            with stage(console, f"Read {args.file}"):
+                batched = prepare_batches(args.file, prepare_options(args))
     except USER_ERRORS as error:
         print_error(console, error)
-        if not args.prefect:  # the flow alerts for its own runs
-            alert_run(run_id=None, source=str(args.file), summary=None, error=error)
+        alert_run(run_id=None, source=str(args.file), summary=None, error=error)
         return 1
-    return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
+    if not in_flow:
+        return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
+    try:
+        return _run_with_prefect(args, console)
+    except USER_ERRORS as error:  # found inside the flow (a late batch, the file's columns)
+        print_error(console, error)  # the flow alerted for its own run
+        return 1
 
 
 def _send_file(
@@ -199,12 +212,12 @@ def _send_file(
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return 1
     except RunNotPublished as error:
-        verdict = judge({"send": facts})
+        verdict = judge({"send": facts}, dry_run=args.dry_run)
         print_error(console, error)
         print_verdict(console, verdict)
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
         return max(int(verdict.code), 1)
-    verdict = judge({"send": facts})
+    verdict = judge({"send": facts}, dry_run=args.dry_run)
     console.print(Text(f"Results: {where}/results"))
     console.print(Text(f"Report:  {where}/report.html"))
     print_verdict(console, verdict)

@@ -253,7 +253,8 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"Files are taken once unchanged for {settings.settle_seconds:g} s (longer if written slowly); "
         "write NAME.part and rename it when done, or add an empty NAME.ready, to skip the wait. "
-        f"Files whose rows fail to send are retried from retry/ up to {settings.retry_attempts} times."
+        f"Files whose rows fail to send are retried from retry/ up to {settings.retry_attempts} times "
+        "(not after a refused login or a wrong setting: they wait in retry/ for you, see their note)."
     )
     with stop_on_signals(stop):
         watch_inbox(args.root, import_step(options), settings, stop_event=stop, force=args.force)

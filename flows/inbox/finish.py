@@ -4,7 +4,8 @@
 
     archive/<claimed>  + <claimed>.result.json          imported; points to the run folder
     archive/<claimed>  + <claimed>.duplicate-drop.json   same content was imported before
-    retry/<claimed>    + <claimed>.retry.json             rows failed to send; when the next try is
+    retry/<claimed>    + <claimed>.retry.json             rows failed to send; when the next try is,
+                                                          or what a person must fix first (none due)
     failed/<claimed>   + <claimed>.error.txt              what is wrong and what to do
 
 The note is written (atomically) before the file is moved, so a file in ``archive/`` or
@@ -50,6 +51,10 @@ class ImportOutcome:
     unsent: str | None = None
     """What was not sent (rows failed, a target stopped: flows.verdict's one line); None when
     everything that should be sent was sent. A file with unsent rows is imported again later."""
+    fix: str | None = None
+    """What a person must do when waiting cannot deliver the unsent rows (a refused login, an
+    unknown campaign, a bad setting: flows.inbox.held); the file is then not imported again
+    until they do. None: another attempt later may send them (the vendor down)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ class Retrying:
     result: ImportOutcome
     attempt: int
     attempts: int
-    next_at: float
+    next_at: float | None
+    """None: no automatic attempt; the note's ``what_to_do`` says what a person must do first."""
 
 
 Outcome = Imported | DuplicateDrop | Rejected | Retrying
@@ -103,6 +109,8 @@ class Finished:
     run_id: str | None = None
     run_dir: Path | None = None
     problem: str | None = None
+    held: bool = False
+    """In ``retry/`` with no automatic next attempt: a person must act (see its note)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +154,7 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
     """Write the note for ``outcome`` and move the claimed file to ``archive/``, ``retry/`` or ``failed/``."""
     layout = claim.layout
     problem: str | None = None
+    held = False
     run_id: str | None
     run_dir: Path | None
     base: dict[str, Any] = {"file": display_name(claim.original_name), "claimed_as": claim.name}
@@ -189,7 +198,8 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
         run_dir = None if earlier.run_dir is None else Path(earlier.run_dir)
     elif isinstance(outcome, Retrying):
         folder, note_name = layout.retry, f"{claim.name}.retry.json"
-        problem = outcome.result.unsent
+        problem, at = outcome.result.unsent, outcome.next_at
+        held = at is None
         note_text = _json(
             base
             | {
@@ -199,9 +209,12 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
                 "problem": problem,
                 "run_id": outcome.result.run_id,
                 "run_dir": outcome.result.run_dir,
-                "next_attempt_at": datetime.fromtimestamp(outcome.next_at, UTC).isoformat(timespec="seconds"),
-                "next_attempt_epoch": outcome.next_at,
-                "what_to_do": (
+                "next_attempt_at": None
+                if at is None
+                else datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"),
+                "next_attempt_epoch": at,
+                "what_to_do": outcome.result.fix
+                or (
                     "Nothing: the file is imported again when the next attempt is due, and only the rows "
                     "not yet delivered are sent (the ledger). To try at once, move it back into inbox/ "
                     "with an empty marker file named like it plus '.ready'."
@@ -217,4 +230,4 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
     _write_atomically(note, note_text)
     destination = folder / claim.name
     os.rename(claim.path, destination)
-    return Finished(verdict, claim.original_name, destination, note, run_id, run_dir, problem)
+    return Finished(verdict, claim.original_name, destination, note, run_id, run_dir, problem, held)

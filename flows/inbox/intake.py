@@ -12,7 +12,8 @@ any ``ImportStep``, a callable from the claimed file's path to an ``ImportOutcom
     process(claim, step, ...)    refuse what is not a plain non-empty file, fingerprint it,
                                  reserve the fingerprint (duplicate drop if already imported),
                                  import, check the file did not change meanwhile, finish
-    finish(claim, outcome)       archive/, retry/ (rows failed to send) or failed/, with a note
+    finish(claim, outcome)       archive/, retry/ (rows failed to send; held for a person when
+                                 waiting cannot fix the cause) or failed/, with a note
     run_once(root, step, ...)    all of the above for one pass over the inbox, after taking over
                                  the claims of watchers that died (flows.inbox.recovery) and the
                                  files in retry/ whose next attempt is due (flows.inbox.retry)
@@ -254,13 +255,19 @@ def _import(
     if result.unsent is not None:
         attempts = registry.unsent(digest, result.run_id, run_dir, max_attempts=settings.retry_attempts)
         if attempts < settings.retry_attempts:
-            due = next_attempt_at(
-                time.time(), attempts, settings.retry_delay_seconds, settings.retry_max_delay_seconds
+            # a cause waiting cannot fix (a refused login): no automatic attempt, the note says why
+            due = (
+                None
+                if result.fix is not None
+                else next_attempt_at(
+                    time.time(), attempts, settings.retry_delay_seconds, settings.retry_max_delay_seconds
+                )
             )
             return Retrying(digest, result, attempts, settings.retry_attempts, due)
         return Rejected(
             f"rows still failed to send after {attempts} attempt(s): {result.unsent}",
-            "Nothing is lost: the run folder lists every row and why it failed. Fix the cause (the "
+            result.fix
+            or "Nothing is lost: the run folder lists every row and why it failed. Fix the cause (the "
             "vendor's availability, the target's credentials or settings), then drop the file again: "
             "it is imported again and only the rows not yet delivered are sent.",
             result.run_dir,
@@ -318,6 +325,13 @@ def _log(finished: Finished) -> None:
         logger.info("inbox: imported %s (run %s) -> %s", name, finished.run_id, where)
     elif finished.verdict is Verdict.DUPLICATE_DROP:
         logger.info("inbox: %s is a duplicate drop (%s) -> %s", name, finished.problem, where)
+    elif finished.verdict is Verdict.RETRYING and finished.held:
+        logger.warning(
+            "inbox: %s not fully sent, waiting for a person (see its note): %s -> %s",
+            name,
+            finished.problem,
+            where,
+        )
     elif finished.verdict is Verdict.RETRYING:
         logger.warning("inbox: %s not fully sent, will retry: %s -> %s", name, finished.problem, where)
     else:

@@ -10,6 +10,11 @@ what was delivered as ``already_sent`` and sends only the rest. Delays double fr
 file goes to ``failed/`` with a note saying what was not sent and what to do, and its content
 may be dropped again (flows.inbox.registry).
 
+Not every cause passes with time: a refused login, an unknown campaign or a setting the vendor
+refuses meets the same answer at every attempt, and a watcher keeps the environment it started
+with. Such a file waits in ``retry/`` with no next attempt (``next_attempt_epoch`` null) and a note
+saying what to fix (flows.inbox.held); moved back into ``inbox/`` it is imported again.
+
 The schedule lives in the note beside the file, where a person looks; the count of attempts
 lives in the intake registry, so that a watcher dying mid-attempt does not reset it.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 from datetime import UTC, datetime
@@ -42,9 +48,11 @@ def next_attempt_at(now: float, attempts: int, delay: float, max_delay: float) -
 
 
 def _due_at(note: Path) -> float:
-    """The note's next attempt time; 0 (due now) when the note is missing or unreadable."""
+    """The note's next attempt time; 0 (due now) when the note is missing or unreadable; never
+    (infinity) when it has none: a person must act first (flows.inbox.held)."""
     try:
-        return float(json.loads(note.read_text(encoding="utf-8"))["next_attempt_epoch"])
+        due = json.loads(note.read_text(encoding="utf-8"))["next_attempt_epoch"]
+        return math.inf if due is None else float(due)
     except (OSError, ValueError, KeyError, TypeError) as error:
         logger.warning("inbox: retry note %s unreadable (%s); retrying its file now", note.name, error)
         return 0.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -313,6 +314,7 @@ class History:
         self.results: dict[str, pl.DataFrame] = {}
         self.held: dict[str, dict[str, int]] = {}
         self.state: dict[str, Any] = {}
+        self.printed: dict[str, str] = {}
 
 
 RESENT = ("obi", "engage", "onc")
@@ -331,6 +333,7 @@ def history(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         "dry": ["--dry-run"],
         "first": [],
         "rerun": [],
+        "dry-again": ["--dry-run"],
         "resend": ["--resend", *(arg for name in RESENT for arg in ("--target", name))],
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -346,6 +349,7 @@ def history(sandbox_server: Any, tmp_path_factory: pytest.TempPathFactory) -> It
             assert code == 0, printed
             (run_dir,) = [p for p in (folder / "out").iterdir() if p.is_dir() and p not in earlier]
             runs.results[step] = read_results(run_dir)
+            runs.printed[step] = printed
             runs.held[step] = view.held()
             runs.state[step] = httpx.get(f"{view.base_url}/_sandbox/state").json()["vendors"]
             runs.state[f"{step}-run"] = json.loads((run_dir / "run.json").read_text())
@@ -381,6 +385,24 @@ def test_a_rerun_reports_delivered_rows_already_sent_and_sends_nothing_again(his
         assert row["status"] == ("already_sent" if before in DELIVERED else before), row
     assert rerun.filter(pl.col("status") == "already_sent").height > 100
     assert history.held["rerun"] == history.held["first"]
+
+
+def test_a_rerun_that_sent_nothing_says_so_on_each_targets_line_and_the_closing_line(
+    history: History,
+) -> None:
+    for step, label in (("rerun", "nothing to send"), ("dry-again", "would send nothing (dry run)")):
+        printed = history.printed[step]
+        for target in TARGETS:
+            statuses_now = set(history.results[step].filter(pl.col("target") == target)["status"])
+            if statuses_now & {"already_sent"} and not statuses_now & {"accepted", "submitted", "dry_run"}:
+                assert re.search(rf"{target}: {re.escape(label)}, (\d+) of \1 already delivered", printed), (
+                    step,
+                    printed,
+                )
+        assert f"{TARGETS[0]}: sent" not in printed and "Exit code 0: everything" not in printed, printed
+    assert "Exit code 0: nothing left to send: an earlier run delivered it." in history.printed["rerun"]
+    assert "Exit code 0: a dry run: nothing was sent" in history.printed["dry-again"]
+    assert "Exit code 0: a dry run: nothing was sent" in history.printed["dry"]
 
 
 def test_resend_sends_again_and_vendors_that_know_the_lead_keep_it_once(history: History) -> None:
@@ -468,6 +490,13 @@ def test_rows_the_vendor_refused_keep_exit_0_and_are_named_on_the_targets_line(
         "! ucontact-sms: all refused by the vendor, 0 of " in printed
         and "refused for good (by the vendor, or too large for it)" in printed
     )
+    refused = re.search(r"ucontact-sms: all refused by the vendor, 0 of (\d+) delivered", printed)
+    assert refused is not None
+    assert (
+        f"Exit code 0: nothing left to send; {refused[1]} rows refused for good (by the vendor, "
+        "or too large for it): fix those rows (see the report)." in printed
+    )
+    assert "everything that should be sent was sent" not in printed
 
 
 def test_some_rows_failed_exits_3_with_the_failed_target_named_and_the_run_folder_written(

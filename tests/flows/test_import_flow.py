@@ -391,6 +391,79 @@ def test_prefect_cli_exits_0_when_everything_was_sent(
     assert "✓ onc: sent, " in printed.getvalue()
 
 
+# --- a user's mistake under --prefect: one Error: line, no traceback, no run when it can be seen first ---
+
+
+def _runs_of(file: Path) -> list[PrefectFlowRun]:
+    """The flow runs that imported ``file`` (posted directly: read_flow_runs sends sort=null)."""
+    with get_client(sync_client=True) as client:
+        response = client.request(
+            "POST", "/flow_runs/filter", json={"sort": "START_TIME_DESC", "limit": 200, "offset": 0}
+        )
+    response.raise_for_status()
+    runs = PrefectFlowRun.model_validate_list(response.json())
+    return [run for run in runs if run.parameters.get("path") == str(file)]
+
+
+def _import_with_prefect(file: Path, targets: Path, out: Path) -> tuple[int, str]:
+    import io
+
+    from rich.console import Console
+
+    from flows.commands.import_file import main as import_main
+
+    printed = io.StringIO()
+    argv = [str(file), "--targets", str(targets), "--out", str(out), "--prefect"]
+    return import_main(argv, console=Console(file=printed, width=300)), printed.getvalue()
+
+
+@pytest.mark.parametrize("mistake", ["missing lead file", "unknown key in the targets file"])
+def test_a_mistake_seen_before_the_flow_is_one_error_line_at_once_and_starts_no_flow_run(
+    prefect_harness: None,
+    vendors: Vendors,
+    tmp_path: Path,
+    lead_file: Any,
+    caplog: pytest.LogCaptureFixture,
+    mistake: str,
+) -> None:
+    file, targets = lead_file(10), write_targets(tmp_path / "targets.toml", ["onc"])
+    if mistake == "missing lead file":
+        file, expected = tmp_path / "missing.csv", f"{tmp_path / 'missing.csv'}: the file does not exist"
+    else:
+        targets.write_text(
+            targets.read_text(encoding="utf-8").replace("campaign", "campain"), encoding="utf-8"
+        )
+        expected = f"{targets}: target 'onc': campaign: required key is missing; campain: unknown key"
+
+    code, printed = _import_with_prefect(file, targets, tmp_path / "out")
+
+    assert code == 1
+    assert printed.splitlines() == [printed.strip()] and printed.startswith(f"Error: {expected}"), printed
+    assert "Traceback" not in caplog.text and "Encountered exception" not in caplog.text
+    assert _runs_of(file) == []
+
+
+def test_a_mistake_found_inside_the_flow_prints_one_error_line_and_no_traceback(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file's columns are read by the flow's first task: the run fails with the message, the
+    terminal (the root logger's handlers: Prefect's console) shows no traceback of it."""
+    bad = tmp_path / "leads.csv"
+    bad.write_text("name,notes\nAnn,hello\n", encoding="utf-8")
+
+    code, printed = _import_with_prefect(
+        bad, write_targets(tmp_path / "targets.toml", ["onc"]), tmp_path / "o"
+    )
+
+    assert code == 1
+    line = f"Error: {bad}: the file has no phone or email column (columns found: name, notes)."
+    assert printed.splitlines() == [printed.strip()] and printed.startswith(line), printed
+    assert "Traceback" not in caplog.text and "LeadFileError(" not in caplog.text, caplog.text
+    [run] = _runs_of(bad)
+    assert run.state is not None and run.state.is_failed()
+    assert "no phone or email column" in (run.state.message or "")
+
+
 # --- what the Prefect UI lists: runs named after the file and targets, the send task after the targets ---
 
 

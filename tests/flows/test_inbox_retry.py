@@ -33,6 +33,18 @@ class FlakyVendorImport(CountingImport):
         return ImportOutcome(outcome.run_id, outcome.run_dir, outcome.summary, unsent=VENDOR_DOWN)
 
 
+LOGIN_REFUSED = "not everything was sent: obi stopped: 3 failed (AUTH_FAILED 3)"
+FIX = "obi: the vendor refused our login: fix the values behind credentials.password (env:OBI_PASSWORD)"
+
+
+class RefusedLoginImport(CountingImport):
+    """Imports like CountingImport, reporting every row unsent for a cause waiting cannot fix."""
+
+    def __call__(self, path: Path) -> ImportOutcome:
+        outcome = super().__call__(path)
+        return ImportOutcome(outcome.run_id, outcome.run_dir, outcome.summary, unsent=LOGIN_REFUSED, fix=FIX)
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     return Layout.at(tmp_path / "watched").root
@@ -179,3 +191,24 @@ def test_a_registry_written_before_retries_existed_keeps_its_records_and_gains_t
     )
     assert registry.observe({b"b.csv": (10, 20)}, now=130.0) == {b"b.csv": (100.0, 100.0)}
     assert registry.reserve("abc", "y-a.csv", "a.csv") == record
+
+
+def test_a_file_whose_rows_need_a_person_waits_in_retry_with_no_next_attempt_and_says_what_to_fix(
+    root: Path, tmp_path: Path
+) -> None:
+    step = RefusedLoginImport(tmp_path / "runs")
+    (root / "inbox" / "leads.csv").write_bytes(lead_csv("a"))
+
+    [held] = run_once(root, step, settings(delay=0))
+
+    assert held.verdict is Verdict.RETRYING and held.held and held.path.parent == Layout.at(root).retry
+    note = json.loads(Path(f"{held.path}.retry.json").read_text(encoding="utf-8"))
+    assert note["next_attempt_at"] is None and note["next_attempt_epoch"] is None
+    assert note["what_to_do"] == FIX and note["problem"] == LOGIN_REFUSED
+    assert run_once(root, step, settings(delay=0)) == [] and len(step.imported) == 1
+
+    held.path.rename(root / "inbox" / held.path.name)  # a person fixed it and moved it back
+    (root / "inbox" / f"{held.path.name}.ready").touch()
+    [again] = run_once(root, step, settings(delay=0))
+
+    assert again.verdict is Verdict.RETRYING and len(step.imported) == 2

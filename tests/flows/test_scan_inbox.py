@@ -342,6 +342,46 @@ def test_a_drop_still_unsent_after_its_attempts_goes_to_failed_and_may_be_droppe
     assert again["verdict"] == "imported", again
 
 
+def test_a_drop_meeting_a_refused_login_waits_in_retry_for_a_person_and_is_sent_once_moved_back(
+    prefect_harness: None,
+    root: Path,
+    targets: Path,
+    sample_drop: bytes,
+    sandbox_server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waiting does not fix a wrong password (the watcher keeps its environment): no automatic
+    attempt, a note naming the credential references to fix; moved back into inbox/, it is sent."""
+    monkeypatch.setenv("SANDBOX_PASSWORD", "not-the-password")
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [held] = scan(root, targets, retry_delay_seconds=0)
+
+    assert held["verdict"] == "retrying" and Path(held["path"]).parent == root / "retry", held
+    assert "obi" in held["problem"] and "AUTH_FAILED" in held["problem"]
+    note = json.loads(Path(held["note"]).read_text(encoding="utf-8"))
+    assert note["next_attempt_at"] is None and note["next_attempt_epoch"] is None
+    what_to_do = note["what_to_do"]
+    assert what_to_do.startswith("obi: the vendor refused our login: fix the values behind ")
+    assert (
+        "credentials.username (env:SANDBOX_USER), credentials.password (env:SANDBOX_PASSWORD)" in what_to_do
+    )
+    assert "restart the watcher" in what_to_do and "move the file back into inbox/" in what_to_do
+    assert "Nothing" not in what_to_do and "not-the-password" not in json.dumps(note)
+    assert scan(root, targets, retry_delay_seconds=0) == []  # no automatic attempt, however long
+
+    monkeypatch.setenv("SANDBOX_PASSWORD", "demo-secret")
+    waiting = Path(held["path"])
+    waiting.rename(root / "inbox" / waiting.name)
+    (root / "inbox" / f"{waiting.name}.ready").touch()
+    [sent] = scan(root, targets, retry_delay_seconds=0)
+
+    assert sent["verdict"] == "imported", sent
+    assert [p for p in (root / "retry").iterdir() if not p.name.endswith(".retry.json")] == []
+    results = pl.read_parquet(Path(sent["run_dir"]) / "results" / "**" / "*.parquet")
+    assert results.filter(pl.col("status") == "accepted").height > 10
+
+
 # --- what the Prefect UI lists: scans named after what they did, empty scans not piling up -------
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -123,3 +124,70 @@ def test_a_row_too_large_for_the_vendor_is_a_permanent_refusal_not_a_failed_send
 
     assert engage.code is ExitCode.OK and engage.vendor_rejected == 1
     assert "1 refused for good" in engage.line()
+
+
+# --- exit 0 lines say what happened: nothing sent by a rerun or a dry run, rows refused for good ---
+
+
+def test_a_rerun_of_a_delivered_file_says_nothing_was_left_to_send_not_that_it_sent() -> None:
+    summary = {"send": {"obi": {"statuses": {"already_sent": 667}}}}
+
+    rerun, dry = judge(summary), judge(summary, dry_run=True)
+
+    assert rerun.code is dry.code is ExitCode.OK
+    [obi] = rerun.targets
+    assert obi.line() == "obi: nothing to send, 667 of 667 already delivered by an earlier run"
+    assert rerun.conclusion() == "nothing left to send: an earlier run delivered it"
+    [predicted] = dry.targets
+    assert (
+        predicted.line()
+        == "obi: would send nothing (dry run), 667 of 667 already delivered by an earlier run"
+    )
+    assert dry.conclusion().startswith("a dry run: nothing was sent")
+
+
+def test_a_run_that_sent_part_of_the_file_counts_what_an_earlier_run_delivered() -> None:
+    [obi] = judge({"send": {"obi": {"statuses": {"accepted": 7, "already_sent": 60}}}}).targets
+
+    assert obi.line() == "obi: sent, 67 of 67 delivered (60 of them by an earlier run)"
+
+
+def test_leads_all_refused_for_good_keep_exit_0_and_the_closing_line_says_to_fix_them() -> None:
+    verdict = judge({"send": {"maxcontact": {"statuses": {"vendor_rejected": 323}}}})
+
+    assert verdict.code is ExitCode.OK
+    [maxcontact] = verdict.targets
+    assert maxcontact.line().startswith("maxcontact: all refused by the vendor, 0 of 323 delivered")
+    assert verdict.conclusion() == (
+        "nothing left to send; 323 rows refused for good (by the vendor, or too large for it): "
+        "fix those rows (see the report)"
+    )
+    assert "was sent" not in verdict.conclusion()
+
+
+# --- which stops waiting cannot fix (the watched folder does not retry those by itself) ---------
+
+
+@pytest.mark.parametrize(
+    ("rows", "needs_a_person"),
+    [
+        # the vendor refused our credentials: every attempt meets the same answer
+        ([("obi", "failed", ["AUTH_FAILED"], 1), ("obi", "failed", ["AUTH_FAILED"], 0)], True),
+        # an unknown campaign (OBI's 404) stops the target at once: TARGET_STOPPED, nothing transient
+        ([("obi", "failed", ["TARGET_STOPPED"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], True),
+        # Engage refusing a batch as a whole ("check the target's campaign and options")
+        ([("engage", "failed", ["VENDOR_REJECTED"], 1), ("engage", "failed", ["VENDOR_REJECTED"], 0)], True),
+        # the vendor down: transport failures, then the breaker stops the target
+        ([("obi", "failed", ["TRANSPORT_FAILED"], 3), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
+        ([("obi", "accepted", [], 1), ("obi", "failed", ["TRANSPORT_FAILED"], 3)], False),
+        ([("obi", "failed", ["LEDGER_UNAVAILABLE"], 0)], False),
+        ([("obi", "failed", ["VENDOR_ANSWER_INVALID"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
+        ([("obi", "accepted", [], 1)], False),
+    ],
+)
+def test_a_refused_login_or_a_target_stopped_at_once_needs_a_person_a_vendor_down_does_not(
+    rows: list[tuple[str, str, list[str], int]], needs_a_person: bool
+) -> None:
+    verdict = judge({"send": send_facts(results(*rows))})
+
+    assert bool(verdict.needing_a_person()) is needs_a_person

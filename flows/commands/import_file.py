@@ -185,6 +185,10 @@ def _send_file(
 
     prepared = batched.prepared
     print_prepared(console, prepared)
+    # which ledger decides what was delivered: the default follows --out, so two commands run
+    # from different folders (or a watched folder's ROOT/runs) would each send the same leads
+    skips = "ignored (--resend)" if args.resend else "a lead it records as delivered is not sent again"
+    console.print(Text(f"Ledger: {ledger} ({skips})", style="dim"), soft_wrap=True)
     run_id = new_run_id(started)
     verb = "Predicting" if args.dry_run else "Sending"
     sending = f"{verb} {prepared.rows:,} rows to {len(connectors)} target(s)"

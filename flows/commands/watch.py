@@ -227,6 +227,7 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
     from flows.console import USER_ERRORS, print_error
     from flows.inbox.registry import IntakeRegistry
     from flows.inbox.registry_db import REGISTRY_ERRORS
+    from flows.run.ledger_spec import ledger_path
     from flows.scan_inbox import import_step, runs_folder
 
     try:
@@ -250,6 +251,12 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
     settings = inbox_settings(args, args.max_bytes)
     stop = threading.Event()
     console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")
+    try:  # the ledger every drop is claimed in: other commands send the same leads again without it
+        ledger = ledger_path(options.out_dir or runs_folder(args.root), options.ledger)
+        console.print(f"Ledger: {ledger}", soft_wrap=True, highlight=False)
+    except USER_ERRORS as error:
+        print_error(console, error)
+        return 1
     console.print(
         f"Files are taken once unchanged for {settings.settle_seconds:g} s (longer if written slowly); "
         "write NAME.part and rename it when done, or add an empty NAME.ready, to skip the wait. "

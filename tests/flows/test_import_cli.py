@@ -606,3 +606,11 @@ def test_a_ledger_locked_past_the_wait_fails_its_rows_unsent_exits_4_and_writes_
         assert statuses(results, target)["accepted"] == 0
     assert vendors.obi_customers() == [] and vendors.onc_contacts() == []
     assert "LEDGER_UNAVAILABLE" in printed and "Traceback" not in printed
+
+
+def test_every_import_says_which_ledger_decides_what_was_delivered(history: History) -> None:
+    ledger = r"Ledger: \S+/out/ledger\.sqlite"
+    assert re.search(
+        ledger + r" \(a lead it records as delivered is not sent again\)", history.printed["rerun"]
+    )
+    assert re.search(ledger + r" \(ignored \(--resend\)\)", history.printed["resend"])

@@ -66,6 +66,7 @@ def test_watch_prints_one_line_per_file_and_no_traceback(tmp_path: Path) -> None
     assert "Traceback" not in output, output
     assert "inbox: bad.csv failed: the file is binary" in bad and "-> failed/" in bad
     assert "inbox: imported good.csv (run " in good and "-> archive/" in good
+    assert f"Ledger: {layout.root.absolute() / 'runs' / 'ledger.sqlite'}" in lines, output
     assert not [line for line in lines if "Flow run" in line or "Task run" in line], output
 
 

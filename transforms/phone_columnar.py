@@ -50,10 +50,12 @@ from transforms.phone_rules import (
 __all__ = [
     "ANSWER_SCHEMA",
     "OUTPUT_SCHEMA",
+    "claim_threshold",
     "decide_columns",
     "parse_columns",
     "plan_threshold",
     "worth_a_plan",
+    "worth_claiming",
 ]
 
 _STATUS_VALID: Final = 0
@@ -105,6 +107,25 @@ def plan_threshold(region: str, backend: BackendName | None = None) -> int:
     fewer is not worth a plan."""
     fixed = PLAN_COST + PATTERN_COST * _pattern_size(rules_for(region))
     return int(fixed / (VALUE_COST[backend or selected_backend()] - COLUMN_COST)) + 1
+
+
+@functools.cache
+def claim_threshold(regions: tuple[str, ...], backend: BackendName | None = None) -> int:
+    """The fewest rows a shared calling code's other ``regions`` must have to claim for reading
+    them as columns (transforms.phone_reading.claim_rest, every region's patterns in one pass)
+    to cost less than parsing them one by one. Why apart from :func:`plan_threshold`: the rows
+    the code's first region does not claim are few where a file's +1 numbers are American (the
+    million-row file: a few hundred a batch) and most of them where they come from all 25
+    regions of +1 (the many-regions file: 10,000 a batch), and the claim's fixed cost is the
+    other regions' patterns, 20,876 characters for +1: 0.22 CPU-s a batch for 10,000 rows."""
+    fixed = PLAN_COST + PATTERN_COST * sum(_pattern_size(rules_for(region)) for region in regions)
+    return int(fixed / (VALUE_COST[backend or selected_backend()] - COLUMN_COST)) + 1
+
+
+def worth_claiming(regions: tuple[str, ...], rows: int, min_group: int | None = None) -> bool:
+    """Whether a shared code's unclaimed ``rows`` are read as columns (:func:`claim_threshold`,
+    or at least ``min_group`` when given); else they go to the per-value parser."""
+    return rows >= (claim_threshold(regions) if min_group is None else min_group)
 
 
 def worth_a_plan(region: str, values: int, min_group: int | None = None) -> bool:
@@ -392,7 +413,11 @@ def _decide(frame: pl.DataFrame, min_group: int | None) -> tuple[list[pl.LazyFra
     decided.append(_outcomes(fits.filter(pl.col("_claimed") | ~shared)))
     unclaimed = fits.filter(~pl.col("_claimed") & shared).collect()
     for code, rows in _groups(unclaimed, "_cc"):
-        decided.append(_outcomes(claim_rest(rows, SHARED_CODES[int(str(code))][1:]).lazy()))
+        others = SHARED_CODES[int(str(code))][1:]
+        if worth_claiming(others, rows.height, min_group):
+            decided.append(_outcomes(claim_rest(rows, others).lazy()))
+        else:  # too few to repay the other regions' patterns: parsed one by one, as parse does
+            undecided.append(rows.select("_row"))
     return decided, undecided
 
 

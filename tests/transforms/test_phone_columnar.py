@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.transforms.phone_corpus import corpus
 from transforms.phone_backend import parse_one
-from transforms.phone_columnar import OUTPUT_SCHEMA, parse_columns
+from transforms.phone_columnar import OUTPUT_SCHEMA, parse_columns, plan_threshold
 from transforms.phones import clean_phone_values
 
 Pairs = list[tuple[str, str | None]]
@@ -27,7 +27,7 @@ def _pairs_frame(pairs: Pairs) -> pl.DataFrame:
     )
 
 
-def _split(pairs: pl.DataFrame, min_group: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _split(pairs: pl.DataFrame, min_group: int | None = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(decided rows with their pair and answer, undecided pairs) of ``parse_columns(pairs)``."""
     parsed = parse_columns(pairs, min_group=min_group)
     assert parsed.schema == pl.Schema(OUTPUT_SCHEMA)
@@ -149,6 +149,23 @@ def test_regions_with_few_values_are_left_to_the_per_value_parser() -> None:
 
     assert sorted(decided.get_column("region").unique().to_list()) == ["DE"]
     assert undecided.rows() == [("0612345678", "FR")]
+
+
+def test_a_shared_codes_few_numbers_of_its_other_regions_are_left_to_the_per_value_parser() -> None:
+    """+1 numbers of Canada and Jamaica are not the US plan's to claim; read as columns they need
+    every other region of +1's patterns (transforms.phone_columnar.claim_threshold), which a few
+    of them do not repay; many are read as columns (the tests' min_group)."""
+    american = [(f"+1 212 555 {i:04d}", None) for i in range(plan_threshold("US"))]
+    others = [("+1 416 555 0199", None), ("+1 876 555 0123", None)]
+    pairs = _pairs_frame(american + others)
+
+    decided, undecided = _split(pairs, min_group=None)
+    claimed, _ = _split(pairs, min_group=2)
+
+    assert undecided.rows() == others
+    assert decided.height == len(american)
+    assert claimed.filter(pl.col("clean").is_in([value for value, _ in others])).height == 2
+    assert _disagreements(claimed) == []
 
 
 _SEPARATORS = st.sampled_from([" ", "-", ".", "(", ")", "/", ""])

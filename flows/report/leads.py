@@ -82,22 +82,6 @@ OUTCOMES: tuple[str, ...] = (
 """Display order of the headline: delivered first, then what needs someone, then what we held back."""
 _OUTCOME = pl.Enum(OUTCOMES)
 
-LEAD_COLUMNS: tuple[str, ...] = (
-    "source_row",
-    "external_id",
-    "first_name",
-    "last_name",
-    "phone1",
-    "phone2",
-    "phone3",
-    "email",
-    "country",
-    "duplicate_of",
-    "duplicate_on",
-    *RAW_COLUMNS,
-)
-"""Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
-
 CONTACT_COLUMNS: tuple[str, ...] = ("phone1", "phone2", "phone3", "email")
 """A lead's contacts as the report shows them: every phone it has, then its email (a lead whose
 first phone was refused is reached on its second)."""
@@ -107,6 +91,19 @@ def first_contact(row: Mapping[str, Any]) -> object:
     """The first of :data:`CONTACT_COLUMNS` ``row`` has (None: none)."""
     return next((row[name] for name in CONTACT_COLUMNS if row.get(name)), None)
 
+
+LEAD_COLUMNS: tuple[str, ...] = (
+    "source_row",
+    "external_id",
+    "first_name",
+    "last_name",
+    *CONTACT_COLUMNS,
+    "country",
+    "duplicate_of",
+    "duplicate_on",
+    *RAW_COLUMNS,
+)
+"""Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
 
 PER_TARGET: tuple[str, ...] = ("status", "reasons", "vendor_status", "vendor_message")
 
@@ -369,17 +366,7 @@ def outcome_counts(leads: pl.DataFrame) -> dict[str, int]:
     return {outcome: int(counted.get(outcome, 0)) for outcome in OUTCOMES}
 
 
-_EXAMPLE_COLUMNS = (
-    "first_name",
-    "last_name",
-    "phone1",
-    "phone2",
-    "phone3",
-    "email",
-    "status",
-    "vendor_status",
-    "vendor_message",
-)
+_EXAMPLE_COLUMNS = ("first_name", "last_name", *CONTACT_COLUMNS, "status", "vendor_status", "vendor_message")
 
 
 def reasons_by_lead(results: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

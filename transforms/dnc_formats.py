@@ -29,7 +29,7 @@ import polars as pl
 from schemas.codes import Issue
 from schemas.raw_leads import RAW_LEADS
 from transforms.emails import normalize_emails
-from transforms.errors import LeadFileError
+from transforms.ingest import read_file_bytes
 from transforms.phones import normalize_phones
 
 __all__ = ["FORMATS", "DncFile", "read_dnc_file", "read_dnc_values"]
@@ -55,10 +55,7 @@ class DncFile:
 
 
 def _lines(path: Path) -> pl.DataFrame:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise LeadFileError(path, f"cannot be read ({error.strerror or error})", "Check the path") from None
+    data = read_file_bytes(path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 # careful reader, a header over several lines or a file read whole needs them: a file that
 # is streamed (transforms.ingest_batches) only has its head sniffed here
 
-__all__ = ["DELIMITERS", "IngestedFile", "check_readable", "read_lead_file"]
+__all__ = ["DELIMITERS", "IngestedFile", "check_readable", "read_file_bytes", "read_lead_file"]
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 """Candidate delimiters, in order of preference when the sniff cannot tell them apart."""
@@ -97,7 +97,7 @@ class IngestedFile:
 
 def read_lead_file(path: Path) -> IngestedFile:
     """Read a CSV or Parquet lead file; raise ``LeadFileError`` if it cannot be imported."""
-    data = _read_bytes(path)
+    data = read_file_bytes(path)
     with ThreadPoolExecutor(max_workers=1) as pool:
         fingerprint = pool.submit(lambda: hashlib.sha256(data).hexdigest())
         if data.startswith(b"PAR1"):
@@ -122,7 +122,9 @@ def check_readable(path: Path) -> None:
         pass
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_file_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, or ``LeadFileError`` saying why not (a directory, a missing or
+    unreadable file): the words every input file gets, leads and do-not-contact lists alike."""
     with _opened(path) as file:
         try:
             return file.read()

@@ -213,7 +213,7 @@ def test_importing_a_file_that_is_not_there_is_one_error_line(leads: Path) -> No
     assert code == 1
     assert (
         printed.splitlines()[-1]
-        == f"Error: {missing}: cannot be read (No such file or directory). Check the path"
+        == f"Error: {missing}: the file does not exist. Check the path and the file name"
     )
 
 

@@ -131,7 +131,6 @@ def _reported(path: list[Path], report: Callable[[], None], console: Console) ->
     """0 once ``report`` has run; 1 with one ``Error:`` line, as every command's, when it failed
     reading or writing (``path``: the one the line names, as far as ``report`` got)."""
     import polars as pl
-    from rich.text import Text
 
     from flows.console import print_error
     from flows.report.runs import ReportError
@@ -143,7 +142,7 @@ def _reported(path: list[Path], report: Callable[[], None], console: Console) ->
         return 1
     except (pl.exceptions.PolarsError, OSError) as error:
         problem = f"cannot read or write report files for {path[0]} ({type(error).__name__})"
-        console.print(Text(f"Error: {problem}", style="bold red"), soft_wrap=True)
+        print_error(console, ReportError(problem))
         return 1
     return 0
 

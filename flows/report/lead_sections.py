@@ -13,10 +13,17 @@ from typing import Any
 import polars as pl
 
 from flows.report.charts import bar_chart, row_chart
-from flows.report.leads import CONTACT_COLUMNS, OUTCOMES, LeadView, Outcome, first_contact, target_column
+from flows.report.leads import (
+    CONTACT_COLUMNS,
+    DELIVERED,
+    OUTCOMES,
+    LeadView,
+    Outcome,
+    first_contact,
+    target_column,
+)
 from flows.report.markup import Cell, Markup, esc, table, tiles
 from flows.report.sections import code_link, figure, name_of, section
-from schemas.codes import Status
 from transforms.summary import STATUS_ORDER, as_read
 
 __all__ = ["LEAD_LIMIT", "lead_table_section", "leads_headline_section", "reasons_section"]
@@ -35,7 +42,7 @@ _OUTCOME_COLORS = {
     Outcome.SUPPRESSED: "#ffb74d",
     Outcome.NOT_DELIVERED: "#bdbdbd",
 }
-_DELIVERED = {Status.ACCEPTED.value, Status.SUBMITTED.value, Status.ALREADY_SENT.value}
+_DELIVERED = {status.value for status in DELIVERED}
 
 
 def leads_headline_section(view: LeadView, targets: Sequence[str]) -> Markup:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.report.leads import DELIVERED
 from flows.report.runs import RESULTS_DIR, ReportError, Run, inside, is_run, load_run, run_started
 from schemas.codes import Status
 
@@ -34,8 +35,8 @@ TREND_STATUSES: tuple[Status, ...] = (
 )
 
 RATES: dict[str, tuple[Status, ...]] = {
-    # a lead an earlier run delivered is at the vendor: a re-run of a delivered file is not at 0%
-    "delivered_share": (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT),
+    # what the run's own report calls delivered: a re-run of a delivered file is not at 0%
+    "delivered_share": DELIVERED,
     "rejected_share": (Status.REJECTED, Status.VENDOR_REJECTED),
     "failed_share": (Status.FAILED,),
 }

@@ -243,20 +243,18 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
         except USER_ERRORS as error:
             print_error(console, error)
             return 1
+    settings_errors: tuple[type[Exception], ...] = (ValueError, *USER_ERRORS)
     try:
         options = ImportSettings.from_args(args).with_out_dir(runs_folder(args.root))
-    except ValueError as error:
+        # the ledger every drop is claimed in: other commands send the same leads again without it
+        ledger = ledger_path(options.out_dir or runs_folder(args.root), options.ledger)
+    except settings_errors as error:
         print_error(console, error)
         return 1
     settings = inbox_settings(args, args.max_bytes)
     stop = threading.Event()
     console.print(f"Watching {Layout.at(args.root).inbox} (Ctrl-C to stop)")
-    try:  # the ledger every drop is claimed in: other commands send the same leads again without it
-        ledger = ledger_path(options.out_dir or runs_folder(args.root), options.ledger)
-        console.print(f"Ledger: {ledger}", soft_wrap=True, highlight=False)
-    except USER_ERRORS as error:
-        print_error(console, error)
-        return 1
+    console.print(f"Ledger: {ledger}", soft_wrap=True, highlight=False)
     console.print(
         f"Files are taken once unchanged for {settings.settle_seconds:g} s (longer if written slowly); "
         "write NAME.part and rename it when done, or add an empty NAME.ready, to skip the wait. "

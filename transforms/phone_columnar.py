@@ -105,11 +105,21 @@ def plan_threshold(region: str, backend: BackendName | None = None) -> int:
     """The fewest distinct values of ``region`` for which reading them as columns costs less
     than parsing them one by one with ``backend`` (default: the selected one): a region with
     fewer is not worth a plan."""
-    fixed = PLAN_COST + PATTERN_COST * _pattern_size(rules_for(region))
-    return int(fixed / (VALUE_COST[backend or selected_backend()] - COLUMN_COST)) + 1
+    return _break_even(_pattern_size(rules_for(region)), backend or selected_backend())
+
+
+def _break_even(pattern_size: int, backend: BackendName) -> int:
+    """The fewest values for which a plan with patterns of ``pattern_size`` characters costs less
+    than parsing them one by one with ``backend``."""
+    fixed = PLAN_COST + PATTERN_COST * pattern_size
+    return int(fixed / (VALUE_COST[backend] - COLUMN_COST)) + 1
 
 
 @functools.cache
+def _patterns_size(regions: tuple[str, ...]) -> int:
+    return sum(_pattern_size(rules_for(region)) for region in regions)
+
+
 def claim_threshold(regions: tuple[str, ...], backend: BackendName | None = None) -> int:
     """The fewest rows a shared calling code's other ``regions`` must have to claim for reading
     them as columns (transforms.phone_reading.claim_rest, every region's patterns in one pass)
@@ -118,8 +128,7 @@ def claim_threshold(regions: tuple[str, ...], backend: BackendName | None = None
     million-row file: a few hundred a batch) and most of them where they come from all 25
     regions of +1 (the many-regions file: 10,000 a batch), and the claim's fixed cost is the
     other regions' patterns, 20,876 characters for +1: 0.22 CPU-s a batch for 10,000 rows."""
-    fixed = PLAN_COST + PATTERN_COST * sum(_pattern_size(rules_for(region)) for region in regions)
-    return int(fixed / (VALUE_COST[backend or selected_backend()] - COLUMN_COST)) + 1
+    return _break_even(_patterns_size(regions), backend or selected_backend())
 
 
 def worth_claiming(regions: tuple[str, ...], rows: int, min_group: int | None = None) -> bool:
@@ -140,10 +149,7 @@ def _too_few_for_a_plan(values: int) -> bool:
     """No region is worth a plan below the backend's fewest values (a region's patterns only
     add to the cost): then nothing is prepared either, which spares a small file the
     preparation's regexes. Below the fewest of any backend, the backend is not even chosen."""
-
-    def fewest(backend: BackendName) -> int:
-        return int(PLAN_COST / (VALUE_COST[backend] - COLUMN_COST)) + 1
-
+    fewest = functools.partial(_break_even, 0)
     return values < min(map(fewest, VALUE_COST)) or values < fewest(selected_backend())
 
 

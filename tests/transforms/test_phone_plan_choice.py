@@ -15,7 +15,13 @@ import polars as pl
 from bench.many_regions import many_regions_frame
 from transforms.columns import resolve_columns, to_raw_leads
 from transforms.ingest import read_lead_file
-from transforms.phone_columnar import parse_columns, plan_threshold, worth_a_plan
+from transforms.phone_columnar import (
+    claim_threshold,
+    parse_columns,
+    plan_threshold,
+    worth_a_plan,
+    worth_reading,
+)
 from transforms.phones import normalize_phones
 
 
@@ -74,6 +80,42 @@ def test_a_region_needs_fewer_values_to_be_worth_a_plan_when_the_per_value_parse
 
     assert slow < fast
     assert 1_000 < fast < 20_000  # a six-country file's regions have 10^5 values, a global file's 10^3
+
+
+def test_a_shared_codes_first_region_is_not_read_for_values_the_rows_give_its_other_regions() -> None:
+    # a global file's +1 values: most Canadian (the row says CA), a few American; all of them
+    # would be read by the US plan, which decides only the American ones
+    canadian, american = 2 * plan_threshold("US"), 100
+    pairs = pl.DataFrame(
+        {
+            "clean": _national("CA", canadian) + _national("US", american),
+            "region": ["CA"] * canadian + ["US"] * american,
+        }
+    )
+
+    decided = parse_columns(pairs).get_column("decided")
+
+    assert canadian < claim_threshold(_OTHERS_OF_1)
+    assert not worth_reading("US", pairs.get_column("region"))
+    assert not decided.any()
+
+
+def test_a_shared_codes_first_region_is_read_when_its_own_values_repay_the_plan() -> None:
+    american, canadian = plan_threshold("US"), 3 * plan_threshold("US")
+    pairs = pl.DataFrame(
+        {
+            "clean": _national("US", american) + _national("CA", canadian),
+            "region": ["US"] * american + ["CA"] * canadian,
+        }
+    )
+
+    decided = parse_columns(pairs).get_column("decided")
+
+    assert worth_reading("US", pairs.get_column("region"))
+    assert decided.head(american).mean() > 0.9  # type: ignore[operator]
+
+
+_OTHERS_OF_1 = tuple(region for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1] if region != "US")
 
 
 def test_every_region_file_with_one_large_region_normalizes_the_same_either_way(tmp_path: Path) -> None:

@@ -192,6 +192,8 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
 
 
 def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
+    """One line per kind of vendor error (transforms.summary masks the lead's ids, phones and
+    emails in the message), one message as written under it in dim."""
     table = Table(title="Vendor errors", title_justify="left")
     for column in ("target", "vendor status", "vendor message"):
         table.add_column(column, overflow="fold")
@@ -199,6 +201,9 @@ def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
     for name, target in summary["targets"].items():
         for error in target["vendor_errors"]:
             status, message = _text(error["vendor_status"]), _text(error["vendor_message"])
+            example = error.get("example")
+            if example and example != error["vendor_message"]:
+                message.append(f"\ne.g. {example}", style="dim")
             table.add_row(_text(name), status, message, _number(error["count"]))
     return table if table.row_count else None
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from schemas.codes import Issue, Status
 from schemas.results import RAW_COLUMNS
+from transforms.vendor_messages import message_pattern
 
 __all__ = [
     "ATTENTION_REASONS",
@@ -100,19 +101,35 @@ def _status_counts(counted: pl.DataFrame) -> dict[str, int]:
 
 
 def _vendor_errors_plan(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Failed and vendor-rejected rows counted by (vendor_status, vendor_message): every pair,
-    :func:`_top_vendor_errors` keeps the most frequent."""
+    """Failed and vendor-rejected rows counted by vendor_status and the message's pattern
+    (transforms.vendor_messages: the lead's ids, phones and emails masked), with the smallest
+    message of each as its example; :func:`_top_vendor_errors` keeps the most frequent.
+
+    The example is a key too, so that the figures of parts of the results add up as the
+    others do (transforms.summary._merged); :func:`_top_vendor_errors` folds them."""
     errors = frame.filter(
         pl.col("status").is_in([Status.VENDOR_REJECTED.value, Status.FAILED.value])
         & (pl.col("vendor_status").is_not_null() | pl.col("vendor_message").is_not_null())
     )
-    return errors.group_by("vendor_status", "vendor_message").len("count")
+    return (
+        errors.select(
+            "vendor_status", message_pattern(pl.col("vendor_message")).alias("pattern"), "vendor_message"
+        )
+        .group_by("vendor_status", "pattern")
+        .agg(pl.col("vendor_message").min().alias("example"), pl.len().alias("count"))
+    )
 
 
 def _top_vendor_errors(counted: pl.DataFrame) -> pl.DataFrame:
-    return counted.sort(
-        ["count", "vendor_status", "vendor_message"], descending=[True, False, False], nulls_last=True
-    ).head(TOP_VENDOR_ERRORS)
+    """The :data:`TOP_VENDOR_ERRORS` most frequent (vendor_status, pattern) of
+    :func:`_vendor_errors_plan` (of one part, or of several merged): ``vendor_message`` the
+    pattern, ``count`` its rows, ``example`` one message as the vendor wrote it."""
+    grouped = counted.group_by("vendor_status", "pattern").agg(pl.col("count").sum(), pl.col("example").min())
+    return (
+        grouped.sort(["count", "vendor_status", "pattern"], descending=[True, False, False], nulls_last=True)
+        .head(TOP_VENDOR_ERRORS)
+        .select("vendor_status", pl.col("pattern").alias("vendor_message"), "count", "example")
+    )
 
 
 def _leads(frame: pl.LazyFrame, targets: int) -> pl.LazyFrame:
@@ -239,11 +256,13 @@ def summarize(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ())
 
     Keys: ``rows`` (distinct input rows), ``results`` (result rows), ``statuses`` (all
     targets), ``targets`` ({target: {total, statuses, reasons, vendor_errors}}, vendor errors
-    are the top :data:`TOP_VENDOR_ERRORS` (vendor_status, vendor_message, count) of failed and
-    vendor-rejected rows), ``reasons`` (all targets), ``phone_types`` (valid phones of distinct
-    rows), ``countries``, ``duplicates``, ``suppressed``, ``rejected`` (distinct rows) and
-    ``attention`` (result rows that :func:`needs_attention`). Status counts follow
-    :data:`STATUS_ORDER`, every other count is most frequent first.
+    are the top :data:`TOP_VENDOR_ERRORS` (vendor_status, vendor_message, count, example) of
+    failed and vendor-rejected rows, counted by the message with the lead's ids, phones and
+    emails masked (transforms.vendor_messages), ``example`` one message as written),
+    ``reasons`` (all targets), ``phone_types`` (valid phones of distinct rows), ``countries``,
+    ``duplicates``, ``suppressed``, ``rejected`` (distinct rows) and ``attention`` (result
+    rows that :func:`needs_attention`). Status counts follow :data:`STATUS_ORDER`, every other
+    count is most frequent first.
 
     Every figure is an aggregation of a lazy plan, collected together by polars' streaming
     engine: a scan of a run's result parts is summarized without holding its rows (issue 17).

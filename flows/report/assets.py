@@ -63,6 +63,7 @@ th[aria-sort="descending"] button::after { content: " \\25BC"; }
 td.lead-target { white-space: nowrap; font-size: 12px; }
 td.lead-target .reasons, td.lead-target .vendor { color: var(--muted); white-space: normal; }
 td.lead-target .vendor { display: inline-block; max-width: 220px; overflow-wrap: anywhere; }
+td.lead-target .window { color: var(--muted); font-style: italic; }
 .outcome { padding: 1px 6px; border-radius: 3px; font-size: 12px; background: var(--band); }
 .outcome-bad { background: #fdecea; color: #b71c1c; }
 .status-ineligible { background: #eeeeee; color: #424242; }

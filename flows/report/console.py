@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.report.figures import RunFigures
-from flows.report.leads import DELIVERED, Outcome, target_column
+from flows.report.leads import CALLABLE, DELIVERED, Outcome, target_column, with_callable
 from flows.report.runs import AppliedList, Run, RunMeta
 from transforms.summary import ATTENTION_STATUSES, STATUS_ORDER
 
@@ -146,14 +146,19 @@ def _outcome_table(counts: Mapping[str, int]) -> Table:
 
 def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int) -> Table:
     """The first :data:`TOP_LEADS` leads not delivered everywhere: a row per lead, a column per
-    target with the lead's status there, and the lead's reason codes (one a line). Statuses and
-    codes are never cut nor wrapped mid-name: when the columns do not fit ``width``, the
-    table lists one line per lead and target it did not reach instead (same facts, long form)."""
-    shown = leads.head(TOP_LEADS)
+    target with the lead's status there (and, for a lead held for its calling window, when it
+    may be called: flows.report.leads.with_callable), and the lead's reason codes (one a line).
+    Statuses and codes are never cut nor wrapped mid-name: when the columns do not fit
+    ``width``, the table lists one line per lead and target it did not reach instead (same
+    facts, long form)."""
+    shown = with_callable(leads.head(TOP_LEADS), targets)
     title = f"Leads to look at: not delivered to every target, or marked ({total:,}; first {shown.height})"
     statuses = {name: shown[target_column(name, "status")].fill_null("").to_list() for name in targets}
+    held = {name: _callable(shown, name) for name in targets}
     codes = [code for row in shown["reasons"].to_list() for code in row or []]
-    widths = [len("row"), len("attention"), *[max(map(len, [t, *statuses[t]])) for t in targets]]
+    lines = {name: [line for text in held[name] if text for line in text.split("\n")] for name in targets}
+    cells = {name: [*statuses[name], *lines[name]] for name in targets}
+    widths = [len("row"), len("attention"), *[max(map(len, [t, *cells[t]])) for t in targets]]
     widths.append(max(map(len, ["reasons", *codes])))
     if sum(widths) + 3 * len(widths) + 1 > width:
         return _lead_table_long(shown, targets, title)
@@ -161,13 +166,29 @@ def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int)
     table.add_column("row", justify="right", no_wrap=True)
     table.add_column("outcome", overflow="fold", min_width=len("attention"))
     for name in targets:
-        _identifier_column(table, name, statuses[name])
+        _identifier_column(table, name, cells[name])
     _identifier_column(table, "reasons", codes)
-    for row in shown.iter_rows(named=True):
-        cells = [_status_text(row[target_column(name, "status")]) for name in targets]
+    for index, row in enumerate(shown.iter_rows(named=True)):
+        status = [_with_callable(row[target_column(name, "status")], held[name][index]) for name in targets]
         reasons = _text("\n".join(row["reasons"] or []))
-        table.add_row(_text(row["source_row"]), _text(row["outcome"]), *cells, reasons)
+        table.add_row(_text(row["source_row"]), _text(row["outcome"]), *status, reasons)
     return table
+
+
+def _callable(shown: pl.DataFrame, target: str) -> list[str | None]:
+    """Per lead shown: when it may be called at ``target`` if held there for its window, over
+    two lines ("callable from" and the time): no wider than its ``OUTSIDE_CALLING_WINDOW``."""
+    name = target_column(target, CALLABLE)
+    if name not in shown.columns:
+        return [None] * shown.height
+    return shown[name].str.replace("callable from ", "callable from\n", literal=True).to_list()
+
+
+def _with_callable(status: str | None, callable_: str | None) -> Text:
+    text = _status_text(status)
+    if callable_:
+        text.append(f"\n{callable_}", style="dim")
+    return text
 
 
 def _status_text(status: str | None) -> Text:
@@ -180,18 +201,29 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
     table.add_column("outcome", overflow="fold", min_width=len("attention"))
     _identifier_column(table, "target", targets)
     _identifier_column(table, "status", [s.value for s in STATUS_ORDER])
-    table.add_column("reasons", overflow="fold")
-    for row in shown.iter_rows(named=True):
+    codes = [
+        code
+        for name in targets
+        for row in shown[target_column(name, "reasons")].to_list()
+        for code in row or []
+    ]
+    _identifier_column(table, "reasons", codes)  # "callable from" lines are narrower than its code
+    held = {name: _callable(shown, name) for name in targets}
+    for lead, row in enumerate(shown.iter_rows(named=True)):
         missed = [t for t in targets if row[target_column(t, "status")] not in _DELIVERED]
         for index, name in enumerate(missed):
-            lead = (_text(row["source_row"]), _text(row["outcome"])) if index == 0 else (Text(""), Text(""))
+            first = (_text(row["source_row"]), _text(row["outcome"])) if index == 0 else (Text(""), Text(""))
             reasons = _text("\n".join(row[target_column(name, "reasons")] or []))
-            table.add_row(*lead, _text(name), _status_text(row[target_column(name, "status")]), reasons)
+            if held[name][lead]:
+                reasons.append(f"\n{held[name][lead]}", style="dim")
+            table.add_row(*first, _text(name), _status_text(row[target_column(name, "status")]), reasons)
         table.add_section()
     return table
 
 
 def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
+    """One line per kind of vendor error (transforms.summary masks the lead's ids, phones and
+    emails in the message), one message as written under it in dim."""
     table = Table(title="Vendor errors", title_justify="left")
     for column in ("target", "vendor status", "vendor message"):
         table.add_column(column, overflow="fold")
@@ -199,6 +231,9 @@ def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
     for name, target in summary["targets"].items():
         for error in target["vendor_errors"]:
             status, message = _text(error["vendor_status"]), _text(error["vendor_message"])
+            example = error.get("example")
+            if example and example != error["vendor_message"]:
+                message.append(f"\ne.g. {example}", style="dim")
             table.add_row(_text(name), status, message, _number(error["count"]))
     return table if table.row_count else None
 

@@ -1,7 +1,10 @@
 """The leads not delivered to every target as CSV for people who live in spreadsheets: one
 row per lead (a row of the file), its outcome at each target in columns named
 ``<target> status``, ``<target> reasons``, ``<target> vendor_status``, ``<target> vendor_message``
-(flows.report.leads), like the report's lead table; leads needing attention come first.
+(flows.report.leads), like the report's lead table; leads needing attention come first. A
+target that gave any lead of the run a calling window (a compliance profile) has
+``<target> call_window_start`` and ``<target> call_window_end`` too (UTC, ISO 8601 with ``Z``):
+when a lead it held (``OUTSIDE_CALLING_WINDOW``) may be imported again.
 
 Spreadsheet programs execute a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and,
 through their import, a leading tab or carriage return) as a formula: a lead named
@@ -24,6 +27,7 @@ from flows.report.leads import (
     lead_rows,
     missed_in_order,
     not_delivered_everywhere,
+    windowed_targets,
 )
 from schemas.results import RAW_COLUMNS
 
@@ -66,14 +70,20 @@ def neutralise_frame(frame: pl.DataFrame) -> pl.DataFrame:
 def lead_csv_frame(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ()) -> pl.DataFrame:
     """One row per lead not delivered to every target: ``run_id``, ``source_row``, ``outcome``,
     the lead's fields, ``reasons`` (every code at any target) with the values as read
-    (``phone1_raw``..) right after it, then the per-target columns; lists joined by ``;``;
-    cells and headers neutralised (a target's name is a header)."""
+    (``phone1_raw``..) right after it, then the per-target columns (the window columns of the
+    targets with windows, flows.report.leads.windowed_targets); lists joined by ``;``; cells
+    and headers neutralised (a target's name is a header)."""
     return _csv_rows(not_delivered_everywhere(lead_outcomes(results, targets)))
 
 
 def _csv_rows(leads: pl.DataFrame) -> pl.DataFrame:
     lists = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.List)]
-    leads = leads.with_columns(pl.col(lists).list.join(";"))
+    # the calling windows (UTC) as ISO 8601 with a Z: polars writes "+0000" and microseconds
+    times = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.Datetime)]
+    leads = leads.with_columns(
+        pl.col(lists).list.join(";"),
+        pl.col(times).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     fields = [name for name in LEAD_COLUMNS if name != "source_row" and name not in RAW_COLUMNS]
     first = ["run_id", "source_row", "outcome", *fields, "reasons", *RAW_COLUMNS]
     ordered = leads.select(*first, *[name for name in leads.columns if name not in first])
@@ -97,10 +107,11 @@ def export_lead_csv(
     rows from its own results. Returns the leads written."""
     order, found = missed_in_order(results)
     names = sorted({*found, *targets})
+    windowed = windowed_targets(results)  # the same columns in every slice
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as stream:
         stream.write("\ufeff".encode())
         for start in range(0, max(order.len(), 1), chunk):
-            rows = _csv_rows(lead_rows(results, order.slice(start, chunk), names))
+            rows = _csv_rows(lead_rows(results, order.slice(start, chunk), names, windowed))
             rows.write_csv(stream, include_header=start == 0)
     return order.len()

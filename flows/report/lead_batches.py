@@ -25,6 +25,8 @@ from flows.report.leads import (
     LeadView,
     Outcome,
     _row_outcome,
+    _sorted_targets,
+    _windowed_plan,
     lead_rows,
     reason_counts,
     reasons_with_examples,
@@ -48,6 +50,7 @@ class RunningLeads:
         self._outcomes: set[str] = set()
         self._statuses: set[tuple[str, str]] = set()
         self._targets: set[str] = set()
+        self._windowed: set[str] = set()
         # the first ``limit`` missed leads needing attention, and of the others, in file order
         self._attention: list[pl.DataFrame] = []
         self._others: list[pl.DataFrame] = []
@@ -73,15 +76,19 @@ class RunningLeads:
         rows = frame.lazy().select("source_row", "target", "status", _row_outcome())
         missed = rows.filter(~pl.col("outcome").is_in(_DONE))
         attention = pl.col("outcome") == Outcome.ATTENTION
-        counts, statuses, shown_attention, shown_others, reasons = pl.collect_all(
+        windows = _windowed_plan(frame.lazy())
+        counts, statuses, shown_attention, shown_others, reasons, *windowed = pl.collect_all(
             [
                 rows.group_by("outcome").len(),
                 missed.select("target", "status").unique(),
                 missed.filter(attention).select("source_row", "outcome").head(self._limit),
                 missed.filter(~attention).select("source_row", "outcome").head(self._limit),
                 reason_counts(frame.lazy()),
+                *([windows] if windows is not None else []),
             ]
         )
+        if windowed:
+            self._windowed.update(_sorted_targets(windowed[0]))
         self._leads += frame.height
         for outcome, count in counts.iter_rows():
             self._counts[str(outcome)] += int(count)
@@ -103,7 +110,7 @@ class RunningLeads:
             return None
         kept = [frame.get_column("source_row") for frame in (*self._attention, *self._others)]
         missed = pl.concat(kept).head(limit) if kept else pl.Series("source_row", [], pl.Int64)
-        shown = lead_rows(results, missed, sorted({*self._targets, *targets}))
+        shown = lead_rows(results, missed, sorted({*self._targets, *targets}), sorted(self._windowed))
         return LeadView(
             leads=self._leads,
             counts=dict(self._counts),

@@ -14,6 +14,7 @@ import polars as pl
 
 from flows.report.charts import bar_chart, row_chart
 from flows.report.leads import (
+    CALLABLE,
     CONTACT_COLUMNS,
     DELIVERED,
     OUTCOMES,
@@ -21,6 +22,7 @@ from flows.report.leads import (
     Outcome,
     first_contact,
     target_column,
+    with_callable,
 )
 from flows.report.markup import Cell, Markup, esc, table, tiles
 from flows.report.sections import code_link, figure, name_of, section
@@ -84,6 +86,9 @@ def _target_cell(row: Mapping[str, Any], target: str) -> str:
     parts = [f'<span class="status status-{esc(status)}">{code_link("Status", status)}</span>']
     if reasons:
         parts.append(f'<span class="reasons">{", ".join(code_link("Issue", r) for r in reasons)}</span>')
+    callable_ = row.get(target_column(target, CALLABLE))
+    if callable_:
+        parts.append(f'<span class="window">{esc(callable_)}</span>')
     if vendor and status not in _DELIVERED:
         parts.append(f'<span class="vendor">{esc(vendor)}</span>')
     return f'<td class="lead-target">{"<br>".join(parts)}</td>'
@@ -98,13 +103,14 @@ def _options(element_id: str, label: str, values: Sequence[str]) -> str:
 def lead_table_section(view: LeadView, targets: Sequence[str], csv_hint: str) -> Markup:
     """One row per lead not delivered to every target (flows.report.leads.not_delivered_everywhere):
     needs attention first, then ineligible somewhere, duplicates, suppressed. A column per
-    target holds the lead's status there, its reasons and the vendor's answer; the filters
+    target holds the lead's status there, its reasons, when a lead held for its calling window
+    may be called (flows.report.leads.with_callable) and the vendor's answer; the filters
     (outcome, a status at any target, a target it did not reach) and sorting are our script's.
     ``view`` holds the first :data:`LEAD_LIMIT` of them (flows.report.leads.lead_view)."""
     title = f"Leads to look at: not delivered to every target, or marked ({view.missed:,})"
     if not view.missed:
         return section("lead-table", title, '<p class="note">Every lead was delivered to every target.</p>')
-    shown = view.shown.head(LEAD_LIMIT).with_columns(as_read())
+    shown = with_callable(view.shown.head(LEAD_LIMIT).with_columns(as_read()), targets)
     heads = [
         ("source_row", "Row", "number"),
         ("outcome", "Outcome", "code"),

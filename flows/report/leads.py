@@ -11,6 +11,12 @@ the terminal and the CSV export the same lead-level view:
   named by :func:`target_column`;
 * :func:`reasons_by_lead`: per reason code the leads that carry it (at any target).
 
+A target with a compliance profile gives each lead a calling window (schemas.results
+WINDOW_COLUMNS) and holds those it may not call now (``OUTSIDE_CALLING_WINDOW``): its
+``call_window_start``/``call_window_end`` join the per-target columns of the targets that have
+any window in the run (:func:`windowed_targets`), and :func:`with_callable` says when a held
+lead may be called, for the tables.
+
 Pure polars; the only loop is over targets (a handful), never over rows.
 """
 
@@ -22,11 +28,12 @@ from typing import Any
 
 import polars as pl
 
-from schemas.codes import Status
-from schemas.results import RAW_COLUMNS
+from schemas.codes import Issue, Status
+from schemas.results import RAW_COLUMNS, WINDOW_COLUMNS
 from transforms.summary import needs_attention
 
 __all__ = [
+    "CALLABLE",
     "CONTACT_COLUMNS",
     "DELIVERED",
     "LEAD_COLUMNS",
@@ -44,6 +51,8 @@ __all__ = [
     "outcome_counts",
     "reasons_by_lead",
     "target_column",
+    "windowed_targets",
+    "with_callable",
 ]
 
 DELIVERED: tuple[Status, ...] = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
@@ -106,11 +115,65 @@ LEAD_COLUMNS: tuple[str, ...] = (
 """Fields that are the same at every target of a lead (contact fields, disposition, values as read)."""
 
 PER_TARGET: tuple[str, ...] = ("status", "reasons", "vendor_status", "vendor_message")
+"""Per-target columns of every target; a target with windows has :data:`WINDOW_COLUMNS` too."""
+
+CALLABLE = "callable"
+"""Per-target column of :func:`with_callable`."""
 
 
 def target_column(target: str, field: str) -> str:
     """The name of a per-target column: ``"obi_main status"`` (a space: target names have none)."""
     return f"{target} {field}"
+
+
+def _windowed_plan(frame: pl.LazyFrame) -> pl.LazyFrame | None:
+    """The targets of ``frame`` with a calling window at any lead; None when the results have
+    no window columns (results written before they were added, read as they are)."""
+    if not set(WINDOW_COLUMNS) <= set(frame.collect_schema().names()):
+        return None
+    windowed = pl.any_horizontal(pl.col(WINDOW_COLUMNS).is_not_null())
+    return frame.filter(windowed).select(pl.col("target").unique())
+
+
+def windowed_targets(results: pl.DataFrame | pl.LazyFrame) -> list[str]:
+    """The targets that gave any lead of the run a calling window (those with a compliance
+    profile, voice or SMS), sorted: only they get window columns, not every target of every run."""
+    plan = _windowed_plan(results.lazy())
+    if plan is None:
+        return []
+    return _sorted_targets(plan.collect(engine="streaming"))
+
+
+def _sorted_targets(found: pl.DataFrame) -> list[str]:
+    return sorted(str(target) for target in found["target"].drop_nulls().to_list())
+
+
+_HELD = Issue.OUTSIDE_CALLING_WINDOW.value
+
+
+def with_callable(leads: pl.DataFrame, targets: Sequence[str]) -> pl.DataFrame:
+    """``leads`` (:func:`lead_rows`) with a ``<target> callable`` column per target of
+    ``targets`` that has window columns: for a lead held there (``OUTSIDE_CALLING_WINDOW``),
+    ``callable from 2026-12-05 13:00 UTC`` (the window's start, rounded up to the minute: the
+    lead may not be called before), or ``no calling window`` (no zone, or no allowed hour
+    within the 14 days looked at); null for a lead not held."""
+    columns = []
+    for target in targets:
+        start_name = target_column(target, "call_window_start")
+        if start_name not in leads.columns:
+            continue
+        start = pl.col(start_name)
+        held = pl.col(target_column(target, "reasons")).list.contains(_HELD).fill_null(False)
+        minute = (start + pl.duration(microseconds=59_999_999)).dt.truncate("1m")
+        columns.append(
+            pl.when(held & start.is_not_null())
+            .then(pl.lit("callable from ") + minute.dt.strftime("%Y-%m-%d %H:%M UTC"))
+            .when(held)
+            .then(pl.lit("no calling window"))
+            .otherwise(None)
+            .alias(target_column(target, CALLABLE))
+        )
+    return leads.with_columns(columns)
 
 
 def _outcome() -> pl.Expr:
@@ -183,19 +246,27 @@ def lead_outcomes(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] =
     """One row per lead (by ``source_row``): :data:`LEAD_COLUMNS`, ``run_id``, ``outcome``,
     ``reasons`` (every code of the lead at any target, first seen first) and, per target
     (``targets`` plus any in the results, sorted), the :data:`PER_TARGET` fields (null where
-    the lead has no result for that target). Holds every lead: the report shows a few
-    (:func:`lead_view`)."""
-    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
-    frame = results.lazy().select(needed).collect().lazy()  # read once, not once per part below
-    return _wide(frame, _target_names(frame, targets))
+    the lead has no result for that target), and the window columns of the
+    :func:`windowed_targets`. Holds every lead: the report shows a few (:func:`lead_view`)."""
+    frame = results.lazy()
+    needed = _needed(windows=_windowed_plan(frame) is not None)
+    frame = frame.select(needed).collect().lazy()  # read once, not once per part below
+    return _wide(frame, _target_names(frame, targets), windowed_targets(frame))
 
 
-def _wide(frame: pl.LazyFrame, names: Sequence[str]) -> pl.DataFrame:
+def _needed(windows: bool) -> list[str]:
+    return ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET, *(WINDOW_COLUMNS if windows else ())]
+
+
+def _wide(frame: pl.LazyFrame, names: Sequence[str], windowed: Sequence[str] = ()) -> pl.DataFrame:
+    """A row per lead, the :data:`PER_TARGET` columns of each target of ``names`` (and the
+    window columns of those of ``windowed``)."""
     # lead fields are the same in each of a lead's results: any one will do (no sort of them all)
     fields = frame.filter(pl.col("source_row").is_first_distinct()).select("run_id", *LEAD_COLUMNS)
     per_lead = fields.join(_per_lead(frame), on="source_row", how="left")
     for target in names:
-        columns = [pl.col(field).alias(target_column(target, field)) for field in PER_TARGET]
+        per_target = (*PER_TARGET, *(WINDOW_COLUMNS if target in windowed else ()))
+        columns = [pl.col(field).alias(target_column(target, field)) for field in per_target]
         part = frame.filter(pl.col("target") == target).select("source_row", *columns)
         per_lead = per_lead.join(part, on="source_row", how="left")
     first = [
@@ -232,19 +303,23 @@ def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limi
     frame = results.lazy()
     names = _target_names(frame, targets)
     at_targets = pl.col("target").is_in(list(targets))
+    windows = _windowed_plan(frame)
     if _one_result_each(frame):
         # each lead's outcome is its one result's: the outcomes and the statuses of the missed
         # leads' results from one read, without grouping by lead
         rows = frame.select("source_row", "target", "status", _row_outcome())
-        outcomes, statuses = pl.collect_all(
+        outcomes, statuses, *found = pl.collect_all(
             [
                 rows.select("source_row", "outcome"),
                 rows.filter(at_targets & ~pl.col("outcome").is_in(_DONE)).select(pl.col("status").unique()),
+                *([windows] if windows is not None else []),
             ],
             engine="streaming",
         )
+        windowed = _sorted_targets(found[0]) if found else []
         missed = _missed(outcomes)
     else:
+        windowed = windowed_targets(frame)
         outcomes = _outcomes(frame)
         missed = _missed(outcomes)
         # joined a range of leads at a time: a join of every result to every missed lead held
@@ -257,7 +332,7 @@ def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limi
             ),
         )
     counted = dict(outcomes.group_by("outcome").len().iter_rows())
-    shown = lead_rows(frame, missed["source_row"].head(limit), names)
+    shown = lead_rows(frame, missed["source_row"].head(limit), names, windowed)
     return LeadView(
         leads=outcomes.height,
         counts={name: int(counted.get(name, 0)) for name in OUTCOMES},
@@ -332,15 +407,21 @@ def missed_in_order(results: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, li
     return _missed(_outcomes(frame))["source_row"], _target_names(frame, ())
 
 
-def lead_rows(results: pl.DataFrame | pl.LazyFrame, rows: pl.Series, targets: Sequence[str]) -> pl.DataFrame:
+def lead_rows(
+    results: pl.DataFrame | pl.LazyFrame,
+    rows: pl.Series,
+    targets: Sequence[str],
+    windowed: Sequence[str] = (),
+) -> pl.DataFrame:
     """The :func:`lead_outcomes` rows of the leads ``rows`` (source rows) in
     :func:`not_delivered_everywhere` order, with a column set per target of ``targets`` (give
-    every target of the run, so that each slice of leads has the same columns). Only those
-    leads' results are read."""
+    every target of the run, so that each slice of leads has the same columns), the window
+    columns for those of ``windowed`` (give the run's :func:`windowed_targets`, likewise).
+    Only those leads' results are read."""
     # the first leads shown of a million lie in a few of the parts' row groups
     wanted = results.lazy().filter(among(rows))
-    needed = ["run_id", *LEAD_COLUMNS, "target", *PER_TARGET]
-    return not_delivered_everywhere(_wide(wanted.select(needed), sorted({*targets})))
+    needed = _needed(windows=bool(windowed))
+    return not_delivered_everywhere(_wide(wanted.select(needed), sorted({*targets}), windowed))
 
 
 def among(rows: pl.Series) -> pl.Expr:

@@ -148,16 +148,33 @@ def totals_section(summary: Mapping[str, Any]) -> Markup:
     return section("totals", "Per target", note + charts)
 
 
+def _vendor_message(error: Mapping[str, Any]) -> Markup:
+    """The message as counted (the lead's ids, phones and emails masked: transforms.summary),
+    with one as the vendor wrote it when that differs; a summary.json written before errors
+    were grouped has no example."""
+    message, example = error["vendor_message"], error.get("example")
+    if not example or example == message:
+        return esc(message)
+    return Markup(f'{esc(message)}<br><span class="note">e.g. {esc(example)}</span>')
+
+
 def vendor_errors_section(summary: Mapping[str, Any]) -> Markup:
+    """Per target, its most frequent vendor errors: one line per kind of refusal (messages
+    that differ only in the lead's ids, phones or emails are one), with its result rows."""
     rows = [
-        [target, error["vendor_status"], Cell(error["vendor_message"], "text"), error["count"]]
+        [target, error["vendor_status"], Cell(_vendor_message(error), "text"), error["count"]]
         for target, t in summary["targets"].items()
         for error in t["vendor_errors"]
     ]
     if not rows:
         return section("vendor-errors", "Vendor errors", '<p class="note">No vendor errors.</p>')
+    note = (
+        '<p class="note">Messages that differ only in the lead they name are one line: its ids and '
+        "numbers read <code>&lt;id&gt;</code>, its emails <code>&lt;email&gt;</code>, with one "
+        "message as the vendor wrote it.</p>"
+    )
     body = table(("Target", "Vendor status", "Vendor message", "Result rows"), rows)
-    return section("vendor-errors", "Vendor errors", body)
+    return section("vendor-errors", "Vendor errors", note + body)
 
 
 def phones_section(summary: Mapping[str, Any]) -> Markup:

@@ -5,6 +5,7 @@ of the written results; any run they cannot be taken from leaves them to the wri
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -67,3 +68,18 @@ def test_results_not_in_file_order_or_of_several_targets_are_left_to_the_written
         assert taken.reasons(_rows(1).lazy()) is None
     assert wider.view(_rows(1, 2).lazy(), ["validate"], 11) is None  # more leads than were kept
     assert wider.view(_rows(1, 2).lazy(), ["validate"], 10) is not None
+
+
+def test_a_target_with_windows_has_its_window_columns_in_the_leads_taken_batch_by_batch() -> None:
+    start = datetime(2026, 12, 5, 13, tzinfo=UTC)
+    held = {"status": "ineligible", "reasons": ["OUTSIDE_CALLING_WINDOW"], "call_window_start": start}
+    frame = results_frame([result_row(source_row=row, target="obi", **held) for row in range(1, 7)])
+    taken = RunningLeads(10)
+    for batch in _in_batches(frame, [2, 4]):
+        taken.add([batch])
+
+    view, whole = taken.view(frame.lazy(), ["obi"], 10), leads.lead_view(frame.lazy(), ["obi"], 10)
+
+    assert view is not None
+    assert view.shown.equals(whole.shown)
+    assert view.shown["obi call_window_start"].to_list() == [start] * 6

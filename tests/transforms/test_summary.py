@@ -66,9 +66,61 @@ def test_vendor_errors_are_counted_per_target_by_code_and_message() -> None:
     summary = summarize(_two_targets())
 
     assert summary["targets"]["obi"]["vendor_errors"] == [
-        {"vendor_status": "400", "vendor_message": "bad number", "count": 1}
+        {"vendor_status": "400", "vendor_message": "bad number", "count": 1, "example": "bad number"}
     ]
     assert summary["targets"]["sms"]["vendor_errors"] == []
+
+
+def _refused(row: int, status: str, message: str) -> dict[str, Any]:
+    return result_row(
+        source_row=row,
+        external_id=f"CRM-{10_000 + row}",
+        status=Status.VENDOR_REJECTED.value,
+        reasons=[Issue.VENDOR_ID_CONFLICT.value],
+        vendor_status=status,
+        vendor_message=message,
+    )
+
+
+def _refusals() -> pl.DataFrame:
+    """30 leads MaxContact refused, each refusal naming its lead, and one refused otherwise."""
+    rows = [
+        _refused(row, "Error", f"Lead already exists in list 3: PhoneNum +44770090{row:04d} (LeadId {row})")
+        for row in range(1, 30)
+    ]
+    rows.append(_refused(30, "Invalid Parameters", "Invalid PhoneNum: +44770090 0030"))
+    rows.append(_refused(31, "Error", "Lead already exists in list 3: PhoneNum +447700900031 (LeadId 31)"))
+    return results_frame(rows)
+
+
+def test_vendor_errors_that_differ_only_in_the_leads_ids_and_phones_are_one_line_with_an_example() -> None:
+    summary = summarize(_refusals(), ["obi_main"])
+
+    assert summary["targets"]["obi_main"]["vendor_errors"] == [
+        {
+            "vendor_status": "Error",
+            "vendor_message": "Lead already exists in list 3: PhoneNum +<id> (LeadId <id>)",
+            "count": 30,
+            "example": "Lead already exists in list 3: PhoneNum +447700900001 (LeadId 1)",
+        },
+        {
+            "vendor_status": "Invalid Parameters",
+            "vendor_message": "Invalid PhoneNum: +<id> <id>",
+            "count": 1,
+            "example": "Invalid PhoneNum: +44770090 0030",
+        },
+    ]
+
+
+def test_grouped_vendor_errors_taken_batch_by_batch_are_those_of_all_results() -> None:
+    frame = _refusals()
+    running = RunningSummary(["obi_main"])
+    for start in range(1, 32, 7):
+        running.add([frame.filter(pl.col("source_row").is_between(start, start + 6))])
+
+    summary = running.summary() or {}
+    assert summary_json(summary) == summary_json(summarize(frame, ["obi_main"]))
+    assert [error["count"] for error in summary["targets"]["obi_main"]["vendor_errors"]] == [30, 1]
 
 
 def test_lead_level_figures_count_each_input_row_once_across_targets() -> None:
@@ -171,7 +223,9 @@ def test_the_one_target_of_a_run_has_the_runs_figures_and_its_own_vendor_errors(
             "total": 3,
             "statuses": {"accepted": 1, "duplicate": 1, "vendor_rejected": 1},
             "reasons": {"DUPLICATE_PHONE": 1, "VENDOR_REJECTED": 1},
-            "vendor_errors": [{"vendor_status": "400", "vendor_message": "bad number", "count": 1}],
+            "vendor_errors": [
+                {"vendor_status": "400", "vendor_message": "bad number", "count": 1, "example": "bad number"}
+            ],
         }
     }
     assert (summary["results"], summary["statuses"], summary["reasons"]) == (

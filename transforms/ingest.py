@@ -156,7 +156,7 @@ def _unreadable(path: Path, exc: OSError) -> LeadFileError:
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
     from transforms.csv_lines import Foreign, lines_are_records
-    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error
+    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error, other_script_error
 
     decoded = as_utf8(path, data)
     encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
@@ -171,6 +171,8 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1)
     if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+    if encoding in _GUESSED and (script := other_script_error(path, head)) is not None:
+        raise script
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)
     if header_chars >= len(head) and len(buffer) - start > _SNIFF_BYTES:

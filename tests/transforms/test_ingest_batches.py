@@ -138,6 +138,10 @@ def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> No
         b"\x1f\x8b,name\n1,2\n",
         "phone,name\n1,Jos\u00e9\n".encode("cp1252") + b"\x01" * 300,
         codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"),
+        b"phone,name\n" + "".join(f"{n},Иванов Пётр\n" for n in range(5)).encode("cp1251"),
+        b"phone,name\n" + "".join(f'{n},"Смирнова\nАнна"\n' for n in range(5)).encode("cp1251"),
+        b"phone,name\n1,a,b\n" + "".join(f"{n},Кузнецов\n" for n in range(5)).encode("cp1251"),
+        b"phone,name\n" + "".join(f"{n},Иванов Пётр\n" for n in range(30_000)).encode("cp1251"),
     ],
 )
 def test_files_that_cannot_be_read_fail_as_read_lead_file_fails(tmp_path: Path, content: bytes) -> None:

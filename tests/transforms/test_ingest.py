@@ -74,6 +74,18 @@ def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
     assert rows(ingested.path) == [{"name": "A\x81é", "phone": "1"}]
 
 
+@pytest.mark.parametrize("line", ["sep=;\n", '"sep=;"\r\n', "SEP=;  \n"])
+def test_an_excel_separator_line_names_the_delimiter_and_is_no_header(tmp_path: Path, line: str) -> None:
+    # commas in the values: sniffed without the line, they would look like the delimiter too
+    ingested = read_lead_file(write(tmp_path, line + "name;phone;note\nAnn;0151 2;a,b\nBo;0152 3;c,d\n"))
+    assert ingested.delimiter == ";"
+    assert ingested.headers == ["name", "phone", "note"]
+    assert rows(ingested.path) == [
+        {"name": "Ann", "phone": "0151 2", "note": "a,b"},
+        {"name": "Bo", "phone": "0152 3", "note": "c,d"},
+    ]
+
+
 _RUSSIAN = "id,name,phone\n" + "".join(
     f"{n},{name},+7 495 123-45-{n:02d}\n"
     for n, name in enumerate(["Иванов Пётр", "Смирнова Анна", "Кузнецов Олег", "Попова Мария"])

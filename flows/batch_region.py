@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 import polars as pl
+import polars.selectors as cs
 
 from schemas.clean_leads import PHONE_SLOTS
 from transforms.arrow_series import arrow_series
@@ -167,7 +168,7 @@ def _inference_batches(lead_batches: LeadBatches, applied: AppliedMapping) -> It
         yield from raw_batches(lead_batches, applied)
         return
     canonical = [
-        pl.col(applied.columns[name]).alias(name)
+        cs.by_name(applied.columns[name]).alias(name)  # a header is a name: "*" is no wildcard
         if name in applied.columns
         else pl.lit(None, pl.String).alias(name)
         for name in _INFERENCE_COLUMNS

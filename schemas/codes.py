@@ -31,7 +31,9 @@ class Issue(StrEnum):
     EMAIL_MISSING = "EMAIL_MISSING"
     EMAIL_INVALID = "EMAIL_INVALID"
     # time zone
-    TIMEZONE_INVALID = "TIMEZONE_INVALID"  # given time zone is not an IANA name (derived one used)
+    TIMEZONE_INVALID = (
+        "TIMEZONE_INVALID"  # given zone is no IANA place name (EST, UTC: none; derived one used)
+    )
     POSTAL_CODE_UNKNOWN = (
         "POSTAL_CODE_UNKNOWN"  # a US row's ZIP code is no known ZIP code (zone from state/number)
     )
@@ -227,9 +229,10 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Correct the email address in the file.",
         ),
         Issue.TIMEZONE_INVALID: _H(
-            "The given time zone is not an IANA name (like Europe/Berlin); "
-            "one derived from the phone number or country was used.",
-            "Write the time zone as an IANA name, or leave it empty.",
+            "The given time zone is not an IANA name of a place (like Europe/Berlin): "
+            "not one at all, or a fixed offset such as EST or UTC, which keeps no daylight saving time; "
+            "one derived from the address, phone number or country was used.",
+            "Write the time zone as an IANA place name (America/New_York, not EST), or leave it empty.",
         ),
         Issue.POSTAL_CODE_UNKNOWN: _H(
             "A US row's ZIP code is not a known ZIP code; its time zone came from its state or number.",

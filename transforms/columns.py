@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
@@ -243,7 +244,7 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
             'Name a column "Phone" or "Email", or map one in a mapping file: [columns] phone1 = "<column>"',
         )
     canonical = [
-        pl.col(applied.columns[name]).alias(name)
+        cs.by_name(applied.columns[name]).alias(name)  # a header is a name: "*" is no wildcard
         if name in applied.columns
         else pl.lit(None, pl.String).alias(name)
         for name in CANONICAL_COLUMNS
@@ -263,12 +264,13 @@ def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:
     """
     if not headers or frame.height == 0:
         return empty_lists(frame.height, ATTRIBUTE, name="attributes")
-    # Positional aliases while long: a file's own header may be ``name``, ``value`` or ``_row``.
+    # Positional aliases while long: a file's own header may be ``name``, ``value`` or ``_row``;
+    # selected by name (cs.by_name): pl.col reads "*" as every column and "^ph.*$" as a regex.
     aliases = [f"_attribute_{i}" for i in range(len(headers))]
     values = frame.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
         *(
-            pl.when(pl.col(header) != "").then(pl.col(header)).alias(alias)
+            pl.when(cs.by_name(header) != "").then(cs.by_name(header)).alias(alias)
             for header, alias in zip(headers, aliases, strict=True)
         ),
     )

@@ -19,6 +19,8 @@ letters and digits only) and looks the key up in a table built once, on first us
 * ``_ALIASES``: the colloquial names, former names and abbreviations CRMs use ("UK", "Great
   Britain", "USA", "Holland", "Swaziland", "Macedonia"), which win over everything else.
 
+"N/A" (with any punctuation between the letters) is no country, not Namibia's "NA".
+
 A name that two sources give to different countries is dropped, not guessed: "Congo" alone,
 "Guinea" spelled in some language as another's name. Codes win over names.
 
@@ -177,10 +179,18 @@ def _locale_data() -> dict[str, dict[str, str]]:
     return data
 
 
+_NOT_AVAILABLE: Final = r"(?i)^[^\p{L}\p{N}]*n[^\p{L}\p{N}]+a[^\p{L}\p{N}]*$"
+""""N/A" and its spellings: an "n" and an "a" apart. Folded to letters alone they were "na",
+Namibia's code, so a spreadsheet's placeholder read every national number of its rows as
+Namibian (all PHONE_INVALID) and put the lead in Africa/Windhoek. A bare "NA" stays Namibia."""
+
+
 def country_key(values: pl.Expr) -> pl.Expr:
-    """Fold a country value to its lookup key (see the module docstring)."""
+    """Fold a country value to its lookup key (see the module docstring); a "not available"
+    placeholder ("N/A", "n.a.", Excel's "#N/A") folds to the blank key, not to Namibia's "na"."""
     return (
-        values.str.normalize("NFKD")
+        values.str.replace(_NOT_AVAILABLE, "")
+        .str.normalize("NFKD")
         .str.replace_all(r"\p{M}+", "")
         .str.to_lowercase()
         .str.replace_all("&", " and ")

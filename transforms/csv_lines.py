@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 
 from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
@@ -307,7 +308,9 @@ def records_frame(
     flat = list(itertools.chain.from_iterable(records))
     frame = pl.DataFrame(
         [pl.Series(name, flat[index::total], dtype=pl.String) for index, name in enumerate(all_names)]
-    ).with_columns(pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in all_names)
+    ).with_columns(  # by name: pl.col reads a header "*" as every column, "^ph.*$" as a regex
+        pl.when(cs.by_name(name) != "").then(cs.by_name(name)).alias(name) for name in all_names
+    )
     return frame, _issues(read, width, foreign)
 
 

@@ -15,6 +15,7 @@ polars' binary-to-string cast for per-line validity); Python decodes only the fo
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from transforms.errors import LeadFileError
 
-__all__ = ["SAVE_AS", "Decoded", "as_utf8", "nul_byte_error"]
+__all__ = ["SAVE_AS", "Decoded", "as_utf8", "nul_byte_error", "other_script_error"]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -68,6 +69,32 @@ def nul_byte_error(path: Path, line: int) -> LeadFileError:
         f"the file is binary, not text (CSV): a NUL byte on line {line:,}",
         "If it is a CSV, remove the NUL bytes (the first is on that line) or export it again; "
         "else save the leads as CSV (UTF-8) or Parquet",
+    )
+
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def other_script_error(path: Path, head: str) -> LeadFileError | None:
+    """The error for a file read as cp1252 (or Latin-1) whose words say it is in another
+    legacy code page (Windows-1251 Cyrillic, Greek, Hebrew, Arabic: Excel's "CSV" on such a
+    Windows), else None. ``head`` is the start of the file as decoded.
+
+    Why: read as cp1252 such text is still letters ("Èâàíîâ" for "Иванов"), so nothing else
+    notices; its names would reach the dialer as gibberish, or its headers match no alias.
+    The sign is words made only of non-ASCII letters: a Western European word read right keeps
+    ASCII letters around its accents ("Müller", "Hélène"). Central European and Turkish code
+    pages differ from cp1252 in a few letters only and are not caught here."""
+    words = [word for word in _WORD.findall(head) if not word.isascii()]
+    foreign = [word for word in words if not any(char.isascii() for char in word)]
+    if len(foreign) < 3 or 2 * len(foreign) <= len(words):
+        return None
+    return LeadFileError(
+        path,
+        "the file is not UTF-8, and read as Windows-1252 (Western European), the other encoding "
+        f"Leadflow reads, its words are gibberish such as '{foreign[0]}': it is in another encoding "
+        "(Cyrillic, Greek, Hebrew, Arabic, Asian)",
+        "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again",
     )
 
 

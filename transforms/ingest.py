@@ -66,6 +66,10 @@ _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 200
 _BLOCK_BYTES = 1 << 24
 _EOL = re.compile(r"\r\n|\r|\n")
+_EXCEL_SEP = re.compile(r'"?sep=([^\w\s"]|\t)"?[ \t]*(?:\r\n|\r|\n)', re.IGNORECASE)
+"""Excel's separator line (``sep=;``) before the header, which Excel reads and some exports
+write for it: it names the delimiter, and is no header (read as one, the file had none of its
+columns)."""
 _GUESSED = ("cp1252", "latin-1")
 """Encodings inferred from invalid UTF-8 alone: binary junk lands here, so control characters count.
 A mixed file's name joins two with ``+`` (``utf-8+cp1252``) and counts as guessed too."""
@@ -156,7 +160,7 @@ def _unreadable(path: Path, exc: OSError) -> LeadFileError:
 
 def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
     from transforms.csv_lines import Foreign, lines_are_records
-    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error
+    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error, other_script_error
 
     decoded = as_utf8(path, data)
     encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
@@ -171,6 +175,8 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
         raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1)
     if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
+    if encoding in _GUESSED and (script := other_script_error(path, head)) is not None:
+        raise script
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)
     if header_chars >= len(head) and len(buffer) - start > _SNIFF_BYTES:
@@ -208,7 +214,10 @@ def _control_share(sample: str) -> float:
 
 
 def _sniff_delimiter(head: str, truncated: bool) -> str:
-    """The delimiter that splits the header into most fields, consistently over the next records."""
+    """The delimiter that splits the header into most fields, consistently over the next
+    records; the one an Excel separator line (``sep=;``) names, when the file starts with one."""
+    if (excel := _EXCEL_SEP.match(head)) is not None:
+        return excel.group(1)
     if truncated and "\n" in head:
         head = head[: head.rindex("\n")]
     best: tuple[float, int] | None = None
@@ -246,11 +255,14 @@ def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
     """The first non-blank record and the offset in ``text`` where the data records start.
 
     A header whose quote is left open would take the data lines with it (no rows at all):
-    such a header is its first line alone, the open quote a literal ``"``."""
-    consumed = [0]
+    such a header is its first line alone, the open quote a literal ``"``. An Excel separator
+    line naming ``delimiter`` before it is skipped."""
+    excel = _EXCEL_SEP.match(text)
+    skipped = excel.end() if excel is not None and excel.group(1) == delimiter else 0
+    consumed = [skipped]
 
     def lines() -> Iterator[str]:
-        position = 0
+        position = skipped
         while position < len(text):
             match = _EOL.search(text, position)
             end = consumed[0] = match.end() if match else len(text)
@@ -258,7 +270,7 @@ def _split_header(text: str, delimiter: str) -> tuple[list[str] | None, int]:
             position = end
 
     with _large_fields():
-        begin = 0
+        begin = skipped
         for record in csv.reader(lines(), delimiter=delimiter):
             if any(field.strip() for field in record):
                 first = _EOL.search(text, begin)

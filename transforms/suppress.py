@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 from schemas.raw_leads import RAW_LEADS
 from transforms.emails import normalize_emails
@@ -46,7 +47,7 @@ def _cells(frame: pl.DataFrame, headers: list[str]) -> pl.Series:
     """The distinct non-empty cells of a batch of the list, and the value-like ``headers``."""
     frame = frame.drop(*_NOT_CELLS, strict=False)
     values = pl.concat(
-        [frame.select(pl.col(name).alias("value")) for name in frame.columns]
+        [frame.select(cs.by_name(name).alias("value")) for name in frame.columns]  # "*" is a name
         + [pl.DataFrame({"value": headers}, schema={"value": pl.String})],
         how="vertical_relaxed",
     )["value"]

@@ -7,8 +7,9 @@ vendor field can take), ``timezone_source`` and ``timezone_candidates`` (every z
 be in: a calling window is the intersection of the candidates' windows, so a lead is never
 called outside legal hours in any of them). :func:`choose_zone` decides, in this order:
 
-* ``row``: the row's ``timezone`` when it is an IANA name (matched case-insensitively, written
-  back in its canonical spelling); the only candidate;
+* ``row``: the row's ``timezone`` when it is an IANA name of a place, not a fixed offset such
+  as EST or UTC (matched case-insensitively, written back in its canonical spelling); the only
+  candidate;
 * ``postal``: a US row's ZIP code's zone (transforms.us_zones);
 * ``state``: a US row's state, when its zones (those the number also has, where the number
   agrees) keep one clock: TX with a 512 number is America/Chicago;
@@ -217,13 +218,42 @@ def zone_lists() -> pl.Series:
     return pl.Series("zones", [list(zones) for zones in ZONE_LISTS], dtype=pl.List(pl.String))
 
 
+_NOT_A_PLACE: Final = frozenset(
+    {
+        "EST",
+        "MST",
+        "HST",
+        "UTC",
+        "UCT",
+        "GMT",
+        "GMT0",
+        "GMT+0",
+        "GMT-0",
+        "Greenwich",
+        "Universal",
+        "Zulu",
+        "Factory",
+    }
+)
+"""IANA names of a fixed offset, not of a place's clock (with every ``Etc/`` name): a CRM's
+"EST" means New York, but the IANA EST is UTC-5 all year, so a summer lead taken to be in it
+would be called until 22:00 local (and "UTC", a system's default, puts a US lead's hours in the
+night). Such a value is ``TIMEZONE_INVALID``, and the address, number or country gives the zone.
+EST5EDT and the like follow daylight saving time and stay accepted."""
+
+
 @functools.cache
 def _iana_names() -> dict[str, str]:
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {
+        name.lower(): name
+        for name in zoneinfo.available_timezones()
+        if name not in _NOT_A_PLACE and not name.startswith("Etc/")
+    }
 
 
 def canonical_timezones(values: pl.Expr) -> pl.Expr:
-    """The canonical IANA spelling of each value, null when it is not an IANA zone name."""
+    """The canonical IANA spelling of each value, null when it is not an IANA zone name of a
+    place (a fixed offset such as EST or UTC is none, see ``_NOT_A_PLACE``)."""
     return values.str.strip_chars().str.to_lowercase().replace_strict(_iana_names(), default=None)
 
 

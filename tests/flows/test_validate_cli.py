@@ -80,6 +80,7 @@ def test_the_hand_written_messy_rows_are_normalized(tmp_path: Path) -> None:
         (b"", "empty"),
         (b"\x00\x01\x02\x03binary\xff\xfe" * 50, "binary"),
         (b"name,notes\nAnn,hello\n", "no phone or email column"),
+        ("phone,name\n1,Иванов Пётр\n2,Смирнова Анна\n3,Кузнецов Олег\n".encode("cp1251"), "utf-8"),
     ],
 )
 def test_bad_files_give_one_clear_line_and_exit_1(content: bytes, expected: str, tmp_path: Path) -> None:

@@ -137,3 +137,17 @@ def test_a_file_without_countries_reads_its_national_numbers_in_the_region_its_n
     results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet")
     assert results["status"].to_list() == ["ready"] * 50
     assert results["phone1"][30] == "+12125552000"
+
+
+def test_a_header_polars_reads_as_a_pattern_is_one_column_not_a_traceback(tmp_path: Path) -> None:
+    # "*" is every column to pl.col, "^ph.*$" a regex; the region inference reads mapped columns too
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "id,*,^ph.*$,country\nX1,+44 20 7946 0001,a,GB\nX2,020 7946 0002,b,GB\n", encoding="utf-8"
+    )
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[columns]\nphone1 = "*"\n', encoding="utf-8")
+    code, printed = _run([str(leads), "--mapping", str(mapping), "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    results = pl.read_parquet(_only_run(tmp_path / "out") / "results" / "target=validate" / "part-0.parquet")
+    assert results["phone1"].to_list() == ["+442079460001", "+442079460002"]

@@ -201,6 +201,24 @@ def test_raw_leads_have_the_contract_columns_and_attributes_in_file_order(tmp_pa
     assert [len(issues) for issues in raw["issues"].to_list()] == [0, 0, 1]
 
 
+@pytest.mark.parametrize("ragged", ["", ",x"])
+def test_headers_polars_reads_as_patterns_are_plain_names(tmp_path: Path, ragged: str) -> None:
+    # pl.col("*") is every column and pl.col("^ph.*$") a regex; a header is only its own name.
+    # ragged: a row with a field too many sends the file through the careful reader
+    path = lead_file(tmp_path, f"*,phone,^ph.*$\nstar,0151 1,caret\nstar 2,0151 2,caret 2{ragged}\n")
+    ingested = read_lead_file(path)
+    raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert raw["phone1"].to_list() == ["0151 1", "0151 2"]
+    assert [[pair["value"] for pair in pairs][:2] for pairs in raw["attributes"].to_list()] == [
+        ["star", "caret"],
+        ["star 2", "caret 2"],
+    ]
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[columns]\nphone1 = "*"\n', encoding="utf-8")
+    mapped = to_raw_leads(ingested, resolve_columns(ingested.headers, load_mapping(mapping)))
+    assert mapped["phone1"].to_list() == ["star", "star 2"]
+
+
 def test_raw_leads_of_a_file_without_attributes_or_rows(tmp_path: Path) -> None:
     ingested = read_lead_file(lead_file(tmp_path, "Phone,Email\n"))
     raw = to_raw_leads(ingested, resolve_columns(ingested.headers, None))

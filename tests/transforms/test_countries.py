@@ -66,6 +66,13 @@ def test_values_that_are_not_a_country_resolve_to_nothing(value: str) -> None:
     assert resolve_country(value) is None
 
 
+@pytest.mark.parametrize("value", ["N/A", "n/a", "#N/A", "n.a.", " N / A ", "(n/a)", "N-A"])
+def test_a_not_available_placeholder_is_no_country_not_namibia(value: str) -> None:
+    assert resolve_country(value) is None
+    column = pl.DataFrame({"country": [value, "NA", "Namibia"]}).select(resolve_countries(pl.col("country")))
+    assert column.to_series().to_list() == [None, "NA", "NA"]
+
+
 def test_every_region_phonenumbers_supports_resolves_from_its_own_code() -> None:
     regions = sorted(phonenumbers.SUPPORTED_REGIONS)
     resolved = pl.DataFrame({"country": regions}).select(resolve_countries(pl.col("country")))

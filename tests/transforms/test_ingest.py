@@ -74,6 +74,61 @@ def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
     assert rows(ingested.path) == [{"name": "A\x81é", "phone": "1"}]
 
 
+@pytest.mark.parametrize("line", ["sep=;\n", '"sep=;"\r\n', "SEP=;  \n"])
+def test_an_excel_separator_line_names_the_delimiter_and_is_no_header(tmp_path: Path, line: str) -> None:
+    # commas in the values: sniffed without the line, they would look like the delimiter too
+    ingested = read_lead_file(write(tmp_path, line + "name;phone;note\nAnn;0151 2;a,b\nBo;0152 3;c,d\n"))
+    assert ingested.delimiter == ";"
+    assert ingested.headers == ["name", "phone", "note"]
+    assert rows(ingested.path) == [
+        {"name": "Ann", "phone": "0151 2", "note": "a,b"},
+        {"name": "Bo", "phone": "0152 3", "note": "c,d"},
+    ]
+
+
+_RUSSIAN = "id,name,phone\n" + "".join(
+    f"{n},{name},+7 495 123-45-{n:02d}\n"
+    for n, name in enumerate(["Иванов Пётр", "Смирнова Анна", "Кузнецов Олег", "Попова Мария"])
+)
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8_r", "cp1253", "cp1255"])
+def test_a_file_in_another_scripts_code_page_is_refused_not_read_as_gibberish(
+    tmp_path: Path, encoding: str
+) -> None:
+    text = _RUSSIAN
+    if encoding == "cp1253":
+        text = text.replace("Иванов Пётр", "Παπαδόπουλος Γιώργος").replace("Смирнова", "Οικονόμου")
+        text = text.replace("Анна", "Ελένη").replace("Кузнецов Олег", "Νικολάου Κώστας")
+        text = text.replace("Попова Мария", "Ιωάννου Μαρία")
+    if encoding == "cp1255":
+        text = text.replace("Иванов Пётр", "כהן משה").replace("Смирнова Анна", "לוי שרה")
+        text = text.replace("Кузнецов Олег", "מזרחי דוד").replace("Попова Мария", "פרץ רחל")
+    error = _error(write(tmp_path, text.encode(encoding)))
+    assert "gibberish" in error.problem and "CSV UTF-8" in error.fix
+    # the same names in UTF-8 are read as they are
+    assert rows(write(tmp_path, text, "utf8.csv"))[0]["name"] == text.split("\n")[1].split(",")[1]
+
+
+def test_western_names_in_cp1252_are_not_taken_for_another_script(tmp_path: Path) -> None:
+    names = [
+        "Hélène Lefèvre",
+        "François Müller",
+        "Jürgen Großmann",
+        "Ægir Þórsson",
+        "Åsa Sjöström",
+        "Søren Kierkegård",
+        "José Núñez",
+        "João Gonçalves",
+        "ÉLODIE CÔTÉ",
+        "Zoë Brontë",
+    ]
+    text = "id,name,phone\n" + "".join(f"{n},{name},+49 30 1234{n:02d}\n" for n, name in enumerate(names))
+    ingested = read_lead_file(write(tmp_path, text.encode("cp1252")))
+    assert ingested.encoding == "cp1252"
+    assert [row["name"] for row in rows(ingested.path)] == names
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiter_is_sniffed(tmp_path: Path, delimiter: str) -> None:
     other = ";" if delimiter == "," else ","

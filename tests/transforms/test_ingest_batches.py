@@ -119,6 +119,22 @@ def test_files_with_quotes_out_of_place_are_streamed_to_the_same_rows(
     assert _check(tmp_path, STRAY_QUOTES[name], size)  # the old code read them whole
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"sep=;\nname;phone\nAnn;1\nBo;2\n",
+        b'"sep=;"\r\nname;phone\r\n"Ann\r\nLee";1\r\nBo;2\r\n',
+        b"sep=;\nname;phone\nAnn;1;x\nBo\xe9;2\n",
+        b"sep=;\nname;phone\n" + b"".join(b"Lead %d;%d\n" % (n, n) for n in range(20_000)),
+    ],
+)
+def test_a_file_with_an_excel_separator_line_streams_to_read_lead_files_rows(
+    tmp_path: Path, content: bytes
+) -> None:
+    _check(tmp_path, content, 7)
+    assert read_lead_file(tmp_path / "leads.csv").headers[:2] == ["name", "phone"]
+
+
 def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> None:
     lines = [f"{4155550000 + n},lead{n}@x.com,Name {n}" for n in range(60_000)]
     content = ("phone,email,name\n" + "\n".join(lines) + "\n").encode()
@@ -138,6 +154,10 @@ def test_a_big_file_streams_in_batches_across_arrow_blocks(tmp_path: Path) -> No
         b"\x1f\x8b,name\n1,2\n",
         "phone,name\n1,Jos\u00e9\n".encode("cp1252") + b"\x01" * 300,
         codecs.BOM_UTF16_LE + "a,b\n1,2\n".encode("utf-16-le"),
+        b"phone,name\n" + "".join(f"{n},Иванов Пётр\n" for n in range(5)).encode("cp1251"),
+        b"phone,name\n" + "".join(f'{n},"Смирнова\nАнна"\n' for n in range(5)).encode("cp1251"),
+        b"phone,name\n1,a,b\n" + "".join(f"{n},Кузнецов\n" for n in range(5)).encode("cp1251"),
+        b"phone,name\n" + "".join(f"{n},Иванов Пётр\n" for n in range(30_000)).encode("cp1251"),
     ],
 )
 def test_files_that_cannot_be_read_fail_as_read_lead_file_fails(tmp_path: Path, content: bytes) -> None:

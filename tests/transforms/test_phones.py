@@ -194,6 +194,30 @@ def test_invalid_row_timezone_is_reported_and_replaced() -> None:
     assert {"code": "TIMEZONE_INVALID", "column": "timezone", "value": "CET+1"} in out["issues"]
 
 
+def test_a_fixed_offset_zone_such_as_est_or_utc_is_not_taken_for_the_leads_clock() -> None:
+    # IANA's EST is UTC-5 all year: a New York lead in July would be called until 22:00 local
+    rows = normalize_phones(
+        raw_leads(
+            {"phone1": "+1 212 555 0123", "timezone": "EST"},
+            {"phone1": "+1 303 555 0123", "timezone": "mst"},
+            {"phone1": "+1 212 555 0124", "timezone": "UTC"},
+            {"phone1": "+1 212 555 0125", "timezone": "Etc/GMT+5"},
+            {"phone1": "+1 212 555 0126", "timezone": "EST5EDT"},
+        ),
+        None,
+    ).rows(named=True)
+    assert [row["timezone"] for row in rows] == [
+        "America/New_York",
+        "America/Denver",
+        "America/New_York",
+        "America/New_York",
+        "EST5EDT",
+    ]
+    assert [row["timezone_source"] for row in rows] == ["number"] * 4 + ["row"]
+    for row, value in zip(rows[:4], ["EST", "mst", "UTC", "Etc/GMT+5"], strict=True):
+        assert {"code": "TIMEZONE_INVALID", "column": "timezone", "value": value} in row["issues"]
+
+
 def test_a_number_with_several_zones_keeps_them_all_and_prefers_the_countrys_own() -> None:
     toll_free, gb_mobile = normalize_phones(
         raw_leads({"phone1": "1-800-FLOWERS", "country": "US"}, {"phone1": "07400 123456", "country": "GB"}),

@@ -48,3 +48,12 @@ def test_a_list_file_suppresses_the_same_whatever_the_chunk_size(listed: Path) -
     assert audit.entries == audit.phones + audit.emails
     header = SuppressionKeys.from_values(pl.Series(["+14155550001"]), pl.Series(["ann@example.COM"]))
     assert header.phones[0] in whole.phones.to_list() and header.emails[0] in whole.emails.to_list()
+
+
+def test_a_list_whose_headers_polars_reads_as_patterns_reads_each_column_once(tmp_path: Path) -> None:
+    # pl.col("*") is every column and pl.col("^e.*$") a regex: each header must name its own column
+    listed = tmp_path / "do_not_contact.csv"
+    listed.write_text("*,^e.*$\n+1 212 555 0100,ann@example.com\n+1 212 555 0101,bo@example.com\n")
+    keys, audit = read_suppression_file(listed, "US")
+    assert (audit.phones, audit.emails) == (2, 2)
+    assert keys.phones.len() == 2 and keys.emails.len() == 2

@@ -44,6 +44,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import threading
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -193,8 +194,36 @@ def resolve_secret(reference: str) -> SecretStr:
                 f"Prefect Secret block {name!r} not found: create it with `leadflow secrets set {name}`"
             ) from exc
         assert isinstance(block, Secret)
-        return SecretStr(str(block.get()))
+        secret = SecretStr(str(block.get()))
+        _deliver_prefect_events()
+        return secret
     raise ConfigError(f"unknown credential reference {reference!r}: use env:NAME or prefect:BLOCK")
+
+
+_EVENTS_WAIT_SECONDS = 5.0
+
+
+def _deliver_prefect_events() -> None:
+    """Wait (at most :data:`_EVENTS_WAIT_SECONDS`) until Prefect's events worker has sent what it
+    holds: the ``prefect.block.secret.loaded`` event that loading a block emits.
+
+    The worker is a background service drained at interpreter exit; a short command (``leadflow
+    check``) ended with the event still queued, and the drain logged Prefect's "Still processing
+    items: 1 items remaining..." on stderr after the command's own last line. Sent now, nothing
+    is left for the exit. The wait is bounded, in a thread of its own, so that a Prefect server
+    slow to take the event cannot hold the command (its exit then drains it, as before). Inside a
+    flow or task run it is skipped: the run's engine drains the worker when the run ends, and the
+    run's own events keep its queue busy."""
+    from prefect.context import FlowRunContext, TaskRunContext
+    from prefect.events.worker import EventsWorker, should_emit_events
+
+    if not should_emit_events() or FlowRunContext.get() or TaskRunContext.get():
+        return
+    waiter = threading.Thread(
+        target=EventsWorker.instance().wait_until_empty, name="leadflow-prefect-events", daemon=True
+    )
+    waiter.start()
+    waiter.join(_EVENTS_WAIT_SECONDS)
 
 
 def _keys_at(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:

@@ -30,7 +30,8 @@ Faults are read through the document's templates (connectors.engage_faults): an 
 batch is sent again (Engage stores nothing of a refused request). A WS-Security
 ``FailedAuthentication`` (or another code in ``auth_fault_codes``) stops the target with
 AUTH_FAILED; ``INTERNAL_ERROR`` is transient; any other error is about the batch (owner,
-campaign, limits) and stops the target.
+campaign, limits) and stops the target with TARGET_MISCONFIGURED (the same settings meet the same
+refusal: a person fixes them).
 
 Checked before sending, from the document: at most 100 contacts; a contact's custom payload (its
 attributes as a JSON object, UTF-8) at most 96 kB; a voice contact needs a phone.
@@ -381,7 +382,7 @@ class EngageConnector(SoapConnector):
                 "check the target's campaign and options",
                 target=self.target.name,
                 request=response.request,
-                reason=Issue.VENDOR_REJECTED,
+                reason=Issue.TARGET_MISCONFIGURED,
             )
         done, exist = _row_outcomes(per_row)
         return _Reading(done, [lead for lead in sent if lead not in per_row], None, batch_id, tuple(exist))

@@ -19,7 +19,10 @@ the target (remaining rows ``TARGET_STOPPED``). An answer that cannot be read (t
 encoding, not what the connector can parse: ``VendorAnswerError``, and any other exception of the
 request path) fails its rows at once with its reason and counts towards the breaker the same way.
 A ``FatalTargetError`` stops the target at once; its rows and the rest get its reason (e.g.
-``AUTH_FAILED``) and its message. Nothing a vendor provokes leaves ``dispatch`` as an exception.
+``AUTH_FAILED``, or ``TARGET_MISCONFIGURED`` when the vendor refused the target's setup) and its
+message. Any other error that stops the target (``open`` failing after its retries: the vendor out
+of reach; a request that cannot be built) is ``TARGET_STOPPED`` like the breaker's: nothing there
+says a setting is wrong. Nothing a vendor provokes leaves ``dispatch`` as an exception.
 
 Every request goes through connectors.answers.BoundedTransport (a size and a deadline per answer,
 bounded decoding). Messages are redacted of the run's :class:`~connectors.secrets.SecretSet`
@@ -682,6 +685,8 @@ class _Run:
         self._fail_chunk(chunk, exc.reason, message, attempts, sent_at)
 
     def _stop_target(self, exc: BaseException, what: str) -> None:
+        """Open the breaker for good: a connector error with its reason, anything else (the vendor
+        unreachable while the target was prepared, an error of ours) ``TARGET_STOPPED``."""
         reason = exc.reason if isinstance(exc, ConnectorError) else Issue.TARGET_STOPPED.value
         message = self._describe(exc) if isinstance(exc, ConnectorError) else f"{what}: {self._describe(exc)}"
         if not self.breaker.is_open:

@@ -135,7 +135,12 @@ class AnswerTooLargeError(VendorAnswerError):
 
 
 class FatalTargetError(ConnectorError):
-    """Nothing more can be sent to this target in this run (bad campaign, config, contract)."""
+    """Nothing more can be sent to this target in this run (bad campaign, config, contract).
+
+    ``reason`` says who must act: ``TARGET_MISCONFIGURED`` when the vendor refused the target's
+    setup (an unknown campaign or list, settings refused as a whole: a person fixes the targets
+    file; the watched folder holds the file for them), ``AUTH_FAILED`` for credentials, another
+    code (``TARGET_STOPPED``, ``VENDOR_ANSWER_INVALID``) for a stop that may pass with time."""
 
 
 class AuthenticationError(FatalTargetError):

@@ -40,7 +40,9 @@ that does not refuse it (or refused as a conflict by one that does); its row is 
 
 Re-association: a rerun reuses its list, and associating it again may be refused ("already
 associated", ``already_associated_pattern``); that refusal means the list is linked, so the run
-goes on and every row gets its own answer. Any other refusal while preparing stops the target.
+goes on and every row gets its own answer. Any other refusal while preparing stops the target
+with TARGET_MISCONFIGURED (an unknown campaign, a list type it refuses: the same settings meet the
+same refusal).
 
 Extensions: no lead field takes one (the document's only ``Extension`` is an agent's, on User;
 the strict sandbox refuses an unknown lead field and a ``PhoneNum`` that is not digits), so a
@@ -354,7 +356,7 @@ class MaxContactConnector(Connector):
             raise FatalTargetError(
                 f"{self.target.name}: MaxContact gave no integer Id for list {name!r}",
                 target=self.target.name,
-                reason=Issue.TARGET_STOPPED,
+                reason=Issue.VENDOR_ANSWER_INVALID,
             )
         await self._manage(
             client, "PUT", f"lists/{list_id}/activitystatus", {"Active": True}, f"activating list {list_id}"
@@ -399,7 +401,7 @@ class MaxContactConnector(Connector):
                 f"{code}): {truncate(self._redact(detail))}",
                 target=self.target.name,
                 request=response.request,
-                reason=Issue.TARGET_STOPPED,
+                reason=Issue.TARGET_MISCONFIGURED,
             )
         return data
 

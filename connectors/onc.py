@@ -19,9 +19,10 @@ code makes the flow log in once more and replay the call; ``close()`` sends ``Cl
 
 Results: AddCampaignContact returns an int, "successfully (zero) or unsuccessfully (a number
 different than zero)": nothing more is documented. Codes in ``campaign_error_codes`` stop the
-target; any other non-zero code is that row's ``vendor_rejected``, unless ONC's own record says
-otherwise: ``enrich`` looks our contact Id up in GetCampaignContactsListing and, when it is
-there, reads the record in GetCampaignContacts. A record that matches what we send (the
+target (TARGET_MISCONFIGURED: an unknown campaign is the target's setting); any other non-zero
+code is that row's ``vendor_rejected``, unless ONC's own record says otherwise: ``enrich`` looks
+our contact Id up in GetCampaignContactsListing and, when it is there, reads the record in
+GetCampaignContacts. A record that matches what we send (the
 destination on every CommInfo, our TextToSendOverwrite) is our earlier send: ``accepted``,
 ``VENDOR_DUPLICATE``. One that does not is somebody else's data under our Id (the source reused
 an external id for another person, or another channel was configured before): ``vendor_rejected``
@@ -615,7 +616,7 @@ class OncConnector(SoapConnector):
                 "check the target's campaign Guid (and options.campaign_error_codes)",
                 target=self.target.name,
                 request=response.request,
-                reason=Issue.VENDOR_REJECTED,
+                reason=Issue.TARGET_MISCONFIGURED,
             )
         message = f"AddCampaignContact returned error code {code}"
         return [

@@ -285,7 +285,7 @@ class SinchObiConnector(Connector):
                 f"{self.target.base_url}: check the target's campaign id ({truncate(response.text)})",
                 target=self.target.name,
                 request=response.request,
-                reason=Issue.TARGET_STOPPED.value,
+                reason=Issue.TARGET_MISCONFIGURED.value,
             )
 
     def parse_response(self, chunk: Chunk, response: httpx.Response) -> list[RowOutcome]:

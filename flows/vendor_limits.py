@@ -216,6 +216,8 @@ class PrefectGate:
                 )
                 self._later(self._release_after(client, timed, self.hold))
         except (ConcurrencySlotAcquisitionError, httpx.HTTPError, OSError) as exc:
+            # not TARGET_MISCONFIGURED: the server may answer again, and the next run's flow
+            # creates a deleted limit anew; a later attempt may send the rows
             raise FatalTargetError(
                 f"{self.target}: could not take a slot of the Prefect global limits "
                 f"{self.limits.concurrency_name!r}/{self.limits.rate_name!r}: {type(exc).__name__}: {exc}",

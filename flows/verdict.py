@@ -15,12 +15,12 @@ Exit codes (README, "Exit codes"):
 1     a bad input file or setting (one ``Error:`` line); 2 is a command-line usage error
 3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
       sends only what was not delivered
-4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``AUTH_FAILED``,
-      ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``) or
+4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``TARGET_MISCONFIGURED``,
+      ``AUTH_FAILED``, ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``) or
       nothing could be sent to a target that had rows to send
 ====  =====================================================================================
 
-``vendor_rejected`` rows (the vendor refused the row itself, e.g. an unknown campaign) and
+``vendor_rejected`` rows (the vendor refused the row itself) and
 rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
 the exit code: sending the same row again gets the same answer, so they are reported like
 ``rejected`` rows, as rows needing attention, and each target's verdict line counts them.
@@ -40,28 +40,27 @@ from schemas.codes import Issue, Status
 __all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
 
 _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
-_STOPPING = (Issue.TARGET_STOPPED, Issue.AUTH_FAILED, Issue.LEDGER_UNAVAILABLE, Issue.PARTITION_FAILED)
+_STOPPING = (
+    Issue.TARGET_STOPPED,
+    Issue.TARGET_MISCONFIGURED,
+    Issue.AUTH_FAILED,
+    Issue.LEDGER_UNAVAILABLE,
+    Issue.PARTITION_FAILED,
+)
+_NEEDS_A_PERSON = frozenset({Issue.AUTH_FAILED.value, Issue.TARGET_MISCONFIGURED.value})
+"""Failed rows' reasons another attempt with the same settings meets again: the vendor refused our
+credentials or the target's setup (connectors.errors ``FatalTargetError``)."""
 _NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
 _TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
 _ELSEWHERE = Issue.IN_PROGRESS_ELSEWHERE.value
 _FAILURE_REASONS = frozenset(
     {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
+    | {Issue.TARGET_MISCONFIGURED.value}
     | {"POSSIBLY_DUPLICATED", "VENDOR_ANSWER_INVALID", "LEDGER_UNAVAILABLE", "PARTITION_FAILED", _ELSEWHERE}
 )
 """Reasons named for failed rows when only a summary is at hand (its reason counts mix every
 status); ``send_facts`` names the failed rows' own first reasons instead."""
 _RERUN = "run the same import again once the cause is fixed: the ledger sends only what was not delivered"
-_WAITING_MAY_FIX = frozenset(
-    {Issue.TRANSPORT_FAILED.value, Issue.LEDGER_UNAVAILABLE.value, Issue.PARTITION_FAILED.value, _ELSEWHERE}
-    | {
-        Issue.POSSIBLY_DUPLICATED.value,
-        Issue.VENDOR_ANSWER_INVALID.value,
-        Issue.VENDOR_ANSWER_TOO_LARGE.value,
-    }
-)
-"""Failed rows' reasons that another attempt later may not meet: the vendor down or unreadable
-for a while (the breaker's ``TARGET_STOPPED`` comes after such rows), the ledger locked, another
-run holding the leads, a partition lost."""
 
 
 class ExitCode(IntEnum):
@@ -123,17 +122,19 @@ class TargetVerdict:
         return any(reason == Issue.AUTH_FAILED.value for reason, _ in self.failure_reasons)
 
     @property
+    def misconfigured(self) -> bool:
+        """Rows failed because the vendor refused the target's setup (``TARGET_MISCONFIGURED``:
+        an unknown campaign or list, settings or a batch refused as a whole)."""
+        return any(reason == Issue.TARGET_MISCONFIGURED.value for reason, _ in self.failure_reasons)
+
+    @property
     def needs_a_person(self) -> bool:
         """Rows left unsent for a cause another attempt with the same settings meets again: the
-        vendor refused our credentials, or the target was stopped at once (connectors.errors
-        ``FatalTargetError``: an unknown campaign, a setting the vendor refuses) with no row
-        failed for a cause that passes (:data:`_WAITING_MAY_FIX`; a run whose failed rows'
-        reasons are unknown is not counted: it may be the vendor down)."""
-        if self.ok:
-            return False
-        reasons = {reason for reason, _ in self.failure_reasons}
-        stopped = self.verdict in (SendVerdict.STOPPED, SendVerdict.NOTHING_SENT)
-        return self.login_refused or (stopped and bool(reasons) and not reasons & _WAITING_MAY_FIX)
+        vendor refused our credentials or the target's setup (:data:`_NEEDS_A_PERSON`), whatever
+        else failed beside them. A target stopped for failures that pass (``TARGET_STOPPED``:
+        the breaker after transport failures, the vendor or Prefect's limits out of reach) does
+        not need one."""
+        return not self.ok and any(reason in _NEEDS_A_PERSON for reason, _ in self.failure_reasons)
 
     def line(self) -> str:
         """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""

@@ -69,7 +69,14 @@ class Issue(StrEnum):
     LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"  # the ledger could not be opened: nothing claimed, not sent
     VENDOR_ANSWER_INVALID = "VENDOR_ANSWER_INVALID"  # unreadable answer (encoding, format): outcome unknown
     VENDOR_ANSWER_TOO_LARGE = "VENDOR_ANSWER_TOO_LARGE"  # answer over the target's max_answer_bytes
-    TARGET_STOPPED = "TARGET_STOPPED"  # circuit breaker opened; row not attempted
+    # failed, not attempted: the target was stopped for failures that may pass with time (its
+    # circuit breaker opened after repeated failed requests, or the vendor or Prefect's global
+    # limits stayed out of reach); another attempt later may send the row
+    TARGET_STOPPED = "TARGET_STOPPED"
+    # failed: the vendor refused the target's setup (an unknown campaign or list, a setting or
+    # batch refused as a whole), so the target was stopped; another attempt with the same settings
+    # meets the same answer: a person must fix the target's settings first
+    TARGET_MISCONFIGURED = "TARGET_MISCONFIGURED"
     CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"  # a single row exceeds the vendor's byte limit
     PARTITION_FAILED = "PARTITION_FAILED"  # the row's partition of a split import did not finish
 
@@ -95,7 +102,7 @@ class Status(StrEnum):
     ACCEPTED = "accepted"  # vendor confirmed this row
     SUBMITTED = "submitted"  # async vendor took the file containing this row
     VENDOR_REJECTED = "vendor_rejected"  # vendor refused this row
-    FAILED = "failed"  # could not be delivered (transport, auth, circuit open)
+    FAILED = "failed"  # could not be delivered (transport, auth, circuit open, target misconfigured)
     ALREADY_SENT = "already_sent"  # ledger: delivered by an earlier run
 
 
@@ -156,7 +163,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Fix the row as the vendor's message says and import it again.",
         ),
         Status.FAILED: _H(
-            "The row could not be delivered (transport, credentials, circuit breaker, ledger).",
+            "The row could not be delivered "
+            "(transport, credentials, target settings, circuit breaker, ledger).",
             "Fix the cause named in the reasons, then run the same import again: "
             "the ledger sends each row once.",
         ),
@@ -349,8 +357,20 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Check at the vendor whether the row arrived; raise max_answer_bytes if the answer is genuine.",
         ),
         Issue.TARGET_STOPPED: _H(
-            "The target's circuit breaker opened after repeated failures, so this row was not attempted.",
-            "Fix the failure the other rows of this target show, then run the same import again.",
+            "The target was stopped for failures that may pass with time (its circuit breaker "
+            "opened after repeated failed requests, the vendor stayed out of reach while the target "
+            "was prepared, or a slot of Prefect's global limits could not be had), so this row was "
+            "not attempted; `vendor_message` names the failure.",
+            "Fix what `vendor_message` names (usually the vendor's or the Prefect server's "
+            "reachability), then run the same import again.",
+        ),
+        Issue.TARGET_MISCONFIGURED: _H(
+            "The vendor refused the target's setup (an unknown campaign or list, a setting or a "
+            "batch refused as a whole), so the target was stopped and this row was not delivered; "
+            "`vendor_message` says what the vendor answered. Another attempt with the same "
+            "settings gets the same answer.",
+            "Fix the target's campaign or settings in the targets file (leadflow check tests them), "
+            "then run the same import again.",
         ),
         Issue.CHUNK_TOO_LARGE: _H(
             "This single row is larger than the vendor's byte limit for a request.",

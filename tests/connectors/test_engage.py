@@ -237,7 +237,7 @@ async def test_faults_lose_no_row_and_send_none_twice(app: Starlette, ledger: Le
     assert _stored(app) == Counter(lead.external_id for lead in leads)
 
 
-async def test_a_wrong_campaign_stops_the_target_without_retrying_the_fault(
+async def test_a_wrong_campaign_stops_the_target_as_misconfigured_without_retrying_the_fault(
     app: Starlette, ledger: Ledger
 ) -> None:
     target = _target().model_copy(update={"campaign": "NO-SUCH-CAMPAIGN"})
@@ -245,7 +245,7 @@ async def test_a_wrong_campaign_stops_the_target_without_retrying_the_fault(
     results = await _run(app, connector, _leads(250), ledger)
 
     assert {r.status for r in results} == {Status.FAILED}
-    assert {r.reasons for r in results} == {(Issue.VENDOR_REJECTED,)}
+    assert {r.reasons for r in results} == {(Issue.TARGET_MISCONFIGURED,)}
     assert results[0].attempts == 1
     assert "OBJECT_NOT_EXISTS" in (results[0].vendor_message or "")
     assert sum(_stored(app).values()) == 0

@@ -177,10 +177,12 @@ async def test_refused_credentials_stop_the_target_and_never_leak(
     assert customers(app) == []
 
 
-async def test_unknown_campaign_stops_the_target_with_the_reason(app: Starlette, ledger: Ledger) -> None:
+async def test_an_unknown_campaign_stops_the_target_as_misconfigured_not_as_a_breaker_trip(
+    app: Starlette, ledger: Ledger
+) -> None:
     results = await run(app, obi(campaign="F" * 32, chunk_size=10, concurrency=1), make_leads(25), ledger)
     assert {r.status for r in results} == {Status.FAILED}
-    assert {r.reasons for r in results} == {(Issue.TARGET_STOPPED.value,)}
+    assert {r.reasons for r in results} == {(Issue.TARGET_MISCONFIGURED.value,)}
     assert "not found" in (results[-1].vendor_message or "")
 
 

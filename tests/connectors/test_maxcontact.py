@@ -159,7 +159,7 @@ async def test_an_unknown_campaign_stops_the_target_naming_it(
 ) -> None:
     results = await send(connector(target(campaign="99")), leads(3), ledger, recorder)
 
-    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_STOPPED,))}
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
     assert all("campaign 99" in (r.vendor_message or "") for r in results)
     assert recorder.to(ADD_LEAD) == []
 

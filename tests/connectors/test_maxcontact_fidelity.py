@@ -63,7 +63,7 @@ async def test_a_re_association_refusal_in_unexpected_words_stops_the_target(
     mc = with_options(already_associated_pattern="is linked already")
     results = await send(mc, leads(2, start=3), ledger, recorder, run_id="run-2")
 
-    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_STOPPED,))}
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
     assert "already associated" in (results[0].vendor_message or "")
 
 

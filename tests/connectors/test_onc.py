@@ -225,10 +225,10 @@ async def test_faults_and_sessions_dying_mid_run_lose_no_row_and_send_none_twice
     assert _stored(app) == _guids(leads)
 
 
-async def test_an_unknown_campaign_stops_the_target(app: Starlette, ledger: Ledger) -> None:
+async def test_an_unknown_campaign_stops_the_target_as_misconfigured(app: Starlette, ledger: Ledger) -> None:
     results = await _run(app, _connector(campaign=str(uuid.uuid4())), _leads(20), ledger)
 
-    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.VENDOR_REJECTED,))}
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
     assert not _stored(app)
 
 
@@ -337,8 +337,9 @@ async def test_a_wrong_data_contract_guess_is_dropped_by_the_strict_sandbox(
 ) -> None:
     results = await _run(app, _connector(**options), _leads(3), ledger)
 
-    # without its CampaignId, the contact names Guid.Empty: ONC's "unknown campaign" stops the target
-    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.VENDOR_REJECTED,))}
+    # without its CampaignId, the contact names Guid.Empty: ONC's "unknown campaign" stops the
+    # target, a setting to fix (the option) like a wrong campaign
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
     assert not _stored(app)
     assert f"AddCampaignContact/{dropped}" in _state(app)["ignored_members"]
 
@@ -368,7 +369,7 @@ async def test_campaign_error_codes_decide_whether_an_unknown_campaign_stops_the
     )
 
     if guessed == [4]:
-        assert {r.status for r in results} == {Status.FAILED}
+        assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
         assert "options.campaign_error_codes" in (results[0].vendor_message or "")
     else:
         assert {(r.status, r.vendor_status) for r in results} == {(Status.VENDOR_REJECTED, "4")}

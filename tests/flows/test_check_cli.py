@@ -7,7 +7,10 @@ sent, nothing written to a ledger; no secret on the screen; ``--help`` in plain 
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,36 @@ def test_prefect_secret_references_resolve_and_a_missing_block_says_how_to_creat
     lines = lines_by_target(output)
     assert lines["obi"].startswith("obi: ✓ login, "), output
     assert "leadflow secrets set never-stored" in lines["maxcontact"], output
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_check_resolving_a_prefect_secret_ends_with_its_own_last_line_and_nothing_from_prefect(
+    vendors: Vendors, tmp_path: Path
+) -> None:
+    """Loading a Secret block queues a Prefect event; left queued, Prefect's events worker logged
+    "Still processing items: 1 items remaining..." on stderr as the process exited, after the
+    check's verdict. Run as a person runs it: its own process, its own exit."""
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL
+
+    Secret(value="demo-secret").save("check-obi-password", overwrite=True)
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        only=["obi"],
+        obi={"credentials": {"username": "env:SANDBOX_USER", "password": "prefect:check-obi-password"}},
+    )
+    environment = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "check", "--targets", str(targets)],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=180,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "Exit code 0: all 1 targets passed.", done.stdout
+    assert "Still processing items" not in done.stderr, done.stderr

@@ -19,6 +19,7 @@ from connectors.config import ConfigError
 from flows.inbox.intake import Layout
 from flows.prepare import prepare_leads
 from sandbox.server import SandboxServer
+from tests.flows.conftest import write_targets
 from transforms.errors import LeadFileError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -281,14 +282,15 @@ def _closed_port() -> int:
 
 @pytest.fixture
 def targets_down(targets: Path, tmp_path: Path) -> Path:
-    """The same OBI target, at a port nobody listens on (the vendor is down)."""
+    """The same OBI target, at a port nobody listens on (the vendor is down): its breaker opens
+    after two batches of ten failed."""
     down = tmp_path / "targets-down.toml"
     text = targets.read_text(encoding="utf-8")
     base = re.search(r'base_url = "([^"]+)"', text)
     assert base is not None
     down.write_text(
         text.replace(base.group(1), f"http://127.0.0.1:{_closed_port()}/obi")
-        + "retry = { attempts = 2, backoff = 0, breaker_failures = 2 }\n",
+        + "chunk_size = 10\nretry = { attempts = 2, backoff = 0, breaker_failures = 2 }\n",
         encoding="utf-8",
     )
     return down
@@ -309,6 +311,9 @@ def test_a_drop_meeting_a_vendor_that_is_down_waits_in_retry_and_is_sent_once_it
     assert first["verdict"] == "retrying", first
     assert Path(first["path"]).parent == root / "retry" and list((root / "archive").iterdir()) == []
     assert "obi" in first["problem"] and "TRANSPORT_FAILED" in first["problem"]
+    assert "TARGET_STOPPED" in first["problem"] and "TARGET_MISCONFIGURED" not in first["problem"]
+    note = json.loads(Path(first["note"]).read_text(encoding="utf-8"))
+    assert note["next_attempt_epoch"] is not None and note["what_to_do"].startswith("Nothing"), note
     failed_run = pl.read_parquet(Path(first["run_dir"]) / "results" / "**" / "*.parquet")
     assert "failed" in set(failed_run["status"]) and "accepted" not in set(failed_run["status"])
 
@@ -322,6 +327,58 @@ def test_a_drop_meeting_a_vendor_that_is_down_waits_in_retry_and_is_sent_once_it
     obi = sandbox_server.sandbox.state()["vendors"]["sinch_obi"]
     held = [c["externalId"] for c in obi["campaigns"]["00000000000000000000000000000001"]["customers"]]
     assert sorted(held) == sorted(accepted["external_id"])
+
+
+def test_a_drop_meeting_an_unknown_campaign_is_recorded_misconfigured_and_waits_for_a_person(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes, tmp_path: Path
+) -> None:
+    """OBI answers 404 for a campaign it does not have: the rows say TARGET_MISCONFIGURED (not the
+    breaker's TARGET_STOPPED), and the file waits in retry/ with no automatic attempt and a note
+    saying to fix the target's settings."""
+    wrong = tmp_path / "targets-wrong-campaign.toml"
+    wrong.write_text(targets.read_text(encoding="utf-8").replace("0" * 31 + "1", "F" * 32), encoding="utf-8")
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [held] = scan(root, wrong, retry_delay_seconds=0)
+
+    assert held["verdict"] == "retrying" and Path(held["path"]).parent == root / "retry", held
+    assert "TARGET_MISCONFIGURED" in held["problem"] and "TARGET_STOPPED" not in held["problem"]
+    note = json.loads(Path(held["note"]).read_text(encoding="utf-8"))
+    assert note["next_attempt_at"] is None and note["next_attempt_epoch"] is None
+    assert note["what_to_do"].startswith(
+        "obi: the vendor refused the target's setup (TARGET_MISCONFIGURED): "
+        "fix the target's campaign or settings in the targets file"
+    ), note
+    results = pl.read_parquet(Path(held["run_dir"]) / "results" / "**" / "*.parquet")
+    failed = results.filter(pl.col("status") == "failed")
+    assert failed.height > 10
+    assert failed["reasons"].list.first().unique().to_list() == ["TARGET_MISCONFIGURED"]
+    assert scan(root, wrong, retry_delay_seconds=0) == []  # no automatic attempt, however long
+
+
+def test_a_drop_whose_target_stopped_because_the_vendor_was_unreachable_before_any_send_is_retried(
+    prefect_harness: None, root: Path, targets: Path, sample_drop: bytes, tmp_path: Path
+) -> None:
+    """MaxContact unreachable while its list is prepared stops the target before any row is sent
+    (TARGET_STOPPED and nothing else): that passes with time, so the file is retried by itself;
+    it was held for a person while the hold was inferred from the absence of transport failures."""
+    down = write_targets(
+        tmp_path / "targets-maxcontact-down.toml",
+        ["maxcontact"],
+        maxcontact={
+            "base_url": f"http://127.0.0.1:{_closed_port()}/maxcontact",
+            "retry": {"attempts": 2, "backoff": 0, "breaker_failures": 2},
+        },
+    )
+    (root / "inbox" / "us_crm_export.csv").write_bytes(sample_drop)
+
+    [first] = scan(root, down, retry_delay_seconds=3600)
+
+    assert first["verdict"] == "retrying" and Path(first["path"]).parent == root / "retry", first
+    assert "maxcontact" in first["problem"] and "TARGET_STOPPED" in first["problem"], first
+    assert "TRANSPORT_FAILED" not in first["problem"]
+    note = json.loads(Path(first["note"]).read_text(encoding="utf-8"))
+    assert note["next_attempt_epoch"] is not None and note["what_to_do"].startswith("Nothing"), note
 
 
 def test_a_drop_still_unsent_after_its_attempts_goes_to_failed_and_may_be_dropped_again(

@@ -17,7 +17,14 @@ COUNTS = st.integers(min_value=0, max_value=10_000)
 STATUSES = st.dictionaries(st.sampled_from([s.value for s in Status]), COUNTS)
 REASONS = st.dictionaries(
     st.sampled_from(
-        ["TRANSPORT_FAILED", "AUTH_FAILED", "TARGET_STOPPED", "PHONE_INVALID", "VENDOR_REJECTED"]
+        [
+            "TRANSPORT_FAILED",
+            "AUTH_FAILED",
+            "TARGET_STOPPED",
+            "TARGET_MISCONFIGURED",
+            "PHONE_INVALID",
+            "VENDOR_REJECTED",
+        ]
     ),
     COUNTS,
 )
@@ -43,6 +50,7 @@ def test_the_exit_code_is_the_worst_targets_and_only_failed_rows_make_it_non_zer
         name
         for name in failed
         if targets[name]["reasons"].get("TARGET_STOPPED", 0)
+        or targets[name]["reasons"].get("TARGET_MISCONFIGURED", 0)
         or targets[name]["reasons"].get("AUTH_FAILED", 0)
         or not _delivered(targets[name]["statuses"])
     }
@@ -165,6 +173,21 @@ def test_leads_all_refused_for_good_keep_exit_0_and_the_closing_line_says_to_fix
     assert "was sent" not in verdict.conclusion()
 
 
+def test_a_target_stopped_for_its_settings_is_exit_4_and_named_even_from_a_summary_alone() -> None:
+    """summary.json has only reason counts: TARGET_MISCONFIGURED still says the target stopped
+    (not exit 3, rows failed) and that a person must fix it."""
+    summary = {
+        "targets": {"obi": {"statuses": {"accepted": 3, "failed": 5}, "reasons": {"TARGET_MISCONFIGURED": 5}}}
+    }
+
+    verdict = judge(summary)
+
+    assert verdict.code is ExitCode.TARGET_FAILED
+    [obi] = verdict.targets
+    assert obi.verdict is SendVerdict.STOPPED and obi.failure_reasons == (("TARGET_MISCONFIGURED", 5),)
+    assert obi.misconfigured and obi.needs_a_person and not obi.login_refused
+
+
 # --- which stops waiting cannot fix (the watched folder does not retry those by itself) ---------
 
 
@@ -173,12 +196,21 @@ def test_leads_all_refused_for_good_keep_exit_0_and_the_closing_line_says_to_fix
     [
         # the vendor refused our credentials: every attempt meets the same answer
         ([("obi", "failed", ["AUTH_FAILED"], 1), ("obi", "failed", ["AUTH_FAILED"], 0)], True),
-        # an unknown campaign (OBI's 404) stops the target at once: TARGET_STOPPED, nothing transient
-        ([("obi", "failed", ["TARGET_STOPPED"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], True),
-        # Engage refusing a batch as a whole ("check the target's campaign and options")
-        ([("engage", "failed", ["VENDOR_REJECTED"], 1), ("engage", "failed", ["VENDOR_REJECTED"], 0)], True),
+        # an unknown campaign (OBI's 404) or Engage refusing a batch as a whole stops the target
+        (
+            [("obi", "failed", ["TARGET_MISCONFIGURED"], 1), ("obi", "failed", ["TARGET_MISCONFIGURED"], 0)],
+            True,
+        ),
+        # a setup refused after the vendor had been flaky still needs the person
+        (
+            [("obi", "failed", ["TRANSPORT_FAILED"], 3), ("obi", "failed", ["TARGET_MISCONFIGURED"], 0)],
+            True,
+        ),
         # the vendor down: transport failures, then the breaker stops the target
         ([("obi", "failed", ["TRANSPORT_FAILED"], 3), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
+        # stopped with nothing before it (the vendor out of reach while the target was prepared,
+        # Prefect's limits unreachable): TARGET_STOPPED passes with time, unlike a refused setup
+        ([("obi", "failed", ["TARGET_STOPPED"], 0), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),
         ([("obi", "accepted", [], 1), ("obi", "failed", ["TRANSPORT_FAILED"], 3)], False),
         ([("obi", "failed", ["LEDGER_UNAVAILABLE"], 0)], False),
         ([("obi", "failed", ["VENDOR_ANSWER_INVALID"], 1), ("obi", "failed", ["TARGET_STOPPED"], 0)], False),

@@ -25,7 +25,8 @@ RUNS = {"a": "obi", "b": "maxcontact"}
 SLOWED = {"vendors": {"sinch_obi": {"*": {"latency": 0.25}}, "maxcontact": {"*": {"latency": 0.002}}}}
 """Both runs read the file in the same order: OBI (one request of 20 at a time, 4 s in all) takes
 the first leads, MaxContact (four single-lead requests at a time) overtakes it and takes the rest,
-so both vendors get some and the two runs claim the same people at the same time."""
+so both vendors usually get some and the two runs claim the same people at the same time (on a
+busy machine one run may start late and find everyone taken: the test does not count on either)."""
 
 
 @pytest.mark.parametrize("ledger_kind", ["sqlite", "postgresql"])
@@ -68,7 +69,7 @@ def test_two_imports_to_two_vendors_at_once_send_each_person_once_a_day(
     delivered = sendable.filter(pl.col("status").is_in(DELIVERED))
     limited = both.filter(pl.col("reasons").list.contains("FREQUENCY_LIMIT"))
     assert set(limited["status"]) == {"suppressed"}
-    assert delivered.height and limited.height, "both vendors got some, and some were held back"
+    assert delivered.height and limited.height, "some leads were sent, and some held back"
     per_row = sendable.filter(pl.col("reasons").list.contains("SUPPRESSED_PHONE").not_())
     outcome = per_row.group_by("source_row").agg(
         sent=pl.col("status").is_in(DELIVERED).sum(),
@@ -78,8 +79,10 @@ def test_two_imports_to_two_vendors_at_once_send_each_person_once_a_day(
 
     held = held_ids(vendors, both)
     at_obi, at_maxcontact = set(held["obi"]), set(held["maxcontact"])
-    assert max(held["obi"].values(), default=0) == 1, "the file's leads went to OBI once"
-    assert max(held["maxcontact"].values(), default=0) == 1, "and to MaxContact once"
+    # which vendor gets how many is a race (a run started late on a busy machine may find every
+    # person taken); that no lead reached a vendor twice, nor a person both, is not
+    assert max(held["obi"].values(), default=0) <= 1, "no lead went to OBI twice"
+    assert max(held["maxcontact"].values(), default=0) <= 1, "nor to MaxContact"
     assert not at_obi & at_maxcontact, "a person reached both vendors within the day"
     assert at_obi | at_maxcontact == set(delivered["external_id"])
     assert at_obi.isdisjoint(limited.filter(pl.col("target") == "obi")["external_id"])

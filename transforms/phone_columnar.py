@@ -52,6 +52,7 @@ __all__ = [
     "OUTPUT_SCHEMA",
     "claim_threshold",
     "decide_columns",
+    "no_plan_pays",
     "parse_columns",
     "plan_threshold",
     "worth_a_plan",
@@ -106,7 +107,14 @@ def plan_threshold(region: str, backend: BackendName | None = None) -> int:
     """The fewest distinct values of ``region`` for which reading them as columns costs less
     than parsing them one by one with ``backend`` (default: the selected one): a region with
     fewer is not worth a plan."""
-    return _break_even(_pattern_size(rules_for(region)), backend or selected_backend())
+    return _plan_threshold(region, backend or selected_backend())
+
+
+@functools.cache
+def _plan_threshold(region: str, backend: BackendName) -> int:
+    """:func:`plan_threshold`, once per region and backend: summing a region's patterns costs
+    about 0.25 ms, and a batch of a file over every region asks for some 200 of them."""
+    return _break_even(_pattern_size(rules_for(region)), backend)
 
 
 def _break_even(pattern_size: int, backend: BackendName) -> int:
@@ -135,18 +143,30 @@ def claim_threshold(regions: tuple[str, ...], backend: BackendName | None = None
 def worth_claiming(regions: tuple[str, ...], rows: int, min_group: int | None = None) -> bool:
     """Whether a shared code's unclaimed ``rows`` are read as columns (:func:`claim_threshold`,
     or at least ``min_group`` when given); else they go to the per-value parser."""
-    return rows >= (claim_threshold(regions) if min_group is None else min_group)
+    if min_group is not None:
+        return rows >= min_group
+    return rows >= _fewest(selected_backend()) and rows >= claim_threshold(regions)
 
 
 def worth_a_plan(region: str, values: int, min_group: int | None = None) -> bool:
     """Whether ``values`` distinct values of ``region`` are read as columns: by cost
-    (:func:`plan_threshold` for the selected backend), or at least ``min_group`` when given."""
+    (:func:`plan_threshold` for the selected backend), or at least ``min_group`` when given.
+    Fewer values than any plan needs are told without the region's rules (built at their first
+    use, 0.2 ms a region: a file over every region asked for 245 of them for nothing)."""
+    if min_group is None and values < _fewest(selected_backend()):
+        return False
     if not rules_for(region).plain_national_prefix:
         return False
     return values >= (plan_threshold(region) if min_group is None else min_group)
 
 
-def worth_reading(region: str, given: pl.Series, min_group: int | None = None) -> bool:
+@functools.cache
+def _fewest(backend: BackendName) -> int:
+    """The fewest values any plan can repay with ``backend``: a plan's cost without patterns."""
+    return _break_even(0, backend)
+
+
+def worth_reading(region: str, given: pl.Series, min_group: int | None = None, scale: float = 1.0) -> bool:
     """Whether the values a region's plan would read (``given``: each one's region as the
     row gave it) are worth the plan. For most regions that is :func:`worth_a_plan` of their
     count. A shared calling code's first region (US for +1, GB for +44) reads every value of
@@ -157,13 +177,14 @@ def worth_reading(region: str, given: pl.Series, min_group: int | None = None) -
     plan runs when the values the rows give the region itself (or another region outside the
     code's) are worth it, or when the rest are worth claiming. The rows' own region is an
     estimate (a Canadian number in a row marked US is still claimed by Canada's patterns),
-    which only moves values between two paths that give the same answers."""
+    which only moves values between two paths that give the same answers. ``scale``: ``given``
+    is a sample of that many times fewer values (:func:`no_plan_pays`)."""
     if min_group is not None or region not in _SHARED_FIRST:
-        return worth_a_plan(region, given.len(), min_group)
+        return worth_a_plan(region, round(given.len() * scale), min_group)
     others = _SHARED_FIRST[region]
     theirs = int(given.is_in(others).sum())
     own = given.len() - theirs
-    return worth_a_plan(region, own) or worth_claiming(others, theirs)
+    return worth_a_plan(region, round(own * scale)) or worth_claiming(others, round(theirs * scale))
 
 
 _SHARED_FIRST: Final[dict[str, tuple[str, ...]]] = {
@@ -179,6 +200,31 @@ def _too_few_for_a_plan(values: int) -> bool:
     preparation's regexes. Below the fewest of any backend, the backend is not even chosen."""
     fewest = functools.partial(_break_even, 0)
     return values < min(map(fewest, VALUE_COST)) or values < fewest(selected_backend())
+
+
+_SAMPLE_ROWS: Final = 4_096
+"""Values of a batch whose routing estimates, for :func:`no_plan_pays`, how the batch would be
+read: a region at 3% of a batch (a plan's threshold in a 150k-value batch) has about 120 of them,
+known to within a tenth, and a region that close to its threshold costs the same either way."""
+
+
+def no_plan_pays(pairs: pl.DataFrame) -> bool:
+    """Whether no region of ``pairs`` would be read as columns, judged from a sample, so that
+    the preparation of every value (its clean-up, calling code and route: 50-80 ms for a
+    batch of 150k values) is spared where it would only find that. Where a region the rows
+    give has enough values for its plan on its own (a file of a few countries) the whole
+    batch is prepared at once, without a sample. Why: on a file of all 245 regions no region
+    is worth a plan, and that preparation made the default 4-5% slower than the per-value
+    path (``LEADFLOW_PHONE_COLUMNAR=0``). A wrong guess changes no answer, only the path."""
+    if pairs.height <= 2 * _SAMPLE_ROWS:
+        return False
+    given = pairs.get_column("region").value_counts()
+    for region, count in given.iter_rows():
+        if region is not None and worth_a_plan(region, count):
+            return False
+    sample = pairs.gather_every(pairs.height // _SAMPLE_ROWS)
+    _, _, read = _route(_prepared(sample), None, scale=pairs.height / sample.height)
+    return not read
 
 
 def _plain_digits(value: pl.Expr) -> pl.Expr:
@@ -338,11 +384,11 @@ _UNDECIDABLE: Final = "\x00undecidable"
 
 
 def _route(
-    frame: pl.DataFrame, min_group: int | None, planned: Collection[str] = ()
+    frame: pl.DataFrame, min_group: int | None, planned: Collection[str] = (), *, scale: float = 1.0
 ) -> tuple[list[pl.LazyFrame], list[pl.DataFrame], dict[str, pl.DataFrame]]:
     """The prepared rows in one partition: (plans of parse's refusals, undecided groups,
     the groups of the regions to read). A region in ``planned`` is read whatever its count
-    (its plan runs anyway)."""
+    (its plan runs anyway). ``scale``: ``frame`` is a sample of that many times fewer rows."""
     plain, plus, idd_route = pl.col("_plain"), pl.col("_plus"), pl.col("_idd_route")
     no_region = plain & ~plus & ~idd_route & pl.col("region").is_null()
     idd_refused = idd_route & (
@@ -369,7 +415,7 @@ def _route(
         elif meta == _REFUSED:
             decided.append(_failed(group.lazy(), _STATUS_INVALID))
         elif meta == _UNDECIDABLE or (
-            meta not in planned and not worth_reading(str(meta), group.get_column("region"), min_group)
+            meta not in planned and not worth_reading(str(meta), group.get_column("region"), min_group, scale)
         ):
             undecided.append(group)
         else:
@@ -462,7 +508,7 @@ def decide_columns(
     pairs (``_row``, their row in ``pairs``, and :data:`ANSWER_SCHEMA`), and the rows left
     undecided, ascending. Left as plans so that the caller puts them in order together with
     the per-value parser's answers, in one plan (transforms.phones)."""
-    if min_group is None and _too_few_for_a_plan(pairs.height):
+    if min_group is None and (_too_few_for_a_plan(pairs.height) or no_plan_pays(pairs)):
         return [], pl.int_range(pairs.height, dtype=pl.get_index_type(), eager=True)
     decided, undecided = _decide(_prepared(pairs), min_group)
     rows = [part.get_column("_row") for part in undecided]

@@ -185,7 +185,8 @@ def _parse_distinct(
     decided: list[pl.LazyFrame] = []
     if columnar:
         decided, undecided = decide_columns(cleaned.select("clean", "region"), min_group=min_group)
-        rows = rows.select(pl.all().gather(undecided))
+        if decided:  # else every row is undecided, in order: nothing to pick
+            rows = rows.select(pl.all().gather(undecided))
     handed_on = rows.select("_row", "clean", "region", _usable=usable).collect()
     todo = handed_on.filter(pl.col("_usable"))
     one_by_one = parse_values(

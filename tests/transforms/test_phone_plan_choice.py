@@ -17,6 +17,8 @@ from transforms.columns import resolve_columns, to_raw_leads
 from transforms.ingest import read_lead_file
 from transforms.phone_columnar import (
     claim_threshold,
+    decide_columns,
+    no_plan_pays,
     parse_columns,
     plan_threshold,
     worth_a_plan,
@@ -132,3 +134,33 @@ def test_every_region_file_with_one_large_region_normalizes_the_same_either_way(
 
     assert by_cost.equals(one_by_one)
     assert by_cost.get_column("phone1").tail(len(us)).is_not_null().mean() > 0.9  # type: ignore[operator]
+
+
+def _global_pairs(rows: int, seed: int) -> pl.DataFrame:
+    """(clean, region) pairs of a file over every region: each row's first phone and country."""
+    leads = many_regions_frame(rows, seed=seed)
+    phone = next(name for name in leads.columns if "phone" in name or "mobile" in name)
+    return leads.select(clean=pl.col(phone).cast(pl.String), region=pl.col("country").cast(pl.String))
+
+
+def test_a_batch_where_no_region_repays_a_plan_goes_to_the_per_value_parser_unprepared() -> None:
+    pairs = _global_pairs(20_000, seed=11)
+
+    decided, undecided = decide_columns(pairs)
+
+    assert no_plan_pays(pairs)  # told from a sample: the batch's values are not prepared
+    assert decided == []
+    assert undecided.to_list() == list(range(pairs.height))
+
+
+def test_a_batch_with_one_region_worth_a_plan_is_still_read_as_columns() -> None:
+    us = _national("US", 2 * plan_threshold("US"))
+    pairs = pl.concat(
+        [_global_pairs(20_000, seed=11), pl.DataFrame({"clean": us, "region": ["US"] * len(us)})]
+    )
+
+    decided, undecided = decide_columns(pairs)
+
+    assert not no_plan_pays(pairs)
+    assert decided
+    assert len(undecided) < pairs.height - len(us) // 2

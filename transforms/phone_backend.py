@@ -36,7 +36,8 @@ Most values never get here: transforms.phone_columnar parses the plainly written
 columns first (``LEADFLOW_PHONE_COLUMNAR``), and this module takes what it hands on.
 
 Large inputs are spread over a pool of spawned processes in chunks of plain lists (no per-row
-objects cross the process boundary); small inputs are parsed in the calling process.
+objects cross the process boundary); small inputs are parsed in the calling process. The pool
+is started at its first use and kept for the process's later batches (:func:`_pool`).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -341,9 +344,11 @@ def parse_values(
         (chosen, list(values[start : start + size]), list(regions[start : start + size]))
         for start in range(0, len(values), size)
     ]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n_workers, len(jobs)), mp_context=context) as pool:
-        parts = list(pool.map(_parse_chunk, jobs))
+    try:
+        parts = list(_pool(n_workers).map(_parse_chunk, jobs))
+    except BrokenProcessPool:
+        _drop_pool()  # a worker died (killed, out of memory): the next call starts a new pool
+        raise
     return ParsedPhones(
         [item for part in parts for item in part.e164],
         [item for part in parts for item in part.number_type],
@@ -351,3 +356,31 @@ def parse_values(
         [item for part in parts for item in part.status],
         [item for part in parts for item in part.country_code],
     )
+
+
+_POOL_LOCK = threading.Lock()
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """The process's pool of ``workers`` spawned parsers, started at its first use and kept.
+
+    Why kept: a spawned worker imports phonenumbers and its backend before its first value
+    (about 0.3 s of CPU each), and a pool a call paid that for every batch: a 200k-row file over
+    all 245 regions sends its 150k values a batch to the pool, and spent about a fifth of its
+    CPU starting workers. Idle workers hold their memory (tens of MB each) until the process
+    ends; concurrent.futures shuts the pool down at exit."""
+    with _POOL_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            _POOLS[workers] = pool
+        return pool
+
+
+def _drop_pool() -> None:
+    """Forget the pools (one is broken); their workers are shut down without waiting."""
+    with _POOL_LOCK:
+        for pool in _POOLS.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _POOLS.clear()

@@ -257,6 +257,23 @@ def test_the_process_pool_gives_the_same_result_as_serial_parsing() -> None:
     assert pooled.equals(serial)
 
 
+def test_the_phone_parsers_worker_processes_are_started_once_and_serve_later_batches() -> None:
+    import multiprocessing
+
+    from transforms.phone_backend import parse_values
+
+    values = [f"+1 212 555 {1000 + i}" for i in range(40)]
+    regions: list[str | None] = ["US"] * len(values)
+
+    first = parse_values(values, regions, workers=2, pool_threshold=10, chunk_size=10)
+    workers = {child.pid for child in multiprocessing.active_children()}
+    again = parse_values(values, regions, workers=2, pool_threshold=10, chunk_size=10)
+
+    assert first == again
+    assert len(workers) >= 1  # kept after the call: the next batch pays no start-up
+    assert workers <= {child.pid for child in multiprocessing.active_children()}
+
+
 def test_vectorized_zone_lookup_equals_phonenumbers_time_zones_for_number() -> None:
     import phonenumbers
     from phonenumbers.timezone import time_zones_for_number

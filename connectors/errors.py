@@ -140,7 +140,20 @@ class FatalTargetError(ConnectorError):
     ``reason`` says who must act: ``TARGET_MISCONFIGURED`` when the vendor refused the target's
     setup (an unknown campaign or list, settings refused as a whole: a person fixes the targets
     file; the watched folder holds the file for them), ``AUTH_FAILED`` for credentials, another
-    code (``TARGET_STOPPED``, ``VENDOR_ANSWER_INVALID``) for a stop that may pass with time."""
+    code (``TARGET_STOPPED``, ``VENDOR_ANSWER_INVALID``) for a stop that may pass with time.
+
+    ``reason`` has no default: the base's ``TRANSPORT_FAILED`` would tell the watched folder and
+    the run's verdict to retry a stop that only a person can clear."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        target: str | None = None,
+        request: httpx.Request | None = None,
+    ) -> None:
+        super().__init__(message, target=target, request=request, reason=reason)
 
 
 class AuthenticationError(FatalTargetError):

@@ -381,6 +381,20 @@ class _Wire:
         return self.request(self.call(operation), rebuild)
 
 
+_SERVER_FAULTS = frozenset({"Server", "Receiver", "InternalServiceFault"})
+"""Fault codes that blame the service, not the request: worth another try. Not documented (the
+document speaks of error codes only); SOAP 1.1's ``Server``, SOAP 1.2's ``Receiver``, and WCF's
+``a:InternalServiceFault`` (an unhandled exception in the service, a Receiver fault in SOAP 1.2).
+Every other fault (``Client``/``Sender``, WCF's ``ActionNotSupported`` and
+``DeserializationFailed``, ``VersionMismatch``, ``MustUnderstand``) refuses what we send as we send
+it: the same request meets the same answer, so the target stops as ``TARGET_MISCONFIGURED``."""
+
+
+def _is_server_fault(fault: Fault) -> bool:
+    """Whether ``fault`` blames the service (retry) rather than our request (stop the target)."""
+    return fault.code in _SERVER_FAULTS
+
+
 class OncAuth(TokenAuth):
     """OpenAPISession -> SessionId, put into each body; a new session when ONC says it is invalid."""
 
@@ -411,13 +425,23 @@ class OncAuth(TokenAuth):
                 f"{self._target}: OpenAPISession answer unreadable ({exc}): {truncate(response.text)}",
                 target=self._target,
                 request=response.request,
+                reason=Issue.VENDOR_ANSWER_INVALID,
             ) from None
         if isinstance(reply, Fault):
+            said = f"{reply.faultcode}: {truncate(redact(reply.faultstring, self._credentials))}"
+            if _is_server_fault(reply):
+                raise TransientError(
+                    f"{self._target}: OpenAPISession server fault {said}",
+                    status_code=response.status_code,
+                    target=self._target,
+                    request=response.request,
+                )
             raise FatalTargetError(
-                f"{self._target}: OpenAPISession fault {reply.faultcode}: {truncate(reply.faultstring)}; "
+                f"{self._target}: OpenAPISession fault {said}; "
                 "check the target's namespace/soap_action/service_path options",
                 target=self._target,
                 request=response.request,
+                reason=Issue.TARGET_MISCONFIGURED,
             )
         result = self._wire.result_name("OpenAPISession")
         if find(reply, result) is None:
@@ -579,6 +603,7 @@ class OncConnector(SoapConnector):
             raise FatalTargetError(
                 f"{self.target.name}: ONC takes one contact per call, got a chunk of {len(chunk)}",
                 target=self.target.name,
+                reason=Issue.TARGET_MISCONFIGURED,
             )
         return chunk.leads[0]
 
@@ -633,7 +658,7 @@ class OncConnector(SoapConnector):
         if not isinstance(reply, Fault):
             return reply
         said = truncate(redact(f"{reply.faultcode}: {reply.faultstring}", self.secrets.values()))
-        if reply.code == "Server":
+        if _is_server_fault(reply):
             raise TransientError(
                 f"{self.target.name}: ONC server fault {said}",
                 status_code=response.status_code,
@@ -642,9 +667,10 @@ class OncConnector(SoapConnector):
             )
         raise FatalTargetError(
             f"{self.target.name}: ONC refused the call ({said}); check the target's namespace, "
-            "contract, soap_action, service_path, data_namespace and member_order options",
+            "contract, soap_action, service_path, data_namespace, member_order and message options",
             target=self.target.name,
             request=response.request,
+            reason=Issue.TARGET_MISCONFIGURED,
         )
 
     # --- honest duplicates ----------------------------------------------------------------

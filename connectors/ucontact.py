@@ -432,6 +432,7 @@ class _UContactConnector(Connector):
             f"{self.target.name}: row {lead.source_row} has no {what}; "
             "channel eligibility should have marked it ineligible",
             target=self.target.name,
+            reason=Issue.TARGET_MISCONFIGURED,
         )
 
 

@@ -37,7 +37,7 @@ import polars.selectors as cs
 from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
 from transforms.errors import LeadFileError, MappingError
-from transforms.ingest import IngestedFile
+from transforms.ingest import IngestedFile, sniffed_layout
 from transforms.lists import empty_lists, lists_from_long
 
 __all__ = [
@@ -238,9 +238,19 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
             "Add a header row naming the columns (for example first_name,last_name,phone,email)",
         )
     if not applied.has_contact_column:
+        headers = ", ".join(ingested.headers) or "none"
+        found = f"the file has no phone or email column (columns found: {headers})"
+        line = _header_below_title(ingested)
+        if line is not None:
+            raise LeadFileError(
+                ingested.path,
+                f"{found}; the header seems to be on line {line}, below title rows",
+                f"Delete the {line - 1} line{'s' if line > 2 else ''} above it so that the header is the "
+                "first line, and try again",
+            )
         raise LeadFileError(
             ingested.path,
-            f"the file has no phone or email column (columns found: {', '.join(ingested.headers) or 'none'})",
+            found,
             'Name a column "Phone" or "Email", or map one in a mapping file: [columns] phone1 = "<column>"',
         )
     canonical = [
@@ -254,6 +264,43 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
         issues=ingested.frame.get_column("issues").cast(pl.List(ISSUE)),
     )
     return frame
+
+
+_TITLE_LINES = 6
+"""How far down a header below title rows is looked for (1-based lines, the title included)."""
+
+
+def _header_below_title(ingested: IngestedFile) -> int | None:
+    """The line (1-based) a header with a phone or email column seems to be on when the file's
+    first line holds one non-empty cell (a title such as "Lead export 2026-12-01"), else None.
+
+    Why not skip the title rows: a first line is the header by the CSV contract, and guessing
+    otherwise could import a file framed wrong; the error says where to cut instead. Read again
+    from the file only for the error: the title made the reader frame every line as one column."""
+    if ingested.format != "csv":
+        return None
+    try:
+        with ingested.path.open("rb") as opened:
+            start = opened.read(16_384)
+    except OSError:
+        return None
+    encoding = ingested.encoding.partition("+")[0]
+    try:
+        lines = start.decode(encoding, errors="replace").splitlines()[:_TITLE_LINES]
+    except LookupError:
+        return None
+    if len(lines) < 2 or sum(1 for cell in _cells(lines[0]) if cell.strip()) != 1:
+        return None
+    for number, line in enumerate(lines[1:], start=2):
+        layout = sniffed_layout(line, truncated=False) if line.strip() else None
+        if layout is not None and resolve_columns(layout[1], None).has_contact_column:
+            return number
+    return None
+
+
+def _cells(line: str) -> list[str]:
+    """``line``'s cells under whichever common delimiter splits it most."""
+    return max((line.split(delimiter) for delimiter in ",;\t|"), key=len)
 
 
 def attribute_pairs(frame: pl.DataFrame, headers: tuple[str, ...]) -> pl.Series:

@@ -218,6 +218,12 @@ def _line_at(path: Path, offset: int) -> int:
     return newlines + 1
 
 
+def _start_of(path: Path) -> bytes:
+    """The file's first bytes, read again only for the error (is it UTF-16 without a BOM?)."""
+    with path.open("rb") as opened:
+        return opened.read(4096)
+
+
 def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool) -> _Scanned | None:
     """One pass over the bytes from ``body`` on (module docstring); None: read the file whole.
     The records are walked (transforms.damaged_walk) in the blocks as they are read; a record
@@ -232,7 +238,8 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
         try:
             for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
                 if b"\x00" in chunk:
-                    raise nul_byte_error(path, _line_at(path, position + chunk.index(b"\x00")))
+                    line = _line_at(path, position + chunk.index(b"\x00"))
+                    raise nul_byte_error(path, line, _start_of(path))
                 begin = max(body - position, 0)
                 chunk_start, position = position, position + len(chunk)
                 if begin >= len(chunk):

@@ -60,16 +60,40 @@ class Decoded:
     foreign_as: str = ""
 
 
-def nul_byte_error(path: Path, line: int) -> LeadFileError:
+def nul_byte_error(path: Path, line: int, head: bytes) -> LeadFileError:
     """The file holds a NUL byte, first on ``line`` (1 is the header): text never does, so the
     file is refused as binary, but it may be a CSV damaged there (a few NULs written by a crashed
-    export), and then the line is what the user needs to find them."""
+    export), and then the line is what the user needs to find them. ``head`` is the file's start:
+    when it is UTF-16 without a BOM (a BOM'd one is decoded), "binary" would send the user
+    looking for damage in a file that only needs saving in another encoding."""
+    if _is_utf16_without_bom(head):
+        return LeadFileError(
+            path,
+            "the file is UTF-16 without a byte-order mark (every other byte is NUL); Leadflow reads "
+            "UTF-16 only with one",
+            "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again",
+        )
     return LeadFileError(
         path,
         f"the file is binary, not text (CSV): a NUL byte on line {line:,}",
         "If it is a CSV, remove the NUL bytes (the first is on that line) or export it again; "
         "else save the leads as CSV (UTF-8) or Parquet",
     )
+
+
+_UTF16_SAMPLE = 4096
+
+
+def _is_utf16_without_bom(head: bytes) -> bool:
+    """Whether ``head`` reads as UTF-16 (LE or BE) of Latin text: one byte of each pair NUL (at
+    least 90%: é is ``e9 00``, but Cyrillic has no NUL half), the other byte never."""
+    sample = head[: min(len(head), _UTF16_SAMPLE) // 2 * 2]
+    if len(sample) < 8:
+        return False
+    for high, low in ((sample[1::2], sample[0::2]), (sample[0::2], sample[1::2])):
+        if high.count(0) * 10 >= len(high) * 9 and low.count(0) == 0:
+            return True
+    return False
 
 
 _WORD = re.compile(r"[^\W\d_]{3,}")

@@ -172,7 +172,7 @@ def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
     guessed = encoding in _GUESSED or "+" in encoding
     nul = buffer.find(b"\x00", start)
     if nul >= 0:  # as the streamed read says it (transforms.damaged_scan): with the line
-        raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1)
+        raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1, buffer[start : start + 4096])
     if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
     if encoding in _GUESSED and (script := other_script_error(path, head)) is not None:

@@ -15,7 +15,7 @@ own job and is covered by the tests):
 * numbers that became floats, "4155552671.0", at any length: "7290.0" is the float of 7290
   (a Tokelau number, +6907290), which libphonenumber, dropping the ".", would read as another
   valid number (72900, +69072900); a digit string alone is never changed;
-* scientific notation: "4.155552671E9" is expanded when the mantissa carries every digit;
+* scientific notation: "4.155552671E9" (or "E+009") is expanded when the mantissa carries every digit;
   "4,15555E+9" lost digits, so it is reported ``PHONE_INVALID``, never guessed;
 * "00"/"011" international prefixes when no region is known, and "00" for NANPA regions, whose
   own international prefix (011) libphonenumber expects.
@@ -71,9 +71,11 @@ _WHITESPACE: Final = (
 _INVISIBLE: Final = "\u200b\u200e\u200f\u2060\ufeff"
 _LEADING_JUNK: Final = _WHITESPACE + _INVISIBLE + "'‘’`"
 _TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
-_SCIENTIFIC: Final = r"^([0-9])(?:[.,]([0-9]*))?[eE]\+?([0-9]{1,2})$"
+_SCIENTIFIC: Final = r"^([0-9])(?:[.,]([0-9]*))?[eE]\+?0?([0-9]{1,2})$"
 """ASCII digits only: the regex engine's ``\\d`` is any Unicode digit ("٠"), which no number cast
-reads; a spreadsheet writes its damage in ASCII."""
+reads; a spreadsheet writes its damage in ASCII. The exponent may carry one leading zero
+("E+011", as C's printf and some Excel exports write it): the same float as "E+11", so the
+exact-mantissa rule still decides whether it is expanded."""
 
 
 def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:

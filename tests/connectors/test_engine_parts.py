@@ -40,12 +40,19 @@ def test_retry_after_replaces_the_backoff_within_the_ceiling(retry_after: float,
         (httpx.RemoteProtocolError("dropped"), True),
         (TimeoutError(), True),
         (httpx.UnsupportedProtocol("ftp://"), False),
-        (FatalTargetError("bad campaign"), False),
+        (FatalTargetError("bad campaign", reason="TARGET_MISCONFIGURED"), False),
         (ValueError("bug"), False),
     ],
 )
 def test_only_transient_failures_are_retried(error: Exception, transient: bool) -> None:
     assert is_transient(error) is transient
+
+
+def test_a_fatal_stop_must_name_its_reason_rather_than_default_to_a_transient_one() -> None:
+    # TRANSPORT_FAILED, the base's default, would have the watched folder retry a stop that only
+    # a person can clear
+    with pytest.raises(TypeError, match="reason"):
+        FatalTargetError("bad campaign")  # type: ignore[call-arg]
 
 
 async def test_call_with_retries_retries_transient_errors_then_gives_up() -> None:

@@ -318,6 +318,30 @@ async def test_a_wrong_wire_guess_is_refused_by_the_strict_sandbox_at_login(
     assert _state(app)["open_sessions"] == (1 if "result_element" in options else 0)
 
 
+@pytest.mark.parametrize("strict", [True, False], ids=["wcf-dispatcher-fault", "soap-client-fault"])
+async def test_a_soap_fault_refusing_the_login_stops_the_target_as_misconfigured_not_transient(
+    app: Starlette, ledger: Ledger, strict: bool
+) -> None:
+    app.state.sandbox.simulators["onc"].strict = strict
+    results = await _run(app, _connector(namespace="http://example.com/other/"), _leads(3), ledger)
+
+    # a contract refusal meets the same answer on every try: a person fixes the target's options
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
+    assert results[0].attempts == 1
+
+
+async def test_a_soap_client_fault_refusing_a_contact_stops_the_target_as_misconfigured(
+    app: Starlette, ledger: Ledger
+) -> None:
+    # the login passes; every AddCampaignContact is over the service's request size (soap:Client)
+    oversized = "x" * (16 * 1024 * 1024)
+    results = await _run(app, _connector(message=oversized), _leads(2), ledger)
+
+    assert {(r.status, r.reasons) for r in results} == {(Status.FAILED, (Issue.TARGET_MISCONFIGURED,))}
+    assert "Client" in (results[0].vendor_message or "")
+    assert not _stored(app)
+
+
 @pytest.mark.parametrize(
     ("options", "dropped"),
     [

@@ -237,6 +237,25 @@ def test_file_without_phone_or_email_column_is_a_file_error_naming_its_headers(t
     assert "[columns] phone1" in caught.value.fix
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Lead export 2026-12-01\n\nfirst_name,phone,email\nAna,+12025550100,a@example.com\n", 3),
+        ("Leads;;\nfirst_name;Telefon;E-Mail\nAna;+4915112345678;a@example.com\n", 2),
+    ],
+    ids=["title and blank line", "title padded with delimiters"],
+)
+def test_title_rows_above_the_header_are_named_with_the_line_the_header_is_on(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    ingested = read_lead_file(lead_file(tmp_path, text))
+    with pytest.raises(LeadFileError) as caught:
+        to_raw_leads(ingested, resolve_columns(ingested.headers, None))
+    assert "no phone or email column" in caught.value.problem
+    assert f"the header seems to be on line {line}" in caught.value.problem
+    assert f"delete the {line - 1} line" in caught.value.fix.lower()
+
+
 def test_file_exported_without_header_is_a_file_error_saying_so(tmp_path: Path) -> None:
     ingested = read_lead_file(
         lead_file(tmp_path, "+49 151 2345678,ann@example.com\n+49 152 1,bo@example.com\n")

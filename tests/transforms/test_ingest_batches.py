@@ -303,3 +303,16 @@ def test_a_nul_byte_in_a_text_file_is_refused_with_the_line_it_is_on(tmp_path: P
     assert whole == streamed
     assert whole is not None and f"the file is binary, not text (CSV): a NUL byte on line {rows:,}." in whole
     assert "remove the NUL bytes" in whole
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_without_a_byte_order_mark_is_named_utf16_not_binary(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("first_name,phone\nAna,2025550100\nBob,2025550101\n".encode(codec))
+
+    whole = _error(lambda: read_lead_file(path).frame)
+    streamed = _error(lambda: pl.concat(list(open_lead_batches(path, 10_000).batches())))
+
+    assert whole == streamed
+    assert whole is not None and "UTF-16 without a byte-order mark" in whole
+    assert "binary" not in whole and "CSV UTF-8" in whole

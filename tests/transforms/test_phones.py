@@ -77,6 +77,26 @@ def test_messy_values_become_e164_type_and_extension_or_one_issue(
     assert out["issues"] == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "e164", "issue"),
+    [
+        ("4.42079460958E+011", "+442079460958", None),
+        ("4.42079460958E+11", "+442079460958", None),
+        ("4.42079E+011", None, "PHONE_INVALID"),
+        ("4.42079E+11", None, "PHONE_INVALID"),
+    ],
+)
+def test_a_float_phone_with_a_zero_padded_exponent_is_read_like_one_without(
+    raw: str, e164: str | None, issue: str | None
+) -> None:
+    # Excel writes "E+011" in some locales and CSV exports: the same float as "E+11", expanded
+    # when the mantissa carries every digit, else digits were lost (never guessed)
+    out = normalize_phones(raw_leads({"phone1": raw, "country": "GB"}), None).row(0, named=True)
+
+    assert out["phone1"] == e164
+    assert codes(out["issues"]) == ([issue] if issue else [])
+
+
 def test_region_comes_from_the_row_else_the_default_else_none() -> None:
     frame = raw_leads(
         {"phone1": "030 1234567", "country": "Deutschland"},

@@ -120,7 +120,10 @@ def test_a_file_whose_quotes_are_out_of_place_is_streamed(
     left to the test that reads them both ways (above), which they pass. So is a file that is
     not UTF-8 and whose head, read as UTF-8 as the streamer sniffs it, gives another delimiter
     than read_lead_file's once decoded (``col0;col1;col2;col3,"x`` over ``;;;`` and a cp1252
-    line: the quote swallows the rest under "," only when that line counts)."""
+    line: the quote swallows the rest under "," only when that line counts). Nor is a file
+    read as Latin-1 (a byte cp1252 leaves undefined) whose header itself holds a stray quote
+    (``"col0,x","col1,x""`` over ``\x81``): no streaming reader takes both, so it is read whole,
+    with the same rows."""
     if re.search(rb"[\r\n]\xef\xbb\xbf", content) or re.search(
         rb'[\xc0-\xff][\x80-\xbf]{0,2}"[\x80-\xbf]', content
     ):
@@ -134,6 +137,8 @@ def test_a_file_whose_quotes_are_out_of_place_is_streamed(
             return
         if len(whole.headers) < 2:
             return
+        if whole.encoding == "latin-1" and any('"' in name for name in whole.headers):
+            return  # a known limit: such a file is read whole (the same rows, tested above)
         text = content.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="ignore")
         layout = sniffed_layout(text, truncated=False)
         if layout is None or layout[0] != whole.delimiter:

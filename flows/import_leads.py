@@ -138,6 +138,7 @@ def import_leads(
     partition_timeout: float = 6 * 3600.0,
     compliance: str | None = None,
     partition_claim_after: float = 60.0,
+    encoding: str | None = None,
 ) -> dict[str, Any] | State[Any]:
     """Import one lead file into the configured targets; returns the run's summary, or a
     ``Failed`` state holding it (``SendIncomplete``) when not everything was sent.
@@ -148,7 +149,8 @@ def import_leads(
     running itself a partition no worker took within ``partition_claim_after`` seconds), or
     without one as subflows in this process (flows.split.parent); one run folder either way.
     ``compliance``: the calling-hours profile of every voice/SMS target without its own, in place
-    of the targets file's run-level one (``leadflow import --compliance``).
+    of the targets file's run-level one (``leadflow import --compliance``). ``encoding``: the
+    CSV's text encoding (``--encoding cp1250``), else the mapping file's, else detected.
     """
     if partitions < 1:
         raise ValueError(f"partitions must be at least 1, not {partitions}")
@@ -169,6 +171,7 @@ def import_leads(
                 country=country,
                 mapping=Path(mapping) if mapping else None,
                 suppress=tuple(Path(s) for s in suppress or ()),
+                encoding=encoding or None,
             ),
             dry_run=dry_run,
             resend=resend,

@@ -25,7 +25,7 @@ from transforms.region_inference import infer_region
 from transforms.suppress import SuppressionList, read_suppression_file
 from transforms.suppress_keys import SuppressionKeys
 
-__all__ = ["PrepareOptions", "PreparedLeads", "prepare_leads"]
+__all__ = ["PrepareOptions", "PreparedLeads", "file_encoding", "prepare_leads"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class PrepareOptions:
     source: str | None = None
     """Source name for hashed external ids; the mapping file's, else the file's stem."""
     workers: int | None = None
+    encoding: str | None = None
+    """The CSV's text encoding as the operator names it (``--encoding cp1250``), decoded strictly
+    instead of detected; None detects (UTF-8, cp1252, Latin-1, mixed lines)."""
     ledger: str | None = None
     """The ledger whose do-not-contact store is applied (a SQLite file or a ``postgresql://``
     URL, flows.run.ledger_spec); None applies no store (tests of the steps alone)."""
@@ -65,6 +68,8 @@ class PreparedLeads:
     """The do-not-contact store read (file, or URL without password); None when none was given."""
     dnc_lists: tuple[ManagedList, ...] = ()
     """Its lists in force when the run started: name, entries, newest added (run.json)."""
+    encoding_given: bool = False
+    """Whether the file was read in an encoding the operator named (run.json's ``encoding_source``)."""
 
     def without_leads(self) -> PreparedLeads:
         """The same description of the file without its leads: all that writing the run
@@ -125,6 +130,17 @@ def with_managed(
     return suppression, managed
 
 
+def file_encoding(path: Path, options: PrepareOptions, mapping: ColumnMapping | None) -> str | None:
+    """The encoding to read ``path`` with (``--encoding``, else the mapping file's), checked: an
+    unknown name is a ``LeadFileError`` listing common ones; None to detect it."""
+    given = options.encoding or (mapping.encoding if mapping else None)
+    if given is None:
+        return None
+    from transforms.encodings import checked_encoding
+
+    return checked_encoding(path, given)
+
+
 def prepare_leads(path: Path, options: PrepareOptions | None = None) -> PreparedLeads:
     """Ingest -> map columns -> (infer the default region) -> normalize -> dedupe/suppress, for one file.
 
@@ -134,7 +150,8 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
     options = options or PrepareOptions()
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
-    ingested = read_lead_file(path)
+    encoding = file_encoding(path, options, mapping)
+    ingested = read_lead_file(path, encoding)
     applied = resolve_columns(ingested.headers, mapping)
     # a list so the raw leads can be handed over below rather than kept (clean_leads drops
     # them as it goes, which frees the columns it replaces: 100 MB for a million rows)
@@ -173,4 +190,5 @@ def prepare_leads(path: Path, options: PrepareOptions | None = None) -> Prepared
         suppression_lists=lists,
         dnc_store=managed.store,
         dnc_lists=managed.lists,
+        encoding_given=encoding is not None,
     )

@@ -34,6 +34,7 @@ from flows.prepare import (
     _default_region,
     _region_source,
     _suppression,
+    file_encoding,
     with_managed,
 )
 from schemas.clean_leads import CLEAN_LEADS
@@ -235,6 +236,7 @@ def check_inputs(path: Path, options: PrepareOptions) -> tuple[ColumnMapping | N
     first step calls it again through :func:`prepare_batches`, with the same words."""
     mapping = load_mapping(options.mapping) if options.mapping else None
     region = _default_region(path, options, mapping)
+    file_encoding(path, options, mapping)
     for file in (path, *options.suppress):
         check_readable(file)
     return mapping, region
@@ -252,7 +254,8 @@ def prepare_batches(
     ``leadflow validate``); a file-level error of the first batch is then raised here."""
     options = options or PrepareOptions()
     mapping, region = check_inputs(path, options)
-    lead_batches = open_lead_batches(path, rows)
+    encoding = file_encoding(path, options, mapping)
+    lead_batches = open_lead_batches(path, rows, encoding)
     ingested = lead_batches.ingested
     applied = resolve_columns(ingested.headers, mapping)
     to_raw_leads(ingested, applied)  # a file without a contact column is refused before any batch
@@ -288,5 +291,6 @@ def prepare_batches(
         suppression_lists=lists,
         dnc_store=managed.store,
         dnc_lists=managed.lists,
+        encoding_given=encoding is not None,
     )
     return BatchedLeads(prepared, lead_batches, options, suppression, managed.erased, first)

@@ -99,6 +99,7 @@ def scan_inbox(
     target_names: list[str] | None = None,
     ledger: str | None = None,
     compliance: str | None = None,
+    encoding: str | None = None,
 ) -> list[dict[str, Any]]:
     """Scan ``root``'s inbox once; returns one entry per file this scan finished.
 
@@ -123,6 +124,7 @@ def scan_inbox(
         ledger=ledger,
         dry_run=dry_run,
         compliance=compliance,
+        encoding=encoding,
     )
     settings = InboxSettings(
         settle_seconds=settle_seconds,

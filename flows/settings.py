@@ -53,6 +53,9 @@ class ImportSettings:
     dry_run: bool = False
     compliance: str | None = None
     """Calling-hours profile of every voice/SMS target without its own (connectors.config)."""
+    encoding: str | None = None
+    """Text encoding of every CSV imported (``--encoding cp1250``); None: each file's detected
+    (or its mapping file's ``encoding``)."""
 
     def __post_init__(self) -> None:
         problem = ledger_url_problem(self.ledger)
@@ -72,6 +75,7 @@ class ImportSettings:
         ledger: str | None = None,
         dry_run: bool = False,
         compliance: str | None = None,
+        encoding: str | None = None,
     ) -> ImportSettings:
         """From the flows' parameters or argparse's values (lists or None)."""
         return cls(
@@ -84,6 +88,7 @@ class ImportSettings:
             ledger=ledger,
             dry_run=dry_run,
             compliance=compliance or None,
+            encoding=encoding or None,
         )
 
     @classmethod
@@ -99,6 +104,7 @@ class ImportSettings:
             ledger=args.ledger,
             dry_run=args.dry_run,
             compliance=getattr(args, "compliance", None),
+            encoding=getattr(args, "encoding", None),
         )
 
     def with_out_dir(self, default: str) -> ImportSettings:
@@ -118,6 +124,8 @@ class ImportSettings:
         }
         if self.compliance is not None:
             parameters["compliance"] = self.compliance
+        if self.encoding is not None:
+            parameters["encoding"] = self.encoding
         if self.out_dir is not None:
             parameters["out_dir"] = self.out_dir
         return parameters
@@ -132,6 +140,9 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder for runs (default ROOT/runs)")
     parser.add_argument("--country", help="default country for national numbers (ISO code or name)")
     parser.add_argument("--mapping", help="per-source column mapping (TOML)")
+    parser.add_argument(
+        "--encoding", help="text encoding of every CSV, e.g. cp1250 (default: detected per file)"
+    )
     parser.add_argument(
         "--suppress", action="append", help="do-not-contact list (repeatable); run.json records each"
     )

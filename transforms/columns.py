@@ -12,6 +12,7 @@ Mapping file format (every key optional)::
 
     source = "crm-export"        # name of the source, for reports and stable ids
     default_country = "DE"       # ISO 3166-1 alpha-2 region for national numbers
+    encoding = "cp1250"          # the source's CSV text encoding (--encoding wins); else detected
     use_aliases = true           # false: only the [columns] below are mapped
     ignore = ["Notes", "Owner"]  # headers dropped entirely (absent ones are fine)
 
@@ -54,7 +55,7 @@ CONTACT_COLUMNS: tuple[str, ...] = (*PHONE_SLOTS, "email")
 FROM_MAPPING = "mapping file"
 FROM_ALIAS = "alias"
 
-_TOP_LEVEL = ("source", "default_country", "use_aliases", "ignore", "columns")
+_TOP_LEVEL = ("source", "default_country", "encoding", "use_aliases", "ignore", "columns")
 _ISO2 = re.compile(r"^[A-Za-z]{2}$")
 _LOOKS_LIKE_DATA = re.compile(r"^\s*(\+?[\d\s\-./()]{7,}|[^@\s]+@[^@\s]+\.[^@\s]+)\s*$")
 """A header cell that is a phone number or an email: the file was exported without its header."""
@@ -70,6 +71,8 @@ class ColumnMapping:
     source: str | None = None
     use_aliases: bool = True
     path: Path = Path("<mapping>")
+    encoding: str | None = None
+    """The source's CSV text encoding (a codec name, checked when a file is read)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def load_mapping(path: Path) -> ColumnMapping:
         ignore=_string_list(path, "ignore", document.get("ignore", [])),
         default_country=_country(path, document.get("default_country")),
         source=_optional_string(path, "source", document.get("source")),
+        encoding=_optional_string(path, "encoding", document.get("encoding")),
         use_aliases=_boolean(path, "use_aliases", document.get("use_aliases", True)),
         path=path,
     )

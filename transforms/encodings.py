@@ -25,7 +25,16 @@ import pyarrow as pa
 
 from transforms.errors import LeadFileError
 
-__all__ = ["SAVE_AS", "Decoded", "as_utf8", "nul_byte_error", "other_script_error"]
+__all__ = [
+    "COMMON_ENCODINGS",
+    "SAVE_AS",
+    "Decoded",
+    "as_utf8",
+    "checked_encoding",
+    "decode_as",
+    "nul_byte_error",
+    "other_script_error",
+]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -118,8 +127,69 @@ def other_script_error(path: Path, head: str) -> LeadFileError | None:
         "the file is not UTF-8, and read as Windows-1252 (Western European), the other encoding "
         f"Leadflow reads, its words are gibberish such as '{foreign[0]}': it is in another encoding "
         "(Cyrillic, Greek, Hebrew, Arabic, Asian)",
-        "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again",
+        "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again, or name its code page: "
+        "--encoding cp1251 (Cyrillic), cp1253 (Greek), cp1255 (Hebrew) or cp1256 (Arabic)",
     )
+
+
+COMMON_ENCODINGS = (
+    "utf-8",
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "cp1254",
+    "cp1257",
+    "iso-8859-2",
+    "shift_jis",
+    "mac_roman",
+)
+"""The code pages an operator most often names (Western, Central European, Cyrillic, Turkish,
+Baltic, Japanese, old Mac exports): what an unknown name's error suggests."""
+
+
+def checked_encoding(path: Path, name: str) -> str:
+    """Python's name for the text encoding an operator gave (``--encoding``, the mapping file's
+    ``encoding``), or ``LeadFileError`` listing common ones: a typo is one ``Error:`` line before
+    the file is read, not a traceback after. Byte-to-byte codecs (``base64``, ``rot13``) are
+    no text encodings and are refused too."""
+    try:
+        info = codecs.lookup(name.strip())
+    except (LookupError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise LeadFileError(
+            path,
+            f"the encoding {name!r} is not a text encoding Leadflow knows",
+            f"Give one such as {', '.join(COMMON_ENCODINGS)} (--encoding, or encoding in the mapping file)",
+        )
+    return info.name
+
+
+def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
+    """``data`` decoded strictly with the operator's ``encoding`` (a name :func:`checked_encoding`
+    returned): no detection, no guess. Why strict: an operator who names the code page wants
+    it, and a byte that is no character in it means the name is wrong (or the file is mixed),
+    which must be said with the line rather than turned into a replacement character.
+    A UTF-8 byte-order mark is skipped when the encoding is UTF-8."""
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
+    if encoding == "utf-8":
+        start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        if _is_utf8(data):
+            return Decoded(encoding, data, start)
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise LeadFileError(
+            path,
+            f"the file is not valid {encoding}: byte 0x{data[error.start]:02X} on line {line:,} "
+            "is no character in that encoding",
+            "Check which encoding the file was saved in and give that one with --encoding "
+            "(without it Leadflow detects UTF-8 or cp1252), or save the file as CSV UTF-8",
+        ) from None
+    return Decoded(encoding, text.encode("utf-8"), 0)
 
 
 def as_utf8(path: Path, data: bytes) -> Decoded:

@@ -99,8 +99,12 @@ class IngestedFile:
         return [name for name in self.frame.columns if name not in RESERVED_COLUMNS]
 
 
-def read_lead_file(path: Path) -> IngestedFile:
-    """Read a CSV or Parquet lead file; raise ``LeadFileError`` if it cannot be imported."""
+def read_lead_file(path: Path, encoding: str | None = None) -> IngestedFile:
+    """Read a CSV or Parquet lead file; raise ``LeadFileError`` if it cannot be imported.
+
+    ``encoding`` (a name ``transforms.encodings.checked_encoding`` returned): the CSV's text
+    encoding as the operator gave it, decoded strictly instead of detected; a Parquet file
+    ignores it."""
     data = read_file_bytes(path)
     with ThreadPoolExecutor(max_workers=1) as pool:
         fingerprint = pool.submit(lambda: hashlib.sha256(data).hexdigest())
@@ -114,8 +118,8 @@ def read_lead_file(path: Path) -> IngestedFile:
                 "the file is named like Parquet but is not a Parquet file",
                 "Export the Parquet file again",
             )
-        frame, encoding, delimiter = _read_csv(path, data)
-        return IngestedFile(path, frame, encoding, delimiter, "csv", fingerprint.result())
+        frame, found, delimiter = _read_csv(path, data, encoding)
+        return IngestedFile(path, frame, found, delimiter, "csv", fingerprint.result())
 
 
 def check_readable(path: Path) -> None:
@@ -158,24 +162,24 @@ def _unreadable(path: Path, exc: OSError) -> LeadFileError:
     )
 
 
-def _read_csv(path: Path, data: bytes) -> tuple[pl.DataFrame, str, str]:
+def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.DataFrame, str, str]:
     from transforms.csv_lines import Foreign, lines_are_records
-    from transforms.encodings import SAVE_AS, as_utf8, nul_byte_error, other_script_error
+    from transforms.encodings import SAVE_AS, as_utf8, decode_as, nul_byte_error, other_script_error
 
-    decoded = as_utf8(path, data)
+    decoded = as_utf8(path, data) if given is None else decode_as(path, data, given)
     encoding, buffer, start = decoded.encoding, decoded.buffer, decoded.start
     head = _head(buffer, start)
     if not head.strip() and not buffer[start:].decode("utf-8").strip():
         raise LeadFileError(
             path, "the file is empty", "Export the leads again with a header row and data rows"
         )
-    guessed = encoding in _GUESSED or "+" in encoding
+    guessed = given is None and (encoding in _GUESSED or "+" in encoding)
     nul = buffer.find(b"\x00", start)
     if nul >= 0:  # as the streamed read says it (transforms.damaged_scan): with the line
         raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1, buffer[start : start + 4096])
     if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
-    if encoding in _GUESSED and (script := other_script_error(path, head)) is not None:
+    if guessed and encoding in _GUESSED and (script := other_script_error(path, head)) is not None:
         raise script
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)

@@ -123,10 +123,20 @@ class LeadBatches:
     size: int = DEFAULT_BATCH_ROWS
 
 
-def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatches:
+def open_lead_batches(
+    path: Path, rows_per_batch: int | None = None, encoding: str | None = None
+) -> LeadBatches:
     """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
-    ``LeadFileError`` exactly where ``read_lead_file`` does."""
+    ``LeadFileError`` exactly where ``read_lead_file`` does. A CSV with an operator's
+    ``encoding`` (``--encoding``) is read whole by ``read_lead_file`` and handed out in slices:
+    the streamed readers know only the detected encodings (UTF-8, cp1252, Latin-1)."""
     size = rows_per_batch or batch_rows()
+    if encoding is not None:
+        parquet = _streamable_parquet(path)  # a Parquet file has no text encoding to apply
+        if parquet is None:
+            return _whole(path, size, encoding)
+        described, rows = parquet
+        return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
@@ -167,7 +177,12 @@ def open_lead_batches(path: Path, rows_per_batch: int | None = None) -> LeadBatc
         return LeadBatches(
             damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
         )
-    whole = read_lead_file(path)
+    return _whole(path, size)
+
+
+def _whole(path: Path, size: int, encoding: str | None = None) -> LeadBatches:
+    """``read_lead_file``'s frame in slices of ``size`` rows (not streamed)."""
+    whole = read_lead_file(path, encoding)
     frame = whole.frame
     ingested = replace(whole, frame=frame.clear())
 

@@ -70,6 +70,11 @@ class RunInfo:
     dnc_lists: list[dict[str, str | int | None]] = field(default_factory=list)
     """Its lists in force when the run started: ``name``, ``entries``, ``newest_added``
     (connectors.dnc_types.ManagedList); ``erasure-requests`` counts erasures, never values."""
+    encoding: str | None = None
+    """The CSV's text encoding as read ("utf-8", "cp1252", "utf-8+cp1252", "cp1250"...);
+    "binary" for Parquet; None in run folders written before it was recorded."""
+    encoding_source: str | None = None
+    """"option" (``--encoding`` or the mapping file's ``encoding``) or "detected"."""
 
 
 def results_path(run_dir: Path, target: str) -> Path:

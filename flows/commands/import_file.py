@@ -98,6 +98,7 @@ def _run_with_prefect(args: argparse.Namespace, console: Console) -> int:
             partitions=args.partitions,
             partition_deployment=PARTITION_DEPLOYMENT if args.partitions > 1 else None,
             compliance=args.compliance,
+            encoding=args.encoding,
             return_state=True,
         )
     summary = summary_of(state)  # raises a bad file's or setting's error: main() prints its line

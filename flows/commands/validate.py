@@ -28,6 +28,11 @@ def add_prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--country", help="default country for national numbers (ISO code or name)")
     parser.add_argument("--mapping", type=Path, help="per-source column mapping (TOML)")
     parser.add_argument(
+        "--encoding",
+        help="the CSV's text encoding, e.g. cp1250 (Central European), cp1251 (Cyrillic), shift_jis; "
+        "default: detected (UTF-8, else cp1252)",
+    )
+    parser.add_argument(
         "--suppress", type=Path, action="append", default=[], help="do-not-contact list (repeatable)"
     )
     parser.add_argument(
@@ -52,6 +57,7 @@ def prepare_options(args: argparse.Namespace) -> PrepareOptions:
     return PrepareOptions(
         country=args.country,
         mapping=args.mapping,
+        encoding=args.encoding,
         suppress=tuple(args.suppress),
         source=args.source,
         ledger=store_ledger(args.out, args.ledger),

@@ -278,4 +278,6 @@ def _run_info(
         suppression_lists=[asdict(applied) for applied in prepared.suppression_lists],
         dnc_store=prepared.dnc_store,
         dnc_lists=[asdict(listed) for listed in prepared.dnc_lists],
+        encoding=prepared.ingested.encoding,
+        encoding_source="option" if prepared.encoding_given else "detected",
     )

@@ -150,6 +150,7 @@ def stage_batches(prepared: PreparedLeads, batches: Iterable[pl.DataFrame], fold
         "default_region": prepared.default_region,
         "source": prepared.source,
         "region_source": prepared.region_source,
+        "encoding_given": prepared.encoding_given,
         "region_note": prepared.region_note,
     }
     with fs.open(f"{root}/{_MANIFEST}", "w", encoding="utf-8") as handle:
@@ -184,6 +185,7 @@ def _described(manifest: dict[str, Any], rows: int) -> PreparedLeads:
         rows,
         region_source=manifest["region_source"],
         region_note=manifest["region_note"],
+        encoding_given=bool(manifest.get("encoding_given", False)),
     )
 
 

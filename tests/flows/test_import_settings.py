@@ -66,6 +66,8 @@ def test_serve_gives_its_deployments_the_watchers_import_options(tmp_path: Path)
             "/drop/x.csv",
             "--compliance",
             "us-tcpa",
+            "--encoding",
+            "cp1250",
         ]
     )
 
@@ -76,6 +78,7 @@ def test_serve_gives_its_deployments_the_watchers_import_options(tmp_path: Path)
         assert parameters["mapping"] == "m.toml", deployment.name
         assert parameters["suppress"] == ["a.csv", "b.csv"], deployment.name
         assert parameters["compliance"] == "us-tcpa", deployment.name
+        assert parameters["encoding"] == "cp1250", deployment.name
         assert parameters["out_dir"] == str(tmp_path / "watched" / "runs"), deployment.name
         json.dumps(parameters)  # what a deployment stores: JSON only
 
@@ -91,6 +94,7 @@ def test_the_flows_accept_the_import_settings_as_parameters() -> None:
         mapping="m.toml",
         suppress=["a.csv"],
         compliance="uk",
+        encoding="cp1250",
     ).with_out_dir("/runs")
 
     for flow, extra in ((import_leads, {"path": "x.csv"}), (scan_inbox, {"root": "/watched"})):

@@ -142,3 +142,77 @@ def test_a_read_ahead_setting_that_is_not_a_small_count_is_one_clear_line(
     assert printed.startswith(f"Error: $LEADFLOW_READ_AHEAD is '{value}'")
     assert "Traceback" not in printed
     assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+POLISH = (
+    "First Name;Last Name;Phone\n"
+    "Jan;Łukasiewicz;+48 22 123 45 67\n"
+    "Żaneta;Świętochowska;+48 22 123 45 68\n"
+    "Ala;Nowak;+48 22 123 45 69\n"
+)
+
+
+@pytest.mark.parametrize("rows", ["1", "100000"])
+def test_a_cp1250_file_validates_with_its_names_right_when_the_encoding_is_given(
+    rows: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", rows)
+    path = tmp_path / "polskie.csv"
+    path.write_bytes(POLISH.encode("cp1250"))
+    code, printed = _run([str(path), "--encoding", "windows-1250", "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    assert "csv, cp1250" in printed
+    run_dir = _only_run(tmp_path / "out")
+    results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet").sort("source_row")
+    assert results["last_name"].to_list() == ["Łukasiewicz", "Świętochowska", "Nowak"]
+    assert results["first_name"].to_list() == ["Jan", "Żaneta", "Ala"]
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (run["encoding"], run["encoding_source"]) == ("cp1250", "option")
+
+
+def test_a_detected_encoding_is_recorded_in_run_json(tmp_path: Path) -> None:
+    path = tmp_path / "polskie.csv"
+    path.write_bytes(POLISH.encode("cp1250"))
+    code, printed = _run([str(path), "--out", str(tmp_path / "out")])
+    assert code == 0, printed
+    run = json.loads((_only_run(tmp_path / "out") / "run.json").read_text())
+    assert (run["encoding"], run["encoding_source"]) == ("cp1252", "detected")
+
+
+def test_the_mapping_files_encoding_reads_the_file_and_the_option_wins(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes("phone,First Name,Last Name\n+7 495 123 45 67,Пётр,Иванов\n".encode("cp1251"))
+    mapping = tmp_path / "source.toml"
+    mapping.write_text('encoding = "cp1251"\n', encoding="utf-8")
+    code, printed = _run([str(path), "--mapping", str(mapping), "--out", str(tmp_path / "a")])
+    assert code == 0, printed
+    results = pl.read_parquet(_only_run(tmp_path / "a") / "results" / "*" / "*.parquet")
+    assert (results["first_name"][0], results["last_name"][0]) == ("Пётр", "Иванов")
+    code, printed = _run(
+        [str(path), "--mapping", str(mapping), "--encoding", "utf-8", "--out", str(tmp_path / "b")]
+    )
+    assert code == 1 and "not valid utf-8" in printed and "on line 2" in printed
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "expected"),
+    [
+        (POLISH.encode("cp1250"), ["--encoding", "cp-1250x"], "'cp-1250x' is not a text encoding"),
+        (POLISH.encode("cp1250") + b"x;y\x98;1\n", ["--encoding", "cp1250"], "0x98 on line 5"),
+        (
+            "phone,name\n1,Иванов Пётр\n2,Смирнова Анна\n3,Кузнецов Олег\n".encode("cp1251"),
+            [],
+            "--encoding cp1251",
+        ),
+    ],
+)
+def test_encoding_mistakes_are_one_error_line_saying_what_to_do(
+    content: bytes, args: list[str], expected: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_bytes(content)
+    code, printed = _run([str(path), *args, "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert printed.startswith("Error: ") and str(path) in printed and expected in printed
+    assert "Traceback" not in printed and "--encoding" in printed
+    assert not (tmp_path / "out").exists()

@@ -44,7 +44,7 @@ import polars as pl
 
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
-from transforms.encodings import nul_byte_error, other_script_error
+from transforms.encodings import nul_byte_error, other_script_word
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -196,7 +196,7 @@ def _decoded_layout(
     guessed = decoding.encoding in _GUESSED or "+" in decoding.encoding
     if guessed and _control_share(head[:4096]) > 0.05:
         return None  # read_lead_file calls it binary
-    if decoding.encoding in _GUESSED and other_script_error(Path(), head) is not None:
+    if decoding.encoding in _GUESSED and other_script_word(head) is not None:
         return None  # read_lead_file refuses it
     layout = sniffed_layout(head, truncated=truncated)
     if layout is None:

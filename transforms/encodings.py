@@ -34,6 +34,7 @@ __all__ = [
     "decode_as",
     "nul_byte_error",
     "other_script_error",
+    "other_script_word",
 ]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
@@ -118,18 +119,29 @@ def other_script_error(path: Path, head: str) -> LeadFileError | None:
     The sign is words made only of non-ASCII letters: a Western European word read right keeps
     ASCII letters around its accents ("Müller", "Hélène"). Central European and Turkish code
     pages differ from cp1252 in a few letters only and are not caught here."""
-    words = [word for word in _WORD.findall(head) if not word.isascii()]
-    foreign = [word for word in words if not any(char.isascii() for char in word)]
-    if len(foreign) < 3 or 2 * len(foreign) <= len(words):
+    word = other_script_word(head)
+    if word is None:
         return None
     return LeadFileError(
         path,
         "the file is not UTF-8, and read as Windows-1252 (Western European), the other encoding "
-        f"Leadflow reads, its words are gibberish such as '{foreign[0]}': it is in another encoding "
+        f"Leadflow reads, its words are gibberish such as '{word}': it is in another encoding "
         "(Cyrillic, Greek, Hebrew, Arabic, Asian)",
         "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again, or name its code page: "
         "--encoding cp1251 (Cyrillic), cp1253 (Greek), cp1255 (Hebrew) or cp1256 (Arabic)",
     )
+
+
+def other_script_word(head: str) -> str | None:
+    """A word of ``head`` (a file's start, read as cp1252 or Latin-1) that shows it is in another
+    code page, when most of its words with non-ASCII letters have no ASCII letter at all, else
+    None: :func:`other_script_error`'s sign, for the streamed readers that leave such a file to
+    ``read_lead_file``."""
+    words: list[str] = [word for word in _WORD.findall(head) if not word.isascii()]
+    foreign = [word for word in words if not any(char.isascii() for char in word)]
+    if len(foreign) < 3 or 2 * len(foreign) <= len(words):
+        return None
+    return foreign[0]
 
 
 COMMON_ENCODINGS = (
@@ -171,9 +183,7 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
     it, and a byte that is no character in it means the name is wrong (or the file is mixed),
     which must be said with the line rather than turned into a replacement character.
     A UTF-8 byte-order mark is skipped when the encoding is UTF-8."""
-    for signature, what in _SIGNATURES:
-        if data.startswith(signature):
-            raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
+    _refuse_other_formats(path, data)
     if encoding == "utf-8":
         start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         if _is_utf8(data):
@@ -192,11 +202,17 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
     return Decoded(encoding, text.encode("utf-8"), 0)
 
 
-def as_utf8(path: Path, data: bytes) -> Decoded:
-    """Detect the encoding of ``data`` and return it as UTF-8; raise for non-text formats."""
+def _refuse_other_formats(path: Path, data: bytes) -> None:
+    """``LeadFileError`` when ``data`` starts like a format that is no CSV (a workbook, a PDF,
+    an archive): detected or named, no encoding makes text of those."""
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
+
+
+def as_utf8(path: Path, data: bytes) -> Decoded:
+    """Detect the encoding of ``data`` and return it as UTF-8; raise for non-text formats."""
+    _refuse_other_formats(path, data)
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             if encoding == "utf-8-sig":

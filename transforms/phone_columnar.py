@@ -198,8 +198,7 @@ def _too_few_for_a_plan(values: int) -> bool:
     """No region is worth a plan below the backend's fewest values (a region's patterns only
     add to the cost): then nothing is prepared either, which spares a small file the
     preparation's regexes. Below the fewest of any backend, the backend is not even chosen."""
-    fewest = functools.partial(_break_even, 0)
-    return values < min(map(fewest, VALUE_COST)) or values < fewest(selected_backend())
+    return values < min(map(_fewest, VALUE_COST)) or values < _fewest(selected_backend())
 
 
 _SAMPLE_ROWS: Final = 4_096

@@ -111,13 +111,13 @@ async def check_targets(
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
     # imported once the arguments are read: ``--help`` and a usage error need none of them
-    from rich.console import Console
     from rich.text import Text
 
     from connectors.config import ConfigError, select_targets
+    from flows.console import new_console
     from flows.verdict import ExitCode
 
-    console = console or Console(highlight=False)
+    console = console or new_console(highlight=False)
     try:
         targets = select_targets(args.targets, args.target_names)
     except ConfigError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from flows.console import new_console
 from flows.import_leads import import_leads, summary_of
 from flows.report.command import run_report
 from sandbox.server import SandboxServer, vendor_lines
@@ -39,7 +40,7 @@ SANDBOX_CREDENTIALS = {
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     out = Path(argv[0]) if argv else Path("leadflow-out") / "demo"
-    console = console or Console()
+    console = console or new_console()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with SandboxServer() as server:
         console.rule("Sandbox vendors")

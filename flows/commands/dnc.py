@@ -231,14 +231,12 @@ def _say_where(where: str | Path, command: str, console: Console) -> None:
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
-    from rich.console import Console
-
     from connectors.dnc import open_dnc_store
     from connectors.ledger_types import LedgerUnavailable
-    from flows.console import USER_ERRORS, print_error
+    from flows.console import USER_ERRORS, new_console, print_error
     from flows.run.ledger_spec import ledger_path
 
-    console = console or Console()
+    console = console or new_console()
     expected: tuple[type[Exception], ...] = (*USER_ERRORS, LedgerUnavailable)
     try:
         where = ledger_path(args.out, args.ledger)

@@ -117,16 +117,14 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     parser.add_argument("--prefect", action="store_true", help="run as the import_leads Prefect flow")
     args = parser.parse_args(argv)
     # imported once the arguments are read: ``--help`` and a usage error need none of them
-    from rich.console import Console
-
     from connectors.config_error import ConfigError
     from flows.alerts import alert_run
     from flows.commands.validate import prepare_options
-    from flows.console import USER_ERRORS, print_error, stage
+    from flows.console import USER_ERRORS, new_console, print_error, stage
     from flows.importer import ledger_path, load_connectors
     from flows.prepare_batches import check_inputs, prepare_batches
 
-    console = console or Console()
+    console = console or new_console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
     started = datetime.now(UTC)
     in_flow = args.prefect or args.partitions > 1

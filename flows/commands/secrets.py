@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from flows.commands.help_text import plain
+from flows.console import new_console
 
 __all__ = ["main"]
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     put = commands.add_parser("set", help="create or replace a Secret block")
     put.add_argument("name", help="block name, e.g. obi-password")
     args = parser.parse_args(argv)
-    console = console or Console()
+    console = console or new_console()
     if not _BLOCK_NAME.match(args.name):
         console.print(
             Text(f"Error: {args.name!r} is not a valid block name: use lowercase letters, digits, dashes")

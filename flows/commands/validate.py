@@ -112,11 +112,10 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
     with collector_off():
         import polars as pl
-        from rich.console import Console
         from rich.text import Text
 
         from flows.allocator import release_freed
-        from flows.console import USER_ERRORS, print_error, stage
+        from flows.console import USER_ERRORS, new_console, print_error, stage
         from flows.prepare_batches import prepare_batches, read_ahead
         from flows.report.command import report_finished_run
         from flows.report.lead_batches import RunningLeads
@@ -128,7 +127,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         from transforms.results import VALIDATE_TARGET, build_results
 
     with frozen_heap():
-        console = console or Console()
+        console = console or new_console()
         started = datetime.now(UTC)
         try:
             ahead = read_ahead()

@@ -214,11 +214,10 @@ def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)  # before Prefect: ``--help`` and a usage error need none of it
-    from rich.console import Console
-
     import flows.scan_inbox  # noqa: F401 - Prefect and its logging set up before the watcher's
+    from flows.console import new_console
 
-    console = console or Console(stderr=True)
+    console = console or new_console(stderr=True)
     with watch_console_logging(console.file):
         return _watch(args, console)
 

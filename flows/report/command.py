@@ -168,9 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     args = build_parser().parse_args(argv)
     if console is None:
-        from rich.console import Console
+        from flows.console import new_console
 
-        console = Console()
+        console = new_console()
     return run_report(args.path, args.html, args.csv, console, out=args.out)
 
 

@@ -196,10 +196,14 @@ def _status_text(status: str | None) -> Text:
 
 
 def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Table:
+    """:func:`_lead_table`'s long form: per lead, a line per outcome at the targets it did not
+    reach, the targets with the same status, reasons and calling time on one line ("every
+    target" when that is all of them): a lead rejected by its own values, the commonest case,
+    is one line, not one per target."""
     table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right", no_wrap=True)
     table.add_column("outcome", overflow="fold", min_width=len("attention"))
-    _identifier_column(table, "target", targets)
+    _identifier_column(table, "target", [*targets, _EVERY_TARGET])
     _identifier_column(table, "status", [s.value for s in STATUS_ORDER])
     codes = [
         code
@@ -210,15 +214,24 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
     _identifier_column(table, "reasons", codes)  # "callable from" lines are narrower than its code
     held = {name: _callable(shown, name) for name in targets}
     for lead, row in enumerate(shown.iter_rows(named=True)):
-        missed = [t for t in targets if row[target_column(t, "status")] not in _DELIVERED]
-        for index, name in enumerate(missed):
+        missed: dict[tuple[str | None, tuple[str, ...], str | None], list[str]] = {}
+        for name in targets:
+            status = row[target_column(name, "status")]
+            if status not in _DELIVERED:
+                outcome = (status, tuple(row[target_column(name, "reasons")] or ()), held[name][lead])
+                missed.setdefault(outcome, []).append(name)
+        for index, ((status, reasons, callable_), names) in enumerate(missed.items()):
             first = (_text(row["source_row"]), _text(row["outcome"])) if index == 0 else (Text(""), Text(""))
-            reasons = _text("\n".join(row[target_column(name, "reasons")] or []))
-            if held[name][lead]:
-                reasons.append(f"\n{held[name][lead]}", style="dim")
-            table.add_row(*first, _text(name), _status_text(row[target_column(name, "status")]), reasons)
+            said = _text("\n".join(reasons))
+            if callable_:
+                said.append(f"\n{callable_}", style="dim")
+            where = _EVERY_TARGET if len(names) == len(targets) > 1 else "\n".join(names)
+            table.add_row(*first, _text(where), _status_text(status), said)
         table.add_section()
     return table
+
+
+_EVERY_TARGET = "every target"
 
 
 def _vendor_table(summary: Mapping[str, Any]) -> Table | None:

@@ -7,16 +7,20 @@ Reason codes and target names used to end in "…" in the report's tables, and t
 from __future__ import annotations
 
 import io
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 from rich.console import Console
 
 from connectors.config import ConfigError
-from flows.console import print_error
+from flows.console import LOG_WIDTH, print_error
 from flows.report.command import run_report
-from schemas.codes import Issue
-from tests.report.runs import write_run
+from schemas.codes import Issue, Status
+from tests.report.runs import FINGERPRINT, result_row, results_frame, write_run
 
 
 def _narrow() -> Console:
@@ -50,3 +54,83 @@ def test_an_error_is_one_whole_line_at_80_columns() -> None:
     print_error(console, ConfigError(message))
 
     assert console.export_text() == f"Error: {message}\n"
+
+
+def _lead_section(text: str, row: int) -> list[str]:
+    """The lines of lead ``row`` in the terminal's "Leads to look at" table."""
+    table = text[text.index("Leads to look at") : text.index("Results by target")].splitlines()
+    start = next(at for at, line in enumerate(table) if re.match(rf"[│┃]\s+{row} [│┃]", line))
+    end = next((at for at in range(start + 1, len(table)) if table[at].startswith(("├", "└"))), len(table))
+    return table[start:end]
+
+
+def test_a_lead_with_one_outcome_at_every_target_is_one_line_at_80_columns(tmp_path: Path) -> None:
+    # lead 3 is rejected for its own values, at all four targets alike
+    run_dir = write_run(tmp_path / "out", rows=40)
+    console = _narrow()
+
+    assert run_report(run_dir, None, None, console) == 0
+
+    section = _lead_section(console.export_text(), 3)
+    assert "every target" in section[0]
+    assert sum(line.count("rejected") for line in section) == 1
+    assert sum(line.count(Issue.PHONE_INVALID.value) for line in section) == 1
+    assert not any(name in line for line in section for name in ("obi_main", "engage_eu", "mail_promo"))
+
+
+def test_targets_with_different_outcomes_keep_lines_of_their_own_at_80_columns(tmp_path: Path) -> None:
+    rejected = {"status": Status.REJECTED.value, "reasons": [Issue.PHONE_INVALID.value]}
+    ineligible = {"status": Status.INELIGIBLE.value, "reasons": [Issue.NEEDS_MOBILE.value]}
+    rows = [
+        result_row(source_row=1, target="obi_main", **rejected),
+        result_row(source_row=1, target="engage_eu", **rejected),
+        result_row(source_row=1, target="sms_promo", **ineligible),
+        result_row(source_row=1, target="mail_promo", status=Status.SUBMITTED.value),
+    ]
+    run_dir = write_run(tmp_path / "out", results=results_frame(rows), rows=1)
+    console = _narrow()
+
+    assert run_report(run_dir, None, None, console) == 0
+
+    section = "\n".join(_lead_section(console.export_text(), 1))
+    assert "every target" not in section  # the mail target got it
+    assert section.count("rejected") == 1 and section.count(Issue.PHONE_INVALID.value) == 1
+    assert "obi_main" in section and "engage_eu" in section  # the two alike, on one line each name
+    assert section.count("ineligible") == 1 and Issue.NEEDS_MOBILE.value in section
+    assert "mail_promo" not in section  # delivered there: not listed
+
+
+def _piped_report(run_dir: Path, columns: str | None) -> list[str]:
+    env = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "report", str(run_dir)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return done.stdout.splitlines()
+
+
+def test_a_report_written_to_a_log_is_as_wide_as_a_log_line_not_rich_s_80_columns(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "out", rows=40)
+
+    lines = _piped_report(run_dir, None)
+
+    rule = next(line for line in lines if "Leadflow run" in line)
+    assert len(rule) == LOG_WIDTH
+    assert any(FINGERPRINT in line for line in lines)  # whole, on one line
+    # four targets fit a row per lead: lead 3's status at each target on its one line
+    assert sum(1 for line in lines if re.match(r"[│┃]\s+3 [│┃]", line)) == 1
+
+
+def test_a_report_takes_the_width_columns_gives_when_set(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "out", rows=40)
+
+    lines = _piped_report(run_dir, "100")
+
+    assert len(next(line for line in lines if "Leadflow run" in line)) == 100
+    assert max(len(line) for line in lines) <= 100

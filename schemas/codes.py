@@ -259,7 +259,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Nothing, unless they are different leads: then give each its own id.",
         ),
         Issue.DUPLICATE_PHONE: _H(
-            "An earlier row of the file has the same phone number.",
+            "An earlier row of the file has the same phone number and extension (another extension "
+            "of one switchboard is another lead).",
             "Nothing, unless they are different leads sharing a number.",
         ),
         Issue.DUPLICATE_EMAIL: _H(

@@ -12,6 +12,7 @@ Order of precedence, and why:
    earliest row, and among equal ones the first key of ``keys`` (phones in slot order). In a
    chain that is the field that linked the row to the group, not necessarily one it shares
    with the kept row.
+
 A phone's key is its E.164 number **and its extension** (``+12125550100;ext=12``, RFC 3966's
 spelling; a phone without one is its E.164 alone). Two people at one switchboard, Ann at
 extension 12 and Bob at 34, are two leads, as a B2B dialer treats them: the agent dials the main

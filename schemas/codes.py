@@ -27,6 +27,8 @@ class Issue(StrEnum):
     PHONE_NO_REGION = "PHONE_NO_REGION"  # national number with no country and no default region
     PHONE_INVALID = "PHONE_INVALID"  # parsed but not a valid number for its region, or not 7-15 digits
     COUNTRY_UNKNOWN = "COUNTRY_UNKNOWN"  # country value not recognised (default region used)
+    # names
+    NAME_PLACEHOLDER = "NAME_PLACEHOLDER"  # a name was a placeholder (N/A, unknown, -): left empty
     # email
     EMAIL_MISSING = "EMAIL_MISSING"
     EMAIL_INVALID = "EMAIL_INVALID"
@@ -228,6 +230,12 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "The country value was not recognised, so the default country was used.",
             "Write the country as an ISO code (DE, DEU) or its name (Germany, Deutschland).",
         ),
+        Issue.NAME_PLACEHOLDER: _H(
+            "A first or last name was a placeholder (N/A, none, unknown, test, xxx, or no letter at all, "
+            "like - or ?), so it was left empty and is not sent; the row goes on as a lead without "
+            "that name.",
+            "Nothing, or write the person's real name in the file.",
+        ),
         Issue.EMAIL_MISSING: _H(
             "The row has no email address.",
             "Add an email address if the lead should be emailed.",
@@ -259,7 +267,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Nothing, unless they are different leads: then give each its own id.",
         ),
         Issue.DUPLICATE_PHONE: _H(
-            "An earlier row of the file has the same phone number.",
+            "An earlier row of the file has the same phone number and extension (another extension "
+            "of one switchboard is another lead).",
             "Nothing, unless they are different leads sharing a number.",
         ),
         Issue.DUPLICATE_EMAIL: _H(

@@ -4,14 +4,26 @@ Order of precedence, and why:
 1. ``rejected``: no valid phone and no valid email (NO_CHANNEL); nothing to dedupe on.
 2. ``suppressed``: any of the row's phones or its email is on a do-not-contact list. Checked
    before duplicates so that a suppressed person is reported as suppressed on every row.
-3. ``duplicate``: shares a key with an earlier kept row: the file's external id, any E.164
-   phone (all three slots), or the email (keys configurable). The first occurrence is kept;
+3. ``duplicate``: shares a key with an earlier kept row: the file's external id, any phone
+   (all three slots; see below), or the email (keys configurable). The first occurrence is kept;
    ``duplicate_of`` points at the kept row's ``source_row`` (chains are followed, so the
    pointer always names a row that is itself ``ready``). ``duplicate_on`` names the field of
    the duplicate row that matched (external_id, phone1..phone3, email): the match with the
    earliest row, and among equal ones the first key of ``keys`` (phones in slot order). In a
    chain that is the field that linked the row to the group, not necessarily one it shares
    with the kept row.
+
+A phone's key is its E.164 number **and its extension** (``+12125550100;ext=12``, RFC 3966's
+spelling; a phone without one is its E.164 alone). Two people at one switchboard, Ann at
+extension 12 and Bob at 34, are two leads, as a B2B dialer treats them: the agent dials the main
+line and asks for the extension. The main number alone and the same number with an extension
+are different keys too (the switchboard or receptionist is not the person at extension 12); the
+same number with the same extension is a duplicate. Extensions are compared as written after
+normalization (digits), so ``012`` and ``12`` differ. Only dedupe reads the extension:
+do-not-contact (transforms.suppress) matches the dialled number, so a listed main number
+suppresses every extension of it, and the frequency guardrail's person keys
+(transforms.person_keys) count every call to one dialled number together.
+
 Earlier runs are the ledger's business (``already_sent`` per target), not this module's.
 """
 
@@ -28,10 +40,12 @@ from transforms.issues import append_issue_rows, issue
 
 __all__ = [
     "DEDUPE_KEYS",
+    "KEY_COLUMNS",
     "DedupeKey",
     "decide_disposition",
     "disposition_columns",
     "mark_duplicates",
+    "phone_key",
     "resolve_chains",
 ]
 
@@ -45,9 +59,31 @@ _KEY_ISSUE = {
 }
 _READY = Disposition.READY.value
 
+KEY_COLUMNS: tuple[str, ...] = (
+    "_row",
+    "source_row",
+    "external_id",
+    "external_id_origin",
+    *PHONE_SLOTS,
+    *(f"{slot}_ext" for slot in PHONE_SLOTS),
+    "email",
+)
+"""The columns :func:`_key_values` reads (``_row`` numbers the frame's rows)."""
 
-def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
+
+def phone_key(frame: pl.DataFrame, slot: str) -> pl.Expr:
+    """A phone slot's dedupe key in ``frame``: ``+E164;ext=N`` where it has an extension, else
+    the E.164. A slot none of whose rows has an extension (most slots of most files) is its
+    E.164 column as it is: spelling a million keys costs a new column of them (~10% of the
+    batched dedupe)."""
+    if frame.get_column(f"{slot}_ext").is_null().all():
+        return pl.col(slot)
+    return pl.coalesce(pl.concat_str([pl.col(slot), pl.lit(";ext="), pl.col(f"{slot}_ext")]), pl.col(slot))
+
+
+def _key_values(candidates: pl.DataFrame, key: DedupeKey) -> pl.LazyFrame:
     """(_row, source_row, value, column) for every key value of the candidate rows."""
+    frame = candidates.lazy()
     if key == "external_id":
         return frame.filter(pl.col("external_id_origin") == "file").select(
             "_row", "source_row", value=pl.col("external_id"), column=pl.lit("external_id")
@@ -57,11 +93,19 @@ def _key_values(frame: pl.LazyFrame, key: DedupeKey) -> pl.LazyFrame:
             "_row", "source_row", value=pl.col("email").str.to_lowercase(), column=pl.lit("email")
         )
     return pl.concat(
-        [frame.select("_row", "source_row", value=pl.col(slot), column=pl.lit(slot)) for slot in PHONE_SLOTS]
+        [
+            frame.select(
+                "_row",
+                "source_row",
+                value=phone_key(candidates, slot),
+                column=pl.lit(slot),
+            )
+            for slot in PHONE_SLOTS
+        ]
     )
 
 
-def _duplicates(candidates: pl.LazyFrame, keys: Sequence[DedupeKey]) -> pl.DataFrame:
+def _duplicates(candidates: pl.DataFrame, keys: Sequence[DedupeKey]) -> pl.DataFrame:
     """source_row (and its ``_row`` in the leads) -> duplicate_of, duplicate_on and one
     ``_dup_<key>`` issue per matching key."""
     resolved = pl.DataFrame(
@@ -223,8 +267,7 @@ def disposition_columns(
     ]
     found += [numbered.filter(has_channel & hit.is_not_null()).select("_row", _issue=hit) for hit in hits]
     # the rows that may be duplicates, with the key columns only, filtered once for all keys
-    key_columns = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
-    candidates = numbered.filter(pl.col("disposition") == _READY).select(key_columns).collect()
-    dups = _duplicates(candidates.lazy(), keys)
+    candidates = numbered.filter(pl.col("disposition") == _READY).select(KEY_COLUMNS).collect()
+    dups = _duplicates(candidates, keys)
     frame, duplicate_issues = mark_duplicates(frame, dups, keys)
     return frame, pl.collect_all([*found, *duplicate_issues])

@@ -2,7 +2,8 @@
 
 The rules are transforms.dedupe's (read its docstring): a row that shares a key value with an
 earlier ``ready`` row is a duplicate of the earliest such row, chains followed to a kept
-row, ``duplicate_on`` and the ``DUPLICATE_*`` issues as there. What one batch needs from the
+row, ``duplicate_on`` and the ``DUPLICATE_*`` issues as there; a phone's value is its E.164
+number with its extension (``+12125550100;ext=12``), hashed as any other value. What one batch needs from the
 batches before it is, per key, "the first row that had this value" and, per duplicate row,
 "the kept row it points at". Both are kept as numpy arrays in sorted runs merged as they
 grow, like a log-structured merge: the 64-bit hash of each key value with its first row (12
@@ -21,15 +22,21 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from schemas.clean_leads import PHONE_SLOTS
 from schemas.codes import Disposition
-from transforms.dedupe import _KEY_ISSUE, DEDUPE_KEYS, DedupeKey, _key_values, mark_duplicates, resolve_chains
+from transforms.dedupe import (
+    _KEY_ISSUE,
+    DEDUPE_KEYS,
+    KEY_COLUMNS,
+    DedupeKey,
+    _key_values,
+    mark_duplicates,
+    resolve_chains,
+)
 from transforms.issues import append_issue_rows, issue
 
 __all__ = ["BatchDedupe", "KeptRows", "SeenValues"]
 
 _READY = Disposition.READY.value
-_KEY_COLUMNS = ["_row", "source_row", "external_id", "external_id_origin", *PHONE_SLOTS, "email"]
 _NONE = np.int64(-1)
 _MERGED_AT_MOST = 1 << 21
 """Values of the largest merged run (24 MB): a file of 35 million values (10M rows) is ~20 runs
@@ -230,9 +237,9 @@ class BatchDedupe:
     def apply(self, clean: pl.DataFrame) -> pl.DataFrame:
         """``clean`` (normalized, disposition decided but for duplicates) with its duplicates marked."""
         numbered = clean.lazy().with_row_index("_row")
-        candidates = numbered.filter(pl.col("disposition") == _READY).select(_KEY_COLUMNS).collect()
+        candidates = numbered.filter(pl.col("disposition") == _READY).select(KEY_COLUMNS).collect()
         plans = [
-            _key_values(candidates.lazy(), key).drop_nulls("value").with_columns(_hash=pl.col("value").hash())
+            _key_values(candidates, key).drop_nulls("value").with_columns(_hash=pl.col("value").hash())
             for key in self.keys
         ]
         firsts: list[pl.DataFrame] = []

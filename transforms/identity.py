@@ -6,6 +6,13 @@ phone, email, names), so the same person in tomorrow's re-export of the same sou
 same id. Rows with no usable channel hash their raw values and row number instead, only so
 that every result row has an id.
 
+The phone is spelt as dedupe keys it (transforms.dedupe.phone_key): the E.164 number alone, or
+``+E164;ext=N`` when it has an extension, so that two people at one switchboard (extensions 12
+and 34, no names or emails to tell them apart), both of whom dedupe keeps, never share an id.
+Ids of phones without an extension are those of earlier versions; a lead whose first phone
+has an extension got an id without it before, so a file imported before that change and sent
+again sends those leads under new ids (the vendors see new contacts).
+
 The hash (``stable_hash_64``) is defined here and must never change: ledgers keep ids for
 months. It is computed with numpy over the Arrow string buffers, eight bytes at a time,
 rather than with hashlib in a per-row Python loop (several times slower) or with polars'
@@ -18,7 +25,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from schemas.clean_leads import PHONE_SLOTS
 from transforms.arrow_series import arrow_series
+from transforms.dedupe import phone_key
 
 __all__ = ["assign_external_ids", "stable_hash_64"]
 
@@ -93,12 +102,12 @@ def stable_hash_64(values: pl.Series) -> pl.Series:
 def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     """Set ``external_id`` (never null) and ``external_id_origin`` ("file" or "hash").
 
-    Expects normalized columns: external_id (the file's, raw), phone1..3, email, names,
+    Expects normalized columns: external_id (the file's, raw), phone1..3 and phone1..3_ext, email, names,
     phoneN_raw, email_raw, source_row.
     """
     file_id = pl.col("external_id").str.strip_chars()
     file_id = pl.when(file_id == "").then(None).otherwise(file_id)
-    contact = pl.coalesce("phone1", "phone2", "phone3")
+    contact = pl.coalesce(*(phone_key(frame, slot) for slot in PHONE_SLOTS))
     has_channel = contact.is_not_null() | pl.col("email").is_not_null()
     fields = (
         pl.when(has_channel)

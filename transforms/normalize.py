@@ -17,7 +17,7 @@ from transforms.dedupe import DEDUPE_KEYS, DedupeKey, disposition_columns
 from transforms.emails import email_columns
 from transforms.identity import assign_external_ids
 from transforms.issues import append_issue_rows
-from transforms.names import normalize_names
+from transforms.names import normalize_names, placeholder_names
 from transforms.phones import phone_columns
 from transforms.suppress_keys import SuppressionKeys
 
@@ -53,11 +53,13 @@ def clean_leads(
     frame, phone_issues = phone_columns(frame, default_region, workers=workers)
     frame, email_issues = email_columns(frame)
     frame = assign_external_ids(frame, source=source)
+    # after the ids: they are hashed from the names as written, as they always were
+    frame, name_issues = placeholder_names(frame)
     phones, emails = _listed_here(frame, suppression, erased)
     frame, disposition_issues = disposition_columns(
         frame, keys=dedupe_keys, suppressed_phones=phones, suppressed_emails=emails
     )
-    frame = append_issue_rows(frame, [phone_issues, email_issues, *disposition_issues])
+    frame = append_issue_rows(frame, [phone_issues, email_issues, *name_issues, *disposition_issues])
     clean = frame.select(list(CLEAN_LEADS)).cast(CLEAN_LEADS)  # type: ignore[arg-type]
     del frame
     return CLEAN_LEADS_CONTRACT.validate(clean)

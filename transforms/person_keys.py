@@ -8,6 +8,10 @@ always negative: a phone and an email never share a key, and ``per = "phone"`` /
 select keys by sign. Keys are the ledger's stored identity of a person (connectors.ledger_contacts),
 so their definition may never change without a ledger step; :data:`KEY_VERSION` names it.
 
+A phone's key is the number dialled, without its extension: leads at two extensions of one
+switchboard, two leads to dedupe (transforms.dedupe), are one person here, because a
+contact-frequency rule counts the calls to a line and every call to either rings it.
+
 The email hash (version 2), over the bytes ``b[0..n-1]``, all arithmetic modulo 2**64::
 
     h = sum(b[i] * P ** (n - 1 - i)) + n * L      # a polynomial hash, Horner's rule's value

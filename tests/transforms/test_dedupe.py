@@ -4,6 +4,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schemas.clean_leads import PHONE_SLOTS
 from tests.transforms.frames import clean_leads
 from transforms.dedupe import decide_disposition
 
@@ -158,3 +159,52 @@ def test_duplicate_on_is_set_exactly_for_duplicates_and_its_value_occurs_in_an_e
         if on is not None:
             assert row[on] in earlier
         earlier |= {row["phone1"], row["phone2"], row["email"]} - {None}
+
+
+def test_two_extensions_of_one_number_are_two_leads_and_a_repeated_extension_a_duplicate() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+12125550100", "phone1_ext": "12"},
+                {"phone1": "+12125550100", "phone1_ext": "34"},
+                {"phone1": "+12125550100"},
+                {"phone2": "+12125550100", "phone2_ext": "12"},
+                {"phone1": "+12125550100"},
+            ]
+        )
+    )
+    assert out["disposition"].to_list() == ["ready", "ready", "ready", "duplicate", "duplicate"]
+    assert out["duplicate_of"].to_list() == [None, None, None, 1, 3]
+    assert out["duplicate_on"].to_list() == [None, None, None, "phone2", "phone1"]
+    dup = out["issues"][3].to_list()
+    assert dup == [{"code": "DUPLICATE_PHONE", "column": "phone2", "value": "+12125550100;ext=12"}]
+
+
+def test_extensions_tell_leads_apart_but_a_listed_main_number_suppresses_every_extension() -> None:
+    out = decide_disposition(
+        clean_leads(
+            [
+                {"phone1": "+12125550100", "phone1_ext": "12"},
+                {"phone1": "+12125550100", "phone1_ext": "34"},
+                {"phone1": "+12125550100"},
+                {"phone1": "+12125550101", "phone1_ext": "12"},
+                {"phone1": "+12125550101", "phone1_ext": "34"},
+            ]
+        ),
+        suppressed_phones=pl.Series(["+12125550100"]),
+    )
+    assert out["disposition"].to_list() == ["suppressed", "suppressed", "suppressed", "ready", "ready"]
+    assert _codes(out)[:3] == [["SUPPRESSED_PHONE"]] * 3
+
+
+_EXTENSION = st.one_of(st.none(), st.text(alphabet="0123456789", min_size=1, max_size=6))
+
+
+@given(st.lists(_EXTENSION, min_size=2, max_size=12, unique=True), st.sampled_from(PHONE_SLOTS))
+def test_rows_of_one_number_with_different_extensions_are_never_duplicates(
+    extensions: list[str | None], slot: str
+) -> None:
+    rows = [{slot: "+12125550100", f"{slot}_ext": ext} for ext in extensions]
+    out = decide_disposition(clean_leads(rows + rows[:1]))
+    assert out["disposition"].to_list() == ["ready"] * len(extensions) + ["duplicate"]
+    assert out["duplicate_of"][-1] == 1

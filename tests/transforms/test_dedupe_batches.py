@@ -18,12 +18,16 @@ from transforms.dedupe_batches import BatchDedupe, KeptRows, SeenValues
 _PHONES = [None, "+14155550001", "+14155550002", "+14155550003", "+14155550004"]
 _EMAILS = [None, "a@x.com", "A@X.com", "b@x.com", "c@x.com"]
 _IDS = [None, "C1", "C2", "C3"]
+_EXTENSIONS = [None, None, "12", "34"]
 
 _row = st.fixed_dictionaries(
     {
         "phone1": st.sampled_from(_PHONES),
         "phone2": st.sampled_from(_PHONES),
         "phone3": st.sampled_from(_PHONES),
+        "phone1_ext": st.sampled_from(_EXTENSIONS),
+        "phone2_ext": st.sampled_from(_EXTENSIONS),
+        "phone3_ext": st.sampled_from(_EXTENSIONS),
         "email": st.sampled_from(_EMAILS),
         "file_id": st.sampled_from(_IDS),
     }
@@ -31,9 +35,11 @@ _row = st.fixed_dictionaries(
 
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Leads from drawn rows (a missing extension is none; an extension only beside a phone)."""
     leads = []
     for number, row in enumerate(rows, start=1):
-        lead = {key: row[key] for key in ("phone1", "phone2", "phone3", "email")}
+        lead = {key: value for key, value in row.items() if key != "file_id"}
+        lead |= {f"{slot}_ext": None for slot in ("phone1", "phone2", "phone3") if lead.get(slot) is None}
         if row["file_id"] is not None:
             lead |= {"external_id": row["file_id"], "external_id_origin": "file"}
         else:
@@ -64,6 +70,32 @@ def test_batches_of_any_size_mark_the_same_duplicates_as_the_whole_frame(
 ) -> None:
     before = _frame(rows)
     assert _in_batches(before, size).equals(_whole(before))
+
+
+def test_batches_tell_extensions_of_one_number_apart_as_the_whole_frame_does() -> None:
+    main = "+14155550001"
+    frame = _frame(
+        [
+            {"phone1": main, "phone1_ext": "12", "email": None, "file_id": None},
+            {"phone1": main, "phone1_ext": "34", "email": None, "file_id": None},
+            {"phone1": main, "email": None, "file_id": None},
+            {"phone2": main, "phone2_ext": "12", "email": None, "file_id": None},
+            {"phone3": main, "phone3_ext": "34", "email": None, "file_id": None},
+            {"phone1": "+14155550004", "phone1_ext": "7", "email": None, "file_id": None},
+        ]
+    )
+    for size in (1, 2, 6):
+        out = _in_batches(frame, size)
+        assert out.equals(_whole(frame))
+        assert out["disposition"].to_list() == [
+            "ready",
+            "ready",
+            "ready",
+            "duplicate",
+            "duplicate",
+            "suppressed",
+        ]
+        assert out["duplicate_of"].to_list() == [None, None, None, 1, 2, None]
 
 
 def test_a_later_batch_duplicate_points_at_the_kept_row_through_a_chain() -> None:

@@ -64,3 +64,20 @@ def test_rows_without_channel_still_get_distinct_ids() -> None:
     out = assign_external_ids(frame, source="crm")
     assert out["external_id"].null_count() == 0
     assert out["external_id"].n_unique() == 2
+
+
+def test_extensions_of_one_number_get_distinct_ids_and_a_number_without_one_keeps_its_id() -> None:
+    main = "+12125550100"
+    frame = clean_leads(
+        [
+            {"external_id": None, "phone1": main},
+            {"external_id": None, "phone1": main, "phone1_ext": "12"},
+            {"external_id": None, "phone1": main, "phone1_ext": "34"},
+            {"external_id": None, "phone2": main, "phone2_ext": "12"},
+        ]
+    )
+    ids = assign_external_ids(frame, source="crm")["external_id"].to_list()
+    # pinned before extensions counted: a phone without one keeps the id ledgers hold
+    assert ids[0] == "lf-a179575cfcfd9f97"
+    assert len({ids[0], ids[1], ids[2]}) == 3
+    assert ids[3] == ids[1]  # the first valid phone and its extension, whichever its slot

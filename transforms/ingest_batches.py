@@ -128,15 +128,19 @@ def open_lead_batches(
 ) -> LeadBatches:
     """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
     ``LeadFileError`` exactly where ``read_lead_file`` does. A CSV with an operator's
-    ``encoding`` (``--encoding``) is read whole by ``read_lead_file`` and handed out in slices:
-    the streamed readers know only the detected encodings (UTF-8, cp1252, Latin-1)."""
+    ``encoding`` (``--encoding``) is streamed when transforms.named_scan finds it well formed in
+    an encoding a byte scan can read (UTF-8, single-byte code pages), else read whole by
+    ``read_lead_file`` and handed out in slices (that module's docstring says which and why)."""
     size = rows_per_batch or batch_rows()
     if encoding is not None:
         parquet = _streamable_parquet(path)  # a Parquet file has no text encoding to apply
-        if parquet is None:
-            return _whole(path, size, encoding)
-        described, rows = parquet
-        return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
+        if parquet is not None:
+            described, rows = parquet
+            return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
+        from transforms.named_scan import scan_named_csv
+
+        named = scan_named_csv(path, encoding)  # raises read_lead_file's error for a bad byte
+        return _whole(path, size, encoding) if named is None else _streamed_text(named, size)
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
@@ -152,18 +156,7 @@ def open_lead_batches(
         )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
-        if text.rows == 0:
-            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
-        return LeadBatches(
-            text.ingested,
-            text.rows,
-            lambda: _text_batches(text, size),
-            True,
-            lambda names: _csv_columns(
-                text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
-            ),
-            size,
-        )
+        return _streamed_text(text, size)
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
@@ -178,6 +171,23 @@ def open_lead_batches(
             damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
         )
     return _whole(path, size)
+
+
+def _streamed_text(text: TextCsv, size: int) -> LeadBatches:
+    """A quoted, cp1252 or operator-encoded file (transforms.csv_scan, transforms.named_scan) read
+    by Arrow's streaming reader, transcoding ``text.arrow_encoding``."""
+    if text.rows == 0:  # Arrow's streaming reader refuses a body of no records
+        return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
+    return LeadBatches(
+        text.ingested,
+        text.rows,
+        lambda: _text_batches(text, size),
+        True,
+        lambda names: _csv_columns(
+            text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
+        ),
+        size,
+    )
 
 
 def _whole(path: Path, size: int, encoding: str | None = None) -> LeadBatches:

@@ -128,19 +128,26 @@ def open_lead_batches(
 ) -> LeadBatches:
     """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
     ``LeadFileError`` exactly where ``read_lead_file`` does. A CSV with an operator's
-    ``encoding`` (``--encoding``) is streamed when transforms.named_scan finds it well formed in
-    an encoding a byte scan can read (UTF-8, single-byte code pages), else read whole by
-    ``read_lead_file`` and handed out in slices (that module's docstring says which and why)."""
+    ``encoding`` (``--encoding``) in an encoding a byte scan can read (UTF-8, single-byte code
+    pages) is streamed: by Arrow when transforms.named_scan finds it well formed, else by the
+    damaged file's reader; in any other encoding (that module's docstring says which and why),
+    or when neither takes it, it is read whole by ``read_lead_file`` and handed out in slices."""
     size = rows_per_batch or batch_rows()
     if encoding is not None:
         parquet = _streamable_parquet(path)  # a Parquet file has no text encoding to apply
         if parquet is not None:
             described, rows = parquet
             return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
-        from transforms.named_scan import scan_named_csv
+        from transforms.named_scan import scan_named_csv, streamable_encoding
 
         named = scan_named_csv(path, encoding)  # raises read_lead_file's error for a bad byte
-        return _whole(path, size, encoding) if named is None else _streamed_text(named, size)
+        if named is not None:
+            return _streamed_text(named, size)
+        if streamable_encoding(encoding) is not None:
+            damaged = _damaged(path, size, encoding)  # ragged rows, stray quotes
+            if damaged is not None:
+                return damaged
+        return _whole(path, size, encoding)
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
@@ -161,16 +168,22 @@ def open_lead_batches(
     if parquet is not None:
         ingested, rows = parquet
         return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
-    # the damaged file's reader (six modules, ~20 ms to import) only for a file that needs it
+    damaged = _damaged(path, size)  # ragged rows, mixed or Latin-1 encodings
+    return _whole(path, size) if damaged is None else damaged
+
+
+def _damaged(path: Path, size: int, encoding: str | None = None) -> LeadBatches | None:
+    """The file streamed by the damaged file's reader (transforms.damaged_scan), else None."""
+    # six modules, ~20 ms to import: only for a file that needs them
     from transforms.damaged_batches import damaged_batches
     from transforms.damaged_scan import scan_damaged_csv
 
-    damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
-    if damaged is not None:
-        return LeadBatches(
-            damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
-        )
-    return _whole(path, size)
+    damaged = scan_damaged_csv(path, encoding)
+    if damaged is None:
+        return None
+    return LeadBatches(
+        damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
+    )
 
 
 def _streamed_text(text: TextCsv, size: int) -> LeadBatches:

@@ -26,10 +26,14 @@ Shift-JIS, Big5, GBK and GB18030 the second byte of a character may be ``|`` or 
 miscounted), UTF-16 and UTF-32 are half NUL bytes (and Arrow's transcoder, started at the
 data offset, has no byte-order mark to go by), ISO-2022 and UTF-7 change meaning with escape
 sequences, and EUC code pages, though scannable, are multi-byte (their first bad byte is where
-a whole-file decode says). So is a file the scan does not trust (None): a ragged record, a
-stray or open quote, a NUL byte, a record over 1 MB, a header past the first 64 KB, data lines
-that start with a UTF-8 byte-order mark: read_lead_file's findings (RAGGED_ROW,
-UNTERMINATED_QUOTE) and errors stay today's there, only the memory stays what it is.
+a whole-file decode says).
+
+A file in a streamed encoding that this scan does not trust (None) goes on to
+transforms.damaged_scan with the encoding (ragged records, stray or open quotes: RAGGED_ROW,
+UNTERMINATED_QUOTE and ``extra_<n>`` as read_lead_file gives them, checked as strictly); what
+that one leaves too (a NUL byte, a record over 64 MB, data lines that start with a UTF-8
+byte-order mark, a header past the first 64 KB) is read whole, its errors today's by
+construction.
 """
 
 from __future__ import annotations
@@ -48,14 +52,16 @@ from transforms.encodings import _is_utf8, _refuse_other_formats, invalid_byte_e
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import _SNIFF_BYTES, IngestedFile, _finish, sniffed_layout
 
-__all__ = ["scan_named_csv", "streamable_encoding"]
+__all__ = ["StrictBytes", "scan_named_csv", "streamable_encoding"]
 
 _SCAN_BYTES = 1 << 23
 
 
 @dataclass(frozen=True)
-class _Named:
-    """The file being scanned, its encoding, and the bytes that encoding leaves undefined."""
+class StrictBytes:
+    """A file read strictly in an operator's ``encoding`` (UTF-8, or a single-byte code page
+    leaving ``undefined`` the bytes :func:`streamable_encoding` found): its blocks checked as
+    the scans read them (this module's, transforms.damaged_scan's)."""
 
     path: Path
     encoding: str
@@ -108,7 +114,7 @@ def scan_named_csv(path: Path, encoding: str) -> TextCsv | None:
     if not first or first.startswith(b"PAR1"):
         return None
     _refuse_other_formats(path, first)
-    named = _Named(path, encoding, undefined)
+    named = StrictBytes(path, encoding, undefined)
     start = len(codecs.BOM_UTF8) if encoding == "utf-8" and first.startswith(codecs.BOM_UTF8) else 0
     layout = _layout(named, first, size, start)
     if layout is None:
@@ -160,7 +166,7 @@ def streamable_encoding(encoding: str) -> bytes | None:
     return bytes(undefined)
 
 
-def _layout(named: _Named, first: bytes, size: int, start: int) -> tuple[str, list[str], int] | None:
+def _layout(named: StrictBytes, first: bytes, size: int, start: int) -> tuple[str, list[str], int] | None:
     """(delimiter, header names, where the data records start) as read_lead_file finds them in
     the file decoded in its encoding: it sniffs the first 64 KB of the file's UTF-8."""
     encoding = named.encoding
@@ -181,7 +187,7 @@ def _layout(named: _Named, first: bytes, size: int, start: int) -> tuple[str, li
     return delimiter, names, start + (len(header.encode("utf-8")) if encoding == "utf-8" else len(header))
 
 
-def _scan(named: _Named, start: int, layout: tuple[str, list[str], int]) -> tuple[str, int] | None:
+def _scan(named: StrictBytes, start: int, layout: tuple[str, list[str], int]) -> tuple[str, int] | None:
     """One pass over the bytes: (sha256, non-blank data records) when the file is well formed
     (transforms.csv_scan's test) and free of NUL, else None; ``LeadFileError`` at its first
     invalid byte (the blocks before it were well formed, so it is the file's first)."""

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from transforms import csv_scan, ingest_batches, named_scan
+from transforms import csv_scan, damaged_scan, ingest_batches, named_scan
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
 from transforms.ingest_batches import LeadBatches, open_lead_batches
@@ -36,6 +36,7 @@ def _small_blocks(scan: int = 256) -> Iterator[None]:
     """The scan's and Arrow's blocks scaled down, so a small file crosses several of each."""
     with (
         mock.patch.object(named_scan, "_SCAN_BYTES", scan),
+        mock.patch.object(damaged_scan, "_SCAN_BYTES", scan),
         mock.patch.object(ingest_batches, "_ARROW_BLOCK", 1 << 12),
         mock.patch.object(named_scan, "_LONGEST_RECORD", 1 << 10),  # its record limit, as scaled
         mock.patch.object(csv_scan, "_LONGEST_RECORD", 1 << 10),

@@ -132,10 +132,6 @@ def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | No
         whole = len(first) >= size
         cut = len(first) if whole else max(first.rfind(b"\n"), first.rfind(b"\r")) + 1
         strict.refuse_invalid(first[start:cut], start, end_of_file=whole)
-    head, truncated = (
-        first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore"),
-        size - start > _SNIFF_BYTES,
-    )
     if strict is not None and strict.encoding != "utf-8":  # sniffed as read_lead_file sniffs it
         try:
             utf8 = first[:_SNIFF_BYTES].decode(strict.encoding).encode("utf-8")
@@ -143,6 +139,9 @@ def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | No
             return None  # past the bytes checked above: read_lead_file says where
         head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
         truncated = size > _SNIFF_BYTES or len(utf8) > _SNIFF_BYTES
+    else:
+        head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
+        truncated = size - start > _SNIFF_BYTES
     guessed = sniffed_layout(head, truncated=truncated)
     if guessed is None:
         return None

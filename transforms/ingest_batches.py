@@ -19,7 +19,9 @@ quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines, La
 or stray and open quotes is streamed by a block reader (transforms.damaged_scan,
 transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's findings
 (RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
-``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every other
+``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. A CSV in an
+encoding the operator named (``--encoding``) is checked strictly by transforms.named_scan and
+streamed by the same readers, when the encoding is UTF-8 or a single-byte code page. Every other
 file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
 decoded, data lines that start with a byte-order mark) goes through ``read_lead_file``
 itself, whose frame is then handed out in slices: its file-level errors and findings are

@@ -30,6 +30,13 @@ of 2 GB or more (where the ``csv`` module's field limit would make read_lead_fil
 file), a head that sniffs differently once decoded, and a byte-order mark starting the data lines
 (read_lead_file's fast read drops it, its careful reader keeps it). A NUL byte raises read_lead_file's
 error at once.
+
+With an operator's encoding (``--encoding``, transforms.named_scan.streamable_encoding: UTF-8
+or a single-byte code page) the file is decoded with it as read_lead_file does, strictly: the
+blocks the pass counts for the encoding are checked instead, the first byte that is no
+character in it raising read_lead_file's error; nothing is guessed (no binary or other-script
+check), and a NUL byte leaves the file to read_lead_file, whose error for a bad byte anywhere
+comes before the NUL's.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from transforms.ingest import (
     sniffed_layout,
 )
 from transforms.line_pieces import Decoding, EncodingCounts
+from transforms.named_scan import StrictBytes, streamable_encoding
 from transforms.quote_track import FileBytes
 
 __all__ = ["DamagedCsv", "scan_damaged_csv"]
@@ -93,13 +101,21 @@ class _Scanned:
     rows: int
     widest: int
     cuts: tuple[int, ...]
-    counts: EncodingCounts
+    counts: EncodingCounts | _Checked
     careful: tuple[tuple[int, int], ...]
     quotes: tuple[tuple[int, int], ...]
 
 
-def scan_damaged_csv(path: Path) -> DamagedCsv | None:
-    """The file as a streamable damaged CSV (module docstring), else None (read_lead_file reads it)."""
+def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | None:
+    """The file as a streamable damaged CSV (module docstring), else None (read_lead_file reads
+    it); ``encoding``: the operator's, which streamable_encoding accepts (``LeadFileError`` at
+    its first invalid byte)."""
+    strict: StrictBytes | None = None
+    if encoding is not None:
+        undefined = streamable_encoding(encoding)
+        if undefined is None:
+            return None
+        strict = StrictBytes(path, encoding, undefined)
     try:
         if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
             return None
@@ -110,9 +126,23 @@ def scan_damaged_csv(path: Path) -> DamagedCsv | None:
         return None
     if not first or first.startswith(_NOT_TEXT):
         return None
-    start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
-    head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
-    guessed = sniffed_layout(head, truncated=size - start > _SNIFF_BYTES)
+    bom = first.startswith(codecs.BOM_UTF8) and (strict is None or strict.encoding == "utf-8")
+    start = len(codecs.BOM_UTF8) if bom else 0
+    if strict is not None:  # the head decoded below: its first bad byte is the file's
+        whole = len(first) >= size
+        cut = len(first) if whole else max(first.rfind(b"\n"), first.rfind(b"\r")) + 1
+        strict.refuse_invalid(first[start:cut], start, end_of_file=whole)
+    if strict is not None and strict.encoding != "utf-8":  # sniffed as read_lead_file sniffs it
+        try:
+            utf8 = first[:_SNIFF_BYTES].decode(strict.encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            return None  # past the bytes checked above: read_lead_file says where
+        head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+        truncated = size > _SNIFF_BYTES or len(utf8) > _SNIFF_BYTES
+    else:
+        head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
+        truncated = size - start > _SNIFF_BYTES
+    guessed = sniffed_layout(head, truncated=truncated)
     if guessed is None:
         return None
     delimiter, names, header_chars = guessed
@@ -121,13 +151,13 @@ def scan_damaged_csv(path: Path) -> DamagedCsv | None:
     if body is None or first.startswith(codecs.BOM_UTF8, body):
         return None  # read_lead_file's fast read drops a byte-order mark there, its careful one keeps it
     try:
-        scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0)
+        scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0, strict=strict)
     except OSError:
         return None
     if scanned is None:
         return None
     decoding = scanned.counts.decoding()
-    layout = _decoded_layout(first, start, size, decoding)
+    layout = _decoded_layout(first, start, size, decoding, guessed=strict is None)
     if layout is None or (layout[0], len(layout[1]), layout[2]) != (delimiter, len(names), header_lines):
         return None
     names = layout[1]
@@ -179,11 +209,11 @@ def _next_line_end(data: bytes, position: int, *, whole: bool) -> int | None:
 
 
 def _decoded_layout(
-    first: bytes, start: int, size: int, decoding: Decoding
+    first: bytes, start: int, size: int, decoding: Decoding, *, guessed: bool
 ) -> tuple[str, list[str], int] | None:
     """(delimiter, names, header lines) sniffed from the head read_lead_file would sniff: the
     first 64 KB of the decoded file; None where read_lead_file would not find them so (or would
-    call the file binary)."""
+    call the file binary). ``guessed``: the encoding was detected, not named."""
     raw = first[start:]
     if len(first) < size:  # whole pieces only: cut after a line end
         cut = max(raw.rfind(b"\n"), raw.rfind(b"\r"))
@@ -193,10 +223,13 @@ def _decoded_layout(
     decoded = decoding.decode(raw)[0]
     truncated = size - start > _SNIFF_BYTES or len(decoded) > _SNIFF_BYTES
     head = decoded[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
-    guessed = decoding.encoding in _GUESSED or "+" in decoding.encoding
-    if guessed and _control_share(head[:4096]) > 0.05:
+    if (
+        guessed
+        and (decoding.encoding in _GUESSED or "+" in decoding.encoding)
+        and _control_share(head[:4096]) > 0.05
+    ):
         return None  # read_lead_file calls it binary
-    if decoding.encoding in _GUESSED and other_script_word(head) is not None:
+    if guessed and decoding.encoding in _GUESSED and other_script_word(head) is not None:
         return None  # read_lead_file refuses it
     layout = sniffed_layout(head, truncated=truncated)
     if layout is None:
@@ -224,12 +257,15 @@ def _start_of(path: Path) -> bytes:
         return opened.read(4096)
 
 
-def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool) -> _Scanned | None:
+def _scan(
+    path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool, strict: StrictBytes | None
+) -> _Scanned | None:
     """One pass over the bytes from ``body`` on (module docstring); None: read the file whole.
     The records are walked (transforms.damaged_walk) in the blocks as they are read; a record
-    followed past them is skipped over, the blocks still hashed and counted for the encoding."""
+    followed past them is skipped over, the blocks still hashed and counted for the encoding
+    (``strict``: checked in the operator's)."""
     digest = hashlib.sha256()
-    counts = EncodingCounts(bom)
+    counts: EncodingCounts | _Checked = EncodingCounts(bom) if strict is None else _Checked(strict, body)
     counts.add(header)
     cuts: list[int] = []
     with path.open("rb") as opened, _large_fields():  # the csv module reads stray quotes' lines
@@ -238,6 +274,8 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
         try:
             for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
                 if b"\x00" in chunk:
+                    if strict is not None:
+                        return None  # read_lead_file's error for a later bad byte comes first
                     line = _line_at(path, position + chunk.index(b"\x00"))
                     raise nul_byte_error(path, line, _start_of(path))
                 begin = max(body - position, 0)
@@ -266,7 +304,29 @@ def _scan(path: Path, header: bytes, body: int, delimiter: str, width: int, *, b
     return _Scanned(digest.hexdigest(), walk.rows, walk.widest, tuple(cuts), counts, careful, quotes)
 
 
-def _count_pieces(counts: EncodingCounts, data: bytes) -> bytes:
+@dataclass
+class _Checked:
+    """EncodingCounts' place for a named encoding: the pieces of the file from ``at`` on, in
+    order, checked strictly (the header's bytes were, with the head)."""
+
+    strict: StrictBytes
+    at: int
+    header: bool = True
+
+    def add(self, block: bytes) -> None:
+        if self.header:
+            self.header = False
+            return
+        self.strict.refuse_invalid(block, self.at)
+        self.at += len(block)
+
+    def decoding(self) -> Decoding:
+        """How read_lead_file decodes the file: whole, in the operator's encoding."""
+        encoding = self.strict.encoding
+        return Decoding(encoding, None if encoding == "utf-8" else encoding, None)
+
+
+def _count_pieces(counts: EncodingCounts | _Checked, data: bytes) -> bytes:
     """Counts the whole pieces of ``data`` (up to its last line end); returns the rest."""
     end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
     if end:

@@ -32,6 +32,7 @@ __all__ = [
     "as_utf8",
     "checked_encoding",
     "decode_as",
+    "invalid_byte_error",
     "nul_byte_error",
     "other_script_error",
     "other_script_word",
@@ -191,15 +192,23 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise LeadFileError(
-            path,
-            f"the file is not valid {encoding}: byte 0x{data[error.start]:02X} on line {line:,} "
-            "is no character in that encoding",
-            "Check which encoding the file was saved in and give that one with --encoding "
-            "(without it Leadflow detects UTF-8 or cp1252), or save the file as CSV UTF-8",
-        ) from None
+        # utf-8-sig counts its positions after the byte-order mark it skipped
+        at = error.start + (len(error.object) < len(data)) * len(codecs.BOM_UTF8)
+        raise invalid_byte_error(path, encoding, data[at], data.count(b"\n", 0, at) + 1) from None
     return Decoded(encoding, text.encode("utf-8"), 0)
+
+
+def invalid_byte_error(path: Path, encoding: str, byte: int, line: int) -> LeadFileError:
+    """The error for a file read strictly in the operator's ``encoding`` (:func:`decode_as`)
+    whose first byte that is no character in it is ``byte``, on ``line`` (1-based, counted by
+    ``\\n``): the words the whole-file read and the streamed scan (transforms.named_scan) give."""
+    return LeadFileError(
+        path,
+        f"the file is not valid {encoding}: byte 0x{byte:02X} on line {line:,} "
+        "is no character in that encoding",
+        "Check which encoding the file was saved in and give that one with --encoding "
+        "(without it Leadflow detects UTF-8 or cp1252), or save the file as CSV UTF-8",
+    )
 
 
 def _refuse_other_formats(path: Path, data: bytes) -> None:

@@ -19,7 +19,9 @@ quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines, La
 or stray and open quotes is streamed by a block reader (transforms.damaged_scan,
 transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's findings
 (RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
-``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. Every other
+``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. A CSV in an
+encoding the operator named (``--encoding``) is checked strictly by transforms.named_scan and
+streamed by the same readers, when the encoding is UTF-8 or a single-byte code page. Every other
 file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
 decoded, data lines that start with a byte-order mark) goes through ``read_lead_file``
 itself, whose frame is then handed out in slices: its file-level errors and findings are
@@ -128,15 +130,26 @@ def open_lead_batches(
 ) -> LeadBatches:
     """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
     ``LeadFileError`` exactly where ``read_lead_file`` does. A CSV with an operator's
-    ``encoding`` (``--encoding``) is read whole by ``read_lead_file`` and handed out in slices:
-    the streamed readers know only the detected encodings (UTF-8, cp1252, Latin-1)."""
+    ``encoding`` (``--encoding``) in an encoding a byte scan can read (UTF-8, single-byte code
+    pages) is streamed: by Arrow when transforms.named_scan finds it well formed, else by the
+    damaged file's reader; in any other encoding (that module's docstring says which and why),
+    or when neither takes it, it is read whole by ``read_lead_file`` and handed out in slices."""
     size = rows_per_batch or batch_rows()
     if encoding is not None:
         parquet = _streamable_parquet(path)  # a Parquet file has no text encoding to apply
-        if parquet is None:
-            return _whole(path, size, encoding)
-        described, rows = parquet
-        return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
+        if parquet is not None:
+            described, rows = parquet
+            return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
+        from transforms.named_scan import scan_named_csv, streamable_encoding
+
+        named = scan_named_csv(path, encoding)  # raises read_lead_file's error for a bad byte
+        if named is not None:
+            return _streamed_text(named, size)
+        if streamable_encoding(encoding) is not None:
+            damaged = _damaged(path, size, encoding)  # ragged rows, stray quotes
+            if damaged is not None:
+                return damaged
+        return _whole(path, size, encoding)
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
@@ -152,32 +165,44 @@ def open_lead_batches(
         )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
-        if text.rows == 0:
-            return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
-        return LeadBatches(
-            text.ingested,
-            text.rows,
-            lambda: _text_batches(text, size),
-            True,
-            lambda names: _csv_columns(
-                text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
-            ),
-            size,
-        )
+        return _streamed_text(text, size)
     parquet = _streamable_parquet(path)
     if parquet is not None:
         ingested, rows = parquet
         return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
-    # the damaged file's reader (six modules, ~20 ms to import) only for a file that needs it
+    damaged = _damaged(path, size)  # ragged rows, mixed or Latin-1 encodings
+    return _whole(path, size) if damaged is None else damaged
+
+
+def _damaged(path: Path, size: int, encoding: str | None = None) -> LeadBatches | None:
+    """The file streamed by the damaged file's reader (transforms.damaged_scan), else None."""
+    # six modules, ~20 ms to import: only for a file that needs them
     from transforms.damaged_batches import damaged_batches
     from transforms.damaged_scan import scan_damaged_csv
 
-    damaged = scan_damaged_csv(path)  # ragged rows, mixed or Latin-1 encodings
-    if damaged is not None:
-        return LeadBatches(
-            damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
-        )
-    return _whole(path, size)
+    damaged = scan_damaged_csv(path, encoding)
+    if damaged is None:
+        return None
+    return LeadBatches(
+        damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
+    )
+
+
+def _streamed_text(text: TextCsv, size: int) -> LeadBatches:
+    """A quoted, cp1252 or operator-encoded file (transforms.csv_scan, transforms.named_scan) read
+    by Arrow's streaming reader, transcoding ``text.arrow_encoding``."""
+    if text.rows == 0:  # Arrow's streaming reader refuses a body of no records
+        return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
+    return LeadBatches(
+        text.ingested,
+        text.rows,
+        lambda: _text_batches(text, size),
+        True,
+        lambda names: _csv_columns(
+            text.ingested, text.offset, size, names, encoding=text.arrow_encoding, quoted=True
+        ),
+        size,
+    )
 
 
 def _whole(path: Path, size: int, encoding: str | None = None) -> LeadBatches:

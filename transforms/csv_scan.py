@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from transforms.code_pages import code_page_misread
 from transforms.encodings import other_script_word
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -201,7 +202,7 @@ def _layout(first: bytes, size: int, encoding: str) -> _Layout | None:
         truncated = size > _SNIFF_BYTES or len(utf8) > _SNIFF_BYTES
         if _control_share(head[:4096]) > 0.05:
             return None  # read_lead_file calls it binary
-        if other_script_word(head) is not None:
+        if other_script_word(head) is not None or code_page_misread(head) is not None:
             return None  # read_lead_file refuses it
     else:
         start = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0

@@ -49,6 +49,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.code_pages import code_page_misread
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
 from transforms.encodings import nul_byte_error, other_script_word
@@ -229,7 +230,11 @@ def _decoded_layout(
         and _control_share(head[:4096]) > 0.05
     ):
         return None  # read_lead_file calls it binary
-    if guessed and decoding.encoding in _GUESSED and other_script_word(head) is not None:
+    if (
+        guessed
+        and decoding.encoding in _GUESSED
+        and (other_script_word(head) is not None or code_page_misread(head) is not None)
+    ):
         return None  # read_lead_file refuses it
     layout = sniffed_layout(head, truncated=truncated)
     if layout is None:

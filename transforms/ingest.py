@@ -163,6 +163,7 @@ def _unreadable(path: Path, exc: OSError) -> LeadFileError:
 
 
 def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.DataFrame, str, str]:
+    from transforms.code_pages import code_page_error
     from transforms.csv_lines import Foreign, lines_are_records
     from transforms.encodings import SAVE_AS, as_utf8, decode_as, nul_byte_error, other_script_error
 
@@ -179,8 +180,10 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
         raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1, buffer[start : start + 4096])
     if guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
-    if guessed and encoding in _GUESSED and (script := other_script_error(path, head)) is not None:
-        raise script
+    if guessed and encoding in _GUESSED:
+        refusal = other_script_error(path, head) or code_page_error(path, head)
+        if refusal is not None:
+            raise refusal
     delimiter = _sniff_delimiter(head, truncated=len(buffer) - start > _SNIFF_BYTES)
     header, header_chars = _split_header(head, delimiter)
     if header_chars >= len(head) and len(buffer) - start > _SNIFF_BYTES:

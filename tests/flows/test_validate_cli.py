@@ -171,12 +171,35 @@ def test_a_cp1250_file_validates_with_its_names_right_when_the_encoding_is_given
 
 
 def test_a_detected_encoding_is_recorded_in_run_json(tmp_path: Path) -> None:
-    path = tmp_path / "polskie.csv"
-    path.write_bytes(POLISH.encode("cp1250"))
+    path = tmp_path / "kunden.csv"
+    path.write_bytes("Vorname;Nachname;Telefon\nJürgen;Großmann;+49 30 1234567\n".encode("cp1252"))
     code, printed = _run([str(path), "--out", str(tmp_path / "out")])
     assert code == 0, printed
     run = json.loads((_only_run(tmp_path / "out") / "run.json").read_text())
     assert (run["encoding"], run["encoding_source"]) == ("cp1252", "detected")
+
+
+@pytest.mark.parametrize("rows", ["1", "100000"])
+def test_a_cp1250_file_without_the_encoding_is_one_error_line_naming_it(
+    rows: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", rows)
+    path = tmp_path / "polskie.csv"
+    path.write_bytes(POLISH.encode("cp1250"))
+    code, printed = _run([str(path), "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert printed.startswith(f"Error: {path}: the file is not UTF-8")
+    assert "'£ukasiewicz', which reads 'Łukasiewicz' in cp1250" in printed
+    assert '--encoding cp1250 (or encoding = "cp1250" in the mapping file)' in printed
+    assert "Traceback" not in printed
+    assert not (tmp_path / "out").exists()
+    # the fix it names reads the file, through the mapping file as well
+    mapping = tmp_path / "polskie.toml"
+    mapping.write_text('encoding = "cp1250"\n', encoding="utf-8")
+    code, printed = _run([str(path), "--mapping", str(mapping), "--out", str(tmp_path / "fixed")])
+    assert code == 0, printed
+    results = pl.read_parquet(_only_run(tmp_path / "fixed") / "results" / "*" / "*.parquet")
+    assert sorted(results["last_name"].to_list()) == ["Nowak", "Łukasiewicz", "Świętochowska"]
 
 
 def test_the_mapping_files_encoding_reads_the_file_and_the_option_wins(tmp_path: Path) -> None:

@@ -75,3 +75,22 @@ def test_cp1252_lines_in_a_utf8_file_are_decoded_as_cp1252_and_flagged(tmp_path:
     assert set(results["last_name"].to_list()) == {"Müller"}
     flagged = [row for row in range(1, 11) if "ENCODING_MIXED" in _codes(results, row)]
     assert flagged == [3, 7]
+
+
+def test_a_turkish_file_read_as_cp1252_is_refused_by_the_cli_with_its_code_page(tmp_path: Path) -> None:
+    names = ["Ayşe Yılmaz", "Mehmet Kılıç", "Gülşen Demirtaş", "Çağlar Doğan", "Şükrü Gündoğdu"]
+    lines = ["id,name,phone", *(f"{n},{name},+90 212 555 {n:04d}" for n, name in enumerate(names, 1))]
+    path = tmp_path / "musteriler.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1254"))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "flows.cli", "validate", str(path), "--out", str(tmp_path / "out")]
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    printed = done.stdout + done.stderr
+    assert done.returncode == 1, printed
+    assert printed.startswith(f"Error: {path}: ")
+    assert "'Ayþe', which reads 'Ayşe' in cp1254 (Turkish)" in printed
+    assert "--encoding cp1254" in printed
+    assert len(printed.strip().splitlines()) == 1 and "Traceback" not in printed
+    assert not (tmp_path / "out").exists()

@@ -29,8 +29,9 @@ def test_a_cp1250_file_reads_right_with_the_encoding_given(tmp_path: Path) -> No
     assert read.encoding == "cp1250"
     assert read.frame["nazwisko"].to_list() == ["Łukasiewicz", "Świętochowska"]
     assert read.frame["imie"].to_list() == ["Jan", "Żaneta"]
-    # without it the file is still detected as cp1252, and its Polish letters misread
-    assert read_lead_file(path).frame["nazwisko"][0] == "£ukasiewicz"
+    # without it the file is refused, naming the code page, not read with its Polish letters misread
+    with pytest.raises(LeadFileError, match="'£ukasiewicz', which reads 'Łukasiewicz' in cp1250"):
+        read_lead_file(path)
 
 
 def test_a_cp1251_file_loads_with_the_encoding_given_and_is_refused_without_it(tmp_path: Path) -> None:

@@ -1,0 +1,231 @@
+"""A CSV that is not UTF-8 and whose words read right only in another Latin code page
+(Central European, Turkish, Baltic) is refused with that code page, not read as cp1252 with its
+names altered; Western European files, and letters every page reads alike, stay cp1252.
+Real files written as bytes, read through read_lead_file and open_lead_batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from transforms.errors import LeadFileError
+from transforms.ingest import read_lead_file
+from transforms.ingest_batches import open_lead_batches
+
+POLISH = [
+    "Łukasz Wójcik",
+    "Małgorzata Kowalska",
+    "Grzegorz Dąbrowski",
+    "Elżbieta Woźniak",
+    "Paweł Zieliński",
+    "Żaneta Świętochowska",
+]
+CZECH = ["Jan Šťastný", "Petr Dvořák", "Jiří Kučera", "Tomáš Růžička", "Eva Němcová", "Věra Čermáková"]
+SLOVAK = ["Ľubomír Štefánik", "Ďurica Kováč", "Ľudmila Hrušovská"]
+CROATIAN = ["Đorđe Đorđević", "Ivan Šimić", "Ana Kovačić", "Marko Ćosić"]
+TURKISH = [
+    "Ayşe Yılmaz",
+    "Mehmet Kılıç",
+    "Gülşen Demirtaş",
+    "Çağlar Doğan",
+    "Şükrü Gündoğdu",
+    "Büşra Türkoğlu",
+    "Işık Şimşek",
+]
+LITHUANIAN = ["Jonas Šimkus", "Šarūnas Žilinskas", "Dalia Grybauskaitė", "Rūta Stankevičienė"]
+LATVIAN = ["Jānis Bērziņš", "Ģirts Kalniņš", "Anna Ozoliņa", "Pēteris Krūmiņš"]
+
+WESTERN = [
+    "Hélène Lefèvre",
+    "François Müller",
+    "Jürgen Großmann",
+    "Ægir Þórsson",
+    "Åsa Sjöström",
+    "Søren Kierkegård",
+    "José Núñez",
+    "João Gonçalves",
+    "ÉLODIE CÔTÉ",
+    "Zoë Brontë",
+    "Benoît Jérôme",
+    "Loïc Maëlle",
+    "Käthe Schröder",
+    "Björn Jönsson",
+    "Håkan Märta",
+    "Aino Hämäläinen",
+    "Gonçalo Simões",
+    "Estêvão Magalhães",
+    "Conceição Assunção",
+    "Íñigo Güell",
+    "Begoña Ibáñez",
+    "Niccolò Però",
+    "Lluís Pagès",
+    "Jørgen Bjørn",
+    "Øyvind Sæther",
+    "Guðrún Sigurðardóttir",
+    "Sigurður Friðriksson",
+    "Eyþór Arnþórsson",
+    "Þorsteinn Hörður",
+    "Daniëlle Geërts",
+    "Tõnis Mägi",
+    "Tomáš Novotný",
+    "Zoltán Kovács",
+    "Oguz Öztürk",
+    "Noël Mures",
+    "Nº 5 1ª planta",
+]
+"""Western European names, and other names as far as cp1252 writes them (Czech "Novotný",
+Hungarian "Kovács"): all read right as cp1252, so none may be refused."""
+
+
+def _write(tmp_path: Path, names: list[str], encoding: str, name: str = "leads.csv") -> Path:
+    path = tmp_path / name
+    rows = "".join(f"{n};{full};+49 30 1234{n:03d}\n" for n, full in enumerate(names))
+    path.write_bytes(f"id;name;phone\n{rows}".encode(encoding))
+    return path
+
+
+def _refusal(path: Path) -> LeadFileError:
+    with pytest.raises(LeadFileError) as whole:
+        read_lead_file(path)
+    with pytest.raises(LeadFileError) as batches:
+        pl.concat(list(open_lead_batches(path, 2).batches()))
+    assert str(batches.value) == str(whole.value)
+    return whole.value
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding", "as_read", "better"),
+    [
+        (POLISH, "cp1250", "£ukasz", "Łukasz"),
+        (POLISH, "iso-8859-2", "£ukasz", "Łukasz"),
+        (CZECH, "cp1250", "\\x8a\\x9dastný", "Šťastný"),  # ť is no cp1252 byte: read as Latin-1
+        (CZECH, "iso-8859-2", "©»astný", "Šťastný"),
+        (SLOVAK, "cp1250", "¼ubomír", "Ľubomír"),
+        (CROATIAN, "cp1250", "Ðorðe", "Đorđe"),
+        (TURKISH, "cp1254", "Ayþe", "Ayşe"),
+        (LITHUANIAN, "cp1257", "Ðimkus", "Šimkus"),
+        (LATVIAN, "cp1257", "Bçrziòð", "Bērziņš"),
+    ],
+)
+def test_a_file_in_another_latin_code_page_is_refused_naming_it(
+    tmp_path: Path, names: list[str], encoding: str, as_read: str, better: str
+) -> None:
+    path = _write(tmp_path, names, encoding)
+    error = _refusal(path)
+    message = str(error)
+    assert message.startswith(f"{path}: the file is not UTF-8")
+    assert f"'{as_read}', which reads '{better}' in {encoding}" in message
+    assert f"--encoding {encoding}" in message and f'encoding = "{encoding}" in the mapping file' in message
+    assert "\n" not in message
+    # the code page the error names reads every name as written
+    assert read_lead_file(path, encoding).frame["name"].to_list() == names
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding"),
+    [
+        (["Łukasz Wójcik", "Paweł Nowak"], "cp1250"),
+        (["Małgorzata Kozłowska"], "cp1250"),
+        (["Jan Dąbrowski", "Anna Król", "Ewa Żakowska"], "iso-8859-2"),
+        (["Ayşe Yılmaz", "Mehmet Demirtaş"], "cp1254"),
+        (["Đorđe Petrović", "Ana Šimić"], "cp1250"),
+    ],
+)
+def test_two_altered_words_in_a_short_file_are_enough(
+    tmp_path: Path, names: list[str], encoding: str
+) -> None:
+    error = _refusal(_write(tmp_path, names, encoding))
+    assert f"--encoding {encoding}" in str(error)
+
+
+def test_a_large_file_is_refused_in_batches_as_whole(tmp_path: Path) -> None:
+    # 30,000 rows, past the 64 KB head the words are read from: the streamed readers and the
+    # whole-file reader refuse it alike
+    path = _write(tmp_path, POLISH * 5000, "cp1250")
+    assert "--encoding cp1250" in str(_refusal(path))
+
+
+def test_western_names_in_cp1252_are_read_as_written(tmp_path: Path) -> None:
+    path = _write(tmp_path, WESTERN, "cp1252")
+    ingested = read_lead_file(path)
+    assert ingested.encoding == "cp1252"
+    assert ingested.frame["name"].to_list() == WESTERN
+    assert pl.concat(list(open_lead_batches(path, 7).batches()))["name"].to_list() == WESTERN
+
+
+def test_western_names_in_a_latin1_file_are_read_as_written(tmp_path: Path) -> None:
+    # a byte cp1252 leaves undefined (0x81) makes the file Latin-1: the same letters, the same verdict
+    names = [name for name in WESTERN if name == name.encode("latin-1", "ignore").decode("latin-1")]
+    path = _write(tmp_path, [*names, "Ann\x81"], "latin-1")
+    ingested = read_lead_file(path)
+    assert ingested.encoding == "latin-1"
+    assert ingested.frame["name"].to_list()[:-1] == names
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding"),
+    [
+        (["Zoltán Kovács", "Mária Tóth", "Ádám Szabó", "Ferenc Fülöp"], "cp1250"),
+        (["Anna Wójcik", "Józef Król"], "cp1250"),
+        (["Tomáš Pospíšil", "Jana Nováková"], "cp1250"),
+        (["Özgür Öztürk", "Gül Çelik"], "cp1254"),
+        (["Mägi Tamm", "Jüri Kask"], "cp1257"),
+    ],
+)
+def test_letters_every_page_reads_alike_leave_the_file_cp1252(
+    tmp_path: Path, names: list[str], encoding: str
+) -> None:
+    # the bytes read the same in cp1252: nothing is altered, nothing to refuse
+    ingested = read_lead_file(_write(tmp_path, names, encoding))
+    assert ingested.encoding == "cp1252"
+    assert ingested.frame["name"].to_list() == names
+
+
+ORTHOGRAPHIES = {
+    "French": "àâæçéèêëîïôœùûüÿ",
+    "German": "äöüß",
+    "Spanish": "áéíñóúü",
+    "Portuguese": "áâãàçéêíóôõúü",
+    "Italian": "àèéìíîòóùú",
+    "Catalan": "àçèéíïòóúü",
+    "Dutch": "éèëïöü",
+    "Danish and Norwegian": "æøåé",
+    "Swedish": "åäöé",
+    "Finnish": "äöå",
+    "Icelandic": "áéíóúýæöð",  # þ starts a word (Þór), ð never does: both placed below
+}
+"""The accented letters each Western European language writes, all in cp1252."""
+
+
+@st.composite
+def western_names(draw: st.DrawFn) -> str:
+    """A name of one to three words in one language's letters, capitalised or in capitals."""
+    language = draw(st.sampled_from(sorted(ORTHOGRAPHIES)))
+    alphabet = "abcdefghijklmnoprstuvyz" + ORTHOGRAPHIES[language]
+    words = []
+    for _ in range(draw(st.integers(1, 3))):
+        letters = draw(st.text(alphabet, min_size=2, max_size=12))
+        if language == "Icelandic":
+            letters = ("þ" if draw(st.booleans()) else "") + letters.lstrip("ð")
+        word = letters[:1].upper() + letters[1:]
+        words.append(word.upper() if draw(st.booleans()) else word)
+    return " ".join(word for word in words if word)
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder rewritten by every example (function-scoped tmp_path does not mix with @given)."""
+    return tmp_path_factory.mktemp("code-pages")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(western_names(), min_size=1, max_size=40))
+def test_western_european_names_are_never_refused(scratch: Path, names: list[str]) -> None:
+    names = [name for name in names if name.strip()] or ["Anne"]
+    ingested = read_lead_file(_write(scratch, names, "cp1252"))
+    assert ingested.encoding in ("cp1252", "utf-8")
+    assert ingested.frame["name"].to_list() == names

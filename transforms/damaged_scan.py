@@ -147,19 +147,30 @@ def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | No
     if guessed is None:
         return None
     delimiter, names, header_chars = guessed
-    header_lines = _header_lines(head, header_chars)
-    body = _line_offset(first, start, header_lines, size)
-    if body is None or first.startswith(codecs.BOM_UTF8, body):
-        return None  # read_lead_file's fast read drops a byte-order mark there, its careful one keeps it
-    try:
-        scanned = _scan(path, first[start:body], body, delimiter, len(names), bom=start > 0, strict=strict)
-    except OSError:
-        return None
-    if scanned is None:
-        return None
-    decoding = scanned.counts.decoding()
-    layout = _decoded_layout(first, start, size, decoding, guessed=strict is None)
-    if layout is None or (layout[0], len(layout[1]), layout[2]) != (delimiter, len(names), header_lines):
+    layout = (delimiter, names, _header_lines(head, header_chars))
+    for _ in range(2):
+        # the head is sniffed as UTF-8 with its bad bytes dropped, then as read_lead_file decodes
+        # it: where the two differ (a dropped byte had hidden a field's delimiter), once more
+        # with the latter
+        delimiter, names, header_lines = layout
+        body = _line_offset(first, start, header_lines, size)
+        if body is None or first.startswith(codecs.BOM_UTF8, body):
+            return None  # read_lead_file's fast read drops a byte-order mark there, its careful one keeps it
+        try:
+            header = first[start:body]
+            scanned = _scan(path, header, body, delimiter, len(names), bom=start > 0, strict=strict)
+        except OSError:
+            return None
+        if scanned is None:
+            return None
+        decoding = scanned.counts.decoding()
+        decoded = _decoded_layout(first, start, size, decoding, guessed=strict is None)
+        if decoded is None:
+            return None
+        layout = decoded
+        if (layout[0], len(layout[1]), layout[2]) == (delimiter, len(names), header_lines):
+            break
+    else:
         return None
     names = layout[1]
     extras = _dedupe_names(

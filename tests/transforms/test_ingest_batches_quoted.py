@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from transforms.errors import LeadFileError
@@ -105,14 +105,18 @@ def _has_code(frame: pl.DataFrame, code: str) -> bool:
 
 @settings(max_examples=250, deadline=None)
 @given(written=csv_files(), size=st.sampled_from([1, 2, 3, 7]))
+@example(written=(b"col0,col1\n\xe9\xe9\xe9,\xe4\xf6\xfc\n\xe8\xe8\xe8,x\n", ",", "cp1252"), size=1)
 def test_well_formed_quoted_files_stream_to_read_lead_files_rows(
     written: tuple[bytes, str, str], size: int
 ) -> None:
     content, delimiter, encoding = written
     whole, batched, batches = _read_both(content, size)
     _same(whole, batched)
+    if isinstance(whole, str):
+        # words of accented letters only ("ééé") read as another code page's: refused alike
+        assert encoding == "cp1252" and "--encoding" in whole, whole
+        return
     assert batches is not None
-    assert isinstance(whole, pl.DataFrame)
     # what the writer meant was understood (its encoding, not a mixed-encoding guess, and its
     # delimiter): the file is well formed then, and it must stream
     described = read_lead_file_description(content)

@@ -20,6 +20,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from transforms.code_pages import code_page_misread
+from transforms.encodings import other_script_word
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
 
@@ -146,6 +148,10 @@ def test_written_csv_reads_back_with_every_string_intact(
     expected_encoding = encoding
     if encoding == "cp1252":
         assume(data.isascii() or not (_is_utf8(data) or _has_utf8_line(data)))
+        # words of accented letters only ("ÄÄÄ", "éèñ") read as another code page's: refused
+        # (tests/transforms/test_code_pages.py), no round trip
+        text = data.decode("cp1252")
+        assume(other_script_word(text) is None and code_page_misread(text) is None)
         expected_encoding = "utf-8" if data.isascii() else encoding
     ingested = read_lead_file(write_temp(scratch, data))
     assert (ingested.encoding, ingested.delimiter) == (expected_encoding, delimiter)

@@ -198,7 +198,7 @@ def check_columns(
         try:
             connector.check_columns(columns)
         except FatalTargetError as refused:
-            log.error("%s: target stopped before sending: %s", connector.target.name, refused)
+            log.error("target stopped before sending: %s", refused)
             state.breaker.trip(refused.reason, str(refused))
 
 

@@ -312,7 +312,8 @@ def template_names(template: str) -> tuple[str, ...]:
 
 
 def render_template(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with its placeholders filled from ``values``; unknown names render empty."""
+    """``template`` with its placeholders filled from ``values``; unknown names render empty (an
+    import refuses a template naming a column its file lacks first: ``check_columns``)."""
     return _FORMATTER.vformat(template, (), values)
 
 

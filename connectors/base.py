@@ -26,7 +26,7 @@ from schemas.codes import Status
 if TYPE_CHECKING:
     from transforms.people import People
 
-__all__ = ["Channel", "Chunk", "Connector", "Lead", "Limits", "Phone", "RowOutcome"]
+__all__ = ["Channel", "Chunk", "Connector", "FileColumns", "Lead", "Limits", "Phone", "RowOutcome"]
 
 
 class Channel(StrEnum):
@@ -88,6 +88,18 @@ class Lead:
     @property
     def full_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class FileColumns:
+    """The lead file's columns as the import mapped them (transforms.columns.AppliedMapping), for
+    a target whose settings name columns: ``attributes`` are the headers kept as the leads'
+    attributes (exact spelling, the names ``Lead.attributes`` carries), ``mapped`` each canonical
+    column's header, ``ignored`` the headers the mapping file drops."""
+
+    attributes: tuple[str, ...] = ()
+    mapped: Mapping[str, str] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +191,13 @@ class Connector(ABC):
         when it likes, so such a lead is held with ``OUTSIDE_CALLING_WINDOW`` (README, "Calling
         windows")."""
         return False
+
+    def check_columns(self, columns: FileColumns) -> None:  # noqa: B027 - optional hook
+        """Raise a ``FatalTargetError`` (``TARGET_MISCONFIGURED``) when the target's settings
+        need a column this file does not have (a uContact template's placeholder): called once
+        per import, after the file's columns are mapped and before anything is sent; the import
+        then sends nothing to the target and its rows fail with the error's reason and message.
+        Default: the target names no column."""
 
     # --- payload ------------------------------------------------------------------------
     def item_size(self, lead: Lead) -> int:

@@ -11,13 +11,22 @@ Credentials (``[targets.X.credentials]``): ``username`` and ``password``. Option
 (``[targets.X.options]``), validated on construction:
 
 - ``template`` (required): the SMS text or email body, with ``{placeholders}`` naming lead fields
-  (``external_id first_name last_name full_name email phone country timezone``) or attributes
-  (``{Account No}``). A missing field renders empty; attribute access, indexing, positional fields
-  and conversions are refused on load. The template must hold some literal text, because a row
-  whose message renders empty makes uContact refuse the whole file.
+  (``external_id first_name last_name full_name email phone country timezone``) or the file's
+  own columns kept as attributes, by their exact header (``{Account No}``). Attribute access,
+  indexing, positional fields and conversions are refused on load. The template must hold some
+  literal text, because a row whose message renders empty makes uContact refuse the whole file.
+- ``missing_fields`` (default ``"refuse"``): a placeholder (or email ``variables`` name) that is
+  neither a lead field nor a column of the file being imported would render empty in every
+  message. With ``"refuse"`` the import checks the names once the file's columns are mapped
+  (``check_columns``, connectors.ucontact_fields) and sends nothing to the target: its rows fail
+  ``TARGET_MISCONFIGURED`` with a message naming the placeholder and the columns that could be
+  meant, and the other targets go on. ``"blank"`` sends anyway with such names empty, and logs a
+  warning naming them. Either way, a column that exists but is empty on a row renders empty for
+  that row (a lead with no first name gets ``Hi ,``).
 - ``priority`` (default 9999, the document's sample value; the SMS scheduler uses 1 for "now").
 - email only: ``dialer`` (required), ``subject`` (optional), ``variables`` (names to send as
-  uContact variables; default every attribute) and ``external_id_variable`` (default
+  uContact variables, each a lead field or a column of the file, checked as placeholders are;
+  default every attribute) and ``external_id_variable`` (default
   ``ExternalId``; empty to leave it out).
 
 Line format (the document gives no quoting rule, so nothing may break a line): in every field
@@ -75,9 +84,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.assumptions import Assumption
 from connectors.auth import TokenAuth
-from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
+from connectors.base import Channel, Chunk, Connector, FileColumns, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
 from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
+from connectors.ucontact_fields import LEAD_FIELDS, Named, missing_message, unknown_names
 from schemas.codes import Issue, Status
 
 __all__ = [
@@ -90,6 +100,7 @@ __all__ = [
     "UContactSmsConnector",
     "line_field",
     "render_template",
+    "template_names",
     "validate_template",
 ]
 
@@ -230,6 +241,7 @@ class UContactOptions(BaseModel):
 
     template: str
     priority: int = Field(9999, ge=0)
+    missing_fields: Literal["refuse", "blank"] = "refuse"
     # Declared assumptions (ASSUMPTIONS above): the defaults are the guesses.
     login_path: str = Field("Integra/resources/auth/getUserToken", min_length=1)
     login_user_field: str = Field("user", min_length=1)
@@ -294,24 +306,31 @@ def validate_template(template: str) -> None:
         raise ValueError(f"a format spec does not apply to text: {exc}") from None
 
 
+def template_names(template: str) -> tuple[str, ...]:
+    """The names ``template``'s placeholders look up (those inside a format spec too), each once."""
+    return tuple(dict.fromkeys(name for name, _, _ in _fields(template)))
+
+
 def render_template(template: str, values: Mapping[str, str]) -> str:
-    """``template`` with its placeholders filled from ``values``; unknown names render empty."""
+    """``template`` with its placeholders filled from ``values``; unknown names render empty (an
+    import refuses a template naming a column its file lacks first: ``check_columns``)."""
     return _FORMATTER.vformat(template, (), values)
 
 
 def template_values(lead: Lead) -> dict[str, str]:
     """What a template can name: the lead's attributes, then its own fields (which win)."""
     values = dict(lead.attributes)
-    values.update(
-        external_id=lead.external_id,
-        first_name=lead.first_name or "",
-        last_name=lead.last_name or "",
-        full_name=lead.full_name,
-        email=lead.email or "",
-        phone=lead.phones[0].e164 if lead.phones else "",
-        country=lead.country or "",
-        timezone=lead.timezone or "",
+    own = (
+        lead.external_id,
+        lead.first_name or "",
+        lead.last_name or "",
+        lead.full_name,
+        lead.email or "",
+        lead.phones[0].e164 if lead.phones else "",
+        lead.country or "",
+        lead.timezone or "",
     )
+    values.update(zip(LEAD_FIELDS, own, strict=True))
     return values
 
 
@@ -378,6 +397,28 @@ class _UContactConnector(Connector):
             log.warning("%s: uContact EndSession failed (%s)", self.target.name, type(exc).__name__)
         finally:
             auth.forget()
+
+    # --- the file's columns -------------------------------------------------------------------
+    def named_fields(self) -> list[Named]:
+        """(setting, name) of every name the target looks up in a lead: the template's."""
+        return [("template", name) for name in template_names(self.options.template)]
+
+    def check_columns(self, columns: FileColumns) -> None:
+        """A name the target looks up that is no lead field and no column of the file: refused
+        (``TARGET_MISCONFIGURED``) before anything is sent, or with ``missing_fields = "blank"``
+        a warning, and the messages go out with it empty (module docstring)."""
+        missing = unknown_names(self.named_fields(), columns)
+        if not missing:
+            return
+        said = missing_message(self.target.name, missing, columns)
+        if self.options.missing_fields == "blank":
+            log.warning('%s. Sending anyway with them empty (missing_fields = "blank")', said)
+            return
+        raise FatalTargetError(
+            f"{said}. Nothing was sent to this target, so no message went out with a hole",
+            target=self.target.name,
+            reason=Issue.TARGET_MISCONFIGURED,
+        )
 
     # --- payload ------------------------------------------------------------------------------
     @abstractmethod
@@ -475,6 +516,12 @@ class UContactEmailConnector(_UContactConnector):
     def email_options(self) -> UContactEmailOptions:
         assert isinstance(self.options, UContactEmailOptions)
         return self.options
+
+    def named_fields(self) -> list[Named]:
+        """The template's names, then the ``variables`` named (every attribute by default:
+        nothing to check)."""
+        named = super().named_fields()
+        return [*named, *(("variables", name) for name in self.email_options.variables or ())]
 
     def line(self, lead: Lead) -> str:
         if not lead.email:

@@ -8,6 +8,11 @@ request leaves before the last batch is read, and memory depends on the batch si
 batch is read and normalized in a thread while this one is sent (``SendSettings.read_ahead``):
 reading and sending overlap, and at most two batches are held.
 
+Before the first batch, each target checks the file's mapped columns (``Connector.check_columns``:
+a uContact template naming a column the file lacks); a target that refuses them starts stopped
+(``TARGET_MISCONFIGURED``), so it sends nothing and its rows fail with its message, while the
+other targets send.
+
 What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
 in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
 reason. Each target keeps one vendor session for the run (connectors.session): it logs in at
@@ -32,8 +37,9 @@ from typing import Any
 
 import polars as pl
 
-from connectors.base import Connector
+from connectors.base import Connector, FileColumns
 from connectors.engine import RequestGate
+from connectors.errors import FatalTargetError
 from connectors.target_state import TargetState
 from flows.importer import send_target
 from flows.prepare import PreparedLeads
@@ -43,7 +49,7 @@ from flows.shared_leads import SharedLeads
 from flows.verdict import send_facts
 from transforms.shared_windows import SharedWindows
 
-__all__ = ["BatchProgress", "SendSettings", "add_facts", "send_in_batches", "sent_batches"]
+__all__ = ["BatchProgress", "SendSettings", "add_facts", "check_columns", "send_in_batches", "sent_batches"]
 
 log = logging.getLogger("leadflow.flows")
 
@@ -180,6 +186,22 @@ def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: 
         runner.run(end_all())
 
 
+def check_columns(
+    prepared: PreparedLeads, connectors: Sequence[Connector], states: Sequence[TargetState]
+) -> None:
+    """Each target's check of the file's mapped columns (``Connector.check_columns``); a target
+    that refuses them is stopped before it sends anything (its state's breaker, with the
+    refusal's reason and message: every row it would send fails with them)."""
+    applied = prepared.applied
+    columns = FileColumns(applied.attributes, dict(applied.columns), applied.ignored)
+    for connector, state in zip(connectors, states, strict=True):
+        try:
+            connector.check_columns(columns)
+        except FatalTargetError as refused:
+            log.error("target stopped before sending: %s", refused)
+            state.breaker.trip(refused.reason, str(refused))
+
+
 def sent_batches(
     batches: Iterator[pl.DataFrame],
     prepared: PreparedLeads,
@@ -201,6 +223,7 @@ def sent_batches(
     progress = progress or BatchProgress()
     facts = facts if facts is not None else {}
     states = [TargetState.of(connector, keep_session=True) for connector in connectors]
+    check_columns(prepared, connectors, states)
     with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
         # one event loop for the run: the targets' vendor sessions live on, and end (logout, then
         # their clients) before the ledgers opened by the first batch are closed

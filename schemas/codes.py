@@ -76,7 +76,8 @@ class Issue(StrEnum):
     # limits stayed out of reach); another attempt later may send the row
     TARGET_STOPPED = "TARGET_STOPPED"
     # failed: the vendor refused the target's setup (an unknown campaign or list, a setting or
-    # batch refused as a whole), so the target was stopped; another attempt with the same settings
+    # batch refused as a whole), or the import did before sending (a uContact template naming a
+    # column the file lacks), so the target was stopped; another attempt with the same settings
     # meets the same answer: a person must fix the target's settings first
     TARGET_MISCONFIGURED = "TARGET_MISCONFIGURED"
     CHUNK_TOO_LARGE = "CHUNK_TOO_LARGE"  # a single row exceeds the vendor's byte limit
@@ -375,11 +376,13 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         ),
         Issue.TARGET_MISCONFIGURED: _H(
             "The vendor refused the target's setup (an unknown campaign or list, a setting or a "
-            "batch refused as a whole), so the target was stopped and this row was not delivered; "
-            "`vendor_message` says what the vendor answered. Another attempt with the same "
-            "settings gets the same answer.",
+            "batch refused as a whole), or the import refused it before sending anything (a "
+            "uContact template or email `variables` naming a column the file does not have), so "
+            "the target was stopped and this row was not delivered; `vendor_message` says what the "
+            "vendor answered or which name is missing and which columns could be meant. Another "
+            "attempt with the same settings gets the same answer.",
             "Fix the target's campaign or settings in the targets file (leadflow check tests them), "
-            "then run the same import again.",
+            "or give the file the column the template names, then run the same import again.",
         ),
         Issue.CHUNK_TOO_LARGE: _H(
             "This single row is larger than the vendor's byte limit for a request.",

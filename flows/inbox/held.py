@@ -1,10 +1,10 @@
 """Rows left unsent for a cause waiting cannot fix: what a person must do, for the retry note.
 
-A refused login (``AUTH_FAILED``), an unknown campaign or a setting the vendor refuses
-(``TARGET_MISCONFIGURED``) stops a target at once (connectors.errors ``FatalTargetError``;
-flows.verdict ``needs_a_person``): another import with the same settings meets the same answer,
-and a watcher keeps the environment it started with, so an ``env:`` credential fixed in the shell
-reaches it only when it is restarted.
+A refused login (``AUTH_FAILED``), an unknown campaign or a setting the vendor refuses, or a
+uContact template naming a column the file lacks (``TARGET_MISCONFIGURED``) stops a target at
+once (connectors.errors ``FatalTargetError``; flows.verdict ``needs_a_person``): another import
+with the same settings meets the same answer, and a watcher keeps the environment it started
+with, so an ``env:`` credential fixed in the shell reaches it only when it is restarted.
 Such a file waits in ``retry/`` with no automatic next attempt (flows.inbox.retry), its note
 saying what to fix, naming the credential references of the target's entry in the targets file.
 A vendor that is down (``TRANSPORT_FAILED``, then the breaker's ``TARGET_STOPPED``) is retried
@@ -51,9 +51,10 @@ def _fix(target: TargetVerdict, credentials: Mapping[str, str]) -> str:
         )
     reasons = ", ".join(reason for reason, _ in target.failure_reasons)
     return (
-        f"{target.target}: the vendor refused the target's setup ({reasons}): fix the "
-        "target's campaign or settings in the targets file; the run folder's report says what the "
-        "vendor answered (leadflow check tests them)"
+        f"{target.target}: the target's setup was refused ({reasons}): fix the "
+        "target's campaign or settings in the targets file (leadflow check tests them), or the "
+        "file's columns its settings name; the run folder's report says what the vendor answered "
+        "or which name is missing"
     )
 
 

@@ -346,7 +346,7 @@ def test_a_drop_meeting_an_unknown_campaign_is_recorded_misconfigured_and_waits_
     note = json.loads(Path(held["note"]).read_text(encoding="utf-8"))
     assert note["next_attempt_at"] is None and note["next_attempt_epoch"] is None
     assert note["what_to_do"].startswith(
-        "obi: the vendor refused the target's setup (TARGET_MISCONFIGURED): "
+        "obi: the target's setup was refused (TARGET_MISCONFIGURED): "
         "fix the target's campaign or settings in the targets file"
     ), note
     results = pl.read_parquet(Path(held["run_dir"]) / "results" / "**" / "*.parquet")

@@ -128,6 +128,12 @@ _HIGH = b"".join(re.escape(bytes([byte])) for byte in range(0x80, 0x100) if not 
 _WORD = re.compile(b"[A-Za-z]*[" + _HIGH + b"][A-Za-z" + _HIGH + b"]*")
 """A word with a byte >= 0x80 (ASCII words read the same in every page)."""
 
+_OPENING_QUESTION = re.compile(b"(?<![A-Za-z" + _HIGH + b"])\xbf")
+"""cp1252's "¿" where a word starts: Spanish's opening question mark ("Hola, ¿cómo está?"),
+punctuation. cp1250 reads the byte as "ż", so "¿cómo" would be a Polish-looking "żcómo": two
+such questions in a notes column refused a Spanish file. There it ends a word like a space; a
+"ż" inside a word ("Ró¿añski") still counts."""
+
 
 @dataclass(frozen=True)
 class Misread:
@@ -172,6 +178,7 @@ def code_page_misread(head: str) -> Misread | None:
         raw = head.encode("cp1252")
     except UnicodeEncodeError:  # the file was read as Latin-1 (a byte cp1252 leaves undefined)
         raw, read_as = head.encode("latin-1", "replace"), "latin-1"
+    raw = _OPENING_QUESTION.sub(b" ", raw)  # "¿" in both readings
     words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
     reading = _page(read_as, read_as)
     wrong = [reading.implausible(word) for word in words]

@@ -229,3 +229,16 @@ def test_western_european_names_are_never_refused(scratch: Path, names: list[str
     ingested = read_lead_file(_write(scratch, names, "cp1252"))
     assert ingested.encoding in ("cp1252", "utf-8")
     assert ingested.frame["name"].to_list() == names
+
+
+def test_spanish_questions_in_cp1252_are_read_as_written(tmp_path: Path) -> None:
+    # "¿" opens a Spanish question; cp1250 reads its byte as "ż", and "¿cómo" as a Polish-looking
+    # "żcómo": two such questions in a notes column refused the file as Central European
+    notes = ["Hola, ¿cómo está?", "¿dónde vive? ¿tiene móvil?", "¿llamar mañana?", "Ró¿a"]
+    path = tmp_path / "leads.csv"
+    rows = "".join(f"{n};José Núñez;+34 916 62 61 2{n};{note}\n" for n, note in enumerate(notes))
+    path.write_bytes(f"id;name;phone;notes\n{rows}".encode("cp1252"))
+    ingested = read_lead_file(path)
+    assert ingested.encoding == "cp1252"
+    assert ingested.frame["notes"].to_list() == notes
+    assert pl.concat(list(open_lead_batches(path, 2).batches()))["notes"].to_list() == notes

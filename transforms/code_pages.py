@@ -180,11 +180,15 @@ def code_page_misread(head: str) -> Misread | None:
         raw, read_as = head.encode("latin-1", "replace"), "latin-1"
     raw = _OPENING_QUESTION.sub(b" ", raw)  # "¿" in both readings
     words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
-    reading = _page(read_as, read_as)
+    # judged as cp1252 reads the bytes even in a file read as Latin-1 (a byte cp1252 leaves
+    # undefined, a stray 0x81): its other bytes 0x80-0x9F are cp1252's letters there too. As
+    # Latin-1's controls, a French "Cœur" was a symbol inside a word that cp1250 reads "Cśur",
+    # and the file was refused as Central European
+    reading = _page("cp1252", "cp1252")
     wrong = [reading.implausible(word) for word in words]
     best: tuple[tuple[int, int], int, str] | None = None  # (score, first word it reads right, page)
     for name in CANDIDATES:
-        page = _page(name, read_as)
+        page = _page(name, "cp1252")
         evidence, against, support, first = 0, 0, 0, -1
         for index, word in enumerate(words):
             if not page.differs.search(word):

@@ -242,3 +242,14 @@ def test_spanish_questions_in_cp1252_are_read_as_written(tmp_path: Path) -> None
     assert ingested.encoding == "cp1252"
     assert ingested.frame["notes"].to_list() == notes
     assert pl.concat(list(open_lead_batches(path, 2).batches()))["notes"].to_list() == notes
+
+
+def test_a_western_file_read_as_latin1_is_not_refused_for_cp1252_letters(tmp_path: Path) -> None:
+    # a stray 0x81 (no cp1252 character) makes the file Latin-1; its "œ" bytes (0x9C), judged as
+    # Latin-1's controls, were symbols inside words that cp1250 reads as "ś" ("Cśur"): the French
+    # file was refused as Central European, pointing at an --encoding that reads it wrong
+    path = _write(tmp_path, ["Cœur Dupont", "Sœur Marie", "Bœuf Œuvre", "Ann"], "cp1252")
+    path.write_bytes(path.read_bytes() + b"9;Ann\x81;+49 30 1234999\n")
+    ingested = read_lead_file(path)
+    assert ingested.encoding == "latin-1"
+    assert pl.concat(list(open_lead_batches(path, 2).batches())).equals(ingested.frame)

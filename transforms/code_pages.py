@@ -128,11 +128,15 @@ _HIGH = b"".join(re.escape(bytes([byte])) for byte in range(0x80, 0x100) if not 
 _WORD = re.compile(b"[A-Za-z]*[" + _HIGH + b"][A-Za-z" + _HIGH + b"]*")
 """A word with a byte >= 0x80 (ASCII words read the same in every page)."""
 
-_OPENING_QUESTION = re.compile(b"(?<![A-Za-z" + _HIGH + b"])\xbf")
-"""cp1252's "¿" where a word starts: Spanish's opening question mark ("Hola, ¿cómo está?"),
-punctuation. cp1250 reads the byte as "ż", so "¿cómo" would be a Polish-looking "żcómo": two
-such questions in a notes column refused a Spanish file. There it ends a word like a space; a
-"ż" inside a word ("Ró¿añski") still counts."""
+_WORD_BYTE = b"[A-Za-z" + _HIGH + b"]"
+_EDGE_PUNCTUATION = re.compile(
+    b"(?<!" + _WORD_BYTE + b")[\xa1\xbf\xab\xbb]+|[\xab\xbb]+(?!" + _WORD_BYTE + b")"
+)
+"""cp1252's punctuation that other pages read as letters, where a word starts or ends: Spanish's
+opening "¿" and "¡" ("Hola, ¿cómo está?", "y ¡gracias!") and the guillemets of «Spanish»,
+«French», »German« quotes. cp1250 reads "¿" as "ż", ISO-8859-2 "¡" "«" "»" as "Ą" "Ť" "ť", so
+"¿cómo", "¡gracias" and "«llamar»" read as Central European words and two of them refused a
+Spanish file. There they end a word like a space; inside a word ("Ró¿añski") they still count."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,7 @@ def code_page_misread(head: str) -> Misread | None:
         raw = head.encode("cp1252")
     except UnicodeEncodeError:  # the file was read as Latin-1 (a byte cp1252 leaves undefined)
         raw, read_as = head.encode("latin-1", "replace"), "latin-1"
-    raw = _OPENING_QUESTION.sub(b" ", raw)  # "¿" in both readings
+    raw = _EDGE_PUNCTUATION.sub(b" ", raw)  # the same bytes in both readings
     words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
     # judged as cp1252 reads the bytes even in a file read as Latin-1 (a byte cp1252 leaves
     # undefined, a stray 0x81): its other bytes 0x80-0x9F are cp1252's letters there too. As

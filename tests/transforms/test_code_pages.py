@@ -231,12 +231,20 @@ def test_western_european_names_are_never_refused(scratch: Path, names: list[str
     assert ingested.frame["name"].to_list() == names
 
 
-def test_spanish_questions_in_cp1252_are_read_as_written(tmp_path: Path) -> None:
-    # "¿" opens a Spanish question; cp1250 reads its byte as "ż", and "¿cómo" as a Polish-looking
-    # "żcómo": two such questions in a notes column refused the file as Central European
-    notes = ["Hola, ¿cómo está?", "¿dónde vive? ¿tiene móvil?", "¿llamar mañana?", "Ró¿a"]
+@pytest.mark.parametrize(
+    "notes",
+    [
+        ["Hola, ¿cómo está?", "¿dónde vive? ¿tiene móvil?", "¿llamar mañana?", "Ró¿a"],
+        ["y ¡gracias!", "dice ¡adiós y ¡vale", "Ann"],
+        ["dice «llamar» mañana", "«ocupado»", "»Rückruf« erbeten, »später«"],
+    ],
+)
+def test_spanish_questions_and_quotes_in_cp1252_are_read_as_written(tmp_path: Path, notes: list[str]) -> None:
+    # "¿" and "¡" open a Spanish question or exclamation, guillemets quote; cp1250 reads "¿" as
+    # "ż", ISO-8859-2 "¡" "«" "»" as "Ą" "Ť" "ť": "¿cómo", "¡gracias", "«llamar»" read as Central
+    # European words, and two of them in a notes column refused the file
     path = tmp_path / "leads.csv"
-    rows = "".join(f"{n};José Núñez;+34 916 62 61 2{n};{note}\n" for n, note in enumerate(notes))
+    rows = "".join(f"{n};Ana López;+34 916 62 61 2{n};{note}\n" for n, note in enumerate(notes))
     path.write_bytes(f"id;name;phone;notes\n{rows}".encode("cp1252"))
     ingested = read_lead_file(path)
     assert ingested.encoding == "cp1252"

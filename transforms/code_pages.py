@@ -35,6 +35,7 @@ from functools import cache
 from pathlib import Path
 
 from transforms.errors import LeadFileError
+from transforms.legacy_text import decode_latin1, encode_latin1
 
 __all__ = ["CANDIDATES", "Misread", "code_page_error", "code_page_misread"]
 
@@ -181,7 +182,7 @@ def code_page_misread(head: str) -> Misread | None:
     try:
         raw = head.encode("cp1252")
     except UnicodeEncodeError:  # the file was read as Latin-1 (a byte cp1252 leaves undefined)
-        raw, read_as = head.encode("latin-1", "replace"), "latin-1"
+        raw, read_as = encode_latin1(head), "latin-1"
     raw = _EDGE_PUNCTUATION.sub(b" ", raw)  # the same bytes in both readings
     words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
     # judged as cp1252 reads the bytes even in a file read as Latin-1 (a byte cp1252 leaves
@@ -211,7 +212,8 @@ def code_page_misread(head: str) -> Misread | None:
     if best is None:
         return None
     _, first, name = best
-    return Misread(name, words[first].decode(read_as), words[first].decode(name, "replace"))
+    as_read = words[first].decode("cp1252") if read_as == "cp1252" else decode_latin1(words[first])
+    return Misread(name, as_read, words[first].decode(name, "replace"))
 
 
 @dataclass(frozen=True)

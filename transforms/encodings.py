@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.errors import LeadFileError
+from transforms.legacy_text import decode_latin1
 
 __all__ = [
     "COMMON_ENCODINGS",
@@ -267,7 +268,7 @@ def as_utf8(path: Path, data: bytes) -> Decoded:
     try:
         return Decoded("cp1252", data.decode("cp1252").encode("utf-8"), 0)
     except UnicodeDecodeError:
-        return Decoded("latin-1", data.decode("latin-1").encode("utf-8"), 0)
+        return Decoded("latin-1", decode_latin1(data).encode("utf-8"), 0)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -326,7 +327,7 @@ def _per_line(data: bytes, *, declared_utf8: bool = False) -> Decoded | None:
             out.append(piece(index).decode("cp1252").encode("utf-8"))
         except UnicodeDecodeError:
             legacy = "latin-1"
-            out.append(piece(index).decode("latin-1").encode("utf-8"))
+            out.append(decode_latin1(piece(index)).encode("utf-8"))
         copied = int(offsets[index + 1])
     out.append(data[copied:])
     foreign_is_legacy = declared_utf8 or len(legacy_pieces) <= len(utf8)

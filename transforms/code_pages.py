@@ -35,6 +35,7 @@ from functools import cache
 from pathlib import Path
 
 from transforms.errors import LeadFileError
+from transforms.legacy_text import decode_latin1, encode_latin1
 
 __all__ = ["CANDIDATES", "Misread", "code_page_error", "code_page_misread"]
 
@@ -128,6 +129,16 @@ _HIGH = b"".join(re.escape(bytes([byte])) for byte in range(0x80, 0x100) if not 
 _WORD = re.compile(b"[A-Za-z]*[" + _HIGH + b"][A-Za-z" + _HIGH + b"]*")
 """A word with a byte >= 0x80 (ASCII words read the same in every page)."""
 
+_WORD_BYTE = b"[A-Za-z" + _HIGH + b"]"
+_EDGE_PUNCTUATION = re.compile(
+    b"(?<!" + _WORD_BYTE + b")[\xa1\xbf\xab\xbb]+|[\xab\xbb]+(?!" + _WORD_BYTE + b")"
+)
+"""cp1252's punctuation that other pages read as letters, where a word starts or ends: Spanish's
+opening "¿" and "¡" ("Hola, ¿cómo está?", "y ¡gracias!") and the guillemets of «Spanish»,
+«French», »German« quotes. cp1250 reads "¿" as "ż", ISO-8859-2 "¡" "«" "»" as "Ą" "Ť" "ť", so
+"¿cómo", "¡gracias" and "«llamar»" read as Central European words and two of them refused a
+Spanish file. There they end a word like a space; inside a word ("Ró¿añski") they still count."""
+
 
 @dataclass(frozen=True)
 class Misread:
@@ -171,13 +182,18 @@ def code_page_misread(head: str) -> Misread | None:
     try:
         raw = head.encode("cp1252")
     except UnicodeEncodeError:  # the file was read as Latin-1 (a byte cp1252 leaves undefined)
-        raw, read_as = head.encode("latin-1", "replace"), "latin-1"
+        raw, read_as = encode_latin1(head), "latin-1"
+    raw = _EDGE_PUNCTUATION.sub(b" ", raw)  # the same bytes in both readings
     words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
-    reading = _page(read_as, read_as)
+    # judged as cp1252 reads the bytes even in a file read as Latin-1 (a byte cp1252 leaves
+    # undefined, a stray 0x81): its other bytes 0x80-0x9F are cp1252's letters there too. As
+    # Latin-1's controls, a French "Cœur" was a symbol inside a word that cp1250 reads "Cśur",
+    # and the file was refused as Central European
+    reading = _page("cp1252", "cp1252")
     wrong = [reading.implausible(word) for word in words]
     best: tuple[tuple[int, int], int, str] | None = None  # (score, first word it reads right, page)
     for name in CANDIDATES:
-        page = _page(name, read_as)
+        page = _page(name, "cp1252")
         evidence, against, support, first = 0, 0, 0, -1
         for index, word in enumerate(words):
             if not page.differs.search(word):
@@ -196,7 +212,8 @@ def code_page_misread(head: str) -> Misread | None:
     if best is None:
         return None
     _, first, name = best
-    return Misread(name, words[first].decode(read_as), words[first].decode(name, "replace"))
+    as_read = words[first].decode("cp1252") if read_as == "cp1252" else decode_latin1(words[first])
+    return Misread(name, as_read, words[first].decode(name, "replace"))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from transforms.errors import LeadFileError
+from transforms.legacy_text import decode_latin1
 
 __all__ = [
     "COMMON_ENCODINGS",
@@ -36,6 +37,7 @@ __all__ = [
     "nul_byte_error",
     "other_script_error",
     "other_script_word",
+    "refuse_utf8_mark",
 ]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
@@ -185,6 +187,7 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
     which must be said with the line rather than turned into a replacement character.
     A UTF-8 byte-order mark is skipped when the encoding is UTF-8."""
     _refuse_other_formats(path, data)
+    refuse_utf8_mark(path, data, encoding)
     if encoding == "utf-8":
         start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         if _is_utf8(data):
@@ -208,6 +211,25 @@ def invalid_byte_error(path: Path, encoding: str, byte: int, line: int) -> LeadF
         "is no character in that encoding",
         "Check which encoding the file was saved in and give that one with --encoding "
         "(without it Leadflow detects UTF-8 or cp1252), or save the file as CSV UTF-8",
+    )
+
+
+def refuse_utf8_mark(path: Path, head: bytes, encoding: str) -> None:
+    """``LeadFileError`` when ``head`` (a file's start) is a UTF-8 byte-order mark and the
+    operator named another encoding. Why: a single-byte code page reads those bytes as letters
+    ("ï»¿" in cp1252), the header's first name no longer matches its column (its values were
+    dropped unsaid) and the file's UTF-8 letters come out altered ("MÃ¼ller"), all without a
+    byte the page refuses: a mapping file's ``encoding = "cp1252"`` kept after the source
+    switched to Excel's CSV UTF-8."""
+    if encoding in ("utf-8", "utf-8-sig") or not head.startswith(codecs.BOM_UTF8):
+        return
+    raise LeadFileError(
+        path,
+        f"the file starts with a UTF-8 byte-order mark (it was saved as UTF-8, as Excel's CSV UTF-8 "
+        f"is), but the encoding given is {encoding}, which would read its first column's name and "
+        "its accented letters altered",
+        "Leave out --encoding (and the mapping file's encoding) to read it as UTF-8, or save it "
+        f"again in {encoding}",
     )
 
 
@@ -246,7 +268,7 @@ def as_utf8(path: Path, data: bytes) -> Decoded:
     try:
         return Decoded("cp1252", data.decode("cp1252").encode("utf-8"), 0)
     except UnicodeDecodeError:
-        return Decoded("latin-1", data.decode("latin-1").encode("utf-8"), 0)
+        return Decoded("latin-1", decode_latin1(data).encode("utf-8"), 0)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -305,7 +327,7 @@ def _per_line(data: bytes, *, declared_utf8: bool = False) -> Decoded | None:
             out.append(piece(index).decode("cp1252").encode("utf-8"))
         except UnicodeDecodeError:
             legacy = "latin-1"
-            out.append(piece(index).decode("latin-1").encode("utf-8"))
+            out.append(decode_latin1(piece(index)).encode("utf-8"))
         copied = int(offsets[index + 1])
     out.append(data[copied:])
     foreign_is_legacy = declared_utf8 or len(legacy_pieces) <= len(utf8)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from transforms.encodings import _is_utf8
+from transforms.legacy_text import decode_latin1
 
 __all__ = ["Decoding", "EncodingCounts", "Pieces", "line_starts_before", "sort_pieces"]
 
@@ -121,7 +122,8 @@ class Decoding:
     def decode(self, block: bytes) -> tuple[bytes, list[int]]:
         """``block`` (whole lines) as UTF-8, and its 0-based lines read in the minority encoding."""
         if self.whole is not None:
-            return block.decode(self.whole).encode("utf-8"), []
+            text = decode_latin1(block) if self.whole == "latin-1" else block.decode(self.whole)
+            return text.encode("utf-8"), []
         if not self.mixed or block.isascii():
             return block, []
         pieces = sort_pieces(block)
@@ -133,7 +135,7 @@ class Decoding:
             try:
                 out.append(block[start:end].decode("cp1252").encode("utf-8"))
             except UnicodeDecodeError:
-                out.append(block[start:end].decode("latin-1").encode("utf-8"))
+                out.append(decode_latin1(block[start:end]).encode("utf-8"))
             copied = end
         out.append(block[copied:])
         foreign = np.asarray(pieces.legacy if self.foreign_legacy else pieces.utf8, dtype=np.int64)

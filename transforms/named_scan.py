@@ -48,7 +48,7 @@ from typing import NoReturn
 import polars as pl
 
 from transforms.csv_scan import _LONGEST_RECORD, TextCsv, _records, data_start_is_bom
-from transforms.encodings import _is_utf8, _refuse_other_formats, invalid_byte_error
+from transforms.encodings import _is_utf8, _refuse_other_formats, invalid_byte_error, refuse_utf8_mark
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import _SNIFF_BYTES, IngestedFile, _finish, sniffed_layout
 
@@ -114,6 +114,7 @@ def scan_named_csv(path: Path, encoding: str) -> TextCsv | None:
     if not first or first.startswith(b"PAR1"):
         return None
     _refuse_other_formats(path, first)
+    refuse_utf8_mark(path, first, encoding)
     named = StrictBytes(path, encoding, undefined)
     start = len(codecs.BOM_UTF8) if encoding == "utf-8" and first.startswith(codecs.BOM_UTF8) else 0
     layout = _layout(named, first, size, start)

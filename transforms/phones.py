@@ -202,7 +202,7 @@ def _parse_distinct(
             "_row": todo.get_column("_row"),
             "e164": pl.Series(one_by_one.e164, dtype=pl.String),
             "type": pl.Series(one_by_one.number_type, dtype=pl.String),
-            "ext": pl.Series(one_by_one.extension, dtype=pl.String),
+            "ext": pl.Series(_ascii_digits(one_by_one.extension), dtype=pl.String),
             "status": pl.Series(one_by_one.status, dtype=pl.Int8),
             "cc": pl.Series(one_by_one.country_code, dtype=pl.Int32),
         }
@@ -245,6 +245,18 @@ def _parse_distinct(
     order = answers.get_column("_row").to_numpy()
     answers = answers.drop("_row")
     return answers.with_columns(zone_id=phone_zone_ids(answers)), order
+
+
+def _ascii_digits(extensions: list[str | None]) -> list[str | None]:
+    """The extensions in ASCII digits. libphonenumber keeps an extension's digits as written
+    ("x１２", "ext. ١٢"), while it reads the number's own in any script: left so, one person's
+    extension 12 written three ways was three dedupe keys (three leads sent) and reached the
+    dialer as "١٢". Only the per-value parse sees such digits (the columnar one reads ASCII)."""
+    if all(ext is None or ext.isascii() for ext in extensions):
+        return extensions
+    return [
+        ext if ext is None or ext.isascii() else phonenumbers.normalize_digits_only(ext) for ext in extensions
+    ]
 
 
 def _is_given(values: pl.Expr) -> pl.Expr:

@@ -13,6 +13,7 @@ import pytest
 from schemas.raw_leads import ISSUE
 from transforms.errors import LeadFileError, MappingError
 from transforms.ingest import read_lead_file
+from transforms.ingest_batches import open_lead_batches
 
 
 def write(tmp_path: Path, content: bytes | str, name: str = "leads.csv") -> Path:
@@ -72,6 +73,21 @@ def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
     ingested = read_lead_file(write(tmp_path, b"name,phone\nA\x81\xe9,1\n"))
     assert ingested.encoding == "latin-1"
     assert rows(ingested.path) == [{"name": "A\x81é", "phone": "1"}]
+
+
+def test_a_cp1252_file_with_one_undefined_byte_keeps_its_cp1252_letters_whole_and_in_batches(
+    tmp_path: Path,
+) -> None:
+    # one stray 0x81 made the file Latin-1, where 0x80-0x9F are controls: "O’Brien", "Cœur", "5 €"
+    # and "Šimon" were read with invisible control characters in them, and no finding said so
+    text = "name,phone,note\nSean O’Brien,1,5 €\nZoë Cœur,2,Šimon\n"
+    path = write(tmp_path, text.encode("cp1252") + b"A\x81,3,x\n")
+    ingested = read_lead_file(path)
+    assert ingested.encoding == "latin-1"
+    assert ingested.frame["name"].to_list() == ["Sean O’Brien", "Zoë Cœur", "A\x81"]
+    assert ingested.frame["note"].to_list() == ["5 €", "Šimon", "x"]
+    for size in (1, 2):
+        assert pl.concat(list(open_lead_batches(path, size).batches())).equals(ingested.frame)
 
 
 @pytest.mark.parametrize("line", ["sep=;\n", '"sep=;"\r\n', "SEP=;  \n"])

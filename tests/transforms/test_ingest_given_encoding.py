@@ -113,3 +113,23 @@ def test_batches_in_a_given_encoding_are_the_whole_reads_rows(
         assert getattr(batched.ingested, attribute) == getattr(whole, attribute), attribute
     assert whole.encoding == encoding
     assert not whole.frame[whole.headers[-1]].str.contains("\ufffd").any()
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "cp1250", "iso-8859-15", "shift_jis"])
+def test_a_utf8_byte_order_mark_with_another_encoding_given_is_refused_not_read_altered(
+    tmp_path: Path, encoding: str
+) -> None:
+    # Excel's CSV UTF-8, with a mapping file's encoding = "cp1252" left from the source's old
+    # export: read so, the header's first name was "ï»¿first_name" (the column's names dropped
+    # unsaid) and "Müller" arrived as "MÃ¼ller"; no byte is invalid in cp1252 to stop it
+    path = _write(tmp_path, "\ufefffirst_name,last_name,phone\nJosé,Müller,+49 30 1234567\n".encode())
+    with pytest.raises(LeadFileError) as whole:
+        read_lead_file(path, encoding)
+    assert str(path) in str(whole.value)
+    assert "byte-order mark" in str(whole.value) and "Leave out --encoding" in str(whole.value)
+    with pytest.raises(LeadFileError) as batches:
+        pl.concat(list(open_lead_batches(path, 1, encoding).batches()))
+    assert str(batches.value) == str(whole.value)
+    # read as UTF-8 (detected or named), the names are as written
+    for given in (None, "utf-8"):
+        assert read_lead_file(path, given).frame["last_name"].to_list() == ["Müller"]

@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import pytest
 
+from flows.prepare import PrepareOptions, prepare_leads
+from flows.prepare_batches import prepare_batches
 from schemas.raw_leads import RAW_LEADS, RAW_LEADS_SCHEMA
 from transforms.phones import normalize_phones
 
@@ -38,6 +40,10 @@ MESSY = [
     ("415-555-2671 ext. 123", "US", "+14155552671", "fixed_line_or_mobile", "123", None),
     ("415.555.2671 x12", "United States of America", "+14155552671", "fixed_line_or_mobile", "12", None),
     ("415-555-2671 #99", "US", "+14155552671", "fixed_line_or_mobile", "99", None),
+    # an extension's digits in another script are its ASCII digits, as the number's are: as
+    # written ("１２", "١٢") they were other dedupe keys than "12" and reached the dialer so
+    ("415-555-2671 x１２", "US", "+14155552671", "fixed_line_or_mobile", "12", None),
+    ("415-555-2671 ext. ١٢", "US", "+14155552671", "fixed_line_or_mobile", "12", None),
     ("0044 20 7946 0958", "US", "+442079460958", "fixed_line", None, None),
     ("011 44 20 7946 0958", "US", "+442079460958", "fixed_line", None, None),
     ("tel:+1-415-555-2671", "US", "+14155552671", "fixed_line_or_mobile", None, None),
@@ -362,3 +368,16 @@ def test_spreadsheet_notation_in_non_ascii_digits_is_a_row_finding_not_a_failed_
 
     assert out["phone1_raw"] == raw
     assert (out["phone1"] is None) == bool(out["issues"])
+
+
+def test_one_extension_written_in_other_digits_is_one_lead_whole_and_in_batches(tmp_path: Path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text(
+        "name,phone\nAnn,+1 212 555 0100 x12\nAnn,+1 212 555 0100 x１２\nAnn,+1 212 555 0100 ext. ١٢\n",
+        encoding="utf-8",
+    )
+    whole = prepare_leads(path, PrepareOptions()).clean
+    assert whole["disposition"].to_list() == ["ready", "duplicate", "duplicate"]
+    assert whole["phone1_ext"].to_list() == ["12", "12", "12"]
+    batched = pl.concat(list(prepare_batches(path, PrepareOptions(), 1).batches()))
+    assert batched.equals(whole)

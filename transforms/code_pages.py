@@ -131,13 +131,16 @@ _WORD = re.compile(b"[A-Za-z]*[" + _HIGH + b"][A-Za-z" + _HIGH + b"]*")
 
 _WORD_BYTE = b"[A-Za-z" + _HIGH + b"]"
 _EDGE_PUNCTUATION = re.compile(
-    b"(?<!" + _WORD_BYTE + b")[\xa1\xbf\xab\xbb]+|[\xab\xbb]+(?!" + _WORD_BYTE + b")"
+    b"(?<!" + _WORD_BYTE + b")[\xa1\xbf\xab\xbb]+|[\xab\xbb\xae\xa9\x99]+(?!" + _WORD_BYTE + b")"
 )
 """cp1252's punctuation that other pages read as letters, where a word starts or ends: Spanish's
 opening "¿" and "¡" ("Hola, ¿cómo está?", "y ¡gracias!") and the guillemets of «Spanish»,
 «French», »German« quotes. cp1250 reads "¿" as "ż", ISO-8859-2 "¡" "«" "»" as "Ą" "Ť" "ť", so
 "¿cómo", "¡gracias" and "«llamar»" read as Central European words and two of them refused a
-Spanish file. There they end a word like a space; inside a word ("Ró¿añski") they still count."""
+Spanish file. There they end a word like a space; inside a word ("Ró¿añski") they still count.
+So do the marks that end a brand: "ACME®", "Sony©", "Widget™" (ISO-8859-2 reads "®" and "©" as
+"Ž" and "Š": two companies with a registered mark refused a US file). An all-capitals Czech word
+ending in "Š" or "Ž" ("NÁŠ", "MUŽ") is lost to the check so; the file's other words still tell."""
 
 
 @dataclass(frozen=True)

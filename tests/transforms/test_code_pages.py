@@ -261,3 +261,18 @@ def test_a_western_file_read_as_latin1_is_not_refused_for_cp1252_letters(tmp_pat
     ingested = read_lead_file(path)
     assert ingested.encoding == "latin-1"
     assert pl.concat(list(open_lead_batches(path, 2).batches())).equals(ingested.frame)
+
+
+def test_brand_marks_after_company_names_leave_a_cp1252_file_as_written(tmp_path: Path) -> None:
+    # ISO-8859-2 reads "®" and "©" as "Ž" and "Š": "ACME®" and "SONY®" were two Central
+    # European-looking words, and a US file of companies was refused as iso-8859-2
+    companies = ["ACME®", "SONY®", "Contoso© Ltd", "Widget™ Inc", "Fabrikam"]
+    path = tmp_path / "leads.csv"
+    rows = "".join(f"{n},Ann Lee,+1 202 555 01{n:02d},{company}\n" for n, company in enumerate(companies))
+    path.write_bytes(f"id,name,phone,company\n{rows}".encode("cp1252"))
+
+    ingested = read_lead_file(path)
+
+    assert ingested.encoding == "cp1252"
+    assert ingested.frame["company"].to_list() == companies
+    assert pl.concat(list(open_lead_batches(path, 2).batches()))["company"].to_list() == companies

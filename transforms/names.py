@@ -13,9 +13,12 @@ empty (null) and records ``NAME_PLACEHOLDER`` with the value as read; the row is
 - once lower-cased, stripped of whitespace and of punctuation at its ends (``#N/A``,
   ``(unknown)``, ``<null>``, ``N / A.``), is one of :data:`PLACEHOLDERS`: ``n/a`` (also
   ``n.a``, ``n\\a``, ``n_a``, ``n-a``), ``none``, ``unknown``, ``tbd``, ``noname``, ``xxx`` (three
-  x or more), and ``test`` and ``null``, which are also real surnames (Jennifer Null): a
-  last name ``Test`` or ``Null`` is a placeholder only when the first name is empty or a
-  placeholder too ("Test Test", ", Null"), never beside a real one ("Carl Test").
+  x or more), "unknown" and "not given" in the languages of the exports we see (``unbekannt``,
+  ``keine Angabe``, ``N.N.``, ``inconnu``, ``desconocido``, ``ninguno``, ``s/n``,
+  ``sconosciuto``, ``onbekend``), and ``test`` and ``null``, which are also real surnames
+  (Jennifer Null): a last name ``Test`` or ``Null`` is a placeholder only when the first name is
+  empty or a placeholder too ("Test Test", ", Null"), never beside a real one ("Carl Test"); or
+- is German's ``k.A.`` or ``o.A.`` as written (lower-case first letter: ``K.A.`` may be initials).
 
 Only whole values: "Testa", "Nullmeyer", "Anna-Test" and "N/A Smith" stay. Not placeholders,
 because they are real names: ``Na`` (a Korean surname; only a separated ``n/a`` is one), ``Nan``
@@ -39,8 +42,15 @@ _NEEDS_COLLAPSING = r"  |[^\S ]|\u200b"
 """Two spaces, any other whitespace (tab, no-break space, ...) or a zero-width space: the
 values the collapsing changes. Most names have none, and a test is cheaper than a rewrite."""
 
-PLACEHOLDERS = r"^(?:n[/.\\_-]a|none|unknown|tbd|noname|x{3,}|test|null)$"
+PLACEHOLDERS = (
+    r"^(?:n[/.\\_-]a|none|unknown|tbd|noname|x{3,}|test|null"
+    r"|unbekannt|keineangabe|n\.n|inconnu|desconocido|ninguno|s/n|sconosciuto|onbekend)$"
+)
 """A placeholder's lower-cased text without whitespace and end punctuation (module docstring)."""
+
+_ABBREVIATED = r"^[ko]\.\s*A\.?$"
+"""German CRMs' "k.A." (keine Angabe) and "o.A." (ohne Angabe), case and all: "K.A." may be
+someone's initials and stays."""
 
 _ALSO_SURNAMES = r"^(?:test|null)$"
 """Placeholders that are also surnames: one only beside an empty or placeholder first name."""
@@ -75,7 +85,7 @@ def _placeholders(names: pl.Series) -> tuple[pl.Series, pl.Series]:
     found = (
         pl.DataFrame({"value": names.drop_nulls().unique()})
         .with_columns(token=token)
-        .filter(letterless | pl.col("token").str.contains(PLACEHOLDERS))
+        .filter(letterless | pl.col("token").str.contains(PLACEHOLDERS) | value.str.contains(_ABBREVIATED))
     )
     return found.get_column("value"), found.filter(pl.col("token").str.contains(_ALSO_SURNAMES))["value"]
 

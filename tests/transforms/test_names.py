@@ -92,6 +92,18 @@ def _placeholders(
         "0",
         "123",
         "-- n/a --",
+        "k.A.",
+        "k. A.",
+        "o.A.",
+        "Keine Angabe",
+        "unbekannt",
+        "N.N.",
+        "inconnu",
+        "Desconocido",
+        "ninguno",
+        "s/n",
+        "sconosciuto",
+        "Onbekend",
     ],
 )
 def test_a_placeholder_first_name_is_left_empty_and_recorded_with_the_value_as_read(value: str) -> None:
@@ -122,6 +134,8 @@ def _as_cleaned(value: str) -> str:
         ("N/A Smith", "Anna-Test", ("N/A Smith", "Anna-Test")),
         ("李", "小龙", ("李", "小龙")),
         ("O'Neil", "d'Arc", ("O'Neil", "d'Arc")),
+        ("K.A.", "Smith", ("K.A.", "Smith")),  # initials, unlike German's lower-case "k.A."
+        ("J.", "Ng", ("J.", "Ng")),
     ],
 )
 def test_only_whole_placeholders_are_left_empty_and_real_names_stay(

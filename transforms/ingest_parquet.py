@@ -44,6 +44,7 @@ from schemas.codes import Issue
 from schemas.raw_leads import ISSUE
 from transforms.errors import LeadFileError
 from transforms.issues import issue
+from transforms.legacy_text import decode_latin1
 
 __all__ = ["parquet_as_text", "read_parquet_text"]
 
@@ -250,13 +251,13 @@ def _is_utf8(value: bytes) -> bool:
 
 
 def _decode(value: bytes) -> str:
-    """Bytes as text: UTF-8, else cp1252, else Latin-1 (which decodes any byte)."""
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return value.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return value.decode("latin-1")
+    """Bytes as text: UTF-8, else cp1252 with the bytes it leaves undefined read as Latin-1
+    (transforms.legacy_text, as a CSV's): a stray 0x81 beside "O\x92Brien" no longer turns
+    its "’" into a control character."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode_latin1(value)
 
 
 def _json_default(value: Any) -> Any:

@@ -115,6 +115,13 @@ def test_binary_values_that_are_not_utf8_are_read_as_cp1252_and_flagged_on_their
     ]
 
 
+def test_a_binary_value_with_a_byte_cp1252_leaves_undefined_keeps_its_cp1252_letters(tmp_path: Path) -> None:
+    # read whole as Latin-1 before, its "\x92" (cp1252's "’") became an invisible control
+    values = pa.array([b"O\x92Brien \x81", b"C\x9cur \x80 \x8d"], pa.binary())
+    frame = read_lead_file(_write(tmp_path, "legacy", values)).frame
+    assert frame["notes"].to_list() == ["O\u2019Brien \x81", "C\u0153ur \u20ac \x8d"]
+
+
 def test_a_type_with_no_text_rendering_refuses_the_file_naming_the_column() -> None:
     table = pa.table({"phone": ["1"], "Wait": pa.array([(1, 2, 3)], pa.month_day_nano_interval())})
     with pytest.raises(LeadFileError) as caught:

@@ -10,10 +10,11 @@ The phone is spelt as dedupe keys it (transforms.dedupe.phone_key): the E.164 nu
 ``+E164;ext=N`` when it has an extension, so that two people at one switchboard (extensions 12
 and 34, no names or emails to tell them apart), both of whom dedupe keeps, never share an id.
 Ids of phones without an extension are those of earlier versions; a lead whose first phone
-has an extension got an id without it before, so a file imported before that change and sent
-again sends those leads under new ids (the vendors see new contacts). Such a lead's earlier id is
-kept beside the new one (``legacy_external_id``, the same hash over the bare E.164, computed with
-it by one function and only for those rows).
+has an extension got an id without it before. That id is kept beside the new one
+(``legacy_external_id``, the same hash over the bare E.164, computed with it by one function and
+only for those rows), and the engine counts a delivery the ledger holds under it as this lead's
+(connectors.engine, ``_skip_already_sent``): a file imported before that change and imported
+again (or a crashed run resumed) after it is recognised, its extension leads ``already_sent``.
 
 The hash (``stable_hash_64``) is defined here and must never change: ledgers keep ids for
 months. It is computed with numpy over the Arrow string buffers, eight bytes at a time,

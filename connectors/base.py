@@ -61,6 +61,10 @@ class Lead:
     email_key: int | None = None
     """The email's person key (transforms.person_keys), computed with the batch's under a
     frequency limit; None otherwise, and then computed from ``email`` when needed."""
+    legacy_external_id: str | None = None
+    """The id an earlier version generated for this lead, where it differs from ``external_id``
+    (a generated id whose first phone has an extension: transforms.identity); a delivery the
+    ledger holds under it makes the lead ``already_sent`` (connectors.engine)."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Lead:
@@ -83,6 +87,7 @@ class Lead:
             attributes=attributes,
             call_window_end=row.get("call_window_end"),
             email_key=row.get("email_key"),
+            legacy_external_id=row.get("legacy_external_id"),
         )
 
     @property

@@ -119,7 +119,9 @@ class ResultTable:
                 _ALREADY_SENT_REASONS,
                 entry.vendor_id,
                 entry.vendor_status,
-                f"{entry.status} in run {entry.run_id}",
+                # delivered under the id an earlier version gave the lead: say so, the vendor knows it by that
+                f"{entry.status} in run {entry.run_id}"
+                + ("" if entry.external_id == lead.external_id else f" as {entry.external_id}"),
                 entry.batch_id,
             )
         )

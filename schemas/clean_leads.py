@@ -72,6 +72,9 @@ CLEAN_LEADS: dict[str, pl.DataType] = {
     "source_row": pl.Int64(),
     "external_id": pl.String(),  # deterministic: the file's id or a stable hash (never null)
     "external_id_origin": pl.String(),  # "file" or "hash"
+    # a generated id whose first phone has an extension: the id versions before extensions
+    # counted gave it (transforms.identity), so the ledger recognises its earlier deliveries
+    "legacy_external_id": pl.String(),
     "first_name": pl.String(),
     "last_name": pl.String(),
     **_phone_columns(),

@@ -10,8 +10,11 @@ The phone is spelt as dedupe keys it (transforms.dedupe.phone_key): the E.164 nu
 ``+E164;ext=N`` when it has an extension, so that two people at one switchboard (extensions 12
 and 34, no names or emails to tell them apart), both of whom dedupe keeps, never share an id.
 Ids of phones without an extension are those of earlier versions; a lead whose first phone
-has an extension got an id without it before, so a file imported before that change and sent
-again sends those leads under new ids (the vendors see new contacts).
+has an extension got an id without it before. That id is kept beside the new one
+(``legacy_external_id``, the same hash over the bare E.164, computed with it by one function and
+only for those rows), and the engine counts a delivery the ledger holds under it as this lead's
+(connectors.engine, ``_skip_already_sent``): a file imported before that change and imported
+again (or a crashed run resumed) after it is recognised, its extension leads ``already_sent``.
 
 The hash (``stable_hash_64``) is defined here and must never change: ledgers keep ids for
 months. It is computed with numpy over the Arrow string buffers, eight bytes at a time,
@@ -100,7 +103,10 @@ def stable_hash_64(values: pl.Series) -> pl.Series:
 
 
 def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
-    """Set ``external_id`` (never null) and ``external_id_origin`` ("file" or "hash").
+    """Set ``external_id`` (never null), ``external_id_origin`` ("file" or "hash") and
+    ``legacy_external_id``: the id the previous formula gave (first phone without its
+    extension), only on generated ids it differs from (their first phone has an extension),
+    null elsewhere.
 
     Expects normalized columns: external_id (the file's, raw), phone1..3 and phone1..3_ext, email, names,
     phoneN_raw, email_raw, source_row.
@@ -108,8 +114,26 @@ def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     file_id = pl.col("external_id").str.strip_chars()
     file_id = pl.when(file_id == "").then(None).otherwise(file_id)
     contact = pl.coalesce(*(phone_key(frame, slot) for slot in PHONE_SLOTS))
+    given = frame.select(file_id.alias("external_id")).to_series()
+    needs_hash = given.is_null()
+    hashed = _hashed_ids(frame, needs_hash, _hash_input(source, contact))
+    legacy = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+    if any(not frame.get_column(f"{slot}_ext").is_null().all() for slot in PHONE_SLOTS):
+        # only when some phone has an extension (most files have none: nothing more is done)
+        bare = pl.coalesce(*PHONE_SLOTS)
+        changed = frame.select((pl.lit(needs_hash) & (contact != bare)).fill_null(False)).to_series()
+        legacy = _hashed_ids(frame, changed, _hash_input(source, bare))
+    return frame.with_columns(
+        external_id=given.fill_null(hashed),
+        external_id_origin=pl.when(needs_hash).then(pl.lit("hash")).otherwise(pl.lit("file")),
+        legacy_external_id=legacy,
+    )
+
+
+def _hash_input(source: str, contact: pl.Expr) -> pl.Expr:
+    """The string a generated id hashes, with ``contact`` as the row's phone (null: none)."""
     has_channel = contact.is_not_null() | pl.col("email").is_not_null()
-    fields = (
+    return (
         pl.when(has_channel)
         .then(
             # a missing field counts as empty (the same string a present-but-empty one gives)
@@ -137,15 +161,13 @@ def assign_external_ids(frame: pl.DataFrame, source: str) -> pl.DataFrame:
             )
         )
     )
-    given = frame.select(file_id.alias("external_id")).to_series()
-    needs_hash = given.is_null()
-    # the hash inputs only for the rows without an id of their own (often none), read from a
-    # narrow plan: filtering or joining the frame itself would copy every column of it
-    inputs = frame.lazy().filter(pl.lit(needs_hash)).select(fields.alias("_hash_input")).collect().to_series()
-    hashed = pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
-        needs_hash.arg_true(), "lf-" + stable_hash_64(inputs)
-    )
-    return frame.with_columns(
-        external_id=given.fill_null(hashed),
-        external_id_origin=pl.when(needs_hash).then(pl.lit("hash")).otherwise(pl.lit("file")),
+
+
+def _hashed_ids(frame: pl.DataFrame, rows: pl.Series, fields: pl.Expr) -> pl.Series:
+    """``lf-`` + the hash of ``fields`` on the ``rows`` marked true, null on the others."""
+    # the hash inputs only for the rows marked (often none), read from a narrow plan:
+    # filtering or joining the frame itself would copy every column of it
+    inputs = frame.lazy().filter(pl.lit(rows)).select(fields.alias("_hash_input")).collect().to_series()
+    return pl.repeat(None, frame.height, dtype=pl.String, eager=True).scatter(
+        rows.arg_true(), "lf-" + stable_hash_64(inputs)
     )

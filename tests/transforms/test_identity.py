@@ -81,3 +81,58 @@ def test_extensions_of_one_number_get_distinct_ids_and_a_number_without_one_keep
     assert ids[0] == "lf-a179575cfcfd9f97"
     assert len({ids[0], ids[1], ids[2]}) == 3
     assert ids[3] == ids[1]  # the first valid phone and its extension, whichever its slot
+
+
+def test_a_generated_id_whose_first_phone_has_an_extension_keeps_the_id_earlier_versions_gave() -> None:
+    main = "+12125550100"
+    frame = clean_leads(
+        [
+            {"external_id": None, "phone1": main},
+            {"external_id": None, "phone1": main, "phone1_ext": "12"},
+            {"external_id": None, "phone1": main, "phone1_ext": "34"},
+            {"external_id": None, "phone2": main, "phone2_ext": "12"},
+            {"external_id": None, "phone1": main, "phone2": "+12125550199", "phone2_ext": "7"},
+            {"external_id": "C-1", "phone1": main, "phone1_ext": "12"},
+            {"external_id": None, "phone1_raw": "garbage", "phone1_ext": "12"},
+        ]
+    )
+    out = assign_external_ids(frame, source="crm")
+    # the id of the number without extension, pinned before extensions counted
+    old = "lf-a179575cfcfd9f97"
+    assert out["legacy_external_id"].to_list() == [None, old, old, old, None, None, None]
+    assert out["external_id"][0] == old
+
+
+_PHONE = st.sampled_from([None, "+12125550100", "+12125550199"])
+_EXT = st.sampled_from([None, "12", "34"])
+_LEAD = st.fixed_dictionaries(
+    {
+        "external_id": st.sampled_from([None, None, "C-1"]),
+        "phone1": _PHONE,
+        "phone1_ext": _EXT,
+        "phone2": _PHONE,
+        "phone2_ext": _EXT,
+        "phone3": _PHONE,
+        "phone3_ext": _EXT,
+        "email": st.sampled_from([None, "a@x.com"]),
+        "first_name": st.sampled_from([None, "Ann"]),
+    }
+)
+
+
+@given(st.lists(_LEAD, min_size=1, max_size=20))
+def test_the_legacy_id_is_the_id_of_the_same_lead_without_extensions_where_that_differs(
+    rows: list[dict[str, object]],
+) -> None:
+    frame = clean_leads(rows)
+    out = assign_external_ids(frame, source="crm")
+    bare = frame.with_columns(pl.lit(None, pl.String).alias(f"phone{n}_ext") for n in (1, 2, 3))
+    before = assign_external_ids(bare, source="crm")
+    assert before["legacy_external_id"].null_count() == frame.height  # no extension: nothing more
+    expected = [
+        old if origin == "hash" and now != old else None
+        for now, old, origin in zip(
+            out["external_id"], before["external_id"], out["external_id_origin"], strict=True
+        )
+    ]
+    assert out["legacy_external_id"].to_list() == expected

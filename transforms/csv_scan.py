@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,13 +221,43 @@ def _layout(first: bytes, size: int, encoding: str) -> _Layout | None:
 def _scan(path: Path, layout: _Layout, seen: _Seen) -> tuple[str, int, _Seen] | None:
     """One pass over the bytes: (sha256, non-blank data records, the encoding seen) when the
     file is well formed (module docstring), else None."""
-    digest = hashlib.sha256()
     start = len(codecs.BOM_UTF8) if seen.bom else 0
-    offset, delimiter, width = layout.offset, layout.delimiter, len(layout.names)
+
+    def clean(block: bytes, at: int) -> bool:
+        return _clean(block, seen)  # the header's bytes count for the encoding too
+
+    scanned = scan_records(
+        path, start, layout.offset, layout.delimiter, len(layout.names), header=clean, records=clean
+    )
+    return None if scanned is None else (*scanned, seen)
+
+
+BlockCheck = Callable[[bytes, int], bool]
+"""A test of some of the file's bytes (``at``: where they start): False leaves the file to
+read_lead_file; it may raise read_lead_file's error itself."""
+
+
+def scan_records(
+    path: Path,
+    start: int,
+    offset: int,
+    delimiter: str,
+    width: int,
+    *,
+    header: BlockCheck,
+    records: BlockCheck,
+) -> tuple[str, int] | None:
+    """One pass over the bytes of ``path``, 8 MB a block with the sha256 taken alongside:
+    (sha256, non-blank data records) when the header (``start`` to ``offset``) passes
+    ``header`` and the data records from ``offset`` on are well formed (:func:`_records`), none
+    over :data:`_LONGEST_RECORD`, and each run of whole records passes ``records``; else None.
+    This module's cp1252/quoted scan and transforms.named_scan's strict one differ only in
+    those two checks."""
+    digest = hashlib.sha256()
     rows, position, carry = 0, 0, b""
     for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
-        if position == 0 and not _clean(chunk[start:offset], seen):
-            return None  # the header's bytes count for the encoding too
+        if position == 0 and not header(chunk[start:offset], start):
+            return None
         begin = max(offset - position, 0)
         position += len(chunk)
         if begin >= len(chunk):
@@ -238,16 +269,16 @@ def _scan(path: Path, layout: _Layout, seen: _Seen) -> tuple[str, int, _Seen] | 
         found, cut = counted
         if cut == 0 and len(data) > _LONGEST_RECORD:
             return None
-        if cut and not _clean(data[:cut], seen):
+        if cut and not records(data[:cut], position - len(data)):
             return None
         rows += found
         carry = data[cut:]
     if carry:
         counted = _records(carry, delimiter, width, final=True)
-        if counted is None or not _clean(carry, seen):
+        if counted is None or not records(carry, position - len(carry)):
             return None
         rows += counted[0]
-    return digest.hexdigest(), rows, seen
+    return digest.hexdigest(), rows
 
 
 def _clean(block: bytes, seen: _Seen) -> bool:

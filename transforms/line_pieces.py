@@ -132,10 +132,9 @@ class Decoding:
         for index in pieces.legacy:
             start, end = int(pieces.offsets[index]), int(pieces.offsets[index + 1])
             out.append(block[copied:start])
-            try:
-                out.append(block[start:end].decode("cp1252").encode("utf-8"))
-            except UnicodeDecodeError:
-                out.append(decode_latin1(block[start:end]).encode("utf-8"))
+            # cp1252, a byte it leaves undefined as Latin-1's: the same text as cp1252 for a line
+            # cp1252 reads whole (no second decode of the line that holds such a byte)
+            out.append(decode_latin1(block[start:end]).encode("utf-8"))
             copied = end
         out.append(block[copied:])
         foreign = np.asarray(pieces.legacy if self.foreign_legacy else pieces.utf8, dtype=np.int64)

@@ -40,16 +40,14 @@ from __future__ import annotations
 
 import codecs
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import polars as pl
 
-from transforms.csv_scan import _LONGEST_RECORD, TextCsv, _records, data_start_is_bom
+from transforms.csv_scan import TextCsv, data_start_is_bom, scan_records
 from transforms.encodings import _is_utf8, _refuse_other_formats, invalid_byte_error, refuse_utf8_mark
-from transforms.hashed_read import hashed_blocks
 from transforms.ingest import _SNIFF_BYTES, IngestedFile, _finish, sniffed_layout
 
 __all__ = ["StrictBytes", "scan_named_csv", "streamable_encoding"]
@@ -189,37 +187,21 @@ def _layout(named: StrictBytes, first: bytes, size: int, start: int) -> tuple[st
 
 
 def _scan(named: StrictBytes, start: int, layout: tuple[str, list[str], int]) -> tuple[str, int] | None:
-    """One pass over the bytes: (sha256, non-blank data records) when the file is well formed
-    (transforms.csv_scan's test) and free of NUL, else None; ``LeadFileError`` at its first
-    invalid byte (the blocks before it were well formed, so it is the file's first)."""
+    """One pass over the bytes (transforms.csv_scan.scan_records): (sha256, non-blank data
+    records) when the file is well formed and free of NUL, else None; ``LeadFileError`` at its
+    first invalid byte (the records before it were well formed, so it is the file's first)."""
     delimiter, names, offset = layout
-    width = len(names)
-    digest = hashlib.sha256()
-    rows, position, carry = 0, 0, b""
-    for chunk in hashed_blocks(named.path, _SCAN_BYTES, digest):
-        if position == 0 and b"\x00" in chunk[start:offset]:
-            return None  # read_lead_file calls the file binary, or UTF-16 without a BOM
-        begin = max(offset - position, 0)
-        position += len(chunk)
-        if begin >= len(chunk):
-            continue
-        data = carry + chunk[begin:] if carry else chunk[begin:]
-        counted = _records(data, delimiter, width, final=False)
-        if counted is None:
-            return None
-        found, cut = counted
-        if (cut == 0 and len(data) > _LONGEST_RECORD) or b"\x00" in data[:cut]:
-            return None
-        named.refuse_invalid(data[:cut], position - len(data))
-        rows += found
-        carry = data[cut:]
-    if carry:
-        counted = _records(carry, delimiter, width, final=True)
-        if counted is None or b"\x00" in carry:
-            return None
-        named.refuse_invalid(carry, position - len(carry))
-        rows += counted[0]
-    return digest.hexdigest(), rows
+
+    def no_nul(block: bytes, at: int) -> bool:
+        return b"\x00" not in block  # read_lead_file calls the file binary, or UTF-16 without a BOM
+
+    def strict(block: bytes, at: int) -> bool:
+        if not no_nul(block, at):
+            return False
+        named.refuse_invalid(block, at)
+        return True
+
+    return scan_records(named.path, start, offset, delimiter, len(names), header=no_nul, records=strict)
 
 
 @functools.cache

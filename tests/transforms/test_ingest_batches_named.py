@@ -35,11 +35,11 @@ SPECIAL = [",", ";", "\t", '"', "\n", "\r\n", "\r", '""']
 def _small_blocks(scan: int = 256) -> Iterator[None]:
     """The scan's and Arrow's blocks scaled down, so a small file crosses several of each."""
     with (
-        mock.patch.object(named_scan, "_SCAN_BYTES", scan),
+        mock.patch.object(csv_scan, "_SCAN_BYTES", scan),  # the pass (csv_scan.scan_records)
+        mock.patch.object(named_scan, "_SCAN_BYTES", scan),  # the error's line count
         mock.patch.object(damaged_scan, "_SCAN_BYTES", scan),
         mock.patch.object(ingest_batches, "_ARROW_BLOCK", 1 << 12),
-        mock.patch.object(named_scan, "_LONGEST_RECORD", 1 << 10),  # its record limit, as scaled
-        mock.patch.object(csv_scan, "_LONGEST_RECORD", 1 << 10),
+        mock.patch.object(csv_scan, "_LONGEST_RECORD", 1 << 10),  # the record limit, as scaled
     ):
         yield
 

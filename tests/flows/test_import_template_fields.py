@@ -332,6 +332,29 @@ def test_an_import_leads_flow_run_fails_for_a_refused_template_with_no_row_to_se
     assert uploads(vendors, "sms") == []
 
 
+def test_a_split_import_fails_for_a_refused_template_with_no_row_to_send(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads, summary_of
+
+    file = nothing_to_text_csv(tmp_path / "leads.csv")
+    targets = write_targets(
+        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+    state = import_leads(
+        str(file), str(targets), out_dir=str(tmp_path / "split"), partitions=2, return_state=True
+    )
+
+    assert state.is_failed(), state.message
+    assert "ucontact-sms stopped before sending, no row to send; TARGET_MISCONFIGURED: " in str(state.message)
+    run_dir = Path(summary_of(state)["run_dir"])
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["targets"][0]["stopped"]["reason"] == "TARGET_MISCONFIGURED"
+    assert sorted(read_results(run_dir)["source_row"]) == [1, 2, 3, 4]
+    assert uploads(vendors, "sms") == []
+
+
 def test_a_dropped_file_with_no_row_for_a_refused_template_waits_for_a_person(
     prefect_harness: None, vendors: Vendors, tmp_path: Path
 ) -> None:

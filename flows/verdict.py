@@ -22,11 +22,12 @@ Exit codes (README, "Exit codes"):
 ====  =====================================================================================
 
 A target stopped before anything was sent (a uContact template naming a column the file lacks:
-flows.import_batches ``check_columns``) fails the rows it would have sent, but when it had none
-(every row rejected, a duplicate, suppressed, already sent) no row says so: the per-target facts
-then carry ``stopped`` (:func:`stop_fact`: the reason and the refusal's message), and the
-target's verdict is ``stopped`` whatever its rows, its line and :meth:`RunVerdict.problem`
-saying why.
+flows.import_batches ``check_columns``; MaxContact refusing our login while its list is
+prepared) fails the rows it would have sent, but when it had none (every row rejected, a
+duplicate, suppressed, already sent) no row says so. The per-target facts carry the stop as
+``stopped`` (:func:`stop_fact`: the reason and message of the target's breaker, whenever it
+opened), and a target with a stop and no failed row is ``stopped`` whatever its rows, its line
+and :meth:`RunVerdict.problem` saying why.
 
 ``vendor_rejected`` rows (the vendor refused the row itself) and
 rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
@@ -116,7 +117,7 @@ class TargetVerdict:
     predicted: bool = False
     """The run was a dry run: nothing was sent, whatever the statuses say."""
     stopped: tuple[str, str] | None = None
-    """(reason, message) of a stop decided before anything was sent (:func:`stop_fact`)."""
+    """(reason, message) of the target's stop, when it was stopped (:func:`stop_fact`)."""
 
     @property
     def code(self) -> ExitCode:
@@ -129,7 +130,7 @@ class TargetVerdict:
     @property
     def causes(self) -> tuple[str, ...]:
         """Why the target's rows were not all sent: its failed rows' reasons, most frequent
-        first, then the reason of a stop before sending (:attr:`stopped`) when no row gave it."""
+        first, then its stop's reason (:attr:`stopped`) when no row gave it."""
         reasons = tuple(reason for reason, _ in self.failure_reasons)
         if self.stopped is not None and self.stopped[0] not in reasons:
             reasons += (self.stopped[0],)
@@ -318,9 +319,9 @@ def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
 
 def stop_fact(reason: str, message: str) -> dict[str, str]:
     """A target's ``stopped`` fact (beside :func:`send_facts`' figures, and in summary.json's and
-    run.json's entry of the target): it was stopped before anything was sent, for ``reason``
-    (an Issue code), ``message`` saying what to fix. Its verdict is ``stopped`` even when it had
-    no row to send."""
+    run.json's entry of the target): it was stopped (its breaker opened) for ``reason`` (an
+    Issue code), ``message`` saying why and what to fix. Its verdict is ``stopped`` even when it
+    had no row to send, which happens only to a target stopped before it sent anything."""
     return {"reason": reason, "message": message}
 
 

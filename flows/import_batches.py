@@ -11,7 +11,10 @@ reading and sending overlap, and at most two batches are held.
 Before the first batch, each target checks the file's mapped columns (``Connector.check_columns``:
 a uContact template naming a column the file lacks); a target that refuses them starts stopped
 (``TARGET_MISCONFIGURED``), so it sends nothing and its rows fail with its message, while the
-other targets send.
+other targets send. A target stopped with no row failed by it (it had none to send, or every row
+was already sent when the vendor refused its setup) is told by its ``stopped`` fact
+(flows.verdict.stop_fact), in the verdict's facts and, through ``stops``, in run.json and
+summary.json: the run's verdict is then ``stopped`` too.
 
 What a target learns in one batch holds for the rest (connectors.target_state): a target stopped
 in batch k (breaker, fatal error) gets no request in later batches, its rows get the stop's
@@ -46,10 +49,19 @@ from flows.prepare import PreparedLeads
 from flows.prepare_batches import BatchedLeads
 from flows.run.finish import finish_run_in_batches
 from flows.shared_leads import SharedLeads
-from flows.verdict import send_facts
+from flows.verdict import send_facts, stop_fact
 from transforms.shared_windows import SharedWindows
 
-__all__ = ["BatchProgress", "SendSettings", "add_facts", "check_columns", "send_in_batches", "sent_batches"]
+__all__ = [
+    "BatchProgress",
+    "SendSettings",
+    "add_facts",
+    "add_stops",
+    "check_columns",
+    "column_stops",
+    "send_in_batches",
+    "sent_batches",
+]
 
 log = logging.getLogger("leadflow.flows")
 
@@ -82,11 +94,12 @@ class SendSettings:
 
 
 def add_facts(total: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
-    """Add one batch's verdict facts (flows.verdict.send_facts) to the run's, in place."""
+    """Add one batch's verdict facts (flows.verdict.send_facts) to the run's, in place; a
+    target's first ``stopped`` fact is kept."""
     for target, facts in more.items():
-        mine = total.setdefault(
-            target, {"statuses": {}, "failed_reasons": {}, "not_attempted": 0, "too_large": 0}
-        )
+        mine = total.setdefault(target, _no_facts())
+        if "stopped" in facts:
+            mine.setdefault("stopped", facts["stopped"])
         for counts in ("statuses", "failed_reasons"):
             for name, count in facts[counts].items():
                 mine[counts][name] = mine[counts].get(name, 0) + count
@@ -186,20 +199,58 @@ def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: 
         runner.run(end_all())
 
 
-def check_columns(
-    prepared: PreparedLeads, connectors: Sequence[Connector], states: Sequence[TargetState]
-) -> None:
-    """Each target's check of the file's mapped columns (``Connector.check_columns``); a target
-    that refuses them is stopped before it sends anything (its state's breaker, with the
-    refusal's reason and message: every row it would send fails with them)."""
+def column_stops(prepared: PreparedLeads, connectors: Sequence[Connector]) -> dict[str, dict[str, str]]:
+    """Each target's check of the file's mapped columns (``Connector.check_columns``): the
+    ``stopped`` facts (flows.verdict.stop_fact) of the targets that refuse them, by name."""
     applied = prepared.applied
     columns = FileColumns(applied.attributes, dict(applied.columns), applied.ignored)
-    for connector, state in zip(connectors, states, strict=True):
+    stops = {}
+    for connector in connectors:
         try:
             connector.check_columns(columns)
         except FatalTargetError as refused:
-            log.error("target stopped before sending: %s", refused)
-            state.breaker.trip(refused.reason, str(refused))
+            stops[connector.target.name] = stop_fact(str(refused.reason), str(refused))
+    return stops
+
+
+def check_columns(
+    prepared: PreparedLeads, connectors: Sequence[Connector], states: Sequence[TargetState]
+) -> dict[str, dict[str, str]]:
+    """:func:`column_stops`, and a target that refuses the columns is stopped before it sends
+    anything (its state's breaker, with the refusal's reason and message: every row it would
+    send fails with them); the stops, by name."""
+    stops = column_stops(prepared, connectors)
+    for connector, state in zip(connectors, states, strict=True):
+        stop = stops.get(connector.target.name)
+        if stop is not None:
+            log.error("target stopped before sending: %s", stop["message"])
+            state.breaker.trip(stop["reason"], stop["message"])
+    return stops
+
+
+def add_stops(facts: dict[str, dict[str, Any]], stops: Mapping[str, dict[str, str]]) -> None:
+    """Each target's ``stopped`` fact of ``stops`` in the run's verdict facts, in place (a
+    target's first one is kept)."""
+    add_facts(facts, {name: {**_no_facts(), "stopped": stop} for name, stop in stops.items()})
+
+
+def _no_facts() -> dict[str, Any]:
+    return {"statuses": {}, "failed_reasons": {}, "not_attempted": 0, "too_large": 0}
+
+
+def _record_stops(
+    connectors: Sequence[Connector],
+    states: Sequence[TargetState],
+    facts: dict[str, dict[str, Any]],
+    stops: dict[str, dict[str, str]],
+) -> None:
+    """Each stopped target's ``stopped`` fact (its breaker's reason and message, the first one)
+    in ``stops`` and ``facts``: what says so when no row of the target failed."""
+    for connector, state in zip(connectors, states, strict=True):
+        reason = state.breaker.reason
+        if reason is not None:
+            stops.setdefault(connector.target.name, stop_fact(reason, state.breaker.message or ""))
+    add_stops(facts, stops)
 
 
 def sent_batches(
@@ -210,10 +261,13 @@ def sent_batches(
     *,
     progress: BatchProgress | None = None,
     facts: dict[str, dict[str, Any]] | None = None,
+    stops: dict[str, dict[str, str]] | None = None,
 ) -> Generator[tuple[pl.DataFrame, list[pl.DataFrame]]]:
     """Each clean batch of ``batches`` (leads of the file ``prepared`` describes) sent to every
     target; yields the batch and every target's result rows for it, in the order of
-    ``connectors``, and adds their verdict facts to ``facts``.
+    ``connectors``, and adds their verdict facts to ``facts``. Once the last batch is sent, each
+    target stopped on the way (before sending: :func:`check_columns`; or by the vendor) has its
+    ``stopped`` fact in ``facts`` and in ``stops``.
 
     The targets' sessions, ledgers and gates live as long as this generator: close it (use
     ``contextlib.closing``) so that they end when its caller stops early or fails. Raises what
@@ -222,6 +276,7 @@ def sent_batches(
     split import's partition part (flows.import_partition)."""
     progress = progress or BatchProgress()
     facts = facts if facts is not None else {}
+    stops = stops if stops is not None else {}
     states = [TargetState.of(connector, keep_session=True) for connector in connectors]
     check_columns(prepared, connectors, states)
     with asyncio.Runner() as runner, contextlib.ExitStack() as ledgers:
@@ -252,6 +307,7 @@ def sent_batches(
             done += clean.height
             yield clean, results
             del clean, results
+        _record_stops(connectors, states, facts, stops)
 
 
 def send_in_batches(
@@ -268,8 +324,11 @@ def send_in_batches(
     after the batches before it were sent and recorded in the ledger."""
     prepared = batched.prepared
     facts: dict[str, dict[str, Any]] = {}
+    stops: dict[str, dict[str, str]] = {}  # filled once the last batch is sent, read after it
     current: list[pl.DataFrame] = []
-    sending = sent_batches(batched.batches(), prepared, connectors, settings, progress=progress, facts=facts)
+    sending = sent_batches(
+        batched.batches(), prepared, connectors, settings, progress=progress, facts=facts, stops=stops
+    )
 
     def cleans() -> Iterator[pl.DataFrame]:
         for clean, results in sending:
@@ -292,5 +351,6 @@ def send_in_batches(
             dry_run=settings.dry_run,
             report=report,
             rules={c.target.name: c.target.recorded() for c in connectors},
+            stops=stops,
         )
     return run_dir, facts

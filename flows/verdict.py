@@ -16,9 +16,18 @@ Exit codes (README, "Exit codes"):
 3     some rows ``failed`` (transport, authentication): rerun the same import, the ledger
       sends only what was not delivered
 4     a target was stopped (rows never attempted, ``TARGET_STOPPED``, ``TARGET_MISCONFIGURED``,
-      ``AUTH_FAILED``, ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``) or
+      ``AUTH_FAILED``, ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``), also one stopped before
+      sending that had no row to send (its ``stopped`` fact), or
       nothing could be sent to a target that had rows to send
 ====  =====================================================================================
+
+A target stopped before anything was sent (a uContact template naming a column the file lacks:
+flows.import_batches ``check_columns``; MaxContact refusing our login while its list is
+prepared) fails the rows it would have sent, but when it had none (every row rejected, a
+duplicate, suppressed, already sent) no row says so. The per-target facts carry the stop as
+``stopped`` (:func:`stop_fact`: the reason and message of the target's breaker, whenever it
+opened), and a target with a stop and no failed row is ``stopped`` whatever its rows, its line
+and :meth:`RunVerdict.problem` saying why.
 
 ``vendor_rejected`` rows (the vendor refused the row itself) and
 rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
@@ -37,7 +46,7 @@ import polars as pl
 
 from schemas.codes import Issue, Status
 
-__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge"]
+__all__ = ["ExitCode", "RunVerdict", "SendIncomplete", "SendVerdict", "TargetVerdict", "judge", "stop_fact"]
 
 _DELIVERED = (Status.ACCEPTED, Status.SUBMITTED, Status.ALREADY_SENT)
 _STOPPING = (
@@ -107,6 +116,8 @@ class TargetVerdict:
     """Of ``delivered``, the rows an earlier run delivered (``already_sent``): not sent by this one."""
     predicted: bool = False
     """The run was a dry run: nothing was sent, whatever the statuses say."""
+    stopped: tuple[str, str] | None = None
+    """(reason, message) of the target's stop, when it was stopped (:func:`stop_fact`)."""
 
     @property
     def code(self) -> ExitCode:
@@ -117,15 +128,25 @@ class TargetVerdict:
         return self.code is ExitCode.OK
 
     @property
+    def causes(self) -> tuple[str, ...]:
+        """Why the target's rows were not all sent: its failed rows' reasons, most frequent
+        first, then its stop's reason (:attr:`stopped`) when no row gave it."""
+        reasons = tuple(reason for reason, _ in self.failure_reasons)
+        if self.stopped is not None and self.stopped[0] not in reasons:
+            reasons += (self.stopped[0],)
+        return reasons
+
+    @property
     def login_refused(self) -> bool:
         """Rows failed because the vendor refused our credentials (``AUTH_FAILED``)."""
-        return any(reason == Issue.AUTH_FAILED.value for reason, _ in self.failure_reasons)
+        return Issue.AUTH_FAILED.value in self.causes
 
     @property
     def misconfigured(self) -> bool:
         """Rows failed because the vendor refused the target's setup (``TARGET_MISCONFIGURED``:
-        an unknown campaign or list, settings or a batch refused as a whole)."""
-        return any(reason == Issue.TARGET_MISCONFIGURED.value for reason, _ in self.failure_reasons)
+        an unknown campaign or list, settings or a batch refused as a whole), or the target was
+        stopped before sending for it (a template naming a column the file lacks)."""
+        return Issue.TARGET_MISCONFIGURED.value in self.causes
 
     @property
     def needs_a_person(self) -> bool:
@@ -134,7 +155,12 @@ class TargetVerdict:
         else failed beside them. A target stopped for failures that pass (``TARGET_STOPPED``:
         the breaker after transport failures, the vendor or Prefect's limits out of reach) does
         not need one."""
-        return not self.ok and any(reason in _NEEDS_A_PERSON for reason, _ in self.failure_reasons)
+        return not self.ok and any(reason in _NEEDS_A_PERSON for reason in self.causes)
+
+    @property
+    def stopped_unsent(self) -> bool:
+        """Stopped before sending with no row to send: no failed row tells why, :attr:`stopped` does."""
+        return self.verdict is SendVerdict.STOPPED and not self.failed and self.stopped is not None
 
     def line(self) -> str:
         """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
@@ -154,6 +180,9 @@ class TargetVerdict:
             return f"{self.target}: nothing to send{kept}"
         if self.verdict is SendVerdict.SENT:
             return f"{self.target}: {self._sent_line(owed)}{refused}{kept}"
+        if self.stopped_unsent:
+            said = self.stop_said()
+            return f"{self.target}: STOPPED before sending, no row to send{earlier}{kept}; {said}"
         reasons = ", ".join(f"{reason} {count:,}" for reason, count in self.failure_reasons)
         because = f" ({reasons})" if reasons else ""
         what = {
@@ -165,6 +194,14 @@ class TargetVerdict:
             f"{self.target}: {what}, {self.delivered:,} of {owed:,} delivered, {self.failed:,} failed"
             f"{because}{refused}; {_RERUN}"
         )
+
+    def stop_said(self) -> str | None:
+        """``REASON: message`` of a stop before sending (:attr:`stopped`), the message without
+        its leading target name; None without one."""
+        if self.stopped is None:
+            return None
+        reason, message = self.stopped
+        return f"{reason}: {message.removeprefix(f'{self.target}: ')}"
 
     def _sent_line(self, owed: int) -> str:
         """What a target without failed rows did: sent, or nothing because an earlier run
@@ -232,6 +269,9 @@ class RunVerdict:
             return "everything that should be sent was sent"
         parts = []
         for t in bad:
+            if t.stopped_unsent:
+                parts.append(f"{t.target} stopped before sending, no row to send; {t.stop_said()}")
+                continue
             reasons = ", ".join(f"{reason} {count:,}" for reason, count in t.failure_reasons)
             parts.append(f"{t.target} {t.verdict.value}: {t.failed:,} failed ({reasons or 'no reason'})")
         return "not everything was sent: " + "; ".join(parts)
@@ -277,16 +317,28 @@ def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
     return facts
 
 
+def stop_fact(reason: str, message: str) -> dict[str, str]:
+    """A target's ``stopped`` fact (beside :func:`send_facts`' figures, and in summary.json's and
+    run.json's entry of the target): it was stopped (its breaker opened) for ``reason`` (an
+    Issue code), ``message`` saying why and what to fix. Its verdict is ``stopped`` even when it
+    had no row to send, which happens only to a target stopped before it sent anything."""
+    return {"reason": reason, "message": message}
+
+
 def _facts_from_summary(figures: Mapping[str, Any]) -> dict[str, Any]:
     """The verdict's facts as far as a summary (transforms.summary) tells them: failed rows'
-    reasons from the target's reason counts, nothing known of attempts."""
+    reasons from the target's reason counts, nothing known of attempts; a stop before sending
+    when the summary records it."""
     reasons: Mapping[str, int] = figures.get("reasons", {})
-    return {
+    facts = {
         "statuses": figures.get("statuses", {}),
         "failed_reasons": {r: n for r, n in reasons.items() if r in _FAILURE_REASONS and n},
         "not_attempted": 0,
         "too_large": 0,
     }
+    if "stopped" in figures:
+        facts["stopped"] = figures["stopped"]
+    return facts
 
 
 def _judge_target(name: str, facts: Mapping[str, Any], *, predicted: bool = False) -> TargetVerdict:
@@ -297,7 +349,10 @@ def _judge_target(name: str, facts: Mapping[str, Any], *, predicted: bool = Fals
     failed = _count(statuses, (Status.FAILED,)) - too_large
     refused = _count(statuses, (Status.VENDOR_REJECTED,)) + too_large
     dry_run = _count(statuses, (Status.DRY_RUN, Status.READY))
-    if failed > 0:
+    stop: Mapping[str, str] | None = facts.get("stopped")
+    if failed <= 0 and stop is not None:  # stopped before sending, with no row it would have sent
+        verdict = SendVerdict.STOPPED
+    elif failed > 0:
         stopped = int(facts.get("not_attempted", 0)) > 0 or any(
             failed_reasons.get(code.value, 0) for code in _STOPPING
         )
@@ -325,6 +380,7 @@ def _judge_target(name: str, facts: Mapping[str, Any], *, predicted: bool = Fals
         failure_reasons=tuple((str(r), int(n)) for r, n in failed_reasons.items() if n) if failed > 0 else (),
         already=_count(statuses, (Status.ALREADY_SENT,)),
         predicted=predicted,
+        stopped=(str(stop["reason"]), str(stop["message"])) if stop is not None else None,
     )
 
 

@@ -51,7 +51,8 @@ class RunInfo:
     mapping: dict[str, str]
     unmapped: list[str]
     targets: list[dict[str, Any]]
-    """name, kind, and the target's ``compliance`` and ``frequency`` when it has them."""
+    """name, kind, and the target's ``compliance`` and ``frequency`` when it has them, and
+    ``stopped`` (``reason``, ``message``: flows.verdict.stop_fact) when it was stopped."""
     rows: int
     dry_run: bool = False
     finished_at: str | None = None

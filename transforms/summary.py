@@ -255,7 +255,8 @@ def summarize(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] = ())
     (with a total of 0) even when they have no result rows: a file of no rows is a run too.
 
     Keys: ``rows`` (distinct input rows), ``results`` (result rows), ``statuses`` (all
-    targets), ``targets`` ({target: {total, statuses, reasons, vendor_errors}}, vendor errors
+    targets), ``targets`` ({target: {total, statuses, reasons, vendor_errors}}, and ``stopped``
+    when the run's end adds it: flows.run.finish), vendor errors
     are the top :data:`TOP_VENDOR_ERRORS` (vendor_status, vendor_message, count, example) of
     failed and vendor-rejected rows, counted by the message with the lead's ids, phones and
     emails masked (transforms.vendor_messages), ``example`` one message as written),

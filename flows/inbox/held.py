@@ -49,7 +49,7 @@ def _fix(target: TargetVerdict, credentials: Mapping[str, str]) -> str:
             f"{target.target}: the vendor refused our login: fix the values behind "
             f"{named or 'its credentials in the targets file'} (leadflow check tests them)"
         )
-    reasons = ", ".join(reason for reason, _ in target.failure_reasons)
+    reasons = ", ".join(target.causes)
     return (
         f"{target.target}: the target's setup was refused ({reasons}): fix the "
         "target's campaign or settings in the targets file (leadflow check tests them), or the "

@@ -22,7 +22,7 @@ from flows.run.write_behind import WriteBehind
 from schemas.results import RESULTS
 from transforms.outputs import ResultsWriter, RunInfo, write_run, write_run_files
 from transforms.results import check_row_invariant
-from transforms.summary import RunningSummary
+from transforms.summary import RunningSummary, summarize
 
 if TYPE_CHECKING:
     from flows.prepare import PreparedLeads
@@ -76,6 +76,7 @@ def finish_run_in_batches(
     built_behind: bool = False,
     marked: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
     seen: Seen | None = None,
+    stops: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """:func:`finish_run` for leads that come in batches (flows.prepare_batches): each batch's
     result rows, per target (name, kind, how its results are built), are written as they
@@ -94,7 +95,11 @@ def finish_run_in_batches(
     what the batch's sending left, flows.import_batches).
     ``seen``: given each batch's results (one frame per target) once written, in the writer's
     thread, batch after batch (``leadflow validate``'s report figures, flows.report.lead_batches).
-    The summary is taken the same way (transforms.summary.RunningSummary)."""
+    The summary is taken the same way (transforms.summary.RunningSummary).
+    ``stops``: the ``stopped`` fact (flows.verdict.stop_fact) of each target stopped by the
+    sending, by name, read once the last batch is done (the sending fills it as it ends:
+    flows.import_batches.sent_batches); run.json's and summary.json's entry of each such target
+    records it as ``stopped``."""
     run_dir = out_dir / run_id
     writers = [ResultsWriter(run_dir, name) for name, _, _ in targets]
     summary = RunningSummary([name for name, _, _ in targets])
@@ -135,6 +140,7 @@ def finish_run_in_batches(
         report=report,
         rules=rules,
         summary=summary.summary(),
+        stops=stops,
     )
 
 
@@ -149,11 +155,13 @@ def finish_run_from_results(
     dry_run: bool,
     report: bool = True,
     rules: Mapping[str, Mapping[str, Any]] | None = None,
+    stops: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """:func:`finish_run_in_batches` for result rows already made, a frame at a time (a split
     import's parts, flows.split.parent): each frame's rows appended to their ``target``'s part,
     in the order they come; then the same checks and files from lazy scans of the parts.
-    ``targets`` are (name, kind) pairs; a row of any other target is refused."""
+    ``targets`` are (name, kind) pairs; a row of any other target is refused. ``stops`` as
+    :func:`finish_run_in_batches` takes them."""
     run_dir = out_dir / run_id
     writers = {name: ResultsWriter(run_dir, name) for name, _ in targets}
     try:
@@ -180,6 +188,7 @@ def finish_run_from_results(
         dry_run=dry_run,
         report=report,
         rules=rules,
+        stops=stops,
     )
 
 
@@ -195,14 +204,23 @@ def _finish_parts(
     report: bool,
     rules: Mapping[str, Mapping[str, Any]] | None,
     summary: dict[str, Any] | None = None,
+    stops: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Path:
     """The row invariant, summary.json, run.json and the report, from lazy scans of ``parts``
-    (the summary: ``summary`` when the batches' figures gave it, transforms.summary.RunningSummary)."""
+    (the summary: ``summary`` when the batches' figures gave it, transforms.summary.RunningSummary),
+    each target's entry of both with its ``stopped`` fact when ``stops`` has one."""
     scan = pl.scan_parquet(list(parts)) if parts else None
     if scan is not None:
         check_row_invariant(scan, prepared.rows, len(targets))
+    results = scan if scan is not None else pl.DataFrame(schema=RESULTS)
+    stopped = {name: {"stopped": dict(stop)} for name, stop in (stops or {}).items()}
+    if stopped:
+        rules = {name: {**(rules or {}).get(name, {}), **stopped.get(name, {})} for name, _ in targets}
+        summary = summary if summary is not None else summarize(results, [name for name, _ in targets])
+        for name, figures in summary["targets"].items():
+            figures.update(stopped.get(name, {}))
     info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
-    write_run_files(run_dir, info, scan if scan is not None else pl.DataFrame(schema=RESULTS), summary)
+    write_run_files(run_dir, info, results, summary)
     if report:
         write_html_report(run_dir)
     return run_dir

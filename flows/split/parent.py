@@ -39,7 +39,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.base import Connector
-from flows.import_batches import add_facts
+from flows.import_batches import add_facts, add_stops, column_stops
 from flows.inbox.layout import recorded_source
 from flows.prepare import PreparedLeads
 from flows.prepare_batches import BatchedLeads
@@ -261,6 +261,9 @@ def send_partitioned(
         raise
     problems = _on_pool(split, staged, run_id) if split.deployment else _in_process(split, staged, run_id)
     facts: dict[str, dict[str, Any]] = {}
+    # what every partition's check of the file's columns decided: a stopped target with no row
+    # to send has no failed row to say so (flows.import_batches)
+    stops = column_stops(batched.prepared, connectors)
     written = finish_run_from_results(
         batched.prepared,
         _results(staged, problems, connectors, run_id=run_id, facts=facts),
@@ -270,6 +273,8 @@ def send_partitioned(
         out_dir=out,
         dry_run=split.dry_run,
         rules={c.target.name: c.target.recorded() for c in connectors},
+        stops=stops,
     )
     drop_staging(staged)
+    add_stops(facts, stops)
     return written, facts

@@ -525,6 +525,33 @@ def test_some_rows_failed_exits_3_with_the_failed_target_named_and_the_run_folde
     assert "✓ Sent" not in printed
 
 
+def test_a_login_refused_while_preparing_a_target_exits_4_even_when_every_row_was_already_sent(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAXCONTACT_PASSWORD", DEMO_CREDENTIALS["SANDBOX_PASSWORD"])
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["maxcontact"],
+        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "env:MAXCONTACT_PASSWORD"}},
+    )
+    file = lead_file(20)
+    code, printed = run_import(file, tmp_path / "out", targets=targets)
+    assert code == 0, printed
+    monkeypatch.setenv("MAXCONTACT_PASSWORD", "not-the-password")
+
+    # the same file again: the ledger has every row delivered, so no lead is to be sent, but
+    # MaxContact's list is prepared first (connectors.maxcontact ``open``) and the login is refused
+    code, printed = run_import(file, tmp_path / "out", targets=targets)
+
+    assert code == 4, printed
+    results = read_results(latest_run(tmp_path / "out"))
+    assert "failed" not in statuses(results, "maxcontact") and statuses(results, "maxcontact")["already_sent"]
+    assert "✗ maxcontact: STOPPED before sending, no row to send; " in printed
+    assert "AUTH_FAILED: " in printed and "Exit code 4" in printed
+    run = json.loads((latest_run(tmp_path / "out") / "run.json").read_text(encoding="utf-8"))
+    assert run["targets"][0]["stopped"]["reason"] == "AUTH_FAILED"
+
+
 def test_a_target_with_a_wrong_password_exits_4_and_the_good_target_still_sends(
     vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -249,3 +249,129 @@ def test_a_dropped_file_whose_template_names_a_missing_column_waits_for_a_person
     results = pl.read_parquet(Path(held["run_dir"]) / "results" / "**" / "*.parquet")
     assert_refused_unsent(results, "ucontact-sms")
     assert uploads(vendors, "sms") == []
+
+
+# --- a refused target with no row to send -----------------------------------------------------
+
+NOTHING_TO_TEXT = {
+    "customer_id": ["N0", "N1", "N2", "N3"],
+    "first_name": ["Gus", "Hana", "Hana", "Ivo"],
+    "last_name": ["Lee"] * 4,
+    "mobile": ["12", "", "", "not a number"],
+    "email": ["", "hana@example.org", "hana@example.org", ""],
+    "country": ["US"] * 4,
+}
+"""Leads none of which a text can go to: no usable channel (rejected), an email only (not
+eligible for SMS) and that email again (a duplicate)."""
+
+
+def nothing_to_text_csv(path: Path, **extra: list[str]) -> Path:
+    columns = {**NOTHING_TO_TEXT, **{header.replace("_", " "): values for header, values in extra.items()}}
+    pl.DataFrame(columns).write_csv(path)
+    return path
+
+
+def test_a_refused_template_stops_the_run_even_when_its_target_has_no_row_to_send(
+    vendors: Vendors, tmp_path: Path
+) -> None:
+    file = nothing_to_text_csv(tmp_path / "leads.csv", Plan=["gold"] * 4)
+    targets = write_targets(
+        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+    code, printed, results = run_import(file, tmp_path / "out", targets)
+
+    assert code == 4, printed
+    rows = of(results, "ucontact-sms").sort("source_row")
+    assert rows["status"].to_list() == ["rejected", "ineligible", "duplicate", "rejected"]  # their own
+    assert (
+        "✗ ucontact-sms: STOPPED before sending, no row to send; 4 kept back by our checks; "
+        "TARGET_MISCONFIGURED: {Account No} in template names no column of this file"
+    ) in printed
+    assert "Exit code 4" in printed
+    assert uploads(vendors, "sms") == [] and vendors.state("ucontact")["logins"] == 0
+    run_dir = only_run(tmp_path / "out")
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    [target] = run["targets"]
+    assert target["name"] == "ucontact-sms" and target["stopped"]["reason"] == "TARGET_MISCONFIGURED"
+    assert target["stopped"]["message"].startswith("ucontact-sms: {Account No} in template names no column")
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["targets"]["ucontact-sms"]["stopped"] == target["stopped"]
+
+    # the same leads with the column the template names: nothing to send, and that is no failure
+    fixed = nothing_to_text_csv(tmp_path / "fixed.csv", Account_No=["A1", "A2", "A3", "A4"])
+    code, printed, results = run_import(fixed, tmp_path / "fixed", targets)
+
+    assert code == 0, printed
+    assert "· ucontact-sms: nothing to send; 4 kept back by our checks" in printed
+    run = json.loads((only_run(tmp_path / "fixed") / "run.json").read_text(encoding="utf-8"))
+    assert "stopped" not in run["targets"][0]
+
+
+def test_an_import_leads_flow_run_fails_for_a_refused_template_with_no_row_to_send(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads, summary_of
+
+    file = nothing_to_text_csv(tmp_path / "leads.csv")
+    targets = write_targets(
+        tmp_path / "targets.toml", ["obi", "ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+    state = import_leads(str(file), str(targets), out_dir=str(tmp_path / "flow"), return_state=True)
+
+    assert state.is_failed(), state.message
+    assert (
+        "ucontact-sms stopped before sending, no row to send; "
+        "TARGET_MISCONFIGURED: {Account No} in template names no column"
+    ) in str(state.message)
+    summary = summary_of(state)
+    assert summary["send"]["ucontact-sms"]["stopped"]["reason"] == "TARGET_MISCONFIGURED"
+    results = read_results(Path(summary["run_dir"]))
+    assert "failed" not in set(of(results, "ucontact-sms")["status"])
+    assert uploads(vendors, "sms") == []
+
+
+def test_a_split_import_fails_for_a_refused_template_with_no_row_to_send(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.import_leads import import_leads, summary_of
+
+    file = nothing_to_text_csv(tmp_path / "leads.csv")
+    targets = write_targets(
+        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+    state = import_leads(
+        str(file), str(targets), out_dir=str(tmp_path / "split"), partitions=2, return_state=True
+    )
+
+    assert state.is_failed(), state.message
+    assert "ucontact-sms stopped before sending, no row to send; TARGET_MISCONFIGURED: " in str(state.message)
+    run_dir = Path(summary_of(state)["run_dir"])
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["targets"][0]["stopped"]["reason"] == "TARGET_MISCONFIGURED"
+    assert sorted(read_results(run_dir)["source_row"]) == [1, 2, 3, 4]
+    assert uploads(vendors, "sms") == []
+
+
+def test_a_dropped_file_with_no_row_for_a_refused_template_waits_for_a_person(
+    prefect_harness: None, vendors: Vendors, tmp_path: Path
+) -> None:
+    from flows.inbox.intake import Layout
+    from flows.scan_inbox import scan_inbox
+
+    root = Layout.at(tmp_path / "watched").root
+    nothing_to_text_csv(root / "inbox" / "leads.csv")
+    targets = write_targets(
+        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+    [held] = scan_inbox(str(root), str(targets), settle_seconds=0, retry_delay_seconds=0)
+
+    assert held["verdict"] == "retrying" and Path(held["path"]).parent == root / "retry", held
+    note = json.loads(Path(held["note"]).read_text(encoding="utf-8"))
+    assert note["next_attempt_epoch"] is None, note
+    assert note["what_to_do"].startswith(
+        "ucontact-sms: the target's setup was refused (TARGET_MISCONFIGURED)"
+    )

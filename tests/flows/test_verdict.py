@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.verdict import ExitCode, SendVerdict, judge, send_facts
+from flows.verdict import ExitCode, SendVerdict, judge, send_facts, stop_fact
 from schemas.codes import Status
 
 COUNTS = st.integers(min_value=0, max_value=10_000)
@@ -186,6 +186,35 @@ def test_a_target_stopped_for_its_settings_is_exit_4_and_named_even_from_a_summa
     [obi] = verdict.targets
     assert obi.verdict is SendVerdict.STOPPED and obi.failure_reasons == (("TARGET_MISCONFIGURED", 5),)
     assert obi.misconfigured and obi.needs_a_person and not obi.login_refused
+
+
+MISSING_COLUMN = "sms: {Account No} in template names no column of this file. Fix options.template"
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [
+        {"rejected": 2, "duplicate": 1, "suppressed": 1},
+        {"ineligible": 4},
+        {"already_sent": 4},
+        {},
+    ],
+)
+def test_a_target_stopped_before_sending_is_exit_4_and_says_why_even_with_no_row_to_send(
+    statuses: dict[str, int],
+) -> None:
+    stop = stop_fact("TARGET_MISCONFIGURED", MISSING_COLUMN)
+    facts = {"statuses": statuses, "failed_reasons": {}, "not_attempted": 0, "too_large": 0, "stopped": stop}
+    summary = {"targets": {"sms": {"statuses": statuses, "reasons": {}, "stopped": stop}}}
+
+    for verdict in (judge({"send": {"sms": facts}}), judge(summary)):  # the flow's facts, summary.json
+        assert verdict.code is ExitCode.TARGET_FAILED
+        [sms] = verdict.targets
+        assert sms.verdict is SendVerdict.STOPPED and sms.misconfigured and sms.needs_a_person
+        cause = "TARGET_MISCONFIGURED: {Account No} in template names no column of this file"
+        assert sms.line().startswith("sms: STOPPED before sending, no row to send") and cause in sms.line()
+        said = f"sms stopped before sending, no row to send; {cause}. Fix options.template"
+        assert verdict.problem() == f"not everything was sent: {said}"
 
 
 # --- which stops waiting cannot fix (the watched folder does not retry those by itself) ---------

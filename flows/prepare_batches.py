@@ -41,7 +41,7 @@ from schemas.clean_leads import CLEAN_LEADS
 from transforms.columns import ColumnMapping, load_mapping, resolve_columns, to_raw_leads
 from transforms.dedupe_batches import BatchDedupe
 from transforms.ingest import check_readable
-from transforms.ingest_batches import LeadBatches, open_lead_batches
+from transforms.ingest_batches import LeadBatches, RowsPerBatch, open_lead_batches
 from transforms.normalize import Suppression, clean_leads
 from transforms.suppress import SuppressionList
 
@@ -243,11 +243,16 @@ def check_inputs(path: Path, options: PrepareOptions) -> tuple[ColumnMapping | N
 
 
 def prepare_batches(
-    path: Path, options: PrepareOptions | None = None, rows: int | None = None, *, first_beside: bool = False
+    path: Path,
+    options: PrepareOptions | None = None,
+    rows: RowsPerBatch = None,
+    *,
+    first_beside: bool = False,
 ) -> BatchedLeads:
     """Everything ``prepare_leads`` decides before the leads (file, mapping, region,
-    suppression lists), and the leads as batches of ``rows`` rows (default
-    transforms.ingest_batches.batch_rows). Raises what ``prepare_leads`` raises.
+    suppression lists), and the leads as batches of ``rows`` rows (a number, a rule from the
+    file's rows such as transforms.ingest_batches.validate_batch_rows, or None for its
+    batch_rows). Raises what ``prepare_leads`` raises.
 
     ``first_beside``: when the region is inferred and no ``--suppress`` list needs it, the
     first batch is read and normalized beside the inference (flows.batch_region.inferred_beside_first;

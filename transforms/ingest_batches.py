@@ -60,13 +60,35 @@ from transforms.issues import append_issue_rows
 
 log = logging.getLogger("leadflow.ingest")
 
-__all__ = ["BATCH_ROWS_VARIABLE", "DEFAULT_BATCH_ROWS", "LeadBatches", "batch_rows", "open_lead_batches"]
+__all__ = [
+    "BATCH_ROWS_VARIABLE",
+    "DEFAULT_BATCH_ROWS",
+    "SMALL_FILE_BATCH_ROWS",
+    "SMALL_FILE_ROWS",
+    "LeadBatches",
+    "RowsPerBatch",
+    "batch_rows",
+    "open_lead_batches",
+    "validate_batch_rows",
+]
 
 BATCH_ROWS_VARIABLE = "LEADFLOW_BATCH_ROWS"
 DEFAULT_BATCH_ROWS = 100_000
-"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise, chosen by bench/normalize.py (busy
-2-core machine): at 1M rows 100k-row batches peaked at 0.68 GB, 250k at 0.97 GB, for about
-the same wall time (a batch's fixed costs, ~0.1 s, are small beside its 1-3 s of work)."""
+"""Rows per batch unless $LEADFLOW_BATCH_ROWS says otherwise, chosen by bench/normalize.py (2-core
+machine): the memory a big file's run holds beside its batches grows with the file (its dedupe
+keys, about 45 MB per million rows): at 10M rows 100k-row batches peaked at 1.08 GB, 150k at
+1.20; and ``leadflow import`` holds two batches, their payloads and chunks (the import_leads
+flow's dry run of 1M rows, bench/flow_memory.py: 1.23 GB at 100k, 1.77 at 200k, no faster)."""
+
+SMALL_FILE_ROWS = 1_500_000
+SMALL_FILE_BATCH_ROWS = 200_000
+"""Rows per batch of :func:`validate_batch_rows` for a file of at most :data:`SMALL_FILE_ROWS`
+rows. Why larger there: a batch's fixed costs (some 300 polars queries planned and run, each
+with serial parts) are paid half as often and both cores stay busier: ``leadflow validate`` of
+a 1M-row file took 0.94 of the wall time and CPU of 100k-row batches (seven pairs, 5.56 s
+against 5.86 median), peaking at 873 MiB rather than 702; 2M rows peaked at 947 MiB (0.99 GB,
+100k: 777), so files of up to 1.5M rows stay under issue 17's 1.0 GB; beyond, 100k-row
+batches leave the file's dedupe keys room."""
 
 _SCAN_BYTES = 1 << 23
 _LONGEST_LINE = 1 << 26
@@ -82,10 +104,10 @@ _NOT_STREAMED = (
 )
 
 
-def batch_rows() -> int:
-    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else :data:`DEFAULT_BATCH_ROWS`.
-    Any other value is warned about (the variable, its value, the size used instead): an
-    operator who wrote ``50k`` to halve the memory must not believe it was taken."""
+def batch_rows(chosen: int = DEFAULT_BATCH_ROWS) -> int:
+    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else ``chosen``. Any other
+    value is warned about (the variable, its value, the size used instead): an operator who
+    wrote ``50k`` to halve the memory must not believe it was taken."""
     given = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
@@ -94,9 +116,29 @@ def batch_rows() -> int:
             "$%s is %r, not a positive whole number of rows: batches of %d rows are used instead",
             BATCH_ROWS_VARIABLE,
             given,
-            DEFAULT_BATCH_ROWS,
+            chosen,
         )
-    return DEFAULT_BATCH_ROWS
+    return chosen
+
+
+def validate_batch_rows(file_rows: int) -> int:
+    """Rows per batch of a run that holds one batch at a time (``leadflow validate``):
+    :func:`batch_rows` of :data:`SMALL_FILE_BATCH_ROWS` for a file of at most
+    :data:`SMALL_FILE_ROWS` rows, of :data:`DEFAULT_BATCH_ROWS` for a bigger one."""
+    return batch_rows(SMALL_FILE_BATCH_ROWS if file_rows <= SMALL_FILE_ROWS else DEFAULT_BATCH_ROWS)
+
+
+RowsPerBatch = int | Callable[[int], int] | None
+"""A batch size: rows, a rule from the file's rows (:func:`validate_batch_rows`), or None for
+:func:`batch_rows`."""
+
+
+def _batch_size(rows_per_batch: RowsPerBatch, file_rows: int) -> int:
+    if rows_per_batch is None:
+        return batch_rows()
+    if isinstance(rows_per_batch, int):
+        return rows_per_batch
+    return rows_per_batch(file_rows)
 
 
 @dataclass(frozen=True)
@@ -126,33 +168,33 @@ class LeadBatches:
 
 
 def open_lead_batches(
-    path: Path, rows_per_batch: int | None = None, encoding: str | None = None
+    path: Path, rows_per_batch: RowsPerBatch = None, encoding: str | None = None
 ) -> LeadBatches:
-    """The file as batches of ``rows_per_batch`` (default :func:`batch_rows`) rows; raises
+    """The file as batches of ``rows_per_batch`` rows (:data:`RowsPerBatch`: a rule is given the
+    file's rows, counted by the scan before the first batch); raises
     ``LeadFileError`` exactly where ``read_lead_file`` does. A CSV with an operator's
     ``encoding`` (``--encoding``) in an encoding a byte scan can read (UTF-8, single-byte code
     pages) is streamed: by Arrow when transforms.named_scan finds it well formed, else by the
     damaged file's reader; in any other encoding (that module's docstring says which and why),
     or when neither takes it, it is read whole by ``read_lead_file`` and handed out in slices."""
-    size = rows_per_batch or batch_rows()
     if encoding is not None:
         parquet = _streamable_parquet(path)  # a Parquet file has no text encoding to apply
         if parquet is not None:
-            described, rows = parquet
-            return LeadBatches(described, rows, lambda: _parquet_batches(described, size), True, size=size)
+            return _parquet(*parquet, rows_per_batch)
         from transforms.named_scan import scan_named_csv, streamable_encoding
 
         named = scan_named_csv(path, encoding)  # raises read_lead_file's error for a bad byte
         if named is not None:
-            return _streamed_text(named, size)
+            return _streamed_text(named, rows_per_batch)
         if streamable_encoding(encoding) is not None:
-            damaged = _damaged(path, size, encoding)  # ragged rows, stray quotes
+            damaged = _damaged(path, rows_per_batch, encoding)  # ragged rows, stray quotes
             if damaged is not None:
                 return damaged
-        return _whole(path, size, encoding)
+        return _whole(path, rows_per_batch, encoding)
     streamed = _streamable_csv(path)
     if streamed is not None:
         ingested, offset, rows = streamed
+        size = _batch_size(rows_per_batch, rows)
         if rows == 0:  # Arrow's streaming reader refuses a body of no records
             return LeadBatches(ingested, 0, lambda: iter([ingested.frame]), True, size=size)
         return LeadBatches(
@@ -165,16 +207,21 @@ def open_lead_batches(
         )
     text = scan_text_csv(path)  # quoted values, cp1252
     if text is not None:
-        return _streamed_text(text, size)
+        return _streamed_text(text, rows_per_batch)
     parquet = _streamable_parquet(path)
     if parquet is not None:
-        ingested, rows = parquet
-        return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
-    damaged = _damaged(path, size)  # ragged rows, mixed or Latin-1 encodings
-    return _whole(path, size) if damaged is None else damaged
+        return _parquet(*parquet, rows_per_batch)
+    damaged = _damaged(path, rows_per_batch)  # ragged rows, mixed or Latin-1 encodings
+    return _whole(path, rows_per_batch) if damaged is None else damaged
 
 
-def _damaged(path: Path, size: int, encoding: str | None = None) -> LeadBatches | None:
+def _parquet(ingested: IngestedFile, rows: int, rows_per_batch: RowsPerBatch) -> LeadBatches:
+    """A Parquet file read a row group at a time (:func:`_parquet_batches`)."""
+    size = _batch_size(rows_per_batch, rows)
+    return LeadBatches(ingested, rows, lambda: _parquet_batches(ingested, size), True, size=size)
+
+
+def _damaged(path: Path, rows_per_batch: RowsPerBatch, encoding: str | None = None) -> LeadBatches | None:
     """The file streamed by the damaged file's reader (transforms.damaged_scan), else None."""
     # six modules, ~20 ms to import: only for a file that needs them
     from transforms.damaged_batches import damaged_batches
@@ -183,14 +230,16 @@ def _damaged(path: Path, size: int, encoding: str | None = None) -> LeadBatches 
     damaged = scan_damaged_csv(path, encoding)
     if damaged is None:
         return None
+    size = _batch_size(rows_per_batch, damaged.rows)
     return LeadBatches(
         damaged.ingested, damaged.rows, lambda: damaged_batches(damaged, size), True, size=size
     )
 
 
-def _streamed_text(text: TextCsv, size: int) -> LeadBatches:
+def _streamed_text(text: TextCsv, rows_per_batch: RowsPerBatch) -> LeadBatches:
     """A quoted, cp1252 or operator-encoded file (transforms.csv_scan, transforms.named_scan) read
     by Arrow's streaming reader, transcoding ``text.arrow_encoding``."""
+    size = _batch_size(rows_per_batch, text.rows)
     if text.rows == 0:  # Arrow's streaming reader refuses a body of no records
         return LeadBatches(text.ingested, 0, lambda: iter([text.ingested.frame]), True, size=size)
     return LeadBatches(
@@ -205,10 +254,11 @@ def _streamed_text(text: TextCsv, size: int) -> LeadBatches:
     )
 
 
-def _whole(path: Path, size: int, encoding: str | None = None) -> LeadBatches:
-    """``read_lead_file``'s frame in slices of ``size`` rows (not streamed)."""
+def _whole(path: Path, rows_per_batch: RowsPerBatch, encoding: str | None = None) -> LeadBatches:
+    """``read_lead_file``'s frame in slices of ``rows_per_batch`` rows (not streamed)."""
     whole = read_lead_file(path, encoding)
     frame = whole.frame
+    size = _batch_size(rows_per_batch, frame.height)
     ingested = replace(whole, frame=frame.clear())
 
     def slices() -> Iterator[pl.DataFrame]:

@@ -123,6 +123,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         from flows.run.finish import finish_run_in_batches
         from flows.run.store import RunNotPublished, run_output
         from transforms.dedupe_batches import BatchDedupe
+        from transforms.ingest_batches import validate_batch_rows
         from transforms.outputs import new_run_id
         from transforms.results import VALIDATE_TARGET, build_results
 
@@ -132,7 +133,10 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         try:
             ahead = read_ahead()
             with stage(console, f"Read {args.file}"):
-                batched = prepare_batches(args.file, prepare_options(args), first_beside=True)
+                # one batch in hand at a time: a small file's batches are larger (fewer fixed costs)
+                batched = prepare_batches(
+                    args.file, prepare_options(args), validate_batch_rows, first_beside=True
+                )
         except USER_ERRORS as error:
             print_error(console, error)
             return 1

@@ -22,9 +22,12 @@ from transforms.ingest import read_lead_file
 from transforms.ingest_batches import (
     BATCH_ROWS_VARIABLE,
     DEFAULT_BATCH_ROWS,
+    SMALL_FILE_BATCH_ROWS,
+    SMALL_FILE_ROWS,
     _lines,
     batch_rows,
     open_lead_batches,
+    validate_batch_rows,
 )
 
 STREAMED = {
@@ -190,6 +193,43 @@ def test_batch_size_comes_from_the_environment(
     assert warning.getMessage() == (
         f"$LEADFLOW_BATCH_ROWS is '50k', not a positive whole number of rows: "
         f"batches of {DEFAULT_BATCH_ROWS} rows are used instead"
+    )
+
+
+def test_validate_reads_files_of_up_to_one_and_a_half_million_rows_in_larger_batches(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(BATCH_ROWS_VARIABLE, raising=False)
+    assert validate_batch_rows(0) == validate_batch_rows(SMALL_FILE_ROWS) == SMALL_FILE_BATCH_ROWS
+    assert validate_batch_rows(SMALL_FILE_ROWS + 1) == batch_rows() == DEFAULT_BATCH_ROWS
+    assert SMALL_FILE_BATCH_ROWS > DEFAULT_BATCH_ROWS
+    # every reader sizes its batches by the rows its scan counted: plain, quoted, Parquet,
+    # damaged, an operator's encoding, a file read whole
+    plain = tmp_path / "plain.csv"
+    plain.write_text("name,phone\nAnn,4155550100\nBob,4155550101\n")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('name,phone\n"Ann, Jr",4155550100\n')
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("name,phone\nAnn,4155550100,extra\nBob,4155550101\n")
+    parquet = tmp_path / "leads.parquet"
+    pq.write_table(pa.table({"name": ["Ann"], "phone": ["4155550100"]}), parquet)
+    for path in (plain, quoted, ragged, parquet):
+        assert open_lead_batches(path, validate_batch_rows).size == SMALL_FILE_BATCH_ROWS, path.name
+        assert open_lead_batches(path).size == DEFAULT_BATCH_ROWS, path.name  # import's batches
+    for encoding in ("cp1252", "shift_jis"):  # streamed, read whole
+        assert open_lead_batches(plain, validate_batch_rows, encoding).size == SMALL_FILE_BATCH_ROWS
+    assert open_lead_batches(plain, 7).size == 7
+    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "1234")  # the operator's setting wins
+    assert open_lead_batches(plain, validate_batch_rows).size == 1234
+
+
+def test_a_bad_batch_size_setting_names_the_size_used_for_that_file(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(BATCH_ROWS_VARIABLE, "50k")
+    assert validate_batch_rows(1_000) == SMALL_FILE_BATCH_ROWS
+    assert (
+        caplog.records[-1].getMessage().endswith(f"batches of {SMALL_FILE_BATCH_ROWS} rows are used instead")
     )
 
 

@@ -80,15 +80,15 @@ keys, about 45 MB per million rows): at 10M rows 100k-row batches peaked at 1.08
 1.20; and ``leadflow import`` holds two batches, their payloads and chunks (the import_leads
 flow's dry run of 1M rows, bench/flow_memory.py: 1.23 GB at 100k, 1.77 at 200k, no faster)."""
 
-SMALL_FILE_ROWS = 1_500_000
+SMALL_FILE_ROWS = 1_250_000
 SMALL_FILE_BATCH_ROWS = 200_000
 """Rows per batch of :func:`validate_batch_rows` for a file of at most :data:`SMALL_FILE_ROWS`
 rows. Why larger there: a batch's fixed costs (some 300 polars queries planned and run, each
 with serial parts) are paid half as often and both cores stay busier: ``leadflow validate`` of
 a 1M-row file took 0.94 of the wall time and CPU of 100k-row batches (seven pairs, 5.56 s
-against 5.86 median), peaking at 873 MiB rather than 702; 2M rows peaked at 947 MiB (0.99 GB,
-100k: 777), so files of up to 1.5M rows stay under issue 17's 1.0 GB; beyond, 100k-row
-batches leave the file's dedupe keys room."""
+against 5.86 median), peaking at 873-895 MiB rather than 702; 1.5M rows peaked at 913-946
+MiB (three runs) and 2M at 947 (100k: 777), so files of up to 1.25M rows stay clear of issue
+17's 1.0 GB (954 MiB); beyond, 100k-row batches leave the file's dedupe keys room."""
 
 _SCAN_BYTES = 1 << 23
 _LONGEST_LINE = 1 << 26

@@ -226,14 +226,15 @@ def test_an_import_leads_flow_run_with_such_a_template_fails_and_the_other_targe
     assert uploads(vendors, "sms") == [] and len(vendors.obi_customers()) == ROWS
 
 
+@pytest.mark.parametrize("has_rows_to_send", [True, False], ids=["rows to send", "no row to send"])
 def test_a_dropped_file_whose_template_names_a_missing_column_waits_for_a_person(
-    prefect_harness: None, vendors: Vendors, tmp_path: Path
+    prefect_harness: None, vendors: Vendors, tmp_path: Path, has_rows_to_send: bool
 ) -> None:
     from flows.inbox.intake import Layout
     from flows.scan_inbox import scan_inbox
 
     root = Layout.at(tmp_path / "watched").root
-    lead_csv(root / "inbox" / "leads.csv")
+    (lead_csv if has_rows_to_send else nothing_to_text_csv)(root / "inbox" / "leads.csv")
     targets = write_targets(
         tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
     )
@@ -246,8 +247,9 @@ def test_a_dropped_file_whose_template_names_a_missing_column_waits_for_a_person
     assert note["what_to_do"].startswith(
         "ucontact-sms: the target's setup was refused (TARGET_MISCONFIGURED)"
     )
-    results = pl.read_parquet(Path(held["run_dir"]) / "results" / "**" / "*.parquet")
-    assert_refused_unsent(results, "ucontact-sms")
+    if has_rows_to_send:
+        results = pl.read_parquet(Path(held["run_dir"]) / "results" / "**" / "*.parquet")
+        assert_refused_unsent(results, "ucontact-sms")
     assert uploads(vendors, "sms") == []
 
 
@@ -353,25 +355,3 @@ def test_a_split_import_fails_for_a_refused_template_with_no_row_to_send(
     assert run["targets"][0]["stopped"]["reason"] == "TARGET_MISCONFIGURED"
     assert sorted(read_results(run_dir)["source_row"]) == [1, 2, 3, 4]
     assert uploads(vendors, "sms") == []
-
-
-def test_a_dropped_file_with_no_row_for_a_refused_template_waits_for_a_person(
-    prefect_harness: None, vendors: Vendors, tmp_path: Path
-) -> None:
-    from flows.inbox.intake import Layout
-    from flows.scan_inbox import scan_inbox
-
-    root = Layout.at(tmp_path / "watched").root
-    nothing_to_text_csv(root / "inbox" / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
-
-    [held] = scan_inbox(str(root), str(targets), settle_seconds=0, retry_delay_seconds=0)
-
-    assert held["verdict"] == "retrying" and Path(held["path"]).parent == root / "retry", held
-    note = json.loads(Path(held["note"]).read_text(encoding="utf-8"))
-    assert note["next_attempt_epoch"] is None, note
-    assert note["what_to_do"].startswith(
-        "ucontact-sms: the target's setup was refused (TARGET_MISCONFIGURED)"
-    )

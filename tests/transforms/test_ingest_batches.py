@@ -196,7 +196,7 @@ def test_batch_size_comes_from_the_environment(
     )
 
 
-def test_validate_reads_files_of_up_to_one_and_a_half_million_rows_in_larger_batches(
+def test_validate_reads_files_of_up_to_a_million_and_a_quarter_rows_in_larger_batches(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(BATCH_ROWS_VARIABLE, raising=False)

@@ -119,6 +119,20 @@ is relied on. Tried and dropped: the inference from one lazy polars scan of the 
 value) pairs made it 0.78-1.0 s against 0.70 in all; ``collect_batches`` feeding the batch
 code 0.38-0.42 s, but polars calls that API unstable and does not say how far it reads ahead
 of the caller).
+
+Batch size by the file's rows (2026-12-05, night; transforms.ingest_batches ``validate_batch_rows``:
+``leadflow validate`` reads a file of at most 1.25M rows in 200k-row batches, a bigger one and
+every import in 100k): on a fresh quiet 2-core machine, whole process, alternating, the 1M file
+through the CLI took 0.94 of the wall time and CPU of 100k-row batches (seven pairs; medians
+5.56 against 5.86 s, CPU 8.4 against 8.8), peak 873 against 702 MiB; 150k 0.97, 250k level with
+200k but 972 MiB. 1.5M rows peaked at 913-946 MiB at 200k and 2M at 947 (777 at 100k), so the
+larger batches stop at 1.25M. The import_leads flow's dry run of 1M rows (bench/flow_memory.py)
+peaked at 1,774 MB at 200k against 1,227 at 100k, no faster: import keeps 100k. The same
+machine ran the code of the day issue 17 was filed at 7.5-7.9 s (medians, 2.4-2.6 GB), this
+benchmark's ``leadflow`` path of that code at 5.2-5.3 s (prepare 3.8). 5M rows 28.3 s, peak
+930 MiB; 10M 55.8 s, CPU 89.5, peak 1,103 MiB. Where the time goes at 200k: the run uses about
+1.55 of the two cores; py-spy's GIL sampling finds Python holding it about a third of the wall
+time, so the rest is polars' and Arrow's work whose parts do not all run in parallel.
 """
 
 from __future__ import annotations

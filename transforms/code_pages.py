@@ -23,7 +23,9 @@ files are never refused for them.
 Known blind spots, still read as cp1252 (name the code page with ``--encoding``): a head whose
 altered words all read as plausible Western ones (a Turkish "Yıldız" is an Icelandic-looking
 "Yýldýz", a Hungarian "Erdős" a Portuguese-looking "Erdõs", a Czech "Kučera" a French-looking
-"Kuèera"); a head with one altered word only; a file whose altered words come after its head.
+"Kuèera", a Romanian "Mihăilă" a Portuguese-looking "Mihãilã"); Romanian written in capitals
+("ŞTEFAN" reads "ªTEFAN", as a Spanish "MªJOSÉ" would); a head with one altered word only; a
+file whose altered words come after its head.
 """
 
 from __future__ import annotations
@@ -99,12 +101,15 @@ _LANGUAGES: dict[str, tuple[str, ...]] = {
 whose letters no one of them holds mixes languages, which a name read right does not."""
 
 _MISPLACED: dict[str, str] = {
-    "cp1252": r"^[ðÐ]|(?<=.)[þÞ](?![oóOÓ])",
+    "cp1252": r"^[ðÐ]|(?<=.)[þÞ](?![oóOÓ])|[ªº](?=[a-zß-öø-ÿ])",
     "cp1254": r"^[ğĞ]",
 }
 """Letters where their language never writes them. cp1252's Icelandic ð first in a word, þ
 inside one but in the ``-þór`` names (Eyþór, Arnþór): Turkish ş, Croatian đ, Romanian ţ read
-so ("Ayþe", "Ðorðeviæ", "Ionuþ"). cp1254's ğ first in a word: Baltic Š read so ("Ğimkus")."""
+so ("Ayþe", "Ðorðeviæ", "Ionuþ"); its ordinal indicators before a small letter: Romanian Ş and
+ş read so ("ªtefan", "Mureºan"), where Spanish and Portuguese write them last ("Mª", "Nº",
+"Profª", "Engª") or before a name's capital ("MªJosé"). cp1254's ğ first in a word: Baltic Š
+read so ("Ğimkus")."""
 
 _ORDINALS = "ªº"
 """cp1252's ordinal indicators ("Nº", "1ª"): neither letter nor symbol, they prove nothing."""

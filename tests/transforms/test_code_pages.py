@@ -38,6 +38,10 @@ TURKISH = [
 ]
 LITHUANIAN = ["Jonas Šimkus", "Šarūnas Žilinskas", "Dalia Grybauskaitė", "Rūta Stankevičienė"]
 LATVIAN = ["Jānis Bērziņš", "Ģirts Kalniņš", "Anna Ozoliņa", "Pēteris Krūmiņš"]
+ROMANIAN = ["Ştefan Popescu", "Maria Mureşan", "Andrei Constanţa", "Ioana Mihăilă", "Elena Brânzaş"]
+"""In cp1250's s and t with a cedilla (ş ţ), as Windows wrote Romanian; ISO-8859-2 writes them
+so too. Read as cp1252, "Ştefan" is "ªtefan", "Mureşan" "Mureºan": ordinal indicators no
+Western word has before a small letter."""
 
 WESTERN = [
     "Hélène Lefèvre",
@@ -76,6 +80,10 @@ WESTERN = [
     "Oguz Öztürk",
     "Noël Mures",
     "Nº 5 1ª planta",
+    "Mª Carmen",
+    "MªJosé López",
+    "Profª Ana Sousa",
+    "Engª Rita Simões",
 ]
 """Western European names, and other names as far as cp1252 writes them (Czech "Novotný",
 Hungarian "Kovács"): all read right as cp1252, so none may be refused."""
@@ -109,6 +117,7 @@ def _refusal(path: Path) -> LeadFileError:
         (TURKISH, "cp1254", "Ayþe", "Ayşe"),
         (LITHUANIAN, "cp1257", "Ðimkus", "Šimkus"),
         (LATVIAN, "cp1257", "Bçrziòð", "Bērziņš"),
+        (ROMANIAN, "cp1250", "ªtefan", "Ştefan"),
     ],
 )
 def test_a_file_in_another_latin_code_page_is_refused_naming_it(
@@ -133,6 +142,7 @@ def test_a_file_in_another_latin_code_page_is_refused_naming_it(
         (["Jan Dąbrowski", "Anna Król", "Ewa Żakowska"], "iso-8859-2"),
         (["Ayşe Yılmaz", "Mehmet Demirtaş"], "cp1254"),
         (["Đorđe Petrović", "Ana Šimić"], "cp1250"),
+        (["Ştefan Dumitru", "Radu Mureşan"], "cp1250"),
     ],
 )
 def test_two_altered_words_in_a_short_file_are_enough(
@@ -203,7 +213,9 @@ ORTHOGRAPHIES = {
 
 @st.composite
 def western_names(draw: st.DrawFn) -> str:
-    """A name of one to three words in one language's letters, capitalised or in capitals."""
+    """A name of one to three words in one language's letters, capitalised or in capitals;
+    in Spanish and Portuguese a word may end in an ordinal indicator ("Mª", "Profª") or have
+    one before a capital ("MªJosé"), as their abbreviations are written."""
     language = draw(st.sampled_from(sorted(ORTHOGRAPHIES)))
     alphabet = "abcdefghijklmnoprstuvyz" + ORTHOGRAPHIES[language]
     words = []
@@ -212,7 +224,12 @@ def western_names(draw: st.DrawFn) -> str:
         if language == "Icelandic":
             letters = ("þ" if draw(st.booleans()) else "") + letters.lstrip("ð")
         word = letters[:1].upper() + letters[1:]
-        words.append(word.upper() if draw(st.booleans()) else word)
+        word = word.upper() if draw(st.booleans()) else word
+        if language in ("Spanish", "Portuguese") and draw(st.integers(0, 3)) == 0:
+            ordinal = draw(st.sampled_from("ªº"))
+            joined = draw(st.text(alphabet, min_size=1, max_size=8)) if draw(st.booleans()) else ""
+            word = f"{word[:5]}{ordinal}{joined[:1].upper()}{joined[1:]}"
+        words.append(word)
     return " ".join(word for word in words if word)
 
 

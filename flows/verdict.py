@@ -241,7 +241,7 @@ class RunVerdict:
         :meth:`problem`; for exit 0, what was done, in words that do not contradict the target
         lines (nothing sent by a rerun or a dry run, rows the vendor refused for good)."""
         if not self.ok:
-            return self.problem()
+            return self.problem(brief=True)
         refused = sum(t.vendor_rejected for t in self.targets)
         if any(t.predicted or t.verdict is SendVerdict.DRY_RUN for t in self.targets):
             done = "a dry run: nothing was sent; the lines above say what would be"
@@ -262,15 +262,18 @@ class RunVerdict:
             )
         return done
 
-    def problem(self) -> str:
-        """One line for a failed run (Prefect state message, the watched folder's notes)."""
+    def problem(self, *, brief: bool = False) -> str:
+        """One line for a failed run (Prefect state message, the watched folder's notes).
+        ``brief``: a stop before sending named by its reason only, its message left to the
+        target's own line printed above (the terminal's last line, :meth:`conclusion`)."""
         bad = [t for t in self.targets if not t.ok]
         if not bad:
             return "everything that should be sent was sent"
         parts = []
         for t in bad:
-            if t.stopped_unsent:
-                parts.append(f"{t.target} stopped before sending, no row to send; {t.stop_said()}")
+            if t.stopped_unsent and t.stopped is not None:
+                said = f"({t.stopped[0]}, see its line above)" if brief else f"; {t.stop_said()}"
+                parts.append(f"{t.target} stopped before sending, no row to send{' ' if brief else ''}{said}")
                 continue
             reasons = ", ".join(f"{reason} {count:,}" for reason, count in t.failure_reasons)
             parts.append(f"{t.target} {t.verdict.value}: {t.failed:,} failed ({reasons or 'no reason'})")

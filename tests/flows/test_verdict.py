@@ -217,6 +217,26 @@ def test_a_target_stopped_before_sending_is_exit_4_and_says_why_even_with_no_row
         assert verdict.problem() == f"not everything was sent: {said}"
 
 
+def test_the_terminals_last_line_names_a_stop_before_sending_without_repeating_its_message() -> None:
+    # the target's own line above it holds the message: the exit code's line names the reason
+    stop = stop_fact("TARGET_MISCONFIGURED", MISSING_COLUMN)
+    facts = {
+        "statuses": {"rejected": 2},
+        "failed_reasons": {},
+        "not_attempted": 0,
+        "too_large": 0,
+        "stopped": stop,
+    }
+
+    verdict = judge({"send": {"sms": facts}})
+
+    assert verdict.conclusion() == (
+        "not everything was sent: sms stopped before sending, no row to send "
+        "(TARGET_MISCONFIGURED, see its line above)"
+    )
+    assert "Fix options.template" in verdict.problem()  # Prefect's state and the folder's notes keep it
+
+
 # --- which stops waiting cannot fix (the watched folder does not retry those by itself) ---------
 
 

@@ -134,7 +134,7 @@ RowsPerBatch = int | Callable[[int], int] | None
 
 
 def _batch_size(rows_per_batch: RowsPerBatch, file_rows: int) -> int:
-    if rows_per_batch is None:
+    if not rows_per_batch:  # None, or 0 as before: the setting or the default
         return batch_rows()
     if isinstance(rows_per_batch, int):
         return rows_per_batch

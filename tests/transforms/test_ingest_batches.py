@@ -219,6 +219,7 @@ def test_validate_reads_files_of_up_to_a_million_and_a_quarter_rows_in_larger_ba
     for encoding in ("cp1252", "shift_jis"):  # streamed, read whole
         assert open_lead_batches(plain, validate_batch_rows, encoding).size == SMALL_FILE_BATCH_ROWS
     assert open_lead_batches(plain, 7).size == 7
+    assert open_lead_batches(plain, 0).size == DEFAULT_BATCH_ROWS  # no size given: the default
     monkeypatch.setenv(BATCH_ROWS_VARIABLE, "1234")  # the operator's setting wins
     assert open_lead_batches(plain, validate_batch_rows).size == 1234
 

@@ -104,10 +104,12 @@ _NOT_STREAMED = (
 )
 
 
-def batch_rows(chosen: int = DEFAULT_BATCH_ROWS) -> int:
-    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else ``chosen``. Any other
-    value is warned about (the variable, its value, the size used instead): an operator who
-    wrote ``50k`` to halve the memory must not believe it was taken."""
+def batch_rows(chosen: int | None = None) -> int:
+    """Rows per batch: $LEADFLOW_BATCH_ROWS (a positive integer), else ``chosen`` (default
+    :data:`DEFAULT_BATCH_ROWS`). Any other value is warned about (the variable, its value, the
+    size used instead): an operator who wrote ``50k`` to halve the memory must not believe it
+    was taken."""
+    chosen = DEFAULT_BATCH_ROWS if chosen is None else chosen
     given = os.environ.get(BATCH_ROWS_VARIABLE, "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)

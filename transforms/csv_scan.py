@@ -52,7 +52,7 @@ from transforms.ingest import (
     sniffed_layout,
 )
 
-__all__ = ["TextCsv", "data_start_is_bom", "scan_text_csv"]
+__all__ = ["TextCsv", "data_start_is_bom", "scan_text_csv", "text_file_head"]
 
 _SCAN_BYTES = 1 << 23
 _LONGEST_RECORD = 1 << 20
@@ -127,16 +127,25 @@ class _Seen:
         return self.not_utf8 and (self.bom or self.utf8_line or self.undefined)
 
 
-def scan_text_csv(path: Path) -> TextCsv | None:
-    """The file as a streamable CSV (module docstring), else None (read_lead_file reads it)."""
+def text_file_head(path: Path) -> tuple[bytes, int] | None:
+    """A would-be CSV's first bytes (the sniffed head and a BOM) and its size; None for what is
+    not a regular file, is named as Parquet, or cannot be read (read_lead_file says why)."""
     try:
         if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
             return None
         size = path.stat().st_size
         with path.open("rb") as file:
-            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
+            return file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8)), size
     except OSError:
         return None
+
+
+def scan_text_csv(path: Path) -> TextCsv | None:
+    """The file as a streamable CSV (module docstring), else None (read_lead_file reads it)."""
+    head = text_file_head(path)
+    if head is None:
+        return None
+    first, size = head
     if not first or first.startswith(_NOT_TEXT):
         return None
     bom = first.startswith(codecs.BOM_UTF8)

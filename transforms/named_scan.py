@@ -46,7 +46,7 @@ from typing import NoReturn
 
 import polars as pl
 
-from transforms.csv_scan import TextCsv, data_start_is_bom, scan_records
+from transforms.csv_scan import TextCsv, data_start_is_bom, scan_records, text_file_head
 from transforms.encodings import _is_utf8, _refuse_other_formats, invalid_byte_error, refuse_utf8_mark
 from transforms.ingest import _SNIFF_BYTES, IngestedFile, _finish, sniffed_layout
 
@@ -101,14 +101,10 @@ def scan_named_csv(path: Path, encoding: str) -> TextCsv | None:
     undefined = streamable_encoding(encoding)
     if undefined is None:
         return None
-    try:
-        if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
-            return None
-        size = path.stat().st_size
-        with path.open("rb") as file:
-            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
-    except OSError:
+    head = text_file_head(path)
+    if head is None:
         return None
+    first, size = head
     if not first or first.startswith(b"PAR1"):
         return None
     _refuse_other_formats(path, first)

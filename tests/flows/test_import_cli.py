@@ -51,6 +51,22 @@ def run_import(file: Path, out: Path, *args: str, targets: Path = SANDBOX_TARGET
     return code, buffer.getvalue()
 
 
+def import_text(leads: str, tmp_path: Path) -> pl.DataFrame:
+    """``leads`` (a CSV's text) imported to the sandbox targets, which must exit 0: the results."""
+    file = tmp_path / "leads.csv"
+    file.write_text(leads, encoding="utf-8")
+    code, printed = run_import(file, tmp_path / "out")
+    assert code == 0, printed
+    return read_results(only_run(tmp_path / "out"))
+
+
+def obi_attributes(vendors: Vendors) -> dict[str, dict[str, str]]:
+    """Each customer OBI holds, by externalId: its attributes, name -> value."""
+    return {
+        c["externalId"]: {a["name"]: a["value"] for a in c["attributes"]} for c in vendors.obi_customers()
+    }
+
+
 def latest_run(out: Path) -> Path:
     return max((p for p in out.iterdir() if p.is_dir()), key=lambda p: p.name)
 

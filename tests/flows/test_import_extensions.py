@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from connectors.onc import contact_guid
-from tests.flows.conftest import ONC_CAMPAIGN, Vendors, only_run, read_results
-from tests.flows.test_import_cli import run_import
+from tests.flows.conftest import ONC_CAMPAIGN, Vendors
+from tests.flows.test_import_cli import import_text, obi_attributes
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +26,11 @@ E3,Cem,Ak,+49 151 23456780,,cem@example.org,DE
 def test_extensions_read_from_the_file_reach_each_vendor_as_its_documented_choice_says(
     vendors: Vendors, tmp_path: Path
 ) -> None:
-    file = tmp_path / "leads.csv"
-    file.write_text(LEADS, encoding="utf-8")
-    code, printed = run_import(file, tmp_path / "out")
-    assert code == 0, printed
-    results = read_results(only_run(tmp_path / "out"))
+    results = import_text(LEADS, tmp_path)
     rows = {r["external_id"]: r for r in results.filter(pl.col("target") == "obi").iter_rows(named=True)}
     assert (rows["E1"]["phone1_ext"], rows["E2"]["phone1_ext"], rows["E3"]["phone1_ext"]) == ("12", "7", None)
 
-    obi = {c["externalId"]: {a["name"]: a["value"] for a in c["attributes"]} for c in vendors.obi_customers()}
+    obi = obi_attributes(vendors)
     assert obi["E1"]["Phone1 Extension"] == "12" and obi["E2"]["Phone1 Extension"] == "7"
     assert not any("Extension" in name for name in obi["E3"])
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.flows.conftest import Vendors, only_run, read_results
-from tests.flows.test_import_cli import run_import
+from tests.flows.conftest import Vendors
+from tests.flows.test_import_cli import import_text, obi_attributes
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,7 @@ E3,--,unknown,+49 151 23456783,e3@example.org,DE
 def test_placeholder_names_reach_no_vendor_and_their_leads_are_still_sent(
     vendors: Vendors, tmp_path: Path
 ) -> None:
-    file = tmp_path / "leads.csv"
-    file.write_text(LEADS, encoding="utf-8")
-    code, printed = run_import(file, tmp_path / "out")
-    assert code == 0, printed
-    results = read_results(only_run(tmp_path / "out"))
+    results = import_text(LEADS, tmp_path)
     assert set(results["status"]) <= {"accepted", "submitted"}
     by_id = {r["external_id"]: r for r in results.filter(pl.col("target") == "obi").iter_rows(named=True)}
     assert [by_id[e]["reasons"] for e in ("E1", "E2", "E3")] == [
@@ -37,7 +33,7 @@ def test_placeholder_names_reach_no_vendor_and_their_leads_are_still_sent(
         ["NAME_PLACEHOLDER"],
     ]
 
-    obi = {c["externalId"]: {a["name"]: a["value"] for a in c["attributes"]} for c in vendors.obi_customers()}
+    obi = obi_attributes(vendors)
     assert "First Name" not in obi["E1"] and obi["E1"]["Last Name"] == "Smith"
     assert (obi["E2"]["First Name"], obi["E2"]["Last Name"]) == ("Carl", "Test")
     assert "First Name" not in obi["E3"] and "Last Name" not in obi["E3"]

@@ -66,16 +66,19 @@ def test_rows_without_channel_still_get_distinct_ids() -> None:
     assert out["external_id"].n_unique() == 2
 
 
+_MAIN = "+12125550100"
+_SWITCHBOARD: list[dict[str, object]] = [
+    {"external_id": None, "phone1": _MAIN},
+    {"external_id": None, "phone1": _MAIN, "phone1_ext": "12"},
+    {"external_id": None, "phone1": _MAIN, "phone1_ext": "34"},
+    {"external_id": None, "phone2": _MAIN, "phone2_ext": "12"},
+]
+"""Leads without ids at one number: without an extension, at extensions 12 and 34 in the first
+slot, and at 12 in the second."""
+
+
 def test_extensions_of_one_number_get_distinct_ids_and_a_number_without_one_keeps_its_id() -> None:
-    main = "+12125550100"
-    frame = clean_leads(
-        [
-            {"external_id": None, "phone1": main},
-            {"external_id": None, "phone1": main, "phone1_ext": "12"},
-            {"external_id": None, "phone1": main, "phone1_ext": "34"},
-            {"external_id": None, "phone2": main, "phone2_ext": "12"},
-        ]
-    )
+    frame = clean_leads(_SWITCHBOARD)
     ids = assign_external_ids(frame, source="crm")["external_id"].to_list()
     # pinned before extensions counted: a phone without one keeps the id ledgers hold
     assert ids[0] == "lf-a179575cfcfd9f97"
@@ -84,15 +87,11 @@ def test_extensions_of_one_number_get_distinct_ids_and_a_number_without_one_keep
 
 
 def test_a_generated_id_whose_first_phone_has_an_extension_keeps_the_id_earlier_versions_gave() -> None:
-    main = "+12125550100"
     frame = clean_leads(
         [
-            {"external_id": None, "phone1": main},
-            {"external_id": None, "phone1": main, "phone1_ext": "12"},
-            {"external_id": None, "phone1": main, "phone1_ext": "34"},
-            {"external_id": None, "phone2": main, "phone2_ext": "12"},
-            {"external_id": None, "phone1": main, "phone2": "+12125550199", "phone2_ext": "7"},
-            {"external_id": "C-1", "phone1": main, "phone1_ext": "12"},
+            *_SWITCHBOARD,
+            {"external_id": None, "phone1": _MAIN, "phone2": "+12125550199", "phone2_ext": "7"},
+            {"external_id": "C-1", "phone1": _MAIN, "phone1_ext": "12"},
             {"external_id": None, "phone1_raw": "garbage", "phone1_ext": "12"},
         ]
     )

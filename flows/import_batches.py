@@ -215,17 +215,16 @@ def column_stops(prepared: PreparedLeads, connectors: Sequence[Connector]) -> di
 
 def check_columns(
     prepared: PreparedLeads, connectors: Sequence[Connector], states: Sequence[TargetState]
-) -> dict[str, dict[str, str]]:
+) -> None:
     """:func:`column_stops`, and a target that refuses the columns is stopped before it sends
     anything (its state's breaker, with the refusal's reason and message: every row it would
-    send fails with them); the stops, by name."""
+    send fails with them, and :func:`_record_stops` finds the stop there)."""
     stops = column_stops(prepared, connectors)
     for connector, state in zip(connectors, states, strict=True):
         stop = stops.get(connector.target.name)
         if stop is not None:
             log.error("target stopped before sending: %s", stop["message"])
             state.breaker.trip(stop["reason"], stop["message"])
-    return stops
 
 
 def add_stops(facts: dict[str, dict[str, Any]], stops: Mapping[str, dict[str, str]]) -> None:

@@ -1,12 +1,13 @@
 """The SQLite contact log's rows, and one ledger object's copy of them in memory.
 
-A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts as JSON ``[external ids,
-each one's key count, keys]`` (:func:`encode_chunk`, orjson, the counts and keys serialized
-straight from numpy arrays: about 4 us a chunk of 100 leads, against 15 from Python lists). A
-binary packing (numpy ``tobytes`` of the keys) was tried: it saves less than half of that, and
-the JSON is what SQL reads (``json_each``, ``json_array_length``: the tests and anyone querying
-the file), so it stays; a change of format would need every process on a ledger upgraded
-together.
+A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts, binary (:func:`encode_chunk`:
+a 16-byte head, the keys as int64, each lead's key count, the external ids as a JSON array).
+Rows written by leadflow before it are JSON ``[external ids, each one's key count, keys]`` and
+are read alike (:func:`decode_chunk`; the first byte tells them apart). The JSON was what SQL
+could read (``json_each``), but its keys were 19-digit decimals: a 100-lead chunk's row was
+~6.5 KB, written with every claim, and parsed again by every other process. An older leadflow
+meeting a binary row stops with a JSON error rather than miss the contacts in it: processes
+sharing a ledger are upgraded together (connectors.ledger_contacts).
 
 The memory (:class:`ContactMemory`) is arrays, not a dict per key: a dict entry per key, made
 and probed with Python ints, was half of the guardrail's cost per contact (about 0.5 us with
@@ -31,6 +32,7 @@ so its chunks are added with no filter work (:attr:`ContactMemory.epoch`).
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, count
 from typing import Any
@@ -45,7 +47,9 @@ __all__ = [
     "Contacts",
     "KeyFilter",
     "LegacyMemory",
+    "chunk_arrays",
     "chunk_keys",
+    "chunk_names",
     "decode_chunk",
     "encode_chunk",
 ]
@@ -82,24 +86,78 @@ happens rarely). Its 16 MB are zeros from ``calloc``: the system gives a page of
 once a key is written there."""
 
 
+_FORMAT = 1
+"""A binary row's first byte (a JSON row's is ``[``)."""
+
+_HEAD = struct.Struct("<BxxxIIxxxx")
+"""A binary row's head, 16 bytes: the format byte, its leads and its keys (the rest unused)."""
+
+_COUNT = np.dtype("<u4")
+_KEY = np.dtype("<i8")
+
+
 def encode_chunk(
     eids: Sequence[str], counts: Sequence[int] | np.ndarray, keys: Sequence[int] | np.ndarray
 ) -> bytes:
-    """A ``contact_chunks`` row's ``rows``: ``[external ids, each one's key count, keys]``
-    (int64 arrays are written as the same JSON integers as lists of ints)."""
-    return orjson.dumps([eids, counts, keys], option=orjson.OPT_SERIALIZE_NUMPY)
+    """A ``contact_chunks`` row's ``rows``, binary: :data:`_HEAD` (16 bytes), the keys (int64,
+    little-endian: 8-byte aligned after the head, so they are read in place), each lead's key
+    count (uint32) and the external ids as a JSON array. Why binary (issue 18's budget): a
+    chunk of 100 leads with a phone and an email was ~6.5 KB of JSON (the keys' 19-digit
+    decimals 4 KB of it), written with each claim; it is now ~4.3 KB (1.6 KB of keys, 2.3 of
+    20-character external ids), made of three copies and the ids' JSON, and the keys are read
+    back without parsing (another process's rows, a window read anew)."""
+    counted = np.asarray(counts, dtype=_COUNT)
+    flat = np.asarray(keys, dtype=_KEY)
+    if len(counted) != len(eids):
+        raise ValueError("a contact row needs one key count per lead")
+    names = orjson.dumps(eids if isinstance(eids, list | tuple) else list(eids))
+    return b"".join((_HEAD.pack(_FORMAT, len(counted), len(flat)), flat.tobytes(), counted.tobytes(), names))
+
+
+def _parts(stored: str | bytes) -> tuple[int, int, int] | None:
+    """A binary row's (leads, keys, where its external ids start); None for a JSON row."""
+    if isinstance(stored, str) or not stored or stored[0] != _FORMAT:
+        return None
+    _, leads, keys = _HEAD.unpack_from(stored)
+    return leads, keys, _HEAD.size + 8 * keys + 4 * leads
+
+
+def chunk_arrays(stored: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The (key counts, keys) of a ``contact_chunks`` row as int64 arrays (a binary row's
+    keys are a view of it, no copy)."""
+    parts = _parts(stored)
+    if parts is None or isinstance(stored, str):
+        _, counts, keys = orjson.loads(stored)
+        return np.asarray(counts, dtype=np.int64), np.asarray(keys, dtype=np.int64)
+    leads, keys, _ = parts
+    flat = np.frombuffer(stored, dtype=_KEY, count=keys, offset=_HEAD.size)
+    counted = np.frombuffer(stored, dtype=_COUNT, count=leads, offset=_HEAD.size + 8 * keys)
+    return counted.astype(np.int64), flat
+
+
+def chunk_names(stored: str | bytes) -> list[str]:
+    """The external ids of a ``contact_chunks`` row (only they are decoded)."""
+    parts = _parts(stored)
+    if parts is None or isinstance(stored, str):
+        names: list[str] = orjson.loads(stored)[0]
+        return names
+    eids: list[str] = orjson.loads(memoryview(stored)[parts[2] :])
+    return eids
 
 
 def decode_chunk(stored: str | bytes) -> tuple[list[str], list[int], list[int]]:
-    """The (external ids, key counts, keys) of a ``contact_chunks`` row."""
-    eids, counts, keys = orjson.loads(stored)
-    return eids, counts, keys
+    """The (external ids, key counts, keys) of a ``contact_chunks`` row, binary (:func:`encode_chunk`)
+    or JSON ``[external ids, key counts, keys]`` (as leadflow wrote them before)."""
+    if _parts(stored) is None:
+        eids, counts, keys = orjson.loads(stored)
+        return eids, counts, keys
+    counts_array, keys_array = chunk_arrays(stored)
+    return chunk_names(stored), counts_array.tolist(), keys_array.tolist()
 
 
-def chunk_keys(stored: str | bytes) -> list[int]:
-    """The keys of a ``contact_chunks`` row."""
-    keys: list[int] = orjson.loads(stored)[2]
-    return keys
+def chunk_keys(stored: str | bytes) -> np.ndarray:
+    """The keys of a ``contact_chunks`` row (int64)."""
+    return chunk_arrays(stored)[1]
 
 
 _READ = {
@@ -296,7 +354,7 @@ class ContactMemory:
         """Row ``seq`` (``keys`` and ``counts``, its leads' numbers of keys: when the caller has
         them already; ``epoch``: the keys were put in the filters ahead then, by :meth:`plan`)."""
         if keys is None or counts is None:
-            _, counts, read = decode_chunk(stored)
+            counts, read = chunk_arrays(stored)
             keys = read if keys is None else keys
         found = np.asarray(keys, dtype=np.int64)
         self.seq = seq
@@ -417,7 +475,7 @@ class ContactMemory:
         def names(seq: int) -> list[str]:
             eids = decoded.get(seq)
             if eids is None:
-                eids = decoded[seq] = decode_chunk(rows[seq][2])[0]
+                eids = decoded[seq] = chunk_names(rows[seq][2])
             return eids
 
         return names

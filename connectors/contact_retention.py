@@ -40,10 +40,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import orjson
 
 from connectors.config_error import ConfigError
-from connectors.contact_memory import decode_chunk, encode_chunk
+from connectors.contact_memory import chunk_arrays, chunk_names, encode_chunk
 from transforms.person_keys import email_key, legacy_people, phone_key
 
 __all__ = [
@@ -151,27 +152,27 @@ def _erase_rows(
 
 def _drop_current(stored: Any, keys: set[int]) -> tuple[Any, int]:
     """A ``contact_chunks`` row without the leads that have one of ``keys``: (new row or None
-    when no lead is left, leads dropped). A row whose JSON text holds none of the keys' digits
-    is left undecoded (a substring search, in C)."""
-    text = stored.encode() if isinstance(stored, str) else bytes(stored)
-    if not any(str(key).encode() in text for key in keys):
+    when no lead is left, leads dropped; a row rewritten is binary, whatever it was). A JSON
+    row whose text holds none of the keys' digits is left undecoded (a substring search, in C);
+    a binary row's keys are compared in place."""
+    if isinstance(stored, str) or (stored and stored[:1] == b"["):
+        text = stored.encode() if isinstance(stored, str) else bytes(stored)
+        if not any(str(key).encode() in text for key in keys):
+            return stored, 0
+    counts, flat = chunk_arrays(stored)
+    hit = np.isin(flat, np.fromiter(keys, dtype=np.int64, count=len(keys)))
+    if not hit.any():
         return stored, 0
-    eids, counts, flat = decode_chunk(stored)
-    if keys.isdisjoint(flat):
-        return stored, 0
-    kept_eids: list[str] = []
-    kept_counts: list[int] = []
-    kept_keys: list[int] = []
-    start = 0
-    for eid, count in zip(eids, counts, strict=True):
-        lead = flat[start : start + count]
-        start += count
-        if keys.isdisjoint(lead):
-            kept_eids.append(eid)
-            kept_counts.append(count)
-            kept_keys.extend(lead)
-    gone = len(eids) - len(kept_eids)
-    return (encode_chunk(kept_eids, kept_counts, kept_keys) if kept_eids else None), gone
+    lead_of_key = np.arange(len(counts)).repeat(counts)
+    erased = np.zeros(len(counts), dtype=bool)
+    erased[lead_of_key[hit]] = True
+    gone = int(erased.sum())
+    if gone == len(counts):
+        return None, gone
+    eids = chunk_names(stored)
+    kept = ~erased
+    kept_eids = [eid for eid, keep in zip(eids, kept.tolist(), strict=True) if keep]
+    return encode_chunk(kept_eids, counts[kept], flat[kept[lead_of_key]]), gone
 
 
 def _drop_legacy(stored: Any, keys: set[int]) -> tuple[Any, int]:

@@ -12,9 +12,9 @@ again is dated again.
 A chunk's people are arrays (transforms.people.People: the batch's keys, sliced; a caller's
 per-lead sequences are converted), decided by connectors.frequency.decide_people.
 
-SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and
-``[external ids, each one's key count, keys]`` as JSON, the counts and keys written by orjson
-straight from the arrays; connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
+SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and its
+leads' keys, key counts and external ids, binary since issue 18's budget, JSON before; both
+read: connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
 serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the
 log into memory (connectors.contact_memory.ContactMemory: the window's rows at its first use,
 then the rows appended since, by any process; a filter of every key stops a chunk of people
@@ -249,9 +249,9 @@ def sqlite_record(
     *,
     plan: FrequencyPlan | None = None,
 ) -> Callable[[Contacts], None]:
-    """Append the claimed leads' contacts, dated now, as one log row ``[external ids, key
-    counts, keys]`` (the counts and keys serialized from the arrays: no Python step per lead
-    when the chunk was claimed whole). Returns what puts them in the memory without reading
+    """Append the claimed leads' contacts, dated now, as one log row of their keys, key counts
+    and external ids (connectors.contact_memory.encode_chunk: the arrays' bytes, no Python step
+    per lead when the chunk was claimed whole). Returns what puts them in the memory without reading
     them back, to be called once the transaction committed: the memory has read every row
     before this one in this transaction, so its ``seq`` may advance. ``plan``: the plan the
     chunk is part of, told of the row (connectors.frequency_plan)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 
@@ -146,6 +147,32 @@ def test_erasing_someone_never_contacted_removes_nothing(open_ledger: OpenLedger
     before = _contacts(ledger_spec)
     assert _erase(ledger_spec, "nobody@example.com") == (0, 0)
     assert _contacts(ledger_spec) == before
+
+
+def test_contacts_an_earlier_leadflow_wrote_as_json_count_and_are_erased(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    """Rows of ``contact_chunks`` written before the binary format (``[external ids, key
+    counts, keys]`` as JSON) are read and rewritten, not misread or left behind."""
+    if _is_pg(ledger_spec):
+        pytest.skip("the SQLite ledger's row format")
+    with open_ledger() as ledger:
+        ledger.begin_chunk(A, "a1", ["a-ann", "a-bob"], "run-1")  # claimed, so their contacts count
+        people = leads_people([ANN, BOB], "person")
+        with contextlib.closing(sqlite3.connect(ledger_spec)) as db, db:
+            (target,) = db.execute("SELECT id FROM targets").fetchone()
+            old = orjson.dumps(
+                [["a-ann", "a-bob"], [len(k) for k in people], [k for keys in people for k in keys]]
+            )
+            db.execute(
+                "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)",
+                (time.time(), target, old),
+            )
+        assert _send(ledger, B, [Lead(5, "b-bob", email="bob@example.com")]) == ("b-bob",), "Bob's counts"
+
+        assert _erase(ledger_spec, "ann@example.com") == (0, 1)
+        assert _contacts(ledger_spec) == {"a-bob": set(people[1])}
+        assert _send(ledger, B, [Lead(6, "b-ann", phones=(Phone("+4930123456"),))]) == ()
 
 
 def _age(spec: str, key: TargetKey, seconds: float) -> None:

@@ -48,7 +48,7 @@ class Script:
     """Chunks claimed out of order: each ``i`` swaps the ``i``-th and the next one in time."""
 
 
-def _run(path: Path, script: Script, *, planned: bool) -> tuple[list[Claim], list[tuple[int, str]]]:
+def _run(path: Path, script: Script, *, planned: bool) -> tuple[list[Claim], list[tuple[int, bytes]]]:
     """Play ``script`` on a new ledger file: the claims of B's chunks, and the contact rows
     written (target id, rows as stored)."""
     ids = [f"b-{n}" for n in range(len(script.people))]
@@ -85,7 +85,7 @@ def _run(path: Path, script: Script, *, planned: bool) -> tuple[list[Claim], lis
             ledger.settle_chunk(B, claim.batch_id, settled, "run-b")
     with contextlib.closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT target_id, rows FROM contact_chunks ORDER BY seq").fetchall()
-    return claims, [(target, bytes(stored).decode()) for target, stored in rows]
+    return claims, [(target, bytes(stored)) for target, stored in rows]
 
 
 def _same_with_and_without_plan(script: Script) -> list[Claim]:

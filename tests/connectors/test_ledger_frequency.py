@@ -16,6 +16,7 @@ import psycopg
 
 from connectors import ledgers
 from connectors.base import Lead, Phone
+from connectors.contact_memory import chunk_keys
 from connectors.frequency import FrequencyLimit, leads_legacy, leads_people
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey
 
@@ -33,9 +34,7 @@ def _contact_rows(spec: str) -> int:
             row = db.execute("SELECT count(*) FROM ledger_contact_keys").fetchone()
     else:
         with sqlite3.connect(spec) as db:
-            row = db.execute(
-                "SELECT coalesce(sum(json_array_length(rows, '$[2]')), 0) FROM contact_chunks"
-            ).fetchone()
+            return sum(len(chunk_keys(stored)) for (stored,) in db.execute("SELECT rows FROM contact_chunks"))
     assert row is not None
     return int(row[0])
 

@@ -80,10 +80,12 @@ without a frequency limit holds none)."""
 
 _LARGE_WORDS = 1 << 20
 """The filter once there are more: room for 524,288 keys (a window of 260,000 contacts of a
-phone and an email) before it is made anew, larger (rehashing every key, a cache miss each:
-about 0.4 us a contact of the window at 400,000 keys; each step is eight times the last, so it
-happens rarely). Its 16 MB are zeros from ``calloc``: the system gives a page of them only
-once a key is written there."""
+phone and an email) before it is made anew, larger: four words a key then, up to two a key
+before the next (rehashing every key, a cache miss each: about 0.4 us a contact of the window
+at 400,000 keys). Eight words a key halved the steps but doubled the memory and the pages
+touched (a page fault each): a 1M-contact plan's guardrail cost 0.79 us a contact with a
+256 MB filter, 0.58 with 64 MB (bench/frequency.py). Its 16 MB are zeros from ``calloc``: the
+system gives a page of them only once a key is written there."""
 
 
 _FORMAT = 1
@@ -299,7 +301,7 @@ class ContactMemory:
     and of the fresh keys (``_filter``); the sorted runs of (key, contact number); the fresh
     keys in one buffer, with where each row's end and its leads' key counts. A row's external
     ids are decoded only when a decision needs one (kept decoded for a while). About
-    50-150 bytes a key (the filters 32-128 as they fill, the runs or the buffer 16; the filter's
+    50-80 bytes a key (the filters 32-64 as they fill, the runs or the buffer 16; the filter's
     pages only as keys land in them) and the stored rows."""
 
     def __init__(self) -> None:
@@ -384,13 +386,13 @@ class ContactMemory:
 
     def _resize(self, coming: int = 0) -> None:
         """A filter for the keys there are now (and ``coming`` more), filled anew:
-        ``_FIRST_WORDS`` for a few, then at least ``_LARGE_WORDS`` and eight words a key (it is
-        made anew at two)."""
+        ``_FIRST_WORDS`` for a few, then at least ``_LARGE_WORDS`` and four words a key (it is
+        made anew at two: :data:`_LARGE_WORDS`)."""
         total = self._keys + coming
         if total * 2 <= _FIRST_WORDS:
             words = _FIRST_WORDS
         else:
-            words = 1 << max(_LARGE_WORDS.bit_length() - 1, (total * 8 - 1).bit_length())
+            words = 1 << max(_LARGE_WORDS.bit_length() - 1, (total * 4 - 1).bit_length())
         self._filter = KeyFilter(words)
         self.epoch = next(_EPOCHS)
         fresh = self._buffer[: self._size]

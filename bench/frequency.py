@@ -284,7 +284,10 @@ def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool
             allowed, _ = ledger_contacts.sqlite_admit(
                 db, memory, target, eids, mine, limit=LIMIT, legacy=legacy, plan=plan
             )
-            ledger_contacts.sqlite_record(db, target, allowed, eids, mine, plan=plan)(memory)
+            journal_seq = start // CHUNK + 1  # the claim's in_flight row, not written here
+            ledger_contacts.sqlite_record(
+                db, target, allowed, eids, mine, plan=plan, journal_seq=journal_seq
+            )(memory)
         db.execute("COMMIT")
 
     if seen:

@@ -1,13 +1,16 @@
 """The SQLite contact log's rows, and one ledger object's copy of them in memory.
 
-A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts, binary (:func:`encode_chunk`:
-a 16-byte head, the keys as int64, each lead's key count, the external ids as a JSON array).
-Rows written by leadflow before it are JSON ``[external ids, each one's key count, keys]`` and
-are read alike (:func:`decode_chunk`; the first byte tells them apart). The JSON was what SQL
-could read (``json_each``), but its keys were 19-digit decimals: a 100-lead chunk's row was
-~6.5 KB, written with every claim, and parsed again by every other process. An older leadflow
-meeting a binary row stops with a JSON error rather than miss the contacts in it: processes
-sharing a ledger are upgraded together (connectors.ledger_contacts).
+A ``contact_chunks`` row's ``rows`` is one claimed chunk's contacts, binary: a 24-byte head,
+the keys as int64, each lead's key count, and the external ids, which are those of the chunk's
+``in_flight`` journal row (:func:`encode_journalled`; read through :func:`journal_names` when a
+decision needs them) or, in a row an erasure rewrote, a JSON array in the row
+(:func:`encode_chunk`). Rows written by leadflow before are JSON ``[external ids, each one's key
+count, keys]`` and are read alike (:func:`decode_chunk`; the first byte tells them apart). The
+JSON was what SQL could read (``json_each``), but its keys were 19-digit decimals and its
+external ids a second copy of the journal's: a 100-lead chunk's row was ~6.5 KB, more than a
+page, written with every claim and parsed again by every other process; it is ~2 KB now. An
+older leadflow meeting a binary row stops with a JSON error rather than miss the contacts in
+it: processes sharing a ledger are upgraded together (connectors.ledger_contacts).
 
 The memory (:class:`ContactMemory`) is arrays, not a dict per key: a dict entry per key, made
 and probed with Python ints, was half of the guardrail's cost per contact (about 0.5 us with
@@ -45,6 +48,7 @@ from connectors.frequency import Event, KeyEvents
 __all__ = [
     "ContactMemory",
     "Contacts",
+    "JournalNames",
     "KeyFilter",
     "LegacyMemory",
     "chunk_arrays",
@@ -52,6 +56,8 @@ __all__ = [
     "chunk_names",
     "decode_chunk",
     "encode_chunk",
+    "encode_journalled",
+    "journal_names",
 ]
 
 _EPOCHS = count()
@@ -88,40 +94,76 @@ touched (a page fault each): a 1M-contact plan's guardrail cost 0.79 us a contac
 system gives a page of them only once a key is written there."""
 
 
-_FORMAT = 1
-"""A binary row's first byte (a JSON row's is ``[``)."""
+_NAMED = 1
+"""A binary row's first byte when its external ids are in it (a JSON row's is ``[``)."""
 
-_HEAD = struct.Struct("<BxxxIIxxxx")
-"""A binary row's head, 16 bytes: the format byte, its leads and its keys (the rest unused)."""
+_JOURNALLED = 2
+"""A binary row's first byte when its external ids are its claim's ``in_flight`` journal row's."""
+
+_HEAD = struct.Struct("<BxxxIIqxxxx")
+"""A binary row's head, 24 bytes: the format byte, its leads, its keys and (journalled) the
+journal row's ``seq``."""
 
 _COUNT = np.dtype("<u4")
 _KEY = np.dtype("<i8")
+
+JournalNames = Callable[[int], list[str]]
+"""The external ids of a journal row, by its ``seq`` (:func:`journal_names`)."""
 
 
 def encode_chunk(
     eids: Sequence[str], counts: Sequence[int] | np.ndarray, keys: Sequence[int] | np.ndarray
 ) -> bytes:
-    """A ``contact_chunks`` row's ``rows``, binary: :data:`_HEAD` (16 bytes), the keys (int64,
-    little-endian: 8-byte aligned after the head, so they are read in place), each lead's key
-    count (uint32) and the external ids as a JSON array. Why binary (issue 18's budget): a
-    chunk of 100 leads with a phone and an email was ~6.5 KB of JSON (the keys' 19-digit
-    decimals 4 KB of it), written with each claim; it is now ~4.3 KB (1.6 KB of keys, 2.3 of
-    20-character external ids), made of three copies and the ids' JSON, and the keys are read
-    back without parsing (another process's rows, a window read anew)."""
+    """A ``contact_chunks`` row's ``rows`` with its external ids in it: :data:`_HEAD`, the keys
+    (int64, little-endian, 8-byte aligned, so they are read in place), each lead's key count
+    (uint32) and the external ids as a JSON array. What an erasure rewrites a row as
+    (connectors.contact_retention); a claim writes :func:`encode_journalled`."""
     counted = np.asarray(counts, dtype=_COUNT)
     flat = np.asarray(keys, dtype=_KEY)
     if len(counted) != len(eids):
         raise ValueError("a contact row needs one key count per lead")
     names = orjson.dumps(eids if isinstance(eids, list | tuple) else list(eids))
-    return b"".join((_HEAD.pack(_FORMAT, len(counted), len(flat)), flat.tobytes(), counted.tobytes(), names))
+    return b"".join(
+        (_HEAD.pack(_NAMED, len(counted), len(flat), 0), flat.tobytes(), counted.tobytes(), names)
+    )
 
 
-def _parts(stored: str | bytes) -> tuple[int, int, int] | None:
-    """A binary row's (leads, keys, where its external ids start); None for a JSON row."""
-    if isinstance(stored, str) or not stored or stored[0] != _FORMAT:
+def encode_journalled(
+    journal_seq: int, counts: Sequence[int] | np.ndarray, keys: Sequence[int] | np.ndarray
+) -> bytes:
+    """A claimed chunk's row: as :func:`encode_chunk`, but its external ids are those of journal
+    row ``journal_seq`` (the chunk's ``in_flight`` row, written in the same transaction with the
+    same leads in the same order; the journal is never rewritten), not a copy. Why (issue 18's
+    budget): a row is written with every claim, and each page it adds to the claim's commit is
+    a WAL frame written, and later checkpointed, by system calls. A chunk of 100 leads with a
+    phone and an email was ~6.5 KB of JSON (the keys' 19-digit decimals 4 KB of it): more than a
+    page. It is now ~2 KB (1.6 KB of keys), two to a page."""
+    counted = np.asarray(counts, dtype=_COUNT)
+    flat = np.asarray(keys, dtype=_KEY)
+    return b"".join(
+        (_HEAD.pack(_JOURNALLED, len(counted), len(flat), journal_seq), flat.tobytes(), counted.tobytes())
+    )
+
+
+def journal_names(db: sqlite3.Connection) -> JournalNames:
+    """What reads a journal row's external ids from ``db`` (the ledger's file)."""
+
+    def names(seq: int) -> list[str]:
+        row = db.execute("SELECT rows FROM journal WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            raise LookupError(f"a contact row names its leads by journal row {seq}, which the ledger lacks")
+        eids: list[str] = orjson.loads(row[0])
+        return eids
+
+    return names
+
+
+def _parts(stored: str | bytes) -> tuple[int, int, int, int] | None:
+    """A binary row's (format, leads, keys, journal seq); None for a JSON row."""
+    if isinstance(stored, str) or not stored or stored[0] not in (_NAMED, _JOURNALLED):
         return None
-    _, leads, keys = _HEAD.unpack_from(stored)
-    return leads, keys, _HEAD.size + 8 * keys + 4 * leads
+    kind, leads, keys, journal_seq = _HEAD.unpack_from(stored)
+    return kind, leads, keys, journal_seq
 
 
 def chunk_arrays(stored: str | bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -131,30 +173,39 @@ def chunk_arrays(stored: str | bytes) -> tuple[np.ndarray, np.ndarray]:
     if parts is None or isinstance(stored, str):
         _, counts, keys = orjson.loads(stored)
         return np.asarray(counts, dtype=np.int64), np.asarray(keys, dtype=np.int64)
-    leads, keys, _ = parts
+    _, leads, keys, _ = parts
     flat = np.frombuffer(stored, dtype=_KEY, count=keys, offset=_HEAD.size)
     counted = np.frombuffer(stored, dtype=_COUNT, count=leads, offset=_HEAD.size + 8 * keys)
     return counted.astype(np.int64), flat
 
 
-def chunk_names(stored: str | bytes) -> list[str]:
-    """The external ids of a ``contact_chunks`` row (only they are decoded)."""
+def chunk_names(stored: str | bytes, journal: JournalNames | None = None) -> list[str]:
+    """The external ids of a ``contact_chunks`` row (only they are decoded); a journalled row's
+    are read through ``journal``."""
     parts = _parts(stored)
     if parts is None or isinstance(stored, str):
         names: list[str] = orjson.loads(stored)[0]
         return names
-    eids: list[str] = orjson.loads(memoryview(stored)[parts[2] :])
+    kind, leads, keys, journal_seq = parts
+    if kind == _JOURNALLED:
+        if journal is None:
+            raise ValueError("this contact row's external ids are in the journal: pass journal_names(db)")
+        return journal(journal_seq)
+    eids: list[str] = orjson.loads(memoryview(stored)[_HEAD.size + 8 * keys + 4 * leads :])
     return eids
 
 
-def decode_chunk(stored: str | bytes) -> tuple[list[str], list[int], list[int]]:
-    """The (external ids, key counts, keys) of a ``contact_chunks`` row, binary (:func:`encode_chunk`)
-    or JSON ``[external ids, key counts, keys]`` (as leadflow wrote them before)."""
+def decode_chunk(
+    stored: str | bytes, journal: JournalNames | None = None
+) -> tuple[list[str], list[int], list[int]]:
+    """The (external ids, key counts, keys) of a ``contact_chunks`` row, binary (:func:`encode_chunk`,
+    :func:`encode_journalled`, whose ids are read through ``journal``) or JSON ``[external ids,
+    key counts, keys]`` (as leadflow wrote them before)."""
     if _parts(stored) is None:
         eids, counts, keys = orjson.loads(stored)
         return eids, counts, keys
     counts_array, keys_array = chunk_arrays(stored)
-    return chunk_names(stored), counts_array.tolist(), keys_array.tolist()
+    return chunk_names(stored, journal), counts_array.tolist(), keys_array.tolist()
 
 
 def chunk_keys(stored: str | bytes) -> np.ndarray:
@@ -306,6 +357,8 @@ class ContactMemory:
 
     def __init__(self) -> None:
         self.since = float("inf")
+        self.journal: JournalNames | None = None
+        """What reads the external ids of journalled rows (:class:`Contacts` sets it)."""
         self._reset()
 
     def _reset(self) -> None:
@@ -470,14 +523,14 @@ class ContactMemory:
         """What gives a row's external ids by its ``seq``, decoding it when first asked (the
         few rows a decision needs them of: a lead's own earlier contact at its target, a
         lead claimed in two rows, a chunk refused in part)."""
-        rows, decoded = self.rows, self._decoded
+        rows, decoded, journal = self.rows, self._decoded, self.journal
         if len(decoded) >= _CACHED_ROWS:
             decoded.clear()
 
         def names(seq: int) -> list[str]:
             eids = decoded.get(seq)
             if eids is None:
-                eids = decoded[seq] = chunk_names(rows[seq][2])
+                eids = decoded[seq] = chunk_names(rows[seq][2], journal)
             return eids
 
         return names
@@ -605,11 +658,15 @@ class Contacts:
         self.generation = 0.0
         """``contact_meta.generation`` when the memories were read: another means rows were
         rewritten or deleted since (connectors.contact_retention), so both are read anew."""
+        self._db: sqlite3.Connection | None = None
 
     def catch_up(self, db: sqlite3.Connection, since: float) -> None:
         """Bring ``current`` up to the log's end, in one query with the generation (its row comes
-        first, as seq -1); forget both memories after rows were rewritten."""
+        first, as seq -1); forget both memories after rows were rewritten. ``db`` is also where
+        the memory reads journalled rows' external ids from."""
         current = self.current
+        if self._db is not db:
+            self._db, current.journal = db, journal_names(db)
         if since >= current.since:
             found = db.execute(_NEWER, (current.seq,)).fetchall()  # one call: nearly always one row
             meta = bool(found) and found[0][0] == -1
@@ -624,6 +681,7 @@ class Contacts:
         if generation != self.generation:
             self.current, self.legacy = ContactMemory(), LegacyMemory()
             self.legacy_last, self.generation = None, generation
+            self.current.journal = journal_names(db)
         self.current.read_window(db, since)
 
     def legacy_needed(self, db: sqlite3.Connection, since: float) -> bool:

@@ -44,7 +44,7 @@ import numpy as np
 import orjson
 
 from connectors.config_error import ConfigError
-from connectors.contact_memory import chunk_arrays, chunk_names, encode_chunk
+from connectors.contact_memory import JournalNames, chunk_arrays, chunk_names, encode_chunk, journal_names
 from transforms.person_keys import email_key, legacy_people, phone_key
 
 __all__ = [
@@ -116,7 +116,10 @@ def sqlite_erase_contacts(db: sqlite3.Connection, value: str) -> int:
     if not _has_table(db, "contact_chunks"):
         return 0
     current, old = value_keys(value)
-    removed = _erase_rows(db, "contact_chunks", set(current), _drop_current)
+    journal = journal_names(db)
+    removed = _erase_rows(
+        db, "contact_chunks", set(current), lambda stored, keys: _drop_current(stored, keys, journal)
+    )
     if _has_table(db, "contact_log"):
         removed += _erase_rows(db, "contact_log", set(old), _drop_legacy)
     if removed:
@@ -150,9 +153,10 @@ def _erase_rows(
     return removed
 
 
-def _drop_current(stored: Any, keys: set[int]) -> tuple[Any, int]:
+def _drop_current(stored: Any, keys: set[int], journal: JournalNames) -> tuple[Any, int]:
     """A ``contact_chunks`` row without the leads that have one of ``keys``: (new row or None
-    when no lead is left, leads dropped; a row rewritten is binary, whatever it was). A JSON
+    when no lead is left, leads dropped). A row rewritten holds its external ids (its leads are
+    no longer its journal row's), whatever it was. A JSON
     row whose text holds none of the keys' digits is left undecoded (a substring search, in C);
     a binary row's keys are compared in place."""
     if isinstance(stored, str) or (stored and stored[:1] == b"["):
@@ -169,7 +173,7 @@ def _drop_current(stored: Any, keys: set[int]) -> tuple[Any, int]:
     gone = int(erased.sum())
     if gone == len(counts):
         return None, gone
-    eids = chunk_names(stored)
+    eids = chunk_names(stored, journal)
     kept = ~erased
     kept_eids = [eid for eid, keep in zip(eids, kept.tolist(), strict=True) if keep]
     return encode_chunk(kept_eids, counts[kept], flat[kept[lead_of_key]]), gone

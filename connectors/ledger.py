@@ -315,12 +315,12 @@ class Ledger:
             else:
                 rows, held = ids, {}
             if claimed:
+                journal_seq = self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
                 if guarded:
                     assert people is not None
                     remember = contacts.sqlite_record(
-                        self._db, target_id, claimed, external_ids, people, plan=plan
+                        self._db, target_id, claimed, external_ids, people, plan=plan, journal_seq=journal_seq
                     )
-                self._insert(target_id, batch_id, IN_FLIGHT, run_id, rows)
         if remember is not None:
             remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
@@ -401,8 +401,11 @@ class Ledger:
         which costs two more statements per request."""
         self._insert(self._target_id(key), batch_id, state, run_id, rows)
 
-    def _insert(self, target_id: int, batch_id: str, state: str, run_id: str, rows: str) -> None:
-        self._db.execute(
+    def _insert(self, target_id: int, batch_id: str, state: str, run_id: str, rows: str) -> int:
+        """Append a journal row; its ``seq``."""
+        cursor = self._db.execute(
             "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) VALUES (?, ?, ?, ?, ?, ?)",
             (target_id, batch_id, state, run_id, _now(), rows),
         )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid

@@ -12,9 +12,10 @@ again is dated again.
 A chunk's people are arrays (transforms.people.People: the batch's keys, sliced; a caller's
 per-lead sequences are converted), decided by connectors.frequency.decide_people.
 
-SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target and its
-leads' keys, key counts and external ids, binary since issue 18's budget, JSON before; both
-read: connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
+SQLite: ``contact_chunks``, appended to (one row per claimed chunk: its time, target, its
+leads' keys and key counts, binary, and the ``seq`` of the chunk's ``in_flight`` journal row,
+which holds their external ids; rows an earlier leadflow wrote as JSON are read too:
+connectors.contact_memory) in the claim's ``BEGIN IMMEDIATE``, which
 serializes every claim, so its ``seq`` order is its commit order. Each ledger object reads the
 log into memory (connectors.contact_memory.ContactMemory: the window's rows at its first use,
 then the rows appended since, by any process; a filter of every key stops a chunk of people
@@ -55,7 +56,13 @@ from itertools import chain
 import numpy as np
 import orjson
 
-from connectors.contact_memory import ContactMemory, Contacts, decode_chunk, encode_chunk
+from connectors.contact_memory import (
+    ContactMemory,
+    Contacts,
+    decode_chunk,
+    encode_chunk,
+    encode_journalled,
+)
 from connectors.frequency import Event, FrequencyLimit, decide_people
 from connectors.frequency_plan import FrequencyPlan
 from transforms.people import People, as_people
@@ -248,10 +255,14 @@ def sqlite_record(
     people: PeopleLike,
     *,
     plan: FrequencyPlan | None = None,
+    journal_seq: int | None = None,
 ) -> Callable[[Contacts], None]:
-    """Append the claimed leads' contacts, dated now, as one log row of their keys, key counts
-    and external ids (connectors.contact_memory.encode_chunk: the arrays' bytes, no Python step
-    per lead when the chunk was claimed whole). Returns what puts them in the memory without reading
+    """Append the claimed leads' contacts, dated now, as one log row of their keys and key
+    counts (the arrays' bytes, no Python step per lead when the chunk was claimed whole) and
+    their external ids: by reference to ``journal_seq``, the chunk's ``in_flight`` journal row
+    written in this transaction with the same leads in the same order (the claimed ones, or
+    all of ``external_ids`` when all were claimed: connectors.contact_memory.encode_journalled),
+    else a copy (encode_chunk). Returns what puts them in the memory without reading
     them back, to be called once the transaction committed: the memory has read every row
     before this one in this transaction, so its ``seq`` may advance. ``plan``: the plan the
     chunk is part of, told of the row (connectors.frequency_plan)."""
@@ -264,7 +275,11 @@ def sqlite_record(
     counts, keys = mine.counts(), mine.flat
     eids = eids if isinstance(eids, list | tuple) else list(eids)
     at = time.time()
-    stored = encode_chunk(eids, counts, keys)
+    stored = (
+        encode_chunk(eids, counts, keys)
+        if journal_seq is None
+        else encode_journalled(journal_seq, counts, keys)
+    )
     insert = "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)"
     cursor = db.execute(insert, (at, target_id, stored))
     seq = cursor.lastrowid

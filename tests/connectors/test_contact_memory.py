@@ -12,7 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors import contact_memory
-from connectors.contact_memory import ContactMemory, chunk_arrays, chunk_names, decode_chunk, encode_chunk
+from connectors.contact_memory import (
+    ContactMemory,
+    chunk_arrays,
+    chunk_names,
+    decode_chunk,
+    encode_chunk,
+    encode_journalled,
+)
 from connectors.frequency import Event
 
 Lead = tuple[str, list[int]]
@@ -102,14 +109,30 @@ def test_a_binary_row_gives_back_every_external_id_and_key_exactly(
     assert (read_counts.tolist(), read_keys.tolist()) == (counts, flat)
 
 
-def test_a_binary_row_holds_each_key_in_eight_bytes_not_as_decimal_text() -> None:
+def test_a_claims_row_holds_each_key_in_eight_bytes_and_names_its_leads_by_journal_row() -> None:
     keys = np.array([-(2**63), -1234567890123456789, 4930123456, 2**63 - 1] * 50, dtype=np.int64)
     eids = [f"lead-{n:03d}" for n in range(100)]
-    stored = encode_chunk(eids, [2] * 100, keys)
+    stored = encode_journalled(41, [2] * 100, keys)
+    assert len(stored) == 24 + 8 * len(keys) + 4 * len(eids), "no external id in it"
+    assert len(stored) < len(_json_row(eids, [2] * 100, keys.tolist())) / 2
+    asked: list[int] = []
+
+    def journal(seq: int) -> list[str]:
+        asked.append(seq)
+        return eids
+
+    assert decode_chunk(stored, journal) == (eids, [2] * 100, keys.tolist())
+    assert asked == [41]
+    with pytest.raises(ValueError, match="in the journal"):
+        chunk_names(stored)
+
+
+def test_a_rewritten_row_holds_its_external_ids() -> None:
+    eids = ["a", "é", 'q"uote']
+    stored = encode_chunk(eids, [1, 0, 2], [7, 8, -9])
     assert stored[0] == 1, "the format byte: a JSON row starts with '['"
-    names = len(orjson.dumps(eids))
-    assert len(stored) == 16 + 8 * len(keys) + 4 * len(eids) + names
-    assert len(stored) < len(_json_row(eids, [2] * 100, keys.tolist())) - 1500
+    assert len(stored) == 24 + 8 * 3 + 4 * 3 + len(orjson.dumps(eids))
+    assert decode_chunk(stored) == (eids, [1, 0, 2], [7, 8, -9])
 
 
 def test_a_row_needs_a_key_count_for_each_lead() -> None:

@@ -19,7 +19,7 @@ import pytest
 from connectors import ledgers
 from connectors.base import Lead, Phone
 from connectors.config_error import ConfigError
-from connectors.contact_memory import decode_chunk
+from connectors.contact_memory import decode_chunk, journal_names
 from connectors.contact_retention import (
     DEFAULT_RETENTION,
     RETENTION_VARIABLE,
@@ -58,7 +58,7 @@ def _contacts(spec: str) -> dict[str, set[int]]:
         return found
     with contextlib.closing(sqlite3.connect(spec)) as db:
         for (stored,) in db.execute("SELECT rows FROM contact_chunks"):
-            eids, counts, keys = decode_chunk(stored)
+            eids, counts, keys = decode_chunk(stored, journal_names(db))
             start = 0
             for eid, count in zip(eids, counts, strict=True):
                 found.setdefault(eid, set()).update(keys[start : start + count])

@@ -10,7 +10,7 @@ import httpx
 from starlette.applications import Starlette
 
 from connectors.base import Lead
-from connectors.contact_memory import decode_chunk
+from connectors.contact_memory import decode_chunk, journal_names
 from connectors.engine import RowResult, dispatch
 from connectors.frequency import leads_people
 from connectors.ledger import Ledger
@@ -39,7 +39,7 @@ def _recorded(ledger: Ledger) -> dict[str, tuple[int, ...]]:
     found: dict[str, tuple[int, ...]] = {}
     with sqlite3.connect(ledger.path) as db:
         for (stored,) in db.execute("SELECT rows FROM contact_chunks ORDER BY seq"):
-            eids, counts, keys = decode_chunk(stored)
+            eids, counts, keys = decode_chunk(stored, journal_names(db))
             flat = iter(keys)
             for eid, count in zip(eids, counts, strict=True):
                 found[eid] = tuple(next(flat) for _ in range(count))

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from connectors import ledgers
 from connectors.base import Lead, Phone
-from connectors.contact_memory import chunk_keys
+from connectors.contact_memory import chunk_keys, decode_chunk, journal_names
 from connectors.frequency import FrequencyLimit, leads_legacy, leads_people
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey
 
@@ -117,6 +118,33 @@ def test_a_lead_held_by_another_run_is_reported_held_not_limited(open_ledger: Op
         ledger.begin_chunk(A, "a1", ["a-1"], "run-1", people=[(1,)], limit=ONCE_A_DAY)
         got = ledger.begin_chunk(A, "a1", ["a-1"], "run-2", people=[(1,)], limit=ONCE_A_DAY)
         assert (got.claimed, got.held, got.limited) == ((), {"a-1": "run-1"}, ())
+
+
+def test_a_claims_contact_row_names_exactly_the_leads_it_claimed_through_the_journal(
+    open_ledger: OpenLedger, ledger_spec: str
+) -> None:
+    """The row keeps no copy of the external ids: they are its ``in_flight`` journal row's, in
+    the same order, also when the chunk was claimed in part (a lead held, a lead limited)."""
+    if ledger_spec.startswith("postgresql://"):
+        pytest.skip("the SQLite ledger's contact rows")
+    with open_ledger() as ledger, ledger.lease(A, "run-1"):
+        ledger.begin_chunk(A, "a1", ["a-3"], "run-1", people=[(30,)], limit=ONCE_A_DAY)
+        ledger.begin_chunk(B, "b1", ["b-9"], "run-1", people=[(20,)], limit=ONCE_A_DAY)
+        got = ledger.begin_chunk(
+            A, "a2", ["a-1", "a-2", "a-3", "a-4"], "run-2", people=[(10, 11), (20,), (30,), (40, 41, 42)],
+            limit=ONCE_A_DAY, batch_of=lambda ids: "part-" + "-".join(ids),
+        )  # fmt: skip
+        assert (got.claimed, got.held, got.limited) == (("a-1", "a-4"), {"a-3": "run-1"}, ("a-2",))
+    with sqlite3.connect(ledger_spec) as db:
+        rows = [
+            decode_chunk(stored, journal_names(db))
+            for (stored,) in db.execute("SELECT rows FROM contact_chunks ORDER BY seq")
+        ]
+    assert rows == [
+        (["a-3"], [1], [30]),
+        (["b-9"], [1], [20]),
+        (["a-1", "a-4"], [2, 3], [10, 11, 40, 41, 42]),
+    ]
 
 
 def test_a_lead_failed_after_its_claim_stops_counting_at_once(open_ledger: OpenLedger) -> None:

@@ -76,9 +76,27 @@ _ONE_PLACE = np.intp(1)
 _CACHED_ROWS = 256
 """Rows whose external ids a memory keeps decoded (connectors.frequency.KeyEvents.named)."""
 
-_FOLD_WORK = 1 << 19
-"""Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys
-(about half a millisecond); beyond that the fresh keys are sorted into a run first."""
+_FOLD_WORK = 1 << 23
+"""Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys (a
+few milliseconds); beyond that the fresh keys are sorted into a run first. A plan of 200,000
+keys lets some ten through the filter by chance, and its lookup of them used to sort each
+batch's keys into a run (10 ms, and a merge): now that waits until the fresh keys are some
+800,000. A lookup of many keys (people contacted before) still sorts them at once."""
+
+_MAX_RUNS = 8
+"""Sorted runs kept apart before all are merged into one. A lookup of a few keys (a chunk's,
+or a plan's false positives) searches each run, a few microseconds each; merging a new run of a
+plan's 200,000 keys into the older ones at each fold cost 10-35 ms (timsort's merge and the
+gather of the pairs), which most of those lookups never needed. A lookup of many keys merges
+them all first (:data:`_MANY_KEYS`)."""
+
+_SMALL_RUN = 16
+"""A new run this many times smaller than the one before is merged into it at once (a chunk's
+few keys, sorted by a lookup: they would make runs of their own)."""
+
+_MANY_KEYS = 4096
+"""A lookup of at least this many keys (a plan whose people were contacted) searches one run:
+every run is merged first, in one sort of all of them."""
 
 _FIRST_WORDS = 1 << 16
 """The filter of a memory's first keys (1 MB, room for 32,768 keys); none before them (a ledger
@@ -336,9 +354,22 @@ class KeyFilter:
             words[at | 1] |= bits
 
     def fill(self, keys: np.ndarray, fresh: bool) -> None:
-        """Add ``keys`` to one filter (a filter made anew)."""
-        at, bits = self.probe(keys)
-        np.bitwise_or.at(self.words, at | 1 if fresh else at, bits)
+        """Add ``keys`` to one filter (a filter made anew), by blocks of :data:`_BLOCK` keys: a
+        fancy ``|=`` keeps one key's bits of a word two keys share, so the few whose bits it
+        lost are set again by ``np.bitwise_or.at`` (over every key, that took twice as long:
+        122 against 63 ms for 2M keys)."""
+        words = self.words
+        for start in range(0, len(keys), _BLOCK):
+            at, bits = self.probe(keys[start : start + _BLOCK])
+            if fresh:
+                at |= _ONE_PLACE
+            words[at] |= bits
+            lost = (words[at] & bits) != bits
+            if lost.any():
+                self._add_one_filter(at[lost], bits[lost])
+
+    def _add_one_filter(self, at: np.ndarray, bits: np.ndarray) -> None:
+        np.bitwise_or.at(self.words, at, bits)
 
     def clear_fresh(self, keys: np.ndarray) -> None:
         """Empty the fresh filter, whose keys are ``keys``: their words only (no page of the
@@ -455,8 +486,10 @@ class ContactMemory:
         self._probed = None
 
     def _fold(self) -> None:
-        """Sort the fresh keys into a run; merge runs while the newest is at least half the one
-        before (O(log n) runs, each key merged O(log n) times)."""
+        """Sort the fresh keys into a run: merged into the one before when it is much smaller
+        (:data:`_SMALL_RUN`), all runs merged when there are more than :data:`_MAX_RUNS` (each
+        key merged about once per eight folds, against O(log n) times when each new run was
+        merged as soon as it was half the one before)."""
         if not self._size:
             return
         keys = self._buffer[: self._size]
@@ -468,11 +501,25 @@ class ContactMemory:
         self._filter.clear_fresh(keys)
         self.epoch = next(_EPOCHS)
         runs = self._runs
+        if len(runs) > 1 and len(runs[-1][0]) * _SMALL_RUN < len(runs[-2][0]):
+            runs.append(_merged(runs.pop(-2), runs.pop()))
+        if len(runs) > _MAX_RUNS:
+            self._merge_runs()
+
+    def _merge_runs(self) -> None:
+        """Merge every run into one, in one sort of all of them (timsort merges sorted runs)."""
+        if len(self._runs) > 1:
+            keys = np.concatenate([run for run, _ in self._runs])
+            order = np.argsort(keys, kind="stable")
+            self._runs = [(keys[order], np.concatenate([numbers for _, numbers in self._runs])[order])]
+
+    def _compact(self) -> None:
+        """Before a lookup of many keys (one search of them a run): merge the newest run into
+        the one before while it is at least half its size (O(log n) runs, each key merged
+        O(log n) times)."""
+        runs = self._runs
         while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
-            newer, older = runs.pop(), runs.pop()
-            both = np.concatenate([older[0], newer[0]])
-            order = np.argsort(both, kind="stable")  # two sorted runs: timsort merges them
-            runs.append((both[order], np.concatenate([older[1], newer[1]])[order]))
+            runs.append(_merged(runs.pop(-2), runs.pop()))
 
     def _numbers(self) -> np.ndarray:
         """The contact number of each fresh key (connectors.frequency.KeyEvents: its row's
@@ -490,6 +537,8 @@ class ContactMemory:
         if len(fresh) * self._size > _FOLD_WORK:
             self._fold()
             fresh = keys[:0]
+        if len(keys) >= _MANY_KEYS:
+            self._compact()
         found_keys: list[np.ndarray] = []
         found_numbers: list[np.ndarray] = []
         for run, seqs in self._runs:
@@ -688,3 +737,12 @@ class Contacts:
         if self.legacy_last is None:
             self.legacy_last = db.execute("SELECT coalesce(max(at), 0) FROM contact_log").fetchone()[0]
         return bool(self.legacy_last and self.legacy_last > since)
+
+
+def _merged(
+    older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two sorted runs of (key, contact number) as one."""
+    keys = np.concatenate([older[0], newer[0]])
+    order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them
+    return keys[order], np.concatenate([older[1], newer[1]])[order]

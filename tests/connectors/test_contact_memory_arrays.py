@@ -40,11 +40,21 @@ def _naive(
     return found
 
 
-@pytest.mark.parametrize(("fold_work", "first_words"), [(1 << 19, 1 << 16), (4, 16)])
+@pytest.mark.parametrize(
+    ("fold_work", "first_words", "runs"),
+    [
+        (1 << 23, 1 << 16, (8, 16, 4096)),
+        (4, 16, (8, 16, 4096)),
+        (4, 16, (2, 2, 3)),  # runs merged when a third comes, a small one at once, before most lookups
+        (4, 16, (3, 0, 1 << 30)),  # each new run merged into the one before, never before a lookup
+    ],
+)
 def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
-    monkeypatch: pytest.MonkeyPatch, fold_work: int, first_words: int
+    monkeypatch: pytest.MonkeyPatch, fold_work: int, first_words: int, runs: tuple[int, int, int]
 ) -> None:
     monkeypatch.setattr(contact_memory, "_FOLD_WORK", fold_work)
+    for name, value in zip(("_MAX_RUNS", "_SMALL_RUN", "_MANY_KEYS"), runs, strict=True):
+        monkeypatch.setattr(contact_memory, name, value)
     monkeypatch.setattr(contact_memory, "_FIRST_WORDS", first_words)
     monkeypatch.setattr(contact_memory, "_LARGE_WORDS", 4 * first_words)
 

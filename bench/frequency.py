@@ -161,6 +161,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from connectors import ledger_contacts  # noqa: E402
 from connectors.base import Lead, Phone  # noqa: E402
 from connectors.frequency import FrequencyLimit, leads_legacy  # noqa: E402
+from connectors.ledger_schema import CHECKPOINT_PAGES  # noqa: E402
 from connectors.ledger_types import LedgerBackend, Settlement, TargetKey  # noqa: E402
 from connectors.ledgers import open_ledger  # noqa: E402
 from transforms.people import People, batch_people  # noqa: E402
@@ -299,6 +300,66 @@ def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool
     return spent
 
 
+def _guardrail_as_imported(folder: Path, leads: list[Lead], people: People, seen: bool, batch: int) -> float:
+    """CPU seconds the SQLite guardrail adds to the leads' claims as an import makes them: a
+    plan per batch of ``batch`` leads (flows.importer), then a transaction a chunk, committed
+    (the claim's commit, which the guardrail's row joins), less the same loop without the
+    guardrail (each transaction then writes only a lease row, standing for the claim's own
+    writes). After the leads were sent to ``A`` when ``seen``. The claims and journal rows
+    themselves are not written: their cost is the same with and without a limit."""
+
+    def loop(guarded: bool) -> float:
+        path = folder / f"import-{secrets.token_hex(4)}.sqlite"
+        with open_ledger(str(path)) as ledger:
+            for key in (A, B):
+                ledger.begin_chunk(key, "none", [], "run")
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        ids = dict(db.execute("SELECT campaign, id FROM targets").fetchall())
+        memory = ledger_contacts.Contacts()
+        eids = [lead.external_id for lead in leads]
+        started = 0.0
+        for key in (A, B) if seen and guarded else (B,):
+            if key == B:
+                started = time.process_time()
+            target = ids[key.campaign]
+            journal_seq = 0
+            for first in range(0, len(leads), batch):
+                batch_ids = eids[first : first + batch]
+                mine = people.slice(first, first + len(batch_ids))
+                plan = (
+                    ledger_contacts.sqlite_plan(db, memory, target, batch_ids, mine, limit=LIMIT)
+                    if guarded
+                    else None
+                )
+                for start in range(0, len(batch_ids), CHUNK):
+                    db.execute("BEGIN IMMEDIATE")
+                    if guarded:
+                        chunk = batch_ids[start : start + CHUNK]
+                        keys = mine.slice(start, start + len(chunk))
+                        legacy = leads_legacy(leads[first + start : first + start + CHUNK], LIMIT.per)
+                        allowed, _ = ledger_contacts.sqlite_admit(
+                            db, memory, target, chunk, keys, limit=LIMIT, legacy=legacy, plan=plan
+                        )
+                        journal_seq += 1  # the claim's in_flight row, not written here
+                        record = ledger_contacts.sqlite_record(
+                            db, target, allowed, chunk, keys, plan=plan, journal_seq=journal_seq
+                        )
+                        record(memory)
+                    db.execute(
+                        "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
+                        "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
+                        (target, float(start)),
+                    )
+                    db.execute("COMMIT")
+        spent = time.process_time() - started
+        db.close()
+        return spent
+
+    return loop(True) - loop(False)
+
+
 MADE: list[str] = []
 """PostgreSQL schemas this benchmark made, dropped at the end."""
 
@@ -327,6 +388,13 @@ def main() -> None:
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--alone", action="store_true", help="only the SQLite guardrail's own work")
+    parser.add_argument(
+        "--as-imported",
+        type=int,
+        metavar="BATCH",
+        default=0,
+        help="only the SQLite guardrail's cost as an import pays it: plans of BATCH leads, a commit a chunk",
+    )
     args = parser.parse_args()
     leads, people = _leads(args.rows)
     runs: list[tuple[str, FrequencyLimit | None, bool]] = [
@@ -340,6 +408,20 @@ def main() -> None:
     print(f"person keys of the file from its columns: {PEOPLE_CPU[0] / args.rows * 1e6:.3f} cpu us/contact")
     print(f"{'ledger':>10} {'run':>14} {'wall us/c':>10} {'cpu us/c':>9}")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.as_imported:
+            _guardrail_as_imported(
+                Path(tmp), leads, people, False, args.as_imported
+            )  # warm-up: see the docstring
+            for seen in (False, True):
+                spent = [
+                    _guardrail_as_imported(Path(tmp), leads, people, seen, args.as_imported)
+                    for _ in range(args.repeat)
+                ]
+                what = "all contacted before" if seen else "no earlier contact"
+                figures = ", ".join(f"{cost / args.rows * 1e6:.2f}" for cost in spent)
+                plans = f"{args.as_imported:,}-lead plans"
+                print(f"sqlite guardrail as imported ({plans}), {what}: {figures} cpu us/contact")
+            return
         if args.alone or "sqlite" in args.ledger.split(","):
             for seen in (False, True):
                 alone = min(_guardrail_alone(Path(tmp), leads, people, seen) for _ in range(args.repeat))

@@ -47,7 +47,7 @@ from flows.import_batches import BatchProgress, SendSettings, add_facts, send_in
 from flows.prepare_batches import BatchedLeads
 from flows.run.finish import finish_run_in_batches
 from flows.run.names import send_batches_run_name
-from flows.split.stage import PartWriter, StagedPartition
+from flows.split.stage import PartWriter, StagedPartition, write_part_stops
 from flows.vendor_limits import PrefectGate, limits_for
 from flows.verdict import send_facts
 from transforms.errors import LeadFileError
@@ -163,9 +163,16 @@ def send_partition_task(
     settings = replace(settings, open_gates={**settings.open_gates, **gates})
     progress = ArtifactProgress(partition.rows, connectors)
     facts: dict[str, dict[str, Any]] = {}
+    stops: dict[str, dict[str, str]] = {}  # filled once the last batch is sent
     part = PartWriter(partition.folder, partition.index)
     sending = sent_batches(
-        partition.batches(), partition.prepared, connectors, settings, progress=progress, facts=facts
+        partition.batches(),
+        partition.prepared,
+        connectors,
+        settings,
+        progress=progress,
+        facts=facts,
+        stops=stops,
     )
     try:
         with contextlib.closing(sending):
@@ -173,6 +180,9 @@ def send_partition_task(
                 for frame in results:
                     part.write(frame.with_columns(run_id=pl.lit(run_id)))
                 del _clean, results
+        write_part_stops(
+            partition.folder, partition.index, stops
+        )  # before the part: never a part without them
         part.close()
     except BaseException:
         part.abort()

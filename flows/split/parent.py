@@ -45,7 +45,14 @@ from flows.prepare import PreparedLeads
 from flows.prepare_batches import BatchedLeads
 from flows.run.finish import finish_run_from_results
 from flows.run.store import is_remote, local_folder
-from flows.split.stage import drop_staging, open_partition, part_frames, stage_batches, staging_folder
+from flows.split.stage import (
+    drop_staging,
+    open_partition,
+    part_frames,
+    part_stops,
+    stage_batches,
+    staging_folder,
+)
 from flows.verdict import send_facts
 from schemas.codes import Issue, Status
 from transforms.eligibility import eligibility
@@ -261,9 +268,13 @@ def send_partitioned(
         raise
     problems = _on_pool(split, staged, run_id) if split.deployment else _in_process(split, staged, run_id)
     facts: dict[str, dict[str, Any]] = {}
-    # what every partition's check of the file's columns decided: a stopped target with no row
-    # to send has no failed row to say so (flows.import_batches)
+    # a stopped target with no row to send has no failed row to say so (flows.import_batches):
+    # what every partition's check of the file's columns decided, and what stopped a target in
+    # a partition (a login refused while its list was prepared)
     stops = column_stops(batched.prepared, connectors)
+    for index in range(split.count):
+        for name, stop in part_stops(staged, index).items():
+            stops.setdefault(name, stop)
     written = finish_run_from_results(
         batched.prepared,
         _results(staged, problems, connectors, run_id=run_id, facts=facts),

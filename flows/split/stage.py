@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,9 +47,11 @@ __all__ = [
     "drop_staging",
     "open_partition",
     "part_frames",
+    "part_stops",
     "partition_ranges",
     "stage_batches",
     "staging_folder",
+    "write_part_stops",
 ]
 
 ROW_GROUP = 50_000
@@ -274,6 +276,31 @@ class PartWriter:
 
     def abort(self) -> None:
         self._table.abort()
+
+
+def _stops(root: str, index: int) -> str:
+    return f"{root}/parts/stops-{index}.json"
+
+
+def write_part_stops(folder: str, index: int, stops: Mapping[str, Mapping[str, str]]) -> None:
+    """Partition ``index``'s stopped targets (flows.verdict.stop_fact, by target name), beside
+    its part: a target stopped before it sent (a login refused while its list was prepared)
+    may have no row that says so, and the parent judges the run from the rows and these."""
+    fs, root = _fs(folder)
+    fs.makedirs(f"{root}/parts", exist_ok=True)
+    with fs.open(_stops(root, index), "w", encoding="utf-8") as handle:
+        json.dump(dict(stops), handle)
+
+
+def part_stops(folder: str, index: int) -> dict[str, dict[str, str]]:
+    """What :func:`write_part_stops` wrote for partition ``index`` (nothing when it did not)."""
+    fs, root = _fs(folder)
+    path = _stops(root, index)
+    if not fs.exists(path):
+        return {}
+    with fs.open(path, "r", encoding="utf-8") as handle:
+        stops: dict[str, dict[str, str]] = json.load(handle)
+    return stops
 
 
 def part_frames(folder: str, index: int) -> Iterator[pl.DataFrame] | None:

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from tests.flows.conftest import DELIVERED, Vendors, held_ids, read_results, write_targets
+from tests.flows.conftest import DELIVERED, DEMO_CREDENTIALS, Vendors, held_ids, read_results, write_targets
 from transforms.outputs import results_path
 
 pytestmark = pytest.mark.slow
@@ -268,3 +268,35 @@ def test_a_file_problem_in_a_late_batch_of_a_split_import_sends_nothing_and_leav
     assert not (out / ".staging").exists() or not any((out / ".staging").iterdir())
     written = [p.name for p in out.rglob("*") if p.is_file()] if out.exists() else []
     assert not [name for name in written if name.endswith((".parquet", ".json", ".html"))], written
+
+
+def test_a_login_refused_in_the_partitions_fails_the_split_run_even_when_every_row_was_already_sent(
+    prefect_harness: None,
+    vendors: Vendors,
+    lead_file: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MaxContact's list is prepared before any lead is sent (connectors.maxcontact ``open``):
+    a refused login there stops the target with no failed row when nothing is left to send. A
+    partition's stop reaches the parent's verdict as an unsplit run's does (exit 4 there)."""
+    monkeypatch.setenv("MAXCONTACT_PASSWORD", DEMO_CREDENTIALS["SANDBOX_PASSWORD"])
+    targets = write_targets(
+        tmp_path / "targets.toml",
+        ["maxcontact"],
+        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "env:MAXCONTACT_PASSWORD"}},
+    )
+    file = lead_file(30)
+    state, _ = _run(file, targets, tmp_path / "out", partitions=2)
+    assert state.is_completed(), state.message
+    monkeypatch.setenv("MAXCONTACT_PASSWORD", "not-the-password")
+
+    state, summary = _run(file, targets, tmp_path / "out", partitions=2)
+
+    assert state.is_failed(), state.message
+    assert "maxcontact stopped before sending, no row to send; AUTH_FAILED" in str(state.message)
+    results = read_results(Path(summary["run_dir"]))
+    assert "failed" not in set(results["status"]) and "already_sent" in set(results["status"])
+    run = json.loads((Path(summary["run_dir"]) / "run.json").read_text(encoding="utf-8"))
+    assert run["targets"][0]["stopped"]["reason"] == "AUTH_FAILED"
+    assert "not-the-password" not in json.dumps(run)

@@ -164,9 +164,11 @@ carrying the row (a leaf page and an index page more in the WAL each claim, writ
 checkpointed by system calls, about 10 us each on this VM: 0.2-0.3), the plans' filter passes,
 lookups and sorts (~0.2), the chunk's Python calls (~0.1). Tried: the time index dropped
 (0.02-0.03 less; the window's first row would then be found by a scan or by trusting the clock
-to be monotonic: not done). The way further down: the keys as a column of the claim's journal
-row, so a claim writes no second row and no index entry (both ledgers' reads, retention and
-erasure change); the person keys at 0.19-0.22 (emails 0.11-0.13 of it, a pass over every byte).
+to be monotonic: not done). Sampled as imported: the commit's share ~0.25, the plans ~0.27,
+the row's making and the chunk's Python ~0.15. Not started: the keys as a column of the claim's
+journal row (no second row, no index entry) would save about one page of the two, as that row
+already holds the chunk's external ids (2.3 KB) and would overflow its page; the person keys
+are 0.19-0.22 more (emails 0.11-0.13 of it, a pass over every byte).
 """
 
 from __future__ import annotations

@@ -188,6 +188,17 @@ def write_targets(path: Path, only: Sequence[str] = (), **overrides: dict[str, A
     return path
 
 
+def maxcontact_with_changeable_password(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A targets file of MaxContact alone whose password is ``$MAXCONTACT_PASSWORD``, set to the
+    sandbox's: a test changes it (``monkeypatch.setenv``) to have the login refused."""
+    monkeypatch.setenv("MAXCONTACT_PASSWORD", DEMO_CREDENTIALS["SANDBOX_PASSWORD"])
+    return write_targets(
+        path,
+        ["maxcontact"],
+        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "env:MAXCONTACT_PASSWORD"}},
+    )
+
+
 def read_results(run_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(run_dir / "results" / "*" / "*.parquet")
 

@@ -32,6 +32,7 @@ from tests.flows.conftest import (
     ONC_CAMPAIGN,
     SANDBOX_TARGETS,
     Vendors,
+    maxcontact_with_changeable_password,
     only_run,
     read_results,
     write_targets,
@@ -544,12 +545,7 @@ def test_some_rows_failed_exits_3_with_the_failed_target_named_and_the_run_folde
 def test_a_login_refused_while_preparing_a_target_exits_4_even_when_every_row_was_already_sent(
     vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MAXCONTACT_PASSWORD", DEMO_CREDENTIALS["SANDBOX_PASSWORD"])
-    targets = write_targets(
-        tmp_path / "targets.toml",
-        ["maxcontact"],
-        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "env:MAXCONTACT_PASSWORD"}},
-    )
+    targets = maxcontact_with_changeable_password(tmp_path / "targets.toml", monkeypatch)
     file = lead_file(20)
     code, printed = run_import(file, tmp_path / "out", targets=targets)
     assert code == 0, printed

@@ -17,7 +17,14 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from tests.flows.conftest import DELIVERED, DEMO_CREDENTIALS, Vendors, held_ids, read_results, write_targets
+from tests.flows.conftest import (
+    DELIVERED,
+    Vendors,
+    held_ids,
+    maxcontact_with_changeable_password,
+    read_results,
+    write_targets,
+)
 from transforms.outputs import results_path
 
 pytestmark = pytest.mark.slow
@@ -280,12 +287,7 @@ def test_a_login_refused_in_the_partitions_fails_the_split_run_even_when_every_r
     """MaxContact's list is prepared before any lead is sent (connectors.maxcontact ``open``):
     a refused login there stops the target with no failed row when nothing is left to send. A
     partition's stop reaches the parent's verdict as an unsplit run's does (exit 4 there)."""
-    monkeypatch.setenv("MAXCONTACT_PASSWORD", DEMO_CREDENTIALS["SANDBOX_PASSWORD"])
-    targets = write_targets(
-        tmp_path / "targets.toml",
-        ["maxcontact"],
-        maxcontact={"credentials": {"login": "env:SANDBOX_USER", "password": "env:MAXCONTACT_PASSWORD"}},
-    )
+    targets = maxcontact_with_changeable_password(tmp_path / "targets.toml", monkeypatch)
     file = lead_file(30)
     state, _ = _run(file, targets, tmp_path / "out", partitions=2)
     assert state.is_completed(), state.message

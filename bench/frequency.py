@@ -143,32 +143,35 @@ and 23-26 -> 8.5-10 ms. flows.importer now computes a batch's email keys once fo
 targets, not once per target.
 
 Contact rows binary, named by the claim's journal row, a smaller filter, fewer sorts (issue 18,
-2026-12-05, late; a quiet 2-core machine; CPU us per contact). ``--alone``, 100k contacts,
-three runs alternating with the code before: no earlier contact 0.57-0.59 -> 0.35-0.36, all
-contacted before 1.12-1.19 -> 0.97-0.99; at 1M contacts (one plan of them all) 0.79 -> 0.45
-and 1.57 -> 1.22. Step by step (fresh, 100k): the row binary, int64 keys rather than their
-19-digit decimals (6.5 -> 4.3 KB a chunk) 0.56 -> 0.48; the filter made anew at four words a
-key, not eight (at 1M contacts 64 MB, not 256, each page of it a page fault) 0.46 -> 0.41; the
-external ids named by the claim's ``in_flight`` journal row, not copied (2 KB a chunk, two rows
-a page) 0.44 -> 0.36. ``--as-imported 100000`` (new: a plan per 100k-lead batch and a commit a
-chunk, as an import claims them; the guardrail is the difference from the same loop without
-it, after a warm-up run), 1M contacts: no earlier contact 0.91-1.36 -> 0.69-0.75, all
-contacted before 1.69-1.86 -> 1.57-1.61 (its first run in a process 1.99 -> 2.30: the filter
-now grows twice as often and each new filter's pages are this VM's first touch, several times
-a reused page's cost). Fewer sorts: a plan's lookup of the ten keys its filter lets through by
-chance sorted the fresh keys into a run (10 ms) and merged it with the older runs (10-35 ms)
-at every batch; now brute force up to 8M comparisons, runs merged eight at a time unless a
-lookup of many keys comes (1M contacts in 100k plans, second run: 0.66-0.70 -> 0.54-0.58 in a
-script of the same loop). Where a fresh contact's 0.7 us go as imported: the claim's commit
-carrying the row (a leaf page and an index page more in the WAL each claim, written and later
-checkpointed by system calls, about 10 us each on this VM: 0.2-0.3), the plans' filter passes,
-lookups and sorts (~0.2), the chunk's Python calls (~0.1). Tried: the time index dropped
-(0.02-0.03 less; the window's first row would then be found by a scan or by trusting the clock
-to be monotonic: not done). Sampled as imported: the commit's share ~0.25, the plans ~0.27,
-the row's making and the chunk's Python ~0.15. Not started: the keys as a column of the claim's
-journal row (no second row, no index entry) would save about one page of the two, as that row
-already holds the chunk's external ids (2.3 KB) and would overflow its page; the person keys
-are 0.19-0.22 more (emails 0.11-0.13 of it, a pass over every byte).
+2026-12-05, late; a quiet 2-core machine; CPU us per contact). ``--alone``, 100k contacts, three
+runs alternating with the code before: no earlier contact 0.57-0.59 -> 0.35-0.36, all contacted
+before 1.12-1.19 -> 0.97-0.99 (then the chunks' external ids, which the engine has for the claim
+anyway, were made before the clock: 0.55-0.56 -> 0.31-0.32 and 1.12-1.15 -> 0.93-0.94; the keys
+are also printed as an import makes them, a 100k batch at a time, warm: emails 0.065-0.073, all
+keys 0.036-0.042, against 0.19-0.22 in one cold call); at 1M contacts (one plan of them all)
+0.79 -> 0.45 and 1.57 -> 1.22. Step by step (fresh, 100k): the row binary, int64 keys rather
+than their 19-digit decimals (6.5 -> 4.3 KB a chunk) 0.56 -> 0.48; the filter made anew at four
+words a key, not eight (at 1M contacts 64 MB, not 256, each page of it a page fault) 0.46 ->
+0.41; the external ids named by the claim's ``in_flight`` journal row, not copied (2 KB a chunk,
+two rows a page) 0.44 -> 0.36. ``--as-imported 100000`` (new: a plan per 100k-lead batch and a
+commit a chunk, as an import claims them; the guardrail is the difference from the same loop
+without it, after a warm-up run), 1M contacts: no earlier contact 0.91-1.36 -> 0.69-0.75, all
+contacted before 1.69-1.86 -> 1.57-1.61 (its first run in a process 1.99 -> 2.30: the filter now
+grows twice as often and each new filter's pages are this VM's first touch, several times a
+reused page's cost). Fewer sorts: a plan's lookup of the ten keys its filter lets through by
+chance sorted the fresh keys into a run (10 ms) and merged it with the older runs (10-35 ms) at
+every batch; now brute force up to 8M comparisons, runs merged eight at a time unless a lookup
+of many keys comes (1M contacts in 100k plans, second run: 0.66-0.70 -> 0.54-0.58 in a script of
+the same loop). Where a fresh contact's 0.7 us go as imported: the claim's commit carrying the
+row (a leaf page and an index page more in the WAL each claim, written and later checkpointed by
+system calls, about 10 us each on this VM: 0.2-0.3), the plans' filter passes, lookups and sorts
+(~0.2), the chunk's Python calls (~0.1). Tried: the time index dropped (0.02-0.03 less; the
+window's first row would then be found by a scan or by trusting the clock to be monotonic: not
+done). Sampled as imported: the commit's share ~0.25, the plans ~0.27, the row's making and the
+chunk's Python ~0.15. Not started: the keys as a column of the claim's journal row (no second
+row, no index entry) would save about one page of the two, as that row already holds the chunk's
+external ids (2.3 KB) and would overflow its page; the person keys are 0.19-0.22 more (emails
+0.11-0.13 of it, a pass over every byte).
 """
 
 from __future__ import annotations

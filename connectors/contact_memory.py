@@ -87,16 +87,17 @@ _MAX_RUNS = 8
 """Sorted runs kept apart before all are merged into one. A lookup of a few keys (a chunk's,
 or a plan's false positives) searches each run, a few microseconds each; merging a new run of a
 plan's 200,000 keys into the older ones at each fold cost 10-35 ms (timsort's merge and the
-gather of the pairs), which most of those lookups never needed. A lookup of many keys merges
-them all first (:data:`_MANY_KEYS`)."""
+gather of the pairs), which most of those lookups never needed. Before a lookup of many keys
+the runs are compacted as they were merged before (:data:`_MANY_KEYS`)."""
 
 _SMALL_RUN = 16
 """A new run this many times smaller than the one before is merged into it at once (a chunk's
 few keys, sorted by a lookup: they would make runs of their own)."""
 
 _MANY_KEYS = 4096
-"""A lookup of at least this many keys (a plan whose people were contacted) searches one run:
-every run is merged first, in one sort of all of them."""
+"""A lookup of at least this many keys (a plan whose people were contacted) searches each run
+for all of them: the runs are compacted first (:meth:`ContactMemory._compact`), so they are
+O(log n), as when each new run was merged as soon as it was half the one before."""
 
 _FIRST_WORDS = 1 << 16
 """The filter of a memory's first keys (1 MB, room for 32,768 keys); none before them (a ledger
@@ -107,8 +108,8 @@ _LARGE_WORDS = 1 << 20
 phone and an email) before it is made anew, larger: four words a key then, up to two a key
 before the next (rehashing every key, a cache miss each: about 0.4 us a contact of the window
 at 400,000 keys). Eight words a key halved the steps but doubled the memory and the pages
-touched (a page fault each): a 1M-contact plan's guardrail cost 0.79 us a contact with a
-256 MB filter, 0.58 with 64 MB (bench/frequency.py). Its 16 MB are zeros from ``calloc``: the
+touched (a page fault each): with the binary rows, a 1M-contact plan's guardrail cost 0.79 us
+a contact before both, 0.58 with both (bench/frequency.py). Its 16 MB are zeros from ``calloc``: the
 system gives a page of them only once a key is written there."""
 
 

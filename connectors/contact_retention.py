@@ -156,9 +156,9 @@ def _erase_rows(
 def _drop_current(stored: Any, keys: set[int], journal: JournalNames) -> tuple[Any, int]:
     """A ``contact_chunks`` row without the leads that have one of ``keys``: (new row or None
     when no lead is left, leads dropped). A row rewritten holds its external ids (its leads are
-    no longer its journal row's), whatever it was. A JSON
-    row whose text holds none of the keys' digits is left undecoded (a substring search, in C);
-    a binary row's keys are compared in place."""
+    no longer its journal row's), whatever it was. A JSON row whose text holds none of the
+    keys' digits is left undecoded (a substring search, in C); a binary row's keys are compared
+    in place."""
     if isinstance(stored, str) or (stored and stored[:1] == b"["):
         text = stored.encode() if isinstance(stored, str) else bytes(stored)
         if not any(str(key).encode() in text for key in keys):

@@ -22,10 +22,11 @@ files are never refused for them.
 
 Known blind spots, still read as cp1252 (name the code page with ``--encoding``): a head whose
 altered words all read as plausible Western ones (a Turkish "Yıldız" is an Icelandic-looking
-"Yýldýz", a Hungarian "Erdős" a Portuguese-looking "Erdõs", a Czech "Kučera" a French-looking
-"Kuèera", a Romanian "Mihăilă" a Portuguese-looking "Mihãilã"); Romanian written in capitals
-("ŞTEFAN" reads "ªTEFAN", as a Spanish "MªJOSÉ" would); a head with one altered word only; a
-file whose altered words come after its head.
+"Yýldýz", a Hungarian "Erdős" an Estonian-looking "Erdõs" where no acute vowel shares the word,
+a Czech "Kučera" a French-looking "Kuèera", a Romanian "Mihăilă" a Portuguese-looking
+"Mihãilã" where ă stands before a vowel or last); Hungarian ű ("Szűcs" reads a French-looking
+"Szûcs"); Romanian written in capitals ("ŞTEFAN" reads "ªTEFAN", as a Spanish "MªJOSÉ" would);
+a head with one altered word only; a file whose altered words come after its head.
 """
 
 from __future__ import annotations
@@ -101,15 +102,22 @@ _LANGUAGES: dict[str, tuple[str, ...]] = {
 whose letters no one of them holds mixes languages, which a name read right does not."""
 
 _MISPLACED: dict[str, str] = {
-    "cp1252": r"^[ðÐ]|(?<=.)[þÞ](?![oóOÓ])|[ªº](?=[a-zß-öø-ÿ])",
+    "cp1252": (
+        r"^[ðÐ]|(?<=.)[þÞ](?![oóOÓ])|[ªº](?=[a-zß-öø-ÿ])"
+        r"|[ãÃ](?=[bcdfghjklmnpqrtvwxyzBCDFGHJKLMNPQRTVWXYZ])"
+        r"|^(?=.*[áéíóúÁÉÍÓÚ]).*[õÕ](?![eE])"
+    ),
     "cp1254": r"^[ğĞ]",
 }
 """Letters where their language never writes them. cp1252's Icelandic ð first in a word, þ
 inside one but in the ``-þór`` names (Eyþór, Arnþór): Turkish ş, Croatian đ, Romanian ţ read
 so ("Ayþe", "Ðorðeviæ", "Ionuþ"); its ordinal indicators before a small letter: Romanian Ş and
 ş read so ("ªtefan", "Mureºan"), where Spanish and Portuguese write them last ("Mª", "Nº",
-"Profª", "Engª") or before a name's capital ("MªJosé"). cp1254's ğ first in a word: Baltic Š
-read so ("Ğimkus")."""
+"Profª", "Engª") or before a name's capital ("MªJosé"). Portuguese ã before a consonant but s
+(it writes "ão", "ãe", "irmãs", "irmã"): Romanian ă read so ("Bãlan", "Tãnase"). Portuguese õ
+before anything but e ("Simões", "põe") in a word with an acute vowel, which Estonian, whose õ
+stands anywhere ("Tõnis", "Põld"), does not write: Hungarian ő read so ("Kõvári", "Szõkéné").
+cp1254's ğ first in a word: Baltic Š read so ("Ğimkus")."""
 
 _ORDINALS = "ªº"
 """cp1252's ordinal indicators ("Nº", "1ª"): neither letter nor symbol, they prove nothing."""

@@ -384,7 +384,8 @@ class ContactMemory:
     and of the fresh keys (``_filter``); the sorted runs of (key, contact number); the fresh
     keys in one buffer, with where each row's end and its leads' key counts. A row's external
     ids are decoded only when a decision needs one (kept decoded for a while). About
-    50-80 bytes a key (the filters 32-64 as they fill, the runs or the buffer 16; the filter's
+    50-150 bytes a key (the filters 32-128 as they fill: four words a key rounded up to a power
+    of two when made anew, two at most; the runs or the buffer 16; the filter's
     pages only as keys land in them) and the stored rows."""
 
     def __init__(self) -> None:

@@ -113,6 +113,16 @@ a contact before both, 0.58 with both (bench/frequency.py). Its 16 MB are zeros 
 system gives a page of them only once a key is written there."""
 
 
+_MOST_WORDS = 1 << 23
+"""The largest filter: 8M words (128 MB with the fresh keys' words), reached at some 2M
+contacts of a phone and an email. Beyond that it is not made anew but fills, and lets more
+keys through to the exact lookup: a key not added passes with a probability of 1.6e-4 at 4M
+keys, 5e-4 at 10M, 2e-3 at 20M (ten million such leads; then a chunk of 200 keys in three is
+looked up exactly, some tens of microseconds, and a plan's lookup sorts the fresh keys each
+time), where growing on would have taken 2.1 GB. The sorted runs (16 bytes a key) still grow
+with the window."""
+
+
 _NAMED = 1
 """A binary row's first byte when its external ids are in it (a JSON row's is ``[``)."""
 
@@ -384,8 +394,9 @@ class ContactMemory:
     and of the fresh keys (``_filter``); the sorted runs of (key, contact number); the fresh
     keys in one buffer, with where each row's end and its leads' key counts. A row's external
     ids are decoded only when a decision needs one (kept decoded for a while). About
-    50-150 bytes a key (the filters 32-128 as they fill: four words a key rounded up to a power
-    of two when made anew, two at most; the runs or the buffer 16; the filter's
+    50-150 bytes a key up to some 4M keys (the filters 32-128 as they fill: four words a key
+    rounded up to a power of two when made anew, two at most; then at most 128 MB in all:
+    :data:`_MOST_WORDS`; the runs or the buffer 16; the filter's
     pages only as keys land in them) and the stored rows."""
 
     def __init__(self) -> None:
@@ -458,7 +469,7 @@ class ContactMemory:
         self._fresh_ends.append(end)
         self._fresh_seqs.append(seq)
         self._keys += len(found)
-        if self._keys * 2 > len(self._filter):
+        if self._outgrown():
             self._resize()
             return
         if epoch == self.epoch:
@@ -470,15 +481,22 @@ class ContactMemory:
         else:
             self._filter.add(self._filter.probe(found))
 
+    def _outgrown(self, coming: int = 0) -> bool:
+        """Whether the filter holds more than a key per two words with ``coming`` more keys, and
+        may still be made larger (:data:`_MOST_WORDS`)."""
+        words = len(self._filter)
+        return (self._keys + coming) * 2 > words and words < _MOST_WORDS
+
     def _resize(self, coming: int = 0) -> None:
         """A filter for the keys there are now (and ``coming`` more), filled anew:
         ``_FIRST_WORDS`` for a few, then at least ``_LARGE_WORDS`` and four words a key (it is
-        made anew at two: :data:`_LARGE_WORDS`)."""
+        made anew at two: :data:`_LARGE_WORDS`), at most :data:`_MOST_WORDS`."""
         total = self._keys + coming
         if total * 2 <= _FIRST_WORDS:
             words = _FIRST_WORDS
         else:
             words = 1 << max(_LARGE_WORDS.bit_length() - 1, (total * 4 - 1).bit_length())
+            words = min(words, max(_MOST_WORDS, _LARGE_WORDS))
         self._filter = KeyFilter(words)
         self.epoch = next(_EPOCHS)
         fresh = self._buffer[: self._size]
@@ -607,7 +625,7 @@ class ContactMemory:
         chunks, added as they are claimed, need not be put in again (:meth:`add`). A key put in
         and never added only lets itself through to the exact lookup later."""
         self.distinct = None
-        if (self._keys + len(keys)) * 2 > len(self._filter):
+        if self._outgrown(len(keys)):
             self._resize(len(keys))
         passed = self._filter.check_and_add_all(keys, check=bool(self._keys))
         if passed is None or not passed.any():

@@ -41,18 +41,29 @@ def _naive(
 
 
 @pytest.mark.parametrize(
-    ("fold_work", "first_words", "runs"),
+    ("fold_work", "first_words", "runs", "most_words"),
     [
-        (1 << 23, 1 << 16, (8, 16, 4096)),
-        (4, 16, (8, 16, 4096)),
-        (4, 16, (2, 2, 3)),  # runs merged when a third comes, a small one at once, before most lookups
-        (4, 16, (3, 0, 1 << 30)),  # each new run merged into the one before, never before a lookup
+        (1 << 23, 1 << 16, (8, 16, 4096), 1 << 23),
+        (4, 16, (8, 16, 4096), 1 << 23),
+        (
+            4,
+            16,
+            (2, 2, 3),
+            1 << 23,
+        ),  # runs merged when a third comes, a small one at once, before most lookups
+        (4, 16, (3, 0, 1 << 30), 1 << 23),  # each new run merged into the one before, never before a lookup
+        (4, 16, (8, 16, 4096), 16),  # a filter that never grows: full, it lets most keys through
     ],
 )
 def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
-    monkeypatch: pytest.MonkeyPatch, fold_work: int, first_words: int, runs: tuple[int, int, int]
+    monkeypatch: pytest.MonkeyPatch,
+    fold_work: int,
+    first_words: int,
+    runs: tuple[int, int, int],
+    most_words: int,
 ) -> None:
     monkeypatch.setattr(contact_memory, "_FOLD_WORK", fold_work)
+    monkeypatch.setattr(contact_memory, "_MOST_WORDS", most_words)
     for name, value in zip(("_MAX_RUNS", "_SMALL_RUN", "_MANY_KEYS"), runs, strict=True):
         monkeypatch.setattr(contact_memory, name, value)
     monkeypatch.setattr(contact_memory, "_FIRST_WORDS", first_words)
@@ -98,6 +109,19 @@ def test_the_filter_lets_through_every_key_added_and_stops_nearly_every_other() 
     kept.clear_fresh(added)
     assert not kept.passes(kept.probe(added), fresh=True).any()
     assert kept.passes(kept.probe(added)).all()
+
+
+def test_the_filter_stops_growing_at_its_largest_and_still_lets_every_key_added_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(contact_memory, "_LARGE_WORDS", 1 << 16)
+    monkeypatch.setattr(contact_memory, "_MOST_WORDS", 1 << 17)
+    memory = ContactMemory()
+    keys = np.random.default_rng(6).integers(-(2**62), 2**62, 600_000, dtype=np.int64)
+    for start in range(0, len(keys), 200_000):  # three plans, as an import's batches
+        memory.plan(keys[start : start + 200_000], 0.0)
+    assert len(memory._filter) == 1 << 17, "4.6 keys a word, where it grew at half a key a word"
+    assert memory._filter.passes(memory._filter.probe(keys)).all()
 
 
 def test_a_plans_filter_grows_to_at_most_128_bytes_a_key() -> None:

@@ -522,16 +522,9 @@ class ContactMemory:
         self.epoch = next(_EPOCHS)
         runs = self._runs
         if len(runs) > 1 and len(runs[-1][0]) * _SMALL_RUN < len(runs[-2][0]):
-            runs.append(_merged(runs.pop(-2), runs.pop()))
+            runs.append(_merged([runs.pop(-2), runs.pop()]))
         if len(runs) > _MAX_RUNS:
-            self._merge_runs()
-
-    def _merge_runs(self) -> None:
-        """Merge every run into one, in one sort of all of them (timsort merges sorted runs)."""
-        if len(self._runs) > 1:
-            keys = np.concatenate([run for run, _ in self._runs])
-            order = np.argsort(keys, kind="stable")
-            self._runs = [(keys[order], np.concatenate([numbers for _, numbers in self._runs])[order])]
+            self._runs = [_merged(runs)]
 
     def _compact(self) -> None:
         """Before a lookup of many keys (one search of them a run): merge the newest run into
@@ -539,7 +532,7 @@ class ContactMemory:
         O(log n) times)."""
         runs = self._runs
         while len(runs) > 1 and len(runs[-1][0]) * 2 >= len(runs[-2][0]):
-            runs.append(_merged(runs.pop(-2), runs.pop()))
+            runs.append(_merged([runs.pop(-2), runs.pop()]))
 
     def _numbers(self) -> np.ndarray:
         """The contact number of each fresh key (connectors.frequency.KeyEvents: its row's
@@ -759,10 +752,9 @@ class Contacts:
         return bool(self.legacy_last and self.legacy_last > since)
 
 
-def _merged(
-    older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two sorted runs of (key, contact number) as one."""
-    keys = np.concatenate([older[0], newer[0]])
-    order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them
-    return keys[order], np.concatenate([older[1], newer[1]])[order]
+def _merged(runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted runs of (key, contact number), oldest first, as one: one stable sort of them all
+    (timsort finds the runs and merges them)."""
+    keys = np.concatenate([run for run, _ in runs])
+    order = np.argsort(keys, kind="stable")
+    return keys[order], np.concatenate([numbers for _, numbers in runs])[order]

@@ -254,32 +254,27 @@ def sqlite_record(
     external_ids: Sequence[str],
     people: PeopleLike,
     *,
+    journal_seq: int,
     plan: FrequencyPlan | None = None,
-    journal_seq: int | None = None,
 ) -> Callable[[Contacts], None]:
     """Append the claimed leads' contacts, dated now, as one log row of their keys and key
     counts (the arrays' bytes, no Python step per lead when the chunk was claimed whole) and
-    their external ids: by reference to ``journal_seq``, the chunk's ``in_flight`` journal row
+    their external ids by reference to ``journal_seq``, the chunk's ``in_flight`` journal row
     written in this transaction with the same leads in the same order (the claimed ones, or
-    all of ``external_ids`` when all were claimed: connectors.contact_memory.encode_journalled),
-    else a copy (encode_chunk). Returns what puts them in the memory without reading
-    them back, to be called once the transaction committed: the memory has read every row
-    before this one in this transaction, so its ``seq`` may advance. ``plan``: the plan the
+    all of ``external_ids`` when all were claimed: connectors.contact_memory.encode_journalled).
+    Returns what puts them in the memory without reading them back, to be called once the
+    transaction committed: the memory has read every row before this one in this transaction,
+    so its ``seq`` may advance. ``plan``: the plan the
     chunk is part of, told of the row (connectors.frequency_plan)."""
     people = as_people(people)
     if len(claimed) == len(external_ids):
-        eids, mine = external_ids, people
+        mine = people
     else:
         position = {eid: at for at, eid in enumerate(external_ids)}
-        eids, mine = claimed, people.take([position[eid] for eid in claimed])
+        mine = people.take([position[eid] for eid in claimed])
     counts, keys = mine.counts(), mine.flat
-    eids = eids if isinstance(eids, list | tuple) else list(eids)
     at = time.time()
-    stored = (
-        encode_chunk(eids, counts, keys)
-        if journal_seq is None
-        else encode_journalled(journal_seq, counts, keys)
-    )
+    stored = encode_journalled(journal_seq, counts, keys)
     insert = "INSERT INTO contact_chunks (at, target_id, rows) VALUES (?, ?, ?)"
     cursor = db.execute(insert, (at, target_id, stored))
     seq = cursor.lastrowid

@@ -180,9 +180,8 @@ def send_partition_task(
                 for frame in results:
                     part.write(frame.with_columns(run_id=pl.lit(run_id)))
                 del _clean, results
-        write_part_stops(
-            partition.folder, partition.index, stops
-        )  # before the part: never a part without them
+        # the stops before the part: a part is never without them
+        write_part_stops(partition.folder, partition.index, stops)
         part.close()
     except BaseException:
         part.abort()

@@ -316,18 +316,24 @@ class _Ids(Sequence[str]):
         return self.leads[index].external_id
 
 
+def _bare_ledger(folder: Path, name: str) -> tuple[sqlite3.Connection, dict[str, int]]:
+    """A new ledger file with targets ``A`` and ``B`` and no lead, opened as a bare connection
+    (the guardrail's functions are called on it directly); its target ids by campaign."""
+    path = folder / f"{name}-{secrets.token_hex(4)}.sqlite"
+    with open_ledger(str(path)) as ledger:
+        for key in (A, B):
+            ledger.begin_chunk(key, "none", [], "run")
+    db = sqlite3.connect(path, isolation_level=None)
+    return db, dict(db.execute("SELECT campaign, id FROM targets").fetchall())
+
+
 def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool) -> float:
     """CPU seconds of the SQLite guardrail's own work for the leads sent to ``B`` (after ``A``
     when ``seen``): the plan decided ahead, then each chunk's slice of the batch's person keys,
     the decision confirmed, the log row and the memory, chunk by chunk in one transaction,
     without the claims. One clock reading per run: on this machine a reading of the process
     clock costs about 14 us (a system call), more than the per-chunk work it would time."""
-    path = folder / f"alone-{secrets.token_hex(4)}.sqlite"
-    with open_ledger(str(path)) as ledger:
-        for key in (A, B):
-            ledger.begin_chunk(key, "none", [], "run")
-    db = sqlite3.connect(path, isolation_level=None)
-    ids = dict(db.execute("SELECT campaign, id FROM targets").fetchall())
+    db, ids = _bare_ledger(folder, "alone")
     memory = ledger_contacts.Contacts()
 
     # each chunk's external ids, made before the clock starts: the engine has them for the
@@ -372,14 +378,9 @@ def _guardrail_as_imported(folder: Path, leads: list[Lead], people: People, seen
     themselves are not written: their cost is the same with and without a limit."""
 
     def loop(guarded: bool) -> float:
-        path = folder / f"import-{secrets.token_hex(4)}.sqlite"
-        with open_ledger(str(path)) as ledger:
-            for key in (A, B):
-                ledger.begin_chunk(key, "none", [], "run")
-        db = sqlite3.connect(path, isolation_level=None)
-        db.execute("PRAGMA synchronous=NORMAL")
+        db, ids = _bare_ledger(folder, "import")
+        db.execute("PRAGMA synchronous=NORMAL")  # the ledger's own settings, for its commits
         db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
-        ids = dict(db.execute("SELECT campaign, id FROM targets").fetchall())
         memory = ledger_contacts.Contacts()
         eids = [lead.external_id for lead in leads]
         started = 0.0

@@ -14,6 +14,7 @@ import io
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,14 @@ def lead_csv(path: Path, **extra: list[str]) -> Path:
     return path
 
 
+def balance_targets(tmp_path: Path, names: Sequence[str] = ("ucontact-sms",)) -> Path:
+    """sandbox.targets.toml's ``names``, ucontact-sms's template naming ``{Account No}``
+    (:data:`BALANCE`), a column :func:`lead_csv` writes only when asked."""
+    return write_targets(
+        tmp_path / "targets.toml", list(names), ucontact_sms={"options": {"template": BALANCE}}
+    )
+
+
 def run_import(file: Path, out: Path, targets: Path, *args: str) -> tuple[int, str, pl.DataFrame]:
     printed = io.StringIO()
     argv = [str(file), "--targets", str(targets), "--out", str(out), *args]
@@ -83,11 +92,7 @@ def test_a_template_naming_a_column_the_file_lacks_sends_nothing_to_its_target_u
     vendors: Vendors, tmp_path: Path
 ) -> None:
     file = lead_csv(tmp_path / "leads.csv", Plan=["gold"] * ROWS)
-    targets = write_targets(
-        tmp_path / "targets.toml",
-        ["obi", "ucontact-sms", "ucontact-email"],
-        ucontact_sms={"options": {"template": BALANCE}},
-    )
+    targets = balance_targets(tmp_path, ["obi", "ucontact-sms", "ucontact-email"])
 
     code, printed, results = run_import(file, tmp_path / "out", targets)
 
@@ -196,9 +201,7 @@ def test_missing_fields_blank_sends_the_messages_with_the_placeholder_empty_and_
 
 def test_a_dry_run_predicts_the_refusal_and_contacts_no_vendor(vendors: Vendors, tmp_path: Path) -> None:
     file = lead_csv(tmp_path / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path)
 
     code, printed, results = run_import(file, tmp_path / "out", targets, "--dry-run")
 
@@ -213,9 +216,7 @@ def test_an_import_leads_flow_run_with_such_a_template_fails_and_the_other_targe
     from flows.import_leads import import_leads, summary_of
 
     file = lead_csv(tmp_path / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["obi", "ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path, ["obi", "ucontact-sms"])
 
     state = import_leads(str(file), str(targets), out_dir=str(tmp_path / "flow"), return_state=True)
 
@@ -235,9 +236,7 @@ def test_a_dropped_file_whose_template_names_a_missing_column_waits_for_a_person
 
     root = Layout.at(tmp_path / "watched").root
     (lead_csv if has_rows_to_send else nothing_to_text_csv)(root / "inbox" / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path)
 
     [held] = scan_inbox(str(root), str(targets), settle_seconds=0, retry_delay_seconds=0)
 
@@ -277,9 +276,7 @@ def test_a_refused_template_stops_the_run_even_when_its_target_has_no_row_to_sen
     vendors: Vendors, tmp_path: Path
 ) -> None:
     file = nothing_to_text_csv(tmp_path / "leads.csv", Plan=["gold"] * 4)
-    targets = write_targets(
-        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path)
 
     code, printed, results = run_import(file, tmp_path / "out", targets)
 
@@ -316,9 +313,7 @@ def test_an_import_leads_flow_run_fails_for_a_refused_template_with_no_row_to_se
     from flows.import_leads import import_leads, summary_of
 
     file = nothing_to_text_csv(tmp_path / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["obi", "ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path, ["obi", "ucontact-sms"])
 
     state = import_leads(str(file), str(targets), out_dir=str(tmp_path / "flow"), return_state=True)
 
@@ -340,9 +335,7 @@ def test_a_split_import_fails_for_a_refused_template_with_no_row_to_send(
     from flows.import_leads import import_leads, summary_of
 
     file = nothing_to_text_csv(tmp_path / "leads.csv")
-    targets = write_targets(
-        tmp_path / "targets.toml", ["ucontact-sms"], ucontact_sms={"options": {"template": BALANCE}}
-    )
+    targets = balance_targets(tmp_path)
 
     state = import_leads(
         str(file), str(targets), out_dir=str(tmp_path / "split"), partitions=2, return_state=True

@@ -76,12 +76,18 @@ _ONE_PLACE = np.intp(1)
 _CACHED_ROWS = 256
 """Rows whose external ids a memory keeps decoded (connectors.frequency.KeyEvents.named)."""
 
-_FOLD_WORK = 1 << 23
-"""Comparisons (keys asked x fresh keys) a lookup makes by brute force over the fresh keys (a
-few milliseconds); beyond that the fresh keys are sorted into a run first. A plan of 200,000
-keys lets some ten through the filter by chance, and its lookup of them used to sort each
-batch's keys into a run (10 ms, and a merge): now that waits until the fresh keys are some
-800,000. A lookup of many keys (people contacted before) still sorts them at once."""
+_FOLD_RATIO = 256
+"""Comparisons a memory's lookups may make by brute force over its fresh keys (keys asked x
+fresh keys, summed since the fresh keys were last sorted), per fresh key, before the fresh keys
+are sorted into a run: a comparison costs some 0.2-0.4 ns (``np.isin``), sorting a fresh key
+into a run some 100 ns (its contact number, its place, the fresh filter's word cleared), so
+lookups pay at most about what the sort costs before they pay for it (ski rental: never more
+than twice the cheaper choice, whatever lookups come). A plan of 200,000 keys lets some ten
+through the filter by chance; one import of 1M leads with a phone and an email (2M keys) in
+plans of 100,000 leads now makes some 90M such comparisons, 20-40 ms, and sorts nothing,
+where the rule before (a lookup's comparisons beyond 8M) sorted 1M fresh keys and then 600,000
+(about 150 ms, most of it for a process that ends with the import). A lookup of many keys
+(people contacted before) still sorts them at once: its comparisons are more than the sort."""
 
 _MAX_RUNS = 8
 """Sorted runs kept apart before all are merged into one. A lookup of a few keys (a chunk's,
@@ -420,6 +426,9 @@ class ContactMemory:
         self._buffer = np.empty(1 << 12, dtype=np.int64)
         self._size = 0
         """Fresh keys in ``_buffer[:_size]``, in the order added."""
+        self._searched = 0
+        """Comparisons made by brute force over the fresh keys since they were last sorted
+        (:data:`_FOLD_RATIO`)."""
         self._fresh_ends: list[int] = []
         self._fresh_seqs: list[int] = []
         self._fresh_counts: list[np.ndarray] = []
@@ -516,7 +525,7 @@ class ContactMemory:
         numbers = self._numbers()
         order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
         self._runs.append((keys[order], numbers[order]))
-        self._size = 0
+        self._size = self._searched = 0
         self._fresh_ends, self._fresh_seqs, self._fresh_counts = [], [], []
         self._filter.clear_fresh(keys)
         self.epoch = next(_EPOCHS)
@@ -547,7 +556,8 @@ class ContactMemory:
     def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every (key, contact number) of ``keys`` (sorted, distinct), exactly."""
         fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
-        if len(fresh) * self._size > _FOLD_WORK:
+        self._searched += len(fresh) * self._size
+        if self._searched > _FOLD_RATIO * self._size:
             self._fold()
             fresh = keys[:0]
         if len(keys) >= _MANY_KEYS:

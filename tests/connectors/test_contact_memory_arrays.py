@@ -41,9 +41,9 @@ def _naive(
 
 
 @pytest.mark.parametrize(
-    ("fold_work", "first_words", "runs", "most_words"),
+    ("fold_ratio", "first_words", "runs", "most_words"),
     [
-        (1 << 23, 1 << 16, (8, 16, 4096), 1 << 23),
+        (256, 1 << 16, (8, 16, 4096), 1 << 23),
         (4, 16, (8, 16, 4096), 1 << 23),
         (
             4,
@@ -52,17 +52,18 @@ def _naive(
             1 << 23,
         ),  # runs merged when a third comes, a small one at once, before most lookups
         (4, 16, (3, 0, 1 << 30), 1 << 23),  # each new run merged into the one before, never before a lookup
+        (1 << 30, 16, (8, 16, 4096), 1 << 23),  # fresh keys never sorted: every lookup by brute force
         (4, 16, (8, 16, 4096), 16),  # a filter that never grows: full, it lets most keys through
     ],
 )
 def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
     monkeypatch: pytest.MonkeyPatch,
-    fold_work: int,
+    fold_ratio: int,
     first_words: int,
     runs: tuple[int, int, int],
     most_words: int,
 ) -> None:
-    monkeypatch.setattr(contact_memory, "_FOLD_WORK", fold_work)
+    monkeypatch.setattr(contact_memory, "_FOLD_RATIO", fold_ratio)
     monkeypatch.setattr(contact_memory, "_MOST_WORDS", most_words)
     for name, value in zip(("_MAX_RUNS", "_SMALL_RUN", "_MANY_KEYS"), runs, strict=True):
         monkeypatch.setattr(contact_memory, name, value)

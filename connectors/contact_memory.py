@@ -44,6 +44,7 @@ import numpy as np
 import orjson
 
 from connectors.frequency import Event, KeyEvents
+from connectors.key_sorting import sort_order, sorted_keys
 
 __all__ = [
     "ContactMemory",
@@ -523,7 +524,7 @@ class ContactMemory:
             return
         keys = self._buffer[: self._size]
         numbers = self._numbers()
-        order = np.argsort(keys)  # not stable: twice as fast (AVX-512), and equal keys' order is no matter
+        order = sort_order(keys)
         self._runs.append((keys[order], numbers[order]))
         self._size = self._searched = 0
         self._fresh_ends, self._fresh_seqs, self._fresh_counts = [], [], []
@@ -644,7 +645,7 @@ class ContactMemory:
 
     def _lookup(self, passed: np.ndarray, since: float) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of keys the filter let through, looked up exactly."""
-        wanted = np.sort(passed)
+        wanted = sorted_keys(passed)
         if len(wanted) > 1:
             wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
         found_keys, found_numbers = self._pairs(wanted)
@@ -652,7 +653,7 @@ class ContactMemory:
             return {}
         # each contact's row: its time (in the window or not) and target
         seqs = found_numbers >> 32
-        ordered = np.sort(seqs)
+        ordered = sorted_keys(seqs)
         distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
         rows = self.rows
         if len(distinct) == 1:
@@ -670,7 +671,7 @@ class ContactMemory:
                 if not len(found_keys):
                     return {}
         if len(found_keys) > 1 and not (found_keys[1:] >= found_keys[:-1]).all():  # one run: sorted
-            order = found_keys.argsort()
+            order = sort_order(found_keys)
             found_keys, targets, found_numbers = found_keys[order], targets[order], found_numbers[order]
         return KeyEvents(found_keys, targets, found_numbers, self._names())
 
@@ -763,8 +764,7 @@ class Contacts:
 
 
 def _merged(runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted runs of (key, contact number), oldest first, as one: one stable sort of them all
-    (timsort finds the runs and merges them)."""
+    """Sorted runs of (key, contact number), oldest first, as one: one sort of them all."""
     keys = np.concatenate([run for run, _ in runs])
-    order = np.argsort(keys, kind="stable")
+    order = sort_order(keys)
     return keys[order], np.concatenate([numbers for _, numbers in runs])[order]

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.key_sorting import sort_order
 from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
@@ -370,7 +371,7 @@ def decide_people(
 
 def _sharing(keys: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | None:
     """Which leads have a key another lead of the chunk has (None: no lead has)."""
-    order = np.argsort(keys, kind="stable")
+    order = sort_order(keys)
     ordered = keys[order]
     repeated = ordered[1:] == ordered[:-1]
     if not repeated.any():
@@ -395,7 +396,7 @@ def _bounds(persons: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len(keys) < _SORTED_SEARCH:
         bounds = persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
         return bounds[: len(keys)], bounds[len(keys) :] - bounds[: len(keys)]
-    order = np.argsort(keys)
+    order = sort_order(keys)
     ordered = keys[order]
     low = np.empty(len(keys), dtype=np.intp)
     many = np.empty(len(keys), dtype=np.intp)

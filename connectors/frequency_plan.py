@@ -43,6 +43,7 @@ import numpy as np
 
 from connectors.contact_memory import ContactMemory, Contacts, chunk_keys
 from connectors.frequency import Event, FrequencyLimit, KeyEvents
+from connectors.key_sorting import sort_order
 from transforms.people import People
 
 __all__ = ["FrequencyPlan"]
@@ -187,7 +188,7 @@ class FrequencyPlan:
             return
         if self._sorted is None:
             flat = self.keys[int(self.ends[0]) : int(self.ends[-1])]
-            order = np.argsort(flat, kind="stable")
+            order = sort_order(flat)
             self._sorted = flat[order], order + int(self.ends[0])
         ordered, places = self._sorted
         low = ordered.searchsorted(keys, "left")

@@ -53,7 +53,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 
-import numpy as np
 import orjson
 
 from connectors.contact_memory import (
@@ -65,6 +64,7 @@ from connectors.contact_memory import (
 )
 from connectors.frequency import Event, FrequencyLimit, decide_people
 from connectors.frequency_plan import FrequencyPlan
+from connectors.key_sorting import all_distinct
 from transforms.people import People, as_people
 
 __all__ = [
@@ -241,8 +241,7 @@ def sqlite_plan(
         return None
     keys = people.flat
     found, epoch = memory.current.plan(keys, since)
-    ordered = np.sort(keys)
-    distinct = not (ordered[1:] == ordered[:-1]).any()
+    distinct = all_distinct(keys)
     allowed = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
     return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit, found=found, distinct=distinct)
 

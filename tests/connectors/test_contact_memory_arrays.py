@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors import contact_memory
+from connectors import contact_memory, key_sorting
 from connectors.contact_memory import ContactMemory, KeyFilter, encode_chunk
 from connectors.frequency import Event
 
@@ -41,19 +41,26 @@ def _naive(
 
 
 @pytest.mark.parametrize(
-    ("fold_ratio", "first_words", "runs", "most_words"),
+    ("fold_ratio", "first_words", "runs", "most_words", "polars_from"),
     [
-        (256, 1 << 16, (8, 16, 4096), 1 << 23),
-        (4, 16, (8, 16, 4096), 1 << 23),
+        (256, 1 << 16, (8, 16, 4096), 1 << 23, 16384),
+        (4, 16, (8, 16, 4096), 1 << 23, 0),  # every sort by polars (connectors.key_sorting)
         (
             4,
             16,
             (2, 2, 3),
             1 << 23,
+            0,
         ),  # runs merged when a third comes, a small one at once, before most lookups
-        (4, 16, (3, 0, 1 << 30), 1 << 23),  # each new run merged into the one before, never before a lookup
-        (1 << 30, 16, (8, 16, 4096), 1 << 23),  # fresh keys never sorted: every lookup by brute force
-        (4, 16, (8, 16, 4096), 16),  # a filter that never grows: full, it lets most keys through
+        (
+            4,
+            16,
+            (3, 0, 1 << 30),
+            1 << 23,
+            16384,
+        ),  # each new run merged into the one before, never before a lookup
+        (1 << 30, 16, (8, 16, 4096), 1 << 23, 0),  # fresh keys never sorted: every lookup by brute force
+        (4, 16, (8, 16, 4096), 16, 16384),  # a filter that never grows: full, it lets most keys through
     ],
 )
 def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
@@ -62,8 +69,10 @@ def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interlea
     first_words: int,
     runs: tuple[int, int, int],
     most_words: int,
+    polars_from: int,
 ) -> None:
     monkeypatch.setattr(contact_memory, "_FOLD_RATIO", fold_ratio)
+    monkeypatch.setattr(key_sorting, "POLARS_FROM", polars_from)
     monkeypatch.setattr(contact_memory, "_MOST_WORDS", most_words)
     for name, value in zip(("_MAX_RUNS", "_SMALL_RUN", "_MANY_KEYS"), runs, strict=True):
         monkeypatch.setattr(contact_memory, name, value)

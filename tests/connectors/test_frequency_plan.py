@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors import ledger_contacts
+from connectors import key_sorting, ledger_contacts
 from connectors.frequency import FrequencyLimit
 from connectors.ledger import Ledger
 from connectors.ledger_types import Claim, Settlement, TargetKey
@@ -126,10 +127,18 @@ def scripts(draw: st.DrawFn) -> Script:
     )
 
 
-@settings(max_examples=60, deadline=None)
-@given(scripts())
-def test_a_plan_decided_ahead_claims_what_its_chunks_claim_one_by_one(script: Script) -> None:
-    _same_with_and_without_plan(script)
+@pytest.mark.parametrize("polars_from", [16384, 0])  # plans' sorts by numpy, as small; by polars
+def test_a_plan_decided_ahead_claims_what_its_chunks_claim_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, polars_from: int
+) -> None:
+    monkeypatch.setattr(key_sorting, "POLARS_FROM", polars_from)
+
+    @settings(max_examples=60, deadline=None)
+    @given(scripts())
+    def check(script: Script) -> None:
+        _same_with_and_without_plan(script)
+
+    check()
 
 
 def _claimed(claims: Sequence[Claim]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:

@@ -332,9 +332,10 @@ class KeyFilter:
         np.bitwise_or.at(self.words, at, bits)
         np.bitwise_or.at(self.words, at | 1, bits)
 
-    def check_and_add_all(self, keys: np.ndarray, *, check: bool) -> np.ndarray | None:
-        """:meth:`check_and_add` for many keys (a plan's): which pass (None: not ``check``ed),
-        then every one added to both filters. A key's two words are read and written as one
+    def check_and_add_all(self, keys: np.ndarray, *, check: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`check_and_add` for many keys (a plan's): which pass, and which pass the fresh
+        filter, before they were added (None: not ``check``ed), then every one added to both
+        filters. A key's two words are read and written as one
         16-byte item (:data:`_PAIR`: one fancy index each way, not four), by blocks of
         :data:`_BLOCK` keys, so that the words a block reads stay in the cache for its writes
         and its temporaries are small (over all 200,000 keys at once each pass missed the cache
@@ -344,19 +345,21 @@ class KeyFilter:
         words = self.words
         pairs = words.view(_PAIR)
         passed = np.empty(len(keys), dtype=bool) if check else None
+        fresh = np.empty(len(keys), dtype=bool) if check else None
         for start in range(0, len(keys), _BLOCK):
             at, bits = self.probe(keys[start : start + _BLOCK])
             row = at >> _ONE_PLACE
             found = pairs[row]
             both = found.view(np.uint64).reshape(-1, 2)
-            if passed is not None:
+            if passed is not None and fresh is not None:
                 np.equal(both[:, 0] & bits, bits, out=passed[start : start + len(at)])
+                np.equal(both[:, 1] & bits, bits, out=fresh[start : start + len(at)])
             both |= bits[:, None]
             pairs[row] = found
             lost = (words[at] & bits) != bits
             if lost.any():
                 self._add_each(at[lost], bits[lost])
-        return passed
+        return None if passed is None or fresh is None else (passed, fresh)
 
     def add(self, probed: tuple[np.ndarray, np.ndarray]) -> None:
         """Set the keys' bits in both filters by fancy index (``np.bitwise_or.at`` takes
@@ -554,9 +557,13 @@ class ContactMemory:
         lead = np.arange(int(leads.sum()), dtype=np.int64).repeat(np.concatenate(counts))
         return (seqs << 32) | (lead - (leads.cumsum() - leads).repeat(sizes))
 
-    def _pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (key, contact number) of ``keys`` (sorted, distinct), exactly."""
-        fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)] if self._size else keys[:0]
+    def _pairs(self, keys: np.ndarray, fresh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Every (key, contact number) of ``keys`` (sorted, distinct), exactly (``fresh``: which
+        of them may be among the fresh keys, when known; else the fresh filter says)."""
+        if not self._size:
+            fresh = keys[:0]
+        elif fresh is None:
+            fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)]
         self._searched += len(fresh) * self._size
         if self._searched > _FOLD_RATIO * self._size:
             self._fold()
@@ -631,11 +638,15 @@ class ContactMemory:
         self.distinct = None
         if self._outgrown(len(keys)):
             self._resize(len(keys))
-        passed = self._filter.check_and_add_all(keys, check=bool(self._keys))
-        if passed is None or not passed.any():
+        checked = self._filter.check_and_add_all(keys, check=bool(self._keys))
+        if checked is None or not checked[0].any():
             return {}, self.epoch
+        passed, fresh = checked
         epoch = self.epoch
-        found = self._lookup(keys[passed], since)
+        # which may be among the fresh keys: as the fresh filter was before the plan's keys
+        # were put in it (after, every key of the plan passes it, and a plan of people
+        # contacted before sorted the fresh keys into a run each time: 15 ms a plan)
+        found = self._lookup(keys[passed], since, fresh=keys[fresh])
         if self.epoch != epoch:
             # the lookup sorted the fresh keys into a run, clearing their words: put the plan's
             # in again now (10 ms for 200,000 keys; as each chunk is added, the filter's calls
@@ -643,12 +654,15 @@ class ContactMemory:
             self._filter.check_and_add_all(keys, check=False)
         return found, self.epoch
 
-    def _lookup(self, passed: np.ndarray, since: float) -> Mapping[int, set[Event]]:
-        """The contacts after ``since`` of keys the filter let through, looked up exactly."""
+    def _lookup(
+        self, passed: np.ndarray, since: float, fresh: np.ndarray | None = None
+    ) -> Mapping[int, set[Event]]:
+        """The contacts after ``since`` of keys the filter let through, looked up exactly
+        (``fresh``: those of them that may be among the fresh keys, when the caller knows)."""
         wanted = sorted_keys(passed)
         if len(wanted) > 1:
             wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        found_keys, found_numbers = self._pairs(wanted)
+        found_keys, found_numbers = self._pairs(wanted, fresh)
         if not len(found_keys):
             return {}
         # each contact's row: its time (in the window or not) and target

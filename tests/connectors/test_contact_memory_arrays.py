@@ -63,8 +63,10 @@ def _naive(
         (4, 16, (8, 16, 4096), 16, 16384),  # a filter that never grows: full, it lets most keys through
     ],
 )
+@pytest.mark.parametrize("by_plan", [False, True])  # a chunk's lookup, or a plan's (every key put in ahead)
 def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interleave(
     monkeypatch: pytest.MonkeyPatch,
+    by_plan: bool,
     fold_ratio: int,
     first_words: int,
     runs: tuple[int, int, int],
@@ -88,7 +90,7 @@ def test_the_memory_finds_what_was_recorded_however_lookups_and_records_interlea
         for seq_less, (at, target, leads, how) in enumerate(steps):
             flat = np.array([key for keys in leads for key in keys], dtype=np.int64)
             wanted = {key for keys in leads for key in keys}
-            got = memory.found(flat, since)
+            got = memory.plan(flat, since)[0] if by_plan else memory.found(flat, since)
             assert got == {key: events for key, events in _naive(recorded, since).items() if key in wanted}
             if memory.distinct:
                 assert len(set(flat.tolist())) == len(flat)

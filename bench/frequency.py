@@ -188,6 +188,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import polars as pl
@@ -369,13 +370,19 @@ def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool
     return spent
 
 
-def _guardrail_as_imported(folder: Path, leads: list[Lead], people: People, seen: bool, batch: int) -> float:
+def _guardrail_as_imported(
+    folder: Path, leads: list[Lead], people: People, seen: bool, batch: int | Sequence[int]
+) -> float:
     """CPU seconds the SQLite guardrail adds to the leads' claims as an import makes them: a
-    plan per batch of ``batch`` leads (flows.importer), then a transaction a chunk, committed
-    (the claim's commit, which the guardrail's row joins), less the same loop without the
-    guardrail (each transaction then writes only a lease row, standing for the claim's own
-    writes). After the leads were sent to ``A`` when ``seen``. The claims and journal rows
-    themselves are not written: their cost is the same with and without a limit."""
+    plan per batch of ``batch`` leads (flows.importer; given sizes, a plan per batch of each size
+    in turn: an import's batches of the file, each of its own number of eligible leads, as
+    bench/normalize.py ``--frequency`` gives them), then a transaction a chunk, committed (the
+    claim's commit, which the guardrail's row joins), less the same loop without the guardrail
+    (each transaction then writes only a lease row, standing for the claim's own writes). After
+    the leads were sent to ``A`` when ``seen``. The claims and journal rows themselves are not
+    written: their cost is the same with and without a limit."""
+    sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
+    firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
 
     def loop(guarded: bool) -> float:
         db, ids = _bare_ledger(folder, "import")
@@ -389,8 +396,8 @@ def _guardrail_as_imported(folder: Path, leads: list[Lead], people: People, seen
                 started = time.process_time()
             target = ids[key.campaign]
             journal_seq = 0
-            for first in range(0, len(leads), batch):
-                batch_ids = eids[first : first + batch]
+            for first, stop in pairwise(firsts):
+                batch_ids = eids[first:stop]
                 mine = people.slice(first, first + len(batch_ids))
                 plan = (
                     ledger_contacts.sqlite_plan(db, memory, target, batch_ids, mine, limit=LIMIT)

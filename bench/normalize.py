@@ -148,7 +148,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flows.allocator import MALLOC_CONF_VARIABLE, tune_allocator
 
@@ -294,7 +294,7 @@ def run_cli(path: Path, out: Path) -> dict[str, float]:
 
 
 def run_naive(path: Path, out: Path, rows: int) -> dict[str, float]:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     import phonenumbers
 
     def parse(value: object, region: str) -> str | None:
@@ -400,7 +400,7 @@ def _write_file(
         from sample_data.generate import messy_lead_frame
 
         frame = messy_lead_frame(rows, seed=11, countries=SIX_COUNTRIES)
-    style = "always" if quoted else "necessary"
+    style: Literal["always", "necessary"] = "always" if quoted else "necessary"
     if encoding == "utf-8" and damage is None:
         frame.write_csv(path, quote_style=style)
     else:

@@ -6,6 +6,7 @@
     python -m bench.normalize --rows 1000000 --skip-baseline --damage ragged|mixed|latin1|quote
         [--encoding cp1252]
     python -m bench.normalize --rows 1000000 --skip-baseline --compliance us-tcpa
+    python -m bench.normalize --rows 1000000 --skip-baseline [--compliance us-tcpa] --frequency
     LEADFLOW_BATCH_ROWS=100000 python -m bench.normalize --rows 5000000 --skip-baseline [--path whole]
     python -m bench.normalize --rows 10000000 --skip-baseline --keep-file /tmp/leads-10m.csv --stages
 
@@ -29,6 +30,20 @@ that profile (transforms.calling_windows, as a voice target with ``compliance`` 
 run's start) and puts it in the results; its time is printed beside prepare's (issue 18: it must
 stay under 10% of it). Windows are computed at send time on the prepared leads, so this runs
 the whole-file path (``--path whole``) whatever ``--path`` says.
+
+With ``--frequency`` (alone or with ``--compliance``: the whole-file path too) the same child
+process then times, after prepare and the windows and before the results, the frequency
+guardrail on the run's own prepared leads for one voice target under bench/frequency.py's
+``LIMIT`` (per person, 2 a day): the person keys as flows.importer computes them, a 100,000-row
+batch at a time (each batch's emails' keys, then its eligible rows' keys, transforms.people
+``batch_people``), and the SQLite guardrail's ledger work as an import pays it (bench/frequency.py
+``_guardrail_as_imported``: a plan per batch, a commit a chunk, in a fresh ledger, less the same
+loop without the guardrail, after a warm-up run), in CPU seconds (:func:`run_frequency`). As
+imported rather than per chunk alone: issue 18's budget is what an import of the file pays,
+commits and plans included. Printed per million rows of the file and as shares of prepare's and
+the whole run's wall (the guardrail's own wall and CPU are left out of the run's), and with
+``--compliance`` the windows and the guardrail together. Its Lead objects are made for every
+batch at once (not timed), so the run's peak RSS with ``--frequency`` can be the guardrail's.
 
 Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
 see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU
@@ -216,10 +231,12 @@ def run_batched(path: Path, out: Path, workers: int | None, ahead: int | None = 
 
 
 def run_leadflow(
-    path: Path, out: Path, workers: int | None, compliance: str | None = None
+    path: Path, out: Path, workers: int | None, compliance: str | None = None, frequency: bool = False
 ) -> dict[str, float]:
     """The whole file in memory (flows.prepare.prepare_leads), as validate did before issue 17
-    (and as import still prepares); with ``compliance``, every row's calling window too."""
+    (and as import still prepares); with ``compliance``, every row's calling window too; with
+    ``frequency``, then the frequency guardrail's cost on the prepared leads (:func:`run_frequency`,
+    its ``frequency_`` figures), its wall and CPU left out of the run's."""
     from datetime import UTC, datetime
 
     from flows.prepare import PrepareOptions, prepare_leads
@@ -237,6 +254,13 @@ def run_leadflow(
     if compliance:
         windows = with_call_windows(prepared.clean, profile_of(compliance), datetime.now(UTC))
     windows_at = time.perf_counter()
+    guardrail: dict[str, float] = {}
+    aside = aside_cpu = 0.0
+    if frequency:
+        aside_cpu = time.process_time()
+        guardrail = run_frequency(prepared.clean)
+        aside, aside_cpu = time.perf_counter() - windows_at, time.process_time() - aside_cpu
+    results_at = time.perf_counter()
     run_id = new_run_id()
     results = build_results(
         prepared.clean, run_id=run_id, source_file=str(path), target=VALIDATE_TARGET, windows=windows
@@ -255,14 +279,109 @@ def run_leadflow(
     finished = time.perf_counter()
     return {
         "rows": prepared.rows,
-        "wall": finished - started,
-        "cpu": time.process_time() - cpu,
+        "wall": finished - started - aside,
+        "cpu": time.process_time() - cpu - aside_cpu,
         "prepare": prepared_at - started,
         "windows": windows_at - prepared_at,
-        "results": finished - windows_at,
+        "results": finished - results_at,
         "peak_rss_mb": _peak_rss_mb(),
         "prepare_peak_rss_mb": prepared_rss,
+        **guardrail,
     }
+
+
+FREQUENCY_CHANNEL = "voice"
+"""The channel of the target whose guardrail ``--frequency`` times (its eligible rows, its
+``channel_phone``): a voice target's, as under ``--compliance``."""
+
+
+def run_frequency(clean: Any) -> dict[str, float]:
+    """The frequency guardrail's cost on the prepared leads ``clean`` (``--frequency``), as an
+    import pays it for one voice target under bench/frequency.py's ``LIMIT`` (per person, 2 a
+    day): ``clean`` cut into the import's batches (transforms.ingest_batches ``batch_rows``:
+    100,000 rows unless ``$LEADFLOW_BATCH_ROWS`` says otherwise), each batch's eligible rows as
+    flows.importer ``_leads`` makes them (transforms.eligibility; no lead held outside its
+    calling window: every eligible lead reaches the guardrail, whatever the hour), and
+
+    * ``frequency_keys``: CPU seconds of the person keys, summed over the batches: the batch's
+      emails' keys (flows.shared_leads ``SharedLeads.email_key``) and every eligible lead's keys
+      (transforms.people.batch_people), each batch's call warm (a process's first call, made
+      before: pyarrow.compute's first use and pandas' import, see below). The eligible rows'
+      filter, which a target without a limit makes too, and the Lead objects are not timed;
+    * ``frequency_ledger``: CPU seconds of the SQLite guardrail's ledger work as imported
+      (bench/frequency.py ``_guardrail_as_imported``: less the same loop without it), over a
+      fresh ledger in a temporary folder, after a warm-up run of the same. Called once over all
+      the batches' leads, with their People concatenated and the batches' sizes, so that each
+      batch is a plan of its own eligible leads (as the engine plans a batch's send) and the
+      ledger and its contact memory outlive the batches as in an import; called batch by batch
+      it would start a new ledger each batch, and a batch of the concatenation of 100,000
+      leads would not be an import's. With the claims' journal rows (``journal``, in both of its
+      loops): the file's people recur, and an earlier contact at the same target is named by
+      its claim's journal row.
+
+    Also ``frequency_leads`` (the eligible leads) and ``frequency_peak_rss_mb`` (the process's
+    peak by its end: the Leads of every batch are held at once here, an import's one batch at
+    a time)."""
+    import polars as pl
+
+    from bench.frequency import LIMIT, _guardrail_as_imported
+    from connectors.base import Lead
+    from flows.shared_leads import SharedLeads
+    from transforms.eligibility import eligibility
+    from transforms.ingest_batches import batch_rows
+    from transforms.people import People, batch_people
+    from transforms.person_keys import email_key_column
+
+    # a process's once, not per row: pyarrow.compute's first use, and pandas, which pyarrow
+    # imports at its first to_numpy of a boolean array (the emails' validity, when one is null):
+    # 0.15-0.25 s, more than the keys of a million rows
+    email_key_column(pl.Series("email", [None, "first@example.com"], dtype=pl.String))
+    leads: list[Lead] = []
+    parts: list[People] = []
+    spent = 0.0
+    rows = batch_rows()
+    for first in range(0, clean.height, rows):
+        batch = clean.slice(first, rows)
+        decided = eligibility(batch, FREQUENCY_CHANNEL, sms_allow_unknown_type=False)
+        shared = SharedLeads(batch, keyed=True)
+        started = time.process_time()
+        email_key = shared.email_key(decided)
+        spent += time.process_time() - started
+        eligible = decided.with_columns(email_key).filter(pl.col("eligible"))
+        started = time.process_time()
+        people = batch_people(eligible, LIMIT.per)
+        spent += time.process_time() - started
+        if people is None:
+            raise SystemExit("a phone of the clean frame is not plain E.164: no person keys as arrays")
+        if len(people):  # a batch without an eligible lead sends nothing and makes no plan
+            parts.append(people)
+            leads.extend(shared.leads(eligible))
+    with tempfile.TemporaryDirectory() as folder:
+        sizes = [len(part) for part in parts]
+        everyone = _concatenated(parts)
+        _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, journal=True)  # warm-up
+        ledger = _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, journal=True)
+    return {
+        "frequency_keys": spent,
+        "frequency_ledger": ledger,
+        "frequency_leads": len(leads),
+        "frequency_peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _concatenated(parts: list[Any]) -> Any:
+    """One transforms.people.People of ``parts``' leads one after the other (each lead its keys)."""
+    import numpy as np
+
+    from transforms.people import People
+
+    keys = np.concatenate([part.flat for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+    ends = [np.zeros(1, dtype=np.int64)]
+    offset = 0
+    for part in parts:
+        ends.append(part.ends[1:] - part.ends[0] + offset)
+        offset += len(part.flat)
+    return People(keys, np.concatenate(ends))
 
 
 def run_cli(path: Path, out: Path) -> dict[str, float]:
@@ -335,6 +454,7 @@ def _child(
     compliance: str | None = None,
     stages: bool = False,
     ahead: int | None = None,
+    frequency: bool = False,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         command = [
@@ -356,6 +476,8 @@ def _child(
             command += ["--compliance", compliance]
         if stages:
             command += ["--stages"]
+        if frequency:
+            command += ["--frequency"]
         if ahead is not None:
             command += ["--ahead", str(ahead)]
         done = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -369,7 +491,7 @@ def _child_figures(args: argparse.Namespace) -> dict[str, Any]:
         return run_naive(args.file, args.out, args.baseline_rows)
     runs: dict[str, Callable[[], dict[str, float]]] = {
         "batched": lambda: run_batched(args.file, args.out, args.workers, args.ahead),
-        "leadflow": lambda: run_leadflow(args.file, args.out, args.workers, args.compliance),
+        "leadflow": lambda: run_leadflow(args.file, args.out, args.workers, args.compliance, args.frequency),
         "cli": lambda: run_cli(args.file, args.out),
     }
     if not args.stages:
@@ -379,6 +501,34 @@ def _child_figures(args: argparse.Namespace) -> dict[str, Any]:
     with StageClock().timing(WHOLE_STAGES if args.child == "leadflow" else BATCHED_STAGES) as clock:
         figures: dict[str, Any] = runs[args.child]()
     return {**figures, "stages": clock.figures()}
+
+
+def _print_frequency(ours: dict[str, Any], compliance: str | None) -> None:
+    """The guardrail's lines (``--frequency``): its parts per million rows of the file and their
+    share of prepare's and of the whole run's wall (the guardrail's CPU seconds against them);
+    with ``compliance``, the windows' and the guardrail's together."""
+    from bench.frequency import LIMIT
+
+    rows, prepare, whole = ours["rows"], ours["prepare"], ours["wall"]
+    keys, ledger = ours["frequency_keys"], ours["frequency_ledger"]
+    spent = keys + ledger
+    limit = f"{LIMIT.per}, {LIMIT.max_contacts} per {LIMIT.within_hours:g} h"
+    print(
+        f"frequency guardrail ({limit}): keys {keys / rows * 1e6:.3f} s + ledger "
+        f"{ledger / rows * 1e6:.3f} s = {spent / rows * 1e6:.3f} s per million rows, "
+        f"{100 * spent / prepare:.1f}% of prepare (ingest + normalize), "
+        f"{100 * spent / whole:.1f}% of the whole run"
+    )
+    print(
+        f"  ({ours['frequency_leads']:,.0f} eligible leads of a {FREQUENCY_CHANNEL} target; "
+        f"peak RSS {ours['frequency_peak_rss_mb']:,.0f} MiB by the guardrail's end, every Lead held)"
+    )
+    if compliance:
+        both = ours["windows"] + spent
+        print(
+            f"windows + guardrail: {both / rows * 1e6:.3f} s per million rows = "
+            f"{100 * both / prepare:.1f}% of prepare, {100 * both / whole:.1f}% of the whole run"
+        )
 
 
 def _write_file(
@@ -477,6 +627,12 @@ def main(argv: list[str] | None = None) -> int:
         "--compliance", help="also compute calling windows under this profile (us-tcpa, uk, de)"
     )
     parser.add_argument(
+        "--frequency",
+        action="store_true",
+        help="also time the frequency guardrail (person keys and SQLite ledger, as an import "
+        "pays them) on the prepared leads",
+    )
+    parser.add_argument(
         "--stages",
         action="store_true",
         help="also print wall and CPU seconds per stage of the leadflow run (bench/stages.py)",
@@ -529,11 +685,14 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 1e6
         print(f"file: {path.name}, {size_mb:.1f} MB, {os.cpu_count()} cores")
         print(f"allocator: {MALLOC_CONF_VARIABLE}={tune_allocator()} (flows.allocator, as every run has)")
-        whole = args.path == "whole" or bool(args.compliance)  # windows: on the prepared leads
+        # windows and the guardrail: on the prepared leads
+        whole = args.path == "whole" or bool(args.compliance) or args.frequency
         kind = "leadflow" if whole else args.path
         process = resource.getrusage(resource.RUSAGE_CHILDREN)
         process_started = time.perf_counter()
-        ours = _child(kind, path, args.workers, baseline_rows, args.compliance, args.stages, args.ahead)
+        ours = _child(
+            kind, path, args.workers, baseline_rows, args.compliance, args.stages, args.ahead, args.frequency
+        )
         process_wall = time.perf_counter() - process_started
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         process_cpu = used.ru_utime - process.ru_utime + used.ru_stime - process.ru_stime
@@ -557,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ours['windows'] / ours['rows'] * 1e6:.2f} s per million rows, "
                 f"{100 * ours['windows'] / ours['prepare']:.1f}% of prepare (ingest + normalize)"
             )
+        if args.frequency:
+            _print_frequency(ours, args.compliance)
         if not args.skip_baseline:
             naive = _child("naive", path, None, baseline_rows)
             naive_rate = naive["rows"] / naive["wall"]

@@ -378,7 +378,7 @@ def _guardrail_as_imported(
     people: People,
     seen: bool,
     batch: int | Sequence[int],
-    journal: bool = False,
+    claims: bool = False,
 ) -> float:
     """CPU seconds the SQLite guardrail adds to the leads' claims as an import makes them: a
     plan per batch of ``batch`` leads (flows.importer; given sizes, a plan per batch of each size
@@ -387,12 +387,15 @@ def _guardrail_as_imported(
     claim's commit, which the guardrail's row joins), less the same loop without the guardrail
     (each transaction then writes only a lease row, standing for the claim's own writes). After
     the leads were sent to ``A`` when ``seen``. The claims and journal rows themselves are not
-    written: their cost is the same with and without a limit. But with ``journal`` each chunk's
-    claim writes its ``in_flight`` journal row (its claimed external ids, as connectors.ledger's
-    claim does; in both loops), by which a contact row names its leads: needed where a lead's
-    person was contacted before at the same target (a real file's repeated people: the earlier
-    contact is then named, to tell whether it was the same lead), which this benchmark's own
-    leads, each a person of its own, never are (its figures were measured without)."""
+    written: their cost is the same with and without a limit. But with ``claims`` each chunk's
+    claim writes them (:func:`_claimed`: its claimed leads' claims and its ``in_flight`` journal
+    row, as connectors.ledger's claim does; in both loops), which the guardrail reads where a
+    lead's person was contacted before at the same target (a real file's repeated people): a
+    contact row names its leads by that journal row, and a refused lead's earlier contacts count
+    only while they are claimed (without the claims the guardrail allows that lead when its
+    chunk is decided again, and the plan, broken, leaves every later chunk of it to a lookup of
+    its own). This benchmark's own leads, each a person of its own, never need them (its figures
+    were measured without)."""
     sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
     firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
 
@@ -425,8 +428,8 @@ def _guardrail_as_imported(
                         allowed, _ = ledger_contacts.sqlite_admit(
                             db, memory, target, chunk, keys, limit=LIMIT, legacy=legacy, plan=plan
                         )
-                        if journal:
-                            journal_seq = _in_flight(db, target, allowed)
+                        if claims:
+                            journal_seq = _claimed(db, target, allowed)
                         else:
                             journal_seq += 1  # the claim's in_flight row, not written here
                         if allowed:  # as the claim: no lead claimed, no row
@@ -434,8 +437,8 @@ def _guardrail_as_imported(
                                 db, target, allowed, chunk, keys, plan=plan, journal_seq=journal_seq
                             )
                             record(memory)
-                    elif journal:
-                        _in_flight(db, target, batch_ids[start : start + CHUNK])
+                    elif claims:
+                        _claimed(db, target, batch_ids[start : start + CHUNK])
                     db.execute(
                         "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
                         "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
@@ -449,15 +452,22 @@ def _guardrail_as_imported(
     return loop(True) - loop(False)
 
 
-def _in_flight(db: sqlite3.Connection, target: int, claimed: Sequence[str]) -> int:
-    """A chunk's ``in_flight`` journal row of its ``claimed`` external ids, as connectors.ledger's
-    claim writes it (none when nothing was claimed: then 0); its ``seq``."""
+def _claimed(db: sqlite3.Connection, target: int, claimed: Sequence[str]) -> int:
+    """A chunk's claims of its ``claimed`` leads and its ``in_flight`` journal row of their
+    external ids, as connectors.ledger's claim writes them (nothing when no lead was claimed:
+    then 0); the journal row's ``seq``."""
     if not claimed:
         return 0
+    ids = orjson.dumps(list(claimed)).decode()
+    db.execute(
+        "INSERT INTO claims (target_id, external_id, run_id) SELECT ?, value, 'run' FROM json_each(?) "
+        "WHERE true ON CONFLICT (target_id, external_id) DO NOTHING",
+        (target, ids),
+    )
     cursor = db.execute(
         "INSERT INTO journal (target_id, batch_id, state, run_id, at, rows) "
         "VALUES (?, 'chunk', 'in_flight', 'run', ?, ?)",
-        (target, datetime.now(UTC).isoformat(), orjson.dumps(list(claimed)).decode()),
+        (target, datetime.now(UTC).isoformat(), ids),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid

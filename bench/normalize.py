@@ -315,9 +315,9 @@ def run_frequency(clean: Any) -> dict[str, float]:
       batch is a plan of its own eligible leads (as the engine plans a batch's send) and the
       ledger and its contact memory outlive the batches as in an import; called batch by batch
       it would start a new ledger each batch, and a batch of the concatenation of 100,000
-      leads would not be an import's. With the claims' journal rows (``journal``, in both of its
-      loops): the file's people recur, and an earlier contact at the same target is named by
-      its claim's journal row.
+      leads would not be an import's. With the claims written (``claims``, in both of its
+      loops): the file's people recur, and the guardrail then reads the claims of their earlier
+      contacts.
 
     Also ``frequency_leads`` (the eligible leads) and ``frequency_peak_rss_mb`` (the process's
     peak by its end: the Leads of every batch are held at once here, an import's one batch at
@@ -359,8 +359,8 @@ def run_frequency(clean: Any) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         sizes = [len(part) for part in parts]
         everyone = _concatenated(parts)
-        _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, journal=True)  # warm-up
-        ledger = _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, journal=True)
+        _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, claims=True)  # warm-up
+        ledger = _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, claims=True)
     return {
         "frequency_keys": spent,
         "frequency_ledger": ledger,

@@ -1,0 +1,62 @@
+"""bench/normalize.py at a tiny size: what its modes print (the benchmark itself runs, no figure
+is judged but that it is there and positive)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+def _bench(*args: str) -> str:
+    """The benchmark's output, run as one runs it (``python -m bench.normalize``)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.normalize", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_frequency_with_compliance_prints_the_guardrails_cost_per_million_rows(tmp_path: Path) -> None:
+    out = _bench(
+        "--rows", "2000", "--skip-baseline", "--compliance", "us-tcpa", "--frequency",
+        "--keep-file", str(tmp_path / "leads.csv"),
+    )  # fmt: skip
+    guardrail = re.search(
+        rf"^frequency guardrail \(person, 2 per 24 h\): keys {NUMBER} s \+ ledger {NUMBER} s = "
+        rf"{NUMBER} s per million rows, {NUMBER}% of prepare \(ingest \+ normalize\), "
+        rf"{NUMBER}% of the whole run$",
+        out,
+        re.MULTILINE,
+    )
+    assert guardrail, out
+    keys, ledger, total, of_prepare, of_run = map(float, guardrail.groups())
+    assert keys > 0
+    assert ledger > 0
+    assert total == pytest.approx(keys + ledger, abs=0.002)
+    assert of_prepare > 0
+    assert of_run > 0
+    both = re.search(
+        rf"^windows \+ guardrail: {NUMBER} s per million rows = {NUMBER}% of prepare, "
+        rf"{NUMBER}% of the whole run$",
+        out,
+        re.MULTILINE,
+    )
+    assert both, out
+    together, of_prepare, of_run = map(float, both.groups())
+    assert together > total
+    assert of_prepare > 0
+    assert of_run > 0

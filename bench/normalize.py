@@ -44,6 +44,11 @@ commits and plans included. Printed per million rows of the file and as shares o
 the whole run's wall (the guardrail's own wall and CPU are left out of the run's), and with
 ``--compliance`` the windows and the guardrail together. Its Lead objects are made for every
 batch at once (not timed), so the run's peak RSS with ``--frequency`` can be the guardrail's.
+Measured (2026-12-06, the 2-core machine at load 1.4-2.4, the generated 1M file, two runs):
+keys 0.13 s + ledger 1.88-2.05 s per million rows (680,540 eligible leads: 2.8-3.0 CPU us a
+lead, where bench/frequency.py's made-up leads, a person each, take 0.7-1.4; SQLite's statements
+and commits are most of it), 40-48% of prepare (4.5-5.1 s), 28-32% of the whole run; the windows
+0.11-0.13 s: together 42-51% of prepare, against issue 18's 10%.
 
 Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
 see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU

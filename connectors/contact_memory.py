@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, count
 from typing import Any
 
 import numpy as np
 import orjson
+import polars as pl
 
 from connectors.frequency import Event, KeyEvents
 from connectors.key_sorting import sort_order, sorted_keys
@@ -65,6 +67,9 @@ _EPOCHS = count()
 """Numbers for a memory's filters: a new one each time they are made anew or the fresh one
 cleared (:attr:`ContactMemory.epoch`)."""
 
+_READINGS = count()
+"""Numbers for a memory's readings of the window (:attr:`ContactMemory.reading`)."""
+
 _BLOCK = 16384
 """Keys a filter tests and adds at once (:meth:`KeyFilter.check_and_add_all`): 128 KB of each
 temporary, their words' cache lines 1 MB."""
@@ -77,18 +82,23 @@ _ONE_PLACE = np.intp(1)
 _CACHED_ROWS = 256
 """Rows whose external ids a memory keeps decoded (connectors.frequency.KeyEvents.named)."""
 
-_FOLD_RATIO = 256
-"""Comparisons a memory's lookups may make by brute force over its fresh keys (keys asked x
-fresh keys, summed since the fresh keys were last sorted), per fresh key, before the fresh keys
-are sorted into a run: a comparison costs some 0.2-0.4 ns (``np.isin``), sorting a fresh key
-into a run some 100 ns (its contact number, its place, the fresh filter's word cleared), so
-lookups pay at most about what the sort costs before they pay for it (ski rental: never more
-than twice the cheaper choice, whatever lookups come). A plan of 200,000 keys lets some ten
-through the filter by chance; one import of 1M leads with a phone and an email (2M keys) in
-plans of 100,000 leads now makes some 90M such comparisons, 20-40 ms, and sorts nothing,
-where the rule before (a lookup's comparisons beyond 8M) sorted 1M fresh keys and then 600,000
-(about 150 ms, most of it for a process that ends with the import). A lookup of many keys
-(people contacted before) still sorts them at once: its comparisons are more than the sort."""
+_FOLD_RATIO = 400
+"""What a memory's lookups may spend searching its fresh keys one by one (summed since they
+were last sorted, in units of some 0.25 ns a fresh key: :meth:`ContactMemory._search_cost`),
+per fresh key, before the fresh keys are sorted into a run (some 100 ns a key: its contact
+number, its place, the fresh filter's word cleared). So lookups pay at most about what the
+sort costs before they pay for it (ski rental: never more than twice the cheaper choice,
+whatever lookups come). A plan of 200,000 keys lets some ten through the filter by chance,
+and a plan of a file whose people recur some hundreds that are among the fresh keys: an import
+of 1M leads in plans of 100,000 leads now searches the fresh keys once a plan (some 10-40 ms
+in all) and sorts none, where the rule before (a lookup's comparisons beyond 8M) sorted them
+nearly every plan (15-25 ms each), most of them for a process that ends with the import."""
+
+_ONE_BY_ONE = 8
+"""Keys from which the fresh keys are searched by hashing them (polars ``is_in``: some 4 ns a
+fresh key, however many keys are asked) rather than compared with each key in turn
+(``np.isin``: some 0.25 ns a fresh key and key asked; beyond some 70 keys in 1M it sorts both
+instead, some 100 ns a fresh key)."""
 
 _MAX_RUNS = 8
 """Sorted runs kept apart before all are merged into one. A lookup of a few keys (a chunk's,
@@ -416,6 +426,10 @@ class ContactMemory:
         self._reset()
 
     def _reset(self) -> None:
+        self.reading = next(_READINGS)
+        """Changes when the window is read anew (every key the memory held then forgotten)."""
+        self.folds = 0
+        """How many times the fresh keys were sorted into a run (none is fresh just after)."""
         self.seq = 0
         self.rows: dict[int, tuple[float, int, bytes | str]] = {}
         self._decoded: dict[int, list[str]] = {}
@@ -530,6 +544,7 @@ class ContactMemory:
         order = sort_order(keys)
         self._runs.append((keys[order], numbers[order]))
         self._size = self._searched = 0
+        self.folds += 1
         self._fresh_ends, self._fresh_seqs, self._fresh_counts = [], [], []
         self._filter.clear_fresh(keys)
         self.epoch = next(_EPOCHS)
@@ -557,6 +572,28 @@ class ContactMemory:
         lead = np.arange(int(leads.sum()), dtype=np.int64).repeat(np.concatenate(counts))
         return (seqs << 32) | (lead - (leads.cumsum() - leads).repeat(sizes))
 
+    def _numbers_at(self, at: np.ndarray) -> np.ndarray:
+        """:meth:`_numbers` of the fresh keys at ``at`` only (a lookup finds a few: the fresh
+        keys' numbers all made were some 25 ns a fresh key, more than the search)."""
+        ends = np.asarray(self._fresh_ends, dtype=np.int64)
+        rows = np.searchsorted(ends, at, "right")
+        offsets = at - np.concatenate(([0], ends))[rows]
+        numbers = np.empty(len(at), dtype=np.int64)
+        distinct, firsts = np.unique(rows, return_index=True)  # ``at`` ascending: rows too
+        for row, first, last in zip(
+            distinct.tolist(), firsts.tolist(), [*firsts[1:].tolist(), len(at)], strict=True
+        ):
+            leads = np.searchsorted(np.cumsum(self._fresh_counts[row]), offsets[first:last], "right")
+            numbers[first:last] = (self._fresh_seqs[row] << 32) | leads
+        return numbers
+
+    def _search_cost(self, keys: int) -> int:
+        """A search of the fresh keys for ``keys`` keys, in units of some 0.25 ns
+        (:data:`_FOLD_RATIO`): one by one, or hashed (16 units a fresh key and a key asked)."""
+        if keys <= _ONE_BY_ONE:
+            return keys * self._size
+        return 16 * (self._size + keys)
+
     def _pairs(self, keys: np.ndarray, fresh: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every (key, contact number) of ``keys`` (sorted, distinct), exactly (``fresh``: which
         of them may be among the fresh keys, when known; else the fresh filter says)."""
@@ -564,7 +601,7 @@ class ContactMemory:
             fresh = keys[:0]
         elif fresh is None:
             fresh = keys[self._filter.passes(self._filter.probe(keys), fresh=True)]
-        self._searched += len(fresh) * self._size
+        self._searched += self._search_cost(len(fresh))
         if self._searched > _FOLD_RATIO * self._size:
             self._fold()
             fresh = keys[:0]
@@ -591,10 +628,14 @@ class ContactMemory:
                 found_keys.append(keys.repeat(count))
                 found_numbers.append(seqs[starts + np.arange(total)])
         if len(fresh):
-            at = np.flatnonzero(np.isin(self._buffer[: self._size], fresh))
+            buffer = self._buffer[: self._size]
+            if len(fresh) <= _ONE_BY_ONE:
+                at = np.flatnonzero(np.isin(buffer, fresh))
+            else:
+                at = np.flatnonzero(pl.Series(buffer).is_in(pl.Series(fresh).implode()).to_numpy())
             if len(at):
-                found_keys.append(self._buffer[at])
-                found_numbers.append(self._numbers()[at])
+                found_keys.append(buffer[at])
+                found_numbers.append(self._numbers_at(at))
         if not found_keys:
             return keys[:0], keys[:0]
         return np.concatenate(found_keys), np.concatenate(found_numbers)
@@ -615,11 +656,15 @@ class ContactMemory:
 
         return names
 
-    def found(self, keys: np.ndarray, since: float) -> Mapping[int, set[Event]]:
+    def found(
+        self, keys: np.ndarray, since: float, fresh: np.ndarray | None = None
+    ) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` (a chunk's, int64, in any order, repeats
         allowed): person key -> {(target id, external id)}, only for keys that have one, as
         arrays (connectors.frequency.KeyEvents; an empty dict when none has). The filter stops
-        nearly every chunk of fresh people at once; what passes is looked up."""
+        nearly every chunk of fresh people at once; what passes is looked up. ``fresh``: the
+        keys that may be among the fresh keys, when the caller knows better than the fresh
+        filter (a plan's chunk: connectors.frequency_plan.FrequencyPlan.maybe_fresh)."""
         self.distinct = None
         if not self._keys or not len(keys):
             return {}
@@ -628,20 +673,25 @@ class ContactMemory:
         self._probed = (keys, len(self._filter), probed, passed is None)
         if passed is None:
             return {}
-        return self._lookup(keys[passed], since)
+        return self._lookup(keys[passed], since, fresh)
 
-    def plan(self, keys: np.ndarray, since: float) -> tuple[Mapping[int, set[Event]], int]:
-        """:meth:`found` for every key of a plan (connectors.frequency_plan), and the epoch at
+    def plan(self, keys: np.ndarray, since: float) -> tuple[Mapping[int, set[Event]], int, np.ndarray]:
+        """:meth:`found` for every key of a plan (connectors.frequency_plan), the epoch at
         which they were all put in the filters (sized first to hold them too): the plan's
-        chunks, added as they are claimed, need not be put in again (:meth:`add`). A key put in
-        and never added only lets itself through to the exact lookup later."""
+        chunks, added as they are claimed, need not be put in again (:meth:`add`), and which
+        keys may have been among the fresh keys then (the fresh filter's verdict before they
+        went in: after, every one passes it, and a chunk's lookup would search the fresh keys
+        for all of its keys). A key put in and never added only lets itself through to the
+        exact lookup later."""
         self.distinct = None
         if self._outgrown(len(keys)):
             self._resize(len(keys))
         checked = self._filter.check_and_add_all(keys, check=bool(self._keys))
-        if checked is None or not checked[0].any():
-            return {}, self.epoch
+        if checked is None:
+            return {}, self.epoch, np.zeros(len(keys), dtype=bool)
         passed, fresh = checked
+        if not passed.any():
+            return {}, self.epoch, fresh
         epoch = self.epoch
         # which may be among the fresh keys: as the fresh filter was before the plan's keys
         # were put in it (after, every key of the plan passes it, and a plan of people
@@ -650,9 +700,10 @@ class ContactMemory:
         if self.epoch != epoch:
             # the lookup sorted the fresh keys into a run, clearing their words: put the plan's
             # in again now (10 ms for 200,000 keys; as each chunk is added, the filter's calls
-            # took 50 us a chunk on the loaded test machine)
+            # took 50 us a chunk on the loaded test machine); none of its keys is fresh now
             self._filter.check_and_add_all(keys, check=False)
-        return found, self.epoch
+            fresh = np.zeros(len(keys), dtype=bool)
+        return found, self.epoch, fresh
 
     def _lookup(
         self, passed: np.ndarray, since: float, fresh: np.ndarray | None = None
@@ -662,7 +713,32 @@ class ContactMemory:
         wanted = sorted_keys(passed)
         if len(wanted) > 1:
             wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        found_keys, found_numbers = self._pairs(wanted, fresh)
+        return self._events(*self._pairs(wanted, fresh), since)
+
+    def found_after(self, keys: np.ndarray, since: float, after: int) -> Mapping[int, set[Event]]:
+        """The contacts after ``since`` of ``keys`` in the rows after row ``after`` only, every
+        one of which the caller knows to be among the fresh keys (no sort of them since: a
+        plan's chunk asking for what its plan's own rows and others' since may add,
+        connectors.frequency_plan.FrequencyPlan.contacts). A search of those rows' keys alone
+        (a plan's), not of every fresh key (an import's)."""
+        if not len(keys) or self.seq <= after or not self._size:
+            return {}
+        start = bisect_right(self._fresh_seqs, after)
+        first = self._fresh_ends[start - 1] if start else 0
+        found = self._buffer[first : self._size]
+        if len(keys) <= _ONE_BY_ONE:
+            at = np.flatnonzero(np.isin(found, keys))
+        else:
+            at = np.flatnonzero(pl.Series(found).is_in(pl.Series(keys).implode()).to_numpy())
+        if not len(at):
+            return {}
+        at += first
+        return self._events(self._buffer[at], self._numbers_at(at), since)
+
+    def _events(
+        self, found_keys: np.ndarray, found_numbers: np.ndarray, since: float
+    ) -> Mapping[int, set[Event]]:
+        """Contacts found (their keys and numbers) as :class:`KeyEvents`, but those before ``since``."""
         if not len(found_keys):
             return {}
         # each contact's row: its time (in the window or not) and target

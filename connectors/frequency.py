@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.key_sorting import sort_order
+from connectors.key_sorting import KeyOrder, sort_order
 from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
@@ -320,6 +320,8 @@ def decide_people(
     limit: FrequencyLimit,
     *,
     distinct: bool | None = None,
+    ordered: KeyOrder | None = None,
+    shared: np.ndarray | None = None,
 ) -> list[bool] | None:
     """:func:`decide` for a chunk's people as arrays: which leads may be sent, or None when all
     may (nothing found and no key shared: no list made). Only the leads with a key in
@@ -328,27 +330,31 @@ def decide_people(
     one else's lead and has no contact), so each is allowed, as there. When contacts were found
     for most keys (every lead is then likely involved) all leads are decided, without finding
     out which are: the same verdicts, for less work. ``distinct``: the caller knows the keys
-    are all different (the contact memory's filter found their words so), or not (None)."""
+    are all different (the contact memory's filter found their words so), or not (None).
+    ``ordered`` and ``shared``: the keys' order and which are there twice, when the caller has
+    them (a plan's, connectors.ledger_contacts.sqlite_plan: not sorted again here)."""
     keys = people.flat
     if not len(keys) or (distinct and not recent):
         return None
     if isinstance(recent, KeyEvents):
-        return _decide_found(target_id, external_ids, people, recent, limit, distinct=distinct)
+        return _decide_found(
+            target_id, external_ids, people, recent, limit, distinct=distinct, ordered=ordered, shared=shared
+        )
     if distinct:
-        shared, repeated = False, keys[:0] == keys[:0]
+        any_shared, repeated = False, keys[:0] == keys[:0]
     else:
-        ordered = np.sort(keys)
-        repeated = ordered[1:] == ordered[:-1]
-        shared = bool(repeated.any())
-    if not recent and not shared:
+        in_order = np.sort(keys)
+        repeated = in_order[1:] == in_order[:-1]
+        any_shared = bool(repeated.any())
+    if not recent and not any_shared:
         return None
     if len(recent) * 4 >= len(keys):
         lists = people.to_lists()
-        if shared:
+        if any_shared:
             return decide(target_id, external_ids, lists, recent, limit)
         return _decide_apart(target_id, external_ids, lists, recent, limit)
     involved = np.zeros(len(keys), dtype=bool)
-    if shared:  # both of each equal neighbour, back in the chunk's order
+    if any_shared:  # both of each equal neighbour, back in the chunk's order
         order = np.argsort(keys, kind="stable")
         twice = np.zeros(len(keys), dtype=bool)
         twice[1:] = repeated
@@ -388,16 +394,19 @@ _SORTED_SEARCH = 4096
 """Keys from which :func:`_bounds` sorts them first."""
 
 
-def _bounds(persons: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(
+    persons: np.ndarray, keys: np.ndarray, known: KeyOrder | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Where each key's contacts start in ``persons`` (sorted) and how many there are. A plan's
-    keys (connectors.frequency_plan, 200,000 of them) are sorted first: binary searches in
-    their order miss the cache at nearly every step (55 ms for 200,000 in 200,000, against 15
-    with the sort)."""
-    if len(keys) < _SORTED_SEARCH:
+    keys (connectors.frequency_plan, 200,000 of them) are sorted first (or come sorted:
+    ``known``): binary searches in their order miss the cache at nearly every step (55 ms for
+    200,000 in 200,000, against 15 with the sort)."""
+    if known is None and len(keys) < _SORTED_SEARCH:
         bounds = persons.searchsorted(np.concatenate((keys, keys + 1)))  # integers: k + 1 is past k
         return bounds[: len(keys)], bounds[len(keys) :] - bounds[: len(keys)]
-    order = sort_order(keys)
-    ordered = keys[order]
+    if known is None:
+        known = KeyOrder.of(keys)
+    order, ordered = known.order, known.ordered
     low = np.empty(len(keys), dtype=np.intp)
     many = np.empty(len(keys), dtype=np.intp)
     low[order] = start = persons.searchsorted(ordered)
@@ -413,6 +422,8 @@ def _decide_found(
     limit: FrequencyLimit,
     *,
     distinct: bool | None,
+    ordered: KeyOrder | None = None,
+    shared: np.ndarray | None = None,
 ) -> list[bool] | None:
     """:func:`decide_people` over contacts as arrays: each lead whose keys no other lead of the
     chunk has is decided by counting, in numpy, the distinct contacts of its keys (without its
@@ -423,10 +434,17 @@ def _decide_found(
     counts = people.counts()
     leads = len(counts)
     lead_of = np.arange(leads).repeat(counts)
-    shared = None if distinct else _sharing(keys, lead_of, leads)
-    low, many = _bounds(found.persons, keys)
+    if distinct:
+        sharing = None
+    elif shared is not None:
+        sharing = np.zeros(leads, dtype=bool)
+        sharing[lead_of[shared]] = True
+        sharing = sharing if sharing.any() else None
+    else:
+        sharing = _sharing(keys, lead_of, leads)
+    low, many = _bounds(found.persons, keys, ordered)
     total = int(many.sum())
-    if not total and shared is None:
+    if not total and sharing is None:
         return None
     # every contact of every key of the chunk: its lead, target and number
     if total == len(keys) and many.all():  # one each
@@ -444,12 +462,14 @@ def _decide_found(
         new[1:] = (which[1:] != which[:-1]) | (targets[1:] != targets[:-1])
         allowed = np.bincount(which[new], minlength=leads) + 1 <= limit.max_contacts
     else:
-        number = _contacts(found, external_ids, target_id, leads, (which, targets, eids))
+        number = _contacts(
+            found, external_ids, target_id, leads, (which, targets, eids), limit=limit.max_contacts
+        )
         allowed = number < limit.max_contacts
-    if shared is None:
+    if sharing is None:
         return None if allowed.all() else allowed.tolist()
     flags: list[bool] = allowed.tolist()
-    positions = np.flatnonzero(shared).tolist()
+    positions = np.flatnonzero(sharing).tolist()
     lists = people.take(positions).to_lists()
     recent = {key: found[key] for key in set(chain.from_iterable(lists)) if key in found}
     mine_flags = decide(target_id, [external_ids[i] for i in positions], lists, recent, limit)
@@ -464,9 +484,47 @@ def _contacts(
     target_id: int,
     leads: int,
     contacts: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    limit: int,
 ) -> np.ndarray:
     """Each lead's number of distinct contacts, from every contact of its keys (lead, target,
-    number), less its own earlier one at this target."""
+    number), less its own earlier one at this target: exact for the leads that reach ``limit``,
+    at most what the others have counted with no name read. Both corrections only lower a
+    count, and telling a lead's own contact needs the contact's external id (its row's journal
+    row, read and parsed): a plan of a file whose people recur read one for nearly every
+    contact found (40% of its decision), where a lead under the limit needs none."""
+    which, targets, eids = contacts
+    upper = _distinct_contacts(which, eids, leads)
+    over = upper >= limit
+    if not over.any():
+        return upper
+    if over.all():
+        return _exact_contacts(found, external_ids, target_id, leads, contacts)
+    keep = over[which]
+    upper[over] = _exact_contacts(
+        found, external_ids, target_id, leads, (which[keep], targets[keep], eids[keep])
+    )[over]
+    return upper
+
+
+def _distinct_contacts(which: np.ndarray, eids: np.ndarray, leads: int) -> np.ndarray:
+    """Each lead's number of distinct contact numbers (a contact claimed in two rows counts
+    twice; the lead's own is counted)."""
+    order = np.lexsort((eids, which))
+    which, eids = which[order], eids[order]
+    new = np.ones(len(which), dtype=bool)
+    new[1:] = (which[1:] != which[:-1]) | (eids[1:] != eids[:-1])
+    return np.bincount(which[new], minlength=leads)
+
+
+def _exact_contacts(
+    found: KeyEvents,
+    external_ids: Sequence[str],
+    target_id: int,
+    leads: int,
+    contacts: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """:func:`_contacts`, exactly for every lead."""
     which, targets, eids = contacts
     total = len(which)
     here = targets == target_id

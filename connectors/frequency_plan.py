@@ -64,9 +64,21 @@ class FrequencyPlan:
         limit: FrequencyLimit,
         found: Mapping[int, set[Event]],
         distinct: bool,
+        fresh: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.limit = limit
         self.current: ContactMemory = memory.current
+        self.reading = memory.current.reading
+        """The memory's reading of the window the plan was made in."""
+        self.fresh = fresh
+        """Which of the plan's keys may be among the memory's fresh keys, but for rows written
+        by others since: those that were when it was made (until the fresh keys are next
+        sorted into a run: :attr:`folds`), and those two of its leads share (its chunks record
+        them for each other). None: not known."""
+        self.folds = memory.current.folds
+        """The memory's sorts of its fresh keys when the plan was made."""
+        self.made = memory.current.seq
+        """The memory's last row when the plan was made."""
         self.generation = memory.generation
         self.epoch = epoch
         """The memory's filters' epoch once the plan's keys were put in them."""
@@ -121,29 +133,78 @@ class FrequencyPlan:
     def contacts(self, memory: Contacts, people: People, since: float) -> Mapping[int, set[Event]] | None:
         """The contacts after ``since`` of a chunk that does not :meth:`confirm` (its leads are
         decided again, a refused lead's contacts may have been released since), as the memory
-        would find them, from what the plan found; None when they may differ (then the memory
-        is asked). The same when: no row since the plan touches the chunk's people, the plan's
-        keys are all different (its own rows share none with the chunk) and none of the
-        contacts it found is older than ``since``. A plan refusing many leads would otherwise
-        look them up twice (+25% a contact when all are refused)."""
-        if not self.distinct or not self._current(memory):
+        would find them: those the plan found, and those the rows written since add, for the
+        only keys of the chunk they can have (a key another lead of the plan shares: its
+        chunks' rows; every key of a lead a row by anyone else touches), searched in those rows
+        alone; None when they may differ (then the memory is asked): the plan no longer holds,
+        the memory read its window anew or sorted the rows since into a run, a chunk after this
+        one was recorded first, or a contact the plan found is older than ``since``. A plan
+        refusing many leads would otherwise look them up twice (+25% a contact when all are
+        refused); a chunk of a file whose people recur searched every fresh key (1.6 ms a
+        chunk among 1M)."""
+        if not self._current(memory) or memory.current.reading != self.reading:
             return None
         ends = people.ends
-        if int(ends[0]) < self.high or not _none_in(self.touched, int(ends[0]), ends):
+        first, end = int(ends[0]), int(ends[-1])
+        if first < self.high:
             return None
         found = self.found
-        if found is None:
-            return {}
-        if self.oldest <= since:
+        if found is not None and self.oldest <= since:
             return None
-        keys = np.sort(people.flat)
-        low = found.persons.searchsorted(keys)
-        many = found.persons.searchsorted(keys, "right") - low
-        total = int(many.sum())
-        if not total:
-            return {}
-        at = (low - many.cumsum() + many).repeat(many) + np.arange(total)
-        return KeyEvents(found.persons[at], found.targets[at], found.eids[at], found.names)
+        before: Mapping[int, set[Event]] = {}
+        if found is not None:
+            keys = np.sort(people.flat)
+            low = found.persons.searchsorted(keys)
+            many = found.persons.searchsorted(keys, "right") - low
+            total = int(many.sum())
+            if total:
+                at = (low - many.cumsum() + many).repeat(many) + np.arange(total)
+                before = KeyEvents(found.persons[at], found.targets[at], found.eids[at], found.names)
+        if self.fresh is None:
+            if not self.distinct or not _none_in(self.touched, first, ends):
+                return None
+            return before
+        start = int(self.ends[0])
+        mask = self.fresh[1][first - start : end - start].copy()
+        touched = self.touched[bisect_left(self.touched, first) : bisect_left(self.touched, end)]
+        for lead in (np.searchsorted(ends, touched, "right") - 1).tolist():
+            mask[int(ends[lead]) - first : int(ends[lead + 1]) - first] = True
+        if not mask.any():
+            return before
+        if memory.current.folds != self.folds:
+            return None
+        after = memory.current.found_after(people.flat[mask], since, self.made)
+        return _joined(before, after)
+
+    def maybe_fresh(self, memory: Contacts, people: People) -> np.ndarray | None:
+        """The keys of a chunk (``people``, covered) that may be among the memory's fresh keys,
+        for its own lookup (connectors.contact_memory.ContactMemory.found): the plan put every
+        key of it in the fresh filter ahead, so the filter lets them all through, and a chunk
+        the plan does not confirm searched the fresh keys for all of them (a sort of the fresh
+        keys into a run nearly every such chunk: most of the guardrail's cost on a file whose
+        people recur). A key of the chunk can be among them only if it was when the plan was
+        made and they were not sorted into a run since, or an earlier chunk of the plan recorded
+        it since (a key two of its leads share: :attr:`fresh` both), or a row written since by
+        anyone else has it (every key of a lead such a row touches). None when that is not
+        known: the plan no longer holds, or the memory read its window anew (then the fresh
+        filter says)."""
+        if self.fresh is None or not self.covers(people) or not self._current(memory):
+            return None
+        if memory.current.reading != self.reading:
+            return None
+        start = int(self.ends[0])
+        first, end = int(people.ends[0]), int(people.ends[-1])
+        before, shared = self.fresh
+        mask = shared[first - start : end - start].copy()
+        if memory.current.folds == self.folds:
+            mask |= before[first - start : end - start]
+        touched = self.touched[bisect_left(self.touched, first) : bisect_left(self.touched, end)]
+        if touched:
+            ends = people.ends
+            for lead in (np.searchsorted(ends, touched, "right") - 1).tolist():
+                mask[int(ends[lead]) - first : int(ends[lead + 1]) - first] = True
+        found: np.ndarray = people.flat[mask]
+        return found
 
     def _current(self, memory: Contacts) -> bool:
         """Whether the plan still holds (read the rows written since against it)."""
@@ -202,6 +263,19 @@ class FrequencyPlan:
             insort(self.touched, place)
             if place not in self.bad:
                 insort(self.bad, place)
+
+
+def _joined(before: Mapping[int, set[Event]], after: Mapping[int, set[Event]]) -> Mapping[int, set[Event]]:
+    """Two lookups' contacts (arrays, or none) as one, by key."""
+    if not isinstance(after, KeyEvents):
+        return before
+    if not isinstance(before, KeyEvents):
+        return after
+    persons = np.concatenate((before.persons, after.persons))
+    order = np.argsort(persons, kind="stable")
+    targets = np.concatenate((before.targets, after.targets))[order]
+    eids = np.concatenate((before.eids, after.eids))[order]
+    return KeyEvents(persons[order], targets, eids, after.names)
 
 
 def _none_in(places: list[int], first: int, ends: np.ndarray) -> bool:

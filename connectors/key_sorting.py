@@ -15,10 +15,12 @@ a set: connectors.frequency.KeyEvents).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
-__all__ = ["POLARS_FROM", "all_distinct", "sort_order", "sorted_keys"]
+__all__ = ["POLARS_FROM", "KeyOrder", "sort_order", "sorted_keys"]
 
 POLARS_FROM = 16384
 """Keys from which polars sorts them."""
@@ -40,7 +42,27 @@ def sorted_keys(keys: np.ndarray) -> np.ndarray:
     return ordered
 
 
-def all_distinct(keys: np.ndarray) -> bool:
-    """Whether no key of ``keys`` (int64) is there twice."""
-    ordered = sorted_keys(keys)
-    return not (ordered[1:] == ordered[:-1]).any()
+@dataclass(frozen=True, slots=True)
+class KeyOrder:
+    """A plan's keys sorted once, for everything that needs them in order: whether some are
+    there twice, which, and where each one's contacts are (connectors.frequency ``_bounds``).
+    A plan of 200,000 keys sorted them three times (5-10 ms each)."""
+
+    order: np.ndarray
+    """The positions of the keys in sorted order."""
+    ordered: np.ndarray
+    """The keys in sorted order."""
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> KeyOrder:
+        order = sort_order(keys)
+        return cls(order, keys[order])
+
+    def repeated(self) -> np.ndarray:
+        """Which of the keys are there more than once (a bool for each, in their order)."""
+        order, ordered = self.order, self.ordered
+        same = ordered[1:] == ordered[:-1]
+        twice = np.zeros(len(order), dtype=bool)
+        twice[order[1:][same]] = True
+        twice[order[:-1][same]] = True
+        return twice

@@ -64,7 +64,7 @@ from connectors.contact_memory import (
 )
 from connectors.frequency import Event, FrequencyLimit, decide_people
 from connectors.frequency_plan import FrequencyPlan
-from connectors.key_sorting import all_distinct
+from connectors.key_sorting import KeyOrder
 from transforms.people import People, as_people
 
 __all__ = [
@@ -194,7 +194,8 @@ def sqlite_admit(
             return list(external_ids), ()
         found, distinct = plan.contacts(memory, people, since), plan.distinct
     if found is None:
-        found = memory.current.found(people.flat, since)
+        fresh = None if plan is None else plan.maybe_fresh(memory, people)
+        found = memory.current.found(people.flat, since, fresh)
         distinct = memory.current.distinct
     if legacy is not None and memory.legacy_needed(db, since):
         memory.legacy.catch_up(db, since)
@@ -240,10 +241,23 @@ def sqlite_plan(
     if memory.legacy_needed(db, since):
         return None
     keys = people.flat
-    found, epoch = memory.current.plan(keys, since)
-    distinct = all_distinct(keys)
-    allowed = decide_people(target_id, external_ids, people, found, limit, distinct=distinct)
-    return FrequencyPlan(memory, epoch, people, allowed=allowed, limit=limit, found=found, distinct=distinct)
+    found, epoch, fresh = memory.current.plan(keys, since)
+    ordered = KeyOrder.of(keys)
+    shared = ordered.repeated()  # its chunks record them for each other: fresh for the later ones
+    distinct = not shared.any()
+    allowed = decide_people(
+        target_id, external_ids, people, found, limit, distinct=distinct, ordered=ordered, shared=shared
+    )
+    return FrequencyPlan(
+        memory,
+        epoch,
+        people,
+        allowed=allowed,
+        limit=limit,
+        found=found,
+        distinct=distinct,
+        fresh=(fresh, shared),
+    )
 
 
 def sqlite_record(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from connectors.contact_memory import ContactMemory, encode_chunk
 from connectors.frequency import Event, FrequencyLimit, decide, decide_people
+from connectors.key_sorting import KeyOrder
 from transforms.people import People
 
 chunks = st.lists(
@@ -149,6 +150,13 @@ def test_the_decision_over_the_contact_memorys_arrays_is_the_per_lead_decision(
     expected = decide(target, eids, lists, recent, limit)
     got = decide_people(target, eids, people, found, limit, distinct=memory.distinct)
     assert (got if got is not None else [True] * len(chunk)) == expected
+    # as a plan decides: its keys' order and which are shared given (sorted once for all)
+    ordered = KeyOrder.of(people.flat)
+    shared = ordered.repeated()
+    planned = decide_people(
+        target, eids, people, found, limit, distinct=not shared.any(), ordered=ordered, shared=shared
+    )
+    assert (planned if planned is not None else [True] * len(chunk)) == expected
 
 
 def test_a_contact_claimed_in_two_rows_with_another_targets_row_between_counts_once() -> None:

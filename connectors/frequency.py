@@ -342,6 +342,8 @@ def decide_people(
         )
     if distinct:
         any_shared, repeated = False, keys[:0] == keys[:0]
+    elif shared is not None:
+        any_shared, repeated = bool(shared.any()), keys[:0] == keys[:0]
     else:
         in_order = np.sort(keys)
         repeated = in_order[1:] == in_order[:-1]
@@ -354,7 +356,9 @@ def decide_people(
             return decide(target_id, external_ids, lists, recent, limit)
         return _decide_apart(target_id, external_ids, lists, recent, limit)
     involved = np.zeros(len(keys), dtype=bool)
-    if any_shared:  # both of each equal neighbour, back in the chunk's order
+    if any_shared and shared is not None:
+        involved |= shared
+    elif any_shared:  # both of each equal neighbour, back in the chunk's order
         order = np.argsort(keys, kind="stable")
         twice = np.zeros(len(keys), dtype=bool)
         twice[1:] = repeated

@@ -55,8 +55,12 @@ def test_the_vectorized_decision_is_the_per_lead_decision(
     flat = [key for keys in lists for key in keys]
     distinct = len(set(flat)) == len(flat) if hinted else None
     expected = decide(target, eids, lists, recent, limit)
-    got = decide_people(target, eids, People.from_lists(lists), recent, limit, distinct=distinct)
+    people = People.from_lists(lists)
+    got = decide_people(target, eids, people, recent, limit, distinct=distinct)
     assert (got if got is not None else [True] * len(chunk)) == expected
+    ordered = KeyOrder.of(people.flat)  # as a plan decides: which keys are shared, given
+    planned = decide_people(target, eids, people, recent, limit, ordered=ordered, shared=ordered.repeated())
+    assert (planned if planned is not None else [True] * len(chunk)) == expected
 
 
 def test_a_chunk_of_people_never_contacted_and_all_different_is_allowed_without_a_list() -> None:

@@ -48,7 +48,10 @@ Measured (2026-12-06, the 2-core machine at load 1.4-2.4, the generated 1M file,
 keys 0.13 s + ledger 1.88-2.05 s per million rows (680,540 eligible leads: 2.8-3.0 CPU us a
 lead, where bench/frequency.py's made-up leads, a person each, take 0.7-1.4; SQLite's statements
 and commits are most of it), 40-48% of prepare (4.5-5.1 s), 28-32% of the whole run; the windows
-0.11-0.13 s: together 42-51% of prepare, against issue 18's 10%.
+0.11-0.13 s: together 42-51% of prepare, against issue 18's 10%. After the guardrail's fixes of
+that session (bench/frequency.py), alternating with the code before on a quieter machine: ledger
+1.10-1.16 s per million rows (was 1.87-1.97), keys 0.13-0.14 s, with the windows 1.34-1.37 s,
+35-41% of prepare (3.3-3.6 s).
 
 Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
 see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU

@@ -4,6 +4,9 @@ any text, and a phone's key never an email's."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -166,3 +169,21 @@ def test_the_chunk_keys_are_each_leads_person_keys_with_or_without_the_batchs_em
         for keys in leads_people(chunk, per)
         for k in keys
     )
+
+
+def test_email_keys_of_a_column_with_nulls_do_not_import_pandas() -> None:
+    """pyarrow's to_numpy of a boolean array imports pandas, 0.15-0.25 s once in every process
+    that computes the email keys of a batch with an email missing (more than a million keys)."""
+    script = (
+        "import sys\n"
+        "import polars as pl\n"
+        "from transforms.person_keys import email_key_column\n"
+        "keys = email_key_column(pl.Series('email', [None, 'A@x.com', None, 'b@y.org'] * 3).slice(2))\n"
+        "assert keys.null_count() == 5, keys\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"

@@ -314,7 +314,7 @@ def run_frequency(clean: Any) -> dict[str, float]:
     * ``frequency_keys``: CPU seconds of the person keys, summed over the batches: the batch's
       emails' keys (flows.shared_leads ``SharedLeads.email_key``) and every eligible lead's keys
       (transforms.people.batch_people), each batch's call warm (a process's first call, made
-      before: pyarrow.compute's first use and pandas' import, see below). The eligible rows'
+      before: pyarrow.compute's first use, see below). The eligible rows'
       filter, which a target without a limit makes too, and the Lead objects are not timed;
     * ``frequency_ledger``: CPU seconds of the SQLite guardrail's ledger work as imported
       (bench/frequency.py ``_guardrail_as_imported``: less the same loop without it), over a
@@ -340,9 +340,9 @@ def run_frequency(clean: Any) -> dict[str, float]:
     from transforms.people import People, batch_people
     from transforms.person_keys import email_key_column
 
-    # a process's once, not per row: pyarrow.compute's first use, and pandas, which pyarrow
-    # imports at its first to_numpy of a boolean array (the emails' validity, when one is null):
-    # 0.15-0.25 s, more than the keys of a million rows
+    # a process's once, not per row: pyarrow.compute's first use (the emails' validity was read
+    # through pyarrow's to_numpy, which imported pandas, 0.15-0.25 s: no longer,
+    # transforms.person_keys)
     email_key_column(pl.Series("email", [None, "first@example.com"], dtype=pl.String))
     leads: list[Lead] = []
     parts: list[People] = []

@@ -445,8 +445,8 @@ class ContactMemory:
         self._size = 0
         """Fresh keys in ``_buffer[:_size]``, in the order added."""
         self._searched = 0
-        """Comparisons made by brute force over the fresh keys since they were last sorted
-        (:data:`_FOLD_RATIO`)."""
+        """What searches of the fresh keys cost since they were last sorted
+        (:meth:`_search_cost`, :data:`_FOLD_RATIO`)."""
         self._fresh_ends: list[int] = []
         self._fresh_seqs: list[int] = []
         self._fresh_counts: list[np.ndarray] = []
@@ -629,10 +629,7 @@ class ContactMemory:
                 found_numbers.append(seqs[starts + np.arange(total)])
         if len(fresh):
             buffer = self._buffer[: self._size]
-            if len(fresh) <= _ONE_BY_ONE:
-                at = np.flatnonzero(np.isin(buffer, fresh))
-            else:
-                at = np.flatnonzero(pl.Series(buffer).is_in(pl.Series(fresh).implode()).to_numpy())
+            at = _positions(buffer, fresh)
             if len(at):
                 found_keys.append(buffer[at])
                 found_numbers.append(self._numbers_at(at))
@@ -725,11 +722,7 @@ class ContactMemory:
             return {}
         start = bisect_right(self._fresh_seqs, after)
         first = self._fresh_ends[start - 1] if start else 0
-        found = self._buffer[first : self._size]
-        if len(keys) <= _ONE_BY_ONE:
-            at = np.flatnonzero(np.isin(found, keys))
-        else:
-            at = np.flatnonzero(pl.Series(found).is_in(pl.Series(keys).implode()).to_numpy())
+        at = _positions(self._buffer[first : self._size], keys)
         if not len(at):
             return {}
         at += first
@@ -851,6 +844,14 @@ class Contacts:
         if self.legacy_last is None:
             self.legacy_last = db.execute("SELECT coalesce(max(at), 0) FROM contact_log").fetchone()[0]
         return bool(self.legacy_last and self.legacy_last > since)
+
+
+def _positions(fresh: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Where ``keys`` are among ``fresh`` (unsorted), ascending: compared one by one for a few
+    keys, hashed for more (:data:`_ONE_BY_ONE`)."""
+    if len(keys) <= _ONE_BY_ONE:
+        return np.flatnonzero(np.isin(fresh, keys))
+    return np.flatnonzero(pl.Series(fresh).is_in(pl.Series(keys).implode()).to_numpy())
 
 
 def _merged(runs: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.key_sorting import KeyOrder, sort_order
+from connectors.key_sorting import KeyOrder
 from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
@@ -341,13 +341,10 @@ def decide_people(
             target_id, external_ids, people, recent, limit, distinct=distinct, ordered=ordered, shared=shared
         )
     if distinct:
-        any_shared, repeated = False, keys[:0] == keys[:0]
-    elif shared is not None:
-        any_shared, repeated = bool(shared.any()), keys[:0] == keys[:0]
-    else:
-        in_order = np.sort(keys)
-        repeated = in_order[1:] == in_order[:-1]
-        any_shared = bool(repeated.any())
+        shared = None
+    elif shared is None:
+        shared = (ordered or KeyOrder.of(keys)).repeated()
+    any_shared = shared is not None and bool(shared.any())
     if not recent and not any_shared:
         return None
     if len(recent) * 4 >= len(keys):
@@ -356,14 +353,8 @@ def decide_people(
             return decide(target_id, external_ids, lists, recent, limit)
         return _decide_apart(target_id, external_ids, lists, recent, limit)
     involved = np.zeros(len(keys), dtype=bool)
-    if any_shared and shared is not None:
+    if shared is not None:
         involved |= shared
-    elif any_shared:  # both of each equal neighbour, back in the chunk's order
-        order = np.argsort(keys, kind="stable")
-        twice = np.zeros(len(keys), dtype=bool)
-        twice[1:] = repeated
-        twice[:-1] |= repeated
-        involved[order] = twice
     if recent:
         involved |= np.fromiter(map(recent.__contains__, keys.tolist()), dtype=bool, count=len(keys))
     if not involved.any():
@@ -379,18 +370,13 @@ def decide_people(
     return allowed
 
 
-def _sharing(keys: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | None:
-    """Which leads have a key another lead of the chunk has (None: no lead has)."""
-    order = sort_order(keys)
-    ordered = keys[order]
-    repeated = ordered[1:] == ordered[:-1]
+def _sharing(repeated: np.ndarray, lead_of: np.ndarray, leads: int) -> np.ndarray | None:
+    """Which leads have a key another lead of the chunk has (``repeated``: which keys are there
+    twice, key_sorting.KeyOrder.repeated; None: no lead has)."""
     if not repeated.any():
         return None
-    twice = np.zeros(len(keys), dtype=bool)  # both of each equal neighbour
-    twice[1:] = repeated
-    twice[:-1] |= repeated
     shared = np.zeros(leads, dtype=bool)
-    shared[lead_of[order[twice]]] = True
+    shared[lead_of[repeated]] = True
     return shared
 
 
@@ -440,12 +426,9 @@ def _decide_found(
     lead_of = np.arange(leads).repeat(counts)
     if distinct:
         sharing = None
-    elif shared is not None:
-        sharing = np.zeros(leads, dtype=bool)
-        sharing[lead_of[shared]] = True
-        sharing = sharing if sharing.any() else None
     else:
-        sharing = _sharing(keys, lead_of, leads)
+        repeated = shared if shared is not None else (ordered or KeyOrder.of(keys)).repeated()
+        sharing = _sharing(repeated, lead_of, leads)
     low, many = _bounds(found.persons, keys, ordered)
     total = int(many.sum())
     if not total and sharing is None:

@@ -165,10 +165,7 @@ class FrequencyPlan:
                 return None
             return before
         start = int(self.ends[0])
-        mask = self.fresh[1][first - start : end - start].copy()
-        touched = self.touched[bisect_left(self.touched, first) : bisect_left(self.touched, end)]
-        for lead in (np.searchsorted(ends, touched, "right") - 1).tolist():
-            mask[int(ends[lead]) - first : int(ends[lead + 1]) - first] = True
+        mask = self._with_touched(self.fresh[1][first - start : end - start].copy(), ends)
         if not mask.any():
             return before
         if memory.current.folds != self.folds:
@@ -198,13 +195,17 @@ class FrequencyPlan:
         mask = shared[first - start : end - start].copy()
         if memory.current.folds == self.folds:
             mask |= before[first - start : end - start]
-        touched = self.touched[bisect_left(self.touched, first) : bisect_left(self.touched, end)]
-        if touched:
-            ends = people.ends
-            for lead in (np.searchsorted(ends, touched, "right") - 1).tolist():
-                mask[int(ends[lead]) - first : int(ends[lead + 1]) - first] = True
-        found: np.ndarray = people.flat[mask]
+        found: np.ndarray = people.flat[self._with_touched(mask, people.ends)]
         return found
+
+    def _with_touched(self, mask: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """``mask`` (over a chunk's keys, ``ends`` its leads') with every key of the leads a row
+        written since by anyone else touches set too."""
+        first, end = int(ends[0]), int(ends[-1])
+        touched = self.touched[bisect_left(self.touched, first) : bisect_left(self.touched, end)]
+        for lead in (np.searchsorted(ends, touched, "right") - 1).tolist():
+            mask[int(ends[lead]) - first : int(ends[lead + 1]) - first] = True
+        return mask
 
     def _current(self, memory: Contacts) -> bool:
         """Whether the plan still holds (read the rows written since against it)."""

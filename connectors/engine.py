@@ -352,7 +352,15 @@ class _Run:
         was delivered before, the second is now ``already_sent`` as well, which is what the old
         version made of it, no worse. The same holds for any lead whose legacy id another lead
         was delivered under: the same source, number, email and names, only the extension
-        differing (or absent). ``resend`` sends them all."""
+        differing (or absent). ``resend`` sends them all.
+
+        A lead with no entry under its id that the ledger knows by its legacy id otherwise (it
+        failed there, or a crashed run left it in flight and the vendor could not settle it:
+        ``TargetState.orphaned``) is sent under its legacy id: the vendor may hold it by that id,
+        and only under it does a vendor that refuses known ids recognise the resend, and the rows
+        of one that keeps repeats get ``POSSIBLY_DUPLICATED``. Under its new id it would be a
+        stranger there, stored a second time and reported sent. Of two leads of the batch that
+        share a legacy id only the first takes it (the earlier version sent only that one)."""
         if self.resend:
             return list(self.leads), []
         # only these leads' entries, under either id: a run sent in batches asks once a batch,
@@ -360,17 +368,32 @@ class _Run:
         ids = [lead.external_id for lead in self.leads]
         ids += [lead.legacy_external_id for lead in self.leads if lead.legacy_external_id is not None]
         entries = self.ledger.entries(self.key, ids)
+        orphaned = self.state.orphaned
         todo: list[Lead] = []
         sent: list[int] = []
-        for position, lead in enumerate(self.leads):
-            entry = entries.get(lead.external_id)
-            if entry is None and lead.legacy_external_id is not None:
-                entry = entries.get(lead.legacy_external_id)
+        earlier: list[Lead] | None = None
+        taken: set[str] = set()
+        for position, given in enumerate(self.leads):
+            lead, entry = given, entries.get(given.external_id)
+            legacy = given.legacy_external_id
+            if entry is None and legacy is not None:
+                entry = entries.get(legacy)
+                known = entry is not None or legacy in orphaned
+                if known and legacy not in taken and (entry is None or entry.status not in SENT_STATUSES):
+                    taken.add(legacy)
+                    lead = replace(given, external_id=legacy)
+                    earlier = earlier or list(self.leads)
+                    earlier[position] = lead
             if entry is None or entry.status not in SENT_STATUSES:
                 todo.append(lead)
             else:
                 sent.append(position)
                 self.table.already_sent(lead, entry)
+        if earlier is not None:
+            self.leads = earlier
+            log.info(
+                "%s: %d leads go under the ids an earlier version gave them", self.target.name, len(taken)
+            )
         self.table.report()
         return todo, sent
 
@@ -730,8 +753,10 @@ class _Run:
         self.table.too_large(lead, self.connector.LIMITS.max_bytes)
 
     def _finish(self) -> list[RowResult]:
+        if self.leads is not self.table.leads:  # some went under their earlier ids
+            self.table.sent_as(a for a, b in zip(self.leads, self.table.leads, strict=True) if a is not b)
         orphaned = self.state.orphaned
-        if orphaned:
+        if orphaned and not self.connector.refuses_known_ids:
             self.table.possibly_duplicated(lead for lead in self.leads if lead.external_id in orphaned)
         return self.table.finish(self.breaker.reason, self.breaker.message)
 

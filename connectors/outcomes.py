@@ -214,6 +214,19 @@ class ResultTable:
                 continue
             self.results[index] = result._replace(reasons=(*result.reasons, _POSSIBLY_DUPLICATED))
 
+    def sent_as(self, leads: Iterable[Lead]) -> None:
+        """Say in their ``vendor_message`` that these leads went under the id they carry (an
+        earlier version's, connectors.engine): the vendor knows them by it, the results by the
+        new one. Rows this run did not send (no attempts) are left alone."""
+        for lead in leads:
+            index = self.position[lead.source_row]
+            result = self.results[index]
+            if result is None or not result.attempts:
+                continue
+            said = f"sent as {lead.external_id}, the id an earlier version gave this lead"
+            message = f"{result.vendor_message}; {said}" if result.vendor_message else said
+            self.results[index] = result._replace(vendor_message=message)
+
     def finish(self, reason: str | None, message: str | None) -> list[RowResult]:
         """Every lead's result in input order; leads never reached fail with ``reason``."""
         reasons = (reason or _STOPPED,)

@@ -9,23 +9,28 @@ For each chunk another run recorded ``in_flight`` and never settled, ask the ven
 state). Outcomes it returns are written to the ledger, so leads the vendor has become
 ``already_sent``. When the vendor cannot tell (None, or the question itself fails after
 retries) the chunk is marked ``superseded`` and its leads stay unsettled: the run sends them
-again with the same external ids and the vendor's "already exists" counts as accepted.
+again with the same external ids and the vendor's "already exists" counts as accepted. A chunk a
+crashed run of an earlier version sent under a lead's earlier id (``legacy_external_id``,
+transforms.identity) is settled under that id, and a lead it leaves unsettled is sent again under
+it too (connectors.engine), so the vendor recognises what it may hold.
 
 Leads of an orphaned chunk that are not in this run's input are asked about too (by external id
-alone); if the vendor cannot tell, they stay unsettled until a run that has them.
+alone); if the vendor cannot tell, they stay unsettled until a run that has them. A lead a crashed
+run of an earlier version named by the id that version gave it (``legacy_external_id``,
+transforms.identity) is in the input: it is asked about under that id, with its data.
 
 Vendors that keep repeats (``Connector.refuses_known_ids`` False: uContact, MaxContact) cannot be
 asked either: neither document offers a way to list what the vendor holds (MaxContact's Get
 List returns the list's settings, not its leads; uContact has no query of a dialer base,
-campaign or upload). Their superseded chunks' leads are resent and may be stored twice, so
-``settle_orphans`` returns their external ids and the engine marks those rows
-``POSSIBLY_DUPLICATED``.
+campaign or upload). Their superseded chunks' leads are resent and may be stored twice: the engine
+marks those rows ``POSSIBLY_DUPLICATED``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import httpx
 
@@ -49,12 +54,17 @@ async def settle_orphans(
     run_id: str,
 ) -> frozenset[str]:
     """Settle every orphaned chunk of ``key``; returns the external ids the vendor could not
-    settle and may store twice when they are resent (empty for vendors that refuse known ids)."""
+    settle: their leads are sent again under these ids, and may be stored twice where the vendor
+    keeps repeats (``Connector.refuses_known_ids`` False)."""
     pending = ledger.pending_chunks(key, exclude_run=run_id)
     unknown: set[str] = set()
     if not pending:
         return frozenset()
     by_id = {lead.external_id: lead for lead in leads}
+    for lead in leads:  # an earlier version's run named a lead by the id that version gave it
+        earlier = lead.legacy_external_id
+        if earlier is not None and earlier not in by_id:
+            by_id[earlier] = replace(lead, external_id=earlier)
     name = connector.target.name
     secrets = tuple(connector.secrets.values())
     for orphan in pending:
@@ -83,8 +93,7 @@ async def settle_orphans(
         if outcomes is None:
             ledger.settle_chunk(key, orphan.batch_id, [], run_id, state="superseded")
             ledger.release(key, orphan.external_ids, orphan.run_id)
-            if not connector.refuses_known_ids:
-                unknown.update(orphan.external_ids)
+            unknown.update(orphan.external_ids)
             continue
         rows = {o.source_row: o for o in outcomes}
         settled = [

@@ -29,7 +29,8 @@ class TargetState:
     breaker: CircuitBreaker
     bucket: TokenBucket
     orphaned: set[str] = field(default_factory=set)
-    """External ids of orphaned chunks the vendor could not settle (connectors.resume)."""
+    """External ids of orphaned chunks the vendor could not settle (connectors.resume): sent
+    again under these ids, and marked ``POSSIBLY_DUPLICATED`` where the vendor keeps repeats."""
     orphans_settled: bool = False
     """The chunks crashed runs left in flight were settled, by the run's first batch: later
     batches do not search the journal again (a run that crashes while this one sends leaves its

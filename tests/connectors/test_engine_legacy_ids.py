@@ -8,15 +8,18 @@ is simulated by sending the same leads under the ids it gave (the legacy ones)."
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from connectors.base import Lead
-from connectors.engine import RowResult, dispatch
+from connectors.chunking import plan_for
+from connectors.engine import RowResult, dispatch, target_key
 from connectors.ledger_types import LedgerBackend
 from schemas.codes import Issue, Status
 from tests.connectors.test_engine import customers, obi
@@ -124,3 +127,88 @@ async def test_resend_sends_an_extension_lead_delivered_under_its_earlier_id(
         resent = await _run(app, [ann], ledger, "run-new", resend=True)
     assert [r.status for r in resent] == [Status.ACCEPTED]
     assert ann.external_id in {c["externalId"] for c in customers(app)}
+
+
+# --- a crashed run of the earlier version ---------------------------------------------------
+def _stored(app: Starlette) -> Counter[str]:
+    return Counter(c["externalId"] for c in customers(app))
+
+
+SEARCH = "/campaigns/*/customers"
+"""OBI's customer search (GET), which settles a crashed run's chunk; the list post is another path."""
+
+
+async def _crash_before_upgrade(
+    app: Starlette, ledger: LedgerBackend, leads: list[Lead], *, arrived: bool
+) -> None:
+    """The earlier version's run claims ``leads`` under the ids it gave them, records their
+    chunk in flight and dies; with ``arrived`` its request reached OBI first."""
+    connector = obi()
+    [chunk] = plan_for(connector, _as_before(leads)).chunks
+    ledger.begin_chunk(target_key(connector), chunk.batch_id, [x.external_id for x in chunk.leads], "run-old")
+    if arrived:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, auth=connector.auth()) as client:
+            response = await client.send(connector.build_request(client, chunk))
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("arrived", [True, False], ids=["stored-before-crash", "never-arrived"])
+async def test_a_chunk_an_earlier_versions_crashed_run_left_in_flight_is_settled_under_its_ids(
+    app: Starlette, open_ledger: OpenLedger, arrived: bool
+) -> None:
+    """OBI is asked about the lead by the id the crashed run gave it, with its data (else a
+    record without a number would be a conflict); one it does not hold is sent under that id too,
+    as the ledger knows it there."""
+    ann, cy = _leads([ANN, CY])
+    with open_ledger() as ledger:
+        await _crash_before_upgrade(app, ledger, [ann, cy], arrived=arrived)
+        results = await _run(app, [ann, cy], ledger, "run-new")
+        again = await _run(app, [ann, cy], ledger, "run-again")
+
+    expected = Status.ALREADY_SENT if arrived else Status.ACCEPTED
+    assert [r.status for r in results] == [expected] * 2
+    assert _stored(app) == Counter([ann.legacy_external_id, cy.external_id])
+    assert [r.status for r in again] == [Status.ALREADY_SENT] * 2
+
+
+async def test_a_lead_the_vendor_cannot_settle_after_the_upgrade_is_resent_under_its_earlier_id(
+    app: Starlette, open_ledger: OpenLedger
+) -> None:
+    """OBI cannot be asked (its search fails on every try), in this run or while it confirms the
+    resend: the lead is sent under the id the crashed run used, so OBI refuses what it holds
+    instead of storing the person twice; the next run, with OBI whole again, confirms it."""
+    ann, cy = _leads([ANN, CY])
+    with open_ledger() as ledger:
+        await _crash_before_upgrade(app, ledger, [ann, cy], arrived=True)
+        app.state.sandbox.faults.configure({"vendors": {"sinch_obi": {SEARCH: {"rate_503": 1.0}}}})
+        unsure = await _run(app, [ann, cy], ledger, "run-new")
+        assert [r.status for r in unsure] == [Status.FAILED] * 2
+        app.state.sandbox.faults.configure({})
+        confirmed = await _run(app, [ann, cy], ledger, "run-again")
+        last = await _run(app, [ann, cy], ledger, "run-last")
+
+    assert [r.status for r in confirmed] == [Status.ACCEPTED] * 2
+    said = f"sent as {ann.legacy_external_id}, the id an earlier version gave this lead"
+    assert said in str(confirmed[0].vendor_message)
+    assert "sent as" not in str(confirmed[1].vendor_message)  # Cy's id never changed
+    assert _stored(app) == Counter([ann.legacy_external_id, cy.external_id])
+    assert [r.status for r in last] == [Status.ALREADY_SENT] * 2
+    assert str(last[0].vendor_message).endswith(f"as {ann.legacy_external_id}")
+
+
+async def test_of_two_leads_sharing_an_unsettled_earlier_id_only_the_first_takes_it(
+    app: Starlette, open_ledger: OpenLedger
+) -> None:
+    """The earlier version sent only the first of two nameless leads of one switchboard."""
+    first, second = _leads([NAMELESS_12, NAMELESS_34])
+    with open_ledger() as ledger:
+        await _crash_before_upgrade(app, ledger, [first], arrived=True)
+        app.state.sandbox.faults.configure({"vendors": {"sinch_obi": {SEARCH: {"rate_503": 1.0}}}})
+        unsure = await _run(app, [first, second], ledger, "run-new")
+        app.state.sandbox.faults.configure({})
+        confirmed = await _run(app, [first, second], ledger, "run-again")
+
+    assert [r.status for r in unsure] == [Status.FAILED, Status.ACCEPTED]
+    assert [r.status for r in confirmed] == [Status.ACCEPTED, Status.ALREADY_SENT]
+    assert _stored(app) == Counter([first.legacy_external_id, second.external_id])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from starlette.applications import Starlette
 
 from connectors.auth import SessionExpired
 from connectors.base import Connector, Lead, Phone
+from connectors.chunking import plan_for
 from connectors.config import RetryPolicy, TargetConfig
 from connectors.engine import RowResult, dispatch, target_key
 from connectors.errors import AnswerDeadlineError, AnswerTooLargeError, TransientError, VendorAnswerError
@@ -227,6 +229,28 @@ async def test_a_chunk_a_crashed_run_left_in_flight_is_resent_marked_possibly_du
 
     marked = {r.external_id for r in results if POSSIBLY in r.reasons}
     assert marked == {r.external_id for r in first}
+    assert {r.status for r in results} <= {Status.ACCEPTED, Status.SUBMITTED}
+
+
+@pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
+async def test_leads_an_earlier_versions_crashed_run_left_in_flight_are_marked_under_their_new_ids(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
+) -> None:
+    """The crashed run named its leads by the ids an earlier version gave them
+    (``legacy_external_id``): resent under those, they are marked as under their own."""
+    before = leads(6)
+    made = connector(sandbox, kind)
+    [chunk, *_] = plan_for(made, before).chunks
+    ledger.begin_chunk(target_key(made), chunk.batch_id, [x.external_id for x in chunk.leads], "crashed")
+    upgraded = [
+        replace(x, external_id=f"new-{x.source_row}", legacy_external_id=x.external_id) for x in before
+    ]
+
+    results = await send(app, sandbox, kind, upgraded, ledger)
+
+    marked = {r.source_row for r in results if POSSIBLY in r.reasons}
+    assert marked == {x.source_row for x in chunk.leads}
+    assert {r.external_id for r in results if r.source_row in marked} == {x.external_id for x in chunk.leads}
     assert {r.status for r in results} <= {Status.ACCEPTED, Status.SUBMITTED}
 
 

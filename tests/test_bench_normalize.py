@@ -49,6 +49,19 @@ def test_frequency_with_compliance_prints_the_guardrails_cost_per_million_rows(t
     assert total == pytest.approx(keys + ledger, abs=0.002)
     assert of_prepare > 0
     assert of_run > 0
+    spread = re.search(
+        rf"^  ledger: median of 3 pairs, {NUMBER}-{NUMBER} s, of which {NUMBER} s in its own calls; "
+        rf"the claims' own ledger work \(the loop without it\) {NUMBER} s per million rows: the "
+        rf"guardrail adds {NUMBER}% to it$",
+        out,
+        re.MULTILINE,
+    )
+    assert spread, out
+    low, high, own, claims, added = map(float, spread.groups())
+    assert low <= ledger <= high
+    assert own > 0
+    assert claims > 0
+    assert added == pytest.approx(100 * ledger / claims, rel=0.05, abs=0.2)
     both = re.search(
         rf"^windows \+ guardrail: {NUMBER} s per million rows = {NUMBER}% of prepare, "
         rf"{NUMBER}% of the whole run$",

@@ -391,20 +391,6 @@ def _guardrail_alone(folder: Path, leads: list[Lead], people: People, seen: bool
     return spent
 
 
-def _guardrail_as_imported(
-    folder: Path,
-    leads: list[Lead],
-    people: People,
-    seen: bool,
-    batch: int | Sequence[int],
-    claims: bool = False,
-) -> float:
-    """CPU seconds the SQLite guardrail adds to the leads' claims as an import makes them: one
-    pair of :func:`_as_imported_loops`, the loop with it less the loop without."""
-    [(guarded, plain, _)] = _as_imported_loops(folder, leads, people, seen, batch, claims)
-    return guarded - plain
-
-
 def _as_imported_loops(
     folder: Path,
     leads: list[Lead],
@@ -423,22 +409,23 @@ def _as_imported_loops(
     and 1.9 s a million rows from run to run; the median of a few interleaved pairs holds
     better, and the own calls' time, measured inside one loop, much better.
 
-    The loops: CPU seconds the SQLite guardrail adds to the leads' claims as an import makes them: a
-    plan per batch of ``batch`` leads (flows.importer; given sizes, a plan per batch of each size
-    in turn: an import's batches of the file, each of its own number of eligible leads, as
-    bench/normalize.py ``--frequency`` gives them), then a transaction a chunk, committed (the
-    claim's commit, which the guardrail's row joins), less the same loop without the guardrail
-    (each transaction then writes only a lease row, standing for the claim's own writes). After
-    the leads were sent to ``A`` when ``seen``. The claims and journal rows themselves are not
-    written: their cost is the same with and without a limit. But with ``claims`` each chunk's
-    claim writes them (:func:`_claimed`: its claimed leads' claims and its ``in_flight`` journal
-    row, as connectors.ledger's claim does; in both loops), which the guardrail reads where a
-    lead's person was contacted before at the same target (a real file's repeated people): a
-    contact row names its leads by that journal row, and a refused lead's earlier contacts count
-    only while they are claimed (without the claims the guardrail allows that lead when its
-    chunk is decided again, and the plan, broken, leaves every later chunk of it to a lookup of
-    its own). This benchmark's own leads, each a person of its own, never need them (its figures
-    were measured without)."""
+    The loops, whose difference is the CPU seconds the SQLite guardrail adds to the leads'
+    claims as an import makes them: a plan per batch of ``batch`` leads (flows.importer; given
+    sizes, a plan per batch of each size in turn: an import's batches of the file, each of its
+    own number of eligible leads, as bench/normalize.py ``--frequency`` gives them), then a
+    transaction a chunk, committed (the claim's commit, which the guardrail's row joins), less
+    the same loop without the guardrail (each transaction then writes only a lease row, standing
+    for the claim's own writes). After the leads were sent to ``A`` when ``seen``. The claims
+    and journal rows themselves are not written: their cost is the same with and without a
+    limit. But with ``claims`` each chunk's claim writes them (:func:`_claimed`: its claimed
+    leads' claims and its ``in_flight`` journal row, as connectors.ledger's claim does; in both
+    loops), which the guardrail reads where a lead's person was contacted before at the same
+    target (a real file's repeated people): a contact row names its leads by that journal row,
+    and a refused lead's earlier contacts count only while they are claimed (without the claims
+    the guardrail allows that lead when its chunk is decided again, and the plan, broken, leaves
+    every later chunk of it to a lookup of its own). This benchmark's own leads, each a person
+    of its own, never need them (its figures were measured without).
+    """
     sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
     firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
 
@@ -580,14 +567,14 @@ def main() -> None:
     print(f"{'ledger':>10} {'run':>14} {'wall us/c':>10} {'cpu us/c':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.as_imported:
-            _guardrail_as_imported(
+            _as_imported_loops(
                 Path(tmp), leads, people, False, args.as_imported
             )  # warm-up: see the docstring
             for seen in (False, True):
-                spent = [
-                    _guardrail_as_imported(Path(tmp), leads, people, seen, args.as_imported)
-                    for _ in range(args.repeat)
-                ]
+                loops = _as_imported_loops(
+                    Path(tmp), leads, people, seen, args.as_imported, pairs=args.repeat
+                )
+                spent = [guarded - plain for guarded, plain, _ in loops]
                 what = "all contacted before" if seen else "no earlier contact"
                 figures = ", ".join(f"{cost / args.rows * 1e6:.2f}" for cost in spent)
                 plans = f"{args.as_imported:,}-lead plans"

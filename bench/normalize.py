@@ -37,7 +37,7 @@ guardrail on the run's own prepared leads for one voice target under bench/frequ
 ``LIMIT`` (per person, 2 a day): the person keys as flows.importer computes them, a 100,000-row
 batch at a time (each batch's emails' keys, then its eligible rows' keys, transforms.people
 ``batch_people``), and the SQLite guardrail's ledger work as an import pays it (bench/frequency.py
-``_guardrail_as_imported``: a plan per batch, a commit a chunk, in a fresh ledger, less the same
+``_as_imported_loops``: a plan per batch, a commit a chunk, in a fresh ledger, less the same
 loop without the guardrail, after a warm-up run), in CPU seconds (:func:`run_frequency`). As
 imported rather than per chunk alone: issue 18's budget is what an import of the file pays,
 commits and plans included. Printed per million rows of the file and as shares of prepare's and
@@ -325,7 +325,7 @@ def run_frequency(clean: Any) -> dict[str, float]:
       before: pyarrow.compute's first use, see below). The eligible rows'
       filter, which a target without a limit makes too, and the Lead objects are not timed;
     * ``frequency_ledger``: CPU seconds of the SQLite guardrail's ledger work as imported
-      (bench/frequency.py ``_guardrail_as_imported``: less the same loop without it), over a
+      (bench/frequency.py ``_as_imported_loops``: less the same loop without it), over a
       fresh ledger in a temporary folder, after a warm-up run of the same. Called once over all
       the batches' leads, with their People concatenated and the batches' sizes, so that each
       batch is a plan of its own eligible leads (as the engine plans a batch's send) and the
@@ -340,7 +340,7 @@ def run_frequency(clean: Any) -> dict[str, float]:
     a time)."""
     import polars as pl
 
-    from bench.frequency import LIMIT, _as_imported_loops, _guardrail_as_imported
+    from bench.frequency import LIMIT, _as_imported_loops
     from connectors.base import Lead
     from flows.shared_leads import SharedLeads
     from transforms.eligibility import eligibility
@@ -375,7 +375,7 @@ def run_frequency(clean: Any) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         sizes = [len(part) for part in parts]
         everyone = _concatenated(parts)
-        _guardrail_as_imported(Path(folder), leads, everyone, False, sizes, claims=True)  # warm-up
+        _as_imported_loops(Path(folder), leads, everyone, False, sizes, claims=True)  # warm-up
         loops = _as_imported_loops(Path(folder), leads, everyone, False, sizes, claims=True, pairs=PAIRS)
     added = sorted(guarded - plain for guarded, plain, _ in loops)
     return {

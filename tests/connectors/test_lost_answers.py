@@ -31,6 +31,7 @@ from connectors.ledger import Ledger
 from connectors.onc import contact_guid
 from connectors.registry import build_connector
 from connectors.retry import outcome_unknown
+from connectors.target_state import TargetState
 from sandbox.app import Sandbox
 from schemas.codes import Issue, Status
 
@@ -252,6 +253,29 @@ async def test_leads_an_earlier_versions_crashed_run_left_in_flight_are_marked_u
     assert marked == {x.source_row for x in chunk.leads}
     assert {r.external_id for r in results if r.source_row in marked} == {x.external_id for x in chunk.leads}
     assert {r.status for r in results} <= {Status.ACCEPTED, Status.SUBMITTED}
+
+
+@pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
+async def test_an_earlier_versions_unsettled_leads_are_marked_in_a_later_batch_of_the_run(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
+) -> None:
+    """The run's first batch settles the crashed run's chunk; its leads come in the second."""
+    before, [unrelated] = leads(6), leads(7)[6:]
+    made = connector(sandbox, kind)
+    [chunk, *_] = plan_for(made, before).chunks
+    ledger.begin_chunk(target_key(made), chunk.batch_id, [x.external_id for x in chunk.leads], "crashed")
+    upgraded = [
+        replace(x, external_id=f"new-{x.source_row}", legacy_external_id=x.external_id) for x in before
+    ]
+    state = TargetState.of(made)
+    transport = httpx.ASGITransport(app=app)
+
+    first = await dispatch(made, [unrelated], ledger=ledger, run_id="run-1", transport=transport, state=state)
+    later = await dispatch(made, upgraded, ledger=ledger, run_id="run-1", transport=transport, state=state)
+
+    assert [r.reasons for r in first] == [()]
+    assert {r.source_row for r in later if POSSIBLY in r.reasons} == {x.source_row for x in chunk.leads}
+    assert copies(sandbox, kind) == Counter(identity(kind, x) for x in [unrelated, *before])
 
 
 @pytest.mark.parametrize("kind", ["ucontact_sms", "ucontact_email"])

@@ -47,6 +47,31 @@ def _identifier_column(table: Table, header: str, values: list[str]) -> None:
     table.add_column(header, no_wrap=True, min_width=widest)
 
 
+_COUNT_WIDTH = 4
+"""The narrowest a count column is let be (its header folds into it), never narrower than its
+widest count: a count folded over lines reads as another number ("32" over "3" for 323)."""
+
+
+def _fits(widths: Sequence[int], width: int) -> bool:
+    """Whether a table of columns this wide (their content, without padding) fits ``width``:
+    a cell takes its width, a space either side and a border."""
+    return sum(widths) + 3 * len(widths) + 1 <= width
+
+
+def _count_width(values: Sequence[int]) -> int:
+    return max([_COUNT_WIDTH, *(len(f"{value:,}") for value in values)])
+
+
+def _listing(title: str, names: Sequence[str]) -> Table:
+    """A table's narrow form, under its title: a row per name, what the table's row said beside
+    it, a count with its label on a line of their own (wrapped, a line could end between them)."""
+    listing = Table.grid(padding=(0, 1))
+    listing.title, listing.title_justify = title, "left"
+    _identifier_column(listing, "", list(names))
+    listing.add_column(overflow="fold")
+    return listing
+
+
 def _header(name: str) -> Text:
     """A count column's header: folded over lines when the column is narrow, never cut."""
     return Text(name, overflow="fold")
@@ -103,10 +128,26 @@ def _inputs(console: Console, run: Run) -> None:
     console.print(grid)
 
 
-def _status_table(summary: Mapping[str, Any]) -> Table:
+def _status_table(summary: Mapping[str, Any], width: int) -> Table:
+    """A column per status and a row per target; where that does not fit ``width``, a line
+    per target of its leads and their statuses."""
     targets: dict[str, dict[str, Any]] = summary["targets"]
     shown = [s.value for s in STATUS_ORDER if s.value in summary["statuses"]]
-    table = Table(title="Results by target and status (leads at each target)", title_justify="left")
+    title = "Results by target and status (leads at each target)"
+    by_status = [[t["statuses"].get(status, 0) for t in targets.values()] for status in shown]
+    totals = [t["total"] for t in targets.values()]
+    widths = [max(map(len, ["target", *targets])), *map(_count_width, [*by_status, totals])]
+    if not _fits(widths, width):
+        listing = _listing(title, list(targets))
+        for name, target in targets.items():
+            said = Text(_leads(target["total"]))
+            for status in shown:
+                count = target["statuses"].get(status, 0)
+                if count:
+                    said.append(f"\n{status} {count:,}", style="red" if status in _ATTENTION else "")
+            listing.add_row(_text(name), said)
+        return listing
+    table = Table(title=title, title_justify="left")
     _identifier_column(table, "target", list(targets))
     for status in shown:
         table.add_column(
@@ -119,11 +160,29 @@ def _status_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
-def _reasons_table(summary: Mapping[str, Any], reasons: pl.DataFrame) -> Table:
-    """Reasons in leads: all targets (a lead counts once), then the leads at each target."""
+def _reasons_table(summary: Mapping[str, Any], reasons: pl.DataFrame, width: int) -> Table:
+    """Reasons in leads: all targets (a lead counts once), then the leads at each target; where
+    that does not fit ``width``, a line per reason: its leads, and at which targets how many
+    ("every target" when all have them all)."""
     targets: dict[str, dict[str, Any]] = summary["targets"]
     top = reasons.head(TOP_REASONS).select("reason", "leads").rows()
-    table = Table(title=f"Top reasons (leads, top {TOP_REASONS})", title_justify="left")
+    title = f"Top reasons (leads, top {TOP_REASONS})"
+    at = [[t["reasons"].get(reason, 0) for t in targets.values()] for reason, _ in top]
+    columns = [list(column) for column in zip(*at, strict=True)] if at else [[] for _ in targets]
+    widths = [max(map(len, ["reason", *(r for r, _ in top)])), _count_width([c for _, c in top])]
+    if not _fits([*widths, *map(_count_width, columns)], width):
+        listing = _listing(title, [reason for reason, _ in top])
+        for (reason, count), counts in zip(top, at, strict=True):
+            having = {name: c for name, c in zip(targets, counts, strict=True) if c}
+            if len(targets) > 1 and len(having) == len(targets) and set(having.values()) == {count}:
+                said = f"{_leads(count)} at every target"
+            elif set(having.values()) == {count}:  # the names wrap between them, never a count
+                said = f"{_leads(count)} at {', '.join(having)}"
+            else:
+                said = "\n".join([_leads(count), *(f"{name} {c:,}" for name, c in having.items())])
+            listing.add_row(_text(reason), Text(said))
+        return listing
+    table = Table(title=title, title_justify="left")
     _identifier_column(table, "reason", [reason for reason, _ in top])
     table.add_column(_header("leads"), justify="right", style="bold", overflow="fold")
     for name in targets:
@@ -160,8 +219,18 @@ def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int)
     cells = {name: [*statuses[name], *lines[name]] for name in targets}
     widths = [len("row"), len("attention"), *[max(map(len, [t, *cells[t]])) for t in targets]]
     widths.append(max(map(len, ["reasons", *codes])))
-    if sum(widths) + 3 * len(widths) + 1 > width:
-        return _lead_table_long(shown, targets, title)
+    if not _fits(widths, width):
+        every = [*targets, _EVERY_TARGET] if len(targets) > 1 else targets
+        missed = [
+            code
+            for name in targets
+            for row in shown[target_column(name, "reasons")].to_list()
+            for code in row or []
+        ]
+        long = [len("row"), len("attention"), max(map(len, every)), max(len(s.value) for s in STATUS_ORDER)]
+        if _fits([*long, max(map(len, ["reasons", *missed]))], width):
+            return _lead_table_long(shown, targets, title)
+        return _lead_lines(shown, targets, title)
     table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right", no_wrap=True)
     table.add_column("outcome", overflow="fold", min_width=len("attention"))
@@ -214,12 +283,7 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
     _identifier_column(table, "reasons", codes)  # "callable from" lines are narrower than its code
     held = {name: _callable(shown, name) for name in targets}
     for lead, row in enumerate(shown.iter_rows(named=True)):
-        missed: dict[tuple[str | None, tuple[str, ...], str | None], list[str]] = {}
-        for name in targets:
-            status = row[target_column(name, "status")]
-            if status not in _DELIVERED:
-                outcome = (status, tuple(row[target_column(name, "reasons")] or ()), held[name][lead])
-                missed.setdefault(outcome, []).append(name)
+        missed = _missed(row, targets, [held[name][lead] for name in targets])
         for index, ((status, reasons, callable_), names) in enumerate(missed.items()):
             first = (_text(row["source_row"]), _text(row["outcome"])) if index == 0 else (Text(""), Text(""))
             said = _text("\n".join(reasons))
@@ -232,6 +296,42 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
 
 
 _EVERY_TARGET = "every target"
+
+_Missed = dict[tuple[str | None, tuple[str, ...], str | None], list[str]]
+"""A lead's outcomes at the targets it did not reach: (status, reasons, callable) -> targets."""
+
+
+def _missed(row: Mapping[str, Any], targets: list[str], held: list[str | None]) -> _Missed:
+    """The lead's outcomes at the targets it did not reach, each with the targets that share it
+    (``held``: when it may be called at each target, aligned with ``targets``)."""
+    missed: _Missed = {}
+    for name, callable_ in zip(targets, held, strict=True):
+        status = row[target_column(name, "status")]
+        if status not in _DELIVERED:
+            outcome = (status, tuple(row[target_column(name, "reasons")] or ()), callable_)
+            missed.setdefault(outcome, []).append(name)
+    return missed
+
+
+def _lead_lines(shown: pl.DataFrame, targets: list[str], title: str) -> Table:
+    """:func:`_lead_table`'s narrowest form, where even its long form does not fit: a lead per
+    row, its number beside its outcome and then, per outcome at the targets it did not reach, a
+    line of the targets and the status and a line of the reasons, which wrap between codes."""
+    listing = _listing(title, [str(row) for row in shown["source_row"].to_list()])
+    held = {name: _callable(shown, name) for name in targets}
+    for lead, row in enumerate(shown.iter_rows(named=True)):
+        said = Text(str(row["outcome"]))
+        missed = _missed(row, targets, [held[name][lead] for name in targets])
+        for (status, reasons, callable_), names in missed.items():
+            where = _EVERY_TARGET if len(names) == len(targets) > 1 else ", ".join(names)
+            said.append(f"\n{where}: ")
+            said.append_text(_status_text(status))
+            if reasons:
+                said.append("\n" + ", ".join(reasons))
+            if callable_:
+                said.append("\n" + callable_.replace("\n", " "), style="dim")
+        listing.add_row(_text(row["source_row"]), said)
+    return listing
 
 
 def _vendor_table(summary: Mapping[str, Any]) -> Table | None:
@@ -269,16 +369,20 @@ def print_run(console: Console, run: Run, figures: RunFigures) -> None:
     console.print(_outcome_table(counts))
     reasons = figures.reasons
     if not reasons.is_empty():
-        console.print(_reasons_table(summary, reasons))
+        console.print(_reasons_table(summary, reasons, console.width))
     if leads.missed:
         console.print(_lead_table(leads.shown, leads.missed, targets, console.width))
-    console.print(_status_table(summary))
+    console.print(_status_table(summary, console.width))
     vendor = _vendor_table(summary)
     console.print(vendor if vendor else Text("No vendor errors.", style="dim"))
 
 
 def _plural(count: int) -> str:
     return "" if count == 1 else "s"
+
+
+def _leads(count: int) -> str:
+    return f"{count:,} lead{_plural(count)}"
 
 
 def _percent(value: float | None) -> Text:

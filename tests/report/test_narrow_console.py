@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
 from rich.console import Console
 
 from connectors.config import ConfigError
@@ -134,3 +135,59 @@ def test_a_report_takes_the_width_columns_gives_when_set(tmp_path: Path) -> None
 
     assert len(next(line for line in lines if "Leadflow run" in line)) == 100
     assert max(len(line) for line in lines) <= 100
+
+
+def _report_at(run_dir: Path, width: int) -> str:
+    console = Console(record=True, width=width, color_system=None, file=io.StringIO())
+    assert run_report(run_dir, None, None, console) == 0
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 70])
+def test_a_report_narrower_than_80_columns_cuts_no_reason_code_nor_target_name(
+    tmp_path: Path, width: int
+) -> None:
+    run_dir = write_run(tmp_path / "out", rows=40)
+
+    text = _report_at(run_dir, width)
+
+    assert "…" not in text
+    results = pl.read_parquet(run_dir / "results")
+    words = set(re.findall(r"[\w-]+", text))
+    assert set(results["target"].unique()) <= words
+    assert {code for codes in results["reasons"].to_list() for code in codes} <= words
+
+
+def _status_listing(text: str, targets: set[str]) -> dict[str, list[str]]:
+    """The narrow "Results by target and status": each target's lines, its name taken off."""
+    section = text[text.index("Results by target") : text.index("Vendor errors")].splitlines()
+    blocks: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in section:
+        name, _, rest = line.strip().partition(" ")
+        if name in targets:
+            current = blocks.setdefault(name, [])
+        current.append((rest if name in targets else line).strip())
+    return blocks
+
+
+@pytest.mark.parametrize("width", [40, 50])
+def test_where_the_tables_do_not_fit_each_count_stays_whole_beside_its_status(
+    tmp_path: Path, width: int
+) -> None:
+    """A count column folded "323" over two lines as "32" and "3"; the narrow form gives each
+    count a line of its own with what it counts, under its target."""
+    run_dir = write_run(tmp_path / "out", rows=40)
+
+    text = _report_at(run_dir, width)
+
+    results = pl.read_parquet(run_dir / "results")
+    listing = _status_listing(text, set(results["target"].unique()))
+    for target, total in results.group_by("target").len().rows():
+        assert listing[target][0] == f"{total:,} leads"
+    for target, status, count in results.group_by("target", "status").len().rows():
+        assert f"{status} {count:,}" in listing[target], (target, status, count)
+    lines = [line.strip() for line in text.splitlines()]
+    lead = lines.index(next(line for line in lines if re.match(r"3\s+\S", line)))
+    assert lines[lead + 1] == "every target: rejected"
+    assert Issue.PHONE_INVALID.value in lines[lead + 2]

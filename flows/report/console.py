@@ -397,6 +397,27 @@ def print_trend(console: Console, trend: pl.DataFrame, skipped: Sequence[Skipped
         "Trend per run and target (share of the target's leads; "
         "delivered = accepted, submitted or already sent)"
     )
+    console.print(_trend_table(trend, title, console.width))
+    for folder in skipped:
+        console.print(Text(f"skipped {folder.folder}: {folder.reason}", style="yellow"), soft_wrap=True)
+
+
+_SHARES = (("delivered", "delivered_share"), ("rejected", "rejected_share"), ("failed", "failed_share"))
+
+
+def _started(row: Mapping[str, Any]) -> str:
+    return row["started"].strftime("%Y-%m-%d %H:%M") if row["started"] else "unknown"
+
+
+def _trend_table(trend: pl.DataFrame, title: str, width: int) -> Table:
+    """A row per run and target; where that does not fit ``width`` (a run's folder kept whole),
+    a listing: each run's start and folder, then a line per target of its leads and shares."""
+    counts = [f"{n:,}" for n in trend["rows"].to_list()]
+    folders = [str(folder) for folder in trend["folder"].to_list()]
+    widths = [10, max(map(len, ["folder", *folders])), max(map(len, ["target", *trend["target"].to_list()]))]
+    widths += [max(map(len, ["leads", *counts])), *(len(header) for header, _ in _SHARES)]
+    if not _fits(widths, width):
+        return _trend_listing(trend, title)
     table = Table(title=title, title_justify="left")
     table.add_column(_header("started (UTC)"), overflow="fold", min_width=10)
     table.add_column("folder", overflow="fold")  # a path: folded whole over lines when narrow
@@ -406,11 +427,23 @@ def print_trend(console: Console, trend: pl.DataFrame, skipped: Sequence[Skipped
     for header in ("delivered", "rejected", "failed"):
         table.add_column(_header(header), justify="right", no_wrap=True, min_width=6)
     for row in trend.iter_rows(named=True):
-        started = row["started"].strftime("%Y-%m-%d %H:%M") if row["started"] else "unknown"
-        rates = [_percent(row[name]) for name in ("delivered_share", "rejected_share", "failed_share")]
+        rates = [_percent(row[name]) for _, name in _SHARES]
         table.add_row(
-            _text(started), _text(row["folder"]), _text(row["target"]), _number(row["rows"]), *rates
+            _text(_started(row)), _text(row["folder"]), _text(row["target"]), _number(row["rows"]), *rates
         )
-    console.print(table)
-    for folder in skipped:
-        console.print(Text(f"skipped {folder.folder}: {folder.reason}", style="yellow"), soft_wrap=True)
+    return table
+
+
+def _trend_listing(trend: pl.DataFrame, title: str) -> Table:
+    """:func:`_trend_table`'s narrow form: a line per run (its start, its folder), then a line
+    per target: its leads and shares, words that wrap between them."""
+    rows = list(trend.iter_rows(named=True))
+    listing = _listing(title, [*trend["target"].to_list(), *(f"{_started(row)} UTC" for row in rows)])
+    folder = None
+    for row in rows:
+        if row["folder"] != folder:
+            folder = row["folder"]
+            listing.add_row(Text(f"{_started(row)} UTC", style="bold"), Text(str(folder), style="bold"))
+        shares = ", ".join(f"{label} {_percent(row[name]).plain or 'unknown'}" for label, name in _SHARES)
+        listing.add_row(_text(row["target"]), Text(f"{_leads(row['rows'])}: {shares}"))
+    return listing

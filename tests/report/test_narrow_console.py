@@ -191,3 +191,19 @@ def test_where_the_tables_do_not_fit_each_count_stays_whole_beside_its_status(
     lead = lines.index(next(line for line in lines if re.match(r"3\s+\S", line)))
     assert lines[lead + 1] == "every target: rejected"
     assert Issue.PHONE_INVALID.value in lines[lead + 2]
+
+
+@pytest.mark.parametrize("width", [50, 80])
+def test_a_trend_at_80_columns_or_fewer_shows_every_runs_shares_whole(tmp_path: Path, width: int) -> None:
+    """At 80 columns the trend's table cropped its last column (failed) away."""
+    runs = tmp_path / "runs"
+    write_run(runs, "20261124T010000Z-aa0001", rows=40)
+    write_run(runs, "20261125T010000Z-aa0002", rows=40)
+
+    text = _report_at(runs, width)
+
+    targets = set(pl.read_parquet(runs / "20261124T010000Z-aa0001" / "results")["target"].unique())
+    words = set(re.findall(r"[\w-]+", text))
+    assert targets | {"20261124T010000Z-aa0001", "20261125T010000Z-aa0002"} <= words
+    shares = re.findall(r"delivered\s+\d+\.\d%,\s+rejected\s+\d+\.\d%,\s+failed\s+\d+\.\d%", text)
+    assert len(shares) == 2 * len(targets)

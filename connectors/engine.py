@@ -86,7 +86,7 @@ from connectors.chunking import lazy_plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
-from connectors.ledger_types import SENT_STATUSES, Claim, LedgerBackend, TargetKey
+from connectors.ledger_types import SENT_STATUSES, UNSETTLED, Claim, LedgerBackend, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.resume import settle_orphans
 from connectors.retry import (
@@ -354,9 +354,11 @@ class _Run:
         was delivered under: the same source, number, email and names, only the extension
         differing (or absent). ``resend`` sends them all.
 
-        A lead with no entry under its id that the ledger knows by its legacy id otherwise (it
-        failed there, or a crashed run left it in flight and the vendor could not settle it:
-        ``TargetState.orphaned``) is sent under its legacy id: the vendor may hold it by that id,
+        A lead whose entry is ``unsettled`` (a crashed run's, which the vendor could not settle,
+        connectors.resume, maybe by another run or partition) is one of ``TargetState.orphaned``
+        from here on. A lead with no entry under its id that the ledger knows by its legacy id
+        otherwise (it failed there, or a crashed run left it in flight and the vendor could not
+        settle it) is sent under its legacy id: the vendor may hold it by that id,
         and only under it does a vendor that refuses known ids recognise the resend, and the rows
         of one that keeps repeats get ``POSSIBLY_DUPLICATED``. Under its new id it would be a
         stranger there, stored a second time and reported sent. Of two leads of the batch that
@@ -384,6 +386,8 @@ class _Run:
                     lead = replace(given, external_id=legacy)
                     earlier = earlier or list(self.leads)
                     earlier[position] = lead
+            if entry is not None and entry.status == UNSETTLED:  # another run settled the crash
+                orphaned.add(entry.external_id)
             if entry is None or entry.status not in SENT_STATUSES:
                 todo.append(lead)
             else:

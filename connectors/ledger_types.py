@@ -17,6 +17,7 @@ __all__ = [
     "IN_FLIGHT",
     "SENT_STATUSES",
     "SETTLED",
+    "UNSETTLED",
     "Claim",
     "LedgerBackend",
     "LedgerEntry",
@@ -38,6 +39,10 @@ IN_FLIGHT = "in_flight"
 SETTLED = "settled"
 SENT_STATUSES = ("accepted", "submitted")
 """Ledger statuses that make a later run report the lead ``already_sent``."""
+UNSETTLED = "unsettled"
+"""The ledger's own status (no result row has it) of a crashed run's lead the vendor could not
+say it holds (connectors.resume): whichever run or partition sends it next sends it under this
+id and, where the vendor keeps repeats, marks its row ``POSSIBLY_DUPLICATED``."""
 
 
 @dataclass(frozen=True, slots=True)

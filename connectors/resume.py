@@ -8,8 +8,10 @@ For each chunk another run recorded ``in_flight`` and never settled, ask the ven
 (``Connector.reconcile``: OBI customer search by externalId, ONC contact listing, Engage batch
 state). Outcomes it returns are written to the ledger, so leads the vendor has become
 ``already_sent``. When the vendor cannot tell (None, or the question itself fails after
-retries) the chunk is marked ``superseded`` and its leads stay unsettled: the run sends them
-again with the same external ids and the vendor's "already exists" counts as accepted. A chunk a
+retries) the chunk is closed with its leads ``unsettled`` in the ledger (a status of its own,
+connectors.ledger_types ``UNSETTLED``, so that any run or partition that sends them later knows,
+not only this one): they are sent again with the same external ids and the vendor's "already
+exists" counts as accepted. A chunk a
 crashed run of an earlier version sent under a lead's earlier id (``legacy_external_id``,
 transforms.identity) is settled under that id, and a lead it leaves unsettled is sent again under
 it too (connectors.engine), so the vendor recognises what it may hold.
@@ -36,7 +38,7 @@ import httpx
 
 from connectors.base import Chunk, Connector, Lead
 from connectors.errors import redact
-from connectors.ledger_types import SENT_STATUSES, LedgerBackend, Settlement, TargetKey
+from connectors.ledger_types import SENT_STATUSES, UNSETTLED, LedgerBackend, Settlement, TargetKey
 from connectors.retry import call_with_retries
 
 __all__ = ["settle_orphans"]
@@ -91,7 +93,8 @@ async def settle_orphans(
             )
             outcomes = None
         if outcomes is None:
-            ledger.settle_chunk(key, orphan.batch_id, [], run_id, state="superseded")
+            unsettled = [Settlement(eid, UNSETTLED, None, None) for eid in orphan.external_ids]
+            ledger.settle_chunk(key, orphan.batch_id, unsettled, run_id)
             ledger.release(key, orphan.external_ids, orphan.run_id)
             unknown.update(orphan.external_ids)
             continue

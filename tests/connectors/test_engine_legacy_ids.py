@@ -212,3 +212,21 @@ async def test_of_two_leads_sharing_an_unsettled_earlier_id_only_the_first_takes
     assert [r.status for r in unsure] == [Status.FAILED, Status.ACCEPTED]
     assert [r.status for r in confirmed] == [Status.ACCEPTED, Status.ALREADY_SENT]
     assert _stored(app) == Counter([first.legacy_external_id, second.external_id])
+
+
+async def test_a_lead_another_run_left_unsettled_after_the_upgrade_is_resent_under_its_earlier_id(
+    app: Starlette, open_ledger: OpenLedger
+) -> None:
+    """The crashed run's chunk was settled by another run (a partition of a split import) that
+    did not have Ann: the run that has her still sends her under the id the crashed run used."""
+    ann, cy, eve = _leads([ANN, CY, EVE])
+    with open_ledger() as ledger:
+        await _crash_before_upgrade(app, ledger, [ann, cy], arrived=True)
+        app.state.sandbox.faults.configure({"vendors": {"sinch_obi": {SEARCH: {"rate_503": 1.0}}}})
+        settling = await _run(app, [eve], ledger, "part-1")
+        app.state.sandbox.faults.configure({})
+        sending = await _run(app, [ann, cy], ledger, "part-2")
+
+    assert [r.status for r in settling] == [Status.ACCEPTED]
+    assert [r.status for r in sending] == [Status.ACCEPTED] * 2
+    assert _stored(app) == Counter([ann.legacy_external_id, cy.external_id, eve.external_id])

@@ -278,6 +278,27 @@ async def test_an_earlier_versions_unsettled_leads_are_marked_in_a_later_batch_o
     assert copies(sandbox, kind) == Counter(identity(kind, x) for x in [unrelated, *before])
 
 
+@pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
+async def test_a_crashed_runs_leads_another_run_settled_are_marked_by_the_run_that_sends_them(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
+) -> None:
+    """A split import's partitions are runs of their own: the first to start settles the crashed
+    run's chunk, and its leads may be in another's rows. The ledger tells that one."""
+    batch, [unrelated] = leads(6), leads(7)[6:]
+    made = connector(sandbox, kind)
+    [chunk, *_] = plan_for(made, batch).chunks
+    ledger.begin_chunk(target_key(made), chunk.batch_id, [x.external_id for x in chunk.leads], "crashed")
+    transport = httpx.ASGITransport(app=app)
+
+    settling = await dispatch(made, [unrelated], ledger=ledger, run_id="part-1", transport=transport)
+    sending = await dispatch(made, batch, ledger=ledger, run_id="part-2", transport=transport)
+    again = await dispatch(made, batch, ledger=ledger, run_id="part-3", transport=transport)
+
+    assert [r.reasons for r in settling] == [()]
+    assert {r.source_row for r in sending if POSSIBLY in r.reasons} == {x.source_row for x in chunk.leads}
+    assert {r.status for r in again} == {Status.ALREADY_SENT}
+
+
 @pytest.mark.parametrize("kind", ["ucontact_sms", "ucontact_email"])
 async def test_ucontact_files_hold_100_rows_by_default_so_one_lost_answer_costs_at_most_100(
     app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str

@@ -438,12 +438,13 @@ def _trend_listing(trend: pl.DataFrame, title: str) -> Table:
     """:func:`_trend_table`'s narrow form: a line per run (its start, its folder), then a line
     per target: its leads and shares, words that wrap between them."""
     rows = list(trend.iter_rows(named=True))
-    listing = _listing(title, [*trend["target"].to_list(), *(f"{_started(row)} UTC" for row in rows)])
+    starts = [f"{_started(row)} UTC" if row["started"] else "start unknown" for row in rows]
+    listing = _listing(title, [*trend["target"].to_list(), *starts])
     folder = None
-    for row in rows:
+    for row, start in zip(rows, starts, strict=True):
         if row["folder"] != folder:
             folder = row["folder"]
-            listing.add_row(Text(f"{_started(row)} UTC", style="bold"), Text(str(folder), style="bold"))
+            listing.add_row(Text(start, style="bold"), Text(str(folder), style="bold"))
         shares = ", ".join(f"{label} {_percent(row[name]).plain or 'unknown'}" for label, name in _SHARES)
         listing.add_row(_text(row["target"]), Text(f"{_leads(row['rows'])}: {shares}"))
     return listing

@@ -86,7 +86,7 @@ from connectors.chunking import lazy_plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
-from connectors.ledger_types import SENT_STATUSES, UNSETTLED, Claim, LedgerBackend, TargetKey
+from connectors.ledger_types import SENT_STATUSES, UNSETTLED, Claim, LedgerBackend, SettledRow, TargetKey
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.resume import settle_orphans
 from connectors.retry import (
@@ -492,7 +492,7 @@ class _Run:
             except Exception as exc:
                 self._stop_target(exc, "could not build the request")
                 rows = self.table.fail(chunk, self.breaker.reason, self.breaker.message, 0)
-                self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+                self._settle(chunk.batch_id, rows)
                 return
         attempts = 0
         while True:
@@ -627,7 +627,7 @@ class _Run:
             )
         rows = self.table.settle(chunk, outcomes, attempts, sent_at)
         self._mark_unknown(chunk)
-        self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+        self._settle(chunk.batch_id, rows)
         self.table.report()
 
     def _out(self) -> None:
@@ -747,7 +747,22 @@ class _Run:
         # A chunk the vendor may hold stays in flight: the next run settles it as a crash's
         # (connectors.resume) and marks the rows it sends again POSSIBLY_DUPLICATED.
         if attempts and not self.dry_run and chunk.batch_id not in self._unknown:
-            self.ledger.settle_chunk(self.key, chunk.batch_id, rows, self.run_id)
+            self._settle(chunk.batch_id, rows)
+
+    def _settle(self, batch_id: str, rows: list[SettledRow]) -> None:
+        """Write a chunk's rows to the ledger. At a vendor that keeps repeats, a lead a crashed
+        run left unsettled (``TargetState.orphaned``) that this run did not deliver stays
+        ``unsettled`` there rather than ``failed``: the crashed run's copy may still be at the
+        vendor, and the run that delivers the lead must mark it ``POSSIBLY_DUPLICATED`` too."""
+        orphaned = self.state.orphaned
+        if orphaned and not self.connector.refuses_known_ids:
+            rows = [
+                (eid, UNSETTLED, vendor_id, vendor_status)
+                if eid in orphaned and status not in SENT_STATUSES
+                else (eid, status, vendor_id, vendor_status)
+                for eid, status, vendor_id, vendor_status in rows
+            ]
+        self.ledger.settle_chunk(self.key, batch_id, rows, self.run_id)
 
     def _mark_unknown(self, chunk: Chunk) -> None:
         if chunk.batch_id in self._unknown:

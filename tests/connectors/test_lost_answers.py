@@ -299,6 +299,33 @@ async def test_a_crashed_runs_leads_another_run_settled_are_marked_by_the_run_th
     assert {r.status for r in again} == {Status.ALREADY_SENT}
 
 
+@pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
+async def test_a_crashed_runs_lead_whose_resend_failed_is_still_marked_when_delivered_later(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
+) -> None:
+    """A failed resend says nothing of the crashed run's copy, which the vendor may hold."""
+    vendor, endpoint, *_ = VENDORS[kind]
+    batch, [unrelated] = leads(6), leads(7)[6:]
+    made = connector(sandbox, kind)
+    [chunk, *_] = plan_for(made, batch).chunks
+    ledger.begin_chunk(target_key(made), chunk.batch_id, [x.external_id for x in chunk.leads], "crashed")
+    transport = httpx.ASGITransport(app=app)
+    await dispatch(made, [unrelated], ledger=ledger, run_id="part-1", transport=transport)
+
+    sandbox.faults.configure({"vendors": {vendor: {endpoint: {"rate_503": 1.0, "retry_after": 0}}}})
+    refused = await dispatch(
+        connector(sandbox, kind), batch, ledger=ledger, run_id="run-2", transport=transport
+    )
+    sandbox.faults.configure({})
+    delivered = await dispatch(
+        connector(sandbox, kind), batch, ledger=ledger, run_id="run-3", transport=transport
+    )
+
+    assert {r.status for r in refused} == {Status.FAILED}
+    assert {r.status for r in delivered} <= {Status.ACCEPTED, Status.SUBMITTED}
+    assert {r.source_row for r in delivered if POSSIBLY in r.reasons} == {x.source_row for x in chunk.leads}
+
+
 @pytest.mark.parametrize("kind", ["ucontact_sms", "ucontact_email"])
 async def test_ucontact_files_hold_100_rows_by_default_so_one_lost_answer_costs_at_most_100(
     app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str

@@ -46,7 +46,7 @@ import orjson
 import polars as pl
 
 from connectors.frequency import Event, KeyEvents
-from connectors.key_sorting import sort_order, sorted_keys
+from connectors.key_sorting import distinct_keys, sort_order
 
 __all__ = [
     "ContactMemory",
@@ -707,10 +707,7 @@ class ContactMemory:
     ) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of keys the filter let through, looked up exactly
         (``fresh``: those of them that may be among the fresh keys, when the caller knows)."""
-        wanted = sorted_keys(passed)
-        if len(wanted) > 1:
-            wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        return self._events(*self._pairs(wanted, fresh), since)
+        return self._events(*self._pairs(distinct_keys(passed), fresh), since)
 
     def found_after(self, keys: np.ndarray, since: float, after: int) -> Mapping[int, set[Event]]:
         """The contacts after ``since`` of ``keys`` in the rows after row ``after`` only, every
@@ -736,8 +733,7 @@ class ContactMemory:
             return {}
         # each contact's row: its time (in the window or not) and target
         seqs = found_numbers >> 32
-        ordered = sorted_keys(seqs)
-        distinct = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        distinct = distinct_keys(seqs)
         rows = self.rows
         if len(distinct) == 1:
             at, target_id, _ = rows[int(distinct[0])]

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.key_sorting import KeyOrder
+from connectors.key_sorting import KeyOrder, distinct_sorted
 from transforms.people import People
 from transforms.person_keys import email_key, legacy_people, phone_key
 
@@ -102,8 +102,7 @@ class KeyEvents(Mapping[int, set[Event]]):
         return [names(n >> 32)[n & _PLACE] for n in numbers.tolist()]
 
     def _distinct(self) -> np.ndarray:
-        keys = self.persons
-        return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+        return distinct_sorted(self.persons)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._distinct().tolist())

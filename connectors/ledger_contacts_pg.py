@@ -15,6 +15,7 @@ import orjson
 import psycopg
 
 from connectors.frequency import FrequencyLimit
+from connectors.key_sorting import distinct_keys
 from connectors.ledger_contacts import Admission, LegacyKeys, Pending, PeopleLike, admit
 from transforms.people import People, as_people
 
@@ -64,12 +65,8 @@ def _bigints(keys: Iterable[int]) -> str:
 
 
 def _distinct(keys: np.ndarray) -> list[int]:
-    """The keys once each, in order: a sort and a comparison (``np.unique`` hashes in numpy 2.4,
-    several times slower on a chunk's 200 keys)."""
-    ordered = np.sort(keys)
-    if len(ordered) > 1:
-        ordered = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-    found: list[int] = ordered.tolist()
+    """The keys once each, in order (connectors.key_sorting.distinct_keys)."""
+    found: list[int] = distinct_keys(keys).tolist()
     return found
 
 

@@ -1,4 +1,5 @@
-"""connectors.key_sorting: polars' sorts of many keys agree with numpy's, whatever the keys."""
+"""connectors.key_sorting: polars' sorts of many keys agree with numpy's, whatever the keys, and
+so do the keys once each."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from connectors import key_sorting
-from connectors.key_sorting import KeyOrder, sort_order, sorted_keys
+from connectors.key_sorting import KeyOrder, distinct_keys, sort_order, sorted_keys
 
 keys = arrays(
     np.int64,
@@ -35,6 +36,7 @@ def test_sorts_of_keys_agree_with_numpy_whichever_library_sorts_them(
         assert sorted(order.tolist()) == list(range(len(found)))  # each position once
         assert (found[order] == expected).all()
         assert (sorted_keys(found) == expected).all()
+        assert distinct_keys(found).tolist() == np.unique(found).tolist()
         values = found.tolist()
         assert KeyOrder.of(found).repeated().tolist() == [values.count(value) > 1 for value in values]
 

@@ -335,14 +335,12 @@ def decide_people(
     keys = people.flat
     if not len(keys) or (distinct and not recent):
         return None
-    if isinstance(recent, KeyEvents):
-        return _decide_found(
-            target_id, external_ids, people, recent, limit, distinct=distinct, ordered=ordered, shared=shared
-        )
     if distinct:
         shared = None
     elif shared is None:
         shared = (ordered or KeyOrder.of(keys)).repeated()
+    if isinstance(recent, KeyEvents):
+        return _decide_found(target_id, external_ids, people, recent, limit, ordered=ordered, shared=shared)
     any_shared = shared is not None and bool(shared.any())
     if not recent and not any_shared:
         return None
@@ -410,24 +408,20 @@ def _decide_found(
     found: KeyEvents,
     limit: FrequencyLimit,
     *,
-    distinct: bool | None,
-    ordered: KeyOrder | None = None,
-    shared: np.ndarray | None = None,
+    ordered: KeyOrder | None,
+    shared: np.ndarray | None,
 ) -> list[bool] | None:
     """:func:`decide_people` over contacts as arrays: each lead whose keys no other lead of the
     chunk has is decided by counting, in numpy, the distinct contacts of its keys (without its
     own earlier one at this target) or their distinct targets (with this one), as :func:`decide`
     counts them; only the leads sharing a key within the chunk go through :func:`decide`, in
-    their order (they read and add only each other's contacts)."""
+    their order (they read and add only each other's contacts). ``shared``: which keys are
+    there twice (None: the keys are all different)."""
     keys = people.flat
     counts = people.counts()
     leads = len(counts)
     lead_of = np.arange(leads).repeat(counts)
-    if distinct:
-        sharing = None
-    else:
-        repeated = shared if shared is not None else (ordered or KeyOrder.of(keys)).repeated()
-        sharing = _sharing(repeated, lead_of, leads)
+    sharing = None if shared is None else _sharing(shared, lead_of, leads)
     low, many = _bounds(found.persons, keys, ordered)
     total = int(many.sum())
     if not total and sharing is None:

@@ -142,7 +142,7 @@ class FrequencyPlan:
         refusing many leads would otherwise look them up twice (+25% a contact when all are
         refused); a chunk of a file whose people recur searched every fresh key (1.6 ms a
         chunk among 1M)."""
-        if not self._current(memory) or memory.current.reading != self.reading:
+        if not self._holds_in_reading(memory):
             return None
         ends = people.ends
         first, end = int(ends[0]), int(ends[-1])
@@ -185,9 +185,7 @@ class FrequencyPlan:
         anyone else has it (every key of a lead such a row touches). None when that is not
         known: the plan no longer holds, or the memory read its window anew (then the fresh
         filter says)."""
-        if self.fresh is None or not self.covers(people) or not self._current(memory):
-            return None
-        if memory.current.reading != self.reading:
+        if self.fresh is None or not self.covers(people) or not self._holds_in_reading(memory):
             return None
         start = int(self.ends[0])
         first, end = int(people.ends[0]), int(people.ends[-1])
@@ -218,6 +216,11 @@ class FrequencyPlan:
         if current.seq != self.seen:
             self._check_since(current)
         return True
+
+    def _holds_in_reading(self, memory: Contacts) -> bool:
+        """:meth:`_current`, and the memory has not read its window anew since the plan was made
+        (then its fresh keys and rows are no longer those the plan knew)."""
+        return self._current(memory) and memory.current.reading == self.reading
 
     def recorded(self, seq: int, people: People, external_ids: Sequence[str], claimed: Sequence[str]) -> None:
         """The chunk's (``people``, ``external_ids``) row ``seq`` was committed with its

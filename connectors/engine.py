@@ -357,12 +357,12 @@ class _Run:
         A lead whose entry is ``unsettled`` (a crashed run's, which the vendor could not settle,
         connectors.resume, maybe by another run or partition) is one of ``TargetState.orphaned``
         from here on. A lead with no entry under its id that the ledger knows by its legacy id
-        otherwise (it failed there, or a crashed run left it in flight and the vendor could not
-        settle it) is sent under its legacy id: the vendor may hold it by that id,
-        and only under it does a vendor that refuses known ids recognise the resend, and the rows
-        of one that keeps repeats get ``POSSIBLY_DUPLICATED``. Under its new id it would be a
-        stranger there, stored a second time and reported sent. Of two leads of the batch that
-        share a legacy id only the first takes it (the earlier version sent only that one)."""
+        otherwise (it failed there, or it is ``unsettled`` there) is sent under its legacy id:
+        the vendor may hold it by that id, and only under it does a vendor that refuses known ids
+        recognise the resend, and the rows of one that keeps repeats get ``POSSIBLY_DUPLICATED``.
+        Under its new id it would be a stranger there, stored a second time and reported sent.
+        Of two leads of the batch that share a legacy id only the first takes it (the earlier
+        version sent only that one)."""
         if self.resend:
             return list(self.leads), []
         # only these leads' entries, under either id: a run sent in batches asks once a batch,
@@ -380,8 +380,7 @@ class _Run:
             legacy = given.legacy_external_id
             if entry is None and legacy is not None:
                 entry = entries.get(legacy)
-                known = entry is not None or legacy in orphaned
-                if known and legacy not in taken and (entry is None or entry.status not in SENT_STATUSES):
+                if entry is not None and entry.status not in SENT_STATUSES and legacy not in taken:
                     taken.add(legacy)
                     lead = replace(given, external_id=legacy)
                     earlier = earlier or list(self.leads)

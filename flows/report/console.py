@@ -220,15 +220,8 @@ def _lead_table(leads: pl.DataFrame, total: int, targets: list[str], width: int)
     widths = [len("row"), len("attention"), *[max(map(len, [t, *cells[t]])) for t in targets]]
     widths.append(max(map(len, ["reasons", *codes])))
     if not _fits(widths, width):
-        every = [*targets, _EVERY_TARGET] if len(targets) > 1 else targets
-        missed = [
-            code
-            for name in targets
-            for row in shown[target_column(name, "reasons")].to_list()
-            for code in row or []
-        ]
-        long = [len("row"), len("attention"), max(map(len, every)), max(len(s.value) for s in STATUS_ORDER)]
-        if _fits([*long, max(map(len, ["reasons", *missed]))], width):
+        long = [max(map(len, [name, *values])) for name, values in _long_columns(shown, targets).items()]
+        if _fits([len("row"), len("attention"), *long], width):
             return _lead_table_long(shown, targets, title)
         return _lead_lines(shown, targets, title)
     table = Table(title=title, title_justify="left")
@@ -272,15 +265,8 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
     table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right", no_wrap=True)
     table.add_column("outcome", overflow="fold", min_width=len("attention"))
-    _identifier_column(table, "target", [*targets, _EVERY_TARGET])
-    _identifier_column(table, "status", [s.value for s in STATUS_ORDER])
-    codes = [
-        code
-        for name in targets
-        for row in shown[target_column(name, "reasons")].to_list()
-        for code in row or []
-    ]
-    _identifier_column(table, "reasons", codes)  # "callable from" lines are narrower than its code
+    for name, values in _long_columns(shown, targets).items():
+        _identifier_column(table, name, values)
     held = {name: _callable(shown, name) for name in targets}
     for lead, row in enumerate(shown.iter_rows(named=True)):
         missed = _missed(row, targets, [held[name][lead] for name in targets])
@@ -296,6 +282,23 @@ def _lead_table_long(shown: pl.DataFrame, targets: list[str], title: str) -> Tab
 
 
 _EVERY_TARGET = "every target"
+
+
+def _long_columns(shown: pl.DataFrame, targets: list[str]) -> dict[str, list[str]]:
+    """:func:`_lead_table_long`'s columns of names beside row and outcome, each with every value
+    it may hold (its width; "callable from" lines are narrower than a reason code)."""
+    codes = [
+        code
+        for name in targets
+        for row in shown[target_column(name, "reasons")].to_list()
+        for code in row or []
+    ]
+    return {
+        "target": [*targets, _EVERY_TARGET],
+        "status": [s.value for s in STATUS_ORDER],
+        "reasons": codes,
+    }
+
 
 _Missed = dict[tuple[str | None, tuple[str, ...], str | None], list[str]]
 """A lead's outcomes at the targets it did not reach: (status, reasons, callable) -> targets."""
@@ -424,7 +427,7 @@ def _trend_table(trend: pl.DataFrame, title: str, width: int) -> Table:
     _identifier_column(table, "target", trend["target"].to_list())
     leads = max((len(f"{n:,}") for n in trend["rows"].to_list()), default=1)
     table.add_column(_header("leads"), justify="right", no_wrap=True, min_width=max(leads, 5))
-    for header in ("delivered", "rejected", "failed"):
+    for header, _ in _SHARES:
         table.add_column(_header(header), justify="right", no_wrap=True, min_width=6)
     for row in trend.iter_rows(named=True):
         rates = [_percent(row[name]) for _, name in _SHARES]

@@ -11,10 +11,10 @@ state). Outcomes it returns are written to the ledger, so leads the vendor has b
 retries) the chunk is closed with its leads ``unsettled`` in the ledger (a status of its own,
 connectors.ledger_types ``UNSETTLED``, so that any run or partition that sends them later knows,
 not only this one): they are sent again with the same external ids and the vendor's "already
-exists" counts as accepted. A chunk a
-crashed run of an earlier version sent under a lead's earlier id (``legacy_external_id``,
-transforms.identity) is settled under that id, and a lead it leaves unsettled is sent again under
-it too (connectors.engine), so the vendor recognises what it may hold.
+exists" counts as accepted. A chunk a crashed run of an earlier version sent under a lead's
+earlier id (``legacy_external_id``, transforms.identity) is settled under that id, and a lead it
+leaves unsettled is sent again under it too (connectors.engine), so the vendor recognises what
+it may hold.
 
 Leads of an orphaned chunk that are not in this run's input are asked about too (by external id
 alone); if the vendor cannot tell, they stay unsettled until a run that has them. A lead a crashed

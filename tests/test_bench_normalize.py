@@ -30,46 +30,44 @@ def _bench(*args: str) -> str:
     return done.stdout
 
 
+def _figures(line: str, out: str) -> list[float]:
+    """The numbers of the output's line matching ``line`` (a pattern of the whole line)."""
+    found = re.search(line, out, re.MULTILINE)
+    assert found, out
+    return [float(number) for number in found.groups()]
+
+
 def test_frequency_with_compliance_prints_the_guardrails_cost_per_million_rows(tmp_path: Path) -> None:
     out = _bench(
         "--rows", "2000", "--skip-baseline", "--compliance", "us-tcpa", "--frequency",
         "--keep-file", str(tmp_path / "leads.csv"),
     )  # fmt: skip
-    guardrail = re.search(
+    keys, ledger, total, of_prepare, of_run = _figures(
         rf"^frequency guardrail \(person, 2 per 24 h\): keys {NUMBER} s \+ ledger {NUMBER} s = "
         rf"{NUMBER} s per million rows, {NUMBER}% of prepare \(ingest \+ normalize\), "
         rf"{NUMBER}% of the whole run$",
         out,
-        re.MULTILINE,
     )
-    assert guardrail, out
-    keys, ledger, total, of_prepare, of_run = map(float, guardrail.groups())
     assert keys > 0
     assert ledger > 0
     assert total == pytest.approx(keys + ledger, abs=0.002)
     assert of_prepare > 0
     assert of_run > 0
-    spread = re.search(
+    low, high, own, claims, added = _figures(
         rf"^  ledger: median of 3 pairs, {NUMBER}-{NUMBER} s, of which {NUMBER} s in its own calls; "
         rf"the claims' own ledger work \(the loop without it\) {NUMBER} s per million rows: the "
         rf"guardrail adds {NUMBER}% to it$",
         out,
-        re.MULTILINE,
     )
-    assert spread, out
-    low, high, own, claims, added = map(float, spread.groups())
     assert low <= ledger <= high
     assert own > 0
     assert claims > 0
     assert added == pytest.approx(100 * ledger / claims, rel=0.05, abs=0.2)
-    both = re.search(
+    together, of_prepare, of_run = _figures(
         rf"^windows \+ guardrail: {NUMBER} s per million rows = {NUMBER}% of prepare, "
         rf"{NUMBER}% of the whole run$",
         out,
-        re.MULTILINE,
     )
-    assert both, out
-    together, of_prepare, of_run = map(float, both.groups())
     assert together > total
     assert of_prepare > 0
     assert of_run > 0

@@ -178,7 +178,16 @@ class MaxContactAuth(TokenAuth):
                 status_code=status,
                 target=self._target,
             )
-        token = _field(_json(response), "TokenKey") if status == 200 else None
+        body = _json(response) if status == 200 else None
+        if status == 200 and not isinstance(body, dict):
+            raise FatalTargetError(
+                f"{self._target}: the MaxContact token service answered HTTP 200 with no JSON object "
+                f"(a proxy's or a login portal's page?), not a token or a refusal: {truncate(response.text)}",
+                target=self._target,
+                request=response.request,
+                reason=Issue.VENDOR_ANSWER_INVALID,
+            )
+        token = _field(body, "TokenKey")
         if not isinstance(token, str) or not token.strip():
             raise AuthenticationError(
                 f"{self._target}: MaxContact refused the login (HTTP {status}); "

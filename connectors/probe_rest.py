@@ -24,7 +24,7 @@ import httpx
 from connectors.auth import TokenAuth
 from connectors.maxcontact import MaxContactConnector, management_answer
 from connectors.probe import Probe, VendorProbe
-from connectors.ucontact import UContactOptions
+from connectors.ucontact import UContactOptions, is_web_page
 
 __all__ = [
     "MaxContactProbe",
@@ -225,8 +225,7 @@ class MaxContactProbe(VendorProbe):
 
 def ucontact_login_problem(response: httpx.Response) -> str | None:
     """A 200 login answer that is a page or a document, not the token as plain text."""
-    content_type = response.headers.get("content-type", "")
-    if response.status_code == 200 and ("html" in content_type or response.text.lstrip().startswith("<")):
+    if is_web_page(response):
         return "getUserToken to answer the session token as plain text"
     return None
 

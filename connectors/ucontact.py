@@ -86,7 +86,14 @@ from connectors.assumptions import Assumption
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, FileColumns, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
-from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
+from connectors.errors import (
+    AuthenticationError,
+    FatalTargetError,
+    TransientError,
+    VendorAnswerError,
+    redact,
+    truncate,
+)
 from connectors.ucontact_fields import LEAD_FIELDS, Named, missing_message, unknown_names
 from schemas.codes import Issue, Status
 
@@ -98,6 +105,7 @@ __all__ = [
     "UContactEmailOptions",
     "UContactOptions",
     "UContactSmsConnector",
+    "is_web_page",
     "line_field",
     "render_template",
     "template_names",
@@ -193,6 +201,14 @@ class UContactAuth(TokenAuth):
                 target=self._target,
                 request=response.request,
             )
+        if is_web_page(response):
+            raise FatalTargetError(
+                f"{self._target}: uContact getUserToken answered a web page, not the session token "
+                f"as plain text (a proxy's or a login portal's page?): {truncate(response.text)}",
+                target=self._target,
+                request=response.request,
+                reason=Issue.VENDOR_ANSWER_INVALID,
+            )
         token = _plain_answer(response.text) if status == 200 else ""
         if token.upper() in _REFUSALS or any(c.isspace() for c in token):
             raise AuthenticationError(
@@ -219,6 +235,13 @@ class UContactAuth(TokenAuth):
             pair = base64.b64encode(f"{self._username}:{token}".encode()).decode("ascii")
             request.headers["Authorization"] = f"Basic {pair}"
         return request
+
+
+def is_web_page(response: httpx.Response) -> bool:
+    """A ``200`` that is a page or a document (a proxy's, a login portal's), not uContact's bare
+    text: not the vendor's answer at all, so neither a token nor a refusal."""
+    content_type = response.headers.get("content-type", "")
+    return response.status_code == 200 and ("html" in content_type or response.text.lstrip().startswith("<"))
 
 
 def _plain_answer(text: str) -> str:
@@ -452,6 +475,14 @@ class _UContactConnector(Connector):
             return [
                 RowOutcome(lead.source_row, Status.SUBMITTED, vendor_status=_QUEUED) for lead in chunk.leads
             ]
+        if is_web_page(response):
+            # Not the vendor's "refused": whether it queued the file is unknown (VENDOR_ANSWER_INVALID,
+            # failed in the ledger, so a rerun sends it again), never a refusal for good.
+            raise VendorAnswerError(
+                f"{self.target.name}: unreadable answer from {response.request.url.path} (HTTP 200): "
+                f"a web page, not uContact's '1' or refusal: {truncate(response.text)}",
+                target=self.target.name,
+            )
         known = [*self.secrets.values(), *([self._auth.token] if self._auth and self._auth.token else [])]
         text = redact(answer, known)
         status = response.status_code

@@ -63,6 +63,7 @@ class AnswerLimits:
             f"{self.target}: no answer within {self.deadline:g}s from {request.url.path}, body included "
             "(the target's deadline, default its timeout; raise it if the vendor is this slow)",
             target=self.target,
+            request=request,
         )
 
 

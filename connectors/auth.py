@@ -29,7 +29,11 @@ import httpx
 from connectors.errors import AuthenticationError, TransientError
 from connectors.secrets import SecretSet
 
-__all__ = ["SessionExpired", "TokenAuth"]
+__all__ = ["LOGIN", "SessionExpired", "TokenAuth"]
+
+LOGIN = "leadflow.login"
+"""Request extension marking a login this flow sends on a request's behalf: when the login fails,
+the request it was for did not reach the vendor in that attempt (connectors.retry.outcome_unknown)."""
 
 
 class SessionExpired(TransientError):
@@ -94,6 +98,11 @@ class TokenAuth(httpx.Auth, ABC):
         self.secrets.add(token)
         return token
 
+    def _login_request(self) -> httpx.Request:
+        request = self.login_request()
+        request.extensions[LOGIN] = True
+        return request
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("TokenAuth is used with httpx.AsyncClient only")
         yield request  # pragma: no cover - makes this a generator
@@ -102,7 +111,7 @@ class TokenAuth(httpx.Auth, ABC):
         if self._token is None:
             async with self._lock:
                 if self._token is None:
-                    login = yield self.login_request()
+                    login = yield self._login_request()
                     await login.aread()
                     self._token = self._received(login)
                     self._generation += 1
@@ -114,7 +123,7 @@ class TokenAuth(httpx.Auth, ABC):
             return
         async with self._lock:
             if self._generation == generation:
-                login = yield self.login_request()
+                login = yield self._login_request()
                 await login.aread()
                 self._token = self._received(login)
                 self._generation += 1

@@ -18,7 +18,9 @@ capped by ``max_backoff`` so a hostile header cannot park the run for an hour.
 ``outcome_unknown``: of those, the ones that leave the request's fate unknown, because the request
 was out and the vendor may have processed it (a timeout waiting for the answer, a connection lost
 or an answer unreadable after the body went out). A vendor's 429/5xx answer and a failure to
-connect or to write the body are known: not processed.
+connect or to write the body are known: not processed; so is any failure of the login a token
+flow sent first (connectors.auth): the request it was for never went out in that attempt, or went
+out and was answered "expired".
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import TypeVar
 
 import httpx
 
+from connectors.auth import LOGIN
 from connectors.config import RetryPolicy
 from connectors.errors import (
     AnswerDeadlineError,
@@ -88,7 +91,11 @@ _NOT_SENT = (
 def outcome_unknown(exc: BaseException) -> bool:
     """Whether the vendor may have processed the request that failed with ``exc``: the answer
     was lost, came too late (the deadline passed after the request left), or came but could not
-    be read (a corrupt, oversized or malformed answer is still an answer to a stored request)."""
+    be read (a corrupt, oversized or malformed answer is still an answer to a stored request).
+    A failed login (connectors.auth's ``LOGIN``) leaves nothing unknown: the request waited for it."""
+    failed = _request_of(exc)
+    if failed is not None and failed.extensions.get(LOGIN):
+        return False
     if isinstance(exc, AnswerDeadlineError | VendorAnswerError):
         return True
     if isinstance(exc, TransientError):
@@ -96,6 +103,18 @@ def outcome_unknown(exc: BaseException) -> bool:
     if isinstance(exc, TimeoutError | httpx.DecodingError):
         return True
     return isinstance(exc, httpx.TransportError) and not isinstance(exc, _NOT_SENT)
+
+
+def _request_of(exc: BaseException) -> httpx.Request | None:
+    """The request that failed with ``exc``, when it says."""
+    if isinstance(exc, ConnectorError):
+        return exc.request
+    if isinstance(exc, httpx.RequestError):
+        try:
+            return exc.request
+        except RuntimeError:  # raised without one
+            return None
+    return None
 
 
 def retry_after_of(exc: BaseException) -> float | None:

@@ -213,6 +213,33 @@ async def test_answers_that_say_not_processed_do_not_mark_rows(
     assert [r.source_row for r in results if POSSIBLY in r.reasons] == []
 
 
+@pytest.mark.parametrize("fault", ["hang", "lost"])
+@pytest.mark.parametrize("kind", ["ucontact_sms", "ucontact_email"])
+async def test_a_login_whose_answer_never_came_marks_no_row_and_leaves_nothing_in_flight(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str, fault: str
+) -> None:
+    """uContact logs in on the first upload's behalf: the login timed out (or its connection
+    broke) before the upload was sent, so the vendor cannot hold the rows; they fail unmarked,
+    and the next run sends them unmarked."""
+    rule = {f"rate_{fault}": 1.0, "hang_seconds": 5.0}
+    sandbox.faults.configure({"vendors": {"ucontact": {"/Integra/resources/auth/getUserToken": rule}}})
+    policy = RetryPolicy(attempts=2, backoff=0.001, max_backoff=0.01, breaker_failures=20)
+    transport = httpx.ASGITransport(app=app)
+
+    failed = await dispatch(
+        connector(sandbox, kind, retry=policy), leads(3), ledger=ledger, run_id="run-1", transport=transport
+    )
+    sandbox.faults.configure({})
+    rerun = await dispatch(
+        connector(sandbox, kind), leads(3), ledger=ledger, run_id="run-2", transport=transport
+    )
+
+    assert {(r.status, r.reasons) for r in failed} == {(Status.FAILED, (Issue.TRANSPORT_FAILED.value,))}
+    assert {r.status for r in rerun} <= {Status.ACCEPTED, Status.SUBMITTED}
+    assert [r.source_row for r in rerun if POSSIBLY in r.reasons] == []
+    assert set(copies(sandbox, kind).values()) == {1}
+
+
 @pytest.mark.parametrize("kind", sorted(KEEPS_REPEATS))
 async def test_a_chunk_a_crashed_run_left_in_flight_is_resent_marked_possibly_duplicated(
     app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import httpx
 
 from connectors.config import TargetConfig
-from connectors.errors import FatalTargetError, TransientError, truncate
+from connectors.errors import FatalTargetError, TransientError, VendorAnswerError, truncate
 from schemas.codes import Status
 
 if TYPE_CHECKING:
@@ -258,6 +258,16 @@ class Connector(ABC):
         counts as accepted).
         """
         return None
+
+    def unreadable(self, response: httpx.Response, what: str) -> VendorAnswerError:
+        """A ``200`` that is not the vendor's answer at all (a proxy's or a login portal's page,
+        garbage): this request's rows fail ``VENDOR_ANSWER_INVALID`` and the breaker counts it;
+        the target goes on (README "an answer that cannot be read")."""
+        return VendorAnswerError(
+            f"{self.target.name}: unreadable answer from {response.request.url.path} "
+            f"(HTTP {response.status_code}): {what}: {truncate(response.text)}",
+            target=self.target.name,
+        )
 
     def unexpected(self, response: httpx.Response, what: str) -> FatalTargetError:
         """A response that breaks the vendor's documented contract: stop the target."""

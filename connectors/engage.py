@@ -391,6 +391,8 @@ class EngageConnector(SoapConnector):
         try:
             return read_reply(response.content)
         except SoapParseError as exc:
+            if response.status_code == 200:  # no envelope at all: a page or garbage in its place
+                raise self.unreadable(response, str(exc)) from None
             raise self.unexpected(response, str(exc)) from None
 
     def _raise_for(self, fault: Fault, errors: list[EngageError], response: httpx.Response) -> None:

@@ -19,7 +19,9 @@ whatever a connector raises while reading an answer become a ``VendorAnswerError
 for unreadable answers: the vendor may well have stored the request, and uContact and MaxContact
 store a resend twice; the rows are recorded ``failed`` in the ledger, so a rerun resends them
 under the ledger's protection, and the breaker stops a target whose every answer is unreadable.
-A connector's own "this breaks the documented contract" (``Connector.unexpected``) stays fatal.
+A connector's own "this breaks the documented contract" (``Connector.unexpected``) stays fatal;
+a ``200`` that is no answer of the vendor's at all, a proxy's web page in place of the envelope or
+the JSON (``Connector.unreadable``), is a ``VendorAnswerError`` like any other unreadable answer.
 
 Per-row problems are never exceptions: they are ``RowOutcome``s (connectors.base).
 Messages say what happened, where and what to do; they never contain credentials, tokens

@@ -452,6 +452,8 @@ class MaxContactConnector(Connector):
             return [RowOutcome(chunk.leads[0].source_row, Status.INELIGIBLE, (Issue.EXTENSION_UNSUPPORTED,))]
         answer = management_answer(response)
         if answer is None:
+            if response.status_code == 200 and _json(response) is None:  # a page or garbage in its place
+                raise self.unreadable(response, "addlead: not JSON")
             if response.status_code == 200:
                 raise self.unexpected(response, "addlead: not a ManagementActionResponse")
             return [

@@ -654,6 +654,8 @@ class OncConnector(SoapConnector):
         try:
             reply = read_reply(response.content)
         except SoapParseError as exc:
+            if response.status_code == 200:  # no envelope at all: a page or garbage in its place
+                raise self.unreadable(response, str(exc)) from None
             raise self.unexpected(response, str(exc)) from None
         if not isinstance(reply, Fault):
             return reply

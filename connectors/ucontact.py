@@ -90,7 +90,6 @@ from connectors.errors import (
     AuthenticationError,
     FatalTargetError,
     TransientError,
-    VendorAnswerError,
     redact,
     truncate,
 )
@@ -478,11 +477,7 @@ class _UContactConnector(Connector):
         if is_web_page(response):
             # Not the vendor's "refused": whether it queued the file is unknown (VENDOR_ANSWER_INVALID,
             # failed in the ledger, so a rerun sends it again), never a refusal for good.
-            raise VendorAnswerError(
-                f"{self.target.name}: unreadable answer from {response.request.url.path} (HTTP 200): "
-                f"a web page, not uContact's '1' or refusal: {truncate(response.text)}",
-                target=self.target.name,
-            )
+            raise self.unreadable(response, "a web page, not uContact's '1' or refusal")
         known = [*self.secrets.values(), *([self._auth.token] if self._auth and self._auth.token else [])]
         text = redact(answer, known)
         status = response.status_code

@@ -72,3 +72,41 @@ async def test_a_web_page_answering_the_login_is_not_called_a_refused_password(
 
     assert {(r.status, r.reasons[0]) for r in results} == {(Status.FAILED, INVALID)}
     assert not any("password" in (r.vendor_message or "") for r in results)
+
+
+SOAP_AND_MAXCONTACT = {
+    "onc": ("*", {}),
+    "engage": ("*", {"chunk_size": 2}),
+    "maxcontact": ("/webservices/services/LeadManagement/addlead", {}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SOAP_AND_MAXCONTACT))
+async def test_a_web_page_answering_one_request_fails_its_rows_and_the_target_goes_on(
+    app: Starlette, sandbox: Sandbox, ledger: Ledger, kind: str
+) -> None:
+    """One page among the answers fails that request's rows and counts towards the breaker
+    (README: "an answer that cannot be read"); it does not stop the target, leaving every later
+    row unsent."""
+    vendor, _, fields, _, _ = VENDORS[kind]
+    endpoint, overrides = SOAP_AND_MAXCONTACT[kind]
+    rule = {"rate_html": 0.2}  # seed 1: ONC's login, its first request, is not among them
+    sandbox.faults.configure({"seed": 1, "vendors": {vendor: {endpoint: rule}}})
+    prefix = sandbox.simulators[vendor].prefix
+    target = TargetConfig.model_validate(
+        {"name": kind, "kind": kind, "base_url": f"http://sandbox{prefix}", "timeout": 2, "retry": RETRY}
+        | fields
+        | overrides
+    )
+    results = await dispatch(
+        build_connector(target, CREDENTIALS),
+        leads(40),
+        ledger=ledger,
+        run_id="run-1",
+        transport=httpx.ASGITransport(app=app),
+    )
+
+    failed = [r for r in results if r.status is Status.FAILED]
+    assert failed, "the fault never hit"
+    assert {(r.reasons[0], r.attempts) for r in failed} == {(INVALID, 1)}
+    assert {r.status for r in results} == {Status.FAILED, Status.ACCEPTED}

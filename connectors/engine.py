@@ -537,7 +537,7 @@ class _Run:
                     return
                 continue
             self.breaker.success()
-            self._group.create_task(self._complete(client, chunk, outcomes, attempts, sent_at))
+            self._group.create_task(self._complete(chunk, outcomes, attempts, sent_at))
             return
 
     def _claim(self, chunk: Chunk) -> Claim:
@@ -609,17 +609,19 @@ class _Run:
 
     async def _complete(
         self,
-        client: httpx.AsyncClient,
         chunk: Chunk,
         outcomes: list[RowOutcome],
         attempts: int,
         sent_at: datetime,
     ) -> None:
         """Enrich and settle an answered request off the worker, so the next request is already
-        out while this one is written to the ledger."""
+        out while this one is written to the ledger. The enrichment's lookups (OBI's customer
+        searches, ONC's listing, Engage's batch) go through the control client, made for lookups
+        side by side: on the worker's one connection they would queue behind its next send, and
+        a send the vendor is slow to answer used up their deadline while they waited."""
         await self._requests_out()
         try:
-            outcomes = await self.connector.enrich(client, chunk, outcomes)
+            outcomes = await self.connector.enrich(await self.session.control(), chunk, outcomes)
         except Exception as exc:
             log.warning(
                 "%s: completing batch %s failed: %s", self.target.name, chunk.batch_id, self._text(exc)

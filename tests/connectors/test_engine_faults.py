@@ -221,3 +221,25 @@ async def test_a_vendor_that_never_answers_fails_rows_with_transport_failed(
         (Status.FAILED, (Issue.TRANSPORT_FAILED.value,), 2)
     ] * 5
     assert "no answer within 0.2s" in (results[0].vendor_message or "")
+
+
+async def test_duplicate_searches_after_late_answers_do_not_wait_behind_the_workers_sends(
+    live: SandboxServer, ledger: Ledger
+) -> None:
+    """A late answer's resend is "not unique"; the customer searches that settle it must not
+    queue on the worker's one connection behind its next send (nor that send behind them): when
+    that send's answer was late too, the searches waited out their own deadline and their rows,
+    stored at OBI, were reported failed."""
+    live.sandbox.faults.configure(profile({"rate_late": 0.4, "late_seconds": 10}, seed=2))
+    leads = make_leads(60)
+    policy = RetryPolicy(attempts=4, backoff=0.01, max_backoff=0.05, breaker_failures=50)
+    results = await dispatch(
+        obi(f"{live.base_url}/obi", retry=policy, chunk_size=10, concurrency=1, timeout=0.5),
+        leads,
+        ledger=ledger,
+        run_id="run-1",
+    )
+
+    assert [r.vendor_message for r in results if r.status is not Status.ACCEPTED] == []
+    assert any(Issue.VENDOR_DUPLICATE.value in r.reasons for r in results), "no answer was late"
+    assert_each_stored_once(live.app, leads)

@@ -5,7 +5,10 @@ auth: ``ucontact_sms`` (``Integra/resources/SMS/uploadbase``, lines ``campaign;n
 and ``ucontact_email`` (``IntegraChannels/resources/DialersResources/uploadDialerBase``, lines
 ``campaign;email;body;;"Var":"value",...;priority``). Both answer ``1`` when the file is queued
 (the vendor processes it later, so every row of it is ``submitted``) and anything else (``0``,
-``ERROR``) when the whole file is refused: there is no per-row answer.
+``ERROR``) when the whole file is refused: there is no per-row answer. A ``200`` web page in
+place of the answer (a proxy's or a login portal's, :func:`is_web_page`) is neither: the file's
+rows fail ``VENDOR_ANSWER_INVALID`` (a rerun sends them), and at the login it stops the target
+as an unreadable login, not as refused credentials.
 
 Credentials (``[targets.X.credentials]``): ``username`` and ``password``. Options
 (``[targets.X.options]``), validated on construction:

@@ -2,6 +2,8 @@
 
 Every command catches the project's own errors (a bad lead file, a bad mapping or targets
 file) and prints one ``Error: message`` line with exit status 1; a traceback means a bug.
+Ctrl-C stops a command with one ``Interrupted`` line and exit status 130 (what an import left,
+and what to do, is said by the command: flows.commands.import_file).
 """
 
 from __future__ import annotations
@@ -70,9 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"leadflow: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    command: Callable[[list[str]], int] = module.main
-    return command(rest)
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+        command: Callable[[list[str]], int] = module.main
+        return command(rest)
+    except KeyboardInterrupt:
+        print(f"Interrupted (Ctrl-C): leadflow {name} stopped before it finished.", file=sys.stderr)
+        return 130  # flows.verdict.ExitCode.INTERRUPTED, not imported here: it loads polars
 
 
 if __name__ == "__main__":

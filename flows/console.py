@@ -27,6 +27,7 @@ __all__ = [
     "USER_ERRORS",
     "new_console",
     "print_error",
+    "print_interrupted",
     "print_verdict",
     "quiet_user_errors",
     "stage",
@@ -97,6 +98,12 @@ def print_error(console: Console, error: Exception) -> None:
     """``Error: message`` as one line, whatever the terminal's width: not wrapped (a log or a
     grep gets the whole line) and not cut (soft wrap: the terminal folds it for the eye)."""
     console.print(Text(f"Error: {error}", style="bold red"), soft_wrap=True)
+
+
+def print_interrupted(console: Console, what: str) -> None:
+    """``Interrupted (Ctrl-C): <what it left and what to do>`` as one line (:func:`print_error`'s
+    form): a person who stopped a run needs to know what it left, not Python's traceback."""
+    console.print(Text(f"Interrupted (Ctrl-C): {what}", style="bold yellow"), soft_wrap=True)
 
 
 def print_verdict(console: Console, verdict: RunVerdict) -> None:

@@ -19,6 +19,7 @@ Exit codes (README, "Exit codes"):
       ``AUTH_FAILED``, ``LEDGER_UNAVAILABLE``, ``PARTITION_FAILED``), also one stopped before
       sending that had no row to send (its ``stopped`` fact), or
       nothing could be sent to a target that had rows to send
+130   stopped by Ctrl-C (SIGINT) before it finished: no run folder; rerun the same import
 ====  =====================================================================================
 
 A target stopped before anything was sent (a uContact template naming a column the file lacks:
@@ -78,6 +79,8 @@ class ExitCode(IntEnum):
     USAGE = 2
     ROWS_FAILED = 3
     TARGET_FAILED = 4
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (SIGINT), 128 + 2 as a shell reports it: no verdict, no run folder."""
 
 
 class SendVerdict(StrEnum):

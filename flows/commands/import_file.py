@@ -13,6 +13,9 @@ Prefect work pool (a Prefect server with the import-partition deployment and wor
 The run ends with one verdict line per target and exits with the code of flows.verdict
 (0 sent, 3 rows failed, 4 a target stopped or got nothing; 1 a bad file or setting), the same
 with ``--prefect``, whose flow run then ends ``Failed``. The run folder is written either way.
+Ctrl-C stops the run where it is (requests under way are cancelled, the vendors' sessions
+closed), writes no run folder and exits 130 with one line saying what it left: what the vendors
+took is in the ledger, and the same command run again sends the rest (:func:`_interrupted`).
 A run that failed, could not send, or had too many leads rejected posts an alert to
 ``$LEADFLOW_ALERT_WEBHOOK`` when set (flows.alerts; with ``--prefect``, the flow does).
 """
@@ -120,9 +123,10 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from connectors.config_error import ConfigError
     from flows.alerts import alert_run
     from flows.commands.validate import prepare_options
-    from flows.console import USER_ERRORS, new_console, print_error, stage
+    from flows.console import USER_ERRORS, new_console, print_error, print_interrupted, stage
     from flows.importer import ledger_path, load_connectors
     from flows.prepare_batches import check_inputs, prepare_batches
+    from flows.verdict import ExitCode
 
     console = console or new_console()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry URLs, some with logins
@@ -150,13 +154,34 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print_error(console, error)
         alert_run(run_id=None, source=str(args.file), summary=None, error=error)
         return 1
-    if not in_flow:
-        return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
     try:
+        if not in_flow:
+            return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
         return _run_with_prefect(args, console)
     except USER_ERRORS as error:  # found inside the flow (a late batch, the file's columns)
         print_error(console, error)  # the flow alerted for its own run
         return 1
+    except KeyboardInterrupt:
+        print_interrupted(console, _interrupted(ledger, dry_run=args.dry_run, in_flow=in_flow))
+        return int(ExitCode.INTERRUPTED)
+
+
+def _interrupted(ledger: str | Path, *, dry_run: bool, in_flow: bool) -> str:
+    """What an import stopped by Ctrl-C left, and what to do. Nothing the run delivered is lost:
+    each chunk was claimed in the ledger before it was sent and settled when answered; a chunk
+    whose request was under way stays claimed by the run's lease, after which the next run
+    settles it through the vendor (README, ``IN_PROGRESS_ELSEWHERE``)."""
+    from connectors.lease import LEASE_ENV, lease_seconds
+
+    if dry_run:
+        return "the dry run stopped before it finished; nothing was sent and no run folder was written."
+    stopped = "the import_leads flow run stopped" if in_flow else "the import stopped"
+    return (
+        f"{stopped} before it finished; no run folder was written. What the vendors took is recorded "
+        f"in the ledger {ledger}. Run the same command again to send the rest: it skips what was "
+        f"delivered, and settles the leads whose requests were under way with the vendor once their "
+        f"claim lapses ({lease_seconds():g} s, {LEASE_ENV})."
+    )
 
 
 def _send_file(

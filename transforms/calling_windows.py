@@ -27,6 +27,7 @@ import polars as pl
 
 from schemas.codes import Issue
 from transforms.calling_rules import Profile, Rule, Span, holiday_dates
+from transforms.timezones import linked_zone
 from transforms.us_state_zones import STATE_ZONES
 from transforms.us_zones import US_REGIONS, address_values, state_codes
 
@@ -148,14 +149,21 @@ def allowed_at(moment: datetime, zone: str, rules: Sequence[Rule]) -> bool:
     return span is not None and span[0] <= minutes < span[1]
 
 
+@functools.cache
+def _state_zones_linked() -> dict[str, frozenset[str]]:
+    """Each US state's zones as :func:`transforms.timezones.linked_zone` names them, so that a
+    zone written by an old or alias name (US/Eastern, EST5EDT) finds the states of its place."""
+    return {code: frozenset(map(linked_zone, zones)) for code, zones in STATE_ZONES.items()}
+
+
 def lead_rules(
     profile: Profile, country: str | None, state: str | None, zones: Sequence[str]
 ) -> dict[str, tuple[Rule, ...]]:
     """Each of a lead's zones -> the rules that hold there: the profile's, the lead's country's,
     and its US state's. A US lead of no known state (or a lead of no known country, a US
     toll-free number say) gets, in each zone, the rules of every state that has that zone (in
-    America/Chicago: Texas's and Florida's panhandle's; in Pacific/Guam: none), unless the
-    profile says ``unknown_state = "ignore"``."""
+    America/Chicago, or US/Central: Texas's and Florida's panhandle's; in Pacific/Guam: none),
+    unless the profile says ``unknown_state = "ignore"``."""
     common = [*profile.rules, *profile.by_country.get(country or "", ())]
     by_zone = {zone: list(common) for zone in zones}
     if (country is None or country in US_REGIONS) and profile.by_state:
@@ -164,8 +172,9 @@ def lead_rules(
                 rules.extend(profile.by_state.get(state, ()))
         elif profile.unknown_state == "strictest":
             for code, state_rules in profile.by_state.items():
-                for zone in STATE_ZONES.get(code, frozenset()) & by_zone.keys():
-                    by_zone[zone] += state_rules
+                for zone in by_zone:
+                    if linked_zone(zone) in _state_zones_linked().get(code, frozenset()):
+                        by_zone[zone] += state_rules
     return {zone: tuple(dict.fromkeys(rules)) for zone, rules in by_zone.items()}
 
 

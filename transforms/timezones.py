@@ -51,6 +51,7 @@ __all__ = [
     "canonical_timezones",
     "choose_zone",
     "country_zones",
+    "linked_zone",
     "phone_zone_ids",
     "zone_lists",
 ]
@@ -316,6 +317,23 @@ def _links() -> dict[str, str]:
         for line in text.splitlines()
         if len(fields := line.split()) == 3 and fields[0] == "L"
     }
+
+
+_POSIX_US_ZONES: Final = {
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+}
+"""The US zones tzdata keeps under POSIX-style names, with the US rules of the city named here."""
+
+
+def linked_zone(zone: str) -> str:
+    """The zone of a place that ``zone`` keeps time with: the zone an old or alias name links to
+    (US/Eastern: America/New_York, Asia/Calcutta: Asia/Kolkata), the US city whose rules a
+    POSIX-style name follows (EST5EDT), else ``zone`` itself. A row's own zone is kept as
+    written; what is looked up by place (a US state's zones) is compared through this."""
+    return _POSIX_US_ZONES.get(zone) or _links().get(zone, zone)
 
 
 def _most_plausible(zones: tuple[str, ...], region: str | None) -> str:

@@ -196,6 +196,29 @@ def test_a_us_lead_of_unknown_state_gets_in_each_zone_the_strictest_state_of_tha
     assert lead_rules(ignore, "US", None, ["America/Chicago"]) == {"America/Chicago": us.rules}
 
 
+@pytest.mark.parametrize(
+    ("written", "zone"),
+    [
+        ("US/Eastern", "America/New_York"),
+        ("EST5EDT", "America/New_York"),
+        ("US/Central", "America/Chicago"),
+        ("CST6CDT", "America/Chicago"),
+        ("US/Pacific", "America/Los_Angeles"),
+    ],
+)
+def test_a_zone_written_by_its_old_or_posix_name_gets_the_strictest_states_of_the_zone_it_keeps(
+    written: str, zone: str
+) -> None:
+    # a row's own time zone is taken as written (an IANA name of a place that keeps DST), so a
+    # US lead of unknown state in "US/Eastern" must be held to Florida's 20:00, as in New York
+    us = PROFILES["us-tcpa"]
+    assert lead_rules(us, "US", None, [written])[written] == lead_rules(us, "US", None, [zone])[zone]
+    reference = datetime(2026, 12, 6, 14, tzinfo=UTC)  # a Sunday morning in the US
+    assert next_window([written], lead_rules(us, "US", None, [written]), reference) == next_window(
+        [zone], lead_rules(us, "US", None, [zone]), reference
+    )
+
+
 def test_a_german_lead_waits_over_christmas_and_the_sunday() -> None:
     reference = datetime(2026, 12, 24, 20, tzinfo=UTC)  # Thursday 21:00 in Berlin
     window = next_window(["Europe/Berlin"], PROFILES["de"].rules, reference)

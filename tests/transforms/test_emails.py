@@ -35,6 +35,18 @@ def test_valid_emails_are_trimmed_unwrapped_and_domain_lowercased(raw: str, expe
 
 @pytest.mark.parametrize(
     "raw",
+    ["a@x.com\u200b", "\ufeffa@x.com", "\u200e a@x.com \u200f", "<a@x.com\u2060>"],
+)
+def test_invisible_characters_around_an_address_are_trimmed_like_whitespace(raw: str) -> None:
+    # a zero-width space or direction mark copied with an address from a web page or document:
+    # the address looks right, so EMAIL_INVALID would ask for a fix no one can see
+    out = _run([raw])
+    assert out["email"].to_list() == ["a@x.com"]
+    assert out["issues"].to_list() == [[]]
+
+
+@pytest.mark.parametrize(
+    "raw",
     ["bad@", "@x.com", "a..b@x.com", ".a@x.com", "a@x", "x@localhost", "a b@x.com", "a@-x.com", "ü@x.com"],
 )
 def test_invalid_emails_become_null_with_the_raw_value_in_the_issue(raw: str) -> None:

@@ -25,7 +25,9 @@ default region, else null); ``issues`` gains COUNTRY_UNKNOWN, PHONE_UNPARSEABLE 
 / PHONE_INVALID per offending column (with the raw value), PHONE_MISSING and TIMEZONE_INVALID.
 A number libphonenumber calls valid but E.164 cannot carry (under 7 or over 15 digits, e.g.
 Austrian short numbers or 16-digit German ones) is PHONE_INVALID too: ``phoneN`` only ever holds
-what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN and E164_DIGITS).
+what the clean-leads contract accepts (schemas.clean_leads.E164_PATTERN and E164_DIGITS). So
+is a value listing a second number after ";" ("0612345678;0698765432"), which libphonenumber
+reads as an auto-dial extension.
 POSTAL_CODE_UNKNOWN / STATE_UNKNOWN mark a US row's ZIP code or state (unmapped columns read by
 transforms.us_zones) that is not one. Time zone rules: see transforms.timezones.
 """
@@ -76,6 +78,15 @@ _SCIENTIFIC: Final = r"^([0-9])(?:[.,]([0-9]*))?[eE]\+?0?([0-9]{1,2})$"
 reads; a spreadsheet writes its damage in ASCII. The exponent may carry one leading zero
 ("E+011", as C's printf and some Excel exports write it): the same float as "E+11", so the
 exact-mantissa rule still decides whether it is expanded."""
+
+_AUTO_DIAL: Final = r";|,,"
+"""libphonenumber's auto-dial extension marks: "+1 650 253 0000;123" dials 123 after the call
+connects. A CRM export lists a lead's several numbers with ";" ("0612345678;0698765432"), which
+libphonenumber reads as the first number with the second as its extension."""
+_SECOND_NUMBER_DIGITS: Final = 7
+"""An auto-dial "extension" this long is a second number (E.164's shortest has 7 digits): the
+value is PHONE_INVALID, as "0612345678 / 0698765432" is, not a switchboard extension that sends
+the second number to the agent as an extension and holds the lead at a target that holds them."""
 
 
 def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -214,11 +225,14 @@ def _parse_distinct(
     # answers and the selection below were eight queries and two sorts
     shape = pl.LazyFrame(schema={"_row": pl.get_index_type(), **ANSWER_SCHEMA})
     given, damaged = cleaned.get_column("clean").is_not_null(), cleaned.get_column("damaged")
+    auto_dial = cleaned.get_column("clean").str.contains(_AUTO_DIAL).fill_null(False)
     parsed = (
         pl.concat([shape, *decided, parsed_one_by_one.lazy(), unparsed], how="diagonal")
         .cast(ANSWER_SCHEMA)  # type: ignore[arg-type]
         .with_columns(
-            _given=pl.lit(given).gather(pl.col("_row")), _damaged=pl.lit(damaged).gather(pl.col("_row"))
+            _given=pl.lit(given).gather(pl.col("_row")),
+            _damaged=pl.lit(damaged).gather(pl.col("_row")),
+            _auto_dial=pl.lit(auto_dial).gather(pl.col("_row")),
         )
     )
     # libphonenumber calls some numbers valid that E.164 cannot carry (6 or 16+ digits): for
@@ -229,6 +243,8 @@ def _parse_distinct(
     usable = pl.col("_given") & ~pl.col("_damaged")
     carried = pl.col("e164").str.len_bytes().is_between(fewest + 1, most + 1)
     out_of_range = usable & pl.col("e164").is_not_null() & ~carried
+    second_number = usable & pl.col("_auto_dial") & (pl.col("ext").str.len_bytes() >= _SECOND_NUMBER_DIGITS)
+    out_of_range = out_of_range | second_number.fill_null(False)
     kept = usable & ~out_of_range
     answers = parsed.select(
         "_row",

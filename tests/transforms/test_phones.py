@@ -44,6 +44,12 @@ MESSY = [
     # written ("１２", "١٢") they were other dedupe keys than "12" and reached the dialer so
     ("415-555-2671 x１２", "US", "+14155552671", "fixed_line_or_mobile", "12", None),
     ("415-555-2671 ext. ١٢", "US", "+14155552671", "fixed_line_or_mobile", "12", None),
+    # libphonenumber reads ";" (and ",,") as an auto-dial extension: a short one stays one,
+    # a second number listed after the first (as CRM exports list several) is no extension
+    ("415-555-2671;123", "US", "+14155552671", "fixed_line_or_mobile", "123", None),
+    ("0612345678;0698765432", "FR", None, None, None, "PHONE_INVALID"),
+    ("+1 415 555 2671; 4155552672", "US", None, None, None, "PHONE_INVALID"),
+    ("4155552671,,4155552672", "US", None, None, None, "PHONE_INVALID"),
     ("0044 20 7946 0958", "US", "+442079460958", "fixed_line", None, None),
     ("011 44 20 7946 0958", "US", "+442079460958", "fixed_line", None, None),
     ("tel:+1-415-555-2671", "US", "+14155552671", "fixed_line_or_mobile", None, None),

@@ -21,7 +21,8 @@ Mapping file format (every key optional)::
     email = "Mail privat"
 
 A header named in ``[columns]`` is matched exactly, else by its alias key (case, spacing,
-punctuation and accents ignored); naming a header the file lacks is a ``MappingError``.
+punctuation and accents ignored); naming a header the file lacks is a ``MappingError``. A header
+named in ``ignore`` is matched the same way (every header it matches is dropped).
 """
 
 from __future__ import annotations
@@ -190,7 +191,10 @@ def _boolean(path: Path, key: str, value: object) -> bool:
 def resolve_columns(headers: list[str], mapping: ColumnMapping | None) -> AppliedMapping:
     """Decide which header feeds each canonical column; the rest become attributes."""
     mapping = mapping or ColumnMapping()
-    ignored = tuple(header for header in headers if header in mapping.ignore)
+    ignore_keys = {header_key(name) for name in mapping.ignore} - {""}
+    ignored = tuple(
+        header for header in headers if header in mapping.ignore or header_key(header) in ignore_keys
+    )
     columns = {name: _find_header(headers, header, name, mapping) for name, header in mapping.columns.items()}
     origins = dict.fromkeys(columns, FROM_MAPPING)
     taken = set(columns.values()) | set(ignored)

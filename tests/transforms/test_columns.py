@@ -126,6 +126,15 @@ def test_mapping_file_overrides_aliases_and_ignores_columns(tmp_path: Path) -> N
     assert '(dropped)    <- "Intern"  (ignored by mapping file)' in applied.describe()
 
 
+def test_ignore_matches_headers_as_columns_does_so_no_ignored_column_reaches_a_vendor() -> None:
+    # [columns] names a header whatever its case, spacing and punctuation; an ignored column
+    # written "notes" for the file's "Notes" was kept as an attribute and sent as a custom field
+    mapping = ColumnMapping(ignore=("notes", "social security no", "Absent"))
+    applied = resolve_columns(["Phone", "Notes", "Social-Security No.", "Owner"], mapping)
+    assert applied.ignored == ("Notes", "Social-Security No.")
+    assert applied.attributes == ("Owner",)
+
+
 def test_mapping_without_aliases_maps_only_what_it_names() -> None:
     applied = resolve_columns(
         ["Phone", "Email"], ColumnMapping(columns={"email": "Email"}, use_aliases=False)

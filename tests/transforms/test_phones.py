@@ -37,6 +37,10 @@ MESSY = [
     ("4155552671.0", "US", "+14155552671", "fixed_line_or_mobile", None, None),
     ("4.155552671E9", "US", "+14155552671", "fixed_line_or_mobile", None, None),
     ("4,15555E+9", "US", None, None, None, "PHONE_INVALID"),
+    # a spreadsheet's number format with thousands separators keeps every digit
+    ("4,155,552,671", "US", "+14155552671", "fixed_line_or_mobile", None, None),
+    ("14,155,552,671.00", "US", "+14155552671", "fixed_line_or_mobile", None, None),
+    ("0612345678,0698765432", "FR", None, None, None, "PHONE_UNPARSEABLE"),
     ("415-555-2671 ext. 123", "US", "+14155552671", "fixed_line_or_mobile", "123", None),
     ("415.555.2671 x12", "United States of America", "+14155552671", "fixed_line_or_mobile", "12", None),
     ("415-555-2671 #99", "US", "+14155552671", "fixed_line_or_mobile", "99", None),

@@ -34,6 +34,7 @@ __all__ = [
     "checked_encoding",
     "decode_as",
     "invalid_byte_error",
+    "looks_like_json",
     "nul_byte_error",
     "other_script_error",
     "other_script_word",
@@ -54,6 +55,11 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
     (b"\x1f\x8b", "a gzip-compressed file"),
 )
+
+_JSON = re.compile(rb'^(?:\xef\xbb\xbf)?\s*(?:\[\s*)?\{\s*"')
+"""A JSON export (an array of objects, or one object a line): a CSV header never starts so
+('[Name]' headers of SQL exports have no brace). Read as CSV, its first line became a header of
+leads and the file's first lead (a one-line array: every lead) was lost without a word."""
 
 
 @dataclass(frozen=True)
@@ -233,12 +239,20 @@ def refuse_utf8_mark(path: Path, head: bytes, encoding: str) -> None:
     )
 
 
+def looks_like_json(head: bytes) -> bool:
+    """Whether a would-be CSV's first bytes are JSON's (the readers that stream leave such a
+    file to read_lead_file, whose decoding refuses it)."""
+    return _JSON.match(head[:_UTF16_SAMPLE]) is not None
+
+
 def _refuse_other_formats(path: Path, data: bytes) -> None:
     """``LeadFileError`` when ``data`` starts like a format that is no CSV (a workbook, a PDF,
     an archive): detected or named, no encoding makes text of those."""
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
+    if looks_like_json(data):
+        raise LeadFileError(path, "the file is not a CSV file, it looks like JSON", SAVE_AS)
 
 
 def as_utf8(path: Path, data: bytes) -> Decoded:

@@ -46,6 +46,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
+from transforms.encodings import looks_like_json
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -334,7 +335,12 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
             first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
     except OSError:
         return None
-    if not first or first.startswith(_NOT_STREAMED) or first.startswith(codecs.BOM_UTF32_LE):
+    if (
+        not first
+        or first.startswith(_NOT_STREAMED)
+        or first.startswith(codecs.BOM_UTF32_LE)
+        or looks_like_json(first)
+    ):
         return None
     start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
     size = path.stat().st_size

@@ -81,6 +81,11 @@ def test_the_hand_written_messy_rows_are_normalized(tmp_path: Path) -> None:
         (b"\x00\x01\x02\x03binary\xff\xfe" * 50, "binary"),
         (b"name,notes\nAnn,hello\n", "no phone or email column"),
         ("phone,name\n1,Иванов Пётр\n2,Смирнова Анна\n3,Кузнецов Олег\n".encode("cp1251"), "utf-8"),
+        # a JSON export read as CSV: its one line was a header of leads ("phone" + digits took
+        # the phone1 alias) and the run ended 0 with no row; JSON lines lost their first lead
+        (b'[{"phone":"+14155552671","email":"a@x.com"},{"phone":"+14155552672"}]', "json"),
+        (b'{"phone": "+14155552671"}\n{"phone": "+14155552672"}\n', "json"),
+        (b'\xef\xbb\xbf[\n  {\n    "Phone": "+14155552671"\n  }\n]\n', "json"),
     ],
 )
 def test_bad_files_give_one_clear_line_and_exit_1(content: bytes, expected: str, tmp_path: Path) -> None:

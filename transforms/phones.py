@@ -83,10 +83,11 @@ reads; a spreadsheet writes its damage in ASCII. The exponent may carry one lead
 ("E+011", as C's printf and some Excel exports write it): the same float as "E+11", so the
 exact-mantissa rule still decides whether it is expanded."""
 
-_AUTO_DIAL: Final = r";|,,"
-"""libphonenumber's auto-dial extension marks: "+1 650 253 0000;123" dials 123 after the call
-connects. A CRM export lists a lead's several numbers with ";" ("0612345678;0698765432"), which
-libphonenumber reads as the first number with the second as its extension."""
+_AUTO_DIAL: Final = r";\s*[0-9+(]|,,"
+"""libphonenumber's auto-dial extension marks, a number right after them: "+1 650 253 0000;123"
+dials 123 after the call connects (RFC 3966's labelled ";ext=1234567" is an extension). A CRM
+export lists a lead's several numbers with ";" ("0612345678;0698765432"), which libphonenumber
+reads as the first number with the second as its extension."""
 _SECOND_NUMBER_DIGITS: Final = 7
 """An auto-dial "extension" this long is a second number (E.164's shortest has 7 digits): the
 value is PHONE_INVALID, as "0612345678 / 0698765432" is, not a switchboard extension that sends

@@ -51,6 +51,7 @@ MESSY = [
     # libphonenumber reads ";" (and ",,") as an auto-dial extension: a short one stays one,
     # a second number listed after the first (as CRM exports list several) is no extension
     ("415-555-2671;123", "US", "+14155552671", "fixed_line_or_mobile", "123", None),
+    ("tel:+1-415-555-2671;ext=1234567", "US", "+14155552671", "fixed_line_or_mobile", "1234567", None),
     ("0612345678;0698765432", "FR", None, None, None, "PHONE_INVALID"),
     ("+1 415 555 2671; 4155552672", "US", None, None, None, "PHONE_INVALID"),
     ("4155552671,,4155552672", "US", None, None, None, "PHONE_INVALID"),

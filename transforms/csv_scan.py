@@ -42,7 +42,7 @@ import numpy as np
 import polars as pl
 
 from transforms.code_pages import code_page_misread
-from transforms.encodings import looks_like_json, other_script_word
+from transforms.encodings import other_script_word, text_format_of
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -146,7 +146,7 @@ def scan_text_csv(path: Path) -> TextCsv | None:
     if head is None:
         return None
     first, size = head
-    if not first or first.startswith(_NOT_TEXT) or looks_like_json(first):
+    if not first or first.startswith(_NOT_TEXT) or text_format_of(first) is not None:
         return None
     bom = first.startswith(codecs.BOM_UTF8)
     guess = "utf-8-sig" if bom else ("utf-8" if _utf8_start(first, size) else "cp1252")

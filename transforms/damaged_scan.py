@@ -52,7 +52,7 @@ import polars as pl
 from transforms.code_pages import code_page_misread
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
-from transforms.encodings import looks_like_json, nul_byte_error, other_script_word
+from transforms.encodings import nul_byte_error, other_script_word, text_format_of
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -125,7 +125,7 @@ def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | No
             first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8) + _LONGEST_HEAD_LINE)
     except OSError:
         return None
-    if not first or first.startswith(_NOT_TEXT) or looks_like_json(first):
+    if not first or first.startswith(_NOT_TEXT) or text_format_of(first) is not None:
         return None
     bom = first.startswith(codecs.BOM_UTF8) and (strict is None or strict.encoding == "utf-8")
     start = len(codecs.BOM_UTF8) if bom else 0

@@ -34,11 +34,11 @@ __all__ = [
     "checked_encoding",
     "decode_as",
     "invalid_byte_error",
-    "looks_like_json",
     "nul_byte_error",
     "other_script_error",
     "other_script_word",
     "refuse_utf8_mark",
+    "text_format_of",
 ]
 
 SAVE_AS = "Export or save the leads as CSV (UTF-8) or Parquet and try again"
@@ -56,10 +56,19 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a gzip-compressed file"),
 )
 
-_JSON = re.compile(rb'^(?:\xef\xbb\xbf)?\s*(?:\[\s*)?\{\s*"')
-"""A JSON export (an array of objects, or one object a line): a CSV header never starts so
-('[Name]' headers of SQL exports have no brace). Read as CSV, its first line became a header of
-leads and the file's first lead (a one-line array: every lead) was lost without a word."""
+_TEXT_FORMATS: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (re.compile(rb'^(?:\xef\xbb\xbf)?\s*(?:\[\s*)?\{\s*"'), "JSON"),
+    (
+        re.compile(rb"^(?:\xef\xbb\xbf)?\s*<(?:!doctype\s+html|html|table)\b", re.IGNORECASE),
+        "an HTML page (the 'Excel' export of some tools is one)",
+    ),
+    (re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml\b"), "an XML document (Excel's XML Spreadsheet 2003 is one)"),
+)
+"""Text formats that are no CSV, by how they start: a JSON export (an array of objects, or one
+object a line), an HTML table, an XML document. No CSV header starts so ('[Name]' headers of SQL
+exports have no brace). Read as CSV, a one-line JSON array was a header of leads ('phone' and
+digits took the phone1 alias) and the run ended 0 with no row; an HTML or XML file's error
+asked for a column named "Phone", when the fix is to save the file as CSV."""
 
 
 @dataclass(frozen=True)
@@ -239,20 +248,20 @@ def refuse_utf8_mark(path: Path, head: bytes, encoding: str) -> None:
     )
 
 
-def looks_like_json(head: bytes) -> bool:
-    """Whether a would-be CSV's first bytes are JSON's (the readers that stream leave such a
-    file to read_lead_file, whose decoding refuses it)."""
-    return _JSON.match(head[:_UTF16_SAMPLE]) is not None
+def text_format_of(head: bytes) -> str | None:
+    """The text format no CSV is that a would-be CSV's first bytes are in (``_TEXT_FORMATS``),
+    else None. The readers that stream leave such a file to read_lead_file, which refuses it."""
+    head = head[:_UTF16_SAMPLE]
+    return next((what for pattern, what in _TEXT_FORMATS if pattern.match(head)), None)
 
 
 def _refuse_other_formats(path: Path, data: bytes) -> None:
     """``LeadFileError`` when ``data`` starts like a format that is no CSV (a workbook, a PDF,
-    an archive): detected or named, no encoding makes text of those."""
-    for signature, what in _SIGNATURES:
-        if data.startswith(signature):
-            raise LeadFileError(path, f"the file is not a CSV file, it looks like {what}", SAVE_AS)
-    if looks_like_json(data):
-        raise LeadFileError(path, "the file is not a CSV file, it looks like JSON", SAVE_AS)
+    an archive; JSON, HTML, XML): detected or named, no encoding makes a CSV of those."""
+    found = next((what for signature, what in _SIGNATURES if data.startswith(signature)), None)
+    found = found or text_format_of(data)
+    if found is not None:
+        raise LeadFileError(path, f"the file is not a CSV file, it looks like {found}", SAVE_AS)
 
 
 def as_utf8(path: Path, data: bytes) -> Decoded:

@@ -46,7 +46,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
-from transforms.encodings import looks_like_json
+from transforms.encodings import text_format_of
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -339,7 +339,7 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
         not first
         or first.startswith(_NOT_STREAMED)
         or first.startswith(codecs.BOM_UTF32_LE)
-        or looks_like_json(first)
+        or text_format_of(first) is not None
     ):
         return None
     start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0

@@ -83,9 +83,14 @@ def test_the_hand_written_messy_rows_are_normalized(tmp_path: Path) -> None:
         ("phone,name\n1,Иванов Пётр\n2,Смирнова Анна\n3,Кузнецов Олег\n".encode("cp1251"), "utf-8"),
         # a JSON export read as CSV: its one line was a header of leads ("phone" + digits took
         # the phone1 alias) and the run ended 0 with no row; JSON lines lost their first lead
-        (b'[{"phone":"+14155552671","email":"a@x.com"},{"phone":"+14155552672"}]', "json"),
+        (b'[{"phone":"+14155552671","email":"a@x.com"},{"phone":"+14155552672"}]', "looks like json"),
         (b'{"phone": "+14155552671"}\n{"phone": "+14155552672"}\n', "json"),
         (b'\xef\xbb\xbf[\n  {\n    "Phone": "+14155552671"\n  }\n]\n', "json"),
+        # an "Excel" export that is an HTML table, and Excel's XML Spreadsheet 2003: the error
+        # asked for a column named "Phone" in a file whose only fix is saving it as CSV
+        (b"<html xmlns:o='urn:schemas-microsoft-com:office:office'>\n<table><tr><td>Phone", "like an html"),
+        (b"\n<!DOCTYPE html>\n<table><tr><th>Phone</th></tr><tr><td>+14155552671</td>", "like an html"),
+        (b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:sheet">', "like an xml"),
     ],
 )
 def test_bad_files_give_one_clear_line_and_exit_1(content: bytes, expected: str, tmp_path: Path) -> None:

@@ -12,17 +12,10 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import Issue
+from transforms.blanks import EDGE_JUNK
 from transforms.issues import append_issue_rows, issue
 
 __all__ = ["EMAIL_PATTERN", "email_columns", "normalize_emails"]
-
-_EDGE_JUNK = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000\u200b\u200e\u200f\u2060\ufeff"
-)
-"""Unicode White_Space and the invisible characters a copy from a web page or document leaves
-(zero-width space, direction marks, word joiner, byte-order mark), as transforms.phones trims
-them: an address that looks right must not be EMAIL_INVALID for what no one can see."""
 
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -60,11 +53,11 @@ def email_columns(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     parts = pl.col("_parts")
     steps = (
         frame.lazy()
-        .select(email_raw=pl.col("email"), _v=pl.col("email").str.strip_chars(_EDGE_JUNK))
+        .select(email_raw=pl.col("email"), _v=pl.col("email").str.strip_chars(EDGE_JUNK))
         .with_columns(_v=unwrap_name.otherwise(value))
         .with_columns(_v=unwrap_mailto.otherwise(value))
         # "x@example.com." ends a sentence
-        .with_columns(_v=value.str.strip_chars(_EDGE_JUNK).str.strip_chars_end("."))
+        .with_columns(_v=value.str.strip_chars(EDGE_JUNK).str.strip_chars_end("."))
         .with_columns(_parts=value.str.split_exact("@", 1))
         .with_columns(
             _valid=(

@@ -43,6 +43,7 @@ import polars as pl
 
 from schemas.clean_leads import E164_DIGITS, PHONE_SLOTS
 from schemas.codes import Issue
+from transforms.blanks import EDGE_JUNK
 from transforms.countries import resolve_country, resolve_country_values
 from transforms.distinct import distinct_values
 from transforms.issues import append_issue_rows, issue
@@ -66,14 +67,8 @@ _STATUS_CODES: Final[dict[int, str]] = {
     STATUS_UNPARSEABLE: Issue.PHONE_UNPARSEABLE.value,
     STATUS_NO_REGION: Issue.PHONE_NO_REGION.value,
 }
-_WHITESPACE: Final = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
-"""Unicode White_Space, what ``\\s`` matches in polars' (Rust) regex engine."""
-_INVISIBLE: Final = "\u200b\u200e\u200f\u2060\ufeff"
-_LEADING_JUNK: Final = _WHITESPACE + _INVISIBLE + "'‘’`"
-_TRAILING_JUNK: Final = _WHITESPACE + _INVISIBLE
+_LEADING_JUNK: Final = EDGE_JUNK + "'‘’`"
+_TRAILING_JUNK: Final = EDGE_JUNK
 _THOUSANDS: Final = r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.0+)?$"
 """A number a spreadsheet formatted with thousands separators ("4,155,552,671"): the digits are
 all there, the commas are not libphonenumber's to read (it calls the value no number at all)."""

@@ -44,6 +44,8 @@ import phonenumbers
 import polars as pl
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
+from transforms.blanks import EDGE_JUNK
+
 __all__ = [
     "PRIMARY_ZONES",
     "ZONE_LISTS",
@@ -255,7 +257,7 @@ def _iana_names() -> dict[str, str]:
 def canonical_timezones(values: pl.Expr) -> pl.Expr:
     """The canonical IANA spelling of each value, null when it is not an IANA zone name of a
     place (a fixed offset such as EST or UTC is none, see ``_NOT_A_PLACE``)."""
-    return values.str.strip_chars().str.to_lowercase().replace_strict(_iana_names(), default=None)
+    return values.str.strip_chars(EDGE_JUNK).str.to_lowercase().replace_strict(_iana_names(), default=None)
 
 
 def _zone_tab() -> str:

@@ -231,6 +231,19 @@ def test_invalid_row_timezone_is_reported_and_replaced() -> None:
     assert {"code": "TIMEZONE_INVALID", "column": "timezone", "value": "CET+1"} in out["issues"]
 
 
+def test_a_row_timezone_with_invisible_characters_at_its_edges_is_the_rows_zone() -> None:
+    # copied from a web page or another system: TIMEZONE_INVALID would ask for a fix no one sees
+    rows = normalize_phones(
+        raw_leads(
+            {"phone1": "+49 30 1234567", "timezone": "America/New_York\u200b"},
+            {"phone1": "+49 30 1234568", "timezone": "\ufeff\u00a0america/new_york"},
+        ),
+        None,
+    ).rows(named=True)
+    assert [(row["timezone"], row["timezone_source"]) for row in rows] == [("America/New_York", "row")] * 2
+    assert [row["issues"] for row in rows] == [[], []]
+
+
 def test_a_fixed_offset_zone_such_as_est_or_utc_is_not_taken_for_the_leads_clock() -> None:
     # IANA's EST is UTC-5 all year: a New York lead in July would be called until 22:00 local
     rows = normalize_phones(
@@ -338,11 +351,11 @@ def test_vectorized_zone_lookup_equals_phonenumbers_time_zones_for_number() -> N
 
 
 def test_stripped_whitespace_is_exactly_what_the_regex_engine_calls_whitespace() -> None:
-    from transforms.phones import _WHITESPACE
+    from transforms.blanks import WHITESPACE
 
     every = pl.Series([chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF])
 
-    assert set(every.filter(every.str.contains(r"^\s$")).to_list()) == set(_WHITESPACE)
+    assert set(every.filter(every.str.contains(r"^\s$")).to_list()) == set(WHITESPACE)
 
 
 def test_columnar_and_one_by_one_parsing_normalize_a_messy_file_identically(tmp_path: Path) -> None:

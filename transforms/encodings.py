@@ -203,6 +203,7 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
     A UTF-8 byte-order mark is skipped when the encoding is UTF-8."""
     _refuse_other_formats(path, data)
     refuse_utf8_mark(path, data, encoding)
+    _refuse_8_bit_as_wide(path, data, encoding)
     if encoding == "utf-8":
         start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
         if _is_utf8(data):
@@ -214,6 +215,28 @@ def decode_as(path: Path, data: bytes, encoding: str) -> Decoded:
         at = error.start + (len(error.object) < len(data)) * len(codecs.BOM_UTF8)
         raise invalid_byte_error(path, encoding, data[at], data.count(b"\n", 0, at) + 1) from None
     return Decoded(encoding, text.encode("utf-8"), 0)
+
+
+def _refuse_8_bit_as_wide(path: Path, data: bytes, encoding: str) -> None:
+    """``LeadFileError`` when the operator named UTF-16 or UTF-32 for a file of 8-bit text: in
+    those a CSV's line breaks and delimiters are ASCII characters written with NUL bytes, so a
+    file with line breaks and no NUL in its head is none. Why: an 8-bit file of even length
+    reads as UTF-16 without a bad byte, its header as CJK letters, and the error that followed
+    asked for a column named "Phone"."""
+    if not encoding.startswith(("utf-16", "utf-32")):
+        return
+    head = data[:_SNIFF]
+    if b"\x00" not in head and (b"\n" in head or b"\r" in head):
+        raise LeadFileError(
+            path,
+            f"the file is not {encoding}: its lines hold no NUL byte, which every {encoding} "
+            "line break has; it is 8-bit text",
+            "Leave out --encoding (and the mapping file's encoding) to read it as detected "
+            "(UTF-8 or cp1252), or give the code page it was saved in",
+        )
+
+
+_SNIFF = 1 << 16
 
 
 def invalid_byte_error(path: Path, encoding: str, byte: int, line: int) -> LeadFileError:

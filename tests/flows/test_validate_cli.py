@@ -232,6 +232,10 @@ def test_the_mapping_files_encoding_reads_the_file_and_the_option_wins(tmp_path:
     [
         (POLISH.encode("cp1250"), ["--encoding", "cp-1250x"], "'cp-1250x' is not a text encoding"),
         (POLISH.encode("cp1250") + b"x;y\x98;1\n", ["--encoding", "cp1250"], "0x98 on line 5"),
+        # an 8-bit file of even length may read as UTF-16 without a bad byte: its header came
+        # out as CJK and the error asked for a column named "Phone"
+        (b"Name,Phone,Email\r\nAnn,+14155552671,a@x.com\r\n", ["--encoding", "utf-16"], "not utf-16"),
+        (b"Name;Phone\nAnn;+14155552671\n", ["--encoding", "utf-16-le"], "not utf-16-le"),
         (
             "phone,name\n1,Иванов Пётр\n2,Смирнова Анна\n3,Кузнецов Олег\n".encode("cp1251"),
             [],

@@ -2,7 +2,8 @@
 
 Lists come from many places (a regulator's export, a CRM's opt-out report, a text file of
 numbers with no header), so the reader is lenient about shape: it takes every non-empty cell
-of every column, the header line too when it looks like a value rather than a column name.
+of every column, the header line too when it looks like a value rather than a column name,
+and each value of a cell that lists several with ``;``.
 Values with an ``@`` are emails (matched case-insensitively); the others are phones,
 normalized to E.164 with the run's default region exactly like the leads, so "0151 2345678"
 on the list suppresses "+49 151 2345678" in the file.
@@ -23,6 +24,7 @@ import polars as pl
 import polars.selectors as cs
 
 from schemas.raw_leads import RAW_LEADS
+from transforms.blanks import EDGE_JUNK
 from transforms.emails import normalize_emails
 from transforms.ingest_batches import LeadBatches, open_lead_batches
 from transforms.phones import normalize_phones
@@ -44,14 +46,17 @@ _NOT_CELLS = ("source_row", "issues")
 
 
 def _cells(frame: pl.DataFrame, headers: list[str]) -> pl.Series:
-    """The distinct non-empty cells of a batch of the list, and the value-like ``headers``."""
+    """The distinct non-empty values of a batch of the list, and the value-like ``headers``: a
+    cell listing several with ``;`` ("0612345678;0698765432", as CRM reports list a contact's
+    numbers or addresses) is each of them, not one value no phone or email is read from."""
     frame = frame.drop(*_NOT_CELLS, strict=False)
     values = pl.concat(
         [frame.select(cs.by_name(name).alias("value")) for name in frame.columns]  # "*" is a name
         + [pl.DataFrame({"value": headers}, schema={"value": pl.String})],
         how="vertical_relaxed",
     )["value"]
-    return values.str.strip_chars().filter(values.str.strip_chars() != "").drop_nulls().unique()
+    values = values.str.split(";").explode().str.strip_chars(EDGE_JUNK)
+    return values.filter(values != "").drop_nulls().unique()
 
 
 def _normalized(cells: pl.Series, default_region: str | None) -> tuple[pl.Series, pl.Series]:

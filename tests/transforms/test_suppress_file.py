@@ -57,3 +57,22 @@ def test_a_list_whose_headers_polars_reads_as_patterns_reads_each_column_once(tm
     keys, audit = read_suppression_file(listed, "US")
     assert (audit.phones, audit.emails) == (2, 2)
     assert keys.phones.len() == 2 and keys.emails.len() == 2
+
+
+def test_a_cell_listing_several_numbers_or_emails_suppresses_each(tmp_path: Path) -> None:
+    # CRM opt-out reports list a contact's several numbers or addresses in one cell with ";":
+    # "a;b" is no one phone number, and a cell no value is read from suppresses no one
+    listed = tmp_path / "do_not_contact.csv"
+    listed.write_text(
+        "phone,email\n"
+        '0612345678;0698765432,"ann@example.com; bo@example.com"\n'
+        "+1 212 555 0100 ; +1 212 555 0101,\n"
+    )
+    keys, audit = read_suppression_file(listed, "FR")
+    expected = SuppressionKeys.from_values(
+        pl.Series(["+33612345678", "+33698765432", "+12125550100", "+12125550101"]),
+        pl.Series(["ann@example.com", "bo@example.com"]),
+    )
+    assert (audit.phones, audit.emails) == (4, 2)
+    assert sorted(keys.phones.to_list()) == sorted(expected.phones.to_list())
+    assert sorted(keys.emails.to_list()) == sorted(expected.emails.to_list())

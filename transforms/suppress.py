@@ -14,15 +14,18 @@ entry), so a list of tens of millions of entries costs its keys, not its text.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 import polars.selectors as cs
 
+from schemas.codes import Issue
 from schemas.raw_leads import RAW_LEADS
 from transforms.blanks import EDGE_JUNK
 from transforms.emails import normalize_emails
@@ -32,6 +35,7 @@ from transforms.suppress_keys import KeyBuilder, SuppressionKeys
 
 __all__ = [
     "CHUNK_ENTRIES",
+    "Chunk",
     "SuppressionList",
     "read_suppression_file",
     "suppression_chunks",
@@ -59,7 +63,16 @@ def _cells(frame: pl.DataFrame, headers: list[str]) -> pl.Series:
     return values.filter(values != "").drop_nulls().unique()
 
 
-def _normalized(cells: pl.Series, default_region: str | None) -> tuple[pl.Series, pl.Series]:
+class Chunk(NamedTuple):
+    """A chunk of a list, read: its E.164 phones, its normalized emails, and how many of its
+    values were national numbers read with no region (they suppress no one)."""
+
+    phones: pl.Series
+    emails: pl.Series
+    unread_numbers: int
+
+
+def _normalized(cells: pl.Series, default_region: str | None) -> Chunk:
     """E.164 phones and normalized emails of some cells (values with an ``@`` are emails)."""
     is_email = cells.str.contains("@")
     phones_raw, emails_raw = cells.filter(~is_email), cells.filter(is_email)
@@ -73,17 +86,20 @@ def _normalized(cells: pl.Series, default_region: str | None) -> tuple[pl.Series
         .with_columns(attributes=pl.lit([], RAW_LEADS["attributes"]), issues=pl.lit([], RAW_LEADS["issues"]))
     )
     phone_frame = phone_frame.select(list(RAW_LEADS))
-    phones = normalize_phones(phone_frame, default_region)["phone1"].drop_nulls()
+    parsed = normalize_phones(phone_frame, default_region)
+    phones = parsed["phone1"].drop_nulls()
+    no_region = parsed["issues"].list.eval(pl.element().struct.field("code") == Issue.PHONE_NO_REGION.value)
+    unread = int(no_region.list.any().sum())
     email_frame = pl.DataFrame(
         {"email": emails_raw, "issues": pl.Series([[]] * len(emails_raw), dtype=RAW_LEADS["issues"])}
     )
     emails = normalize_emails(email_frame)["email"].drop_nulls()
-    return phones, emails
+    return Chunk(phones, emails, unread)
 
 
 def suppression_chunks(
     batches: LeadBatches, default_region: str | None, entries: int = CHUNK_ENTRIES
-) -> Iterator[tuple[pl.Series, pl.Series]]:
+) -> Iterator[Chunk]:
     """The list's E.164 phones and normalized emails, from chunks of at most ``entries`` cells
     (the file read ``entries`` rows at a time, each batch's cells cut to size)."""
     columns = [name for name in batches.ingested.frame.columns if name not in _NOT_CELLS]
@@ -103,10 +119,13 @@ def read_suppression_file(
     record; read in chunks (:func:`suppression_chunks`), so only the keys are held."""
     batches = open_lead_batches(path, entries)
     builder = KeyBuilder()
-    for phones, emails in suppression_chunks(batches, default_region, entries):
-        builder.add(phones=phones, emails=emails)
+    unread = 0
+    for chunk in suppression_chunks(batches, default_region, entries):
+        builder.add(phones=chunk.phones, emails=chunk.emails)
+        unread += chunk.unread_numbers
     keys = builder.build()
-    return keys, suppression_list(path, batches.ingested.fingerprint, keys.phones.len(), keys.emails.len())
+    applied = suppression_list(path, batches.ingested.fingerprint, keys.phones.len(), keys.emails.len())
+    return keys, dataclasses.replace(applied, unread_numbers=unread)
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,9 @@ class SuppressionList:
     sha256: str
     modified_at: str
     """The file's modification time (UTC, ISO 8601) when the run read it."""
+    unread_numbers: int = 0
+    """Values of the list that were national numbers with no region to read them in (no
+    ``--country``, none inferred): they suppress no one, so the console and report say so."""
 
 
 def suppression_list(path: Path, sha256: str, phones: int, emails: int) -> SuppressionList:

@@ -82,7 +82,13 @@ def _applied(applied: AppliedList) -> str:
     to tell versions apart; the HTML report has it whole)."""
     entries = "? entries" if applied.entries is None else f"{applied.entries:,} entries"
     digest = f", sha256 {applied.sha256[:12]}" if applied.sha256 else ""
-    return f"{applied.path} ({entries}{digest})"
+    unread = applied.unread_numbers or 0
+    not_read = (
+        f"; {unread:,} national number{'s' if unread > 1 else ''} not read (no country: give --country)"
+        if unread
+        else ""
+    )
+    return f"{applied.path} ({entries}{digest}{not_read})"
 
 
 def _managed(meta: RunMeta) -> str:

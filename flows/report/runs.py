@@ -103,6 +103,7 @@ class AppliedList:
     emails: int | None = None
     sha256: str | None = None
     modified_at: str | None = None
+    unread_numbers: int | None = None
 
 
 @dataclass(frozen=True)

@@ -106,13 +106,21 @@ def _suppression_lists(meta: RunMeta) -> str:
     rows = [
         (
             Cell(applied.path, "text"),
-            *[_count(n) for n in (applied.entries, applied.phones, applied.emails)],
+            *[_count(n) for n in (applied.entries, applied.phones, applied.emails, applied.unread_numbers)],
             applied.modified_at,
             Markup(f"<code>{esc(applied.sha256)}</code>"),
         )
         for applied in meta.suppression_lists
     ]
-    headers = ("File", "Entries", "Phones", "Emails", "Modified (UTC)", "sha256")
+    headers = (
+        "File",
+        "Entries",
+        "Phones",
+        "Emails",
+        "National numbers not read (no country)",
+        "Modified (UTC)",
+        "sha256",
+    )
     return table(headers, rows, caption="Suppression lists applied")
 
 

@@ -65,6 +65,21 @@ def test_suppressed_and_duplicate_rows_are_reported_with_reasons(tmp_path: Path)
     assert kept["status"].unique().to_list() == ["ready"]
 
 
+def test_a_lists_national_numbers_read_without_a_country_are_counted_and_shown(tmp_path: Path) -> None:
+    # a do-not-contact list's national numbers need the run's region; without one they suppress
+    # no one, and "1 entries" alone did not say that the list's other number was never applied
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Name,Phone,Country\nAnn,0612345678,FR\nBob,+33698765432,FR\n", encoding="utf-8")
+    listed = tmp_path / "dnc.csv"
+    listed.write_text("phone\n0612345678\n+33698765432\n", encoding="utf-8")
+    code, printed = _run([str(leads), "--suppress", str(listed), "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "1 national number not read (no country: give --country)" in " ".join(printed.split())
+    run = json.loads((_only_run(tmp_path / "out") / "run.json").read_text(encoding="utf-8"))
+    assert run["suppression_lists"][0]["entries"] == 1
+    assert run["suppression_lists"][0]["unread_numbers"] == 1
+
+
 def test_the_hand_written_messy_rows_are_normalized(tmp_path: Path) -> None:
     _run([str(SAMPLE_DATA / "us_crm_export.csv"), "--out", str(tmp_path), "--country", "US"])
     results = pl.read_parquet(_only_run(tmp_path) / "results" / "*" / "*.parquet")

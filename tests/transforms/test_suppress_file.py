@@ -31,7 +31,7 @@ def listed(tmp_path: Path) -> Path:
 def test_a_list_file_is_read_in_chunks_of_at_most_the_given_entries(listed: Path, entries: int) -> None:
     chunks = list(suppression_chunks(open_lead_batches(listed, entries), "US", entries))
 
-    assert all(phones.len() + emails.len() <= entries for phones, emails in chunks)
+    assert all(chunk.phones.len() + chunk.emails.len() <= entries for chunk in chunks)
     assert len(chunks) >= 3_300 // entries  # 3,300 non-empty cells: the file is not one chunk
 
 

@@ -6,7 +6,10 @@ per-source TOML mapping file (explicit, wins) and the built-in aliases of
 fill ``phone1..phone3``, mobile-named headers first, each kind in file order. Every header
 that maps to nothing (including surplus phone headers and second email columns) is kept in
 ``attributes`` for the vendors' custom fields; headers the mapping lists in ``ignore`` are
-dropped. ``AppliedMapping.describe()`` is what the CLI prints so the user sees the decision.
+dropped, and so is an unnamed pandas index (``__index_level_0__``: what pandas writes to Parquet
+for a DataFrame's row labels, which no one meant as a lead's field; a named index is a column of
+its own name and stays). ``AppliedMapping.describe()`` is what the CLI prints so the user sees
+the decision.
 
 Mapping file format (every key optional)::
 
@@ -84,6 +87,8 @@ class AppliedMapping:
     origins: dict[str, str]
     attributes: tuple[str, ...]
     ignored: tuple[str, ...] = ()
+    row_labels: tuple[str, ...] = ()
+    """Unnamed pandas index columns (:data:`_ROW_LABELS`): dropped, not sent as attributes."""
 
     @property
     def has_contact_column(self) -> bool:
@@ -97,6 +102,7 @@ class AppliedMapping:
         ]
         rows += [("attributes", header, "unmapped") for header in self.attributes]
         rows += [("(dropped)", header, "ignored by mapping file") for header in self.ignored]
+        rows += [("(dropped)", header, "pandas row labels, not a lead field") for header in self.row_labels]
         return rows
 
     def describe(self) -> str:
@@ -188,8 +194,13 @@ def _boolean(path: Path, key: str, value: object) -> bool:
     return value
 
 
+_ROW_LABELS = re.compile(r"__index_level_\d+__")
+"""The name pandas gives an unnamed index level it writes as a column (``DataFrame.to_parquet``)."""
+
+
 def resolve_columns(headers: list[str], mapping: ColumnMapping | None) -> AppliedMapping:
-    """Decide which header feeds each canonical column; the rest become attributes."""
+    """Decide which header feeds each canonical column; the rest become attributes (but for
+    those the mapping ignores and pandas' unnamed row labels, unless ``[columns]`` names one)."""
     mapping = mapping or ColumnMapping()
     ignore_keys = {header_key(name) for name in mapping.ignore} - {""}
     ignored = tuple(
@@ -210,11 +221,13 @@ def resolve_columns(headers: list[str], mapping: ColumnMapping | None) -> Applie
         for slot, header in zip(free_slots, phones[MOBILE] + phones[PHONE], strict=False):
             columns[slot], origins[slot] = header, FROM_ALIAS
     used = set(columns.values()) | set(ignored)
+    labels = tuple(header for header in headers if header not in used and _ROW_LABELS.fullmatch(header))
     return AppliedMapping(
         columns={name: columns[name] for name in CANONICAL_COLUMNS if name in columns},
         origins={name: origins[name] for name in CANONICAL_COLUMNS if name in origins},
-        attributes=tuple(header for header in headers if header not in used),
+        attributes=tuple(header for header in headers if header not in used and header not in labels),
         ignored=ignored,
+        row_labels=labels,
     )
 
 

@@ -135,6 +135,22 @@ def test_ignore_matches_headers_as_columns_does_so_no_ignored_column_reaches_a_v
     assert applied.attributes == ("Owner",)
 
 
+def test_an_unnamed_pandas_index_is_dropped_not_sent_to_vendors_as_an_attribute() -> None:
+    # DataFrame.to_parquet writes a filtered or re-indexed frame's row labels as
+    # "__index_level_0__": the vendors got it as a custom field of every lead
+    applied = resolve_columns(["Phone", "__index_level_0__", "Notes", "__index_level_1__"], None)
+    assert applied.attributes == ("Notes",)
+    assert applied.row_labels == ("__index_level_0__", "__index_level_1__")
+    assert '(dropped)    <- "__index_level_0__"  (pandas row labels, not a lead field)' in applied.describe()
+
+
+def test_a_pandas_index_named_in_columns_is_read_as_that_column() -> None:
+    mapping = ColumnMapping(columns={"external_id": "__index_level_0__"})
+    applied = resolve_columns(["Phone", "__index_level_0__"], mapping)
+    assert applied.columns["external_id"] == "__index_level_0__"
+    assert applied.row_labels == ()
+
+
 def test_mapping_without_aliases_maps_only_what_it_names() -> None:
     applied = resolve_columns(
         ["Phone", "Email"], ColumnMapping(columns={"email": "Email"}, use_aliases=False)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import httpx
 
 from connectors.config import TargetConfig
-from connectors.errors import FatalTargetError, TransientError, VendorAnswerError, truncate
+from connectors.errors import ConnectorError, FatalTargetError, TransientError, VendorAnswerError, truncate
 from schemas.codes import Status
 
 if TYPE_CHECKING:
@@ -181,7 +181,20 @@ class Connector(ABC):
         """Prepare the target before the first chunk (e.g. MaxContact: create and link a list)."""
 
     async def close(self, client: httpx.AsyncClient) -> None:  # noqa: B027 - optional hook
-        """End the vendor session (uContact EndSession, ONC CloseAPISession)."""
+        """End the vendor session (uContact EndSession, ONC CloseAPISession): one attempt, which
+        raises when it failed (:meth:`check_logout`). The token stays: connectors.session tries
+        again on a transient fault and forgets the token after the last attempt."""
+
+    def check_logout(self, response: httpx.Response, call: str) -> None:
+        """Raise unless the logout ``call`` was answered 200: a 429/5xx as ``classify`` does (a
+        ``TransientError`` with the vendor's Retry-After, tried again), anything else (a 401 for a
+        session already gone, a 400, a SOAP Fault) as a refusal, which another attempt won't change."""
+        status = response.status_code
+        if status == 200:
+            return
+        if status == 429 or status >= 500:
+            self.classify(response)
+        raise ConnectorError(f"{self.target.name}: {call} answered HTTP {status}", target=self.target.name)
 
     def holds_extension_only(self) -> bool:
         """True when this target holds a lead whose every phone needs an extension (option

@@ -534,15 +534,15 @@ class OncConnector(SoapConnector):
         return self._auth
 
     async def close(self, client: httpx.AsyncClient) -> None:
-        """CloseAPISession, as the document recommends, when a session was opened."""
+        """CloseAPISession, as the document recommends, when a session was opened (once; the
+        session retries a transient failure and then forgets the token, connectors.base)."""
         auth = self._auth
         if auth is None or auth.token is None:
             return
         request = self._wire.session_call("CloseAPISession")
         request = auth.apply(request, auth.token)
-        auth.forget()
         response = await client.send(request, auth=None)
-        self.classify(response)
+        self.check_logout(response, "CloseAPISession")
 
     def holds_extension_only(self) -> bool:
         """A lead whose every phone needs an extension is held before chunking (connectors.base)."""

@@ -144,7 +144,7 @@ async def call_with_retries(
     secrets: Iterable[str] = (),
 ) -> T:
     """``await call()``, retried on transient errors per ``policy`` (idempotent calls only:
-    opening a target, reconcile searches). The last error propagates."""
+    opening a target, reconcile searches, a logout: connectors.session). The last error propagates."""
     retry = 0
     while True:
         try:

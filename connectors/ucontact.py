@@ -403,7 +403,8 @@ class _UContactConnector(Connector):
         return self._auth
 
     async def close(self, client: httpx.AsyncClient) -> None:
-        """``auth/EndSession`` with the session's token; a failure only leaves it to expire."""
+        """``auth/EndSession`` with the session's token (once; the session retries a transient
+        failure and then forgets the token, connectors.base)."""
         auth = self._auth
         token = auth.token if auth is not None else None
         if auth is None or token is None:
@@ -412,16 +413,8 @@ class _UContactConnector(Connector):
             client.build_request("POST", f"{self.target.base_url}/{self.options.logout_path.strip('/')}"),
             token,
         )
-        try:
-            response = await client.send(request, auth=None)
-            if response.status_code != 200:
-                log.warning(
-                    "%s: uContact EndSession answered HTTP %s", self.target.name, response.status_code
-                )
-        except httpx.HTTPError as exc:
-            log.warning("%s: uContact EndSession failed (%s)", self.target.name, type(exc).__name__)
-        finally:
-            auth.forget()
+        response = await client.send(request, auth=None)
+        self.check_logout(response, "EndSession")
 
     # --- the file's columns -------------------------------------------------------------------
     def named_fields(self) -> list[Named]:

@@ -21,6 +21,7 @@ class Issue(StrEnum):
     BINARY_NOT_UTF8 = "BINARY_NOT_UTF8"  # a Parquet binary value was not UTF-8: read as cp1252/Latin-1
     UNTERMINATED_QUOTE = "UNTERMINATED_QUOTE"  # a quote opened on this row swallowed lines; read alone
     ENCODING_MIXED = "ENCODING_MIXED"  # this row's line is in another encoding than the file's
+    NUL_BYTE_REMOVED = "NUL_BYTE_REMOVED"  # NUL bytes (0x00) removed from this row's line, its text kept
     # phones
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all
@@ -210,6 +211,11 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         Issue.ENCODING_MIXED: _H(
             "This row's line is in another text encoding than the rest of the file.",
             "Check the row's names read correctly; save the whole file in one encoding (UTF-8).",
+        ),
+        Issue.NUL_BYTE_REMOVED: _H(
+            "This row's line held NUL bytes (0x00, left by a crashed export or a binary field); "
+            "they were removed and the text around them kept.",
+            "Check the row's values read correctly; export the file again to be sure.",
         ),
         Issue.PHONE_MISSING: _H(
             "No phone column of the row holds a value.",

@@ -21,7 +21,8 @@ the file is refused: rows never vanish silently.
 
 Records of the wrong width get ``RAGGED_ROW`` (missing fields null, surplus fields kept in
 ``extra_<n>`` columns), and records read from lines of a mixed-encoding file's minority
-encoding get ``ENCODING_MIXED``. Ingest uses this reader when Arrow's fast reader refuses the
+encoding get ``ENCODING_MIXED``, those from lines that held NUL bytes (removed before the read)
+``NUL_BYTE_REMOVED``. Ingest uses this reader when Arrow's fast reader refuses the
 file, when the fast read's records do not match the file's lines one to one, and for mixed
 encodings; :func:`one_record_per_line` is that match, a cheap scan of the bytes.
 """
@@ -62,29 +63,42 @@ __all__ = [
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _QUOTE = '"'
+NUL_MESSAGE = "NUL bytes (0x00) removed from the line"
 
 
 @dataclass(frozen=True)
 class Foreign:
-    """Body lines (0-based, physical) decoded with a mixed file's minority encoding."""
+    """Body lines (0-based, physical) decoded with a mixed file's minority encoding, and those
+    that held NUL bytes (removed before the read)."""
 
     lines: Sequence[int]
     decoded_as: str
     majority: str
     """The encoding of the file's other lines."""
+    nul_lines: Sequence[int] = ()
 
     @property
     def message(self) -> str:
         return f"line decoded as {self.decoded_as}; the file's other lines are {self.majority}"
 
     def issues(self, height: int) -> pl.Series:
-        """``issues`` for ``height`` records read one per line: ENCODING_MIXED on the foreign lines."""
-        rows = pl.Series("row", sorted(self.lines), dtype=pl.Int64)
-        found = pl.DataFrame(
-            {"code": Issue.ENCODING_MIXED.value, "column": None, "value": self.message, "row": rows}
-        )
+        """``issues`` for ``height`` records read one per line: ENCODING_MIXED on the foreign
+        lines, then NUL_BYTE_REMOVED on the lines that held a NUL."""
+        found = pl.concat(
+            [
+                pl.DataFrame(
+                    {"code": code, "column": None, "value": value, "row": pl.Series(rows, dtype=pl.Int64)},
+                    schema={"code": pl.String, "column": pl.String, "value": pl.String, "row": pl.Int64},
+                ).with_columns(order=pl.lit(order))
+                for order, code, value, rows in (
+                    (0, Issue.ENCODING_MIXED.value, self.message, self.lines),
+                    # a line past the records held NULs only: blank once they are removed
+                    (1, Issue.NUL_BYTE_REMOVED.value, NUL_MESSAGE, [n for n in self.nul_lines if n < height]),
+                )
+            ]
+        ).sort("row", "order")
         structs = found.select(pl.struct("code", "column", "value").cast(ISSUE)).to_series()
-        return lists_from_long(rows, structs, height, name="issues")
+        return lists_from_long(found.get_column("row"), structs, height, name="issues")
 
 
 @dataclass(frozen=True)
@@ -300,7 +314,8 @@ def records_frame(
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The records as an all-string frame of ``all_names`` (the header's ``width`` names, then
     the ``extra_<n>`` names surplus fields spill into; short records padded with nulls), and
-    their ``issues``: UNTERMINATED_QUOTE, RAGGED_ROW, ENCODING_MIXED, in that order."""
+    their ``issues``: UNTERMINATED_QUOTE, RAGGED_ROW, ENCODING_MIXED, NUL_BYTE_REMOVED, in that
+    order."""
     records, total = read.records, len(all_names)
     if any(len(record) != total for record in records):
         records = [record + [""] * (total - len(record)) for record in records]
@@ -323,15 +338,21 @@ def _issues(read: ReadRecords, width: int, foreign: Foreign | None) -> pl.Series
         for row, record in enumerate(read.records)
         if len(record) != width
     ]
-    if foreign is not None and foreign.lines and read.spans:
-        lines = np.asarray(sorted(foreign.lines), dtype=np.int64)
+    if foreign is not None and read.spans:
         firsts, lasts = (np.asarray(side, dtype=np.int64) for side in zip(*read.spans, strict=True))
-        nearest = np.searchsorted(lines, firsts, side="left")
-        hit = lines[np.minimum(nearest, lines.size - 1)]
-        found += [
-            (row, 2, Issue.ENCODING_MIXED.value, None, foreign.message)
-            for row in np.flatnonzero((nearest < lines.size) & (hit <= lasts)).tolist()
-        ]
+        for order, code, value, marked in (
+            (2, Issue.ENCODING_MIXED.value, foreign.message, foreign.lines),
+            (3, Issue.NUL_BYTE_REMOVED.value, NUL_MESSAGE, foreign.nul_lines),
+        ):
+            if not marked:
+                continue
+            lines = np.asarray(sorted(marked), dtype=np.int64)
+            nearest = np.searchsorted(lines, firsts, side="left")
+            hit = lines[np.minimum(nearest, lines.size - 1)]
+            found += [
+                (row, order, code, None, value)
+                for row in np.flatnonzero((nearest < lines.size) & (hit <= lasts)).tolist()
+            ]
     found.sort(key=lambda entry: entry[:2])
     long = pl.DataFrame(
         [entry[:1] + entry[2:] for entry in found],

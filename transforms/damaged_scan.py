@@ -28,15 +28,14 @@ Still left to read_lead_file (None): a record over 64 MB (a quoted value, or the
 swallowed quote opened; a quote running to the file's end is followed, not held), a record
 of 2 GB or more (where the ``csv`` module's field limit would make read_lead_file refuse the
 file), a head that sniffs differently once decoded, and a byte-order mark starting the data lines
-(read_lead_file's fast read drops it, its careful reader keeps it). A NUL byte raises read_lead_file's
-error at once.
+(read_lead_file's fast read drops it, its careful reader keeps it), and a NUL byte (read_lead_file
+reads a few, each line that held one a NUL_BYTE_REMOVED row, and refuses a binary file).
 
 With an operator's encoding (``--encoding``, transforms.named_scan.streamable_encoding: UTF-8
 or a single-byte code page) the file is decoded with it as read_lead_file does, strictly: the
 blocks the pass counts for the encoding are checked instead, the first byte that is no
 character in it raising read_lead_file's error; nothing is guessed (no binary or other-script
-check), and a NUL byte leaves the file to read_lead_file, whose error for a bad byte anywhere
-comes before the NUL's.
+check), and a NUL byte leaves the file to read_lead_file too.
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ import polars as pl
 from transforms.code_pages import code_page_misread
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
-from transforms.encodings import nul_byte_error, other_script_word, text_format_of
+from transforms.encodings import other_script_word, text_format_of
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -254,25 +253,6 @@ def _decoded_layout(
     return delimiter, names, _header_lines(head, header_chars)
 
 
-def _line_at(path: Path, offset: int) -> int:
-    """The line (1 is the header) of the byte at ``offset``: read again only for the error."""
-    newlines = 0
-    with path.open("rb") as opened:
-        while offset > 0:
-            block = opened.read(min(offset, 1 << 22))
-            if not block:
-                break
-            newlines += block.count(b"\n")
-            offset -= len(block)
-    return newlines + 1
-
-
-def _start_of(path: Path) -> bytes:
-    """The file's first bytes, read again only for the error (is it UTF-16 without a BOM?)."""
-    with path.open("rb") as opened:
-        return opened.read(4096)
-
-
 def _scan(
     path: Path, header: bytes, body: int, delimiter: str, width: int, *, bom: bool, strict: StrictBytes | None
 ) -> _Scanned | None:
@@ -290,10 +270,7 @@ def _scan(
         try:
             for chunk in hashed_blocks(path, _SCAN_BYTES, digest):
                 if b"\x00" in chunk:
-                    if strict is not None:
-                        return None  # read_lead_file's error for a later bad byte comes first
-                    line = _line_at(path, position + chunk.index(b"\x00"))
-                    raise nul_byte_error(path, line, _start_of(path))
+                    return None  # read_lead_file reads a few NULs (NUL_BYTE_REMOVED), refuses more
                 begin = max(body - position, 0)
                 chunk_start, position = position, position + len(chunk)
                 if begin >= len(chunk):

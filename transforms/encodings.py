@@ -88,12 +88,14 @@ class Decoded:
     foreign_as: str = ""
 
 
-def nul_byte_error(path: Path, line: int, head: bytes) -> LeadFileError:
-    """The file holds a NUL byte, first on ``line`` (1 is the header): text never does, so the
-    file is refused as binary, but it may be a CSV damaged there (a few NULs written by a crashed
-    export), and then the line is what the user needs to find them. ``head`` is the file's start:
-    when it is UTF-16 without a BOM (a BOM'd one is decoded), "binary" would send the user
-    looking for damage in a file that only needs saving in another encoding."""
+def nul_byte_error(path: Path, line: int, head: bytes, *, lines: int = 0, where: str = "") -> LeadFileError:
+    """The file holds NUL bytes, the first on ``line`` (1 is the header), and is no text CSV:
+    a text CSV damaged by a few (a crashed export) is read, each line that held one marked
+    NUL_BYTE_REMOVED (transforms.ingest), but not one with NULs on ``lines`` lines (too many
+    for damage), nor one with a NUL ``where`` the columns are named (``"in the header"``).
+    ``head`` is the file's start: when it is UTF-16 without a BOM (a BOM'd one is decoded),
+    "binary" would send the user looking for damage in a file that only needs saving in
+    another encoding."""
     if _is_utf16_without_bom(head):
         return LeadFileError(
             path,
@@ -101,9 +103,20 @@ def nul_byte_error(path: Path, line: int, head: bytes) -> LeadFileError:
             "UTF-16 only with one",
             "Save it as CSV UTF-8 (Excel: Save As, CSV UTF-8) and try again",
         )
+    if where:
+        return LeadFileError(
+            path,
+            f"a NUL byte {where} (line {line:,}): the columns cannot be named",
+            "Remove the NUL bytes from the header line or export the file again",
+        )
+    found = (
+        f"NUL bytes on {lines:,} lines, the first on line {line:,}"
+        if lines
+        else f"a NUL byte on line {line:,}"
+    )
     return LeadFileError(
         path,
-        f"the file is binary, not text (CSV): a NUL byte on line {line:,}",
+        f"the file is binary, not text (CSV): {found}",
         "If it is a CSV, remove the NUL bytes (the first is on that line) or export it again; "
         "else save the leads as CSV (UTF-8) or Parquet",
     )

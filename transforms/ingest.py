@@ -23,6 +23,16 @@ swallowed lines into an ``UNTERMINATED_QUOTE`` issue on the row where it opened,
 following lines read as rows again. A file mixing UTF-8 and cp1252 lines is decoded line
 by line (``transforms.encodings``), its minority lines' rows flagged ``ENCODING_MIXED``.
 
+NUL bytes (0x00) are no text, but a crashed export or a value pasted from a binary field
+leaves a few in a text CSV: they are removed (the text around them kept) and the rows whose
+lines held one flagged ``NUL_BYTE_REMOVED``; a file without NUL pays one ``bytes.find``. A
+file is still refused as not a text CSV when its NULs say so: UTF-16 without a BOM (every
+other byte), a head of control bytes (over 5% of its first 4 KB: xlsx, zip, images), a NUL
+in the header (the columns cannot be named), or NULs on more than 10 lines plus one in a
+thousand: damage touches a handful of lines, a binary file or a wrong encoding has NULs on
+nearly every line, and a CSV damaged on many lines would have many rows' values in doubt.
+The streamed readers leave such a file to this one, so every mode reads it the same way.
+
 A file that cannot be imported at all raises ``LeadFileError``; a bad row never raises.
 """
 
@@ -176,9 +186,12 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
         )
     guessed = given is None and (encoding in _GUESSED or "+" in encoding)
     nul = buffer.find(b"\x00", start)
-    if nul >= 0:  # as the streamed read says it (transforms.damaged_scan): with the line
-        raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1, buffer[start : start + 4096])
-    if guessed and _control_share(head[:4096]) > 0.05:
+    nul_lines: list[int] = []
+    if nul >= 0:  # the clean path pays this find only
+        nul_lines = _nul_lines(path, buffer, start, nul, head)
+        buffer = buffer.replace(b"\x00", b"")
+        head = _head(buffer, start)
+    elif guessed and _control_share(head[:4096]) > 0.05:
         raise LeadFileError(path, "the file is binary, not text (CSV)", SAVE_AS)
     if guessed and encoding in _GUESSED:
         refusal = other_script_error(path, head) or code_page_error(path, head)
@@ -193,14 +206,18 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
         raise LeadFileError(path, "the file has no header row", "Add a header row naming the columns")
     names = _unique_names(header)
     offset = start + len(head[:header_chars].encode("utf-8"))
-    header_lines = len(_EOL.findall(head, 0, header_chars)) if decoded.foreign_lines else 0
+    if nul >= 0 and nul < offset:  # the NULs removed come after the first: it is where it was
+        raise nul_byte_error(path, buffer.count(b"\n", start, nul) + 1, b"", where="in the header")
+    marked = decoded.foreign_lines or nul_lines
+    header_lines = len(_EOL.findall(head, 0, header_chars)) if marked else 0
     foreign = Foreign(
         [line - header_lines for line in decoded.foreign_lines if line >= header_lines],
         decoded.foreign_as,
         encoding.split("+")[0],
+        [line - header_lines for line in nul_lines],
     )
     frame = _read_regular(buffer, offset, names, delimiter)
-    if frame is not None and foreign.lines:
+    if frame is not None and (foreign.lines or foreign.nul_lines):
         # a mixed file's rows are found by their lines: only where row i is line i
         if lines_are_records(buffer, offset, frame.height):
             frame = frame.with_columns(foreign.issues(frame.height))
@@ -209,6 +226,34 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
     if frame is None:
         frame = _read_careful(path, buffer[offset:].decode("utf-8"), names, delimiter, foreign)
     return frame, encoding, delimiter
+
+
+_NUL_LINES_ALLOWED = 10
+"""NUL-holding lines a text CSV may have, plus one per ``_NUL_LINES_PER`` lines (module docstring)."""
+_NUL_LINES_PER = 1000
+
+
+def _nul_lines(path: Path, buffer: bytes, start: int, first: int, head: str) -> list[int]:
+    """The 0-based physical lines (from ``start``) of a text CSV's few NUL bytes, the first at
+    ``first``; ``LeadFileError`` for a file that is not a text CSV: UTF-16 without a BOM, a
+    binary head (control bytes over 5% of its first 4 KB), or NULs on more lines than a
+    damaged text file has (``_NUL_LINES_ALLOWED``, plus one a thousand lines)."""
+    import numpy as np
+
+    from transforms.encodings import nul_byte_error
+    from transforms.line_pieces import line_starts_before
+
+    line = buffer.count(b"\n", start, first) + 1
+    if _control_share(head[:4096]) > 0.05:
+        raise nul_byte_error(path, line, buffer[start : start + 4096])
+    body = memoryview(buffer)[start:]
+    at = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0)
+    lines = np.unique(line_starts_before(body, at))
+    allowed = _NUL_LINES_ALLOWED + buffer.count(b"\n", start) // _NUL_LINES_PER
+    if lines.size > allowed:
+        raise nul_byte_error(path, line, buffer[start : start + 4096], lines=int(lines.size))
+    result: list[int] = lines.tolist()
+    return result
 
 
 def _head(buffer: bytes, start: int) -> str:

@@ -19,7 +19,7 @@ quoting and transcoding. A CSV with ragged records, mixed UTF-8/cp1252 lines, La
 or stray and open quotes is streamed by a block reader (transforms.damaged_scan,
 transforms.damaged_walk, transforms.damaged_batches) that gives read_lead_file's findings
 (RAGGED_ROW, ENCODING_MIXED, UNTERMINATED_QUOTE with the lines each quote ran over) and
-``extra_<n>`` columns; a NUL byte raises read_lead_file's error from that scan. A CSV in an
+``extra_<n>`` columns; a NUL byte leaves the file to read_lead_file (NUL_BYTE_REMOVED rows). A CSV in an
 encoding the operator named (``--encoding``) is checked strictly by transforms.named_scan and
 streamed by the same readers, when the encoding is UTF-8 or a single-byte code page. Every other
 file (a record over 64 MB, an unreadable or empty file, a head that sniffs differently once
@@ -356,7 +356,7 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
     except UnicodeDecodeError:
         return None
     if b"\x00" in first[:offset]:
-        return None  # a NUL anywhere makes the file binary (read_lead_file says so)
+        return None  # read_lead_file refuses a NUL in the header
     if data_start_is_bom(path, offset):
         return None
     scanned = _scan(path, offset, delimiter, len(names))

@@ -61,7 +61,7 @@ def sort_pieces(block: bytes) -> Pieces:
     return Pieces(offsets, sorted(utf8), legacy, undefined)
 
 
-def line_starts_before(block: bytes, positions: np.ndarray) -> np.ndarray:
+def line_starts_before(block: bytes | memoryview, positions: np.ndarray) -> np.ndarray:
     """For each byte position, the physical lines that end before it (``\\r\\n`` one line end):
     the 0-based line of ``block`` the position is on."""
     raw = np.frombuffer(block, dtype=np.uint8)

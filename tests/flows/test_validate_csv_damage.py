@@ -4,20 +4,29 @@ line must come out as its own result, the damage named on the rows it hit."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
+import pytest
+from rich.console import Console
 
+from flows.commands.import_file import main as import_main
 from tests.conftest import REPO_ROOT
+from tests.flows.conftest import DEMO_CREDENTIALS, SANDBOX_TARGETS
 
 ROWS = 50
 
 
-def _validate(path: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], pl.DataFrame]:
+def _validate(
+    path: Path, out: Path, batch_rows: int | None = None
+) -> tuple[subprocess.CompletedProcess[str], pl.DataFrame]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    if batch_rows is not None:
+        env["LEADFLOW_BATCH_ROWS"] = str(batch_rows)
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", "validate", str(path), "--country", "DE", "--out", str(out)],
         cwd=REPO_ROOT,
@@ -28,7 +37,7 @@ def _validate(path: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], 
         check=False,
     )
     (run_dir,) = list(out.iterdir()) if out.exists() else [out]
-    results = pl.read_parquet(run_dir / "results" / "target=validate" / "part-0.parquet")
+    results = pl.read_parquet(run_dir / "results" / "target=validate" / "*.parquet")
     return done, results.sort("source_row")
 
 
@@ -94,3 +103,62 @@ def test_a_turkish_file_read_as_cp1252_is_refused_by_the_cli_with_its_code_page(
     assert "--encoding cp1254" in printed
     assert len(printed.strip().splitlines()) == 1 and "Traceback" not in printed
     assert not (tmp_path / "out").exists()
+
+
+def _five_rows_with_a_nul(path: Path) -> Path:
+    lines = [b"id,first_name,last_name,phone,email"]
+    for row in range(1, 6):
+        last = b"Mus\x00ter" if row == 3 else b"Muster"
+        lines.append(b"%d,Name%d,%s,+49 30 1234%04d,lead%d@example.com" % (row, row, last, row, row))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def _nul_rows(results: pl.DataFrame) -> list[int]:
+    marked = results.filter(pl.col("reasons").list.contains("NUL_BYTE_REMOVED"))
+    rows: list[int] = marked["source_row"].to_list()
+    return rows
+
+
+def test_a_nul_byte_in_one_cell_costs_no_row_and_marks_its_row_whole_and_batched(tmp_path: Path) -> None:
+    path = _five_rows_with_a_nul(tmp_path / "crashed_export.csv")
+
+    done, whole = _validate(path, tmp_path / "whole")
+    batched_done, batched = _validate(path, tmp_path / "batched", batch_rows=2)
+
+    for run in (done, batched_done):
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Traceback" not in run.stdout + run.stderr
+    assert whole.height == batched.height == 5
+    assert whole["source_row"].to_list() == [1, 2, 3, 4, 5]
+    assert _nul_rows(whole) == _nul_rows(batched) == [3]
+    row = whole.filter(pl.col("source_row") == 3).row(0, named=True)
+    assert (row["first_name"], row["last_name"], row["email"]) == ("Name3", "Muster", "lead3@example.com")
+    assert row["phone1"] == "+493012340003"
+    assert whole["status"].to_list() == ["ready"] * 5
+    assert whole.drop("run_id").equals(batched.drop("run_id"))
+
+
+def test_an_import_dry_run_marks_the_same_nul_row_at_every_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in DEMO_CREDENTIALS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LEADFLOW_SANDBOX_URL", "http://127.0.0.1:9")  # a dry run sends nothing
+    monkeypatch.setenv("LEADFLOW_BATCH_ROWS", "2")
+    path = _five_rows_with_a_nul(tmp_path / "crashed_export.csv")
+    buffer = io.StringIO()
+    out = tmp_path / "out"
+    argv = [str(path), "--targets", str(SANDBOX_TARGETS), "--out", str(out), "--dry-run"]
+
+    code = import_main(argv, console=Console(file=buffer, width=200))
+
+    assert code == 0, buffer.getvalue()
+    [run_dir] = [entry for entry in out.iterdir() if entry.is_dir()]
+    results = pl.read_parquet(run_dir / "results" / "*" / "*.parquet")
+    targets = results["target"].unique().to_list()
+    assert results.height == 5 * len(targets)
+    for target in targets:
+        at = results.filter(pl.col("target") == target).sort("source_row")
+        assert at["source_row"].to_list() == [1, 2, 3, 4, 5]
+        assert _nul_rows(at) == [3]

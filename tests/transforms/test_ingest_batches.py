@@ -331,21 +331,6 @@ def test_a_plain_line_longer_than_arrows_streaming_block_is_read_not_refused(
         _check(tmp_path, content, 1000)
 
 
-@pytest.mark.parametrize("rows", [3, 400_000], ids=["small", "past the first scan block"])
-def test_a_nul_byte_in_a_text_file_is_refused_with_the_line_it_is_on(tmp_path: Path, rows: int) -> None:
-    lines = [b"first_name,phone"] + [b"N%d,2025550%03d" % (n, n % 1000) for n in range(rows)]
-    lines[-2] = lines[-2].replace(b"N", b"N\x00")
-    path = tmp_path / "leads.csv"
-    path.write_bytes(b"\n".join(lines) + b"\n")
-
-    whole = _error(lambda: read_lead_file(path).frame)
-    streamed = _error(lambda: pl.concat(list(open_lead_batches(path, 10_000).batches())))
-
-    assert whole == streamed
-    assert whole is not None and f"the file is binary, not text (CSV): a NUL byte on line {rows:,}." in whole
-    assert "remove the NUL bytes" in whole
-
-
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 def test_a_utf16_file_without_a_byte_order_mark_is_named_utf16_not_binary(tmp_path: Path, codec: str) -> None:
     path = tmp_path / "leads.csv"

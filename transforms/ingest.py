@@ -231,6 +231,7 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
 _NUL_LINES_ALLOWED = 10
 """NUL-holding lines a text CSV may have, plus one per ``_NUL_LINES_PER`` lines (module docstring)."""
 _NUL_LINES_PER = 1000
+_NUL_PIECE_BYTES = 1 << 24
 
 
 def _nul_lines(path: Path, buffer: bytes, start: int, first: int, head: str) -> list[int]:
@@ -246,9 +247,19 @@ def _nul_lines(path: Path, buffer: bytes, start: int, first: int, head: str) -> 
     line = buffer.count(b"\n", start, first) + 1
     if _control_share(head[:4096]) > 0.05:
         raise nul_byte_error(path, line, buffer[start : start + 4096])
-    body = memoryview(buffer)[start:]
-    at = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0)
-    lines = np.unique(line_starts_before(body, at))
+    found: list[np.ndarray] = []
+    position, lines_before = start, 0
+    while position < len(buffer):  # in pieces cut after a \n: numpy's masks stay 16 MB
+        cut = buffer.find(b"\n", position + _NUL_PIECE_BYTES)
+        end = len(buffer) if cut < 0 else cut + 1
+        if buffer.find(b"\x00", position, end) >= 0:
+            piece = memoryview(buffer)[position:end]
+            at = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == 0)
+            found.append(line_starts_before(piece, at) + lines_before)
+        newlines, returns = buffer.count(b"\n", position, end), buffer.count(b"\r", position, end)
+        lines_before += newlines + returns - buffer.count(b"\r\n", position, end)
+        position = end
+    lines = np.unique(np.concatenate(found))
     allowed = _NUL_LINES_ALLOWED + buffer.count(b"\n", start) // _NUL_LINES_PER
     if lines.size > allowed:
         raise nul_byte_error(path, line, buffer[start : start + 4096], lines=int(lines.size))

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from transforms import ingest
 from transforms.errors import LeadFileError
 from transforms.ingest import read_lead_file
 from transforms.ingest_batches import open_lead_batches
@@ -101,3 +102,20 @@ def test_a_binary_head_with_nuls_is_still_refused_as_binary(tmp_path: Path) -> N
 def test_utf16_without_a_byte_order_mark_is_still_refused(tmp_path: Path, codec: str) -> None:
     content = "id,name,phone\n1,Anna,+49 30 12340001\n2,Bernd,+49 30 12340002\n".encode(codec)
     assert "UTF-16 without a byte-order mark" in error(write(tmp_path, content))
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
+def test_nuls_are_placed_on_their_rows_across_the_pieces_the_file_is_searched_in(
+    tmp_path: Path, eol: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "_NUL_PIECE_BYTES", 64)  # a piece every three lines or so
+    nul_rows = [2, 9, 10, 31, 60]
+    lines = [b"id,name,phone"] + [
+        b"%d,%sName%d,+49 30 1234%04d" % (row, b"\x00" if row in nul_rows else b"", row, row)
+        for row in range(1, 61)
+    ]
+    frame = read_lead_file(write(tmp_path, eol.join(lines) + eol)).frame
+
+    assert frame.height == 60
+    assert frame["name"].to_list() == [f"Name{row}" for row in range(1, 61)]
+    assert [n for n, found in enumerate(codes(frame), 1) if found] == nul_rows

@@ -237,7 +237,8 @@ _NUL_PIECE_BYTES = 1 << 24
 def _nul_lines(path: Path, buffer: bytes, start: int, first: int, head: str) -> list[int]:
     """The 0-based physical lines (from ``start``) of a text CSV's few NUL bytes, the first at
     ``first``; ``LeadFileError`` for a file that is not a text CSV: UTF-16 without a BOM, a
-    binary head (control bytes over 5% of its first 4 KB), or NULs on more lines than a
+    binary head (control bytes over 5% of its first 4 KB), a NUL on the first line (the header),
+    or NULs on more lines than a
     damaged text file has (``_NUL_LINES_ALLOWED``, plus one a thousand lines)."""
     import numpy as np
 
@@ -245,7 +246,13 @@ def _nul_lines(path: Path, buffer: bytes, start: int, first: int, head: str) -> 
     from transforms.line_pieces import line_starts_before
 
     line = buffer.count(b"\n", start, first) + 1
-    if _control_share(head[:4096]) > 0.05:
+    sample = head[:4096]
+    controls, others = _control_share(sample), _control_share(sample.replace("\x00", ""))
+    if others > 0.05 or controls > 0.25:  # binary, or UTF-32 (three NULs a character)
+        raise nul_byte_error(path, line, buffer[start : start + 4096])
+    if b"\n" not in buffer[start:first] and b"\r" not in buffer[start:first]:
+        raise nul_byte_error(path, line, buffer[start : start + 4096], where="in the header")
+    if controls > 0.05:  # NULs dense in a text head are no damage
         raise nul_byte_error(path, line, buffer[start : start + 4096])
     found: list[np.ndarray] = []
     position, lines_before = start, 0

@@ -82,9 +82,18 @@ def error(path: Path) -> str:
     return message
 
 
-def test_a_nul_in_the_header_line_is_refused(tmp_path: Path) -> None:
-    content = b"id,first\x00_name,phone\n1,Anna,+49 30 12340001\n"
+@pytest.mark.parametrize(
+    "content",
+    [b"id,first\x00_name,phone\n1,Anna,+49 30 12340001\n", b"id,na\x00me\n1,a\n"],
+    ids=["header", "header of a tiny file"],
+)
+def test_a_nul_in_the_header_line_is_refused(tmp_path: Path, content: bytes) -> None:
     assert "a NUL byte in the header (line 1)" in error(write(tmp_path, content))
+
+
+def test_utf32_without_a_byte_order_mark_is_still_refused_as_binary(tmp_path: Path) -> None:
+    content = "id,name,phone\n1,Anna,+49 30 12340001\n".encode("utf-32-le")
+    assert "the file is binary, not text (CSV)" in error(write(tmp_path, content))
 
 
 def test_nuls_on_more_lines_than_damage_leaves_are_refused_as_binary(tmp_path: Path) -> None:

@@ -128,3 +128,11 @@ def test_nuls_are_placed_on_their_rows_across_the_pieces_the_file_is_searched_in
     assert frame.height == 60
     assert frame["name"].to_list() == [f"Name{row}" for row in range(1, 61)]
     assert [n for n, found in enumerate(codes(frame), 1) if found] == nul_rows
+
+
+def test_a_nul_between_the_cr_and_lf_of_a_line_end_marks_that_line_and_no_later_one(tmp_path: Path) -> None:
+    content = b"id,name\r\n1,a\r\x00\n2,b\r\n3,c\x00\r\n4,d\r\n"
+    frame = read_lead_file(write(tmp_path, content)).frame
+
+    assert frame["name"].to_list() == ["a", "b", "c", "d"]
+    assert codes(frame) == [["NUL_BYTE_REMOVED"], [], ["NUL_BYTE_REMOVED"], []]

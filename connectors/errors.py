@@ -48,6 +48,7 @@ __all__ = [
     "VendorAnswerError",
     "redact",
     "truncate",
+    "unreadable_login",
 ]
 
 _BODY_LIMIT = 300
@@ -156,6 +157,19 @@ class FatalTargetError(ConnectorError):
         request: httpx.Request | None = None,
     ) -> None:
         super().__init__(message, target=target, request=request, reason=reason)
+
+
+def unreadable_login(target: str, answered: str, response: httpx.Response) -> FatalTargetError:
+    """A login answered with neither a session nor a refusal (``answered`` says what came: a
+    web page, no JSON object): most likely a proxy's or a login portal's page, not the vendor.
+    The target stops as unreadable (``VENDOR_ANSWER_INVALID``, which may pass with time), never
+    as refused credentials, which would send a person to change a password that is right."""
+    return FatalTargetError(
+        f"{target}: {answered} (a proxy's or a login portal's page?): {truncate(response.text)}",
+        target=target,
+        request=response.request,
+        reason="VENDOR_ANSWER_INVALID",
+    )
 
 
 class AuthenticationError(FatalTargetError):

@@ -71,7 +71,14 @@ from connectors.assumptions import Assumption
 from connectors.auth import TokenAuth
 from connectors.base import Channel, Chunk, Connector, Lead, Limits, RowOutcome
 from connectors.config import ConfigError, load_options
-from connectors.errors import AuthenticationError, FatalTargetError, TransientError, redact, truncate
+from connectors.errors import (
+    AuthenticationError,
+    FatalTargetError,
+    TransientError,
+    redact,
+    truncate,
+    unreadable_login,
+)
 from schemas.codes import Issue, Status
 
 __all__ = [
@@ -180,12 +187,11 @@ class MaxContactAuth(TokenAuth):
             )
         body = _json(response) if status == 200 else None
         if status == 200 and not isinstance(body, dict):
-            raise FatalTargetError(
-                f"{self._target}: the MaxContact token service answered HTTP 200 with no JSON object "
-                f"(a proxy's or a login portal's page?), not a token or a refusal: {truncate(response.text)}",
-                target=self._target,
-                request=response.request,
-                reason=Issue.VENDOR_ANSWER_INVALID,
+            raise unreadable_login(
+                self._target,
+                "the MaxContact token service answered HTTP 200 with no JSON object, "
+                "not a token or a refusal",
+                response,
             )
         token = _field(body, "TokenKey")
         if not isinstance(token, str) or not token.strip():

@@ -95,6 +95,7 @@ from connectors.errors import (
     TransientError,
     redact,
     truncate,
+    unreadable_login,
 )
 from connectors.ucontact_fields import LEAD_FIELDS, Named, missing_message, unknown_names
 from schemas.codes import Issue, Status
@@ -204,12 +205,10 @@ class UContactAuth(TokenAuth):
                 request=response.request,
             )
         if is_web_page(response):
-            raise FatalTargetError(
-                f"{self._target}: uContact getUserToken answered a web page, not the session token "
-                f"as plain text (a proxy's or a login portal's page?): {truncate(response.text)}",
-                target=self._target,
-                request=response.request,
-                reason=Issue.VENDOR_ANSWER_INVALID,
+            raise unreadable_login(
+                self._target,
+                "uContact getUserToken answered a web page, not the session token as plain text",
+                response,
             )
         token = _plain_answer(response.text) if status == 200 else ""
         if token.upper() in _REFUSALS or any(c.isspace() for c in token):

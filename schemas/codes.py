@@ -22,6 +22,7 @@ class Issue(StrEnum):
     UNTERMINATED_QUOTE = "UNTERMINATED_QUOTE"  # a quote opened on this row swallowed lines; read alone
     ENCODING_MIXED = "ENCODING_MIXED"  # this row's line is in another encoding than the file's
     NUL_BYTE_REMOVED = "NUL_BYTE_REMOVED"  # NUL bytes (0x00) removed from this row's line, its text kept
+    ROW_EMPTY = "ROW_EMPTY"  # the row holds no value at all (a spreadsheet's empty row, ",,,")
     # phones
     PHONE_MISSING = "PHONE_MISSING"  # no phone value in any phone column
     PHONE_UNPARSEABLE = "PHONE_UNPARSEABLE"  # not a phone number at all
@@ -216,6 +217,10 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "This row's line held NUL bytes (0x00, left by a crashed export or a binary field); "
             "they were removed and the text around them kept.",
             "Check the row's values read correctly; export the file again to be sure.",
+        ),
+        Issue.ROW_EMPTY: _H(
+            'The row holds no value at all (a spreadsheet\'s empty row, saved as ",,,"): nothing to send.',
+            "Nothing to fix; delete the empty rows from the export to keep them out of the results.",
         ),
         Issue.PHONE_MISSING: _H(
             "No phone column of the row holds a value.",

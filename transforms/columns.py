@@ -39,10 +39,12 @@ from pathlib import Path
 import polars as pl
 import polars.selectors as cs
 
+from schemas.codes import Issue
 from schemas.raw_leads import ATTRIBUTE, CANONICAL_COLUMNS, ISSUE
 from transforms.aliases import MOBILE, PHONE, header_key, lookup
 from transforms.errors import LeadFileError, MappingError
 from transforms.ingest import IngestedFile, sniffed_layout
+from transforms.issues import append_issue_rows, issue
 from transforms.lists import empty_lists, lists_from_long
 
 __all__ = [
@@ -284,7 +286,26 @@ def to_raw_leads(ingested: IngestedFile, applied: AppliedMapping) -> pl.DataFram
         attributes=attribute_pairs(ingested.frame, applied.attributes),
         issues=ingested.frame.get_column("issues").cast(pl.List(ISSUE)),
     )
-    return frame
+    return _empty_rows_marked(frame, ingested)
+
+
+def _empty_rows_marked(frame: pl.DataFrame, ingested: IngestedFile) -> pl.DataFrame:
+    """``frame`` with ``ROW_EMPTY`` on the rows whose every cell is empty (a spreadsheet's empty
+    row, ",,,"): still rows of the file, rejected for no channel as any, but nothing in them to
+    fix, which NO_CHANNEL and PHONE_MISSING alone do not say. Cells the mapping drops count
+    too (a row with only a note is a lead with no channel). A null check per column; the issues
+    are rebuilt only when a row is empty."""
+    cells = ingested.headers
+    if not cells or frame.height == 0:
+        return frame
+    # by name: a header such as "*" or "^a$" is no pattern
+    empty = ingested.frame.select(pl.all_horizontal(cs.by_name(*cells).is_null())).to_series()
+    if not empty.any():
+        return frame
+    found = pl.DataFrame({"_row": empty.arg_true()}).select(
+        pl.col("_row"), _issue=issue(Issue.ROW_EMPTY.value, "", pl.lit(None, pl.String))
+    )
+    return append_issue_rows(frame, [found])
 
 
 _TITLE_LINES = 6

@@ -162,3 +162,38 @@ def test_an_import_dry_run_marks_the_same_nul_row_at_every_target(
         at = results.filter(pl.col("target") == target).sort("source_row")
         assert at["source_row"].to_list() == [1, 2, 3, 4, 5]
         assert _nul_rows(at) == [3]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_spreadsheets_empty_rows_are_rejected_as_empty_not_as_missing_phones_whole_and_batched(
+    tmp_path: Path, kind: str
+) -> None:
+    # Excel saves rows it once formatted as ",,,": rows of the file (no row is dropped), but
+    # nothing to fix in them; NO_CHANNEL and PHONE_MISSING alone sent people looking for a phone
+    frame = pl.DataFrame(
+        {
+            "first_name": ["Anna", None, "Ben", None, None],
+            "phone": ["030 1234 0001", None, "030 1234 0003", None, None],
+            "email": [None, None, None, None, None],
+            "notes": [None, None, None, "call after 5", None],
+        },
+        schema=dict.fromkeys(("first_name", "phone", "email", "notes"), pl.String),
+    )
+    path = tmp_path / f"export.{kind}"
+    if kind == "csv":
+        frame.write_csv(path)
+    else:
+        frame.write_parquet(path)
+
+    done, whole = _validate(path, tmp_path / "whole")
+    batched_done, batched = _validate(path, tmp_path / "batched", batch_rows=2)
+
+    for run in (done, batched_done):
+        assert run.returncode == 0, run.stdout + run.stderr
+    assert whole.height == batched.height == 5
+    for results in (whole, batched):
+        assert results["status"].to_list() == ["ready", "rejected", "ready", "rejected", "rejected"]
+        assert _codes(results, 2)[:2] == ["NO_CHANNEL", "ROW_EMPTY"]
+        assert _codes(results, 5)[:2] == ["NO_CHANNEL", "ROW_EMPTY"]
+        assert "ROW_EMPTY" not in _codes(results, 4)  # a note is a value: a lead without a channel
+        assert "ROW_EMPTY" not in _codes(results, 1) + _codes(results, 3)

@@ -34,6 +34,9 @@ and :meth:`RunVerdict.problem` saying why.
 rows ``failed`` as ``CHUNK_TOO_LARGE`` (one row over the vendor's request size) do not change
 the exit code: sending the same row again gets the same answer, so they are reported like
 ``rejected`` rows, as rows needing attention, and each target's verdict line counts them.
+Of those, a row refused as "already exists" (``VENDOR_ID_CONFLICT``) after our own request for
+it lost its answer (``POSSIBLY_DUPLICATED``: MaxContact, which cannot be asked) is most likely
+stored, by that request: the line counts it apart, to check at the vendor, not to fix.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ credentials or the target's setup (connectors.errors ``FatalTargetError``)."""
 _NOT_SENT_BY_US = (Status.REJECTED, Status.DUPLICATE, Status.SUPPRESSED, Status.INELIGIBLE)
 _TOO_LARGE = Issue.CHUNK_TOO_LARGE.value
 _ELSEWHERE = Issue.IN_PROGRESS_ELSEWHERE.value
+_POSSIBLY_DUPLICATED = Issue.POSSIBLY_DUPLICATED.value
 _FAILURE_REASONS = frozenset(
     {Issue.TRANSPORT_FAILED.value, Issue.AUTH_FAILED.value, Issue.TARGET_STOPPED.value}
     | {Issue.TARGET_MISCONFIGURED.value}
@@ -121,6 +125,9 @@ class TargetVerdict:
     """The run was a dry run: nothing was sent, whatever the statuses say."""
     stopped: tuple[str, str] | None = None
     """(reason, message) of the target's stop, when it was stopped (:func:`stop_fact`)."""
+    held_after_lost: int = 0
+    """Of ``vendor_rejected``, the rows the vendor said it already holds after our request for
+    them lost its answer (module docstring): most likely stored, not to be fixed."""
 
     @property
     def code(self) -> ExitCode:
@@ -169,12 +176,13 @@ class TargetVerdict:
         """``obi: 30 of 40 delivered, 10 failed (TRANSPORT_FAILED 10); run the same ...``."""
         owed = self.delivered + self.failed + self.vendor_rejected
         kept = f"; {self.kept_back:,} kept back by our checks" if self.kept_back else ""
+        for_good = self.vendor_rejected - self.held_after_lost
         refused = (
-            f"; {self.vendor_rejected:,} refused for good (by the vendor, or too large for it): "
+            f"; {for_good:,} refused for good (by the vendor, or too large for it): "
             "fix those rows, see the report"
-            if self.vendor_rejected
+            if for_good
             else ""
-        )
+        ) + (f"; {_held_said(self.held_after_lost)}, see the report" if self.held_after_lost else "")
         earlier = f"; {self.already:,} already delivered by an earlier run" if self.already else ""
         if self.verdict is SendVerdict.DRY_RUN:
             would = f"{self.dry_run:,} would be sent{earlier}{kept}"
@@ -245,7 +253,8 @@ class RunVerdict:
         lines (nothing sent by a rerun or a dry run, rows the vendor refused for good)."""
         if not self.ok:
             return self.problem(brief=True)
-        refused = sum(t.vendor_rejected for t in self.targets)
+        held = sum(t.held_after_lost for t in self.targets)
+        refused = sum(t.vendor_rejected for t in self.targets) - held
         if any(t.predicted or t.verdict is SendVerdict.DRY_RUN for t in self.targets):
             done = "a dry run: nothing was sent; the lines above say what would be"
         elif any(t.delivered > t.already for t in self.targets):
@@ -263,6 +272,8 @@ class RunVerdict:
                 f"; {refused:,} rows refused for good (by the vendor, or too large for it): "
                 "fix those rows (see the report)"
             )
+        if held:
+            done += f"; {_held_said(held)} (see the report)"
         return done
 
     def problem(self, *, brief: bool = False) -> str:
@@ -287,17 +298,30 @@ def _count(statuses: Mapping[str, int], wanted: tuple[Status, ...]) -> int:
     return sum(int(statuses.get(status.value, 0)) for status in wanted)
 
 
+def _held_said(rows: int) -> str:
+    """The rows a vendor said it already holds after our request for them lost its answer."""
+    return (
+        f"{rows:,} the vendor already holds, most likely from our request whose answer was lost: "
+        "check them at the vendor"
+    )
+
+
 def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """What the verdict needs of result rows, per target, small and JSON-able (it travels in the
     flow's return value to ``--prefect`` and the watched folder): ``statuses`` (counts),
     ``failed_reasons`` (the first reason of each failed row, counted), ``not_attempted``
-    (failed rows never sent: the target had been stopped) and ``too_large`` (failed rows too
-    large for the vendor, ``CHUNK_TOO_LARGE``: permanent, like a vendor's refusal)."""
+    (failed rows never sent: the target had been stopped), ``too_large`` (failed rows too
+    large for the vendor, ``CHUNK_TOO_LARGE``: permanent, like a vendor's refusal) and
+    ``held_after_lost`` (refused rows the vendor already holds after a lost answer: module
+    docstring)."""
     frame = results.select(
         "target",
         "status",
         first=pl.col("reasons").list.first(),
         attempts=pl.col("attempts").fill_null(0),
+        held=(pl.col("status") == Status.VENDOR_REJECTED.value)
+        & pl.col("reasons").list.contains(Issue.VENDOR_ID_CONFLICT.value)
+        & pl.col("reasons").list.contains(_POSSIBLY_DUPLICATED),
     )
     failed = frame.filter(pl.col("status") == Status.FAILED.value)
     too_large = pl.col("first") == _TOO_LARGE
@@ -319,6 +343,7 @@ def send_facts(results: pl.DataFrame) -> dict[str, dict[str, Any]]:
                 (pl.col("attempts") == 0) & ~too_large.fill_null(False) & ~elsewhere.fill_null(False)
             ).height,
             "too_large": mine.filter(too_large.fill_null(False)).height,
+            "held_after_lost": int(rows.get_column("held").fill_null(False).sum()),
         }
     return facts
 
@@ -387,6 +412,7 @@ def _judge_target(name: str, facts: Mapping[str, Any], *, predicted: bool = Fals
         already=_count(statuses, (Status.ALREADY_SENT,)),
         predicted=predicted,
         stopped=(str(stop["reason"]), str(stop["message"])) if stop is not None else None,
+        held_after_lost=min(int(facts.get("held_after_lost", 0)), refused),
     )
 
 

@@ -272,3 +272,33 @@ def test_a_refused_login_or_a_target_stopped_at_once_needs_a_person_a_vendor_dow
     verdict = judge({"send": send_facts(results(*rows))})
 
     assert bool(verdict.needing_a_person()) is needs_a_person
+
+
+def test_rows_a_vendor_already_holds_after_our_lost_answer_are_counted_apart_not_as_rows_to_fix() -> None:
+    # strict MaxContact refuses the resend of a lead whose first answer was lost: most likely
+    # stored by that first request, so "fix those rows" would send people after nothing
+    conflict = ["VENDOR_ID_CONFLICT", "POSSIBLY_DUPLICATED"]
+    frame = results(
+        ("maxcontact", "accepted", [], 1),
+        ("maxcontact", "vendor_rejected", conflict, 2),
+        ("maxcontact", "vendor_rejected", conflict, 2),
+        ("maxcontact", "vendor_rejected", ["VENDOR_REJECTED"], 1),
+        ("obi", "vendor_rejected", ["VENDOR_ID_CONFLICT"], 1),  # no lost answer: refused
+    )
+
+    verdict = judge({"send": send_facts(frame)})
+
+    assert verdict.code is ExitCode.OK
+    maxcontact, obi = verdict.targets
+    assert maxcontact.vendor_rejected == 3 and maxcontact.held_after_lost == 2
+    assert "; 1 refused for good" in maxcontact.line()
+    assert (
+        "; 2 the vendor already holds, most likely from our request whose answer was lost"
+        in maxcontact.line()
+    )
+    assert obi.held_after_lost == 0 and "1 refused for good" in obi.line()
+    assert verdict.conclusion() == (
+        "everything that could be delivered was delivered; 2 rows refused for good (by the vendor, "
+        "or too large for it): fix those rows (see the report); 2 the vendor already holds, most "
+        "likely from our request whose answer was lost: check them at the vendor (see the report)"
+    )

@@ -494,6 +494,54 @@ def _as_imported_loops(
     return pairs_run
 
 
+def _record_only_loops(
+    folder: Path, leads: list[Lead], people: People, batch: int | Sequence[int], pairs: int = 1
+) -> list[tuple[float, float, float]]:
+    """(with each chunk's contact row, without, the rows' inserts) CPU seconds of ``pairs`` runs
+    of :func:`_as_imported_loops`' loop with the claims, where the guarded loop only records each
+    claimed chunk's contacts (connectors.ledger_contacts ``sqlite_record``, the product's row)
+    and nothing else: no plan, no decision, no memory. Their difference is the floor under any
+    guardrail decided at claim time across runs and machines: the contacts must be written
+    where other processes read them, in the claim's transaction."""
+    sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
+    firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
+    eids = [lead.external_id for lead in leads]
+
+    def loop(recording: bool) -> tuple[float, float]:
+        db, ids = _bare_ledger(folder, "floor")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        target = ids[B.campaign]
+        clock = time.process_time
+        started, inserts = clock(), 0.0
+        for first, stop in pairwise(firsts):
+            mine = people.slice(first, stop)
+            for start in range(0, stop - first, CHUNK):
+                chunk = eids[first + start : first + start + CHUNK]
+                db.execute("BEGIN IMMEDIATE")
+                journal_seq = _claimed(db, target, chunk)
+                if recording:
+                    entered = clock()
+                    keys = mine.slice(start, start + len(chunk))
+                    ledger_contacts.sqlite_record(db, target, chunk, chunk, keys, journal_seq=journal_seq)
+                    inserts += clock() - entered
+                db.execute(
+                    "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
+                    "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
+                    (target, float(start)),
+                )
+                db.execute("COMMIT")
+        spent = clock() - started
+        db.close()
+        return spent, inserts
+
+    runs = []
+    for _ in range(pairs):
+        (recorded, inserts), (plain, _) = loop(True), loop(False)
+        runs.append((recorded, plain, inserts))
+    return runs
+
+
 def _claimed(db: sqlite3.Connection, target: int, claimed: Sequence[str]) -> int:
     """A chunk's claims of its ``claimed`` leads and its ``in_flight`` journal row of their
     external ids, as connectors.ledger's claim writes them (nothing when no lead was claimed:

@@ -55,7 +55,13 @@ that session (bench/frequency.py), alternating with the code before on a quieter
 s: a single pair's difference is noisy (bench/frequency.py ``_as_imported_loops``), so the
 ledger is now the median of ``PAIRS`` pairs, printed with their spread, the guardrail's own
 calls' time (measured inside the loop: 1.04-1.12 s, steady) and the claims' own ledger work
-(9-10 s per million rows). First run: median 0.71 s (0.58-1.66), own calls 1.12 s.
+(9-10 s per million rows). First run: median 0.71 s (0.58-1.66), own calls 1.12 s. Then a
+floor line: the same loop where each claimed chunk only writes its contact row (bench/frequency.py
+``_record_only_loops``, the product's ``sqlite_record``: no plan, no decision, no memory), less
+the plain loop, and the rows' inserts timed inside it: what any guardrail decided at claim time
+pays. Measured (2026-12-06, a slower machine: prepare 5.5 s): medians 0.28 and 0.72 s per
+million rows over two runs (single pairs -0.2 to 2.7), the inserts about 0.2 s, against a
+guardrail's 1.35 s (own calls 1.33) and issue 18's budget of 0.38-0.53 s for all of it.
 
 Prints wall seconds, rows/s, peak RSS (of the child process that runs the whole pipeline,
 see _peak_rss_mb) and the speed-up; with ``--stages``, where the time goes: wall and CPU
@@ -340,7 +346,7 @@ def run_frequency(clean: Any) -> dict[str, float]:
     a time)."""
     import polars as pl
 
-    from bench.frequency import LIMIT, _as_imported_loops
+    from bench.frequency import LIMIT, _as_imported_loops, _record_only_loops
     from connectors.base import Lead
     from flows.shared_leads import SharedLeads
     from transforms.eligibility import eligibility
@@ -377,7 +383,9 @@ def run_frequency(clean: Any) -> dict[str, float]:
         everyone = _concatenated(parts)
         _as_imported_loops(Path(folder), leads, everyone, False, sizes, claims=True)  # warm-up
         loops = _as_imported_loops(Path(folder), leads, everyone, False, sizes, claims=True, pairs=PAIRS)
+        floors = _record_only_loops(Path(folder), leads, everyone, sizes, pairs=PAIRS)
     added = sorted(guarded - plain for guarded, plain, _ in loops)
+    floor = sorted(recorded - plain for recorded, plain, _ in floors)
     return {
         "frequency_keys": spent,
         "frequency_ledger": statistics.median(added),
@@ -385,6 +393,10 @@ def run_frequency(clean: Any) -> dict[str, float]:
         "frequency_ledger_high": added[-1],
         "frequency_ledger_own": statistics.median(own for _, _, own in loops),
         "frequency_claims": statistics.median(plain for _, plain, _ in loops),
+        "frequency_floor": statistics.median(floor),
+        "frequency_floor_low": floor[0],
+        "frequency_floor_high": floor[-1],
+        "frequency_floor_inserts": statistics.median(inserts for _, _, inserts in floors),
         "frequency_leads": len(leads),
         "frequency_peak_rss_mb": _peak_rss_mb(),
     }
@@ -547,6 +559,12 @@ def _print_frequency(ours: dict[str, Any], compliance: str | None) -> None:
         f"{own / rows * 1e6:.3f} s in its own calls; the claims' own ledger work (the loop without "
         f"it) {claims / rows * 1e6:.3f} s per million rows: the guardrail adds "
         f"{100 * ledger / claims:.1f}% to it"
+    )
+    floor, floor_low, floor_high = (ours[f"frequency_floor{end}"] for end in ("", "_low", "_high"))
+    print(
+        f"  floor: each claimed chunk's contact row and nothing else, median of {PAIRS} pairs "
+        f"{floor / rows * 1e6:.3f} s ({floor_low / rows * 1e6:.3f} to {floor_high / rows * 1e6:.3f}), of "
+        f"which {ours['frequency_floor_inserts'] / rows * 1e6:.3f} s in the rows' inserts, per million rows"
     )
     print(
         f"  ({ours['frequency_leads']:,.0f} eligible leads of a {FREQUENCY_CHANNEL} target; "

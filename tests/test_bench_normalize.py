@@ -13,6 +13,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NUMBER = r"(\d+(?:\.\d+)?)"
+SIGNED = r"(-?\d+(?:\.\d+)?)"
+"""A difference of two noisy loops, which a small file can make negative."""
 
 
 def _bench(*args: str) -> str:
@@ -63,6 +65,13 @@ def test_frequency_with_compliance_prints_the_guardrails_cost_per_million_rows(t
     assert own > 0
     assert claims > 0
     assert added == pytest.approx(100 * ledger / claims, rel=0.05, abs=0.2)
+    floor, floor_low, floor_high, inserts = _figures(
+        rf"^  floor: each claimed chunk's contact row and nothing else, median of 3 pairs {SIGNED} s "
+        rf"\({SIGNED} to {SIGNED}\), of which {NUMBER} s in the rows' inserts, per million rows$",
+        out,
+    )
+    assert floor_low <= floor <= floor_high
+    assert inserts > 0
     together, of_prepare, of_run = _figures(
         rf"^windows \+ guardrail: {NUMBER} s per million rows = {NUMBER}% of prepare, "
         rf"{NUMBER}% of the whole run$",

@@ -74,10 +74,8 @@ from connectors.soap import (
     CONTENT_TYPE,
     Fault,
     SoapConnector,
-    SoapParseError,
     envelope,
     find,
-    read_reply,
     text,
     username_token,
 )
@@ -359,7 +357,7 @@ class EngageConnector(SoapConnector):
     def _read(self, batch_id: str, sent: list[Lead], response: httpx.Response) -> _Reading:
         """Outcomes for the rows this answer settles, the leads to send again, and the batch
         Engage already holds (to compare in ``enrich``)."""
-        reply = self._reply(response)
+        reply = self.read_answer(response)
         if not isinstance(reply, Fault):
             vendor_id = text(reply, "return", "internalId")
             if vendor_id is None:
@@ -386,14 +384,6 @@ class EngageConnector(SoapConnector):
             )
         done, exist = _row_outcomes(per_row)
         return _Reading(done, [lead for lead in sent if lead not in per_row], None, batch_id, tuple(exist))
-
-    def _reply(self, response: httpx.Response) -> ET.Element | Fault:
-        try:
-            return read_reply(response.content)
-        except SoapParseError as exc:
-            if response.status_code == 200:  # no envelope at all: a page or garbage in its place
-                raise self.unreadable(response, str(exc)) from None
-            raise self.unexpected(response, str(exc)) from None
 
     def _raise_for(self, fault: Fault, errors: list[EngageError], response: httpx.Response) -> None:
         """Faults that settle no row: refused credentials, server trouble."""
@@ -471,7 +461,7 @@ class EngageConnector(SoapConnector):
         """A lookup's answer, or the words of the Fault refusing it (auth and server trouble raise)."""
         response = await client.send(self._post(client, call))
         self.classify(response)
-        reply = self._reply(response)
+        reply = self.read_answer(response)
         if isinstance(reply, Fault):
             errors = read_errors(reply, self.options.error_templates)
             self._raise_for(reply, errors, response)
@@ -493,7 +483,7 @@ class EngageConnector(SoapConnector):
         sent = [lead for lead in chunk.leads if self._precheck(lead) is None]
         response = await client.send(self._post(client, self.wire.batch_ref(chunk.batch_id)))
         self.classify(response)
-        reply = self._reply(response)
+        reply = self.read_answer(response)
         if isinstance(reply, Fault):
             self._raise_for(reply, read_errors(reply, self.options.error_templates), response)
             return None

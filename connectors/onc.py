@@ -651,12 +651,7 @@ class OncConnector(SoapConnector):
         ]
 
     def _reply(self, response: httpx.Response) -> ET.Element:
-        try:
-            reply = read_reply(response.content)
-        except SoapParseError as exc:
-            if response.status_code == 200:  # no envelope at all: a page or garbage in its place
-                raise self.unreadable(response, str(exc)) from None
-            raise self.unexpected(response, str(exc)) from None
+        reply = self.read_answer(response)
         if not isinstance(reply, Fault):
             return reply
         said = truncate(redact(f"{reply.faultcode}: {reply.faultstring}", self.secrets.values()))

@@ -214,3 +214,14 @@ class SoapConnector(Connector):
         if response.status_code == 500 and is_fault(response):
             return
         super().classify(response)
+
+    def read_answer(self, response: httpx.Response) -> ET.Element | Fault:
+        """The answer's body or Fault. No envelope at all is, in a ``200``, a page or garbage in
+        the answer's place (:meth:`Connector.unreadable`: this request's rows fail, the target
+        goes on), and otherwise an answer that breaks the contract (:meth:`Connector.unexpected`)."""
+        try:
+            return read_reply(response.content)
+        except SoapParseError as exc:
+            if response.status_code == 200:
+                raise self.unreadable(response, str(exc)) from None
+            raise self.unexpected(response, str(exc)) from None

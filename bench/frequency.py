@@ -206,7 +206,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import accumulate, pairwise
 from pathlib import Path
@@ -426,14 +426,11 @@ def _as_imported_loops(
     every later chunk of it to a lookup of its own). This benchmark's own leads, each a person
     of its own, never need them (its figures were measured without).
     """
-    sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
-    firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
+    firsts = _batch_firsts(len(leads), batch)
 
     def loop(guarded: bool) -> tuple[float, float]:
         """CPU seconds of the loop, and of the guardrail's own calls in it (0 unguarded)."""
-        db, ids = _bare_ledger(folder, "import")
-        db.execute("PRAGMA synchronous=NORMAL")  # the ledger's own settings, for its commits
-        db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        db, ids = _loop_ledger(folder, "import")
         memory = ledger_contacts.Contacts()
         eids = [lead.external_id for lead in leads]
         started = own = 0.0
@@ -477,21 +474,12 @@ def _as_imported_loops(
                             own += clock() - entered
                     elif claims:
                         _claimed(db, target, batch_ids[start : start + CHUNK])
-                    db.execute(
-                        "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
-                        "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
-                        (target, float(start)),
-                    )
-                    db.execute("COMMIT")
+                    _commit_with_lease(db, target, start)
         spent = clock() - started
         db.close()
         return spent, own
 
-    pairs_run = []
-    for _ in range(pairs):
-        (guarded, own), (plain, _) = loop(True), loop(False)
-        pairs_run.append((guarded, plain, own))
-    return pairs_run
+    return _interleaved(loop, pairs)
 
 
 def _record_only_loops(
@@ -503,14 +491,11 @@ def _record_only_loops(
     and nothing else: no plan, no decision, no memory. Their difference is the floor under any
     guardrail decided at claim time across runs and machines: the contacts must be written
     where other processes read them, in the claim's transaction."""
-    sizes = [batch] * -(-len(leads) // batch) if isinstance(batch, int) else batch
-    firsts = [min(first, len(leads)) for first in accumulate(sizes, initial=0)]
+    firsts = _batch_firsts(len(leads), batch)
     eids = [lead.external_id for lead in leads]
 
     def loop(recording: bool) -> tuple[float, float]:
-        db, ids = _bare_ledger(folder, "floor")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+        db, ids = _loop_ledger(folder, "floor")
         target = ids[B.campaign]
         clock = time.process_time
         started, inserts = clock(), 0.0
@@ -525,20 +510,45 @@ def _record_only_loops(
                     keys = mine.slice(start, start + len(chunk))
                     ledger_contacts.sqlite_record(db, target, chunk, chunk, keys, journal_seq=journal_seq)
                     inserts += clock() - entered
-                db.execute(
-                    "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
-                    "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
-                    (target, float(start)),
-                )
-                db.execute("COMMIT")
+                _commit_with_lease(db, target, start)
         spent = clock() - started
         db.close()
         return spent, inserts
 
+    return _interleaved(loop, pairs)
+
+
+def _batch_firsts(leads: int, batch: int | Sequence[int]) -> list[int]:
+    """Where each batch of ``leads`` starts, then the end: batches of ``batch`` leads, or of
+    each given size in turn."""
+    sizes = [batch] * -(-leads // batch) if isinstance(batch, int) else batch
+    return [min(first, leads) for first in accumulate(sizes, initial=0)]
+
+
+def _loop_ledger(folder: Path, name: str) -> tuple[sqlite3.Connection, dict[str, int]]:
+    """:func:`_bare_ledger` with the ledger's own settings for its commits."""
+    db, ids = _bare_ledger(folder, name)
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+    return db, ids
+
+
+def _commit_with_lease(db: sqlite3.Connection, target: int, start: int) -> None:
+    """A chunk's lease row (standing for the claim's own writes, in every loop), then its commit."""
+    db.execute(
+        "INSERT INTO leases (target_id, run_id, until) VALUES (?, 'run', ?) "
+        "ON CONFLICT (target_id, run_id) DO UPDATE SET until = excluded.until",
+        (target, float(start)),
+    )
+    db.execute("COMMIT")
+
+
+def _interleaved(loop: Callable[[bool], tuple[float, float]], pairs: int) -> list[tuple[float, float, float]]:
+    """(with, without, the measured part) of ``pairs`` runs of ``loop(True)`` then ``loop(False)``."""
     runs = []
     for _ in range(pairs):
-        (recorded, inserts), (plain, _) = loop(True), loop(False)
-        runs.append((recorded, plain, inserts))
+        (measured, part), (plain, _) = loop(True), loop(False)
+        runs.append((measured, plain, part))
     return runs
 
 

@@ -14,7 +14,6 @@ entry), so a list of tens of millions of entries costs its keys, not its text.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -124,8 +123,10 @@ def read_suppression_file(
         builder.add(phones=chunk.phones, emails=chunk.emails)
         unread += chunk.unread_numbers
     keys = builder.build()
-    applied = suppression_list(path, batches.ingested.fingerprint, keys.phones.len(), keys.emails.len())
-    return keys, dataclasses.replace(applied, unread_numbers=unread)
+    applied = suppression_list(
+        path, batches.ingested.fingerprint, keys.phones.len(), keys.emails.len(), unread_numbers=unread
+    )
+    return keys, applied
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,9 @@ class SuppressionList:
     ``--country``, none inferred): they suppress no one, so the console and report say so."""
 
 
-def suppression_list(path: Path, sha256: str, phones: int, emails: int) -> SuppressionList:
+def suppression_list(
+    path: Path, sha256: str, phones: int, emails: int, unread_numbers: int = 0
+) -> SuppressionList:
     """The audit record of the list at ``path`` (``sha256``: its bytes', the ingest fingerprint)."""
     modified = datetime.fromtimestamp(os.stat(path).st_mtime, UTC).isoformat(timespec="seconds")
     return SuppressionList(
@@ -159,4 +162,5 @@ def suppression_list(path: Path, sha256: str, phones: int, emails: int) -> Suppr
         emails=emails,
         sha256=sha256,
         modified_at=modified,
+        unread_numbers=unread_numbers,
     )

@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from flows.verdict import ExitCode, judge
+from schemas.codes import Issue
 
 __all__ = [
     "SHARE_ENV",
@@ -105,12 +106,16 @@ class AlertSettings:
 
 def rejected_share(summary: Mapping[str, Any]) -> tuple[float, str | None]:
     """The highest share of a target's leads rejected (by our checks or by the vendor), and
-    that target; (0, None) for a run without leads."""
+    that target; (0, None) for a run without leads. A file's empty rows (``ROW_EMPTY``, always
+    rejected) are left out of both counts: a clean export with Excel's trailing ``,,,`` rows
+    is not a file of bad leads."""
     worst: tuple[float, str | None] = (0.0, None)
     for name, target in summary.get("targets", {}).items():
-        total = int(target.get("total", 0))
-        if total:
-            share = sum(int(target["statuses"].get(s, 0)) for s in _REFUSED) / total
+        empty = int(target.get("reasons", {}).get(Issue.ROW_EMPTY.value, 0))
+        total = int(target.get("total", 0)) - empty
+        if total > 0:
+            refused = sum(int(target["statuses"].get(s, 0)) for s in _REFUSED) - empty
+            share = refused / total
             worst = max(worst, (share, name), key=lambda pair: pair[0])
     return worst
 

@@ -27,6 +27,7 @@ __all__ = [
     "RunningSummary",
     "as_read",
     "attention_rows",
+    "empty_row",
     "reason_examples",
     "summarize",
     "summary_json",
@@ -55,10 +56,19 @@ ATTENTION_REASONS: tuple[Issue, ...] = (Issue.POSSIBLY_DUPLICATED,)
 answer was lost may be at the vendor twice (ask the vendor, or dedupe the campaign there)."""
 
 
+def empty_row() -> pl.Expr:
+    """Rows of the file that hold no value at all (``ROW_EMPTY``: a spreadsheet's ``,,,``)."""
+    return pl.col("reasons").list.contains(Issue.ROW_EMPTY.value).fill_null(False)
+
+
 def needs_attention() -> pl.Expr:
-    """Rows in :data:`ATTENTION_STATUSES` or carrying one of :data:`ATTENTION_REASONS`."""
+    """Rows in :data:`ATTENTION_STATUSES` or carrying one of :data:`ATTENTION_REASONS`, but not
+    a file's empty rows: they are rejected (nothing to send) yet need nobody. Why: Excel saves
+    rows it once formatted as ``,,,``; counted as leads to fix, 500 of them made every run of a
+    clean export "need attention" and raise its alert."""
     flagged = pl.col("reasons").list.eval(pl.element().is_in([r.value for r in ATTENTION_REASONS])).list.any()
-    return pl.col("status").is_in([s.value for s in ATTENTION_STATUSES]) | flagged.fill_null(False)
+    refused = pl.col("status").is_in([s.value for s in ATTENTION_STATUSES]) & ~empty_row()
+    return refused | flagged.fill_null(False)
 
 
 NO_COUNTRY = "(none)"

@@ -43,6 +43,7 @@ _OUTCOME_COLORS = {
     Outcome.DUPLICATE: "#9575cd",
     Outcome.SUPPRESSED: "#ffb74d",
     Outcome.NOT_DELIVERED: "#bdbdbd",
+    Outcome.EMPTY: "#e0e0e0",
 }
 _DELIVERED = {status.value for status in DELIVERED}
 
@@ -63,7 +64,8 @@ def leads_headline_section(view: LeadView, targets: Sequence[str]) -> Markup:
         f"needs attention (rejected, vendor-rejected or failed at a target), duplicate, suppressed, "
         f"delivered to every target, to some (ineligible at the others), would be sent to every or "
         f"some targets (dry run or validate), "
-        f"delivered nowhere. {esc(per_target)}</p>"
+        f"delivered nowhere; a row of the file with no value in it is an empty row, left out of "
+        f"the table of leads to look at. {esc(per_target)}</p>"
     )
     bars = [(outcome, [(n, _OUTCOME_COLORS[outcome], None)]) for outcome, n in counts.items() if n]
     chart = figure(row_chart(bars, "Leads by outcome", "chart-outcomes"), "")

@@ -30,7 +30,7 @@ import polars as pl
 
 from schemas.codes import Issue, Status
 from schemas.results import RAW_COLUMNS, WINDOW_COLUMNS
-from transforms.summary import needs_attention
+from transforms.summary import empty_row, needs_attention
 
 __all__ = [
     "CALLABLE",
@@ -76,6 +76,9 @@ class Outcome:
     """Dry run or validate: ready where it could be, ineligible at the others."""
     NOT_DELIVERED = "delivered nowhere"
     """Ineligible at every target (or a run without targets)."""
+    EMPTY = "empty row"
+    """A row of the file that holds no value (``ROW_EMPTY``, a spreadsheet's ``,,,``): rejected
+    at every target, nothing to send and nothing to fix, so not a lead to look at."""
 
 
 OUTCOMES: tuple[str, ...] = (
@@ -87,6 +90,7 @@ OUTCOMES: tuple[str, ...] = (
     Outcome.DUPLICATE,
     Outcome.SUPPRESSED,
     Outcome.NOT_DELIVERED,
+    Outcome.EMPTY,
 )
 """Display order of the headline: delivered first, then what needs someone, then what we held back."""
 _OUTCOME = pl.Enum(OUTCOMES)
@@ -183,7 +187,9 @@ def _outcome() -> pl.Expr:
     delivered = status.is_in([s.value for s in DELIVERED]).sum()
     would_send = status.is_in([s.value for s in _WOULD_SEND]).sum()
     return (
-        pl.when(needs_attention().any())
+        pl.when(empty_row().any())
+        .then(pl.lit(Outcome.EMPTY))
+        .when(needs_attention().any())
         .then(pl.lit(Outcome.ATTENTION))
         .when((status == Status.DUPLICATE.value).any())
         .then(pl.lit(Outcome.DUPLICATE))
@@ -211,7 +217,9 @@ def _row_outcome() -> pl.Expr:
         return pl.lit(name, dtype=_OUTCOME)
 
     return (
-        pl.when(needs_attention())
+        pl.when(empty_row())
+        .then(outcome(Outcome.EMPTY))
+        .when(needs_attention())
         .then(outcome(Outcome.ATTENTION))
         .when(status == Status.DUPLICATE.value)
         .then(outcome(Outcome.DUPLICATE))
@@ -343,8 +351,9 @@ def lead_view(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str], limi
     )
 
 
-_DONE = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND]
-"""Delivered (or, dry run, would be) to every target: not in the lead table."""
+_DONE = [Outcome.DELIVERED_ALL, Outcome.WOULD_SEND, Outcome.EMPTY]
+"""Not in the lead table: delivered (or, dry run, would be) to every target, or an empty row of
+the file (nothing in it to look at; the headline counts them)."""
 
 
 LEAD_RANGE = 1_000_000

@@ -109,6 +109,22 @@ def test_a_rejected_share_above_the_threshold_posts_an_alert_even_when_everythin
     assert alert["rejected_share_target"] == "obi"
 
 
+@pytest.mark.slow
+def test_a_spreadsheets_empty_rows_do_not_count_towards_the_rejected_share(
+    vendors: Vendors, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SHARE_ENV, "0.25")
+    file = _leads(tmp_path / "leads.csv", bad=0, good=7)
+    with file.open("a", encoding="utf-8") as out:
+        out.write(",\n" * 3)  # Excel's formatted but empty rows: 3 of 10 rows, rejected
+
+    code, printed = _import(file, tmp_path / "out", write_targets(tmp_path / "t.toml", only=["obi"]))
+
+    assert code == 0, printed
+    assert "0 leads need attention" in printed
+    assert receiver.posts == []
+
+
 def test_a_bad_file_posts_a_failed_alert_and_still_exits_1(
     receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,7 @@ _REASONS: tuple[list[str], ...] = (
     [Issue.POSSIBLY_DUPLICATED.value],
     ["PHONE_INVALID"],
     ["PHONE_INVALID", "EMAIL_INVALID"],
+    [Issue.NO_CHANNEL.value, Issue.ROW_EMPTY.value, Issue.PHONE_MISSING.value],
 )
 
 

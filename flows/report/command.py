@@ -1,11 +1,14 @@
-"""``leadflow report PATH [--out DIR] [--html FILE] [--csv FILE]``: what a run did, for analysts.
+"""``leadflow report PATH [--out DIR] [--html FILE] [--csv FILE] [--lead VALUE [--country CC]]``:
+what a run did, for analysts.
 
 PATH is a run folder (``<out>/<run_id>``), a run id (looked up in ``--out``, default
 ``leadflow-out``), result Parquet (a file, or a folder of them), or a folder of run folders,
 which gives the trend (accepted/rejected per run and target) instead.
 The terminal gets rich tables; ``--html`` writes the self-contained report (or the trend
 page); ``--csv`` writes the leads not delivered to every target, one row per lead with a
-column per target, with spreadsheet formulas neutralised.
+column per target, with spreadsheet formulas neutralised. ``--lead`` lists instead every
+result of one lead (a phone, an email or an external id) in the runs under PATH
+(flows.report.lead_lookup); ``--csv`` then writes those rows.
 Errors print one ``Error: message`` line, as every command does, and return 1.
 """
 
@@ -106,20 +109,63 @@ def report_finished_run(run_dir: Path, console: Console, taken: RunningLeads | N
     return _reported([run_dir], lambda: print_run(console, run, figures), console)
 
 
+def _report_lead(
+    path: Path, kind: PathKind, lead: str, *, country: str | None, csv: Path | None, console: Console
+) -> None:
+    from rich.text import Text
+
+    from flows.report.lead_lookup import find_lead, lead_csv, lead_query, print_lead
+    from flows.report.run_folders import scan_runs
+    from flows.report.runs import PathKind, ReportError
+    from transforms.countries import resolve_country
+
+    region = resolve_country(country) if country is not None else None
+    if country is not None and region is None:
+        raise ReportError(
+            f"--country {country!r} is not a country Leadflow knows: give an ISO code such as US"
+        )
+    query = lead_query(lead, region)
+    if kind is PathKind.RUNS:
+        found = scan_runs(path)
+        if not found.runs:
+            raise ReportError(f"{path}: no run folders inside")
+        rows = find_lead(found.runs, query, found)
+        searched = len(found.runs)
+    else:
+        rows, searched = find_lead([_single(path, kind)], query), 1
+    print_lead(console, rows, query, searched)
+    if csv is not None:
+        written = lead_csv(rows, csv)
+        console.print(Text(f"CSV: {written:,} results of this lead -> {csv}"))
+
+
 def run_report(
-    path: Path, html: Path | None, csv: Path | None, console: Console, *, out: Path = Path(DEFAULT_OUT)
+    path: Path,
+    html: Path | None,
+    csv: Path | None,
+    console: Console,
+    *,
+    out: Path = Path(DEFAULT_OUT),
+    lead: str | None = None,
+    country: str | None = None,
 ) -> int:
     """Print the report of ``path`` (or of the run id ``path`` in ``out``) and write the requested
-    files; 0 on success, 1 on error."""
+    files, or with ``lead`` that lead's results in the runs there; 0 on success, 1 on error."""
     # imported here, not above: ``leadflow report --help`` and a usage error need none of them
-    from flows.report.runs import PathKind, classify, resolve_path
+    from flows.report.runs import PathKind, ReportError, classify, resolve_path
 
     resolved = [path]  # the error line names the run folder once a run id is resolved
 
     def report() -> None:
+        if lead is None and country is not None:
+            raise ReportError("--country reads the value of --lead: give --lead too")
+        if lead is not None and html is not None:
+            raise ReportError("--html draws a run or a trend, not one lead: use --csv with --lead")
         resolved[0] = found = resolve_path(path, out)
         kind = classify(found)
-        if kind is PathKind.RUNS:
+        if lead is not None:
+            _report_lead(found, kind, lead, country=country, csv=csv, console=console)
+        elif kind is PathKind.RUNS:
             _report_runs(found, html, csv, console)
         else:
             _report_run(_single(found, kind), html, csv, console)
@@ -160,7 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--csv",
         type=Path,
         help="write the leads to look at (not delivered to every target, or marked) here, one row per "
-        "lead (spreadsheet-safe)",
+        "lead (spreadsheet-safe); with --lead, that lead's results",
+    )
+    parser.add_argument(
+        "--lead",
+        metavar="VALUE",
+        help="list every result of one lead in the runs under PATH: a phone number, an email or an "
+        "external id",
+    )
+    parser.add_argument(
+        "--country",
+        metavar="CC",
+        help="the country of a national phone number given to --lead (ISO code, e.g. US)",
     )
     return parser
 
@@ -171,7 +228,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         from flows.console import new_console
 
         console = new_console()
-    return run_report(args.path, args.html, args.csv, console, out=args.out)
+    return run_report(
+        args.path, args.html, args.csv, console, out=args.out, lead=args.lead, country=args.country
+    )
 
 
 if __name__ == "__main__":

@@ -86,3 +86,47 @@ def test_ctrl_c_during_an_import_says_what_to_do_without_a_traceback_and_a_rerun
     owed = set(results.filter(results["batch_id"].is_not_null())["external_id"])
     assert set(held) == owed
     assert max(held.values()) == 1
+
+
+def test_ctrl_c_during_a_prefect_import_is_one_line_naming_the_flow_run_and_a_rerun_sends_the_rest(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--prefect``: the flow run (on Prefect's temporary server, started by the command) is
+    stopped by the same Ctrl-C: Prefect marks it crashed, the terminal gets the one line."""
+    monkeypatch.setenv(LEASE_ENV, "0.5")
+    file = lead_file(60, seed=4)
+    targets = write_targets(tmp_path / "targets.toml", only=["obi"], obi={"chunk_size": 2, "concurrency": 1})
+    out = tmp_path / "out"
+    vendors.set_faults({"vendors": {"sinch_obi": {"*": {"latency": 0.3}}}})
+    command = ["import", str(file), "--targets", str(targets), "--out", str(out)]
+    with (tmp_path / "stdout").open("wb") as out_file, (tmp_path / "stderr").open("wb") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", *command, "--prefect"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "COLUMNS": "200"},
+            stdout=out_file,
+            stderr=err_file,
+        )
+        _interrupt_once_some_are_held(process, vendors)
+    stdout, stderr = ((tmp_path / name).read_text(encoding="utf-8") for name in ("stdout", "stderr"))
+
+    assert process.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stdout + stderr, stderr
+    said = " ".join(stdout.split())
+    assert said.startswith("Interrupted (Ctrl-C): the import_leads flow run stopped before it finished"), said
+    assert "Run the same command again" in said, said
+    assert "Crashed" in stderr  # Prefect's own record of the flow run: not Completed
+    assert not [p for p in out.iterdir() if p.is_dir()], "an interrupted run writes no run folder"
+    assert 0 < vendors.held()["obi"] < 60
+
+    vendors.set_faults({})
+    time.sleep(1.0)  # past the lease
+    buffer = io.StringIO()
+    code = import_main(command[1:], console=Console(file=buffer, width=200))
+
+    assert code == 0, buffer.getvalue()
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    results = read_results(run_dir)
+    held = Counter(customer["externalId"] for customer in vendors.obi_customers())
+    assert set(held) == set(results.filter(results["batch_id"].is_not_null())["external_id"])
+    assert max(held.values()) == 1

@@ -13,6 +13,7 @@ Files are written to a temporary name and renamed, so a reader never sees half a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -220,8 +221,12 @@ class ResultsWriter:
         return self.path
 
     def abort(self) -> None:
-        """Let the unfinished part go (a run that failed half-way leaves no results file)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._temporary.unlink(missing_ok=True)
+        """Let the unfinished part go (a run that failed half-way leaves no results file). Best
+        effort: the run already failed with its own error, which an error here (the disk that
+        was full, the folder that is gone) would only hide."""
+        writer, self._writer = self._writer, None
+        with contextlib.suppress(OSError):
+            if writer is not None:
+                writer.close()
+        with contextlib.suppress(OSError):
+            self._temporary.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from connectors.base import Connector
     from flows.prepare_batches import BatchedLeads
+    from flows.run.store import RunNotWritten
 
 __all__ = ["add_import_arguments", "main"]
 
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     from flows.console import USER_ERRORS, new_console, print_error, print_interrupted, stage
     from flows.importer import ledger_path, load_connectors
     from flows.prepare_batches import check_inputs, prepare_batches
+    from flows.run.store import RunNotWritten
     from flows.verdict import ExitCode
 
     console = console or new_console()
@@ -158,12 +160,26 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         if not in_flow:
             return _send_file(batched, connectors, args, console, ledger=ledger, started=started)
         return _run_with_prefect(args, console)
+    except RunNotWritten as error:  # the flow's run folder (a full disk): the flow alerted
+        print_error(console, ConfigError(_unwritten(error, ledger, dry_run=args.dry_run)))
+        return 1
     except USER_ERRORS as error:  # found inside the flow (a late batch, the file's columns)
         print_error(console, error)  # the flow alerted for its own run
         return 1
     except KeyboardInterrupt:
         print_interrupted(console, _interrupted(ledger, dry_run=args.dry_run, in_flow=in_flow))
         return int(ExitCode.INTERRUPTED)
+
+
+def _unwritten(error: RunNotWritten, ledger: str | Path, *, dry_run: bool) -> str:
+    """The run folder's error, and what the import left: what it sent before its results could
+    not be written is in the ledger, which the rerun reads (delivered leads: ``already_sent``)."""
+    if dry_run:
+        return f"{error}; nothing was sent (dry run)"
+    return (
+        f"{error}: it skips what this import delivered, recorded in the ledger {ledger}, and "
+        "writes the results of every row"
+    )
 
 
 def _interrupted(ledger: str | Path, *, dry_run: bool, in_flow: bool) -> str:
@@ -197,13 +213,14 @@ def _send_file(
     print the verdict; the exit code."""
     from rich.text import Text
 
+    from connectors.config_error import ConfigError
     from flows.alerts import alert_run
     from flows.commands.import_progress import Bars, progress
     from flows.commands.validate import print_prepared
     from flows.console import USER_ERRORS, print_error, print_verdict, stage
     from flows.import_batches import SendSettings, send_in_batches
     from flows.report.command import run_report
-    from flows.run.store import RunNotPublished, run_output
+    from flows.run.store import RunNotPublished, RunNotWritten, run_output
     from flows.verdict import judge
     from transforms.outputs import new_run_id
 
@@ -235,6 +252,10 @@ def _send_file(
             run_report(run_dir, None, None, console)
             summary = {**json.loads((run_dir / "summary.json").read_text(encoding="utf-8")), "send": facts}
             where = output.publish(run_dir)
+    except RunNotWritten as error:  # a full disk: what was sent is in the ledger
+        print_error(console, ConfigError(_unwritten(error, ledger, dry_run=args.dry_run)))
+        alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)
+        return 1
     except USER_ERRORS as error:  # a batch's file-level problem, found as it is read
         print_error(console, error)
         alert_run(run_id=run_id, source=str(args.file), summary=None, error=error)

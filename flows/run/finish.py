@@ -18,6 +18,7 @@ import polars as pl
 from flows.allocator import BATCH_FREE_AT_LEAST, release_freed
 from flows.inbox.layout import recorded_source
 from flows.report.html_page import write_html_report
+from flows.run.store import writing_run
 from flows.run.write_behind import WriteBehind
 from schemas.results import RESULTS
 from transforms.outputs import ResultsWriter, RunInfo, write_run, write_run_files
@@ -56,9 +57,10 @@ def finish_run(
     combined = pl.concat(results)
     check_row_invariant(combined, prepared.rows, len(targets))
     info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
-    run_dir = write_run(out_dir, info, combined)
-    if report:
-        write_html_report(run_dir)
+    with writing_run(out_dir / run_id):
+        run_dir = write_run(out_dir, info, combined)
+        if report:
+            write_html_report(run_dir)
     return run_dir
 
 
@@ -96,6 +98,8 @@ def finish_run_in_batches(
     ``seen``: given each batch's results (one frame per target) once written, in the writer's
     thread, batch after batch (``leadflow validate``'s report figures, flows.report.lead_batches).
     The summary is taken the same way (transforms.summary.RunningSummary).
+    A write that fails (a full disk) stops the run with flows.run.store.RunNotWritten, raised
+    at the next batch's submission or at the end, and no run folder is left.
     ``stops``: the ``stopped`` fact (flows.verdict.stop_fact) of each target stopped by the
     sending, by name, read once the last batch is done (the sending fills it as it ends:
     flows.import_batches.sent_batches); run.json's and summary.json's entry of each such target
@@ -108,16 +112,20 @@ def finish_run_in_batches(
     try:
         for clean in batches:
             if built_behind:
-                behind.submit(functools.partial(_build_and_write, writers, targets, [clean], marked, taken))
+                write = functools.partial(_build_and_write, writers, targets, [clean], marked, taken)
             else:
                 ready = marked(clean) if marked is not None else clean
                 built = [build(ready) for _, _, build in targets]
                 del ready
-                behind.submit(functools.partial(_write_all, writers, built, taken))
+                write = functools.partial(_write_all, writers, built, taken)
                 del built
             del clean
-        behind.close()
-        parts = [writer.close() for writer in writers]
+            with writing_run(run_dir):  # the batch before's write: its error comes here
+                behind.submit(write)
+            del write
+        with writing_run(run_dir):
+            behind.close()
+            parts = [writer.close() for writer in writers]
     except BaseException:
         behind.drop()
         for writer in writers:
@@ -171,9 +179,11 @@ def finish_run_from_results(
                     raise ValueError(
                         f"result rows of target {target!r}, not one of the run's {list(writers)}"
                     )
-                writers[str(target)].write(rows)
+                with writing_run(run_dir):
+                    writers[str(target)].write(rows)
             del frame
-        parts = [writer.close() for writer in writers.values()]
+        with writing_run(run_dir):
+            parts = [writer.close() for writer in writers.values()]
     except BaseException:
         for writer in writers.values():
             writer.abort()
@@ -220,9 +230,10 @@ def _finish_parts(
         for name, figures in summary["targets"].items():
             figures.update(stopped.get(name, {}))
     info = _run_info(prepared, targets, run_id, started, dry_run, rules=rules)
-    write_run_files(run_dir, info, results, summary)
-    if report:
-        write_html_report(run_dir)
+    with writing_run(run_dir):
+        write_run_files(run_dir, info, results, summary)
+        if report:
+            write_html_report(run_dir)
     return run_dir
 
 

@@ -15,6 +15,8 @@ local folder, or a staging folder), then ``output.publish(run_dir)`` (nothing to
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +27,16 @@ from urllib.parse import unquote, urlsplit
 
 from connectors.config_error import ConfigError
 
-__all__ = ["RunNotPublished", "RunOutput", "is_remote", "local_folder", "publish_run", "run_output"]
+__all__ = [
+    "RunNotPublished",
+    "RunNotWritten",
+    "RunOutput",
+    "is_remote",
+    "local_folder",
+    "publish_run",
+    "run_output",
+    "writing_run",
+]
 
 _LAST = ("run.json", "report.html", "summary.json")
 """Copied after the results, in this order: summary.json, the sign of a finished run, last."""
@@ -62,6 +73,51 @@ def publish_run(run_dir: Path, out: str) -> str:
         fs.makedirs(destination.rsplit("/", 1)[0], exist_ok=True)
         fs.put_file(str(run_dir / relative), destination)
     return f"{out.rstrip('/')}/{run_dir.name}"
+
+
+class RunNotWritten(ConfigError):
+    """The run folder could not be written: a full disk or quota, no permission, a read-only
+    file system. Not a bad file, nor a bug: one line names the folder and the system's reason
+    (no traceback), and what is left of the folder is removed (:func:`writing_run`): half a run
+    folder, results without run.json or a summary, would read as a run that was not."""
+
+    def __init__(self, run_dir: Path, error: OSError) -> None:
+        self.run_dir = run_dir
+        self.error = error
+        # the system's words for the error number: pyarrow's own text wraps them in its detail
+        reason = os.strerror(error.errno) if error.errno is not None else str(error)
+        name = errno.errorcode.get(error.errno) if error.errno is not None else None
+        code = f", {name}" if name else ""
+        super().__init__(
+            f"cannot write the run folder {run_dir} ({reason}{code}), so none was kept. "
+            f"{_FIXES.get(error.errno or 0, _FIX)}, then run the same command again"
+        )
+
+
+_FIX = "Check that folder, or give --out another one"
+_FIXES = {
+    errno.ENOSPC: "Free space there or give --out a folder on another disk",
+    errno.EDQUOT: "Free space within your quota there or give --out a folder on another disk",
+    errno.EFBIG: "Give --out a folder on a file system that takes larger files",
+    errno.EACCES: "Give --out a folder this user may write to, or change that folder's permissions",
+    errno.EPERM: "Give --out a folder this user may write to, or change that folder's permissions",
+    errno.EROFS: "Give --out a folder on a file system that is not read-only",
+}
+"""What to do, by the error's number (RunNotWritten's message)."""
+
+
+@contextmanager
+def writing_run(run_dir: Path) -> Iterator[None]:
+    """Turn a write's ``OSError`` into :class:`RunNotWritten` (once: a nested one passes), and
+    remove the run folder's files so far. Only around writes: an ``OSError`` reading the lead
+    file is the file's (transforms.errors)."""
+    try:
+        yield
+    except RunNotWritten:
+        raise
+    except OSError as error:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunNotWritten(run_dir, error) from error
 
 
 class RunNotPublished(ConfigError):

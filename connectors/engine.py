@@ -23,6 +23,10 @@ A ``FatalTargetError`` stops the target at once; its rows and the rest get its r
 message. Any other error that stops the target (``open`` failing after its retries: the vendor out
 of reach; a request that cannot be built) is ``TARGET_STOPPED`` like the breaker's: nothing there
 says a setting is wrong. Nothing a vendor provokes leaves ``dispatch`` as an exception.
+Nor does a ledger that stops taking writes part-way (its disk full: ``LedgerUnavailable``): the
+target stops with ``LEDGER_UNAVAILABLE``, since no lead can be claimed; a chunk whose answer
+could not be recorded keeps the vendor's answer in its rows and stays in flight in the ledger,
+for the next run to settle with the vendor, as after a crash.
 
 Every request goes through connectors.answers.BoundedTransport (a size and a deadline per answer,
 bounded decoding). Messages are redacted of the run's :class:`~connectors.secrets.SecretSet`
@@ -86,7 +90,15 @@ from connectors.chunking import lazy_plan_for
 from connectors.errors import ConnectorError, FatalTargetError, VendorAnswerError, redact, truncate
 from connectors.frequency import leads_legacy, leads_people
 from connectors.heap import frozen_heap
-from connectors.ledger_types import SENT_STATUSES, UNSETTLED, Claim, LedgerBackend, SettledRow, TargetKey
+from connectors.ledger_types import (
+    SENT_STATUSES,
+    UNSETTLED,
+    Claim,
+    LedgerBackend,
+    LedgerUnavailable,
+    SettledRow,
+    TargetKey,
+)
 from connectors.outcomes import ProgressCallback, ResultTable, RowResult
 from connectors.resume import settle_orphans
 from connectors.retry import (
@@ -291,20 +303,23 @@ class _Run:
             if self.dry_run:
                 await self._send_all(client)
             else:
-                with self.ledger.lease(self.key, self.run_id):
-                    await self._open(client)
-                    if not self.breaker.is_open and not self.state.orphans_settled:
-                        self.state.orphans_settled = True
-                        orphaned = await settle_orphans(
-                            self.connector,
-                            client,
-                            ledger=self.ledger,
-                            key=self.key,
-                            leads=self.leads,
-                            run_id=self.run_id,
-                        )
-                        self.state.orphaned.update(orphaned)
-                    await self._send_all(client)
+                try:
+                    with self.ledger.lease(self.key, self.run_id):
+                        await self._open(client)
+                        if not self.breaker.is_open and not self.state.orphans_settled:
+                            self.state.orphans_settled = True
+                            orphaned = await settle_orphans(
+                                self.connector,
+                                client,
+                                ledger=self.ledger,
+                                key=self.key,
+                                leads=self.leads,
+                                run_id=self.run_id,
+                            )
+                            self.state.orphaned.update(orphaned)
+                        await self._send_all(client)
+                except LedgerUnavailable as exc:  # the lease or a crash's settling not written
+                    self._ledger_lost(exc)
         finally:
             if self._owns_session:
                 await self.session.aclose()
@@ -329,7 +344,10 @@ class _Run:
             plan = replace(plan, people=self._placed_people(todo, sent, plan.too_large))
             if not self.dry_run and self.limit is not None and plan.people is not None:
                 ids = _ExternalIds(plan.placed)  # the decision rarely reads one: no list made
-                self.ledger.plan_limit(self.key, ids, people=plan.people, limit=self.limit)
+                try:
+                    self.ledger.plan_limit(self.key, ids, people=plan.people, limit=self.limit)
+                except LedgerUnavailable as exc:  # each chunk then fails with its reason
+                    self._ledger_lost(exc)
         for lead in plan.too_large:
             self._too_large(lead)
         count = min(self.concurrency, len(plan))
@@ -477,6 +495,8 @@ class _Run:
             self.table.dry_run(chunk)
             return
         claim = self._claim(chunk)
+        if claim is None:
+            return
         if claim.held or claim.limited:
             self._held_elsewhere(chunk, claim.held)
             self._limited(chunk, claim.limited)
@@ -540,8 +560,18 @@ class _Run:
             self._group.create_task(self._complete(chunk, outcomes, attempts, sent_at))
             return
 
-    def _claim(self, chunk: Chunk) -> Claim:
-        """Claim the chunk's leads; with a frequency limit, each lead's person keys go along."""
+    def _claim(self, chunk: Chunk) -> Claim | None:
+        """Claim the chunk's leads; with a frequency limit, each lead's person keys go along.
+        None when the ledger refused the write: nothing is claimed, the target stops, the
+        chunk's rows fail with the ledger's reason, and nothing is sent."""
+        try:
+            return self._claimed(chunk)
+        except LedgerUnavailable as exc:
+            self._ledger_lost(exc)
+            self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
+            return None
+
+    def _claimed(self, chunk: Chunk) -> Claim:
         limit = self.limit
         people: People | list[tuple[int, ...]] | None = None
         legacy = None
@@ -763,7 +793,22 @@ class _Run:
                 else (eid, status, vendor_id, vendor_status)
                 for eid, status, vendor_id, vendor_status in rows
             ]
-        self.ledger.settle_chunk(self.key, batch_id, rows, self.run_id)
+        try:
+            self.ledger.settle_chunk(self.key, batch_id, rows, self.run_id)
+        except LedgerUnavailable as exc:
+            # the rows keep the vendor's answer; the chunk stays in flight in the ledger
+            log.warning(
+                "%s: batch %s's answer was not recorded (the ledger refused the write): its leads "
+                "stay in flight there, and the next run settles them with the vendor",
+                self.target.name,
+                batch_id,
+            )
+            self._ledger_lost(exc)
+
+    def _ledger_lost(self, exc: LedgerUnavailable) -> None:
+        """Stop the target: a ledger that refuses writes can claim no lead (its rows that are
+        left fail ``LEDGER_UNAVAILABLE`` with the ledger's message, which names the file)."""
+        self._stop_target(ConnectorError(str(exc), reason=Issue.LEDGER_UNAVAILABLE.value), "ledger")
 
     def _mark_unknown(self, chunk: Chunk) -> None:
         if chunk.batch_id in self._unknown:

@@ -37,11 +37,14 @@ between the two.
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import orjson
 
@@ -50,7 +53,7 @@ from connectors import ledger_contacts as contacts
 from connectors.endpoint import normalize_endpoint
 from connectors.frequency import FrequencyLimit
 from connectors.lease import Renewer, lease_seconds
-from connectors.ledger_locking import Transaction, renew_connection, retry_while_locked
+from connectors.ledger_locking import Transaction, renew_connection, retry_while_locked, writable
 from connectors.ledger_queries import PENDING, SENDS_OF, SETTLED_OF
 from connectors.ledger_schema import prepare
 from connectors.ledger_types import (
@@ -76,6 +79,25 @@ def _as_array(value: object) -> list[object]:
     raise TypeError(f"cannot store {type(value).__name__} in the ledger")
 
 
+log = logging.getLogger("leadflow.connectors")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _writes(method: Callable[Concatenate[Ledger, _P], _R]) -> Callable[Concatenate[Ledger, _P], _R]:
+    """A write of the ledger's: a refused one (its disk full) is ``LedgerUnavailable``
+    (connectors.ledger_locking.writable), which stops the target, not the run."""
+
+    @functools.wraps(method)
+    def write(self: Ledger, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with writable(self.path):
+            return method(self, *args, **kwargs)
+
+    return write
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -90,7 +112,8 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         try:
-            retry_while_locked(self._db, self.path, busy_timeout, lambda: prepare(self._db))
+            with writable(self.path):
+                retry_while_locked(self._db, self.path, busy_timeout, lambda: prepare(self._db))
         except BaseException:
             self._db.close()
             raise
@@ -117,7 +140,7 @@ class Ledger:
         found = self._ids.get(key)
         if found is None:
             endpoint = normalize_endpoint(key.base_url)
-            with self._write():
+            with writable(self.path), self._write():  # a target's first use writes its row
                 self._db.execute(
                     "INSERT OR IGNORE INTO targets (kind, base_url, campaign) VALUES (?, ?, ?)",
                     (key.kind, endpoint, key.campaign),
@@ -229,7 +252,12 @@ class Ledger:
                 (target_id, run_id, time.time() + self.lease_seconds),
             )
 
-        renew(self._db)
+        try:
+            with writable(self.path):
+                renew(self._db)
+        except BaseException:
+            own.close()
+            raise
         renewer = Renewer(renew, run_id, self.lease_seconds)
         renewer.start()
         try:
@@ -237,10 +265,14 @@ class Ledger:
         finally:
             renewer.stop()
             own.close()
-            self._db.execute(
-                "UPDATE leases SET until = 0 WHERE target_id = ? AND run_id = ?", (target_id, run_id)
-            )
+            try:
+                self._db.execute(
+                    "UPDATE leases SET until = 0 WHERE target_id = ? AND run_id = ?", (target_id, run_id)
+                )
+            except sqlite3.Error as error:  # its disk full: the lease lapses by itself
+                log.warning("ledger %s: ending the lease of run %s failed (%s)", self.path, run_id, error)
 
+    @_writes
     def begin_chunk(
         self,
         key: TargetKey,
@@ -325,6 +357,7 @@ class Ledger:
             remember(self._contacts)
         return Claim(batch_id, claimed, held, limited)
 
+    @_writes
     def plan_limit(
         self, key: TargetKey, external_ids: Sequence[str], *, people: People, limit: FrequencyLimit
     ) -> None:
@@ -364,6 +397,7 @@ class Ledger:
         )
         return limited
 
+    @_writes
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         """Give up ``run_id``'s claims on these leads (not delivered: another run may send them)."""
         self._db.execute(
@@ -372,6 +406,7 @@ class Ledger:
             (self._target_id(key), run_id, orjson.dumps(list(external_ids)).decode()),
         )
 
+    @_writes
     def settle_chunk(
         self,
         key: TargetKey,

@@ -5,19 +5,29 @@ Several processes share one ledger file (WAL, ``busy_timeout``; connectors.ledge
 on most locks by itself; what is here is the rest: a new connection's first statements failing at
 once while another process opens, recovers or checkpoints the WAL (:func:`retry_while_locked`),
 and the read-then-write deadlock two processes meet when they upgrade a read lock
-(:class:`Transaction`)."""
+(:class:`Transaction`). And a ledger that cannot be written at all (its disk full, a file
+system turned read-only, an I/O error): :func:`writable` makes that
+:class:`connectors.ledger_types.LedgerUnavailable`, which stops the target, not the run."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from connectors.ledger_types import LedgerUnavailable
 
-__all__ = ["Transaction", "is_lock_contention", "renew_connection", "retry_while_locked"]
+__all__ = [
+    "Transaction",
+    "is_lock_contention",
+    "is_unwritable",
+    "renew_connection",
+    "retry_while_locked",
+    "writable",
+]
 
 
 def is_lock_contention(error: sqlite3.OperationalError) -> bool:
@@ -26,6 +36,34 @@ def is_lock_contention(error: sqlite3.OperationalError) -> bool:
 
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED} | {5 | (n << 8) for n in range(1, 4)})
 """SQLITE_BUSY and its extended forms (recovery, snapshot, timeout), SQLITE_LOCKED."""
+
+
+_UNWRITABLE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY})
+"""Primary result codes of a write the file or its disk refused (extended codes carry them in
+their low byte): ``database or disk is full``, ``disk I/O error`` (a write past a file size
+limit, a failing disk), ``attempt to write a readonly database``."""
+
+
+def is_unwritable(error: sqlite3.Error) -> bool:
+    """Whether ``error`` is the ledger's file or disk refusing a write (:data:`_UNWRITABLE_CODES`)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _UNWRITABLE_CODES
+
+
+@contextlib.contextmanager
+def writable(path: Path) -> Iterator[None]:
+    """Turn a refused write (:func:`is_unwritable`) into :class:`LedgerUnavailable` naming the
+    file and what to do. What the ledger recorded before stays: each claim and each answer is
+    its own transaction, so a refused one leaves none of itself."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        if not is_unwritable(error):
+            raise
+        raise LedgerUnavailable(
+            f"ledger {path}: cannot write to it ({error}); free space on its disk or make it "
+            "writable, then run the same command again (what it recorded before stays)"
+        ) from None
 
 
 def retry_while_locked(
@@ -76,4 +114,18 @@ class Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:
+                self._rollback()
+                raise
+        else:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        """Roll back what is left: after a full disk or an I/O error SQLite may have rolled the
+        transaction back itself, and a ROLLBACK's own error would hide the one that matters."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")

@@ -452,7 +452,11 @@ class _Run:
         self, client: httpx.AsyncClient, ready: asyncio.Queue[tuple[Chunk, httpx.Request] | None]
     ) -> None:
         while (item := await ready.get()) is not None:
-            await self._send(client, *item)
+            try:
+                await self._send(client, *item)
+            except LedgerUnavailable as exc:  # a read of the ledger's, before the request left
+                self._ledger_lost(exc)
+                self._fail_chunk(item[0], self.breaker.reason, self.breaker.message, attempts=0)
 
     # --- one chunk ----------------------------------------------------------------------
     def _fit(self, client: httpx.AsyncClient, chunk: Chunk) -> list[tuple[Chunk, httpx.Request]]:

@@ -7,14 +7,25 @@ in-flight record are one transaction.
 
 Connections come from a psycopg_pool pool (autocommit); the lease thread takes its own from it.
 The connection string (``postgresql://user@host:port/db``) is never logged: it may hold a password.
+
+A server that restarts, fails over or ends a connection (``pg_terminate_backend``, an idle
+timeout) while a run goes on: a pooled connection the server closed has something to read (its
+last message, or the end of the stream), which a poll of its socket sees without a round trip
+(:func:`_check`); the pool then replaces it before it is used. A connection lost during a
+statement, or a server out of reach, is :class:`LedgerUnavailable` naming the database: the
+engine stops the target (``LEDGER_UNAVAILABLE``), and what a lost statement may have committed
+(a claim and its in-flight record are one statement) is a crash's to settle for the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
+import select
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -57,6 +68,70 @@ def is_postgres_url(spec: str) -> bool:
     return spec.startswith(("postgresql://", "postgres://"))
 
 
+log = logging.getLogger("leadflow.connectors")
+
+
+def _check(db: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection it hands out: an idle connection has nothing to read
+    unless the server closed it or sent it a notice; only then is it asked (one round trip,
+    raising when it is gone, so the pool makes a new one). A poll, not a round trip per use:
+    the ledger takes a connection several times a request."""
+    if db.closed or select.select([db.fileno()], [], [], 0)[0]:
+        ConnectionPool.check_connection(db)
+
+
+_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now (with class 08, connection_exception)."""
+
+
+def _connection_lost(error: psycopg.OperationalError) -> bool:
+    """A failure of the connection or of the server, not of the statement (a deadlock or a
+    serialization failure is the statement's, raised as it was)."""
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in _LOST_STATES
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _reaching(
+    method: Callable[Concatenate[PostgresLedger, _P], _R],
+) -> Callable[Concatenate[PostgresLedger, _P], _R]:
+    """A claim: the database out of reach or the connection lost in it is
+    :class:`LedgerUnavailable` (module docstring). Not tried again: a claim whose answer was
+    lost may have committed, and with a frequency limit its contacts would count twice."""
+
+    @functools.wraps(method)
+    def reach(self: PostgresLedger, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.reachable():
+            return method(self, *args, **kwargs)
+
+    return reach
+
+
+def _reaching_again(
+    method: Callable[Concatenate[PostgresLedger, _P], _R],
+) -> Callable[Concatenate[PostgresLedger, _P], _R]:
+    """A read, or a write that may be made twice (a chunk's answer: the same journal row again,
+    its settled ids kept once; a release): tried once more on a connection the pool checks anew
+    when the connection was lost in it (a failover, ``pg_terminate_backend`` mid-statement),
+    then :class:`LedgerUnavailable`."""
+
+    @functools.wraps(method)
+    def reach(self: PostgresLedger, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError as error:
+            if not _connection_lost(error):
+                raise
+            log.warning("ledger %s: the connection was lost (%s); trying once more", self._shown, error)
+        with self.reachable():
+            return method(self, *args, **kwargs)
+
+    return reach
+
+
 class PostgresLedger:
     """One connection pool per ledger object; use as a context manager or call :meth:`close`."""
 
@@ -70,8 +145,10 @@ class PostgresLedger:
             max_size=max_connections,
             kwargs={"autocommit": True},
             configure=configure,
+            check=_check,
             open=True,
         )
+        self._shown = _without_password(url)
         try:
             self._pool.wait(timeout=connect_timeout)
             with self._pool.connection() as db, db.transaction():
@@ -91,6 +168,24 @@ class PostgresLedger:
 
     def close(self) -> None:
         self._pool.close()
+
+    @contextlib.contextmanager
+    def reachable(self) -> Iterator[None]:
+        """:class:`LedgerUnavailable` for the database out of reach or a connection lost."""
+        try:
+            yield
+        except PoolTimeout as error:
+            raise LedgerUnavailable(
+                f"ledger {self._shown}: no database connection ({error}); check that the server runs, "
+                "then run the same command again"
+            ) from None
+        except psycopg.OperationalError as error:
+            if not _connection_lost(error):
+                raise
+            raise LedgerUnavailable(
+                f"ledger {self._shown}: the database connection was lost ({error}); check the "
+                "server, then run the same command again (what it recorded before stays)"
+            ) from None
 
     def __enter__(self) -> PostgresLedger:
         return self
@@ -119,6 +214,7 @@ class PostgresLedger:
         return found
 
     # --- reads --------------------------------------------------------------------------
+    @_reaching_again
     def entries(self, key: TargetKey, external_ids: Iterable[str] | None = None) -> dict[str, LedgerEntry]:
         """As the SQLite ledger's: all of them read whole, or only ``external_ids``' settled
         journal rows, found by key through ``ledger_settled_ids``."""
@@ -139,6 +235,7 @@ class PostgresLedger:
         fold_settled(found, ((b, r, [x for x in rows if x[0] in wanted]) for b, r, rows in settled))
         return found
 
+    @_reaching_again
     def pending_chunks(self, key: TargetKey, *, exclude_run: str) -> list[PendingChunk]:
         """As the SQLite ledger's: each batch id's latest row found by the server, only the
         orphans sent here."""
@@ -150,6 +247,7 @@ class PostgresLedger:
             if run_id not in live
         ]
 
+    @_reaching_again
     def chunk_state(self, key: TargetKey, batch_id: str) -> str | None:
         rows = self._rows(
             "SELECT state FROM ledger_journal WHERE target_id = %s AND batch_id = %s "
@@ -158,6 +256,7 @@ class PostgresLedger:
         )
         return str(rows[0][0]) if rows else None
 
+    @_reaching_again
     def live_runs(self, key: TargetKey) -> frozenset[str]:
         rows = self._rows(
             "SELECT run_id FROM ledger_leases WHERE target_id = %s AND until > %s",
@@ -168,7 +267,8 @@ class PostgresLedger:
     # --- writes -------------------------------------------------------------------------
     @contextlib.contextmanager
     def lease(self, key: TargetKey, run_id: str) -> Iterator[None]:
-        target_id = self._target_id(key)
+        with self.reachable():
+            target_id = self._target_id(key)
 
         def renew() -> None:
             self._rows(
@@ -177,18 +277,23 @@ class PostgresLedger:
                 (target_id, run_id, time.time() + self.lease_seconds),
             )
 
-        renew()
+        with self.reachable():
+            renew()
         renewer = Renewer(renew, run_id, self.lease_seconds)
         renewer.start()
         try:
             yield
         finally:
             renewer.stop()
-            self._rows(
-                "UPDATE ledger_leases SET until = 0 WHERE target_id = %s AND run_id = %s RETURNING 1",
-                (target_id, run_id),
-            )
+            try:
+                self._rows(
+                    "UPDATE ledger_leases SET until = 0 WHERE target_id = %s AND run_id = %s RETURNING 1",
+                    (target_id, run_id),
+                )
+            except (psycopg.OperationalError, PoolTimeout) as error:  # it lapses by itself
+                log.warning("ledger %s: ending the lease of run %s failed (%s)", self._shown, run_id, error)
 
+    @_reaching
     def begin_chunk(
         self,
         key: TargetKey,
@@ -233,6 +338,7 @@ class PostgresLedger:
         ledger's plan decided ahead relies on its one writer at a time and its log read in
         ``seq`` order, which a PostgreSQL ledger has not: connectors.ledger_contacts)."""
 
+    @_reaching_again
     def preview_limit(
         self,
         key: TargetKey,
@@ -309,6 +415,7 @@ class PostgresLedger:
             batch_id = part
         return Claim(batch_id, claimed, held)
 
+    @_reaching_again
     def release(self, key: TargetKey, external_ids: Iterable[str], run_id: str) -> None:
         with self._pool.connection() as db:
             db.execute(
@@ -317,6 +424,7 @@ class PostgresLedger:
                 (sorted(external_ids), self._target_id(key), run_id),
             )
 
+    @_reaching_again
     def settle_chunk(
         self, key: TargetKey, batch_id: str, rows: Iterable[SettledRow], run_id: str, *, state: str = SETTLED
     ) -> None:

@@ -188,6 +188,9 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
     nul = buffer.find(b"\x00", start)
     nul_lines: list[int] = []
     if nul >= 0:  # the clean path pays this find only
+        # a line of NULs alone stays a row (a space and its NULs), not a blank line dropped
+        buffer = _NUL_ONLY_LINE.sub(b" \\g<0>", buffer)
+        nul = buffer.find(b"\x00", start)
         nul_lines = _nul_lines(path, buffer, start, nul, head)
         buffer = buffer.replace(b"\x00", b"")
         head = _head(buffer, start)
@@ -227,6 +230,13 @@ def _read_csv(path: Path, data: bytes, given: str | None = None) -> tuple[pl.Dat
         frame = _read_careful(path, buffer[offset:].decode("utf-8"), names, delimiter, foreign)
     return frame, encoding, delimiter
 
+
+_NUL_ONLY_LINE = re.compile(rb"(?:(?<=\n)|(?<=\r)(?!\x00*\n))\x00+(?=[\r\n]|\Z)")
+"""A data line of NUL bytes alone. Removed, they would leave a blank line, which is no row: the
+line would vanish from the results. Before them goes a space: the line is a row of one blank
+field (``RAGGED_ROW``, no channel), flagged ``NUL_BYTE_REMOVED`` as any line that held a NUL.
+NULs between a CR and its LF are no line: they are damage in that line's end, which stays one
+(:func:`_nul_lines` marks the line before)."""
 
 _NUL_LINES_ALLOWED = 10
 """NUL-holding lines a text CSV may have, plus one per ``_NUL_LINES_PER`` lines (module docstring)."""

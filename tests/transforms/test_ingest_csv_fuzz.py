@@ -143,6 +143,7 @@ def _encode(draw: st.DrawFn, text: str) -> bytes:
 def _data_lines(data: bytes) -> tuple[int, int]:
     """(data lines, blank data lines) after the header line."""
     data = data.removeprefix(codecs.BOM_UTF8)
+    data = re.sub(rb"\r\x00+\n", b"\r\n", data)  # NULs inside a CRLF: damage to that line's end
     header_end = _EOL.search(data)
     assert header_end is not None
     body = data[header_end.end() :]

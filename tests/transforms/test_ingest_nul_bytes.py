@@ -136,3 +136,12 @@ def test_a_nul_between_the_cr_and_lf_of_a_line_end_marks_that_line_and_no_later_
 
     assert frame["name"].to_list() == ["a", "b", "c", "d"]
     assert codes(frame) == [["NUL_BYTE_REMOVED"], [], ["NUL_BYTE_REMOVED"], []]
+
+
+def test_a_line_of_nuls_alone_stays_a_row_marked_not_a_blank_line_dropped(tmp_path: Path) -> None:
+    content = b"id,name\n1,a\n\x00\n2,b\r\n\x00\x00\r\n3,c\n\x00"
+    frame = read_lead_file(write(tmp_path, content)).frame
+
+    assert frame["name"].to_list() == ["a", None, "b", None, "c", None]
+    assert frame["source_row"].to_list() == [1, 2, 3, 4, 5, 6]
+    assert [("NUL_BYTE_REMOVED" in row) for row in codes(frame)] == [False, True, False, True, False, True]

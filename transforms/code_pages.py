@@ -139,8 +139,16 @@ def _separator(byte: int) -> bool:
 
 
 _HIGH = b"".join(re.escape(bytes([byte])) for byte in range(0x80, 0x100) if not _separator(byte))
-_WORD = re.compile(b"[A-Za-z]*[" + _HIGH + b"][A-Za-z" + _HIGH + b"]*")
-"""A word with a byte >= 0x80 (ASCII words read the same in every page)."""
+_LETTERS = re.compile(b"[A-Za-z" + _HIGH + b"]+")
+_HIGH_BYTE = re.compile(b"[" + _HIGH + b"]")
+
+
+def _words(raw: bytes) -> list[bytes]:
+    """The words with a byte >= 0x80 (ASCII words read the same in every page): the runs of
+    letters that hold one. Found as runs, then kept: a pattern ``[A-Za-z]*[high][...]*`` tried
+    again at each letter of a long ASCII run (a 140 kB field of one word) took seconds a file."""
+    return [run for run in _LETTERS.findall(raw) if _HIGH_BYTE.search(run)]
+
 
 _WORD_BYTE = b"[A-Za-z" + _HIGH + b"]"
 _EDGE_PUNCTUATION = re.compile(
@@ -200,7 +208,7 @@ def code_page_misread(head: str) -> Misread | None:
     except UnicodeEncodeError:  # the file was read as Latin-1 (a byte cp1252 leaves undefined)
         raw, read_as = encode_latin1(head), "latin-1"
     raw = _EDGE_PUNCTUATION.sub(b" ", raw)  # the same bytes in both readings
-    words = [word for word in dict.fromkeys(_WORD.findall(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
+    words = [word for word in dict.fromkeys(_words(raw)) if len(word) >= _SHORTEST][:_MOST_WORDS]
     # judged as cp1252 reads the bytes even in a file read as Latin-1 (a byte cp1252 leaves
     # undefined, a stray 0x81): its other bytes 0x80-0x9F are cp1252's letters there too. As
     # Latin-1's controls, a French "Cœur" was a symbol inside a word that cp1250 reads "Cśur",

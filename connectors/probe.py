@@ -32,7 +32,16 @@ from connectors.config import TargetConfig
 from connectors.errors import AuthenticationError, ConnectorError, TransientError, truncate
 from connectors.secrets import SecretSet
 
-__all__ = ["PROBES", "Probe", "ProbeFailed", "ProbeReport", "VendorProbe", "failed_report", "probe"]
+__all__ = [
+    "EXPIRED_LOGOUT",
+    "PROBES",
+    "Probe",
+    "ProbeFailed",
+    "ProbeReport",
+    "VendorProbe",
+    "failed_report",
+    "probe",
+]
 
 PROBES: dict[str, str] = {
     "sinch_obi": "connectors.probe_rest:ObiProbe",
@@ -44,6 +53,8 @@ PROBES: dict[str, str] = {
 }
 _LISTED = 10
 """Campaigns named at most in an "unknown campaign" message."""
+EXPIRED_LOGOUT = "logout (the session had already expired)"
+"""The logout step when the vendor answers that the session expired: there is none left to end."""
 
 
 class ProbeFailed(Exception):

@@ -23,7 +23,7 @@ import httpx
 
 from connectors.auth import TokenAuth
 from connectors.maxcontact import MaxContactConnector, management_answer
-from connectors.probe import Probe, VendorProbe
+from connectors.probe import EXPIRED_LOGOUT, Probe, VendorProbe
 from connectors.ucontact import UContactOptions, is_web_page
 
 __all__ = [
@@ -251,6 +251,8 @@ class UContactProbe(VendorProbe):
         request = auth.apply(p.client.build_request("POST", f"{p.target.base_url}/{path}"), token)
         auth.forget()
         response = await p.client.send(request, auth=None)
+        if auth.is_expired(response):
+            return EXPIRED_LOGOUT
         if response.status_code != 200:
             p.refused(response, "EndSession to answer HTTP 200")
         return "logout"

@@ -24,7 +24,7 @@ import httpx
 
 from connectors.engage import EngageConnector
 from connectors.onc import REBUILD, OncConnector, OncOptions
-from connectors.probe import Probe, ProbeFailed, VendorProbe
+from connectors.probe import EXPIRED_LOGOUT, Probe, ProbeFailed, VendorProbe
 from connectors.soap import (
     CONTENT_TYPE,
     Fault,
@@ -251,6 +251,8 @@ class OncProbe(VendorProbe):
         request = auth.apply(self._request(p, connector, "CloseAPISession"), token)  # type: ignore[attr-defined]
         auth.forget()  # type: ignore[attr-defined]
         response = await p.client.send(request, auth=None)
+        if auth.is_expired(response):  # type: ignore[attr-defined]
+            return EXPIRED_LOGOUT
         reply = _reply(p, response, "a SOAP 1.1 envelope with CloseAPISessionResponse")
         result = _result(connector.options, "CloseAPISession")
         code = None if isinstance(reply, Fault) else text(reply, result, "ErrorCode")

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
 
 from connectors.config import TargetConfig
 from connectors.probe import ProbeReport, probe
@@ -304,6 +305,31 @@ async def test_a_token_refused_right_after_the_login_is_not_called_an_outage(
     assert report.verified == ["login"]
     assert report.problem is not None and "right after a fresh login" in report.problem
     assert report.fix is not None and "may use this part of the vendor's API" in report.fix
+
+
+class ExpiresBeforeLogout:
+    """The sandbox, with its clock moved an hour on as the logout arrives: the session the check
+    opened has expired by then (ONC's 20 idle minutes, uContact's token lifetime)."""
+
+    def __init__(self, app: Starlette, sandbox: Sandbox) -> None:
+        self.app, self.sandbox = app, sandbox
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            action = dict(scope["headers"]).get(b"soapaction", b"")
+            if scope["path"].endswith("/EndSession") or b"CloseAPISession" in action:
+                self.sandbox.clock.advance(3600 + 1)
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("kind", ["ucontact_sms", "onc"])
+async def test_a_logout_that_finds_the_session_already_expired_passes(
+    app: Starlette, sandbox: Sandbox, kind: str
+) -> None:
+    report = await check(target(kind), httpx.ASGITransport(app=ExpiresBeforeLogout(app, sandbox)))
+    assert report.ok, report.line()
+    assert report.verified[-1] == "logout (the session had already expired)"
+    assert open_sessions(sandbox, kind) == 0
 
 
 # --- secrets ----------------------------------------------------------------------------------

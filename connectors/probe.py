@@ -25,7 +25,7 @@ from typing import NoReturn
 
 import httpx
 
-from connectors.auth import SessionExpired, TokenAuth
+from connectors.auth import SessionExpired, SessionsRefused, TokenAuth
 from connectors.base import Connector
 from connectors.client import answer_limits, vendor_client
 from connectors.config import TargetConfig
@@ -266,7 +266,7 @@ def _explain(exc: Exception, p: Probe, step: str | None = None) -> ProbeFailed:
             f"{during}the connection to {target.base_url} failed: {type(exc).__name__}: {exc}",
             "check base_url, TLS and the network path to the vendor; try again",
         )
-    if isinstance(exc, SessionExpired):
+    if isinstance(exc, SessionExpired | SessionsRefused):
         return ProbeFailed(
             f"{during}{said}",
             "check that the account behind the credentials may use this part of the vendor's API",

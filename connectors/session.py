@@ -6,8 +6,8 @@ auth flow, connectors.auth), the clients keep their connections, ``Connector.ope
 list) runs once, and ``Connector.close`` (ONC ``CloseAPISession``, uContact ``EndSession``) runs
 at the end, from :meth:`VendorSession.aclose`, which whoever made the session calls at the end of
 the run, also when a batch raised or the run was interrupted. A session expiring in between is
-the auth flow's business as before: the next request logs in again (``SessionExpired`` when even
-that fails, retried by the engine).
+the auth flow's business as before: the request that meets it logs in again and is resent,
+within the flow's bounds (connectors.auth).
 
 A vendor may cap a user's open sessions, so a logout that meets a transient fault (429/5xx, a
 timeout, a dropped connection) is tried again, briefly (:func:`logout_policy`,

@@ -380,7 +380,8 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
         Issue.TARGET_STOPPED: _H(
             "The target was stopped for failures that may pass with time (its circuit breaker "
             "opened after repeated failed requests, the vendor stayed out of reach while the target "
-            "was prepared, or a slot of Prefect's global limits could not be had), so this row was "
+            "was prepared, the vendor answered that the session had expired to every session it "
+            "opened for us, or a slot of Prefect's global limits could not be had), so this row was "
             "not attempted; `vendor_message` names the failure.",
             "Fix what `vendor_message` names (usually the vendor's or the Prefect server's "
             "reachability), then run the same import again.",

@@ -17,6 +17,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from connectors.auth import RESENDS
 from connectors.config import TargetConfig
 from connectors.probe import ProbeReport, probe
 from connectors.registry import build_connector
@@ -303,7 +304,7 @@ async def test_a_token_refused_right_after_the_login_is_not_called_an_outage(
     sandbox.faults.configure({"vendors": {"maxcontact": rule}})
     report = await check(target("maxcontact"), httpx.ASGITransport(app=app))
     assert report.verified == ["login"]
-    assert report.problem is not None and "right after a fresh login" in report.problem
+    assert report.problem is not None and "the session had expired" in report.problem
     assert report.fix is not None and "may use this part of the vendor's API" in report.fix
 
 
@@ -330,6 +331,30 @@ async def test_a_logout_that_finds_the_session_already_expired_passes(
     assert report.ok, report.line()
     assert report.verified[-1] == "logout (the session had already expired)"
     assert open_sessions(sandbox, kind) == 0
+
+
+@pytest.mark.parametrize("kind", ["ucontact_sms", "onc", "maxcontact"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_a_check_passes_when_sessions_expire_early_and_often(
+    app: Starlette, sandbox: Sandbox, kind: str, seed: int
+) -> None:
+    vendor = SIMULATOR.get(kind, kind)
+    sandbox.faults.configure({"seed": seed, "vendors": {vendor: {"*": {"rate_expire": 0.5}}}})
+    report = await check(target(kind), httpx.ASGITransport(app=app))
+    assert report.ok, report.line()
+
+
+@pytest.mark.parametrize("kind", ["onc", "maxcontact"])  # uContact's check makes no call but the logout
+async def test_a_vendor_that_refuses_every_session_fails_the_check_after_a_bounded_number_of_logins(
+    app: Starlette, sandbox: Sandbox, kind: str
+) -> None:
+    vendor = SIMULATOR.get(kind, kind)
+    sandbox.faults.configure({"vendors": {vendor: {"*": {"rate_expire": 1.0}}}})
+    report = await check(target(kind), httpx.ASGITransport(app=app))
+    assert not report.ok
+    assert report.problem is not None and "the session had expired" in report.problem
+    assert report.fix == "check that the account behind the credentials may use this part of the vendor's API"
+    assert sandbox.simulators[vendor].dump()["logins"] <= 1 + RESENDS
 
 
 # --- secrets ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ token login at MaxContact, which documents no logout).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,3 +128,40 @@ def test_a_session_that_expires_mid_run_is_opened_again_and_closed_once_at_the_e
     accepted = results.filter(pl.col("status") == "accepted")
     assert accepted.height > 10 and "failed" not in facts["onc"]["statuses"], facts
     assert len(vendors.onc_contacts()) == accepted.height
+
+
+EXPIRING = ("onc", "maxcontact", "ucontact-sms", "ucontact-email")
+SESSION_ID = re.compile(r"\b(?:[0-9a-f]{32}|[0-9a-f]{40})\b")
+"""The sandbox's session ids and tokens (ONC, uContact: 32 hex digits; MaxContact: 40)."""
+
+
+def test_an_import_whose_sessions_expire_early_and_often_delivers_every_row_once_and_exits_0(
+    vendors: Vendors, lead_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    # four in ten session checks at ONC, MaxContact and uContact find a valid session expired
+    # (seeded), and the vendor forgets it for every request then carrying it: each request that
+    # meets it logs in again and is sent again, however often it comes back expired
+    rule = {"*": {"rate_expire": 0.4}}
+    vendors.set_faults({"seed": 1, "vendors": dict.fromkeys(SESSION_VENDORS, rule)})
+    targets = write_targets(tmp_path / "targets.toml", EXPIRING)
+    out = tmp_path / "out"
+    buffer = io.StringIO()
+
+    code = import_main(
+        [str(lead_file(300, 3)), "--targets", str(targets), "--out", str(out)],
+        console=Console(file=buffer, width=200),
+    )
+
+    output = buffer.getvalue()
+    assert code == 0, output
+    results = read_results(only_run(out))
+    assert results.group_by("target", "source_row").len()["len"].to_list() == [1] * 300 * len(EXPIRING)
+    assert results.filter(pl.col("status") == "failed").rows() == []
+    assert sessions(vendors)["onc"][0] > 5  # the sessions did expire, and were opened again
+    assert len(vendors.onc_contacts()) == results.filter(pl.col("target") == "onc", status="accepted").height
+    for target, held in held_ids(vendors, results).items():
+        if target in EXPIRING:
+            assert held and max(held.values()) == 1, (target, held.most_common(3))
+    written = output + "".join(p.read_text(errors="replace") for p in only_run(out).glob("*.json"))
+    written += str(results["vendor_message"].drop_nulls().to_list())
+    assert SESSION_ID.findall(written) == [] and "demo-secret" not in written

@@ -191,25 +191,28 @@ def watch_console_logging(stream: IO[str] | None = None) -> Iterator[None]:
     the same in one line per file. Prefect's run loggers stop propagating to the terminal's
     handler; they keep their API handler, so the runs' logs are still in Prefect's UI. Leadflow's
     lines get a handler of their own: Prefect's logging setup holds the root logger at WARNING,
-    which would hide the line of an imported file.
+    which would hide the line of an imported file. Only the folder's logger is let down to INFO:
+    the senders' INFO lines (a retry per batch while a vendor is down) stay off the terminal, as
+    for ``leadflow import``; their warnings and errors are shown.
     """
     run_loggers = [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
-    leadflow = logging.getLogger("leadflow")
-    before = [logger.propagate for logger in run_loggers], leadflow.level, leadflow.propagate
+    leadflow, inbox = logging.getLogger("leadflow"), logger
+    before = [each.propagate for each in run_loggers], leadflow.level, inbox.level, leadflow.propagate
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
-    for logger in run_loggers:
-        logger.propagate = False
+    for each in run_loggers:
+        each.propagate = False
     leadflow.addHandler(handler)
-    leadflow.setLevel(logging.INFO)
+    leadflow.setLevel(logging.WARNING)
+    inbox.setLevel(logging.INFO)
     leadflow.propagate = False
     try:
         yield
     finally:
         leadflow.removeHandler(handler)
-        propagated, leadflow.level, leadflow.propagate = before
-        for logger, propagate in zip(run_loggers, propagated, strict=True):
-            logger.propagate = propagate
+        propagated, leadflow.level, inbox.level, leadflow.propagate = before
+        for each, propagate in zip(run_loggers, propagated, strict=True):
+            each.propagate = propagate
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:

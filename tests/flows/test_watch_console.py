@@ -74,9 +74,27 @@ def test_the_watchers_logging_is_undone_when_it_returns() -> None:
     # leadflow watch may run in a process that goes on (a test session, a caller's script):
     # its loggers must propagate again, or caplog and the caller's handlers would see nothing
     loggers = [logging.getLogger("leadflow"), *map(logging.getLogger, PREFECT_RUN_LOGGERS)]
+    loggers.append(logging.getLogger("leadflow.inbox"))
     before = [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
 
     with watch_console_logging(io.StringIO()):
-        assert not any(logger.propagate for logger in loggers)
+        assert not any(logger.propagate for logger in loggers[:-1])
 
     assert [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers] == before
+
+
+def test_the_watchers_terminal_shows_the_folders_lines_not_each_retry_of_a_sender() -> None:
+    # a vendor down while a file is imported: the sender logs a retry per batch at INFO (~40
+    # lines for 2,000 leads); the terminal shows the file's one line, and the senders' warnings
+    stream = io.StringIO()
+
+    with watch_console_logging(stream):
+        senders = logging.getLogger("leadflow.connectors")
+        senders.info("onc: batch 1a2b try 1 failed (onc: HTTP 503); retrying in 0.24s")
+        senders.warning("onc: batch 1a2b failed after 5 tries: onc: HTTP 503")
+        logging.getLogger("leadflow.inbox").warning("inbox: v.csv not fully sent, will retry: ...")
+        logging.getLogger("leadflow.inbox").info("inbox: imported w.csv (run r1) -> archive/w.csv")
+
+    shown = stream.getvalue()
+    assert "retrying in" not in shown, shown
+    assert "failed after 5 tries" in shown and "v.csv not fully sent" in shown and "imported w.csv" in shown

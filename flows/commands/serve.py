@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from flows.commands.help_text import plain
-from flows.commands.watch import add_inbox_arguments
+from flows.commands.watch import add_inbox_arguments, watched_root
 from flows.settings import ImportSettings, add_import_arguments
 
 if TYPE_CHECKING:
@@ -176,9 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from prefect import serve  # once the arguments are read: ``--help`` needs no Prefect
 
+    from connectors.config_error import ConfigError
     from flows.local_server import LocalServerError, prefect_api
     from flows.run.served import serve_runs
 
+    try:
+        watched_root(plan.root)
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     root = runs_root(plan)
     with contextlib.ExitStack() as stack:
         if root is not None:

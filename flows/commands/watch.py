@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 # the watcher's machinery (watchfiles, the intake registry and its psycopg, rich, Prefect) is
 # imported where it runs: ``leadflow watch --help`` and ``leadflow serve --help`` need none of it
 
-__all__ = ["add_inbox_arguments", "inbox_settings", "main", "stop_on_signals", "watch_inbox"]
+__all__ = ["add_inbox_arguments", "inbox_settings", "main", "stop_on_signals", "watch_inbox", "watched_root"]
 
 logger = logging.getLogger("leadflow.inbox")
 
@@ -98,6 +98,20 @@ def watch_inbox(
         one_pass()
     logger.info("inbox: stopped watching %s after %d file(s)", layout.inbox, finished)
     return finished
+
+
+def watched_root(root: Path) -> Layout:
+    """ROOT's folders, made where missing; a ConfigError naming ROOT when they cannot be (ROOT
+    is a file, or under a path that cannot be created or written)."""
+    from connectors.config_error import ConfigError
+
+    try:
+        return Layout.at(root)
+    except OSError as error:
+        raise ConfigError(
+            f"{root}: the watched folders cannot be made there ({error.strerror}: {error.filename}). "
+            "Give a folder that exists or can be created, and that this user may write in"
+        ) from None
 
 
 @contextmanager
@@ -233,7 +247,7 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
     from flows.scan_inbox import import_step, runs_folder
 
     try:
-        IntakeRegistry(Layout.at(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
+        IntakeRegistry(watched_root(args.root).registry)  # LEADFLOW_REGISTRY valid and reachable
     except (*USER_ERRORS, *REGISTRY_ERRORS) as error:
         print_error(console, error)
         return 1

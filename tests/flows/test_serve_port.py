@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -67,9 +68,23 @@ def test_a_taken_port_asked_for_with_port_is_an_error_naming_it(taken_port: int)
 
 
 def test_serve_refuses_a_taken_port_given_with_port_before_serving(
-    taken_port: int, capsys: pytest.CaptureFixture[str]
+    taken_port: int, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from flows.commands.serve import main
 
-    assert main(["/nonexistent-root", "--port", str(taken_port)]) == 1
+    assert main([str(tmp_path / "watched"), "--port", str(taken_port)]) == 1
     assert f"port {taken_port} on 127.0.0.1 is taken" in capsys.readouterr().err
+
+
+def test_serve_refuses_a_root_that_is_a_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flows.commands.serve import main
+
+    not_a_folder = tmp_path / "leads.csv"
+    not_a_folder.write_text("phone\n+4930123456\n", encoding="utf-8")
+
+    assert main([str(not_a_folder)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"Error: {not_a_folder}: the watched folders cannot be made there")
+    assert "--runs-port" not in line

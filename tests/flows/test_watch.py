@@ -206,3 +206,16 @@ def test_watch_command_refuses_a_bad_targets_file_in_one_line(root: Path, tmp_pa
     assert status == 1
     [line] = out.getvalue().strip().splitlines()
     assert line.startswith(f"Error: {targets}: target 'obi'")
+
+
+def test_watch_command_refuses_a_root_that_is_a_file_in_one_line(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "leads.csv"
+    not_a_folder.write_bytes(lead_csv("a"))
+    out = io.StringIO()
+
+    status = main([str(not_a_folder)], console=Console(file=out, width=1000))
+
+    assert status == 1
+    [line] = out.getvalue().strip().splitlines()
+    assert line.startswith(f"Error: {not_a_folder}: the watched folders cannot be made there")
+    assert "(Not a directory" in line and "Give a folder" in line

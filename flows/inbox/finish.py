@@ -111,6 +111,8 @@ class Finished:
     problem: str | None = None
     held: bool = False
     """In ``retry/`` with no automatic next attempt: a person must act (see its note)."""
+    fix: str | None = None
+    """What to do about a file in ``failed/`` (its note's "What to do")."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +156,7 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
     """Write the note for ``outcome`` and move the claimed file to ``archive/``, ``retry/`` or ``failed/``."""
     layout = claim.layout
     problem: str | None = None
+    fix: str | None = None
     held = False
     run_id: str | None
     run_dir: Path | None
@@ -226,8 +229,9 @@ def finish(claim: Claim, outcome: Outcome) -> Finished:
         folder, note_name = layout.failed, f"{claim.name}.error.txt"
         note_text = _error_text(claim, outcome)
         verdict, run_id, run_dir, problem = Verdict.FAILED, None, outcome.run_dir, outcome.problem
+        fix = outcome.fix
     note = folder / note_name
     _write_atomically(note, note_text)
     destination = folder / claim.name
     os.rename(claim.path, destination)
-    return Finished(verdict, claim.original_name, destination, note, run_id, run_dir, problem, held)
+    return Finished(verdict, claim.original_name, destination, note, run_id, run_dir, problem, held, fix)

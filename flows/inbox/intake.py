@@ -335,7 +335,8 @@ def _log(finished: Finished) -> None:
     elif finished.verdict is Verdict.RETRYING:
         logger.warning("inbox: %s not fully sent, will retry: %s -> %s", name, finished.problem, where)
     else:
-        logger.warning("inbox: %s failed: %s -> %s", name, finished.problem, where)
+        said = " ".join(f"{text.rstrip('.')}." for text in (finished.problem, finished.fix) if text)
+        logger.warning("inbox: %s failed: %s -> %s", name, said.rstrip("."), where)
 
 
 def run_once(

@@ -122,7 +122,11 @@ def test_bad_file_goes_to_failed_with_what_is_wrong_and_what_to_do_and_no_traceb
     assert "Problem:     no phone or email column in the header" in text
     assert "What to do:  Add a header row." in text
     assert all(record.exc_info is None for record in caplog.records)
-    assert any("notes.csv failed" in record.getMessage() for record in caplog.records)
+    [line] = [record.getMessage() for record in caplog.records if "notes.csv failed" in record.getMessage()]
+    assert line == (
+        "inbox: notes.csv failed: no phone or email column in the header. Add a header row "
+        f"-> failed/{done.path.name}"
+    )
 
 
 def test_unexpected_import_error_fails_the_file_and_keeps_the_watcher_going(root: Path) -> None:

@@ -34,7 +34,12 @@ slot request can take seconds on SQLite). The hold-time slots are plain concurre
 refusal changes nothing, so a waiting request asks again soon (:data:`POLL_SECONDS`). Slots are
 taken with a lease, renewed by the worker as it sends (no renewal thread), so a crashed worker's
 slots come back when the lease expires (at least Prefect's minimum, 60 s); a slot whose lease ran
-out during a long wait is taken afresh.
+out during a long wait is taken afresh. Not under Prefect's ephemeral server (no
+``PREFECT_API_URL``: ``leadflow watch``, ``leadflow import --prefect``): it runs no lease
+repossessor and keeps leases in its memory, so the slots of a run killed mid-send (SIGKILL, out of
+memory) stay taken in PREFECT_HOME's database; once a target's are all gone, later runs wait for
+one for ever. A run that waits longer than a lease for its first slot says so in one warning,
+naming the limit and the command that frees it.
 
 ``<base>`` is ``leadflow-<kind>-<endpoint>-<campaign>`` with the endpoint as the ledger keys it
 (connectors.endpoint, or a target's ``ledger_key`` when set: scheme and host lower-cased, default
@@ -164,14 +169,23 @@ class PrefectGate:
     be had (the server unreachable, the limit deleted mid-run) stops the target."""
 
     def __init__(
-        self, limits: GlobalLimits, target: str, deadline: float, keep_for: float = KEEP_SECONDS
+        self,
+        limits: GlobalLimits,
+        target: str,
+        deadline: float,
+        keep_for: float = KEEP_SECONDS,
+        warn_after: float | None = None,
     ) -> None:
         """``deadline``: the longest a worker goes between two requests (a request's deadline
         and the longest backoff); a slot's lease lasts twice that and half a minute more.
-        ``keep_for``: how long an ended worker's slot waits for the run's next worker."""
+        ``keep_for``: how long an ended worker's slot waits for the run's next worker.
+        ``warn_after``: how long a worker waits for its first slot before the warning that
+        the slots may be a killed run's (default: a lease)."""
         self.limits = limits
         self.target = target
         self.lease = max(60.0, 2 * deadline + 30.0)
+        self.warn_after = self.lease if warn_after is None else warn_after
+        self._warned = False
         self.hold = 0.0 if not limits.rate else math.ceil(limits.rate) / limits.rate
         self._client: PrefectClient | None = None
         self._due: set[asyncio.Task[None]] = set()
@@ -252,12 +266,32 @@ class PrefectGate:
         """A slot one of this run's ended workers left, else a new one. A worker still waiting for
         the server takes a slot another of the run's workers leaves meanwhile: two runs each
         keeping a slot for its own waiting workers would otherwise wait on each other for ever."""
+        asked = time.monotonic()
         while not self._spare:
             lease = await self._ask(client, self.limits.concurrency_name)
             if lease is not None:
                 return lease, time.monotonic()
+            self._warn_when_kept_waiting(time.monotonic() - asked)
             await asyncio.sleep(POLL_SECONDS * _JITTER.uniform(0.5, 1.0))
         return self._spare.pop()
+
+    def _warn_when_kept_waiting(self, waited: float) -> None:
+        """Once per run: every slot held for longer than a lease, perhaps by a run that was
+        killed (the module docstring: Prefect's ephemeral server never takes those back)."""
+        if self._warned or waited < self.warn_after:
+            return
+        self._warned = True
+        name = self.limits.concurrency_name
+        log.warning(
+            "%s: no slot of the Prefect global limit %s for %.0f s: every one is held, by other imports "
+            "to this vendor and campaign, or left by one that was killed (Prefect's ephemeral server "
+            "never takes those back). If no other import is running, free them: "
+            "prefect gcl update %s --active-slots 0",
+            self.target,
+            name,
+            waited,
+            name,
+        )
 
     def _worker_done(self, task: asyncio.Task[Any]) -> None:
         """A worker ended: its slot waits ``keep_for`` seconds for the run's next worker (the next

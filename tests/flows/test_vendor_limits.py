@@ -269,3 +269,39 @@ async def test_a_slot_no_worker_of_the_run_comes_for_goes_back_to_the_server() -
                 if client.read_global_concurrency_limit_by_name(name).active_slots == 0:
                     break
             assert client.read_global_concurrency_limit_by_name(name).active_slots == 0
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_run_kept_waiting_for_a_slot_says_once_which_limit_and_how_to_free_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A run killed mid-send leaves its slots taken under Prefect's ephemeral server (no lease
+    repossessor there): later runs waited for ever, silently. The waiting run now names the limit
+    and the command that frees it, once, and still takes the slot when it comes free."""
+    import logging
+
+    from flows.vendor_limits import GlobalLimits, PrefectGate, ensure_limits
+
+    limits = GlobalLimits("leadflow-test-kept-concurrency", 1, None, None)
+    ensure_limits(limits)
+    async with get_client() as client:  # the slot a killed run left
+        response = await client.increment_concurrency_slots_with_lease(
+            names=[limits.concurrency_name], slots=1, mode="concurrency", lease_duration=60
+        )
+        left = response.json()["lease_id"]
+    async with PrefectGate(limits, "obi", deadline=10, warn_after=0.5) as gate:
+
+        async def worker() -> None:
+            async with gate():
+                pass
+
+        waiting = asyncio.create_task(worker())
+        with caplog.at_level(logging.WARNING, logger="leadflow.flows"):
+            await asyncio.sleep(1.5)
+            async with get_client() as client:
+                await client.release_concurrency_slots_with_lease(left)
+            await asyncio.wait_for(waiting, timeout=30)
+
+    [said] = [record.getMessage() for record in caplog.records if "no slot of" in record.getMessage()]
+    assert said.startswith(f"obi: no slot of the Prefect global limit {limits.concurrency_name} for ")
+    assert said.endswith(f"prefect gcl update {limits.concurrency_name} --active-slots 0")

@@ -82,6 +82,11 @@ _REDROP = (
     "rename it when done, or add an empty NAME.ready marker after the file is complete."
 )
 
+_UNREADABLE = (
+    "Let the user the watcher runs as read the file (its owner can run chmod a+r on it), then drop "
+    "it into inbox/ again."
+)
+
 
 class _Refused(Exception):
     def __init__(self, problem: str, fix: str) -> None:
@@ -287,6 +292,8 @@ def process(
         digest, signature = _check(claim.path, settings)
     except _Refused as refused:
         outcome = Rejected(refused.problem, refused.fix)
+    except PermissionError as error:
+        outcome = Rejected(f"it could not be read ({error.strerror})", _UNREADABLE)
     except OSError as error:
         outcome = Rejected(f"it could not be read ({error.strerror})", _REDROP)
     else:

@@ -6,6 +6,9 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from flows.inbox.names import display_name, ignore_reason, safe_name
 from tests.flows.inbox_steps import CountingImport, lead_csv
 
 NOW = InboxSettings(settle_seconds=0)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -441,3 +445,31 @@ def test_a_file_outside_a_watched_folders_processing_is_recorded_as_given(path: 
     source = recorded_source(Path(path))
 
     assert source.source_file == path and source.dropped_as is None
+
+
+_PROCESS_ONE = """
+import sys
+from pathlib import Path
+from flows.inbox.intake import InboxSettings, run_once
+from tests.flows.inbox_steps import CountingImport
+
+root = Path(sys.argv[1])
+[done] = run_once(root, CountingImport(root / "runs"), InboxSettings(settle_seconds=0))
+print(done.verdict.value, done.path.parent.name, done.fix, sep="\\n")
+"""
+
+
+def test_a_file_the_watcher_may_not_read_fails_saying_to_let_it_read_the_file(root: Path) -> None:
+    path = drop(root, "locked.csv", lead_csv("a"))
+    path.chmod(0)
+    as_user = [sys.executable, "-c", _PROCESS_ONE, str(root)]
+    if os.geteuid() == 0:  # root reads any file: run without the capabilities that let it
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv to drop root's right to read any file")
+        as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *as_user]
+
+    done = subprocess.run(as_user, cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60)
+
+    verdict, folder, fix = done.stdout.splitlines()
+    assert (verdict, folder) == ("failed", "failed")
+    assert fix.startswith("Let the user the watcher runs as read the file") and "NAME.part" not in fix

@@ -43,6 +43,7 @@ import polars as pl
 
 from transforms.code_pages import code_page_misread
 from transforms.encodings import other_script_word, text_format_of
+from transforms.eof_marker import text_end
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -133,9 +134,9 @@ def text_file_head(path: Path) -> tuple[bytes, int] | None:
     try:
         if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
             return None
-        size = path.stat().st_size
+        size = text_end(path)  # a DOS end-of-file marker is no text
         with path.open("rb") as file:
-            return file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8)), size
+            return file.read(min(_SNIFF_BYTES + len(codecs.BOM_UTF8), size)), size
     except OSError:
         return None
 

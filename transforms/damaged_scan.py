@@ -52,6 +52,7 @@ from transforms.code_pages import code_page_misread
 from transforms.csv_scan import _NOT_TEXT
 from transforms.damaged_walk import RecordWalk, TooLong
 from transforms.encodings import other_script_word, text_format_of
+from transforms.eof_marker import text_end
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
     _SNIFF_BYTES,
@@ -119,9 +120,9 @@ def scan_damaged_csv(path: Path, encoding: str | None = None) -> DamagedCsv | No
     try:
         if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
             return None
-        size = path.stat().st_size
+        size = text_end(path)  # a DOS end-of-file marker is no text
         with path.open("rb") as file:
-            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8) + _LONGEST_HEAD_LINE)
+            first = file.read(min(_SNIFF_BYTES + len(codecs.BOM_UTF8) + _LONGEST_HEAD_LINE, size))
     except OSError:
         return None
     if not first or first.startswith(_NOT_TEXT) or text_format_of(first) is not None:
@@ -265,7 +266,7 @@ def _scan(
     counts.add(header)
     cuts: list[int] = []
     with path.open("rb") as opened, _large_fields():  # the csv module reads stray quotes' lines
-        walk = RecordWalk(FileBytes(opened.fileno(), path.stat().st_size), delimiter, width, widest=width)
+        walk = RecordWalk(FileBytes(opened.fileno(), text_end(path)), delimiter, width, widest=width)
         following, buffer, position, piece = body, b"", 0, b""
         try:
             for chunk in hashed_blocks(path, _SCAN_BYTES, digest):

@@ -13,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from transforms.eof_marker import text_end
+
 __all__ = ["hashed_blocks"]
 
 
@@ -23,13 +25,21 @@ class Digest(Protocol):
 def hashed_blocks(path: Path, size: int, digest: Digest) -> Iterator[bytes]:
     """The bytes of ``path`` in blocks of ``size``, each added to ``digest`` beside the caller's
     work on it. ``digest`` holds the whole file once the blocks are exhausted; a caller that stops
-    early (the file is not for its path) gets a partial one, and the thread ends with the loop."""
+    early (the file is not for its path) gets a partial one, and the thread ends with the loop.
+    The blocks end where the file's text does (transforms.eof_marker): a DOS end-of-file marker
+    is hashed, never read as text."""
+    text = text_end(path)
+    done = 0
     with path.open("rb") as file, ThreadPoolExecutor(max_workers=1) as hasher:
         hashed: Future[None] | None = None
         while block := file.read(size):
             if hashed is not None:
                 hashed.result()
             hashed = hasher.submit(digest.update, block)
-            yield block
+            if done + len(block) <= text:
+                yield block
+            elif done < text:
+                yield block[: text - done]
+            done += len(block)
         if hashed is not None:
             hashed.result()

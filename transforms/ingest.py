@@ -54,6 +54,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from schemas.raw_leads import ISSUE
+from transforms.eof_marker import text_length
 from transforms.errors import LeadFileError
 from transforms.issues import append_issue_rows
 from transforms.lists import empty_lists
@@ -128,7 +129,8 @@ def read_lead_file(path: Path, encoding: str | None = None) -> IngestedFile:
                 "the file is named like Parquet but is not a Parquet file",
                 "Export the Parquet file again",
             )
-        frame, found, delimiter = _read_csv(path, data, encoding)
+        text = data[: text_length(data)] if data.endswith(b"\x1a") else data  # a DOS EOF marker
+        frame, found, delimiter = _read_csv(path, text, encoding)
         return IngestedFile(path, frame, found, delimiter, "csv", fingerprint.result())
 
 

@@ -33,11 +33,13 @@ from __future__ import annotations
 import codecs
 import functools
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -47,6 +49,7 @@ import pyarrow.parquet as pq
 
 from transforms.csv_scan import TextCsv, data_start_is_bom, scan_text_csv
 from transforms.encodings import text_format_of
+from transforms.eof_marker import text_end
 from transforms.errors import LeadFileError
 from transforms.hashed_read import hashed_blocks
 from transforms.ingest import (
@@ -331,8 +334,9 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
     try:
         if not path.is_file() or path.suffix.lower() in (".parquet", ".pq"):
             return None
+        size = text_end(path)  # a DOS end-of-file marker is no text
         with path.open("rb") as file:
-            first = file.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
+            first = file.read(min(_SNIFF_BYTES + len(codecs.BOM_UTF8), size))
     except OSError:
         return None
     if (
@@ -343,7 +347,6 @@ def _streamable_csv(path: Path) -> tuple[IngestedFile, int, int] | None:
     ):
         return None
     start = len(codecs.BOM_UTF8) if first.startswith(codecs.BOM_UTF8) else 0
-    size = path.stat().st_size
     head = first[start : start + _SNIFF_BYTES].decode("utf-8", errors="ignore")
     truncated = size - start > _SNIFF_BYTES
     layout = sniffed_layout(head, truncated=truncated)
@@ -474,6 +477,40 @@ def _text_batches(text: TextCsv, size: int) -> Iterator[pl.DataFrame]:
     return _csv_batches(text.ingested, text.offset, size, encoding=text.arrow_encoding, quoted=True)
 
 
+def _data_records(path: Path, offset: int) -> pa.NativeFile:
+    """The file's bytes from ``offset`` to where its text ends (transforms.eof_marker): a file
+    ending in a DOS end-of-file marker is read through a stream that stops before it."""
+    end = text_end(path)
+    file = pa.OSFile(str(path))
+    if end < file.size():
+        file.close()
+        return pa.PythonFile(_Bounded(path, offset, end), mode="r")
+    file.seek(offset)
+    return file
+
+
+class _Bounded(io.RawIOBase):
+    """The bytes of ``path`` from ``start`` to ``end``, as a readable stream."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self.file = path.open("rb")
+        self.file.seek(start)
+        self.left = max(end - start, 0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")[: self.left]
+        read = self.file.readinto(view) or 0
+        self.left -= read
+        return read
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
 def _csv_reader(
     file: pa.NativeFile,
     ingested: IngestedFile,
@@ -516,8 +553,7 @@ def _csv_columns(
     wanted = list(dict.fromkeys(names))
     included = [keys[headers.index(name)] for name in wanted]
     renamed = dict(zip(included, wanted, strict=True))
-    with pa.OSFile(str(ingested.path)) as file:
-        file.seek(offset)
+    with _data_records(ingested.path, offset) as file:
         reader = _csv_reader(file, ingested, keys, encoding=encoding, quoted=quoted, included=included)
         pending: list[pa.RecordBatch] = []
         held = 0
@@ -545,8 +581,7 @@ def _csv_batches(
     names = ingested.headers
     keys = [f"c{index}" for index in range(len(names))]
     done = 0
-    with pa.OSFile(str(ingested.path)) as file:
-        file.seek(offset)
+    with _data_records(ingested.path, offset) as file:
         reader = _csv_reader(file, ingested, keys, encoding=encoding, quoted=quoted)
         pending: list[pa.RecordBatch] = []
         held = 0

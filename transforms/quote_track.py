@@ -42,6 +42,7 @@ class FileBytes:
 
     def read(self, start: int, stop: int) -> bytes:
         parts: list[bytes] = []
+        stop = min(stop, self.size)
         while start < stop:
             part = os.pread(self.descriptor, stop - start, start)
             if not part:

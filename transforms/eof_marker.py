@@ -1,0 +1,56 @@
+"""A DOS end-of-file marker: the Ctrl-Z bytes (0x1A) old Windows and DOS tools write after a
+text file's last line (CP/M padded a file's last record with them).
+
+Why: read as CSV, a marker after the last line break was a last row of one field (rejected:
+RAGGED_ROW, NO_CHANNEL), and one right after the last value ended up in it (an email
+``bob@example.com\\x1a`` was EMAIL_INVALID). Only a run of 0x1A at the very end of the file is
+a marker: it is no part of the text, on every reader, whole or streamed (the streamed readers
+read the file's bytes up to :func:`text_end`). A 0x1A anywhere else is a control byte in a
+value, left to that row as any other. The file's fingerprint still covers every byte.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+__all__ = ["EOF_MARKER", "text_end", "text_length"]
+
+EOF_MARKER = 0x1A
+_TAIL = 4096
+_MARKER = bytes([EOF_MARKER])
+
+
+def text_length(data: bytes) -> int:
+    """How many of ``data``'s bytes are text: all but a run of end-of-file markers at its end."""
+    end = len(data)
+    while end and data[end - 1] == EOF_MARKER:
+        start = max(end - _TAIL, 0)
+        kept = len(data[start:end].rstrip(_MARKER))
+        if kept:
+            return start + kept
+        end = start
+    return end
+
+
+def text_end(path: Path) -> int:
+    """Where the text of the file at ``path`` ends: its size, less a run of end-of-file markers
+    at its end (the size itself when it cannot be read: the reader then says why)."""
+    try:
+        with path.open("rb") as file:
+            end = file.seek(0, io.SEEK_END)
+            while end:
+                start = max(end - _TAIL, 0)
+                file.seek(start)
+                tail = file.read(end - start)
+                kept = len(tail.rstrip(_MARKER))
+                if kept:
+                    return start + kept
+                end = start
+            return 0
+    except OSError:
+        try:
+            return os.stat(path).st_size
+        except OSError:
+            return 0

@@ -20,6 +20,8 @@ own job and is covered by the tests):
   "4,15555E+9" lost digits, so it is reported ``PHONE_INVALID``, never guessed;
 * "00"/"011" international prefixes when no region is known, and "00" for NANPA regions, whose
   own international prefix (011) libphonenumber expects.
+* a label in brackets after the number, "+1 415 555 2671 (mobile)", and an extension marker
+  with no digits after it, "415-555-2671 ext.": the number alone (both read as vanity letters).
 
 Row outcomes: ``country`` becomes the region used (the row's recognised country, else the run's
 default region, else null); ``issues`` gains COUNTRY_UNKNOWN, PHONE_UNPARSEABLE / PHONE_NO_REGION
@@ -78,6 +80,23 @@ reads; a spreadsheet writes its damage in ASCII. The exponent may carry one lead
 ("E+011", as C's printf and some Excel exports write it): the same float as "E+11", so the
 exact-mantissa rule still decides whether it is expanded."""
 
+_LABEL: Final = r"^(.*?)[\s,;]*[(\[]\s*\p{L}[^\d()\[\]]*[)\]]$"
+"""A label in brackets after the number, letters and no digit: "+1 415 555 2671 (mobile)",
+"0612345678 (home)". libphonenumber reads its letters as a vanity number's keypad digits
+("(mobile)" as 662453) and calls the whole invalid. Dropped only when what is left holds a
+number's digits (:data:`_LABELLED_DIGITS`), so that a vanity word in brackets
+("1-800-(FLOWERS)") stays the number it spells. A label before the number ("(cell) 415 555
+2671") is libphonenumber's own to skip, as it skips any leading text."""
+_LABELLED_DIGITS: Final = 5
+"""Digits (vanity letters counting) a value must keep for its bracketed label to be dropped:
+more than "1-800-" leaves, the shortest national numbers' but a few 4-digit ones (Niue, Tokelau:
+those stay refused with a label)."""
+_NO_EXTENSION: Final = r"(?i)^(.*[\d)])[\s,;]+(?:ext(?:ension|n)?|x)\.?[\s:#.]*$"
+"""An extension marker with no digits after it, "415-555-2671 ext." or "x.": an export's empty
+extension field. libphonenumber reads "ext" as vanity letters (398) and refused the number; it
+is the number with no extension. The marker must stand apart from the number, so that letters
+written onto digits stay a vanity number's."""
+
 _AUTO_DIAL: Final = r";\s*[0-9+(]|,,"
 """libphonenumber's auto-dial extension marks, a number right after them: "+1 650 253 0000;123"
 dials 123 after the call connects (RFC 3966's labelled ";ext=1234567" is an extension). A CRM
@@ -126,6 +145,17 @@ def _numeric_repairs(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _annotations(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``_v`` without a trailing label in brackets (:data:`_LABEL`) and then without an empty
+    extension marker (:data:`_NO_EXTENSION`)."""
+    value = pl.col("_v")
+    unlabelled = value.str.replace(_LABEL, "${1}")
+    kept = unlabelled.str.count_matches(r"[\d\p{L}]") >= _LABELLED_DIGITS
+    return frame.with_columns(
+        _v=pl.when(value.str.contains(_LABEL) & kept).then(unlabelled).otherwise(value)
+    ).with_columns(_v=pl.col("_v").str.replace(_NO_EXTENSION, "${1}"))
+
+
 def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
     """``pairs`` (raw, region) plus ``clean`` (the repaired value, null when blank) and
     ``damaged`` (digits were lost to scientific notation), row for row.
@@ -144,7 +174,11 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         _v=pl.col("raw").str.strip_chars_start(_LEADING_JUNK).str.strip_chars_end(_TRAILING_JUNK),
     )
     may_need_repair = (
-        value.str.contains("[.,eE]") | value.str.starts_with("00") | value.str.starts_with("011")
+        value.str.contains("[.,eE]")
+        | value.str.starts_with("00")
+        | value.str.starts_with("011")
+        | value.str.ends_with(")")
+        | value.str.ends_with("]")
     ).fill_null(False)
     # "00" or "011" replaced by "+" as slices ("00" first, as the alternation tries it): as
     # regex replacements, 12 rather than 10 CPU-ms for the 32k values of a 100k-row batch
@@ -166,7 +200,9 @@ def clean_phone_values(pairs: pl.DataFrame) -> pl.DataFrame:
         return cleaned.drop("_repair")
     # a value that may need repair is never blank: its clean form is its trimmed form
     repaired = (
-        _numeric_repairs(cleaned.lazy().filter(pl.col("_repair")).select("region", _v=pl.col("clean")))
+        _numeric_repairs(
+            cleaned.lazy().filter(pl.col("_repair")).select("region", _v=pl.col("clean")).pipe(_annotations)
+        )
         .with_columns(_v=international)
         .select(clean=clean, damaged=pl.col("_is_sci") & ~pl.col("_exact"))
         .collect()

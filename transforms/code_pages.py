@@ -22,11 +22,12 @@ files are never refused for them.
 
 Known blind spots, still read as cp1252 (name the code page with ``--encoding``): a head whose
 altered words all read as plausible Western ones (a Turkish "Yıldız" is an Icelandic-looking
-"Yýldýz", a Hungarian "Erdős" an Estonian-looking "Erdõs" where no acute vowel shares the word,
+"Yýldýz", a Hungarian "Erdős" an Estonian-looking "Erdõs" and "Fűzfa" a French-looking "Fûzfa"
+where no acute vowel nor Hungarian digraph (sz, cs, gy...) shares the word and ő is not last,
 a Czech "Kučera" a French-looking "Kuèera", a Romanian "Mihăilă" a Portuguese-looking
-"Mihãilã" where ă stands before a vowel or last); Hungarian ű ("Szűcs" reads a French-looking
-"Szûcs"); Romanian written in capitals ("ŞTEFAN" reads "ªTEFAN", as a Spanish "MªJOSÉ" would);
-a head with one altered word only; a file whose altered words come after its head.
+"Mihãilã" where ă stands before a vowel or last); Romanian written in capitals ("ŞTEFAN" reads
+"ªTEFAN", as a Spanish "MªJOSÉ" would); a head with one altered word only; a file whose altered
+words come after its head.
 """
 
 from __future__ import annotations
@@ -106,6 +107,8 @@ _MISPLACED: dict[str, str] = {
         r"^[ðÐ]|(?<=.)[þÞ](?![oóOÓ])|[ªº](?=[a-zß-öø-ÿ])"
         r"|[ãÃ](?=[bcdfghjklmnpqrtvwxyzBCDFGHJKLMNPQRTVWXYZ])"
         r"|^(?=.*[áéíóúÁÉÍÓÚ]).*[õÕ](?![eE])"
+        r"|[õÕ]$"
+        r"|^(?=.*(?:[sS][zZ]|[cC][sS]|[zZ][sS]|[gGnNtTlL][yY])).*(?:[õÕ](?![eE])|[ûÛ])"
     ),
     "cp1254": r"^[ğĞ]",
 }
@@ -117,6 +120,10 @@ so ("Ayþe", "Ðorðeviæ", "Ionuþ"); its ordinal indicators before a small let
 (it writes "ão", "ãe", "irmãs", "irmã"): Romanian ă read so ("Bãlan", "Tãnase"). Portuguese õ
 before anything but e ("Simões", "põe") in a word with an acute vowel, which Estonian, whose õ
 stands anywhere ("Tõnis", "Põld"), does not write: Hungarian ő read so ("Kõvári", "Szõkéné").
+õ last in a word, which neither Portuguese nor Estonian writes: Hungarian ő read so ("Ernõ",
+"Gyõzõ"). õ (but before e) or û in a word with a Hungarian digraph (sz, cs, zs, gy, ny, ty, ly),
+which no French, Portuguese or Estonian word has: Hungarian ő and ű read so ("Szûcs", "Gyõri",
+"Szõllõsy", "Nyûgös").
 cp1254's ğ first in a word: Baltic Š read so ("Ğimkus")."""
 
 _ORDINALS = "ªº"

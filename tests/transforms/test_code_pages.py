@@ -43,6 +43,10 @@ LATVIAN = ["Jānis Bērziņš", "Ģirts Kalniņš", "Anna Ozoliņa", "Pēteris K
 HUNGARIAN = ["Kővári Zoltán", "Szőkéné Kiss Éva", "Lőrincz Ágnes", "Erdős Pál", "Kőházi Dénes"]
 """Hungarian ő is cp1250's (and ISO-8859-2's) 0xF5, cp1252's õ: "Kõvári" is no Portuguese word
 (õ before a consonant) and no Estonian one (an acute á)."""
+HUNGARIAN_WITHOUT_ACUTES = ["Szűcs Ödön", "Győző Bence", "Ernő Nagy", "Gyűrűs Tünde", "Erdős Lőrinc"]
+"""Hungarian ő and ű where no acute vowel shares the word, read as cp1252 "Szûcs", "Gyõzõ",
+"Ernõ": French- and Estonian-looking letters, but no such word has ő last or a Hungarian
+digraph (sz, gy) beside them."""
 ROMANIAN_BREVE = ["Ion Bălan", "Radu Călinescu", "Ana Tănase", "Dan Văduva"]
 """Romanian ă is cp1250's 0xE3, cp1252's ã: before a consonant, as no Portuguese word writes it."""
 ROMANIAN = ["Ştefan Popescu", "Maria Mureşan", "Andrei Constanţa", "Ioana Mihăilă", "Elena Brânzaş"]
@@ -82,6 +86,11 @@ WESTERN = [
     "Þorsteinn Hörður",
     "Daniëlle Geërts",
     "Tõnis Mägi",
+    "Jõgi Kõiv",
+    "Sõrmus Põldsepp",
+    "Aimé Dûment",
+    "Brûlé Sûreté",
+    "Benoît Dû",
     "Tomáš Novotný",
     "Zoltán Kovács",
     "Oguz Öztürk",
@@ -127,6 +136,7 @@ def _refusal(path: Path) -> LeadFileError:
         (ROMANIAN, "cp1250", "ªtefan", "Ştefan"),
         (ROMANIAN_BREVE, "cp1250", "Bãlan", "Bălan"),
         (HUNGARIAN, "cp1250", "Kõvári", "Kővári"),
+        (HUNGARIAN_WITHOUT_ACUTES, "cp1250", "Szûcs", "Szűcs"),
     ],
 )
 def test_a_file_in_another_latin_code_page_is_refused_naming_it(

@@ -90,3 +90,13 @@ def test_a_first_line_with_digits_or_an_at_sign_is_a_value_not_a_header(tmp_path
 
         assert read.header is None, first
         assert sorted([*read.values["line"], *read.refused["line"]]) == [1, 2], first
+
+
+def test_a_dos_end_of_file_marker_after_the_last_line_is_no_refused_value(tmp_path: Path) -> None:
+    path = tmp_path / "list.txt"
+    path.write_bytes(b"+12015550123\r\nann@example.com\r\n\x1a")
+
+    read = read_dnc_file(path)
+
+    assert read.values["value"].to_list() == ["+12015550123", "ann@example.com"]
+    assert read.refused.is_empty()

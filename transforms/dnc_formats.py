@@ -29,7 +29,7 @@ import polars as pl
 from schemas.codes import Issue
 from schemas.raw_leads import RAW_LEADS
 from transforms.emails import normalize_emails
-from transforms.eof_marker import text_length
+from transforms.eof_marker import without_marker
 from transforms.ingest import read_file_bytes
 from transforms.phones import normalize_phones
 
@@ -57,7 +57,7 @@ class DncFile:
 
 def _lines(path: Path) -> pl.DataFrame:
     data = read_file_bytes(path)
-    data = data[: text_length(data)] if data.endswith(b"\x1a") else data  # a DOS end-of-file marker
+    data = without_marker(data)  # a DOS end-of-file marker ends the file, it is no line
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

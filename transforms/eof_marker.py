@@ -11,15 +11,31 @@ value, left to that row as any other. The file's fingerprint still covers every 
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 from pathlib import Path
 
-__all__ = ["EOF_MARKER", "text_end", "text_length"]
+__all__ = ["EOF_MARKER", "text_end", "text_length", "without_marker"]
 
 EOF_MARKER = 0x1A
 _TAIL = 4096
 _MARKER = bytes([EOF_MARKER])
+
+
+def without_marker(data: bytes, encoding: str | None = None) -> bytes:
+    """``data`` (a whole text file) without a run of end-of-file markers at its end; as it is
+    when it is UTF-16 or UTF-32 (by its byte-order mark, or the ``encoding`` given), where a
+    0x1A byte at the end is half of a character ("业" is ``4e 1a`` in UTF-16 BE)."""
+    if not data.endswith(_MARKER) or _wide(data, encoding):
+        return data
+    return data[: text_length(data)]
+
+
+def _wide(data: bytes, encoding: str | None) -> bool:
+    if encoding is not None and encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32")):
+        return True
+    return data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # UTF-32 LE's starts so too
 
 
 def text_length(data: bytes) -> int:

@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from schemas.raw_leads import ISSUE
-from transforms.eof_marker import text_length
+from transforms.eof_marker import without_marker
 from transforms.errors import LeadFileError
 from transforms.issues import append_issue_rows
 from transforms.lists import empty_lists
@@ -129,8 +129,7 @@ def read_lead_file(path: Path, encoding: str | None = None) -> IngestedFile:
                 "the file is named like Parquet but is not a Parquet file",
                 "Export the Parquet file again",
             )
-        text = data[: text_length(data)] if data.endswith(b"\x1a") else data  # a DOS EOF marker
-        frame, found, delimiter = _read_csv(path, text, encoding)
+        frame, found, delimiter = _read_csv(path, without_marker(data, encoding), encoding)
         return IngestedFile(path, frame, found, delimiter, "csv", fingerprint.result())
 
 

@@ -4,6 +4,7 @@ quoted, cp1252, ragged, an operator's encoding). A 0x1A anywhere else stays in i
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from pathlib import Path
 
@@ -104,3 +105,18 @@ def test_the_scans_blocks_end_before_the_marker_and_the_fingerprint_covers_it(
 
     assert text == ONE_COLUMN
     assert digest.hexdigest() == hashlib.sha256(ONE_COLUMN + b"\x1a\x1a").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("mark", "given"), [(codecs.BOM_UTF16_BE, None), (b"", "utf-16-be")], ids=["bom", "named"]
+)
+def test_a_utf16_file_ending_in_a_0x1a_byte_keeps_its_last_character(
+    tmp_path: Path, mark: bytes, given: str | None
+) -> None:
+    # "业" is 4e 1a in UTF-16 BE: its 0x1A is half a character, no end-of-file marker
+    path = tmp_path / "leads.csv"
+    path.write_bytes(mark + "phone,last_name\n+8613812345678,业".encode("utf-16-be"))
+
+    frame = read_lead_file(path, given).frame
+
+    assert frame["last_name"].to_list() == ["业"]

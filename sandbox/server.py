@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -111,8 +113,10 @@ class SandboxServer:
         self.stop()
 
 
-async def _serve(server: uvicorn.Server, sandbox: Sandbox, host: str, out: TextIO) -> None:
-    task = asyncio.create_task(server.serve())
+async def _serve(
+    server: uvicorn.Server, sandbox: Sandbox, host: str, out: TextIO, listening: socket.socket
+) -> None:
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if server.started:
@@ -152,11 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"--lenient: {exc}", file=sys.stderr)
         return 1
+    try:  # bound here, not by uvicorn: a port in use is one line, not its traceback
+        listening = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        print(
+            f"Error: cannot listen on {args.host}:{args.port} ({reason}): another program, maybe "
+            "another leadflow sandbox, has it; give --port another port, or 0 for any free one",
+            file=sys.stderr,
+        )
+        return 1
     server = _uvicorn_server(app, args.host, args.port)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
-            runner.run(_serve(server, app.state.sandbox, args.host, sys.stdout))
+            runner.run(_serve(server, app.state.sandbox, args.host, sys.stdout, listening))
     except KeyboardInterrupt:
         pass
     finally:

@@ -52,3 +52,23 @@ def test_cli_refuses_a_bad_fault_file(tmp_path: Path) -> None:
     bad = tmp_path / "faults.json"
     bad.write_text('{"vendors": {"onc": {"*": {"rate_500": 3}}}}')
     assert main(["--faults", str(bad)]) == 1
+
+
+def test_cli_on_a_port_in_use_is_one_error_line_not_a_traceback(live: SandboxServer) -> None:
+    port = live.base_url.rsplit(":", 1)[1]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--port", port],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.strip() == (
+        f"Error: cannot listen on 127.0.0.1:{port} (Address already in use): another program, maybe "
+        "another leadflow sandbox, has it; give --port another port, or 0 for any free one"
+    )

@@ -186,6 +186,21 @@ def _close_ledgers(states: Sequence[TargetState]) -> None:
             state.ledger = None
 
 
+def _cancel_pending(runner: asyncio.Runner) -> None:
+    """Cancel what a batch left running, and let it end, before the sessions and ledgers it ends
+    in are closed. Only an interruption leaves any: a Ctrl-C raised in the middle of the loop
+    rather than through asyncio's own handler (the watched folder's second Ctrl-C: its own handler
+    took the first). Left to the runner's close, the sends' cleanup (a lease ended, a chunk
+    settled) met a closed ledger."""
+    loop = runner.get_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: Sequence[str]) -> None:
     """Log out of every target's kept vendor session, concurrently, on the run's event loop."""
 
@@ -291,6 +306,7 @@ def sent_batches(
             }
             settings = replace(settings, gates={**settings.gates, **gates})
         ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
+        ledgers.callback(_cancel_pending, runner)
         reading = _read_ahead(batches, settings.read_ahead)
         ledgers.callback(reading.close)  # first: no batch is read once the run is ending
         done = 0

@@ -97,6 +97,9 @@ class MaxContactSimulator:
         self._store: dict[str, dict[int, dict[str, Any]]] = {}
         self._links: dict[str, set[tuple[int, int]]] = {}
         self._leads: dict[int, list[dict[str, Any]]] = {}
+        self._held: dict[tuple[int, str], int] = {}
+        """(list id, phone) -> the LeadId holding it: the duplicate check's index (a scan of every
+        stored lead per request made a run of 50k leads quadratic)."""
         self._next_id: dict[str, int] = {}
         self._emergency = False
         self.lenient = False
@@ -115,6 +118,7 @@ class MaxContactSimulator:
                 "skills": set(),
             }
             self._leads = {}
+            self._held = {}
             self._next_id = dict.fromkeys(ENTITIES, 1)
             self._emergency = False
             self._add(
@@ -310,20 +314,17 @@ class MaxContactSimulator:
         for list_id, lead in checked:
             lead_id = sum(len(v) for v in self._leads.values()) + 1
             self._leads.setdefault(list_id, []).append({"LeadId": lead_id, **lead})
+            for phone in _phones(lead):
+                self._held.setdefault((list_id, phone), lead_id)
             ids.append(lead_id)
         return {"LeadIds": ids}
 
     def _refuse_duplicates(self, checked: list[tuple[int, dict[str, Any]]]) -> None:
         """A lead whose phone its list (or an earlier lead of the request) holds is refused."""
-        seen: dict[tuple[int, str], int] = {
-            (list_id, phone): stored["LeadId"]
-            for list_id, leads in self._leads.items()
-            for stored in leads
-            for phone in _phones(stored)
-        }
+        seen: dict[tuple[int, str], int] = {}  # this request's own leads
         for n, (list_id, lead) in enumerate(checked):
             for phone in _phones(lead):
-                held = seen.get((list_id, phone))
+                held = seen.get((list_id, phone), self._held.get((list_id, phone)))
                 if held is not None:
                     record = f"LeadId {held}" if held > 0 else f"lead {-held} of this request"
                     raise _Refused(

@@ -219,7 +219,9 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Check the row's values read correctly; export the file again to be sure.",
         ),
         Issue.ROW_EMPTY: _H(
-            'The row holds no value at all (a spreadsheet\'s empty row, saved as ",,,"): nothing to send.',
+            'The row holds no value at all (a spreadsheet\'s empty row, saved as ",,,"): nothing to send. '
+            'The report counts it as an "empty row", not a lead needing attention, leaves it out of the '
+            "leads to look at, and the alerts' `rejected_share` leaves it out.",
             "Nothing to fix; delete the empty rows from the export to keep them out of the results.",
         ),
         Issue.PHONE_MISSING: _H(
@@ -366,8 +368,14 @@ GLOSSARY: dict[str, dict[str, CodeHelp]] = {
             "Fix the target's username or password (leadflow secrets), then run the same import again.",
         ),
         Issue.LEDGER_UNAVAILABLE: _H(
-            "The ledger could not be opened (locked or unreachable), so nothing was claimed or sent.",
-            "Make the ledger reachable (or raise LEADFLOW_LEDGER_WAIT), then run the same import again.",
+            "The ledger could not be opened (locked or unreachable), or stopped taking writes part-way "
+            "through the run (its disk full, read-only, an I/O error: the target stops, its message "
+            "names the file), so this lead was not claimed and not sent. A lead whose request was "
+            "answered but whose answer the ledger could not record keeps the vendor's answer in its row "
+            "and stays in flight in the ledger: the next run settles it with the vendor, as after a crash "
+            "(`POSSIBLY_DUPLICATED` where the vendor cannot be asked).",
+            "Make the ledger reachable or free space on its disk (or raise LEADFLOW_LEDGER_WAIT), then run "
+            "the same import again.",
         ),
         Issue.VENDOR_ANSWER_INVALID: _H(
             "The vendor's answer could not be read (encoding, format), so the outcome is unknown.",

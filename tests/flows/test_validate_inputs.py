@@ -38,7 +38,7 @@ def test_phones_e164_cannot_carry_are_row_issues_not_a_failed_file(tmp_path: Pat
         "first_name,phone,country\n"
         "A,01110,AT\n"
         "B,030 123456789012,DE\n"
-        'C,"+49 30 123456 (mobile)",DE\n'
+        'C,"+49 30 123456 MOBILE",DE\n'  # letters read as digits: too long for E.164
         "D,0151 12345678,DE\n",
         encoding="utf-8",
     )

@@ -76,8 +76,16 @@ def _check(db: psycopg.Connection[Any]) -> None:
     unless the server closed it or sent it a notice; only then is it asked (one round trip,
     raising when it is gone, so the pool makes a new one). A poll, not a round trip per use:
     the ledger takes a connection several times a request."""
-    if db.closed or select.select([db.fileno()], [], [], 0)[0]:
+    if db.closed or _readable(db.fileno()):
         ConnectionPool.check_connection(db)
+
+
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` has something to read now (poll, not select: a descriptor past 1023, in a
+    process with many files and sockets open, is beyond select's reach)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 _LOST_STATES = frozenset({"57P01", "57P02", "57P03"})

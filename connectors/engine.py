@@ -454,7 +454,7 @@ class _Run:
         while (item := await ready.get()) is not None:
             try:
                 await self._send(client, *item)
-            except LedgerUnavailable as exc:  # a read of the ledger's, before the request left
+            except LedgerUnavailable as exc:  # the claim, or a read of the ledger's: nothing sent
                 self._ledger_lost(exc)
                 self._fail_chunk(item[0], self.breaker.reason, self.breaker.message, attempts=0)
 
@@ -499,8 +499,6 @@ class _Run:
             self.table.dry_run(chunk)
             return
         claim = self._claim(chunk)
-        if claim is None:
-            return
         if claim.held or claim.limited:
             self._held_elsewhere(chunk, claim.held)
             self._limited(chunk, claim.limited)
@@ -564,18 +562,10 @@ class _Run:
             self._group.create_task(self._complete(chunk, outcomes, attempts, sent_at))
             return
 
-    def _claim(self, chunk: Chunk) -> Claim | None:
+    def _claim(self, chunk: Chunk) -> Claim:
         """Claim the chunk's leads; with a frequency limit, each lead's person keys go along.
-        None when the ledger refused the write: nothing is claimed, the target stops, the
-        chunk's rows fail with the ledger's reason, and nothing is sent."""
-        try:
-            return self._claimed(chunk)
-        except LedgerUnavailable as exc:
-            self._ledger_lost(exc)
-            self._fail_chunk(chunk, self.breaker.reason, self.breaker.message, attempts=0)
-            return None
-
-    def _claimed(self, chunk: Chunk) -> Claim:
+        A ledger that refuses the write raises ``LedgerUnavailable``: nothing is claimed or
+        sent, and :meth:`_worker` stops the target and fails the chunk's rows."""
         limit = self.limit
         people: People | list[tuple[int, ...]] | None = None
         legacy = None

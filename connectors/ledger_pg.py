@@ -128,13 +128,13 @@ def _reaching_again(
 
     @functools.wraps(method)
     def reach(self: PostgresLedger, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(self, *args, **kwargs)
-        except psycopg.OperationalError as error:
-            if not _connection_lost(error):
-                raise
-            log.warning("ledger %s: the connection was lost (%s); trying once more", self._shown, error)
-        with self.reachable():
+        with self.reachable():  # no connection within the pool's timeout: not tried again
+            try:
+                return method(self, *args, **kwargs)
+            except psycopg.OperationalError as error:  # PoolTimeout is one too: not lost, waited
+                if isinstance(error, PoolTimeout) or not _connection_lost(error):
+                    raise
+                log.warning("ledger %s: the connection was lost (%s); trying once more", self._shown, error)
             return method(self, *args, **kwargs)
 
     return reach

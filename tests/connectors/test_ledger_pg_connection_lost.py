@@ -138,3 +138,15 @@ def test_the_second_loss_in_a_row_is_ledger_unavailable(postgres_url: str, opera
 
         [error] = outcome
         assert isinstance(error, LedgerUnavailable)
+
+
+def test_a_read_that_gets_no_connection_in_the_pools_time_is_ledger_unavailable_after_one_wait(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with PostgresLedger(postgres_url, max_connections=1) as ledger:
+        ledger.live_runs(KEY)
+        ledger._pool.timeout = 0.5  # the pool's wait, 30 s by default
+        with ledger._pool.connection(), pytest.raises(LedgerUnavailable, match="no database connection"):
+            ledger.entries(KEY, ["a"])  # its one connection is taken
+
+    assert "trying once more" not in caplog.text

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flows.commands.country_option import country_region
 from flows.commands.help_text import plain
 
 if TYPE_CHECKING:
@@ -82,20 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _region(country: str | None) -> str | None:
-    from connectors.config_error import ConfigError
-    from transforms.countries import resolve_country
-
-    if country is None:
-        return None
-    region = resolve_country(country)
-    if region is None:
-        raise ConfigError(
-            f"--country {country!r} is not a country Leadflow knows: give an ISO code such as US"
-        )
-    return region
-
-
 def _read_values(values: list[str], country: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(line, value, kind) and (line, text, problem) of command-line values, as a file's lines."""
     import polars as pl
@@ -103,7 +90,7 @@ def _read_values(values: list[str], country: str | None) -> tuple[pl.DataFrame, 
     from transforms.dnc_formats import read_dnc_values
 
     lines = pl.DataFrame({"line": list(range(1, len(values) + 1)), "text": [v.strip() for v in values]})
-    read = read_dnc_values(lines, "lines", _region(country))
+    read = read_dnc_values(lines, "lines", country_region(country))
     return read.values, read.refused
 
 
@@ -160,7 +147,7 @@ def _run(args: argparse.Namespace, store: DncStore, console: Console) -> int:
         else:
             from transforms.dnc_formats import read_dnc_file
 
-            read = read_dnc_file(args.file, args.format, _region(args.country))
+            read = read_dnc_file(args.file, args.format, country_region(args.country))
             values, refused = read.values, read.refused
             source, what = args.source or args.file.stem, "lines"
             if read.header is not None:

@@ -114,17 +114,12 @@ def _report_lead(
 ) -> None:
     from rich.text import Text
 
+    from flows.commands.country_option import country_region
     from flows.report.lead_lookup import find_lead, lead_csv, lead_query, print_lead
     from flows.report.run_folders import scan_runs
     from flows.report.runs import PathKind, ReportError
-    from transforms.countries import resolve_country
 
-    region = resolve_country(country) if country is not None else None
-    if country is not None and region is None:
-        raise ReportError(
-            f"--country {country!r} is not a country Leadflow knows: give an ISO code such as US"
-        )
-    query = lead_query(lead, region)
+    query = lead_query(lead, country_region(country))
     if kind is PathKind.RUNS:
         found = scan_runs(path)
         if not found.runs:
@@ -178,12 +173,13 @@ def _reported(path: list[Path], report: Callable[[], None], console: Console) ->
     reading or writing (``path``: the one the line names, as far as ``report`` got)."""
     import polars as pl
 
+    from connectors.config_error import ConfigError
     from flows.console import print_error
     from flows.report.runs import ReportError
 
     try:
         report()
-    except ReportError as error:
+    except (ReportError, ConfigError) as error:  # ConfigError: a setting such as --country
         print_error(console, error)
         return 1
     except (pl.exceptions.PolarsError, OSError) as error:

@@ -37,6 +37,7 @@ __all__ = [
     "lead_csv_frame",
     "neutralise",
     "neutralise_frame",
+    "spreadsheet_cells",
     "write_lead_csv",
 ]
 
@@ -77,17 +78,23 @@ def lead_csv_frame(results: pl.DataFrame | pl.LazyFrame, targets: Sequence[str] 
 
 
 def _csv_rows(leads: pl.DataFrame) -> pl.DataFrame:
-    lists = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.List)]
-    # the calling windows (UTC) as ISO 8601 with a Z: polars writes "+0000" and microseconds
-    times = [name for name, dtype in leads.schema.items() if isinstance(dtype, pl.Datetime)]
-    leads = leads.with_columns(
-        pl.col(lists).list.join(";"),
-        pl.col(times).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
     fields = [name for name in LEAD_COLUMNS if name != "source_row" and name not in RAW_COLUMNS]
     first = ["run_id", "source_row", "outcome", *fields, "reasons", *RAW_COLUMNS]
     ordered = leads.select(*first, *[name for name in leads.columns if name not in first])
-    return neutralise_frame(ordered).rename(lambda name: neutralise(name) or name)
+    return spreadsheet_cells(ordered).rename(lambda name: neutralise(name) or name)
+
+
+def spreadsheet_cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame``'s cells as a spreadsheet should get them: lists joined by ``;``, times (UTC) as
+    ISO 8601 with a Z (polars writes "+0000" and microseconds), text neutralised."""
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    times = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+    return neutralise_frame(
+        frame.with_columns(
+            pl.col(lists).list.join(";"),
+            pl.col(times).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    )
 
 
 def write_lead_csv(frame: pl.DataFrame, out: Path) -> int:

@@ -144,16 +144,11 @@ def find_lead(runs: Sequence[Run], query: LeadQuery, found: RunsFound | None = N
 
 
 def lead_csv(rows: pl.DataFrame, out: Path) -> int:
-    """``rows`` (:func:`find_lead`) as spreadsheet-safe CSV (flows.report.csv_export), reasons
-    joined by ``;``; how many were written."""
-    from flows.report.csv_export import neutralise_frame
+    """``rows`` (:func:`find_lead`) as the lead CSV's cells and file are written
+    (flows.report.csv_export); how many were written."""
+    from flows.report.csv_export import spreadsheet_cells, write_lead_csv
 
-    flat = rows.with_columns(
-        pl.col(name).list.join(";") for name, dtype in rows.schema.items() if isinstance(dtype, pl.List)
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_frame(flat).write_csv(out, include_bom=True)  # with a BOM, as the lead CSV: Excel
-    return rows.height
+    return write_lead_csv(spreadsheet_cells(rows), out)
 
 
 def print_lead(console: Console, rows: pl.DataFrame, query: LeadQuery, searched: int) -> None:

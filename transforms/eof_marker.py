@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["EOF_MARKER", "text_end", "text_length", "without_marker"]
@@ -40,14 +41,7 @@ def _wide(data: bytes, encoding: str | None) -> bool:
 
 def text_length(data: bytes) -> int:
     """How many of ``data``'s bytes are text: all but a run of end-of-file markers at its end."""
-    end = len(data)
-    while end and data[end - 1] == EOF_MARKER:
-        start = max(end - _TAIL, 0)
-        kept = len(data[start:end].rstrip(_MARKER))
-        if kept:
-            return start + kept
-        end = start
-    return end
+    return _text_end(len(data), lambda start, end: data[start:end])
 
 
 def text_end(path: Path) -> int:
@@ -55,18 +49,27 @@ def text_end(path: Path) -> int:
     at its end (the size itself when it cannot be read: the reader then says why)."""
     try:
         with path.open("rb") as file:
-            end = file.seek(0, io.SEEK_END)
-            while end:
-                start = max(end - _TAIL, 0)
+
+            def read(start: int, end: int) -> bytes:
                 file.seek(start)
-                tail = file.read(end - start)
-                kept = len(tail.rstrip(_MARKER))
-                if kept:
-                    return start + kept
-                end = start
-            return 0
+                return file.read(end - start)
+
+            return _text_end(file.seek(0, io.SEEK_END), read)
     except OSError:
         try:
             return os.stat(path).st_size
         except OSError:
             return 0
+
+
+def _text_end(size: int, read: Callable[[int, int], bytes]) -> int:
+    """Where text of ``size`` bytes ends, read back from its end :data:`_TAIL` bytes at a time
+    (``read(start, end)``): a marker run is not copied whole, nor a large file read whole."""
+    end = size
+    while end:
+        start = max(end - _TAIL, 0)
+        kept = len(read(start, end).rstrip(_MARKER))
+        if kept:
+            return start + kept
+        end = start
+    return 0

@@ -30,13 +30,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("leadflow.flows")
+_T = TypeVar("_T")
 
 
 class BatchProgress:
@@ -186,19 +187,27 @@ def _close_ledgers(states: Sequence[TargetState]) -> None:
             state.ledger = None
 
 
-def _cancel_pending(runner: asyncio.Runner) -> None:
-    """Cancel what a batch left running, and let it end, before the sessions and ledgers it ends
-    in are closed. Only an interruption leaves any: a Ctrl-C raised in the middle of the loop
-    rather than through asyncio's own handler (the watched folder's second Ctrl-C: its own handler
-    took the first). Left to the runner's close, the sends' cleanup (a lease ended, a chunk
-    settled) met a closed ledger."""
-    loop = runner.get_loop()
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    if not pending:
+def _cancel_unfinished(runner: asyncio.Runner, sending: list[asyncio.Task[Any]]) -> None:
+    """Cancel a batch's send that an interruption left unfinished, and let it end, before the
+    sessions and ledgers it ends in are closed. Only a Ctrl-C raised in the middle of the loop
+    rather than through asyncio's own handler (the watched folder's second Ctrl-C: its own
+    handler took the first) leaves it so; left to the runner's close, the send's cleanup (a lease
+    ended, a chunk settled) met a closed ledger. Only the send: the tasks the gates keep of their
+    own (slots handed back after a pause) are the gates' to end, as after any batch."""
+    unfinished = [task for task in sending if not task.done()]
+    if not unfinished:
         return
-    for task in pending:
+    for task in unfinished:
         task.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    runner.get_loop().run_until_complete(asyncio.gather(*unfinished, return_exceptions=True))
+
+
+async def _tracked(sending: list[asyncio.Task[Any]], work: Awaitable[_T]) -> _T:
+    """``work`` in the task :func:`_cancel_unfinished` looks at."""
+    task = asyncio.current_task()
+    assert task is not None
+    sending[:] = [task]
+    return await work
 
 
 def _end_sessions(runner: asyncio.Runner, states: Sequence[TargetState], names: Sequence[str]) -> None:
@@ -306,16 +315,18 @@ def sent_batches(
             }
             settings = replace(settings, gates={**settings.gates, **gates})
         ledgers.callback(_end_sessions, runner, states, [c.target.name for c in connectors])
-        ledgers.callback(_cancel_pending, runner)
+        sending: list[asyncio.Task[Any]] = []  # the batch's send, while it runs
+        ledgers.callback(_cancel_unfinished, runner, sending)
         reading = _read_ahead(batches, settings.read_ahead)
         ledgers.callback(reading.close)  # first: no batch is read once the run is ending
         done = 0
         for clean in reading:
             progress.read(clean.height)
             view = replace(prepared, clean=clean)
-            results = runner.run(
-                _send_batch(view, connectors, states=states, settings=settings, progress=progress, done=done)
+            send = _send_batch(
+                view, connectors, states=states, settings=settings, progress=progress, done=done
             )
+            results = runner.run(_tracked(sending, send))
             del view
             for frame in results:
                 add_facts(facts, send_facts(frame))

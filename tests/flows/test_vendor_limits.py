@@ -163,6 +163,7 @@ def test_two_flow_runs_on_one_target_together_keep_its_rate_and_concurrency(
     with get_client(sync_client=True) as client:
         slots = client.read_global_concurrency_limit_by_name(limits.concurrency_name)
         assert (slots.limit, slots.slot_decay_per_second) == (2, 0.0)
+        assert slots.active_slots == 0, "both runs gave their slots back"
         assert limits.rate_name is not None
         rate = client.read_global_concurrency_limit_by_name(limits.rate_name)
         assert (rate.limit, rate.slot_decay_per_second) == (RATE, 0.0)
